@@ -1,0 +1,297 @@
+/**
+ * The one stepping core. It is the only code that calls `next`, `throw` and `return` on an
+ * exchange; every driver is a small loop around it. Each session method is planned once
+ * ("what goes into the generator, and what the result means") and then executed either
+ * synchronously or asynchronously, which is the only difference between the drivers.
+ * @module
+ */
+import { EMPTY } from './bytes.js';
+import { ExchangeAbortedError, LimitExceededError, SaslError, UnexpectedMessageError, UsageError } from './errors.js';
+import {
+  type Authenticated,
+  type ClientExchange,
+  type ClientOutcome,
+  type ClientYield,
+  type ServerExchange,
+  type ServerYield,
+  NO_INITIAL_RESPONSE,
+  ServerSuccess,
+  isEffect,
+} from './exchange.js';
+
+/** Limits a session enforces on the peer. */
+export interface SessionLimits {
+  /** Largest message accepted from the peer, in bytes (after base64 decoding). Default 16384. */
+  readonly maxMessageBytes?: number;
+  /** Most messages accepted from the peer in one exchange. Default 16. */
+  readonly maxRounds?: number;
+}
+
+/** Options for a session. */
+export interface SessionOptions extends SessionLimits {
+  /** The mechanism's name, for error messages and traces. */
+  readonly mechanism?: string;
+}
+
+/** Default of {@link SessionLimits.maxMessageBytes}: RFC 4954's suggested 12288-octet buffer, rounded up. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 16384;
+/** Default of {@link SessionLimits.maxRounds}. No built-in mechanism needs more than 4. */
+export const DEFAULT_MAX_ROUNDS = 16;
+
+/** One step of a server exchange: a challenge to send, or the verified result. */
+export type ServerStep =
+  | { readonly done: false; readonly challenge: Uint8Array }
+  | { readonly done: true; readonly outcome: Authenticated };
+
+type Resume = { readonly mode: 'next'; readonly value: unknown } | { readonly mode: 'throw'; readonly error: unknown };
+type Generated<Y, R> = IteratorResult<Exclude<Y, { kind: unknown }>, R>;
+
+/**
+ * A planned step: either an answer known without running the mechanism, or a value to resume
+ * the generator with and a function that reads its result.
+ */
+export type Plan<Y, R, T> =
+  | { readonly immediate: T }
+  | { readonly resume: Resume; readonly read: (result: Generated<Y, R>) => T };
+
+function resume<Y, R>(gen: Generator<Y, R, unknown>, step: Resume): IteratorResult<Y, R> {
+  return step.mode === 'next' ? gen.next(step.value) : gen.throw(step.error);
+}
+
+/** Runs the generator until it yields a message or returns, answering effects synchronously. */
+export function advanceSync<Y, R>(gen: Generator<Y, R, unknown>, first: Resume): Generated<Y, R> {
+  let result = resume(gen, first);
+  while (!result.done && isEffect(result.value)) {
+    let answer: Resume;
+    try {
+      answer = { mode: 'next', value: result.value.runSync() };
+    } catch (error) {
+      answer = { mode: 'throw', error };
+    }
+    result = resume(gen, answer);
+  }
+  return result as Generated<Y, R>;
+}
+
+/** Runs the generator until it yields a message or returns, awaiting effects. */
+export async function advanceAsync<Y, R>(gen: Generator<Y, R, unknown>, first: Resume): Promise<Generated<Y, R>> {
+  let result = resume(gen, first);
+  while (!result.done && isEffect(result.value)) {
+    let answer: Resume;
+    try {
+      answer = { mode: 'next', value: await result.value.runAsync() };
+    } catch (error) {
+      answer = { mode: 'throw', error };
+    }
+    result = resume(gen, answer);
+  }
+  return result as Generated<Y, R>;
+}
+
+type State = 'new' | 'running' | 'done' | 'failed';
+
+/** State shared by both sides: the generator, the limits, and poisoning after an error. */
+abstract class Core<Y, R> {
+  protected state: State = 'new';
+  protected rounds = 0;
+  protected readonly maxMessageBytes: number;
+  protected readonly maxRounds: number;
+  readonly mechanism: string | undefined;
+
+  constructor(
+    readonly exchange: Generator<Y, R, unknown>,
+    options: SessionOptions,
+  ) {
+    this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.maxRounds = options.maxRounds ?? DEFAULT_MAX_ROUNDS;
+    this.mechanism = options.mechanism;
+  }
+
+  /** True once the exchange has finished, successfully or not. */
+  get finished(): boolean {
+    return this.state === 'done' || this.state === 'failed';
+  }
+
+  /** Marks the session failed and cancels the generator so its `finally` blocks run. */
+  fail(error: unknown): unknown {
+    if (this.state !== 'failed') {
+      this.state = 'failed';
+      try {
+        this.exchange.return(undefined as R);
+      } catch {
+        // The exchange was already finished or is rethrowing; the first error is what matters.
+      }
+    }
+    return error;
+  }
+
+  /** Cancels the exchange (the peer sent `*`, or the caller gave up) and returns the error to report. */
+  abort(party: 'client' | 'server' | 'local' = 'local'): ExchangeAbortedError {
+    const error = new ExchangeAbortedError(undefined, { mechanism: this.mechanism, party });
+    if (!this.finished) this.fail(error);
+    return error;
+  }
+
+  protected expect(state: State, action: string): void {
+    if (this.state !== state) throw new UsageError(`cannot ${action}: the session is ${this.state}`, { mechanism: this.mechanism });
+  }
+
+  protected checkIncoming(data: Uint8Array, from: 'client' | 'server'): void {
+    if (!(data instanceof Uint8Array)) throw this.fail(new UsageError('messages must be Uint8Array', { mechanism: this.mechanism }));
+    if (data.length > this.maxMessageBytes) {
+      throw this.fail(new LimitExceededError('maxMessageBytes', `message from the ${from} is longer than ${this.maxMessageBytes} bytes`, { mechanism: this.mechanism, party: from }));
+    }
+    if (++this.rounds > this.maxRounds) {
+      throw this.fail(new LimitExceededError('maxRounds', `more than ${this.maxRounds} messages from the ${from}`, { mechanism: this.mechanism, party: from }));
+    }
+  }
+}
+
+/** Server-side session state. Drivers call `plan*`, run the plan, and return what `read` gives. */
+export class ServerCore extends Core<ServerYield, Authenticated> {
+  constructor(exchange: ServerExchange, options: SessionOptions = {}) {
+    super(exchange, options);
+  }
+
+  /** Plans the first step: the first challenge, or the outcome when the initial response sufficed. */
+  planStart(): Plan<ServerYield, Authenticated, ServerStep> {
+    this.expect('new', 'start');
+    this.state = 'running';
+    return { resume: { mode: 'next', value: undefined }, read: (r) => this.read(r) };
+  }
+
+  /** Plans the handling of a client response. */
+  planRespond(data: Uint8Array): Plan<ServerYield, Authenticated, ServerStep> {
+    this.expect('running', 'respond');
+    this.checkIncoming(data, 'client');
+    return { resume: { mode: 'next', value: data }, read: (r) => this.read(r) };
+  }
+
+  private read(result: Generated<ServerYield, Authenticated>): ServerStep {
+    if (result.done) {
+      this.state = 'done';
+      return { done: true, outcome: result.value };
+    }
+    return { done: false, challenge: result.value };
+  }
+}
+
+/**
+ * Client-side session state. Besides stepping the generator it implements RFC 4422's rules
+ * that do not belong to any one mechanism: an initial response the protocol could not carry is
+ * sent after the server's empty challenge, and server-final data that arrives as a challenge
+ * (SMTP, POP3) is answered with an empty response.
+ */
+export class ClientCore extends Core<ClientYield, ClientOutcome> {
+  #pendingInitial: Uint8Array | undefined;
+  #outcome: ClientOutcome | undefined;
+
+  constructor(exchange: ClientExchange, options: SessionOptions = {}) {
+    super(exchange, options);
+  }
+
+  /**
+   * Plans the start. `canSendInitial` says whether the protocol (and server) accept an initial
+   * response with the command; when not, the initial response waits for the empty challenge.
+   * The plan's result is the initial response to send, or `undefined` for none.
+   */
+  planStart(canSendInitial: boolean): Plan<ClientYield, ClientOutcome, Uint8Array | undefined> {
+    this.expect('new', 'start');
+    this.state = 'running';
+    return {
+      resume: { mode: 'next', value: undefined },
+      read: (result) => {
+        if (result.done) throw this.fail(new UsageError('a client exchange must yield its initial response first', { mechanism: this.mechanism }));
+        const first = result.value;
+        if (first === NO_INITIAL_RESPONSE) return undefined;
+        if (canSendInitial) return first;
+        this.#pendingInitial = first;
+        return undefined;
+      },
+    };
+  }
+
+  /** Plans the answer to a server challenge. The plan's result is the response to send. */
+  planChallenge(data: Uint8Array): Plan<ClientYield, ClientOutcome, Uint8Array> {
+    if (this.state === 'done') {
+      throw this.fail(new UnexpectedMessageError('the server sent a challenge after the exchange completed', { mechanism: this.mechanism, party: 'server' }));
+    }
+    this.expect('running', 'answer a challenge');
+    this.checkIncoming(data, 'server');
+    const pending = this.#pendingInitial;
+    if (pending !== undefined) {
+      this.#pendingInitial = undefined;
+      if (data.length !== 0) throw this.fail(new UnexpectedMessageError('expected an empty challenge before the initial response', { mechanism: this.mechanism, party: 'server' }));
+      return { immediate: pending };
+    }
+    return {
+      resume: { mode: 'next', value: data },
+      read: (result) => {
+        if (result.done) {
+          // The mechanism consumed server-final data sent as a challenge: answer it empty.
+          this.state = 'done';
+          this.#outcome = result.value;
+          return EMPTY;
+        }
+        if (result.value === NO_INITIAL_RESPONSE) throw this.fail(new UsageError('NO_INITIAL_RESPONSE is only valid as the first yield', { mechanism: this.mechanism }));
+        return result.value;
+      },
+    };
+  }
+
+  /** Plans the handling of the server's success report, with its additional data if any. */
+  planSuccess(data?: Uint8Array): Plan<ClientYield, ClientOutcome, ClientOutcome> {
+    if (this.state === 'done') {
+      const outcome = this.#outcome as ClientOutcome;
+      if (data !== undefined && data.length > 0) throw this.fail(new UnexpectedMessageError('the server sent additional data after the exchange completed', { mechanism: this.mechanism, party: 'server' }));
+      return { immediate: outcome };
+    }
+    this.expect('running', 'accept success');
+    if (data !== undefined) this.checkIncoming(data, 'server');
+    if (this.#pendingInitial !== undefined) throw this.fail(new UnexpectedMessageError('the server reported success before the client authenticated', { mechanism: this.mechanism, party: 'server' }));
+    return {
+      resume: { mode: 'next', value: new ServerSuccess(data) },
+      read: (result) => {
+        if (!result.done) throw this.fail(new UnexpectedMessageError('the server reported success before the exchange completed', { mechanism: this.mechanism, party: 'server' }));
+        this.state = 'done';
+        this.#outcome = result.value;
+        return result.value;
+      },
+    };
+  }
+
+  /**
+   * Plans the handling of the server's failure report. The mechanism sees `error` thrown at
+   * its current step (it may replace it with a more precise one); the plan always throws.
+   */
+  planFailure(error: SaslError): Plan<ClientYield, ClientOutcome, never> {
+    if (this.finished) throw this.fail(error);
+    this.expect('running', 'accept failure');
+    return {
+      resume: { mode: 'throw', error },
+      read: () => {
+        throw this.fail(new UnexpectedMessageError('the client mechanism ignored the server failure', { mechanism: this.mechanism, party: 'local' }));
+      },
+    };
+  }
+}
+
+/** Executes a plan synchronously. */
+export function runSync<Y, R, T>(core: ServerCore | ClientCore, plan: Plan<Y, R, T>): T {
+  if ('immediate' in plan) return plan.immediate;
+  try {
+    return plan.read(advanceSync(core.exchange as unknown as Generator<Y, R, unknown>, plan.resume));
+  } catch (error) {
+    throw core.fail(error);
+  }
+}
+
+/** Executes a plan, awaiting effects. */
+export async function runAsync<Y, R, T>(core: ServerCore | ClientCore, plan: Plan<Y, R, T>): Promise<T> {
+  if ('immediate' in plan) return plan.immediate;
+  try {
+    return plan.read(await advanceAsync(core.exchange as unknown as Generator<Y, R, unknown>, plan.resume));
+  } catch (error) {
+    throw core.fail(error);
+  }
+}

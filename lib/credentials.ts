@@ -1,0 +1,84 @@
+/**
+ * Credentials: what a client presents, and what a server parsed out of a client's messages
+ * (claimed, not yet verified).
+ * @module
+ */
+import type { Identity } from './identity.js';
+import { INSPECT, REDACTED, describe } from './redact.js';
+
+/** What a client authenticates with. The secret is a password, or a bearer token for OAuth mechanisms. */
+export class ClientCredentials {
+  /** The authentication identity (user name). */
+  readonly authcid: string;
+  /** The authorization identity to act as; `''` means the authcid itself. */
+  readonly authzid: string;
+  readonly #secret: string;
+
+  constructor(authcid: string, secret: string, authzid?: string) {
+    this.authcid = authcid;
+    this.#secret = secret;
+    this.authzid = authzid ?? '';
+  }
+
+  /** The password or token. Not shown by `util.inspect` or `JSON.stringify`. */
+  get secret(): string {
+    return this.#secret;
+  }
+
+  toJSON(): Record<string, string> {
+    return { authcid: this.authcid, authzid: this.authzid };
+  }
+
+  [INSPECT](): string {
+    return describe('ClientCredentials', { authcid: this.authcid, authzid: this.authzid, secret: REDACTED });
+  }
+}
+
+/**
+ * Credentials a client claimed, parsed from its messages but not verified. This is pysasl's
+ * `ServerCredentials`: call `verify(identity)` with the stored account. saslkit's server
+ * exchanges verify by themselves and return {@link Authenticated}; these classes are for
+ * callers who parse messages directly (`parsePlainResponse`).
+ */
+export interface ServerCredentials {
+  /** The authentication identity the client claimed. */
+  readonly authcid: string;
+  /** The authorization identity; the authcid when the client sent none. */
+  readonly authzid: string;
+  /** True when the claim matches `identity`. Fails closed: never throws for bad input. */
+  verify(identity: Identity | undefined): boolean;
+}
+
+/** A claimed user name and password, from PLAIN or LOGIN. */
+export class PlainCredentials implements ServerCredentials {
+  readonly authcid: string;
+  readonly authzid: string;
+  readonly #secret: string;
+
+  constructor(authcid: string, secret: string, authzid = '') {
+    this.authcid = authcid;
+    this.#secret = secret;
+    this.authzid = authzid === '' ? authcid : authzid;
+  }
+
+  /** The presented password. */
+  get secret(): string {
+    return this.#secret;
+  }
+
+  verify(identity: Identity | undefined): boolean {
+    if (identity === undefined) return false;
+    // Both checks always run, so a wrong user name costs the same as a wrong password.
+    const user = identity.compareAuthcid(this.authcid);
+    const secret = identity.compareSecret(this.#secret);
+    return user && secret;
+  }
+
+  toJSON(): Record<string, string> {
+    return { authcid: this.authcid, authzid: this.authzid };
+  }
+
+  [INSPECT](): string {
+    return describe('PlainCredentials', { authcid: this.authcid, authzid: this.authzid, secret: REDACTED });
+  }
+}

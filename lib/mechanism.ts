@@ -1,0 +1,49 @@
+/**
+ * What a mechanism is: a name, who speaks first, and generator factories for each side.
+ * @module
+ */
+import type { ClientCredentials } from './credentials.js';
+import type { ClientExchange, ServerExchange } from './exchange.js';
+import type { ServerOptions } from './options.js';
+
+/** Options for client exchanges. Mechanisms ignore the fields they do not use. */
+export interface ClientOptions {
+  /** The server's host name: DIGEST-MD5's digest-uri host, OAUTHBEARER's `host=`. */
+  readonly host?: string;
+  /** The server's port, for OAUTHBEARER's `port=`. */
+  readonly port?: number;
+  /** The protocol's service name for DIGEST-MD5's digest-uri (`imap`, `smtp`, ...). */
+  readonly service?: string;
+}
+
+/** The description every mechanism shares. */
+export interface MechanismInfo {
+  /** The registered SASL name, upper case (RFC 4422 section 3.1). */
+  readonly name: string;
+  /** True when the client sends the first message (PLAIN); false when the server does (CRAM-MD5). */
+  readonly clientFirst: boolean;
+  /**
+   * Preference when a client chooses among mechanisms a server offers: higher is stronger.
+   * Built-ins: SCRAM-*-PLUS 90+, SCRAM 80+, OAUTHBEARER 60, XOAUTH2 55, DIGEST-MD5 30,
+   * CRAM-MD5 25, PLAIN 20, LOGIN 10, EXTERNAL 5, ANONYMOUS 0.
+   */
+  readonly priority: number;
+}
+
+/** The server side of a mechanism. */
+export interface ServerMechanism extends MechanismInfo {
+  /**
+   * Starts a server exchange. `initial` is the client's initial response: `undefined` when it
+   * sent none, an empty array when it sent an empty one.
+   */
+  server(options: ServerOptions, initial?: Uint8Array): ServerExchange;
+}
+
+/** The client side of a mechanism. */
+export interface ClientMechanism extends MechanismInfo {
+  /** Starts a client exchange with the given credentials. */
+  client(credentials: ClientCredentials, options?: ClientOptions): ClientExchange;
+}
+
+/** A mechanism with both sides, as every built-in is. */
+export type Mechanism = ServerMechanism & ClientMechanism;

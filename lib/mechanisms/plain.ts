@@ -1,0 +1,60 @@
+/**
+ * PLAIN (RFC 4616): `[authzid] NUL authcid NUL passwd` in one client message.
+ * @module
+ */
+import { EMPTY, concat, decodeUtf8, splitBytes, utf8 } from '../bytes.js';
+import { PlainCredentials } from '../credentials.js';
+import { MalformedMessageError, UnexpectedMessageError, UsageError } from '../errors.js';
+import { ServerSuccess, challenge, respond } from '../exchange.js';
+import type { Mechanism } from '../mechanism.js';
+import { type ServerOptions } from '../options.js';
+import { authenticatePassword, checkFieldLength } from '../server-auth.js';
+
+const NAME = 'PLAIN';
+const NUL = 0;
+
+/**
+ * Parses a PLAIN message into claimed credentials. Throws {@link MalformedMessageError} unless
+ * there are exactly two NULs, a non-empty authcid and password, and valid UTF-8.
+ */
+export function parsePlainResponse(message: Uint8Array, options: ServerOptions = {}): PlainCredentials {
+  const fields = splitBytes(message, NUL);
+  if (fields.length !== 3) throw new MalformedMessageError('PLAIN message must have exactly three NUL-separated fields', { mechanism: NAME, party: 'client' });
+  const [authzid, authcid, passwd] = fields as [Uint8Array, Uint8Array, Uint8Array];
+  if (authcid.length === 0) throw new MalformedMessageError('PLAIN authcid is empty', { mechanism: NAME, party: 'client' });
+  if (passwd.length === 0) throw new MalformedMessageError('PLAIN password is empty', { mechanism: NAME, party: 'client' });
+  checkFieldLength(options, NAME, 'PLAIN authzid', authzid.length);
+  checkFieldLength(options, NAME, 'PLAIN authcid', authcid.length);
+  checkFieldLength(options, NAME, 'PLAIN password', passwd.length);
+  const context = { mechanism: NAME, party: 'client' as const };
+  return new PlainCredentials(decodeUtf8(authcid, 'PLAIN authcid', context), decodeUtf8(passwd, 'PLAIN password', context), decodeUtf8(authzid, 'PLAIN authzid', context));
+}
+
+/** Builds the PLAIN client message. Throws {@link UsageError} for a field containing NUL. */
+export function buildPlainResponse(authcid: string, secret: string, authzid = ''): Uint8Array {
+  if (authcid.includes('\0') || secret.includes('\0') || authzid.includes('\0')) {
+    throw new UsageError('PLAIN credentials must not contain NUL characters', { mechanism: NAME });
+  }
+  return concat(utf8(authzid), Uint8Array.of(NUL), utf8(authcid), Uint8Array.of(NUL), utf8(secret));
+}
+
+/** The PLAIN mechanism, client and server. In {@link SASLAuth.defaults}. */
+export const PLAIN: Mechanism = {
+  name: NAME,
+  clientFirst: true,
+  priority: 20,
+
+  *server(options, initial) {
+    const message = initial ?? (yield* challenge(EMPTY));
+    const claimed = parsePlainResponse(message, options);
+    return yield* authenticatePassword(options, NAME, claimed.authcid, claimed.secret, claimed.authzid === claimed.authcid ? '' : claimed.authzid);
+  },
+
+  *client(credentials) {
+    const reply = yield* respond(buildPlainResponse(credentials.authcid, credentials.secret, credentials.authzid));
+    if (!(reply instanceof ServerSuccess) || (reply.data !== undefined && reply.data.length > 0)) {
+      throw new UnexpectedMessageError('PLAIN expects no challenge after its response', { mechanism: NAME, party: 'server' });
+    }
+    return { serverVerified: false };
+  },
+};

@@ -1,0 +1,72 @@
+/**
+ * The options a server exchange is started with. One object serves every mechanism, so an
+ * application configures its store, policy and validators once.
+ * @module
+ */
+import type { Identity } from './identity.js';
+
+/** Context passed to server callbacks. */
+export interface CallbackContext {
+  /** The mechanism asking. */
+  readonly mechanism: string;
+}
+
+/** Finds the stored account for an authcid; `undefined` when there is none. May be async. */
+export type CredentialLookup = (authcid: string, context: CallbackContext) => Identity | undefined | Promise<Identity | undefined>;
+
+/** Asked when an authenticated client wants to act as a different authorization identity. */
+export interface AuthorizeRequest extends CallbackContext {
+  /** The verified authentication identity. */
+  readonly authcid: string;
+  /** The authorization identity the client asked for; never empty here. */
+  readonly authzid: string;
+}
+
+/** A bearer token presented with XOAUTH2 or OAUTHBEARER. */
+export interface TokenRequest extends CallbackContext {
+  /** The bearer token. Treat as a secret. */
+  readonly token: string;
+  /** The user the client named: XOAUTH2's `user=`, OAUTHBEARER's GS2 `a=` (may be empty). */
+  readonly user: string;
+  /** OAUTHBEARER's `host=` key, if sent. */
+  readonly host?: string | undefined;
+  /** OAUTHBEARER's `port=` key, if sent. */
+  readonly port?: number | undefined;
+}
+
+/** The error a server reports for a rejected token (RFC 7628 section 3.2.2; Google's XOAUTH2). */
+export interface TokenError {
+  /** An HTTP-like status, e.g. `invalid_token` or `401`. */
+  readonly status: string;
+  /** The scope the token needs, if the server wants to tell. */
+  readonly scope?: string;
+  /** Where a client finds the OpenID configuration (OAUTHBEARER). */
+  readonly openidConfiguration?: string;
+  /** Accepted schemes, e.g. `Bearer` (XOAUTH2). */
+  readonly schemes?: string;
+}
+
+/** The verdict on a token: the authcid it belongs to, or a {@link TokenError}. */
+export type TokenResult = { readonly authcid: string } | { readonly error: TokenError };
+
+/** Server options shared by every mechanism. */
+export interface ServerOptions {
+  /** Finds stored identities (PLAIN, LOGIN, CRAM-MD5, DIGEST-MD5, SCRAM). */
+  readonly lookup?: CredentialLookup;
+  /**
+   * Decides whether an authcid may act as another authzid (proxy authorization). Without it,
+   * any authzid other than the authcid itself is refused: the safe default.
+   */
+  readonly authorize?: (request: AuthorizeRequest) => boolean | Promise<boolean>;
+  /** The host name in CRAM-MD5 challenges and the DIGEST-MD5 realm. Default `localhost`; never looked up. */
+  readonly hostname?: string;
+  /** EXTERNAL: the identity the transport established (e.g. a TLS client certificate subject). */
+  readonly externalIdentity?: string;
+  /** XOAUTH2 and OAUTHBEARER: validates a bearer token. */
+  readonly validateToken?: (request: TokenRequest) => TokenResult | Promise<TokenResult>;
+  /** Largest field (user name, password, authzid) accepted, in bytes. Default 1024. */
+  readonly maxFieldBytes?: number;
+}
+
+/** Default of {@link ServerOptions.maxFieldBytes}. */
+export const DEFAULT_MAX_FIELD_BYTES = 1024;

@@ -1,0 +1,105 @@
+import { expect } from 'chai';
+import {
+  ClientCredentials,
+  PLAIN,
+  SyncClientSession,
+  SyncServerSession,
+  buildPlainResponse,
+  parsePlainResponse,
+} from '../../lib/index.js';
+import { ALICE, asyncStoreOf, b, expectNoSecrets, expectSaslError, runPair, s, storeOf } from '../support/helpers.js';
+import { bytesOf, textOf, vectorsOf } from '../support/vectors.js';
+
+describe('PLAIN', () => {
+  const options = { lookup: storeOf(ALICE) };
+
+  describe('RFC vectors', () => {
+    for (const v of vectorsOf('mechanism-message', 'PLAIN')) {
+      it(`${v.id}: client builds and server parses the message`, () => {
+        const authzid = textOf(v.inputs['authzid'] ?? { utf8: '' });
+        const authcid = textOf(v.inputs['authcid']);
+        const passwd = textOf(v.inputs['passwd']);
+        const message = bytesOf(v.expected['message']);
+        expect(Buffer.from(buildPlainResponse(authcid, passwd, authzid)).equals(Buffer.from(message))).to.equal(true);
+        const parsed = parsePlainResponse(message);
+        expect(parsed.authcid).to.equal(authcid);
+        expect(parsed.secret).to.equal(passwd);
+        expect(parsed.authzid).to.equal(authzid === '' ? authcid : authzid);
+      });
+    }
+  });
+
+  it('authenticates with an initial response', () => {
+    const result = runPair(PLAIN.client(new ClientCredentials('alice', 'alice-pass')), (ir) => PLAIN.server(options, ir));
+    expect(result.server).to.include({ mechanism: 'PLAIN', authcid: 'alice', authzid: 'alice' });
+    expect(result.client.serverVerified).to.equal(false);
+    expect(result.transcript).to.deep.equal(['C: \0alice\0alice-pass']);
+  });
+
+  it('sends an empty challenge when there was no initial response, and accepts an empty initial response as a message', () => {
+    const session = new SyncServerSession(PLAIN.server(options));
+    const step = session.start();
+    expect(step.done).to.equal(false);
+    if (!step.done) expect(step.challenge.length).to.equal(0);
+    const done = session.respond(b('\0alice\0alice-pass'));
+    expect(done.done).to.equal(true);
+    // An empty initial response is a (malformed) message, not "no initial response".
+    expectSaslError(() => new SyncServerSession(PLAIN.server(options, new Uint8Array(0))).start(), 'MALFORMED_MESSAGE');
+  });
+
+  it('refuses a wrong password and an unknown user with the same error', () => {
+    const wrong = expectSaslError(() => new SyncServerSession(PLAIN.server(options, b('\0alice\0nope'))).start(), 'AUTHENTICATION_FAILED');
+    const unknown = expectSaslError(() => new SyncServerSession(PLAIN.server(options, b('\0mallory\0nope'))).start(), 'AUTHENTICATION_FAILED');
+    expect(wrong.message).to.equal(unknown.message);
+    expectNoSecrets(wrong, ['nope', 'alice-pass']);
+  });
+
+  it('refuses a foreign authzid unless the policy allows it', () => {
+    expectSaslError(() => new SyncServerSession(PLAIN.server(options, b('bob\0alice\0alice-pass'))).start(), 'AUTHORIZATION_FAILED');
+    const allowed = new SyncServerSession(PLAIN.server({ ...options, authorize: ({ authcid, authzid }) => authcid === 'alice' && authzid === 'bob' }, b('bob\0alice\0alice-pass'))).start();
+    expect(allowed.done && allowed.outcome.authzid).to.equal('bob');
+  });
+
+  it('applies SASLprep to both sides of the comparison', () => {
+    const result = new SyncServerSession(PLAIN.server(options, b('\0al\u00ADice\0alice-\u00ADpass'))).start();
+    expect(result.done).to.equal(true);
+  });
+
+  it('works with an async store under an async driver, and refuses it under the sync driver', () => {
+    expectSaslError(() => new SyncServerSession(PLAIN.server({ lookup: asyncStoreOf(ALICE) }, b('\0alice\0alice-pass'))).start(), 'USAGE');
+  });
+
+  describe('malformed input', () => {
+    const cases: [string, Uint8Array][] = [
+      ['no NUL', b('alice')],
+      ['one NUL', b('alice\0pass')],
+      ['three NULs', b('\0alice\0pass\0')],
+      ['empty authcid', b('\0\0pass')],
+      ['empty password', b('\0alice\0')],
+      ['invalid UTF-8', Uint8Array.of(0, 0xc3, 0x28, 0, 0x70)],
+    ];
+    for (const [name, message] of cases) {
+      it(`rejects ${name} with MALFORMED_MESSAGE`, () => {
+        expectSaslError(() => new SyncServerSession(PLAIN.server(options, message)).start(), 'MALFORMED_MESSAGE');
+      });
+    }
+    it('rejects an oversized field with LIMIT_EXCEEDED', () => {
+      expectSaslError(() => parsePlainResponse(b(`\0${'a'.repeat(2000)}\0pass`)), 'LIMIT_EXCEEDED');
+    });
+    it('rejects a message larger than the session limit before parsing it', () => {
+      const session = new SyncServerSession(PLAIN.server(options), { maxMessageBytes: 100 });
+      session.start();
+      expectSaslError(() => session.respond(new Uint8Array(101)), 'LIMIT_EXCEEDED');
+    });
+  });
+
+  it('client refuses NUL inside a field', () => {
+    expectSaslError(() => buildPlainResponse('a\0b', 'x'), 'USAGE');
+  });
+
+  it('client refuses a challenge after its response', () => {
+    const client = new SyncClientSession(PLAIN.client(new ClientCredentials('alice', 'alice-pass')));
+    expect(s(client.start())).to.equal('\0alice\0alice-pass');
+    expectSaslError(() => client.challenge(b('more?')), 'UNEXPECTED_MESSAGE');
+  });
+});

@@ -1,0 +1,104 @@
+/** Shared spec helpers: byte literals, an in-memory store, and a sync client/server pair runner. */
+import { expect } from 'chai';
+import { inspect } from 'node:util';
+import {
+  type Authenticated,
+  ClearIdentity,
+  type ClientExchange,
+  type ClientOutcome,
+  type Identity,
+  type SaslError,
+  type ServerExchange,
+  SyncClientSession,
+  SyncServerSession,
+  isSaslError,
+} from '../../lib/index.js';
+
+/** UTF-8 bytes of a string. */
+export const b = (text: string): Uint8Array => Buffer.from(text, 'utf8');
+/** UTF-8 text of bytes. */
+export const s = (bytes: Uint8Array | undefined): string => Buffer.from(bytes ?? []).toString('utf8');
+
+/** A synchronous store over a list of identities. */
+export function storeOf(...identities: Identity[]): (authcid: string) => Identity | undefined {
+  return (authcid) => identities.find((identity) => identity.authcid === authcid);
+}
+
+/** An async store, as a database would be. */
+export function asyncStoreOf(...identities: Identity[]): (authcid: string) => Promise<Identity | undefined> {
+  const find = storeOf(...identities);
+  return (authcid) => new Promise((resolve) => setImmediate(() => { resolve(find(authcid)); }));
+}
+
+/** The demo accounts. */
+export const ALICE = new ClearIdentity('alice', 'alice-pass');
+export const BOB = new ClearIdentity('bob', 'bob-pass');
+
+/** The result of running a client against a server in memory. */
+export interface PairResult {
+  readonly server: Authenticated;
+  readonly client: ClientOutcome;
+  /** Messages in order: `C: hex` / `S: hex`. */
+  readonly transcript: string[];
+}
+
+/**
+ * Runs a client exchange against a server exchange synchronously, as a protocol without
+ * success data (SMTP) would: server additional data travels as a final challenge.
+ */
+export function runPair(client: ClientExchange, makeServer: (initial: Uint8Array | undefined) => ServerExchange, successData = false): PairResult {
+  const transcript: string[] = [];
+  const c = new SyncClientSession(client);
+  const initial = c.start(true);
+  if (initial !== undefined) transcript.push(`C: ${s(initial)}`);
+  const server = new SyncServerSession(makeServer(initial));
+  let step = server.start();
+  for (;;) {
+    if (step.done) {
+      const extra = step.outcome.additionalData;
+      if (extra !== undefined && !successData) {
+        transcript.push(`S: ${s(extra)}`);
+        const empty = c.challenge(extra);
+        expect(empty.length).to.equal(0);
+        return { server: step.outcome, client: c.success(), transcript };
+      }
+      return { server: step.outcome, client: c.success(extra), transcript };
+    }
+    transcript.push(`S: ${s(step.challenge)}`);
+    const response = c.challenge(step.challenge);
+    transcript.push(`C: ${s(response)}`);
+    step = server.respond(response);
+  }
+}
+
+/** Asserts that `fn` throws a saslkit error with this code, and returns it. */
+export function expectSaslError(fn: () => unknown, code: SaslError['code']): SaslError {
+  try {
+    fn();
+  } catch (error) {
+    if (!isSaslError(error)) throw new Error(`expected a SaslError ${code}, got ${inspect(error)}`, { cause: error });
+    expect(error.code, error.message).to.equal(code);
+    return error;
+  }
+  throw new Error(`expected a SaslError ${code}, but nothing was thrown`);
+}
+
+/** Asserts that a promise rejects with a saslkit error with this code, and returns it. */
+export async function expectSaslRejection(promise: Promise<unknown>, code: SaslError['code']): Promise<SaslError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (!isSaslError(error)) throw new Error(`expected a SaslError ${code}, got ${inspect(error)}`, { cause: error });
+    expect(error.code, error.message).to.equal(code);
+    return error;
+  }
+  throw new Error(`expected a SaslError ${code}, but the promise resolved`);
+}
+
+/** Asserts that none of `secrets` appears in any rendering of `value`. */
+export function expectNoSecrets(value: unknown, secrets: readonly string[]): void {
+  const json = (JSON.stringify as (v: unknown) => string | undefined)(value);
+  const renderings = [inspect(value, { depth: 10, showHidden: true }), String(value), json ?? ''];
+  if (value instanceof Error) renderings.push(value.message, String(value.stack));
+  for (const rendering of renderings) for (const secret of secrets) expect(rendering).to.not.include(secret);
+}
