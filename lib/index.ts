@@ -14,6 +14,7 @@ export * from './saslprep.js';
 export * from './core.js';
 export * from './registry.js';
 export * from './drivers/sync.js';
+export * from './drivers/promise.js';
 export { authenticatePassword, authorize, lookupEffect, verifyEffect } from './server-auth.js';
 export { PLAIN, parsePlainResponse, buildPlainResponse } from './mechanisms/plain.js';
 export { REDACTED } from './redact.js';

@@ -103,3 +103,12 @@ describe('PLAIN', () => {
     expectSaslError(() => client.challenge(b('more?')), 'UNEXPECTED_MESSAGE');
   });
 });
+
+describe('PLAIN under the promise driver', () => {
+  it('verifies against an async store', async () => {
+    const { PromiseServerSession } = await import('../../lib/index.js');
+    const session = new PromiseServerSession(PLAIN.server({ lookup: asyncStoreOf(ALICE) }, b('\0alice\0alice-pass')));
+    const step = await session.start();
+    expect(step.done && step.outcome.authcid).to.equal('alice');
+  });
+});
