@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import {
   ClientCredentials,
   PLAIN,
+  PromiseServerSession,
   SyncClientSession,
   SyncServerSession,
   buildPlainResponse,
@@ -106,7 +107,6 @@ describe('PLAIN', () => {
 
 describe('PLAIN under the promise driver', () => {
   it('verifies against an async store', async () => {
-    const { PromiseServerSession } = await import('../../lib/index.js');
     const session = new PromiseServerSession(PLAIN.server({ lookup: asyncStoreOf(ALICE) }, b('\0alice\0alice-pass')));
     const step = await session.start();
     expect(step.done && step.outcome.authcid).to.equal('alice');
