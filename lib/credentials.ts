@@ -3,6 +3,7 @@
  * (claimed, not yet verified).
  * @module
  */
+import { UsageError } from './errors.js';
 import type { Identity } from './identity.js';
 import { INSPECT, REDACTED, describe } from './redact.js';
 
@@ -81,4 +82,12 @@ export class PlainCredentials implements ServerCredentials {
   [INSPECT](): string {
     return describe('PlainCredentials', { authcid: this.authcid, authzid: this.authzid, secret: REDACTED });
   }
+}
+
+/**
+ * Throws a {@link UsageError} when `credentials` ask for an authzid that `mechanism` cannot
+ * carry (LOGIN, CRAM-MD5, ANONYMOUS): dropping it silently would log the user in as someone else.
+ */
+export function rejectAuthzid(credentials: ClientCredentials, mechanism: string): void {
+  if (credentials.authzid !== '') throw new UsageError(`${mechanism} cannot carry an authorization identity`, { mechanism });
 }

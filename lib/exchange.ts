@@ -10,7 +10,7 @@
  * mechanism asks a credential store, a password hasher or a token validator without doing I/O.
  * @module
  */
-import { UsageError } from './errors.js';
+import { UnexpectedMessageError, UsageError } from './errors.js';
 import type { Identity } from './identity.js';
 
 /**
@@ -147,4 +147,19 @@ export function* respond(message: Uint8Array | typeof NO_INITIAL_RESPONSE): Gene
   const reply = yield message;
   if (reply instanceof ServerSuccess) return reply;
   return checkBytes(reply);
+}
+
+/** Client side: sends a response the server must answer with a challenge; success here is an {@link UnexpectedMessageError}. */
+export function* respondForChallenge(message: Uint8Array | typeof NO_INITIAL_RESPONSE, mechanism: string): Generator<ClientYield, Uint8Array, unknown> {
+  const reply = yield* respond(message);
+  if (reply instanceof ServerSuccess) throw new UnexpectedMessageError(`${mechanism}: the server reported success before the exchange completed`, { mechanism, party: 'server' });
+  return reply;
+}
+
+/** Client side: sends the last response; the server must answer with success and no additional data. */
+export function* respondFinal(message: Uint8Array, mechanism: string): Generator<ClientYield, void, unknown> {
+  const reply = yield* respond(message);
+  if (!(reply instanceof ServerSuccess) || (reply.data !== undefined && reply.data.length > 0)) {
+    throw new UnexpectedMessageError(`${mechanism} expects no challenge after its last response`, { mechanism, party: 'server' });
+  }
 }
