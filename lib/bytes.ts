@@ -38,6 +38,16 @@ export function decodeUtf8(bytes: Uint8Array, what: string, options?: SaslErrorO
   }
 }
 
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * True when `text` has no lone surrogate. UTF-8 encoding turns a lone surrogate into U+FFFD, so
+ * two different strings would hash and compare as equal; secret checks refuse such strings.
+ */
+export function isWellFormed(text: string): boolean {
+  return !LONE_SURROGATE.test(text);
+}
+
 /** Concatenates byte arrays. */
 export function concat(...parts: readonly Uint8Array[]): Uint8Array {
   return Buffer.concat(parts);
