@@ -90,6 +90,12 @@ export async function advanceAsync<Y, R>(gen: Generator<Y, R, unknown>, first: R
 
 type State = 'new' | 'running' | 'done' | 'failed';
 
+// Exchanges already driven by a session: a second session over the same generator would read
+// its finished state as a successful outcome of `undefined`.
+const ADOPTED = new WeakSet();
+// Sessions with a step in progress: a second call would feed its message to a pending effect.
+const BUSY = new WeakSet();
+
 /** State shared by both sides: the generator, the limits, and poisoning after an error. */
 abstract class Core<Y, R> {
   protected state: State = 'new';
@@ -97,11 +103,14 @@ abstract class Core<Y, R> {
   protected readonly maxMessageBytes: number;
   protected readonly maxRounds: number;
   readonly mechanism: string | undefined;
+  #error: unknown;
 
   constructor(
     readonly exchange: Generator<Y, R, unknown>,
     options: SessionOptions,
   ) {
+    if (ADOPTED.has(exchange)) throw new UsageError('this exchange is already driven by another session', { mechanism: options.mechanism });
+    ADOPTED.add(exchange);
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.maxRounds = options.maxRounds ?? DEFAULT_MAX_ROUNDS;
     this.mechanism = options.mechanism;
@@ -112,10 +121,16 @@ abstract class Core<Y, R> {
     return this.state === 'done' || this.state === 'failed';
   }
 
+  /** The error that ended the session, once it failed; `undefined` otherwise. */
+  get error(): unknown {
+    return this.#error;
+  }
+
   /** Marks the session failed and cancels the generator so its `finally` blocks run. */
   fail(error: unknown): unknown {
     if (this.state !== 'failed') {
       this.state = 'failed';
+      this.#error = error;
       try {
         this.exchange.return(undefined as R);
       } catch {
@@ -133,6 +148,7 @@ abstract class Core<Y, R> {
   }
 
   protected expect(state: State, action: string): void {
+    if (BUSY.has(this)) throw new UsageError(`cannot ${action}: the previous step has not finished`, { mechanism: this.mechanism });
     if (this.state !== state) throw new UsageError(`cannot ${action}: the session is ${this.state}`, { mechanism: this.mechanism });
   }
 
@@ -276,22 +292,34 @@ export class ClientCore extends Core<ClientYield, ClientOutcome> {
   }
 }
 
+function readChecked<Y, R, T>(core: ServerCore | ClientCore, plan: { readonly read: (result: Generated<Y, R>) => T }, result: Generated<Y, R>): T {
+  // Aborted while an effect was pending: the closed generator's `done` is not an outcome.
+  if (core.finished) throw core.error;
+  return plan.read(result);
+}
+
 /** Executes a plan synchronously. */
 export function runSync<Y, R, T>(core: ServerCore | ClientCore, plan: Plan<Y, R, T>): T {
   if ('immediate' in plan) return plan.immediate;
+  BUSY.add(core);
   try {
-    return plan.read(advanceSync(core.exchange as unknown as Generator<Y, R, unknown>, plan.resume));
+    return readChecked(core, plan, advanceSync(core.exchange as unknown as Generator<Y, R, unknown>, plan.resume));
   } catch (error) {
     throw core.fail(error);
+  } finally {
+    BUSY.delete(core);
   }
 }
 
 /** Executes a plan, awaiting effects. */
 export async function runAsync<Y, R, T>(core: ServerCore | ClientCore, plan: Plan<Y, R, T>): Promise<T> {
   if ('immediate' in plan) return plan.immediate;
+  BUSY.add(core);
   try {
-    return plan.read(await advanceAsync(core.exchange as unknown as Generator<Y, R, unknown>, plan.resume));
+    return readChecked(core, plan, await advanceAsync(core.exchange as unknown as Generator<Y, R, unknown>, plan.resume));
   } catch (error) {
     throw core.fail(error);
+  } finally {
+    BUSY.delete(core);
   }
 }

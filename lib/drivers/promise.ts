@@ -7,7 +7,10 @@ import { ClientCore, type ServerStep, ServerCore, type SessionOptions, runAsync 
 import { AuthenticationFailedError, type SaslError } from '../errors.js';
 import type { Authenticated, ClientExchange, ClientOutcome, ServerExchange } from '../exchange.js';
 
-/** Drives a server exchange, awaiting effects. */
+/**
+ * Drives a server exchange, awaiting effects. Every method reports problems by rejecting, never
+ * by throwing synchronously, and one step must settle before the next is asked for.
+ */
 export class PromiseServerSession {
   readonly #core: ServerCore;
 
@@ -16,12 +19,12 @@ export class PromiseServerSession {
   }
 
   /** Starts the exchange: the first challenge, or the outcome when the initial response sufficed. */
-  start(): Promise<ServerStep> {
+  async start(): Promise<ServerStep> {
     return runAsync(this.#core, this.#core.planStart());
   }
 
   /** Feeds the client's response: the next challenge, or the outcome. */
-  respond(response: Uint8Array): Promise<ServerStep> {
+  async respond(response: Uint8Array): Promise<ServerStep> {
     return runAsync(this.#core, this.#core.planRespond(response));
   }
 
@@ -59,22 +62,22 @@ export class PromiseClientSession {
    * Starts the exchange and resolves with the initial response, or `undefined` when there is
    * none. With `canSendInitial: false` the initial response waits for the server's empty challenge.
    */
-  start(canSendInitial = true): Promise<Uint8Array | undefined> {
+  async start(canSendInitial = true): Promise<Uint8Array | undefined> {
     return runAsync(this.#core, this.#core.planStart(canSendInitial));
   }
 
   /** Answers a server challenge. */
-  challenge(data: Uint8Array): Promise<Uint8Array> {
+  async challenge(data: Uint8Array): Promise<Uint8Array> {
     return runAsync(this.#core, this.#core.planChallenge(data));
   }
 
   /** Reports the server's success, with additional data if any. Rejects if the server did not prove itself. */
-  success(data?: Uint8Array): Promise<ClientOutcome> {
+  async success(data?: Uint8Array): Promise<ClientOutcome> {
     return runAsync(this.#core, this.#core.planSuccess(data));
   }
 
   /** Reports the server's failure; always rejects (the mechanism may refine the error). */
-  failure(error: SaslError = new AuthenticationFailedError(undefined, { party: 'server' })): Promise<never> {
+  async failure(error: SaslError = new AuthenticationFailedError(undefined, { party: 'server' })): Promise<never> {
     return runAsync(this.#core, this.#core.planFailure(error));
   }
 
