@@ -7,6 +7,8 @@ import {
   type ClientExchange,
   type ClientOutcome,
   type Identity,
+  PromiseClientSession,
+  PromiseServerSession,
   type SaslError,
   type ServerExchange,
   SyncClientSession,
@@ -68,6 +70,31 @@ export function runPair(client: ClientExchange, makeServer: (initial: Uint8Array
     const response = c.challenge(step.challenge);
     transcript.push(`C: ${s(response)}`);
     step = server.respond(response);
+  }
+}
+
+/** {@link runPair} under the promise drivers, so stores and validators may be asynchronous. */
+export async function runPairAsync(client: ClientExchange, makeServer: (initial: Uint8Array | undefined) => ServerExchange, successData = false): Promise<PairResult> {
+  const transcript: string[] = [];
+  const c = new PromiseClientSession(client);
+  const initial = await c.start(true);
+  if (initial !== undefined) transcript.push(`C: ${s(initial)}`);
+  const server = new PromiseServerSession(makeServer(initial));
+  let step = await server.start();
+  for (;;) {
+    if (step.done) {
+      const extra = step.outcome.additionalData;
+      if (extra !== undefined && !successData) {
+        transcript.push(`S: ${s(extra)}`);
+        expect((await c.challenge(extra)).length).to.equal(0);
+        return { server: step.outcome, client: await c.success(), transcript };
+      }
+      return { server: step.outcome, client: await c.success(extra), transcript };
+    }
+    transcript.push(`S: ${s(step.challenge)}`);
+    const response = await c.challenge(step.challenge);
+    transcript.push(`C: ${s(response)}`);
+    step = await server.respond(response);
   }
 }
 
