@@ -7,6 +7,13 @@ import { UsageError } from './errors.js';
 import type { Identity } from './identity.js';
 import { INSPECT, REDACTED, describe } from './redact.js';
 
+// JavaScript callers can pass anything; a non-string would otherwise fail later, far from the cause.
+function checkStrings(fields: Readonly<Record<string, unknown>>): void {
+  for (const [name, value] of Object.entries(fields)) {
+    if (typeof value !== 'string') throw new UsageError(`${name} must be a string`);
+  }
+}
+
 /** What a client authenticates with. The secret is a password, or a bearer token for OAuth mechanisms. */
 export class ClientCredentials {
   /** The authentication identity (user name). */
@@ -16,6 +23,7 @@ export class ClientCredentials {
   readonly #secret: string;
 
   constructor(authcid: string, secret: string, authzid?: string) {
+    checkStrings({ authcid, secret, authzid: authzid ?? '' });
     this.authcid = authcid;
     this.#secret = secret;
     this.authzid = authzid ?? '';
@@ -57,6 +65,7 @@ export class PlainCredentials implements ServerCredentials {
   readonly #secret: string;
 
   constructor(authcid: string, secret: string, authzid = '') {
+    checkStrings({ authcid, secret, authzid });
     this.authcid = authcid;
     this.#secret = secret;
     this.authzid = authzid === '' ? authcid : authzid;
@@ -72,6 +81,17 @@ export class PlainCredentials implements ServerCredentials {
     // Both checks always run, so a wrong user name costs the same as a wrong password.
     const user = identity.compareAuthcid(this.authcid);
     const secret = identity.compareSecret(this.#secret);
+    return user && secret;
+  }
+
+  /**
+   * {@link PlainCredentials.verify} for identities that check asynchronously (an async-only or
+   * thread-pool hasher). Use it when parsing messages directly with an async store.
+   */
+  async verifyAsync(identity: Identity | undefined): Promise<boolean> {
+    if (identity === undefined) return false;
+    const user = identity.compareAuthcid(this.authcid);
+    const secret = identity.compareSecretAsync ? await identity.compareSecretAsync(this.#secret) : identity.compareSecret(this.#secret);
     return user && secret;
   }
 

@@ -1,12 +1,18 @@
 /**
  * Server-side stored identities: what a credential store returns for an authcid, and what
  * mechanisms verify presented credentials against.
+ *
+ * Both sides of every comparison are prepared with SASLprep: the stored strings with the
+ * "stored" profile (unassigned code points refused), the presented ones with the "query"
+ * profile (allowed), as RFC 4013 section 2.5 says. Comparisons fail closed: a string that cannot
+ * be prepared, or that prepares to nothing, never matches.
  * @module
  */
-import { constantTimeEqual, utf8 } from './bytes.js';
-import type { PasswordHasher } from './hashing.js';
+import { constantTimeEqual, isWellFormed, utf8 } from './bytes.js';
+import { UsageError } from './errors.js';
+import { type PasswordHasher, type PasswordHasherBase, detectHasher } from './hashing.js';
 import { INSPECT, REDACTED, describe } from './redact.js';
-import { saslprep, trySaslprep } from './saslprep.js';
+import { saslprep } from './saslprep.js';
 
 /** How strings are prepared before comparison; SASLprep by default, as RFC 4616 recommends. */
 export type Preparation = (text: string) => string;
@@ -23,7 +29,10 @@ export interface Identity {
   readonly authcid: string;
   /** True when `authcid` names this account. */
   compareAuthcid(authcid: string): boolean;
-  /** True when `secret` is this account's password. May be slow (password hashing). */
+  /**
+   * True when `secret` is this account's password. May be slow (password hashing). Throws a
+   * {@link UsageError} when the identity can only check asynchronously (an async-only hasher).
+   */
   compareSecret(secret: string): boolean;
   /** The same check off the event loop, when the identity can do that; async drivers prefer it. */
   compareSecretAsync?(secret: string): Promise<boolean>;
@@ -33,29 +42,48 @@ export interface Identity {
 
 /** Options shared by the built-in identities. */
 export interface IdentityOptions {
-  /** How both the stored and the presented strings are prepared. Default: SASLprep. */
+  /**
+   * How both the stored and the presented strings are prepared. Default: SASLprep (stored
+   * profile for stored strings, query profile for presented ones). A custom function is used
+   * for both; if it throws, the comparison is false.
+   */
   readonly prepare?: Preparation;
 }
 
-// Stored strings reject unassigned code points; presented ones (queries) allow them. RFC 4013 2.5.
 const storedPrep: Preparation = (text) => saslprep(text);
-const queryPrep = (prepare: Preparation | undefined, text: string): string | undefined =>
-  prepare ? tryPrepare(prepare, text) : trySaslprep(text, { allowUnassigned: true });
+const queryPrep: Preparation = (text) => saslprep(text, { allowUnassigned: true });
 
-function tryPrepare(prepare: Preparation, text: string): string | undefined {
+function tryPrepare(prepare: Preparation, text: unknown): string | undefined {
+  if (typeof text !== 'string') return undefined;
   try {
-    return prepare(text);
+    const prepared = prepare(text);
+    // An empty result never matches (RFC 4616 section 2), and a lone surrogate would compare
+    // equal to U+FFFD once encoded.
+    return typeof prepared === 'string' && prepared !== '' && isWellFormed(prepared) ? prepared : undefined;
   } catch {
     return undefined;
   }
 }
 
-function compareAuthcid(stored: string | undefined, prepare: Preparation | undefined, presented: string): boolean {
-  const other = queryPrep(prepare, presented);
+/** Prepares a stored string: the custom preparation, or SASLprep's stored profile. */
+function prepareStored(prepare: Preparation | undefined, text: unknown): string | undefined {
+  return tryPrepare(prepare ?? storedPrep, text);
+}
+
+/** Prepares a presented string: the custom preparation, or SASLprep's query profile. */
+function preparePresented(prepare: Preparation | undefined, text: unknown): string | undefined {
+  return tryPrepare(prepare ?? queryPrep, text);
+}
+
+function compareAuthcid(stored: string | undefined, prepare: Preparation | undefined, presented: unknown): boolean {
+  const other = preparePresented(prepare, presented);
   return stored !== undefined && other !== undefined && constantTimeEqual(stored, other);
 }
 
-/** An account whose password is stored in clear text. Supports every password mechanism. */
+/**
+ * An account whose password is stored in clear text (pysasl's `ClearIdentity`). Supports every
+ * password mechanism. A stored name or password that SASLprep refuses never matches.
+ */
 export class ClearIdentity implements Identity {
   readonly authcid: string;
   readonly #secret: string;
@@ -67,9 +95,8 @@ export class ClearIdentity implements Identity {
     this.authcid = authcid;
     this.#secret = secret;
     this.#prepare = options.prepare;
-    const prepare = options.prepare ?? storedPrep;
-    this.#preparedAuthcid = tryPrepare(prepare, authcid);
-    this.#preparedSecret = tryPrepare(prepare, secret);
+    this.#preparedAuthcid = prepareStored(options.prepare, authcid);
+    this.#preparedSecret = prepareStored(options.prepare, secret);
   }
 
   compareAuthcid(authcid: string): boolean {
@@ -77,12 +104,12 @@ export class ClearIdentity implements Identity {
   }
 
   compareSecret(secret: string): boolean {
-    const presented = queryPrep(this.#prepare, secret);
-    // An empty prepared password never matches (RFC 4616 section 2 and RFC 4013).
-    if (presented === undefined || presented === '' || this.#preparedSecret === undefined) return false;
+    const presented = preparePresented(this.#prepare, secret);
+    if (presented === undefined || this.#preparedSecret === undefined) return false;
     return constantTimeEqual(utf8(this.#preparedSecret), utf8(presented));
   }
 
+  /** The stored secret as given, not prepared (as pysasl does); mechanisms prepare it themselves. */
   getClearSecret(): string {
     return this.#secret;
   }
@@ -96,38 +123,74 @@ export class ClearIdentity implements Identity {
   }
 }
 
+// Checked at run time too: JavaScript callers and configuration files bypass the types.
+function checkHasher(hasher: unknown): PasswordHasher {
+  const candidate = hasher as PasswordHasherBase | null;
+  if (typeof candidate?.verify !== 'function' && typeof candidate?.verifyAsync !== 'function') {
+    throw new UsageError('a password hasher needs verify or verifyAsync');
+  }
+  return hasher as PasswordHasher;
+}
+
+function prepareNewSecret(prepare: Preparation | undefined, secret: string): string {
+  const prepared = prepareStored(prepare, secret);
+  if (prepared === undefined) throw new UsageError('the secret cannot be stored: it is empty after preparation or refused by SASLprep');
+  return prepared;
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as { then?: unknown } | null | undefined)?.then === 'function';
+}
+
+const ASYNC_ONLY = 'the password hasher of this identity is async-only; use an async driver (or compareSecretAsync / createAsync)';
+
 /**
- * An account whose password is stored hashed: pysasl's and passlib's PBKDF2 strings, scrypt, or
- * any {@link PasswordHasher} (argon2, bcrypt) plugged in. Mechanisms that need the clear secret
- * (CRAM-MD5) cannot use it.
+ * An account whose password is stored hashed (pysasl's `HashedIdentity`): pysasl's and
+ * passlib's PBKDF2 strings, passlib's scrypt, or any {@link PasswordHasher} plugged in (argon2,
+ * bcrypt). Mechanisms that need the clear secret (CRAM-MD5) cannot use it, unless the hasher is
+ * {@link CleartextHasher}.
  */
 export class HashedIdentity implements Identity {
   readonly authcid: string;
-  /** The stored hash string. Not a secret in the password sense, but still kept out of logs. */
+  /** The stored hash string. Not a password, but an offline-attack target, so kept out of logs. */
   readonly #digest: string;
   /** The hasher that verifies the digest. */
   readonly hasher: PasswordHasher;
   readonly #prepare: Preparation | undefined;
   readonly #preparedAuthcid: string | undefined;
 
-  constructor(authcid: string, digest: string, hasher: PasswordHasher, options: IdentityOptions = {}) {
+  /**
+   * `hasher` defaults to {@link detectHasher}`(digest)`; a digest no built-in hasher recognises
+   * then throws a {@link UsageError}, so a misconfigured store shows up instead of refusing everyone.
+   */
+  constructor(authcid: string, digest: string, hasher?: PasswordHasher, options: IdentityOptions = {}) {
+    const chosen = hasher ?? detectHasher(digest);
+    if (chosen === undefined) throw new UsageError('no password hasher recognises the stored hash of this identity');
     this.authcid = authcid;
     this.#digest = digest;
-    this.hasher = hasher;
+    this.hasher = checkHasher(chosen);
     this.#prepare = options.prepare;
-    this.#preparedAuthcid = tryPrepare(options.prepare ?? storedPrep, authcid);
+    this.#preparedAuthcid = prepareStored(options.prepare, authcid);
   }
 
-  /** Hashes `secret` (prepared) with `hasher` and returns the identity: pysasl's `HashedIdentity.create`. */
+  /**
+   * Prepares and hashes `secret` with `hasher` (pysasl's `HashedIdentity.create`). Throws a
+   * {@link UsageError} for a secret that cannot be stored, or for an async-only hasher (use
+   * {@link HashedIdentity.createAsync}).
+   */
   static create(authcid: string, secret: string, hasher: PasswordHasher, options: IdentityOptions = {}): HashedIdentity {
-    const prepared = (options.prepare ?? storedPrep)(secret);
+    const prepared = prepareNewSecret(options.prepare, secret);
+    if (!hasher.hash) throw new UsageError(ASYNC_ONLY);
     return new HashedIdentity(authcid, hasher.hash(prepared), hasher, options);
   }
 
-  /** Async {@link HashedIdentity.create}: hashes off the event loop when the hasher can. */
+  /** {@link HashedIdentity.create} that hashes off the event loop when the hasher can. */
   static async createAsync(authcid: string, secret: string, hasher: PasswordHasher, options: IdentityOptions = {}): Promise<HashedIdentity> {
-    const prepared = (options.prepare ?? storedPrep)(secret);
-    const digest = hasher.hashAsync ? await hasher.hashAsync(prepared) : hasher.hash(prepared);
+    const prepared = prepareNewSecret(options.prepare, secret);
+    let digest: string;
+    if (hasher.hashAsync) digest = await hasher.hashAsync(prepared);
+    else if (hasher.hash) digest = hasher.hash(prepared);
+    else throw new UsageError('a password hasher needs hash or hashAsync');
     return new HashedIdentity(authcid, digest, hasher, options);
   }
 
@@ -141,20 +204,31 @@ export class HashedIdentity implements Identity {
   }
 
   compareSecret(secret: string): boolean {
-    const presented = queryPrep(this.#prepare, secret);
-    if (presented === undefined || presented === '') return false;
+    const hasher = this.hasher;
+    if (!hasher.verify) throw new UsageError(ASYNC_ONLY);
+    const presented = preparePresented(this.#prepare, secret);
+    if (presented === undefined) return false;
+    let result: unknown;
     try {
-      return this.hasher.verify(presented, this.#digest);
+      result = hasher.verify(presented, this.#digest);
     } catch {
       return false;
     }
+    // An async function passed as `verify` returns a promise, which is truthy: never a match.
+    if (isThenable(result)) {
+      Promise.resolve(result).catch(() => undefined);
+      throw new UsageError('the password hasher\'s verify returned a promise; provide it as verifyAsync');
+    }
+    return result === true;
   }
 
   async compareSecretAsync(secret: string): Promise<boolean> {
-    const presented = queryPrep(this.#prepare, secret);
-    if (presented === undefined || presented === '') return false;
+    const presented = preparePresented(this.#prepare, secret);
+    if (presented === undefined) return false;
     try {
-      return this.hasher.verifyAsync ? await this.hasher.verifyAsync(presented, this.#digest) : this.hasher.verify(presented, this.#digest);
+      const hasher = this.hasher;
+      const result: unknown = hasher.verifyAsync ? hasher.verifyAsync(presented, this.#digest) : hasher.verify?.(presented, this.#digest);
+      return (await result) === true;
     } catch {
       return false;
     }

@@ -1,9 +1,15 @@
 /**
  * SASLprep (RFC 4013) through `@mongodb-js/saslprep`, with an ASCII fast path and typed errors.
+ *
+ * Two behaviours are worth knowing:
+ * - The bidi rule (RFC 3454 section 6) is checked on the prepared string, as the RFC says, so
+ *   `"\u00AD\u0627\u0628"` prepares to `"\u0627\u0628"` (pysasl checks the raw input and rejects it).
+ * - U+200B ZERO WIDTH SPACE is in both table C.1.2 (mapped to SPACE) and table B.1 (mapped to
+ *   nothing). Like PostgreSQL's SCRAM and the library, SPACE wins; pysasl and passlib drop it.
  * @module
  */
 import saslprepImpl from '@mongodb-js/saslprep';
-import { MalformedMessageError, type SaslErrorOptions } from './errors.js';
+import { LimitExceededError, MalformedMessageError, type SaslErrorOptions } from './errors.js';
 
 /** Options for {@link saslprep}. */
 export interface SaslprepOptions {
@@ -14,31 +20,49 @@ export interface SaslprepOptions {
   readonly allowUnassigned?: boolean;
 }
 
+/**
+ * Longest non-ASCII string {@link saslprep} accepts, in UTF-16 code units. The library spreads
+ * the string into one function call, which overflows the stack somewhere above 30,000 characters.
+ */
+export const MAX_SASLPREP_LENGTH = 8192;
+
 // Printable ASCII and the ASCII space are left unchanged by every SASLprep step.
 const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 
+// RFC 3454 table B.1 (commonly mapped to nothing) without U+200B, which the library maps to SPACE.
+const MAPPED_TO_NOTHING = /\u00AD|\u034F|\u1806|\u180B|\u180C|\u180D|\u200C|\u200D|\u2060|[\uFE00-\uFE0F]|\uFEFF/g;
+
+function describeRule(cause: unknown): string {
+  const message = cause instanceof Error ? cause.message : '';
+  if (/RandALCat/.test(message)) return 'violates the bidi rule';
+  if (/Unassigned/i.test(message)) return 'contains an unassigned code point';
+  return 'contains a prohibited character';
+}
+
 /**
  * Prepares a user name or password with SASLprep. Throws {@link MalformedMessageError} for a
- * prohibited character or a bidi violation. The message names the rule, never the input.
- * A string that maps to nothing (e.g. only U+00AD) prepares to `''`.
+ * prohibited character, an unassigned code point (unless allowed) or a bidi violation, and
+ * {@link LimitExceededError} for a non-ASCII string over {@link MAX_SASLPREP_LENGTH}. Messages
+ * name the rule, never the input. A string that maps to nothing (e.g. only U+00AD) prepares to
+ * `''`; callers comparing passwords must treat that as a failure (RFC 4616 section 2).
  */
 export function saslprep(text: string, options: SaslprepOptions & SaslErrorOptions = {}): string {
   if (PRINTABLE_ASCII.test(text)) return text;
-  let prepared: string;
-  try {
-    // The library indexes the first character of the mapped string; an input that maps to
-    // nothing would crash it, so map-to-empty is detected first.
-    if (text.replace(MAPPED_TO_NOTHING, '') === '') return '';
-    prepared = saslprepImpl(text, { allowUnassigned: options.allowUnassigned ?? false });
-  } catch (cause) {
-    const rule = cause instanceof Error && /RandALCat|bidi/i.test(cause.message) ? 'violates the bidi rule' : 'contains a prohibited character';
-    throw new MalformedMessageError(`string ${rule} (RFC 4013)`, { ...options, cause: undefined });
+  const errorOptions = { mechanism: options.mechanism, party: options.party };
+  if (text.length > MAX_SASLPREP_LENGTH) {
+    throw new LimitExceededError('saslprepLength', `string to prepare is longer than ${MAX_SASLPREP_LENGTH} characters`, errorOptions);
   }
-  return prepared;
+  // The library reads the first character of the mapped string, so an input that maps to
+  // nothing would crash it with a TypeError.
+  if (text.replace(MAPPED_TO_NOTHING, '') === '') return '';
+  try {
+    return saslprepImpl(text, { allowUnassigned: options.allowUnassigned ?? false });
+  } catch (cause) {
+    // A RangeError means the call stack was too shallow for this input; still a limit.
+    if (cause instanceof RangeError) throw new LimitExceededError('saslprepLength', 'string to prepare is too long', errorOptions);
+    throw new MalformedMessageError(`string ${describeRule(cause)} (RFC 4013)`, errorOptions);
+  }
 }
-
-// RFC 3454 table B.1: commonly mapped to nothing.
-const MAPPED_TO_NOTHING = /\u00AD|\u034F|\u1806|\u180B|\u180C|\u180D|\u200B|\u200C|\u200D|\u2060|[\uFE00-\uFE0F]|\uFEFF/g;
 
 /** SASLprep that returns `undefined` instead of throwing: for comparisons that must fail closed. */
 export function trySaslprep(text: string, options: SaslprepOptions = {}): string | undefined {
