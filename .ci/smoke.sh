@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Smoke test of the built package as a user gets it: `npm pack`, install the tarball into a
+# temporary folder outside the repo, then check that
+#   - `import` (ESM) and `require` (CJS) both load it and complete a PLAIN exchange, and
+#   - strict TypeScript consumers (module nodenext, an ESM and a CJS package) type-check
+#     against the shipped .d.mts/.d.cts, with a @ts-expect-error proving the types are not any,
+#     and their compiled output runs.
+# Usage: bash .ci/smoke.sh   (after `npm ci` and `npm run build`; builds if dist/ is missing)
+set -euo pipefail
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO"
+TSC="$REPO/node_modules/.bin/tsc"
+[ -x "$TSC" ] || { echo "smoke: $TSC missing; run npm ci first" >&2; exit 1; }
+[ -f dist/index.mjs ] && [ -f dist/index.cjs ] && [ -f dist/index.d.mts ] && [ -f dist/index.d.cts ] || npm run build
+
+WORK="$(mktemp -d /tmp/saslkit-smoke.XXXXXX)"
+# Kept on failure, for a look at what went wrong.
+trap 'rc=$?; if [ "$rc" = 0 ]; then rm -rf "$WORK"; else echo "smoke: FAILED (rc=$rc); files kept in $WORK" >&2; fi' EXIT
+
+# prepack would rebuild; dist/ is already fresh.
+TGZ="$(npm pack --ignore-scripts --silent --pack-destination "$WORK" | tail -n 1)"
+echo "smoke: packed $TGZ"
+tar -tzf "$WORK/$TGZ" | sort > "$WORK/contents.txt"
+for f in package/package.json package/dist/index.mjs package/dist/index.cjs package/dist/index.d.mts package/dist/index.d.cts; do
+  grep -qx "$f" "$WORK/contents.txt" || { echo "smoke: $f missing from the tarball" >&2; exit 1; }
+done
+
+cd "$WORK"
+cat > package.json <<'EOF'
+{ "name": "saslkit-smoke", "version": "0.0.0", "private": true }
+EOF
+npm install --no-audit --no-fund --loglevel=error "./$TGZ" </dev/null
+mkdir esm cjs
+echo '{ "type": "module" }' > esm/package.json
+echo '{ "type": "commonjs" }' > cjs/package.json
+
+# --- plain JavaScript consumers ------------------------------------------------------------
+cat > esm/use.mjs <<'EOF'
+import assert from 'node:assert/strict';
+import { ClearIdentity, ClientCredentials, PLAIN, SyncClientSession, SyncServerSession, isSaslError } from 'saslkit';
+
+const store = (authcid) => (authcid === 'alice' ? new ClearIdentity('alice', 'alice-pass') : undefined);
+const client = new SyncClientSession(PLAIN.client(new ClientCredentials('alice', 'alice-pass')));
+const step = new SyncServerSession(PLAIN.server({ lookup: store }, client.start())).start();
+assert.equal(step.done, true);
+assert.equal(step.outcome.authcid, 'alice');
+client.success();
+assert.throws(
+  () => new SyncServerSession(PLAIN.server({ lookup: store }, new TextEncoder().encode('\0alice\0wrong'))).start(),
+  (error) => isSaslError(error) && error.code === 'AUTHENTICATION_FAILED',
+);
+console.log('smoke: ESM import OK');
+EOF
+cat > cjs/use.cjs <<'EOF'
+'use strict';
+const assert = require('node:assert/strict');
+const { ClearIdentity, ClientCredentials, PLAIN, SyncClientSession, SyncServerSession } = require('saslkit');
+
+const store = (authcid) => (authcid === 'alice' ? new ClearIdentity('alice', 'alice-pass') : undefined);
+const client = new SyncClientSession(PLAIN.client(new ClientCredentials('alice', 'alice-pass')));
+const step = new SyncServerSession(PLAIN.server({ lookup: store }, client.start())).start();
+assert.equal(step.done, true);
+assert.equal(step.outcome.authcid, 'alice');
+client.success();
+assert.equal(require.resolve('saslkit').endsWith('index.cjs'), true);
+console.log('smoke: CJS require OK');
+EOF
+node esm/use.mjs
+node cjs/use.cjs
+
+# --- strict TypeScript consumers -------------------------------------------------------------
+for kind in esm cjs; do
+  cat > "$kind/consumer.ts" <<'EOF'
+import { ClearIdentity, ClientCredentials, type Identity, PLAIN, SyncClientSession, SyncServerSession } from 'saslkit';
+
+const store = (authcid: string): Identity | undefined => (authcid === 'alice' ? new ClearIdentity('alice', 'alice-pass') : undefined);
+const client = new SyncClientSession(PLAIN.client(new ClientCredentials('alice', 'alice-pass')));
+const step = new SyncServerSession(PLAIN.server({ lookup: store }, client.start())).start();
+if (!step.done) throw new Error('PLAIN should finish on its initial response');
+const authcid: string = step.outcome.authcid;
+if (authcid !== 'alice') throw new Error(`unexpected authcid ${authcid}`);
+// @ts-expect-error the authcid is a string: this line fails to compile only if the types are real, not any
+new ClientCredentials(42, 'alice-pass');
+console.log(`smoke: TypeScript consumer OK (${authcid})`);
+EOF
+  cat > "$kind/tsconfig.json" <<EOF
+{
+  "compilerOptions": {
+    "module": "nodenext",
+    "moduleResolution": "nodenext",
+    "target": "es2022",
+    "lib": ["es2022"],
+    "strict": true,
+    "noUncheckedIndexedAccess": true,
+    "exactOptionalPropertyTypes": true,
+    "skipLibCheck": false,
+    "types": ["node"],
+    "typeRoots": ["$REPO/node_modules/@types"],
+    "rootDir": ".",
+    "outDir": "out"
+  },
+  "files": ["consumer.ts"]
+}
+EOF
+  "$TSC" -p "$kind/tsconfig.json" --traceResolution > "$kind/resolution.log" || {
+    "$TSC" -p "$kind/tsconfig.json" || true
+    echo "smoke: TypeScript consumer ($kind) does not type-check" >&2; exit 1; }
+  want=$([ "$kind" = esm ] && echo index.d.mts || echo index.d.cts)
+  grep -q "Module name 'saslkit' was successfully resolved to '.*/node_modules/saslkit/dist/$want'" "$kind/resolution.log" || {
+    echo "smoke: the $kind consumer did not resolve saslkit to dist/$want" >&2
+    grep "Module name 'saslkit'" "$kind/resolution.log" >&2 || true
+    exit 1; }
+  node "$kind/out/consumer.js"
+done
+echo "smoke: all checks passed"
