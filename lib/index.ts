@@ -18,3 +18,11 @@ export * from './drivers/promise.js';
 export { authenticatePassword, authorize, lookupEffect, verifyEffect } from './server-auth.js';
 export { PLAIN, parsePlainResponse, buildPlainResponse } from './mechanisms/plain.js';
 export { REDACTED } from './redact.js';
+export * from './channel-binding.js';
+export * from './scram-secret.js';
+export {
+  SCRAM_SHA_1, SCRAM_SHA_1_PLUS, SCRAM_SHA_256, SCRAM_SHA_256_PLUS, SCRAM_SHA_512, SCRAM_SHA_512_PLUS, type ScramMechanism, scramMechanism,
+  SCRAM_SERVER_ERRORS, type ScramServerError, SCRAM_MIN_ITERATIONS, SCRAM_DEFAULT_MAX_ITERATIONS, SCRAM_CLIENT_CACHE_SIZE, scramServerErrorOf,
+  scramGs2Header, scramChannelBindingAttribute, scramAuthMessage, scramClientSignature, scramServerSignature, scramXor,
+  parseScramClientFirst, parseScramClientFinal, parseScramServerFirst, verifyScramServerFinal, clearScramClientCache,
+} from './mechanisms/scram.js';

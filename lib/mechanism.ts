@@ -2,6 +2,7 @@
  * What a mechanism is: a name, who speaks first, and generator factories for each side.
  * @module
  */
+import type { ChannelBindingPolicy, ChannelBindingSource } from './channel-binding.js';
 import type { ClientCredentials } from './credentials.js';
 import type { ClientExchange, ServerExchange } from './exchange.js';
 import type { ServerOptions } from './options.js';
@@ -14,6 +15,20 @@ export interface ClientOptions {
   readonly port?: number;
   /** The protocol's service name for DIGEST-MD5's digest-uri (`imap`, `smtp`, ...). */
   readonly service?: string;
+  /** SCRAM: channel-binding policy, as libpq's `channel_binding`. Default `prefer`. */
+  readonly channelBinding?: ChannelBindingPolicy;
+  /** SCRAM: the connection's channel-binding data, e.g. `tlsChannelBinding(socket, 'client')`. */
+  readonly channelBindingData?: ChannelBindingSource;
+  /** SCRAM: the highest iteration count accepted from a server. Default 600000; the lowest is always 4096. */
+  readonly scramMaxIterations?: number;
+  /**
+   * SCRAM: reuse salted passwords across exchanges, so a reconnect costs no second PBKDF2.
+   * The cache is process-wide, holds at most 32 entries keyed by an HMAC of (hash, password,
+   * salt, iterations), and is emptied by `clearScramClientCache()`. Default true.
+   */
+  readonly scramCache?: boolean;
+  /** SCRAM, tests only: a fixed client nonce instead of a random one. Never set it in production. */
+  readonly scramNonceForTesting?: string;
 }
 
 /** The description every mechanism shares. */

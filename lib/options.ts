@@ -3,6 +3,7 @@
  * application configures its store, policy and validators once.
  * @module
  */
+import type { ChannelBindingSource } from './channel-binding.js';
 import type { Identity } from './identity.js';
 
 /** Context passed to server callbacks. */
@@ -66,6 +67,32 @@ export interface ServerOptions {
   readonly validateToken?: (request: TokenRequest) => TokenResult | Promise<TokenResult>;
   /** Largest field (user name, password, authzid) accepted, in bytes. Default 1024. */
   readonly maxFieldBytes?: number;
+  /**
+   * SCRAM: the connection's channel-binding data, e.g. `tlsChannelBinding(socket, 'server')`.
+   * Required by SCRAM-*-PLUS; with it, plain SCRAM also refuses a client that says it could bind
+   * but thinks the server cannot (GS2 flag `y`: a downgrade). Advertise -PLUS only when its
+   * `types` is non-empty.
+   */
+  readonly channelBindingData?: ChannelBindingSource;
+  /**
+   * SCRAM: iteration count for keys derived from clear-text identities and for unknown users.
+   * Default 4096 for SHA-1 and SHA-256, 10000 for SHA-512. Stored secrets keep their own count.
+   */
+  readonly scramIterations?: number;
+  /**
+   * SCRAM: the secret that derives salts for clear-text identities and fake salts for unknown
+   * users (HMAC). Set it, at least 32 random bytes, so that answers stay the same across
+   * restarts; by default a random per-process secret is used.
+   */
+  readonly scramSaltSecret?: Uint8Array | string;
+  /**
+   * SCRAM: on failure, send RFC 5802's `e=<reason>` to the client as a last challenge before
+   * failing (one more round trip). Default false: fail at once, as Dovecot and PostgreSQL do; the
+   * reason is still the error's `serverError`.
+   */
+  readonly scramSendErrors?: boolean;
+  /** SCRAM, tests only: a fixed server nonce suffix instead of a random one. Never set it in production. */
+  readonly scramNonceForTesting?: string;
 }
 
 /** Default of {@link ServerOptions.maxFieldBytes}. */

@@ -1,0 +1,553 @@
+/**
+ * SCRAM-SHA-1, SCRAM-SHA-256 and SCRAM-SHA-512, with their channel-binding -PLUS variants
+ * (RFC 5802, RFC 7677, RFC 5929, RFC 9266): one implementation, parameterised by hash.
+ *
+ * Client: SASLprep of the user name (query profile) and password (stored profile); a random
+ * 24-byte nonce; strict parsing of server-first (the server nonce must extend the client's, the
+ * salt must be strict base64, `m=` is refused, the iteration count must lie in
+ * [4096, `scramMaxIterations`]); PBKDF2 through the `derive` effect, with a small cache; and the
+ * server signature is ALWAYS checked, in constant time, before the client reports success.
+ *
+ * Server: strict parsing of both client messages, channel-binding checks with downgrade
+ * detection, keys from the identity the `lookup` option returns (see `scram-secret.ts`), and
+ * deterministic fake salts for unknown users so that the reply does not tell whether a user
+ * exists. A failure reason is the `serverError` of the thrown error (RFC 5802 `e=` values);
+ * with `scramSendErrors` it is also sent to the client as a last `e=` challenge.
+ * @module
+ */
+import { createHmac, randomBytes } from 'node:crypto';
+import { type ChannelBindingPolicy, type ChannelBindingSource, type ChannelBindingType } from '../channel-binding.js';
+import { EMPTY, concat, constantTimeEqual, decodeUtf8, fromBase64, toBase64, utf8 } from '../bytes.js';
+import {
+  AuthenticationFailedError,
+  LimitExceededError,
+  MalformedMessageError,
+  MechanismUnavailableError,
+  type SaslError,
+  ServerNotVerifiedError,
+  UsageError,
+  isSaslError,
+} from '../errors.js';
+import { type Authenticated, type ClientYield, type Effect, type ServerYield, ServerSuccess, challenge, perform, respond } from '../exchange.js';
+import type { Identity } from '../identity.js';
+import type { ClientOptions, Mechanism } from '../mechanism.js';
+import type { ServerOptions } from '../options.js';
+import { trySaslprep } from '../saslprep.js';
+import {
+  SCRAM_HASHES,
+  SCRAM_SALT_LENGTH,
+  type ScramHash,
+  ScramSecret,
+  deriveEffect,
+  isScramKeySource,
+  scramClientKey,
+  scramH,
+  scramHmac,
+  scramNormalizePassword,
+  scramServerKey,
+} from '../scram-secret.js';
+import { authorize, checkFieldLength, lookupEffect } from '../server-auth.js';
+// GS2 saslnames (RFC 5801) are shared with OAUTHBEARER; one copy lives there.
+import { escapeSaslname, unescapeSaslname } from './oauthbearer.js';
+
+/** The `e=` values of RFC 5802 section 7. */
+export const SCRAM_SERVER_ERRORS = [
+  'invalid-encoding',
+  'extensions-not-supported',
+  'invalid-proof',
+  'channel-bindings-dont-match',
+  'server-does-support-channel-binding',
+  'channel-binding-not-supported',
+  'unsupported-channel-binding-type',
+  'unknown-user',
+  'invalid-username-encoding',
+  'no-resources',
+  'other-error',
+] as const;
+
+/** One of {@link SCRAM_SERVER_ERRORS}. */
+export type ScramServerError = (typeof SCRAM_SERVER_ERRORS)[number];
+
+/** The lowest iteration count a client accepts (RFC 7677 section 4). */
+export const SCRAM_MIN_ITERATIONS = 4096;
+/** Default of `ClientOptions.scramMaxIterations`: OWASP's 2023 count for PBKDF2-HMAC-SHA256. */
+export const SCRAM_DEFAULT_MAX_ITERATIONS = 600000;
+/** How many salted passwords the client cache keeps (process-wide, least recently used first out). */
+export const SCRAM_CLIENT_CACHE_SIZE = 32;
+
+/** A SCRAM mechanism: which hash, and whether it is the channel-binding (-PLUS) variant. */
+export interface ScramMechanism extends Mechanism {
+  /** The hash function. */
+  readonly hash: ScramHash;
+  /** True for SCRAM-*-PLUS. */
+  readonly plus: boolean;
+}
+
+// printable = %x21-2B / %x2D-7E: the nonce alphabet.
+const PRINTABLE = /^[\x21-\x2b\x2d-\x7e]+$/;
+// attr-val = ALPHA "=" value; value = 1*value-char (any UTF-8 character but NUL and ",").
+const ATTR_VAL = /^[A-Za-z]=[^,\0]+$/;
+const CB_NAME = /^[A-Za-z0-9.-]+$/;
+
+/**
+ * The GS2 header: `n,,`, `y,,` or `p=<type>,,`, with `a=<authzid>` between the commas when an
+ * authorization identity is given.
+ */
+export function scramGs2Header(flag: 'n' | 'y' | ChannelBindingType, authzid = ''): string {
+  const cbind = flag === 'n' || flag === 'y' ? flag : `p=${flag}`;
+  return `${cbind},${authzid === '' ? '' : `a=${escapeSaslname(authzid)}`},`;
+}
+
+/** The `c=` attribute value: base64 of the GS2 header followed by the binding data (for `p=` only). */
+export function scramChannelBindingAttribute(gs2Header: string, bindingData: Uint8Array = EMPTY): string {
+  return toBase64(concat(utf8(gs2Header), bindingData));
+}
+
+/** AuthMessage := client-first-message-bare + "," + server-first-message + "," + client-final-message-without-proof. */
+export function scramAuthMessage(clientFirstBare: string, serverFirst: string, clientFinalWithoutProof: string): Uint8Array {
+  return utf8(`${clientFirstBare},${serverFirst},${clientFinalWithoutProof}`);
+}
+
+/** ClientSignature := HMAC(StoredKey, AuthMessage). */
+export function scramClientSignature(hash: ScramHash, storedKey: Uint8Array, authMessage: Uint8Array): Uint8Array {
+  return scramHmac(hash, storedKey, authMessage);
+}
+
+/** ServerSignature := HMAC(ServerKey, AuthMessage). */
+export function scramServerSignature(hash: ScramHash, serverKey: Uint8Array, authMessage: Uint8Array): Uint8Array {
+  return scramHmac(hash, serverKey, authMessage);
+}
+
+/** ClientProof := ClientKey XOR ClientSignature; also recovers ClientKey from a proof. */
+export function scramXor(a: Uint8Array, b: Uint8Array): Uint8Array {
+  if (a.length !== b.length) throw new UsageError('SCRAM XOR operands differ in length');
+  const out = new Uint8Array(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = (a[i] as number) ^ (b[i] as number);
+  return out;
+}
+
+// Errors whose e= value is not implied by their type. A WeakMap keeps the typed errors unchanged.
+const ERROR_VALUES = new WeakMap<object, ScramServerError>();
+
+function tagged<E extends SaslError>(error: E, value: ScramServerError): E {
+  ERROR_VALUES.set(error, value);
+  return error;
+}
+
+/**
+ * The RFC 5802 `e=` value for an error a SCRAM server exchange threw, or undefined when the
+ * error is not one to report to the client (a local usage error). Protocol adapters that can
+ * carry failure data use this; `scramSendErrors` uses it to send the value as a challenge.
+ */
+export function scramServerErrorOf(error: unknown): ScramServerError | undefined {
+  if (!isSaslError(error) || error.party !== 'client') return undefined;
+  const value = ERROR_VALUES.get(error);
+  if (value !== undefined) return value;
+  if (error.code === 'AUTHENTICATION_FAILED') {
+    // Read structurally: the error may come from the other (ESM or CommonJS) copy of saslkit.
+    const reported = (error as { readonly serverError?: unknown }).serverError;
+    return SCRAM_SERVER_ERRORS.find((known) => known === reported) ?? 'other-error';
+  }
+  if (error.code === 'MALFORMED_MESSAGE') return 'invalid-encoding';
+  return 'other-error';
+}
+
+function randomNonce(): string {
+  // 24 random bytes make 32 base64 characters, all printable and none a comma.
+  return randomBytes(24).toString('base64');
+}
+
+function testNonce(value: string | undefined, mechanism: string): string | undefined {
+  if (value !== undefined && !PRINTABLE.test(value)) throw new UsageError('scramNonceForTesting must be printable ASCII without commas', { mechanism });
+  return value;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Server side
+
+interface ClientFirst {
+  readonly gs2Header: string;
+  readonly flag: 'n' | 'y' | 'p';
+  readonly cbName: string;
+  readonly authzid: string;
+  readonly authcid: string;
+  readonly nonce: string;
+  readonly bare: string;
+}
+
+function decodeMessage(message: Uint8Array, what: string, mechanism: string, party: 'client' | 'server'): string {
+  const text = decodeUtf8(message, what, { mechanism, party });
+  if (text.includes('\0')) throw new MalformedMessageError(`${what} contains NUL`, { mechanism, party });
+  return text;
+}
+
+/** Parses client-first-message (RFC 5802 section 7). Exported for tests and custom servers. */
+export function parseScramClientFirst(message: Uint8Array, mechanism = 'SCRAM', options: ServerOptions = {}): ClientFirst {
+  const bad = (why: string): MalformedMessageError => new MalformedMessageError(`SCRAM client-first-message ${why}`, { mechanism, party: 'client' });
+  const text = decodeMessage(message, 'SCRAM client-first-message', mechanism, 'client');
+  const parts = text.split(',');
+  if (parts.length < 4) throw bad('is incomplete');
+  const [cbind, authzidPart] = parts as [string, string];
+  let flag: ClientFirst['flag'];
+  let cbName = '';
+  if (cbind === 'n' || cbind === 'y') flag = cbind;
+  else if (cbind.startsWith('p=') && CB_NAME.test(cbind.slice(2))) {
+    flag = 'p';
+    cbName = cbind.slice(2);
+  } else throw bad('has an invalid channel-binding flag');
+  let authzid = '';
+  if (authzidPart !== '') {
+    if (!authzidPart.startsWith('a=')) throw bad('has an invalid authzid');
+    checkFieldLength(options, mechanism, 'SCRAM authzid', utf8(authzidPart).length - 2);
+    authzid = unescapeSaslname(authzidPart.slice(2), mechanism);
+  }
+  const bareParts = parts.slice(2);
+  if (bareParts[0]?.startsWith('m=') === true) {
+    throw new AuthenticationFailedError('SCRAM mandatory extensions are not supported', { mechanism, party: 'client', serverError: 'extensions-not-supported' });
+  }
+  const [user, nonce, ...extensions] = bareParts as [string, string, ...string[]];
+  if (!user.startsWith('n=')) throw bad('does not start with the user name');
+  checkFieldLength(options, mechanism, 'SCRAM user name', utf8(user).length - 2);
+  let authcid: string;
+  try {
+    authcid = unescapeSaslname(user.slice(2), mechanism);
+  } catch (error) {
+    throw tagged(error as MalformedMessageError, 'invalid-username-encoding');
+  }
+  if (!nonce.startsWith('r=') || !PRINTABLE.test(nonce.slice(2))) throw bad('has a missing or invalid nonce');
+  checkFieldLength(options, mechanism, 'SCRAM nonce', nonce.length - 2);
+  // Unknown extensions must be ignored (RFC 5802 section 7), but they must still be attr-vals.
+  if (!extensions.every((attribute) => ATTR_VAL.test(attribute))) throw bad('has an invalid extension');
+  return {
+    gs2Header: `${cbind},${authzidPart},`,
+    flag,
+    cbName,
+    authzid,
+    authcid,
+    nonce: nonce.slice(2),
+    bare: bareParts.join(','),
+  };
+}
+
+interface ClientFinal {
+  readonly channelBinding: Uint8Array;
+  readonly nonce: string;
+  readonly proof: Uint8Array;
+  readonly withoutProof: string;
+}
+
+/** Parses client-final-message (RFC 5802 section 7). Exported for tests and custom servers. */
+export function parseScramClientFinal(message: Uint8Array, hash: ScramHash, mechanism = 'SCRAM'): ClientFinal {
+  const context = { mechanism, party: 'client' as const };
+  const bad = (why: string): MalformedMessageError => new MalformedMessageError(`SCRAM client-final-message ${why}`, context);
+  const text = decodeMessage(message, 'SCRAM client-final-message', mechanism, 'client');
+  const parts = text.split(',');
+  if (parts.length < 3) throw bad('is incomplete');
+  const [c, r] = parts as [string, string];
+  const p = parts[parts.length - 1] as string;
+  if (!c.startsWith('c=')) throw bad('does not start with the channel binding');
+  if (!r.startsWith('r=') || !PRINTABLE.test(r.slice(2))) throw bad('has a missing or invalid nonce');
+  if (!p.startsWith('p=')) throw bad('does not end with the proof');
+  if (!parts.slice(2, -1).every((attribute) => ATTR_VAL.test(attribute))) throw bad('has an invalid extension');
+  const channelBinding = fromBase64(c.slice(2), 'SCRAM channel binding', context);
+  const proof = fromBase64(p.slice(2), 'SCRAM proof', context);
+  if (proof.length !== SCRAM_HASHES[hash].length) throw bad('has a proof of the wrong length');
+  return { channelBinding, nonce: r.slice(2), proof, withoutProof: parts.slice(0, -1).join(',') };
+}
+
+function failed(message: string, mechanism: string, serverError: ScramServerError): AuthenticationFailedError {
+  return new AuthenticationFailedError(message, { mechanism, party: 'client', serverError });
+}
+
+/** Checks the GS2 flag against the mechanism and the connection; returns the binding data to expect. */
+function expectedBinding(first: ClientFirst, plus: boolean, source: ChannelBindingSource | undefined, mechanism: string): Uint8Array {
+  const available = source?.types ?? [];
+  if (!plus) {
+    if (first.flag === 'p') throw new MalformedMessageError('SCRAM client sent channel binding with a mechanism without -PLUS', { mechanism, party: 'client' });
+    // The client could bind but believes we cannot: someone removed -PLUS from our list.
+    if (first.flag === 'y' && available.length > 0) throw failed('SCRAM channel-binding downgrade detected', mechanism, 'server-does-support-channel-binding');
+    return EMPTY;
+  }
+  if (first.flag !== 'p') throw new MalformedMessageError('SCRAM -PLUS client sent no channel binding', { mechanism, party: 'client' });
+  if (source === undefined || available.length === 0) throw failed('SCRAM channel binding is not available on this connection', mechanism, 'channel-binding-not-supported');
+  const type = first.cbName as ChannelBindingType;
+  const data = available.includes(type) ? source.data(type) : undefined;
+  if (data === undefined) throw failed('SCRAM channel-binding type is not supported on this connection', mechanism, 'unsupported-channel-binding-type');
+  return data;
+}
+
+// A per-process secret, used when the application sets no `scramSaltSecret`.
+const PROCESS_SECRET = randomBytes(32);
+// Keys derived from clear-text identities, per identity object and (hash, salt, iterations).
+const CLEAR_CACHE = new WeakMap<Identity, Map<string, ScramSecret>>();
+const CLEAR_CACHE_PER_IDENTITY = 8;
+
+function serverIterations(options: ServerOptions, hash: ScramHash, mechanism: string): number {
+  const iterations = options.scramIterations ?? SCRAM_HASHES[hash].defaultIterations;
+  if (!Number.isSafeInteger(iterations) || iterations < 1 || iterations > 0x7fffffff) throw new UsageError('scramIterations must be a positive integer', { mechanism });
+  return iterations;
+}
+
+function saltSecret(options: ServerOptions): Uint8Array | string {
+  return options.scramSaltSecret ?? PROCESS_SECRET;
+}
+
+// Deterministic per (secret, hash, name): the same answer every time, so that a probe cannot tell
+// a derived salt (clear-text or unknown user) from a stored random one.
+function derivedBytes(options: ServerOptions, label: string, hash: ScramHash, name: string, length: number): Uint8Array {
+  const out: Buffer[] = [];
+  for (let block = 0; out.length * 64 < length; block++) {
+    out.push(createHmac('sha512', saltSecret(options)).update(`saslkit-scram-${label}\0${block}\0${hash}\0`).update(name).digest());
+  }
+  return Buffer.concat(out).subarray(0, length);
+}
+
+function fakeSecret(options: ServerOptions, hash: ScramHash, name: string, mechanism: string): ScramSecret {
+  const { length } = SCRAM_HASHES[hash];
+  return new ScramSecret(
+    hash,
+    derivedBytes(options, 'salt', hash, name, SCRAM_SALT_LENGTH),
+    serverIterations(options, hash, mechanism),
+    derivedBytes(options, 'stored', hash, name, length),
+    derivedBytes(options, 'server', hash, name, length),
+  );
+}
+
+function* clearSecret(identity: Identity, options: ServerOptions, hash: ScramHash, name: string, mechanism: string): Generator<Effect<Uint8Array>, ScramSecret | undefined, unknown> {
+  const clear = identity.getClearSecret();
+  const normalized = clear === undefined ? undefined : trySaslprep(clear, { allowUnassigned: false });
+  if (normalized === undefined || normalized === '') return undefined;
+  const salt = derivedBytes(options, 'salt', hash, name, SCRAM_SALT_LENGTH);
+  const iterations = serverIterations(options, hash, mechanism);
+  const key = `${hash}:${iterations}:${toBase64(salt)}`;
+  const cached = CLEAR_CACHE.get(identity)?.get(key);
+  if (cached !== undefined) return cached;
+  const salted = yield* perform(deriveEffect(hash, normalized, salt, iterations));
+  const secret = ScramSecret.fromSaltedPassword(hash, salt, iterations, salted);
+  let perIdentity = CLEAR_CACHE.get(identity);
+  if (perIdentity === undefined) CLEAR_CACHE.set(identity, (perIdentity = new Map<string, ScramSecret>()));
+  if (perIdentity.size >= CLEAR_CACHE_PER_IDENTITY) perIdentity.clear();
+  perIdentity.set(key, secret);
+  return secret;
+}
+
+/** The keys to check the client against: the identity's, or a deterministic fake. */
+function* keysFor(
+  identity: Identity | undefined,
+  options: ServerOptions,
+  hash: ScramHash,
+  name: string,
+  mechanism: string,
+): Generator<Effect<Uint8Array>, { secret: ScramSecret; real: boolean }, unknown> {
+  if (identity !== undefined) {
+    const stored = isScramKeySource(identity) ? identity.getScramSecret(hash) : undefined;
+    if (stored instanceof ScramSecret && stored.hash === hash) return { secret: stored, real: true };
+    const derived = yield* clearSecret(identity, options, hash, name, mechanism);
+    if (derived !== undefined) return { secret: derived, real: true };
+  }
+  return { secret: fakeSecret(options, hash, name, mechanism), real: false };
+}
+
+function* serverExchange(hash: ScramHash, plus: boolean, mechanism: string, options: ServerOptions, initial: Uint8Array | undefined): Generator<ServerYield, Authenticated, unknown> {
+  const first = parseScramClientFirst(initial ?? (yield* challenge(EMPTY)), mechanism, options);
+  const binding = expectedBinding(first, plus, options.channelBindingData, mechanism);
+
+  // The store is asked for the prepared name, as for PLAIN.
+  const prepared = trySaslprep(first.authcid, { allowUnassigned: true });
+  const identity = prepared === undefined || prepared === '' ? undefined : yield* perform(lookupEffect(options, mechanism, prepared));
+  const { secret, real } = yield* keysFor(identity, options, hash, prepared ?? first.authcid, mechanism);
+
+  const nonce = first.nonce + (testNonce(options.scramNonceForTesting, mechanism) ?? randomNonce());
+  const serverFirst = `r=${nonce},s=${toBase64(secret.salt)},i=${secret.iterations}`;
+  const final = parseScramClientFinal(yield* challenge(utf8(serverFirst)), hash, mechanism);
+
+  if (!constantTimeEqual(final.channelBinding, concat(utf8(first.gs2Header), binding))) {
+    throw failed('SCRAM channel bindings do not match', mechanism, 'channel-bindings-dont-match');
+  }
+  if (final.nonce !== nonce) throw failed('SCRAM nonce does not match', mechanism, 'other-error');
+
+  const authMessage = scramAuthMessage(first.bare, serverFirst, final.withoutProof);
+  const clientKey = scramXor(final.proof, scramClientSignature(hash, secret.storedKey, authMessage));
+  const proofOk = constantTimeEqual(scramH(hash, clientKey), secret.storedKey);
+  const nameOk = identity?.compareAuthcid(first.authcid) === true;
+  // Unknown users fail here, with the same error as a wrong password.
+  if (!proofOk || !real || !nameOk) throw failed('authentication failed', mechanism, 'invalid-proof');
+
+  const authzid = yield* authorize(options, mechanism, identity.authcid, first.authzid);
+  const signature = scramServerSignature(hash, secret.serverKey, authMessage);
+  return { mechanism, authcid: identity.authcid, authzid, identity, additionalData: utf8(`v=${toBase64(signature)}`) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Client side
+
+interface ServerFirst {
+  readonly text: string;
+  readonly nonce: string;
+  readonly salt: Uint8Array;
+  readonly iterations: number;
+}
+
+function reportedError(value: string, mechanism: string): AuthenticationFailedError {
+  // Unknown values count as other-error (RFC 5802 section 7); the peer's text is never echoed.
+  const serverError = (SCRAM_SERVER_ERRORS as readonly string[]).includes(value) ? value : 'other-error';
+  return new AuthenticationFailedError('the server reported a SCRAM error', { mechanism, party: 'server', serverError });
+}
+
+/** Parses server-first-message on the client side and applies the client's checks. Exported for tests. */
+export function parseScramServerFirst(message: Uint8Array, clientNonce: string, mechanism = 'SCRAM', maxIterations = SCRAM_DEFAULT_MAX_ITERATIONS): ServerFirst {
+  const context = { mechanism, party: 'server' as const };
+  const bad = (why: string): MalformedMessageError => new MalformedMessageError(`SCRAM server-first-message ${why}`, context);
+  const text = decodeMessage(message, 'SCRAM server-first-message', mechanism, 'server');
+  if (text.startsWith('e=')) throw reportedError(text.slice(2), mechanism);
+  const parts = text.split(',');
+  if (parts[0]?.startsWith('m=') === true) throw bad('requires an unsupported extension (m=)');
+  if (parts.length < 3) throw bad('is incomplete');
+  const [r, s, i, ...extensions] = parts as [string, string, string, ...string[]];
+  if (!r.startsWith('r=') || !PRINTABLE.test(r.slice(2))) throw bad('has a missing or invalid nonce');
+  const nonce = r.slice(2);
+  if (!nonce.startsWith(clientNonce) || nonce.length <= clientNonce.length) throw bad('has a nonce that does not extend the client nonce');
+  if (!s.startsWith('s=')) throw bad('has no salt');
+  const salt = fromBase64(s.slice(2), 'SCRAM salt', context);
+  if (salt.length === 0) throw bad('has an empty salt');
+  if (!i.startsWith('i=') || !/^[1-9][0-9]{0,9}$/.test(i.slice(2))) throw bad('has an invalid iteration count');
+  const iterations = Number(i.slice(2));
+  if (iterations < SCRAM_MIN_ITERATIONS) throw new LimitExceededError('scramMinIterations', `SCRAM iteration count is below ${SCRAM_MIN_ITERATIONS}`, context);
+  if (iterations > maxIterations) throw new LimitExceededError('scramMaxIterations', `SCRAM iteration count is above ${maxIterations}`, context);
+  if (!extensions.every((attribute) => ATTR_VAL.test(attribute))) throw bad('has an invalid extension');
+  return { text, nonce, salt, iterations };
+}
+
+/**
+ * Checks server-final-message: `v=` must carry the expected ServerSignature (constant-time
+ * comparison), else {@link ServerNotVerifiedError}; `e=` is an {@link AuthenticationFailedError}
+ * whose `serverError` is the reported value.
+ */
+export function verifyScramServerFinal(message: Uint8Array, expected: Uint8Array, mechanism = 'SCRAM'): void {
+  const text = decodeMessage(message, 'SCRAM server-final-message', mechanism, 'server');
+  const [first = ''] = text.split(',');
+  if (first.startsWith('e=')) throw reportedError(first.slice(2), mechanism);
+  let signature: Uint8Array | undefined;
+  if (first.startsWith('v=')) {
+    try {
+      signature = fromBase64(first.slice(2));
+    } catch {
+      signature = undefined;
+    }
+  }
+  if (signature === undefined) throw new ServerNotVerifiedError('SCRAM server-final-message has no valid server signature', { mechanism });
+  if (!constantTimeEqual(signature, expected)) throw new ServerNotVerifiedError('SCRAM server signature is wrong', { mechanism });
+}
+
+const CACHE_KEY = randomBytes(32);
+const saltedCache = new Map<string, Uint8Array>();
+
+// The cache is keyed by an HMAC under a per-process random key, so the map holds no password.
+function cacheKey(hash: ScramHash, password: string, salt: Uint8Array, iterations: number): string {
+  return createHmac('sha256', CACHE_KEY).update(`${hash}\0${iterations}\0${salt.length}\0`).update(salt).update(password).digest('base64');
+}
+
+/** Empties the client's salted-password cache (e.g. after a password change). */
+export function clearScramClientCache(): void {
+  saltedCache.clear();
+}
+
+function* saltedPassword(hash: ScramHash, password: string, salt: Uint8Array, iterations: number, useCache: boolean): Generator<Effect<Uint8Array>, Uint8Array, unknown> {
+  const key = useCache ? cacheKey(hash, password, salt, iterations) : undefined;
+  const cached = key === undefined ? undefined : saltedCache.get(key);
+  if (key !== undefined && cached !== undefined) {
+    saltedCache.delete(key);
+    saltedCache.set(key, cached);
+    return cached;
+  }
+  const salted = yield* perform(deriveEffect(hash, password, salt, iterations));
+  if (key !== undefined) {
+    saltedCache.set(key, salted);
+    if (saltedCache.size > SCRAM_CLIENT_CACHE_SIZE) saltedCache.delete(saltedCache.keys().next().value as string);
+  }
+  return salted;
+}
+
+/** Chooses the GS2 flag and binding data from the mechanism, the policy and the source. */
+function clientBinding(plus: boolean, policy: ChannelBindingPolicy, source: ChannelBindingSource | undefined, mechanism: string): { flag: 'n' | 'y' | ChannelBindingType; data: Uint8Array } {
+  const type = source?.types[0];
+  if (plus) {
+    if (policy === 'disable') throw new MechanismUnavailableError(`${mechanism} needs channel binding, which the policy disables`, { mechanism });
+    const data = type === undefined ? undefined : source?.data(type);
+    if (type === undefined || data === undefined) throw new MechanismUnavailableError(`${mechanism} needs channel-binding data (channelBindingData)`, { mechanism });
+    return { flag: type, data };
+  }
+  if (policy === 'require') throw new MechanismUnavailableError(`channel binding is required, but ${mechanism} is not a -PLUS mechanism`, { mechanism });
+  return { flag: policy === 'prefer' && type !== undefined ? 'y' : 'n', data: EMPTY };
+}
+
+function* clientExchange(hash: ScramHash, plus: boolean, mechanism: string, authcid: string, secret: string, authzidIn: string, options: ClientOptions): Generator<ClientYield, { serverVerified: true }, unknown> {
+  const maxIterations = options.scramMaxIterations ?? SCRAM_DEFAULT_MAX_ITERATIONS;
+  if (!Number.isSafeInteger(maxIterations) || maxIterations < SCRAM_MIN_ITERATIONS) throw new UsageError(`scramMaxIterations must be an integer of at least ${SCRAM_MIN_ITERATIONS}`, { mechanism });
+  const { flag, data } = clientBinding(plus, options.channelBinding ?? 'prefer', options.channelBindingData, mechanism);
+  const user = trySaslprep(authcid, { allowUnassigned: true });
+  if (user === undefined) throw new UsageError('the user name is not valid under SASLprep (RFC 4013)', { mechanism });
+  const password = scramNormalizePassword(secret);
+  const clientNonce = testNonce(options.scramNonceForTesting, mechanism) ?? randomNonce();
+
+  const gs2Header = scramGs2Header(flag, authzidIn);
+  const bare = `n=${escapeSaslname(user)},r=${clientNonce}`;
+  const reply = yield* respond(utf8(gs2Header + bare));
+  if (reply instanceof ServerSuccess) throw new ServerNotVerifiedError('the server reported success before the SCRAM exchange completed', { mechanism });
+  const first = parseScramServerFirst(reply, clientNonce, mechanism, maxIterations);
+
+  const salted = yield* saltedPassword(hash, password, first.salt, first.iterations, options.scramCache !== false);
+  const clientKey = scramClientKey(hash, salted);
+  const withoutProof = `c=${scramChannelBindingAttribute(gs2Header, data)},r=${first.nonce}`;
+  const authMessage = scramAuthMessage(bare, first.text, withoutProof);
+  const proof = scramXor(clientKey, scramClientSignature(hash, scramH(hash, clientKey), authMessage));
+  const expected = scramServerSignature(hash, scramServerKey(hash, salted), authMessage);
+
+  // Server-final arrives as a challenge (SMTP, IMAP) or with success (XMPP); either way it is checked.
+  const final = yield* respond(utf8(`${withoutProof},p=${toBase64(proof)}`));
+  const finalData = final instanceof ServerSuccess ? final.data : final;
+  if (finalData === undefined || finalData.length === 0) throw new ServerNotVerifiedError('the server reported success without its SCRAM signature', { mechanism });
+  verifyScramServerFinal(finalData, expected, mechanism);
+  return { serverVerified: true };
+}
+
+/** Builds the SCRAM mechanism for a hash, with or without channel binding. */
+export function scramMechanism(hash: ScramHash, plus: boolean): ScramMechanism {
+  const name = `SCRAM-${hash}${plus ? '-PLUS' : ''}`;
+  const rank = ['SHA-1', 'SHA-256', 'SHA-512'].indexOf(hash) + 1;
+  return {
+    name,
+    hash,
+    plus,
+    clientFirst: true,
+    priority: (plus ? 90 : 80) + rank,
+
+    *server(options, initial) {
+      try {
+        return yield* serverExchange(hash, plus, name, options, initial);
+      } catch (error) {
+        const value = options.scramSendErrors === true ? scramServerErrorOf(error) : undefined;
+        // The client's answer to the e= message does not matter: the exchange has failed.
+        if (value !== undefined) yield* challenge(utf8(`e=${value}`));
+        throw error;
+      }
+    },
+
+    *client(credentials, options = {}) {
+      return yield* clientExchange(hash, plus, name, credentials.authcid, credentials.secret, credentials.authzid, options);
+    },
+  };
+}
+
+/** SCRAM-SHA-1 (RFC 5802). */
+export const SCRAM_SHA_1: ScramMechanism = scramMechanism('SHA-1', false);
+/** SCRAM-SHA-1-PLUS (RFC 5802, channel binding). */
+export const SCRAM_SHA_1_PLUS: ScramMechanism = scramMechanism('SHA-1', true);
+/** SCRAM-SHA-256 (RFC 7677). */
+export const SCRAM_SHA_256: ScramMechanism = scramMechanism('SHA-256', false);
+/** SCRAM-SHA-256-PLUS (RFC 7677, channel binding). */
+export const SCRAM_SHA_256_PLUS: ScramMechanism = scramMechanism('SHA-256', true);
+/** SCRAM-SHA-512 (draft-melnikov-scram-sha-512). */
+export const SCRAM_SHA_512: ScramMechanism = scramMechanism('SHA-512', false);
+/** SCRAM-SHA-512-PLUS (draft-melnikov-scram-sha-512, channel binding). */
+export const SCRAM_SHA_512_PLUS: ScramMechanism = scramMechanism('SHA-512', true);
