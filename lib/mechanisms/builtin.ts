@@ -3,9 +3,13 @@
  * @module
  */
 import type { Mechanism } from '../mechanism.js';
+import { ANONYMOUS } from './anonymous.js';
+import { CRAM_MD5 } from './cram-md5.js';
+import { EXTERNAL } from './external.js';
+import { LOGIN } from './login.js';
 import { PLAIN } from './plain.js';
 import { SCRAM_SHA_1, SCRAM_SHA_1_PLUS, SCRAM_SHA_256, SCRAM_SHA_256_PLUS, SCRAM_SHA_512, SCRAM_SHA_512_PLUS } from './scram.js';
 
 /** Every built-in mechanism. */
-export const BUILTIN_MECHANISMS: readonly Mechanism[] = [PLAIN,
+export const BUILTIN_MECHANISMS: readonly Mechanism[] = [PLAIN, LOGIN, CRAM_MD5, EXTERNAL, ANONYMOUS,
   SCRAM_SHA_1, SCRAM_SHA_256, SCRAM_SHA_512, SCRAM_SHA_1_PLUS, SCRAM_SHA_256_PLUS, SCRAM_SHA_512_PLUS];

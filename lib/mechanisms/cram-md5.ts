@@ -1,0 +1,177 @@
+/**
+ * CRAM-MD5 (RFC 2195): the server sends a unique challenge, the client answers
+ * `user SP hex(HMAC-MD5(password, challenge))`. Server-first; needs the clear-text password on
+ * the server.
+ * @module
+ */
+import { createHmac, randomBytes } from 'node:crypto';
+import { concat, constantTimeEqual, decodeUtf8, utf8 } from '../bytes.js';
+import { type ServerCredentials, rejectAuthzid } from '../credentials.js';
+import { AuthenticationFailedError, MalformedMessageError, MechanismUnavailableError, UnexpectedMessageError, UsageError } from '../errors.js';
+import { NO_INITIAL_RESPONSE, type ServerExchange, challenge, perform, respondFinal, respondForChallenge } from '../exchange.js';
+import type { Identity } from '../identity.js';
+import type { Mechanism } from '../mechanism.js';
+import type { ServerOptions } from '../options.js';
+import { INSPECT, REDACTED, describe } from '../redact.js';
+import { trySaslprep } from '../saslprep.js';
+import { authorize, checkFieldLength, lookupEffect } from '../server-auth.js';
+
+const NAME = 'CRAM-MD5';
+const SPACE = 0x20;
+const DIGEST = /^[0-9a-f]{32}$/;
+// Keys the HMAC when the user does not exist, so an unknown user costs what a wrong password does.
+const DUMMY_SECRET = 'saslkit-unknown-user-placeholder';
+// Printable ASCII without `<` and `>`, so the host name cannot break the msg-id form.
+const HOSTNAME = /^[\x21-\x3b\x3d\x3f-\x7e]+$/;
+
+/**
+ * SASLprep for the HMAC key, as both sides apply it (the RFC 2195 client in pysasl preps; its
+ * server did not, so a password SASLprep changes never matched). A string SASLprep rejects is
+ * used as it is, on both sides alike.
+ */
+function prepareKey(secret: string): string {
+  return trySaslprep(secret, { allowUnassigned: true }) ?? secret;
+}
+
+function hmacHex(key: string, challengeBytes: Uint8Array): string {
+  return createHmac('md5', utf8(key)).update(challengeBytes).digest('hex');
+}
+
+/** Lower-case hex of HMAC-MD5 keyed with the SASLprep'd `secret` over `challenge`. */
+export function cramMd5Digest(secret: string, challengeBytes: Uint8Array): string {
+  return hmacHex(prepareKey(secret), challengeBytes);
+}
+
+/**
+ * A fresh challenge `<random.millis@hostname>` (RFC 2195's msg-id form). The random part is 64
+ * bits from the system CSPRNG; no process id and no DNS lookup (unlike pysasl's `make_msgid`).
+ * Throws {@link UsageError} for a host name with spaces, `<`, `>` or non-ASCII characters.
+ */
+export function cramMd5Challenge(hostname = 'localhost'): Uint8Array {
+  if (!HOSTNAME.test(hostname)) throw new UsageError('CRAM-MD5 hostname must be printable ASCII without spaces, < or >', { mechanism: NAME });
+  const random = randomBytes(8).readBigUInt64BE().toString();
+  return utf8(`<${random}.${Date.now()}@${hostname}>`);
+}
+
+/**
+ * A CRAM-MD5 response as the client claimed it: pysasl's `CramMD5Result`. `verify(identity)`
+ * recomputes the digest with the identity's clear-text secret.
+ */
+export class CramMD5Credentials implements ServerCredentials {
+  readonly authcid: string;
+  /** Always the authcid: CRAM-MD5 cannot carry an authorization identity. */
+  readonly authzid: string;
+  /** The challenge the server sent; the digest was computed over it. */
+  readonly challenge: Uint8Array;
+  readonly #digest: string;
+
+  constructor(authcid: string, challengeBytes: Uint8Array, digest: string) {
+    this.authcid = authcid;
+    this.authzid = authcid;
+    this.challenge = challengeBytes;
+    this.#digest = digest;
+  }
+
+  /** The presented digest (lower-case hex). A proof: kept out of logs. */
+  get digest(): string {
+    return this.#digest;
+  }
+
+  /**
+   * True when `identity` names this user and its secret produces the presented digest. An
+   * unknown user (`undefined`) runs the same HMAC over a placeholder and returns false. Throws
+   * {@link MechanismUnavailableError} when the identity has no clear-text secret (a hashed
+   * password): that is a configuration problem, not a wrong password.
+   */
+  verify(identity: Identity | undefined): boolean {
+    const secret = identity?.getClearSecret();
+    if (identity !== undefined && secret === undefined) {
+      throw new MechanismUnavailableError('CRAM-MD5 needs the clear-text secret of this account', { mechanism: NAME, party: 'local' });
+    }
+    // An empty prepared password never matches, as for PLAIN (RFC 4013).
+    const key = secret === undefined ? '' : prepareKey(secret);
+    const usable = key !== '';
+    const digestOk = constantTimeEqual(hmacHex(usable ? key : DUMMY_SECRET, this.challenge), this.#digest);
+    const userOk = identity !== undefined && identity.compareAuthcid(this.authcid);
+    return usable && digestOk && userOk;
+  }
+
+  toJSON(): Record<string, string> {
+    return { authcid: this.authcid, authzid: this.authzid };
+  }
+
+  [INSPECT](): string {
+    return describe('CramMD5Credentials', { authcid: this.authcid, authzid: this.authzid, digest: REDACTED });
+  }
+}
+
+/**
+ * Parses a CRAM-MD5 response `user SP digest` (split at the last space, so a user name may
+ * contain spaces). Throws {@link MalformedMessageError} unless the user name is non-empty valid
+ * UTF-8 and the digest is exactly 32 lower-case hex digits; {@link LimitExceededError} for a user
+ * name over `maxFieldBytes`.
+ */
+export function parseCramMd5Response(response: Uint8Array, challengeBytes: Uint8Array, options: ServerOptions = {}): CramMD5Credentials {
+  const context = { mechanism: NAME, party: 'client' as const };
+  const space = response.lastIndexOf(SPACE);
+  if (space < 0) throw new MalformedMessageError('CRAM-MD5 response has no space between user name and digest', context);
+  const user = response.subarray(0, space);
+  const digest = response.subarray(space + 1);
+  if (user.length === 0) throw new MalformedMessageError('CRAM-MD5 user name is empty', context);
+  checkFieldLength(options, NAME, 'CRAM-MD5 user name', user.length);
+  // Checked on the bytes: a non-ASCII digest must not reach the UTF-8 decoder's error text.
+  const digestText = Buffer.from(digest).toString('latin1');
+  if (!DIGEST.test(digestText)) throw new MalformedMessageError('CRAM-MD5 digest must be 32 lower-case hex digits', context);
+  return new CramMD5Credentials(decodeUtf8(user, 'CRAM-MD5 user name', context), challengeBytes, digestText);
+}
+
+/** Builds the client response: `saslprep(authcid) SP hex(HMAC-MD5(saslprep(secret), challenge))`. */
+export function buildCramMd5Response(authcid: string, secret: string, challengeBytes: Uint8Array): Uint8Array {
+  const user = trySaslprep(authcid, { allowUnassigned: true }) ?? authcid;
+  return concat(utf8(user), Uint8Array.of(SPACE), utf8(cramMd5Digest(secret, challengeBytes)));
+}
+
+/**
+ * A CRAM-MD5 server exchange with a given challenge. {@link CRAM_MD5}'s `server` uses a fresh
+ * {@link cramMd5Challenge}; this form exists to reproduce test vectors. A challenge that is
+ * ever reused lets a recorded response be replayed, so do not use a fixed one in production.
+ */
+export function* cramMd5Server(options: ServerOptions, challengeBytes: Uint8Array, initial?: Uint8Array): ServerExchange {
+  if (initial !== undefined) throw new UnexpectedMessageError('CRAM-MD5 is server-first: an initial response is not allowed', { mechanism: NAME, party: 'client' });
+  const claimed = parseCramMd5Response(yield* challenge(challengeBytes), challengeBytes, options);
+  // The store is asked for the prepared name, as in PLAIN.
+  const prepared = trySaslprep(claimed.authcid, { allowUnassigned: true });
+  const identity = prepared === undefined || prepared === '' ? undefined : yield* perform(lookupEffect(options, NAME, prepared));
+  const ok = claimed.verify(identity);
+  if (!ok || identity === undefined) throw new AuthenticationFailedError(undefined, { mechanism: NAME, party: 'client' });
+  const authzid = yield* authorize(options, NAME, identity.authcid, '');
+  return { mechanism: NAME, authcid: identity.authcid, authzid, identity };
+}
+
+/**
+ * The CRAM-MD5 mechanism, client and server. Opt-in (`SASLAuth.named(['CRAM-MD5'])`).
+ *
+ * The server needs identities with a clear-text secret (`ClearIdentity`); any other identity
+ * fails with {@link MechanismUnavailableError}. The challenge host name is
+ * `options.hostname` (default `localhost`). The client refuses an empty challenge with
+ * {@link MalformedMessageError} (pysasl answers it): RFC 2195 requires a unique msg-id, and a
+ * digest over nothing carries no server nonce at all. It refuses a non-empty authzid with a
+ * {@link UsageError}.
+ */
+export const CRAM_MD5: Mechanism = {
+  name: NAME,
+  clientFirst: false,
+  priority: 25,
+
+  *server(options, initial) {
+    return yield* cramMd5Server(options, cramMd5Challenge(options.hostname), initial);
+  },
+
+  *client(credentials) {
+    rejectAuthzid(credentials, NAME);
+    const serverChallenge = yield* respondForChallenge(NO_INITIAL_RESPONSE, NAME);
+    if (serverChallenge.length === 0) throw new MalformedMessageError('CRAM-MD5 challenge is empty', { mechanism: NAME, party: 'server' });
+    yield* respondFinal(buildCramMd5Response(credentials.authcid, credentials.secret, serverChallenge), NAME);
+    return { serverVerified: false };
+  },
+};

@@ -1,0 +1,64 @@
+/**
+ * LOGIN (draft-murchison-sasl-login): the server prompts for a user name, then a password; the
+ * client answers each prompt with one field. Obsolete but still what many SMTP clients speak.
+ * @module
+ */
+import { decodeUtf8, utf8 } from '../bytes.js';
+import { PlainCredentials, rejectAuthzid } from '../credentials.js';
+import { MalformedMessageError } from '../errors.js';
+import { NO_INITIAL_RESPONSE, challenge, respondFinal, respondForChallenge } from '../exchange.js';
+import type { Mechanism } from '../mechanism.js';
+import type { ServerOptions } from '../options.js';
+import { authenticatePassword, checkFieldLength } from '../server-auth.js';
+
+const NAME = 'LOGIN';
+
+// The draft names "User Name" and "Password"; deployed servers (and the clients that match on
+// the text, against the draft's advice) use these.
+const USERNAME_PROMPT = utf8('Username:');
+const PASSWORD_PROMPT = utf8('Password:');
+
+/** Checks one LOGIN response: non-empty, within `maxFieldBytes`, valid UTF-8. */
+function parseField(message: Uint8Array, what: 'user name' | 'password', options: ServerOptions): string {
+  if (message.length === 0) throw new MalformedMessageError(`LOGIN ${what} is empty`, { mechanism: NAME, party: 'client' });
+  checkFieldLength(options, NAME, `LOGIN ${what}`, message.length);
+  return decodeUtf8(message, `LOGIN ${what}`, { mechanism: NAME, party: 'client' });
+}
+
+/**
+ * Parses the two LOGIN responses into claimed credentials (authzid = authcid: LOGIN has none).
+ * Throws {@link MalformedMessageError} for an empty field or invalid UTF-8, and
+ * {@link LimitExceededError} for a field over `maxFieldBytes`.
+ */
+export function parseLoginResponses(username: Uint8Array, password: Uint8Array, options: ServerOptions = {}): PlainCredentials {
+  return new PlainCredentials(parseField(username, 'user name', options), parseField(password, 'password', options));
+}
+
+/**
+ * The LOGIN mechanism, client and server. In {@link SASLAuth.defaults}.
+ *
+ * Server: an initial response (SMTP `AUTH LOGIN <b64 user>`) is taken as the user name and the
+ * `Username:` prompt is skipped; an empty initial response is an empty user name and refused.
+ * Client: answers the first challenge with the authcid and the second with the secret, whatever
+ * the prompts say; it refuses a non-empty authzid with a {@link UsageError}.
+ */
+export const LOGIN: Mechanism = {
+  name: NAME,
+  clientFirst: false,
+  priority: 10,
+
+  *server(options, initial) {
+    // The user name is checked before the password is asked for, so a bad one fails early.
+    const authcid = parseField(initial ?? (yield* challenge(USERNAME_PROMPT)), 'user name', options);
+    const secret = parseField(yield* challenge(PASSWORD_PROMPT), 'password', options);
+    return yield* authenticatePassword(options, NAME, authcid, secret, '');
+  },
+
+  *client(credentials) {
+    rejectAuthzid(credentials, NAME);
+    yield* respondForChallenge(NO_INITIAL_RESPONSE, NAME);
+    yield* respondForChallenge(utf8(credentials.authcid), NAME);
+    yield* respondFinal(utf8(credentials.secret), NAME);
+    return { serverVerified: false };
+  },
+};
