@@ -1,0 +1,687 @@
+/**
+ * Plumbing shared by the line-based profiles (SMTP, IMAP, POP3, ManageSieve): where lines come
+ * from, where they go, the base64 framing of SASL messages, and the one exchange loop per side
+ * that the profiles plug their grammar into.
+ *
+ * A profile never owns the connection. It reads lines from a {@link LineSource} (an async
+ * iterator such as `readline`'s, a {@link LineQueue} fed by a callback transport, or a
+ * {@link LineReader} over a socket) with `next()` only, never `return()`, so the host's own
+ * command loop continues with the same source afterwards. It writes lines, without CRLF,
+ * through a {@link LineWriter}.
+ * @module
+ */
+import type { Readable, Writable } from 'node:stream';
+import { EMPTY, fromBase64, toBase64 } from '../bytes.js';
+import type { SessionLimits } from '../core.js';
+import type { ClientCredentials } from '../credentials.js';
+import { PromiseClientSession, PromiseServerSession } from '../drivers/promise.js';
+import {
+  ExchangeAbortedError,
+  LimitExceededError,
+  MalformedMessageError,
+  MechanismUnavailableError,
+  type Party,
+  type SaslError,
+  UnexpectedMessageError,
+  UsageError,
+  isSaslError,
+} from '../errors.js';
+import type { Authenticated } from '../exchange.js';
+import type { ClientMechanism, ClientOptions } from '../mechanism.js';
+import type { ServerOptions } from '../options.js';
+import { type ChooseOptions, SASLAuth } from '../registry.js';
+
+// ---------------------------------------------------------------------------------------------
+// Sources and writers
+
+/** Where a profile reads lines from: an async iterable, or an iterator already in use. */
+export type LineSource = AsyncIterable<string> | AsyncIterator<string>;
+
+/** Writes one line; the line has no CRLF, the writer adds the line ending. May return a promise (backpressure), which is awaited. */
+export type LineWriter = (line: string) => unknown;
+
+/** The iterator of a source. Profiles read with `next()` only, so the host's stream stays open. */
+export function lineIterator(source: LineSource): AsyncIterator<string> {
+  return 'next' in source && typeof source.next === 'function' ? source : (source as AsyncIterable<string>)[Symbol.asyncIterator]();
+}
+
+type Waiter = { resolve: (result: IteratorResult<string>) => void; reject: (error: unknown) => void };
+
+/**
+ * A line source for callback transports: the host calls {@link LineQueue.push} for every line
+ * it receives and {@link LineQueue.end} when the connection closes; a profile reads the lines
+ * in order. Reading after `end` reports the end, so a waiting profile never hangs.
+ */
+export class LineQueue implements AsyncIterableIterator<string> {
+  readonly #lines: string[] = [];
+  readonly #waiters: Waiter[] = [];
+  #ended = false;
+  #error: Error | undefined;
+
+  /** Adds a received line (without its CRLF). Ignored after {@link LineQueue.end}. */
+  push(line: string): void {
+    if (this.#ended) return;
+    const waiter = this.#waiters.shift();
+    if (waiter) waiter.resolve({ done: false, value: line });
+    else this.#lines.push(line);
+  }
+
+  /** Marks the end of input: readers get the lines still queued, then the end. */
+  end(): void {
+    this.#ended = true;
+    for (const waiter of this.#waiters.splice(0)) waiter.resolve({ done: true, value: undefined });
+  }
+
+  /** Ends input with an error (a socket error); readers get the queued lines, then the error. */
+  fail(error: Error): void {
+    if (this.#ended) return;
+    this.#error = error;
+    this.#ended = true;
+    for (const waiter of this.#waiters.splice(0)) waiter.reject(this.#error);
+  }
+
+  /** Lines received but not read yet. */
+  get pending(): number {
+    return this.#lines.length;
+  }
+
+  next(): Promise<IteratorResult<string>> {
+    const line = this.#lines.shift();
+    if (line !== undefined) return Promise.resolve({ done: false, value: line });
+    if (this.#ended) return this.#error === undefined ? Promise.resolve({ done: true, value: undefined }) : Promise.reject(this.#error);
+    return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+}
+
+/** Options of {@link LineReader}. */
+export interface LineReaderOptions {
+  /**
+   * Longest line kept, in octets without the line ending. A longer line is cut to this many
+   * octets plus one and the rest of it, up to the next LF, is discarded as it arrives, so a
+   * peer that never sends a line ending cannot fill memory; the profiles see the cut line as
+   * over their limit. Default 65536.
+   */
+  readonly maxLineLength?: number;
+  /** How line octets become strings. Default `utf8`; `latin1` keeps every octet as one character. */
+  readonly encoding?: 'utf8' | 'latin1';
+  /** Lines buffered before the stream is paused until they are read. Default 256. */
+  readonly highWaterMark?: number;
+}
+
+/** Default of {@link LineReaderOptions.maxLineLength}. */
+export const DEFAULT_READER_MAX_LINE = 65536;
+
+const LF = 0x0a;
+const CR = 0x0d;
+
+/**
+ * Splits a byte stream (a socket) into lines ending in LF or CRLF, with a bounded line length.
+ * Unlike a `for await` loop over `readline`, breaking out of a loop over a LineReader does not
+ * close it (it has no `return()`), so the host can hand the same reader to a profile and keep
+ * reading after it. Call {@link LineReader.close} to detach it from the stream.
+ */
+export class LineReader implements AsyncIterableIterator<string> {
+  readonly #queue = new LineQueue();
+  readonly #stream: Readable;
+  readonly #max: number;
+  readonly #encoding: 'utf8' | 'latin1';
+  readonly #highWaterMark: number;
+  #parts: Buffer[] = [];
+  #length = 0;
+  #discarding = false;
+  #paused = false;
+  readonly #onData = (chunk: Buffer | string): void => {
+    this.#take(typeof chunk === 'string' ? Buffer.from(chunk, this.#encoding) : chunk);
+  };
+  readonly #onEnd = (): void => {
+    this.#flushPartial();
+    this.#queue.end();
+  };
+  readonly #onError = (error: Error): void => {
+    this.#queue.fail(error);
+  };
+
+  constructor(stream: Readable, options: LineReaderOptions = {}) {
+    this.#stream = stream;
+    this.#max = options.maxLineLength ?? DEFAULT_READER_MAX_LINE;
+    this.#encoding = options.encoding ?? 'utf8';
+    this.#highWaterMark = options.highWaterMark ?? 256;
+    stream.on('data', this.#onData);
+    stream.on('end', this.#onEnd);
+    stream.on('close', this.#onEnd);
+    stream.on('error', this.#onError);
+  }
+
+  /** Detaches from the stream; readers get what is buffered, then the end. */
+  close(): void {
+    this.#stream.off('data', this.#onData);
+    this.#stream.off('end', this.#onEnd);
+    this.#stream.off('close', this.#onEnd);
+    this.#stream.off('error', this.#onError);
+    this.#queue.end();
+  }
+
+  next(): Promise<IteratorResult<string>> {
+    const result = this.#queue.next();
+    if (this.#paused && this.#queue.pending < this.#highWaterMark) {
+      this.#paused = false;
+      this.#stream.resume();
+    }
+    return result;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  #take(chunk: Buffer): void {
+    let start = 0;
+    for (;;) {
+      const lf = chunk.indexOf(LF, start);
+      if (lf === -1) {
+        this.#append(chunk.subarray(start));
+        break;
+      }
+      this.#append(chunk.subarray(start, lf));
+      this.#emitLine();
+      start = lf + 1;
+    }
+    if (!this.#paused && this.#queue.pending >= this.#highWaterMark) {
+      this.#paused = true;
+      this.#stream.pause();
+    }
+  }
+
+  #append(part: Buffer): void {
+    if (this.#discarding || part.length === 0) return;
+    // Keep one octet more than the limit: enough for the reader of the line to see it is too long.
+    const room = this.#max + 1 - this.#length;
+    const kept = part.length > room ? part.subarray(0, room) : part;
+    this.#parts.push(Buffer.from(kept));
+    this.#length += kept.length;
+    if (this.#length > this.#max) this.#discarding = true;
+  }
+
+  #emitLine(): void {
+    let line = Buffer.concat(this.#parts, this.#length);
+    if (!this.#discarding && line.length > 0 && line[line.length - 1] === CR) line = line.subarray(0, line.length - 1);
+    this.#parts = [];
+    this.#length = 0;
+    this.#discarding = false;
+    this.#queue.push(line.toString(this.#encoding));
+  }
+
+  #flushPartial(): void {
+    // A last line without a line ending is still a line (a peer that half-closes after it).
+    if (this.#length > 0) this.#emitLine();
+  }
+}
+
+/** Writes lines with CRLF to a stream; the returned promise settles once the line is handed to the OS. */
+export function lineWriter(stream: Writable): (line: string) => Promise<void> {
+  return (line) =>
+    new Promise((resolve, reject) => {
+      stream.write(`${line}\r\n`, (error) => {
+        if (error) reject(error);
+        else resolve();
+      });
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Base64 framing
+
+/** The line a client sends to cancel an exchange (SMTP, IMAP, POP3). */
+export const CANCEL_LINE = '*';
+
+/** A mechanism name as RFC 4422 section 3.1 defines it: 1 to 20 of `A-Z 0-9 - _` (any case on the wire). */
+export const MECHANISM_NAME = /^[A-Za-z0-9_-]{1,20}$/;
+
+/** Encodes an initial response for a command line: base64, or `=` for an empty one (RFC 4954, 4959, 5034). */
+export function encodeInitialResponse(data: Uint8Array): string {
+  return data.length === 0 ? '=' : toBase64(data);
+}
+
+/** Decodes an initial-response argument: `=` is an empty response; anything else must be strict base64. */
+export function decodeInitialResponse(token: string, options?: { mechanism?: string | undefined; party?: Party }): Uint8Array {
+  if (token === '=') return EMPTY;
+  return fromBase64(token, 'initial response', { party: 'client', ...options });
+}
+
+/** Decodes the base64 text of a challenge or response line; an empty line is an empty message. */
+export function decodeLineData(text: string, what: string, options?: { mechanism?: string | undefined; party?: Party }): Uint8Array {
+  if (text === '') return EMPTY;
+  return fromBase64(text, what, options);
+}
+
+/**
+ * The names a server should advertise: its server mechanisms in order, without the `-PLUS`
+ * variants unless the connection can do channel binding (TLS with the binding data at hand).
+ */
+export function advertisedMechanisms(auth: SASLAuth, options: { readonly channelBinding?: boolean } = {}): string[] {
+  return auth.serverMechanisms.map((m) => m.name).filter((name) => options.channelBinding === true || !name.endsWith('-PLUS'));
+}
+
+/** Mechanism names from a space-separated list, upper-cased, de-duplicated, invalid names dropped. */
+export function mechanismList(words: Iterable<string>): string[] {
+  const seen = new Set<string>();
+  for (const word of words) if (MECHANISM_NAME.test(word)) seen.add(word.toUpperCase());
+  return [...seen];
+}
+
+/** True when every character is printable ASCII or space. */
+export function isPrintableAscii(text: string): boolean {
+  return /^[\x20-\x7e]*$/.test(text);
+}
+
+/**
+ * A server's reply text made safe for an error message: printable ASCII only, at most 200
+ * characters. Server texts are free-form; this keeps control characters and floods out of logs.
+ */
+export function describePeerText(text: string): string {
+  const clean = text.replace(/[^\x20-\x7e]/g, '?');
+  return clean.length > 200 ? `${clean.slice(0, 200)}...` : clean;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The exchange loops (used by the profile modules; not part of the public API)
+
+/** Limits of a line profile: the session's limits plus the longest line accepted. */
+export interface LineLimits extends SessionLimits {
+  /** Longest line accepted from the peer, in octets without CRLF. Each profile has its own default. */
+  readonly maxLineLength?: number;
+}
+
+/** What a server reply reports. Each profile maps a kind to its status line (235, NO, -ERR ...). */
+export type ReplyKind =
+  | 'success'
+  | 'failed'
+  | 'unauthorized'
+  | 'cancelled'
+  | 'malformed'
+  | 'syntax'
+  | 'unknownMechanism'
+  | 'initialNotAllowed'
+  | 'tooLong'
+  | 'temporary';
+
+/** Human-readable texts of a server profile's replies, by kind; the profile adds the status code. */
+export type ReplyTexts = Partial<Readonly<Record<ReplyKind, string>>>;
+
+/** An error together with the reply it calls for; `kind` undefined means no reply (the connection is gone). @internal */
+export class ProfileFailure extends Error {
+  constructor(
+    readonly kind: ReplyKind | undefined,
+    readonly error: SaslError,
+  ) {
+    super(error.message);
+  }
+}
+
+/** Error context of a profile: the mechanism once known, and who is blamed. @internal */
+export interface ProfileContext {
+  readonly mechanism?: string | undefined;
+  readonly party: Party;
+}
+
+/** Reads lines from a source for one exchange, enforcing the line limit. @internal */
+export class LineInput {
+  readonly #iterator: AsyncIterator<string>;
+  readonly maxLineLength: number;
+  #closed = false;
+
+  constructor(source: LineSource, maxLineLength: number) {
+    this.#iterator = lineIterator(source);
+    this.maxLineLength = maxLineLength;
+  }
+
+  /** True once the source ended or failed. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** The next line, without a trailing CR. The end of the source is an {@link ExchangeAbortedError}. */
+  async read(context: ProfileContext): Promise<string> {
+    if (this.#closed) throw new ProfileFailure(undefined, new ExchangeAbortedError('the connection closed during authentication', context));
+    let result: IteratorResult<string>;
+    try {
+      result = await this.#iterator.next();
+    } catch (cause) {
+      this.#closed = true;
+      throw new ProfileFailure(undefined, new ExchangeAbortedError('the connection failed during authentication', { ...context, cause }));
+    }
+    if (result.done === true) {
+      this.#closed = true;
+      throw new ProfileFailure(undefined, new ExchangeAbortedError('the connection closed during authentication', context));
+    }
+    if (typeof result.value !== 'string') throw new ProfileFailure(undefined, new UsageError('a line source produced something that is not a string', { mechanism: context.mechanism }));
+    const line = result.value.endsWith('\r') ? result.value.slice(0, -1) : result.value;
+    this.check(line, context);
+    return line;
+  }
+
+  /** Rejects a line over the limit. */
+  check(line: string, context: ProfileContext): void {
+    if (line.length > this.maxLineLength || (line.length * 3 > this.maxLineLength && Buffer.byteLength(line, 'utf8') > this.maxLineLength)) {
+      throw new ProfileFailure('tooLong', new LimitExceededError('maxLineLength', `a line is longer than ${this.maxLineLength} octets`, context));
+    }
+  }
+}
+
+/** Sends lines in order, awaiting the writer. @internal */
+export async function writeLines(write: LineWriter, lines: readonly string[]): Promise<void> {
+  for (const line of lines) await write(line);
+}
+
+/** A parsed authentication command: the requested mechanism and the raw initial-response token. @internal */
+export interface AuthCommand {
+  readonly mechanism: string;
+  readonly initial: string | undefined;
+}
+
+/** Marks a cancelled exchange in {@link ServerDialect.readResponse}. @internal */
+export const CANCEL: unique symbol = Symbol('saslkit.cancel');
+
+/** What a server profile decides; {@link runServerProfile} does the rest. @internal */
+export interface ServerDialect {
+  /** Whether success can carry additional data (ManageSieve); otherwise it goes out as a final challenge. */
+  readonly successCarriesData: boolean;
+  /** Parses the command (reading more lines if its grammar has literals); throws {@link ProfileFailure}. */
+  parseCommand(command: string, input: LineInput): Promise<AuthCommand>;
+  /** Decodes the initial-response token. */
+  decodeInitial(token: string, context: ProfileContext): Uint8Array;
+  /** The lines that carry a challenge. */
+  challenge(data: Uint8Array): readonly string[];
+  /** Reads one client response: its data, or {@link CANCEL}. */
+  readResponse(input: LineInput, context: ProfileContext): Promise<Uint8Array | typeof CANCEL>;
+  /** The reply lines for an outcome. */
+  reply(kind: ReplyKind, outcome: Authenticated | undefined): readonly string[];
+}
+
+/** Arguments every server profile takes. */
+export interface LineServerAuthOptions {
+  /** The authentication command line as received, without CRLF (`AUTH PLAIN dGVzdA...`, `A1 AUTHENTICATE PLAIN`). */
+  readonly command: string;
+  /** The mechanisms the server offers; the command's mechanism is looked up here by name. */
+  readonly auth: SASLAuth;
+  /** Store, policy and validators for the server mechanisms. */
+  readonly options?: ServerOptions;
+  /** The client's next lines: responses to challenges. */
+  readonly lines: LineSource;
+  /** Sends a line to the client (the writer adds CRLF). */
+  readonly write: LineWriter;
+  /** Line, message and round limits. */
+  readonly limits?: LineLimits;
+  /** Replaces the human-readable text of replies, by kind. */
+  readonly replies?: ReplyTexts;
+}
+
+/** Maps an error from a mechanism or store to the reply kind it calls for. */
+function classify(thrown: unknown): { kind: ReplyKind | undefined; error: unknown } {
+  if (thrown instanceof ProfileFailure) return { kind: thrown.kind, error: thrown.error };
+  // A store or callback that threw is the server's own trouble: the client may try again later.
+  if (!isSaslError(thrown)) return { kind: 'temporary', error: thrown };
+  // MECHANISM_UNAVAILABLE here is a stored identity the mechanism cannot use (CRAM-MD5 and a
+  // hashed password); it must not reveal that the account exists, so it looks like any failure.
+  switch (thrown.code) {
+    case 'AUTHENTICATION_FAILED':
+    case 'SERVER_NOT_VERIFIED':
+    case 'MECHANISM_UNAVAILABLE':
+      return { kind: 'failed', error: thrown };
+    case 'AUTHORIZATION_FAILED':
+      return { kind: 'unauthorized', error: thrown };
+    case 'ABORTED':
+      return { kind: 'cancelled', error: thrown };
+    case 'MALFORMED_MESSAGE':
+    case 'UNEXPECTED_MESSAGE':
+      return { kind: 'malformed', error: thrown };
+    case 'LIMIT_EXCEEDED': {
+      const limit = 'limit' in thrown ? thrown.limit : undefined;
+      if (limit === 'maxLineLength' || limit === 'maxMessageBytes') return { kind: 'tooLong', error: thrown };
+      // An over-long user name or password is not a protocol error; it is wrong credentials.
+      if (limit === 'maxFieldBytes') return { kind: 'failed', error: thrown };
+      return { kind: 'malformed', error: thrown };
+    }
+    default:
+      // USAGE (a missing store, an async store under a sync path) and TIMEOUT are server trouble.
+      return { kind: 'temporary', error: thrown };
+  }
+}
+
+/**
+ * Runs the server side of one exchange: parses the command, looks the mechanism up, relays
+ * challenges and responses, sends server-final data as a last challenge where success cannot
+ * carry it, and writes the success reply before resolving. On failure it writes the reply that
+ * fits (unless the connection is gone) and rejects with the typed error, or with the error a
+ * credential store threw. @internal
+ */
+export async function runServerProfile(dialect: ServerDialect, args: LineServerAuthOptions, defaultMaxLineLength: number): Promise<Authenticated> {
+  const limits = args.limits ?? {};
+  const input = new LineInput(args.lines, limits.maxLineLength ?? defaultMaxLineLength);
+  let context: ProfileContext = { party: 'client' };
+  let session: PromiseServerSession | undefined;
+  try {
+    input.check(args.command, context);
+    const command = await dialect.parseCommand(args.command, input);
+    const mechanism = args.auth.getServer(command.mechanism);
+    if (!mechanism) throw new ProfileFailure('unknownMechanism', new MechanismUnavailableError('the client asked for a mechanism the server does not offer', context));
+    context = { mechanism: mechanism.name, party: 'client' };
+    if (command.initial !== undefined && !mechanism.clientFirst) {
+      throw new ProfileFailure('initialNotAllowed', new UnexpectedMessageError(`${mechanism.name} does not take an initial response`, context));
+    }
+    let initial: Uint8Array | undefined;
+    if (command.initial !== undefined) initial = dialect.decodeInitial(command.initial, context);
+    session = new PromiseServerSession(mechanism.server(args.options ?? {}, initial), { ...limits, mechanism: mechanism.name });
+    let step = await session.start();
+    while (!step.done) {
+      await writeLines(args.write, dialect.challenge(step.challenge));
+      const response = await dialect.readResponse(input, context);
+      if (response === CANCEL) throw new ProfileFailure('cancelled', session.abort('client'));
+      step = await session.respond(response);
+    }
+    const outcome = step.outcome;
+    const extra = outcome.additionalData;
+    if (extra !== undefined && extra.length > 0 && !dialect.successCarriesData) {
+      // RFC 4422 section 5 (point 7): without a success-data field the data is a challenge
+      // and the client acknowledges it with an empty response.
+      await writeLines(args.write, dialect.challenge(extra));
+      const response = await dialect.readResponse(input, context);
+      if (response === CANCEL) throw new ProfileFailure('cancelled', new ExchangeAbortedError(undefined, context));
+      if (response.length > 0) throw new ProfileFailure('malformed', new UnexpectedMessageError('expected an empty response to the server-final data', context));
+    }
+    await writeLines(args.write, dialect.reply('success', outcome));
+    return outcome;
+  } catch (thrown) {
+    if (session !== undefined && !session.finished) session.abort('local');
+    const { kind, error } = classify(thrown);
+    if (kind !== undefined && !input.closed) {
+      try {
+        await writeLines(args.write, dialect.reply(kind, undefined));
+      } catch {
+        // The connection is gone; the exchange's own error is what the host needs.
+      }
+    }
+    throw error;
+  }
+}
+
+/** A server reply as the client profile sees it. @internal */
+export type ClientReply =
+  | { readonly kind: 'challenge'; readonly data: string }
+  | { readonly kind: 'success'; readonly data: Uint8Array | undefined; readonly text: string }
+  | { readonly kind: 'failure'; readonly error: SaslError };
+
+/** What a client profile decides; {@link runClientProfile} does the rest. @internal */
+export interface ClientDialect {
+  /** Whether the server accepts an initial response with the command (SASL-IR in IMAP). */
+  readonly initialResponseAllowed: boolean;
+  /** The command lines; undefined when the initial response would make the command too long. */
+  command(mechanism: string, initial: Uint8Array | undefined): readonly string[] | undefined;
+  /** The lines that carry a response. */
+  response(data: Uint8Array): readonly string[];
+  /** The lines that cancel the exchange. */
+  cancel(): readonly string[];
+  /** Reads the server's next reply. */
+  readReply(input: LineInput, context: ProfileContext): Promise<ClientReply>;
+}
+
+/** Arguments every client profile takes. */
+export interface LineClientAuthOptions {
+  /** Who to authenticate as. */
+  readonly credentials: ClientCredentials;
+  /** The mechanism to use, by name or as an object. Default: the strongest one the server offers. */
+  readonly mechanism?: string | ClientMechanism;
+  /** The client mechanisms to choose from and to look names up in. Default {@link SASLAuth.all}. */
+  readonly auth?: SASLAuth;
+  /** How to choose among the offered mechanisms (preference, whether channel binding is possible). */
+  readonly choose?: ChooseOptions;
+  /** Options for the client mechanism (host name, service, channel binding ...). */
+  readonly client?: ClientOptions;
+  /** The server's lines after the command is sent. */
+  readonly lines: LineSource;
+  /** Sends a line to the server (the writer adds CRLF). */
+  readonly write: LineWriter;
+  /** Line, message and round limits. */
+  readonly limits?: LineLimits;
+  /** Set to false to never send an initial response with the command. Default true (where the server allows it). */
+  readonly initialResponse?: boolean;
+}
+
+/** The result of a client exchange the server accepted. */
+export interface LineClientResult {
+  /** The mechanism used. */
+  readonly mechanism: string;
+  /** True when the server proved that it knows the credentials too (SCRAM, DIGEST-MD5). */
+  readonly serverVerified: boolean;
+  /** How many times the client sent and waited for the server: the command, then each response. */
+  readonly roundTrips: number;
+  /** The text of the server's success reply. */
+  readonly text: string;
+}
+
+/** Picks the client mechanism: the one named, or the strongest offered. @internal */
+export function pickClientMechanism(args: LineClientAuthOptions, offered: Iterable<string> | undefined, protocol: string): ClientMechanism {
+  const registry = args.auth ?? SASLAuth.all();
+  const wanted = args.mechanism;
+  if (wanted !== undefined) {
+    if (typeof wanted !== 'string') return wanted;
+    const found = registry.getClient(wanted);
+    if (!found) throw new MechanismUnavailableError(`no client mechanism named ${MECHANISM_NAME.test(wanted) ? wanted.toUpperCase() : '(invalid name)'} is registered`, { party: 'local' });
+    return found;
+  }
+  if (offered === undefined) throw new UsageError(`${protocol}: pass the mechanism to use, or what the server offers`);
+  const chosen = registry.chooseClient(offered, args.choose);
+  if (!chosen) throw new MechanismUnavailableError(`the ${protocol} server offers no mechanism this client can use`, { party: 'server' });
+  return chosen;
+}
+
+/**
+ * Runs the client side of one exchange: sends the command (with the initial response when it
+ * fits and the server allows it, otherwise after the server's empty challenge), answers
+ * challenges, and resolves once the server reported success and the mechanism accepted it. A
+ * failure reply rejects with the error the dialect built from it (the mechanism may refine it).
+ * When the client mechanism cannot answer a challenge, the client cancels, consumes the
+ * server's reply to that, and rejects with its own error. @internal
+ */
+export async function runClientProfile(dialect: ClientDialect, args: LineClientAuthOptions, pick: () => ClientMechanism, defaultMaxLineLength: number): Promise<LineClientResult> {
+  const mechanism = pick();
+  const limits = args.limits ?? {};
+  const input = new LineInput(args.lines, limits.maxLineLength ?? defaultMaxLineLength);
+  const context: ProfileContext = { mechanism: mechanism.name, party: 'server' };
+  const session = new PromiseClientSession(mechanism.client(args.credentials, args.client ?? {}), { ...limits, mechanism: mechanism.name });
+  let roundTrips = 0;
+  const send = async (lines: readonly string[]): Promise<void> => {
+    roundTrips += 1;
+    await writeLines(args.write, lines);
+  };
+  const cancel = async (): Promise<void> => {
+    try {
+      await send(dialect.cancel());
+      // Servers answer a cancellation with BAD, NO, 501 or -ERR; any answer puts the connection back in step.
+      await dialect.readReply(input, context);
+    } catch {
+      // The exchange already failed; how the server takes the cancellation does not change that.
+    }
+  };
+  try {
+    const initial = await session.start(dialect.initialResponseAllowed && args.initialResponse !== false);
+    let pending: Uint8Array | undefined;
+    let command = dialect.command(mechanism.name, initial);
+    if (command === undefined) {
+      // RFC 4954 section 4: an initial response that does not fit waits for the empty challenge.
+      pending = initial;
+      command = dialect.command(mechanism.name, undefined) ?? [];
+    }
+    await send(command);
+    for (;;) {
+      const reply = await dialect.readReply(input, context);
+      if (reply.kind === 'challenge') {
+        let response: Uint8Array;
+        try {
+          const data = decodeLineData(reply.data, 'server challenge', context);
+          if (pending !== undefined) {
+            if (data.length > 0) throw new UnexpectedMessageError('expected an empty challenge before the initial response', context);
+            response = pending;
+            pending = undefined;
+          } else {
+            response = await session.challenge(data);
+          }
+        } catch (error) {
+          if (!session.finished) session.abort();
+          await cancel();
+          throw error;
+        }
+        await send(dialect.response(response));
+      } else if (reply.kind === 'success') {
+        if (pending !== undefined) throw new UnexpectedMessageError('the server reported success before the client authenticated', context);
+        const outcome = await session.success(reply.data);
+        return { mechanism: mechanism.name, serverVerified: outcome.serverVerified, roundTrips, text: reply.text };
+      } else {
+        return await session.failure(reply.error);
+      }
+    }
+  } catch (thrown) {
+    if (!session.finished) session.abort();
+    throw thrown instanceof ProfileFailure ? thrown.error : thrown;
+  }
+}
+
+/** Encodes a response line: base64, empty for an empty response. @internal */
+export function encodeLineData(data: Uint8Array): string {
+  return toBase64(data);
+}
+
+/** Wraps a base64 decoding error as a reply-worthy failure. @internal */
+export function decodeOrFail(decode: () => Uint8Array): Uint8Array {
+  try {
+    return decode();
+  } catch (error) {
+    if (isSaslError(error)) throw new ProfileFailure('malformed', error);
+    throw error;
+  }
+}
+
+/**
+ * Parses `VERB SP mechanism [SP initial-response]` (SMTP's AUTH, POP3's AUTH). Trailing spaces
+ * are tolerated; anything else off the grammar is a syntax failure. @internal
+ */
+export function parseAuthCommand(command: string, verb: string): AuthCommand {
+  const context = { party: 'client' as const };
+  if (!isPrintableAscii(command)) throw syntaxError(`the ${verb} command has characters outside printable ASCII`, context);
+  const words = command.trimEnd().split(' ');
+  if (words.length < 2 || words.length > 3 || (words[0] ?? '').toUpperCase() !== verb) throw syntaxError(`expected ${verb} mechanism [initial-response]`, context);
+  const mechanism = words[1] ?? '';
+  if (!MECHANISM_NAME.test(mechanism)) throw syntaxError(`the ${verb} command names no valid mechanism`, context);
+  const initial = words[2];
+  if (initial === '') throw syntaxError(`the ${verb} command has an empty initial-response argument`, context);
+  return { mechanism, initial };
+}
+
+/** Throws a syntax failure. @internal */
+export function syntaxError(message: string, context: ProfileContext): ProfileFailure {
+  return new ProfileFailure('syntax', new MalformedMessageError(message, context));
+}
