@@ -1,0 +1,328 @@
+import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  type AsyncPasswordHasher,
+  CleartextHasher,
+  DEFAULT_MAX_PBKDF2_ROUNDS,
+  type PasswordHasher,
+  Pbkdf2Hasher,
+  ScryptHasher,
+  type SyncPasswordHasher,
+  UsageError,
+  detectHasher,
+} from '../lib/index.js';
+import { expectNoSecrets, expectSaslError, expectSaslRejection } from './support/helpers.js';
+
+interface PasslibFixture {
+  readonly passlib: string;
+  readonly pbkdf2: readonly { scheme: string; digest: 'sha1' | 'sha256' | 'sha512'; secret: string; rounds: number; saltHex: string; hash: string }[];
+  readonly scrypt: readonly { secret: string; ln: number; r: number; p: number; saltHex: string; hash: string }[];
+  readonly pysaslReadByPasslib: readonly { scheme: string; secret: string; hash: string; passlibVerifies: boolean; passlibRejectsWrongSecret: boolean }[];
+}
+
+const PASSLIB = JSON.parse(readFileSync(join(__dirname, 'fixtures', 'hashes', 'passlib.json'), 'utf8')) as PasslibFixture;
+const hex = (text: string): Uint8Array => Buffer.from(text, 'hex');
+const b64 = (text: string): Uint8Array => Buffer.from(text, 'base64');
+
+// pysasl's own test vector (tests of pysasl 1.2.0).
+const PYSASL_SALT = 'bzstsT0hfnnXDUPTJqbkhQ==';
+const PYSASL_VECTOR = '$pbkdf2-sha256$1000$bzstsT0hfnnXDUPTJqbkhQ==$dWvL4bTpWfPobA2eti+kCjUsF4sfwwiW58SE10p4Vh0=';
+
+describe('hashing', () => {
+  describe('Pbkdf2Hasher', () => {
+    const fast = new Pbkdf2Hasher({ rounds: 1000 });
+
+    it('writes and verifies the pysasl test vector', async () => {
+      expect(fast.hash('password', b64(PYSASL_SALT))).to.equal(PYSASL_VECTOR);
+      expect(await fast.hashAsync('password', b64(PYSASL_SALT))).to.equal(PYSASL_VECTOR);
+      expect(fast.verify('password', PYSASL_VECTOR)).to.equal(true);
+      expect(await fast.verifyAsync('password', PYSASL_VECTOR)).to.equal(true);
+      expect(fast.verify('Password', PYSASL_VECTOR)).to.equal(false);
+      expect(await fast.verifyAsync('Password', PYSASL_VECTOR)).to.equal(false);
+    });
+
+    it('has pysasl defaults: sha256, 500,000 rounds, 16-byte salt, pysasl format', () => {
+      expect(new Pbkdf2Hasher().options).to.deep.equal({ digest: 'sha256', rounds: 500_000, saltLength: 16, format: 'pysasl', maxRounds: DEFAULT_MAX_PBKDF2_ROUNDS });
+    });
+
+    for (const [digest, ident, saltChars, dkChars] of [
+      ['sha1', 'pbkdf2', 24, 28],
+      ['sha256', 'pbkdf2-sha256', 24, 44],
+      ['sha512', 'pbkdf2-sha512', 24, 88],
+    ] as const) {
+      it(`writes ${ident} strings with a random salt in both formats`, async () => {
+        const hasher = new Pbkdf2Hasher({ digest, rounds: 1000 });
+        const hashed = hasher.hash('pencil');
+        const [empty, id, rounds, salt, dk, ...rest] = hashed.split('$');
+        expect([empty, id, rounds, rest.length]).to.deep.equal(['', ident, '1000', 0]);
+        expect(salt).to.have.length(saltChars);
+        expect(dk).to.have.length(dkChars);
+        expect(hasher.hash('pencil')).to.not.equal(hashed);
+        expect(hasher.verify('pencil', hashed)).to.equal(true);
+        const passlib = hasher.copy({ format: 'passlib' });
+        const adapted = await passlib.hashAsync('pencil');
+        expect(adapted).to.not.match(/[=+]/);
+        expect(adapted.split('$')[3]).to.have.length(22);
+        expect(fast.verify('pencil', adapted)).to.equal(true);
+        expect(await fast.verifyAsync('pencil', adapted)).to.equal(true);
+      });
+    }
+
+    it('takes digest, rounds and salt from the stored string, not from its options', () => {
+      const sha512 = new Pbkdf2Hasher({ digest: 'sha512', rounds: 1234, saltLength: 32 }).hash('x');
+      expect(new Pbkdf2Hasher({ digest: 'sha1', rounds: 1 }).verify('x', sha512)).to.equal(true);
+    });
+
+    it('copies with overrides (pysasl copy) and reports when a hash needs upgrading', () => {
+      const copy = fast.copy({ digest: 'sha512' });
+      expect(copy).to.be.instanceOf(Pbkdf2Hasher);
+      expect(copy.options).to.include({ digest: 'sha512', rounds: 1000 });
+      expect(fast.copy().options).to.deep.equal(fast.options);
+      const current = fast.hash('x');
+      expect(fast.needsRehash(current)).to.equal(false);
+      expect(fast.copy({ rounds: 2000 }).needsRehash(current)).to.equal(true);
+      expect(fast.copy({ digest: 'sha1' }).needsRehash(current)).to.equal(true);
+      expect(fast.copy({ saltLength: 32 }).needsRehash(current)).to.equal(true);
+      expect(fast.copy({ format: 'passlib' }).needsRehash(current)).to.equal(true);
+      expect(fast.needsRehash('$scrypt$ln=4,r=8,p=1$$')).to.equal(true);
+    });
+
+    it('identifies its strings', () => {
+      expect(fast.identify(PYSASL_VECTOR)).to.equal(true);
+      expect(fast.identify('$scrypt$ln=1,r=1,p=1$$')).to.equal(false);
+    });
+
+    it('refuses bad options with a UsageError', () => {
+      const bad: unknown[] = [
+        { digest: 'md5' },
+        { format: 'hex' },
+        { rounds: 0 },
+        { rounds: 1.5 },
+        { rounds: DEFAULT_MAX_PBKDF2_ROUNDS + 1 },
+        { rounds: 10, maxRounds: 5 },
+        { saltLength: 4 },
+        { saltLength: 2048 },
+        { maxRounds: 0 },
+      ];
+      for (const options of bad) expectSaslError(() => new Pbkdf2Hasher(options as never), 'USAGE');
+    });
+
+    it('refuses a salt that is not bytes, and a secret that is not well-formed', async () => {
+      expectSaslError(() => fast.hash('x', 'salt' as never), 'USAGE');
+      expectSaslError(() => fast.hash('x', new Uint8Array(1025)), 'USAGE');
+      expectSaslError(() => fast.hash('\uD800'), 'USAGE');
+      expectSaslError(() => fast.hash(42 as never), 'USAGE');
+      await expectSaslRejection(fast.hashAsync('\uDC00x'), 'USAGE');
+      // U+FFFD is what a lone surrogate would become in UTF-8; they must not be interchangeable.
+      const replacement = fast.hash('\uFFFD');
+      expect(fast.verify('\uD800', replacement)).to.equal(false);
+      expect(await fast.verifyAsync('\uD800', replacement)).to.equal(false);
+      expect(fast.verify(undefined as never, replacement)).to.equal(false);
+    });
+  });
+
+  describe('passlib fixtures (generated by passlib ' + PASSLIB.passlib + ')', () => {
+    const reader = new Pbkdf2Hasher({ rounds: 1000 });
+
+    for (const entry of PASSLIB.pbkdf2) {
+      it(`${entry.scheme} ${JSON.stringify(entry.secret)} salt ${entry.saltHex.length / 2} bytes: verifies, and writes the same string`, async () => {
+        expect(reader.verify(entry.secret, entry.hash)).to.equal(true);
+        expect(await reader.verifyAsync(entry.secret, entry.hash)).to.equal(true);
+        expect(reader.verify(entry.secret + 'x', entry.hash)).to.equal(false);
+        const writer = new Pbkdf2Hasher({ digest: entry.digest, rounds: entry.rounds, format: 'passlib' });
+        expect(writer.hash(entry.secret, hex(entry.saltHex))).to.equal(entry.hash);
+        const detected = detectHasher(entry.hash);
+        expect(detected).to.be.instanceOf(Pbkdf2Hasher);
+        expect((detected as Pbkdf2Hasher).options).to.include({ digest: entry.digest, rounds: entry.rounds, format: 'passlib' });
+      });
+    }
+
+    for (const entry of PASSLIB.pysaslReadByPasslib) {
+      it(`pysasl-format ${entry.scheme} ${JSON.stringify(entry.secret)}: passlib verified it, and so do we`, () => {
+        expect(entry.passlibVerifies).to.equal(true);
+        expect(entry.passlibRejectsWrongSecret).to.equal(true);
+        expect(reader.verify(entry.secret, entry.hash)).to.equal(true);
+        expect((detectHasher(entry.hash) as Pbkdf2Hasher).format).to.equal('pysasl');
+      });
+    }
+
+    for (const entry of PASSLIB.scrypt) {
+      it(`scrypt ln=${entry.ln},r=${entry.r},p=${entry.p} ${JSON.stringify(entry.secret)}: verifies, and writes the same string`, async () => {
+        const hasher = new ScryptHasher({ ln: entry.ln, r: entry.r, p: entry.p });
+        expect(hasher.hash(entry.secret, hex(entry.saltHex))).to.equal(entry.hash);
+        expect(await hasher.hashAsync(entry.secret, hex(entry.saltHex))).to.equal(entry.hash);
+        const reader = new ScryptHasher();
+        expect(reader.verify(entry.secret, entry.hash)).to.equal(true);
+        expect(await reader.verifyAsync(entry.secret, entry.hash)).to.equal(true);
+        expect(reader.verify(entry.secret + 'x', entry.hash)).to.equal(false);
+        expect(await reader.verifyAsync(entry.secret + 'x', entry.hash)).to.equal(false);
+        const detected = detectHasher(entry.hash);
+        expect(detected).to.be.instanceOf(ScryptHasher);
+        expect((detected as ScryptHasher).options).to.include({ ln: entry.ln, r: entry.r, p: entry.p });
+      });
+    }
+  });
+
+  describe('ScryptHasher', () => {
+    it('has passlib-like defaults (ln=15, r=8, p=1, 16-byte salt) that work within node:crypto limits', async () => {
+      const hasher = new ScryptHasher();
+      expect(hasher.options).to.include({ ln: 15, r: 8, p: 1, saltLength: 16 });
+      const hashed = await hasher.hashAsync('correct horse');
+      expect(hashed).to.match(/^\$scrypt\$ln=15,r=8,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$/);
+      expect(await hasher.verifyAsync('correct horse', hashed)).to.equal(true);
+      expect(hasher.verify('correct horse', hashed)).to.equal(true);
+    });
+
+    it('copies with overrides and reports when a hash needs upgrading', () => {
+      const hasher = new ScryptHasher({ ln: 4 });
+      const hashed = hasher.hash('x');
+      expect(hasher.copy().options).to.deep.equal(hasher.options);
+      expect(hasher.needsRehash(hashed)).to.equal(false);
+      expect(hasher.copy({ ln: 5 }).needsRehash(hashed)).to.equal(true);
+      expect(hasher.copy({ r: 4 }).needsRehash(hashed)).to.equal(true);
+      expect(hasher.copy({ p: 2 }).needsRehash(hashed)).to.equal(true);
+      expect(hasher.copy({ saltLength: 8 }).needsRehash(hashed)).to.equal(true);
+      expect(hasher.needsRehash(PYSASL_VECTOR)).to.equal(true);
+      expect(hasher.identify(hashed)).to.equal(true);
+      expect(hasher.identify(PYSASL_VECTOR)).to.equal(false);
+    });
+
+    it('refuses parameters over its memory and work caps', () => {
+      for (const options of [{ ln: 0 }, { ln: 32 }, { r: 0 }, { p: 0 }, { ln: 22 }, { ln: 22, r: 8, p: 1, maxMemory: 2 ** 40 }, { saltLength: 7 }, { maxMemory: 0 }]) {
+        expectSaslError(() => new ScryptHasher(options), 'USAGE');
+      }
+      expectSaslError(() => new ScryptHasher().hash('\uD800'), 'USAGE');
+      // ln=18 with r=8 needs 256 MiB plus a little: over the default cap, fine with a larger one.
+      expectSaslError(() => new ScryptHasher({ ln: 18 }), 'USAGE');
+      expect(new ScryptHasher({ ln: 18, maxMemory: 2 ** 29 }).ln).to.equal(18);
+    });
+  });
+
+  describe('CleartextHasher', () => {
+    const clear = new CleartextHasher();
+
+    it('stores the secret as it is and compares UTF-8 bytes (non-ASCII works, unlike pysasl)', () => {
+      expect(clear.hash('p\u00E4ss')).to.equal('p\u00E4ss');
+      expect(clear.verify('p\u00E4ss', 'p\u00E4ss')).to.equal(true);
+      expect(clear.verify('p\u00E4ss', 'pass')).to.equal(false);
+      expect(clear.verify('', 'x')).to.equal(false);
+      expect(clear.clearSecret('p\u00E4ss')).to.equal('p\u00E4ss');
+    });
+
+    it('refuses lone surrogates on either side and non-strings', () => {
+      expectSaslError(() => clear.hash('\uD800'), 'USAGE');
+      expect(clear.verify('\uD800', '\uFFFD')).to.equal(false);
+      expect(clear.verify('\uFFFD', '\uD800')).to.equal(false);
+      expect(clear.verify(undefined as never, 'x')).to.equal(false);
+    });
+  });
+
+  describe('malformed stored strings: false, never a throw', () => {
+    const pbkdf2 = new Pbkdf2Hasher({ rounds: 1000 });
+    const scrypt = new ScryptHasher({ ln: 4 });
+    const goodDk = 'dWvL4bTpWfPobA2eti+kCjUsF4sfwwiW58SE10p4Vh0=';
+    const goodSalt = PYSASL_SALT;
+    const scryptGood = scrypt.hash('password', hex('00112233445566778899aabbccddeeff'));
+    const [, , scryptParams, scryptSalt, scryptDk] = scryptGood.split('$');
+    const cases: [string, PasswordHasher, unknown][] = [
+      ['empty', pbkdf2, ''],
+      ['a number', pbkdf2, 42],
+      ['undefined', pbkdf2, undefined],
+      ['no leading $', pbkdf2, PYSASL_VECTOR.slice(1)],
+      ['unknown ident', pbkdf2, `$pbkdf2-md5$1000$${goodSalt}$${goodDk}`],
+      ['ident case', pbkdf2, `$PBKDF2-SHA256$1000$${goodSalt}$${goodDk}`],
+      ['too few fields', pbkdf2, `$pbkdf2-sha256$1000$${goodSalt}`],
+      ['trailing field', pbkdf2, `${PYSASL_VECTOR}$junk`],
+      ['trailing $', pbkdf2, `${PYSASL_VECTOR}$`],
+      ['zero rounds', pbkdf2, `$pbkdf2-sha256$0$${goodSalt}$${goodDk}`],
+      ['zero-padded rounds', pbkdf2, `$pbkdf2-sha256$01000$${goodSalt}$${goodDk}`],
+      ['negative rounds', pbkdf2, `$pbkdf2-sha256$-1000$${goodSalt}$${goodDk}`],
+      ['fractional rounds', pbkdf2, `$pbkdf2-sha256$1000.0$${goodSalt}$${goodDk}`],
+      ['hex rounds', pbkdf2, `$pbkdf2-sha256$0x3e8$${goodSalt}$${goodDk}`],
+      ['rounds above the cap', pbkdf2, `$pbkdf2-sha256$4294967295$${goodSalt}$${goodDk}`],
+      ['rounds overflow', pbkdf2, `$pbkdf2-sha256$99999999999999999999$${goodSalt}$${goodDk}`],
+      ['missing salt padding', pbkdf2, `$pbkdf2-sha256$1000$bzstsT0hfnnXDUPTJqbkhQ$${goodDk}`],
+      ['non-canonical base64', pbkdf2, `$pbkdf2-sha256$1000$bzstsT0hfnnXDUPTJqbkhR==$${goodDk}`],
+      ['space in base64', pbkdf2, `$pbkdf2-sha256$1000$bzst sT0hfnnXDUPTJqbkhQ==$${goodDk}`],
+      ['mixed flavours', pbkdf2, `$pbkdf2-sha256$1000$${goodSalt}$${goodDk.replace('+', '.').replace('=', '')}`],
+      ['adapted with +', pbkdf2, `$pbkdf2-sha256$1000$bzstsT0hfnnXDUPTJqbkhQ$${goodDk.replace('=', '')}`],
+      ['dk too short', pbkdf2, `$pbkdf2-sha256$1000$${goodSalt}$${Buffer.alloc(20).toString('base64')}`],
+      ['dk too long', pbkdf2, `$pbkdf2$1000$${goodSalt}$${goodDk}`],
+      ['salt over 1024 bytes', pbkdf2, `$pbkdf2-sha256$1000$${Buffer.alloc(1026).toString('base64')}$${goodDk}`],
+      ['scrypt string', pbkdf2, scryptGood],
+      ['scrypt: null', scrypt, null],
+      ['scrypt: wrong ident', scrypt, scryptGood.replace('$scrypt$', '$scrypt2$')],
+      ['scrypt: $7$ format', scrypt, '$7$C6..../....SodiumChloride$kBGj9fHznVYFQMEn/qDCfrDevf9YDtcDdKvEqHJLV8D'],
+      ['scrypt: parameter order', scrypt, scryptGood.replace(scryptParams ?? '', 'r=8,ln=4,p=1')],
+      ['scrypt: missing p', scrypt, scryptGood.replace(scryptParams ?? '', 'ln=4,r=8')],
+      ['scrypt: zero-padded ln', scrypt, scryptGood.replace(scryptParams ?? '', 'ln=04,r=8,p=1')],
+      ['scrypt: ln=0', scrypt, scryptGood.replace(scryptParams ?? '', 'ln=0,r=8,p=1')],
+      ['scrypt: ln=31 (memory bomb)', scrypt, scryptGood.replace(scryptParams ?? '', 'ln=31,r=8,p=1')],
+      ['scrypt: huge p (work bomb)', scrypt, scryptGood.replace(scryptParams ?? '', 'ln=4,r=8,p=1000000')],
+      ['scrypt: r=0', scrypt, scryptGood.replace(scryptParams ?? '', 'ln=4,r=0,p=1')],
+      ['scrypt: padded salt', scrypt, scryptGood.replace(scryptSalt ?? '', `${scryptSalt ?? ''}==`)],
+      ['scrypt: adapted alphabet', scrypt, `$scrypt$ln=4,r=8,p=1$.../$${scryptDk ?? ''}`],
+      ['scrypt: salt length 4n+1', scrypt, `$scrypt$ln=4,r=8,p=1$AAAAA$${scryptDk ?? ''}`],
+      ['scrypt: non-canonical tail bits', scrypt, `$scrypt$ln=4,r=8,p=1$AB$${scryptDk ?? ''}`],
+      ['scrypt: short hash', scrypt, `$scrypt$ln=4,r=8,p=1$${scryptSalt ?? ''}$${(scryptDk ?? '').slice(0, 40)}`],
+      ['scrypt: trailing field', scrypt, `${scryptGood}$x`],
+      ['scrypt: no hash', scrypt, `$scrypt$ln=4,r=8,p=1$${scryptSalt ?? ''}`],
+      ['scrypt: pbkdf2 string', scrypt, PYSASL_VECTOR],
+    ];
+
+    it('the unmodified strings verify (so each case below fails for its own reason)', () => {
+      expect(pbkdf2.verify('password', PYSASL_VECTOR)).to.equal(true);
+      expect(scrypt.verify('password', scryptGood)).to.equal(true);
+    });
+
+    for (const [name, hasher, hashed] of cases) {
+      it(name, async () => {
+        const sync = hasher as { verify(s: string, h: unknown): boolean; verifyAsync(s: string, h: unknown): Promise<boolean>; identify(h: unknown): boolean };
+        expect(sync.verify('password', hashed)).to.equal(false);
+        expect(await sync.verifyAsync('password', hashed)).to.equal(false);
+        expect(sync.identify(hashed)).to.equal(false);
+        // A well-formed string of the other scheme is still recognised by detectHasher.
+        if (!name.endsWith('string')) expect(detectHasher(hashed as string)).to.equal(undefined);
+      });
+    }
+  });
+
+  describe('detectHasher', () => {
+    it('recognises pysasl and passlib PBKDF2 and passlib scrypt, and nothing else', () => {
+      expect((detectHasher(PYSASL_VECTOR) as Pbkdf2Hasher).options).to.include({ digest: 'sha256', rounds: 1000, format: 'pysasl' });
+      expect(detectHasher('plain-secret')).to.equal(undefined);
+      expect(detectHasher('{PLAIN}secret')).to.equal(undefined);
+      expect(detectHasher('$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaA')).to.equal(undefined);
+    });
+
+    it('asks extra hashers first, through identify', () => {
+      const argonish: AsyncPasswordHasher = {
+        identify: (hashed) => hashed.startsWith('$argon2'),
+        hashAsync: () => Promise.resolve('$argon2id$x'),
+        verifyAsync: () => Promise.resolve(false),
+      };
+      const noIdentify: AsyncPasswordHasher = { hashAsync: () => Promise.resolve(''), verifyAsync: () => Promise.resolve(false) };
+      expect(detectHasher('$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA', [noIdentify, argonish])).to.equal(argonish);
+      expect(detectHasher(PYSASL_VECTOR, [argonish])).to.be.instanceOf(Pbkdf2Hasher);
+    });
+  });
+
+  describe('secret hygiene', () => {
+    const hashers: SyncPasswordHasher[] = [new Pbkdf2Hasher({ rounds: 1000 }), new ScryptHasher({ ln: 4 }), new CleartextHasher()];
+    for (const hasher of hashers) {
+      it(`${hasher.constructor.name} holds and shows no secret after hashing and verifying`, async () => {
+        const secret = 'hasher-secret-\u00E4';
+        const hashed = hasher.hash(secret);
+        expect(hasher.verify(secret, hashed)).to.equal(true);
+        expect(await (hasher.verifyAsync?.(secret, hashed) ?? true)).to.equal(true);
+        expectNoSecrets(hasher, [secret, 'hasher-secret']);
+        expect(JSON.stringify(hasher)).to.include(hasher.constructor.name);
+      });
+    }
+  });
+
+  it('UsageError is what bad options throw', () => {
+    expect(() => new Pbkdf2Hasher({ rounds: -1 })).to.throw(UsageError, /rounds must be an integer/);
+  });
+});
