@@ -30,3 +30,10 @@ export {
   scramGs2Header, scramChannelBindingAttribute, scramAuthMessage, scramClientSignature, scramServerSignature, scramXor,
   parseScramClientFirst, parseScramClientFinal, parseScramServerFirst, verifyScramServerFinal, clearScramClientCache,
 } from './mechanisms/scram.js';
+export {
+  XMPP_SASL_NS, DEFAULT_XMPP_MAX_ELEMENT_BYTES, XMPP_FAILURE_CONDITIONS, type XmppFailureCondition, type XmppSaslElement, type XmppSaslElementKind,
+  type XmppParseOptions, type XmppElementsOptions, type XmppServerAuthOptions, type XmppClientAuthOptions, type XmppClientResult,
+  type MessageSource, type ElementWriter, parseXmppSaslElement, parseXmppMechanisms, buildXmppMechanisms, buildXmppAuth, buildXmppChallenge,
+  buildXmppResponse, buildXmppSuccess, buildXmppFailure, buildXmppAbort, xmppFailureCondition, xmppFailureError, xmppElements, xmppServerAuth,
+  xmppClientAuth,
+} from './protocols/xmpp.js';

@@ -1,0 +1,785 @@
+/**
+ * The XMPP SASL profile (RFC 6120 section 6): the `<mechanisms>`, `<auth>`, `<challenge>`,
+ * `<response>`, `<success>`, `<failure>` and `<abort>` elements, and a server and a client that
+ * run an exchange over them. Not an XMPP stack: the host keeps its stream, splits it into
+ * top-level elements (an XMPP-over-WebSocket message, RFC 7395, is already one element) and
+ * hands saslkit those elements and a `write` function.
+ *
+ * The element parser is deliberately small and strict. It accepts exactly one element with
+ * attributes in `'` or `"`, the five predefined entities and character references, namespace
+ * declarations (default or prefixed) and nothing else: no comments, processing instructions,
+ * CDATA or DTDs (RFC 6120 section 11.1 forbids most of them in XMPP anyway).
+ * @module
+ */
+import { EMPTY, fromBase64, toBase64 } from '../bytes.js';
+import type { ClientCredentials } from '../credentials.js';
+import {
+  AuthenticationFailedError,
+  AuthorizationFailedError,
+  ExchangeAbortedError,
+  LimitExceededError,
+  MalformedMessageError,
+  MechanismUnavailableError,
+  type Party,
+  type SaslError,
+  UnexpectedMessageError,
+  UsageError,
+  isSaslError,
+} from '../errors.js';
+import type { Authenticated } from '../exchange.js';
+import type { SessionOptions } from '../core.js';
+import { PromiseClientSession, PromiseServerSession } from '../drivers/promise.js';
+import type { ClientOptions } from '../mechanism.js';
+import type { ServerOptions } from '../options.js';
+import type { ChooseOptions, SASLAuth } from '../registry.js';
+
+/** The XML namespace of the SASL elements. */
+export const XMPP_SASL_NS = 'urn:ietf:params:xml:ns:xmpp-sasl';
+
+/** Default of {@link XmppParseOptions.maxElementBytes}: room for a 16 KiB message in base64, plus markup. */
+export const DEFAULT_XMPP_MAX_ELEMENT_BYTES = 32768;
+
+// Deep enough for <failure><condition/></failure>; anything deeper is not a SASL element.
+const MAX_DEPTH = 8;
+
+/** The defined conditions of a `<failure>` element (RFC 6120 section 6.5). */
+export const XMPP_FAILURE_CONDITIONS = [
+  'aborted',
+  'account-disabled',
+  'credentials-expired',
+  'encryption-required',
+  'incorrect-encoding',
+  'invalid-authzid',
+  'invalid-mechanism',
+  'malformed-request',
+  'mechanism-too-weak',
+  'not-authorized',
+  'temporary-auth-failure',
+] as const;
+
+/** One defined `<failure>` condition. */
+export type XmppFailureCondition = (typeof XMPP_FAILURE_CONDITIONS)[number];
+
+/** A parsed SASL element. `data` is decoded; `undefined` means the element carried no data at all. */
+export type XmppSaslElement =
+  | { readonly kind: 'mechanisms'; readonly mechanisms: readonly string[] }
+  | { readonly kind: 'auth'; readonly mechanism: string; readonly data: Uint8Array | undefined }
+  | { readonly kind: 'challenge'; readonly data: Uint8Array }
+  | { readonly kind: 'response'; readonly data: Uint8Array }
+  | { readonly kind: 'success'; readonly data: Uint8Array | undefined }
+  | { readonly kind: 'failure'; readonly condition: XmppFailureCondition; readonly text?: string | undefined; readonly lang?: string | undefined }
+  | { readonly kind: 'abort' };
+
+/** The kinds of SASL element. */
+export type XmppSaslElementKind = XmppSaslElement['kind'];
+
+/** Options of the element parser. */
+export interface XmppParseOptions {
+  /** Largest element accepted, in UTF-8 bytes. Default {@link DEFAULT_XMPP_MAX_ELEMENT_BYTES}. */
+  readonly maxElementBytes?: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// A minimal XML element parser
+
+interface XmlElement {
+  readonly qname: string;
+  readonly local: string;
+  readonly namespace: string | undefined;
+  readonly attributes: ReadonlyMap<string, string>;
+  readonly children: (XmlElement | string)[];
+  readonly scope: ReadonlyMap<string, string>;
+}
+
+const SPACE = /[ \t\r\n]*/y;
+const NAME = /[A-Za-z_][A-Za-z0-9._-]*(?::[A-Za-z_][A-Za-z0-9._-]*)?/y;
+// XML 1.0 Char production, plus a check for unpaired surrogates (not characters at all).
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const FORBIDDEN = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const ENTITIES: Readonly<Record<string, string>> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
+const SASL_NAME = /^[A-Z0-9_-]{1,20}$/;
+
+function isXmlChar(code: number): boolean {
+  return code === 0x9 || code === 0xa || code === 0xd || (code >= 0x20 && code <= 0xd7ff) || (code >= 0xe000 && code <= 0xfffd) || (code >= 0x10000 && code <= 0x10ffff);
+}
+
+class XmlReader {
+  pos = 0;
+  constructor(
+    readonly text: string,
+    readonly party: Party,
+  ) {}
+
+  fail(what: string): MalformedMessageError {
+    return new MalformedMessageError(`XMPP SASL element is not well-formed: ${what}`, { party: this.party });
+  }
+
+  skipSpace(): boolean {
+    SPACE.lastIndex = this.pos;
+    SPACE.exec(this.text);
+    const moved = SPACE.lastIndex > this.pos;
+    this.pos = SPACE.lastIndex;
+    return moved;
+  }
+
+  name(): string {
+    NAME.lastIndex = this.pos;
+    const match = NAME.exec(this.text);
+    if (!match) throw this.fail('expected a name');
+    this.pos = NAME.lastIndex;
+    return match[0];
+  }
+
+  expect(literal: string): void {
+    if (!this.text.startsWith(literal, this.pos)) throw this.fail(`expected "${literal}"`);
+    this.pos += literal.length;
+  }
+
+  /** Replaces entity and character references; a bare `&` or `<` is an error. */
+  unescape(raw: string, inAttribute: boolean): string {
+    if (inAttribute && raw.includes('<')) throw this.fail('"<" in an attribute value');
+    if (!raw.includes('&')) return raw;
+    let out = '';
+    let from = 0;
+    for (let amp = raw.indexOf('&'); amp !== -1; amp = raw.indexOf('&', from)) {
+      const semi = raw.indexOf(';', amp);
+      if (semi === -1 || semi - amp > 10) throw this.fail('unterminated entity reference');
+      const ref = raw.slice(amp + 1, semi);
+      let value: string | undefined = ENTITIES[ref];
+      if (value === undefined) {
+        const match = /^#(?:([0-9]{1,7})|x([0-9A-Fa-f]{1,6}))$/.exec(ref);
+        if (!match) throw this.fail('unknown entity reference');
+        const code = match[1] !== undefined ? Number.parseInt(match[1], 10) : Number.parseInt(match[2] as string, 16);
+        if (!isXmlChar(code)) throw this.fail('character reference to a non-character');
+        value = String.fromCodePoint(code);
+      }
+      out += raw.slice(from, amp) + value;
+      from = semi + 1;
+    }
+    return out + raw.slice(from);
+  }
+
+  /** Parses one start tag after its `<`; returns the element and whether it was self-closing. */
+  startTag(parentScope: ReadonlyMap<string, string>): { element: XmlElement; empty: boolean } {
+    const qname = this.name();
+    const attributes = new Map<string, string>();
+    for (;;) {
+      const spaced = this.skipSpace();
+      if (this.text.startsWith('/>', this.pos) || this.text.startsWith('>', this.pos)) break;
+      if (!spaced) throw this.fail('expected white space before an attribute');
+      const name = this.name();
+      this.skipSpace();
+      this.expect('=');
+      this.skipSpace();
+      const quote = this.text[this.pos];
+      if (quote !== "'" && quote !== '"') throw this.fail('attribute value must be quoted');
+      const end = this.text.indexOf(quote, this.pos + 1);
+      if (end === -1) throw this.fail('unterminated attribute value');
+      if (attributes.has(name)) throw this.fail('duplicate attribute');
+      attributes.set(name, this.unescape(this.text.slice(this.pos + 1, end), true));
+      this.pos = end + 1;
+    }
+    const empty = this.text.startsWith('/>', this.pos);
+    this.pos += empty ? 2 : 1;
+    let scope = parentScope;
+    for (const [name, value] of attributes) {
+      if (name === 'xmlns' || name.startsWith('xmlns:')) {
+        if (scope === parentScope) scope = new Map(parentScope);
+        (scope as Map<string, string>).set(name === 'xmlns' ? '' : name.slice(6), value);
+      }
+    }
+    const colon = qname.indexOf(':');
+    const prefix = colon === -1 ? '' : qname.slice(0, colon);
+    const namespace = scope.get(prefix);
+    if (prefix !== '' && namespace === undefined) throw this.fail('undeclared namespace prefix');
+    return { element: { qname, local: qname.slice(colon + 1), namespace, attributes, children: [], scope }, empty };
+  }
+
+  /** Parses the whole text as exactly one element, optionally surrounded by white space. */
+  document(): XmlElement {
+    this.skipSpace();
+    if (this.text[this.pos] !== '<') throw this.fail('expected an element');
+    const stack: XmlElement[] = [];
+    let root: XmlElement | undefined;
+    while (root === undefined) {
+      const parent = stack[stack.length - 1];
+      if (this.pos >= this.text.length) throw this.fail('unterminated element');
+      if (this.text[this.pos] !== '<') {
+        const next = this.text.indexOf('<', this.pos);
+        const end = next === -1 ? this.text.length : next;
+        // Only reachable inside an element: the root is entered before any text.
+        (parent as XmlElement).children.push(this.unescape(this.text.slice(this.pos, end), false));
+        this.pos = end;
+        continue;
+      }
+      const marker = this.text[this.pos + 1];
+      if (marker === '!' || marker === '?') throw this.fail('comments, CDATA, DTDs and processing instructions are not allowed');
+      if (marker === '/') {
+        this.pos += 2;
+        const name = this.name();
+        this.skipSpace();
+        this.expect('>');
+        const open = stack.pop();
+        if (open === undefined || open.qname !== name) throw this.fail('mismatched end tag');
+        if (stack.length === 0) root = open;
+        continue;
+      }
+      this.pos += 1;
+      const { element, empty } = this.startTag(parent?.scope ?? new Map<string, string>());
+      if (parent) parent.children.push(element);
+      if (empty) {
+        if (stack.length === 0) root = element;
+      } else {
+        if (stack.length >= MAX_DEPTH) throw this.fail('elements nested too deeply');
+        stack.push(element);
+      }
+    }
+    this.skipSpace();
+    if (this.pos !== this.text.length) throw this.fail('content after the element');
+    return root;
+  }
+}
+
+function parseXml(text: string, party: Party, options: XmppParseOptions): XmlElement {
+  if (typeof text !== 'string') throw new UsageError('an XMPP element must be a string');
+  const max = options.maxElementBytes ?? DEFAULT_XMPP_MAX_ELEMENT_BYTES;
+  // A string of n UTF-16 units has at most 3n UTF-8 bytes, so short ones skip the count.
+  if (text.length * 3 > max && Buffer.byteLength(text, 'utf8') > max) {
+    throw new LimitExceededError('maxElementBytes', `XMPP element from the ${party} is longer than ${max} bytes`, { party });
+  }
+  if (FORBIDDEN.test(text)) throw new MalformedMessageError('XMPP SASL element contains a character XML does not allow', { party });
+  return new XmlReader(text, party).document();
+}
+
+// ---------------------------------------------------------------------------------------------
+// SASL elements
+
+type RawElement =
+  | { readonly kind: 'mechanisms'; readonly mechanisms: readonly string[] }
+  | { readonly kind: 'auth'; readonly mechanism: string; readonly text: string }
+  | { readonly kind: 'challenge' | 'response' | 'success'; readonly text: string }
+  | { readonly kind: 'failure'; readonly condition: XmppFailureCondition; readonly text?: string | undefined; readonly lang?: string | undefined }
+  | { readonly kind: 'abort' };
+
+const FROM_CLIENT: ReadonlySet<string> = new Set(['auth', 'response', 'abort']);
+const FROM_SERVER: ReadonlySet<string> = new Set(['mechanisms', 'challenge', 'success', 'failure']);
+
+function isNamespaceDeclaration(name: string): boolean {
+  return name === 'xmlns' || name.startsWith('xmlns:');
+}
+
+function onlyAttributes(element: XmlElement, allowed: readonly string[], party: Party): void {
+  for (const name of element.attributes.keys()) {
+    if (!isNamespaceDeclaration(name) && !allowed.includes(name)) throw new MalformedMessageError(`unexpected attribute on <${element.local}>`, { party });
+  }
+}
+
+function elementChildren(element: XmlElement, party: Party): XmlElement[] {
+  const out: XmlElement[] = [];
+  for (const child of element.children) {
+    if (typeof child !== 'string') out.push(child);
+    else if (!/^[ \t\r\n]*$/.test(child)) throw new MalformedMessageError(`unexpected text in <${element.local}>`, { party });
+  }
+  return out;
+}
+
+function textContent(element: XmlElement, party: Party): string {
+  let text = '';
+  for (const child of element.children) {
+    if (typeof child !== 'string') throw new MalformedMessageError(`unexpected child element in <${element.local}>`, { party });
+    text += child;
+  }
+  return text;
+}
+
+function parseRaw(xml: string, from: 'client' | 'server', options: XmppParseOptions): RawElement {
+  const party = from;
+  const root = parseXml(xml, party, options);
+  if (root.namespace !== XMPP_SASL_NS) throw new UnexpectedMessageError('XMPP element is not in the SASL namespace', { party });
+  if (!(from === 'client' ? FROM_CLIENT : FROM_SERVER).has(root.local)) {
+    throw new UnexpectedMessageError(`XMPP SASL element is not one a ${from} sends`, { party });
+  }
+  switch (root.local) {
+    case 'mechanisms': {
+      onlyAttributes(root, [], party);
+      const mechanisms = elementChildren(root, party).map((child) => {
+        if (child.local !== 'mechanism' || child.namespace !== XMPP_SASL_NS) throw new MalformedMessageError('unexpected child element in <mechanisms>', { party });
+        onlyAttributes(child, [], party);
+        const name = textContent(child, party);
+        if (!SASL_NAME.test(name)) throw new MalformedMessageError('<mechanism> is not a SASL mechanism name', { party });
+        return name;
+      });
+      if (mechanisms.length === 0) throw new MalformedMessageError('<mechanisms> offers no mechanism', { party });
+      return { kind: 'mechanisms', mechanisms };
+    }
+    case 'auth': {
+      onlyAttributes(root, ['mechanism'], party);
+      const mechanism = root.attributes.get('mechanism');
+      if (mechanism === undefined || !SASL_NAME.test(mechanism)) throw new MalformedMessageError('<auth> lacks a valid mechanism attribute', { party });
+      return { kind: 'auth', mechanism, text: textContent(root, party) };
+    }
+    case 'challenge':
+    case 'response':
+    case 'success':
+      onlyAttributes(root, [], party);
+      return { kind: root.local, text: textContent(root, party) };
+    case 'abort':
+      onlyAttributes(root, [], party);
+      if (root.children.length > 0) throw new MalformedMessageError('<abort> must be empty', { party });
+      return { kind: 'abort' };
+    default:
+      return parseFailure(root, party);
+  }
+}
+
+function parseFailure(root: XmlElement, party: Party): RawElement {
+  onlyAttributes(root, [], party);
+  let condition: XmppFailureCondition | undefined;
+  let text: string | undefined;
+  let lang: string | undefined;
+  for (const child of elementChildren(root, party)) {
+    if (child.namespace !== XMPP_SASL_NS) throw new MalformedMessageError('unexpected child element in <failure>', { party });
+    if (child.local === 'text') {
+      if (text !== undefined) throw new MalformedMessageError('<failure> has more than one <text>', { party });
+      onlyAttributes(child, ['xml:lang'], party);
+      text = textContent(child, party);
+      lang = child.attributes.get('xml:lang');
+      continue;
+    }
+    if (!(XMPP_FAILURE_CONDITIONS as readonly string[]).includes(child.local)) throw new MalformedMessageError('<failure> has an unknown condition', { party });
+    if (condition !== undefined) throw new MalformedMessageError('<failure> has more than one condition', { party });
+    onlyAttributes(child, [], party);
+    if (child.children.length > 0) throw new MalformedMessageError('a <failure> condition must be empty', { party });
+    condition = child.local as XmppFailureCondition;
+  }
+  if (condition === undefined) throw new MalformedMessageError('<failure> has no condition', { party });
+  return { kind: 'failure', condition, text, lang };
+}
+
+/**
+ * Decodes an element's base64 character data. `=` is a zero-length payload (RFC 6120 section
+ * 6.4.2); white space is not allowed. Bad base64 is a {@link MalformedMessageError}.
+ */
+function decodePayload(text: string, party: Party): Uint8Array {
+  if (text === '=' || text === '') return EMPTY;
+  return fromBase64(text, 'XMPP SASL data', { party });
+}
+
+function decodeRaw(raw: RawElement, party: Party): XmppSaslElement {
+  switch (raw.kind) {
+    case 'auth':
+      // No character data: no initial response. `=`: an empty one.
+      return { kind: 'auth', mechanism: raw.mechanism, data: raw.text === '' ? undefined : decodePayload(raw.text, party) };
+    case 'success':
+      return { kind: 'success', data: raw.text === '' ? undefined : decodePayload(raw.text, party) };
+    case 'challenge':
+    case 'response':
+      // An empty element is an empty message; `=` is accepted too, as some peers send it.
+      return { kind: raw.kind, data: decodePayload(raw.text, party) };
+    default:
+      return raw;
+  }
+}
+
+/**
+ * Parses one SASL element sent by `from`. Throws {@link MalformedMessageError} for anything
+ * that is not well-formed or breaks the element's grammar (including bad base64),
+ * {@link UnexpectedMessageError} for a well-formed element outside the SASL namespace or one
+ * that `from` does not send, and {@link LimitExceededError} for an oversized element.
+ */
+export function parseXmppSaslElement(xml: string, from: 'client' | 'server', options: XmppParseOptions = {}): XmppSaslElement {
+  return decodeRaw(parseRaw(xml, from, options), from);
+}
+
+/** Parses a `<mechanisms>` stream feature into its mechanism names, in the server's order. */
+export function parseXmppMechanisms(xml: string, options: XmppParseOptions = {}): string[] {
+  const element = parseXmppSaslElement(xml, 'server', options);
+  if (element.kind !== 'mechanisms') throw new UnexpectedMessageError('expected a <mechanisms> element', { party: 'server' });
+  return [...element.mechanisms];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Builders
+
+function escapeXml(text: string): string {
+  return text.replace(/[&<>'"]/g, (c) => `&${c === '&' ? 'amp' : c === '<' ? 'lt' : c === '>' ? 'gt' : c === "'" ? 'apos' : 'quot'};`);
+}
+
+function checkName(name: string): string {
+  if (!SASL_NAME.test(name)) throw new UsageError('not a SASL mechanism name');
+  return name;
+}
+
+function element(name: string, body: string | undefined, attributes = ''): string {
+  const open = `<${name} xmlns='${XMPP_SASL_NS}'${attributes}`;
+  return body === undefined || body === '' ? `${open}/>` : `${open}>${body}</${name}>`;
+}
+
+/** `undefined` -> no character data; empty -> `=`; else base64. */
+function payload(data: Uint8Array | undefined): string | undefined {
+  if (data === undefined) return undefined;
+  return data.length === 0 ? '=' : toBase64(data);
+}
+
+/** Builds the `<mechanisms>` stream feature. */
+export function buildXmppMechanisms(names: readonly string[]): string {
+  if (names.length === 0) throw new UsageError('<mechanisms> must offer at least one mechanism');
+  return element('mechanisms', names.map((name) => `<mechanism>${checkName(name)}</mechanism>`).join(''));
+}
+
+/** Builds `<auth>`: no initial response when `initial` is undefined, `=` when it is empty. */
+export function buildXmppAuth(mechanism: string, initial?: Uint8Array): string {
+  return element('auth', payload(initial), ` mechanism='${checkName(mechanism)}'`);
+}
+
+/** Builds `<challenge>`; an empty challenge is an empty element. */
+export function buildXmppChallenge(data: Uint8Array): string {
+  return element('challenge', data.length === 0 ? undefined : toBase64(data));
+}
+
+/** Builds `<response>`; an empty response is an empty element. */
+export function buildXmppResponse(data: Uint8Array): string {
+  return element('response', data.length === 0 ? undefined : toBase64(data));
+}
+
+/** Builds `<success>`, with additional data when given (`=` for empty additional data). */
+export function buildXmppSuccess(additionalData?: Uint8Array): string {
+  return element('success', payload(additionalData));
+}
+
+/** Builds `<failure>` with a defined condition and an optional human-readable text. */
+export function buildXmppFailure(condition: XmppFailureCondition, text?: string, lang = 'en'): string {
+  if (!(XMPP_FAILURE_CONDITIONS as readonly string[]).includes(condition)) throw new UsageError('not an XMPP SASL failure condition');
+  const textElement = text === undefined ? '' : `<text xml:lang='${escapeXml(lang)}'>${escapeXml(text)}</text>`;
+  return element('failure', `<${condition}/>${textElement}`);
+}
+
+/** Builds `<abort/>`. */
+export function buildXmppAbort(): string {
+  return element('abort', undefined);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mapping errors to conditions and back
+
+/**
+ * The `<failure>` condition a server reports for an error. Errors that are not saslkit's (a
+ * credential store that threw) and saslkit errors that blame the server itself become
+ * `temporary-auth-failure`, which tells the client to try again later.
+ */
+export function xmppFailureCondition(error: unknown): XmppFailureCondition {
+  if (!isSaslError(error)) return 'temporary-auth-failure';
+  switch (error.code) {
+    case 'AUTHENTICATION_FAILED':
+      return 'not-authorized';
+    case 'AUTHORIZATION_FAILED':
+      return 'invalid-authzid';
+    case 'MECHANISM_UNAVAILABLE':
+      return 'invalid-mechanism';
+    case 'ABORTED':
+      return 'aborted';
+    case 'MALFORMED_MESSAGE':
+    case 'UNEXPECTED_MESSAGE':
+    case 'LIMIT_EXCEEDED':
+      return 'malformed-request';
+    default:
+      return 'temporary-auth-failure';
+  }
+}
+
+/**
+ * The saslkit error a client raises for a server's `<failure>`. The condition is kept in
+ * `serverError` where the error class has one; the server's `<text>` is not copied into the
+ * message, because it is peer data.
+ */
+export function xmppFailureError(condition: XmppFailureCondition, mechanism?: string): SaslError {
+  const context = { mechanism, party: 'server' as const };
+  switch (condition) {
+    case 'aborted':
+      return new ExchangeAbortedError('the XMPP server aborted the exchange', context);
+    case 'invalid-authzid':
+      return new AuthorizationFailedError(undefined, context);
+    case 'invalid-mechanism':
+    case 'mechanism-too-weak':
+      return new MechanismUnavailableError(`the XMPP server refused the mechanism (${condition})`, context);
+    case 'incorrect-encoding':
+    case 'malformed-request':
+      // The server blames our message; our side produced it.
+      return new MalformedMessageError(`the XMPP server could not parse the client's message (${condition})`, { mechanism, party: 'local' });
+    default:
+      return new AuthenticationFailedError(`authentication failed (${condition})`, { ...context, serverError: condition });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Element sources
+
+/** Anything elements can be read from: an async iterable, or an iterator already in use. */
+export type MessageSource<T> = AsyncIterable<T> | AsyncIterator<T>;
+
+/** The iterator of a source. Callers read with `next()` only and never call `return()`, so the host's stream stays open. */
+export function messageIterator<T>(source: MessageSource<T>): AsyncIterator<T> {
+  return typeof (source as AsyncIterator<T>).next === 'function' ? (source as AsyncIterator<T>) : (source as AsyncIterable<T>)[Symbol.asyncIterator]();
+}
+
+/** Options of {@link xmppElements}. */
+export interface XmppElementsOptions {
+  /** Largest element accepted, in UTF-8 bytes. Default {@link DEFAULT_XMPP_MAX_ELEMENT_BYTES}. */
+  readonly maxElementBytes?: number;
+}
+
+/**
+ * Splits a byte or text stream that carries a sequence of complete top-level elements (as in
+ * tests and examples, or after the host has consumed its `<stream:stream>` header) into
+ * element strings. White space between elements is skipped. It only finds boundaries; each
+ * element is still checked by {@link parseXmppSaslElement}. The source is read with `next()`
+ * and never closed, so the host can keep using it.
+ */
+export async function* xmppElements(chunks: MessageSource<Uint8Array | string>, options: XmppElementsOptions = {}): AsyncGenerator<string, void, undefined> {
+  const max = options.maxElementBytes ?? DEFAULT_XMPP_MAX_ELEMENT_BYTES;
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  const iterator = messageIterator(chunks);
+  let buffer = '';
+  let scanned = 0;
+  let depth = 0;
+  for (;;) {
+    // Find complete elements in what is buffered.
+    for (;;) {
+      if (depth === 0) {
+        const start = buffer.search(/[^ \t\r\n]/);
+        buffer = start === -1 ? '' : buffer.slice(start);
+        scanned = 0;
+        if (buffer === '') break;
+        if (buffer[0] !== '<') throw new MalformedMessageError('text between XMPP elements', { party: 'local' });
+      }
+      const open = buffer.indexOf('<', scanned);
+      if (open === -1) {
+        scanned = buffer.length;
+        break;
+      }
+      const close = tagEnd(buffer, open);
+      if (close === -1) break;
+      const tag = buffer.slice(open, close + 1);
+      if (tag[1] === '!' || tag[1] === '?') throw new MalformedMessageError('comments and processing instructions are not allowed', { party: 'local' });
+      if (tag[1] === '/') depth -= 1;
+      else if (!tag.endsWith('/>')) depth += 1;
+      scanned = close + 1;
+      if (depth === 0) {
+        const found = buffer.slice(0, scanned);
+        buffer = buffer.slice(scanned);
+        scanned = 0;
+        yield found;
+      } else if (depth > MAX_DEPTH) {
+        throw new MalformedMessageError('XMPP elements nested too deeply', { party: 'local' });
+      }
+    }
+    if (buffer.length * 3 > max && Buffer.byteLength(buffer, 'utf8') > max) {
+      throw new LimitExceededError('maxElementBytes', `XMPP element is longer than ${max} bytes`, { party: 'local' });
+    }
+    const next = await iterator.next();
+    if (next.done === true) {
+      if (buffer !== '') throw new ExchangeAbortedError('the XMPP stream ended inside an element', { party: 'local' });
+      return;
+    }
+    try {
+      buffer += typeof next.value === 'string' ? next.value : decoder.decode(next.value, { stream: true });
+    } catch {
+      throw new MalformedMessageError('XMPP stream is not valid UTF-8', { party: 'local' });
+    }
+  }
+}
+
+/** Index of the `>` closing the tag that starts at `open`, skipping quoted values; -1 if not yet buffered. */
+function tagEnd(buffer: string, open: number): number {
+  let quote: string | undefined;
+  for (let i = open + 1; i < buffer.length; i++) {
+    const c = buffer[i];
+    if (quote !== undefined) {
+      if (c === quote) quote = undefined;
+    } else if (c === "'" || c === '"') {
+      quote = c;
+    } else if (c === '>') {
+      return i;
+    }
+  }
+  return -1;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The server and the client
+
+/** Writes one element; may return a promise (backpressure). */
+export type ElementWriter = (element: string) => void | Promise<void>;
+
+/** Arguments of {@link xmppServerAuth}. */
+export interface XmppServerAuthOptions {
+  /** The mechanisms the server offers (and advertised in `<mechanisms>`). */
+  readonly auth: SASLAuth;
+  /** Store, policy and validators for the server mechanisms. */
+  readonly options?: ServerOptions;
+  /** The client's elements, one string each, starting with its `<auth>`. */
+  readonly elements: MessageSource<string>;
+  /** Sends an element to the client. */
+  readonly write: ElementWriter;
+  /** Limits on messages and rounds. */
+  readonly session?: SessionOptions;
+  /** Element parser limits. */
+  readonly parse?: XmppParseOptions;
+  /** Adds a `<text>` with the error message to each `<failure>`. Off by default: the condition says enough. */
+  readonly failureText?: boolean;
+}
+
+/**
+ * Runs the server side of one XMPP SASL negotiation: reads `<auth>`, exchanges challenges and
+ * responses, and writes `<success>` (carrying the mechanism's additional data, such as SCRAM's
+ * server-final message) before resolving with the verified result. On any failure it writes a
+ * `<failure>` with the matching condition and rejects with a typed error (or with the error a
+ * credential store threw). RFC 6120 allows the client to retry: call again with the same
+ * `elements` iterator to accept another `<auth>`.
+ */
+export async function xmppServerAuth(args: XmppServerAuthOptions): Promise<Authenticated> {
+  const iterator = messageIterator(args.elements);
+  let session: PromiseServerSession | undefined;
+  let mechanismName: string | undefined;
+  // Set inside closures, so kept in an object that flow analysis does not narrow.
+  const state = { reported: false, closed: false };
+  const fail = async (error: unknown, condition: XmppFailureCondition = xmppFailureCondition(error)): Promise<never> => {
+    state.reported = true;
+    const text = args.failureText === true && error instanceof Error ? error.message : undefined;
+    try {
+      await args.write(buildXmppFailure(condition, text));
+    } catch {
+      // The stream is gone; the host sees that on its own. The SASL outcome is what we report.
+    }
+    throw error;
+  };
+  const read = async (): Promise<XmppSaslElement> => {
+    const next = await iterator.next();
+    if (next.done === true) {
+      state.closed = true;
+      throw new ExchangeAbortedError('the client closed the stream during authentication', { mechanism: mechanismName, party: 'client' });
+    }
+    let raw: RawElement;
+    try {
+      raw = parseRaw(next.value, 'client', args.parse ?? {});
+    } catch (error) {
+      return fail(error);
+    }
+    try {
+      return decodeRaw(raw, 'client');
+    } catch (error) {
+      return fail(error, 'incorrect-encoding');
+    }
+  };
+  try {
+    const first = await read();
+    if (first.kind === 'abort') return await fail(new ExchangeAbortedError(undefined, { party: 'client' }));
+    if (first.kind !== 'auth') return await fail(new UnexpectedMessageError('expected <auth>', { party: 'client' }));
+    const mechanism = args.auth.getServer(first.mechanism);
+    if (!mechanism) return await fail(new MechanismUnavailableError('the client asked for a mechanism the server does not offer', { party: 'client' }));
+    mechanismName = mechanism.name;
+    session = new PromiseServerSession(mechanism.server(args.options ?? {}, first.data), { ...args.session, mechanism: mechanism.name });
+    let step = await session.start();
+    while (!step.done) {
+      await args.write(buildXmppChallenge(step.challenge));
+      const reply = await read();
+      if (reply.kind === 'abort') return await fail(session.abort('client'));
+      if (reply.kind !== 'response') return await fail(new UnexpectedMessageError('expected <response> or <abort>', { mechanism: mechanism.name, party: 'client' }));
+      step = await session.respond(reply.data);
+    }
+    await args.write(buildXmppSuccess(step.outcome.additionalData));
+    return step.outcome;
+  } catch (error) {
+    if (session && !session.finished) session.abort('local');
+    if (state.reported || state.closed) throw error;
+    return fail(error);
+  }
+}
+
+/** Arguments of {@link xmppClientAuth}. */
+export interface XmppClientAuthOptions {
+  /** The mechanisms the client may use. */
+  readonly auth: SASLAuth;
+  /** Who to authenticate as. */
+  readonly credentials: ClientCredentials;
+  /** What the server offered: its `<mechanisms>` element, or the names parsed from it. */
+  readonly mechanisms: string | readonly string[];
+  /** The server's elements, one string each, after its `<mechanisms>` feature. */
+  readonly elements: MessageSource<string>;
+  /** Sends an element to the server. */
+  readonly write: ElementWriter;
+  /** Options for the client mechanism (host name, channel binding, ...). */
+  readonly client?: ClientOptions;
+  /** How to choose among the offered mechanisms (preference, whether channel binding is possible). */
+  readonly choose?: ChooseOptions;
+  /** Limits on messages and rounds. */
+  readonly session?: SessionOptions;
+  /** Element parser limits. */
+  readonly parse?: XmppParseOptions;
+}
+
+/** The result of a successful client negotiation. */
+export interface XmppClientResult {
+  /** The mechanism used. */
+  readonly mechanism: string;
+  /** True when the server proved it knows the credentials (SCRAM's server signature in `<success>`). */
+  readonly serverVerified: boolean;
+}
+
+/**
+ * Runs the client side of one XMPP SASL negotiation: chooses the strongest offered mechanism,
+ * sends `<auth>` (with the initial response when the mechanism has one), answers challenges,
+ * and resolves once `<success>` arrived and its additional data (SCRAM's server-final) was
+ * verified. A `<failure>` rejects with the error {@link xmppFailureError} maps it to. When the
+ * client mechanism itself fails (a server that did not prove itself mid-exchange), the client
+ * sends `<abort/>`, consumes the server's `<failure>`, and rejects with the local error.
+ */
+export async function xmppClientAuth(args: XmppClientAuthOptions): Promise<XmppClientResult> {
+  const offered = typeof args.mechanisms === 'string' ? parseXmppMechanisms(args.mechanisms, args.parse) : args.mechanisms;
+  const mechanism = args.auth.chooseClient(offered, args.choose);
+  if (!mechanism) throw new MechanismUnavailableError('the XMPP server offers no mechanism this client can use', { party: 'server' });
+  const iterator = messageIterator(args.elements);
+  const read = async (): Promise<XmppSaslElement> => {
+    const next = await iterator.next();
+    if (next.done === true) throw new ExchangeAbortedError('the server closed the stream during authentication', { mechanism: mechanism.name, party: 'server' });
+    return parseXmppSaslElement(next.value, 'server', args.parse);
+  };
+  const session = new PromiseClientSession(mechanism.client(args.credentials, args.client), { ...args.session, mechanism: mechanism.name });
+  const initial = await session.start(true);
+  await args.write(buildXmppAuth(mechanism.name, initial));
+  for (;;) {
+    const element = await read();
+    switch (element.kind) {
+      case 'challenge': {
+        let response: Uint8Array;
+        try {
+          response = await session.challenge(element.data);
+        } catch (error) {
+          await abortExchange(args.write, read);
+          throw error;
+        }
+        await args.write(buildXmppResponse(response));
+        break;
+      }
+      case 'success': {
+        const outcome = await session.success(element.data);
+        return { mechanism: mechanism.name, serverVerified: outcome.serverVerified };
+      }
+      case 'failure':
+        return session.failure(xmppFailureError(element.condition, mechanism.name));
+      default:
+        session.abort();
+        throw new UnexpectedMessageError('expected <challenge>, <success> or <failure>', { mechanism: mechanism.name, party: 'server' });
+    }
+  }
+}
+
+/** Sends `<abort/>` and consumes the server's answer, so the stream is in step for a retry. */
+async function abortExchange(write: ElementWriter, read: () => Promise<XmppSaslElement>): Promise<void> {
+  try {
+    await write(buildXmppAbort());
+    await read();
+  } catch {
+    // Whatever the server answers (or if it hangs up), the local error is what matters.
+  }
+}

@@ -1,0 +1,467 @@
+import { expect } from 'chai';
+import { once } from 'node:events';
+import { type Server, type Socket, createConnection, createServer } from 'node:net';
+import {
+  type Authenticated,
+  ClearIdentity,
+  ClientCredentials,
+  PLAIN,
+  SASLAuth,
+  type ServerOptions,
+  XMPP_FAILURE_CONDITIONS,
+  type XmppClientResult,
+  type XmppFailureCondition,
+  buildXmppAbort,
+  buildXmppAuth,
+  buildXmppChallenge,
+  buildXmppFailure,
+  buildXmppMechanisms,
+  buildXmppResponse,
+  buildXmppSuccess,
+  parseXmppMechanisms,
+  parseXmppSaslElement,
+  xmppClientAuth,
+  xmppElements,
+  xmppFailureCondition,
+  xmppFailureError,
+  xmppServerAuth,
+} from '../../lib/index.js';
+import { ALICE, asyncStoreOf, b, expectNoSecrets, expectSaslError, expectSaslRejection, s } from '../support/helpers.js';
+import { vector } from '../support/vectors.js';
+
+const NS = 'urn:ietf:params:xml:ns:xmpp-sasl';
+const b64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64');
+
+/** An element source fed by the test, and a record of what the profile wrote. */
+function feed(...elements: string[]): AsyncGenerator<string, void, undefined> {
+  return (async function* () {
+    for (const element of elements) yield await Promise.resolve(element);
+  })();
+}
+
+function server(elements: AsyncIterator<string> | AsyncIterable<string>, options: ServerOptions = { lookup: asyncStoreOf(ALICE) }, auth = SASLAuth.defaults()): { run: Promise<Authenticated>; written: string[] } {
+  const written: string[] = [];
+  const run = xmppServerAuth({ auth, options, elements, write: (element) => { written.push(element); } });
+  return { run, written };
+}
+
+function parsedCondition(xml: string | undefined): XmppFailureCondition | undefined {
+  if (xml === undefined) return undefined;
+  const element = parseXmppSaslElement(xml, 'server');
+  return element.kind === 'failure' ? element.condition : undefined;
+}
+
+describe('XMPP SASL profile', () => {
+  describe('transcript vectors', () => {
+    for (const id of ['xmpp-derived-scram-sha-1', 'xmpp-derived-plain-and-empty']) {
+      it(`${id}: every element parses and rebuilds to the same text`, () => {
+        const lines = (vector(id).expected['lines'] as string[]).filter((line) => !line.startsWith('#'));
+        expect(lines.length).to.be.greaterThan(3);
+        for (const line of lines) {
+          const from = line.startsWith('C: ') ? 'client' : 'server';
+          const xml = line.slice(3);
+          const element = parseXmppSaslElement(xml, from);
+          let rebuilt: string;
+          switch (element.kind) {
+            case 'mechanisms': rebuilt = buildXmppMechanisms(element.mechanisms); break;
+            case 'auth': rebuilt = buildXmppAuth(element.mechanism, element.data); break;
+            case 'challenge': rebuilt = buildXmppChallenge(element.data); break;
+            case 'response': rebuilt = buildXmppResponse(element.data); break;
+            case 'success': rebuilt = buildXmppSuccess(element.data); break;
+            case 'failure': rebuilt = buildXmppFailure(element.condition, element.text, element.lang); break;
+            case 'abort': rebuilt = buildXmppAbort(); break;
+          }
+          expect(rebuilt).to.equal(xml);
+        }
+      });
+    }
+
+    it('xmpp-derived-scram-sha-1: payloads decode to the RFC 5802 messages', () => {
+      const lines = vector('xmpp-derived-scram-sha-1').expected['lines'] as string[];
+      expect(parseXmppMechanisms(lines[0]!.slice(3))).to.deep.equal(['SCRAM-SHA-1', 'PLAIN']);
+      const auth = parseXmppSaslElement(lines[1]!.slice(3), 'client');
+      expect(auth.kind === 'auth' && s(auth.data)).to.equal('n,,n=user,r=fyko+d2lbbFgONRv9qkxdawL');
+      const success = parseXmppSaslElement(lines[4]!.slice(3), 'server');
+      expect(success.kind === 'success' && s(success.data)).to.equal('v=rmF9pqV8S7suAoZWja4dJRkFsKQ=');
+    });
+
+    it('xmpp-derived-plain-and-empty: the PLAIN line authenticates against a server holding its credentials, and the failure is not-authorized for a wrong one', async () => {
+      const lines = vector('xmpp-derived-plain-and-empty').expected['lines'] as string[];
+      const tim = new ClearIdentity('tim', 'tanstaaftanstaaf');
+      const ok = server(feed(lines[0]!.slice(3)), { lookup: asyncStoreOf(tim) });
+      expect((await ok.run).authcid).to.equal('tim');
+      expect(ok.written).to.deep.equal([`<success xmlns='${NS}'/>`]);
+      const refused = server(feed(lines[0]!.slice(3)), { lookup: asyncStoreOf(ALICE) });
+      await expectSaslRejection(refused.run, 'AUTHENTICATION_FAILED');
+      expect(refused.written).to.deep.equal([`<failure xmlns='${NS}'><not-authorized/></failure>`]);
+      // `=` is an empty initial response, which PLAIN finds malformed (an absent one gets a challenge).
+      const empty = parseXmppSaslElement(lines[2]!.slice(3), 'client');
+      expect(empty.kind === 'auth' && empty.data?.length).to.equal(0);
+    });
+  });
+
+  describe('builders', () => {
+    it('distinguish no data, empty data and data', () => {
+      expect(buildXmppAuth('PLAIN')).to.equal(`<auth xmlns='${NS}' mechanism='PLAIN'/>`);
+      expect(buildXmppAuth('PLAIN', new Uint8Array(0))).to.equal(`<auth xmlns='${NS}' mechanism='PLAIN'>=</auth>`);
+      expect(buildXmppAuth('PLAIN', b('\0a\0b'))).to.equal(`<auth xmlns='${NS}' mechanism='PLAIN'>${b64('\0a\0b')}</auth>`);
+      expect(buildXmppSuccess()).to.equal(`<success xmlns='${NS}'/>`);
+      expect(buildXmppSuccess(new Uint8Array(0))).to.equal(`<success xmlns='${NS}'>=</success>`);
+      expect(buildXmppChallenge(new Uint8Array(0))).to.equal(`<challenge xmlns='${NS}'/>`);
+      expect(buildXmppResponse(new Uint8Array(0))).to.equal(`<response xmlns='${NS}'/>`);
+      expect(buildXmppAbort()).to.equal(`<abort xmlns='${NS}'/>`);
+    });
+
+    it('escape failure text and refuse bad names and conditions', () => {
+      const xml = buildXmppFailure('not-authorized', `a<b & 'c'`);
+      expect(xml).to.equal(`<failure xmlns='${NS}'><not-authorized/><text xml:lang='en'>a&lt;b &amp; &apos;c&apos;</text></failure>`);
+      const parsed = parseXmppSaslElement(xml, 'server');
+      expect(parsed).to.deep.equal({ kind: 'failure', condition: 'not-authorized', text: `a<b & 'c'`, lang: 'en' });
+      expectSaslError(() => buildXmppAuth("PLAIN' x='"), 'USAGE');
+      expectSaslError(() => buildXmppMechanisms([]), 'USAGE');
+      expectSaslError(() => buildXmppFailure('nope' as XmppFailureCondition), 'USAGE');
+    });
+
+    it('every defined condition round-trips', () => {
+      for (const condition of XMPP_FAILURE_CONDITIONS) expect(parsedCondition(buildXmppFailure(condition))).to.equal(condition);
+    });
+  });
+
+  describe('parser', () => {
+    it('accepts double quotes, prefixes, entities, character references and surrounding white space', () => {
+      const auth = parseXmppSaslElement(`\n <sasl:auth xmlns:sasl="${NS}" mechanism="PLAIN">=</sasl:auth>\r\n`, 'client');
+      expect(auth).to.deep.equal({ kind: 'auth', mechanism: 'PLAIN', data: new Uint8Array(0) });
+      const failure = parseXmppSaslElement(`<failure xmlns='${NS}'> <aborted></aborted>\n<text>&#x263A;&#65;&quot;</text></failure>`, 'server');
+      expect(failure).to.deep.equal({ kind: 'failure', condition: 'aborted', text: '\u263AA"', lang: undefined });
+      expect(parseXmppMechanisms(`<mechanisms xmlns='${NS}'>\n  <mechanism>PLAIN</mechanism>\n  <mechanism>SCRAM-SHA-256</mechanism>\n</mechanisms>`)).to.deep.equal(['PLAIN', 'SCRAM-SHA-256']);
+      expect(parseXmppSaslElement(`<challenge xmlns='${NS}'>=</challenge>`, 'server')).to.deep.equal({ kind: 'challenge', data: new Uint8Array(0) });
+      expect(parseXmppSaslElement(`<success xmlns='${NS}'></success>`, 'server')).to.deep.equal({ kind: 'success', data: undefined });
+    });
+
+    const malformed: [string, string, 'client' | 'server'][] = [
+      ['empty string', '', 'client'],
+      ['text only', 'hello', 'client'],
+      ['unterminated element', `<auth xmlns='${NS}' mechanism='PLAIN'>`, 'client'],
+      ['mismatched end tag', `<auth xmlns='${NS}' mechanism='PLAIN'></response>`, 'client'],
+      ['two top-level elements', `<abort xmlns='${NS}'/><abort xmlns='${NS}'/>`, 'client'],
+      ['trailing text', `<abort xmlns='${NS}'/>x`, 'client'],
+      ['unquoted attribute', `<auth xmlns='${NS}' mechanism=PLAIN/>`, 'client'],
+      ['unterminated attribute', `<auth xmlns='${NS}' mechanism='PLAIN/>`, 'client'],
+      ['attribute without white space', `<auth xmlns='${NS}'mechanism='PLAIN'/>`, 'client'],
+      ['duplicate attribute', `<auth xmlns='${NS}' mechanism='PLAIN' mechanism='PLAIN'/>`, 'client'],
+      ['< in attribute value', `<auth xmlns='${NS}' mechanism='<'/>`, 'client'],
+      ['unknown entity', `<failure xmlns='${NS}'><aborted/><text>&nbsp;</text></failure>`, 'server'],
+      ['bare ampersand', `<failure xmlns='${NS}'><aborted/><text>a & b</text></failure>`, 'server'],
+      ['reference to a non-character', `<failure xmlns='${NS}'><aborted/><text>&#0;</text></failure>`, 'server'],
+      ['control character', `<failure xmlns='${NS}'><aborted/><text>\u0001</text></failure>`, 'server'],
+      ['lone surrogate', `<failure xmlns='${NS}'><aborted/><text>\uD800</text></failure>`, 'server'],
+      ['comment', `<abort xmlns='${NS}'><!-- hi --></abort>`, 'client'],
+      ['CDATA', `<response xmlns='${NS}'><![CDATA[AA==]]></response>`, 'client'],
+      ['processing instruction', `<?xml version='1.0'?><abort xmlns='${NS}'/>`, 'client'],
+      ['undeclared prefix', `<x:abort xmlns='${NS}'/>`, 'client'],
+      ['bad name', `<1abort xmlns='${NS}'/>`, 'client'],
+      ['nesting too deep', `<failure xmlns='${NS}'>${'<a>'.repeat(10)}${'</a>'.repeat(10)}</failure>`, 'server'],
+      ['auth without mechanism', `<auth xmlns='${NS}'>=</auth>`, 'client'],
+      ['lower-case mechanism', `<auth xmlns='${NS}' mechanism='plain'/>`, 'client'],
+      ['mechanism name too long', `<auth xmlns='${NS}' mechanism='${'A'.repeat(21)}'/>`, 'client'],
+      ['unknown attribute', `<auth xmlns='${NS}' mechanism='PLAIN' foo='bar'/>`, 'client'],
+      ['child in auth', `<auth xmlns='${NS}' mechanism='PLAIN'><x/></auth>`, 'client'],
+      ['abort with content', `<abort xmlns='${NS}'>x</abort>`, 'client'],
+      ['base64 with white space', `<response xmlns='${NS}'>AG Fs</response>`, 'client'],
+      ['base64 with a line break', `<response xmlns='${NS}'>AGFs\naWNl</response>`, 'client'],
+      ['base64 without padding', `<response xmlns='${NS}'>AGE</response>`, 'client'],
+      ['base64 with bad characters', `<response xmlns='${NS}'>AG-_</response>`, 'client'],
+      ['non-canonical base64', `<response xmlns='${NS}'>AB==</response>`, 'client'],
+      ['success with bad base64', `<success xmlns='${NS}'>!!</success>`, 'server'],
+      ['failure without condition', `<failure xmlns='${NS}'><text>x</text></failure>`, 'server'],
+      ['failure with unknown condition', `<failure xmlns='${NS}'><bad-day/></failure>`, 'server'],
+      ['failure with two conditions', `<failure xmlns='${NS}'><aborted/><not-authorized/></failure>`, 'server'],
+      ['failure with two texts', `<failure xmlns='${NS}'><aborted/><text/><text/></failure>`, 'server'],
+      ['condition with content', `<failure xmlns='${NS}'><aborted>x</aborted></failure>`, 'server'],
+      ['condition in a foreign namespace', `<failure xmlns='${NS}'><aborted xmlns='urn:x'/></failure>`, 'server'],
+      ['text directly in failure', `<failure xmlns='${NS}'>oops<aborted/></failure>`, 'server'],
+      ['empty mechanisms', `<mechanisms xmlns='${NS}'/>`, 'server'],
+      ['foreign child in mechanisms', `<mechanisms xmlns='${NS}'><foo>PLAIN</foo></mechanisms>`, 'server'],
+      ['bad mechanism name', `<mechanisms xmlns='${NS}'><mechanism>PL AIN</mechanism></mechanisms>`, 'server'],
+    ];
+    for (const [name, xml, from] of malformed) {
+      it(`refuses ${name} with MALFORMED_MESSAGE`, () => {
+        const error = expectSaslError(() => parseXmppSaslElement(xml, from), 'MALFORMED_MESSAGE');
+        expect(error.party).to.equal(from);
+      });
+    }
+
+    const unexpected: [string, string, 'client' | 'server'][] = [
+      ['no namespace', `<auth mechanism='PLAIN'/>`, 'client'],
+      ['another namespace', `<auth xmlns='jabber:client' mechanism='PLAIN'/>`, 'client'],
+      ['a stanza', `<iq xmlns='jabber:client' type='get'/>`, 'client'],
+      ['a server element from the client', `<success xmlns='${NS}'/>`, 'client'],
+      ['a client element from the server', `<response xmlns='${NS}'/>`, 'server'],
+      ['an unknown SASL element', `<hello xmlns='${NS}'/>`, 'server'],
+    ];
+    for (const [name, xml, from] of unexpected) {
+      it(`refuses ${name} with UNEXPECTED_MESSAGE`, () => {
+        expectSaslError(() => parseXmppSaslElement(xml, from), 'UNEXPECTED_MESSAGE');
+      });
+    }
+
+    it('refuses an oversized element before parsing it', () => {
+      const xml = `<response xmlns='${NS}'>${'A'.repeat(40000)}</response>`;
+      expectSaslError(() => parseXmppSaslElement(xml, 'client'), 'LIMIT_EXCEEDED');
+      expectSaslError(() => parseXmppSaslElement(`<abort xmlns='${NS}'/>`, 'client', { maxElementBytes: 10 }), 'LIMIT_EXCEEDED');
+      expectSaslError(() => parseXmppMechanisms(`<success xmlns='${NS}'/>`), 'UNEXPECTED_MESSAGE');
+    });
+  });
+
+  describe('error mapping', () => {
+    it('maps saslkit error codes to failure conditions', () => {
+      const cases: [string, XmppFailureCondition][] = [
+        ['AUTHENTICATION_FAILED', 'not-authorized'],
+        ['AUTHORIZATION_FAILED', 'invalid-authzid'],
+        ['MECHANISM_UNAVAILABLE', 'invalid-mechanism'],
+        ['ABORTED', 'aborted'],
+        ['MALFORMED_MESSAGE', 'malformed-request'],
+        ['UNEXPECTED_MESSAGE', 'malformed-request'],
+        ['LIMIT_EXCEEDED', 'malformed-request'],
+        ['USAGE', 'temporary-auth-failure'],
+      ];
+      for (const [code, condition] of cases) {
+        const error = Object.assign(new Error('x'), { code });
+        Object.defineProperty(error, Symbol.for('saslkit.SaslError'), { value: true });
+        expect(xmppFailureCondition(error), code).to.equal(condition);
+      }
+      expect(xmppFailureCondition(new Error('database down'))).to.equal('temporary-auth-failure');
+    });
+
+    it('maps failure conditions to saslkit errors on the client', () => {
+      expect(xmppFailureError('not-authorized')).to.include({ code: 'AUTHENTICATION_FAILED', party: 'server', serverError: 'not-authorized' });
+      expect(xmppFailureError('account-disabled')).to.include({ code: 'AUTHENTICATION_FAILED', serverError: 'account-disabled' });
+      expect(xmppFailureError('temporary-auth-failure').code).to.equal('AUTHENTICATION_FAILED');
+      expect(xmppFailureError('invalid-authzid').code).to.equal('AUTHORIZATION_FAILED');
+      expect(xmppFailureError('invalid-mechanism').code).to.equal('MECHANISM_UNAVAILABLE');
+      expect(xmppFailureError('mechanism-too-weak').code).to.equal('MECHANISM_UNAVAILABLE');
+      expect(xmppFailureError('aborted').code).to.equal('ABORTED');
+      expect(xmppFailureError('incorrect-encoding')).to.include({ code: 'MALFORMED_MESSAGE', party: 'local' });
+    });
+  });
+
+  describe('server', () => {
+    it('sends an empty challenge when <auth> has no initial response', async () => {
+      const { run, written } = server(feed(buildXmppAuth('PLAIN'), buildXmppResponse(b('\0alice\0alice-pass'))));
+      expect(await run).to.include({ mechanism: 'PLAIN', authcid: 'alice', authzid: 'alice' });
+      expect(written).to.deep.equal([`<challenge xmlns='${NS}'/>`, `<success xmlns='${NS}'/>`]);
+    });
+
+    const failures: [string, string[], XmppFailureCondition, string][] = [
+      ['wrong password', [buildXmppAuth('PLAIN', b('\0alice\0nope'))], 'not-authorized', 'AUTHENTICATION_FAILED'],
+      ['unknown user', [buildXmppAuth('PLAIN', b('\0mallory\0nope'))], 'not-authorized', 'AUTHENTICATION_FAILED'],
+      ['foreign authzid', [buildXmppAuth('PLAIN', b('bob\0alice\0alice-pass'))], 'invalid-authzid', 'AUTHORIZATION_FAILED'],
+      ['unknown mechanism', [buildXmppAuth('CRAM-MD5')], 'invalid-mechanism', 'MECHANISM_UNAVAILABLE'],
+      ['malformed PLAIN message', [buildXmppAuth('PLAIN', b('alice'))], 'malformed-request', 'MALFORMED_MESSAGE'],
+      ['empty initial response', [buildXmppAuth('PLAIN', new Uint8Array(0))], 'malformed-request', 'MALFORMED_MESSAGE'],
+      ['bad base64 in <auth>', [`<auth xmlns='${NS}' mechanism='PLAIN'>AG=x</auth>`], 'incorrect-encoding', 'MALFORMED_MESSAGE'],
+      ['bad base64 in <response>', [buildXmppAuth('PLAIN'), `<response xmlns='${NS}'>A</response>`], 'incorrect-encoding', 'MALFORMED_MESSAGE'],
+      ['malformed XML', [`<auth xmlns='${NS}' mechanism='PLAIN'`], 'malformed-request', 'MALFORMED_MESSAGE'],
+      ['a stanza instead of <auth>', [`<iq xmlns='jabber:client'/>`], 'malformed-request', 'UNEXPECTED_MESSAGE'],
+      ['<response> instead of <auth>', [buildXmppResponse(b('x'))], 'malformed-request', 'UNEXPECTED_MESSAGE'],
+      ['a second <auth> instead of <response>', [buildXmppAuth('PLAIN'), buildXmppAuth('PLAIN')], 'malformed-request', 'UNEXPECTED_MESSAGE'],
+      ['<abort/> instead of <auth>', [buildXmppAbort()], 'aborted', 'ABORTED'],
+      ['<abort/> instead of <response>', [buildXmppAuth('PLAIN'), buildXmppAbort()], 'aborted', 'ABORTED'],
+      ['an oversized <response>', [buildXmppAuth('PLAIN'), `<response xmlns='${NS}'>${'A'.repeat(40000)}</response>`], 'malformed-request', 'LIMIT_EXCEEDED'],
+    ];
+    for (const [name, elements, condition, code] of failures) {
+      it(`answers ${name} with <${condition}/> and rejects with ${code}`, async () => {
+        const { run, written } = server(feed(...elements));
+        const error = await expectSaslRejection(run, code as 'USAGE');
+        expect(parsedCondition(written[written.length - 1])).to.equal(condition);
+        expectNoSecrets(error, ['alice-pass', 'nope']);
+        expectNoSecrets(written, ['alice-pass']);
+      });
+    }
+
+    it('answers a throwing credential store with <temporary-auth-failure/> and rethrows its error', async () => {
+      const boom = new Error('database down');
+      const { run, written } = server(feed(buildXmppAuth('PLAIN', b('\0alice\0alice-pass'))), { lookup: () => Promise.reject(boom) });
+      try {
+        await run;
+        expect.fail('resolved');
+      } catch (error) {
+        expect(error).to.equal(boom);
+      }
+      expect(written.map(parsedCondition)).to.deep.equal(['temporary-auth-failure']);
+    });
+
+    it('rejects with ABORTED and writes nothing when the stream ends', async () => {
+      const { run, written } = server(feed(buildXmppAuth('PLAIN')));
+      const error = await expectSaslRejection(run, 'ABORTED');
+      expect(error.party).to.equal('client');
+      expect(written).to.deep.equal([`<challenge xmlns='${NS}'/>`]);
+    });
+
+    it('can be called again on the same element iterator to allow a retry', async () => {
+      const elements = feed(buildXmppAuth('PLAIN', b('\0alice\0nope')), buildXmppAuth('PLAIN', b('\0alice\0alice-pass')));
+      const first = server(elements);
+      await expectSaslRejection(first.run, 'AUTHENTICATION_FAILED');
+      const second = server(elements);
+      expect((await second.run).authcid).to.equal('alice');
+      expect(second.written).to.deep.equal([`<success xmlns='${NS}'/>`]);
+    });
+
+    it('adds the error message as <text> only when asked, never a secret', async () => {
+      const written: string[] = [];
+      await expectSaslRejection(
+        xmppServerAuth({ auth: SASLAuth.defaults(), options: { lookup: asyncStoreOf(ALICE) }, elements: feed(buildXmppAuth('PLAIN', b('\0alice\0nope'))), write: (e) => { written.push(e); }, failureText: true }),
+        'AUTHENTICATION_FAILED',
+      );
+      const failure = parseXmppSaslElement(written[0]!, 'server');
+      expect(failure.kind === 'failure' && failure.text).to.equal('authentication failed');
+      expectNoSecrets(written, ['nope', 'alice-pass']);
+    });
+  });
+
+  describe('client', () => {
+    const credentials = new ClientCredentials('alice', 'alice-pass');
+
+    it('refuses when nothing offered is usable, without writing', async () => {
+      const written: string[] = [];
+      await expectSaslRejection(
+        xmppClientAuth({ auth: SASLAuth.defaults(), credentials, mechanisms: buildXmppMechanisms(['GSSAPI']), elements: feed(), write: (e) => { written.push(e); } }),
+        'MECHANISM_UNAVAILABLE',
+      );
+      expect(written).to.deep.equal([]);
+    });
+
+    const outcomes: [string, string[], string][] = [
+      ['a not-authorized failure', [buildXmppFailure('not-authorized', 'Bad credentials')], 'AUTHENTICATION_FAILED'],
+      ['an invalid-authzid failure', [buildXmppFailure('invalid-authzid')], 'AUTHORIZATION_FAILED'],
+      ['an aborted failure', [buildXmppFailure('aborted')], 'ABORTED'],
+      ['the stream ending', [], 'ABORTED'],
+      ['a malformed element', [`<success xmlns='${NS}'>`], 'MALFORMED_MESSAGE'],
+      ['a client element', [buildXmppAbort()], 'UNEXPECTED_MESSAGE'],
+      ['a second <mechanisms>', [buildXmppMechanisms(['PLAIN'])], 'UNEXPECTED_MESSAGE'],
+      ['success with data for PLAIN', [buildXmppSuccess(b('surprise'))], 'UNEXPECTED_MESSAGE'],
+    ];
+    for (const [name, elements, code] of outcomes) {
+      it(`rejects ${name} with ${code}`, async () => {
+        const written: string[] = [];
+        const error = await expectSaslRejection(
+          xmppClientAuth({ auth: SASLAuth.defaults(), credentials, mechanisms: ['PLAIN'], elements: feed(...elements), write: (e) => { written.push(e); } }),
+          code as 'USAGE',
+        );
+        expect(written).to.deep.equal([buildXmppAuth('PLAIN', b('\0alice\0alice-pass'))]);
+        expectNoSecrets(error, ['alice-pass', 'Bad credentials']);
+      });
+    }
+
+    it('aborts when its mechanism refuses a challenge, and consumes the server failure', async () => {
+      const written: string[] = [];
+      const elements = feed(buildXmppChallenge(b('unexpected')), buildXmppFailure('aborted'), 'next');
+      await expectSaslRejection(xmppClientAuth({ auth: SASLAuth.defaults(), credentials, mechanisms: ['PLAIN'], elements, write: (e) => { written.push(e); } }), 'UNEXPECTED_MESSAGE');
+      expect(written).to.deep.equal([buildXmppAuth('PLAIN', b('\0alice\0alice-pass')), buildXmppAbort()]);
+      expect((await elements.next()).value).to.equal('next');
+    });
+
+    it('resolves on <success/> after its initial response', async () => {
+      const written: string[] = [];
+      const result = await xmppClientAuth({ auth: new SASLAuth([PLAIN]), credentials, mechanisms: ['PLAIN'], elements: feed(buildXmppSuccess()), write: (e) => { written.push(e); } });
+      expect(result).to.deep.equal({ mechanism: 'PLAIN', serverVerified: false });
+    });
+  });
+
+  describe('element splitter', () => {
+    async function collect(chunks: (string | Uint8Array)[], maxElementBytes?: number): Promise<string[]> {
+      const out: string[] = [];
+      for await (const element of xmppElements(feedAny(chunks), maxElementBytes === undefined ? {} : { maxElementBytes })) out.push(element);
+      return out;
+    }
+    function feedAny(chunks: (string | Uint8Array)[]): AsyncGenerator<string | Uint8Array> {
+      return (async function* () {
+        for (const chunk of chunks) yield await Promise.resolve(chunk);
+      })();
+    }
+
+    it('splits elements across and within chunks, skipping white space between them', async () => {
+      const a = buildXmppAuth('PLAIN', b('\0alice\0alice-pass'));
+      const f = `<failure xmlns='${NS}'><aborted/><text xml:lang="en">a > b '</text></failure>`;
+      const all = `${a}\n ${f}<abort xmlns='${NS}'/>`;
+      const bytes = Buffer.from(all);
+      const pieces: Uint8Array[] = [];
+      for (let i = 0; i < bytes.length; i += 7) pieces.push(bytes.subarray(i, i + 7));
+      expect(await collect(pieces)).to.deep.equal([a, f, `<abort xmlns='${NS}'/>`]);
+      expect(await collect([all])).to.deep.equal([a, f, `<abort xmlns='${NS}'/>`]);
+    });
+
+    it('reassembles multi-byte characters split between chunks', async () => {
+      const f = buildXmppFailure('not-authorized', '\u263A\u{1F600}');
+      const bytes = Buffer.from(f);
+      const cut = bytes.indexOf(0xe2) + 1;
+      expect(await collect([bytes.subarray(0, cut), bytes.subarray(cut)])).to.deep.equal([f]);
+    });
+
+    it('refuses text between elements, comments, invalid UTF-8, oversized elements and a truncated stream', async () => {
+      await expectSaslRejection(collect(['hello']), 'MALFORMED_MESSAGE');
+      await expectSaslRejection(collect([`<!-- x --><abort xmlns='${NS}'/>`]), 'MALFORMED_MESSAGE');
+      await expectSaslRejection(collect([Uint8Array.of(0x3c, 0xff, 0x3e)]), 'MALFORMED_MESSAGE');
+      await expectSaslRejection(collect([`<response xmlns='${NS}'>`, 'A'.repeat(100)], 64), 'LIMIT_EXCEEDED');
+      await expectSaslRejection(collect([`<response xmlns='${NS}'>AAAA`]), 'ABORTED');
+      await expectSaslRejection(collect([`<a>${'<b>'.repeat(9)}`]), 'MALFORMED_MESSAGE');
+    });
+  });
+
+  describe('client against server over 127.0.0.1', () => {
+    const open: (Socket | Server)[] = [];
+    afterEach(async () => {
+      const items = open.splice(0);
+      // Sockets first: a listener's close waits for its connections.
+      for (const item of items) if ('destroy' in item) item.destroy();
+      for (const item of items) if (!('destroy' in item)) await new Promise<void>((resolve) => item.close(() => { resolve(); }));
+    });
+
+    async function exchange(serverAuth: SASLAuth, clientAuth: SASLAuth, credentials: ClientCredentials, options: ServerOptions): Promise<{ server: PromiseSettledResult<Authenticated>; client: PromiseSettledResult<XmppClientResult>; log: string[] }> {
+      const log: string[] = [];
+      const listener = createServer();
+      open.push(listener);
+      listener.listen(0, '127.0.0.1');
+      await once(listener, 'listening');
+      const address = listener.address();
+      if (address === null || typeof address === 'string') throw new Error('no address');
+      const accepted = once(listener, 'connection') as Promise<[Socket]>;
+      const clientSocket = createConnection({ host: '127.0.0.1', port: address.port });
+      open.push(clientSocket);
+      const [[serverSocket]] = await Promise.all([accepted, once(clientSocket, 'connect')]);
+      open.push(serverSocket);
+
+      const serverSide = (async () => {
+        serverSocket.write(buildXmppMechanisms(serverAuth.serverMechanisms.map((m) => m.name)));
+        return xmppServerAuth({ auth: serverAuth, options, elements: xmppElements(serverSocket), write: (e) => { log.push(`S: ${e}`); serverSocket.write(e); } });
+      })();
+      const clientSide = (async () => {
+        const elements = xmppElements(clientSocket);
+        const features = await elements.next();
+        if (features.done === true) throw new Error('no features');
+        log.push(`S: ${features.value}`);
+        return xmppClientAuth({ auth: clientAuth, credentials, mechanisms: features.value, elements, write: (e) => { log.push(`C: ${e}`); clientSocket.write(e); } });
+      })();
+      const [server, client] = await Promise.allSettled([serverSide, clientSide]);
+      return { server, client, log };
+    }
+
+    it('authenticates with PLAIN, the client choosing from the advertised mechanisms', async () => {
+      const result = await exchange(SASLAuth.defaults(), SASLAuth.defaults(), new ClientCredentials('alice', 'alice-pass'), { lookup: asyncStoreOf(ALICE) });
+      expect(result.server.status === 'fulfilled' && result.server.value).to.include({ mechanism: 'PLAIN', authcid: 'alice' });
+      expect(result.client.status === 'fulfilled' && result.client.value).to.deep.equal({ mechanism: 'PLAIN', serverVerified: false });
+      expect(result.log).to.deep.equal([
+        `S: <mechanisms xmlns='${NS}'><mechanism>PLAIN</mechanism><mechanism>LOGIN</mechanism></mechanisms>`,
+        `C: <auth xmlns='${NS}' mechanism='PLAIN'>${b64('\0alice\0alice-pass')}</auth>`,
+        `S: <success xmlns='${NS}'/>`,
+      ]);
+    });
+
+    it('reports a wrong password on both sides', async () => {
+      const result = await exchange(SASLAuth.defaults(), SASLAuth.defaults(), new ClientCredentials('alice', 'wrong'), { lookup: asyncStoreOf(ALICE) });
+      expect(result.server.status === 'rejected' && (result.server.reason as { code: string }).code).to.equal('AUTHENTICATION_FAILED');
+      expect(result.client.status === 'rejected' && (result.client.reason as { code: string }).code).to.equal('AUTHENTICATION_FAILED');
+      expect(result.log[2]).to.equal(`S: <failure xmlns='${NS}'><not-authorized/></failure>`);
+    });
+  });
+});
