@@ -93,6 +93,12 @@ export interface ServerOptions {
   readonly scramSendErrors?: boolean;
   /** SCRAM, tests only: a fixed server nonce suffix instead of a random one. Never set it in production. */
   readonly scramNonceForTesting?: string;
+  /**
+   * SCRAM: the user name the protocol already named outside SASL (PostgreSQL's startup-packet
+   * `user`). When set, SCRAM looks up and checks this name and ignores its own `n=` name, as
+   * PostgreSQL does (libpq sends `n=`).
+   */
+  readonly protocolAuthcid?: string;
 }
 
 /** Default of {@link ServerOptions.maxFieldBytes}. */

@@ -353,9 +353,11 @@ function* serverExchange(hash: ScramHash, plus: boolean, mechanism: string, opti
   const binding = expectedBinding(first, plus, options.channelBindingData, mechanism);
 
   // The store is asked for the prepared name, as for PLAIN.
-  const prepared = trySaslprep(first.authcid, { allowUnassigned: true });
+  // PostgreSQL clients send `n=`: the protocol named the user already (protocolAuthcid).
+  const authcid = options.protocolAuthcid ?? first.authcid;
+  const prepared = trySaslprep(authcid, { allowUnassigned: true });
   const identity = prepared === undefined || prepared === '' ? undefined : yield* perform(lookupEffect(options, mechanism, prepared));
-  const { secret, real } = yield* keysFor(identity, options, hash, prepared ?? first.authcid, mechanism);
+  const { secret, real } = yield* keysFor(identity, options, hash, prepared ?? authcid, mechanism);
 
   const nonce = first.nonce + (testNonce(options.scramNonceForTesting, mechanism) ?? randomNonce());
   const serverFirst = `r=${nonce},s=${toBase64(secret.salt)},i=${secret.iterations}`;
@@ -369,7 +371,7 @@ function* serverExchange(hash: ScramHash, plus: boolean, mechanism: string, opti
   const authMessage = scramAuthMessage(first.bare, serverFirst, final.withoutProof);
   const clientKey = scramXor(final.proof, scramClientSignature(hash, secret.storedKey, authMessage));
   const proofOk = constantTimeEqual(scramH(hash, clientKey), secret.storedKey);
-  const nameOk = identity?.compareAuthcid(first.authcid) === true;
+  const nameOk = identity?.compareAuthcid(authcid) === true;
   // Unknown users fail here, with the same error as a wrong password.
   if (!proofOk || !real || !nameOk) throw failed('authentication failed', mechanism, 'invalid-proof');
 
