@@ -18,7 +18,7 @@ export interface ClientOptions {
   /** SCRAM: channel-binding policy, as libpq's `channel_binding`. Default `prefer`. */
   readonly channelBinding?: ChannelBindingPolicy;
   /** SCRAM: the connection's channel-binding data, e.g. `tlsChannelBinding(socket, 'client')`. */
-  readonly channelBindingData?: ChannelBindingSource;
+  readonly channelBindingData?: ChannelBindingSource | undefined;
   /** SCRAM: the highest iteration count accepted from a server. Default 600000; the lowest is always 4096. */
   readonly scramMaxIterations?: number;
   /**

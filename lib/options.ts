@@ -73,7 +73,7 @@ export interface ServerOptions {
    * but thinks the server cannot (GS2 flag `y`: a downgrade). Advertise -PLUS only when its
    * `types` is non-empty.
    */
-  readonly channelBindingData?: ChannelBindingSource;
+  readonly channelBindingData?: ChannelBindingSource | undefined;
   /**
    * SCRAM: iteration count for keys derived from clear-text identities and for unknown users.
    * Default 4096 for SHA-1 and SHA-256, 10000 for SHA-512. Stored secrets keep their own count.
