@@ -15,6 +15,8 @@ export * from './core.js';
 export * from './registry.js';
 export * from './drivers/sync.js';
 export * from './drivers/promise.js';
+export * from './drivers/callback.js';
+export * from './drivers/iterator.js';
 export { authenticatePassword, authorize, lookupEffect, verifyEffect } from './server-auth.js';
 export { PLAIN, parsePlainResponse, buildPlainResponse } from './mechanisms/plain.js';
 export { LOGIN, parseLoginResponses } from './mechanisms/login.js';
