@@ -1,0 +1,228 @@
+import { expect } from 'chai';
+import {
+  type Authenticated,
+  type ClientOutcome,
+  type ClientStep,
+  ExchangeAbortedError,
+  LOGIN,
+  MalformedMessageError,
+  PLAIN,
+  type ServerEvent,
+  type ServerStep,
+  iterateClient,
+  iterateServer,
+} from '../../lib/index.js';
+import { ALICE, b, expectSaslRejection, s, storeOf } from '../support/helpers.js';
+import { FinallyProbe, type LineTransport, useLoopback } from '../support/line-transport.js';
+import { ALICE_LOGIN, type Login, type Serve, acceptAuth, socketSuite, startLogin } from './socket-suite.js';
+
+/** The server end of the line protocol: a `for await` loop over the driver's steps. */
+async function serve(t: LineTransport, o: Serve = {}): Promise<Authenticated> {
+  const { exchange, mechanism } = await acceptAuth(t, o);
+  try {
+    for await (const step of iterateServer(exchange, t.responses(), { mechanism: mechanism.name, ...o.limits })) {
+      if (step.done) {
+        t.send({ kind: 'OK', data: step.outcome.additionalData });
+        return step.outcome;
+      }
+      if (o.abort === true) {
+        t.send({ kind: 'S', data: '*' });
+        throw new ExchangeAbortedError(undefined, { mechanism: mechanism.name, party: 'local' });
+      }
+      t.send({ kind: 'S', data: step.challenge });
+    }
+  } catch (error) {
+    if (o.abort !== true) t.send({ kind: 'NO' });
+    throw error;
+  }
+  throw new Error('the steps ended without an outcome');
+}
+
+/** The client end of the line protocol: a `for await` loop over the driver's steps. */
+async function login(t: LineTransport, mechanism: string, o: Login = {}): Promise<ClientOutcome> {
+  for await (const step of iterateClient(startLogin(mechanism, o), t.events(), { mechanism, canSendInitial: o.canSendInitial ?? true })) {
+    if (step.done) return step.outcome;
+    if (step.initial) {
+      t.send({ kind: 'AUTH', mechanism, data: step.response });
+    } else if (o.abort === true) {
+      t.send({ kind: 'C', data: '*' });
+      throw new ExchangeAbortedError(undefined, { mechanism, party: 'local' });
+    } else {
+      t.send({ kind: 'C', data: step.response });
+    }
+  }
+  throw new Error('the steps ended without an outcome');
+}
+
+socketSuite('iterator', { serve, login, asyncEffects: true });
+
+/** An async source over fixed items that counts pulls and notices being closed. */
+class Source<T> implements AsyncIterable<T> {
+  pulls = 0;
+  closed = false;
+  constructor(private readonly items: readonly T[]) {}
+  [Symbol.asyncIterator](): AsyncIterator<T> {
+    return {
+      next: () => {
+        const value = this.items[this.pulls++];
+        return Promise.resolve(value === undefined ? { done: true, value: undefined } : { done: false, value });
+      },
+      return: () => {
+        this.closed = true;
+        return Promise.resolve({ done: true, value: undefined });
+      },
+    };
+  }
+}
+
+/** Collects what a loop saw. */
+async function collect<T>(steps: AsyncIterable<T>, each: (step: T) => void = () => undefined): Promise<T[]> {
+  const seen: T[] = [];
+  for await (const step of steps) {
+    each(step);
+    seen.push(step);
+  }
+  return seen;
+}
+
+describe('iterator driver', () => {
+  const options = { lookup: storeOf(ALICE) };
+
+  describe('iterateServer', () => {
+    it('pulls a response only after the loop asked for the next step', async () => {
+      const responses = new Source([b('alice'), b('alice-pass')]);
+      const pullsAtStep: number[] = [];
+      const steps = await collect(iterateServer(LOGIN.server(options), responses), () => pullsAtStep.push(responses.pulls));
+      expect(pullsAtStep).to.deep.equal([0, 1, 2]);
+      expect(steps.map((step) => (step.done ? `done ${step.outcome.authcid}` : s(step.challenge)))).to.deep.equal(['Username:', 'Password:', 'done alice']);
+    });
+
+    it('yields the outcome at once when the initial response suffices, without pulling', async () => {
+      const responses = new Source<Uint8Array>([]);
+      const steps = await collect(iterateServer(PLAIN.server(options, b('\0alice\0alice-pass')), responses));
+      expect(steps).to.have.length(1);
+      expect(steps[0]!.done).to.equal(true);
+      expect(responses.pulls).to.equal(0);
+    });
+
+    it('ends with ABORTED from the client when the responses end early, and runs finally', async () => {
+      const probe = new FinallyProbe();
+      const error = await expectSaslRejection(collect(iterateServer(probe.wrap(LOGIN.server(options)), new Source([b('alice')]))), 'ABORTED');
+      expect(error.party).to.equal('client');
+      expect(probe.ran).to.equal(true);
+    });
+
+    it('cancels the exchange when the loop breaks, and leaves the source open', async () => {
+      const probe = new FinallyProbe();
+      const responses = new Source([b('alice')]);
+      for await (const step of iterateServer(probe.wrap(LOGIN.server(options)), responses)) {
+        expect(step.done).to.equal(false);
+        break;
+      }
+      expect(probe.ran).to.equal(true);
+      expect(responses.closed).to.equal(false);
+    });
+
+    it('passes on an error from the source and cancels the exchange', async () => {
+      const probe = new FinallyProbe();
+      async function* failing(): AsyncGenerator<Uint8Array> {
+        yield await Promise.resolve(b('alice'));
+        throw new MalformedMessageError('bad base64', { party: 'client' });
+      }
+      await expectSaslRejection(collect(iterateServer(probe.wrap(LOGIN.server(options)), failing())), 'MALFORMED_MESSAGE');
+      expect(probe.ran).to.equal(true);
+    });
+
+    it('passes on a mechanism error as it is', async () => {
+      await expectSaslRejection(collect(iterateServer(LOGIN.server(options), new Source([b('alice'), b('wrong')]))), 'AUTHENTICATION_FAILED');
+    });
+
+    it('can be iterated only once', async () => {
+      const steps = iterateServer(PLAIN.server(options, b('\0alice\0alice-pass')), new Source<Uint8Array>([]));
+      expect(await collect(steps)).to.have.length(1);
+      await expectSaslRejection(collect(steps), 'USAGE');
+    });
+  });
+
+  describe('iterateClient', () => {
+    it('yields the initial response, the answers, then the outcome', async () => {
+      const events = new Source<ServerEvent>([
+        { type: 'challenge', data: b('Username:') },
+        { type: 'challenge', data: b('Password:') },
+        { type: 'success' },
+      ]);
+      const pullsAtStep: number[] = [];
+      const steps = await collect(iterateClient(LOGIN.client(ALICE_LOGIN), events), () => pullsAtStep.push(events.pulls));
+      expect(pullsAtStep).to.deep.equal([0, 1, 2, 3]);
+      const show = (step: ClientStep): string => (step.done ? `done ${step.outcome.serverVerified}` : `${step.initial ? 'initial' : 'answer'} ${step.response === undefined ? '-' : s(step.response)}`);
+      expect(steps.map(show)).to.deep.equal(['initial -', 'answer alice', 'answer alice-pass', 'done false']);
+    });
+
+    it('holds the initial response for the empty challenge when it cannot be sent with the command', async () => {
+      const events = new Source<ServerEvent>([{ type: 'challenge', data: new Uint8Array(0) }, { type: 'success' }]);
+      const steps = await collect(iterateClient(PLAIN.client(ALICE_LOGIN), events, { canSendInitial: false }));
+      const [first, second, last] = steps as [ClientStep, ClientStep, ClientStep];
+      expect(first).to.deep.equal({ done: false, initial: true, response: undefined });
+      expect(!second.done && s(second.response)).to.equal('\0alice\0alice-pass');
+      expect(last.done).to.equal(true);
+    });
+
+    it('ends with the failure the server reported, and runs finally', async () => {
+      const probe = new FinallyProbe();
+      const events = new Source<ServerEvent>([{ type: 'challenge', data: b('Username:') }, { type: 'failure' }]);
+      const error = await expectSaslRejection(collect(iterateClient(probe.wrap(LOGIN.client(ALICE_LOGIN)), events)), 'AUTHENTICATION_FAILED');
+      expect(error.party).to.equal('server');
+      expect(probe.ran).to.equal(true);
+    });
+
+    it('ends with ABORTED from the server when the events end early', async () => {
+      const error = await expectSaslRejection(collect(iterateClient(LOGIN.client(ALICE_LOGIN), new Source<ServerEvent>([]))), 'ABORTED');
+      expect(error.party).to.equal('server');
+    });
+
+    it('refuses an event of an unknown type with USAGE', async () => {
+      const events = new Source([{ type: 'continue', data: b('x') } as unknown as ServerEvent]);
+      await expectSaslRejection(collect(iterateClient(LOGIN.client(ALICE_LOGIN), events)), 'USAGE');
+    });
+
+    it('cancels the exchange when the loop breaks', async () => {
+      const probe = new FinallyProbe();
+      const events = new Source<ServerEvent>([{ type: 'challenge', data: b('Username:') }]);
+      for await (const step of iterateClient(probe.wrap(LOGIN.client(ALICE_LOGIN)), events)) {
+        if (!step.done && !step.initial) break;
+      }
+      expect(probe.ran).to.equal(true);
+    });
+  });
+
+  describe('timeoutMs over a 127.0.0.1 socket', () => {
+    const connect = useLoopback();
+
+    it('ends the server loop with TIMEOUT when the client goes quiet, and cancels the exchange', async () => {
+      const { server, client } = await connect();
+      const probe = new FinallyProbe();
+      client.send({ kind: 'AUTH', mechanism: 'LOGIN', data: undefined });
+      const { exchange } = await acceptAuth(server, { wrap: probe.wrap });
+      const challenges: string[] = [];
+      const steps = iterateServer(exchange, server.responses(), { mechanism: 'LOGIN', timeoutMs: 50 });
+      const error = await expectSaslRejection(collect(steps, (step: ServerStep) => step.done || challenges.push(s(step.challenge))), 'TIMEOUT');
+      expect(error.party).to.equal('client');
+      expect(challenges).to.deep.equal(['Username:']);
+      expect(probe.ran).to.equal(true);
+    });
+
+    it('ends the client loop with TIMEOUT when the server goes quiet, and cancels the exchange', async () => {
+      const { client } = await connect();
+      const probe = new FinallyProbe();
+      const steps = iterateClient(probe.wrap(PLAIN.client(ALICE_LOGIN)), client.events(), { mechanism: 'PLAIN', timeoutMs: 50 });
+      const error = await expectSaslRejection(
+        collect(steps, (step: ClientStep) => {
+          if (!step.done && step.initial) client.send({ kind: 'AUTH', mechanism: 'PLAIN', data: step.response });
+        }),
+        'TIMEOUT',
+      );
+      expect(error.party).to.equal('server');
+      expect(probe.ran).to.equal(true);
+    });
+  });
+});
