@@ -188,8 +188,12 @@ export interface TlsChannelBindingOptions {
  */
 export function tlsChannelBinding(socket: TLSSocket, side: 'client' | 'server', options: TlsChannelBindingOptions = {}): ChannelBindingSource {
   const certificate = (): Uint8Array | undefined => {
-    const cert = side === 'server' ? socket.getX509Certificate() : socket.getPeerX509Certificate();
-    return cert?.raw;
+    if (side === 'server') return socket.getX509Certificate()?.raw;
+    // Not getPeerX509Certificate(): on Node 20 it returns the certificate once, and after that
+    // neither it nor getPeerCertificate() does. getPeerCertificate() can be called repeatedly;
+    // it returns an empty object (no `raw`) when there is no peer certificate.
+    const peer = socket.getPeerCertificate() as Partial<ReturnType<TLSSocket['getPeerCertificate']>>;
+    return peer.raw;
   };
   const data = (type: ChannelBindingType): Uint8Array | undefined => {
     if (!channelBindingTypesFor(socket.getProtocol()).includes(type)) return undefined;
