@@ -8,8 +8,10 @@ import { CRAM_MD5 } from './cram-md5.js';
 import { EXTERNAL } from './external.js';
 import { LOGIN } from './login.js';
 import { PLAIN } from './plain.js';
+import { XOAUTH2 } from './xoauth2.js';
+import { OAUTHBEARER } from './oauthbearer.js';
 import { SCRAM_SHA_1, SCRAM_SHA_1_PLUS, SCRAM_SHA_256, SCRAM_SHA_256_PLUS, SCRAM_SHA_512, SCRAM_SHA_512_PLUS } from './scram.js';
 
 /** Every built-in mechanism. */
-export const BUILTIN_MECHANISMS: readonly Mechanism[] = [PLAIN, LOGIN, CRAM_MD5, EXTERNAL, ANONYMOUS,
+export const BUILTIN_MECHANISMS: readonly Mechanism[] = [PLAIN, LOGIN, CRAM_MD5, EXTERNAL, ANONYMOUS, XOAUTH2, OAUTHBEARER,
   SCRAM_SHA_1, SCRAM_SHA_256, SCRAM_SHA_512, SCRAM_SHA_1_PLUS, SCRAM_SHA_256_PLUS, SCRAM_SHA_512_PLUS];
