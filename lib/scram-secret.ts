@@ -413,7 +413,7 @@ export class ScramIdentity implements Identity, ScramKeySource {
     return presented !== undefined && presented.secret.verifyNormalizedAsync(presented.password);
   }
 
-  getClearSecret(): undefined {
+  getClearSecret(): string | undefined {
     return undefined;
   }
 
