@@ -25,6 +25,7 @@ export { EXTERNAL, buildExternalResponse, parseExternalResponse } from './mechan
 export { ANONYMOUS, buildAnonymousMessage, parseAnonymousMessage } from './mechanisms/anonymous.js';
 export { XOAUTH2, buildXoauth2Response, parseXoauth2Response } from './mechanisms/xoauth2.js';
 export { OAUTHBEARER, type OauthbearerFields, buildOauthbearerResponse, parseOauthbearerResponse, escapeSaslname, unescapeSaslname } from './mechanisms/oauthbearer.js';
+export { DIGEST_MD5, type DigestMd5Digests, type DigestMd5Input, computeDigestMd5 } from './mechanisms/digest-md5.js';
 export { BearerCredentials, type ParsedTokenError, encodeTokenError, parseTokenError } from './oauth.js';
 export { REDACTED } from './redact.js';
 export * from './channel-binding.js';
