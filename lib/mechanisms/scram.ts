@@ -210,7 +210,8 @@ export function parseScramClientFirst(message: Uint8Array, mechanism = 'SCRAM', 
   checkFieldLength(options, mechanism, 'SCRAM user name', utf8(user).length - 2);
   let authcid: string;
   try {
-    authcid = unescapeSaslname(user.slice(2), mechanism);
+    // PostgreSQL ignores the n= value (libpq sends it empty): the protocol named the user.
+    authcid = options.protocolAuthcid ?? unescapeSaslname(user.slice(2), mechanism);
   } catch (error) {
     throw tagged(error as MalformedMessageError, 'invalid-username-encoding');
   }
@@ -353,8 +354,7 @@ function* serverExchange(hash: ScramHash, plus: boolean, mechanism: string, opti
   const binding = expectedBinding(first, plus, options.channelBindingData, mechanism);
 
   // The store is asked for the prepared name, as for PLAIN.
-  // PostgreSQL clients send `n=`: the protocol named the user already (protocolAuthcid).
-  const authcid = options.protocolAuthcid ?? first.authcid;
+  const authcid = first.authcid;
   const prepared = trySaslprep(authcid, { allowUnassigned: true });
   const identity = prepared === undefined || prepared === '' ? undefined : yield* perform(lookupEffect(options, mechanism, prepared));
   const { secret, real } = yield* keysFor(identity, options, hash, prepared ?? authcid, mechanism);
