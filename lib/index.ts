@@ -43,3 +43,13 @@ export {
   buildXmppResponse, buildXmppSuccess, buildXmppFailure, buildXmppAbort, xmppFailureCondition, xmppFailureError, xmppElements, xmppServerAuth,
   xmppClientAuth,
 } from './protocols/xmpp.js';
+export {
+  PG_PROTOCOL_VERSION, PG_SSL_REQUEST_CODE, PG_GSSENC_REQUEST_CODE, PG_CANCEL_REQUEST_CODE, DEFAULT_PG_MAX_MESSAGE_BYTES, PG_MAX_STARTUP_BYTES,
+  PG_AUTH, type PgMessage, type PgStartupPacket, type PgSASLInitialResponse, type PgErrorFields, type PgAuthentication, type PgReaderOptions,
+  type PgWriter, type PostgresServerAuthOptions, type PostgresServerResult, type PostgresReadyOptions, type PostgresClientAuthOptions,
+  type PostgresClientResult, type PostgresReady, PgMessageReader, buildPgMessage, buildPgStartupMessage, buildPgSSLRequest,
+  buildPgSASLInitialResponse, buildPgSASLResponse, buildPgTerminate, parsePgStartupPacket, parsePgSASLInitialResponse,
+  buildPgAuthenticationSASL, buildPgAuthenticationSASLContinue, buildPgAuthenticationSASLFinal, buildPgAuthenticationOk, buildPgErrorResponse,
+  buildPgParameterStatus, buildPgBackendKeyData, buildPgReadyForQuery, parsePgAuthentication, parsePgErrorResponse, postgresErrorFor,
+  postgresErrorFromResponse, postgresServerAuth, buildPostgresReady, postgresClientAuth, readPostgresReady,
+} from './protocols/postgres.js';
