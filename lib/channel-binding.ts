@@ -187,6 +187,8 @@ export interface TlsChannelBindingOptions {
  * it, they reflect the connection's latest handshake.
  */
 export function tlsChannelBinding(socket: TLSSocket, side: 'client' | 'server', options: TlsChannelBindingOptions = {}): ChannelBindingSource {
+  // getProtocol() names a version before the handshake too; a Finished message exists only after it.
+  const version = (): string | null => (socket.getFinished() === undefined ? null : socket.getProtocol());
   const certificate = (): Uint8Array | undefined => {
     if (side === 'server') return socket.getX509Certificate()?.raw;
     // Not getPeerX509Certificate(): on Node 20 it returns the certificate once, and after that
@@ -196,7 +198,7 @@ export function tlsChannelBinding(socket: TLSSocket, side: 'client' | 'server', 
     return peer.raw;
   };
   const data = (type: ChannelBindingType): Uint8Array | undefined => {
-    if (!channelBindingTypesFor(socket.getProtocol()).includes(type)) return undefined;
+    if (!channelBindingTypesFor(version()).includes(type)) return undefined;
     switch (type) {
       case 'tls-exporter':
         // Node passes an empty context as context_value of length 0; on TLS 1.3 that is the same
@@ -217,7 +219,7 @@ export function tlsChannelBinding(socket: TLSSocket, side: 'client' | 'server', 
   };
   return {
     get types(): ChannelBindingType[] {
-      const valid = channelBindingTypesFor(socket.getProtocol());
+      const valid = channelBindingTypesFor(version());
       const wanted = options.types ?? valid;
       return wanted.filter((type) => valid.includes(type) && (type !== 'tls-server-end-point' || data(type) !== undefined));
     },

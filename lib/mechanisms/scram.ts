@@ -12,7 +12,10 @@
  * detection, keys from the identity the `lookup` option returns (see `scram-secret.ts`), and
  * deterministic fake salts for unknown users so that the reply does not tell whether a user
  * exists. A failure reason is the `serverError` of the thrown error (RFC 5802 `e=` values);
- * with `scramSendErrors` it is also sent to the client as a last `e=` challenge.
+ * with `scramSendErrors` it is also sent to the client as a last `e=` challenge. A client that
+ * receives `e=` as a challenge answers it with an empty response (so the server fails with its
+ * own reason rather than an abort) and then fails with an `AuthenticationFailedError` whose
+ * `serverError` is the reported value, whatever the server says next.
  * @module
  */
 import { createHmac, randomBytes } from 'node:crypto';
@@ -390,6 +393,27 @@ interface ServerFirst {
   readonly iterations: number;
 }
 
+/** The server's `e=` report, when `message` is one (it may replace server-first or server-final). */
+function serverErrorIn(message: Uint8Array, mechanism: string): AuthenticationFailedError | undefined {
+  if (message[0] !== 0x65 || message[1] !== 0x3d) return undefined;
+  const [first = ''] = decodeMessage(message, 'SCRAM server error', mechanism, 'server').split(',');
+  return reportedError(first.slice(2), mechanism);
+}
+
+/**
+ * Answers an `e=` challenge with an empty response and fails with the server's reason whatever
+ * comes next: the server then fails with that same reason instead of seeing an abort, and a
+ * server that claims success after reporting an error is not believed.
+ */
+function* acknowledge(error: AuthenticationFailedError): Generator<ClientYield, never, unknown> {
+  try {
+    yield* respond(EMPTY);
+  } catch {
+    // The server's failure report: its reason is the one already known.
+  }
+  throw error;
+}
+
 function reportedError(value: string, mechanism: string): AuthenticationFailedError {
   // Unknown values count as other-error (RFC 5802 section 7); the peer's text is never echoed.
   const serverError = (SCRAM_SERVER_ERRORS as readonly string[]).includes(value) ? value : 'other-error';
@@ -496,6 +520,8 @@ function* clientExchange(hash: ScramHash, plus: boolean, mechanism: string, auth
   const bare = `n=${escapeSaslname(user)},r=${clientNonce}`;
   const reply = yield* respond(utf8(gs2Header + bare));
   if (reply instanceof ServerSuccess) throw new ServerNotVerifiedError('the server reported success before the SCRAM exchange completed', { mechanism });
+  const earlyError = serverErrorIn(reply, mechanism);
+  if (earlyError !== undefined) return yield* acknowledge(earlyError);
   const first = parseScramServerFirst(reply, clientNonce, mechanism, maxIterations);
 
   const salted = yield* saltedPassword(hash, password, first.salt, first.iterations, options.scramCache !== false);
@@ -509,6 +535,11 @@ function* clientExchange(hash: ScramHash, plus: boolean, mechanism: string, auth
   const final = yield* respond(utf8(`${withoutProof},p=${toBase64(proof)}`));
   const finalData = final instanceof ServerSuccess ? final.data : final;
   if (finalData === undefined || finalData.length === 0) throw new ServerNotVerifiedError('the server reported success without its SCRAM signature', { mechanism });
+  const finalError = serverErrorIn(finalData, mechanism);
+  if (finalError !== undefined) {
+    if (final instanceof ServerSuccess) throw finalError;
+    return yield* acknowledge(finalError);
+  }
   verifyScramServerFinal(finalData, expected, mechanism);
   return { serverVerified: true };
 }

@@ -445,24 +445,37 @@ describe('SCRAM', () => {
       return client;
     };
     for (const value of v.expected['values'] as string[]) {
-      it(`client understands e=${value} as a challenge and as success data`, () => {
-        const asChallenge = expectSaslError(() => started().challenge(b(`e=${value}`)), 'AUTHENTICATION_FAILED');
+      it(`client understands e=${value} as a challenge (answered empty) and as success data`, () => {
+        const client = started();
+        expect(client.challenge(b(`e=${value}`)).length).to.equal(0);
+        const asChallenge = expectSaslError(() => client.failure(), 'AUTHENTICATION_FAILED');
         expect(reason(asChallenge)).to.equal(value);
         expect(asChallenge.party).to.equal('server');
         const asSuccess = expectSaslError(() => started().success(b(`e=${value}`)), 'AUTHENTICATION_FAILED');
         expect(reason(asSuccess)).to.equal(value);
       });
     }
+    it('client does not believe success or a new challenge after e=', () => {
+      const liar = started();
+      liar.challenge(b('e=invalid-proof'));
+      expect(reason(expectSaslError(() => liar.success(), 'AUTHENTICATION_FAILED'))).to.equal('invalid-proof');
+      const chatty = started();
+      chatty.challenge(b('e=invalid-proof'));
+      expect(reason(expectSaslError(() => chatty.challenge(b('v=rmF9pqV8S7suAoZWja4dJRkFsKQ=')), 'AUTHENTICATION_FAILED'))).to.equal('invalid-proof');
+    });
     it('client treats an unknown value as other-error and never echoes it', () => {
-      const error = expectSaslError(() => started().challenge(b('e=secret-detail-from-server')), 'AUTHENTICATION_FAILED');
+      const error = expectSaslError(() => started().success(b('e=secret-detail-from-server')), 'AUTHENTICATION_FAILED');
       expect(reason(error)).to.equal(v.expected['unknown_values_treated_as']);
       expectNoSecrets(error, ['secret-detail-from-server']);
+      const client = started();
+      client.challenge(b('e=secret-detail-from-server,x=1'));
+      expectNoSecrets(expectSaslError(() => client.failure(), 'AUTHENTICATION_FAILED'), ['secret-detail-from-server']);
     });
     it('client understands e= instead of server-first', () => {
       const client = new SyncClientSession(SCRAM_SHA_256.client(new ClientCredentials('user', 'pencil')));
       client.start();
-      const error = expectSaslError(() => client.challenge(b('e=unknown-user')), 'AUTHENTICATION_FAILED');
-      expect(reason(error)).to.equal('unknown-user');
+      expect(client.challenge(b('e=unknown-user')).length).to.equal(0);
+      expect(reason(expectSaslError(() => client.failure(), 'AUTHENTICATION_FAILED'))).to.equal('unknown-user');
     });
 
     it('server sends e=<reason> as a last challenge with scramSendErrors, and the client reports it', () => {
@@ -473,11 +486,15 @@ describe('SCRAM', () => {
       if (first.done) throw new Error('expected server-first');
       const failing = server.respond(client.challenge(first.challenge));
       expect(!failing.done && s(failing.challenge)).to.equal(textOf(v.expected['example_message']));
-      const clientError = expectSaslError(() => client.challenge(failing.done ? b('') : failing.challenge), 'AUTHENTICATION_FAILED');
-      expect(reason(clientError)).to.equal('invalid-proof');
-      const serverError = expectSaslError(() => server.respond(b('')), 'AUTHENTICATION_FAILED');
+      const ack = client.challenge(failing.done ? b('') : failing.challenge);
+      expect(ack.length).to.equal(0);
+      // The server fails with its own reason, not an abort; the client reports the same reason.
+      const serverError = expectSaslError(() => server.respond(ack), 'AUTHENTICATION_FAILED');
       expect(reason(serverError)).to.equal('invalid-proof');
       expect(serverError.party).to.equal('client');
+      const clientError = expectSaslError(() => client.failure(), 'AUTHENTICATION_FAILED');
+      expect(reason(clientError)).to.equal('invalid-proof');
+      expect(clientError.party).to.equal('server');
     });
 
     it('server sends e=invalid-encoding for a malformed message, e=extensions-not-supported for m=', () => {
