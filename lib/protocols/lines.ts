@@ -12,7 +12,7 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import { EMPTY, fromBase64, toBase64 } from '../bytes.js';
-import type { SessionLimits } from '../core.js';
+import type { ServerStep, SessionLimits } from '../core.js';
 import type { ClientCredentials } from '../credentials.js';
 import { PromiseClientSession, PromiseServerSession } from '../drivers/promise.js';
 import {
@@ -470,13 +470,18 @@ export async function runServerProfile(dialect: ServerDialect, args: LineServerA
     const mechanism = args.auth.getServer(command.mechanism);
     if (!mechanism) throw new ProfileFailure('unknownMechanism', new MechanismUnavailableError('the client asked for a mechanism the server does not offer', context));
     context = { mechanism: mechanism.name, party: 'client' };
-    if (command.initial !== undefined && !mechanism.clientFirst) {
-      throw new ProfileFailure('initialNotAllowed', new UnexpectedMessageError(`${mechanism.name} does not take an initial response`, context));
-    }
     let initial: Uint8Array | undefined;
     if (command.initial !== undefined) initial = dialect.decodeInitial(command.initial, context);
     session = new PromiseServerSession(mechanism.server(args.options ?? {}, initial), { ...limits, mechanism: mechanism.name });
-    let step = await session.start();
+    let step: ServerStep;
+    try {
+      step = await session.start();
+    } catch (error) {
+      // Whether a server-first mechanism takes an initial response is the mechanism's call
+      // (LOGIN takes the user name; CRAM-MD5 refuses); a refusal gets the protocol's own reply.
+      if (initial !== undefined && !mechanism.clientFirst && isSaslError(error) && error.code === 'UNEXPECTED_MESSAGE') throw new ProfileFailure('initialNotAllowed', error);
+      throw error;
+    }
     while (!step.done) {
       await writeLines(args.write, dialect.challenge(step.challenge));
       const response = await dialect.readResponse(input, context);
