@@ -71,6 +71,13 @@ function once<T>(steps: AsyncGenerator<T, void, undefined>, mechanism: string | 
   };
 }
 
+function checkTimeout(options: IteratorOptions): void {
+  const { timeoutMs } = options;
+  if (timeoutMs !== undefined && !(Number.isFinite(timeoutMs) && timeoutMs > 0)) {
+    throw new UsageError('timeoutMs must be a positive number of milliseconds', { mechanism: options.mechanism });
+  }
+}
+
 /** The next message from the peer, raced against the timeout. */
 async function receive<T>(source: AsyncIterator<T>, core: ServerCore | ClientCore, timeoutMs: number | undefined, peer: 'client' | 'server'): Promise<IteratorResult<T>> {
   const pending = source.next();
@@ -113,6 +120,7 @@ async function* serverSteps(core: ServerCore, responses: AsyncIterable<Uint8Arra
  * {@link ExchangeAbortedError} from the client. The steps can be iterated once.
  */
 export function iterateServer(exchange: ServerExchange, responses: AsyncIterable<Uint8Array>, options: IteratorOptions = {}): AsyncIterable<ServerStep> {
+  checkTimeout(options);
   const core = new ServerCore(exchange, options);
   return once(serverSteps(core, responses, options), core.mechanism);
 }
@@ -156,6 +164,7 @@ async function* clientSteps(core: ClientCore, events: AsyncIterable<ServerEvent>
  * {@link ExchangeAbortedError} from the server. The steps can be iterated once.
  */
 export function iterateClient(exchange: ClientExchange, events: AsyncIterable<ServerEvent>, options: ClientIteratorOptions = {}): AsyncIterable<ClientStep> {
+  checkTimeout(options);
   const core = new ClientCore(exchange, options);
   return once(clientSteps(core, events, options), core.mechanism);
 }

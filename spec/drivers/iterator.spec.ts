@@ -12,7 +12,7 @@ import {
   iterateClient,
   iterateServer,
 } from '../../lib/index.js';
-import { ALICE, b, expectSaslRejection, s, storeOf } from '../support/helpers.js';
+import { ALICE, b, expectSaslError, expectSaslRejection, s, storeOf } from '../support/helpers.js';
 import { FinallyProbe, type LineTransport, useLoopback } from '../support/line-transport.js';
 import { ALICE_LOGIN, type Login, type Serve, acceptAuth, socketSuite, startLogin } from './socket-suite.js';
 
@@ -193,6 +193,13 @@ describe('iterator driver', () => {
       }
       expect(probe.ran).to.equal(true);
     });
+  });
+
+  it('refuses a timeoutMs that is not a positive number with USAGE', () => {
+    for (const timeoutMs of [0, -1, Number.NaN]) {
+      expectSaslError(() => iterateServer(LOGIN.server(options), new Source<Uint8Array>([]), { timeoutMs }), 'USAGE');
+      expectSaslError(() => iterateClient(LOGIN.client(ALICE_LOGIN), new Source<ServerEvent>([]), { timeoutMs }), 'USAGE');
+    }
   });
 
   describe('timeoutMs over a 127.0.0.1 socket', () => {
