@@ -365,10 +365,19 @@ export function* digestMd5Client(credentials: ClientCredentials, options: Client
 }
 
 /**
- * The DIGEST-MD5 mechanism (deprecated, see the module notes). Server-first. The server needs
- * a store whose identities have clear-text passwords ({@link ClearIdentity}); the realm is
- * {@link ServerOptions.hostname}. The client needs `host` and `service` in its options for the
- * digest-uri.
+ * The DIGEST-MD5 mechanism (deprecated, see the module notes). Server-first; opt-in with
+ * `SASLAuth.named(['DIGEST-MD5'])`.
+ *
+ * Server: the challenge is `realm="<hostname>",nonce="<24 random bytes, base64>",qop="auth",
+ * algorithm=md5-sess,charset=utf-8` (RFC 2831's example order). The store's identities need a
+ * clear-text password ({@link ClearIdentity}); others fail with {@link MechanismUnavailableError}.
+ * The response must name our realm and nonce, `nc=00000001` and `qop=auth`. The digest-uri is
+ * checked for form only: the server has no configured name to compare its host with, and the
+ * nonce and realm already bind the response to this exchange.
+ *
+ * Client: needs `host` and `service` in its options for the digest-uri (`imap/mail.example.com`),
+ * takes the first realm offered (none: sends no realm), and verifies `rspauth` before returning
+ * `{ serverVerified: true }`; a wrong or missing rspauth is a {@link ServerNotVerifiedError}.
  */
 export const DIGEST_MD5: Mechanism = {
   name: NAME,
