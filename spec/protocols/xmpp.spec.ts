@@ -5,8 +5,10 @@ import {
   type Authenticated,
   ClearIdentity,
   ClientCredentials,
+  type ClientOptions,
   PLAIN,
   SASLAuth,
+  ScramIdentity,
   type ServerOptions,
   XMPP_FAILURE_CONDITIONS,
   type XmppClientResult,
@@ -353,6 +355,18 @@ describe('XMPP SASL profile', () => {
       });
     }
 
+    it('rejects a <success> whose SCRAM signature is wrong with SERVER_NOT_VERIFIED', async () => {
+      const lines = vector('xmpp-derived-scram-sha-1').expected['lines'] as string[];
+      const written: string[] = [];
+      const elements = feed(lines[2]!.slice(3), buildXmppSuccess(b('v=AAAAAAAAAAAAAAAAAAAAAAAAAAA=')));
+      const error = await expectSaslRejection(
+        xmppClientAuth({ auth: SASLAuth.named(['SCRAM-SHA-1']), credentials: new ClientCredentials('user', 'pencil'), mechanisms: lines[0]!.slice(3), elements, write: (e) => { written.push(e); }, client: { scramNonceForTesting: 'fyko+d2lbbFgONRv9qkxdawL' } }),
+        'SERVER_NOT_VERIFIED',
+      );
+      expect(written).to.deep.equal([lines[1]!.slice(3), lines[3]!.slice(3)]);
+      expectNoSecrets(error, ['pencil']);
+    });
+
     it('aborts when its mechanism refuses a challenge, and consumes the server failure', async () => {
       const written: string[] = [];
       const elements = feed(buildXmppChallenge(b('unexpected')), buildXmppFailure('aborted'), 'next');
@@ -417,7 +431,7 @@ describe('XMPP SASL profile', () => {
       for (const item of items) if (!('destroy' in item)) await new Promise<void>((resolve) => item.close(() => { resolve(); }));
     });
 
-    async function exchange(serverAuth: SASLAuth, clientAuth: SASLAuth, credentials: ClientCredentials, options: ServerOptions): Promise<{ server: PromiseSettledResult<Authenticated>; client: PromiseSettledResult<XmppClientResult>; log: string[] }> {
+    async function exchange(serverAuth: SASLAuth, clientAuth: SASLAuth, credentials: ClientCredentials, options: ServerOptions, clientOptions: ClientOptions = {}): Promise<{ server: PromiseSettledResult<Authenticated>; client: PromiseSettledResult<XmppClientResult>; log: string[] }> {
       const log: string[] = [];
       const listener = createServer();
       open.push(listener);
@@ -440,7 +454,7 @@ describe('XMPP SASL profile', () => {
         const features = await elements.next();
         if (features.done === true) throw new Error('no features');
         log.push(`S: ${features.value}`);
-        return xmppClientAuth({ auth: clientAuth, credentials, mechanisms: features.value, elements, write: (e) => { log.push(`C: ${e}`); clientSocket.write(e); } });
+        return xmppClientAuth({ auth: clientAuth, credentials, mechanisms: features.value, elements, write: (e) => { log.push(`C: ${e}`); clientSocket.write(e); }, client: clientOptions });
       })();
       const [server, client] = await Promise.allSettled([serverSide, clientSide]);
       return { server, client, log };
@@ -455,6 +469,30 @@ describe('XMPP SASL profile', () => {
         `C: <auth xmlns='${NS}' mechanism='PLAIN'>${b64('\0alice\0alice-pass')}</auth>`,
         `S: <success xmlns='${NS}'/>`,
       ]);
+    });
+
+    it('replays xmpp-derived-scram-sha-1 byte for byte with the RFC 5802 nonces, the signature travelling in <success>', async () => {
+      const user = ScramIdentity.create('user', 'pencil', { hashes: ['SHA-1'], salt: Buffer.from('QSXCR+Q6sek8bf92', 'base64'), iterations: 4096 });
+      const auth = SASLAuth.named(['SCRAM-SHA-1', 'PLAIN']);
+      const result = await exchange(auth, auth, new ClientCredentials('user', 'pencil'), { lookup: asyncStoreOf(user), scramNonceForTesting: '3rfcNHYJY1ZVvWVs7j' }, { scramNonceForTesting: 'fyko+d2lbbFgONRv9qkxdawL' });
+      expect(result.server.status === 'fulfilled' && result.server.value).to.include({ mechanism: 'SCRAM-SHA-1', authcid: 'user' });
+      expect(result.client.status === 'fulfilled' && result.client.value).to.deep.equal({ mechanism: 'SCRAM-SHA-1', serverVerified: true });
+      const lines = (vector('xmpp-derived-scram-sha-1').expected['lines'] as string[]).filter((line) => !line.startsWith('#'));
+      expect(result.log).to.deep.equal(lines);
+    });
+
+    it('authenticates with SCRAM-SHA-256, the client verifying the server', async () => {
+      const result = await exchange(SASLAuth.named(['SCRAM-SHA-256', 'PLAIN']), SASLAuth.all(), new ClientCredentials('alice', 'alice-pass'), { lookup: asyncStoreOf(ALICE) });
+      expect(result.server.status === 'fulfilled' && result.server.value.mechanism).to.equal('SCRAM-SHA-256');
+      expect(result.client.status === 'fulfilled' && result.client.value).to.deep.equal({ mechanism: 'SCRAM-SHA-256', serverVerified: true });
+      expect(result.log.map((line) => /^[CS]: <(\w+)/.exec(line)?.[1])).to.deep.equal(['mechanisms', 'auth', 'challenge', 'response', 'success']);
+    });
+
+    it('refuses a SCRAM-SHA-256 wrong password on both sides', async () => {
+      const result = await exchange(SASLAuth.named(['SCRAM-SHA-256']), SASLAuth.all(), new ClientCredentials('alice', 'wrong'), { lookup: asyncStoreOf(ALICE) });
+      expect(result.server.status === 'rejected' && (result.server.reason as { code: string }).code).to.equal('AUTHENTICATION_FAILED');
+      expect(result.client.status === 'rejected' && (result.client.reason as { code: string }).code).to.equal('AUTHENTICATION_FAILED');
+      expect(result.log[result.log.length - 1]).to.equal(`S: <failure xmlns='${NS}'><not-authorized/></failure>`);
     });
 
     it('reports a wrong password on both sides', async () => {
