@@ -520,7 +520,8 @@ function advertised(auth: SASLAuth, options: ServerOptions): string[] {
 }
 
 async function readStartupParameters(reader: PgMessageReader, write: PgWriter): Promise<Readonly<Record<string, string>>> {
-  for (;;) {
+  // One SSLRequest and one GSSENCRequest at most, as PostgreSQL allows.
+  for (let negotiations = 0; ; negotiations++) {
     const packet = await reader.readStartup();
     if (packet.kind === 'startup') {
       // Answer a newer minor version with the one we speak (NegotiateProtocolVersion).
@@ -528,6 +529,7 @@ async function readStartupParameters(reader: PgMessageReader, write: PgWriter): 
       return packet.parameters;
     }
     if (packet.kind === 'cancel') throw new UnexpectedMessageError('a CancelRequest is not a login', { party: 'client' });
+    if (negotiations >= 2) throw new UnexpectedMessageError('too many encryption requests', { party: 'client' });
     // This server does not do TLS itself; the client may go on in the clear or hang up.
     await write(utf8('N'));
   }

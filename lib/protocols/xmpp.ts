@@ -645,7 +645,8 @@ export async function xmppServerAuth(args: XmppServerAuthOptions): Promise<Authe
   const state = { reported: false, closed: false };
   const fail = async (error: unknown, condition: XmppFailureCondition = xmppFailureCondition(error)): Promise<never> => {
     state.reported = true;
-    const text = args.failureText === true && error instanceof Error ? error.message : undefined;
+    // Only saslkit's own fixed texts: a store's error message may say anything.
+    const text = args.failureText === true && isSaslError(error) ? error.message : undefined;
     try {
       await args.write(buildXmppFailure(condition, text));
     } catch {

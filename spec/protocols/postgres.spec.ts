@@ -407,6 +407,7 @@ describe('PostgreSQL SASL profile', () => {
       ['an oversized message', [startup, cat('p', int32(70000))], '08P01', 'LIMIT_EXCEEDED'],
       ['a CancelRequest instead of a login', [cat(int32(16), int32(80877102), int32(1), int32(2))], '08P01', 'UNEXPECTED_MESSAGE'],
       ['a malformed startup packet', [cat(int32(8), int32(0x20000))], '08P01', 'MALFORMED_MESSAGE'],
+      ['a third encryption request', [buildPgSSLRequest(), buildPgSSLRequest(), buildPgSSLRequest()], '08P01', 'UNEXPECTED_MESSAGE'],
     ];
     for (const [name, chunks, code, errorCode] of failures) {
       it(`answers ${name} with a FATAL ${code} and rejects with ${errorCode}`, async () => {

@@ -291,6 +291,10 @@ describe('XMPP SASL profile', () => {
         expect(error).to.equal(boom);
       }
       expect(written.map(parsedCondition)).to.deep.equal(['temporary-auth-failure']);
+      // Even with failureText, a store's own message is not sent.
+      const texts: string[] = [];
+      await xmppServerAuth({ auth: SASLAuth.defaults(), options: { lookup: () => Promise.reject(boom) }, elements: feed(buildXmppAuth('PLAIN', b('\0alice\0alice-pass'))), write: (e) => { texts.push(e); }, failureText: true }).catch(() => undefined);
+      expect(texts).to.deep.equal([`<failure xmlns='${NS}'><temporary-auth-failure/></failure>`]);
     });
 
     it('rejects with ABORTED and writes nothing when the stream ends', async () => {
