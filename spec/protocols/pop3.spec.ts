@@ -1,0 +1,283 @@
+import { expect } from 'chai';
+import {
+  CRAM_MD5,
+  ClearIdentity,
+  ClientCredentials,
+  DIGEST_MD5,
+  type LineClientResult,
+  LineQueue,
+  type Mechanism,
+  type Pop3ClientAuthOptions,
+  type Pop3ServerAuthOptions,
+  SASLAuth,
+  advertisedMechanisms,
+  cramMd5Server,
+  isSaslError,
+  parsePop3Capa,
+  pop3ClientAuth,
+  pop3SaslCapability,
+  pop3ServerAuth,
+} from '../../lib/index.js';
+import { digestMd5Client, digestMd5Server } from '../../lib/mechanisms/digest-md5.js';
+import { demoCredentials } from '../../examples/smtp-demo.js';
+import { DEMO_PASSWORD, DEMO_USER, demoServerOptions } from '../../examples/smtp-server.js';
+import { ALICE, expectNoSecrets, storeOf } from '../support/helpers.js';
+import { type Script, body, fromLine, recordingSource, recordingWriter, replayClient, replayServer, scriptedMechanism, settle, transcriptOf, unb64 } from './transcript.js';
+
+const EMPTY = new Uint8Array(0);
+
+/** The messages of one POP3 exchange (from `C: AUTH` to the +OK/-ERR), for a scripted mechanism. */
+function pop3Script(exchange: readonly string[]): Script {
+  const [verb, name, ir] = body(exchange[0] ?? '').split(' ');
+  expect(verb).to.equal('AUTH');
+  const rounds: { challenge: Uint8Array; response?: Uint8Array }[] = [];
+  let i = 1;
+  for (; exchange[i]?.startsWith('S: + ') === true; i += 2) {
+    const response = body(exchange[i + 1] ?? '');
+    rounds.push({ challenge: unb64(body(exchange[i] ?? '').slice(2)), ...(response === '*' ? {} : { response: unb64(response) }) });
+  }
+  return {
+    name: name ?? '',
+    ...(ir === undefined ? {} : { initial: ir === '=' ? EMPTY : unb64(ir) }),
+    rounds,
+    outcome: exchange[i]?.startsWith('S: +OK') === true ? 'success' : 'failure',
+  };
+}
+
+/** Splits a transcript into its AUTH exchanges. */
+function exchangesOf(id: string): string[][] {
+  const lines = fromLine(transcriptOf(id), (line) => line.startsWith('C: AUTH'));
+  const exchanges: string[][] = [];
+  for (const line of lines) {
+    if (line.startsWith('C: AUTH')) exchanges.push([]);
+    exchanges[exchanges.length - 1]?.push(line);
+  }
+  return exchanges;
+}
+
+async function converse(
+  client: Omit<Pop3ClientAuthOptions, 'lines' | 'write'>,
+  server: Omit<Pop3ServerAuthOptions, 'command' | 'lines' | 'write'>,
+): Promise<{ client: { value?: LineClientResult; error?: unknown }; server: { value?: unknown; error?: unknown }; log: string[] }> {
+  const toServer = new LineQueue();
+  const toClient = new LineQueue();
+  const log: string[] = [];
+  const clientRun = pop3ClientAuth({ ...client, lines: toClient, write: (line) => { log.push(`C: ${line}`); toServer.push(line); } });
+  const first = await Promise.race([toServer.next(), clientRun.then(() => undefined, () => undefined)]);
+  if (first === undefined || first.done === true) return { client: await settle(clientRun), server: {}, log };
+  const serverRun = pop3ServerAuth({ ...server, command: first.value, lines: toServer, write: (line) => { log.push(`S: ${line}`); toClient.push(line); } });
+  const [c, s] = await Promise.all([settle(clientRun), settle(serverRun)]);
+  return { client: c, server: s, log };
+}
+
+async function serve(command: string, clientLines: string[], args: Partial<Pop3ServerAuthOptions> = {}): Promise<{ written: string[]; value?: unknown; error?: unknown }> {
+  const queue = new LineQueue();
+  for (const line of clientLines) queue.push(line);
+  queue.end();
+  const written: string[] = [];
+  const outcome = await settle(pop3ServerAuth({ auth: SASLAuth.all(), options: { lookup: storeOf(ALICE) }, ...args, command, lines: queue, write: (line) => { written.push(line); } }));
+  return { written, ...outcome };
+}
+
+describe('POP3 AUTH profile', function () {
+  this.timeout(10000);
+
+  describe('capabilities', () => {
+    it('parses the CAPA reply of RFC 5034 and builds the same SASL line', () => {
+      const lines = transcriptOf('pop3-rfc5034-plain-ir');
+      const start = lines.lastIndexOf('C: CAPA') + 1;
+      const capa = lines.slice(start, lines.indexOf('S: .', start) + 1).map(body);
+      const parsed = parsePop3Capa(capa);
+      expect(parsed.mechanisms).to.deep.equal(['PLAIN', 'DIGEST-MD5', 'GSSAPI', 'ANONYMOUS']);
+      expect(parsed.capabilities.get('IMPLEMENTATION')).to.deep.equal(['BlurdyBlurp', 'POP3', 'server']);
+      expect(pop3SaslCapability(parsed.mechanisms)).to.equal(capa[1]);
+    });
+  });
+
+  describe('RFC transcripts replayed byte for byte', () => {
+    const test = new ClearIdentity('test', 'test');
+    const fixedDigest: Mechanism = {
+      ...DIGEST_MD5,
+      server: (options, initial) => digestMd5Server(options, initial, () => 'OA6MG9tEQGm2hh'),
+      client: (credentials, options) => digestMd5Client(credentials, options, () => 'OA6MHXh6VqTrRk'),
+    };
+    const maildrop = { success: 'Maildrop locked and ready' };
+    const cases: { id: string; note: string; server: () => Omit<Pop3ServerAuthOptions, 'command' | 'lines' | 'write'>; client: () => Omit<Pop3ClientAuthOptions, 'lines' | 'write'> }[] = [
+      {
+        id: 'pop3-rfc5034-plain-ir',
+        note: 'PLAIN with an initial response',
+        server: () => ({ auth: SASLAuth.named(['PLAIN']), options: { lookup: storeOf(test) }, replies: maildrop }),
+        client: () => ({ mechanism: 'PLAIN', credentials: new ClientCredentials('test', 'test', 'test') }),
+      },
+      {
+        id: 'pop3-rfc5034-plain-no-ir',
+        note: 'PLAIN after an empty continuation',
+        server: () => ({ auth: SASLAuth.named(['PLAIN']), options: { lookup: storeOf(test) }, replies: maildrop }),
+        client: () => ({ mechanism: 'PLAIN', credentials: new ClientCredentials('test', 'test', 'test'), initialResponse: false }),
+      },
+      {
+        id: 'pop3-rfc5034-digest-md5',
+        note: 'DIGEST-MD5 with the RFC nonce and cnonce',
+        server: () => ({ auth: new SASLAuth([fixedDigest]), options: { lookup: storeOf(new ClearIdentity('chris', 'secret')), hostname: 'elwood.innosoft.com' }, replies: maildrop }),
+        client: () => ({ mechanism: fixedDigest, credentials: new ClientCredentials('chris', 'secret'), client: { host: 'elwood.innosoft.com', service: 'pop' } }),
+      },
+    ];
+    for (const c of cases) {
+      const [exchange = []] = exchangesOf(c.id);
+      it(`${c.id} (${c.note}): server, real mechanism`, async () => {
+        const { log, error } = await replayServer(exchange, (command, lines, write) => pop3ServerAuth({ ...c.server(), command, lines, write }));
+        expect(error).to.equal(undefined);
+        expect(log).to.deep.equal(exchange);
+      });
+      it(`${c.id} (${c.note}): client, real mechanism`, async () => {
+        const { log, error, value } = await replayClient(exchange, (lines, write) => pop3ClientAuth({ ...c.client(), lines, write }));
+        expect(error).to.equal(undefined);
+        expect(log).to.deep.equal(exchange);
+        expect(value?.text).to.equal('Maildrop locked and ready');
+      });
+    }
+
+    const derived = 'pop3-rfc4505-style-anonymous-derived';
+    const [anonymous = [], cancelled = []] = exchangesOf(derived);
+    const cramChallenge = unb64(body(cancelled[1] ?? '').slice(2));
+    const fixedCram: Mechanism = { ...CRAM_MD5, server: (options, initial) => cramMd5Server(options, cramChallenge, initial) };
+
+    it(`${derived}: server, real ANONYMOUS then real CRAM-MD5 cancelled, on one line source`, async () => {
+      const all = [...anonymous, ...cancelled];
+      const log = [all[0] ?? ''];
+      const source = recordingSource(all.slice(1).filter((line) => line.startsWith('C: ')).map(body), log, 'C');
+      const args = { auth: new SASLAuth([SASLAuth.named(['ANONYMOUS']).serverMechanisms[0]!, fixedCram]), options: { lookup: storeOf(ALICE) }, lines: source, write: recordingWriter(log, 'S'), replies: { success: 'Welcome' } };
+      const first = await pop3ServerAuth({ ...args, command: body(all[0] ?? '') });
+      expect(first).to.include({ mechanism: 'ANONYMOUS', trace: 'sirhc' });
+      // The host's command loop reads the next command from the same source.
+      const next = await source.next();
+      const second = await settle(pop3ServerAuth({ ...args, command: next.value as string }));
+      expect(isSaslError(second.error) && second.error.code).to.equal('ABORTED');
+      expect(log).to.deep.equal(all);
+    });
+
+    it(`${derived}: client, real ANONYMOUS then a cancelling client, on one line source`, async () => {
+      const all = [...anonymous, ...cancelled];
+      const log: string[] = [];
+      const source = recordingSource(all.filter((line) => line.startsWith('S: ')).map(body), log, 'S');
+      const write = recordingWriter(log, 'C');
+      const first = await pop3ClientAuth({ mechanism: 'ANONYMOUS', credentials: new ClientCredentials('sirhc', ''), lines: source, write });
+      expect(first.text).to.equal('Welcome');
+      const second = await settle(pop3ClientAuth({ mechanism: scriptedMechanism(pop3Script(cancelled)), credentials: new ClientCredentials('x', 'y'), lines: source, write }));
+      expect(isSaslError(second.error) && second.error.code).to.equal('ABORTED');
+      expect(log).to.deep.equal(all);
+    });
+
+    for (const id of ['pop3-rfc5034-plain-ir', 'pop3-rfc5034-plain-no-ir', 'pop3-rfc5034-digest-md5', derived]) {
+      exchangesOf(id).forEach((exchange, n) => {
+        const script = pop3Script(exchange);
+        const final = body(exchange[exchange.length - 1] ?? '');
+        const text = final.slice(final.indexOf(' ') + 1);
+        const replies = final.startsWith('+OK') ? { success: text } : { cancelled: text };
+        it(`${id} #${n + 1}: server framing (scripted mechanism)`, async () => {
+          const { log } = await replayServer(exchange, (command, lines, write) => pop3ServerAuth({ auth: new SASLAuth([scriptedMechanism(script)]), command, lines, write, replies }));
+          expect(log).to.deep.equal(exchange);
+        });
+        it(`${id} #${n + 1}: client framing (scripted mechanism)`, async () => {
+          const { log, error } = await replayClient(exchange, (lines, write) => pop3ClientAuth({ mechanism: scriptedMechanism(script), credentials: new ClientCredentials('x', 'y'), lines, write }));
+          expect(log).to.deep.equal(exchange);
+          expect(error === undefined).to.equal(script.outcome === 'success');
+        });
+      });
+    }
+  });
+
+  describe('own client against own server', () => {
+    const auth = SASLAuth.all();
+    for (const name of advertisedMechanisms(auth)) {
+      it(`${name} succeeds`, async () => {
+        const { client, server, log } = await converse({ mechanism: name, credentials: demoCredentials(name), client: { host: 'localhost', service: 'pop' } }, { auth, options: demoServerOptions() });
+        expect(client.error, String(client.error)).to.equal(undefined);
+        expect(server.error, String(server.error)).to.equal(undefined);
+        expect(log[log.length - 1]).to.equal('S: +OK Authenticated');
+      });
+    }
+
+    it('keeps the AUTH command within 255 octets, sending a long initial response after the empty +', async () => {
+      const long = 'p'.repeat(200);
+      const store = storeOf(new ClearIdentity('alice', long));
+      const { client, log } = await converse({ mechanism: 'PLAIN', credentials: new ClientCredentials('alice', long) }, { auth, options: { lookup: store } });
+      expect(client.error).to.equal(undefined);
+      expect(log.slice(0, 2)).to.deep.equal(['C: AUTH PLAIN', 'S: + ']);
+      const fits = await converse({ mechanism: 'PLAIN', credentials: new ClientCredentials(DEMO_USER, DEMO_PASSWORD) }, { auth, options: demoServerOptions() });
+      expect(fits.log).to.have.length(2);
+    });
+
+    it('refuses a wrong password with -ERR [AUTH] and an error without the secret', async () => {
+      const { client, log } = await converse({ mechanism: 'LOGIN', credentials: new ClientCredentials(DEMO_USER, 'wrong-secret') }, { auth, options: demoServerOptions() });
+      expect(log[log.length - 1]).to.equal('S: -ERR [AUTH] Authentication failed');
+      expect(isSaslError(client.error) && client.error.code).to.equal('AUTHENTICATION_FAILED');
+      expect((client.error as Error).message).to.include('-ERR [AUTH] Authentication failed');
+      expectNoSecrets(client.error, ['wrong-secret']);
+    });
+  });
+
+  describe('server: malformed and hostile input', () => {
+    const cases: { name: string; command: string; lines?: string[]; reply: string; code: string }[] = [
+      { name: 'unknown mechanism', command: 'AUTH KERBEROS_V4', reply: '-ERR Unsupported authentication mechanism', code: 'MECHANISM_UNAVAILABLE' },
+      { name: 'empty command', command: '', reply: '-ERR Syntax: AUTH mechanism [initial-response]', code: 'MALFORMED_MESSAGE' },
+      { name: 'bare AUTH (the RFC 1734 listing form)', command: 'AUTH', reply: '-ERR Syntax: AUTH mechanism [initial-response]', code: 'MALFORMED_MESSAGE' },
+      { name: 'non-ASCII', command: 'AUTH PLAIN \u00ff', reply: '-ERR Syntax: AUTH mechanism [initial-response]', code: 'MALFORMED_MESSAGE' },
+      { name: 'bad base64 initial response', command: 'AUTH PLAIN @@@@', reply: '-ERR Invalid SASL response', code: 'MALFORMED_MESSAGE' },
+      { name: 'bad base64 response', command: 'AUTH LOGIN', lines: ['YWxp Y2U='], reply: '-ERR Invalid SASL response', code: 'MALFORMED_MESSAGE' },
+      { name: 'initial response with CRAM-MD5', command: 'AUTH CRAM-MD5 dGVzdA==', reply: '-ERR Initial response not allowed with this mechanism', code: 'UNEXPECTED_MESSAGE' },
+      { name: 'cancel', command: 'AUTH LOGIN', lines: ['*'], reply: '-ERR Authentication cancelled', code: 'ABORTED' },
+      { name: 'over-long line', command: 'AUTH LOGIN', lines: ['Q'.repeat(12289)], reply: '-ERR Line too long', code: 'LIMIT_EXCEEDED' },
+      { name: 'wrong password', command: 'AUTH PLAIN AGFsaWNlAHdyb25n', reply: '-ERR [AUTH] Authentication failed', code: 'AUTHENTICATION_FAILED' },
+    ];
+    for (const c of cases) {
+      it(`${c.name}: -ERR and ${c.code}`, async () => {
+        const { written, error } = await serve(c.command, c.lines ?? []);
+        expect(written[written.length - 1]).to.equal(c.reply);
+        expect(isSaslError(error) && error.code, String(error)).to.equal(c.code);
+      });
+    }
+
+    it('replies -ERR [SYS/TEMP] when the store throws', async () => {
+      const { written, error } = await serve('AUTH PLAIN AGFsaWNlAGFsaWNlLXBhc3M=', [], { options: { lookup: () => { throw new Error('disk full'); } } });
+      expect(written).to.deep.equal(['-ERR [SYS/TEMP] Temporary authentication failure']);
+      expect((error as Error).message).to.equal('disk full');
+    });
+
+    it('rejects with ABORTED when the line source closes mid-exchange', async () => {
+      const { written, error } = await serve('AUTH PLAIN', []);
+      expect(written).to.deep.equal(['+ ']);
+      expect(isSaslError(error) && error.code).to.equal('ABORTED');
+    });
+  });
+
+  describe('client: server behaviour', () => {
+    async function againstLines(serverLines: string[]): Promise<{ written: string[]; error?: unknown }> {
+      const queue = new LineQueue();
+      for (const line of serverLines) queue.push(line);
+      queue.end();
+      const written: string[] = [];
+      const outcome = await settle(pop3ClientAuth({ mechanism: 'LOGIN', credentials: new ClientCredentials('alice', 'alice-pass'), lines: queue, write: (line) => { written.push(line); } }));
+      return { written, ...outcome };
+    }
+
+    it('accepts a bare + as an empty challenge and rejects lines that are not replies', async () => {
+      const bare = await againstLines(['+', '+ UGFzc3dvcmQ6', '+OK']);
+      expect(bare.error).to.equal(undefined);
+      expect(bare.written).to.deep.equal(['AUTH LOGIN', 'YWxpY2U=', 'YWxpY2UtcGFzcw==']);
+      const garbage = await againstLines(['OK']);
+      expect(isSaslError(garbage.error) && garbage.error.code).to.equal('MALFORMED_MESSAGE');
+    });
+
+    it('cancels a challenge that is not base64 and rejects with MALFORMED_MESSAGE', async () => {
+      const { written, error } = await againstLines(['+ !!', '-ERR cancelled']);
+      expect(written).to.deep.equal(['AUTH LOGIN', '*']);
+      expect(isSaslError(error) && error.code).to.equal('MALFORMED_MESSAGE');
+    });
+
+    it('rejects with ABORTED when the server goes away', async () => {
+      const { error } = await againstLines([]);
+      expect(isSaslError(error) && error.code).to.equal('ABORTED');
+    });
+  });
+});
