@@ -184,19 +184,28 @@ export interface TlsChannelBindingOptions {
  * Reads channel-binding data from a connected Node TLS socket. `side` says whose end this is:
  * a client's socket (from `tls.connect`) or a server's (from `'secureConnection'`). Types and
  * data are read when asked, so the source may be created before the handshake completes; after
- * it, they reflect the connection's latest handshake.
+ * it, they reflect the connection's latest handshake. Create a client's source on
+ * `'secureConnect'`, before any code calls `getPeerX509Certificate()`: in Node 20 that call
+ * consumes the peer certificate, and `tls-server-end-point` would then be unavailable.
  */
 export function tlsChannelBinding(socket: TLSSocket, side: 'client' | 'server', options: TlsChannelBindingOptions = {}): ChannelBindingSource {
   // getProtocol() names a version before the handshake too; a Finished message exists only after it.
   const version = (): string | null => (socket.getFinished() === undefined ? null : socket.getProtocol());
+  let peerCertificate: Uint8Array | undefined;
   const certificate = (): Uint8Array | undefined => {
     if (side === 'server') return socket.getX509Certificate()?.raw;
     // Not getPeerX509Certificate(): on Node 20 it returns the certificate once, and after that
     // neither it nor getPeerCertificate() does. getPeerCertificate() can be called repeatedly;
-    // it returns an empty object (no `raw`) when there is no peer certificate.
-    const peer = socket.getPeerCertificate() as Partial<ReturnType<TLSSocket['getPeerCertificate']>>;
-    return peer.raw;
+    // it returns an empty object (no `raw`) when there is no peer certificate. The copy is kept,
+    // so that application code calling getPeerX509Certificate() later cannot take it away.
+    if (peerCertificate === undefined && version() !== null) {
+      const peer = socket.getPeerCertificate() as Partial<ReturnType<TLSSocket['getPeerCertificate']>> | null;
+      if (peer?.raw !== undefined && peer.raw.length > 0) peerCertificate = Uint8Array.from(peer.raw);
+    }
+    return peerCertificate;
   };
+  // Usually created after the handshake: take the certificate before other code can.
+  certificate();
   const data = (type: ChannelBindingType): Uint8Array | undefined => {
     if (!channelBindingTypesFor(version()).includes(type)) return undefined;
     switch (type) {

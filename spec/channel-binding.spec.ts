@@ -263,6 +263,18 @@ describe('channel binding', () => {
       expect(tlsChannelBinding(client, 'client', { types: ['tls-unique', 'tls-server-end-point'] }).types).to.deep.equal(['tls-server-end-point']);
     });
 
+    it('keeps the server certificate when application code later calls getPeerX509Certificate()', async () => {
+      const { client } = await loopback.connect();
+      const source = tlsChannelBinding(client, 'client');
+      const endPoint = createHash('sha256').update(der('rsa-sha256.crt')).digest('hex');
+      // In Node 20 this removes the leaf from OpenSSL's peer chain: a second call gets nothing.
+      expect(client.getPeerX509Certificate()).to.not.equal(undefined);
+      expect(client.getPeerX509Certificate()).to.equal(undefined);
+      expect(source.types).to.deep.equal(['tls-exporter', 'tls-server-end-point']);
+      expect(hex(source.data('tls-server-end-point'))).to.equal(endPoint);
+      expect(hex(source.data('tls-server-end-point'))).to.equal(endPoint);
+    });
+
     it('offers nothing before the handshake', async () => {
       const socket = loopback.open();
       const source = tlsChannelBinding(socket, 'client');
