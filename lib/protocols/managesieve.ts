@@ -8,6 +8,7 @@
 import {
   AuthenticationFailedError,
   ExchangeAbortedError,
+  LimitExceededError,
   MalformedMessageError,
   MechanismUnavailableError,
 } from '../errors.js';
@@ -116,7 +117,7 @@ class SieveTokens {
     const size = Number(literal[1]);
     const input = this.input;
     if (input === undefined) throw this.#error('a literal cannot be read here');
-    if (size > input.maxLineLength) throw new ProfileFailure('tooLong', new MalformedMessageError('a ManageSieve literal is larger than the line limit', this.context));
+    if (size > input.maxLineLength) throw new ProfileFailure('tooLong', new LimitExceededError('maxLineLength', `a ManageSieve literal is larger than ${input.maxLineLength} octets`, this.context));
     let remaining = size;
     let data = '';
     for (;;) {
