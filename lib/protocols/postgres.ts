@@ -712,46 +712,51 @@ export async function postgresClientAuth(args: PostgresClientAuthOptions): Promi
   let session: PromiseClientSession | undefined;
   let mechanismName: string | undefined;
   let finalData: Uint8Array | undefined;
-  for (;;) {
-    const message = await reader.read();
-    if (message.type === 'N' || message.type === 'v') continue; // notices and NegotiateProtocolVersion
-    if (message.type === 'E') {
-      const error = postgresErrorFromResponse(parsePgErrorResponse(message.body), mechanismName);
-      if (session && !session.finished) await session.failure(error);
-      throw error;
-    }
-    if (message.type !== 'R') throw new UnexpectedMessageError('expected an Authentication message', { mechanism: mechanismName, party: 'server' });
-    const request = parsePgAuthentication(message.body);
-    if (request.code === PG_AUTH.SASL && 'mechanisms' in request) {
-      if (session) throw new UnexpectedMessageError('the server restarted SASL authentication', { mechanism: mechanismName, party: 'server' });
-      const canBind = policy !== 'disable' && (binding?.types.length ?? 0) > 0;
-      const mechanism = auth.chooseClient(request.mechanisms, { channelBinding: canBind });
-      if (!mechanism) throw new MechanismUnavailableError('the PostgreSQL server offers no mechanism this client can use', { party: 'server' });
-      if (policy === 'require' && !mechanism.name.endsWith('-PLUS')) {
-        throw new MechanismUnavailableError('channel binding is required, but the server offers no -PLUS mechanism this client can use', { mechanism: mechanism.name, party: 'server' });
+  try {
+    for (;;) {
+      const message = await reader.read();
+      if (message.type === 'N' || message.type === 'v') continue; // notices and NegotiateProtocolVersion
+      if (message.type === 'E') {
+        const error = postgresErrorFromResponse(parsePgErrorResponse(message.body), mechanismName);
+        if (session && !session.finished) await session.failure(error);
+        throw error;
       }
-      mechanismName = mechanism.name;
-      // PostgreSQL takes the user from the startup packet; libpq sends SCRAM's n= empty.
-      const authcid = mechanism.name.startsWith('SCRAM-') ? '' : args.user;
-      session = new PromiseClientSession(mechanism.client(new ClientCredentials(authcid, args.password), clientOptions), { ...args.session, mechanism: mechanism.name });
-      await args.write(buildPgSASLInitialResponse(mechanism.name, await session.start(true)));
-    } else if (request.code === PG_AUTH.SASL_CONTINUE && 'data' in request) {
-      if (!session || finalData !== undefined) throw new UnexpectedMessageError('unexpected AuthenticationSASLContinue', { mechanism: mechanismName, party: 'server' });
-      await args.write(buildPgSASLResponse(await session.challenge(request.data)));
-    } else if (request.code === PG_AUTH.SASL_FINAL && 'data' in request) {
-      if (!session || finalData !== undefined) throw new UnexpectedMessageError('unexpected AuthenticationSASLFinal', { mechanism: mechanismName, party: 'server' });
-      finalData = request.data;
-    } else if (request.code === PG_AUTH.OK) {
-      if (session) {
-        const outcome = await session.success(finalData);
-        return { mechanism: mechanismName, serverVerified: outcome.serverVerified, reader };
+      if (message.type !== 'R') throw new UnexpectedMessageError('expected an Authentication message', { mechanism: mechanismName, party: 'server' });
+      const request = parsePgAuthentication(message.body);
+      if (request.code === PG_AUTH.SASL && 'mechanisms' in request) {
+        if (session) throw new UnexpectedMessageError('the server restarted SASL authentication', { mechanism: mechanismName, party: 'server' });
+        const canBind = policy !== 'disable' && (binding?.types.length ?? 0) > 0;
+        const mechanism = auth.chooseClient(request.mechanisms, { channelBinding: canBind });
+        if (!mechanism) throw new MechanismUnavailableError('the PostgreSQL server offers no mechanism this client can use', { party: 'server' });
+        if (policy === 'require' && !mechanism.name.endsWith('-PLUS')) {
+          throw new MechanismUnavailableError('channel binding is required, but the server offers no -PLUS mechanism this client can use', { mechanism: mechanism.name, party: 'server' });
+        }
+        mechanismName = mechanism.name;
+        // PostgreSQL takes the user from the startup packet; libpq sends SCRAM's n= empty.
+        const authcid = mechanism.name.startsWith('SCRAM-') ? '' : args.user;
+        session = new PromiseClientSession(mechanism.client(new ClientCredentials(authcid, args.password), clientOptions), { ...args.session, mechanism: mechanism.name });
+        await args.write(buildPgSASLInitialResponse(mechanism.name, await session.start(true)));
+      } else if (request.code === PG_AUTH.SASL_CONTINUE && 'data' in request) {
+        if (!session || finalData !== undefined) throw new UnexpectedMessageError('unexpected AuthenticationSASLContinue', { mechanism: mechanismName, party: 'server' });
+        await args.write(buildPgSASLResponse(await session.challenge(request.data)));
+      } else if (request.code === PG_AUTH.SASL_FINAL && 'data' in request) {
+        if (!session || finalData !== undefined) throw new UnexpectedMessageError('unexpected AuthenticationSASLFinal', { mechanism: mechanismName, party: 'server' });
+        finalData = request.data;
+      } else if (request.code === PG_AUTH.OK) {
+        if (session) {
+          const outcome = await session.success(finalData);
+          return { mechanism: mechanismName, serverVerified: outcome.serverVerified, reader };
+        }
+        if (args.allowNoSasl !== true || policy === 'require') throw new ServerNotVerifiedError('the PostgreSQL server let the client in without SASL authentication');
+        return { mechanism: undefined, serverVerified: false, reader };
+      } else {
+        const method = NON_SASL_METHODS[request.code] ?? 'an unknown method';
+        throw new MechanismUnavailableError(`the PostgreSQL server asks for ${method}, which is not SASL`, { party: 'server' });
       }
-      if (args.allowNoSasl !== true || policy === 'require') throw new ServerNotVerifiedError('the PostgreSQL server let the client in without SASL authentication');
-      return { mechanism: undefined, serverVerified: false, reader };
-    } else {
-      const method = NON_SASL_METHODS[request.code] ?? 'an unknown method';
-      throw new MechanismUnavailableError(`the PostgreSQL server asks for ${method}, which is not SASL`, { party: 'server' });
     }
+  } finally {
+    // An error, a hang-up or a bad message leaves the mechanism mid-exchange: cancel it so its `finally` blocks run.
+    if (session && !session.finished) session.abort();
   }
 }
 

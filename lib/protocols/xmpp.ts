@@ -563,6 +563,7 @@ export async function* xmppElements(chunks: MessageSource<Uint8Array | string>, 
       if (tag[1] === '!' || tag[1] === '?') throw new MalformedMessageError('comments and processing instructions are not allowed', { party: 'local' });
       if (tag[1] === '/') depth -= 1;
       else if (!tag.endsWith('/>')) depth += 1;
+      if (depth < 0) throw new MalformedMessageError('end tag without a start tag between XMPP elements', { party: 'local' });
       scanned = close + 1;
       if (depth === 0) {
         const found = buffer.slice(0, scanned);
@@ -748,30 +749,34 @@ export async function xmppClientAuth(args: XmppClientAuthOptions): Promise<XmppC
   const session = new PromiseClientSession(mechanism.client(args.credentials, args.client), { ...args.session, mechanism: mechanism.name });
   const initial = await session.start(true);
   await args.write(buildXmppAuth(mechanism.name, initial));
-  for (;;) {
-    const element = await read();
-    switch (element.kind) {
-      case 'challenge': {
-        let response: Uint8Array;
-        try {
-          response = await session.challenge(element.data);
-        } catch (error) {
-          await abortExchange(args.write, read);
-          throw error;
+  try {
+    for (;;) {
+      const element = await read();
+      switch (element.kind) {
+        case 'challenge': {
+          let response: Uint8Array;
+          try {
+            response = await session.challenge(element.data);
+          } catch (error) {
+            await abortExchange(args.write, read);
+            throw error;
+          }
+          await args.write(buildXmppResponse(response));
+          break;
         }
-        await args.write(buildXmppResponse(response));
-        break;
+        case 'success': {
+          const outcome = await session.success(element.data);
+          return { mechanism: mechanism.name, serverVerified: outcome.serverVerified };
+        }
+        case 'failure':
+          return await session.failure(xmppFailureError(element.condition, mechanism.name));
+        default:
+          throw new UnexpectedMessageError('expected <challenge>, <success> or <failure>', { mechanism: mechanism.name, party: 'server' });
       }
-      case 'success': {
-        const outcome = await session.success(element.data);
-        return { mechanism: mechanism.name, serverVerified: outcome.serverVerified };
-      }
-      case 'failure':
-        return session.failure(xmppFailureError(element.condition, mechanism.name));
-      default:
-        session.abort();
-        throw new UnexpectedMessageError('expected <challenge>, <success> or <failure>', { mechanism: mechanism.name, party: 'server' });
     }
+  } finally {
+    // A closed stream or a bad element leaves the mechanism mid-exchange: cancel it so its `finally` blocks run.
+    if (!session.finished) session.abort();
   }
 }
 

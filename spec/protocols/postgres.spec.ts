@@ -8,6 +8,7 @@ import pg from 'pg';
 import {
   ClearIdentity,
   type ClientOptions,
+  type Mechanism,
   PG_AUTH,
   PLAIN,
   PgMessageReader,
@@ -491,6 +492,14 @@ describe('PostgreSQL SASL profile', () => {
         expectNoSecrets(error, ['alice-pass', 'no pg_hba.conf entry', 'password authentication failed for user']);
       });
     }
+
+    it('cancels its mechanism when the server hangs up mid-exchange', async () => {
+      let cancelled = false;
+      const tracked: Mechanism = { ...PLAIN, *client(c, o) { try { return yield* PLAIN.client(c, o); } finally { cancelled = true; } } };
+      const run = postgresClientAuth({ messages: feed(buildPgAuthenticationSASL(['PLAIN'])), write: () => undefined, user: 'alice', password: 'alice-pass', auth: new SASLAuth([tracked]) });
+      await expectSaslRejection(run, 'ABORTED');
+      expect(cancelled).to.equal(true);
+    });
 
     it('reports the SQLSTATE as serverError, and ignores notices', async () => {
       const notice = buildPgMessage('N', body(buildPgErrorResponse({ severity: 'NOTICE', code: '00000', message: 'hello' })));

@@ -6,6 +6,7 @@ import {
   ClearIdentity,
   ClientCredentials,
   type ClientOptions,
+  type Mechanism,
   PLAIN,
   SASLAuth,
   ScramIdentity,
@@ -379,6 +380,13 @@ describe('XMPP SASL profile', () => {
       expect((await elements.next()).value).to.equal('next');
     });
 
+    it('cancels its mechanism when the stream ends mid-exchange', async () => {
+      let cancelled = false;
+      const tracked: Mechanism = { ...PLAIN, *client(c, o) { try { return yield* PLAIN.client(c, o); } finally { cancelled = true; } } };
+      await expectSaslRejection(xmppClientAuth({ auth: new SASLAuth([tracked]), credentials, mechanisms: ['PLAIN'], elements: feed(), write: () => undefined }), 'ABORTED');
+      expect(cancelled).to.equal(true);
+    });
+
     it('resolves on <success/> after its initial response', async () => {
       const written: string[] = [];
       const result = await xmppClientAuth({ auth: new SASLAuth([PLAIN]), credentials, mechanisms: ['PLAIN'], elements: feed(buildXmppSuccess()), write: (e) => { written.push(e); } });
@@ -423,6 +431,7 @@ describe('XMPP SASL profile', () => {
       await expectSaslRejection(collect([`<response xmlns='${NS}'>`, 'A'.repeat(100)], 64), 'LIMIT_EXCEEDED');
       await expectSaslRejection(collect([`<response xmlns='${NS}'>AAAA`]), 'ABORTED');
       await expectSaslRejection(collect([`<a>${'<b>'.repeat(9)}`]), 'MALFORMED_MESSAGE');
+      await expectSaslRejection(collect([`</abort>`]), 'MALFORMED_MESSAGE');
     });
   });
 
