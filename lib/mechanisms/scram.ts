@@ -335,6 +335,24 @@ function* clearSecret(identity: Identity, options: ServerOptions, hash: ScramHas
   return secret;
 }
 
+// Checked by shape, not instanceof: the secret may come from the other (ESM or CommonJS) copy
+// of saslkit, and a failed check would refuse every login silently.
+function usableSecret(value: unknown, hash: ScramHash): value is ScramSecret {
+  const secret = value as Partial<ScramSecret> | null | undefined;
+  const { length } = SCRAM_HASHES[hash];
+  return (
+    secret?.hash === hash &&
+    secret.salt instanceof Uint8Array &&
+    secret.salt.length > 0 &&
+    Number.isSafeInteger(secret.iterations) &&
+    (secret.iterations ?? 0) > 0 &&
+    secret.storedKey instanceof Uint8Array &&
+    secret.storedKey.length === length &&
+    secret.serverKey instanceof Uint8Array &&
+    secret.serverKey.length === length
+  );
+}
+
 /** The keys to check the client against: the identity's, or a deterministic fake. */
 function* keysFor(
   identity: Identity | undefined,
@@ -344,8 +362,8 @@ function* keysFor(
   mechanism: string,
 ): Generator<Effect<Uint8Array>, { secret: ScramSecret; real: boolean }, unknown> {
   if (identity !== undefined) {
-    const stored = isScramKeySource(identity) ? identity.getScramSecret(hash) : undefined;
-    if (stored instanceof ScramSecret && stored.hash === hash) return { secret: stored, real: true };
+    const stored: unknown = isScramKeySource(identity) ? identity.getScramSecret(hash) : undefined;
+    if (usableSecret(stored, hash)) return { secret: stored, real: true };
     const derived = yield* clearSecret(identity, options, hash, name, mechanism);
     if (derived !== undefined) return { secret: derived, real: true };
   }

@@ -345,6 +345,17 @@ describe('SCRAM', () => {
       expectSaslError(() => runPair(SCRAM_SHA_256.client(new ClientCredentials('alice', 'alice-pass')), (ir) => SCRAM_SHA_256.server({ lookup: storeOf(sha1Only) }, ir)), 'AUTHENTICATION_FAILED');
     });
 
+    it('takes keys from any identity with getScramSecret, checked by shape (another copy of saslkit)', () => {
+      const real = ScramSecret.fromPassword('SHA-256', 'carol-pass', { iterations: 4096 });
+      const row = { hash: 'SHA-256', salt: real.salt, iterations: real.iterations, storedKey: real.storedKey, serverKey: real.serverKey };
+      const custom = { authcid: 'carol', compareAuthcid: (name: string) => name === 'carol', compareSecret: () => false, getClearSecret: () => undefined, getScramSecret: () => row as unknown as ScramSecret };
+      const result = runPair(SCRAM_SHA_256.client(new ClientCredentials('carol', 'carol-pass')), (ir) => SCRAM_SHA_256.server({ lookup: () => custom }, ir));
+      expect(result.server.authcid).to.equal('carol');
+      // A malformed secret is treated like no secret: refused at the proof step.
+      const broken = { ...custom, getScramSecret: () => ({ ...row, storedKey: new Uint8Array(3) }) as unknown as ScramSecret };
+      expectSaslError(() => runPair(SCRAM_SHA_256.client(new ClientCredentials('carol', 'carol-pass')), (ir) => SCRAM_SHA_256.server({ lookup: () => broken }, ir)), 'AUTHENTICATION_FAILED');
+    });
+
     it('uses the configured iteration count for derived keys', () => {
       const session = new SyncServerSession(SCRAM_SHA_512.server({ lookup: storeOf(new ClearIdentity('bob', 'bob-pass')), scramIterations: 5000 }, b('n,,n=bob,r=abcdef')));
       const step = session.start();
