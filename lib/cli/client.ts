@@ -1,0 +1,395 @@
+/**
+ * The client half of the tool: connects to an SMTP, IMAP or POP3 server (plain, STARTTLS or
+ * implicit TLS), reads what it advertises, upgrades with STARTTLS, authenticates through
+ * saslkit's protocol profiles, and says goodbye. `saslkit mechs`, `login` and `demo` use it.
+ * @module
+ */
+import { isIP, connect as netConnect, type Socket } from 'node:net';
+import { type TLSSocket, connect as tlsConnect } from 'node:tls';
+import {
+  type ChannelBindingPolicy,
+  type ChannelBindingSource,
+  type ChannelBindingType,
+  type ChooseOptions,
+  type ClientCredentials,
+  type ClientMechanism,
+  type ClientOptions,
+  type LineClientResult,
+  LineReader,
+  MalformedMessageError,
+  MechanismUnavailableError,
+  SASLAuth,
+  TimeoutError,
+  UnexpectedMessageError,
+  imapClientAuth,
+  lineWriter,
+  parseEhlo,
+  parseImapCapabilities,
+  parsePop3Capa,
+  pop3ClientAuth,
+  readSmtpReply,
+  smtpClientAuth,
+  tlsChannelBinding,
+} from '../index.js';
+import type { LineTracer } from './trace.js';
+import { type CliProtocol, type Target, serviceName } from './url.js';
+
+/** Options of {@link MailClient.connect}. */
+export interface ConnectOptions {
+  readonly target: Target;
+  /** Accept any server certificate (self-signed, wrong name). Channel binding still protects SCRAM-*-PLUS. */
+  readonly insecure?: boolean;
+  /** Trust anchors (PEM) besides the system's, e.g. a test server's self-signed certificate. */
+  readonly ca?: string | Buffer | undefined;
+  /** Give up when the server is silent this long. Default 30000 ms. */
+  readonly timeoutMs?: number;
+  /** Traces every line, decoded and redacted. */
+  readonly tracer?: LineTracer | undefined;
+}
+
+/** The TLS state of a connection. */
+export interface TlsState {
+  /** `TLSv1.3`, `TLSv1.2`, ... */
+  readonly version: string;
+  /** True when the certificate was verified (false with `insecure`). */
+  readonly authorized: boolean;
+  /** Channel-binding data of the connection, for SCRAM-*-PLUS. */
+  readonly binding: ChannelBindingSource;
+  /** The channel-binding types available. */
+  readonly bindingTypes: readonly ChannelBindingType[];
+}
+
+/** Arguments of {@link MailClient.authenticate}. */
+export interface AuthenticateArgs {
+  readonly credentials: ClientCredentials;
+  /** The mechanism; default the strongest one offered among `preference`. */
+  readonly mechanism?: string | ClientMechanism;
+  /** The names to choose among, strongest first, when no mechanism is given. */
+  readonly preference?: readonly string[];
+  /** SCRAM's channel-binding policy. Default `prefer`. */
+  readonly channelBinding?: ChannelBindingPolicy;
+}
+
+// Printable ASCII only, cut at 200 characters: server text goes into one-line error messages.
+function peerText(text: string): string {
+  const clean = text.replace(/[^\x20-\x7e]/g, '?');
+  return clean.length > 200 ? `${clean.slice(0, 200)}...` : clean;
+}
+
+const MAX_REPLY_LINES = 1000;
+
+/** A connection to a mail server, at the authentication stage. */
+export class MailClient {
+  readonly target: Target;
+  readonly #options: ConnectOptions;
+  #socket!: Socket;
+  #reader!: LineReader;
+  #lines!: AsyncIterator<string>;
+  #write!: (line: string) => unknown;
+  #tls: TlsState | undefined;
+  #timedOut = false;
+  #tag = 0;
+  /** The mechanisms the server advertises now. */
+  mechanisms: readonly string[] = [];
+  /** True when the server offers STARTTLS (STLS) now. */
+  startTlsOffered = false;
+  /** IMAP: the server's capability atoms (SASL-IR decides the initial response). */
+  #imapCapabilities: readonly string[] = [];
+
+  private constructor(options: ConnectOptions, socket: Socket, secure: TLSSocket | undefined) {
+    this.target = options.target;
+    this.#options = options;
+    this.#attach(socket, secure);
+  }
+
+  /** Connects, reads the greeting and what the server advertises. */
+  static async connect(options: ConnectOptions): Promise<MailClient> {
+    const { target } = options;
+    const secure = target.implicitTls ? tlsConnect({ host: target.host, port: target.port, ...MailClient.#tlsOptions(options) }) : undefined;
+    const socket: Socket = secure ?? netConnect({ host: target.host, port: target.port });
+    socket.setNoDelay(true);
+    const client = new MailClient(options, socket, secure);
+    try {
+      await client.#guard(async () => {
+        await new Promise<void>((resolve, reject) => {
+          const closed = (): void => {
+            reject(new Error('the connection closed'));
+          };
+          socket.once(secure ? 'secureConnect' : 'connect', () => {
+            socket.off('error', reject);
+            socket.off('close', closed);
+            resolve();
+          });
+          socket.once('error', reject);
+          socket.once('close', closed);
+        });
+        // Later socket errors surface as the end of the line source.
+        socket.on('error', () => undefined);
+        if (secure) client.#noteTls(secure);
+        await client.#greeting();
+        await client.#capabilities();
+      });
+    } catch (error) {
+      client.close();
+      throw error;
+    }
+    return client;
+  }
+
+  static #tlsOptions(options: ConnectOptions): { servername?: string; rejectUnauthorized: boolean; ca?: (string | Buffer)[] } {
+    const host = options.target.host;
+    const ca = options.ca === undefined ? undefined : [options.ca];
+    return {
+      ...(isIP(host) === 0 ? { servername: host } : {}),
+      rejectUnauthorized: options.insecure !== true,
+      ...(ca === undefined ? {} : { ca }),
+    };
+  }
+
+  #attach(socket: Socket, secure: TLSSocket | undefined): void {
+    this.#socket = socket;
+    socket.setTimeout(this.#options.timeoutMs ?? 30000, () => {
+      this.#timedOut = true;
+      socket.destroy();
+    });
+    this.#reader = new LineReader(socket);
+    const tracer = this.#options.tracer;
+    this.#lines = tracer ? tracer.source(this.#reader) : this.#reader;
+    const write = lineWriter(socket);
+    this.#write = tracer ? tracer.writer(write) : write;
+    if (secure) this.#tls = this.#describeTls(secure);
+  }
+
+  #describeTls(socket: TLSSocket): TlsState {
+    const binding = tlsChannelBinding(socket, 'client');
+    return { version: socket.getProtocol() ?? 'unknown', authorized: socket.authorized, binding, bindingTypes: binding.types };
+  }
+
+  #noteTls(socket: TLSSocket): void {
+    this.#tls = this.#describeTls(socket);
+    this.#options.tracer?.note(`TLS established (${this.#tls.version}${this.#tls.authorized ? '' : ', certificate not verified'})`);
+  }
+
+  /** The protocol. */
+  get protocol(): CliProtocol {
+    return this.target.protocol;
+  }
+
+  /** The TLS state, or undefined on a plain connection. */
+  get tls(): TlsState | undefined {
+    return this.#tls;
+  }
+
+  /** Runs `work`; a timeout or a dropped connection becomes a typed error that says so. */
+  async #guard<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (this.#timedOut) throw new TimeoutError(`the server did not answer within ${Math.round((this.#options.timeoutMs ?? 30000) / 1000)} s`, { party: 'server', cause: error });
+      throw error;
+    }
+  }
+
+  async #line(): Promise<string> {
+    const next = await this.#lines.next();
+    if (next.done === true) throw new UnexpectedMessageError('the server closed the connection', { party: 'server' });
+    return next.value.endsWith('\r') ? next.value.slice(0, -1) : next.value;
+  }
+
+  async #greeting(): Promise<void> {
+    switch (this.protocol) {
+      case 'smtp': {
+        const reply = await readSmtpReply(this.#lines);
+        if (reply.code !== 220) throw new UnexpectedMessageError(`the SMTP server refused the session: ${reply.code} ${peerText(reply.lines.join(' '))}`, { party: 'server' });
+        return;
+      }
+      case 'imap': {
+        const line = await this.#line();
+        if (!/^\* OK\b/i.test(line)) throw new UnexpectedMessageError(`the IMAP greeting is not OK: ${peerText(line)}`, { party: 'server' });
+        return;
+      }
+      case 'pop3': {
+        const line = await this.#line();
+        if (!/^\+OK\b/i.test(line)) throw new UnexpectedMessageError(`the POP3 greeting is not +OK: ${peerText(line)}`, { party: 'server' });
+        return;
+      }
+    }
+  }
+
+  /** Asks the server what it offers now (EHLO, CAPABILITY, CAPA). */
+  async #capabilities(): Promise<void> {
+    switch (this.protocol) {
+      case 'smtp': {
+        await this.#write('EHLO saslkit.invalid');
+        const reply = await readSmtpReply(this.#lines);
+        if (reply.code !== 250) throw new UnexpectedMessageError(`the SMTP server refused EHLO: ${reply.code} ${peerText(reply.lines.join(' '))}`, { party: 'server' });
+        const ehlo = parseEhlo(reply);
+        this.mechanisms = ehlo.mechanisms;
+        this.startTlsOffered = ehlo.keywords.has('STARTTLS');
+        return;
+      }
+      case 'imap': {
+        const { untagged } = await this.#imapCommand('CAPABILITY');
+        const line = untagged.find((text) => /^\* CAPABILITY /i.test(text));
+        if (line === undefined) throw new MalformedMessageError('the IMAP server sent no CAPABILITY response', { party: 'server' });
+        const capabilities = parseImapCapabilities(line);
+        this.#imapCapabilities = capabilities.atoms;
+        this.mechanisms = capabilities.mechanisms;
+        this.startTlsOffered = capabilities.atoms.some((atom) => atom.toUpperCase() === 'STARTTLS');
+        return;
+      }
+      case 'pop3': {
+        await this.#write('CAPA');
+        const status = await this.#line();
+        if (!/^\+OK\b/i.test(status)) {
+          // A server without CAPA (RFC 1939 only) advertises nothing.
+          this.mechanisms = [];
+          this.startTlsOffered = false;
+          return;
+        }
+        const lines: string[] = [];
+        for (;;) {
+          const line = await this.#line();
+          if (line === '.') break;
+          lines.push(line.startsWith('..') ? line.slice(1) : line);
+          if (lines.length > MAX_REPLY_LINES) throw new MalformedMessageError('the POP3 CAPA reply does not end', { party: 'server' });
+        }
+        const capa = parsePop3Capa(lines);
+        this.mechanisms = capa.mechanisms;
+        this.startTlsOffered = capa.capabilities.has('STLS');
+        return;
+      }
+    }
+  }
+
+  #nextTag(): string {
+    this.#tag += 1;
+    return `A${this.#tag}`;
+  }
+
+  async #imapCommand(command: string): Promise<{ untagged: string[]; status: string; text: string }> {
+    const tag = this.#nextTag();
+    await this.#write(`${tag} ${command}`);
+    const untagged: string[] = [];
+    for (;;) {
+      const line = await this.#line();
+      if (line.startsWith(`${tag} `)) {
+        const match = /^(OK|NO|BAD)\b ?(.*)$/i.exec(line.slice(tag.length + 1));
+        if (!match) throw new MalformedMessageError('the IMAP server sent a tagged reply without OK, NO or BAD', { party: 'server' });
+        return { untagged, status: (match[1] ?? '').toUpperCase(), text: match[2] ?? '' };
+      }
+      untagged.push(line);
+      if (untagged.length > MAX_REPLY_LINES) throw new MalformedMessageError('the IMAP server sent too many untagged lines', { party: 'server' });
+    }
+  }
+
+  /** Upgrades with STARTTLS (STLS in POP3), then asks again what the server offers. */
+  async startTls(): Promise<void> {
+    if (this.#tls !== undefined) throw new UnexpectedMessageError('TLS is already active', { party: 'local' });
+    await this.#guard(async () => {
+      switch (this.protocol) {
+        case 'smtp': {
+          await this.#write('STARTTLS');
+          const reply = await readSmtpReply(this.#lines);
+          if (reply.code !== 220) throw new UnexpectedMessageError(`the SMTP server refused STARTTLS: ${reply.code} ${peerText(reply.lines.join(' '))}`, { party: 'server' });
+          break;
+        }
+        case 'imap': {
+          const reply = await this.#imapCommand('STARTTLS');
+          if (reply.status !== 'OK') throw new UnexpectedMessageError(`the IMAP server refused STARTTLS: ${reply.status} ${peerText(reply.text)}`, { party: 'server' });
+          break;
+        }
+        case 'pop3': {
+          await this.#write('STLS');
+          const line = await this.#line();
+          if (!/^\+OK\b/i.test(line)) throw new UnexpectedMessageError(`the POP3 server refused STLS: ${peerText(line)}`, { party: 'server' });
+          break;
+        }
+      }
+      this.#reader.close();
+      // Anything the server sent after its go-ahead was sent in the clear: an injection attempt.
+      if ((await this.#reader.next()).done !== true) throw new UnexpectedMessageError('the server sent data after accepting STARTTLS', { party: 'server' });
+      const plain = this.#socket;
+      plain.setTimeout(0);
+      const secure = tlsConnect({ socket: plain, ...MailClient.#tlsOptions(this.#options) });
+      await new Promise<void>((resolve, reject) => {
+        secure.once('secureConnect', resolve);
+        secure.once('error', reject);
+      });
+      secure.on('error', () => undefined);
+      this.#attach(secure, secure);
+      this.#noteTls(secure);
+      await this.#capabilities();
+    });
+  }
+
+  /** Authenticates. Resolves with the profile's result; rejects with its typed error. */
+  async authenticate(args: AuthenticateArgs): Promise<LineClientResult> {
+    const tls = this.#tls;
+    const policy = args.channelBinding ?? 'prefer';
+    const choose: ChooseOptions = {
+      channelBinding: tls !== undefined && policy !== 'disable' && tls.bindingTypes.length > 0,
+      ...(args.preference === undefined ? {} : { preference: args.preference }),
+    };
+    const registry = SASLAuth.all();
+    const mechanism = typeof args.mechanism === 'string' ? registry.getClient(args.mechanism) : (args.mechanism ?? registry.chooseClient(this.mechanisms, choose));
+    if (mechanism === undefined) {
+      throw new MechanismUnavailableError(
+        typeof args.mechanism === 'string' ? 'saslkit has no client mechanism by that name' : `the server offers no mechanism this client can use (it offers: ${this.mechanisms.join(' ') || 'nothing'})`,
+        { party: typeof args.mechanism === 'string' ? 'local' : 'server' },
+      );
+    }
+    // RFC 5802 section 6: GS2 flag "y" says "I could bind, but you do not seem to offer it". When
+    // the server does offer the -PLUS variant and plain SCRAM was chosen anyway, "y" would read as
+    // a downgrade attack, so the client goes without binding data ("n").
+    const declined = !mechanism.name.endsWith('-PLUS') && this.mechanisms.includes(`${mechanism.name}-PLUS`);
+    const client: ClientOptions = {
+      host: this.target.host,
+      port: this.target.port,
+      service: serviceName(this.protocol),
+      channelBinding: policy,
+      channelBindingData: declined ? undefined : tls?.binding,
+    };
+    const common = {
+      credentials: args.credentials,
+      mechanism,
+      choose,
+      client,
+      lines: this.#lines,
+      write: this.#write,
+    };
+    return this.#guard(async () => {
+      switch (this.protocol) {
+        case 'smtp':
+          return smtpClientAuth({ ...common, offered: this.mechanisms });
+        case 'imap':
+          return imapClientAuth({ ...common, tag: this.#nextTag(), capabilities: this.#imapCapabilities });
+        case 'pop3':
+          return pop3ClientAuth({ ...common, offered: this.mechanisms });
+      }
+    });
+  }
+
+  /** Says goodbye (QUIT, LOGOUT) and closes; never throws. */
+  async quit(): Promise<void> {
+    try {
+      await this.#guard(async () => {
+        if (this.protocol === 'imap') await this.#imapCommand('LOGOUT');
+        else {
+          await this.#write('QUIT');
+          await this.#line();
+        }
+      });
+    } catch {
+      // The session is over either way; a server that hangs up first is not an error.
+    } finally {
+      this.close();
+    }
+  }
+
+  /** Closes the connection at once. */
+  close(): void {
+    this.#reader.close();
+    this.#socket.destroy();
+  }
+}

@@ -1,0 +1,232 @@
+/**
+ * `saslkit login <url>`: authenticates to a server and reports the outcome; exit 0 on success,
+ * non-zero with a one-line reason on failure. Secrets come from a file, the environment or a
+ * no-echo prompt, never from the command line.
+ * @module
+ */
+import { performance } from 'node:perf_hooks';
+import { readFile } from 'node:fs/promises';
+import { type ChannelBindingPolicy, ClientCredentials, MechanismUnavailableError, SASLAuth, UnexpectedMessageError, UsageError } from '../index.js';
+import { type ParsedArgs, choiceOption, flag, integerOption, parseArgs, stringOption } from './args.js';
+import { MailClient } from './client.js';
+import { type CliIo, EXIT, EXIT_CODES_HELP, describeError, exitCodeFor, readSecret, writeJson } from './io.js';
+import { LineTracer } from './trace.js';
+import { type Target, formatTarget, parseTarget } from './url.js';
+
+/** `saslkit login --help`. */
+export const LOGIN_HELP = `Usage: saslkit login <url> [--mech M] [--user U] [--authzid Z] [options]
+
+Connects to an SMTP, IMAP or POP3 server and authenticates. Without --mech, picks the
+strongest mechanism both sides support (SCRAM-*-PLUS first when TLS is up).
+
+URLs: smtp://host[:25] submission://host[:587] smtps://host[:465] imap://host[:143]
+      imaps://host[:993] pop3://host[:110] pop3s://host[:995]
+
+Options:
+  --mech M               the SASL mechanism (PLAIN, SCRAM-SHA-256-PLUS, XOAUTH2, ...)
+  --user U               who to log in as (or put it in the URL: imap://alice@host)
+  --authzid Z            act as Z (proxy authorization), where the mechanism can carry it
+  --password-file F      read the password from F (- for standard input)
+  --token-file F         read an OAuth bearer token from F (- for standard input);
+                         implies OAUTHBEARER or XOAUTH2
+  --starttls             upgrade to TLS first (STARTTLS; STLS in POP3)
+  --insecure             accept any server certificate (self-signed, wrong name)
+  --ca F                 also trust the PEM certificate(s) in F
+  --channel-binding P    disable | prefer (default) | require: SCRAM channel binding
+  --trace                print the exchange on standard error, decoded, secrets redacted
+  --json                 print the result as one JSON object on standard output
+  --timeout S            give up when the server is silent for S seconds (default 30)
+  -h, --help             this help
+
+The secret is read from --password-file / --token-file, else from the environment
+(SASLKIT_PASSWORD, SASLKIT_TOKEN), else from a prompt that does not echo. It is never
+taken as an argument: --password and friends are refused.
+
+Examples:
+  SASLKIT_PASSWORD=alice-pass saslkit login smtp://127.0.0.1:2525 --user alice
+  saslkit login imap://mail.example.com --starttls --user alice --mech SCRAM-SHA-256-PLUS
+  saslkit login imaps://127.0.0.1:9993 --user alice --ca cert.pem --channel-binding require
+  saslkit login smtp://127.0.0.1:2525 --user alice --token-file token.txt --trace
+  saslkit login pop3://127.0.0.1:1110 --user alice --password-file - --json < pw.txt
+
+${EXIT_CODES_HELP}
+`;
+
+const OPTIONS = {
+  mech: { type: 'string' },
+  user: { type: 'string' },
+  authzid: { type: 'string' },
+  'password-file': { type: 'string' },
+  'token-file': { type: 'string' },
+  starttls: { type: 'boolean' },
+  insecure: { type: 'boolean' },
+  ca: { type: 'string' },
+  'channel-binding': { type: 'string' },
+  trace: { type: 'boolean' },
+  json: { type: 'boolean' },
+  timeout: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const OAUTH = new Set(['OAUTHBEARER', 'XOAUTH2']);
+const NO_SECRET = new Set(['EXTERNAL', 'ANONYMOUS']);
+
+/** What a login needs, read from the command line. */
+export interface LoginPlan {
+  readonly target: Target;
+  readonly mechanism: string | undefined;
+  readonly user: string;
+  readonly authzid: string;
+  readonly secretKind: 'password' | 'token' | 'none';
+  readonly channelBinding: ChannelBindingPolicy;
+  readonly starttls: boolean;
+  readonly insecure: boolean;
+  readonly caFile: string | undefined;
+  readonly timeoutMs: number;
+}
+
+/** Reads and checks the command line of `login`. Throws {@link UsageError}. */
+export function planLogin(args: ParsedArgs): LoginPlan {
+  if (args.positionals.length !== 1) throw new UsageError('login needs exactly one server URL (see saslkit login --help)');
+  const target = parseTarget(args.positionals[0] as string);
+  const named = stringOption(args, 'mech');
+  let mechanism: string | undefined;
+  if (named !== undefined) {
+    const found = SASLAuth.all().getClient(named);
+    if (found === undefined) throw new MechanismUnavailableError(`saslkit has no mechanism named ${/^[A-Za-z0-9_-]{1,20}$/.test(named) ? named.toUpperCase() : '(invalid name)'}`, { party: 'local' });
+    mechanism = found.name;
+  }
+  const tokenFile = stringOption(args, 'token-file');
+  const passwordFile = stringOption(args, 'password-file');
+  if (tokenFile !== undefined && passwordFile !== undefined) throw new UsageError('give --password-file or --token-file, not both');
+  let secretKind: LoginPlan['secretKind'] = tokenFile !== undefined ? 'token' : 'password';
+  if (mechanism !== undefined) secretKind = NO_SECRET.has(mechanism) ? 'none' : OAUTH.has(mechanism) ? 'token' : 'password';
+  if (tokenFile !== undefined && secretKind !== 'token') throw new UsageError(`--token-file is for OAUTHBEARER and XOAUTH2, not ${mechanism ?? ''}`);
+  const user = stringOption(args, 'user') ?? target.user ?? '';
+  if (user === '' && secretKind !== 'none') throw new UsageError('login needs --user (or a user in the URL)');
+  const starttls = flag(args, 'starttls');
+  if (starttls && target.implicitTls) throw new UsageError('--starttls is for plain URLs; this URL already starts TLS');
+  const channelBinding = choiceOption(args, 'channel-binding', ['disable', 'prefer', 'require'] as const, 'prefer');
+  const tls = starttls || target.implicitTls;
+  if (mechanism?.endsWith('-PLUS') === true && !tls) throw new MechanismUnavailableError(`${mechanism} needs TLS: add --starttls or use an smtps/imaps/pop3s URL`, { party: 'local' });
+  if (channelBinding === 'require' && !tls) throw new MechanismUnavailableError('--channel-binding require needs TLS: add --starttls or use an smtps/imaps/pop3s URL', { party: 'local' });
+  if (channelBinding === 'require' && mechanism !== undefined && !mechanism.endsWith('-PLUS')) throw new MechanismUnavailableError(`--channel-binding require needs a -PLUS mechanism, not ${mechanism}`, { party: 'local' });
+  if (channelBinding === 'disable' && mechanism?.endsWith('-PLUS') === true) throw new MechanismUnavailableError(`${mechanism} binds the channel; it cannot run with --channel-binding disable`, { party: 'local' });
+  return {
+    target,
+    mechanism,
+    user,
+    authzid: stringOption(args, 'authzid') ?? '',
+    secretKind,
+    channelBinding,
+    starttls,
+    insecure: flag(args, 'insecure'),
+    caFile: stringOption(args, 'ca'),
+    timeoutMs: (integerOption(args, 'timeout', 1, 3600, 30) ?? 30) * 1000,
+  };
+}
+
+/** The mechanisms to choose among when none is named, strongest first. */
+function preferenceFor(plan: LoginPlan): string[] {
+  const names = SASLAuth.all()
+    .clientMechanisms.map((m) => m.name)
+    .filter((name) => !NO_SECRET.has(name) && OAUTH.has(name) === (plan.secretKind === 'token'));
+  return plan.channelBinding === 'require' ? names.filter((name) => name.endsWith('-PLUS')) : names;
+}
+
+/** Reads a PEM file for `--ca`. */
+export async function readCa(path: string | undefined): Promise<string | undefined> {
+  if (path === undefined) return undefined;
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    throw new UsageError(`cannot read the --ca file: ${typeof code === 'string' ? code : 'error'}`);
+  }
+}
+
+/** Runs `saslkit login`. Resolves with the exit code. */
+export async function loginCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  let json = false;
+  let secrets: string[] = [];
+  const fail = (error: unknown): number => {
+    const code = exitCodeFor(error);
+    const reason = describeError(error, secrets);
+    if (json) writeJson(io.stdout, { ok: false, exitCode: code, reason });
+    else io.stderr.write(`saslkit login: ${reason}\n`);
+    return code;
+  };
+  let args: ParsedArgs;
+  try {
+    args = parseArgs(argv, OPTIONS);
+  } catch (error) {
+    return fail(error);
+  }
+  json = flag(args, 'json');
+  if (flag(args, 'help')) {
+    io.stdout.write(LOGIN_HELP);
+    return EXIT.OK;
+  }
+  let client: MailClient | undefined;
+  try {
+    const plan = planLogin(args);
+    const ca = await readCa(plan.caFile);
+    let secret = '';
+    if (plan.secretKind === 'password') secret = await readSecret(io, { what: 'password', file: stringOption(args, 'password-file'), envName: 'SASLKIT_PASSWORD', fileOption: '--password-file' });
+    if (plan.secretKind === 'token') secret = await readSecret(io, { what: 'token', file: stringOption(args, 'token-file'), envName: 'SASLKIT_TOKEN', fileOption: '--token-file' });
+    secrets = secret === '' ? [] : [secret];
+    const tracer = flag(args, 'trace') ? new LineTracer((line) => io.stderr.write(`${line}\n`), { side: 'client', secrets }) : undefined;
+    client = await MailClient.connect({ target: plan.target, insecure: plan.insecure, ca, timeoutMs: plan.timeoutMs, tracer });
+    if (plan.starttls) {
+      if (!client.startTlsOffered) throw new UnexpectedMessageError(`the server does not offer ${plan.target.protocol === 'pop3' ? 'STLS' : 'STARTTLS'}`, { party: 'server' });
+      await client.startTls();
+    }
+    const tls = client.tls;
+    if (plan.mechanism !== undefined && client.mechanisms.length > 0 && !client.mechanisms.includes(plan.mechanism)) {
+      throw new MechanismUnavailableError(`the server does not offer ${plan.mechanism} (it offers: ${client.mechanisms.join(' ') || 'nothing'})`, { party: 'server' });
+    }
+    if (plan.mechanism === undefined) {
+      const preference = preferenceFor(plan);
+      const usable = SASLAuth.all().chooseClient(client.mechanisms, { preference, channelBinding: tls !== undefined && plan.channelBinding !== 'disable' && tls.bindingTypes.length > 0 });
+      if (usable === undefined) {
+        throw new MechanismUnavailableError(`the server offers no mechanism saslkit can use with a ${plan.secretKind}${plan.channelBinding === 'require' ? ' and channel binding' : ''} (it offers: ${client.mechanisms.join(' ') || 'nothing'})`, { party: 'server' });
+      }
+    }
+    // EXTERNAL sends only the authzid; ANONYMOUS sends the user as its trace.
+    const credentials = new ClientCredentials(plan.user, secret, plan.authzid);
+    const started = performance.now();
+    const result = await client.authenticate({
+      credentials,
+      ...(plan.mechanism === undefined ? { preference: preferenceFor(plan) } : { mechanism: plan.mechanism }),
+      channelBinding: plan.channelBinding,
+    });
+    const ms = performance.now() - started;
+    await client.quit();
+    const binding = result.mechanism.endsWith('-PLUS') ? (tls?.bindingTypes[0] ?? null) : null;
+    if (json) {
+      writeJson(io.stdout, {
+        ok: true,
+        url: formatTarget(plan.target),
+        protocol: plan.target.protocol,
+        tls: tls?.version ?? null,
+        certificateVerified: tls?.authorized ?? null,
+        mechanism: result.mechanism,
+        user: plan.user,
+        authzid: plan.authzid === '' ? null : plan.authzid,
+        serverVerified: result.serverVerified,
+        channelBinding: binding,
+        roundTrips: result.roundTrips,
+        ms: Math.round(ms * 10) / 10,
+      });
+    } else {
+      const who = plan.user === '' ? '' : ` as ${plan.user}${plan.authzid === '' ? '' : ` (acting as ${plan.authzid})`}`;
+      const over = tls === undefined ? 'without TLS' : `over ${tls.version}${binding === null ? '' : ` with channel binding ${binding}`}${tls.authorized ? '' : ' (certificate not verified)'}`;
+      const proof = result.serverVerified ? '; the server proved it knows the credentials' : '';
+      io.stdout.write(`authenticated${who} with ${result.mechanism} ${over}${proof}; ${result.roundTrips} round trip${result.roundTrips === 1 ? '' : 's'}, ${ms.toFixed(1)} ms\n`);
+    }
+    return EXIT.OK;
+  } catch (error) {
+    client?.close();
+    return fail(error);
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * `saslkit mechs <url>`: lists the mechanisms a server advertises, before and after TLS.
+ * @module
+ */
+import { UnexpectedMessageError, UsageError } from '../index.js';
+import { type ParsedArgs, flag, integerOption, parseArgs, stringOption } from './args.js';
+import { MailClient, type TlsState } from './client.js';
+import { type CliIo, EXIT, EXIT_CODES_HELP, describeError, exitCodeFor, writeJson } from './io.js';
+import { readCa } from './login.js';
+import { LineTracer } from './trace.js';
+import { formatTarget, parseTarget } from './url.js';
+
+/** `saslkit mechs --help`. */
+export const MECHS_HELP = `Usage: saslkit mechs <url> [--starttls] [options]
+
+Connects to an SMTP, IMAP or POP3 server and lists the SASL mechanisms it advertises
+(EHLO AUTH, CAPABILITY AUTH=, CAPA SASL). With --starttls it upgrades to TLS and lists
+them again: servers often offer more (PLAIN, SCRAM-*-PLUS) once TLS is up. No
+credentials are needed or sent.
+
+Options:
+  --starttls      upgrade with STARTTLS (STLS in POP3) and list again
+  --insecure      accept any server certificate
+  --ca F          also trust the PEM certificate(s) in F
+  --json          print one JSON object: {url, protocol, starttlsOffered, before, after, tls}
+  --trace         print the conversation on standard error
+  --timeout S     give up when the server is silent for S seconds (default 30)
+  -h, --help      this help
+
+Examples:
+  saslkit mechs smtp://127.0.0.1:2525 --starttls
+  saslkit mechs imaps://mail.example.com --json
+  saslkit mechs pop3://127.0.0.1:1110 --starttls --ca cert.pem
+
+${EXIT_CODES_HELP}
+`;
+
+const OPTIONS = {
+  starttls: { type: 'boolean' },
+  insecure: { type: 'boolean' },
+  ca: { type: 'string' },
+  json: { type: 'boolean' },
+  trace: { type: 'boolean' },
+  timeout: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+function describeTls(tls: TlsState): string {
+  const binding = tls.bindingTypes.length > 0 ? `channel binding ${tls.bindingTypes.join(', ')}` : 'no channel binding';
+  return `${tls.version}, ${tls.authorized ? 'certificate verified' : 'certificate NOT verified'}, ${binding}`;
+}
+
+/** Runs `saslkit mechs`. Resolves with the exit code. */
+export async function mechsCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  let json = false;
+  let args: ParsedArgs;
+  const fail = (error: unknown): number => {
+    const code = exitCodeFor(error);
+    if (json) writeJson(io.stdout, { ok: false, exitCode: code, reason: describeError(error) });
+    else io.stderr.write(`saslkit mechs: ${describeError(error)}\n`);
+    return code;
+  };
+  try {
+    args = parseArgs(argv, OPTIONS);
+  } catch (error) {
+    return fail(error);
+  }
+  json = flag(args, 'json');
+  if (flag(args, 'help')) {
+    io.stdout.write(MECHS_HELP);
+    return EXIT.OK;
+  }
+  let client: MailClient | undefined;
+  try {
+    if (args.positionals.length !== 1) throw new UsageError('mechs needs exactly one server URL (see saslkit mechs --help)');
+    const target = parseTarget(args.positionals[0] as string);
+    const starttls = flag(args, 'starttls');
+    if (starttls && target.implicitTls) throw new UsageError('--starttls is for plain URLs; this URL already starts TLS');
+    const ca = await readCa(stringOption(args, 'ca'));
+    const tracer = flag(args, 'trace') ? new LineTracer((line) => io.stderr.write(`${line}\n`), { side: 'client' }) : undefined;
+    client = await MailClient.connect({ target, insecure: flag(args, 'insecure'), ca, timeoutMs: (integerOption(args, 'timeout', 1, 3600, 30) ?? 30) * 1000, tracer });
+    const starttlsOffered = client.startTlsOffered;
+    const first = [...client.mechanisms];
+    let after: string[] | undefined;
+    if (starttls) {
+      if (!starttlsOffered) throw new UnexpectedMessageError(`the server does not offer ${target.protocol === 'pop3' ? 'STLS' : 'STARTTLS'} (before TLS it offers: ${first.join(' ') || 'nothing'})`, { party: 'server' });
+      await client.startTls();
+      after = [...client.mechanisms];
+    }
+    const tls = client.tls;
+    await client.quit();
+    const before = target.implicitTls ? undefined : first;
+    if (target.implicitTls) after = first;
+    if (json) {
+      writeJson(io.stdout, {
+        ok: true,
+        url: formatTarget(target),
+        protocol: target.protocol,
+        implicitTls: target.implicitTls,
+        starttlsOffered,
+        before: before ?? null,
+        after: after ?? null,
+        tls: tls === undefined ? null : { version: tls.version, certificateVerified: tls.authorized, channelBinding: tls.bindingTypes },
+      });
+      return EXIT.OK;
+    }
+    const list = (names: readonly string[]): string => (names.length === 0 ? '(none)' : names.join(' '));
+    const lines = [formatTarget(target)];
+    if (before !== undefined) {
+      const hint = starttlsOffered ? (starttls ? '' : '  [STARTTLS offered: add --starttls to see what TLS adds]') : '  [no STARTTLS]';
+      lines.push(`  before TLS: ${list(before)}${hint}`);
+    }
+    if (after !== undefined && tls !== undefined) {
+      lines.push(`  ${target.implicitTls ? 'with TLS' : 'after STARTTLS'}: ${list(after)}`);
+      lines.push(`  TLS: ${describeTls(tls)}`);
+    }
+    io.stdout.write(`${lines.join('\n')}\n`);
+    return EXIT.OK;
+  } catch (error) {
+    client?.close();
+    return fail(error);
+  }
+}

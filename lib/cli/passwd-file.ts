@@ -1,0 +1,179 @@
+/**
+ * Users files for `saslkit serve`, in Dovecot's passwd-file format, so that one file serves
+ * both saslkit and Dovecot (`passdb { driver = passwd-file }`):
+ *
+ *     user:{SCHEME}secret[:uid:gid:gecos:home:shell:extra]
+ *
+ * Schemes read: `{PLAIN}` (also `{CLEAR}`, `{CLEARTEXT}`), `{SCRAM-SHA-1}`, `{SCRAM-SHA-256}`,
+ * `{SCRAM-SHA-512}` (Dovecot's `<iter>,<salt>,<StoredKey>,<ServerKey>`), `{PBKDF2}` (Dovecot's
+ * `$1$<salt>$<rounds>$<hex PBKDF2-HMAC-SHA1>`), and, as a saslkit extension that Dovecot does not
+ * read, pysasl's `$pbkdf2-sha256$...` strings without a scheme prefix. Blank lines and lines
+ * starting with `#` are skipped. Errors name the line, never its secret.
+ *
+ * Token files (`--tokens`) use the same layout with a bearer token as the secret: `user:token`.
+ * @module
+ */
+import { pbkdf2Sync, randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import {
+  ClearIdentity,
+  DEFAULT_MAX_PBKDF2_ROUNDS,
+  HashedIdentity,
+  type Identity,
+  type ServerOptions,
+  ScramIdentity,
+  type SyncPasswordHasher,
+  type TokenResult,
+  UsageError,
+  constantTimeEqual,
+  detectHasher,
+  isWellFormed,
+  noprep,
+  toHex,
+  utf8,
+} from '../index.js';
+
+/** Largest users or tokens file read. */
+const MAX_FILE_BYTES = 16 * 1024 * 1024;
+
+const DOVECOT_PBKDF2 = /^\$1\$([^$]{1,1024})\$([1-9][0-9]{0,9})\$([0-9a-f]{40})$/;
+const SALT_CHARS = './0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+
+/** Dovecot's default PBKDF2 rounds (`doveadm pw -s PBKDF2`). */
+export const DOVECOT_PBKDF2_ROUNDS = 5000;
+
+/**
+ * Dovecot's `{PBKDF2}` scheme: PBKDF2-HMAC-SHA1 over the password with the salt text's bytes,
+ * written `$1$<salt>$<rounds>$<hex key>` (the `{PBKDF2}` prefix is the scheme, not part of the
+ * string). Checked against `doveadm pw -s PBKDF2`.
+ */
+export class DovecotPbkdf2Hasher implements SyncPasswordHasher {
+  /** Rounds of new hashes. */
+  readonly rounds: number;
+
+  constructor(options: { readonly rounds?: number } = {}) {
+    const rounds = options.rounds ?? DOVECOT_PBKDF2_ROUNDS;
+    if (!Number.isSafeInteger(rounds) || rounds < 1 || rounds > DEFAULT_MAX_PBKDF2_ROUNDS) throw new UsageError(`rounds must be an integer from 1 to ${DEFAULT_MAX_PBKDF2_ROUNDS}`);
+    this.rounds = rounds;
+  }
+
+  hash(secret: string): string {
+    if (!isWellFormed(secret)) throw new UsageError('the secret must be a well-formed string');
+    // Dovecot's salt is 16 characters of the crypt alphabet; the characters themselves are hashed.
+    const salt = [...randomBytes(16)].map((byte) => SALT_CHARS[byte % SALT_CHARS.length] ?? '.').join('');
+    return `$1$${salt}$${this.rounds}$${toHex(pbkdf2Sync(utf8(secret), utf8(salt), this.rounds, 20, 'sha1'))}`;
+  }
+
+  verify(secret: string, hashed: string): boolean {
+    const match = typeof hashed === 'string' ? DOVECOT_PBKDF2.exec(hashed) : null;
+    if (!match || typeof secret !== 'string' || !isWellFormed(secret)) return false;
+    const rounds = Number(match[2]);
+    if (rounds > DEFAULT_MAX_PBKDF2_ROUNDS) return false;
+    const key = pbkdf2Sync(utf8(secret), utf8(match[1] ?? ''), rounds, 20, 'sha1');
+    return constantTimeEqual(toHex(key), match[3] ?? '');
+  }
+
+  identify(hashed: string): boolean {
+    return DOVECOT_PBKDF2.test(hashed);
+  }
+}
+
+/** One account of a users file. */
+export interface PasswdEntry {
+  readonly user: string;
+  /** The scheme, upper case: `PLAIN`, `SCRAM-SHA-256`, `PBKDF2`, or `PYSASL` for `$pbkdf2-...$`. */
+  readonly scheme: string;
+  readonly identity: Identity;
+}
+
+/** The schemes {@link parsePasswdFile} reads. */
+export const PASSWD_SCHEMES: readonly string[] = ['PLAIN', 'CLEAR', 'CLEARTEXT', 'SCRAM-SHA-1', 'SCRAM-SHA-256', 'SCRAM-SHA-512', 'PBKDF2'];
+
+function entryLines(text: string, what: string): { number: number; user: string; secret: string }[] {
+  const out: { number: number; user: string; secret: string }[] = [];
+  const seen = new Set<string>();
+  text.split(/\r?\n/).forEach((raw, index) => {
+    const number = index + 1;
+    if (raw.trim() === '' || raw.startsWith('#')) return;
+    const fields = raw.split(':');
+    const user = fields[0] ?? '';
+    const secret = fields[1] ?? '';
+    if (user === '' || !isWellFormed(user) || /\p{Cc}/u.test(user)) throw new UsageError(`${what} line ${number}: no valid user name`);
+    if (secret === '') throw new UsageError(`${what} line ${number}: no ${what === 'tokens file' ? 'token' : 'password'} for this user`);
+    if (seen.has(user)) throw new UsageError(`${what} line ${number}: the user is listed twice`);
+    seen.add(user);
+    out.push({ number, user, secret });
+  });
+  return out;
+}
+
+function identityFor(user: string, secret: string, number: number): PasswdEntry {
+  const where = `users file line ${number}`;
+  const scheme = /^\{([A-Za-z0-9._-]+)\}/.exec(secret);
+  if (scheme === null) {
+    const hasher = secret.startsWith('$pbkdf2') ? detectHasher(secret) : undefined;
+    if (hasher === undefined) throw new UsageError(`${where}: the password has no {SCHEME} prefix; use ${PASSWD_SCHEMES.map((s) => `{${s}}`).join(' ')} or pysasl's $pbkdf2-sha256$ form`);
+    return { user, scheme: 'PYSASL', identity: new HashedIdentity(user, secret, hasher) };
+  }
+  const name = (scheme[1] ?? '').toUpperCase();
+  const rest = secret.slice(scheme[0].length);
+  try {
+    switch (name) {
+      case 'PLAIN':
+      case 'CLEAR':
+      case 'CLEARTEXT':
+        return { user, scheme: 'PLAIN', identity: new ClearIdentity(user, rest) };
+      case 'SCRAM-SHA-1':
+      case 'SCRAM-SHA-256':
+      case 'SCRAM-SHA-512':
+        return { user, scheme: name, identity: new ScramIdentity(user, `{${name}}${rest}`) };
+      case 'PBKDF2': {
+        const hasher = new DovecotPbkdf2Hasher();
+        if (!hasher.identify(rest)) throw new UsageError('not in Dovecot PBKDF2 form');
+        // Dovecot hashes the password as typed, without SASLprep.
+        return { user, scheme: name, identity: new HashedIdentity(user, rest, hasher, { prepare: noprep }) };
+      }
+      default:
+        throw new UsageError(`${where}: unsupported scheme {${name.replace(/[^\x20-\x7e]/g, '?')}}; saslkit reads ${PASSWD_SCHEMES.map((s) => `{${s}}`).join(' ')}`);
+    }
+  } catch (error) {
+    if (error instanceof UsageError && error.message.startsWith(where)) throw error;
+    throw new UsageError(`${where}: the {${name}} secret does not parse`);
+  }
+}
+
+/** Parses a users file. Throws {@link UsageError} naming the first bad line. */
+export function parsePasswdFile(text: string): PasswdEntry[] {
+  return entryLines(text, 'users file').map(({ number, user, secret }) => identityFor(user, secret, number));
+}
+
+/** A credential lookup over entries (user names compared exactly, as Dovecot does by default). */
+export function passwdLookup(entries: readonly PasswdEntry[]): (authcid: string) => Identity | undefined {
+  const byUser = new Map(entries.map((entry) => [entry.user, entry.identity]));
+  return (authcid) => byUser.get(authcid);
+}
+
+/** Parses a tokens file (`user:token` lines) into a token validator for OAUTHBEARER and XOAUTH2. */
+export function parseTokensFile(text: string): NonNullable<ServerOptions['validateToken']> {
+  const tokens = entryLines(text, 'tokens file');
+  return ({ token, user }) => {
+    // Every entry is compared, so the time does not depend on which one matches.
+    let found: string | undefined;
+    for (const entry of tokens) if (constantTimeEqual(entry.secret, token) && found === undefined) found = entry.user;
+    if (found !== undefined && (user === '' || user === found)) return { authcid: found } satisfies TokenResult;
+    return { error: { status: 'invalid_token', schemes: 'bearer', scope: 'mail' } };
+  };
+}
+
+/** Reads a file of at most 16 MiB as UTF-8; a usage error (without the path's content) otherwise. */
+export async function readConfigFile(path: string, what: string): Promise<string> {
+  let data: Buffer;
+  try {
+    data = await readFile(path);
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    throw new UsageError(`cannot read the ${what}: ${typeof code === 'string' ? code : 'error'}`);
+  }
+  if (data.length > MAX_FILE_BYTES) throw new UsageError(`the ${what} is larger than ${MAX_FILE_BYTES} bytes`);
+  return data.toString('utf8');
+}

@@ -1,0 +1,546 @@
+/**
+ * A test server for SMTP, IMAP and POP3 that speaks each protocol only as far as
+ * authentication needs: greeting, capabilities, STARTTLS (STLS in POP3), AUTH / AUTHENTICATE
+ * through saslkit's protocol profiles, IMAP's LOGIN and POP3's USER/PASS, the success reply,
+ * and QUIT / LOGOUT. It is what `saslkit serve` and `saslkit demo` run, and what the SMTP
+ * example server wraps.
+ *
+ * When TLS is configured, SCRAM-*-PLUS is offered once TLS is up (with the connection's
+ * channel-binding data), and PLAIN, LOGIN, IMAP LOGIN and POP3 USER are held back until then
+ * unless `plaintextAuth` is set (as Dovecot's `disable_plaintext_auth`).
+ * @module
+ */
+import { once } from 'node:events';
+import { type Server, type Socket, createServer } from 'node:net';
+import { type SecureContext, type TLSSocket, TLSSocket as TlsSocketClass, createSecureContext, createServer as createTlsServer } from 'node:tls';
+import {
+  type Authenticated,
+  type CallbackContext,
+  IMAP_MAX_AUTH_LINE,
+  LineReader,
+  POP3_MAX_AUTH_LINE,
+  SASLAuth,
+  SMTP_MAX_AUTH_LINE,
+  type ServerOptions,
+  type TokenRequest,
+  advanceAsync,
+  advertisedMechanisms,
+  authenticatePassword,
+  formatSmtpReply,
+  imapCapabilityAtoms,
+  imapServerAuth,
+  isSaslError,
+  lineWriter,
+  pop3SaslCapability,
+  pop3ServerAuth,
+  smtpAuthKeyword,
+  smtpServerAuth,
+  tlsChannelBinding,
+} from '../index.js';
+import { LineTracer } from './trace.js';
+import type { CliProtocol } from './url.js';
+
+/** A certificate and key (PEM text or buffers) for STARTTLS or implicit TLS. */
+export interface ServerTls {
+  readonly cert: string | Buffer;
+  readonly key: string | Buffer;
+}
+
+/** One authentication attempt, as logged. Never holds a secret. */
+export interface AuthAttempt {
+  /** `address:port` of the client. */
+  readonly remote: string;
+  readonly protocol: CliProtocol;
+  /** The SASL mechanism, or `LOGIN command` (IMAP) / `USER/PASS` (POP3). */
+  readonly mechanism: string;
+  /** True when TLS was active. */
+  readonly tls: boolean;
+  /** The user name the client gave (when the mechanism looked one up), or the verified authcid. */
+  readonly user: string | undefined;
+  readonly ok: boolean;
+  /** On success: who the client acts as. */
+  readonly authzid?: string;
+  /** On failure: the error code (`AUTHENTICATION_FAILED`, ...; `STORE_ERROR` for a store that threw). */
+  readonly code?: string;
+}
+
+/** Options of {@link startAuthServer}. */
+export interface AuthServerOptions {
+  readonly protocol: CliProtocol;
+  /** Address to listen on. Default 127.0.0.1. */
+  readonly host?: string;
+  /** Port; 0 (the default) picks a free one. */
+  readonly port?: number;
+  /** Mechanisms to offer, in advertising order. Default: every built-in one. */
+  readonly auth?: SASLAuth;
+  /** Store, token validator and policy for the mechanisms; channel-binding data is added per connection. */
+  readonly options: ServerOptions;
+  /** Certificate and key: enables STARTTLS, or implicit TLS with `implicitTls`. */
+  readonly tls?: ServerTls;
+  /** TLS from the first byte (smtps, imaps, pop3s) instead of STARTTLS. */
+  readonly implicitTls?: boolean;
+  /** Offer PLAIN, LOGIN and the protocols' clear-text login commands before TLS too. Default: only without TLS configured. */
+  readonly plaintextAuth?: boolean;
+  /** Name in greetings. Default `localhost`. */
+  readonly hostname?: string;
+  /** Called after each authentication attempt. */
+  readonly onAuth?: (attempt: AuthAttempt) => void;
+  /** Receives the decoded, redacted trace of every connection. */
+  readonly trace?: (line: string) => void;
+  /** A connection idle this long is closed. Default 60000 ms. */
+  readonly idleTimeoutMs?: number;
+}
+
+/** A running server. */
+export interface RunningAuthServer {
+  readonly protocol: CliProtocol;
+  readonly host: string;
+  readonly port: number;
+  /** The mechanisms offered before TLS (all of them, when no TLS is configured). */
+  readonly mechanisms: readonly string[];
+  /** The mechanisms offered once TLS is up (empty without TLS). */
+  readonly mechanismsWithTls: readonly string[];
+  /** Stops listening and closes every connection. */
+  close(): Promise<void>;
+}
+
+// Mechanisms that send the password or token itself: held back until TLS when TLS is configured.
+const CLEARTEXT_MECHANISMS = new Set(['PLAIN', 'LOGIN', 'OAUTHBEARER', 'XOAUTH2']);
+
+const MAX_LINE: Readonly<Record<CliProtocol, number>> = { smtp: SMTP_MAX_AUTH_LINE, imap: IMAP_MAX_AUTH_LINE, pop3: POP3_MAX_AUTH_LINE };
+
+/** Starts a test server. Resolves once it listens. */
+export async function startAuthServer(settings: AuthServerOptions): Promise<RunningAuthServer> {
+  const auth = settings.auth ?? SASLAuth.all();
+  const secureContext = settings.tls === undefined ? undefined : createSecureContext({ cert: settings.tls.cert, key: settings.tls.key });
+  if (settings.implicitTls === true && secureContext === undefined) throw new Error('implicit TLS needs a certificate and key');
+  const host = settings.host ?? '127.0.0.1';
+  const sockets = new Set<Socket>();
+  const track = (socket: Socket): void => {
+    sockets.add(socket);
+    socket.on('close', () => {
+      sockets.delete(socket);
+    });
+  };
+  const serve = (socket: Socket, tls: TLSSocket | undefined): void => {
+    track(socket);
+    socket.setNoDelay(true);
+    socket.on('error', () => undefined);
+    const connection = new Connection(settings, auth, secureContext, socket, tls);
+    connection
+      .run()
+      .catch(() => undefined)
+      .finally(() => {
+        connection.close();
+      });
+  };
+  const server: Server =
+    settings.implicitTls === true && secureContext !== undefined
+      ? createTlsServer({ secureContext }, (socket) => {
+          serve(socket, socket);
+        })
+      : createServer((socket) => {
+          serve(socket, undefined);
+        });
+  // A failed implicit-TLS handshake never reaches the handler; nothing to log or keep.
+  server.on('tlsClientError', () => undefined);
+  server.on('connection', (socket: Socket) => {
+    track(socket);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(settings.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('the server has no TCP address');
+  const offered = (tls: boolean, binding: boolean): string[] => offeredMechanisms(auth, settings, tls, binding);
+  const tlsConfigured = secureContext !== undefined;
+  return {
+    protocol: settings.protocol,
+    host,
+    port: address.port,
+    mechanisms: settings.implicitTls === true ? offered(true, true) : offered(false, false),
+    mechanismsWithTls: tlsConfigured ? offered(true, true) : [],
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => {
+          resolve();
+        });
+      }),
+  };
+}
+
+function offeredMechanisms(auth: SASLAuth, settings: AuthServerOptions, tls: boolean, binding: boolean): string[] {
+  const holdBack = !tls && settings.tls !== undefined && settings.plaintextAuth !== true;
+  return advertisedMechanisms(auth, { channelBinding: binding }).filter((name) => !(holdBack && CLEARTEXT_MECHANISMS.has(name)));
+}
+
+function errorCode(error: unknown): string {
+  return isSaslError(error) ? error.code : 'STORE_ERROR';
+}
+
+/** Splits an IMAP argument list of atoms and quoted strings; undefined for anything else (literals). */
+export function parseImapStrings(text: string): string[] | undefined {
+  const out: string[] = [];
+  let rest = text;
+  while (rest !== '') {
+    const quoted = /^"((?:[^"\\\r\n]|\\["\\])*)"(?: |$)/.exec(rest);
+    const atom = /^([^\s"(){%*\\]+)(?: |$)/.exec(rest);
+    const match = quoted ?? atom;
+    if (!match) return undefined;
+    out.push(quoted ? (match[1] ?? '').replace(/\\(["\\])/g, '$1') : (match[1] ?? ''));
+    rest = rest.slice(match[0].length);
+  }
+  return out;
+}
+
+/** One client connection. */
+class Connection {
+  readonly #settings: AuthServerOptions;
+  readonly #auth: SASLAuth;
+  readonly #context: SecureContext | undefined;
+  readonly #remote: string;
+  readonly #tracer: LineTracer | undefined;
+  #socket: Socket;
+  #tls: TLSSocket | undefined;
+  #reader!: LineReader;
+  #lines!: AsyncIterator<string>;
+  #write!: (line: string) => unknown;
+  #authenticated = false;
+  #attemptUser: string | undefined;
+
+  constructor(settings: AuthServerOptions, auth: SASLAuth, context: SecureContext | undefined, socket: Socket, tls: TLSSocket | undefined) {
+    this.#settings = settings;
+    this.#auth = auth;
+    this.#context = context;
+    this.#socket = socket;
+    this.#tls = tls;
+    this.#remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
+    const trace = settings.trace;
+    this.#tracer = trace === undefined ? undefined : new LineTracer(trace, { side: 'server', prefix: `[${this.#remote}] ` });
+    socket.setTimeout(settings.idleTimeoutMs ?? 60000, () => socket.destroy());
+    this.#attach(socket);
+  }
+
+  #attach(socket: Socket): void {
+    this.#reader = new LineReader(socket, { maxLineLength: MAX_LINE[this.#settings.protocol] + 1 });
+    this.#lines = this.#tracer ? this.#tracer.source(this.#reader) : this.#reader;
+    const write = lineWriter(socket);
+    this.#write = this.#tracer ? this.#tracer.writer(write) : write;
+  }
+
+  close(): void {
+    this.#reader.close();
+    this.#socket.destroy();
+  }
+
+  get #tlsConfigured(): boolean {
+    return this.#context !== undefined;
+  }
+
+  get #canStartTls(): boolean {
+    return this.#tlsConfigured && this.#tls === undefined;
+  }
+
+  /** Whether clear-text passwords may be sent now. */
+  get #plaintextAllowed(): boolean {
+    return this.#tls !== undefined || !this.#tlsConfigured || this.#settings.plaintextAuth === true;
+  }
+
+  #offered(): string[] {
+    const binding = this.#tls !== undefined && tlsChannelBinding(this.#tls, 'server').types.length > 0;
+    return offeredMechanisms(this.#auth, this.#settings, this.#tls !== undefined, binding);
+  }
+
+  #options(): ServerOptions {
+    const base = this.#settings.options;
+    const { lookup, validateToken } = base;
+    return {
+      ...base,
+      channelBindingData: this.#tls === undefined ? undefined : tlsChannelBinding(this.#tls, 'server'),
+      // The name the client gave is remembered for the log of a failed attempt.
+      ...(lookup === undefined
+        ? {}
+        : {
+            lookup: (authcid: string, context: CallbackContext) => {
+              this.#attemptUser = authcid;
+              return lookup(authcid, context);
+            },
+          }),
+      ...(validateToken === undefined
+        ? {}
+        : {
+            validateToken: (request: TokenRequest) => {
+              this.#attemptUser = request.user === '' ? undefined : request.user;
+              return validateToken(request);
+            },
+          }),
+    };
+  }
+
+  async #next(): Promise<string | undefined> {
+    const next = await this.#lines.next();
+    return next.done === true ? undefined : next.value;
+  }
+
+  #report(mechanism: string, result: { outcome: Authenticated } | { error: unknown }): void {
+    const base = { remote: this.#remote, protocol: this.#settings.protocol, mechanism, tls: this.#tls !== undefined };
+    const attempt: AuthAttempt =
+      'outcome' in result
+        ? { ...base, user: result.outcome.authcid, ok: true, authzid: result.outcome.authzid }
+        : { ...base, user: this.#attemptUser, ok: false, code: errorCode(result.error) };
+    this.#settings.onAuth?.(attempt);
+  }
+
+  /** Runs one SASL exchange through a protocol profile and reports it. */
+  async #sasl(mechanism: string, run: () => Promise<Authenticated>): Promise<void> {
+    this.#attemptUser = undefined;
+    try {
+      const outcome = await run();
+      this.#authenticated = true;
+      this.#report(mechanism, { outcome });
+    } catch (error) {
+      this.#report(mechanism, { error });
+    }
+  }
+
+  /** Checks a clear-text password (IMAP LOGIN, POP3 USER/PASS) with the same store and rules as PLAIN. */
+  async #password(label: string, user: string, password: string): Promise<boolean> {
+    this.#attemptUser = user;
+    try {
+      const result = await advanceAsync(authenticatePassword(this.#options(), 'PLAIN', user, password, ''), { mode: 'next', value: undefined });
+      if (result.done !== true) throw new Error('unexpected yield');
+      this.#authenticated = true;
+      this.#report(label, { outcome: result.value });
+      return true;
+    } catch (error) {
+      this.#report(label, { error });
+      return false;
+    }
+  }
+
+  /**
+   * Switches to TLS after the protocol's "go ahead" line. Lines the client pipelined after the
+   * STARTTLS command are an injection attempt (CVE-2011-0411 and kin): the connection is dropped.
+   */
+  async #startTls(reply: string): Promise<boolean> {
+    const context = this.#context;
+    if (context === undefined) return false;
+    this.#reader.close();
+    // Keep the ClientHello in the socket's buffer until the TLS socket reads it.
+    this.#socket.pause();
+    const leftover = await this.#reader.next();
+    if (leftover.done !== true) return false;
+    await this.#write(reply);
+    const secure = new TlsSocketClass(this.#socket, { isServer: true, secureContext: context });
+    secure.on('error', () => undefined);
+    // `once` rejects when 'error' comes first: a failed handshake.
+    const ok = await Promise.race([once(secure, 'secure').then(() => true), once(secure, 'close').then(() => false)]).catch(() => false);
+    if (!ok) return false;
+    secure.setTimeout(this.#settings.idleTimeoutMs ?? 60000, () => secure.destroy());
+    this.#socket = secure;
+    this.#tls = secure;
+    this.#attach(secure);
+    this.#tracer?.note(`TLS established (${secure.getProtocol() ?? 'unknown version'})`);
+    return true;
+  }
+
+  async run(): Promise<void> {
+    if (this.#tls !== undefined) this.#tracer?.note(`TLS established (${this.#tls.getProtocol() ?? 'unknown version'})`);
+    switch (this.#settings.protocol) {
+      case 'smtp':
+        return this.#smtp();
+      case 'imap':
+        return this.#imap();
+      case 'pop3':
+        return this.#pop3();
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // SMTP
+
+  async #smtp(): Promise<void> {
+    const name = this.#settings.hostname ?? 'localhost';
+    await this.#write(`220 ${name} ESMTP saslkit test server`);
+    for (;;) {
+      const line = await this.#next();
+      if (line === undefined) return;
+      const verb = (line.split(' ')[0] ?? '').toUpperCase();
+      switch (verb) {
+        case 'EHLO': {
+          const mechanisms = this.#offered();
+          const keywords = [`${name} Hello`, 'ENHANCEDSTATUSCODES', ...(this.#canStartTls ? ['STARTTLS'] : []), ...(mechanisms.length > 0 ? [smtpAuthKeyword(mechanisms)] : [])];
+          for (const reply of formatSmtpReply(250, keywords.join('\n'))) await this.#write(reply);
+          break;
+        }
+        case 'HELO':
+          await this.#write(`250 ${name}`);
+          break;
+        case 'STARTTLS':
+          if (!this.#canStartTls) await this.#write(this.#tls ? '503 5.5.1 TLS already active' : '502 5.5.1 STARTTLS not available');
+          else if (!(await this.#startTls('220 2.0.0 Ready to start TLS'))) return;
+          break;
+        case 'AUTH':
+          if (this.#authenticated) await this.#write('503 5.5.1 Already authenticated');
+          else {
+            const mechanism = (line.split(' ')[1] ?? '').toUpperCase();
+            const auth = new SASLAuth(this.#auth.serverMechanisms.filter((m) => this.#offered().includes(m.name)));
+            await this.#sasl(mechanism, () => smtpServerAuth({ command: line, auth, options: this.#options(), lines: this.#lines, write: this.#write }));
+          }
+          break;
+        case 'NOOP':
+        case 'RSET':
+          await this.#write('250 2.0.0 OK');
+          break;
+        case 'QUIT':
+          await this.#write('221 2.0.0 Bye');
+          this.#socket.end();
+          return;
+        case 'MAIL':
+        case 'RCPT':
+        case 'DATA':
+          await this.#write(this.#authenticated ? '502 5.5.1 This test server does not take mail' : '530 5.7.0 Authentication required');
+          break;
+        default:
+          await this.#write('500 5.5.2 Command not recognized');
+      }
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // IMAP
+
+  #imapCapabilities(): string[] {
+    const loginDisabled = !this.#plaintextAllowed;
+    return ['IMAP4rev1', ...(this.#canStartTls ? ['STARTTLS'] : []), ...(loginDisabled ? ['LOGINDISABLED'] : []), ...imapCapabilityAtoms(this.#offered())];
+  }
+
+  async #imap(): Promise<void> {
+    await this.#write(`* OK [CAPABILITY ${this.#imapCapabilities().join(' ')}] saslkit test server ready`);
+    for (;;) {
+      const line = await this.#next();
+      if (line === undefined) return;
+      const match = /^([^\s(){%*"\\+]+) ([A-Za-z]+)(?: (.*))?$/.exec(line);
+      if (!match) {
+        await this.#write('* BAD Missing tag or command');
+        continue;
+      }
+      const tag = match[1] ?? '*';
+      const command = (match[2] ?? '').toUpperCase();
+      const args = match[3] ?? '';
+      switch (command) {
+        case 'CAPABILITY':
+          await this.#write(`* CAPABILITY ${this.#imapCapabilities().join(' ')}`);
+          await this.#write(`${tag} OK CAPABILITY completed`);
+          break;
+        case 'NOOP':
+          await this.#write(`${tag} OK NOOP completed`);
+          break;
+        case 'STARTTLS':
+          if (!this.#canStartTls) await this.#write(`${tag} BAD STARTTLS not available`);
+          else if (!(await this.#startTls(`${tag} OK Begin TLS negotiation now`))) return;
+          break;
+        case 'AUTHENTICATE':
+          if (this.#authenticated) await this.#write(`${tag} BAD Already authenticated`);
+          else {
+            const mechanism = (args.split(' ')[0] ?? '').toUpperCase();
+            const auth = new SASLAuth(this.#auth.serverMechanisms.filter((m) => this.#offered().includes(m.name)));
+            await this.#sasl(mechanism, () => imapServerAuth({ command: line, auth, options: this.#options(), lines: this.#lines, write: this.#write }));
+          }
+          break;
+        case 'LOGIN': {
+          const strings = parseImapStrings(args);
+          if (this.#authenticated) await this.#write(`${tag} BAD Already authenticated`);
+          else if (!this.#plaintextAllowed) await this.#write(`${tag} NO [PRIVACYREQUIRED] LOGIN is disabled before STARTTLS`);
+          else if (strings?.length !== 2) await this.#write(`${tag} BAD Syntax: LOGIN user password (no literals)`);
+          else if (await this.#password('LOGIN command', strings[0] ?? '', strings[1] ?? '')) await this.#write(`${tag} OK LOGIN completed`);
+          else await this.#write(`${tag} NO [AUTHENTICATIONFAILED] Authentication failed`);
+          break;
+        }
+        case 'LOGOUT':
+          await this.#write('* BYE saslkit test server logging out');
+          await this.#write(`${tag} OK LOGOUT completed`);
+          this.#socket.end();
+          return;
+        default:
+          await this.#write(`${tag} BAD Command not supported by this test server`);
+      }
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // POP3
+
+  async #pop3(): Promise<void> {
+    await this.#write('+OK saslkit test server ready');
+    let user: string | undefined;
+    for (;;) {
+      const line = await this.#next();
+      if (line === undefined) return;
+      const space = line.indexOf(' ');
+      const verb = (space === -1 ? line : line.slice(0, space)).toUpperCase();
+      const arg = space === -1 ? '' : line.slice(space + 1);
+      switch (verb) {
+        case 'CAPA': {
+          const mechanisms = this.#offered();
+          await this.#write('+OK Capability list follows');
+          if (this.#plaintextAllowed) await this.#write('USER');
+          if (mechanisms.length > 0) await this.#write(pop3SaslCapability(mechanisms));
+          if (this.#canStartTls) await this.#write('STLS');
+          await this.#write('IMPLEMENTATION saslkit');
+          await this.#write('.');
+          break;
+        }
+        case 'STLS':
+          if (!this.#canStartTls) await this.#write('-ERR STLS not available');
+          else if (!(await this.#startTls('+OK Begin TLS negotiation'))) return;
+          break;
+        case 'AUTH':
+          if (this.#authenticated) await this.#write('-ERR Already authenticated');
+          else if (arg === '') {
+            // The pre-RFC 5034 form: list the mechanisms.
+            await this.#write('+OK');
+            for (const name of this.#offered()) await this.#write(name);
+            await this.#write('.');
+          } else {
+            const mechanism = (arg.split(' ')[0] ?? '').toUpperCase();
+            const auth = new SASLAuth(this.#auth.serverMechanisms.filter((m) => this.#offered().includes(m.name)));
+            await this.#sasl(mechanism, () => pop3ServerAuth({ command: line, auth, options: this.#options(), lines: this.#lines, write: this.#write }));
+          }
+          break;
+        case 'USER':
+          if (this.#authenticated) await this.#write('-ERR Already authenticated');
+          else if (!this.#plaintextAllowed) await this.#write('-ERR [AUTH] Plaintext authentication is disabled before STLS');
+          else if (arg === '') await this.#write('-ERR Syntax: USER name');
+          else {
+            user = arg;
+            await this.#write('+OK');
+          }
+          break;
+        case 'PASS':
+          if (this.#authenticated) await this.#write('-ERR Already authenticated');
+          else if (user === undefined) await this.#write('-ERR USER first');
+          else {
+            const ok = await this.#password('USER/PASS', user, arg);
+            user = undefined;
+            await this.#write(ok ? '+OK Logged in' : '-ERR [AUTH] Authentication failed');
+          }
+          break;
+        case 'NOOP':
+          await this.#write('+OK');
+          break;
+        case 'QUIT':
+          await this.#write('+OK Bye');
+          this.#socket.end();
+          return;
+        default:
+          await this.#write('-ERR Command not supported by this test server');
+      }
+    }
+  }
+}
