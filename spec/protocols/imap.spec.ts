@@ -24,6 +24,7 @@ import {
   parseImapCapabilities,
 } from '../../lib/index.js';
 import { digestMd5Client, digestMd5Server } from '../../lib/mechanisms/digest-md5.js';
+import { imapLogin } from '../../examples/imap-client.js';
 import { demoCredentials } from '../../examples/smtp-demo.js';
 import { DEMO_PASSWORD, DEMO_USER, demoServerOptions } from '../../examples/smtp-server.js';
 import { ALICE, expectNoSecrets, storeOf } from '../support/helpers.js';
@@ -412,6 +413,22 @@ describe('IMAP AUTHENTICATE profile', function () {
           wrong.close();
         }
         expect(server.events).to.deep.equal(['PLAIN alice', 'refused AUTHENTICATION_FAILED', 'LOGIN alice', 'refused AUTHENTICATION_FAILED']);
+      } finally {
+        await server.close();
+      }
+    });
+
+    it('the example IMAP client logs in to the test server and reports the capabilities', async () => {
+      const server = await startImapServer();
+      try {
+        const strongest = await imapLogin({ port: server.port, credentials: new ClientCredentials(DEMO_USER, DEMO_PASSWORD) });
+        expect(strongest.mechanism).to.equal('SCRAM-SHA-512');
+        expect(strongest.serverVerified).to.equal(true);
+        expect(strongest.before.mechanisms).to.include('PLAIN');
+        expect(strongest.capabilities?.atoms).to.deep.equal(['IMAP4rev1']);
+        const refused = await settle(imapLogin({ port: server.port, mechanism: 'CRAM-MD5', credentials: new ClientCredentials(DEMO_USER, 'wrong-secret') }));
+        expect(isSaslError(refused.error) && refused.error.code).to.equal('AUTHENTICATION_FAILED');
+        expect(server.events).to.deep.equal(['SCRAM-SHA-512 alice', 'refused AUTHENTICATION_FAILED']);
       } finally {
         await server.close();
       }
