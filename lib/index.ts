@@ -44,6 +44,28 @@ export {
   xmppClientAuth,
 } from './protocols/xmpp.js';
 export {
+  type LineSource, type LineWriter, type LineReaderOptions, type LineLimits, type ReplyKind, type ReplyTexts, type LineServerAuthOptions,
+  type LineClientAuthOptions, type LineClientResult, LineQueue, LineReader, DEFAULT_READER_MAX_LINE, lineIterator, lineWriter, CANCEL_LINE,
+  MECHANISM_NAME, encodeInitialResponse, decodeInitialResponse, decodeLineData, advertisedMechanisms,
+} from './protocols/lines.js';
+export {
+  SMTP_MAX_AUTH_LINE, SMTP_MAX_COMMAND_LINE, SMTP_REPLY_CODES, type SmtpReply, type EhloInfo, type SmtpServerAuthOptions, type SmtpClientAuthOptions,
+  formatSmtpReply, readSmtpReply, parseEhlo, smtpAuthKeyword, smtpServerAuth, smtpClientAuth,
+} from './protocols/smtp.js';
+export {
+  IMAP_MAX_AUTH_LINE, IMAP_MAX_COMMAND_LINE, IMAP_REPLY_STATUS, type ImapCapabilities, type ImapServerAuthOptions, type ImapClientAuthOptions,
+  type ImapClientResult, parseImapCapabilities, imapCapabilityAtoms, imapServerAuth, imapClientAuth,
+} from './protocols/imap.js';
+export {
+  POP3_MAX_AUTH_LINE, POP3_MAX_COMMAND_LINE, type Pop3Capabilities, type Pop3ServerAuthOptions, type Pop3ClientAuthOptions, parsePop3Capa,
+  pop3SaslCapability, pop3ServerAuth, pop3ClientAuth,
+} from './protocols/pop3.js';
+export {
+  MANAGESIEVE_MAX_AUTH_LINE, MANAGESIEVE_MAX_QUOTED, type ManageSieveCapabilities, type ManageSieveServerAuthOptions,
+  type ManageSieveClientAuthOptions, quoteSieveString, parseManageSieveCapabilities, manageSieveSaslCapability, manageSieveServerAuth,
+  manageSieveClientAuth,
+} from './protocols/managesieve.js';
+export {
   PG_PROTOCOL_VERSION, PG_SSL_REQUEST_CODE, PG_GSSENC_REQUEST_CODE, PG_CANCEL_REQUEST_CODE, DEFAULT_PG_MAX_MESSAGE_BYTES, PG_MAX_STARTUP_BYTES,
   PG_AUTH, type PgMessage, type PgStartupPacket, type PgSASLInitialResponse, type PgErrorFields, type PgAuthentication, type PgReaderOptions,
   type PgWriter, type PostgresServerAuthOptions, type PostgresServerResult, type PostgresReadyOptions, type PostgresClientAuthOptions,
