@@ -21,7 +21,7 @@ import { digestMd5Client, digestMd5Server } from '../../lib/mechanisms/digest-md
 import { demoCredentials } from '../../examples/smtp-demo.js';
 import { DEMO_PASSWORD, DEMO_USER, demoServerOptions } from '../../examples/smtp-server.js';
 import { ALICE, expectNoSecrets, storeOf } from '../support/helpers.js';
-import { type Script, body, fromLine, replayClient, replayServer, scriptedMechanism, settle, transcriptOf, unb64 } from './transcript.js';
+import { type Script, body, fromLine, replayClient, replayServer, scriptedMechanism, settle, startLineServer, transcriptOf, unb64, withLineClient } from './transcript.js';
 
 const b64 = (text: string): string => Buffer.from(text).toString('base64');
 const unquote = (line: string): string => {
@@ -276,6 +276,64 @@ describe('ManageSieve AUTHENTICATE profile', function () {
       expect(isSaslError(unknown.error) && unknown.error.code).to.equal('MALFORMED_MESSAGE');
       const gone = await againstLines([]);
       expect(isSaslError(gone.error) && gone.error.code).to.equal('ABORTED');
+    });
+  });
+
+  describe('over 127.0.0.1 sockets', function () {
+    this.timeout(20000);
+
+    it('own client logs in to own server with every offered mechanism, from the capability greeting', async () => {
+      const auth = SASLAuth.all();
+      const options = demoServerOptions();
+      const events: string[] = [];
+      const server = await startLineServer(async (lines, write) => {
+        await write('"IMPLEMENTATION" "saslkit test"');
+        await write(manageSieveSaslCapability(advertisedMechanisms(auth)));
+        await write('"VERSION" "1.0"');
+        await write('OK');
+        let authenticated = false;
+        for (;;) {
+          const next = await lines.next();
+          if (next.done === true) return;
+          const line = next.value;
+          const verb = (/^[A-Za-z]+/.exec(line)?.[0] ?? '').toUpperCase();
+          if (verb === 'AUTHENTICATE' && !authenticated) {
+            try {
+              const result = await manageSieveServerAuth({ command: line, auth, options, lines, write });
+              authenticated = true;
+              events.push(result.mechanism);
+            } catch (error) {
+              events.push(`refused ${isSaslError(error) ? error.code : 'store'}`);
+            }
+          } else if (verb === 'LOGOUT') {
+            await write('OK "bye"');
+            return;
+          } else {
+            await write('NO "Unknown command"');
+          }
+        }
+      });
+      try {
+        const names = advertisedMechanisms(auth);
+        for (const name of names) {
+          const result = await withLineClient(server.port, async (lines, write) => {
+            const greeting: string[] = [];
+            for (let next = await lines.next(); next.done !== true; next = await lines.next()) {
+              greeting.push(next.value);
+              if (next.value === 'OK') break;
+            }
+            const offered = parseManageSieveCapabilities(greeting).mechanisms;
+            const outcome = await manageSieveClientAuth({ offered, mechanism: name, credentials: demoCredentials(name), client: { host: 'localhost', service: 'sieve' }, lines, write });
+            await write('LOGOUT');
+            expect((await lines.next()).value).to.equal('OK "bye"');
+            return outcome;
+          });
+          expect(result.mechanism).to.equal(name);
+        }
+        expect(events).to.deep.equal(names);
+      } finally {
+        await server.close();
+      }
     });
   });
 });

@@ -22,7 +22,7 @@ import { digestMd5Client, digestMd5Server } from '../../lib/mechanisms/digest-md
 import { demoCredentials } from '../../examples/smtp-demo.js';
 import { DEMO_PASSWORD, DEMO_USER, demoServerOptions } from '../../examples/smtp-server.js';
 import { ALICE, expectNoSecrets, storeOf } from '../support/helpers.js';
-import { type Script, body, fromLine, recordingSource, recordingWriter, replayClient, replayServer, scriptedMechanism, settle, transcriptOf, unb64 } from './transcript.js';
+import { type Script, body, fromLine, recordingSource, recordingWriter, replayClient, replayServer, scriptedMechanism, settle, startLineServer, transcriptOf, unb64, withLineClient } from './transcript.js';
 
 const EMPTY = new Uint8Array(0);
 
@@ -278,6 +278,66 @@ describe('POP3 AUTH profile', function () {
     it('rejects with ABORTED when the server goes away', async () => {
       const { error } = await againstLines([]);
       expect(isSaslError(error) && error.code).to.equal('ABORTED');
+    });
+  });
+
+  describe('over 127.0.0.1 sockets', function () {
+    this.timeout(20000);
+
+    it('own client logs in to own server with every offered mechanism, after CAPA', async () => {
+      const auth = SASLAuth.all();
+      const options = demoServerOptions();
+      const events: string[] = [];
+      const server = await startLineServer(async (lines, write) => {
+        await write('+OK saslkit POP3 test server ready');
+        let user: string | undefined;
+        for (;;) {
+          const next = await lines.next();
+          if (next.done === true) return;
+          const line = next.value;
+          const verb = (line.split(' ')[0] ?? '').toUpperCase();
+          if (verb === 'CAPA') {
+            await write('+OK Capability list follows');
+            await write(pop3SaslCapability(advertisedMechanisms(auth)));
+            await write('.');
+          } else if (verb === 'AUTH' && user === undefined) {
+            try {
+              user = (await pop3ServerAuth({ command: line, auth, options, lines, write })).authcid;
+              events.push(`${line.split(' ')[1] ?? ''} ${user}`);
+            } catch (error) {
+              events.push(`refused ${isSaslError(error) ? error.code : 'store'}`);
+            }
+          } else if (verb === 'QUIT') {
+            await write('+OK bye');
+            return;
+          } else {
+            await write('-ERR Unknown command');
+          }
+        }
+      });
+      try {
+        const names = advertisedMechanisms(auth);
+        const attempts = [...names.map((name) => ({ name, wrong: false })), { name: 'PLAIN', wrong: true }];
+        for (const { name, wrong } of attempts) {
+          const outcome = await withLineClient(server.port, async (lines, write) => {
+            expect((await lines.next()).value).to.match(/^\+OK /);
+            await write('CAPA');
+            const capa: string[] = [];
+            for (let next = await lines.next(); next.done !== true && next.value !== '.'; next = await lines.next()) capa.push(next.value);
+            const offered = parsePop3Capa(capa).mechanisms;
+            const credentials = wrong ? new ClientCredentials(DEMO_USER, 'wrong-secret') : demoCredentials(name);
+            const result = await settle(pop3ClientAuth({ offered, mechanism: name, credentials, client: { host: 'localhost', service: 'pop' }, lines, write }));
+            await write('QUIT');
+            expect((await lines.next()).value).to.equal('+OK bye');
+            return result;
+          });
+          if (wrong) expect(isSaslError(outcome.error) && outcome.error.code).to.equal('AUTHENTICATION_FAILED');
+          else expect(outcome.value?.mechanism, String(outcome.error)).to.equal(name);
+        }
+        expect(events).to.deep.equal([...names.map((name) => `${name} ${name === 'ANONYMOUS' ? 'anonymous' : DEMO_USER}`), 'refused AUTHENTICATION_FAILED']);
+      } finally {
+        await server.close();
+      }
     });
   });
 });

@@ -5,16 +5,20 @@
  * reproduce the RFC's example (unpublished secrets, deviating examples).
  */
 import { expect } from 'chai';
+import { once } from 'node:events';
+import { type Socket, connect, createServer } from 'node:net';
 import {
   type Authenticated,
   AuthenticationFailedError,
   ExchangeAbortedError,
+  LineReader,
   type LineWriter,
   type Mechanism,
   NO_INITIAL_RESPONSE,
   ServerSuccess,
   UnexpectedMessageError,
   challenge,
+  lineWriter,
   respond,
 } from '../../lib/index.js';
 import { vector } from '../support/vectors.js';
@@ -138,3 +142,50 @@ export function scriptedMechanism(script: Script): Mechanism {
 
 /** Base64 text to bytes (test data is trusted). */
 export const unb64 = (text: string): Uint8Array => Buffer.from(text, 'base64');
+
+/** A server on 127.0.0.1 that runs `session` for each connection. */
+export interface LineServer {
+  readonly port: number;
+  /** Destroys the connections and closes the listener. */
+  close(): Promise<void>;
+}
+
+/** Starts a line server on a free 127.0.0.1 port. */
+export async function startLineServer(session: (lines: LineReader, write: (line: string) => Promise<void>, socket: Socket) => Promise<void>): Promise<LineServer> {
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.setNoDelay(true);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => undefined);
+    const lines = new LineReader(socket);
+    session(lines, lineWriter(socket), socket)
+      .catch(() => socket.destroy())
+      .finally(() => { lines.close(); socket.end(); });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('no address');
+  return {
+    port: address.port,
+    close: () => new Promise<void>((resolve) => {
+      for (const socket of sockets) socket.destroy();
+      server.close(() => { resolve(); });
+    }),
+  };
+}
+
+/** Connects to 127.0.0.1:`port`, runs `run` with the connection's lines, then closes it. */
+export async function withLineClient<T>(port: number, run: (lines: LineReader, write: (line: string) => Promise<void>) => Promise<T>): Promise<T> {
+  const socket = connect({ host: '127.0.0.1', port, noDelay: true });
+  socket.setTimeout(5000, () => socket.destroy(new Error('test client timed out')));
+  const lines = new LineReader(socket);
+  try {
+    await once(socket, 'connect');
+    return await run(lines, lineWriter(socket));
+  } finally {
+    lines.close();
+    socket.destroy();
+  }
+}
