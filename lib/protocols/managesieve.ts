@@ -265,7 +265,8 @@ export type ManageSieveServerAuthOptions = LineServerAuthOptions;
  * literals are read from `lines`). Resolves with the verified result after writing `OK`, with
  * server-final data as `OK (SASL "...")`. Every failure is a `NO` (`NO (TRYLATER)` when the
  * store throws) and rejects with the typed error, or with the store's error. Refusing a second
- * AUTHENTICATE after success is the host's job.
+ * AUTHENTICATE after success is the host's job. After LIMIT_EXCEEDED for a literal the client
+ * may still be sending the literal's octets (`{n+}` does not wait), so close the connection.
  */
 export function manageSieveServerAuth(args: ManageSieveServerAuthOptions): Promise<Authenticated> {
   return runServerProfile(new SieveServerDialect(args.replies), args, MANAGESIEVE_MAX_AUTH_LINE);
@@ -336,7 +337,9 @@ export interface ManageSieveClientAuthOptions extends LineClientAuthOptions {
  * Runs the client side of one ManageSieve AUTHENTICATE command. Strings longer than 1024
  * characters go out as `{n+}` literals. Resolves on `OK` once the mechanism accepted the
  * outcome (and its `(SASL ...)` data); rejects on `NO` or `BYE` with a typed error carrying the
- * server's text. Pass `client: { service: 'sieve', host }` for DIGEST-MD5.
+ * server's text. When the mechanism refuses the data that came with `OK` (a SCRAM signature
+ * that does not verify: SERVER_NOT_VERIFIED), the server already considers the client logged
+ * in, so close the connection. Pass `client: { service: 'sieve', host }` for DIGEST-MD5.
  */
 export function manageSieveClientAuth(args: ManageSieveClientAuthOptions): Promise<LineClientResult> {
   return runClientProfile(new SieveClientDialect(), args, () => pickClientMechanism(args, args.offered, 'ManageSieve'), MANAGESIEVE_MAX_AUTH_LINE);
