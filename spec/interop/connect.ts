@@ -13,11 +13,13 @@ import {
   LineReader,
   PgMessageReader,
   type Pop3Capabilities,
+  buildPgMessage,
   buildPgSSLRequest,
   buildPgTerminate,
   lineWriter,
   parseEhlo,
   parseImapCapabilities,
+  parsePgErrorResponse,
   parsePop3Capa,
   readSmtpReply,
 } from '../../lib/index.js';
@@ -238,4 +240,24 @@ export async function openPostgres(options: { readonly tls?: boolean; readonly p
   };
   open.add(connection);
   return connection;
+}
+
+/**
+ * Runs one simple query (after authentication and ReadyForQuery) and returns the first column
+ * of the first row as text, proving the session is really logged in.
+ */
+export async function pgQueryValue(connection: PgConnection, sql: string): Promise<string | undefined> {
+  connection.write(buildPgMessage('Q', Buffer.from(`${sql}\0`, 'utf8')));
+  let value: string | undefined;
+  for (;;) {
+    const message = await connection.reader.read();
+    if (message.type === 'E') throw new Error(`the query failed: SQLSTATE ${parsePgErrorResponse(message.body).code}`);
+    if (message.type === 'D' && value === undefined) {
+      // DataRow: Int16 column count, then per column an Int32 length (-1 for NULL) and the bytes.
+      const body = Buffer.from(message.body);
+      const length = body.readInt32BE(2);
+      value = length < 0 ? undefined : body.subarray(6, 6 + length).toString('utf8');
+    }
+    if (message.type === 'Z') return value;
+  }
 }
