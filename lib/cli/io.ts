@@ -228,8 +228,9 @@ export function promptHidden(io: CliIo, question: string): Promise<string> {
         } else if (char >= ' ') answer += char;
       }
     };
-    io.stderr.write(question);
+    // Raw mode (no echo) first: a reply typed as soon as the prompt shows must not be echoed.
     input.setRawMode?.(true);
+    io.stderr.write(question);
     input.on('data', onData);
     input.resume();
   });

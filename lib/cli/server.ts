@@ -135,8 +135,8 @@ export async function startAuthServer(settings: AuthServerOptions): Promise<Runn
       });
   };
   const server: Server =
-    settings.implicitTls === true && secureContext !== undefined
-      ? createTlsServer({ secureContext }, (socket) => {
+    settings.implicitTls === true && settings.tls !== undefined
+      ? createTlsServer({ cert: settings.tls.cert, key: settings.tls.key }, (socket) => {
           serve(socket, socket);
         })
       : createServer((socket) => {

@@ -62,8 +62,16 @@ export function parseTarget(text: string): Target {
     implicitTls: scheme.implicitTls,
     host,
     port: url.port === '' ? scheme.port : Number(url.port),
-    user: url.username === '' ? undefined : decodeURIComponent(url.username),
+    user: url.username === '' ? undefined : decodeUser(url.username),
   };
+}
+
+function decodeUser(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw new UsageError('the user name in the URL is not valid percent-encoding');
+  }
 }
 
 /** The URL form of a target, without user. */
