@@ -107,6 +107,22 @@ function entryLines(text: string, what: string): { number: number; user: string;
   return out;
 }
 
+/** A well-formed line whose `{SCHEME}` saslkit cannot serve (Dovecot's CRAM-MD5 states, crypt hashes). */
+export interface UnsupportedEntry {
+  readonly line: number;
+  readonly user: string;
+  readonly scheme: string;
+}
+
+class UnsupportedScheme extends UsageError {
+  constructor(
+    message: string,
+    readonly scheme: string,
+  ) {
+    super(message);
+  }
+}
+
 function identityFor(user: string, secret: string, number: number): PasswdEntry {
   const where = `users file line ${number}`;
   const scheme = /^\{([A-Za-z0-9._-]+)\}/.exec(secret);
@@ -134,17 +150,31 @@ function identityFor(user: string, secret: string, number: number): PasswdEntry 
         return { user, scheme: name, identity: new HashedIdentity(user, rest, hasher, { prepare: noprep }) };
       }
       default:
-        throw new UsageError(`${where}: unsupported scheme {${name.replace(/[^\x20-\x7e]/g, '?')}}; saslkit reads ${PASSWD_SCHEMES.map((s) => `{${s}}`).join(' ')}`);
+        throw new UnsupportedScheme(`${where}: unsupported scheme {${name}}; saslkit reads ${PASSWD_SCHEMES.map((s) => `{${s}}`).join(' ')}`, name);
     }
   } catch (error) {
-    if (error instanceof UsageError && error.message.startsWith(where)) throw error;
+    if (error instanceof UnsupportedScheme) throw error;
     throw new UsageError(`${where}: the {${name}} secret does not parse`);
   }
 }
 
-/** Parses a users file. Throws {@link UsageError} naming the first bad line. */
-export function parsePasswdFile(text: string): PasswdEntry[] {
-  return entryLines(text, 'users file').map(({ number, user, secret }) => identityFor(user, secret, number));
+/**
+ * Parses a users file. Throws {@link UsageError} naming the first bad line. A line with a
+ * scheme saslkit does not serve is an error too, unless `onUnsupported` is given: then the
+ * account is left out and reported, so that a Dovecot file with `{CRAM-MD5}` or crypt hashes
+ * still serves its other accounts.
+ */
+export function parsePasswdFile(text: string, options: { readonly onUnsupported?: (entry: UnsupportedEntry) => void } = {}): PasswdEntry[] {
+  const entries: PasswdEntry[] = [];
+  for (const { number, user, secret } of entryLines(text, 'users file')) {
+    try {
+      entries.push(identityFor(user, secret, number));
+    } catch (error) {
+      if (!(error instanceof UnsupportedScheme) || options.onUnsupported === undefined) throw error;
+      options.onUnsupported({ line: number, user, scheme: error.scheme });
+    }
+  }
+  return entries;
 }
 
 /** A credential lookup over entries (user names compared exactly, as Dovecot does by default). */

@@ -29,7 +29,8 @@ Options:
                         bob:{SCRAM-SHA-256}4096,<salt>,<StoredKey>,<ServerKey>
                         carol:{PBKDF2}$1$<salt>$5000$<hex>
                         dave:$pbkdf2-sha256$500000$<salt>$<key>     (pysasl; not for Dovecot)
-                      schemes: ${PASSWD_SCHEMES.map((s) => `{${s}}`).join(' ')}
+                      schemes: ${PASSWD_SCHEMES.map((s) => `{${s}}`).join(' ')};
+                      accounts in other schemes ({CRAM-MD5}, crypt) are left out, with a warning
                       make secrets with: saslkit secret --user alice --format dovecot
   --tokens F          OAuth bearer tokens, one "user:token" per line: adds OAUTHBEARER, XOAUTH2
   --mechs LIST        mechanisms to offer, comma-separated (default: the ones every account
@@ -161,7 +162,9 @@ export async function serveCommand(argv: readonly string[], io: CliIo): Promise<
     if (protocol === undefined) throw new UsageError('serve needs --protocol smtp|imap|pop3');
     const usersFile = stringOption(args, 'users');
     if (usersFile === undefined) throw new UsageError('serve needs --users <passwd-file>');
-    const entries = parsePasswdFile(await readConfigFile(usersFile, 'users file'));
+    const entries = parsePasswdFile(await readConfigFile(usersFile, 'users file'), {
+      onUnsupported: ({ line, user, scheme }) => io.stderr.write(`saslkit serve: users file line ${line}: saslkit cannot serve {${scheme}}; ${JSON.stringify(user)} left out\n`),
+    });
     const tokensFile = stringOption(args, 'tokens');
     const validateToken = tokensFile === undefined ? undefined : parseTokensFile(await readConfigFile(tokensFile, 'tokens file'));
     const auth = chooseMechanisms(stringOption(args, 'mechs'), entries, validateToken !== undefined);

@@ -256,12 +256,19 @@ class Connection {
     return offeredMechanisms(this.#auth, this.#settings, this.#tls !== undefined, binding);
   }
 
-  #options(): ServerOptions {
+  /**
+   * The server options for one exchange of `mechanism`. Channel-binding data goes with it only
+   * when the -PLUS variant is on offer: with the data, plain SCRAM refuses a client's GS2 flag
+   * "y" as a downgrade, which would be wrong when this server does not offer -PLUS for it.
+   */
+  #options(mechanism: string): ServerOptions {
     const base = this.#settings.options;
     const { lookup, validateToken } = base;
+    const offered = this.#offered();
+    const binding = this.#tls !== undefined && (mechanism.endsWith('-PLUS') || offered.includes(`${mechanism}-PLUS`));
     return {
       ...base,
-      channelBindingData: this.#tls === undefined ? undefined : tlsChannelBinding(this.#tls, 'server'),
+      channelBindingData: binding && this.#tls !== undefined ? tlsChannelBinding(this.#tls, 'server') : undefined,
       // The name the client gave is remembered for the log of a failed attempt.
       ...(lookup === undefined
         ? {}
@@ -296,11 +303,13 @@ class Connection {
     this.#settings.onAuth?.(attempt);
   }
 
-  /** Runs one SASL exchange through a protocol profile and reports it. */
-  async #sasl(mechanism: string, run: () => Promise<Authenticated>): Promise<void> {
+  /** Runs one SASL exchange through a protocol profile, with the mechanisms offered now, and reports it. */
+  async #sasl(mechanism: string, run: (auth: SASLAuth, options: ServerOptions) => Promise<Authenticated>): Promise<void> {
     this.#attemptUser = undefined;
+    const offered = this.#offered();
+    const auth = new SASLAuth(this.#auth.serverMechanisms.filter((m) => offered.includes(m.name)));
     try {
-      const outcome = await run();
+      const outcome = await run(auth, this.#options(mechanism));
       this.#authenticated = true;
       this.#report(mechanism, { outcome });
     } catch (error) {
@@ -312,7 +321,7 @@ class Connection {
   async #password(label: string, user: string, password: string): Promise<boolean> {
     this.#attemptUser = user;
     try {
-      const result = await advanceAsync(authenticatePassword(this.#options(), 'PLAIN', user, password, ''), { mode: 'next', value: undefined });
+      const result = await advanceAsync(authenticatePassword(this.#options('PLAIN'), 'PLAIN', user, password, ''), { mode: 'next', value: undefined });
       if (result.done !== true) throw new Error('unexpected yield');
       this.#authenticated = true;
       this.#report(label, { outcome: result.value });
@@ -389,8 +398,7 @@ class Connection {
           if (this.#authenticated) await this.#write('503 5.5.1 Already authenticated');
           else {
             const mechanism = (line.split(' ')[1] ?? '').toUpperCase();
-            const auth = new SASLAuth(this.#auth.serverMechanisms.filter((m) => this.#offered().includes(m.name)));
-            await this.#sasl(mechanism, () => smtpServerAuth({ command: line, auth, options: this.#options(), lines: this.#lines, write: this.#write }));
+            await this.#sasl(mechanism, (auth, options) => smtpServerAuth({ command: line, auth, options, lines: this.#lines, write: this.#write }));
           }
           break;
         case 'NOOP':
@@ -449,8 +457,7 @@ class Connection {
           if (this.#authenticated) await this.#write(`${tag} BAD Already authenticated`);
           else {
             const mechanism = (args.split(' ')[0] ?? '').toUpperCase();
-            const auth = new SASLAuth(this.#auth.serverMechanisms.filter((m) => this.#offered().includes(m.name)));
-            await this.#sasl(mechanism, () => imapServerAuth({ command: line, auth, options: this.#options(), lines: this.#lines, write: this.#write }));
+            await this.#sasl(mechanism, (auth, options) => imapServerAuth({ command: line, auth, options, lines: this.#lines, write: this.#write }));
           }
           break;
         case 'LOGIN': {
@@ -509,8 +516,7 @@ class Connection {
             await this.#write('.');
           } else {
             const mechanism = (arg.split(' ')[0] ?? '').toUpperCase();
-            const auth = new SASLAuth(this.#auth.serverMechanisms.filter((m) => this.#offered().includes(m.name)));
-            await this.#sasl(mechanism, () => pop3ServerAuth({ command: line, auth, options: this.#options(), lines: this.#lines, write: this.#write }));
+            await this.#sasl(mechanism, (auth, options) => pop3ServerAuth({ command: line, auth, options, lines: this.#lines, write: this.#write }));
           }
           break;
         case 'USER':

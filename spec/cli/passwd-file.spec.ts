@@ -97,6 +97,15 @@ describe('cli/passwd-file', () => {
     }
   });
 
+  it('leaves out and reports accounts with an unsupported scheme when asked to', () => {
+    const skipped: unknown[] = [];
+    const entries = parsePasswdFile('alice:{PLAIN}a\ncarol:{CRAM-MD5}c889a69e\nbob:{SSHA512}topsecretvalue\n', { onUnsupported: (entry) => skipped.push(entry) });
+    expect(entries.map((e) => e.user)).to.deep.equal(['alice']);
+    expect(skipped).to.deep.equal([{ line: 2, user: 'carol', scheme: 'CRAM-MD5' }, { line: 3, user: 'bob', scheme: 'SSHA512' }]);
+    // A scheme it reads but cannot parse stays an error.
+    expect(usageError(() => parsePasswdFile('bob:{PBKDF2}topsecretvalue\n', { onUnsupported: () => undefined })).message).to.match(/does not parse/);
+  });
+
   it('parses a tokens file into a validator that maps a token to its user', () => {
     const validate = parseTokensFile('alice:alice-oauth-token\nbob:bob-token\n');
     expect(validate({ mechanism: 'OAUTHBEARER', token: 'bob-token', user: '' })).to.deep.equal({ authcid: 'bob' });

@@ -41,6 +41,15 @@ describe('cli/serve', function () {
     for (const secret of ['carol-pass', 'wrong-secret', 'bob-pass', Buffer.from('wrong-secret').toString('base64')]) expect(out + serve.output.err()).to.not.include(secret);
   });
 
+  it('leaves out accounts whose scheme it cannot serve, as in a Dovecot file with {CRAM-MD5}', async () => {
+    const mixed = files.write('dovecot-users', 'alice:{PLAIN}alice-pass\ncarol:{CRAM-MD5}c889a69e954e5120cd16eee9af705e1e520ff19cf8b4d580468433af6f0ffce9\n');
+    const serve = await startServe(['--protocol', 'smtp', '--listen', '127.0.0.1:0', '--users', mixed]);
+    await serve.stop();
+    expect(serve.output.err()).to.equal('saslkit serve: users file line 2: saslkit cannot serve {CRAM-MD5}; "carol" left out\n');
+    expect(serve.output.out()).to.match(/\), 1 user\n/);
+    expect(serve.output.out()).to.not.include('c889a69e');
+  });
+
   it('offers what every account can use, or what --mechs says', async () => {
     const scramOnly = files.write('scram-users', `bob:${BOB}\nalice:{PLAIN}alice-pass\n`);
     const serve = await startServe(['--protocol', 'imap', '--listen', '127.0.0.1:0', '--users', scramOnly, '--plaintext-auth']);
@@ -52,12 +61,12 @@ describe('cli/serve', function () {
   });
 
   it('reports usage errors with exit 2 and never echoes a secret from the users file', async () => {
-    const bad = files.write('bad-users', 'alice:{PLAIN}alice-pass\nbob:{SSHA}topsecretvalue\n');
+    const bad = files.write('bad-users', 'alice:{PLAIN}alice-pass\nbob:{SCRAM-SHA-256}topsecretvalue\n');
     const cases: [string[], RegExp][] = [
       [['--users', users], /needs --protocol/],
       [['--protocol', 'smtp'], /needs --users/],
       [['--protocol', 'ftp', '--users', users], /--protocol must be one of: smtp, imap, pop3/],
-      [['--protocol', 'smtp', '--users', bad], /users file line 2: unsupported scheme \{SSHA\}/],
+      [['--protocol', 'smtp', '--users', bad], /users file line 2: the \{SCRAM-SHA-256\} secret does not parse/],
       [['--protocol', 'smtp', '--users', files.path('missing')], /cannot read the users file: ENOENT/],
       [['--protocol', 'smtp', '--users', users, '--mechs', 'XOAUTH2'], /XOAUTH2 needs --tokens/],
       [['--protocol', 'smtp', '--users', users, '--mechs', 'EXTERNAL'], /EXTERNAL needs TLS client certificates/],

@@ -92,6 +92,19 @@ describe('cli/server and cli/client', function () {
     expectNoSecrets(attempts, ['wrong-secret', DEMO_PASSWORD]);
   });
 
+  it('binds the channel only for mechanisms whose -PLUS variant is on offer (RFC 5802 GS2 flags)', async () => {
+    const auth = SASLAuth.named(['SCRAM-SHA-256-PLUS', 'SCRAM-SHA-256', 'SCRAM-SHA-1']);
+    const server = await start({ protocol: 'imap', auth, options: demoServerOptions(), tls: { cert: CERT, key: KEY } });
+    for (const mechanism of ['SCRAM-SHA-256-PLUS', 'SCRAM-SHA-256', 'SCRAM-SHA-1']) {
+      const client = await MailClient.connect({ target: target('imap', server.port), ca: CERT });
+      await client.startTls();
+      // SCRAM-SHA-256 while -PLUS is offered: the client says "n"; SCRAM-SHA-1 has no -PLUS here: "y", accepted.
+      const result = await client.authenticate({ credentials: new ClientCredentials('bob', 'bob-pass'), mechanism });
+      expect(result.mechanism).to.equal(mechanism);
+      await client.quit();
+    }
+  });
+
   it('refuses hidden mechanisms and clear-text logins before TLS, on every protocol', async () => {
     const options = { options: demoServerOptions(), tls: { cert: CERT, key: KEY } };
     const plain = Buffer.from('\0alice\0alice-pass').toString('base64');
