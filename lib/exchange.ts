@@ -50,22 +50,56 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
  * `pbkdf2Sync`, so that the event loop keeps running).
  */
 export function effect<T>(kind: EffectKind, sync: () => T | PromiseLike<T>, asyncRun?: () => Promise<T>): Effect<T> {
-  return {
-    [EFFECT]: true,
-    kind,
-    runSync(): T {
-      const value = sync();
-      if (isThenable(value)) {
-        // Keep an unhandled rejection from surfacing later as a crash.
-        Promise.resolve(value).catch(() => undefined);
-        throw new UsageError(`the ${kind} callback returned a promise; use an async driver (promise, callback or iterator)`);
-      }
-      return value;
-    },
-    runAsync(): Promise<T> {
-      return asyncRun ? asyncRun() : Promise.resolve().then(sync);
-    },
-  };
+  return new EffectRequest(kind, sync, asyncRun);
+}
+
+// A class rather than an object literal: one shared pair of methods instead of two new
+// closures per effect, which counts in exchanges as cheap as PLAIN.
+class EffectRequest<T> implements Effect<T> {
+  readonly [EFFECT] = true as const;
+  readonly kind: EffectKind;
+  readonly #sync: () => T | PromiseLike<T>;
+  readonly #async: (() => Promise<T>) | undefined;
+
+  constructor(kind: EffectKind, sync: () => T | PromiseLike<T>, asyncRun: (() => Promise<T>) | undefined) {
+    this.kind = kind;
+    this.#sync = sync;
+    this.#async = asyncRun;
+  }
+
+  runSync(): T {
+    const value = this.#sync();
+    if (isThenable(value)) {
+      // Keep an unhandled rejection from surfacing later as a crash.
+      Promise.resolve(value).catch(() => undefined);
+      throw new UsageError(`the ${this.kind} callback returned a promise; use an async driver (promise, callback or iterator)`);
+    }
+    return value;
+  }
+
+  runAsync(): Promise<T> {
+    return this.#async ? this.#async() : Promise.resolve().then(this.#sync);
+  }
+
+  /** The async form when there is one, else the sync form's answer as it is (a value or a promise). */
+  answer(): T | PromiseLike<T> {
+    return this.#async ? this.#async() : this.#sync();
+  }
+}
+
+/**
+ * Answers an effect as async drivers do, but without a detour through the microtask queue when
+ * the answer is at hand: the effect's async form when it has one (PBKDF2 on libuv's pool, an
+ * async hasher), else its sync form, whose answer may be a value or a promise (an async store).
+ * Throws what the sync form throws. {@link Effect.runAsync} is the same answer, always as a promise.
+ */
+export function answerEffect<T>(request: Effect<T>): T | PromiseLike<T> {
+  return request instanceof EffectRequest ? (request as EffectRequest<T>).answer() : request.runAsync();
+}
+
+/** True when `value` is a promise or any other thenable. */
+export function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return isThenable(value);
 }
 
 /** True when `value` is an {@link Effect}. */
