@@ -16,7 +16,9 @@ import {
   type ServerYield,
   NO_INITIAL_RESPONSE,
   ServerSuccess,
+  answerEffect,
   isEffect,
+  isPromiseLike,
 } from './exchange.js';
 
 /** Limits a session enforces on the peer. */
@@ -88,13 +90,54 @@ export async function advanceAsync<Y, R>(gen: Generator<Y, R, unknown>, first: R
   return result as Generated<Y, R>;
 }
 
+/**
+ * Runs the generator as far as it goes without waiting: effects whose answer is at hand are
+ * answered on the spot. Returns the result, or the first answer that must be awaited.
+ */
+function advanceEager<Y, R>(gen: Generator<Y, R, unknown>, first: Resume): { result: IteratorResult<Y, R> } | { pending: PromiseLike<unknown> } {
+  let result = resume(gen, first);
+  while (!result.done && isEffect(result.value)) {
+    let answer: Resume;
+    try {
+      const value = answerEffect(result.value);
+      if (isPromiseLike(value)) return { pending: value };
+      answer = { mode: 'next', value };
+    } catch (error) {
+      answer = { mode: 'throw', error };
+    }
+    result = resume(gen, answer);
+  }
+  return { result };
+}
+
 type State = 'new' | 'running' | 'done' | 'failed';
 
+// Passes its argument through as `this`, so that a subclass can stamp a private field on it.
+// eslint-disable-next-line @typescript-eslint/no-extraneous-class -- the constructor is the point
+class Stamp {
+  constructor(target: object) {
+    return target;
+  }
+}
+
 // Exchanges already driven by a session: a second session over the same generator would read
-// its finished state as a successful outcome of `undefined`.
-const ADOPTED = new WeakSet();
+// its finished state as a successful outcome of `undefined`. A private field on the generator
+// marks it: invisible to inspection, allowed on frozen objects, and an order of magnitude
+// cheaper per session than a WeakSet entry.
+class Adopted extends Stamp {
+  #adopted = true;
+
+  /** Marks `exchange`; false when it was marked already. */
+  static adopt(exchange: object): boolean {
+    if (#adopted in exchange) return false;
+    new Adopted(exchange);
+    return true;
+  }
+}
+
 // Sessions with a step in progress: a second call would feed its message to a pending effect.
-const BUSY = new WeakSet();
+// Set through this function, which only the core class can give a body to.
+let setBusy: (core: Core<unknown, unknown>, busy: boolean) => void;
 
 /** State shared by both sides: the generator, the limits, and poisoning after an error. */
 abstract class Core<Y, R> {
@@ -104,13 +147,19 @@ abstract class Core<Y, R> {
   protected readonly maxRounds: number;
   readonly mechanism: string | undefined;
   #error: unknown;
+  #busy = false;
+
+  static {
+    setBusy = (core, busy) => {
+      core.#busy = busy;
+    };
+  }
 
   constructor(
     readonly exchange: Generator<Y, R, unknown>,
     options: SessionOptions,
   ) {
-    if (ADOPTED.has(exchange)) throw new UsageError('this exchange is already driven by another session', { mechanism: options.mechanism });
-    ADOPTED.add(exchange);
+    if (!Adopted.adopt(exchange)) throw new UsageError('this exchange is already driven by another session', { mechanism: options.mechanism });
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.maxRounds = options.maxRounds ?? DEFAULT_MAX_ROUNDS;
     this.mechanism = options.mechanism;
@@ -148,7 +197,7 @@ abstract class Core<Y, R> {
   }
 
   protected expect(state: State, action: string): void {
-    if (BUSY.has(this)) throw new UsageError(`cannot ${action}: the previous step has not finished`, { mechanism: this.mechanism });
+    if (this.#busy) throw new UsageError(`cannot ${action}: the previous step has not finished`, { mechanism: this.mechanism });
     if (this.state !== state) throw new UsageError(`cannot ${action}: the session is ${this.state}`, { mechanism: this.mechanism });
   }
 
@@ -301,25 +350,65 @@ function readChecked<Y, R, T>(core: ServerCore | ClientCore, plan: { readonly re
 /** Executes a plan synchronously. */
 export function runSync<Y, R, T>(core: ServerCore | ClientCore, plan: Plan<Y, R, T>): T {
   if ('immediate' in plan) return plan.immediate;
-  BUSY.add(core);
+  setBusy(core, true);
   try {
     return readChecked(core, plan, advanceSync(core.exchange as unknown as Generator<Y, R, unknown>, plan.resume));
   } catch (error) {
     throw core.fail(error);
   } finally {
-    BUSY.delete(core);
+    setBusy(core, false);
   }
 }
 
-/** Executes a plan, awaiting effects. */
-export async function runAsync<Y, R, T>(core: ServerCore | ClientCore, plan: Plan<Y, R, T>): Promise<T> {
-  if ('immediate' in plan) return plan.immediate;
-  BUSY.add(core);
+/**
+ * Executes a plan, awaiting effects. The generator runs on the calling tick until it needs an
+ * answer that is not at hand (PBKDF2 on the pool, an async store); a step that needs none, as
+ * with a store in memory, settles without a trip through the microtask queue per effect.
+ * Problems always arrive as a rejection, never as a throw.
+ */
+export function runAsync<Y, R, T>(core: ServerCore | ClientCore, plan: Plan<Y, R, T>): Promise<T> {
+  if ('immediate' in plan) return Promise.resolve(plan.immediate);
+  const gen = core.exchange as unknown as Generator<Y, R, unknown>;
+  setBusy(core, true);
   try {
-    return readChecked(core, plan, await advanceAsync(core.exchange as unknown as Generator<Y, R, unknown>, plan.resume));
+    const first = advanceEager(gen, plan.resume);
+    if ('pending' in first) return finishAsync(core, plan, gen, first.pending);
+    const value = readChecked(core, plan, first.result as Generated<Y, R>);
+    setBusy(core, false);
+    return Promise.resolve(value);
+  } catch (error) {
+    setBusy(core, false);
+    return rejection(core.fail(error));
+  }
+}
+
+/** A promise rejected with `reason`, whatever it is: a store may throw anything, and it is passed on as it is. */
+function rejection(reason: unknown): Promise<never> {
+  // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- see above
+  return Promise.reject(reason);
+}
+
+/** The rest of {@link runAsync} once an answer must be awaited; clears the busy mark when done. */
+async function finishAsync<Y, R, T>(core: ServerCore | ClientCore, plan: { readonly read: (result: Generated<Y, R>) => T }, gen: Generator<Y, R, unknown>, pending: PromiseLike<unknown>): Promise<T> {
+  try {
+    let answer: Resume;
+    try {
+      answer = { mode: 'next', value: await pending };
+    } catch (error) {
+      answer = { mode: 'throw', error };
+    }
+    for (;;) {
+      const next = advanceEager(gen, answer);
+      if ('result' in next) return readChecked(core, plan, next.result as Generated<Y, R>);
+      try {
+        answer = { mode: 'next', value: await next.pending };
+      } catch (error) {
+        answer = { mode: 'throw', error };
+      }
+    }
   } catch (error) {
     throw core.fail(error);
   } finally {
-    BUSY.delete(core);
+    setBusy(core, false);
   }
 }
