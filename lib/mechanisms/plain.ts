@@ -18,6 +18,12 @@ const NUL = 0;
  * there are exactly two NULs, a non-empty authcid and password, and valid UTF-8.
  */
 export function parsePlainResponse(message: Uint8Array, options: ServerOptions = {}): PlainCredentials {
+  const [authzid, authcid, passwd] = parseFields(message, options);
+  return new PlainCredentials(authcid, passwd, authzid);
+}
+
+/** The three decoded fields `[authzid, authcid, passwd]`; the server verifies them without building credentials. */
+function parseFields(message: Uint8Array, options: ServerOptions): [string, string, string] {
   const fields = splitBytes(message, NUL);
   if (fields.length !== 3) throw new MalformedMessageError('PLAIN message must have exactly three NUL-separated fields', { mechanism: NAME, party: 'client' });
   const [authzid, authcid, passwd] = fields as [Uint8Array, Uint8Array, Uint8Array];
@@ -27,7 +33,9 @@ export function parsePlainResponse(message: Uint8Array, options: ServerOptions =
   checkFieldLength(options, NAME, 'PLAIN authcid', authcid.length);
   checkFieldLength(options, NAME, 'PLAIN password', passwd.length);
   const context = { mechanism: NAME, party: 'client' as const };
-  return new PlainCredentials(decodeUtf8(authcid, 'PLAIN authcid', context), decodeUtf8(passwd, 'PLAIN password', context), decodeUtf8(authzid, 'PLAIN authzid', context));
+  const user = decodeUtf8(authcid, 'PLAIN authcid', context);
+  const secret = decodeUtf8(passwd, 'PLAIN password', context);
+  return [decodeUtf8(authzid, 'PLAIN authzid', context), user, secret];
 }
 
 /** Builds the PLAIN client message. Throws {@link UsageError} for a field containing NUL. */
@@ -46,8 +54,8 @@ export const PLAIN: Mechanism = {
 
   *server(options, initial) {
     const message = initial ?? (yield* challenge(EMPTY));
-    const claimed = parsePlainResponse(message, options);
-    return yield* authenticatePassword(options, NAME, claimed.authcid, claimed.secret, claimed.authzid === claimed.authcid ? '' : claimed.authzid);
+    const [authzid, authcid, secret] = parseFields(message, options);
+    return yield* authenticatePassword(options, NAME, authcid, secret, authzid === authcid ? '' : authzid);
   },
 
   *client(credentials) {
