@@ -65,6 +65,19 @@ export interface ServerOptions {
   readonly externalIdentity?: string;
   /** XOAUTH2 and OAUTHBEARER: validates a bearer token. */
   readonly validateToken?: (request: TokenRequest) => TokenResult | Promise<TokenResult>;
+  /**
+   * What the password of a user the store does not know is checked against (PLAIN, LOGIN), so
+   * that a failed login for an unknown user runs the same steps at about the same cost as one
+   * with a wrong password. By default saslkit builds a decoy from the identities the `lookup`
+   * returns: for a `HashedIdentity` the same hasher and stored hash string (same algorithm,
+   * rounds and salt size), for a `ScramIdentity` the same SCRAM secrets, for a `ClearIdentity` a
+   * clear-text placeholder. Until the store has returned one identity (the first logins after
+   * start), and for identity classes of your own, the decoy is a clear-text placeholder: set
+   * this option to an identity of your store's kind and cost (e.g.
+   * `HashedIdentity.create('nobody', randomPassword, hasher)`) when that matters. Its authcid is
+   * never accepted: an unknown user always fails.
+   */
+  readonly unknownUserIdentity?: Identity;
   /** Largest field (user name, password, authzid) accepted, in bytes. Default 1024. */
   readonly maxFieldBytes?: number;
   /**

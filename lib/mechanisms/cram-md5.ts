@@ -14,7 +14,7 @@ import type { Mechanism } from '../mechanism.js';
 import type { ServerOptions } from '../options.js';
 import { INSPECT, REDACTED, describe } from '../redact.js';
 import { trySaslprep } from '../saslprep.js';
-import { authorize, checkFieldLength, lookupEffect } from '../server-auth.js';
+import { authorize, checkFieldLength, lookupEffect, unusableAccountError } from '../server-auth.js';
 
 const NAME = 'CRAM-MD5';
 const SPACE = 0x20;
@@ -142,7 +142,11 @@ export function* cramMd5Server(options: ServerOptions, challengeBytes: Uint8Arra
   // The store is asked for the prepared name, as in PLAIN.
   const prepared = trySaslprep(claimed.authcid, { allowUnassigned: true });
   const identity = prepared === undefined || prepared === '' ? undefined : yield* perform(lookupEffect(options, NAME, prepared));
-  const ok = claimed.verify(identity);
+  // An account without a clear-text secret runs the unknown user's HMAC and fails like it, so
+  // the reply does not tell that the account exists; the real reason is the error's cause.
+  const unusable = identity !== undefined && identity.getClearSecret() === undefined;
+  const ok = claimed.verify(unusable ? undefined : identity);
+  if (unusable) throw unusableAccountError(NAME, 'CRAM-MD5 needs the clear-text secret of this account');
   if (!ok || identity === undefined) throw new AuthenticationFailedError(undefined, { mechanism: NAME, party: 'client' });
   const authzid = yield* authorize(options, NAME, identity.authcid, '');
   return { mechanism: NAME, authcid: identity.authcid, authzid, identity };
@@ -152,7 +156,9 @@ export function* cramMd5Server(options: ServerOptions, challengeBytes: Uint8Arra
  * The CRAM-MD5 mechanism, client and server. Opt-in (`SASLAuth.named(['CRAM-MD5'])`).
  *
  * The server needs identities with a clear-text secret (`ClearIdentity`); any other identity
- * fails with {@link MechanismUnavailableError}. The challenge host name is
+ * fails like an unknown user, with {@link AuthenticationFailedError} (so that the reply does not
+ * reveal the account), whose `cause` is a {@link MechanismUnavailableError} for the operator.
+ * The challenge host name is
  * `options.hostname` (default `localhost`). The client refuses an empty challenge with
  * {@link MalformedMessageError} (pysasl answers it): RFC 2195 requires a unique msg-id, and a
  * digest over nothing carries no server nonce at all. It refuses a non-empty authzid with a

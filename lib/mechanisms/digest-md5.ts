@@ -29,7 +29,7 @@ import { type ClientExchange, NO_INITIAL_RESPONSE, type ServerExchange, ServerSu
 import type { ClientOptions, Mechanism } from '../mechanism.js';
 import type { ServerOptions } from '../options.js';
 import { trySaslprep } from '../saslprep.js';
-import { authorize, checkFieldLength, lookupEffect } from '../server-auth.js';
+import { authorize, checkFieldLength, lookupEffect, unusableAccountError } from '../server-auth.js';
 
 const NAME = 'DIGEST-MD5';
 const NC = '00000001';
@@ -273,12 +273,15 @@ export function* digestMd5Server(options: ServerOptions, initial: Uint8Array | u
   const prepared = trySaslprep(claim.username, { allowUnassigned: true });
   const identity = prepared === undefined || prepared === '' ? undefined : yield* perform(lookupEffect(options, NAME, prepared));
   const clear = identity?.getClearSecret();
-  if (identity !== undefined && clear === undefined) throw new MechanismUnavailableError('DIGEST-MD5 needs a clear-text password for this account', { mechanism: NAME, party: 'local' });
+  // An account without a clear-text password computes the unknown user's digest and fails like
+  // it (the reply must not tell that the account exists); the real reason is the error's cause.
+  const unusable = identity !== undefined && clear === undefined;
   // A lone surrogate would be hashed as U+FFFD and match another password; such a secret never matches.
   const usable = clear !== undefined && clear !== '' && isWellFormed(clear);
   const digests = computeDigestMd5({ ...claim, password: usable ? clear : DUMMY_PASSWORD });
   const responseOk = constantTimeEqual(digests.response, claim.response);
   const authcidOk = identity !== undefined && identity.compareAuthcid(claim.username);
+  if (unusable) throw unusableAccountError(NAME, 'DIGEST-MD5 needs a clear-text password for this account');
   if (identity === undefined || !usable || !responseOk || !authcidOk) throw new AuthenticationFailedError(undefined, FROM_CLIENT);
   const authzid = yield* authorize(options, NAME, identity.authcid, claim.authzid);
   const ack = yield* challenge(utf8(`rspauth=${digests.rspauth}`));
@@ -370,7 +373,8 @@ export function* digestMd5Client(credentials: ClientCredentials, options: Client
  *
  * Server: the challenge is `realm="<hostname>",nonce="<24 random bytes, base64>",qop="auth",
  * algorithm=md5-sess,charset=utf-8` (RFC 2831's example order). The store's identities need a
- * clear-text password ({@link ClearIdentity}); others fail with {@link MechanismUnavailableError}.
+ * clear-text password ({@link ClearIdentity}); others fail like an unknown user, with
+ * {@link AuthenticationFailedError}, whose `cause` is a {@link MechanismUnavailableError}.
  * The response must name our realm and nonce, `nc=00000001` and `qop=auth`. The digest-uri is
  * checked for form only: the server has no configured name to compare its host with, and the
  * nonce and realm already bind the response to this exchange.

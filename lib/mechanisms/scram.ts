@@ -49,7 +49,7 @@ import {
   scramNormalizePassword,
   scramServerKey,
 } from '../scram-secret.js';
-import { authorize, checkFieldLength, lookupEffect } from '../server-auth.js';
+import { authorize, checkFieldLength, learnDecoy, lookupEffect, unknownUserIdentity } from '../server-auth.js';
 // GS2 saslnames (RFC 5801) are shared with OAUTHBEARER; one copy lives there.
 import { escapeSaslname, unescapeSaslname } from './oauthbearer.js';
 
@@ -308,10 +308,15 @@ function derivedBytes(options: ServerOptions, label: string, hash: ScramHash, na
 
 function fakeSecret(options: ServerOptions, hash: ScramHash, name: string, mechanism: string): ScramSecret {
   const { length } = SCRAM_HASHES[hash];
+  // A store of SCRAM secrets answers with their iteration count and salt size; an unknown user
+  // must get the same, or the count would tell who exists.
+  const decoy = unknownUserIdentity(options);
+  const model: unknown = isScramKeySource(decoy) ? decoy.getScramSecret(hash) : undefined;
+  const shaped = usableSecret(model, hash) ? model : undefined;
   return new ScramSecret(
     hash,
-    derivedBytes(options, 'salt', hash, name, SCRAM_SALT_LENGTH),
-    serverIterations(options, hash, mechanism),
+    derivedBytes(options, 'salt', hash, name, shaped?.salt.length ?? SCRAM_SALT_LENGTH),
+    shaped?.iterations ?? serverIterations(options, hash, mechanism),
     derivedBytes(options, 'stored', hash, name, length),
     derivedBytes(options, 'server', hash, name, length),
   );
@@ -378,6 +383,7 @@ function* serverExchange(hash: ScramHash, plus: boolean, mechanism: string, opti
   const authcid = first.authcid;
   const prepared = trySaslprep(authcid, { allowUnassigned: true });
   const identity = prepared === undefined || prepared === '' ? undefined : yield* perform(lookupEffect(options, mechanism, prepared));
+  if (identity !== undefined) learnDecoy(options, identity);
   const { secret, real } = yield* keysFor(identity, options, hash, prepared ?? authcid, mechanism);
 
   const nonce = first.nonce + (testNonce(options.scramNonceForTesting, mechanism) ?? randomNonce());

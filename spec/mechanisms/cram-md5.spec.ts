@@ -141,8 +141,11 @@ describe('CRAM-MD5', () => {
       expectNoSecrets(wrong, ['wrong-pass', 'alice-pass', digest]);
     });
 
-    it('refuses an identity without a clear secret with MECHANISM_UNAVAILABLE', () => {
-      const error = expectSaslError(() => serverWith(respond('carol', 'carol-pass')), 'MECHANISM_UNAVAILABLE');
+    it('refuses an identity without a clear secret like an unknown user; the cause says MECHANISM_UNAVAILABLE', () => {
+      const error = expectSaslError(() => serverWith(respond('carol', 'carol-pass')), 'AUTHENTICATION_FAILED');
+      const unknown = expectSaslError(() => serverWith(respond('mallory', 'carol-pass')), 'AUTHENTICATION_FAILED');
+      expect(error.message).to.equal(unknown.message);
+      expect((error.cause as { code?: unknown }).code).to.equal('MECHANISM_UNAVAILABLE');
       expectNoSecrets(error, ['carol-pass']);
     });
 
