@@ -156,7 +156,8 @@ function credentialFree(outcome: Authenticated): boolean {
   return outcome.authcid === EXTERNAL_ID || (outcome.authcid === ANONYMOUS_ID && outcome.trace !== undefined);
 }
 
-function checkSuccess(outcome: Authenticated, where: string, knewCredential: boolean): void {
+/** Checks a server's success: for a credential the peer knew (in-flight), or only one that needs none. */
+export function checkSuccess(outcome: Authenticated, where: string, knewCredential: boolean): void {
   if (!credentialFree(outcome) && !(knewCredential && ACCOUNTS.includes(outcome.authcid))) {
     throw new FuzzViolation(`${where}: authenticated ${JSON.stringify(outcome.authcid)} without its credential`);
   }
