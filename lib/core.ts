@@ -6,7 +6,7 @@
  * @module
  */
 import { EMPTY } from './bytes.js';
-import { ExchangeAbortedError, LimitExceededError, SaslError, UnexpectedMessageError, UsageError } from './errors.js';
+import { ExchangeAbortedError, LimitExceededError, SaslError, TimeoutError, UnexpectedMessageError, UsageError } from './errors.js';
 import {
   type Authenticated,
   type ClientExchange,
@@ -23,16 +23,35 @@ import {
 
 /** Limits a session enforces on the peer. */
 export interface SessionLimits {
-  /** Largest message accepted from the peer, in bytes (after base64 decoding). Default 16384. */
+  /**
+   * Largest message accepted from the peer, in bytes (after base64 decoding), the initial
+   * response included when it is given as {@link SessionOptions.initialResponse}. Default 16384.
+   */
   readonly maxMessageBytes?: number;
-  /** Most messages accepted from the peer in one exchange. Default 16. */
+  /** Most messages accepted from the peer in one exchange, the initial response included. Default 16. */
   readonly maxRounds?: number;
+  /**
+   * Ends the exchange when it aborts; no limit by default (the core keeps no clock). This is the
+   * time limit of an exchange: pass `AbortSignal.timeout(ms)`, and give the same signal to
+   * `stream.addAbortSignal(signal, socket)` so that the connection is destroyed too and a stalled
+   * peer leaves no half-open socket. When it fires, the session fails with a
+   * {@link TimeoutError} (for a timeout reason; an {@link ExchangeAbortedError} for any other),
+   * blamed on the peer, or on `local` when a host effect (a store, a hasher) was still pending; a
+   * pending step rejects with it at once and every later call throws it.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** Options for a session. */
 export interface SessionOptions extends SessionLimits {
   /** The mechanism's name, for error messages and traces. */
   readonly mechanism?: string;
+  /**
+   * Server side: the initial response the exchange was started with (the `initial` given to
+   * `mechanism.server()`). The session then checks it against {@link SessionLimits} at the
+   * start, like every later message: it counts as a round and may not exceed `maxMessageBytes`.
+   */
+  readonly initialResponse?: Uint8Array | undefined;
 }
 
 /** Default of {@link SessionLimits.maxMessageBytes}: RFC 4954's suggested 12288-octet buffer, rounded up. */
@@ -148,6 +167,10 @@ abstract class Core<Y, R> {
   readonly mechanism: string | undefined;
   #error: unknown;
   #busy = false;
+  readonly #signal: AbortSignal | undefined;
+  // Set once the signal ended the session: later calls throw that error, not a usage error.
+  #interrupted = false;
+  readonly #onAbort: (() => void) | undefined;
 
   static {
     setBusy = (core, busy) => {
@@ -163,6 +186,61 @@ abstract class Core<Y, R> {
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.maxRounds = options.maxRounds ?? DEFAULT_MAX_ROUNDS;
     this.mechanism = options.mechanism;
+    const { signal } = options;
+    if (signal !== undefined) {
+      this.#signal = signal;
+      this.#onAbort = () => {
+        this.interrupt();
+      };
+      if (signal.aborted) this.interrupt();
+      else signal.addEventListener('abort', this.#onAbort, { once: true });
+    }
+  }
+
+  /** The peer of this side: who is blamed when the exchange runs out of time. A getter: the constructor may need it. */
+  protected abstract get peer(): 'client' | 'server';
+
+  // The signal fired: fail with a timeout (or abort) error unless the exchange already ended.
+  private interrupt(): void {
+    if (this.finished) return;
+    const reason: unknown = this.#signal?.reason;
+    const context = { mechanism: this.mechanism, party: this.#busy ? ('local' as const) : this.peer };
+    const timedOut = (reason as { name?: unknown } | undefined)?.name === 'TimeoutError';
+    const error = timedOut ? new TimeoutError('the authentication exchange took longer than allowed', context) : new ExchangeAbortedError(undefined, context);
+    this.#interrupted = true;
+    this.fail(error);
+  }
+
+  /**
+   * `pending` (a host effect being awaited), or the session's error as soon as the signal ends
+   * the exchange, whichever comes first. Without a signal, `pending` itself. @internal
+   */
+  race<T>(pending: PromiseLike<T>): PromiseLike<T> {
+    const signal = this.#signal;
+    if (signal === undefined) return pending;
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<never>((_resolve, reject) => {
+      onAbort = () => {
+        // `interrupt` ran first (its listener was added first) and set a SaslError.
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- see above
+        reject(this.#error);
+      };
+      if (this.#interrupted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+    });
+    return Promise.race([pending, aborted]).finally(() => {
+      if (onAbort) signal.removeEventListener('abort', onAbort);
+    });
+  }
+
+  /** Marks the exchange completed and lets go of the signal. */
+  protected complete(): void {
+    this.state = 'done';
+    this.#release();
+  }
+
+  #release(): void {
+    if (this.#signal !== undefined && this.#onAbort !== undefined) this.#signal.removeEventListener('abort', this.#onAbort);
   }
 
   /** True once the exchange has finished, successfully or not. */
@@ -180,6 +258,7 @@ abstract class Core<Y, R> {
     if (this.state !== 'failed') {
       this.state = 'failed';
       this.#error = error;
+      this.#release();
       try {
         this.exchange.return(undefined as R);
       } catch {
@@ -198,6 +277,7 @@ abstract class Core<Y, R> {
 
   protected expect(state: State, action: string): void {
     if (this.#busy) throw new UsageError(`cannot ${action}: the previous step has not finished`, { mechanism: this.mechanism });
+    if (this.#interrupted) throw this.#error;
     if (this.state !== state) throw new UsageError(`cannot ${action}: the session is ${this.state}`, { mechanism: this.mechanism });
   }
 
@@ -214,14 +294,22 @@ abstract class Core<Y, R> {
 
 /** Server-side session state. Drivers call `plan*`, run the plan, and return what `read` gives. */
 export class ServerCore extends Core<ServerYield, Authenticated> {
+  protected get peer(): 'client' {
+    return 'client';
+  }
+
+  readonly #initial: Uint8Array | undefined;
+
   constructor(exchange: ServerExchange, options: SessionOptions = {}) {
     super(exchange, options);
+    this.#initial = options.initialResponse;
   }
 
   /** Plans the first step: the first challenge, or the outcome when the initial response sufficed. */
   planStart(): Plan<ServerYield, Authenticated, ServerStep> {
     this.expect('new', 'start');
     this.state = 'running';
+    if (this.#initial !== undefined) this.checkIncoming(this.#initial, 'client');
     return { resume: { mode: 'next', value: undefined }, read: (r) => this.read(r) };
   }
 
@@ -234,7 +322,7 @@ export class ServerCore extends Core<ServerYield, Authenticated> {
 
   private read(result: Generated<ServerYield, Authenticated>): ServerStep {
     if (result.done) {
-      this.state = 'done';
+      this.complete();
       return { done: true, outcome: result.value };
     }
     return { done: false, challenge: result.value };
@@ -248,6 +336,10 @@ export class ServerCore extends Core<ServerYield, Authenticated> {
  * (SMTP, POP3) is answered with an empty response.
  */
 export class ClientCore extends Core<ClientYield, ClientOutcome> {
+  protected get peer(): 'server' {
+    return 'server';
+  }
+
   #pendingInitial: Uint8Array | undefined;
   #outcome: ClientOutcome | undefined;
 
@@ -294,7 +386,7 @@ export class ClientCore extends Core<ClientYield, ClientOutcome> {
       read: (result) => {
         if (result.done) {
           // The mechanism consumed server-final data sent as a challenge: answer it empty.
-          this.state = 'done';
+          this.complete();
           this.#outcome = result.value;
           return EMPTY;
         }
@@ -318,7 +410,7 @@ export class ClientCore extends Core<ClientYield, ClientOutcome> {
       resume: { mode: 'next', value: new ServerSuccess(data) },
       read: (result) => {
         if (!result.done) throw this.fail(new UnexpectedMessageError('the server reported success before the exchange completed', { mechanism: this.mechanism, party: 'server' }));
-        this.state = 'done';
+        this.complete();
         this.#outcome = result.value;
         return result.value;
       },
@@ -393,7 +485,7 @@ async function finishAsync<Y, R, T>(core: ServerCore | ClientCore, plan: { reado
   try {
     let answer: Resume;
     try {
-      answer = { mode: 'next', value: await pending };
+      answer = { mode: 'next', value: await core.race(pending) };
     } catch (error) {
       answer = { mode: 'throw', error };
     }
@@ -401,7 +493,7 @@ async function finishAsync<Y, R, T>(core: ServerCore | ClientCore, plan: { reado
       const next = advanceEager(gen, answer);
       if ('result' in next) return readChecked(core, plan, next.result as Generated<Y, R>);
       try {
-        answer = { mode: 'next', value: await next.pending };
+        answer = { mode: 'next', value: await core.race(next.pending) };
       } catch (error) {
         answer = { mode: 'throw', error };
       }
