@@ -1,0 +1,111 @@
+/** The benchmark suite: the workloads, the command line, the report. Started by run.ts. */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CLOCK, type OpsWorkload, type WorkloadResult, runOps } from './harness.js';
+import { machineInfo, printWorkload } from './report.js';
+import { SOURCE, SOURCE_PATH } from './saslkit.js';
+import { drivers } from './workloads/drivers.js';
+import { eventLoop } from './workloads/event-loop.js';
+import { loopbackThroughput, parkedMemory } from './workloads/loopback.js';
+import { cramMd5, loginServer, oauthParse, plainServer } from './workloads/mechanisms.js';
+import { scramCached, scramClient, scramFull } from './workloads/scram.js';
+
+const ROOT = join(__dirname, '..');
+
+interface Settings {
+  /** Measuring rounds for in-process workloads. */
+  readonly rounds: number;
+  /** Multiplies every measuring time. */
+  readonly scale: number;
+}
+
+interface Entry {
+  readonly name: string;
+  readonly summary: string;
+  run(settings: Settings, progress: (text: string) => void): Promise<WorkloadResult[]>;
+}
+
+function ops(name: string, summary: string, make: (settings: Settings) => Promise<OpsWorkload> | OpsWorkload): Entry {
+  return { name, summary, run: async (settings, progress) => [await runOps(await make(settings), progress)] };
+}
+
+const ENTRIES: readonly Entry[] = [
+  ops('scram-full', 'SCRAM-SHA-256 client+server, PBKDF2 each login', (s) => scramFull(s.rounds + 2, 400 * s.scale)),
+  ops('scram-client', 'SCRAM-SHA-256 client vs pg', (s) => scramClient(s.rounds + 2, 400 * s.scale)),
+  ops('scram-cached', 'SCRAM-SHA-256 with a cached salted password', (s) => scramCached(s.rounds, 150 * s.scale)),
+  ops('plain', 'PLAIN server: parse, SASLprep, verify', (s) => plainServer(s.rounds, 150 * s.scale)),
+  ops('login', 'LOGIN server', (s) => loginServer(s.rounds, 150 * s.scale)),
+  ops('cram-md5', 'CRAM-MD5 full exchange', (s) => cramMd5(s.rounds, 150 * s.scale)),
+  {
+    name: 'oauth',
+    summary: 'XOAUTH2 and OAUTHBEARER parsers',
+    run: async (s, progress) => {
+      const results: WorkloadResult[] = [];
+      for (const workload of oauthParse(s.rounds, 100 * s.scale)) results.push(await runOps(workload, progress));
+      return results;
+    },
+  },
+  ops('drivers', 'driver overhead on a PLAIN exchange', (s) => drivers(s.rounds, 150 * s.scale)),
+  {
+    name: 'smtp',
+    summary: 'SMTP AUTH servers over loopback at 1, 100, 1000 connections',
+    run: (s, progress) => loopbackThroughput('smtp', [1, 100, 1000], Math.max(3, s.rounds - 2), 1000 * s.scale, progress),
+  },
+  {
+    name: 'imap',
+    summary: 'IMAP AUTHENTICATE servers over loopback at 1, 100, 1000 connections',
+    run: (s, progress) => loopbackThroughput('imap', [1, 100, 1000], Math.max(3, s.rounds - 2), 1000 * s.scale, progress),
+  },
+  { name: 'memory', summary: 'server memory per connection parked mid-AUTH', run: async (s, progress) => [await parkedMemory(2000, s.rounds >= 5 ? 3 : 1, progress)] },
+  { name: 'event-loop', summary: 'worst event-loop delay during 100 concurrent SCRAM logins', run: async (s, progress) => [await eventLoop(s.rounds, progress)] },
+];
+
+async function main(): Promise<number> {
+  const args = process.argv.slice(2);
+  const quick = args.includes('--quick');
+  const names = args.filter((arg) => !arg.startsWith('--'));
+  if (args.includes('--list')) {
+    for (const entry of ENTRIES) console.log(`${entry.name.padEnd(16)} ${entry.summary}`);
+    return 0;
+  }
+  const chosen = names.length === 0 ? ENTRIES : ENTRIES.filter((entry) => names.some((name) => entry.name === name || entry.name.startsWith(name)));
+  if (chosen.length === 0) {
+    console.error(`no workload matches ${names.join(' ')}; try --list`);
+    return 2;
+  }
+  const print = (text: string): void => {
+    console.log(text);
+  };
+  const machine = machineInfo();
+  print(`saslkit bench: ${machine.date}, ${machine.nproc} x ${machine.cpu}, node ${machine.node}; saslkit from ${SOURCE} (${SOURCE_PATH.slice(ROOT.length + 1)}); clock ${CLOCK}`);
+  const settings: Settings = quick ? { rounds: 3, scale: 0.3 } : { rounds: 5, scale: 1 };
+  const started = Date.now();
+  const results: WorkloadResult[] = [];
+  for (const entry of chosen) {
+    for (const result of await entry.run(settings, (text) => process.stderr.write(`  ${text}\r`))) {
+      process.stderr.write(`${' '.repeat(60)}\r`);
+      printWorkload(result, print);
+      results.push(result);
+    }
+  }
+  const seconds = (Date.now() - started) / 1000;
+  const targets = results.flatMap((r) => r.targets).filter((t) => t.info !== true);
+  const unmet = targets.filter((t) => !t.met);
+  print(`targets: ${targets.length - unmet.length} of ${targets.length} met; ${seconds.toFixed(0)} s`);
+  for (const target of unmet) print(`  NOT MET: ${target.label} (${target.measured.toFixed(2)}x)`);
+  mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
+  const report = { machine, source: SOURCE, clock: CLOCK, quick, seconds, workloads: results };
+  writeFileSync(join(ROOT, 'bench/results/latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+  print('wrote bench/results/latest.json');
+  return 0;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+    process.exitCode = 1;
+  },
+);
