@@ -155,9 +155,23 @@ export function scramServerErrorOf(error: unknown): ScramServerError | undefined
   return 'other-error';
 }
 
+// 24 random bytes make 32 base64 characters, all printable and none a comma.
+const NONCE_BYTES = 24;
+// Nonces are cut from a block of CSPRNG output, refilled every 64 nonces: one randomBytes call
+// cost more than the rest of a client-first message (a third of the work before PBKDF2). Each
+// byte is used once; nonces are public, so holding the next few in memory reveals nothing.
+const NONCE_BLOCK = NONCE_BYTES * 64;
+let nonceBlock: Buffer = Buffer.alloc(0);
+let nonceOffset = 0;
+
 function randomNonce(): string {
-  // 24 random bytes make 32 base64 characters, all printable and none a comma.
-  return randomBytes(24).toString('base64');
+  if (nonceOffset + NONCE_BYTES > nonceBlock.length) {
+    nonceBlock = randomBytes(NONCE_BLOCK);
+    nonceOffset = 0;
+  }
+  const nonce = nonceBlock.toString('base64', nonceOffset, nonceOffset + NONCE_BYTES);
+  nonceOffset += NONCE_BYTES;
+  return nonce;
 }
 
 function testNonce(value: string | undefined, mechanism: string): string | undefined {
