@@ -1,5 +1,5 @@
 /**
- * Command-line clients the interop specs drive (Python's smtplib and imaplib, curl): whether
+ * Command-line clients the interop specs drive (Python's smtplib and imaplib, curl, psql): whether
  * they are installed, and a runner that never hangs. Like {@link requirePeer}, a missing tool
  * fails the suite under CI and skips it with a visible reason on a developer's machine.
  */
@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { isCi } from './peers.js';
 
 /** The tools spec/interop/setup.sh installs. */
-export type ToolName = 'python3' | 'curl';
+export type ToolName = 'python3' | 'curl' | 'psql';
 
 /** What a finished command left behind. */
 export interface ToolRun {
