@@ -5,12 +5,16 @@ import {
   type AsyncPasswordHasher,
   CleartextHasher,
   DEFAULT_MAX_PBKDF2_ROUNDS,
+  DOVECOT_PBKDF2_ROUNDS,
+  DovecotPbkdf2Hasher,
+  HashedIdentity,
   type PasswordHasher,
   Pbkdf2Hasher,
   ScryptHasher,
   type SyncPasswordHasher,
   UsageError,
   detectHasher,
+  noprep,
 } from '../lib/index.js';
 import { expectNoSecrets, expectSaslError, expectSaslRejection } from './support/helpers.js';
 
@@ -28,6 +32,13 @@ const b64 = (text: string): Uint8Array => Buffer.from(text, 'base64');
 // pysasl's own test vector (tests of pysasl 1.2.0).
 const PYSASL_SALT = 'bzstsT0hfnnXDUPTJqbkhQ==';
 const PYSASL_VECTOR = '$pbkdf2-sha256$1000$bzstsT0hfnnXDUPTJqbkhQ==$dWvL4bTpWfPobA2eti+kCjUsF4sfwwiW58SE10p4Vh0=';
+
+// Made with Dovecot 2.3.19 `doveadm pw -s PBKDF2 -p PASSWORD` (erin: `-r 20000`).
+const DOVEADM = {
+  carol: { secret: 'carol-pass', salt: '7YCyIYrURUIEdIc.', stored: '{PBKDF2}$1$7YCyIYrURUIEdIc.$5000$47edd2bab15734050989263a48c0b63bb0539f4d' },
+  erin: { secret: 'p\u00E4ssw\u00F6rd', salt: '/XUH.Kjx2VeDUex8', stored: '{PBKDF2}$1$/XUH.Kjx2VeDUex8$20000$6fe9ed3304bf13618e4d5108b2c5d02e03cdadf2' },
+} as const;
+const unprefixed = (stored: string): string => stored.slice('{PBKDF2}'.length);
 
 describe('hashing', () => {
   describe('Pbkdf2Hasher', () => {
@@ -218,9 +229,78 @@ describe('hashing', () => {
     });
   });
 
+  describe('DovecotPbkdf2Hasher', () => {
+    const hasher = new DovecotPbkdf2Hasher();
+
+    it('verifies doveadm strings with and without the {PBKDF2} prefix, sync and async', async () => {
+      for (const { secret, stored } of Object.values(DOVEADM)) {
+        for (const hashed of [stored, unprefixed(stored), `{pbkdf2}${unprefixed(stored)}`]) {
+          expect(hasher.verify(secret, hashed), hashed).to.equal(true);
+          expect(await hasher.verifyAsync(secret, hashed), hashed).to.equal(true);
+          expect(hasher.identify(hashed)).to.equal(true);
+          expect(hasher.verify(`${secret}x`, hashed)).to.equal(false);
+          expect(await hasher.verifyAsync(secret.slice(1), hashed)).to.equal(false);
+        }
+      }
+    });
+
+    it('hashes exactly as doveadm does for the same salt and rounds', async () => {
+      expect(hasher.hash(DOVEADM.carol.secret, DOVEADM.carol.salt)).to.equal(unprefixed(DOVEADM.carol.stored));
+      expect(await new DovecotPbkdf2Hasher({ rounds: 20000 }).hashAsync(DOVEADM.erin.secret, DOVEADM.erin.salt)).to.equal(unprefixed(DOVEADM.erin.stored));
+    });
+
+    it('writes random 16-character crypt-alphabet salts and round-trips its own strings', async () => {
+      const made = hasher.hash('new-pass');
+      expect(made).to.match(/^\$1\$[./0-9A-Za-z]{16}\$5000\$[0-9a-f]{40}$/);
+      expect(hasher.hash('new-pass')).to.not.equal(made);
+      expect(hasher.identify(made)).to.equal(true);
+      expect(hasher.verify('new-pass', made)).to.equal(true);
+      expect(hasher.verify('new-pas', made)).to.equal(false);
+      const madeAsync = await hasher.hashAsync('new-pass');
+      expect(madeAsync).to.match(/^\$1\$[./0-9A-Za-z]{16}\$5000\$[0-9a-f]{40}$/);
+      expect(await hasher.verifyAsync('new-pass', madeAsync)).to.equal(true);
+      expect(new DovecotPbkdf2Hasher({ rounds: 7000 }).hash('x')).to.match(/\$7000\$/);
+    });
+
+    it('defaults to Dovecot’s 5000 rounds and reports rehash needs by rounds', () => {
+      expect(hasher.options).to.deep.equal({ rounds: DOVECOT_PBKDF2_ROUNDS, maxRounds: DEFAULT_MAX_PBKDF2_ROUNDS });
+      expect(DOVECOT_PBKDF2_ROUNDS).to.equal(5000);
+      expect(hasher.needsRehash(DOVEADM.carol.stored)).to.equal(false);
+      expect(hasher.needsRehash(DOVEADM.erin.stored)).to.equal(true);
+      expect(hasher.needsRehash('not a hash')).to.equal(true);
+    });
+
+    it('refuses stored strings above maxRounds', () => {
+      const capped = new DovecotPbkdf2Hasher({ maxRounds: 10000 });
+      expect(capped.verify(DOVEADM.carol.secret, DOVEADM.carol.stored)).to.equal(true);
+      expect(capped.verify(DOVEADM.erin.secret, DOVEADM.erin.stored)).to.equal(false);
+      expect(capped.identify(DOVEADM.erin.stored)).to.equal(false);
+    });
+
+    it('bad options, salts and secrets are usage errors', async () => {
+      expectSaslError(() => new DovecotPbkdf2Hasher({ rounds: 0 }), 'USAGE');
+      expectSaslError(() => new DovecotPbkdf2Hasher({ rounds: 1.5 }), 'USAGE');
+      expectSaslError(() => new DovecotPbkdf2Hasher({ rounds: 20000, maxRounds: 10000 }), 'USAGE');
+      for (const salt of ['', 'a$b', 'x'.repeat(1025), '\uD800']) expectSaslError(() => hasher.hash('x', salt), 'USAGE');
+      expectSaslError(() => hasher.hash('\uD800'), 'USAGE');
+      await expectSaslRejection(hasher.hashAsync('x', 'a$b'), 'USAGE');
+      expect(hasher.verify('\uD800', DOVEADM.carol.stored)).to.equal(false);
+    });
+
+    it('serves a HashedIdentity detected from the stored string (passwords as typed: noprep)', () => {
+      const erin = new HashedIdentity('erin', DOVEADM.erin.stored, undefined, { prepare: noprep });
+      expect(erin.hasher).to.be.instanceOf(DovecotPbkdf2Hasher);
+      expect(erin.compareSecret(DOVEADM.erin.secret)).to.equal(true);
+      expect(erin.compareSecret('p\u00E4ssw\u00F6rt')).to.equal(false);
+    });
+  });
+
   describe('malformed stored strings: false, never a throw', () => {
     const pbkdf2 = new Pbkdf2Hasher({ rounds: 1000 });
     const scrypt = new ScryptHasher({ ln: 4 });
+    const dovecot = new DovecotPbkdf2Hasher();
+    const dovecotGood = DOVEADM.carol.stored;
+    const dovecotHex = dovecotGood.slice(-40);
     const goodDk = 'dWvL4bTpWfPobA2eti+kCjUsF4sfwwiW58SE10p4Vh0=';
     const goodSalt = PYSASL_SALT;
     const scryptGood = scrypt.hash('password', hex('00112233445566778899aabbccddeeff'));
@@ -269,18 +349,40 @@ describe('hashing', () => {
       ['scrypt: trailing field', scrypt, `${scryptGood}$x`],
       ['scrypt: no hash', scrypt, `$scrypt$ln=4,r=8,p=1$${scryptSalt ?? ''}`],
       ['scrypt: pbkdf2 string', scrypt, PYSASL_VECTOR],
+      ['dovecot: empty', dovecot, ''],
+      ['dovecot: null', dovecot, null],
+      ['dovecot: prefix only', dovecot, '{PBKDF2}'],
+      ['dovecot: prefix twice', dovecot, `{PBKDF2}${dovecotGood}`],
+      ['dovecot: other prefix', dovecot, dovecotGood.replace('{PBKDF2}', '{SHA512-CRYPT}')],
+      ['dovecot: $2$ ident', dovecot, dovecotGood.replace('$1$', '$2$')],
+      ['dovecot: md5-crypt form', dovecot, '$1$7YCyIYrU$Qn3ovnHlRI2yeLwvZ5Cf8.'],
+      ['dovecot: empty salt', dovecot, `$1$$5000$${dovecotHex}`],
+      ['dovecot: salt over 1024 characters', dovecot, `$1$${'a'.repeat(1025)}$5000$${dovecotHex}`],
+      ['dovecot: zero rounds', dovecot, `$1$7YCyIYrURUIEdIc.$0$${dovecotHex}`],
+      ['dovecot: zero-padded rounds', dovecot, `$1$7YCyIYrURUIEdIc.$05000$${dovecotHex}`],
+      ['dovecot: rounds above the cap', dovecot, `$1$7YCyIYrURUIEdIc.$99999999$${dovecotHex}`],
+      ['dovecot: upper-case hex', dovecot, dovecotGood.replace(dovecotHex, dovecotHex.toUpperCase())],
+      ['dovecot: short hex', dovecot, dovecotGood.slice(0, -2)],
+      ['dovecot: non-hex key', dovecot, `$1$7YCyIYrURUIEdIc.$5000$${'z'.repeat(40)}`],
+      ['dovecot: trailing field', dovecot, `${dovecotGood}$x`],
+      ['dovecot: trailing newline', dovecot, `${dovecotGood}\n`],
+      ['dovecot: pbkdf2 string', dovecot, PYSASL_VECTOR],
+      ['pbkdf2: dovecot string', pbkdf2, dovecotGood],
     ];
 
     it('the unmodified strings verify (so each case below fails for its own reason)', () => {
       expect(pbkdf2.verify('password', PYSASL_VECTOR)).to.equal(true);
       expect(scrypt.verify('password', scryptGood)).to.equal(true);
+      expect(dovecot.verify(DOVEADM.carol.secret, dovecotGood)).to.equal(true);
     });
 
     for (const [name, hasher, hashed] of cases) {
       it(name, async () => {
         const sync = hasher as { verify(s: string, h: unknown): boolean; verifyAsync(s: string, h: unknown): Promise<boolean>; identify(h: unknown): boolean };
-        expect(sync.verify('password', hashed)).to.equal(false);
-        expect(await sync.verifyAsync('password', hashed)).to.equal(false);
+        // The secret is the right one wherever the string has one, so only the string's form can fail it.
+        const secret = hasher === dovecot ? DOVEADM.carol.secret : 'password';
+        expect(sync.verify(secret, hashed)).to.equal(false);
+        expect(await sync.verifyAsync(secret, hashed)).to.equal(false);
         expect(sync.identify(hashed)).to.equal(false);
         // A well-formed string of the other scheme is still recognised by detectHasher.
         if (!name.endsWith('string')) expect(detectHasher(hashed as string)).to.equal(undefined);
@@ -296,6 +398,19 @@ describe('hashing', () => {
       expect(detectHasher('$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaA')).to.equal(undefined);
     });
 
+    it('recognises Dovecot PBKDF2, with or without {PBKDF2}, configured with the string’s rounds', () => {
+      for (const { secret, stored } of Object.values(DOVEADM)) {
+        for (const hashed of [stored, unprefixed(stored)]) {
+          const detected = detectHasher(hashed);
+          expect(detected).to.be.instanceOf(DovecotPbkdf2Hasher);
+          expect((detected as DovecotPbkdf2Hasher).rounds).to.equal(Number(hashed.split('$')[3]));
+          expect((detected as DovecotPbkdf2Hasher).verify(secret, hashed)).to.equal(true);
+        }
+      }
+      // MD5-crypt shares the $1$ marker but not the layout.
+      expect(detectHasher('$1$7YCyIYrU$Qn3ovnHlRI2yeLwvZ5Cf8.')).to.equal(undefined);
+    });
+
     it('asks extra hashers first, through identify', () => {
       const argonish: AsyncPasswordHasher = {
         identify: (hashed) => hashed.startsWith('$argon2'),
@@ -309,7 +424,7 @@ describe('hashing', () => {
   });
 
   describe('secret hygiene', () => {
-    const hashers: SyncPasswordHasher[] = [new Pbkdf2Hasher({ rounds: 1000 }), new ScryptHasher({ ln: 4 }), new CleartextHasher()];
+    const hashers: SyncPasswordHasher[] = [new Pbkdf2Hasher({ rounds: 1000 }), new ScryptHasher({ ln: 4 }), new DovecotPbkdf2Hasher({ rounds: 1000 }), new CleartextHasher()];
     for (const hasher of hashers) {
       it(`${hasher.constructor.name} holds and shows no secret after hashing and verifying`, async () => {
         const secret = 'hasher-secret-\u00E4';

@@ -13,70 +13,24 @@
  * Token files (`--tokens`) use the same layout with a bearer token as the secret: `user:token`.
  * @module
  */
-import { pbkdf2Sync, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import {
   ClearIdentity,
-  DEFAULT_MAX_PBKDF2_ROUNDS,
+  DovecotPbkdf2Hasher,
   HashedIdentity,
   type Identity,
   type ServerOptions,
   ScramIdentity,
-  type SyncPasswordHasher,
   type TokenResult,
   UsageError,
   constantTimeEqual,
   detectHasher,
   isWellFormed,
   noprep,
-  toHex,
-  utf8,
 } from '../index.js';
 
 /** Largest users or tokens file read. */
 const MAX_FILE_BYTES = 16 * 1024 * 1024;
-
-const DOVECOT_PBKDF2 = /^\$1\$([^$]{1,1024})\$([1-9][0-9]{0,9})\$([0-9a-f]{40})$/;
-const SALT_CHARS = './0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
-
-/** Dovecot's default PBKDF2 rounds (`doveadm pw -s PBKDF2`). */
-export const DOVECOT_PBKDF2_ROUNDS = 5000;
-
-/**
- * Dovecot's `{PBKDF2}` scheme: PBKDF2-HMAC-SHA1 over the password with the salt text's bytes,
- * written `$1$<salt>$<rounds>$<hex key>` (the `{PBKDF2}` prefix is the scheme, not part of the
- * string). Checked against `doveadm pw -s PBKDF2`.
- */
-export class DovecotPbkdf2Hasher implements SyncPasswordHasher {
-  /** Rounds of new hashes. */
-  readonly rounds: number;
-
-  constructor(options: { readonly rounds?: number } = {}) {
-    const rounds = options.rounds ?? DOVECOT_PBKDF2_ROUNDS;
-    if (!Number.isSafeInteger(rounds) || rounds < 1 || rounds > DEFAULT_MAX_PBKDF2_ROUNDS) throw new UsageError(`rounds must be an integer from 1 to ${DEFAULT_MAX_PBKDF2_ROUNDS}`);
-    this.rounds = rounds;
-  }
-
-  hash(secret: string): string {
-    if (!isWellFormed(secret)) throw new UsageError('the secret must be a well-formed string');
-    // Dovecot's salt is 16 characters of the crypt alphabet; the characters themselves are hashed.
-    const salt = [...randomBytes(16)].map((byte) => SALT_CHARS[byte % SALT_CHARS.length] ?? '.').join('');
-    return `$1$${salt}$${this.rounds}$${toHex(pbkdf2Sync(utf8(secret), utf8(salt), this.rounds, 20, 'sha1'))}`;
-  }
-
-  verify(secret: string, hashed: string): boolean {
-    const match = typeof hashed === 'string' ? DOVECOT_PBKDF2.exec(hashed) : null;
-    if (!match || typeof secret !== 'string' || !isWellFormed(secret)) return false;
-    const rounds = Number(match[2]);
-    if (rounds > DEFAULT_MAX_PBKDF2_ROUNDS) return false;
-    const key = pbkdf2Sync(utf8(secret), utf8(match[1] ?? ''), rounds, 20, 'sha1');
-    return constantTimeEqual(toHex(key), match[3] ?? '');
-  }
-
-  identify(hashed: string): boolean {
-    return DOVECOT_PBKDF2.test(hashed);
-  }
-}
 
 /** One account of a users file. */
 export interface PasswdEntry {
@@ -145,7 +99,8 @@ function identityFor(user: string, secret: string, number: number): PasswdEntry 
         return { user, scheme: name, identity: new ScramIdentity(user, `{${name}}${rest}`) };
       case 'PBKDF2': {
         const hasher = new DovecotPbkdf2Hasher();
-        if (!hasher.identify(rest)) throw new UsageError('not in Dovecot PBKDF2 form');
+        // The hasher also reads a `{PBKDF2}` prefix; here it was the scheme already, so a second one is an error.
+        if (rest.startsWith('{') || !hasher.identify(rest)) throw new UsageError('not in Dovecot PBKDF2 form');
         // Dovecot hashes the password as typed, without SASLprep.
         return { user, scheme: name, identity: new HashedIdentity(user, rest, hasher, { prepare: noprep }) };
       }

@@ -4,10 +4,9 @@
  * PBKDF2, or pysasl's PBKDF2 string.
  * @module
  */
-import { HashedIdentity, Pbkdf2Hasher, SCRAM_HASHES, type ScramHash, ScramSecret, UsageError } from '../index.js';
+import { DOVECOT_PBKDF2_ROUNDS, DovecotPbkdf2Hasher, HashedIdentity, Pbkdf2Hasher, SCRAM_HASHES, type ScramHash, ScramSecret, UsageError } from '../index.js';
 import { type ParsedArgs, choiceOption, flag, integerOption, parseArgs, stringOption } from './args.js';
 import { type CliIo, EXIT, EXIT_CODES_HELP, describeError, exitCodeFor, readSecret } from './io.js';
-import { DOVECOT_PBKDF2_ROUNDS, DovecotPbkdf2Hasher } from './passwd-file.js';
 
 /** The schemes `secret` makes. */
 export const SECRET_SCHEMES = ['SCRAM-SHA-1', 'SCRAM-SHA-256', 'SCRAM-SHA-512', 'PBKDF2', 'PBKDF2-SHA1', 'PBKDF2-SHA256', 'PBKDF2-SHA512'] as const;

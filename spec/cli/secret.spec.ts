@@ -1,8 +1,8 @@
 import { expect } from 'chai';
-import { HashedIdentity, ScramIdentity, ScramSecret, detectHasher } from '../../lib/index.js';
+import { DovecotPbkdf2Hasher, HashedIdentity, ScramIdentity, ScramSecret, detectHasher } from '../../lib/index.js';
 import { main } from '../../lib/cli/main.js';
 import { ARGV_SECRET_REFUSED } from '../../lib/cli/args.js';
-import { DovecotPbkdf2Hasher, parsePasswdFile } from '../../lib/cli/passwd-file.js';
+import { parsePasswdFile } from '../../lib/cli/passwd-file.js';
 import { childEnv, cliCommand, memoryIo, runChild, tempDir } from './support.js';
 
 async function secret(argv: string[], stdin = 'bob-pass\n', env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
