@@ -32,9 +32,11 @@ export interface SessionLimits {
   readonly maxRounds?: number;
   /**
    * Ends the exchange when it aborts; no limit by default (the core keeps no clock). This is the
-   * time limit of an exchange: pass `AbortSignal.timeout(ms)`, and give the same signal to
-   * `stream.addAbortSignal(signal, socket)` so that the connection is destroyed too and a stalled
-   * peer leaves no half-open socket. When it fires, the session fails with a
+   * time limit of an exchange: abort it from a timer with a `TimeoutError` reason and destroy the
+   * connection in the same callback, so that a stalled peer leaves no half-open socket; clear the
+   * timer when the exchange ends. (`AbortSignal.timeout(ms)` with
+   * `stream.addAbortSignal(signal, socket)` does both, for a connection that must log in within
+   * `ms` or go.) When it fires, the session fails with a
    * {@link TimeoutError} (for a timeout reason; an {@link ExchangeAbortedError} for any other),
    * blamed on the peer, or on `local` when a host effect (a store, a hasher) was still pending; a
    * pending step rejects with it at once and every later call throws it.
