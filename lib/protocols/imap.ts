@@ -15,9 +15,8 @@ import {
 import type { Authenticated } from '../exchange.js';
 import {
   type AuthCommand,
-  CANCEL,
-  CANCEL_LINE,
-  type ClientDialect,
+  Base64LineClientDialect,
+  Base64LineServerDialect,
   type ClientReply,
   type LineClientAuthOptions,
   type LineClientResult,
@@ -26,13 +25,8 @@ import {
   MECHANISM_NAME,
   type ProfileContext,
   type ReplyKind,
-  type ServerDialect,
-  decodeInitialResponse,
-  decodeLineData,
-  decodeOrFail,
+  continuationChallenge,
   describePeerText,
-  encodeInitialResponse,
-  encodeLineData,
   isPrintableAscii,
   mechanismList,
   pickClientMechanism,
@@ -113,10 +107,11 @@ function splitTag(line: string): [string, string] | undefined {
   return TAG.test(tag) ? [tag, line.slice(space + 1)] : undefined;
 }
 
-class ImapServerDialect implements ServerDialect {
-  readonly successCarriesData = false;
+class ImapServerDialect extends Base64LineServerDialect {
   #tag = '*';
-  constructor(private readonly args: ImapServerAuthOptions) {}
+  constructor(private readonly args: ImapServerAuthOptions) {
+    super('+');
+  }
 
   parseCommand(command: string): Promise<AuthCommand> {
     const context = { party: 'client' as const };
@@ -136,20 +131,6 @@ class ImapServerDialect implements ServerDialect {
     const initial = words[2];
     if (initial === '') throw syntaxError('the AUTHENTICATE command has an empty initial-response argument', context);
     return Promise.resolve({ mechanism, initial });
-  }
-
-  decodeInitial(token: string, context: ProfileContext): Uint8Array {
-    return decodeOrFail(() => decodeInitialResponse(token, context));
-  }
-
-  challenge(data: Uint8Array): string[] {
-    return [`+ ${encodeLineData(data)}`];
-  }
-
-  async readResponse(input: LineInput, context: ProfileContext): Promise<Uint8Array | typeof CANCEL> {
-    const line = await input.read(context);
-    if (line === CANCEL_LINE) return CANCEL;
-    return decodeOrFail(() => decodeLineData(line, 'client response', context));
   }
 
   reply(kind: ReplyKind): string[] {
@@ -180,7 +161,7 @@ export function imapServerAuth(args: ImapServerAuthOptions): Promise<Authenticat
   return runServerProfile(new ImapServerDialect(args), args, IMAP_MAX_AUTH_LINE);
 }
 
-class ImapClientDialect implements ClientDialect {
+class ImapClientDialect extends Base64LineClientDialect {
   readonly initialResponseAllowed: boolean;
   /** Capabilities the server announced during the exchange (untagged CAPABILITY or in the tagged OK). */
   announced: ImapCapabilities | undefined;
@@ -188,31 +169,22 @@ class ImapClientDialect implements ClientDialect {
   constructor(
     private readonly tag: string,
     capabilities: ImapCapabilities,
-    private readonly maxCommandLength: number,
+    maxCommandLength: number,
   ) {
+    super(maxCommandLength);
     this.initialResponseAllowed = capabilities.initialResponse;
   }
 
-  command(mechanism: string, initial: Uint8Array | undefined): string[] | undefined {
-    const line = `${this.tag} AUTHENTICATE ${mechanism}${initial === undefined ? '' : ` ${encodeInitialResponse(initial)}`}`;
-    if (initial !== undefined && line.length + 2 > this.maxCommandLength) return undefined;
-    return [line];
-  }
-
-  response(data: Uint8Array): string[] {
-    return [encodeLineData(data)];
-  }
-
-  cancel(): string[] {
-    return [CANCEL_LINE];
+  protected commandWords(mechanism: string): string {
+    return `${this.tag} AUTHENTICATE ${mechanism}`;
   }
 
   async readReply(input: LineInput, context: ProfileContext): Promise<ClientReply> {
     for (;;) {
       const line = await input.read(context);
       // Some servers send a bare "+" for an empty continuation.
-      if (line === '+') return { kind: 'challenge', data: '' };
-      if (line.startsWith('+ ')) return { kind: 'challenge', data: line.slice(2) };
+      const challenge = continuationChallenge(line);
+      if (challenge) return challenge;
       if (line.startsWith('* ')) {
         if (/^\* CAPABILITY /i.test(line)) this.announced = parseImapCapabilities(line);
         else if (/^\* BYE\b/i.test(line)) {

@@ -402,6 +402,36 @@ export interface ServerDialect {
   reply(kind: ReplyKind, outcome: Authenticated | undefined): readonly string[];
 }
 
+/**
+ * The server side of the profiles whose challenges are `<prefix> <base64>` lines and whose
+ * responses are bare base64 lines, `*` cancelling (SMTP, POP3, IMAP). They differ in their
+ * command grammar, the challenge prefix and their replies. @internal
+ */
+export abstract class Base64LineServerDialect implements ServerDialect {
+  readonly successCarriesData = false;
+
+  /** `challengePrefix`: what goes before the base64 challenge, `334` (SMTP) or `+` (POP3, IMAP). */
+  constructor(private readonly challengePrefix: string) {}
+
+  abstract parseCommand(command: string, input: LineInput): Promise<AuthCommand>;
+
+  abstract reply(kind: ReplyKind, outcome: Authenticated | undefined): readonly string[];
+
+  decodeInitial(token: string, context: ProfileContext): Uint8Array {
+    return decodeOrFail(() => decodeInitialResponse(token, context));
+  }
+
+  challenge(data: Uint8Array): string[] {
+    return [`${this.challengePrefix} ${encodeLineData(data)}`];
+  }
+
+  async readResponse(input: LineInput, context: ProfileContext): Promise<Uint8Array | typeof CANCEL> {
+    const line = await input.read(context);
+    if (line === CANCEL_LINE) return CANCEL;
+    return decodeOrFail(() => decodeLineData(line, 'client response', context));
+  }
+}
+
 /** Arguments every server profile takes. */
 export interface LineServerAuthOptions {
   /** The authentication command line as received, without CRLF (`AUTH PLAIN dGVzdA...`, `A1 AUTHENTICATE PLAIN`). */
@@ -532,6 +562,45 @@ export interface ClientDialect {
   cancel(): readonly string[];
   /** Reads the server's next reply. */
   readReply(input: LineInput, context: ProfileContext): Promise<ClientReply>;
+}
+
+/**
+ * The client side of the profiles that send the initial response as the command's last
+ * argument and responses as bare base64 lines, `*` cancelling (SMTP, POP3, IMAP). They differ
+ * in the command's words and in how replies read. @internal
+ */
+export abstract class Base64LineClientDialect implements ClientDialect {
+  abstract readonly initialResponseAllowed: boolean;
+
+  /** `maxCommandLength`: the longest command sent with an initial response, CRLF included. */
+  constructor(private readonly maxCommandLength: number) {}
+
+  /** The command without an initial response: `AUTH PLAIN`, `A1 AUTHENTICATE PLAIN`. */
+  protected abstract commandWords(mechanism: string): string;
+
+  abstract readReply(input: LineInput, context: ProfileContext): Promise<ClientReply>;
+
+  command(mechanism: string, initial: Uint8Array | undefined): string[] | undefined {
+    const words = this.commandWords(mechanism);
+    if (initial === undefined) return [words];
+    const line = `${words} ${encodeInitialResponse(initial)}`;
+    return line.length + 2 > this.maxCommandLength ? undefined : [line];
+  }
+
+  response(data: Uint8Array): string[] {
+    return [encodeLineData(data)];
+  }
+
+  cancel(): string[] {
+    return [CANCEL_LINE];
+  }
+}
+
+/** A `+ <base64>` continuation (POP3, IMAP; a bare `+` is an empty one) as a challenge, else undefined. @internal */
+export function continuationChallenge(line: string): ClientReply | undefined {
+  if (line === '+') return { kind: 'challenge', data: '' };
+  if (line.startsWith('+ ')) return { kind: 'challenge', data: line.slice(2) };
+  return undefined;
 }
 
 /** Arguments every client profile takes. */

@@ -8,9 +8,8 @@ import { AuthenticationFailedError, MalformedMessageError } from '../errors.js';
 import type { Authenticated } from '../exchange.js';
 import {
   type AuthCommand,
-  CANCEL,
-  CANCEL_LINE,
-  type ClientDialect,
+  Base64LineClientDialect,
+  Base64LineServerDialect,
   type ClientReply,
   type LineClientAuthOptions,
   type LineClientResult,
@@ -18,13 +17,8 @@ import {
   type LineServerAuthOptions,
   type ProfileContext,
   type ReplyKind,
-  type ServerDialect,
-  decodeInitialResponse,
-  decodeLineData,
-  decodeOrFail,
+  continuationChallenge,
   describePeerText,
-  encodeInitialResponse,
-  encodeLineData,
   mechanismList,
   parseAuthCommand,
   pickClientMechanism,
@@ -76,26 +70,13 @@ const REPLIES: Readonly<Record<ReplyKind, readonly ['+OK' | '-ERR', string]>> = 
   temporary: ['-ERR', '[SYS/TEMP] Temporary authentication failure'],
 };
 
-class Pop3ServerDialect implements ServerDialect {
-  readonly successCarriesData = false;
-  constructor(private readonly texts: LineServerAuthOptions['replies']) {}
+class Pop3ServerDialect extends Base64LineServerDialect {
+  constructor(private readonly texts: LineServerAuthOptions['replies']) {
+    super('+');
+  }
 
   parseCommand(command: string): Promise<AuthCommand> {
     return Promise.resolve(parseAuthCommand(command, 'AUTH'));
-  }
-
-  decodeInitial(token: string, context: ProfileContext): Uint8Array {
-    return decodeOrFail(() => decodeInitialResponse(token, context));
-  }
-
-  challenge(data: Uint8Array): string[] {
-    return [`+ ${encodeLineData(data)}`];
-  }
-
-  async readResponse(input: LineInput, context: ProfileContext): Promise<Uint8Array | typeof CANCEL> {
-    const line = await input.read(context);
-    if (line === CANCEL_LINE) return CANCEL;
-    return decodeOrFail(() => decodeLineData(line, 'client response', context));
   }
 
   reply(kind: ReplyKind): string[] {
@@ -119,28 +100,17 @@ export function pop3ServerAuth(args: Pop3ServerAuthOptions): Promise<Authenticat
   return runServerProfile(new Pop3ServerDialect(args.replies), args, POP3_MAX_AUTH_LINE);
 }
 
-class Pop3ClientDialect implements ClientDialect {
+class Pop3ClientDialect extends Base64LineClientDialect {
   readonly initialResponseAllowed = true;
-  constructor(private readonly maxCommandLength: number) {}
 
-  command(mechanism: string, initial: Uint8Array | undefined): string[] | undefined {
-    const line = initial === undefined ? `AUTH ${mechanism}` : `AUTH ${mechanism} ${encodeInitialResponse(initial)}`;
-    if (initial !== undefined && line.length + 2 > this.maxCommandLength) return undefined;
-    return [line];
-  }
-
-  response(data: Uint8Array): string[] {
-    return [encodeLineData(data)];
-  }
-
-  cancel(): string[] {
-    return [CANCEL_LINE];
+  protected commandWords(mechanism: string): string {
+    return `AUTH ${mechanism}`;
   }
 
   async readReply(input: LineInput, context: ProfileContext): Promise<ClientReply> {
     const line = await input.read(context);
-    if (line === '+') return { kind: 'challenge', data: '' };
-    if (line.startsWith('+ ')) return { kind: 'challenge', data: line.slice(2) };
+    const challenge = continuationChallenge(line);
+    if (challenge) return challenge;
     const status = /^(\+OK|-ERR)(?: (.*))?$/i.exec(line);
     if (!status) throw new MalformedMessageError('the POP3 server sent a line that is not a reply', context);
     const text = status[2] ?? '';

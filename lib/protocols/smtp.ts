@@ -8,10 +8,9 @@
 import { AuthenticationFailedError, MalformedMessageError, MechanismUnavailableError } from '../errors.js';
 import type { Authenticated } from '../exchange.js';
 import {
-  CANCEL,
-  CANCEL_LINE,
   type AuthCommand,
-  type ClientDialect,
+  Base64LineClientDialect,
+  Base64LineServerDialect,
   type ClientReply,
   type LineClientAuthOptions,
   type LineClientResult,
@@ -21,13 +20,7 @@ import {
   type ProfileContext,
   ProfileFailure,
   type ReplyKind,
-  type ServerDialect,
-  decodeInitialResponse,
-  decodeLineData,
-  decodeOrFail,
   describePeerText,
-  encodeInitialResponse,
-  encodeLineData,
   mechanismList,
   parseAuthCommand,
   pickClientMechanism,
@@ -142,26 +135,13 @@ export function smtpAuthKeyword(mechanisms: Iterable<string>): string {
   return ['AUTH', ...mechanisms].join(' ');
 }
 
-class SmtpServerDialect implements ServerDialect {
-  readonly successCarriesData = false;
-  constructor(private readonly texts: LineServerAuthOptions['replies']) {}
+class SmtpServerDialect extends Base64LineServerDialect {
+  constructor(private readonly texts: LineServerAuthOptions['replies']) {
+    super('334');
+  }
 
   parseCommand(command: string): Promise<AuthCommand> {
     return Promise.resolve(parseAuthCommand(command, 'AUTH'));
-  }
-
-  decodeInitial(token: string, context: ProfileContext): Uint8Array {
-    return decodeOrFail(() => decodeInitialResponse(token, context));
-  }
-
-  challenge(data: Uint8Array): string[] {
-    return [`334 ${encodeLineData(data)}`];
-  }
-
-  async readResponse(input: LineInput, context: ProfileContext): Promise<Uint8Array | typeof CANCEL> {
-    const line = await input.read(context);
-    if (line === CANCEL_LINE) return CANCEL;
-    return decodeOrFail(() => decodeLineData(line, 'client response', context));
   }
 
   reply(kind: ReplyKind): string[] {
@@ -169,7 +149,6 @@ class SmtpServerDialect implements ServerDialect {
     return formatSmtpReply(code, this.texts?.[kind] ?? text);
   }
 }
-
 
 /** Arguments of {@link smtpServerAuth}. */
 export type SmtpServerAuthOptions = LineServerAuthOptions;
@@ -193,22 +172,11 @@ export function smtpServerAuth(args: SmtpServerAuthOptions): Promise<Authenticat
   return runServerProfile(new SmtpServerDialect(args.replies), args, SMTP_MAX_AUTH_LINE);
 }
 
-class SmtpClientDialect implements ClientDialect {
+class SmtpClientDialect extends Base64LineClientDialect {
   readonly initialResponseAllowed = true;
-  constructor(private readonly maxCommandLength: number) {}
 
-  command(mechanism: string, initial: Uint8Array | undefined): string[] | undefined {
-    const line = initial === undefined ? `AUTH ${mechanism}` : `AUTH ${mechanism} ${encodeInitialResponse(initial)}`;
-    if (initial !== undefined && line.length + 2 > this.maxCommandLength) return undefined;
-    return [line];
-  }
-
-  response(data: Uint8Array): string[] {
-    return [encodeLineData(data)];
-  }
-
-  cancel(): string[] {
-    return [CANCEL_LINE];
+  protected commandWords(mechanism: string): string {
+    return `AUTH ${mechanism}`;
   }
 
   async readReply(input: LineInput, context: ProfileContext): Promise<ClientReply> {
