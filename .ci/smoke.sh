@@ -4,7 +4,9 @@
 #   - `import` (ESM) and `require` (CJS) both load it and complete a PLAIN exchange, and
 #   - strict TypeScript consumers (module nodenext, an ESM and a CJS package) type-check
 #     against the shipped .d.mts/.d.cts, with a @ts-expect-error proving the types are not any,
-#     and their compiled output runs.
+#     and their compiled output runs, and
+#   - the installed command line works: `saslkit --help` lists the commands, and `saslkit demo`
+#     exits 0 with an `ok` row on SMTP and IMAP for every mechanism the package registers.
 # Usage: bash .ci/smoke.sh   (after `npm ci` and `npm run build`; builds if dist/ is missing)
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -115,4 +117,29 @@ EOF
   node "$kind/out/consumer.js"
   echo "smoke: the $kind TypeScript consumer type-checked against dist/$want and ran"
 done
+# --- the installed command line ----------------------------------------------------------------
+BIN="$WORK/node_modules/.bin/saslkit"
+[ -x "$BIN" ] || { echo "smoke: npm did not install the saslkit command in node_modules/.bin" >&2; exit 1; }
+"$BIN" --help > cli-help.txt 2>&1 || { cat cli-help.txt >&2; echo "smoke: saslkit --help failed" >&2; exit 1; }
+grep -q '^Usage: saslkit <command>' cli-help.txt || { cat cli-help.txt >&2; echo "smoke: saslkit --help printed no usage" >&2; exit 1; }
+for command in demo mechs login serve secret; do
+  grep -qE "^  $command " cli-help.txt || { echo "smoke: saslkit --help does not list $command" >&2; exit 1; }
+done
+echo "smoke: saslkit --help OK"
+rc=0; timeout 120 "$BIN" demo > cli-demo.txt 2>&1 || rc=$?
+[ "$rc" = 0 ] || { cat cli-demo.txt >&2; echo "smoke: saslkit demo exited $rc" >&2; exit 1; }
+# Every mechanism the installed package registers, by name, one a line.
+node -e "const { SASLAuth } = require('saslkit'); console.log(SASLAuth.all().clientMechanisms.map((m) => m.name).join('\\n'))" > mechanisms.txt
+[ -s mechanisms.txt ] || { echo "smoke: the installed package lists no mechanism" >&2; exit 1; }
+missing=()
+while read -r mechanism; do
+  for protocol in smtp imap; do
+    grep -qE "^$protocol +$mechanism +ok" cli-demo.txt || missing+=("$protocol $mechanism")
+  done
+done < mechanisms.txt
+if [ "${#missing[@]}" -gt 0 ]; then
+  cat cli-demo.txt >&2
+  echo "smoke: saslkit demo has no ok row for: ${missing[*]}" >&2; exit 1
+fi
+echo "smoke: saslkit demo OK ($(wc -l < mechanisms.txt) mechanisms on smtp and imap)"
 echo "smoke: all checks passed"
