@@ -22,6 +22,7 @@ import {
   MechanismUnavailableError,
   type Party,
   type SaslError,
+  TimeoutError,
   UnexpectedMessageError,
   UsageError,
   isSaslError,
@@ -328,15 +329,39 @@ export interface ProfileContext {
   readonly party: Party;
 }
 
+/**
+ * `pending`, or a {@link TimeoutError} (an {@link ExchangeAbortedError} for any other abort
+ * reason) blamed on the peer as soon as `signal` fires: the exchange's time limit also covers
+ * waiting for the peer's next line, not only the mechanism's own steps.
+ */
+function raceSignal<T>(pending: Promise<T>, signal: AbortSignal | undefined, context: ProfileContext): Promise<T> {
+  if (signal === undefined) return pending;
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_resolve, reject) => {
+    onAbort = () => {
+      const timedOut = (signal.reason as { name?: unknown } | undefined)?.name === 'TimeoutError';
+      reject(timedOut ? new TimeoutError('the peer did not answer in time', context) : new ExchangeAbortedError(undefined, context));
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  return Promise.race([pending, aborted]).finally(() => {
+    if (onAbort) signal.removeEventListener('abort', onAbort);
+  });
+}
+
 /** Reads lines from a source for one exchange, enforcing the line limit. @internal */
 export class LineInput {
   readonly #iterator: AsyncIterator<string>;
   readonly maxLineLength: number;
   #closed = false;
 
-  constructor(source: LineSource, maxLineLength: number) {
+  readonly #signal: AbortSignal | undefined;
+
+  constructor(source: LineSource, maxLineLength: number, signal?: AbortSignal) {
     this.#iterator = lineIterator(source);
     this.maxLineLength = maxLineLength;
+    this.#signal = signal;
   }
 
   /** True once the source ended or failed. */
@@ -349,8 +374,9 @@ export class LineInput {
     if (this.#closed) throw new ProfileFailure(undefined, new ExchangeAbortedError('the connection closed during authentication', context));
     let result: IteratorResult<string>;
     try {
-      result = await this.#iterator.next();
+      result = await raceSignal(this.#iterator.next(), this.#signal, context);
     } catch (cause) {
+      if (isSaslError(cause) && (cause.code === 'TIMEOUT' || cause.code === 'ABORTED')) throw cause;
       this.#closed = true;
       throw new ProfileFailure(undefined, new ExchangeAbortedError('the connection failed during authentication', { ...context, cause }));
     }
@@ -491,7 +517,7 @@ function classify(thrown: unknown): { kind: ReplyKind | undefined; error: unknow
  */
 export async function runServerProfile(dialect: ServerDialect, args: LineServerAuthOptions, defaultMaxLineLength: number): Promise<Authenticated> {
   const limits = args.limits ?? {};
-  const input = new LineInput(args.lines, limits.maxLineLength ?? defaultMaxLineLength);
+  const input = new LineInput(args.lines, limits.maxLineLength ?? defaultMaxLineLength, limits.signal);
   let context: ProfileContext = { party: 'client' };
   let session: PromiseServerSession | undefined;
   try {
@@ -502,7 +528,7 @@ export async function runServerProfile(dialect: ServerDialect, args: LineServerA
     context = { mechanism: mechanism.name, party: 'client' };
     let initial: Uint8Array | undefined;
     if (command.initial !== undefined) initial = dialect.decodeInitial(command.initial, context);
-    session = new PromiseServerSession(mechanism.server(args.options ?? {}, initial), { ...limits, mechanism: mechanism.name });
+    session = new PromiseServerSession(mechanism.server(args.options ?? {}, initial), { ...limits, mechanism: mechanism.name, initialResponse: initial });
     let step: ServerStep;
     try {
       step = await session.start();
@@ -664,7 +690,7 @@ export function pickClientMechanism(args: LineClientAuthOptions, offered: Iterab
 export async function runClientProfile(dialect: ClientDialect, args: LineClientAuthOptions, pick: () => ClientMechanism, defaultMaxLineLength: number): Promise<LineClientResult> {
   const mechanism = pick();
   const limits = args.limits ?? {};
-  const input = new LineInput(args.lines, limits.maxLineLength ?? defaultMaxLineLength);
+  const input = new LineInput(args.lines, limits.maxLineLength ?? defaultMaxLineLength, limits.signal);
   const context: ProfileContext = { mechanism: mechanism.name, party: 'server' };
   const session = new PromiseClientSession(mechanism.client(args.credentials, args.client ?? {}), { ...limits, mechanism: mechanism.name });
   let roundTrips = 0;

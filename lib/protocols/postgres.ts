@@ -580,7 +580,7 @@ export async function postgresServerAuth(args: PostgresServerAuthOptions): Promi
     const initial = parsePgSASLInitialResponse(first.body);
     const mechanism = names.includes(initial.mechanism) ? auth.getServer(initial.mechanism) : undefined;
     if (!mechanism) throw new MechanismUnavailableError('the client chose a mechanism the server did not offer', { party: 'client' });
-    session = new PromiseServerSession(mechanism.server({ ...serverOptions, protocolAuthcid: user }, initial.data), { ...args.session, mechanism: mechanism.name });
+    session = new PromiseServerSession(mechanism.server({ ...serverOptions, protocolAuthcid: user }, initial.data), { ...args.session, mechanism: mechanism.name, initialResponse: initial.data });
     let step = await session.start();
     while (!step.done) {
       await args.write(buildPgAuthenticationSASLContinue(step.challenge));

@@ -680,7 +680,7 @@ export async function xmppServerAuth(args: XmppServerAuthOptions): Promise<Authe
     const mechanism = args.auth.getServer(first.mechanism);
     if (!mechanism) return await fail(new MechanismUnavailableError('the client asked for a mechanism the server does not offer', { party: 'client' }));
     mechanismName = mechanism.name;
-    session = new PromiseServerSession(mechanism.server(args.options ?? {}, first.data), { ...args.session, mechanism: mechanism.name });
+    session = new PromiseServerSession(mechanism.server(args.options ?? {}, first.data), { ...args.session, mechanism: mechanism.name, initialResponse: first.data });
     let step = await session.start();
     while (!step.done) {
       await args.write(buildXmppChallenge(step.challenge));

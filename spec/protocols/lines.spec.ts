@@ -254,4 +254,31 @@ describe('line plumbing', function () {
       }
     });
   });
+
+  describe('limits shared by every line profile', () => {
+    const auth = SASLAuth.defaults();
+    const options = { lookup: storeOf(ALICE) };
+
+    it('ends a stalled exchange with TIMEOUT when the limits signal fires, blaming the client, and replies', async () => {
+      const written: string[] = [];
+      const lines = new LineQueue();
+      const controller = new AbortController();
+      const pending = smtpServerAuth({ command: 'AUTH PLAIN', auth, options, lines, write: (line) => { written.push(line); }, limits: { signal: controller.signal } });
+      await new Promise<void>((resolve) => { setImmediate(resolve); });
+      expect(written).to.deep.equal(['334 ']);
+      controller.abort(new DOMException('too slow', 'TimeoutError'));
+      const error = await pending.then(() => undefined, (e: unknown) => e);
+      expect(error).to.include({ code: 'TIMEOUT', party: 'client' });
+      expect(written[1]).to.match(/^454 /);
+    });
+
+    it('counts the initial response against maxMessageBytes', async () => {
+      const written: string[] = [];
+      const initial = Buffer.from(`\0alice\0${'x'.repeat(200)}`).toString('base64');
+      const error = await smtpServerAuth({ command: `AUTH PLAIN ${initial}`, auth, options, lines: new LineQueue(), write: (line) => { written.push(line); }, limits: { maxMessageBytes: 100 } })
+        .then(() => undefined, (e: unknown) => e);
+      expect(error).to.include({ code: 'LIMIT_EXCEEDED', limit: 'maxMessageBytes' });
+      expect(written).to.have.length(1);
+    });
+  });
 });
