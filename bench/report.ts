@@ -1,5 +1,5 @@
 /** Printing the results, one line per (workload, contestant), and the JSON report. */
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { readFileSync } from 'node:fs';
 import type { Line, TargetResult, WorkloadResult } from './harness.js';
 
@@ -10,6 +10,8 @@ export interface MachineInfo {
   readonly cpu: string;
   readonly node: string;
   readonly platform: string;
+  /** 1-minute load average when the run started: a shared machine moves every figure. */
+  readonly load: number;
 }
 
 /** Describes this machine: CPU model from /proc/cpuinfo when there is one. */
@@ -21,7 +23,7 @@ export function machineInfo(): MachineInfo {
   } catch {
     // Not Linux: os.cpus() is what there is.
   }
-  return { date: new Date().toISOString(), nproc: cpus().length, cpu, node: process.version, platform: `${process.platform} ${process.arch}` };
+  return { date: new Date().toISOString(), nproc: cpus().length, cpu, node: process.version, platform: `${process.platform} ${process.arch}`, load: loadavg()[0] ?? 0 };
 }
 
 function figure(value: number): string {
