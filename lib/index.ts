@@ -24,7 +24,8 @@ export { CRAM_MD5, CramMD5Credentials, buildCramMd5Response, cramMd5Challenge, c
 export { EXTERNAL, buildExternalResponse, parseExternalResponse } from './mechanisms/external.js';
 export { ANONYMOUS, buildAnonymousMessage, parseAnonymousMessage } from './mechanisms/anonymous.js';
 export { XOAUTH2, buildXoauth2Response, parseXoauth2Response } from './mechanisms/xoauth2.js';
-export { OAUTHBEARER, type OauthbearerFields, buildOauthbearerResponse, parseOauthbearerResponse, escapeSaslname, unescapeSaslname } from './mechanisms/oauthbearer.js';
+export { OAUTHBEARER, type OauthbearerFields, buildOauthbearerResponse, parseOauthbearerResponse } from './mechanisms/oauthbearer.js';
+export { escapeSaslname, unescapeSaslname } from './gs2.js';
 export { DIGEST_MD5, type DigestMd5Digests, type DigestMd5Input, computeDigestMd5 } from './mechanisms/digest-md5.js';
 export { BearerCredentials, type ParsedTokenError, encodeTokenError, parseTokenError } from './oauth.js';
 export { REDACTED } from './redact.js';

@@ -7,6 +7,7 @@
 import { EMPTY, decodeUtf8, utf8 } from '../bytes.js';
 import { MalformedMessageError, UsageError } from '../errors.js';
 import { challenge } from '../exchange.js';
+import { escapeSaslname, parseGs2Header } from '../gs2.js';
 import type { Mechanism } from '../mechanism.js';
 import { BearerCredentials, KVSEP, authenticateBearer, bearerClient, checkClientField, encodeKeyValues, parseBearerAuth, parseKeyValues, requireValidator } from '../oauth.js';
 import type { ServerOptions } from '../options.js';
@@ -17,31 +18,16 @@ const DUMMY = Uint8Array.of(KVSEP);
 const STYLE = { dummyReply: DUMMY, newline: false } as const;
 const CONTEXT = { mechanism: NAME, party: 'client' as const };
 const PORT = /^[0-9]{1,5}$/;
-const GS2_HEADER = /^n,(?:a=([^,]*))?,$/;
-
-/** Escapes a GS2 saslname (RFC 5801): `=` as `=3D`, `,` as `=2C`. */
-export function escapeSaslname(name: string): string {
-  return name.replace(/=/g, '=3D').replace(/,/g, '=2C');
-}
-
-/**
- * Unescapes a GS2 saslname. Throws {@link MalformedMessageError} for an `=` not followed by
- * `2C` or `3D`, and for an empty name (RFC 5801 requires at least one character).
- */
-export function unescapeSaslname(name: string, mechanism = NAME): string {
-  if (name === '' || /=(?!2C|3D)/.test(name)) throw new MalformedMessageError('saslname is empty or badly escaped', { mechanism, party: 'client' });
-  return name.replace(/=2C|=3D/g, (escape) => (escape === '=2C' ? ',' : '='));
-}
 
 /**
  * Parses the GS2 header (`n,,` or `n,a=<saslname>,`) and returns the authzid, `''` when absent.
  * `y` and `p=` are refused: OAUTHBEARER has no channel binding.
  */
-function parseGs2Header(header: string): string {
-  if (header.startsWith('y,') || header.startsWith('p=')) throw new MalformedMessageError('OAUTHBEARER does not support channel binding', CONTEXT);
-  const match = GS2_HEADER.exec(header);
-  if (!match) throw new MalformedMessageError('OAUTHBEARER GS2 header must be n,, or n,a=<authzid>,', CONTEXT);
-  return match[1] === undefined ? '' : unescapeSaslname(match[1]);
+function parseHeader(text: string): string {
+  const { header, rest } = parseGs2Header(text, NAME);
+  if (header.flag !== 'n') throw new MalformedMessageError('OAUTHBEARER does not support channel binding', CONTEXT);
+  if (rest !== '') throw new MalformedMessageError('OAUTHBEARER GS2 header must be n,, or n,a=<authzid>,', CONTEXT);
+  return header.authzid;
 }
 
 /**
@@ -54,7 +40,7 @@ export function parseOauthbearerResponse(message: Uint8Array, options: ServerOpt
   if (message.length === 1 && message[0] === KVSEP) throw new MalformedMessageError('OAUTHBEARER got a lone 0x01 without an error challenge', CONTEXT);
   const split = message.indexOf(KVSEP);
   if (split < 0) throw new MalformedMessageError('OAUTHBEARER message has no 0x01 after the GS2 header', CONTEXT);
-  const authzid = parseGs2Header(decodeUtf8(message.subarray(0, split), 'OAUTHBEARER GS2 header', CONTEXT));
+  const authzid = parseHeader(decodeUtf8(message.subarray(0, split), 'OAUTHBEARER GS2 header', CONTEXT));
   const pairs = parseKeyValues(message.subarray(split + 1), NAME);
   const auth = pairs.get('auth');
   if (auth === undefined) throw new MalformedMessageError('OAUTHBEARER message has no auth', CONTEXT);

@@ -50,8 +50,7 @@ import {
   scramServerKey,
 } from '../scram-secret.js';
 import { authorize, checkFieldLength, learnDecoy, lookupEffect, unknownUserIdentity } from '../server-auth.js';
-// GS2 saslnames (RFC 5801) are shared with OAUTHBEARER; one copy lives there.
-import { escapeSaslname, unescapeSaslname } from './oauthbearer.js';
+import { escapeSaslname, unescapeSaslname } from '../gs2.js';
 
 /** The `e=` values of RFC 5802 section 7. */
 export const SCRAM_SERVER_ERRORS = [
