@@ -243,3 +243,112 @@ export function baselineOauthbearer(message: Uint8Array): { user: string; token:
   if (gs2[0] !== 'n' || token === '' || parts[parts.length - 1] !== '' || parts[parts.length - 2] !== '') throw new Error('malformed');
   return { user: (gs2[1] ?? '').slice(2), token };
 }
+
+/** A SCRAM hash the generic baselines below take, as node:crypto names it. */
+export type BaselineHash = 'sha1' | 'sha256';
+
+const DIGEST_BYTES: Readonly<Record<BaselineHash, number>> = { sha1: 20, sha256: 32 };
+
+/** The floor of a SCRAM login with `hash`: one bare PBKDF2 at 4096 iterations. */
+export function floorPbkdf2Of(hash: BaselineHash, salt: Uint8Array): Buffer {
+  return pbkdf2Sync(PASSWORD, salt, ITERATIONS, DIGEST_BYTES[hash], hash);
+}
+
+/** {@link scramRecord} for any hash (SCRAM-SHA-1 as well). */
+export function scramRecordOf(hash: BaselineHash, password: string, salt: Buffer, iterations = ITERATIONS): ScramRecord {
+  const salted = pbkdf2Sync(password, salt, iterations, DIGEST_BYTES[hash], hash);
+  const clientKey = createHmac(hash, salted).update('Client Key').digest();
+  return {
+    salt,
+    saltB64: salt.toString('base64'),
+    iterations,
+    storedKey: createHash(hash).update(clientKey).digest(),
+    serverKey: createHmac(hash, salted).update('Server Key').digest(),
+  };
+}
+
+/**
+ * {@link BaselineScramClient} for any hash, PBKDF2 every login: the hand-written SCRAM-SHA-1
+ * client the SCRAM-SHA-1 workload divides by.
+ */
+export class BaselineScramClientOf {
+  #nonce = '';
+  #bare = '';
+  #expected: Buffer | undefined;
+
+  constructor(
+    private readonly hash: BaselineHash,
+    private readonly user: string,
+    private readonly password: string,
+  ) {}
+
+  first(): Buffer {
+    this.#nonce = randomBytes(18).toString('base64');
+    this.#bare = `n=${this.user},r=${this.#nonce}`;
+    return Buffer.from(`n,,${this.#bare}`);
+  }
+
+  final(serverFirst: Uint8Array): Buffer {
+    const text = Buffer.from(serverFirst).toString('utf8');
+    const [r = '', s = '', i = ''] = text.split(',');
+    if (!r.startsWith(`r=${this.#nonce}`) || !s.startsWith('s=') || !i.startsWith('i=')) throw new Error('bad server-first');
+    const { hash } = this;
+    const salted = pbkdf2Sync(this.password, Buffer.from(s.slice(2), 'base64'), Number(i.slice(2)), DIGEST_BYTES[hash], hash);
+    const clientKey = createHmac(hash, salted).update('Client Key').digest();
+    const withoutProof = `c=biws,r=${r.slice(2)}`;
+    const authMessage = `${this.#bare},${text},${withoutProof}`;
+    const proof = xor(clientKey, createHmac(hash, createHash(hash).update(clientKey).digest()).update(authMessage).digest());
+    this.#expected = createHmac(hash, createHmac(hash, salted).update('Server Key').digest()).update(authMessage).digest();
+    return Buffer.from(`${withoutProof},p=${proof.toString('base64')}`);
+  }
+
+  verify(serverFinal: Uint8Array): boolean {
+    const text = Buffer.from(serverFinal).toString('utf8');
+    const v = Buffer.from(text.slice(2), 'base64');
+    return text.startsWith('v=') && this.#expected !== undefined && v.length === this.#expected.length && timingSafeEqual(v, this.#expected);
+  }
+}
+
+/** {@link BaselineScramServer} for any hash: the fixed SCRAM-SHA-1 server peers log in to. */
+export class BaselineScramServerOf {
+  #record: ScramRecord | undefined;
+  #nonce = '';
+  #bare = '';
+  #serverFirst = '';
+
+  constructor(
+    private readonly hash: BaselineHash,
+    private readonly lookup: (user: string) => ScramRecord | undefined,
+  ) {}
+
+  first(message: Uint8Array): Buffer {
+    const text = Buffer.from(message).toString('utf8');
+    if (!text.startsWith('n,,')) throw new Error('bad client-first');
+    this.#bare = text.slice(3);
+    const [n = '', r = ''] = this.#bare.split(',');
+    this.#record = this.lookup(n.slice(2));
+    if (!this.#record || !r.startsWith('r=')) throw new Error('unknown user');
+    this.#nonce = r.slice(2) + randomBytes(18).toString('base64');
+    this.#serverFirst = `r=${this.#nonce},s=${this.#record.saltB64},i=${this.#record.iterations}`;
+    return Buffer.from(this.#serverFirst);
+  }
+
+  final(message: Uint8Array): Buffer {
+    const text = Buffer.from(message).toString('utf8');
+    const at = text.lastIndexOf(',p=');
+    const withoutProof = text.slice(0, at);
+    const record = this.#record;
+    if (at < 0 || record === undefined || withoutProof !== `c=biws,r=${this.#nonce}`) throw new Error('bad client-final');
+    const { hash } = this;
+    const proof = Buffer.from(text.slice(at + 3), 'base64');
+    const authMessage = `${this.#bare},${this.#serverFirst},${withoutProof}`;
+    const clientKey = xor(proof, createHmac(hash, record.storedKey).update(authMessage).digest());
+    if (proof.length !== DIGEST_BYTES[hash] || !timingSafeEqual(createHash(hash).update(clientKey).digest(), record.storedKey)) throw new Error('authentication failed');
+    return Buffer.from(`v=${createHmac(hash, record.serverKey).update(authMessage).digest().toString('base64')}`);
+  }
+}
+
+/** A PLAIN client message built the obvious way: one template string, encoded once. */
+export function baselinePlainClient(user: string, password: string, authzid = ''): Buffer {
+  return Buffer.from(`${authzid}\0${user}\0${password}`);
+}

@@ -7,8 +7,8 @@ import { SOURCE, SOURCE_PATH } from './saslkit.js';
 import { drivers } from './workloads/drivers.js';
 import { eventLoop } from './workloads/event-loop.js';
 import { loopbackThroughput, parkedMemory } from './workloads/loopback.js';
-import { cramMd5, loginServer, oauthParse, plainServer } from './workloads/mechanisms.js';
-import { scramCached, scramClient, scramFull } from './workloads/scram.js';
+import { cramMd5, loginServer, oauthParse, plainClient, plainServer } from './workloads/mechanisms.js';
+import { scramCached, scramClient, scramFull, scramSha1Client } from './workloads/scram.js';
 
 const ROOT = join(__dirname, '..');
 
@@ -31,9 +31,12 @@ function ops(name: string, summary: string, make: (settings: Settings) => Promis
 
 const ENTRIES: readonly Entry[] = [
   ops('scram-full', 'SCRAM-SHA-256 client+server, PBKDF2 each login', (s) => scramFull(s.rounds + 6, 250 * s.scale)),
-  ops('scram-client', 'SCRAM-SHA-256 client vs pg', (s) => scramClient(s.rounds + 6, 250 * s.scale)),
+  ops('scram-client', 'SCRAM-SHA-256 client vs pg and mongodb', (s) => scramClient(s.rounds + 6, 250 * s.scale)),
   ops('scram-cached', 'SCRAM-SHA-256 with a cached salted password', (s) => scramCached(s.rounds, 150 * s.scale)),
+  // sasl-scram-sha-1 takes about 0.7 s a login, so a round's slot holds one of its logins.
+  ops('scram-sha1-client', 'SCRAM-SHA-1 client vs sasl-scram-sha-1', (s) => scramSha1Client(s.rounds, 200 * s.scale)),
   ops('plain', 'PLAIN server: parse, SASLprep, verify', (s) => plainServer(s.rounds, 150 * s.scale)),
+  ops('plain-client', 'PLAIN client response vs sasl-plain', (s) => plainClient(s.rounds, 100 * s.scale)),
   ops('login', 'LOGIN server', (s) => loginServer(s.rounds, 150 * s.scale)),
   ops('cram-md5', 'CRAM-MD5 full exchange', (s) => cramMd5(s.rounds, 150 * s.scale)),
   {

@@ -1,6 +1,7 @@
 /**
  * The cheap mechanisms, server side as a host runs them (sync driver, a store in memory):
- * PLAIN, LOGIN, the CRAM-MD5 exchange, and the XOAUTH2 / OAUTHBEARER parsers.
+ * PLAIN, LOGIN, the CRAM-MD5 exchange, and the XOAUTH2 / OAUTHBEARER parsers; and the PLAIN
+ * client next to sasl-plain.
  */
 import {
   BaselineLoginServer,
@@ -9,6 +10,7 @@ import {
   USER,
   baselineCramMd5,
   baselineOauthbearer,
+  baselinePlainClient,
   baselinePlainServer,
   baselineXoauth2,
   oauthbearerMessage,
@@ -16,6 +18,7 @@ import {
   xoauth2Message,
 } from '../baselines.js';
 import { type OpsWorkload, batched, check, times } from '../harness.js';
+import { SASL_PLAIN_VERSION, saslPlainResponse } from '../peers/sasl-plain.js';
 import { sk } from '../saslkit.js';
 
 type Identity = InstanceType<typeof sk.ClearIdentity>;
@@ -61,6 +64,45 @@ export function plainServer(rounds: number, minMs: number): OpsWorkload {
     ],
     targets: [{ label: 'PLAIN server incl. SASLprep >= 0.25x baseline', of: 'saslkit authenticateSync', versus: 'baseline: split + timingSafeEqual', kind: 'throughput', op: '>=', value: 0.25 }],
     notes: ['The baseline runs no SASLprep. The non-ASCII line shows the SASLprep slow path (library mapping, NFKC).'],
+  };
+}
+
+/** PLAIN client: the one response message, as bytes ready for the wire. */
+export function plainClient(rounds: number, minMs: number): OpsWorkload {
+  const expected = plainMessage();
+  const credentials = new sk.ClientCredentials(USER, PASSWORD);
+  const same = (bytes: Uint8Array): boolean => Buffer.compare(expected, bytes) === 0;
+  return {
+    name: 'plain-client',
+    title: 'PLAIN client: build the response message (\\0user\\0password as UTF-8 bytes)',
+    unit: 'responses',
+    rounds,
+    minMs,
+    contestants: [
+      batched('baseline: template string + Buffer.from', 'baseline', (n) => {
+        times(n, () => {
+          check(same(baselinePlainClient(USER, PASSWORD)), 'PLAIN response');
+        });
+      }),
+      batched('saslkit sync driver (start + success)', 'saslkit', (n) => {
+        times(n, () => {
+          const client = new sk.SyncClientSession(sk.PLAIN.client(credentials));
+          check(same(client.start() as Uint8Array), 'PLAIN response');
+          check(!client.success().serverVerified, 'PLAIN client done');
+        });
+      }),
+      batched('saslkit buildPlainResponse', 'info', (n) => {
+        times(n, () => {
+          check(same(sk.buildPlainResponse(USER, PASSWORD)), 'PLAIN response');
+        });
+      }),
+      batched(`sasl-plain ${SASL_PLAIN_VERSION} response + Buffer.from`, 'peer', (n) => {
+        times(n, () => {
+          check(same(saslPlainResponse(USER, PASSWORD)), 'PLAIN response');
+        });
+      }),
+    ],
+    notes: ['sasl-plain returns a string (and checks nothing, e.g. a NUL inside a field); the host still has to encode it, so its line includes Buffer.from. saslkit rejects NUL in any field and runs a whole client exchange under its sync driver.'],
   };
 }
 
