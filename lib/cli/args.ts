@@ -6,6 +6,7 @@
  * @module
  */
 import { UsageError } from '../index.js';
+import { type CliIo, EXIT, describeError, exitCodeFor, writeJson } from './io.js';
 
 /** How one option is read. */
 export interface OptionSpec {
@@ -106,4 +107,43 @@ export function integerOption(args: ParsedArgs, name: string, min: number, max: 
   if (value === undefined) return fallback;
   if (!/^[0-9]{1,10}$/.test(value) || Number(value) < min || Number(value) > max) throw new UsageError(`--${name} must be an integer from ${min} to ${max}`);
   return Number(value);
+}
+
+/** What {@link startCommand} hands a command whose command line parsed. */
+export interface CommandStart {
+  readonly args: ParsedArgs;
+  /** True with `--json`: the command prints one JSON object on standard output. */
+  readonly json: boolean;
+  /** Reports a failure (one line on standard error, or `{ok: false, exitCode, reason}` with `--json`) and returns its exit code. */
+  readonly fail: (error: unknown) => number;
+}
+
+/**
+ * The start of a command with `--json` and `--help`: parses `argv`, prints `help` for `--help`,
+ * and gives the one way the command reports a failure. Returns the exit code instead when the
+ * command is done already (a usage error, or `--help`). `secrets` is read at each failure, so a
+ * secret the command reads later (pushed into the array) is still scrubbed from the reason.
+ */
+export function startCommand(command: string, argv: readonly string[], specs: OptionSpecs, help: string, io: CliIo, secrets: readonly string[] = []): CommandStart | number {
+  // Until the command line parsed, a failure cannot know about --json.
+  let json = false;
+  const fail = (error: unknown): number => {
+    const code = exitCodeFor(error);
+    const reason = describeError(error, secrets);
+    if (json) writeJson(io.stdout, { ok: false, exitCode: code, reason });
+    else io.stderr.write(`saslkit ${command}: ${reason}\n`);
+    return code;
+  };
+  let args: ParsedArgs;
+  try {
+    args = parseArgs(argv, specs);
+  } catch (error) {
+    return fail(error);
+  }
+  json = flag(args, 'json');
+  if (flag(args, 'help')) {
+    io.stdout.write(help);
+    return EXIT.OK;
+  }
+  return { args, json, fail };
 }

@@ -4,6 +4,7 @@
  * saslkit's protocol profiles, and says goodbye. `saslkit mechs`, `login` and `demo` use it.
  * @module
  */
+import { readFile } from 'node:fs/promises';
 import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { type TLSSocket, connect as tlsConnect } from 'node:tls';
 import {
@@ -21,6 +22,7 @@ import {
   SASLAuth,
   TimeoutError,
   UnexpectedMessageError,
+  UsageError,
   imapClientAuth,
   lineWriter,
   parseEhlo,
@@ -45,6 +47,17 @@ export interface ConnectOptions {
   readonly timeoutMs?: number;
   /** Traces every line, decoded and redacted. */
   readonly tracer?: LineTracer | undefined;
+}
+
+/** Reads a PEM file for `--ca`. */
+export async function readCa(path: string | undefined): Promise<string | undefined> {
+  if (path === undefined) return undefined;
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    throw new UsageError(`cannot read the --ca file: ${typeof code === 'string' ? code : 'error'}`);
+  }
 }
 
 /** The TLS state of a connection. */

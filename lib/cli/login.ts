@@ -5,11 +5,10 @@
  * @module
  */
 import { performance } from 'node:perf_hooks';
-import { readFile } from 'node:fs/promises';
 import { type ChannelBindingPolicy, ClientCredentials, MechanismUnavailableError, SASLAuth, UnexpectedMessageError, UsageError } from '../index.js';
-import { type ParsedArgs, choiceOption, flag, integerOption, parseArgs, stringOption } from './args.js';
-import { MailClient } from './client.js';
-import { type CliIo, EXIT, EXIT_CODES_HELP, describeError, exitCodeFor, readSecret, writeJson } from './io.js';
+import { type ParsedArgs, choiceOption, flag, integerOption, startCommand, stringOption } from './args.js';
+import { MailClient, readCa } from './client.js';
+import { type CliIo, EXIT, EXIT_CODES_HELP, readSecret, writeJson } from './io.js';
 import { LineTracer } from './trace.js';
 import { type Target, formatTarget, parseTarget } from './url.js';
 
@@ -134,39 +133,12 @@ function preferenceFor(plan: LoginPlan): string[] {
   return plan.channelBinding === 'require' ? names.filter((name) => name.endsWith('-PLUS')) : names;
 }
 
-/** Reads a PEM file for `--ca`. */
-export async function readCa(path: string | undefined): Promise<string | undefined> {
-  if (path === undefined) return undefined;
-  try {
-    return await readFile(path, 'utf8');
-  } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    throw new UsageError(`cannot read the --ca file: ${typeof code === 'string' ? code : 'error'}`);
-  }
-}
-
 /** Runs `saslkit login`. Resolves with the exit code. */
 export async function loginCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  let json = false;
-  let secrets: string[] = [];
-  const fail = (error: unknown): number => {
-    const code = exitCodeFor(error);
-    const reason = describeError(error, secrets);
-    if (json) writeJson(io.stdout, { ok: false, exitCode: code, reason });
-    else io.stderr.write(`saslkit login: ${reason}\n`);
-    return code;
-  };
-  let args: ParsedArgs;
-  try {
-    args = parseArgs(argv, OPTIONS);
-  } catch (error) {
-    return fail(error);
-  }
-  json = flag(args, 'json');
-  if (flag(args, 'help')) {
-    io.stdout.write(LOGIN_HELP);
-    return EXIT.OK;
-  }
+  const secrets: string[] = [];
+  const start = startCommand('login', argv, OPTIONS, LOGIN_HELP, io, secrets);
+  if (typeof start === 'number') return start;
+  const { args, json, fail } = start;
   let client: MailClient | undefined;
   try {
     const plan = planLogin(args);
@@ -174,7 +146,7 @@ export async function loginCommand(argv: readonly string[], io: CliIo): Promise<
     let secret = '';
     if (plan.secretKind === 'password') secret = await readSecret(io, { what: 'password', file: stringOption(args, 'password-file'), envName: 'SASLKIT_PASSWORD', fileOption: '--password-file' });
     if (plan.secretKind === 'token') secret = await readSecret(io, { what: 'token', file: stringOption(args, 'token-file'), envName: 'SASLKIT_TOKEN', fileOption: '--token-file' });
-    secrets = secret === '' ? [] : [secret];
+    if (secret !== '') secrets.push(secret);
     const tracer = flag(args, 'trace') ? new LineTracer((line) => io.stderr.write(`${line}\n`), { side: 'client', secrets }) : undefined;
     client = await MailClient.connect({ target: plan.target, insecure: plan.insecure, ca, timeoutMs: plan.timeoutMs, tracer });
     if (plan.starttls) {

@@ -3,10 +3,9 @@
  * @module
  */
 import { UnexpectedMessageError, UsageError } from '../index.js';
-import { type ParsedArgs, flag, integerOption, parseArgs, stringOption } from './args.js';
-import { MailClient, type TlsState } from './client.js';
-import { type CliIo, EXIT, EXIT_CODES_HELP, describeError, exitCodeFor, writeJson } from './io.js';
-import { readCa } from './login.js';
+import { flag, integerOption, startCommand, stringOption } from './args.js';
+import { MailClient, type TlsState, readCa } from './client.js';
+import { type CliIo, EXIT, EXIT_CODES_HELP, writeJson } from './io.js';
 import { LineTracer } from './trace.js';
 import { formatTarget, parseTarget } from './url.js';
 
@@ -52,24 +51,9 @@ function describeTls(tls: TlsState): string {
 
 /** Runs `saslkit mechs`. Resolves with the exit code. */
 export async function mechsCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  let json = false;
-  let args: ParsedArgs;
-  const fail = (error: unknown): number => {
-    const code = exitCodeFor(error);
-    if (json) writeJson(io.stdout, { ok: false, exitCode: code, reason: describeError(error) });
-    else io.stderr.write(`saslkit mechs: ${describeError(error)}\n`);
-    return code;
-  };
-  try {
-    args = parseArgs(argv, OPTIONS);
-  } catch (error) {
-    return fail(error);
-  }
-  json = flag(args, 'json');
-  if (flag(args, 'help')) {
-    io.stdout.write(MECHS_HELP);
-    return EXIT.OK;
-  }
+  const start = startCommand('mechs', argv, OPTIONS, MECHS_HELP, io);
+  if (typeof start === 'number') return start;
+  const { args, json, fail } = start;
   let client: MailClient | undefined;
   try {
     if (args.positionals.length !== 1) throw new UsageError('mechs needs exactly one server URL (see saslkit mechs --help)');

@@ -1,7 +1,9 @@
 import { expect } from 'chai';
 import { isSaslError } from '../../lib/index.js';
-import { ARGV_SECRET_REFUSED, choiceOption, flag, integerOption, parseArgs, stringOption } from '../../lib/cli/args.js';
+import { ARGV_SECRET_REFUSED, type CommandStart, choiceOption, flag, integerOption, parseArgs, startCommand, stringOption } from '../../lib/cli/args.js';
+import { EXIT } from '../../lib/cli/io.js';
 import { expectNoSecrets } from '../support/helpers.js';
+import { memoryIo } from './support.js';
 
 const SPECS = { user: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, mode: { type: 'string' }, n: { type: 'string' } } as const;
 
@@ -53,5 +55,52 @@ describe('cli/args', () => {
     expect(usage(() => choiceOption(parseArgs(['--mode', 'x'], SPECS), 'mode', ['disable', 'prefer'] as const))).to.equal('--mode must be one of: disable, prefer');
     expect(integerOption(parseArgs(['--n', '42'], SPECS), 'n', 1, 100)).to.equal(42);
     for (const bad of ['0', '101', '-1', '1e3', '4.5', '']) expect(usage(() => integerOption(parseArgs(['--n', bad], SPECS), 'n', 1, 100))).to.equal('--n must be an integer from 1 to 100');
+  });
+
+  describe('startCommand', () => {
+    const started = (start: CommandStart | number): CommandStart => {
+      if (typeof start === 'number') throw new Error(`the command ended with ${start}`);
+      return start;
+    };
+
+    it('prints the help for --help and -h and ends with exit 0', () => {
+      for (const argv of [['--help'], ['-h', '--json']]) {
+        const m = memoryIo();
+        expect(startCommand('demo', argv, SPECS, 'Usage: saslkit demo\n', m.io)).to.equal(EXIT.OK);
+        expect(m.out()).to.equal('Usage: saslkit demo\n');
+        expect(m.err()).to.equal('');
+      }
+    });
+
+    it('reports a bad command line as one line on standard error with exit 2, even with --json', () => {
+      const m = memoryIo();
+      expect(startCommand('demo', ['--json', '--bogus'], SPECS, 'help', m.io)).to.equal(EXIT.USAGE);
+      expect(m.err()).to.equal('saslkit demo: unknown option --bogus\n');
+      expect(m.out()).to.equal('');
+    });
+
+    it('hands back the arguments and a fail that writes one line, or one JSON object with --json', () => {
+      const plain = memoryIo();
+      const start = started(startCommand('demo', ['smtp://h', '--user', 'alice'], SPECS, 'help', plain.io));
+      expect(start.json).to.equal(false);
+      expect(start.args.positionals).to.deep.equal(['smtp://h']);
+      expect(start.fail(new Error('no route'))).to.equal(EXIT.CONNECTION);
+      expect(plain.err()).to.equal('saslkit demo: no route\n');
+      const json = memoryIo();
+      const withJson = started(startCommand('demo', ['--json'], SPECS, 'help', json.io));
+      expect(withJson.json).to.equal(true);
+      expect(withJson.fail(new Error('no route'))).to.equal(EXIT.CONNECTION);
+      expect(JSON.parse(json.out())).to.deep.equal({ ok: false, exitCode: EXIT.CONNECTION, reason: 'no route' });
+      expect(json.err()).to.equal('');
+    });
+
+    it('scrubs a secret pushed after the start from the reason', () => {
+      const m = memoryIo();
+      const secrets: string[] = [];
+      const start = started(startCommand('demo', [], SPECS, 'help', m.io, secrets));
+      secrets.push('hunter2');
+      start.fail(new Error('the server echoed hunter2'));
+      expect(m.err()).to.equal('saslkit demo: the server echoed [redacted]\n');
+    });
   });
 });
