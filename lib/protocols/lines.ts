@@ -334,7 +334,7 @@ export interface ProfileContext {
  * reason) blamed on the peer as soon as `signal` fires: the exchange's time limit also covers
  * waiting for the peer's next line, not only the mechanism's own steps.
  */
-function raceSignal<T>(pending: Promise<T>, signal: AbortSignal | undefined, context: ProfileContext): Promise<T> {
+export function raceSignal<T>(pending: Promise<T>, signal: AbortSignal | undefined, context: ProfileContext): Promise<T> {
   if (signal === undefined) return pending;
   let onAbort: (() => void) | undefined;
   const aborted = new Promise<never>((_resolve, reject) => {
