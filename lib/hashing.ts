@@ -7,10 +7,10 @@
  * cost parameters, and answers `false` for anything it does not understand; it never throws.
  * @module
  */
-import { pbkdf2, pbkdf2Sync, randomBytes, scrypt, scryptSync } from 'node:crypto';
-import { promisify } from 'node:util';
+import { pbkdf2Sync, randomBytes, scryptSync } from 'node:crypto';
 import { constantTimeEqual, fromBase64, isWellFormed, toBase64, toHex, utf8 } from './bytes.js';
 import { UsageError } from './errors.js';
+import { pooledPbkdf2, pooledScrypt } from './kdf-pool.js';
 import { INSPECT, describe } from './redact.js';
 
 /** Members every hasher may have. A hasher needs at least one complete pair: sync or async. */
@@ -50,8 +50,9 @@ export interface AsyncPasswordHasher extends PasswordHasherBase {
  */
 export type PasswordHasher = SyncPasswordHasher | AsyncPasswordHasher;
 
-const pbkdf2Async = promisify(pbkdf2);
-const scryptAsync = promisify(scrypt) as (password: Uint8Array, salt: Uint8Array, keylen: number, options: ScryptCost & { maxmem: number }) => Promise<Buffer>;
+// The async forms go through the KDF pool, which bounds how many run on libuv's threads at once.
+const pbkdf2Async = pooledPbkdf2;
+const scryptAsync = pooledScrypt;
 
 /** Largest salt a stored string may carry, in bytes (passlib's limit). */
 const MAX_SALT_BYTES = 1024;

@@ -14,10 +14,11 @@
  * exactly like a wrong password.
  * @module
  */
-import { createHash, createHmac, pbkdf2, pbkdf2Sync, randomBytes } from 'node:crypto';
+import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { constantTimeEqual, fromBase64, isWellFormed, toBase64, utf8 } from './bytes.js';
 import { UsageError, isSaslError } from './errors.js';
-import { type Effect, effect } from './exchange.js';
+import { type Effect, effect, perform } from './exchange.js';
+import { KdfTicket, pooledPbkdf2 } from './kdf-pool.js';
 import type { Identity, IdentityOptions, Preparation } from './identity.js';
 import { INSPECT, REDACTED, describe } from './redact.js';
 import { saslprep, trySaslprep } from './saslprep.js';
@@ -101,10 +102,16 @@ export function scramSaltedPassword(hash: ScramHash, normalizedPassword: string 
 }
 
 /**
- * The `derive` effect: PBKDF2 with `pbkdf2Sync` under the sync driver and `crypto.pbkdf2` (on
- * libuv's thread pool) under the async drivers. Returns Hi() of RFC 5802 for a SCRAM hash.
+ * The `derive` effect: PBKDF2 with `pbkdf2Sync` under the sync driver and `crypto.pbkdf2` on
+ * libuv's thread pool, admitted through the KDF pool (see {@link configureKdfPool}), under the
+ * async drivers. Returns Hi() of RFC 5802 for a SCRAM hash. In a mechanism prefer
+ * {@link performDerive}, which also drops the job when the exchange closes before it started.
  */
 export function deriveEffect(hash: ScramHash, normalizedPassword: string | Uint8Array, salt: Uint8Array, iterations: number): Effect<Uint8Array> {
+  return deriveRequest(hash, normalizedPassword, salt, iterations, undefined, undefined);
+}
+
+function deriveRequest(hash: ScramHash, normalizedPassword: string | Uint8Array, salt: Uint8Array, iterations: number, ticket: KdfTicket | undefined, mechanism: string | undefined): Effect<Uint8Array> {
   checkIterations(iterations);
   const { digest, length } = info(hash);
   const password = typeof normalizedPassword === 'string' ? utf8(normalizedPassword) : normalizedPassword;
@@ -112,13 +119,32 @@ export function deriveEffect(hash: ScramHash, normalizedPassword: string | Uint8
     'derive',
     () => pbkdf2Sync(password, salt, iterations, length, digest),
     () =>
-      new Promise<Uint8Array>((resolve, reject) => {
-        pbkdf2(password, salt, iterations, length, digest, (error, key) => {
-          if (error) reject(new UsageError('PBKDF2 failed', { cause: error }));
-          else resolve(key);
-        });
+      pooledPbkdf2(password, salt, iterations, length, digest, ticket, mechanism).catch((error: unknown) => {
+        // The pool's own typed errors (a full queue) pass; Node's are wrapped without their text.
+        throw isSaslError(error) ? error : new UsageError('PBKDF2 failed', { mechanism, cause: error });
       }),
   );
+}
+
+/**
+ * Yields the {@link deriveEffect} and returns the salted password: `const salted = yield*
+ * performDerive(...)`. When the exchange is closed (aborted, timed out) while its PBKDF2 still
+ * waits in the KDF pool, the job is dropped, so abandoned logins cost no derivation.
+ */
+export function* performDerive(
+  hash: ScramHash,
+  normalizedPassword: string | Uint8Array,
+  salt: Uint8Array,
+  iterations: number,
+  mechanism?: string,
+): Generator<Effect<Uint8Array>, Uint8Array, unknown> {
+  const ticket = new KdfTicket();
+  try {
+    return yield* perform(deriveRequest(hash, normalizedPassword, salt, iterations, ticket, mechanism));
+  } finally {
+    // Runs on `return()` too, which is how the core closes an aborted exchange.
+    ticket.cancel();
+  }
 }
 
 /** ClientKey := HMAC(SaltedPassword, "Client Key"). */

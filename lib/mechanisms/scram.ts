@@ -41,8 +41,8 @@ import {
   SCRAM_SALT_LENGTH,
   type ScramHash,
   ScramSecret,
-  deriveEffect,
   isScramKeySource,
+  performDerive,
   scramClientKey,
   scramH,
   scramHmac,
@@ -344,7 +344,7 @@ function* clearSecret(identity: Identity, options: ServerOptions, hash: ScramHas
   const key = `${hash}:${iterations}:${toBase64(salt)}`;
   const cached = CLEAR_CACHE.get(identity)?.get(key);
   if (cached !== undefined) return cached;
-  const salted = yield* perform(deriveEffect(hash, normalized, salt, iterations));
+  const salted = yield* performDerive(hash, normalized, salt, iterations, mechanism);
   const secret = ScramSecret.fromSaltedPassword(hash, salt, iterations, salted);
   let perIdentity = CLEAR_CACHE.get(identity);
   if (perIdentity === undefined) CLEAR_CACHE.set(identity, (perIdentity = new Map<string, ScramSecret>()));
@@ -515,7 +515,7 @@ export function clearScramClientCache(): void {
   saltedCache.clear();
 }
 
-function* saltedPassword(hash: ScramHash, password: string, salt: Uint8Array, iterations: number, useCache: boolean): Generator<Effect<Uint8Array>, Uint8Array, unknown> {
+function* saltedPassword(hash: ScramHash, password: string, salt: Uint8Array, iterations: number, useCache: boolean, mechanism: string): Generator<Effect<Uint8Array>, Uint8Array, unknown> {
   const key = useCache ? cacheKey(hash, password, salt, iterations) : undefined;
   const cached = key === undefined ? undefined : saltedCache.get(key);
   if (key !== undefined && cached !== undefined) {
@@ -523,7 +523,7 @@ function* saltedPassword(hash: ScramHash, password: string, salt: Uint8Array, it
     saltedCache.set(key, cached);
     return cached;
   }
-  const salted = yield* perform(deriveEffect(hash, password, salt, iterations));
+  const salted = yield* performDerive(hash, password, salt, iterations, mechanism);
   if (key !== undefined) {
     saltedCache.set(key, salted);
     if (saltedCache.size > SCRAM_CLIENT_CACHE_SIZE) saltedCache.delete(saltedCache.keys().next().value as string);
@@ -561,7 +561,7 @@ function* clientExchange(hash: ScramHash, plus: boolean, mechanism: string, auth
   if (earlyError !== undefined) return yield* acknowledge(earlyError);
   const first = parseScramServerFirst(reply, clientNonce, mechanism, maxIterations);
 
-  const salted = yield* saltedPassword(hash, password, first.salt, first.iterations, options.scramCache !== false);
+  const salted = yield* saltedPassword(hash, password, first.salt, first.iterations, options.scramCache !== false, mechanism);
   const clientKey = scramClientKey(hash, salted);
   const withoutProof = `c=${scramChannelBindingAttribute(gs2Header, data)},r=${first.nonce}`;
   const authMessage = scramAuthMessage(bare, first.text, withoutProof);
