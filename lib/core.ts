@@ -455,29 +455,63 @@ export function runSync<Y, R, T>(core: ServerCore | ClientCore, plan: Plan<Y, R,
 }
 
 /**
+ * A step that must wait for an answer that is not at hand (PBKDF2 on the pool, an async
+ * store): what {@link runEager} returns instead of the result. A class, so that no result of a
+ * mechanism can be mistaken for it.
+ */
+export class Pending<T> {
+  constructor(
+    /** Settles with the step's result, or rejects with its error (the session failed first). */
+    readonly promise: Promise<T>,
+  ) {}
+}
+
+/**
+ * Executes a plan as far as it goes on the calling tick: the generator runs until it needs an
+ * answer that is not at hand. Returns the result when it got there, {@link Pending} otherwise;
+ * throws (after failing the session) when the step failed on the spot. For drivers that use a
+ * result at once, without a trip through the microtask queue.
+ */
+export function runEager<Y, R, T>(core: ServerCore | ClientCore, plan: Plan<Y, R, T>): T | Pending<T> {
+  if ('immediate' in plan) return plan.immediate;
+  const gen = core.exchange as unknown as Generator<Y, R, unknown>;
+  setBusy(core, true);
+  let pending: PromiseLike<unknown> | undefined;
+  try {
+    const first = advanceEager(gen, plan.resume);
+    if ('pending' in first) {
+      pending = first.pending;
+      return new Pending(finishAsync(core, plan, gen, pending));
+    }
+    return readChecked(core, plan, first.result as Generated<Y, R>);
+  } catch (error) {
+    throw core.fail(error);
+  } finally {
+    // `finishAsync` owns the busy mark from the moment it took over.
+    if (pending === undefined) setBusy(core, false);
+  }
+}
+
+/**
  * Executes a plan, awaiting effects. The generator runs on the calling tick until it needs an
  * answer that is not at hand (PBKDF2 on the pool, an async store); a step that needs none, as
  * with a store in memory, settles without a trip through the microtask queue per effect.
  * Problems always arrive as a rejection, never as a throw.
  */
 export function runAsync<Y, R, T>(core: ServerCore | ClientCore, plan: Plan<Y, R, T>): Promise<T> {
-  if ('immediate' in plan) return Promise.resolve(plan.immediate);
-  const gen = core.exchange as unknown as Generator<Y, R, unknown>;
-  setBusy(core, true);
   try {
-    const first = advanceEager(gen, plan.resume);
-    if ('pending' in first) return finishAsync(core, plan, gen, first.pending);
-    const value = readChecked(core, plan, first.result as Generated<Y, R>);
-    setBusy(core, false);
-    return Promise.resolve(value);
+    const result = runEager(core, plan);
+    return result instanceof Pending ? result.promise : Promise.resolve(result);
   } catch (error) {
-    setBusy(core, false);
-    return rejection(core.fail(error));
+    return rejection(error);
   }
 }
 
-/** A promise rejected with `reason`, whatever it is: a store may throw anything, and it is passed on as it is. */
-function rejection(reason: unknown): Promise<never> {
+/**
+ * A promise rejected with `reason`, whatever it is: a store may throw anything, and it is
+ * passed on as it is. For drivers whose contract is to reject, never to throw. @internal
+ */
+export function rejection(reason: unknown): Promise<never> {
   // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- see above
   return Promise.reject(reason);
 }

@@ -1,10 +1,10 @@
 /**
  * The callback driver: the promise driver's interface in Node's error-first style, for hosts
  * built on callbacks (`net` servers, older frameworks). It runs the same plans through the same
- * `runAsync`; only the way a result is delivered differs.
+ * core (`runEager`, the eager half of `runAsync`); only the way a result is delivered differs.
  * @module
  */
-import { ClientCore, type Plan, type ServerStep, ServerCore, type SessionOptions, runAsync } from '../core.js';
+import { ClientCore, Pending, type Plan, type ServerStep, ServerCore, type SessionOptions, runEager } from '../core.js';
 import { AuthenticationFailedError, type SaslError, UsageError } from '../errors.js';
 import type { ClientOutcome, ClientExchange, ServerExchange } from '../exchange.js';
 
@@ -22,13 +22,25 @@ function asError(error: unknown): Error {
 
 // Delivering outside the promise chain keeps an exception thrown by `callback` from turning
 // into a second call or an unhandled rejection: it surfaces as an ordinary uncaught exception.
-// Planning and the first synchronous stretch of `runAsync` happen inside the call, so a second
-// call made before the first one settled is refused like under the promise driver.
+// Planning and the first synchronous stretch of the step happen inside the call, so a second
+// call made before the first one settled is refused like under the promise driver. A step that
+// needs no awaited answer is delivered on the next tick, with no promise in between.
 function deliver<Y, R, T>(core: ServerCore | ClientCore, plan: () => Plan<Y, R, T>, callback: Callback<T>): void {
   if (typeof (callback as unknown) !== 'function') throw new UsageError('the last argument must be a callback', { mechanism: core.mechanism });
-  (async () => runAsync(core, plan()))().then(
-    (result) => {
-      process.nextTick(callback, null, result);
+  let result: T | Pending<T>;
+  try {
+    result = runEager(core, plan());
+  } catch (error) {
+    process.nextTick(callback, asError(error));
+    return;
+  }
+  if (!(result instanceof Pending)) {
+    process.nextTick(callback, null, result);
+    return;
+  }
+  result.promise.then(
+    (value) => {
+      process.nextTick(callback, null, value);
     },
     (error: unknown) => {
       process.nextTick(callback, asError(error));

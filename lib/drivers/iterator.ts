@@ -17,7 +17,7 @@
  * as every other driver.
  * @module
  */
-import { ClientCore, type ServerStep, ServerCore, type SessionOptions, runAsync } from '../core.js';
+import { ClientCore, Pending, type ServerStep, ServerCore, type SessionOptions, rejection, runEager } from '../core.js';
 import { AuthenticationFailedError, type SaslError, TimeoutError, UsageError } from '../errors.js';
 import type { ClientExchange, ClientOutcome, ServerExchange } from '../exchange.js';
 
@@ -59,16 +59,10 @@ export type ClientStep =
   | { readonly done: false; readonly initial: false; readonly response: Uint8Array }
   | { readonly done: true; readonly outcome: ClientOutcome };
 
-// A second `for await` over the same steps would see a finished generator and no outcome.
-function once<T>(steps: AsyncGenerator<T, void, undefined>, mechanism: string | undefined): AsyncIterable<T> {
-  let taken = false;
-  return {
-    [Symbol.asyncIterator]() {
-      if (taken) throw new UsageError('an exchange can be iterated only once', { mechanism });
-      taken = true;
-      return steps;
-    },
-  };
+type Step<T> = IteratorResult<T, undefined>;
+
+function finished<T>(): Promise<Step<T>> {
+  return Promise.resolve({ done: true, value: undefined });
 }
 
 function checkTimeout(options: IteratorOptions): void {
@@ -79,37 +73,189 @@ function checkTimeout(options: IteratorOptions): void {
 }
 
 /** The next message from the peer, raced against the timeout. */
-async function receive<T>(source: AsyncIterator<T>, core: ServerCore | ClientCore, timeoutMs: number | undefined, peer: 'client' | 'server'): Promise<IteratorResult<T>> {
-  const pending = source.next();
+function receive<T>(source: AsyncIterator<T>, core: ServerCore | ClientCore, timeoutMs: number | undefined, peer: 'client' | 'server'): Promise<IteratorResult<T>> {
+  const pending = Promise.resolve(source.next());
   if (timeoutMs === undefined) return pending;
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
       reject(new TimeoutError(`no message from the ${peer} within ${timeoutMs} ms`, { mechanism: core.mechanism, party: peer }));
     }, timeoutMs);
+    pending.then(
+      (result) => {
+        clearTimeout(timer);
+        resolve(result);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the source's error, passed on as it is
+        reject(error);
+      },
+    );
   });
-  try {
-    return await Promise.race([pending, timeout]);
-  } finally {
-    clearTimeout(timer);
+}
+
+/**
+ * The steps of one exchange as a hand-written async iterator, with the behaviour of the
+ * `async function*` it replaces at a fraction of the promise turns: a step the core finishes on
+ * the calling tick comes back as an already-settled promise, and a step that waits for the peer
+ * costs one `await` on its message. Requests made while one is still pending wait their turn;
+ * an error or `return()` (leaving a `for await`) ends the iteration and cancels the exchange,
+ * so the mechanism's `finally` blocks run. Subclasses only say how to start and what a message
+ * from the peer becomes.
+ */
+abstract class Steps<T extends { readonly done: boolean }, M> implements AsyncIterator<T, undefined> {
+  /** `new` until the first step, `last` once the outcome was handed out, `closed` at the end. */
+  #state: 'new' | 'open' | 'last' | 'closed' = 'new';
+  #busy = false;
+  #waiting: (() => void)[] | undefined;
+  // Taken at the first step, as the generator this replaces did: some sources start reading then.
+  #source!: AsyncIterator<M>;
+
+  constructor(
+    protected readonly core: ServerCore | ClientCore,
+    private readonly messages: AsyncIterable<M>,
+    private readonly peer: 'client' | 'server',
+    private readonly timeoutMs: number | undefined,
+  ) {}
+
+  /** The first step. */
+  protected abstract start(): T | Pending<T>;
+
+  /** The step a message from the peer leads to; `undefined` to wait for the next message. */
+  protected abstract heard(message: M): T | Pending<T> | undefined;
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<Step<T>> {
+    if (this.#busy) return this.#later(() => this.next());
+    switch (this.#state) {
+      case 'closed':
+        return finished();
+      case 'last':
+        this.#close();
+        return finished();
+      case 'open':
+        return this.#listen();
+      case 'new':
+    }
+    let step: T | Pending<T>;
+    try {
+      this.#source = this.messages[Symbol.asyncIterator]();
+      step = this.start();
+    } catch (error) {
+      return rejection(this.#fail(error));
+    }
+    return step instanceof Pending ? this.#wait(step.promise) : Promise.resolve(this.#hand(step));
+  }
+
+  return(): Promise<Step<T>> {
+    if (this.#busy) return this.#later(() => this.return());
+    this.#close();
+    return finished();
+  }
+
+  throw(error: unknown): Promise<Step<T>> {
+    if (this.#busy) return this.#later(() => this.throw(error));
+    return rejection(this.#state === 'closed' ? error : this.#fail(error));
+  }
+
+  async #listen(): Promise<Step<T>> {
+    this.#busy = true;
+    try {
+      for (;;) {
+        const next = await receive(this.#source, this.core, this.timeoutMs, this.peer);
+        if (next.done === true) throw this.core.abort(this.peer);
+        const step = this.heard(next.value);
+        if (step !== undefined) return this.#hand(step instanceof Pending ? await step.promise : step);
+      }
+    } catch (error) {
+      throw this.#fail(error);
+    } finally {
+      this.#busy = false;
+      this.#drain();
+    }
+  }
+
+  async #wait(pending: Promise<T>): Promise<Step<T>> {
+    this.#busy = true;
+    try {
+      return this.#hand(await pending);
+    } catch (error) {
+      throw this.#fail(error);
+    } finally {
+      this.#busy = false;
+      this.#drain();
+    }
+  }
+
+  #hand(step: T): Step<T> {
+    this.#state = step.done ? 'last' : 'open';
+    return { done: false, value: step };
+  }
+
+  #fail(error: unknown): unknown {
+    this.#state = 'closed';
+    return this.core.fail(error);
+  }
+
+  #close(): void {
+    this.#state = 'closed';
+    if (!this.core.finished) this.core.abort('local');
+  }
+
+  #later(request: () => Promise<Step<T>>): Promise<Step<T>> {
+    return new Promise((resolve) => {
+      (this.#waiting ??= []).push(() => {
+        resolve(request());
+      });
+    });
+  }
+
+  #drain(): void {
+    while (!this.#busy) {
+      const request = this.#waiting?.shift();
+      if (request === undefined) return;
+      request();
+    }
   }
 }
 
-async function* serverSteps(core: ServerCore, responses: AsyncIterable<Uint8Array>, options: IteratorOptions): AsyncGenerator<ServerStep, void, undefined> {
-  const source = responses[Symbol.asyncIterator]();
-  try {
-    let step = await runAsync(core, core.planStart());
-    while (!step.done) {
-      yield step;
-      const next = await receive(source, core, options.timeoutMs, 'client');
-      if (next.done === true) throw core.abort('client');
-      step = await runAsync(core, core.planRespond(next.value));
-    }
-    yield step;
-  } catch (error) {
-    throw core.fail(error);
-  } finally {
-    if (!core.finished) core.abort('local');
+// A second `for await` over the same steps would see them finished and no outcome.
+class Once<T extends { readonly done: boolean }> implements AsyncIterable<T> {
+  #steps: Steps<T, unknown> | undefined;
+
+  constructor(
+    steps: Steps<T, unknown>,
+    private readonly mechanism: string | undefined,
+  ) {
+    this.#steps = steps;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<T, undefined> {
+    const steps = this.#steps;
+    if (steps === undefined) throw new UsageError('an exchange can be iterated only once', { mechanism: this.mechanism });
+    this.#steps = undefined;
+    return steps;
+  }
+}
+
+class ServerSteps extends Steps<ServerStep, Uint8Array> {
+  constructor(
+    protected override readonly core: ServerCore,
+    responses: AsyncIterable<Uint8Array>,
+    timeoutMs: number | undefined,
+  ) {
+    super(core, responses, 'client', timeoutMs);
+  }
+
+  protected start(): ServerStep | Pending<ServerStep> {
+    return runEager(this.core, this.core.planStart());
+  }
+
+  protected heard(response: Uint8Array): ServerStep | Pending<ServerStep> {
+    return runEager(this.core, this.core.planRespond(response));
   }
 }
 
@@ -122,7 +268,7 @@ async function* serverSteps(core: ServerCore, responses: AsyncIterable<Uint8Arra
 export function iterateServer(exchange: ServerExchange, responses: AsyncIterable<Uint8Array>, options: IteratorOptions = {}): AsyncIterable<ServerStep> {
   checkTimeout(options);
   const core = new ServerCore(exchange, options);
-  return once(serverSteps(core, responses, options), core.mechanism);
+  return new Once(new ServerSteps(core, responses, options.timeoutMs), core.mechanism);
 }
 
 function checkEvent(value: unknown, core: ClientCore): ServerEvent {
@@ -133,27 +279,44 @@ function checkEvent(value: unknown, core: ClientCore): ServerEvent {
   return value as ServerEvent;
 }
 
-async function* clientSteps(core: ClientCore, events: AsyncIterable<ServerEvent>, options: ClientIteratorOptions): AsyncGenerator<ClientStep, void, undefined> {
-  const source = events[Symbol.asyncIterator]();
-  try {
-    yield { done: false, initial: true, response: await runAsync(core, core.planStart(options.canSendInitial ?? true)) };
-    for (;;) {
-      const next = await receive(source, core, options.timeoutMs, 'server');
-      if (next.done === true) throw core.abort('server');
-      const event = checkEvent(next.value, core);
-      if (event.type === 'challenge') {
-        yield { done: false, initial: false, response: await runAsync(core, core.planChallenge(event.data)) };
-      } else if (event.type === 'success') {
-        yield { done: true, outcome: await runAsync(core, core.planSuccess(event.data)) };
-        return;
-      } else {
-        await runAsync(core, core.planFailure(event.error ?? new AuthenticationFailedError(undefined, { mechanism: core.mechanism, party: 'server' })));
-      }
-    }
-  } catch (error) {
-    throw core.fail(error);
-  } finally {
-    if (!core.finished) core.abort('local');
+function initialStep(response: Uint8Array | undefined): ClientStep {
+  return { done: false, initial: true, response };
+}
+
+function answerStep(response: Uint8Array): ClientStep {
+  return { done: false, initial: false, response };
+}
+
+function outcomeStep(outcome: ClientOutcome): ClientStep {
+  return { done: true, outcome };
+}
+
+/** `step(result)`, or once the pending result is there. */
+function then<T, U>(result: T | Pending<T>, step: (value: T) => U): U | Pending<U> {
+  return result instanceof Pending ? new Pending(result.promise.then(step)) : step(result);
+}
+
+class ClientSteps extends Steps<ClientStep, ServerEvent> {
+  constructor(
+    protected override readonly core: ClientCore,
+    events: AsyncIterable<ServerEvent>,
+    private readonly options: ClientIteratorOptions,
+  ) {
+    super(core, events, 'server', options.timeoutMs);
+  }
+
+  protected start(): ClientStep | Pending<ClientStep> {
+    return then(runEager(this.core, this.core.planStart(this.options.canSendInitial ?? true)), initialStep);
+  }
+
+  protected heard(message: ServerEvent): ClientStep | Pending<ClientStep> | undefined {
+    const core = this.core;
+    const event = checkEvent(message, core);
+    if (event.type === 'challenge') return then(runEager(core, core.planChallenge(event.data)), answerStep);
+    if (event.type === 'success') return then(runEager(core, core.planSuccess(event.data)), outcomeStep);
+    // Always fails: the mechanism sees the error and may refine it.
+    const failed = runEager(core, core.planFailure(event.error ?? new AuthenticationFailedError(undefined, { mechanism: core.mechanism, party: 'server' })));
+    return failed instanceof Pending ? failed : undefined;
   }
 }
 
@@ -166,5 +329,5 @@ async function* clientSteps(core: ClientCore, events: AsyncIterable<ServerEvent>
 export function iterateClient(exchange: ClientExchange, events: AsyncIterable<ServerEvent>, options: ClientIteratorOptions = {}): AsyncIterable<ClientStep> {
   checkTimeout(options);
   const core = new ClientCore(exchange, options);
-  return once(clientSteps(core, events, options), core.mechanism);
+  return new Once(new ClientSteps(core, events, options), core.mechanism);
 }

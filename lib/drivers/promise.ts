@@ -1,9 +1,13 @@
 /**
  * The promise driver: the sync driver's interface with every step awaited, so credential
  * stores, hashers and token validators may be asynchronous and PBKDF2 runs off the event loop.
+ *
+ * The methods are not `async`: they return `runAsync`'s promise as it is, which saves the two
+ * microtask turns per step an `async` wrapper costs. Planning a step may throw (a usage error,
+ * a message over the limits), so each method turns that throw into a rejection itself.
  * @module
  */
-import { ClientCore, type ServerStep, ServerCore, type SessionOptions, runAsync } from '../core.js';
+import { ClientCore, type ServerStep, ServerCore, type SessionOptions, rejection, runAsync } from '../core.js';
 import { AuthenticationFailedError, type SaslError } from '../errors.js';
 import type { Authenticated, ClientExchange, ClientOutcome, ServerExchange } from '../exchange.js';
 
@@ -19,13 +23,21 @@ export class PromiseServerSession {
   }
 
   /** Starts the exchange: the first challenge, or the outcome when the initial response sufficed. */
-  async start(): Promise<ServerStep> {
-    return runAsync(this.#core, this.#core.planStart());
+  start(): Promise<ServerStep> {
+    try {
+      return runAsync(this.#core, this.#core.planStart());
+    } catch (error) {
+      return rejection(error);
+    }
   }
 
   /** Feeds the client's response: the next challenge, or the outcome. */
-  async respond(response: Uint8Array): Promise<ServerStep> {
-    return runAsync(this.#core, this.#core.planRespond(response));
+  respond(response: Uint8Array): Promise<ServerStep> {
+    try {
+      return runAsync(this.#core, this.#core.planRespond(response));
+    } catch (error) {
+      return rejection(error);
+    }
   }
 
   /** Cancels the exchange (e.g. the client sent `*`); returns the error to report. */
@@ -62,23 +74,39 @@ export class PromiseClientSession {
    * Starts the exchange and resolves with the initial response, or `undefined` when there is
    * none. With `canSendInitial: false` the initial response waits for the server's empty challenge.
    */
-  async start(canSendInitial = true): Promise<Uint8Array | undefined> {
-    return runAsync(this.#core, this.#core.planStart(canSendInitial));
+  start(canSendInitial = true): Promise<Uint8Array | undefined> {
+    try {
+      return runAsync(this.#core, this.#core.planStart(canSendInitial));
+    } catch (error) {
+      return rejection(error);
+    }
   }
 
   /** Answers a server challenge. */
-  async challenge(data: Uint8Array): Promise<Uint8Array> {
-    return runAsync(this.#core, this.#core.planChallenge(data));
+  challenge(data: Uint8Array): Promise<Uint8Array> {
+    try {
+      return runAsync(this.#core, this.#core.planChallenge(data));
+    } catch (error) {
+      return rejection(error);
+    }
   }
 
   /** Reports the server's success, with additional data if any. Rejects if the server did not prove itself. */
-  async success(data?: Uint8Array): Promise<ClientOutcome> {
-    return runAsync(this.#core, this.#core.planSuccess(data));
+  success(data?: Uint8Array): Promise<ClientOutcome> {
+    try {
+      return runAsync(this.#core, this.#core.planSuccess(data));
+    } catch (error) {
+      return rejection(error);
+    }
   }
 
   /** Reports the server's failure; always rejects (the mechanism may refine the error). */
-  async failure(error: SaslError = new AuthenticationFailedError(undefined, { party: 'server' })): Promise<never> {
-    return runAsync(this.#core, this.#core.planFailure(error));
+  failure(error: SaslError = new AuthenticationFailedError(undefined, { party: 'server' })): Promise<never> {
+    try {
+      return runAsync(this.#core, this.#core.planFailure(error));
+    } catch (thrown) {
+      return rejection(thrown);
+    }
   }
 
   /** Cancels the exchange; returns the error to report. */
