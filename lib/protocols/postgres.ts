@@ -37,6 +37,7 @@ import type { Authenticated } from '../exchange.js';
 import type { ClientOptions } from '../mechanism.js';
 import type { ServerOptions } from '../options.js';
 import { SASLAuth } from '../registry.js';
+import { raceSignal } from './lines.js';
 import { type MessageSource, messageIterator } from './xmpp.js';
 
 /** Protocol version 3.0, as sent in the StartupMessage. */
@@ -498,7 +499,11 @@ export interface PostgresServerAuthOptions {
    * reads the startup packet first, answering SSLRequest and GSSENCRequest with `N`.
    */
   readonly startup?: Readonly<Record<string, string>>;
-  /** Limits on SASL messages and rounds. */
+  /**
+   * Limits on SASL messages and rounds, and the exchange's time limit (`signal`): when it fires, a wait
+   * for the client's next message ends too, with TIMEOUT (ABORTED for another abort
+   * reason) blamed on the client; the connection is then out of step, so close it.
+   */
   readonly session?: SessionOptions;
   /** Largest message accepted when `messages` is not a reader already. */
   readonly maxMessageBytes?: number;
@@ -519,10 +524,10 @@ function advertised(auth: SASLAuth, options: ServerOptions): string[] {
   return auth.serverMechanisms.map((m) => m.name).filter((name) => canBind || !name.endsWith('-PLUS'));
 }
 
-async function readStartupParameters(reader: PgMessageReader, write: PgWriter): Promise<Readonly<Record<string, string>>> {
+async function readStartupParameters(readStartup: () => Promise<PgStartupPacket>, write: PgWriter): Promise<Readonly<Record<string, string>>> {
   // One SSLRequest and one GSSENCRequest at most, as PostgreSQL allows.
   for (let negotiations = 0; ; negotiations++) {
-    const packet = await reader.readStartup();
+    const packet = await readStartup();
     if (packet.kind === 'startup') {
       // Answer a newer minor version with the one we speak (NegotiateProtocolVersion).
       if ((packet.version & 0xffff) !== 0) await write(buildPgMessage('v', concat(int32(PG_PROTOCOL_VERSION), int32(0))));
@@ -550,24 +555,19 @@ export async function postgresServerAuth(args: PostgresServerAuthOptions): Promi
   // Set inside closures, so kept in an object that flow analysis does not narrow.
   const state = { closed: false };
   let session: PromiseServerSession | undefined;
-  const next = async (): Promise<PgMessage> => {
-    try {
-      return await reader.read();
-    } catch (error) {
+  let mechanismName: string | undefined;
+  // A read that ends with the connection marks it closed (no ErrorResponse then), and the
+  // session's time limit also covers waiting for the client: the signal ends a stalled read.
+  const read = <T>(pending: Promise<T>): Promise<T> => {
+    const watched = pending.catch((error: unknown) => {
       if (isSaslError(error) && error.code === 'ABORTED') state.closed = true;
       throw error;
-    }
+    });
+    return raceSignal(watched, args.session?.signal, { mechanism: mechanismName, party: 'client' });
   };
+  const next = (): Promise<PgMessage> => read(reader.read());
   try {
-    let parameters = args.startup;
-    if (parameters === undefined) {
-      try {
-        parameters = await readStartupParameters(reader, args.write);
-      } catch (error) {
-        if (isSaslError(error) && error.code === 'ABORTED') state.closed = true;
-        throw error;
-      }
-    }
+    const parameters = args.startup ?? (await readStartupParameters(() => read(reader.readStartup()), args.write));
     const user = parameters['user'];
     if (user === undefined || user === '') throw new UsageError('the startup parameters have no user');
     const auth = args.auth ?? SASLAuth.named(['SCRAM-SHA-256-PLUS', 'SCRAM-SHA-256']);
@@ -580,6 +580,7 @@ export async function postgresServerAuth(args: PostgresServerAuthOptions): Promi
     const initial = parsePgSASLInitialResponse(first.body);
     const mechanism = names.includes(initial.mechanism) ? auth.getServer(initial.mechanism) : undefined;
     if (!mechanism) throw new MechanismUnavailableError('the client chose a mechanism the server did not offer', { party: 'client' });
+    mechanismName = mechanism.name;
     session = new PromiseServerSession(mechanism.server({ ...serverOptions, protocolAuthcid: user }, initial.data), { ...args.session, mechanism: mechanism.name, initialResponse: initial.data });
     let step = await session.start();
     while (!step.done) {
@@ -665,7 +666,11 @@ export interface PostgresClientAuthOptions {
   readonly client?: ClientOptions;
   /** Accept a server that lets the client in without SASL (`trust`). Default false. */
   readonly allowNoSasl?: boolean;
-  /** Limits on SASL messages and rounds. */
+  /**
+   * Limits on SASL messages and rounds, and the exchange's time limit (`signal`): when it fires, a wait
+   * for the server's next message ends too, with TIMEOUT (ABORTED for another abort
+   * reason) blamed on the server; the connection is then out of step, so close it.
+   */
   readonly session?: SessionOptions;
   /** Largest message accepted when `messages` is not a reader already. */
   readonly maxMessageBytes?: number;
@@ -714,7 +719,8 @@ export async function postgresClientAuth(args: PostgresClientAuthOptions): Promi
   let finalData: Uint8Array | undefined;
   try {
     for (;;) {
-      const message = await reader.read();
+      // The session's time limit also covers waiting for the server's next message.
+      const message = await raceSignal(reader.read(), args.session?.signal, { mechanism: mechanismName, party: 'server' });
       if (message.type === 'N' || message.type === 'v') continue; // notices and NegotiateProtocolVersion
       if (message.type === 'E') {
         const error = postgresErrorFromResponse(parsePgErrorResponse(message.body), mechanismName);

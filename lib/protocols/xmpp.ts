@@ -32,6 +32,7 @@ import { PromiseClientSession, PromiseServerSession } from '../drivers/promise.j
 import type { ClientOptions } from '../mechanism.js';
 import type { ServerOptions } from '../options.js';
 import type { ChooseOptions, SASLAuth } from '../registry.js';
+import { raceSignal } from './lines.js';
 
 /** The XML namespace of the SASL elements. */
 export const XMPP_SASL_NS = 'urn:ietf:params:xml:ns:xmpp-sasl';
@@ -622,7 +623,11 @@ export interface XmppServerAuthOptions {
   readonly elements: MessageSource<string>;
   /** Sends an element to the client. */
   readonly write: ElementWriter;
-  /** Limits on messages and rounds. */
+  /**
+   * Limits on messages and rounds, and the exchange's time limit (`signal`): when it fires, a wait
+   * for the client's next element ends too, with TIMEOUT (ABORTED for another abort
+   * reason) blamed on the client; the stream is then out of step, so close it.
+   */
   readonly session?: SessionOptions;
   /** Element parser limits. */
   readonly parse?: XmppParseOptions;
@@ -656,7 +661,8 @@ export async function xmppServerAuth(args: XmppServerAuthOptions): Promise<Authe
     throw error;
   };
   const read = async (): Promise<XmppSaslElement> => {
-    const next = await iterator.next();
+    // The session's time limit also covers waiting for the client's next element.
+    const next = await raceSignal(iterator.next(), args.session?.signal, { mechanism: mechanismName, party: 'client' });
     if (next.done === true) {
       state.closed = true;
       throw new ExchangeAbortedError('the client closed the stream during authentication', { mechanism: mechanismName, party: 'client' });
@@ -714,7 +720,11 @@ export interface XmppClientAuthOptions {
   readonly client?: ClientOptions;
   /** How to choose among the offered mechanisms (preference, whether channel binding is possible). */
   readonly choose?: ChooseOptions;
-  /** Limits on messages and rounds. */
+  /**
+   * Limits on messages and rounds, and the exchange's time limit (`signal`): when it fires, a wait
+   * for the server's next element ends too, with TIMEOUT (ABORTED for another abort
+   * reason) blamed on the server; the stream is then out of step, so close it.
+   */
   readonly session?: SessionOptions;
   /** Element parser limits. */
   readonly parse?: XmppParseOptions;
@@ -742,7 +752,7 @@ export async function xmppClientAuth(args: XmppClientAuthOptions): Promise<XmppC
   if (!mechanism) throw new MechanismUnavailableError('the XMPP server offers no mechanism this client can use', { party: 'server' });
   const iterator = messageIterator(args.elements);
   const read = async (): Promise<XmppSaslElement> => {
-    const next = await iterator.next();
+    const next = await raceSignal(iterator.next(), args.session?.signal, { mechanism: mechanism.name, party: 'server' });
     if (next.done === true) throw new ExchangeAbortedError('the server closed the stream during authentication', { mechanism: mechanism.name, party: 'server' });
     return parseXmppSaslElement(next.value, 'server', args.parse);
   };

@@ -615,4 +615,85 @@ describe('PostgreSQL SASL profile', () => {
       expect(rejectedCode((await Promise.allSettled(served))[0]!)).to.equal('AUTHENTICATION_FAILED');
     });
   });
+
+  describe('the limits signal ends a wait for the peer', () => {
+    const TIMEOUT_REASON = (): DOMException => new DOMException('too slow', 'TimeoutError');
+
+    /** A peer that sends `chunks` and then never answers again. */
+    async function* stalled(...chunks: Uint8Array[]): AsyncGenerator<Uint8Array, void, undefined> {
+      for (const chunk of chunks) yield await Promise.resolve(chunk);
+      await new Promise<never>(() => undefined);
+    }
+
+    /** A writer that records, and resolves `wrote(n)` once `n` writes happened. */
+    function recorder(): { written: Uint8Array[]; write: (data: Uint8Array) => void; wrote: (count: number) => Promise<void> } {
+      const written: Uint8Array[] = [];
+      const waiting: { count: number; resolve: () => void }[] = [];
+      return {
+        written,
+        write: (data) => {
+          written.push(Buffer.from(data));
+          for (const w of waiting.filter((entry) => written.length >= entry.count)) w.resolve();
+        },
+        wrote: (count) => (written.length >= count ? Promise.resolve() : new Promise((resolve) => waiting.push({ count, resolve }))),
+      };
+    }
+
+    const startup = buildPgStartupMessage({ user: 'alice', database: 'postgres' });
+
+    it('server: a client silent after SASLContinue ends with TIMEOUT blamed on it, and a FATAL ErrorResponse', async () => {
+      const controller = new AbortController();
+      const out = recorder();
+      const run = postgresServerAuth({ messages: stalled(startup, buildPgSASLInitialResponse('PLAIN')), write: out.write, auth: new SASLAuth([PLAIN]), options: { lookup: asyncStoreOf(ALICE) }, session: { signal: controller.signal } });
+      await out.wrote(2);
+      controller.abort(TIMEOUT_REASON());
+      const error = await expectSaslRejection(run, 'TIMEOUT');
+      expect(error).to.include({ party: 'client', mechanism: 'PLAIN' });
+      expect(types(out.written)).to.deep.equal(['R', 'R', 'E']);
+      expect(sqlstate(out.written[2])).to.equal('XX000');
+    });
+
+    it('server: an abort for another reason ends with ABORTED, and the connection is still answered', async () => {
+      const controller = new AbortController();
+      const out = recorder();
+      const run = postgresServerAuth({ messages: stalled(startup), write: out.write, options: { lookup: asyncStoreOf(ALICE) }, session: { signal: controller.signal } });
+      await out.wrote(1);
+      controller.abort();
+      expect(await expectSaslRejection(run, 'ABORTED')).to.include({ party: 'client' });
+      expect(types(out.written)).to.deep.equal(['R', 'E']);
+    });
+
+    it('server over 127.0.0.1: a client that never sends its startup packet ends with TIMEOUT under AbortSignal.timeout', async () => {
+      const { port, served } = await listen((socket) => postgresServerAuth({ messages: socket, write: (data) => { socket.write(data); }, options: { lookup: asyncStoreOf(ALICE) }, session: { signal: AbortSignal.timeout(50) } }));
+      const socket = await connect(port);
+      const answer = once(socket, 'data') as Promise<[Buffer]>;
+      while (served.length === 0) await new Promise((resolve) => setImmediate(resolve));
+      const [result] = await Promise.allSettled(served);
+      expect(result?.status === 'rejected' && result.reason).to.include({ code: 'TIMEOUT', party: 'client' });
+      const [frame] = await answer;
+      expect(sqlstate(frame)).to.equal('XX000');
+    });
+
+    it('client: a server silent after AuthenticationSASL ends with TIMEOUT blamed on it, and the mechanism is cancelled', async () => {
+      let cancelled = false;
+      const tracked: Mechanism = { ...PLAIN, *client(c, o) { try { return yield* PLAIN.client(c, o); } finally { cancelled = true; } } };
+      const controller = new AbortController();
+      const out = recorder();
+      const run = postgresClientAuth({ messages: stalled(buildPgAuthenticationSASL(['PLAIN'])), write: out.write, user: 'alice', password: 'alice-pass', auth: new SASLAuth([tracked]), session: { signal: controller.signal } });
+      await out.wrote(2);
+      controller.abort(TIMEOUT_REASON());
+      const error = await expectSaslRejection(run, 'TIMEOUT');
+      expect(error).to.include({ party: 'server', mechanism: 'PLAIN' });
+      expect(cancelled).to.equal(true);
+      expectNoSecrets(error, ['alice-pass']);
+    });
+
+    it('client over 127.0.0.1: a server that never answers the startup packet ends with TIMEOUT under AbortSignal.timeout', async () => {
+      const { port } = await listen((socket) => once(socket, 'close'));
+      const socket = await connect(port);
+      const run = postgresClientAuth({ messages: socket, write: (data) => { socket.write(data); }, user: 'alice', password: 'alice-pass', session: { signal: AbortSignal.timeout(50) } });
+      const error = await expectSaslRejection(run, 'TIMEOUT');
+      expect(error.party).to.equal('server');
+    });
+  });
 });

@@ -515,4 +515,99 @@ describe('XMPP SASL profile', () => {
       expect(result.log[2]).to.equal(`S: <failure xmlns='${NS}'><not-authorized/></failure>`);
     });
   });
+
+  describe('the limits signal ends a wait for the peer', () => {
+    const TIMEOUT_REASON = (): DOMException => new DOMException('too slow', 'TimeoutError');
+
+    /** A peer that sends `elements` and then never answers again. */
+    async function* stalled(...elements: string[]): AsyncGenerator<string, void, undefined> {
+      for (const element of elements) yield await Promise.resolve(element);
+      await new Promise<never>(() => undefined);
+    }
+
+    /** A writer that records, and resolves `wrote(n)` once `n` elements were written. */
+    function recorder(): { written: string[]; write: (element: string) => void; wrote: (count: number) => Promise<void> } {
+      const written: string[] = [];
+      const waiting: { count: number; resolve: () => void }[] = [];
+      return {
+        written,
+        write: (element) => {
+          written.push(element);
+          for (const w of waiting.filter((entry) => written.length >= entry.count)) w.resolve();
+        },
+        wrote: (count) => (written.length >= count ? Promise.resolve() : new Promise((resolve) => waiting.push({ count, resolve }))),
+      };
+    }
+
+    it('server: a client silent after the challenge gets <temporary-auth-failure/> and TIMEOUT, blamed on it', async () => {
+      const controller = new AbortController();
+      const out = recorder();
+      const run = xmppServerAuth({ auth: SASLAuth.defaults(), options: { lookup: asyncStoreOf(ALICE) }, elements: stalled(buildXmppAuth('PLAIN')), write: out.write, session: { signal: controller.signal } });
+      await out.wrote(1);
+      controller.abort(TIMEOUT_REASON());
+      const error = await expectSaslRejection(run, 'TIMEOUT');
+      expect(error).to.include({ party: 'client', mechanism: 'PLAIN' });
+      expect(out.written.map(parsedCondition)).to.deep.equal([undefined, 'temporary-auth-failure']);
+    });
+
+    it('server: a client that never sends <auth> ends with TIMEOUT under AbortSignal.timeout', async () => {
+      const out = recorder();
+      const error = await expectSaslRejection(xmppServerAuth({ auth: SASLAuth.defaults(), options: { lookup: asyncStoreOf(ALICE) }, elements: stalled(), write: out.write, session: { signal: AbortSignal.timeout(20) } }), 'TIMEOUT');
+      expect(error.party).to.equal('client');
+      expect(out.written.map(parsedCondition)).to.deep.equal(['temporary-auth-failure']);
+    });
+
+    it('server: an abort for another reason ends with ABORTED and <aborted/>', async () => {
+      const controller = new AbortController();
+      const out = recorder();
+      const run = xmppServerAuth({ auth: SASLAuth.defaults(), options: { lookup: asyncStoreOf(ALICE) }, elements: stalled(buildXmppAuth('PLAIN')), write: out.write, session: { signal: controller.signal } });
+      await out.wrote(1);
+      controller.abort();
+      expect((await expectSaslRejection(run, 'ABORTED')).party).to.equal('client');
+      expect(parsedCondition(out.written[1])).to.equal('aborted');
+    });
+
+    it('client: a server silent after <auth> ends with TIMEOUT blamed on it, and the mechanism is cancelled', async () => {
+      let cancelled = false;
+      const tracked: Mechanism = { ...PLAIN, *client(c, o) { try { return yield* PLAIN.client(c, o); } finally { cancelled = true; } } };
+      const controller = new AbortController();
+      const out = recorder();
+      const run = xmppClientAuth({ auth: new SASLAuth([tracked]), credentials: new ClientCredentials('alice', 'alice-pass'), mechanisms: ['PLAIN'], elements: stalled(), write: out.write, session: { signal: controller.signal } });
+      await out.wrote(1);
+      controller.abort(TIMEOUT_REASON());
+      const error = await expectSaslRejection(run, 'TIMEOUT');
+      expect(error).to.include({ party: 'server', mechanism: 'PLAIN' });
+      expect(cancelled).to.equal(true);
+      expectNoSecrets(error, ['alice-pass']);
+    });
+
+    it('client over 127.0.0.1: a server that never answers ends with TIMEOUT under AbortSignal.timeout', async () => {
+      const open: Socket[] = [];
+      const listener = createServer((socket) => {
+        open.push(socket);
+        socket.on('error', () => undefined);
+      });
+      try {
+        listener.listen(0, '127.0.0.1');
+        await once(listener, 'listening');
+        const address = listener.address();
+        if (address === null || typeof address === 'string') throw new Error('no address');
+        const socket = createConnection({ host: '127.0.0.1', port: address.port });
+        open.push(socket);
+        await once(socket, 'connect');
+        const run = xmppClientAuth({
+          auth: SASLAuth.named(['SCRAM-SHA-256']),
+          credentials: new ClientCredentials('alice', 'alice-pass'),
+          mechanisms: ['SCRAM-SHA-256'],
+          elements: xmppElements(socket),
+          write: (element) => { socket.write(element); },
+          session: { signal: AbortSignal.timeout(50) },
+        });
+        expect(await expectSaslRejection(run, 'TIMEOUT')).to.include({ party: 'server', mechanism: 'SCRAM-SHA-256' });
+      } finally {
+        for (const socket of open) socket.destroy();
+        await new Promise<void>((resolve) => listener.close(() => { resolve(); }));
+      }
+    });
+  });
 });
