@@ -45,6 +45,7 @@ import {
   tlsChannelBinding,
 } from '../../lib/index.js';
 import { ALICE, asyncStoreOf, b, expectNoSecrets, expectSaslError, expectSaslRejection, s } from '../support/helpers.js';
+import { recorder, silentAfter, timeoutReason } from '../support/silent-peer.js';
 import { bytesOf, textOf, vector } from '../support/vectors.js';
 
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
@@ -617,36 +618,14 @@ describe('PostgreSQL SASL profile', () => {
   });
 
   describe('the limits signal ends a wait for the peer', () => {
-    const TIMEOUT_REASON = (): DOMException => new DOMException('too slow', 'TimeoutError');
-
-    /** A peer that sends `chunks` and then never answers again. */
-    async function* stalled(...chunks: Uint8Array[]): AsyncGenerator<Uint8Array, void, undefined> {
-      for (const chunk of chunks) yield await Promise.resolve(chunk);
-      await new Promise<never>(() => undefined);
-    }
-
-    /** A writer that records, and resolves `wrote(n)` once `n` writes happened. */
-    function recorder(): { written: Uint8Array[]; write: (data: Uint8Array) => void; wrote: (count: number) => Promise<void> } {
-      const written: Uint8Array[] = [];
-      const waiting: { count: number; resolve: () => void }[] = [];
-      return {
-        written,
-        write: (data) => {
-          written.push(Buffer.from(data));
-          for (const w of waiting.filter((entry) => written.length >= entry.count)) w.resolve();
-        },
-        wrote: (count) => (written.length >= count ? Promise.resolve() : new Promise((resolve) => waiting.push({ count, resolve }))),
-      };
-    }
-
     const startup = buildPgStartupMessage({ user: 'alice', database: 'postgres' });
 
     it('server: a client silent after SASLContinue ends with TIMEOUT blamed on it, and a FATAL ErrorResponse', async () => {
       const controller = new AbortController();
-      const out = recorder();
-      const run = postgresServerAuth({ messages: stalled(startup, buildPgSASLInitialResponse('PLAIN')), write: out.write, auth: new SASLAuth([PLAIN]), options: { lookup: asyncStoreOf(ALICE) }, session: { signal: controller.signal } });
+      const out = recorder<Uint8Array>((data) => Buffer.from(data));
+      const run = postgresServerAuth({ messages: silentAfter(startup, buildPgSASLInitialResponse('PLAIN')), write: out.write, auth: new SASLAuth([PLAIN]), options: { lookup: asyncStoreOf(ALICE) }, session: { signal: controller.signal } });
       await out.wrote(2);
-      controller.abort(TIMEOUT_REASON());
+      controller.abort(timeoutReason());
       const error = await expectSaslRejection(run, 'TIMEOUT');
       expect(error).to.include({ party: 'client', mechanism: 'PLAIN' });
       expect(types(out.written)).to.deep.equal(['R', 'R', 'E']);
@@ -655,8 +634,8 @@ describe('PostgreSQL SASL profile', () => {
 
     it('server: an abort for another reason ends with ABORTED, and the connection is still answered', async () => {
       const controller = new AbortController();
-      const out = recorder();
-      const run = postgresServerAuth({ messages: stalled(startup), write: out.write, options: { lookup: asyncStoreOf(ALICE) }, session: { signal: controller.signal } });
+      const out = recorder<Uint8Array>((data) => Buffer.from(data));
+      const run = postgresServerAuth({ messages: silentAfter(startup), write: out.write, options: { lookup: asyncStoreOf(ALICE) }, session: { signal: controller.signal } });
       await out.wrote(1);
       controller.abort();
       expect(await expectSaslRejection(run, 'ABORTED')).to.include({ party: 'client' });
@@ -678,10 +657,10 @@ describe('PostgreSQL SASL profile', () => {
       let cancelled = false;
       const tracked: Mechanism = { ...PLAIN, *client(c, o) { try { return yield* PLAIN.client(c, o); } finally { cancelled = true; } } };
       const controller = new AbortController();
-      const out = recorder();
-      const run = postgresClientAuth({ messages: stalled(buildPgAuthenticationSASL(['PLAIN'])), write: out.write, user: 'alice', password: 'alice-pass', auth: new SASLAuth([tracked]), session: { signal: controller.signal } });
+      const out = recorder<Uint8Array>((data) => Buffer.from(data));
+      const run = postgresClientAuth({ messages: silentAfter(buildPgAuthenticationSASL(['PLAIN'])), write: out.write, user: 'alice', password: 'alice-pass', auth: new SASLAuth([tracked]), session: { signal: controller.signal } });
       await out.wrote(2);
-      controller.abort(TIMEOUT_REASON());
+      controller.abort(timeoutReason());
       const error = await expectSaslRejection(run, 'TIMEOUT');
       expect(error).to.include({ party: 'server', mechanism: 'PLAIN' });
       expect(cancelled).to.equal(true);

@@ -30,6 +30,7 @@ import {
   xmppServerAuth,
 } from '../../lib/index.js';
 import { ALICE, asyncStoreOf, b, expectNoSecrets, expectSaslError, expectSaslRejection, s } from '../support/helpers.js';
+import { recorder, silentAfter, timeoutReason } from '../support/silent-peer.js';
 import { vector } from '../support/vectors.js';
 
 const NS = 'urn:ietf:params:xml:ns:xmpp-sasl';
@@ -517,50 +518,28 @@ describe('XMPP SASL profile', () => {
   });
 
   describe('the limits signal ends a wait for the peer', () => {
-    const TIMEOUT_REASON = (): DOMException => new DOMException('too slow', 'TimeoutError');
-
-    /** A peer that sends `elements` and then never answers again. */
-    async function* stalled(...elements: string[]): AsyncGenerator<string, void, undefined> {
-      for (const element of elements) yield await Promise.resolve(element);
-      await new Promise<never>(() => undefined);
-    }
-
-    /** A writer that records, and resolves `wrote(n)` once `n` elements were written. */
-    function recorder(): { written: string[]; write: (element: string) => void; wrote: (count: number) => Promise<void> } {
-      const written: string[] = [];
-      const waiting: { count: number; resolve: () => void }[] = [];
-      return {
-        written,
-        write: (element) => {
-          written.push(element);
-          for (const w of waiting.filter((entry) => written.length >= entry.count)) w.resolve();
-        },
-        wrote: (count) => (written.length >= count ? Promise.resolve() : new Promise((resolve) => waiting.push({ count, resolve }))),
-      };
-    }
-
     it('server: a client silent after the challenge gets <temporary-auth-failure/> and TIMEOUT, blamed on it', async () => {
       const controller = new AbortController();
-      const out = recorder();
-      const run = xmppServerAuth({ auth: SASLAuth.defaults(), options: { lookup: asyncStoreOf(ALICE) }, elements: stalled(buildXmppAuth('PLAIN')), write: out.write, session: { signal: controller.signal } });
+      const out = recorder<string>();
+      const run = xmppServerAuth({ auth: SASLAuth.defaults(), options: { lookup: asyncStoreOf(ALICE) }, elements: silentAfter(buildXmppAuth('PLAIN')), write: out.write, session: { signal: controller.signal } });
       await out.wrote(1);
-      controller.abort(TIMEOUT_REASON());
+      controller.abort(timeoutReason());
       const error = await expectSaslRejection(run, 'TIMEOUT');
       expect(error).to.include({ party: 'client', mechanism: 'PLAIN' });
       expect(out.written.map(parsedCondition)).to.deep.equal([undefined, 'temporary-auth-failure']);
     });
 
     it('server: a client that never sends <auth> ends with TIMEOUT under AbortSignal.timeout', async () => {
-      const out = recorder();
-      const error = await expectSaslRejection(xmppServerAuth({ auth: SASLAuth.defaults(), options: { lookup: asyncStoreOf(ALICE) }, elements: stalled(), write: out.write, session: { signal: AbortSignal.timeout(20) } }), 'TIMEOUT');
+      const out = recorder<string>();
+      const error = await expectSaslRejection(xmppServerAuth({ auth: SASLAuth.defaults(), options: { lookup: asyncStoreOf(ALICE) }, elements: silentAfter(), write: out.write, session: { signal: AbortSignal.timeout(20) } }), 'TIMEOUT');
       expect(error.party).to.equal('client');
       expect(out.written.map(parsedCondition)).to.deep.equal(['temporary-auth-failure']);
     });
 
     it('server: an abort for another reason ends with ABORTED and <aborted/>', async () => {
       const controller = new AbortController();
-      const out = recorder();
-      const run = xmppServerAuth({ auth: SASLAuth.defaults(), options: { lookup: asyncStoreOf(ALICE) }, elements: stalled(buildXmppAuth('PLAIN')), write: out.write, session: { signal: controller.signal } });
+      const out = recorder<string>();
+      const run = xmppServerAuth({ auth: SASLAuth.defaults(), options: { lookup: asyncStoreOf(ALICE) }, elements: silentAfter(buildXmppAuth('PLAIN')), write: out.write, session: { signal: controller.signal } });
       await out.wrote(1);
       controller.abort();
       expect((await expectSaslRejection(run, 'ABORTED')).party).to.equal('client');
@@ -571,10 +550,10 @@ describe('XMPP SASL profile', () => {
       let cancelled = false;
       const tracked: Mechanism = { ...PLAIN, *client(c, o) { try { return yield* PLAIN.client(c, o); } finally { cancelled = true; } } };
       const controller = new AbortController();
-      const out = recorder();
-      const run = xmppClientAuth({ auth: new SASLAuth([tracked]), credentials: new ClientCredentials('alice', 'alice-pass'), mechanisms: ['PLAIN'], elements: stalled(), write: out.write, session: { signal: controller.signal } });
+      const out = recorder<string>();
+      const run = xmppClientAuth({ auth: new SASLAuth([tracked]), credentials: new ClientCredentials('alice', 'alice-pass'), mechanisms: ['PLAIN'], elements: silentAfter(), write: out.write, session: { signal: controller.signal } });
       await out.wrote(1);
-      controller.abort(TIMEOUT_REASON());
+      controller.abort(timeoutReason());
       const error = await expectSaslRejection(run, 'TIMEOUT');
       expect(error).to.include({ party: 'server', mechanism: 'PLAIN' });
       expect(cancelled).to.equal(true);
