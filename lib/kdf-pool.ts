@@ -303,11 +303,21 @@ export function runKdf<T>(job: () => PromiseLike<T>, options: KdfJobOptions = {}
   }, options);
 }
 
-/** `crypto.pbkdf2` through the pool. `ticket` lets the caller drop it while it waits (resolving with an empty key). @internal */
+/**
+ * `crypto.pbkdf2` through the pool. Node's errors become a {@link UsageError} (its text is not
+ * repeated; it is the `cause`). `ticket` lets the caller drop the job while it waits; a dropped
+ * job resolves with an empty key. @internal
+ */
 export function pooledPbkdf2(password: BinaryLike, salt: BinaryLike, iterations: number, keylen: number, digest: string, ticket?: KdfTicket, mechanism?: string): Promise<Buffer> {
   return pool.submit<Buffer>(
     (done) => {
-      pbkdf2(password, salt, iterations, keylen, digest, done);
+      try {
+        pbkdf2(password, salt, iterations, keylen, digest, (error, key) => {
+          done(error === null ? null : kdfError('PBKDF2', error, mechanism), key);
+        });
+      } catch (error) {
+        done(kdfError('PBKDF2', error, mechanism), DROPPED);
+      }
     },
     { mechanism },
     ticket,
@@ -315,11 +325,21 @@ export function pooledPbkdf2(password: BinaryLike, salt: BinaryLike, iterations:
   );
 }
 
-/** `crypto.scrypt` through the pool. @internal */
+/** `crypto.scrypt` through the pool; Node's errors become a {@link UsageError}. @internal */
 export function pooledScrypt(password: BinaryLike, salt: BinaryLike, keylen: number, options: { N: number; r: number; p: number; maxmem: number }): Promise<Buffer> {
   return pool.submit<Buffer>((done) => {
-    scrypt(password, salt, keylen, options, done);
+    try {
+      scrypt(password, salt, keylen, options, (error, key) => {
+        done(error === null ? null : kdfError('scrypt', error, undefined), key);
+      });
+    } catch (error) {
+      done(kdfError('scrypt', error, undefined), DROPPED);
+    }
   }, {});
+}
+
+function kdfError(kdf: string, cause: unknown, mechanism: string | undefined): UsageError {
+  return new UsageError(`${kdf} failed`, { mechanism, cause });
 }
 
 const DROPPED = Buffer.alloc(0);

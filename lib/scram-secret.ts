@@ -118,11 +118,7 @@ function deriveRequest(hash: ScramHash, normalizedPassword: string | Uint8Array,
   return effect(
     'derive',
     () => pbkdf2Sync(password, salt, iterations, length, digest),
-    () =>
-      pooledPbkdf2(password, salt, iterations, length, digest, ticket, mechanism).catch((error: unknown) => {
-        // The pool's own typed errors (a full queue) pass; Node's are wrapped without their text.
-        throw isSaslError(error) ? error : new UsageError('PBKDF2 failed', { mechanism, cause: error });
-      }),
+    () => pooledPbkdf2(password, salt, iterations, length, digest, ticket, mechanism),
   );
 }
 

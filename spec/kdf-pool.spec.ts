@@ -19,7 +19,7 @@ import {
   kdfPoolStatus,
   runKdf,
 } from '../lib/index.js';
-import { pooledPbkdf2 } from '../lib/kdf-pool.js';
+import { pooledPbkdf2, pooledScrypt } from '../lib/kdf-pool.js';
 import { expectSaslError, expectSaslRejection, storeOf } from './support/helpers.js';
 
 interface Deferred<T> {
@@ -214,15 +214,12 @@ describe('KDF pool', () => {
       expect(await runKdf(() => Promise.resolve('next'))).to.equal('next');
     });
 
-    it('rejects Node crypto errors and frees the slot', async () => {
+    it('turns Node crypto errors into a UsageError and frees the slot', async () => {
       configureKdfPool({ concurrency: 1 });
-      let caught: unknown;
-      try {
-        await pooledPbkdf2('pw', 'salt', 1, 32, 'no-such-digest');
-      } catch (error) {
-        caught = error;
-      }
-      expect(caught).to.be.instanceOf(Error);
+      const error = await expectSaslRejection(pooledPbkdf2('pw', 'salt', 1, 32, 'no-such-digest', undefined, 'SCRAM-SHA-256'), 'USAGE');
+      expect(error).to.include({ message: 'PBKDF2 failed', mechanism: 'SCRAM-SHA-256', party: 'local' });
+      expect(error.cause).to.be.instanceOf(Error);
+      await expectSaslRejection(pooledScrypt('pw', 'salt', 32, { N: 3, r: 1, p: 1, maxmem: 1e6 }), 'USAGE');
       expect(status()).to.include({ running: 0, queued: 0 });
       expect((await pooledPbkdf2('pw', 'salt', 1, 32, 'sha256')).length).to.equal(32);
     });

@@ -183,6 +183,7 @@ export async function eventLoop(rounds: number, progress: (text: string) => void
     notes: [
       `One bare pbkdf2Sync (4096 iterations) took ${median(pbkdf2Ms).toFixed(1)} ms in these rounds; "x one PBKDF2" divides by it.`,
       'All 100 logins start in one tick, so their work up to the PBKDF2 hand-off runs back to back ("ms to start all 100"), while the pool threads already compete for the two cores.',
+      `saslkit admits at most ${sk.kdfPoolStatus().concurrency} PBKDF2 at a time to libuv's ${process.env['UV_THREADPOOL_SIZE'] ?? '4'} threads (configureKdfPool); the bare and hand-written lines and pg start all 100 at once.`,
     ],
   };
 }
