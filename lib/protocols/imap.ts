@@ -113,7 +113,7 @@ class ImapServerDialect extends Base64LineServerDialect {
     super('+');
   }
 
-  parseCommand(command: string): Promise<AuthCommand> {
+  parseCommand(command: string): AuthCommand {
     const context = { party: 'client' as const };
     if (!isPrintableAscii(command)) {
       // Without a trustworthy tag the reply is untagged (RFC 9051 section 7.1.5).
@@ -130,7 +130,7 @@ class ImapServerDialect extends Base64LineServerDialect {
     if (!MECHANISM_NAME.test(mechanism)) throw syntaxError('the AUTHENTICATE command names no valid mechanism', context);
     const initial = words[2];
     if (initial === '') throw syntaxError('the AUTHENTICATE command has an empty initial-response argument', context);
-    return Promise.resolve({ mechanism, initial });
+    return { mechanism, initial };
   }
 
   reply(kind: ReplyKind): string[] {

@@ -27,7 +27,7 @@ import {
   UsageError,
   isSaslError,
 } from '../errors.js';
-import type { Authenticated } from '../exchange.js';
+import { type Authenticated, isPromiseLike } from '../exchange.js';
 import type { ClientMechanism, ClientOptions } from '../mechanism.js';
 import type { ServerOptions } from '../options.js';
 import { type ChooseOptions, SASLAuth } from '../registry.js';
@@ -49,28 +49,75 @@ export function lineIterator(source: LineSource): AsyncIterator<string> {
 type Waiter = { resolve: (result: IteratorResult<string>) => void; reject: (error: unknown) => void };
 
 /**
+ * Something waiting for one line: the promise of a `next()` call, or a profile's exchange,
+ * which waits without a promise so that a connection parked mid-exchange holds no suspended
+ * async frames. @internal
+ */
+export interface LineSink {
+  /** The line waited for. */
+  line(value: string): void;
+  /** The source ended (`error` undefined) or failed. */
+  end(error: Error | undefined): void;
+}
+
+// The waiter of a `next()` call: settles its promise.
+class PromiseSink implements LineSink {
+  constructor(private readonly waiter: Waiter) {}
+
+  line(value: string): void {
+    this.waiter.resolve({ done: false, value });
+  }
+
+  end(error: Error | undefined): void {
+    if (error === undefined) this.waiter.resolve({ done: true, value: undefined });
+    else this.waiter.reject(error);
+  }
+}
+
+/** What a poll finds: a line; `null` when the source ended; an `Error` when it failed; `undefined` when the sink now waits. @internal */
+export type Polled = string | null | Error | undefined;
+
+// Module-private doors into the queues (given their bodies in the classes' static blocks).
+let pollQueue: (queue: LineQueue, sink: LineSink) => Polled;
+let cancelQueue: (queue: LineQueue, sink: LineSink) => void;
+let pollReader: (reader: LineReader, sink: LineSink) => Polled;
+let cancelReader: (reader: LineReader, sink: LineSink) => void;
+
+/**
  * A line source for callback transports: the host calls {@link LineQueue.push} for every line
  * it receives and {@link LineQueue.end} when the connection closes; a profile reads the lines
  * in order. Reading after `end` reports the end, so a waiting profile never hangs.
  */
 export class LineQueue implements AsyncIterableIterator<string> {
-  readonly #lines: string[] = [];
-  readonly #waiters: Waiter[] = [];
+  // An idle connection's queue is empty, holds a line, or has one reader waiting: single slots,
+  // with arrays only for the rare overflow, keep it small (an emptied array keeps its storage).
+  #head: string | undefined;
+  #lines: string[] | undefined;
+  #sink: LineSink | undefined;
+  #sinks: LineSink[] | undefined;
   #ended = false;
   #error: Error | undefined;
+
+  static {
+    pollQueue = (queue, sink) => queue.#poll(sink);
+    cancelQueue = (queue, sink) => {
+      queue.#cancel(sink);
+    };
+  }
 
   /** Adds a received line (without its CRLF). Ignored after {@link LineQueue.end}. */
   push(line: string): void {
     if (this.#ended) return;
-    const waiter = this.#waiters.shift();
-    if (waiter) waiter.resolve({ done: false, value: line });
-    else this.#lines.push(line);
+    const sink = this.#nextSink();
+    if (sink !== undefined) sink.line(line);
+    else if (this.#head === undefined) this.#head = line;
+    else (this.#lines ??= []).push(line);
   }
 
   /** Marks the end of input: readers get the lines still queued, then the end. */
   end(): void {
     this.#ended = true;
-    for (const waiter of this.#waiters.splice(0)) waiter.resolve({ done: true, value: undefined });
+    for (let sink = this.#nextSink(); sink !== undefined; sink = this.#nextSink()) sink.end(undefined);
   }
 
   /** Ends input with an error (a socket error); readers get the queued lines, then the error. */
@@ -78,23 +125,76 @@ export class LineQueue implements AsyncIterableIterator<string> {
     if (this.#ended) return;
     this.#error = error;
     this.#ended = true;
-    for (const waiter of this.#waiters.splice(0)) waiter.reject(this.#error);
+    for (let sink = this.#nextSink(); sink !== undefined; sink = this.#nextSink()) sink.end(error);
   }
 
   /** Lines received but not read yet. */
   get pending(): number {
-    return this.#lines.length;
+    return (this.#head === undefined ? 0 : 1) + (this.#lines?.length ?? 0);
   }
 
   next(): Promise<IteratorResult<string>> {
-    const line = this.#lines.shift();
+    const line = this.#shift();
     if (line !== undefined) return Promise.resolve({ done: false, value: line });
     if (this.#ended) return this.#error === undefined ? Promise.resolve({ done: true, value: undefined }) : Promise.reject(this.#error);
-    return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
+    return new Promise((resolve, reject) => {
+      this.#wait(new PromiseSink({ resolve, reject }));
+    });
   }
 
   [Symbol.asyncIterator](): this {
     return this;
+  }
+
+  #shift(): string | undefined {
+    const line = this.#head;
+    if (line === undefined) return undefined;
+    const lines = this.#lines;
+    if (lines === undefined) {
+      this.#head = undefined;
+    } else {
+      this.#head = lines.shift();
+      if (lines.length === 0) this.#lines = undefined;
+    }
+    return line;
+  }
+
+  #wait(sink: LineSink): void {
+    if (this.#sink === undefined) this.#sink = sink;
+    else (this.#sinks ??= []).push(sink);
+  }
+
+  #nextSink(): LineSink | undefined {
+    const sink = this.#sink;
+    if (sink === undefined) return undefined;
+    const sinks = this.#sinks;
+    if (sinks === undefined) {
+      this.#sink = undefined;
+    } else {
+      this.#sink = sinks.shift();
+      if (sinks.length === 0) this.#sinks = undefined;
+    }
+    return sink;
+  }
+
+  #poll(sink: LineSink): Polled {
+    const line = this.#shift();
+    if (line !== undefined) return line;
+    if (this.#ended) return this.#error ?? null;
+    this.#wait(sink);
+    return undefined;
+  }
+
+  #cancel(sink: LineSink): void {
+    if (this.#sink === sink) {
+      this.#nextSink();
+      return;
+    }
+    const sinks = this.#sinks;
+    const index = sinks === undefined ? -1 : sinks.indexOf(sink);
+    if (sinks === undefined || index === -1) return;
+    sinks.splice(index, 1);
+    if (sinks.length === 0) this.#sinks = undefined;
   }
 }
 
@@ -131,20 +231,34 @@ export class LineReader implements AsyncIterableIterator<string> {
   readonly #max: number;
   readonly #encoding: 'utf8' | 'latin1';
   readonly #highWaterMark: number;
-  #parts: Buffer[] = [];
+  // The start of a line that has not ended yet: copies, so a small rest does not pin a big chunk.
+  #parts: Buffer[] | undefined;
   #length = 0;
   #discarding = false;
   #paused = false;
   readonly #onData = (chunk: Buffer | string): void => {
     this.#take(typeof chunk === 'string' ? Buffer.from(chunk, this.#encoding) : chunk);
   };
-  readonly #onEnd = (): void => {
+  // One listener for 'end', 'close' (which may pass a hadError flag) and 'error' (which passes the error).
+  readonly #onEnd = (error?: unknown): void => {
+    if (error !== undefined && typeof error !== 'boolean') {
+      this.#queue.fail(error as Error);
+      return;
+    }
     this.#flushPartial();
     this.#queue.end();
   };
-  readonly #onError = (error: Error): void => {
-    this.#queue.fail(error);
-  };
+
+  static {
+    pollReader = (reader, sink) => {
+      const polled = pollQueue(reader.#queue, sink);
+      reader.#resumeIfDrained();
+      return polled;
+    };
+    cancelReader = (reader, sink) => {
+      cancelQueue(reader.#queue, sink);
+    };
+  }
 
   constructor(stream: Readable, options: LineReaderOptions = {}) {
     this.#stream = stream;
@@ -154,7 +268,7 @@ export class LineReader implements AsyncIterableIterator<string> {
     stream.on('data', this.#onData);
     stream.on('end', this.#onEnd);
     stream.on('close', this.#onEnd);
-    stream.on('error', this.#onError);
+    stream.on('error', this.#onEnd);
   }
 
   /** Detaches from the stream; readers get what is buffered, then the end. */
@@ -162,16 +276,13 @@ export class LineReader implements AsyncIterableIterator<string> {
     this.#stream.off('data', this.#onData);
     this.#stream.off('end', this.#onEnd);
     this.#stream.off('close', this.#onEnd);
-    this.#stream.off('error', this.#onError);
+    this.#stream.off('error', this.#onEnd);
     this.#queue.end();
   }
 
   next(): Promise<IteratorResult<string>> {
     const result = this.#queue.next();
-    if (this.#paused && this.#queue.pending < this.#highWaterMark) {
-      this.#paused = false;
-      this.#stream.resume();
-    }
+    this.#resumeIfDrained();
     return result;
   }
 
@@ -179,16 +290,29 @@ export class LineReader implements AsyncIterableIterator<string> {
     return this;
   }
 
+  #resumeIfDrained(): void {
+    if (this.#paused && this.#queue.pending < this.#highWaterMark) {
+      this.#paused = false;
+      this.#stream.resume();
+    }
+  }
+
   #take(chunk: Buffer): void {
     let start = 0;
     for (;;) {
       const lf = chunk.indexOf(LF, start);
       if (lf === -1) {
-        this.#append(chunk.subarray(start));
+        this.#append(chunk, start, chunk.length);
         break;
       }
-      this.#append(chunk.subarray(start, lf));
-      this.#emitLine();
+      if (this.#parts === undefined && !this.#discarding) {
+        // The whole line is in this chunk (the usual case): decode it in place, no copies.
+        const length = lf - start;
+        this.#emit(chunk, start, start + Math.min(length, this.#max + 1), length > this.#max);
+      } else {
+        this.#append(chunk, start, lf);
+        this.#emitParts();
+      }
       start = lf + 1;
     }
     if (!this.#paused && this.#queue.pending >= this.#highWaterMark) {
@@ -197,28 +321,35 @@ export class LineReader implements AsyncIterableIterator<string> {
     }
   }
 
-  #append(part: Buffer): void {
-    if (this.#discarding || part.length === 0) return;
+  #append(chunk: Buffer, start: number, end: number): void {
+    if (this.#discarding || end <= start) return;
     // Keep one octet more than the limit: enough for the reader of the line to see it is too long.
     const room = this.#max + 1 - this.#length;
-    const kept = part.length > room ? part.subarray(0, room) : part;
-    this.#parts.push(Buffer.from(kept));
-    this.#length += kept.length;
+    const kept = Math.min(end - start, room);
+    (this.#parts ??= []).push(Buffer.from(chunk.subarray(start, start + kept)));
+    this.#length += kept;
     if (this.#length > this.#max) this.#discarding = true;
   }
 
-  #emitLine(): void {
-    let line = Buffer.concat(this.#parts, this.#length);
-    if (!this.#discarding && line.length > 0 && line[line.length - 1] === CR) line = line.subarray(0, line.length - 1);
-    this.#parts = [];
+  #emitParts(): void {
+    const parts = this.#parts;
+    const line = parts === undefined ? Buffer.alloc(0) : parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, this.#length);
+    const cut = this.#discarding;
+    this.#parts = undefined;
     this.#length = 0;
     this.#discarding = false;
-    this.#queue.push(line.toString(this.#encoding));
+    this.#emit(line, 0, line.length, cut);
+  }
+
+  // A line that was cut keeps its last octet, CR or not: it is over the limit either way.
+  #emit(bytes: Buffer, start: number, end: number, cut: boolean): void {
+    const stop = !cut && end > start && bytes[end - 1] === CR ? end - 1 : end;
+    this.#queue.push(bytes.toString(this.#encoding, start, stop));
   }
 
   #flushPartial(): void {
     // A last line without a line ending is still a line (a peer that half-closes after it).
-    if (this.#length > 0) this.#emitLine();
+    if (this.#length > 0) this.#emitParts();
   }
 }
 
@@ -339,8 +470,7 @@ export function raceSignal<T>(pending: Promise<T>, signal: AbortSignal | undefin
   let onAbort: (() => void) | undefined;
   const aborted = new Promise<never>((_resolve, reject) => {
     onAbort = () => {
-      const timedOut = (signal.reason as { name?: unknown } | undefined)?.name === 'TimeoutError';
-      reject(timedOut ? new TimeoutError('the peer did not answer in time', context) : new ExchangeAbortedError(undefined, context));
+      reject(signalError(signal, context));
     };
     if (signal.aborted) onAbort();
     else signal.addEventListener('abort', onAbort, { once: true });
@@ -351,12 +481,16 @@ export function raceSignal<T>(pending: Promise<T>, signal: AbortSignal | undefin
 }
 
 /** Reads lines from a source for one exchange, enforcing the line limit. @internal */
-export class LineInput {
+export class LineInput implements LineSink {
   readonly #iterator: AsyncIterator<string>;
   readonly maxLineLength: number;
   #closed = false;
 
   readonly #signal: AbortSignal | undefined;
+  // While a poll waits: who gets the line, and the context of its errors.
+  #consumer: LineConsumer | undefined;
+  #context: ProfileContext | undefined;
+  #onAbort: (() => void) | undefined;
 
   constructor(source: LineSource, maxLineLength: number, signal?: AbortSignal) {
     this.#iterator = lineIterator(source);
@@ -371,23 +505,69 @@ export class LineInput {
 
   /** The next line, without a trailing CR. The end of the source is an {@link ExchangeAbortedError}. */
   async read(context: ProfileContext): Promise<string> {
-    if (this.#closed) throw new ProfileFailure(undefined, new ExchangeAbortedError('the connection closed during authentication', context));
+    if (this.#closed) throw closedFailure(context);
     let result: IteratorResult<string>;
     try {
       result = await raceSignal(this.#iterator.next(), this.#signal, context);
     } catch (cause) {
       if (isSaslError(cause) && (cause.code === 'TIMEOUT' || cause.code === 'ABORTED')) throw cause;
-      this.#closed = true;
-      throw new ProfileFailure(undefined, new ExchangeAbortedError('the connection failed during authentication', { ...context, cause }));
+      throw this.#failed(cause, context);
     }
-    if (result.done === true) {
-      this.#closed = true;
-      throw new ProfileFailure(undefined, new ExchangeAbortedError('the connection closed during authentication', context));
+    if (result.done === true) throw this.#ended(context);
+    return this.#accept(result.value, context);
+  }
+
+  /**
+   * The next line if one is at hand (checked like {@link LineInput.read}); otherwise `undefined`,
+   * and the line (or the failure that replaces it) goes to `consumer` when it comes. A
+   * {@link LineReader} or {@link LineQueue} holds the consumer itself, so the wait costs no
+   * promise, and the `signal` ends it with the same errors as `read`.
+   */
+  poll(consumer: LineConsumer, context: ProfileContext): string | undefined {
+    if (this.#closed) throw closedFailure(context);
+    const signal = this.#signal;
+    if (signal?.aborted === true) throw signalError(signal, context);
+    const source = this.#iterator;
+    let polled: Polled;
+    if (source instanceof LineReader) polled = pollReader(source, this);
+    else if (source instanceof LineQueue) polled = pollQueue(source, this);
+    else {
+      source.next().then(
+        (result) => {
+          if (result.done === true) this.#settle('end', undefined);
+          else this.#settle('line', result.value);
+        },
+        (error: unknown) => {
+          this.#settle('failed', error);
+        },
+      );
+      polled = undefined;
     }
-    if (typeof result.value !== 'string') throw new ProfileFailure(undefined, new UsageError('a line source produced something that is not a string', { mechanism: context.mechanism }));
-    const line = result.value.endsWith('\r') ? result.value.slice(0, -1) : result.value;
-    this.check(line, context);
-    return line;
+    if (polled === undefined) {
+      this.#consumer = consumer;
+      this.#context = context;
+      if (signal !== undefined) {
+        this.#onAbort ??= () => {
+          this.#aborted();
+        };
+        signal.addEventListener('abort', this.#onAbort, { once: true });
+      }
+      return undefined;
+    }
+    if (polled === null) throw this.#ended(context);
+    if (polled instanceof Error) throw this.#failed(polled, context);
+    return this.#accept(polled, context);
+  }
+
+  /** {@link LineSink}: the line a poll waited for. */
+  line(value: string): void {
+    this.#settle('line', value);
+  }
+
+  /** {@link LineSink}: the source ended or failed while a poll waited. */
+  end(error: Error | undefined): void {
+    if (error === undefined) this.#settle('end', undefined);
+    else this.#settle('failed', error);
   }
 
   /** Rejects a line over the limit. */
@@ -396,11 +576,96 @@ export class LineInput {
       throw new ProfileFailure('tooLong', new LimitExceededError('maxLineLength', `a line is longer than ${this.maxLineLength} octets`, context));
     }
   }
+
+  // Ends a poll's wait with a line, the end of the source, or its failure (`value` is then the cause).
+  #settle(how: 'line' | 'end' | 'failed', value: unknown): void {
+    const consumer = this.#consumer;
+    const context = this.#context;
+    // No consumer: the signal ended the wait first, and a line from a plain iterator comes late.
+    if (consumer === undefined || context === undefined) return;
+    this.#release();
+    let line: string;
+    try {
+      if (how === 'failed') throw this.#failed(value, context);
+      if (how === 'end') throw this.#ended(context);
+      line = this.#accept(value, context);
+    } catch (failure) {
+      consumer.failed(failure);
+      return;
+    }
+    consumer.line(line);
+  }
+
+  #aborted(): void {
+    const consumer = this.#consumer;
+    const context = this.#context;
+    const signal = this.#signal;
+    if (consumer === undefined || context === undefined || signal === undefined) return;
+    this.#release();
+    // The line, when it comes, stays in the source for the host.
+    const source = this.#iterator;
+    if (source instanceof LineReader) cancelReader(source, this);
+    else if (source instanceof LineQueue) cancelQueue(source, this);
+    consumer.failed(signalError(signal, context));
+  }
+
+  #release(): void {
+    this.#consumer = undefined;
+    this.#context = undefined;
+    if (this.#onAbort !== undefined) this.#signal?.removeEventListener('abort', this.#onAbort);
+  }
+
+  #ended(context: ProfileContext): ProfileFailure {
+    this.#closed = true;
+    return closedFailure(context);
+  }
+
+  #failed(cause: unknown, context: ProfileContext): ProfileFailure {
+    this.#closed = true;
+    return new ProfileFailure(undefined, new ExchangeAbortedError('the connection failed during authentication', { ...context, cause }));
+  }
+
+  #accept(value: unknown, context: ProfileContext): string {
+    if (typeof value !== 'string') throw new ProfileFailure(undefined, new UsageError('a line source produced something that is not a string', { mechanism: context.mechanism }));
+    const line = value.endsWith('\r') ? value.slice(0, -1) : value;
+    this.check(line, context);
+    return line;
+  }
 }
 
-/** Sends lines in order, awaiting the writer. @internal */
-export async function writeLines(write: LineWriter, lines: readonly string[]): Promise<void> {
-  for (const line of lines) await write(line);
+/** Who gets the line of a {@link LineInput.poll} that had to wait. @internal */
+export interface LineConsumer {
+  /** The line, checked. */
+  line(line: string): void;
+  /** What ended the wait instead: a {@link ProfileFailure}, or the signal's {@link TimeoutError} or {@link ExchangeAbortedError}. */
+  failed(error: unknown): void;
+}
+
+function closedFailure(context: ProfileContext): ProfileFailure {
+  return new ProfileFailure(undefined, new ExchangeAbortedError('the connection closed during authentication', context));
+}
+
+// The error of a wait the signal ended, as `raceSignal` makes it.
+function signalError(signal: AbortSignal, context: ProfileContext): SaslError {
+  const timedOut = (signal.reason as { name?: unknown } | undefined)?.name === 'TimeoutError';
+  return timedOut ? new TimeoutError('the peer did not answer in time', context) : new ExchangeAbortedError(undefined, context);
+}
+
+/**
+ * Sends lines in order. Returns a promise only when the writer returned one (then awaited
+ * before the next line), so a writer that does not wait costs no extra turn. @internal
+ */
+export function writeLines(write: LineWriter, lines: readonly string[]): Promise<void> | undefined {
+  for (let i = 0; i < lines.length; i++) {
+    const written = write(lines[i] as string);
+    if (isPromiseLike(written)) return writeRest(written, write, lines, i + 1);
+  }
+  return undefined;
+}
+
+async function writeRest(pending: PromiseLike<unknown>, write: LineWriter, lines: readonly string[], from: number): Promise<void> {
+  await pending;
+  for (let i = from; i < lines.length; i++) await write(lines[i] as string);
 }
 
 /** A parsed authentication command: the requested mechanism and the raw initial-response token. @internal */
@@ -409,7 +674,7 @@ export interface AuthCommand {
   readonly initial: string | undefined;
 }
 
-/** Marks a cancelled exchange in {@link ServerDialect.readResponse}. @internal */
+/** Marks a cancelled exchange in {@link ServerDialect.parseResponse}. @internal */
 export const CANCEL: unique symbol = Symbol('saslkit.cancel');
 
 /** What a server profile decides; {@link runServerProfile} does the rest. @internal */
@@ -417,13 +682,13 @@ export interface ServerDialect {
   /** Whether success can carry additional data (ManageSieve); otherwise it goes out as a final challenge. */
   readonly successCarriesData: boolean;
   /** Parses the command (reading more lines if its grammar has literals); throws {@link ProfileFailure}. */
-  parseCommand(command: string, input: LineInput): Promise<AuthCommand>;
+  parseCommand(command: string, input: LineInput): AuthCommand | Promise<AuthCommand>;
   /** Decodes the initial-response token. */
   decodeInitial(token: string, context: ProfileContext): Uint8Array;
   /** The lines that carry a challenge. */
   challenge(data: Uint8Array): readonly string[];
-  /** Reads one client response: its data, or {@link CANCEL}. */
-  readResponse(input: LineInput, context: ProfileContext): Promise<Uint8Array | typeof CANCEL>;
+  /** Parses one client response from its first line (reading more lines if its grammar has literals): its data, or {@link CANCEL}. */
+  parseResponse(line: string, input: LineInput, context: ProfileContext): Uint8Array | typeof CANCEL | Promise<Uint8Array | typeof CANCEL>;
   /** The reply lines for an outcome. */
   reply(kind: ReplyKind, outcome: Authenticated | undefined): readonly string[];
 }
@@ -439,7 +704,7 @@ export abstract class Base64LineServerDialect implements ServerDialect {
   /** `challengePrefix`: what goes before the base64 challenge, `334` (SMTP) or `+` (POP3, IMAP). */
   constructor(private readonly challengePrefix: string) {}
 
-  abstract parseCommand(command: string, input: LineInput): Promise<AuthCommand>;
+  abstract parseCommand(command: string, input: LineInput): AuthCommand | Promise<AuthCommand>;
 
   abstract reply(kind: ReplyKind, outcome: Authenticated | undefined): readonly string[];
 
@@ -451,8 +716,7 @@ export abstract class Base64LineServerDialect implements ServerDialect {
     return [`${this.challengePrefix} ${encodeLineData(data)}`];
   }
 
-  async readResponse(input: LineInput, context: ProfileContext): Promise<Uint8Array | typeof CANCEL> {
-    const line = await input.read(context);
+  parseResponse(line: string, _input: LineInput, context: ProfileContext): Uint8Array | typeof CANCEL {
     if (line === CANCEL_LINE) return CANCEL;
     return decodeOrFail(() => decodeLineData(line, 'client response', context));
   }
@@ -515,58 +779,139 @@ function classify(thrown: unknown): { kind: ReplyKind | undefined; error: unknow
  * fits (unless the connection is gone) and rejects with the typed error, or with the error a
  * credential store threw. @internal
  */
-export async function runServerProfile(dialect: ServerDialect, args: LineServerAuthOptions, defaultMaxLineLength: number): Promise<Authenticated> {
-  const limits = args.limits ?? {};
-  const input = new LineInput(args.lines, limits.maxLineLength ?? defaultMaxLineLength, limits.signal);
-  let context: ProfileContext = { party: 'client' };
-  let session: PromiseServerSession | undefined;
-  try {
-    input.check(args.command, context);
-    const command = await dialect.parseCommand(args.command, input);
+export function runServerProfile(dialect: ServerDialect, args: LineServerAuthOptions, defaultMaxLineLength: number): Promise<Authenticated> {
+  return new Promise((resolve, reject) => {
+    void new ServerRun(dialect, args, defaultMaxLineLength, resolve, reject).drive(undefined);
+  });
+}
+
+const CLIENT_CONTEXT: ProfileContext = Object.freeze({ party: 'client' });
+const NO_LIMITS: LineLimits = Object.freeze({});
+
+/**
+ * One server exchange of {@link runServerProfile}. It runs in stretches, from a client line to
+ * the point where it needs the next one: while it waits, it is only this object, registered
+ * with the line source (no suspended async function, no promise), which is what a connection
+ * parked mid-exchange costs.
+ */
+class ServerRun implements LineConsumer {
+  readonly #dialect: ServerDialect;
+  readonly #args: LineServerAuthOptions;
+  readonly #input: LineInput;
+  readonly #resolve: (outcome: Authenticated) => void;
+  readonly #reject: (error: unknown) => void;
+  #context: ProfileContext = CLIENT_CONTEXT;
+  #session: PromiseServerSession | undefined;
+  // Set once server-final data went out as a challenge: the next line acknowledges it.
+  #final: Authenticated | undefined;
+
+  constructor(dialect: ServerDialect, args: LineServerAuthOptions, defaultMaxLineLength: number, resolve: (outcome: Authenticated) => void, reject: (error: unknown) => void) {
+    const limits = args.limits ?? NO_LIMITS;
+    this.#dialect = dialect;
+    this.#args = args;
+    this.#input = new LineInput(args.lines, limits.maxLineLength ?? defaultMaxLineLength, limits.signal);
+    this.#resolve = resolve;
+    this.#reject = reject;
+  }
+
+  /** {@link LineConsumer}: the line the exchange waited for. */
+  line(line: string): void {
+    void this.drive(line);
+  }
+
+  /** {@link LineConsumer}: the source ended, failed or timed out instead. */
+  failed(error: unknown): void {
+    void this.#fail(error);
+  }
+
+  /** Runs from the command (`line` undefined) or from the client's next line until the exchange needs another line, or ends. Never rejects. */
+  async drive(line: string | undefined): Promise<void> {
+    try {
+      let step = line === undefined ? await this.#start() : await this.#answer(line);
+      for (;;) {
+        const dialect = this.#dialect;
+        let written: Promise<void> | undefined;
+        if (!step.done) {
+          written = writeLines(this.#args.write, dialect.challenge(step.challenge));
+        } else {
+          const outcome = step.outcome;
+          const extra = outcome.additionalData;
+          if (this.#final === undefined && extra !== undefined && extra.length > 0 && !dialect.successCarriesData) {
+            // RFC 4422 section 5 (point 7): without a success-data field the data is a challenge
+            // and the client acknowledges it with an empty response.
+            this.#final = outcome;
+            written = writeLines(this.#args.write, dialect.challenge(extra));
+          } else {
+            written = writeLines(this.#args.write, dialect.reply('success', outcome));
+            if (written !== undefined) await written;
+            this.#resolve(outcome);
+            return;
+          }
+        }
+        if (written !== undefined) await written;
+        const next = this.#input.poll(this, this.#context);
+        if (next === undefined) return;
+        step = await this.#answer(next);
+      }
+    } catch (thrown) {
+      await this.#fail(thrown);
+    }
+  }
+
+  async #start(): Promise<ServerStep> {
+    const args = this.#args;
+    const dialect = this.#dialect;
+    this.#input.check(args.command, this.#context);
+    const parsed = dialect.parseCommand(args.command, this.#input);
+    const command = parsed instanceof Promise ? await parsed : parsed;
     const mechanism = args.auth.getServer(command.mechanism);
-    if (!mechanism) throw new ProfileFailure('unknownMechanism', new MechanismUnavailableError('the client asked for a mechanism the server does not offer', context));
-    context = { mechanism: mechanism.name, party: 'client' };
+    if (!mechanism) throw new ProfileFailure('unknownMechanism', new MechanismUnavailableError('the client asked for a mechanism the server does not offer', this.#context));
+    const context: ProfileContext = { mechanism: mechanism.name, party: 'client' };
+    this.#context = context;
     let initial: Uint8Array | undefined;
     if (command.initial !== undefined) initial = dialect.decodeInitial(command.initial, context);
-    session = new PromiseServerSession(mechanism.server(args.options ?? {}, initial), { ...limits, mechanism: mechanism.name, initialResponse: initial });
-    let step: ServerStep;
+    const session = new PromiseServerSession(mechanism.server(args.options ?? {}, initial), { ...(args.limits ?? NO_LIMITS), mechanism: mechanism.name, initialResponse: initial });
+    this.#session = session;
     try {
-      step = await session.start();
+      return await session.start();
     } catch (error) {
       // Whether a server-first mechanism takes an initial response is the mechanism's call
       // (LOGIN takes the user name; CRAM-MD5 refuses); a refusal gets the protocol's own reply.
       if (initial !== undefined && !mechanism.clientFirst && isSaslError(error) && error.code === 'UNEXPECTED_MESSAGE') throw new ProfileFailure('initialNotAllowed', error);
       throw error;
     }
-    while (!step.done) {
-      await writeLines(args.write, dialect.challenge(step.challenge));
-      const response = await dialect.readResponse(input, context);
-      if (response === CANCEL) throw new ProfileFailure('cancelled', session.abort('client'));
-      step = await session.respond(response);
-    }
-    const outcome = step.outcome;
-    const extra = outcome.additionalData;
-    if (extra !== undefined && extra.length > 0 && !dialect.successCarriesData) {
-      // RFC 4422 section 5 (point 7): without a success-data field the data is a challenge
-      // and the client acknowledges it with an empty response.
-      await writeLines(args.write, dialect.challenge(extra));
-      const response = await dialect.readResponse(input, context);
+  }
+
+  // A client line: a response for the mechanism, or the acknowledgement of server-final data.
+  async #answer(line: string): Promise<ServerStep> {
+    const context = this.#context;
+    const parsed = this.#dialect.parseResponse(line, this.#input, context);
+    const response = parsed instanceof Promise ? await parsed : parsed;
+    const final = this.#final;
+    if (final !== undefined) {
       if (response === CANCEL) throw new ProfileFailure('cancelled', new ExchangeAbortedError(undefined, context));
       if (response.length > 0) throw new ProfileFailure('malformed', new UnexpectedMessageError('expected an empty response to the server-final data', context));
+      return { done: true, outcome: final };
     }
-    await writeLines(args.write, dialect.reply('success', outcome));
-    return outcome;
-  } catch (thrown) {
+    const session = this.#session as PromiseServerSession;
+    if (response === CANCEL) throw new ProfileFailure('cancelled', session.abort('client'));
+    return session.respond(response);
+  }
+
+  // Writes the reply the failure calls for (unless the connection is gone) and rejects. Never rejects itself.
+  async #fail(thrown: unknown): Promise<void> {
+    const session = this.#session;
     if (session !== undefined && !session.finished) session.abort('local');
     const { kind, error } = classify(thrown);
-    if (kind !== undefined && !input.closed) {
+    if (kind !== undefined && !this.#input.closed) {
       try {
-        await writeLines(args.write, dialect.reply(kind, undefined));
+        const written = writeLines(this.#args.write, this.#dialect.reply(kind, undefined));
+        if (written !== undefined) await written;
       } catch {
         // The connection is gone; the exchange's own error is what the host needs.
       }
     }
-    throw error;
+    this.#reject(error);
   }
 }
 

@@ -239,8 +239,8 @@ class SieveServerDialect implements ServerDialect {
     return stringLines(encodeLineData(data), '', '', 'server');
   }
 
-  async readResponse(input: LineInput, context: ProfileContext): Promise<Uint8Array | typeof CANCEL> {
-    const tokens = new SieveTokens(await input.read(context), input, context);
+  async parseResponse(line: string, input: LineInput, context: ProfileContext): Promise<Uint8Array | typeof CANCEL> {
+    const tokens = new SieveTokens(line, input, context);
     const value = await tokens.string();
     tokens.end();
     if (value === '*') return CANCEL;

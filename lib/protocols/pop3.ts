@@ -75,8 +75,8 @@ class Pop3ServerDialect extends Base64LineServerDialect {
     super('+');
   }
 
-  parseCommand(command: string): Promise<AuthCommand> {
-    return Promise.resolve(parseAuthCommand(command, 'AUTH'));
+  parseCommand(command: string): AuthCommand {
+    return parseAuthCommand(command, 'AUTH');
   }
 
   reply(kind: ReplyKind): string[] {
@@ -85,6 +85,9 @@ class Pop3ServerDialect extends Base64LineServerDialect {
     return [custom === '' ? status : `${status} ${custom}`];
   }
 }
+
+// Stateless: shared by every exchange that keeps the default reply texts.
+const DEFAULT_SERVER_DIALECT = new Pop3ServerDialect(undefined);
 
 /** Arguments of {@link pop3ServerAuth}. */
 export type Pop3ServerAuthOptions = LineServerAuthOptions;
@@ -97,7 +100,7 @@ export type Pop3ServerAuthOptions = LineServerAuthOptions;
  * empty line. Refusing AUTH outside the AUTHORIZATION state is the host's job.
  */
 export function pop3ServerAuth(args: Pop3ServerAuthOptions): Promise<Authenticated> {
-  return runServerProfile(new Pop3ServerDialect(args.replies), args, POP3_MAX_AUTH_LINE);
+  return runServerProfile(args.replies === undefined ? DEFAULT_SERVER_DIALECT : new Pop3ServerDialect(args.replies), args, POP3_MAX_AUTH_LINE);
 }
 
 class Pop3ClientDialect extends Base64LineClientDialect {

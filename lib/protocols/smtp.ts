@@ -140,8 +140,8 @@ class SmtpServerDialect extends Base64LineServerDialect {
     super('334');
   }
 
-  parseCommand(command: string): Promise<AuthCommand> {
-    return Promise.resolve(parseAuthCommand(command, 'AUTH'));
+  parseCommand(command: string): AuthCommand {
+    return parseAuthCommand(command, 'AUTH');
   }
 
   reply(kind: ReplyKind): string[] {
@@ -149,6 +149,9 @@ class SmtpServerDialect extends Base64LineServerDialect {
     return formatSmtpReply(code, this.texts?.[kind] ?? text);
   }
 }
+
+// Stateless: shared by every exchange that keeps the default reply texts.
+const DEFAULT_SERVER_DIALECT = new SmtpServerDialect(undefined);
 
 /** Arguments of {@link smtpServerAuth}. */
 export type SmtpServerAuthOptions = LineServerAuthOptions;
@@ -169,7 +172,7 @@ export type SmtpServerAuthOptions = LineServerAuthOptions;
  * (reply 503) is the host's job, as is refusing AUTH before TLS where that is the policy.
  */
 export function smtpServerAuth(args: SmtpServerAuthOptions): Promise<Authenticated> {
-  return runServerProfile(new SmtpServerDialect(args.replies), args, SMTP_MAX_AUTH_LINE);
+  return runServerProfile(args.replies === undefined ? DEFAULT_SERVER_DIALECT : new SmtpServerDialect(args.replies), args, SMTP_MAX_AUTH_LINE);
 }
 
 class SmtpClientDialect extends Base64LineClientDialect {

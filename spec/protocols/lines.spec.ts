@@ -70,6 +70,23 @@ describe('line plumbing', function () {
       expect((caught as Error).message).to.equal('ECONNRESET');
     });
 
+    it('keeps many queued lines and many waiting readers in order', async () => {
+      const queue = new LineQueue();
+      for (const line of ['1', '2', '', '4', '5']) queue.push(line);
+      expect(queue.pending).to.equal(5);
+      expect(await take(queue, 2)).to.deep.equal(['1', '2']);
+      queue.push('6');
+      expect(await take(queue, 4)).to.deep.equal(['', '4', '5', '6']);
+      expect(queue.pending).to.equal(0);
+      const readers = [queue.next(), queue.next(), queue.next()];
+      queue.push('a');
+      queue.push('b');
+      queue.push('c');
+      queue.push('d');
+      expect((await Promise.all(readers)).map((r): unknown => r.value)).to.deep.equal(['a', 'b', 'c']);
+      expect(queue.pending).to.equal(1);
+    });
+
     it('is its own async iterator', async () => {
       const queue = new LineQueue();
       queue.push('a');
@@ -101,6 +118,30 @@ describe('line plumbing', function () {
       stream.write('\nnext\n');
       stream.end();
       expect(await take(reader, 5)).to.deep.equal(['0123456789A', 'next']);
+    });
+
+    it('joins a line whose octets (a UTF-8 character among them) arrive in several chunks, then splits the rest of the last chunk', async () => {
+      const stream = new PassThrough();
+      const reader = new LineReader(stream);
+      const bytes = Buffer.from('caf\u00e9 cr\u00e8me\r\nnext\r\nlast\n', 'utf8');
+      stream.write(bytes.subarray(0, 4));
+      stream.write(bytes.subarray(4, 5));
+      stream.write(bytes.subarray(5, 12));
+      stream.end(bytes.subarray(12));
+      expect(await take(reader, 5)).to.deep.equal(['caf\u00e9 cr\u00e8me', 'next', 'last']);
+    });
+
+    it('applies the line limit the same way whether a line comes in one chunk or in pieces', async () => {
+      for (const pieces of [1, 3]) {
+        const stream = new PassThrough();
+        const reader = new LineReader(stream, { maxLineLength: 4 });
+        const text = Buffer.from('1234\r\n12345\n123\r\n1234\r\r\n');
+        const size = Math.ceil(text.length / pieces);
+        for (let i = 0; i < text.length; i += size) stream.write(text.subarray(i, i + size));
+        stream.end();
+        // A line that fills the limit exactly and ends in CRLF still has its CR counted: cut, CR kept.
+        expect(await take(reader, 6), `${pieces} piece(s)`).to.deep.equal(['1234\r', '12345', '123', '1234\r']);
+      }
     });
 
     it('decodes UTF-8 by default and latin1 on request', async () => {
@@ -252,6 +293,93 @@ describe('line plumbing', function () {
         for (const s of sockets) s.destroy();
         await new Promise<void>((resolve) => { server.close(() => { resolve(); }); });
       }
+    });
+  });
+
+  describe('a server exchange waiting for the client', () => {
+    const auth = SASLAuth.defaults();
+    const options = { lookup: storeOf(ALICE) };
+    const b64 = (text: string): string => Buffer.from(text).toString('base64');
+
+    it('takes responses pipelined in one chunk with the command and leaves the next command in the LineReader', async () => {
+      const stream = new PassThrough();
+      const reader = new LineReader(stream);
+      const written: string[] = [];
+      stream.write(`AUTH LOGIN\r\n${b64('alice')}\r\n${b64('alice-pass')}\r\nNOOP\r\n`);
+      const command = await reader.next();
+      const result = await smtpServerAuth({ command: command.value as string, auth, options, lines: reader, write: (line) => { written.push(line); } });
+      expect(result).to.include({ authcid: 'alice', mechanism: 'LOGIN' });
+      expect(written).to.deep.equal(['334 VXNlcm5hbWU6', '334 UGFzc3dvcmQ6', '235 2.7.0 Authentication successful']);
+      expect(await take(reader, 1)).to.deep.equal(['NOOP']);
+      reader.close();
+    });
+
+    it('waits for responses that come one chunk at a time, the last split inside its line', async () => {
+      const stream = new PassThrough();
+      const reader = new LineReader(stream);
+      const written: string[] = [];
+      const run = smtpServerAuth({ command: 'AUTH LOGIN', auth, options, lines: reader, write: (line) => { written.push(line); } });
+      await new Promise<void>((resolve) => { setImmediate(resolve); });
+      expect(written).to.deep.equal(['334 VXNlcm5hbWU6']);
+      stream.write(`${b64('alice')}\r\n`);
+      await new Promise<void>((resolve) => { setImmediate(resolve); });
+      expect(written).to.have.length(2);
+      const password = `${b64('alice-pass')}\r\n`;
+      stream.write(password.slice(0, 5));
+      stream.write(password.slice(5));
+      expect(await run).to.include({ authcid: 'alice' });
+      expect(written[2]).to.equal('235 2.7.0 Authentication successful');
+      reader.close();
+    });
+
+    it('leaves a line that comes after the signal ended the wait to the host (LineReader and LineQueue)', async () => {
+      for (const kind of ['reader', 'queue'] as const) {
+        const stream = new PassThrough();
+        const queue = new LineQueue();
+        const reader = new LineReader(stream);
+        const written: string[] = [];
+        const controller = new AbortController();
+        const run = smtpServerAuth({ command: 'AUTH LOGIN', auth, options, lines: kind === 'reader' ? reader : queue, write: (line) => { written.push(line); }, limits: { signal: controller.signal } });
+        await new Promise<void>((resolve) => { setImmediate(resolve); });
+        controller.abort(new DOMException('too slow', 'TimeoutError'));
+        const error = await run.then(() => undefined, (e: unknown) => e);
+        expect(error, kind).to.include({ code: 'TIMEOUT', party: 'client', mechanism: 'LOGIN' });
+        expect(written, kind).to.deep.equal(['334 VXNlcm5hbWU6', '454 4.7.0 Temporary authentication failure']);
+        if (kind === 'reader') stream.write('QUIT\r\n');
+        else queue.push('QUIT');
+        expect(await take(kind === 'reader' ? reader : queue, 1), kind).to.deep.equal(['QUIT']);
+        reader.close();
+      }
+    });
+
+    it('ends a wait on any other async iterator with TIMEOUT too, and with ABORTED (no reply) when it ends', async () => {
+      let release: () => void = () => undefined;
+      const stalled = new Promise<void>((resolve) => { release = resolve; });
+      async function* silent(): AsyncGenerator<string> {
+        await stalled;
+      }
+      const written: string[] = [];
+      const controller = new AbortController();
+      const run = smtpServerAuth({ command: 'AUTH LOGIN', auth, options, lines: silent(), write: (line) => { written.push(line); }, limits: { signal: controller.signal } });
+      await new Promise<void>((resolve) => { setImmediate(resolve); });
+      controller.abort(new DOMException('too slow', 'TimeoutError'));
+      expect(await run.then(() => undefined, (e: unknown) => e)).to.include({ code: 'TIMEOUT', party: 'client' });
+      expect(written).to.deep.equal(['334 VXNlcm5hbWU6', '454 4.7.0 Temporary authentication failure']);
+      release();
+      const ended: string[] = [];
+      const error = await smtpServerAuth({ command: 'AUTH LOGIN', auth, options, lines: silent(), write: (line) => { ended.push(line); } }).then(() => undefined, (e: unknown) => e);
+      expect(error).to.include({ code: 'ABORTED', party: 'client' });
+      expect(ended).to.deep.equal(['334 VXNlcm5hbWU6']);
+    });
+
+    it('refuses a source that yields something other than a string, without a crash', async () => {
+      async function* numbers(): AsyncGenerator {
+        yield await Promise.resolve(42);
+      }
+      const written: string[] = [];
+      const error = await smtpServerAuth({ command: 'AUTH LOGIN', auth, options, lines: numbers() as AsyncIterator<string>, write: (line) => { written.push(line); } }).then(() => undefined, (e: unknown) => e);
+      expect(error).to.include({ code: 'USAGE' });
+      expect(written).to.deep.equal(['334 VXNlcm5hbWU6']);
     });
   });
 
