@@ -159,17 +159,19 @@ const NONCE_BYTES = 24;
 // Nonces are cut from a block of CSPRNG output, refilled every 64 nonces: one randomBytes call
 // cost more than the rest of a client-first message (a third of the work before PBKDF2). Each
 // byte is used once; nonces are public, so holding the next few in memory reveals nothing.
+// 24 bytes are exactly 32 base64 characters, so the block is encoded once and cut as text.
+const NONCE_CHARS = 32;
 const NONCE_BLOCK = NONCE_BYTES * 64;
-let nonceBlock: Buffer = Buffer.alloc(0);
+let nonceBlock = '';
 let nonceOffset = 0;
 
 function randomNonce(): string {
-  if (nonceOffset + NONCE_BYTES > nonceBlock.length) {
-    nonceBlock = randomBytes(NONCE_BLOCK);
+  if (nonceOffset + NONCE_CHARS > nonceBlock.length) {
+    nonceBlock = randomBytes(NONCE_BLOCK).toString('base64');
     nonceOffset = 0;
   }
-  const nonce = nonceBlock.toString('base64', nonceOffset, nonceOffset + NONCE_BYTES);
-  nonceOffset += NONCE_BYTES;
+  const nonce = nonceBlock.slice(nonceOffset, nonceOffset + NONCE_CHARS);
+  nonceOffset += NONCE_CHARS;
   return nonce;
 }
 
@@ -199,31 +201,36 @@ function decodeMessage(message: Uint8Array, what: string, mechanism: string, par
 
 /** Parses client-first-message (RFC 5802 section 7). Exported for tests and custom servers. */
 export function parseScramClientFirst(message: Uint8Array, mechanism = 'SCRAM', options: ServerOptions = {}): ClientFirst {
-  const bad = (why: string): MalformedMessageError => new MalformedMessageError(`SCRAM client-first-message ${why}`, { mechanism, party: 'client' });
   const text = decodeMessage(message, 'SCRAM client-first-message', mechanism, 'client');
-  const parts = text.split(',');
-  if (parts.length < 4) throw bad('is incomplete');
-  const [cbind, authzidPart] = parts as [string, string];
+  // gs2-header is "cbind,authzid," and the rest is client-first-message-bare.
+  const comma1 = text.indexOf(',');
+  const comma2 = comma1 < 0 ? -1 : text.indexOf(',', comma1 + 1);
+  if (comma2 < 0) throw badClientFirst('is incomplete', mechanism);
+  const cbind = text.slice(0, comma1);
+  const authzidPart = text.slice(comma1 + 1, comma2);
+  const bare = text.slice(comma2 + 1);
+  const parts = bare.split(',');
+  if (parts.length < 2) throw badClientFirst('is incomplete', mechanism);
   let flag: ClientFirst['flag'];
   let cbName = '';
   if (cbind === 'n' || cbind === 'y') flag = cbind;
   else if (cbind.startsWith('p=') && CB_NAME.test(cbind.slice(2))) {
     flag = 'p';
     cbName = cbind.slice(2);
-  } else throw bad('has an invalid channel-binding flag');
+  } else throw badClientFirst('has an invalid channel-binding flag', mechanism);
   let authzid = '';
   if (authzidPart !== '') {
-    if (!authzidPart.startsWith('a=')) throw bad('has an invalid authzid');
-    checkFieldLength(options, mechanism, 'SCRAM authzid', utf8(authzidPart).length - 2);
+    if (!authzidPart.startsWith('a=')) throw badClientFirst('has an invalid authzid', mechanism);
+    checkFieldLength(options, mechanism, 'SCRAM authzid', Buffer.byteLength(authzidPart) - 2);
     authzid = unescapeSaslname(authzidPart.slice(2), mechanism);
   }
-  const bareParts = parts.slice(2);
-  if (bareParts[0]?.startsWith('m=') === true) {
+  const user = parts[0] as string;
+  const nonce = parts[1] as string;
+  if (user.startsWith('m=')) {
     throw new AuthenticationFailedError('SCRAM mandatory extensions are not supported', { mechanism, party: 'client', serverError: 'extensions-not-supported' });
   }
-  const [user, nonce, ...extensions] = bareParts as [string, string, ...string[]];
-  if (!user.startsWith('n=')) throw bad('does not start with the user name');
-  checkFieldLength(options, mechanism, 'SCRAM user name', utf8(user).length - 2);
+  if (!user.startsWith('n=')) throw badClientFirst('does not start with the user name', mechanism);
+  checkFieldLength(options, mechanism, 'SCRAM user name', Buffer.byteLength(user) - 2);
   let authcid: string;
   try {
     // PostgreSQL ignores the n= value (libpq sends it empty): the protocol named the user.
@@ -231,19 +238,16 @@ export function parseScramClientFirst(message: Uint8Array, mechanism = 'SCRAM', 
   } catch (error) {
     throw tagged(error as MalformedMessageError, 'invalid-username-encoding');
   }
-  if (!nonce.startsWith('r=') || !PRINTABLE.test(nonce.slice(2))) throw bad('has a missing or invalid nonce');
-  checkFieldLength(options, mechanism, 'SCRAM nonce', nonce.length - 2);
+  const nonceValue = nonce.slice(2);
+  if (!nonce.startsWith('r=') || !PRINTABLE.test(nonceValue)) throw badClientFirst('has a missing or invalid nonce', mechanism);
+  checkFieldLength(options, mechanism, 'SCRAM nonce', nonceValue.length);
   // Unknown extensions must be ignored (RFC 5802 section 7), but they must still be attr-vals.
-  if (!extensions.every((attribute) => ATTR_VAL.test(attribute))) throw bad('has an invalid extension');
-  return {
-    gs2Header: `${cbind},${authzidPart},`,
-    flag,
-    cbName,
-    authzid,
-    authcid,
-    nonce: nonce.slice(2),
-    bare: bareParts.join(','),
-  };
+  for (let k = 2; k < parts.length; k++) if (!ATTR_VAL.test(parts[k] as string)) throw badClientFirst('has an invalid extension', mechanism);
+  return { gs2Header: text.slice(0, comma2 + 1), flag, cbName, authzid, authcid, nonce: nonceValue, bare };
+}
+
+function badClientFirst(why: string, mechanism: string): MalformedMessageError {
+  return new MalformedMessageError(`SCRAM client-first-message ${why}`, { mechanism, party: 'client' });
 }
 
 interface ClientFinal {
