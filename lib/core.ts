@@ -69,13 +69,18 @@ export type ServerStep =
 type Resume = { readonly mode: 'next'; readonly value: unknown } | { readonly mode: 'throw'; readonly error: unknown };
 type Generated<Y, R> = IteratorResult<Exclude<Y, { kind: unknown }>, R>;
 
+/** Reads the result of a planned step for the session that planned it. */
+interface Reader<Y, R, T> {
+  // A method signature, so that each side's readers may take their own kind of session.
+  read(core: ServerCore | ClientCore, result: Generated<Y, R>): T;
+}
+
 /**
- * A planned step: either an answer known without running the mechanism, or a value to resume
- * the generator with and a function that reads its result.
+ * A planned step: either an answer known without running the mechanism, or what to resume the
+ * generator with and how to read its result. One object per step: the readers are functions
+ * shared by every session, so a step allocates no closure.
  */
-export type Plan<Y, R, T> =
-  | { readonly immediate: T }
-  | { readonly resume: Resume; readonly read: (result: Generated<Y, R>) => T };
+export type Plan<Y, R, T> = { readonly immediate: T } | (Resume & Reader<Y, R, T>);
 
 function resume<Y, R>(gen: Generator<Y, R, unknown>, step: Resume): IteratorResult<Y, R> {
   return step.mode === 'next' ? gen.next(step.value) : gen.throw(step.error);
@@ -85,13 +90,14 @@ function resume<Y, R>(gen: Generator<Y, R, unknown>, step: Resume): IteratorResu
 export function advanceSync<Y, R>(gen: Generator<Y, R, unknown>, first: Resume): Generated<Y, R> {
   let result = resume(gen, first);
   while (!result.done && isEffect(result.value)) {
-    let answer: Resume;
+    let value: unknown;
     try {
-      answer = { mode: 'next', value: result.value.runSync() };
+      value = result.value.runSync();
     } catch (error) {
-      answer = { mode: 'throw', error };
+      result = gen.throw(error);
+      continue;
     }
-    result = resume(gen, answer);
+    result = gen.next(value);
   }
   return result as Generated<Y, R>;
 }
@@ -111,24 +117,29 @@ export async function advanceAsync<Y, R>(gen: Generator<Y, R, unknown>, first: R
   return result as Generated<Y, R>;
 }
 
+/** An answer that must be awaited, as {@link advanceEager} reports it. */
+class Awaiting {
+  constructor(readonly answer: PromiseLike<unknown>) {}
+}
+
 /**
  * Runs the generator as far as it goes without waiting: effects whose answer is at hand are
  * answered on the spot. Returns the result, or the first answer that must be awaited.
  */
-function advanceEager<Y, R>(gen: Generator<Y, R, unknown>, first: Resume): { result: IteratorResult<Y, R> } | { pending: PromiseLike<unknown> } {
+function advanceEager<Y, R>(gen: Generator<Y, R, unknown>, first: Resume): IteratorResult<Y, R> | Awaiting {
   let result = resume(gen, first);
   while (!result.done && isEffect(result.value)) {
-    let answer: Resume;
+    let value: unknown;
     try {
-      const value = answerEffect(result.value);
-      if (isPromiseLike(value)) return { pending: value };
-      answer = { mode: 'next', value };
+      value = answerEffect(result.value);
     } catch (error) {
-      answer = { mode: 'throw', error };
+      result = gen.throw(error);
+      continue;
     }
-    result = resume(gen, answer);
+    if (isPromiseLike(value)) return new Awaiting(value);
+    result = gen.next(value);
   }
-  return { result };
+  return result;
 }
 
 type State = 'new' | 'running' | 'done' | 'failed';
@@ -312,19 +323,19 @@ export class ServerCore extends Core<ServerYield, Authenticated> {
     this.expect('new', 'start');
     this.state = 'running';
     if (this.#initial !== undefined) this.checkIncoming(this.#initial, 'client');
-    return { resume: { mode: 'next', value: undefined }, read: (r) => this.read(r) };
+    return { mode: 'next', value: undefined, read: ServerCore.#read };
   }
 
   /** Plans the handling of a client response. */
   planRespond(data: Uint8Array): Plan<ServerYield, Authenticated, ServerStep> {
     this.expect('running', 'respond');
     this.checkIncoming(data, 'client');
-    return { resume: { mode: 'next', value: data }, read: (r) => this.read(r) };
+    return { mode: 'next', value: data, read: ServerCore.#read };
   }
 
-  private read(result: Generated<ServerYield, Authenticated>): ServerStep {
+  static #read(core: ServerCore, result: Generated<ServerYield, Authenticated>): ServerStep {
     if (result.done) {
-      this.complete();
+      core.complete();
       return { done: true, outcome: result.value };
     }
     return { done: false, challenge: result.value };
@@ -344,6 +355,7 @@ export class ClientCore extends Core<ClientYield, ClientOutcome> {
 
   #pendingInitial: Uint8Array | undefined;
   #outcome: ClientOutcome | undefined;
+  #canSendInitial = true;
 
   constructor(exchange: ClientExchange, options: SessionOptions = {}) {
     super(exchange, options);
@@ -357,17 +369,17 @@ export class ClientCore extends Core<ClientYield, ClientOutcome> {
   planStart(canSendInitial: boolean): Plan<ClientYield, ClientOutcome, Uint8Array | undefined> {
     this.expect('new', 'start');
     this.state = 'running';
-    return {
-      resume: { mode: 'next', value: undefined },
-      read: (result) => {
-        if (result.done) throw this.fail(new UsageError('a client exchange must yield its initial response first', { mechanism: this.mechanism }));
-        const first = result.value;
-        if (first === NO_INITIAL_RESPONSE) return undefined;
-        if (canSendInitial) return first;
-        this.#pendingInitial = first;
-        return undefined;
-      },
-    };
+    this.#canSendInitial = canSendInitial;
+    return { mode: 'next', value: undefined, read: ClientCore.#readStart };
+  }
+
+  static #readStart(core: ClientCore, result: Generated<ClientYield, ClientOutcome>): Uint8Array | undefined {
+    if (result.done) throw core.fail(new UsageError('a client exchange must yield its initial response first', { mechanism: core.mechanism }));
+    const first = result.value;
+    if (first === NO_INITIAL_RESPONSE) return undefined;
+    if (core.#canSendInitial) return first;
+    core.#pendingInitial = first;
+    return undefined;
   }
 
   /** Plans the answer to a server challenge. The plan's result is the response to send. */
@@ -383,19 +395,18 @@ export class ClientCore extends Core<ClientYield, ClientOutcome> {
       if (data.length !== 0) throw this.fail(new UnexpectedMessageError('expected an empty challenge before the initial response', { mechanism: this.mechanism, party: 'server' }));
       return { immediate: pending };
     }
-    return {
-      resume: { mode: 'next', value: data },
-      read: (result) => {
-        if (result.done) {
-          // The mechanism consumed server-final data sent as a challenge: answer it empty.
-          this.complete();
-          this.#outcome = result.value;
-          return EMPTY;
-        }
-        if (result.value === NO_INITIAL_RESPONSE) throw this.fail(new UsageError('NO_INITIAL_RESPONSE is only valid as the first yield', { mechanism: this.mechanism }));
-        return result.value;
-      },
-    };
+    return { mode: 'next', value: data, read: ClientCore.#readChallenge };
+  }
+
+  static #readChallenge(core: ClientCore, result: Generated<ClientYield, ClientOutcome>): Uint8Array {
+    if (result.done) {
+      // The mechanism consumed server-final data sent as a challenge: answer it empty.
+      core.complete();
+      core.#outcome = result.value;
+      return EMPTY;
+    }
+    if (result.value === NO_INITIAL_RESPONSE) throw core.fail(new UsageError('NO_INITIAL_RESPONSE is only valid as the first yield', { mechanism: core.mechanism }));
+    return result.value;
   }
 
   /** Plans the handling of the server's success report, with its additional data if any. */
@@ -408,15 +419,14 @@ export class ClientCore extends Core<ClientYield, ClientOutcome> {
     this.expect('running', 'accept success');
     if (data !== undefined) this.checkIncoming(data, 'server');
     if (this.#pendingInitial !== undefined) throw this.fail(new UnexpectedMessageError('the server reported success before the client authenticated', { mechanism: this.mechanism, party: 'server' }));
-    return {
-      resume: { mode: 'next', value: new ServerSuccess(data) },
-      read: (result) => {
-        if (!result.done) throw this.fail(new UnexpectedMessageError('the server reported success before the exchange completed', { mechanism: this.mechanism, party: 'server' }));
-        this.complete();
-        this.#outcome = result.value;
-        return result.value;
-      },
-    };
+    return { mode: 'next', value: new ServerSuccess(data), read: ClientCore.#readSuccess };
+  }
+
+  static #readSuccess(core: ClientCore, result: Generated<ClientYield, ClientOutcome>): ClientOutcome {
+    if (!result.done) throw core.fail(new UnexpectedMessageError('the server reported success before the exchange completed', { mechanism: core.mechanism, party: 'server' }));
+    core.complete();
+    core.#outcome = result.value;
+    return result.value;
   }
 
   /**
@@ -426,19 +436,18 @@ export class ClientCore extends Core<ClientYield, ClientOutcome> {
   planFailure(error: SaslError): Plan<ClientYield, ClientOutcome, never> {
     if (this.finished) throw this.fail(error);
     this.expect('running', 'accept failure');
-    return {
-      resume: { mode: 'throw', error },
-      read: () => {
-        throw this.fail(new UnexpectedMessageError('the client mechanism ignored the server failure', { mechanism: this.mechanism, party: 'local' }));
-      },
-    };
+    return { mode: 'throw', error, read: ClientCore.#readFailure };
+  }
+
+  static #readFailure(core: ClientCore): never {
+    throw core.fail(new UnexpectedMessageError('the client mechanism ignored the server failure', { mechanism: core.mechanism, party: 'local' }));
   }
 }
 
-function readChecked<Y, R, T>(core: ServerCore | ClientCore, plan: { readonly read: (result: Generated<Y, R>) => T }, result: Generated<Y, R>): T {
+function readChecked<Y, R, T>(core: ServerCore | ClientCore, plan: Reader<Y, R, T>, result: Generated<Y, R>): T {
   // Aborted while an effect was pending: the closed generator's `done` is not an outcome.
   if (core.finished) throw core.error;
-  return plan.read(result);
+  return plan.read(core, result);
 }
 
 /** Executes a plan synchronously. */
@@ -446,7 +455,7 @@ export function runSync<Y, R, T>(core: ServerCore | ClientCore, plan: Plan<Y, R,
   if ('immediate' in plan) return plan.immediate;
   setBusy(core, true);
   try {
-    return readChecked(core, plan, advanceSync(core.exchange as unknown as Generator<Y, R, unknown>, plan.resume));
+    return readChecked(core, plan, advanceSync(core.exchange as unknown as Generator<Y, R, unknown>, plan));
   } catch (error) {
     throw core.fail(error);
   } finally {
@@ -478,12 +487,12 @@ export function runEager<Y, R, T>(core: ServerCore | ClientCore, plan: Plan<Y, R
   setBusy(core, true);
   let pending: PromiseLike<unknown> | undefined;
   try {
-    const first = advanceEager(gen, plan.resume);
-    if ('pending' in first) {
-      pending = first.pending;
+    const first = advanceEager(gen, plan);
+    if (first instanceof Awaiting) {
+      pending = first.answer;
       return new Pending(finishAsync(core, plan, gen, pending));
     }
-    return readChecked(core, plan, first.result as Generated<Y, R>);
+    return readChecked(core, plan, first as Generated<Y, R>);
   } catch (error) {
     throw core.fail(error);
   } finally {
@@ -517,7 +526,7 @@ export function rejection(reason: unknown): Promise<never> {
 }
 
 /** The rest of {@link runAsync} once an answer must be awaited; clears the busy mark when done. */
-async function finishAsync<Y, R, T>(core: ServerCore | ClientCore, plan: { readonly read: (result: Generated<Y, R>) => T }, gen: Generator<Y, R, unknown>, pending: PromiseLike<unknown>): Promise<T> {
+async function finishAsync<Y, R, T>(core: ServerCore | ClientCore, plan: Reader<Y, R, T>, gen: Generator<Y, R, unknown>, pending: PromiseLike<unknown>): Promise<T> {
   try {
     let answer: Resume;
     try {
@@ -527,9 +536,9 @@ async function finishAsync<Y, R, T>(core: ServerCore | ClientCore, plan: { reado
     }
     for (;;) {
       const next = advanceEager(gen, answer);
-      if ('result' in next) return readChecked(core, plan, next.result as Generated<Y, R>);
+      if (!(next instanceof Awaiting)) return readChecked(core, plan, next as Generated<Y, R>);
       try {
-        answer = { mode: 'next', value: await core.race(next.pending) };
+        answer = { mode: 'next', value: await core.race(next.answer) };
       } catch (error) {
         answer = { mode: 'throw', error };
       }

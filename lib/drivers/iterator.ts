@@ -95,42 +95,46 @@ function receive<T>(source: AsyncIterator<T>, core: ServerCore | ClientCore, tim
 }
 
 /**
+ * What the steps of one side are made of: the core's first step, and the step a message from
+ * the peer leads to. One object per side, shared by every exchange.
+ */
+interface Side<T extends { readonly done: boolean }, M> {
+  readonly peer: 'client' | 'server';
+  start(steps: Steps<T, M>): T | Pending<T>;
+  heard(steps: Steps<T, M>, message: M): T | Pending<T>;
+}
+
+/**
  * The steps of one exchange as a hand-written async iterator, with the behaviour of the
  * `async function*` it replaces at a fraction of the promise turns: a step the core finishes on
  * the calling tick comes back as an already-settled promise, and a step that waits for the peer
- * costs one `await` on its message. Requests made while one is still pending wait their turn;
+ * costs one reaction to its message. Requests made while one is still pending wait their turn;
  * an error or `return()` (leaving a `for await`) ends the iteration and cancels the exchange,
- * so the mechanism's `finally` blocks run. Subclasses only say how to start and what a message
- * from the peer becomes.
+ * so the mechanism's `finally` blocks run.
  */
-abstract class Steps<T extends { readonly done: boolean }, M> implements AsyncIterator<T, undefined> {
+class Steps<T extends { readonly done: boolean }, M> implements AsyncIterator<T, undefined> {
   /** `new` until the first step, `last` once the outcome was handed out, `closed` at the end. */
-  #state: 'new' | 'open' | 'last' | 'closed' = 'new';
-  #busy = false;
+  #state: 'new' | 'open' | 'last' | 'closed' | 'busy' = 'new';
+  // Requests made while one was pending (`busy`).
   #waiting: (() => void)[] | undefined;
   // Taken at the first step, as the generator this replaces did: some sources start reading then.
   #source!: AsyncIterator<M>;
 
   constructor(
-    protected readonly core: ServerCore | ClientCore,
+    readonly core: ServerCore | ClientCore,
+    readonly options: ClientIteratorOptions,
     private readonly messages: AsyncIterable<M>,
-    private readonly peer: 'client' | 'server',
-    private readonly timeoutMs: number | undefined,
+    private readonly side: Side<T, M>,
   ) {}
-
-  /** The first step. */
-  protected abstract start(): T | Pending<T>;
-
-  /** The step a message from the peer leads to; `undefined` to wait for the next message. */
-  protected abstract heard(message: M): T | Pending<T> | undefined;
 
   [Symbol.asyncIterator](): this {
     return this;
   }
 
   next(): Promise<Step<T>> {
-    if (this.#busy) return this.#later(() => this.next());
     switch (this.#state) {
+      case 'busy':
+        return this.#later(() => this.next());
       case 'closed':
         return finished();
       case 'last':
@@ -143,7 +147,7 @@ abstract class Steps<T extends { readonly done: boolean }, M> implements AsyncIt
     let step: T | Pending<T>;
     try {
       this.#source = this.messages[Symbol.asyncIterator]();
-      step = this.start();
+      step = this.side.start(this);
     } catch (error) {
       return rejection(this.#fail(error));
     }
@@ -151,43 +155,70 @@ abstract class Steps<T extends { readonly done: boolean }, M> implements AsyncIt
   }
 
   return(): Promise<Step<T>> {
-    if (this.#busy) return this.#later(() => this.return());
+    if (this.#state === 'busy') return this.#later(() => this.return());
     this.#close();
     return finished();
   }
 
   throw(error: unknown): Promise<Step<T>> {
-    if (this.#busy) return this.#later(() => this.throw(error));
+    if (this.#state === 'busy') return this.#later(() => this.throw(error));
     return rejection(this.#state === 'closed' ? error : this.#fail(error));
   }
 
-  async #listen(): Promise<Step<T>> {
-    this.#busy = true;
+  // Written with `then` rather than as an async function: the message costs one reaction,
+  // not an async frame and its resumption.
+  #listen(): Promise<Step<T>> {
+    this.#state = 'busy';
+    let message: Promise<IteratorResult<M>>;
     try {
-      for (;;) {
-        const next = await receive(this.#source, this.core, this.timeoutMs, this.peer);
-        if (next.done === true) throw this.core.abort(this.peer);
-        const step = this.heard(next.value);
-        if (step !== undefined) return this.#hand(step instanceof Pending ? await step.promise : step);
-      }
+      message = receive(this.#source, this.core, this.options.timeoutMs, this.side.peer);
     } catch (error) {
-      throw this.#fail(error);
-    } finally {
-      this.#busy = false;
-      this.#drain();
+      return rejection(this.#end(error));
     }
+    return message.then(
+      (next) => this.#heard(next),
+      (error: unknown) => {
+        throw this.#end(error);
+      },
+    );
   }
 
-  async #wait(pending: Promise<T>): Promise<Step<T>> {
-    this.#busy = true;
+  #heard(next: IteratorResult<M>): Step<T> | Promise<Step<T>> {
+    let step: T | Pending<T>;
     try {
-      return this.#hand(await pending);
+      if (next.done === true) throw this.core.abort(this.side.peer);
+      step = this.side.heard(this, next.value);
     } catch (error) {
-      throw this.#fail(error);
-    } finally {
-      this.#busy = false;
-      this.#drain();
+      throw this.#end(error);
     }
+    if (step instanceof Pending) {
+      this.#state = 'open';
+      return this.#wait(step.promise);
+    }
+    const result = this.#hand(step);
+    this.#drain();
+    return result;
+  }
+
+  /** Fails the iteration from a pending request and lets the requests made meanwhile run. */
+  #end(error: unknown): unknown {
+    const failed = this.#fail(error);
+    this.#drain();
+    return failed;
+  }
+
+  #wait(pending: Promise<T>): Promise<Step<T>> {
+    this.#state = 'busy';
+    return pending.then(
+      (step) => {
+        const result = this.#hand(step);
+        this.#drain();
+        return result;
+      },
+      (error: unknown) => {
+        throw this.#end(error);
+      },
+    );
   }
 
   #hand(step: T): Step<T> {
@@ -213,8 +244,10 @@ abstract class Steps<T extends { readonly done: boolean }, M> implements AsyncIt
     });
   }
 
+  // The pending request ended (its step handed out, or the iteration closed): run the requests
+  // made meanwhile, in order, until one of them has to wait in turn.
   #drain(): void {
-    while (!this.#busy) {
+    while (this.#state !== 'busy') {
       const request = this.#waiting?.shift();
       if (request === undefined) return;
       request();
@@ -223,11 +256,11 @@ abstract class Steps<T extends { readonly done: boolean }, M> implements AsyncIt
 }
 
 // A second `for await` over the same steps would see them finished and no outcome.
-class Once<T extends { readonly done: boolean }> implements AsyncIterable<T> {
-  #steps: Steps<T, unknown> | undefined;
+class Once<T> implements AsyncIterable<T> {
+  #steps: AsyncIterator<T, undefined> | undefined;
 
   constructor(
-    steps: Steps<T, unknown>,
+    steps: AsyncIterator<T, undefined>,
     private readonly mechanism: string | undefined,
   ) {
     this.#steps = steps;
@@ -241,23 +274,11 @@ class Once<T extends { readonly done: boolean }> implements AsyncIterable<T> {
   }
 }
 
-class ServerSteps extends Steps<ServerStep, Uint8Array> {
-  constructor(
-    protected override readonly core: ServerCore,
-    responses: AsyncIterable<Uint8Array>,
-    timeoutMs: number | undefined,
-  ) {
-    super(core, responses, 'client', timeoutMs);
-  }
-
-  protected start(): ServerStep | Pending<ServerStep> {
-    return runEager(this.core, this.core.planStart());
-  }
-
-  protected heard(response: Uint8Array): ServerStep | Pending<ServerStep> {
-    return runEager(this.core, this.core.planRespond(response));
-  }
-}
+const SERVER: Side<ServerStep, Uint8Array> = {
+  peer: 'client',
+  start: ({ core }) => runEager(core as ServerCore, (core as ServerCore).planStart()),
+  heard: ({ core }, response) => runEager(core as ServerCore, (core as ServerCore).planRespond(response)),
+};
 
 /**
  * Runs a server exchange as an async iterable of steps. Each step but the last carries a
@@ -268,7 +289,7 @@ class ServerSteps extends Steps<ServerStep, Uint8Array> {
 export function iterateServer(exchange: ServerExchange, responses: AsyncIterable<Uint8Array>, options: IteratorOptions = {}): AsyncIterable<ServerStep> {
   checkTimeout(options);
   const core = new ServerCore(exchange, options);
-  return new Once(new ServerSteps(core, responses, options.timeoutMs), core.mechanism);
+  return new Once(new Steps(core, options, responses, SERVER), core.mechanism);
 }
 
 function checkEvent(value: unknown, core: ClientCore): ServerEvent {
@@ -296,29 +317,21 @@ function then<T, U>(result: T | Pending<T>, step: (value: T) => U): U | Pending<
   return result instanceof Pending ? new Pending(result.promise.then(step)) : step(result);
 }
 
-class ClientSteps extends Steps<ClientStep, ServerEvent> {
-  constructor(
-    protected override readonly core: ClientCore,
-    events: AsyncIterable<ServerEvent>,
-    private readonly options: ClientIteratorOptions,
-  ) {
-    super(core, events, 'server', options.timeoutMs);
-  }
-
-  protected start(): ClientStep | Pending<ClientStep> {
-    return then(runEager(this.core, this.core.planStart(this.options.canSendInitial ?? true)), initialStep);
-  }
-
-  protected heard(message: ServerEvent): ClientStep | Pending<ClientStep> | undefined {
-    const core = this.core;
+const CLIENT: Side<ClientStep, ServerEvent> = {
+  peer: 'server',
+  start: (steps) => {
+    const core = steps.core as ClientCore;
+    return then(runEager(core, core.planStart(steps.options.canSendInitial ?? true)), initialStep);
+  },
+  heard: (steps, message) => {
+    const core = steps.core as ClientCore;
     const event = checkEvent(message, core);
     if (event.type === 'challenge') return then(runEager(core, core.planChallenge(event.data)), answerStep);
     if (event.type === 'success') return then(runEager(core, core.planSuccess(event.data)), outcomeStep);
-    // Always fails: the mechanism sees the error and may refine it.
-    const failed = runEager(core, core.planFailure(event.error ?? new AuthenticationFailedError(undefined, { mechanism: core.mechanism, party: 'server' })));
-    return failed instanceof Pending ? failed : undefined;
-  }
-}
+    // Always fails (throws, or a pending step that rejects): the mechanism sees the error and may refine it.
+    return runEager(core, core.planFailure(event.error ?? new AuthenticationFailedError(undefined, { mechanism: core.mechanism, party: 'server' })));
+  },
+};
 
 /**
  * Runs a client exchange as an async iterable of steps: the initial step, one step per
@@ -329,5 +342,5 @@ class ClientSteps extends Steps<ClientStep, ServerEvent> {
 export function iterateClient(exchange: ClientExchange, events: AsyncIterable<ServerEvent>, options: ClientIteratorOptions = {}): AsyncIterable<ClientStep> {
   checkTimeout(options);
   const core = new ClientCore(exchange, options);
-  return new Once(new ClientSteps(core, events, options), core.mechanism);
+  return new Once(new Steps(core, options, events, CLIENT), core.mechanism);
 }

@@ -12,7 +12,7 @@ import {
   iterateClient,
   iterateServer,
 } from '../../lib/index.js';
-import { ALICE, b, expectSaslError, expectSaslRejection, s, storeOf } from '../support/helpers.js';
+import { ALICE, asyncStoreOf, b, expectSaslError, expectSaslRejection, s, storeOf } from '../support/helpers.js';
 import { FinallyProbe, type LineTransport, useLoopback } from '../support/line-transport.js';
 import { ALICE_LOGIN, type Login, type Serve, acceptAuth, socketSuite, startLogin } from './socket-suite.js';
 
@@ -231,5 +231,74 @@ describe('iterator driver', () => {
       expect(error.party).to.equal('server');
       expect(probe.ran).to.equal(true);
     });
+  });
+});
+
+describe('iterator driver steps as an async iterator', () => {
+  const options = { lookup: storeOf(ALICE) };
+  const show = (result: IteratorResult<ServerStep | ClientStep, unknown>): string => {
+    if (result.done === true) return 'end';
+    const step = result.value;
+    if (step.done) return 'outcome';
+    return s('challenge' in step ? step.challenge : step.response);
+  };
+
+  it('is its own async iterable, so a loop can take over after the first step', async () => {
+    const steps = iterateServer(LOGIN.server(options), new Source([b('alice'), b('alice-pass')]))[Symbol.asyncIterator]();
+    expect(show(await steps.next())).to.equal('Username:');
+    const rest: string[] = [];
+    const iterable = steps as unknown as AsyncIterable<ServerStep>;
+    expect(iterable[Symbol.asyncIterator]()).to.equal(steps);
+    for await (const step of iterable) rest.push(step.done ? `done ${step.outcome.authcid}` : s(step.challenge));
+    expect(rest).to.deep.equal(['Password:', 'done alice']);
+  });
+
+  it('answers requests made before the previous one settled, in order', async () => {
+    const events = new Source<ServerEvent>([{ type: 'challenge', data: b('Username:') }, { type: 'challenge', data: b('Password:') }, { type: 'success' }]);
+    const steps = iterateClient(LOGIN.client(ALICE_LOGIN), events)[Symbol.asyncIterator]();
+    const results = await Promise.all([steps.next(), steps.next(), steps.next(), steps.next(), steps.next()]);
+    expect(results.map(show)).to.deep.equal(['', 'alice', 'alice-pass', 'outcome', 'end']);
+  });
+
+  it('queues a request behind a first step that awaits the store', async () => {
+    const steps = iterateServer(PLAIN.server({ lookup: asyncStoreOf(ALICE) }, b('\0alice\0alice-pass')), new Source<Uint8Array>([]))[Symbol.asyncIterator]();
+    const [first, second] = await Promise.all([steps.next(), steps.next()]);
+    expect(first.done !== true && first.value.done && first.value.outcome.authcid).to.equal('alice');
+    expect(second).to.deep.equal({ done: true, value: undefined });
+  });
+
+  it('runs return() made during a pending step after it, then cancels the exchange', async () => {
+    const probe = new FinallyProbe();
+    const responses = new Source([b('alice')]);
+    const steps = iterateServer(probe.wrap(LOGIN.server(options)), responses)[Symbol.asyncIterator]();
+    expect(show(await steps.next())).to.equal('Username:');
+    const pending = steps.next();
+    const returned = steps.return!();
+    expect(show(await pending)).to.equal('Password:');
+    expect(await returned).to.deep.equal({ done: true, value: undefined });
+    expect(probe.ran).to.equal(true);
+    expect(await steps.next()).to.deep.equal({ done: true, value: undefined });
+    expect(responses.closed).to.equal(false);
+  });
+
+  it('ends with the error given to throw(), cancelling the exchange', async () => {
+    const probe = new FinallyProbe();
+    const steps = iterateClient(probe.wrap(LOGIN.client(ALICE_LOGIN)), new Source<ServerEvent>([{ type: 'challenge', data: b('Username:') }]))[Symbol.asyncIterator]();
+    await steps.next();
+    const error = new ExchangeAbortedError(undefined, { party: 'local' });
+    let thrown: unknown;
+    await steps.throw!(error).catch((caught: unknown) => (thrown = caught));
+    expect(thrown).to.equal(error);
+    expect(probe.ran).to.equal(true);
+    expect(await steps.next()).to.deep.equal({ done: true, value: undefined });
+  });
+
+  it('rejects, never throws, when the initial response breaks a limit', async () => {
+    const initial = b('\0alice\0alice-pass');
+    const steps = iterateServer(PLAIN.server(options, initial), new Source<Uint8Array>([]), { initialResponse: initial, maxMessageBytes: 4 })[Symbol.asyncIterator]();
+    const first = steps.next();
+    expect(first).to.be.instanceOf(Promise);
+    await expectSaslRejection(first, 'LIMIT_EXCEEDED');
+    expect(await steps.next()).to.deep.equal({ done: true, value: undefined });
   });
 });

@@ -74,6 +74,24 @@ describe('promise driver sessions', () => {
     await expectSaslRejection(client.start(), 'USAGE');
   });
 
+  it('rejects, never throws, when a message breaks a limit or is not bytes', async () => {
+    const initial = b('\0alice\0alice-pass');
+    const limited = new PromiseServerSession(PLAIN.server(options, initial), { initialResponse: initial, maxMessageBytes: 4 });
+    const start = limited.start();
+    expect(start).to.be.instanceOf(Promise);
+    await expectSaslRejection(start, 'LIMIT_EXCEEDED');
+    const session = new PromiseServerSession(LOGIN.server(options));
+    await session.start();
+    const respond = session.respond('alice' as unknown as Uint8Array);
+    expect(respond).to.be.instanceOf(Promise);
+    await expectSaslRejection(respond, 'USAGE');
+    const over = new PromiseClientSession(LOGIN.client(ALICE_LOGIN), { maxMessageBytes: 4 });
+    await over.start();
+    const tooLong = over.challenge(b('Username:'));
+    expect(tooLong).to.be.instanceOf(Promise);
+    await expectSaslRejection(tooLong, 'LIMIT_EXCEEDED');
+  });
+
   it('refuses a second session over the same exchange', async () => {
     const exchange = PLAIN.server(options, b('\0alice\0alice-pass'));
     expect((await new PromiseServerSession(exchange).start()).done).to.equal(true);
