@@ -56,6 +56,9 @@ export interface SessionOptions extends SessionLimits {
   readonly initialResponse?: Uint8Array | undefined;
 }
 
+/** No options: every default. Shared, so that a session made without options allocates none. @internal */
+export const NO_OPTIONS: SessionOptions = Object.freeze({});
+
 /** Default of {@link SessionLimits.maxMessageBytes}: RFC 4954's suggested 12288-octet buffer, rounded up. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 16384;
 /** Default of {@link SessionLimits.maxRounds}. No built-in mechanism needs more than 4. */
@@ -313,7 +316,7 @@ export class ServerCore extends Core<ServerYield, Authenticated> {
 
   readonly #initial: Uint8Array | undefined;
 
-  constructor(exchange: ServerExchange, options: SessionOptions = {}) {
+  constructor(exchange: ServerExchange, options: SessionOptions = NO_OPTIONS) {
     super(exchange, options);
     this.#initial = options.initialResponse;
   }
@@ -357,7 +360,7 @@ export class ClientCore extends Core<ClientYield, ClientOutcome> {
   #outcome: ClientOutcome | undefined;
   #canSendInitial = true;
 
-  constructor(exchange: ClientExchange, options: SessionOptions = {}) {
+  constructor(exchange: ClientExchange, options: SessionOptions = NO_OPTIONS) {
     super(exchange, options);
   }
 

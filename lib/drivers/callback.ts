@@ -4,7 +4,7 @@
  * core (`runEager`, the eager half of `runAsync`); only the way a result is delivered differs.
  * @module
  */
-import { ClientCore, Pending, type Plan, type ServerStep, ServerCore, type SessionOptions, runEager } from '../core.js';
+import { ClientCore, NO_OPTIONS, Pending, type Plan, type ServerStep, ServerCore, type SessionOptions, runEager } from '../core.js';
 import { AuthenticationFailedError, type SaslError, UsageError } from '../errors.js';
 import type { ClientOutcome, ClientExchange, ServerExchange } from '../exchange.js';
 
@@ -52,7 +52,7 @@ function deliver<Y, R, T>(core: ServerCore | ClientCore, plan: () => Plan<Y, R, 
 export class CallbackServerSession {
   readonly #core: ServerCore;
 
-  constructor(exchange: ServerExchange, options: SessionOptions = {}) {
+  constructor(exchange: ServerExchange, options: SessionOptions = NO_OPTIONS) {
     this.#core = new ServerCore(exchange, options);
   }
 
@@ -81,7 +81,7 @@ export class CallbackServerSession {
 export class CallbackClientSession {
   readonly #core: ClientCore;
 
-  constructor(exchange: ClientExchange, options: SessionOptions = {}) {
+  constructor(exchange: ClientExchange, options: SessionOptions = NO_OPTIONS) {
     this.#core = new ClientCore(exchange, options);
   }
 

@@ -17,7 +17,7 @@
  * as every other driver.
  * @module
  */
-import { ClientCore, Pending, type ServerStep, ServerCore, type SessionOptions, rejection, runEager } from '../core.js';
+import { ClientCore, NO_OPTIONS, Pending, type ServerStep, ServerCore, type SessionOptions, rejection, runEager } from '../core.js';
 import { AuthenticationFailedError, type SaslError, TimeoutError, UsageError } from '../errors.js';
 import type { ClientExchange, ClientOutcome, ServerExchange } from '../exchange.js';
 
@@ -286,7 +286,7 @@ const SERVER: Side<ServerStep, Uint8Array> = {
  * responses; ending it early (the client sent `*`, the connection closed) ends the loop with an
  * {@link ExchangeAbortedError} from the client. The steps can be iterated once.
  */
-export function iterateServer(exchange: ServerExchange, responses: AsyncIterable<Uint8Array>, options: IteratorOptions = {}): AsyncIterable<ServerStep> {
+export function iterateServer(exchange: ServerExchange, responses: AsyncIterable<Uint8Array>, options: IteratorOptions = NO_OPTIONS): AsyncIterable<ServerStep> {
   checkTimeout(options);
   const core = new ServerCore(exchange, options);
   return new Once(new Steps(core, options, responses, SERVER), core.mechanism);
@@ -339,7 +339,7 @@ const CLIENT: Side<ClientStep, ServerEvent> = {
  * server sent; ending it before success or failure ends the loop with an
  * {@link ExchangeAbortedError} from the server. The steps can be iterated once.
  */
-export function iterateClient(exchange: ClientExchange, events: AsyncIterable<ServerEvent>, options: ClientIteratorOptions = {}): AsyncIterable<ClientStep> {
+export function iterateClient(exchange: ClientExchange, events: AsyncIterable<ServerEvent>, options: ClientIteratorOptions = NO_OPTIONS): AsyncIterable<ClientStep> {
   checkTimeout(options);
   const core = new ClientCore(exchange, options);
   return new Once(new Steps(core, options, events, CLIENT), core.mechanism);

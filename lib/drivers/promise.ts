@@ -7,7 +7,7 @@
  * a message over the limits), so each method turns that throw into a rejection itself.
  * @module
  */
-import { ClientCore, type ServerStep, ServerCore, type SessionOptions, rejection, runAsync } from '../core.js';
+import { ClientCore, NO_OPTIONS, type ServerStep, ServerCore, type SessionOptions, rejection, runAsync } from '../core.js';
 import { AuthenticationFailedError, type SaslError } from '../errors.js';
 import type { Authenticated, ClientExchange, ClientOutcome, ServerExchange } from '../exchange.js';
 
@@ -18,7 +18,7 @@ import type { Authenticated, ClientExchange, ClientOutcome, ServerExchange } fro
 export class PromiseServerSession {
   readonly #core: ServerCore;
 
-  constructor(exchange: ServerExchange, options: SessionOptions = {}) {
+  constructor(exchange: ServerExchange, options: SessionOptions = NO_OPTIONS) {
     this.#core = new ServerCore(exchange, options);
   }
 
@@ -66,7 +66,7 @@ export async function authenticate(exchange: ServerExchange, send: (challenge: U
 export class PromiseClientSession {
   readonly #core: ClientCore;
 
-  constructor(exchange: ClientExchange, options: SessionOptions = {}) {
+  constructor(exchange: ClientExchange, options: SessionOptions = NO_OPTIONS) {
     this.#core = new ClientCore(exchange, options);
   }
 

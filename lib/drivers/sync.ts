@@ -3,7 +3,7 @@
  * their sync form. For tests, custom loops and stores that answer immediately.
  * @module
  */
-import { ClientCore, type ServerStep, ServerCore, type SessionOptions, runSync } from '../core.js';
+import { ClientCore, NO_OPTIONS, type ServerStep, ServerCore, type SessionOptions, runSync } from '../core.js';
 import { AuthenticationFailedError, type SaslError } from '../errors.js';
 import type { Authenticated, ClientExchange, ClientOutcome, ServerExchange } from '../exchange.js';
 
@@ -11,7 +11,7 @@ import type { Authenticated, ClientExchange, ClientOutcome, ServerExchange } fro
 export class SyncServerSession {
   readonly #core: ServerCore;
 
-  constructor(exchange: ServerExchange, options: SessionOptions = {}) {
+  constructor(exchange: ServerExchange, options: SessionOptions = NO_OPTIONS) {
     this.#core = new ServerCore(exchange, options);
   }
 
@@ -48,7 +48,7 @@ export function authenticateSync(exchange: ServerExchange, respond: (challenge: 
 export class SyncClientSession {
   readonly #core: ClientCore;
 
-  constructor(exchange: ClientExchange, options: SessionOptions = {}) {
+  constructor(exchange: ClientExchange, options: SessionOptions = NO_OPTIONS) {
     this.#core = new ClientCore(exchange, options);
   }
 
