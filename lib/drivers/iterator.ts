@@ -98,10 +98,10 @@ function receive<T>(source: AsyncIterator<T>, core: ServerCore | ClientCore, tim
  * What the steps of one side are made of: the core's first step, and the step a message from
  * the peer leads to. One object per side, shared by every exchange.
  */
-interface Side<T extends { readonly done: boolean }, M> {
+interface Side<T extends { readonly done: boolean }, M, C extends ServerCore | ClientCore> {
   readonly peer: 'client' | 'server';
-  start(steps: Steps<T, M>): T | Pending<T>;
-  heard(steps: Steps<T, M>, message: M): T | Pending<T>;
+  start(core: C, options: ClientIteratorOptions): T | Pending<T>;
+  heard(core: C, message: M): T | Pending<T>;
 }
 
 /**
@@ -112,7 +112,7 @@ interface Side<T extends { readonly done: boolean }, M> {
  * an error or `return()` (leaving a `for await`) ends the iteration and cancels the exchange,
  * so the mechanism's `finally` blocks run.
  */
-class Steps<T extends { readonly done: boolean }, M> implements AsyncIterator<T, undefined> {
+class Steps<T extends { readonly done: boolean }, M, C extends ServerCore | ClientCore> implements AsyncIterator<T, undefined> {
   /** `new` until the first step, `last` once the outcome was handed out, `closed` at the end. */
   #state: 'new' | 'open' | 'last' | 'closed' | 'busy' = 'new';
   // Requests made while one was pending (`busy`).
@@ -120,12 +120,18 @@ class Steps<T extends { readonly done: boolean }, M> implements AsyncIterator<T,
   // Taken at the first step, as the generator this replaces did: some sources start reading then.
   #source!: AsyncIterator<M>;
 
-  constructor(
-    readonly core: ServerCore | ClientCore,
-    readonly options: ClientIteratorOptions,
-    private readonly messages: AsyncIterable<M>,
-    private readonly side: Side<T, M>,
-  ) {}
+  // Private, unlike parameter properties: the iterator is handed to the host.
+  readonly #core: C;
+  readonly #options: ClientIteratorOptions;
+  readonly #messages: AsyncIterable<M>;
+  readonly #side: Side<T, M, C>;
+
+  constructor(core: C, options: ClientIteratorOptions, messages: AsyncIterable<M>, side: Side<T, M, C>) {
+    this.#core = core;
+    this.#options = options;
+    this.#messages = messages;
+    this.#side = side;
+  }
 
   [Symbol.asyncIterator](): this {
     return this;
@@ -146,8 +152,8 @@ class Steps<T extends { readonly done: boolean }, M> implements AsyncIterator<T,
     }
     let step: T | Pending<T>;
     try {
-      this.#source = this.messages[Symbol.asyncIterator]();
-      step = this.side.start(this);
+      this.#source = this.#messages[Symbol.asyncIterator]();
+      step = this.#side.start(this.#core, this.#options);
     } catch (error) {
       return rejection(this.#fail(error));
     }
@@ -171,7 +177,7 @@ class Steps<T extends { readonly done: boolean }, M> implements AsyncIterator<T,
     this.#state = 'busy';
     let message: Promise<IteratorResult<M>>;
     try {
-      message = receive(this.#source, this.core, this.options.timeoutMs, this.side.peer);
+      message = receive(this.#source, this.#core, this.#options.timeoutMs, this.#side.peer);
     } catch (error) {
       return rejection(this.#end(error));
     }
@@ -186,8 +192,8 @@ class Steps<T extends { readonly done: boolean }, M> implements AsyncIterator<T,
   #heard(next: IteratorResult<M>): Step<T> | Promise<Step<T>> {
     let step: T | Pending<T>;
     try {
-      if (next.done === true) throw this.core.abort(this.side.peer);
-      step = this.side.heard(this, next.value);
+      if (next.done === true) throw this.#core.abort(this.#side.peer);
+      step = this.#side.heard(this.#core, next.value);
     } catch (error) {
       throw this.#end(error);
     }
@@ -228,12 +234,12 @@ class Steps<T extends { readonly done: boolean }, M> implements AsyncIterator<T,
 
   #fail(error: unknown): unknown {
     this.#state = 'closed';
-    return this.core.fail(error);
+    return this.#core.fail(error);
   }
 
   #close(): void {
     this.#state = 'closed';
-    if (!this.core.finished) this.core.abort('local');
+    if (!this.#core.finished) this.#core.abort('local');
   }
 
   #later(request: () => Promise<Step<T>>): Promise<Step<T>> {
@@ -274,10 +280,10 @@ class Once<T> implements AsyncIterable<T> {
   }
 }
 
-const SERVER: Side<ServerStep, Uint8Array> = {
+const SERVER: Side<ServerStep, Uint8Array, ServerCore> = {
   peer: 'client',
-  start: ({ core }) => runEager(core as ServerCore, (core as ServerCore).planStart()),
-  heard: ({ core }, response) => runEager(core as ServerCore, (core as ServerCore).planRespond(response)),
+  start: (core) => runEager(core, core.planStart()),
+  heard: (core, response) => runEager(core, core.planRespond(response)),
 };
 
 /**
@@ -317,14 +323,10 @@ function then<T, U>(result: T | Pending<T>, step: (value: T) => U): U | Pending<
   return result instanceof Pending ? new Pending(result.promise.then(step)) : step(result);
 }
 
-const CLIENT: Side<ClientStep, ServerEvent> = {
+const CLIENT: Side<ClientStep, ServerEvent, ClientCore> = {
   peer: 'server',
-  start: (steps) => {
-    const core = steps.core as ClientCore;
-    return then(runEager(core, core.planStart(steps.options.canSendInitial ?? true)), initialStep);
-  },
-  heard: (steps, message) => {
-    const core = steps.core as ClientCore;
+  start: (core, options) => then(runEager(core, core.planStart(options.canSendInitial ?? true)), initialStep),
+  heard: (core, message) => {
     const event = checkEvent(message, core);
     if (event.type === 'challenge') return then(runEager(core, core.planChallenge(event.data)), answerStep);
     if (event.type === 'success') return then(runEager(core, core.planSuccess(event.data)), outcomeStep);
