@@ -787,6 +787,17 @@ export function runServerProfile(dialect: ServerDialect, args: LineServerAuthOpt
 
 const CLIENT_CONTEXT: ProfileContext = Object.freeze({ party: 'client' });
 const NO_LIMITS: LineLimits = Object.freeze({});
+// One frozen context per registered mechanism name, shared by every exchange of it.
+const MECHANISM_CONTEXTS = new Map<string, ProfileContext>();
+
+function clientContext(mechanism: string): ProfileContext {
+  let context = MECHANISM_CONTEXTS.get(mechanism);
+  if (context === undefined) {
+    context = Object.freeze({ mechanism, party: 'client' as const });
+    MECHANISM_CONTEXTS.set(mechanism, context);
+  }
+  return context;
+}
 
 /**
  * One server exchange of {@link runServerProfile}. It runs in stretches, from a client line to
@@ -866,7 +877,7 @@ class ServerRun implements LineConsumer {
     const command = parsed instanceof Promise ? await parsed : parsed;
     const mechanism = args.auth.getServer(command.mechanism);
     if (!mechanism) throw new ProfileFailure('unknownMechanism', new MechanismUnavailableError('the client asked for a mechanism the server does not offer', this.#context));
-    const context: ProfileContext = { mechanism: mechanism.name, party: 'client' };
+    const context = clientContext(mechanism.name);
     this.#context = context;
     let initial: Uint8Array | undefined;
     if (command.initial !== undefined) initial = dialect.decodeInitial(command.initial, context);
