@@ -9,7 +9,7 @@
  * @module
  */
 import { constantTimeEqual, isWellFormed, utf8 } from './bytes.js';
-import { UsageError } from './errors.js';
+import { UsageError, isSaslError } from './errors.js';
 import { type PasswordHasher, type PasswordHasherBase, detectHasher } from './hashing.js';
 import { INSPECT, REDACTED, describe } from './redact.js';
 import { saslprep } from './saslprep.js';
@@ -229,7 +229,9 @@ export class HashedIdentity implements Identity {
       const hasher = this.hasher;
       const result: unknown = hasher.verifyAsync ? hasher.verifyAsync(presented, this.#digest) : hasher.verify?.(presented, this.#digest);
       return (await result) === true;
-    } catch {
+    } catch (error) {
+      // A full KDF pool is the server's overload, not a wrong password: report it as such.
+      if (isSaslError(error) && error.code === 'LIMIT_EXCEEDED') throw error;
       return false;
     }
   }

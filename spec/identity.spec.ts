@@ -12,6 +12,8 @@ import {
   ScryptHasher,
   SyncServerSession,
   UsageError,
+  configureKdfPool,
+  kdfPoolStatus,
   noprep,
 } from '../lib/index.js';
 import { b, expectSaslError, expectSaslRejection, storeOf } from './support/helpers.js';
@@ -231,6 +233,27 @@ describe('identity', () => {
         expect(step.done && step.outcome.authcid).to.equal('kim');
         await expectSaslRejection(new PromiseServerSession(PLAIN.server(options, b('\0kim\0wrong'))).start(), 'AUTHENTICATION_FAILED');
       });
+    });
+
+    it('reports a full KDF pool as LIMIT_EXCEEDED, not as a wrong password', async () => {
+      const before = kdfPoolStatus();
+      const mia = HashedIdentity.create('mia', 'mia-pass', fast);
+      configureKdfPool({ concurrency: 1, maxQueued: 0 });
+      try {
+        const first = mia.compareSecretAsync('mia-pass');
+        const second = mia.compareSecretAsync('mia-pass');
+        const refused = await second.then(() => undefined, (error: unknown) => error);
+        expect(refused).to.have.property('code', 'LIMIT_EXCEEDED');
+        expect(String(refused)).not.to.include('mia-pass');
+        expect(await first).to.equal(true);
+        const options = { lookup: storeOf(mia) };
+        const running = new PromiseServerSession(PLAIN.server(options, b('\0mia\0mia-pass'))).start();
+        await expectSaslRejection(new PromiseServerSession(PLAIN.server(options, b('\0mia\0mia-pass'))).start(), 'LIMIT_EXCEEDED');
+        const step = await running;
+        expect(step.done && step.outcome.authcid).to.equal('mia');
+      } finally {
+        configureKdfPool({ concurrency: before.concurrency, maxQueued: before.maxQueued });
+      }
     });
 
     it('works with scrypt and both drivers', async () => {
