@@ -2,7 +2,7 @@
  * PLAIN (RFC 4616): `[authzid] NUL authcid NUL passwd` in one client message.
  * @module
  */
-import { EMPTY, concat, decodeUtf8, splitBytes, utf8 } from '../bytes.js';
+import { EMPTY, decodeUtf8, splitBytes, utf8 } from '../bytes.js';
 import { PlainCredentials } from '../credentials.js';
 import { MalformedMessageError, UnexpectedMessageError, UsageError } from '../errors.js';
 import { ServerSuccess, challenge, respond } from '../exchange.js';
@@ -43,7 +43,9 @@ export function buildPlainResponse(authcid: string, secret: string, authzid = ''
   if (authcid.includes('\0') || secret.includes('\0') || authzid.includes('\0')) {
     throw new UsageError('PLAIN credentials must not contain NUL characters', { mechanism: NAME });
   }
-  return concat(utf8(authzid), Uint8Array.of(NUL), utf8(authcid), Uint8Array.of(NUL), utf8(secret));
+  // One encoding of the joined text: the NULs are ASCII, so the bytes are the same as three
+  // encodings concatenated, at a third of the cost.
+  return utf8(`${authzid}\0${authcid}\0${secret}`);
 }
 
 /** The PLAIN mechanism, client and server. In {@link SASLAuth.defaults}. */
