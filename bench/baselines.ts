@@ -112,41 +112,6 @@ export class BaselineScramClient {
   }
 }
 
-/** A minimal SCRAM-SHA-256 server holding StoredKey and ServerKey. */
-export class BaselineScramServer {
-  #record: ScramRecord | undefined;
-  #nonce = '';
-  #bare = '';
-  #serverFirst = '';
-
-  constructor(private readonly lookup: (user: string) => ScramRecord | undefined) {}
-
-  first(message: Uint8Array): Buffer {
-    const text = Buffer.from(message).toString('utf8');
-    if (!text.startsWith('n,,')) throw new Error('bad client-first');
-    this.#bare = text.slice(3);
-    const [n = '', r = ''] = this.#bare.split(',');
-    this.#record = this.lookup(n.slice(2));
-    if (!this.#record || !r.startsWith('r=')) throw new Error('unknown user');
-    this.#nonce = r.slice(2) + randomBytes(18).toString('base64');
-    this.#serverFirst = `r=${this.#nonce},s=${this.#record.saltB64},i=${this.#record.iterations}`;
-    return Buffer.from(this.#serverFirst);
-  }
-
-  final(message: Uint8Array): Buffer {
-    const text = Buffer.from(message).toString('utf8');
-    const at = text.lastIndexOf(',p=');
-    const withoutProof = text.slice(0, at);
-    const record = this.#record;
-    if (at < 0 || record === undefined || withoutProof !== `c=biws,r=${this.#nonce}`) throw new Error('bad client-final');
-    const proof = Buffer.from(text.slice(at + 3), 'base64');
-    const authMessage = `${this.#bare},${this.#serverFirst},${withoutProof}`;
-    const clientKey = xor(proof, hmac(record.storedKey, authMessage));
-    if (proof.length !== 32 || !timingSafeEqual(sha256(clientKey), record.storedKey)) throw new Error('authentication failed');
-    return Buffer.from(`v=${hmac(record.serverKey, authMessage).toString('base64')}`);
-  }
-}
-
 /** One whole baseline SCRAM login; returns whether the client verified the server. */
 export function baselineScramLogin(client: BaselineScramClient, server: BaselineScramServer): boolean {
   const serverFirst = server.first(client.first());
@@ -309,7 +274,7 @@ export class BaselineScramClientOf {
   }
 }
 
-/** {@link BaselineScramServer} for any hash: the fixed SCRAM-SHA-1 server peers log in to. */
+/** A minimal SCRAM server for any hash holding StoredKey and ServerKey (SCRAM-SHA-1 peers log in to it too). */
 export class BaselineScramServerOf {
   #record: ScramRecord | undefined;
   #nonce = '';
@@ -345,6 +310,13 @@ export class BaselineScramServerOf {
     const clientKey = xor(proof, createHmac(hash, record.storedKey).update(authMessage).digest());
     if (proof.length !== DIGEST_BYTES[hash] || !timingSafeEqual(createHash(hash).update(clientKey).digest(), record.storedKey)) throw new Error('authentication failed');
     return Buffer.from(`v=${createHmac(hash, record.serverKey).update(authMessage).digest().toString('base64')}`);
+  }
+}
+
+/** A minimal SCRAM-SHA-256 server holding StoredKey and ServerKey. */
+export class BaselineScramServer extends BaselineScramServerOf {
+  constructor(lookup: (user: string) => ScramRecord | undefined) {
+    super('sha256', lookup);
   }
 }
 
