@@ -11,7 +11,22 @@ export * from './credentials.js';
 export * from './identity.js';
 export * from './hashing.js';
 export * from './saslprep.js';
-export * from './core.js';
+export {
+  type SessionLimits,
+  type SessionOptions,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  DEFAULT_MAX_ROUNDS,
+  type ServerStep,
+  type Plan,
+  advanceSync,
+  advanceAsync,
+  ServerCore,
+  ClientCore,
+  runSync,
+  Pending,
+  runEager,
+  runAsync,
+} from './core.js';
 export * from './registry.js';
 export * from './drivers/sync.js';
 export * from './drivers/promise.js';
