@@ -28,10 +28,10 @@ export interface KdfPoolOptions {
    */
   readonly concurrency?: number | 'auto';
   /**
-   * Most jobs waiting for a slot: an integer of at least 0, or `Infinity` (the default). A job
-   * beyond it is refused at once with a {@link LimitExceededError} whose `limit` is
-   * `kdfMaxQueued`: under a flood of logins a server fails the surplus fast instead of making
-   * every login wait.
+   * Most jobs waiting for a slot: an integer of at least 0, or `Infinity`. Default
+   * {@link DEFAULT_KDF_MAX_QUEUED}. A job beyond it is refused at once with a
+   * {@link LimitExceededError} whose `limit` is `kdfMaxQueued`: under a flood of logins a server
+   * fails the surplus fast instead of making every login wait.
    */
   readonly maxQueued?: number;
 }
@@ -116,6 +116,15 @@ export function defaultKdfConcurrency(): number {
   return Math.max(1, Math.min(availableParallelism() - 1, threadpoolSize() - 1));
 }
 
+/**
+ * Default of {@link KdfPoolOptions.maxQueued}. Each waiting job belongs to one connection in the
+ * middle of a login, so the queue never outgrows the connections a process holds; the bound is
+ * there so that a flood cannot build a backlog without end. 4096 jobs at SCRAM-SHA-256's 4096
+ * iterations (about 5 ms each on one core) are about 20 s of work, about as long as clients
+ * wait for a reply; far more than a soak of 1000 simultaneous logins queues.
+ */
+export const DEFAULT_KDF_MAX_QUEUED = 4096;
+
 function checkCount(name: string, value: unknown, min: number): number {
   if (value === Infinity || (typeof value === 'number' && Number.isSafeInteger(value) && value >= min)) return value;
   throw new UsageError(`${name} must be an integer of at least ${min}, or Infinity`);
@@ -123,7 +132,7 @@ function checkCount(name: string, value: unknown, min: number): number {
 
 class KdfPool {
   concurrency = defaultKdfConcurrency();
-  maxQueued = Infinity;
+  maxQueued = DEFAULT_KDF_MAX_QUEUED;
   running = 0;
   queued = 0;
   #head: Job<unknown> | undefined;

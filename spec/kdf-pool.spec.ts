@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { availableParallelism } from 'node:os';
 import {
   ClientCredentials,
+  DEFAULT_KDF_MAX_QUEUED,
   type KdfPoolStatus,
   LimitExceededError,
   Pbkdf2Hasher,
@@ -68,7 +69,7 @@ function status(): KdfPoolStatus {
 
 describe('KDF pool', () => {
   afterEach(async () => {
-    configureKdfPool({ concurrency: 'auto', maxQueued: Infinity });
+    configureKdfPool({ concurrency: 'auto', maxQueued: DEFAULT_KDF_MAX_QUEUED });
     await settle();
     expect(status()).to.include({ running: 0, queued: 0 });
   });
@@ -79,11 +80,18 @@ describe('KDF pool', () => {
       expect(auto).to.be.at.least(1);
       expect(auto).to.be.at.most(Math.max(1, availableParallelism() - 1));
       expect(auto).to.be.at.most(3); // libuv's default 4 threads, less one for fs and dns
-      expect(status()).to.deep.equal({ concurrency: auto, maxQueued: Infinity, running: 0, queued: 0 });
+      expect(status()).to.deep.equal({ concurrency: auto, maxQueued: DEFAULT_KDF_MAX_QUEUED, running: 0, queued: 0 });
+    });
+
+    it('bounds the waiting jobs by default (a flood of logins fails fast instead of queueing forever)', () => {
+      expect(DEFAULT_KDF_MAX_QUEUED).to.equal(4096);
+      expect(status().maxQueued).to.equal(DEFAULT_KDF_MAX_QUEUED);
+      // Infinity stays available, as an explicit choice.
+      expect(configureKdfPool({ maxQueued: Infinity })).to.include({ maxQueued: Infinity });
     });
 
     it('changes only what is given and returns the new status', () => {
-      expect(configureKdfPool({ concurrency: 3 })).to.include({ concurrency: 3, maxQueued: Infinity });
+      expect(configureKdfPool({ concurrency: 3 })).to.include({ concurrency: 3, maxQueued: DEFAULT_KDF_MAX_QUEUED });
       expect(configureKdfPool({ maxQueued: 10 })).to.include({ concurrency: 3, maxQueued: 10 });
       expect(configureKdfPool({ concurrency: Infinity, maxQueued: 0 })).to.include({ concurrency: Infinity, maxQueued: 0 });
       expect(configureKdfPool({ concurrency: 'auto' })).to.include({ concurrency: defaultKdfConcurrency(), maxQueued: 0 });
