@@ -334,6 +334,11 @@ export class DovecotPbkdf2Hasher implements SyncPasswordHasher {
     this.rounds = checkInteger('rounds', options.rounds ?? DOVECOT_PBKDF2_ROUNDS, 1, this.maxRounds);
   }
 
+  /** A new hasher with some options changed (pysasl's `copy`). */
+  copy(options: DovecotPbkdf2Options = {}): DovecotPbkdf2Hasher {
+    return new DovecotPbkdf2Hasher({ ...this.options, ...options });
+  }
+
   /** The options this hasher was built with. */
   get options(): Required<DovecotPbkdf2Options> {
     return { rounds: this.rounds, maxRounds: this.maxRounds };
@@ -550,6 +555,11 @@ export class ScryptHasher implements SyncPasswordHasher {
  * non-ASCII secrets work (pysasl's raises TypeError).
  */
 export class CleartextHasher implements SyncPasswordHasher {
+  /** A new hasher (pysasl's `copy`); clear text has no options to change. */
+  copy(): CleartextHasher {
+    return new CleartextHasher();
+  }
+
   hash(secret: string): string {
     checkSecret(secret);
     return secret;

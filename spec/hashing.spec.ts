@@ -227,6 +227,24 @@ describe('hashing', () => {
       expect(clear.verify('\uFFFD', '\uD800')).to.equal(false);
       expect(clear.verify(undefined as never, 'x')).to.equal(false);
     });
+
+    it('copies (pysasl copy), like the other hashers', () => {
+      const copy = clear.copy();
+      expect(copy).to.be.instanceOf(CleartextHasher);
+      expect(copy).to.not.equal(clear);
+      expect(copy.hash('p\u00E4ss')).to.equal('p\u00E4ss');
+      expect(copy.verify('p\u00E4ss', 'p\u00E4ss')).to.equal(true);
+    });
+  });
+
+  it('every built-in hasher has copy(), which keeps its options', () => {
+    const hashers = [new Pbkdf2Hasher({ rounds: 1000 }), new DovecotPbkdf2Hasher({ rounds: 2000 }), new ScryptHasher({ ln: 4 }), new CleartextHasher()];
+    for (const hasher of hashers) {
+      const copy = (hasher as { copy?: () => unknown }).copy?.();
+      expect(copy, hasher.constructor.name).to.be.instanceOf(hasher.constructor);
+      expect(JSON.stringify(copy)).to.equal(JSON.stringify(hasher));
+    }
+    expect(new DovecotPbkdf2Hasher().copy({ rounds: 7 }).options).to.deep.equal({ rounds: 7, maxRounds: DEFAULT_MAX_PBKDF2_ROUNDS });
   });
 
   describe('DovecotPbkdf2Hasher', () => {
