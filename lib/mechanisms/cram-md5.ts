@@ -125,9 +125,15 @@ export function parseCramMd5Response(response: Uint8Array, challengeBytes: Uint8
   return new CramMD5Credentials(decodeUtf8(user, 'CRAM-MD5 user name', context), challengeBytes, digestText);
 }
 
-/** Builds the client response: `saslprep(authcid) SP hex(HMAC-MD5(saslprep(secret), challenge))`. */
+/**
+ * Builds the client response: `saslprep(authcid) SP hex(HMAC-MD5(saslprep(secret), challenge))`.
+ * Throws {@link UsageError} for a user name SASLprep prohibits (controls such as NUL, CR or LF,
+ * private-use or non-characters, a bidi violation) or that prepares to nothing: such a name
+ * would reach the server raw, where its own SASLprep refuses it, so it is refused here first.
+ */
 export function buildCramMd5Response(authcid: string, secret: string, challengeBytes: Uint8Array): Uint8Array {
-  const user = trySaslprep(authcid, { allowUnassigned: true }) ?? authcid;
+  const user = trySaslprep(authcid, { allowUnassigned: true });
+  if (user === undefined || user === '') throw new UsageError('CRAM-MD5 user name is empty or refused by SASLprep (RFC 4013)', { mechanism: NAME });
   return concat(utf8(user), Uint8Array.of(SPACE), utf8(cramMd5Digest(secret, challengeBytes)));
 }
 

@@ -281,10 +281,33 @@ describe('CRAM-MD5', () => {
       expectNoSecrets(error, ['alice-pass']);
     });
 
-    it('sends a user name SASLprep rejects as it is', () => {
-      const sent = s(buildCramMd5Response('a\u0007', 'x', CHALLENGE));
-      expect(sent.startsWith('a\u0007 ')).to.equal(true);
-      expect(sent.slice(3)).to.match(/^[0-9a-f]{32}$/);
+    // Issue 11: the name used to go out as it was, controls included; the server's SASLprep
+    // refuses it anyway, so the client now refuses it locally, before sending anything.
+    const refusedNames: readonly [string, string][] = [
+      ['a\u0007', 'BEL (ASCII control)'],
+      ['al\u0000ice', 'NUL'],
+      ['alice\r\n', 'CR LF'],
+      ['ali\u007Fce', 'DEL'],
+      ['ali\u0085ce', 'C1 control (NEL)'],
+      ['ali\u200Ece', 'LEFT-TO-RIGHT MARK (C.8)'],
+      ['ali\uE000ce', 'private use (C.3)'],
+      ['ali\uFFFFce', 'non-character (C.4)'],
+      ['\u0627\u0031', 'bidi: RandALCat first, not last'],
+      ['\u00AD', 'maps to nothing'],
+    ];
+    for (const [name, why] of refusedNames) {
+      it(`refuses locally a user name SASLprep prohibits: ${why}`, () => {
+        const error = expectSaslError(() => buildCramMd5Response(name, 'alice-pass', CHALLENGE), 'USAGE');
+        expectNoSecrets(error, ['alice-pass', name]);
+        const client = new SyncClientSession(CRAM_MD5.client(new ClientCredentials(name, 'alice-pass')));
+        expect(client.start()).to.equal(undefined);
+        expectSaslError(() => client.challenge(CHALLENGE), 'USAGE');
+      });
+    }
+
+    it('still sends a name SASLprep maps (soft hyphen dropped, NBSP to space), prepared', () => {
+      expect(s(buildCramMd5Response('al\u00ADice', 'x', CHALLENGE)).startsWith('alice ')).to.equal(true);
+      expect(s(buildCramMd5Response('al\u00A0ice', 'x', CHALLENGE)).startsWith('al ice ')).to.equal(true);
     });
   });
 
