@@ -38,6 +38,11 @@ const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 const BEARER = /^bearer +/i;
 // eslint-disable-next-line no-control-regex -- finding control characters is the point
 const CONTROL = /[\x00-\x1f\x7f]/;
+// C0 (HTAB, CR and LF included), DEL and C1: the value grammar lets HTAB, CR and LF through, but
+// the requested user is a name that reaches validateToken, authorize() and the result's authzid,
+// where a line break could forge a log line or a header.
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+const USER_CONTROL = /[\x00-\x1f\x7f-\x9f]/;
 
 /**
  * A bearer token claim parsed from an XOAUTH2 or OAUTHBEARER message, not yet validated. The
@@ -112,6 +117,14 @@ export function parseBearerAuth(value: string, mechanism: string): string {
   if (token === '') throw new MalformedMessageError(`${mechanism} bearer token is empty`, context);
   if (!B64TOKEN.test(token)) throw new MalformedMessageError(`${mechanism} bearer token is not a valid b64token`, context);
   return token;
+}
+
+/**
+ * Server side: refuses a requested user (XOAUTH2's `user=`, OAUTHBEARER's `a=`) that contains a
+ * C0 control (HTAB, CR and LF included), DEL or a C1 control, with {@link MalformedMessageError}.
+ */
+export function checkBearerUser(user: string, mechanism: string): void {
+  if (USER_CONTROL.test(user)) throw new MalformedMessageError(`${mechanism} user contains a control character`, { mechanism, party: 'client' });
 }
 
 /** Client side: rejects a token or field that would break the framing. Never shows the value. */
@@ -235,7 +248,8 @@ export function* failWithTokenError(mechanism: string, error: TokenError, style:
 }
 
 /**
- * Server side after parsing: validates the token, runs the failure step on an error, then
+ * Server side after parsing: refuses a requested user with control characters
+ * ({@link checkBearerUser}), validates the token, runs the failure step on an error, then
  * applies the authorization policy to the requested user (empty or equal: the token's owner).
  * An empty token (OAUTHBEARER discovery) is shown to the validator so that it can answer with
  * its scope, but never succeeds.
@@ -246,6 +260,7 @@ export function* authenticateBearer(
   claim: BearerCredentials,
   style: TokenFailureStyle,
 ): Generator<ServerYield, Authenticated, unknown> {
+  checkBearerUser(claim.user, mechanism);
   const request: TokenRequest = { mechanism, token: claim.token, user: claim.user, host: claim.host, port: claim.port };
   let verdict = checkVerdict(yield* perform(validateTokenEffect(options, request)), mechanism);
   if (claim.token === '' && !('error' in verdict)) verdict = { error: { status: 'invalid_token' } };

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { inspect } from 'node:util';
-import { BearerCredentials, ClientCredentials, SyncClientSession, SyncServerSession, XOAUTH2, encodeTokenError, parseTokenError } from '../lib/index.js';
+import { BearerCredentials, ClientCredentials, OAUTHBEARER, SyncClientSession, SyncServerSession, type TokenRequest, XOAUTH2, encodeTokenError, parseTokenError } from '../lib/index.js';
 import { parseBearerAuth, parseKeyValues } from '../lib/oauth.js';
 import { b, expectNoSecrets, expectSaslError, s } from './support/helpers.js';
 import { bytesOf, vector } from './support/vectors.js';
@@ -74,6 +74,34 @@ describe('oauth (shared by XOAUTH2 and OAUTHBEARER)', () => {
       expect(parseTokenError(Uint8Array.of(0xff, 0xfe))).to.deep.equal({});
       expect(parseTokenError(b('{"status":401,"scope":{"x":1}}'))).to.deep.equal({ status: '401' });
     });
+  });
+
+  // Issue 11 item 14, and the same hole in OAUTHBEARER's GS2 authzid: the user the client names
+  // reaches validateToken, authorize() and the result's authzid, so no control character may.
+  describe('the requested user never carries a control character', () => {
+    const messages: [string, (user: string) => Uint8Array][] = [
+      ['XOAUTH2 user=', (user) => b(`user=${user}\x01auth=Bearer tok\x01\x01`)],
+      ['OAUTHBEARER a=', (user) => b(`n,a=${user},\x01auth=Bearer tok\x01\x01`)],
+    ];
+    for (const [where, build] of messages) {
+      const mechanism = where.startsWith('XOAUTH2') ? XOAUTH2 : OAUTHBEARER;
+      it(`${where}: CR, LF, HTAB, C1 and other controls are MALFORMED_MESSAGE before the validator and the policy run`, () => {
+        const seen: TokenRequest[] = [];
+        const asked: string[] = [];
+        const options = {
+          validateToken: (request: TokenRequest) => (seen.push(request), { authcid: 'alice' }),
+          authorize: ({ authzid }: { authzid: string }) => (asked.push(authzid), true),
+        };
+        for (const control of ['\r', '\n', '\r\n', '\t', '\u0000', '\u001B', '\u007F', '\u0085', '\u009F']) {
+          const error = expectSaslError(() => new SyncServerSession(mechanism.server(options, build(`bob${control}admin`))).start(), 'MALFORMED_MESSAGE');
+          expect(error.party).to.equal('client');
+        }
+        expect(seen).to.have.length(0);
+        expect(asked).to.have.length(0);
+        const step = new SyncServerSession(mechanism.server(options, build('bob'))).start();
+        expect(step.done && step.outcome.authzid).to.equal('bob');
+      });
+    }
   });
 
   it('BearerCredentials keeps the token out of inspect and JSON', () => {

@@ -10,7 +10,7 @@ import { rejectAuthzid } from '../credentials.js';
 import { MalformedMessageError, UsageError } from '../errors.js';
 import { challenge } from '../exchange.js';
 import type { Mechanism } from '../mechanism.js';
-import { BearerCredentials, authenticateBearer, bearerClient, checkClientField, encodeKeyValues, parseBearerAuth, parseKeyValues, requireValidator } from '../oauth.js';
+import { BearerCredentials, authenticateBearer, bearerClient, checkBearerUser, checkClientField, encodeKeyValues, parseBearerAuth, parseKeyValues, requireValidator } from '../oauth.js';
 import type { ServerOptions } from '../options.js';
 import { checkFieldLength } from '../server-auth.js';
 
@@ -20,7 +20,8 @@ const STYLE = { dummyReply: EMPTY, newline: true } as const;
 
 /**
  * Parses an XOAUTH2 client message. Both `user` and `auth` are required, once each, in any
- * order; `auth` must be `Bearer <b64token>`. Keys other than these two are ignored, as
+ * order; `auth` must be `Bearer <b64token>`; `user` must not contain a control character (C0
+ * including HTAB, CR and LF, DEL, or C1). Keys other than these two are ignored, as
  * OAUTHBEARER (which XOAUTH2 became) ignores them. Throws {@link MalformedMessageError} or
  * {@link LimitExceededError}.
  */
@@ -30,6 +31,7 @@ export function parseXoauth2Response(message: Uint8Array, options: ServerOptions
   const auth = pairs.get('auth');
   if (user === undefined) throw new MalformedMessageError('XOAUTH2 message has no user', { mechanism: NAME, party: 'client' });
   if (auth === undefined) throw new MalformedMessageError('XOAUTH2 message has no auth', { mechanism: NAME, party: 'client' });
+  checkBearerUser(user, NAME);
   checkFieldLength(options, NAME, 'XOAUTH2 user', utf8(user).length);
   return new BearerCredentials(user, parseBearerAuth(auth, NAME));
 }

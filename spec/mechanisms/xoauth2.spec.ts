@@ -156,6 +156,42 @@ describe('XOAUTH2', () => {
         expectSaslError(() => new SyncServerSession(XOAUTH2.server(options, message)).start(), 'MALFORMED_MESSAGE');
       });
     }
+    // Issue 11: CR, LF and HTAB passed the shared value grammar (RFC 7628 allows them in
+    // values) and reached validateToken, authorize() and the result's authzid.
+    const controls: [string, string][] = [
+      ['CR', '\r'],
+      ['LF', '\n'],
+      ['CR LF', '\r\n'],
+      ['HTAB', '\t'],
+      ['NUL', '\u0000'],
+      ['ESC', '\u001B'],
+      ['US', '\u001F'],
+      ['DEL', '\u007F'],
+      ['C1 PAD', '\u0080'],
+      ['C1 NEL', '\u0085'],
+      ['C1 APC', '\u009F'],
+    ];
+    for (const [name, control] of controls) {
+      it(`rejects ${name} inside user= with MALFORMED_MESSAGE, before validateToken and authorize`, () => {
+        const seen: TokenRequest[] = [];
+        const asked: string[] = [];
+        const opts = { validateToken: validator({ alice: 'alice-token' }, seen), authorize: ({ authzid }: { authzid: string }) => (asked.push(authzid), true) };
+        for (const user of [`alice${control}`, `${control}alice`, `ali${control}ce`]) {
+          const message = b(`user=${user}\x01auth=Bearer alice-token\x01\x01`);
+          const error = expectSaslError(() => new SyncServerSession(XOAUTH2.server(opts, message)).start(), 'MALFORMED_MESSAGE');
+          expect(error.party).to.equal('client');
+          expectNoSecrets(error, ['alice-token', user]);
+          expectSaslError(() => parseXoauth2Response(message), 'MALFORMED_MESSAGE');
+        }
+        expect(seen).to.have.length(0);
+        expect(asked).to.have.length(0);
+      });
+    }
+
+    it('still accepts a user= with spaces and non-ASCII letters', () => {
+      expect(parseXoauth2Response(b('user=J\u00F6rg M\u00FCller@example.com\x01auth=Bearer t\x01\x01')).user).to.equal('J\u00F6rg M\u00FCller@example.com');
+    });
+
     it('rejects an oversized user with LIMIT_EXCEEDED', () => {
       expectSaslError(() => new SyncServerSession(XOAUTH2.server(options, b(`user=${'a'.repeat(2000)}\x01auth=Bearer t\x01\x01`))).start(), 'LIMIT_EXCEEDED');
     });
