@@ -18,7 +18,8 @@ export const SERVE_HELP = `Usage: saslkit serve --protocol smtp|imap|pop3 --user
 
 Runs a test server that speaks SMTP, IMAP or POP3 only as far as authentication needs:
 greeting, capabilities, STARTTLS (STLS), AUTH / AUTHENTICATE, IMAP LOGIN, POP3 USER/PASS,
-the success reply, QUIT / LOGOUT. Every attempt is logged on standard output (user name,
+the success reply, QUIT / LOGOUT. STARTTLS is refused after a login, and TLS starts a fresh
+session (EHLO again, USER again). Every attempt is logged on standard output (user name,
 mechanism, outcome; never a secret). Ctrl-C (SIGINT) or SIGTERM stops it.
 
 Options:

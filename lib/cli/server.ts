@@ -8,6 +8,11 @@
  * When TLS is configured, SCRAM-*-PLUS is offered once TLS is up (with the connection's
  * channel-binding data), and PLAIN, LOGIN, IMAP LOGIN and POP3 USER are held back until then
  * unless `plaintextAuth` is set (as Dovecot's `disable_plaintext_auth`).
+ *
+ * STARTTLS (STLS) is refused once the client is authenticated (SMTP 503 5.5.1, IMAP BAD, POP3
+ * -ERR), and when TLS starts the server forgets what the client said before it: SMTP's EHLO (AUTH
+ * waits for a new one, RFC 3207 section 4.2), a login, POP3's pending USER. Otherwise a man in the
+ * middle could log in, or name the user, in the clear and hand the session over to TLS.
  * @module
  */
 import { once } from 'node:events';
@@ -210,8 +215,14 @@ class Connection {
   #reader!: LineReader;
   #lines!: AsyncIterator<string>;
   #write!: (line: string) => unknown;
+  // Session state from the client's commands. All of it is dropped when TLS starts (RFC 3207
+  // section 4.2, RFC 2595 section 4): a man in the middle may have sent those commands.
   #authenticated = false;
   #attemptUser: string | undefined;
+  /** SMTP: EHLO or HELO was received (in the current TLS state). */
+  #greeted = false;
+  /** POP3: the name from USER, waiting for PASS. */
+  #pop3User: string | undefined;
 
   constructor(settings: AuthServerOptions, auth: SASLAuth, context: SecureContext | undefined, socket: Socket, tls: TLSSocket | undefined) {
     this.#settings = settings;
@@ -332,6 +343,14 @@ class Connection {
     }
   }
 
+  /** Forgets everything the client said before TLS; only what TLS itself established counts now. */
+  #resetSession(): void {
+    this.#authenticated = false;
+    this.#attemptUser = undefined;
+    this.#greeted = false;
+    this.#pop3User = undefined;
+  }
+
   /**
    * Switches to TLS after the protocol's "go ahead" line. Lines the client pipelined after the
    * STARTTLS command are an injection attempt (CVE-2011-0411 and kin): the connection is dropped.
@@ -354,6 +373,7 @@ class Connection {
     this.#socket = secure;
     this.#tls = secure;
     this.#attach(secure);
+    this.#resetSession();
     this.#tracer?.note(`TLS established (${secure.getProtocol() ?? 'unknown version'})`);
     return true;
   }
@@ -382,20 +402,25 @@ class Connection {
       const verb = (line.split(' ')[0] ?? '').toUpperCase();
       switch (verb) {
         case 'EHLO': {
+          this.#greeted = true;
           const mechanisms = this.#offered();
           const keywords = [`${name} Hello`, 'ENHANCEDSTATUSCODES', ...(this.#canStartTls ? ['STARTTLS'] : []), ...(mechanisms.length > 0 ? [smtpAuthKeyword(mechanisms)] : [])];
           for (const reply of formatSmtpReply(250, keywords.join('\n'))) await this.#write(reply);
           break;
         }
         case 'HELO':
+          this.#greeted = true;
           await this.#write(`250 ${name}`);
           break;
         case 'STARTTLS':
           if (!this.#canStartTls) await this.#write(this.#tls ? '503 5.5.1 TLS already active' : '502 5.5.1 STARTTLS not available');
+          // RFC 3207 lets a server refuse STARTTLS; after AUTH the login would outlive TLS's start.
+          else if (this.#authenticated) await this.#write('503 5.5.1 STARTTLS not permitted after AUTH');
           else if (!(await this.#startTls('220 2.0.0 Ready to start TLS'))) return;
           break;
         case 'AUTH':
           if (this.#authenticated) await this.#write('503 5.5.1 Already authenticated');
+          else if (!this.#greeted) await this.#write('503 5.5.1 Send EHLO first');
           else {
             const mechanism = (line.split(' ')[1] ?? '').toUpperCase();
             await this.#sasl(mechanism, (auth, options) => smtpServerAuth({ command: line, auth, options, lines: this.#lines, write: this.#write }));
@@ -451,6 +476,8 @@ class Connection {
           break;
         case 'STARTTLS':
           if (!this.#canStartTls) await this.#write(`${tag} BAD STARTTLS not available`);
+          // RFC 9051 section 6.2.1: STARTTLS is valid only in the not-authenticated state.
+          else if (this.#authenticated) await this.#write(`${tag} BAD STARTTLS is not permitted after authentication`);
           else if (!(await this.#startTls(`${tag} OK Begin TLS negotiation now`))) return;
           break;
         case 'AUTHENTICATE':
@@ -485,7 +512,6 @@ class Connection {
 
   async #pop3(): Promise<void> {
     await this.#write('+OK saslkit test server ready');
-    let user: string | undefined;
     for (;;) {
       const line = await this.#next();
       if (line === undefined) return;
@@ -505,6 +531,8 @@ class Connection {
         }
         case 'STLS':
           if (!this.#canStartTls) await this.#write('-ERR STLS not available');
+          // RFC 2595 section 4: STLS only in the AUTHORIZATION state (a pending USER is dropped with the rest).
+          else if (this.#authenticated) await this.#write('-ERR STLS is not permitted after authentication');
           else if (!(await this.#startTls('+OK Begin TLS negotiation'))) return;
           break;
         case 'AUTH':
@@ -524,16 +552,16 @@ class Connection {
           else if (!this.#plaintextAllowed) await this.#write('-ERR [AUTH] Plaintext authentication is disabled before STLS');
           else if (arg === '') await this.#write('-ERR Syntax: USER name');
           else {
-            user = arg;
+            this.#pop3User = arg;
             await this.#write('+OK');
           }
           break;
         case 'PASS':
           if (this.#authenticated) await this.#write('-ERR Already authenticated');
-          else if (user === undefined) await this.#write('-ERR USER first');
+          else if (this.#pop3User === undefined) await this.#write('-ERR USER first');
           else {
-            const ok = await this.#password('USER/PASS', user, arg);
-            user = undefined;
+            const ok = await this.#password('USER/PASS', this.#pop3User, arg);
+            this.#pop3User = undefined;
             await this.#write(ok ? '+OK Logged in' : '-ERR [AUTH] Authentication failed');
           }
           break;
