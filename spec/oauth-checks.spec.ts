@@ -1,0 +1,95 @@
+// Checks of the OAuth wire format and of the validator's verdict, each pinned so that removing
+// or loosening it fails a spec (issue 11, found by mutation testing: see mutation/RESULTS.md).
+import { expect } from 'chai';
+import { OAUTHBEARER, type SaslError, type ServerOptions, SyncServerSession, XOAUTH2 } from '../lib/index.js';
+import { parseKeyValues } from '../lib/oauth.js';
+import { b, expectSaslError } from './support/helpers.js';
+
+function blamed(fn: () => unknown, code: SaslError['code'], party: SaslError['party'], mechanism: string): SaslError {
+  const error = expectSaslError(fn, code);
+  expect({ mechanism: error.mechanism, party: error.party }, error.message).to.deep.equal({ mechanism, party });
+  return error;
+}
+
+const accept: ServerOptions = { validateToken: () => ({ authcid: 'alice' }) };
+
+/** Starts an OAUTHBEARER server on `message`; returns the outcome's authcid or throws. */
+function bearer(message: string, options: ServerOptions = accept): string {
+  const step = new SyncServerSession(OAUTHBEARER.server(options, b(message))).start();
+  if (!step.done) throw new Error('expected the outcome');
+  return step.outcome.authcid;
+}
+
+describe('OAuth checks (each pinned on its own)', () => {
+  it('the messages these specs vary are accepted as they are', () => {
+    expect(bearer('n,,\x01auth=Bearer abc\x01\x01')).to.equal('alice');
+    expect(bearer('n,,\x01port=143\x01auth=bearer  abc=\x01\x01')).to.equal('alice');
+  });
+
+  describe('key/value framing', () => {
+    it('the last octet must be 0x01: a trailing byte after the final 0x01 is malformed', () => {
+      blamed(() => parseKeyValues(b('a=1\x01x'), 'TEST'), 'MALFORMED_MESSAGE', 'client', 'TEST');
+      blamed(() => bearer('n,,\x01auth=Bearer abc\x01x'), 'MALFORMED_MESSAGE', 'client', 'OAUTHBEARER');
+      blamed(() => bearer('n,,\x01auth=Bearer abc\x01\x01x'), 'MALFORMED_MESSAGE', 'client', 'OAUTHBEARER');
+    });
+    it('a field without "=" is malformed, not a key made of its first letters', () => {
+      blamed(() => parseKeyValues(b('junk\x01\x01'), 'TEST'), 'MALFORMED_MESSAGE', 'client', 'TEST');
+      blamed(() => bearer('n,,\x01junk\x01auth=Bearer abc\x01\x01'), 'MALFORMED_MESSAGE', 'client', 'OAUTHBEARER');
+      blamed(() => bearer('n,,\x01hosts\x01auth=Bearer abc\x01\x01'), 'MALFORMED_MESSAGE', 'client', 'OAUTHBEARER');
+    });
+    it('keys are letters only, anchored at both ends', () => {
+      for (const key of ['1a', 'a1', 'a-b']) blamed(() => parseKeyValues(b(`${key}=1\x01\x01`), 'TEST'), 'MALFORMED_MESSAGE', 'client', 'TEST');
+    });
+    it('values may hold HTAB, CR and LF but no other control character', () => {
+      expect(parseKeyValues(b('a=x\ty\r\n\x01\x01'), 'TEST').get('a')).to.equal('x\ty\r\n');
+      for (const control of ['\x08', '\x0b', '\x0c', '\x0e', '\x1f', '\x7f']) {
+        blamed(() => parseKeyValues(b(`a=x${control}\x01\x01`), 'TEST'), 'MALFORMED_MESSAGE', 'client', 'TEST');
+      }
+    });
+  });
+
+  describe('bearer token and port syntax', () => {
+    it('the scheme is "Bearer" at the start of auth=', () => {
+      for (const auth of ['xBearer abc', 'Bearerabc', ' Bearer abc']) blamed(() => bearer(`n,,\x01auth=${auth}\x01\x01`), 'MALFORMED_MESSAGE', 'client', 'OAUTHBEARER');
+    });
+    it('the token is a b64token anchored at both ends', () => {
+      for (const token of ['!abc', 'abc!', 'a=b', 'abc def']) blamed(() => bearer(`n,,\x01auth=Bearer ${token}\x01\x01`), 'MALFORMED_MESSAGE', 'client', 'OAUTHBEARER');
+      expect(bearer('n,,\x01auth=Bearer a-._~+/Z9==\x01\x01')).to.equal('alice');
+    });
+    it('the port is 1 to 5 digits, anchored at both ends', () => {
+      for (const port of ['x1', '1x', '123456', '+1', '1.0']) blamed(() => bearer(`n,,\x01port=${port}\x01auth=Bearer abc\x01\x01`), 'MALFORMED_MESSAGE', 'client', 'OAUTHBEARER');
+      let seen: number | undefined;
+      bearer('n,,\x01port=00143\x01auth=Bearer abc\x01\x01', { validateToken: (request) => ((seen = request.port), { authcid: 'alice' }) });
+      expect(seen).to.equal(143);
+    });
+  });
+
+  describe("the validator's verdict", () => {
+    const verdicts: [string, unknown][] = [
+      ['an authcid with a string error', { authcid: 'bob', error: 'invalid_token' }],
+      ['an authcid with a null error', { authcid: 'bob', error: null }],
+      ['an authcid with a false error', { authcid: 'bob', error: false }],
+      ['an error with an empty status', { error: { status: '' } }],
+      ['an error with a numeric status', { error: { status: 401 } }],
+      ['an error with non-string schemes', { error: { status: 'invalid_token', schemes: 1 } }],
+      ['an error with a non-string openidConfiguration', { error: { status: 'invalid_token', openidConfiguration: {} } }],
+      ['a numeric authcid', { authcid: 7 }],
+      ['null', null],
+    ];
+    for (const [name, verdict] of verdicts) {
+      it(`refuses ${name} with USAGE, and no login (OAUTHBEARER and XOAUTH2)`, () => {
+        const options: ServerOptions = { validateToken: () => verdict as never };
+        blamed(() => bearer('n,,\x01auth=Bearer abc\x01\x01', options), 'USAGE', 'local', 'OAUTHBEARER');
+        blamed(() => new SyncServerSession(XOAUTH2.server(options, b('user=bob\x01auth=Bearer abc\x01\x01'))).start(), 'USAGE', 'local', 'XOAUTH2');
+      });
+    }
+    it('an error with an authcid beside it is still an error: the exchange fails', () => {
+      const options: ServerOptions = { validateToken: () => ({ authcid: 'bob', error: { status: 'invalid_token' } }) };
+      const session = new SyncServerSession(OAUTHBEARER.server(options, b('n,,\x01auth=Bearer abc\x01\x01')));
+      const step = session.start();
+      expect(step.done).to.equal(false);
+      const error = blamed(() => session.respond(Uint8Array.of(1)), 'AUTHENTICATION_FAILED', 'client', 'OAUTHBEARER');
+      expect((error as { serverError?: string }).serverError).to.equal('invalid_token');
+    });
+  });
+});
