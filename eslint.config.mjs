@@ -3,7 +3,7 @@ import { defineConfig } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 
 export default defineConfig(
-  { ignores: ['dist/', 'coverage/', 'api/', 'node_modules/'] },
+  { ignores: ['dist/', 'coverage/', 'api/', 'node_modules/', '.stryker-tmp/', 'reports/'] },
   js.configs.recommended,
   tseslint.configs.strictTypeChecked,
   {

@@ -1,0 +1,33 @@
+// A StrykerJS ignorer: mutants inside the *message text* of a thrown error are not run.
+// Replacing "SCRAM nonce does not match" with "" changes no behaviour a caller may rely on (the
+// error's class, `code`, `party`, `mechanism`, `limit` and `serverError` are what is specified,
+// and those stay mutated and tested). Only the message argument is skipped:
+//   new FooError(<message>, ...)            message = argument 0
+//   new LimitExceededError(limit, <message>, ...)  message = argument 1 (the limit name is API)
+//   bad(<message>) / badClientFirst(<message>, ...) / failed(<message>, mechanism, code)
+//                                            local helpers that only wrap `new ...Error(message)`
+// Written as a plain plugin object ({ kind, name, value }) so that it needs no import.
+
+const MESSAGE_HELPERS = new Set(['bad', 'badClientFirst', 'failed']);
+
+function messageIndex(callee, isNew) {
+  if (callee?.type !== 'Identifier') return -1;
+  if (isNew && callee.name === 'LimitExceededError') return 1;
+  if (isNew && callee.name.endsWith('Error')) return 0;
+  if (!isNew && MESSAGE_HELPERS.has(callee.name)) return 0;
+  return -1;
+}
+
+const errorMessages = {
+  shouldIgnore(path) {
+    if (!path.isStringLiteral() && !path.isTemplateLiteral()) return undefined;
+    const parent = path.parentPath;
+    if (parent === null || path.listKey !== 'arguments') return undefined;
+    const isNew = parent.isNewExpression();
+    if (!isNew && !parent.isCallExpression()) return undefined;
+    if (messageIndex(parent.node.callee, isNew) !== path.key) return undefined;
+    return 'error message text (see mutation/README.md)';
+  },
+};
+
+export const strykerPlugins = [{ kind: 'Ignore', name: 'error-messages', value: errorMessages }];
