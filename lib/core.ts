@@ -69,11 +69,13 @@ export type ServerStep =
   | { readonly done: false; readonly challenge: Uint8Array }
   | { readonly done: true; readonly outcome: Authenticated };
 
-type Resume = { readonly mode: 'next'; readonly value: unknown } | { readonly mode: 'throw'; readonly error: unknown };
-type Generated<Y, R> = IteratorResult<Exclude<Y, { kind: unknown }>, R>;
+/** How a planned step resumes the generator: `next(value)` or `throw(error)` (exported as `PlanResume`). */
+export type Resume = { readonly mode: 'next'; readonly value: unknown } | { readonly mode: 'throw'; readonly error: unknown };
+/** What the generator produced for a step, effects excluded (they never reach a reader; exported as `GeneratedStep`). */
+export type Generated<Y, R> = IteratorResult<Exclude<Y, { kind: unknown }>, R>;
 
-/** Reads the result of a planned step for the session that planned it. */
-interface Reader<Y, R, T> {
+/** Reads the result of a planned step for the session that planned it (exported as `PlanReader`). */
+export interface Reader<Y, R, T> {
   // A method signature, so that each side's readers may take their own kind of session.
   read(core: ServerCore | ClientCore, result: Generated<Y, R>): T;
 }
@@ -145,7 +147,8 @@ function advanceEager<Y, R>(gen: Generator<Y, R, unknown>, first: Resume): Itera
   return result;
 }
 
-type State = 'new' | 'running' | 'done' | 'failed';
+/** Where a session is in its life: a session that is done or failed takes no more steps (exported as `CoreState`). */
+export type State = 'new' | 'running' | 'done' | 'failed';
 
 // Passes its argument through as `this`, so that a subclass can stamp a private field on it.
 // eslint-disable-next-line @typescript-eslint/no-extraneous-class -- the constructor is the point

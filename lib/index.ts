@@ -18,6 +18,10 @@ export {
   DEFAULT_MAX_ROUNDS,
   type ServerStep,
   type Plan,
+  type Resume as PlanResume,
+  type Reader as PlanReader,
+  type Generated as GeneratedStep,
+  type State as CoreState,
   advanceSync,
   advanceAsync,
   ServerCore,
@@ -52,6 +56,7 @@ export {
   SCRAM_SERVER_ERRORS, type ScramServerError, SCRAM_MIN_ITERATIONS, SCRAM_DEFAULT_MAX_ITERATIONS, SCRAM_CLIENT_CACHE_SIZE, scramServerErrorOf,
   scramGs2Header, scramChannelBindingAttribute, scramAuthMessage, scramClientSignature, scramServerSignature, scramXor,
   parseScramClientFirst, parseScramClientFinal, parseScramServerFirst, verifyScramServerFinal, clearScramClientCache,
+  type ClientFirst as ScramClientFirst, type ClientFinal as ScramClientFinal, type ServerFirst as ScramServerFirst,
 } from './mechanisms/scram.js';
 export {
   XMPP_SASL_NS, DEFAULT_XMPP_MAX_ELEMENT_BYTES, XMPP_FAILURE_CONDITIONS, type XmppFailureCondition, type XmppSaslElement, type XmppSaslElementKind,

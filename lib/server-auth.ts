@@ -108,7 +108,7 @@ export function* authorize(options: ServerOptions, mechanism: string, authcid: s
 
 /**
  * Looks the user up, checks the password, applies the authorization policy. An unknown user's
- * password is checked against {@link unknownUserIdentity}: the same effects and identity calls
+ * password is checked against a decoy ({@link ServerOptions.unknownUserIdentity}): the same effects and identity calls
  * as a wrong password, and the same {@link AuthenticationFailedError}.
  */
 export function* authenticatePassword(

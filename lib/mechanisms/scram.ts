@@ -183,7 +183,8 @@ function testNonce(value: string | undefined, mechanism: string): string | undef
 // ---------------------------------------------------------------------------------------------
 // Server side
 
-interface ClientFirst {
+/** A parsed client-first-message (exported as `ScramClientFirst`): GS2 header fields, then the bare message. */
+export interface ClientFirst {
   readonly gs2Header: string;
   readonly flag: 'n' | 'y' | 'p';
   readonly cbName: string;
@@ -250,7 +251,8 @@ function badClientFirst(why: string, mechanism: string): MalformedMessageError {
   return new MalformedMessageError(`SCRAM client-first-message ${why}`, { mechanism, party: 'client' });
 }
 
-interface ClientFinal {
+/** A parsed client-final-message (exported as `ScramClientFinal`); `withoutProof` is its part in the AuthMessage. */
+export interface ClientFinal {
   readonly channelBinding: Uint8Array;
   readonly nonce: string;
   readonly proof: Uint8Array;
@@ -427,7 +429,8 @@ function* serverExchange(hash: ScramHash, plus: boolean, mechanism: string, opti
 // ---------------------------------------------------------------------------------------------
 // Client side
 
-interface ServerFirst {
+/** A parsed server-first-message (exported as `ScramServerFirst`); `text` is its part in the AuthMessage. */
+export interface ServerFirst {
   readonly text: string;
   readonly nonce: string;
   readonly salt: Uint8Array;
