@@ -59,8 +59,27 @@ export interface ServerOptions {
    * any authzid other than the authcid itself is refused: the safe default.
    */
   readonly authorize?: (request: AuthorizeRequest) => boolean | Promise<boolean>;
-  /** The host name in CRAM-MD5 challenges and the DIGEST-MD5 realm. Default `localhost`; never looked up. */
+  /**
+   * The host name in CRAM-MD5 challenges, the DIGEST-MD5 realm, and the host a DIGEST-MD5
+   * digest-uri must name (with {@link ServerOptions.hostAliases}). Default `localhost`; never
+   * looked up.
+   */
   readonly hostname?: string;
+  /**
+   * Other names of this server than `hostname`: aliases, the address clients connect to, the
+   * domain of a replicated service. DIGEST-MD5 accepts a digest-uri (`serv-type/host[/serv-name]`,
+   * RFC 2831 section 2.1.2) only when its host, and its serv-name when sent, is `hostname` or one
+   * of these, compared without case and trailing dot; anything else is a login computed for
+   * another server (a relay) and fails. Default none.
+   */
+  readonly hostAliases?: readonly string[];
+  /**
+   * The service this server provides, as DIGEST-MD5's digest-uri and GSSAPI name it: `imap`,
+   * `smtp`, `pop`, `sieve`, `xmpp`, `ldap` ... DIGEST-MD5 refuses a digest-uri for another
+   * service. The SMTP, IMAP, POP3, ManageSieve and XMPP profiles fill it in when unset; a host
+   * that drives the mechanism itself should set it, since without it any serv-type passes.
+   */
+  readonly service?: string;
   /** EXTERNAL: the identity the transport established (e.g. a TLS client certificate subject). */
   readonly externalIdentity?: string;
   /** XOAUTH2 and OAUTHBEARER: validates a bearer token. */

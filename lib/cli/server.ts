@@ -184,6 +184,16 @@ function offeredMechanisms(auth: SASLAuth, settings: AuthServerOptions, tls: boo
   return advertisedMechanisms(auth, { channelBinding: binding }).filter((name) => !(holdBack && CLEARTEXT_MECHANISMS.has(name)));
 }
 
+/**
+ * The configured host aliases plus the address this connection came in on (an IPv4-mapped IPv6
+ * address as IPv4): a client that connects by address names it as the host of DIGEST-MD5's
+ * digest-uri, which the server checks against its names.
+ */
+function withLocalAddress(aliases: readonly string[] | undefined, address: string | undefined): readonly string[] {
+  if (address === undefined) return aliases ?? [];
+  return [...(aliases ?? []), address.startsWith('::ffff:') ? address.slice('::ffff:'.length) : address];
+}
+
 function errorCode(error: unknown): string {
   return isSaslError(error) ? error.code : 'STORE_ERROR';
 }
@@ -280,6 +290,7 @@ class Connection {
     return {
       ...base,
       channelBindingData: binding && this.#tls !== undefined ? tlsChannelBinding(this.#tls, 'server') : undefined,
+      hostAliases: withLocalAddress(base.hostAliases, this.#socket.localAddress),
       // The name the client gave is remembered for the log of a failed attempt.
       ...(lookup === undefined
         ? {}

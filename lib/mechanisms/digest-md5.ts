@@ -124,6 +124,16 @@ function parseDirectives(data: Uint8Array, what: string, context: Context): Dire
   return directives;
 }
 
+/**
+ * Parses a DIGEST-MD5 challenge (`party` `'server'`) or response (`'client'`) into its
+ * directives with the parser the exchange uses: names lower-cased, values unquoted, one
+ * character per octet. Throws {@link MalformedMessageError}. For tools that show messages, such
+ * as the CLI's `--trace`, which must find `response=` and `rspauth=` exactly where the exchange does.
+ */
+export function parseDigestMd5Directives(message: Uint8Array, party: Party = 'client'): { readonly name: string; readonly value: string }[] {
+  return party === 'client' ? parseDirectives(message, 'DIGEST-MD5 response', FROM_CLIENT) : parseDirectives(message, 'DIGEST-MD5 challenge', FROM_SERVER);
+}
+
 /** Groups directives by name; names in `single` may appear at most once. */
 function group(directives: readonly Directive[], single: readonly string[], what: string, context: Context): Map<string, string[]> {
   const byName = new Map<string, string[]>();
@@ -253,6 +263,41 @@ function parseResponse(data: Uint8Array, options: ServerOptions): ParsedResponse
   return { username, realm, nonce, cnonce, digestUri, response, authzid, utf8: utf8Mode };
 }
 
+/** A host name as digest-uri comparisons see it: lower-case, without a trailing dot. */
+function hostKey(name: string): string {
+  return (name.endsWith('.') ? name.slice(0, -1) : name).toLowerCase();
+}
+
+/** What a digest-uri must name: the service (when known) and the names of this server. Checked at start, so a bad option shows up before any client. */
+interface Expected {
+  readonly service: string | undefined;
+  readonly names: ReadonlySet<string>;
+}
+
+function expectedUri(options: ServerOptions, hostname: string): Expected {
+  const { service, hostAliases } = options;
+  if (service !== undefined && (typeof service !== 'string' || !SERV_TYPE.test(service))) throw new UsageError('service must be letters only (imap, smtp, pop ...)', { mechanism: NAME });
+  if (hostAliases !== undefined && (!Array.isArray(hostAliases) || !hostAliases.every((alias) => typeof alias === 'string'))) throw new UsageError('hostAliases must be an array of host names', { mechanism: NAME });
+  return { service: service?.toLowerCase(), names: new Set([hostname, ...(hostAliases ?? [])].map(hostKey)) };
+}
+
+/**
+ * RFC 2831 section 2.1.2: the server checks that digest-uri names it. A response computed for
+ * another host was obtained by whoever runs that host, and relaying it to us is the attack the
+ * check stops. The peer sees an ordinary failure (the same for every user: this runs before
+ * the lookup); the reason is the error's cause, for the operator.
+ */
+function checkDigestUri(digestUri: string, expected: Expected): void {
+  const [servType = '', host = '', servName] = digestUri.split('/');
+  let problem: string | undefined;
+  if (expected.service !== undefined && servType.toLowerCase() !== expected.service) problem = 'DIGEST-MD5 digest-uri names another service';
+  else if (!expected.names.has(hostKey(host))) problem = 'DIGEST-MD5 digest-uri names a host that is not this server (hostname, hostAliases)';
+  else if (servName !== undefined && !expected.names.has(hostKey(servName))) problem = 'DIGEST-MD5 digest-uri names a serv-name that is not this server (hostname, hostAliases)';
+  if (problem !== undefined) {
+    throw new AuthenticationFailedError(undefined, { ...FROM_CLIENT, cause: new AuthenticationFailedError(`${problem} (RFC 2831 section 2.1.2)`, FROM_CLIENT) });
+  }
+}
+
 /**
  * The DIGEST-MD5 server exchange with an injectable nonce source. `makeNonce` exists so tests
  * can reproduce the RFC examples; applications use {@link DIGEST_MD5}, whose nonces come from
@@ -262,11 +307,13 @@ export function* digestMd5Server(options: ServerOptions, initial: Uint8Array | u
   if (initial !== undefined) throw new UnexpectedMessageError('DIGEST-MD5 is server-first: the client must not send an initial response', FROM_CLIENT);
   const realm = options.hostname ?? 'localhost';
   if (CONTROL.test(realm)) throw new UsageError('hostname must not contain control characters', { mechanism: NAME });
+  const expected = expectedUri(options, realm);
   const nonce = makeNonce();
   if (!PRINTABLE.test(nonce)) throw new UsageError('DIGEST-MD5 nonces must be printable ASCII', { mechanism: NAME });
   const message = yield* challenge(utf8(`realm=${quote(realm)},nonce=${quote(nonce)},qop="auth",algorithm=md5-sess,charset=utf-8`));
   const claim = parseResponse(message, options);
   if (claim.realm !== realm) throw new MalformedMessageError('DIGEST-MD5 response names a realm the server did not offer', FROM_CLIENT);
+  checkDigestUri(claim.digestUri, expected);
   // A response to another nonce is a replay; it fails like a wrong password.
   if (!constantTimeEqual(claim.nonce, nonce)) throw new AuthenticationFailedError(undefined, FROM_CLIENT);
   // The store is asked for the prepared name, as PLAIN does; the hash uses the name as sent.
@@ -375,9 +422,13 @@ export function* digestMd5Client(credentials: ClientCredentials, options: Client
  * algorithm=md5-sess,charset=utf-8` (RFC 2831's example order). The store's identities need a
  * clear-text password ({@link ClearIdentity}); others fail like an unknown user, with
  * {@link AuthenticationFailedError}, whose `cause` is a {@link MechanismUnavailableError}.
- * The response must name our realm and nonce, `nc=00000001` and `qop=auth`. The digest-uri is
- * checked for form only: the server has no configured name to compare its host with, and the
- * nonce and realm already bind the response to this exchange.
+ * The response must name our realm and nonce, `nc=00000001` and `qop=auth`, and its digest-uri
+ * must name this server (RFC 2831 section 2.1.2): serv-type `options.service` when set (the
+ * protocol profiles set it: `smtp`, `imap`, `pop`, `sieve`, `xmpp`), host and serv-name (if
+ * sent) `options.hostname` (default `localhost`) or one of `options.hostAliases`, without case.
+ * The realm and nonce do not stop a relay (a hostile server passes our challenge on to its
+ * victim unchanged); the digest-uri does, since the victim computed it for the host it reached.
+ * A mismatch fails with {@link AuthenticationFailedError}, the reason in its `cause`.
  *
  * Client: needs `host` and `service` in its options for the digest-uri (`imap/mail.example.com`),
  * takes the first realm offered (none: sends no realm), and verifies `rspauth` before returning

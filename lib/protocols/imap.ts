@@ -158,7 +158,7 @@ export interface ImapServerAuthOptions extends LineServerAuthOptions {
  * last `+` continuation answered by an empty line.
  */
 export function imapServerAuth(args: ImapServerAuthOptions): Promise<Authenticated> {
-  return runServerProfile(new ImapServerDialect(args), args, IMAP_MAX_AUTH_LINE);
+  return runServerProfile(new ImapServerDialect(args), args, IMAP_MAX_AUTH_LINE, 'imap');
 }
 
 class ImapClientDialect extends Base64LineClientDialect {

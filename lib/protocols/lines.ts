@@ -777,12 +777,32 @@ function classify(thrown: unknown): { kind: ReplyKind | undefined; error: unknow
  * challenges and responses, sends server-final data as a last challenge where success cannot
  * carry it, and writes the success reply before resolving. On failure it writes the reply that
  * fits (unless the connection is gone) and rejects with the typed error, or with the error a
- * credential store threw. @internal
+ * credential store threw. `service` is the protocol's service name for the mechanisms (see
+ * {@link serverOptionsFor}). @internal
  */
-export function runServerProfile(dialect: ServerDialect, args: LineServerAuthOptions, defaultMaxLineLength: number): Promise<Authenticated> {
+export function runServerProfile(dialect: ServerDialect, args: LineServerAuthOptions, defaultMaxLineLength: number, service?: string): Promise<Authenticated> {
   return new Promise((resolve, reject) => {
-    void new ServerRun(dialect, args, defaultMaxLineLength, resolve, reject).drive(undefined);
+    void new ServerRun(dialect, args, defaultMaxLineLength, resolve, reject, service).drive(undefined);
   });
+}
+
+// Options with a profile's service filled in, one per options object and service, so a host
+// that passes the same options to every exchange does not get a copy per login.
+const WITH_SERVICE = new Map<string, WeakMap<ServerOptions, ServerOptions>>();
+const NO_SERVER_OPTIONS: ServerOptions = Object.freeze({});
+
+/**
+ * `options` with {@link ServerOptions.service} set to the profile's service (`smtp`, `imap`,
+ * `pop`, `sieve`, `xmpp`) when the host left it unset, for DIGEST-MD5's digest-uri check. @internal
+ */
+export function serverOptionsFor(options: ServerOptions | undefined, service: string | undefined): ServerOptions {
+  const given = options ?? NO_SERVER_OPTIONS;
+  if (service === undefined || given.service !== undefined) return given;
+  let cache = WITH_SERVICE.get(service);
+  if (cache === undefined) WITH_SERVICE.set(service, (cache = new WeakMap()));
+  let filled = cache.get(given);
+  if (filled === undefined) cache.set(given, (filled = { ...given, service }));
+  return filled;
 }
 
 const CLIENT_CONTEXT: ProfileContext = Object.freeze({ party: 'client' });
@@ -811,14 +831,17 @@ class ServerRun implements LineConsumer {
   readonly #input: LineInput;
   readonly #resolve: (outcome: Authenticated) => void;
   readonly #reject: (error: unknown) => void;
+  // The protocol's service name (DIGEST-MD5 digest-uri), used when the options name none.
+  readonly #service: string | undefined;
   #context: ProfileContext = CLIENT_CONTEXT;
   #session: PromiseServerSession | undefined;
   // Set once server-final data went out as a challenge: the next line acknowledges it.
   #final: Authenticated | undefined;
 
-  constructor(dialect: ServerDialect, args: LineServerAuthOptions, defaultMaxLineLength: number, resolve: (outcome: Authenticated) => void, reject: (error: unknown) => void) {
+  constructor(dialect: ServerDialect, args: LineServerAuthOptions, defaultMaxLineLength: number, resolve: (outcome: Authenticated) => void, reject: (error: unknown) => void, service: string | undefined) {
     const limits = args.limits ?? NO_LIMITS;
     this.#dialect = dialect;
+    this.#service = service;
     this.#args = args;
     this.#input = new LineInput(args.lines, limits.maxLineLength ?? defaultMaxLineLength, limits.signal);
     this.#resolve = resolve;
@@ -881,7 +904,7 @@ class ServerRun implements LineConsumer {
     this.#context = context;
     let initial: Uint8Array | undefined;
     if (command.initial !== undefined) initial = dialect.decodeInitial(command.initial, context);
-    const session = new PromiseServerSession(mechanism.server(args.options ?? {}, initial), { ...(args.limits ?? NO_LIMITS), mechanism: mechanism.name, initialResponse: initial });
+    const session = new PromiseServerSession(mechanism.server(serverOptionsFor(args.options, this.#service), initial), { ...(args.limits ?? NO_LIMITS), mechanism: mechanism.name, initialResponse: initial });
     this.#session = session;
     try {
       return await session.start();

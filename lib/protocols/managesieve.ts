@@ -269,7 +269,7 @@ export type ManageSieveServerAuthOptions = LineServerAuthOptions;
  * may still be sending the literal's octets (`{n+}` does not wait), so close the connection.
  */
 export function manageSieveServerAuth(args: ManageSieveServerAuthOptions): Promise<Authenticated> {
-  return runServerProfile(new SieveServerDialect(args.replies), args, MANAGESIEVE_MAX_AUTH_LINE);
+  return runServerProfile(new SieveServerDialect(args.replies), args, MANAGESIEVE_MAX_AUTH_LINE, 'sieve');
 }
 
 class SieveClientDialect implements ClientDialect {

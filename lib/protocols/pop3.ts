@@ -100,7 +100,7 @@ export type Pop3ServerAuthOptions = LineServerAuthOptions;
  * empty line. Refusing AUTH outside the AUTHORIZATION state is the host's job.
  */
 export function pop3ServerAuth(args: Pop3ServerAuthOptions): Promise<Authenticated> {
-  return runServerProfile(args.replies === undefined ? DEFAULT_SERVER_DIALECT : new Pop3ServerDialect(args.replies), args, POP3_MAX_AUTH_LINE);
+  return runServerProfile(args.replies === undefined ? DEFAULT_SERVER_DIALECT : new Pop3ServerDialect(args.replies), args, POP3_MAX_AUTH_LINE, 'pop');
 }
 
 class Pop3ClientDialect extends Base64LineClientDialect {

@@ -172,7 +172,7 @@ export type SmtpServerAuthOptions = LineServerAuthOptions;
  * (reply 503) is the host's job, as is refusing AUTH before TLS where that is the policy.
  */
 export function smtpServerAuth(args: SmtpServerAuthOptions): Promise<Authenticated> {
-  return runServerProfile(args.replies === undefined ? DEFAULT_SERVER_DIALECT : new SmtpServerDialect(args.replies), args, SMTP_MAX_AUTH_LINE);
+  return runServerProfile(args.replies === undefined ? DEFAULT_SERVER_DIALECT : new SmtpServerDialect(args.replies), args, SMTP_MAX_AUTH_LINE, 'smtp');
 }
 
 class SmtpClientDialect extends Base64LineClientDialect {

@@ -32,7 +32,7 @@ import { PromiseClientSession, PromiseServerSession } from '../drivers/promise.j
 import type { ClientOptions } from '../mechanism.js';
 import type { ServerOptions } from '../options.js';
 import type { ChooseOptions, SASLAuth } from '../registry.js';
-import { raceSignal } from './lines.js';
+import { raceSignal, serverOptionsFor } from './lines.js';
 
 /** The XML namespace of the SASL elements. */
 export const XMPP_SASL_NS = 'urn:ietf:params:xml:ns:xmpp-sasl';
@@ -686,7 +686,7 @@ export async function xmppServerAuth(args: XmppServerAuthOptions): Promise<Authe
     const mechanism = args.auth.getServer(first.mechanism);
     if (!mechanism) return await fail(new MechanismUnavailableError('the client asked for a mechanism the server does not offer', { party: 'client' }));
     mechanismName = mechanism.name;
-    session = new PromiseServerSession(mechanism.server(args.options ?? {}, first.data), { ...args.session, mechanism: mechanism.name, initialResponse: first.data });
+    session = new PromiseServerSession(mechanism.server(serverOptionsFor(args.options, 'xmpp'), first.data), { ...args.session, mechanism: mechanism.name, initialResponse: first.data });
     let step = await session.start();
     while (!step.done) {
       await args.write(buildXmppChallenge(step.challenge));

@@ -103,6 +103,8 @@ export function serverOptions(variant: ServerVariant): ServerOptions {
     validateToken: ({ token }) => (token === SECRET ? { authcid: ALICE } : { error: { status: 'invalid_token', scope: 'mail' } }),
     // The realm of the RFC 2831 and RFC 5034 DIGEST-MD5 examples, so their responses get past the realm check.
     hostname: 'elwood.innosoft.com',
+    // In-flight clients connect to 'localhost' (clientOptions): DIGEST-MD5's digest-uri must name this server.
+    hostAliases: ['localhost'],
     externalIdentity: EXTERNAL_ID,
     channelBindingData: BINDING,
     scramIterations: 4096,

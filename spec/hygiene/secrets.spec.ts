@@ -49,6 +49,8 @@ function serverOptions(): ServerOptions {
     // The token is the account's password here, so one secret list covers both kinds of mechanism.
     validateToken: ({ token, user }) => (token === PASSWORD ? { authcid: user === '' ? 'alice' : user } : { error: { status: 'invalid_token' } }),
     hostname: REALM,
+    // The clients below connect to 'localhost': DIGEST-MD5's digest-uri must name this server.
+    hostAliases: ['localhost'],
     externalIdentity: 'alice',
     channelBindingData: BINDING,
     scramIterations: 4096,

@@ -5,12 +5,25 @@ import {
   ClientCredentials,
   DIGEST_MD5,
   HashedIdentity,
+  LineQueue,
+  type LineServerAuthOptions,
   Pbkdf2Hasher,
   PromiseServerSession,
   SASLAuth,
+  type SaslError,
+  type ServerOptions,
   SyncClientSession,
   SyncServerSession,
   computeDigestMd5,
+  imapServerAuth,
+  isSaslError,
+  pop3ServerAuth,
+  smtpServerAuth,
+  buildXmppAbort,
+  buildXmppAuth,
+  buildXmppResponse,
+  parseXmppSaslElement,
+  xmppServerAuth,
 } from '../../lib/index.js';
 import { digestMd5Client, digestMd5Server } from '../../lib/mechanisms/digest-md5.js';
 import { ALICE, asyncStoreOf, b, expectNoSecrets, expectSaslError, expectSaslRejection, runPair, runPairAsync, s, storeOf } from '../support/helpers.js';
@@ -279,6 +292,179 @@ describe('DIGEST-MD5', () => {
       expect(DIGEST_MD5).to.include({ name: 'DIGEST-MD5', clientFirst: false, priority: 30 });
       expect(SASLAuth.named(['digest-md5']).getServer('DIGEST-MD5')).to.equal(DIGEST_MD5);
       expect(SASLAuth.defaults().getServer('DIGEST-MD5')).to.equal(undefined);
+    });
+  });
+
+  // Issue 11 item 5: the digest-uri names the server the client meant to reach (RFC 2831 section
+  // 2.1.2). A server that checked it for form only accepted a login relayed by another server.
+  describe('digest-uri: the service and host the client meant', () => {
+    const TARGET = 'mail.target.example';
+    const target = (options: Partial<ServerOptions> = {}) => (initial: Uint8Array | undefined) => DIGEST_MD5.server({ lookup: storeOf(ALICE), hostname: TARGET, service: 'imap', ...options }, initial);
+    const clientFor = (host: string, service = 'imap') => DIGEST_MD5.client(new ClientCredentials('alice', 'alice-pass'), { host, service });
+    /** A login whose client computed its digest-uri for `host`: the outcome, or the server's error. */
+    const loginFor = (host: string, service = 'imap', options: Partial<ServerOptions> = {}): { ok: boolean; error?: SaslError } => {
+      try {
+        runPair(clientFor(host, service), target(options));
+        return { ok: true };
+      } catch (error) {
+        if (!isSaslError(error)) throw error;
+        return { ok: false, error };
+      }
+    };
+    const refusal = (result: { ok: boolean; error?: SaslError }): SaslError => {
+      expect(result.ok).to.equal(false);
+      const error = result.error as SaslError;
+      expect(error).to.include({ code: 'AUTHENTICATION_FAILED', party: 'client', message: 'authentication failed' });
+      return error;
+    };
+
+    it('a login relayed by another server fails: the client computed imap/evil.example, the target is mail.target.example', () => {
+      // evil.example passes the target's challenge on and the client's response back.
+      const victim = new SyncClientSession(clientFor('evil.example'));
+      victim.start();
+      let lookups = 0;
+      const server = new SyncServerSession(DIGEST_MD5.server({ lookup: (name) => (lookups++, storeOf(ALICE)(name)), hostname: TARGET, service: 'imap' }));
+      const first = server.start();
+      if (first.done) throw new Error('expected a challenge');
+      const response = victim.challenge(first.challenge);
+      expect(s(response)).to.include('digest-uri="imap/evil.example"');
+      const error = expectSaslError(() => server.respond(response), 'AUTHENTICATION_FAILED');
+      // No rspauth went out, and the store was never asked: refused before any account work.
+      expect(lookups).to.equal(0);
+      expect(error.message).to.equal('authentication failed');
+      expect((error.cause as SaslError).message).to.match(/digest-uri names a host/);
+      expectNoSecrets(error, ['alice-pass', 'evil.example']);
+      // The same user's honest login goes through.
+      expect(loginFor(TARGET).ok).to.equal(true);
+    });
+
+    it('refuses another service (smtp/ for an imap server), with the reason in cause', () => {
+      const error = refusal(loginFor(TARGET, 'smtp'));
+      expect((error.cause as SaslError).message).to.match(/digest-uri names another service/);
+      expect(loginFor(TARGET.toUpperCase(), 'IMAP').ok, 'serv-type and host compare case-insensitively').to.equal(true);
+    });
+
+    it('fails the same way for a known and an unknown user (no oracle), and before a wrong password is even checked', () => {
+      const known = refusal(loginFor('evil.example'));
+      let unknown: SaslError | undefined;
+      try {
+        runPair(DIGEST_MD5.client(new ClientCredentials('mallory', 'x'), { host: 'evil.example', service: 'imap' }), target());
+      } catch (error) {
+        unknown = error as SaslError;
+      }
+      expect(unknown).to.include({ code: known.code, message: known.message, party: known.party });
+      expect((unknown?.cause as SaslError).message).to.equal((known.cause as SaslError).message);
+    });
+
+    it('accepts the names in hostAliases (an address, another name), with or without a trailing dot', () => {
+      refusal(loginFor('192.0.2.7'));
+      const aliases = { hostAliases: ['192.0.2.7', 'IMAP.Target.Example'] };
+      expect(loginFor('192.0.2.7', 'imap', aliases).ok).to.equal(true);
+      expect(loginFor('imap.target.example', 'imap', aliases).ok).to.equal(true);
+      expect(loginFor(`${TARGET}.`, 'imap', aliases).ok).to.equal(true);
+      refusal(loginFor('evil.example', 'imap', aliases));
+    });
+
+    it('checks serv-name when the client sends one (imap/host/serv-name), against the same names', () => {
+      const withServName = (servName: string, options: Partial<ServerOptions> = {}) => {
+        const response = responseFor({
+          'digest-uri': `"imap/example.com/${servName}"`,
+          response: computeDigestMd5({ username: 'chris', realm: 'example.com', password: 'secret', nonce: 'N', cnonce: 'C', digestUri: `imap/example.com/${servName}` }).response,
+        });
+        return serverAt({ lookup: storeOf(CHRIS), service: 'imap', ...options }).respond(b(response));
+      };
+      const error = expectSaslError(() => withServName('evil.example'), 'AUTHENTICATION_FAILED');
+      expect((error.cause as SaslError).message).to.match(/digest-uri names a serv-name/);
+      expect(withServName('example.com').done).to.equal(false);
+      expect(withServName('mx.example.com', { hostAliases: ['mx.example.com'] }).done).to.equal(false);
+    });
+
+    it('with the host unset, only the default hostname (localhost) is accepted; without service, any serv-type', () => {
+      const bare = (host: string, service: string) => {
+        try {
+          return runPair(DIGEST_MD5.client(new ClientCredentials('alice', 'alice-pass'), { host, service }), (ir) => DIGEST_MD5.server({ lookup: storeOf(ALICE) }, ir)).server.authcid;
+        } catch (error) {
+          return (error as SaslError).code;
+        }
+      };
+      expect(bare('localhost', 'imap')).to.equal('alice');
+      expect(bare('localhost', 'xmpp')).to.equal('alice');
+      expect(bare('127.0.0.1', 'imap')).to.equal('AUTHENTICATION_FAILED');
+    });
+
+    it('refuses a malformed service or alias option with USAGE', () => {
+      for (const options of [{ service: 'im ap' }, { service: '' }, { hostAliases: 'h' as never }, { hostAliases: [42] as never }]) {
+        expectSaslError(() => new SyncServerSession(DIGEST_MD5.server({ lookup: storeOf(ALICE), ...options })).start(), 'USAGE');
+      }
+    });
+
+    describe('the line protocol profiles fill in their service', () => {
+      /** Runs one DIGEST-MD5 login through a profile, the client computing for `service`/mail.example.com. */
+      async function viaProfile(serve: (args: LineServerAuthOptions) => Promise<unknown>, command: string, prefix: string, service: string, options: ServerOptions = {}): Promise<{ value?: unknown; error?: unknown }> {
+        const client = new SyncClientSession(DIGEST_MD5.client(new ClientCredentials('alice', 'alice-pass'), { host: 'mail.example.com', service }));
+        client.start();
+        const lines = new LineQueue();
+        const write = (line: string): void => {
+          if (!line.startsWith(`${prefix} `)) return;
+          try {
+            lines.push(Buffer.from(client.challenge(Buffer.from(line.slice(prefix.length + 1), 'base64'))).toString('base64'));
+          } catch {
+            lines.push('*');
+          }
+        };
+        try {
+          return { value: await serve({ command, auth: SASLAuth.named(['DIGEST-MD5']), options: { lookup: storeOf(ALICE), hostname: 'mail.example.com', ...options }, lines, write }) };
+        } catch (error) {
+          return { error };
+        } finally {
+          lines.end();
+        }
+      }
+      const profiles: [string, (args: LineServerAuthOptions) => Promise<unknown>, string, string, string][] = [
+        ['SMTP', smtpServerAuth, 'AUTH DIGEST-MD5', '334', 'smtp'],
+        ['IMAP', (args) => imapServerAuth(args), 'a1 AUTHENTICATE DIGEST-MD5', '+', 'imap'],
+        ['POP3', pop3ServerAuth, 'AUTH DIGEST-MD5', '+', 'pop'],
+      ];
+      it('XMPP: accepts xmpp/, refuses another service', async () => {
+        const viaXmpp = async (service: string): Promise<{ value?: unknown; error?: unknown }> => {
+          const client = new SyncClientSession(DIGEST_MD5.client(new ClientCredentials('alice', 'alice-pass'), { host: 'mail.example.com', service }));
+          client.start();
+          const queue = [buildXmppAuth('DIGEST-MD5')];
+          let wake: (() => void) | undefined;
+          const elements: AsyncIterator<string> = {
+            next: async () => {
+              while (queue.length === 0) await new Promise<void>((resolve) => (wake = resolve));
+              return { done: false, value: queue.shift() as string };
+            },
+          };
+          const write = (element: string): void => {
+            const parsed = parseXmppSaslElement(element, 'server');
+            if (parsed.kind !== 'challenge') return;
+            try {
+              queue.push(buildXmppResponse(client.challenge(parsed.data)));
+            } catch {
+              queue.push(buildXmppAbort());
+            }
+            wake?.();
+          };
+          try {
+            return { value: await xmppServerAuth({ auth: SASLAuth.named(['DIGEST-MD5']), options: { lookup: storeOf(ALICE), hostname: 'mail.example.com' }, elements, write }) };
+          } catch (error) {
+            return { error };
+          }
+        };
+        expect((await viaXmpp('xmpp')).value).to.include({ authcid: 'alice' });
+        expect((await viaXmpp('imap')).error).to.include({ code: 'AUTHENTICATION_FAILED' });
+      });
+
+      for (const [name, serve, command, prefix, service] of profiles) {
+        it(`${name}: accepts ${service}/, refuses another service, and a configured service wins`, async () => {
+          expect((await viaProfile(serve, command, prefix, service)).value).to.include({ authcid: 'alice' });
+          const other = service === 'smtp' ? 'imap' : 'smtp';
+          expect((await viaProfile(serve, command, prefix, other)).error).to.include({ code: 'AUTHENTICATION_FAILED' });
+          expect((await viaProfile(serve, command, prefix, other, { service: other })).value).to.include({ authcid: 'alice' });
+        });
+      }
     });
   });
 
