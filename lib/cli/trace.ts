@@ -2,17 +2,49 @@
  * `--trace`: the lines of a connection, with SASL messages decoded from base64 and shown in
  * double quotes, and secrets replaced by `[redacted]`: PLAIN's password, LOGIN's password line,
  * CRAM-MD5's digest, DIGEST-MD5's `response=` and `rspauth=`, SCRAM's proof (`p=`) and server
- * signature (`v=`), the bearer token of OAUTHBEARER and XOAUTH2, and the password of IMAP's
- * LOGIN and POP3's PASS commands. Messages of a mechanism the tracer does not know are not
- * shown at all. On the client side the known secrets are also scrubbed from every line, as a
- * last line of defence.
+ * signature (`v=`), the bearer token of OAUTHBEARER and XOAUTH2, the password of IMAP's LOGIN
+ * and POP3's PASS commands, APOP's digest, and IMAP literal data.
+ *
+ * The tracer fails closed. A message is shown only after the parser the exchange itself uses
+ * (`parsePlainResponse`, `parseDigestMd5Directives`, `parseScramClientFinal` ...) accepted it,
+ * and then rebuilt from the parsed fields with the secret ones left out: a message that parser
+ * refuses, and every message of a mechanism the tracer does not know, is redacted whole
+ * (`[redacted 24 bytes: ...]`, `[24 bytes, not shown]`). A line that looks like an
+ * authentication command but is off the protocol's grammar (odd spacing, tabs, control
+ * characters, extra words) is redacted whole too, and what follows it counts as part of an
+ * exchange until the server ends it. On the client side the known secrets are also scrubbed from
+ * every line, as a last line of defence.
  *
  * The tracer follows the line stream by itself: a client line `AUTH <mech> [ir]` or
  * `<tag> AUTHENTICATE <mech> [ir]` starts an exchange; `334`/`+` lines from the server are
- * challenges; any other server line ends it.
+ * challenges; any other server line ends it (IMAP's untagged `* ` lines do not).
  * @module
  */
-import { type LineSource, type LineWriter, fromBase64, lineIterator } from '../index.js';
+import {
+  EMPTY,
+  type LineSource,
+  type LineWriter,
+  decodeInitialResponse,
+  decodeLineData,
+  decodeUtf8,
+  escapeSaslname,
+  isSaslError,
+  lineIterator,
+  parseAnonymousMessage,
+  parseCramMd5Response,
+  parseDigestMd5Directives,
+  parseExternalResponse,
+  parseLoginResponses,
+  parseOauthbearerResponse,
+  parsePlainResponse,
+  parseScramClientFinal,
+  parseScramClientFirst,
+  parseScramServerFirst,
+  parseXoauth2Response,
+  splitBytes,
+  toBase64,
+  utf8,
+} from '../index.js';
 import { scrub } from './io.js';
 
 /** Which end of the connection the trace is written at. */
@@ -27,13 +59,32 @@ export interface LineTracerOptions {
   readonly secrets?: readonly string[];
 }
 
-/** Where the tracer is in an exchange. */
-interface Exchange {
-  readonly mechanism: string;
+/** What the tracer knows of an exchange when it renders one of its messages. */
+export interface TraceExchange {
   /** Client messages seen so far (the initial response counts). */
   clientMessages: number;
-  /** The last challenge, decoded. */
+  /** The last challenge, decoded as UTF-8 for display. */
   lastChallenge: string | undefined;
+  /** The last challenge's bytes (CRAM-MD5's response is parsed against it). */
+  lastChallengeBytes?: Uint8Array | undefined;
+  /** SCRAM: the client nonce from client-first, which server-first must extend. */
+  clientNonce?: string | undefined;
+}
+
+/** Where the tracer is in an exchange. */
+interface Exchange extends TraceExchange {
+  /** Upper case; `''` when the command was off the grammar, so that nothing of it is shown. */
+  readonly mechanism: string;
+}
+
+/** IMAP literal data the client is sending (RFC 9051 `{n}`, RFC 7888 `{n+}`). */
+interface Literal {
+  /** Octets of literal data still to come. */
+  remaining: number;
+  /** A synchronizing literal waits for the server's `+`; a tagged refusal cancels it. */
+  readonly sync: boolean;
+  /** True once a line of it went by. */
+  started: boolean;
 }
 
 const REDACTED = '[redacted]';
@@ -54,70 +105,180 @@ function escapeLine(line: string): string {
   return line.replace(/\p{Cc}/gu, (char) => `\\x${char.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
-/** Decodes a base64 payload for display; undefined when it is not strict base64. */
-function decode(payload: string): string | undefined {
-  if (payload === '=' || payload === '') return '';
+const quote = (shown: string): string => `"${escapeText(shown)}"`;
+
+/** Text for display: UTF-8 when it is, else one character per octet. */
+function displayText(bytes: Uint8Array): string {
   try {
-    return Buffer.from(fromBase64(payload)).toString('utf8');
+    return decodeUtf8(bytes, 'trace');
   } catch {
-    return undefined;
+    return Buffer.from(bytes).toString('latin1');
   }
 }
 
-/** Replaces the values of `name=` fields separated by `separator`. */
-function redactFields(text: string, separator: string, names: readonly string[]): string {
-  return text
-    .split(separator)
-    .map((field) => {
-      const eq = field.indexOf('=');
-      return eq !== -1 && names.includes(field.slice(0, eq).toLowerCase()) ? `${field.slice(0, eq + 1)}${REDACTED}` : field;
-    })
-    .join(separator);
+/** A whole message or line left out; the reason is a parser's fixed error text, never peer data. */
+function redactedWhole(bytes: number, error?: unknown): string {
+  return `[redacted ${bytes} bytes${isSaslError(error) ? `: ${error.message}` : ''}]`;
 }
 
-/** A client message of `mechanism`, secrets redacted, escaped and quoted. */
-export function renderClientMessage(mechanism: string, text: string, exchange: Pick<Exchange, 'clientMessages' | 'lastChallenge'>): string {
-  const quote = (shown: string): string => `"${shown}"`;
-  if (mechanism === 'PLAIN') {
-    const parts = text.split('\0');
-    return parts.length === 3 ? quote(`${escapeText(parts[0] ?? '')}\\0${escapeText(parts[1] ?? '')}\\0${REDACTED}`) : REDACTED;
-  }
-  if (mechanism === 'LOGIN') {
-    // The user name is the initial response or the answer to a "Username:" prompt; anything else is the password.
-    const isUser = exchange.lastChallenge === undefined ? exchange.clientMessages === 0 : /user/i.test(exchange.lastChallenge);
-    return isUser ? quote(escapeText(text)) : REDACTED;
-  }
-  if (mechanism === 'CRAM-MD5') {
-    const space = text.lastIndexOf(' ');
-    return space === -1 ? REDACTED : quote(`${escapeText(text.slice(0, space))} ${REDACTED}`);
-  }
-  if (mechanism === 'DIGEST-MD5') return quote(escapeText(text).replace(/(^|,)(response=)[^,]*/gi, `$1$2${REDACTED}`));
-  // Only the client-final message carries the proof; client-first's `p=` is the channel-binding type.
-  if (mechanism.startsWith('SCRAM-')) return quote(escapeText(text.startsWith('c=') ? redactFields(text, ',', ['p']) : text));
-  if (mechanism === 'OAUTHBEARER' || mechanism === 'XOAUTH2') return quote(escapeText(redactFields(text, '\x01', ['auth'])));
-  if (mechanism === 'EXTERNAL' || mechanism === 'ANONYMOUS') return quote(escapeText(text));
-  return `[${Buffer.byteLength(text)} bytes, not shown]`;
+const asBytes = (message: string | Uint8Array): Uint8Array => (typeof message === 'string' ? utf8(message) : message);
+
+const SCRAM_NAME = /^SCRAM-(SHA-1|SHA-256|SHA-512)(?:-PLUS)?$/;
+
+// DIGEST-MD5 directives shown with their values; every other one (response, rspauth, and any
+// name saslkit does not know) is redacted. The first group is quoted-string in RFC 2831.
+const DIGEST_QUOTED = new Set(['username', 'realm', 'nonce', 'cnonce', 'digest-uri', 'authzid']);
+const DIGEST_SHOWN = new Set([...DIGEST_QUOTED, 'nc', 'qop', 'maxbuf', 'charset', 'cipher', 'stale', 'algorithm']);
+const DIGEST_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+function renderDigest(message: Uint8Array, party: 'client' | 'server'): string {
+  const shown = parseDigestMd5Directives(message, party).map(({ name, value }) => {
+    if (!DIGEST_SHOWN.has(name)) return `${name}=${REDACTED}`;
+    const text = displayText(Buffer.from(value, 'latin1'));
+    return DIGEST_QUOTED.has(name) || !DIGEST_TOKEN.test(text) ? `${name}="${text.replace(/[\\"]/g, '\\$&')}"` : `${name}=${text}`;
+  });
+  return quote(shown.join(','));
 }
 
-/** A server challenge of `mechanism`, secrets redacted, escaped and quoted. */
-export function renderServerMessage(mechanism: string, text: string): string {
-  if (mechanism.startsWith('SCRAM-')) return `"${escapeText(redactFields(text, ',', ['v']))}"`;
-  if (mechanism === 'DIGEST-MD5') return `"${escapeText(text).replace(/(^|,)(rspauth=)[^,]*/gi, `$1$2${REDACTED}`)}"`;
-  return `"${escapeText(text)}"`;
+/** SCRAM attributes after the known ones: their names stay, their values go. */
+function scramExtensions(attributes: readonly string[]): string {
+  return attributes.map((attribute) => `,${attribute.slice(0, 1)}=${REDACTED}`).join('');
 }
 
-const IMAP_AUTH = /^(\S+ AUTHENTICATE) ([A-Za-z0-9_-]{1,20})(?: (\S+))? *$/i;
-const AUTH = /^(AUTH) ([A-Za-z0-9_-]{1,20})(?: (\S+))? *$/i;
-const IMAP_LOGIN = /^(\S+ LOGIN )((?:"(?:[^"\\]|\\.)*"|[^\s"{]+) )?/i;
-const POP3_SECRET = /^(PASS|APOP \S+)( |$)/i;
+function renderScramClient(mechanism: string, hash: 'SHA-1' | 'SHA-256' | 'SHA-512', message: Uint8Array, exchange: TraceExchange): string {
+  if (message[0] === 0x63 /* c */) {
+    const final = parseScramClientFinal(message, hash, mechanism);
+    const extensions = final.withoutProof.split(',').slice(2);
+    return quote(`c=${toBase64(final.channelBinding)},r=${final.nonce}${scramExtensions(extensions)},p=${REDACTED}`);
+  }
+  const first = parseScramClientFirst(message, mechanism);
+  exchange.clientNonce = first.nonce;
+  return quote(`${first.gs2Header}n=${escapeSaslname(first.authcid)},r=${first.nonce}${scramExtensions(first.bare.split(',').slice(2))}`);
+}
+
+function renderScramServer(mechanism: string, message: Uint8Array, exchange: TraceExchange | undefined): string {
+  const text = decodeUtf8(message, 'SCRAM server message', { mechanism, party: 'server' });
+  const attributes = text.split(',');
+  const first = attributes[0] ?? '';
+  if (first.startsWith('v=') || first.startsWith('e=')) {
+    if (!attributes.every((attribute) => /^[A-Za-z]=[\x21-\x2b\x2d-\x7e]+$/.test(attribute))) return redactedWhole(message.length);
+    // e= is RFC 5802's server-error-value, a fixed word; v= is the server signature.
+    return quote(`${first.startsWith('e=') ? first : `v=${REDACTED}`}${scramExtensions(attributes.slice(1))}`);
+  }
+  const serverFirst = parseScramServerFirst(message, exchange?.clientNonce ?? '', mechanism, Number.MAX_SAFE_INTEGER);
+  return quote(`r=${serverFirst.nonce},s=${toBase64(serverFirst.salt)},i=${serverFirst.iterations}${scramExtensions(attributes.slice(3))}`);
+}
+
+/** The LOGIN client message that is the user name: the first one, unless the server asked for something else. */
+function isLoginUser(exchange: TraceExchange): boolean {
+  const prompt = exchange.lastChallenge;
+  if (exchange.clientMessages !== 0) return false;
+  return prompt === undefined || prompt === '' || (/user/i.test(prompt) && !/pass/i.test(prompt));
+}
+
+// Stands in for LOGIN's password so that the user name goes through the exchange's own parser.
+const LOGIN_PLACEHOLDER = utf8('x');
+
+function renderKnownClient(mechanism: string, message: Uint8Array, exchange: TraceExchange): string | undefined {
+  const scram = SCRAM_NAME.exec(mechanism);
+  if (scram) return renderScramClient(mechanism, scram[1] as 'SHA-1' | 'SHA-256' | 'SHA-512', message, exchange);
+  switch (mechanism) {
+    case 'PLAIN': {
+      parsePlainResponse(message);
+      // The parser accepted exactly three fields; the first two are the authzid and authcid as sent.
+      const [authzid = EMPTY, authcid = EMPTY] = splitBytes(message, 0);
+      return `"${escapeText(displayText(authzid))}\\0${escapeText(displayText(authcid))}\\0${REDACTED}"`;
+    }
+    case 'LOGIN':
+      return isLoginUser(exchange) ? quote(parseLoginResponses(message, LOGIN_PLACEHOLDER).authcid) : REDACTED;
+    case 'CRAM-MD5':
+      return quote(`${parseCramMd5Response(message, exchange.lastChallengeBytes ?? EMPTY).authcid} ${REDACTED}`);
+    case 'DIGEST-MD5':
+      return renderDigest(message, 'client');
+    case 'XOAUTH2':
+      return quote(`user=${parseXoauth2Response(message).user}\x01auth=${REDACTED}\x01\x01`);
+    case 'OAUTHBEARER': {
+      // A lone 0x01 answers an error challenge (RFC 7628 section 3.2.3).
+      if (message.length === 1 && message[0] === 0x01) return quote('\x01');
+      const parsed = parseOauthbearerResponse(message);
+      // The parser checked the GS2 header before the first 0x01: a flag and an authzid.
+      const header = displayText(message.subarray(0, message.indexOf(0x01)));
+      const host = parsed.host === undefined ? '' : `host=${parsed.host}\x01`;
+      const port = parsed.port === undefined ? '' : `port=${parsed.port}\x01`;
+      return quote(`${header}\x01${host}${port}auth=${parsed.token === '' ? '' : REDACTED}\x01\x01`);
+    }
+    case 'EXTERNAL':
+      return quote(parseExternalResponse(message));
+    case 'ANONYMOUS':
+      return quote(parseAnonymousMessage(message));
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * A client message of `mechanism` for display: parsed with the exchange's own parser, rebuilt
+ * without its secrets, escaped and quoted. A message the parser refuses is redacted whole, and
+ * a mechanism the tracer does not know is not shown. SCRAM's client-first sets
+ * `exchange.clientNonce`.
+ */
+export function renderClientMessage(mechanism: string, message: string | Uint8Array, exchange: TraceExchange): string {
+  const bytes = asBytes(message);
+  if (bytes.length === 0) return '""';
+  try {
+    return renderKnownClient(mechanism, bytes, exchange) ?? `[${bytes.length} bytes, not shown]`;
+  } catch (error) {
+    return redactedWhole(bytes.length, error);
+  }
+}
+
+/**
+ * A server challenge of `mechanism` for display, secrets redacted (SCRAM's `v=`, DIGEST-MD5's
+ * `rspauth=`), escaped and quoted. SCRAM and DIGEST-MD5 challenges go through the exchange's
+ * parsers and are redacted whole when refused; a mechanism the tracer does not know is not shown.
+ */
+export function renderServerMessage(mechanism: string, message: string | Uint8Array, exchange?: TraceExchange): string {
+  const bytes = asBytes(message);
+  if (bytes.length === 0) return '""';
+  try {
+    if (SCRAM_NAME.test(mechanism)) return renderScramServer(mechanism, bytes, exchange);
+    if (mechanism === 'DIGEST-MD5') return renderDigest(bytes, 'server');
+    // Prompts, CRAM-MD5's challenge, OAuth error JSON: nothing secret in them.
+    if (['PLAIN', 'LOGIN', 'CRAM-MD5', 'XOAUTH2', 'OAUTHBEARER', 'EXTERNAL', 'ANONYMOUS'].includes(mechanism)) return quote(displayText(bytes));
+    return `[${bytes.length} bytes, not shown]`;
+  } catch (error) {
+    return redactedWhole(bytes.length, error);
+  }
+}
+
+// The strict forms of the authentication commands: SMTP's and POP3's AUTH (parseAuthCommand)
+// and IMAP's AUTHENTICATE with its tag (the IMAP profile's parseCommand). Printable ASCII,
+// single spaces, a valid mechanism name, at most one argument, trailing spaces tolerated.
+const AUTH = /^(AUTH) ([A-Za-z0-9_-]{1,20})(?: ([\x21-\x7e]+))? *$/i;
+const IMAP_AUTH = /^([!#$&'\x2c-\x5b\x5d-\x7a|}~]+ AUTHENTICATE) ([A-Za-z0-9_-]{1,20})(?: ([\x21-\x7e]+))? *$/i;
+// Commands that ask for nothing and carry nothing: POP3's mechanism list, an AUTHENTICATE without a mechanism.
+const HARMLESS_AUTH = /^(?:AUTH|[\x21-\x7e]+ AUTHENTICATE) *$/i;
+const IMAP_LOGIN = /^([!#$&'\x2c-\x5b\x5d-\x7a|}~]+ LOGIN) ("(?:[^"\\\r\n]|\\["\\])*"|[^\s"{}()%*\\]+) /i;
+const APOP = /^(APOP) ([\x21-\x7e]+) /i;
+const LITERAL = /\{([0-9]{1,10})(\+?)\}$/;
+const BASE64_TOKEN = /^[A-Za-z0-9+/]+={0,2}$/;
+// Single-word commands of SMTP and POP3 that may look like base64.
+const PLAIN_COMMANDS = new Set(['QUIT', 'NOOP', 'RSET', 'DATA', 'HELP', 'STARTTLS', 'STLS', 'CAPA', 'STAT', 'LIST', 'UIDL', 'LAST', 'TURN']);
 const SMTP_CHALLENGE = /^334(?: (.*))?$/;
 const CONTINUATION = /^\+(?: (.*))?$/;
+
+/** The words of a line, split at white space and control characters (as a lenient peer might). */
+function looseWords(line: string): string[] {
+  // eslint-disable-next-line no-control-regex -- splitting at control characters is the point
+  return line.split(/[\s\x00-\x1f\x7f]+/u).filter((word) => word !== '');
+}
 
 /** Follows one connection's lines and writes the trace. */
 export class LineTracer {
   readonly #out: (line: string) => void;
   readonly #options: LineTracerOptions;
   #exchange: Exchange | undefined;
+  #literal: Literal | undefined;
 
   constructor(out: (line: string) => void, options: LineTracerOptions) {
     this.#out = out;
@@ -161,43 +322,114 @@ export class LineTracer {
   }
 
   #client(line: string): string {
+    if (this.#literal !== undefined) return this.#literalLine(line);
     const exchange = this.#exchange;
     if (exchange !== undefined) {
       if (line === '*') return '*';
-      const text = decode(line);
-      const shown = text === undefined ? `[not base64, ${line.length} characters]` : renderClientMessage(exchange.mechanism, text, exchange);
+      let bytes: Uint8Array;
+      try {
+        bytes = decodeLineData(line, 'client response');
+      } catch {
+        return `[not base64, ${line.length} characters]`;
+      }
+      const shown = renderClientMessage(exchange.mechanism, bytes, exchange);
       exchange.clientMessages += 1;
       return shown;
     }
-    const command = IMAP_AUTH.exec(line) ?? AUTH.exec(line);
-    if (command) {
-      const mechanism = (command[2] ?? '').toUpperCase();
-      const started: Exchange = { mechanism, clientMessages: 0, lastChallenge: undefined };
-      this.#exchange = started;
-      const initial = command[3];
-      if (initial === undefined) return `${command[1] ?? ''} ${mechanism}`;
-      const text = decode(initial);
-      const shown = text === undefined ? '[not base64]' : renderClientMessage(mechanism, text, started);
-      started.clientMessages += 1;
-      return `${command[1] ?? ''} ${mechanism} ${shown}`;
+    const shown = this.#command(line);
+    this.#expectLiteral(line);
+    return shown;
+  }
+
+  /** A command line outside an exchange. */
+  #command(line: string): string {
+    const words = looseWords(line);
+    const verb = (words[0] ?? '').toUpperCase();
+    const second = (words[1] ?? '').toUpperCase();
+    if (verb.startsWith('AUTH') || second.startsWith('AUTH')) return this.#authCommand(line);
+    if (verb === 'LOGIN' || second === 'LOGIN') {
+      const login = IMAP_LOGIN.exec(line);
+      return login ? `${login[1] ?? ''} ${escapeLine(login[2] ?? '')} ${REDACTED}` : redactedWhole(Buffer.byteLength(line));
     }
-    const login = IMAP_LOGIN.exec(line);
-    if (login) return `${escapeLine(login[1] ?? '')}${escapeLine(login[2] ?? '')}${REDACTED}`;
-    const pop3 = POP3_SECRET.exec(line);
-    if (pop3) return `${escapeLine(pop3[1] ?? '')} ${REDACTED}`;
+    if (verb === 'PASS') return `PASS ${REDACTED}`;
+    if (verb === 'APOP') {
+      const apop = APOP.exec(line);
+      return apop ? `${apop[1] ?? ''} ${apop[2] ?? ''} ${REDACTED}` : `APOP ${REDACTED}`;
+    }
+    // A lone base64 word is a response out of step with the exchange (a client that pipelined
+    // after a refused AUTH), not a command.
+    if (words.length === 1 && BASE64_TOKEN.test(verb) && verb.length % 4 === 0 && !PLAIN_COMMANDS.has(verb)) return redactedWhole(Buffer.byteLength(line));
     return escapeLine(line);
   }
 
+  /** A line that looks like AUTH or AUTHENTICATE: shown only in its strict form; it starts an exchange. */
+  #authCommand(line: string): string {
+    if (HARMLESS_AUTH.test(line)) return line;
+    const command = AUTH.exec(line) ?? IMAP_AUTH.exec(line);
+    if (!command) {
+      // Off the grammar: nothing of it is shown, and nothing until the server ends the exchange.
+      this.#exchange = { mechanism: '', clientMessages: 1, lastChallenge: undefined };
+      return redactedWhole(Buffer.byteLength(line));
+    }
+    const mechanism = (command[2] ?? '').toUpperCase();
+    const started: Exchange = { mechanism, clientMessages: 0, lastChallenge: undefined };
+    this.#exchange = started;
+    const initial = command[3];
+    if (initial === undefined) return `${command[1] ?? ''} ${mechanism}`;
+    let shown: string;
+    try {
+      shown = renderClientMessage(mechanism, decodeInitialResponse(initial), started);
+    } catch {
+      shown = '[not base64]';
+    }
+    started.clientMessages += 1;
+    return `${command[1] ?? ''} ${mechanism} ${shown}`;
+  }
+
+  /** After a client line that ends with `{n}` or `{n+}`, the next lines hold literal data. */
+  #expectLiteral(line: string): void {
+    const literal = LITERAL.exec(line);
+    this.#literal = literal ? { remaining: Number(literal[1]), sync: literal[2] !== '+', started: false } : undefined;
+  }
+
+  /**
+   * A line holding literal data: redacted whole, even the part after the literal (the rest of
+   * the command), which may start another literal.
+   */
+  #literalLine(line: string): string {
+    const literal = this.#literal as Literal;
+    literal.started = true;
+    const bytes = Buffer.byteLength(line);
+    if (literal.remaining > bytes) {
+      // The literal goes on past this line's CRLF.
+      literal.remaining = Math.max(0, literal.remaining - bytes - 2);
+    } else {
+      this.#expectLiteral(line);
+    }
+    return redactedWhole(bytes);
+  }
+
   #server(line: string): string {
+    const literal = this.#literal;
+    // A tagged refusal before any literal data cancels a synchronizing literal (RFC 9051 section 4.3).
+    if (literal !== undefined && literal.sync && !literal.started && !line.startsWith('+') && !line.startsWith('* ')) this.#literal = undefined;
     const exchange = this.#exchange;
     if (exchange === undefined) return escapeLine(line);
     const challenge = SMTP_CHALLENGE.exec(line) ?? CONTINUATION.exec(line);
     if (challenge) {
       const payload = challenge[1] ?? '';
-      const text = decode(payload);
-      exchange.lastChallenge = text;
       const head = line.startsWith('334') ? '334' : '+';
-      return `${head} ${text === undefined ? `[not base64, ${payload.length} characters]` : renderServerMessage(exchange.mechanism, text)}`;
+      let bytes: Uint8Array;
+      try {
+        bytes = decodeLineData(payload, 'challenge');
+      } catch {
+        exchange.lastChallenge = undefined;
+        exchange.lastChallengeBytes = undefined;
+        return `${head} [not base64, ${payload.length} characters]`;
+      }
+      exchange.lastChallenge = displayText(bytes);
+      exchange.lastChallengeBytes = bytes;
+      return `${head} ${renderServerMessage(exchange.mechanism, bytes, exchange)}`;
     }
     // Untagged IMAP data during an exchange (a CAPABILITY update) does not end it.
     if (!line.startsWith('* ')) this.#exchange = undefined;

@@ -3,6 +3,8 @@ import { LineQueue } from '../../lib/index.js';
 import { LineTracer, escapeText, renderClientMessage, renderServerMessage } from '../../lib/cli/trace.js';
 
 const b64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64');
+// A SCRAM-SHA-256 proof has 32 bytes; the client-final parser refuses any other length.
+const PROOF = Buffer.alloc(32, 7).toString('base64');
 
 /** Feeds lines through a tracer as `side` sees them and returns the trace. */
 function trace(side: 'client' | 'server', lines: readonly (readonly ['C' | 'S', string])[], secrets: string[] = []): string[] {
@@ -20,7 +22,8 @@ describe('cli/trace', () => {
   it('redacts each mechanism\'s secrets and keeps the rest readable', () => {
     const fresh = { clientMessages: 0, lastChallenge: undefined };
     expect(renderClientMessage('PLAIN', 'admin\0alice\0hunter2', fresh)).to.equal('"admin\\0alice\\0[redacted]"');
-    expect(renderClientMessage('PLAIN', 'garbage-hunter2', fresh)).to.equal('[redacted]');
+    // A message PLAIN's parser refuses is redacted whole, with the parser's fixed reason.
+    expect(renderClientMessage('PLAIN', 'garbage-hunter2', fresh)).to.equal('[redacted 15 bytes: PLAIN message must have exactly three NUL-separated fields]');
     expect(renderClientMessage('LOGIN', 'alice', fresh)).to.equal('"alice"');
     expect(renderClientMessage('LOGIN', 'alice', { clientMessages: 0, lastChallenge: 'Username:' })).to.equal('"alice"');
     expect(renderClientMessage('LOGIN', 'hunter2', { clientMessages: 1, lastChallenge: 'Password:' })).to.equal('[redacted]');
@@ -28,7 +31,7 @@ describe('cli/trace', () => {
     expect(renderClientMessage('CRAM-MD5', 'alice 0123456789abcdef0123456789abcdef', fresh)).to.equal('"alice [redacted]"');
     expect(renderClientMessage('DIGEST-MD5', 'username="alice",response=0123abcd,qop=auth', fresh)).to.equal('"username=\\"alice\\",response=[redacted],qop=auth"');
     expect(renderClientMessage('SCRAM-SHA-256-PLUS', 'p=tls-exporter,,n=alice,r=abc', fresh)).to.equal('"p=tls-exporter,,n=alice,r=abc"');
-    expect(renderClientMessage('SCRAM-SHA-256', 'c=biws,r=abcdef,p=UHJvb2Y=', fresh)).to.equal('"c=biws,r=abcdef,p=[redacted]"');
+    expect(renderClientMessage('SCRAM-SHA-256', `c=biws,r=abcdef,p=${PROOF}`, fresh)).to.equal('"c=biws,r=abcdef,p=[redacted]"');
     expect(renderServerMessage('SCRAM-SHA-256', 'v=U2lnbmF0dXJl')).to.equal('"v=[redacted]"');
     expect(renderServerMessage('SCRAM-SHA-256', 'r=abcdef,s=c2FsdA==,i=4096')).to.equal('"r=abcdef,s=c2FsdA==,i=4096"');
     expect(renderServerMessage('DIGEST-MD5', 'rspauth=0123abcd')).to.equal('"rspauth=[redacted]"');
@@ -67,7 +70,7 @@ describe('cli/trace', () => {
       ['S', '+ '],
       ['C', b64('n,,n=alice,r=abc')],
       ['S', `+ ${b64('r=abcdef,s=c2FsdA==,i=4096')}`],
-      ['C', b64('c=biws,r=abcdef,p=cHJvb2Y=')],
+      ['C', b64(`c=biws,r=abcdef,p=${PROOF}`)],
       ['S', '* CAPABILITY IMAP4rev1'],
       ['S', `+ ${b64('v=c2lnbmF0dXJl')}`],
       ['C', ''],
