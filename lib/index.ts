@@ -45,7 +45,7 @@ export { ANONYMOUS, buildAnonymousMessage, parseAnonymousMessage } from './mecha
 export { XOAUTH2, buildXoauth2Response, parseXoauth2Response } from './mechanisms/xoauth2.js';
 export { OAUTHBEARER, type OauthbearerFields, buildOauthbearerResponse, parseOauthbearerResponse } from './mechanisms/oauthbearer.js';
 export { escapeSaslname, unescapeSaslname } from './gs2.js';
-export { DIGEST_MD5, type DigestMd5Digests, type DigestMd5Input, computeDigestMd5 } from './mechanisms/digest-md5.js';
+export { DIGEST_MD5, type DigestMd5Digests, type DigestMd5Input, computeDigestMd5, parseDigestMd5Directives } from './mechanisms/digest-md5.js';
 export { BearerCredentials, type ParsedTokenError, encodeTokenError, parseTokenError } from './oauth.js';
 export { REDACTED } from './redact.js';
 export * from './channel-binding.js';
