@@ -107,6 +107,16 @@ export interface ServerOptions {
    */
   readonly channelBindingData?: ChannelBindingSource | undefined;
   /**
+   * SCRAM: when the connection has channel-binding data (`channelBindingData` with a type, i.e.
+   * TLS), accept only -PLUS: a client's GS2 flag `n` or `y` fails with `AUTHENTICATION_FAILED`
+   * (`serverError` and, with `scramSendErrors`, `e=` `server-does-support-channel-binding`),
+   * before the store is asked. Without binding data (no TLS) it changes nothing, so a server
+   * that also listens in the clear does not lock everyone out there: keep SCRAM off such ports
+   * if that is the policy. Pass it to `advertisedMechanisms` as well, which then offers no
+   * non-PLUS SCRAM over TLS (`saslkit serve`'s server does). Default false.
+   */
+  readonly requireChannelBinding?: boolean;
+  /**
    * SCRAM: iteration count for keys derived from clear-text identities and for unknown users.
    * Default 4096 for SHA-1 and SHA-256, 10000 for SHA-512. Stored secrets keep their own count.
    */

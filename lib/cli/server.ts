@@ -181,7 +181,8 @@ export async function startAuthServer(settings: AuthServerOptions): Promise<Runn
 
 function offeredMechanisms(auth: SASLAuth, settings: AuthServerOptions, tls: boolean, binding: boolean): string[] {
   const holdBack = !tls && settings.tls !== undefined && settings.plaintextAuth !== true;
-  return advertisedMechanisms(auth, { channelBinding: binding }).filter((name) => !(holdBack && CLEARTEXT_MECHANISMS.has(name)));
+  const requireChannelBinding = settings.options.requireChannelBinding === true;
+  return advertisedMechanisms(auth, { channelBinding: binding, requireChannelBinding }).filter((name) => !(holdBack && CLEARTEXT_MECHANISMS.has(name)));
 }
 
 /**

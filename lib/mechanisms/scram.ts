@@ -282,13 +282,19 @@ function failed(message: string, mechanism: string, serverError: ScramServerErro
   return new AuthenticationFailedError(message, { mechanism, party: 'client', serverError });
 }
 
-/** Checks the GS2 flag against the mechanism and the connection; returns the binding data to expect. */
-function expectedBinding(first: ClientFirst, plus: boolean, source: ChannelBindingSource | undefined, mechanism: string): Uint8Array {
+/**
+ * Checks the GS2 flag against the mechanism and the connection; returns the binding data to
+ * expect. `required` is {@link ServerOptions.requireChannelBinding}.
+ */
+function expectedBinding(first: ClientFirst, plus: boolean, source: ChannelBindingSource | undefined, mechanism: string, required: boolean): Uint8Array {
   const available = source?.types ?? [];
   if (!plus) {
     if (first.flag === 'p') throw new MalformedMessageError('SCRAM client sent channel binding with a mechanism without -PLUS', { mechanism, party: 'client' });
     // The client could bind but believes we cannot: someone removed -PLUS from our list.
     if (first.flag === 'y' && available.length > 0) throw failed('SCRAM channel-binding downgrade detected', mechanism, 'server-does-support-channel-binding');
+    // Policy: over a connection that can bind, only -PLUS. RFC 5802 section 7 has no value for
+    // "required"; this one tells the client the server binds, so it should use -PLUS.
+    if (required && available.length > 0) throw failed('SCRAM channel binding is required on this connection', mechanism, 'server-does-support-channel-binding');
     return EMPTY;
   }
   if (first.flag !== 'p') throw new MalformedMessageError('SCRAM -PLUS client sent no channel binding', { mechanism, party: 'client' });
@@ -396,7 +402,7 @@ function* keysFor(
 
 function* serverExchange(hash: ScramHash, plus: boolean, mechanism: string, options: ServerOptions, initial: Uint8Array | undefined): Generator<ServerYield, Authenticated, unknown> {
   const first = parseScramClientFirst(initial ?? (yield* challenge(EMPTY)), mechanism, options);
-  const binding = expectedBinding(first, plus, options.channelBindingData, mechanism);
+  const binding = expectedBinding(first, plus, options.channelBindingData, mechanism, options.requireChannelBinding === true);
 
   // The store is asked for the prepared name, as for PLAIN.
   const authcid = first.authcid;

@@ -393,9 +393,14 @@ export function decodeLineData(text: string, what: string, options?: { mechanism
 /**
  * The names a server should advertise: its server mechanisms in order, without the `-PLUS`
  * variants unless the connection can do channel binding (TLS with the binding data at hand).
+ * With `requireChannelBinding` (as {@link ServerOptions.requireChannelBinding}) and binding
+ * possible, the non-PLUS SCRAM variants are left out instead.
  */
-export function advertisedMechanisms(auth: SASLAuth, options: { readonly channelBinding?: boolean } = {}): string[] {
-  return auth.serverMechanisms.map((m) => m.name).filter((name) => options.channelBinding === true || !name.endsWith('-PLUS'));
+export function advertisedMechanisms(auth: SASLAuth, options: { readonly channelBinding?: boolean; readonly requireChannelBinding?: boolean } = {}): string[] {
+  const bind = options.channelBinding === true;
+  // A server that requires binding refuses every non-PLUS SCRAM login where it can bind: do not offer them.
+  const plusOnly = bind && options.requireChannelBinding === true;
+  return auth.serverMechanisms.map((m) => m.name).filter((name) => (name.endsWith('-PLUS') ? bind : !(plusOnly && name.startsWith('SCRAM-'))));
 }
 
 /** Mechanism names from a space-separated list, upper-cased, de-duplicated, invalid names dropped. */
