@@ -23,10 +23,48 @@ export type ChannelBindingType = 'tls-exporter' | 'tls-unique' | 'tls-server-end
  * A client's channel-binding policy, as libpq's `channel_binding`:
  * - `disable`: never bind (GS2 flag `n`); -PLUS mechanisms refuse to run;
  * - `prefer` (default): bind with -PLUS when the server offers it; otherwise send `y` when binding
- *   data is available, so that a server that stripped -PLUS from its list is detected;
+ *   data is available, so that a server that stripped -PLUS from its list is detected, and `n`
+ *   when the server does offer the -PLUS variant but the host chose plain SCRAM
+ *   ({@link clientChannelBinding});
  * - `require`: only -PLUS; a plain SCRAM client refuses to run.
  */
 export type ChannelBindingPolicy = 'disable' | 'prefer' | 'require';
+
+/**
+ * The GS2 channel-binding flag of a SCRAM client-first message (RFC 5802 section 6): `p` binds
+ * (a -PLUS mechanism), `y` says "I could bind, but you do not seem to offer it", `n` says "I do
+ * not bind".
+ */
+export type Gs2BindingFlag = 'p' | 'y' | 'n';
+
+/** What {@link clientChannelBinding} decided. */
+export interface ClientBindingChoice {
+  /** The flag a SCRAM client sends. */
+  readonly flag: Gs2BindingFlag;
+  /** The binding data to run the mechanism with: `source`, or undefined when sending it would claim a downgrade. */
+  readonly source: ChannelBindingSource | undefined;
+}
+
+/**
+ * RFC 5802 section 6 for a client, in one place: the GS2 flag that `mechanism` sends, and the
+ * binding data to give it. A -PLUS mechanism binds (`p`). A plain SCRAM mechanism sends `y` when
+ * the client could bind (binding data and the policy `prefer`) and the server does not offer
+ * the mechanism's -PLUS variant, so that a server that can bind detects a man in the middle who
+ * stripped -PLUS from its list. When the server does offer that variant, the client chose not to
+ * bind; `y` would then read as a downgrade and a server that can bind must refuse it, so the
+ * client sends `n` and the data is dropped. `offered` undefined means the list is unknown: `y`.
+ * Without data, or with the policy `disable`, the flag is `n`; with `require` a plain SCRAM
+ * client refuses to run. Every client profile, the `saslkit` command and the SCRAM client decide
+ * through this function.
+ */
+export function clientChannelBinding(mechanism: string, policy: ChannelBindingPolicy, source: ChannelBindingSource | undefined, offered?: readonly string[]): ClientBindingChoice {
+  const name = mechanism.toUpperCase();
+  if (name.endsWith('-PLUS')) return { flag: 'p', source };
+  if (policy !== 'prefer' || source === undefined || source.types.length === 0) return { flag: 'n', source };
+  const plus = `${name}-PLUS`;
+  if (offered?.some((offeredName) => offeredName.toUpperCase() === plus) === true) return { flag: 'n', source: undefined };
+  return { flag: 'y', source };
+}
 
 /** Every channel-binding type, in the order a client prefers them by default. */
 export const CHANNEL_BINDING_TYPES: readonly ChannelBindingType[] = ['tls-exporter', 'tls-unique', 'tls-server-end-point'];

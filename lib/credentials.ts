@@ -14,19 +14,42 @@ function checkStrings(fields: Readonly<Record<string, unknown>>): void {
   }
 }
 
-/** What a client authenticates with. The secret is a password, or a bearer token for OAuth mechanisms. */
+/**
+ * What a client's secret is, and so which mechanisms an automatic choice may use it with: a
+ * `password` (SCRAM, DIGEST-MD5, CRAM-MD5, PLAIN, LOGIN), a bearer `token` (OAUTHBEARER,
+ * XOAUTH2), or `none` (EXTERNAL, ANONYMOUS).
+ */
+export type SecretKind = 'password' | 'token' | 'none';
+
+const SECRET_KINDS: readonly SecretKind[] = ['password', 'token', 'none'];
+
+/** Options of {@link ClientCredentials}. */
+export interface ClientCredentialsOptions {
+  /**
+   * What the secret is. Default `password`, or `none` when the secret is empty. A bearer token
+   * must say so (`kind: 'token'`): otherwise an automatic choice would use it as a password.
+   */
+  readonly kind?: SecretKind;
+}
+
+/** What a client authenticates with. The secret is a password, or a bearer token for OAuth mechanisms ({@link ClientCredentialsOptions.kind}). */
 export class ClientCredentials {
   /** The authentication identity (user name). */
   readonly authcid: string;
   /** The authorization identity to act as; `''` means the authcid itself. */
   readonly authzid: string;
+  /** What the secret is: the mechanisms an automatic choice (`SASLAuth.chooseClient`, the client profiles) considers. */
+  readonly kind: SecretKind;
   readonly #secret: string;
 
-  constructor(authcid: string, secret: string, authzid?: string) {
+  constructor(authcid: string, secret: string, authzid?: string, options: ClientCredentialsOptions = {}) {
     checkStrings({ authcid, secret, authzid: authzid ?? '' });
+    const kind: unknown = options.kind ?? (secret === '' ? 'none' : 'password');
+    if (!SECRET_KINDS.includes(kind as SecretKind)) throw new UsageError(`kind must be one of: ${SECRET_KINDS.join(', ')}`);
     this.authcid = authcid;
     this.#secret = secret;
     this.authzid = authzid ?? '';
+    this.kind = kind as SecretKind;
   }
 
   /** The password or token. Not shown by `util.inspect` or `JSON.stringify`. */

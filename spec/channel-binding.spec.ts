@@ -22,7 +22,13 @@ import {
   type ServerExchange,
   type ServerOptions,
   TLS_EXPORTER_LABEL,
+  LineQueue,
+  buildXmppMechanisms,
   channelBindingTypesFor,
+  clientChannelBinding,
+  parseXmppSaslElement,
+  xmppClientAuth,
+  xmppServerAuth,
   fromBase64,
   isSaslError,
   serverEndPointData,
@@ -231,6 +237,47 @@ describe('channel binding', () => {
       expect(source.types).to.deep.equal(['tls-server-end-point', 'tls-exporter']);
       expect(hex(source.data('tls-exporter'))).to.equal('02');
       expect(source.data('tls-unique')).to.equal(undefined);
+    });
+  });
+
+  describe('the client GS2 flag, decided in one place (RFC 5802 section 6)', () => {
+    const source = staticChannelBinding({ 'tls-exporter': new Uint8Array(32).fill(1) });
+
+    it('clientChannelBinding: p for -PLUS, y when the -PLUS variant is not offered, n (and no data) when it is', () => {
+      expect(clientChannelBinding('SCRAM-SHA-256-PLUS', 'prefer', source, ['SCRAM-SHA-256-PLUS'])).to.deep.equal({ flag: 'p', source });
+      expect(clientChannelBinding('SCRAM-SHA-256', 'prefer', source, ['SCRAM-SHA-256', 'PLAIN'])).to.deep.equal({ flag: 'y', source });
+      expect(clientChannelBinding('SCRAM-SHA-256', 'prefer', source)).to.deep.equal({ flag: 'y', source });
+      expect(clientChannelBinding('SCRAM-SHA-256', 'prefer', source, ['scram-sha-256-plus', 'SCRAM-SHA-256'])).to.deep.equal({ flag: 'n', source: undefined });
+      // Another hash's -PLUS does not count: the client's own mechanism's variant was stripped, so y lets the server see it.
+      expect(clientChannelBinding('SCRAM-SHA-256', 'prefer', source, ['SCRAM-SHA-1-PLUS', 'SCRAM-SHA-256'])).to.deep.equal({ flag: 'y', source });
+      expect(clientChannelBinding('SCRAM-SHA-256', 'disable', source, ['SCRAM-SHA-256'])).to.deep.equal({ flag: 'n', source });
+      expect(clientChannelBinding('SCRAM-SHA-256', 'prefer', undefined, ['SCRAM-SHA-256'])).to.deep.equal({ flag: 'n', source: undefined });
+      expect(clientChannelBinding('SCRAM-SHA-256', 'prefer', staticChannelBinding({}), ['SCRAM-SHA-256']).flag).to.equal('n');
+    });
+
+    it('XMPP: a client that keeps to SCRAM-SHA-256 while the server offers -PLUS logs in to a server that can bind (it used to send y and be refused)', async () => {
+      const serverAuth = SASLAuth.named(['SCRAM-SHA-256-PLUS', 'SCRAM-SHA-256']);
+      const toServer = new LineQueue();
+      const toClient = new LineQueue();
+      const sent: string[] = [];
+      const server = xmppServerAuth({ auth: serverAuth, options: { lookup: () => alice, channelBindingData: source }, elements: toServer, write: (e) => { toClient.push(e); } });
+      const client = xmppClientAuth({
+        auth: SASLAuth.all(),
+        credentials: new ClientCredentials('alice', 'alice-pass'),
+        mechanisms: buildXmppMechanisms(serverAuth.serverMechanisms.map((m) => m.name)),
+        choose: { preference: ['SCRAM-SHA-256'] },
+        client: { channelBindingData: source },
+        elements: toClient,
+        write: (e) => {
+          sent.push(e);
+          toServer.push(e);
+        },
+      });
+      const [c, s] = await Promise.allSettled([client, server]);
+      expect(c.status === 'fulfilled' ? c.value : c.reason).to.deep.equal({ mechanism: 'SCRAM-SHA-256', serverVerified: true });
+      expect(s.status === 'fulfilled' ? s.value : s.reason).to.include({ mechanism: 'SCRAM-SHA-256', authcid: 'alice' });
+      const auth = parseXmppSaslElement(sent[0] ?? '', 'client');
+      expect(auth.kind === 'auth' && Buffer.from(auth.data ?? []).toString()).to.match(/^n,,n=alice,r=/);
     });
   });
 

@@ -19,7 +19,7 @@
  * @module
  */
 import { createHmac, randomBytes } from 'node:crypto';
-import { type ChannelBindingPolicy, type ChannelBindingSource, type ChannelBindingType } from '../channel-binding.js';
+import { type ChannelBindingPolicy, type ChannelBindingSource, type ChannelBindingType, clientChannelBinding } from '../channel-binding.js';
 import { EMPTY, concat, constantTimeEqual, decodeUtf8, fromBase64, toBase64, utf8 } from '../bytes.js';
 import {
   AuthenticationFailedError,
@@ -554,7 +554,9 @@ function clientBinding(plus: boolean, policy: ChannelBindingPolicy, source: Chan
     return { flag: type, data };
   }
   if (policy === 'require') throw new MechanismUnavailableError(`channel binding is required, but ${mechanism} is not a -PLUS mechanism`, { mechanism });
-  return { flag: policy === 'prefer' && type !== undefined ? 'y' : 'n', data: EMPTY };
+  // `y` or `n` by RFC 5802 section 6, decided where the client profiles decide it too; the
+  // profiles also drop the data when the server offers the -PLUS variant (then `n`).
+  return { flag: clientChannelBinding(mechanism, policy, source).flag === 'y' ? 'y' : 'n', data: EMPTY };
 }
 
 function* clientExchange(hash: ScramHash, plus: boolean, mechanism: string, authcid: string, secret: string, authzidIn: string, options: ClientOptions): Generator<ClientYield, { serverVerified: true }, unknown> {

@@ -30,7 +30,7 @@ import {
 import { type Authenticated, isPromiseLike } from '../exchange.js';
 import type { ClientMechanism, ClientOptions } from '../mechanism.js';
 import type { ServerOptions } from '../options.js';
-import { type ChooseOptions, SASLAuth } from '../registry.js';
+import { type ChooseOptions, type ClientChoice, SASLAuth } from '../registry.js';
 
 // ---------------------------------------------------------------------------------------------
 // Sources and writers
@@ -1021,7 +1021,12 @@ export interface LineClientAuthOptions {
   readonly mechanism?: string | ClientMechanism;
   /** The client mechanisms to choose from and to look names up in. Default {@link SASLAuth.all}. */
   readonly auth?: SASLAuth;
-  /** How to choose among the offered mechanisms (preference, whether channel binding is possible). */
+  /**
+   * How to choose among the offered mechanisms: preference, and `encrypted: false` on a
+   * connection without TLS (then PLAIN, LOGIN, OAUTHBEARER and XOAUTH2 are not chosen unless
+   * `allowPlaintext`). The credentials' kind (password or token) is considered, and -PLUS is
+   * chosen when `client` carries channel-binding data, unless this says otherwise.
+   */
   readonly choose?: ChooseOptions;
   /** Options for the client mechanism (host name, service, channel binding ...). */
   readonly client?: ClientOptions;
@@ -1047,20 +1052,15 @@ export interface LineClientResult {
   readonly text: string;
 }
 
-/** Picks the client mechanism: the one named, or the strongest offered. @internal */
-export function pickClientMechanism(args: LineClientAuthOptions, offered: Iterable<string> | undefined, protocol: string): ClientMechanism {
+/**
+ * Picks the client mechanism (the one named, or the strongest offered that suits the
+ * credentials and the transport) and the options to run it with, through
+ * {@link SASLAuth.negotiateClient}: the GS2 channel-binding flag follows RFC 5802 section 6. @internal
+ */
+export function pickClientMechanism(args: LineClientAuthOptions, offered: Iterable<string> | undefined, protocol: string): ClientChoice {
   const registry = args.auth ?? SASLAuth.all();
-  const wanted = args.mechanism;
-  if (wanted !== undefined) {
-    if (typeof wanted !== 'string') return wanted;
-    const found = registry.getClient(wanted);
-    if (!found) throw new MechanismUnavailableError(`no client mechanism named ${MECHANISM_NAME.test(wanted) ? wanted.toUpperCase() : '(invalid name)'} is registered`, { party: 'local' });
-    return found;
-  }
-  if (offered === undefined) throw new UsageError(`${protocol}: pass the mechanism to use, or what the server offers`);
-  const chosen = registry.chooseClient(offered, args.choose);
-  if (!chosen) throw new MechanismUnavailableError(`the ${protocol} server offers no mechanism this client can use`, { party: 'server' });
-  return chosen;
+  if (args.mechanism === undefined && offered === undefined) throw new UsageError(`${protocol}: pass the mechanism to use, or what the server offers`);
+  return registry.negotiateClient(offered, { mechanism: args.mechanism, credentials: args.credentials, choose: args.choose, client: args.client, peer: `the ${protocol} server` });
 }
 
 /**
@@ -1071,12 +1071,12 @@ export function pickClientMechanism(args: LineClientAuthOptions, offered: Iterab
  * When the client mechanism cannot answer a challenge, the client cancels, consumes the
  * server's reply to that, and rejects with its own error. @internal
  */
-export async function runClientProfile(dialect: ClientDialect, args: LineClientAuthOptions, pick: () => ClientMechanism, defaultMaxLineLength: number): Promise<LineClientResult> {
-  const mechanism = pick();
+export async function runClientProfile(dialect: ClientDialect, args: LineClientAuthOptions, pick: () => ClientChoice, defaultMaxLineLength: number): Promise<LineClientResult> {
+  const { mechanism, client } = pick();
   const limits = args.limits ?? {};
   const input = new LineInput(args.lines, limits.maxLineLength ?? defaultMaxLineLength, limits.signal);
   const context: ProfileContext = { mechanism: mechanism.name, party: 'server' };
-  const session = new PromiseClientSession(mechanism.client(args.credentials, args.client ?? {}), { ...limits, mechanism: mechanism.name });
+  const session = new PromiseClientSession(mechanism.client(args.credentials, client), { ...limits, mechanism: mechanism.name });
   let roundTrips = 0;
   const send = async (lines: readonly string[]): Promise<void> => {
     roundTrips += 1;

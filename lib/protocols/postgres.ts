@@ -731,16 +731,13 @@ export async function postgresClientAuth(args: PostgresClientAuthOptions): Promi
       const request = parsePgAuthentication(message.body);
       if (request.code === PG_AUTH.SASL && 'mechanisms' in request) {
         if (session) throw new UnexpectedMessageError('the server restarted SASL authentication', { mechanism: mechanismName, party: 'server' });
-        const canBind = policy !== 'disable' && (binding?.types.length ?? 0) > 0;
-        const mechanism = auth.chooseClient(request.mechanisms, { channelBinding: canBind });
-        if (!mechanism) throw new MechanismUnavailableError('the PostgreSQL server offers no mechanism this client can use', { party: 'server' });
-        if (policy === 'require' && !mechanism.name.endsWith('-PLUS')) {
-          throw new MechanismUnavailableError('channel binding is required, but the server offers no -PLUS mechanism this client can use', { mechanism: mechanism.name, party: 'server' });
-        }
+        // The registry decides the mechanism (a password's, -PLUS when the connection can bind,
+        // only -PLUS under `require`) and the GS2 flag (RFC 5802 section 6), as for every client profile.
+        const { mechanism, client } = auth.negotiateClient(request.mechanisms, { choose: { credentials: 'password' }, client: clientOptions, peer: 'the PostgreSQL server' });
         mechanismName = mechanism.name;
         // PostgreSQL takes the user from the startup packet; libpq sends SCRAM's n= empty.
         const authcid = mechanism.name.startsWith('SCRAM-') ? '' : args.user;
-        session = new PromiseClientSession(mechanism.client(new ClientCredentials(authcid, args.password), clientOptions), { ...args.session, mechanism: mechanism.name });
+        session = new PromiseClientSession(mechanism.client(new ClientCredentials(authcid, args.password), client), { ...args.session, mechanism: mechanism.name });
         await args.write(buildPgSASLInitialResponse(mechanism.name, await session.start(true)));
       } else if (request.code === PG_AUTH.SASL_CONTINUE && 'data' in request) {
         if (!session || finalData !== undefined) throw new UnexpectedMessageError('unexpected AuthenticationSASLContinue', { mechanism: mechanismName, party: 'server' });

@@ -718,7 +718,12 @@ export interface XmppClientAuthOptions {
   readonly write: ElementWriter;
   /** Options for the client mechanism (host name, channel binding, ...). */
   readonly client?: ClientOptions;
-  /** How to choose among the offered mechanisms (preference, whether channel binding is possible). */
+  /**
+   * How to choose among the offered mechanisms: preference, and `encrypted: false` on a stream
+   * without TLS (then PLAIN, OAUTHBEARER and XOAUTH2 are not chosen unless `allowPlaintext`).
+   * The credentials' kind (password or token) is considered, and -PLUS is chosen when `client`
+   * carries channel-binding data, unless this says otherwise.
+   */
   readonly choose?: ChooseOptions;
   /**
    * Limits on messages and rounds, and the exchange's time limit (`signal`): when it fires, a wait
@@ -748,15 +753,15 @@ export interface XmppClientResult {
  */
 export async function xmppClientAuth(args: XmppClientAuthOptions): Promise<XmppClientResult> {
   const offered = typeof args.mechanisms === 'string' ? parseXmppMechanisms(args.mechanisms, args.parse) : args.mechanisms;
-  const mechanism = args.auth.chooseClient(offered, args.choose);
-  if (!mechanism) throw new MechanismUnavailableError('the XMPP server offers no mechanism this client can use', { party: 'server' });
+  // The registry decides the mechanism and the GS2 flag (RFC 5802 section 6), as for every client profile.
+  const { mechanism, client } = args.auth.negotiateClient(offered, { credentials: args.credentials, choose: args.choose, client: args.client, peer: 'the XMPP server' });
   const iterator = messageIterator(args.elements);
   const read = async (): Promise<XmppSaslElement> => {
     const next = await raceSignal(iterator.next(), args.session?.signal, { mechanism: mechanism.name, party: 'server' });
     if (next.done === true) throw new ExchangeAbortedError('the server closed the stream during authentication', { mechanism: mechanism.name, party: 'server' });
     return parseXmppSaslElement(next.value, 'server', args.parse);
   };
-  const session = new PromiseClientSession(mechanism.client(args.credentials, args.client), { ...args.session, mechanism: mechanism.name });
+  const session = new PromiseClientSession(mechanism.client(args.credentials, client), { ...args.session, mechanism: mechanism.name });
   const initial = await session.start(true);
   await args.write(buildXmppAuth(mechanism.name, initial));
   try {

@@ -238,13 +238,13 @@ describe('IMAP AUTHENTICATE profile', function () {
         id: 'imap-rfc7628-oauthbearer-success',
         note: 'OAUTHBEARER with host and port',
         server: () => ({ auth: SASLAuth.named(['OAUTHBEARER']), options: { validateToken: (request) => (request.token === token ? { authcid: 'user@example.com' } : tokenError) }, replies: { success: 'SASL authentication succeeded' } }),
-        client: (capabilities) => ({ capabilities, credentials: new ClientCredentials('user@example.com', token), client: { host: 'server.example.com', port: 143 } }),
+        client: (capabilities) => ({ capabilities, credentials: new ClientCredentials('user@example.com', token, '', { kind: 'token' }), client: { host: 'server.example.com', port: 143 } }),
       },
       {
         id: 'imap-rfc7628-oauthbearer-failure',
         note: 'OAUTHBEARER error challenge answered with 0x01',
         server: () => ({ auth: SASLAuth.named(['OAUTHBEARER']), options: { validateToken: () => tokenError }, replies: { failed: 'SASL authentication failed' } }),
-        client: (capabilities) => ({ capabilities, credentials: new ClientCredentials('user@example.com', ''), client: { host: 'server.example.com', port: 143 } }),
+        client: (capabilities) => ({ capabilities, credentials: new ClientCredentials('user@example.com', '', '', { kind: 'token' }), client: { host: 'server.example.com', port: 143 } }),
         outcome: 'AUTHENTICATION_FAILED',
       },
     ];
