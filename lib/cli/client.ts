@@ -14,11 +14,9 @@ import {
   type ChooseOptions,
   type ClientCredentials,
   type ClientMechanism,
-  type ClientOptions,
   type LineClientResult,
   LineReader,
   MalformedMessageError,
-  MechanismUnavailableError,
   SASLAuth,
   TimeoutError,
   UnexpectedMessageError,
@@ -81,6 +79,8 @@ export interface AuthenticateArgs {
   readonly preference?: readonly string[];
   /** SCRAM's channel-binding policy. Default `prefer`. */
   readonly channelBinding?: ChannelBindingPolicy;
+  /** Let the automatic choice send a password or token in clear (PLAIN, LOGIN, OAUTHBEARER, XOAUTH2) on a connection without TLS. */
+  readonly allowPlaintext?: boolean;
 }
 
 // Printable ASCII only, cut at 200 characters: server text goes into one-line error messages.
@@ -339,30 +339,27 @@ export class MailClient {
   /** Authenticates. Resolves with the profile's result; rejects with its typed error. */
   async authenticate(args: AuthenticateArgs): Promise<LineClientResult> {
     const tls = this.#tls;
-    const policy = args.channelBinding ?? 'prefer';
+    // The registry decides the mechanism and the GS2 flag, as in every client profile: a plain
+    // SCRAM chosen while the server offers its -PLUS variant goes without binding data ("n"),
+    // since "y" would read as a downgrade attack (RFC 5802 section 6).
     const choose: ChooseOptions = {
-      channelBinding: tls !== undefined && policy !== 'disable' && tls.bindingTypes.length > 0,
+      encrypted: tls !== undefined,
+      allowPlaintext: args.allowPlaintext === true,
       ...(args.preference === undefined ? {} : { preference: args.preference }),
     };
-    const registry = SASLAuth.all();
-    const mechanism = typeof args.mechanism === 'string' ? registry.getClient(args.mechanism) : (args.mechanism ?? registry.chooseClient(this.mechanisms, choose));
-    if (mechanism === undefined) {
-      throw new MechanismUnavailableError(
-        typeof args.mechanism === 'string' ? 'saslkit has no client mechanism by that name' : `the server offers no mechanism this client can use (it offers: ${this.mechanisms.join(' ') || 'nothing'})`,
-        { party: typeof args.mechanism === 'string' ? 'local' : 'server' },
-      );
-    }
-    // RFC 5802 section 6: GS2 flag "y" says "I could bind, but you do not seem to offer it". When
-    // the server does offer the -PLUS variant and plain SCRAM was chosen anyway, "y" would read as
-    // a downgrade attack, so the client goes without binding data ("n").
-    const declined = !mechanism.name.endsWith('-PLUS') && this.mechanisms.includes(`${mechanism.name}-PLUS`);
-    const client: ClientOptions = {
-      host: this.target.host,
-      port: this.target.port,
-      service: serviceName(this.protocol),
-      channelBinding: policy,
-      channelBindingData: declined ? undefined : tls?.binding,
-    };
+    const { mechanism, client } = SASLAuth.all().negotiateClient(this.mechanisms, {
+      mechanism: args.mechanism,
+      credentials: args.credentials,
+      choose,
+      client: {
+        host: this.target.host,
+        port: this.target.port,
+        service: serviceName(this.protocol),
+        channelBinding: args.channelBinding ?? 'prefer',
+        channelBindingData: tls?.binding,
+      },
+      peer: `the ${this.protocol.toUpperCase()} server`,
+    });
     const common = {
       credentials: args.credentials,
       mechanism,

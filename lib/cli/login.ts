@@ -5,9 +5,9 @@
  * @module
  */
 import { performance } from 'node:perf_hooks';
-import { type ChannelBindingPolicy, ClientCredentials, MechanismUnavailableError, SASLAuth, UnexpectedMessageError, UsageError } from '../index.js';
+import { type ChannelBindingPolicy, type ChooseOptions, ClientCredentials, MechanismUnavailableError, SASLAuth, UnexpectedMessageError, UsageError } from '../index.js';
 import { type ParsedArgs, choiceOption, flag, integerOption, startCommand, stringOption } from './args.js';
-import { MailClient, readCa } from './client.js';
+import { MailClient, type TlsState, readCa } from './client.js';
 import { type CliIo, EXIT, EXIT_CODES_HELP, readSecret, writeJson } from './io.js';
 import { LineTracer } from './trace.js';
 import { type Target, formatTarget, parseTarget } from './url.js';
@@ -16,7 +16,10 @@ import { type Target, formatTarget, parseTarget } from './url.js';
 export const LOGIN_HELP = `Usage: saslkit login <url> [--mech M] [--user U] [--authzid Z] [options]
 
 Connects to an SMTP, IMAP or POP3 server and authenticates. Without --mech, picks the
-strongest mechanism both sides support (SCRAM-*-PLUS first when TLS is up).
+strongest mechanism both sides support that suits the secret (SCRAM-*-PLUS first when TLS
+is up; OAUTHBEARER or XOAUTH2 for a token). Without TLS it never picks one that sends the
+password or token in clear (PLAIN, LOGIN, OAUTHBEARER, XOAUTH2): a man in the middle could
+strip the others from the server's list. Use TLS, or --allow-plaintext, or name it with --mech.
 
 URLs: smtp://host[:25] submission://host[:587] smtps://host[:465] imap://host[:143]
       imaps://host[:993] pop3://host[:110] pop3s://host[:995]
@@ -32,6 +35,8 @@ Options:
   --insecure             accept any server certificate (self-signed, wrong name)
   --ca F                 also trust the PEM certificate(s) in F
   --channel-binding P    disable | prefer (default) | require: SCRAM channel binding
+  --allow-plaintext      without TLS, let the automatic choice send the password or
+                         token in clear (PLAIN, LOGIN, OAUTHBEARER, XOAUTH2)
   --trace                print the exchange on standard error, decoded, secrets redacted
   --json                 print the result as one JSON object on standard output
   --timeout S            give up when the server is silent for S seconds (default 30)
@@ -61,6 +66,7 @@ const OPTIONS = {
   insecure: { type: 'boolean' },
   ca: { type: 'string' },
   'channel-binding': { type: 'string' },
+  'allow-plaintext': { type: 'boolean' },
   trace: { type: 'boolean' },
   json: { type: 'boolean' },
   timeout: { type: 'string' },
@@ -78,6 +84,8 @@ export interface LoginPlan {
   readonly authzid: string;
   readonly secretKind: 'password' | 'token' | 'none';
   readonly channelBinding: ChannelBindingPolicy;
+  /** Let the automatic choice send the secret in clear without TLS. */
+  readonly allowPlaintext: boolean;
   readonly starttls: boolean;
   readonly insecure: boolean;
   readonly caFile: string | undefined;
@@ -118,6 +126,7 @@ export function planLogin(args: ParsedArgs): LoginPlan {
     authzid: stringOption(args, 'authzid') ?? '',
     secretKind,
     channelBinding,
+    allowPlaintext: flag(args, 'allow-plaintext'),
     starttls,
     insecure: flag(args, 'insecure'),
     caFile: stringOption(args, 'ca'),
@@ -125,12 +134,24 @@ export function planLogin(args: ParsedArgs): LoginPlan {
   };
 }
 
-/** The mechanisms to choose among when none is named, strongest first. */
-function preferenceFor(plan: LoginPlan): string[] {
-  const names = SASLAuth.all()
-    .clientMechanisms.map((m) => m.name)
-    .filter((name) => !NO_SECRET.has(name) && OAUTH.has(name) === (plan.secretKind === 'token'));
-  return plan.channelBinding === 'require' ? names.filter((name) => name.endsWith('-PLUS')) : names;
+/**
+ * Why the automatic choice found nothing, in the words of the command line: the same rules as
+ * {@link MailClient.authenticate} (the registry's), with the options that would change them.
+ */
+function noMechanism(plan: LoginPlan, offered: readonly string[], tls: TlsState | undefined): MechanismUnavailableError | undefined {
+  const registry = SASLAuth.all();
+  const canBind = tls !== undefined && plan.channelBinding !== 'disable' && tls.bindingTypes.length > 0;
+  const candidates = plan.channelBinding === 'require' ? offered.filter((name) => name.endsWith('-PLUS')) : offered;
+  const choose: ChooseOptions = { credentials: plan.secretKind, channelBinding: canBind, encrypted: tls !== undefined, allowPlaintext: plan.allowPlaintext };
+  if (registry.chooseClient(candidates, choose) !== undefined) return undefined;
+  const inClear = tls === undefined && !plan.allowPlaintext ? registry.chooseClient(candidates, { ...choose, allowPlaintext: true }) : undefined;
+  if (inClear !== undefined) {
+    return new MechanismUnavailableError(
+      `without TLS, the server offers only mechanisms that send the ${plan.secretKind} in clear (it offers: ${offered.join(' ')}): add --starttls or use an smtps/imaps/pop3s URL; or, to send it in clear anyway, pass --allow-plaintext or name the mechanism with --mech ${inClear.name}`,
+      { party: 'server' },
+    );
+  }
+  return new MechanismUnavailableError(`the server offers no mechanism saslkit can use with a ${plan.secretKind}${plan.channelBinding === 'require' ? ' and channel binding' : ''} (it offers: ${offered.join(' ') || 'nothing'})`, { party: 'server' });
 }
 
 /** Runs `saslkit login`. Resolves with the exit code. */
@@ -158,19 +179,18 @@ export async function loginCommand(argv: readonly string[], io: CliIo): Promise<
       throw new MechanismUnavailableError(`the server does not offer ${plan.mechanism} (it offers: ${client.mechanisms.join(' ') || 'nothing'})`, { party: 'server' });
     }
     if (plan.mechanism === undefined) {
-      const preference = preferenceFor(plan);
-      const usable = SASLAuth.all().chooseClient(client.mechanisms, { preference, channelBinding: tls !== undefined && plan.channelBinding !== 'disable' && tls.bindingTypes.length > 0 });
-      if (usable === undefined) {
-        throw new MechanismUnavailableError(`the server offers no mechanism saslkit can use with a ${plan.secretKind}${plan.channelBinding === 'require' ? ' and channel binding' : ''} (it offers: ${client.mechanisms.join(' ') || 'nothing'})`, { party: 'server' });
-      }
+      const refusal = noMechanism(plan, client.mechanisms, tls);
+      if (refusal !== undefined) throw refusal;
     }
-    // EXTERNAL sends only the authzid; ANONYMOUS sends the user as its trace.
-    const credentials = new ClientCredentials(plan.user, secret, plan.authzid);
+    // EXTERNAL sends only the authzid; ANONYMOUS sends the user as its trace. The kind keeps a
+    // token away from password mechanisms, and a password away from OAuth ones.
+    const credentials = new ClientCredentials(plan.user, secret, plan.authzid, { kind: plan.secretKind });
     const started = performance.now();
     const result = await client.authenticate({
       credentials,
-      ...(plan.mechanism === undefined ? { preference: preferenceFor(plan) } : { mechanism: plan.mechanism }),
+      ...(plan.mechanism === undefined ? {} : { mechanism: plan.mechanism }),
       channelBinding: plan.channelBinding,
+      allowPlaintext: plan.allowPlaintext,
     });
     const ms = performance.now() - started;
     await client.quit();

@@ -151,6 +151,55 @@ describe('cli/login and cli/mechs', function () {
     expect(refused.err).to.match(/ECONNREFUSED/);
   });
 
+  it('without TLS, never picks PLAIN, LOGIN or a token mechanism on its own: exit 3 says why; --allow-plaintext or --mech opts in', async () => {
+    // A server (or a man in the middle) that offers only clear-text mechanisms on a plain connection.
+    const clear = await startServe(['--protocol', 'smtp', '--listen', '127.0.0.1:0', '--users', users, '--tokens', tokens, '--mechs', 'PLAIN,LOGIN,OAUTHBEARER,XOAUTH2']);
+    try {
+      const at = `smtp://127.0.0.1:${clear.port}`;
+      const refused = await run(['login', at, '--user', 'alice'], { env: { SASLKIT_PASSWORD: 'alice-pass' } });
+      expect(refused.code, refused.err).to.equal(3);
+      expect(refused.out).to.equal('');
+      expect(refused.err).to.equal(
+        'saslkit login: MECHANISM_UNAVAILABLE: without TLS, the server offers only mechanisms that send the password in clear (it offers: PLAIN LOGIN OAUTHBEARER XOAUTH2): ' +
+          'add --starttls or use an smtps/imaps/pop3s URL; or, to send it in clear anyway, pass --allow-plaintext or name the mechanism with --mech PLAIN\n',
+      );
+      const refusedToken = await run(['login', at, '--user', 'alice', '--token-file', token, '--json']);
+      expect(refusedToken.code).to.equal(3);
+      expect(JSON.parse(refusedToken.out)).to.deep.include({ ok: false, exitCode: 3 });
+      expect((JSON.parse(refusedToken.out) as { reason: string }).reason).to.match(/send the token in clear .*--mech OAUTHBEARER$/);
+      // Nothing was sent: the server saw no attempt.
+      expect(clear.output.out()).to.not.match(/ (PLAIN|LOGIN|OAUTHBEARER|XOAUTH2) user=/);
+      const allowed = await run(['login', at, '--user', 'alice', '--allow-plaintext'], { env: { SASLKIT_PASSWORD: 'alice-pass' } });
+      expect(allowed.code, allowed.err).to.equal(0);
+      expect(allowed.out).to.match(/^authenticated as alice with PLAIN without TLS; 1 round trip/);
+      const allowedToken = await run(['login', at, '--user', 'alice', '--token-file', token, '--allow-plaintext']);
+      expect(allowedToken.code, allowedToken.err).to.equal(0);
+      expect(allowedToken.out).to.match(/^authenticated as alice with OAUTHBEARER without TLS;/);
+      const named = await run(['login', at, '--user', 'alice', '--mech', 'LOGIN'], { env: { SASLKIT_PASSWORD: 'alice-pass' } });
+      expect(named.code, named.err).to.equal(0);
+      expect(named.out).to.match(/^authenticated as alice with LOGIN without TLS;/);
+      expectClean(refused.out + refused.err + refusedToken.out + refusedToken.err + allowed.out + allowed.err + allowedToken.out + allowedToken.err + named.out + named.err);
+    } finally {
+      expect(await clear.stop()).to.equal(0);
+    }
+  });
+
+  it('--allow-plaintext changes nothing over TLS, and the help text explains it', async () => {
+    const result = await run(['login', url('imap'), '--starttls', '--ca', CERT_FILE, '--user', 'bob', '--allow-plaintext'], { env: { SASLKIT_PASSWORD: 'bob-pass' } });
+    expect(result.code, result.err).to.equal(0);
+    expect(result.out).to.match(/with SCRAM-SHA-256-PLUS over TLSv1\.3/);
+    const help = await run(['login', '--help']);
+    expect(help.out).to.match(/--allow-plaintext +without TLS, let the automatic choice send the password or\n/);
+  });
+
+  it('a plain SCRAM named while the server offers its -PLUS variant goes without binding (GS2 flag n, not y) and logs in', async () => {
+    const result = await run(['login', url('smtp'), '--starttls', '--ca', CERT_FILE, '--user', 'bob', '--mech', 'SCRAM-SHA-256', '--trace'], { env: { SASLKIT_PASSWORD: 'bob-pass' } });
+    expect(result.code, result.err).to.equal(0);
+    expect(result.err).to.match(/S: 250[- ]AUTH SCRAM-SHA-256-PLUS /);
+    expect(result.err).to.match(/C: AUTH SCRAM-SHA-256 "n,,n=bob,r=/);
+    expect(result.out).to.match(/^authenticated as bob with SCRAM-SHA-256 over TLSv1\.3; the server proved/);
+  });
+
   it('reads the password from standard input with --password-file -', async () => {
     const result = await run(['login', url('pop3'), '--starttls', '--ca', CERT_FILE, '--user', 'alice', '--password-file', '-', '--mech', 'SCRAM-SHA-256-PLUS'], { stdin: 'alice-pass\n' });
     expect(result.code, result.err).to.equal(0);
