@@ -500,7 +500,8 @@ describe('SMTP AUTH profile', function () {
         const received: string[] = [];
         socket.on('data', (chunk: Buffer) => received.push(chunk.toString()));
         await once(socket, 'connect');
-        socket.write('AUTH PLAIN\r\n');
+        // AUTH waits for EHLO (503 5.5.1 before it), as in Postfix.
+        socket.write('EHLO client.invalid\r\nAUTH PLAIN\r\n');
         // 64 KiB without a line break, then one: the reader keeps only the first 12289 octets.
         socket.write(`${'A'.repeat(65536)}\r\nQUIT\r\n`);
         await once(socket, 'close');
