@@ -15,6 +15,15 @@ export OAUTH_STUB_PORT="${OAUTH_STUB_PORT:-14080}"
 export SMTP_SERVER_PORT="${SMTP_SERVER_PORT:-14025}"
 export SMTP_SINK_PORT="${SMTP_SINK_PORT:-14026}"   # relay target behind Dovecot submission
 export PG_PORT="${PG_PORT:-15432}"
+export DOVECOT_SIEVE_PORT="${DOVECOT_SIEVE_PORT:-14190}"   # ManageSieve, in the Dovecot peer
+export PROSODY_C2S_PORT="${PROSODY_C2S_PORT:-15222}"       # XMPP c2s, STARTTLS
+export PROSODY_HTTP_PORT="${PROSODY_HTTP_PORT:-15280}"     # XMPP over WebSocket (RFC 7395), plain HTTP
+export XMPP_DOMAIN="${XMPP_DOMAIN:-localhost}"
+export LDAP_PORT="${LDAP_PORT:-15389}"                     # slapd ldap:// (StartTLS offered)
+export LDAPS_PORT="${LDAPS_PORT:-15636}"                   # slapd ldaps://
+export LDAP_BASE="${LDAP_BASE:-dc=example,dc=test}"
+export ERGO_PORT="${ERGO_PORT:-16667}"                     # IRC, plaintext
+export ERGO_TLS_PORT="${ERGO_TLS_PORT:-16697}"             # IRC over TLS
 
 # Test accounts, identical on every peer that can hold them (see spec/interop/README.md).
 export ALICE_USER=alice ALICE_PASS='alice-pass'   # Dovecot {PLAIN}: every mechanism works
