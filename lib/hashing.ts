@@ -27,6 +27,12 @@ export interface PasswordHasherBase {
   clearSecret?(hashed: string): string | undefined;
   /** True when `hashed` is in this hasher's format; used by {@link detectHasher}. */
   identify?(hashed: string): boolean;
+  /**
+   * What verifying against `hashed` costs, in PBKDF2-iteration units (the built-ins: PBKDF2
+   * rounds, scrypt N·r·p), read from the string without a cap; undefined when it cannot tell.
+   * Servers refuse accounts above `ServerOptions.maxStoredCost` with it.
+   */
+  cost?(hashed: string): number | undefined;
 }
 
 /** A hasher that works on the calling thread; it may add the async pair too. All built-ins are this. */
@@ -250,6 +256,11 @@ export class Pbkdf2Hasher implements SyncPasswordHasher {
     return parsePbkdf2(hashed, this.maxRounds) !== undefined;
   }
 
+  /** The rounds of `hashed`, above `maxRounds` too (so that a server can say why it refuses it). */
+  cost(hashed: string): number | undefined {
+    return parsePbkdf2(hashed, Number.MAX_SAFE_INTEGER)?.rounds;
+  }
+
   /** True when `hashed` is not what this hasher would write now (other digest, rounds, salt size or flavour). */
   needsRehash(hashed: string): boolean {
     const parts = parsePbkdf2(hashed, this.maxRounds);
@@ -372,6 +383,11 @@ export class DovecotPbkdf2Hasher implements SyncPasswordHasher {
 
   identify(hashed: string): boolean {
     return parseDovecotPbkdf2(hashed, this.maxRounds) !== undefined;
+  }
+
+  /** The rounds of `hashed`, above `maxRounds` too. */
+  cost(hashed: string): number | undefined {
+    return parseDovecotPbkdf2(hashed, Number.MAX_SAFE_INTEGER)?.rounds;
   }
 
   /** True when `hashed` is not what this hasher would write now (other rounds). */
@@ -529,6 +545,12 @@ export class ScryptHasher implements SyncPasswordHasher {
 
   identify(hashed: string): boolean {
     return parseScrypt(hashed, this.maxMemory) !== undefined;
+  }
+
+  /** N·r·p of `hashed`, above the caps too (one unit costs about one PBKDF2-HMAC-SHA256 iteration). */
+  cost(hashed: string): number | undefined {
+    const match = typeof hashed === 'string' ? /^\$scrypt\$ln=([1-9][0-9]?),r=([1-9][0-9]{0,9}),p=([1-9][0-9]{0,9})\$/.exec(hashed) : null;
+    return match === null ? undefined : 2 ** Number(match[1]) * Number(match[2]) * Number(match[3]);
   }
 
   /** True when `hashed` is not what this hasher would write now (other parameters or salt size). */

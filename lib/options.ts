@@ -85,20 +85,33 @@ export interface ServerOptions {
   /** XOAUTH2 and OAUTHBEARER: validates a bearer token. */
   readonly validateToken?: (request: TokenRequest) => TokenResult | Promise<TokenResult>;
   /**
-   * What the password of a user the store does not know is checked against (PLAIN, LOGIN), so
-   * that a failed login for an unknown user runs the same steps at about the same cost as one
-   * with a wrong password. By default saslkit builds a decoy from the identities the `lookup`
-   * returns: for a `HashedIdentity` the same hasher and stored hash string (same algorithm,
-   * rounds and salt size), for a `ScramIdentity` the same SCRAM secrets, for a `ClearIdentity` a
-   * clear-text placeholder. Until the store has returned one identity (the first logins after
-   * start), and for identity classes of your own, the decoy is a clear-text placeholder: set
-   * this option to an identity of your store's kind and cost (e.g.
-   * `HashedIdentity.create('nobody', randomPassword, hasher)`) when that matters. Its authcid is
+   * What the password of a user the store does not know is checked against (PLAIN, LOGIN), and
+   * what shapes SCRAM's answer to one (a salt size and count like a stored secret's, or one
+   * PBKDF2 like a clear-text account's), so that a failed login for an unknown user runs the
+   * same steps at the same cost as one with a wrong password. By default saslkit builds a decoy
+   * from the identities the `lookup` returns: for a `HashedIdentity` the same hasher and stored
+   * hash string (same algorithm, rounds and salt size), for a `ScramIdentity` (or any identity
+   * with `getScramSecret`) the same SCRAM secrets, for a `ClearIdentity` (or any identity with a
+   * clear secret) a clear-text placeholder. Until the store has returned one identity (the first
+   * logins after start) the decoy is a clear-text placeholder; for an identity class of your own,
+   * PLAIN and LOGIN check the decoy, not your class's `compareSecret`: set this option to an
+   * identity of your store's kind and cost (e.g. `HashedIdentity.create('nobody',
+   * randomPassword, hasher)`, or an instance of your class) when that matters. Its authcid is
    * never accepted: an unknown user always fails.
    */
   readonly unknownUserIdentity?: Identity;
   /** Largest field (user name, password, authzid) accepted, in bytes. Default 1024. */
   readonly maxFieldBytes?: number;
+  /**
+   * The most a stored secret may cost to check, in iterations: a SCRAM secret's count (every
+   * text form), a PBKDF2 or Dovecot `{PBKDF2}` string's rounds, a scrypt string's N·r·p (about
+   * as costly per unit), or what a custom hasher's `cost` reports. An account above it is never
+   * checked at its own cost (nor is `unknownUserIdentity`): the login fails like a wrong
+   * password, after the same steps as for an unknown user, and the error's `cause` is a
+   * `LimitExceededError` (`limit: 'maxStoredCost'`) naming the account, never its secret.
+   * Default {@link DEFAULT_MAX_STORED_COST}.
+   */
+  readonly maxStoredCost?: number;
   /**
    * SCRAM: the connection's channel-binding data, e.g. `tlsChannelBinding(socket, 'server')`.
    * Required by SCRAM-*-PLUS; with it, plain SCRAM also refuses a client that says it could bind
@@ -145,3 +158,10 @@ export interface ServerOptions {
 
 /** Default of {@link ServerOptions.maxFieldBytes}. */
 export const DEFAULT_MAX_FIELD_BYTES = 1024;
+
+/**
+ * Default of {@link ServerOptions.maxStoredCost}: 5,000,000, the cap PBKDF2 strings already had
+ * (ten times pysasl's default rounds; OWASP's 2023 counts are 1,300,000 at most). A planted
+ * secret then costs seconds, not the minutes 2^31-1 SCRAM iterations would.
+ */
+export const DEFAULT_MAX_STORED_COST = 5_000_000;

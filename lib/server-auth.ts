@@ -7,9 +7,9 @@
 import { AuthenticationFailedError, AuthorizationFailedError, LimitExceededError, MechanismUnavailableError, UsageError } from './errors.js';
 import { type Authenticated, type Effect, effect, perform } from './exchange.js';
 import { ClearIdentity, HashedIdentity, type Identity } from './identity.js';
-import { type CredentialLookup, DEFAULT_MAX_FIELD_BYTES, type ServerOptions } from './options.js';
+import { type CredentialLookup, DEFAULT_MAX_FIELD_BYTES, DEFAULT_MAX_STORED_COST, type ServerOptions } from './options.js';
 import { trySaslprep } from './saslprep.js';
-import { ScramIdentity, type ScramSecret } from './scram-secret.js';
+import { SCRAM_HASHES, type ScramHash, ScramIdentity, ScramSecret, isScramKeySource } from './scram-secret.js';
 
 // The authcid of decoys: a NUL cannot come out of SASLprep, so no presented name matches it.
 const DECOY_AUTHCID = '\u0000nobody';
@@ -20,28 +20,122 @@ const NOBODY = new ClearIdentity(DECOY_AUTHCID, 'saslkit-unknown-user-placeholde
 const DECOYS = new WeakMap<CredentialLookup, { readonly kind: unknown; readonly decoy: Identity }>();
 let latestDecoy: Identity | undefined;
 
+const HASHES = Object.keys(SCRAM_HASHES) as ScramHash[];
+
 /**
- * An identity of the same kind and cost as `identity` that belongs to nobody, or undefined for
- * kinds saslkit does not know (their checks may have side effects, such as a lockout counter).
- * A hashed decoy reuses the stored hash string, so checking a password against it runs the same
- * algorithm with the same cost parameters; its authcid matches no presented name.
+ * The SCRAM secrets an identity hands out, as it hands them out (they may come from another copy
+ * of saslkit or straight from a database row): only those with the hash they are asked for and a
+ * numeric iteration count; empty for identities without `getScramSecret`.
+ */
+function scramSecretsOf(identity: Identity): Partial<ScramSecret>[] {
+  if (!isScramKeySource(identity)) return [];
+  const out: Partial<ScramSecret>[] = [];
+  for (const hash of HASHES) {
+    try {
+      const found = identity.getScramSecret(hash) as Partial<ScramSecret> | undefined;
+      if (found?.hash === hash && typeof found.iterations === 'number') out.push(found);
+    } catch {
+      // A secret the identity cannot hand out is one SCRAM cannot use either.
+    }
+  }
+  return out;
+}
+
+/** The secrets as saslkit's own {@link ScramSecret}s; malformed ones (SCRAM refuses them too) are left out. */
+function asScramSecrets(secrets: readonly Partial<ScramSecret>[]): ScramSecret[] {
+  const out: ScramSecret[] = [];
+  for (const found of secrets) {
+    if (found instanceof ScramSecret) out.push(found);
+    else {
+      try {
+        out.push(new ScramSecret(found.hash as ScramHash, found.salt as Uint8Array, found.iterations as number, found.storedKey as Uint8Array, found.serverKey as Uint8Array));
+      } catch {
+        // Not usable.
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * An identity of the same kind and cost as `identity` that belongs to nobody, or undefined when
+ * saslkit cannot tell its cost. A hashed decoy reuses the stored hash string, so checking a
+ * password against it runs the same algorithm with the same cost parameters; a SCRAM decoy the
+ * same secrets. An identity class of your own is copied by what it hands out (its SCRAM secrets,
+ * else its clear secret), never by calling its checks: those may have side effects, such as a
+ * lockout counter. Its authcid matches no presented name.
  */
 function decoyOf(identity: Identity): Identity | undefined {
   if (identity instanceof HashedIdentity) return new HashedIdentity(DECOY_AUTHCID, identity.digest, identity.hasher);
-  if (identity instanceof ScramIdentity) {
-    return new ScramIdentity(DECOY_AUTHCID, identity.hashes.map((hash) => identity.getScramSecret(hash) as ScramSecret));
-  }
   if (identity instanceof ClearIdentity) return NOBODY;
+  const secrets = asScramSecrets(scramSecretsOf(identity));
+  if (secrets.length > 0) return new ScramIdentity(DECOY_AUTHCID, secrets);
+  try {
+    if (typeof identity.getClearSecret() === 'string') return NOBODY;
+  } catch {
+    // Unknowable: no decoy from it.
+  }
   return undefined;
 }
 
 /**
+ * What checking a password against `identity` costs, in PBKDF2 iterations (scrypt: N·r·p): the
+ * most of its hash string (through the hasher's `cost`) and of every SCRAM secret it hands out.
+ * 0 for clear text and for identities that do not tell. @internal
+ */
+export function storedCost(identity: Identity): number {
+  let cost = 0;
+  if (identity instanceof HashedIdentity) {
+    try {
+      const reported = identity.hasher.cost?.(identity.digest);
+      if (typeof reported === 'number' && reported > cost) cost = reported;
+    } catch {
+      // A hasher that cannot read the string refuses it at verification anyway.
+    }
+  }
+  for (const secret of scramSecretsOf(identity)) if ((secret.iterations as number) > cost) cost = secret.iterations as number;
+  return cost;
+}
+
+/** The configured {@link ServerOptions.maxStoredCost}, checked. */
+function maxStoredCost(options: ServerOptions, mechanism: string): number {
+  const max = options.maxStoredCost ?? DEFAULT_MAX_STORED_COST;
+  if (!Number.isSafeInteger(max) || max < 1) throw new UsageError('maxStoredCost must be a positive integer', { mechanism });
+  return max;
+}
+
+/**
+ * The reason an account's stored secret may not be used: a cost above
+ * {@link ServerOptions.maxStoredCost}. A {@link LimitExceededError} (`limit: 'maxStoredCost'`,
+ * party `local`) that names the account, never its secret; undefined when the cost is within the
+ * cap. `decoy` names the unknown-user decoy instead of an account. @internal
+ */
+export function storedCostError(options: ServerOptions, identity: Identity, mechanism: string, decoy = false): LimitExceededError | undefined {
+  const max = maxStoredCost(options, mechanism);
+  const cost = storedCost(identity);
+  if (cost <= max) return undefined;
+  const entry = decoy ? 'the unknown-user decoy (unknownUserIdentity)' : `account ${JSON.stringify(identity.authcid)}`;
+  return new LimitExceededError('maxStoredCost', `the stored secret of ${entry} costs ${cost} iterations, above maxStoredCost (${max}); it is refused`, { mechanism, party: 'local' });
+}
+
+/**
+ * The failure for a login that could not be checked because of a server-side reason (an account
+ * the mechanism cannot use, a stored secret above the cost cap): to the peer an ordinary
+ * authentication failure, the real reason in `cause`. @internal
+ */
+export function failedBecause(mechanism: string, cause: Error | undefined): AuthenticationFailedError {
+  return new AuthenticationFailedError(undefined, { mechanism, party: 'client', ...(cause === undefined ? {} : { cause }) });
+}
+
+/**
  * Remembers a decoy for the store the first time it returns an identity of a new kind (one
- * comparison per login otherwise). Mechanisms call it after every successful lookup. @internal
+ * comparison per login otherwise). Mechanisms call it after every successful lookup of an
+ * account within {@link ServerOptions.maxStoredCost}. @internal
  */
 export function learnDecoy(options: ServerOptions, identity: Identity): void {
   const { lookup } = options;
-  if (lookup === undefined) return;
+  // A configured decoy is always the one used: nothing to learn, no call on the identity.
+  if (lookup === undefined || options.unknownUserIdentity !== undefined) return;
   const kind: unknown = identity.constructor;
   if (DECOYS.get(lookup)?.kind === kind) return;
   const decoy = decoyOf(identity);
@@ -120,12 +214,23 @@ export function* authenticatePassword(
 ): Generator<Effect<unknown>, Authenticated, unknown> {
   // The store is asked for the prepared name, so `al\u00ADice` finds alice (RFC 4616 section 2).
   const prepared = trySaslprep(authcid, { allowUnassigned: true });
-  const identity = prepared === undefined || prepared === '' ? undefined : yield* perform(lookupEffect(options, mechanism, prepared));
+  const found = prepared === undefined || prepared === '' ? undefined : yield* perform(lookupEffect(options, mechanism, prepared));
+  // An account whose secret costs more than the cap is checked like an unknown user (the same
+  // steps, the decoy's cost), and fails with the reason as the cause.
+  let refused = found === undefined ? undefined : storedCostError(options, found, mechanism);
+  const identity = refused === undefined ? found : undefined;
   if (identity !== undefined) learnDecoy(options, identity);
-  const candidate = identity ?? unknownUserIdentity(options);
+  let candidate = identity ?? unknownUserIdentity(options);
+  if (identity === undefined) {
+    const decoyRefused = storedCostError(options, candidate, mechanism, true);
+    if (decoyRefused !== undefined) {
+      refused ??= decoyRefused;
+      candidate = NOBODY;
+    }
+  }
   const secretOk = yield* perform(verifyEffect(candidate, secret));
   const authcidOk = candidate.compareAuthcid(authcid);
-  if (identity === undefined || !secretOk || !authcidOk) throw new AuthenticationFailedError(undefined, { mechanism, party: 'client' });
+  if (identity === undefined || !secretOk || !authcidOk) throw failedBecause(mechanism, refused);
   const effective = yield* authorize(options, mechanism, identity.authcid, authzid);
   return { mechanism, authcid: identity.authcid, authzid: effective, identity };
 }

@@ -49,7 +49,7 @@ import {
   scramNormalizePassword,
   scramServerKey,
 } from '../scram-secret.js';
-import { authorize, checkFieldLength, learnDecoy, lookupEffect, unknownUserIdentity } from '../server-auth.js';
+import { authorize, checkFieldLength, learnDecoy, lookupEffect, storedCostError, unknownUserIdentity } from '../server-auth.js';
 import { escapeSaslname, unescapeSaslname } from '../gs2.js';
 
 /** The `e=` values of RFC 5802 section 7. */
@@ -278,8 +278,8 @@ export function parseScramClientFinal(message: Uint8Array, hash: ScramHash, mech
   return { channelBinding, nonce: r.slice(2), proof, withoutProof: parts.slice(0, -1).join(',') };
 }
 
-function failed(message: string, mechanism: string, serverError: ScramServerError): AuthenticationFailedError {
-  return new AuthenticationFailedError(message, { mechanism, party: 'client', serverError });
+function failed(message: string, mechanism: string, serverError: ScramServerError, cause?: Error): AuthenticationFailedError {
+  return new AuthenticationFailedError(message, { mechanism, party: 'client', serverError, ...(cause === undefined ? {} : { cause }) });
 }
 
 /**
@@ -307,9 +307,15 @@ function expectedBinding(first: ClientFirst, plus: boolean, source: ChannelBindi
 
 // A per-process secret, used when the application sets no `scramSaltSecret`.
 const PROCESS_SECRET = randomBytes(32);
-// Keys derived from clear-text identities, per identity object and (hash, salt, iterations).
-const CLEAR_CACHE = new WeakMap<Identity, Map<string, ScramSecret>>();
-const CLEAR_CACHE_PER_IDENTITY = 8;
+// How many keys derived from clear-text accounts the server keeps (process-wide, least recently used first out).
+const SCRAM_SERVER_CACHE_SIZE = 1024;
+// Keys derived from clear-text accounts, keyed by an HMAC of (hash, count, salt, password) under
+// a per-process random key, so that the map holds no password and a store that builds a new
+// identity object per lookup (a database) hits it too. Only a successful login profits from a
+// hit: a failing one runs its derivation anyway (see `serverExchange`), so the cache cannot tell
+// a prober which names were used lately.
+const SERVER_CACHE_KEY = randomBytes(32);
+const serverCache = new Map<string, ScramSecret>();
 
 function serverIterations(options: ServerOptions, hash: ScramHash, mechanism: string): number {
   const iterations = options.scramIterations ?? SCRAM_HASHES[hash].defaultIterations;
@@ -331,38 +337,90 @@ function derivedBytes(options: ServerOptions, label: string, hash: ScramHash, na
   return Buffer.concat(out).subarray(0, length);
 }
 
-function fakeSecret(options: ServerOptions, hash: ScramHash, name: string, mechanism: string): ScramSecret {
-  const { length } = SCRAM_HASHES[hash];
-  // A store of SCRAM secrets answers with their iteration count and salt size; an unknown user
-  // must get the same, or the count would tell who exists.
-  const decoy = unknownUserIdentity(options);
-  const model: unknown = isScramKeySource(decoy) ? decoy.getScramSecret(hash) : undefined;
-  const shaped = usableSecret(model, hash) ? model : undefined;
-  return new ScramSecret(
-    hash,
-    derivedBytes(options, 'salt', hash, name, shaped?.salt.length ?? SCRAM_SALT_LENGTH),
-    shaped?.iterations ?? serverIterations(options, hash, mechanism),
-    derivedBytes(options, 'stored', hash, name, length),
-    derivedBytes(options, 'server', hash, name, length),
-  );
+/**
+ * Where the keys of one exchange come from. `salt` and `iterations` go into server-first at once;
+ * the keys are either known now (`keys`: stored, or fake for an unknown user) or derived with one
+ * PBKDF2 from `password` once the client has sent its proof (a clear-text account, or the decoy
+ * of a clear-text store). Deriving after the proof costs nothing for a client that leaves after
+ * server-first, and puts every derivation at the same step whoever the user is.
+ */
+interface KeyPlan {
+  readonly salt: Uint8Array;
+  readonly iterations: number;
+  /** False for an unknown user or an account the server may not use: the exchange fails. */
+  readonly real: boolean;
+  readonly keys?: ScramSecret;
+  readonly password?: string | Uint8Array;
+  /** Why a stored account is not used (the error's `cause`). */
+  readonly refused?: Error;
 }
 
-function* clearSecret(identity: Identity, options: ServerOptions, hash: ScramHash, name: string, mechanism: string): Generator<Effect<Uint8Array>, ScramSecret | undefined, unknown> {
-  const clear = identity.getClearSecret();
-  const normalized = clear === undefined ? undefined : trySaslprep(clear, { allowUnassigned: false });
-  if (normalized === undefined || normalized === '') return undefined;
-  const salt = derivedBytes(options, 'salt', hash, name, SCRAM_SALT_LENGTH);
-  const iterations = serverIterations(options, hash, mechanism);
-  const key = `${hash}:${iterations}:${toBase64(salt)}`;
-  const cached = CLEAR_CACHE.get(identity)?.get(key);
-  if (cached !== undefined) return cached;
-  const salted = yield* performDerive(hash, normalized, salt, iterations, mechanism);
-  const secret = ScramSecret.fromSaltedPassword(hash, salt, iterations, salted);
-  let perIdentity = CLEAR_CACHE.get(identity);
-  if (perIdentity === undefined) CLEAR_CACHE.set(identity, (perIdentity = new Map<string, ScramSecret>()));
-  if (perIdentity.size >= CLEAR_CACHE_PER_IDENTITY) perIdentity.clear();
-  perIdentity.set(key, secret);
-  return secret;
+/**
+ * The plan for an unknown user (or an account the server cannot use): the same salt size, count
+ * and derivations as the accounts of the store's kind, as the decoy shows it. A store of SCRAM
+ * secrets answers with a secret's count and salt size and derives nothing; a clear-text store
+ * (or one saslkit has not seen yet) derives once from a password no one has; any other store
+ * derives nothing.
+ */
+function fakePlan(options: ServerOptions, hash: ScramHash, name: string, mechanism: string, refused: Error | undefined): KeyPlan {
+  const { length } = SCRAM_HASHES[hash];
+  let decoy: Identity | undefined = unknownUserIdentity(options);
+  const decoyRefused = storedCostError(options, decoy, mechanism, true);
+  if (decoyRefused !== undefined) decoy = undefined;
+  const why = refused ?? decoyRefused;
+  const model: unknown = decoy !== undefined && isScramKeySource(decoy) ? decoy.getScramSecret(hash) : undefined;
+  const shaped = usableSecret(model, hash) ? model : undefined;
+  const salt = derivedBytes(options, 'salt', hash, name, shaped?.salt.length ?? SCRAM_SALT_LENGTH);
+  const iterations = shaped?.iterations ?? serverIterations(options, hash, mechanism);
+  const base = { salt, iterations, real: false, ...(why === undefined ? {} : { refused: why }) };
+  if (shaped === undefined && decoy !== undefined && hasClearSecret(decoy)) return { ...base, password: derivedBytes(options, 'password', hash, name, length) };
+  return { ...base, keys: new ScramSecret(hash, salt, iterations, derivedBytes(options, 'stored', hash, name, length), derivedBytes(options, 'server', hash, name, length)) };
+}
+
+function hasClearSecret(identity: Identity): boolean {
+  try {
+    return typeof identity.getClearSecret() === 'string';
+  } catch {
+    return false;
+  }
+}
+
+function clearPassword(identity: Identity): string | undefined {
+  let clear: string | undefined;
+  try {
+    clear = identity.getClearSecret();
+  } catch {
+    return undefined;
+  }
+  const normalized = typeof clear === 'string' ? trySaslprep(clear, { allowUnassigned: false }) : undefined;
+  return normalized === '' ? undefined : normalized;
+}
+
+// The cache is keyed by an HMAC under a per-process random key, so the map holds no password.
+function serverCacheKey(hash: ScramHash, password: string, salt: Uint8Array, iterations: number): string {
+  return createHmac('sha256', SERVER_CACHE_KEY).update(`${hash}\0${iterations}\0${salt.length}\0`).update(salt).update(password).digest('base64');
+}
+
+function cachedKeys(key: string): ScramSecret | undefined {
+  const found = serverCache.get(key);
+  if (found !== undefined) {
+    serverCache.delete(key);
+    serverCache.set(key, found);
+  }
+  return found;
+}
+
+function cacheKeys(key: string, secret: ScramSecret): void {
+  serverCache.set(key, secret);
+  if (serverCache.size > SCRAM_SERVER_CACHE_SIZE) serverCache.delete(serverCache.keys().next().value as string);
+}
+
+/**
+ * Empties the server's cache of keys derived from clear-text accounts, for specs that count
+ * derivations. A changed password needs no call: it is part of the cache key. @internal
+ */
+export function clearScramServerCache(): void {
+  serverCache.clear();
 }
 
 // Checked by shape, not instanceof: the secret may come from the other (ESM or CommonJS) copy
@@ -383,21 +441,15 @@ function usableSecret(value: unknown, hash: ScramHash): value is ScramSecret {
   );
 }
 
-/** The keys to check the client against: the identity's, or a deterministic fake. */
-function* keysFor(
-  identity: Identity | undefined,
-  options: ServerOptions,
-  hash: ScramHash,
-  name: string,
-  mechanism: string,
-): Generator<Effect<Uint8Array>, { secret: ScramSecret; real: boolean }, unknown> {
+/** Where the keys come from: the identity's stored secret, its clear secret, or a fake. */
+function planKeys(identity: Identity | undefined, refused: Error | undefined, options: ServerOptions, hash: ScramHash, name: string, mechanism: string): KeyPlan {
   if (identity !== undefined) {
     const stored: unknown = isScramKeySource(identity) ? identity.getScramSecret(hash) : undefined;
-    if (usableSecret(stored, hash)) return { secret: stored, real: true };
-    const derived = yield* clearSecret(identity, options, hash, name, mechanism);
-    if (derived !== undefined) return { secret: derived, real: true };
+    if (usableSecret(stored, hash)) return { salt: stored.salt, iterations: stored.iterations, real: true, keys: stored };
+    const password = clearPassword(identity);
+    if (password !== undefined) return { salt: derivedBytes(options, 'salt', hash, name, SCRAM_SALT_LENGTH), iterations: serverIterations(options, hash, mechanism), real: true, password };
   }
-  return { secret: fakeSecret(options, hash, name, mechanism), real: false };
+  return fakePlan(options, hash, name, mechanism, refused);
 }
 
 function* serverExchange(hash: ScramHash, plus: boolean, mechanism: string, options: ServerOptions, initial: Uint8Array | undefined): Generator<ServerYield, Authenticated, unknown> {
@@ -407,12 +459,16 @@ function* serverExchange(hash: ScramHash, plus: boolean, mechanism: string, opti
   // The store is asked for the prepared name, as for PLAIN.
   const authcid = first.authcid;
   const prepared = trySaslprep(authcid, { allowUnassigned: true });
-  const identity = prepared === undefined || prepared === '' ? undefined : yield* perform(lookupEffect(options, mechanism, prepared));
+  const found = prepared === undefined || prepared === '' ? undefined : yield* perform(lookupEffect(options, mechanism, prepared));
+  // An account above the cost cap is answered like an unknown user; the reason is the cause.
+  const refused = found === undefined ? undefined : storedCostError(options, found, mechanism);
+  const identity = refused === undefined ? found : undefined;
   if (identity !== undefined) learnDecoy(options, identity);
-  const { secret, real } = yield* keysFor(identity, options, hash, prepared ?? authcid, mechanism);
+  const name = prepared ?? authcid;
+  const plan = planKeys(identity, refused, options, hash, name, mechanism);
 
   const nonce = first.nonce + (testNonce(options.scramNonceForTesting, mechanism) ?? randomNonce());
-  const serverFirst = `r=${nonce},s=${toBase64(secret.salt)},i=${secret.iterations}`;
+  const serverFirst = `r=${nonce},s=${toBase64(plan.salt)},i=${plan.iterations}`;
   const final = parseScramClientFinal(yield* challenge(utf8(serverFirst)), hash, mechanism);
 
   if (!constantTimeEqual(final.channelBinding, concat(utf8(first.gs2Header), binding))) {
@@ -420,12 +476,28 @@ function* serverExchange(hash: ScramHash, plus: boolean, mechanism: string, opti
   }
   if (final.nonce !== nonce) throw failed('SCRAM nonce does not match', mechanism, 'other-error');
 
+  let secret = plan.keys;
+  let derived = false;
+  const cacheKey = plan.real && typeof plan.password === 'string' ? serverCacheKey(hash, plan.password, plan.salt, plan.iterations) : undefined;
+  if (secret === undefined && cacheKey !== undefined) secret = cachedKeys(cacheKey);
+  if (secret === undefined) {
+    const salted = yield* performDerive(hash, plan.password ?? EMPTY, plan.salt, plan.iterations, mechanism);
+    derived = true;
+    secret = ScramSecret.fromSaltedPassword(hash, plan.salt, plan.iterations, salted);
+    if (cacheKey !== undefined) cacheKeys(cacheKey, secret);
+  }
+
   const authMessage = scramAuthMessage(first.bare, serverFirst, final.withoutProof);
   const clientKey = scramXor(final.proof, scramClientSignature(hash, secret.storedKey, authMessage));
   const proofOk = constantTimeEqual(scramH(hash, clientKey), secret.storedKey);
   const nameOk = identity?.compareAuthcid(authcid) === true;
   // Unknown users fail here, with the same error as a wrong password.
-  if (!proofOk || !real || !nameOk) throw failed('authentication failed', mechanism, 'invalid-proof');
+  if (!proofOk || !plan.real || !nameOk) {
+    // A failure costs one derivation whenever the store's kind derives, cached keys or not: only
+    // the password's owner may profit from the cache, or a probe would learn who logged in lately.
+    if (plan.password !== undefined && !derived) yield* performDerive(hash, plan.password, plan.salt, plan.iterations, mechanism);
+    throw failed('authentication failed', mechanism, 'invalid-proof', plan.refused);
+  }
 
   const authzid = yield* authorize(options, mechanism, identity.authcid, first.authzid);
   const signature = scramServerSignature(hash, secret.serverKey, authMessage);

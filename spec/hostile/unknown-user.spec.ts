@@ -6,25 +6,36 @@
 import { expect } from 'chai';
 import {
   CRAM_MD5,
+  CleartextHasher,
   ClearIdentity,
   DIGEST_MD5,
+  DovecotPbkdf2Hasher,
   HashedIdentity,
   type Identity,
   LOGIN,
+  type Mechanism,
   PLAIN,
   type PasswordHasher,
   Pbkdf2Hasher,
+  SCRAM_SHA_1,
+  SCRAM_SHA_1_PLUS,
   SCRAM_SHA_256,
+  SCRAM_SHA_256_PLUS,
+  SCRAM_SHA_512,
+  SCRAM_SHA_512_PLUS,
   ScramIdentity,
+  ScramSecret,
   ScryptHasher,
   type ServerOptions,
   SyncClientSession,
   ClientCredentials,
   buildCramMd5Response,
   buildPlainResponse,
+  staticChannelBinding,
 } from '../../lib/index.js';
 import { unknownUserIdentity } from '../../lib/server-auth.js';
 import { b, s, storeOf } from '../support/helpers.js';
+import { KdfCounter } from '../support/kdf-counter.js';
 import { type ServerTrace, countingIdentity, traceServer } from './support.js';
 
 /** A hasher that records the cost part of every stored string it verifies against. */
@@ -162,4 +173,213 @@ describe('hostile: unknown users cost what wrong passwords cost', () => {
     expectSameFailure(account, unknown);
     expect((account.error?.cause as { code?: unknown } | undefined)?.code).to.equal('MECHANISM_UNAVAILABLE');
   });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The matrix: every server mechanism that looks a user up, every kind of stored identity, stores
+// that keep one object per account and stores that build a new one per lookup, first and
+// repeated probes. Counted per probe: effects (kind and order, `|` for a message to the client),
+// every PBKDF2 and scrypt run by the server (with its cost) and every hasher call.
+
+const kdf = new KdfCounter();
+
+/** What one probe cost the server. */
+interface ProbeCost {
+  readonly steps: string[];
+  readonly error: string | undefined;
+  readonly kdfRuns: string[];
+  readonly hasherCalls: number;
+}
+
+/** A user-defined identity class: clear text behind its own methods (as a database row might be). */
+class RowIdentity implements Identity {
+  constructor(
+    readonly authcid: string,
+    readonly password: string,
+  ) {}
+  compareAuthcid(authcid: string): boolean {
+    return authcid === this.authcid;
+  }
+  compareSecret(secret: string): boolean {
+    return new ClearIdentity(this.authcid, this.password).compareSecret(secret);
+  }
+  getClearSecret(): string {
+    return this.password;
+  }
+}
+
+/** A user-defined identity class that serves SCRAM keys from a row (plain objects, as another copy of saslkit would). */
+class KeyRowIdentity implements Identity {
+  readonly #secret: ScramSecret;
+  constructor(
+    readonly authcid: string,
+    secret: ScramSecret,
+  ) {
+    this.#secret = secret;
+  }
+  compareAuthcid(authcid: string): boolean {
+    return authcid === this.authcid;
+  }
+  compareSecret(secret: string): boolean {
+    return this.#secret.verifyNormalized(secret);
+  }
+  getClearSecret(): undefined {
+    return undefined;
+  }
+  getScramSecret(hash: string): ScramSecret | undefined {
+    const s = this.#secret;
+    return hash === s.hash ? ({ hash: s.hash, salt: s.salt, iterations: s.iterations, storedKey: s.storedKey, serverKey: s.serverKey } as unknown as ScramSecret) : undefined;
+  }
+}
+
+type HasherCounter = { calls: number };
+
+/** Wraps a hasher so that every verify counts; the wrapped hasher is shared by all accounts of a store. */
+function callCounting(inner: PasswordHasher & { verify(secret: string, hashed: string): boolean; hash(secret: string): string }, counter: HasherCounter): PasswordHasher {
+  return {
+    hash: (secret) => inner.hash(secret),
+    verify: (secret, hashed) => {
+      counter.calls++;
+      return inner.verify(secret, hashed);
+    },
+    ...(inner.clearSecret ? { clearSecret: (hashed: string) => (inner.clearSecret as (h: string) => string)(hashed) } : {}),
+  };
+}
+
+interface Kind {
+  readonly name: string;
+  /** Builds alice's account; a store calls it once (same object) or per lookup (fresh objects). */
+  readonly account: (counter: HasherCounter) => () => Identity;
+  /** Extra server options (a decoy for a class saslkit cannot copy). */
+  readonly options?: ServerOptions;
+}
+
+const PASSWORD = 'alice-pass';
+const KINDS: readonly Kind[] = [
+  { name: 'ClearIdentity', account: () => () => new ClearIdentity('alice', PASSWORD) },
+  ...(
+    [
+      ['PBKDF2', () => new Pbkdf2Hasher({ rounds: 1000 })],
+      ['Dovecot PBKDF2', () => new DovecotPbkdf2Hasher({ rounds: 1100 })],
+      ['scrypt', () => new ScryptHasher({ ln: 4, r: 8, p: 1 })],
+      ['clear text', () => new CleartextHasher()],
+    ] as const
+  ).map(([name, make]): Kind => ({
+    name: `HashedIdentity (${name})`,
+    account: (counter) => {
+      const digest = HashedIdentity.create('alice', PASSWORD, make()).digest;
+      const hasher = callCounting(make(), counter);
+      return () => new HashedIdentity('alice', digest, hasher);
+    },
+  })),
+  {
+    name: 'ScramIdentity',
+    account: () => {
+      const secrets = ScramIdentity.create('alice', PASSWORD, { iterations: 4200 }).format();
+      return () => new ScramIdentity('alice', secrets);
+    },
+  },
+  {
+    name: 'a user-defined Identity (with unknownUserIdentity of its class)',
+    account: () => () => new RowIdentity('alice', PASSWORD),
+    options: { unknownUserIdentity: new RowIdentity('nobody', 'nobody-pass') },
+  },
+  // Without unknownUserIdentity saslkit copies what the class hands out (its clear secret or its
+  // SCRAM keys), never calling its checks; PLAIN then compares like the class does only because
+  // these classes compare clear text or derive with their SCRAM secret.
+  { name: 'a user-defined Identity with a clear secret', account: () => () => new RowIdentity('alice', PASSWORD) },
+  {
+    name: 'a user-defined Identity with SCRAM keys',
+    account: () => {
+      const secret = ScramSecret.fromPassword('SHA-256', PASSWORD, { iterations: 4300 });
+      return () => new KeyRowIdentity('alice', secret);
+    },
+  },
+];
+
+const BINDING = staticChannelBinding({ 'tls-server-end-point': new Uint8Array(32).fill(7) });
+
+type Prober = (options: ServerOptions, user: string, password: string) => ServerTrace;
+
+function scramProber(mechanism: Mechanism): Prober {
+  return (options, user, password) => {
+    const plus = mechanism.name.endsWith('-PLUS');
+    const client = new SyncClientSession(mechanism.client(new ClientCredentials(user, password), plus ? { channelBindingData: BINDING } : {}));
+    const first = client.start() as Uint8Array;
+    // The client's own PBKDF2 is not the server's work: counting pauses while the client runs.
+    return traceServer(mechanism.server({ ...options, ...(plus ? { channelBindingData: BINDING } : {}) }, first), (challenge) => {
+      kdf.active = false;
+      try {
+        return client.challenge(challenge);
+      } finally {
+        kdf.active = true;
+      }
+    });
+  };
+}
+
+const MECHANISMS: readonly [string, Prober][] = [
+  ['PLAIN', (options, user, password) => traceServer(PLAIN.server(options, buildPlainResponse(user, password)), [])],
+  ['LOGIN', (options, user, password) => traceServer(LOGIN.server(options), [b(user), b(password)])],
+  ['CRAM-MD5', (options, user, password) => traceServer(CRAM_MD5.server(options), (challenge) => buildCramMd5Response(user, password, challenge))],
+  [
+    'DIGEST-MD5',
+    (options, user, password) => {
+      const client = new SyncClientSession(DIGEST_MD5.client(new ClientCredentials(user, password), { host: 'example.org', service: 'imap' }));
+      client.start();
+      return traceServer(DIGEST_MD5.server({ ...options, hostname: 'example.org' }), (challenge) => client.challenge(challenge));
+    },
+  ],
+  ...[SCRAM_SHA_1, SCRAM_SHA_256, SCRAM_SHA_512, SCRAM_SHA_1_PLUS, SCRAM_SHA_256_PLUS, SCRAM_SHA_512_PLUS].map((m): [string, Prober] => [m.name, scramProber(m)]),
+];
+
+describe('hostile: unknown users cost what wrong passwords cost, for every mechanism and identity kind', () => {
+  before(() => {
+    kdf.install();
+  });
+  after(() => {
+    kdf.uninstall();
+  });
+
+  for (const [mechanism, probe] of MECHANISMS) {
+    for (const kind of KINDS) {
+      for (const fresh of [false, true]) {
+        const store = fresh ? 'a new object per lookup' : 'one object per account';
+        it(`${mechanism} x ${kind.name}, ${store}: the same effects, KDF runs and hasher calls, first and repeated`, () => {
+          const counter: HasherCounter = { calls: 0 };
+          const make = kind.account(counter);
+          const one = make();
+          const lookup = (name: string): Identity | undefined => (name === 'alice' ? (fresh ? make() : one) : undefined);
+          const options: ServerOptions = { lookup, scramSaltSecret: 'matrix-secret', ...kind.options };
+          const cost = (user: string, password: string): ProbeCost => {
+            counter.calls = 0;
+            const { value, runs } = kdf.during(() => probe(options, user, password));
+            return { steps: value.steps, error: value.error?.code, kdfRuns: runs, hasherCalls: counter.calls };
+          };
+          // The first probe is the store's first lookup: the decoy is learned from it (or set).
+          const probes: [string, ProbeCost, ProbeCost][] = [];
+          const pair = (when: string, password: string, unknownName: string): void => {
+            const known = cost('alice', password);
+            probes.push([when, known, cost(unknownName, password)]);
+          };
+          pair('first', 'wrong-pass', 'mallory');
+          pair('repeated', 'wrong-pass', 'mallory');
+          const login = cost('alice', PASSWORD);
+          pair('after a login', 'wrong-pass', 'mallory');
+          pair('another unknown name', 'other-pass', 'trudy');
+          for (const [when, known, unknown] of probes) {
+            expect(known.error, `${when}: a wrong password fails`).to.equal('AUTHENTICATION_FAILED');
+            expect(unknown, `${when}: an unknown user costs what a wrong password costs`).to.deep.equal(known);
+          }
+          // The right password passes wherever the mechanism can use the account.
+          const keysOnly = kind.name === 'ScramIdentity' || kind.name.endsWith('SCRAM keys');
+          const hashed = kind.name.startsWith('HashedIdentity') && !kind.name.includes('clear text');
+          const needsClear = /^(CRAM|DIGEST)-/.test(mechanism);
+          const onlySha256 = kind.name.endsWith('SCRAM keys') && mechanism.startsWith('SCRAM') && !mechanism.startsWith('SCRAM-SHA-256');
+          const usable = !((hashed || keysOnly) && needsClear) && !(hashed && mechanism.startsWith('SCRAM')) && !onlySha256;
+          expect(login.error).to.equal(usable ? undefined : 'AUTHENTICATION_FAILED');
+        });
+      }
+    }
+  }
 });

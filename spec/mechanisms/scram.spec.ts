@@ -46,6 +46,7 @@ import {
   staticChannelBinding,
   toBase64,
 } from '../../lib/index.js';
+import { clearScramServerCache } from '../../lib/mechanisms/scram.js';
 import { asyncStoreOf, b, expectNoSecrets, expectSaslError, expectSaslRejection, runPair, runPairAsync, s, storeOf } from '../support/helpers.js';
 import { bytesOf, textOf, vector } from '../support/vectors.js';
 
@@ -302,6 +303,7 @@ describe('SCRAM', () => {
     });
 
     it('derives keys from a ClearIdentity once, then serves them from the cache', () => {
+      clearScramServerCache();
       const alice = new ClearIdentity('alice', 'alice-pass');
       const options: ServerOptions = { lookup: storeOf(alice), scramSaltSecret: 'server-secret' };
       const run = (): { effects: string[]; salt: string } => {
@@ -314,6 +316,34 @@ describe('SCRAM', () => {
       expect(first.effects).to.deep.equal(['lookup', 'derive']);
       expect(second.effects).to.deep.equal(['lookup']);
       expect(second.salt).to.equal(first.salt);
+    });
+
+    it('caches derived keys by content: a store that builds a new identity per lookup hits the cache too', () => {
+      clearScramServerCache();
+      const options: ServerOptions = { lookup: (name) => (name === 'alice' ? new ClearIdentity('alice', 'fresh-pass') : undefined), scramSaltSecret: 'server-secret' };
+      const run = (password: string): string[] => {
+        const effects: string[] = [];
+        try {
+          runPair(SCRAM_SHA_256.client(new ClientCredentials('alice', password), { scramCache: false }), (ir) => spy<ServerYield, Authenticated>(SCRAM_SHA_256.server(options, ir), effects));
+        } catch {
+          // A wrong password: only the effects matter here.
+        }
+        return effects;
+      };
+      expect(run('fresh-pass')).to.deep.equal(['lookup', 'derive']);
+      expect(run('fresh-pass')).to.deep.equal(['lookup']);
+      // A failure pays its derivation even with the keys cached: only the password's owner profits.
+      expect(run('wrong-pass')).to.deep.equal(['lookup', 'derive']);
+    });
+
+    it('derives nothing for a client that leaves after server-first, known or unknown', () => {
+      const options: ServerOptions = { lookup: storeOf(new ClearIdentity('alice', 'alice-pass')) };
+      for (const name of ['alice', 'mallory']) {
+        const effects: string[] = [];
+        const session = new SyncServerSession(spy<ServerYield, Authenticated>(SCRAM_SHA_256.server(options, b(`n,,n=${name},r=abcdef`)), effects));
+        expect(session.start().done).to.equal(false);
+        expect(effects, name).to.deep.equal(['lookup']);
+      }
     });
 
     it('answers unknown users with a deterministic fake salt and count, and fails them like a wrong password', () => {
@@ -716,6 +746,8 @@ describe('SCRAM', () => {
 
   describe('async stores and async derive under the promise drivers', () => {
     it('verifies against an async store of ScramIdentity and ClearIdentity', async () => {
+      // bob's keys may be cached by an earlier spec (the cache is keyed by content, not object).
+      clearScramServerCache();
       const store = asyncStoreOf(await ScramIdentity.createAsync('alice', 'alice-pass', { hashes: ['SHA-512'] }), new ClearIdentity('bob', 'bob-pass'));
       for (const [user, pass] of [['alice', 'alice-pass'], ['bob', 'bob-pass']] as const) {
         const effects: string[] = [];
