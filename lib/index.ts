@@ -59,7 +59,8 @@ export {
   type ClientFirst as ScramClientFirst, type ClientFinal as ScramClientFinal, type ServerFirst as ScramServerFirst,
 } from './mechanisms/scram.js';
 export {
-  XMPP_SASL_NS, DEFAULT_XMPP_MAX_ELEMENT_BYTES, XMPP_FAILURE_CONDITIONS, type XmppFailureCondition, type XmppSaslElement, type XmppSaslElementKind,
+  XMPP_SASL_NS, DEFAULT_XMPP_MAX_ELEMENT_BYTES, DEFAULT_XMPP_MAX_ATTRIBUTES, DEFAULT_XMPP_MAX_NAMESPACE_DECLARATIONS, DEFAULT_XMPP_MAX_ELEMENTS,
+  XMPP_FAILURE_CONDITIONS, type XmppFailureCondition, type XmppSaslElement, type XmppSaslElementKind,
   type XmppParseOptions, type XmppElementsOptions, type XmppServerAuthOptions, type XmppClientAuthOptions, type XmppClientResult,
   type MessageSource, type ElementWriter, parseXmppSaslElement, parseXmppMechanisms, buildXmppMechanisms, buildXmppAuth, buildXmppChallenge,
   buildXmppResponse, buildXmppSuccess, buildXmppFailure, buildXmppAbort, xmppFailureCondition, xmppFailureError, xmppElements, xmppServerAuth,

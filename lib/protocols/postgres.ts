@@ -37,7 +37,7 @@ import type { Authenticated } from '../exchange.js';
 import type { ClientOptions } from '../mechanism.js';
 import type { ServerOptions } from '../options.js';
 import { SASLAuth } from '../registry.js';
-import { raceSignal } from './lines.js';
+import { raceSignal, readerWork } from './lines.js';
 import { type MessageSource, messageIterator } from './xmpp.js';
 
 /** Protocol version 3.0, as sent in the StartupMessage. */
@@ -371,7 +371,10 @@ export class PgMessageReader {
   /** Who sends what this reader reads. */
   readonly peer: 'client' | 'server';
   readonly #source: AsyncIterator<Uint8Array>;
-  #buffer: Buffer = Buffer.alloc(0);
+  // Chunks received and not yet read, oldest first, joined only once a message is complete:
+  // joining at every chunk would copy the whole buffer again for each byte of a slow sender.
+  #chunks: Buffer[] = [];
+  #length = 0;
 
   constructor(source: MessageSource<Uint8Array>, options: PgReaderOptions) {
     this.#source = messageIterator(source);
@@ -381,21 +384,41 @@ export class PgMessageReader {
 
   /** Bytes received but not yet read as a message. */
   get buffered(): Uint8Array {
-    return this.#buffer;
+    return this.#head(this.#length);
   }
 
   async #fill(count: number): Promise<void> {
-    while (this.#buffer.length < count) {
+    while (this.#length < count) {
       const next = await this.#source.next();
       if (next.done === true) throw new ExchangeAbortedError(`the ${this.peer} closed the connection`, { party: this.peer });
       if (!(next.value instanceof Uint8Array)) throw new UsageError('a PostgreSQL byte source must yield Uint8Array chunks');
-      this.#buffer = this.#buffer.length === 0 ? view(next.value) : Buffer.concat([this.#buffer, next.value]);
+      if (next.value.length === 0) continue;
+      this.#chunks.push(view(next.value));
+      this.#length += next.value.length;
     }
   }
 
+  /** The first chunk, made at least `count` bytes long by joining the chunks that hold them (each byte is joined at most twice). */
+  #head(count: number): Buffer {
+    const chunks = this.#chunks;
+    const first = chunks[0];
+    if (first === undefined) return Buffer.alloc(0);
+    if (first.length >= count) return first;
+    let take = 0;
+    let size = 0;
+    while (size < count) size += (chunks[take++] as Buffer).length;
+    readerWork.units += size;
+    const joined = Buffer.concat(chunks.slice(0, take), size);
+    chunks.splice(0, take, joined);
+    return joined;
+  }
+
   #take(count: number): Buffer {
-    const out = this.#buffer.subarray(0, count);
-    this.#buffer = this.#buffer.subarray(count);
+    const head = this.#head(count);
+    const out = head.subarray(0, count);
+    if (head.length === count) this.#chunks.shift();
+    else this.#chunks[0] = head.subarray(count);
+    this.#length -= count;
     return out;
   }
 
@@ -407,8 +430,9 @@ export class PgMessageReader {
   /** Reads one typed message (type byte, Int32 length, body). */
   async read(): Promise<PgMessage> {
     await this.#fill(5);
-    const type = String.fromCharCode(this.#buffer[0] as number);
-    const length = this.#buffer.readInt32BE(1);
+    const head = this.#head(5);
+    const type = String.fromCharCode(head[0] as number);
+    const length = head.readInt32BE(1);
     this.#checkLength(length, this.maxMessageBytes);
     await this.#fill(length + 1);
     const frame = this.#take(length + 1);
@@ -418,7 +442,7 @@ export class PgMessageReader {
   /** Reads one startup packet (Int32 length, body), as a server does before the first typed message. */
   async readStartup(): Promise<PgStartupPacket> {
     await this.#fill(4);
-    const length = this.#buffer.readInt32BE(0);
+    const length = this.#head(4).readInt32BE(0);
     this.#checkLength(length, Math.min(this.maxMessageBytes, PG_MAX_STARTUP_BYTES));
     if (length < 8) throw malformed('startup packet is too short', this.peer);
     await this.#fill(length);

@@ -32,7 +32,7 @@ import { PromiseClientSession, PromiseServerSession } from '../drivers/promise.j
 import type { ClientOptions } from '../mechanism.js';
 import type { ServerOptions } from '../options.js';
 import type { ChooseOptions, SASLAuth } from '../registry.js';
-import { raceSignal, serverOptionsFor } from './lines.js';
+import { raceSignal, readerWork, serverOptionsFor } from './lines.js';
 
 /** The XML namespace of the SASL elements. */
 export const XMPP_SASL_NS = 'urn:ietf:params:xml:ns:xmpp-sasl';
@@ -74,14 +74,51 @@ export type XmppSaslElement =
 /** The kinds of SASL element. */
 export type XmppSaslElementKind = XmppSaslElement['kind'];
 
-/** Options of the element parser. */
+/** Default of {@link XmppParseOptions.maxAttributes}: SASL elements carry two or three, stanzas rarely ten. */
+export const DEFAULT_XMPP_MAX_ATTRIBUTES = 32;
+
+/** Default of {@link XmppParseOptions.maxNamespaceDeclarations}: a stream header declares two or three. */
+export const DEFAULT_XMPP_MAX_NAMESPACE_DECLARATIONS = 16;
+
+/** Default of {@link XmppParseOptions.maxElements}: a `<mechanisms>` feature offering 255 mechanisms. */
+export const DEFAULT_XMPP_MAX_ELEMENTS = 256;
+
+/**
+ * Options of the element parser. Every limit is checked while the element is read, before its
+ * grammar, and breaking one is a {@link LimitExceededError} naming the option.
+ */
 export interface XmppParseOptions {
   /** Largest element accepted, in UTF-8 bytes. Default {@link DEFAULT_XMPP_MAX_ELEMENT_BYTES}. */
   readonly maxElementBytes?: number;
+  /** Most attributes on one element, namespace declarations included. Default {@link DEFAULT_XMPP_MAX_ATTRIBUTES}. */
+  readonly maxAttributes?: number;
+  /** Most namespace declarations (`xmlns`, `xmlns:prefix`) on one element. Default {@link DEFAULT_XMPP_MAX_NAMESPACE_DECLARATIONS}. */
+  readonly maxNamespaceDeclarations?: number;
+  /** Most elements in one top-level element, itself included. Default {@link DEFAULT_XMPP_MAX_ELEMENTS}. */
+  readonly maxElements?: number;
 }
 
 // ---------------------------------------------------------------------------------------------
 // A minimal XML element parser
+
+/**
+ * The namespace bindings in force at an element: those it declares, over its parent's scope. A
+ * lookup walks the chain (one link per declaring ancestor, so at most MAX_DEPTH + 1), which
+ * keeps an element that declares one prefix from copying every binding above it.
+ */
+interface Scope {
+  readonly bindings: ReadonlyMap<string, string>;
+  readonly parent: Scope | undefined;
+}
+
+function resolve(scope: Scope | undefined, prefix: string): string | undefined {
+  for (let link = scope; link !== undefined; link = link.parent) {
+    readerWork.units += 1;
+    const namespace = link.bindings.get(prefix);
+    if (namespace !== undefined) return namespace;
+  }
+  return undefined;
+}
 
 interface XmlElement {
   readonly qname: string;
@@ -89,11 +126,32 @@ interface XmlElement {
   readonly namespace: string | undefined;
   readonly attributes: ReadonlyMap<string, string>;
   readonly children: (XmlElement | string)[];
-  readonly scope: ReadonlyMap<string, string>;
+  readonly scope: Scope | undefined;
 }
 
-const SPACE = /[ \t\r\n]*/y;
-const NAME = /[A-Za-z_][A-Za-z0-9._-]*(?::[A-Za-z_][A-Za-z0-9._-]*)?/y;
+interface XmlLimits {
+  readonly maxAttributes: number;
+  readonly maxNamespaceDeclarations: number;
+  readonly maxElements: number;
+}
+
+// Names and white space are scanned by character code: a sticky regex allocates a match per
+// call, which made attribute-dense elements cost ten times a plain one of the same size.
+function isNameStart(code: number): boolean {
+  return (code >= 0x61 && code <= 0x7a) || (code >= 0x41 && code <= 0x5a) || code === 0x5f;
+}
+
+function isNameChar(code: number): boolean {
+  return isNameStart(code) || (code >= 0x30 && code <= 0x39) || code === 0x2e || code === 0x2d;
+}
+
+/** The end of `[A-Za-z_][A-Za-z0-9._-]*` at `from`; `from` itself when no name starts there. */
+function nameEnd(text: string, from: number): number {
+  if (!isNameStart(text.charCodeAt(from))) return from;
+  let i = from + 1;
+  while (isNameChar(text.charCodeAt(i))) i += 1;
+  return i;
+}
 // XML 1.0 Char production, plus a check for unpaired surrogates (not characters at all).
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
 const FORBIDDEN = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
@@ -106,29 +164,42 @@ function isXmlChar(code: number): boolean {
 
 class XmlReader {
   pos = 0;
+  elements = 0;
   constructor(
     readonly text: string,
     readonly party: Party,
+    readonly limits: XmlLimits,
   ) {}
 
   fail(what: string): MalformedMessageError {
     return new MalformedMessageError(`XMPP SASL element is not well-formed: ${what}`, { party: this.party });
   }
 
-  skipSpace(): boolean {
-    SPACE.lastIndex = this.pos;
-    SPACE.exec(this.text);
-    const moved = SPACE.lastIndex > this.pos;
-    this.pos = SPACE.lastIndex;
-    return moved;
+  tooMany(limit: keyof XmlLimits, what: string): LimitExceededError {
+    return new LimitExceededError(limit, `XMPP element from the ${this.party} has more than ${this.limits[limit]} ${what}`, { party: this.party });
   }
 
+  skipSpace(): boolean {
+    const text = this.text;
+    const start = this.pos;
+    let i = start;
+    for (let code = text.charCodeAt(i); code === 0x20 || code === 0x09 || code === 0x0d || code === 0x0a; code = text.charCodeAt(i)) i += 1;
+    this.pos = i;
+    return i > start;
+  }
+
+  /** A name, with at most one `prefix:` (a colon not followed by a name is left for the caller). */
   name(): string {
-    NAME.lastIndex = this.pos;
-    const match = NAME.exec(this.text);
-    if (!match) throw this.fail('expected a name');
-    this.pos = NAME.lastIndex;
-    return match[0];
+    const text = this.text;
+    const start = this.pos;
+    let end = nameEnd(text, start);
+    if (end === start) throw this.fail('expected a name');
+    if (text.charCodeAt(end) === 0x3a) {
+      const local = nameEnd(text, end + 1);
+      if (local > end + 1) end = local;
+    }
+    this.pos = end;
+    return text.slice(start, end);
   }
 
   expect(literal: string): void {
@@ -161,9 +232,12 @@ class XmlReader {
   }
 
   /** Parses one start tag after its `<`; returns the element and whether it was self-closing. */
-  startTag(parentScope: ReadonlyMap<string, string>): { element: XmlElement; empty: boolean } {
+  startTag(parentScope: Scope | undefined): { element: XmlElement; empty: boolean } {
+    this.elements += 1;
+    if (this.elements > this.limits.maxElements) throw this.tooMany('maxElements', 'elements');
     const qname = this.name();
     const attributes = new Map<string, string>();
+    let bindings: Map<string, string> | undefined;
     for (;;) {
       const spaced = this.skipSpace();
       if (this.text.startsWith('/>', this.pos) || this.text.startsWith('>', this.pos)) break;
@@ -177,21 +251,22 @@ class XmlReader {
       const end = this.text.indexOf(quote, this.pos + 1);
       if (end === -1) throw this.fail('unterminated attribute value');
       if (attributes.has(name)) throw this.fail('duplicate attribute');
-      attributes.set(name, this.unescape(this.text.slice(this.pos + 1, end), true));
+      if (attributes.size >= this.limits.maxAttributes) throw this.tooMany('maxAttributes', 'attributes on one element');
+      const value = this.unescape(this.text.slice(this.pos + 1, end), true);
+      attributes.set(name, value);
+      if (isNamespaceDeclaration(name)) {
+        bindings ??= new Map();
+        if (bindings.size >= this.limits.maxNamespaceDeclarations) throw this.tooMany('maxNamespaceDeclarations', 'namespace declarations on one element');
+        bindings.set(name === 'xmlns' ? '' : name.slice(6), value);
+      }
       this.pos = end + 1;
     }
     const empty = this.text.startsWith('/>', this.pos);
     this.pos += empty ? 2 : 1;
-    let scope = parentScope;
-    for (const [name, value] of attributes) {
-      if (name === 'xmlns' || name.startsWith('xmlns:')) {
-        if (scope === parentScope) scope = new Map(parentScope);
-        (scope as Map<string, string>).set(name === 'xmlns' ? '' : name.slice(6), value);
-      }
-    }
+    const scope = bindings === undefined ? parentScope : { bindings, parent: parentScope };
     const colon = qname.indexOf(':');
     const prefix = colon === -1 ? '' : qname.slice(0, colon);
-    const namespace = scope.get(prefix);
+    const namespace = resolve(scope, prefix);
     if (prefix !== '' && namespace === undefined) throw this.fail('undeclared namespace prefix');
     return { element: { qname, local: qname.slice(colon + 1), namespace, attributes, children: [], scope }, empty };
   }
@@ -226,7 +301,7 @@ class XmlReader {
         continue;
       }
       this.pos += 1;
-      const { element, empty } = this.startTag(parent?.scope ?? new Map<string, string>());
+      const { element, empty } = this.startTag(parent?.scope);
       if (parent) parent.children.push(element);
       if (empty) {
         if (stack.length === 0) root = element;
@@ -249,7 +324,12 @@ function parseXml(text: string, party: Party, options: XmppParseOptions): XmlEle
     throw new LimitExceededError('maxElementBytes', `XMPP element from the ${party} is longer than ${max} bytes`, { party });
   }
   if (FORBIDDEN.test(text)) throw new MalformedMessageError('XMPP SASL element contains a character XML does not allow', { party });
-  return new XmlReader(text, party).document();
+  const limits: XmlLimits = {
+    maxAttributes: options.maxAttributes ?? DEFAULT_XMPP_MAX_ATTRIBUTES,
+    maxNamespaceDeclarations: options.maxNamespaceDeclarations ?? DEFAULT_XMPP_MAX_NAMESPACE_DECLARATIONS,
+    maxElements: options.maxElements ?? DEFAULT_XMPP_MAX_ELEMENTS,
+  };
+  return new XmlReader(text, party, limits).document();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -533,78 +613,145 @@ export interface XmppElementsOptions {
  * Splits a byte or text stream that carries a sequence of complete top-level elements (as in
  * tests and examples, or after the host has consumed its `<stream:stream>` header) into
  * element strings. White space between elements is skipped. It only finds boundaries; each
- * element is still checked by {@link parseXmppSaslElement}. The source is read with `next()`
- * and never closed, so the host can keep using it.
+ * element is still checked by {@link parseXmppSaslElement}. An element over `maxElementBytes`
+ * is a {@link LimitExceededError} as soon as it grows past the limit, complete or not. The
+ * source is read with `next()` and never closed, so the host can keep using it. The work is
+ * linear in the bytes received, however they are chunked.
  */
 export async function* xmppElements(chunks: MessageSource<Uint8Array | string>, options: XmppElementsOptions = {}): AsyncGenerator<string, void, undefined> {
-  const max = options.maxElementBytes ?? DEFAULT_XMPP_MAX_ELEMENT_BYTES;
+  const splitter = new ElementSplitter(options.maxElementBytes ?? DEFAULT_XMPP_MAX_ELEMENT_BYTES);
   const decoder = new TextDecoder('utf-8', { fatal: true });
   const iterator = messageIterator(chunks);
-  let buffer = '';
-  let scanned = 0;
-  let depth = 0;
   for (;;) {
-    // Find complete elements in what is buffered.
-    for (;;) {
-      if (depth === 0) {
-        const start = buffer.search(/[^ \t\r\n]/);
-        buffer = start === -1 ? '' : buffer.slice(start);
-        scanned = 0;
-        if (buffer === '') break;
-        if (buffer[0] !== '<') throw new MalformedMessageError('text between XMPP elements', { party: 'local' });
-      }
-      const open = buffer.indexOf('<', scanned);
-      if (open === -1) {
-        scanned = buffer.length;
-        break;
-      }
-      const close = tagEnd(buffer, open);
-      if (close === -1) break;
-      const tag = buffer.slice(open, close + 1);
-      if (tag[1] === '!' || tag[1] === '?') throw new MalformedMessageError('comments and processing instructions are not allowed', { party: 'local' });
-      if (tag[1] === '/') depth -= 1;
-      else if (!tag.endsWith('/>')) depth += 1;
-      if (depth < 0) throw new MalformedMessageError('end tag without a start tag between XMPP elements', { party: 'local' });
-      scanned = close + 1;
-      if (depth === 0) {
-        const found = buffer.slice(0, scanned);
-        buffer = buffer.slice(scanned);
-        scanned = 0;
-        yield found;
-      } else if (depth > MAX_DEPTH) {
-        throw new MalformedMessageError('XMPP elements nested too deeply', { party: 'local' });
-      }
-    }
-    if (buffer.length * 3 > max && Buffer.byteLength(buffer, 'utf8') > max) {
-      throw new LimitExceededError('maxElementBytes', `XMPP element is longer than ${max} bytes`, { party: 'local' });
-    }
     const next = await iterator.next();
     if (next.done === true) {
-      if (buffer !== '') throw new ExchangeAbortedError('the XMPP stream ended inside an element', { party: 'local' });
+      if (splitter.inElement) throw new ExchangeAbortedError('the XMPP stream ended inside an element', { party: 'local' });
       return;
     }
+    let text: string;
     try {
-      buffer += typeof next.value === 'string' ? next.value : decoder.decode(next.value, { stream: true });
+      text = typeof next.value === 'string' ? next.value : decoder.decode(next.value, { stream: true });
     } catch {
       throw new MalformedMessageError('XMPP stream is not valid UTF-8', { party: 'local' });
     }
+    yield* splitter.push(text);
   }
 }
 
-/** Index of the `>` closing the tag that starts at `open`, skipping quoted values; -1 if not yet buffered. */
-function tagEnd(buffer: string, open: number): number {
-  let quote: string | undefined;
-  for (let i = open + 1; i < buffer.length; i++) {
-    const c = buffer[i];
-    if (quote !== undefined) {
-      if (c === quote) quote = undefined;
-    } else if (c === "'" || c === '"') {
-      quote = c;
-    } else if (c === '>') {
-      return i;
+const LT = 0x3c;
+const GT = 0x3e;
+const SLASH = 0x2f;
+
+/** UTF-8 size of one UTF-16 unit: a surrogate is half of a 4-byte character. */
+function utf8Size(code: number): number {
+  return code < 0x80 ? 1 : code < 0x800 || (code >= 0xd800 && code <= 0xdfff) ? 2 : 3;
+}
+
+/**
+ * Finds element boundaries in text that arrives in pieces, looking at each character once
+ * whatever the chunking: the state of an unfinished tag (its kind, an open quote, its previous
+ * character) is kept between pieces rather than re-scanning the tag from its `<`, the element's
+ * size is counted as it grows rather than re-measured, and its pieces are joined once, when it
+ * ends (a growing string would be flattened again by every scan).
+ */
+class ElementSplitter {
+  inElement = false;
+  #parts: string[] = [];
+  #bytes = 0;
+  #depth = 0;
+  #inTag = false;
+  // Of the tag being read: 0 until the character after `<` is seen, then whether it is an end tag.
+  #kind: 0 | 'start' | 'end' = 0;
+  #quote = 0;
+  #previous = 0;
+
+  constructor(readonly max: number) {}
+
+  /** Scans one piece of text, yielding each element it completes, in order. */
+  *push(text: string): Generator<string, void, undefined> {
+    const length = text.length;
+    // Where the unfinished element's text begins in this piece.
+    let from = 0;
+    let i = 0;
+    while (i < length) {
+      if (!this.inElement) {
+        const code = text.charCodeAt(i);
+        readerWork.units += 1;
+        if (code === 0x20 || code === 0x09 || code === 0x0d || code === 0x0a) {
+          i += 1;
+          continue;
+        }
+        if (code !== LT) throw new MalformedMessageError('text between XMPP elements', { party: 'local' });
+        this.inElement = true;
+        from = i;
+        this.#openTag();
+        i += 1;
+        continue;
+      }
+      if (!this.#inTag) {
+        // Character data: everything up to the next `<`.
+        const lt = text.indexOf('<', i);
+        const end = lt === -1 ? length : lt;
+        let bytes = 0;
+        for (let j = i; j < end; j++) bytes += utf8Size(text.charCodeAt(j));
+        this.#grow(bytes, end - i);
+        if (lt === -1) break;
+        this.#openTag();
+        i = lt + 1;
+        continue;
+      }
+      const code = text.charCodeAt(i);
+      this.#grow(utf8Size(code), 1);
+      i += 1;
+      if (this.#kind === 0) {
+        if (code === 0x21 || code === 0x3f) throw new MalformedMessageError('comments and processing instructions are not allowed', { party: 'local' });
+        this.#kind = code === SLASH ? 'end' : 'start';
+      }
+      if (this.#quote !== 0) {
+        if (code === this.#quote) this.#quote = 0;
+      } else if (code === 0x27 || code === 0x22) {
+        this.#quote = code;
+      } else if (code === GT) {
+        this.#inTag = false;
+        if (this.#kind === 'end') this.#depth -= 1;
+        else if (this.#previous !== SLASH) this.#depth += 1;
+        if (this.#depth < 0) throw new MalformedMessageError('end tag without a start tag between XMPP elements', { party: 'local' });
+        if (this.#depth === 0) {
+          yield this.#finish(text.slice(from, i));
+          continue;
+        }
+        if (this.#depth > MAX_DEPTH) throw new MalformedMessageError('XMPP elements nested too deeply', { party: 'local' });
+      }
+      this.#previous = code;
     }
+    if (this.inElement && from < length) this.#parts.push(text.slice(from));
   }
-  return -1;
+
+  // Counts `bytes` more of the element (`units` characters scanned); over the limit is an error at once.
+  #grow(bytes: number, units: number): void {
+    readerWork.units += units;
+    this.#bytes += bytes;
+    if (this.#bytes > this.max) throw new LimitExceededError('maxElementBytes', `XMPP element is longer than ${this.max} bytes`, { party: 'local' });
+  }
+
+  // After a `<`, which counts towards the element.
+  #openTag(): void {
+    this.#grow(1, 1);
+    this.#inTag = true;
+    this.#kind = 0;
+    this.#quote = 0;
+    this.#previous = LT;
+  }
+
+  #finish(last: string): string {
+    const parts = this.#parts;
+    const element = parts.length === 0 ? last : parts.join('') + last;
+    readerWork.units += element.length;
+    this.#parts = [];
+    this.#bytes = 0;
+    this.inElement = false;
+    return element;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

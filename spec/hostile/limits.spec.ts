@@ -1,22 +1,30 @@
 /**
  * The session limits against hostile peers: the initial response under maxMessageBytes and
  * maxRounds, and the exchange's time limit (an AbortSignal) that ends a stalled peer with a
- * TimeoutError and, with `stream.addAbortSignal`, leaves no half-open socket.
+ * TimeoutError and, with `stream.addAbortSignal`, leaves no half-open socket. And the readers
+ * under hostile chunking: input that arrives a byte at a time costs each reader about what the
+ * same input in one chunk costs (work counted by `readerWork`, not timed).
  */
 import { expect } from 'chai';
 import { getEventListeners } from 'node:events';
 import { type AddressInfo, type Socket, createConnection, createServer } from 'node:net';
-import { addAbortSignal } from 'node:stream';
+import { PassThrough, addAbortSignal } from 'node:stream';
 import {
   ClearIdentity,
   type Identity,
   LOGIN,
+  LineQueue,
   LineReader,
   PLAIN,
+  PgMessageReader,
   PromiseServerSession,
   SyncServerSession,
+  buildPgMessage,
+  buildPgStartupMessage,
   buildPlainResponse,
+  xmppElements,
 } from '../../lib/index.js';
+import { readerWork } from '../../lib/protocols/lines.js';
 import { b, expectSaslError, expectSaslRejection, storeOf } from '../support/helpers.js';
 
 const ALICE = new ClearIdentity('alice', 'alice-pass');
@@ -134,6 +142,105 @@ describe('hostile: session limits', () => {
         client.destroy();
         await new Promise<void>((resolve) => server.close(() => { resolve(); }));
       }
+    });
+  });
+
+  describe('readers: input that arrives a byte at a time costs about what one chunk costs', () => {
+    const NS = 'urn:ietf:params:xml:ns:xmpp-sasl';
+
+    /** The reader work `run` does. */
+    async function workOf(run: () => Promise<unknown>): Promise<{ work: number; result: unknown }> {
+      const before = readerWork.units;
+      const result = await run();
+      return { work: readerWork.units - before, result };
+    }
+
+    function pieces(bytes: Uint8Array, size: number): Uint8Array[] {
+      const out: Uint8Array[] = [];
+      for (let i = 0; i < bytes.length; i += size) out.push(bytes.subarray(i, i + size));
+      return out;
+    }
+
+    async function* items<T>(list: readonly T[]): AsyncGenerator<T> {
+      for (const item of list) yield await Promise.resolve(item);
+    }
+
+    async function elements(chunks: readonly Uint8Array[]): Promise<string[]> {
+      const out: string[] = [];
+      for await (const element of xmppElements(items(chunks))) out.push(element);
+      return out;
+    }
+
+    /** Byte by byte vs one chunk: same result, and at most `factor` times the work (and never more than `perByte` units a byte). */
+    async function expectLinear(bytes: Uint8Array, read: (chunks: readonly Uint8Array[]) => Promise<unknown>, factor = 3, perByte = 8): Promise<void> {
+      const whole = await workOf(() => read([bytes]));
+      const split = await workOf(() => read(pieces(bytes, 1)));
+      expect(split.result).to.deep.equal(whole.result);
+      expect(split.work, `${split.work} units byte by byte, ${whole.work} in one chunk`).to.be.at.most(factor * Math.max(whole.work, bytes.length));
+      expect(split.work).to.be.at.most(perByte * bytes.length);
+    }
+
+    it('xmppElements: a 30 KB <auth> (before: the size re-measured at every byte)', async () => {
+      const xml = `<auth xmlns='${NS}' mechanism='PLAIN'>${'QUFB'.repeat(7500)}</auth>`;
+      await expectLinear(Buffer.from(xml), elements);
+    });
+
+    it('xmppElements: one 30 KB start tag (before: the tag re-scanned from its < at every byte)', async () => {
+      let xml = `<auth xmlns='${NS}' mechanism='PLAIN'`;
+      for (let i = 0; xml.length < 30000; i++) xml += ` xmlns:a${i}=''`;
+      xml += '/>';
+      await expectLinear(Buffer.from(xml), elements);
+    });
+
+    it('PgMessageReader: a 64 KB message and a startup packet (before: the buffer copied at every byte)', async () => {
+      const message = buildPgMessage('p', new Uint8Array(65536 - 4).fill(0x41));
+      await expectLinear(message, async (chunks) => {
+        const read = await new PgMessageReader(items(chunks), { peer: 'client' }).read();
+        return [read.type, read.body.length];
+      });
+      const startup = buildPgStartupMessage({ user: 'alice', database: 'x'.repeat(9000) });
+      await expectLinear(startup, async (chunks) => {
+        const read = await new PgMessageReader(items(chunks), { peer: 'client' }).readStartup();
+        return read.kind;
+      });
+    });
+
+    it('LineReader: a 12 KB line (an SMTP or IMAP AUTH line)', async () => {
+      const line = Buffer.from(`${'A'.repeat(12000)}\r\n`);
+      await expectLinear(line, async (chunks) => {
+        const stream = new PassThrough();
+        const reader = new LineReader(stream);
+        for (const chunk of chunks) stream.write(chunk);
+        stream.end();
+        const next = await reader.next();
+        reader.close();
+        return next.done === true ? undefined : next.value;
+      });
+    });
+
+    it('LineReader and LineQueue: 64K empty lines in one chunk are read in linear work (before: each read moved every queued line)', async () => {
+      const count = 65536;
+      const { work } = await workOf(async () => {
+        const stream = new PassThrough();
+        const reader = new LineReader(stream, { highWaterMark: 16 });
+        stream.write(Buffer.alloc(count, 0x0a));
+        stream.end();
+        let lines = 0;
+        for (let next = await reader.next(); next.done !== true; next = await reader.next()) lines += 1;
+        expect(lines).to.equal(count);
+        return lines;
+      });
+      expect(work).to.be.at.most(4 * count);
+      const queue = new LineQueue();
+      const queued = await workOf(async () => {
+        for (let i = 0; i < count; i++) queue.push('');
+        queue.end();
+        let lines = 0;
+        while ((await queue.next()).done !== true) lines += 1;
+        return lines;
+      });
+      expect(queued.result).to.equal(count);
+      expect(queued.work).to.be.at.most(4 * count);
     });
   });
 });

@@ -32,6 +32,7 @@ import {
 import { ALICE, asyncStoreOf, b, expectNoSecrets, expectSaslError, expectSaslRejection, s } from '../support/helpers.js';
 import { recorder, silentAfter, timeoutReason } from '../support/silent-peer.js';
 import { vector } from '../support/vectors.js';
+import { readerWork } from '../../lib/protocols/lines.js';
 
 const NS = 'urn:ietf:params:xml:ns:xmpp-sasl';
 const b64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64');
@@ -214,6 +215,72 @@ describe('XMPP SASL profile', () => {
       expectSaslError(() => parseXmppSaslElement(xml, 'client'), 'LIMIT_EXCEEDED');
       expectSaslError(() => parseXmppSaslElement(`<abort xmlns='${NS}'/>`, 'client', { maxElementBytes: 10 }), 'LIMIT_EXCEEDED');
       expectSaslError(() => parseXmppMechanisms(`<success xmlns='${NS}'/>`), 'UNEXPECTED_MESSAGE');
+    });
+  });
+
+  describe('hostile elements', () => {
+    /** About 1100 `xmlns:aN=''` declarations on `<auth>`, then about 1000 children declaring one more: 30 KB. */
+    function namespaceFlood(declarations = 1100, children = 1000): string {
+      let xml = `<auth xmlns='${NS}' mechanism='PLAIN'`;
+      for (let i = 0; i < declarations; i++) xml += ` xmlns:a${i}=''`;
+      return `${xml}>${`<c xmlns:b=''/>`.repeat(children)}</auth>`;
+    }
+
+    it('refuses a namespace flood with LIMIT_EXCEEDED (maxNamespaceDeclarations) before its grammar is checked', () => {
+      const error = expectSaslError(() => parseXmppSaslElement(namespaceFlood(), 'client'), 'LIMIT_EXCEEDED');
+      expect((error as { limit?: string }).limit).to.equal('maxNamespaceDeclarations');
+      expect(error.party).to.equal('client');
+    });
+
+    it('caps attributes per element, namespace declarations per element and elements per element, each with its limit name', () => {
+      const attributes = (n: number): string => Array.from({ length: n }, (_, i) => ` x${i}='1'`).join('');
+      const declarations = (n: number): string => Array.from({ length: n }, (_, i) => ` xmlns:p${i}='urn:p'`).join('');
+      const mechanisms = (n: number): string => `<mechanisms xmlns='${NS}'>${Array.from({ length: n }, (_, i) => `<mechanism>M${i}</mechanism>`).join('')}</mechanisms>`;
+      const limitOf = (fn: () => unknown): string | undefined => (expectSaslError(fn, 'LIMIT_EXCEEDED') as { limit?: string }).limit;
+      // Counted on any element, root or child, SASL or not.
+      expect(limitOf(() => parseXmppSaslElement(`<abort xmlns='${NS}'${attributes(32)}/>`, 'client'))).to.equal('maxAttributes');
+      expect(limitOf(() => parseXmppSaslElement(`<failure xmlns='${NS}'><aborted${attributes(33)}/></failure>`, 'server'))).to.equal('maxAttributes');
+      expect(limitOf(() => parseXmppSaslElement(`<abort xmlns='${NS}'${declarations(16)}/>`, 'client'))).to.equal('maxNamespaceDeclarations');
+      expect(limitOf(() => parseXmppMechanisms(mechanisms(256)))).to.equal('maxElements');
+      // Up to the caps, the grammar decides.
+      expectSaslError(() => parseXmppSaslElement(`<abort xmlns='${NS}'${attributes(31)}/>`, 'client'), 'MALFORMED_MESSAGE');
+      expect(parseXmppSaslElement(`<abort xmlns='${NS}'${declarations(15)}/>`, 'client')).to.deep.equal({ kind: 'abort' });
+      expect(parseXmppMechanisms(mechanisms(255))).to.have.length(255);
+      // Each cap is an option.
+      expect(limitOf(() => parseXmppSaslElement(`<abort xmlns='${NS}' xmlns:a='urn:a'/>`, 'client', { maxNamespaceDeclarations: 1 }))).to.equal('maxNamespaceDeclarations');
+      expect(limitOf(() => parseXmppSaslElement(`<abort xmlns='${NS}' xmlns:a='urn:a'/>`, 'client', { maxAttributes: 1 }))).to.equal('maxAttributes');
+      expect(limitOf(() => parseXmppMechanisms(mechanisms(2), { maxElements: 2 }))).to.equal('maxElements');
+      expect(parseXmppMechanisms(mechanisms(400), { maxElements: 401 })).to.have.length(400);
+    });
+
+    it('the default caps let real servers\' elements through (Prosody-style <mechanisms>, <failure> with <text xml:lang>, prefixed elements)', () => {
+      const prosody = `<mechanisms xmlns='${NS}'>${['SCRAM-SHA-256-PLUS', 'SCRAM-SHA-1-PLUS', 'SCRAM-SHA-256', 'SCRAM-SHA-1', 'PLAIN', 'EXTERNAL', 'ANONYMOUS', 'OAUTHBEARER', 'X-OAUTH2', 'DIGEST-MD5'].map((m) => `<mechanism>${m}</mechanism>`).join('')}</mechanisms>`;
+      expect(parseXmppMechanisms(prosody)).to.have.length(10);
+      const failure = `<sasl:failure xmlns:sasl='${NS}' xmlns:x='urn:x' xmlns:y='urn:y'><sasl:not-authorized/><sasl:text xml:lang='en'>Invalid username or password</sasl:text></sasl:failure>`;
+      expect(parseXmppSaslElement(failure, 'server')).to.deep.include({ kind: 'failure', condition: 'not-authorized', lang: 'en' });
+    });
+
+    it('with the caps raised, the flood parses in work linear in its size: a scope chain, not a copy per element (before: every child copied 1100 bindings)', () => {
+      const xml = namespaceFlood();
+      const before = readerWork.units;
+      // The grammar refuses the children; the namespaces are resolved first.
+      expectSaslError(() => parseXmppSaslElement(xml, 'client', { maxNamespaceDeclarations: 5000, maxAttributes: 5000, maxElements: 5000 }), 'MALFORMED_MESSAGE');
+      const work = readerWork.units - before;
+      expect(work, `${work} units for ${xml.length} characters`).to.be.at.most(xml.length);
+      // Nested scopes still resolve: the innermost declaration wins, an outer one shows through a scope that declares others.
+      expectSaslError(() => parseXmppSaslElement(`<x:auth xmlns:x='urn:other' xmlns:y='${NS}'><y:auth xmlns:x='${NS}' mechanism='PLAIN'/></x:auth>`, 'client'), 'UNEXPECTED_MESSAGE');
+      expect(parseXmppSaslElement(`<x:auth xmlns:x='${NS}' mechanism='PLAIN'/>`, 'client')).to.deep.include({ kind: 'auth', mechanism: 'PLAIN' });
+      expect(parseXmppMechanisms(`<y:mechanisms xmlns:y='${NS}'><y:mechanism xmlns:q='urn:q'>PLAIN</y:mechanism></y:mechanisms>`)).to.deep.equal(['PLAIN']);
+      expect(parseXmppSaslElement(`<failure xmlns='${NS}' xmlns:s='${NS}'><s:aborted xmlns:t='urn:t'/></failure>`, 'server')).to.deep.include({ condition: 'aborted' });
+      expectSaslError(() => parseXmppSaslElement(`<failure xmlns='${NS}'><aborted xmlns=''/></failure>`, 'server'), 'MALFORMED_MESSAGE');
+      expectSaslError(() => parseXmppSaslElement(`<mechanisms xmlns='${NS}'><q:mechanism>PLAIN</q:mechanism></mechanisms>`, 'server'), 'MALFORMED_MESSAGE');
+    });
+
+    it('xmppServerAuth answers a namespace flood with <malformed-request/> and LIMIT_EXCEEDED', async () => {
+      const { run, written } = server(feed(namespaceFlood()));
+      const error = await expectSaslRejection(run, 'LIMIT_EXCEEDED');
+      expect(error.party).to.equal('client');
+      expect(parsedCondition(written[0])).to.equal('malformed-request');
     });
   });
 
