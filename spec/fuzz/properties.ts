@@ -8,7 +8,9 @@
  *   ({@link PARSER_NAME}), classes named `*Reader`/`*Parser`, and static `parse`/`tryParse`
  *   methods, with inputs built from their declared parameter types (discover.ts);
  * - protocol profiles: every exported `*ServerAuth`/`*ClientAuth` function, fed mutated lines or
- *   elements from the protocol's RFC transcripts.
+ *   elements from the protocol's RFC transcripts, and byte streams in random cuts or a byte at a time;
+ * - hostile shapes (hostile.ts): namespace floods, and every reader fed the same stream in one
+ *   chunk, a byte at a time and in random cuts.
  *
  * Each property holds when the code under test ends in a result or a typed saslkit error; the
  * mechanism properties also bound the rounds and forbid a success without the credential.
@@ -43,6 +45,7 @@ import {
   runServerScript,
   serverOptions,
 } from './harness.js';
+import { hostileTargets } from './hostile.js';
 import { messageArb, mutationArb, sequenceArb, textArb, tokenize } from './mutate.js';
 import { ALL_PROTOCOLS, BYTE_POOL, LINE_GROUPS, SCRAM_NONCE_SUFFIXES, STORED_SECRETS, TEXT_POOL, byteStreams, mechanismSeeds, scramExchange, transcripts } from './seeds.js';
 
@@ -50,7 +53,7 @@ import { ALL_PROTOCOLS, BYTE_POOL, LINE_GROUPS, SCRAM_NONCE_SUFFIXES, STORED_SEC
 export interface FuzzTarget {
   /** `server PLAIN`, `parser parseEhlo`, `profile smtpServerAuth` ... */
   readonly name: string;
-  readonly group: 'mechanism' | 'parser' | 'profile';
+  readonly group: 'mechanism' | 'parser' | 'profile' | 'reader';
   /** Relative cost of one case (1 = a cheap parser call); budgets divide by it. */
   readonly cost: number;
   /** A new property (properties hold no state between runs). */
@@ -455,7 +458,7 @@ function profileSeeds(protocol: string | undefined): { commands: string[]; clien
   return out;
 }
 
-/** Byte chunks from the peer: a seed stream (mutated) cut at random points, or random chunks. */
+/** Byte chunks from the peer: a seed stream (mutated) cut at random points or sent a byte at a time, or random chunks. */
 function chunksArb(streams: readonly Uint8Array[]): fc.Arbitrary<Uint8Array[]> {
   const random = fc.array(messageArb(BYTE_POOL), { maxLength: 6 });
   if (streams.length === 0) return random;
@@ -469,7 +472,8 @@ function chunksArb(streams: readonly Uint8Array[]): fc.Arbitrary<Uint8Array[]> {
     }
     return chunks;
   });
-  return fc.oneof({ weight: 1, arbitrary: random }, { weight: 3, arbitrary: cut });
+  const bytewise = messageArb(streams).map((stream) => Array.from(stream, (byte) => Uint8Array.of(byte)));
+  return fc.oneof({ weight: 1, arbitrary: random }, { weight: 3, arbitrary: cut }, { weight: 1, arbitrary: bytewise });
 }
 
 function asyncItems<T>(items: readonly T[]): Fresh<AsyncIterable<T>> {
@@ -566,9 +570,9 @@ function profileTargets(): FuzzTarget[] {
   return targets;
 }
 
-/** Every fuzz target, in a stable order: mechanisms, parsers, profiles. */
+/** Every fuzz target, in a stable order: mechanisms, parsers, profiles, then the readers' hostile shapes (hostile.ts). */
 export function fuzzTargets(): FuzzTarget[] {
-  return [...mechanismTargets(), ...parserTargets(discoverParsers()), ...profileTargets()];
+  return [...mechanismTargets(), ...parserTargets(discoverParsers()), ...profileTargets(), ...hostileTargets()];
 }
 
 /** The seed of one target: the run's base seed mixed with the target's name, so targets do not shift each other. */

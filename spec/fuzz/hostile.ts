@@ -1,0 +1,333 @@
+/**
+ * Fuzz targets for hostile shapes that mutated transcripts rarely reach (issue 11, items 2 and 3):
+ *
+ * - namespace and attribute floods against the XMPP element parser and the XMPP server: many
+ *   declarations on the root, many children declaring one more, nested scopes, caps raised or
+ *   not. The namespace work the parser counts must stay within the element's length;
+ * - byte-at-a-time and randomly cut delivery against every reader (xmppElements,
+ *   PgMessageReader, LineReader): the outcome (what was read, then the error code) must be the
+ *   same as for one chunk, and the counted work within a small constant of one chunk's.
+ *
+ * Work is counted by the readers themselves (`readerWork`), never timed.
+ */
+import { Readable } from 'node:stream';
+import fc from 'fast-check';
+import {
+  ClearIdentity,
+  LineReader,
+  PgMessageReader,
+  SASLAuth,
+  XMPP_SASL_NS,
+  buildPgMessage,
+  buildPgStartupMessage,
+  isSaslError,
+  parseXmppSaslElement,
+  xmppElements,
+  xmppServerAuth,
+} from '../../lib/index.js';
+import { readerWork } from '../../lib/protocols/lines.js';
+import { FuzzViolation, checkThrown, noteOutcome } from './harness.js';
+import { messageArb, textArb } from './mutate.js';
+import { BYTE_POOL, LINE_GROUPS, TEXT_POOL, byteStreams, transcripts } from './seeds.js';
+import type { FuzzTarget } from './properties.js';
+
+// ---------------------------------------------------------------------------------------------
+// Namespace floods
+
+/** The shape of a flooded element. */
+interface Flood {
+  /** The root's local name and whether it binds the SASL namespace to a prefix. */
+  readonly root: 'auth' | 'response' | 'mechanisms' | 'failure' | 'abort';
+  readonly prefixed: boolean;
+  readonly rootDeclarations: number;
+  readonly rootAttributes: number;
+  /** Elements nested under the root, each declaring namespaces of its own. */
+  readonly nesting: number;
+  readonly children: number;
+  readonly childDeclarations: number;
+  /** Whether children use a prefix declared further up (a lookup through the chain). */
+  readonly usePrefix: boolean;
+  readonly text: string;
+}
+
+const count = (small: number, large: number): fc.Arbitrary<number> =>
+  fc.oneof({ weight: 3, arbitrary: fc.nat({ max: small }) }, { weight: 1, arbitrary: fc.nat({ max: large }) });
+
+function floodArb(large: number): fc.Arbitrary<Flood> {
+  return fc.record({
+    root: fc.constantFrom('auth', 'response', 'mechanisms', 'failure', 'abort'),
+    prefixed: fc.boolean(),
+    rootDeclarations: count(20, large),
+    rootAttributes: count(4, 40),
+    nesting: fc.nat({ max: 10 }),
+    children: count(20, large),
+    childDeclarations: fc.nat({ max: 3 }),
+    usePrefix: fc.boolean(),
+    text: fc.constantFrom('', 'PLAIN', 'AGFsaWNlAGFsaWNlLWZ1enotU2VjcmV0LTAxMjM=', '&lt;&#x41;'),
+  });
+}
+
+/** The flooded element's text: the SASL namespace bound on the root, then the flood. */
+export function buildFlood(f: Flood): string {
+  const prefix = f.prefixed ? 's:' : '';
+  const parts = [`<${prefix}${f.root} xmlns${f.prefixed ? ':s' : ''}='${XMPP_SASL_NS}'`];
+  if (f.root === 'auth') parts.push(` mechanism='PLAIN'`);
+  for (let i = 0; i < f.rootDeclarations; i++) parts.push(` xmlns:a${i}='${i % 2 === 0 ? '' : `urn:a${i}`}'`);
+  for (let i = 0; i < f.rootAttributes; i++) parts.push(` x${i}='v'`);
+  parts.push('>');
+  const close: string[] = [];
+  for (let d = 0; d < f.nesting; d++) {
+    parts.push(`<${prefix}n${d} xmlns:d${d}='urn:d${d}'>`);
+    close.unshift(`</${prefix}n${d}>`);
+  }
+  const use = f.usePrefix && f.rootDeclarations > 1 ? 'a1:' : prefix;
+  const childName = f.root === 'mechanisms' ? 'mechanism' : f.root === 'failure' ? 'aborted' : 'c';
+  let declarations = '';
+  for (let i = 0; i < f.childDeclarations; i++) declarations += ` xmlns:b${i}=''`;
+  const child = `<${use}${childName}${declarations}>${f.text}</${use}${childName}>`;
+  for (let i = 0; i < f.children; i++) parts.push(child);
+  parts.push(f.text, ...close, `</${prefix}${f.root}>`);
+  return parts.join('');
+}
+
+/** Caps raised far past the flood, so that the namespace work itself is measured; or the defaults. */
+const RAISED = { maxElementBytes: 1 << 22, maxAttributes: 1 << 16, maxNamespaceDeclarations: 1 << 16, maxElements: 1 << 16 };
+
+const FLOOD_AUTH = SASLAuth.defaults();
+const FLOOD_OPTIONS = { lookup: (name: string) => (name === 'alice' ? new ClearIdentity('alice', 'alice-pass') : undefined) };
+
+function floodTarget(): FuzzTarget {
+  const plan = fc.record({ flood: floodArb(1200), raised: fc.boolean(), from: fc.constantFrom<'client' | 'server'>('client', 'server'), server: fc.nat({ max: 3 }) });
+  return {
+    name: 'hostile XMPP namespace flood',
+    group: 'reader',
+    cost: 3,
+    property: () =>
+      fc.asyncProperty(plan, async ({ flood, raised, from, server }) => {
+        const xml = buildFlood(flood);
+        const before = readerWork.units;
+        try {
+          parseXmppSaslElement(xml, from, raised ? RAISED : {});
+          noteOutcome('result');
+        } catch (error) {
+          checkThrown(error, 'parseXmppSaslElement', { canary: false });
+          noteOutcome(isSaslError(error) ? error.code : 'error');
+        }
+        const work = readerWork.units - before;
+        // One scope link per declaring ancestor, at most the depth limit: far below one unit a character.
+        if (work > xml.length) throw new FuzzViolation(`namespace lookups cost ${work} units for ${xml.length} characters`);
+        if (server !== 0) return;
+        // The server answers any flood with a <failure> and a typed error, never a success.
+        const written: string[] = [];
+        const elements = (async function* () {
+          yield await Promise.resolve(xml);
+        })();
+        try {
+          await xmppServerAuth({ auth: FLOOD_AUTH, options: FLOOD_OPTIONS, elements, write: (element) => { written.push(element); }, parse: raised ? RAISED : {} });
+          throw new FuzzViolation('xmppServerAuth authenticated a flooded element');
+        } catch (error) {
+          checkThrown(error, 'xmppServerAuth', { canary: false });
+        }
+        const reply = written[0];
+        if (reply === undefined || parseXmppSaslElement(reply, 'server').kind !== 'failure') throw new FuzzViolation(`xmppServerAuth answered a flood with ${String(reply)}`);
+      }),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Chunking
+
+/** How a stream is cut: one chunk, a byte at a time, or at random points. */
+type Delivery = 'whole' | 'bytes' | readonly number[];
+
+function deliver(bytes: Uint8Array, how: Delivery): Uint8Array[] {
+  if (how === 'whole') return [bytes];
+  const points = how === 'bytes' ? Array.from({ length: bytes.length }, (_, i) => i + 1) : [...new Set(how.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+  const out: Uint8Array[] = [];
+  let start = 0;
+  for (const point of [...points, bytes.length]) {
+    if (point <= start) continue;
+    out.push(bytes.subarray(start, point));
+    start = point;
+  }
+  return out;
+}
+
+async function* items<T>(list: readonly T[]): AsyncGenerator<T> {
+  for (const item of list) yield await Promise.resolve(item);
+}
+
+/** What a reader made of a stream: what it read, then how it ended. */
+interface Outcome {
+  readonly read: unknown[];
+  readonly end: string;
+}
+
+function endOf(error: unknown, where: string): string {
+  checkThrown(error, where, { canary: false });
+  const limit = (error as { limit?: unknown }).limit;
+  return `${(error as { code: string }).code}${typeof limit === 'string' ? ` ${limit}` : ''}`;
+}
+
+/** Most work a delivery may cost per byte, however it is cut (the readers need about 2). */
+const MAX_WORK_PER_BYTE = 8;
+
+/**
+ * Runs `read` over the stream in one chunk, a byte at a time, and cut at random points: the
+ * outcomes must be equal, the work of each cut delivery at most `factor` times one chunk's (or
+ * the stream's length, whichever is more) plus `slack`, and no delivery's work more than
+ * {@link MAX_WORK_PER_BYTE} units a byte (one chunk of many short lines must be linear too).
+ */
+async function checkChunking(where: string, bytes: Uint8Array, cuts: readonly number[], read: (chunks: Uint8Array[]) => Promise<Outcome>, factor = 3, slack = 64): Promise<void> {
+  const run = async (how: Delivery): Promise<{ outcome: Outcome; work: number }> => {
+    const before = readerWork.units;
+    const outcome = await read(deliver(bytes, how));
+    const work = readerWork.units - before;
+    if (work > MAX_WORK_PER_BYTE * bytes.length + slack) throw new FuzzViolation(`${where}: ${work} units of work for ${bytes.length} bytes in ${how === 'whole' ? 'one chunk' : 'cut chunks'}`);
+    return { outcome, work };
+  };
+  const whole = await run('whole');
+  noteOutcome(whole.outcome.end);
+  const expected = JSON.stringify(whole.outcome);
+  for (const how of ['bytes', cuts] as const) {
+    const cut = await run(how);
+    const label = how === 'bytes' ? 'a byte at a time' : `cut at ${fc.stringify(how)}`;
+    if (JSON.stringify(cut.outcome) !== expected) throw new FuzzViolation(`${where}: delivered ${label}, the outcome ${JSON.stringify(cut.outcome).slice(0, 400)} differs from one chunk's ${expected.slice(0, 400)}`);
+    const bound = factor * Math.max(whole.work, bytes.length) + slack;
+    if (cut.work > bound) throw new FuzzViolation(`${where}: delivered ${label}, ${cut.work} units of work for ${bytes.length} bytes (one chunk: ${whole.work})`);
+  }
+}
+
+const cutsArb = fc.array(fc.nat(), { maxLength: 6 });
+
+// XMPP: transcript elements, mutated ones and floods, with white space between them.
+const XMPP_ELEMENTS: readonly string[] = transcripts('xmpp').flatMap((t) => t.lines.map((line) => line.text));
+
+function xmppStreamArb(): fc.Arbitrary<string> {
+  const element = fc.oneof(
+    { weight: 4, arbitrary: fc.constantFrom(...XMPP_ELEMENTS) },
+    { weight: 3, arbitrary: textArb(XMPP_ELEMENTS) },
+    { weight: 2, arbitrary: floodArb(150).map(buildFlood) },
+  );
+  return fc.array(fc.tuple(element, fc.constantFrom('', ' ', '\n', '\r\n\t ')), { maxLength: 4 }).map((list) => list.map(([e, space]) => e + space).join(''));
+}
+
+function xmppChunkTarget(): FuzzTarget {
+  const plan = fc.record({ text: xmppStreamArb(), max: fc.constantFrom(undefined, 64, 512), cuts: cutsArb });
+  return {
+    name: 'hostile xmppElements chunking',
+    group: 'reader',
+    cost: 4,
+    property: () =>
+      fc.asyncProperty(plan, async ({ text, max, cuts }) => {
+        await checkChunking('xmppElements', Buffer.from(text, 'utf8'), cuts, async (chunks) => {
+          const read: string[] = [];
+          try {
+            for await (const element of xmppElements(items(chunks), max === undefined ? {} : { maxElementBytes: max })) read.push(element);
+            return { read, end: 'end' };
+          } catch (error) {
+            return { read, end: endOf(error, 'xmppElements') };
+          }
+        });
+      }),
+  };
+}
+
+// PostgreSQL: the vectors' streams, built messages (some large), startup packets and random bytes.
+function pgStreamArb(): fc.Arbitrary<Uint8Array> {
+  const streams = byteStreams('postgresql');
+  const seeds = [...streams.client, ...streams.server];
+  const built = fc.tuple(fc.constantFrom('p', 'R', 'E', 'S', 'Z'), fc.oneof({ weight: 4, arbitrary: fc.nat({ max: 64 }) }, { weight: 1, arbitrary: fc.nat({ max: 20000 }) })).map(([type, length]) => buildPgMessage(type, new Uint8Array(length).fill(0x41)));
+  const startup = fc.nat({ max: 12000 }).map((length) => buildPgStartupMessage({ user: 'alice', application_name: 'x'.repeat(length) }));
+  const piece = fc.oneof(
+    { weight: 3, arbitrary: seeds.length > 0 ? messageArb(seeds) : messageArb(BYTE_POOL) },
+    { weight: 3, arbitrary: built },
+    { weight: 1, arbitrary: startup },
+    { weight: 1, arbitrary: messageArb(BYTE_POOL) },
+  );
+  return fc.array(piece, { minLength: 1, maxLength: 4 }).map((list) => new Uint8Array(Buffer.concat(list)));
+}
+
+function pgChunkTarget(): FuzzTarget {
+  const plan = fc.record({
+    bytes: pgStreamArb(),
+    reads: fc.array(fc.constantFrom('read', 'readStartup', 'readByte'), { minLength: 1, maxLength: 6 }),
+    max: fc.constantFrom(undefined, 64, 30000),
+    cuts: cutsArb,
+  });
+  return {
+    name: 'hostile PgMessageReader chunking',
+    group: 'reader',
+    cost: 4,
+    property: () =>
+      fc.asyncProperty(plan, async ({ bytes, reads, max, cuts }) => {
+        await checkChunking('PgMessageReader', bytes, cuts, async (chunks) => {
+          const reader = new PgMessageReader(items(chunks), max === undefined ? { peer: 'client' } : { peer: 'client', maxMessageBytes: max });
+          const read: unknown[] = [];
+          try {
+            for (const method of reads) {
+              if (method === 'read') {
+                const message = await reader.read();
+                read.push([message.type, Buffer.from(message.body).toString('base64')]);
+              } else if (method === 'readStartup') {
+                read.push(await reader.readStartup());
+              } else {
+                read.push(await reader.readByte());
+              }
+            }
+            return { read, end: 'end' };
+          } catch (error) {
+            return { read, end: endOf(error, 'PgMessageReader') };
+          }
+        });
+      }),
+  };
+}
+
+// Lines: transcript lines with either line ending, long lines, runs of empty lines, random bytes.
+function lineStreamArb(): fc.Arbitrary<Uint8Array> {
+  const lines = [...TEXT_POOL.slice(0, 200), ...LINE_GROUPS.flat()];
+  const line = fc.oneof(
+    { weight: 4, arbitrary: fc.tuple(textArb(lines), fc.constantFrom('\r\n', '\n')).map(([text, end]) => Buffer.from(text + end, 'utf8')) },
+    { weight: 1, arbitrary: fc.tuple(fc.nat({ max: 20000 }), fc.boolean()).map(([length, ended]) => Buffer.from(`${'A'.repeat(length)}${ended ? '\r\n' : ''}`)) },
+    { weight: 1, arbitrary: fc.tuple(fc.nat({ max: 3000 }), fc.constantFrom('\r\n', '\n')).map(([length, end]) => Buffer.from(end.repeat(length))) },
+    { weight: 1, arbitrary: messageArb(BYTE_POOL).map((bytes) => Buffer.from(bytes)) },
+  );
+  return fc.array(line, { minLength: 1, maxLength: 5 }).map((list) => new Uint8Array(Buffer.concat(list)));
+}
+
+function lineChunkTarget(): FuzzTarget {
+  const plan = fc.record({
+    bytes: lineStreamArb(),
+    maxLineLength: fc.constantFrom(undefined, 16, 1000, 12288),
+    encoding: fc.constantFrom<'utf8' | 'latin1'>('utf8', 'latin1'),
+    highWaterMark: fc.constantFrom(1, 4, 256),
+    cuts: cutsArb,
+  });
+  return {
+    name: 'hostile LineReader chunking',
+    group: 'reader',
+    cost: 4,
+    property: () =>
+      fc.asyncProperty(plan, async ({ bytes, maxLineLength, encoding, highWaterMark, cuts }) => {
+        await checkChunking('LineReader', bytes, cuts, async (chunks) => {
+          const stream = Readable.from(chunks.map((chunk) => Buffer.from(chunk)), { objectMode: false });
+          const reader = new LineReader(stream, { encoding, highWaterMark, ...(maxLineLength === undefined ? {} : { maxLineLength }) });
+          const read: string[] = [];
+          try {
+            for (let next = await reader.next(); next.done !== true; next = await reader.next()) read.push(next.value);
+            return { read, end: 'end' };
+          } catch (error) {
+            return { read, end: endOf(error, 'LineReader') };
+          } finally {
+            reader.close();
+          }
+        }, 4);
+      }),
+  };
+}
+
+/** The hostile-shape targets. */
+export function hostileTargets(): FuzzTarget[] {
+  return [floodTarget(), xmppChunkTarget(), pgChunkTarget(), lineChunkTarget()];
+}
