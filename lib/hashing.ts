@@ -12,17 +12,23 @@ import { constantTimeEqual, fromBase64, isWellFormed, toBase64, toHex, utf8 } fr
 import { UsageError } from './errors.js';
 import { pooledPbkdf2, pooledScrypt } from './kdf-pool.js';
 import { INSPECT, describe } from './redact.js';
+import { trySaslprep } from './saslprep.js';
 
 /** Members every hasher may have. A hasher needs at least one complete pair: sync or async. */
 export interface PasswordHasherBase {
   /** Hashes a (prepared) secret into the stored string form. */
   hash?(secret: string): string;
-  /** True when `secret` matches the stored `hashed` string. False, never a throw, for a malformed hash. */
-  verify?(secret: string, hashed: string): boolean;
+  /**
+   * True when `secret` matches the stored `hashed` string. False, never a throw, for a malformed
+   * hash. `unprepared` is the password as the client sent it, passed by an identity that prepared
+   * `secret` with saslkit's default SASLprep: a hasher whose strings another implementation wrote
+   * may try that implementation's preparation of it too (see {@link Pbkdf2Hasher.verify}).
+   */
+  verify?(secret: string, hashed: string, unprepared?: string): boolean;
   /** {@link PasswordHasherBase.hash} off the event loop. */
   hashAsync?(secret: string): Promise<string>;
   /** {@link PasswordHasherBase.verify} off the event loop. Async drivers prefer it. */
-  verifyAsync?(secret: string, hashed: string): Promise<boolean>;
+  verifyAsync?(secret: string, hashed: string, unprepared?: string): Promise<boolean>;
   /** The clear secret inside `hashed`, for a hasher that stores it (cleartext); else absent. */
   clearSecret?(hashed: string): string | undefined;
   /** True when `hashed` is in this hasher's format; used by {@link detectHasher}. */
@@ -38,7 +44,7 @@ export interface PasswordHasherBase {
 /** A hasher that works on the calling thread; it may add the async pair too. All built-ins are this. */
 export interface SyncPasswordHasher extends PasswordHasherBase {
   hash(secret: string): string;
-  verify(secret: string, hashed: string): boolean;
+  verify(secret: string, hashed: string, unprepared?: string): boolean;
 }
 
 /**
@@ -47,7 +53,7 @@ export interface SyncPasswordHasher extends PasswordHasherBase {
  */
 export interface AsyncPasswordHasher extends PasswordHasherBase {
   hashAsync(secret: string): Promise<string>;
-  verifyAsync(secret: string, hashed: string): Promise<boolean>;
+  verifyAsync(secret: string, hashed: string, unprepared?: string): Promise<boolean>;
 }
 
 /**
@@ -180,6 +186,16 @@ function parsePbkdf2(hashed: unknown, maxRounds: number): Pbkdf2Parts | undefine
   return { digest, rounds, salt, dk, format };
 }
 
+/**
+ * The password as pysasl and passlib prepare it (U+200B mapped to nothing), when it holds U+200B
+ * and so differs from saslkit's reading; else undefined.
+ */
+function pysaslReading(unprepared: unknown): string | undefined {
+  if (typeof unprepared !== 'string' || !unprepared.includes('\u200B')) return undefined;
+  const prepared = trySaslprep(unprepared, { allowUnassigned: true, zeroWidthSpace: 'nothing' });
+  return prepared === undefined || prepared === '' || !isText(prepared) ? undefined : prepared;
+}
+
 function formatPbkdf2(parts: Pbkdf2Parts): string {
   const encode = parts.format === 'pysasl' ? toBase64 : (bytes: Uint8Array) => encodeUnpadded(bytes, true);
   return `$${PBKDF2_DIGESTS[parts.digest].ident}$${parts.rounds}$${encode(parts.salt)}$${encode(parts.dk)}`;
@@ -240,16 +256,29 @@ export class Pbkdf2Hasher implements SyncPasswordHasher {
     return formatPbkdf2({ digest: this.digest, rounds: this.rounds, salt: bytes, dk, format: this.format });
   }
 
-  verify(secret: string, hashed: string): boolean {
+  /**
+   * True when the prepared `secret` matches `hashed`. These string formats are pysasl's and
+   * passlib's, whose SASLprep maps U+200B to nothing where saslkit's maps it to SPACE; so when
+   * `unprepared` (the password as sent) holds U+200B and `secret` does not match, their reading
+   * is tried too. That second PBKDF2 run happens only then: its cost depends on the presented
+   * password and the outcome, never on whether the account exists (an unknown user's decoy has
+   * the same hasher and string), and a saslkit-made hash still matches at the first run.
+   */
+  verify(secret: string, hashed: string, unprepared?: string): boolean {
     const parts = parsePbkdf2(hashed, this.maxRounds);
     if (parts === undefined || !isText(secret)) return false;
-    return constantTimeEqual(pbkdf2Sync(utf8(secret), parts.salt, parts.rounds, parts.dk.length, parts.digest), parts.dk);
+    if (constantTimeEqual(pbkdf2Sync(utf8(secret), parts.salt, parts.rounds, parts.dk.length, parts.digest), parts.dk)) return true;
+    const other = pysaslReading(unprepared);
+    return other !== undefined && constantTimeEqual(pbkdf2Sync(utf8(other), parts.salt, parts.rounds, parts.dk.length, parts.digest), parts.dk);
   }
 
-  async verifyAsync(secret: string, hashed: string): Promise<boolean> {
+  /** {@link Pbkdf2Hasher.verify} on the libuv thread pool. */
+  async verifyAsync(secret: string, hashed: string, unprepared?: string): Promise<boolean> {
     const parts = parsePbkdf2(hashed, this.maxRounds);
     if (parts === undefined || !isText(secret)) return false;
-    return constantTimeEqual(await pbkdf2Async(utf8(secret), parts.salt, parts.rounds, parts.dk.length, parts.digest), parts.dk);
+    if (constantTimeEqual(await pbkdf2Async(utf8(secret), parts.salt, parts.rounds, parts.dk.length, parts.digest), parts.dk)) return true;
+    const other = pysaslReading(unprepared);
+    return other !== undefined && constantTimeEqual(await pbkdf2Async(utf8(other), parts.salt, parts.rounds, parts.dk.length, parts.digest), parts.dk);
   }
 
   identify(hashed: string): boolean {

@@ -210,7 +210,7 @@ export class HashedIdentity implements Identity {
     if (presented === undefined) return false;
     let result: unknown;
     try {
-      result = hasher.verify(presented, this.#digest);
+      result = hasher.verify(presented, this.#digest, this.#unprepared(secret));
     } catch {
       return false;
     }
@@ -227,7 +227,8 @@ export class HashedIdentity implements Identity {
     if (presented === undefined) return false;
     try {
       const hasher = this.hasher;
-      const result: unknown = hasher.verifyAsync ? hasher.verifyAsync(presented, this.#digest) : hasher.verify?.(presented, this.#digest);
+      const unprepared = this.#unprepared(secret);
+      const result: unknown = hasher.verifyAsync ? hasher.verifyAsync(presented, this.#digest, unprepared) : hasher.verify?.(presented, this.#digest, unprepared);
       return (await result) === true;
     } catch (error) {
       // A full KDF pool is the server's overload, not a wrong password: report it as such.
@@ -238,6 +239,12 @@ export class HashedIdentity implements Identity {
 
   getClearSecret(): string | undefined {
     return this.hasher.clearSecret?.(this.#digest);
+  }
+
+  // The password as sent, for a hasher that knows another SASLprep reading of it (pysasl's
+  // U+200B); only under the default preparation, since a custom one says how strings compare.
+  #unprepared(secret: string): string | undefined {
+    return this.#prepare === undefined ? secret : undefined;
   }
 
   toJSON(): Record<string, string> {

@@ -4,8 +4,13 @@
  * Two behaviours are worth knowing:
  * - The bidi rule (RFC 3454 section 6) is checked on the prepared string, as the RFC says, so
  *   `"\u00AD\u0627\u0628"` prepares to `"\u0627\u0628"` (pysasl checks the raw input and rejects it).
- * - U+200B ZERO WIDTH SPACE is in both table C.1.2 (mapped to SPACE) and table B.1 (mapped to
- *   nothing). Like PostgreSQL's SCRAM and the library, SPACE wins; pysasl and passlib drop it.
+ * - U+200B ZERO WIDTH SPACE is in both table C.1.2 (non-ASCII spaces, mapped to SPACE) and table
+ *   B.1 (mapped to nothing): RFC 3454 lists it twice and RFC 4013 does not say which wins. saslkit
+ *   maps it to SPACE, as the library it wraps, libidn and PostgreSQL's SCRAM do: a SCRAM key or
+ *   a password hash computed by those matches ours, and changing it now would silently change
+ *   the stored secrets saslkit itself made. pysasl and passlib (and so pysasl's stored hashes)
+ *   drop it: `zeroWidthSpace: 'nothing'` prepares their way, and {@link Pbkdf2Hasher}, whose
+ *   string formats are theirs, tries that reading too when a presented password holds U+200B.
  * @module
  */
 import saslprepImpl from '@mongodb-js/saslprep';
@@ -18,6 +23,11 @@ export interface SaslprepOptions {
    * "stored" strings (what goes into a credential database). RFC 4013 section 2.5.
    */
   readonly allowUnassigned?: boolean;
+  /**
+   * What U+200B ZERO WIDTH SPACE maps to: `space` (the default, as libidn and PostgreSQL map
+   * it) or `nothing` (as pysasl and passlib do). See the module notes.
+   */
+  readonly zeroWidthSpace?: 'space' | 'nothing';
 }
 
 /**
@@ -46,7 +56,8 @@ function describeRule(cause: unknown): string {
  * name the rule, never the input. A string that maps to nothing (e.g. only U+00AD) prepares to
  * `''`; callers comparing passwords must treat that as a failure (RFC 4616 section 2).
  */
-export function saslprep(text: string, options: SaslprepOptions & SaslErrorOptions = {}): string {
+export function saslprep(input: string, options: SaslprepOptions & SaslErrorOptions = {}): string {
+  const text = options.zeroWidthSpace === 'nothing' && input.includes('\u200B') ? input.replace(/\u200B/g, '') : input;
   if (PRINTABLE_ASCII.test(text)) return text;
   const errorOptions = { mechanism: options.mechanism, party: options.party };
   if (text.length > MAX_SASLPREP_LENGTH) {

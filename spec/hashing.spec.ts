@@ -13,10 +13,14 @@ import {
   ScryptHasher,
   type SyncPasswordHasher,
   UsageError,
+  ClientCredentials,
+  PLAIN,
   detectHasher,
   noprep,
+  saslprep,
 } from '../lib/index.js';
-import { expectNoSecrets, expectSaslError, expectSaslRejection } from './support/helpers.js';
+import { KdfCounter } from './support/kdf-counter.js';
+import { expectNoSecrets, expectSaslError, expectSaslRejection, runPair } from './support/helpers.js';
 
 interface PasslibFixture {
   readonly passlib: string;
@@ -438,6 +442,84 @@ describe('hashing', () => {
       const noIdentify: AsyncPasswordHasher = { hashAsync: () => Promise.resolve(''), verifyAsync: () => Promise.resolve(false) };
       expect(detectHasher('$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA', [noIdentify, argonish])).to.equal(argonish);
       expect(detectHasher(PYSASL_VECTOR, [argonish])).to.be.instanceOf(Pbkdf2Hasher);
+    });
+  });
+
+  // Issue 11 item 11. U+200B is in RFC 3454 tables B.1 (map to nothing) and C.1.2 (map to SPACE).
+  // saslkit's SASLprep maps it to SPACE (libidn, PostgreSQL); pysasl and passlib map it to
+  // nothing, so their hashes of such a password did not verify. zwsp.json is made by passlib.
+  describe('U+200B: hashes pysasl and passlib made (their SASLprep maps it to nothing)', () => {
+    const ZWSP = JSON.parse(readFileSync(join(__dirname, 'fixtures', 'hashes', 'zwsp.json'), 'utf8')) as {
+      readonly passlib: string;
+      readonly cases: readonly { secret: string; passlibPrepared: string; digest: string; rounds: number; passlib: string; pysasl: string }[];
+    };
+    const counter = new KdfCounter();
+    before(() => {
+      counter.install();
+    });
+    after(() => {
+      counter.uninstall();
+    });
+
+    it(`the fixture is passlib ${ZWSP.passlib}'s, and saslkit's SASLprep maps U+200B to SPACE where passlib drops it`, () => {
+      expect(ZWSP.cases).to.have.length(12);
+      for (const { secret, passlibPrepared } of ZWSP.cases) {
+        expect(passlibPrepared).to.equal(saslprep(secret.replace(/\u200B/g, '')));
+        expect(saslprep(secret)).to.equal(secret.replace(/\u200B/g, ' ').normalize('NFKC'));
+      }
+    });
+
+    for (const format of ['pysasl', 'passlib'] as const) {
+      it(`a HashedIdentity with a ${format}-format hash verifies the password as the user types it, sync and async`, async () => {
+        for (const c of ZWSP.cases) {
+          const identity = new HashedIdentity('erin', c[format]);
+          expect(identity.compareSecret(c.secret), `${c.digest} ${JSON.stringify(c.secret)}`).to.equal(true);
+          expect(await identity.compareSecretAsync(c.secret), `${c.digest} ${JSON.stringify(c.secret)} async`).to.equal(true);
+          // The SPACE reading of the same keys is another password.
+          expect(identity.compareSecret(c.secret.replace(/\u200B/g, ' '))).to.equal(false);
+          expect(identity.compareSecret(`${c.secret}x`)).to.equal(false);
+        }
+      });
+    }
+
+    it('the hasher tries the pysasl mapping only with the unprepared password, and only when it holds U+200B', () => {
+      const c = ZWSP.cases.find((x) => x.digest === 'sha256' && x.secret === 'pass\u200Bword') as (typeof ZWSP.cases)[number];
+      const hasher = new Pbkdf2Hasher();
+      expect(hasher.verify(saslprep(c.secret), c.pysasl)).to.equal(false);
+      expect(hasher.verify(saslprep(c.secret), c.pysasl, c.secret)).to.equal(true);
+      expect(hasher.verify('pass word', c.pysasl, 'pass word')).to.equal(false);
+    });
+
+    it('costs one PBKDF2 run, or two only when the presented password holds U+200B and the first did not match; an unknown user costs the same', () => {
+      const c = ZWSP.cases.find((x) => x.digest === 'sha256' && x.secret === 'two\u200B words') as (typeof ZWSP.cases)[number];
+      const identity = new HashedIdentity('erin', c.pysasl);
+      const runs = (secret: string, id: HashedIdentity = identity): number => counter.during(() => id.compareSecret(secret)).runs.length;
+      expect(runs('wrong password')).to.equal(1);
+      expect(runs('two words')).to.equal(1);
+      expect(runs(c.secret)).to.equal(2);
+      expect(runs('wrong\u200Bpassword')).to.equal(2);
+      // A saslkit hash of the SPACE reading matches at the first run.
+      const own = HashedIdentity.create('erin', c.secret, new Pbkdf2Hasher({ rounds: 1000 }));
+      expect(runs(c.secret, own)).to.equal(1);
+      // PLAIN checks an unknown user against a decoy of the same kind: the same two runs.
+      const options = { lookup: (name: string) => (name === 'erin' ? identity : undefined) };
+      const login = (user: string): number =>
+        counter.during(() => {
+          try {
+            runPair(PLAIN.client(new ClientCredentials(user, 'wrong\u200Bpassword')), (ir) => PLAIN.server(options, ir));
+          } catch {
+            // Both fail; only the work done is compared.
+          }
+        }).runs.length;
+      expect(login('erin')).to.equal(2);
+      expect(login('mallory')).to.equal(login('erin'));
+    });
+
+    it('a custom preparation (noprep) gets no second try', () => {
+      const c = ZWSP.cases.find((x) => x.digest === 'sha256' && x.secret === 'pass\u200Bword') as (typeof ZWSP.cases)[number];
+      const identity = new HashedIdentity('erin', c.pysasl, undefined, { prepare: noprep });
+      expect(identity.compareSecret(c.secret)).to.equal(false);
+      expect(identity.compareSecret('password')).to.equal(true);
     });
   });
 

@@ -54,6 +54,17 @@ describe('saslprep', () => {
     expect(saslprep('a\u200Bb')).to.equal('a b');
   });
 
+  // Issue 11 item 11: the default stays SPACE (see lib/saslprep.ts); pysasl's and passlib's
+  // reading is an option, used to verify the hashes they made.
+  it('zeroWidthSpace: nothing maps U+200B to nothing, as pysasl and passlib do; the rest of SASLprep is unchanged', () => {
+    expect(saslprep('a\u200Bb', { zeroWidthSpace: 'nothing' })).to.equal('ab');
+    expect(saslprep('a\u200Bb', { zeroWidthSpace: 'space' })).to.equal('a b');
+    expect(saslprep('\u200Bp\u00E4ss\u00A0x', { zeroWidthSpace: 'nothing' })).to.equal('p\u00E4ss x');
+    expect(saslprep('\u200B', { zeroWidthSpace: 'nothing' })).to.equal('');
+    expect(saslprep('\u200B\u00AD', { zeroWidthSpace: 'nothing' })).to.equal('');
+    expectSaslError(() => saslprep('a\u200B\u0007', { zeroWidthSpace: 'nothing' }), 'MALFORMED_MESSAGE');
+  });
+
   it('checks the bidi rule on the prepared string, not on the input (pysasl defect)', () => {
     expect(saslprep('\u00AD\u0627\u0628')).to.equal('\u0627\u0628');
     expect(saslprep('\u0627\u0628\u200D')).to.equal('\u0627\u0628');
