@@ -50,7 +50,8 @@ export const EXIT_CODES_HELP = `Exit codes:
   0    success
   1    the server refused the credentials (or, for demo, a login failed)
   2    usage error: bad arguments, unreadable file, a secret on the command line, no secret
-  3    no usable mechanism (not offered, or channel binding required but not available)
+  3    no usable mechanism (not offered, channel binding required but not available, or only
+       clear-text ones without TLS and no --allow-plaintext)
   4    connection, TLS or protocol error (refused, timeout, untrusted certificate, bad reply)
   5    the server failed to prove it knows the credentials (SCRAM server signature)
   130  interrupted at the password prompt`;
