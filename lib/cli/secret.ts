@@ -4,7 +4,7 @@
  * PBKDF2, or pysasl's PBKDF2 string.
  * @module
  */
-import { DOVECOT_PBKDF2_ROUNDS, DovecotPbkdf2Hasher, HashedIdentity, Pbkdf2Hasher, SCRAM_HASHES, type ScramHash, ScramSecret, UsageError } from '../index.js';
+import { DEFAULT_MAX_STORED_COST, DOVECOT_PBKDF2_ROUNDS, DovecotPbkdf2Hasher, HashedIdentity, Pbkdf2Hasher, SCRAM_HASHES, type ScramHash, ScramSecret, UsageError } from '../index.js';
 import { type ParsedArgs, choiceOption, flag, integerOption, parseArgs, stringOption } from './args.js';
 import { type CliIo, EXIT, EXIT_CODES_HELP, describeError, exitCodeFor, readSecret } from './io.js';
 
@@ -34,7 +34,8 @@ Options:
                       pysasl    $pbkdf2-sha256$<rounds>$<salt>$<key> (pysasl's HashedIdentity;
                                 default for PBKDF2-SHA*; --format pysasl alone means PBKDF2-SHA256)
   --iterations N      iteration count (default: 4096 for SCRAM-SHA-1/256, 10000 for SCRAM-SHA-512,
-                      ${DOVECOT_PBKDF2_ROUNDS} for Dovecot PBKDF2, 500000 for pysasl)
+                      ${DOVECOT_PBKDF2_ROUNDS} for Dovecot PBKDF2, 500000 for pysasl; at most
+                      ${DEFAULT_MAX_STORED_COST}, the most a server accepts by default)
   --user U            print a passwd-file line "U:<secret>" for saslkit serve and Dovecot
                       (implies --format dovecot unless --format pysasl)
   --password-file F   read the password from F instead (- for standard input)
@@ -82,7 +83,7 @@ export function planSecret(args: ParsedArgs): SecretPlan {
   if (pysasl && format !== 'pysasl') throw new UsageError(`${scheme} strings are pysasl's: use --format pysasl`);
   if (user !== undefined && (user === '' || /[:\p{Cc}]/u.test(user))) throw new UsageError('--user must be a non-empty name without ":" or control characters');
   if (user !== undefined && format !== 'dovecot' && format !== 'pysasl') throw new UsageError('--user writes a passwd-file line: use --format dovecot or pysasl');
-  return { scheme, format, iterations: integerOption(args, 'iterations', scram ? 4096 : 1000, 10_000_000), user };
+  return { scheme, format, iterations: integerOption(args, 'iterations', scram ? 4096 : 1000, DEFAULT_MAX_STORED_COST), user };
 }
 
 /** Makes the stored secret for `password`. */
