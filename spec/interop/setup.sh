@@ -7,7 +7,6 @@ PKGS=(dovecot-core dovecot-imapd dovecot-pop3d dovecot-submissiond dovecot-manag
       postgresql postgresql-client curl openssl python3 procps
       prosody                                              # XMPP (c2s + WebSocket)
       slapd ldap-utils libsasl2-modules sasl2-bin          # LDAP with Cyrus SASL (libscram: SCRAM-*)
-      ergo                                                 # IRCv3 with SASL
       chromium)                                            # headless browser for WebSocket tests
 missing=()
 for p in "${PKGS[@]}"; do
@@ -16,7 +15,7 @@ done
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "installing: ${missing[*]}"
   # Keep the packages' own system services (dovecot on 143/993, postgres on 5432, prosody on
-  # 5222, slapd on 389, ergo on 6667) from starting during the install: the tests start
+  # 5222, slapd on 389) from starting during the install: the tests start
   # private instances instead.
   policy=/usr/sbin/policy-rc.d
   if [ ! -e "$policy" ]; then
@@ -30,4 +29,4 @@ fi
 id saslinterop >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin saslinterop
 echo "dovecot $(dovecot --version); $(psql --version); $(python3 --version)"
 echo "prosody $(dpkg-query -W -f='${Version}' prosody); slapd $(dpkg-query -W -f='${Version}' slapd);" \
-  "ergo $(dpkg-query -W -f='${Version}' ergo); $(chromium --version 2>/dev/null || echo 'chromium ?')"
+  "$(chromium --version 2>/dev/null || echo 'chromium ?')"
