@@ -7,6 +7,7 @@ PKGS=(dovecot-core dovecot-imapd dovecot-pop3d dovecot-submissiond dovecot-manag
       postgresql postgresql-client curl openssl python3 procps
       prosody                                              # XMPP (c2s + WebSocket)
       slapd ldap-utils libsasl2-modules sasl2-bin          # LDAP with Cyrus SASL (libscram: SCRAM-*)
+      inspircd atheme-services                             # IRCv3 SASL (PLAIN, EXTERNAL) via services
       chromium)                                            # headless browser for WebSocket tests
 missing=()
 for p in "${PKGS[@]}"; do
@@ -15,7 +16,7 @@ done
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "installing: ${missing[*]}"
   # Keep the packages' own system services (dovecot on 143/993, postgres on 5432, prosody on
-  # 5222, slapd on 389) from starting during the install: the tests start
+  # 5222, slapd on 389, inspircd on 6667, atheme) from starting during the install: the tests start
   # private instances instead.
   policy=/usr/sbin/policy-rc.d
   if [ ! -e "$policy" ]; then
@@ -29,4 +30,5 @@ fi
 id saslinterop >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin saslinterop
 echo "dovecot $(dovecot --version); $(psql --version); $(python3 --version)"
 echo "prosody $(dpkg-query -W -f='${Version}' prosody); slapd $(dpkg-query -W -f='${Version}' slapd);" \
+  "inspircd $(dpkg-query -W -f='${Version}' inspircd); atheme $(dpkg-query -W -f='${Version}' atheme-services);" \
   "$(chromium --version 2>/dev/null || echo 'chromium ?')"

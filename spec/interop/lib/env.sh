@@ -22,8 +22,9 @@ export XMPP_DOMAIN="${XMPP_DOMAIN:-localhost}"
 export LDAP_PORT="${LDAP_PORT:-15389}"                     # slapd ldap:// (StartTLS offered)
 export LDAPS_PORT="${LDAPS_PORT:-15636}"                   # slapd ldaps://
 export LDAP_BASE="${LDAP_BASE:-dc=example,dc=test}"
-export ERGO_PORT="${ERGO_PORT:-16667}"                     # IRC, plaintext
-export ERGO_TLS_PORT="${ERGO_TLS_PORT:-16697}"             # IRC over TLS
+export IRC_PORT="${IRC_PORT:-16667}"                       # InspIRCd, plaintext
+export IRC_TLS_PORT="${IRC_TLS_PORT:-16697}"               # InspIRCd over TLS
+export IRC_LINK_PORT="${IRC_LINK_PORT:-16900}"             # InspIRCd <-> Atheme services link
 
 # Test accounts, identical on every peer that can hold them (see spec/interop/README.md).
 export ALICE_USER=alice ALICE_PASS='alice-pass'   # Dovecot {PLAIN}: every mechanism works
