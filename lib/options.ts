@@ -15,6 +15,14 @@ export interface CallbackContext {
 /** Finds the stored account for an authcid; `undefined` when there is none. May be async. */
 export type CredentialLookup = (authcid: string, context: CallbackContext) => Identity | undefined | Promise<Identity | undefined>;
 
+/**
+ * Checks a password with a backend that can only answer yes or no: an LDAP simple bind, PAM, an
+ * authentication API, bcrypt or argon2 hashes in your own table. `authcid` and `password` are
+ * SASLprep-ed (RFC 4616 section 2); only `true` lets the client in. May be async. It must cost
+ * the same whether or not the user exists (see {@link ServerOptions.verifyPassword}).
+ */
+export type PasswordVerifier = (authcid: string, password: string, context: CallbackContext) => boolean | Promise<boolean>;
+
 /** Asked when an authenticated client wants to act as a different authorization identity. */
 export interface AuthorizeRequest extends CallbackContext {
   /** The verified authentication identity. */
@@ -54,6 +62,23 @@ export type TokenResult = { readonly authcid: string } | { readonly error: Token
 export interface ServerOptions {
   /** Finds stored identities (PLAIN, LOGIN, CRAM-MD5, DIGEST-MD5, SCRAM). */
   readonly lookup?: CredentialLookup;
+  /**
+   * A password-check backend for the mechanisms that receive the password itself: PLAIN and
+   * LOGIN. When set, they ask it (one `verify` effect with the SASLprep-ed name and password)
+   * and never `lookup`; the result has no `identity`. SCRAM, CRAM-MD5 and DIGEST-MD5 cannot use
+   * it (they need a stored secret before the client proves anything) and keep using `lookup`:
+   * with both set, PLAIN and LOGIN go to the backend and the others to the store; with only
+   * this, offer PLAIN and LOGIN only (`SASLAuth.defaults()`, or `auth.usableWith(options)`),
+   * and only over TLS.
+   *
+   * Whether a user exists is then the backend's secret: saslkit asks it exactly the same way
+   * for an unknown user as for a wrong password (no decoy, no store), so the backend must take
+   * the same time for both, as smtp-server's `onAuth` must (an LDAP bind does; a table of
+   * bcrypt hashes must hash against a dummy hash for an unknown name). A name or password that
+   * SASLprep refuses fails without asking it. A backend that throws fails the exchange with its
+   * error (the protocol profiles answer 454 / `NO [UNAVAILABLE]`).
+   */
+  readonly verifyPassword?: PasswordVerifier;
   /**
    * Decides whether an authcid may act as another authzid (proxy authorization). Without it,
    * any authzid other than the authcid itself is refused: the safe default.

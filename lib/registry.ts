@@ -8,6 +8,7 @@ import type { ClientCredentials, SecretKind } from './credentials.js';
 import { MechanismUnavailableError, UsageError } from './errors.js';
 import type { ClientMechanism, ClientOptions, MechanismInfo, ServerMechanism } from './mechanism.js';
 import { BUILTIN_MECHANISMS } from './mechanisms/builtin.js';
+import type { ServerOptions } from './options.js';
 
 /** How a client picks among the mechanisms a server offers. */
 export interface ChooseOptions {
@@ -80,6 +81,15 @@ export interface ClientChoice {
   readonly channelBinding: Gs2BindingFlag;
 }
 
+/** Whether `options` hold what the server side of the mechanism named `name` (upper case) needs. */
+function serves(name: string, options: ServerOptions): boolean {
+  if (name === 'PLAIN' || name === 'LOGIN') return options.lookup !== undefined || options.verifyPassword !== undefined;
+  if (name.startsWith('SCRAM-') || name === 'CRAM-MD5' || name === 'DIGEST-MD5') return options.lookup !== undefined;
+  if (TOKEN_MECHANISMS.has(name)) return options.validateToken !== undefined;
+  if (name === 'EXTERNAL') return options.externalIdentity !== undefined;
+  return name !== 'ANONYMOUS';
+}
+
 function key(name: string): string {
   return name.toUpperCase();
 }
@@ -150,6 +160,19 @@ export class SASLAuth {
   /** The client mechanisms, in registration order. */
   get clientMechanisms(): ClientMechanism[] {
     return [...this.#clients.values()];
+  }
+
+  /**
+   * The server mechanisms of this set that `options` can serve, in the same order: PLAIN and
+   * LOGIN with a `lookup` or a `verifyPassword`; SCRAM (and -PLUS), CRAM-MD5 and DIGEST-MD5 only
+   * with a `lookup` (they need a stored secret, which a password-check backend does not give);
+   * OAUTHBEARER and XOAUTH2 with a `validateToken`; EXTERNAL with an `externalIdentity`;
+   * mechanisms saslkit does not know, always; ANONYMOUS never, since it lets anyone in (offer
+   * it by name where that is the policy). Whether the stored identities suit
+   * a mechanism (CRAM-MD5 needs clear text) is only known per account, so it is not checked here.
+   */
+  usableWith(options: ServerOptions): SASLAuth {
+    return new SASLAuth(this.serverMechanisms.filter((mechanism) => serves(key(mechanism.name), options)));
   }
 
   /** The server mechanism with this name (any case), or undefined. */

@@ -7,7 +7,7 @@
 import { AuthenticationFailedError, AuthorizationFailedError, LimitExceededError, MechanismUnavailableError, UsageError } from './errors.js';
 import { type Authenticated, type Effect, effect, perform } from './exchange.js';
 import { ClearIdentity, HashedIdentity, type Identity } from './identity.js';
-import { type CredentialLookup, DEFAULT_MAX_FIELD_BYTES, DEFAULT_MAX_STORED_COST, type ServerOptions } from './options.js';
+import { type CredentialLookup, DEFAULT_MAX_FIELD_BYTES, DEFAULT_MAX_STORED_COST, type PasswordVerifier, type ServerOptions } from './options.js';
 import { trySaslprep } from './saslprep.js';
 import { SCRAM_HASHES, type ScramHash, ScramIdentity, ScramSecret, isScramKeySource } from './scram-secret.js';
 
@@ -172,7 +172,10 @@ export function unusableAccountError(mechanism: string, reason: string): Authent
 /** The effect that looks an authcid up in the configured store. */
 export function lookupEffect(options: ServerOptions, mechanism: string, authcid: string): Effect<Identity | undefined> {
   const { lookup } = options;
-  if (!lookup) throw new UsageError(`${mechanism} needs a lookup option to find stored identities`, { mechanism });
+  if (!lookup) {
+    const why = options.verifyPassword === undefined ? '' : ' (verifyPassword serves only PLAIN and LOGIN, which receive the password itself)';
+    throw new UsageError(`${mechanism} needs a lookup option to find stored identities${why}`, { mechanism });
+  }
   return effect('lookup', () => lookup(authcid, { mechanism }));
 }
 
@@ -201,9 +204,36 @@ export function* authorize(options: ServerOptions, mechanism: string, authcid: s
 }
 
 /**
+ * The password check of {@link ServerOptions.verifyPassword}: one `verify` effect, the same for
+ * every name, so saslkit adds no difference between an unknown user and a wrong password (the
+ * backend's own cost is the backend's to keep level). SASLprep's verdict depends only on what
+ * the client sent, so a name or password it refuses fails without the call.
+ */
+function* verifyWithBackend(
+  verifyPassword: PasswordVerifier,
+  options: ServerOptions,
+  mechanism: string,
+  authcid: string,
+  secret: string,
+  authzid: string,
+): Generator<Effect<unknown>, Authenticated, unknown> {
+  const name = trySaslprep(authcid, { allowUnassigned: true });
+  const password = trySaslprep(secret, { allowUnassigned: true });
+  const usable = name !== undefined && name !== '' && password !== undefined && password !== '';
+  // Typed boolean, but JavaScript backends return what they like.
+  const answer: unknown = usable ? yield* perform(effect('verify', () => verifyPassword(name, password, { mechanism }))) : false;
+  // Only `true`: a backend that forgot to return, or returned a truthy object, lets no one in.
+  if (!usable || answer !== true) throw new AuthenticationFailedError(undefined, { mechanism, party: 'client' });
+  const effective = yield* authorize(options, mechanism, name, authzid);
+  return { mechanism, authcid: name, authzid: effective };
+}
+
+/**
  * Looks the user up, checks the password, applies the authorization policy. An unknown user's
  * password is checked against a decoy ({@link ServerOptions.unknownUserIdentity}): the same effects and identity calls
- * as a wrong password, and the same {@link AuthenticationFailedError}.
+ * as a wrong password, and the same {@link AuthenticationFailedError}. With
+ * {@link ServerOptions.verifyPassword} set, the backend checks the password instead and the
+ * store is not asked.
  */
 export function* authenticatePassword(
   options: ServerOptions,
@@ -212,6 +242,7 @@ export function* authenticatePassword(
   secret: string,
   authzid: string,
 ): Generator<Effect<unknown>, Authenticated, unknown> {
+  if (options.verifyPassword !== undefined) return yield* verifyWithBackend(options.verifyPassword, options, mechanism, authcid, secret, authzid);
   // The store is asked for the prepared name, so `al\u00ADice` finds alice (RFC 4616 section 2).
   const prepared = trySaslprep(authcid, { allowUnassigned: true });
   const found = prepared === undefined || prepared === '' ? undefined : yield* perform(lookupEffect(options, mechanism, prepared));

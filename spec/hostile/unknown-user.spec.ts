@@ -383,3 +383,35 @@ describe('hostile: unknown users cost what wrong passwords cost, for every mecha
     }
   }
 });
+
+describe('hostile: unknown users with a password-check backend (verifyPassword)', () => {
+  // With a backend that can only say yes or no, whether a user exists is the backend's secret:
+  // saslkit must add no difference of its own. Both failures make the same effects, ask the
+  // backend once with the same kind of arguments, and fail with the same error.
+  for (const [mechanism, run] of [
+    ['PLAIN', (options: ServerOptions, user: string, password: string): ServerTrace => plainTrace(options, user, password)],
+    ['LOGIN', (options: ServerOptions, user: string, password: string): ServerTrace => traceServer(LOGIN.server(options), [b(user), b(password)])],
+  ] as const) {
+    it(`${mechanism}: the same effects, one backend call each, the same error`, () => {
+      const calls: string[][] = [];
+      let lookups = 0;
+      const options: ServerOptions = {
+        lookup: () => {
+          lookups += 1;
+          return undefined;
+        },
+        verifyPassword: (authcid, password, context) => {
+          calls.push([authcid, password, context.mechanism]);
+          return authcid === 'alice' && password === 'alice-pass';
+        },
+      };
+      const wrong = run(options, 'alice', 'wrong-pass');
+      const unknown = run(options, 'mallory', 'wrong-pass');
+      expectSameFailure(wrong, unknown);
+      expect(wrong.steps.filter((step) => step !== '|')).to.deep.equal(['verify']);
+      expect(calls).to.deep.equal([['alice', 'wrong-pass', mechanism], ['mallory', 'wrong-pass', mechanism]]);
+      expect(lookups, 'the store is not asked when the backend is set').to.equal(0);
+      expect(run(options, 'alice', 'alice-pass').error).to.equal(undefined);
+    });
+  }
+});

@@ -209,3 +209,34 @@ describe('LOGIN', () => {
     });
   });
 });
+
+describe('LOGIN with a password-check backend (verifyPassword)', () => {
+  it('checks the user name and password with the backend, asked once, after both prompts', async () => {
+    const calls: [string, string, string][] = [];
+    const verifyPassword = (authcid: string, password: string, context: { mechanism: string }): Promise<boolean> => {
+      calls.push([authcid, password, context.mechanism]);
+      return Promise.resolve(authcid === 'alice' && password === 'alice-pass');
+    };
+    const session = new PromiseServerSession(LOGIN.server({ verifyPassword }));
+    const client = new PromiseClientSession(LOGIN.client(new ClientCredentials('alice', 'alice-pass')));
+    expect(await client.start()).to.equal(undefined);
+    let step = await session.start();
+    while (!step.done) step = await session.respond(await client.challenge(step.challenge));
+    expect(step.outcome).to.include({ mechanism: 'LOGIN', authcid: 'alice', authzid: 'alice' });
+    expect(step.outcome.identity).to.equal(undefined);
+    expect(calls).to.deep.equal([['alice', 'alice-pass', 'LOGIN']]);
+  });
+
+  it('refuses a wrong password and an unknown user alike', () => {
+    const verifyPassword = (authcid: string, password: string): boolean => authcid === 'alice' && password === 'alice-pass';
+    const attempt = (user: string): ReturnType<typeof expectSaslError> => {
+      const session = new SyncServerSession(LOGIN.server({ verifyPassword }, b(user)));
+      session.start();
+      return expectSaslError(() => session.respond(b('wrong-pass')), 'AUTHENTICATION_FAILED');
+    };
+    const wrong = attempt('alice');
+    const unknown = attempt('mallory');
+    expect(unknown.message).to.equal(wrong.message);
+    expectNoSecrets(wrong, ['wrong-pass', 'alice-pass']);
+  });
+});
