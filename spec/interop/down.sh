@@ -3,5 +3,5 @@
 set -uo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 peers=("$@")
-[ "${#peers[@]}" -gt 0 ] || peers=(dovecot postgres smtp-server)
+[ "${#peers[@]}" -gt 0 ] || peers=(irc slapd prosody dovecot postgres smtp-server)
 for peer in "${peers[@]}"; do "$HERE/peers/$peer/stop.sh" </dev/null; done

@@ -26,6 +26,31 @@ export const PORTS = {
   oauthStub: port('OAUTH_STUB_PORT', 14080),
   smtp: port('SMTP_SERVER_PORT', 14025),
   postgres: port('PG_PORT', 15432),
+  sieve: port('DOVECOT_SIEVE_PORT', 14190),
+  xmpp: port('PROSODY_C2S_PORT', 15222),
+  xmppWebSocket: port('PROSODY_HTTP_PORT', 15280),
+  ldap: port('LDAP_PORT', 15389),
+  ldaps: port('LDAPS_PORT', 15636),
+  irc: port('IRC_PORT', 16667),
+  ircTls: port('IRC_TLS_PORT', 16697),
+} as const;
+
+/** Prosody's virtual host (the XMPP domain of alice@ and bob@). */
+export const XMPP_DOMAIN = process.env['XMPP_DOMAIN'] ?? 'localhost';
+
+/** slapd's naming context; entries are uid=NAME,ou=people,LDAP_BASE. */
+export const LDAP_BASE = process.env['LDAP_BASE'] ?? 'dc=example,dc=test';
+
+/** Certificates the start scripts generate (PEM): CAs to trust, alice's client certificates. */
+export const TLS_FILES = {
+  /** The private CA that signed slapd's server certificate and alice's LDAP client certificate. */
+  ldapCa: `${INTEROP_RUN}/slapd/tls/ca.pem`,
+  /** alice's LDAP client certificate and key: SASL EXTERNAL maps it to uid=alice. */
+  ldapAliceCert: `${INTEROP_RUN}/slapd/tls/alice.pem`,
+  ldapAliceKey: `${INTEROP_RUN}/slapd/tls/alice.key`,
+  /** alice's self-signed IRC client certificate and key: Atheme knows its SHA-256 fingerprint. */
+  ircAliceCert: `${INTEROP_RUN}/irc/alice.pem`,
+  ircAliceKey: `${INTEROP_RUN}/irc/alice.key`,
 } as const;
 
 /** The test accounts (public test fixtures, not secrets of anyone). */
@@ -40,12 +65,18 @@ export const ACCOUNTS = {
 } as const;
 
 /** The peers that spec/interop/up.sh starts. */
-export type PeerName = 'dovecot' | 'postgres' | 'smtp-server';
+export type PeerName = 'dovecot' | 'dovecot-managesieve' | 'postgres' | 'smtp-server' | 'prosody' | 'slapd' | 'irc';
 
 const PEER_PORTS: Record<PeerName, readonly number[]> = {
   dovecot: [PORTS.imap, PORTS.pop3, PORTS.submission, PORTS.oauthStub],
+  // Started with Dovecot, but probed on its own: a Dovecot started before ManageSieve was added
+  // still serves the other suites.
+  'dovecot-managesieve': [PORTS.sieve],
   postgres: [PORTS.postgres],
   'smtp-server': [PORTS.smtp],
+  prosody: [PORTS.xmpp, PORTS.xmppWebSocket],
+  slapd: [PORTS.ldap, PORTS.ldaps],
+  irc: [PORTS.irc, PORTS.ircTls],
 };
 
 /** Resolves to undefined when something accepts connections on the port, else to why not. */
