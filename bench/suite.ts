@@ -1,12 +1,14 @@
 /** The benchmark suite: the workloads, the command line, the report. Started by run.ts. */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { CLOCK, type OpsWorkload, type WorkloadResult, runOps } from './harness.js';
 import { machineInfo, printWorkload } from './report.js';
 import { SOURCE, SOURCE_PATH } from './saslkit.js';
 import { drivers } from './workloads/drivers.js';
 import { eventLoop } from './workloads/event-loop.js';
-import { loopbackThroughput, parkedMemory } from './workloads/loopback.js';
+import { hostileDigest, hostilePlain, hostileScramClient, hostileScramServer, hostileXmpp, hostileXoauth2 } from './workloads/hostile.js';
+import { imapThroughput, parkedMemory, smtpAuth } from './workloads/loopback.js';
 import { cramMd5, loginServer, oauthParse, plainClient, plainServer } from './workloads/mechanisms.js';
 import { scramCached, scramClient, scramFull, scramSha1Client } from './workloads/scram.js';
 
@@ -51,15 +53,26 @@ const ENTRIES: readonly Entry[] = [
   ops('drivers', 'driver overhead on a PLAIN exchange', (s) => drivers(s.rounds + 2, 250 * s.scale)),
   {
     name: 'smtp',
-    summary: 'SMTP AUTH servers over loopback at 1, 100, 1000 connections',
-    run: (s, progress) => loopbackThroughput('smtp', [1, 100, 1000], Math.max(3, s.rounds - 2), 700 * s.scale, progress),
+    summary: 'SMTP AUTH alone (PLAIN, LOGIN, CRAM-MD5): server CPU per AUTH and rate, README loop vs smtp-server vs trivial',
+    run: (s, progress) => smtpAuth(s.rounds + 2, 1000, 50, progress),
   },
   {
     name: 'imap',
     summary: 'IMAP AUTHENTICATE servers over loopback at 1, 100, 1000 connections',
-    run: (s, progress) => loopbackThroughput('imap', [1, 100, 1000], Math.max(3, s.rounds - 2), 700 * s.scale, progress),
+    run: (s, progress) => imapThroughput([1, 100, 1000], Math.max(3, s.rounds - 2), 700 * s.scale, progress),
   },
-  { name: 'memory', summary: 'server memory per connection parked mid-AUTH', run: async (s, progress) => [await parkedMemory(1500, s.rounds >= 5 ? 3 : 1, progress)] },
+  { name: 'memory', summary: 'server memory per connection parked mid-AUTH', run: async (s, progress) => [await parkedMemory(1000, s.rounds >= 5 ? 3 : 1, progress)] },
+  {
+    name: 'hostile',
+    summary: 'hostile inputs vs the normal exchange they imitate (SECURITY.md table)',
+    run: async (s, progress) => {
+      const results: WorkloadResult[] = [];
+      for (const make of [hostilePlain, hostileScramServer, hostileScramClient, hostileDigest, hostileXoauth2, hostileXmpp]) {
+        results.push(await runOps(make(s.rounds, 100 * s.scale), progress));
+      }
+      return results;
+    },
+  },
   { name: 'event-loop', summary: 'worst event-loop delay during 100 concurrent SCRAM logins', run: async (s, progress) => [await eventLoop(s.rounds + 2, progress)] },
 ];
 
@@ -80,12 +93,14 @@ async function main(): Promise<number> {
     console.log(text);
   };
   const machine = machineInfo();
-  print(`saslkit bench: ${machine.date}, ${machine.nproc} x ${machine.cpu}, node ${machine.node}, load ${machine.load.toFixed(1)}; saslkit from ${SOURCE} (${SOURCE_PATH.slice(ROOT.length + 1)}); clock ${CLOCK}`);
+  print(`saslkit bench: ${machine.date}, ${machine.nproc} x ${machine.cpu}, node ${machine.node}, load ${machine.load.toFixed(1)}; saslkit from ${SOURCE} (${SOURCE_PATH.startsWith(ROOT) ? SOURCE_PATH.slice(ROOT.length + 1) : SOURCE_PATH}); clock ${CLOCK}`);
   const settings: Settings = quick ? { rounds: 3, scale: 0.3 } : { rounds: 5, scale: 1 };
   const started = Date.now();
   const results: WorkloadResult[] = [];
   for (const entry of chosen) {
-    for (const result of await entry.run(settings, (text) => process.stderr.write(`  ${text}\r`))) {
+    const load = loadavg()[0] ?? 0;
+    for (const measured of await entry.run(settings, (text) => process.stderr.write(`  ${text}\r`))) {
+      const result = { ...measured, load };
       process.stderr.write(`${' '.repeat(60)}\r`);
       printWorkload(result, print);
       results.push(result);
@@ -94,10 +109,10 @@ async function main(): Promise<number> {
   const seconds = (Date.now() - started) / 1000;
   const targets = results.flatMap((r) => r.targets).filter((t) => t.info !== true);
   const unmet = targets.filter((t) => !t.met);
-  print(`targets: ${targets.length - unmet.length} of ${targets.length} met; ${seconds.toFixed(0)} s`);
+  print(`targets: ${targets.length - unmet.length} of ${targets.length} met; ${seconds.toFixed(0)} s; load ${(loadavg()[0] ?? 0).toFixed(1)} at the end`);
   for (const target of unmet) print(`  NOT MET: ${target.label} (${target.measured.toFixed(2)}x)`);
   mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
-  const report = { machine, source: SOURCE, clock: CLOCK, quick, seconds, workloads: results };
+  const report = { machine, source: SOURCE, sourcePath: SOURCE_PATH, clock: CLOCK, quick, seconds, loadAtEnd: loadavg()[0] ?? 0, workloads: results };
   writeFileSync(join(ROOT, 'bench/results/latest.json'), `${JSON.stringify(report, null, 2)}\n`);
   print('wrote bench/results/latest.json');
   return 0;
