@@ -37,7 +37,7 @@ import type { Authenticated } from '../exchange.js';
 import type { ClientOptions } from '../mechanism.js';
 import type { ServerOptions } from '../options.js';
 import { SASLAuth } from '../registry.js';
-import { raceSignal, readerWork } from './lines.js';
+import { advertisedMechanisms, raceSignal, readerWork } from './lines.js';
 import { type MessageSource, messageIterator } from './xmpp.js';
 
 /** Protocol version 3.0, as sent in the StartupMessage. */
@@ -509,7 +509,7 @@ export interface PostgresServerAuthOptions {
   /**
    * The mechanisms to offer. Default: SCRAM-SHA-256-PLUS (when `options.channelBindingData`
    * has a type) and SCRAM-SHA-256, as PostgreSQL. -PLUS mechanisms are never advertised
-   * without channel-binding data.
+   * without channel-binding data; with it and `options.requireChannelBinding`, only they are.
    */
   readonly auth?: SASLAuth;
   /** Store, policy and channel binding for the server mechanisms. */
@@ -544,8 +544,8 @@ export interface PostgresServerResult {
 }
 
 function advertised(auth: SASLAuth, options: ServerOptions): string[] {
-  const canBind = (options.channelBindingData?.types.length ?? 0) > 0;
-  return auth.serverMechanisms.map((m) => m.name).filter((name) => canBind || !name.endsWith('-PLUS'));
+  const channelBinding = (options.channelBindingData?.types.length ?? 0) > 0;
+  return advertisedMechanisms(auth, { channelBinding, requireChannelBinding: options.requireChannelBinding === true });
 }
 
 async function readStartupParameters(readStartup: () => Promise<PgStartupPacket>, write: PgWriter): Promise<Readonly<Record<string, string>>> {

@@ -392,6 +392,14 @@ describe('PostgreSQL SASL profile', () => {
       expect(parsePgAuthentication(body(written[2]!))).to.deep.equal({ code: 10, mechanisms: ['SCRAM-SHA-256'] });
     });
 
+    it('with requireChannelBinding and binding data, advertises only -PLUS (as advertisedMechanisms does)', async () => {
+      const binding = { types: ['tls-server-end-point' as const], data: () => b('end-point-hash-for-tests-0123456') };
+      const { written } = await serve([startup], { lookup: asyncStoreOf(ALICE), channelBindingData: binding, requireChannelBinding: true });
+      expect(parsePgAuthentication(body(written[0]!))).to.deep.equal({ code: 10, mechanisms: ['SCRAM-SHA-256-PLUS'] });
+      const { written: relaxed } = await serve([startup], { lookup: asyncStoreOf(ALICE), channelBindingData: binding });
+      expect(parsePgAuthentication(body(relaxed[0]!))).to.deep.equal({ code: 10, mechanisms: ['SCRAM-SHA-256-PLUS', 'SCRAM-SHA-256'] });
+    });
+
     it('answers a newer minor protocol version with NegotiateProtocolVersion', async () => {
       const newer = cat(int32(4 + 4 + 11 + 1), int32(196610), 'user\0alice\0\0');
       const { written } = await serve([newer]);
