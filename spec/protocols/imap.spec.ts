@@ -24,9 +24,7 @@ import {
   parseImapCapabilities,
 } from '../../lib/index.js';
 import { digestMd5Client, digestMd5Server } from '../../lib/mechanisms/digest-md5.js';
-import { imapLogin } from '../../examples/imap-client.js';
-import { demoCredentials } from '../../examples/smtp-demo.js';
-import { DEMO_PASSWORD, DEMO_USER, demoServerOptions } from '../../examples/smtp-server.js';
+import { DEMO_PASSWORD, DEMO_USER, demoCredentials, demoServerOptions, imapLogin } from '../support/demo-mail.js';
 import { ALICE, expectNoSecrets, storeOf } from '../support/helpers.js';
 import { type Script, body, fromLine, replayClient, replayServer, scriptedMechanism, settle, transcriptOf, unb64 } from './transcript.js';
 
@@ -418,7 +416,7 @@ describe('IMAP AUTHENTICATE profile', function () {
       }
     });
 
-    it('the example IMAP client logs in to the test server and reports the capabilities', async () => {
+    it('the demo IMAP client logs in to the test server and reports the capabilities', async () => {
       const server = await startImapServer();
       try {
         const strongest = await imapLogin({ port: server.port, credentials: new ClientCredentials(DEMO_USER, DEMO_PASSWORD) });

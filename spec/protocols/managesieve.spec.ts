@@ -18,8 +18,7 @@ import {
   quoteSieveString,
 } from '../../lib/index.js';
 import { digestMd5Client, digestMd5Server } from '../../lib/mechanisms/digest-md5.js';
-import { demoCredentials } from '../../examples/smtp-demo.js';
-import { DEMO_PASSWORD, DEMO_USER, demoServerOptions } from '../../examples/smtp-server.js';
+import { DEMO_PASSWORD, DEMO_USER, demoCredentials, demoServerOptions } from '../support/demo-mail.js';
 import { ALICE, expectNoSecrets, storeOf } from '../support/helpers.js';
 import { type Script, body, fromLine, replayClient, replayServer, scriptedMechanism, settle, startLineServer, transcriptOf, unb64, withLineClient } from './transcript.js';
 

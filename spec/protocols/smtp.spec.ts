@@ -23,9 +23,7 @@ import {
   type SmtpClientAuthOptions,
   type SmtpServerAuthOptions,
 } from '../../lib/index.js';
-import { smtpLogin } from '../../examples/smtp-client.js';
-import { demoCredentials } from '../../examples/smtp-demo.js';
-import { DEMO_PASSWORD, DEMO_TOKEN, DEMO_USER, demoServerOptions, startSmtpServer } from '../../examples/smtp-server.js';
+import { DEMO_PASSWORD, DEMO_TOKEN, DEMO_USER, demoCredentials, demoServerOptions, smtpLogin, startSmtpServer } from '../support/demo-mail.js';
 import { ALICE, asyncStoreOf, expectNoSecrets, expectSaslRejection, storeOf } from '../support/helpers.js';
 import { type Script, body, fromLine, replayClient, replayServer, scriptedMechanism, settle, transcriptOf, unb64 } from './transcript.js';
 
@@ -417,7 +415,7 @@ describe('SMTP AUTH profile', function () {
   describe('over 127.0.0.1 sockets', function () {
     this.timeout(20000);
 
-    it('the example server accepts nodemailer with PLAIN, LOGIN and CRAM-MD5, and refuses a wrong password', async () => {
+    it('the demo server accepts nodemailer with PLAIN, LOGIN and CRAM-MD5, and refuses a wrong password', async () => {
       const events: string[] = [];
       const server = await startSmtpServer({ port: 0, log: (text) => events.push(text) });
       try {
@@ -441,7 +439,7 @@ describe('SMTP AUTH profile', function () {
       }
     });
 
-    it('the example client logs in to the smtp-server package with PLAIN, LOGIN, CRAM-MD5 and XOAUTH2, and is refused with a wrong secret', async () => {
+    it('the demo client logs in to the smtp-server package with PLAIN, LOGIN, CRAM-MD5 and XOAUTH2, and is refused with a wrong secret', async () => {
       const users: Record<string, string> = { alice: 'alice-pass' };
       const peer = new SMTPServer({
         secure: false,
@@ -480,7 +478,7 @@ describe('SMTP AUTH profile', function () {
       }
     });
 
-    it('the example client logs in to the example server with every mechanism it offers', async () => {
+    it('the demo client logs in to the demo server with every mechanism it offers', async () => {
       const server = await startSmtpServer({ port: 0 });
       try {
         for (const mechanism of server.mechanisms) {
@@ -492,7 +490,7 @@ describe('SMTP AUTH profile', function () {
       }
     });
 
-    it('the example server replies 500 5.5.6 to a 64 KiB response line, buffering only what the limit needs', async () => {
+    it('the demo server replies 500 5.5.6 to a 64 KiB response line, buffering only what the limit needs', async () => {
       const server = await startSmtpServer({ port: 0 });
       const { connect } = await import('node:net');
       try {
@@ -512,7 +510,7 @@ describe('SMTP AUTH profile', function () {
       }
     });
 
-    it('closing the example server frees its port', async () => {
+    it('closing the demo server frees its port', async () => {
       const server = await startSmtpServer({ port: 0 });
       const port = server.port;
       await server.close();
