@@ -23,7 +23,7 @@ import {
   imapClientAuth,
   parseImapCapabilities,
   tlsChannelBinding,
-} from '../lib/index.js';
+} from 'saslkit';
 
 /** Options of {@link imapLogin}. */
 export interface ImapLoginOptions {
@@ -83,7 +83,8 @@ export async function imapLogin(options: ImapLoginOptions): Promise<ImapLoginRes
       capabilities: before,
       credentials: options.credentials,
       ...(options.mechanism === undefined ? {} : { mechanism: options.mechanism }),
-      choose: { channelBinding: binding !== undefined },
+      // Outside TLS, never pick PLAIN or LOGIN by itself: a man in the middle could strip the rest.
+      choose: { channelBinding: binding !== undefined, encrypted: options.tls === true },
       client: { host, port: options.port, service: 'imap', ...(binding === undefined ? {} : { channelBindingData: binding }) },
       lines,
       write,

@@ -19,7 +19,7 @@ import {
   postgresClientAuth,
   readPostgresReady,
   tlsChannelBinding,
-} from '../lib/index.js';
+} from 'saslkit';
 
 function usage(): never {
   console.error('usage: SASLKIT_PASSWORD=... npx ts-node examples/postgres-client.ts <host> <port> <user> [--tls] [--database <name>]');

@@ -11,7 +11,7 @@
  */
 import { once } from 'node:events';
 import { type Socket, createConnection, createServer } from 'node:net';
-import { ClearIdentity, ClientCredentials, SASLAuth, buildXmppMechanisms, isSaslError, xmppClientAuth, xmppElements, xmppServerAuth } from '../lib/index.js';
+import { ClearIdentity, ClientCredentials, SASLAuth, buildXmppMechanisms, isSaslError, xmppClientAuth, xmppElements, xmppServerAuth } from 'saslkit';
 
 const accounts = [new ClearIdentity('juliet', 'r0m30myr0m30')];
 
@@ -39,7 +39,8 @@ async function serve(socket: Socket): Promise<void> {
   }
 }
 
-async function login(socket: Socket): Promise<void> {
+/** Tries a wrong password, then the right one; true once logged in. */
+async function login(socket: Socket): Promise<boolean> {
   const elements = xmppElements(socket);
   const features = await elements.next();
   if (features.done === true) throw new Error('no stream features');
@@ -47,14 +48,16 @@ async function login(socket: Socket): Promise<void> {
   const write = writer(socket, 'C:');
   for (const password of ['wrong-password', 'r0m30myr0m30']) {
     try {
-      const result = await xmppClientAuth({ auth, credentials: new ClientCredentials('juliet', password), mechanisms: features.value, elements, write });
+      // No TLS here: `encrypted: false` keeps the client from choosing PLAIN by itself.
+      const result = await xmppClientAuth({ auth, credentials: new ClientCredentials('juliet', password), mechanisms: features.value, elements, write, choose: { encrypted: false } });
       console.log(`   client: logged in with ${result.mechanism}; server proved itself: ${result.serverVerified}`);
-      return;
+      return result.serverVerified;
     } catch (error) {
       if (!isSaslError(error)) throw error;
       console.log(`   client: ${error.code} (${error.message})`);
     }
   }
+  return false;
 }
 
 async function main(): Promise<void> {
@@ -67,7 +70,8 @@ async function main(): Promise<void> {
   const client = createConnection({ host: '127.0.0.1', port: address.port });
   const [[server]] = await Promise.all([accepted, once(client, 'connect')]);
   try {
-    await Promise.all([serve(server), login(client)]);
+    const [, ok] = await Promise.all([serve(server), login(client)]);
+    process.exitCode = ok ? 0 : 1;
   } finally {
     client.destroy();
     server.destroy();
@@ -75,4 +79,7 @@ async function main(): Promise<void> {
   }
 }
 
-void main();
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : String(error));
+  process.exitCode = 1;
+});

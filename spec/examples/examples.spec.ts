@@ -1,0 +1,62 @@
+/**
+ * The examples are written as a user writes them: they import the package by its name, so they
+ * run against the built package (`npm run build`), not against lib/. Running them is the job
+ * of .ci/examples.sh, after the build; this spec checks, without a build, that they stay that
+ * way: imports, the CI script that runs each one, the documented command, and that no spec
+ * loads an example (it would load dist/ next to lib/, two copies of every class).
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect } from 'chai';
+
+const REPO = join(__dirname, '..', '..');
+const read = (path: string): string => readFileSync(join(REPO, path), 'utf8');
+const examples = readdirSync(join(REPO, 'examples')).filter((name) => name.endsWith('.ts')).sort();
+
+/** Every module specifier in `import ... from '...'`, `export ... from '...'`, `import('...')` and `require('...')`. */
+function specifiers(source: string): string[] {
+  const found: string[] = [];
+  for (const match of source.matchAll(/\bfrom\s+'([^']+)'|\bimport\s*\(\s*'([^']+)'\s*\)|\brequire\s*\(\s*'([^']+)'\s*\)|^import\s+'([^']+)'/gm)) {
+    found.push(match[1] ?? match[2] ?? match[3] ?? match[4] ?? '');
+  }
+  return found;
+}
+
+/** Every .ts file under `dir`, relative to the repo. */
+function sources(dir: string): string[] {
+  return readdirSync(join(REPO, dir), { recursive: true, encoding: 'utf8' })
+    .filter((name) => name.endsWith('.ts'))
+    .map((name) => join(dir, name));
+}
+
+describe('examples', () => {
+  it('exist', () => {
+    expect(examples.length).to.be.greaterThan(0);
+  });
+
+  for (const name of examples) {
+    describe(name, () => {
+      const source = read(join('examples', name));
+
+      it("imports saslkit by its name, node: built-ins and sibling examples only", () => {
+        const outside = specifiers(source).filter((spec) => spec !== 'saslkit' && !spec.startsWith('node:') && !/^\.\/[\w-]+\.js$/.test(spec));
+        expect(outside).to.deep.equal([]);
+        expect(specifiers(source)).to.include('saslkit');
+      });
+
+      it('is run by .ci/examples.sh', () => {
+        expect(read('.ci/examples.sh')).to.match(new RegExp(`examples/${name.replace('.', '\\.')}\\b`));
+      });
+
+      it('has its command in the examples table of docs/development.md', () => {
+        const table = read('docs/development.md').split('\n## Examples')[1]?.split('\n## ')[0] ?? '';
+        expect(table).to.include(`examples/${name}`);
+      });
+    });
+  }
+
+  it('are not imported by any spec (they load the built package)', () => {
+    const importers = [...sources('spec'), ...sources('lib')].filter((file) => specifiers(read(file)).some((spec) => spec.includes('examples/')));
+    expect(importers).to.deep.equal([]);
+  });
+});
