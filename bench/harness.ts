@@ -92,6 +92,8 @@ export interface WorkloadResult {
   readonly lines: readonly Line[];
   readonly targets: readonly TargetResult[];
   readonly notes: readonly string[];
+  /** 1-minute load average when the workload started (set by the suite): a shared machine moves every figure. */
+  readonly load?: number;
 }
 
 /** The median of a list (the mean of the middle two for an even count). */

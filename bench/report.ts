@@ -57,7 +57,8 @@ export function formatTarget(target: TargetResult): string {
 
 /** Prints a workload's lines and targets. */
 export function printWorkload(result: WorkloadResult, print: (text: string) => void): void {
-  print(`== ${result.name}: ${result.title} (median of ${result.rounds} rounds)`);
+  const load = result.load === undefined ? '' : `; load ${result.load.toFixed(1)}`;
+  print(`== ${result.name}: ${result.title} (median of ${result.rounds} rounds${load})`);
   for (const line of result.lines) print(formatLine(line));
   for (const target of result.targets) print(formatTarget(target));
   for (const note of result.notes) print(`${''.padEnd(18)}   note: ${note}`);

@@ -31,7 +31,9 @@ function builtMtime(): number {
   }
 }
 
-if (process.env['SASLKIT_BENCH_SOURCE'] !== 'lib' && !process.argv.includes('--list') && builtMtime() < newestMtime(join(ROOT, 'lib'))) {
+// SASLKIT_BENCH_DIST names another build (bench/saslkit.ts): nothing to rebuild here then.
+const otherBuild = process.env['SASLKIT_BENCH_SOURCE'] === 'lib' || (process.env['SASLKIT_BENCH_DIST'] ?? '') !== '';
+if (!otherBuild && !process.argv.includes('--list') && builtMtime() < newestMtime(join(ROOT, 'lib'))) {
   console.log('dist/ is missing or older than lib/: running npm run build');
   const result = spawnSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' });
   if (result.status !== 0) {

@@ -61,7 +61,7 @@ const ENTRIES: readonly Entry[] = [
     summary: 'IMAP AUTHENTICATE servers over loopback at 1, 100, 1000 connections',
     run: (s, progress) => imapThroughput([1, 100, 1000], Math.max(3, s.rounds - 2), 700 * s.scale, progress),
   },
-  { name: 'memory', summary: 'server memory per connection parked mid-AUTH', run: async (s, progress) => [await parkedMemory(1000, s.rounds >= 5 ? 3 : 1, progress)] },
+  { name: 'memory', summary: 'server memory per connection parked mid-AUTH', run: async (s, progress) => [await parkedMemory(3000, 1000, s.rounds >= 5 ? 3 : 1, progress)] },
   {
     name: 'hostile',
     summary: 'hostile inputs vs the normal exchange they imitate (SECURITY.md table)',

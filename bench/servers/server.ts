@@ -1,50 +1,175 @@
 /**
- * The servers of the loopback workloads, each run in its own child process (so that its
- * memory and CPU are its own): `node -r ts-node/register/transpile-only server.ts <kind>`.
- * It listens on 127.0.0.1 (a free port), tells the parent the port over IPC, and answers
- * `{ cmd: 'memory' }` with its memory after two full garbage collections (and
- * `{ cmd: 'snapshot', path }` by writing a heap snapshot there).
+ * The servers of the loopback workloads, each run in its own child process (so that its memory
+ * and CPU time are its own): `node -r ts-node/register/transpile-only server.ts <kind>`. It
+ * listens on 127.0.0.1 (a free port), tells the parent the port over IPC, and answers:
+ *
+ * - `{ cmd: 'cpu' }` with `process.cpuUsage()` (no GC, nothing else: the AUTH workload reads it
+ *   right before and right after its timed phase);
+ * - `{ cmd: 'memory', gc }` with `process.memoryUsage()`, after two full GCs when `gc` is true;
+ * - `{ cmd: 'snapshot', path }` by writing a heap snapshot there (after two full GCs);
+ * - `{ cmd: 'profile-start' }` / `{ cmd: 'profile-stop', path }` by running the V8 CPU profiler
+ *   (100 us sampling) between the two and writing the `.cpuprofile` to `path`.
  *
  * Kinds:
- * - `saslkit-smtp`, `saslkit-imap`: a small command loop as a user writes it, with saslkit's
- *   LineReader and smtpServerAuth / imapServerAuth, the store holding a ClearIdentity;
- * - `smtp-server`: nodemailer's smtp-server package (PLAIN and LOGIN, no TLS, no reverse DNS);
- * - `trivial-smtp`, `trivial-imap`: hand-written line servers that do only what the load needs.
+ * - `readme-smtp`: README.md's "Example: an SMTP server" loop as a user copies it
+ *   (bench/servers/readme-smtp.ts), with PLAIN, LOGIN and CRAM-MD5;
+ * - `smtp-server`: nodemailer's smtp-server package (PLAIN, LOGIN, CRAM-MD5; no TLS, no reverse DNS);
+ * - `trivial-smtp`: the floor, hand-written: socket I/O and one closure per connection, a Map of
+ *   passwords, PLAIN, LOGIN and CRAM-MD5;
+ * - `saslkit-imap`: a small IMAP command loop with LineReader and imapServerAuth;
+ * - `trivial-imap`: a hand-written IMAP line server doing AUTHENTICATE PLAIN.
  */
-import { timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 import { type Socket, createServer } from 'node:net';
-import { SMTPServer } from 'smtp-server';
 import { writeHeapSnapshot } from 'node:v8';
+import { SMTPServer } from 'smtp-server';
 import { PASSWORD, USER } from '../baselines.js';
 import { sk } from '../saslkit.js';
+import { listenReadmeSmtp } from './readme-smtp.js';
 
-type Kind = 'saslkit-smtp' | 'saslkit-imap' | 'smtp-server' | 'trivial-smtp' | 'trivial-imap';
+/** The server kinds this file starts. */
+export type Kind = 'readme-smtp' | 'smtp-server' | 'trivial-smtp' | 'saslkit-imap' | 'trivial-imap';
 
-const PASSWORD_BYTES = Buffer.from(PASSWORD);
+/** The hand-written servers' password store. */
+const PASSWORDS = new Map<string, Buffer>([[USER, Buffer.from(PASSWORD)]]);
 
-function passwordOk(password: string | Buffer): boolean {
-  const given = typeof password === 'string' ? Buffer.from(password) : password;
-  return given.length === PASSWORD_BYTES.length && timingSafeEqual(given, PASSWORD_BYTES);
+function passwordOk(user: string, given: Buffer): boolean {
+  const stored = PASSWORDS.get(user);
+  return stored !== undefined && given.length === stored.length && timingSafeEqual(given, stored);
 }
 
-// Replies are written without waiting for the OS: every reply here is a few dozen bytes.
-function writer(socket: Socket): (line: string) => void {
-  return (line) => {
-    socket.write(`${line}\r\n`);
-  };
+const ignore = (): void => undefined;
+
+// ---------------------------------------------------------------------------------------------
+// The trivial SMTP server: the floor of AUTH work over a socket.
+
+const SMTP_OK = '235 2.7.0 Authentication successful\r\n';
+const SMTP_NO = '535 5.7.8 Authentication credentials invalid\r\n';
+const SMTP_EHLO = '250-localhost\r\n250 AUTH PLAIN LOGIN CRAM-MD5\r\n';
+
+/** PLAIN's `\0user\0password` in base64: verified or not. */
+function plainOk(base64: string): boolean {
+  const bytes = Buffer.from(base64, 'base64');
+  const a = bytes.indexOf(0);
+  const b = a < 0 ? -1 : bytes.indexOf(0, a + 1);
+  return b > 0 && passwordOk(bytes.toString('utf8', a + 1, b), bytes.subarray(b + 1));
 }
 
-function saslkitServer(protocol: 'smtp' | 'imap'): (socket: Socket) => void {
+/** CRAM-MD5's `user SP hex-digest` in base64 against the challenge sent. */
+function cramOk(base64: string, challenge: string): boolean {
+  const text = Buffer.from(base64, 'base64').toString('utf8');
+  const space = text.lastIndexOf(' ');
+  const stored = PASSWORDS.get(text.slice(0, space));
+  if (space < 0 || stored === undefined) return false;
+  const expected = Buffer.from(createHmac('md5', stored).update(challenge).digest('hex'));
+  const given = Buffer.from(text.slice(space + 1));
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+function trivialSmtp(socket: Socket): void {
+  socket.on('error', ignore);
+  socket.write('220 localhost ESMTP trivial\r\n');
+  // 0: commands, 1: PLAIN response, 2: LOGIN user name, 3: LOGIN password, 4: CRAM-MD5 response.
+  let state = 0;
+  let rest = '';
+  let user = '';
+  let challenge = '';
+  socket.on('data', (chunk: Buffer) => {
+    const text = rest === '' ? chunk.toString('latin1') : rest + chunk.toString('latin1');
+    let start = 0;
+    for (let lf = text.indexOf('\n'); lf !== -1; start = lf + 1, lf = text.indexOf('\n', start)) {
+      const line = text.slice(start, text.charCodeAt(lf - 1) === 13 ? lf - 1 : lf);
+      let reply: string;
+      if (state === 1) {
+        state = 0;
+        reply = plainOk(line) ? SMTP_OK : SMTP_NO;
+      } else if (state === 2) {
+        user = Buffer.from(line, 'base64').toString('utf8');
+        state = 3;
+        reply = '334 UGFzc3dvcmQ6\r\n';
+      } else if (state === 3) {
+        state = 0;
+        reply = passwordOk(user, Buffer.from(line, 'base64')) ? SMTP_OK : SMTP_NO;
+      } else if (state === 4) {
+        state = 0;
+        reply = cramOk(line, challenge) ? SMTP_OK : SMTP_NO;
+      } else {
+        const verb = line.slice(0, 4).toUpperCase();
+        if (verb === 'AUTH') {
+          const space = line.indexOf(' ', 5);
+          const mechanism = (space < 0 ? line.slice(5) : line.slice(5, space)).toUpperCase();
+          if (mechanism === 'PLAIN' && space > 0) reply = plainOk(line.slice(space + 1)) ? SMTP_OK : SMTP_NO;
+          else if (mechanism === 'PLAIN') {
+            state = 1;
+            reply = '334 \r\n';
+          } else if (mechanism === 'LOGIN') {
+            state = 2;
+            reply = '334 VXNlcm5hbWU6\r\n';
+          } else if (mechanism === 'CRAM-MD5') {
+            challenge = `<${randomBytes(8).toString('hex')}.${Date.now()}@localhost>`;
+            state = 4;
+            reply = `334 ${Buffer.from(challenge).toString('base64')}\r\n`;
+          } else reply = '504 5.5.4 Unrecognized authentication type\r\n';
+        } else if (verb === 'EHLO') reply = SMTP_EHLO;
+        else if (verb === 'QUIT') {
+          socket.end('221 2.0.0 Bye\r\n');
+          return;
+        } else reply = '502 5.5.2 Not implemented\r\n';
+      }
+      socket.write(reply);
+    }
+    rest = text.slice(start);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// smtp-server (nodemailer)
+
+function smtpServerPackage(ready: (port: number) => void): void {
+  const server = new SMTPServer({
+    secure: false,
+    allowInsecureAuth: true,
+    disabledCommands: ['STARTTLS'],
+    authMethods: ['PLAIN', 'LOGIN', 'CRAM-MD5'],
+    disableReverseLookup: true,
+    logger: false,
+    onAuth(auth, _session, callback) {
+      const username = auth.username ?? '';
+      const stored = PASSWORDS.get(username);
+      const ok =
+        stored !== undefined &&
+        (auth.method === 'CRAM-MD5' ? auth.validatePassword(stored.toString('utf8')) : passwordOk(username, Buffer.from(auth.password ?? '')));
+      if (ok) callback(null, { user: username });
+      else callback(new Error('Invalid username or password'));
+    },
+  });
+  server.on('error', ignore);
+  server.listen(0, '127.0.0.1', () => {
+    const address = server.server.address();
+    ready(typeof address === 'object' && address !== null ? address.port : 0);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// IMAP: a small saslkit command loop and a trivial line server (AUTHENTICATE PLAIN).
+
+type Auth = ReturnType<typeof sk.SASLAuth.named>;
+type Options = { lookup: (name: string) => InstanceType<typeof sk.ClearIdentity> | undefined };
+
+function saslkitImap(): (socket: Socket) => void {
   const auth = sk.SASLAuth.named(['PLAIN', 'LOGIN']);
   const identity = new sk.ClearIdentity(USER, PASSWORD);
   const options = { lookup: (name: string) => (name === USER ? identity : undefined) };
   return (socket) => {
     socket.setNoDelay(true);
-    socket.on('error', () => undefined);
-    const lines = new sk.LineReader(socket, { maxLineLength: protocol === 'smtp' ? sk.SMTP_MAX_AUTH_LINE + 1 : sk.IMAP_MAX_AUTH_LINE + 1 });
-    const write = writer(socket);
-    const session = protocol === 'smtp' ? smtpSession : imapSession;
-    session(socket, lines, write, auth, options).then(
+    socket.on('error', ignore);
+    const lines = new sk.LineReader(socket, { maxLineLength: sk.IMAP_MAX_AUTH_LINE + 1 });
+    const write = (line: string): void => {
+      socket.write(`${line}\r\n`);
+    };
+    imapSession(socket, lines, write, auth, options).then(
       () => {
         lines.close();
       },
@@ -54,39 +179,6 @@ function saslkitServer(protocol: 'smtp' | 'imap'): (socket: Socket) => void {
       },
     );
   };
-}
-
-type Auth = ReturnType<typeof sk.SASLAuth.named>;
-type Options = { lookup: (name: string) => InstanceType<typeof sk.ClearIdentity> | undefined };
-
-async function smtpSession(socket: Socket, lines: InstanceType<typeof sk.LineReader>, write: (line: string) => void, auth: Auth, options: Options): Promise<void> {
-  write('220 localhost ESMTP saslkit bench');
-  let user: string | undefined;
-  for (;;) {
-    const next = await lines.next();
-    if (next.done === true) return;
-    const line = next.value;
-    const verb = line.slice(0, 4).toUpperCase();
-    if (verb === 'EHLO') {
-      socket.write('250-localhost\r\n250-ENHANCEDSTATUSCODES\r\n250 AUTH PLAIN LOGIN\r\n');
-    } else if (verb === 'AUTH') {
-      if (user !== undefined) {
-        write('503 5.5.1 Already authenticated');
-        continue;
-      }
-      try {
-        user = (await sk.smtpServerAuth({ command: line, auth, options, lines, write })).authzid;
-      } catch {
-        // The profile has replied already (535, 501 ...).
-      }
-    } else if (verb === 'QUIT') {
-      write('221 2.0.0 Bye');
-      socket.end();
-      return;
-    } else {
-      write('500 5.5.2 Command not recognized');
-    }
-  }
 }
 
 async function imapSession(socket: Socket, lines: InstanceType<typeof sk.LineReader>, write: (line: string) => void, auth: Auth, options: Options): Promise<void> {
@@ -130,54 +222,14 @@ function onLines(socket: Socket, onLine: (line: string) => void): void {
   });
 }
 
-/** PLAIN's `\0user\0password`, decoded from base64: the user, or undefined when it does not verify. */
-function checkPlain(base64: string): string | undefined {
-  const bytes = Buffer.from(base64, 'base64');
-  const a = bytes.indexOf(0);
-  const b = a < 0 ? -1 : bytes.indexOf(0, a + 1);
-  if (b < 0) return undefined;
-  const user = bytes.toString('utf8', a + 1, b);
-  return user === USER && passwordOk(bytes.subarray(b + 1)) ? user : undefined;
-}
-
-function trivialSmtp(socket: Socket): void {
-  socket.setNoDelay(true);
-  socket.on('error', () => undefined);
-  let state: 'command' | 'login-user' | 'login-password' = 'command';
-  let loginUser = '';
-  socket.write('220 localhost ESMTP trivial\r\n');
-  onLines(socket, (line) => {
-    if (state === 'login-user') {
-      loginUser = Buffer.from(line, 'base64').toString('utf8');
-      state = 'login-password';
-      socket.write('334 UGFzc3dvcmQ6\r\n');
-      return;
-    }
-    if (state === 'login-password') {
-      state = 'command';
-      socket.write(loginUser === USER && passwordOk(Buffer.from(line, 'base64')) ? '235 2.7.0 Authentication successful\r\n' : '535 5.7.8 Authentication credentials invalid\r\n');
-      return;
-    }
-    const verb = line.slice(0, 4).toUpperCase();
-    if (verb === 'EHLO') socket.write('250-localhost\r\n250-ENHANCEDSTATUSCODES\r\n250 AUTH PLAIN LOGIN\r\n');
-    else if (line.startsWith('AUTH PLAIN ')) socket.write(checkPlain(line.slice(11)) !== undefined ? '235 2.7.0 Authentication successful\r\n' : '535 5.7.8 Authentication credentials invalid\r\n');
-    else if (line === 'AUTH LOGIN') {
-      state = 'login-user';
-      socket.write('334 VXNlcm5hbWU6\r\n');
-    } else if (verb === 'QUIT') {
-      socket.end('221 2.0.0 Bye\r\n');
-    } else socket.write('500 5.5.2 Command not recognized\r\n');
-  });
-}
-
 function trivialImap(socket: Socket): void {
   socket.setNoDelay(true);
-  socket.on('error', () => undefined);
+  socket.on('error', ignore);
   let pendingTag: string | undefined;
   socket.write('* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=PLAIN AUTH=LOGIN] trivial ready\r\n');
   onLines(socket, (line) => {
     if (pendingTag !== undefined) {
-      socket.write(checkPlain(line) !== undefined ? `${pendingTag} OK authenticated\r\n` : `${pendingTag} NO [AUTHENTICATIONFAILED] invalid\r\n`);
+      socket.write(plainOk(line) ? `${pendingTag} OK authenticated\r\n` : `${pendingTag} NO [AUTHENTICATIONFAILED] invalid\r\n`);
       pendingTag = undefined;
       return;
     }
@@ -187,63 +239,86 @@ function trivialImap(socket: Socket): void {
       if (initial === undefined) {
         pendingTag = tag;
         socket.write('+ \r\n');
-      } else socket.write(checkPlain(initial) !== undefined ? `${tag} OK authenticated\r\n` : `${tag} NO [AUTHENTICATIONFAILED] invalid\r\n`);
+      } else socket.write(plainOk(initial) ? `${tag} OK authenticated\r\n` : `${tag} NO [AUTHENTICATIONFAILED] invalid\r\n`);
     } else if (verb === 'LOGOUT') socket.end(`* BYE logging out\r\n${tag} OK LOGOUT completed\r\n`);
     else socket.write(`${tag} BAD unknown command\r\n`);
   });
 }
 
-function smtpServerPackage(): { listen: (done: (port: number) => void) => void } {
-  const server = new SMTPServer({
-    secure: false,
-    allowInsecureAuth: true,
-    disabledCommands: ['STARTTLS'],
-    authMethods: ['PLAIN', 'LOGIN'],
-    disableReverseLookup: true,
-    logger: false,
-    onAuth(auth, _session, callback) {
-      if (auth.username === USER && passwordOk(auth.password ?? '')) callback(null, { user: auth.username });
-      else callback(new Error('Invalid username or password'));
-    },
+function netServer(handler: (socket: Socket) => void, ready: (port: number) => void): void {
+  const server = createServer(handler);
+  server.listen(0, '127.0.0.1', () => {
+    const address = server.address();
+    ready(typeof address === 'object' && address !== null ? address.port : 0);
   });
-  server.on('error', () => undefined);
-  return {
-    listen: (done) => {
-      server.listen(0, '127.0.0.1', () => {
-        const address = server.server.address();
-        done(typeof address === 'object' && address !== null ? address.port : 0);
-      });
-    },
-  };
 }
 
-function netServer(handler: (socket: Socket) => void): { listen: (done: (port: number) => void) => void } {
-  const server = createServer(handler);
-  return {
-    listen: (done) => {
-      server.listen({ port: 0, host: '127.0.0.1', backlog: 2048 }, () => {
-        const address = server.address();
-        done(typeof address === 'object' && address !== null ? address.port : 0);
+// ---------------------------------------------------------------------------------------------
+// The child's side of the IPC.
+
+interface Command {
+  readonly cmd?: string;
+  readonly path?: string;
+  readonly gc?: boolean;
+}
+
+let profiler: Session | undefined;
+
+function fullGc(): void {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  gc?.();
+}
+
+function answer(message: Command): void {
+  switch (message.cmd) {
+    case 'cpu':
+      process.send?.({ cpu: process.cpuUsage() });
+      break;
+    case 'memory':
+      if (message.gc !== false) fullGc();
+      process.send?.({ memory: process.memoryUsage() });
+      break;
+    case 'snapshot':
+      // For finding what a parked connection keeps alive: bench/README.md, "Profiling".
+      fullGc();
+      process.send?.({ snapshot: writeHeapSnapshot(message.path) });
+      break;
+    case 'profile-start': {
+      const session = new Session();
+      session.connect();
+      profiler = session;
+      session.post('Profiler.enable', () => {
+        session.post('Profiler.setSamplingInterval', { interval: 100 }, () => {
+          session.post('Profiler.start', () => process.send?.({ profiling: true }));
+        });
       });
-    },
-  };
+      break;
+    }
+    case 'profile-stop': {
+      const session = profiler;
+      profiler = undefined;
+      session?.post('Profiler.stop', (error, result) => {
+        if (error === null && message.path !== undefined) writeFileSync(message.path, JSON.stringify(result.profile));
+        session.disconnect();
+        process.send?.({ profiled: message.path ?? '' });
+      });
+      break;
+    }
+    default:
+      break;
+  }
 }
 
 function start(kind: Kind): void {
-  const server =
-    kind === 'smtp-server'
-      ? smtpServerPackage()
-      : netServer(kind === 'saslkit-smtp' ? saslkitServer('smtp') : kind === 'saslkit-imap' ? saslkitServer('imap') : kind === 'trivial-smtp' ? trivialSmtp : trivialImap);
-  server.listen((port) => process.send?.({ port }));
-  process.on('message', (message: { cmd?: string; path?: string }) => {
-    const gc = (globalThis as { gc?: () => void }).gc;
-    gc?.();
-    gc?.();
-    if (message.cmd === 'memory') process.send?.({ memory: process.memoryUsage() });
-    // For finding what a parked connection keeps alive: bench/README.md, "Profiling".
-    if (message.cmd === 'snapshot') process.send?.({ snapshot: writeHeapSnapshot(message.path) });
-  });
-  // The parent going away ends the child.
+  const ready = (port: number): void => {
+    process.send?.({ port });
+  };
+  if (kind === 'readme-smtp') listenReadmeSmtp(ready);
+  else if (kind === 'smtp-server') smtpServerPackage(ready);
+  else netServer(kind === 'trivial-smtp' ? trivialSmtp : kind === 'saslkit-imap' ? saslkitImap() : trivialImap, ready);
+  process.on('message', answer);
+  // The parent going away ends the child (and writes a --cpu-prof profile, if one was asked for).
   process.on('disconnect', () => process.exit(0));
 }
 
