@@ -4,6 +4,14 @@ import { dts } from 'rollup-plugin-dts';
 // Node built-ins and runtime dependencies stay external: the bundle holds only saslkit's code.
 const external = (id) => id.startsWith('node:') || id.startsWith('@mongodb-js/');
 
+// Integrations, one entry point each (saslkit/nodemailer, saslkit/smtp-server), so that users of
+// one load neither the others nor their peers. Like the CLI, each uses the library through
+// ../index.js, which stays external and becomes ./index.mjs or ./index.cjs: one copy of the
+// library. The peer libraries are never imported (their types are described structurally).
+const INTEGRATIONS = ['nodemailer', 'smtp-server'];
+const libraryExternal = (id, importer) => external(id) || isLibraryIndex(id, importer);
+const libraryAt = (file) => (id) => (isLibraryIndex(id) ? file : id);
+
 export default [
   {
     input: 'lib/index.ts',
@@ -37,9 +45,29 @@ export default [
       paths: (id) => (isLibraryIndex(id) ? './index.cjs' : id),
     },
   },
+  ...INTEGRATIONS.flatMap((name) => [
+    {
+      input: `lib/integrations/${name}.ts`,
+      external: libraryExternal,
+      plugins: [typescript({ tsconfig: './tsconfig.build.json' })],
+      output: [
+        { file: `dist/${name}.mjs`, format: 'es', sourcemap: true, paths: libraryAt('./index.mjs') },
+        { file: `dist/${name}.cjs`, format: 'cjs', exports: 'named', sourcemap: true, paths: libraryAt('./index.cjs') },
+      ],
+    },
+    {
+      input: `lib/integrations/${name}.ts`,
+      external: libraryExternal,
+      plugins: [dts({ tsconfig: './tsconfig.build.json' })],
+      output: [
+        { file: `dist/${name}.d.mts`, format: 'es', paths: libraryAt('./index.mjs') },
+        { file: `dist/${name}.d.cts`, format: 'es', paths: libraryAt('./index.cjs') },
+      ],
+    },
+  ]),
 ];
 
 function isLibraryIndex(id, importer) {
   if (/[\\/]lib[\\/]index\.(ts|js)$/.test(id)) return true;
-  return id === '../index.js' && (importer === undefined || /[\\/]lib[\\/]cli[\\/]/.test(importer));
+  return id === '../index.js' && (importer === undefined || /[\\/]lib[\\/](cli|integrations)[\\/]/.test(importer));
 }

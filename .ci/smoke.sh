@@ -23,7 +23,9 @@ trap 'rc=$?; if [ "$rc" = 0 ]; then rm -rf "$WORK"; else echo "smoke: FAILED (rc
 TGZ="$(npm pack --ignore-scripts --silent --pack-destination "$WORK" | tail -n 1)"
 echo "smoke: packed $TGZ"
 tar -tzf "$WORK/$TGZ" | sort > "$WORK/contents.txt"
-for f in package/package.json package/dist/index.mjs package/dist/index.cjs package/dist/index.d.mts package/dist/index.d.cts; do
+for f in package/package.json package/dist/index.mjs package/dist/index.cjs package/dist/index.d.mts package/dist/index.d.cts \
+  package/dist/nodemailer.mjs package/dist/nodemailer.cjs package/dist/nodemailer.d.mts package/dist/nodemailer.d.cts \
+  package/dist/smtp-server.mjs package/dist/smtp-server.cjs package/dist/smtp-server.d.mts package/dist/smtp-server.d.cts; do
   grep -qx "$f" "$WORK/contents.txt" || { echo "smoke: $f missing from the tarball" >&2; exit 1; }
 done
 
@@ -70,12 +72,54 @@ EOF
 node esm/use.mjs
 node cjs/use.cjs
 
+# --- the integration entry points (saslkit/nodemailer, saslkit/smtp-server) ----------------------
+# Their peers are optional peer dependencies: npm did not install them, and the entry points load
+# without them, through the one copy of the library (./index.mjs or ./index.cjs).
+for peer in nodemailer smtp-server; do
+  [ ! -e "node_modules/$peer" ] || { echo "smoke: npm installed the optional peer $peer" >&2; exit 1; }
+done
+cat > esm/integrations.mjs <<'EOF'
+import assert from 'node:assert/strict';
+import { ClearIdentity } from 'saslkit';
+import { createCustomAuth, createTlsGetSocket } from 'saslkit/nodemailer';
+import { createOnAuth } from 'saslkit/smtp-server';
+
+assert.deepEqual(Object.keys(createCustomAuth()).sort(), ['OAUTHBEARER', 'SCRAM-SHA-1', 'SCRAM-SHA-1-PLUS', 'SCRAM-SHA-256', 'SCRAM-SHA-256-PLUS', 'SCRAM-SHA-512', 'SCRAM-SHA-512-PLUS']);
+assert.equal(typeof createTlsGetSocket(), 'function');
+const onAuth = createOnAuth({ lookup: (name) => (name === 'alice' ? new ClearIdentity('alice', 'alice-pass') : undefined) });
+const call = (auth) => new Promise((resolve) => onAuth(auth, {}, (error, response) => resolve({ error, response })));
+assert.deepEqual(await call({ method: 'PLAIN', username: 'alice', authcid: 'alice', authzid: '', password: 'alice-pass' }), { error: null, response: { user: 'alice' } });
+assert.deepEqual((await call({ method: 'LOGIN', username: 'alice', password: 'wrong' })).response, { message: '5.7.8 Authentication credentials invalid', responseCode: 535 });
+console.log('smoke: ESM import of saslkit/nodemailer and saslkit/smtp-server OK');
+EOF
+cat > cjs/integrations.cjs <<'EOF'
+'use strict';
+const assert = require('node:assert/strict');
+const { createCustomAuth } = require('saslkit/nodemailer');
+const { createOnAuth } = require('saslkit/smtp-server');
+
+assert.equal(typeof createCustomAuth()['SCRAM-SHA-256'], 'function');
+assert.equal(typeof createOnAuth({ verifyPassword: () => false }), 'function');
+assert.equal(require.resolve('saslkit/nodemailer').endsWith('nodemailer.cjs'), true);
+// One copy of the library: both entry points require the main one.
+const copies = Object.keys(require.cache).filter((file) => /saslkit[\\/]dist[\\/]index\.c?js$/.test(file));
+assert.equal(copies.length, 1, `copies of the library loaded: ${copies.join(', ')}`);
+console.log('smoke: CJS require of saslkit/nodemailer and saslkit/smtp-server OK');
+EOF
+node esm/integrations.mjs
+node cjs/integrations.cjs
+
 # --- strict TypeScript consumers -------------------------------------------------------------
 for kind in esm cjs; do
   cat > "$kind/consumer.ts" <<'EOF'
 import { ClearIdentity, ClientCredentials, type Identity, PLAIN, SyncClientSession, SyncServerSession } from 'saslkit';
+import { type NodemailerAuthHandler, createCustomAuth } from 'saslkit/nodemailer';
+import { type SmtpServerOnAuth, createOnAuth } from 'saslkit/smtp-server';
 
 const store = (authcid: string): Identity | undefined => (authcid === 'alice' ? new ClearIdentity('alice', 'alice-pass') : undefined);
+const handlers: Record<string, NodemailerAuthHandler> = createCustomAuth({ mechanisms: ['SCRAM-SHA-256'] });
+const onAuth: SmtpServerOnAuth = createOnAuth({ lookup: store });
+if (typeof handlers['SCRAM-SHA-256'] !== 'function' || typeof onAuth !== 'function') throw new Error('integration entry points');
 const client = new SyncClientSession(PLAIN.client(new ClientCredentials('alice', 'alice-pass')));
 const step = new SyncServerSession(PLAIN.server({ lookup: store }, client.start())).start();
 if (!step.done) throw new Error('PLAIN should finish on its initial response');
@@ -110,6 +154,10 @@ EOF
     "$TSC" -p "$kind/tsconfig.json" || true
     echo "smoke: TypeScript consumer ($kind) does not type-check" >&2; exit 1; }
   want=$([ "$kind" = esm ] && echo index.d.mts || echo index.d.cts)
+  for sub in nodemailer smtp-server; do
+    grep -q "Module name 'saslkit/$sub' was successfully resolved to '.*/node_modules/saslkit/dist/${want/index/$sub}'" "$kind/resolution.log" || {
+      echo "smoke: the $kind consumer did not resolve saslkit/$sub to dist/${want/index/$sub}" >&2; exit 1; }
+  done
   grep -q "Module name 'saslkit' was successfully resolved to '.*/node_modules/saslkit/dist/$want'" "$kind/resolution.log" || {
     echo "smoke: the $kind consumer did not resolve saslkit to dist/$want" >&2
     grep "Module name 'saslkit'" "$kind/resolution.log" >&2 || true
