@@ -67,6 +67,9 @@ const work = mkdtempSync(join(tmpdir(), 'saslkit-snippets-'));
 mkdirSync(join(work, 'node_modules'));
 // The package as an installed dependency: resolution goes through its package.json `exports`.
 symlinkSync(REPO, join(work, 'node_modules', 'saslkit'), 'dir');
+// The peers docs/integrations.md shows saslkit/nodemailer and saslkit/smtp-server with, as the
+// repo installed them (their own declarations), so those blocks are checked against real types.
+for (const peer of ['nodemailer', 'smtp-server']) symlinkSync(join(REPO, 'node_modules', peer), join(work, 'node_modules', peer), 'dir');
 writeFileSync(join(work, 'package.json'), '{ "name": "saslkit-snippets", "private": true, "type": "module" }\n');
 writeFileSync(join(work, 'third-party.d.ts'), THIRD_PARTY);
 
