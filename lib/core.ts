@@ -1,156 +1,34 @@
 /**
- * The one stepping core. It is the only code that calls `next`, `throw` and `return` on an
- * exchange; every driver is a small loop around it. Each session method is planned once
- * ("what goes into the generator, and what the result means") and then executed either
- * synchronously or asynchronously, which is the only difference between the drivers.
+ * The one stepping core: the only code that calls `next`, `throw` and `return` on an exchange,
+ * and the one place for the rules every exchange shares: the limits on peer messages, the
+ * held-back initial response, the signal, and a failed session staying failed. A step runs
+ * synchronously (sync driver) or asynchronously (the others); a driver only hands the result on
+ * in its own style (a value, a promise, a callback, an async iterator).
+ *
+ * Two things are there for speed, each measured (`npm run bench -- drivers plain`): an async
+ * step runs on the calling tick and leaves it only for an answer that is a promise (PBKDF2 on the
+ * pool, an async store), so a store in memory costs no microtask turn per effect; and an adopted
+ * exchange is marked with a private field stamped on it (`Stamp`), because a WeakSet entry per
+ * session cost 17 % of a whole PLAIN exchange in an A/B run of the two.
  * @module
  */
 import { EMPTY } from './bytes.js';
-import { ExchangeAbortedError, LimitExceededError, SaslError, TimeoutError, UnexpectedMessageError, UsageError } from './errors.js';
-import {
-  type Authenticated,
-  type ClientExchange,
-  type ClientOutcome,
-  type ClientYield,
-  type ServerExchange,
-  type ServerYield,
-  NO_INITIAL_RESPONSE,
-  ServerSuccess,
-  answerEffect,
-  isEffect,
-  isPromiseLike,
-} from './exchange.js';
+import { ExchangeAbortedError, LimitExceededError, type SaslError, TimeoutError, UnexpectedMessageError, UsageError } from './errors.js';
+import { type Authenticated, type ClientExchange, type ClientOutcome, type ClientYield, type ServerExchange, type ServerYield, NO_INITIAL_RESPONSE, ServerSuccess, answerEffect, isEffect, isPromiseLike } from './exchange.js';
+import { DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_ROUNDS, NO_OPTIONS, type ServerStep, type SessionOptions } from './session.js';
 
-/** Limits a session enforces on the peer. */
-export interface SessionLimits {
-  /**
-   * Largest message accepted from the peer, in bytes (after base64 decoding), the initial
-   * response included when it is given as {@link SessionOptions.initialResponse}. Default 16384.
-   */
-  readonly maxMessageBytes?: number;
-  /** Most messages accepted from the peer in one exchange, the initial response included. Default 16. */
-  readonly maxRounds?: number;
-  /**
-   * Ends the exchange when it aborts; no limit by default (the core keeps no clock). This is the
-   * time limit of an exchange: abort it from a timer with a `TimeoutError` reason and destroy the
-   * connection in the same callback, so that a stalled peer leaves no half-open socket; clear the
-   * timer when the exchange ends. (`AbortSignal.timeout(ms)` with
-   * `stream.addAbortSignal(signal, socket)` does both, for a connection that must log in within
-   * `ms` or go.) When it fires, the session fails with a
-   * {@link TimeoutError} (for a timeout reason; an {@link ExchangeAbortedError} for any other),
-   * blamed on the peer, or on `local` when a host effect (a store, a hasher) was still pending; a
-   * pending step rejects with it at once and every later call throws it.
-   */
-  readonly signal?: AbortSignal;
+export { type SessionLimits, type SessionOptions, NO_OPTIONS, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_ROUNDS, type ServerStep } from './session.js';
+
+/** A rejected promise, whatever `reason` is (a store may throw anything; it is passed on as it is). @internal */
+export function rejection(reason: unknown): Promise<never> {
+  // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- see above
+  return Promise.reject(reason);
 }
 
-/** Options for a session. */
-export interface SessionOptions extends SessionLimits {
-  /** The mechanism's name, for error messages and traces. */
-  readonly mechanism?: string;
-  /**
-   * Server side: the initial response the exchange was started with (the `initial` given to
-   * `mechanism.server()`). The session then checks it against {@link SessionLimits} at the
-   * start, like every later message: it counts as a round and may not exceed `maxMessageBytes`.
-   */
-  readonly initialResponse?: Uint8Array | undefined;
-}
+/** What the generator gave for a step; effects never get this far. */
+type Result<Y, R> = IteratorResult<Exclude<Y, { kind: unknown }>, R>;
 
-/** No options: every default. Shared, so that a session made without options allocates none. @internal */
-export const NO_OPTIONS: SessionOptions = Object.freeze({});
-
-/** Default of {@link SessionLimits.maxMessageBytes}: RFC 4954's suggested 12288-octet buffer, rounded up. */
-export const DEFAULT_MAX_MESSAGE_BYTES = 16384;
-/** Default of {@link SessionLimits.maxRounds}. No built-in mechanism needs more than 4. */
-export const DEFAULT_MAX_ROUNDS = 16;
-
-/** One step of a server exchange: a challenge to send, or the verified result. */
-export type ServerStep =
-  | { readonly done: false; readonly challenge: Uint8Array }
-  | { readonly done: true; readonly outcome: Authenticated };
-
-/** How a planned step resumes the generator: `next(value)` or `throw(error)` (exported as `PlanResume`). */
-export type Resume = { readonly mode: 'next'; readonly value: unknown } | { readonly mode: 'throw'; readonly error: unknown };
-/** What the generator produced for a step, effects excluded (they never reach a reader; exported as `GeneratedStep`). */
-export type Generated<Y, R> = IteratorResult<Exclude<Y, { kind: unknown }>, R>;
-
-/** Reads the result of a planned step for the session that planned it (exported as `PlanReader`). */
-export interface Reader<Y, R, T> {
-  // A method signature, so that each side's readers may take their own kind of session.
-  read(core: ServerCore | ClientCore, result: Generated<Y, R>): T;
-}
-
-/**
- * A planned step: either an answer known without running the mechanism, or what to resume the
- * generator with and how to read its result. One object per step: the readers are functions
- * shared by every session, so a step allocates no closure.
- */
-export type Plan<Y, R, T> = { readonly immediate: T } | (Resume & Reader<Y, R, T>);
-
-function resume<Y, R>(gen: Generator<Y, R, unknown>, step: Resume): IteratorResult<Y, R> {
-  return step.mode === 'next' ? gen.next(step.value) : gen.throw(step.error);
-}
-
-/** Runs the generator until it yields a message or returns, answering effects synchronously. */
-export function advanceSync<Y, R>(gen: Generator<Y, R, unknown>, first: Resume): Generated<Y, R> {
-  let result = resume(gen, first);
-  while (!result.done && isEffect(result.value)) {
-    let value: unknown;
-    try {
-      value = result.value.runSync();
-    } catch (error) {
-      result = gen.throw(error);
-      continue;
-    }
-    result = gen.next(value);
-  }
-  return result as Generated<Y, R>;
-}
-
-/** Runs the generator until it yields a message or returns, awaiting effects. */
-export async function advanceAsync<Y, R>(gen: Generator<Y, R, unknown>, first: Resume): Promise<Generated<Y, R>> {
-  let result = resume(gen, first);
-  while (!result.done && isEffect(result.value)) {
-    let answer: Resume;
-    try {
-      answer = { mode: 'next', value: await result.value.runAsync() };
-    } catch (error) {
-      answer = { mode: 'throw', error };
-    }
-    result = resume(gen, answer);
-  }
-  return result as Generated<Y, R>;
-}
-
-/** An answer that must be awaited, as {@link advanceEager} reports it. */
-class Awaiting {
-  constructor(readonly answer: PromiseLike<unknown>) {}
-}
-
-/**
- * Runs the generator as far as it goes without waiting: effects whose answer is at hand are
- * answered on the spot. Returns the result, or the first answer that must be awaited.
- */
-function advanceEager<Y, R>(gen: Generator<Y, R, unknown>, first: Resume): IteratorResult<Y, R> | Awaiting {
-  let result = resume(gen, first);
-  while (!result.done && isEffect(result.value)) {
-    let value: unknown;
-    try {
-      value = answerEffect(result.value);
-    } catch (error) {
-      result = gen.throw(error);
-      continue;
-    }
-    if (isPromiseLike(value)) return new Awaiting(value);
-    result = gen.next(value);
-  }
-  return result;
-}
-
-/** Where a session is in its life: a session that is done or failed takes no more steps (exported as `CoreState`). */
-export type State = 'new' | 'running' | 'done' | 'failed';
-
-// Passes its argument through as `this`, so that a subclass can stamp a private field on it.
+// Passes its argument through as `this`, so that `Adopted` can stamp its private field on it.
 // eslint-disable-next-line @typescript-eslint/no-extraneous-class -- the constructor is the point
 class Stamp {
   constructor(target: object) {
@@ -158,14 +36,11 @@ class Stamp {
   }
 }
 
-// Exchanges already driven by a session: a second session over the same generator would read
-// its finished state as a successful outcome of `undefined`. A private field on the generator
-// marks it: invisible to inspection, allowed on frozen objects, and an order of magnitude
-// cheaper per session than a WeakSet entry.
+// Marks an exchange driven by a session: a second session would read a finished one's state as
+// an outcome of `undefined`. (Why not a WeakSet: see the module comment.)
 class Adopted extends Stamp {
   #adopted = true;
 
-  /** Marks `exchange`; false when it was marked already. */
   static adopt(exchange: object): boolean {
     if (#adopted in exchange) return false;
     new Adopted(exchange);
@@ -173,93 +48,42 @@ class Adopted extends Stamp {
   }
 }
 
-// Sessions with a step in progress: a second call would feed its message to a pending effect.
-// Set through this function, which only the core class can give a body to.
-let setBusy: (core: Core<unknown, unknown>, busy: boolean) => void;
+// What `advance` returns when the generator waits for an answer that is a promise (kept in `#awaiting`).
+const WAIT = Symbol('wait');
 
-/** State shared by both sides: the generator, the limits, and poisoning after an error. */
+/** What both sides share: the generator, the limits, the signal, and failing for good. */
 abstract class Core<Y, R> {
-  protected state: State = 'new';
-  protected rounds = 0;
-  protected readonly maxMessageBytes: number;
-  protected readonly maxRounds: number;
+  protected state: 'new' | 'running' | 'done' | 'failed' = 'new';
   readonly mechanism: string | undefined;
-  #error: unknown;
+  #rounds = 0;
   #busy = false;
+  #error: unknown;
+  #interrupted = false; // the signal ended the session: later calls throw its error
+  #awaiting: PromiseLike<unknown> | undefined; // the answer `#advance` stopped for
+  #endWait: ((error: unknown) => void) | undefined; // rejects the wait in progress
+  readonly #maxMessageBytes: number;
+  readonly #maxRounds: number;
   readonly #signal: AbortSignal | undefined;
-  // Set once the signal ended the session: later calls throw that error, not a usage error.
-  #interrupted = false;
   readonly #onAbort: (() => void) | undefined;
-
-  static {
-    setBusy = (core, busy) => {
-      core.#busy = busy;
-    };
-  }
 
   constructor(
     readonly exchange: Generator<Y, R, unknown>,
     options: SessionOptions,
+    /** Who sends this side its messages: blamed when they break a limit or run out of time. */
+    readonly peer: 'client' | 'server',
   ) {
     if (!Adopted.adopt(exchange)) throw new UsageError('this exchange is already driven by another session', { mechanism: options.mechanism });
-    this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
-    this.maxRounds = options.maxRounds ?? DEFAULT_MAX_ROUNDS;
     this.mechanism = options.mechanism;
+    this.#maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.#maxRounds = options.maxRounds ?? DEFAULT_MAX_ROUNDS;
     const { signal } = options;
-    if (signal !== undefined) {
-      this.#signal = signal;
-      this.#onAbort = () => {
-        this.interrupt();
-      };
-      if (signal.aborted) this.interrupt();
-      else signal.addEventListener('abort', this.#onAbort, { once: true });
-    }
-  }
-
-  /** The peer of this side: who is blamed when the exchange runs out of time. A getter: the constructor may need it. */
-  protected abstract get peer(): 'client' | 'server';
-
-  // The signal fired: fail with a timeout (or abort) error unless the exchange already ended.
-  private interrupt(): void {
-    if (this.finished) return;
-    const reason: unknown = this.#signal?.reason;
-    const context = { mechanism: this.mechanism, party: this.#busy ? ('local' as const) : this.peer };
-    const timedOut = (reason as { name?: unknown } | undefined)?.name === 'TimeoutError';
-    const error = timedOut ? new TimeoutError('the authentication exchange took longer than allowed', context) : new ExchangeAbortedError(undefined, context);
-    this.#interrupted = true;
-    this.fail(error);
-  }
-
-  /**
-   * `pending` (a host effect being awaited), or the session's error as soon as the signal ends
-   * the exchange, whichever comes first. Without a signal, `pending` itself. @internal
-   */
-  race<T>(pending: PromiseLike<T>): PromiseLike<T> {
-    const signal = this.#signal;
-    if (signal === undefined) return pending;
-    let onAbort: (() => void) | undefined;
-    const aborted = new Promise<never>((_resolve, reject) => {
-      onAbort = () => {
-        // `interrupt` ran first (its listener was added first) and set a SaslError.
-        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- see above
-        reject(this.#error);
-      };
-      if (this.#interrupted) onAbort();
-      else signal.addEventListener('abort', onAbort, { once: true });
-    });
-    return Promise.race([pending, aborted]).finally(() => {
-      if (onAbort) signal.removeEventListener('abort', onAbort);
-    });
-  }
-
-  /** Marks the exchange completed and lets go of the signal. */
-  protected complete(): void {
-    this.state = 'done';
-    this.#release();
-  }
-
-  #release(): void {
-    if (this.#signal !== undefined && this.#onAbort !== undefined) this.#signal.removeEventListener('abort', this.#onAbort);
+    if (signal === undefined) return;
+    this.#signal = signal;
+    this.#onAbort = () => {
+      this.#interrupt();
+    };
+    if (signal.aborted) this.#interrupt();
+    else signal.addEventListener('abort', this.#onAbort, { once: true });
   }
 
   /** True once the exchange has finished, successfully or not. */
@@ -267,22 +91,15 @@ abstract class Core<Y, R> {
     return this.state === 'done' || this.state === 'failed';
   }
 
-  /** The error that ended the session, once it failed; `undefined` otherwise. */
-  get error(): unknown {
-    return this.#error;
-  }
-
-  /** Marks the session failed and cancels the generator so its `finally` blocks run. */
+  /** Marks the session failed (the first error stays) and cancels the generator so its `finally` blocks run. */
   fail(error: unknown): unknown {
-    if (this.state !== 'failed') {
-      this.state = 'failed';
-      this.#error = error;
-      this.#release();
-      try {
-        this.exchange.return(undefined as R);
-      } catch {
-        // The exchange was already finished or is rethrowing; the first error is what matters.
-      }
+    if (this.state === 'failed') return error;
+    this.#end('failed');
+    this.#error = error;
+    try {
+      this.exchange.return(undefined as R);
+    } catch {
+      // Already finished or rethrowing: the first error is what matters.
     }
     return error;
   }
@@ -294,119 +111,245 @@ abstract class Core<Y, R> {
     return error;
   }
 
-  protected expect(state: State, action: string): void {
+  #interrupt(): void {
+    if (this.finished) return;
+    const context = { mechanism: this.mechanism, party: this.#busy ? ('local' as const) : this.peer };
+    const timedOut = (this.#signal?.reason as { name?: unknown } | undefined)?.name === 'TimeoutError';
+    this.#interrupted = true;
+    this.#stop(timedOut ? new TimeoutError('the authentication exchange took longer than allowed', context) : new ExchangeAbortedError(undefined, context));
+  }
+
+  /** Fails the session and rejects the wait in progress with `error`: the signal fired or the time ran out. */
+  #stop(error: unknown): void {
+    this.fail(error);
+    this.#endWait?.(error);
+  }
+
+  /** Ends the session in `state` and lets go of the signal. */
+  #end(state: 'done' | 'failed'): void {
+    this.state = state;
+    if (this.#onAbort !== undefined) this.#signal?.removeEventListener('abort', this.#onAbort);
+  }
+
+  /** Marks the exchange completed. */
+  protected complete(): void {
+    this.#end('done');
+  }
+
+  /**
+   * `pending` (an effect's answer, or the peer's next message), or the session's error as soon
+   * as the signal fires or `timeoutMs` passes (a {@link TimeoutError} blamed on the peer). The
+   * iterator driver waits for the peer's messages with it. @internal
+   */
+  wait<T>(pending: PromiseLike<T>, timeoutMs?: number): Promise<T> {
+    if (this.state === 'failed') {
+      pending.then(undefined, () => undefined); // its rejection would be unhandled
+      return rejection(this.#error);
+    }
+    if (this.#signal === undefined && timeoutMs === undefined) return Promise.resolve(pending);
+    return new Promise<T>((resolve, reject) => {
+      const timer = timeoutMs === undefined ? undefined : setTimeout(() => {
+        this.#stop(new TimeoutError(`no message from the ${this.peer} within ${timeoutMs} ms`, { mechanism: this.mechanism, party: this.peer }));
+      }, timeoutMs);
+      const settle = <V>(then: (value: V) => void) => (value: V): void => {
+        clearTimeout(timer);
+        this.#endWait = undefined;
+        then(value);
+      };
+      this.#endWait = settle(reject);
+      pending.then(settle(resolve), settle(reject));
+    });
+  }
+
+  /** Refuses a step while another is pending, after the signal fired, or in the wrong state. */
+  protected expect(state: 'new' | 'running', action: string): void {
     if (this.#busy) throw new UsageError(`cannot ${action}: the previous step has not finished`, { mechanism: this.mechanism });
     if (this.#interrupted) throw this.#error;
     if (this.state !== state) throw new UsageError(`cannot ${action}: the session is ${this.state}`, { mechanism: this.mechanism });
   }
 
-  protected checkIncoming(data: Uint8Array, from: 'client' | 'server'): void {
+  /** Counts a message from the peer against the limits. */
+  protected checkIncoming(data: Uint8Array): void {
     if (!(data instanceof Uint8Array)) throw this.fail(new UsageError('messages must be Uint8Array', { mechanism: this.mechanism }));
-    if (data.length > this.maxMessageBytes) {
-      throw this.fail(new LimitExceededError('maxMessageBytes', `message from the ${from} is longer than ${this.maxMessageBytes} bytes`, { mechanism: this.mechanism, party: from }));
+    const { peer } = this;
+    if (data.length > this.#maxMessageBytes) {
+      throw this.fail(new LimitExceededError('maxMessageBytes', `message from the ${peer} is longer than ${this.#maxMessageBytes} bytes`, { mechanism: this.mechanism, party: peer }));
     }
-    if (++this.rounds > this.maxRounds) {
-      throw this.fail(new LimitExceededError('maxRounds', `more than ${this.maxRounds} messages from the ${from}`, { mechanism: this.mechanism, party: from }));
+    if (++this.#rounds > this.#maxRounds) throw this.fail(new LimitExceededError('maxRounds', `more than ${this.#maxRounds} messages from the ${peer}`, { mechanism: this.mechanism, party: peer }));
+  }
+
+  /**
+   * One step: resumes the generator with `input` (thrown into it when `thrown`) and gives what
+   * `read` makes of the result, or a promise of it once an effect had to be awaited. Sync steps
+   * answer effects with their sync form and never return a promise. Any error fails the session.
+   */
+  protected run<T>(input: unknown, thrown: boolean, sync: boolean, read: (core: this, result: Result<Y, R>) => T): T | Promise<T> {
+    this.#busy = true;
+    let result: Result<Y, R> | typeof WAIT;
+    try {
+      result = this.#advance(input, thrown, sync);
+    } catch (error) {
+      this.#busy = false;
+      throw this.fail(error);
     }
+    if (result === WAIT) return this.#continue(read);
+    this.#busy = false;
+    return this.#read(read, result);
+  }
+
+  // The one resume loop: runs the generator until it yields a message or returns, answering
+  // effects on the spot; returns WAIT when an async step's answer is a promise.
+  #advance(input: unknown, thrown: boolean, sync: boolean): Result<Y, R> | typeof WAIT {
+    let result = thrown ? this.exchange.throw(input) : this.exchange.next(input);
+    while (!result.done && isEffect(result.value)) {
+      let answer: unknown;
+      try {
+        answer = sync ? result.value.runSync() : answerEffect(result.value);
+      } catch (error) {
+        result = this.exchange.throw(error);
+        continue;
+      }
+      if (!sync && isPromiseLike(answer)) {
+        this.#awaiting = answer;
+        return WAIT;
+      }
+      result = this.exchange.next(answer);
+    }
+    return result as Result<Y, R>;
+  }
+
+  // The rest of an async step: awaits each answer `#advance` stopped for; busy until it ends.
+  async #continue<T>(read: (core: this, result: Result<Y, R>) => T): Promise<T> {
+    try {
+      for (;;) {
+        let input: unknown;
+        let thrown = false;
+        try {
+          input = await this.wait(this.#awaiting as PromiseLike<unknown>);
+        } catch (error) {
+          input = error;
+          thrown = true;
+        }
+        this.#awaiting = undefined;
+        const result = this.#advance(input, thrown, false);
+        if (result !== WAIT) return this.#read(read, result);
+      }
+    } catch (error) {
+      throw this.fail(error);
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  #read<T>(read: (core: this, result: Result<Y, R>) => T, result: Result<Y, R>): T {
+    // Ended by the signal during the step: the closed generator's `done` is not an outcome.
+    if (this.finished) throw this.#error;
+    return read(this, result);
   }
 }
 
-/** Server-side session state. Drivers call `plan*`, run the plan, and return what `read` gives. */
+/** Server-side session state; the drivers call `start` and `respond`. */
 export class ServerCore extends Core<ServerYield, Authenticated> {
-  protected get peer(): 'client' {
-    return 'client';
-  }
-
   readonly #initial: Uint8Array | undefined;
 
   constructor(exchange: ServerExchange, options: SessionOptions = NO_OPTIONS) {
-    super(exchange, options);
+    super(exchange, options, 'client');
     this.#initial = options.initialResponse;
   }
 
-  /** Plans the first step: the first challenge, or the outcome when the initial response sufficed. */
-  planStart(): Plan<ServerYield, Authenticated, ServerStep> {
+  /** The first challenge, or the outcome when the initial response sufficed. */
+  start(sync: boolean): ServerStep | Promise<ServerStep> {
     this.expect('new', 'start');
     this.state = 'running';
-    if (this.#initial !== undefined) this.checkIncoming(this.#initial, 'client');
-    return { mode: 'next', value: undefined, read: ServerCore.#read };
+    if (this.#initial !== undefined) this.checkIncoming(this.#initial);
+    return this.run(undefined, false, sync, ServerCore.#step);
   }
 
-  /** Plans the handling of a client response. */
-  planRespond(data: Uint8Array): Plan<ServerYield, Authenticated, ServerStep> {
+  /** The next challenge after the client's response, or the outcome. */
+  respond(data: Uint8Array, sync: boolean): ServerStep | Promise<ServerStep> {
     this.expect('running', 'respond');
-    this.checkIncoming(data, 'client');
-    return { mode: 'next', value: data, read: ServerCore.#read };
+    this.checkIncoming(data);
+    return this.run(data, false, sync, ServerCore.#step);
   }
 
-  static #read(core: ServerCore, result: Generated<ServerYield, Authenticated>): ServerStep {
-    if (result.done) {
-      core.complete();
-      return { done: true, outcome: result.value };
-    }
-    return { done: false, challenge: result.value };
+  static #step(core: ServerCore, result: Result<ServerYield, Authenticated>): ServerStep {
+    if (!result.done) return { done: false, challenge: result.value };
+    core.complete();
+    return { done: true, outcome: result.value };
   }
 }
 
 /**
- * Client-side session state. Besides stepping the generator it implements RFC 4422's rules
- * that do not belong to any one mechanism: an initial response the protocol could not carry is
- * sent after the server's empty challenge, and server-final data that arrives as a challenge
- * (SMTP, POP3) is answered with an empty response.
+ * Client-side session state. Besides stepping the generator it keeps RFC 4422's rules that
+ * belong to no one mechanism: an initial response the protocol could not carry answers the
+ * server's first, empty challenge, and server-final data that arrives as a challenge (SMTP,
+ * POP3) is answered with an empty response.
  */
 export class ClientCore extends Core<ClientYield, ClientOutcome> {
-  protected get peer(): 'server' {
-    return 'server';
-  }
-
-  #pendingInitial: Uint8Array | undefined;
-  #outcome: ClientOutcome | undefined;
   #canSendInitial = true;
+  #heldBack: Uint8Array | undefined;
+  #outcome: ClientOutcome | undefined;
 
   constructor(exchange: ClientExchange, options: SessionOptions = NO_OPTIONS) {
-    super(exchange, options);
+    super(exchange, options, 'server');
   }
 
-  /**
-   * Plans the start. `canSendInitial` says whether the protocol (and server) accept an initial
-   * response with the command; when not, the initial response waits for the empty challenge.
-   * The plan's result is the initial response to send, or `undefined` for none.
-   */
-  planStart(canSendInitial: boolean): Plan<ClientYield, ClientOutcome, Uint8Array | undefined> {
+  /** The initial response, or `undefined` for none (or when `canSendInitial` is false: it waits for the empty challenge). */
+  start(canSendInitial: boolean, sync: boolean): Uint8Array | undefined | Promise<Uint8Array | undefined> {
     this.expect('new', 'start');
     this.state = 'running';
     this.#canSendInitial = canSendInitial;
-    return { mode: 'next', value: undefined, read: ClientCore.#readStart };
+    return this.run(undefined, false, sync, ClientCore.#first);
   }
 
-  static #readStart(core: ClientCore, result: Generated<ClientYield, ClientOutcome>): Uint8Array | undefined {
+  /** The response to a server challenge. */
+  challenge(data: Uint8Array, sync: boolean): Uint8Array | Promise<Uint8Array> {
+    if (this.state === 'done') throw this.#unexpected('the server sent a challenge after the exchange completed');
+    this.expect('running', 'answer a challenge');
+    this.checkIncoming(data);
+    const held = this.#heldBack;
+    if (held === undefined) return this.run(data, false, sync, ClientCore.#response);
+    this.#heldBack = undefined;
+    if (data.length !== 0) throw this.#unexpected('expected an empty challenge before the initial response');
+    return held;
+  }
+
+  /** The outcome, once the server reported success (with its additional data, if any) and proved itself when the mechanism can tell. */
+  success(data: Uint8Array | undefined, sync: boolean): ClientOutcome | Promise<ClientOutcome> {
+    if (this.state === 'done') {
+      if (data !== undefined && data.length > 0) throw this.#unexpected('the server sent additional data after the exchange completed');
+      return this.#outcome as ClientOutcome;
+    }
+    this.expect('running', 'accept success');
+    if (data !== undefined) this.checkIncoming(data);
+    if (this.#heldBack !== undefined) throw this.#unexpected('the server reported success before the client authenticated');
+    return this.run(new ServerSuccess(data), false, sync, ClientCore.#succeeded);
+  }
+
+  /** Throws `error` into the mechanism at its current step (it may refine it); always fails. */
+  failure(error: SaslError, sync: boolean): Promise<never> {
+    if (this.finished) throw this.fail(error);
+    this.expect('running', 'accept failure');
+    return this.run(error, true, sync, ClientCore.#ignoredFailure);
+  }
+
+  /** Fails the session for a message the server should not have sent; returns the error to throw. */
+  #unexpected(message: string): unknown {
+    return this.fail(new UnexpectedMessageError(message, { mechanism: this.mechanism, party: 'server' }));
+  }
+
+  static #first(core: ClientCore, result: Result<ClientYield, ClientOutcome>): Uint8Array | undefined {
     if (result.done) throw core.fail(new UsageError('a client exchange must yield its initial response first', { mechanism: core.mechanism }));
     const first = result.value;
     if (first === NO_INITIAL_RESPONSE) return undefined;
     if (core.#canSendInitial) return first;
-    core.#pendingInitial = first;
+    core.#heldBack = first;
     return undefined;
   }
 
-  /** Plans the answer to a server challenge. The plan's result is the response to send. */
-  planChallenge(data: Uint8Array): Plan<ClientYield, ClientOutcome, Uint8Array> {
-    if (this.state === 'done') {
-      throw this.fail(new UnexpectedMessageError('the server sent a challenge after the exchange completed', { mechanism: this.mechanism, party: 'server' }));
-    }
-    this.expect('running', 'answer a challenge');
-    this.checkIncoming(data, 'server');
-    const pending = this.#pendingInitial;
-    if (pending !== undefined) {
-      this.#pendingInitial = undefined;
-      if (data.length !== 0) throw this.fail(new UnexpectedMessageError('expected an empty challenge before the initial response', { mechanism: this.mechanism, party: 'server' }));
-      return { immediate: pending };
-    }
-    return { mode: 'next', value: data, read: ClientCore.#readChallenge };
-  }
-
-  static #readChallenge(core: ClientCore, result: Generated<ClientYield, ClientOutcome>): Uint8Array {
+  static #response(core: ClientCore, result: Result<ClientYield, ClientOutcome>): Uint8Array {
     if (result.done) {
-      // The mechanism consumed server-final data sent as a challenge: answer it empty.
+      // The mechanism took server-final data sent as a challenge: answer it empty.
       core.complete();
       core.#outcome = result.value;
       return EMPTY;
@@ -415,143 +358,14 @@ export class ClientCore extends Core<ClientYield, ClientOutcome> {
     return result.value;
   }
 
-  /** Plans the handling of the server's success report, with its additional data if any. */
-  planSuccess(data?: Uint8Array): Plan<ClientYield, ClientOutcome, ClientOutcome> {
-    if (this.state === 'done') {
-      const outcome = this.#outcome as ClientOutcome;
-      if (data !== undefined && data.length > 0) throw this.fail(new UnexpectedMessageError('the server sent additional data after the exchange completed', { mechanism: this.mechanism, party: 'server' }));
-      return { immediate: outcome };
-    }
-    this.expect('running', 'accept success');
-    if (data !== undefined) this.checkIncoming(data, 'server');
-    if (this.#pendingInitial !== undefined) throw this.fail(new UnexpectedMessageError('the server reported success before the client authenticated', { mechanism: this.mechanism, party: 'server' }));
-    return { mode: 'next', value: new ServerSuccess(data), read: ClientCore.#readSuccess };
-  }
-
-  static #readSuccess(core: ClientCore, result: Generated<ClientYield, ClientOutcome>): ClientOutcome {
-    if (!result.done) throw core.fail(new UnexpectedMessageError('the server reported success before the exchange completed', { mechanism: core.mechanism, party: 'server' }));
+  static #succeeded(core: ClientCore, result: Result<ClientYield, ClientOutcome>): ClientOutcome {
+    if (!result.done) throw core.#unexpected('the server reported success before the exchange completed');
     core.complete();
     core.#outcome = result.value;
     return result.value;
   }
 
-  /**
-   * Plans the handling of the server's failure report. The mechanism sees `error` thrown at
-   * its current step (it may replace it with a more precise one); the plan always throws.
-   */
-  planFailure(error: SaslError): Plan<ClientYield, ClientOutcome, never> {
-    if (this.finished) throw this.fail(error);
-    this.expect('running', 'accept failure');
-    return { mode: 'throw', error, read: ClientCore.#readFailure };
-  }
-
-  static #readFailure(core: ClientCore): never {
+  static #ignoredFailure(core: ClientCore): never {
     throw core.fail(new UnexpectedMessageError('the client mechanism ignored the server failure', { mechanism: core.mechanism, party: 'local' }));
-  }
-}
-
-function readChecked<Y, R, T>(core: ServerCore | ClientCore, plan: Reader<Y, R, T>, result: Generated<Y, R>): T {
-  // Aborted while an effect was pending: the closed generator's `done` is not an outcome.
-  if (core.finished) throw core.error;
-  return plan.read(core, result);
-}
-
-/** Executes a plan synchronously. */
-export function runSync<Y, R, T>(core: ServerCore | ClientCore, plan: Plan<Y, R, T>): T {
-  if ('immediate' in plan) return plan.immediate;
-  setBusy(core, true);
-  try {
-    return readChecked(core, plan, advanceSync(core.exchange as unknown as Generator<Y, R, unknown>, plan));
-  } catch (error) {
-    throw core.fail(error);
-  } finally {
-    setBusy(core, false);
-  }
-}
-
-/**
- * A step that must wait for an answer that is not at hand (PBKDF2 on the pool, an async
- * store): what {@link runEager} returns instead of the result. A class, so that no result of a
- * mechanism can be mistaken for it.
- */
-export class Pending<T> {
-  constructor(
-    /** Settles with the step's result, or rejects with its error (the session failed first). */
-    readonly promise: Promise<T>,
-  ) {}
-}
-
-/**
- * Executes a plan as far as it goes on the calling tick: the generator runs until it needs an
- * answer that is not at hand. Returns the result when it got there, {@link Pending} otherwise;
- * throws (after failing the session) when the step failed on the spot. For drivers that use a
- * result at once, without a trip through the microtask queue.
- */
-export function runEager<Y, R, T>(core: ServerCore | ClientCore, plan: Plan<Y, R, T>): T | Pending<T> {
-  if ('immediate' in plan) return plan.immediate;
-  const gen = core.exchange as unknown as Generator<Y, R, unknown>;
-  setBusy(core, true);
-  let pending: PromiseLike<unknown> | undefined;
-  try {
-    const first = advanceEager(gen, plan);
-    if (first instanceof Awaiting) {
-      pending = first.answer;
-      return new Pending(finishAsync(core, plan, gen, pending));
-    }
-    return readChecked(core, plan, first as Generated<Y, R>);
-  } catch (error) {
-    throw core.fail(error);
-  } finally {
-    // `finishAsync` owns the busy mark from the moment it took over.
-    if (pending === undefined) setBusy(core, false);
-  }
-}
-
-/**
- * Executes a plan, awaiting effects. The generator runs on the calling tick until it needs an
- * answer that is not at hand (PBKDF2 on the pool, an async store); a step that needs none, as
- * with a store in memory, settles without a trip through the microtask queue per effect.
- * Problems always arrive as a rejection, never as a throw.
- */
-export function runAsync<Y, R, T>(core: ServerCore | ClientCore, plan: Plan<Y, R, T>): Promise<T> {
-  try {
-    const result = runEager(core, plan);
-    return result instanceof Pending ? result.promise : Promise.resolve(result);
-  } catch (error) {
-    return rejection(error);
-  }
-}
-
-/**
- * A promise rejected with `reason`, whatever it is: a store may throw anything, and it is
- * passed on as it is. For drivers whose contract is to reject, never to throw. @internal
- */
-export function rejection(reason: unknown): Promise<never> {
-  // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- see above
-  return Promise.reject(reason);
-}
-
-/** The rest of {@link runAsync} once an answer must be awaited; clears the busy mark when done. */
-async function finishAsync<Y, R, T>(core: ServerCore | ClientCore, plan: Reader<Y, R, T>, gen: Generator<Y, R, unknown>, pending: PromiseLike<unknown>): Promise<T> {
-  try {
-    let answer: Resume;
-    try {
-      answer = { mode: 'next', value: await core.race(pending) };
-    } catch (error) {
-      answer = { mode: 'throw', error };
-    }
-    for (;;) {
-      const next = advanceEager(gen, answer);
-      if (!(next instanceof Awaiting)) return readChecked(core, plan, next as Generated<Y, R>);
-      try {
-        answer = { mode: 'next', value: await core.race(next.answer) };
-      } catch (error) {
-        answer = { mode: 'throw', error };
-      }
-    }
-  } catch (error) {
-    throw core.fail(error);
-  } finally {
-    setBusy(core, false);
   }
 }

@@ -11,26 +11,7 @@ export * from './credentials.js';
 export * from './identity.js';
 export * from './hashing.js';
 export * from './saslprep.js';
-export {
-  type SessionLimits,
-  type SessionOptions,
-  DEFAULT_MAX_MESSAGE_BYTES,
-  DEFAULT_MAX_ROUNDS,
-  type ServerStep,
-  type Plan,
-  type Resume as PlanResume,
-  type Reader as PlanReader,
-  type Generated as GeneratedStep,
-  type State as CoreState,
-  advanceSync,
-  advanceAsync,
-  ServerCore,
-  ClientCore,
-  runSync,
-  Pending,
-  runEager,
-  runAsync,
-} from './core.js';
+export { type SessionLimits, type SessionOptions, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_ROUNDS, type ServerStep } from './core.js';
 export * from './registry.js';
 export * from './drivers/sync.js';
 export * from './drivers/promise.js';
@@ -60,6 +41,7 @@ export {
 } from './mechanisms/scram.js';
 export {
   XMPP_SASL_NS, DEFAULT_XMPP_MAX_ELEMENT_BYTES, DEFAULT_XMPP_MAX_ATTRIBUTES, DEFAULT_XMPP_MAX_NAMESPACE_DECLARATIONS, DEFAULT_XMPP_MAX_ELEMENTS,
+  DEFAULT_XMPP_MAX_TOTAL_ATTRIBUTES, DEFAULT_XMPP_MAX_REFERENCES,
   XMPP_FAILURE_CONDITIONS, type XmppFailureCondition, type XmppSaslElement, type XmppSaslElementKind,
   type XmppParseOptions, type XmppElementsOptions, type XmppServerAuthOptions, type XmppClientAuthOptions, type XmppClientResult,
   type MessageSource, type ElementWriter, parseXmppSaslElement, parseXmppMechanisms, buildXmppMechanisms, buildXmppAuth, buildXmppChallenge,

@@ -1,21 +1,27 @@
 // The stepping core's own rules (lib/core.ts), each pinned so that removing it fails a spec
 // (issue 11, found by mutation testing: see mutation/RESULTS.md). The drivers' specs cover the
 // same paths through each driver; these check the rule and the error's blame.
+import { getEventListeners } from 'node:events';
 import { expect } from 'chai';
 import {
+  type Authenticated,
   type ClientExchange,
   ClientCredentials,
   DEFAULT_MAX_MESSAGE_BYTES,
   DEFAULT_MAX_ROUNDS,
   NO_INITIAL_RESPONSE,
   PLAIN,
+  PromiseClientSession,
+  PromiseServerSession,
   type SaslError,
   type ServerExchange,
   ServerSuccess,
   SyncClientSession,
   SyncServerSession,
+  effect,
+  perform,
 } from '../lib/index.js';
-import { b, expectSaslError, s } from './support/helpers.js';
+import { b, expectSaslError, expectSaslRejection, s } from './support/helpers.js';
 
 const MECH = 'TEST';
 
@@ -207,6 +213,164 @@ describe('core', () => {
         return { serverVerified: false };
       }
       blamed(() => new SyncClientSession(empty(), { mechanism: MECH }).start(), 'USAGE', 'local');
+    });
+  });
+
+  describe('effects', () => {
+    const OUTCOME: Authenticated = { mechanism: MECH, authcid: 'user', authzid: 'user' };
+
+    /** A server that asks one effect answering `answer`, logs what it saw, then challenges once. */
+    function* asking(answer: () => unknown, log: string[]): ServerExchange {
+      try {
+        log.push(`answer ${String(yield* perform(effect('hook', answer)))}`);
+      } catch (error) {
+        log.push(`caught ${(error as Error).message}`);
+      }
+      yield b('c');
+      return OUTCOME;
+    }
+
+    it('the sync driver answers with the sync form; a promise there is a USAGE error that closes the exchange', () => {
+      const log: string[] = [];
+      const step = new SyncServerSession(asking(() => 42, log)).start();
+      expect(!step.done && s(step.challenge)).to.equal('c');
+      expect(log).to.deep.equal(['answer 42']);
+      let closed = false;
+      function* promising(): ServerExchange {
+        try {
+          yield* perform(effect('lookup', () => Promise.resolve(undefined)));
+          return OUTCOME;
+        } finally {
+          closed = true;
+        }
+      }
+      expectSaslError(() => new SyncServerSession(promising()).start(), 'USAGE');
+      expect(closed).to.equal(true);
+    });
+
+    it('an async step runs on the calling tick until an answer is a promise, and continues after it', async () => {
+      const log: string[] = [];
+      const atHand = new PromiseServerSession(asking(() => 'now', log)).start();
+      expect(log).to.deep.equal(['answer now']);
+      expect((await atHand).done).to.equal(false);
+      const later: string[] = [];
+      const awaited = new PromiseServerSession(asking(() => Promise.resolve('later'), later)).start();
+      expect(later).to.deep.equal([]);
+      expect((await awaited).done).to.equal(false);
+      expect(later).to.deep.equal(['answer later']);
+    });
+
+    it('a thrown or rejected answer is thrown into the mechanism, which may handle it', async () => {
+      const thrown: string[] = [];
+      new SyncServerSession(asking(() => { throw new Error('store down'); }, thrown)).start();
+      const rejected: string[] = [];
+      await new PromiseServerSession(asking(() => Promise.reject(new Error('store down')), rejected)).start();
+      expect([thrown, rejected]).to.deep.equal([['caught store down'], ['caught store down']]);
+    });
+  });
+
+  describe('the signal, in each state of a session', () => {
+    const timeout = (): DOMException => new DOMException('too slow', 'TimeoutError');
+
+    /** A server that records whether its `finally` ran; `effect` is asked before the first challenge. */
+    function watched(state: { closed: boolean }, answer?: () => unknown): ServerExchange {
+      return (function* (): ServerExchange {
+        try {
+          if (answer) yield* perform(effect('lookup', answer));
+          yield b('c');
+          return { mechanism: MECH, authcid: 'user', authzid: 'user' };
+        } finally {
+          state.closed = true;
+        }
+      })();
+    }
+
+    it('aborted before the start: finished at once; TIMEOUT for a timeout reason, ABORTED for any other, on either side', async () => {
+      const timedOut = new AbortController();
+      timedOut.abort(timeout());
+      const server = new SyncServerSession(watched({ closed: false }), { mechanism: MECH, signal: timedOut.signal });
+      expect(server.finished).to.equal(true);
+      blamed(() => server.start(), 'TIMEOUT', 'client');
+      const aborted = new AbortController();
+      aborted.abort();
+      const client = new PromiseClientSession(echoClient(), { mechanism: MECH, signal: aborted.signal });
+      const error = await expectSaslRejection(client.start(), 'ABORTED');
+      expect(error.party).to.equal('server');
+    });
+
+    it('between steps: the session fails at once, blamed on the peer, and the exchange is closed', () => {
+      const state = { closed: false };
+      const controller = new AbortController();
+      const server = new SyncServerSession(watched(state), { mechanism: MECH, signal: controller.signal });
+      server.start();
+      controller.abort(timeout());
+      expect([server.finished, state.closed]).to.deep.equal([true, true]);
+      blamed(() => server.respond(b('r')), 'TIMEOUT', 'client');
+      const clientSignal = new AbortController();
+      const client = new SyncClientSession(echoClient(), { mechanism: MECH, signal: clientSignal.signal });
+      client.start();
+      clientSignal.abort(timeout());
+      blamed(() => client.challenge(b('c')), 'TIMEOUT', 'server');
+    });
+
+    it('during a pending effect: the step rejects at once, blamed on local, and the exchange is closed', async () => {
+      const state = { closed: false };
+      const controller = new AbortController();
+      const server = new PromiseServerSession(watched(state, () => new Promise(() => undefined)), { mechanism: MECH, signal: controller.signal });
+      const pending = server.start();
+      expect(state.closed).to.equal(false);
+      controller.abort(timeout());
+      const error = await expectSaslRejection(pending, 'TIMEOUT');
+      expect([error.party, state.closed]).to.deep.equal(['local', true]);
+      await expectSaslRejection(server.respond(b('r')), 'TIMEOUT');
+    });
+
+    it('after the exchange completed: nothing changes, and the session let go of the signal', () => {
+      const controller = new AbortController();
+      const client = new SyncClientSession(echoClient(), { mechanism: MECH, signal: controller.signal });
+      client.start();
+      const outcome = client.success();
+      expect(getEventListeners(controller.signal, 'abort')).to.have.length(0);
+      controller.abort(timeout());
+      expect(client.success()).to.deep.equal(outcome);
+    });
+  });
+
+  describe('cancelling', () => {
+    it('abort() closes the exchange so its finally blocks run; later steps are USAGE errors, the abort error is returned', () => {
+      const state = { closed: false };
+      function* watched(): ServerExchange {
+        try {
+          yield b('c');
+          return { mechanism: MECH, authcid: 'user', authzid: 'user' };
+        } finally {
+          state.closed = true;
+        }
+      }
+      const server = new SyncServerSession(watched(), { mechanism: MECH });
+      server.start();
+      const error = server.abort('client');
+      expect([error.code, error.party, state.closed, server.finished]).to.deep.equal(['ABORTED', 'client', true, true]);
+      blamed(() => server.respond(b('r')), 'USAGE', 'local');
+    });
+
+    it('a mechanism error fails the session; a client that never started still closes on abort()', () => {
+      let closed = false;
+      function* failing(): ClientExchange {
+        try {
+          yield b('hi');
+          throw new Error('mechanism bug');
+        } finally {
+          closed = true;
+        }
+      }
+      const client = new SyncClientSession(failing(), { mechanism: MECH });
+      client.start();
+      expect(() => client.challenge(b('c'))).to.throw('mechanism bug');
+      expect([closed, client.finished]).to.deep.equal([true, true]);
+      const unstarted = new SyncClientSession(echoClient(), { mechanism: MECH });
+      expect(unstarted.abort().code).to.equal('ABORTED');
+      expect(unstarted.finished).to.equal(true);
     });
   });
 });

@@ -1,10 +1,10 @@
 /**
  * The callback driver: the promise driver's interface in Node's error-first style, for hosts
- * built on callbacks (`net` servers, older frameworks). It runs the same plans through the same
- * core (`runEager`, the eager half of `runAsync`); only the way a result is delivered differs.
+ * built on callbacks (`net` servers, older frameworks). It runs the same async steps through the
+ * same core as the promise driver; only the way a result is delivered differs.
  * @module
  */
-import { ClientCore, NO_OPTIONS, Pending, type Plan, type ServerStep, ServerCore, type SessionOptions, runEager } from '../core.js';
+import { ClientCore, NO_OPTIONS, type ServerStep, ServerCore, type SessionOptions } from '../core.js';
 import { AuthenticationFailedError, type SaslError, UsageError } from '../errors.js';
 import type { ClientOutcome, ClientExchange, ServerExchange } from '../exchange.js';
 
@@ -22,23 +22,23 @@ function asError(error: unknown): Error {
 
 // Delivering outside the promise chain keeps an exception thrown by `callback` from turning
 // into a second call or an unhandled rejection: it surfaces as an ordinary uncaught exception.
-// Planning and the first synchronous stretch of the step happen inside the call, so a second
-// call made before the first one settled is refused like under the promise driver. A step that
-// needs no awaited answer is delivered on the next tick, with no promise in between.
-function deliver<Y, R, T>(core: ServerCore | ClientCore, plan: () => Plan<Y, R, T>, callback: Callback<T>): void {
+// The step starts inside the call, so a second call made before the first one settled is
+// refused like under the promise driver. A step that needs no awaited answer is delivered on
+// the next tick, with no promise in between.
+function deliver<T>(core: ServerCore | ClientCore, step: () => T | Promise<T>, callback: Callback<T>): void {
   if (typeof (callback as unknown) !== 'function') throw new UsageError('the last argument must be a callback', { mechanism: core.mechanism });
-  let result: T | Pending<T>;
+  let result: T | Promise<T>;
   try {
-    result = runEager(core, plan());
+    result = step();
   } catch (error) {
     process.nextTick(callback, asError(error));
     return;
   }
-  if (!(result instanceof Pending)) {
+  if (!(result instanceof Promise)) {
     process.nextTick(callback, null, result);
     return;
   }
-  result.promise.then(
+  result.then(
     (value) => {
       process.nextTick(callback, null, value);
     },
@@ -58,12 +58,12 @@ export class CallbackServerSession {
 
   /** Starts the exchange: the first challenge, or the outcome when the initial response sufficed. */
   start(callback: Callback<ServerStep>): void {
-    deliver(this.#core, () => this.#core.planStart(), callback);
+    deliver(this.#core, () => this.#core.start(false), callback);
   }
 
   /** Feeds the client's response: the next challenge, or the outcome. */
   respond(response: Uint8Array, callback: Callback<ServerStep>): void {
-    deliver(this.#core, () => this.#core.planRespond(response), callback);
+    deliver(this.#core, () => this.#core.respond(response, false), callback);
   }
 
   /** Cancels the exchange (e.g. the client sent `*`); returns the error to report. */
@@ -93,12 +93,12 @@ export class CallbackClientSession {
   start(canSendInitial: boolean, callback: Callback<Uint8Array | undefined>): void;
   start(...args: [Callback<Uint8Array | undefined>] | [boolean, Callback<Uint8Array | undefined>]): void {
     const [canSendInitial, callback] = args.length === 1 ? [true, args[0]] : args;
-    deliver(this.#core, () => this.#core.planStart(canSendInitial), callback);
+    deliver(this.#core, () => this.#core.start(canSendInitial, false), callback);
   }
 
   /** Answers a server challenge. */
   challenge(data: Uint8Array, callback: Callback<Uint8Array>): void {
-    deliver(this.#core, () => this.#core.planChallenge(data), callback);
+    deliver(this.#core, () => this.#core.challenge(data, false), callback);
   }
 
   /**
@@ -109,7 +109,7 @@ export class CallbackClientSession {
   success(data: Uint8Array | undefined, callback: Callback<ClientOutcome>): void;
   success(...args: [Callback<ClientOutcome>] | [Uint8Array | undefined, Callback<ClientOutcome>]): void {
     const [data, callback] = args.length === 1 ? [undefined, args[0]] : args;
-    deliver(this.#core, () => this.#core.planSuccess(data), callback);
+    deliver(this.#core, () => this.#core.success(data, false), callback);
   }
 
   /** Reports the server's failure; the callback always gets an error (the mechanism may refine it). */
@@ -117,7 +117,7 @@ export class CallbackClientSession {
   failure(error: SaslError | undefined, callback: Callback<never>): void;
   failure(...args: [Callback<never>] | [SaslError | undefined, Callback<never>]): void {
     const [error, callback] = args.length === 1 ? [undefined, args[0]] : args;
-    deliver(this.#core, () => this.#core.planFailure(error ?? new AuthenticationFailedError(undefined, { party: 'server' })), callback);
+    deliver(this.#core, () => this.#core.failure(error ?? new AuthenticationFailedError(undefined, { party: 'server' }), false), callback);
   }
 
   /** Cancels the exchange; returns the error to report. */

@@ -17,8 +17,8 @@
  * as every other driver.
  * @module
  */
-import { ClientCore, NO_OPTIONS, Pending, type ServerStep, ServerCore, type SessionOptions, rejection, runEager } from '../core.js';
-import { AuthenticationFailedError, type SaslError, TimeoutError, UsageError } from '../errors.js';
+import { ClientCore, NO_OPTIONS, type ServerStep, ServerCore, type SessionOptions, rejection } from '../core.js';
+import { AuthenticationFailedError, type SaslError, UsageError } from '../errors.js';
 import type { ClientExchange, ClientOutcome, ServerExchange } from '../exchange.js';
 
 /** Options for {@link iterateServer} and {@link iterateClient}. */
@@ -72,36 +72,14 @@ function checkTimeout(options: IteratorOptions): void {
   }
 }
 
-/** The next message from the peer, raced against the timeout. */
-function receive<T>(source: AsyncIterator<T>, core: ServerCore | ClientCore, timeoutMs: number | undefined, peer: 'client' | 'server'): Promise<IteratorResult<T>> {
-  const pending = Promise.resolve(source.next());
-  if (timeoutMs === undefined) return pending;
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      reject(new TimeoutError(`no message from the ${peer} within ${timeoutMs} ms`, { mechanism: core.mechanism, party: peer }));
-    }, timeoutMs);
-    pending.then(
-      (result) => {
-        clearTimeout(timer);
-        resolve(result);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the source's error, passed on as it is
-        reject(error);
-      },
-    );
-  });
-}
-
 /**
  * What the steps of one side are made of: the core's first step, and the step a message from
  * the peer leads to. One object per side, shared by every exchange.
  */
 interface Side<T extends { readonly done: boolean }, M, C extends ServerCore | ClientCore> {
   readonly peer: 'client' | 'server';
-  start(core: C, options: ClientIteratorOptions): T | Pending<T>;
-  heard(core: C, message: M): T | Pending<T>;
+  start(core: C, options: ClientIteratorOptions): T | Promise<T>;
+  heard(core: C, message: M): T | Promise<T>;
 }
 
 /**
@@ -150,14 +128,14 @@ class Steps<T extends { readonly done: boolean }, M, C extends ServerCore | Clie
         return this.#listen();
       case 'new':
     }
-    let step: T | Pending<T>;
+    let step: T | Promise<T>;
     try {
       this.#source = this.#messages[Symbol.asyncIterator]();
       step = this.#side.start(this.#core, this.#options);
     } catch (error) {
       return rejection(this.#fail(error));
     }
-    return step instanceof Pending ? this.#wait(step.promise) : Promise.resolve(this.#hand(step));
+    return step instanceof Promise ? this.#wait(step) : Promise.resolve(this.#hand(step));
   }
 
   return(): Promise<Step<T>> {
@@ -177,7 +155,8 @@ class Steps<T extends { readonly done: boolean }, M, C extends ServerCore | Clie
     this.#state = 'busy';
     let message: Promise<IteratorResult<M>>;
     try {
-      message = receive(this.#source, this.#core, this.#options.timeoutMs, this.#side.peer);
+      // The core ends the wait when the signal fires or timeoutMs passes, as it does for effects.
+      message = this.#core.wait(this.#source.next(), this.#options.timeoutMs);
     } catch (error) {
       return rejection(this.#end(error));
     }
@@ -190,16 +169,16 @@ class Steps<T extends { readonly done: boolean }, M, C extends ServerCore | Clie
   }
 
   #heard(next: IteratorResult<M>): Step<T> | Promise<Step<T>> {
-    let step: T | Pending<T>;
+    let step: T | Promise<T>;
     try {
       if (next.done === true) throw this.#core.abort(this.#side.peer);
       step = this.#side.heard(this.#core, next.value);
     } catch (error) {
       throw this.#end(error);
     }
-    if (step instanceof Pending) {
+    if (step instanceof Promise) {
       this.#state = 'open';
-      return this.#wait(step.promise);
+      return this.#wait(step);
     }
     const result = this.#hand(step);
     this.#drain();
@@ -282,8 +261,8 @@ class Once<T> implements AsyncIterable<T> {
 
 const SERVER: Side<ServerStep, Uint8Array, ServerCore> = {
   peer: 'client',
-  start: (core) => runEager(core, core.planStart()),
-  heard: (core, response) => runEager(core, core.planRespond(response)),
+  start: (core) => core.start(false),
+  heard: (core, response) => core.respond(response, false),
 };
 
 /**
@@ -319,19 +298,19 @@ function outcomeStep(outcome: ClientOutcome): ClientStep {
 }
 
 /** `step(result)`, or once the pending result is there. */
-function then<T, U>(result: T | Pending<T>, step: (value: T) => U): U | Pending<U> {
-  return result instanceof Pending ? new Pending(result.promise.then(step)) : step(result);
+function then<T, U>(result: T | Promise<T>, step: (value: T) => U): U | Promise<U> {
+  return result instanceof Promise ? result.then(step) : step(result);
 }
 
 const CLIENT: Side<ClientStep, ServerEvent, ClientCore> = {
   peer: 'server',
-  start: (core, options) => then(runEager(core, core.planStart(options.canSendInitial ?? true)), initialStep),
+  start: (core, options) => then(core.start(options.canSendInitial ?? true, false), initialStep),
   heard: (core, message) => {
     const event = checkEvent(message, core);
-    if (event.type === 'challenge') return then(runEager(core, core.planChallenge(event.data)), answerStep);
-    if (event.type === 'success') return then(runEager(core, core.planSuccess(event.data)), outcomeStep);
+    if (event.type === 'challenge') return then(core.challenge(event.data, false), answerStep);
+    if (event.type === 'success') return then(core.success(event.data, false), outcomeStep);
     // Always fails (throws, or a pending step that rejects): the mechanism sees the error and may refine it.
-    return runEager(core, core.planFailure(event.error ?? new AuthenticationFailedError(undefined, { mechanism: core.mechanism, party: 'server' })));
+    return core.failure(event.error ?? new AuthenticationFailedError(undefined, { mechanism: core.mechanism, party: 'server' }), false);
   },
 };
 

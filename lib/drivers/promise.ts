@@ -2,14 +2,23 @@
  * The promise driver: the sync driver's interface with every step awaited, so credential
  * stores, hashers and token validators may be asynchronous and PBKDF2 runs off the event loop.
  *
- * The methods are not `async`: they return `runAsync`'s promise as it is, which saves the two
- * microtask turns per step an `async` wrapper costs. Planning a step may throw (a usage error,
- * a message over the limits), so each method turns that throw into a rejection itself.
+ * The methods are not `async`: a step the core finished on the calling tick becomes an
+ * already-settled promise, which saves the two microtask turns per step an `async` wrapper costs.
  * @module
  */
-import { ClientCore, NO_OPTIONS, type ServerStep, ServerCore, type SessionOptions, rejection, runAsync } from '../core.js';
+import { ClientCore, NO_OPTIONS, type ServerStep, ServerCore, type SessionOptions, rejection } from '../core.js';
 import { AuthenticationFailedError, type SaslError } from '../errors.js';
 import type { Authenticated, ClientExchange, ClientOutcome, ServerExchange } from '../exchange.js';
+
+// A step as a promise: one that fails before it starts (a usage error, a message over the limits) rejects too.
+function promised<T>(step: () => T | Promise<T>): Promise<T> {
+  try {
+    const result = step();
+    return result instanceof Promise ? result : Promise.resolve(result);
+  } catch (error) {
+    return rejection(error);
+  }
+}
 
 /**
  * Drives a server exchange, awaiting effects. Every method reports problems by rejecting, never
@@ -24,20 +33,12 @@ export class PromiseServerSession {
 
   /** Starts the exchange: the first challenge, or the outcome when the initial response sufficed. */
   start(): Promise<ServerStep> {
-    try {
-      return runAsync(this.#core, this.#core.planStart());
-    } catch (error) {
-      return rejection(error);
-    }
+    return promised(() => this.#core.start(false));
   }
 
   /** Feeds the client's response: the next challenge, or the outcome. */
   respond(response: Uint8Array): Promise<ServerStep> {
-    try {
-      return runAsync(this.#core, this.#core.planRespond(response));
-    } catch (error) {
-      return rejection(error);
-    }
+    return promised(() => this.#core.respond(response, false));
   }
 
   /** Cancels the exchange (e.g. the client sent `*`); returns the error to report. */
@@ -75,38 +76,22 @@ export class PromiseClientSession {
    * none. With `canSendInitial: false` the initial response waits for the server's empty challenge.
    */
   start(canSendInitial = true): Promise<Uint8Array | undefined> {
-    try {
-      return runAsync(this.#core, this.#core.planStart(canSendInitial));
-    } catch (error) {
-      return rejection(error);
-    }
+    return promised(() => this.#core.start(canSendInitial, false));
   }
 
   /** Answers a server challenge. */
   challenge(data: Uint8Array): Promise<Uint8Array> {
-    try {
-      return runAsync(this.#core, this.#core.planChallenge(data));
-    } catch (error) {
-      return rejection(error);
-    }
+    return promised(() => this.#core.challenge(data, false));
   }
 
   /** Reports the server's success, with additional data if any. Rejects if the server did not prove itself. */
   success(data?: Uint8Array): Promise<ClientOutcome> {
-    try {
-      return runAsync(this.#core, this.#core.planSuccess(data));
-    } catch (error) {
-      return rejection(error);
-    }
+    return promised(() => this.#core.success(data, false));
   }
 
   /** Reports the server's failure; always rejects (the mechanism may refine the error). */
   failure(error: SaslError = new AuthenticationFailedError(undefined, { party: 'server' })): Promise<never> {
-    try {
-      return runAsync(this.#core, this.#core.planFailure(error));
-    } catch (thrown) {
-      return rejection(thrown);
-    }
+    return promised(() => this.#core.failure(error, false));
   }
 
   /** Cancels the exchange; returns the error to report. */

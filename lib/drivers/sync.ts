@@ -3,9 +3,14 @@
  * their sync form. For tests, custom loops and stores that answer immediately.
  * @module
  */
-import { ClientCore, NO_OPTIONS, type ServerStep, ServerCore, type SessionOptions, runSync } from '../core.js';
+import { ClientCore, NO_OPTIONS, type ServerStep, ServerCore, type SessionOptions } from '../core.js';
 import { AuthenticationFailedError, type SaslError } from '../errors.js';
 import type { Authenticated, ClientExchange, ClientOutcome, ServerExchange } from '../exchange.js';
+
+// A sync step answers every effect on the calling thread, so it never returns a promise.
+function now<T>(step: T | Promise<T>): T {
+  return step as T;
+}
 
 /** Drives a server exchange synchronously. */
 export class SyncServerSession {
@@ -17,12 +22,12 @@ export class SyncServerSession {
 
   /** Starts the exchange: the first challenge, or the outcome when the initial response sufficed. */
   start(): ServerStep {
-    return runSync(this.#core, this.#core.planStart());
+    return now(this.#core.start(true));
   }
 
   /** Feeds the client's response: the next challenge, or the outcome. */
   respond(response: Uint8Array): ServerStep {
-    return runSync(this.#core, this.#core.planRespond(response));
+    return now(this.#core.respond(response, true));
   }
 
   /** Cancels the exchange (e.g. the client sent `*`); returns the error to report. */
@@ -58,22 +63,22 @@ export class SyncClientSession {
    * session then answers the server's first, empty challenge with it.
    */
   start(canSendInitial = true): Uint8Array | undefined {
-    return runSync(this.#core, this.#core.planStart(canSendInitial));
+    return now(this.#core.start(canSendInitial, true));
   }
 
   /** Answers a server challenge. */
   challenge(data: Uint8Array): Uint8Array {
-    return runSync(this.#core, this.#core.planChallenge(data));
+    return now(this.#core.challenge(data, true));
   }
 
   /** Reports the server's success, with additional data if it sent any. Throws if the server did not prove itself. */
   success(data?: Uint8Array): ClientOutcome {
-    return runSync(this.#core, this.#core.planSuccess(data));
+    return now(this.#core.success(data, true));
   }
 
   /** Reports the server's failure; always throws (the mechanism may refine the error). */
   failure(error: SaslError = new AuthenticationFailedError(undefined, { party: 'server' })): never {
-    return runSync(this.#core, this.#core.planFailure(error));
+    return now(this.#core.failure(error, true));
   }
 
   /** Cancels the exchange; returns the error to report. */

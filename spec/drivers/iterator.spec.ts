@@ -202,6 +202,33 @@ describe('iterator driver', () => {
     }
   });
 
+  describe('the signal while the loop waits for the peer', () => {
+    // A peer that never sends its next message.
+    const silent = <T>(): AsyncIterable<T> => ({ [Symbol.asyncIterator]: () => ({ next: () => new Promise<IteratorResult<T>>(() => undefined) }) });
+
+    it('ends the server loop at once with the signal\'s error blamed on the client, and cancels the exchange', async () => {
+      const probe = new FinallyProbe();
+      const controller = new AbortController();
+      const steps = iterateServer(probe.wrap(LOGIN.server(options)), silent<Uint8Array>(), { mechanism: 'LOGIN', signal: controller.signal })[Symbol.asyncIterator]();
+      expect((await steps.next()).done).to.equal(false);
+      const waiting = steps.next();
+      controller.abort(new DOMException('too slow', 'TimeoutError'));
+      const error = await expectSaslRejection(waiting, 'TIMEOUT');
+      expect([error.party, probe.ran]).to.deep.equal(['client', true]);
+      expect(await steps.next()).to.deep.equal({ done: true, value: undefined });
+    });
+
+    it('ends the client loop at once with ABORTED blamed on the server for any other reason', async () => {
+      const controller = new AbortController();
+      const steps = iterateClient(LOGIN.client(ALICE_LOGIN), silent<ServerEvent>(), { mechanism: 'LOGIN', signal: controller.signal })[Symbol.asyncIterator]();
+      await steps.next();
+      const waiting = steps.next();
+      controller.abort();
+      const error = await expectSaslRejection(waiting, 'ABORTED');
+      expect(error.party).to.equal('server');
+    });
+  });
+
   describe('timeoutMs over a 127.0.0.1 socket', () => {
     const connect = useLoopback();
 

@@ -16,8 +16,8 @@ import {
   SMTP_MAX_AUTH_LINE,
   ScramIdentity,
   type ServerOptions,
-  advanceAsync,
   advertisedMechanisms,
+  authenticate,
   authenticatePassword,
   formatSmtpReply,
   imapCapabilityAtoms,
@@ -164,11 +164,9 @@ async function imapSession(c: Connection): Promise<void> {
         else {
           // The LOGIN command checks the password with the same store and rules as PLAIN.
           const [user = '', password = ''] = strings;
-          authenticated = await c.attempt('LOGIN command', false, async () => {
-            const result = await advanceAsync(authenticatePassword(c.options, 'PLAIN', user, password, ''), { mode: 'next', value: undefined });
-            if (result.done !== true) throw new Error('authenticatePassword yielded a message');
-            return result.value;
-          });
+          authenticated = await c.attempt('LOGIN command', false, () =>
+            authenticate(authenticatePassword(c.options, 'PLAIN', user, password, ''), () => Promise.reject(new Error('authenticatePassword sent a challenge'))),
+          );
           await c.write(authenticated ? `${tag} OK LOGIN completed` : `${tag} NO [AUTHENTICATIONFAILED] Authentication failed`);
         }
         break;
