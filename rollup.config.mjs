@@ -4,11 +4,12 @@ import { dts } from 'rollup-plugin-dts';
 // Node built-ins and runtime dependencies stay external: the bundle holds only saslkit's code.
 const external = (id) => id.startsWith('node:') || id.startsWith('@mongodb-js/');
 
-// Integrations, one entry point each (saslkit/nodemailer, saslkit/smtp-server), so that users of
-// one load neither the others nor their peers. Like the CLI, each uses the library through
-// ../index.js, which stays external and becomes ./index.mjs or ./index.cjs: one copy of the
-// library. The peer libraries are never imported (their types are described structurally).
-const INTEGRATIONS = ['nodemailer', 'smtp-server'];
+// Integrations, one entry point each (saslkit/nodemailer, saslkit/smtp-server, saslkit/xmpp.js
+// from xmppjs.ts), so that users of one load neither the others nor their peers. Like the CLI,
+// each uses the library through ../index.js, which stays external and becomes ./index.mjs or
+// ./index.cjs: one copy of the library. The peer libraries are never imported (their types are
+// described structurally).
+const INTEGRATIONS = ['nodemailer', 'smtp-server', 'xmppjs'];
 const libraryExternal = (id, importer) => external(id) || isLibraryIndex(id, importer);
 const libraryAt = (file) => (id) => (isLibraryIndex(id) ? file : id);
 
