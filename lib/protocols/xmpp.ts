@@ -80,12 +80,21 @@ export const DEFAULT_XMPP_MAX_ATTRIBUTES = 32;
 /** Default of {@link XmppParseOptions.maxNamespaceDeclarations}: a stream header declares two or three. */
 export const DEFAULT_XMPP_MAX_NAMESPACE_DECLARATIONS = 16;
 
-/** Default of {@link XmppParseOptions.maxElements}: a `<mechanisms>` feature offering 255 mechanisms. */
-export const DEFAULT_XMPP_MAX_ELEMENTS = 256;
+/** Default of {@link XmppParseOptions.maxElements}: a `<mechanisms>` feature offering 63 mechanisms (servers offer a dozen or two). */
+export const DEFAULT_XMPP_MAX_ELEMENTS = 64;
+
+/** Default of {@link XmppParseOptions.maxTotalAttributes}: SASL elements carry two or three in all. */
+export const DEFAULT_XMPP_MAX_TOTAL_ATTRIBUTES = 64;
+
+/** Default of {@link XmppParseOptions.maxReferences}: base64 has none; a `<failure>` text a few. */
+export const DEFAULT_XMPP_MAX_REFERENCES = 256;
 
 /**
  * Options of the element parser. Every limit is checked while the element is read, before its
- * grammar, and breaking one is a {@link LimitExceededError} naming the option.
+ * grammar, and breaking one is a {@link LimitExceededError} naming the option. The totals
+ * (`maxElements`, `maxTotalAttributes`, `maxReferences`) bound what markup can cost beyond its
+ * characters: at the defaults, no element costs more than three times a plain `<auth>` of the
+ * same size once it is a few kilobytes long.
  */
 export interface XmppParseOptions {
   /** Largest element accepted, in UTF-8 bytes. Default {@link DEFAULT_XMPP_MAX_ELEMENT_BYTES}. */
@@ -96,47 +105,89 @@ export interface XmppParseOptions {
   readonly maxNamespaceDeclarations?: number;
   /** Most elements in one top-level element, itself included. Default {@link DEFAULT_XMPP_MAX_ELEMENTS}. */
   readonly maxElements?: number;
+  /** Most attributes in one top-level element, on all its elements together, namespace declarations included. Default {@link DEFAULT_XMPP_MAX_TOTAL_ATTRIBUTES}. */
+  readonly maxTotalAttributes?: number;
+  /** Most entity and character references in one top-level element, in text and attribute values. Default {@link DEFAULT_XMPP_MAX_REFERENCES}. */
+  readonly maxReferences?: number;
 }
 
 // ---------------------------------------------------------------------------------------------
 // A minimal XML element parser
 
 /**
- * The namespace bindings in force at an element: those it declares, over its parent's scope. A
- * lookup walks the chain (one link per declaring ancestor, so at most MAX_DEPTH + 1), which
- * keeps an element that declares one prefix from copying every binding above it.
+ * The namespace bindings in force at an element: those it declares (prefix and namespace,
+ * alternating), over its parent's scope. A lookup walks the chain (one link per declaring
+ * ancestor, so at most MAX_DEPTH + 1), which keeps an element that declares one prefix from
+ * copying every binding above it.
  */
 interface Scope {
-  readonly bindings: ReadonlyMap<string, string>;
+  /** At most {@link LINEAR_BINDINGS} prefixes and namespaces, alternating; more go in `map`. */
+  readonly bindings: readonly string[];
+  readonly map: ReadonlyMap<string, string> | undefined;
   readonly parent: Scope | undefined;
-}
-
-function resolve(scope: Scope | undefined, prefix: string): string | undefined {
-  for (let link = scope; link !== undefined; link = link.parent) {
-    readerWork.units += 1;
-    const namespace = link.bindings.get(prefix);
-    if (namespace !== undefined) return namespace;
-  }
-  return undefined;
+  /** The default namespace here, resolved once when the link is made: most elements have no prefix. */
+  readonly defaultNamespace: string | undefined;
 }
 
 interface XmlElement {
   readonly qname: string;
   readonly local: string;
   readonly namespace: string | undefined;
-  readonly attributes: ReadonlyMap<string, string>;
-  readonly children: (XmlElement | string)[];
+  /** Names and values, alternating, in document order. */
+  readonly attributes: readonly string[];
+  readonly children: readonly (XmlElement | string)[];
   readonly scope: Scope | undefined;
+}
+
+/**
+ * The element parser's work, in units of what one character of a plain element costs it (the
+ * character checks, the scans for `<` and `&`, base64): each character counts one, and each
+ * element, attribute, reference and namespace binding compared counts what it costs over its
+ * characters, as measured (CPU time, Node 20). Specs compare hostile shapes with plain
+ * elements through it rather than a clock. Not part of the package's API.
+ */
+export const xmlWork = { units: 0 };
+
+// The weights of xmlWork: what each costs over its own characters, in characters of a plain
+// <auth>, measured (CPU time, in one process, medians) on 30 KB elements of one kind with the caps raised, and rounded up so that
+// mixed shapes are not undercounted either (a start tag 13, an end tag 17, a prefix resolved 6
+// more, a text node among elements about 20, an attribute 15 to 17, a namespace declaration 50
+// in all, a reference 6 to 15, a namespace binding compared under 1, a map lookup 5).
+const START_TAG_WORK = 16;
+const END_TAG_WORK = 20;
+const PREFIX_WORK = 8;
+const TEXT_WORK = 24;
+const ATTRIBUTE_WORK = 20;
+const DECLARATION_WORK = 38;
+const REFERENCE_WORK = 20;
+const MAP_WORK = 6;
+
+// An element's declarations are compared one by one up to this many, and put in a map past it:
+// with the caps raised, a root declaring a thousand prefixes would otherwise cost a thousand
+// compares for every declaration after them and every lookup through them.
+const LINEAR_BINDINGS = 8;
+
+// Shared by every element without attributes, and by every self-closing element (never appended to).
+const NO_ATTRIBUTES: readonly string[] = [];
+const NO_CHILDREN: readonly (XmlElement | string)[] = [];
+
+/** The value of an attribute, or undefined. */
+function attribute(element: XmlElement, name: string): string | undefined {
+  const attributes = element.attributes;
+  for (let i = 0; i < attributes.length; i += 2) if (attributes[i] === name) return attributes[i + 1];
+  return undefined;
 }
 
 interface XmlLimits {
   readonly maxAttributes: number;
   readonly maxNamespaceDeclarations: number;
   readonly maxElements: number;
+  readonly maxTotalAttributes: number;
+  readonly maxReferences: number;
 }
 
-// Names and white space are scanned by character code: a sticky regex allocates a match per
-// call, which made attribute-dense elements cost ten times a plain one of the same size.
+// Names, white space and references are scanned by character code: a sticky regex allocates a
+// match per call, which made attribute-dense elements cost ten times a plain one of the same size.
 function isNameStart(code: number): boolean {
   return (code >= 0x61 && code <= 0x7a) || (code >= 0x41 && code <= 0x5a) || code === 0x5f;
 }
@@ -152,19 +203,44 @@ function nameEnd(text: string, from: number): number {
   while (isNameChar(text.charCodeAt(i))) i += 1;
   return i;
 }
+
 // XML 1.0 Char production, plus a check for unpaired surrogates (not characters at all).
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
 const FORBIDDEN = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-const ENTITIES: Readonly<Record<string, string>> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
 const SASL_NAME = /^[A-Z0-9_-]{1,20}$/;
 
 function isXmlChar(code: number): boolean {
   return code === 0x9 || code === 0xa || code === 0xd || (code >= 0x20 && code <= 0xd7ff) || (code >= 0xe000 && code <= 0xfffd) || (code >= 0x10000 && code <= 0x10ffff);
 }
 
+/** The value of a hexadecimal digit, or -1. */
+function hexDigit(code: number): number {
+  if (code >= 0x30 && code <= 0x39) return code - 0x30;
+  const lower = code | 0x20;
+  return lower >= 0x61 && lower <= 0x66 ? lower - 0x57 : -1;
+}
+
+// A reference is at most `&#x10FFFF;`, `&#1114111;` or `&quot;`: ten characters from `&` to `;`.
+const MAX_REFERENCE = 10;
+
 class XmlReader {
   pos = 0;
   elements = 0;
+  attributes = 0;
+  declarations = 0;
+  endTags = 0;
+  texts = 0;
+  references = 0;
+  work = 0;
+  /** Whether the start tag {@link startTag} last read was self-closing. */
+  empty = false;
+  /** Where the colon of the name {@link nameEnd} last read is, or -1. */
+  colon = -1;
+  // The next `&` and `<` at or after a position already passed to ampAt/ltAt: each is found by
+  // one scan that is kept until the parser moves past it, so finding them costs one pass in all
+  // (a fresh indexOf per attribute value would rescan the rest of the element each time).
+  #amp = -1;
+  #lt = -1;
   constructor(
     readonly text: string,
     readonly party: Party,
@@ -179,6 +255,24 @@ class XmlReader {
     return new LimitExceededError(limit, `XMPP element from the ${this.party} has more than ${this.limits[limit]} ${what}`, { party: this.party });
   }
 
+  /** The first `&` at or after `from`, or the text's length. */
+  ampAt(from: number): number {
+    if (this.#amp < from) {
+      const at = this.text.indexOf('&', from);
+      this.#amp = at === -1 ? this.text.length : at;
+    }
+    return this.#amp;
+  }
+
+  /** The first `<` at or after `from`, or the text's length. */
+  ltAt(from: number): number {
+    if (this.#lt < from) {
+      const at = this.text.indexOf('<', from);
+      this.#lt = at === -1 ? this.text.length : at;
+    }
+    return this.#lt;
+  }
+
   skipSpace(): boolean {
     const text = this.text;
     const start = this.pos;
@@ -188,122 +282,246 @@ class XmlReader {
     return i > start;
   }
 
-  /** A name, with at most one `prefix:` (a colon not followed by a name is left for the caller). */
-  name(): string {
+  /** The end of a name at `from`, with at most one `prefix:` (a colon not followed by a name is left for the caller). */
+  nameEnd(from: number): number {
     const text = this.text;
-    const start = this.pos;
-    let end = nameEnd(text, start);
-    if (end === start) throw this.fail('expected a name');
+    let end = nameEnd(text, from);
+    if (end === from) throw this.fail('expected a name');
+    this.colon = -1;
     if (text.charCodeAt(end) === 0x3a) {
       const local = nameEnd(text, end + 1);
-      if (local > end + 1) end = local;
+      if (local > end + 1) {
+        this.colon = end - from;
+        end = local;
+      }
     }
-    this.pos = end;
-    return text.slice(start, end);
+    return end;
   }
 
-  expect(literal: string): void {
-    if (!this.text.startsWith(literal, this.pos)) throw this.fail(`expected "${literal}"`);
-    this.pos += literal.length;
-  }
-
-  /** Replaces entity and character references; a bare `&` or `<` is an error. */
-  unescape(raw: string, inAttribute: boolean): string {
-    if (inAttribute && raw.includes('<')) throw this.fail('"<" in an attribute value');
-    if (!raw.includes('&')) return raw;
+  /** The text from `start` to `end` with its entity and character references replaced. */
+  decode(start: number, end: number): string {
+    const text = this.text;
+    let amp = this.ampAt(start);
+    if (amp >= end) return text.slice(start, end);
     let out = '';
-    let from = 0;
-    for (let amp = raw.indexOf('&'); amp !== -1; amp = raw.indexOf('&', from)) {
-      const semi = raw.indexOf(';', amp);
-      if (semi === -1 || semi - amp > 10) throw this.fail('unterminated entity reference');
-      const ref = raw.slice(amp + 1, semi);
-      let value: string | undefined = ENTITIES[ref];
-      if (value === undefined) {
-        const match = /^#(?:([0-9]{1,7})|x([0-9A-Fa-f]{1,6}))$/.exec(ref);
-        if (!match) throw this.fail('unknown entity reference');
-        const code = match[1] !== undefined ? Number.parseInt(match[1], 10) : Number.parseInt(match[2] as string, 16);
+    let from = start;
+    while (amp < end) {
+      this.references += 1;
+      if (this.references > this.limits.maxReferences) throw this.tooMany('maxReferences', 'entity and character references');
+      let i = amp + 1;
+      let value: string;
+      if (text.charCodeAt(i) === 0x23) {
+        i += 1;
+        let code = 0;
+        let digits = 0;
+        if (text.charCodeAt(i) === 0x78) {
+          i += 1;
+          for (let digit = hexDigit(text.charCodeAt(i)); digit !== -1 && digits < 6; digit = hexDigit(text.charCodeAt(i))) {
+            code = code * 16 + digit;
+            digits += 1;
+            i += 1;
+          }
+        } else {
+          for (let c = text.charCodeAt(i); c >= 0x30 && c <= 0x39 && digits < 7; c = text.charCodeAt(i)) {
+            code = code * 10 + c - 0x30;
+            digits += 1;
+            i += 1;
+          }
+        }
+        if (digits === 0 || text.charCodeAt(i) !== 0x3b) throw this.badReference(amp);
         if (!isXmlChar(code)) throw this.fail('character reference to a non-character');
         value = String.fromCodePoint(code);
+      } else {
+        value = this.entity(i);
+        i += value === '<' || value === '>' ? 2 : value === '&' ? 3 : 4;
       }
-      out += raw.slice(from, amp) + value;
-      from = semi + 1;
+      out += from === amp ? value : text.slice(from, amp) + value;
+      from = i + 1;
+      amp = this.ampAt(from);
     }
-    return out + raw.slice(from);
+    return from === end ? out : out + text.slice(from, end);
   }
 
-  /** Parses one start tag after its `<`; returns the element and whether it was self-closing. */
-  startTag(parentScope: Scope | undefined): { element: XmlElement; empty: boolean } {
+  /** The predefined entity whose name (followed by `;`) starts at `i`. */
+  entity(i: number): string {
+    // By character code: a startsWith per entity cost four times the rest of a reference.
+    const text = this.text;
+    const at = (offset: number, code: number): boolean => text.charCodeAt(i + offset) === code;
+    switch (text.charCodeAt(i)) {
+      case 0x6c: // lt;
+        if (at(1, 0x74) && at(2, 0x3b)) return '<';
+        break;
+      case 0x67: // gt;
+        if (at(1, 0x74) && at(2, 0x3b)) return '>';
+        break;
+      case 0x61: // amp; apos;
+        if (at(1, 0x6d) && at(2, 0x70) && at(3, 0x3b)) return '&';
+        if (at(1, 0x70) && at(2, 0x6f) && at(3, 0x73) && at(4, 0x3b)) return "'";
+        break;
+      case 0x71: // quot;
+        if (at(1, 0x75) && at(2, 0x6f) && at(3, 0x74) && at(4, 0x3b)) return '"';
+        break;
+      default:
+        break;
+    }
+    throw this.badReference(i - 1);
+  }
+
+  badReference(amp: number): MalformedMessageError {
+    const semi = this.text.indexOf(';', amp);
+    return this.fail(semi === -1 || semi - amp > MAX_REFERENCE ? 'unterminated entity reference' : 'unknown entity reference');
+  }
+
+  /** The namespace of a (non-empty) prefix. */
+  resolve(scope: Scope | undefined, prefix: string): string | undefined {
+    for (let link = scope; link !== undefined; link = link.parent) {
+      if (link.map !== undefined) {
+        this.work += MAP_WORK;
+        const namespace = link.map.get(prefix);
+        if (namespace !== undefined) return namespace;
+        continue;
+      }
+      const bindings = link.bindings;
+      this.work += 1 + bindings.length / 2;
+      for (let i = 0; i < bindings.length; i += 2) if (bindings[i] === prefix) return bindings[i + 1];
+    }
+    return undefined;
+  }
+
+  /** Adds this parse's work to {@link xmlWork}. */
+  count(): void {
+    xmlWork.units +=
+      this.text.length +
+      this.work +
+      START_TAG_WORK * this.elements +
+      END_TAG_WORK * this.endTags +
+      TEXT_WORK * this.texts +
+      ATTRIBUTE_WORK * this.attributes +
+      DECLARATION_WORK * this.declarations +
+      REFERENCE_WORK * this.references;
+  }
+
+  /** Parses one start tag after its `<`; returns the element, and sets {@link empty}. */
+  startTag(parentScope: Scope | undefined): XmlElement {
     this.elements += 1;
     if (this.elements > this.limits.maxElements) throw this.tooMany('maxElements', 'elements');
-    const qname = this.name();
-    const attributes = new Map<string, string>();
-    let bindings: Map<string, string> | undefined;
+    const text = this.text;
+    const nameStart = this.pos;
+    this.pos = this.nameEnd(nameStart);
+    const qname = text.slice(nameStart, this.pos);
+    const colon = this.colon;
+    let attributes: string[] | undefined;
+    let bindings: string[] | undefined;
+    let map: Map<string, string> | undefined;
     for (;;) {
       const spaced = this.skipSpace();
-      if (this.text.startsWith('/>', this.pos) || this.text.startsWith('>', this.pos)) break;
+      const code = text.charCodeAt(this.pos);
+      if (code === 0x3e || (code === 0x2f && text.charCodeAt(this.pos + 1) === 0x3e)) break;
       if (!spaced) throw this.fail('expected white space before an attribute');
-      const name = this.name();
+      const start = this.pos;
+      const end = this.nameEnd(start);
+      const name = text.slice(start, end);
+      this.pos = end;
       this.skipSpace();
-      this.expect('=');
+      if (text.charCodeAt(this.pos) !== 0x3d) throw this.fail('expected "="');
+      this.pos += 1;
       this.skipSpace();
-      const quote = this.text[this.pos];
-      if (quote !== "'" && quote !== '"') throw this.fail('attribute value must be quoted');
-      const end = this.text.indexOf(quote, this.pos + 1);
-      if (end === -1) throw this.fail('unterminated attribute value');
-      if (attributes.has(name)) throw this.fail('duplicate attribute');
-      if (attributes.size >= this.limits.maxAttributes) throw this.tooMany('maxAttributes', 'attributes on one element');
-      const value = this.unescape(this.text.slice(this.pos + 1, end), true);
-      attributes.set(name, value);
-      if (isNamespaceDeclaration(name)) {
-        bindings ??= new Map();
-        if (bindings.size >= this.limits.maxNamespaceDeclarations) throw this.tooMany('maxNamespaceDeclarations', 'namespace declarations on one element');
-        bindings.set(name === 'xmlns' ? '' : name.slice(6), value);
+      const quote = text.charCodeAt(this.pos);
+      if (quote !== 0x27 && quote !== 0x22) throw this.fail('attribute value must be quoted');
+      // One pass to the closing quote, noting `&` and refusing `<` (a call to indexOf costs more than a short value).
+      const valueStart = this.pos + 1;
+      let valueEnd = valueStart;
+      let amp = false;
+      for (let c = text.charCodeAt(valueEnd); c !== quote; c = text.charCodeAt(++valueEnd)) {
+        if (c === 0x26) amp = true;
+        else if (c === 0x3c) throw this.fail('"<" in an attribute value');
+        else if (Number.isNaN(c)) throw this.fail('unterminated attribute value');
       }
-      this.pos = end + 1;
+      attributes ??= [];
+      if (attributes.length >= 2 * this.limits.maxAttributes) throw this.tooMany('maxAttributes', 'attributes on one element');
+      this.attributes += 1;
+      if (this.attributes > this.limits.maxTotalAttributes) throw this.tooMany('maxTotalAttributes', 'attributes');
+      const value = amp ? this.decode(valueStart, valueEnd) : text.slice(valueStart, valueEnd);
+      // Duplicates are refused where they matter, and without comparing every name with every
+      // earlier one (which cost more than the rest of the tag): a namespace declaration here,
+      // any other attribute by the element's grammar, which allows a handful of names once each.
+      attributes.push(name, value);
+      if (name === 'xmlns' || name.startsWith('xmlns:')) {
+        bindings ??= [];
+        const declared = map !== undefined ? map.size : bindings.length / 2;
+        if (declared >= this.limits.maxNamespaceDeclarations) throw this.tooMany('maxNamespaceDeclarations', 'namespace declarations on one element');
+        this.declarations += 1;
+        const prefix = name === 'xmlns' ? '' : name.slice(6);
+        if (map !== undefined) {
+          this.work += MAP_WORK;
+          if (map.has(prefix)) throw this.fail('duplicate attribute');
+          map.set(prefix, value);
+        } else {
+          this.work += bindings.length / 2;
+          for (let i = 0; i < bindings.length; i += 2) if (bindings[i] === prefix) throw this.fail('duplicate attribute');
+          bindings.push(prefix, value);
+          if (bindings.length > 2 * LINEAR_BINDINGS) {
+            map = new Map();
+            for (let i = 0; i < bindings.length; i += 2) map.set(bindings[i] as string, bindings[i + 1] as string);
+          }
+        }
+      }
+      this.pos = valueEnd + 1;
     }
-    const empty = this.text.startsWith('/>', this.pos);
+    const empty = text.charCodeAt(this.pos) === 0x2f;
+    this.empty = empty;
     this.pos += empty ? 2 : 1;
-    const scope = bindings === undefined ? parentScope : { bindings, parent: parentScope };
-    const colon = qname.indexOf(':');
-    const prefix = colon === -1 ? '' : qname.slice(0, colon);
-    const namespace = resolve(scope, prefix);
-    if (prefix !== '' && namespace === undefined) throw this.fail('undeclared namespace prefix');
-    return { element: { qname, local: qname.slice(colon + 1), namespace, attributes, children: [], scope }, empty };
+    const scope = bindings === undefined ? parentScope : newScope(map === undefined ? bindings : NO_ATTRIBUTES, map, parentScope);
+    let namespace: string | undefined;
+    let local = qname;
+    if (colon === -1) {
+      namespace = scope?.defaultNamespace;
+    } else {
+      this.work += PREFIX_WORK;
+      namespace = this.resolve(scope, qname.slice(0, colon));
+      if (namespace === undefined) throw this.fail('undeclared namespace prefix');
+      local = qname.slice(colon + 1);
+    }
+    return { qname, local, namespace, attributes: attributes ?? NO_ATTRIBUTES, children: empty ? NO_CHILDREN : [], scope };
   }
 
   /** Parses the whole text as exactly one element, optionally surrounded by white space. */
   document(): XmlElement {
+    const text = this.text;
     this.skipSpace();
-    if (this.text[this.pos] !== '<') throw this.fail('expected an element');
+    if (text.charCodeAt(this.pos) !== 0x3c) throw this.fail('expected an element');
     const stack: XmlElement[] = [];
     let root: XmlElement | undefined;
     while (root === undefined) {
       const parent = stack[stack.length - 1];
-      if (this.pos >= this.text.length) throw this.fail('unterminated element');
-      if (this.text[this.pos] !== '<') {
-        const next = this.text.indexOf('<', this.pos);
-        const end = next === -1 ? this.text.length : next;
+      if (this.pos >= text.length) throw this.fail('unterminated element');
+      if (text.charCodeAt(this.pos) !== 0x3c) {
+        const end = this.ltAt(this.pos);
+        this.texts += 1;
         // Only reachable inside an element: the root is entered before any text.
-        (parent as XmlElement).children.push(this.unescape(this.text.slice(this.pos, end), false));
+        children(parent as XmlElement).push(this.decode(this.pos, end));
         this.pos = end;
         continue;
       }
-      const marker = this.text[this.pos + 1];
-      if (marker === '!' || marker === '?') throw this.fail('comments, CDATA, DTDs and processing instructions are not allowed');
-      if (marker === '/') {
-        this.pos += 2;
-        const name = this.name();
-        this.skipSpace();
-        this.expect('>');
+      const marker = text.charCodeAt(this.pos + 1);
+      if (marker === 0x21 || marker === 0x3f) throw this.fail('comments, CDATA, DTDs and processing instructions are not allowed');
+      if (marker === 0x2f) {
+        this.endTags += 1;
         const open = stack.pop();
-        if (open === undefined || open.qname !== name) throw this.fail('mismatched end tag');
+        const start = this.pos + 2;
+        const end = this.nameEnd(start);
+        if (open === undefined || end - start !== open.qname.length || !text.startsWith(open.qname, start)) throw this.fail('mismatched end tag');
+        this.pos = end;
+        this.skipSpace();
+        if (text.charCodeAt(this.pos) !== 0x3e) throw this.fail('expected ">"');
+        this.pos += 1;
         if (stack.length === 0) root = open;
         continue;
       }
       this.pos += 1;
-      const { element, empty } = this.startTag(parent?.scope);
-      if (parent) parent.children.push(element);
-      if (empty) {
+      const element = this.startTag(parent?.scope);
+      if (parent) children(parent).push(element);
+      if (this.empty) {
         if (stack.length === 0) root = element;
       } else {
         if (stack.length >= MAX_DEPTH) throw this.fail('elements nested too deeply');
@@ -311,9 +529,20 @@ class XmlReader {
       }
     }
     this.skipSpace();
-    if (this.pos !== this.text.length) throw this.fail('content after the element');
+    if (this.pos !== text.length) throw this.fail('content after the element');
     return root;
   }
+}
+
+/** The children of an element on the parser's stack: one with an end tag, so with its own array. */
+function children(element: XmlElement): (XmlElement | string)[] {
+  return element.children as (XmlElement | string)[];
+}
+
+function newScope(bindings: readonly string[], map: ReadonlyMap<string, string> | undefined, parent: Scope | undefined): Scope {
+  let defaultNamespace = map === undefined ? parent?.defaultNamespace : (map.get('') ?? parent?.defaultNamespace);
+  for (let i = 0; i < bindings.length; i += 2) if (bindings[i] === '') defaultNamespace = bindings[i + 1];
+  return { bindings, map, parent, defaultNamespace };
 }
 
 function parseXml(text: string, party: Party, options: XmppParseOptions): XmlElement {
@@ -328,8 +557,15 @@ function parseXml(text: string, party: Party, options: XmppParseOptions): XmlEle
     maxAttributes: options.maxAttributes ?? DEFAULT_XMPP_MAX_ATTRIBUTES,
     maxNamespaceDeclarations: options.maxNamespaceDeclarations ?? DEFAULT_XMPP_MAX_NAMESPACE_DECLARATIONS,
     maxElements: options.maxElements ?? DEFAULT_XMPP_MAX_ELEMENTS,
+    maxTotalAttributes: options.maxTotalAttributes ?? DEFAULT_XMPP_MAX_TOTAL_ATTRIBUTES,
+    maxReferences: options.maxReferences ?? DEFAULT_XMPP_MAX_REFERENCES,
   };
-  return new XmlReader(text, party, limits).document();
+  const reader = new XmlReader(text, party, limits);
+  try {
+    return reader.document();
+  } finally {
+    reader.count();
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -350,8 +586,16 @@ function isNamespaceDeclaration(name: string): boolean {
 }
 
 function onlyAttributes(element: XmlElement, allowed: readonly string[], party: Party): void {
-  for (const name of element.attributes.keys()) {
-    if (!isNamespaceDeclaration(name) && !allowed.includes(name)) throw new MalformedMessageError(`unexpected attribute on <${element.local}>`, { party });
+  const attributes = element.attributes;
+  let seen = 0;
+  for (let i = 0; i < attributes.length; i += 2) {
+    const name = attributes[i] as string;
+    if (isNamespaceDeclaration(name)) continue;
+    const index = allowed.indexOf(name);
+    if (index === -1) throw new MalformedMessageError(`unexpected attribute on <${element.local}>`, { party });
+    // The parser leaves duplicates of other attributes to this check (declarations it refuses itself).
+    if ((seen & (1 << index)) !== 0) throw new MalformedMessageError(`duplicate attribute on <${element.local}>`, { party });
+    seen |= 1 << index;
   }
 }
 
@@ -395,7 +639,7 @@ function parseRaw(xml: string, from: 'client' | 'server', options: XmppParseOpti
     }
     case 'auth': {
       onlyAttributes(root, ['mechanism'], party);
-      const mechanism = root.attributes.get('mechanism');
+      const mechanism = attribute(root, 'mechanism');
       if (mechanism === undefined || !SASL_NAME.test(mechanism)) throw new MalformedMessageError('<auth> lacks a valid mechanism attribute', { party });
       return { kind: 'auth', mechanism, text: textContent(root, party) };
     }
@@ -424,7 +668,7 @@ function parseFailure(root: XmlElement, party: Party): RawElement {
       if (text !== undefined) throw new MalformedMessageError('<failure> has more than one <text>', { party });
       onlyAttributes(child, ['xml:lang'], party);
       text = textContent(child, party);
-      lang = child.attributes.get('xml:lang');
+      lang = attribute(child, 'xml:lang');
       continue;
     }
     if (!(XMPP_FAILURE_CONDITIONS as readonly string[]).includes(child.local)) throw new MalformedMessageError('<failure> has an unknown condition', { party });
@@ -689,8 +933,8 @@ class ElementSplitter {
         continue;
       }
       if (!this.#inTag) {
-        // Character data: everything up to the next `<`.
-        const lt = text.indexOf('<', i);
+        // Character data: everything up to the next `<` (none between tags, which is common enough to skip the search).
+        const lt = text.charCodeAt(i) === LT ? i : text.indexOf('<', i);
         const end = lt === -1 ? length : lt;
         let bytes = 0;
         for (let j = i; j < end; j++) bytes += utf8Size(text.charCodeAt(j));
@@ -699,6 +943,21 @@ class ElementSplitter {
         this.#openTag();
         i = lt + 1;
         continue;
+      }
+      if (this.#kind !== 0) {
+        // A run of characters that change nothing (up to the closing quote inside a value, else
+        // up to a quote or `>`) is counted in one step: one call per character made a tag cost
+        // four times as much to split as character data.
+        const quote = this.#quote;
+        let j = i;
+        let bytes = 0;
+        for (let c = text.charCodeAt(j); j < length && (quote !== 0 ? c !== quote : c !== 0x27 && c !== 0x22 && c !== GT); c = text.charCodeAt(++j)) bytes += utf8Size(c);
+        if (j > i) {
+          this.#grow(bytes, j - i);
+          this.#previous = text.charCodeAt(j - 1);
+          i = j;
+          if (i === length) break;
+        }
       }
       const code = text.charCodeAt(i);
       this.#grow(utf8Size(code), 1);

@@ -21,6 +21,7 @@ import {
   buildXmppMechanisms,
   buildXmppResponse,
   buildXmppSuccess,
+  isSaslError,
   parseXmppMechanisms,
   parseXmppSaslElement,
   xmppClientAuth,
@@ -32,7 +33,7 @@ import {
 import { ALICE, asyncStoreOf, b, expectNoSecrets, expectSaslError, expectSaslRejection, s } from '../support/helpers.js';
 import { recorder, silentAfter, timeoutReason } from '../support/silent-peer.js';
 import { vector } from '../support/vectors.js';
-import { readerWork } from '../../lib/protocols/lines.js';
+import { xmlWork } from '../../lib/protocols/xmpp.js';
 
 const NS = 'urn:ietf:params:xml:ns:xmpp-sasl';
 const b64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64');
@@ -154,6 +155,14 @@ describe('XMPP SASL profile', () => {
       ['unterminated attribute', `<auth xmlns='${NS}' mechanism='PLAIN/>`, 'client'],
       ['attribute without white space', `<auth xmlns='${NS}'mechanism='PLAIN'/>`, 'client'],
       ['duplicate attribute', `<auth xmlns='${NS}' mechanism='PLAIN' mechanism='PLAIN'/>`, 'client'],
+      ['duplicate xml:lang', `<failure xmlns='${NS}'><aborted/><text xml:lang='en' xml:lang='en'>x</text></failure>`, 'server'],
+      ['duplicate namespace declaration', `<abort xmlns='${NS}' xmlns:a='urn:a' xmlns:a='urn:a'/>`, 'client'],
+      ['duplicate namespace declaration past eight', `<abort xmlns='${NS}'${Array.from({ length: 12 }, (_, i) => ` xmlns:a${i}='urn:a'`).join('')} xmlns:a3='urn:b'/>`, 'client'],
+      // Before: an Object.prototype name looked up as an entity, so the text read "afunction toString() { [native code] }b".
+      ['a reference named after an Object.prototype property', `<failure xmlns='${NS}'><aborted/><text>a&toString;b</text></failure>`, 'server'],
+      ['another one', `<failure xmlns='${NS}'><aborted/><text>&__proto__;</text></failure>`, 'server'],
+      ['a character reference with too many digits', `<failure xmlns='${NS}'><aborted/><text>&#x0000041;</text></failure>`, 'server'],
+      ['a character reference without digits', `<failure xmlns='${NS}'><aborted/><text>&#x;</text></failure>`, 'server'],
       ['< in attribute value', `<auth xmlns='${NS}' mechanism='<'/>`, 'client'],
       ['unknown entity', `<failure xmlns='${NS}'><aborted/><text>&nbsp;</text></failure>`, 'server'],
       ['bare ampersand', `<failure xmlns='${NS}'><aborted/><text>a & b</text></failure>`, 'server'],
@@ -241,11 +250,11 @@ describe('XMPP SASL profile', () => {
       expect(limitOf(() => parseXmppSaslElement(`<abort xmlns='${NS}'${attributes(32)}/>`, 'client'))).to.equal('maxAttributes');
       expect(limitOf(() => parseXmppSaslElement(`<failure xmlns='${NS}'><aborted${attributes(33)}/></failure>`, 'server'))).to.equal('maxAttributes');
       expect(limitOf(() => parseXmppSaslElement(`<abort xmlns='${NS}'${declarations(16)}/>`, 'client'))).to.equal('maxNamespaceDeclarations');
-      expect(limitOf(() => parseXmppMechanisms(mechanisms(256)))).to.equal('maxElements');
+      expect(limitOf(() => parseXmppMechanisms(mechanisms(64)))).to.equal('maxElements');
       // Up to the caps, the grammar decides.
       expectSaslError(() => parseXmppSaslElement(`<abort xmlns='${NS}'${attributes(31)}/>`, 'client'), 'MALFORMED_MESSAGE');
       expect(parseXmppSaslElement(`<abort xmlns='${NS}'${declarations(15)}/>`, 'client')).to.deep.equal({ kind: 'abort' });
-      expect(parseXmppMechanisms(mechanisms(255))).to.have.length(255);
+      expect(parseXmppMechanisms(mechanisms(63))).to.have.length(63);
       // Each cap is an option.
       expect(limitOf(() => parseXmppSaslElement(`<abort xmlns='${NS}' xmlns:a='urn:a'/>`, 'client', { maxNamespaceDeclarations: 1 }))).to.equal('maxNamespaceDeclarations');
       expect(limitOf(() => parseXmppSaslElement(`<abort xmlns='${NS}' xmlns:a='urn:a'/>`, 'client', { maxAttributes: 1 }))).to.equal('maxAttributes');
@@ -261,12 +270,20 @@ describe('XMPP SASL profile', () => {
     });
 
     it('with the caps raised, the flood parses in work linear in its size: a scope chain, not a copy per element (before: every child copied 1100 bindings)', () => {
+      const raised = { maxElementBytes: 1 << 20, maxNamespaceDeclarations: 5000, maxAttributes: 5000, maxElements: 5000, maxTotalAttributes: 5000 };
+      const workOf = (xml: string): number => {
+        const before = xmlWork.units;
+        // The grammar refuses the children; the namespaces are resolved first.
+        expectSaslError(() => parseXmppSaslElement(xml, 'client', raised), 'MALFORMED_MESSAGE');
+        return xmlWork.units - before;
+      };
       const xml = namespaceFlood();
-      const before = readerWork.units;
-      // The grammar refuses the children; the namespaces are resolved first.
-      expectSaslError(() => parseXmppSaslElement(xml, 'client', { maxNamespaceDeclarations: 5000, maxAttributes: 5000, maxElements: 5000 }), 'MALFORMED_MESSAGE');
-      const work = readerWork.units - before;
-      expect(work, `${work} units for ${xml.length} characters`).to.be.at.most(xml.length);
+      const work = workOf(xml);
+      // Every character, element, attribute and binding looked at, weighted by what it costs: a
+      // declaration is the dearest, 52 units for its 11 characters.
+      expect(work, `${work} units for ${xml.length} characters`).to.be.at.most(6 * xml.length);
+      const twice = workOf(namespaceFlood(2200, 2000));
+      expect(twice, `${twice} units for twice the flood, ${work} for the flood`).to.be.at.most(2.1 * work);
       // Nested scopes still resolve: the innermost declaration wins, an outer one shows through a scope that declares others.
       expectSaslError(() => parseXmppSaslElement(`<x:auth xmlns:x='urn:other' xmlns:y='${NS}'><y:auth xmlns:x='${NS}' mechanism='PLAIN'/></x:auth>`, 'client'), 'UNEXPECTED_MESSAGE');
       expect(parseXmppSaslElement(`<x:auth xmlns:x='${NS}' mechanism='PLAIN'/>`, 'client')).to.deep.include({ kind: 'auth', mechanism: 'PLAIN' });
@@ -274,6 +291,81 @@ describe('XMPP SASL profile', () => {
       expect(parseXmppSaslElement(`<failure xmlns='${NS}' xmlns:s='${NS}'><s:aborted xmlns:t='urn:t'/></failure>`, 'server')).to.deep.include({ condition: 'aborted' });
       expectSaslError(() => parseXmppSaslElement(`<failure xmlns='${NS}'><aborted xmlns=''/></failure>`, 'server'), 'MALFORMED_MESSAGE');
       expectSaslError(() => parseXmppSaslElement(`<mechanisms xmlns='${NS}'><q:mechanism>PLAIN</q:mechanism></mechanisms>`, 'server'), 'MALFORMED_MESSAGE');
+    });
+
+    it('caps attributes and references across the whole element (maxTotalAttributes, maxReferences), each with its limit name', () => {
+      const limitOf = (fn: () => unknown): string | undefined => (expectSaslError(fn, 'LIMIT_EXCEEDED') as { limit?: string }).limit;
+      const child = (attributes: number): string => `<c${Array.from({ length: attributes }, (_, i) => ` a${i}=''`).join('')}/>`;
+      // 2 on the root and 3 x 20 on children: 62 in all, then 2 more.
+      const within = `<auth xmlns='${NS}' mechanism='PLAIN'>${child(20).repeat(3)}</auth>`;
+      expectSaslError(() => parseXmppSaslElement(within, 'client'), 'MALFORMED_MESSAGE');
+      expect(limitOf(() => parseXmppSaslElement(within.replace('</auth>', `${child(3)}</auth>`), 'client'))).to.equal('maxTotalAttributes');
+      expect(limitOf(() => parseXmppSaslElement(within, 'client', { maxTotalAttributes: 61 }))).to.equal('maxTotalAttributes');
+      // References in text and in attribute values count together.
+      const text = (references: number): string => `<failure xmlns='${NS}'><aborted/><text xml:lang='&lt;'>${'it&apos;s '.repeat(references - 1)}</text></failure>`;
+      expect(parseXmppSaslElement(text(256), 'server')).to.deep.include({ kind: 'failure', lang: '<' });
+      expect(limitOf(() => parseXmppSaslElement(text(257), 'server'))).to.equal('maxReferences');
+      expect(limitOf(() => parseXmppSaslElement(text(3), 'server', { maxReferences: 2 }))).to.equal('maxReferences');
+      expect(limitOf(() => parseXmppSaslElement(`<auth xmlns='${NS}' mechanism='PLAIN'>${'&#65;'.repeat(300)}</auth>`, 'client'))).to.equal('maxReferences');
+    });
+
+    describe('cost: at the default caps, no element of 10 KB or more costs over 3x a plain <auth> of its size (parser work counted by xmlWork, not timed)', () => {
+      const open = `<auth xmlns='${NS}' mechanism='PLAIN'>`;
+      /** A plain <auth> of `length` characters: the root, base64 and the end tag. */
+      const plain = (length: number): string => `${open}${'QUFB'.repeat(Math.floor((length - open.length - 7) / 4))}</auth>`;
+      const decls = (n: number, from = 0): string => Array.from({ length: n }, (_, i) => ` xmlns:p${i + from}='urn:p'`).join('');
+      const attrs = (n: number): string => Array.from({ length: n }, (_, i) => ` a${i}=''`).join('');
+      /** `body` repeated inside an <auth> until the element is about `size` characters, then base64 to the size. */
+      const filled = (size: number, body: string): string => {
+        const repeated = body.repeat(Math.floor((size - open.length - 7) / body.length));
+        return `${open}${repeated}${'QUFB'.repeat(Math.floor((size - open.length - 7 - repeated.length) / 4))}</auth>`;
+      };
+      // The densest markup of each kind, as much of it as fits; past a cap the parser stops at once.
+      const shapes = (size: number): [string, 'client' | 'server', string][] => [
+        ['children with 32 attributes each', 'client', filled(size, `<c${attrs(32)}/>`)],
+        ['children with 16 namespace declarations each', 'client', filled(size, `<c${decls(16)}/>`)],
+        ['children with attribute values full of references', 'client', filled(size, `<c${attrs(8).replace(/''/g, "'&#65;&lt;&apos;'")}/>`)],
+        ['&lt; in text', 'client', filled(size, '&lt;')],
+        ['a&amp; in text', 'client', filled(size, 'a&amp;')],
+        ['&#65; in an attribute value', 'client', `<auth xmlns='${NS}' mechanism='PLAIN' x='${'&#65;'.repeat(Math.floor((size - 60) / 5))}'/>`],
+        ['children with end tags', 'client', filled(size, '<c></c>')],
+        ['children between text', 'client', filled(size, 'a<c/>')],
+        ['prefixed elements under 4 levels of 16 declarations', 'client', filled(size, `<q${decls(16)}><q${decls(16, 16)}><q${decls(16, 32)}><q${decls(14, 48)}>${'<p0:c/>'.repeat(60)}</q></q></q></q>`)],
+        ['failure text of references', 'server', `<failure xmlns='${NS}'><not-authorized/><text xml:lang='en'>${'it&apos;s '.repeat(Math.floor((size - 100) / 10))}</text></failure>`],
+        ['everything at once: elements, prefixes, declarations, text and references', 'client', filled(size, `<q${decls(15, 1)}><q${decls(15, 16)}><q${decls(15, 31)}>${'<p0:c>&lt;&#x1F600;a&amp;&apos;</p0:c>'.repeat(60)}</q></q></q>`).replace(`<auth xmlns='${NS}'`, `<auth xmlns='${NS}' xmlns:p0='urn:p'`)],
+        ['white space in a start tag', 'client', `<auth xmlns='${NS}' mechanism='PLAIN'${' '.repeat(size - 60)}/>`],
+      ];
+
+      /** The parser work for one element, whatever its outcome. */
+      function workOf(xml: string, from: 'client' | 'server'): number {
+        const before = xmlWork.units;
+        try {
+          parseXmppSaslElement(xml, from);
+        } catch (error) {
+          expect(isSaslError(error), String(error)).to.equal(true);
+        }
+        return xmlWork.units - before;
+      }
+
+      for (const [name] of shapes(30000)) {
+        it(name, () => {
+          for (const size of [10000, 20000, 30000]) {
+            const [, from, xml] = shapes(size).find(([other]) => other === name) as [string, 'client' | 'server', string];
+            expect(xml.length).to.be.within(size - 100, size + 100);
+            const work = workOf(xml, from);
+            const baseline = workOf(plain(xml.length), 'client');
+            expect(work, `${work} units against ${baseline} for a plain <auth> of ${xml.length} characters`).to.be.at.most(3 * baseline);
+          }
+        });
+      }
+
+      it('the plain <auth> itself costs one unit a character, and a real <mechanisms> feature well under 3x', () => {
+        const xml = plain(30000);
+        // Its start and end tag, two attributes (one a declaration) and one text node: 128 units.
+        expect(workOf(xml, 'client')).to.be.within(xml.length, xml.length + 200);
+        const mechanisms = `<mechanisms xmlns='${NS}'>${['SCRAM-SHA-512-PLUS', 'SCRAM-SHA-256-PLUS', 'SCRAM-SHA-1-PLUS', 'SCRAM-SHA-512', 'SCRAM-SHA-256', 'SCRAM-SHA-1', 'PLAIN', 'EXTERNAL'].map((m) => `<mechanism>${m}</mechanism>`).join('')}</mechanisms>`;
+        expect(workOf(mechanisms, 'server')).to.be.at.most(3 * workOf(plain(mechanisms.length), 'client'));
+      });
     });
 
     it('xmppServerAuth answers a namespace flood with <malformed-request/> and LIMIT_EXCEEDED', async () => {
