@@ -3,17 +3,22 @@
  *
  * - namespace and attribute floods against the XMPP element parser and the XMPP server: many
  *   declarations on the root, many children declaring one more, nested scopes, caps raised or
- *   not. The namespace work the parser counts must stay within the element's length;
+ *   not. The work the parser counts (`xmlWork`) must stay linear in the element's length;
+ * - dense markup at the default caps (elements, attributes, declarations, prefixes looked up
+ *   through nested scopes, references, text between elements), padded with base64 to any size
+ *   up to maxElementBytes: no element may cost more than 3x a plain `<auth>` of its size, or of
+ *   10 KB when it is smaller (issue 11 item 2's cost goal);
  * - byte-at-a-time and randomly cut delivery against every reader (xmppElements,
  *   PgMessageReader, LineReader): the outcome (what was read, then the error code) must be the
  *   same as for one chunk, and the counted work within a small constant of one chunk's.
  *
- * Work is counted by the readers themselves (`readerWork`), never timed.
+ * Work is counted by the readers and the parser themselves (`readerWork`, `xmlWork`), never timed.
  */
 import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import {
   ClearIdentity,
+  DEFAULT_XMPP_MAX_ELEMENT_BYTES,
   LineReader,
   PgMessageReader,
   SASLAuth,
@@ -25,6 +30,7 @@ import {
   xmppServerAuth,
 } from '../../lib/index.js';
 import { readerWork } from '../../lib/protocols/lines.js';
+import { xmlWork } from '../../lib/protocols/xmpp.js';
 import { FuzzViolation, checkThrown, noteOutcome } from './harness.js';
 import { messageArb, textArb } from './mutate.js';
 import { BYTE_POOL, LINE_GROUPS, TEXT_POOL, byteStreams, transcripts } from './seeds.js';
@@ -90,7 +96,52 @@ export function buildFlood(f: Flood): string {
 }
 
 /** Caps raised far past the flood, so that the namespace work itself is measured; or the defaults. */
-const RAISED = { maxElementBytes: 1 << 22, maxAttributes: 1 << 16, maxNamespaceDeclarations: 1 << 16, maxElements: 1 << 16 };
+const RAISED = { maxElementBytes: 1 << 22, maxAttributes: 1 << 16, maxNamespaceDeclarations: 1 << 16, maxElements: 1 << 16, maxTotalAttributes: 1 << 16, maxReferences: 1 << 16 };
+
+/**
+ * Most parser work a character may cost with the caps raised: a prefixed empty element
+ * between text, under eight scopes that each declare many prefixes, is the dearest (about 14).
+ * Linear in the length, whatever the shape: a lookup that scanned every declaration in scope,
+ * or a copy of the scope per element, would be quadratic.
+ */
+const MAX_RAISED_WORK_PER_CHAR = 16;
+
+/** The parser work for one element, whatever its outcome (a typed error is checked). */
+function parseWork(xml: string, from: 'client' | 'server', options: Parameters<typeof parseXmppSaslElement>[2], where = 'parseXmppSaslElement'): number {
+  const before = xmlWork.units;
+  try {
+    parseXmppSaslElement(xml, from, options);
+    noteOutcome('result');
+  } catch (error) {
+    checkThrown(error, where, { canary: false });
+  }
+  return xmlWork.units - before;
+}
+
+/** The parser work for a plain `<auth>` of `length` characters (base64 between its tags). */
+function plainWork(length: number): number {
+  const open = `<auth xmlns='${XMPP_SASL_NS}' mechanism='PLAIN'>`;
+  const before = xmlWork.units;
+  const size = Math.min(length, DEFAULT_XMPP_MAX_ELEMENT_BYTES);
+  parseXmppSaslElement(`${open}${'QUFB'.repeat(Math.max(1, Math.floor((size - open.length - 7) / 4)))}</auth>`, 'client');
+  return xmlWork.units - before;
+}
+
+/** Checks that the XMPP server answers an element it cannot accept with a <failure> and a typed error. */
+async function expectServerRefuses(xml: string, parse: Parameters<typeof parseXmppSaslElement>[2]): Promise<void> {
+  const written: string[] = [];
+  const elements = (async function* () {
+    yield await Promise.resolve(xml);
+  })();
+  try {
+    await xmppServerAuth({ auth: FLOOD_AUTH, options: FLOOD_OPTIONS, elements, write: (element) => { written.push(element); }, ...(parse === undefined ? {} : { parse }) });
+    throw new FuzzViolation('xmppServerAuth authenticated a hostile element');
+  } catch (error) {
+    checkThrown(error, 'xmppServerAuth', { canary: false, note: false });
+  }
+  const reply = written[0];
+  if (reply === undefined || parseXmppSaslElement(reply, 'server').kind !== 'failure') throw new FuzzViolation(`xmppServerAuth answered a hostile element with ${String(reply)}`);
+}
 
 const FLOOD_AUTH = SASLAuth.defaults();
 const FLOOD_OPTIONS = { lookup: (name: string) => (name === 'alice' ? new ClearIdentity('alice', 'alice-pass') : undefined) };
@@ -104,30 +155,97 @@ function floodTarget(): FuzzTarget {
     property: () =>
       fc.asyncProperty(plan, async ({ flood, raised, from, server }) => {
         const xml = buildFlood(flood);
-        const before = readerWork.units;
-        try {
-          parseXmppSaslElement(xml, from, raised ? RAISED : {});
-          noteOutcome('result');
-        } catch (error) {
-          checkThrown(error, 'parseXmppSaslElement', { canary: false });
+        const work = parseWork(xml, from, raised ? RAISED : {});
+        if (raised) {
+          if (work > MAX_RAISED_WORK_PER_CHAR * xml.length + 200) throw new FuzzViolation(`with the caps raised, parsing cost ${work} units for ${xml.length} characters`);
+        } else {
+          const bound = 3 * plainWork(Math.max(xml.length, 10000));
+          if (work > bound) throw new FuzzViolation(`at the default caps, parsing cost ${work} units for ${xml.length} characters, over 3x a plain <auth> (${bound / 3})`);
         }
-        const work = readerWork.units - before;
-        // One scope link per declaring ancestor, at most the depth limit: far below one unit a character.
-        if (work > xml.length) throw new FuzzViolation(`namespace lookups cost ${work} units for ${xml.length} characters`);
-        if (server !== 0) return;
         // The server answers any flood with a <failure> and a typed error, never a success.
-        const written: string[] = [];
-        const elements = (async function* () {
-          yield await Promise.resolve(xml);
-        })();
-        try {
-          await xmppServerAuth({ auth: FLOOD_AUTH, options: FLOOD_OPTIONS, elements, write: (element) => { written.push(element); }, parse: raised ? RAISED : {} });
-          throw new FuzzViolation('xmppServerAuth authenticated a flooded element');
-        } catch (error) {
-          checkThrown(error, 'xmppServerAuth', { canary: false, note: false });
-        }
-        const reply = written[0];
-        if (reply === undefined || parseXmppSaslElement(reply, 'server').kind !== 'failure') throw new FuzzViolation(`xmppServerAuth answered a flood with ${String(reply)}`);
+        if (server === 0) await expectServerRefuses(xml, raised ? RAISED : undefined);
+      }),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dense markup at the default caps
+
+/** The shape of an element packed with markup, up to (and sometimes past) each default cap. */
+interface Dense {
+  /** Nested levels under the root, each declaring `levelDeclarations` prefixes. */
+  readonly levels: number;
+  readonly levelDeclarations: number;
+  readonly children: number;
+  readonly childAttributes: number;
+  readonly childDeclarations: number;
+  /** Whether children are prefixed with the root's prefix (a lookup through every level), and closed with an end tag. */
+  readonly prefixed: boolean;
+  readonly endTags: boolean;
+  /** References in each child's text and in each attribute value, and which. */
+  readonly textReferences: number;
+  readonly valueReferences: number;
+  readonly reference: string;
+  /** Text between children, and base64 after them up to this many characters in all. */
+  readonly between: string;
+  readonly size: number;
+}
+
+export function denseArb(): fc.Arbitrary<Dense> {
+  return fc.record({
+    levels: fc.nat({ max: 7 }),
+    levelDeclarations: fc.nat({ max: 16 }),
+    children: fc.oneof(fc.nat({ max: 70 }), fc.constant(60)),
+    childAttributes: fc.oneof(fc.nat({ max: 33 }), fc.constant(0)),
+    childDeclarations: fc.oneof(fc.nat({ max: 17 }), fc.constant(0)),
+    prefixed: fc.boolean(),
+    endTags: fc.boolean(),
+    textReferences: fc.oneof(fc.nat({ max: 8 }), fc.nat({ max: 300 })),
+    valueReferences: fc.nat({ max: 8 }),
+    reference: fc.constantFrom('&lt;', '&#65;', '&#x1F600;', 'a&amp;', '&apos;', '&quot;x'),
+    between: fc.constantFrom('', 'a', ' ', '&gt;'),
+    size: fc.oneof(fc.nat({ max: 12000 }), fc.integer({ min: 10000, max: 32768 })),
+  });
+}
+
+/** The dense element's text: the SASL namespace and prefix `r` bound on the root, then the markup, then base64 up to its size. */
+export function buildDense(d: Dense): string {
+  const parts = [`<auth xmlns='${XMPP_SASL_NS}' xmlns:r='${XMPP_SASL_NS}' mechanism='PLAIN'>`];
+  const close: string[] = [];
+  for (let level = 0; level < d.levels; level++) {
+    let declarations = '';
+    for (let i = 0; i < d.levelDeclarations; i++) declarations += ` xmlns:l${level}x${i}='urn:l${i}'`;
+    parts.push(`<q${declarations}>`);
+    close.unshift('</q>');
+  }
+  const name = d.prefixed ? 'r:c' : 'c';
+  let attributes = '';
+  for (let i = 0; i < d.childDeclarations; i++) attributes += ` xmlns:c${i}=''`;
+  for (let i = 0; i < d.childAttributes; i++) attributes += ` a${i}='${d.reference.repeat(d.valueReferences).replace(/'/g, '&apos;')}'`;
+  const text = d.reference.repeat(d.textReferences);
+  const child = d.endTags || text !== '' ? `<${name}${attributes}>${text}</${name}>` : `<${name}${attributes}/>`;
+  for (let i = 0; i < d.children; i++) parts.push(d.between, child);
+  parts.push(...close);
+  const length = parts.reduce((sum, part) => sum + part.length, 0) + 7;
+  parts.push('QUFB'.repeat(Math.max(0, Math.floor((d.size - length) / 4))), '</auth>');
+  return parts.join('');
+}
+
+function denseTarget(): FuzzTarget {
+  const plan = fc.record({ dense: denseArb(), server: fc.nat({ max: 3 }) });
+  return {
+    name: 'hostile XMPP dense markup',
+    group: 'reader',
+    cost: 3,
+    property: () =>
+      fc.asyncProperty(plan, async ({ dense, server }) => {
+        const xml = buildDense(dense);
+        const work = parseWork(xml, 'client', {});
+        // A plain <auth> costs one unit a character; below 10 KB, what the caps let through is compared with 10 KB of it.
+        const bound = 3 * plainWork(Math.max(xml.length, 10000));
+        if (work > bound) throw new FuzzViolation(`at the default caps, parsing cost ${work} units for ${xml.length} characters, over 3x a plain <auth> (${bound / 3})`);
+        // With markup the server refuses it; an <auth> of base64 alone may be a real attempt.
+        if (server === 0 && dense.children + dense.levels > 0) await expectServerRefuses(xml, undefined);
       }),
   };
 }
@@ -328,5 +446,5 @@ function lineChunkTarget(): FuzzTarget {
 
 /** The hostile-shape targets. */
 export function hostileTargets(): FuzzTarget[] {
-  return [floodTarget(), xmppChunkTarget(), pgChunkTarget(), lineChunkTarget()];
+  return [floodTarget(), denseTarget(), xmppChunkTarget(), pgChunkTarget(), lineChunkTarget()];
 }
