@@ -77,7 +77,6 @@ function checkTimeout(options: IteratorOptions): void {
  * the peer leads to. One object per side, shared by every exchange.
  */
 interface Side<T extends { readonly done: boolean }, M, C extends ServerCore | ClientCore> {
-  readonly peer: 'client' | 'server';
   start(core: C, options: ClientIteratorOptions): T | Promise<T>;
   heard(core: C, message: M): T | Promise<T>;
 }
@@ -171,7 +170,7 @@ class Steps<T extends { readonly done: boolean }, M, C extends ServerCore | Clie
   #heard(next: IteratorResult<M>): Step<T> | Promise<Step<T>> {
     let step: T | Promise<T>;
     try {
-      if (next.done === true) throw this.#core.abort(this.#side.peer);
+      if (next.done === true) throw this.#core.abort(this.#core.peer);
       step = this.#side.heard(this.#core, next.value);
     } catch (error) {
       throw this.#end(error);
@@ -260,7 +259,6 @@ class Once<T> implements AsyncIterable<T> {
 }
 
 const SERVER: Side<ServerStep, Uint8Array, ServerCore> = {
-  peer: 'client',
   start: (core) => core.start(false),
   heard: (core, response) => core.respond(response, false),
 };
@@ -303,7 +301,6 @@ function then<T, U>(result: T | Promise<T>, step: (value: T) => U): U | Promise<
 }
 
 const CLIENT: Side<ClientStep, ServerEvent, ClientCore> = {
-  peer: 'server',
   start: (core, options) => then(core.start(options.canSendInitial ?? true, false), initialStep),
   heard: (core, message) => {
     const event = checkEvent(message, core);
