@@ -4,7 +4,8 @@
  * encoding of names inside it (`=` as `=3D`, `,` as `=2C`).
  * @module
  */
-import { MalformedMessageError } from './errors.js';
+import { utf8 } from './bytes.js';
+import { LimitExceededError, MalformedMessageError } from './errors.js';
 
 // cb-name = 1*(ALPHA / DIGIT / "." / "-")
 const CB_NAME = /^[A-Za-z0-9.-]+$/;
@@ -39,12 +40,23 @@ export interface Gs2Header {
 }
 
 /**
+ * The GS2 header a client sends: `n,,`, `y,,` or `p=<cb-name>,,`, with `a=<authzid>` (escaped)
+ * between the commas when an authorization identity is given.
+ */
+export function formatGs2Header(flag: 'n' | 'y' | 'p', cbName = '', authzid = ''): string {
+  const cbind = flag === 'p' ? `p=${cbName}` : flag;
+  return `${cbind},${authzid === '' ? '' : `a=${escapeSaslname(authzid)}`},`;
+}
+
+/**
  * Parses the GS2 header at the start of a client message and returns it with the rest of the
  * message. The non-standard flag `F,` is refused: it belongs to GSS-API mechanisms, not to
  * SCRAM or OAUTHBEARER. What the flag may be is the mechanism's decision, not this parser's.
- * Throws {@link MalformedMessageError}, blamed on the client.
+ * Throws {@link MalformedMessageError}, blamed on the client; with `maxAuthzidBytes`, a
+ * {@link LimitExceededError} (`maxFieldBytes`) for a longer authzid, counted as sent (escaped,
+ * without `a=`) and checked before it is unescaped.
  */
-export function parseGs2Header(message: string, mechanism?: string): { readonly header: Gs2Header; readonly rest: string } {
+export function parseGs2Header(message: string, mechanism?: string, maxAuthzidBytes?: number): { readonly header: Gs2Header; readonly rest: string } {
   const bad = (why: string): MalformedMessageError => new MalformedMessageError(`GS2 header ${why}`, { mechanism, party: 'client' });
   const first = message.indexOf(',');
   const second = first === -1 ? -1 : message.indexOf(',', first + 1);
@@ -57,8 +69,15 @@ export function parseGs2Header(message: string, mechanism?: string): { readonly 
     flag = 'p';
     cbName = cbind.slice(2);
   } else throw bad('has an invalid channel-binding flag');
-  const authzidPart = message.slice(first + 1, second);
-  if (authzidPart !== '' && !authzidPart.startsWith('a=')) throw bad('has an invalid authzid');
-  const authzid = authzidPart === '' ? '' : unescapeSaslname(authzidPart.slice(2), mechanism);
+  let authzid = '';
+  if (second > first + 1) {
+    const authzidPart = message.slice(first + 1, second);
+    if (!authzidPart.startsWith('a=')) throw bad('has an invalid authzid');
+    if (maxAuthzidBytes !== undefined && utf8(authzidPart).length - 2 > maxAuthzidBytes) {
+      throw new LimitExceededError('maxFieldBytes', `GS2 authzid is longer than ${maxAuthzidBytes} bytes`, { mechanism, party: 'client' });
+    }
+    authzid = unescapeSaslname(authzidPart.slice(2), mechanism);
+  }
   return { header: { flag, cbName, authzid, text: message.slice(0, second + 1) }, rest: message.slice(second + 1) };
 }
+

@@ -7,6 +7,20 @@ import type { ClientCredentials } from './credentials.js';
 import type { ClientExchange, ServerExchange } from './exchange.js';
 import type { ServerOptions } from './options.js';
 
+/**
+ * A mechanism name as RFC 4422 section 3.1 defines it: 1 to 20 of `A-Z 0-9 - _`. Lower case
+ * matches too: names are matched without case, and the text protocols (SMTP, IMAP, POP3,
+ * ManageSieve) accept either on the wire. {@link isUpperCaseMechanismName} is the form PostgreSQL
+ * and XMPP require. This is the one place the rule is written; patterns that contain a name are
+ * built from its `source`.
+ */
+export const MECHANISM_NAME = /^[A-Za-z0-9_-]{1,20}$/;
+
+/** True for a {@link MECHANISM_NAME} in upper case, as RFC 4422 registers names (PostgreSQL, XMPP). */
+export function isUpperCaseMechanismName(name: string): boolean {
+  return MECHANISM_NAME.test(name) && name.toUpperCase() === name;
+}
+
 /** Options for client exchanges. Mechanisms ignore the fields they do not use. */
 export interface ClientOptions {
   /** The server's host name: DIGEST-MD5's digest-uri host, OAUTHBEARER's `host=`. */

@@ -6,7 +6,7 @@
 import { type Gs2BindingFlag, clientChannelBinding } from './channel-binding.js';
 import type { ClientCredentials, SecretKind } from './credentials.js';
 import { MechanismUnavailableError, UsageError } from './errors.js';
-import type { ClientMechanism, ClientOptions, MechanismInfo, ServerMechanism } from './mechanism.js';
+import { type ClientMechanism, type ClientOptions, MECHANISM_NAME, type MechanismInfo, type ServerMechanism } from './mechanism.js';
 import { BUILTIN_MECHANISMS } from './mechanisms/builtin.js';
 import type { ServerOptions } from './options.js';
 
@@ -221,7 +221,7 @@ export class SASLAuth {
     let mechanism: ClientMechanism | undefined;
     if (wanted !== undefined) {
       mechanism = typeof wanted === 'string' ? this.getClient(wanted) : wanted;
-      if (mechanism === undefined) throw new MechanismUnavailableError(`no client mechanism named ${/^[A-Za-z0-9_-]{1,20}$/.test(wanted as string) ? (wanted as string).toUpperCase() : '(invalid name)'} is registered`, { party: 'local' });
+      if (mechanism === undefined) throw new MechanismUnavailableError(`no client mechanism named ${MECHANISM_NAME.test(wanted as string) ? (wanted as string).toUpperCase() : '(invalid name)'} is registered`, { party: 'local' });
     } else {
       if (list === undefined) throw new UsageError('pass the mechanism to use, or what the server offers');
       const canBind = policy !== 'disable' && (client.channelBindingData?.types.length ?? 0) > 0;

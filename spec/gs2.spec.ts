@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { parseGs2Header } from '../lib/gs2.js';
+import { formatGs2Header, parseGs2Header } from '../lib/gs2.js';
 import { escapeSaslname, unescapeSaslname } from '../lib/index.js';
 import { expectSaslError } from './support/helpers.js';
 import { textOf, vector } from './support/vectors.js';
@@ -91,5 +91,26 @@ describe('GS2 (RFC 5801)', () => {
         if (text.length > 3) expect(error.message).not.to.include(text);
       });
     }
+  });
+
+  describe('one header grammar for both sides', () => {
+    it('formats what it parses: n, y and p= with and without an escaped authzid', () => {
+      for (const [flag, cbName, authzid] of [['n', '', ''], ['y', '', 'a,b=c'], ['p', 'tls-exporter', ''], ['p', 'tls-server-end-point', 'admin']] as const) {
+        const text = formatGs2Header(flag, cbName, authzid);
+        expect(parseGs2Header(`${text}rest`).header).to.deep.equal({ flag, cbName, authzid, text });
+      }
+      expect(formatGs2Header('n', '', 'a,b')).to.equal('n,a=a=2Cb,');
+    });
+
+    it('caps the authzid as sent (escaped, without a=) before unescaping it', () => {
+      expect(parseGs2Header('n,a=abcd,', 'SCRAM-SHA-256', 4).header.authzid).to.equal('abcd');
+      const over = expectSaslError(() => parseGs2Header('n,a=abcde,', 'SCRAM-SHA-256', 4), 'LIMIT_EXCEEDED');
+      expect(over).to.include({ party: 'client', mechanism: 'SCRAM-SHA-256', limit: 'maxFieldBytes' });
+      // '=2C' is one character once unescaped, but three bytes as sent; a bad escape over the cap is the cap's.
+      expectSaslError(() => parseGs2Header('n,a=a=2Cb,', undefined, 4), 'LIMIT_EXCEEDED');
+      expectSaslError(() => parseGs2Header('n,a=ab=2Dc,', undefined, 4), 'LIMIT_EXCEEDED');
+      expectSaslError(() => parseGs2Header('n,a=\u00e9\u00e9\u00e9,', undefined, 5), 'LIMIT_EXCEEDED');
+      expect(parseGs2Header('n,a=\u00e9\u00e9,', undefined, 4).header.authzid).to.equal('\u00e9\u00e9');
+    });
   });
 });

@@ -5,7 +5,7 @@
  * @module
  */
 import { performance } from 'node:perf_hooks';
-import { type ChannelBindingPolicy, type ChooseOptions, ClientCredentials, MechanismUnavailableError, SASLAuth, UnexpectedMessageError, UsageError } from '../index.js';
+import { type ChannelBindingPolicy, type ChooseOptions, ClientCredentials, MECHANISM_NAME, MechanismUnavailableError, SASLAuth, UnexpectedMessageError, UsageError } from '../index.js';
 import { type ParsedArgs, choiceOption, flag, integerOption, startCommand, stringOption } from './args.js';
 import { MailClient, type TlsState, readCa } from './client.js';
 import { type CliIo, EXIT, EXIT_CODES_HELP, readSecret, writeJson } from './io.js';
@@ -100,7 +100,7 @@ export function planLogin(args: ParsedArgs): LoginPlan {
   let mechanism: string | undefined;
   if (named !== undefined) {
     const found = SASLAuth.all().getClient(named);
-    if (found === undefined) throw new MechanismUnavailableError(`saslkit has no mechanism named ${/^[A-Za-z0-9_-]{1,20}$/.test(named) ? named.toUpperCase() : '(invalid name)'}`, { party: 'local' });
+    if (found === undefined) throw new MechanismUnavailableError(`saslkit has no mechanism named ${MECHANISM_NAME.test(named) ? named.toUpperCase() : '(invalid name)'}`, { party: 'local' });
     mechanism = found.name;
   }
   const tokenFile = stringOption(args, 'token-file');

@@ -29,6 +29,7 @@ import {
   decodeUtf8,
   escapeSaslname,
   isSaslError,
+  MECHANISM_NAME,
   lineIterator,
   parseAnonymousMessage,
   parseCramMd5Response,
@@ -254,8 +255,9 @@ export function renderServerMessage(mechanism: string, message: string | Uint8Ar
 // The strict forms of the authentication commands: SMTP's and POP3's AUTH (parseAuthCommand)
 // and IMAP's AUTHENTICATE with its tag (the IMAP profile's parseCommand). Printable ASCII,
 // single spaces, a valid mechanism name, at most one argument, trailing spaces tolerated.
-const AUTH = /^(AUTH) ([A-Za-z0-9_-]{1,20})(?: ([\x21-\x7e]+))? *$/i;
-const IMAP_AUTH = /^([!#$&'\x2c-\x5b\x5d-\x7a|}~]+ AUTHENTICATE) ([A-Za-z0-9_-]{1,20})(?: ([\x21-\x7e]+))? *$/i;
+const NAME = MECHANISM_NAME.source.slice(1, -1);
+const AUTH = new RegExp(`^(AUTH) (${NAME})(?: ([\\x21-\\x7e]+))? *$`, 'i');
+const IMAP_AUTH = new RegExp(`^([!#$&'\\x2c-\\x5b\\x5d-\\x7a|}~]+ AUTHENTICATE) (${NAME})(?: ([\\x21-\\x7e]+))? *$`, 'i');
 // Commands that ask for nothing and carry nothing: POP3's mechanism list, an AUTHENTICATE without a mechanism.
 const HARMLESS_AUTH = /^(?:AUTH|[\x21-\x7e]+ AUTHENTICATE) *$/i;
 const IMAP_LOGIN = /^([!#$&'\x2c-\x5b\x5d-\x7a|}~]+ LOGIN) ("(?:[^"\\\r\n]|\\["\\])*"|[^\s"{}()%*\\]+) /i;

@@ -7,7 +7,7 @@
 import { EMPTY, decodeUtf8, utf8 } from '../bytes.js';
 import { MalformedMessageError, UsageError } from '../errors.js';
 import { challenge } from '../exchange.js';
-import { escapeSaslname, parseGs2Header } from '../gs2.js';
+import { formatGs2Header, parseGs2Header } from '../gs2.js';
 import type { Mechanism } from '../mechanism.js';
 import { BearerCredentials, KVSEP, authenticateBearer, bearerClient, checkClientField, encodeKeyValues, parseBearerAuth, parseKeyValues, requireValidator } from '../oauth.js';
 import type { ServerOptions } from '../options.js';
@@ -85,7 +85,7 @@ export function buildOauthbearerResponse(token: string, fields: OauthbearerField
     pairs.push(['port', String(fields.port)]);
   }
   pairs.push(['auth', token === '' ? '' : `Bearer ${token}`]);
-  const header = user === '' ? 'n,,' : `n,a=${escapeSaslname(user)},`;
+  const header = formatGs2Header('n', '', user);
   return utf8(`${header}\x01${encodeKeyValues(pairs)}`);
 }
 

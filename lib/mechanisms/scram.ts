@@ -34,7 +34,7 @@ import {
 import { type Authenticated, type ClientYield, type Effect, type ServerYield, ServerSuccess, challenge, perform, respond } from '../exchange.js';
 import type { Identity } from '../identity.js';
 import type { ClientOptions, Mechanism } from '../mechanism.js';
-import type { ServerOptions } from '../options.js';
+import { DEFAULT_MAX_FIELD_BYTES, type ServerOptions } from '../options.js';
 import { trySaslprep } from '../saslprep.js';
 import {
   SCRAM_HASHES,
@@ -50,7 +50,7 @@ import {
   scramServerKey,
 } from '../scram-secret.js';
 import { authorize, checkFieldLength, learnDecoy, lookupEffect, storedCostError, unknownUserIdentity } from '../server-auth.js';
-import { escapeSaslname, unescapeSaslname } from '../gs2.js';
+import { escapeSaslname, formatGs2Header, parseGs2Header, unescapeSaslname } from '../gs2.js';
 
 /** The `e=` values of RFC 5802 section 7. */
 export const SCRAM_SERVER_ERRORS = [
@@ -89,15 +89,13 @@ export interface ScramMechanism extends Mechanism {
 const PRINTABLE = /^[\x21-\x2b\x2d-\x7e]+$/;
 // attr-val = ALPHA "=" value; value = 1*value-char (any UTF-8 character but NUL and ",").
 const ATTR_VAL = /^[A-Za-z]=[^,\0]+$/;
-const CB_NAME = /^[A-Za-z0-9.-]+$/;
 
 /**
  * The GS2 header: `n,,`, `y,,` or `p=<type>,,`, with `a=<authzid>` between the commas when an
  * authorization identity is given.
  */
 export function scramGs2Header(flag: 'n' | 'y' | ChannelBindingType, authzid = ''): string {
-  const cbind = flag === 'n' || flag === 'y' ? flag : `p=${flag}`;
-  return `${cbind},${authzid === '' ? '' : `a=${escapeSaslname(authzid)}`},`;
+  return flag === 'n' || flag === 'y' ? formatGs2Header(flag, '', authzid) : formatGs2Header('p', flag, authzid);
 }
 
 /** The `c=` attribute value: base64 of the GS2 header followed by the binding data (for `p=` only). */
@@ -204,27 +202,9 @@ function decodeMessage(message: Uint8Array, what: string, mechanism: string, par
 export function parseScramClientFirst(message: Uint8Array, mechanism = 'SCRAM', options: ServerOptions = {}): ClientFirst {
   const text = decodeMessage(message, 'SCRAM client-first-message', mechanism, 'client');
   // gs2-header is "cbind,authzid," and the rest is client-first-message-bare.
-  const comma1 = text.indexOf(',');
-  const comma2 = comma1 < 0 ? -1 : text.indexOf(',', comma1 + 1);
-  if (comma2 < 0) throw badClientFirst('is incomplete', mechanism);
-  const cbind = text.slice(0, comma1);
-  const authzidPart = text.slice(comma1 + 1, comma2);
-  const bare = text.slice(comma2 + 1);
+  const { header, rest: bare } = parseGs2Header(text, mechanism, options.maxFieldBytes ?? DEFAULT_MAX_FIELD_BYTES);
   const parts = bare.split(',');
   if (parts.length < 2) throw badClientFirst('is incomplete', mechanism);
-  let flag: ClientFirst['flag'];
-  let cbName = '';
-  if (cbind === 'n' || cbind === 'y') flag = cbind;
-  else if (cbind.startsWith('p=') && CB_NAME.test(cbind.slice(2))) {
-    flag = 'p';
-    cbName = cbind.slice(2);
-  } else throw badClientFirst('has an invalid channel-binding flag', mechanism);
-  let authzid = '';
-  if (authzidPart !== '') {
-    if (!authzidPart.startsWith('a=')) throw badClientFirst('has an invalid authzid', mechanism);
-    checkFieldLength(options, mechanism, 'SCRAM authzid', Buffer.byteLength(authzidPart) - 2);
-    authzid = unescapeSaslname(authzidPart.slice(2), mechanism);
-  }
   const user = parts[0] as string;
   const nonce = parts[1] as string;
   if (user.startsWith('m=')) {
@@ -244,7 +224,7 @@ export function parseScramClientFirst(message: Uint8Array, mechanism = 'SCRAM', 
   checkFieldLength(options, mechanism, 'SCRAM nonce', nonceValue.length);
   // Unknown extensions must be ignored (RFC 5802 section 7), but they must still be attr-vals.
   for (let k = 2; k < parts.length; k++) if (!ATTR_VAL.test(parts[k] as string)) throw badClientFirst('has an invalid extension', mechanism);
-  return { gs2Header: text.slice(0, comma2 + 1), flag, cbName, authzid, authcid, nonce: nonceValue, bare };
+  return { gs2Header: header.text, flag: header.flag, cbName: header.cbName, authzid: header.authzid, authcid, nonce: nonceValue, bare };
 }
 
 function badClientFirst(why: string, mechanism: string): MalformedMessageError {

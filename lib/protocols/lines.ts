@@ -28,7 +28,7 @@ import {
   isSaslError,
 } from '../errors.js';
 import { type Authenticated, isPromiseLike } from '../exchange.js';
-import type { ClientMechanism, ClientOptions } from '../mechanism.js';
+import { type ClientMechanism, type ClientOptions, MECHANISM_NAME } from '../mechanism.js';
 import type { ServerOptions } from '../options.js';
 import { type ChooseOptions, type ClientChoice, SASLAuth } from '../registry.js';
 
@@ -407,7 +407,7 @@ export function lineWriter(stream: Writable): (line: string) => Promise<void> {
 export const CANCEL_LINE = '*';
 
 /** A mechanism name as RFC 4422 section 3.1 defines it: 1 to 20 of `A-Z 0-9 - _` (any case on the wire). */
-export const MECHANISM_NAME = /^[A-Za-z0-9_-]{1,20}$/;
+export { MECHANISM_NAME };
 
 /** Encodes an initial response for a command line: base64, or `=` for an empty one (RFC 4954, 4959, 5034). */
 export function encodeInitialResponse(data: Uint8Array): string {

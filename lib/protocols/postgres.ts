@@ -34,7 +34,7 @@ import {
   isSaslError,
 } from '../errors.js';
 import type { Authenticated } from '../exchange.js';
-import type { ClientOptions } from '../mechanism.js';
+import { type ClientOptions, isUpperCaseMechanismName } from '../mechanism.js';
 import type { ServerOptions } from '../options.js';
 import { SASLAuth } from '../registry.js';
 import { advertisedMechanisms, raceSignal, readerWork } from './lines.js';
@@ -57,7 +57,6 @@ export const PG_MAX_STARTUP_BYTES = 10000;
 export const PG_AUTH = { OK: 0, SASL: 10, SASL_CONTINUE: 11, SASL_FINAL: 12 } as const;
 
 const NON_SASL_METHODS: Readonly<Record<number, string>> = { 2: 'Kerberos V5', 3: 'clear-text password', 5: 'MD5 password', 7: 'GSSAPI', 8: 'GSSAPI', 9: 'SSPI' };
-const SASL_NAME = /^[A-Z0-9_-]{1,20}$/;
 const SQLSTATE = /^[0-9A-Z]{5}$/;
 
 /** One typed message: its type byte as a character, and its body (without type and length). */
@@ -153,7 +152,7 @@ export function buildPgSSLRequest(): Uint8Array {
 
 /** Builds SASLInitialResponse: mechanism, then the initial response (Int32 -1 when there is none). */
 export function buildPgSASLInitialResponse(mechanism: string, initial?: Uint8Array): Uint8Array {
-  if (!SASL_NAME.test(mechanism)) throw new UsageError('not a SASL mechanism name');
+  if (!isUpperCaseMechanismName(mechanism)) throw new UsageError('not a SASL mechanism name');
   const data = initial === undefined ? int32(-1) : concat(int32(initial.length), initial);
   return buildPgMessage('p', concat(cstring(mechanism, 'a mechanism name'), data));
 }
@@ -217,7 +216,7 @@ export interface PgSASLInitialResponse {
 export function parsePgSASLInitialResponse(body: Uint8Array): PgSASLInitialResponse {
   const cursor = new Cursor(view(body), 'SASLInitialResponse', 'client');
   const mechanism = cursor.cstring();
-  if (!SASL_NAME.test(mechanism)) throw malformed('SASLInitialResponse names no valid mechanism', 'client');
+  if (!isUpperCaseMechanismName(mechanism)) throw malformed('SASLInitialResponse names no valid mechanism', 'client');
   const length = cursor.int32();
   if (length === -1) {
     cursor.end();
@@ -235,7 +234,7 @@ export function parsePgSASLInitialResponse(body: Uint8Array): PgSASLInitialRespo
 /** Builds AuthenticationSASL: the mechanisms, each NUL-terminated, then an empty name. */
 export function buildPgAuthenticationSASL(mechanisms: readonly string[]): Uint8Array {
   if (mechanisms.length === 0) throw new UsageError('AuthenticationSASL needs at least one mechanism');
-  for (const name of mechanisms) if (!SASL_NAME.test(name)) throw new UsageError('not a SASL mechanism name');
+  for (const name of mechanisms) if (!isUpperCaseMechanismName(name)) throw new UsageError('not a SASL mechanism name');
   return buildPgMessage('R', concat(int32(PG_AUTH.SASL), ...mechanisms.map((name) => cstring(name, 'a mechanism name')), Uint8Array.of(0)));
 }
 
@@ -309,7 +308,7 @@ export function parsePgAuthentication(body: Uint8Array): PgAuthentication {
       for (;;) {
         const name = cursor.cstring();
         if (name === '') break;
-        if (!SASL_NAME.test(name)) throw malformed('AuthenticationSASL lists an invalid mechanism name', 'server');
+        if (!isUpperCaseMechanismName(name)) throw malformed('AuthenticationSASL lists an invalid mechanism name', 'server');
         mechanisms.push(name);
       }
       cursor.end();
