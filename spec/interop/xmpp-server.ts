@@ -26,7 +26,7 @@ const BIND_NS = 'urn:ietf:params:xml:ns:xmpp-bind';
 const MAX_BUFFER = 65536;
 
 /** What the framing found: a stream header, one complete top-level element, or the stream's end. */
-type Token = { readonly kind: 'header' } | { readonly kind: 'element'; readonly xml: string } | { readonly kind: 'end' };
+export type Token = { readonly kind: 'header' } | { readonly kind: 'element'; readonly xml: string } | { readonly kind: 'end' };
 
 /** Splits the text of one XML stream into tokens; enough for what xmpp.js writes. */
 class StreamFraming {
@@ -103,8 +103,8 @@ function elementEnd(text: string): number {
   return -1;
 }
 
-/** Reads tokens from a socket; replaced by a new one when TLS starts. */
-class TokenReader {
+/** Reads tokens from a socket (either side of a stream); replaced by a new one when TLS starts. */
+export class TokenReader {
   readonly #framing = new StreamFraming();
   readonly #socket: Socket;
   readonly #queue: (Token | undefined)[] = [];
