@@ -4,7 +4,7 @@
  * SCRAM-SHA-256 through saslkit/xmpp.js, and with xmpp.js's own SCRAM-SHA-1 (sasl-scram-sha-1).
  * Like with like: both run the same client, stream and server; only the SASL exchange is timed,
  * from xmpp.js writing `<auth>` to `<success>` arriving, and each login pays one PBKDF2 (saslkit
- * with `scramCache: false`; xmpp.js caches only when the application passes its cache back).
+ * with `scram: { cache: false }`; xmpp.js caches only when the application passes its cache back).
  * Figures per login, next to one PBKDF2 of 4096 iterations.
  */
 import { client } from '@xmpp/client';
@@ -29,7 +29,7 @@ const SALT = Buffer.from('xmpp-bench-salt!');
 async function login(port: number, withSaslkit: boolean): Promise<number> {
   const service = `xmpp://127.0.0.1:${port}`;
   const xmpp = withSaslkit
-    ? client({ service, domain: 'localhost', credentials: plugin.saslkitCredentials({ username: USER, password: PASSWORD }, { client: { scramCache: false } }) })
+    ? client({ service, domain: 'localhost', credentials: plugin.saslkitCredentials({ username: USER, password: PASSWORD }, { client: { scram: { cache: false } } }) })
     : client({ service, domain: 'localhost', username: USER, password: PASSWORD });
   if (withSaslkit) plugin.useSaslkitMechanisms(xmpp);
   xmpp.reconnect.stop();
