@@ -29,7 +29,7 @@ import {
 import type { Authenticated } from '../exchange.js';
 import type { SessionOptions } from '../core.js';
 import { PromiseClientSession, PromiseServerSession } from '../drivers/promise.js';
-import { type ClientOptions, isUpperCaseMechanismName } from '../mechanism.js';
+import type { ClientOptions } from '../mechanism.js';
 import type { ServerOptions } from '../options.js';
 import type { ChooseOptions, SASLAuth } from '../registry.js';
 import { raceSignal, readerWork, serverOptionsFor } from './lines.js';
@@ -207,6 +207,7 @@ function nameEnd(text: string, from: number): number {
 // XML 1.0 Char production, plus a check for unpaired surrogates (not characters at all).
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
 const FORBIDDEN = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const SASL_NAME = /^[A-Z0-9_-]{1,20}$/;
 
 function isXmlChar(code: number): boolean {
   return code === 0x9 || code === 0xa || code === 0xd || (code >= 0x20 && code <= 0xd7ff) || (code >= 0xe000 && code <= 0xfffd) || (code >= 0x10000 && code <= 0x10ffff);
@@ -630,7 +631,7 @@ function parseRaw(xml: string, from: 'client' | 'server', options: XmppParseOpti
         if (child.local !== 'mechanism' || child.namespace !== XMPP_SASL_NS) throw new MalformedMessageError('unexpected child element in <mechanisms>', { party });
         onlyAttributes(child, [], party);
         const name = textContent(child, party);
-        if (!isUpperCaseMechanismName(name)) throw new MalformedMessageError('<mechanism> is not a SASL mechanism name', { party });
+        if (!SASL_NAME.test(name)) throw new MalformedMessageError('<mechanism> is not a SASL mechanism name', { party });
         return name;
       });
       if (mechanisms.length === 0) throw new MalformedMessageError('<mechanisms> offers no mechanism', { party });
@@ -639,7 +640,7 @@ function parseRaw(xml: string, from: 'client' | 'server', options: XmppParseOpti
     case 'auth': {
       onlyAttributes(root, ['mechanism'], party);
       const mechanism = attribute(root, 'mechanism');
-      if (mechanism === undefined || !isUpperCaseMechanismName(mechanism)) throw new MalformedMessageError('<auth> lacks a valid mechanism attribute', { party });
+      if (mechanism === undefined || !SASL_NAME.test(mechanism)) throw new MalformedMessageError('<auth> lacks a valid mechanism attribute', { party });
       return { kind: 'auth', mechanism, text: textContent(root, party) };
     }
     case 'challenge':
@@ -730,7 +731,7 @@ function escapeXml(text: string): string {
 }
 
 function checkName(name: string): string {
-  if (!isUpperCaseMechanismName(name)) throw new UsageError('not a SASL mechanism name');
+  if (!SASL_NAME.test(name)) throw new UsageError('not a SASL mechanism name');
   return name;
 }
 
@@ -935,54 +936,73 @@ class ElementSplitter {
         // Character data: everything up to the next `<` (none between tags, which is common enough to skip the search).
         const lt = text.charCodeAt(i) === LT ? i : text.indexOf('<', i);
         const end = lt === -1 ? length : lt;
-        let bytes = 0;
-        for (let j = i; j < end; j++) bytes += utf8Size(text.charCodeAt(j));
-        this.#grow(bytes, end - i);
+        if (end > i) {
+          let bytes = 0;
+          for (let j = i; j < end; j++) bytes += utf8Size(text.charCodeAt(j));
+          this.#grow(bytes, end - i);
+        }
         if (lt === -1) break;
         this.#openTag();
         i = lt + 1;
         continue;
       }
-      if (this.#kind !== 0) {
-        // A run of characters that change nothing (up to the closing quote inside a value, else
-        // up to a quote or `>`) is counted in one step: one call per character made a tag cost
-        // four times as much to split as character data.
-        const quote = this.#quote;
-        let j = i;
-        let bytes = 0;
-        for (let c = text.charCodeAt(j); j < length && (quote !== 0 ? c !== quote : c !== 0x27 && c !== 0x22 && c !== GT); c = text.charCodeAt(++j)) bytes += utf8Size(c);
-        if (j > i) {
-          this.#grow(bytes, j - i);
-          this.#previous = text.charCodeAt(j - 1);
-          i = j;
-          if (i === length) break;
-        }
+      const next = this.#scanTag(text, i);
+      // The piece ended inside the tag.
+      if (next === -1) break;
+      i = next;
+      if (this.#kind === 'end') this.#depth -= 1;
+      else if (this.#previous !== SLASH) this.#depth += 1;
+      if (this.#depth < 0) throw new MalformedMessageError('end tag without a start tag between XMPP elements', { party: 'local' });
+      if (this.#depth === 0) {
+        yield this.#finish(text.slice(from, i));
+        continue;
       }
-      const code = text.charCodeAt(i);
-      this.#grow(utf8Size(code), 1);
-      i += 1;
-      if (this.#kind === 0) {
-        if (code === 0x21 || code === 0x3f) throw new MalformedMessageError('comments and processing instructions are not allowed', { party: 'local' });
-        this.#kind = code === SLASH ? 'end' : 'start';
-      }
-      if (this.#quote !== 0) {
-        if (code === this.#quote) this.#quote = 0;
-      } else if (code === 0x27 || code === 0x22) {
-        this.#quote = code;
-      } else if (code === GT) {
-        this.#inTag = false;
-        if (this.#kind === 'end') this.#depth -= 1;
-        else if (this.#previous !== SLASH) this.#depth += 1;
-        if (this.#depth < 0) throw new MalformedMessageError('end tag without a start tag between XMPP elements', { party: 'local' });
-        if (this.#depth === 0) {
-          yield this.#finish(text.slice(from, i));
-          continue;
-        }
-        if (this.#depth > MAX_DEPTH) throw new MalformedMessageError('XMPP elements nested too deeply', { party: 'local' });
-      }
-      this.#previous = code;
+      if (this.#depth > MAX_DEPTH) throw new MalformedMessageError('XMPP elements nested too deeply', { party: 'local' });
     }
     if (this.inElement && from < length) this.#parts.push(text.slice(from));
+  }
+
+  /**
+   * Reads the tag being read from `i` to its `>` (returning the index after it, the tag done) or
+   * to the end of the piece (returning -1), keeping its state (kind, open quote, previous character) in locals and the
+   * size in one count per run: a step per character through the generator's fields made a tag
+   * cost four times as much to split as character data. The size is counted before anything
+   * that could fail, so the outcome is the one a character at a time gives.
+   */
+  #scanTag(text: string, from: number): number {
+    const length = text.length;
+    let kind = this.#kind;
+    let quote = this.#quote;
+    let previous = this.#previous;
+    let i = from;
+    const start = from;
+    let bytes = 0;
+    while (i < length) {
+      const code = text.charCodeAt(i);
+      bytes += utf8Size(code);
+      i += 1;
+      if (kind === 0) {
+        if (code === 0x21 || code === 0x3f) {
+          this.#grow(bytes, i - start);
+          throw new MalformedMessageError('comments and processing instructions are not allowed', { party: 'local' });
+        }
+        kind = code === SLASH ? 'end' : 'start';
+      }
+      if (quote !== 0) {
+        if (code === quote) quote = 0;
+      } else if (code === 0x27 || code === 0x22) {
+        quote = code;
+      } else if (code === GT) {
+        this.#inTag = false;
+        break;
+      }
+      previous = code;
+    }
+    this.#grow(bytes, i - start);
+    this.#kind = kind;
+    this.#quote = quote;
+    this.#previous = previous;
+    return this.#inTag ? -1 : i;
   }
 
   // Counts `bytes` more of the element (`units` characters scanned); over the limit is an error at once.
