@@ -93,8 +93,9 @@ export const DEFAULT_XMPP_MAX_REFERENCES = 256;
  * Options of the element parser. Every limit is checked while the element is read, before its
  * grammar, and breaking one is a {@link LimitExceededError} naming the option. The totals
  * (`maxElements`, `maxTotalAttributes`, `maxReferences`) bound what markup can cost beyond its
- * characters: at the defaults, no element costs more than three times a plain `<auth>` of the
- * same size once it is a few kilobytes long.
+ * characters: at the defaults, an element of 10 KB or more costs the parser at most three times
+ * what a plain `<auth>` of the same size costs, and a smaller one at most three times what a
+ * plain one of 10 KB costs.
  */
 export interface XmppParseOptions {
   /** Largest element accepted, in UTF-8 bytes. Default {@link DEFAULT_XMPP_MAX_ELEMENT_BYTES}. */
