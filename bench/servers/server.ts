@@ -1,6 +1,6 @@
 /**
  * The servers of the loopback workloads, each run in its own child process (so that its memory
- * and CPU time are its own): `node -r ts-node/register/transpile-only server.ts <kind>`. It
+ * and CPU time are its own): `node -r ./bench/servers/register.cjs server.ts <kind>`. It
  * listens on 127.0.0.1 (a free port), tells the parent the port over IPC, and answers:
  *
  * - `{ cmd: 'cpu' }` with `process.cpuUsage()` (no GC, nothing else: the AUTH workload reads it

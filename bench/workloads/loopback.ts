@@ -67,11 +67,12 @@ function ask<T>(child: ChildProcess, message: object, key: string): Promise<T> {
   });
 }
 
-/** Starts a server child and waits for its port. */
-export function startServer(kind: ServerKind): Promise<RunningServer> {
+/** Starts a server child (node flags: `flags`, else BENCH_SERVER_FLAGS) and waits for its port. */
+export function startServer(kind: ServerKind, flags: readonly string[] = SERVER_FLAGS): Promise<RunningServer> {
   const child: ChildProcess = fork(join(__dirname, '..', 'servers', 'server.ts'), [kind], {
     cwd: ROOT,
-    execArgv: ['--expose-gc', ...SERVER_FLAGS, '-r', 'ts-node/register/transpile-only'],
+    // register.cjs, not ts-node: ts-node loads node:domain, which slows every emit (see there).
+    execArgv: ['--expose-gc', ...flags, '-r', join(__dirname, '..', 'servers', 'register.cjs')],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   return new Promise((done, reject) => {
@@ -270,7 +271,8 @@ function closeClients(clients: readonly Client[]): Promise<void> {
   return new Promise((done) => setTimeout(done, 100));
 }
 
-interface AuthRound {
+/** What {@link authRound} measured. */
+export interface AuthRound {
   /** AUTHs per second, from the first AUTH sent to the last 235 received. */
   readonly rate: number;
   /** Server CPU time (user + system) per AUTH, in microseconds. */
@@ -282,7 +284,7 @@ interface AuthRound {
  * and the server's CPU reading, one AUTH per client with `inFlight` at a time, the clock and the
  * CPU reading again, and the clients closed.
  */
-async function authRound(server: RunningServer, mechanism: SmtpMechanism, connections: number, inFlight: number, profilePath?: string): Promise<AuthRound> {
+export async function authRound(server: RunningServer, mechanism: SmtpMechanism, connections: number, inFlight: number, profilePath?: string): Promise<AuthRound> {
   const clients = await openClients(server.port, connections, 200);
   try {
     if (profilePath !== undefined) await server.profileStart();
@@ -330,9 +332,12 @@ export async function smtpAuth(rounds: number, connections: number, inFlight: nu
     }
   }
   try {
-    // Warm-up: every code path compiled and every pool allocated, in every server.
-    for (const mechanism of SMTP_MECHANISMS) {
-      for (const server of servers) await authRound(server, mechanism, Math.min(500, connections), inFlight);
+    // Warm-up: every code path compiled and every pool allocated, in every server. One round
+    // of 500 was not enough: the first measured round still cost 1.5-3x the others.
+    for (let w = 0; w < 2; w++) {
+      for (const mechanism of SMTP_MECHANISMS) {
+        for (const server of servers) await authRound(server, mechanism, connections, inFlight);
+      }
     }
     for (let r = 0; r < rounds; r++) {
       for (const mechanism of SMTP_MECHANISMS) {
@@ -652,11 +657,20 @@ function batches<T>(count: number, size: number, make: () => Promise<T>): Promis
 }
 
 /**
+ * Node flags of the memory workload's servers: a young generation held at 1 MB per semi-space.
+ * By default V8 grows it (up to 16 MB per semi-space) when many objects survive a burst, in
+ * steps of several MB that no full GC gives back: parking 1000-2000 connections on README.md's
+ * loop added 12-16 MB at once, smtp-server 19 MB, the trivial server nothing. That is the
+ * allocation pattern of the burst, not memory per connection. BENCH_SERVER_FLAGS replaces it.
+ */
+const MEMORY_FLAGS = process.env['BENCH_SERVER_FLAGS'] !== undefined ? SERVER_FLAGS : ['--max-semi-space-size=1'];
+
+/**
  * Memory per connection parked mid-AUTH: a fresh server process per measurement; `first`
  * connections parked, then more up to `connections`, the memory read (after two full GCs) before,
- * after the first step and at the end. The figure is the growth over all `connections`; at
- * 1000 connections RSS moves by whole V8 pages and by the young generation's growth, which is
- * as large as the trivial server's whole figure, so the first step is reported apart.
+ * after the first step and at the end. The figure is the growth from the first step to the end,
+ * per connection: the first step also pays one-time growth (V8 and malloc pages), which moves
+ * RSS by as much as the trivial server's whole figure, so it is reported apart.
  */
 export async function parkedMemory(connections: number, first: number, rounds: number, progress: (text: string) => void): Promise<WorkloadResult> {
   const specs: readonly (ServerSpec & { protocol: 'smtp' | 'imap' })[] = [
@@ -667,13 +681,15 @@ export async function parkedMemory(connections: number, first: number, rounds: n
   const rssFirst = new Map<string, number[]>(specs.map((spec) => [spec.name, []]));
   const heap = new Map<string, number[]>(specs.map((spec) => [spec.name, []]));
   for (let r = 0; r < rounds; r++) {
-    for (const spec of specs) {
+    // The round's fresh processes start together (starting one is most of this workload's
+    // time); each is measured alone.
+    const servers = await Promise.all(specs.map((spec) => startServer(spec.kind, MEMORY_FLAGS)));
+    for (const [index, spec] of specs.entries()) {
       progress(`memory: ${spec.name}, round ${r + 1}/${rounds}`);
-      const server = await startServer(spec.kind);
+      const server = servers[index] as RunningServer;
       const sockets: Socket[] = [];
       try {
-        // Warm-up: run the code paths a few times, so that lazily loaded code is not counted,
-        // but not so often that the heap grows spare room the parked connections would fill.
+        // Warm-up: run the code paths a few times, so that lazily loaded code is not counted.
         const parkStep = spec.protocol === 'smtp' ? smtpPark : imapPark;
         await batches(5, 1, () => session(server.port, (spec.protocol === 'smtp' ? smtpLogin : imapLogin)()));
         await batches(5, 5, () => session(server.port, parkStep(), true)).then((parked) => {
@@ -681,15 +697,16 @@ export async function parkedMemory(connections: number, first: number, rounds: n
         });
         await new Promise((done) => setTimeout(done, 200));
         const before = await server.memory();
-        sockets.push(...(await batches(first, 100, () => session(server.port, parkStep(), true))));
+        sockets.push(...(await batches(first, 200, () => session(server.port, parkStep(), true))));
         await new Promise((done) => setTimeout(done, 200));
         const middle = await server.memory();
-        sockets.push(...(await batches(connections - first, 100, () => session(server.port, parkStep(), true))));
+        sockets.push(...(await batches(connections - first, 200, () => session(server.port, parkStep(), true))));
         await new Promise((done) => setTimeout(done, 300));
         const after = await server.memory();
-        (rss.get(spec.name) as number[]).push((after.rss - before.rss) / connections / 1024);
+        const more = connections - first;
+        (rss.get(spec.name) as number[]).push((after.rss - middle.rss) / more / 1024);
         (rssFirst.get(spec.name) as number[]).push((middle.rss - before.rss) / first / 1024);
-        (heap.get(spec.name) as number[]).push((after.heapUsed + after.external - before.heapUsed - before.external) / connections / 1024);
+        (heap.get(spec.name) as number[]).push((after.heapUsed + after.external - middle.heapUsed - middle.external) / more / 1024);
       } finally {
         for (const socket of sockets) socket.destroy();
         server.stop();
@@ -719,12 +736,12 @@ export async function parkedMemory(connections: number, first: number, rounds: n
   ];
   return {
     name: 'memory',
-    title: `Server memory per connection parked mid-AUTH (${connections} connections: SMTP at "334 VXNlcm5hbWU6" of AUTH LOGIN, IMAP at "+" of AUTHENTICATE PLAIN)`,
+    title: `Server memory per connection parked mid-AUTH (${first} connections, then ${connections - first} more measured: SMTP at "334 VXNlcm5hbWU6" of AUTH LOGIN, IMAP at "+" of AUTHENTICATE PLAIN)`,
     rounds,
     lines,
     targets,
     notes: [
-      `RSS growth of the server process from before the connections to after them, each read after two full GCs, divided by the connections; a fresh server process per measurement. Over the first ${first} alone, RSS moves by whole V8 pages and by the young generation growing, as much as the trivial server's whole figure.`,
+      `Growth of the server process's RSS (and V8 heap + external) from ${first} to ${connections} parked connections, each read after two full GCs, per connection; a fresh server process per measurement, run with ${MEMORY_FLAGS.length === 0 ? 'no extra flags' : MEMORY_FLAGS.join(' ')} (see bench/README.md, "Memory").`,
     ],
   };
 }
