@@ -113,9 +113,13 @@ const resolvedTo = program.getSourceFiles().map((f) => f.fileName).filter((f) =>
 const host = { getCanonicalFileName: (f) => f, getCurrentDirectory: () => work, getNewLine: () => '\n' };
 const failures = new Map(); // "page:line" -> messages
 let other = 0;
+// @types/xmpp__client 0.14 imports paths that NodeNext cannot resolve ('@xmpp/iq/callee', a
+// directory '../..'): errors inside those declaration files, not in the snippets using them.
+const BROKEN_TYPES = /[\\/]node_modules[\\/]@types[\\/]xmpp__[^\\/]+[\\/]/;
 for (const diagnostic of diagnostics) {
   const text = ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n');
   const origin = diagnostic.file && snippets.get(diagnostic.file.fileName);
+  if (!origin && diagnostic.file && BROKEN_TYPES.test(diagnostic.file.fileName)) continue;
   if (!origin) {
     other++;
     console.error(ts.formatDiagnostic(diagnostic, host).trim());
