@@ -25,7 +25,8 @@ echo "smoke: packed $TGZ"
 tar -tzf "$WORK/$TGZ" | sort > "$WORK/contents.txt"
 for f in package/package.json package/dist/index.mjs package/dist/index.cjs package/dist/index.d.mts package/dist/index.d.cts \
   package/dist/nodemailer.mjs package/dist/nodemailer.cjs package/dist/nodemailer.d.mts package/dist/nodemailer.d.cts \
-  package/dist/smtp-server.mjs package/dist/smtp-server.cjs package/dist/smtp-server.d.mts package/dist/smtp-server.d.cts; do
+  package/dist/smtp-server.mjs package/dist/smtp-server.cjs package/dist/smtp-server.d.mts package/dist/smtp-server.d.cts \
+  package/dist/xmppjs.mjs package/dist/xmppjs.cjs package/dist/xmppjs.d.mts package/dist/xmppjs.d.cts; do
   grep -qx "$f" "$WORK/contents.txt" || { echo "smoke: $f missing from the tarball" >&2; exit 1; }
 done
 
@@ -75,7 +76,7 @@ node cjs/use.cjs
 # --- the integration entry points (saslkit/nodemailer, saslkit/smtp-server) ----------------------
 # Their peers are optional peer dependencies: npm did not install them, and the entry points load
 # without them, through the one copy of the library (./index.mjs or ./index.cjs).
-for peer in nodemailer smtp-server; do
+for peer in nodemailer smtp-server @xmpp/client; do
   [ ! -e "node_modules/$peer" ] || { echo "smoke: npm installed the optional peer $peer" >&2; exit 1; }
 done
 cat > esm/integrations.mjs <<'EOF'
@@ -83,28 +84,36 @@ import assert from 'node:assert/strict';
 import { ClearIdentity } from 'saslkit';
 import { createCustomAuth, createTlsGetSocket } from 'saslkit/nodemailer';
 import { createOnAuth } from 'saslkit/smtp-server';
+import { saslkitCredentials, useSaslkitMechanisms } from 'saslkit/xmpp.js';
 
+const saslFactory = { _mechs: [{ name: 'SCRAM-SHA-1', mech: function XmppJsOwn() {} }], use() {} };
+useSaslkitMechanisms({ saslFactory });
+assert.deepEqual(saslFactory._mechs.map((entry) => entry.name), ['SCRAM-SHA-512-PLUS', 'SCRAM-SHA-256-PLUS', 'SCRAM-SHA-1-PLUS', 'SCRAM-SHA-512', 'SCRAM-SHA-256', 'SCRAM-SHA-1', 'OAUTHBEARER', 'PLAIN']);
+assert.equal(typeof saslkitCredentials({ username: 'alice', password: 'alice-pass' }), 'function');
 assert.deepEqual(Object.keys(createCustomAuth()).sort(), ['OAUTHBEARER', 'SCRAM-SHA-1', 'SCRAM-SHA-1-PLUS', 'SCRAM-SHA-256', 'SCRAM-SHA-256-PLUS', 'SCRAM-SHA-512', 'SCRAM-SHA-512-PLUS']);
 assert.equal(typeof createTlsGetSocket(), 'function');
 const onAuth = createOnAuth({ lookup: (name) => (name === 'alice' ? new ClearIdentity('alice', 'alice-pass') : undefined) });
 const call = (auth) => new Promise((resolve) => onAuth(auth, {}, (error, response) => resolve({ error, response })));
 assert.deepEqual(await call({ method: 'PLAIN', username: 'alice', authcid: 'alice', authzid: '', password: 'alice-pass' }), { error: null, response: { user: 'alice' } });
 assert.deepEqual((await call({ method: 'LOGIN', username: 'alice', password: 'wrong' })).response, { message: '5.7.8 Authentication credentials invalid', responseCode: 535 });
-console.log('smoke: ESM import of saslkit/nodemailer and saslkit/smtp-server OK');
+console.log('smoke: ESM import of saslkit/nodemailer, saslkit/smtp-server and saslkit/xmpp.js OK');
 EOF
 cat > cjs/integrations.cjs <<'EOF'
 'use strict';
 const assert = require('node:assert/strict');
 const { createCustomAuth } = require('saslkit/nodemailer');
 const { createOnAuth } = require('saslkit/smtp-server');
+const { saslkitCredentials } = require('saslkit/xmpp.js');
 
 assert.equal(typeof createCustomAuth()['SCRAM-SHA-256'], 'function');
+assert.equal(typeof saslkitCredentials({ username: 'alice', token: 'alice-token' }), 'function');
+assert.equal(require.resolve('saslkit/xmpp.js').endsWith('xmppjs.cjs'), true);
 assert.equal(typeof createOnAuth({ verifyPassword: () => false }), 'function');
 assert.equal(require.resolve('saslkit/nodemailer').endsWith('nodemailer.cjs'), true);
-// One copy of the library: both entry points require the main one.
+// One copy of the library: every entry point requires the main one.
 const copies = Object.keys(require.cache).filter((file) => /saslkit[\\/]dist[\\/]index\.c?js$/.test(file));
 assert.equal(copies.length, 1, `copies of the library loaded: ${copies.join(', ')}`);
-console.log('smoke: CJS require of saslkit/nodemailer and saslkit/smtp-server OK');
+console.log('smoke: CJS require of saslkit/nodemailer, saslkit/smtp-server and saslkit/xmpp.js OK');
 EOF
 node esm/integrations.mjs
 node cjs/integrations.cjs
@@ -115,11 +124,13 @@ for kind in esm cjs; do
 import { ClearIdentity, ClientCredentials, type Identity, PLAIN, SyncClientSession, SyncServerSession } from 'saslkit';
 import { type NodemailerAuthHandler, createCustomAuth } from 'saslkit/nodemailer';
 import { type SmtpServerOnAuth, createOnAuth } from 'saslkit/smtp-server';
+import { type XmppJsCredentialsFunction, saslkitCredentials } from 'saslkit/xmpp.js';
 
 const store = (authcid: string): Identity | undefined => (authcid === 'alice' ? new ClearIdentity('alice', 'alice-pass') : undefined);
 const handlers: Record<string, NodemailerAuthHandler> = createCustomAuth({ mechanisms: ['SCRAM-SHA-256'] });
 const onAuth: SmtpServerOnAuth = createOnAuth({ lookup: store });
-if (typeof handlers['SCRAM-SHA-256'] !== 'function' || typeof onAuth !== 'function') throw new Error('integration entry points');
+const xmppCredentials: XmppJsCredentialsFunction = saslkitCredentials({ username: 'alice', password: 'alice-pass' }, { client: { channelBinding: 'require' } });
+if (typeof handlers['SCRAM-SHA-256'] !== 'function' || typeof onAuth !== 'function' || typeof xmppCredentials !== 'function') throw new Error('integration entry points');
 const client = new SyncClientSession(PLAIN.client(new ClientCredentials('alice', 'alice-pass')));
 const step = new SyncServerSession(PLAIN.server({ lookup: store }, client.start())).start();
 if (!step.done) throw new Error('PLAIN should finish on its initial response');
@@ -158,6 +169,8 @@ EOF
     grep -q "Module name 'saslkit/$sub' was successfully resolved to '.*/node_modules/saslkit/dist/${want/index/$sub}'" "$kind/resolution.log" || {
       echo "smoke: the $kind consumer did not resolve saslkit/$sub to dist/${want/index/$sub}" >&2; exit 1; }
   done
+  grep -q "Module name 'saslkit/xmpp.js' was successfully resolved to '.*/node_modules/saslkit/dist/${want/index/xmppjs}'" "$kind/resolution.log" || {
+    echo "smoke: the $kind consumer did not resolve saslkit/xmpp.js to dist/${want/index/xmppjs}" >&2; exit 1; }
   grep -q "Module name 'saslkit' was successfully resolved to '.*/node_modules/saslkit/dist/$want'" "$kind/resolution.log" || {
     echo "smoke: the $kind consumer did not resolve saslkit to dist/$want" >&2
     grep "Module name 'saslkit'" "$kind/resolution.log" >&2 || true
