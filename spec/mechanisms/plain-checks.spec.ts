@@ -49,4 +49,11 @@ describe('PLAIN checks (each pinned on its own)', () => {
     blamed(() => started().success(b('x')), 'UNEXPECTED_MESSAGE', 'server');
     blamed(() => started().challenge(b('')), 'UNEXPECTED_MESSAGE', 'server');
   });
+  it('an authzid equal to the presented authcid means no authzid, even when SASLprep changes the name', () => {
+    const options = { lookup: storeOf(new ClearIdentity('alice', 'alice-pass')) };
+    for (const name of ['alice', 'al\u00ADice']) {
+      const step = new SyncServerSession(PLAIN.server(options, b(`${name}\0${name}\0alice-pass`))).start();
+      expect(step.done && [step.outcome.authcid, step.outcome.authzid]).to.deep.equal(['alice', 'alice']);
+    }
+  });
 });

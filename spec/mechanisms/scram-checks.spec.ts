@@ -42,6 +42,8 @@ import {
   LimitExceededError,
 } from '../../lib/index.js';
 import { parseGs2Header } from '../../lib/gs2.js';
+import { createHmac } from 'node:crypto';
+import { SCRAM_SHA_1, SCRAM_SHA_1_PLUS, SCRAM_SHA_512, SCRAM_SHA_512_PLUS, ScramSecret, scramGs2Header, type ChannelBindingSource } from '../../lib/index.js';
 import { b, expectSaslError, runPair, s, storeOf } from '../support/helpers.js';
 
 const MECH = 'SCRAM-SHA-256';
@@ -367,6 +369,136 @@ describe('SCRAM checks (each pinned on its own)', () => {
       expect(derives('other'), 'not filled').to.equal(1);
       // The cache is now exactly full: had the uncached runs added an entry, pass-0 would be gone.
       for (let i = 0; i < SCRAM_CLIENT_CACHE_SIZE - 1; i++) expect(derives(`pass-${i}`), `pass-${i}`).to.equal(0);
+    });
+  });
+  describe('more checks (second mutation run)', () => {
+    it('PLUS server: a connection with a binding source but no types is channel-binding-not-supported', () => {
+      const session = new SyncServerSession(SCRAM_SHA_256_PLUS.server({ ...OPTIONS, scramSendErrors: true, channelBindingData: staticChannelBinding({}) }, b('p=tls-exporter,,n=alice,r=abc')));
+      const step = session.start();
+      expect(!step.done && s(step.challenge)).to.equal('e=channel-binding-not-supported');
+    });
+    it('blames channel-binding flag mismatches on the client', () => {
+      blamed(() => started('p=tls-exporter,,n=alice,r=abc'), 'MALFORMED_MESSAGE', 'client');
+      blamed(() => started('n,,n=alice,r=abc', OPTIONS, SCRAM_SHA_256_PLUS), 'MALFORMED_MESSAGE', 'client', 'SCRAM-SHA-256-PLUS');
+    });
+    it('scramIterations must lie in [1, 2^31-1] (USAGE), both ends included', () => {
+      const firstOf = (scramIterations: number): string => {
+        const step = new SyncServerSession(SCRAM_SHA_256.server({ lookup: storeOf(), scramIterations }, b('n,,n=nobody,r=abc'))).start();
+        return step.done ? '' : attr(s(step.challenge), 'i');
+      };
+      expect(firstOf(1)).to.equal('1');
+      expect(firstOf(0x7fffffff)).to.equal('2147483647');
+      for (const bad of [0, -1, 1.5, 0x80000000]) blamed(() => firstOf(bad), 'USAGE', 'local');
+    });
+    it('a stored SCRAM secret of the wrong shape is not used: no login, and no empty salt or zero count sent', () => {
+      const good = alice.getScramSecret(HASH) as ScramSecret;
+      const shaped = (patch: Partial<Record<keyof ScramSecret, unknown>>): Identity & { getScramSecret(): unknown } => ({
+        authcid: 'alice',
+        compareAuthcid: (name: string) => name === 'alice',
+        compareSecret: () => false,
+        getClearSecret: () => undefined,
+        getScramSecret: () => ({ hash: good.hash, salt: good.salt, iterations: good.iterations, storedKey: good.storedKey, serverKey: good.serverKey, ...patch }),
+      });
+      // Right stored key, server key of the wrong length: the proof would pass with it.
+      const shortServerKey = shaped({ serverKey: good.serverKey.subarray(0, 16) });
+      const at = started('n,,n=alice,r=abc', { lookup: storeOf(shortServerKey) });
+      blamed(() => finish(at, (n) => `c=biws,r=${n}`), 'AUTHENTICATION_FAILED', 'client');
+      for (const patch of [{ salt: new Uint8Array(0) }, { iterations: 0 }, { storedKey: good.storedKey.subarray(0, 16) }]) {
+        const first = started('n,,n=alice,r=abc', { lookup: storeOf(shaped(patch)) }).serverFirst;
+        expect(attr(first, 's')).to.not.equal('');
+        expect(Number(attr(first, 'i'))).to.be.greaterThan(0);
+      }
+    });
+    it('a stored clear-text password that SASLprep refuses (unassigned code point) cannot log in', () => {
+      const options: ServerOptions = { lookup: storeOf(new ClearIdentity('alice', 'p\u0221ss')) };
+      blamed(() => finish(started('n,,n=alice,r=abc', options), (n) => `c=biws,r=${n}`, 'p\u0221ss'), 'AUTHENTICATION_FAILED', 'client');
+    });
+    it('an identity with neither SCRAM keys nor a clear password fails like a wrong password', () => {
+      const opaque: Identity = { authcid: 'alice', compareAuthcid: (n) => n === 'alice', compareSecret: () => true, getClearSecret: () => undefined };
+      blamed(() => finish(started('n,,n=alice,r=abc', { lookup: storeOf(opaque) }), (n) => `c=biws,r=${n}`), 'AUTHENTICATION_FAILED', 'client');
+    });
+    it('the store is not asked for a name that prepares to nothing, and is asked for unassigned code points', () => {
+      const asked: string[] = [];
+      const lookup = (name: string): Identity | undefined => (asked.push(name), name === 'a\u0221' ? new ClearIdentity('a\u0221', PASS) : undefined);
+      started('n,,n=\u00AD,r=abc', { lookup });
+      expect(asked).to.deep.equal([]);
+      started('n,,n=a\u0221,r=abc', { lookup });
+      expect(asked).to.deep.equal(['a\u0221']);
+    });
+    it('unknown users get a salt derived as documented: HMAC-SHA-512(scramSaltSecret, label, block, hash, name)', () => {
+      const first = started('n,,n=nobody,r=abc', { lookup: storeOf(), scramSaltSecret: 'k' }).serverFirst;
+      const expected = createHmac('sha512', 'k').update('saslkit-scram-salt\u00000\u0000SHA-256\u0000').update('nobody').digest().subarray(0, 16);
+      expect(attr(first, 's')).to.equal(toBase64(expected));
+    });
+    it('client: the nonce is 32 characters and fresh, across many exchanges', () => {
+      const nonces = new Set<string>();
+      for (let i = 0; i < 150; i++) {
+        const first = s(new SyncClientSession(SCRAM_SHA_256.client(new ClientCredentials('alice', PASS))).start());
+        const nonce = attr(first, 'r');
+        expect(nonce).to.have.length(32);
+        nonces.add(nonce);
+      }
+      expect(nonces.size).to.equal(150);
+    });
+    it('client: scramNonceForTesting must be printable (USAGE), and the GS2 header defaults to no authzid', () => {
+      blamed(() => new SyncClientSession(SCRAM_SHA_256.client(new ClientCredentials('alice', PASS), { scramNonceForTesting: 'a b' })).start(), 'USAGE', 'local');
+      blamed(() => new SyncServerSession(SCRAM_SHA_256.server({ ...OPTIONS, scramNonceForTesting: 'a,b' }, b('n,,n=alice,r=abc'))).start(), 'USAGE', 'local');
+      expect(scramGs2Header('n')).to.equal('n,,');
+      expect(parseScramClientFirst(b('n,,n=alice,r=abc'))).to.include({ flag: 'n', cbName: '', authzid: '' });
+    });
+    it('client: a user name SASLprep refuses is a local USAGE error', () => {
+      blamed(() => new SyncClientSession(SCRAM_SHA_256.client(new ClientCredentials('a\u0007b', PASS))).start(), 'USAGE', 'local');
+    });
+    it('client: channel-binding policy errors name the mechanism', () => {
+      const noData: ChannelBindingSource = { types: ['tls-exporter'], data: () => undefined };
+      blamed(() => new SyncClientSession(SCRAM_SHA_256_PLUS.client(new ClientCredentials('alice', PASS), { channelBindingData: noData })).start(), 'MECHANISM_UNAVAILABLE', 'local', 'SCRAM-SHA-256-PLUS');
+      blamed(() => new SyncClientSession(SCRAM_SHA_256_PLUS.client(new ClientCredentials('alice', PASS), { channelBinding: 'disable' })).start(), 'MECHANISM_UNAVAILABLE', 'local', 'SCRAM-SHA-256-PLUS');
+      blamed(() => new SyncClientSession(SCRAM_SHA_256.client(new ClientCredentials('alice', PASS), { channelBinding: 'require' })).start(), 'MECHANISM_UNAVAILABLE', 'local');
+    });
+    it('client: success instead of server-first, or success without data, is SERVER_NOT_VERIFIED naming the mechanism', () => {
+      const early = new SyncClientSession(SCRAM_SHA_256.client(new ClientCredentials('alice', PASS)));
+      early.start();
+      blamed(() => early.success(), 'SERVER_NOT_VERIFIED', 'server');
+      const client = new SyncClientSession(SCRAM_SHA_256.client(new ClientCredentials('alice', PASS), { scramNonceForTesting: 'cn' }));
+      client.start();
+      client.challenge(b(`r=cnx,s=${toBase64(Buffer.alloc(16))},i=4096`));
+      blamed(() => client.success(new Uint8Array(0)), 'SERVER_NOT_VERIFIED', 'server');
+    });
+    it('client: a challenge that starts with "e" but not "e=" is malformed, not a server error', () => {
+      const client = new SyncClientSession(SCRAM_SHA_256.client(new ClientCredentials('alice', PASS)));
+      client.start();
+      blamed(() => client.challenge(b('ex')), 'MALFORMED_MESSAGE', 'server');
+    });
+    it('parse and verify helpers read e= themselves, and name the mechanism SCRAM by default', () => {
+      expect(serverErrorOf(blamed(() => parseScramServerFirst(b('e=unknown-user'), 'cn', MECH), 'AUTHENTICATION_FAILED', 'server'))).to.equal('unknown-user');
+      expect(serverErrorOf(blamed(() => { verifyScramServerFinal(b('e=invalid-proof'), new Uint8Array(32), MECH); }, 'AUTHENTICATION_FAILED', 'server'))).to.equal('invalid-proof');
+      blamed(() => parseScramClientFirst(b('x')), 'MALFORMED_MESSAGE', 'client', 'SCRAM');
+      blamed(() => parseScramClientFinal(b('x'), HASH), 'MALFORMED_MESSAGE', 'client', 'SCRAM');
+      blamed(() => parseScramServerFirst(b('x'), 'cn'), 'MALFORMED_MESSAGE', 'server', 'SCRAM');
+      blamed(() => { verifyScramServerFinal(b('x'), new Uint8Array(32)); }, 'SERVER_NOT_VERIFIED', 'server', 'SCRAM');
+    });
+    it('invalid UTF-8 is blamed on whoever sent it', () => {
+      const bad = Uint8Array.of(0x6e, 0x2c, 0x2c, 0x6e, 0x3d, 0xc3, 0x28);
+      blamed(() => parseScramClientFirst(bad, MECH), 'MALFORMED_MESSAGE', 'client');
+      blamed(() => parseScramClientFinal(bad, HASH, MECH), 'MALFORMED_MESSAGE', 'client');
+      blamed(() => parseScramServerFirst(bad, 'cn', MECH), 'MALFORMED_MESSAGE', 'server');
+      const client = new SyncClientSession(SCRAM_SHA_256.client(new ClientCredentials('alice', PASS)));
+      client.start();
+      blamed(() => client.challenge(Uint8Array.of(0x65, 0x3d, 0xc3, 0x28)), 'MALFORMED_MESSAGE', 'server');
+    });
+    it('scramXor refuses operands of different lengths', () => {
+      expect(expectSaslError(() => scramXor(new Uint8Array(2), new Uint8Array(3)), 'USAGE').party).to.equal('local');
+    });
+    it('every variant is client-first, and ranked PLUS above plain, longer hashes first', () => {
+      const ranks = [SCRAM_SHA_1, SCRAM_SHA_256, SCRAM_SHA_512, SCRAM_SHA_1_PLUS, SCRAM_SHA_256_PLUS, SCRAM_SHA_512_PLUS].map((m) => [m.name, m.priority, m.clientFirst]);
+      expect(ranks).to.deep.equal([
+        ['SCRAM-SHA-1', 81, true],
+        ['SCRAM-SHA-256', 82, true],
+        ['SCRAM-SHA-512', 83, true],
+        ['SCRAM-SHA-1-PLUS', 91, true],
+        ['SCRAM-SHA-256-PLUS', 92, true],
+        ['SCRAM-SHA-512-PLUS', 93, true],
+      ]);
     });
   });
 });
