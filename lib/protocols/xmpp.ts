@@ -29,7 +29,7 @@ import {
 import type { Authenticated } from '../exchange.js';
 import type { SessionOptions } from '../core.js';
 import { PromiseClientSession, PromiseServerSession } from '../drivers/promise.js';
-import type { ClientOptions } from '../mechanism.js';
+import { type ClientOptions, isUpperCaseMechanismName } from '../mechanism.js';
 import type { ServerOptions } from '../options.js';
 import type { ChooseOptions, SASLAuth } from '../registry.js';
 import { raceSignal, readerWork, serverOptionsFor } from './lines.js';
@@ -208,7 +208,6 @@ function nameEnd(text: string, from: number): number {
 // XML 1.0 Char production, plus a check for unpaired surrogates (not characters at all).
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
 const FORBIDDEN = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-const SASL_NAME = /^[A-Z0-9_-]{1,20}$/;
 
 function isXmlChar(code: number): boolean {
   return code === 0x9 || code === 0xa || code === 0xd || (code >= 0x20 && code <= 0xd7ff) || (code >= 0xe000 && code <= 0xfffd) || (code >= 0x10000 && code <= 0x10ffff);
@@ -632,7 +631,7 @@ function parseRaw(xml: string, from: 'client' | 'server', options: XmppParseOpti
         if (child.local !== 'mechanism' || child.namespace !== XMPP_SASL_NS) throw new MalformedMessageError('unexpected child element in <mechanisms>', { party });
         onlyAttributes(child, [], party);
         const name = textContent(child, party);
-        if (!SASL_NAME.test(name)) throw new MalformedMessageError('<mechanism> is not a SASL mechanism name', { party });
+        if (!isUpperCaseMechanismName(name)) throw new MalformedMessageError('<mechanism> is not a SASL mechanism name', { party });
         return name;
       });
       if (mechanisms.length === 0) throw new MalformedMessageError('<mechanisms> offers no mechanism', { party });
@@ -641,7 +640,7 @@ function parseRaw(xml: string, from: 'client' | 'server', options: XmppParseOpti
     case 'auth': {
       onlyAttributes(root, ['mechanism'], party);
       const mechanism = attribute(root, 'mechanism');
-      if (mechanism === undefined || !SASL_NAME.test(mechanism)) throw new MalformedMessageError('<auth> lacks a valid mechanism attribute', { party });
+      if (mechanism === undefined || !isUpperCaseMechanismName(mechanism)) throw new MalformedMessageError('<auth> lacks a valid mechanism attribute', { party });
       return { kind: 'auth', mechanism, text: textContent(root, party) };
     }
     case 'challenge':
@@ -732,7 +731,7 @@ function escapeXml(text: string): string {
 }
 
 function checkName(name: string): string {
-  if (!SASL_NAME.test(name)) throw new UsageError('not a SASL mechanism name');
+  if (!isUpperCaseMechanismName(name)) throw new UsageError('not a SASL mechanism name');
   return name;
 }
 
