@@ -6,6 +6,7 @@ import type { ChannelBindingPolicy, ChannelBindingSource } from './channel-bindi
 import type { ClientCredentials } from './credentials.js';
 import type { ClientExchange, ServerExchange } from './exchange.js';
 import type { ServerOptions } from './options.js';
+import type { ScramCache } from './scram-cache.js';
 
 /**
  * A mechanism name as RFC 4422 section 3.1 defines it: 1 to 20 of `A-Z 0-9 - _`. Lower case
@@ -21,6 +22,21 @@ export function isUpperCaseMechanismName(name: string): boolean {
   return MECHANISM_NAME.test(name) && name.toUpperCase() === name;
 }
 
+/** The client options only SCRAM-* reads: `ClientOptions.scram`. */
+export interface ScramClientOptions {
+  /** The highest iteration count accepted from a server. Default 600000; the lowest is always 4096. */
+  readonly maxIterations?: number;
+  /**
+   * Reuse salted passwords across exchanges, so a reconnect costs no second PBKDF2. `true` (the
+   * default) uses `DEFAULT_SCRAM_CACHE`, process-wide, at most 32 entries keyed by an HMAC
+   * of (hash, password, salt, iterations), emptied by `clearScramClientCache()`; a
+   * {@link ScramCache} of your own keeps its entries apart; `false` derives every time.
+   */
+  readonly cache?: boolean | ScramCache;
+  /** Tests only: a fixed client nonce instead of a random one. Never set it in production. */
+  readonly nonceForTesting?: string;
+}
+
 /** Options for client exchanges. Mechanisms ignore the fields they do not use. */
 export interface ClientOptions {
   /** The server's host name: DIGEST-MD5's digest-uri host, OAUTHBEARER's `host=`. */
@@ -33,15 +49,13 @@ export interface ClientOptions {
   readonly channelBinding?: ChannelBindingPolicy;
   /** SCRAM: the connection's channel-binding data, e.g. `tlsChannelBinding(socket, 'client')`. */
   readonly channelBindingData?: ChannelBindingSource | undefined;
-  /** SCRAM: the highest iteration count accepted from a server. Default 600000; the lowest is always 4096. */
+  /** SCRAM-* only: iteration cap, salted-password cache, test nonce; see {@link ScramClientOptions}. */
+  readonly scram?: ScramClientOptions;
+  /** @deprecated Use `scram.maxIterations`; read when that is unset. */
   readonly scramMaxIterations?: number;
-  /**
-   * SCRAM: reuse salted passwords across exchanges, so a reconnect costs no second PBKDF2.
-   * The cache is process-wide, holds at most 32 entries keyed by an HMAC of (hash, password,
-   * salt, iterations), and is emptied by `clearScramClientCache()`. Default true.
-   */
+  /** @deprecated Use `scram.cache`; read when that is unset. */
   readonly scramCache?: boolean;
-  /** SCRAM, tests only: a fixed client nonce instead of a random one. Never set it in production. */
+  /** @deprecated Use `scram.nonceForTesting`; read when that is unset. */
   readonly scramNonceForTesting?: string;
 }
 

@@ -1,10 +1,15 @@
 /**
  * The options a server exchange is started with. One object serves every mechanism, so an
- * application configures its store, policy and validators once.
+ * application configures its store, policy and validators once; what serves one mechanism
+ * family only sits in that family's group (`scram`). The flat `scram*` names of earlier releases
+ * still work as deprecated aliases, read in one place: {@link scramServerSettings} and
+ * {@link scramClientSettings}.
  * @module
  */
 import type { ChannelBindingSource } from './channel-binding.js';
 import type { Identity } from './identity.js';
+import type { ClientOptions, ScramClientOptions } from './mechanism.js';
+import type { ScramCache } from './scram-cache.js';
 
 /** Context passed to server callbacks. */
 export interface CallbackContext {
@@ -58,7 +63,36 @@ export interface TokenError {
 /** The verdict on a token: the authcid it belongs to, or a {@link TokenError}. */
 export type TokenResult = { readonly authcid: string } | { readonly error: TokenError };
 
-/** Server options shared by every mechanism. */
+/** The server options only SCRAM-* reads: `ServerOptions.scram`. */
+export interface ScramServerOptions {
+  /**
+   * Iteration count for keys derived from clear-text identities and for unknown users.
+   * Default 4096 for SHA-1 and SHA-256, 10000 for SHA-512. Stored secrets keep their own count.
+   */
+  readonly iterations?: number;
+  /**
+   * The secret that derives salts for clear-text identities and fake salts for unknown users
+   * (HMAC). Set it, at least 32 random bytes, so that answers stay the same across restarts; by
+   * default a random per-process secret is used.
+   */
+  readonly saltSecret?: Uint8Array | string;
+  /**
+   * On failure, send RFC 5802's `e=<reason>` to the client as a last challenge before failing
+   * (one more round trip). Default false: fail at once, as Dovecot and PostgreSQL do; the reason
+   * is still the error's `serverError`.
+   */
+  readonly sendErrors?: boolean;
+  /** Tests only: a fixed server nonce suffix instead of a random one. Never set it in production. */
+  readonly nonceForTesting?: string;
+  /**
+   * Where keys derived from clear-text accounts are kept, and the salt secret used when
+   * `saltSecret` is unset. Default `DEFAULT_SCRAM_CACHE`, shared by the process; give a
+   * tenant its own to keep its entries and default salt secret apart.
+   */
+  readonly cache?: ScramCache;
+}
+
+/** Server options shared by every mechanism, and the `scram` group. */
 export interface ServerOptions {
   /** Finds stored identities (PLAIN, LOGIN, CRAM-MD5, DIGEST-MD5, SCRAM). */
   readonly lookup?: CredentialLookup;
@@ -154,24 +188,15 @@ export interface ServerOptions {
    * non-PLUS SCRAM over TLS (`saslkit serve`'s server does). Default false.
    */
   readonly requireChannelBinding?: boolean;
-  /**
-   * SCRAM: iteration count for keys derived from clear-text identities and for unknown users.
-   * Default 4096 for SHA-1 and SHA-256, 10000 for SHA-512. Stored secrets keep their own count.
-   */
+  /** SCRAM-* only: iterations, salt secret, `e=` reports; see {@link ScramServerOptions}. */
+  readonly scram?: ScramServerOptions;
+  /** @deprecated Use `scram.iterations`; read when that is unset. */
   readonly scramIterations?: number;
-  /**
-   * SCRAM: the secret that derives salts for clear-text identities and fake salts for unknown
-   * users (HMAC). Set it, at least 32 random bytes, so that answers stay the same across
-   * restarts; by default a random per-process secret is used.
-   */
+  /** @deprecated Use `scram.saltSecret`; read when that is unset. */
   readonly scramSaltSecret?: Uint8Array | string;
-  /**
-   * SCRAM: on failure, send RFC 5802's `e=<reason>` to the client as a last challenge before
-   * failing (one more round trip). Default false: fail at once, as Dovecot and PostgreSQL do; the
-   * reason is still the error's `serverError`.
-   */
+  /** @deprecated Use `scram.sendErrors`; read when that is unset. */
   readonly scramSendErrors?: boolean;
-  /** SCRAM, tests only: a fixed server nonce suffix instead of a random one. Never set it in production. */
+  /** @deprecated Use `scram.nonceForTesting`; read when that is unset. */
   readonly scramNonceForTesting?: string;
   /**
    * SCRAM: the user name the protocol already named outside SASL (PostgreSQL's startup-packet
@@ -190,3 +215,37 @@ export const DEFAULT_MAX_FIELD_BYTES = 1024;
  * secret then costs seconds, not the minutes 2^31-1 SCRAM iterations would.
  */
 export const DEFAULT_MAX_STORED_COST = 5_000_000;
+
+/* eslint-disable @typescript-eslint/no-deprecated -- the one place the flat aliases are read */
+/**
+ * The SCRAM server settings of `options`: the `scram` group, each unset field filled from its
+ * deprecated flat alias (`scramIterations` ...). The one place the aliases are read.
+ */
+export function scramServerSettings(options: ServerOptions): Settings<ScramServerOptions> {
+  const group = options.scram;
+  return {
+    iterations: group?.iterations ?? options.scramIterations,
+    saltSecret: group?.saltSecret ?? options.scramSaltSecret,
+    sendErrors: group?.sendErrors ?? options.scramSendErrors,
+    nonceForTesting: group?.nonceForTesting ?? options.scramNonceForTesting,
+    cache: group?.cache,
+  };
+}
+
+/**
+ * The SCRAM client settings of `options`: the `scram` group, each unset field filled from its
+ * deprecated flat alias (`scramMaxIterations`, `scramCache`, `scramNonceForTesting`).
+ */
+export function scramClientSettings(options: ClientOptions): Settings<ScramClientOptions> {
+  const group = options.scram;
+  return {
+    maxIterations: group?.maxIterations ?? options.scramMaxIterations,
+    cache: group?.cache ?? options.scramCache,
+    nonceForTesting: group?.nonceForTesting ?? options.scramNonceForTesting,
+  };
+}
+
+/* eslint-enable @typescript-eslint/no-deprecated */
+
+/** A group's fields, every one present: its value, or undefined for the default. */
+export type Settings<T> = { readonly [K in keyof T]-?: T[K] | undefined };

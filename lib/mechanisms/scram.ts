@@ -26,7 +26,6 @@ import {
   LimitExceededError,
   MalformedMessageError,
   MechanismUnavailableError,
-  type SaslError,
   ServerNotVerifiedError,
   UsageError,
   isSaslError,
@@ -34,7 +33,8 @@ import {
 import { type Authenticated, type ClientYield, type Effect, type ServerYield, ServerSuccess, challenge, perform, respond } from '../exchange.js';
 import type { Identity } from '../identity.js';
 import type { ClientOptions, Mechanism } from '../mechanism.js';
-import { DEFAULT_MAX_FIELD_BYTES, type ServerOptions } from '../options.js';
+import { DEFAULT_MAX_FIELD_BYTES, type ServerOptions, scramClientSettings, scramServerSettings } from '../options.js';
+import { DEFAULT_SCRAM_CACHE, SCRAM_CLIENT_CACHE_SIZE, ScramCache } from '../scram-cache.js';
 import { trySaslprep } from '../saslprep.js';
 import {
   SCRAM_HASHES,
@@ -74,8 +74,7 @@ export type ScramServerError = (typeof SCRAM_SERVER_ERRORS)[number];
 export const SCRAM_MIN_ITERATIONS = 4096;
 /** Default of `ClientOptions.scramMaxIterations`: OWASP's 2023 count for PBKDF2-HMAC-SHA256. */
 export const SCRAM_DEFAULT_MAX_ITERATIONS = 600000;
-/** How many salted passwords the client cache keeps (process-wide, least recently used first out). */
-export const SCRAM_CLIENT_CACHE_SIZE = 32;
+export { SCRAM_CLIENT_CACHE_SIZE };
 
 /** A SCRAM mechanism: which hash, and whether it is the channel-binding (-PLUS) variant. */
 export interface ScramMechanism extends Mechanism {
@@ -126,13 +125,9 @@ export function scramXor(a: Uint8Array, b: Uint8Array): Uint8Array {
   return out;
 }
 
-// Errors whose e= value is not implied by their type. A WeakMap keeps the typed errors unchanged.
-const ERROR_VALUES = new WeakMap<object, ScramServerError>();
-
-function tagged<E extends SaslError>(error: E, value: ScramServerError): E {
-  ERROR_VALUES.set(error, value);
-  return error;
-}
+// A user name that is not a valid saslname: malformed, with an e= value of its own (RFC 5802
+// section 7). A subclass rather than a side table: the error carries its value itself.
+class UsernameEncodingError extends MalformedMessageError {}
 
 /**
  * The RFC 5802 `e=` value for an error a SCRAM server exchange threw, or undefined when the
@@ -141,8 +136,7 @@ function tagged<E extends SaslError>(error: E, value: ScramServerError): E {
  */
 export function scramServerErrorOf(error: unknown): ScramServerError | undefined {
   if (!isSaslError(error) || error.party !== 'client') return undefined;
-  const value = ERROR_VALUES.get(error);
-  if (value !== undefined) return value;
+  if (error instanceof UsernameEncodingError) return 'invalid-username-encoding';
   if (error.code === 'AUTHENTICATION_FAILED') {
     // Read structurally: the error may come from the other (ESM or CommonJS) copy of saslkit.
     const reported = (error as { readonly serverError?: unknown }).serverError;
@@ -217,7 +211,7 @@ export function parseScramClientFirst(message: Uint8Array, mechanism = 'SCRAM', 
     // PostgreSQL ignores the n= value (libpq sends it empty): the protocol named the user.
     authcid = options.protocolAuthcid ?? unescapeSaslname(user.slice(2), mechanism);
   } catch (error) {
-    throw tagged(error as MalformedMessageError, 'invalid-username-encoding');
+    throw new UsernameEncodingError((error as Error).message, { mechanism, party: 'client' });
   }
   const nonceValue = nonce.slice(2);
   if (!nonce.startsWith('r=') || !PRINTABLE.test(nonceValue)) throw badClientFirst('has a missing or invalid nonce', mechanism);
@@ -285,34 +279,39 @@ function expectedBinding(first: ClientFirst, plus: boolean, source: ChannelBindi
   return data;
 }
 
-// A per-process secret, used when the application sets no `scramSaltSecret`.
-const PROCESS_SECRET = randomBytes(32);
-// How many keys derived from clear-text accounts the server keeps (process-wide, least recently used first out).
-const SCRAM_SERVER_CACHE_SIZE = 1024;
-// Keys derived from clear-text accounts, keyed by an HMAC of (hash, count, salt, password) under
-// a per-process random key, so that the map holds no password and a store that builds a new
-// identity object per lookup (a database) hits it too. Only a successful login profits from a
-// hit: a failing one runs its derivation anyway (see `serverExchange`), so the cache cannot tell
-// a prober which names were used lately.
-const SERVER_CACHE_KEY = randomBytes(32);
-const serverCache = new Map<string, ScramSecret>();
+/**
+ * What a server exchange reads from its options besides the store: the `scram` group (flat
+ * aliases filled in), and the cache with its default salt secret. Keys derived from clear-text
+ * accounts are kept in the cache under an HMAC of (hash, count, salt, password), so that a store
+ * that builds a new identity object per lookup (a database) hits it too. Only a successful login
+ * profits from a hit: a failing one runs its derivation anyway (see `serverExchange`), so the
+ * cache cannot tell a prober which names were used lately.
+ */
+interface ServerContext {
+  readonly iterations: number | undefined;
+  readonly saltSecret: Uint8Array | string;
+  readonly nonceForTesting: string | undefined;
+  readonly cache: ScramCache;
+}
 
-function serverIterations(options: ServerOptions, hash: ScramHash, mechanism: string): number {
-  const iterations = options.scramIterations ?? SCRAM_HASHES[hash].defaultIterations;
+function serverContext(options: ServerOptions): ServerContext {
+  const settings = scramServerSettings(options);
+  const cache = settings.cache ?? DEFAULT_SCRAM_CACHE;
+  return { iterations: settings.iterations, saltSecret: settings.saltSecret ?? cache.saltSecret, nonceForTesting: settings.nonceForTesting, cache };
+}
+
+function serverIterations(context: ServerContext, hash: ScramHash, mechanism: string): number {
+  const iterations = context.iterations ?? SCRAM_HASHES[hash].defaultIterations;
   if (!Number.isSafeInteger(iterations) || iterations < 1 || iterations > 0x7fffffff) throw new UsageError('scramIterations must be a positive integer', { mechanism });
   return iterations;
 }
 
-function saltSecret(options: ServerOptions): Uint8Array | string {
-  return options.scramSaltSecret ?? PROCESS_SECRET;
-}
-
 // Deterministic per (secret, hash, name): the same answer every time, so that a probe cannot tell
 // a derived salt (clear-text or unknown user) from a stored random one.
-function derivedBytes(options: ServerOptions, label: string, hash: ScramHash, name: string, length: number): Uint8Array {
+function derivedBytes(context: ServerContext, label: string, hash: ScramHash, name: string, length: number): Uint8Array {
   const out: Buffer[] = [];
   for (let block = 0; out.length * 64 < length; block++) {
-    out.push(createHmac('sha512', saltSecret(options)).update(`saslkit-scram-${label}\0${block}\0${hash}\0`).update(name).digest());
+    out.push(createHmac('sha512', context.saltSecret).update(`saslkit-scram-${label}\0${block}\0${hash}\0`).update(name).digest());
   }
   return Buffer.concat(out).subarray(0, length);
 }
@@ -342,7 +341,7 @@ interface KeyPlan {
  * (or one saslkit has not seen yet) derives once from a password no one has; any other store
  * derives nothing.
  */
-function fakePlan(options: ServerOptions, hash: ScramHash, name: string, mechanism: string, refused: Error | undefined): KeyPlan {
+function fakePlan(options: ServerOptions, context: ServerContext, hash: ScramHash, name: string, mechanism: string, refused: Error | undefined): KeyPlan {
   const { length } = SCRAM_HASHES[hash];
   let decoy: Identity | undefined = unknownUserIdentity(options);
   const decoyRefused = storedCostError(options, decoy, mechanism, true);
@@ -350,11 +349,11 @@ function fakePlan(options: ServerOptions, hash: ScramHash, name: string, mechani
   const why = refused ?? decoyRefused;
   const model: unknown = decoy !== undefined && isScramKeySource(decoy) ? decoy.getScramSecret(hash) : undefined;
   const shaped = usableSecret(model, hash) ? model : undefined;
-  const salt = derivedBytes(options, 'salt', hash, name, shaped?.salt.length ?? SCRAM_SALT_LENGTH);
-  const iterations = shaped?.iterations ?? serverIterations(options, hash, mechanism);
+  const salt = derivedBytes(context, 'salt', hash, name, shaped?.salt.length ?? SCRAM_SALT_LENGTH);
+  const iterations = shaped?.iterations ?? serverIterations(context, hash, mechanism);
   const base = { salt, iterations, real: false, ...(why === undefined ? {} : { refused: why }) };
-  if (shaped === undefined && decoy !== undefined && hasClearSecret(decoy)) return { ...base, password: derivedBytes(options, 'password', hash, name, length) };
-  return { ...base, keys: new ScramSecret(hash, salt, iterations, derivedBytes(options, 'stored', hash, name, length), derivedBytes(options, 'server', hash, name, length)) };
+  if (shaped === undefined && decoy !== undefined && hasClearSecret(decoy)) return { ...base, password: derivedBytes(context, 'password', hash, name, length) };
+  return { ...base, keys: new ScramSecret(hash, salt, iterations, derivedBytes(context, 'stored', hash, name, length), derivedBytes(context, 'server', hash, name, length)) };
 }
 
 function hasClearSecret(identity: Identity): boolean {
@@ -376,31 +375,12 @@ function clearPassword(identity: Identity): string | undefined {
   return normalized === '' ? undefined : normalized;
 }
 
-// The cache is keyed by an HMAC under a per-process random key, so the map holds no password.
-function serverCacheKey(hash: ScramHash, password: string, salt: Uint8Array, iterations: number): string {
-  return createHmac('sha256', SERVER_CACHE_KEY).update(`${hash}\0${iterations}\0${salt.length}\0`).update(salt).update(password).digest('base64');
-}
-
-function cachedKeys(key: string): ScramSecret | undefined {
-  const found = serverCache.get(key);
-  if (found !== undefined) {
-    serverCache.delete(key);
-    serverCache.set(key, found);
-  }
-  return found;
-}
-
-function cacheKeys(key: string, secret: ScramSecret): void {
-  serverCache.set(key, secret);
-  if (serverCache.size > SCRAM_SERVER_CACHE_SIZE) serverCache.delete(serverCache.keys().next().value as string);
-}
-
 /**
- * Empties the server's cache of keys derived from clear-text accounts, for specs that count
+ * Empties the shared cache's keys derived from clear-text accounts, for specs that count
  * derivations. A changed password needs no call: it is part of the cache key. @internal
  */
 export function clearScramServerCache(): void {
-  serverCache.clear();
+  DEFAULT_SCRAM_CACHE.clearServer();
 }
 
 // Checked by shape, not instanceof: the secret may come from the other (ESM or CommonJS) copy
@@ -422,19 +402,20 @@ function usableSecret(value: unknown, hash: ScramHash): value is ScramSecret {
 }
 
 /** Where the keys come from: the identity's stored secret, its clear secret, or a fake. */
-function planKeys(identity: Identity | undefined, refused: Error | undefined, options: ServerOptions, hash: ScramHash, name: string, mechanism: string): KeyPlan {
+function planKeys(identity: Identity | undefined, refused: Error | undefined, options: ServerOptions, context: ServerContext, hash: ScramHash, name: string, mechanism: string): KeyPlan {
   if (identity !== undefined) {
     const stored: unknown = isScramKeySource(identity) ? identity.getScramSecret(hash) : undefined;
     if (usableSecret(stored, hash)) return { salt: stored.salt, iterations: stored.iterations, real: true, keys: stored };
     const password = clearPassword(identity);
-    if (password !== undefined) return { salt: derivedBytes(options, 'salt', hash, name, SCRAM_SALT_LENGTH), iterations: serverIterations(options, hash, mechanism), real: true, password };
+    if (password !== undefined) return { salt: derivedBytes(context, 'salt', hash, name, SCRAM_SALT_LENGTH), iterations: serverIterations(context, hash, mechanism), real: true, password };
   }
-  return fakePlan(options, hash, name, mechanism, refused);
+  return fakePlan(options, context, hash, name, mechanism, refused);
 }
 
 function* serverExchange(hash: ScramHash, plus: boolean, mechanism: string, options: ServerOptions, initial: Uint8Array | undefined): Generator<ServerYield, Authenticated, unknown> {
   const first = parseScramClientFirst(initial ?? (yield* challenge(EMPTY)), mechanism, options);
   const binding = expectedBinding(first, plus, options.channelBindingData, mechanism, options.requireChannelBinding === true);
+  const context = serverContext(options);
 
   // The store is asked for the prepared name, as for PLAIN.
   const authcid = first.authcid;
@@ -445,9 +426,9 @@ function* serverExchange(hash: ScramHash, plus: boolean, mechanism: string, opti
   const identity = refused === undefined ? found : undefined;
   if (identity !== undefined) learnDecoy(options, identity);
   const name = prepared ?? authcid;
-  const plan = planKeys(identity, refused, options, hash, name, mechanism);
+  const plan = planKeys(identity, refused, options, context, hash, name, mechanism);
 
-  const nonce = first.nonce + (testNonce(options.scramNonceForTesting, mechanism) ?? randomNonce());
+  const nonce = first.nonce + (testNonce(context.nonceForTesting, mechanism) ?? randomNonce());
   const serverFirst = `r=${nonce},s=${toBase64(plan.salt)},i=${plan.iterations}`;
   const final = parseScramClientFinal(yield* challenge(utf8(serverFirst)), hash, mechanism);
 
@@ -458,13 +439,14 @@ function* serverExchange(hash: ScramHash, plus: boolean, mechanism: string, opti
 
   let secret = plan.keys;
   let derived = false;
-  const cacheKey = plan.real && typeof plan.password === 'string' ? serverCacheKey(hash, plan.password, plan.salt, plan.iterations) : undefined;
-  if (secret === undefined && cacheKey !== undefined) secret = cachedKeys(cacheKey);
+  const { cache } = context;
+  const cacheKey = plan.real && typeof plan.password === 'string' ? cache.entryKey('server', hash, plan.password, plan.salt, plan.iterations) : undefined;
+  if (secret === undefined && cacheKey !== undefined) secret = cache.serverKeys(cacheKey);
   if (secret === undefined) {
     const salted = yield* performDerive(hash, plan.password ?? EMPTY, plan.salt, plan.iterations, mechanism);
     derived = true;
     secret = ScramSecret.fromSaltedPassword(hash, plan.salt, plan.iterations, salted);
-    if (cacheKey !== undefined) cacheKeys(cacheKey, secret);
+    if (cacheKey !== undefined) cache.keepServerKeys(cacheKey, secret);
   }
 
   const authMessage = scramAuthMessage(first.bare, serverFirst, final.withoutProof);
@@ -567,32 +549,18 @@ export function verifyScramServerFinal(message: Uint8Array, expected: Uint8Array
   if (!constantTimeEqual(signature, expected)) throw new ServerNotVerifiedError('SCRAM server signature is wrong', { mechanism });
 }
 
-const CACHE_KEY = randomBytes(32);
-const saltedCache = new Map<string, Uint8Array>();
-
-// The cache is keyed by an HMAC under a per-process random key, so the map holds no password.
-function cacheKey(hash: ScramHash, password: string, salt: Uint8Array, iterations: number): string {
-  return createHmac('sha256', CACHE_KEY).update(`${hash}\0${iterations}\0${salt.length}\0`).update(salt).update(password).digest('base64');
-}
-
-/** Empties the client's salted-password cache (e.g. after a password change). */
+/** Empties the shared client salted-password cache (e.g. after a password change): {@link DEFAULT_SCRAM_CACHE}'s `clearClient()`. */
 export function clearScramClientCache(): void {
-  saltedCache.clear();
+  DEFAULT_SCRAM_CACHE.clearClient();
 }
 
-function* saltedPassword(hash: ScramHash, password: string, salt: Uint8Array, iterations: number, useCache: boolean, mechanism: string): Generator<Effect<Uint8Array>, Uint8Array, unknown> {
-  const key = useCache ? cacheKey(hash, password, salt, iterations) : undefined;
-  const cached = key === undefined ? undefined : saltedCache.get(key);
-  if (key !== undefined && cached !== undefined) {
-    saltedCache.delete(key);
-    saltedCache.set(key, cached);
-    return cached;
-  }
+// The cache is keyed by an HMAC under the cache's random key, so it holds no password.
+function* saltedPassword(hash: ScramHash, password: string, salt: Uint8Array, iterations: number, cache: ScramCache | undefined, mechanism: string): Generator<Effect<Uint8Array>, Uint8Array, unknown> {
+  const key = cache?.entryKey('client', hash, password, salt, iterations);
+  const cached = key === undefined ? undefined : cache?.saltedPassword(key);
+  if (cached !== undefined) return cached;
   const salted = yield* performDerive(hash, password, salt, iterations, mechanism);
-  if (key !== undefined) {
-    saltedCache.set(key, salted);
-    if (saltedCache.size > SCRAM_CLIENT_CACHE_SIZE) saltedCache.delete(saltedCache.keys().next().value as string);
-  }
+  if (key !== undefined) cache?.keepSaltedPassword(key, salted);
   return salted;
 }
 
@@ -612,13 +580,14 @@ function clientBinding(plus: boolean, policy: ChannelBindingPolicy, source: Chan
 }
 
 function* clientExchange(hash: ScramHash, plus: boolean, mechanism: string, authcid: string, secret: string, authzidIn: string, options: ClientOptions): Generator<ClientYield, { serverVerified: true }, unknown> {
-  const maxIterations = options.scramMaxIterations ?? SCRAM_DEFAULT_MAX_ITERATIONS;
+  const settings = scramClientSettings(options);
+  const maxIterations = settings.maxIterations ?? SCRAM_DEFAULT_MAX_ITERATIONS;
   if (!Number.isSafeInteger(maxIterations) || maxIterations < SCRAM_MIN_ITERATIONS) throw new UsageError(`scramMaxIterations must be an integer of at least ${SCRAM_MIN_ITERATIONS}`, { mechanism });
   const { flag, data } = clientBinding(plus, options.channelBinding ?? 'prefer', options.channelBindingData, mechanism);
   const user = trySaslprep(authcid, { allowUnassigned: true });
   if (user === undefined) throw new UsageError('the user name is not valid under SASLprep (RFC 4013)', { mechanism });
   const password = scramNormalizePassword(secret);
-  const clientNonce = testNonce(options.scramNonceForTesting, mechanism) ?? randomNonce();
+  const clientNonce = testNonce(settings.nonceForTesting, mechanism) ?? randomNonce();
 
   const gs2Header = scramGs2Header(flag, authzidIn);
   const bare = `n=${escapeSaslname(user)},r=${clientNonce}`;
@@ -628,7 +597,8 @@ function* clientExchange(hash: ScramHash, plus: boolean, mechanism: string, auth
   if (earlyError !== undefined) return yield* acknowledge(earlyError);
   const first = parseScramServerFirst(reply, clientNonce, mechanism, maxIterations);
 
-  const salted = yield* saltedPassword(hash, password, first.salt, first.iterations, options.scramCache !== false, mechanism);
+  const cache = settings.cache === false ? undefined : settings.cache === true || settings.cache === undefined ? DEFAULT_SCRAM_CACHE : settings.cache;
+  const salted = yield* saltedPassword(hash, password, first.salt, first.iterations, cache, mechanism);
   const clientKey = scramClientKey(hash, salted);
   const withoutProof = `c=${scramChannelBindingAttribute(gs2Header, data)},r=${first.nonce}`;
   const authMessage = scramAuthMessage(bare, first.text, withoutProof);
@@ -663,7 +633,7 @@ export function scramMechanism(hash: ScramHash, plus: boolean): ScramMechanism {
       try {
         return yield* serverExchange(hash, plus, name, options, initial);
       } catch (error) {
-        const value = options.scramSendErrors === true ? scramServerErrorOf(error) : undefined;
+        const value = scramServerSettings(options).sendErrors === true ? scramServerErrorOf(error) : undefined;
         // The client's answer to the e= message does not matter: the exchange has failed.
         if (value !== undefined) yield* challenge(utf8(`e=${value}`));
         throw error;
