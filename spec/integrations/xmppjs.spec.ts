@@ -240,6 +240,29 @@ describe('saslkit/xmpp.js (xmpp.js @xmpp/client)', function () {
       expect(server?.logins.map((user) => [user.mechanism, user.authcid])).to.deep.equal([['OAUTHBEARER', 'juliet']]);
     });
 
+    describe('over XEP-0388 (SASL2), where xmpp.js hands <additional-data> to the mechanism', function () {
+      it('logs in with SCRAM-SHA-512 and checks the signature', async function () {
+        const result = await login({ service: await serve({ sasl2: true }), credentials: { username: 'juliet', password: PASSWORD } });
+        expect(result.error).to.equal(undefined);
+        expect(result.jid).to.equal('juliet@localhost/saslkit');
+        expect(result.logins).to.deep.equal([{ mechanism: 'SCRAM-SHA-512', serverVerified: true, channelBinding: 'n' }]);
+      });
+
+      it('refuses a forged signature in <additional-data>', async function () {
+        const forge = (element: string): string => element.replace(/<additional-data>([^<]+)</, (_, data: string) => `<additional-data>${Buffer.from(Buffer.from(data, 'base64').toString().replace(/^v=./, (v) => (v.endsWith('A') ? 'v=B' : 'v=A'))).toString('base64')}<`);
+        const result = await login({ service: await serve({ sasl2: true, tamper: forge }), credentials: { username: 'juliet', password: PASSWORD } });
+        const error = expectCode(result, 'SERVER_NOT_VERIFIED');
+        expect(error.message).to.equal('SCRAM server signature is wrong');
+        expect(server?.logins.map((user) => user.mechanism)).to.deep.equal(['SCRAM-SHA-512']);
+      });
+
+      it('refuses <success> without <additional-data>', async function () {
+        const strip = (element: string): string => element.replace(/<additional-data>[^<]*<\/additional-data>/, '');
+        const result = await login({ service: await serve({ sasl2: true, tamper: strip }), credentials: { username: 'juliet', password: PASSWORD } });
+        expectCode(result, 'SERVER_NOT_VERIFIED');
+      });
+    });
+
     it("fails with a UsageError when the client's factory has none of saslkit's mechanisms", async function () {
       const result = await login({ service: await serve(), credentials: { username: 'juliet', password: PASSWORD }, register: false });
       expectCode(result, 'USAGE');

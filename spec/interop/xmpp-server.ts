@@ -11,10 +11,13 @@ import { type AddressInfo, type Server, type Socket, createServer } from 'node:n
 import tls, { type ConnectionOptions, TLSSocket } from 'node:tls';
 import {
   type Authenticated,
+  PromiseServerSession,
   type SASLAuth,
   type ServerOptions,
   advertisedMechanisms,
   buildXmppMechanisms,
+  fromBase64,
+  toBase64,
   tlsChannelBinding,
   xmppServerAuth,
 } from '../../lib/index.js';
@@ -22,6 +25,7 @@ import {
 const STREAM_NS = 'http://etherx.jabber.org/streams';
 const TLS_NS = 'urn:ietf:params:xml:ns:xmpp-tls';
 const BIND_NS = 'urn:ietf:params:xml:ns:xmpp-bind';
+const SASL2_NS = 'urn:xmpp:sasl:2';
 /** Larger than any element xmpp.js sends in a login; a stream that grows past it is closed. */
 const MAX_BUFFER = 65536;
 
@@ -177,6 +181,12 @@ export interface XmppServerOptions {
    * saslkit's server profile (reported; the parser is lib/protocols/xmpp.ts).
    */
   readonly dropResponseMechanism?: boolean;
+  /**
+   * Offers XEP-0388 (SASL2, `<authentication>`) instead of RFC 6120 SASL, with a small exchange
+   * of its own over saslkit's server session: `<authenticate>`, `<challenge>`/`<response>`, and
+   * `<success>` carrying `<additional-data>` (SCRAM's server-final); no stream restart after it.
+   */
+  readonly sasl2?: boolean;
 }
 
 /** A running test server. */
@@ -245,7 +255,8 @@ async function serve(raw: Socket, settings: XmppServerOptions, records: Records,
     const starttls = settings.tls !== undefined && tls === undefined ? `<starttls xmlns='${TLS_NS}'>${settings.requireTls === true ? '<required/>' : ''}</starttls>` : '';
     const binding = tls === undefined ? undefined : tlsChannelBinding(tls, 'server');
     const names = advertisedMechanisms(settings.auth, { channelBinding: (binding?.types.length ?? 0) > 0 });
-    const sasl = settings.requireTls === true && tls === undefined ? '' : buildXmppMechanisms(names);
+    const offer = settings.sasl2 === true ? `<authentication xmlns='${SASL2_NS}'>${names.map((name) => `<mechanism>${name}</mechanism>`).join('')}</authentication>` : buildXmppMechanisms(names);
+    const sasl = settings.requireTls === true && tls === undefined ? '' : offer;
     write(`<stream:features>${starttls}${sasl}</stream:features>`);
   };
   // Elements read but not yet handled: xmppServerAuth starts with the <auth> the loop saw.
@@ -284,7 +295,7 @@ async function serve(raw: Socket, settings: XmppServerOptions, records: Records,
       reader = new TokenReader(tls);
       continue;
     }
-    if (xml.startsWith('<auth') && user === undefined) {
+    if (/^<auth[\s>/]/.test(xml) && settings.sasl2 !== true && user === undefined) {
       pending.push(xml);
       const binding = tls === undefined ? undefined : tlsChannelBinding(tls, 'server');
       const tamper = settings.tamper;
@@ -300,6 +311,22 @@ async function serve(raw: Socket, settings: XmppServerOptions, records: Records,
         records.logins.push(user);
         records.tlsVersions.push(tls?.getProtocol() ?? null);
       } catch (error) {
+        records.refusals.push(error);
+      }
+      continue;
+    }
+    if (xml.startsWith('<authenticate') && settings.sasl2 === true && user === undefined) {
+      const tamper = settings.tamper ?? ((element: string): string => element);
+      try {
+        user = await sasl2Exchange(xml, settings, elements, (element) => {
+          write(tamper(element));
+        });
+        records.logins.push(user);
+        records.tlsVersions.push(tls?.getProtocol() ?? null);
+        // XEP-0388: no restart; the authenticated stream's features follow <success>.
+        features();
+      } catch (error) {
+        write(`<failure xmlns='${SASL2_NS}'><not-authorized xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/></failure>`);
         records.refusals.push(error);
       }
       continue;
@@ -331,4 +358,29 @@ export function extendXmppJsTls(extra: ConnectionOptions): () => void {
   return () => {
     tls.connect = original;
   };
+}
+
+/** The text between an element's tags, for the base64 payloads of SASL2 elements (tests only). */
+function payload(xml: string, name: string): Uint8Array | undefined {
+  const match = new RegExp(`<${name}\\b[^>]*>([^<]*)</${name}>`).exec(xml);
+  return match === null ? undefined : fromBase64(match[1] ?? '');
+}
+
+/** One XEP-0388 exchange over saslkit's server session; resolves with the verified result. */
+async function sasl2Exchange(first: string, settings: XmppServerOptions, elements: AsyncIterator<string>, write: (element: string) => void): Promise<Authenticated> {
+  const name = /\bmechanism=(["'])([^"']+)\1/.exec(first)?.[2] ?? '';
+  const mechanism = settings.auth.getServer(name);
+  if (mechanism === undefined) throw new Error(`SASL2 mechanism ${name} not offered`);
+  const initial = payload(first, 'initial-response');
+  const session = new PromiseServerSession(mechanism.server(settings.options, initial), { mechanism: mechanism.name, initialResponse: initial });
+  let step = await session.start();
+  while (!step.done) {
+    write(`<challenge xmlns='${SASL2_NS}'>${toBase64(step.challenge)}</challenge>`);
+    const next = await elements.next();
+    if (next.done === true) throw new Error('the client closed the stream');
+    step = await session.respond(payload(next.value, 'response') ?? new Uint8Array(0));
+  }
+  const data = step.outcome.additionalData;
+  write(`<success xmlns='${SASL2_NS}'>${data === undefined ? '' : `<additional-data>${toBase64(data)}</additional-data>`}<authorization-identifier>${step.outcome.authzid}@${settings.domain ?? 'localhost'}</authorization-identifier></success>`);
+  return step.outcome;
 }
