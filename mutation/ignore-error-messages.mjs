@@ -6,15 +6,27 @@
 //   new LimitExceededError(limit, <message>, ...)  message = argument 1 (the limit name is API)
 //   bad(<message>) / badClientFirst(<message>, ...) / failed(<message>, mechanism, code)
 //                                            local helpers that only wrap `new ...Error(message)`
+//   decodeUtf8(bytes, <what>, ...) / decodeMessage(bytes, <what>, ...) / fromBase64(text, <what>, ...)
+//   checkFieldLength(options, mechanism, <field>, length) / parseField(bytes, <what>, options) (LOGIN)
+//                                            labels that only go into an error's message
 // Written as a plain plugin object ({ kind, name, value }) so that it needs no import.
 
-const MESSAGE_HELPERS = new Set(['bad', 'badClientFirst', 'failed']);
+const MESSAGE_HELPERS = new Map([
+  ['bad', 0],
+  ['badClientFirst', 0],
+  ['failed', 0],
+  ['decodeUtf8', 1],
+  ['decodeMessage', 1],
+  ['fromBase64', 1],
+  ['checkFieldLength', 2],
+  ['parseField', 1], // LOGIN's 'user name' | 'password' label
+]);
 
 function messageIndex(callee, isNew) {
   if (callee?.type !== 'Identifier') return -1;
   if (isNew && callee.name === 'LimitExceededError') return 1;
   if (isNew && callee.name.endsWith('Error')) return 0;
-  if (!isNew && MESSAGE_HELPERS.has(callee.name)) return 0;
+  if (!isNew) return MESSAGE_HELPERS.get(callee.name) ?? -1;
   return -1;
 }
 

@@ -218,6 +218,10 @@ describe('SCRAM checks (each pinned on its own)', () => {
       const binding = staticChannelBinding({ 'tls-exporter': Buffer.alloc(32, 3) });
       blamed(() => started('q=tls-exporter,,n=alice,r=abc', { ...OPTIONS, channelBindingData: binding }, SCRAM_SHA_256_PLUS), 'MALFORMED_MESSAGE', 'client', 'SCRAM-SHA-256-PLUS');
       expect(parseGs2Header('p=tls-exporter,,').header).to.include({ flag: 'p', cbName: 'tls-exporter' });
+      // The second comma is searched for after the first, wherever the first is.
+      const parsed = parseGs2Header('p=tls-exporter,a=bob,n=bob,r=abc');
+      expect([parsed.header.text, parsed.header.authzid, parsed.rest]).to.deep.equal(['p=tls-exporter,a=bob,', 'bob', 'n=bob,r=abc']);
+      blamed(() => parseGs2Header('n', MECH), 'MALFORMED_MESSAGE', 'client');
     });
     it('cb-name is anchored at both ends', () => {
       for (const cbind of ['p=tls exporter', 'p= tls', 'p=tls ']) {
