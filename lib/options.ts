@@ -199,10 +199,15 @@ export interface ServerOptions {
   /** @deprecated Use `scram.nonceForTesting`; read when that is unset. */
   readonly scramNonceForTesting?: string;
   /**
-   * SCRAM: the user name the protocol already named outside SASL (PostgreSQL's startup-packet
-   * `user`). When set, SCRAM looks up and checks this name and ignores its own `n=` name, as
-   * PostgreSQL does (libpq sends `n=`).
+   * The user the transport already named or authenticated outside SASL, such as PostgreSQL's
+   * startup-packet `user`. A mechanism whose message names the user only for the transport's
+   * sake uses this name instead and ignores its own: SCRAM looks up and checks it and ignores
+   * `n=` (libpq sends `n=` empty), as PostgreSQL does. PLAIN, LOGIN, CRAM-MD5 and DIGEST-MD5 keep
+   * the name the client sent, which their proof covers or which is their only user name; a host
+   * that wants it to match the transport's compares `Authenticated.authcid` itself.
    */
+  readonly transportAuthcid?: string;
+  /** @deprecated Use `transportAuthcid`; read when that is unset. */
   readonly protocolAuthcid?: string;
 }
 
@@ -245,6 +250,10 @@ export function scramClientSettings(options: ClientOptions): Settings<ScramClien
   };
 }
 
+/** {@link ServerOptions.transportAuthcid}, else its deprecated alias `protocolAuthcid`. */
+export function transportAuthcid(options: ServerOptions): string | undefined {
+  return options.transportAuthcid ?? options.protocolAuthcid;
+}
 /* eslint-enable @typescript-eslint/no-deprecated */
 
 /** A group's fields, every one present: its value, or undefined for the default. */

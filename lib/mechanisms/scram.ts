@@ -33,7 +33,7 @@ import {
 import { type Authenticated, type ClientYield, type Effect, type ServerYield, ServerSuccess, challenge, perform, respond } from '../exchange.js';
 import type { Identity } from '../identity.js';
 import type { ClientOptions, Mechanism } from '../mechanism.js';
-import { DEFAULT_MAX_FIELD_BYTES, type ServerOptions, scramClientSettings, scramServerSettings } from '../options.js';
+import { DEFAULT_MAX_FIELD_BYTES, type ServerOptions, scramClientSettings, scramServerSettings, transportAuthcid } from '../options.js';
 import { DEFAULT_SCRAM_CACHE, SCRAM_CLIENT_CACHE_SIZE, ScramCache } from '../scram-cache.js';
 import { trySaslprep } from '../saslprep.js';
 import {
@@ -208,8 +208,8 @@ export function parseScramClientFirst(message: Uint8Array, mechanism = 'SCRAM', 
   checkFieldLength(options, mechanism, 'SCRAM user name', Buffer.byteLength(user) - 2);
   let authcid: string;
   try {
-    // PostgreSQL ignores the n= value (libpq sends it empty): the protocol named the user.
-    authcid = options.protocolAuthcid ?? unescapeSaslname(user.slice(2), mechanism);
+    // The transport may have named the user already (PostgreSQL; libpq sends n= empty).
+    authcid = transportAuthcid(options) ?? unescapeSaslname(user.slice(2), mechanism);
   } catch (error) {
     throw new UsernameEncodingError((error as Error).message, { mechanism, party: 'client' });
   }

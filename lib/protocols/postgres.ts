@@ -604,7 +604,7 @@ export async function postgresServerAuth(args: PostgresServerAuthOptions): Promi
     const mechanism = names.includes(initial.mechanism) ? auth.getServer(initial.mechanism) : undefined;
     if (!mechanism) throw new MechanismUnavailableError('the client chose a mechanism the server did not offer', { party: 'client' });
     mechanismName = mechanism.name;
-    session = new PromiseServerSession(mechanism.server({ ...serverOptions, protocolAuthcid: user }, initial.data), { ...args.session, mechanism: mechanism.name, initialResponse: initial.data });
+    session = new PromiseServerSession(mechanism.server({ ...serverOptions, transportAuthcid: user }, initial.data), { ...args.session, mechanism: mechanism.name, initialResponse: initial.data });
     let step = await session.start();
     while (!step.done) {
       await args.write(buildPgAuthenticationSASLContinue(step.challenge));
