@@ -145,7 +145,7 @@ export interface XmppJsLogin {
 export interface SaslkitCredentialsOptions {
   /**
    * Options of the client mechanisms: the channel-binding policy (`require` admits only -PLUS;
-   * `disable` never binds), `scramMaxIterations`, ... `host` defaults to xmpp.js's domain.
+   * `disable` never binds), `scram.maxIterations`, ... `host` defaults to xmpp.js's domain.
    * `channelBindingData` defaults to the TLS socket's, when xmpp.js runs over TLS in Node
    * (STARTTLS or `xmpps://`); over WebSocket there is none.
    */
@@ -157,7 +157,7 @@ export interface SaslkitCredentialsOptions {
   readonly choose?: ChooseOptions | undefined;
   /** The mechanism to use, instead of the strongest offered. */
   readonly mechanism?: string | undefined;
-  /** Limits of the exchange (message size, rounds, a time limit). */
+  /** Limits of the exchange (message size, rounds). The waits for the server are xmpp.js's, not timed here. */
   readonly session?: SessionOptions | undefined;
   /** Called after each login that saslkit ran and verified, before xmpp.js restarts the stream. */
   readonly onAuthenticated?: ((login: XmppJsLogin) => void) | undefined;
@@ -203,14 +203,6 @@ class Attempt {
     this.mechanism = mechanism;
     this.channelBinding = channelBinding;
     this.#session = new PromiseClientSession(mechanism.client(credentials, client), { ...session, mechanism: mechanism.name });
-  }
-
-  get started(): boolean {
-    return this.#started;
-  }
-
-  get finished(): boolean {
-    return this.#session.finished;
   }
 
   get namespace(): string {
