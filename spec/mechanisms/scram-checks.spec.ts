@@ -450,8 +450,9 @@ describe('SCRAM checks (each pinned on its own)', () => {
       expect(scramGs2Header('n')).to.equal('n,,');
       expect(parseScramClientFirst(b('n,,n=alice,r=abc'))).to.include({ flag: 'n', cbName: '', authzid: '' });
     });
-    it('client: a user name SASLprep refuses is a local USAGE error', () => {
+    it('client: a user name SASLprep refuses is a local USAGE error; unassigned code points are allowed (query profile)', () => {
       blamed(() => new SyncClientSession(SCRAM_SHA_256.client(new ClientCredentials('a\u0007b', PASS))).start(), 'USAGE', 'local');
+      expect(attr(s(new SyncClientSession(SCRAM_SHA_256.client(new ClientCredentials('a\u0221', PASS))).start()), 'n')).to.equal('a\u0221');
     });
     it('client: channel-binding policy errors name the mechanism', () => {
       const noData: ChannelBindingSource = { types: ['tls-exporter'], data: () => undefined };
