@@ -11,6 +11,7 @@ import { hostileDigest, hostilePlain, hostileScramClient, hostileScramServer, ho
 import { imapThroughput, parkedMemory, smtpAuth } from './workloads/loopback.js';
 import { cramMd5, loginServer, oauthParse, plainClient, plainServer } from './workloads/mechanisms.js';
 import { scramCached, scramClient, scramFull, scramSha1Client } from './workloads/scram.js';
+import { xmppjsLogin } from './workloads/xmppjs.js';
 
 const ROOT = join(__dirname, '..');
 
@@ -50,6 +51,7 @@ const ENTRIES: readonly Entry[] = [
       return results;
     },
   },
+  ops('xmppjs', 'xmpp.js login: saslkit SCRAM-SHA-256 vs its own SCRAM-SHA-1 (SASL only)', (s) => xmppjsLogin(Math.max(3, s.rounds - 2), 150 * s.scale)),
   ops('drivers', 'driver overhead on a PLAIN exchange', (s) => drivers(s.rounds + 2, 250 * s.scale)),
   {
     name: 'smtp',
