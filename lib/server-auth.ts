@@ -15,10 +15,31 @@ import { SCRAM_HASHES, type ScramHash, ScramIdentity, ScramSecret, isScramKeySou
 const DECOY_AUTHCID = '\u0000nobody';
 // The decoy until the store has returned an identity: a clear-text comparison.
 const NOBODY = new ClearIdentity(DECOY_AUTHCID, 'saslkit-unknown-user-placeholder');
+/**
+ * What an unknown user's SCRAM answer copies from the store's accounts: per hash, the salt size
+ * and count of a stored secret; else whether an account of this kind derives (it has a clear
+ * secret) or not. Read from the account itself, never through a decoy identity.
+ */
+interface ScramShape {
+  readonly secrets: ReadonlyMap<ScramHash, { readonly saltLength: number; readonly iterations: number }>;
+  readonly derives: boolean;
+}
+
+/** What is learned from a store: the PLAIN/LOGIN decoy, the SCRAM shape, and their cost. */
+interface Learned {
+  readonly kind: unknown;
+  readonly decoy: Identity;
+  readonly scram: ScramShape;
+  readonly cost: number;
+}
+
+const CLEAR_SHAPE: ScramShape = { secrets: new Map(), derives: true };
+const NOBODY_LEARNED: Learned = { kind: ClearIdentity, decoy: NOBODY, scram: CLEAR_SHAPE, cost: 0 };
+
 // Decoys learned per lookup function, and the latest one learned from any (a host that builds a
 // new lookup closure per connection still gets a decoy of its store's kind).
-const DECOYS = new WeakMap<CredentialLookup, { readonly kind: unknown; readonly decoy: Identity }>();
-let latestDecoy: Identity | undefined;
+const DECOYS = new WeakMap<CredentialLookup, Learned>();
+let latest: Learned | undefined;
 
 const HASHES = Object.keys(SCRAM_HASHES) as ScramHash[];
 
@@ -111,10 +132,14 @@ function maxStoredCost(options: ServerOptions, mechanism: string): number {
  * cap. `decoy` names the unknown-user decoy instead of an account. @internal
  */
 export function storedCostError(options: ServerOptions, identity: Identity, mechanism: string, decoy = false): LimitExceededError | undefined {
+  return costError(options, storedCost(identity), decoy ? undefined : identity.authcid, mechanism);
+}
+
+/** {@link storedCostError} for a known cost; `authcid` undefined names the decoy. */
+function costError(options: ServerOptions, cost: number, authcid: string | undefined, mechanism: string): LimitExceededError | undefined {
   const max = maxStoredCost(options, mechanism);
-  const cost = storedCost(identity);
   if (cost <= max) return undefined;
-  const entry = decoy ? 'the unknown-user decoy (unknownUserIdentity)' : `account ${JSON.stringify(identity.authcid)}`;
+  const entry = authcid === undefined ? 'the unknown-user decoy (unknownUserIdentity)' : `account ${JSON.stringify(authcid)}`;
   return new LimitExceededError('maxStoredCost', `the stored secret of ${entry} costs ${cost} iterations, above maxStoredCost (${max}); it is refused`, { mechanism, party: 'local' });
 }
 
@@ -140,8 +165,31 @@ export function learnDecoy(options: ServerOptions, identity: Identity): void {
   if (DECOYS.get(lookup)?.kind === kind) return;
   const decoy = decoyOf(identity);
   if (decoy === undefined) return;
-  DECOYS.set(lookup, { kind, decoy });
-  latestDecoy = decoy;
+  const learned: Learned = { kind, decoy, scram: decoy === NOBODY ? CLEAR_SHAPE : scramShapeOf(identity), cost: storedCost(decoy) };
+  DECOYS.set(lookup, learned);
+  latest = learned;
+}
+
+/** The {@link ScramShape} of an account, from what it hands out (as {@link decoyOf} reads it). */
+function scramShapeOf(identity: Identity): ScramShape {
+  const secrets = new Map<ScramHash, { saltLength: number; iterations: number }>();
+  for (const secret of asScramSecrets(scramSecretsOf(identity))) secrets.set(secret.hash, { saltLength: secret.salt.length, iterations: secret.iterations });
+  return { secrets, derives: secrets.size === 0 && clearSecretOf(identity) !== undefined };
+}
+
+/** The identity's clear secret, or undefined when it has none or cannot tell. */
+function clearSecretOf(identity: Identity): string | undefined {
+  try {
+    const clear = identity.getClearSecret();
+    return typeof clear === 'string' ? clear : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function learnedFor(options: ServerOptions): Learned {
+  const learned = options.lookup === undefined ? undefined : DECOYS.get(options.lookup);
+  return learned ?? latest ?? NOBODY_LEARNED;
 }
 
 /**
@@ -150,9 +198,100 @@ export function learnDecoy(options: ServerOptions, identity: Identity): void {
  * else a decoy of the kind the store returns (see {@link ServerOptions.unknownUserIdentity}).
  */
 export function unknownUserIdentity(options: ServerOptions): Identity {
-  if (options.unknownUserIdentity !== undefined) return options.unknownUserIdentity;
-  const learned = options.lookup === undefined ? undefined : DECOYS.get(options.lookup)?.decoy;
-  return learned ?? latestDecoy ?? NOBODY;
+  return options.unknownUserIdentity ?? learnedFor(options).decoy;
+}
+
+/** How a SCRAM server answers an unknown (or refused) user: the shape of the store's accounts for one hash. */
+export interface ScramDecoy {
+  /** The salt size of a stored secret of the store's kind; undefined: the default size. */
+  readonly saltLength: number | undefined;
+  /** Its iteration count; undefined: the server's count for derived keys. */
+  readonly iterations: number | undefined;
+  /** True when the store's accounts derive their keys (clear text): the answer derives once too. */
+  readonly derives: boolean;
+}
+
+/**
+ * What a SCRAM server needs from the store for one login, gathered in one place: the lookup
+ * (of the SASLprep-ed name), the cost cap, the account's stored secret for `hash` or its clear
+ * password (SASLprep-ed, stored profile), and the decoy shape that an unknown or refused user's
+ * answer copies. Nothing here calls back into a mechanism.
+ */
+export interface ScramCredential {
+  /** The name derived salts are bound to: the SASLprep-ed authcid, or the authcid as sent when SASLprep refuses it. */
+  readonly name: string;
+  /** The account within the cost cap, or undefined (unknown user, or refused). */
+  readonly identity: Identity | undefined;
+  /** The account's usable stored secret for the hash. */
+  readonly stored: ScramSecret | undefined;
+  /** The account's prepared clear password, when it has no stored secret. */
+  readonly password: string | undefined;
+  /** The shape of the answer when neither is there. */
+  readonly decoy: ScramDecoy;
+  /** Why a stored account (or the decoy) was not used: the failure's `cause`. */
+  readonly refused: Error | undefined;
+}
+
+/** Looks up `authcid` for a SCRAM server and returns what the mechanism derives its keys from. */
+export function* scramCredential(options: ServerOptions, mechanism: string, authcid: string, hash: ScramHash): Generator<Effect<Identity | undefined>, ScramCredential, unknown> {
+  // The store is asked for the prepared name, as for PLAIN.
+  const prepared = trySaslprep(authcid, { allowUnassigned: true });
+  const found = prepared === undefined || prepared === '' ? undefined : yield* perform(lookupEffect(options, mechanism, prepared));
+  // An account above the cost cap is answered like an unknown user; the reason is the cause.
+  const refused = found === undefined ? undefined : storedCostError(options, found, mechanism);
+  const identity = refused === undefined ? found : undefined;
+  const name = prepared ?? authcid;
+  if (identity !== undefined) {
+    learnDecoy(options, identity);
+    const stored: unknown = isScramKeySource(identity) ? identity.getScramSecret(hash) : undefined;
+    if (usableScramSecret(stored, hash)) return { name, identity, stored, password: undefined, decoy: NO_DECOY, refused };
+    const clear = clearSecretOf(identity);
+    const password = clear === undefined ? undefined : trySaslprep(clear, { allowUnassigned: false });
+    if (password !== undefined && password !== '') return { name, identity, stored: undefined, password, decoy: NO_DECOY, refused };
+  }
+  const { decoy, decoyRefused } = scramDecoy(options, hash, mechanism);
+  return { name, identity, stored: undefined, password: undefined, decoy, refused: refused ?? decoyRefused };
+}
+
+const NO_DECOY: ScramDecoy = { saltLength: undefined, iterations: undefined, derives: false };
+
+/** The decoy shape for `hash`: from `unknownUserIdentity` when set, else learned from the store; none above the cost cap. */
+function scramDecoy(options: ServerOptions, hash: ScramHash, mechanism: string): { decoy: ScramDecoy; decoyRefused: Error | undefined } {
+  const configured = options.unknownUserIdentity;
+  if (configured !== undefined) {
+    const decoyRefused = storedCostError(options, configured, mechanism, true);
+    if (decoyRefused !== undefined) return { decoy: NO_DECOY, decoyRefused };
+    const model: unknown = isScramKeySource(configured) ? configured.getScramSecret(hash) : undefined;
+    if (usableScramSecret(model, hash)) return { decoy: { saltLength: model.salt.length, iterations: model.iterations, derives: false }, decoyRefused };
+    return { decoy: { saltLength: undefined, iterations: undefined, derives: clearSecretOf(configured) !== undefined }, decoyRefused };
+  }
+  const learned = learnedFor(options);
+  const decoyRefused = costError(options, learned.cost, undefined, mechanism);
+  if (decoyRefused !== undefined) return { decoy: NO_DECOY, decoyRefused };
+  const secret = learned.scram.secrets.get(hash);
+  if (secret !== undefined) return { decoy: { saltLength: secret.saltLength, iterations: secret.iterations, derives: false }, decoyRefused };
+  return { decoy: { saltLength: undefined, iterations: undefined, derives: learned.scram.derives }, decoyRefused };
+}
+
+/**
+ * True when `value` is a SCRAM secret for `hash` that a server can use. Checked by shape, not
+ * instanceof: the secret may come from the other (ESM or CommonJS) copy of saslkit, and a failed
+ * check would refuse every login silently.
+ */
+function usableScramSecret(value: unknown, hash: ScramHash): value is ScramSecret {
+  const secret = value as Partial<ScramSecret> | null | undefined;
+  const { length } = SCRAM_HASHES[hash];
+  return (
+    secret?.hash === hash &&
+    secret.salt instanceof Uint8Array &&
+    secret.salt.length > 0 &&
+    Number.isSafeInteger(secret.iterations) &&
+    (secret.iterations ?? 0) > 0 &&
+    secret.storedKey instanceof Uint8Array &&
+    secret.storedKey.length === length &&
+    secret.serverKey instanceof Uint8Array &&
+    secret.serverKey.length === length
+  );
 }
 
 /**

@@ -25,7 +25,9 @@ import {
   SyncClientSession,
   buildPlainResponse,
 } from '../lib/index.js';
-import { storedCost } from '../lib/server-auth.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { scramCredential, storedCost } from '../lib/server-auth.js';
 import { type ServerTrace, traceServer } from './hostile/support.js';
 import { KdfCounter } from './support/kdf-counter.js';
 import { b, expectNoSecrets, storeOf } from './support/helpers.js';
@@ -130,7 +132,7 @@ describe('server-auth: the cap on stored secrets (maxStoredCost)', () => {
 
   it('SCRAM: a stored secret above the cap is never offered: the server answers like for an unknown user', () => {
     const secret = ScramSecret.fromPassword('SHA-256', PASSWORD, { iterations: 4500 });
-    const options: ServerOptions = { lookup: storeOf(new ScramIdentity('alice', secret)), maxStoredCost: 4096, scramSaltSecret: 'cap-secret' };
+    const options: ServerOptions = { lookup: storeOf(new ScramIdentity('alice', secret)), maxStoredCost: 4096, scram: { saltSecret: 'cap-secret' } };
     const refused = kdf.during(() => scram(options, 'alice', PASSWORD));
     const unknown = kdf.during(() => scram(options, 'mallory', PASSWORD));
     expectRefusal(refused.value.error, [secret.format()]);
@@ -182,6 +184,53 @@ describe('server-auth: the cap on stored secrets (maxStoredCost)', () => {
   it('refuses a maxStoredCost that is not a positive integer', () => {
     for (const maxStoredCost of [0, -1, 1.5, Number.NaN]) {
       expect(plain({ lookup: storeOf(new ClearIdentity('alice', PASSWORD)), maxStoredCost }, 'alice', PASSWORD).error?.code).to.equal('USAGE');
+    }
+  });
+});
+
+describe('server-auth: the SCRAM credential path goes down once (issue 12)', () => {
+  /** Runs scramCredential's effects synchronously. */
+  const credential = (options: ServerOptions, authcid: string): ReturnType<typeof scramCredential> extends Generator<unknown, infer R, unknown> ? R : never => {
+    const run = scramCredential(options, 'SCRAM-SHA-256', authcid, 'SHA-256');
+    let step = run.next();
+    while (step.done !== true) step = run.next(step.value.runSync());
+    return step.value;
+  };
+
+  it('one call answers lookup, stored secret, clear password and the decoy shape', () => {
+    const secret = ScramIdentity.create('alice', PASSWORD, { hashes: ['SHA-256'], iterations: 4321 });
+    const scramStore: ServerOptions = { lookup: storeOf(secret) };
+    expect(credential(scramStore, 'alice').stored?.iterations).to.equal(4321);
+    expect(credential(scramStore, 'mallory')).to.deep.include({ identity: undefined, stored: undefined, password: undefined, name: 'mallory' });
+    expect(credential(scramStore, 'mallory').decoy).to.deep.equal({ saltLength: 16, iterations: 4321, derives: false });
+    const clearStore: ServerOptions = { lookup: storeOf(new ClearIdentity('bob', 'bob-pass')) };
+    expect(credential(clearStore, 'b\u00ADob')).to.deep.include({ name: 'bob', password: 'bob-pass' });
+    expect(credential(clearStore, 'mallory').decoy).to.deep.equal({ saltLength: undefined, iterations: undefined, derives: true });
+  });
+
+  it('an unknown user over a hashed store costs SCRAM no hasher call: its decoy is no HashedIdentity', () => {
+    const calls: string[] = [];
+    const inner = new Pbkdf2Hasher({ rounds: 1000 });
+    const digest = inner.hash(PASSWORD);
+    const hasher = {
+      hash: (secret: string) => inner.hash(secret),
+      verify: (secret: string, hashed: string) => (calls.push('verify'), inner.verify(secret, hashed)),
+      identify: (hashed: string) => (calls.push('identify'), inner.identify(hashed)),
+      cost: (hashed: string) => (calls.push('cost'), inner.cost(hashed)),
+    };
+    const options: ServerOptions = { lookup: storeOf(new HashedIdentity('carol', digest, hasher)) };
+    expect(credential(options, 'carol').identity?.authcid).to.equal('carol');
+    calls.length = 0;
+    for (let i = 0; i < 3; i++) expect(credential(options, `mallory${i}`).decoy).to.deep.equal({ saltLength: undefined, iterations: undefined, derives: false });
+    expect(calls).to.deep.equal([]);
+  });
+
+  it('identities, hashers and stored SCRAM secrets never import the layers above them', () => {
+    for (const file of ['identity', 'hashing', 'scram-secret', 'scram-cache']) {
+      const source = readFileSync(join(__dirname, '..', 'lib', `${file}.ts`), 'utf8');
+      const imports = [...source.matchAll(/from '\.\/([^']+)\.js'/g)].map((match) => match[1]);
+      expect(imports, file).to.not.include.members(['server-auth', 'options', 'mechanism']);
+      expect(imports.some((name) => name?.startsWith('mechanisms/')), file).to.equal(false);
     }
   });
 });

@@ -30,8 +30,7 @@ import {
   UsageError,
   isSaslError,
 } from '../errors.js';
-import { type Authenticated, type ClientYield, type Effect, type ServerYield, ServerSuccess, challenge, perform, respond } from '../exchange.js';
-import type { Identity } from '../identity.js';
+import { type Authenticated, type ClientYield, type Effect, type ServerYield, ServerSuccess, challenge, respond } from '../exchange.js';
 import type { ClientOptions, Mechanism } from '../mechanism.js';
 import { DEFAULT_MAX_FIELD_BYTES, type ServerOptions, scramClientSettings, scramServerSettings, transportAuthcid } from '../options.js';
 import { DEFAULT_SCRAM_CACHE, SCRAM_CLIENT_CACHE_SIZE, ScramCache } from '../scram-cache.js';
@@ -41,7 +40,6 @@ import {
   SCRAM_SALT_LENGTH,
   type ScramHash,
   ScramSecret,
-  isScramKeySource,
   performDerive,
   scramClientKey,
   scramH,
@@ -49,7 +47,7 @@ import {
   scramNormalizePassword,
   scramServerKey,
 } from '../scram-secret.js';
-import { authorize, checkFieldLength, learnDecoy, lookupEffect, storedCostError, unknownUserIdentity } from '../server-auth.js';
+import { type ScramCredential, authorize, checkFieldLength, scramCredential } from '../server-auth.js';
 import { escapeSaslname, formatGs2Header, parseGs2Header, unescapeSaslname } from '../gs2.js';
 
 /** The `e=` values of RFC 5802 section 7. */
@@ -335,44 +333,22 @@ interface KeyPlan {
 }
 
 /**
- * The plan for an unknown user (or an account the server cannot use): the same salt size, count
- * and derivations as the accounts of the store's kind, as the decoy shows it. A store of SCRAM
- * secrets answers with a secret's count and salt size and derives nothing; a clear-text store
- * (or one saslkit has not seen yet) derives once from a password no one has; any other store
- * derives nothing.
+ * The plan for one login, from what the store gave. An unknown user (or an account the server
+ * cannot use) gets the same salt size, count and derivations as the accounts of the store's kind
+ * ({@link ScramCredential.decoy}): a store of SCRAM secrets is answered with a secret's count and
+ * salt size and derives nothing; a clear-text store (or one saslkit has not seen yet) derives once
+ * from a password no one has; any other store derives nothing.
  */
-function fakePlan(options: ServerOptions, context: ServerContext, hash: ScramHash, name: string, mechanism: string, refused: Error | undefined): KeyPlan {
+function planKeys(credential: ScramCredential, context: ServerContext, hash: ScramHash, mechanism: string): KeyPlan {
+  const { name, stored, password, decoy, refused } = credential;
+  if (stored !== undefined) return { salt: stored.salt, iterations: stored.iterations, real: true, keys: stored };
+  if (password !== undefined) return { salt: derivedBytes(context, 'salt', hash, name, SCRAM_SALT_LENGTH), iterations: serverIterations(context, hash, mechanism), real: true, password };
   const { length } = SCRAM_HASHES[hash];
-  let decoy: Identity | undefined = unknownUserIdentity(options);
-  const decoyRefused = storedCostError(options, decoy, mechanism, true);
-  if (decoyRefused !== undefined) decoy = undefined;
-  const why = refused ?? decoyRefused;
-  const model: unknown = decoy !== undefined && isScramKeySource(decoy) ? decoy.getScramSecret(hash) : undefined;
-  const shaped = usableSecret(model, hash) ? model : undefined;
-  const salt = derivedBytes(context, 'salt', hash, name, shaped?.salt.length ?? SCRAM_SALT_LENGTH);
-  const iterations = shaped?.iterations ?? serverIterations(context, hash, mechanism);
-  const base = { salt, iterations, real: false, ...(why === undefined ? {} : { refused: why }) };
-  if (shaped === undefined && decoy !== undefined && hasClearSecret(decoy)) return { ...base, password: derivedBytes(context, 'password', hash, name, length) };
+  const salt = derivedBytes(context, 'salt', hash, name, decoy.saltLength ?? SCRAM_SALT_LENGTH);
+  const iterations = decoy.iterations ?? serverIterations(context, hash, mechanism);
+  const base = { salt, iterations, real: false, ...(refused === undefined ? {} : { refused }) };
+  if (decoy.derives) return { ...base, password: derivedBytes(context, 'password', hash, name, length) };
   return { ...base, keys: new ScramSecret(hash, salt, iterations, derivedBytes(context, 'stored', hash, name, length), derivedBytes(context, 'server', hash, name, length)) };
-}
-
-function hasClearSecret(identity: Identity): boolean {
-  try {
-    return typeof identity.getClearSecret() === 'string';
-  } catch {
-    return false;
-  }
-}
-
-function clearPassword(identity: Identity): string | undefined {
-  let clear: string | undefined;
-  try {
-    clear = identity.getClearSecret();
-  } catch {
-    return undefined;
-  }
-  const normalized = typeof clear === 'string' ? trySaslprep(clear, { allowUnassigned: false }) : undefined;
-  return normalized === '' ? undefined : normalized;
 }
 
 /**
@@ -383,50 +359,16 @@ export function clearScramServerCache(): void {
   DEFAULT_SCRAM_CACHE.clearServer();
 }
 
-// Checked by shape, not instanceof: the secret may come from the other (ESM or CommonJS) copy
-// of saslkit, and a failed check would refuse every login silently.
-function usableSecret(value: unknown, hash: ScramHash): value is ScramSecret {
-  const secret = value as Partial<ScramSecret> | null | undefined;
-  const { length } = SCRAM_HASHES[hash];
-  return (
-    secret?.hash === hash &&
-    secret.salt instanceof Uint8Array &&
-    secret.salt.length > 0 &&
-    Number.isSafeInteger(secret.iterations) &&
-    (secret.iterations ?? 0) > 0 &&
-    secret.storedKey instanceof Uint8Array &&
-    secret.storedKey.length === length &&
-    secret.serverKey instanceof Uint8Array &&
-    secret.serverKey.length === length
-  );
-}
-
-/** Where the keys come from: the identity's stored secret, its clear secret, or a fake. */
-function planKeys(identity: Identity | undefined, refused: Error | undefined, options: ServerOptions, context: ServerContext, hash: ScramHash, name: string, mechanism: string): KeyPlan {
-  if (identity !== undefined) {
-    const stored: unknown = isScramKeySource(identity) ? identity.getScramSecret(hash) : undefined;
-    if (usableSecret(stored, hash)) return { salt: stored.salt, iterations: stored.iterations, real: true, keys: stored };
-    const password = clearPassword(identity);
-    if (password !== undefined) return { salt: derivedBytes(context, 'salt', hash, name, SCRAM_SALT_LENGTH), iterations: serverIterations(context, hash, mechanism), real: true, password };
-  }
-  return fakePlan(options, context, hash, name, mechanism, refused);
-}
-
 function* serverExchange(hash: ScramHash, plus: boolean, mechanism: string, options: ServerOptions, initial: Uint8Array | undefined): Generator<ServerYield, Authenticated, unknown> {
   const first = parseScramClientFirst(initial ?? (yield* challenge(EMPTY)), mechanism, options);
   const binding = expectedBinding(first, plus, options.channelBindingData, mechanism, options.requireChannelBinding === true);
   const context = serverContext(options);
 
-  // The store is asked for the prepared name, as for PLAIN.
+  // One call down to the store: lookup, cost cap, stored secret or clear password, decoy shape.
   const authcid = first.authcid;
-  const prepared = trySaslprep(authcid, { allowUnassigned: true });
-  const found = prepared === undefined || prepared === '' ? undefined : yield* perform(lookupEffect(options, mechanism, prepared));
-  // An account above the cost cap is answered like an unknown user; the reason is the cause.
-  const refused = found === undefined ? undefined : storedCostError(options, found, mechanism);
-  const identity = refused === undefined ? found : undefined;
-  if (identity !== undefined) learnDecoy(options, identity);
-  const name = prepared ?? authcid;
-  const plan = planKeys(identity, refused, options, context, hash, name, mechanism);
+  const credential = yield* scramCredential(options, mechanism, authcid, hash);
+  const { identity } = credential;
+  const plan = planKeys(credential, context, hash, mechanism);
 
   const nonce = first.nonce + (testNonce(context.nonceForTesting, mechanism) ?? randomNonce());
   const serverFirst = `r=${nonce},s=${toBase64(plan.salt)},i=${plan.iterations}`;
