@@ -106,6 +106,8 @@ export class MailClient {
   mechanisms: readonly string[] = [];
   /** True when the server offers STARTTLS (STLS) now. */
   startTlsOffered = false;
+  /** POP3: true when the server refused CAPA (RFC 1939 only), so it advertises nothing. */
+  noCapa = false;
   /** IMAP: the server's capability atoms (SASL-IR decides the initial response). */
   #imapCapabilities: readonly string[] = [];
 
@@ -258,6 +260,7 @@ export class MailClient {
           // A server without CAPA (RFC 1939 only) advertises nothing.
           this.mechanisms = [];
           this.startTlsOffered = false;
+          this.noCapa = true;
           return;
         }
         const lines: string[] = [];
@@ -268,6 +271,7 @@ export class MailClient {
           if (lines.length > MAX_REPLY_LINES) throw new MalformedMessageError('the POP3 CAPA reply does not end', { party: 'server' });
         }
         const capa = parsePop3Capa(lines);
+        this.noCapa = false;
         this.mechanisms = capa.mechanisms;
         this.startTlsOffered = capa.capabilities.has('STLS');
         return;

@@ -178,6 +178,13 @@ export async function loginCommand(argv: readonly string[], io: CliIo): Promise<
     if (plan.mechanism !== undefined && client.mechanisms.length > 0 && !client.mechanisms.includes(plan.mechanism)) {
       throw new MechanismUnavailableError(`the server does not offer ${plan.mechanism} (it offers: ${client.mechanisms.join(' ') || 'nothing'})`, { party: 'server' });
     }
+    if (plan.mechanism === undefined && client.noCapa) {
+      // Nothing to choose from: only the user knows what the server takes.
+      throw new MechanismUnavailableError(
+        `the POP3 server does not answer CAPA, so it lists no mechanisms: name one with --mech (e.g. --mech SCRAM-SHA-256, or --mech PLAIN${tls === undefined ? ' with --starttls or a pop3s URL' : ''})`,
+        { party: 'server' },
+      );
+    }
     if (plan.mechanism === undefined) {
       const refusal = noMechanism(plan, client.mechanisms, tls);
       if (refusal !== undefined) throw refusal;

@@ -72,6 +72,7 @@ export async function mechsCommand(argv: readonly string[], io: CliIo): Promise<
       after = [...client.mechanisms];
     }
     const tls = client.tls;
+    const noCapa = client.noCapa;
     await client.quit();
     const before = target.implicitTls ? undefined : first;
     if (target.implicitTls) after = first;
@@ -82,13 +83,14 @@ export async function mechsCommand(argv: readonly string[], io: CliIo): Promise<
         protocol: target.protocol,
         implicitTls: target.implicitTls,
         starttlsOffered,
+        ...(noCapa ? { capa: false } : {}),
         before: before ?? null,
         after: after ?? null,
         tls: tls === undefined ? null : { version: tls.version, certificateVerified: tls.authorized, channelBinding: tls.bindingTypes },
       });
       return EXIT.OK;
     }
-    const list = (names: readonly string[]): string => (names.length === 0 ? '(none)' : names.join(' '));
+    const list = (names: readonly string[]): string => (names.length === 0 ? (noCapa ? '(none: the POP3 server does not answer CAPA; name a mechanism with login --mech)' : '(none)') : names.join(' '));
     const lines = [formatTarget(target)];
     if (before !== undefined) {
       const hint = starttlsOffered ? (starttls ? '' : '  [STARTTLS offered: add --starttls to see what TLS adds]') : '  [no STARTTLS]';
