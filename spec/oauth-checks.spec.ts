@@ -1,8 +1,9 @@
 // Checks of the OAuth wire format and of the validator's verdict, each pinned so that removing
 // or loosening it fails a spec (issue 11, found by mutation testing: see mutation/RESULTS.md).
 import { expect } from 'chai';
-import { OAUTHBEARER, type SaslError, type ServerOptions, SyncServerSession, XOAUTH2 } from '../lib/index.js';
-import { parseKeyValues } from '../lib/oauth.js';
+import { inspect } from 'node:util';
+import { ClientCredentials, OAUTHBEARER, type SaslError, type ServerOptions, SyncClientSession, SyncServerSession, XOAUTH2, buildOauthbearerResponse } from '../lib/index.js';
+import { BearerCredentials, parseKeyValues } from '../lib/oauth.js';
 import { b, expectSaslError } from './support/helpers.js';
 
 function blamed(fn: () => unknown, code: SaslError['code'], party: SaslError['party'], mechanism: string): SaslError {
@@ -90,6 +91,39 @@ describe('OAuth checks (each pinned on its own)', () => {
       expect(step.done).to.equal(false);
       const error = blamed(() => session.respond(Uint8Array.of(1)), 'AUTHENTICATION_FAILED', 'client', 'OAUTHBEARER');
       expect((error as { serverError?: string }).serverError).to.equal('invalid_token');
+    });
+  });
+  describe('more checks (second mutation run)', () => {
+    it('BearerCredentials shows user, host and port in JSON and inspect, under its own name, never the token', () => {
+      const claim = new BearerCredentials('bob', 'tok-secret', 'imap.example', 993);
+      expect(JSON.parse(JSON.stringify(claim))).to.deep.equal({ user: 'bob', host: 'imap.example', port: 993 });
+      expect(inspect(claim)).to.match(/^BearerCredentials/).and.not.include('tok-secret');
+    });
+    it('after an error challenge OAUTHBEARER wants exactly 0x01: an empty reply is malformed (blamed on the client)', () => {
+      const options: ServerOptions = { validateToken: () => ({ error: { status: 'invalid_token' } }) };
+      for (const reply of [new Uint8Array(0), Uint8Array.of(1, 1), Uint8Array.of(2)]) {
+        const session = new SyncServerSession(OAUTHBEARER.server(options, b('n,,\x01auth=Bearer abc\x01\x01')));
+        session.start();
+        blamed(() => session.respond(reply), 'MALFORMED_MESSAGE', 'client', 'OAUTHBEARER');
+      }
+    });
+    it('local errors name the mechanism', () => {
+      blamed(() => new SyncServerSession(OAUTHBEARER.server({}, b('n,,\x01auth=Bearer abc\x01\x01'))).start(), 'USAGE', 'local', 'OAUTHBEARER');
+      blamed(() => buildOauthbearerResponse('tok\n'), 'USAGE', 'local', 'OAUTHBEARER');
+    });
+    it('the client takes success without data or with empty data, and blames the server for data, an empty challenge, or a second challenge', () => {
+      const started = (): SyncClientSession => {
+        const client = new SyncClientSession(OAUTHBEARER.client(new ClientCredentials('alice', 'tok')));
+        client.start();
+        return client;
+      };
+      expect(started().success()).to.deep.equal({ serverVerified: false });
+      expect(started().success(new Uint8Array(0))).to.deep.equal({ serverVerified: false });
+      blamed(() => started().success(b('x')), 'UNEXPECTED_MESSAGE', 'server', 'OAUTHBEARER');
+      blamed(() => started().challenge(new Uint8Array(0)), 'UNEXPECTED_MESSAGE', 'server', 'OAUTHBEARER');
+      const twice = started();
+      twice.challenge(b('{"status":"invalid_token"}'));
+      blamed(() => twice.challenge(b('{"status":"invalid_token"}')), 'UNEXPECTED_MESSAGE', 'server', 'OAUTHBEARER');
     });
   });
 });
