@@ -107,6 +107,11 @@ describe('OAuth checks (each pinned on its own)', () => {
         blamed(() => session.respond(reply), 'MALFORMED_MESSAGE', 'client', 'OAUTHBEARER');
       }
     });
+    it('the OAUTHBEARER client: ports 0 and 65535 are fine, -1 and 65536 are USAGE; no user sends n,,', () => {
+      expect(new TextDecoder().decode(buildOauthbearerResponse('tok', { port: 0 }))).to.equal('n,,\x01port=0\x01auth=Bearer tok\x01\x01');
+      expect(new TextDecoder().decode(buildOauthbearerResponse('tok', { port: 65535 }))).to.include('port=65535\x01');
+      for (const port of [-1, 65536, 1.5]) blamed(() => buildOauthbearerResponse('tok', { port }), 'USAGE', 'local', 'OAUTHBEARER');
+    });
     it('local errors name the mechanism', () => {
       blamed(() => new SyncServerSession(OAUTHBEARER.server({}, b('n,,\x01auth=Bearer abc\x01\x01'))).start(), 'USAGE', 'local', 'OAUTHBEARER');
       blamed(() => buildOauthbearerResponse('tok\n'), 'USAGE', 'local', 'OAUTHBEARER');
