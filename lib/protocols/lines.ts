@@ -1,7 +1,7 @@
 /**
- * Plumbing shared by the line-based profiles (SMTP, IMAP, POP3, ManageSieve): where lines come
- * from, where they go, the base64 framing of SASL messages, and the one exchange loop per side
- * that the profiles plug their grammar into.
+ * Plumbing shared by the line-based profiles (SMTP, IMAP, POP3, ManageSieve): the base64
+ * framing of SASL messages, and the one exchange loop per side that the profiles plug their
+ * grammar into. Where lines come from and go lives in transport/lines.ts.
  *
  * A profile never owns the connection. It reads lines from a {@link LineSource} (an async
  * iterator such as `readline`'s, a {@link LineQueue} fed by a callback transport, or a
@@ -10,7 +10,6 @@
  * through a {@link LineWriter}.
  * @module
  */
-import type { Readable, Writable } from 'node:stream';
 import { EMPTY, fromBase64, toBase64 } from '../bytes.js';
 import type { ServerStep, SessionLimits } from '../core.js';
 import type { ClientCredentials } from '../credentials.js';
@@ -22,7 +21,6 @@ import {
   MechanismUnavailableError,
   type Party,
   type SaslError,
-  TimeoutError,
   UnexpectedMessageError,
   UsageError,
   isSaslError,
@@ -31,374 +29,16 @@ import { type Authenticated, isPromiseLike } from '../exchange.js';
 import { type ClientMechanism, type ClientOptions, MECHANISM_NAME } from '../mechanism.js';
 import type { ServerOptions } from '../options.js';
 import { type ChooseOptions, type ClientChoice, SASLAuth } from '../registry.js';
+import { type LineSink, type LineSource, type LineWriter, cancelLines, lineIterator, pollLines } from '../transport/lines.js';
+import { type WaitContext, raceSignal, signalError } from '../transport/signal.js';
 
-// ---------------------------------------------------------------------------------------------
-// Sources and writers
-
-/**
- * Work done by saslkit's readers (LineReader, LineQueue, xmppElements and the XMPP element
- * parser, PgMessageReader), in units of one character or byte scanned or copied, one queued line
- * moved, or one namespace scope visited. Specs and fuzzers read it around deliveries of the same
- * input in one chunk and byte by byte: a reader is linear in what it receives when the two stay
- * within a small constant of each other. Not exported from the package. @internal
- */
-export const readerWork = { units: 0 };
-
-/** Where a profile reads lines from: an async iterable, or an iterator already in use. */
-export type LineSource = AsyncIterable<string> | AsyncIterator<string>;
-
-/** Writes one line; the line has no CRLF, the writer adds the line ending. May return a promise (backpressure), which is awaited. */
-export type LineWriter = (line: string) => unknown;
-
-/** The iterator of a source. Profiles read with `next()` only, so the host's stream stays open. */
-export function lineIterator(source: LineSource): AsyncIterator<string> {
-  return 'next' in source && typeof source.next === 'function' ? source : (source as AsyncIterable<string>)[Symbol.asyncIterator]();
-}
-
-type Waiter = { resolve: (result: IteratorResult<string>) => void; reject: (error: unknown) => void };
-
-/**
- * Something waiting for one line: the promise of a `next()` call, or a profile's exchange,
- * which waits without a promise so that a connection parked mid-exchange holds no suspended
- * async frames. @internal
- */
-export interface LineSink {
-  /** The line waited for. */
-  line(value: string): void;
-  /** The source ended (`error` undefined) or failed. */
-  end(error: Error | undefined): void;
-}
-
-// The waiter of a `next()` call: settles its promise.
-class PromiseSink implements LineSink {
-  constructor(private readonly waiter: Waiter) {}
-
-  line(value: string): void {
-    this.waiter.resolve({ done: false, value });
-  }
-
-  end(error: Error | undefined): void {
-    if (error === undefined) this.waiter.resolve({ done: true, value: undefined });
-    else this.waiter.reject(error);
-  }
-}
-
-/** What a poll finds: a line; `null` when the source ended; an `Error` when it failed; `undefined` when the sink now waits. @internal */
-export type Polled = string | null | Error | undefined;
-
-// Module-private doors into the queues (given their bodies in the classes' static blocks).
-let pollQueue: (queue: LineQueue, sink: LineSink) => Polled;
-let cancelQueue: (queue: LineQueue, sink: LineSink) => void;
-let pollReader: (reader: LineReader, sink: LineSink) => Polled;
-let cancelReader: (reader: LineReader, sink: LineSink) => void;
-
-/**
- * A line source for callback transports: the host calls {@link LineQueue.push} for every line
- * it receives and {@link LineQueue.end} when the connection closes; a profile reads the lines
- * in order. Reading after `end` reports the end, so a waiting profile never hangs.
- */
-export class LineQueue implements AsyncIterableIterator<string> {
-  // An idle connection's queue is empty, holds a line, or has one reader waiting: single slots,
-  // with arrays only for the rare overflow, keep it small (an emptied array keeps its storage).
-  #head: string | undefined;
-  // Lines after the head, read from #first on: shifting an array moves every line behind the
-  // first, so a chunk of 64K empty lines would cost 64K moves per read.
-  #lines: (string | undefined)[] | undefined;
-  #first = 0;
-  #sink: LineSink | undefined;
-  #sinks: LineSink[] | undefined;
-  #ended = false;
-  #error: Error | undefined;
-
-  static {
-    pollQueue = (queue, sink) => queue.#poll(sink);
-    cancelQueue = (queue, sink) => {
-      queue.#cancel(sink);
-    };
-  }
-
-  /** Adds a received line (without its CRLF). Ignored after {@link LineQueue.end}. */
-  push(line: string): void {
-    if (this.#ended) return;
-    const sink = this.#nextSink();
-    if (sink !== undefined) sink.line(line);
-    else if (this.#head === undefined) this.#head = line;
-    else (this.#lines ??= []).push(line);
-  }
-
-  /** Marks the end of input: readers get the lines still queued, then the end. */
-  end(): void {
-    this.#ended = true;
-    for (let sink = this.#nextSink(); sink !== undefined; sink = this.#nextSink()) sink.end(undefined);
-  }
-
-  /** Ends input with an error (a socket error); readers get the queued lines, then the error. */
-  fail(error: Error): void {
-    if (this.#ended) return;
-    this.#error = error;
-    this.#ended = true;
-    for (let sink = this.#nextSink(); sink !== undefined; sink = this.#nextSink()) sink.end(error);
-  }
-
-  /** Lines received but not read yet. */
-  get pending(): number {
-    return (this.#head === undefined ? 0 : 1) + (this.#lines === undefined ? 0 : this.#lines.length - this.#first);
-  }
-
-  next(): Promise<IteratorResult<string>> {
-    const line = this.#shift();
-    if (line !== undefined) return Promise.resolve({ done: false, value: line });
-    if (this.#ended) return this.#error === undefined ? Promise.resolve({ done: true, value: undefined }) : Promise.reject(this.#error);
-    return new Promise((resolve, reject) => {
-      this.#wait(new PromiseSink({ resolve, reject }));
-    });
-  }
-
-  [Symbol.asyncIterator](): this {
-    return this;
-  }
-
-  #shift(): string | undefined {
-    const line = this.#head;
-    if (line === undefined) return undefined;
-    const lines = this.#lines;
-    if (lines === undefined) {
-      this.#head = undefined;
-      return line;
-    }
-    const first = this.#first;
-    this.#head = lines[first];
-    lines[first] = undefined;
-    this.#first = first + 1;
-    if (this.#first === lines.length) {
-      this.#lines = undefined;
-      this.#first = 0;
-    } else if (this.#first >= 1024 && this.#first * 2 >= lines.length) {
-      // Drop the read half: each line is moved at most once per halving, linear in all.
-      readerWork.units += lines.length - this.#first;
-      this.#lines = lines.slice(this.#first);
-      this.#first = 0;
-    }
-    return line;
-  }
-
-  #wait(sink: LineSink): void {
-    if (this.#sink === undefined) this.#sink = sink;
-    else (this.#sinks ??= []).push(sink);
-  }
-
-  #nextSink(): LineSink | undefined {
-    const sink = this.#sink;
-    if (sink === undefined) return undefined;
-    const sinks = this.#sinks;
-    if (sinks === undefined) {
-      this.#sink = undefined;
-    } else {
-      this.#sink = sinks.shift();
-      if (sinks.length === 0) this.#sinks = undefined;
-    }
-    return sink;
-  }
-
-  #poll(sink: LineSink): Polled {
-    const line = this.#shift();
-    if (line !== undefined) return line;
-    if (this.#ended) return this.#error ?? null;
-    this.#wait(sink);
-    return undefined;
-  }
-
-  #cancel(sink: LineSink): void {
-    if (this.#sink === sink) {
-      this.#nextSink();
-      return;
-    }
-    const sinks = this.#sinks;
-    const index = sinks === undefined ? -1 : sinks.indexOf(sink);
-    if (sinks === undefined || index === -1) return;
-    sinks.splice(index, 1);
-    if (sinks.length === 0) this.#sinks = undefined;
-  }
-}
-
-/** Options of {@link LineReader}. */
-export interface LineReaderOptions {
-  /**
-   * Longest line kept, in octets without the line ending. A longer line is cut to this many
-   * octets plus one and the rest of it, up to the next LF, is discarded as it arrives, so a
-   * peer that never sends a line ending cannot fill memory; the profiles see the cut line as
-   * over their limit. Default 65536.
-   */
-  readonly maxLineLength?: number;
-  /** How line octets become strings. Default `utf8`; `latin1` keeps every octet as one character. */
-  readonly encoding?: 'utf8' | 'latin1';
-  /** Lines buffered before the stream is paused until they are read. Default 256. */
-  readonly highWaterMark?: number;
-}
-
-/** Default of {@link LineReaderOptions.maxLineLength}. */
-export const DEFAULT_READER_MAX_LINE = 65536;
-
-const LF = 0x0a;
-const CR = 0x0d;
-
-/**
- * Splits a byte stream (a socket) into lines ending in LF or CRLF, with a bounded line length.
- * Unlike a `for await` loop over `readline`, breaking out of a loop over a LineReader does not
- * close it (it has no `return()`), so the host can hand the same reader to a profile and keep
- * reading after it. Call {@link LineReader.close} to detach it from the stream.
- */
-export class LineReader implements AsyncIterableIterator<string> {
-  readonly #queue = new LineQueue();
-  readonly #stream: Readable;
-  readonly #max: number;
-  readonly #encoding: 'utf8' | 'latin1';
-  readonly #highWaterMark: number;
-  // The start of a line that has not ended yet, copied into a buffer of its own (so a small rest
-  // does not pin a big chunk) that doubles as it fills: a Buffer per chunk would cost a peer that
-  // sends a byte at a time about 100 bytes of heap per byte.
-  #pending: Buffer | undefined;
-  #length = 0;
-  #discarding = false;
-  #paused = false;
-  readonly #onData = (chunk: Buffer | string): void => {
-    this.#take(typeof chunk === 'string' ? Buffer.from(chunk, this.#encoding) : chunk);
-  };
-  // One listener for 'end', 'close' (which may pass a hadError flag) and 'error' (which passes the error).
-  readonly #onEnd = (error?: unknown): void => {
-    if (error !== undefined && typeof error !== 'boolean') {
-      this.#queue.fail(error as Error);
-      return;
-    }
-    this.#flushPartial();
-    this.#queue.end();
-  };
-
-  static {
-    pollReader = (reader, sink) => {
-      const polled = pollQueue(reader.#queue, sink);
-      reader.#resumeIfDrained();
-      return polled;
-    };
-    cancelReader = (reader, sink) => {
-      cancelQueue(reader.#queue, sink);
-    };
-  }
-
-  constructor(stream: Readable, options: LineReaderOptions = {}) {
-    this.#stream = stream;
-    this.#max = options.maxLineLength ?? DEFAULT_READER_MAX_LINE;
-    this.#encoding = options.encoding ?? 'utf8';
-    this.#highWaterMark = options.highWaterMark ?? 256;
-    stream.on('data', this.#onData);
-    stream.on('end', this.#onEnd);
-    stream.on('close', this.#onEnd);
-    stream.on('error', this.#onEnd);
-  }
-
-  /** Detaches from the stream; readers get what is buffered, then the end. */
-  close(): void {
-    this.#stream.off('data', this.#onData);
-    this.#stream.off('end', this.#onEnd);
-    this.#stream.off('close', this.#onEnd);
-    this.#stream.off('error', this.#onEnd);
-    this.#queue.end();
-  }
-
-  next(): Promise<IteratorResult<string>> {
-    const result = this.#queue.next();
-    this.#resumeIfDrained();
-    return result;
-  }
-
-  [Symbol.asyncIterator](): this {
-    return this;
-  }
-
-  #resumeIfDrained(): void {
-    if (this.#paused && this.#queue.pending < this.#highWaterMark) {
-      this.#paused = false;
-      this.#stream.resume();
-    }
-  }
-
-  #take(chunk: Buffer): void {
-    let start = 0;
-    for (;;) {
-      const lf = chunk.indexOf(LF, start);
-      if (lf === -1) {
-        this.#append(chunk, start, chunk.length);
-        break;
-      }
-      if (this.#pending === undefined && !this.#discarding) {
-        // The whole line is in this chunk (the usual case): decode it in place, no copies.
-        const length = lf - start;
-        this.#emit(chunk, start, start + Math.min(length, this.#max + 1), length > this.#max);
-      } else {
-        this.#append(chunk, start, lf);
-        this.#emitParts();
-      }
-      start = lf + 1;
-    }
-    if (!this.#paused && this.#queue.pending >= this.#highWaterMark) {
-      this.#paused = true;
-      this.#stream.pause();
-    }
-  }
-
-  #append(chunk: Buffer, start: number, end: number): void {
-    if (this.#discarding || end <= start) return;
-    // Keep one octet more than the limit: enough for the reader of the line to see it is too long.
-    const room = this.#max + 1 - this.#length;
-    const kept = Math.min(end - start, room);
-    const length = this.#length + kept;
-    let pending = this.#pending;
-    if (pending === undefined || length > pending.length) {
-      // At most #max + 1 octets are ever kept, so the buffer never grows past that.
-      const grown = Buffer.alloc(Math.min(this.#max + 1, Math.max(2 * length, 256)));
-      if (pending !== undefined) pending.copy(grown, 0, 0, this.#length);
-      readerWork.units += this.#length;
-      pending = grown;
-      this.#pending = grown;
-    }
-    chunk.copy(pending, this.#length, start, start + kept);
-    readerWork.units += kept;
-    this.#length = length;
-    if (length > this.#max) this.#discarding = true;
-  }
-
-  #emitParts(): void {
-    const line = this.#pending ?? Buffer.alloc(0);
-    const cut = this.#discarding;
-    const length = this.#length;
-    this.#pending = undefined;
-    this.#length = 0;
-    this.#discarding = false;
-    this.#emit(line, 0, length, cut);
-  }
-
-  // A line that was cut keeps its last octet, CR or not: it is over the limit either way.
-  #emit(bytes: Buffer, start: number, end: number, cut: boolean): void {
-    const stop = !cut && end > start && bytes[end - 1] === CR ? end - 1 : end;
-    this.#queue.push(bytes.toString(this.#encoding, start, stop));
-  }
-
-  #flushPartial(): void {
-    // A last line without a line ending is still a line (a peer that half-closes after it).
-    if (this.#length > 0) this.#emitParts();
-  }
-}
-
-/** Writes lines with CRLF to a stream; the returned promise settles once the line is handed to the OS. */
-export function lineWriter(stream: Writable): (line: string) => Promise<void> {
-  return (line) =>
-    new Promise((resolve, reject) => {
-      stream.write(`${line}\r\n`, (error) => {
-        if (error) reject(error);
-        else resolve();
-      });
-    });
-}
+// The sources and writers moved to transport/lines.ts and the signal race to transport/signal.ts;
+// re-exported here for the package index and for hosts that imported them from this module.
+export {
+  type LineSink, type LineSource, type LineWriter, type LineReaderOptions, type Polled, DEFAULT_READER_MAX_LINE, LineQueue, LineReader,
+  lineIterator, lineWriter, readerWork,
+} from '../transport/lines.js';
+export { raceSignal } from '../transport/signal.js';
 
 // ---------------------------------------------------------------------------------------------
 // Base64 framing
@@ -496,30 +136,7 @@ export class ProfileFailure extends Error {
 }
 
 /** Error context of a profile: the mechanism once known, and who is blamed. @internal */
-export interface ProfileContext {
-  readonly mechanism?: string | undefined;
-  readonly party: Party;
-}
-
-/**
- * `pending`, or a {@link TimeoutError} (an {@link ExchangeAbortedError} for any other abort
- * reason) blamed on the peer as soon as `signal` fires: the exchange's time limit also covers
- * waiting for the peer's next line, not only the mechanism's own steps.
- */
-export function raceSignal<T>(pending: Promise<T>, signal: AbortSignal | undefined, context: ProfileContext): Promise<T> {
-  if (signal === undefined) return pending;
-  let onAbort: (() => void) | undefined;
-  const aborted = new Promise<never>((_resolve, reject) => {
-    onAbort = () => {
-      reject(signalError(signal, context));
-    };
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-  });
-  return Promise.race([pending, aborted]).finally(() => {
-    if (onAbort) signal.removeEventListener('abort', onAbort);
-  });
-}
+export type ProfileContext = WaitContext;
 
 /** Reads lines from a source for one exchange, enforcing the line limit. @internal */
 export class LineInput implements LineSink {
@@ -569,10 +186,8 @@ export class LineInput implements LineSink {
     const signal = this.#signal;
     if (signal?.aborted === true) throw signalError(signal, context);
     const source = this.#iterator;
-    let polled: Polled;
-    if (source instanceof LineReader) polled = pollReader(source, this);
-    else if (source instanceof LineQueue) polled = pollQueue(source, this);
-    else {
+    let polled = pollLines(source, this);
+    if (polled === false) {
       source.next().then(
         (result) => {
           if (result.done === true) this.#settle('end', undefined);
@@ -645,8 +260,7 @@ export class LineInput implements LineSink {
     this.#release();
     // The line, when it comes, stays in the source for the host.
     const source = this.#iterator;
-    if (source instanceof LineReader) cancelReader(source, this);
-    else if (source instanceof LineQueue) cancelQueue(source, this);
+    cancelLines(source, this);
     consumer.failed(signalError(signal, context));
   }
 
@@ -684,12 +298,6 @@ export interface LineConsumer {
 
 function closedFailure(context: ProfileContext): ProfileFailure {
   return new ProfileFailure(undefined, new ExchangeAbortedError('the connection closed during authentication', context));
-}
-
-// The error of a wait the signal ended, as `raceSignal` makes it.
-function signalError(signal: AbortSignal, context: ProfileContext): SaslError {
-  const timedOut = (signal.reason as { name?: unknown } | undefined)?.name === 'TimeoutError';
-  return timedOut ? new TimeoutError('the peer did not answer in time', context) : new ExchangeAbortedError(undefined, context);
 }
 
 /**
