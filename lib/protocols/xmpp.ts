@@ -92,6 +92,8 @@ type RawElement =
 const FROM_CLIENT: ReadonlySet<string> = new Set(['auth', 'response', 'abort']);
 const FROM_SERVER: ReadonlySet<string> = new Set(['mechanisms', 'challenge', 'success', 'failure']);
 
+const RESPONSE_ATTRIBUTES: readonly string[] = ['mechanism'];
+
 function isNamespaceDeclaration(name: string): boolean {
   return name === 'xmlns' || name.startsWith('xmlns:');
 }
@@ -154,8 +156,11 @@ function parseRaw(xml: string, from: 'client' | 'server', options: XmppParseOpti
       if (mechanism === undefined || !isUpperCaseMechanismName(mechanism)) throw new MalformedMessageError('<auth> lacks a valid mechanism attribute', { party });
       return { kind: 'auth', mechanism, text: textContent(root, party) };
     }
-    case 'challenge':
     case 'response':
+      // xmpp.js 0.14 repeats the mechanism on <response>: meaningless there, so accepted and ignored.
+      onlyAttributes(root, RESPONSE_ATTRIBUTES, party);
+      return { kind: 'response', text: textContent(root, party) };
+    case 'challenge':
     case 'success':
       onlyAttributes(root, [], party);
       return { kind: root.local, text: textContent(root, party) };

@@ -221,8 +221,8 @@ describe('PostgreSQL SASL profile', () => {
       const result = await pair({
         user: 'user',
         password: 'pencil',
-        server: { lookup: asyncStoreOf(USER_7677), channelBindingData: staticChannelBinding({ 'tls-server-end-point': Buffer.alloc(32) }), scramNonceForTesting: SERVER_NONCE },
-        client: { scramNonceForTesting: CLIENT_NONCE },
+        server: { lookup: asyncStoreOf(USER_7677), channelBindingData: staticChannelBinding({ 'tls-server-end-point': Buffer.alloc(32) }), scram: { nonceForTesting: SERVER_NONCE } },
+        client: { scram: { nonceForTesting: CLIENT_NONCE } },
       });
       expect(fulfilled(result.server).authenticated).to.include({ mechanism: 'SCRAM-SHA-256', authcid: 'user', authzid: 'user' });
       expect(fulfilled(result.client)).to.include({ mechanism: 'SCRAM-SHA-256', serverVerified: true });
@@ -473,7 +473,7 @@ describe('PostgreSQL SASL profile', () => {
     const sasl = buildPgAuthenticationSASL(['SCRAM-SHA-256']);
 
     it('sends the StartupMessage and SCRAM client-first with an empty user name, as libpq', async () => {
-      const { written } = await login([sasl], { scramNonceForTesting: 'abc' });
+      const { written } = await login([sasl], { scram: { nonceForTesting: 'abc' } });
       expect(parsePgStartupPacket(written[0]!.subarray(4))).to.deep.include({ kind: 'startup' });
       expect(s(parsePgSASLInitialResponse(body(written[1]!)).data)).to.equal('n,,n=,r=abc');
     });
@@ -526,7 +526,7 @@ describe('PostgreSQL SASL profile', () => {
       const binding = staticChannelBinding({ 'tls-server-end-point': Buffer.alloc(32, 1) });
       await expectSaslRejection((await login([sasl], { channelBinding: 'require', channelBindingData: binding })).run, 'MECHANISM_UNAVAILABLE');
       // With data but only tls-exporter, PostgreSQL's -PLUS cannot be used: plain SCRAM with `y`.
-      const exporterOnly = await login([buildPgAuthenticationSASL(['SCRAM-SHA-256-PLUS', 'SCRAM-SHA-256'])], { channelBindingData: staticChannelBinding({ 'tls-exporter': Buffer.alloc(32, 1) }), scramNonceForTesting: 'abc' });
+      const exporterOnly = await login([buildPgAuthenticationSASL(['SCRAM-SHA-256-PLUS', 'SCRAM-SHA-256'])], { channelBindingData: staticChannelBinding({ 'tls-exporter': Buffer.alloc(32, 1) }), scram: { nonceForTesting: 'abc' } });
       const initial = parsePgSASLInitialResponse(body(exporterOnly.written[1]!));
       expect(initial.mechanism).to.equal('SCRAM-SHA-256');
       expect(s(initial.data)).to.equal('n,,n=,r=abc');

@@ -21,6 +21,7 @@ import {
   buildXmppMechanisms,
   buildXmppResponse,
   buildXmppSuccess,
+  MalformedMessageError,
   isSaslError,
   parseXmppMechanisms,
   parseXmppSaslElement,
@@ -142,6 +143,16 @@ describe('XMPP SASL profile', () => {
       expect(parseXmppMechanisms(`<mechanisms xmlns='${NS}'>\n  <mechanism>PLAIN</mechanism>\n  <mechanism>SCRAM-SHA-256</mechanism>\n</mechanisms>`)).to.deep.equal(['PLAIN', 'SCRAM-SHA-256']);
       expect(parseXmppSaslElement(`<challenge xmlns='${NS}'>=</challenge>`, 'server')).to.deep.equal({ kind: 'challenge', data: new Uint8Array(0) });
       expect(parseXmppSaslElement(`<success xmlns='${NS}'></success>`, 'server')).to.deep.equal({ kind: 'success', data: undefined });
+    });
+
+    // xmpp.js 0.14 sends <response mechanism='SCRAM-SHA-1'>, found against saslkit's XMPP server in
+    // interop: the attribute means nothing on <response>, so it is accepted and ignored.
+    it("accepts and ignores a mechanism attribute on <response> (xmpp.js 0.14 sends one), once", () => {
+      expect(parseXmppSaslElement(`<response xmlns='${NS}' mechanism='SCRAM-SHA-1'>AQI=</response>`, 'client')).to.deep.equal({ kind: 'response', data: new Uint8Array([1, 2]) });
+      expect(parseXmppSaslElement(`<response xmlns='${NS}' mechanism='anything at all'/>`, 'client')).to.deep.equal({ kind: 'response', data: new Uint8Array(0) });
+      expect(() => parseXmppSaslElement(`<response xmlns='${NS}' mechanism='A' mechanism='B'>=</response>`, 'client')).to.throw(MalformedMessageError, /duplicate attribute/);
+      expect(() => parseXmppSaslElement(`<response xmlns='${NS}' other='x'>=</response>`, 'client')).to.throw(MalformedMessageError, /unexpected attribute/);
+      expect(() => parseXmppSaslElement(`<challenge xmlns='${NS}' mechanism='PLAIN'>=</challenge>`, 'server')).to.throw(MalformedMessageError, /unexpected attribute/);
     });
 
     const malformed: [string, string, 'client' | 'server'][] = [
@@ -526,7 +537,7 @@ describe('XMPP SASL profile', () => {
       const written: string[] = [];
       const elements = feed(lines[2]!.slice(3), buildXmppSuccess(b('v=AAAAAAAAAAAAAAAAAAAAAAAAAAA=')));
       const error = await expectSaslRejection(
-        xmppClientAuth({ auth: SASLAuth.named(['SCRAM-SHA-1']), credentials: new ClientCredentials('user', 'pencil'), mechanisms: lines[0]!.slice(3), elements, write: (e) => { written.push(e); }, client: { scramNonceForTesting: 'fyko+d2lbbFgONRv9qkxdawL' } }),
+        xmppClientAuth({ auth: SASLAuth.named(['SCRAM-SHA-1']), credentials: new ClientCredentials('user', 'pencil'), mechanisms: lines[0]!.slice(3), elements, write: (e) => { written.push(e); }, client: { scram: { nonceForTesting: 'fyko+d2lbbFgONRv9qkxdawL' } } }),
         'SERVER_NOT_VERIFIED',
       );
       expect(written).to.deep.equal([lines[1]!.slice(3), lines[3]!.slice(3)]);
@@ -648,7 +659,7 @@ describe('XMPP SASL profile', () => {
     it('replays xmpp-derived-scram-sha-1 byte for byte with the RFC 5802 nonces, the signature travelling in <success>', async () => {
       const user = ScramIdentity.create('user', 'pencil', { hashes: ['SHA-1'], salt: Buffer.from('QSXCR+Q6sek8bf92', 'base64'), iterations: 4096 });
       const auth = SASLAuth.named(['SCRAM-SHA-1', 'PLAIN']);
-      const result = await exchange(auth, auth, new ClientCredentials('user', 'pencil'), { lookup: asyncStoreOf(user), scramNonceForTesting: '3rfcNHYJY1ZVvWVs7j' }, { scramNonceForTesting: 'fyko+d2lbbFgONRv9qkxdawL' });
+      const result = await exchange(auth, auth, new ClientCredentials('user', 'pencil'), { lookup: asyncStoreOf(user), scram: { nonceForTesting: '3rfcNHYJY1ZVvWVs7j' } }, { scram: { nonceForTesting: 'fyko+d2lbbFgONRv9qkxdawL' } });
       expect(result.server.status === 'fulfilled' && result.server.value).to.include({ mechanism: 'SCRAM-SHA-1', authcid: 'user' });
       expect(result.client.status === 'fulfilled' && result.client.value).to.deep.equal({ mechanism: 'SCRAM-SHA-1', serverVerified: true });
       const lines = (vector('xmpp-derived-scram-sha-1').expected['lines'] as string[]).filter((line) => !line.startsWith('#'));
