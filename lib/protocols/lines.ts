@@ -31,6 +31,9 @@ import type { ServerOptions } from '../options.js';
 import { type ChooseOptions, type ClientChoice, SASLAuth } from '../registry.js';
 import { type LineSink, type LineSource, type LineWriter, cancelLines, lineIterator, pollLines } from '../transport/lines.js';
 import { type WaitContext, raceSignal, signalError } from '../transport/signal.js';
+import { serverOptionsFor } from './profile.js';
+
+export { advertisedMechanisms, serverOptionsFor } from './profile.js';
 
 // The sources and writers moved to transport/lines.ts and the signal race to transport/signal.ts;
 // re-exported here for the package index and for hosts that imported them from this module.
@@ -64,19 +67,6 @@ export function decodeInitialResponse(token: string, options?: { mechanism?: str
 export function decodeLineData(text: string, what: string, options?: { mechanism?: string | undefined; party?: Party }): Uint8Array {
   if (text === '') return EMPTY;
   return fromBase64(text, what, options);
-}
-
-/**
- * The names a server should advertise: its server mechanisms in order, without the `-PLUS`
- * variants unless the connection can do channel binding (TLS with the binding data at hand).
- * With `requireChannelBinding` (as {@link ServerOptions.requireChannelBinding}) and binding
- * possible, the non-PLUS SCRAM variants are left out instead.
- */
-export function advertisedMechanisms(auth: SASLAuth, options: { readonly channelBinding?: boolean; readonly requireChannelBinding?: boolean } = {}): string[] {
-  const bind = options.channelBinding === true;
-  // A server that requires binding refuses every non-PLUS SCRAM login where it can bind: do not offer them.
-  const plusOnly = bind && options.requireChannelBinding === true;
-  return auth.serverMechanisms.map((m) => m.name).filter((name) => (name.endsWith('-PLUS') ? bind : !(plusOnly && name.startsWith('SCRAM-'))));
 }
 
 /** Mechanism names from a space-separated list, upper-cased, de-duplicated, invalid names dropped. */
@@ -433,25 +423,6 @@ export function runServerProfile(dialect: ServerDialect, args: LineServerAuthOpt
   return new Promise((resolve, reject) => {
     void new ServerRun(dialect, args, defaultMaxLineLength, resolve, reject, service).drive(undefined);
   });
-}
-
-// Options with a profile's service filled in, one per options object and service, so a host
-// that passes the same options to every exchange does not get a copy per login.
-const WITH_SERVICE = new Map<string, WeakMap<ServerOptions, ServerOptions>>();
-const NO_SERVER_OPTIONS: ServerOptions = Object.freeze({});
-
-/**
- * `options` with {@link ServerOptions.service} set to the profile's service (`smtp`, `imap`,
- * `pop`, `sieve`, `xmpp`) when the host left it unset, for DIGEST-MD5's digest-uri check. @internal
- */
-export function serverOptionsFor(options: ServerOptions | undefined, service: string | undefined): ServerOptions {
-  const given = options ?? NO_SERVER_OPTIONS;
-  if (service === undefined || given.service !== undefined) return given;
-  let cache = WITH_SERVICE.get(service);
-  if (cache === undefined) WITH_SERVICE.set(service, (cache = new WeakMap()));
-  let filled = cache.get(given);
-  if (filled === undefined) cache.set(given, (filled = { ...given, service }));
-  return filled;
 }
 
 const CLIENT_CONTEXT: ProfileContext = Object.freeze({ party: 'client' });

@@ -38,7 +38,7 @@ import { SASLAuth } from '../registry.js';
 import { PgFrameReader, type PgMessage, type PgReaderOptions } from '../transport/pg.js';
 import { raceSignal } from '../transport/signal.js';
 import type { MessageSource } from '../transport/source.js';
-import { advertisedMechanisms } from './lines.js';
+import { advertisedMechanisms } from './profile.js';
 
 // The message framing moved to lib/transport/pg.ts; re-exported for the package index.
 export { DEFAULT_PG_MAX_MESSAGE_BYTES, PG_MAX_STARTUP_BYTES, type PgMessage, type PgReaderOptions } from '../transport/pg.js';

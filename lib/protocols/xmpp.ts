@@ -31,7 +31,7 @@ import { PromiseClientSession, PromiseServerSession } from '../drivers/promise.j
 import { type ClientOptions, isUpperCaseMechanismName } from '../mechanism.js';
 import type { ServerOptions } from '../options.js';
 import type { ChooseOptions, SASLAuth } from '../registry.js';
-import { serverOptionsFor } from './lines.js';
+import { serverOptionsFor } from './profile.js';
 import { raceSignal } from '../transport/signal.js';
 import { type MessageSource, messageIterator } from '../transport/source.js';
 import { type XmlElement, type XmppParseOptions, attribute, parseXml } from '../transport/xml.js';
