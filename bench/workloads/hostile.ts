@@ -102,11 +102,11 @@ export function hostilePlain(rounds: number, minMs: number): OpsWorkload {
 /** SCRAM-SHA-256 server with a clear-text store: unknown users cost what a wrong password costs. */
 export function hostileScramServer(rounds: number, minMs: number): OpsWorkload {
   const accounts = new Map([[USER, new sk.ClearIdentity(USER, PASSWORD)]]);
-  const options = { lookup: (name: string) => accounts.get(name), scramSaltSecret: new Uint8Array(32).fill(7) };
+  const options = { lookup: (name: string) => accounts.get(name), scram: { saltSecret: new Uint8Array(32).fill(7) } };
   const huge = sk.ScramSecret.parse(sk.ScramSecret.fromPassword('SHA-256', PASSWORD, { iterations: 4096 }).format().replace('SCRAM-SHA-256$4096:', 'SCRAM-SHA-256$2147483647:'));
   const hugeOptions = { lookup: (name: string) => (name === USER ? new sk.ScramIdentity(USER, [huge]) : undefined) };
   const login = (password: string, user: string, serverOptions: typeof options | typeof hugeOptions): void => {
-    const client = new sk.SyncClientSession(sk.SCRAM_SHA_256.client(new sk.ClientCredentials(user, password), { scramCache: false }));
+    const client = new sk.SyncClientSession(sk.SCRAM_SHA_256.client(new sk.ClientCredentials(user, password), { scram: { cache: false } }));
     const server = new sk.SyncServerSession(sk.SCRAM_SHA_256.server(serverOptions, client.start()));
     let step = server.start();
     while (!step.done) step = server.respond(client.challenge(step.challenge));
@@ -139,7 +139,7 @@ export function hostileScramClient(rounds: number, minMs: number): OpsWorkload {
   const secret = sk.ScramSecret.fromPassword('SHA-256', PASSWORD, { iterations: 4096 });
   const serverOptions = { lookup: (name: string) => (name === USER ? new sk.ScramIdentity(USER, [secret]) : undefined) };
   const normal = (): void => {
-    const client = new sk.SyncClientSession(sk.SCRAM_SHA_256.client(credentials, { scramCache: false }));
+    const client = new sk.SyncClientSession(sk.SCRAM_SHA_256.client(credentials, { scram: { cache: false } }));
     const server = new sk.SyncServerSession(sk.SCRAM_SHA_256.server(serverOptions, client.start()));
     let step = server.start();
     while (!step.done) step = server.respond(client.challenge(step.challenge));
@@ -148,7 +148,7 @@ export function hostileScramClient(rounds: number, minMs: number): OpsWorkload {
   const forged = (name: string, code: string, serverFirst: (clientNonce: string) => string): Contestant =>
     batched(name, 'info', (n) => {
       times(n, () => {
-        const client = new sk.SyncClientSession(sk.SCRAM_SHA_256.client(credentials, { scramCache: false }));
+        const client = new sk.SyncClientSession(sk.SCRAM_SHA_256.client(credentials, { scram: { cache: false } }));
         const first = new TextDecoder().decode(client.start());
         const nonce = /,r=([^,]*)/.exec(first)?.[1] ?? '';
         refused(code, () => client.challenge(utf8(serverFirst(nonce))));
@@ -234,6 +234,23 @@ export function hostileXmpp(rounds: number, minMs: number): OpsWorkload {
   const flood = `<auth xmlns='${ns}' mechanism='PLAIN'${declarations}>${children}</auth>`;
   const plain = `<auth xmlns='${ns}' mechanism='PLAIN'>${'QUJD'.repeat(Math.floor((flood.length - 60) / 4))}</auth>`;
   const options = { maxElementBytes: 65536 };
+  // The densest markup the default caps let through to the grammar (three levels of namespace
+  // declarations, prefixed children, references), padded with base64 to 10 KB, next to a plain
+  // <auth> of 10 KB: the parser's guarantee is at most 3x.
+  const decls = (n: number, from: number): string => Array.from({ length: n }, (_, i) => ` xmlns:p${i + from}='urn:p'`).join('');
+  const denseBody = `<q${decls(15, 1)}><q${decls(15, 16)}><q${decls(15, 31)}>${'<p0:c>&lt;&#x1F600;a&amp;&apos;</p0:c>'.repeat(60)}</q></q></q>`;
+  const denseOpen = `<auth xmlns='${ns}' xmlns:p0='urn:p' mechanism='PLAIN'>`;
+  const dense = `${denseOpen}${denseBody}${'QUFB'.repeat(Math.floor((10240 - denseOpen.length - denseBody.length - 7) / 4))}</auth>`;
+  const plain10k = `<auth xmlns='${ns}' mechanism='PLAIN'>${'QUJD'.repeat(Math.floor((dense.length - 60) / 4))}</auth>`;
+  const anyRefusal = (run: () => unknown): void => {
+    try {
+      run();
+    } catch (error) {
+      check(sk.isSaslError(error), `expected a SaslError, got ${String(error)}`);
+      return;
+    }
+    throw new Error('expected the dense element to be refused');
+  };
   return family(
     'hostile-xmpp',
     `XMPP SASL element parser: a ${Math.round(flood.length / 1024)} KB namespace flood vs a plain <auth> of the same size`,
@@ -244,9 +261,21 @@ export function hostileXmpp(rounds: number, minMs: number): OpsWorkload {
     }),
     [
       batched('namespace flood', 'info', (n) => {
-        times(n, () => { refused('LIMIT_EXCEEDED', () => sk.parseXmppSaslElement(flood, 'client', options)); });
+        times(n, () => {
+          refused('LIMIT_EXCEEDED', () => sk.parseXmppSaslElement(flood, 'client', options));
+        });
+      }),
+      batched('plain <auth> of 10 KB', 'info', (n) => {
+        times(n, () => {
+          check(sk.parseXmppSaslElement(plain10k, 'client').kind === 'auth', 'plain auth');
+        });
+      }),
+      batched('densest markup at the default caps, 10 KB', 'info', (n) => {
+        times(n, () => {
+          anyRefusal(() => sk.parseXmppSaslElement(dense, 'client'));
+        });
       }),
     ],
-    [3],
+    [3, undefined, undefined],
   );
 }
