@@ -31,7 +31,7 @@ export { BearerCredentials, type ParsedTokenError, encodeTokenError, parseTokenE
 export { REDACTED } from './redact.js';
 export * from './channel-binding.js';
 export * from './scram-secret.js';
-export { DEFAULT_SCRAM_CACHE, ScramCache, type ScramCacheOptions } from './scram-cache.js';
+export { DEFAULT_SCRAM_CACHE, SCRAM_SERVER_CACHE_SIZE, ScramCache, type ScramCacheOptions } from './scram-cache.js';
 export { type KdfPoolOptions, type KdfPoolStatus, type KdfJobOptions, DEFAULT_KDF_MAX_QUEUED, configureKdfPool, defaultKdfConcurrency, kdfPoolStatus, runKdf } from './kdf-pool.js';
 export {
   SCRAM_SHA_1, SCRAM_SHA_1_PLUS, SCRAM_SHA_256, SCRAM_SHA_256_PLUS, SCRAM_SHA_512, SCRAM_SHA_512_PLUS, type ScramMechanism, scramMechanism,

@@ -181,7 +181,7 @@ export interface ServerOptions {
   /**
    * SCRAM: when the connection has channel-binding data (`channelBindingData` with a type, i.e.
    * TLS), accept only -PLUS: a client's GS2 flag `n` or `y` fails with `AUTHENTICATION_FAILED`
-   * (`serverError` and, with `scramSendErrors`, `e=` `server-does-support-channel-binding`),
+   * (`serverError` and, with `scram.sendErrors`, `e=` `server-does-support-channel-binding`),
    * before the store is asked. Without binding data (no TLS) it changes nothing, so a server
    * that also listens in the clear does not lock everyone out there: keep SCRAM off such ports
    * if that is the policy. Pass it to `advertisedMechanisms` as well, which then offers no
@@ -224,7 +224,7 @@ export const DEFAULT_MAX_STORED_COST = 5_000_000;
 /* eslint-disable @typescript-eslint/no-deprecated -- the one place the flat aliases are read */
 /**
  * The SCRAM server settings of `options`: the `scram` group, each unset field filled from its
- * deprecated flat alias (`scramIterations` ...). The one place the aliases are read.
+ * deprecated flat alias (`scramIterations` ...). The one place the aliases are read. @internal
  */
 export function scramServerSettings(options: ServerOptions): Settings<ScramServerOptions> {
   const group = options.scram;
@@ -239,7 +239,7 @@ export function scramServerSettings(options: ServerOptions): Settings<ScramServe
 
 /**
  * The SCRAM client settings of `options`: the `scram` group, each unset field filled from its
- * deprecated flat alias (`scramMaxIterations`, `scramCache`, `scramNonceForTesting`).
+ * deprecated flat alias (`scramMaxIterations`, `scramCache`, `scramNonceForTesting`). @internal
  */
 export function scramClientSettings(options: ClientOptions): Settings<ScramClientOptions> {
   const group = options.scram;
@@ -250,11 +250,11 @@ export function scramClientSettings(options: ClientOptions): Settings<ScramClien
   };
 }
 
-/** {@link ServerOptions.transportAuthcid}, else its deprecated alias `protocolAuthcid`. */
+/** {@link ServerOptions.transportAuthcid}, else its deprecated alias `protocolAuthcid`. @internal */
 export function transportAuthcid(options: ServerOptions): string | undefined {
   return options.transportAuthcid ?? options.protocolAuthcid;
 }
 /* eslint-enable @typescript-eslint/no-deprecated */
 
-/** A group's fields, every one present: its value, or undefined for the default. */
+/** A group's fields, every one present: its value, or undefined for the default. @internal */
 export type Settings<T> = { readonly [K in keyof T]-?: T[K] | undefined };

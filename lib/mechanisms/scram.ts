@@ -5,14 +5,15 @@
  * Client: SASLprep of the user name (query profile) and password (stored profile); a random
  * 24-byte nonce; strict parsing of server-first (the server nonce must extend the client's, the
  * salt must be strict base64, `m=` is refused, the iteration count must lie in
- * [4096, `scramMaxIterations`]); PBKDF2 through the `derive` effect, with a small cache; and the
+ * [4096, `scram.maxIterations`]); PBKDF2 through the `derive` effect, with a small cache; and the
  * server signature is ALWAYS checked, in constant time, before the client reports success.
  *
  * Server: strict parsing of both client messages, channel-binding checks with downgrade
- * detection, keys from the identity the `lookup` option returns (see `scram-secret.ts`), and
+ * detection, keys from the identity the `lookup` option returns (one call to `scramCredential` in
+ * `server-auth.ts`; cached in a `ScramCache`), and
  * deterministic fake salts for unknown users so that the reply does not tell whether a user
  * exists. A failure reason is the `serverError` of the thrown error (RFC 5802 `e=` values);
- * with `scramSendErrors` it is also sent to the client as a last `e=` challenge. A client that
+ * with `scram.sendErrors` it is also sent to the client as a last `e=` challenge. A client that
  * receives `e=` as a challenge answers it with an empty response (so the server fails with its
  * own reason rather than an abort) and then fails with an `AuthenticationFailedError` whose
  * `serverError` is the reported value, whatever the server says next.
@@ -70,7 +71,7 @@ export type ScramServerError = (typeof SCRAM_SERVER_ERRORS)[number];
 
 /** The lowest iteration count a client accepts (RFC 7677 section 4). */
 export const SCRAM_MIN_ITERATIONS = 4096;
-/** Default of `ClientOptions.scramMaxIterations`: OWASP's 2023 count for PBKDF2-HMAC-SHA256. */
+/** Default of `ClientOptions.scram.maxIterations`: OWASP's 2023 count for PBKDF2-HMAC-SHA256. */
 export const SCRAM_DEFAULT_MAX_ITERATIONS = 600000;
 export { SCRAM_CLIENT_CACHE_SIZE };
 
@@ -130,7 +131,7 @@ class UsernameEncodingError extends MalformedMessageError {}
 /**
  * The RFC 5802 `e=` value for an error a SCRAM server exchange threw, or undefined when the
  * error is not one to report to the client (a local usage error). Protocol adapters that can
- * carry failure data use this; `scramSendErrors` uses it to send the value as a challenge.
+ * carry failure data use this; `scram.sendErrors` uses it to send the value as a challenge.
  */
 export function scramServerErrorOf(error: unknown): ScramServerError | undefined {
   if (!isSaslError(error) || error.party !== 'client') return undefined;
@@ -166,7 +167,7 @@ function randomNonce(): string {
 }
 
 function testNonce(value: string | undefined, mechanism: string): string | undefined {
-  if (value !== undefined && !PRINTABLE.test(value)) throw new UsageError('scramNonceForTesting must be printable ASCII without commas', { mechanism });
+  if (value !== undefined && !PRINTABLE.test(value)) throw new UsageError('scram.nonceForTesting must be printable ASCII without commas', { mechanism });
   return value;
 }
 
@@ -300,7 +301,7 @@ function serverContext(options: ServerOptions): ServerContext {
 
 function serverIterations(context: ServerContext, hash: ScramHash, mechanism: string): number {
   const iterations = context.iterations ?? SCRAM_HASHES[hash].defaultIterations;
-  if (!Number.isSafeInteger(iterations) || iterations < 1 || iterations > 0x7fffffff) throw new UsageError('scramIterations must be a positive integer', { mechanism });
+  if (!Number.isSafeInteger(iterations) || iterations < 1 || iterations > 0x7fffffff) throw new UsageError('scram.iterations must be a positive integer', { mechanism });
   return iterations;
 }
 
@@ -524,7 +525,7 @@ function clientBinding(plus: boolean, policy: ChannelBindingPolicy, source: Chan
 function* clientExchange(hash: ScramHash, plus: boolean, mechanism: string, authcid: string, secret: string, authzidIn: string, options: ClientOptions): Generator<ClientYield, { serverVerified: true }, unknown> {
   const settings = scramClientSettings(options);
   const maxIterations = settings.maxIterations ?? SCRAM_DEFAULT_MAX_ITERATIONS;
-  if (!Number.isSafeInteger(maxIterations) || maxIterations < SCRAM_MIN_ITERATIONS) throw new UsageError(`scramMaxIterations must be an integer of at least ${SCRAM_MIN_ITERATIONS}`, { mechanism });
+  if (!Number.isSafeInteger(maxIterations) || maxIterations < SCRAM_MIN_ITERATIONS) throw new UsageError(`scram.maxIterations must be an integer of at least ${SCRAM_MIN_ITERATIONS}`, { mechanism });
   const { flag, data } = clientBinding(plus, options.channelBinding ?? 'prefer', options.channelBindingData, mechanism);
   const user = trySaslprep(authcid, { allowUnassigned: true });
   if (user === undefined) throw new UsageError('the user name is not valid under SASLprep (RFC 4013)', { mechanism });
