@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { isIP, connect as netConnect, type Socket } from 'node:net';
-import { type TLSSocket, connect as tlsConnect } from 'node:tls';
+import { type PeerCertificate, type TLSSocket, checkServerIdentity, connect as tlsConnect } from 'node:tls';
 import {
   type ChannelBindingPolicy,
   type ChannelBindingSource,
@@ -23,6 +23,8 @@ import {
   UsageError,
   imapClientAuth,
   lineWriter,
+  manageSieveClientAuth,
+  parseManageSieveCapabilities,
   parseEhlo,
   parseImapCapabilities,
   parsePop3Capa,
@@ -32,7 +34,41 @@ import {
   tlsChannelBinding,
 } from '../index.js';
 import type { LineTracer } from './trace.js';
-import { type CliProtocol, type Target, serviceName } from './url.js';
+import { type ClientProtocol, type Target, serviceName } from './url.js';
+
+/** What `login` and `mechs` need from a connection, whatever the protocol. */
+export interface ProtocolClient {
+  readonly target: Target;
+  readonly protocol: ClientProtocol;
+  /** The mechanisms the server advertises now (PostgreSQL: after {@link ProtocolClient.offer}). */
+  readonly mechanisms: readonly string[];
+  /** True when the server offers STARTTLS now (PostgreSQL: always, as SSLRequest is asked blind). */
+  readonly startTlsOffered: boolean;
+  /** POP3: the server refused CAPA, so it advertises nothing. */
+  readonly noCapa: boolean;
+  /** The TLS state, or undefined on a plain connection. */
+  readonly tls: TlsState | undefined;
+  /** Upgrades to TLS, then learns the offer again. */
+  startTls(): Promise<void>;
+  /** PostgreSQL learns the mechanisms only once it knows the user: sends the startup for `user`. No-op elsewhere. */
+  offer(user: string): Promise<void>;
+  /** Authenticates. */
+  authenticate(args: AuthenticateArgs): Promise<AuthResult>;
+  /** Says goodbye and closes; never throws. */
+  quit(): Promise<void>;
+  /** Closes at once. */
+  close(): void;
+}
+
+/** What a successful authentication reports. */
+export interface AuthResult {
+  readonly mechanism: string;
+  readonly serverVerified: boolean;
+  /** How many times the client sent and waited for the server. */
+  readonly roundTrips: number;
+  /** The channel-binding type used, when the protocol fixes it (PostgreSQL: tls-server-end-point). */
+  readonly channelBinding?: ChannelBindingType;
+}
 
 /** Options of {@link MailClient.connect}. */
 export interface ConnectOptions {
@@ -45,6 +81,42 @@ export interface ConnectOptions {
   readonly timeoutMs?: number;
   /** Traces every line, decoded and redacted. */
   readonly tracer?: LineTracer | undefined;
+  /** A client certificate and its key (PEM), for EXTERNAL. */
+  readonly cert?: string | undefined;
+  readonly key?: string | undefined;
+  /** The highest TLS version to offer (`TLSv1.2` makes servers with only tls-unique offer -PLUS). */
+  readonly maxVersion?: 'TLSv1.2' | 'TLSv1.3' | undefined;
+  /** XMPP: the domain of the stream (`to`), also the certificate's expected name. Default the host. */
+  readonly domain?: string | undefined;
+}
+
+/** The TLS options of a client connection: server name, verification, trust anchors, client certificate. */
+export function clientTlsOptions(options: ConnectOptions): {
+  servername?: string;
+  rejectUnauthorized: boolean;
+  ca?: (string | Buffer)[];
+  cert?: string;
+  key?: string;
+  maxVersion?: 'TLSv1.2' | 'TLSv1.3';
+  checkServerIdentity?: typeof checkServerIdentity;
+} {
+  const host = options.domain ?? options.target.host;
+  const ca = options.ca === undefined ? undefined : [options.ca];
+  return {
+    ...(isIP(host) === 0 ? { servername: host } : {}),
+    // An XMPP certificate names the domain, not the address connected to.
+    ...(options.domain === undefined ? {} : { checkServerIdentity: (_name: string, cert: PeerCertificate) => checkServerIdentity(host, cert) }),
+    ...(options.maxVersion === undefined ? {} : { maxVersion: options.maxVersion }),
+    rejectUnauthorized: options.insecure !== true,
+    ...(ca === undefined ? {} : { ca }),
+    ...(options.cert === undefined || options.key === undefined ? {} : { cert: options.cert, key: options.key }),
+  };
+}
+
+/** The TLS state of an established client connection. */
+export function describeClientTls(socket: TLSSocket): TlsState {
+  const binding = tlsChannelBinding(socket, 'client');
+  return { version: socket.getProtocol() ?? 'unknown', authorized: socket.authorized, binding, bindingTypes: binding.types };
 }
 
 /** Reads a PEM file for `--ca`. */
@@ -55,6 +127,17 @@ export async function readCa(path: string | undefined): Promise<string | undefin
   } catch (error) {
     const code = (error as { code?: unknown }).code;
     throw new UsageError(`cannot read the --ca file: ${typeof code === 'string' ? code : 'error'}`);
+  }
+}
+
+/** Reads a PEM file named by an option (`--cert`, `--key`). */
+export async function readPemFile(path: string | undefined, option: string): Promise<string | undefined> {
+  if (path === undefined) return undefined;
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    throw new UsageError(`cannot read the ${option} file: ${typeof code === 'string' ? code : 'error'}`);
   }
 }
 
@@ -83,16 +166,16 @@ export interface AuthenticateArgs {
   readonly allowPlaintext?: boolean;
 }
 
-// Printable ASCII only, cut at 200 characters: server text goes into one-line error messages.
-function peerText(text: string): string {
+/** Server text for a one-line error message: printable ASCII only, cut at 200 characters. */
+export function peerText(text: string): string {
   const clean = text.replace(/[^\x20-\x7e]/g, '?');
   return clean.length > 200 ? `${clean.slice(0, 200)}...` : clean;
 }
 
 const MAX_REPLY_LINES = 1000;
 
-/** A connection to a mail server, at the authentication stage. */
-export class MailClient {
+/** A connection to a line-based server (SMTP, IMAP, POP3, ManageSieve), at the authentication stage. */
+export class MailClient implements ProtocolClient {
   readonly target: Target;
   readonly #options: ConnectOptions;
   #socket!: Socket;
@@ -108,6 +191,8 @@ export class MailClient {
   startTlsOffered = false;
   /** POP3: true when the server refused CAPA (RFC 1939 only), so it advertises nothing. */
   noCapa = false;
+  /** ManageSieve: the listing just read came with the greeting (no re-issue to wait for). */
+  #sieveFresh = true;
   /** IMAP: the server's capability atoms (SASL-IR decides the initial response). */
   #imapCapabilities: readonly string[] = [];
 
@@ -151,14 +236,8 @@ export class MailClient {
     return client;
   }
 
-  static #tlsOptions(options: ConnectOptions): { servername?: string; rejectUnauthorized: boolean; ca?: (string | Buffer)[] } {
-    const host = options.target.host;
-    const ca = options.ca === undefined ? undefined : [options.ca];
-    return {
-      ...(isIP(host) === 0 ? { servername: host } : {}),
-      rejectUnauthorized: options.insecure !== true,
-      ...(ca === undefined ? {} : { ca }),
-    };
+  static #tlsOptions(options: ConnectOptions): ReturnType<typeof clientTlsOptions> {
+    return clientTlsOptions(options);
   }
 
   #attach(socket: Socket, secure: TLSSocket | undefined): void {
@@ -176,8 +255,7 @@ export class MailClient {
   }
 
   #describeTls(socket: TLSSocket): TlsState {
-    const binding = tlsChannelBinding(socket, 'client');
-    return { version: socket.getProtocol() ?? 'unknown', authorized: socket.authorized, binding, bindingTypes: binding.types };
+    return describeClientTls(socket);
   }
 
   #noteTls(socket: TLSSocket): void {
@@ -186,7 +264,7 @@ export class MailClient {
   }
 
   /** The protocol. */
-  get protocol(): CliProtocol {
+  get protocol(): ClientProtocol {
     return this.target.protocol;
   }
 
@@ -228,7 +306,31 @@ export class MailClient {
         if (!/^\+OK\b/i.test(line)) throw new UnexpectedMessageError(`the POP3 greeting is not +OK: ${peerText(line)}`, { party: 'server' });
         return;
       }
+      case 'sieve':
+        // The greeting is the capability listing (RFC 5804 section 1.7).
+        await this.#sieveListing('greeting');
+        return;
+      default:
+        throw new UsageError(`the ${this.protocol} protocol is not line-based`);
     }
+  }
+
+  /** Reads a ManageSieve capability listing up to its `OK`. */
+  async #sieveListing(what: string): Promise<void> {
+    const lines: string[] = [];
+    for (;;) {
+      const line = await this.#line();
+      const status = /^(OK|NO|BYE)\b/i.exec(line);
+      if (status) {
+        if ((status[1] ?? '').toUpperCase() !== 'OK') throw new UnexpectedMessageError(`the ManageSieve ${what} is not OK: ${peerText(line)}`, { party: 'server' });
+        break;
+      }
+      lines.push(line);
+      if (lines.length > MAX_REPLY_LINES) throw new MalformedMessageError('the ManageSieve capability listing does not end', { party: 'server' });
+    }
+    const capabilities = parseManageSieveCapabilities(lines);
+    this.mechanisms = capabilities.mechanisms;
+    this.startTlsOffered = capabilities.capabilities.has('STARTTLS');
   }
 
   /** Asks the server what it offers now (EHLO, CAPABILITY, CAPA). */
@@ -276,6 +378,13 @@ export class MailClient {
         this.startTlsOffered = capa.capabilities.has('STLS');
         return;
       }
+      case 'sieve':
+        // The greeting carried the listing; after STARTTLS the server sends it again unasked.
+        if (this.#tls !== undefined && !this.#sieveFresh) await this.#sieveListing('capability listing after STARTTLS');
+        this.#sieveFresh = false;
+        return;
+      default:
+        throw new UsageError(`the ${this.protocol} protocol is not line-based`);
     }
   }
 
@@ -322,6 +431,14 @@ export class MailClient {
           if (!/^\+OK\b/i.test(line)) throw new UnexpectedMessageError(`the POP3 server refused STLS: ${peerText(line)}`, { party: 'server' });
           break;
         }
+        case 'sieve': {
+          await this.#write('STARTTLS');
+          const line = await this.#line();
+          if (!/^OK\b/i.test(line)) throw new UnexpectedMessageError(`the ManageSieve server refused STARTTLS: ${peerText(line)}`, { party: 'server' });
+          break;
+        }
+        default:
+          throw new UsageError(`the ${this.protocol} protocol is not line-based`);
       }
       this.#reader.close();
       // Anything the server sent after its go-ahead was sent in the clear: an injection attempt.
@@ -338,6 +455,11 @@ export class MailClient {
       this.#noteTls(secure);
       await this.#capabilities();
     });
+  }
+
+  /** Line protocols advertise their mechanisms without knowing the user. */
+  async offer(): Promise<void> {
+    // Nothing to learn.
   }
 
   /** Authenticates. Resolves with the profile's result; rejects with its typed error. */
@@ -380,6 +502,10 @@ export class MailClient {
           return imapClientAuth({ ...common, tag: this.#nextTag(), capabilities: this.#imapCapabilities });
         case 'pop3':
           return pop3ClientAuth({ ...common, offered: this.mechanisms });
+        case 'sieve':
+          return manageSieveClientAuth({ ...common, offered: this.mechanisms });
+        default:
+          throw new UsageError(`the ${this.protocol} protocol is not line-based`);
       }
     });
   }
@@ -390,7 +516,7 @@ export class MailClient {
       await this.#guard(async () => {
         if (this.protocol === 'imap') await this.#imapCommand('LOGOUT');
         else {
-          await this.#write('QUIT');
+          await this.#write(this.protocol === 'sieve' ? 'LOGOUT' : 'QUIT');
           await this.#line();
         }
       });

@@ -7,7 +7,9 @@
 import { performance } from 'node:perf_hooks';
 import { type ChannelBindingPolicy, type ChooseOptions, ClientCredentials, MECHANISM_NAME, MechanismUnavailableError, SASLAuth, UnexpectedMessageError, UsageError } from '../index.js';
 import { type ParsedArgs, choiceOption, flag, integerOption, startCommand, stringOption } from './args.js';
-import { MailClient, type TlsState, readCa } from './client.js';
+import { type ProtocolClient, type TlsState, readCa, readPemFile } from './client.js';
+import { connectClient } from './connect.js';
+import { splitJid } from './xmpp-client.js';
 import { type CliIo, EXIT, EXIT_CODES_HELP, readSecret, writeJson } from './io.js';
 import { LineTracer } from './trace.js';
 import { type Target, formatTarget, parseTarget } from './url.js';
@@ -15,14 +17,16 @@ import { type Target, formatTarget, parseTarget } from './url.js';
 /** `saslkit login --help`. */
 export const LOGIN_HELP = `Usage: saslkit login <url> [--mech M] [--user U] [--authzid Z] [options]
 
-Connects to an SMTP, IMAP or POP3 server and authenticates. Without --mech, picks the
+Connects to an SMTP, IMAP, POP3, ManageSieve, XMPP or PostgreSQL server and authenticates. Without --mech, picks the
 strongest mechanism both sides support that suits the secret (SCRAM-*-PLUS first when TLS
 is up; OAUTHBEARER or XOAUTH2 for a token). Without TLS it never picks one that sends the
 password or token in clear (PLAIN, LOGIN, OAUTHBEARER, XOAUTH2): a man in the middle could
 strip the others from the server's list. Use TLS, or --allow-plaintext, or name it with --mech.
 
 URLs: smtp://host[:25] submission://host[:587] smtps://host[:465] imap://host[:143]
-      imaps://host[:993] pop3://host[:110] pop3s://host[:995]
+      imaps://host[:993] pop3://host[:110] pop3s://host[:995] sieve://host[:4190]
+      xmpp://host[:5222] xmpps://host[:5223] (XEP-0368 direct TLS)
+      postgres://host[:5432][/database] (--starttls sends SSLRequest)
 
 Options:
   --mech M               the SASL mechanism (PLAIN, SCRAM-SHA-256-PLUS, XOAUTH2, ...)
@@ -31,9 +35,16 @@ Options:
   --password-file F      read the password from F (- for standard input)
   --token-file F         read an OAuth bearer token from F (- for standard input);
                          implies OAUTHBEARER or XOAUTH2
-  --starttls             upgrade to TLS first (STARTTLS; STLS in POP3)
+  --starttls             upgrade to TLS first (STARTTLS; STLS in POP3; SSLRequest in
+                         PostgreSQL)
   --insecure             accept any server certificate (self-signed, wrong name)
   --ca F                 also trust the PEM certificate(s) in F
+  --cert F, --key F      present the client certificate in F (PEM) with its key; with
+                         --mech EXTERNAL the server takes the identity from it
+  --tls-max V            1.2 or 1.3 (default): the highest TLS version to offer; 1.2 lets
+                         servers that bind only with tls-unique offer SCRAM-*-PLUS
+  --domain D             XMPP: the domain of the stream (default the domain of --user
+                         alice@D, else the host)
   --channel-binding P    disable | prefer (default) | require: SCRAM channel binding
   --allow-plaintext      without TLS, let the automatic choice send the password or
                          token in clear (PLAIN, LOGIN, OAUTHBEARER, XOAUTH2)
@@ -48,6 +59,10 @@ taken as an argument: --password and friends are refused.
 
 Examples:
   SASLKIT_PASSWORD=alice-pass saslkit login smtp://127.0.0.1:2525 --user alice
+  saslkit login xmpp://127.0.0.1:5222 --starttls --user alice@example.com --ca ca.pem
+  saslkit login sieve://127.0.0.1:4190 --starttls --user alice --ca ca.pem
+  saslkit login postgres://127.0.0.1:5432/app --starttls --user alice --ca ca.pem
+  saslkit login imap://127.0.0.1:1143 --starttls --ca ca.pem --cert me.pem --key me.key --mech EXTERNAL
   saslkit login imap://mail.example.com --starttls --user alice --mech SCRAM-SHA-256-PLUS
   saslkit login imaps://127.0.0.1:9993 --user alice --ca cert.pem --channel-binding require
   saslkit login smtp://127.0.0.1:2525 --user alice --token-file token.txt --trace
@@ -65,6 +80,10 @@ const OPTIONS = {
   starttls: { type: 'boolean' },
   insecure: { type: 'boolean' },
   ca: { type: 'string' },
+  cert: { type: 'string' },
+  key: { type: 'string' },
+  'tls-max': { type: 'string' },
+  domain: { type: 'string' },
   'channel-binding': { type: 'string' },
   'allow-plaintext': { type: 'boolean' },
   trace: { type: 'boolean' },
@@ -89,7 +108,31 @@ export interface LoginPlan {
   readonly starttls: boolean;
   readonly insecure: boolean;
   readonly caFile: string | undefined;
+  readonly certFile: string | undefined;
+  readonly keyFile: string | undefined;
+  readonly maxVersion: 'TLSv1.2' | 'TLSv1.3' | undefined;
+  /** XMPP: the stream's domain. */
+  readonly domain: string | undefined;
   readonly timeoutMs: number;
+}
+
+/** How to get TLS for a target's protocol. */
+function tlsFor(target: Target): string {
+  if (target.protocol === 'xmpp') return 'add --starttls or use an xmpps URL';
+  if (target.protocol === 'sieve' || target.protocol === 'postgres') return 'add --starttls';
+  return 'add --starttls or use an smtps/imaps/pop3s URL';
+}
+
+/** Reads --tls-max, --cert/--key and --domain; shared with `mechs`. */
+export function tlsPlanOptions(args: ParsedArgs, target: Target, user: string | undefined): Pick<LoginPlan, 'certFile' | 'keyFile' | 'maxVersion' | 'domain'> {
+  const certFile = stringOption(args, 'cert');
+  const keyFile = stringOption(args, 'key');
+  if ((certFile === undefined) !== (keyFile === undefined)) throw new UsageError('give --cert and --key together');
+  const tlsMax = choiceOption(args, 'tls-max', ['1.2', '1.3'] as const);
+  const named = stringOption(args, 'domain');
+  if (named !== undefined && target.protocol !== 'xmpp') throw new UsageError('--domain is for xmpp:// and xmpps:// URLs');
+  const domain = target.protocol === 'xmpp' ? (named ?? splitJid(user ?? '').domain) : undefined;
+  return { certFile, keyFile, maxVersion: tlsMax === undefined ? undefined : tlsMax === '1.2' ? 'TLSv1.2' : 'TLSv1.3', domain };
 }
 
 /** Reads and checks the command line of `login`. Throws {@link UsageError}. */
@@ -115,8 +158,12 @@ export function planLogin(args: ParsedArgs): LoginPlan {
   if (starttls && target.implicitTls) throw new UsageError('--starttls is for plain URLs; this URL already starts TLS');
   const channelBinding = choiceOption(args, 'channel-binding', ['disable', 'prefer', 'require'] as const, 'prefer');
   const tls = starttls || target.implicitTls;
-  if (mechanism?.endsWith('-PLUS') === true && !tls) throw new MechanismUnavailableError(`${mechanism} needs TLS: add --starttls or use an smtps/imaps/pop3s URL`, { party: 'local' });
-  if (channelBinding === 'require' && !tls) throw new MechanismUnavailableError('--channel-binding require needs TLS: add --starttls or use an smtps/imaps/pop3s URL', { party: 'local' });
+  if (mechanism?.endsWith('-PLUS') === true && !tls) throw new MechanismUnavailableError(`${mechanism} needs TLS: ${tlsFor(target)}`, { party: 'local' });
+  if (channelBinding === 'require' && !tls) throw new MechanismUnavailableError(`--channel-binding require needs TLS: ${tlsFor(target)}`, { party: 'local' });
+  const tlsOptions = tlsPlanOptions(args, target, user);
+  if (mechanism === 'EXTERNAL' && tlsOptions.certFile === undefined) throw new UsageError('EXTERNAL takes the identity from a client certificate: give --cert and --key');
+  if (mechanism === 'EXTERNAL' && !tls) throw new MechanismUnavailableError(`EXTERNAL needs TLS with a client certificate: ${tlsFor(target)}`, { party: 'local' });
+  if (target.protocol === 'postgres' && user === '') throw new UsageError('PostgreSQL needs a role: --user or postgres://user@host');
   if (channelBinding === 'require' && mechanism !== undefined && !mechanism.endsWith('-PLUS')) throw new MechanismUnavailableError(`--channel-binding require needs a -PLUS mechanism, not ${mechanism}`, { party: 'local' });
   if (channelBinding === 'disable' && mechanism?.endsWith('-PLUS') === true) throw new MechanismUnavailableError(`${mechanism} binds the channel; it cannot run with --channel-binding disable`, { party: 'local' });
   return {
@@ -130,6 +177,7 @@ export function planLogin(args: ParsedArgs): LoginPlan {
     starttls,
     insecure: flag(args, 'insecure'),
     caFile: stringOption(args, 'ca'),
+    ...tlsOptions,
     timeoutMs: (integerOption(args, 'timeout', 1, 3600, 30) ?? 30) * 1000,
   };
 }
@@ -138,7 +186,7 @@ export function planLogin(args: ParsedArgs): LoginPlan {
  * Why the automatic choice found nothing, in the words of the command line: the same rules as
  * {@link MailClient.authenticate} (the registry's), with the options that would change them.
  */
-function noMechanism(plan: LoginPlan, offered: readonly string[], tls: TlsState | undefined): MechanismUnavailableError | undefined {
+function noMechanism(plan: LoginPlan, offered: readonly string[], tls: TlsState | undefined, startTlsOffered: boolean): MechanismUnavailableError | undefined {
   const registry = SASLAuth.all();
   const canBind = tls !== undefined && plan.channelBinding !== 'disable' && tls.bindingTypes.length > 0;
   const candidates = plan.channelBinding === 'require' ? offered.filter((name) => name.endsWith('-PLUS')) : offered;
@@ -147,9 +195,12 @@ function noMechanism(plan: LoginPlan, offered: readonly string[], tls: TlsState 
   const inClear = tls === undefined && !plan.allowPlaintext ? registry.chooseClient(candidates, { ...choose, allowPlaintext: true }) : undefined;
   if (inClear !== undefined) {
     return new MechanismUnavailableError(
-      `without TLS, the server offers only mechanisms that send the ${plan.secretKind} in clear (it offers: ${offered.join(' ')}): add --starttls or use an smtps/imaps/pop3s URL; or, to send it in clear anyway, pass --allow-plaintext or name the mechanism with --mech ${inClear.name}`,
+      `without TLS, the server offers only mechanisms that send the ${plan.secretKind} in clear (it offers: ${offered.join(' ')}): ${tlsFor(plan.target)}; or, to send it in clear anyway, pass --allow-plaintext or name the mechanism with --mech ${inClear.name}`,
       { party: 'server' },
     );
+  }
+  if (offered.length === 0 && tls === undefined && startTlsOffered) {
+    return new MechanismUnavailableError('the server offers nothing before TLS: add --starttls', { party: 'server' });
   }
   return new MechanismUnavailableError(`the server offers no mechanism saslkit can use with a ${plan.secretKind}${plan.channelBinding === 'require' ? ' and channel binding' : ''} (it offers: ${offered.join(' ') || 'nothing'})`, { party: 'server' });
 }
@@ -160,20 +211,23 @@ export async function loginCommand(argv: readonly string[], io: CliIo): Promise<
   const start = startCommand('login', argv, OPTIONS, LOGIN_HELP, io, secrets);
   if (typeof start === 'number') return start;
   const { args, json, fail } = start;
-  let client: MailClient | undefined;
+  let client: ProtocolClient | undefined;
   try {
     const plan = planLogin(args);
     const ca = await readCa(plan.caFile);
+    const cert = await readPemFile(plan.certFile, '--cert');
+    const key = await readPemFile(plan.keyFile, '--key');
     let secret = '';
     if (plan.secretKind === 'password') secret = await readSecret(io, { what: 'password', file: stringOption(args, 'password-file'), envName: 'SASLKIT_PASSWORD', fileOption: '--password-file' });
     if (plan.secretKind === 'token') secret = await readSecret(io, { what: 'token', file: stringOption(args, 'token-file'), envName: 'SASLKIT_TOKEN', fileOption: '--token-file' });
     if (secret !== '') secrets.push(secret);
     const tracer = flag(args, 'trace') ? new LineTracer((line) => io.stderr.write(`${line}\n`), { side: 'client', secrets }) : undefined;
-    client = await MailClient.connect({ target: plan.target, insecure: plan.insecure, ca, timeoutMs: plan.timeoutMs, tracer });
+    client = await connectClient({ target: plan.target, insecure: plan.insecure, ca, cert, key, maxVersion: plan.maxVersion, domain: plan.domain, timeoutMs: plan.timeoutMs, tracer });
     if (plan.starttls) {
       if (!client.startTlsOffered) throw new UnexpectedMessageError(`the server does not offer ${plan.target.protocol === 'pop3' ? 'STLS' : 'STARTTLS'}`, { party: 'server' });
       await client.startTls();
     }
+    await client.offer(plan.user);
     const tls = client.tls;
     if (plan.mechanism !== undefined && client.mechanisms.length > 0 && !client.mechanisms.includes(plan.mechanism)) {
       throw new MechanismUnavailableError(`the server does not offer ${plan.mechanism} (it offers: ${client.mechanisms.join(' ') || 'nothing'})`, { party: 'server' });
@@ -186,7 +240,7 @@ export async function loginCommand(argv: readonly string[], io: CliIo): Promise<
       );
     }
     if (plan.mechanism === undefined) {
-      const refusal = noMechanism(plan, client.mechanisms, tls);
+      const refusal = noMechanism(plan, client.mechanisms, tls, client.startTlsOffered);
       if (refusal !== undefined) throw refusal;
     }
     // EXTERNAL sends only the authzid; ANONYMOUS sends the user as its trace. The kind keeps a
@@ -201,7 +255,7 @@ export async function loginCommand(argv: readonly string[], io: CliIo): Promise<
     });
     const ms = performance.now() - started;
     await client.quit();
-    const binding = result.mechanism.endsWith('-PLUS') ? (tls?.bindingTypes[0] ?? null) : null;
+    const binding = result.mechanism.endsWith('-PLUS') ? (result.channelBinding ?? tls?.bindingTypes[0] ?? null) : null;
     if (json) {
       writeJson(io.stdout, {
         ok: true,

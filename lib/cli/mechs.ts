@@ -4,7 +4,9 @@
  */
 import { UnexpectedMessageError, UsageError } from '../index.js';
 import { flag, integerOption, startCommand, stringOption } from './args.js';
-import { MailClient, type TlsState, readCa } from './client.js';
+import { type ProtocolClient, type TlsState, readCa, readPemFile } from './client.js';
+import { connectClient } from './connect.js';
+import { tlsPlanOptions } from './login.js';
 import { type CliIo, EXIT, EXIT_CODES_HELP, writeJson } from './io.js';
 import { LineTracer } from './trace.js';
 import { formatTarget, parseTarget } from './url.js';
@@ -12,8 +14,10 @@ import { formatTarget, parseTarget } from './url.js';
 /** `saslkit mechs --help`. */
 export const MECHS_HELP = `Usage: saslkit mechs <url> [--starttls] [options]
 
-Connects to an SMTP, IMAP or POP3 server and lists the SASL mechanisms it advertises
-(EHLO AUTH, CAPABILITY AUTH=, CAPA SASL). With --starttls it upgrades to TLS and lists
+Connects to an SMTP, IMAP, POP3, ManageSieve, XMPP or PostgreSQL server and lists the
+SASL mechanisms it advertises (EHLO AUTH, CAPABILITY AUTH=, CAPA SASL, "SASL", stream
+features, AuthenticationSASL). PostgreSQL names them only after a startup message for a
+role: the URL's user (postgres://alice@host), --user, or "postgres"; nothing is sent beyond. With --starttls it upgrades to TLS and lists
 them again: servers often offer more (PLAIN, SCRAM-*-PLUS) once TLS is up. No
 credentials are needed or sent.
 
@@ -21,6 +25,10 @@ Options:
   --starttls      upgrade with STARTTLS (STLS in POP3) and list again
   --insecure      accept any server certificate
   --ca F          also trust the PEM certificate(s) in F
+  --cert F, --key F  present a client certificate (servers may then offer EXTERNAL)
+  --tls-max V     1.2 or 1.3 (default): the highest TLS version to offer
+  --domain D      XMPP: the domain of the stream (default the host)
+  --user U        PostgreSQL: the role of the startup message
   --json          print one JSON object: {url, protocol, starttlsOffered, before, after, tls}
   --trace         print the conversation on standard error
   --timeout S     give up when the server is silent for S seconds (default 30)
@@ -30,6 +38,8 @@ Examples:
   saslkit mechs smtp://127.0.0.1:2525 --starttls
   saslkit mechs imaps://mail.example.com --json
   saslkit mechs pop3://127.0.0.1:1110 --starttls --ca cert.pem
+  saslkit mechs xmpp://127.0.0.1:5222 --domain example.com --starttls --tls-max 1.2
+  saslkit mechs postgres://alice@127.0.0.1:5432 --starttls --insecure
 
 ${EXIT_CODES_HELP}
 `;
@@ -38,6 +48,11 @@ const OPTIONS = {
   starttls: { type: 'boolean' },
   insecure: { type: 'boolean' },
   ca: { type: 'string' },
+  cert: { type: 'string' },
+  key: { type: 'string' },
+  'tls-max': { type: 'string' },
+  domain: { type: 'string' },
+  user: { type: 'string' },
   json: { type: 'boolean' },
   trace: { type: 'boolean' },
   timeout: { type: 'string' },
@@ -54,21 +69,40 @@ export async function mechsCommand(argv: readonly string[], io: CliIo): Promise<
   const start = startCommand('mechs', argv, OPTIONS, MECHS_HELP, io);
   if (typeof start === 'number') return start;
   const { args, json, fail } = start;
-  let client: MailClient | undefined;
+  let client: ProtocolClient | undefined;
   try {
     if (args.positionals.length !== 1) throw new UsageError('mechs needs exactly one server URL (see saslkit mechs --help)');
     const target = parseTarget(args.positionals[0] as string);
     const starttls = flag(args, 'starttls');
     if (starttls && target.implicitTls) throw new UsageError('--starttls is for plain URLs; this URL already starts TLS');
     const ca = await readCa(stringOption(args, 'ca'));
-    const tracer = flag(args, 'trace') ? new LineTracer((line) => io.stderr.write(`${line}\n`), { side: 'client' }) : undefined;
-    client = await MailClient.connect({ target, insecure: flag(args, 'insecure'), ca, timeoutMs: (integerOption(args, 'timeout', 1, 3600, 30) ?? 30) * 1000, tracer });
+    const user = stringOption(args, 'user') ?? target.user;
+    const tlsOptions = tlsPlanOptions(args, target, user);
+    const connect = {
+      insecure: flag(args, 'insecure'),
+      ca,
+      cert: await readPemFile(tlsOptions.certFile, '--cert'),
+      key: await readPemFile(tlsOptions.keyFile, '--key'),
+      maxVersion: tlsOptions.maxVersion,
+      domain: tlsOptions.domain,
+      timeoutMs: (integerOption(args, 'timeout', 1, 3600, 30) ?? 30) * 1000,
+      tracer: flag(args, 'trace') ? new LineTracer((line) => io.stderr.write(`${line}\n`), { side: 'client' }) : undefined,
+    };
+    const role = user ?? 'postgres';
+    client = await connectClient({ target, ...connect });
     const starttlsOffered = client.startTlsOffered;
+    await client.offer(role);
     const first = [...client.mechanisms];
     let after: string[] | undefined;
     if (starttls) {
       if (!starttlsOffered) throw new UnexpectedMessageError(`the server does not offer ${target.protocol === 'pop3' ? 'STLS' : 'STARTTLS'} (before TLS it offers: ${first.join(' ') || 'nothing'})`, { party: 'server' });
+      if (target.protocol === 'postgres') {
+        // The startup message used this connection up: SSLRequest goes on a new one.
+        await client.quit();
+        client = await connectClient({ target, ...connect });
+      }
       await client.startTls();
+      await client.offer(role);
       after = [...client.mechanisms];
     }
     const tls = client.tls;

@@ -1,32 +1,38 @@
 /**
  * Server addresses as URLs: `smtp://host[:port]`, `smtps://`, `imap://`, `imaps://`, `pop3://`,
- * `pop3s://`. The `s` schemes start TLS at once (implicit TLS); the plain ones may upgrade with
- * STARTTLS. A user name in the URL is accepted; a password is refused, like any secret on the
+ * `pop3s://`, `sieve://`, `xmpp://`, `xmpps://`, `postgres://host[:port][/database]`. The `s`
+ * schemes start TLS at once (implicit TLS); the plain ones may upgrade with STARTTLS (SSLRequest
+ * in PostgreSQL). A user name in the URL is accepted; a password is refused, like any secret on the
  * command line.
  * @module
  */
 import { UsageError } from '../index.js';
 import { ARGV_SECRET_REFUSED } from './args.js';
 
-/** The protocols the tool speaks. */
+/** The mail protocols the tool speaks on both sides (`serve`, `demo`, `login`). */
 export type CliProtocol = 'smtp' | 'imap' | 'pop3';
+
+/** Every protocol `login` and `mechs` speak: the mail ones, ManageSieve, XMPP and PostgreSQL. */
+export type ClientProtocol = CliProtocol | 'sieve' | 'xmpp' | 'postgres';
 
 /** The protocols, in the order help texts list them. */
 export const CLI_PROTOCOLS: readonly CliProtocol[] = ['smtp', 'imap', 'pop3'];
 
 /** A parsed server address. */
 export interface Target {
-  readonly protocol: CliProtocol;
-  /** True for `smtps`, `imaps`, `pop3s`: TLS from the first byte. */
+  readonly protocol: ClientProtocol;
+  /** True for `smtps`, `imaps`, `pop3s`, `xmpps`: TLS from the first byte. */
   readonly implicitTls: boolean;
   /** Host name or IP address (IPv6 without brackets). */
   readonly host: string;
   readonly port: number;
   /** The user name from the URL, if any. */
   readonly user: string | undefined;
+  /** PostgreSQL: the database from the URL's path, if any. */
+  readonly database?: string | undefined;
 }
 
-const SCHEMES: Readonly<Record<string, { protocol: CliProtocol; implicitTls: boolean; port: number }>> = {
+const SCHEMES: Readonly<Record<string, { protocol: ClientProtocol; implicitTls: boolean; port: number }>> = {
   smtp: { protocol: 'smtp', implicitTls: false, port: 25 },
   smtps: { protocol: 'smtp', implicitTls: true, port: 465 },
   submission: { protocol: 'smtp', implicitTls: false, port: 587 },
@@ -36,10 +42,16 @@ const SCHEMES: Readonly<Record<string, { protocol: CliProtocol; implicitTls: boo
   pop: { protocol: 'pop3', implicitTls: false, port: 110 },
   pop3s: { protocol: 'pop3', implicitTls: true, port: 995 },
   pops: { protocol: 'pop3', implicitTls: true, port: 995 },
+  sieve: { protocol: 'sieve', implicitTls: false, port: 4190 },
+  xmpp: { protocol: 'xmpp', implicitTls: false, port: 5222 },
+  // XEP-0368 direct TLS; its usual port comes from SRV records, 5223 by custom.
+  xmpps: { protocol: 'xmpp', implicitTls: true, port: 5223 },
+  postgres: { protocol: 'postgres', implicitTls: false, port: 5432 },
+  postgresql: { protocol: 'postgres', implicitTls: false, port: 5432 },
 };
 
 /** The DIGEST-MD5 service name of a protocol (RFC 2831 `digest-uri`). */
-export function serviceName(protocol: CliProtocol): string {
+export function serviceName(protocol: ClientProtocol): string {
   return protocol === 'pop3' ? 'pop' : protocol;
 }
 
@@ -56,8 +68,12 @@ export function parseTarget(text: string): Target {
   if (url.password !== '') throw new UsageError(ARGV_SECRET_REFUSED);
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
   if (host === '') throw new UsageError('the URL has no host');
-  if ((url.pathname !== '' && url.pathname !== '/') || url.search !== '' || url.hash !== '') throw new UsageError('the URL must not have a path, query or fragment');
+  const database = scheme.protocol === 'postgres' && /^\/[^/]+$/.test(url.pathname) ? decodeUser(url.pathname.slice(1), 'database') : undefined;
+  if ((url.pathname !== '' && url.pathname !== '/' && database === undefined) || url.search !== '' || url.hash !== '') {
+    throw new UsageError(`the URL must not have a ${scheme.protocol === 'postgres' ? 'path other than /database, a' : 'path,'} query or fragment`);
+  }
   return {
+    ...(database === undefined ? {} : { database }),
     protocol: scheme.protocol,
     implicitTls: scheme.implicitTls,
     host,
@@ -66,11 +82,11 @@ export function parseTarget(text: string): Target {
   };
 }
 
-function decodeUser(text: string): string {
+function decodeUser(text: string, what = 'user name'): string {
   try {
     return decodeURIComponent(text);
   } catch {
-    throw new UsageError('the user name in the URL is not valid percent-encoding');
+    throw new UsageError(`the ${what} in the URL is not valid percent-encoding`);
   }
 }
 
