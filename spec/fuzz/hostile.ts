@@ -29,8 +29,8 @@ import {
   xmppElements,
   xmppServerAuth,
 } from '../../lib/index.js';
-import { readerWork } from '../../lib/protocols/lines.js';
-import { xmlWork } from '../../lib/protocols/xmpp.js';
+import { readerWork } from '../../lib/transport/lines.js';
+import { xmlWork } from '../../lib/transport/xml.js';
 import { FuzzViolation, checkThrown, noteOutcome } from './harness.js';
 import { messageArb, textArb } from './mutate.js';
 import { BYTE_POOL, LINE_GROUPS, TEXT_POOL, byteStreams, transcripts } from './seeds.js';

@@ -24,7 +24,7 @@ import {
   buildPlainResponse,
   xmppElements,
 } from '../../lib/index.js';
-import { readerWork } from '../../lib/protocols/lines.js';
+import { readerWork } from '../../lib/transport/lines.js';
 import { b, expectSaslError, expectSaslRejection, storeOf } from '../support/helpers.js';
 
 const ALICE = new ClearIdentity('alice', 'alice-pass');

@@ -25,6 +25,7 @@ import {
 } from '../../lib/index.js';
 import { digestMd5Client, digestMd5Server } from '../../lib/mechanisms/digest-md5.js';
 import { DEMO_PASSWORD, DEMO_USER, demoCredentials, demoServerOptions, imapLogin } from '../support/demo-mail.js';
+import { lineConversations } from '../support/conversation.js';
 import { ALICE, expectNoSecrets, storeOf } from '../support/helpers.js';
 import { type Script, body, fromLine, replayClient, replayServer, scriptedMechanism, settle, transcriptOf, unb64 } from './transcript.js';
 
@@ -53,29 +54,7 @@ function capabilityLine(lines: readonly string[]): string {
   return body(lines.find((line) => line.startsWith('S: * CAPABILITY ')) ?? 'S: * CAPABILITY IMAP4rev1');
 }
 
-async function converse(
-  client: Omit<ImapClientAuthOptions, 'lines' | 'write'>,
-  server: Omit<ImapServerAuthOptions, 'command' | 'lines' | 'write'>,
-): Promise<{ client: { value?: ImapClientResult; error?: unknown }; server: { value?: unknown; error?: unknown }; log: string[] }> {
-  const toServer = new LineQueue();
-  const toClient = new LineQueue();
-  const log: string[] = [];
-  const clientRun = imapClientAuth({ ...client, lines: toClient, write: (line) => { log.push(`C: ${line}`); toServer.push(line); } });
-  const first = await Promise.race([toServer.next(), clientRun.then(() => undefined, () => undefined)]);
-  if (first === undefined || first.done === true) return { client: await settle(clientRun), server: {}, log };
-  const serverRun = imapServerAuth({ ...server, command: first.value, lines: toServer, write: (line) => { log.push(`S: ${line}`); toClient.push(line); } });
-  const [c, s] = await Promise.all([settle(clientRun), settle(serverRun)]);
-  return { client: c, server: s, log };
-}
-
-async function serve(command: string, clientLines: string[], args: Partial<ImapServerAuthOptions> = {}): Promise<{ written: string[]; value?: unknown; error?: unknown }> {
-  const queue = new LineQueue();
-  for (const line of clientLines) queue.push(line);
-  queue.end();
-  const written: string[] = [];
-  const outcome = await settle(imapServerAuth({ auth: SASLAuth.all(), options: { lookup: storeOf(ALICE) }, ...args, command, lines: queue, write: (line) => { written.push(line); } }));
-  return { written, ...outcome };
-}
+const { converse, serve } = lineConversations({ client: imapClientAuth, server: imapServerAuth, serveDefaults: { auth: SASLAuth.all(), options: { lookup: storeOf(ALICE) } } });
 
 /** A minimal IMAP server for real clients: CAPABILITY, AUTHENTICATE, LIST "" "", NOOP, LOGOUT. */
 async function startImapServer(): Promise<{ port: number; events: string[]; close: () => Promise<void> }> {

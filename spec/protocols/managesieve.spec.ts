@@ -5,8 +5,6 @@ import {
   DIGEST_MD5,
   type LineClientResult,
   LineQueue,
-  type ManageSieveClientAuthOptions,
-  type ManageSieveServerAuthOptions,
   type Mechanism,
   SASLAuth,
   advertisedMechanisms,
@@ -19,6 +17,7 @@ import {
 } from '../../lib/index.js';
 import { digestMd5Client, digestMd5Server } from '../../lib/mechanisms/digest-md5.js';
 import { DEMO_PASSWORD, DEMO_USER, demoCredentials, demoServerOptions } from '../support/demo-mail.js';
+import { lineConversations } from '../support/conversation.js';
 import { ALICE, expectNoSecrets, storeOf } from '../support/helpers.js';
 import { type Script, body, fromLine, replayClient, replayServer, scriptedMechanism, settle, startLineServer, transcriptOf, unb64, withLineClient } from './transcript.js';
 
@@ -28,29 +27,7 @@ const unquote = (line: string): string => {
   return line.slice(1, -1);
 };
 
-async function converse(
-  client: Omit<ManageSieveClientAuthOptions, 'lines' | 'write'>,
-  server: Omit<ManageSieveServerAuthOptions, 'command' | 'lines' | 'write'>,
-): Promise<{ client: { value?: LineClientResult; error?: unknown }; server: { value?: unknown; error?: unknown }; log: string[] }> {
-  const toServer = new LineQueue();
-  const toClient = new LineQueue();
-  const log: string[] = [];
-  const clientRun = manageSieveClientAuth({ ...client, lines: toClient, write: (line) => { log.push(`C: ${line}`); toServer.push(line); } });
-  const first = await Promise.race([toServer.next(), clientRun.then(() => undefined, () => undefined)]);
-  if (first === undefined || first.done === true) return { client: await settle(clientRun), server: {}, log };
-  const serverRun = manageSieveServerAuth({ ...server, command: first.value, lines: toServer, write: (line) => { log.push(`S: ${line}`); toClient.push(line); } });
-  const [c, s] = await Promise.all([settle(clientRun), settle(serverRun)]);
-  return { client: c, server: s, log };
-}
-
-async function serve(command: string, clientLines: string[], args: Partial<ManageSieveServerAuthOptions> = {}): Promise<{ written: string[]; value?: unknown; error?: unknown }> {
-  const queue = new LineQueue();
-  for (const line of clientLines) queue.push(line);
-  queue.end();
-  const written: string[] = [];
-  const outcome = await settle(manageSieveServerAuth({ auth: SASLAuth.all(), options: { lookup: storeOf(ALICE), externalIdentity: 'alice' }, ...args, command, lines: queue, write: (line) => { written.push(line); } }));
-  return { written, ...outcome };
-}
+const { converse, serve } = lineConversations({ client: manageSieveClientAuth, server: manageSieveServerAuth, serveDefaults: { auth: SASLAuth.all(), options: { lookup: storeOf(ALICE), externalIdentity: 'alice' } } });
 
 describe('ManageSieve AUTHENTICATE profile', function () {
   this.timeout(10000);

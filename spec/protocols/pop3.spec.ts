@@ -4,7 +4,6 @@ import {
   ClearIdentity,
   ClientCredentials,
   DIGEST_MD5,
-  type LineClientResult,
   LineQueue,
   type Mechanism,
   type Pop3ClientAuthOptions,
@@ -20,6 +19,7 @@ import {
 } from '../../lib/index.js';
 import { digestMd5Client, digestMd5Server } from '../../lib/mechanisms/digest-md5.js';
 import { DEMO_PASSWORD, DEMO_USER, demoCredentials, demoServerOptions } from '../support/demo-mail.js';
+import { lineConversations } from '../support/conversation.js';
 import { ALICE, expectNoSecrets, storeOf } from '../support/helpers.js';
 import { type Script, body, fromLine, recordingSource, recordingWriter, replayClient, replayServer, scriptedMechanism, settle, startLineServer, transcriptOf, unb64, withLineClient } from './transcript.js';
 
@@ -54,29 +54,7 @@ function exchangesOf(id: string): string[][] {
   return exchanges;
 }
 
-async function converse(
-  client: Omit<Pop3ClientAuthOptions, 'lines' | 'write'>,
-  server: Omit<Pop3ServerAuthOptions, 'command' | 'lines' | 'write'>,
-): Promise<{ client: { value?: LineClientResult; error?: unknown }; server: { value?: unknown; error?: unknown }; log: string[] }> {
-  const toServer = new LineQueue();
-  const toClient = new LineQueue();
-  const log: string[] = [];
-  const clientRun = pop3ClientAuth({ ...client, lines: toClient, write: (line) => { log.push(`C: ${line}`); toServer.push(line); } });
-  const first = await Promise.race([toServer.next(), clientRun.then(() => undefined, () => undefined)]);
-  if (first === undefined || first.done === true) return { client: await settle(clientRun), server: {}, log };
-  const serverRun = pop3ServerAuth({ ...server, command: first.value, lines: toServer, write: (line) => { log.push(`S: ${line}`); toClient.push(line); } });
-  const [c, s] = await Promise.all([settle(clientRun), settle(serverRun)]);
-  return { client: c, server: s, log };
-}
-
-async function serve(command: string, clientLines: string[], args: Partial<Pop3ServerAuthOptions> = {}): Promise<{ written: string[]; value?: unknown; error?: unknown }> {
-  const queue = new LineQueue();
-  for (const line of clientLines) queue.push(line);
-  queue.end();
-  const written: string[] = [];
-  const outcome = await settle(pop3ServerAuth({ auth: SASLAuth.all(), options: { lookup: storeOf(ALICE) }, ...args, command, lines: queue, write: (line) => { written.push(line); } }));
-  return { written, ...outcome };
-}
+const { converse, serve } = lineConversations({ client: pop3ClientAuth, server: pop3ServerAuth, serveDefaults: { auth: SASLAuth.all(), options: { lookup: storeOf(ALICE) } } });
 
 describe('POP3 AUTH profile', function () {
   this.timeout(10000);

@@ -24,6 +24,7 @@ import {
   type SmtpServerAuthOptions,
 } from '../../lib/index.js';
 import { DEMO_PASSWORD, DEMO_TOKEN, DEMO_USER, demoCredentials, demoServerOptions, smtpLogin, startSmtpServer } from '../support/demo-mail.js';
+import { lineConversations } from '../support/conversation.js';
 import { ALICE, asyncStoreOf, expectNoSecrets, expectSaslRejection, storeOf } from '../support/helpers.js';
 import { type Script, body, fromLine, replayClient, replayServer, scriptedMechanism, settle, transcriptOf, unb64 } from './transcript.js';
 
@@ -48,31 +49,7 @@ function smtpScript(exchange: readonly string[]): Script {
   };
 }
 
-/** A client and a server joined by two queues, with the conversation recorded. */
-async function converse(
-  client: Omit<SmtpClientAuthOptions, 'lines' | 'write'>,
-  server: Omit<SmtpServerAuthOptions, 'command' | 'lines' | 'write'>,
-): Promise<{ client: { value?: LineClientResult; error?: unknown }; server: { value?: unknown; error?: unknown }; log: string[] }> {
-  const toServer = new LineQueue();
-  const toClient = new LineQueue();
-  const log: string[] = [];
-  const clientRun = smtpClientAuth({ ...client, lines: toClient, write: (line) => { log.push(`C: ${line}`); toServer.push(line); } });
-  const first = await Promise.race([toServer.next(), clientRun.then(() => undefined, () => undefined)]);
-  if (first === undefined || first.done === true) return { client: await settle(clientRun), server: {}, log };
-  const serverRun = smtpServerAuth({ ...server, command: first.value, lines: toServer, write: (line) => { log.push(`S: ${line}`); toClient.push(line); } });
-  const [c, s] = await Promise.all([settle(clientRun), settle(serverRun)]);
-  return { client: c, server: s, log };
-}
-
-/** Runs only the server, with the client's lines given up front. */
-async function serve(command: string, clientLines: string[], args: Partial<SmtpServerAuthOptions> = {}): Promise<{ written: string[]; value?: unknown; error?: unknown }> {
-  const queue = new LineQueue();
-  for (const line of clientLines) queue.push(line);
-  queue.end();
-  const written: string[] = [];
-  const outcome = await settle(smtpServerAuth({ auth: SASLAuth.all(), options: { lookup: storeOf(ALICE) }, ...args, command, lines: queue, write: (line) => { written.push(line); } }));
-  return { written, ...outcome };
-}
+const { converse, serve } = lineConversations({ client: smtpClientAuth, server: smtpServerAuth, serveDefaults: { auth: SASLAuth.all(), options: { lookup: storeOf(ALICE) } } });
 
 describe('SMTP AUTH profile', function () {
   this.timeout(10000);

@@ -34,7 +34,7 @@ import {
 import { ALICE, asyncStoreOf, b, expectNoSecrets, expectSaslError, expectSaslRejection, s } from '../support/helpers.js';
 import { recorder, silentAfter, timeoutReason } from '../support/silent-peer.js';
 import { vector } from '../support/vectors.js';
-import { xmlWork } from '../../lib/protocols/xmpp.js';
+import { xmlWork } from '../../lib/transport/xml.js';
 
 const NS = 'urn:ietf:params:xml:ns:xmpp-sasl';
 const b64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64');
