@@ -1,14 +1,14 @@
 /**
- * The options a server exchange is started with. One object serves every mechanism, so an
- * application configures its store, policy and validators once; what serves one mechanism
+ * The options exchanges are started with: {@link ServerOptions} and {@link ClientOptions}. One
+ * object serves every mechanism, so an application configures its store, policy and validators
+ * once; what serves one mechanism
  * family only sits in that family's group (`scram`). The flat `scram*` names of earlier releases
  * still work as deprecated aliases, read in one place: {@link scramServerSettings} and
  * {@link scramClientSettings}.
  * @module
  */
-import type { ChannelBindingSource } from './channel-binding.js';
+import type { ChannelBindingPolicy, ChannelBindingSource } from './channel-binding.js';
 import type { Identity } from './identity.js';
-import type { ClientOptions, ScramClientOptions } from './mechanism.js';
 import type { ScramCache } from './scram-cache.js';
 
 /** Context passed to server callbacks. */
@@ -209,6 +209,43 @@ export interface ServerOptions {
   readonly transportAuthcid?: string;
   /** @deprecated Use `transportAuthcid`; read when that is unset. */
   readonly protocolAuthcid?: string;
+}
+
+/** The client options only SCRAM-* reads: `ClientOptions.scram`. */
+export interface ScramClientOptions {
+  /** The highest iteration count accepted from a server. Default 600000; the lowest is always 4096. */
+  readonly maxIterations?: number;
+  /**
+   * Reuse salted passwords across exchanges, so a reconnect costs no second PBKDF2. `true` (the
+   * default) uses `DEFAULT_SCRAM_CACHE`, process-wide, at most 32 entries keyed by an HMAC
+   * of (hash, password, salt, iterations), emptied by `clearScramClientCache()`; a
+   * {@link ScramCache} of your own keeps its entries apart; `false` derives every time.
+   */
+  readonly cache?: boolean | ScramCache;
+  /** Tests only: a fixed client nonce instead of a random one. Never set it in production. */
+  readonly nonceForTesting?: string;
+}
+
+/** Options for client exchanges. Mechanisms ignore the fields they do not use. */
+export interface ClientOptions {
+  /** The server's host name: DIGEST-MD5's digest-uri host, OAUTHBEARER's `host=`. */
+  readonly host?: string;
+  /** The server's port, for OAUTHBEARER's `port=`. */
+  readonly port?: number;
+  /** The protocol's service name for DIGEST-MD5's digest-uri (`imap`, `smtp`, ...). */
+  readonly service?: string;
+  /** SCRAM: channel-binding policy, as libpq's `channel_binding`. Default `prefer`. */
+  readonly channelBinding?: ChannelBindingPolicy;
+  /** SCRAM: the connection's channel-binding data, e.g. `tlsChannelBinding(socket, 'client')`. */
+  readonly channelBindingData?: ChannelBindingSource | undefined;
+  /** SCRAM-* only: iteration cap, salted-password cache, test nonce; see {@link ScramClientOptions}. */
+  readonly scram?: ScramClientOptions;
+  /** @deprecated Use `scram.maxIterations`; read when that is unset. */
+  readonly scramMaxIterations?: number;
+  /** @deprecated Use `scram.cache`; read when that is unset. */
+  readonly scramCache?: boolean;
+  /** @deprecated Use `scram.nonceForTesting`; read when that is unset. */
+  readonly scramNonceForTesting?: string;
 }
 
 /** Default of {@link ServerOptions.maxFieldBytes}. */
