@@ -109,7 +109,7 @@ describe('ANONYMOUS checks: the trace profile, range by range', () => {
     expect(Buffer.from(buildAnonymousMessage()).length).to.equal(0);
     // A lone surrogate can only reach the client's check (the server decodes UTF-8 first).
     for (const trace of ['\ud800', 'a\udfff']) expectSaslError(() => buildAnonymousMessage(trace), 'USAGE');
-    expect(Buffer.from(buildAnonymousMessage('\ud7ff\ue000'.slice(0, 1))).length).to.equal(3);
+    expect(Buffer.from(buildAnonymousMessage('\ud7ff')).length).to.equal(3);
   });
 
   it('the mechanism is client-first with the lowest priority', () => {
