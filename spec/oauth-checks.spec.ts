@@ -2,8 +2,8 @@
 // or loosening it fails a spec (issue 11, found by mutation testing: see mutation/RESULTS.md).
 import { expect } from 'chai';
 import { inspect } from 'node:util';
-import { ClientCredentials, OAUTHBEARER, type SaslError, type ServerOptions, SyncClientSession, SyncServerSession, XOAUTH2, buildOauthbearerResponse } from '../lib/index.js';
-import { BearerCredentials, parseKeyValues } from '../lib/oauth.js';
+import { AuthenticationFailedError, ClientCredentials, OAUTHBEARER, type SaslError, type ServerOptions, SyncClientSession, SyncServerSession, XOAUTH2, buildOauthbearerResponse } from '../lib/index.js';
+import { BearerCredentials, parseKeyValues, parseTokenError } from '../lib/oauth.js';
 import { b, expectSaslError } from './support/helpers.js';
 
 function blamed(fn: () => unknown, code: SaslError['code'], party: SaslError['party'], mechanism: string): SaslError {
@@ -129,6 +129,30 @@ describe('OAuth checks (each pinned on its own)', () => {
       const twice = started();
       twice.challenge(b('{"status":"invalid_token"}'));
       blamed(() => twice.challenge(b('{"status":"invalid_token"}')), 'UNEXPECTED_MESSAGE', 'server', 'OAUTHBEARER');
+    });
+  });
+  describe('the client reading an error challenge (third mutation run)', () => {
+    it('keeps all four fields, numbers as text, and drops a non-finite number', () => {
+      const all = '{"status":401,"scope":"mail","schemes":"bearer","openid-configuration":"https://id.example/.well-known"}';
+      expect(parseTokenError(b(all))).to.deep.equal({ status: '401', scope: 'mail', schemes: 'bearer', openidConfiguration: 'https://id.example/.well-known' });
+      expect(parseTokenError(b('{"status":1e999,"scope":true}'))).to.deep.equal({});
+      expect(parseTokenError(b('5'))).to.deep.equal({});
+    });
+    it('a failure after an error challenge without a status keeps the adapter\'s serverError and party', () => {
+      for (const [challenge, expected] of [['{"scope":"mail"}', '535 5.7.8'], ['{"status":"invalid_token"}', 'invalid_token'], ['not json', '535 5.7.8']] as const) {
+        const client = new SyncClientSession(OAUTHBEARER.client(new ClientCredentials('bob', 'tok')));
+        client.start(true);
+        expect(Array.from(client.challenge(b(challenge)))).to.deep.equal([1]);
+        const error = blamed(() => client.failure(new AuthenticationFailedError('535 rejected', { party: 'server', serverError: '535 5.7.8' })), 'AUTHENTICATION_FAILED', 'server', 'OAUTHBEARER');
+        expect({ message: error.message, serverError: (error as { serverError?: string }).serverError }).to.deep.equal({ message: '535 rejected', serverError: expected });
+      }
+    });
+    it('a failure whose serverError is not a string gives the OAuth status or nothing', () => {
+      const client = new SyncClientSession(XOAUTH2.client(new ClientCredentials('bob', 'tok')));
+      client.start(true);
+      expect(client.challenge(b('{"scope":"mail"}\n')).length).to.equal(0);
+      const error = blamed(() => client.failure(), 'AUTHENTICATION_FAILED', 'server', 'XOAUTH2');
+      expect((error as { serverError?: string }).serverError).to.equal(undefined);
     });
   });
 });
