@@ -38,6 +38,9 @@ Options:
                       can use, given how its password is stored; -PLUS only once TLS is up)
   --tls-cert F        PEM certificate: offers STARTTLS (STLS), and -PLUS after it
   --tls-key F         its PEM private key
+  --tls-client-ca F   PEM trust anchors for client certificates: the server asks for one and,
+                      over TLS, offers EXTERNAL to a client whose certificate verifies, as
+                      the certificate subject's CN (others get the other mechanisms)
   --tls-self-signed   make a throwaway self-signed certificate for localhost and 127.0.0.1
   --implicit-tls      TLS from the first byte (smtps, imaps, pop3s) instead of STARTTLS
   --plaintext-auth    offer PLAIN, LOGIN, IMAP LOGIN and POP3 USER before TLS too
@@ -65,6 +68,7 @@ const OPTIONS = {
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
   'tls-self-signed': { type: 'boolean' },
+  'tls-client-ca': { type: 'string' },
   'implicit-tls': { type: 'boolean' },
   'plaintext-auth': { type: 'boolean' },
   hostname: { type: 'string' },
@@ -108,15 +112,15 @@ export function defaultMechanisms(entries: readonly PasswdEntry[], tokens: boole
 }
 
 /** The mechanisms to offer: `--mechs`, or what every account and the token file can use. */
-function chooseMechanisms(list: string | undefined, entries: readonly PasswdEntry[], tokens: boolean): SASLAuth {
+function chooseMechanisms(list: string | undefined, entries: readonly PasswdEntry[], tokens: boolean, external: boolean): SASLAuth {
   const all = SASLAuth.all();
-  if (list === undefined) return SASLAuth.named(defaultMechanisms(entries, tokens));
+  if (list === undefined) return SASLAuth.named([...defaultMechanisms(entries, tokens), ...(external ? ['EXTERNAL'] : [])]);
   const names = list.split(/[\s,]+/).filter((name) => name !== '');
   if (names.length === 0) throw new UsageError('--mechs lists no mechanism');
   for (const name of names) {
     const mechanism = all.getServer(name);
     if (mechanism === undefined) throw new UsageError(`--mechs: saslkit has no mechanism named ${name.replace(/[^\x20-\x7e]/g, '?').slice(0, 30)}`);
-    if (mechanism.name === 'EXTERNAL') throw new UsageError('--mechs: EXTERNAL needs TLS client certificates, which serve does not check');
+    if (mechanism.name === 'EXTERNAL' && !external) throw new UsageError('--mechs: EXTERNAL needs TLS client certificates: add --tls-client-ca');
     if (OAUTH.includes(mechanism.name) && !tokens) throw new UsageError(`--mechs: ${mechanism.name} needs --tokens`);
   }
   return SASLAuth.named(names);
@@ -168,8 +172,11 @@ export async function serveCommand(argv: readonly string[], io: CliIo): Promise<
     });
     const tokensFile = stringOption(args, 'tokens');
     const validateToken = tokensFile === undefined ? undefined : parseTokensFile(await readConfigFile(tokensFile, 'tokens file'));
-    const auth = chooseMechanisms(stringOption(args, 'mechs'), entries, validateToken !== undefined);
-    const tls = await loadTls(args);
+    const clientCaFile = stringOption(args, 'tls-client-ca');
+    const auth = chooseMechanisms(stringOption(args, 'mechs'), entries, validateToken !== undefined, clientCaFile !== undefined);
+    const serverTls = await loadTls(args);
+    if (clientCaFile !== undefined && serverTls === undefined) throw new UsageError('--tls-client-ca needs --tls-cert and --tls-key, or --tls-self-signed');
+    const tls = serverTls === undefined || clientCaFile === undefined ? serverTls : { ...serverTls, clientCa: await readConfigFile(clientCaFile, 'client CA file') };
     const implicitTls = flag(args, 'implicit-tls');
     if (implicitTls && tls === undefined) throw new UsageError('--implicit-tls needs --tls-cert and --tls-key, or --tls-self-signed');
     const { host, port } = parseListen(stringOption(args, 'listen'));
@@ -192,7 +199,7 @@ export async function serveCommand(argv: readonly string[], io: CliIo): Promise<
     const mode = tls === undefined ? 'no TLS' : implicitTls ? 'implicit TLS' : protocol === 'pop3' ? 'STLS' : 'STARTTLS';
     io.stdout.write(`saslkit serve: ${protocol} on ${host.includes(':') ? `[${host}]` : host}:${server.port} (${mode}), ${entries.length} user${entries.length === 1 ? '' : 's'}\n`);
     if (!implicitTls) io.stdout.write(`  mechanisms: ${server.mechanisms.join(' ') || '(none)'}\n`);
-    if (tls !== undefined) io.stdout.write(`  ${implicitTls ? 'mechanisms' : 'after TLS'}: ${server.mechanismsWithTls.join(' ') || '(none)'}\n`);
+    if (tls !== undefined) io.stdout.write(`  ${implicitTls ? 'mechanisms' : 'after TLS'}: ${server.mechanismsWithTls.join(' ') || '(none)'}${tls.clientCa === undefined ? '' : ' (and EXTERNAL with a trusted client certificate)'}\n`);
   } catch (error) {
     io.stderr.write(`saslkit serve: ${describeError(error)}\n`);
     return exitCodeFor(error);

@@ -49,6 +49,12 @@ import type { CliProtocol } from './url.js';
 export interface ServerTls {
   readonly cert: string | Buffer;
   readonly key: string | Buffer;
+  /**
+   * Trust anchors (PEM) for client certificates: the server asks for one, and offers EXTERNAL
+   * over TLS to a client whose certificate verifies, with its subject's CN as the identity. A
+   * client without a certificate, or with one that does not verify, still gets the other mechanisms.
+   */
+  readonly clientCa?: string | Buffer | undefined;
 }
 
 /** One authentication attempt, as logged. Never holds a secret. */
@@ -117,7 +123,8 @@ const MAX_LINE: Readonly<Record<CliProtocol, number>> = { smtp: SMTP_MAX_AUTH_LI
 /** Starts a test server. Resolves once it listens. */
 export async function startAuthServer(settings: AuthServerOptions): Promise<RunningAuthServer> {
   const auth = settings.auth ?? SASLAuth.all();
-  const secureContext = settings.tls === undefined ? undefined : createSecureContext({ cert: settings.tls.cert, key: settings.tls.key });
+  const clientCa = settings.tls?.clientCa;
+  const secureContext = settings.tls === undefined ? undefined : createSecureContext({ cert: settings.tls.cert, key: settings.tls.key, ...(clientCa === undefined ? {} : { ca: clientCa }) });
   if (settings.implicitTls === true && secureContext === undefined) throw new Error('implicit TLS needs a certificate and key');
   const host = settings.host ?? '127.0.0.1';
   const sockets = new Set<Socket>();
@@ -141,7 +148,7 @@ export async function startAuthServer(settings: AuthServerOptions): Promise<Runn
   };
   const server: Server =
     settings.implicitTls === true && settings.tls !== undefined
-      ? createTlsServer({ cert: settings.tls.cert, key: settings.tls.key }, (socket) => {
+      ? createTlsServer({ cert: settings.tls.cert, key: settings.tls.key, ...clientCertificateOptions(clientCa) }, (socket) => {
           serve(socket, socket);
         })
       : createServer((socket) => {
@@ -179,10 +186,30 @@ export async function startAuthServer(settings: AuthServerOptions): Promise<Runn
   };
 }
 
-function offeredMechanisms(auth: SASLAuth, settings: AuthServerOptions, tls: boolean, binding: boolean): string[] {
+function offeredMechanisms(auth: SASLAuth, settings: AuthServerOptions, tls: boolean, binding: boolean, external = false): string[] {
   const holdBack = !tls && settings.tls !== undefined && settings.plaintextAuth !== true;
   const requireChannelBinding = settings.options.requireChannelBinding === true;
-  return advertisedMechanisms(auth, { channelBinding: binding, requireChannelBinding }).filter((name) => !(holdBack && CLEARTEXT_MECHANISMS.has(name)));
+  return advertisedMechanisms(auth, { channelBinding: binding, requireChannelBinding }).filter(
+    // With client certificates checked, EXTERNAL goes only to a client whose certificate verified;
+    // otherwise it is offered as configured (with `options.externalIdentity`, as `demo` does).
+    (name) => !(holdBack && CLEARTEXT_MECHANISMS.has(name)) && (name !== 'EXTERNAL' || external || settings.tls?.clientCa === undefined),
+  );
+}
+
+/**
+ * Asks for a client certificate when there are trust anchors for one, without refusing the
+ * handshake when it is missing or does not verify: EXTERNAL is then just not offered.
+ */
+function clientCertificateOptions(clientCa: string | Buffer | undefined): { requestCert?: boolean; rejectUnauthorized?: boolean } {
+  return clientCa === undefined ? {} : { requestCert: true, rejectUnauthorized: false };
+}
+
+/** The identity of a verified client certificate: its subject's CN; undefined without one. */
+function certificateIdentity(socket: TLSSocket): string | undefined {
+  if (!socket.authorized) return undefined;
+  const subject: unknown = socket.getPeerCertificate().subject;
+  const cn: unknown = typeof subject === 'object' && subject !== null ? (subject as Record<string, unknown>)['CN'] : undefined;
+  return typeof cn === 'string' && cn !== '' ? cn : undefined;
 }
 
 /**
@@ -275,7 +302,12 @@ class Connection {
 
   #offered(): string[] {
     const binding = this.#tls !== undefined && tlsChannelBinding(this.#tls, 'server').types.length > 0;
-    return offeredMechanisms(this.#auth, this.#settings, this.#tls !== undefined, binding);
+    return offeredMechanisms(this.#auth, this.#settings, this.#tls !== undefined, binding, this.#externalIdentity !== undefined);
+  }
+
+  /** The client certificate's identity, when client certificates are checked and this one verified. */
+  get #externalIdentity(): string | undefined {
+    return this.#tls === undefined || this.#settings.tls?.clientCa === undefined ? undefined : certificateIdentity(this.#tls);
   }
 
   /**
@@ -291,6 +323,7 @@ class Connection {
     return {
       ...base,
       channelBindingData: binding && this.#tls !== undefined ? tlsChannelBinding(this.#tls, 'server') : undefined,
+      ...(this.#externalIdentity === undefined ? {} : { externalIdentity: this.#externalIdentity }),
       hostAliases: withLocalAddress(base.hostAliases, this.#socket.localAddress),
       // The name the client gave is remembered for the log of a failed attempt.
       ...(lookup === undefined
@@ -376,11 +409,33 @@ class Connection {
     const leftover = await this.#reader.next();
     if (leftover.done !== true) return false;
     await this.#write(reply);
-    const secure = new TlsSocketClass(this.#socket, { isServer: true, secureContext: context });
-    secure.on('error', () => undefined);
-    // `once` rejects when 'error' comes first: a failed handshake.
-    const ok = await Promise.race([once(secure, 'secure').then(() => true), once(secure, 'close').then(() => false)]).catch(() => false);
-    if (!ok) return false;
+    let secure: TLSSocket;
+    if (this.#settings.tls?.clientCa === undefined) {
+      secure = new TlsSocketClass(this.#socket, { isServer: true, secureContext: context });
+      secure.on('error', () => undefined);
+      // `once` rejects when 'error' comes first: a failed handshake.
+      const ok = await Promise.race([once(secure, 'secure').then(() => true), once(secure, 'close').then(() => false)]).catch(() => false);
+      if (!ok) return false;
+    } else {
+      // A bare TLSSocket never sets `authorized` for a client certificate (only tls.Server's
+      // connection handler checks it), so the socket goes through a tls.Server of its own.
+      const { cert, key, clientCa } = this.#settings.tls;
+      const upgrader = createTlsServer({ cert, key, ca: clientCa, ...clientCertificateOptions(clientCa) });
+      const plain = this.#socket;
+      const upgraded = await new Promise<TLSSocket | undefined>((resolve) => {
+        upgrader.once('secureConnection', resolve);
+        upgrader.once('tlsClientError', () => {
+          resolve(undefined);
+        });
+        plain.once('close', () => {
+          resolve(undefined);
+        });
+        upgrader.emit('connection', plain);
+      });
+      if (upgraded === undefined) return false;
+      secure = upgraded;
+      secure.on('error', () => undefined);
+    }
     secure.setTimeout(this.#settings.idleTimeoutMs ?? 60000, () => secure.destroy());
     this.#socket = secure;
     this.#tls = secure;

@@ -5,8 +5,10 @@
 import { expect } from 'chai';
 import { once } from 'node:events';
 import { type Socket, createServer } from 'node:net';
+import { execFileSync } from 'node:child_process';
 import { main } from '../../lib/cli/main.js';
-import { memoryIo } from './support.js';
+import { serveCommand } from '../../lib/cli/serve.js';
+import { CERT_FILE, KEY_FILE, type ServeRun, memoryIo, startServe, tempDir } from './support.js';
 
 async function run(argv: string[], options: { env?: Record<string, string>; stdin?: string } = {}): Promise<{ code: number; out: string; err: string }> {
   const io = memoryIo(options);
@@ -66,5 +68,70 @@ describe('cli/login: a POP3 server without CAPA', function () {
     expect(result.code, result.err).to.equal(0);
     expect(result.out).to.match(/^authenticated as alice with PLAIN without TLS/);
     expect(seen).to.deep.equal(['CAPA', 'AUTH PLAIN', 'QUIT']);
+  });
+});
+
+describe('cli: serve --tls-client-ca offers EXTERNAL; login --cert/--key uses it', function () {
+  this.timeout(60000);
+  const files = tempDir();
+  const users = files.write('users', 'alice:{PLAIN}alice-pass\n');
+  const file = (name: string): string => files.path(name);
+  const openssl = (...args: string[]): void => {
+    execFileSync('openssl', args, { stdio: 'ignore' });
+  };
+  const serves: ServeRun[] = [];
+  const url = (serve: ServeRun | undefined, protocol = 'imap'): string => `${protocol}://127.0.0.1:${serve?.port ?? 0}`;
+
+  before(async () => {
+    const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+    // A CA and alice's certificate signed by it; and a self-signed "alice" no CA vouches for.
+    openssl('req', '-x509', ...ec, '-keyout', file('ca.key'), '-out', file('ca.pem'), '-subj', '/CN=saslkit test CA', '-days', '2');
+    openssl('req', ...ec, '-keyout', file('alice.key'), '-out', file('alice.csr'), '-subj', '/CN=alice');
+    openssl('x509', '-req', '-in', file('alice.csr'), '-CA', file('ca.pem'), '-CAkey', file('ca.key'), '-CAcreateserial', '-out', file('alice.pem'), '-days', '2');
+    openssl('req', '-x509', ...ec, '-keyout', file('mallory.key'), '-out', file('mallory.pem'), '-subj', '/CN=alice', '-days', '2');
+    for (const protocol of ['imap', 'smtp']) {
+      serves.push(await startServe(['--protocol', protocol, '--listen', '127.0.0.1:0', '--users', users, '--tls-cert', CERT_FILE, '--tls-key', KEY_FILE, '--tls-client-ca', file('ca.pem')]));
+    }
+  });
+  after(async () => {
+    for (const serve of serves) expect(await serve.stop()).to.equal(0);
+    files.cleanup();
+  });
+
+  it('a trusted certificate: EXTERNAL is offered after STARTTLS and logs in as the subject CN', async () => {
+    for (const [index, protocol] of ['imap', 'smtp'].entries()) {
+      const serve = serves[index];
+      const mechs = await run(['mechs', url(serve, protocol), '--starttls', '--ca', CERT_FILE, '--cert', file('alice.pem'), '--key', file('alice.key'), '--json']);
+      expect(mechs.code, mechs.err).to.equal(0);
+      const offer = JSON.parse(mechs.out) as { before: string[]; after: string[] };
+      expect(offer.before).to.not.include('EXTERNAL');
+      expect(offer.after).to.include('EXTERNAL');
+      const login = await run(['login', url(serve, protocol), '--starttls', '--ca', CERT_FILE, '--cert', file('alice.pem'), '--key', file('alice.key'), '--mech', 'EXTERNAL']);
+      expect(login.code, login.err).to.equal(0);
+      expect(login.out).to.match(/^authenticated with EXTERNAL over TLSv1\.3;/);
+      expect(serve?.output.out()).to.match(new RegExp(`${protocol}\\+tls EXTERNAL user="alice" ok`));
+    }
+  });
+
+  it('no certificate, or an untrusted one: EXTERNAL is not offered and login --mech EXTERNAL exits 3; passwords still work', async () => {
+    const serve = serves[0];
+    const bare = await run(['mechs', url(serve), '--starttls', '--ca', CERT_FILE, '--json']);
+    expect(bare.code, bare.err).to.equal(0);
+    expect((JSON.parse(bare.out) as { after: string[] }).after).to.not.include('EXTERNAL');
+    const untrusted = await run(['login', url(serve), '--starttls', '--ca', CERT_FILE, '--cert', file('mallory.pem'), '--key', file('mallory.key'), '--mech', 'EXTERNAL']);
+    expect(untrusted.code).to.equal(3);
+    expect(untrusted.err).to.match(/^saslkit login: MECHANISM_UNAVAILABLE: the server does not offer EXTERNAL \(it offers: [^\n]*\)\n$/);
+    expect(untrusted.err.replace('does not offer EXTERNAL', '')).to.not.include('EXTERNAL');
+    const password = await run(['login', url(serve), '--starttls', '--ca', CERT_FILE, '--cert', file('mallory.pem'), '--key', file('mallory.key'), '--user', 'alice'], { env: { SASLKIT_PASSWORD: 'alice-pass' } });
+    expect(password.code, password.err).to.equal(0);
+  });
+
+  it('usage: EXTERNAL without --cert exits 2; --tls-client-ca without a server certificate exits 2', async () => {
+    const noCert = await run(['login', url(serves[0]), '--starttls', '--mech', 'EXTERNAL']);
+    expect(noCert.code).to.equal(2);
+    expect(noCert.err).to.match(/give --cert and --key/);
+    const io = memoryIo();
+    expect(await serveCommand(['--protocol', 'imap', '--users', users, '--tls-client-ca', file('ca.pem')], io.io)).to.equal(2);
+    expect(io.err()).to.match(/--tls-client-ca needs --tls-cert/);
   });
 });
