@@ -6,7 +6,8 @@
  *
  * Schemes read: `{PLAIN}` (also `{CLEAR}`, `{CLEARTEXT}`), `{SCRAM-SHA-1}`, `{SCRAM-SHA-256}`,
  * `{SCRAM-SHA-512}` (Dovecot's `<iter>,<salt>,<StoredKey>,<ServerKey>`), `{PBKDF2}` (Dovecot's
- * `$1$<salt>$<rounds>$<hex PBKDF2-HMAC-SHA1>`), and, as a saslkit extension that Dovecot does not
+ * `$1$<salt>$<rounds>$<hex PBKDF2-HMAC-SHA1>`), `{CRAM-MD5}` (Dovecot's HMAC-MD5 states, see
+ * cram-md5-state.ts), and, as a saslkit extension that Dovecot does not
  * read, pysasl's `$pbkdf2-sha256$...` strings without a scheme prefix. Blank lines and lines
  * starting with `#` are skipped. Errors name the line, never its secret.
  *
@@ -28,6 +29,7 @@ import {
   isWellFormed,
   noprep,
 } from '../index.js';
+import { CramMd5StateIdentity } from './cram-md5-state.js';
 
 /** Largest users or tokens file read. */
 const MAX_FILE_BYTES = 16 * 1024 * 1024;
@@ -41,7 +43,7 @@ export interface PasswdEntry {
 }
 
 /** The schemes {@link parsePasswdFile} reads. */
-export const PASSWD_SCHEMES: readonly string[] = ['PLAIN', 'CLEAR', 'CLEARTEXT', 'SCRAM-SHA-1', 'SCRAM-SHA-256', 'SCRAM-SHA-512', 'PBKDF2'];
+export const PASSWD_SCHEMES: readonly string[] = ['PLAIN', 'CLEAR', 'CLEARTEXT', 'SCRAM-SHA-1', 'SCRAM-SHA-256', 'SCRAM-SHA-512', 'PBKDF2', 'CRAM-MD5'];
 
 function entryLines(text: string, what: string): { number: number; user: string; secret: string }[] {
   const out: { number: number; user: string; secret: string }[] = [];
@@ -61,7 +63,7 @@ function entryLines(text: string, what: string): { number: number; user: string;
   return out;
 }
 
-/** A well-formed line whose `{SCHEME}` saslkit cannot serve (Dovecot's CRAM-MD5 states, crypt hashes). */
+/** A well-formed line whose `{SCHEME}` saslkit cannot serve (crypt hashes, salted SHA). */
 export interface UnsupportedEntry {
   readonly line: number;
   readonly user: string;
@@ -97,6 +99,8 @@ function identityFor(user: string, secret: string, number: number): PasswdEntry 
       case 'SCRAM-SHA-256':
       case 'SCRAM-SHA-512':
         return { user, scheme: name, identity: new ScramIdentity(user, `{${name}}${rest}`) };
+      case 'CRAM-MD5':
+        return { user, scheme: name, identity: new CramMd5StateIdentity(user, rest) };
       case 'PBKDF2': {
         const hasher = new DovecotPbkdf2Hasher();
         // The hasher also reads a `{PBKDF2}` prefix; here it was the scheme already, so a second one is an error.
@@ -116,7 +120,7 @@ function identityFor(user: string, secret: string, number: number): PasswdEntry 
 /**
  * Parses a users file. Throws {@link UsageError} naming the first bad line. A line with a
  * scheme saslkit does not serve is an error too, unless `onUnsupported` is given: then the
- * account is left out and reported, so that a Dovecot file with `{CRAM-MD5}` or crypt hashes
+ * account is left out and reported, so that a Dovecot file with crypt or salted SHA hashes
  * still serves its other accounts.
  */
 export function parsePasswdFile(text: string, options: { readonly onUnsupported?: (entry: UnsupportedEntry) => void } = {}): PasswdEntry[] {

@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { SASLAuth, type ServerOptions, UsageError } from '../index.js';
 import { type ParsedArgs, choiceOption, flag, parseArgs, stringOption } from './args.js';
 import { type CliIo, EXIT, EXIT_CODES_HELP, describeError, exitCodeFor } from './io.js';
+import { CRAM_MD5_WITH_STATES } from './cram-md5-state.js';
 import { PASSWD_SCHEMES, type PasswdEntry, parsePasswdFile, parseTokensFile, passwdLookup, readConfigFile } from './passwd-file.js';
 import { selfSignedCertificate } from './self-signed.js';
 import { type AuthAttempt, type RunningAuthServer, type ServerTls, startAuthServer } from './server.js';
@@ -29,9 +30,10 @@ Options:
                         alice:{PLAIN}alice-pass
                         bob:{SCRAM-SHA-256}4096,<salt>,<StoredKey>,<ServerKey>
                         carol:{PBKDF2}$1$<salt>$5000$<hex>
+                        erin:{CRAM-MD5}<64 hex: doveadm pw -s CRAM-MD5>
                         dave:$pbkdf2-sha256$500000$<salt>$<key>     (pysasl; not for Dovecot)
                       schemes: ${PASSWD_SCHEMES.map((s) => `{${s}}`).join(' ')};
-                      accounts in other schemes ({CRAM-MD5}, crypt) are left out, with a warning
+                      accounts in other schemes (crypt, {SSHA512}) are left out, with a warning
                       make secrets with: saslkit secret --user alice --format dovecot
   --tokens F          OAuth bearer tokens, one "user:token" per line: adds OAUTHBEARER, XOAUTH2
   --mechs LIST        mechanisms to offer, comma-separated (default: the ones every account
@@ -92,6 +94,8 @@ function usableWith(scheme: string, name: string): boolean {
   const base = name.replace(/-PLUS$/, '');
   if (scheme === 'PLAIN') return true;
   if (scheme.startsWith('SCRAM-') && base === scheme) return true;
+  // Dovecot's {CRAM-MD5} states answer CRAM-MD5 itself.
+  if (scheme === 'CRAM-MD5' && name === 'CRAM-MD5') return true;
   // Hashed passwords (PBKDF2, SCRAM of another hash) still check a password sent in the clear.
   return name === 'PLAIN' || name === 'LOGIN';
 }
@@ -111,8 +115,13 @@ export function defaultMechanisms(entries: readonly PasswdEntry[], tokens: boole
     });
 }
 
-/** The mechanisms to offer: `--mechs`, or what every account and the token file can use. */
+/** The mechanisms to offer: `--mechs`, or what every account and the token file can use. CRAM-MD5 also reads Dovecot's states. */
 function chooseMechanisms(list: string | undefined, entries: readonly PasswdEntry[], tokens: boolean, external: boolean): SASLAuth {
+  const named = namedMechanisms(list, entries, tokens, external);
+  return new SASLAuth(named.serverMechanisms.map((mechanism) => (mechanism.name === 'CRAM-MD5' ? CRAM_MD5_WITH_STATES : mechanism)));
+}
+
+function namedMechanisms(list: string | undefined, entries: readonly PasswdEntry[], tokens: boolean, external: boolean): SASLAuth {
   const all = SASLAuth.all();
   if (list === undefined) return SASLAuth.named([...defaultMechanisms(entries, tokens), ...(external ? ['EXTERNAL'] : [])]);
   const names = list.split(/[\s,]+/).filter((name) => name !== '');

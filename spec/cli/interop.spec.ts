@@ -57,10 +57,10 @@ describe('cli against Dovecot (interop)', function () {
   it('serve reads the passwd-file Dovecot uses; its accounts log in through saslkit login', async () => {
     const serve = await startServe(['--protocol', 'imap', '--listen', '127.0.0.1:0', '--users', join(INTEROP_RUN, 'dovecot', 'users'), '--tls-self-signed', '--mechs', 'SCRAM-SHA-256-PLUS,SCRAM-SHA-256,SCRAM-SHA-1,PLAIN']);
     try {
-      // carol is stored as Dovecot's {CRAM-MD5} HMAC states, which saslkit cannot use.
-      expect(serve.output.err()).to.match(/line \d+: saslkit cannot serve \{CRAM-MD5\}; "carol" left out/);
+      // carol is stored as Dovecot's {CRAM-MD5} HMAC states: read too, she logs in with PLAIN (CRAM-MD5 is in spec/cli/protocols.spec.ts).
+      expect(serve.output.err()).to.not.match(/"carol" left out/);
       const url = `imap://127.0.0.1:${serve.port}`;
-      for (const [user, mech, pass] of [['alice', 'PLAIN', ACCOUNTS.alice.pass], ['bob', 'SCRAM-SHA-256-PLUS', ACCOUNTS.bob.pass], ['dave', 'SCRAM-SHA-1', ACCOUNTS.dave.pass]] as const) {
+      for (const [user, mech, pass] of [['alice', 'PLAIN', ACCOUNTS.alice.pass], ['bob', 'SCRAM-SHA-256-PLUS', ACCOUNTS.bob.pass], ['dave', 'SCRAM-SHA-1', ACCOUNTS.dave.pass], ['carol', 'PLAIN', ACCOUNTS.carol.pass]] as const) {
         const result = await run(['login', url, ...tls, '--user', user, '--mech', mech], { SASLKIT_PASSWORD: pass });
         expect(result.code, `${user}: ${result.err}`).to.equal(0);
       }

@@ -84,9 +84,12 @@ describe('cli/passwd-file', () => {
 
   it('leaves out and reports accounts with an unsupported scheme when asked to', () => {
     const skipped: unknown[] = [];
-    const entries = parsePasswdFile('alice:{PLAIN}a\ncarol:{CRAM-MD5}c889a69e\nbob:{SSHA512}topsecretvalue\n', { onUnsupported: (entry) => skipped.push(entry) });
+    const entries = parsePasswdFile('alice:{PLAIN}a\ncarol:{CRYPT}c889a69e\nbob:{SSHA512}topsecretvalue\n', { onUnsupported: (entry) => skipped.push(entry) });
     expect(entries.map((e) => e.user)).to.deep.equal(['alice']);
-    expect(skipped).to.deep.equal([{ line: 2, user: 'carol', scheme: 'CRAM-MD5' }, { line: 3, user: 'bob', scheme: 'SSHA512' }]);
+    expect(skipped).to.deep.equal([{ line: 2, user: 'carol', scheme: 'CRYPT' }, { line: 3, user: 'bob', scheme: 'SSHA512' }]);
+    // Dovecot's {CRAM-MD5} states are read (64 hex digits); a short one does not parse.
+    expect(parsePasswdFile('carol:{CRAM-MD5}c889a69e954e5120cd16eee9af705e1e520ff19cf8b4d580468433af6f0ffce9\n').map((e) => e.scheme)).to.deep.equal(['CRAM-MD5']);
+    expect(usageError(() => parsePasswdFile('carol:{CRAM-MD5}c889a69e\n', { onUnsupported: () => undefined })).message).to.match(/does not parse/);
     // A scheme it reads but cannot parse stays an error.
     expect(usageError(() => parsePasswdFile('bob:{PBKDF2}topsecretvalue\n', { onUnsupported: () => undefined })).message).to.match(/does not parse/);
   });

@@ -135,3 +135,55 @@ describe('cli: serve --tls-client-ca offers EXTERNAL; login --cert/--key uses it
     expect(io.err()).to.match(/--tls-client-ca needs --tls-cert/);
   });
 });
+
+describe('cli: serve reads Dovecot {CRAM-MD5} lines (HMAC-MD5 states)', function () {
+  this.timeout(60000);
+  const files = tempDir();
+  // carol's line in the Dovecot interop peer's passwd-file, made by `doveadm pw -s CRAM-MD5 -p carol-pass`.
+  const CAROL = 'carol:{CRAM-MD5}c889a69e954e5120cd16eee9af705e1e520ff19cf8b4d580468433af6f0ffce9';
+  let serve: ServeRun | undefined;
+  let doveadmLine = false;
+  const url = (): string => `smtp://127.0.0.1:${serve?.port ?? 0}`;
+  const login = (user: string, mech: string, password: string): Promise<{ code: number; out: string; err: string }> =>
+    run(['login', url(), '--user', user, '--mech', mech], { env: { SASLKIT_PASSWORD: password } });
+
+  before(async () => {
+    let lines = `${CAROL}\nalice:{PLAIN}alice-pass\n`;
+    // A fresh line from doveadm too, where Dovecot is installed.
+    try {
+      const made = execFileSync('doveadm', ['pw', '-s', 'CRAM-MD5', '-p', 'erin-pass'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+      if (/^\{CRAM-MD5\}[0-9a-f]{64}$/.test(made)) {
+        lines += `erin:${made}\n`;
+        doveadmLine = true;
+      }
+    } catch {
+      // No doveadm: carol's line stands for it.
+    }
+    serve = await startServe(['--protocol', 'smtp', '--listen', '127.0.0.1:0', '--users', files.write('users', lines), '--mechs', 'CRAM-MD5,PLAIN,LOGIN', '--plaintext-auth']);
+  });
+  after(async () => {
+    expect(await serve?.stop()).to.equal(0);
+    files.cleanup();
+  });
+
+  it('loads the line and logs carol in with CRAM-MD5, PLAIN and LOGIN; refuses a wrong password', async () => {
+    expect(serve?.output.err()).to.equal('');
+    for (const mech of ['CRAM-MD5', 'PLAIN', 'LOGIN']) {
+      const ok = await login('carol', mech, 'carol-pass');
+      expect(ok.code, `${mech}: ${ok.err}`).to.equal(0);
+      expect(ok.out).to.match(new RegExp(`^authenticated as carol with ${mech} without TLS;`));
+      const wrong = await login('carol', mech, 'wrong-secret');
+      expect(wrong.code, mech).to.equal(1);
+    }
+    // alice ({PLAIN}) still logs in with CRAM-MD5 through the same mechanism.
+    expect((await login('alice', 'CRAM-MD5', 'alice-pass')).code).to.equal(0);
+    expect(serve?.output.out()).to.not.include('c889a69e');
+  });
+
+  it('a line made by doveadm pw -s CRAM-MD5 works too (where doveadm is installed)', async function () {
+    if (!doveadmLine) this.skip();
+    const ok = await login('erin', 'CRAM-MD5', 'erin-pass');
+    expect(ok.code, ok.err).to.equal(0);
+    expect((await login('erin', 'CRAM-MD5', 'wrong-secret')).code).to.equal(1);
+  });
+});
