@@ -21,7 +21,7 @@ describe('ServerOptions.transportAuthcid', () => {
   });
 
   it('protocolAuthcid still works as its deprecated alias; the new name wins', () => {
-    // eslint-disable-next-line @typescript-eslint/no-deprecated -- the alias is what is checked
+     
     const alias: ServerOptions = { lookup: store, protocolAuthcid: 'alice' };
     expect(scram(alias, 'bob', 'alice-pass').code).to.equal(undefined);
     expect(transportAuthcid({ ...alias, transportAuthcid: 'bob' })).to.equal('bob');

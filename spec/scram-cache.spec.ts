@@ -73,7 +73,7 @@ describe('ScramCache: SCRAM state in one bounded object', () => {
     clearScramClientCache();
     expect(DEFAULT_SCRAM_CACHE.size.client).to.equal(0);
     login(options, 'alice', 'alice-pass', { scram: { cache: false } });
-    // eslint-disable-next-line @typescript-eslint/no-deprecated -- the alias still works
+     
     login(options, 'alice', 'alice-pass', { scramCache: false });
     expect(DEFAULT_SCRAM_CACHE.size.client).to.equal(0);
   });
@@ -97,7 +97,7 @@ describe('ScramCache: SCRAM state in one bounded object', () => {
 });
 
 // The aliases are what these specs check.
-/* eslint-disable @typescript-eslint/no-deprecated */
+ 
 describe('the scram option groups and their deprecated flat aliases', () => {
   const lookup = storeOf(alice);
   const count = (options: ServerOptions): string => /i=([0-9]+)/.exec(login({ lookup, ...options }).serverFirst)?.[1] ?? '';
