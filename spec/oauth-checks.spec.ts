@@ -2,7 +2,7 @@
 // or loosening it fails a spec (issue 11, found by mutation testing: see mutation/RESULTS.md).
 import { expect } from 'chai';
 import { inspect } from 'node:util';
-import { AuthenticationFailedError, ClientCredentials, OAUTHBEARER, type SaslError, type ServerOptions, SyncClientSession, SyncServerSession, XOAUTH2, buildOauthbearerResponse } from '../lib/index.js';
+import { AuthenticationFailedError, ClientCredentials, OAUTHBEARER, type SaslError, type ServerOptions, SyncClientSession, SyncServerSession, XOAUTH2, buildOauthbearerResponse, buildXoauth2Response, parseXoauth2Response } from '../lib/index.js';
 import { BearerCredentials, parseKeyValues, parseTokenError } from '../lib/oauth.js';
 import { b, expectSaslError } from './support/helpers.js';
 
@@ -153,6 +153,14 @@ describe('OAuth checks (each pinned on its own)', () => {
       expect(client.challenge(b('{"scope":"mail"}\n')).length).to.equal(0);
       const error = blamed(() => client.failure(), 'AUTHENTICATION_FAILED', 'server', 'XOAUTH2');
       expect((error as { serverError?: string }).serverError).to.equal(undefined);
+    });
+  });
+  describe('XOAUTH2 blame (third mutation run)', () => {
+    it('a message without user or without auth is MALFORMED_MESSAGE blamed on the client', () => {
+      for (const message of ['auth=Bearer abc\x01\x01', 'user=bob\x01\x01']) blamed(() => parseXoauth2Response(b(message)), 'MALFORMED_MESSAGE', 'client', 'XOAUTH2');
+    });
+    it('the client refuses an empty token as a USAGE error of XOAUTH2', () => {
+      blamed(() => buildXoauth2Response('bob', ''), 'USAGE', 'local', 'XOAUTH2');
     });
   });
 });

@@ -68,7 +68,7 @@ describe('CRAM-MD5 checks: blame and lookups (pinned after the second StrykerJS 
       asked.push(name);
       return undefined;
     };
-    for (const user of ['\u00ad', 'd\u0221']) {
+    for (const user of ['\u00ad', '\ue000', 'd\u0221']) {
       const server = new SyncServerSession(cramMd5Server({ lookup }, challengeBytes));
       server.start();
       const error = expectSaslError(() => server.respond(b(`${user} ${cramMd5Digest('pw', challengeBytes)}`)), 'AUTHENTICATION_FAILED');
@@ -83,6 +83,11 @@ describe('CRAM-MD5 checks: blame and lookups (pinned after the second StrykerJS 
     const error = expectSaslError(() => server.respond(b(`carol ${'0'.repeat(32)}`)), 'AUTHENTICATION_FAILED');
     expect(blame(error)).to.deep.equal({ code: 'AUTHENTICATION_FAILED', mechanism: 'CRAM-MD5', party: 'client' });
     expect(blame(error.cause as SaslError)).to.deep.equal({ code: 'MECHANISM_UNAVAILABLE', mechanism: 'CRAM-MD5', party: 'local' });
+  });
+
+  it('the key is SASLprep-ed with unassigned code points allowed: a mapped space next to one is still mapped', () => {
+    expect(cramMd5Digest('a\u00a0\u0221', challengeBytes)).to.equal(cramMd5Digest('a \u0221', challengeBytes));
+    expect(cramMd5Digest('a\u00a0\u0221', challengeBytes)).to.not.equal(cramMd5Digest('a\u00a0', challengeBytes));
   });
 
   it('CramMD5Credentials is inspected by its class name, without the digest', () => {
