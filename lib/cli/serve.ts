@@ -12,7 +12,7 @@ import { CRAM_MD5_WITH_STATES } from './cram-md5-state.js';
 import { PASSWD_SCHEMES, type PasswdEntry, parsePasswdFile, parseTokensFile, passwdLookup, readConfigFile } from './passwd-file.js';
 import { selfSignedCertificate } from './self-signed.js';
 import { type AuthAttempt, type RunningAuthServer, type ServerTls, startAuthServer } from './server.js';
-import { CLI_PROTOCOLS } from './url.js';
+import { SERVE_PROTOCOLS } from './url.js';
 
 /** `saslkit serve --help`. */
 export const SERVE_HELP = `Usage: saslkit serve --protocol smtp|imap|pop3 --users FILE [options]
@@ -24,7 +24,7 @@ session (EHLO again, USER again). Every attempt is logged on standard output (us
 mechanism, outcome; never a secret). Ctrl-C (SIGINT) or SIGTERM stops it.
 
 Options:
-  --protocol P        smtp, imap or pop3 (required)
+  --protocol P        smtp, imap, pop3 or sieve (ManageSieve) (required)
   --listen H:P        address and port (default 127.0.0.1:0, a free port, printed at start)
   --users F           accounts, in Dovecot passwd-file format (required), e.g.
                         alice:{PLAIN}alice-pass
@@ -172,8 +172,8 @@ export async function serveCommand(argv: readonly string[], io: CliIo): Promise<
       return EXIT.OK;
     }
     if (args.positionals.length > 0) throw new UsageError('serve takes no positional arguments (see saslkit serve --help)');
-    const protocol = choiceOption(args, 'protocol', CLI_PROTOCOLS);
-    if (protocol === undefined) throw new UsageError('serve needs --protocol smtp|imap|pop3');
+    const protocol = choiceOption(args, 'protocol', SERVE_PROTOCOLS);
+    if (protocol === undefined) throw new UsageError('serve needs --protocol smtp|imap|pop3|sieve');
     const usersFile = stringOption(args, 'users');
     if (usersFile === undefined) throw new UsageError('serve needs --users <passwd-file>');
     const entries = parsePasswdFile(await readConfigFile(usersFile, 'users file'), {

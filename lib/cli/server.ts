@@ -23,6 +23,7 @@ import {
   type CallbackContext,
   IMAP_MAX_AUTH_LINE,
   LineReader,
+  MANAGESIEVE_MAX_AUTH_LINE,
   POP3_MAX_AUTH_LINE,
   SASLAuth,
   SMTP_MAX_AUTH_LINE,
@@ -36,6 +37,8 @@ import {
   imapServerAuth,
   isSaslError,
   lineWriter,
+  manageSieveSaslCapability,
+  manageSieveServerAuth,
   pop3SaslCapability,
   pop3ServerAuth,
   smtpAuthKeyword,
@@ -43,7 +46,7 @@ import {
   tlsChannelBinding,
 } from '../index.js';
 import { LineTracer } from './trace.js';
-import type { CliProtocol } from './url.js';
+import type { ServeProtocol } from './url.js';
 
 /** A certificate and key (PEM text or buffers) for STARTTLS or implicit TLS. */
 export interface ServerTls {
@@ -61,7 +64,7 @@ export interface ServerTls {
 export interface AuthAttempt {
   /** `address:port` of the client. */
   readonly remote: string;
-  readonly protocol: CliProtocol;
+  readonly protocol: ServeProtocol;
   /** The SASL mechanism, or `LOGIN command` (IMAP) / `USER/PASS` (POP3). */
   readonly mechanism: string;
   /** True when TLS was active. */
@@ -77,7 +80,7 @@ export interface AuthAttempt {
 
 /** Options of {@link startAuthServer}. */
 export interface AuthServerOptions {
-  readonly protocol: CliProtocol;
+  readonly protocol: ServeProtocol;
   /** Address to listen on. Default 127.0.0.1. */
   readonly host?: string;
   /** Port; 0 (the default) picks a free one. */
@@ -104,7 +107,7 @@ export interface AuthServerOptions {
 
 /** A running server. */
 export interface RunningAuthServer {
-  readonly protocol: CliProtocol;
+  readonly protocol: ServeProtocol;
   readonly host: string;
   readonly port: number;
   /** The mechanisms offered before TLS (all of them, when no TLS is configured). */
@@ -118,7 +121,7 @@ export interface RunningAuthServer {
 // Mechanisms that send the password or token itself: held back until TLS when TLS is configured.
 const CLEARTEXT_MECHANISMS = new Set(['PLAIN', 'LOGIN', 'OAUTHBEARER', 'XOAUTH2']);
 
-const MAX_LINE: Readonly<Record<CliProtocol, number>> = { smtp: SMTP_MAX_AUTH_LINE, imap: IMAP_MAX_AUTH_LINE, pop3: POP3_MAX_AUTH_LINE };
+const MAX_LINE: Readonly<Record<ServeProtocol, number>> = { smtp: SMTP_MAX_AUTH_LINE, imap: IMAP_MAX_AUTH_LINE, pop3: POP3_MAX_AUTH_LINE, sieve: MANAGESIEVE_MAX_AUTH_LINE };
 
 /** Starts a test server. Resolves once it listens. */
 export async function startAuthServer(settings: AuthServerOptions): Promise<RunningAuthServer> {
@@ -454,6 +457,59 @@ class Connection {
         return this.#imap();
       case 'pop3':
         return this.#pop3();
+      case 'sieve':
+        return this.#sieve();
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // ManageSieve (RFC 5804)
+
+  /** The capability listing and its OK: the greeting, the CAPABILITY reply, and again after STARTTLS. */
+  async #sieveListing(ok: string): Promise<void> {
+    const mechanisms = this.#offered();
+    await this.#write('"IMPLEMENTATION" "saslkit test server"');
+    if (mechanisms.length > 0) await this.#write(manageSieveSaslCapability(mechanisms));
+    if (this.#canStartTls) await this.#write('"STARTTLS"');
+    await this.#write('"VERSION" "1.0"');
+    await this.#write(`OK "${ok}"`);
+  }
+
+  async #sieve(): Promise<void> {
+    await this.#sieveListing('saslkit test server ready');
+    for (;;) {
+      const line = await this.#next();
+      if (line === undefined) return;
+      const command = (/^[A-Za-z]+/.exec(line)?.[0] ?? '').toUpperCase();
+      switch (command) {
+        case 'CAPABILITY':
+          await this.#sieveListing('CAPABILITY completed');
+          break;
+        case 'NOOP':
+          await this.#write('OK "NOOP completed"');
+          break;
+        case 'STARTTLS':
+          if (!this.#canStartTls) await this.#write('NO "STARTTLS not available"');
+          // As in IMAP: after a login, TLS would start under a session a man in the middle may own.
+          else if (this.#authenticated) await this.#write('NO "STARTTLS is not permitted after authentication"');
+          else if (!(await this.#startTls('OK "Begin TLS negotiation now"'))) return;
+          // RFC 5804 section 2.2: the server re-issues its capabilities once TLS is up.
+          else await this.#sieveListing('TLS negotiation successful');
+          break;
+        case 'AUTHENTICATE':
+          if (this.#authenticated) await this.#write('NO "Already authenticated"');
+          else {
+            const mechanism = (/^AUTHENTICATE\s+"([^"]*)"/i.exec(line)?.[1] ?? '').toUpperCase();
+            await this.#sasl(mechanism, (auth, options) => manageSieveServerAuth({ command: line, auth, options, lines: this.#lines, write: this.#write }));
+          }
+          break;
+        case 'LOGOUT':
+          await this.#write('OK "Logout completed"');
+          this.#socket.end();
+          return;
+        default:
+          await this.#write('NO "Command not supported by this test server"');
+      }
     }
   }
 

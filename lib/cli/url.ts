@@ -12,8 +12,14 @@ import { ARGV_SECRET_REFUSED } from './args.js';
 /** The mail protocols the tool speaks on both sides (`serve`, `demo`, `login`). */
 export type CliProtocol = 'smtp' | 'imap' | 'pop3';
 
+/** The protocols `serve` speaks: the mail ones and ManageSieve. */
+export type ServeProtocol = CliProtocol | 'sieve';
+
+/** The protocols of `serve --protocol`, in the order help texts list them. */
+export const SERVE_PROTOCOLS: readonly ServeProtocol[] = ['smtp', 'imap', 'pop3', 'sieve'];
+
 /** Every protocol `login` and `mechs` speak: the mail ones, ManageSieve, XMPP and PostgreSQL. */
-export type ClientProtocol = CliProtocol | 'sieve' | 'xmpp' | 'postgres';
+export type ClientProtocol = ServeProtocol | 'xmpp' | 'postgres';
 
 /** The protocols, in the order help texts list them. */
 export const CLI_PROTOCOLS: readonly CliProtocol[] = ['smtp', 'imap', 'pop3'];

@@ -4,7 +4,7 @@
  */
 import { expect } from 'chai';
 import { once } from 'node:events';
-import { type Socket, createServer } from 'node:net';
+import { type Socket, createConnection, createServer } from 'node:net';
 import { execFileSync } from 'node:child_process';
 import { main } from '../../lib/cli/main.js';
 import { serveCommand } from '../../lib/cli/serve.js';
@@ -185,5 +185,58 @@ describe('cli: serve reads Dovecot {CRAM-MD5} lines (HMAC-MD5 states)', function
     const ok = await login('erin', 'CRAM-MD5', 'erin-pass');
     expect(ok.code, ok.err).to.equal(0);
     expect((await login('erin', 'CRAM-MD5', 'wrong-secret')).code).to.equal(1);
+  });
+});
+
+describe('cli: serve --protocol sieve (ManageSieve) with saslkit mechs and login', function () {
+  this.timeout(60000);
+  const files = tempDir();
+  const users = files.write('users', 'alice:{PLAIN}alice-pass\n');
+  let serve: ServeRun | undefined;
+  let open: ServeRun | undefined;
+  const url = (run?: ServeRun): string => `sieve://127.0.0.1:${run?.port ?? 0}`;
+
+  before(async () => {
+    serve = await startServe(['--protocol', 'sieve', '--listen', '127.0.0.1:0', '--users', users, '--tls-cert', CERT_FILE, '--tls-key', KEY_FILE]);
+    open = await startServe(['--protocol', 'sieve', '--listen', '127.0.0.1:0', '--users', users, '--tls-cert', CERT_FILE, '--tls-key', KEY_FILE, '--plaintext-auth']);
+  });
+  after(async () => {
+    expect(await serve?.stop()).to.equal(0);
+    expect(await open?.stop()).to.equal(0);
+    files.cleanup();
+  });
+
+  it('lists PLAIN only after STARTTLS, re-issues the capabilities then, and logs in with SCRAM-SHA-256-PLUS and PLAIN', async () => {
+    const mechs = await run(['mechs', url(serve), '--starttls', '--ca', CERT_FILE, '--json']);
+    expect(mechs.code, mechs.err).to.equal(0);
+    const offer = JSON.parse(mechs.out) as { before: string[]; after: string[] };
+    expect(offer.before).to.not.include('PLAIN');
+    expect(offer.after).to.include.members(['PLAIN', 'SCRAM-SHA-256-PLUS']);
+    const scram = await run(['login', url(serve), '--starttls', '--ca', CERT_FILE, '--user', 'alice'], { env: { SASLKIT_PASSWORD: 'alice-pass' } });
+    expect(scram.code, scram.err).to.equal(0);
+    expect(scram.out).to.match(/^authenticated as alice with SCRAM-SHA-\d+-PLUS over TLSv1\.3 with channel binding tls-exporter; the server proved/);
+    const plain = await run(['login', url(serve), '--starttls', '--ca', CERT_FILE, '--user', 'alice', '--mech', 'PLAIN'], { env: { SASLKIT_PASSWORD: 'alice-pass' } });
+    expect(plain.code, plain.err).to.equal(0);
+    const wrong = await run(['login', url(serve), '--starttls', '--ca', CERT_FILE, '--user', 'alice', '--mech', 'PLAIN'], { env: { SASLKIT_PASSWORD: 'wrong-secret' } });
+    expect(wrong.code).to.equal(1);
+    expect(wrong.err).to.match(/^saslkit login: AUTHENTICATION_FAILED: the ManageSieve server refused authentication: NO/);
+    expect(serve?.output.out()).to.match(/sieve\+tls PLAIN user="alice" ok/);
+  });
+
+  it('refuses STARTTLS after a login', async () => {
+    // Closed by the test, or by the server's stop() if it fails half way.
+    const socket = createConnection({ host: '127.0.0.1', port: open?.port ?? 0 });
+    let text = '';
+    socket.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
+    const until = async (pattern: RegExp): Promise<void> => {
+      for (let i = 0; i < 200 && !pattern.test(text); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(text).to.match(pattern);
+    };
+    await until(/^OK "saslkit test server ready"\r\n/m);
+    socket.write(`AUTHENTICATE "PLAIN" "${Buffer.from('\0alice\0alice-pass').toString('base64')}"\r\n`);
+    await until(/^OK\b(?! "saslkit)/m);
+    socket.write('STARTTLS\r\n');
+    await until(/^NO "STARTTLS is not permitted after authentication"\r\n/m);
+    socket.destroy();
   });
 });
