@@ -60,7 +60,6 @@ function xmppLogins(name: string, role: Role, mechanism: string, withSaslkit: bo
       const server = await startXmppServer({
         auth: SASLAuth.named([mechanism]),
         options: { lookup: (authcid) => accounts.find((identity) => identity.authcid === authcid) },
-        dropResponseMechanism: true,
       });
       try {
         const start = Date.now();

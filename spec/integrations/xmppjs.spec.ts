@@ -118,11 +118,9 @@ describe('saslkit/xmpp.js (xmpp.js @xmpp/client)', function () {
     const pem = selfSignedCertificate();
 
     async function serve(settings: Partial<XmppServerOptions> = {}): Promise<string> {
-      // dropResponseMechanism: saslkit's server refuses the attribute xmpp.js puts on <response> (see xmpp-server.ts).
       server = await startXmppServer({
         auth: SASLAuth.named(['SCRAM-SHA-512-PLUS', 'SCRAM-SHA-256-PLUS', 'SCRAM-SHA-512', 'SCRAM-SHA-256', 'SCRAM-SHA-1', 'OAUTHBEARER', 'PLAIN']),
         options: STORE,
-        dropResponseMechanism: true,
         ...settings,
       });
       return `xmpp://127.0.0.1:${server.port}`;

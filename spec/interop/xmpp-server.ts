@@ -175,13 +175,6 @@ export interface XmppServerOptions {
   /** Rewrites an element the server writes during SASL (a server that forges its SCRAM signature). */
   readonly tamper?: (element: string) => string;
   /**
-   * Removes the `mechanism` attribute that xmpp.js 0.14 puts on `<response>` before
-   * xmppServerAuth reads it. RFC 6120 defines no attribute there and saslkit's parser refuses
-   * it (`malformed-request`), so without this xmpp.js cannot finish a SCRAM login against
-   * saslkit's server profile (reported; the parser is lib/protocols/xmpp.ts).
-   */
-  readonly dropResponseMechanism?: boolean;
-  /**
    * Offers XEP-0388 (SASL2, `<authentication>`) instead of RFC 6120 SASL, with a small exchange
    * of its own over saslkit's server session: `<authenticate>`, `<challenge>`/`<response>`, and
    * `<success>` carrying `<additional-data>` (SCRAM's server-final); no stream restart after it.
@@ -267,8 +260,7 @@ async function serve(raw: Socket, settings: XmppServerOptions, records: Records,
       if (queued !== undefined) return { done: false, value: queued };
       const token = await reader.next();
       if (token?.kind !== 'element') return { done: true, value: undefined };
-      const xml = settings.dropResponseMechanism === true && token.xml.startsWith('<response') ? token.xml.replace(/^(<response\b[^>]*?)\s+mechanism=(["'])[^"']*\2/, '$1') : token.xml;
-      return { done: false, value: xml };
+      return { done: false, value: token.xml };
     },
   };
   for (;;) {
