@@ -11,13 +11,14 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ACCOUNTS, HOST, PORTS, requirePeer } from '../interop/peers.js';
+import { ACCOUNTS, HOST, INTEROP_RUN, PORTS, XMPP_DOMAIN, requirePeer } from '../interop/peers.js';
 
 const REPO = join(__dirname, '..', '..');
 const ENTRY_POINTS: Readonly<Record<string, string>> = {
   saslkit: join(REPO, 'lib', 'index.ts'),
   'saslkit/nodemailer': join(REPO, 'lib', 'integrations', 'nodemailer.ts'),
   'saslkit/smtp-server': join(REPO, 'lib', 'integrations', 'smtp-server.ts'),
+  'saslkit/xmpp.js': join(REPO, 'lib', 'integrations', 'xmppjs.ts'),
 };
 
 /** The `runnable: <name>` blocks of docs/integrations.md, by name. */
@@ -38,7 +39,7 @@ interface Run {
 function runBlock(code: string, env: Readonly<Record<string, string>>): Promise<Run> {
   const dir = mkdtempSync(join(tmpdir(), 'saslkit-docs-example-'));
   const file = join(dir, 'example.ts');
-  writeFileSync(file, code.replace(/from '(saslkit(?:\/[\w-]+)?)'/g, (whole, name: string) => (ENTRY_POINTS[name] === undefined ? whole : `from ${JSON.stringify(ENTRY_POINTS[name])}`)));
+  writeFileSync(file, code.replace(/from '(saslkit(?:\/[\w.-]+)?)'/g, (whole, name: string) => (ENTRY_POINTS[name] === undefined ? whole : `from ${JSON.stringify(ENTRY_POINTS[name])}`)));
   return new Promise((resolve) => {
     execFile(
       process.execPath,
@@ -56,8 +57,8 @@ describe('docs/integrations.md: the complete examples run', function () {
   this.timeout(90_000);
   const blocks = runnableBlocks();
 
-  it('has the two runnable examples', () => {
-    expect([...blocks.keys()]).to.deep.equal(['nodemailer-submission', 'smtp-server']);
+  it('has the three runnable examples', () => {
+    expect([...blocks.keys()]).to.deep.equal(['nodemailer-submission', 'smtp-server', 'xmppjs-prosody']);
   });
 
   it("nodemailer-submission: sends through Dovecot's submission service with SCRAM-SHA-256 as bob", async function () {
@@ -87,5 +88,22 @@ describe('docs/integrations.md: the complete examples run', function () {
       'PLAIN as bob: sent',
       'PLAIN as bob: refused, Invalid login: 535 5.7.8 Authentication credentials invalid',
     ]);
+  });
+
+  it('xmppjs-prosody: @xmpp/client with saslkit logs in to Prosody with SCRAM-SHA-256 and checks the signature; a wrong password exits 1', async function () {
+    await requirePeer(this, 'prosody');
+    // xmpp.js trusts only the system CAs: Prosody's self-signed certificate comes in as an extra CA, as the docs say.
+    const env = { XMPP_SERVICE: `xmpp://${XMPP_DOMAIN}:${String(PORTS.xmpp)}`, XMPP_DOMAIN, XMPP_USER: ACCOUNTS.alice.user, NODE_EXTRA_CA_CERTS: `${INTEROP_RUN}/prosody/cert.pem` };
+    const run = await runBlock(blocks.get('xmppjs-prosody') ?? '', { ...env, XMPP_PASSWORD: ACCOUNTS.alice.pass });
+    expect(run.stderr).to.equal('');
+    expect(run.code).to.equal(0);
+    const [login, online, ...rest] = run.stdout.trim().split('\n');
+    expect(login).to.equal('SCRAM-SHA-256, server verified: true, GS2 flag y');
+    expect(online).to.match(new RegExp(`^online as ${ACCOUNTS.alice.user}@${XMPP_DOMAIN}/\\S+$`));
+    expect(rest).to.deep.equal([]);
+    const refused = await runBlock(blocks.get('xmppjs-prosody') ?? '', { ...env, XMPP_PASSWORD: 'not-the-password' });
+    expect(refused.code).to.equal(1);
+    expect(refused.stderr).to.match(/AuthenticationFailedError/);
+    expect(refused.stderr + refused.stdout).to.not.include('not-the-password');
   });
 });
