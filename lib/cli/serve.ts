@@ -24,7 +24,9 @@ session (EHLO again, USER again). Every attempt is logged on standard output (us
 mechanism, outcome; never a secret). Ctrl-C (SIGINT) or SIGTERM stops it.
 
 Options:
-  --protocol P        smtp, imap, pop3 or sieve (ManageSieve) (required)
+  --protocol P        smtp, imap, pop3, sieve (ManageSieve) or postgres (required); postgres
+                      answers SSLRequest with TLS when configured, offers SCRAM-SHA-256
+                      (and -PLUS over TLS) and stops at ReadyForQuery
   --listen H:P        address and port (default 127.0.0.1:0, a free port, printed at start)
   --users F           accounts, in Dovecot passwd-file format (required), e.g.
                         alice:{PLAIN}alice-pass
@@ -173,7 +175,7 @@ export async function serveCommand(argv: readonly string[], io: CliIo): Promise<
     }
     if (args.positionals.length > 0) throw new UsageError('serve takes no positional arguments (see saslkit serve --help)');
     const protocol = choiceOption(args, 'protocol', SERVE_PROTOCOLS);
-    if (protocol === undefined) throw new UsageError('serve needs --protocol smtp|imap|pop3|sieve');
+    if (protocol === undefined) throw new UsageError('serve needs --protocol smtp|imap|pop3|sieve|postgres');
     const usersFile = stringOption(args, 'users');
     if (usersFile === undefined) throw new UsageError('serve needs --users <passwd-file>');
     const entries = parsePasswdFile(await readConfigFile(usersFile, 'users file'), {
@@ -188,6 +190,7 @@ export async function serveCommand(argv: readonly string[], io: CliIo): Promise<
     const tls = serverTls === undefined || clientCaFile === undefined ? serverTls : { ...serverTls, clientCa: await readConfigFile(clientCaFile, 'client CA file') };
     const implicitTls = flag(args, 'implicit-tls');
     if (implicitTls && tls === undefined) throw new UsageError('--implicit-tls needs --tls-cert and --tls-key, or --tls-self-signed');
+    if (implicitTls && protocol === 'postgres') throw new UsageError('--implicit-tls is not for postgres: PostgreSQL clients ask with SSLRequest');
     const { host, port } = parseListen(stringOption(args, 'listen'));
     const hostname = stringOption(args, 'hostname') ?? 'localhost';
     const options: ServerOptions = { lookup: passwdLookup(entries), hostname, ...(validateToken === undefined ? {} : { validateToken }) };
@@ -205,7 +208,7 @@ export async function serveCommand(argv: readonly string[], io: CliIo): Promise<
       onAuth: (attempt) => io.stdout.write(`${formatAttempt(attempt)}\n`),
       ...(trace === undefined ? {} : { trace }),
     });
-    const mode = tls === undefined ? 'no TLS' : implicitTls ? 'implicit TLS' : protocol === 'pop3' ? 'STLS' : 'STARTTLS';
+    const mode = tls === undefined ? 'no TLS' : implicitTls ? 'implicit TLS' : protocol === 'pop3' ? 'STLS' : protocol === 'postgres' ? 'SSLRequest' : 'STARTTLS';
     io.stdout.write(`saslkit serve: ${protocol} on ${host.includes(':') ? `[${host}]` : host}:${server.port} (${mode}), ${entries.length} user${entries.length === 1 ? '' : 's'}\n`);
     if (!implicitTls) io.stdout.write(`  mechanisms: ${server.mechanisms.join(' ') || '(none)'}\n`);
     if (tls !== undefined) io.stdout.write(`  ${implicitTls ? 'mechanisms' : 'after TLS'}: ${server.mechanismsWithTls.join(' ') || '(none)'}${tls.clientCa === undefined ? '' : ' (and EXTERNAL with a trusted client certificate)'}\n`);

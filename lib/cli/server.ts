@@ -37,6 +37,10 @@ import {
   imapServerAuth,
   isSaslError,
   lineWriter,
+  PgMessageReader,
+  UnexpectedMessageError,
+  buildPostgresReady,
+  postgresServerAuth,
   manageSieveSaslCapability,
   manageSieveServerAuth,
   pop3SaslCapability,
@@ -45,6 +49,7 @@ import {
   smtpServerAuth,
   tlsChannelBinding,
 } from '../index.js';
+import { ChunkSource } from './socket.js';
 import { LineTracer } from './trace.js';
 import type { ServeProtocol } from './url.js';
 
@@ -121,7 +126,7 @@ export interface RunningAuthServer {
 // Mechanisms that send the password or token itself: held back until TLS when TLS is configured.
 const CLEARTEXT_MECHANISMS = new Set(['PLAIN', 'LOGIN', 'OAUTHBEARER', 'XOAUTH2']);
 
-const MAX_LINE: Readonly<Record<ServeProtocol, number>> = { smtp: SMTP_MAX_AUTH_LINE, imap: IMAP_MAX_AUTH_LINE, pop3: POP3_MAX_AUTH_LINE, sieve: MANAGESIEVE_MAX_AUTH_LINE };
+const MAX_LINE: Readonly<Record<Exclude<ServeProtocol, 'postgres'>, number>> = { smtp: SMTP_MAX_AUTH_LINE, imap: IMAP_MAX_AUTH_LINE, pop3: POP3_MAX_AUTH_LINE, sieve: MANAGESIEVE_MAX_AUTH_LINE };
 
 /** Starts a test server. Resolves once it listens. */
 export async function startAuthServer(settings: AuthServerOptions): Promise<RunningAuthServer> {
@@ -141,6 +146,12 @@ export async function startAuthServer(settings: AuthServerOptions): Promise<Runn
     track(socket);
     socket.setNoDelay(true);
     socket.on('error', () => undefined);
+    if (settings.protocol === 'postgres') {
+      servePostgres(settings, auth, socket, track).catch(() => {
+        socket.destroy();
+      });
+      return;
+    }
     const connection = new Connection(settings, auth, secureContext, socket, tls);
     connection
       .run()
@@ -171,7 +182,8 @@ export async function startAuthServer(settings: AuthServerOptions): Promise<Runn
   });
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('the server has no TCP address');
-  const offered = (tls: boolean, binding: boolean): string[] => offeredMechanisms(auth, settings, tls, binding);
+  const offered = (tls: boolean, binding: boolean): string[] =>
+    offeredMechanisms(auth, settings, tls, binding).filter((name) => settings.protocol !== 'postgres' || POSTGRES_MECHANISMS.has(name));
   const tlsConfigured = secureContext !== undefined;
   return {
     protocol: settings.protocol,
@@ -244,6 +256,91 @@ export function parseImapStrings(text: string): string[] | undefined {
   return out;
 }
 
+/** What PostgreSQL clients (libpq, saslkit's) speak. */
+const POSTGRES_MECHANISMS = new Set(['SCRAM-SHA-256', 'SCRAM-SHA-256-PLUS']);
+
+/**
+ * One PostgreSQL connection: SSLRequest answered `S` (TLS, when configured) or `N`, the startup
+ * message, SASL through {@link postgresServerAuth} (SCRAM-SHA-256, and -PLUS with
+ * tls-server-end-point over TLS), then ParameterStatus, BackendKeyData and ReadyForQuery; the
+ * connection is kept until the client's Terminate or hang-up. A second SSLRequest, or one after
+ * TLS started, is refused by the profile like any out-of-place packet.
+ */
+async function servePostgres(settings: AuthServerOptions, auth: SASLAuth, plain: Socket, track: (socket: Socket) => void): Promise<void> {
+  const remote = `${plain.remoteAddress ?? '?'}:${plain.remotePort ?? 0}`;
+  const tracer = settings.trace === undefined ? undefined : new LineTracer(settings.trace, { side: 'server', prefix: `[${remote}] ` });
+  plain.setTimeout(settings.idleTimeoutMs ?? 60000, () => plain.destroy());
+  let socket: Socket = plain;
+  let source = new ChunkSource(plain);
+  let reader = new PgMessageReader(source, { peer: 'client' });
+  let tls: TLSSocket | undefined;
+  let packet = await reader.readStartup();
+  if (packet.kind === 'ssl' && settings.tls !== undefined) {
+    source.detach();
+    // Bytes after SSLRequest, before the handshake, were sent in the clear: an injection attempt.
+    if (source.pending) throw new UnexpectedMessageError('data after SSLRequest', { party: 'client' });
+    tracer?.note('SSLRequest: S');
+    plain.pause();
+    plain.write('S');
+    const { cert, key, clientCa } = settings.tls;
+    const upgrader = createTlsServer({ cert, key, ...(clientCa === undefined ? {} : { ca: clientCa }), ...clientCertificateOptions(clientCa) });
+    tls = await new Promise<TLSSocket | undefined>((resolve) => {
+      upgrader.once('secureConnection', resolve);
+      upgrader.once('tlsClientError', () => {
+        resolve(undefined);
+      });
+      plain.once('close', () => {
+        resolve(undefined);
+      });
+      upgrader.emit('connection', plain);
+    });
+    if (tls === undefined) return;
+    track(tls);
+    tls.on('error', () => undefined);
+    tracer?.note(`TLS established (${tls.getProtocol() ?? 'unknown version'})`);
+    socket = tls;
+    source = new ChunkSource(tls);
+    reader = new PgMessageReader(source, { peer: 'client' });
+    packet = await reader.readStartup();
+  } else if (packet.kind === 'ssl') {
+    tracer?.note('SSLRequest: N (no TLS configured)');
+    plain.write('N');
+    packet = await reader.readStartup();
+  }
+  if (packet.kind !== 'startup') throw new UnexpectedMessageError('expected a StartupMessage', { party: 'client' });
+  const user = packet.parameters['user'];
+  tracer?.note(`StartupMessage user=${JSON.stringify(user ?? '')}`);
+  const binding = tls !== undefined && tlsChannelBinding(tls, 'server').types.includes('tls-server-end-point');
+  // Only what PostgreSQL clients speak: SCRAM-SHA-256, and its -PLUS variant over TLS.
+  const mechanisms = offeredMechanisms(auth, settings, tls !== undefined, binding).filter((name) => POSTGRES_MECHANISMS.has(name));
+  const offered = new SASLAuth(auth.serverMechanisms.filter((mechanism) => mechanisms.includes(mechanism.name)));
+  const write = (data: Uint8Array): void => {
+    socket.write(data);
+  };
+  const base = { remote, protocol: settings.protocol, tls: tls !== undefined };
+  let attemptMechanism = 'SASL';
+  try {
+    const result = await postgresServerAuth({
+      auth: offered,
+      options: { ...settings.options, ...(tls === undefined ? {} : { channelBindingData: tlsChannelBinding(tls, 'server') }) },
+      messages: reader,
+      write,
+      startup: packet.parameters,
+    });
+    attemptMechanism = result.authenticated.mechanism;
+    settings.onAuth?.({ ...base, mechanism: attemptMechanism, user: result.authenticated.authcid, ok: true, authzid: result.authenticated.authzid });
+    write(buildPostgresReady());
+    tracer?.note(`authenticated with ${attemptMechanism}; ReadyForQuery`);
+  } catch (error) {
+    settings.onAuth?.({ ...base, mechanism: attemptMechanism, user, ok: false, code: errorCode(error) });
+    socket.end();
+    return;
+  }
+  // No queries here: wait for Terminate (or anything else, answered by hanging up).
+  await reader.read().catch(() => undefined);
+  socket.end();
+}
+
 /** One client connection. */
 class Connection {
   readonly #settings: AuthServerOptions;
@@ -279,7 +376,8 @@ class Connection {
   }
 
   #attach(socket: Socket): void {
-    this.#reader = new LineReader(socket, { maxLineLength: MAX_LINE[this.#settings.protocol] + 1 });
+    const protocol = this.#settings.protocol;
+    this.#reader = new LineReader(socket, { maxLineLength: (protocol === 'postgres' ? SMTP_MAX_AUTH_LINE : MAX_LINE[protocol]) + 1 });
     this.#lines = this.#tracer ? this.#tracer.source(this.#reader) : this.#reader;
     const write = lineWriter(socket);
     this.#write = this.#tracer ? this.#tracer.writer(write) : write;
@@ -459,6 +557,8 @@ class Connection {
         return this.#pop3();
       case 'sieve':
         return this.#sieve();
+      case 'postgres':
+        throw new Error('PostgreSQL is served by servePostgres');
     }
   }
 

@@ -240,3 +240,35 @@ describe('cli: serve --protocol sieve (ManageSieve) with saslkit mechs and login
     socket.destroy();
   });
 });
+
+describe('cli: serve --protocol postgres with saslkit mechs and login', function () {
+  this.timeout(60000);
+  const files = tempDir();
+  const users = files.write('users', `alice:{PLAIN}alice-pass\n`);
+  let serve: ServeRun | undefined;
+  const url = (path = '/app'): string => `postgres://127.0.0.1:${serve?.port ?? 0}${path}`;
+
+  before(async () => {
+    serve = await startServe(['--protocol', 'postgres', '--listen', '127.0.0.1:0', '--users', users, '--tls-cert', CERT_FILE, '--tls-key', KEY_FILE]);
+  });
+  after(async () => {
+    expect(await serve?.stop()).to.equal(0);
+    files.cleanup();
+  });
+
+  it('offers SCRAM-SHA-256, and -PLUS after SSLRequest; logs in with both; refuses a wrong password with 28P01', async () => {
+    expect(serve?.output.out()).to.match(/\(SSLRequest\), 1 user\n {2}mechanisms: SCRAM-SHA-256\n {2}after TLS: SCRAM-SHA-256-PLUS SCRAM-SHA-256\n/);
+    const mechs = await run(['mechs', `postgres://alice@127.0.0.1:${serve?.port ?? 0}`, '--starttls', '--ca', CERT_FILE, '--json']);
+    expect(mechs.code, mechs.err).to.equal(0);
+    expect(JSON.parse(mechs.out)).to.deep.include({ before: ['SCRAM-SHA-256'], after: ['SCRAM-SHA-256-PLUS', 'SCRAM-SHA-256'] });
+    const plus = await run(['login', url(), '--starttls', '--ca', CERT_FILE, '--user', 'alice', '--channel-binding', 'require'], { env: { SASLKIT_PASSWORD: 'alice-pass' } });
+    expect(plus.code, plus.err).to.equal(0);
+    expect(plus.out).to.match(/^authenticated as alice with SCRAM-SHA-256-PLUS over TLSv1\.3 with channel binding tls-server-end-point; the server proved/);
+    const clear = await run(['login', url(), '--user', 'alice'], { env: { SASLKIT_PASSWORD: 'alice-pass' } });
+    expect(clear.code, clear.err).to.equal(0);
+    const wrong = await run(['login', url(), '--user', 'alice'], { env: { SASLKIT_PASSWORD: 'wrong-secret' } });
+    expect(wrong.code).to.equal(1);
+    expect(wrong.err).to.equal('saslkit login: AUTHENTICATION_FAILED: the PostgreSQL server refused the login (28P01)\n');
+    expect(serve?.output.out()).to.match(/postgres\+tls SCRAM-SHA-256-PLUS user="alice" ok/);
+  });
+});
