@@ -24,7 +24,8 @@ session (EHLO again, USER again). Every attempt is logged on standard output (us
 mechanism, outcome; never a secret). Ctrl-C (SIGINT) or SIGTERM stops it.
 
 Options:
-  --protocol P        smtp, imap, pop3, sieve (ManageSieve) or postgres (required); postgres
+  --protocol P        smtp, imap, pop3, sieve (ManageSieve), xmpp (c2s; the domain is
+                      --hostname) or postgres (required); postgres
                       answers SSLRequest with TLS when configured, offers SCRAM-SHA-256
                       (and -PLUS over TLS) and stops at ReadyForQuery
   --listen H:P        address and port (default 127.0.0.1:0, a free port, printed at start)
@@ -175,7 +176,7 @@ export async function serveCommand(argv: readonly string[], io: CliIo): Promise<
     }
     if (args.positionals.length > 0) throw new UsageError('serve takes no positional arguments (see saslkit serve --help)');
     const protocol = choiceOption(args, 'protocol', SERVE_PROTOCOLS);
-    if (protocol === undefined) throw new UsageError('serve needs --protocol smtp|imap|pop3|sieve|postgres');
+    if (protocol === undefined) throw new UsageError('serve needs --protocol smtp|imap|pop3|sieve|xmpp|postgres');
     const usersFile = stringOption(args, 'users');
     if (usersFile === undefined) throw new UsageError('serve needs --users <passwd-file>');
     const entries = parsePasswdFile(await readConfigFile(usersFile, 'users file'), {

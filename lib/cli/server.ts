@@ -37,6 +37,9 @@ import {
   imapServerAuth,
   isSaslError,
   lineWriter,
+  buildXmppMechanisms,
+  xmppElements,
+  xmppServerAuth,
   PgMessageReader,
   UnexpectedMessageError,
   buildPostgresReady,
@@ -50,6 +53,7 @@ import {
   tlsChannelBinding,
 } from '../index.js';
 import { ChunkSource } from './socket.js';
+import { TextSource, readStreamHeader } from './xmpp-client.js';
 import { LineTracer } from './trace.js';
 import type { ServeProtocol } from './url.js';
 
@@ -126,7 +130,7 @@ export interface RunningAuthServer {
 // Mechanisms that send the password or token itself: held back until TLS when TLS is configured.
 const CLEARTEXT_MECHANISMS = new Set(['PLAIN', 'LOGIN', 'OAUTHBEARER', 'XOAUTH2']);
 
-const MAX_LINE: Readonly<Record<Exclude<ServeProtocol, 'postgres'>, number>> = { smtp: SMTP_MAX_AUTH_LINE, imap: IMAP_MAX_AUTH_LINE, pop3: POP3_MAX_AUTH_LINE, sieve: MANAGESIEVE_MAX_AUTH_LINE };
+const MAX_LINE: Readonly<Record<Exclude<ServeProtocol, 'postgres' | 'xmpp'>, number>> = { smtp: SMTP_MAX_AUTH_LINE, imap: IMAP_MAX_AUTH_LINE, pop3: POP3_MAX_AUTH_LINE, sieve: MANAGESIEVE_MAX_AUTH_LINE };
 
 /** Starts a test server. Resolves once it listens. */
 export async function startAuthServer(settings: AuthServerOptions): Promise<RunningAuthServer> {
@@ -146,8 +150,8 @@ export async function startAuthServer(settings: AuthServerOptions): Promise<Runn
     track(socket);
     socket.setNoDelay(true);
     socket.on('error', () => undefined);
-    if (settings.protocol === 'postgres') {
-      servePostgres(settings, auth, socket, track).catch(() => {
+    if (settings.protocol === 'postgres' || settings.protocol === 'xmpp') {
+      (settings.protocol === 'postgres' ? servePostgres(settings, auth, socket, track) : serveXmpp(settings, auth, socket, track, tls)).catch(() => {
         socket.destroy();
       });
       return;
@@ -282,18 +286,7 @@ async function servePostgres(settings: AuthServerOptions, auth: SASLAuth, plain:
     tracer?.note('SSLRequest: S');
     plain.pause();
     plain.write('S');
-    const { cert, key, clientCa } = settings.tls;
-    const upgrader = createTlsServer({ cert, key, ...(clientCa === undefined ? {} : { ca: clientCa }), ...clientCertificateOptions(clientCa) });
-    tls = await new Promise<TLSSocket | undefined>((resolve) => {
-      upgrader.once('secureConnection', resolve);
-      upgrader.once('tlsClientError', () => {
-        resolve(undefined);
-      });
-      plain.once('close', () => {
-        resolve(undefined);
-      });
-      upgrader.emit('connection', plain);
-    });
+    tls = await upgradeServerSocket(settings.tls, plain);
     if (tls === undefined) return;
     track(tls);
     tls.on('error', () => undefined);
@@ -341,6 +334,146 @@ async function servePostgres(settings: AuthServerOptions, auth: SASLAuth, plain:
   socket.end();
 }
 
+/** Upgrades a plain server-side socket to TLS through a tls.Server of its own (which, unlike a bare TLSSocket, checks a client certificate). */
+function upgradeServerSocket(tls: ServerTls, plain: Socket): Promise<TLSSocket | undefined> {
+  const { cert, key, clientCa } = tls;
+  const upgrader = createTlsServer({ cert, key, ...(clientCa === undefined ? {} : { ca: clientCa }), ...clientCertificateOptions(clientCa) });
+  return new Promise<TLSSocket | undefined>((resolve) => {
+    upgrader.once('secureConnection', resolve);
+    upgrader.once('tlsClientError', () => {
+      resolve(undefined);
+    });
+    plain.once('close', () => {
+      resolve(undefined);
+    });
+    upgrader.emit('connection', plain);
+  });
+}
+
+const XMPP_TLS_NS = 'urn:ietf:params:xml:ns:xmpp-tls';
+
+/**
+ * One XMPP c2s stream (RFC 6120), as far as authentication goes: the stream header, features
+ * (STARTTLS, the mechanisms), STARTTLS with the stream restarted over TLS, SASL through
+ * {@link xmppServerAuth} (a failed attempt may be retried), the restart after success with a
+ * `<bind>` feature, and `</stream:stream>`. STARTTLS is refused (`<failure>`, stream closed)
+ * after a login, and everything from before TLS is forgotten when it starts. The domain is
+ * `--hostname`; a `to` naming another domain gets a host-unknown stream error.
+ */
+async function serveXmpp(settings: AuthServerOptions, auth: SASLAuth, plain: Socket, track: (socket: Socket) => void, secure: TLSSocket | undefined): Promise<void> {
+  const remote = `${plain.remoteAddress ?? '?'}:${plain.remotePort ?? 0}`;
+  const tracer = settings.trace === undefined ? undefined : new LineTracer(settings.trace, { side: 'server', prefix: `[${remote}] ` });
+  const domain = settings.hostname ?? 'localhost';
+  plain.setTimeout(settings.idleTimeoutMs ?? 60000, () => plain.destroy());
+  // With implicit TLS (xmpps, XEP-0368) the socket is the TLS one from the start.
+  let socket: Socket = plain;
+  let tls: TLSSocket | undefined = secure;
+  let source = new ChunkSource(plain);
+  let text = new TextSource(source);
+  let authenticated = false;
+  let streams = 0;
+  const send = (xml: string, shown = xml): void => {
+    tracer?.note(`S: ${shown}`);
+    socket.write(xml);
+  };
+  /** Reads the client's header, answers with ours and the features of the current state. */
+  const open = async (): Promise<AsyncIterator<string>> => {
+    const header = await readStreamHeader(text, 'client');
+    tracer?.note(`C: ${header}`);
+    streams += 1;
+    const to = /\sto=(?:'([^']*)'|"([^"]*)")/.exec(header);
+    const head = `<?xml version='1.0'?><stream:stream from='${domain}' id='saslkit-${streams}' version='1.0' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>`;
+    if (to !== null && (to[1] ?? to[2]) !== domain) {
+      send(`${head}<stream:error><host-unknown xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error></stream:stream>`);
+      throw new UnexpectedMessageError('the client named another domain', { party: 'client' });
+    }
+    const binding = tls !== undefined && tlsChannelBinding(tls, 'server').types.length > 0;
+    const external = tls !== undefined && settings.tls?.clientCa !== undefined && certificateIdentity(tls) !== undefined;
+    const mechanisms = authenticated ? [] : offeredMechanisms(auth, settings, tls !== undefined, binding, external);
+    const features = authenticated
+      ? "<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>"
+      : `${settings.tls !== undefined && tls === undefined ? `<starttls xmlns='${XMPP_TLS_NS}'/>` : ''}${mechanisms.length > 0 ? buildXmppMechanisms(mechanisms) : ''}`;
+    send(`${head}<stream:features>${features}</stream:features>`);
+    return xmppElements(text);
+  };
+  let elements = await open();
+  for (;;) {
+    let next: IteratorResult<string>;
+    try {
+      next = await elements.next();
+    } catch {
+      // `</stream:stream>` (an end tag the splitter did not see open) or bad XML: close our side.
+      break;
+    }
+    if (next.done === true) break;
+    const element = next.value;
+    if (/^<starttls[\s/>]/.test(element)) {
+      if (settings.tls === undefined || tls !== undefined || authenticated) {
+        // RFC 6120 section 5.4.2.2: <failure/>, then the stream closes.
+        send(`<failure xmlns='${XMPP_TLS_NS}'/></stream:stream>`);
+        break;
+      }
+      source.detach();
+      if (source.pending) break; // bytes pipelined after <starttls/>: an injection attempt
+      plain.pause();
+      send(`<proceed xmlns='${XMPP_TLS_NS}'/>`);
+      tls = await upgradeServerSocket(settings.tls, plain);
+      if (tls === undefined) return;
+      track(tls);
+      tls.on('error', () => undefined);
+      tracer?.note(`TLS established (${tls.getProtocol() ?? 'unknown version'})`);
+      socket = tls;
+      source = new ChunkSource(tls);
+      text = new TextSource(source);
+      authenticated = false;
+      elements = await open();
+    } else if (/^<auth[\s/>]/.test(element) && !authenticated) {
+      const mechanism = /\smechanism=(?:'([^']*)'|"([^"]*)")/.exec(element);
+      const name = (mechanism?.[1] ?? mechanism?.[2] ?? '').toUpperCase();
+      const binding = tls !== undefined && tlsChannelBinding(tls, 'server').types.length > 0;
+      const identity = tls === undefined || settings.tls?.clientCa === undefined ? undefined : certificateIdentity(tls);
+      const offered = offeredMechanisms(auth, settings, tls !== undefined, binding, identity !== undefined);
+      const current = elements;
+      let first = true;
+      const base = { remote, protocol: settings.protocol, tls: tls !== undefined, mechanism: name };
+      try {
+        const outcome = await xmppServerAuth({
+          auth: new SASLAuth(auth.serverMechanisms.filter((m) => offered.includes(m.name))),
+          options: {
+            ...settings.options,
+            ...(tls !== undefined && (name.endsWith('-PLUS') || offered.includes(`${name}-PLUS`)) ? { channelBindingData: tlsChannelBinding(tls, 'server') } : {}),
+            ...(identity === undefined ? {} : { externalIdentity: identity }),
+            hostAliases: withLocalAddress(settings.options.hostAliases, socket.localAddress),
+          },
+          elements: {
+            next: async () => {
+              if (first) {
+                first = false;
+                return { done: false, value: element };
+              }
+              return current.next();
+            },
+          },
+          write: (xml) => {
+            send(xml, /^<(success|challenge)\b/.test(xml) ? `<${/^<(\w+)/.exec(xml)?.[1] ?? ''}> (not shown)` : xml);
+          },
+        });
+        settings.onAuth?.({ ...base, user: outcome.authcid, ok: true, authzid: outcome.authzid });
+        authenticated = true;
+        // RFC 6120 section 6.4.6: the client restarts the stream; the splitter starts afresh.
+        elements = await open();
+      } catch (error) {
+        settings.onAuth?.({ ...base, user: undefined, ok: false, code: errorCode(error) });
+        if (socket.destroyed) return;
+      }
+    } else {
+      send("<stream:error><unsupported-stanza-type xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error></stream:stream>");
+      break;
+    }
+  }
+  socket.end('</stream:stream>');
+}
+
 /** One client connection. */
 class Connection {
   readonly #settings: AuthServerOptions;
@@ -377,7 +510,7 @@ class Connection {
 
   #attach(socket: Socket): void {
     const protocol = this.#settings.protocol;
-    this.#reader = new LineReader(socket, { maxLineLength: (protocol === 'postgres' ? SMTP_MAX_AUTH_LINE : MAX_LINE[protocol]) + 1 });
+    this.#reader = new LineReader(socket, { maxLineLength: (protocol === 'postgres' || protocol === 'xmpp' ? SMTP_MAX_AUTH_LINE : MAX_LINE[protocol]) + 1 });
     this.#lines = this.#tracer ? this.#tracer.source(this.#reader) : this.#reader;
     const write = lineWriter(socket);
     this.#write = this.#tracer ? this.#tracer.writer(write) : write;
@@ -558,7 +691,8 @@ class Connection {
       case 'sieve':
         return this.#sieve();
       case 'postgres':
-        throw new Error('PostgreSQL is served by servePostgres');
+      case 'xmpp':
+        throw new Error('PostgreSQL and XMPP have their own handlers');
     }
   }
 

@@ -12,14 +12,14 @@ import { ARGV_SECRET_REFUSED } from './args.js';
 /** The mail protocols the tool speaks on both sides (`serve`, `demo`, `login`). */
 export type CliProtocol = 'smtp' | 'imap' | 'pop3';
 
-/** The protocols `serve` speaks: the mail ones, ManageSieve and PostgreSQL. */
-export type ServeProtocol = CliProtocol | 'sieve' | 'postgres';
+/** The protocols `serve` speaks: the mail ones, ManageSieve, XMPP and PostgreSQL. */
+export type ServeProtocol = CliProtocol | 'sieve' | 'xmpp' | 'postgres';
 
 /** The protocols of `serve --protocol`, in the order help texts list them. */
-export const SERVE_PROTOCOLS: readonly ServeProtocol[] = ['smtp', 'imap', 'pop3', 'sieve', 'postgres'];
+export const SERVE_PROTOCOLS: readonly ServeProtocol[] = ['smtp', 'imap', 'pop3', 'sieve', 'xmpp', 'postgres'];
 
 /** Every protocol `login` and `mechs` speak: the mail ones, ManageSieve, XMPP and PostgreSQL. */
-export type ClientProtocol = ServeProtocol | 'xmpp' | 'postgres';
+export type ClientProtocol = ServeProtocol;
 
 /** The protocols, in the order help texts list them. */
 export const CLI_PROTOCOLS: readonly CliProtocol[] = ['smtp', 'imap', 'pop3'];

@@ -16,7 +16,7 @@ import {
 } from '../index.js';
 import { type AuthResult, type AuthenticateArgs, type ConnectOptions, type ProtocolClient, type TlsState, describeClientTls, peerText } from './client.js';
 import { TLSSocket } from 'node:tls';
-import { ClientSocket } from './socket.js';
+import { type ChunkSource, ClientSocket } from './socket.js';
 import type { LineTracer } from './trace.js';
 import type { Target } from './url.js';
 
@@ -34,27 +34,47 @@ function escapeAttribute(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/'/g, '&apos;').replace(/</g, '&lt;');
 }
 
-/** The text of the stream, decoded, with text pushed back in front. */
-class TextSource implements AsyncIterator<string> {
+/** The text of a stream, decoded, with text pushed back in front. */
+export class TextSource implements AsyncIterator<string> {
   readonly #decoder = new TextDecoder('utf-8', { fatal: true });
   readonly #back: string[] = [];
 
-  constructor(readonly conn: ClientSocket) {}
+  constructor(readonly chunks: ChunkSource) {}
 
   async next(): Promise<IteratorResult<string, undefined>> {
     const back = this.#back.shift();
     if (back !== undefined) return { done: false, value: back };
-    const chunk = await this.conn.source.next();
+    const chunk = await this.chunks.next();
     if (chunk.done === true) return { done: true, value: undefined };
     try {
       return { done: false, value: this.#decoder.decode(chunk.value, { stream: true }) };
     } catch {
-      throw new MalformedMessageError('the XMPP stream is not valid UTF-8', { party: 'server' });
+      throw new MalformedMessageError('the XMPP stream is not valid UTF-8', { party: 'local' });
     }
   }
 
   unshift(text: string): void {
     if (text !== '') this.#back.unshift(text);
+  }
+}
+
+/**
+ * Reads a stream's optional `<?xml?>` declaration and its `<stream:stream ...>` start tag,
+ * resolving with the tag; what follows it goes back to `text`.
+ */
+export async function readStreamHeader(text: TextSource, peer: 'client' | 'server'): Promise<string> {
+  let seen = '';
+  for (;;) {
+    const next = await text.next();
+    if (next.done === true) throw new UnexpectedMessageError(`the ${peer} closed the stream before its header`, { party: peer });
+    seen += next.value;
+    const found = /^\s*(?:<\?xml[^>]*\?>\s*)?(<stream:stream\b(?:[^>'"]|'[^']*'|"[^"]*")*>)/.exec(seen);
+    if (found) {
+      text.unshift(seen.slice(found[0].length));
+      return found[1] ?? '';
+    }
+    if (/<stream:error/.test(seen)) throw new UnexpectedMessageError(`the XMPP ${peer} sent a stream error: ${peerText(seen)}`, { party: peer });
+    if (seen.length > MAX_HEADER) throw new MalformedMessageError('the XMPP stream header does not end', { party: peer });
   }
 }
 
@@ -77,7 +97,7 @@ export class XmppClient implements ProtocolClient {
     this.#options = options;
     this.#conn = conn;
     this.#domain = options.domain ?? options.target.host;
-    this.#text = new TextSource(conn);
+    this.#text = new TextSource(conn.source);
   }
 
   /** Connects, opens the stream and reads its features. */
@@ -131,20 +151,8 @@ export class XmppClient implements ProtocolClient {
 
   /** Reads the server's `<?xml?>` and `<stream:stream ...>` start tag; the rest goes back. */
   async #readHeader(): Promise<void> {
-    let text = '';
-    for (;;) {
-      const next = await this.#text.next();
-      if (next.done === true) throw new UnexpectedMessageError('the server closed the stream before its header', { party: 'server' });
-      text += next.value;
-      const found = /^\s*(?:<\?xml[^>]*\?>\s*)?(<stream:stream\b(?:[^>'"]|'[^']*'|"[^"]*")*>)/.exec(text);
-      if (found) {
-        this.#tracer?.note(`S: ${peerText(found[1] ?? '')}`);
-        this.#text.unshift(text.slice(found[0].length));
-        return;
-      }
-      if (/<stream:error/.test(text)) throw new UnexpectedMessageError(`the XMPP server sent a stream error: ${peerText(text)}`, { party: 'server' });
-      if (text.length > MAX_HEADER) throw new MalformedMessageError('the XMPP stream header does not end', { party: 'server' });
-    }
+    const header = await readStreamHeader(this.#text, 'server');
+    this.#tracer?.note(`S: ${peerText(header)}`);
   }
 
   async #element(): Promise<string> {
@@ -165,7 +173,7 @@ export class XmppClient implements ProtocolClient {
       this.#tracer?.note(`S: ${peerText(answer)}`);
       if (!/^<proceed[\s/>]/.test(answer)) throw new UnexpectedMessageError(`the XMPP server refused STARTTLS: ${peerText(answer)}`, { party: 'server' });
       const secure = await this.#conn.upgrade(this.#options);
-      this.#text = new TextSource(this.#conn);
+      this.#text = new TextSource(this.#conn.source);
       this.#noteTls(describeClientTls(secure));
       await this.#open();
     });

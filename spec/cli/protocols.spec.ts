@@ -272,3 +272,64 @@ describe('cli: serve --protocol postgres with saslkit mechs and login', function
     expect(serve?.output.out()).to.match(/postgres\+tls SCRAM-SHA-256-PLUS user="alice" ok/);
   });
 });
+
+describe('cli: serve --protocol xmpp with saslkit mechs and login', function () {
+  this.timeout(60000);
+  const files = tempDir();
+  const users = files.write('users', 'alice:{PLAIN}alice-pass\n');
+  let serve: ServeRun | undefined;
+  let open: ServeRun | undefined;
+  const url = (run?: ServeRun): string => `xmpp://127.0.0.1:${run?.port ?? 0}`;
+  const HEADER = "<?xml version='1.0'?><stream:stream to='localhost' version='1.0' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>";
+
+  before(async () => {
+    serve = await startServe(['--protocol', 'xmpp', '--listen', '127.0.0.1:0', '--users', users, '--tls-cert', CERT_FILE, '--tls-key', KEY_FILE]);
+    open = await startServe(['--protocol', 'xmpp', '--listen', '127.0.0.1:0', '--users', users, '--tls-cert', CERT_FILE, '--tls-key', KEY_FILE, '--plaintext-auth']);
+  });
+  after(async () => {
+    expect(await serve?.stop()).to.equal(0);
+    expect(await open?.stop()).to.equal(0);
+    files.cleanup();
+  });
+
+  it('offers STARTTLS, PLAIN and -PLUS only after it; logs in with SCRAM-*-PLUS and PLAIN; refuses a wrong password', async () => {
+    const mechs = await run(['mechs', url(serve), '--domain', 'localhost', '--starttls', '--ca', CERT_FILE, '--json']);
+    expect(mechs.code, mechs.err).to.equal(0);
+    const offer = JSON.parse(mechs.out) as { before: string[]; after: string[]; starttlsOffered: boolean };
+    expect(offer.starttlsOffered).to.equal(true);
+    expect(offer.before).to.not.include('PLAIN');
+    expect(offer.after).to.include.members(['PLAIN', 'SCRAM-SHA-256-PLUS']);
+    const scram = await run(['login', url(serve), '--starttls', '--ca', CERT_FILE, '--user', 'alice@localhost', '--channel-binding', 'require'], { env: { SASLKIT_PASSWORD: 'alice-pass' } });
+    expect(scram.code, scram.err).to.equal(0);
+    expect(scram.out).to.match(/^authenticated as alice@localhost with SCRAM-SHA-\d+-PLUS over TLSv1\.3 with channel binding tls-exporter; the server proved/);
+    const plain = await run(['login', url(serve), '--starttls', '--ca', CERT_FILE, '--user', 'alice@localhost', '--mech', 'PLAIN'], { env: { SASLKIT_PASSWORD: 'alice-pass' } });
+    expect(plain.code, plain.err).to.equal(0);
+    const wrong = await run(['login', url(serve), '--starttls', '--ca', CERT_FILE, '--user', 'alice@localhost', '--mech', 'PLAIN'], { env: { SASLKIT_PASSWORD: 'wrong-secret' } });
+    expect(wrong.code).to.equal(1);
+    expect(wrong.err).to.match(/not-authorized/);
+    expect(serve?.output.out()).to.match(/xmpp\+tls PLAIN user="alice" ok/);
+    expect(serve?.output.out()).to.match(/xmpp\+tls PLAIN user=- failed AUTHENTICATION_FAILED/);
+  });
+
+  it('after SASL success the restarted stream offers only <bind>, and STARTTLS is refused', async () => {
+    const socket = createConnection({ host: '127.0.0.1', port: open?.port ?? 0 });
+    let text = '';
+    socket.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+    const until = async (pattern: RegExp): Promise<void> => {
+      for (let i = 0; i < 200 && !pattern.test(text); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(text).to.match(pattern);
+    };
+    socket.write(HEADER);
+    await until(/<\/stream:features>/);
+    expect(text).to.include("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
+    socket.write(`<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>${Buffer.from('\0alice\0alice-pass').toString('base64')}</auth>`);
+    await until(/<success /);
+    text = '';
+    socket.write(HEADER);
+    await until(/<\/stream:features>/);
+    expect(text).to.match(/<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'\/><\/stream:features>$/);
+    socket.write("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
+    await until(/<failure xmlns='urn:ietf:params:xml:ns:xmpp-tls'\/><\/stream:stream>/);
+    socket.destroy();
+  });
+});
