@@ -1,0 +1,47 @@
+// server-auth.ts checks pinned after the StrykerJS run (issue 11; see mutation/RESULTS.md): what
+// the store and the password backend are asked, and the blame of the policy's refusal.
+import { expect } from 'chai';
+import { ClearIdentity, type Identity, PLAIN, type SaslError, type ServerOptions, SyncServerSession } from '../lib/index.js';
+import { b, expectSaslError } from './support/helpers.js';
+
+function plain(options: ServerOptions, message: string): void {
+  new SyncServerSession(PLAIN.server(options, b(message))).start();
+}
+
+describe('server-auth checks (each pinned on its own)', () => {
+  it('PLAIN asks the store (with the mechanism) only for names SASLprep accepts, unassigned code points included', () => {
+    const asked: unknown[] = [];
+    const lookup = (name: string, context: unknown): Identity | undefined => {
+      asked.push([name, context]);
+      return undefined;
+    };
+    for (const user of ['\u00ad', '\ue000', 'd\u0221']) expectSaslError(() => { plain({ lookup }, `\0${user}\0pw`); }, 'AUTHENTICATION_FAILED');
+    expect(asked).to.deep.equal([['d\u0221', { mechanism: 'PLAIN' }]]);
+  });
+
+  it('PLAIN asks verifyPassword only for usable names and passwords, prepared, unassigned code points allowed', () => {
+    const asked: unknown[] = [];
+    const verifyPassword = (name: string, password: string, context: unknown): boolean => {
+      asked.push([name, password, context]);
+      return true;
+    };
+    for (const [user, pw] of [['\u00ad', 'pw'], ['bob', '\u00ad'], ['\ue000', 'pw'], ['bob', '\ue000']]) {
+      expectSaslError(() => { plain({ verifyPassword }, `\0${user}\0${pw}`); }, 'AUTHENTICATION_FAILED');
+    }
+    plain({ verifyPassword }, '\0d\u0221\u00a0x\0p\u00a0\u0221');
+    expect(asked).to.deep.equal([['d\u0221 x', 'p \u0221', { mechanism: 'PLAIN' }]]);
+  });
+
+  it('a refused authzid is AUTHORIZATION_FAILED blamed on the client, with the mechanism', () => {
+    const options: ServerOptions = { lookup: (name) => (name === 'alice' ? new ClearIdentity('alice', 'pw') : undefined) };
+    const error: SaslError = expectSaslError(() => { plain(options, 'bob\0alice\0pw'); }, 'AUTHORIZATION_FAILED');
+    expect({ mechanism: error.mechanism, party: error.party }).to.deep.equal({ mechanism: 'PLAIN', party: 'client' });
+  });
+
+  it('a missing lookup is a USAGE error of the mechanism; maxStoredCost 1 is allowed', () => {
+    const error = expectSaslError(() => { plain({}, '\0alice\0pw'); }, 'USAGE');
+    expect(error.mechanism).to.equal('PLAIN');
+    const accepted = new SyncServerSession(PLAIN.server({ lookup: () => new ClearIdentity('alice', 'pw'), maxStoredCost: 1 }, b('\0alice\0pw'))).start();
+    expect(accepted.done).to.equal(true);
+  });
+});
