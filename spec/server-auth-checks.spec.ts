@@ -1,7 +1,8 @@
 // server-auth.ts checks pinned after the StrykerJS run (issue 11; see mutation/RESULTS.md): what
 // the store and the password backend are asked, and the blame of the policy's refusal.
 import { expect } from 'chai';
-import { ClearIdentity, type Identity, PLAIN, type SaslError, type ServerOptions, SyncServerSession } from '../lib/index.js';
+import { ClearIdentity, HashedIdentity, type Identity, PLAIN, type SaslError, type ServerOptions, SyncServerSession } from '../lib/index.js';
+import { storedCostError } from '../lib/server-auth.js';
 import { b, expectSaslError } from './support/helpers.js';
 
 function plain(options: ServerOptions, message: string): void {
@@ -43,5 +44,14 @@ describe('server-auth checks (each pinned on its own)', () => {
     expect(error.mechanism).to.equal('PLAIN');
     const accepted = new SyncServerSession(PLAIN.server({ lookup: () => new ClearIdentity('alice', 'pw'), maxStoredCost: 1 }, b('\0alice\0pw'))).start();
     expect(accepted.done).to.equal(true);
+  });
+
+  it('storedCostError names the mechanism and blames the local side; a bad cap is a USAGE error of the mechanism', () => {
+    const costly = new HashedIdentity('alice', 'opaque', { verify: () => false, cost: () => 10 });
+    const error = storedCostError({ maxStoredCost: 9 }, costly, 'PLAIN');
+    expect({ code: error?.code, limit: error?.limit, mechanism: error?.mechanism, party: error?.party }).to.deep.equal({ code: 'LIMIT_EXCEEDED', limit: 'maxStoredCost', mechanism: 'PLAIN', party: 'local' });
+    expect(storedCostError({ maxStoredCost: 10 }, costly, 'PLAIN')).to.equal(undefined);
+    const usage = expectSaslError(() => storedCostError({ maxStoredCost: 0 }, costly, 'PLAIN'), 'USAGE');
+    expect(usage.mechanism).to.equal('PLAIN');
   });
 });
