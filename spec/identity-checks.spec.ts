@@ -1,0 +1,40 @@
+// identity.ts checks pinned after the StrykerJS run (issue 11; see mutation/RESULTS.md).
+import { expect } from 'chai';
+import { inspect } from 'node:util';
+import { ClearIdentity, HashedIdentity, LimitExceededError, UsageError } from '../lib/index.js';
+import { expectSaslError, expectSaslRejection } from './support/helpers.js';
+
+describe('identity checks (each pinned on its own)', () => {
+  it('ClearIdentity is inspected under its own name with the authcid, never the secret', () => {
+    expect(inspect(new ClearIdentity('alice', 'pw-secret'))).to.match(/^ClearIdentity/).and.include('alice').and.not.include('pw-secret');
+  });
+
+  it('a stored hash no hasher recognises, and a new secret that prepares to nothing, are USAGE errors', () => {
+    expectSaslError(() => new HashedIdentity('alice', 'not-a-known-hash'), 'USAGE');
+    const hasher = { hash: (secret: string): string => `x${secret}`, verify: (): boolean => true };
+    expectSaslError(() => HashedIdentity.create('alice', '\u00ad', hasher), 'USAGE');
+  });
+
+  it('a presented password that prepares to nothing is refused without asking the hasher (sync and async)', async () => {
+    let calls = 0;
+    const hasher = {
+      verify: (): boolean => { calls++; return true; },
+      verifyAsync: (): Promise<boolean> => { calls++; return Promise.resolve(true); },
+    };
+    const identity = new HashedIdentity('alice', 'stored', hasher);
+    expect(identity.compareSecret('\u00ad')).to.equal(false);
+    expect(await identity.compareSecretAsync('\u00ad')).to.equal(false);
+    expect(calls).to.equal(0);
+    expect(identity.compareSecret('pw')).to.equal(true);
+  });
+
+  it('compareSecretAsync: a hasher failure is a mismatch, except LIMIT_EXCEEDED (a full KDF pool), which is rethrown', async () => {
+    for (const failure of [new UsageError('broken hasher'), null, new Error('boom')]) {
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- a hostile hasher may reject with anything
+      const identity = new HashedIdentity('alice', 'stored', { verifyAsync: () => Promise.reject(failure) });
+      expect(await identity.compareSecretAsync('pw')).to.equal(false);
+    }
+    const full = new HashedIdentity('alice', 'stored', { verifyAsync: () => Promise.reject(new LimitExceededError('kdfQueue', 'the KDF pool is full')) });
+    await expectSaslRejection(full.compareSecretAsync('pw'), 'LIMIT_EXCEEDED');
+  });
+});
