@@ -2,7 +2,7 @@
 // or loosening it fails a spec (issue 11, found by mutation testing: see mutation/RESULTS.md).
 import { expect } from 'chai';
 import { inspect } from 'node:util';
-import { AuthenticationFailedError, ClientCredentials, OAUTHBEARER, type SaslError, type ServerOptions, SyncClientSession, SyncServerSession, XOAUTH2, buildOauthbearerResponse, buildXoauth2Response, parseXoauth2Response } from '../lib/index.js';
+import { AuthenticationFailedError, AuthorizationFailedError, ClientCredentials, OAUTHBEARER, type SaslError, type ServerOptions, SyncClientSession, SyncServerSession, XOAUTH2, buildOauthbearerResponse, buildXoauth2Response, parseXoauth2Response } from '../lib/index.js';
 import { BearerCredentials, parseKeyValues, parseTokenError } from '../lib/oauth.js';
 import { b, expectSaslError } from './support/helpers.js';
 
@@ -146,6 +146,13 @@ describe('OAuth checks (each pinned on its own)', () => {
         const error = blamed(() => client.failure(new AuthenticationFailedError('535 rejected', { party: 'server', serverError: '535 5.7.8' })), 'AUTHENTICATION_FAILED', 'server', 'OAUTHBEARER');
         expect({ message: error.message, serverError: (error as { serverError?: string }).serverError }).to.deep.equal({ message: '535 rejected', serverError: expected });
       }
+    });
+    it('a failure of another kind after an error challenge is passed on as it is', () => {
+      const client = new SyncClientSession(OAUTHBEARER.client(new ClientCredentials('bob', 'tok')));
+      client.start(true);
+      client.challenge(b('{"status":"invalid_token"}'));
+      const error = blamed(() => client.failure(new AuthorizationFailedError('not bob', { party: 'server' })), 'AUTHORIZATION_FAILED', 'server', 'OAUTHBEARER');
+      expect(error.message).to.equal('not bob');
     });
     it('a failure whose serverError is not a string gives the OAuth status or nothing', () => {
       const client = new SyncClientSession(XOAUTH2.client(new ClientCredentials('bob', 'tok')));
