@@ -18,6 +18,7 @@ describe('identity checks (each pinned on its own)', () => {
   it('a presented password that prepares to nothing is refused without asking the hasher (sync and async)', async () => {
     let calls = 0;
     const hasher = {
+      hash: (secret: string): string => secret,
       verify: (): boolean => { calls++; return true; },
       verifyAsync: (): Promise<boolean> => { calls++; return Promise.resolve(true); },
     };
@@ -31,10 +32,10 @@ describe('identity checks (each pinned on its own)', () => {
   it('compareSecretAsync: a hasher failure is a mismatch, except LIMIT_EXCEEDED (a full KDF pool), which is rethrown', async () => {
     for (const failure of [new UsageError('broken hasher'), null, new Error('boom')]) {
       // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- a hostile hasher may reject with anything
-      const identity = new HashedIdentity('alice', 'stored', { verifyAsync: () => Promise.reject(failure) });
+      const identity = new HashedIdentity('alice', 'stored', { hashAsync: (secret: string) => Promise.resolve(secret), verifyAsync: () => Promise.reject(failure) });
       expect(await identity.compareSecretAsync('pw')).to.equal(false);
     }
-    const full = new HashedIdentity('alice', 'stored', { verifyAsync: () => Promise.reject(new LimitExceededError('kdfQueue', 'the KDF pool is full')) });
+    const full = new HashedIdentity('alice', 'stored', { hashAsync: (secret: string) => Promise.resolve(secret), verifyAsync: () => Promise.reject(new LimitExceededError('kdfQueue', 'the KDF pool is full')) });
     await expectSaslRejection(full.compareSecretAsync('pw'), 'LIMIT_EXCEEDED');
   });
 });

@@ -47,7 +47,7 @@ describe('server-auth checks (each pinned on its own)', () => {
   });
 
   it('storedCostError names the mechanism and blames the local side; a bad cap is a USAGE error of the mechanism', () => {
-    const costly = new HashedIdentity('alice', 'opaque', { verify: () => false, cost: () => 10 });
+    const costly = new HashedIdentity('alice', 'opaque', { hash: (secret: string) => secret, verify: () => false, cost: () => 10 });
     const error = storedCostError({ maxStoredCost: 9 }, costly, 'PLAIN');
     expect({ code: error?.code, limit: error?.limit, mechanism: error?.mechanism, party: error?.party }).to.deep.equal({ code: 'LIMIT_EXCEEDED', limit: 'maxStoredCost', mechanism: 'PLAIN', party: 'local' });
     expect(storedCostError({ maxStoredCost: 10 }, costly, 'PLAIN')).to.equal(undefined);
