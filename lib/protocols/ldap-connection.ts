@@ -1,0 +1,395 @@
+/**
+ * LDAP requests and their responses: {@link LdapRequester} numbers requests, writes them and
+ * reads the responses that carry the same messageID, over any byte source and writer (no
+ * socket); {@link LdapConnection} is the Node edge: a TCP or TLS socket (`ldap://`, `ldaps://`),
+ * StartTLS in place, channel-binding data and a time limit on every response. Requests run
+ * one at a time, in the order they are made: saslkit needs no concurrent LDAP operations.
+ * @module
+ */
+import { type Socket, connect as netConnect } from 'node:net';
+import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from 'node:tls';
+import { type ChannelBindingSource, tlsChannelBinding } from '../channel-binding.js';
+import { ExchangeAbortedError, LimitExceededError, MalformedMessageError, UnexpectedMessageError, UsageError } from '../errors.js';
+import { LdapMessageReader } from '../transport/ber.js';
+import { raceSignal } from '../transport/signal.js';
+import type { MessageSource } from '../transport/source.js';
+import { LDAP_OID, LDAP_RESULT, type LdapAttribute, type LdapControl, type LdapMessage, type LdapProtocolOp, type LdapResult, encodeLdapMessage, parseLdapMessage } from './ldap-messages.js';
+
+/** Writes bytes to the peer; may return a promise (backpressure). */
+export type LdapWriter = (data: Uint8Array) => void | Promise<void>;
+
+/** Options of a request. */
+export interface LdapRequestOptions {
+  /** Controls to send with the request. */
+  readonly controls?: readonly LdapControl[];
+  /** Ends the wait for the response: TIMEOUT (or ABORTED) blamed on the server; the connection is then out of step. */
+  readonly signal?: AbortSignal | undefined;
+}
+
+/** What a search returned. */
+export interface LdapSearchResult {
+  /** The entries, in the order they came. */
+  readonly entries: readonly { readonly objectName: string; readonly attributes: readonly LdapAttribute[] }[];
+  /** SearchResultReference URIs. */
+  readonly references: readonly string[];
+  /** The SearchResultDone result. */
+  readonly result: LdapResult;
+}
+
+/** The searchRequest operation's fields. */
+export type LdapSearchRequest = Omit<Extract<LdapProtocolOp, { type: 'searchRequest' }>, 'type'>;
+
+/** Default of {@link LdapRequester}'s `maxEntries`: entries accepted in one search. */
+export const DEFAULT_LDAP_MAX_ENTRIES = 1000;
+
+/**
+ * Sends LDAP requests with fresh messageIDs and reads their responses, one request at a time.
+ * An unsolicited Notice of Disconnection (messageID 0) rejects with ABORTED; a response with
+ * another messageID, or of the wrong kind, with UNEXPECTED_MESSAGE. IntermediateResponses are
+ * skipped.
+ */
+export class LdapRequester {
+  /** The reader of the server's messages. */
+  readonly reader: LdapMessageReader;
+  readonly #write: LdapWriter;
+  readonly #maxEntries: number;
+  #nextId = 1;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(messages: LdapMessageReader | MessageSource<Uint8Array>, write: LdapWriter, options: { readonly maxEntries?: number; readonly maxMessageBytes?: number } = {}) {
+    this.reader = messages instanceof LdapMessageReader ? messages : new LdapMessageReader(messages, { peer: 'server', ...(options.maxMessageBytes === undefined ? {} : { maxMessageBytes: options.maxMessageBytes }) });
+    this.#write = write;
+    this.#maxEntries = options.maxEntries ?? DEFAULT_LDAP_MAX_ENTRIES;
+  }
+
+  /** Runs `work` after every earlier request has settled. */
+  #serial<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(work, work);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async #send(op: LdapProtocolOp, controls: readonly LdapControl[] | undefined): Promise<number> {
+    const messageId = this.#nextId;
+    // messageIDs are 1..2^31-1 and must not be reused while outstanding; wrap after the last.
+    this.#nextId = messageId === 0x7fffffff ? 1 : messageId + 1;
+    await this.#write(encodeLdapMessage({ messageId, op, ...(controls === undefined ? {} : { controls }) }));
+    return messageId;
+  }
+
+  async #receive(messageId: number, signal: AbortSignal | undefined): Promise<LdapMessage> {
+    for (;;) {
+      const bytes = await raceSignal(this.reader.readBytes(), signal, { party: 'server' });
+      const message = parseLdapMessage(bytes, { party: 'server' });
+      if (message.messageId === 0 && message.op.type === 'extendedResponse' && message.op.responseName === LDAP_OID.NOTICE_OF_DISCONNECTION) {
+        throw new ExchangeAbortedError('the LDAP server sent a notice of disconnection', { party: 'server' });
+      }
+      if (message.messageId !== messageId) throw new UnexpectedMessageError('the LDAP server answered a request that was not made', { party: 'server' });
+      if (message.op.type === 'other') continue; // IntermediateResponse
+      return message;
+    }
+  }
+
+  /** Sends one request and resolves with its single response (a bind, an extended operation). */
+  request(op: LdapProtocolOp, options: LdapRequestOptions = {}): Promise<LdapMessage> {
+    return this.#serial(async () => {
+      const id = await this.#send(op, options.controls);
+      return this.#receive(id, options.signal);
+    });
+  }
+
+  /** Sends a request that has no response (UnbindRequest, AbandonRequest). */
+  notify(op: LdapProtocolOp): Promise<void> {
+    return this.#serial(async () => {
+      await this.#send(op, undefined);
+    });
+  }
+
+  /** Runs a search and collects its entries up to SearchResultDone (at most `maxEntries`). */
+  search(request: LdapSearchRequest, options: LdapRequestOptions = {}): Promise<LdapSearchResult> {
+    return this.#serial(async () => {
+      const id = await this.#send({ type: 'searchRequest', ...request }, options.controls);
+      const entries: { objectName: string; attributes: readonly LdapAttribute[] }[] = [];
+      const references: string[] = [];
+      for (;;) {
+        const { op } = await this.#receive(id, options.signal);
+        if (op.type === 'searchResultDone') return { entries, references, result: op.result };
+        if (op.type === 'searchResultEntry') {
+          if (entries.length >= this.#maxEntries) throw new LimitExceededError('maxEntries', `the LDAP search returned more than ${this.#maxEntries} entries`, { party: 'server' });
+          entries.push({ objectName: op.objectName, attributes: op.attributes });
+        } else if (op.type === 'searchResultReference') {
+          if (references.length >= this.#maxEntries) throw new LimitExceededError('maxEntries', `the LDAP search returned more than ${this.#maxEntries} references`, { party: 'server' });
+          references.push(...op.uris);
+        } else {
+          throw new UnexpectedMessageError('the LDAP server answered a search with another operation', { party: 'server' });
+        }
+      }
+    });
+  }
+}
+
+/** The values of an attribute in a search entry, matched case-insensitively, as UTF-8 text. */
+export function ldapAttributeValues(attributes: readonly LdapAttribute[], name: string): string[] {
+  const wanted = name.toLowerCase();
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  const out: string[] = [];
+  for (const attribute of attributes) {
+    if (attribute.type.toLowerCase() !== wanted) continue;
+    for (const value of attribute.values) {
+      try {
+        out.push(decoder.decode(value));
+      } catch {
+        throw new MalformedMessageError(`LDAP attribute ${wanted.length <= 64 ? name : 'value'} is not valid UTF-8`, { party: 'server' });
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * The rootDSE's `supportedSASLMechanisms` (RFC 4512 section 5.1): a base search on the empty
+ * DN. An empty list when the server shows none (slapd hides it from anonymous users when its
+ * ACLs say so).
+ */
+export async function ldapSupportedMechanisms(requester: LdapRequester, options: LdapRequestOptions = {}): Promise<string[]> {
+  const found = await requester.search(
+    { baseObject: '', scope: 0, derefAliases: 0, sizeLimit: 1, timeLimit: 0, typesOnly: false, filter: { present: 'objectClass' }, attributes: ['supportedSASLMechanisms'] },
+    options,
+  );
+  if (found.result.resultCode !== LDAP_RESULT.SUCCESS) return [];
+  return found.entries.flatMap((entry) => ldapAttributeValues(entry.attributes, 'supportedSASLMechanisms'));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The Node edge
+
+/** Reads a socket's chunks one `next()` at a time; pauses the socket while chunks wait, and lets go of it for TLS. */
+class SocketChunks implements AsyncIterator<Uint8Array> {
+  readonly #socket: Socket;
+  readonly #queue: Uint8Array[] = [];
+  #ended = false;
+  #error: Error | undefined;
+  #waiting: (() => void) | undefined;
+  readonly #onData = (chunk: Buffer): void => {
+    this.#queue.push(chunk);
+    this.#socket.pause();
+    this.#wake();
+  };
+  readonly #onEnd = (): void => {
+    this.#ended = true;
+    this.#wake();
+  };
+  readonly #onError = (error: Error): void => {
+    this.#error = error;
+    this.#onEnd();
+  };
+
+  constructor(socket: Socket) {
+    this.#socket = socket;
+    socket.on('data', this.#onData);
+    socket.on('end', this.#onEnd);
+    socket.on('close', this.#onEnd);
+    socket.on('error', this.#onError);
+  }
+
+  #wake(): void {
+    const waiting = this.#waiting;
+    this.#waiting = undefined;
+    waiting?.();
+  }
+
+  get pending(): boolean {
+    return this.#queue.length > 0;
+  }
+
+  async next(): Promise<IteratorResult<Uint8Array, undefined>> {
+    for (;;) {
+      const chunk = this.#queue.shift();
+      if (chunk !== undefined) return { done: false, value: chunk };
+      if (this.#ended) {
+        if (this.#error !== undefined) throw new ExchangeAbortedError('the LDAP connection failed', { party: 'server', cause: this.#error });
+        return { done: true, value: undefined };
+      }
+      this.#socket.resume();
+      await new Promise<void>((resolve) => {
+        this.#waiting = resolve;
+      });
+    }
+  }
+
+  detach(): void {
+    this.#socket.off('data', this.#onData);
+    this.#socket.off('end', this.#onEnd);
+    this.#socket.off('close', this.#onEnd);
+    this.#socket.off('error', this.#onError);
+  }
+}
+
+/** Options of {@link LdapConnection.connect}. */
+export interface LdapConnectOptions {
+  /** `ldap://host:port` (default port 389) or `ldaps://host:port` (default 636). */
+  readonly url: string;
+  /** TLS options for `ldaps://` and StartTLS: `ca`, `cert` and `key` (EXTERNAL), `servername`, `rejectUnauthorized`. */
+  readonly tls?: ConnectionOptions;
+  /** Send StartTLS after connecting to an `ldap://` URL. Default false. */
+  readonly startTls?: boolean;
+  /** Time limit for connecting and for each response, in milliseconds. Default 30000. */
+  readonly timeoutMs?: number;
+  /** Largest LDAP message accepted from the server. */
+  readonly maxMessageBytes?: number;
+  /** Most entries accepted in one search. Default {@link DEFAULT_LDAP_MAX_ENTRIES}. */
+  readonly maxEntries?: number;
+}
+
+/** Host and port of an `ldap://` or `ldaps://` URL, and whether TLS starts at once. */
+export function parseLdapUrl(url: string): { readonly host: string; readonly port: number; readonly implicitTls: boolean } {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new UsageError('not a URL: expected ldap://host[:port] or ldaps://host[:port]');
+  }
+  const implicitTls = parsed.protocol === 'ldaps:';
+  if (!implicitTls && parsed.protocol !== 'ldap:') throw new UsageError('an LDAP URL starts with ldap:// or ldaps://');
+  const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
+  if (host === '') throw new UsageError('the LDAP URL has no host');
+  return { host, port: parsed.port === '' ? (implicitTls ? 636 : 389) : Number(parsed.port), implicitTls };
+}
+
+function connected(socket: Socket, secure: boolean, signal: AbortSignal): Promise<void> {
+  return raceSignal(
+    new Promise<void>((resolve, reject) => {
+      socket.once(secure ? 'secureConnect' : 'connect', () => {
+        socket.off('error', reject);
+        resolve();
+      });
+      socket.once('error', reject);
+    }),
+    signal,
+    { party: 'server' },
+  );
+}
+
+/**
+ * An LDAP connection over a Node socket: requests through an {@link LdapRequester}, StartTLS in
+ * place, channel-binding data for SCRAM-*-PLUS once TLS is up. Close it with {@link close}.
+ */
+export class LdapConnection {
+  /** The requester; replaced by a new one after StartTLS. */
+  requester: LdapRequester;
+  #socket: Socket;
+  #chunks: SocketChunks;
+  #binding: ChannelBindingSource | undefined;
+  readonly #options: Omit<LdapConnectOptions, 'url'>;
+
+  /** Wraps a connected socket (a `TLSSocket` for `ldaps://`); {@link connect} is the usual way in. */
+  constructor(socket: Socket, options: Omit<LdapConnectOptions, 'url'> = {}) {
+    this.#socket = socket;
+    this.#options = options;
+    this.#chunks = new SocketChunks(socket);
+    this.requester = this.#requester();
+    this.#binding = isTls(socket) ? tlsChannelBinding(socket, 'client', { types: ['tls-server-end-point'] }) : undefined;
+  }
+
+  /** Connects to `options.url`, with TLS at once for `ldaps://` and StartTLS when asked. */
+  static async connect(options: LdapConnectOptions): Promise<LdapConnection> {
+    const { host, port, implicitTls } = parseLdapUrl(options.url);
+    const signal = AbortSignal.timeout(options.timeoutMs ?? 30000);
+    const socket: Socket = implicitTls ? tlsConnect({ host, port, servername: host, ...options.tls }) : netConnect({ host, port });
+    try {
+      await connected(socket, implicitTls, signal);
+    } catch (error) {
+      socket.destroy();
+      throw error;
+    }
+    socket.setNoDelay(true);
+    const connection = new LdapConnection(socket, options);
+    if (options.startTls === true && !implicitTls) {
+      try {
+        await connection.startTls({ servername: host, ...options.tls });
+      } catch (error) {
+        connection.close();
+        throw error;
+      }
+    }
+    return connection;
+  }
+
+  #requester(): LdapRequester {
+    const socket = this.#socket;
+    const write = (data: Uint8Array): Promise<void> =>
+      new Promise((resolve, reject) => {
+        socket.write(data, (error) => {
+          if (error) reject(new ExchangeAbortedError('the LDAP connection failed', { party: 'server', cause: error }));
+          else resolve();
+        });
+      });
+    const limits = { ...(this.#options.maxEntries === undefined ? {} : { maxEntries: this.#options.maxEntries }), ...(this.#options.maxMessageBytes === undefined ? {} : { maxMessageBytes: this.#options.maxMessageBytes }) };
+    return new LdapRequester(this.#chunks, write, limits);
+  }
+
+  /** The socket in use (a `TLSSocket` once TLS is up). */
+  get socket(): Socket {
+    return this.#socket;
+  }
+
+  /** True when the connection is protected by TLS. */
+  get encrypted(): boolean {
+    return isTls(this.#socket);
+  }
+
+  /** `tls-server-end-point` data once TLS is up (the binding type OpenLDAP's `sasl-cbinding tls-endpoint` uses), else undefined. */
+  get channelBindingData(): ChannelBindingSource | undefined {
+    return this.#binding;
+  }
+
+  /** A signal for one response: the connection's time limit. */
+  signal(): AbortSignal {
+    return AbortSignal.timeout(this.#options.timeoutMs ?? 30000);
+  }
+
+  /**
+   * Sends the StartTLS extended request and, on success, starts TLS on the same socket. A
+   * refusal is a MECHANISM_UNAVAILABLE error with the result code in its message; bytes the
+   * server sent in the clear after its answer are refused.
+   */
+  async startTls(tls: ConnectionOptions = {}): Promise<void> {
+    if (this.encrypted) throw new UsageError('TLS is already active on this LDAP connection');
+    const answer = await this.requester.request({ type: 'extendedRequest', requestName: LDAP_OID.START_TLS }, { signal: this.signal() });
+    if (answer.op.type !== 'extendedResponse') throw new UnexpectedMessageError('the LDAP server answered StartTLS with another operation', { party: 'server' });
+    if (answer.op.result.resultCode !== LDAP_RESULT.SUCCESS) throw new UnexpectedMessageError(`the LDAP server refused StartTLS (result code ${answer.op.result.resultCode})`, { party: 'server' });
+    this.#chunks.detach();
+    if (this.#chunks.pending || this.requester.reader.buffered > 0) throw new MalformedMessageError('the LDAP server sent data in the clear after StartTLS', { party: 'server' });
+    const plain = this.#socket;
+    const secure = tlsConnect({ socket: plain, ...tls });
+    try {
+      await connected(secure, true, this.signal());
+    } catch (error) {
+      secure.destroy();
+      throw error;
+    }
+    this.#socket = secure;
+    this.#chunks = new SocketChunks(secure);
+    this.#binding = tlsChannelBinding(secure, 'client', { types: ['tls-server-end-point'] });
+    this.requester = this.#requester();
+  }
+
+  /** Sends UnbindRequest and closes the socket. */
+  async unbind(): Promise<void> {
+    try {
+      await this.requester.notify({ type: 'unbindRequest' });
+    } finally {
+      this.close();
+    }
+  }
+
+  /** Closes the socket at once. */
+  close(): void {
+    this.#chunks.detach();
+    this.#socket.destroy();
+  }
+}
+
+function isTls(socket: Socket): socket is TLSSocket {
+  return (socket as Partial<TLSSocket>).encrypted === true;
+}

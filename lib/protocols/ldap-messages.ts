@@ -1,0 +1,524 @@
+/**
+ * The LDAP messages saslkit speaks (RFC 4511): BindRequest (simple and SASL), BindResponse with
+ * `serverSaslCreds`, UnbindRequest, SearchRequest (with the filters a credential store and the
+ * rootDSE need), SearchResultEntry, SearchResultReference, SearchResultDone, ExtendedRequest and
+ * ExtendedResponse (StartTLS, "Who am I?"), AbandonRequest, and the other requests recognised by
+ * tag only, so that a server can refuse them with the matching response. Built on the strict BER
+ * codec of lib/transport/ber.ts; every parser ends in a value or a typed error.
+ * @module
+ */
+import { MalformedMessageError, type Party, UsageError } from '../errors.js';
+import {
+  BER_CLASS,
+  BER_CONSTRUCTED,
+  BER_TAG,
+  type BerElement,
+  type BerLimits,
+  berBoolean,
+  berChildren,
+  berInteger,
+  berIsConstructed,
+  berJoin,
+  berNull,
+  decodeBer,
+  encodeBer,
+  encodeBerBoolean,
+  encodeBerConstructed,
+  encodeBerInteger,
+  encodeBerOctetString,
+} from '../transport/ber.js';
+
+/** LDAP result codes saslkit reads or sends (RFC 4511 appendix A). */
+export const LDAP_RESULT = {
+  SUCCESS: 0,
+  OPERATIONS_ERROR: 1,
+  PROTOCOL_ERROR: 2,
+  AUTH_METHOD_NOT_SUPPORTED: 7,
+  STRONGER_AUTH_REQUIRED: 8,
+  UNAVAILABLE_CRITICAL_EXTENSION: 12,
+  CONFIDENTIALITY_REQUIRED: 13,
+  SASL_BIND_IN_PROGRESS: 14,
+  NO_SUCH_OBJECT: 32,
+  INAPPROPRIATE_AUTHENTICATION: 48,
+  INVALID_CREDENTIALS: 49,
+  INSUFFICIENT_ACCESS_RIGHTS: 50,
+  BUSY: 51,
+  UNAVAILABLE: 52,
+  UNWILLING_TO_PERFORM: 53,
+  OTHER: 80,
+} as const;
+
+/** Object identifiers of the extended operations saslkit knows. */
+export const LDAP_OID = {
+  /** StartTLS (RFC 4511 section 4.14). */
+  START_TLS: '1.3.6.1.4.1.1466.20037',
+  /** "Who am I?" (RFC 4532). */
+  WHO_AM_I: '1.3.6.1.4.1.4203.1.11.3',
+  /** Notice of Disconnection (RFC 4511 section 4.4.1), sent with messageID 0. */
+  NOTICE_OF_DISCONNECTION: '1.3.6.1.4.1.1466.20036',
+} as const;
+
+/** Identifier octets of the protocol operations. */
+export const LDAP_OP_TAG = {
+  bindRequest: 0x60,
+  bindResponse: 0x61,
+  unbindRequest: 0x42,
+  searchRequest: 0x63,
+  searchResultEntry: 0x64,
+  searchResultDone: 0x65,
+  modifyRequest: 0x66,
+  addRequest: 0x68,
+  delRequest: 0x4a,
+  modDNRequest: 0x6c,
+  compareRequest: 0x6e,
+  abandonRequest: 0x50,
+  searchResultReference: 0x73,
+  extendedRequest: 0x77,
+  extendedResponse: 0x78,
+  intermediateResponse: 0x79,
+} as const;
+
+/** LDAPResult (RFC 4511 section 4.1.9). Peer text: show it, never trust it. */
+export interface LdapResult {
+  /** The result code, e.g. {@link LDAP_RESULT}.INVALID_CREDENTIALS. */
+  readonly resultCode: number;
+  /** The matchedDN. */
+  readonly matchedDN: string;
+  /** The server's diagnostic text. */
+  readonly diagnosticMessage: string;
+  /** Referral URIs, when the result code is referral (10). */
+  readonly referral?: readonly string[];
+}
+
+/** A control (RFC 4511 section 4.1.11). */
+export interface LdapControl {
+  /** The control's OID. */
+  readonly type: string;
+  /** Whether the operation must fail when the control is not understood. */
+  readonly criticality: boolean;
+  /** The control's value, when present. */
+  readonly value?: Uint8Array;
+}
+
+/** The search filters saslkit builds and reads; the other kinds are kept by tag only. */
+export type LdapFilter =
+  | { readonly and: readonly LdapFilter[] }
+  | { readonly or: readonly LdapFilter[] }
+  | { readonly not: LdapFilter }
+  | { readonly equality: { readonly attribute: string; readonly value: Uint8Array | string } }
+  | { readonly present: string }
+  | { readonly other: number };
+
+/** A BindRequest's authentication: a simple password or SASL credentials. */
+export type LdapAuthentication =
+  | { readonly simple: Uint8Array | string }
+  | { readonly sasl: { readonly mechanism: string; readonly credentials?: Uint8Array | undefined } };
+
+/** One attribute of a SearchResultEntry. */
+export interface LdapAttribute {
+  /** The attribute description, e.g. `supportedSASLMechanisms`. */
+  readonly type: string;
+  /** Its values, as sent. */
+  readonly values: readonly Uint8Array[];
+}
+
+/** Search scopes (RFC 4511 section 4.5.1.2). */
+export const LDAP_SCOPE = { BASE_OBJECT: 0, SINGLE_LEVEL: 1, WHOLE_SUBTREE: 2 } as const;
+
+/** The protocol operations saslkit reads and writes. */
+export type LdapProtocolOp =
+  | { readonly type: 'bindRequest'; readonly version: number; readonly name: string; readonly authentication: LdapAuthentication }
+  | { readonly type: 'bindResponse'; readonly result: LdapResult; readonly serverSaslCreds?: Uint8Array | undefined }
+  | { readonly type: 'unbindRequest' }
+  | {
+      readonly type: 'searchRequest';
+      readonly baseObject: string;
+      readonly scope: number;
+      readonly derefAliases: number;
+      readonly sizeLimit: number;
+      readonly timeLimit: number;
+      readonly typesOnly: boolean;
+      readonly filter: LdapFilter;
+      readonly attributes: readonly string[];
+    }
+  | { readonly type: 'searchResultEntry'; readonly objectName: string; readonly attributes: readonly LdapAttribute[] }
+  | { readonly type: 'searchResultDone'; readonly result: LdapResult }
+  | { readonly type: 'searchResultReference'; readonly uris: readonly string[] }
+  | { readonly type: 'extendedRequest'; readonly requestName: string; readonly requestValue?: Uint8Array | undefined }
+  | { readonly type: 'extendedResponse'; readonly result: LdapResult; readonly responseName?: string | undefined; readonly responseValue?: Uint8Array | undefined }
+  | { readonly type: 'abandonRequest'; readonly messageId: number }
+  /** A request or response saslkit does not read (modify, add, ...), by its identifier octet. */
+  | { readonly type: 'other'; readonly tag: number };
+
+/** An LDAPMessage. */
+export interface LdapMessage {
+  /** The messageID: 1..2^31-1 for requests and their responses, 0 for unsolicited notifications. */
+  readonly messageId: number;
+  /** The operation. */
+  readonly op: LdapProtocolOp;
+  /** Controls, when any were sent. */
+  readonly controls?: readonly LdapControl[];
+}
+
+/** Options of {@link parseLdapMessage}. */
+export interface LdapParseOptions {
+  /** Who sent the message; errors are attributed to that party. Default `local`. */
+  readonly party?: Party;
+  /** Deepest element nesting accepted (filters nest). Default 32. */
+  readonly maxDepth?: number;
+}
+
+const MAX_INT = 0x7fffffff;
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+const encoder = new TextEncoder();
+
+function malformed(what: string, party: Party): MalformedMessageError {
+  return new MalformedMessageError(`LDAP ${what}`, { party });
+}
+
+/** Reads the elements of a constructed element in order, with typed checks. */
+class Fields {
+  #at = 0;
+  constructor(
+    readonly items: readonly BerElement[],
+    readonly what: string,
+    readonly ctx: Context,
+  ) {}
+
+  /** The next element, which must have `tag`. */
+  take(tag: number, name: string): BerElement {
+    const item = this.items[this.#at];
+    if (item === undefined || item.tag !== tag) throw malformed(`${this.what} has no valid ${name}`, this.ctx.party);
+    this.#at++;
+    return item;
+  }
+
+  /** The next element when it has `tag`, else undefined. */
+  optional(tag: number): BerElement | undefined {
+    const item = this.items[this.#at];
+    if (item === undefined || item.tag !== tag) return undefined;
+    this.#at++;
+    return item;
+  }
+
+  /** The next element whatever its tag. */
+  any(name: string): BerElement {
+    const item = this.items[this.#at];
+    if (item === undefined) throw malformed(`${this.what} has no ${name}`, this.ctx.party);
+    this.#at++;
+    return item;
+  }
+
+  end(): void {
+    if (this.#at !== this.items.length) throw malformed(`${this.what} has unexpected elements`, this.ctx.party);
+  }
+}
+
+interface Context {
+  readonly party: Party;
+  readonly limits: BerLimits;
+}
+
+function fields(element: BerElement, depth: number, what: string, ctx: Context): Fields {
+  if (!berIsConstructed(element)) throw malformed(`${what} is not constructed`, ctx.party);
+  return new Fields(berChildren(element, depth, ctx.limits), what, ctx);
+}
+
+function text(element: BerElement, what: string, party: Party): string {
+  try {
+    return strictUtf8.decode(element.contents);
+  } catch {
+    throw malformed(`${what} is not valid UTF-8`, party);
+  }
+}
+
+function int(element: BerElement, what: string, party: Party, min = 0, max = MAX_INT): number {
+  const value = berInteger(element, party);
+  if (value < min || value > max) throw malformed(`${what} is out of range`, party);
+  return value;
+}
+
+function parseResult(f: Fields, ctx: Context): LdapResult {
+  const resultCode = int(f.take(BER_TAG.ENUMERATED, 'resultCode'), 'resultCode', ctx.party);
+  const matchedDN = text(f.take(BER_TAG.OCTET_STRING, 'matchedDN'), 'matchedDN', ctx.party);
+  const diagnosticMessage = text(f.take(BER_TAG.OCTET_STRING, 'diagnosticMessage'), 'diagnosticMessage', ctx.party);
+  const referralElement = f.optional(BER_CLASS.CONTEXT | BER_CONSTRUCTED | 3);
+  if (referralElement === undefined) return { resultCode, matchedDN, diagnosticMessage };
+  const referral = berChildren(referralElement, 3, ctx.limits).map((uri) => {
+    if (uri.tag !== BER_TAG.OCTET_STRING) throw malformed('referral holds a non-string', ctx.party);
+    return text(uri, 'referral', ctx.party);
+  });
+  return { resultCode, matchedDN, diagnosticMessage, referral };
+}
+
+function parseFilter(element: BerElement, depth: number, ctx: Context): LdapFilter {
+  const tag = element.tag;
+  switch (tag) {
+    case 0xa0:
+    case 0xa1: {
+      const list = berChildren(element, depth, ctx.limits).map((child) => parseFilter(child, depth + 1, ctx));
+      return tag === 0xa0 ? { and: list } : { or: list };
+    }
+    case 0xa2: {
+      const inner = berChildren(element, depth, ctx.limits);
+      if (inner.length !== 1) throw malformed('not filter holds other than one filter', ctx.party);
+      return { not: parseFilter(inner[0] as BerElement, depth + 1, ctx) };
+    }
+    case 0xa3: {
+      const f = fields(element, depth, 'equality filter', ctx);
+      const attribute = text(f.take(BER_TAG.OCTET_STRING, 'attribute'), 'filter attribute', ctx.party);
+      const value = f.take(BER_TAG.OCTET_STRING, 'value').contents;
+      f.end();
+      return { equality: { attribute, value } };
+    }
+    case 0x87:
+      return { present: text(element, 'filter attribute', ctx.party) };
+    case 0xa4:
+    case 0xa5:
+    case 0xa6:
+    case 0xa8:
+    case 0xa9:
+      return { other: tag };
+    default:
+      throw malformed('search filter has an unknown choice', ctx.party);
+  }
+}
+
+function parseOp(element: BerElement, ctx: Context): LdapProtocolOp {
+  const party = ctx.party;
+  switch (element.tag) {
+    case LDAP_OP_TAG.bindRequest: {
+      const f = fields(element, 1, 'BindRequest', ctx);
+      const version = int(f.take(BER_TAG.INTEGER, 'version'), 'BindRequest version', party, 1, 127);
+      const name = text(f.take(BER_TAG.OCTET_STRING, 'name'), 'BindRequest name', party);
+      const auth = f.any('authentication');
+      f.end();
+      if (auth.tag === 0x80) return { type: 'bindRequest', version, name, authentication: { simple: auth.contents } };
+      if (auth.tag !== 0xa3) throw malformed('BindRequest has an unknown authentication choice', party);
+      const s = fields(auth, 2, 'SaslCredentials', ctx);
+      const mechanism = text(s.take(BER_TAG.OCTET_STRING, 'mechanism'), 'SASL mechanism', party);
+      const credentials = s.optional(BER_TAG.OCTET_STRING)?.contents;
+      s.end();
+      return { type: 'bindRequest', version, name, authentication: { sasl: { mechanism, credentials } } };
+    }
+    case LDAP_OP_TAG.bindResponse: {
+      const f = fields(element, 1, 'BindResponse', ctx);
+      const result = parseResult(f, ctx);
+      const creds = f.optional(0x87)?.contents;
+      f.end();
+      return { type: 'bindResponse', result, serverSaslCreds: creds };
+    }
+    case LDAP_OP_TAG.unbindRequest:
+      berNull(element, party);
+      return { type: 'unbindRequest' };
+    case LDAP_OP_TAG.searchRequest: {
+      const f = fields(element, 1, 'SearchRequest', ctx);
+      const baseObject = text(f.take(BER_TAG.OCTET_STRING, 'baseObject'), 'baseObject', party);
+      const scope = int(f.take(BER_TAG.ENUMERATED, 'scope'), 'scope', party, 0, 2);
+      const derefAliases = int(f.take(BER_TAG.ENUMERATED, 'derefAliases'), 'derefAliases', party, 0, 3);
+      const sizeLimit = int(f.take(BER_TAG.INTEGER, 'sizeLimit'), 'sizeLimit', party);
+      const timeLimit = int(f.take(BER_TAG.INTEGER, 'timeLimit'), 'timeLimit', party);
+      const typesOnly = berBoolean(f.take(BER_TAG.BOOLEAN, 'typesOnly'), party);
+      const filter = parseFilter(f.any('filter'), 2, ctx);
+      const attributes = berChildren(f.take(BER_TAG.SEQUENCE, 'attributes'), 2, ctx.limits).map((a) => {
+        if (a.tag !== BER_TAG.OCTET_STRING) throw malformed('attribute selection holds a non-string', party);
+        return text(a, 'attribute selection', party);
+      });
+      f.end();
+      return { type: 'searchRequest', baseObject, scope, derefAliases, sizeLimit, timeLimit, typesOnly, filter, attributes };
+    }
+    case LDAP_OP_TAG.searchResultEntry: {
+      const f = fields(element, 1, 'SearchResultEntry', ctx);
+      const objectName = text(f.take(BER_TAG.OCTET_STRING, 'objectName'), 'objectName', party);
+      const attributes = berChildren(f.take(BER_TAG.SEQUENCE, 'attributes'), 2, ctx.limits).map((a) => {
+        const pa = fields(a, 3, 'PartialAttribute', ctx);
+        const type = text(pa.take(BER_TAG.OCTET_STRING, 'type'), 'attribute type', party);
+        const values = berChildren(pa.take(BER_TAG.SET, 'vals'), 4, ctx.limits).map((v) => {
+          if (v.tag !== BER_TAG.OCTET_STRING) throw malformed('attribute value is not an OCTET STRING', party);
+          return v.contents;
+        });
+        pa.end();
+        return { type, values };
+      });
+      f.end();
+      return { type: 'searchResultEntry', objectName, attributes };
+    }
+    case LDAP_OP_TAG.searchResultDone: {
+      const f = fields(element, 1, 'SearchResultDone', ctx);
+      const result = parseResult(f, ctx);
+      f.end();
+      return { type: 'searchResultDone', result };
+    }
+    case LDAP_OP_TAG.searchResultReference: {
+      const uris = berChildren(element, 1, ctx.limits).map((u) => {
+        if (u.tag !== BER_TAG.OCTET_STRING) throw malformed('SearchResultReference holds a non-string', party);
+        return text(u, 'SearchResultReference', party);
+      });
+      if (uris.length === 0) throw malformed('SearchResultReference holds no URI', party);
+      return { type: 'searchResultReference', uris };
+    }
+    case LDAP_OP_TAG.extendedRequest: {
+      const f = fields(element, 1, 'ExtendedRequest', ctx);
+      const requestName = text(f.take(0x80, 'requestName'), 'requestName', party);
+      const requestValue = f.optional(0x81)?.contents;
+      f.end();
+      return { type: 'extendedRequest', requestName, requestValue };
+    }
+    case LDAP_OP_TAG.extendedResponse: {
+      const f = fields(element, 1, 'ExtendedResponse', ctx);
+      const result = parseResult(f, ctx);
+      const name = f.optional(0x8a);
+      const responseValue = f.optional(0x8b)?.contents;
+      f.end();
+      return { type: 'extendedResponse', result, responseName: name === undefined ? undefined : text(name, 'responseName', party), responseValue };
+    }
+    case LDAP_OP_TAG.abandonRequest:
+      return { type: 'abandonRequest', messageId: int(element, 'AbandonRequest messageID', party) };
+    case LDAP_OP_TAG.modifyRequest:
+    case LDAP_OP_TAG.addRequest:
+    case LDAP_OP_TAG.delRequest:
+    case LDAP_OP_TAG.modDNRequest:
+    case LDAP_OP_TAG.compareRequest:
+    case LDAP_OP_TAG.intermediateResponse:
+      return { type: 'other', tag: element.tag };
+    default:
+      throw malformed('message has an unknown protocol operation', party);
+  }
+}
+
+function parseControls(element: BerElement, ctx: Context): LdapControl[] {
+  return berChildren(element, 1, ctx.limits).map((c) => {
+    const f = fields(c, 2, 'Control', ctx);
+    const type = text(f.take(BER_TAG.OCTET_STRING, 'controlType'), 'controlType', ctx.party);
+    const critical = f.optional(BER_TAG.BOOLEAN);
+    const value = f.optional(BER_TAG.OCTET_STRING)?.contents;
+    f.end();
+    return { type, criticality: critical === undefined ? false : berBoolean(critical, ctx.party), ...(value === undefined ? {} : { value }) };
+  });
+}
+
+/**
+ * Parses one whole LDAPMessage (as {@link LdapMessageReader.readBytes} returns it). Anything
+ * outside RFC 4511's grammar, or outside strict BER, is a {@link MalformedMessageError}; nesting
+ * past `maxDepth` or too many elements is a LimitExceededError.
+ */
+export function parseLdapMessage(bytes: Uint8Array, options: LdapParseOptions = {}): LdapMessage {
+  const party = options.party ?? 'local';
+  const ctx: Context = { party, limits: { party, ...(options.maxDepth === undefined ? {} : { maxDepth: options.maxDepth }) } };
+  const outer = decodeBer(bytes, ctx.limits);
+  if (outer.tag !== BER_TAG.SEQUENCE) throw malformed('message is not a SEQUENCE', party);
+  const f = fields(outer, 0, 'message', ctx);
+  const messageId = int(f.take(BER_TAG.INTEGER, 'messageID'), 'messageID', party);
+  const op = parseOp(f.any('protocol operation'), ctx);
+  const controlsElement = f.optional(0xa0);
+  f.end();
+  return controlsElement === undefined ? { messageId, op } : { messageId, op, controls: parseControls(controlsElement, ctx) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Encoding
+
+function octets(value: Uint8Array | string, tag: number = BER_TAG.OCTET_STRING): Uint8Array {
+  return encodeBerOctetString(value, tag);
+}
+
+function encodeResult(result: LdapResult): Uint8Array[] {
+  const parts = [encodeBerInteger(result.resultCode, BER_TAG.ENUMERATED), octets(result.matchedDN), octets(result.diagnosticMessage)];
+  if (result.referral !== undefined) parts.push(encodeBerConstructed(BER_CLASS.CONTEXT | 3, result.referral.map((uri) => octets(uri))));
+  return parts;
+}
+
+/** Encodes a search filter. */
+export function encodeLdapFilter(filter: LdapFilter): Uint8Array {
+  if ('and' in filter) return encodeBerConstructed(0x80, filter.and.map(encodeLdapFilter));
+  if ('or' in filter) return encodeBerConstructed(0x81, filter.or.map(encodeLdapFilter));
+  if ('not' in filter) return encodeBerConstructed(0x82, [encodeLdapFilter(filter.not)]);
+  if ('equality' in filter) return encodeBerConstructed(0x83, [octets(filter.equality.attribute), octets(filter.equality.value)]);
+  if ('present' in filter) return octets(filter.present, 0x87);
+  throw new UsageError('saslkit does not encode this kind of LDAP filter');
+}
+
+function optional(value: Uint8Array | string | undefined, tag: number): Uint8Array[] {
+  return value === undefined ? [] : [octets(value, tag)];
+}
+
+function encodeOp(op: LdapProtocolOp): Uint8Array {
+  switch (op.type) {
+    case 'bindRequest': {
+      const a = op.authentication;
+      const auth =
+        'simple' in a ? octets(a.simple, 0x80) : encodeBerConstructed(BER_CLASS.CONTEXT | 3, [octets(a.sasl.mechanism), ...optional(a.sasl.credentials, BER_TAG.OCTET_STRING)]);
+      return encodeBerConstructed(0x40, [encodeBerInteger(op.version), octets(op.name), auth]);
+    }
+    case 'bindResponse':
+      return encodeBerConstructed(0x41, [...encodeResult(op.result), ...optional(op.serverSaslCreds, 0x87)]);
+    case 'unbindRequest':
+      return encodeBer(LDAP_OP_TAG.unbindRequest, new Uint8Array(0));
+    case 'searchRequest':
+      return encodeBerConstructed(0x43, [
+        octets(op.baseObject),
+        encodeBerInteger(op.scope, BER_TAG.ENUMERATED),
+        encodeBerInteger(op.derefAliases, BER_TAG.ENUMERATED),
+        encodeBerInteger(op.sizeLimit),
+        encodeBerInteger(op.timeLimit),
+        encodeBerBoolean(op.typesOnly),
+        encodeLdapFilter(op.filter),
+        encodeBerConstructed(BER_TAG.SEQUENCE & ~BER_CONSTRUCTED, op.attributes.map((a) => octets(a))),
+      ]);
+    case 'searchResultEntry':
+      return encodeBerConstructed(0x44, [
+        octets(op.objectName),
+        encodeBerConstructed(0x10, op.attributes.map((a) => encodeBerConstructed(0x10, [octets(a.type), encodeBerConstructed(0x11, a.values.map((v) => octets(v)))]))),
+      ]);
+    case 'searchResultDone':
+      return encodeBerConstructed(0x45, encodeResult(op.result));
+    case 'searchResultReference':
+      return encodeBerConstructed(0x53, op.uris.map((uri) => octets(uri)));
+    case 'extendedRequest':
+      return encodeBerConstructed(0x57, [octets(op.requestName, 0x80), ...optional(op.requestValue, 0x81)]);
+    case 'extendedResponse':
+      return encodeBerConstructed(0x58, [...encodeResult(op.result), ...optional(op.responseName, 0x8a), ...optional(op.responseValue, 0x8b)]);
+    case 'abandonRequest':
+      return encodeBerInteger(op.messageId, LDAP_OP_TAG.abandonRequest);
+    case 'other':
+      throw new UsageError('saslkit does not encode this LDAP operation');
+  }
+}
+
+/** Encodes an LDAPMessage. */
+export function encodeLdapMessage(message: LdapMessage): Uint8Array {
+  if (!Number.isInteger(message.messageId) || message.messageId < 0 || message.messageId > MAX_INT) throw new UsageError('an LDAP messageID is 0..2147483647');
+  const controls = message.controls ?? [];
+  const parts = [encodeBerInteger(message.messageId), encodeOp(message.op)];
+  if (controls.length > 0) {
+    parts.push(
+      encodeBerConstructed(0x80, controls.map((c) => encodeBerConstructed(0x10, [octets(c.type), ...(c.criticality ? [encodeBerBoolean(true)] : []), ...optional(c.value, BER_TAG.OCTET_STRING)]))),
+    );
+  }
+  return encodeBerConstructed(0x10, parts);
+}
+
+/** The response identifier octet of a request saslkit does not serve (modify -> modifyResponse ...), or undefined. */
+export function ldapResponseTagFor(requestTag: number): number | undefined {
+  switch (requestTag) {
+    case LDAP_OP_TAG.modifyRequest:
+    case LDAP_OP_TAG.addRequest:
+    case LDAP_OP_TAG.modDNRequest:
+    case LDAP_OP_TAG.compareRequest:
+      return requestTag + 1;
+    case LDAP_OP_TAG.delRequest:
+      return 0x6b;
+    default:
+      return undefined;
+  }
+}
+
+/** Encodes an LDAPResult-shaped response with any response tag (for refusals of requests saslkit does not serve). */
+export function encodeLdapResultResponse(messageId: number, responseTag: number, result: LdapResult): Uint8Array {
+  return encodeBerConstructed(0x10, [encodeBerInteger(messageId), encodeBer(responseTag, berJoin(encodeResult(result)))]);
+}
+
+/** UTF-8 of a string, for callers building attribute values. */
+export function ldapValue(value: string): Uint8Array {
+  return encoder.encode(value);
+}
