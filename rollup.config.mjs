@@ -13,6 +13,11 @@ const INTEGRATIONS = ['nodemailer', 'smtp-server', 'xmppjs'];
 const libraryExternal = (id, importer) => external(id) || isLibraryIndex(id, importer);
 const libraryAt = (file) => (id) => (isLibraryIndex(id) ? file : id);
 
+// Credential stores, one entry point each (saslkit/stores/postgres from lib/stores/postgres.ts,
+// built as dist/stores-postgres.*), over the library's index like the integrations. pg is never
+// imported: the store takes the user's pool, described structurally.
+const STORES = ['postgres'];
+
 export default [
   {
     input: 'lib/index.ts',
@@ -66,9 +71,29 @@ export default [
       ],
     },
   ]),
+  ...STORES.flatMap((name) => [
+    {
+      input: `lib/stores/${name}.ts`,
+      external: libraryExternal,
+      plugins: [typescript({ tsconfig: './tsconfig.build.json' })],
+      output: [
+        { file: `dist/stores-${name}.mjs`, format: 'es', sourcemap: true, paths: libraryAt('./index.mjs') },
+        { file: `dist/stores-${name}.cjs`, format: 'cjs', exports: 'named', sourcemap: true, paths: libraryAt('./index.cjs') },
+      ],
+    },
+    {
+      input: `lib/stores/${name}.ts`,
+      external: libraryExternal,
+      plugins: [dts({ tsconfig: './tsconfig.build.json' })],
+      output: [
+        { file: `dist/stores-${name}.d.mts`, format: 'es', paths: libraryAt('./index.mjs') },
+        { file: `dist/stores-${name}.d.cts`, format: 'es', paths: libraryAt('./index.cjs') },
+      ],
+    },
+  ]),
 ];
 
 function isLibraryIndex(id, importer) {
   if (/[\\/]lib[\\/]index\.(ts|js)$/.test(id)) return true;
-  return id === '../index.js' && (importer === undefined || /[\\/]lib[\\/](cli|integrations)[\\/]/.test(importer));
+  return id === '../index.js' && (importer === undefined || /[\\/]lib[\\/](cli|integrations|stores)[\\/]/.test(importer));
 }
