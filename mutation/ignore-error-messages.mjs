@@ -4,10 +4,11 @@
 // and those stay mutated and tested). Only the message argument is skipped:
 //   new FooError(<message>, ...)            message = argument 0
 //   new LimitExceededError(limit, <message>, ...)  message = argument 1 (the limit name is API)
-//   bad(<message>) / badClientFirst(<message>, ...) / failed(<message>, mechanism, code)
+//   bad(<message>) / badClientFirst(<message>, ...) / failed(<message>, mechanism, code) / fail(<problem>)
 //                                            local helpers that only wrap `new ...Error(message)`
 //   decodeUtf8(bytes, <what>, ...) / decodeMessage(bytes, <what>, ...) / fromBase64(text, <what>, ...)
 //   checkFieldLength(options, mechanism, <field>, length) / parseField(bytes, <what>, options) (LOGIN)
+//   textValue(value, utf8, <what>, ...) / parseDirectives(bytes, <what>, ...) (DIGEST-MD5)
 //                                            labels that only go into an error's message
 // Written as a plain plugin object ({ kind, name, value }) so that it needs no import.
 
@@ -15,11 +16,14 @@ const MESSAGE_HELPERS = new Map([
   ['bad', 0],
   ['badClientFirst', 0],
   ['failed', 0],
+  ['fail', 0], // DIGEST-MD5's parsers: `fail(problem)` is `new MalformedMessageError(`${what} ${problem}`)`
   ['decodeUtf8', 1],
   ['decodeMessage', 1],
   ['fromBase64', 1],
   ['checkFieldLength', 2],
   ['parseField', 1], // LOGIN's 'user name' | 'password' label
+  ['textValue', 2], // DIGEST-MD5: the label given to decodeUtf8
+  ['parseDirectives', 1], // DIGEST-MD5: 'DIGEST-MD5 response' | 'DIGEST-MD5 challenge', message prefix only
 ]);
 
 function messageIndex(callee, isNew) {
