@@ -31,6 +31,9 @@ export { BearerCredentials, type ParsedTokenError, encodeTokenError, parseTokenE
 export { REDACTED } from './redact.js';
 export * from './channel-binding.js';
 export * from './scram-secret.js';
+export {
+  DEFAULT_STORE_CACHE_ENTRIES, DEFAULT_STORE_CACHE_MAX_KEY_LENGTH, DEFAULT_STORE_CACHE_TTL_MS, StoreCache, type StoreCacheOptions, type StoreCacheStats,
+} from './stores/cache.js';
 export { DEFAULT_SCRAM_CACHE, SCRAM_SERVER_CACHE_SIZE, ScramCache, type ScramCacheOptions } from './scram-cache.js';
 export { type KdfPoolOptions, type KdfPoolStatus, type KdfJobOptions, DEFAULT_KDF_MAX_QUEUED, configureKdfPool, defaultKdfConcurrency, kdfPoolStatus, runKdf } from './kdf-pool.js';
 export {
@@ -81,3 +84,10 @@ export {
   buildPgParameterStatus, buildPgBackendKeyData, buildPgReadyForQuery, parsePgAuthentication, parsePgErrorResponse, postgresErrorFor,
   postgresErrorFromResponse, postgresServerAuth, buildPostgresReady, postgresClientAuth, readPostgresReady,
 } from './protocols/postgres.js';
+export {
+  IRC_AUTHENTICATE_CHUNK, IRC_MAX_MESSAGE_BYTES, IRC_MAX_TAG_BYTES, IRC_MAX_LINE, IRC_MAX_PARAMS, IRC_NUMERICS, IRC_DEFAULT_SERVER_NAME,
+  IRC_REPLY_NUMERICS, type IrcMessage, type IrcParseOptions, type IrcClientAuthOptions, type IrcClientResult,
+  type IrcLoginOptions, type IrcLoginResult, type IrcServerAuthOptions, type IrcServerRegisterOptions, type IrcRegistration, IrcChunkJoiner,
+  parseIrcMessage, formatIrcMessage, ircAuthenticateChunks, ircNumericError, parseIrcMechanisms, ircClientAuth, ircLogin, ircServerAuth,
+  ircServerRegister,
+} from './protocols/irc.js';
