@@ -300,6 +300,8 @@ export class LdapMessageReader {
       const second = this.#head(2)[1] as number;
       await this.#fill(2 + (second & 0x7f));
       head = header(this.#head(2 + (second & 0x7f)), 0, party);
+      // Unreachable: the header's bytes are all here now.
+      if (head === undefined) throw malformed('element is truncated', party);
     }
     if (head.tag !== BER_TAG.SEQUENCE) throw new MalformedMessageError('LDAP message is not a SEQUENCE', { party });
     const total = head.start + head.length;
