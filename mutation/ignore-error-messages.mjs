@@ -9,6 +9,7 @@
 //   decodeUtf8(bytes, <what>, ...) / decodeMessage(bytes, <what>, ...) / fromBase64(text, <what>, ...)
 //   checkFieldLength(options, mechanism, <field>, length) / parseField(bytes, <what>, options) (LOGIN)
 //   textValue(value, utf8, <what>, ...) / parseDirectives(bytes, <what>, ...) (DIGEST-MD5)
+//   checkClientField(value, <what>, mechanism) (OAUTHBEARER, XOAUTH2)
 //                                            labels that only go into an error's message
 // Written as a plain plugin object ({ kind, name, value }) so that it needs no import.
 
@@ -22,6 +23,7 @@ const MESSAGE_HELPERS = new Map([
   ['fromBase64', 1],
   ['checkFieldLength', 2],
   ['parseField', 1], // LOGIN's 'user name' | 'password' label
+  ['checkClientField', 1], // oauth.ts: the 'user' | 'token' | 'host' label of the client's USAGE message
   ['textValue', 2], // DIGEST-MD5: the label given to decodeUtf8
   ['parseDirectives', 1], // DIGEST-MD5: 'DIGEST-MD5 response' | 'DIGEST-MD5 challenge', message prefix only
 ]);

@@ -2,7 +2,7 @@
 // or loosening it fails a spec (issue 11, found by mutation testing: see mutation/RESULTS.md).
 import { expect } from 'chai';
 import { inspect } from 'node:util';
-import { AuthenticationFailedError, AuthorizationFailedError, ClientCredentials, OAUTHBEARER, type SaslError, type ServerOptions, SyncClientSession, SyncServerSession, XOAUTH2, buildOauthbearerResponse, buildXoauth2Response, parseXoauth2Response } from '../lib/index.js';
+import { AuthenticationFailedError, AuthorizationFailedError, ClientCredentials, OAUTHBEARER, type SaslError, type ServerOptions, SyncClientSession, SyncServerSession, XOAUTH2, buildOauthbearerResponse, buildXoauth2Response, parseOauthbearerResponse, parseXoauth2Response } from '../lib/index.js';
 import { BearerCredentials, parseKeyValues, parseTokenError } from '../lib/oauth.js';
 import { b, expectSaslError } from './support/helpers.js';
 
@@ -169,6 +169,17 @@ describe('OAuth checks (each pinned on its own)', () => {
     });
     it('the client refuses an empty token as a USAGE error of XOAUTH2', () => {
       blamed(() => buildXoauth2Response('bob', ''), 'USAGE', 'local', 'XOAUTH2');
+    });
+  });
+  describe('a missing auth is found before any field length (fourth mutation run)', () => {
+    // Pinned after the StrykerJS run on a8709e7: with the missing-auth check removed, a long user
+    // or host was reported as LIMIT_EXCEEDED instead of the message being malformed.
+    const small: ServerOptions = { maxFieldBytes: 4 };
+    it('XOAUTH2: a message with a long user and no auth is MALFORMED_MESSAGE', () => {
+      blamed(() => parseXoauth2Response(b('user=bob-the-long\x01\x01'), small), 'MALFORMED_MESSAGE', 'client', 'XOAUTH2');
+    });
+    it('OAUTHBEARER: a message with a long host and no auth is MALFORMED_MESSAGE', () => {
+      blamed(() => parseOauthbearerResponse(b('n,,\x01host=mail.example.com\x01\x01'), small), 'MALFORMED_MESSAGE', 'client', 'OAUTHBEARER');
     });
   });
 });
