@@ -198,6 +198,11 @@ export interface IrcRegistration {
 
 const NICK = /^[A-Za-z[\]\\`_^{|}][A-Za-z0-9[\]\\`_^{|}-]{0,29}$/;
 
+// A client's word echoed in a numeric: printable, no leading colon, at most 32 characters.
+function echo(word: string): string {
+  return word.slice(0, 32).replace(/[^\x21-\x7e]|^:/g, '_') || '*';
+}
+
 /**
  * Answers one IRC client's connection registration as far as SASL needs: `CAP LS [302]` with
  * `sasl=<mechanisms>` (`sasl` alone for a sasl-3.1 client), `CAP REQ` (ACK for `sasl`, NAK for
@@ -220,6 +225,8 @@ export async function ircServerRegister(args: IrcServerRegisterOptions): Promise
     if (written !== undefined) await written;
   };
   const numeric = (code: string, ...params: string[]): string => formatIrcMessage(code, [nick ?? '*', ...params], server);
+  // Capability lists always go as the trailing parameter, as servers send them and clients expect.
+  const cap = (sub: string, list: string): string => `${formatIrcMessage('CAP', [nick ?? '*', sub], server)} :${list}`;
   let nick: string | undefined;
   let user: { user: string; realname: string } | undefined;
   let negotiating = false;
@@ -253,26 +260,27 @@ export async function ircServerRegister(args: IrcServerRegisterOptions): Promise
           if (sub === 'LS') {
             negotiating = true;
             const v302 = Number(p[1] ?? '0') >= 302;
-            await send(formatIrcMessage('CAP', [nick ?? '*', 'LS', v302 ? `sasl=${mechanisms.join(',')}` : 'sasl'], server));
+            await send(cap('LS', v302 ? `sasl=${mechanisms.join(',')}` : 'sasl'));
           } else if (sub === 'REQ') {
             negotiating = true;
             const wanted = (p[1] ?? '').split(' ').filter((w) => w !== '');
             const ok = wanted.length > 0 && wanted.every((w) => w === 'sasl' || w === '-sasl');
             if (ok) saslEnabled = !wanted.includes('-sasl') || wanted[wanted.length - 1] === 'sasl';
-            await send(formatIrcMessage('CAP', [nick ?? '*', ok ? 'ACK' : 'NAK', p[1] ?? ''], server));
+            await send(cap(ok ? 'ACK' : 'NAK', (p[1] ?? '').slice(0, 400)));
           } else if (sub === 'LIST') {
-            await send(formatIrcMessage('CAP', [nick ?? '*', 'LIST', saslEnabled ? 'sasl' : ''], server));
+            await send(cap('LIST', saslEnabled ? 'sasl' : ''));
           } else if (sub === 'END') {
             negotiating = false;
           } else {
-            await send(numeric('410', sub === '' ? '*' : sub.slice(0, 32), 'Invalid CAP command'));
+            await send(numeric('410', echo(sub), 'Invalid CAP command'));
           }
           break;
         }
         case 'NICK': {
           const wanted = p[0] ?? '';
           if (NICK.test(wanted)) nick = wanted;
-          else await send(numeric(wanted === '' ? '431' : '432', ...(wanted === '' ? ['No nickname given'] : [wanted.slice(0, 32).replace(/[ :]/g, '_') || '*', 'Erroneous nickname'])));
+          else if (wanted === '') await send(numeric('431', 'No nickname given'));
+          else await send(numeric('432', echo(wanted), 'Erroneous nickname'));
           break;
         }
         case 'USER':
