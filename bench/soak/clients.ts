@@ -6,7 +6,7 @@
 import { once } from 'node:events';
 import { type Socket, createConnection } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { ClientCredentials, LineReader, imapClientAuth, lineWriter, parseEhlo, readSmtpReply, smtpClientAuth } from '../../lib/index.js';
+import { ClientCredentials, LineReader, imapClientAuth, isSaslError, lineWriter, parseEhlo, readSmtpReply, smtpClientAuth } from '../../lib/index.js';
 import { passwordOf, userName } from './shared.js';
 
 /** Which protocol and mechanism a login uses. */
@@ -17,7 +17,7 @@ export interface LoginPlan {
 }
 
 /** The kinds of misbehaviour. */
-export type Misbehaviour = 'disconnect' | 'garbage' | 'stall';
+export type Misbehaviour = 'disconnect' | 'garbage' | 'stall' | 'wrong-password' | 'abort';
 
 /** Ports of the soak server. */
 export interface Ports {
@@ -56,6 +56,9 @@ class Connection {
   }
 }
 
+/** A wrong password or an unknown user that the server let in. */
+export class BadLoginAccepted extends Error {}
+
 /** Rejects after `ms`, so that no client waits forever. */
 export async function bounded<T>(ms: number, what: string, work: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -69,12 +72,15 @@ export async function bounded<T>(ms: number, what: string, work: Promise<T>): Pr
   }
 }
 
-/** One legitimate login: connect, greet, authenticate, quit. Resolves with its latency in ms (connect to success). */
-export async function login(ports: Ports, plan: LoginPlan): Promise<number> {
+/**
+ * One legitimate login: connect, greet, authenticate, quit. Resolves with its latency in ms
+ * (connect to success). `as` replaces the credentials (a wrong password, an unknown user).
+ */
+export async function login(ports: Ports, plan: LoginPlan, as?: ClientCredentials): Promise<number> {
   const started = performance.now();
   const conn = await Connection.open(plan.protocol === 'smtp' ? ports.smtp : ports.imap);
   try {
-    const credentials = new ClientCredentials(userName(plan.user), passwordOf(plan.user));
+    const credentials = as ?? new ClientCredentials(userName(plan.user), passwordOf(plan.user));
     // No client-side cache: every SCRAM login derives its key, as separate clients would.
     const client = { scramCache: false };
     if (plan.protocol === 'smtp') {
@@ -120,9 +126,27 @@ async function greet(conn: Connection, protocol: 'smtp' | 'imap'): Promise<void>
  * connection (ms), or undefined for the other kinds.
  */
 export async function misbehave(ports: Ports, protocol: 'smtp' | 'imap', kind: Misbehaviour, user: number, exchangeTimeoutMs: number): Promise<number | undefined> {
+  if (kind === 'wrong-password') {
+    // Every other one names a user the store does not have: both must be refused.
+    const credentials = new ClientCredentials(user % 2 === 0 ? userName(user) : `nobody${user}`, 'not-the-password');
+    const mechanism = user % 4 < 2 ? 'SCRAM-SHA-256' : 'PLAIN';
+    const outcome = await login(ports, { protocol, mechanism, user }, credentials).then(() => 'accepted', (error: unknown) => (isSaslError(error) ? error.code : String(error)));
+    if (outcome === 'accepted') throw new BadLoginAccepted(`a ${mechanism} login with a wrong password was accepted`);
+    if (outcome !== 'AUTHENTICATION_FAILED') throw new Error(`a ${mechanism} login with a wrong password failed with ${outcome}, not AUTHENTICATION_FAILED`);
+    return undefined;
+  }
   const conn = await Connection.open(protocol === 'smtp' ? ports.smtp : ports.imap);
   try {
     await greet(conn, protocol);
+    if (kind === 'abort') {
+      // Start SCRAM, take the server-first message, cancel with `*`: the server answers the cancel.
+      await conn.write(authLine(protocol, 'c1', `SCRAM-SHA-256 ${scramClientFirst(user)}`));
+      await conn.line();
+      await conn.write('*');
+      const reply = await conn.line();
+      if (!(protocol === 'smtp' ? reply.startsWith('501') : reply.startsWith('c1 BAD'))) throw new Error('the server did not answer a cancelled exchange as expected');
+      return undefined;
+    }
     if (kind === 'disconnect') {
       // Start SCRAM, take the server-first message, and vanish.
       await conn.write(authLine(protocol, 'b1', `SCRAM-SHA-256 ${scramClientFirst(user)}`));

@@ -20,13 +20,21 @@ import {
   smtpAuthKeyword,
   smtpServerAuth,
 } from '../../lib/index.js';
-import { type ServerSettings, type ServerStats, type ToServer, USERS, passwordOf, userName } from './shared.js';
+import { type ServerSettings, type ServerStats, type ToServer, passwordOf, setUsers, userCount, userName } from './shared.js';
+import { type OpenStore, openStore } from './store.js';
 
 const settings = JSON.parse(process.env['SOAK_SERVER_SETTINGS'] ?? '{}') as ServerSettings;
+setUsers(settings.users);
 const auth = SASLAuth.named(['SCRAM-SHA-256', 'PLAIN']);
-const store = new Map<string, Identity>();
-for (let i = 0; i < USERS; i++) store.set(userName(i), ScramIdentity.create(userName(i), passwordOf(i), { hashes: ['SHA-256'] }));
-const options: ServerOptions = { lookup: (authcid) => store.get(authcid), scramSaltSecret: 'soak-test-salt-secret-of-32-bytes!!' };
+// With --store postgres every server process reads the same table; otherwise each has its own map.
+const shared: OpenStore | undefined = settings.store === undefined ? undefined : openStore(settings.store);
+const options: ServerOptions = { lookup: shared?.lookup ?? memoryLookup(), scramSaltSecret: 'soak-test-salt-secret-of-32-bytes!!' };
+
+function memoryLookup(): NonNullable<ServerOptions['lookup']> {
+  const store = new Map<string, Identity>();
+  for (let i = 0; i < userCount(); i++) store.set(userName(i), ScramIdentity.create(userName(i), passwordOf(i), { hashes: ['SHA-256'] }));
+  return (authcid) => store.get(authcid);
+}
 
 const counters = { connections: 0, active: 0, logins: 0, failures: {} as Record<string, number>, timeouts: 0 };
 let histogram: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
@@ -165,6 +173,7 @@ function stats(): ServerStats {
     loopP99Ms,
     loopUtilization: elu.utilization,
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    store: shared?.figures(),
     counters: { ...counters, failures: { ...counters.failures } },
   };
 }
@@ -178,7 +187,7 @@ async function main(): Promise<void> {
     if (message.type === 'stop') {
       smtp.close();
       imap.close();
-      process.exit(0);
+      void (shared?.close() ?? Promise.resolve()).finally(() => process.exit(0));
     }
   });
   // The parent gone (killed, crashed): so is the server, with its sockets.
