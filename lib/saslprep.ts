@@ -1,20 +1,31 @@
 /**
- * SASLprep (RFC 4013) through `@mongodb-js/saslprep`, with an ASCII fast path and typed errors.
+ * SASLprep (RFC 4013): the stringprep (RFC 3454) profile for user names and passwords, over
+ * RFC 3454's own tables (Unicode 3.2, in lib/saslprep-tables.ts, decoded on first use), with an
+ * ASCII fast path and typed errors. No dependency, no Node built-in.
  *
- * Two behaviours are worth knowing:
+ * Unicode 3.2, not today's Unicode: `String.prototype.normalize` follows the runtime's Unicode,
+ * so two things are done around it to get RFC 3454's NFKC:
+ * - code points unassigned in Unicode 3.2 (table A.1) are kept out of normalization: Unicode 3.2
+ *   gives them no decomposition and combining class 0, so they pass through unchanged and split
+ *   the string into runs that are normalized separately. Only query strings
+ *   (`allowUnassigned: true`) can hold them; stored strings refuse them either way.
+ * - the five CJK compatibility ideographs that Corrigendum #4 (Unicode 4.0) remapped
+ *   (U+2F868, U+2F874, U+2F91F, U+2F95F, U+2F9BF) are mapped to their Unicode 3.2 targets.
+ *
+ * Two more behaviours are worth knowing:
  * - The bidi rule (RFC 3454 section 6) is checked on the prepared string, as the RFC says, so
  *   `"\u00AD\u0627\u0628"` prepares to `"\u0627\u0628"` (pysasl checks the raw input and rejects it).
  * - U+200B ZERO WIDTH SPACE is in both table C.1.2 (non-ASCII spaces, mapped to SPACE) and table
  *   B.1 (mapped to nothing): RFC 3454 lists it twice and RFC 4013 does not say which wins. saslkit
- *   maps it to SPACE, as the library it wraps, libidn and PostgreSQL's SCRAM do: a SCRAM key or
+ *   maps it to SPACE, as @mongodb-js/saslprep, libidn and PostgreSQL's SCRAM do: a SCRAM key or
  *   a password hash computed by those matches ours, and changing it now would silently change
  *   the stored secrets saslkit itself made. pysasl and passlib (and so pysasl's stored hashes)
  *   drop it: `zeroWidthSpace: 'nothing'` prepares their way, and {@link Pbkdf2Hasher}, whose
  *   string formats are theirs, tries that reading too when a presented password holds U+200B.
  * @module
  */
-import saslprepImpl from '@mongodb-js/saslprep';
 import { LimitExceededError, MalformedMessageError, type SaslErrorOptions } from './errors.js';
+import { CORRIGENDUM_4, L_CAT, MAPPED_TO_NOTHING, MAPPED_TO_SPACE, PROHIBITED, RAND_AL_CAT, UNASSIGNED } from './saslprep-tables.js';
 
 /** Options for {@link saslprep}. */
 export interface SaslprepOptions {
@@ -31,22 +42,128 @@ export interface SaslprepOptions {
 }
 
 /**
- * Longest non-ASCII string {@link saslprep} accepts, in UTF-16 code units. The library spreads
- * the string into one function call, which overflows the stack somewhere above 30,000 characters.
+ * Longest non-ASCII string {@link saslprep} accepts, in UTF-16 code units: a bound on the work
+ * and memory one call may cost (no name or password needs more).
  */
 export const MAX_SASLPREP_LENGTH = 8192;
 
 // Printable ASCII and the ASCII space are left unchanged by every SASLprep step.
 const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 
-// RFC 3454 table B.1 (commonly mapped to nothing) without U+200B, which the library maps to SPACE.
-const MAPPED_TO_NOTHING = /\u00AD|\u034F|\u1806|\u180B|\u180C|\u180D|\u200C|\u200D|\u2060|[\uFE00-\uFE0F]|\uFEFF/g;
+/** Ranges as [start0, end0, start1, end1, ...], sorted and disjoint. */
+type Table = readonly number[];
 
-function describeRule(cause: unknown): string {
-  const message = cause instanceof Error ? cause.message : '';
-  if (/RandALCat/.test(message)) return 'violates the bidi rule';
-  if (/Unassigned/i.test(message)) return 'contains an unassigned code point';
-  return 'contains a prohibited character';
+interface Tables {
+  readonly unassigned: Table;
+  readonly mappedToNothing: Table;
+  readonly mappedToSpace: Table;
+  readonly prohibited: Table;
+  readonly randAlCat: Table;
+  readonly lCat: Table;
+  /** Corrigendum #4 code point -> its Unicode 3.2 decomposition. */
+  readonly corrigendum: ReadonlyMap<number, number>;
+}
+
+let decoded: Tables | undefined;
+
+// See lib/saslprep-tables.ts for the format: base-36 (gap, length - 1) pairs.
+function decodeTable(encoded: string): Table {
+  const numbers = encoded.split(',').map((digits) => parseInt(digits, 36));
+  const table: number[] = [];
+  let end = -1;
+  for (let i = 0; i < numbers.length; i += 2) {
+    const start = end + 1 + (numbers[i] ?? 0);
+    end = start + (numbers[i + 1] ?? 0);
+    table.push(start, end);
+  }
+  return table;
+}
+
+// Decoded on first use, so importing saslkit costs nothing for those who never prepare a string.
+function tables(): Tables {
+  if (decoded === undefined) {
+    const pairs = CORRIGENDUM_4.split(',').map((digits) => parseInt(digits, 36));
+    const corrigendum = new Map<number, number>();
+    for (let i = 0; i < pairs.length; i += 2) corrigendum.set(pairs[i] ?? 0, pairs[i + 1] ?? 0);
+    decoded = {
+      unassigned: decodeTable(UNASSIGNED),
+      mappedToNothing: decodeTable(MAPPED_TO_NOTHING),
+      mappedToSpace: decodeTable(MAPPED_TO_SPACE),
+      prohibited: decodeTable(PROHIBITED),
+      randAlCat: decodeTable(RAND_AL_CAT),
+      lCat: decodeTable(L_CAT),
+      corrigendum,
+    };
+  }
+  return decoded;
+}
+
+/** Binary search over the ranges of a table. */
+function inTable(table: Table, codePoint: number): boolean {
+  let low = 0;
+  let high = table.length / 2 - 1;
+  while (low <= high) {
+    const middle = (low + high) >> 1;
+    if (codePoint < (table[2 * middle] ?? 0)) high = middle - 1;
+    else if (codePoint > (table[2 * middle + 1] ?? 0)) low = middle + 1;
+    else return true;
+  }
+  return false;
+}
+
+/** The code point at `index`; a lone surrogate is returned as itself. */
+function codePointAt(text: string, index: number): number {
+  const unit = text.charCodeAt(index);
+  if (unit >= 0xd800 && unit <= 0xdbff) {
+    const next = text.charCodeAt(index + 1);
+    if (next >= 0xdc00 && next <= 0xdfff) return (unit - 0xd800) * 0x400 + (next - 0xdc00) + 0x10000;
+  }
+  return unit;
+}
+
+/**
+ * RFC 4013 sections 2.1 and 2.2 (and RFC 3454 section 4, NFKC) under Unicode 3.2: maps C.1.2 to
+ * SPACE and B.1 to nothing, then normalizes the runs between code points that Unicode 3.2 did not
+ * assign (and lone surrogates), which it leaves unchanged.
+ */
+function mapAndNormalize(text: string, t: Tables): string {
+  let prepared = '';
+  let run = '';
+  for (let i = 0; i < text.length; ) {
+    const codePoint = codePointAt(text, i);
+    i += codePoint > 0xffff ? 2 : 1;
+    if (inTable(t.mappedToSpace, codePoint)) run += ' ';
+    else if (inTable(t.mappedToNothing, codePoint)) continue;
+    else if ((codePoint >= 0xd800 && codePoint <= 0xdfff) || inTable(t.unassigned, codePoint)) {
+      prepared += run.normalize('NFKC') + String.fromCodePoint(codePoint);
+      run = '';
+    } else run += String.fromCodePoint(t.corrigendum.get(codePoint) ?? codePoint);
+  }
+  return prepared + run.normalize('NFKC');
+}
+
+type Rule = 'contains a prohibited character' | 'contains an unassigned code point' | 'violates the bidi rule';
+
+/** RFC 4013 sections 2.3 to 2.5 on the prepared string: the rule it breaks, if any. */
+function brokenRule(prepared: string, allowUnassigned: boolean, t: Tables): Rule | undefined {
+  let unassigned = false;
+  let randAlCat = false;
+  let lCat = false;
+  for (let i = 0; i < prepared.length; ) {
+    const codePoint = codePointAt(prepared, i);
+    i += codePoint > 0xffff ? 2 : 1;
+    if (inTable(t.prohibited, codePoint)) return 'contains a prohibited character';
+    if (inTable(t.unassigned, codePoint)) unassigned = true;
+    if (inTable(t.randAlCat, codePoint)) randAlCat = true;
+    else if (inTable(t.lCat, codePoint)) lCat = true;
+  }
+  if (unassigned && !allowUnassigned) return 'contains an unassigned code point';
+  // RFC 3454 section 6: no LCat next to RandALCat, which must then open and close the string.
+  // No RandALCat is outside the BMP, so the last UTF-16 unit is enough for the last character.
+  if (randAlCat && (lCat || !inTable(t.randAlCat, prepared.charCodeAt(0)) || !inTable(t.randAlCat, prepared.charCodeAt(prepared.length - 1)))) {
+    return 'violates the bidi rule';
+  }
+  return undefined;
 }
 
 /**
@@ -63,16 +180,11 @@ export function saslprep(input: string, options: SaslprepOptions & SaslErrorOpti
   if (text.length > MAX_SASLPREP_LENGTH) {
     throw new LimitExceededError('saslprepLength', `string to prepare is longer than ${MAX_SASLPREP_LENGTH} characters`, errorOptions);
   }
-  // The library reads the first character of the mapped string, so an input that maps to
-  // nothing would crash it with a TypeError.
-  if (text.replace(MAPPED_TO_NOTHING, '') === '') return '';
-  try {
-    return saslprepImpl(text, { allowUnassigned: options.allowUnassigned ?? false });
-  } catch (cause) {
-    // A RangeError means the call stack was too shallow for this input; still a limit.
-    if (cause instanceof RangeError) throw new LimitExceededError('saslprepLength', 'string to prepare is too long', errorOptions);
-    throw new MalformedMessageError(`string ${describeRule(cause)} (RFC 4013)`, errorOptions);
-  }
+  const t = tables();
+  const prepared = mapAndNormalize(text, t);
+  const rule = brokenRule(prepared, options.allowUnassigned ?? false, t);
+  if (rule !== undefined) throw new MalformedMessageError(`string ${rule} (RFC 4013)`, errorOptions);
+  return prepared;
 }
 
 /** SASLprep that returns `undefined` instead of throwing: for comparisons that must fail closed. */
