@@ -87,7 +87,7 @@ export {
 export {
   IRC_AUTHENTICATE_CHUNK, IRC_MAX_MESSAGE_BYTES, IRC_MAX_TAG_BYTES, IRC_MAX_LINE, IRC_MAX_PARAMS, IRC_NUMERICS, IRC_DEFAULT_SERVER_NAME,
   IRC_REPLY_NUMERICS, type IrcMessage, type IrcParseOptions, type IrcClientAuthOptions, type IrcClientResult,
-  type IrcLoginOptions, type IrcLoginResult, type IrcServerAuthOptions, type IrcServerRegisterOptions, type IrcRegistration, IrcChunkJoiner,
+  type IrcLoginOptions, type IrcLoginResult, type IrcServerAuthOptions, type IrcServerRegisterOptions, type IrcRegistration, type IrcAttempt, IrcChunkJoiner,
   parseIrcMessage, formatIrcMessage, ircAuthenticateChunks, ircNumericError, parseIrcMechanisms, ircClientAuth, ircLogin, ircServerAuth,
   ircServerRegister,
 } from './protocols/irc.js';

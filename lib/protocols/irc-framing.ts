@@ -6,6 +6,7 @@
  * and the server (irc-server.ts) share it.
  * @module
  */
+import { toBase64, utf8Length } from '../bytes.js';
 import {
   AuthenticationFailedError,
   ExchangeAbortedError,
@@ -71,10 +72,6 @@ const TAG_KEY = /^\+?(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\/)?[A-Za-z0-9-]+$/;
 const COMMAND = /^(?:[A-Za-z]+|[0-9]{3})$/;
 const TAG_ESCAPES: Readonly<Record<string, string>> = { ':': ';', s: ' ', '\\': '\\', r: '\r', n: '\n' };
 
-function octets(text: string): number {
-  return Buffer.byteLength(text, 'utf8');
-}
-
 /**
  * Parses one IRC message (a line without CRLF) per RFC 1459 section 2.3.1 with IRCv3
  * message-tags: rejects NUL, CR and LF, a tags section or a message body over the limits, a
@@ -91,13 +88,13 @@ export function parseIrcMessage(line: string, options: IrcParseOptions = {}): Ir
     const end = line.indexOf(' ');
     if (end === -1) throw malformed('tags without a command');
     const section = line.slice(1, end);
-    if (octets(section) + 2 > (options.maxTagBytes ?? IRC_MAX_TAG_BYTES)) throw new LimitExceededError('maxLineLength', 'the tags of an IRC message are over the limit', context);
+    if (utf8Length(section) + 2 > (options.maxTagBytes ?? IRC_MAX_TAG_BYTES)) throw new LimitExceededError('maxLineLength', 'the tags of an IRC message are over the limit', context);
     tags = parseTags(section, malformed);
     at = end + 1;
   }
   while (line.charCodeAt(at) === 0x20) at++;
   const body = line.slice(at);
-  if (octets(body) + 2 > (options.maxMessageBytes ?? IRC_MAX_MESSAGE_BYTES)) throw new LimitExceededError('maxLineLength', 'an IRC message is longer than its limit', context);
+  if (utf8Length(body) + 2 > (options.maxMessageBytes ?? IRC_MAX_MESSAGE_BYTES)) throw new LimitExceededError('maxLineLength', 'an IRC message is longer than its limit', context);
   let source: string | undefined;
   let rest = body;
   if (rest.startsWith(':')) {
@@ -162,7 +159,7 @@ export function formatIrcMessage(command: string, params: readonly string[] = []
  * last chunk was exactly 400 long; an empty message is a single `+`.
  */
 export function ircAuthenticateChunks(data: Uint8Array): string[] {
-  const text = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64');
+  const text = toBase64(data);
   const chunks: string[] = [];
   for (let i = 0; i < text.length; i += IRC_AUTHENTICATE_CHUNK) chunks.push(text.slice(i, i + IRC_AUTHENTICATE_CHUNK));
   if (text.length % IRC_AUTHENTICATE_CHUNK === 0) chunks.push('+');

@@ -180,7 +180,12 @@ export interface IrcServerRegisterOptions extends Omit<IrcServerAuthOptions, 'co
   readonly maxCommands?: number;
   /** The client's host for the 900 mask. Default `*`. */
   readonly host?: string;
+  /** Called after each exchange with its result or error (to log failed logins; the loop goes on after a failure). */
+  readonly onAttempt?: (attempt: IrcAttempt) => void;
 }
+
+/** One exchange of {@link ircServerRegister}: the verified result, or the error it ended with. */
+export type IrcAttempt = { readonly outcome: Authenticated; readonly error?: undefined } | { readonly outcome?: undefined; readonly error: unknown };
 
 /** The result of {@link ircServerRegister}: who registered, and the SASL login if any. */
 export interface IrcRegistration {
@@ -301,7 +306,9 @@ export async function ircServerRegister(args: IrcServerRegisterOptions): Promise
           else {
             try {
               sasl = await ircServerAuth({ ...args, command: line, nick: nick ?? '*', mask: `${nick ?? '*'}!${user?.user ?? '*'}@${args.host ?? '*'}`, mechanisms, onOtherLine: hold });
+              args.onAttempt?.({ outcome: sasl });
             } catch (error) {
+              args.onAttempt?.({ error });
               // An abort (by the client, or the connection's end, which the next read reports) and
               // a timeout are no failed attempt; a limit hit was answered with 905.
               if (isSaslError(error) && error.code === 'TIMEOUT') throw error;
