@@ -163,8 +163,8 @@ export async function ldapSupportedMechanisms(requester: LdapRequester, options:
 // ---------------------------------------------------------------------------------------------
 // The Node edge
 
-/** Reads a socket's chunks one `next()` at a time; pauses the socket while chunks wait, and lets go of it for TLS. */
-class SocketChunks implements AsyncIterator<Uint8Array> {
+/** Reads a socket's chunks one `next()` at a time; pauses the socket while chunks wait, and lets go of it for TLS. @internal */
+export class SocketChunks implements AsyncIterator<Uint8Array> {
   readonly #socket: Socket;
   readonly #queue: Uint8Array[] = [];
   #ended = false;
@@ -198,10 +198,12 @@ class SocketChunks implements AsyncIterator<Uint8Array> {
     waiting?.();
   }
 
+  /** True when chunks were received and not read yet. */
   get pending(): boolean {
     return this.#queue.length > 0;
   }
 
+  /** The next chunk; done once the socket ended. */
   async next(): Promise<IteratorResult<Uint8Array, undefined>> {
     for (;;) {
       const chunk = this.#queue.shift();
@@ -217,6 +219,7 @@ class SocketChunks implements AsyncIterator<Uint8Array> {
     }
   }
 
+  /** Stops reading, so that a TLS socket can take the socket over. */
   detach(): void {
     this.#socket.off('data', this.#onData);
     this.#socket.off('end', this.#onEnd);
