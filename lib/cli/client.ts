@@ -4,12 +4,8 @@
  * saslkit's protocol profiles, and says goodbye. `saslkit mechs`, `login` and `demo` use it.
  * @module
  */
-import { readFile } from 'node:fs/promises';
-import { isIP, connect as netConnect, type Socket } from 'node:net';
-import { type PeerCertificate, type TLSSocket, checkServerIdentity, connect as tlsConnect } from 'node:tls';
 import {
   type ChannelBindingPolicy,
-  type ChannelBindingSource,
   type ChannelBindingType,
   type ChooseOptions,
   type ClientCredentials,
@@ -18,7 +14,6 @@ import {
   LineReader,
   MalformedMessageError,
   SASLAuth,
-  TimeoutError,
   UnexpectedMessageError,
   UsageError,
   imapClientAuth,
@@ -31,9 +26,9 @@ import {
   pop3ClientAuth,
   readSmtpReply,
   smtpClientAuth,
-  tlsChannelBinding,
 } from '../index.js';
-import type { LineTracer } from './trace.js';
+import { ClientSocket } from './socket.js';
+import type { ConnectOptions, TlsState } from './tls-client.js';
 import { type ClientProtocol, type Target, serviceName } from './url.js';
 
 /** What `login` and `mechs` need from a connection, whatever the protocol. */
@@ -70,89 +65,6 @@ export interface AuthResult {
   readonly channelBinding?: ChannelBindingType;
 }
 
-/** Options of {@link MailClient.connect}. */
-export interface ConnectOptions {
-  readonly target: Target;
-  /** Accept any server certificate (self-signed, wrong name). Channel binding still protects SCRAM-*-PLUS. */
-  readonly insecure?: boolean;
-  /** Trust anchors (PEM) besides the system's, e.g. a test server's self-signed certificate. */
-  readonly ca?: string | Buffer | undefined;
-  /** Give up when the server is silent this long. Default 30000 ms. */
-  readonly timeoutMs?: number;
-  /** Traces every line, decoded and redacted. */
-  readonly tracer?: LineTracer | undefined;
-  /** A client certificate and its key (PEM), for EXTERNAL. */
-  readonly cert?: string | undefined;
-  readonly key?: string | undefined;
-  /** The highest TLS version to offer (`TLSv1.2` makes servers with only tls-unique offer -PLUS). */
-  readonly maxVersion?: 'TLSv1.2' | 'TLSv1.3' | undefined;
-  /** XMPP: the domain of the stream (`to`), also the certificate's expected name. Default the host. */
-  readonly domain?: string | undefined;
-}
-
-/** The TLS options of a client connection: server name, verification, trust anchors, client certificate. */
-export function clientTlsOptions(options: ConnectOptions): {
-  servername?: string;
-  rejectUnauthorized: boolean;
-  ca?: (string | Buffer)[];
-  cert?: string;
-  key?: string;
-  maxVersion?: 'TLSv1.2' | 'TLSv1.3';
-  checkServerIdentity?: typeof checkServerIdentity;
-} {
-  const host = options.domain ?? options.target.host;
-  const ca = options.ca === undefined ? undefined : [options.ca];
-  return {
-    ...(isIP(host) === 0 ? { servername: host } : {}),
-    // An XMPP certificate names the domain, not the address connected to.
-    ...(options.domain === undefined ? {} : { checkServerIdentity: (_name: string, cert: PeerCertificate) => checkServerIdentity(host, cert) }),
-    ...(options.maxVersion === undefined ? {} : { maxVersion: options.maxVersion }),
-    rejectUnauthorized: options.insecure !== true,
-    ...(ca === undefined ? {} : { ca }),
-    ...(options.cert === undefined || options.key === undefined ? {} : { cert: options.cert, key: options.key }),
-  };
-}
-
-/** The TLS state of an established client connection. */
-export function describeClientTls(socket: TLSSocket): TlsState {
-  const binding = tlsChannelBinding(socket, 'client');
-  return { version: socket.getProtocol() ?? 'unknown', authorized: socket.authorized, binding, bindingTypes: binding.types };
-}
-
-/** Reads a PEM file for `--ca`. */
-export async function readCa(path: string | undefined): Promise<string | undefined> {
-  if (path === undefined) return undefined;
-  try {
-    return await readFile(path, 'utf8');
-  } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    throw new UsageError(`cannot read the --ca file: ${typeof code === 'string' ? code : 'error'}`);
-  }
-}
-
-/** Reads a PEM file named by an option (`--cert`, `--key`). */
-export async function readPemFile(path: string | undefined, option: string): Promise<string | undefined> {
-  if (path === undefined) return undefined;
-  try {
-    return await readFile(path, 'utf8');
-  } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    throw new UsageError(`cannot read the ${option} file: ${typeof code === 'string' ? code : 'error'}`);
-  }
-}
-
-/** The TLS state of a connection. */
-export interface TlsState {
-  /** `TLSv1.3`, `TLSv1.2`, ... */
-  readonly version: string;
-  /** True when the certificate was verified (false with `insecure`). */
-  readonly authorized: boolean;
-  /** Channel-binding data of the connection, for SCRAM-*-PLUS. */
-  readonly binding: ChannelBindingSource;
-  /** The channel-binding types available. */
-  readonly bindingTypes: readonly ChannelBindingType[];
-}
-
 /** Arguments of {@link MailClient.authenticate}. */
 export interface AuthenticateArgs {
   readonly credentials: ClientCredentials;
@@ -178,12 +90,10 @@ const MAX_REPLY_LINES = 1000;
 export class MailClient implements ProtocolClient {
   readonly target: Target;
   readonly #options: ConnectOptions;
-  #socket!: Socket;
+  readonly #conn: ClientSocket;
   #reader!: LineReader;
   #lines!: AsyncIterator<string>;
   #write!: (line: string) => unknown;
-  #tls: TlsState | undefined;
-  #timedOut = false;
   #tag = 0;
   /** The mechanisms the server advertises now. */
   mechanisms: readonly string[] = [];
@@ -196,36 +106,18 @@ export class MailClient implements ProtocolClient {
   /** IMAP: the server's capability atoms (SASL-IR decides the initial response). */
   #imapCapabilities: readonly string[] = [];
 
-  private constructor(options: ConnectOptions, socket: Socket, secure: TLSSocket | undefined) {
+  private constructor(options: ConnectOptions, conn: ClientSocket) {
     this.target = options.target;
     this.#options = options;
-    this.#attach(socket, secure);
+    this.#conn = conn;
+    this.#attach();
   }
 
   /** Connects, reads the greeting and what the server advertises. */
   static async connect(options: ConnectOptions): Promise<MailClient> {
-    const { target } = options;
-    const secure = target.implicitTls ? tlsConnect({ host: target.host, port: target.port, ...MailClient.#tlsOptions(options) }) : undefined;
-    const socket: Socket = secure ?? netConnect({ host: target.host, port: target.port });
-    socket.setNoDelay(true);
-    const client = new MailClient(options, socket, secure);
+    const client = new MailClient(options, await ClientSocket.open(options));
     try {
-      await client.#guard(async () => {
-        await new Promise<void>((resolve, reject) => {
-          const closed = (): void => {
-            reject(new Error('the connection closed'));
-          };
-          socket.once(secure ? 'secureConnect' : 'connect', () => {
-            socket.off('error', reject);
-            socket.off('close', closed);
-            resolve();
-          });
-          socket.once('error', reject);
-          socket.once('close', closed);
-        });
-        // Later socket errors surface as the end of the line source.
-        socket.on('error', () => undefined);
-        if (secure) client.#noteTls(secure);
+      await client.#conn.guard(async () => {
         await client.#greeting();
         await client.#capabilities();
       });
@@ -236,31 +128,14 @@ export class MailClient implements ProtocolClient {
     return client;
   }
 
-  static #tlsOptions(options: ConnectOptions): ReturnType<typeof clientTlsOptions> {
-    return clientTlsOptions(options);
-  }
-
-  #attach(socket: Socket, secure: TLSSocket | undefined): void {
-    this.#socket = socket;
-    socket.setTimeout(this.#options.timeoutMs ?? 30000, () => {
-      this.#timedOut = true;
-      socket.destroy();
-    });
+  /** Reads lines from the connection's socket, as it is now. */
+  #attach(): void {
+    const socket = this.#conn.socket;
     this.#reader = new LineReader(socket);
     const tracer = this.#options.tracer;
     this.#lines = tracer ? tracer.source(this.#reader) : this.#reader;
     const write = lineWriter(socket);
     this.#write = tracer ? tracer.writer(write) : write;
-    if (secure) this.#tls = this.#describeTls(secure);
-  }
-
-  #describeTls(socket: TLSSocket): TlsState {
-    return describeClientTls(socket);
-  }
-
-  #noteTls(socket: TLSSocket): void {
-    this.#tls = this.#describeTls(socket);
-    this.#options.tracer?.note(`TLS established (${this.#tls.version}${this.#tls.authorized ? '' : ', certificate not verified'})`);
   }
 
   /** The protocol. */
@@ -270,17 +145,7 @@ export class MailClient implements ProtocolClient {
 
   /** The TLS state, or undefined on a plain connection. */
   get tls(): TlsState | undefined {
-    return this.#tls;
-  }
-
-  /** Runs `work`; a timeout or a dropped connection becomes a typed error that says so. */
-  async #guard<T>(work: () => Promise<T>): Promise<T> {
-    try {
-      return await work();
-    } catch (error) {
-      if (this.#timedOut) throw new TimeoutError(`the server did not answer within ${Math.round((this.#options.timeoutMs ?? 30000) / 1000)} s`, { party: 'server', cause: error });
-      throw error;
-    }
+    return this.#conn.tls;
   }
 
   async #line(): Promise<string> {
@@ -380,7 +245,7 @@ export class MailClient implements ProtocolClient {
       }
       case 'sieve':
         // The greeting carried the listing; after STARTTLS the server sends it again unasked.
-        if (this.#tls !== undefined && !this.#sieveFresh) await this.#sieveListing('capability listing after STARTTLS');
+        if (this.tls !== undefined && !this.#sieveFresh) await this.#sieveListing('capability listing after STARTTLS');
         this.#sieveFresh = false;
         return;
       default:
@@ -411,8 +276,8 @@ export class MailClient implements ProtocolClient {
 
   /** Upgrades with STARTTLS (STLS in POP3), then asks again what the server offers. */
   async startTls(): Promise<void> {
-    if (this.#tls !== undefined) throw new UnexpectedMessageError('TLS is already active', { party: 'local' });
-    await this.#guard(async () => {
+    if (this.tls !== undefined) throw new UnexpectedMessageError('TLS is already active', { party: 'local' });
+    await this.#conn.guard(async () => {
       switch (this.protocol) {
         case 'smtp': {
           await this.#write('STARTTLS');
@@ -443,16 +308,8 @@ export class MailClient implements ProtocolClient {
       this.#reader.close();
       // Anything the server sent after its go-ahead was sent in the clear: an injection attempt.
       if ((await this.#reader.next()).done !== true) throw new UnexpectedMessageError('the server sent data after accepting STARTTLS', { party: 'server' });
-      const plain = this.#socket;
-      plain.setTimeout(0);
-      const secure = tlsConnect({ socket: plain, ...MailClient.#tlsOptions(this.#options) });
-      await new Promise<void>((resolve, reject) => {
-        secure.once('secureConnect', resolve);
-        secure.once('error', reject);
-      });
-      secure.on('error', () => undefined);
-      this.#attach(secure, secure);
-      this.#noteTls(secure);
+      await this.#conn.upgrade();
+      this.#attach();
       await this.#capabilities();
     });
   }
@@ -464,7 +321,7 @@ export class MailClient implements ProtocolClient {
 
   /** Authenticates. Resolves with the profile's result; rejects with its typed error. */
   async authenticate(args: AuthenticateArgs): Promise<LineClientResult> {
-    const tls = this.#tls;
+    const tls = this.tls;
     // The registry decides the mechanism and the GS2 flag, as in every client profile: a plain
     // SCRAM chosen while the server offers its -PLUS variant goes without binding data ("n"),
     // since "y" would read as a downgrade attack (RFC 5802 section 6).
@@ -494,7 +351,7 @@ export class MailClient implements ProtocolClient {
       lines: this.#lines,
       write: this.#write,
     };
-    return this.#guard(async () => {
+    return this.#conn.guard(async () => {
       switch (this.protocol) {
         case 'smtp':
           return smtpClientAuth({ ...common, offered: this.mechanisms });
@@ -513,7 +370,7 @@ export class MailClient implements ProtocolClient {
   /** Says goodbye (QUIT, LOGOUT) and closes; never throws. */
   async quit(): Promise<void> {
     try {
-      await this.#guard(async () => {
+      await this.#conn.guard(async () => {
         if (this.protocol === 'imap') await this.#imapCommand('LOGOUT');
         else {
           await this.#write(this.protocol === 'sieve' ? 'LOGOUT' : 'QUIT');
@@ -530,6 +387,6 @@ export class MailClient implements ProtocolClient {
   /** Closes the connection at once. */
   close(): void {
     this.#reader.close();
-    this.#socket.destroy();
+    this.#conn.close();
   }
 }

@@ -5,14 +5,25 @@
  * @module
  */
 import { performance } from 'node:perf_hooks';
-import { type ChannelBindingPolicy, type ChooseOptions, ClientCredentials, MECHANISM_NAME, MechanismUnavailableError, SASLAuth, UnexpectedMessageError, UsageError } from '../index.js';
-import { type ParsedArgs, choiceOption, flag, integerOption, startCommand, stringOption } from './args.js';
-import { type ProtocolClient, type TlsState, readCa, readPemFile } from './client.js';
-import { connectClient } from './connect.js';
-import { splitJid } from './xmpp-client.js';
+import {
+  type ChannelBindingPolicy,
+  type ChooseOptions,
+  ClientCredentials,
+  MECHANISM_NAME,
+  MechanismUnavailableError,
+  SASLAuth,
+  type SecretKind,
+  UnexpectedMessageError,
+  UsageError,
+  mechanismSecretKind,
+} from '../index.js';
+import { type ParsedArgs, choiceOption, flag, startCommand, stringOption } from './args.js';
+import type { ProtocolClient } from './client.js';
+import { CONNECT_OPTIONS, type ConnectPlan, connectClient, connectOptions, planConnect, tlsFor } from './connect.js';
+import type { TlsState } from './tls-client.js';
 import { type CliIo, EXIT, EXIT_CODES_HELP, readSecret, writeJson } from './io.js';
 import { LineTracer } from './trace.js';
-import { type Target, formatTarget, parseTarget } from './url.js';
+import { formatTarget, parseTarget } from './url.js';
 
 /** `saslkit login --help`. */
 export const LOGIN_HELP = `Usage: saslkit login <url> [--mech M] [--user U] [--authzid Z] [options]
@@ -72,67 +83,25 @@ ${EXIT_CODES_HELP}
 `;
 
 const OPTIONS = {
+  ...CONNECT_OPTIONS,
   mech: { type: 'string' },
   user: { type: 'string' },
   authzid: { type: 'string' },
   'password-file': { type: 'string' },
   'token-file': { type: 'string' },
-  starttls: { type: 'boolean' },
-  insecure: { type: 'boolean' },
-  ca: { type: 'string' },
-  cert: { type: 'string' },
-  key: { type: 'string' },
-  'tls-max': { type: 'string' },
-  domain: { type: 'string' },
   'channel-binding': { type: 'string' },
   'allow-plaintext': { type: 'boolean' },
-  trace: { type: 'boolean' },
-  json: { type: 'boolean' },
-  timeout: { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
 } as const;
 
-const OAUTH = new Set(['OAUTHBEARER', 'XOAUTH2']);
-const NO_SECRET = new Set(['EXTERNAL', 'ANONYMOUS']);
-
 /** What a login needs, read from the command line. */
-export interface LoginPlan {
-  readonly target: Target;
+export interface LoginPlan extends ConnectPlan {
   readonly mechanism: string | undefined;
   readonly user: string;
   readonly authzid: string;
-  readonly secretKind: 'password' | 'token' | 'none';
+  readonly secretKind: SecretKind;
   readonly channelBinding: ChannelBindingPolicy;
   /** Let the automatic choice send the secret in clear without TLS. */
   readonly allowPlaintext: boolean;
-  readonly starttls: boolean;
-  readonly insecure: boolean;
-  readonly caFile: string | undefined;
-  readonly certFile: string | undefined;
-  readonly keyFile: string | undefined;
-  readonly maxVersion: 'TLSv1.2' | 'TLSv1.3' | undefined;
-  /** XMPP: the stream's domain. */
-  readonly domain: string | undefined;
-  readonly timeoutMs: number;
-}
-
-/** How to get TLS for a target's protocol. */
-function tlsFor(target: Target): string {
-  if (target.protocol === 'xmpp') return 'add --starttls or use an xmpps URL';
-  if (target.protocol === 'sieve' || target.protocol === 'postgres') return 'add --starttls';
-  return 'add --starttls or use an smtps/imaps/pop3s URL';
-}
-
-/** Reads --tls-max, --cert/--key and --domain; shared with `mechs`. */
-export function tlsPlanOptions(args: ParsedArgs, target: Target, user: string | undefined): Pick<LoginPlan, 'certFile' | 'keyFile' | 'maxVersion' | 'domain'> {
-  const certFile = stringOption(args, 'cert');
-  const keyFile = stringOption(args, 'key');
-  if ((certFile === undefined) !== (keyFile === undefined)) throw new UsageError('give --cert and --key together');
-  const tlsMax = choiceOption(args, 'tls-max', ['1.2', '1.3'] as const);
-  const named = stringOption(args, 'domain');
-  if (named !== undefined && target.protocol !== 'xmpp') throw new UsageError('--domain is for xmpp:// and xmpps:// URLs');
-  const domain = target.protocol === 'xmpp' ? (named ?? splitJid(user ?? '').domain) : undefined;
-  return { certFile, keyFile, maxVersion: tlsMax === undefined ? undefined : tlsMax === '1.2' ? 'TLSv1.2' : 'TLSv1.3', domain };
 }
 
 /** Reads and checks the command line of `login`. Throws {@link UsageError}. */
@@ -150,35 +119,28 @@ export function planLogin(args: ParsedArgs): LoginPlan {
   const passwordFile = stringOption(args, 'password-file');
   if (tokenFile !== undefined && passwordFile !== undefined) throw new UsageError('give --password-file or --token-file, not both');
   let secretKind: LoginPlan['secretKind'] = tokenFile !== undefined ? 'token' : 'password';
-  if (mechanism !== undefined) secretKind = NO_SECRET.has(mechanism) ? 'none' : OAUTH.has(mechanism) ? 'token' : 'password';
+  if (mechanism !== undefined) secretKind = mechanismSecretKind(mechanism);
   if (tokenFile !== undefined && secretKind !== 'token') throw new UsageError(`--token-file is for OAUTHBEARER and XOAUTH2, not ${mechanism ?? ''}`);
   const user = stringOption(args, 'user') ?? target.user ?? '';
   if (user === '' && secretKind !== 'none') throw new UsageError('login needs --user (or a user in the URL)');
-  const starttls = flag(args, 'starttls');
-  if (starttls && target.implicitTls) throw new UsageError('--starttls is for plain URLs; this URL already starts TLS');
+  const connect = planConnect(args, target, user);
   const channelBinding = choiceOption(args, 'channel-binding', ['disable', 'prefer', 'require'] as const, 'prefer');
-  const tls = starttls || target.implicitTls;
+  const tls = connect.starttls || target.implicitTls;
   if (mechanism?.endsWith('-PLUS') === true && !tls) throw new MechanismUnavailableError(`${mechanism} needs TLS: ${tlsFor(target)}`, { party: 'local' });
   if (channelBinding === 'require' && !tls) throw new MechanismUnavailableError(`--channel-binding require needs TLS: ${tlsFor(target)}`, { party: 'local' });
-  const tlsOptions = tlsPlanOptions(args, target, user);
-  if (mechanism === 'EXTERNAL' && tlsOptions.certFile === undefined) throw new UsageError('EXTERNAL takes the identity from a client certificate: give --cert and --key');
+  if (mechanism === 'EXTERNAL' && connect.certFile === undefined) throw new UsageError('EXTERNAL takes the identity from a client certificate: give --cert and --key');
   if (mechanism === 'EXTERNAL' && !tls) throw new MechanismUnavailableError(`EXTERNAL needs TLS with a client certificate: ${tlsFor(target)}`, { party: 'local' });
   if (target.protocol === 'postgres' && user === '') throw new UsageError('PostgreSQL needs a role: --user or postgres://user@host');
   if (channelBinding === 'require' && mechanism !== undefined && !mechanism.endsWith('-PLUS')) throw new MechanismUnavailableError(`--channel-binding require needs a -PLUS mechanism, not ${mechanism}`, { party: 'local' });
   if (channelBinding === 'disable' && mechanism?.endsWith('-PLUS') === true) throw new MechanismUnavailableError(`${mechanism} binds the channel; it cannot run with --channel-binding disable`, { party: 'local' });
   return {
-    target,
+    ...connect,
     mechanism,
     user,
     authzid: stringOption(args, 'authzid') ?? '',
     secretKind,
     channelBinding,
     allowPlaintext: flag(args, 'allow-plaintext'),
-    starttls,
-    insecure: flag(args, 'insecure'),
-    caFile: stringOption(args, 'ca'),
-    ...tlsOptions,
-    timeoutMs: (integerOption(args, 'timeout', 1, 3600, 30) ?? 30) * 1000,
   };
 }
 
@@ -214,15 +176,12 @@ export async function loginCommand(argv: readonly string[], io: CliIo): Promise<
   let client: ProtocolClient | undefined;
   try {
     const plan = planLogin(args);
-    const ca = await readCa(plan.caFile);
-    const cert = await readPemFile(plan.certFile, '--cert');
-    const key = await readPemFile(plan.keyFile, '--key');
     let secret = '';
     if (plan.secretKind === 'password') secret = await readSecret(io, { what: 'password', file: stringOption(args, 'password-file'), envName: 'SASLKIT_PASSWORD', fileOption: '--password-file' });
     if (plan.secretKind === 'token') secret = await readSecret(io, { what: 'token', file: stringOption(args, 'token-file'), envName: 'SASLKIT_TOKEN', fileOption: '--token-file' });
     if (secret !== '') secrets.push(secret);
     const tracer = flag(args, 'trace') ? new LineTracer((line) => io.stderr.write(`${line}\n`), { side: 'client', secrets }) : undefined;
-    client = await connectClient({ target: plan.target, insecure: plan.insecure, ca, cert, key, maxVersion: plan.maxVersion, domain: plan.domain, timeoutMs: plan.timeoutMs, tracer });
+    client = await connectClient(await connectOptions(plan, tracer));
     if (plan.starttls) {
       if (!client.startTlsOffered) throw new UnexpectedMessageError(`the server does not offer ${plan.target.protocol === 'pop3' ? 'STLS' : 'STARTTLS'}`, { party: 'server' });
       await client.startTls();

@@ -3,10 +3,10 @@
  * @module
  */
 import { UnexpectedMessageError, UsageError } from '../index.js';
-import { flag, integerOption, startCommand, stringOption } from './args.js';
-import { type ProtocolClient, type TlsState, readCa, readPemFile } from './client.js';
-import { connectClient } from './connect.js';
-import { tlsPlanOptions } from './login.js';
+import { flag, startCommand, stringOption } from './args.js';
+import type { ProtocolClient } from './client.js';
+import { CONNECT_OPTIONS, connectClient, connectOptions, planConnect } from './connect.js';
+import type { TlsState } from './tls-client.js';
 import { type CliIo, EXIT, EXIT_CODES_HELP, writeJson } from './io.js';
 import { LineTracer } from './trace.js';
 import { formatTarget, parseTarget } from './url.js';
@@ -45,18 +45,8 @@ ${EXIT_CODES_HELP}
 `;
 
 const OPTIONS = {
-  starttls: { type: 'boolean' },
-  insecure: { type: 'boolean' },
-  ca: { type: 'string' },
-  cert: { type: 'string' },
-  key: { type: 'string' },
-  'tls-max': { type: 'string' },
-  domain: { type: 'string' },
+  ...CONNECT_OPTIONS,
   user: { type: 'string' },
-  json: { type: 'boolean' },
-  trace: { type: 'boolean' },
-  timeout: { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
 } as const;
 
 function describeTls(tls: TlsState): string {
@@ -73,23 +63,12 @@ export async function mechsCommand(argv: readonly string[], io: CliIo): Promise<
   try {
     if (args.positionals.length !== 1) throw new UsageError('mechs needs exactly one server URL (see saslkit mechs --help)');
     const target = parseTarget(args.positionals[0] as string);
-    const starttls = flag(args, 'starttls');
-    if (starttls && target.implicitTls) throw new UsageError('--starttls is for plain URLs; this URL already starts TLS');
-    const ca = await readCa(stringOption(args, 'ca'));
     const user = stringOption(args, 'user') ?? target.user;
-    const tlsOptions = tlsPlanOptions(args, target, user);
-    const connect = {
-      insecure: flag(args, 'insecure'),
-      ca,
-      cert: await readPemFile(tlsOptions.certFile, '--cert'),
-      key: await readPemFile(tlsOptions.keyFile, '--key'),
-      maxVersion: tlsOptions.maxVersion,
-      domain: tlsOptions.domain,
-      timeoutMs: (integerOption(args, 'timeout', 1, 3600, 30) ?? 30) * 1000,
-      tracer: flag(args, 'trace') ? new LineTracer((line) => io.stderr.write(`${line}\n`), { side: 'client' }) : undefined,
-    };
+    const plan = planConnect(args, target, user);
+    const { starttls } = plan;
+    const connect = await connectOptions(plan, flag(args, 'trace') ? new LineTracer((line) => io.stderr.write(`${line}\n`), { side: 'client' }) : undefined);
     const role = user ?? 'postgres';
-    client = await connectClient({ target, ...connect });
+    client = await connectClient(connect);
     const starttlsOffered = client.startTlsOffered;
     await client.offer(role);
     const first = [...client.mechanisms];
@@ -99,7 +78,7 @@ export async function mechsCommand(argv: readonly string[], io: CliIo): Promise<
       if (target.protocol === 'postgres') {
         // The startup message used this connection up: SSLRequest goes on a new one.
         await client.quit();
-        client = await connectClient({ target, ...connect });
+        client = await connectClient(connect);
       }
       await client.startTls();
       await client.offer(role);

@@ -24,8 +24,9 @@ import {
   postgresErrorFromResponse,
   readPostgresReady,
 } from '../index.js';
-import { type AuthResult, type AuthenticateArgs, type ConnectOptions, type ProtocolClient, type TlsState, describeClientTls } from './client.js';
+import type { AuthResult, AuthenticateArgs, ProtocolClient } from './client.js';
 import { ClientSocket } from './socket.js';
+import type { ConnectOptions, TlsState } from './tls-client.js';
 import type { Target } from './url.js';
 
 const PG_MECHANISMS = ['SCRAM-SHA-256-PLUS', 'SCRAM-SHA-256'];
@@ -35,7 +36,6 @@ export class PostgresClient implements ProtocolClient {
   readonly target: Target;
   readonly #options: ConnectOptions;
   readonly #conn: ClientSocket;
-  #tls: TlsState | undefined;
   #reader: PgMessageReader | undefined;
   #user: string | undefined;
   /** The mechanisms of AuthenticationSASL, once {@link PostgresClient.offer} ran. */
@@ -60,7 +60,7 @@ export class PostgresClient implements ProtocolClient {
   }
 
   get tls(): TlsState | undefined {
-    return this.#tls;
+    return this.#conn.tls;
   }
 
   get #tracer(): LineTracer | undefined {
@@ -69,7 +69,7 @@ export class PostgresClient implements ProtocolClient {
 
   /** Sends SSLRequest; on `S`, starts TLS. */
   async startTls(): Promise<void> {
-    if (this.#tls !== undefined || this.#reader !== undefined) throw new UnexpectedMessageError('SSLRequest comes first', { party: 'local' });
+    if (this.tls !== undefined || this.#reader !== undefined) throw new UnexpectedMessageError('SSLRequest comes first', { party: 'local' });
     await this.#conn.guard(async () => {
       this.#tracer?.note('C: SSLRequest');
       this.#conn.write(buildPgSSLRequest());
@@ -80,9 +80,7 @@ export class PostgresClient implements ProtocolClient {
       if (answer === 0x4e) throw new UnexpectedMessageError('the PostgreSQL server does not take SSL (it answered N to SSLRequest)', { party: 'server' });
       if (answer !== 0x53) throw new MalformedMessageError('the PostgreSQL server answered SSLRequest with neither S nor N', { party: 'server' });
       this.#tracer?.note('S: S (go ahead)');
-      const secure = await this.#conn.upgrade(this.#options);
-      this.#tls = describeClientTls(secure);
-      this.#tracer?.note(`TLS established (${this.#tls.version}${this.#tls.authorized ? '' : ', certificate not verified'})`);
+      await this.#conn.upgrade();
     });
   }
 
@@ -137,7 +135,7 @@ export class PostgresClient implements ProtocolClient {
         password: credentials.secret,
         sendStartup: false,
         auth,
-        client: { channelBinding: args.channelBinding ?? 'prefer', ...(this.#tls === undefined ? {} : { channelBindingData: this.#tls.binding }), host: this.target.host, service: 'postgres' },
+        client: { channelBinding: args.channelBinding ?? 'prefer', ...(this.tls === undefined ? {} : { channelBindingData: this.tls.binding }), host: this.target.host, service: 'postgres' },
       });
       tracer?.note(`S: AuthenticationOk (${result.mechanism ?? 'no SASL'})`);
       const mechanism = result.mechanism;
@@ -158,21 +156,9 @@ export class PostgresClient implements ProtocolClient {
 
   /** Sends Terminate and closes; never throws. */
   async quit(): Promise<void> {
-    const socket = this.#conn.socket;
     this.#tracer?.note('C: Terminate');
-    this.#conn.source.detach();
-    // The server closes once it read Terminate; the silence timeout bounds the wait.
-    await new Promise<void>((resolve) => {
-      // A server that does not hang up after the goodbye is cut off a little later.
-      const timer = setTimeout(() => {
-        socket.destroy();
-      }, 2000);
-      socket.once('close', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      socket.end(buildPgTerminate());
-    });
+    // The server closes once it read Terminate.
+    await this.#conn.end(buildPgTerminate());
   }
 
   /** Closes at once. */

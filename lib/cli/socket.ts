@@ -1,13 +1,13 @@
 /**
- * The socket plumbing of the clients that are not line-based (PostgreSQL, XMPP): connecting
- * with or without TLS, upgrading in place, and reading chunks with a push-back and a timeout
- * that becomes a typed error.
+ * The socket plumbing of every client of `login` and `mechs`: connecting with or without TLS,
+ * upgrading in place, a silence timeout that becomes a typed error, the goodbye, and (for the
+ * clients that are not line-based) reading chunks with a push-back.
  * @module
  */
 import { connect as netConnect, type Socket } from 'node:net';
-import { type TLSSocket, connect as tlsConnect } from 'node:tls';
+import { connect as tlsConnect } from 'node:tls';
 import { TimeoutError, UnexpectedMessageError } from '../index.js';
-import { type ConnectOptions, clientTlsOptions } from './client.js';
+import { type ConnectOptions, type TlsState, clientTlsOptions, describeClientTls } from './tls-client.js';
 
 /** Waits for a socket to connect (`secureConnect` for TLS); rejects on an error or a close first. */
 export function whenConnected(socket: Socket, secure: boolean): Promise<void> {
@@ -42,6 +42,8 @@ export class ChunkSource implements AsyncIterator<Uint8Array> {
 
   constructor(socket: Socket) {
     this.#socket = socket;
+    // A socket that closed before anyone read from it has nothing more to say.
+    this.#ended = socket.destroyed || socket.readableEnded;
     socket.on('data', this.#onData);
     socket.on('end', this.#onEnd);
     socket.on('close', this.#onEnd);
@@ -83,17 +85,22 @@ export class ChunkSource implements AsyncIterator<Uint8Array> {
   }
 }
 
-/** A socket with a silence timeout whose firing turns the next error into {@link TimeoutError}. */
+/**
+ * A client connection with a silence timeout whose firing turns the next error into
+ * {@link TimeoutError}. Its chunk source is made on first use, so that a line-based client can
+ * read the socket with a line reader instead.
+ */
 export class ClientSocket {
   socket: Socket;
-  source: ChunkSource;
-  readonly #timeoutMs: number;
+  /** The TLS state, or undefined on a plain connection. */
+  tls: TlsState | undefined;
+  readonly #options: ConnectOptions;
+  #source: ChunkSource | undefined;
   #timedOut = false;
 
-  private constructor(socket: Socket, timeoutMs: number) {
-    this.#timeoutMs = timeoutMs;
+  private constructor(socket: Socket, options: ConnectOptions) {
+    this.#options = options;
     this.socket = socket;
-    this.source = new ChunkSource(socket);
     this.#arm(socket);
   }
 
@@ -103,19 +110,27 @@ export class ClientSocket {
     const secure = target.implicitTls ? tlsConnect({ host: target.host, port: target.port, ...clientTlsOptions(options) }) : undefined;
     const socket: Socket = secure ?? netConnect({ host: target.host, port: target.port });
     socket.setNoDelay(true);
-    const client = new ClientSocket(socket, options.timeoutMs ?? 30000);
+    const client = new ClientSocket(socket, options);
     try {
       await client.guard(() => whenConnected(socket, secure !== undefined));
     } catch (error) {
       socket.destroy();
       throw error;
     }
+    // Later socket errors surface as the end of what is read.
     socket.on('error', () => undefined);
+    if (secure !== undefined) client.tls = describeClientTls(secure, options.tracer);
     return client;
   }
 
+  /** The socket's chunks (made on first use; a new one after {@link ClientSocket.upgrade}). */
+  get source(): ChunkSource {
+    this.#source ??= new ChunkSource(this.socket);
+    return this.#source;
+  }
+
   #arm(socket: Socket): void {
-    socket.setTimeout(this.#timeoutMs, () => {
+    socket.setTimeout(this.#options.timeoutMs ?? 30000, () => {
       this.#timedOut = true;
       socket.destroy();
     });
@@ -126,7 +141,7 @@ export class ClientSocket {
     try {
       return await work();
     } catch (error) {
-      if (this.#timedOut) throw new TimeoutError(`the server did not answer within ${Math.round(this.#timeoutMs / 1000)} s`, { party: 'server', cause: error });
+      if (this.#timedOut) throw new TimeoutError(`the server did not answer within ${Math.round((this.#options.timeoutMs ?? 30000) / 1000)} s`, { party: 'server', cause: error });
       throw error;
     }
   }
@@ -136,13 +151,17 @@ export class ClientSocket {
     this.socket.write(data);
   }
 
-  /** Starts TLS on this connection; refuses bytes the server sent in clear after its go-ahead. */
-  async upgrade(options: ConnectOptions): Promise<TLSSocket> {
-    this.source.detach();
-    if (this.source.pending) throw new UnexpectedMessageError('the server sent data after accepting STARTTLS', { party: 'server' });
+  /**
+   * Starts TLS on this connection once the server said go ahead; refuses bytes it sent in clear
+   * after that (an injection attempt). A line-based client checks its own reader first.
+   */
+  async upgrade(): Promise<TlsState> {
+    this.#source?.detach();
+    if (this.#source?.pending === true) throw new UnexpectedMessageError('the server sent data after accepting STARTTLS', { party: 'server' });
+    this.#source = undefined;
     const plain = this.socket;
     plain.setTimeout(0);
-    const secure = tlsConnect({ socket: plain, ...clientTlsOptions(options) });
+    const secure = tlsConnect({ socket: plain, ...clientTlsOptions(this.#options) });
     await this.guard(
       () =>
         new Promise<void>((resolve, reject) => {
@@ -152,14 +171,32 @@ export class ClientSocket {
     );
     secure.on('error', () => undefined);
     this.socket = secure;
-    this.source = new ChunkSource(secure);
     this.#arm(secure);
-    return secure;
+    this.tls = describeClientTls(secure, this.#options.tracer);
+    return this.tls;
+  }
+
+  /** Sends a goodbye and waits for the server to hang up; a server that does not is cut off after 2 s. */
+  async end(goodbye: Uint8Array | string): Promise<void> {
+    const socket = this.socket;
+    this.#source?.detach();
+    if (socket.destroyed) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        socket.destroy();
+        resolve();
+      }, 2000);
+      socket.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      socket.end(goodbye);
+    });
   }
 
   /** Closes at once. */
   close(): void {
-    this.source.detach();
+    this.#source?.detach();
     this.socket.destroy();
   }
 }

@@ -14,9 +14,9 @@ import {
   xmppClientAuth,
   xmppElements,
 } from '../index.js';
-import { type AuthResult, type AuthenticateArgs, type ConnectOptions, type ProtocolClient, type TlsState, describeClientTls, peerText } from './client.js';
-import { TLSSocket } from 'node:tls';
+import { type AuthResult, type AuthenticateArgs, type ProtocolClient, peerText } from './client.js';
 import { type ChunkSource, ClientSocket } from './socket.js';
+import type { ConnectOptions, TlsState } from './tls-client.js';
 import type { LineTracer } from './trace.js';
 import type { Target } from './url.js';
 
@@ -86,7 +86,6 @@ export class XmppClient implements ProtocolClient {
   readonly #domain: string;
   #text: TextSource;
   #elements: AsyncIterator<string> | undefined;
-  #tls: TlsState | undefined;
   #features = '';
   mechanisms: readonly string[] = [];
   startTlsOffered = false;
@@ -105,7 +104,6 @@ export class XmppClient implements ProtocolClient {
     const conn = await ClientSocket.open(options);
     const client = new XmppClient(options, conn);
     try {
-      if (conn.socket instanceof TLSSocket) client.#noteTls(describeClientTls(conn.socket));
       await conn.guard(() => client.#open());
     } catch (error) {
       client.close();
@@ -119,16 +117,11 @@ export class XmppClient implements ProtocolClient {
   }
 
   get tls(): TlsState | undefined {
-    return this.#tls;
+    return this.#conn.tls;
   }
 
   get #tracer(): LineTracer | undefined {
     return this.#options.tracer;
-  }
-
-  #noteTls(tls: TlsState): void {
-    this.#tls = tls;
-    this.#tracer?.note(`TLS established (${tls.version}${tls.authorized ? '' : ', certificate not verified'})`);
   }
 
   #send(xml: string, shown = xml): void {
@@ -166,15 +159,14 @@ export class XmppClient implements ProtocolClient {
 
   /** STARTTLS, then the stream restarts over TLS (RFC 6120 section 5.4.3.3). */
   async startTls(): Promise<void> {
-    if (this.#tls !== undefined) throw new UnexpectedMessageError('TLS is already active', { party: 'local' });
+    if (this.tls !== undefined) throw new UnexpectedMessageError('TLS is already active', { party: 'local' });
     await this.#conn.guard(async () => {
       this.#send(`<starttls xmlns='${TLS_NS}'/>`);
       const answer = await this.#element();
       this.#tracer?.note(`S: ${peerText(answer)}`);
       if (!/^<proceed[\s/>]/.test(answer)) throw new UnexpectedMessageError(`the XMPP server refused STARTTLS: ${peerText(answer)}`, { party: 'server' });
-      const secure = await this.#conn.upgrade(this.#options);
+      await this.#conn.upgrade();
       this.#text = new TextSource(this.#conn.source);
-      this.#noteTls(describeClientTls(secure));
       await this.#open();
     });
   }
@@ -213,9 +205,9 @@ export class XmppClient implements ProtocolClient {
           host: this.#domain,
           service: 'xmpp',
           channelBinding: args.channelBinding ?? 'prefer',
-          ...(this.#tls === undefined ? {} : { channelBindingData: this.#tls.binding }),
+          ...(this.tls === undefined ? {} : { channelBindingData: this.tls.binding }),
         },
-        choose: { encrypted: this.#tls !== undefined, allowPlaintext: args.allowPlaintext === true, ...(args.preference === undefined ? {} : { preference: args.preference }) },
+        choose: { encrypted: this.tls !== undefined, allowPlaintext: args.allowPlaintext === true, ...(args.preference === undefined ? {} : { preference: args.preference }) },
       });
       // RFC 6120 section 6.4.6: after <success>, the client restarts the stream.
       await this.#open();
@@ -225,20 +217,8 @@ export class XmppClient implements ProtocolClient {
 
   /** Closes the stream (`</stream:stream>`) and the connection; never throws. */
   async quit(): Promise<void> {
-    const socket = this.#conn.socket;
     this.#tracer?.note('C: </stream:stream>');
-    this.#conn.source.detach();
-    await new Promise<void>((resolve) => {
-      // A server that does not hang up after the goodbye is cut off a little later.
-      const timer = setTimeout(() => {
-        socket.destroy();
-      }, 2000);
-      socket.once('close', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      socket.end('</stream:stream>');
-    });
+    await this.#conn.end('</stream:stream>');
   }
 
   /** Closes at once. */
