@@ -490,11 +490,30 @@ function newScope(bindings: readonly string[], map: ReadonlyMap<string, string> 
   return { bindings, map, parent, defaultNamespace };
 }
 
+/**
+ * The UTF-8 length of a string without encoding it (no Buffer, so it runs everywhere): a lone
+ * surrogate counts as the 3 bytes of U+FFFD that an encoder writes for it.
+ */
+function utf8Length(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0x80) bytes += 1;
+    else if (unit < 0x800) bytes += 2;
+    else if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      bytes += 4;
+      i++;
+    } else bytes += 3;
+  }
+  return bytes;
+}
+
+/** Parses one XML element (a whole document) under the XMPP element limits. */
 export function parseXml(text: string, party: Party, options: XmppParseOptions): XmlElement {
   if (typeof text !== 'string') throw new UsageError('an XMPP element must be a string');
   const max = options.maxElementBytes ?? DEFAULT_XMPP_MAX_ELEMENT_BYTES;
   // A string of n UTF-16 units has at most 3n UTF-8 bytes, so short ones skip the count.
-  if (text.length * 3 > max && Buffer.byteLength(text, 'utf8') > max) {
+  if (text.length * 3 > max && utf8Length(text) > max) {
     throw new LimitExceededError('maxElementBytes', `XMPP element from the ${party} is longer than ${max} bytes`, { party });
   }
   if (FORBIDDEN.test(text)) throw new MalformedMessageError('XMPP SASL element contains a character XML does not allow', { party });
