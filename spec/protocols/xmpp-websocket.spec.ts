@@ -133,7 +133,7 @@ describe('XMPP over WebSocket (RFC 7395)', () => {
     for (const [char, bytes] of [['\u00e9', 2], ['\u20ac', 3], ['\u{1F600}', 4], ['\ud800', 3]] as const) {
       const element = `<failure xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><not-authorized/><text>${char.repeat(20)}</text></failure>`;
       const size = element.length - char.length * 20 + bytes * 20;
-      expect(parseXmppSaslElement(element.replace('\ud800', 'x'), 'server', { maxElementBytes: size }).kind).to.equal('failure');
+      expect(parseXmppSaslElement(element.replaceAll('\ud800', 'x'), 'server', { maxElementBytes: size }).kind).to.equal('failure');
       expect(() => parseXmppSaslElement(element, 'server', { maxElementBytes: size - 1 })).to.throw().with.property('code', 'LIMIT_EXCEEDED');
     }
   });
