@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import typescript from '@rollup/plugin-typescript';
 import { dts } from 'rollup-plugin-dts';
 
@@ -18,7 +20,33 @@ const libraryAt = (file) => (id) => (isLibraryIndex(id) ? file : id);
 // imported: the store takes the user's pool, described structurally.
 const STORES = ['postgres'];
 
+// The portable build (browsers, workers, Deno): lib/index.web.ts, with every lib/ module that has
+// a `.web.ts` sibling replaced by it (lib/crypto/default.ts -> default.web.ts: WebCrypto instead of
+// node:crypto), and no Node built-in allowed: reaching one fails the build.
+const webSiblings = () => ({
+  name: 'saslkit-web-siblings',
+  resolveId(source, importer) {
+    if (source.startsWith('node:')) throw new Error(`the portable build reached ${source} (imported by ${importer})`);
+    if (importer === undefined || !/^\.{1,2}\//.test(source) || !source.endsWith('.js')) return null;
+    const web = resolve(dirname(importer), source.replace(/\.js$/, '.web.ts'));
+    return existsSync(web) ? web : null;
+  },
+});
+const portableExternal = (id) => id.startsWith('@mongodb-js/');
+
 export default [
+  {
+    input: 'lib/index.web.ts',
+    external: portableExternal,
+    plugins: [webSiblings(), typescript({ tsconfig: './tsconfig.build.json' })],
+    output: { file: 'dist/index.browser.mjs', format: 'es', sourcemap: true },
+  },
+  {
+    input: 'lib/index.web.ts',
+    external: portableExternal,
+    plugins: [dts({ tsconfig: './tsconfig.build.json' })],
+    output: { file: 'dist/index.browser.d.mts', format: 'es' },
+  },
   {
     input: 'lib/index.ts',
     external,

@@ -18,9 +18,11 @@ import type { Identity } from './identity.js';
  * - `lookup`: find the stored identity of an authcid (a database query);
  * - `verify`: check a presented secret against an identity (may run a slow hash);
  * - `derive`: run a key-derivation function such as PBKDF2;
- * - `hook`: call an application callback (token validation, authorization policy).
+ * - `hook`: call an application callback (token validation, authorization policy);
+ * - `crypto`: a hash or HMAC the crypto provider computes only asynchronously (WebCrypto). On
+ *   node:crypto these run on the spot and are never yielded.
  */
-export type EffectKind = 'lookup' | 'verify' | 'derive' | 'hook';
+export type EffectKind = 'lookup' | 'verify' | 'derive' | 'hook' | 'crypto';
 
 const EFFECT = Symbol('saslkit.effect');
 

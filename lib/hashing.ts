@@ -7,10 +7,10 @@
  * cost parameters, and answers `false` for anything it does not understand; it never throws.
  * @module
  */
-import { pbkdf2Sync, randomBytes, scryptSync } from 'node:crypto';
 import { constantTimeEqual, fromBase64, isWellFormed, toBase64, toHex, utf8 } from './bytes.js';
 import { UsageError } from './errors.js';
-import { pooledPbkdf2, pooledScrypt } from './kdf-pool.js';
+import { randomBytes } from './crypto/ops.js';
+import { type DigestName, type ScryptParams, cryptoProvider, syncCrypto } from './crypto/provider.js';
 import { INSPECT, describe } from './redact.js';
 import { trySaslprep } from './saslprep.js';
 
@@ -62,9 +62,29 @@ export interface AsyncPasswordHasher extends PasswordHasherBase {
  */
 export type PasswordHasher = SyncPasswordHasher | AsyncPasswordHasher;
 
-// The async forms go through the KDF pool, which bounds how many run on libuv's threads at once.
-const pbkdf2Async = pooledPbkdf2;
-const scryptAsync = pooledScrypt;
+const DIGEST_NAMES: Readonly<Record<'sha1' | 'sha256' | 'sha512', DigestName>> = { sha1: 'SHA-1', sha256: 'SHA-256', sha512: 'SHA-512' };
+
+// Through the crypto provider. On Node the async forms go through the KDF pool, which bounds how
+// many run on libuv's threads at once; the sync forms are a UsageError where the provider has none.
+function pbkdf2Sync(password: Uint8Array, salt: Uint8Array, rounds: number, length: number, digest: 'sha1' | 'sha256' | 'sha512'): Uint8Array {
+  return syncCrypto('PBKDF2').pbkdf2(DIGEST_NAMES[digest], password, salt, rounds, length);
+}
+
+function pbkdf2Async(password: Uint8Array, salt: Uint8Array, rounds: number, length: number, digest: 'sha1' | 'sha256' | 'sha512'): Promise<Uint8Array> {
+  return cryptoProvider().pbkdf2(DIGEST_NAMES[digest], password, salt, rounds, length);
+}
+
+function scryptSync(password: Uint8Array, salt: Uint8Array, length: number, params: ScryptParams): Uint8Array {
+  const sync = syncCrypto('scrypt');
+  if (sync.scrypt === undefined) throw new UsageError('scrypt is not available from this crypto provider');
+  return sync.scrypt(password, salt, length, params);
+}
+
+async function scryptAsync(password: Uint8Array, salt: Uint8Array, length: number, params: ScryptParams): Promise<Uint8Array> {
+  const provider = cryptoProvider();
+  if (provider.scrypt === undefined) throw new UsageError(`scrypt is not available from ${provider.name}`);
+  return provider.scrypt(password, salt, length, params);
+}
 
 /** Largest salt a stored string may carry, in bytes (passlib's limit). */
 const MAX_SALT_BYTES = 1024;

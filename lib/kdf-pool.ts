@@ -17,6 +17,7 @@
  */
 import { type BinaryLike, pbkdf2, scrypt } from 'node:crypto';
 import { availableParallelism } from 'node:os';
+import type { KdfTicket } from './crypto/ticket.js';
 import { ExchangeAbortedError, LimitExceededError, type SaslErrorOptions, TimeoutError, UsageError } from './errors.js';
 
 /** Settings of the KDF pool; see {@link configureKdfPool}. */
@@ -76,27 +77,6 @@ class Job<T> {
     readonly resolve: (value: T) => void,
     readonly reject: (error: unknown) => void,
   ) {}
-}
-
-/**
- * Lets the code that submitted a job drop it while it waits: SCRAM's derive helper calls
- * {@link KdfTicket.cancel} from a `finally` block, which runs when the exchange is closed
- * (aborted, timed out) before its PBKDF2 started. @internal
- */
-export class KdfTicket {
-  #cancel: (() => void) | undefined;
-
-  /** Called by the pool while the job waits; cleared when it starts. @internal */
-  set canceller(cancel: (() => void) | undefined) {
-    this.#cancel = cancel;
-  }
-
-  /** Drops the job if it still waits; otherwise nothing. */
-  cancel(): void {
-    const cancel = this.#cancel;
-    this.#cancel = undefined;
-    cancel?.();
-  }
 }
 
 const MAX_THREADPOOL = 1024;

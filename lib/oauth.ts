@@ -176,7 +176,7 @@ function stringField(body: Record<string, unknown>, key: string): string | undef
 export function parseTokenError(data: Uint8Array): ParsedTokenError {
   let body: unknown;
   try {
-    body = JSON.parse(Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8'));
+    body = JSON.parse(new TextDecoder().decode(data));
   } catch {
     return {};
   }

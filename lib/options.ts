@@ -7,7 +7,7 @@
  * {@link scramClientSettings}.
  * @module
  */
-import type { ChannelBindingPolicy, ChannelBindingSource } from './channel-binding.js';
+import type { ChannelBindingPolicy, ChannelBindingSource } from './channel-binding-core.js';
 import type { Identity } from './identity.js';
 import type { ScramCache } from './scram-cache.js';
 

@@ -3,7 +3,7 @@
  * negotiation.
  * @module
  */
-import { type Gs2BindingFlag, clientChannelBinding } from './channel-binding.js';
+import { type Gs2BindingFlag, clientChannelBinding } from './channel-binding-core.js';
 import type { ClientCredentials, SecretKind } from './credentials.js';
 import { MechanismUnavailableError, UsageError } from './errors.js';
 import { type ClientMechanism, type ClientOptions, MECHANISM_NAME, type MechanismInfo, type ServerMechanism } from './mechanism.js';

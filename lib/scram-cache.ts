@@ -7,7 +7,9 @@
  * its own.
  * @module
  */
-import { createHmac, randomBytes } from 'node:crypto';
+import { concat, utf8 } from './bytes.js';
+import { type CryptoSteps, hmac, randomBytes } from './crypto/ops.js';
+import { syncCrypto } from './crypto/provider.js';
 import { UsageError } from './errors.js';
 import { INSPECT, REDACTED, describe } from './redact.js';
 import type { ScramHash, ScramSecret } from './scram-secret.js';
@@ -71,8 +73,9 @@ export class ScramCache {
   readonly serverEntries: number;
   /** The bound on client entries. */
   readonly clientEntries: number;
-  readonly #saltSecret: Uint8Array = randomBytes(32);
-  readonly #key: Uint8Array = randomBytes(32);
+  // Drawn on first use, not at construction: the shared instance is built at module load.
+  #saltSecret: Uint8Array | undefined;
+  #key: Uint8Array | undefined;
   readonly #server: Lru<ScramSecret>;
   readonly #client: Lru<Uint8Array>;
 
@@ -85,12 +88,29 @@ export class ScramCache {
 
   /** The salt secret of servers whose options set none (random, per instance). A secret: kept out of inspect output. */
   get saltSecret(): Uint8Array {
-    return this.#saltSecret;
+    return (this.#saltSecret ??= randomBytes(32));
   }
 
-  /** The entry name for a password's keys: an HMAC, so that no password is kept. */
+  /**
+   * The entry name for a password's keys: an HMAC, so that no password is kept. Synchronous: a
+   * {@link UsageError} with a provider that has no synchronous HMAC (WebCrypto), where
+   * {@link ScramCache.entryKeyStep} is the way.
+   */
   entryKey(side: 'server' | 'client', hash: ScramHash, password: string, salt: Uint8Array, iterations: number): string {
-    return createHmac('sha256', this.#key).update(`${side}\0${hash}\0${iterations}\0${salt.length}\0`).update(salt).update(password).digest('base64');
+    return latin1Key(syncCrypto('the SCRAM cache key').hmac('SHA-256', this.#hmacKey(), this.#entryData(side, hash, password, salt, iterations)));
+  }
+
+  /** {@link ScramCache.entryKey} as a crypto step, for generators: a `crypto` effect where the provider is asynchronous. */
+  *entryKeyStep(side: 'server' | 'client', hash: ScramHash, password: string, salt: Uint8Array, iterations: number, mechanism?: string): CryptoSteps<string> {
+    return latin1Key(yield* hmac('SHA-256', this.#hmacKey(), this.#entryData(side, hash, password, salt, iterations), mechanism));
+  }
+
+  #hmacKey(): Uint8Array {
+    return (this.#key ??= randomBytes(32));
+  }
+
+  #entryData(side: 'server' | 'client', hash: ScramHash, password: string, salt: Uint8Array, iterations: number): Uint8Array {
+    return concat(utf8(`${side}\0${hash}\0${iterations}\0${salt.length}\0`), salt, utf8(password));
   }
 
   /** The server's keys under `key` ({@link ScramCache.entryKey}), if kept. */
@@ -145,4 +165,9 @@ export class ScramCache {
 }
 
 /** The instance every SCRAM exchange uses unless its options name another. */
-export const DEFAULT_SCRAM_CACHE: ScramCache = new ScramCache();
+export const DEFAULT_SCRAM_CACHE: ScramCache = /* @__PURE__ */ new ScramCache();
+
+// A map key only: 32 bytes as 32 characters, cheaper than base64 and as unique.
+function latin1Key(mac: Uint8Array): string {
+  return String.fromCharCode.apply(null, mac as unknown as number[]);
+}

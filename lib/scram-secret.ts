@@ -14,11 +14,12 @@
  * exactly like a wrong password.
  * @module
  */
-import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { constantTimeEqual, fromBase64, isWellFormed, toBase64, utf8 } from './bytes.js';
+import { type CryptoSteps, hash as hashStep, hmac as hmacStep, pbkdf2Effect, randomBytes, settle } from './crypto/ops.js';
+import { syncCrypto } from './crypto/provider.js';
+import { KdfTicket } from './crypto/ticket.js';
 import { UsageError, isSaslError } from './errors.js';
-import { type Effect, effect, perform } from './exchange.js';
-import { KdfTicket, pooledPbkdf2 } from './kdf-pool.js';
+import { type Effect, perform } from './exchange.js';
 import type { Identity, IdentityOptions, Preparation } from './identity.js';
 import { INSPECT, REDACTED, describe } from './redact.js';
 import { saslprep, trySaslprep } from './saslprep.js';
@@ -84,21 +85,34 @@ export function scramNormalizePassword(password: string): string {
   return normalized;
 }
 
-/** HMAC(key, data) with the SCRAM hash. */
+/**
+ * HMAC(key, data) with the SCRAM hash, synchronously: a {@link UsageError} with a provider that
+ * has no synchronous forms (WebCrypto), where {@link scramHmacStep} is the way.
+ */
 export function scramHmac(hash: ScramHash, key: Uint8Array, data: Uint8Array | string): Uint8Array {
-  return createHmac(info(hash).digest, key).update(data).digest();
+  return syncCrypto(`HMAC-${info(hash).name}`).hmac(hash, key, typeof data === 'string' ? utf8(data) : data);
 }
 
-/** H(data) with the SCRAM hash. */
+/** H(data) with the SCRAM hash, synchronously (see {@link scramHmac}). */
 export function scramH(hash: ScramHash, data: Uint8Array): Uint8Array {
-  return createHash(info(hash).digest).update(data).digest();
+  return syncCrypto(info(hash).name).hash(hash, data);
+}
+
+/** {@link scramHmac} as a crypto step: `yield*` it in a generator; a `crypto` effect where the provider is asynchronous. */
+export function scramHmacStep(hash: ScramHash, key: Uint8Array, data: Uint8Array | string, mechanism?: string): CryptoSteps<Uint8Array> {
+  return hmacStep(info(hash).name, key, typeof data === 'string' ? utf8(data) : data, mechanism);
+}
+
+/** {@link scramH} as a crypto step (see {@link scramHmacStep}). */
+export function scramHStep(hash: ScramHash, data: Uint8Array, mechanism?: string): CryptoSteps<Uint8Array> {
+  return hashStep(info(hash).name, data, mechanism);
 }
 
 /** SaltedPassword := Hi(Normalize(password), salt, i), synchronously. `password` is already normalized. */
 export function scramSaltedPassword(hash: ScramHash, normalizedPassword: string | Uint8Array, salt: Uint8Array, iterations: number): Uint8Array {
   checkIterations(iterations);
   const password = typeof normalizedPassword === 'string' ? utf8(normalizedPassword) : normalizedPassword;
-  return pbkdf2Sync(password, salt, iterations, info(hash).length, info(hash).digest);
+  return syncCrypto('PBKDF2').pbkdf2(hash, password, salt, iterations, info(hash).length);
 }
 
 /**
@@ -113,13 +127,9 @@ export function deriveEffect(hash: ScramHash, normalizedPassword: string | Uint8
 
 function deriveRequest(hash: ScramHash, normalizedPassword: string | Uint8Array, salt: Uint8Array, iterations: number, ticket: KdfTicket | undefined, mechanism: string | undefined): Effect<Uint8Array> {
   checkIterations(iterations);
-  const { digest, length } = info(hash);
+  const { name, length } = info(hash);
   const password = typeof normalizedPassword === 'string' ? utf8(normalizedPassword) : normalizedPassword;
-  return effect(
-    'derive',
-    () => pbkdf2Sync(password, salt, iterations, length, digest),
-    () => pooledPbkdf2(password, salt, iterations, length, digest, ticket, mechanism),
-  );
+  return pbkdf2Effect(name, password, salt, iterations, length, { ticket, mechanism });
 }
 
 /**
@@ -222,6 +232,14 @@ export class ScramSecret {
     return new ScramSecret(hash, salt, iterations, scramStoredKey(hash, scramClientKey(hash, saltedPassword)), scramServerKey(hash, saltedPassword));
   }
 
+  /** {@link ScramSecret.fromSaltedPassword} as crypto steps, for generators (see {@link scramHmacStep}). */
+  static *fromSaltedPasswordSteps(hash: ScramHash, salt: Uint8Array, iterations: number, saltedPassword: Uint8Array, mechanism?: string): CryptoSteps<ScramSecret> {
+    const clientKey = yield* scramHmacStep(hash, saltedPassword, 'Client Key', mechanism);
+    const storedKey = yield* scramHStep(hash, clientKey, mechanism);
+    const serverKey = yield* scramHmacStep(hash, saltedPassword, 'Server Key', mechanism);
+    return new ScramSecret(hash, salt, iterations, storedKey, serverKey);
+  }
+
   /** Derives a new secret from a password (SASLprep'd here), synchronously. */
   static fromPassword(hash: ScramHash, password: string, options: ScramSecretOptions = {}): ScramSecret {
     const { salt, iterations } = newParameters(hash, options);
@@ -232,7 +250,7 @@ export class ScramSecret {
   static async fromPasswordAsync(hash: ScramHash, password: string, options: ScramSecretOptions = {}): Promise<ScramSecret> {
     const { salt, iterations } = newParameters(hash, options);
     const salted = await deriveEffect(hash, scramNormalizePassword(password), salt, iterations).runAsync();
-    return ScramSecret.fromSaltedPassword(hash, salt, iterations, salted);
+    return settle(ScramSecret.fromSaltedPasswordSteps(hash, salt, iterations, salted));
   }
 
   /**
@@ -299,7 +317,9 @@ export class ScramSecret {
 
   /** {@link ScramSecret.verifyNormalized} with PBKDF2 on libuv's thread pool. */
   async verifyNormalizedAsync(normalizedPassword: string): Promise<boolean> {
-    return this.#matches(await deriveEffect(this.hash, normalizedPassword, this.salt, this.iterations).runAsync());
+    const salted = await deriveEffect(this.hash, normalizedPassword, this.salt, this.iterations).runAsync();
+    const derived = await settle(ScramSecret.fromSaltedPasswordSteps(this.hash, this.salt, this.iterations, salted));
+    return constantTimeEqual(derived.storedKey, this.#storedKey);
   }
 
   #matches(saltedPassword: Uint8Array): boolean {

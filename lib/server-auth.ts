@@ -13,8 +13,10 @@ import { SCRAM_HASHES, type ScramHash, ScramIdentity, ScramSecret, isScramKeySou
 
 // The authcid of decoys: a NUL cannot come out of SASLprep, so no presented name matches it.
 const DECOY_AUTHCID = '\u0000nobody';
-// The decoy until the store has returned an identity: a clear-text comparison.
-const NOBODY = new ClearIdentity(DECOY_AUTHCID, 'saslkit-unknown-user-placeholder');
+// The decoy until the store has returned an identity: a clear-text comparison. Built on first
+// use: its constructor runs SASLprep, which is no work for module load.
+let nobodyIdentity: ClearIdentity | undefined;
+const nobody = (): ClearIdentity => (nobodyIdentity ??= new ClearIdentity(DECOY_AUTHCID, 'saslkit-unknown-user-placeholder'));
 /**
  * What an unknown user's SCRAM answer copies from the store's accounts: per hash, the salt size
  * and count of a stored secret; else whether an account of this kind derives (it has a clear
@@ -34,7 +36,8 @@ interface Learned {
 }
 
 const CLEAR_SHAPE: ScramShape = { secrets: new Map(), derives: true };
-const NOBODY_LEARNED: Learned = { kind: ClearIdentity, decoy: NOBODY, scram: CLEAR_SHAPE, cost: 0 };
+let nobodyLearned: Learned | undefined;
+const learnedOfNobody = (): Learned => (nobodyLearned ??= { kind: ClearIdentity, decoy: nobody(), scram: CLEAR_SHAPE, cost: 0 });
 
 // Decoys learned per lookup function, and the latest one learned from any (a host that builds a
 // new lookup closure per connection still gets a decoy of its store's kind).
@@ -88,11 +91,11 @@ function asScramSecrets(secrets: readonly Partial<ScramSecret>[]): ScramSecret[]
  */
 function decoyOf(identity: Identity): Identity | undefined {
   if (identity instanceof HashedIdentity) return new HashedIdentity(DECOY_AUTHCID, identity.digest, identity.hasher);
-  if (identity instanceof ClearIdentity) return NOBODY;
+  if (identity instanceof ClearIdentity) return nobody();
   const secrets = asScramSecrets(scramSecretsOf(identity));
   if (secrets.length > 0) return new ScramIdentity(DECOY_AUTHCID, secrets);
   try {
-    if (typeof identity.getClearSecret() === 'string') return NOBODY;
+    if (typeof identity.getClearSecret() === 'string') return nobody();
   } catch {
     // Unknowable: no decoy from it.
   }
@@ -165,7 +168,7 @@ export function learnDecoy(options: ServerOptions, identity: Identity): void {
   if (DECOYS.get(lookup)?.kind === kind) return;
   const decoy = decoyOf(identity);
   if (decoy === undefined) return;
-  const learned: Learned = { kind, decoy, scram: decoy === NOBODY ? CLEAR_SHAPE : scramShapeOf(identity), cost: storedCost(decoy) };
+  const learned: Learned = { kind, decoy, scram: decoy === nobody() ? CLEAR_SHAPE : scramShapeOf(identity), cost: storedCost(decoy) };
   DECOYS.set(lookup, learned);
   latest = learned;
 }
@@ -189,7 +192,7 @@ function clearSecretOf(identity: Identity): string | undefined {
 
 function learnedFor(options: ServerOptions): Learned {
   const learned = options.lookup === undefined ? undefined : DECOYS.get(options.lookup);
-  return learned ?? latest ?? NOBODY_LEARNED;
+  return learned ?? latest ?? learnedOfNobody();
 }
 
 /**
@@ -395,7 +398,7 @@ export function* authenticatePassword(
     const decoyRefused = storedCostError(options, candidate, mechanism, true);
     if (decoyRefused !== undefined) {
       refused ??= decoyRefused;
-      candidate = NOBODY;
+      candidate = nobody();
     }
   }
   const secretOk = yield* perform(verifyEffect(candidate, secret));

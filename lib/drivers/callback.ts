@@ -23,27 +23,35 @@ function asError(error: unknown): Error {
 // Delivering outside the promise chain keeps an exception thrown by `callback` from turning
 // into a second call or an unhandled rejection: it surfaces as an ordinary uncaught exception.
 // The step starts inside the call, so a second call made before the first one settled is
-// refused like under the promise driver. A step that needs no awaited answer is delivered on
-// the next tick, with no promise in between.
+// refused like under the promise driver. A step that needs no awaited answer is delivered in a
+// microtask (queueMicrotask: portable, where process.nextTick is Node's), never synchronously.
 function deliver<T>(core: ServerCore | ClientCore, step: () => T | Promise<T>, callback: Callback<T>): void {
   if (typeof (callback as unknown) !== 'function') throw new UsageError('the last argument must be a callback', { mechanism: core.mechanism });
   let result: T | Promise<T>;
   try {
     result = step();
   } catch (error) {
-    process.nextTick(callback, asError(error));
+    queueMicrotask(() => {
+      (callback as (error: Error) => void)(asError(error));
+    });
     return;
   }
   if (!(result instanceof Promise)) {
-    process.nextTick(callback, null, result);
+    queueMicrotask(() => {
+      callback(null, result);
+    });
     return;
   }
   result.then(
     (value) => {
-      process.nextTick(callback, null, value);
+      queueMicrotask(() => {
+        callback(null, value);
+      });
     },
     (error: unknown) => {
-      process.nextTick(callback, asError(error));
+      queueMicrotask(() => {
+      (callback as (error: Error) => void)(asError(error));
+    });
     },
   );
 }

@@ -4,8 +4,8 @@
  * the server.
  * @module
  */
-import { createHmac, randomBytes } from 'node:crypto';
-import { concat, constantTimeEqual, decodeUtf8, utf8 } from '../bytes.js';
+import { concat, constantTimeEqual, decodeUtf8, latin1, toHex, utf8 } from '../bytes.js';
+import { hmacMd5, randomBytes } from '../crypto/ops.js';
 import { type ServerCredentials, rejectAuthzid } from '../credentials.js';
 import { AuthenticationFailedError, MalformedMessageError, MechanismUnavailableError, UnexpectedMessageError, UsageError } from '../errors.js';
 import { NO_INITIAL_RESPONSE, type ServerExchange, challenge, perform, respondFinal, respondForChallenge } from '../exchange.js';
@@ -34,7 +34,7 @@ function prepareKey(secret: string): string {
 }
 
 function hmacHex(key: string, challengeBytes: Uint8Array): string {
-  return createHmac('md5', utf8(key)).update(challengeBytes).digest('hex');
+  return toHex(hmacMd5(utf8(key), challengeBytes));
 }
 
 /** Lower-case hex of HMAC-MD5 keyed with the SASLprep'd `secret` over `challenge`. */
@@ -49,7 +49,7 @@ export function cramMd5Digest(secret: string, challengeBytes: Uint8Array): strin
  */
 export function cramMd5Challenge(hostname = 'localhost'): Uint8Array {
   if (!HOSTNAME.test(hostname)) throw new UsageError('CRAM-MD5 hostname must be printable ASCII without spaces, < or >', { mechanism: NAME });
-  const random = randomBytes(8).readBigUInt64BE().toString();
+  const random = new DataView(randomBytes(8).buffer).getBigUint64(0).toString();
   return utf8(`<${random}.${Date.now()}@${hostname}>`);
 }
 
@@ -120,7 +120,7 @@ export function parseCramMd5Response(response: Uint8Array, challengeBytes: Uint8
   if (user.length === 0) throw new MalformedMessageError('CRAM-MD5 user name is empty', context);
   checkFieldLength(options, NAME, 'CRAM-MD5 user name', user.length);
   // Checked on the bytes: a non-ASCII digest must not reach the UTF-8 decoder's error text.
-  const digestText = Buffer.from(digest).toString('latin1');
+  const digestText = latin1(digest);
   if (!DIGEST.test(digestText)) throw new MalformedMessageError('CRAM-MD5 digest must be 32 lower-case hex digits', context);
   return new CramMD5Credentials(decodeUtf8(user, 'CRAM-MD5 user name', context), challengeBytes, digestText);
 }

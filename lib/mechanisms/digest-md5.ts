@@ -13,8 +13,8 @@
  * The client also accepts `rspauth` as additional data with success (ACAP, XMPP, ManageSieve).
  * @module
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { constantTimeEqual, decodeUtf8, isWellFormed, utf8 } from '../bytes.js';
+import { concat, constantTimeEqual, decodeUtf8, fromLatin1, isWellFormed, latin1, toBase64, toHex, utf8 } from '../bytes.js';
+import { md5, randomBytes } from '../crypto/ops.js';
 import type { ClientCredentials } from '../credentials.js';
 import {
   AuthenticationFailedError,
@@ -66,7 +66,7 @@ interface Directive {
  * as RFC 2616's #rule says.
  */
 function parseDirectives(data: Uint8Array, what: string, context: Context): Directive[] {
-  const text = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('latin1');
+  const text = latin1(data);
   const fail = (problem: string): MalformedMessageError => new MalformedMessageError(`${what} ${problem}`, context);
   const directives: Directive[] = [];
   const n = text.length;
@@ -148,12 +148,12 @@ function group(directives: readonly Directive[], single: readonly string[], what
 
 /** Decodes a quoted value that carries text: UTF-8 under `charset=utf-8`, else ISO 8859-1. */
 function textValue(value: string, utf8Mode: boolean, what: string, context: Context): string {
-  return utf8Mode ? decodeUtf8(Buffer.from(value, 'latin1'), what, context) : value;
+  return utf8Mode ? decodeUtf8(fromLatin1(value), what, context) : value;
 }
 
 /** Encodes text as it travels in a message: UTF-8 under `charset=utf-8`, else ISO 8859-1. */
 function wireBytes(text: string, utf8Mode: boolean): Uint8Array {
-  return utf8Mode ? utf8(text) : Buffer.from(text, 'latin1');
+  return utf8Mode ? utf8(text) : fromLatin1(text);
 }
 
 /**
@@ -162,7 +162,7 @@ function wireBytes(text: string, utf8Mode: boolean): Uint8Array {
  * with HTTP Digest. Each string is converted on its own, as Cyrus SASL does.
  */
 function hashForm(text: string): Uint8Array {
-  return LATIN1.test(text) ? Buffer.from(text, 'latin1') : utf8(text);
+  return LATIN1.test(text) ? fromLatin1(text) : utf8(text);
 }
 
 function quote(text: string): string {
@@ -170,7 +170,7 @@ function quote(text: string): string {
 }
 
 function md5Hex(text: string): string {
-  return createHash('md5').update(text, 'latin1').digest('hex');
+  return toHex(md5(fromLatin1(text)));
 }
 
 /** The inputs of a DIGEST-MD5 computation. `nonce`, `cnonce` and `digestUri` are ASCII. */
@@ -204,16 +204,16 @@ export interface DigestMd5Digests {
 /** Computes `response` and `rspauth` for `algorithm=md5-sess`, `qop=auth`, `nc=00000001`. */
 export function computeDigestMd5(input: DigestMd5Input): DigestMd5Digests {
   const colon = Uint8Array.of(0x3a);
-  const secret = createHash('md5').update(hashForm(input.username)).update(colon).update(hashForm(input.realm)).update(colon).update(hashForm(input.password)).digest();
-  const a1 = createHash('md5').update(secret).update(`:${input.nonce}:${input.cnonce}`, 'latin1');
-  if (input.authzid !== undefined && input.authzid !== '') a1.update(colon).update(wireBytes(input.authzid, input.utf8 ?? true));
-  const ha1 = a1.digest('hex');
+  const secret = md5(concat(hashForm(input.username), colon, hashForm(input.realm), colon, hashForm(input.password)));
+  const a1 = [secret, fromLatin1(`:${input.nonce}:${input.cnonce}`)];
+  if (input.authzid !== undefined && input.authzid !== '') a1.push(colon, wireBytes(input.authzid, input.utf8 ?? true));
+  const ha1 = toHex(md5(concat(...a1)));
   const kd = (a2: string): string => md5Hex(`${ha1}:${input.nonce}:${NC}:${input.cnonce}:auth:${md5Hex(a2)}`);
   return { response: kd(`AUTHENTICATE:${input.digestUri}`), rspauth: kd(`:${input.digestUri}`) };
 }
 
 function randomNonce(): string {
-  return randomBytes(24).toString('base64');
+  return toBase64(randomBytes(24));
 }
 
 /** A client response, parsed and checked for form; not verified. */

@@ -15,8 +15,8 @@ const NAME = 'LOGIN';
 
 // The draft names "User Name" and "Password"; deployed servers (and the clients that match on
 // the text, against the draft's advice) use these.
-const USERNAME_PROMPT = utf8('Username:');
-const PASSWORD_PROMPT = utf8('Password:');
+const USERNAME_PROMPT = /* @__PURE__ */ utf8('Username:');
+const PASSWORD_PROMPT = /* @__PURE__ */ utf8('Password:');
 
 /** Checks one LOGIN response: non-empty, within `maxFieldBytes`, valid UTF-8. */
 function parseField(message: Uint8Array, what: 'user name' | 'password', options: ServerOptions): string {

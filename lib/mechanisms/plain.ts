@@ -6,7 +6,7 @@ import { EMPTY, decodeUtf8, splitBytes, utf8 } from '../bytes.js';
 import { PlainCredentials } from '../credentials.js';
 import { MalformedMessageError, UnexpectedMessageError, UsageError } from '../errors.js';
 import { ServerSuccess, challenge, respond } from '../exchange.js';
-import type { Mechanism } from '../mechanism.js';
+import type { ClientMechanism, Mechanism } from '../mechanism.js';
 import { type ServerOptions } from '../options.js';
 import { authenticatePassword, checkFieldLength } from '../server-auth.js';
 
@@ -48,6 +48,24 @@ export function buildPlainResponse(authcid: string, secret: string, authzid = ''
   return utf8(`${authzid}\0${authcid}\0${secret}`);
 }
 
+/**
+ * The PLAIN client alone: what a client-only bundle imports, so that it carries none of the
+ * server side (parsing, stores, hashers). {@link PLAIN} has the same client.
+ */
+export const plainClient: ClientMechanism = {
+  name: NAME,
+  clientFirst: true,
+  priority: 20,
+
+  *client(credentials) {
+    const reply = yield* respond(buildPlainResponse(credentials.authcid, credentials.secret, credentials.authzid));
+    if (!(reply instanceof ServerSuccess) || (reply.data !== undefined && reply.data.length > 0)) {
+      throw new UnexpectedMessageError('PLAIN expects no challenge after its response', { mechanism: NAME, party: 'server' });
+    }
+    return { serverVerified: false };
+  },
+};
+
 /** The PLAIN mechanism, client and server. In {@link SASLAuth.defaults}. */
 export const PLAIN: Mechanism = {
   name: NAME,
@@ -60,11 +78,5 @@ export const PLAIN: Mechanism = {
     return yield* authenticatePassword(options, NAME, authcid, secret, authzid === authcid ? '' : authzid);
   },
 
-  *client(credentials) {
-    const reply = yield* respond(buildPlainResponse(credentials.authcid, credentials.secret, credentials.authzid));
-    if (!(reply instanceof ServerSuccess) || (reply.data !== undefined && reply.data.length > 0)) {
-      throw new UnexpectedMessageError('PLAIN expects no challenge after its response', { mechanism: NAME, party: 'server' });
-    }
-    return { serverVerified: false };
-  },
+  client: (credentials, options) => plainClient.client(credentials, options),
 };

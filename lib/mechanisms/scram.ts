@@ -19,9 +19,9 @@
  * `serverError` is the reported value, whatever the server says next.
  * @module
  */
-import { createHmac, randomBytes } from 'node:crypto';
-import { type ChannelBindingPolicy, type ChannelBindingSource, type ChannelBindingType, clientChannelBinding } from '../channel-binding.js';
-import { EMPTY, concat, constantTimeEqual, decodeUtf8, fromBase64, toBase64, utf8 } from '../bytes.js';
+import { type ChannelBindingPolicy, type ChannelBindingSource, type ChannelBindingType, clientChannelBinding } from '../channel-binding-core.js';
+import { EMPTY, concat, constantTimeEqual, decodeUtf8, fromBase64, toBase64, utf8, utf8Length } from '../bytes.js';
+import { type CryptoSteps, hmac, randomBytes } from '../crypto/ops.js';
 import {
   AuthenticationFailedError,
   LimitExceededError,
@@ -32,7 +32,7 @@ import {
   isSaslError,
 } from '../errors.js';
 import { type Authenticated, type ClientYield, type Effect, type ServerYield, ServerSuccess, challenge, respond } from '../exchange.js';
-import type { ClientOptions, Mechanism } from '../mechanism.js';
+import type { ClientMechanism, ClientOptions, Mechanism } from '../mechanism.js';
 import { DEFAULT_MAX_FIELD_BYTES, type ServerOptions, scramClientSettings, scramServerSettings, transportAuthcid } from '../options.js';
 import { DEFAULT_SCRAM_CACHE, SCRAM_CLIENT_CACHE_SIZE, ScramCache } from '../scram-cache.js';
 import { trySaslprep } from '../saslprep.js';
@@ -42,11 +42,10 @@ import {
   type ScramHash,
   ScramSecret,
   performDerive,
-  scramClientKey,
-  scramH,
+  scramHStep,
   scramHmac,
+  scramHmacStep,
   scramNormalizePassword,
-  scramServerKey,
 } from '../scram-secret.js';
 import { type ScramCredential, authorize, checkFieldLength, scramCredential } from '../server-auth.js';
 import { escapeSaslname, formatGs2Header, parseGs2Header, unescapeSaslname } from '../gs2.js';
@@ -158,7 +157,7 @@ let nonceOffset = 0;
 
 function randomNonce(): string {
   if (nonceOffset + NONCE_CHARS > nonceBlock.length) {
-    nonceBlock = randomBytes(NONCE_BLOCK).toString('base64');
+    nonceBlock = toBase64(randomBytes(NONCE_BLOCK));
     nonceOffset = 0;
   }
   const nonce = nonceBlock.slice(nonceOffset, nonceOffset + NONCE_CHARS);
@@ -204,7 +203,7 @@ export function parseScramClientFirst(message: Uint8Array, mechanism = 'SCRAM', 
     throw new AuthenticationFailedError('SCRAM mandatory extensions are not supported', { mechanism, party: 'client', serverError: 'extensions-not-supported' });
   }
   if (!user.startsWith('n=')) throw badClientFirst('does not start with the user name', mechanism);
-  checkFieldLength(options, mechanism, 'SCRAM user name', Buffer.byteLength(user) - 2);
+  checkFieldLength(options, mechanism, 'SCRAM user name', utf8Length(user) - 2);
   let authcid: string;
   try {
     // The transport may have named the user already (PostgreSQL; libpq sends n= empty).
@@ -307,12 +306,14 @@ function serverIterations(context: ServerContext, hash: ScramHash, mechanism: st
 
 // Deterministic per (secret, hash, name): the same answer every time, so that a probe cannot tell
 // a derived salt (clear-text or unknown user) from a stored random one.
-function derivedBytes(context: ServerContext, label: string, hash: ScramHash, name: string, length: number): Uint8Array {
-  const out: Buffer[] = [];
+function* derivedBytes(context: ServerContext, label: string, hash: ScramHash, name: string, length: number, mechanism: string): CryptoSteps<Uint8Array> {
+  const out: Uint8Array[] = [];
+  const { saltSecret } = context;
+  const key = typeof saltSecret === 'string' ? utf8(saltSecret) : saltSecret;
   for (let block = 0; out.length * 64 < length; block++) {
-    out.push(createHmac('sha512', context.saltSecret).update(`saslkit-scram-${label}\0${block}\0${hash}\0`).update(name).digest());
+    out.push(yield* hmac('SHA-512', key, utf8(`saslkit-scram-${label}\0${block}\0${hash}\0${name}`), mechanism));
   }
-  return Buffer.concat(out).subarray(0, length);
+  return concat(...out).subarray(0, length);
 }
 
 /**
@@ -340,16 +341,18 @@ interface KeyPlan {
  * salt size and derives nothing; a clear-text store (or one saslkit has not seen yet) derives once
  * from a password no one has; any other store derives nothing.
  */
-function planKeys(credential: ScramCredential, context: ServerContext, hash: ScramHash, mechanism: string): KeyPlan {
+function* planKeys(credential: ScramCredential, context: ServerContext, hash: ScramHash, mechanism: string): CryptoSteps<KeyPlan> {
   const { name, stored, password, decoy, refused } = credential;
   if (stored !== undefined) return { salt: stored.salt, iterations: stored.iterations, real: true, keys: stored };
-  if (password !== undefined) return { salt: derivedBytes(context, 'salt', hash, name, SCRAM_SALT_LENGTH), iterations: serverIterations(context, hash, mechanism), real: true, password };
+  if (password !== undefined) return { salt: yield* derivedBytes(context, 'salt', hash, name, SCRAM_SALT_LENGTH, mechanism), iterations: serverIterations(context, hash, mechanism), real: true, password };
   const { length } = SCRAM_HASHES[hash];
-  const salt = derivedBytes(context, 'salt', hash, name, decoy.saltLength ?? SCRAM_SALT_LENGTH);
+  const salt = yield* derivedBytes(context, 'salt', hash, name, decoy.saltLength ?? SCRAM_SALT_LENGTH, mechanism);
   const iterations = decoy.iterations ?? serverIterations(context, hash, mechanism);
   const base = { salt, iterations, real: false, ...(refused === undefined ? {} : { refused }) };
-  if (decoy.derives) return { ...base, password: derivedBytes(context, 'password', hash, name, length) };
-  return { ...base, keys: new ScramSecret(hash, salt, iterations, derivedBytes(context, 'stored', hash, name, length), derivedBytes(context, 'server', hash, name, length)) };
+  if (decoy.derives) return { ...base, password: yield* derivedBytes(context, 'password', hash, name, length, mechanism) };
+  const storedKey = yield* derivedBytes(context, 'stored', hash, name, length, mechanism);
+  const serverKey = yield* derivedBytes(context, 'server', hash, name, length, mechanism);
+  return { ...base, keys: new ScramSecret(hash, salt, iterations, storedKey, serverKey) };
 }
 
 /**
@@ -369,7 +372,7 @@ function* serverExchange(hash: ScramHash, plus: boolean, mechanism: string, opti
   const authcid = first.authcid;
   const credential = yield* scramCredential(options, mechanism, authcid, hash);
   const { identity } = credential;
-  const plan = planKeys(credential, context, hash, mechanism);
+  const plan = yield* planKeys(credential, context, hash, mechanism);
 
   const nonce = first.nonce + (testNonce(context.nonceForTesting, mechanism) ?? randomNonce());
   const serverFirst = `r=${nonce},s=${toBase64(plan.salt)},i=${plan.iterations}`;
@@ -383,18 +386,18 @@ function* serverExchange(hash: ScramHash, plus: boolean, mechanism: string, opti
   let secret = plan.keys;
   let derived = false;
   const { cache } = context;
-  const cacheKey = plan.real && typeof plan.password === 'string' ? cache.entryKey('server', hash, plan.password, plan.salt, plan.iterations) : undefined;
+  const cacheKey = plan.real && typeof plan.password === 'string' ? yield* cache.entryKeyStep('server', hash, plan.password, plan.salt, plan.iterations, mechanism) : undefined;
   if (secret === undefined && cacheKey !== undefined) secret = cache.serverKeys(cacheKey);
   if (secret === undefined) {
     const salted = yield* performDerive(hash, plan.password ?? EMPTY, plan.salt, plan.iterations, mechanism);
     derived = true;
-    secret = ScramSecret.fromSaltedPassword(hash, plan.salt, plan.iterations, salted);
+    secret = yield* ScramSecret.fromSaltedPasswordSteps(hash, plan.salt, plan.iterations, salted, mechanism);
     if (cacheKey !== undefined) cache.keepServerKeys(cacheKey, secret);
   }
 
   const authMessage = scramAuthMessage(first.bare, serverFirst, final.withoutProof);
-  const clientKey = scramXor(final.proof, scramClientSignature(hash, secret.storedKey, authMessage));
-  const proofOk = constantTimeEqual(scramH(hash, clientKey), secret.storedKey);
+  const clientKey = scramXor(final.proof, yield* scramHmacStep(hash, secret.storedKey, authMessage, mechanism));
+  const proofOk = constantTimeEqual(yield* scramHStep(hash, clientKey, mechanism), secret.storedKey);
   const nameOk = identity?.compareAuthcid(authcid) === true;
   // Unknown users fail here, with the same error as a wrong password.
   if (!proofOk || !plan.real || !nameOk) {
@@ -405,7 +408,7 @@ function* serverExchange(hash: ScramHash, plus: boolean, mechanism: string, opti
   }
 
   const authzid = yield* authorize(options, mechanism, identity.authcid, first.authzid);
-  const signature = scramServerSignature(hash, secret.serverKey, authMessage);
+  const signature = yield* scramHmacStep(hash, secret.serverKey, authMessage, mechanism);
   return { mechanism, authcid: identity.authcid, authzid, identity, additionalData: utf8(`v=${toBase64(signature)}`) };
 }
 
@@ -498,8 +501,8 @@ export function clearScramClientCache(): void {
 }
 
 // The cache is keyed by an HMAC under the cache's random key, so it holds no password.
-function* saltedPassword(hash: ScramHash, password: string, salt: Uint8Array, iterations: number, cache: ScramCache | undefined, mechanism: string): Generator<Effect<Uint8Array>, Uint8Array, unknown> {
-  const key = cache?.entryKey('client', hash, password, salt, iterations);
+function* saltedPassword(hash: ScramHash, password: string, salt: Uint8Array, iterations: number, cache: ScramCache | undefined, mechanism: string): Generator<Effect<unknown>, Uint8Array, unknown> {
+  const key = cache === undefined ? undefined : yield* cache.entryKeyStep('client', hash, password, salt, iterations, mechanism);
   const cached = key === undefined ? undefined : cache?.saltedPassword(key);
   if (cached !== undefined) return cached;
   const salted = yield* performDerive(hash, password, salt, iterations, mechanism);
@@ -542,11 +545,12 @@ function* clientExchange(hash: ScramHash, plus: boolean, mechanism: string, auth
 
   const cache = settings.cache === false ? undefined : settings.cache === true || settings.cache === undefined ? DEFAULT_SCRAM_CACHE : settings.cache;
   const salted = yield* saltedPassword(hash, password, first.salt, first.iterations, cache, mechanism);
-  const clientKey = scramClientKey(hash, salted);
+  const clientKey = yield* scramHmacStep(hash, salted, 'Client Key', mechanism);
   const withoutProof = `c=${scramChannelBindingAttribute(gs2Header, data)},r=${first.nonce}`;
   const authMessage = scramAuthMessage(bare, first.text, withoutProof);
-  const proof = scramXor(clientKey, scramClientSignature(hash, scramH(hash, clientKey), authMessage));
-  const expected = scramServerSignature(hash, scramServerKey(hash, salted), authMessage);
+  const storedKey = yield* scramHStep(hash, clientKey, mechanism);
+  const proof = scramXor(clientKey, yield* scramHmacStep(hash, storedKey, authMessage, mechanism));
+  const expected = yield* scramHmacStep(hash, yield* scramHmacStep(hash, salted, 'Server Key', mechanism), authMessage, mechanism);
 
   // Server-final arrives as a challenge (SMTP, IMAP) or with success (XMPP); either way it is checked.
   const final = yield* respond(utf8(`${withoutProof},p=${toBase64(proof)}`));
@@ -561,16 +565,50 @@ function* clientExchange(hash: ScramHash, plus: boolean, mechanism: string, auth
   return { serverVerified: true };
 }
 
+/** The name of a SCRAM mechanism: `SCRAM-SHA-256`, `SCRAM-SHA-256-PLUS` ... */
+export type ScramMechanismName = `SCRAM-${ScramHash}` | `SCRAM-${ScramHash}-PLUS`;
+
+/** A SCRAM client alone: which hash, and whether it binds (-PLUS). */
+export interface ScramClientMechanism extends ClientMechanism {
+  /** The hash function. */
+  readonly hash: ScramHash;
+  /** True for SCRAM-*-PLUS. */
+  readonly plus: boolean;
+}
+
+function scramInfo(hash: ScramHash, plus: boolean): { name: string; hash: ScramHash; plus: boolean; clientFirst: true; priority: number } {
+  const rank = ['SHA-1', 'SHA-256', 'SHA-512'].indexOf(hash) + 1;
+  return { name: `SCRAM-${hash}${plus ? '-PLUS' : ''}`, hash, plus, clientFirst: true, priority: (plus ? 90 : 80) + rank };
+}
+
+function clientSide(hash: ScramHash, plus: boolean): ScramClientMechanism {
+  const info = scramInfo(hash, plus);
+  return {
+    ...info,
+    *client(credentials, options = {}) {
+      return yield* clientExchange(hash, plus, info.name, credentials.authcid, credentials.secret, credentials.authzid, options);
+    },
+  };
+}
+
+/**
+ * The client side of a SCRAM mechanism alone, by name (`scramClient('SCRAM-SHA-256')`): what a
+ * client-only bundle imports, so that it carries none of the server side (stores, stored secrets,
+ * decoys). The full mechanisms ({@link SCRAM_SHA_256} ...) have the same client. Throws a
+ * {@link UsageError} for a name that is not a SCRAM mechanism saslkit has.
+ */
+export function scramClient(name: ScramMechanismName): ScramClientMechanism {
+  const match = /^SCRAM-(SHA-1|SHA-256|SHA-512)(-PLUS)?$/.exec(name);
+  if (match === null) throw new UsageError('not a SCRAM mechanism saslkit has (SCRAM-SHA-1, -256, -512, with or without -PLUS)');
+  return clientSide(match[1] as ScramHash, match[2] !== undefined);
+}
+
 /** Builds the SCRAM mechanism for a hash, with or without channel binding. */
 export function scramMechanism(hash: ScramHash, plus: boolean): ScramMechanism {
-  const name = `SCRAM-${hash}${plus ? '-PLUS' : ''}`;
-  const rank = ['SHA-1', 'SHA-256', 'SHA-512'].indexOf(hash) + 1;
+  const client = clientSide(hash, plus);
+  const { name } = client;
   return {
-    name,
-    hash,
-    plus,
-    clientFirst: true,
-    priority: (plus ? 90 : 80) + rank,
+    ...scramInfo(hash, plus),
 
     *server(options, initial) {
       try {
@@ -583,21 +621,19 @@ export function scramMechanism(hash: ScramHash, plus: boolean): ScramMechanism {
       }
     },
 
-    *client(credentials, options = {}) {
-      return yield* clientExchange(hash, plus, name, credentials.authcid, credentials.secret, credentials.authzid, options);
-    },
+    client: (credentials, options) => client.client(credentials, options),
   };
 }
 
 /** SCRAM-SHA-1 (RFC 5802). */
-export const SCRAM_SHA_1: ScramMechanism = scramMechanism('SHA-1', false);
+export const SCRAM_SHA_1: ScramMechanism = /* @__PURE__ */ scramMechanism('SHA-1', false);
 /** SCRAM-SHA-1-PLUS (RFC 5802, channel binding). */
-export const SCRAM_SHA_1_PLUS: ScramMechanism = scramMechanism('SHA-1', true);
+export const SCRAM_SHA_1_PLUS: ScramMechanism = /* @__PURE__ */ scramMechanism('SHA-1', true);
 /** SCRAM-SHA-256 (RFC 7677). */
-export const SCRAM_SHA_256: ScramMechanism = scramMechanism('SHA-256', false);
+export const SCRAM_SHA_256: ScramMechanism = /* @__PURE__ */ scramMechanism('SHA-256', false);
 /** SCRAM-SHA-256-PLUS (RFC 7677, channel binding). */
-export const SCRAM_SHA_256_PLUS: ScramMechanism = scramMechanism('SHA-256', true);
+export const SCRAM_SHA_256_PLUS: ScramMechanism = /* @__PURE__ */ scramMechanism('SHA-256', true);
 /** SCRAM-SHA-512 (draft-melnikov-scram-sha-512). */
-export const SCRAM_SHA_512: ScramMechanism = scramMechanism('SHA-512', false);
+export const SCRAM_SHA_512: ScramMechanism = /* @__PURE__ */ scramMechanism('SHA-512', false);
 /** SCRAM-SHA-512-PLUS (draft-melnikov-scram-sha-512, channel binding). */
-export const SCRAM_SHA_512_PLUS: ScramMechanism = scramMechanism('SHA-512', true);
+export const SCRAM_SHA_512_PLUS: ScramMechanism = /* @__PURE__ */ scramMechanism('SHA-512', true);
