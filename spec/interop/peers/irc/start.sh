@@ -3,7 +3,9 @@
 # $IRC_TLS_PORT (TLS, self-signed certificate, client certificates requested), linked on
 # $IRC_LINK_PORT to Atheme 7.2 services, which hold the accounts and answer SASL PLAIN and
 # EXTERNAL (alice: password and client certificate; bob: password). Debian 12 has no IRC
-# software with SASL SCRAM (Ergo is not packaged; Atheme 7.2 predates its SCRAM module).
+# software with SASL SCRAM: Ergo is not packaged (Debian's `ergo` is a chemistry program), and
+# Debian's atheme-services 7.2.12 ships no saslserv SCRAM module (its crypto/pbkdf2v2 logs that
+# SCRAM needs GNU libidn, which the build leaves out), so SCRAM-SHA-256 cannot be configured here.
 # Both run as the 'irc' OS user. Stop with stop.sh.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../../lib/env.sh"
