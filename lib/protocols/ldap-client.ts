@@ -25,7 +25,8 @@ import type { ClientOptions } from '../mechanism.js';
 import { SASLAuth } from '../registry.js';
 import type { LdapMessageReader } from '../transport/ber.js';
 import type { MessageSource } from '../transport/source.js';
-import { type LdapConnection, LdapRequester, type LdapWriter, ldapSupportedMechanisms } from './ldap-connection.js';
+import type { LdapConnection } from './ldap-connection.js';
+import { LdapRequester, type LdapWriter, ldapSupportedMechanisms } from './ldap-requester.js';
 import { LDAP_OID, LDAP_RESULT, type LdapControl, type LdapResult } from './ldap-messages.js';
 
 /** Names of the result codes saslkit maps, for messages and `serverError`. */

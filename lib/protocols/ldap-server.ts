@@ -25,7 +25,7 @@ import { LdapMessageReader } from '../transport/ber.js';
 import { raceSignal } from '../transport/signal.js';
 import type { MessageSource } from '../transport/source.js';
 import { OPENLDAP_CB_NAME, openLdapChannelBinding } from './ldap-client.js';
-import type { LdapWriter } from './ldap-connection.js';
+import type { LdapWriter } from './ldap-requester.js';
 import { LDAP_OID, LDAP_RESULT, type LdapAttribute, type LdapMessage, type LdapProtocolOp, encodeLdapMessage, encodeLdapResultResponse, ldapResponseTagFor, parseLdapMessage } from './ldap-messages.js';
 import { advertisedMechanisms, serverOptionsFor } from './profile.js';
 
