@@ -111,6 +111,10 @@ function inTable(table: Table, codePoint: number): boolean {
   return false;
 }
 
+function isSurrogate(codePoint: number): boolean {
+  return codePoint >= 0xd800 && codePoint <= 0xdfff;
+}
+
 /** The code point at `index`; a lone surrogate is returned as itself. */
 function codePointAt(text: string, index: number): number {
   const unit = text.charCodeAt(index);
@@ -128,18 +132,32 @@ function codePointAt(text: string, index: number): number {
  */
 function mapAndNormalize(text: string, t: Tables): string {
   let prepared = '';
-  let run = '';
+  let run = ''; // mapped text waiting for NFKC
+  let copyFrom = 0; // text[copyFrom, i) goes into the run unchanged
   for (let i = 0; i < text.length; ) {
     const codePoint = codePointAt(text, i);
-    i += codePoint > 0xffff ? 2 : 1;
-    if (inTable(t.mappedToSpace, codePoint)) run += ' ';
-    else if (inTable(t.mappedToNothing, codePoint)) continue;
-    else if ((codePoint >= 0xd800 && codePoint <= 0xdfff) || inTable(t.unassigned, codePoint)) {
-      prepared += run.normalize('NFKC') + String.fromCodePoint(codePoint);
-      run = '';
-    } else run += String.fromCodePoint(t.corrigendum.get(codePoint) ?? codePoint);
+    const next = i + (codePoint > 0xffff ? 2 : 1);
+    // Below U+00A0 no code point is mapped, corrected or unassigned.
+    if (codePoint >= 0xa0) {
+      const corrected = t.corrigendum.get(codePoint);
+      // C.1.2 before B.1: U+200B is in both (see the module notes).
+      const replacement =
+        corrected !== undefined ? String.fromCodePoint(corrected)
+        : inTable(t.mappedToSpace, codePoint) ? ' '
+        : inTable(t.mappedToNothing, codePoint) ? ''
+        : undefined;
+      if (replacement !== undefined) {
+        run += text.slice(copyFrom, i) + replacement;
+        copyFrom = next;
+      } else if (isSurrogate(codePoint) || inTable(t.unassigned, codePoint)) {
+        prepared += (run + text.slice(copyFrom, i)).normalize('NFKC') + text.slice(i, next);
+        run = '';
+        copyFrom = next;
+      }
+    }
+    i = next;
   }
-  return prepared + run.normalize('NFKC');
+  return prepared + (run + text.slice(copyFrom)).normalize('NFKC');
 }
 
 type Rule = 'contains a prohibited character' | 'contains an unassigned code point' | 'violates the bidi rule';
