@@ -26,3 +26,21 @@ export {
   parseIrcMessage, formatIrcMessage, ircAuthenticateChunks, ircNumericError, parseIrcMechanisms, ircClientAuth, ircLogin, ircServerAuth,
   ircServerRegister,
 } from './protocols/irc.js';
+// LDAP SASL bind (RFC 4511 section 4.2, RFC 4513 section 5.2): the strict BER codec's message
+// reader, the messages, the requester, client and server; LdapConnection and serveLdapSocket are Node edges.
+export { DEFAULT_LDAP_MAX_MESSAGE_BYTES, LdapMessageReader, type LdapReaderOptions } from './transport/ber.js';
+export {
+  LDAP_OID, LDAP_OP_TAG, LDAP_RESULT, LDAP_SCOPE, type LdapAttribute, type LdapAuthentication, type LdapControl, type LdapFilter, type LdapMessage,
+  type LdapParseOptions, type LdapProtocolOp, type LdapResult, encodeLdapFilter, encodeLdapMessage, parseLdapMessage,
+} from './protocols/ldap-messages.js';
+export {
+  DEFAULT_LDAP_MAX_ENTRIES, LdapRequester, type LdapRequestOptions, type LdapSearchRequest, type LdapSearchResult, type LdapWriter, ldapAttributeValues,
+  ldapSupportedMechanisms,
+} from './protocols/ldap-requester.js';
+export {
+  type LdapBindOptions, type LdapBindResult, type LdapChannelBindingStyle, type LdapClientAuthOptions, LdapResultInfo, OPENLDAP_CB_NAME, ldapBind,
+  ldapBindError, ldapClientAuth, ldapResultName, ldapWhoAmI, openLdapChannelBinding,
+} from './protocols/ldap-client.js';
+export { type LdapServerAuthOptions, LdapServerConnection, type LdapServerTransport, ldapResultFor, ldapServerAuth } from './protocols/ldap-server.js';
+export { type LdapConnectOptions, LdapConnection, ldapUrlTarget } from './protocols/ldap-connection.js';
+export { type LdapSocketOptions, serveLdapSocket } from './protocols/ldap-socket.js';
