@@ -24,18 +24,19 @@ const TARGETS: Record<RuntimeName, { platform: 'node' | 'browser' | 'neutral'; c
 
 /**
  * lib/ modules that the portable build swaps for their `.web.ts` sibling (as rollup.config.mjs
- * does for the browser/worker/Deno entry): e.g. lib/crypto/default.ts -> default.web.ts.
+ * does for the browser/worker/Deno entry): lib/index.ts -> lib/index.web.ts, lib/crypto/default.ts
+ * -> default.web.ts, and so on; `saslkit` itself resolves to the portable entry.
  */
 function webSiblings(): Plugin {
-  const lib = join(REPO, 'lib');
+  const lib = join(REPO, 'lib') + sep;
+  const web = (target: string): string | undefined => (target.startsWith(lib) && existsSync(`${target}.web.ts`) ? `${target}.web.ts` : undefined);
   return {
     name: 'saslkit-web-siblings',
     setup(b) {
+      b.onResolve({ filter: /^saslkit$/ }, () => ({ path: web(join(REPO, 'lib', 'index')) ?? join(REPO, 'lib', 'index.ts') }));
       b.onResolve({ filter: /^\.{1,2}\/.*\.js$/ }, (args) => {
-        if (!args.importer.startsWith(lib)) return undefined;
-        const target = resolve(dirname(args.importer), args.path).replace(/\.js$/, '');
-        const web = `${target}.web.ts`;
-        return existsSync(web) ? { path: web } : undefined;
+        const path = web(resolve(dirname(args.importer), args.path).replace(/\.js$/, ''));
+        return path === undefined ? undefined : { path };
       });
     },
   };
@@ -92,5 +93,24 @@ export async function bundleSuite(runtime: RuntimeName, outfile: string): Promis
     logLevel: 'warning',
     banner: { js: `globalThis.SASLKIT_RUNTIME = ${JSON.stringify(runtime)};` },
     plugins: target.portable ? [specsHaveEffects(), webSiblings()] : [specsHaveEffects()],
+  });
+}
+
+/**
+ * Bundles a browser module (an example or a bench page) for Chromium, with `saslkit` resolved to
+ * this checkout's portable build (lib/ with the web modules swapped in), as a page's bundler
+ * resolves the package's `browser` condition.
+ */
+export async function bundleBrowserEntry(entry: string, outfile: string): Promise<void> {
+  await build({
+    entryPoints: [entry],
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    conditions: ['browser'],
+    target: 'es2022',
+    outfile,
+    logLevel: 'warning',
+    plugins: [webSiblings()],
   });
 }
