@@ -1,19 +1,26 @@
 /**
- * A real IRC client logging in to saslkit's IRC server: irc-framework 4.14 (npm) against
- * ircServerRegister on 127.0.0.1, in clear and over TLS. irc-framework speaks SASL PLAIN and
- * EXTERNAL only (no SCRAM), so those are what is tested: PLAIN in clear and over TLS, EXTERNAL
- * with a client certificate whose fingerprint the host maps to alice, a wrong password (904,
- * irc-framework's `sasl failed`, saslkit's error blaming the client without the password), and
- * an account that does not exist.
+ * Real IRC clients logging in to saslkit's IRC server (ircServerRegister on 127.0.0.1, in clear
+ * and over TLS):
+ *
+ * - irc-framework 4.14 (npm), which speaks SASL PLAIN and EXTERNAL only: PLAIN in clear and over
+ *   TLS, EXTERNAL with a client certificate whose fingerprint the host maps to alice, a wrong
+ *   password (904, irc-framework's `sasl failed`, saslkit's error blaming the client without the
+ *   password), and an account that does not exist;
+ * - WeeChat 3.8 (Debian's weechat-headless), which speaks SCRAM too: SCRAM-SHA-256 in clear and
+ *   over TLS, SCRAM-SHA-512, PLAIN, and a wrong SCRAM password.
  */
 import { expect } from 'chai';
-import { readFileSync } from 'node:fs';
 import { type Server, type Socket, createServer } from 'node:net';
 import { type TLSSocket, createServer as createTlsServer } from 'node:tls';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ClearIdentity, type IrcAttempt, type IrcRegistration, LineReader, SASLAuth, type ServerOptions, ircServerRegister, isSaslError, lineWriter } from '../../lib/index.js';
 import { expectNoSecrets } from '../support/helpers.js';
-import { ACCOUNTS, HOST } from './peers.js';
+import { ACCOUNTS, HOST, isCi } from './peers.js';
+import { runTool } from './tools.js';
 
 const { alice, bob } = ACCOUNTS;
 const FIXTURES = `${__dirname}/../fixtures/tls`;
@@ -65,7 +72,7 @@ async function startHost(tls: boolean): Promise<Host> {
       lookup: (name: string) => [new ClearIdentity(alice.user, alice.pass), new ClearIdentity(bob.user, bob.pass)].find((identity) => identity.authcid === name),
       ...(external === undefined ? {} : { externalIdentity: external }),
     };
-    ircServerRegister({ auth: SASLAuth.named(['SCRAM-SHA-256', 'PLAIN', 'EXTERNAL']), options, lines, write, serverName: 'irc.saslkit.test', host: HOST, onAttempt: (attempt) => record.attempts.push(attempt) })
+    ircServerRegister({ auth: SASLAuth.named(['SCRAM-SHA-512', 'SCRAM-SHA-256', 'SCRAM-SHA-1', 'PLAIN', 'EXTERNAL']), options, lines, write, serverName: 'irc.saslkit.test', host: HOST, onAttempt: (attempt) => record.attempts.push(attempt) })
       .then(async (registration) => {
         record.registration = registration;
         // After registration: wait for QUIT (irc-framework may send other commands first).
@@ -200,4 +207,96 @@ describe('interop: irc-framework against saslkit\'s IRC server', function () {
       expectNoSecrets(error, [password, alice.pass]);
     });
   }
+});
+
+/** Resolves once `ready()` is true, polling; rejects after `ms`. */
+async function waitUntil(ready: () => boolean, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!ready()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+describe('interop: WeeChat against saslkit\'s IRC server', function () {
+  this.timeout(40_000);
+  // Unset when the suite is skipped (no WeeChat outside CI).
+  let plain: Host | undefined;
+  let tls: Host | undefined;
+  const started = (host: Host | undefined): Host => {
+    if (host === undefined) throw new Error('the saslkit IRC host did not start');
+    return host;
+  };
+  const children = new Set<ChildProcess>();
+
+  before(async function () {
+    const version = await runTool('weechat-headless', ['--version'], { timeoutMs: 10_000 });
+    if (version.code !== 0) {
+      const message = 'interop tool "weechat-headless" is not installed; install it with: apt-get install weechat-headless (spec/interop/setup.sh)';
+      if (isCi()) throw new Error(message);
+      console.warn(`    [interop] skipping: ${message}`);
+      this.skip();
+    }
+    plain = await startHost(false);
+    tls = await startHost(true);
+  });
+  after(async () => {
+    for (const child of children) child.kill('SIGKILL');
+    await plain?.close();
+    await tls?.close();
+  });
+
+  /**
+   * Runs weechat-headless with a fresh home against `host` until the server saw its login attempt
+   * and its registration, then stops it (SIGTERM: WeeChat QUITs). The password goes through the
+   * environment (`\${env:...}`, evaluated by WeeChat), not the command line.
+   */
+  async function runWeechat(host: Host, options: { mechanism: string; user: string; password: string; tls?: boolean }): Promise<Seen> {
+    const home = mkdtempSync(join(tmpdir(), 'saslkit-weechat-'));
+    const before = host.seen.length;
+    const server = `sk 127.0.0.1/${host.port} ${options.tls === true ? '-ssl' : '-nossl'}`;
+    const commands = [
+      `/server add ${server}`,
+      `/set irc.server.sk.sasl_mechanism ${options.mechanism}`,
+      `/set irc.server.sk.sasl_username ${options.user}`,
+      '/set irc.server.sk.sasl_password "${env:SASLKIT_IRC_PASSWORD}"',
+      // After a failed login, go on registering without an account (the default reconnects).
+      '/set irc.server.sk.sasl_fail continue',
+      '/set irc.server.sk.nicks sktest',
+      '/set irc.server.sk.autoreconnect off',
+      ...(options.tls === true ? ['/set irc.server.sk.ssl_verify off'] : []),
+      '/connect sk',
+    ];
+    const child = spawn('weechat-headless', ['--dir', home, '--stdout', '-r', commands.join(';')], { env: { ...process.env, SASLKIT_IRC_PASSWORD: options.password }, stdio: 'ignore' });
+    children.add(child);
+    const exited = new Promise<void>((resolve) => child.once('exit', () => { resolve(); }));
+    try {
+      await waitUntil(() => host.seen.length > before && (host.seen[before]?.registration !== undefined || host.seen[before]?.error !== undefined), 25_000, 'WeeChat to register');
+      return host.seen[before] as Seen;
+    } finally {
+      child.kill('SIGTERM');
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
+      if (child.exitCode === null) child.kill('SIGKILL');
+      children.delete(child);
+      rmSync(home, { recursive: true, force: true });
+    }
+  }
+
+  for (const [mechanism, secure] of [['SCRAM-SHA-256', false], ['SCRAM-SHA-256', true], ['SCRAM-SHA-512', false], ['PLAIN', true]] as const) {
+    it(`${mechanism}${secure ? ' over TLS' : ' in clear'} as alice`, async () => {
+      const record = await runWeechat(started(secure ? tls : plain), { mechanism: mechanism.toLowerCase(), user: alice.user, password: alice.pass, tls: secure });
+      expect(record.error, String(record.error)).to.equal(undefined);
+      expect(record.attempts).to.have.length(1);
+      expect(record.registration?.sasl).to.include({ mechanism, authcid: alice.user });
+    });
+  }
+
+  it('a wrong SCRAM-SHA-256 password: 904, WeeChat registers without an account, saslkit blames the client', async () => {
+    const record = await runWeechat(started(plain), { mechanism: 'scram-sha-256', user: alice.user, password: 'not-alice-pass' });
+    expect(record.registration?.sasl).to.equal(undefined);
+    const error = record.attempts[0]?.error;
+    if (!isSaslError(error)) throw new Error(`expected a saslkit error, got ${String(error)}`);
+    expect(error).to.include({ code: 'AUTHENTICATION_FAILED', party: 'client', mechanism: 'SCRAM-SHA-256' });
+    expectNoSecrets(error, ['not-alice-pass', alice.pass]);
+  });
 });
