@@ -53,6 +53,8 @@ export interface StoredValue {
   readonly source: string;
   /** As the client library returned it: a string, bytes, an array of either, or null. */
   readonly value: unknown;
+  /** {@link StoredValueOptions.clearText} for this source only (LDAP's `userPassword` but not its `authPassword`). */
+  readonly clearText?: boolean;
 }
 
 const SSHA = new ShaPasswordHasher();
@@ -85,7 +87,7 @@ function asText(authcid: string, source: string, value: unknown): string {
 /** What one value is. */
 type Parsed = { readonly kind: 'scram'; readonly secret: ScramSecret } | { readonly kind: 'hash'; readonly digest: string; readonly hasher: PasswordHasher } | { readonly kind: 'clear'; readonly password: string };
 
-function parseValue(authcid: string, source: string, text: string, options: StoredValueOptions): Parsed {
+function parseValue(authcid: string, source: string, text: string, hashers: readonly PasswordHasher[], clearText: boolean): Parsed {
   const direct = ScramSecret.tryParse(text);
   if (direct !== undefined) return { kind: 'scram', secret: direct };
   // `{SCRAM-SHA-256}SCRAM-SHA-256$...`: the RFC 5803 form behind a userPassword-style scheme.
@@ -101,11 +103,11 @@ function parseValue(authcid: string, source: string, text: string, options: Stor
     if (password === '') throw badValue(authcid, source, 'is an empty clear-text password');
     return { kind: 'clear', password };
   }
-  const hasher = detectHasher(text, [...(options.hashers ?? []), SSHA]);
+  const hasher = detectHasher(text, [...hashers, SSHA]);
   if (hasher !== undefined) return { kind: 'hash', digest: text, hasher };
   if (scheme !== undefined) throw badValue(authcid, source, `uses the scheme {${scheme}}, which saslkit cannot check (or it is malformed)`);
   if (text.startsWith('$')) throw badValue(authcid, source, 'is a hash in a format saslkit does not recognise (pass a hasher for it)');
-  if (options.clearText === true && text !== '') return { kind: 'clear', password: text };
+  if (clearText && text !== '') return { kind: 'clear', password: text };
   throw badValue(authcid, source, 'is in no recognised format');
 }
 
@@ -140,13 +142,13 @@ export function identityFromValues(authcid: string, values: readonly StoredValue
   let hash: Extract<Parsed, { kind: 'hash' }> | undefined;
   let clear: string | undefined;
   // Counted and measured before any is parsed, so the limits do not depend on what the values hold.
-  const texts = values.map((item) => ({ source: item.source, texts: textsOf(authcid, item, maxLength) }));
+  const texts = values.map((item) => ({ source: item.source, clearText: item.clearText ?? options.clearText, texts: textsOf(authcid, item, maxLength) }));
   if (texts.reduce((sum, item) => sum + item.texts.length, 0) > maxValues) {
     throw new LimitExceededError('maxValues', `account ${JSON.stringify(authcid)} has more than ${maxValues} stored values`, { party: 'local' });
   }
   for (const item of texts) {
     for (const text of item.texts) {
-      const parsed = parseValue(authcid, item.source, text, options);
+      const parsed = parseValue(authcid, item.source, text, options.hashers ?? [], item.clearText === true);
       if (parsed.kind === 'scram') {
         if (scram.some((secret) => secret.hash === parsed.secret.hash)) throw badValue(authcid, item.source, `is a second SCRAM-${parsed.secret.hash} secret`);
         scram.push(parsed.secret);
