@@ -56,6 +56,9 @@ class Connection {
   }
 }
 
+/** Counts the wrong-password clients, so that they alternate between a known and an unknown user. */
+let wrongPasswordTurn = 0;
+
 /** A wrong password or an unknown user that the server let in. */
 export class BadLoginAccepted extends Error {}
 
@@ -127,9 +130,10 @@ async function greet(conn: Connection, protocol: 'smtp' | 'imap'): Promise<void>
  */
 export async function misbehave(ports: Ports, protocol: 'smtp' | 'imap', kind: Misbehaviour, user: number, exchangeTimeoutMs: number): Promise<number | undefined> {
   if (kind === 'wrong-password') {
-    // Every other one names a user the store does not have: both must be refused.
-    const credentials = new ClientCredentials(user % 2 === 0 ? userName(user) : `nobody${user}`, 'not-the-password');
-    const mechanism = user % 4 < 2 ? 'SCRAM-SHA-256' : 'PLAIN';
+    // Every other one names a user the store does not have; the mechanisms alternate in pairs.
+    const turn = wrongPasswordTurn++;
+    const credentials = new ClientCredentials(turn % 2 === 0 ? userName(user) : `nobody${user}`, 'not-the-password');
+    const mechanism = turn % 4 < 2 ? 'SCRAM-SHA-256' : 'PLAIN';
     const outcome = await login(ports, { protocol, mechanism, user }, credentials).then(() => 'accepted', (error: unknown) => (isSaslError(error) ? error.code : String(error)));
     if (outcome === 'accepted') throw new BadLoginAccepted(`a ${mechanism} login with a wrong password was accepted`);
     if (outcome !== 'AUTHENTICATION_FAILED') throw new Error(`a ${mechanism} login with a wrong password failed with ${outcome}, not AUTHENTICATION_FAILED`);
