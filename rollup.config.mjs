@@ -16,9 +16,9 @@ const libraryExternal = (id, importer) => external(id) || isLibraryIndex(id, imp
 const libraryAt = (file) => (id) => (isLibraryIndex(id) ? file : id);
 
 // Credential stores, one entry point each (saslkit/stores/postgres from lib/stores/postgres.ts,
-// built as dist/stores-postgres.*), over the library's index like the integrations. pg is never
-// imported: the store takes the user's pool, described structurally.
-const STORES = ['postgres'];
+// built as dist/stores-postgres.*; saslkit/stores/ldap), over the library's index like the
+// integrations. pg is never imported: the store takes the user's pool, described structurally.
+const STORES = ['postgres', 'ldap'];
 
 // The portable build (browsers, workers, Deno): lib/index.web.ts, with every lib/ module that has
 // a `.web.ts` sibling replaced by it (lib/crypto/default.ts -> default.web.ts: WebCrypto instead of
