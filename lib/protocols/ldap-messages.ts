@@ -380,6 +380,11 @@ function parseOp(element: BerElement, ctx: Context): LdapProtocolOp {
     case LDAP_OP_TAG.modDNRequest:
     case LDAP_OP_TAG.compareRequest:
     case LDAP_OP_TAG.intermediateResponse:
+    case 0x67: // modifyResponse
+    case 0x69: // addResponse
+    case 0x6b: // delResponse
+    case 0x6d: // modDNResponse
+    case 0x6f: // compareResponse
       return { type: 'other', tag: element.tag };
     default:
       throw malformed('message has an unknown protocol operation', party);
