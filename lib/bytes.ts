@@ -84,14 +84,15 @@ export function decodeUtf8(bytes: Uint8Array, what: string, options?: SaslErrorO
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 // ES2024's String.prototype.isWellFormed (Node 20+); the regular expression elsewhere.
-const nativeIsWellFormed = (String.prototype as { isWellFormed?: (this: string) => boolean }).isWellFormed;
 
 /**
  * True when `text` has no lone surrogate. UTF-8 encoding turns a lone surrogate into U+FFFD, so
  * two different strings would hash and compare as equal; secret checks refuse such strings.
  */
 export function isWellFormed(text: string): boolean {
-  return nativeIsWellFormed ? nativeIsWellFormed.call(text) : !LONE_SURROGATE.test(text);
+  // Looked up per call: a property read at load would keep this module in every bundle.
+  const native = (text as { isWellFormed?: () => boolean }).isWellFormed;
+  return native ? native.call(text) : !LONE_SURROGATE.test(text);
 }
 
 /** Concatenates byte arrays. */

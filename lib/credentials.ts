@@ -5,7 +5,7 @@
  */
 import { UsageError } from './errors.js';
 import type { Identity } from './identity.js';
-import { INSPECT, REDACTED, describe } from './redact.js';
+import { REDACTED, Redacting, describe } from './redact.js';
 
 // JavaScript callers can pass anything; a non-string would otherwise fail later, far from the cause.
 function checkStrings(fields: Readonly<Record<string, unknown>>): void {
@@ -33,7 +33,7 @@ export interface ClientCredentialsOptions {
 }
 
 /** What a client authenticates with. The secret is a password, or a bearer token for OAuth mechanisms ({@link ClientCredentialsOptions.kind}). */
-export class ClientCredentials {
+export class ClientCredentials extends Redacting {
   /** The authentication identity (user name). */
   readonly authcid: string;
   /** The authorization identity to act as; `''` means the authcid itself. */
@@ -43,6 +43,7 @@ export class ClientCredentials {
   readonly #secret: string;
 
   constructor(authcid: string, secret: string, authzid?: string, options: ClientCredentialsOptions = {}) {
+    super();
     checkStrings({ authcid, secret, authzid: authzid ?? '' });
     const kind: unknown = options.kind ?? (secret === '' ? 'none' : 'password');
     if (!SECRET_KINDS.includes(kind as SecretKind)) throw new UsageError(`kind must be one of: ${SECRET_KINDS.join(', ')}`);
@@ -61,7 +62,7 @@ export class ClientCredentials {
     return { authcid: this.authcid, authzid: this.authzid };
   }
 
-  [INSPECT](): string {
+  protected describeRedacted(): string {
     return describe('ClientCredentials', { authcid: this.authcid, authzid: this.authzid, secret: REDACTED });
   }
 }
@@ -82,12 +83,13 @@ export interface ServerCredentials {
 }
 
 /** A claimed user name and password, from PLAIN or LOGIN. */
-export class PlainCredentials implements ServerCredentials {
+export class PlainCredentials extends Redacting implements ServerCredentials {
   readonly authcid: string;
   readonly authzid: string;
   readonly #secret: string;
 
   constructor(authcid: string, secret: string, authzid = '') {
+    super();
     checkStrings({ authcid, secret, authzid });
     this.authcid = authcid;
     this.#secret = secret;
@@ -122,7 +124,7 @@ export class PlainCredentials implements ServerCredentials {
     return { authcid: this.authcid, authzid: this.authzid };
   }
 
-  [INSPECT](): string {
+  protected describeRedacted(): string {
     return describe('PlainCredentials', { authcid: this.authcid, authzid: this.authzid, secret: REDACTED });
   }
 }

@@ -11,7 +11,7 @@ import { constantTimeEqual, fromBase64, isWellFormed, toBase64, toHex, utf8 } fr
 import { UsageError } from './errors.js';
 import { randomBytes } from './crypto/ops.js';
 import { type DigestName, type ScryptParams, cryptoProvider, syncCrypto } from './crypto/provider.js';
-import { INSPECT, describe } from './redact.js';
+import { Redacting, describe } from './redact.js';
 import { trySaslprep } from './saslprep.js';
 
 /** Members every hasher may have. A hasher needs at least one complete pair: sync or async. */
@@ -226,7 +226,7 @@ function formatPbkdf2(parts: Pbkdf2Parts): string {
  * passlib's adapted-base64 flavour) and reading both. The digest, rounds and salt of a stored
  * string come from the string, so one hasher verifies every digest and flavour.
  */
-export class Pbkdf2Hasher implements SyncPasswordHasher {
+export class Pbkdf2Hasher extends Redacting implements SyncPasswordHasher {
   /** Digest of new hashes. */
   readonly digest: Pbkdf2Digest;
   /** Rounds of new hashes. */
@@ -239,6 +239,7 @@ export class Pbkdf2Hasher implements SyncPasswordHasher {
   readonly maxRounds: number;
 
   constructor(options: Pbkdf2Options = {}) {
+    super();
     const digest = options.digest ?? 'sha256';
     if (!Object.hasOwn(PBKDF2_DIGESTS, digest)) throw new UsageError('digest must be sha1, sha256 or sha512');
     const format = options.format ?? 'pysasl';
@@ -326,7 +327,7 @@ export class Pbkdf2Hasher implements SyncPasswordHasher {
     return { type: 'Pbkdf2Hasher', ...this.options };
   }
 
-  [INSPECT](): string {
+  protected describeRedacted(): string {
     return describe('Pbkdf2Hasher', this.options);
   }
 }
@@ -383,13 +384,14 @@ function dovecotSalt(salt: unknown): string {
  * {@link detectHasher} read it with or without. Dovecot hashes the password as typed, so give
  * a {@link HashedIdentity} of these strings `{ prepare: noprep }`.
  */
-export class DovecotPbkdf2Hasher implements SyncPasswordHasher {
+export class DovecotPbkdf2Hasher extends Redacting implements SyncPasswordHasher {
   /** Rounds of new hashes. */
   readonly rounds: number;
   /** Cap on the rounds of stored strings. */
   readonly maxRounds: number;
 
   constructor(options: DovecotPbkdf2Options = {}) {
+    super();
     this.maxRounds = checkInteger('maxRounds', options.maxRounds ?? DEFAULT_MAX_PBKDF2_ROUNDS, 1, 0xffffffff);
     this.rounds = checkInteger('rounds', options.rounds ?? DOVECOT_PBKDF2_ROUNDS, 1, this.maxRounds);
   }
@@ -448,7 +450,7 @@ export class DovecotPbkdf2Hasher implements SyncPasswordHasher {
     return { type: 'DovecotPbkdf2Hasher', ...this.options };
   }
 
-  [INSPECT](): string {
+  protected describeRedacted(): string {
     return describe('DovecotPbkdf2Hasher', this.options);
   }
 }
@@ -532,7 +534,7 @@ function formatScrypt(parts: ScryptParts): string {
  * standard base64 and a 32-byte hash. Parameters come from the stored string, within caps on
  * memory and work so that a hostile string cannot exhaust the host.
  */
-export class ScryptHasher implements SyncPasswordHasher {
+export class ScryptHasher extends Redacting implements SyncPasswordHasher {
   /** log2(N) of new hashes. */
   readonly ln: number;
   /** Block size of new hashes. */
@@ -545,6 +547,7 @@ export class ScryptHasher implements SyncPasswordHasher {
   readonly maxMemory: number;
 
   constructor(options: ScryptOptions = {}) {
+    super();
     this.ln = checkInteger('ln', options.ln ?? 15, 1, 31);
     this.r = checkInteger('r', options.r ?? 8, 1, MAX_SCRYPT_WORK);
     this.p = checkInteger('p', options.p ?? 1, 1, MAX_SCRYPT_WORK);
@@ -612,7 +615,7 @@ export class ScryptHasher implements SyncPasswordHasher {
     return { type: 'ScryptHasher', ...this.options };
   }
 
-  [INSPECT](): string {
+  protected describeRedacted(): string {
     return describe('ScryptHasher', this.options);
   }
 }
@@ -625,7 +628,7 @@ export class ScryptHasher implements SyncPasswordHasher {
  * (CRAM-MD5, DIGEST-MD5) and for tests. Comparison is constant-time over UTF-8 bytes, so
  * non-ASCII secrets work (pysasl's raises TypeError).
  */
-export class CleartextHasher implements SyncPasswordHasher {
+export class CleartextHasher extends Redacting implements SyncPasswordHasher {
   /** A new hasher (pysasl's `copy`); clear text has no options to change. */
   copy(): CleartextHasher {
     return new CleartextHasher();
@@ -649,7 +652,7 @@ export class CleartextHasher implements SyncPasswordHasher {
     return { type: 'CleartextHasher' };
   }
 
-  [INSPECT](): string {
+  protected describeRedacted(): string {
     return 'CleartextHasher {}';
   }
 }

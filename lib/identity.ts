@@ -11,7 +11,7 @@
 import { constantTimeEqual, isWellFormed, utf8 } from './bytes.js';
 import { UsageError, isSaslError } from './errors.js';
 import { type PasswordHasher, type PasswordHasherBase, detectHasher } from './hashing.js';
-import { INSPECT, REDACTED, describe } from './redact.js';
+import { REDACTED, Redacting, describe } from './redact.js';
 import { saslprep } from './saslprep.js';
 
 /** How strings are prepared before comparison; SASLprep by default, as RFC 4616 recommends. */
@@ -84,7 +84,7 @@ function compareAuthcid(stored: string | undefined, prepare: Preparation | undef
  * An account whose password is stored in clear text (pysasl's `ClearIdentity`). Supports every
  * password mechanism. A stored name or password that SASLprep refuses never matches.
  */
-export class ClearIdentity implements Identity {
+export class ClearIdentity extends Redacting implements Identity {
   readonly authcid: string;
   readonly #secret: string;
   readonly #prepare: Preparation | undefined;
@@ -92,6 +92,7 @@ export class ClearIdentity implements Identity {
   readonly #preparedSecret: string | undefined;
 
   constructor(authcid: string, secret: string, options: IdentityOptions = {}) {
+    super();
     this.authcid = authcid;
     this.#secret = secret;
     this.#prepare = options.prepare;
@@ -118,7 +119,7 @@ export class ClearIdentity implements Identity {
     return { type: 'ClearIdentity', authcid: this.authcid };
   }
 
-  [INSPECT](): string {
+  protected describeRedacted(): string {
     return describe('ClearIdentity', { authcid: this.authcid, secret: REDACTED });
   }
 }
@@ -150,7 +151,7 @@ const ASYNC_ONLY = 'the password hasher of this identity is async-only; use an a
  * bcrypt). Mechanisms that need the clear secret (CRAM-MD5) cannot use it, unless the hasher is
  * {@link CleartextHasher}.
  */
-export class HashedIdentity implements Identity {
+export class HashedIdentity extends Redacting implements Identity {
   readonly authcid: string;
   /** The stored hash string. Not a password, but an offline-attack target, so kept out of logs. */
   readonly #digest: string;
@@ -164,6 +165,7 @@ export class HashedIdentity implements Identity {
    * then throws a {@link UsageError}, so a misconfigured store shows up instead of refusing everyone.
    */
   constructor(authcid: string, digest: string, hasher?: PasswordHasher, options: IdentityOptions = {}) {
+    super();
     const chosen = hasher ?? detectHasher(digest);
     if (chosen === undefined) throw new UsageError('no password hasher recognises the stored hash of this identity');
     this.authcid = authcid;
@@ -251,7 +253,7 @@ export class HashedIdentity implements Identity {
     return { type: 'HashedIdentity', authcid: this.authcid };
   }
 
-  [INSPECT](): string {
+  protected describeRedacted(): string {
     return describe('HashedIdentity', { authcid: this.authcid, digest: REDACTED });
   }
 }

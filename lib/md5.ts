@@ -10,10 +10,13 @@
 export const MD5_INITIAL_STATE: readonly number[] = [0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476];
 
 const S = [7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21];
-const K = Array.from({ length: 64 }, (_, i) => Math.floor(Math.abs(Math.sin(i + 1)) * 2 ** 32) >>> 0);
+// The sine table, computed on first use rather than at module load.
+let sines: Uint32Array | undefined;
+const sineTable = (): Uint32Array => (sines ??= Uint32Array.from({ length: 64 }, (_, i) => Math.floor(Math.abs(Math.sin(i + 1)) * 2 ** 32) >>> 0));
 
 /** Absorbs one 64-byte block at `offset` into `state` (four 32-bit words, changed in place). */
 export function md5Block(state: Uint32Array, block: Uint8Array, offset = 0): void {
+  const K = sineTable();
   const m = new Uint32Array(16);
   for (let i = 0; i < 16; i++) {
     const o = offset + i * 4;

@@ -21,7 +21,7 @@ import {
   respond,
 } from './exchange.js';
 import type { ServerOptions, TokenError, TokenRequest, TokenResult } from './options.js';
-import { INSPECT, REDACTED, describe } from './redact.js';
+import { REDACTED, Redacting, describe } from './redact.js';
 import { authorize } from './server-auth.js';
 
 /** The separator of OAUTHBEARER and XOAUTH2 key/value pairs (RFC 7628 `kvsep`). */
@@ -48,7 +48,7 @@ const USER_CONTROL = /[\x00-\x1f\x7f-\x9f]/;
  * A bearer token claim parsed from an XOAUTH2 or OAUTHBEARER message, not yet validated. The
  * token is kept out of `util.inspect` and `JSON.stringify`.
  */
-export class BearerCredentials {
+export class BearerCredentials extends Redacting {
   /** XOAUTH2's `user=`, or OAUTHBEARER's GS2 authzid (`a=`, unescaped); may be empty. */
   readonly user: string;
   /** OAUTHBEARER's `host=`, if sent. */
@@ -58,6 +58,7 @@ export class BearerCredentials {
   readonly #token: string;
 
   constructor(user: string, token: string, host?: string, port?: number) {
+    super();
     this.user = user;
     this.#token = token;
     this.host = host;
@@ -73,7 +74,7 @@ export class BearerCredentials {
     return { user: this.user, host: this.host, port: this.port };
   }
 
-  [INSPECT](): string {
+  protected describeRedacted(): string {
     return describe('BearerCredentials', { user: this.user, host: this.host, port: this.port, token: REDACTED });
   }
 }

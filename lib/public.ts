@@ -31,7 +31,7 @@ export { OAUTHBEARER, type OauthbearerFields, buildOauthbearerResponse, parseOau
 export { escapeSaslname, unescapeSaslname } from './gs2.js';
 export { DIGEST_MD5, type DigestMd5Digests, type DigestMd5Input, computeDigestMd5, parseDigestMd5Directives } from './mechanisms/digest-md5.js';
 export { BearerCredentials, type ParsedTokenError, encodeTokenError, parseTokenError } from './oauth.js';
-export { REDACTED } from './redact.js';
+export { REDACTED, Redacting } from './redact.js';
 export * from './channel-binding-core.js';
 export * from './scram-secret.js';
 export {

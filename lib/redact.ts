@@ -17,3 +17,19 @@ export function describe(name: string, fields: Readonly<Record<string, unknown>>
     .join(', ');
   return `${name} { ${body} }`;
 }
+
+/**
+ * Base of saslkit's classes that may hold a secret: `util.inspect` (and `console.log`) shows
+ * {@link Redacting.describeRedacted}'s text, which never contains one. One class carries the
+ * inspect hook, so that bundlers can drop every subclass a program does not use (a class with a
+ * computed method name counts as having side effects for them).
+ */
+export abstract class Redacting {
+  /** The text `util.inspect` shows: the class name and its fields, secrets replaced by {@link REDACTED}. */
+  protected abstract describeRedacted(): string;
+
+  /** `util.inspect`'s hook. */
+  [INSPECT](): string {
+    return this.describeRedacted();
+  }
+}

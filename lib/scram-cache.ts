@@ -11,7 +11,7 @@ import { concat, utf8 } from './bytes.js';
 import { type CryptoSteps, hmac, randomBytes } from './crypto/ops.js';
 import { syncCrypto } from './crypto/provider.js';
 import { UsageError } from './errors.js';
-import { INSPECT, REDACTED, describe } from './redact.js';
+import { REDACTED, Redacting, describe } from './redact.js';
 import type { ScramHash, ScramSecret } from './scram-secret.js';
 
 /** Default of {@link ScramCacheOptions.serverEntries}. */
@@ -68,7 +68,7 @@ class Lru<V> {
  * mechanism's rule, not this object's: only a successful login profits from a hit, and a failed
  * one always derives, so the cache cannot tell a prober who logged in lately.
  */
-export class ScramCache {
+export class ScramCache extends Redacting {
   /** The bound on server entries. */
   readonly serverEntries: number;
   /** The bound on client entries. */
@@ -80,6 +80,7 @@ export class ScramCache {
   readonly #client: Lru<Uint8Array>;
 
   constructor(options: ScramCacheOptions = {}) {
+    super();
     this.serverEntries = bound('serverEntries', options.serverEntries, SCRAM_SERVER_CACHE_SIZE);
     this.clientEntries = bound('clientEntries', options.clientEntries, SCRAM_CLIENT_CACHE_SIZE);
     this.#server = new Lru(this.serverEntries);
@@ -158,7 +159,7 @@ export class ScramCache {
     return { type: 'ScramCache', serverEntries: this.serverEntries, clientEntries: this.clientEntries, size: this.size };
   }
 
-  [INSPECT](): string {
+  protected describeRedacted(): string {
     const { server, client } = this.size;
     return describe('ScramCache', { serverEntries: this.serverEntries, clientEntries: this.clientEntries, server, client, secrets: REDACTED });
   }

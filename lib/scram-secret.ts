@@ -21,7 +21,7 @@ import { KdfTicket } from './crypto/ticket.js';
 import { UsageError, isSaslError } from './errors.js';
 import { type Effect, perform } from './exchange.js';
 import type { Identity, IdentityOptions, Preparation } from './identity.js';
-import { INSPECT, REDACTED, describe } from './redact.js';
+import { REDACTED, Redacting, describe } from './redact.js';
 import { saslprep, trySaslprep } from './saslprep.js';
 
 /** The hash functions saslkit's SCRAM supports. */
@@ -204,7 +204,7 @@ function tryBase64(text: string): Uint8Array | undefined {
  * One stored SCRAM secret: hash, salt, iteration count, StoredKey and ServerKey. The keys are
  * kept private and never appear in `util.inspect` or `JSON.stringify` output.
  */
-export class ScramSecret {
+export class ScramSecret extends Redacting {
   /** The hash this secret is for. */
   readonly hash: ScramHash;
   /** The salt (not a secret). */
@@ -216,6 +216,7 @@ export class ScramSecret {
 
   /** Builds a secret from its parts. Throws {@link UsageError} for wrong key lengths or counts. */
   constructor(hash: ScramHash, salt: Uint8Array, iterations: number, storedKey: Uint8Array, serverKey: Uint8Array) {
+    super();
     const { length } = info(hash);
     checkIterations(iterations);
     if (salt.length === 0) throw new UsageError('SCRAM salt must not be empty');
@@ -330,7 +331,7 @@ export class ScramSecret {
     return { type: 'ScramSecret', hash: this.hash, iterations: this.iterations };
   }
 
-  [INSPECT](): string {
+  protected describeRedacted(): string {
     return describe('ScramSecret', { hash: this.hash, iterations: this.iterations, keys: REDACTED });
   }
 }
@@ -379,7 +380,7 @@ function tryPrepare(prepare: Preparation, text: string): string | undefined {
  * password, and PLAIN and LOGIN still work (the presented password is derived and compared with
  * StoredKey in constant time). Mechanisms that need the clear secret (CRAM-MD5) cannot use it.
  */
-export class ScramIdentity implements Identity, ScramKeySource {
+export class ScramIdentity extends Redacting implements Identity, ScramKeySource {
   readonly authcid: string;
   readonly #secrets: ReadonlyMap<ScramHash, ScramSecret>;
   readonly #prepare: Preparation | undefined;
@@ -390,6 +391,7 @@ export class ScramIdentity implements Identity, ScramKeySource {
    * Throws {@link UsageError} for text that does not parse or two secrets for the same hash.
    */
   constructor(authcid: string, secrets: ScramSecret | string | readonly (ScramSecret | string)[], options: IdentityOptions = {}) {
+    super();
     const list = Array.isArray(secrets) ? (secrets as readonly (ScramSecret | string)[]) : [secrets as ScramSecret | string];
     const map = new Map<ScramHash, ScramSecret>();
     for (const item of list) {
@@ -463,7 +465,7 @@ export class ScramIdentity implements Identity, ScramKeySource {
     return { type: 'ScramIdentity', authcid: this.authcid, hashes: this.hashes };
   }
 
-  [INSPECT](): string {
+  protected describeRedacted(): string {
     return describe('ScramIdentity', { authcid: this.authcid, hashes: this.hashes.join(' '), secrets: REDACTED });
   }
 }

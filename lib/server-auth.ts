@@ -44,7 +44,8 @@ const learnedOfNobody = (): Learned => (nobodyLearned ??= { kind: ClearIdentity,
 const DECOYS = new WeakMap<CredentialLookup, Learned>();
 let latest: Learned | undefined;
 
-const HASHES = Object.keys(SCRAM_HASHES) as ScramHash[];
+// The keys of SCRAM_HASHES, written out: an Object.keys call at load would keep that table in every bundle.
+const HASHES: readonly ScramHash[] = ['SHA-1', 'SHA-256', 'SHA-512'];
 
 /**
  * The SCRAM secrets an identity hands out, as it hands them out (they may come from another copy

@@ -12,7 +12,7 @@ import { NO_INITIAL_RESPONSE, type ServerExchange, challenge, perform, respondFi
 import type { Identity } from '../identity.js';
 import type { Mechanism } from '../mechanism.js';
 import type { ServerOptions } from '../options.js';
-import { INSPECT, REDACTED, describe } from '../redact.js';
+import { REDACTED, Redacting, describe } from '../redact.js';
 import { trySaslprep } from '../saslprep.js';
 import { authorize, checkFieldLength, lookupEffect, unusableAccountError } from '../server-auth.js';
 
@@ -57,7 +57,7 @@ export function cramMd5Challenge(hostname = 'localhost'): Uint8Array {
  * A CRAM-MD5 response as the client claimed it: pysasl's `CramMD5Result`. `verify(identity)`
  * recomputes the digest with the identity's clear-text secret.
  */
-export class CramMD5Credentials implements ServerCredentials {
+export class CramMD5Credentials extends Redacting implements ServerCredentials {
   readonly authcid: string;
   /** Always the authcid: CRAM-MD5 cannot carry an authorization identity. */
   readonly authzid: string;
@@ -66,6 +66,7 @@ export class CramMD5Credentials implements ServerCredentials {
   readonly #digest: string;
 
   constructor(authcid: string, challengeBytes: Uint8Array, digest: string) {
+    super();
     this.authcid = authcid;
     this.authzid = authcid;
     this.challenge = challengeBytes;
@@ -100,7 +101,7 @@ export class CramMD5Credentials implements ServerCredentials {
     return { authcid: this.authcid, authzid: this.authzid };
   }
 
-  [INSPECT](): string {
+  protected describeRedacted(): string {
     return describe('CramMD5Credentials', { authcid: this.authcid, authzid: this.authzid, digest: REDACTED });
   }
 }

@@ -14,7 +14,7 @@ import type { ServerOptions } from '../options.js';
 import { checkFieldLength } from '../server-auth.js';
 
 const NAME = 'OAUTHBEARER';
-const DUMMY = Uint8Array.of(KVSEP);
+const DUMMY = /* @__PURE__ */ Uint8Array.of(KVSEP);
 const STYLE = { dummyReply: DUMMY, newline: false } as const;
 const CONTEXT = { mechanism: NAME, party: 'client' as const };
 const PORT = /^[0-9]{1,5}$/;
