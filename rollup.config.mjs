@@ -47,6 +47,20 @@ export default [
     plugins: [dts({ tsconfig: './tsconfig.build.json' })],
     output: { file: 'dist/index.browser.d.mts', format: 'es' },
   },
+  // saslkit/client for browsers, workers and Deno: the client side alone, self-contained. (On Node
+  // the subpath resolves to the main build, which exports all of it: one copy of the library.)
+  {
+    input: 'lib/client.ts',
+    external: portableExternal,
+    plugins: [webSiblings(), typescript({ tsconfig: './tsconfig.build.json' })],
+    output: { file: 'dist/client.browser.mjs', format: 'es', sourcemap: true },
+  },
+  {
+    input: 'lib/client.ts',
+    external: portableExternal,
+    plugins: [dts({ tsconfig: './tsconfig.build.json' })],
+    output: { file: 'dist/client.browser.d.mts', format: 'es' },
+  },
   {
     input: 'lib/index.ts',
     external,
