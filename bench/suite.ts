@@ -12,6 +12,7 @@ import { imapThroughput, parkedMemory, smtpAuth } from './workloads/loopback.js'
 import { cramMd5, loginServer, oauthParse, plainClient, plainServer } from './workloads/mechanisms.js';
 import { scramCached, scramClient, scramFull, scramSha1Client } from './workloads/scram.js';
 import { xmppjsLogin } from './workloads/xmppjs.js';
+import { browserLogins } from './workloads/browser.js';
 
 const ROOT = join(__dirname, '..');
 
@@ -75,6 +76,7 @@ const ENTRIES: readonly Entry[] = [
       return results;
     },
   },
+  { name: 'browser', summary: 'SCRAM client logins in Chromium: saslkit vs one WebCrypto PBKDF2, strophe.js, sasl-scram-sha-1', run: (s, progress) => browserLogins(s.rounds, 400 * s.scale, progress) },
   { name: 'event-loop', summary: 'worst event-loop delay during 100 concurrent SCRAM logins', run: async (s, progress) => [await eventLoop(s.rounds + 2, progress)] },
 ];
 
