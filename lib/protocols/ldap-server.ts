@@ -345,7 +345,8 @@ export class LdapServerConnection {
   async #extended(messageId: number, requestName: string): Promise<void> {
     if (requestName === LDAP_OID.WHO_AM_I) {
       const bound = this.#bound;
-      await this.#result(messageId, 'extendedResponse', LDAP_RESULT.SUCCESS, '', bound === undefined ? {} : { responseValue: utf8(`u:${bound.authzid}`) });
+      // RFC 4532: the response value is the authzId, empty (but present) for an anonymous connection.
+      await this.#result(messageId, 'extendedResponse', LDAP_RESULT.SUCCESS, '', { responseValue: bound === undefined ? EMPTY : utf8(`u:${bound.authzid}`) });
       return;
     }
     if (requestName !== LDAP_OID.START_TLS) {

@@ -192,7 +192,7 @@ describe('protocols/ldap-server', () => {
         [4, 'bindResponse', 2],
         [5, 'extendedResponse', 0],
       ]);
-      expect((answers[4]?.op as { responseValue?: Uint8Array }).responseValue).to.equal(undefined);
+      expect((answers[4]?.op as { responseValue?: Uint8Array }).responseValue).to.deep.equal(new Uint8Array(0));
     });
 
     it('refuses what it does not serve: searches, modify, unknown extended operations', async () => {
