@@ -11,7 +11,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { type SyncPasswordHasher, UsageError, constantTimeEqual, fromBase64, toBase64, utf8 } from '../index.js';
 
-const SCHEMES = {
+/** The schemes {@link ShaPasswordHasher} reads and writes. */
+export type ShaScheme = 'SHA' | 'SSHA' | 'SHA256' | 'SSHA256' | 'SHA384' | 'SSHA384' | 'SHA512' | 'SSHA512';
+
+const SCHEMES: Readonly<Record<ShaScheme, { readonly digest: string; readonly length: number; readonly salted: boolean }>> = {
   SHA: { digest: 'sha1', length: 20, salted: false },
   SSHA: { digest: 'sha1', length: 20, salted: true },
   SHA256: { digest: 'sha256', length: 32, salted: false },
@@ -20,10 +23,7 @@ const SCHEMES = {
   SSHA384: { digest: 'sha384', length: 48, salted: true },
   SHA512: { digest: 'sha512', length: 64, salted: false },
   SSHA512: { digest: 'sha512', length: 64, salted: true },
-} as const;
-
-/** The schemes {@link ShaPasswordHasher} reads and writes. */
-export type ShaScheme = keyof typeof SCHEMES;
+};
 
 /** The most salt bytes a stored value may carry (slapd writes 4 or 8). */
 const MAX_SALT = 64;
