@@ -7,6 +7,7 @@
  * section 3.3.3), so no stream splitter is needed; each is size-checked before it is parsed.
  * @module
  */
+import { utf8Length } from '../bytes.js';
 import type { ClientCredentials } from '../credentials.js';
 import { ExchangeAbortedError, LimitExceededError, MalformedMessageError, UnexpectedMessageError, UsageError, isSaslError } from '../errors.js';
 import type { SessionOptions } from '../core.js';
@@ -94,7 +95,7 @@ export class XmppWebSocketReader implements AsyncIterator<string> {
       return;
     }
     // A UTF-16 string of n units has at most 3n UTF-8 bytes; only long ones are measured.
-    if (data.length * 3 > this.#maxBytes && new TextEncoder().encode(data).length > this.#maxBytes) {
+    if (data.length * 3 > this.#maxBytes && utf8Length(data) > this.#maxBytes) {
       this.#fail(new LimitExceededError('maxElementBytes', `XMPP element from the server is longer than ${this.#maxBytes} bytes`, { party: 'server' }));
       return;
     }

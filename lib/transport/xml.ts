@@ -10,6 +10,7 @@
  * the caps and work counts ({@link xmlWork}) that make its cost linear in the element's size.
  * @module
  */
+import { utf8Length } from '../bytes.js';
 import { LimitExceededError, MalformedMessageError, type Party, UsageError } from '../errors.js';
 
 /** Default of {@link XmppParseOptions.maxElementBytes}: room for a 16 KiB message in base64, plus markup. */
@@ -488,24 +489,6 @@ function newScope(bindings: readonly string[], map: ReadonlyMap<string, string> 
   let defaultNamespace = map === undefined ? parent?.defaultNamespace : (map.get('') ?? parent?.defaultNamespace);
   for (let i = 0; i < bindings.length; i += 2) if (bindings[i] === '') defaultNamespace = bindings[i + 1];
   return { bindings, map, parent, defaultNamespace };
-}
-
-/**
- * The UTF-8 length of a string without encoding it (no Buffer, so it runs everywhere): a lone
- * surrogate counts as the 3 bytes of U+FFFD that an encoder writes for it.
- */
-function utf8Length(text: string): number {
-  let bytes = 0;
-  for (let i = 0; i < text.length; i++) {
-    const unit = text.charCodeAt(i);
-    if (unit < 0x80) bytes += 1;
-    else if (unit < 0x800) bytes += 2;
-    else if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-      bytes += 4;
-      i++;
-    } else bytes += 3;
-  }
-  return bytes;
 }
 
 /** Parses one XML element (a whole document) under the XMPP element limits. */
