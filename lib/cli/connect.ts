@@ -1,12 +1,13 @@
 /**
  * How `login` and `mechs` connect: the command-line options they share, read into a plan, and
- * the right client for a target (the line protocols share {@link MailClient}; PostgreSQL and
- * XMPP have their own framing).
+ * the right client for a target (the mail protocols and ManageSieve share {@link MailClient};
+ * PostgreSQL, XMPP and IRC have their own framing).
  * @module
  */
 import { UsageError } from '../index.js';
 import { type ParsedArgs, choiceOption, flag, integerOption, stringOption } from './args.js';
 import { MailClient, type ProtocolClient } from './client.js';
+import { IrcClient } from './irc-client.js';
 import { PostgresClient } from './postgres-client.js';
 import { type ConnectOptions, readPemFile } from './tls-client.js';
 import type { LineTracer } from './trace.js';
@@ -46,6 +47,7 @@ export interface ConnectPlan {
 export function planConnect(args: ParsedArgs, target: Target, user: string | undefined): ConnectPlan {
   const starttls = flag(args, 'starttls');
   if (starttls && target.implicitTls) throw new UsageError('--starttls is for plain URLs; this URL already starts TLS');
+  if (starttls && target.protocol === 'irc') throw new UsageError('IRC servers take TLS on their own port, not with STARTTLS: use an ircs:// URL');
   const certFile = stringOption(args, 'cert');
   const keyFile = stringOption(args, 'key');
   if ((certFile === undefined) !== (keyFile === undefined)) throw new UsageError('give --cert and --key together');
@@ -83,6 +85,7 @@ export async function connectOptions(plan: ConnectPlan, tracer: LineTracer | und
 /** How to get TLS for a target's protocol, in the words of the command line. */
 export function tlsFor(target: Target): string {
   if (target.protocol === 'xmpp') return 'add --starttls or use an xmpps URL';
+  if (target.protocol === 'irc') return 'use an ircs URL';
   if (target.protocol === 'sieve' || target.protocol === 'postgres') return 'add --starttls';
   return 'add --starttls or use an smtps/imaps/pop3s URL';
 }
@@ -94,6 +97,8 @@ export function connectClient(options: ConnectOptions): Promise<ProtocolClient> 
       return PostgresClient.connect(options);
     case 'xmpp':
       return XmppClient.connect(options);
+    case 'irc':
+      return IrcClient.connect(options);
     default:
       return MailClient.connect(options);
   }

@@ -20,6 +20,7 @@ import {
 import { type ParsedArgs, choiceOption, flag, startCommand, stringOption } from './args.js';
 import type { ProtocolClient } from './client.js';
 import { CONNECT_OPTIONS, type ConnectPlan, connectClient, connectOptions, planConnect, tlsFor } from './connect.js';
+import { ircNick } from './irc-client.js';
 import type { TlsState } from './tls-client.js';
 import { type CliIo, EXIT, EXIT_CODES_HELP, readSecret, writeJson } from './io.js';
 import { LineTracer } from './trace.js';
@@ -28,8 +29,8 @@ import { formatTarget, parseTarget } from './url.js';
 /** `saslkit login --help`. */
 export const LOGIN_HELP = `Usage: saslkit login <url> [--mech M] [--user U] [--authzid Z] [options]
 
-Connects to an SMTP, IMAP, POP3, ManageSieve, XMPP or PostgreSQL server and authenticates. Without --mech, picks the
-strongest mechanism both sides support that suits the secret (SCRAM-*-PLUS first when TLS
+Connects to an SMTP, IMAP, POP3, ManageSieve, XMPP, PostgreSQL or IRC server and
+authenticates. Without --mech, picks the strongest mechanism both sides support that suits the secret (SCRAM-*-PLUS first when TLS
 is up; OAUTHBEARER or XOAUTH2 for a token). Without TLS it never picks one that sends the
 password or token in clear (PLAIN, LOGIN, OAUTHBEARER, XOAUTH2): a man in the middle could
 strip the others from the server's list. Use TLS, or --allow-plaintext, or name it with --mech.
@@ -38,6 +39,7 @@ URLs: smtp://host[:25] submission://host[:587] smtps://host[:465] imap://host[:1
       imaps://host[:993] pop3://host[:110] pop3s://host[:995] sieve://host[:4190]
       xmpp://host[:5222] xmpps://host[:5223] (XEP-0368 direct TLS)
       postgres://host[:5432][/database] (--starttls sends SSLRequest)
+      irc://host[:6667] ircs://host[:6697] (registers as --nick with SASL, then QUIT)
 
 Options:
   --mech M               the SASL mechanism (PLAIN, SCRAM-SHA-256-PLUS, XOAUTH2, ...)
@@ -56,6 +58,8 @@ Options:
                          servers that bind only with tls-unique offer SCRAM-*-PLUS
   --domain D             XMPP: the domain of the stream (default the domain of --user
                          alice@D, else the host)
+  --nick N               IRC: the nick to register (default the user name when it is a
+                         valid nick, else saslkit)
   --channel-binding P    disable | prefer (default) | require: SCRAM channel binding
   --allow-plaintext      without TLS, let the automatic choice send the password or
                          token in clear (PLAIN, LOGIN, OAUTHBEARER, XOAUTH2)
@@ -73,6 +77,8 @@ Examples:
   saslkit login xmpp://127.0.0.1:5222 --starttls --user alice@example.com --ca ca.pem
   saslkit login sieve://127.0.0.1:4190 --starttls --user alice --ca ca.pem
   saslkit login postgres://127.0.0.1:5432/app --starttls --user alice --ca ca.pem
+  saslkit login ircs://irc.example.net --user alice --nick alice_bot
+  saslkit login ircs://irc.example.net --mech EXTERNAL --cert me.pem --key me.key
   saslkit login imap://127.0.0.1:1143 --starttls --ca ca.pem --cert me.pem --key me.key --mech EXTERNAL
   saslkit login imap://mail.example.com --starttls --user alice --mech SCRAM-SHA-256-PLUS
   saslkit login imaps://127.0.0.1:9993 --user alice --ca cert.pem --channel-binding require
@@ -91,6 +97,7 @@ const OPTIONS = {
   'token-file': { type: 'string' },
   'channel-binding': { type: 'string' },
   'allow-plaintext': { type: 'boolean' },
+  nick: { type: 'string' },
 } as const;
 
 /** What a login needs, read from the command line. */
@@ -102,6 +109,8 @@ export interface LoginPlan extends ConnectPlan {
   readonly channelBinding: ChannelBindingPolicy;
   /** Let the automatic choice send the secret in clear without TLS. */
   readonly allowPlaintext: boolean;
+  /** IRC: the nick to register. */
+  readonly nick: string | undefined;
 }
 
 /** Reads and checks the command line of `login`. Throws {@link UsageError}. */
@@ -124,6 +133,8 @@ export function planLogin(args: ParsedArgs): LoginPlan {
   const user = stringOption(args, 'user') ?? target.user ?? '';
   if (user === '' && secretKind !== 'none') throw new UsageError('login needs --user (or a user in the URL)');
   const connect = planConnect(args, target, user);
+  const nick = stringOption(args, 'nick');
+  if (nick !== undefined && target.protocol !== 'irc') throw new UsageError('--nick is for irc:// and ircs:// URLs');
   const channelBinding = choiceOption(args, 'channel-binding', ['disable', 'prefer', 'require'] as const, 'prefer');
   const tls = connect.starttls || target.implicitTls;
   if (mechanism?.endsWith('-PLUS') === true && !tls) throw new MechanismUnavailableError(`${mechanism} needs TLS: ${tlsFor(target)}`, { party: 'local' });
@@ -141,6 +152,7 @@ export function planLogin(args: ParsedArgs): LoginPlan {
     secretKind,
     channelBinding,
     allowPlaintext: flag(args, 'allow-plaintext'),
+    nick: target.protocol === 'irc' ? ircNick(nick, user) : undefined,
   };
 }
 
@@ -180,8 +192,8 @@ export async function loginCommand(argv: readonly string[], io: CliIo): Promise<
     if (plan.secretKind === 'password') secret = await readSecret(io, { what: 'password', file: stringOption(args, 'password-file'), envName: 'SASLKIT_PASSWORD', fileOption: '--password-file' });
     if (plan.secretKind === 'token') secret = await readSecret(io, { what: 'token', file: stringOption(args, 'token-file'), envName: 'SASLKIT_TOKEN', fileOption: '--token-file' });
     if (secret !== '') secrets.push(secret);
-    const tracer = flag(args, 'trace') ? new LineTracer((line) => io.stderr.write(`${line}\n`), { side: 'client', secrets }) : undefined;
-    client = await connectClient(await connectOptions(plan, tracer));
+    const tracer = flag(args, 'trace') ? new LineTracer((line) => io.stderr.write(`${line}\n`), { side: 'client', secrets, irc: plan.target.protocol === 'irc' }) : undefined;
+    client = await connectClient({ ...(await connectOptions(plan, tracer)), nick: plan.nick });
     if (plan.starttls) {
       if (!client.startTlsOffered) throw new UnexpectedMessageError(`the server does not offer ${plan.target.protocol === 'pop3' ? 'STLS' : 'STARTTLS'}`, { party: 'server' });
       await client.startTls();

@@ -14,9 +14,9 @@ import { formatTarget, parseTarget } from './url.js';
 /** `saslkit mechs --help`. */
 export const MECHS_HELP = `Usage: saslkit mechs <url> [--starttls] [options]
 
-Connects to an SMTP, IMAP, POP3, ManageSieve, XMPP or PostgreSQL server and lists the
-SASL mechanisms it advertises (EHLO AUTH, CAPABILITY AUTH=, CAPA SASL, "SASL", stream
-features, AuthenticationSASL). PostgreSQL names them only after a startup message for a
+Connects to an SMTP, IMAP, POP3, ManageSieve, XMPP, PostgreSQL or IRC server and lists
+the SASL mechanisms it advertises (EHLO AUTH, CAPABILITY AUTH=, CAPA SASL, "SASL", stream
+features, AuthenticationSASL, CAP LS sasl=). PostgreSQL names them only after a startup message for a
 role: the URL's user (postgres://alice@host), --user, or "postgres"; nothing is sent beyond. With --starttls it upgrades to TLS and lists
 them again: servers often offer more (PLAIN, SCRAM-*-PLUS) once TLS is up. No
 credentials are needed or sent.
@@ -40,6 +40,7 @@ Examples:
   saslkit mechs pop3://127.0.0.1:1110 --starttls --ca cert.pem
   saslkit mechs xmpp://127.0.0.1:5222 --domain example.com --starttls --tls-max 1.2
   saslkit mechs postgres://alice@127.0.0.1:5432 --starttls --insecure
+  saslkit mechs ircs://irc.libera.chat
 
 ${EXIT_CODES_HELP}
 `;
@@ -66,7 +67,7 @@ export async function mechsCommand(argv: readonly string[], io: CliIo): Promise<
     const user = stringOption(args, 'user') ?? target.user;
     const plan = planConnect(args, target, user);
     const { starttls } = plan;
-    const connect = await connectOptions(plan, flag(args, 'trace') ? new LineTracer((line) => io.stderr.write(`${line}\n`), { side: 'client' }) : undefined);
+    const connect = await connectOptions(plan, flag(args, 'trace') ? new LineTracer((line) => io.stderr.write(`${line}\n`), { side: 'client', irc: target.protocol === 'irc' }) : undefined);
     const role = user ?? 'postgres';
     client = await connectClient(connect);
     const starttlsOffered = client.startTlsOffered;

@@ -53,7 +53,9 @@ export function selfSignedCertificate(days = 7): PemPair {
   const ecdsaWithSha256 = sequence(oid('1.2.840.10045.4.3.2'));
   const now = Date.now();
   const serial = randomBytes(16);
-  serial[0] = (serial[0] ?? 0) & 0x7f;
+  // Positive (top bit clear) and minimal (first byte not zero): DER refuses a leading zero byte
+  // before one under 0x80, which a random serial hit once in 512 runs ("illegal padding").
+  serial[0] = ((serial[0] ?? 0) & 0x3f) | 0x40;
   const altNames = sequence(der(0x87, Buffer.from([127, 0, 0, 1])), der(0x82, Buffer.from('localhost')));
   const extensions = der(
     0xa3,

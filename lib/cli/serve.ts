@@ -1,5 +1,5 @@
 /**
- * `saslkit serve`: a test server for SMTP, IMAP or POP3 that speaks the protocol only as far
+ * `saslkit serve`: a test server (SMTP, IMAP, POP3, ManageSieve, XMPP, PostgreSQL, IRC) that speaks the protocol only as far
  * as authentication needs, with accounts from a Dovecot passwd-file. It logs every attempt
  * (never a secret) and stops cleanly on SIGINT or SIGTERM.
  * @module
@@ -15,9 +15,9 @@ import { type AuthAttempt, type RunningAuthServer, type ServerTls, startAuthServ
 import { SERVE_PROTOCOLS } from './url.js';
 
 /** `saslkit serve --help`. */
-export const SERVE_HELP = `Usage: saslkit serve --protocol smtp|imap|pop3 --users FILE [options]
+export const SERVE_HELP = `Usage: saslkit serve --protocol P --users FILE [options]
 
-Runs a test server that speaks SMTP, IMAP or POP3 only as far as authentication needs:
+Runs a test server that speaks a protocol only as far as authentication needs:
 greeting, capabilities, STARTTLS (STLS), AUTH / AUTHENTICATE, IMAP LOGIN, POP3 USER/PASS,
 the success reply, QUIT / LOGOUT. STARTTLS is refused after a login, and TLS starts a fresh
 session (EHLO again, USER again). Every attempt is logged on standard output (user name,
@@ -25,9 +25,11 @@ mechanism, outcome; never a secret). Ctrl-C (SIGINT) or SIGTERM stops it.
 
 Options:
   --protocol P        smtp, imap, pop3, sieve (ManageSieve), xmpp (c2s; the domain is
-                      --hostname) or postgres (required); postgres
+                      --hostname), postgres or irc (required); postgres
                       answers SSLRequest with TLS when configured, offers SCRAM-SHA-256
-                      (and -PLUS over TLS) and stops at ReadyForQuery
+                      (and -PLUS over TLS) and stops at ReadyForQuery; irc answers the
+                      registration (CAP LS sasl=, AUTHENTICATE) up to 001, TLS only
+                      with --implicit-tls (ircs)
   --listen H:P        address and port (default 127.0.0.1:0, a free port, printed at start)
   --users F           accounts, in Dovecot passwd-file format (required), e.g.
                         alice:{PLAIN}alice-pass
@@ -47,7 +49,8 @@ Options:
                       over TLS, offers EXTERNAL to a client whose certificate verifies, as
                       the certificate subject's CN (others get the other mechanisms)
   --tls-self-signed   make a throwaway self-signed certificate for localhost and 127.0.0.1
-  --implicit-tls      TLS from the first byte (smtps, imaps, pop3s) instead of STARTTLS
+  --implicit-tls      TLS from the first byte (smtps, imaps, pop3s, xmpps, ircs) instead
+                      of STARTTLS
   --plaintext-auth    offer PLAIN, LOGIN, IMAP LOGIN and POP3 USER before TLS too
                       (by default they wait for TLS when TLS is configured)
   --hostname NAME     name in greetings, CRAM-MD5 challenges and the DIGEST-MD5 realm
@@ -60,6 +63,7 @@ Examples:
   saslkit serve --protocol imap --listen 127.0.0.1:1143 --users users.txt \\
       --tls-cert cert.pem --tls-key key.pem --trace
   saslkit serve --protocol pop3 --users users.txt --tls-self-signed --mechs SCRAM-SHA-256,PLAIN
+  saslkit serve --protocol irc --listen 127.0.0.1:6697 --users users.txt --tls-self-signed --implicit-tls
 
 ${EXIT_CODES_HELP}
 `;
@@ -176,7 +180,7 @@ export async function serveCommand(argv: readonly string[], io: CliIo): Promise<
     }
     if (args.positionals.length > 0) throw new UsageError('serve takes no positional arguments (see saslkit serve --help)');
     const protocol = choiceOption(args, 'protocol', SERVE_PROTOCOLS);
-    if (protocol === undefined) throw new UsageError('serve needs --protocol smtp|imap|pop3|sieve|xmpp|postgres');
+    if (protocol === undefined) throw new UsageError(`serve needs --protocol ${SERVE_PROTOCOLS.join('|')}`);
     const usersFile = stringOption(args, 'users');
     if (usersFile === undefined) throw new UsageError('serve needs --users <passwd-file>');
     const entries = parsePasswdFile(await readConfigFile(usersFile, 'users file'), {
@@ -192,6 +196,7 @@ export async function serveCommand(argv: readonly string[], io: CliIo): Promise<
     const implicitTls = flag(args, 'implicit-tls');
     if (implicitTls && tls === undefined) throw new UsageError('--implicit-tls needs --tls-cert and --tls-key, or --tls-self-signed');
     if (implicitTls && protocol === 'postgres') throw new UsageError('--implicit-tls is not for postgres: PostgreSQL clients ask with SSLRequest');
+    if (tls !== undefined && !implicitTls && protocol === 'irc') throw new UsageError('IRC has no STARTTLS: with a certificate, add --implicit-tls (ircs)');
     const { host, port } = parseListen(stringOption(args, 'listen'));
     const hostname = stringOption(args, 'hostname') ?? 'localhost';
     const options: ServerOptions = { lookup: passwdLookup(entries), hostname, ...(validateToken === undefined ? {} : { validateToken }) };

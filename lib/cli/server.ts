@@ -1,5 +1,5 @@
 /**
- * A test server that speaks SMTP, IMAP, POP3, ManageSieve, XMPP or PostgreSQL only as far as
+ * A test server that speaks SMTP, IMAP, POP3, ManageSieve, XMPP, PostgreSQL or IRC only as far as
  * authentication needs. It is what `saslkit serve` and `saslkit demo` run. This module listens
  * and hands each connection to its protocol's module in `serve/`: the line protocols share one
  * command loop (`serve/lines.ts`), and every protocol shares one session (`serve/session.ts`):
@@ -19,6 +19,7 @@ import { type Server, type Socket, createServer } from 'node:net';
 import { type TLSSocket, createSecureContext, createServer as createTlsServer } from 'node:tls';
 import { SASLAuth } from '../index.js';
 import { imapCommands } from './serve/imap.js';
+import { serveIrc } from './serve/irc.js';
 import { type LineConnection, type LineProtocol, runLines } from './serve/lines.js';
 import { pop3Commands } from './serve/pop3.js';
 import { POSTGRES_MECHANISMS, servePostgres } from './serve/postgres.js';
@@ -45,6 +46,7 @@ const PROTOCOLS: Readonly<Record<ServeProtocol, (session: Session) => Promise<vo
   sieve: lines(sieveCommands),
   xmpp: serveXmpp,
   postgres: servePostgres,
+  irc: serveIrc,
 };
 
 /** Starts a test server. Resolves once it listens. */

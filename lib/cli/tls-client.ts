@@ -29,6 +29,8 @@ export interface ConnectOptions {
   readonly maxVersion?: 'TLSv1.2' | 'TLSv1.3' | undefined;
   /** XMPP: the domain of the stream (`to`), also the certificate's expected name. Default the host. */
   readonly domain?: string | undefined;
+  /** IRC: the nick to register. Default the user name when it is a valid nick. */
+  readonly nick?: string | undefined;
 }
 
 /** The TLS options of a client connection: server name, verification, trust anchors, client certificate. */

@@ -58,6 +58,8 @@ export interface LineTracerOptions {
   readonly prefix?: string;
   /** Secrets to scrub from every line (the client knows its password or token). */
   readonly secrets?: readonly string[];
+  /** IRC: AUTHENTICATE carries the exchange in 400-byte chunks both ways; their payloads are not shown. */
+  readonly irc?: boolean;
 }
 
 /** What the tracer knows of an exchange when it renders one of its messages. */
@@ -268,6 +270,8 @@ const BASE64_TOKEN = /^[A-Za-z0-9+/]+={0,2}$/;
 const PLAIN_COMMANDS = new Set(['QUIT', 'NOOP', 'RSET', 'DATA', 'HELP', 'STARTTLS', 'STLS', 'CAPA', 'STAT', 'LIST', 'UIDL', 'LAST', 'TURN']);
 const SMTP_CHALLENGE = /^334(?: (.*))?$/;
 const CONTINUATION = /^\+(?: (.*))?$/;
+// An IRC message: optional tags and source (kept as they are), the command, the rest.
+const IRC_LINE = /^((?:@\S+ +)?(?::\S+ +)?)(\S+)(?: +(.*))?$/;
 
 /** The words of a line, split at white space and control characters (as a lenient peer might). */
 function looseWords(line: string): string[] {
@@ -281,6 +285,8 @@ export class LineTracer {
   readonly #options: LineTracerOptions;
   #exchange: Exchange | undefined;
   #literal: Literal | undefined;
+  /** IRC: an AUTHENTICATE exchange is under way (its mechanism was named). */
+  #ircExchange = false;
 
   constructor(out: (line: string) => void, options: LineTracerOptions) {
     this.#out = out;
@@ -316,11 +322,36 @@ export class LineTracer {
   /** Traces one line sent by `from`. */
   line(from: TraceSide, line: string): void {
     const text = line.endsWith('\r') ? line.slice(0, -1) : line;
-    this.#emit(`${from === 'client' ? 'C' : 'S'}: ${from === 'client' ? this.#client(text) : this.#server(text)}`);
+    const shown = this.#options.irc === true ? this.#irc(from, text) : from === 'client' ? this.#client(text) : this.#server(text);
+    this.#emit(`${from === 'client' ? 'C' : 'S'}: ${shown}`);
   }
 
   #emit(text: string): void {
     this.#out(scrub(`${this.#options.prefix ?? ''}${text}`, this.#options.secrets ?? []));
+  }
+
+  /**
+   * An IRC line. The client's first AUTHENTICATE names the mechanism; after it, until a 90x
+   * numeric ends the exchange, every AUTHENTICATE argument but `+` and `*` is a chunk of a SASL
+   * message, shown only by its length (a chunk may look like a mechanism name). PASS is hidden.
+   */
+  #irc(from: TraceSide, line: string): string {
+    const message = IRC_LINE.exec(line);
+    const command = (message?.[2] ?? '').toUpperCase();
+    if (/^90[0-8]$/.test(command)) this.#ircExchange = false;
+    if (command === 'PASS') return `${message?.[1] ?? ''}PASS ${REDACTED}`;
+    if (command !== 'AUTHENTICATE') return escapeLine(line);
+    const argument = (message?.[3] ?? '').replace(/^:/, '');
+    const head = `${message?.[1] ?? ''}AUTHENTICATE`;
+    if (argument === '+' || argument === '*') {
+      if (argument === '*') this.#ircExchange = false;
+      return `${head} ${argument}`;
+    }
+    if (from === 'client' && !this.#ircExchange && MECHANISM_NAME.test(argument)) {
+      this.#ircExchange = true;
+      return `${head} ${argument}`;
+    }
+    return `${head} [${argument.length} characters, not shown]`;
   }
 
   #client(line: string): string {

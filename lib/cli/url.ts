@@ -1,6 +1,7 @@
 /**
  * Server addresses as URLs: `smtp://host[:port]`, `smtps://`, `imap://`, `imaps://`, `pop3://`,
- * `pop3s://`, `sieve://`, `xmpp://`, `xmpps://`, `postgres://host[:port][/database]`. The `s`
+ * `pop3s://`, `sieve://`, `xmpp://`, `xmpps://`, `irc://`, `ircs://`,
+ * `postgres://host[:port][/database]`. The `s`
  * schemes start TLS at once (implicit TLS); the plain ones may upgrade with STARTTLS (SSLRequest
  * in PostgreSQL). A user name in the URL is accepted; a password is refused, like any secret on the
  * command line.
@@ -12,13 +13,13 @@ import { ARGV_SECRET_REFUSED } from './args.js';
 /** The mail protocols the tool speaks on both sides (`serve`, `demo`, `login`). */
 export type CliProtocol = 'smtp' | 'imap' | 'pop3';
 
-/** The protocols `serve` speaks: the mail ones, ManageSieve, XMPP and PostgreSQL. */
-export type ServeProtocol = CliProtocol | 'sieve' | 'xmpp' | 'postgres';
+/** The protocols `serve` speaks: the mail ones, ManageSieve, XMPP, PostgreSQL and IRC. */
+export type ServeProtocol = CliProtocol | 'sieve' | 'xmpp' | 'postgres' | 'irc';
 
 /** The protocols of `serve --protocol`, in the order help texts list them. */
-export const SERVE_PROTOCOLS: readonly ServeProtocol[] = ['smtp', 'imap', 'pop3', 'sieve', 'xmpp', 'postgres'];
+export const SERVE_PROTOCOLS: readonly ServeProtocol[] = ['smtp', 'imap', 'pop3', 'sieve', 'xmpp', 'postgres', 'irc'];
 
-/** Every protocol `login` and `mechs` speak: the mail ones, ManageSieve, XMPP and PostgreSQL. */
+/** Every protocol `login` and `mechs` speak: the ones `serve` speaks. */
 export type ClientProtocol = ServeProtocol;
 
 /** The protocols, in the order help texts list them. */
@@ -27,7 +28,7 @@ export const CLI_PROTOCOLS: readonly CliProtocol[] = ['smtp', 'imap', 'pop3'];
 /** A parsed server address. */
 export interface Target {
   readonly protocol: ClientProtocol;
-  /** True for `smtps`, `imaps`, `pop3s`, `xmpps`: TLS from the first byte. */
+  /** True for `smtps`, `imaps`, `pop3s`, `xmpps`, `ircs`: TLS from the first byte. */
   readonly implicitTls: boolean;
   /** Host name or IP address (IPv6 without brackets). */
   readonly host: string;
@@ -52,6 +53,8 @@ const SCHEMES: Readonly<Record<string, { protocol: ClientProtocol; implicitTls: 
   xmpp: { protocol: 'xmpp', implicitTls: false, port: 5222 },
   // XEP-0368 direct TLS; its usual port comes from SRV records, 5223 by custom.
   xmpps: { protocol: 'xmpp', implicitTls: true, port: 5223 },
+  irc: { protocol: 'irc', implicitTls: false, port: 6667 },
+  ircs: { protocol: 'irc', implicitTls: true, port: 6697 },
   postgres: { protocol: 'postgres', implicitTls: false, port: 5432 },
   postgresql: { protocol: 'postgres', implicitTls: false, port: 5432 },
 };

@@ -1,8 +1,8 @@
 /**
- * Runs the `saslkit` lines of docs/cli.md's "ManageSieve, XMPP and PostgreSQL" section, as
- * written, against the interop peers (issue 14 item 5: each integration's documented example
- * runs in CI against the real peer). Skipped without the peers on a developer machine; fails
- * under CI.
+ * Runs the `saslkit` lines of docs/cli.md's "ManageSieve, XMPP and PostgreSQL" and "IRC"
+ * sections, as written, against the interop peers (issue 14 item 5, issue 15 item 5: each
+ * documented example runs in CI against the real peer). Skipped without the peers on a
+ * developer machine; fails under CI.
  */
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
@@ -11,14 +11,12 @@ import { main } from '../../lib/cli/main.js';
 import { INTEROP_RUN, requirePeer } from '../interop/peers.js';
 import { ROOT, memoryIo } from './support.js';
 
-const SECTION = '## ManageSieve, XMPP and PostgreSQL';
-
-/** The `saslkit ...` lines of the section's sh blocks, as argument lists. */
-function documentedCommands(): string[][] {
+/** The `saslkit ...` lines of a section's sh blocks, as argument lists. */
+function documentedCommands(heading: string): string[][] {
   const page = readFileSync(join(ROOT, 'docs/cli.md'), 'utf8');
-  const start = page.indexOf(SECTION);
+  const start = page.indexOf(heading);
   expect(start, 'the section exists').to.be.greaterThan(-1);
-  const end = page.indexOf('\n## ', start + SECTION.length);
+  const end = page.indexOf('\n## ', start + heading.length);
   const section = page.slice(start, end === -1 ? undefined : end);
   const commands: string[][] = [];
   for (const block of section.matchAll(/```sh\n([\s\S]*?)```/g)) {
@@ -38,13 +36,31 @@ describe('docs/cli.md: the ManageSieve, XMPP and PostgreSQL examples run against
   });
 
   it('every documented command exits 0', async () => {
-    const commands = documentedCommands();
+    const commands = documentedCommands('## ManageSieve, XMPP and PostgreSQL');
     expect(commands.map((argv) => `${argv[0] ?? ''} ${argv[1]?.replace(/:.*/, '') ?? ''}`)).to.include.members(['mechs sieve', 'login sieve', 'mechs xmpp', 'login xmpp', 'mechs postgres', 'login postgres']);
-    for (const argv of commands) {
-      const io = memoryIo({ env: { SASLKIT_PASSWORD: 'alice-pass' } });
-      const code = await main(argv, io.io);
-      expect(code, `saslkit ${argv.join(' ')}: ${io.err()}`).to.equal(0);
-      if (argv[0] === 'login') expect(io.out()).to.match(/^authenticated as alice/);
-    }
+    await runAll(commands);
+  });
+});
+
+/** Runs each command with alice's password at hand; each exits 0, and a login says it logged in as alice. */
+async function runAll(commands: readonly string[][]): Promise<void> {
+  for (const argv of commands) {
+    const io = memoryIo({ env: { SASLKIT_PASSWORD: 'alice-pass' } });
+    const code = await main(argv, io.io);
+    expect(code, `saslkit ${argv.join(' ')}: ${io.err()}`).to.equal(0);
+    if (argv[0] === 'login') expect(io.out()).to.match(argv.includes('EXTERNAL') ? /^authenticated with EXTERNAL/ : /^authenticated as alice/);
+  }
+}
+
+describe('docs/cli.md: the IRC examples run against InspIRCd + Atheme (interop)', function () {
+  this.timeout(60000);
+  before(async function () {
+    await requirePeer(this, 'irc');
+  });
+
+  it('every documented command exits 0', async () => {
+    const commands = documentedCommands('## IRC');
+    expect(commands.map((argv) => `${argv[0] ?? ''} ${argv[1]?.replace(/:.*/, '') ?? ''}`)).to.include.members(['mechs irc', 'login irc', 'login ircs']);
+    await runAll(commands);
   });
 });

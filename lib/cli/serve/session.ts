@@ -124,7 +124,7 @@ export class Session {
     this.tls = tls;
     this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
     const trace = this.settings.trace;
-    this.tracer = trace === undefined ? undefined : new LineTracer(trace, { side: 'server', prefix: `[${this.remote}] ` });
+    this.tracer = trace === undefined ? undefined : new LineTracer(trace, { side: 'server', prefix: `[${this.remote}] `, irc: this.settings.protocol === 'irc' });
     socket.setTimeout(this.settings.idleTimeoutMs ?? 60000, () => socket.destroy());
     if (tls !== undefined) this.tracer?.note(`TLS established (${tls.getProtocol() ?? 'unknown version'})`);
   }
@@ -174,13 +174,15 @@ export class Session {
    * The server options for one exchange of `mechanism`. Channel-binding data goes with it only
    * when the -PLUS variant is on offer: with the data, plain SCRAM refuses a client's GS2 flag
    * "y" as a downgrade, which would be wrong when this server does not offer -PLUS for it.
+   * Without a mechanism (a protocol that names it inside its own loop, IRC), when any -PLUS is.
    */
-  serverOptions(mechanism: string): ServerOptions {
+  serverOptions(mechanism?: string): ServerOptions {
     const base = this.settings.options;
     const { lookup, validateToken } = base;
     const offered = this.offered();
     const tls = this.tls;
-    const binding = tls !== undefined && (mechanism.endsWith('-PLUS') || offered.includes(`${mechanism}-PLUS`));
+    const binding =
+      tls !== undefined && (mechanism === undefined ? offered.some((name) => name.endsWith('-PLUS')) : mechanism.endsWith('-PLUS') || offered.includes(`${mechanism}-PLUS`));
     const external = this.externalIdentity;
     return {
       ...base,
