@@ -39,3 +39,43 @@ describe('identity checks (each pinned on its own)', () => {
     await expectSaslRejection(full.compareSecretAsync('pw'), 'LIMIT_EXCEEDED');
   });
 });
+
+describe('identity checks: preparation (fourth mutation run)', () => {
+  const same = (text: string): string => text;
+
+  it('a presented password with an unassigned code point is checked by the hasher like any wrong password (query profile)', async () => {
+    const seen: string[] = [];
+    const hasher = {
+      hash: (secret: string): string => secret,
+      verify: (secret: string): boolean => { seen.push(secret); return false; },
+      verifyAsync: (secret: string): Promise<boolean> => { seen.push(secret); return Promise.resolve(false); },
+    };
+    const identity = new HashedIdentity('alice', 'stored', hasher);
+    expect(identity.compareSecret('pw\u0221')).to.equal(false);
+    expect(await identity.compareSecretAsync('pw\u0221')).to.equal(false);
+    expect(seen).to.deep.equal(['pw\u0221', 'pw\u0221']);
+  });
+
+  it('a presented name or password that is not a string never matches, whatever the preparation accepts', () => {
+    const identity = new ClearIdentity('123', '456', { prepare: (text: unknown) => String(text) });
+    expect(identity.compareAuthcid('123')).to.equal(true);
+    expect(identity.compareAuthcid(123 as unknown as string)).to.equal(false);
+    expect(identity.compareSecret(456 as unknown as string)).to.equal(false);
+  });
+
+  it('a preparation that returns a non-string, an empty string or a lone surrogate never matches', () => {
+    expect(new ClearIdentity('a', 'b', { prepare: () => 42 as unknown as string }).compareSecret('b')).to.equal(false);
+    expect(new ClearIdentity('a', 'b', { prepare: () => 42 as unknown as string }).compareAuthcid('a')).to.equal(false);
+    expect(new ClearIdentity('a', 'b', { prepare: () => '' }).compareSecret('b')).to.equal(false);
+    // Both lone surrogates would encode as U+FFFD and compare equal.
+    expect(new ClearIdentity('a', '\ud800', { prepare: same }).compareSecret('\udbff')).to.equal(false);
+    expect(new ClearIdentity('\ud800', 'b', { prepare: same }).compareAuthcid('\udbff')).to.equal(false);
+  });
+
+  it('a hasher whose verify returns nothing (or null) is a mismatch, not a crash', () => {
+    for (const result of [undefined, null]) {
+      const identity = new HashedIdentity('alice', 'stored', { hash: (secret: string) => secret, verify: () => result as unknown as boolean });
+      expect(identity.compareSecret('pw')).to.equal(false);
+    }
+  });
+});
