@@ -47,6 +47,7 @@ import {
 } from './harness.js';
 import { hostileTargets } from './hostile.js';
 import { ircTargets } from './irc.js';
+import { ldapTargets } from './ldap.js';
 import { messageArb, mutationArb, sequenceArb, textArb, tokenize } from './mutate.js';
 import { ALL_PROTOCOLS, BYTE_POOL, LINE_GROUPS, SCRAM_NONCE_SUFFIXES, STORED_SECRETS, TEXT_POOL, byteStreams, mechanismSeeds, scramExchange, transcripts } from './seeds.js';
 
@@ -573,7 +574,7 @@ function profileTargets(): FuzzTarget[] {
 
 /** Every fuzz target, in a stable order: mechanisms, parsers, profiles, then the readers' hostile shapes (hostile.ts). */
 export function fuzzTargets(): FuzzTarget[] {
-  return [...mechanismTargets(), ...parserTargets(discoverParsers()), ...profileTargets(), ...hostileTargets(), ...ircTargets()];
+  return [...mechanismTargets(), ...parserTargets(discoverParsers()), ...profileTargets(), ...hostileTargets(), ...ircTargets(), ...ldapTargets()];
 }
 
 /** The seed of one target: the run's base seed mixed with the target's name, so targets do not shift each other. */
