@@ -7,7 +7,7 @@ import { EMPTY, decodeUtf8, utf8 } from '../bytes.js';
 import { rejectAuthzid } from '../credentials.js';
 import { MalformedMessageError, UsageError } from '../errors.js';
 import { challenge, respondFinal } from '../exchange.js';
-import type { Mechanism } from '../mechanism.js';
+import type { ClientMechanism, Mechanism } from '../mechanism.js';
 import type { ServerOptions } from '../options.js';
 import { checkFieldLength } from '../server-auth.js';
 
@@ -75,6 +75,22 @@ export function buildAnonymousMessage(trace = ''): Uint8Array {
 }
 
 /**
+ * The ANONYMOUS client alone: what a client-only bundle imports, so that it carries none
+ * of the server side. {@link ANONYMOUS} has the same client.
+ */
+export const anonymousClient: ClientMechanism = {
+  name: NAME,
+  clientFirst: true,
+  priority: 0,
+
+  *client(credentials) {
+    rejectAuthzid(credentials, NAME);
+    yield* respondFinal(buildAnonymousMessage(credentials.authcid), NAME);
+    return { serverVerified: false };
+  },
+};
+
+/**
  * The ANONYMOUS mechanism, client and server. Opt-in (`SASLAuth.named(['ANONYMOUS'])`).
  *
  * Server: every well-formed message succeeds with authcid and authzid `anonymous` and the
@@ -93,9 +109,5 @@ export const ANONYMOUS: Mechanism = {
     return { mechanism: NAME, authcid: ANONYMOUS_ID, authzid: ANONYMOUS_ID, trace };
   },
 
-  *client(credentials) {
-    rejectAuthzid(credentials, NAME);
-    yield* respondFinal(buildAnonymousMessage(credentials.authcid), NAME);
-    return { serverVerified: false };
-  },
+  client: (credentials, options) => anonymousClient.client(credentials, options),
 };

@@ -10,7 +10,7 @@ import { type ServerCredentials, rejectAuthzid } from '../credentials.js';
 import { AuthenticationFailedError, MalformedMessageError, MechanismUnavailableError, UnexpectedMessageError, UsageError } from '../errors.js';
 import { NO_INITIAL_RESPONSE, type ServerExchange, challenge, perform, respondFinal, respondForChallenge } from '../exchange.js';
 import type { Identity } from '../identity.js';
-import type { Mechanism } from '../mechanism.js';
+import type { ClientMechanism, Mechanism } from '../mechanism.js';
 import type { ServerOptions } from '../options.js';
 import { REDACTED, Redacting, describe } from '../redact.js';
 import { trySaslprep } from '../saslprep.js';
@@ -160,6 +160,24 @@ export function* cramMd5Server(options: ServerOptions, challengeBytes: Uint8Arra
 }
 
 /**
+ * The CRAM-MD5 client alone: what a client-only bundle imports, so that it carries none
+ * of the server side. {@link CRAM_MD5} has the same client.
+ */
+export const cramMd5Client: ClientMechanism = {
+  name: NAME,
+  clientFirst: false,
+  priority: 25,
+
+  *client(credentials) {
+    rejectAuthzid(credentials, NAME);
+    const serverChallenge = yield* respondForChallenge(NO_INITIAL_RESPONSE, NAME);
+    if (serverChallenge.length === 0) throw new MalformedMessageError('CRAM-MD5 challenge is empty', { mechanism: NAME, party: 'server' });
+    yield* respondFinal(buildCramMd5Response(credentials.authcid, credentials.secret, serverChallenge), NAME);
+    return { serverVerified: false };
+  },
+};
+
+/**
  * The CRAM-MD5 mechanism, client and server. Opt-in (`SASLAuth.named(['CRAM-MD5'])`).
  *
  * The server needs identities with a clear-text secret (`ClearIdentity`); any other identity
@@ -180,11 +198,5 @@ export const CRAM_MD5: Mechanism = {
     return yield* cramMd5Server(options, cramMd5Challenge(options.hostname), initial);
   },
 
-  *client(credentials) {
-    rejectAuthzid(credentials, NAME);
-    const serverChallenge = yield* respondForChallenge(NO_INITIAL_RESPONSE, NAME);
-    if (serverChallenge.length === 0) throw new MalformedMessageError('CRAM-MD5 challenge is empty', { mechanism: NAME, party: 'server' });
-    yield* respondFinal(buildCramMd5Response(credentials.authcid, credentials.secret, serverChallenge), NAME);
-    return { serverVerified: false };
-  },
+  client: (credentials, options) => cramMd5Client.client(credentials, options),
 };

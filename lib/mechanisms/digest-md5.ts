@@ -26,7 +26,7 @@ import {
   type Party,
 } from '../errors.js';
 import { type ClientExchange, NO_INITIAL_RESPONSE, type ServerExchange, ServerSuccess, challenge, perform, respond, respondForChallenge } from '../exchange.js';
-import type { ClientOptions, Mechanism } from '../mechanism.js';
+import type { ClientOptions, ClientMechanism, Mechanism } from '../mechanism.js';
 import type { ServerOptions } from '../options.js';
 import { trySaslprep } from '../saslprep.js';
 import { authorize, checkFieldLength, lookupEffect, unusableAccountError } from '../server-auth.js';
@@ -415,6 +415,20 @@ export function* digestMd5Client(credentials: ClientCredentials, options: Client
 }
 
 /**
+ * The DIGEST-MD5 client alone: what a client-only bundle imports, so that it carries none
+ * of the server side. {@link DIGEST_MD5} has the same client.
+ */
+export const digestMd5ClientMechanism: ClientMechanism = {
+  name: NAME,
+  clientFirst: false,
+  priority: 30,
+
+  client(credentials, options) {
+    return digestMd5Client(credentials, options);
+  },
+};
+
+/**
  * The DIGEST-MD5 mechanism (deprecated, see the module notes). Server-first; opt-in with
  * `SASLAuth.named(['DIGEST-MD5'])`.
  *
@@ -443,7 +457,5 @@ export const DIGEST_MD5: Mechanism = {
     return digestMd5Server(options, initial);
   },
 
-  client(credentials, options) {
-    return digestMd5Client(credentials, options);
-  },
+  client: (credentials, options) => digestMd5ClientMechanism.client(credentials, options),
 };

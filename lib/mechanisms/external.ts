@@ -6,7 +6,7 @@
 import { EMPTY, decodeUtf8, utf8 } from '../bytes.js';
 import { AuthenticationFailedError, MalformedMessageError, UsageError } from '../errors.js';
 import { challenge, respondFinal } from '../exchange.js';
-import type { Mechanism } from '../mechanism.js';
+import type { ClientMechanism, Mechanism } from '../mechanism.js';
 import type { ServerOptions } from '../options.js';
 import { authorize, checkFieldLength } from '../server-auth.js';
 
@@ -32,6 +32,21 @@ export function buildExternalResponse(authzid = ''): Uint8Array {
 }
 
 /**
+ * The EXTERNAL client alone: what a client-only bundle imports, so that it carries none
+ * of the server side. {@link EXTERNAL} has the same client.
+ */
+export const externalClient: ClientMechanism = {
+  name: NAME,
+  clientFirst: true,
+  priority: 5,
+
+  *client(credentials) {
+    yield* respondFinal(buildExternalResponse(credentials.authzid), NAME);
+    return { serverVerified: false };
+  },
+};
+
+/**
  * The EXTERNAL mechanism, client and server. Opt-in (`SASLAuth.named(['EXTERNAL'])`).
  *
  * Server: the authenticated identity is `options.externalIdentity`, which the host sets from
@@ -54,8 +69,5 @@ export const EXTERNAL: Mechanism = {
     return { mechanism: NAME, authcid: external, authzid: effective };
   },
 
-  *client(credentials) {
-    yield* respondFinal(buildExternalResponse(credentials.authzid), NAME);
-    return { serverVerified: false };
-  },
+  client: (credentials, options) => externalClient.client(credentials, options),
 };

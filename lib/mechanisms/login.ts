@@ -7,7 +7,7 @@ import { decodeUtf8, utf8 } from '../bytes.js';
 import { PlainCredentials, rejectAuthzid } from '../credentials.js';
 import { MalformedMessageError } from '../errors.js';
 import { NO_INITIAL_RESPONSE, challenge, respondFinal, respondForChallenge } from '../exchange.js';
-import type { Mechanism } from '../mechanism.js';
+import type { ClientMechanism, Mechanism } from '../mechanism.js';
 import type { ServerOptions } from '../options.js';
 import { authenticatePassword, checkFieldLength } from '../server-auth.js';
 
@@ -35,6 +35,24 @@ export function parseLoginResponses(username: Uint8Array, password: Uint8Array, 
 }
 
 /**
+ * The LOGIN client alone: what a client-only bundle imports, so that it carries none
+ * of the server side. {@link LOGIN} has the same client.
+ */
+export const loginClient: ClientMechanism = {
+  name: NAME,
+  clientFirst: false,
+  priority: 10,
+
+  *client(credentials) {
+    rejectAuthzid(credentials, NAME);
+    yield* respondForChallenge(NO_INITIAL_RESPONSE, NAME);
+    yield* respondForChallenge(utf8(credentials.authcid), NAME);
+    yield* respondFinal(utf8(credentials.secret), NAME);
+    return { serverVerified: false };
+  },
+};
+
+/**
  * The LOGIN mechanism, client and server. In {@link SASLAuth.defaults}.
  *
  * Server: an initial response (SMTP `AUTH LOGIN <b64 user>`) is taken as the user name and the
@@ -54,11 +72,5 @@ export const LOGIN: Mechanism = {
     return yield* authenticatePassword(options, NAME, authcid, secret, '');
   },
 
-  *client(credentials) {
-    rejectAuthzid(credentials, NAME);
-    yield* respondForChallenge(NO_INITIAL_RESPONSE, NAME);
-    yield* respondForChallenge(utf8(credentials.authcid), NAME);
-    yield* respondFinal(utf8(credentials.secret), NAME);
-    return { serverVerified: false };
-  },
+  client: (credentials, options) => loginClient.client(credentials, options),
 };

@@ -8,7 +8,7 @@ import { EMPTY, decodeUtf8, utf8 } from '../bytes.js';
 import { MalformedMessageError, UsageError } from '../errors.js';
 import { challenge } from '../exchange.js';
 import { formatGs2Header, parseGs2Header } from '../gs2.js';
-import type { Mechanism } from '../mechanism.js';
+import type { ClientMechanism, Mechanism } from '../mechanism.js';
 import { BearerCredentials, KVSEP, authenticateBearer, bearerClient, checkClientField, encodeKeyValues, parseBearerAuth, parseKeyValues, requireValidator } from '../oauth.js';
 import type { ServerOptions } from '../options.js';
 import { checkFieldLength } from '../server-auth.js';
@@ -90,6 +90,22 @@ export function buildOauthbearerResponse(token: string, fields: OauthbearerField
 }
 
 /**
+ * The OAUTHBEARER client alone: what a client-only bundle imports, so that it carries none
+ * of the server side. {@link OAUTHBEARER} has the same client.
+ */
+export const oauthbearerClient: ClientMechanism = {
+  name: NAME,
+  clientFirst: true,
+  priority: 60,
+
+  *client(credentials, options = {}) {
+    const user = credentials.authzid === '' ? credentials.authcid : credentials.authzid;
+    const message = buildOauthbearerResponse(credentials.secret, { user, host: options.host, port: options.port });
+    return yield* bearerClient(NAME, message, DUMMY);
+  },
+};
+
+/**
  * The OAUTHBEARER mechanism. The client sends `authzid` (or, when empty, `authcid`) as the
  * GS2 `a=` user, `secret` as the token, and `host`/`port` from its options. The server needs
  * {@link ServerOptions.validateToken}; the validator's `authcid` is the authenticated user and
@@ -106,9 +122,5 @@ export const OAUTHBEARER: Mechanism = {
     return yield* authenticateBearer(options, NAME, parseOauthbearerResponse(message, options), STYLE);
   },
 
-  *client(credentials, options = {}) {
-    const user = credentials.authzid === '' ? credentials.authcid : credentials.authzid;
-    const message = buildOauthbearerResponse(credentials.secret, { user, host: options.host, port: options.port });
-    return yield* bearerClient(NAME, message, DUMMY);
-  },
+  client: (credentials, options) => oauthbearerClient.client(credentials, options),
 };

@@ -9,7 +9,7 @@ import { EMPTY, utf8 } from '../bytes.js';
 import { rejectAuthzid } from '../credentials.js';
 import { MalformedMessageError, UsageError } from '../errors.js';
 import { challenge } from '../exchange.js';
-import type { Mechanism } from '../mechanism.js';
+import type { ClientMechanism, Mechanism } from '../mechanism.js';
 import { BearerCredentials, authenticateBearer, bearerClient, checkBearerUser, checkClientField, encodeKeyValues, parseBearerAuth, parseKeyValues, requireValidator } from '../oauth.js';
 import type { ServerOptions } from '../options.js';
 import { checkFieldLength } from '../server-auth.js';
@@ -45,6 +45,21 @@ export function buildXoauth2Response(user: string, token: string): Uint8Array {
 }
 
 /**
+ * The XOAUTH2 client alone: what a client-only bundle imports, so that it carries none
+ * of the server side. {@link XOAUTH2} has the same client.
+ */
+export const xoauth2Client: ClientMechanism = {
+  name: NAME,
+  clientFirst: true,
+  priority: 55,
+
+  *client(credentials) {
+    rejectAuthzid(credentials, NAME);
+    return yield* bearerClient(NAME, buildXoauth2Response(credentials.authcid, credentials.secret), STYLE.dummyReply);
+  },
+};
+
+/**
  * The XOAUTH2 mechanism. The client takes the user as `authcid` and the access token as
  * `secret`. The server needs {@link ServerOptions.validateToken}; the validator's `authcid` is
  * the authenticated user and `user=` is treated as the requested authorization identity.
@@ -60,8 +75,5 @@ export const XOAUTH2: Mechanism = {
     return yield* authenticateBearer(options, NAME, parseXoauth2Response(message, options), STYLE);
   },
 
-  *client(credentials) {
-    rejectAuthzid(credentials, NAME);
-    return yield* bearerClient(NAME, buildXoauth2Response(credentials.authcid, credentials.secret), STYLE.dummyReply);
-  },
+  client: (credentials, options) => xoauth2Client.client(credentials, options),
 };
