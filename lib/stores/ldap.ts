@@ -170,10 +170,18 @@ function valuesOf(attributes: readonly LdapAttribute[], name: string): Uint8Arra
   return attributes.filter((attribute) => (attribute.type.split(';')[0] ?? '').toLowerCase() === wanted).flatMap((attribute) => [...attribute.values]);
 }
 
+/** True when `bytes` are the UTF-8 encoding of `text`. */
+function sameText(bytes: Uint8Array, text: string): boolean {
+  const expected = new TextEncoder().encode(text);
+  return bytes.length === expected.length && bytes.every((byte, i) => byte === expected[i]);
+}
+
 /**
  * A store over the directory at `options.url`. Connections are opened on first use. Names are
  * looked up with `(&(<userAttribute>=<name>)(objectClass=<objectClass>))` under `base`, at most
- * two entries asked for: two entries for one name are a {@link UsageError}.
+ * two entries asked for: two entries for one name are a {@link UsageError}. An entry whose user
+ * attribute holds the name only in another spelling (`ALICE` for `alice`) is an unknown user,
+ * for `lookup` and `verifyPassword` alike.
  */
 export function ldapStore(options: LdapStoreOptions): LdapStore {
   if (typeof options.base !== 'string') throw new UsageError('base must be a DN');
@@ -217,7 +225,7 @@ export function ldapStore(options: LdapStoreOptions): LdapStore {
     searches += 1;
     const request: LdapSearchRequest = {
       baseObject: options.base, scope: 2, derefAliases: 0, sizeLimit: 2, timeLimit: Math.ceil(timeoutMs / 1000), typesOnly: false,
-      filter: filterFor(name), attributes: secretAttributes,
+      filter: filterFor(name), attributes: [userAttribute, ...secretAttributes],
     };
     const found = await searchers.run((connection) => connection.requester.search(request, { signal: AbortSignal.timeout(timeoutMs) }));
     const { resultCode } = found.result;
@@ -226,7 +234,9 @@ export function ldapStore(options: LdapStoreOptions): LdapStore {
     }
     if (resultCode !== LDAP_RESULT.SUCCESS) throw new UsageError(`the LDAP store's search failed (result code ${resultCode})`);
     const entry = found.entries[0];
-    if (entry === undefined) return undefined;
+    // Directories match user names without case (uid is caseIgnoreMatch): only the stored
+    // spelling is the account, so that one account is not logged in under many names.
+    if (entry === undefined || !valuesOf(entry.attributes, userAttribute).some((value) => sameText(value, name))) return undefined;
     const values = secretAttributes.map((source) => ({ source, value: valuesOf(entry.attributes, source), clearText: clearText.has(source.toLowerCase()) }));
     try {
       return { dn: entry.objectName, identity: identityFromValues(name, values, valueOptions) };

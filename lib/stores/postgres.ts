@@ -4,7 +4,7 @@
  * hands saslkit's servers a `lookup` (`ServerOptions.lookup`). Several server processes can share
  * one table: SASL state lives in each connection, the accounts live here.
  *
- * One query per lookup (`SELECT <columns> FROM <table> WHERE <user column> = $1 LIMIT 2`), the
+ * One query per lookup (`SELECT <user>, <columns> FROM <table> WHERE <user> = $1 LIMIT 2`), the
  * identifiers quoted, the name a query parameter; results (found or not) kept in a bounded cache
  * with a time limit ({@link StoreCache}); concurrent lookups of one name share one query. `pg` is
  * never imported here: any object with pg's `query({ text, values })` works, and users of
@@ -69,7 +69,7 @@ export function quoteIdentifier(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }
 
-/** The lookup query for `options`: the columns aliased `s0`, `s1` ..., the user name `$1`. */
+/** The lookup query for `options`: the user column aliased `u`, the secret columns `s0`, `s1` ..., the user name `$1`. */
 export function postgresStoreQuery(options: Pick<PostgresStoreOptions, 'table' | 'userColumn' | 'secretColumns'>): string {
   // Checked at run time too: JavaScript callers and configuration files bypass the types.
   const given: unknown = options.table;
@@ -78,7 +78,8 @@ export function postgresStoreQuery(options: Pick<PostgresStoreOptions, 'table' |
   const secretColumns: unknown = options.secretColumns;
   if (!Array.isArray(secretColumns) || secretColumns.length === 0) throw new UsageError('secretColumns must name at least one column');
   const columns = (secretColumns as readonly string[]).map((column, i) => `${quoteIdentifier(column)} AS "s${i}"`).join(', ');
-  return `SELECT ${columns} FROM ${table} WHERE ${quoteIdentifier(options.userColumn)} = $1 LIMIT 2`;
+  const user = quoteIdentifier(options.userColumn);
+  return `SELECT ${user} AS "u", ${columns} FROM ${table} WHERE ${user} = $1 LIMIT 2`;
 }
 
 /** What a {@link PostgresStore} has done. */
@@ -109,7 +110,8 @@ const NO_CACHE_STATS: StoreCacheStats = { hits: 0, misses: 0, joined: 0, evictio
 
 /**
  * A store over `options.table`. Each lookup of a name not in the cache runs one query; a row
- * makes an identity from its secret columns, no row (or only NULLs) is an unknown user, and two
+ * makes an identity from its secret columns, no row (or only NULLs, or a user column that holds
+ * another spelling of the name) is an unknown user, and two
  * rows for one name are a {@link UsageError} (the user column must be unique). A value that
  * cannot be read is a typed error naming the account and column, never the value; errors are
  * not cached. Unknown users cost what known ones do: one query (or one cache hit), then saslkit's
@@ -132,7 +134,9 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
     const rows = Array.isArray(raw) ? (raw as readonly Readonly<Record<string, unknown>>[]) : [];
     if (rows.length > 1) throw new UsageError(`more than one row in the store names account ${JSON.stringify(authcid)}; the user column must be unique`);
     const row = rows[0];
-    if (row === undefined) return undefined;
+    // A case-insensitive column (citext, a collation) matches other spellings of the name: only
+    // the stored spelling is the account, so that one account is not logged in under many names.
+    if (row === undefined || row['u'] !== authcid) return undefined;
     return identityFromValues(authcid, columns.map((source, i) => ({ source, value: row[`s${i}`] })), valueOptions);
   }
 

@@ -113,11 +113,15 @@ describe('interop: the LDAP store (saslkit/stores/ldap)', function () {
     expect(unknown).to.deep.equal(wrong);
   });
 
-  it('sends names with filter characters as values, not filter text: no entry found, no error', async () => {
+  it('sends names with filter characters as values, not filter text, and takes only the stored spelling of a name', async () => {
     const store = open();
     for (const name of ['*', 'alice)(uid=*', 'a*', '(uid=alice)', 'alice\\2a']) {
       expect(await store.lookup(name, { mechanism: 'PLAIN' })).to.equal(undefined);
     }
+    // slapd finds uid=alice for ALICE (uid matches without case); the store takes only the stored spelling.
+    expect(await store.lookup('ALICE', { mechanism: 'PLAIN' })).to.equal(undefined);
+    expect(await store.verifyPassword('ALICE', ACCOUNTS.alice.pass, { mechanism: 'PLAIN' })).to.equal(false);
+    expect(store.stats().searches).to.equal(6);
   });
 
   it('fails with a typed error when the reader account cannot bind', async () => {

@@ -36,8 +36,11 @@ class FakeDirectory {
             return Promise.reject(new Error('connection reset'));
           }
           const filter = request.filter as { equality?: { attribute: string; value: string } };
-          const found = this.entries.get(String(filter.equality?.value)) ?? [];
-          return Promise.resolve({ entries: found.map((e) => ({ objectName: e.dn, attributes: e.attributes })), references: [], result: { resultCode: 0, matchedDN: '', diagnosticMessage: '' } });
+          const found = this.entries.get(String(filter.equality?.value).toLowerCase()) ?? [];
+          // Like a directory, the uid is matched without case and returned as stored (the DN's).
+          const stored = (dn: string): LdapAttribute => ({ type: 'uid', values: [enc(/^uid=([^,]*)/.exec(dn)?.[1] ?? '')] });
+          const entries = found.map((e) => ({ objectName: e.dn, attributes: [stored(e.dn), ...e.attributes] }));
+          return Promise.resolve({ entries, references: [], result: { resultCode: 0, matchedDN: '', diagnosticMessage: '' } });
         },
         request: (op: LdapProtocolOp): Promise<LdapMessage> => {
           if (op.type !== 'bindRequest' || !('simple' in op.authentication)) return Promise.reject(new Error('unexpected request'));
@@ -78,7 +81,7 @@ describe('stores/ldap: ldapStore', () => {
     expect(fake.searches).to.deep.equal([{
       baseObject: BASE, scope: 2, derefAliases: 0, sizeLimit: 2, timeLimit: 10, typesOnly: false,
       filter: { and: [{ equality: { attribute: 'uid', value: 'al*ice)(uid=*' } }, { equality: { attribute: 'objectClass', value: 'inetOrgPerson' } }] },
-      attributes: ['authPassword', 'userPassword'],
+      attributes: ['uid', 'authPassword', 'userPassword'],
     }]);
     // The reader account bound first on the search connection.
     expect(fake.binds).to.deep.equal([{ name: 'cn=reader,dc=example,dc=test', password: 'reader-pass' }]);
@@ -124,6 +127,14 @@ describe('stores/ldap: ldapStore', () => {
       expect(await store.verifyPassword('mallory', 'right', { mechanism: 'PLAIN' })).to.equal(true);
     });
   }
+
+  it('treats an entry found under another spelling of the name (ALICE for alice) as unknown, for lookup and verifyPassword', async () => {
+    const fake = directory();
+    const store = storeOver(fake);
+    expect(await store.lookup('ALICE', { mechanism: 'PLAIN' })).to.equal(undefined);
+    expect(await store.verifyPassword('ALICE', 'alice-pass', { mechanism: 'PLAIN' })).to.equal(false);
+    expect(fake.binds.at(-1)).to.deep.equal({ name: `cn=saslkit-unknown-user,${BASE}`, password: 'alice-pass' });
+  });
 
   it('refuses two entries for one name with a USAGE error', async () => {
     const error = await expectSaslRejection(Promise.resolve(storeOver(directory()).lookup('twin', { mechanism: 'PLAIN' })), 'USAGE');

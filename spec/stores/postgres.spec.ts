@@ -27,7 +27,7 @@ class FakePool {
   constructor(readonly rows: Map<string, Record<string, unknown>[]>) {}
   query(query: PgQuery): Promise<PgQueryResult> {
     this.queries.push(query);
-    return new Promise((resolve) => setImmediate(() => { resolve({ rows: this.rows.get(query.values[0] as string) ?? [] }); }));
+    return new Promise((resolve) => setImmediate(() => { resolve({ rows: (this.rows.get(query.values[0] as string) ?? []).map((row) => ({ u: query.values[0], ...row })) }); }));
   }
 }
 
@@ -47,9 +47,9 @@ describe('stores/postgres: postgresStore', () => {
   describe('the query', () => {
     it('selects the secret columns, aliased, from the quoted table where the quoted user column is $1', () => {
       expect(postgresStoreQuery({ table: 'accounts', userColumn: 'name', secretColumns: ['scram', 'hash'] }))
-        .to.equal('SELECT "scram" AS "s0", "hash" AS "s1" FROM "accounts" WHERE "name" = $1 LIMIT 2');
+        .to.equal('SELECT "name" AS "u", "scram" AS "s0", "hash" AS "s1" FROM "accounts" WHERE "name" = $1 LIMIT 2');
       expect(postgresStoreQuery({ table: ['pg_catalog', 'pg_authid'], userColumn: 'rolname', secretColumns: ['rolpassword'] }))
-        .to.equal('SELECT "rolpassword" AS "s0" FROM "pg_catalog"."pg_authid" WHERE "rolname" = $1 LIMIT 2');
+        .to.equal('SELECT "rolname" AS "u", "rolpassword" AS "s0" FROM "pg_catalog"."pg_authid" WHERE "rolname" = $1 LIMIT 2');
     });
 
     it('quotes identifiers safely: doubled quotes, case kept, no injection through a name', () => {
@@ -58,7 +58,7 @@ describe('stores/postgres: postgresStore', () => {
       expect(quoteIdentifier('x"; DROP TABLE users; --')).to.equal('"x""; DROP TABLE users; --"');
       expect(quoteIdentifier('a.b')).to.equal('"a.b"');
       expect(postgresStoreQuery({ table: 't" WHERE true; --', userColumn: 'u', secretColumns: ['s'] }))
-        .to.equal('SELECT "s" AS "s0" FROM "t"" WHERE true; --" WHERE "u" = $1 LIMIT 2');
+        .to.equal('SELECT "u" AS "u", "s" AS "s0" FROM "t"" WHERE true; --" WHERE "u" = $1 LIMIT 2');
     });
 
     const badIdentifiers: [string, unknown][] = [
@@ -109,6 +109,13 @@ describe('stores/postgres: postgresStore', () => {
       const s = store();
       expect(await s.lookup('mallory', { mechanism: 'PLAIN' })).to.equal(undefined);
       expect(await s.lookup('nopass', { mechanism: 'PLAIN' })).to.equal(undefined);
+    });
+
+    it('answers undefined for a row whose user column holds another spelling (a case-insensitive column matched)', async () => {
+      const rows = new Map<string, Record<string, unknown>[]>([['ALICE', [{ u: 'alice', s0: '{PLAIN}alice-pass' }]]]);
+      const s = postgresStore({ pool: new FakePool(rows), table: 't', userColumn: 'u', secretColumns: ['pw'] });
+      expect(await s.lookup('ALICE', { mechanism: 'PLAIN' })).to.equal(undefined);
+      expect(s.queries).to.equal(1);
     });
 
     it('reads several SCRAM secrets from a text[] column, and {SSHA} and custom hashes', async () => {
