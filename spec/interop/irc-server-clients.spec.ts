@@ -11,13 +11,13 @@
  */
 import { expect } from 'chai';
 import { type Server, type Socket, createServer } from 'node:net';
-import { type TLSSocket, createServer as createTlsServer } from 'node:tls';
+import { type TLSSocket, connect as tlsConnect, createServer as createTlsServer } from 'node:tls';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ClearIdentity, type IrcAttempt, type IrcRegistration, LineReader, SASLAuth, type ServerOptions, ircServerRegister, isSaslError, lineWriter } from '../../lib/index.js';
+import { ClearIdentity, ClientCredentials, type IrcAttempt, type IrcRegistration, LineReader, SASLAuth, type ServerOptions, ircLogin, ircServerRegister, isSaslError, lineWriter } from '../../lib/index.js';
 import { expectNoSecrets } from '../support/helpers.js';
 import { ACCOUNTS, HOST, isCi } from './peers.js';
 import { runTool } from './tools.js';
@@ -299,4 +299,34 @@ describe('interop: WeeChat against saslkit\'s IRC server', function () {
     expect(error).to.include({ code: 'AUTHENTICATION_FAILED', party: 'client', mechanism: 'SCRAM-SHA-256' });
     expectNoSecrets(error, ['not-alice-pass', alice.pass]);
   });
+});
+
+describe('interop: saslkit\'s IRC client against saslkit\'s IRC server over TLS', function () {
+  this.timeout(20_000);
+  let tls: Host;
+
+  before(async () => {
+    tls = await startHost(true);
+  });
+  after(async () => {
+    await tls.close();
+  });
+
+  // No other IRC server here speaks SCRAM (see docs/irc.md): this is the client's SCRAM over a real socket.
+  for (const mechanism of ['SCRAM-SHA-512', 'SCRAM-SHA-256', 'SCRAM-SHA-1']) {
+    it(`ircLogin with ${mechanism}, the server signature checked`, async () => {
+      const socket = tlsConnect({ host: HOST, port: tls.port, rejectUnauthorized: false });
+      try {
+        await new Promise<void>((resolve, reject) => {
+          socket.once('secureConnect', resolve);
+          socket.once('error', reject);
+        });
+        const result = await ircLogin({ nick: 'sktls', credentials: new ClientCredentials(alice.user, alice.pass), mechanism, lines: new LineReader(socket), write: lineWriter(socket), limits: { signal: AbortSignal.timeout(10_000) } });
+        expect(result.sasl).to.include({ mechanism, account: alice.user, serverVerified: true });
+        expect(result.nick).to.equal('sktls');
+      } finally {
+        socket.end('QUIT :done\r\n');
+      }
+    });
+  }
 });
