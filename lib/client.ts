@@ -35,4 +35,4 @@ export { saslprep, trySaslprep } from './saslprep.js';
 export {
   type CryptoProvider, type SyncCrypto, type DigestName, type ScryptParams, type KdfJob, cryptoProvider, setCryptoProvider,
 } from './crypto/provider.js';
-export { type WebCrypto, webCryptoProvider } from './crypto/web.js';
+export { type WebCrypto, type WebSubtle, type WebCryptoKey, webCryptoProvider } from './crypto/web.js';

@@ -80,4 +80,6 @@ export {
 export {
   type CryptoProvider, type SyncCrypto, type DigestName, type ScryptParams, type KdfJob, cryptoProvider, setCryptoProvider,
 } from './crypto/provider.js';
-export { type WebCrypto, webCryptoProvider } from './crypto/web.js';
+export { type WebCrypto, type WebSubtle, type WebCryptoKey, webCryptoProvider } from './crypto/web.js';
+export { type CryptoStep, type CryptoSteps } from './crypto/ops.js';
+export { KdfTicket } from './crypto/ticket.js';

@@ -8,14 +8,20 @@
 import { UsageError } from '../errors.js';
 import type { CryptoProvider, DigestName } from './provider.js';
 
-/** The part of WebCrypto saslkit uses, typed here so that no DOM library is needed. */
-interface WebCryptoKey {
+/** A WebCrypto key, as far as saslkit handles one (typed here so that no DOM library is needed). */
+export interface WebCryptoKey {
+  /** `secret` for the keys saslkit imports. */
   readonly type: string;
 }
-interface WebSubtle {
+/** The part of `crypto.subtle` saslkit uses. */
+export interface WebSubtle {
+  /** Hashes `data`. */
   digest(algorithm: string, data: Uint8Array): Promise<ArrayBuffer>;
+  /** Imports raw key bytes for HMAC or PBKDF2. */
   importKey(format: 'raw', key: Uint8Array, algorithm: string | { name: string; hash?: string }, extractable: boolean, usages: string[]): Promise<WebCryptoKey>;
+  /** Computes an HMAC. */
   sign(algorithm: string, key: WebCryptoKey, data: Uint8Array): Promise<ArrayBuffer>;
+  /** Runs PBKDF2. */
   deriveBits(algorithm: { name: string; hash: string; salt: Uint8Array; iterations: number }, key: WebCryptoKey, length: number): Promise<ArrayBuffer>;
 }
 /** WebCrypto's entry points, as found on `globalThis.crypto`. */
