@@ -6,15 +6,14 @@
  * missing.
  */
 import { expect } from 'chai';
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { type FileServer, launchChromium, serveFiles } from '../runtimes/browser.js';
-import { REPO, bundleBrowserEntry } from '../runtimes/bundle.js';
+import { buildPage } from '../../examples/browser-xmpp/build.js';
 import { ACCOUNTS, HOST, PORTS, XMPP_DOMAIN, requirePeer } from './peers.js';
 
-const EXAMPLE = join(REPO, 'examples', 'browser-xmpp');
 const WS_URL = `ws://${HOST}:${PORTS.xmppWebSocket}/xmpp-websocket`;
 
 describe('interop: browser XMPP login (Chromium -> Prosody over WebSocket)', function () {
@@ -27,8 +26,7 @@ describe('interop: browser XMPP login (Chromium -> Prosody over WebSocket)', fun
   before(async function () {
     await requirePeer(this, 'prosody');
     dir = mkdtempSync(join(tmpdir(), 'saslkit-browser-xmpp-'));
-    copyFileSync(join(EXAMPLE, 'index.html'), join(dir, 'index.html'));
-    await bundleBrowserEntry(join(EXAMPLE, 'main.ts'), join(dir, 'main.js'));
+    await buildPage(dir);
     server = await serveFiles(dir);
     browser = await launchChromium(join(dir, 'profile'));
     page = await browser.newPage();
