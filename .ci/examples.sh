@@ -136,5 +136,12 @@ if peer PostgreSQL "$PG_PORT"; then
     env SASLKIT_PASSWORD="$ALICE_PASS" "$TS_NODE" examples/postgres-client.ts "$INTEROP_HOST" "$PG_PORT" alice --tls --database postgres
 fi
 
+if peer InspIRCd "$IRC_PORT"; then
+  check 'examples/irc-client.ts -> InspIRCd+Atheme (--tls)' 0 'logged in as alice with PLAIN over TLS' \
+    env SASLKIT_PASSWORD="$ALICE_PASS" SASLKIT_TLS_CA="$INTEROP_RUN/irc/server.pem" "$TS_NODE" examples/irc-client.ts "$INTEROP_HOST" "$IRC_TLS_PORT" alice --tls
+  check 'examples/irc-client.ts -> EXTERNAL' 0 'logged in as alice with EXTERNAL' \
+    env SASLKIT_TLS_CA="$INTEROP_RUN/irc/server.pem" "$TS_NODE" examples/irc-client.ts "$INTEROP_HOST" "$IRC_TLS_PORT" alice EXTERNAL --tls --cert "$INTEROP_RUN/irc/alice.pem" --key "$INTEROP_RUN/irc/alice.key"
+fi
+
 echo "examples: $passed passed, $failed failed, $skipped skipped in $(seconds "$began")"
 [ "$failed" = 0 ]

@@ -8,6 +8,7 @@ PKGS=(dovecot-core dovecot-imapd dovecot-pop3d dovecot-submissiond dovecot-manag
       prosody                                              # XMPP (c2s + WebSocket)
       slapd ldap-utils libsasl2-modules sasl2-bin          # LDAP with Cyrus SASL (libscram: SCRAM-*)
       inspircd atheme-services                             # IRCv3 SASL (PLAIN, EXTERNAL) via services
+      weechat-headless                                     # IRC client with SASL SCRAM, against saslkit's IRC server
       chromium)                                            # headless browser for WebSocket tests
 missing=()
 for p in "${PKGS[@]}"; do
@@ -30,5 +31,5 @@ fi
 id saslinterop >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin saslinterop
 echo "dovecot $(dovecot --version); $(psql --version); $(python3 --version)"
 echo "prosody $(dpkg-query -W -f='${Version}' prosody); slapd $(dpkg-query -W -f='${Version}' slapd);" \
-  "inspircd $(dpkg-query -W -f='${Version}' inspircd); atheme $(dpkg-query -W -f='${Version}' atheme-services);" \
+  "inspircd $(dpkg-query -W -f='${Version}' inspircd); atheme $(dpkg-query -W -f='${Version}' atheme-services); weechat $(dpkg-query -W -f='${Version}' weechat-headless);" \
   "$(chromium --version 2>/dev/null || echo 'chromium ?')"
