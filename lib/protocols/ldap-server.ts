@@ -20,7 +20,7 @@ import { PromiseServerSession } from '../drivers/promise.js';
 import { ExchangeAbortedError, MalformedMessageError, MechanismUnavailableError, UnexpectedMessageError, UsageError, isSaslError } from '../errors.js';
 import type { Authenticated } from '../exchange.js';
 import type { ServerOptions } from '../options.js';
-import type { SASLAuth } from '../registry.js';
+import { type SASLAuth, sendsSecretInClear } from '../registry.js';
 import { LdapMessageReader } from '../transport/ber.js';
 import { raceSignal } from '../transport/signal.js';
 import type { MessageSource } from '../transport/source.js';
@@ -62,6 +62,12 @@ export interface LdapServerAuthOptions {
   readonly startTls?: () => Promise<LdapServerTransport>;
   /** True when the connection is TLS already (`ldaps://`): StartTLS is then refused. */
   readonly tls?: boolean;
+  /**
+   * Offer and accept PLAIN, LOGIN, OAUTHBEARER and XOAUTH2 before StartTLS too. Default false:
+   * while TLS is available (`startTls`) but not started, those mechanisms, which send the secret
+   * itself, are neither listed nor run.
+   */
+  readonly allowPlaintext?: boolean;
   /** Failed binds {@link LdapServerConnection.serve} allows before it gives up. Default 10. */
   readonly maxFailedBinds?: number;
 }
@@ -158,11 +164,12 @@ export class LdapServerConnection {
     return this.#tls;
   }
 
-  /** The mechanism names offered now (in the rootDSE), given TLS and channel binding. */
+  /** The mechanism names offered now (in the rootDSE) and accepted, given TLS, channel binding and `allowPlaintext`. */
   get mechanisms(): string[] {
     const options = this.#options;
     const names = advertisedMechanisms(this.#args.auth, { channelBinding: (options.channelBindingData?.types.length ?? 0) > 0, requireChannelBinding: options.requireChannelBinding === true });
-    return names.filter((name) => name !== 'EXTERNAL' || options.externalIdentity !== undefined);
+    const holdBack = !this.#tls && this.#args.startTls !== undefined && this.#args.allowPlaintext !== true;
+    return names.filter((name) => (name !== 'EXTERNAL' || options.externalIdentity !== undefined) && !(holdBack && sendsSecretInClear(name)));
   }
 
   async #send(messageId: number, op: LdapProtocolOp): Promise<void> {

@@ -161,6 +161,13 @@ describe('protocols/ldap-server', () => {
       expect(connection.mechanisms).to.deep.equal(['SCRAM-SHA-256-PLUS', 'SCRAM-SHA-256', 'DIGEST-MD5', 'PLAIN', 'EXTERNAL']);
     });
 
+    it('holds PLAIN back while StartTLS is available and not started, unless allowPlaintext', () => {
+      const startTls = () => Promise.reject(new Error('not called'));
+      expect(scriptedServer([], { startTls }).connection.mechanisms).to.deep.equal(['SCRAM-SHA-256', 'DIGEST-MD5']);
+      expect(scriptedServer([], { startTls, allowPlaintext: true }).connection.mechanisms).to.include('PLAIN');
+      expect(scriptedServer([], { startTls, tls: true }).connection.mechanisms).to.include('PLAIN');
+    });
+
     it('restarts when the client binds with another mechanism mid-exchange (RFC 4513 5.2.1.2)', async () => {
       const { connection, responses } = scriptedServer([bind(1, 'SCRAM-SHA-256', 'n,,n=alice,r=abcdefghijkl'), bind(2, 'PLAIN', '\0alice\0alice-pass')]);
       const who = await connection.authenticate();
@@ -215,7 +222,7 @@ describe('protocols/ldap-server', () => {
     it('StartTLS: refused without a host callback, after a bind, and under TLS', async () => {
       const none = scriptedServer([extended(1, '1.3.6.1.4.1.1466.20037')]);
       await codeOf(none.connection.authenticate());
-      const afterBind = scriptedServer([bind(1, 'PLAIN', '\0alice\0alice-pass'), extended(2, '1.3.6.1.4.1.1466.20037')], { startTls: () => Promise.reject(new Error('not called')) });
+      const afterBind = scriptedServer([bind(1, 'PLAIN', '\0alice\0alice-pass'), extended(2, '1.3.6.1.4.1.1466.20037')], { startTls: () => Promise.reject(new Error('not called')), allowPlaintext: true });
       await afterBind.connection.authenticate();
       await codeOf(afterBind.connection.authenticate());
       const underTls = scriptedServer([extended(1, '1.3.6.1.4.1.1466.20037')], { tls: true, startTls: () => Promise.reject(new Error('not called')) });
