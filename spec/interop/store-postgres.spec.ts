@@ -115,6 +115,26 @@ describe('interop: the PostgreSQL store (saslkit/stores/postgres)', function () 
       expect(rows[0]?.n).to.equal('4');
     });
 
+    it('takes only the stored spelling when a case-insensitive collation matches another (ALICE for alice)', async () => {
+      const collation = `saslkit_spec_ci_${process.pid}`;
+      const table = `${TABLE}_ci`;
+      await pool!.query(`CREATE COLLATION ${collation} (provider = icu, locale = 'und-u-ks-level2', deterministic = false)`);
+      try {
+        await pool!.query(`CREATE TABLE ${table} (name text COLLATE ${collation}, secret text)`);
+        await pool!.query(`INSERT INTO ${table} VALUES ('carol', '{PLAIN}carol-pass')`);
+        const ci = postgresStore({ pool: pool!, table, userColumn: 'name', secretColumns: ['secret'] });
+        // The database matches both spellings; the store keeps the account to its stored one.
+        const { rows } = await pool!.query<{ n: string }>(`SELECT count(*) AS n FROM ${table} WHERE name = 'CAROL'`);
+        expect(rows[0]?.n).to.equal('1');
+        expect(await ci.lookup('CAROL', { mechanism: 'PLAIN' })).to.equal(undefined);
+        expect(await ci.lookup('carol', { mechanism: 'PLAIN' })).to.not.equal(undefined);
+        await expectSaslRejection(login(PLAIN, { lookup: ci.lookup }, 'CAROL', 'carol-pass'), 'AUTHENTICATION_FAILED');
+      } finally {
+        await pool!.query(`DROP TABLE IF EXISTS ${table}`);
+        await pool!.query(`DROP COLLATION IF EXISTS ${collation}`);
+      }
+    });
+
     it('refuses a malformed stored secret with a USAGE error that does not contain it', async () => {
       const bad = 'SCRAM-SHA-256$4096:c2FsdA==$notakey:notakey';
       await pool!.query(`INSERT INTO ${TABLE} VALUES ($1, $2, NULL)`, ['broken', [bad]]);
