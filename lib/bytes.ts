@@ -3,6 +3,7 @@
  * the one constant-time comparison that all secret checks go through.
  * @module
  */
+import { cryptoProvider } from './crypto/provider.js';
 import { MalformedMessageError, type SaslErrorOptions } from './errors.js';
 
 /** An empty message. Frozen views cannot be frozen, so callers must not write into it. */
@@ -130,8 +131,15 @@ export function constantTimeEqual(a: Uint8Array | string, b: Uint8Array | string
   if (typeof a === 'string' && typeof b === 'string') return stringsEqual(a, b);
   const x = typeof a === 'string' ? utf8(a) : a;
   const y = typeof b === 'string' ? utf8(b) : b;
-  // On a length mismatch, still spend a comparison (of x with itself) so that it is not measurably faster.
-  return bytesEqual(x, x.length === y.length ? y : x) && x.length === y.length;
+  // The platform's constant-time primitive where the provider has one (node:crypto), else a
+  // branch-free loop. On a length mismatch, still spend a comparison (of x with itself) so that
+  // it is not measurably faster.
+  const equal = cryptoProvider().timingSafeEqual ?? bytesEqual;
+  if (x.length !== y.length) {
+    equal(x, x);
+    return false;
+  }
+  return equal(x, y);
 }
 
 /** Accumulates the differences of two equally long arrays without a branch on their contents. */
