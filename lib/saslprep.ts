@@ -111,10 +111,6 @@ function inTable(table: Table, codePoint: number): boolean {
   return false;
 }
 
-function isSurrogate(codePoint: number): boolean {
-  return codePoint >= 0xd800 && codePoint <= 0xdfff;
-}
-
 /** The code point at `index`; a lone surrogate is returned as itself. */
 function codePointAt(text: string, index: number): number {
   const unit = text.charCodeAt(index);
@@ -128,7 +124,8 @@ function codePointAt(text: string, index: number): number {
 /**
  * RFC 4013 sections 2.1 and 2.2 (and RFC 3454 section 4, NFKC) under Unicode 3.2: maps C.1.2 to
  * SPACE and B.1 to nothing, then normalizes the runs between code points that Unicode 3.2 did not
- * assign (and lone surrogates), which it leaves unchanged.
+ * assign, which it leaves unchanged. A lone surrogate makes the string prohibited (C.5) whatever
+ * normalization does next to it.
  */
 function mapAndNormalize(text: string, t: Tables): string {
   let prepared = '';
@@ -149,7 +146,7 @@ function mapAndNormalize(text: string, t: Tables): string {
       if (replacement !== undefined) {
         run += text.slice(copyFrom, i) + replacement;
         copyFrom = next;
-      } else if (isSurrogate(codePoint) || inTable(t.unassigned, codePoint)) {
+      } else if (inTable(t.unassigned, codePoint)) {
         prepared += (run + text.slice(copyFrom, i)).normalize('NFKC') + text.slice(i, next);
         run = '';
         copyFrom = next;

@@ -84,8 +84,18 @@ describe('saslprep', () => {
   });
 
   it('refuses lone surrogates (C.5)', () => {
-    for (const text of ['\uD800', 'a\uDC00', '\uDBFFx']) expectSaslError(() => saslprep(text, { allowUnassigned: true }), 'MALFORMED_MESSAGE');
+    // U+FA0E is a CJK ideograph NFKC keeps: a low surrogate after it is still alone.
+    for (const text of ['\uD800', 'a\uDC00', '\uDBFFx', '\uFA0E\uDC00', '\uDC00\uD800', '\uD835\uD835\uDFFF']) {
+      expectSaslError(() => saslprep(text, { allowUnassigned: true }), 'MALFORMED_MESSAGE');
+    }
     expect(saslprep('\u{10000}'.normalize(), { allowUnassigned: true })).to.equal('\u{10000}');
+  });
+
+  it('reads surrogate pairs as one code point, at both ends of the low surrogate range', () => {
+    // U+1D400 and U+1D7FF (D835 DC00, D835 DFFF): mathematical A and 9, NFKC to ASCII.
+    expect(saslprep('\u{1D400}\u{1D7FF}')).to.equal('A9');
+    expect(saslprep('\uFA0E\u{1D7FF}')).to.equal('\uFA0E9');
+    expect(saslprep('\u{20000}\u{2F800}')).to.equal('\u{20000}\u4E3D');
   });
 
   it('carries mechanism and party, and never the input, in its errors', () => {
