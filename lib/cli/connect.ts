@@ -1,13 +1,14 @@
 /**
  * How `login` and `mechs` connect: the command-line options they share, read into a plan, and
  * the right client for a target (the mail protocols and ManageSieve share {@link MailClient};
- * PostgreSQL, XMPP and IRC have their own framing).
+ * PostgreSQL, XMPP, IRC and LDAP have their own framing).
  * @module
  */
 import { UsageError } from '../index.js';
 import { type ParsedArgs, choiceOption, flag, integerOption, stringOption } from './args.js';
 import { MailClient, type ProtocolClient } from './client.js';
 import { IrcClient } from './irc-client.js';
+import { LdapClient } from './ldap-client.js';
 import { PostgresClient } from './postgres-client.js';
 import { type ConnectOptions, readPemFile } from './tls-client.js';
 import type { LineTracer } from './trace.js';
@@ -86,6 +87,7 @@ export async function connectOptions(plan: ConnectPlan, tracer: LineTracer | und
 export function tlsFor(target: Target): string {
   if (target.protocol === 'xmpp') return 'add --starttls or use an xmpps URL';
   if (target.protocol === 'irc') return 'use an ircs URL';
+  if (target.protocol === 'ldap') return 'add --starttls or use an ldaps URL';
   if (target.protocol === 'sieve' || target.protocol === 'postgres') return 'add --starttls';
   return 'add --starttls or use an smtps/imaps/pop3s URL';
 }
@@ -99,6 +101,8 @@ export function connectClient(options: ConnectOptions): Promise<ProtocolClient> 
       return XmppClient.connect(options);
     case 'irc':
       return IrcClient.connect(options);
+    case 'ldap':
+      return LdapClient.connect(options);
     default:
       return MailClient.connect(options);
   }

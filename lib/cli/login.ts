@@ -29,7 +29,7 @@ import { formatTarget, parseTarget } from './url.js';
 /** `saslkit login --help`. */
 export const LOGIN_HELP = `Usage: saslkit login <url> [--mech M] [--user U] [--authzid Z] [options]
 
-Connects to an SMTP, IMAP, POP3, ManageSieve, XMPP, PostgreSQL or IRC server and
+Connects to an SMTP, IMAP, POP3, ManageSieve, XMPP, PostgreSQL, IRC or LDAP server and
 authenticates. Without --mech, picks the strongest mechanism both sides support that suits the secret (SCRAM-*-PLUS first when TLS
 is up; OAUTHBEARER or XOAUTH2 for a token). Without TLS it never picks one that sends the
 password or token in clear (PLAIN, LOGIN, OAUTHBEARER, XOAUTH2): a man in the middle could
@@ -40,6 +40,7 @@ URLs: smtp://host[:25] submission://host[:587] smtps://host[:465] imap://host[:1
       xmpp://host[:5222] xmpps://host[:5223] (XEP-0368 direct TLS)
       postgres://host[:5432][/database] (--starttls sends SSLRequest)
       irc://host[:6667] ircs://host[:6697] (registers as --nick with SASL, then QUIT)
+      ldap://host[:389] ldaps://host[:636] (a SASL bind; --starttls sends StartTLS)
 
 Options:
   --mech M               the SASL mechanism (PLAIN, SCRAM-SHA-256-PLUS, XOAUTH2, ...)
@@ -49,7 +50,7 @@ Options:
   --token-file F         read an OAuth bearer token from F (- for standard input);
                          implies OAUTHBEARER or XOAUTH2
   --starttls             upgrade to TLS first (STARTTLS; STLS in POP3; SSLRequest in
-                         PostgreSQL)
+                         PostgreSQL; StartTLS in LDAP)
   --insecure             accept any server certificate (self-signed, wrong name)
   --ca F                 also trust the PEM certificate(s) in F
   --cert F, --key F      present the client certificate in F (PEM) with its key; with
@@ -78,6 +79,7 @@ Examples:
   saslkit login sieve://127.0.0.1:4190 --starttls --user alice --ca ca.pem
   saslkit login postgres://127.0.0.1:5432/app --starttls --user alice --ca ca.pem
   saslkit login ircs://irc.example.net --user alice --nick alice_bot
+  saslkit login ldap://ldap.example.com --starttls --user alice --channel-binding require
   saslkit login ircs://irc.example.net --mech EXTERNAL --cert me.pem --key me.key
   saslkit login imap://127.0.0.1:1143 --starttls --ca ca.pem --cert me.pem --key me.key --mech EXTERNAL
   saslkit login imap://mail.example.com --starttls --user alice --mech SCRAM-SHA-256-PLUS

@@ -14,9 +14,9 @@ import { formatTarget, parseTarget } from './url.js';
 /** `saslkit mechs --help`. */
 export const MECHS_HELP = `Usage: saslkit mechs <url> [--starttls] [options]
 
-Connects to an SMTP, IMAP, POP3, ManageSieve, XMPP, PostgreSQL or IRC server and lists
-the SASL mechanisms it advertises (EHLO AUTH, CAPABILITY AUTH=, CAPA SASL, "SASL", stream
-features, AuthenticationSASL, CAP LS sasl=). PostgreSQL names them only after a startup message for a
+Connects to an SMTP, IMAP, POP3, ManageSieve, XMPP, PostgreSQL, IRC or LDAP server and
+lists the SASL mechanisms it advertises (EHLO AUTH, CAPABILITY AUTH=, CAPA SASL, "SASL",
+stream features, AuthenticationSASL, CAP LS sasl=, the rootDSE's supportedSASLMechanisms). PostgreSQL names them only after a startup message for a
 role: the URL's user (postgres://alice@host), --user, or "postgres"; nothing is sent beyond. With --starttls it upgrades to TLS and lists
 them again: servers often offer more (PLAIN, SCRAM-*-PLUS) once TLS is up. No
 credentials are needed or sent.
@@ -41,6 +41,7 @@ Examples:
   saslkit mechs xmpp://127.0.0.1:5222 --domain example.com --starttls --tls-max 1.2
   saslkit mechs postgres://alice@127.0.0.1:5432 --starttls --insecure
   saslkit mechs ircs://irc.libera.chat
+  saslkit mechs ldap://127.0.0.1:389 --starttls --ca ca.pem
 
 ${EXIT_CODES_HELP}
 `;

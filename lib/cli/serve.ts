@@ -25,11 +25,13 @@ mechanism, outcome; never a secret). Ctrl-C (SIGINT) or SIGTERM stops it.
 
 Options:
   --protocol P        smtp, imap, pop3, sieve (ManageSieve), xmpp (c2s; the domain is
-                      --hostname), postgres or irc (required); postgres
+                      --hostname), postgres, irc or ldap (required); postgres
                       answers SSLRequest with TLS when configured, offers SCRAM-SHA-256
                       (and -PLUS over TLS) and stops at ReadyForQuery; irc answers the
                       registration (CAP LS sasl=, AUTHENTICATE) up to 001, TLS only
-                      with --implicit-tls (ircs)
+                      with --implicit-tls (ircs); ldap answers the rootDSE, SASL binds,
+                      StartTLS and "Who am I?" (ldapwhoami works against it); with TLS
+                      configured its PLAIN and LOGIN need ldaps or --plaintext-auth
   --listen H:P        address and port (default 127.0.0.1:0, a free port, printed at start)
   --users F           accounts, in Dovecot passwd-file format (required), e.g.
                         alice:{PLAIN}alice-pass
@@ -49,7 +51,7 @@ Options:
                       over TLS, offers EXTERNAL to a client whose certificate verifies, as
                       the certificate subject's CN (others get the other mechanisms)
   --tls-self-signed   make a throwaway self-signed certificate for localhost and 127.0.0.1
-  --implicit-tls      TLS from the first byte (smtps, imaps, pop3s, xmpps, ircs) instead
+  --implicit-tls      TLS from the first byte (smtps, imaps, pop3s, xmpps, ircs, ldaps) instead
                       of STARTTLS
   --plaintext-auth    offer PLAIN, LOGIN, IMAP LOGIN and POP3 USER before TLS too
                       (by default they wait for TLS when TLS is configured)
@@ -64,6 +66,7 @@ Examples:
       --tls-cert cert.pem --tls-key key.pem --trace
   saslkit serve --protocol pop3 --users users.txt --tls-self-signed --mechs SCRAM-SHA-256,PLAIN
   saslkit serve --protocol irc --listen 127.0.0.1:6697 --users users.txt --tls-self-signed --implicit-tls
+  saslkit serve --protocol ldap --listen 127.0.0.1:1389 --users users.txt --tls-self-signed
 
 ${EXIT_CODES_HELP}
 `;

@@ -1,5 +1,5 @@
 /**
- * A test server that speaks SMTP, IMAP, POP3, ManageSieve, XMPP, PostgreSQL or IRC only as far as
+ * A test server that speaks SMTP, IMAP, POP3, ManageSieve, XMPP, PostgreSQL, IRC or LDAP only as far as
  * authentication needs. It is what `saslkit serve` and `saslkit demo` run. This module listens
  * and hands each connection to its protocol's module in `serve/`: the line protocols share one
  * command loop (`serve/lines.ts`), and every protocol shares one session (`serve/session.ts`):
@@ -20,6 +20,7 @@ import { type TLSSocket, createSecureContext, createServer as createTlsServer } 
 import { SASLAuth } from '../index.js';
 import { imapCommands } from './serve/imap.js';
 import { serveIrc } from './serve/irc.js';
+import { serveLdap } from './serve/ldap.js';
 import { type LineConnection, type LineProtocol, runLines } from './serve/lines.js';
 import { pop3Commands } from './serve/pop3.js';
 import { POSTGRES_MECHANISMS, servePostgres } from './serve/postgres.js';
@@ -47,6 +48,7 @@ const PROTOCOLS: Readonly<Record<ServeProtocol, (session: Session) => Promise<vo
   xmpp: serveXmpp,
   postgres: servePostgres,
   irc: serveIrc,
+  ldap: serveLdap,
 };
 
 /** Starts a test server. Resolves once it listens. */
@@ -97,12 +99,15 @@ export async function startAuthServer(settings: AuthServerOptions): Promise<Runn
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('the server has no TCP address');
   const offered = (tls: boolean): string[] => offeredMechanisms(auth, settings, tls, tls).filter((name) => settings.protocol !== 'postgres' || POSTGRES_MECHANISMS.has(name));
+  const mechanisms = offered(settings.implicitTls === true);
+  // LDAP's StartTLS adds only -PLUS and EXTERNAL to what the rootDSE listed before it (serve/ldap.ts).
+  const ldapStartTls = settings.protocol === 'ldap' && settings.implicitTls !== true;
   return {
     protocol: settings.protocol,
     host,
     port: address.port,
-    mechanisms: offered(settings.implicitTls === true),
-    mechanismsWithTls: context === undefined ? [] : offered(true),
+    mechanisms,
+    mechanismsWithTls: context === undefined ? [] : offered(true).filter((name) => !ldapStartTls || mechanisms.includes(name) || name.endsWith('-PLUS') || name === 'EXTERNAL'),
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();

@@ -1,6 +1,6 @@
 /**
  * Server addresses as URLs: `smtp://host[:port]`, `smtps://`, `imap://`, `imaps://`, `pop3://`,
- * `pop3s://`, `sieve://`, `xmpp://`, `xmpps://`, `irc://`, `ircs://`,
+ * `pop3s://`, `sieve://`, `xmpp://`, `xmpps://`, `irc://`, `ircs://`, `ldap://`, `ldaps://`,
  * `postgres://host[:port][/database]`. The `s`
  * schemes start TLS at once (implicit TLS); the plain ones may upgrade with STARTTLS (SSLRequest
  * in PostgreSQL). A user name in the URL is accepted; a password is refused, like any secret on the
@@ -13,11 +13,11 @@ import { ARGV_SECRET_REFUSED } from './args.js';
 /** The mail protocols the tool speaks on both sides (`serve`, `demo`, `login`). */
 export type CliProtocol = 'smtp' | 'imap' | 'pop3';
 
-/** The protocols `serve` speaks: the mail ones, ManageSieve, XMPP, PostgreSQL and IRC. */
-export type ServeProtocol = CliProtocol | 'sieve' | 'xmpp' | 'postgres' | 'irc';
+/** The protocols `serve` speaks: the mail ones, ManageSieve, XMPP, PostgreSQL, IRC and LDAP. */
+export type ServeProtocol = CliProtocol | 'sieve' | 'xmpp' | 'postgres' | 'irc' | 'ldap';
 
 /** The protocols of `serve --protocol`, in the order help texts list them. */
-export const SERVE_PROTOCOLS: readonly ServeProtocol[] = ['smtp', 'imap', 'pop3', 'sieve', 'xmpp', 'postgres', 'irc'];
+export const SERVE_PROTOCOLS: readonly ServeProtocol[] = ['smtp', 'imap', 'pop3', 'sieve', 'xmpp', 'postgres', 'irc', 'ldap'];
 
 /** Every protocol `login` and `mechs` speak: the ones `serve` speaks. */
 export type ClientProtocol = ServeProtocol;
@@ -28,7 +28,7 @@ export const CLI_PROTOCOLS: readonly CliProtocol[] = ['smtp', 'imap', 'pop3'];
 /** A parsed server address. */
 export interface Target {
   readonly protocol: ClientProtocol;
-  /** True for `smtps`, `imaps`, `pop3s`, `xmpps`, `ircs`: TLS from the first byte. */
+  /** True for `smtps`, `imaps`, `pop3s`, `xmpps`, `ircs`, `ldaps`: TLS from the first byte. */
   readonly implicitTls: boolean;
   /** Host name or IP address (IPv6 without brackets). */
   readonly host: string;
@@ -55,6 +55,8 @@ const SCHEMES: Readonly<Record<string, { protocol: ClientProtocol; implicitTls: 
   xmpps: { protocol: 'xmpp', implicitTls: true, port: 5223 },
   irc: { protocol: 'irc', implicitTls: false, port: 6667 },
   ircs: { protocol: 'irc', implicitTls: true, port: 6697 },
+  ldap: { protocol: 'ldap', implicitTls: false, port: 389 },
+  ldaps: { protocol: 'ldap', implicitTls: true, port: 636 },
   postgres: { protocol: 'postgres', implicitTls: false, port: 5432 },
   postgresql: { protocol: 'postgres', implicitTls: false, port: 5432 },
 };

@@ -1,7 +1,7 @@
 /**
- * Runs the `saslkit` lines of docs/cli.md's "ManageSieve, XMPP and PostgreSQL" and "IRC"
- * sections, as written, against the interop peers (issue 14 item 5, issue 15 item 5: each
- * documented example runs in CI against the real peer). Skipped without the peers on a
+ * Runs the `saslkit` lines of docs/cli.md's "ManageSieve, XMPP and PostgreSQL", "IRC" and
+ * "LDAP" sections, as written, against the interop peers (issue 14 item 5, issue 15 item 5:
+ * each documented example runs in CI against the real peer). Skipped without the peers on a
  * developer machine; fails under CI.
  */
 import { expect } from 'chai';
@@ -51,6 +51,19 @@ async function runAll(commands: readonly string[][]): Promise<void> {
     if (argv[0] === 'login') expect(io.out()).to.match(argv.includes('EXTERNAL') ? /^authenticated with EXTERNAL/ : /^authenticated as alice/);
   }
 }
+
+describe('docs/cli.md: the LDAP examples run against slapd (interop)', function () {
+  this.timeout(60000);
+  before(async function () {
+    await requirePeer(this, 'slapd');
+  });
+
+  it('every documented command exits 0', async () => {
+    const commands = documentedCommands('## LDAP');
+    expect(commands.map((argv) => `${argv[0] ?? ''} ${argv[1]?.replace(/:.*/, '') ?? ''}`)).to.include.members(['mechs ldap', 'login ldap', 'login ldaps']);
+    await runAll(commands);
+  });
+});
 
 describe('docs/cli.md: the IRC examples run against InspIRCd + Atheme (interop)', function () {
   this.timeout(60000);

@@ -164,10 +164,19 @@ export class Session {
     return only === undefined ? names : names.filter((name) => only.has(name));
   }
 
-  /** The registry of the mechanisms offered now, for a protocol profile's exchange. */
-  offeredAuth(): SASLAuth {
-    const offered = this.offered();
-    return new SASLAuth(this.#host.auth.serverMechanisms.filter((m) => offered.includes(m.name)));
+  /** The registry of the mechanisms offered now (or of `names`), for a protocol profile's exchange. */
+  offeredAuth(names: readonly string[] = this.offered()): SASLAuth {
+    return new SASLAuth(this.#host.auth.serverMechanisms.filter((m) => names.includes(m.name)));
+  }
+
+  /**
+   * Every mechanism this connection may come to offer: those of now, plus -PLUS and EXTERNAL as
+   * TLS would add them (for a profile that narrows the offer itself once TLS is up, LDAP).
+   */
+  offeredEver(): string[] {
+    const now = this.offered();
+    const withTls = offeredMechanisms(this.#host.auth, this.settings, true, true, true).filter((name) => name.endsWith('-PLUS') || name === 'EXTERNAL');
+    return [...now, ...withTls.filter((name) => !now.includes(name))];
   }
 
   /**
