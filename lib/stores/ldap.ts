@@ -15,7 +15,7 @@
  * @module
  */
 import type { ConnectionOptions } from 'node:tls';
-import { type CredentialLookup, type Identity, type PasswordVerifier, StoreCache, type StoreCacheOptions, type StoreCacheStats, UsageError } from '../index.js';
+import { type CredentialLookup, type Identity, type PasswordVerifier, StoreCache, type StoreCacheOptions, type StoreCacheStats, UsageError, isSaslError } from '../index.js';
 import { LdapConnection, type LdapRequestOptions, type LdapSearchRequest, type LdapSearchResult } from '../protocols/ldap-connection.js';
 import { LDAP_RESULT, type LdapAttribute, type LdapFilter, type LdapMessage, type LdapProtocolOp } from '../protocols/ldap-messages.js';
 import { type StoredValueOptions, identityFromValues } from './stored.js';
@@ -119,10 +119,25 @@ class ConnectionPool {
     this.#slots = Array.from({ length: size }, () => undefined);
   }
 
+  /**
+   * Runs `work` on the next connection. When a connection that had served before fails (the
+   * server closed it while idle, say), `work` runs once more on a new one: searches and binds
+   * can be repeated. A time limit that ran out is not retried.
+   */
   async run<T>(work: (connection: LdapStoreConnection) => Promise<T>): Promise<T> {
     if (this.#closed) throw new UsageError('the LDAP store is closed');
     const i = this.#next;
     this.#next = (i + 1) % this.#slots.length;
+    const reused = this.#slots[i] !== undefined;
+    try {
+      return await this.#runOn(i, work);
+    } catch (error) {
+      if (!reused || this.#closed || (isSaslError(error) && error.code === 'TIMEOUT')) throw error;
+      return this.#runOn(i, work);
+    }
+  }
+
+  async #runOn<T>(i: number, work: (connection: LdapStoreConnection) => Promise<T>): Promise<T> {
     let slot = this.#slots[i];
     if (slot === undefined) {
       slot = this.#open();

@@ -177,6 +177,16 @@ describe('stores/ldap: ldapStore', () => {
     await expectSaslRejection(Promise.resolve(store.lookup('dave', { mechanism: 'PLAIN' })), 'USAGE');
   });
 
+  it('runs a search once more on a new connection when a connection that had served fails (closed while idle)', async () => {
+    const fake = directory();
+    const store = storeOver(fake, { connections: 1, cache: false });
+    expect(await store.lookup('alice', { mechanism: 'PLAIN' })).to.be.instanceOf(ClearIdentity);
+    fake.failNextSearch = true;
+    expect(await store.lookup('alice', { mechanism: 'PLAIN' })).to.be.instanceOf(ClearIdentity);
+    expect({ opened: fake.opened, closed: fake.closed, searches: fake.searches.length }).to.deep.equal({ opened: 2, closed: 1, searches: 3 });
+    store.close();
+  });
+
   it('refuses bad options with USAGE errors', () => {
     for (const bad of [{ connections: 0 }, { connections: 65 }, { timeoutMs: 0 }, { secretAttributes: [] }, { base: 5 as unknown as string }]) {
       expect(() => storeOver(directory(), bad)).to.throw().with.property('code', 'USAGE');
