@@ -132,4 +132,31 @@ async function measure(name: string, minMs: number): Promise<{ ops: number; seco
   return { ops, seconds: (performance.now() - start) / 1000 };
 }
 
-(globalThis as { saslkitBench?: unknown }).saslkitBench = { names: Object.keys(CONTESTANTS), measure, userAgent: (globalThis as { navigator?: { userAgent: string } }).navigator?.userAgent ?? '' };
+/**
+ * Runs `names` interleaved, one login of each in turn (the order rotating every cycle), for
+ * about `minMs` per contestant, and times each login alone. On a shared machine the load swings
+ * within a round: interleaving exposes every contestant to the same swings, so their ratios hold
+ * still where back-to-back time slices do not.
+ */
+async function measureInterleaved(names: readonly string[], minMs: number): Promise<Record<string, { ops: number; seconds: number }>> {
+  const ops = names.map((name) => {
+    const op = CONTESTANTS[name];
+    if (op === undefined) throw new Error(`no contestant ${name}`);
+    return op;
+  });
+  const count = names.map(() => 0);
+  const spent = names.map(() => 0);
+  const start = performance.now();
+  for (let cycle = 0; cycle === 0 || performance.now() - start < minMs * names.length; cycle++) {
+    for (let k = 0; k < names.length; k++) {
+      const i = (k + cycle) % names.length;
+      const began = performance.now();
+      await (ops[i] as () => Promise<void>)();
+      spent[i] = (spent[i] as number) + performance.now() - began;
+      count[i] = (count[i] as number) + 1;
+    }
+  }
+  return Object.fromEntries(names.map((name, i) => [name, { ops: count[i] as number, seconds: (spent[i] as number) / 1000 }]));
+}
+
+(globalThis as { saslkitBench?: unknown }).saslkitBench = { names: Object.keys(CONTESTANTS), measure, measureInterleaved, userAgent: (globalThis as { navigator?: { userAgent: string } }).navigator?.userAgent ?? '' };
