@@ -132,9 +132,14 @@ class ConnectionPool {
     try {
       return await this.#runOn(i, work);
     } catch (error) {
-      if (!reused || this.#closed || (isSaslError(error) && error.code === 'TIMEOUT')) throw error;
+      // close() may have run while the request was out: then no new connection is opened.
+      if (!reused || this.#isClosed() || (isSaslError(error) && error.code === 'TIMEOUT')) throw error;
       return this.#runOn(i, work);
     }
+  }
+
+  #isClosed(): boolean {
+    return this.#closed;
   }
 
   async #runOn<T>(i: number, work: (connection: LdapStoreConnection) => Promise<T>): Promise<T> {
