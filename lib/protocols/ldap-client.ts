@@ -132,7 +132,7 @@ export type LdapChannelBindingStyle = 'openldap' | 'rfc5802';
 
 /** What every LDAP bind needs, whatever carries it. */
 export interface LdapBindOptions {
-  /** The user's credentials (authcid, password or token, optional authzid). EXTERNAL needs none: `new ClientCredentials('')`. */
+  /** The user's credentials (authcid, password or token, optional authzid). EXTERNAL needs none: `new ClientCredentials('', '')`. */
   readonly credentials: ClientCredentials;
   /** The mechanism to use, as named (naming PLAIN is consent to send the password). Without it, one is chosen from `offered`. */
   readonly mechanism?: string;
