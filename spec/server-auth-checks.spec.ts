@@ -55,3 +55,41 @@ describe('server-auth checks (each pinned on its own)', () => {
     expect(usage.mechanism).to.equal('PLAIN');
   });
 });
+
+describe('server-auth checks: what counts towards maxStoredCost (fourth mutation run)', () => {
+  /** An account of a class of one's own whose SCRAM secrets are plain objects (as from a database row). */
+  function rowAccount(getScramSecret: (hash: string) => unknown): Identity {
+    return { authcid: 'alice', compareAuthcid: (name) => name === 'alice', compareSecret: (secret) => secret === 'pw', getClearSecret: () => undefined, getScramSecret } as Identity;
+  }
+  const secretOf = (hash: string, iterations: unknown): unknown => ({ hash, salt: new Uint8Array(16), iterations, storedKey: new Uint8Array(32), serverKey: new Uint8Array(32) });
+  const login = (account: Identity): SaslError | undefined => {
+    try {
+      plain({ lookup: () => account, maxStoredCost: 5000 }, '\0alice\0pw');
+      return undefined;
+    } catch (error) {
+      return error as SaslError;
+    }
+  };
+
+  it('a secret within the cap logs in, one above it is refused (the cases below change one thing)', () => {
+    expect(login(rowAccount((hash) => (hash === 'SHA-256' ? secretOf('SHA-256', 5000) : undefined)))).to.equal(undefined);
+    const refused = login(rowAccount((hash) => (hash === 'SHA-256' ? secretOf('SHA-256', 5001) : undefined)));
+    expect((refused?.cause as SaslError | undefined)?.code).to.equal('LIMIT_EXCEEDED');
+  });
+
+  it('a secret handed out under another hash than the one asked for does not count', () => {
+    expect(login(rowAccount((hash) => (hash === 'SHA-1' ? secretOf('SHA-512', 9000) : undefined)))).to.equal(undefined);
+  });
+
+  it('a secret whose iteration count is not a number does not count', () => {
+    expect(login(rowAccount((hash) => (hash === 'SHA-256' ? secretOf('SHA-256', '9000') : undefined)))).to.equal(undefined);
+  });
+
+  it('a hash the account cannot hand out (it throws) does not hide the others', () => {
+    const account = rowAccount((hash) => {
+      if (hash === 'SHA-1') throw new Error('no SHA-1 here');
+      return hash === 'SHA-512' ? secretOf('SHA-512', 9000) : undefined;
+    });
+    expect((login(account)?.cause as SaslError | undefined)?.code).to.equal('LIMIT_EXCEEDED');
+  });
+});
