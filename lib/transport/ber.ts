@@ -220,7 +220,7 @@ export interface LdapReaderOptions {
  * Reads whole BER elements (LDAPMessages: a SEQUENCE each) from a byte source. It reads with
  * `next()` only and never closes the source, keeps the bytes that arrived after a message, and
  * joins a message's chunks once, when the message is complete: linear in the bytes received
- * however they are chunked ({@link readerWork} counts). A message over `maxMessageBytes` is a
+ * however they are chunked (the readers' work counter, `readerWork`, counts). A message over `maxMessageBytes` is a
  * {@link LimitExceededError} as soon as its header says so, before its contents arrive.
  */
 export class LdapMessageReader {
