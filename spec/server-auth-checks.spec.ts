@@ -93,3 +93,49 @@ describe('server-auth checks: what counts towards maxStoredCost (fourth mutation
     expect((login(account)?.cause as SaslError | undefined)?.code).to.equal('LIMIT_EXCEEDED');
   });
 });
+
+describe('server-auth checks: the decoy is learned once per store and identity class (fourth mutation run)', () => {
+  // learnDecoy's contract: the first identity of a new kind a store returns is copied (its SCRAM
+  // secrets read); later logins only read them for the cost cap, one call per hash. With
+  // unknownUserIdentity set nothing is learned at all.
+  function counted(calls: string[]): Identity {
+    return {
+      authcid: 'alice',
+      compareAuthcid: (name) => name === 'alice',
+      compareSecret: (secret) => secret === 'pw',
+      getClearSecret: () => {
+        calls.push('clear');
+        return 'pw';
+      },
+      getScramSecret: (hash: string) => {
+        calls.push(hash);
+        return undefined;
+      },
+    } as Identity;
+  }
+  const callsPerLogin = (options: (account: Identity) => ServerOptions): string[][] => {
+    const calls: string[] = [];
+    const account = counted(calls);
+    const lookup = options(account);
+    const perLogin: string[][] = [];
+    for (let i = 0; i < 3; i++) {
+      plain(lookup, '\0alice\0pw');
+      perLogin.push(calls.splice(0));
+    }
+    return perLogin;
+  };
+  const COST_CHECK = ['SHA-1', 'SHA-256', 'SHA-512'];
+
+  it('learned on the first login only; later logins read the secrets once per hash for the cost cap', () => {
+    const [first, second, third] = callsPerLogin((account) => ({ lookup: () => account }));
+    expect(first?.length).to.be.greaterThan(COST_CHECK.length);
+    expect(second).to.deep.equal(COST_CHECK);
+    expect(third).to.deep.equal(COST_CHECK);
+  });
+
+  it('nothing is learned with unknownUserIdentity set: every login reads only what the cost cap needs', () => {
+    const perLogin = callsPerLogin((account) => ({ lookup: () => account, unknownUserIdentity: new ClearIdentity('nobody', 'decoy') }));
+    expect(perLogin).to.deep.equal([COST_CHECK, COST_CHECK, COST_CHECK]);
+  });
+});
+
