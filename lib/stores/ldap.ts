@@ -15,9 +15,25 @@
  * @module
  */
 import type { ConnectionOptions } from 'node:tls';
-import { type CredentialLookup, type Identity, type PasswordVerifier, StoreCache, type StoreCacheOptions, type StoreCacheStats, UsageError, isSaslError } from '../index.js';
-import { LdapConnection, type LdapRequestOptions, type LdapSearchRequest, type LdapSearchResult } from '../protocols/ldap-connection.js';
-import { LDAP_RESULT, type LdapAttribute, type LdapFilter, type LdapMessage, type LdapProtocolOp } from '../protocols/ldap-messages.js';
+import {
+  type CredentialLookup,
+  type Identity,
+  LDAP_RESULT,
+  type LdapAttribute,
+  LdapConnection,
+  type LdapFilter,
+  type LdapMessage,
+  type LdapProtocolOp,
+  type LdapRequestOptions,
+  type LdapSearchRequest,
+  type LdapSearchResult,
+  type PasswordVerifier,
+  StoreCache,
+  type StoreCacheOptions,
+  type StoreCacheStats,
+  UsageError,
+  isSaslError,
+} from '../index.js';
 import { type StoredValueOptions, identityFromValues } from './stored.js';
 
 export { type StoredValue, type StoredValueOptions, DEFAULT_MAX_STORED_VALUE_LENGTH, DEFAULT_MAX_STORED_VALUES, identityFromValues } from './stored.js';
