@@ -46,6 +46,8 @@ export interface LdapStoreConnection {
     search(request: LdapSearchRequest, options?: LdapRequestOptions): Promise<LdapSearchResult>;
     request(op: LdapProtocolOp, options?: LdapRequestOptions): Promise<LdapMessage>;
   };
+  /** True when TLS protects it ({@link LdapConnection.encrypted}); simple binds need it unless `plaintextBinds`. */
+  readonly encrypted?: boolean;
   /** Closes it at once. */
   close(): void;
 }
@@ -82,6 +84,12 @@ export interface LdapStoreOptions extends StoredValueOptions {
   readonly cache?: StoreCacheOptions | StoreCache<LdapAccount> | false;
   /** Opens a connection (default: {@link LdapConnection.connect} with the options above). */
   readonly connect?: () => Promise<LdapStoreConnection>;
+  /**
+   * Allow simple binds (the reader account's, `verifyPassword`'s) on a connection without TLS,
+   * where the password crosses the wire in clear: only for a directory on the same host or a
+   * network you trust. Default false: such a bind is a {@link UsageError} and nothing is sent.
+   */
+  readonly plaintextBinds?: boolean;
 }
 
 /** What a search found for a name: the entry's DN, its identity, or why the values could not be read. */
@@ -232,9 +240,18 @@ export function ldapStore(options: LdapStoreOptions): LdapStore {
   const valueOptions: StoredValueOptions = options;
   const open = (): Promise<LdapStoreConnection> =>
     LdapConnection.connect({ url: options.url, ...(options.tls === undefined ? {} : { tls: options.tls }), ...(options.startTls === undefined ? {} : { startTls: options.startTls }), timeoutMs, maxEntries: 2 });
-  const connect = options.connect ?? open;
+  const opener = options.connect ?? open;
+  // A connection that will carry a password is refused before any is sent, unless TLS protects it.
+  const connect = async (binds: boolean): Promise<LdapStoreConnection> => {
+    const connection = await opener();
+    if (binds && connection.encrypted !== true && options.plaintextBinds !== true) {
+      connection.close();
+      throw new UsageError('the LDAP store would send a password without TLS: use ldaps:// or startTls (or plaintextBinds for a loopback directory)');
+    }
+    return connection;
+  };
   const searchers = new ConnectionPool(size, async () => {
-    const connection = await connect();
+    const connection = await connect(options.bindDN !== undefined);
     if (options.bindDN !== undefined) {
       try {
         const code = await simpleBind(connection, options.bindDN, options.bindPassword ?? '', AbortSignal.timeout(timeoutMs));
@@ -246,7 +263,7 @@ export function ldapStore(options: LdapStoreOptions): LdapStore {
     }
     return connection;
   });
-  const binders = new ConnectionPool(size, connect);
+  const binders = new ConnectionPool(size, () => connect(true));
   const cache = options.cache === false ? undefined : options.cache instanceof StoreCache ? options.cache : new StoreCache<LdapAccount>(options.cache ?? {});
   let searches = 0;
   let binds = 0;

@@ -23,6 +23,7 @@ class FakeDirectory {
   opened = 0;
   closed = 0;
   failNextSearch = false;
+  encrypted = true;
   constructor(readonly entries: Map<string, { dn: string; attributes: LdapAttribute[] }[]>, readonly passwords: Map<string, string>) {}
 
   connect = (): Promise<LdapStoreConnection> => {
@@ -50,6 +51,7 @@ class FakeDirectory {
           return Promise.resolve({ messageId: 1, op: { type: 'bindResponse', result: { resultCode: ok ? 0 : 49, matchedDN: '', diagnosticMessage: '' } } });
         },
       },
+      encrypted: this.encrypted,
       close: () => { this.closed += 1; },
     });
   };
@@ -185,6 +187,20 @@ describe('stores/ldap: ldapStore', () => {
     expect(await store.lookup('alice', { mechanism: 'PLAIN' })).to.be.instanceOf(ClearIdentity);
     expect({ opened: fake.opened, closed: fake.closed, searches: fake.searches.length }).to.deep.equal({ opened: 2, closed: 1, searches: 3 });
     store.close();
+  });
+
+  it('sends no password over a connection without TLS unless plaintextBinds is set', async () => {
+    const fake = directory();
+    fake.encrypted = false;
+    const store = storeOver(fake);
+    const error = await expectSaslRejection(Promise.resolve(store.lookup('alice', { mechanism: 'PLAIN' })), 'USAGE');
+    expect(error.message).to.include('without TLS');
+    await expectSaslRejection(Promise.resolve(store.verifyPassword('alice', 'alice-pass', { mechanism: 'PLAIN' })), 'USAGE');
+    expect(fake.binds).to.deep.equal([]);
+    expect(fake.closed).to.equal(fake.opened);
+    // Anonymous searches send no password: allowed in the clear.
+    expect(await storeOver(fake, {}, false).lookup('alice', { mechanism: 'PLAIN' })).to.be.instanceOf(ClearIdentity);
+    expect(await storeOver(fake, { plaintextBinds: true }).verifyPassword('alice', 'alice-pass', { mechanism: 'PLAIN' })).to.equal(true);
   });
 
   it('refuses bad options with USAGE errors', () => {
