@@ -3,7 +3,7 @@
  * PBKDF2/scrypt on libuv's pool through the KDF pool for the async drivers. Node-only: an edge.
  * @module
  */
-import { createHash, createHmac, pbkdf2Sync, randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, pbkdf2Sync, randomBytes, scryptSync } from 'node:crypto';
 import { pooledPbkdf2, pooledScrypt } from '../kdf-pool.js';
 import type { CryptoProvider, DigestName, SyncCrypto } from './provider.js';
 
@@ -22,8 +22,8 @@ export const nodeCryptoProvider: CryptoProvider = {
   name: 'node:crypto',
   randomBytes: (length) => randomBytes(length),
   sync,
-  timingSafeEqual: (a, b) => timingSafeEqual(a, b),
   md5: (data) => createHash('md5').update(data).digest(),
+  hmacMd5: (key, data) => createHmac('md5', key).update(data).digest(),
   hash: (digest, data) => Promise.resolve(sync.hash(digest, data)),
   hmac: (digest, key, data) => Promise.resolve(sync.hmac(digest, key, data)),
   pbkdf2: (digest, password, salt, iterations, length, job) => pooledPbkdf2(password, salt, iterations, length, NODE_DIGEST[digest], job?.ticket, job?.mechanism),

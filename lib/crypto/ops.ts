@@ -69,8 +69,10 @@ export function md5(data: Uint8Array): Uint8Array {
   return native === undefined ? portableMd5(data) : native(data);
 }
 
-/** HMAC-MD5(key, data) (RFC 2104) over {@link md5}: WebCrypto has no MD5, so no HMAC-MD5 either. */
+/** HMAC-MD5(key, data) (RFC 2104): the platform's, else over {@link md5} (WebCrypto has no MD5, so no HMAC-MD5 either). */
 export function hmacMd5(key: Uint8Array, data: Uint8Array): Uint8Array {
+  const native = cryptoProvider().hmacMd5;
+  if (native !== undefined) return native(key, data);
   const block = new Uint8Array(64);
   block.set(key.length > 64 ? md5(key) : key);
   const inner = new Uint8Array(64 + data.length);

@@ -57,14 +57,10 @@ export interface CryptoProvider {
   randomBytes(length: number): Uint8Array;
   /** Synchronous SHA-family forms, or undefined where the platform has none (WebCrypto). */
   readonly sync: SyncCrypto | undefined;
-  /**
-   * Compares two byte arrays of equal length in time that depends only on the length, when the
-   * platform has such a primitive (node:crypto's `timingSafeEqual`); `constantTimeEqual` falls
-   * back to a branch-free JavaScript loop otherwise. Only `constantTimeEqual` calls it.
-   */
-  readonly timingSafeEqual?: ((a: Uint8Array, b: Uint8Array) => boolean) | undefined;
   /** MD5(data), when the platform has it; saslkit's own MD5 (lib/md5.ts) otherwise. */
   readonly md5?: ((data: Uint8Array) => Uint8Array) | undefined;
+  /** HMAC-MD5(key, data), when the platform has it; built on {@link CryptoProvider.md5} otherwise. */
+  readonly hmacMd5?: ((key: Uint8Array, data: Uint8Array) => Uint8Array) | undefined;
   /** H(data). */
   hash(digest: DigestName, data: Uint8Array): Promise<Uint8Array>;
   /** HMAC(key, data). */

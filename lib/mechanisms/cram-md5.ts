@@ -49,7 +49,9 @@ export function cramMd5Digest(secret: string, challengeBytes: Uint8Array): strin
  */
 export function cramMd5Challenge(hostname = 'localhost'): Uint8Array {
   if (!HOSTNAME.test(hostname)) throw new UsageError('CRAM-MD5 hostname must be printable ASCII without spaces, < or >', { mechanism: NAME });
-  const random = new DataView(randomBytes(8).buffer).getBigUint64(0).toString();
+  const bytes = randomBytes(8);
+  // The view must start at the bytes' own offset: a pooled array shares its buffer with others.
+  const random = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(0).toString();
   return utf8(`<${random}.${Date.now()}@${hostname}>`);
 }
 

@@ -23,6 +23,7 @@ import {
   ScryptHasher,
   type ServerOptions,
   SyncClientSession,
+  cramMd5Challenge,
   cryptoProvider,
   isEffect,
   nodeCryptoProvider,
@@ -182,5 +183,18 @@ describe('crypto provider', () => {
       const step = hmac('SHA-256', new Uint8Array(1), new Uint8Array(1)).next();
       expect(step.done).to.equal(true);
     });
+  });
+});
+
+describe('random parts drawn from the provider', () => {
+  it('CRAM-MD5 challenges: 64 fresh random bits each time, with either provider (a pooled array is read at its own offset)', () => {
+    for (const provider of [nodeCryptoProvider, webCryptoProvider()]) {
+      setCryptoProvider(provider);
+      const randoms = Array.from({ length: 200 }, () => /^<(\d+)\./.exec(Buffer.from(cramMd5Challenge()).toString())?.[1]);
+      expect(new Set(randoms).size).to.equal(200);
+      // 64 random bits print as 20 digits or fewer, and most of them as 18 or more.
+      expect(randoms.filter((r) => r !== undefined && r.length >= 18).length).to.be.greaterThan(190);
+    }
+    setCryptoProvider(undefined);
   });
 });
