@@ -144,6 +144,8 @@ export class LdapConnection {
   constructor(socket: Socket, options: Omit<LdapConnectOptions, 'url'> = {}) {
     this.#socket = socket;
     this.#options = options;
+    // Errors reach the caller through the reads; a socket without a listener would crash the process.
+    socket.on('error', () => undefined);
     this.#chunks = new SocketChunks(socket);
     this.requester = this.#requester();
     this.#binding = isTls(socket) ? tlsChannelBinding(socket, 'client', { types: ['tls-server-end-point'] }) : undefined;
@@ -226,6 +228,7 @@ export class LdapConnection {
       secure.destroy();
       throw error;
     }
+    secure.on('error', () => undefined);
     this.#socket = secure;
     this.#chunks = new SocketChunks(secure);
     this.#binding = tlsChannelBinding(secure, 'client', { types: ['tls-server-end-point'] });

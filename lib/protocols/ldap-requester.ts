@@ -35,6 +35,9 @@ export interface LdapSearchResult {
 /** The searchRequest operation's fields. */
 export type LdapSearchRequest = Omit<Extract<LdapProtocolOp, { type: 'searchRequest' }>, 'type'>;
 
+/** The OID of the unsolicited notice a server sends before it drops the connection. */
+const NOTICE_OF_DISCONNECTION = LDAP_OID.NOTICE_OF_DISCONNECTION;
+
 /** Default of {@link LdapRequester}'s `maxEntries`: entries accepted in one search. */
 export const DEFAULT_LDAP_MAX_ENTRIES = 1000;
 
@@ -77,7 +80,7 @@ export class LdapRequester {
     for (;;) {
       const bytes = await raceSignal(this.reader.readBytes(), signal, { party: 'server' });
       const message = parseLdapMessage(bytes, { party: 'server' });
-      if (message.messageId === 0 && message.op.type === 'extendedResponse' && message.op.responseName === LDAP_OID.NOTICE_OF_DISCONNECTION) {
+      if (message.messageId === 0 && message.op.type === 'extendedResponse' && message.op.responseName === NOTICE_OF_DISCONNECTION) {
         throw new ExchangeAbortedError('the LDAP server sent a notice of disconnection', { party: 'server' });
       }
       if (message.messageId !== messageId) throw new UnexpectedMessageError('the LDAP server answered a request that was not made', { party: 'server' });

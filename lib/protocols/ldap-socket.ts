@@ -77,6 +77,8 @@ function withLocalAddress(options: ServerOptions | undefined, socket: Socket): S
  * error that ended it otherwise (a malformed message, too many failed binds, a failed handshake).
  */
 export async function serveLdapSocket(socket: Socket, options: LdapSocketOptions, onBind?: (authenticated: Authenticated) => void | Promise<void>): Promise<void> {
+  // Errors end the reads (ABORTED); a socket without a listener would crash the process.
+  socket.on('error', () => undefined);
   let current: Socket = socket;
   let chunks = new SocketChunks(socket);
   const secure = socket instanceof TLSSocket;
