@@ -25,6 +25,19 @@ export interface LdapSocketOptions extends Omit<LdapServerAuthOptions, 'messages
    * e.g. the subject's CN. Without it, EXTERNAL is never offered.
    */
   readonly certificateIdentity?: (socket: TLSSocket) => string | undefined;
+  /** Closes a connection on which nothing was received for this long, in milliseconds. Default 120000 (two minutes); 0 for none. */
+  readonly idleTimeoutMs?: number;
+}
+
+// Default of LdapSocketOptions.idleTimeoutMs.
+const DEFAULT_LDAP_IDLE_TIMEOUT_MS = 120_000;
+
+function closeWhenIdle(socket: Socket, ms: number): void {
+  if (ms > 0) {
+    socket.setTimeout(ms, () => {
+      socket.destroy();
+    });
+  }
 }
 
 function tlsOptions(base: ServerOptions | undefined, socket: TLSSocket, identity: LdapSocketOptions['certificateIdentity']): ServerOptions {
@@ -79,6 +92,8 @@ function withLocalAddress(options: ServerOptions | undefined, socket: Socket): S
 export async function serveLdapSocket(socket: Socket, options: LdapSocketOptions, onBind?: (authenticated: Authenticated) => void | Promise<void>): Promise<void> {
   // Errors end the reads (ABORTED); a socket without a listener would crash the process.
   socket.on('error', () => undefined);
+  const idle = options.idleTimeoutMs ?? DEFAULT_LDAP_IDLE_TIMEOUT_MS;
+  closeWhenIdle(socket, idle);
   let current: Socket = socket;
   let chunks = new SocketChunks(socket);
   const secure = socket instanceof TLSSocket;
@@ -92,6 +107,7 @@ export async function serveLdapSocket(socket: Socket, options: LdapSocketOptions
           if (chunks.pending) throw new MalformedMessageError('the LDAP client sent data after StartTLS before its answer', { party: 'client' });
           const tls = await upgrade(socket, context, options.requestCert === true);
           tls.on('error', () => undefined);
+          closeWhenIdle(tls, idle);
           current = tls;
           chunks = new SocketChunks(tls);
           return { messages: chunks, write: write(tls), options: tlsOptions(base, tls, options.certificateIdentity) };
