@@ -181,6 +181,8 @@ export class ClientSocket {
     const socket = this.socket;
     this.#source?.detach();
     if (socket.destroyed) return;
+    // What the server sends after the goodbye is not read: let it flow away so that its end (and the close) comes.
+    socket.resume();
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         socket.destroy();
