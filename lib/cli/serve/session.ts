@@ -185,10 +185,9 @@ export class Session {
    * "y" as a downgrade, which would be wrong when this server does not offer -PLUS for it.
    * Without a mechanism (a protocol that names it inside its own loop, IRC), when any -PLUS is.
    */
-  serverOptions(mechanism?: string): ServerOptions {
+  serverOptions(mechanism?: string, offered: readonly string[] = this.offered()): ServerOptions {
     const base = this.settings.options;
     const { lookup, validateToken } = base;
-    const offered = this.offered();
     const tls = this.tls;
     const binding =
       tls !== undefined && (mechanism === undefined ? offered.some((name) => name.endsWith('-PLUS')) : mechanism.endsWith('-PLUS') || offered.includes(`${mechanism}-PLUS`));
@@ -239,9 +238,10 @@ export class Session {
    */
   async sasl(mechanism: string, run: (auth: SASLAuth, options: ServerOptions) => Promise<Authenticated>): Promise<Authenticated | undefined> {
     this.#attemptUser = undefined;
-    const auth = this.offeredAuth();
+    // The offer is worked out once per exchange (it reads the TLS state's channel-binding types).
+    const offered = this.offered();
     try {
-      const outcome = await run(auth, this.serverOptions(mechanism));
+      const outcome = await run(this.offeredAuth(offered), this.serverOptions(mechanism, offered));
       this.authenticated = true;
       this.report(mechanism, { outcome });
       return outcome;
