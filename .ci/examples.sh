@@ -134,6 +134,10 @@ if peer PostgreSQL "$PG_PORT"; then
     env SASLKIT_PASSWORD="$ALICE_PASS" "$TS_NODE" examples/postgres-client.ts "$INTEROP_HOST" "$PG_PORT" alice --database postgres
   check 'examples/postgres-client.ts -> PostgreSQL (--tls)' 0 'authenticated as alice with SCRAM-SHA-256-PLUS; server verified: true' \
     env SASLKIT_PASSWORD="$ALICE_PASS" "$TS_NODE" examples/postgres-client.ts "$INTEROP_HOST" "$PG_PORT" alice --tls --database postgres
+  check 'examples/stores.ts -> PostgreSQL store (pg_authid)' 0 'logged in as alice with SCRAM-SHA-256; store queries: 1' \
+    env SASLKIT_PASSWORD="$ALICE_PASS" SASLKIT_PG_PASSWORD="$PG_SUPERUSER_PASS" "$TS_NODE" examples/stores.ts "$INTEROP_HOST" "$PG_PORT" postgres alice
+  check 'examples/stores.ts -> PostgreSQL store, wrong password' 1 'refused: AUTHENTICATION_FAILED' \
+    env SASLKIT_PASSWORD=wrong-password SASLKIT_PG_PASSWORD="$PG_SUPERUSER_PASS" "$TS_NODE" examples/stores.ts "$INTEROP_HOST" "$PG_PORT" postgres alice
 fi
 
 if peer InspIRCd "$IRC_PORT"; then
