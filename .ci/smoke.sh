@@ -118,6 +118,37 @@ EOF
 node esm/integrations.mjs
 node cjs/integrations.cjs
 
+# --- the credential stores (saslkit/stores/postgres, saslkit/stores/ldap) ---------------------------
+# pg is an optional peer: the stores use the pool the application passes and never load pg.
+[ ! -e node_modules/pg ] || { echo "smoke: npm installed the optional peer pg" >&2; exit 1; }
+cat > esm/stores.mjs <<'EOF'
+import assert from 'node:assert/strict';
+import { postgresStore } from 'saslkit/stores/postgres';
+import { ldapStore } from 'saslkit/stores/ldap';
+
+const pool = { query: async () => ({ rows: [] }) };
+const store = postgresStore({ pool, table: 'accounts', userColumn: 'name', secretColumns: ['secret'] });
+assert.match(store.query, /FROM "accounts" WHERE "name" = \$1/);
+assert.equal(await store.lookup('nobody', { mechanism: 'PLAIN' }), undefined);
+assert.equal(store.queries, 1);
+assert.equal(typeof ldapStore, 'function');
+console.log('smoke: ESM import of saslkit/stores/postgres and saslkit/stores/ldap OK (no pg installed)');
+EOF
+cat > cjs/stores.cjs <<'EOF'
+'use strict';
+const assert = require('node:assert/strict');
+const { postgresStore } = require('saslkit/stores/postgres');
+const { ldapStore } = require('saslkit/stores/ldap');
+
+assert.equal(typeof postgresStore, 'function');
+assert.equal(typeof ldapStore, 'function');
+assert.equal(require.resolve('saslkit/stores/postgres').endsWith('stores-postgres.cjs'), true);
+assert.equal(require.resolve('saslkit/stores/ldap').endsWith('stores-ldap.cjs'), true);
+console.log('smoke: CJS require of saslkit/stores/postgres and saslkit/stores/ldap OK');
+EOF
+node esm/stores.mjs
+node cjs/stores.cjs
+
 # --- strict TypeScript consumers -------------------------------------------------------------
 for kind in esm cjs; do
   cat > "$kind/consumer.ts" <<'EOF'
