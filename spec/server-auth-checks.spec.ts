@@ -1,9 +1,10 @@
 // server-auth.ts checks pinned after the StrykerJS run (issue 11; see mutation/RESULTS.md): what
 // the store and the password backend are asked, and the blame of the policy's refusal.
 import { expect } from 'chai';
-import { ClearIdentity, HashedIdentity, type Identity, PLAIN, type SaslError, type ServerOptions, SyncServerSession } from '../lib/index.js';
+import { ClearIdentity, HashedIdentity, type Identity, PLAIN, SCRAM_SHA_256, type SaslError, ScramIdentity, type ServerOptions, SyncServerSession } from '../lib/index.js';
+import { traceServer } from './hostile/support.js';
 import { storedCostError } from '../lib/server-auth.js';
-import { b, expectSaslError } from './support/helpers.js';
+import { b, expectSaslError, s } from './support/helpers.js';
 
 function plain(options: ServerOptions, message: string): void {
   new SyncServerSession(PLAIN.server(options, b(message))).start();
@@ -136,6 +137,48 @@ describe('server-auth checks: the decoy is learned once per store and identity c
   it('nothing is learned with unknownUserIdentity set: every login reads only what the cost cap needs', () => {
     const perLogin = callsPerLogin((account) => ({ lookup: () => account, unknownUserIdentity: new ClearIdentity('nobody', 'decoy') }));
     expect(perLogin).to.deep.equal([COST_CHECK, COST_CHECK, COST_CHECK]);
+  });
+});
+
+describe('server-auth checks: cost cap, SCRAM lookups and decoys, trace labels (fourth mutation run, batch 7)', () => {
+  const secretOf = (hash: string, iterations: number): unknown => ({ hash, salt: new Uint8Array(16), iterations, storedKey: new Uint8Array(32), serverKey: new Uint8Array(32) });
+  const row = (secrets: Record<string, unknown>): Identity =>
+    ({ authcid: 'alice', compareAuthcid: (name: string) => name === 'alice', compareSecret: (secret: string) => secret === 'pw', getClearSecret: () => undefined, getScramSecret: (hash: string) => secrets[hash] }) as Identity;
+
+  it('the cost of an account is its most expensive secret, not its last', () => {
+    const error = expectSaslError(() => { plain({ lookup: () => row({ 'SHA-1': secretOf('SHA-1', 9000), 'SHA-256': secretOf('SHA-256', 1000) }), maxStoredCost: 5000 }, '\0alice\0pw'); }, 'AUTHENTICATION_FAILED');
+    expect((error.cause as SaslError | undefined)?.code).to.equal('LIMIT_EXCEEDED');
+  });
+
+  /** The server-first message a SCRAM-SHA-256 server answers `n,,n=<user>,r=...` with, or its error. */
+  function serverFirst(options: ServerOptions, user: string): string {
+    const step = new SyncServerSession(SCRAM_SHA_256.server(options, b(`n,,n=${user},r=abcdefghijklmnopqrstuvwx`))).start();
+    return step.done ? '' : s(step.challenge);
+  }
+
+  it('SCRAM asks the store only for names SASLprep accepts (unassigned code points allowed), prepared', () => {
+    const asked: string[] = [];
+    const lookup = (name: string): Identity | undefined => {
+      asked.push(name);
+      return undefined;
+    };
+    for (const user of ['\u00ad', '\ue000', 'd\u0221', 'al\u00adice']) serverFirst({ lookup }, user);
+    expect(asked).to.deep.equal(['d\u0221', 'alice']);
+  });
+
+  it('SCRAM answers an unknown user with the shape of a configured SCRAM decoy, unless it is above the cost cap', () => {
+    const decoy = ScramIdentity.create('nobody', 'decoy-pass', { hashes: ['SHA-256'], iterations: 3333 });
+    const fields = (options: ServerOptions): Map<string, string> => new Map(serverFirst(options, 'mallory').split(',').map((kv) => [kv.slice(0, 1), kv.slice(2)] as [string, string]));
+    const within = fields({ lookup: () => undefined, unknownUserIdentity: decoy, scram: { saltSecret: 'k' } });
+    expect(within.get('i')).to.equal('3333');
+    expect(Buffer.from(within.get('s') ?? '', 'base64').length).to.equal(decoy.getScramSecret('SHA-256')?.salt.length);
+    const above = fields({ lookup: () => undefined, unknownUserIdentity: decoy, maxStoredCost: 3000, scram: { saltSecret: 'k' } });
+    expect(above.get('i')).to.not.equal('3333');
+  });
+
+  it('the authorization policy runs as a "hook" effect', () => {
+    const options: ServerOptions = { lookup: () => new ClearIdentity('alice', 'pw'), authorize: () => true };
+    expect(traceServer(PLAIN.server(options, b('bob\0alice\0pw')), []).steps).to.deep.equal(['lookup', 'verify', 'hook']);
   });
 });
 
