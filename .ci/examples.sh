@@ -147,5 +147,15 @@ if peer InspIRCd "$IRC_PORT"; then
     env SASLKIT_TLS_CA="$INTEROP_RUN/irc/server.pem" "$TS_NODE" examples/irc-client.ts "$INTEROP_HOST" "$IRC_TLS_PORT" alice EXTERNAL --tls --cert "$INTEROP_RUN/irc/alice.pem" --key "$INTEROP_RUN/irc/alice.key"
 fi
 
+if peer slapd "$LDAP_PORT"; then
+  check 'examples/ldap-client.ts -> slapd (mechanism from the rootDSE)' 0 'bound with SCRAM-SHA-512 in 2 round trip\(s\), server verified' \
+    env SASLKIT_PASSWORD="$ALICE_PASS" "$TS_NODE" examples/ldap-client.ts "ldap://$INTEROP_HOST:$LDAP_PORT" alice
+  check 'examples/ldap-client.ts -> slapd (--starttls, -PLUS)' 0 'bound with SCRAM-SHA-512-PLUS .*over TLS' \
+    env SASLKIT_PASSWORD="$ALICE_PASS" "$TS_NODE" examples/ldap-client.ts "ldap://$INTEROP_HOST:$LDAP_PORT" alice --starttls --ca "$INTEROP_RUN/slapd/tls/ca.pem" --servername localhost
+  check 'examples/ldap-client.ts -> slapd EXTERNAL (ldaps)' 0 'bound with EXTERNAL' \
+    "$TS_NODE" examples/ldap-client.ts "ldaps://$INTEROP_HOST:$LDAPS_PORT" '' --mechanism EXTERNAL --ca "$INTEROP_RUN/slapd/tls/ca.pem" --servername localhost --cert "$INTEROP_RUN/slapd/tls/alice.pem" --key "$INTEROP_RUN/slapd/tls/alice.key"
+  check 'examples/ldap-client.ts -> slapd: wrong password' 1 'bind refused: AUTHENTICATION_FAILED' \
+    env SASLKIT_PASSWORD=wrong-pass "$TS_NODE" examples/ldap-client.ts "ldap://$INTEROP_HOST:$LDAP_PORT" alice
+fi
 echo "examples: $passed passed, $failed failed, $skipped skipped in $(seconds "$began")"
 [ "$failed" = 0 ]
