@@ -182,3 +182,34 @@ describe('server-auth checks: cost cap, SCRAM lookups and decoys, trace labels (
   });
 });
 
+describe('server-auth checks: which decoy a store of an identity class of its own gets (fourth mutation run, batch 7)', () => {
+  // A store whose accounts have a clear secret gets the clear-text decoy; one whose accounts
+  // hand out nothing saslkit can copy gets the latest decoy learned from any store (as a host
+  // that builds a lookup per connection would). Seen by a counting hasher behind the other store.
+  const counter = { calls: 0 };
+  const hashedStore = (): ServerOptions => {
+    const alice = new HashedIdentity('alice', 'stored', { hash: (secret: string) => secret, verify: () => { counter.calls++; return false; } });
+    return { lookup: (name) => (name === 'alice' ? alice : undefined) };
+  };
+  const own = (clear: string | undefined): Identity => ({ authcid: 'alice', compareAuthcid: (name) => name === 'alice', compareSecret: () => false, getClearSecret: () => clear });
+  const probe = (options: ServerOptions, user: string): { code: string | undefined; hasherCalls: number } => {
+    counter.calls = 0;
+    const { error } = traceServer(PLAIN.server(options, b(`\0${user}\0wrong`)), []);
+    return { code: error?.code, hasherCalls: counter.calls };
+  };
+
+  it('accounts with a clear secret: an unknown user is compared in clear text, not against another store\'s decoy', () => {
+    probe(hashedStore(), 'alice');
+    const store: ServerOptions = { lookup: (name) => (name === 'alice' ? own('pw') : undefined) };
+    expect(probe(store, 'alice')).to.deep.equal({ code: 'AUTHENTICATION_FAILED', hasherCalls: 0 });
+    expect(probe(store, 'mallory')).to.deep.equal({ code: 'AUTHENTICATION_FAILED', hasherCalls: 0 });
+  });
+
+  it('accounts that hand out nothing: an unknown user is checked against the latest decoy learned, and fails', () => {
+    const store: ServerOptions = { lookup: (name) => (name === 'alice' ? own(undefined) : undefined) };
+    probe(store, 'alice');
+    probe(hashedStore(), 'alice');
+    expect(probe(store, 'mallory')).to.deep.equal({ code: 'AUTHENTICATION_FAILED', hasherCalls: 1 });
+  });
+});
+
