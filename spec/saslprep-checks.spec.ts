@@ -49,6 +49,8 @@ describe('SASLprep checks: the tables decoded on first use', () => {
   // Unicode 3.2) near its ends, and plain NFKC.
   const EXPECTED: [string, string, string][] = [
     ['a\u00adb', 'ok:ab', 'ok:ab'],
+    ['a\u3001b', 'ok:a\u3001b', 'ok:a\u3001b'], // just after C.1.2's last range (U+3000)
+    ['a\uff00b', 'error:MALFORMED_MESSAGE', 'ok:a\uff00b'], // unassigned, just after B.1's last (U+FEFF)
     ['a\ufeffb', 'ok:ab', 'ok:ab'],
     ['a\u00a0b', 'ok:a b', 'ok:a b'],
     ['a\u3000b', 'ok:a b', 'ok:a b'],
