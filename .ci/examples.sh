@@ -80,6 +80,10 @@ check 'type-check against dist/index.d.cts' 0 - "$TSC" -p tsconfig.examples.json
 check 'examples/xmpp-sasl.ts' 0 'client: logged in with SCRAM-SHA-256; server proved itself: true' "$TS_NODE" examples/xmpp-sasl.ts
 check 'examples/for-await-socket.ts' 0 '^ok: logged in once, second AUTH refused$' "$TS_NODE" examples/for-await-socket.ts
 check 'examples/smtp-demo.ts' 0 '^every check passed$' "$TS_NODE" examples/smtp-demo.ts
+# The browser page is bundled from the build (the package's "browser" export); the login itself runs
+# in Chromium against Prosody in spec/interop/browser-xmpp.spec.ts.
+check 'examples/browser-xmpp/build.ts (bundle for the browser)' 0 '^built .*index.html and main.js$' \
+  "$TS_NODE" examples/browser-xmpp/build.ts "$WORK/browser-xmpp"
 
 # --- 3. examples/smtp-server.ts and examples/smtp-client.ts --------------------------------------
 server_log="$WORK/smtp-server.log"

@@ -56,6 +56,11 @@ export {
   xmppClientAuth,
 } from './protocols/xmpp.js';
 export {
+  XMPP_FRAMING_NS, XMPP_WEBSOCKET_PROTOCOL, DEFAULT_XMPP_WEBSOCKET_MAX_QUEUED, type XmppWebSocket, type XmppWebSocketConstructor,
+  type XmppWebSocketEvent, type XmppWebSocketReaderOptions, type XmppWebSocketLoginOptions, type XmppWebSocketSession,
+  XmppWebSocketReader, buildXmppFramingOpen, buildXmppFramingClose, xmppWebSocketLogin,
+} from './protocols/xmpp-websocket.js';
+export {
   type LineSource, type LineWriter, type LineLimits, type ReplyKind, type ReplyTexts, type LineServerAuthOptions,
   type LineClientAuthOptions, type LineClientResult, LineQueue, lineIterator, lineWriter, CANCEL_LINE,
   MECHANISM_NAME, encodeInitialResponse, decodeInitialResponse, decodeLineData, advertisedMechanisms,

@@ -5,10 +5,7 @@
  * WebCrypto; nothing here is Node. The result is also written to #result's data attributes so
  * spec/interop/browser-xmpp.spec.ts can read it.
  */
-// Until the package index exports the WebSocket profile, this page imports saslkit from the
-// sources (all from one place, so the types agree); a user imports these from 'saslkit'.
-import { ClientCredentials, SASLAuth, isSaslError } from '../../lib/index.js';
-import { xmppWebSocketLogin } from '../../lib/protocols/xmpp-websocket.js';
+import { ClientCredentials, SASLAuth, isSaslError, xmppWebSocketLogin } from 'saslkit';
 
 // The few DOM types this page uses, declared here: the repository type-checks without the DOM lib.
 interface PageElement {

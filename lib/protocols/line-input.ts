@@ -4,7 +4,7 @@
  * with the line limit and the exchange's signal, by promise or by a promise-free poll.
  * @module
  */
-import { EMPTY, fromBase64, toBase64 } from '../bytes.js';
+import { EMPTY, fromBase64, toBase64, utf8Length } from '../bytes.js';
 import type { SessionLimits } from '../core.js';
 import {
   ExchangeAbortedError,
@@ -195,7 +195,7 @@ export class LineInput implements LineSink {
 
   /** Rejects a line over the limit. */
   check(line: string, context: ProfileContext): void {
-    if (line.length > this.maxLineLength || (line.length * 3 > this.maxLineLength && Buffer.byteLength(line, 'utf8') > this.maxLineLength)) {
+    if (line.length > this.maxLineLength || (line.length * 3 > this.maxLineLength && utf8Length(line) > this.maxLineLength)) {
       throw new ProfileFailure('tooLong', new LimitExceededError('maxLineLength', `a line is longer than ${this.maxLineLength} octets`, context));
     }
   }
