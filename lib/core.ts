@@ -116,11 +116,11 @@ abstract class Core<Y, R> {
     const context = { mechanism: this.mechanism, party: this.#busy ? ('local' as const) : this.peer };
     const timedOut = (this.#signal?.reason as { name?: unknown } | undefined)?.name === 'TimeoutError';
     this.#interrupted = true;
-    this.#stop(timedOut ? new TimeoutError('the authentication exchange took longer than allowed', context) : new ExchangeAbortedError(undefined, context));
+    this.stop(timedOut ? new TimeoutError('the authentication exchange took longer than allowed', context) : new ExchangeAbortedError(undefined, context));
   }
 
-  /** Fails the session and rejects the wait in progress with `error`: the signal fired or the time ran out. */
-  #stop(error: unknown): void {
+  /** Fails the session and rejects the wait in progress with `error`: the signal fired or the time ran out. @internal */
+  stop(error: unknown): void {
     this.fail(error);
     this.#endWait?.(error);
   }
@@ -138,21 +138,17 @@ abstract class Core<Y, R> {
 
   /**
    * `pending` (an effect's answer, or the peer's next message), or the session's error as soon
-   * as the signal fires or `timeoutMs` passes (a {@link TimeoutError} blamed on the peer). The
-   * iterator driver waits for the peer's messages with it. @internal
+   * as the signal fires or {@link stop} is called (by {@link waitWithin}'s timer: `interruptible`).
+   * @internal
    */
-  wait<T>(pending: PromiseLike<T>, timeoutMs?: number): Promise<T> {
+  wait<T>(pending: PromiseLike<T>, interruptible = false): Promise<T> {
     if (this.state === 'failed') {
       pending.then(undefined, () => undefined); // its rejection would be unhandled
       return rejection(this.#error);
     }
-    if (this.#signal === undefined && timeoutMs === undefined) return Promise.resolve(pending);
+    if (this.#signal === undefined && !interruptible) return Promise.resolve(pending);
     return new Promise<T>((resolve, reject) => {
-      const timer = timeoutMs === undefined ? undefined : setTimeout(() => {
-        this.#stop(new TimeoutError(`no message from the ${this.peer} within ${timeoutMs} ms`, { mechanism: this.mechanism, party: this.peer }));
-      }, timeoutMs);
       const settle = <V>(then: (value: V) => void) => (value: V): void => {
-        clearTimeout(timer);
         this.#endWait = undefined;
         then(value);
       };
@@ -246,6 +242,24 @@ abstract class Core<Y, R> {
     if (this.finished) throw this.#error;
     return read(this, result);
   }
+}
+
+/**
+ * The core's {@link Core.wait} for the peer's next message, failed with a {@link TimeoutError}
+ * blamed on the peer when `timeoutMs` passes first. Only the iterator driver waits for messages;
+ * a function rather than a method so that a bundle without that driver leaves it out. @internal
+ */
+export function waitWithin<T>(core: ClientCore | ServerCore, pending: PromiseLike<T>, timeoutMs: number | undefined): Promise<T> {
+  if (timeoutMs === undefined) return core.wait(pending);
+  const timer = setTimeout(() => {
+    core.stop(new TimeoutError(`no message from the ${core.peer} within ${timeoutMs} ms`, { mechanism: core.mechanism, party: core.peer }));
+  }, timeoutMs);
+  const waiting = core.wait(pending, true);
+  const clear = (): void => {
+    clearTimeout(timer);
+  };
+  waiting.then(clear, clear);
+  return waiting;
 }
 
 /** Server-side session state; the drivers call `start` and `respond`. */

@@ -17,7 +17,7 @@
  * as every other driver.
  * @module
  */
-import { ClientCore, NO_OPTIONS, type ServerStep, ServerCore, type SessionOptions, rejection } from '../core.js';
+import { ClientCore, NO_OPTIONS, type ServerStep, ServerCore, type SessionOptions, rejection, waitWithin } from '../core.js';
 import { AuthenticationFailedError, type SaslError, UsageError } from '../errors.js';
 import type { ClientExchange, ClientOutcome, ServerExchange } from '../exchange.js';
 
@@ -155,7 +155,7 @@ class Steps<T extends { readonly done: boolean }, M, C extends ServerCore | Clie
     let message: Promise<IteratorResult<M>>;
     try {
       // The core ends the wait when the signal fires or timeoutMs passes, as it does for effects.
-      message = this.#core.wait(this.#source.next(), this.#options.timeoutMs);
+      message = waitWithin(this.#core, this.#source.next(), this.#options.timeoutMs);
     } catch (error) {
       return rejection(this.#end(error));
     }
