@@ -3,8 +3,9 @@
  * and only the forms RFC 4511 section 5.1 allows (BOOLEAN true as 0xFF, defaults left out).
  * @module
  */
+import { concat } from '../bytes.js';
 import { UsageError } from '../errors.js';
-import { BER_CLASS, BER_CONSTRUCTED, BER_TAG, berJoin, encodeBer, encodeBerBoolean, encodeBerConstructed, encodeBerInteger, encodeBerOctetString } from '../transport/ber.js';
+import { BER_CLASS, BER_CONSTRUCTED, BER_TAG, encodeBer, encodeBerBoolean, encodeBerConstructed, encodeBerInteger, encodeBerOctetString } from '../transport/ber.js';
 import { LDAP_OP_TAG, type LdapFilter, type LdapMessage, type LdapProtocolOp, type LdapResult } from './ldap-messages.js';
 
 const MAX_INT = 0x7fffffff;
@@ -106,5 +107,5 @@ export function ldapResponseTagFor(requestTag: number): number | undefined {
 
 /** Encodes an LDAPResult-shaped response with any response tag (for refusals of requests saslkit does not serve). */
 export function encodeLdapResultResponse(messageId: number, responseTag: number, result: LdapResult): Uint8Array {
-  return encodeBerConstructed(0x10, [encodeBerInteger(messageId), encodeBer(responseTag, berJoin(encodeResult(result)))]);
+  return encodeBerConstructed(0x10, [encodeBerInteger(messageId), encodeBer(responseTag, concat(...encodeResult(result)))]);
 }

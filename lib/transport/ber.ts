@@ -8,9 +8,10 @@
  * run in a browser. Nothing LDAP- or SASL-specific beyond the framing lives here.
  * @module
  */
-import { ExchangeAbortedError, LimitExceededError, MalformedMessageError, type Party, UsageError } from '../errors.js';
-import { readerWork } from './lines.js';
-import { type MessageSource, messageIterator } from './source.js';
+import { concat } from '../bytes.js';
+import { LimitExceededError, MalformedMessageError, type Party, UsageError } from '../errors.js';
+import { ChunkBuffer } from './chunks.js';
+import type { MessageSource } from './source.js';
 
 /** The class bits of a BER identifier octet. */
 export const BER_CLASS = { UNIVERSAL: 0x00, APPLICATION: 0x40, CONTEXT: 0x80, PRIVATE: 0xc0 } as const;
@@ -164,22 +165,9 @@ export function encodeBer(tag: number, contents: Uint8Array): Uint8Array {
   return out;
 }
 
-/** Concatenates encoded elements into the contents of a constructed element. */
-export function berJoin(parts: readonly Uint8Array[]): Uint8Array {
-  let size = 0;
-  for (const part of parts) size += part.length;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}
-
 /** Encodes a constructed element (SEQUENCE, SET, or a tagged one) from its encoded children. */
 export function encodeBerConstructed(tag: number, children: readonly Uint8Array[]): Uint8Array {
-  return encodeBer(tag | BER_CONSTRUCTED, berJoin(children));
+  return encodeBer(tag | BER_CONSTRUCTED, concat(...children));
 }
 
 /** Encodes an INTEGER (or, with `tag`, an ENUMERATED or implicitly tagged integer), minimally. */
@@ -228,19 +216,17 @@ export class LdapMessageReader {
   readonly maxMessageBytes: number;
   /** Who sends what this reader reads. */
   readonly peer: 'client' | 'server';
-  #source: AsyncIterator<Uint8Array>;
-  #chunks: Uint8Array[] = [];
-  #length = 0;
+  readonly #bytes: ChunkBuffer;
 
   constructor(source: MessageSource<Uint8Array>, options: LdapReaderOptions) {
-    this.#source = messageIterator(source);
+    this.#bytes = new ChunkBuffer(source, 'LDAP', options.peer);
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_LDAP_MAX_MESSAGE_BYTES;
     this.peer = options.peer;
   }
 
   /** How many bytes were received and not read yet. */
   get buffered(): number {
-    return this.#length;
+    return this.#bytes.length;
   }
 
   /**
@@ -249,42 +235,8 @@ export class LdapMessageReader {
    * any such byte is an {@link UnexpectedMessageError}-like refusal (a MalformedMessageError).
    */
   switchSource(source: MessageSource<Uint8Array>): void {
-    if (this.#length !== 0) throw new MalformedMessageError(`the ${this.peer} sent data in the clear after StartTLS`, { party: this.peer });
-    this.#source = messageIterator(source);
-  }
-
-  async #fill(count: number): Promise<void> {
-    while (this.#length < count) {
-      const next = await this.#source.next();
-      if (next.done === true) throw new ExchangeAbortedError(`the ${this.peer} closed the connection`, { party: this.peer });
-      if (!(next.value instanceof Uint8Array)) throw new UsageError('an LDAP byte source must yield Uint8Array chunks');
-      if (next.value.length === 0) continue;
-      this.#chunks.push(next.value);
-      this.#length += next.value.length;
-    }
-  }
-
-  /** The first chunk, made at least `count` bytes long by joining the chunks that hold them. */
-  #head(count: number): Uint8Array {
-    const chunks = this.#chunks;
-    const first = chunks[0] as Uint8Array;
-    if (first.length >= count) return first;
-    let take = 0;
-    let size = 0;
-    while (size < count) size += (chunks[take++] as Uint8Array).length;
-    readerWork.units += size;
-    const joined = berJoin(chunks.slice(0, take));
-    chunks.splice(0, take, joined);
-    return joined;
-  }
-
-  #take(count: number): Uint8Array {
-    const head = this.#head(count);
-    const out = head.subarray(0, count);
-    if (head.length === count) this.#chunks.shift();
-    else this.#chunks[0] = head.subarray(count);
-    this.#length -= count;
-    return out;
+    if (this.#bytes.length !== 0) throw new MalformedMessageError(`the ${this.peer} sent data in the clear after StartTLS`, { party: this.peer });
+    this.#bytes.switchSource(source);
   }
 
   /**
@@ -292,22 +244,23 @@ export class LdapMessageReader {
    * element must be a SEQUENCE, as every LDAPMessage is.
    */
   async readBytes(): Promise<Uint8Array> {
-    await this.#fill(2);
+    const bytes = this.#bytes;
+    await bytes.fill(2);
     const party = this.peer;
-    let head = header(this.#head(2), 0, party);
+    let head = header(bytes.head(2), 0, party);
     if (head === undefined) {
       // The long form's length octets are not all here yet (at most 6 header bytes).
-      const second = this.#head(2)[1] as number;
-      await this.#fill(2 + (second & 0x7f));
-      head = header(this.#head(2 + (second & 0x7f)), 0, party);
+      const second = bytes.head(2)[1] as number;
+      await bytes.fill(2 + (second & 0x7f));
+      head = header(bytes.head(2 + (second & 0x7f)), 0, party);
       // Unreachable: the header's bytes are all here now.
       if (head === undefined) throw malformed('element is truncated', party);
     }
     if (head.tag !== BER_TAG.SEQUENCE) throw new MalformedMessageError('LDAP message is not a SEQUENCE', { party });
     const total = head.start + head.length;
     if (total > this.maxMessageBytes) throw new LimitExceededError('maxMessageBytes', `LDAP message from the ${party} is longer than ${this.maxMessageBytes} bytes`, { party });
-    await this.#fill(total);
+    await bytes.fill(total);
     // A copy, so that a caller keeping the message does not pin the chunks it arrived in.
-    return this.#take(total).slice();
+    return bytes.take(total).slice();
   }
 }

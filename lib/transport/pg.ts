@@ -4,9 +4,9 @@
  * received however they are chunked ({@link readerWork} counts). Nothing SASL here.
  * @module
  */
-import { ExchangeAbortedError, LimitExceededError, MalformedMessageError, type Party, UsageError } from '../errors.js';
-import { readerWork } from './lines.js';
-import { type MessageSource, messageIterator } from './source.js';
+import { LimitExceededError, MalformedMessageError, type Party } from '../errors.js';
+import { ChunkBuffer } from './chunks.js';
+import type { MessageSource } from './source.js';
 
 /** Default of {@link PgReaderOptions.maxMessageBytes}: PostgreSQL's own limit on an auth token is 65535. */
 export const DEFAULT_PG_MAX_MESSAGE_BYTES = 65536;
@@ -25,8 +25,14 @@ function malformed(what: string, party: Party): MalformedMessageError {
   return new MalformedMessageError(`PostgreSQL ${what}`, { party });
 }
 
+// Bodies stay Buffers, as they were before the shared chunk buffer: hosts call Buffer methods on them.
 function view(body: Uint8Array): Buffer {
   return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+}
+
+/** A big-endian signed Int32 at `at` (the caller has made sure the 4 bytes are there). */
+function int32(bytes: Uint8Array, at: number): number {
+  return new DataView(bytes.buffer, bytes.byteOffset + at, 4).getInt32(0);
 }
 
 /** Options of a PostgreSQL message reader. */
@@ -48,56 +54,17 @@ export class PgFrameReader {
   maxMessageBytes: number;
   /** Who sends what this reader reads. */
   readonly peer: 'client' | 'server';
-  readonly #source: AsyncIterator<Uint8Array>;
-  // Chunks received and not yet read, oldest first, joined only once a message is complete:
-  // joining at every chunk would copy the whole buffer again for each byte of a slow sender.
-  #chunks: Buffer[] = [];
-  #length = 0;
+  readonly #bytes: ChunkBuffer;
 
   constructor(source: MessageSource<Uint8Array>, options: PgReaderOptions) {
-    this.#source = messageIterator(source);
+    this.#bytes = new ChunkBuffer(source, 'PostgreSQL', options.peer);
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_PG_MAX_MESSAGE_BYTES;
     this.peer = options.peer;
   }
 
   /** Bytes received but not yet read as a message. */
   get buffered(): Uint8Array {
-    return this.#head(this.#length);
-  }
-
-  async #fill(count: number): Promise<void> {
-    while (this.#length < count) {
-      const next = await this.#source.next();
-      if (next.done === true) throw new ExchangeAbortedError(`the ${this.peer} closed the connection`, { party: this.peer });
-      if (!(next.value instanceof Uint8Array)) throw new UsageError('a PostgreSQL byte source must yield Uint8Array chunks');
-      if (next.value.length === 0) continue;
-      this.#chunks.push(view(next.value));
-      this.#length += next.value.length;
-    }
-  }
-
-  /** The first chunk, made at least `count` bytes long by joining the chunks that hold them (each byte is joined at most twice). */
-  #head(count: number): Buffer {
-    const chunks = this.#chunks;
-    const first = chunks[0];
-    if (first === undefined) return Buffer.alloc(0);
-    if (first.length >= count) return first;
-    let take = 0;
-    let size = 0;
-    while (size < count) size += (chunks[take++] as Buffer).length;
-    readerWork.units += size;
-    const joined = Buffer.concat(chunks.slice(0, take), size);
-    chunks.splice(0, take, joined);
-    return joined;
-  }
-
-  #take(count: number): Buffer {
-    const head = this.#head(count);
-    const out = head.subarray(0, count);
-    if (head.length === count) this.#chunks.shift();
-    else this.#chunks[0] = head.subarray(count);
-    this.#length -= count;
-    return out;
+    return this.#bytes.head(this.#bytes.length);
   }
 
   #checkLength(length: number, max: number): void {
@@ -107,29 +74,30 @@ export class PgFrameReader {
 
   /** Reads one typed message (type byte, Int32 length, body). */
   async read(): Promise<PgMessage> {
-    await this.#fill(5);
-    const head = this.#head(5);
+    const bytes = this.#bytes;
+    await bytes.fill(5);
+    const head = bytes.head(5);
     const type = String.fromCharCode(head[0] as number);
-    const length = head.readInt32BE(1);
+    const length = int32(head, 1);
     this.#checkLength(length, this.maxMessageBytes);
-    await this.#fill(length + 1);
-    const frame = this.#take(length + 1);
-    return { type, body: frame.subarray(5) };
+    await bytes.fill(length + 1);
+    return { type, body: view(bytes.take(length + 1).subarray(5)) };
   }
 
   /** Reads one startup packet's body (after its Int32 length), as a server does before the first typed message. */
   async readStartupBody(): Promise<Uint8Array> {
-    await this.#fill(4);
-    const length = this.#head(4).readInt32BE(0);
+    const bytes = this.#bytes;
+    await bytes.fill(4);
+    const length = int32(bytes.head(4), 0);
     this.#checkLength(length, Math.min(this.maxMessageBytes, PG_MAX_STARTUP_BYTES));
     if (length < 8) throw malformed('startup packet is too short', this.peer);
-    await this.#fill(length);
-    return this.#take(length).subarray(4);
+    await bytes.fill(length);
+    return view(bytes.take(length).subarray(4));
   }
 
   /** Reads a single byte: the server's answer to SSLRequest or GSSENCRequest. */
   async readByte(): Promise<number> {
-    await this.#fill(1);
-    return this.#take(1)[0] as number;
+    await this.#bytes.fill(1);
+    return this.#bytes.take(1)[0] as number;
   }
 }
