@@ -9,6 +9,7 @@ import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from 'n
 import { type ChannelBindingSource, tlsChannelBinding } from '../channel-binding.js';
 import { ExchangeAbortedError, MalformedMessageError, UnexpectedMessageError, UsageError } from '../errors.js';
 import { raceSignal } from '../transport/signal.js';
+import { SocketChunks } from '../transport/socket-chunks.js';
 import { LDAP_OID, LDAP_RESULT } from './ldap-messages.js';
 import { LdapRequester } from './ldap-requester.js';
 
@@ -18,69 +19,9 @@ export { DEFAULT_LDAP_MAX_ENTRIES, LdapRequester, type LdapRequestOptions, type 
 // ---------------------------------------------------------------------------------------------
 // The Node edge
 
-/** Reads a socket's chunks one `next()` at a time; pauses the socket while chunks wait, and lets go of it for TLS. @internal */
-export class SocketChunks implements AsyncIterator<Uint8Array> {
-  readonly #socket: Socket;
-  readonly #queue: Uint8Array[] = [];
-  #ended = false;
-  #error: Error | undefined;
-  #waiting: (() => void) | undefined;
-  readonly #onData = (chunk: Buffer): void => {
-    this.#queue.push(chunk);
-    this.#socket.pause();
-    this.#wake();
-  };
-  readonly #onEnd = (): void => {
-    this.#ended = true;
-    this.#wake();
-  };
-  readonly #onError = (error: Error): void => {
-    this.#error = error;
-    this.#onEnd();
-  };
-
-  constructor(socket: Socket) {
-    this.#socket = socket;
-    socket.on('data', this.#onData);
-    socket.on('end', this.#onEnd);
-    socket.on('close', this.#onEnd);
-    socket.on('error', this.#onError);
-  }
-
-  #wake(): void {
-    const waiting = this.#waiting;
-    this.#waiting = undefined;
-    waiting?.();
-  }
-
-  /** True when chunks were received and not read yet. */
-  get pending(): boolean {
-    return this.#queue.length > 0;
-  }
-
-  /** The next chunk; done once the socket ended. */
-  async next(): Promise<IteratorResult<Uint8Array, undefined>> {
-    for (;;) {
-      const chunk = this.#queue.shift();
-      if (chunk !== undefined) return { done: false, value: chunk };
-      if (this.#ended) {
-        if (this.#error !== undefined) throw new ExchangeAbortedError('the LDAP connection failed', { party: 'server', cause: this.#error });
-        return { done: true, value: undefined };
-      }
-      this.#socket.resume();
-      await new Promise<void>((resolve) => {
-        this.#waiting = resolve;
-      });
-    }
-  }
-
-  /** Stops reading, so that a TLS socket can take the socket over. */
-  detach(): void {
-    this.#socket.off('data', this.#onData);
-    this.#socket.off('end', this.#onEnd);
-    this.#socket.off('close', this.#onEnd);
-    this.#socket.off('error', this.#onError);
-  }
+/** The LDAP edge's socket chunks: paused while chunks wait, a socket error a typed error. @internal */
+export function ldapSocketChunks(socket: Socket): SocketChunks {
+  return new SocketChunks(socket, { failure: 'LDAP' });
 }
 
 /** Options of {@link LdapConnection.connect}. */
@@ -146,7 +87,7 @@ export class LdapConnection {
     this.#options = options;
     // Errors reach the caller through the reads; a socket without a listener would crash the process.
     socket.on('error', () => undefined);
-    this.#chunks = new SocketChunks(socket);
+    this.#chunks = ldapSocketChunks(socket);
     this.requester = this.#requester();
     this.#binding = isTls(socket) ? tlsChannelBinding(socket, 'client', { types: ['tls-server-end-point'] }) : undefined;
   }
@@ -230,7 +171,7 @@ export class LdapConnection {
     }
     secure.on('error', () => undefined);
     this.#socket = secure;
-    this.#chunks = new SocketChunks(secure);
+    this.#chunks = ldapSocketChunks(secure);
     this.#binding = tlsChannelBinding(secure, 'client', { types: ['tls-server-end-point'] });
     this.requester = this.#requester();
   }

@@ -11,7 +11,7 @@ import { tlsChannelBinding } from '../channel-binding.js';
 import { ExchangeAbortedError, MalformedMessageError } from '../errors.js';
 import type { Authenticated } from '../exchange.js';
 import type { ServerOptions } from '../options.js';
-import { SocketChunks } from './ldap-connection.js';
+import { ldapSocketChunks } from './ldap-connection.js';
 import { type LdapServerAuthOptions, LdapServerConnection, type LdapServerTransport } from './ldap-server.js';
 
 /** Options of {@link serveLdapSocket}. */
@@ -95,7 +95,7 @@ export async function serveLdapSocket(socket: Socket, options: LdapSocketOptions
   const idle = options.idleTimeoutMs ?? DEFAULT_LDAP_IDLE_TIMEOUT_MS;
   closeWhenIdle(socket, idle);
   let current: Socket = socket;
-  let chunks = new SocketChunks(socket);
+  let chunks = ldapSocketChunks(socket);
   const secure = socket instanceof TLSSocket;
   const context = options.tls;
   const startTls =
@@ -109,7 +109,7 @@ export async function serveLdapSocket(socket: Socket, options: LdapSocketOptions
           tls.on('error', () => undefined);
           closeWhenIdle(tls, idle);
           current = tls;
-          chunks = new SocketChunks(tls);
+          chunks = ldapSocketChunks(tls);
           return { messages: chunks, write: write(tls), options: tlsOptions(base, tls, options.certificateIdentity) };
         };
   const base = withLocalAddress(options.options, socket);
