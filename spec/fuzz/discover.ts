@@ -5,7 +5,8 @@
  * added later is fuzzed without editing the fuzzers.
  *
  * Type annotations become fast-check arbitraries: `string`, `Uint8Array`, numbers, booleans,
- * literals and their unions, arrays, tuples, async iterables, `Readable`, and interfaces or type
+ * literals and their unions, arrays, tuples, async iterables, `Readable`, a WebSocket
+ * (`XmppWebSocket`: fuzzed text messages, maybe a binary frame, then close), and interfaces or type
  * aliases declared anywhere in lib/ (required properties only; optional ones keep their
  * defaults). A parameter whose type cannot be built is reported, never guessed.
  */
@@ -193,6 +194,60 @@ function readableOf(chunks: readonly Uint8Array[]): Fresh<Readable> {
   return new Fresh(() => Readable.from(chunks.map((c) => Buffer.from(c)), { objectMode: false }), () => `Readable.from(${fc.stringify(chunks)})`);
 }
 
+type SocketListener = (event: { readonly data?: unknown; readonly code?: number }) => void;
+
+/**
+ * A WebSocket (the WHATWG shape an `XmppWebSocket` parameter asks for) that, once listened to,
+ * delivers `messages` as message events, then a binary frame when `binary`, then closes.
+ */
+class FuzzWebSocket {
+  readyState = 1;
+  readonly protocol = 'xmpp';
+  readonly sent: string[] = [];
+  readonly #listeners = new Map<string, Set<SocketListener>>();
+  #scheduled = false;
+
+  constructor(
+    private readonly messages: readonly string[],
+    private readonly binary: boolean,
+  ) {}
+
+  send(data: string): void {
+    this.sent.push(data);
+  }
+
+  close(): void {
+    this.readyState = 3;
+  }
+
+  addEventListener(type: string, listener: SocketListener): void {
+    let set = this.#listeners.get(type);
+    if (set === undefined) this.#listeners.set(type, (set = new Set()));
+    set.add(listener);
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    // After the reader's constructor has registered all of its listeners.
+    setImmediate(() => {
+      for (const data of this.messages) this.#emit('message', { data });
+      if (this.binary) this.#emit('message', { data: new Uint8Array(1) });
+      this.readyState = 3;
+      this.#emit('close', { code: 1000 });
+    });
+  }
+
+  removeEventListener(type: string, listener: SocketListener): void {
+    this.#listeners.get(type)?.delete(listener);
+  }
+
+  #emit(type: string, event: { readonly data?: unknown; readonly code?: number }): void {
+    for (const listener of [...(this.#listeners.get(type) ?? [])]) listener(event);
+  }
+}
+
+function webSocketOf(messages: readonly string[], binary: boolean): Fresh<FuzzWebSocket> {
+  return new Fresh(() => new FuzzWebSocket(messages, binary), () => `webSocket(${fc.stringify(messages)}, ${binary})`);
+}
+
 /** Why a type could not be turned into an arbitrary. */
 export class Unbuildable extends Error {}
 
@@ -305,6 +360,8 @@ function referenceArbitrary(node: ts.TypeReferenceNode, ctx: Context): fc.Arbitr
     }
     case 'Readable':
       return fc.array(ctx.sources.bytes, { maxLength: 8 }).map((chunks) => readableOf(chunks));
+    case 'XmppWebSocket':
+      return fc.tuple(ctx.sources.lines, fc.boolean()).map(([messages, binary]) => webSocketOf(messages, binary));
     default:
       break;
   }
