@@ -93,13 +93,11 @@ function asScramSecrets(secrets: readonly Partial<ScramSecret>[]): ScramSecret[]
 function decoyOf(identity: Identity): Identity | undefined {
   if (identity instanceof HashedIdentity) return new HashedIdentity(DECOY_AUTHCID, identity.digest, identity.hasher);
   if (identity instanceof ClearIdentity) return nobody();
+  // A class that hands out its clear secret is checked as clear text (as ClearIdentity is), even
+  // when it also hands out SCRAM keys for some hashes: those serve SCRAM only (see scramShapeOf).
+  if (clearSecretOf(identity) !== undefined) return nobody();
   const secrets = asScramSecrets(scramSecretsOf(identity));
   if (secrets.length > 0) return new ScramIdentity(DECOY_AUTHCID, secrets);
-  try {
-    if (typeof identity.getClearSecret() === 'string') return nobody();
-  } catch {
-    // Unknowable: no decoy from it.
-  }
   return undefined;
 }
 
@@ -169,7 +167,7 @@ export function learnDecoy(options: ServerOptions, identity: Identity): void {
   if (DECOYS.get(lookup)?.kind === kind) return;
   const decoy = decoyOf(identity);
   if (decoy === undefined) return;
-  const learned: Learned = { kind, decoy, scram: decoy === nobody() ? CLEAR_SHAPE : scramShapeOf(identity), cost: storedCost(decoy) };
+  const learned: Learned = { kind, decoy, scram: identity instanceof ClearIdentity ? CLEAR_SHAPE : scramShapeOf(identity), cost: storedCost(decoy) };
   DECOYS.set(lookup, learned);
   latest = learned;
 }
@@ -178,7 +176,9 @@ export function learnDecoy(options: ServerOptions, identity: Identity): void {
 function scramShapeOf(identity: Identity): ScramShape {
   const secrets = new Map<ScramHash, { saltLength: number; iterations: number }>();
   for (const secret of asScramSecrets(scramSecretsOf(identity))) secrets.set(secret.hash, { saltLength: secret.salt.length, iterations: secret.iterations });
-  return { secrets, derives: secrets.size === 0 && clearSecretOf(identity) !== undefined };
+  // A hash without a secret derives from the clear password when there is one, even if other
+  // hashes have secrets (SCRAM-SHA-1 against an account with SHA-256 keys and a clear password).
+  return { secrets, derives: clearSecretOf(identity) !== undefined };
 }
 
 /** The identity's clear secret, or undefined when it has none or cannot tell. */

@@ -232,6 +232,30 @@ class KeyRowIdentity implements Identity {
   }
 }
 
+/** A row with SCRAM keys for one hash and the clear password as well (a store migrating to SCRAM). */
+class KeyAndClearRowIdentity implements Identity {
+  readonly #keys: KeyRowIdentity;
+  constructor(
+    readonly authcid: string,
+    secret: ScramSecret,
+    private readonly password: string,
+  ) {
+    this.#keys = new KeyRowIdentity(authcid, secret);
+  }
+  compareAuthcid(authcid: string): boolean {
+    return authcid === this.authcid;
+  }
+  compareSecret(secret: string): boolean {
+    return new ClearIdentity(this.authcid, this.password).compareSecret(secret);
+  }
+  getClearSecret(): string {
+    return this.password;
+  }
+  getScramSecret(hash: string): ScramSecret | undefined {
+    return this.#keys.getScramSecret(hash);
+  }
+}
+
 type HasherCounter = { calls: number };
 
 /** Wraps a hasher so that every verify counts; the wrapped hasher is shared by all accounts of a store. */
@@ -293,6 +317,15 @@ const KINDS: readonly Kind[] = [
     account: () => {
       const secret = ScramSecret.fromPassword('SHA-256', PASSWORD, { iterations: 4300 });
       return () => new KeyRowIdentity('alice', secret);
+    },
+  },
+  // SCRAM-SHA-1 and -512 derive from the clear password (one PBKDF2), SCRAM-SHA-256 uses the keys:
+  // an unknown user must derive for the first two as well.
+  {
+    name: 'a user-defined Identity with SHA-256 SCRAM keys and a clear secret',
+    account: () => {
+      const secret = ScramSecret.fromPassword('SHA-256', PASSWORD, { iterations: 4300 });
+      return () => new KeyAndClearRowIdentity('alice', secret, PASSWORD);
     },
   },
 ];
