@@ -120,7 +120,13 @@ export default [
       plugins: [typescript({ tsconfig: './tsconfig.build.json' })],
       output: [
         { file: `dist/stores-${name}.mjs`, format: 'es', sourcemap: true, paths: libraryAt('./index.mjs') },
-        { file: `dist/stores-${name}.cjs`, format: 'cjs', exports: 'named', sourcemap: true, paths: libraryAt('./index.cjs') },
+        {
+          file: `dist/stores-${name}.cjs`,
+          format: 'cjs',
+          exports: 'named',
+          sourcemap: true,
+          paths: libraryAt('./index.cjs'),
+        },
       ],
     },
     {
@@ -137,5 +143,7 @@ export default [
 
 function isLibraryIndex(id, importer) {
   if (/[\\/]lib[\\/]index\.(ts|js)$/.test(id)) return true;
-  return id === '../index.js' && (importer === undefined || /[\\/]lib[\\/](cli|integrations|stores)[\\/]/.test(importer));
+  return (
+    id === '../index.js' && (importer === undefined || /[\\/]lib[\\/](cli|integrations|stores)[\\/]/.test(importer))
+  );
 }

@@ -43,7 +43,15 @@ export default {
     // bundle-size spec: it bundles lib/ with esbuild and checks what tree-shaking leaves out, which
     // Stryker's instrumented lib/ (every mutant in one file) defeats; it fails the initial run.
     spec: ['spec/**/*.spec.ts'],
-    ignore: ['spec/interop/**', 'spec/protocols/**', 'spec/cli/**', 'spec/hygiene/constant-time.spec.ts', 'spec/hygiene/portable.spec.ts', 'spec/integrations/docs-examples.spec.ts', 'spec/bundle-size.spec.ts'],
+    ignore: [
+      'spec/interop/**',
+      'spec/protocols/**',
+      'spec/cli/**',
+      'spec/hygiene/constant-time.spec.ts',
+      'spec/hygiene/portable.spec.ts',
+      'spec/integrations/docs-examples.spec.ts',
+      'spec/bundle-size.spec.ts',
+    ],
   },
   coverageAnalysis: 'perTest',
   concurrency: 1,

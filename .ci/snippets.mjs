@@ -8,7 +8,16 @@
 // (```ts fragment: why), for signature sketches that are not code.
 // Prints each failing block's file:line with the compiler's messages; exits 1 if any fails.
 // Usage: npm run build && node .ci/snippets.mjs   (or npm run check:docs)
-import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import {
+  mkdtempSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+  existsSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -62,14 +71,21 @@ function blocks(file) {
   return found;
 }
 
-const pages = ['README.md', ...readdirSync(join(REPO, 'docs')).filter((f) => f.endsWith('.md')).sort().map((f) => `docs/${f}`)];
+const pages = [
+  'README.md',
+  ...readdirSync(join(REPO, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .sort()
+    .map((f) => `docs/${f}`),
+];
 const work = mkdtempSync(join(tmpdir(), 'saslkit-snippets-'));
 mkdirSync(join(work, 'node_modules'));
 // The package as an installed dependency: resolution goes through its package.json `exports`.
 symlinkSync(REPO, join(work, 'node_modules', 'saslkit'), 'dir');
 // The peers docs/integrations.md shows saslkit/nodemailer and saslkit/smtp-server with, as the
 // repo installed them (their own declarations), so those blocks are checked against real types.
-for (const peer of ['nodemailer', 'smtp-server']) symlinkSync(join(REPO, 'node_modules', peer), join(work, 'node_modules', peer), 'dir');
+for (const peer of ['nodemailer', 'smtp-server'])
+  symlinkSync(join(REPO, 'node_modules', peer), join(work, 'node_modules', peer), 'dir');
 writeFileSync(join(work, 'package.json'), '{ "name": "saslkit-snippets", "private": true, "type": "module" }\n');
 writeFileSync(join(work, 'third-party.d.ts'), THIRD_PARTY);
 
@@ -109,7 +125,10 @@ const program = ts.createProgram([...snippets.keys(), join(work, 'third-party.d.
 const diagnostics = ts.getPreEmitDiagnostics(program);
 
 // The blocks must have been checked against dist/, not against lib/ or an older install.
-const resolvedTo = program.getSourceFiles().map((f) => f.fileName).filter((f) => f.endsWith('/dist/index.d.mts'));
+const resolvedTo = program
+  .getSourceFiles()
+  .map((f) => f.fileName)
+  .filter((f) => f.endsWith('/dist/index.d.mts'));
 const host = { getCanonicalFileName: (f) => f, getCurrentDirectory: () => work, getNewLine: () => '\n' };
 const failures = new Map(); // "page:line" -> messages
 let other = 0;
@@ -128,7 +147,9 @@ for (const diagnostic of diagnostics) {
   const { line, character } = diagnostic.file.getLineAndCharacterOfPosition(diagnostic.start ?? 0);
   const key = `${origin.page}:${origin.line}`;
   const list = failures.get(key) ?? [];
-  list.push(`  ${origin.page}:${origin.line + line}:${character + 1} TS${diagnostic.code}: ${text.replace(/\n/g, '\n    ')}`);
+  list.push(
+    `  ${origin.page}:${origin.line + line}:${character + 1} TS${diagnostic.code}: ${text.replace(/\n/g, '\n    ')}`,
+  );
   failures.set(key, list);
 }
 for (const [key, list] of failures) {
@@ -139,7 +160,9 @@ if (resolvedTo.length === 0 && snippets.size > 0) {
   console.error("snippets: 'saslkit' did not resolve to dist/index.d.mts");
   other++;
 }
-console.log(`snippets: ${snippets.size} TypeScript blocks checked in ${pages.length} pages, ${skipped} marked fragment; ${failures.size} failing${other ? `, ${other} other problem(s)` : ''}`);
+console.log(
+  `snippets: ${snippets.size} TypeScript blocks checked in ${pages.length} pages, ${skipped} marked fragment; ${failures.size} failing${other ? `, ${other} other problem(s)` : ''}`,
+);
 if (failures.size > 0 || other > 0) {
   console.error(`snippets: files kept in ${work}`);
   process.exit(1);

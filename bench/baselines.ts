@@ -39,7 +39,13 @@ export interface ScramRecord {
 /** Derives a SCRAM-SHA-256 record from a password. */
 export function scramRecord(password: string, salt: Buffer, iterations = ITERATIONS): ScramRecord {
   const salted = pbkdf2Sync(password, salt, iterations, 32, 'sha256');
-  return { salt, saltB64: salt.toString('base64'), iterations, storedKey: sha256(hmac(salted, 'Client Key')), serverKey: hmac(salted, 'Server Key') };
+  return {
+    salt,
+    saltB64: salt.toString('base64'),
+    iterations,
+    storedKey: sha256(hmac(salted, 'Client Key')),
+    serverKey: hmac(salted, 'Server Key'),
+  };
 }
 
 /**
@@ -91,7 +97,8 @@ export class BaselineScramClient {
   #parse(serverFirst: Uint8Array): { text: string; saltB64: string; iterations: number } {
     const text = Buffer.from(serverFirst).toString('utf8');
     const [r = '', s = '', i = ''] = text.split(',');
-    if (!r.startsWith(`r=${this.#nonce}`) || !s.startsWith('s=') || !i.startsWith('i=')) throw new Error('bad server-first');
+    if (!r.startsWith(`r=${this.#nonce}`) || !s.startsWith('s=') || !i.startsWith('i='))
+      throw new Error('bad server-first');
     return { text, saltB64: s.slice(2), iterations: Number(i.slice(2)) };
   }
 
@@ -108,7 +115,9 @@ export class BaselineScramClient {
   verify(serverFinal: Uint8Array): boolean {
     const text = Buffer.from(serverFinal).toString('utf8');
     const v = Buffer.from(text.slice(2), 'base64');
-    return text.startsWith('v=') && this.#expected !== undefined && v.length === 32 && timingSafeEqual(v, this.#expected);
+    return (
+      text.startsWith('v=') && this.#expected !== undefined && v.length === 32 && timingSafeEqual(v, this.#expected)
+    );
   }
 }
 
@@ -132,7 +141,8 @@ export function baselinePlainServer(message: Uint8Array, users: ReadonlyMap<stri
   const user = bytes.toString('utf8', a + 1, b);
   const password = bytes.subarray(b + 1);
   const stored = users.get(user);
-  if (stored === undefined || stored.length !== password.length || !timingSafeEqual(stored, password)) throw new Error('authentication failed');
+  if (stored === undefined || stored.length !== password.length || !timingSafeEqual(stored, password))
+    throw new Error('authentication failed');
   return user;
 }
 
@@ -158,7 +168,8 @@ export class BaselineLoginServer {
       return BaselineLoginServer.PASSWORD;
     }
     const stored = this.users.get(this.#user);
-    if (stored === undefined || stored.length !== bytes.length || !timingSafeEqual(stored, bytes)) throw new Error('authentication failed');
+    if (stored === undefined || stored.length !== bytes.length || !timingSafeEqual(stored, bytes))
+      throw new Error('authentication failed');
     return this.#user;
   }
 }
@@ -172,8 +183,13 @@ export function baselineCramMd5(users: ReadonlyMap<string, string>, user = USER,
   const name = response.toString('utf8', 0, space);
   const digest = response.subarray(space + 1);
   const stored = users.get(name);
-  const expected = Buffer.from(createHmac('md5', stored ?? '').update(challenge).digest('hex'));
-  if (stored === undefined || digest.length !== expected.length || !timingSafeEqual(digest, expected)) throw new Error('authentication failed');
+  const expected = Buffer.from(
+    createHmac('md5', stored ?? '')
+      .update(challenge)
+      .digest('hex'),
+  );
+  if (stored === undefined || digest.length !== expected.length || !timingSafeEqual(digest, expected))
+    throw new Error('authentication failed');
   return name;
 }
 
@@ -192,7 +208,8 @@ export function baselineXoauth2(message: Uint8Array): { user: string; token: str
   const parts = Buffer.from(message.buffer, message.byteOffset, message.byteLength).toString('utf8').split('\x01');
   const user = parts[0] ?? '';
   const auth = parts[1] ?? '';
-  if (!user.startsWith('user=') || !auth.startsWith('auth=Bearer ') || parts[2] !== '' || parts[3] !== '') throw new Error('malformed');
+  if (!user.startsWith('user=') || !auth.startsWith('auth=Bearer ') || parts[2] !== '' || parts[3] !== '')
+    throw new Error('malformed');
   return { user: user.slice(5), token: auth.slice(12) };
 }
 
@@ -205,7 +222,8 @@ export function baselineOauthbearer(message: Uint8Array): { user: string; token:
     const kv = parts[i] as string;
     if (kv.startsWith('auth=Bearer ')) token = kv.slice(12);
   }
-  if (gs2[0] !== 'n' || token === '' || parts[parts.length - 1] !== '' || parts[parts.length - 2] !== '') throw new Error('malformed');
+  if (gs2[0] !== 'n' || token === '' || parts[parts.length - 1] !== '' || parts[parts.length - 2] !== '')
+    throw new Error('malformed');
   return { user: (gs2[1] ?? '').slice(2), token };
 }
 
@@ -220,7 +238,12 @@ export function floorPbkdf2Of(hash: BaselineHash, salt: Uint8Array): Buffer {
 }
 
 /** {@link scramRecord} for any hash (SCRAM-SHA-1 as well). */
-export function scramRecordOf(hash: BaselineHash, password: string, salt: Buffer, iterations = ITERATIONS): ScramRecord {
+export function scramRecordOf(
+  hash: BaselineHash,
+  password: string,
+  salt: Buffer,
+  iterations = ITERATIONS,
+): ScramRecord {
   const salted = pbkdf2Sync(password, salt, iterations, DIGEST_BYTES[hash], hash);
   const clientKey = createHmac(hash, salted).update('Client Key').digest();
   return {
@@ -256,21 +279,38 @@ export class BaselineScramClientOf {
   final(serverFirst: Uint8Array): Buffer {
     const text = Buffer.from(serverFirst).toString('utf8');
     const [r = '', s = '', i = ''] = text.split(',');
-    if (!r.startsWith(`r=${this.#nonce}`) || !s.startsWith('s=') || !i.startsWith('i=')) throw new Error('bad server-first');
+    if (!r.startsWith(`r=${this.#nonce}`) || !s.startsWith('s=') || !i.startsWith('i='))
+      throw new Error('bad server-first');
     const { hash } = this;
-    const salted = pbkdf2Sync(this.password, Buffer.from(s.slice(2), 'base64'), Number(i.slice(2)), DIGEST_BYTES[hash], hash);
+    const salted = pbkdf2Sync(
+      this.password,
+      Buffer.from(s.slice(2), 'base64'),
+      Number(i.slice(2)),
+      DIGEST_BYTES[hash],
+      hash,
+    );
     const clientKey = createHmac(hash, salted).update('Client Key').digest();
     const withoutProof = `c=biws,r=${r.slice(2)}`;
     const authMessage = `${this.#bare},${text},${withoutProof}`;
-    const proof = xor(clientKey, createHmac(hash, createHash(hash).update(clientKey).digest()).update(authMessage).digest());
-    this.#expected = createHmac(hash, createHmac(hash, salted).update('Server Key').digest()).update(authMessage).digest();
+    const proof = xor(
+      clientKey,
+      createHmac(hash, createHash(hash).update(clientKey).digest()).update(authMessage).digest(),
+    );
+    this.#expected = createHmac(hash, createHmac(hash, salted).update('Server Key').digest())
+      .update(authMessage)
+      .digest();
     return Buffer.from(`${withoutProof},p=${proof.toString('base64')}`);
   }
 
   verify(serverFinal: Uint8Array): boolean {
     const text = Buffer.from(serverFinal).toString('utf8');
     const v = Buffer.from(text.slice(2), 'base64');
-    return text.startsWith('v=') && this.#expected !== undefined && v.length === this.#expected.length && timingSafeEqual(v, this.#expected);
+    return (
+      text.startsWith('v=') &&
+      this.#expected !== undefined &&
+      v.length === this.#expected.length &&
+      timingSafeEqual(v, this.#expected)
+    );
   }
 }
 
@@ -303,12 +343,17 @@ export class BaselineScramServerOf {
     const at = text.lastIndexOf(',p=');
     const withoutProof = text.slice(0, at);
     const record = this.#record;
-    if (at < 0 || record === undefined || withoutProof !== `c=biws,r=${this.#nonce}`) throw new Error('bad client-final');
+    if (at < 0 || record === undefined || withoutProof !== `c=biws,r=${this.#nonce}`)
+      throw new Error('bad client-final');
     const { hash } = this;
     const proof = Buffer.from(text.slice(at + 3), 'base64');
     const authMessage = `${this.#bare},${this.#serverFirst},${withoutProof}`;
     const clientKey = xor(proof, createHmac(hash, record.storedKey).update(authMessage).digest());
-    if (proof.length !== DIGEST_BYTES[hash] || !timingSafeEqual(createHash(hash).update(clientKey).digest(), record.storedKey)) throw new Error('authentication failed');
+    if (
+      proof.length !== DIGEST_BYTES[hash] ||
+      !timingSafeEqual(createHash(hash).update(clientKey).digest(), record.storedKey)
+    )
+      throw new Error('authentication failed');
     return Buffer.from(`v=${createHmac(hash, record.serverKey).update(authMessage).digest().toString('base64')}`);
   }
 }

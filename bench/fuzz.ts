@@ -11,7 +11,8 @@ import fc from 'fast-check';
 import { observeOutcomes } from '../spec/fuzz/harness.js';
 import { type FuzzTarget, discoveryProblems, fuzzTargets, targetSeed } from '../spec/fuzz/properties.js';
 
-const base = process.env['FUZZ_SEED'] === undefined ? Math.floor(Math.random() * 0x7fffffff) : Number(process.env['FUZZ_SEED']);
+const base =
+  process.env['FUZZ_SEED'] === undefined ? Math.floor(Math.random() * 0x7fffffff) : Number(process.env['FUZZ_SEED']);
 const budget = Number(process.env['FUZZ_CASES'] ?? 1_500_000);
 const filter = process.env['FUZZ_TARGET'];
 
@@ -22,7 +23,10 @@ function allocate(targets: readonly FuzzTarget[]): Map<FuzzTarget, number> {
 }
 
 function summary(outcomes: ReadonlyMap<string, number>): string {
-  return [...outcomes].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ');
+  return [...outcomes]
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
 }
 
 async function main(): Promise<number> {
@@ -52,13 +56,21 @@ async function main(): Promise<number> {
       console.log(`FAIL ${target.name}: ${details.numRuns} cases, ${seconds} s`);
       console.log(fc.defaultReportMessage(details));
       const error = details.errorInstance;
-      console.log(error instanceof Error ? `${error.message}\n${String(error.stack).split('\n').slice(1, 12).join('\n')}` : String(error));
+      console.log(
+        error instanceof Error
+          ? `${error.message}\n${String(error.stack).split('\n').slice(1, 12).join('\n')}`
+          : String(error),
+      );
     } else {
-      console.log(`ok   ${target.name.padEnd(36)} ${String(details.numRuns).padStart(8)} cases ${seconds.padStart(6)} s ${perCase.padStart(6)} us/case  (${summary(outcomes)})`);
+      console.log(
+        `ok   ${target.name.padEnd(36)} ${String(details.numRuns).padStart(8)} cases ${seconds.padStart(6)} s ${perCase.padStart(6)} us/case  (${summary(outcomes)})`,
+      );
     }
   }
   const minutes = ((Date.now() - started) / 60000).toFixed(1);
-  console.log(`total: ${total} cases over ${targets.length} targets in ${minutes} min, ${failures} failed${problems.length > 0 ? `, ${problems.length} exports not fuzzable` : ''} (FUZZ_SEED=${base})`);
+  console.log(
+    `total: ${total} cases over ${targets.length} targets in ${minutes} min, ${failures} failed${problems.length > 0 ? `, ${problems.length} exports not fuzzable` : ''} (FUZZ_SEED=${base})`,
+  );
   return failures > 0 || problems.length > 0 ? 1 : 0;
 }
 

@@ -101,7 +101,9 @@ export function median(values: readonly number[]): number {
   if (values.length === 0) return Number.NaN;
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 /** Seconds since an arbitrary origin, high resolution: elapsed, or CPU under `BENCH_CLOCK=cpu`. */
@@ -166,7 +168,11 @@ function ratioOf(target: Target, ops: ReadonlyMap<string, readonly number[]>, ro
 }
 
 /** Checks targets against per-round figures (ops/s, or any figure where ratios are taken as given). */
-export function checkTargets(targets: readonly Target[], perRound: ReadonlyMap<string, readonly number[]>, rounds: number): TargetResult[] {
+export function checkTargets(
+  targets: readonly Target[],
+  perRound: ReadonlyMap<string, readonly number[]>,
+  rounds: number,
+): TargetResult[] {
   return targets.map((target) => {
     const ratios: number[] = [];
     for (let r = 0; r < rounds; r++) ratios.push(ratioOf(target, perRound, r));
@@ -177,7 +183,10 @@ export function checkTargets(targets: readonly Target[], perRound: ReadonlyMap<s
 }
 
 /** Runs an ops workload: one warm-up round, then `rounds` rounds in rotating order. */
-export async function runOps(workload: OpsWorkload, progress: (text: string) => void = () => undefined): Promise<WorkloadResult> {
+export async function runOps(
+  workload: OpsWorkload,
+  progress: (text: string) => void = () => undefined,
+): Promise<WorkloadResult> {
   const { contestants, rounds, minMs } = workload;
   const ops = new Map<string, number[]>(contestants.map((c) => [c.name, []]));
   // Warm-up: JIT, caches, lazy module loading; its figures are dropped.
@@ -207,7 +216,14 @@ export async function runOps(workload: OpsWorkload, progress: (text: string) => 
       samples: mine,
     };
   });
-  return { name: workload.name, title: workload.title, rounds, lines, targets: checkTargets(workload.targets ?? [], ops, rounds), notes: [...(workload.notes ?? [])] };
+  return {
+    name: workload.name,
+    title: workload.title,
+    rounds,
+    lines,
+    targets: checkTargets(workload.targets ?? [], ops, rounds),
+    notes: [...(workload.notes ?? [])],
+  };
 }
 
 /** Runs a function `n` times, for workloads whose operation is one call. */

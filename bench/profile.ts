@@ -72,11 +72,13 @@ function summarise(path: string, { top, drop, focus }: Filters): void {
   const parent = new Map<number, ProfileNode>();
   for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node);
   const underDispatch = (leaf: ProfileNode): boolean => {
-    for (let node: ProfileNode | undefined = leaf; node !== undefined; node = parent.get(node.id)) if (isProfilerOverhead(node.callFrame)) return true;
+    for (let node: ProfileNode | undefined = leaf; node !== undefined; node = parent.get(node.id))
+      if (isProfilerOverhead(node.callFrame)) return true;
     return false;
   };
   const onStack = (leaf: ProfileNode, names: ReadonlySet<string>): boolean => {
-    for (let node: ProfileNode | undefined = leaf; node !== undefined; node = parent.get(node.id)) if (names.has(node.callFrame.functionName)) return true;
+    for (let node: ProfileNode | undefined = leaf; node !== undefined; node = parent.get(node.id))
+      if (names.has(node.callFrame.functionName)) return true;
     return false;
   };
   const focusSet = new Set(focus === undefined ? [] : [focus]);
@@ -99,7 +101,10 @@ function summarise(path: string, { top, drop, focus }: Filters): void {
       dropped += dt;
       return;
     }
-    if ((NOT_WORK.has(node.callFrame.functionName) && node.callFrame.functionName !== '(program)') || isProfilerOverhead(node.callFrame)) {
+    if (
+      (NOT_WORK.has(node.callFrame.functionName) && node.callFrame.functionName !== '(program)') ||
+      isProfilerOverhead(node.callFrame)
+    ) {
       idle += dt;
       return;
     }
@@ -119,7 +124,9 @@ function summarise(path: string, { top, drop, focus }: Filters): void {
     places.set(where, (places.get(where) ?? 0) + dt);
   });
   const pct = (us: number): string => `${((100 * us) / busy).toFixed(1).padStart(5)} %`;
-  console.log(`== ${basename(path)}: ${(busy / 1000).toFixed(1)} ms busy kept (100 %), ${(dropped / 1000).toFixed(1)} ms busy left out by --drop/--focus, ${(idle / 1000).toFixed(1)} ms idle or profiler`);
+  console.log(
+    `== ${basename(path)}: ${(busy / 1000).toFixed(1)} ms busy kept (100 %), ${(dropped / 1000).toFixed(1)} ms busy left out by --drop/--focus, ${(idle / 1000).toFixed(1)} ms idle or profiler`,
+  );
   for (const [where, us] of [...places].sort((a, b) => b[1] - a[1])) console.log(`   ${pct(us)}  ${where}`);
   console.log('   self time, top functions:');
   for (const [key, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`   ${pct(us)}  ${key}`);

@@ -23,7 +23,14 @@ export function machineInfo(): MachineInfo {
   } catch {
     // Not Linux: os.cpus() is what there is.
   }
-  return { date: new Date().toISOString(), nproc: cpus().length, cpu, node: process.version, platform: `${process.platform} ${process.arch}`, load: loadavg()[0] ?? 0 };
+  return {
+    date: new Date().toISOString(),
+    nproc: cpus().length,
+    cpu,
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    load: loadavg()[0] ?? 0,
+  };
 }
 
 function figure(value: number): string {
@@ -45,7 +52,11 @@ export function formatLine(line: Line): string {
   const baseline = line.role === 'baseline' ? '(baseline)' : ratio(line.vsBaseline, 'baseline');
   const floorLabel = line.unit.endsWith('/s') ? 'floor cost' : 'one PBKDF2';
   const floor = line.role === 'floor' ? '(floor)' : ratio(line.vsFloor, floorLabel);
-  const extra = line.extra ? Object.entries(line.extra).map(([k, v]) => `${k} ${typeof v === 'number' ? figure(v) : v}`).join(', ') : '';
+  const extra = line.extra
+    ? Object.entries(line.extra)
+        .map(([k, v]) => `${k} ${typeof v === 'number' ? figure(v) : v}`)
+        .join(', ')
+    : '';
   return `${line.workload.padEnd(18)} ${line.contestant.padEnd(40)} ${value.padStart(18)}  ${baseline.padEnd(17)} ${floor.padEnd(19)} ${extra}`.trimEnd();
 }
 

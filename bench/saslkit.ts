@@ -18,7 +18,12 @@ const OTHER_DIST = process.env['SASLKIT_BENCH_DIST'];
 export const SOURCE: 'dist' | 'lib' = process.env['SASLKIT_BENCH_SOURCE'] === 'lib' ? 'lib' : 'dist';
 
 /** The path `sk` is loaded from. */
-export const SOURCE_PATH = SOURCE === 'lib' ? join(__dirname, '..', 'lib/index.ts') : OTHER_DIST !== undefined && OTHER_DIST !== '' ? resolve(OTHER_DIST) : join(__dirname, '..', 'dist/index.cjs');
+export const SOURCE_PATH =
+  SOURCE === 'lib'
+    ? join(__dirname, '..', 'lib/index.ts')
+    : OTHER_DIST !== undefined && OTHER_DIST !== ''
+      ? resolve(OTHER_DIST)
+      : join(__dirname, '..', 'dist/index.cjs');
 
 const load = createRequire(__filename);
 

@@ -41,12 +41,15 @@ function nsPerCall(fn: (text: string) => string, text: string): number {
 const ours = (text: string): string => saslprep(text);
 const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 const theirs = (text: string): string => (PRINTABLE_ASCII.test(text) ? text : oracleSaslprep(text));
-for (const text of Object.values(inputs)) if (ours(text) !== theirs(text)) throw new Error(`results differ on ${JSON.stringify(text)}`);
+for (const text of Object.values(inputs))
+  if (ours(text) !== theirs(text)) throw new Error(`results differ on ${JSON.stringify(text)}`);
 
 console.log(`first call (decodes the tables) ${firstCall.toFixed(2)} ms`);
 console.log(`${'input'.padEnd(30)} ${'saslkit'.padStart(10)} ${'@mongodb-js'.padStart(12)}  ratio`);
 for (const [name, text] of Object.entries(inputs)) {
   const a = nsPerCall(ours, text);
   const b = nsPerCall(theirs, text);
-  console.log(`${name.padEnd(30)} ${`${a.toFixed(0)} ns`.padStart(10)} ${`${b.toFixed(0)} ns`.padStart(12)}  ${(a / b).toFixed(2)}x`);
+  console.log(
+    `${name.padEnd(30)} ${`${a.toFixed(0)} ns`.padStart(10)} ${`${b.toFixed(0)} ns`.padStart(12)}  ${(a / b).toFixed(2)}x`,
+  );
 }

@@ -72,8 +72,16 @@ const prohibited = new Set([...oracle.prohibited_characters, 0xffffe, 0xfffff]);
 
 const tables: readonly (readonly [string, string, Set<number>])[] = [
   ['UNASSIGNED', 'A.1: unassigned code points in Unicode 3.2', oracle.unassigned_code_points],
-  ['MAPPED_TO_NOTHING', 'B.1: commonly mapped to nothing (U+200B is also in C.1.2, which wins)', oracle.commonly_mapped_to_nothing],
-  ['MAPPED_TO_SPACE', 'C.1.2: non-ASCII space characters, mapped to SPACE by RFC 4013 section 2.1', oracle.non_ASCII_space_characters],
+  [
+    'MAPPED_TO_NOTHING',
+    'B.1: commonly mapped to nothing (U+200B is also in C.1.2, which wins)',
+    oracle.commonly_mapped_to_nothing,
+  ],
+  [
+    'MAPPED_TO_SPACE',
+    'C.1.2: non-ASCII space characters, mapped to SPACE by RFC 4013 section 2.1',
+    oracle.non_ASCII_space_characters,
+  ],
   ['PROHIBITED', 'RFC 4013 section 2.3: C.1.2, C.2.1, C.2.2, C.3, C.4, C.5, C.6, C.7, C.8, C.9', prohibited],
   ['RAND_AL_CAT', 'D.1: characters with bidirectional property R or AL', oracle.bidirectional_r_al],
   ['L_CAT', 'D.2: characters with bidirectional property L', oracle.bidirectional_l],
@@ -100,7 +108,9 @@ lines.push('/**');
 lines.push(' * Corrigendum #4 code points and their Unicode 3.2 decompositions (pairs, base 36): Unicode 4.0');
 lines.push(' * corrected these, so String.prototype.normalize maps them elsewhere.');
 lines.push(' */');
-lines.push(`export const CORRIGENDUM_4 = '${CORRIGENDUM_4.map(([from, to]) => `${from.toString(36)},${to.toString(36)}`).join(',')}';`);
+lines.push(
+  `export const CORRIGENDUM_4 = '${CORRIGENDUM_4.map(([from, to]) => `${from.toString(36)},${to.toString(36)}`).join(',')}';`,
+);
 lines.push('');
 
 const out = join(ROOT, 'lib/saslprep-tables.ts');

@@ -28,8 +28,23 @@ import { once } from 'node:events';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { BadLoginAccepted, type LoginPlan, type Misbehaviour, type Ports, bounded, login, misbehave } from './soak/clients.js';
-import { type FromServer, type ServerSettings, type ServerStats, type StoreFigures, type StoreSettings, setUsers } from './soak/shared.js';
+import {
+  BadLoginAccepted,
+  type LoginPlan,
+  type Misbehaviour,
+  type Ports,
+  bounded,
+  login,
+  misbehave,
+} from './soak/clients.js';
+import {
+  type FromServer,
+  type ServerSettings,
+  type ServerStats,
+  type StoreFigures,
+  type StoreSettings,
+  setUsers,
+} from './soak/shared.js';
 import { createSoakTable, dropSoakTable } from './soak/store.js';
 
 const { values } = parseArgs({
@@ -102,7 +117,13 @@ async function runPhase(servers: readonly Ports[]): Promise<PhaseResult> {
   const badEvery = BAD_FRACTION > 0 ? Math.max(2, Math.round(1 / BAD_FRACTION)) : 0;
   const latencies: number[] = [];
   const failed: string[] = [];
-  const misbehaved: Record<Misbehaviour, number> = { disconnect: 0, garbage: 0, stall: 0, 'wrong-password': 0, abort: 0 };
+  const misbehaved: Record<Misbehaviour, number> = {
+    disconnect: 0,
+    garbage: 0,
+    stall: 0,
+    'wrong-password': 0,
+    abort: 0,
+  };
   const stallCloseMs: number[] = [];
   let stallsNotClosed = 0;
   let clientErrorsWhileMisbehaving = 0;
@@ -134,22 +155,42 @@ async function runPhase(servers: readonly Ports[]): Promise<PhaseResult> {
     tasks.push(
       (async () => {
         for (let k = 0; k < LOGINS; k++) {
-          const plan: LoginPlan = { protocol: (c + k) % 2 === 0 ? 'smtp' : 'imap', mechanism: MECHANISMS[(c + k) % 4 < 2 ? 0 : 1], user: c + k };
+          const plan: LoginPlan = {
+            protocol: (c + k) % 2 === 0 ? 'smtp' : 'imap',
+            mechanism: MECHANISMS[(c + k) % 4 < 2 ? 0 : 1],
+            user: c + k,
+          };
           try {
             latencies.push(await bounded(CLIENT_DEADLINE_MS, 'a login', login(ports, plan)));
           } catch (error) {
-            failed.push(`${plan.protocol} ${plan.mechanism}: ${error instanceof Error ? error.message : String(error)}`);
+            failed.push(
+              `${plan.protocol} ${plan.mechanism}: ${error instanceof Error ? error.message : String(error)}`,
+            );
           }
         }
       })(),
     );
   }
   await Promise.all(tasks);
-  return { seconds: (performance.now() - started) / 1000, latencies, failed, misbehaved, stallCloseMs, stallsNotClosed, clientErrorsWhileMisbehaving, badLoginsAccepted };
+  return {
+    seconds: (performance.now() - started) / 1000,
+    latencies,
+    failed,
+    misbehaved,
+    stallCloseMs,
+    stallsNotClosed,
+    clientErrorsWhileMisbehaving,
+    badLoginsAccepted,
+  };
 }
 
 function startServer(store: StoreSettings | undefined): Promise<{ child: ChildProcess; ports: Ports }> {
-  const settings: ServerSettings = { exchangeTimeoutMs: EXCHANGE_TIMEOUT_MS, idleTimeoutMs: Math.max(10000, EXCHANGE_TIMEOUT_MS * 4), users: USERS, store };
+  const settings: ServerSettings = {
+    exchangeTimeoutMs: EXCHANGE_TIMEOUT_MS,
+    idleTimeoutMs: Math.max(10000, EXCHANGE_TIMEOUT_MS * 4),
+    users: USERS,
+    store,
+  };
   const child = fork(join(__dirname, 'soak', 'server.ts'), [], {
     execArgv: ['--expose-gc', '-r', 'ts-node/register/transpile-only'],
     env: { ...process.env, SOAK_SERVER_SETTINGS: JSON.stringify(settings) },
@@ -157,7 +198,9 @@ function startServer(store: StoreSettings | undefined): Promise<{ child: ChildPr
   });
   return new Promise((resolve, reject) => {
     child.once('error', reject);
-    child.once('exit', (code) => { reject(new Error(`the soak server exited early (${String(code)})`)); });
+    child.once('exit', (code) => {
+      reject(new Error(`the soak server exited early (${String(code)})`));
+    });
     child.on('message', (message: FromServer) => {
       if (message.type === 'ready') resolve({ child, ports: { smtp: message.smtpPort, imap: message.imapPort } });
     });
@@ -201,7 +244,13 @@ function storeTotals(stats: readonly ServerStats[]): StoreFigures | undefined {
   const figures = stats.map((stat) => stat.store).filter((figure): figure is StoreFigures => figure !== undefined);
   if (figures.length === 0) return undefined;
   const sum = (key: keyof StoreFigures): number => figures.reduce((total, figure) => total + figure[key], 0);
-  return { queries: sum('queries'), lookups: sum('lookups'), hits: sum('hits'), misses: sum('misses'), joined: sum('joined') };
+  return {
+    queries: sum('queries'),
+    lookups: sum('lookups'),
+    hits: sum('hits'),
+    misses: sum('misses'),
+    joined: sum('joined'),
+  };
 }
 
 /** The store's figures for one phase (or the run): queries per login and the cache hit rate. */
@@ -212,11 +261,18 @@ function storeLine(now: StoreFigures, before: StoreFigures | undefined, logins: 
 }
 
 async function main(): Promise<number> {
-  console.log(`soak: ${CLIENTS} concurrent clients per phase, ${PHASES} phases, ${LOGINS} logins per legitimate client, ${Math.round(BAD_FRACTION * 100)}% misbehaving, exchange time limit ${EXCHANGE_TIMEOUT_MS} ms`);
-  console.log(`servers: ${SERVERS} process${SERVERS === 1 ? '' : 'es'}, store: ${STORE === 'postgres' ? `PostgreSQL (shared; cache ttl ${CACHE_TTL_MS} ms, pool ${POOL_SIZE} per server)` : 'in memory (one per server)'}, ${USERS} accounts`);
+  console.log(
+    `soak: ${CLIENTS} concurrent clients per phase, ${PHASES} phases, ${LOGINS} logins per legitimate client, ${Math.round(BAD_FRACTION * 100)}% misbehaving, exchange time limit ${EXCHANGE_TIMEOUT_MS} ms`,
+  );
+  console.log(
+    `servers: ${SERVERS} process${SERVERS === 1 ? '' : 'es'}, store: ${STORE === 'postgres' ? `PostgreSQL (shared; cache ttl ${CACHE_TTL_MS} ms, pool ${POOL_SIZE} per server)` : 'in memory (one per server)'}, ${USERS} accounts`,
+  );
   const runStarted = performance.now();
   const store = STORE === 'postgres' ? await createSoakTable(USERS, CACHE_TTL_MS, POOL_SIZE) : undefined;
-  if (store !== undefined) console.log(`store: table ${store.table} on ${store.connection.host}:${store.connection.port} with ${store.users} SCRAM-SHA-256 secrets`);
+  if (store !== undefined)
+    console.log(
+      `store: table ${store.table} on ${store.connection.host}:${store.connection.port} with ${store.users} SCRAM-SHA-256 secrets`,
+    );
   const started: { child: ChildProcess; ports: Ports }[] = [];
   let exitCode = 0;
   try {
@@ -224,7 +280,8 @@ async function main(): Promise<number> {
     const children = started.map((server) => server.child);
     const ports = started.map((server) => server.ports);
     const before = await Promise.all(children.map(serverStats));
-    for (const [i, stats] of before.entries()) console.log(`server ${i + 1} heap before: ${mb(stats.heapUsed)} (rss ${mb(stats.rss)})`);
+    for (const [i, stats] of before.entries())
+      console.log(`server ${i + 1} heap before: ${mb(stats.heapUsed)} (rss ${mb(stats.rss)})`);
     const heaps: number[][] = [];
     let previousLogins = 0;
     let previousStore: StoreFigures | undefined;
@@ -237,21 +294,38 @@ async function main(): Promise<number> {
       const serverLogins = logins - previousLogins;
       previousLogins = logins;
       const failures: Record<string, number> = {};
-      for (const stat of stats) for (const [code, count] of Object.entries(stat.counters.failures)) failures[code] = (failures[code] ?? 0) + count;
+      for (const stat of stats)
+        for (const [code, count] of Object.entries(stat.counters.failures))
+          failures[code] = (failures[code] ?? 0) + count;
       const active = stats.reduce((total, stat) => total + stat.counters.active, 0);
       const timeouts = stats.reduce((total, stat) => total + stat.counters.timeouts, 0);
       console.log(`\nphase ${phase}: ${result.seconds.toFixed(1)} s`);
-      console.log(`  legitimate logins: ${result.latencies.length} ok, ${result.failed.length} failed; ${(result.latencies.length / result.seconds).toFixed(0)} logins/s`);
-      console.log(`  latency (connect to success): p50 ${percentile(sorted, 50).toFixed(1)} ms, p99 ${percentile(sorted, 99).toFixed(1)} ms, max ${(sorted.at(-1) ?? Number.NaN).toFixed(1)} ms`);
-      console.log(`  misbehaving clients: ${MISBEHAVIOURS.map((kind) => `${result.misbehaved[kind]} ${kind}`).join(', ')}; stalled connections closed by the server after ${percentile([...result.stallCloseMs].sort((a, b) => a - b), 50).toFixed(0)} ms (p50), ${result.stallsNotClosed} not closed; ${result.clientErrorsWhileMisbehaving} misbehaving clients saw an unexpected reply; ${result.badLoginsAccepted} wrong-password logins accepted`);
-      console.log(`  servers: ${serverLogins} logins counted; failures so far by code ${JSON.stringify(failures)}; exchange time limits hit so far: ${timeouts}; open connections after the phase: ${active}`);
+      console.log(
+        `  legitimate logins: ${result.latencies.length} ok, ${result.failed.length} failed; ${(result.latencies.length / result.seconds).toFixed(0)} logins/s`,
+      );
+      console.log(
+        `  latency (connect to success): p50 ${percentile(sorted, 50).toFixed(1)} ms, p99 ${percentile(sorted, 99).toFixed(1)} ms, max ${(sorted.at(-1) ?? Number.NaN).toFixed(1)} ms`,
+      );
+      console.log(
+        `  misbehaving clients: ${MISBEHAVIOURS.map((kind) => `${result.misbehaved[kind]} ${kind}`).join(', ')}; stalled connections closed by the server after ${percentile(
+          [...result.stallCloseMs].sort((a, b) => a - b),
+          50,
+        ).toFixed(
+          0,
+        )} ms (p50), ${result.stallsNotClosed} not closed; ${result.clientErrorsWhileMisbehaving} misbehaving clients saw an unexpected reply; ${result.badLoginsAccepted} wrong-password logins accepted`,
+      );
+      console.log(
+        `  servers: ${serverLogins} logins counted; failures so far by code ${JSON.stringify(failures)}; exchange time limits hit so far: ${timeouts}; open connections after the phase: ${active}`,
+      );
       const storeNow = storeTotals(stats);
       if (storeNow !== undefined) {
         console.log(`  store: ${storeLine(storeNow, previousStore, serverLogins)}`);
         previousStore = storeNow;
       }
       for (const [i, stat] of stats.entries()) {
-        console.log(`  server ${i + 1}: ${stat.counters.logins} logins so far; heap after GC ${mb(stat.heapUsed)} (rss ${mb(stat.rss)}, external ${mb(stat.external)}); event loop delay max ${stat.loopMaxMs.toFixed(1)} ms, p99 ${stat.loopP99Ms.toFixed(1)} ms; CPU ${stat.cpuSeconds.toFixed(1)} s, loop utilization ${(stat.loopUtilization * 100).toFixed(0)}%`);
+        console.log(
+          `  server ${i + 1}: ${stat.counters.logins} logins so far; heap after GC ${mb(stat.heapUsed)} (rss ${mb(stat.rss)}, external ${mb(stat.external)}); event loop delay max ${stat.loopMaxMs.toFixed(1)} ms, p99 ${stat.loopP99Ms.toFixed(1)} ms; CPU ${stat.cpuSeconds.toFixed(1)} s, loop utilization ${(stat.loopUtilization * 100).toFixed(0)}%`,
+        );
       }
       console.log(`  machine load average ${loadavg()[0]?.toFixed(1) ?? '?'} on ${cpus().length} CPUs`);
       for (const failure of result.failed.slice(0, 5)) console.log(`  failed: ${failure}`);
@@ -263,22 +337,31 @@ async function main(): Promise<number> {
       const first = heaps[0]?.[i] ?? 0;
       const last = heaps.at(-1)?.[i] ?? 0;
       const growth = last - first;
-      console.log(`\nserver ${i + 1} heap: before ${mb(before[i]?.heapUsed ?? 0)}, after phase 1 ${mb(first)}, after phase ${PHASES} ${mb(last)}: growth ${mb(growth)} over about ${Math.round(exchangesAfterFirst / children.length)} more logins (${(growth / (exchangesAfterFirst / children.length)).toFixed(1)} bytes per login); threshold ${MAX_GROWTH_MB} MB`);
+      console.log(
+        `\nserver ${i + 1} heap: before ${mb(before[i]?.heapUsed ?? 0)}, after phase 1 ${mb(first)}, after phase ${PHASES} ${mb(last)}: growth ${mb(growth)} over about ${Math.round(exchangesAfterFirst / children.length)} more logins (${(growth / (exchangesAfterFirst / children.length)).toFixed(1)} bytes per login); threshold ${MAX_GROWTH_MB} MB`,
+      );
       if (growth > MAX_GROWTH_MB * 1048576) {
         console.log(`FAIL: server ${i + 1}'s heap grew beyond the threshold`);
         exitCode = 1;
       }
     }
-    if (previousStore !== undefined) console.log(`\nstore over the run: ${storeLine(previousStore, undefined, previousLogins)}`);
+    if (previousStore !== undefined)
+      console.log(`\nstore over the run: ${storeLine(previousStore, undefined, previousLogins)}`);
     console.log(`wall time ${((performance.now() - runStarted) / 1000).toFixed(1)} s`);
     console.log(exitCode === 0 ? 'soak: OK' : 'soak: FAILED');
   } finally {
     for (const { child } of started) child.send({ type: 'stop' });
-    await Promise.all(started.map(({ child }) => bounded(10000, 'server exit', once(child, 'exit')).catch(() => child.kill())));
+    await Promise.all(
+      started.map(({ child }) => bounded(10000, 'server exit', once(child, 'exit')).catch(() => child.kill())),
+    );
     if (store !== undefined) {
       await dropSoakTable(store).then(
-        () => { console.log(`store: table ${store.table} dropped`); },
-        (error: unknown) => { console.error(`store: could not drop ${store.table}: ${String(error)}`); },
+        () => {
+          console.log(`store: table ${store.table} dropped`);
+        },
+        (error: unknown) => {
+          console.error(`store: could not drop ${store.table}: ${String(error)}`);
+        },
       );
     }
   }

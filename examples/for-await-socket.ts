@@ -12,7 +12,17 @@
  */
 import { createConnection, createServer, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
-import { ClearIdentity, ClientCredentials, SASLAuth, type ServerEvent, fromBase64, isSaslError, iterateClient, iterateServer, toBase64 } from 'saslkit';
+import {
+  ClearIdentity,
+  ClientCredentials,
+  SASLAuth,
+  type ServerEvent,
+  fromBase64,
+  isSaslError,
+  iterateClient,
+  iterateServer,
+  toBase64,
+} from 'saslkit';
 
 const auth = SASLAuth.defaults();
 // A clear-text store keeps the example short; a real server stores HashedIdentity values.
@@ -27,7 +37,10 @@ const hide = (data: Uint8Array): string => `[${data.length} bytes, not shown]`;
  * Lines from `socket`, and a writer that logs what it sends. The loops below call `next()`
  * themselves and never `return()`, so the readline interface outlives the AUTH command.
  */
-function lineIo(socket: Socket, who: string): { lines: AsyncIterator<string>; write: (line: string, shown?: string) => void } {
+function lineIo(
+  socket: Socket,
+  who: string,
+): { lines: AsyncIterator<string>; write: (line: string, shown?: string) => void } {
   return {
     lines: createInterface({ input: socket, crlfDelay: Infinity })[Symbol.asyncIterator](),
     write: (line, shown = line) => {
@@ -39,11 +52,16 @@ function lineIo(socket: Socket, who: string): { lines: AsyncIterator<string>; wr
 
 /** The client's responses, pulled one line at a time. Ending the iterable (`*`) cancels AUTH. */
 async function* responses(lines: AsyncIterator<string>): AsyncGenerator<Uint8Array> {
-  for (let next = await lines.next(); next.done !== true && next.value !== '*'; next = await lines.next()) yield decode(next.value);
+  for (let next = await lines.next(); next.done !== true && next.value !== '*'; next = await lines.next())
+    yield decode(next.value);
 }
 
 /** The AUTH command: the exchange's steps, as a `for await` loop. Resolves with who logged in, or undefined. */
-async function handleAuth(args: string[], lines: AsyncIterator<string>, write: (line: string) => void): Promise<string | undefined> {
+async function handleAuth(
+  args: string[],
+  lines: AsyncIterator<string>,
+  write: (line: string) => void,
+): Promise<string | undefined> {
   const [name = '', initial] = args;
   const mechanism = auth.getServer(name);
   if (!mechanism) {
@@ -51,8 +69,14 @@ async function handleAuth(args: string[], lines: AsyncIterator<string>, write: (
     return undefined;
   }
   try {
-    const exchange = mechanism.server({ lookup: (authcid) => users.get(authcid) }, initial === undefined ? undefined : decode(initial));
-    for await (const step of iterateServer(exchange, responses(lines), { mechanism: mechanism.name, timeoutMs: 5000 })) {
+    const exchange = mechanism.server(
+      { lookup: (authcid) => users.get(authcid) },
+      initial === undefined ? undefined : decode(initial),
+    );
+    for await (const step of iterateServer(exchange, responses(lines), {
+      mechanism: mechanism.name,
+      timeoutMs: 5000,
+    })) {
       if (!step.done) {
         write(`+ ${encode(step.challenge)}`);
         continue;

@@ -52,9 +52,16 @@ export async function imapLogin(options: ImapLoginOptions): Promise<ImapLoginRes
   let binding: ChannelBindingSource | undefined;
   let socket: Socket;
   if (options.tls === true) {
-    const secure = tlsConnect({ host, port: options.port, ...(isIP(host) === 0 ? { servername: host } : {}), rejectUnauthorized: options.insecure !== true });
+    const secure = tlsConnect({
+      host,
+      port: options.port,
+      ...(isIP(host) === 0 ? { servername: host } : {}),
+      rejectUnauthorized: options.insecure !== true,
+    });
     // Taken at the handshake, before anything else reads the peer certificate.
-    secure.once('secureConnect', () => { binding = tlsChannelBinding(secure, 'client'); });
+    secure.once('secureConnect', () => {
+      binding = tlsChannelBinding(secure, 'client');
+    });
     socket = secure;
   } else {
     socket = connect({ host, port: options.port });
@@ -85,7 +92,12 @@ export async function imapLogin(options: ImapLoginOptions): Promise<ImapLoginRes
       ...(options.mechanism === undefined ? {} : { mechanism: options.mechanism }),
       // Outside TLS, never pick PLAIN or LOGIN by itself: a man in the middle could strip the rest.
       choose: { channelBinding: binding !== undefined, encrypted: options.tls === true },
-      client: { host, port: options.port, service: 'imap', ...(binding === undefined ? {} : { channelBindingData: binding }) },
+      client: {
+        host,
+        port: options.port,
+        service: 'imap',
+        ...(binding === undefined ? {} : { channelBindingData: binding }),
+      },
       lines,
       write,
     });
@@ -103,7 +115,9 @@ export async function imapLogin(options: ImapLoginOptions): Promise<ImapLoginRes
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const tls = args.includes('--tls');
-  const [host = '127.0.0.1', port = tls ? '993' : '143', user = 'alice', mechanism] = args.filter((arg) => arg !== '--tls');
+  const [host = '127.0.0.1', port = tls ? '993' : '143', user = 'alice', mechanism] = args.filter(
+    (arg) => arg !== '--tls',
+  );
   const secret = process.env['SASLKIT_PASSWORD'];
   if (secret === undefined) throw new Error('set SASLKIT_PASSWORD to the password (or the bearer token)');
   const result = await imapLogin({
@@ -115,13 +129,17 @@ async function main(): Promise<void> {
     insecure: process.env['SASLKIT_TLS_INSECURE'] === '1',
   });
   console.log(`capabilities: ${result.before.atoms.join(' ')}`);
-  console.log(`logged in as ${user} with ${result.mechanism} in ${result.roundTrips} round trip(s)${result.serverVerified ? ', server verified' : ''}: ${result.text}`);
+  console.log(
+    `logged in as ${user} with ${result.mechanism} in ${result.roundTrips} round trip(s)${result.serverVerified ? ', server verified' : ''}: ${result.text}`,
+  );
   if (result.capabilities) console.log(`capabilities after login: ${result.capabilities.atoms.join(' ')}`);
 }
 
 if (require.main === module) {
   main().catch((error: unknown) => {
-    console.error(`login failed: ${isSaslError(error) ? `${error.code}: ${error.message}` : error instanceof Error ? error.message : String(error)}`);
+    console.error(
+      `login failed: ${isSaslError(error) ? `${error.code}: ${error.message}` : error instanceof Error ? error.message : String(error)}`,
+    );
     process.exit(1);
   });
 }

@@ -42,16 +42,17 @@ export interface IrcConnectOptions {
 
 /** Connects, registers with SASL, QUITs. Rejects with the exchange's typed error (never holding the password). */
 export async function ircConnectLogin(options: IrcConnectOptions): Promise<IrcLoginResult> {
-  const socket: Socket = options.tls === true
-    ? tlsConnect({
-        host: options.host,
-        port: options.port,
-        ...(isIP(options.host) === 0 ? { servername: options.host } : { servername: 'localhost' }),
-        ...(options.ca === undefined ? {} : { ca: options.ca }),
-        ...(options.clientCert === undefined ? {} : { cert: options.clientCert.cert, key: options.clientCert.key }),
-        rejectUnauthorized: options.insecure !== true,
-      })
-    : connect({ host: options.host, port: options.port });
+  const socket: Socket =
+    options.tls === true
+      ? tlsConnect({
+          host: options.host,
+          port: options.port,
+          ...(isIP(options.host) === 0 ? { servername: options.host } : { servername: 'localhost' }),
+          ...(options.ca === undefined ? {} : { ca: options.ca }),
+          ...(options.clientCert === undefined ? {} : { cert: options.clientCert.cert, key: options.clientCert.key }),
+          rejectUnauthorized: options.insecure !== true,
+        })
+      : connect({ host: options.host, port: options.port });
   // The login's time limit: the signal ends the exchange, and destroying the socket its wait.
   const signal = AbortSignal.timeout(options.timeoutMs ?? 15_000);
   signal.addEventListener('abort', () => socket.destroy(), { once: true });
@@ -87,7 +88,9 @@ async function main(argv: readonly string[]): Promise<number> {
   const keyFile = valueOf('--key');
   const caFile = process.env['SASLKIT_TLS_CA'];
   const external = mechanism?.toUpperCase() === 'EXTERNAL';
-  const credentials = external ? new ClientCredentials('', '') : new ClientCredentials(user, process.env['SASLKIT_PASSWORD'] ?? 'alice-pass');
+  const credentials = external
+    ? new ClientCredentials('', '')
+    : new ClientCredentials(user, process.env['SASLKIT_PASSWORD'] ?? 'alice-pass');
   try {
     const result = await ircConnectLogin({
       host,
@@ -98,15 +101,21 @@ async function main(argv: readonly string[]): Promise<number> {
       tls,
       ...(caFile === undefined ? {} : { ca: readFileSync(caFile) }),
       insecure: process.env['SASLKIT_TLS_INSECURE'] === '1',
-      ...(certFile === undefined || keyFile === undefined ? {} : { clientCert: { cert: readFileSync(certFile), key: readFileSync(keyFile) } }),
+      ...(certFile === undefined || keyFile === undefined
+        ? {}
+        : { clientCert: { cert: readFileSync(certFile), key: readFileSync(keyFile) } }),
       allowPlaintext: flags.has('--allow-plaintext'),
     });
     console.log(`sasl: ${result.capabilities.get('sasl') ?? '(not offered)'}`);
-    console.log(`logged in as ${result.sasl?.account ?? '(no account)'} with ${result.sasl?.mechanism ?? 'no SASL'}${tls ? ' over TLS' : ' in the clear'}; welcomed as ${result.nick}`);
+    console.log(
+      `logged in as ${result.sasl?.account ?? '(no account)'} with ${result.sasl?.mechanism ?? 'no SASL'}${tls ? ' over TLS' : ' in the clear'}; welcomed as ${result.nick}`,
+    );
     return 0;
   } catch (error) {
     // saslkit's messages never hold the password; anything else is printed by its message only.
-    console.error(`login failed: ${isSaslError(error) ? `${error.code}: ${error.message}` : String(error instanceof Error ? error.message : error)}`);
+    console.error(
+      `login failed: ${isSaslError(error) ? `${error.code}: ${error.message}` : String(error instanceof Error ? error.message : error)}`,
+    );
     return 1;
   }
 }

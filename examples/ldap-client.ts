@@ -13,7 +13,9 @@ import { readFileSync } from 'node:fs';
 import { ClientCredentials, LdapConnection, isSaslError, ldapBind, ldapWhoAmI } from 'saslkit';
 
 function usage(): never {
-  console.error('usage: SASLKIT_PASSWORD=... npx ts-node examples/ldap-client.ts <ldap[s]://host:port> <user> [--starttls] [--mechanism NAME] [--ca FILE] [--cert FILE --key FILE] [--servername NAME]');
+  console.error(
+    'usage: SASLKIT_PASSWORD=... npx ts-node examples/ldap-client.ts <ldap[s]://host:port> <user> [--starttls] [--mechanism NAME] [--ca FILE] [--cert FILE --key FILE] [--servername NAME]',
+  );
   process.exit(2);
 }
 
@@ -24,10 +26,12 @@ let startTls = false;
 for (let i = 0; i < rest.length; i++) {
   const flag = rest[i] as string;
   if (flag === '--starttls') startTls = true;
-  else if (['--mechanism', '--ca', '--cert', '--key', '--servername'].includes(flag) && rest[i + 1] !== undefined) flags.set(flag, rest[++i] as string);
+  else if (['--mechanism', '--ca', '--cert', '--key', '--servername'].includes(flag) && rest[i + 1] !== undefined)
+    flags.set(flag, rest[++i] as string);
   else usage();
 }
-const file = (flag: string): Buffer | undefined => (flags.has(flag) ? readFileSync(flags.get(flag) as string) : undefined);
+const file = (flag: string): Buffer | undefined =>
+  flags.has(flag) ? readFileSync(flags.get(flag) as string) : undefined;
 const tls = {
   ...(file('--ca') === undefined ? {} : { ca: file('--ca') }),
   ...(file('--cert') === undefined ? {} : { cert: file('--cert'), key: file('--key') }),
@@ -43,7 +47,9 @@ async function main(): Promise<number> {
       ...(mechanism === undefined ? {} : { mechanism }),
       client: { host: flags.get('--servername') ?? new URL(url as string).hostname },
     });
-    console.log(`bound with ${bound.mechanism} in ${bound.roundTrips} round trip(s), ${bound.serverVerified ? 'server verified' : 'server not verified'}${connection.encrypted ? ', over TLS' : ''}`);
+    console.log(
+      `bound with ${bound.mechanism} in ${bound.roundTrips} round trip(s), ${bound.serverVerified ? 'server verified' : 'server not verified'}${connection.encrypted ? ', over TLS' : ''}`,
+    );
     console.log(`who am I: ${(await ldapWhoAmI(connection.requester)) || 'anonymous'}`);
     return 0;
   } catch (error) {

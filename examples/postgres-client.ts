@@ -22,7 +22,9 @@ import {
 } from 'saslkit';
 
 function usage(): never {
-  console.error('usage: SASLKIT_PASSWORD=... npx ts-node examples/postgres-client.ts <host> <port> <user> [--tls] [--database <name>]');
+  console.error(
+    'usage: SASLKIT_PASSWORD=... npx ts-node examples/postgres-client.ts <host> <port> <user> [--tls] [--database <name>]',
+  );
   process.exit(2);
 }
 
@@ -60,7 +62,9 @@ async function main(): Promise<void> {
     const reader = new PgMessageReader(socket, { peer: 'server' });
     const result = await postgresClientAuth({
       messages: reader,
-      write: (data) => { socket.write(data); },
+      write: (data) => {
+        socket.write(data);
+      },
       user,
       password,
       ...(database === undefined ? {} : { database }),
@@ -69,8 +73,12 @@ async function main(): Promise<void> {
       client: tls ? { channelBinding: 'require', channelBindingData: tlsChannelBinding(tls, 'client') } : {},
     });
     const ready = await readPostgresReady(result.reader);
-    console.log(`authenticated as ${user} with ${result.mechanism ?? 'no SASL'}; server verified: ${result.serverVerified}`);
-    console.log(`server_version ${ready.parameters['server_version'] ?? '?'}, transaction status ${ready.transactionStatus}${tls ? `, ${tls.getProtocol() ?? ''}` : ''}`);
+    console.log(
+      `authenticated as ${user} with ${result.mechanism ?? 'no SASL'}; server verified: ${result.serverVerified}`,
+    );
+    console.log(
+      `server_version ${ready.parameters['server_version'] ?? '?'}, transaction status ${ready.transactionStatus}${tls ? `, ${tls.getProtocol() ?? ''}` : ''}`,
+    );
     socket.write(buildPgTerminate());
   } catch (error) {
     if (!isSaslError(error)) throw error;

@@ -77,9 +77,15 @@ export async function smtpLogin(options: SmtpLoginOptions): Promise<SmtpLoginRes
       if (reply.code !== 220) throw new Error(`STARTTLS refused: ${String(reply.code)}`);
       lines.close();
       socket.pause(); // the server's handshake bytes stay in the socket for TLS
-      const secure = tlsConnect({ socket, ...(isIP(host) === 0 ? { servername: host } : {}), rejectUnauthorized: options.insecure !== true });
+      const secure = tlsConnect({
+        socket,
+        ...(isIP(host) === 0 ? { servername: host } : {}),
+        rejectUnauthorized: options.insecure !== true,
+      });
       // Taken at the handshake, before anything else reads the peer certificate.
-      secure.once('secureConnect', () => { binding = tlsChannelBinding(secure, 'client'); });
+      secure.once('secureConnect', () => {
+        binding = tlsChannelBinding(secure, 'client');
+      });
       await once(secure, 'secureConnect');
       tls = secure;
       socket = secure;
@@ -90,8 +96,15 @@ export async function smtpLogin(options: SmtpLoginOptions): Promise<SmtpLoginRes
       ehlo = parseEhlo(await readSmtpReply(lines));
     }
     // Naming PLAIN is consent to send the password, but not in the clear: ask for that separately.
-    if (tls === undefined && options.mechanism !== undefined && sendsSecretInClear(options.mechanism) && options.allowPlaintext !== true) {
-      throw new Error(`${options.mechanism.toUpperCase()} would send the secret without TLS; refusing (allowPlaintext to send it anyway)`);
+    if (
+      tls === undefined &&
+      options.mechanism !== undefined &&
+      sendsSecretInClear(options.mechanism) &&
+      options.allowPlaintext !== true
+    ) {
+      throw new Error(
+        `${options.mechanism.toUpperCase()} would send the secret without TLS; refusing (allowPlaintext to send it anyway)`,
+      );
     }
     const result = await smtpClientAuth({
       credentials: options.credentials,
@@ -114,7 +127,9 @@ export async function smtpLogin(options: SmtpLoginOptions): Promise<SmtpLoginRes
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  const [host = '127.0.0.1', port = '2525', mechanism = '', user = 'alice'] = args.filter((arg) => !arg.startsWith('--'));
+  const [host = '127.0.0.1', port = '2525', mechanism = '', user = 'alice'] = args.filter(
+    (arg) => !arg.startsWith('--'),
+  );
   const insecure = process.env['SASLKIT_TLS_INSECURE'] === '1';
   const result = await smtpLogin({
     host,
@@ -125,14 +140,22 @@ async function main(): Promise<void> {
     allowPlaintext: args.includes('--allow-plaintext'),
     insecure,
   });
-  console.log(result.tls === undefined ? 'no TLS' : `STARTTLS: ${result.tls}${insecure ? ' (certificate not verified: SASLKIT_TLS_INSECURE=1)' : ''}`);
+  console.log(
+    result.tls === undefined
+      ? 'no TLS'
+      : `STARTTLS: ${result.tls}${insecure ? ' (certificate not verified: SASLKIT_TLS_INSECURE=1)' : ''}`,
+  );
   console.log(`server offers: ${result.offered.join(' ')}`);
-  console.log(`logged in as ${user} with ${result.mechanism} in ${String(result.roundTrips)} round trip(s)${result.serverVerified ? ', server verified' : ''}: ${result.text}`);
+  console.log(
+    `logged in as ${user} with ${result.mechanism} in ${String(result.roundTrips)} round trip(s)${result.serverVerified ? ', server verified' : ''}: ${result.text}`,
+  );
 }
 
 if (require.main === module) {
   main().catch((error: unknown) => {
-    console.error(`login failed: ${isSaslError(error) ? `${error.code}: ${error.message}` : error instanceof Error ? error.message : String(error)}`);
+    console.error(
+      `login failed: ${isSaslError(error) ? `${error.code}: ${error.message}` : error instanceof Error ? error.message : String(error)}`,
+    );
     process.exit(1);
   });
 }

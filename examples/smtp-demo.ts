@@ -12,7 +12,16 @@
 import { once } from 'node:events';
 import { type Socket, connect } from 'node:net';
 import { type TLSSocket, connect as tlsConnect } from 'node:tls';
-import { ClientCredentials, LineReader, type SmtpReply, isSaslError, lineWriter, readSmtpReply, smtpClientAuth, tlsChannelBinding } from 'saslkit';
+import {
+  ClientCredentials,
+  LineReader,
+  type SmtpReply,
+  isSaslError,
+  lineWriter,
+  readSmtpReply,
+  smtpClientAuth,
+  tlsChannelBinding,
+} from 'saslkit';
 import { smtpLogin } from './smtp-client.js';
 import { startSmtpServer, throwawayCertificate } from './smtp-server.js';
 
@@ -67,7 +76,13 @@ class Conversation {
   /** AUTH with saslkit's client; resolves with the mechanism and `235`, or the refusal. */
   async login(mechanism: string): Promise<string> {
     const binding = this.#tls ? tlsChannelBinding(this.#tls, 'client') : undefined;
-    const result = await smtpClientAuth({ credentials: alice, mechanism, client: { ...(binding ? { channelBindingData: binding } : {}) }, lines: this.#lines, write: this.#write });
+    const result = await smtpClientAuth({
+      credentials: alice,
+      mechanism,
+      client: { ...(binding ? { channelBindingData: binding } : {}) },
+      lines: this.#lines,
+      write: this.#write,
+    });
     return `${result.mechanism} 235`;
   }
 
@@ -81,10 +96,14 @@ async function main(): Promise<void> {
   const tls = throwawayCertificate();
   const server = await startSmtpServer({ port: 0, tls });
   const port = server.port;
-  console.log(`SMTP server on 127.0.0.1:${String(port)}, ${tls ? 'STARTTLS with a throwaway certificate' : 'no TLS (openssl not found): the TLS checks are skipped'}`);
+  console.log(
+    `SMTP server on 127.0.0.1:${String(port)}, ${tls ? 'STARTTLS with a throwaway certificate' : 'no TLS (openssl not found): the TLS checks are skipped'}`,
+  );
   let failures = 0;
   const check = async (what: string, expected: RegExp, run: () => Promise<string>): Promise<void> => {
-    const seen = await run().catch((error: unknown) => (isSaslError(error) ? `${error.code}: ${error.message}` : error instanceof Error ? error.message : String(error)));
+    const seen = await run().catch((error: unknown) =>
+      isSaslError(error) ? `${error.code}: ${error.message}` : error instanceof Error ? error.message : String(error),
+    );
     const ok = expected.test(seen);
     if (!ok) failures++;
     console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}: ${seen}`);
@@ -95,13 +114,25 @@ async function main(): Promise<void> {
   };
   try {
     if (tls) {
-      await check('strongest over STARTTLS', /^SCRAM-SHA-256-PLUS over TLS.*server verified$/, () => login({ port, credentials: alice }));
-      await check('PLAIN over STARTTLS', /^PLAIN over TLS/, () => login({ port, credentials: alice, mechanism: 'PLAIN' }));
-      await check('LOGIN as bob (stored as SCRAM secrets)', /^LOGIN over TLS/, () => login({ port, credentials: new ClientCredentials('bob', 'bob-pass'), mechanism: 'LOGIN' }));
-      await check('wrong password', /^AUTHENTICATION_FAILED: .*535 5\.7\.8/, () => login({ port, credentials: new ClientCredentials('alice', 'wrong'), mechanism: 'SCRAM-SHA-256' }));
+      await check('strongest over STARTTLS', /^SCRAM-SHA-256-PLUS over TLS.*server verified$/, () =>
+        login({ port, credentials: alice }),
+      );
+      await check('PLAIN over STARTTLS', /^PLAIN over TLS/, () =>
+        login({ port, credentials: alice, mechanism: 'PLAIN' }),
+      );
+      await check('LOGIN as bob (stored as SCRAM secrets)', /^LOGIN over TLS/, () =>
+        login({ port, credentials: new ClientCredentials('bob', 'bob-pass'), mechanism: 'LOGIN' }),
+      );
+      await check('wrong password', /^AUTHENTICATION_FAILED: .*535 5\.7\.8/, () =>
+        login({ port, credentials: new ClientCredentials('alice', 'wrong'), mechanism: 'SCRAM-SHA-256' }),
+      );
     }
-    await check('strongest without STARTTLS', /^SCRAM-SHA-256 in the clear, server verified$/, () => login({ port, credentials: alice, starttls: false }));
-    await check('the client will not send PLAIN in the clear', /would send the secret without TLS/, () => login({ port, credentials: alice, mechanism: 'PLAIN', starttls: false }));
+    await check('strongest without STARTTLS', /^SCRAM-SHA-256 in the clear, server verified$/, () =>
+      login({ port, credentials: alice, starttls: false }),
+    );
+    await check('the client will not send PLAIN in the clear', /would send the secret without TLS/, () =>
+      login({ port, credentials: alice, mechanism: 'PLAIN', starttls: false }),
+    );
 
     const clear = await Conversation.open(port);
     await check('AUTH before EHLO', /^503 /, () => clear.say('AUTH SCRAM-SHA-256'));
@@ -122,14 +153,22 @@ async function main(): Promise<void> {
       const secure = await Conversation.open(port);
       await secure.say('EHLO client.example');
       await check('STARTTLS', /^220 /, () => secure.startTls());
-      await check('AUTH after STARTTLS without a new EHLO', /^503 5\.5\.1 Send EHLO first/, () => secure.say('AUTH PLAIN'));
-      await check('EHLO inside TLS offers -PLUS and PLAIN', /^250 .*SCRAM-SHA-256-PLUS.*PLAIN/s, () => secure.say('EHLO client.example'));
-      await check('AUTH SCRAM-SHA-256-PLUS inside TLS', /^SCRAM-SHA-256-PLUS 235$/, () => secure.login('SCRAM-SHA-256-PLUS'));
+      await check('AUTH after STARTTLS without a new EHLO', /^503 5\.5\.1 Send EHLO first/, () =>
+        secure.say('AUTH PLAIN'),
+      );
+      await check('EHLO inside TLS offers -PLUS and PLAIN', /^250 .*SCRAM-SHA-256-PLUS.*PLAIN/s, () =>
+        secure.say('EHLO client.example'),
+      );
+      await check('AUTH SCRAM-SHA-256-PLUS inside TLS', /^SCRAM-SHA-256-PLUS 235$/, () =>
+        secure.login('SCRAM-SHA-256-PLUS'),
+      );
       secure.close();
 
       const injected = await Conversation.open(port);
       await injected.say('EHLO client.example');
-      await check('a command pipelined after STARTTLS', /^connection closed$/, () => injected.say('STARTTLS', 'AUTH PLAIN'));
+      await check('a command pipelined after STARTTLS', /^connection closed$/, () =>
+        injected.say('STARTTLS', 'AUTH PLAIN'),
+      );
       injected.close();
     }
   } finally {

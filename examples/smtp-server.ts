@@ -93,8 +93,12 @@ export async function startSmtpServer(settings: SmtpServerOptions = {}): Promise
     socket.on('error', () => undefined);
     socket.setTimeout(60_000, () => socket.destroy());
     const peer = `${socket.remoteAddress ?? '?'}:${String(socket.remotePort ?? 0)}`;
-    session(socket, context, (line) => { log(`[${peer}] ${line}`); })
-      .catch((error: unknown) => { log(`[${peer}] connection ended: ${error instanceof Error ? error.message : String(error)}`); })
+    session(socket, context, (line) => {
+      log(`[${peer}] ${line}`);
+    })
+      .catch((error: unknown) => {
+        log(`[${peer}] connection ended: ${error instanceof Error ? error.message : String(error)}`);
+      })
       .finally(() => socket.destroy());
   });
   server.listen(settings.port ?? 2525, '127.0.0.1');
@@ -110,7 +114,9 @@ export async function startSmtpServer(settings: SmtpServerOptions = {}): Promise
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();
-        server.close(() => { resolve(); });
+        server.close(() => {
+          resolve();
+        });
       }),
   };
 }
@@ -145,9 +151,18 @@ async function session(socket: Socket, context: SecureContext | undefined, log: 
           await write(`250 ${HOSTNAME}`);
           continue;
         }
-        const offered = tls ? advertisedMechanisms(TLS_AUTH, { channelBinding: binding !== undefined && binding.types.length > 0 }) : advertisedMechanisms(CLEAR_AUTH);
-        const extensions = [...(context && !tls ? ['STARTTLS'] : []), smtpAuthKeyword(offered), '8BITMIME', `SIZE ${String(MAX_MESSAGE_BYTES)}`];
-        await write([HOSTNAME, ...extensions].map((text, i, all) => `250${i === all.length - 1 ? ' ' : '-'}${text}`).join('\r\n'));
+        const offered = tls
+          ? advertisedMechanisms(TLS_AUTH, { channelBinding: binding !== undefined && binding.types.length > 0 })
+          : advertisedMechanisms(CLEAR_AUTH);
+        const extensions = [
+          ...(context && !tls ? ['STARTTLS'] : []),
+          smtpAuthKeyword(offered),
+          '8BITMIME',
+          `SIZE ${String(MAX_MESSAGE_BYTES)}`,
+        ];
+        await write(
+          [HOSTNAME, ...extensions].map((text, i, all) => `250${i === all.length - 1 ? ' ' : '-'}${text}`).join('\r\n'),
+        );
       } else if (verb === 'STARTTLS') {
         if (context === undefined) {
           await write('502 5.5.1 STARTTLS not available');
@@ -179,12 +194,21 @@ async function session(socket: Socket, context: SecureContext | undefined, log: 
         if (!greeted) await write('503 5.5.1 Send EHLO first');
         else if (user !== undefined) await write('503 5.5.1 Already authenticated');
         else if (mail !== undefined) await write('503 5.5.1 AUTH not permitted during a mail transaction');
-        else if (!tls && sendsSecretInClear(mechanism)) await write('538 5.7.11 Encryption required for requested authentication mechanism');
+        else if (!tls && sendsSecretInClear(mechanism))
+          await write('538 5.7.11 Encryption required for requested authentication mechanism');
         else {
           try {
-            const who = await smtpServerAuth({ command: line, auth: tls ? TLS_AUTH : CLEAR_AUTH, options: { lookup, channelBindingData: binding }, lines, write });
+            const who = await smtpServerAuth({
+              command: line,
+              auth: tls ? TLS_AUTH : CLEAR_AUTH,
+              options: { lookup, channelBindingData: binding },
+              lines,
+              write,
+            });
             user = who.authcid;
-            log(`AUTH ${who.mechanism}: authenticated ${who.authcid}${who.authzid === who.authcid ? '' : ` as ${who.authzid}`}${tls ? ' inside TLS' : ''}`);
+            log(
+              `AUTH ${who.mechanism}: authenticated ${who.authcid}${who.authzid === who.authcid ? '' : ` as ${who.authzid}`}${tls ? ' inside TLS' : ''}`,
+            );
           } catch (error) {
             // smtpServerAuth has sent the reply (535, 504, 501 ...); the client may try again.
             log(`AUTH ${mechanism} refused: ${isSaslError(error) ? error.code : 'store error'}`);
@@ -222,7 +246,9 @@ async function session(socket: Socket, context: SecureContext | undefined, log: 
         if (size > MAX_MESSAGE_BYTES) {
           await write('552 5.3.4 Message too big');
         } else {
-          log(`message from <${mail.from}> by ${user ?? '?'} to ${String(mail.to.length)} recipient(s): ${String(size)} bytes, thrown away`);
+          log(
+            `message from <${mail.from}> by ${user ?? '?'} to ${String(mail.to.length)} recipient(s): ${String(size)} bytes, thrown away`,
+          );
           await write('250 2.0.0 Accepted');
         }
         mail = undefined;
@@ -253,8 +279,29 @@ export function throwawayCertificate(): PemPair | undefined {
   const dir = mkdtempSync(join(tmpdir(), 'saslkit-example-'));
   try {
     const [cert, key] = [join(dir, 'cert.pem'), join(dir, 'key.pem')];
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2', '-subj', '/CN=localhost',
-      '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-keyout', key, '-out', cert], { stdio: 'ignore', timeout: 20_000 });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-days',
+        '2',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=DNS:localhost,IP:127.0.0.1',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+      ],
+      { stdio: 'ignore', timeout: 20_000 },
+    );
     return { cert: readFileSync(cert, 'utf8'), key: readFileSync(key, 'utf8') };
   } catch {
     return undefined;
@@ -282,11 +329,21 @@ async function main(): Promise<void> {
     source = 'no TLS (--no-tls)';
   } else {
     tls = throwawayCertificate();
-    source = tls ? 'a throwaway self-signed certificate from openssl' : 'no TLS (openssl not found; give --cert and --key)';
+    source = tls
+      ? 'a throwaway self-signed certificate from openssl'
+      : 'no TLS (openssl not found; give --cert and --key)';
   }
-  const server = await startSmtpServer({ port, tls, log: (line) => { console.log(line); } });
+  const server = await startSmtpServer({
+    port,
+    tls,
+    log: (line) => {
+      console.log(line);
+    },
+  });
   console.log(`SMTP server on 127.0.0.1:${String(server.port)} with ${source}`);
-  console.log(`  EHLO before TLS: ${server.offered.beforeTls}${server.offered.insideTls === undefined ? '' : `; inside TLS: ${server.offered.insideTls}`}`);
+  console.log(
+    `  EHLO before TLS: ${server.offered.beforeTls}${server.offered.insideTls === undefined ? '' : `; inside TLS: ${server.offered.insideTls}`}`,
+  );
   const stop = (): void => {
     void server.close().then(() => {
       console.log('stopped');

@@ -10,16 +10,36 @@
  * only SELECT). Prints the outcome and how many queries the store ran.
  */
 import pg from 'pg';
-import { ClientCredentials, PromiseClientSession, SASLAuth, authenticate, isSaslError, type ServerOptions } from 'saslkit';
+import {
+  ClientCredentials,
+  PromiseClientSession,
+  SASLAuth,
+  authenticate,
+  isSaslError,
+  type ServerOptions,
+} from 'saslkit';
 import { postgresStore } from 'saslkit/stores/postgres';
 
-const [host = '127.0.0.1', port = '5432', dbUser = 'postgres', user = 'alice', mechanismName = 'SCRAM-SHA-256'] = process.argv.slice(2);
+const [host = '127.0.0.1', port = '5432', dbUser = 'postgres', user = 'alice', mechanismName = 'SCRAM-SHA-256'] =
+  process.argv.slice(2);
 const password = process.env['SASLKIT_PASSWORD'] ?? '';
 
 async function main(): Promise<number> {
-  const pool = new pg.Pool({ host, port: Number(port), user: dbUser, password: process.env['SASLKIT_PG_PASSWORD'], database: 'postgres', max: 2 });
+  const pool = new pg.Pool({
+    host,
+    port: Number(port),
+    user: dbUser,
+    password: process.env['SASLKIT_PG_PASSWORD'],
+    database: 'postgres',
+    max: 2,
+  });
   try {
-    const store = postgresStore({ pool, table: ['pg_catalog', 'pg_authid'], userColumn: 'rolname', secretColumns: ['rolpassword'] });
+    const store = postgresStore({
+      pool,
+      table: ['pg_catalog', 'pg_authid'],
+      userColumn: 'rolname',
+      secretColumns: ['rolpassword'],
+    });
     const options: ServerOptions = { lookup: store.lookup };
     const auth = SASLAuth.named([mechanismName]);
     const server = auth.getServer(mechanismName);

@@ -11,7 +11,16 @@
  */
 import { once } from 'node:events';
 import { type Socket, createConnection, createServer } from 'node:net';
-import { ClearIdentity, ClientCredentials, SASLAuth, buildXmppMechanisms, isSaslError, xmppClientAuth, xmppElements, xmppServerAuth } from 'saslkit';
+import {
+  ClearIdentity,
+  ClientCredentials,
+  SASLAuth,
+  buildXmppMechanisms,
+  isSaslError,
+  xmppClientAuth,
+  xmppElements,
+  xmppServerAuth,
+} from 'saslkit';
 
 const accounts = [new ClearIdentity('juliet', 'r0m30myr0m30')];
 
@@ -29,7 +38,12 @@ async function serve(socket: Socket): Promise<void> {
   write(buildXmppMechanisms(auth.serverMechanisms.map((m) => m.name)));
   for (let attempt = 1; attempt <= 3; attempt++) {
     try {
-      const who = await xmppServerAuth({ auth, options: { lookup: (name) => accounts.find((a) => a.authcid === name) }, elements, write });
+      const who = await xmppServerAuth({
+        auth,
+        options: { lookup: (name) => accounts.find((a) => a.authcid === name) },
+        elements,
+        write,
+      });
       console.log(`   server: ${who.authcid} authenticated with ${who.mechanism}`);
       return;
     } catch (error) {
@@ -49,7 +63,14 @@ async function login(socket: Socket): Promise<boolean> {
   for (const password of ['wrong-password', 'r0m30myr0m30']) {
     try {
       // No TLS here: `encrypted: false` keeps the client from choosing PLAIN by itself.
-      const result = await xmppClientAuth({ auth, credentials: new ClientCredentials('juliet', password), mechanisms: features.value, elements, write, choose: { encrypted: false } });
+      const result = await xmppClientAuth({
+        auth,
+        credentials: new ClientCredentials('juliet', password),
+        mechanisms: features.value,
+        elements,
+        write,
+        choose: { encrypted: false },
+      });
       console.log(`   client: logged in with ${result.mechanism}; server proved itself: ${result.serverVerified}`);
       return result.serverVerified;
     } catch (error) {

@@ -58,7 +58,8 @@ export function latin1(bytes: Uint8Array): string {
   // One call for the short fields SASL handles: no subarray view to allocate.
   if (bytes.length <= LATIN1_CHUNK) return String.fromCharCode.apply(null, bytes as unknown as number[]);
   let text = '';
-  for (let at = 0; at < bytes.length; at += LATIN1_CHUNK) text += String.fromCharCode.apply(null, bytes.subarray(at, at + LATIN1_CHUNK) as unknown as number[]);
+  for (let at = 0; at < bytes.length; at += LATIN1_CHUNK)
+    text += String.fromCharCode.apply(null, bytes.subarray(at, at + LATIN1_CHUNK) as unknown as number[]);
   return text;
 }
 
@@ -86,7 +87,9 @@ export function decodeUtf8(bytes: Uint8Array, what: string, options?: SaslErrorO
   if (ascii) {
     // ASCII is the same in every ASCII-compatible encoding: short fields are built in JavaScript,
     // longer ones by the native decoder, which beats String.fromCharCode beyond a few dozen bytes.
-    return bytes.length <= SHORT_ASCII ? String.fromCharCode.apply(null, bytes as unknown as number[]) : decoder.decode(bytes);
+    return bytes.length <= SHORT_ASCII
+      ? String.fromCharCode.apply(null, bytes as unknown as number[])
+      : decoder.decode(bytes);
   }
   try {
     return decoder.decode(bytes);
@@ -195,7 +198,11 @@ export function toBase64(bytes: Uint8Array): string {
   const whole = n - (n % 3);
   for (let i = 0; i < whole; i += 3) {
     const v = ((bytes[i] as number) << 16) | ((bytes[i + 1] as number) << 8) | (bytes[i + 2] as number);
-    text += B64_VALUE.charAt(v >>> 18) + B64_VALUE.charAt((v >>> 12) & 63) + B64_VALUE.charAt((v >>> 6) & 63) + B64_VALUE.charAt(v & 63);
+    text +=
+      B64_VALUE.charAt(v >>> 18) +
+      B64_VALUE.charAt((v >>> 12) & 63) +
+      B64_VALUE.charAt((v >>> 6) & 63) +
+      B64_VALUE.charAt(v & 63);
   }
   if (n - whole === 1) {
     const v = (bytes[whole] as number) << 16;

@@ -48,17 +48,27 @@ export interface ClientBindingChoice {
  * client refuses to run. Every client profile, the `saslkit` command and the SCRAM client decide
  * through this function.
  */
-export function clientChannelBinding(mechanism: string, policy: ChannelBindingPolicy, source: ChannelBindingSource | undefined, offered?: readonly string[]): ClientBindingChoice {
+export function clientChannelBinding(
+  mechanism: string,
+  policy: ChannelBindingPolicy,
+  source: ChannelBindingSource | undefined,
+  offered?: readonly string[],
+): ClientBindingChoice {
   const name = mechanism.toUpperCase();
   if (name.endsWith('-PLUS')) return { flag: 'p', source };
   if (policy !== 'prefer' || source === undefined || source.types.length === 0) return { flag: 'n', source };
   const plus = `${name}-PLUS`;
-  if (offered?.some((offeredName) => offeredName.toUpperCase() === plus) === true) return { flag: 'n', source: undefined };
+  if (offered?.some((offeredName) => offeredName.toUpperCase() === plus) === true)
+    return { flag: 'n', source: undefined };
   return { flag: 'y', source };
 }
 
 /** Every channel-binding type, in the order a client prefers them by default. */
-export const CHANNEL_BINDING_TYPES: readonly ChannelBindingType[] = ['tls-exporter', 'tls-unique', 'tls-server-end-point'];
+export const CHANNEL_BINDING_TYPES: readonly ChannelBindingType[] = [
+  'tls-exporter',
+  'tls-unique',
+  'tls-server-end-point',
+];
 
 /**
  * Where a SCRAM exchange gets channel-binding data from. Build one with {@link tlsChannelBinding}
@@ -184,7 +194,8 @@ export function serverEndPointHash(certificate: Uint8Array): string | undefined 
   const oid = readTlv(certificate, algorithm.start, algorithm.end);
   if (oid?.tag !== OID) return undefined;
   const id = hex(certificate, oid);
-  const hash = id === RSASSA_PSS ? pssHash(certificate, readTlv(certificate, oid.end, algorithm.end)) : SIGNATURE_HASHES[id];
+  const hash =
+    id === RSASSA_PSS ? pssHash(certificate, readTlv(certificate, oid.end, algorithm.end)) : SIGNATURE_HASHES[id];
   return hash === 'md5' || hash === 'sha1' ? 'sha256' : hash;
 }
 
@@ -197,8 +208,12 @@ export const TLS_EXPORTER_LENGTH = 32;
  * A source over binding data obtained elsewhere (another TLS stack, a test). Types are offered
  * in the order of the object's keys.
  */
-export function staticChannelBinding(bindings: Readonly<Partial<Record<ChannelBindingType, Uint8Array>>>): ChannelBindingSource {
-  const types = (Object.keys(bindings) as ChannelBindingType[]).filter((type) => CHANNEL_BINDING_TYPES.includes(type) && bindings[type] !== undefined);
+export function staticChannelBinding(
+  bindings: Readonly<Partial<Record<ChannelBindingType, Uint8Array>>>,
+): ChannelBindingSource {
+  const types = (Object.keys(bindings) as ChannelBindingType[]).filter(
+    (type) => CHANNEL_BINDING_TYPES.includes(type) && bindings[type] !== undefined,
+  );
   return {
     types,
     data: (type) => (types.includes(type) ? bindings[type] : undefined),

@@ -16,7 +16,14 @@
  */
 import { createHash } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
-import { type ChannelBindingSource, type ChannelBindingType, TLS_EXPORTER_LABEL, TLS_EXPORTER_LENGTH, channelBindingTypesFor, serverEndPointHash } from './channel-binding-core.js';
+import {
+  type ChannelBindingSource,
+  type ChannelBindingType,
+  TLS_EXPORTER_LABEL,
+  TLS_EXPORTER_LENGTH,
+  channelBindingTypesFor,
+  serverEndPointHash,
+} from './channel-binding-core.js';
 
 export * from './channel-binding-core.js';
 
@@ -44,7 +51,11 @@ export interface TlsChannelBindingOptions {
  * `'secureConnect'`, before any code calls `getPeerX509Certificate()`: in Node 20 that call
  * consumes the peer certificate, and `tls-server-end-point` would then be unavailable.
  */
-export function tlsChannelBinding(socket: TLSSocket, side: 'client' | 'server', options: TlsChannelBindingOptions = {}): ChannelBindingSource {
+export function tlsChannelBinding(
+  socket: TLSSocket,
+  side: 'client' | 'server',
+  options: TlsChannelBindingOptions = {},
+): ChannelBindingSource {
   // getProtocol() names a version before the handshake too; a Finished message exists only after it.
   const version = (): string | null => (socket.getFinished() === undefined ? null : socket.getProtocol());
   let peerCertificate: Uint8Array | undefined;
@@ -86,9 +97,10 @@ export function tlsChannelBinding(socket: TLSSocket, side: 'client' | 'server', 
     get types(): ChannelBindingType[] {
       const valid = channelBindingTypesFor(version());
       const wanted = options.types ?? valid;
-      return wanted.filter((type) => valid.includes(type) && (type !== 'tls-server-end-point' || data(type) !== undefined));
+      return wanted.filter(
+        (type) => valid.includes(type) && (type !== 'tls-server-end-point' || data(type) !== undefined),
+      );
     },
     data,
   };
 }
-

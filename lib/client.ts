@@ -9,8 +9,16 @@
 export * from './errors.js';
 export { EMPTY, utf8, decodeUtf8, toBase64, fromBase64, toHex, constantTimeEqual } from './bytes.js';
 export {
-  type Effect, type EffectKind, type ClientOutcome, type ClientYield, type ClientExchange, type ServerReply, NO_INITIAL_RESPONSE, ServerSuccess,
-  isEffect, answerEffect,
+  type Effect,
+  type EffectKind,
+  type ClientOutcome,
+  type ClientYield,
+  type ClientExchange,
+  type ServerReply,
+  NO_INITIAL_RESPONSE,
+  ServerSuccess,
+  isEffect,
+  answerEffect,
 } from './exchange.js';
 export { type MechanismInfo, type ClientMechanism, MECHANISM_NAME } from './mechanism.js';
 export type { ClientOptions, ScramClientOptions } from './options.js';
@@ -20,7 +28,13 @@ export { SyncClientSession } from './drivers/sync.js';
 export { PromiseClientSession } from './drivers/promise.js';
 export { CallbackClientSession } from './drivers/callback.js';
 export { type Callback } from './drivers/callback.js';
-export { type ServerEvent, type ClientStep, type ClientIteratorOptions, type IteratorOptions, iterateClient } from './drivers/iterator.js';
+export {
+  type ServerEvent,
+  type ClientStep,
+  type ClientIteratorOptions,
+  type IteratorOptions,
+  iterateClient,
+} from './drivers/iterator.js';
 export { plainClient, buildPlainResponse } from './mechanisms/plain.js';
 export { loginClient } from './mechanisms/login.js';
 export { cramMd5Client } from './mechanisms/cram-md5.js';
@@ -29,10 +43,26 @@ export { externalClient } from './mechanisms/external.js';
 export { anonymousClient } from './mechanisms/anonymous.js';
 export { oauthbearerClient } from './mechanisms/oauthbearer.js';
 export { xoauth2Client } from './mechanisms/xoauth2.js';
-export { type ScramMechanismName, type ScramClientMechanism, scramClient, clearScramClientCache } from './mechanisms/scram.js';
-export { type ChannelBindingType, type ChannelBindingPolicy, type ChannelBindingSource, staticChannelBinding } from './channel-binding-core.js';
+export {
+  type ScramMechanismName,
+  type ScramClientMechanism,
+  scramClient,
+  clearScramClientCache,
+} from './mechanisms/scram.js';
+export {
+  type ChannelBindingType,
+  type ChannelBindingPolicy,
+  type ChannelBindingSource,
+  staticChannelBinding,
+} from './channel-binding-core.js';
 export { saslprep, trySaslprep } from './saslprep.js';
 export {
-  type CryptoProvider, type SyncCrypto, type DigestName, type ScryptParams, type KdfJob, cryptoProvider, setCryptoProvider,
+  type CryptoProvider,
+  type SyncCrypto,
+  type DigestName,
+  type ScryptParams,
+  type KdfJob,
+  cryptoProvider,
+  setCryptoProvider,
 } from './crypto/provider.js';
 export { type WebCrypto, type WebSubtle, type WebCryptoKey, webCryptoProvider } from './crypto/web.js';

@@ -13,11 +13,43 @@
  * @module
  */
 import { EMPTY } from './bytes.js';
-import { ExchangeAbortedError, LimitExceededError, type SaslError, TimeoutError, UnexpectedMessageError, UsageError } from './errors.js';
-import { type Authenticated, type ClientExchange, type ClientOutcome, type ClientYield, type ServerExchange, type ServerYield, NO_INITIAL_RESPONSE, ServerSuccess, answerEffect, isEffect, isPromiseLike } from './exchange.js';
-import { DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_ROUNDS, NO_OPTIONS, type ServerStep, type SessionOptions } from './session.js';
+import {
+  ExchangeAbortedError,
+  LimitExceededError,
+  type SaslError,
+  TimeoutError,
+  UnexpectedMessageError,
+  UsageError,
+} from './errors.js';
+import {
+  type Authenticated,
+  type ClientExchange,
+  type ClientOutcome,
+  type ClientYield,
+  type ServerExchange,
+  type ServerYield,
+  NO_INITIAL_RESPONSE,
+  ServerSuccess,
+  answerEffect,
+  isEffect,
+  isPromiseLike,
+} from './exchange.js';
+import {
+  DEFAULT_MAX_MESSAGE_BYTES,
+  DEFAULT_MAX_ROUNDS,
+  NO_OPTIONS,
+  type ServerStep,
+  type SessionOptions,
+} from './session.js';
 
-export { type SessionLimits, type SessionOptions, NO_OPTIONS, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_ROUNDS, type ServerStep } from './session.js';
+export {
+  type SessionLimits,
+  type SessionOptions,
+  NO_OPTIONS,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  DEFAULT_MAX_ROUNDS,
+  type ServerStep,
+} from './session.js';
 
 /** A rejected promise, whatever `reason` is (a store may throw anything; it is passed on as it is). @internal */
 export function rejection(reason: unknown): Promise<never> {
@@ -72,7 +104,8 @@ abstract class Core<Y, R> {
     /** Who sends this side its messages: blamed when they break a limit or run out of time. */
     readonly peer: 'client' | 'server',
   ) {
-    if (!Adopted.adopt(exchange)) throw new UsageError('this exchange is already driven by another session', { mechanism: options.mechanism });
+    if (!Adopted.adopt(exchange))
+      throw new UsageError('this exchange is already driven by another session', { mechanism: options.mechanism });
     this.mechanism = options.mechanism;
     this.#maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.#maxRounds = options.maxRounds ?? DEFAULT_MAX_ROUNDS;
@@ -116,7 +149,11 @@ abstract class Core<Y, R> {
     const context = { mechanism: this.mechanism, party: this.#busy ? ('local' as const) : this.peer };
     const timedOut = (this.#signal?.reason as { name?: unknown } | undefined)?.name === 'TimeoutError';
     this.#interrupted = true;
-    this.stop(timedOut ? new TimeoutError('the authentication exchange took longer than allowed', context) : new ExchangeAbortedError(undefined, context));
+    this.stop(
+      timedOut
+        ? new TimeoutError('the authentication exchange took longer than allowed', context)
+        : new ExchangeAbortedError(undefined, context),
+    );
   }
 
   /** Fails the session and rejects the wait in progress with `error`: the signal fired or the time ran out. @internal */
@@ -148,10 +185,12 @@ abstract class Core<Y, R> {
     }
     if (this.#signal === undefined && !interruptible) return Promise.resolve(pending);
     return new Promise<T>((resolve, reject) => {
-      const settle = <V>(then: (value: V) => void) => (value: V): void => {
-        this.#endWait = undefined;
-        then(value);
-      };
+      const settle =
+        <V>(then: (value: V) => void) =>
+        (value: V): void => {
+          this.#endWait = undefined;
+          then(value);
+        };
       this.#endWait = settle(reject);
       pending.then(settle(resolve), settle(reject));
     });
@@ -159,19 +198,34 @@ abstract class Core<Y, R> {
 
   /** Refuses a step while another is pending, after the signal fired, or in the wrong state. */
   protected expect(state: 'new' | 'running', action: string): void {
-    if (this.#busy) throw new UsageError(`cannot ${action}: the previous step has not finished`, { mechanism: this.mechanism });
+    if (this.#busy)
+      throw new UsageError(`cannot ${action}: the previous step has not finished`, { mechanism: this.mechanism });
     if (this.#interrupted) throw this.#error;
-    if (this.state !== state) throw new UsageError(`cannot ${action}: the session is ${this.state}`, { mechanism: this.mechanism });
+    if (this.state !== state)
+      throw new UsageError(`cannot ${action}: the session is ${this.state}`, { mechanism: this.mechanism });
   }
 
   /** Counts a message from the peer against the limits. */
   protected checkIncoming(data: Uint8Array): void {
-    if (!(data instanceof Uint8Array)) throw this.fail(new UsageError('messages must be Uint8Array', { mechanism: this.mechanism }));
+    if (!(data instanceof Uint8Array))
+      throw this.fail(new UsageError('messages must be Uint8Array', { mechanism: this.mechanism }));
     const { peer } = this;
     if (data.length > this.#maxMessageBytes) {
-      throw this.fail(new LimitExceededError('maxMessageBytes', `message from the ${peer} is longer than ${this.#maxMessageBytes} bytes`, { mechanism: this.mechanism, party: peer }));
+      throw this.fail(
+        new LimitExceededError(
+          'maxMessageBytes',
+          `message from the ${peer} is longer than ${this.#maxMessageBytes} bytes`,
+          { mechanism: this.mechanism, party: peer },
+        ),
+      );
     }
-    if (++this.#rounds > this.#maxRounds) throw this.fail(new LimitExceededError('maxRounds', `more than ${this.#maxRounds} messages from the ${peer}`, { mechanism: this.mechanism, party: peer }));
+    if (++this.#rounds > this.#maxRounds)
+      throw this.fail(
+        new LimitExceededError('maxRounds', `more than ${this.#maxRounds} messages from the ${peer}`, {
+          mechanism: this.mechanism,
+          party: peer,
+        }),
+      );
   }
 
   /**
@@ -179,7 +233,12 @@ abstract class Core<Y, R> {
    * `read` makes of the result, or a promise of it once an effect had to be awaited. Sync steps
    * answer effects with their sync form and never return a promise. Any error fails the session.
    */
-  protected run<T>(input: unknown, thrown: boolean, sync: boolean, read: (core: this, result: Result<Y, R>) => T): T | Promise<T> {
+  protected run<T>(
+    input: unknown,
+    thrown: boolean,
+    sync: boolean,
+    read: (core: this, result: Result<Y, R>) => T,
+  ): T | Promise<T> {
     this.#busy = true;
     let result: Result<Y, R> | typeof WAIT;
     try {
@@ -249,10 +308,19 @@ abstract class Core<Y, R> {
  * blamed on the peer when `timeoutMs` passes first. Only the iterator driver waits for messages;
  * a function rather than a method so that a bundle without that driver leaves it out. @internal
  */
-export function waitWithin<T>(core: ClientCore | ServerCore, pending: PromiseLike<T>, timeoutMs: number | undefined): Promise<T> {
+export function waitWithin<T>(
+  core: ClientCore | ServerCore,
+  pending: PromiseLike<T>,
+  timeoutMs: number | undefined,
+): Promise<T> {
   if (timeoutMs === undefined) return core.wait(pending);
   const timer = setTimeout(() => {
-    core.stop(new TimeoutError(`no message from the ${core.peer} within ${timeoutMs} ms`, { mechanism: core.mechanism, party: core.peer }));
+    core.stop(
+      new TimeoutError(`no message from the ${core.peer} within ${timeoutMs} ms`, {
+        mechanism: core.mechanism,
+        party: core.peer,
+      }),
+    );
   }, timeoutMs);
   const waiting = core.wait(pending, true);
   const clear = (): void => {
@@ -331,12 +399,14 @@ export class ClientCore extends Core<ClientYield, ClientOutcome> {
   /** The outcome, once the server reported success (with its additional data, if any) and proved itself when the mechanism can tell. */
   success(data: Uint8Array | undefined, sync: boolean): ClientOutcome | Promise<ClientOutcome> {
     if (this.state === 'done') {
-      if (data !== undefined && data.length > 0) throw this.#unexpected('the server sent additional data after the exchange completed');
+      if (data !== undefined && data.length > 0)
+        throw this.#unexpected('the server sent additional data after the exchange completed');
       return this.#outcome as ClientOutcome;
     }
     this.expect('running', 'accept success');
     if (data !== undefined) this.checkIncoming(data);
-    if (this.#heldBack !== undefined) throw this.#unexpected('the server reported success before the client authenticated');
+    if (this.#heldBack !== undefined)
+      throw this.#unexpected('the server reported success before the client authenticated');
     return this.run(new ServerSuccess(data), false, sync, ClientCore.#succeeded);
   }
 
@@ -353,7 +423,10 @@ export class ClientCore extends Core<ClientYield, ClientOutcome> {
   }
 
   static #first(core: ClientCore, result: Result<ClientYield, ClientOutcome>): Uint8Array | undefined {
-    if (result.done) throw core.fail(new UsageError('a client exchange must yield its initial response first', { mechanism: core.mechanism }));
+    if (result.done)
+      throw core.fail(
+        new UsageError('a client exchange must yield its initial response first', { mechanism: core.mechanism }),
+      );
     const first = result.value;
     if (first === NO_INITIAL_RESPONSE) return undefined;
     if (core.#canSendInitial) return first;
@@ -368,7 +441,10 @@ export class ClientCore extends Core<ClientYield, ClientOutcome> {
       core.#outcome = result.value;
       return EMPTY;
     }
-    if (result.value === NO_INITIAL_RESPONSE) throw core.fail(new UsageError('NO_INITIAL_RESPONSE is only valid as the first yield', { mechanism: core.mechanism }));
+    if (result.value === NO_INITIAL_RESPONSE)
+      throw core.fail(
+        new UsageError('NO_INITIAL_RESPONSE is only valid as the first yield', { mechanism: core.mechanism }),
+      );
     return result.value;
   }
 
@@ -380,6 +456,11 @@ export class ClientCore extends Core<ClientYield, ClientOutcome> {
   }
 
   static #ignoredFailure(core: ClientCore): never {
-    throw core.fail(new UnexpectedMessageError('the client mechanism ignored the server failure', { mechanism: core.mechanism, party: 'local' }));
+    throw core.fail(
+      new UnexpectedMessageError('the client mechanism ignored the server failure', {
+        mechanism: core.mechanism,
+        party: 'local',
+      }),
+    );
   }
 }

@@ -46,7 +46,8 @@ export class ClientCredentials extends Redacting {
     super();
     checkStrings({ authcid, secret, authzid: authzid ?? '' });
     const kind: unknown = options.kind ?? (secret === '' ? 'none' : 'password');
-    if (!SECRET_KINDS.includes(kind as SecretKind)) throw new UsageError(`kind must be one of: ${SECRET_KINDS.join(', ')}`);
+    if (!SECRET_KINDS.includes(kind as SecretKind))
+      throw new UsageError(`kind must be one of: ${SECRET_KINDS.join(', ')}`);
     this.authcid = authcid;
     this.#secret = secret;
     this.authzid = authzid ?? '';
@@ -116,7 +117,9 @@ export class PlainCredentials extends Redacting implements ServerCredentials {
   async verifyAsync(identity: Identity | undefined): Promise<boolean> {
     if (identity === undefined) return false;
     const user = identity.compareAuthcid(this.authcid);
-    const secret = identity.compareSecretAsync ? await identity.compareSecretAsync(this.#secret) : identity.compareSecret(this.#secret);
+    const secret = identity.compareSecretAsync
+      ? await identity.compareSecretAsync(this.#secret)
+      : identity.compareSecret(this.#secret);
     return user && secret;
   }
 
@@ -134,5 +137,6 @@ export class PlainCredentials extends Redacting implements ServerCredentials {
  * carry (LOGIN, CRAM-MD5, ANONYMOUS): dropping it silently would log the user in as someone else.
  */
 export function rejectAuthzid(credentials: ClientCredentials, mechanism: string): void {
-  if (credentials.authzid !== '') throw new UsageError(`${mechanism} cannot carry an authorization identity`, { mechanism });
+  if (credentials.authzid !== '')
+    throw new UsageError(`${mechanism} cannot carry an authorization identity`, { mechanism });
 }

@@ -110,7 +110,10 @@ export class LimitExceededError extends SaslError {
 export class AuthenticationFailedError extends SaslError {
   /** A reason reported by the server, e.g. `invalid-proof` or an OAuth JSON status. */
   readonly serverError: string | undefined;
-  constructor(message = 'authentication failed', options: SaslErrorOptions & { serverError?: string | undefined } = {}) {
+  constructor(
+    message = 'authentication failed',
+    options: SaslErrorOptions & { serverError?: string | undefined } = {},
+  ) {
     super('AUTHENTICATION_FAILED', message, options);
     this.serverError = options.serverError;
   }

@@ -74,7 +74,9 @@ class EffectRequest<T> implements Effect<T> {
     if (isThenable(value)) {
       // Keep an unhandled rejection from surfacing later as a crash.
       Promise.resolve(value).catch(() => undefined);
-      throw new UsageError(`the ${this.kind} callback returned a promise; use an async driver (promise, callback or iterator)`);
+      throw new UsageError(
+        `the ${this.kind} callback returned a promise; use an async driver (promise, callback or iterator)`,
+      );
     }
     return value;
   }
@@ -166,7 +168,8 @@ export function* perform<T>(request: Effect<T>): Generator<Effect<T>, T, unknown
 }
 
 function checkBytes(value: unknown): Uint8Array {
-  if (!(value instanceof Uint8Array)) throw new UsageError('a driver resumed the exchange with a value that is not a Uint8Array');
+  if (!(value instanceof Uint8Array))
+    throw new UsageError('a driver resumed the exchange with a value that is not a Uint8Array');
   return value;
 }
 
@@ -179,16 +182,25 @@ export function* challenge(data: Uint8Array): Generator<Uint8Array, Uint8Array, 
 export type ServerReply = Uint8Array | ServerSuccess;
 
 /** Client side: sends a response (or declares there is no initial response) and returns the server's reply. */
-export function* respond(message: Uint8Array | typeof NO_INITIAL_RESPONSE): Generator<ClientYield, ServerReply, unknown> {
+export function* respond(
+  message: Uint8Array | typeof NO_INITIAL_RESPONSE,
+): Generator<ClientYield, ServerReply, unknown> {
   const reply = yield message;
   if (reply instanceof ServerSuccess) return reply;
   return checkBytes(reply);
 }
 
 /** Client side: sends a response the server must answer with a challenge; success here is an {@link UnexpectedMessageError}. */
-export function* respondForChallenge(message: Uint8Array | typeof NO_INITIAL_RESPONSE, mechanism: string): Generator<ClientYield, Uint8Array, unknown> {
+export function* respondForChallenge(
+  message: Uint8Array | typeof NO_INITIAL_RESPONSE,
+  mechanism: string,
+): Generator<ClientYield, Uint8Array, unknown> {
   const reply = yield* respond(message);
-  if (reply instanceof ServerSuccess) throw new UnexpectedMessageError(`${mechanism}: the server reported success before the exchange completed`, { mechanism, party: 'server' });
+  if (reply instanceof ServerSuccess)
+    throw new UnexpectedMessageError(`${mechanism}: the server reported success before the exchange completed`, {
+      mechanism,
+      party: 'server',
+    });
   return reply;
 }
 
@@ -196,6 +208,9 @@ export function* respondForChallenge(message: Uint8Array | typeof NO_INITIAL_RES
 export function* respondFinal(message: Uint8Array, mechanism: string): Generator<ClientYield, void, unknown> {
   const reply = yield* respond(message);
   if (!(reply instanceof ServerSuccess) || (reply.data !== undefined && reply.data.length > 0)) {
-    throw new UnexpectedMessageError(`${mechanism} expects no challenge after its last response`, { mechanism, party: 'server' });
+    throw new UnexpectedMessageError(`${mechanism} expects no challenge after its last response`, {
+      mechanism,
+      party: 'server',
+    });
   }
 }

@@ -23,7 +23,8 @@ export function escapeSaslname(name: string): string {
  * RFC 5801 allows none of them.
  */
 export function unescapeSaslname(name: string, mechanism?: string): string {
-  if (name === '' || BAD_SASLNAME.test(name)) throw new MalformedMessageError('saslname is empty or badly escaped', { mechanism, party: 'client' });
+  if (name === '' || BAD_SASLNAME.test(name))
+    throw new MalformedMessageError('saslname is empty or badly escaped', { mechanism, party: 'client' });
   return name.replace(/=2C|=3D/g, (escape) => (escape === '=2C' ? ',' : '='));
 }
 
@@ -56,8 +57,13 @@ export function formatGs2Header(flag: 'n' | 'y' | 'p', cbName = '', authzid = ''
  * {@link LimitExceededError} (`maxFieldBytes`) for a longer authzid, counted as sent (escaped,
  * without `a=`) and checked before it is unescaped.
  */
-export function parseGs2Header(message: string, mechanism?: string, maxAuthzidBytes?: number): { readonly header: Gs2Header; readonly rest: string } {
-  const bad = (why: string): MalformedMessageError => new MalformedMessageError(`GS2 header ${why}`, { mechanism, party: 'client' });
+export function parseGs2Header(
+  message: string,
+  mechanism?: string,
+  maxAuthzidBytes?: number,
+): { readonly header: Gs2Header; readonly rest: string } {
+  const bad = (why: string): MalformedMessageError =>
+    new MalformedMessageError(`GS2 header ${why}`, { mechanism, party: 'client' });
   const first = message.indexOf(',');
   const second = first === -1 ? -1 : message.indexOf(',', first + 1);
   if (second === -1) throw bad('is incomplete');
@@ -74,10 +80,12 @@ export function parseGs2Header(message: string, mechanism?: string, maxAuthzidBy
     const authzidPart = message.slice(first + 1, second);
     if (!authzidPart.startsWith('a=')) throw bad('has an invalid authzid');
     if (maxAuthzidBytes !== undefined && utf8(authzidPart).length - 2 > maxAuthzidBytes) {
-      throw new LimitExceededError('maxFieldBytes', `GS2 authzid is longer than ${maxAuthzidBytes} bytes`, { mechanism, party: 'client' });
+      throw new LimitExceededError('maxFieldBytes', `GS2 authzid is longer than ${maxAuthzidBytes} bytes`, {
+        mechanism,
+        party: 'client',
+      });
     }
     authzid = unescapeSaslname(authzidPart.slice(2), mechanism);
   }
   return { header: { flag, cbName, authzid, text: message.slice(0, second + 1) }, rest: message.slice(second + 1) };
 }
-

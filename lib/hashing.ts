@@ -62,15 +62,31 @@ export interface AsyncPasswordHasher extends PasswordHasherBase {
  */
 export type PasswordHasher = SyncPasswordHasher | AsyncPasswordHasher;
 
-const DIGEST_NAMES: Readonly<Record<'sha1' | 'sha256' | 'sha512', DigestName>> = { sha1: 'SHA-1', sha256: 'SHA-256', sha512: 'SHA-512' };
+const DIGEST_NAMES: Readonly<Record<'sha1' | 'sha256' | 'sha512', DigestName>> = {
+  sha1: 'SHA-1',
+  sha256: 'SHA-256',
+  sha512: 'SHA-512',
+};
 
 // Through the crypto provider. On Node the async forms go through the KDF pool, which bounds how
 // many run on libuv's threads at once; the sync forms are a UsageError where the provider has none.
-function pbkdf2Sync(password: Uint8Array, salt: Uint8Array, rounds: number, length: number, digest: 'sha1' | 'sha256' | 'sha512'): Uint8Array {
+function pbkdf2Sync(
+  password: Uint8Array,
+  salt: Uint8Array,
+  rounds: number,
+  length: number,
+  digest: 'sha1' | 'sha256' | 'sha512',
+): Uint8Array {
   return syncCrypto('PBKDF2').pbkdf2(DIGEST_NAMES[digest], password, salt, rounds, length);
 }
 
-function pbkdf2Async(password: Uint8Array, salt: Uint8Array, rounds: number, length: number, digest: 'sha1' | 'sha256' | 'sha512'): Promise<Uint8Array> {
+function pbkdf2Async(
+  password: Uint8Array,
+  salt: Uint8Array,
+  rounds: number,
+  length: number,
+  digest: 'sha1' | 'sha256' | 'sha512',
+): Promise<Uint8Array> {
   return cryptoProvider().pbkdf2(DIGEST_NAMES[digest], password, salt, rounds, length);
 }
 
@@ -80,7 +96,12 @@ function scryptSync(password: Uint8Array, salt: Uint8Array, length: number, para
   return sync.scrypt(password, salt, length, params);
 }
 
-async function scryptAsync(password: Uint8Array, salt: Uint8Array, length: number, params: ScryptParams): Promise<Uint8Array> {
+async function scryptAsync(
+  password: Uint8Array,
+  salt: Uint8Array,
+  length: number,
+  params: ScryptParams,
+): Promise<Uint8Array> {
   const provider = cryptoProvider();
   if (provider.scrypt === undefined) throw new UsageError(`scrypt is not available from ${provider.name}`);
   return provider.scrypt(password, salt, length, params);
@@ -101,13 +122,15 @@ function checkSecret(secret: unknown): Uint8Array {
 }
 
 function checkInteger(name: string, value: number, min: number, max: number): number {
-  if (!Number.isSafeInteger(value) || value < min || value > max) throw new UsageError(`${name} must be an integer from ${min} to ${max}`);
+  if (!Number.isSafeInteger(value) || value < min || value > max)
+    throw new UsageError(`${name} must be an integer from ${min} to ${max}`);
   return value;
 }
 
 function makeSalt(saltLength: number, salt: unknown): Uint8Array {
   if (salt === undefined) return randomBytes(saltLength);
-  if (!(salt instanceof Uint8Array) || salt.length > MAX_SALT_BYTES) throw new UsageError(`the salt must be a Uint8Array of at most ${MAX_SALT_BYTES} bytes`);
+  if (!(salt instanceof Uint8Array) || salt.length > MAX_SALT_BYTES)
+    throw new UsageError(`the salt must be a Uint8Array of at most ${MAX_SALT_BYTES} bytes`);
   return salt;
 }
 
@@ -202,7 +225,13 @@ function parsePbkdf2(hashed: unknown, maxRounds: number): Pbkdf2Parts | undefine
     salt = decodeUnpadded(saltText, true);
     dk = decodeUnpadded(dkText, true);
   }
-  if (salt === undefined || dk === undefined || salt.length > MAX_SALT_BYTES || dk.length !== PBKDF2_DIGESTS[digest].size) return undefined;
+  if (
+    salt === undefined ||
+    dk === undefined ||
+    salt.length > MAX_SALT_BYTES ||
+    dk.length !== PBKDF2_DIGESTS[digest].size
+  )
+    return undefined;
   return { digest, rounds, salt, dk, format };
 }
 
@@ -258,7 +287,13 @@ export class Pbkdf2Hasher extends Redacting implements SyncPasswordHasher {
 
   /** The options this hasher was built with. */
   get options(): Required<Pbkdf2Options> {
-    return { digest: this.digest, rounds: this.rounds, saltLength: this.saltLength, format: this.format, maxRounds: this.maxRounds };
+    return {
+      digest: this.digest,
+      rounds: this.rounds,
+      saltLength: this.saltLength,
+      format: this.format,
+      maxRounds: this.maxRounds,
+    };
   }
 
   /** Hashes `secret`. `salt` is for tests and migrations; leave it out to get a random one. */
@@ -288,18 +323,34 @@ export class Pbkdf2Hasher extends Redacting implements SyncPasswordHasher {
   verify(secret: string, hashed: string, unprepared?: string): boolean {
     const parts = parsePbkdf2(hashed, this.maxRounds);
     if (parts === undefined || !isText(secret)) return false;
-    if (constantTimeEqual(pbkdf2Sync(utf8(secret), parts.salt, parts.rounds, parts.dk.length, parts.digest), parts.dk)) return true;
+    if (constantTimeEqual(pbkdf2Sync(utf8(secret), parts.salt, parts.rounds, parts.dk.length, parts.digest), parts.dk))
+      return true;
     const other = pysaslReading(unprepared);
-    return other !== undefined && constantTimeEqual(pbkdf2Sync(utf8(other), parts.salt, parts.rounds, parts.dk.length, parts.digest), parts.dk);
+    return (
+      other !== undefined &&
+      constantTimeEqual(pbkdf2Sync(utf8(other), parts.salt, parts.rounds, parts.dk.length, parts.digest), parts.dk)
+    );
   }
 
   /** {@link Pbkdf2Hasher.verify} on the libuv thread pool. */
   async verifyAsync(secret: string, hashed: string, unprepared?: string): Promise<boolean> {
     const parts = parsePbkdf2(hashed, this.maxRounds);
     if (parts === undefined || !isText(secret)) return false;
-    if (constantTimeEqual(await pbkdf2Async(utf8(secret), parts.salt, parts.rounds, parts.dk.length, parts.digest), parts.dk)) return true;
+    if (
+      constantTimeEqual(
+        await pbkdf2Async(utf8(secret), parts.salt, parts.rounds, parts.dk.length, parts.digest),
+        parts.dk,
+      )
+    )
+      return true;
     const other = pysaslReading(unprepared);
-    return other !== undefined && constantTimeEqual(await pbkdf2Async(utf8(other), parts.salt, parts.rounds, parts.dk.length, parts.digest), parts.dk);
+    return (
+      other !== undefined &&
+      constantTimeEqual(
+        await pbkdf2Async(utf8(other), parts.salt, parts.rounds, parts.dk.length, parts.digest),
+        parts.dk,
+      )
+    );
   }
 
   identify(hashed: string): boolean {
@@ -371,8 +422,10 @@ function parseDovecotPbkdf2(hashed: unknown, maxRounds: number): DovecotPbkdf2Pa
 
 function dovecotSalt(salt: unknown): string {
   // Dovecot's salt is 16 characters of the crypt alphabet; the characters themselves are hashed.
-  if (salt === undefined) return [...randomBytes(16)].map((byte) => CRYPT_ALPHABET[byte % CRYPT_ALPHABET.length] ?? '.').join('');
-  if (!isText(salt) || !DOVECOT_SALT.test(salt)) throw new UsageError('the salt must be 1 to 1024 characters without $');
+  if (salt === undefined)
+    return [...randomBytes(16)].map((byte) => CRYPT_ALPHABET[byte % CRYPT_ALPHABET.length] ?? '.').join('');
+  if (!isText(salt) || !DOVECOT_SALT.test(salt))
+    throw new UsageError('the salt must be 1 to 1024 characters without $');
   return salt;
 }
 
@@ -429,7 +482,10 @@ export class DovecotPbkdf2Hasher extends Redacting implements SyncPasswordHasher
   async verifyAsync(secret: string, hashed: string): Promise<boolean> {
     const parts = parseDovecotPbkdf2(hashed, this.maxRounds);
     if (parts === undefined || !isText(secret)) return false;
-    return constantTimeEqual(toHex(await pbkdf2Async(utf8(secret), utf8(parts.salt), parts.rounds, 20, 'sha1')), parts.hex);
+    return constantTimeEqual(
+      toHex(await pbkdf2Async(utf8(secret), utf8(parts.salt), parts.rounds, 20, 'sha1')),
+      parts.hex,
+    );
   }
 
   identify(hashed: string): boolean {
@@ -514,10 +570,12 @@ function parseScrypt(hashed: unknown, maxMemory: number): ScryptParts | undefine
   const ln = parseCount(match[1] ?? '');
   const r = parseCount(match[2] ?? '');
   const p = parseCount(match[3] ?? '');
-  if (ln === undefined || r === undefined || p === undefined || scryptCostError(ln, r, p, maxMemory) !== undefined) return undefined;
+  if (ln === undefined || r === undefined || p === undefined || scryptCostError(ln, r, p, maxMemory) !== undefined)
+    return undefined;
   const salt = decodeUnpadded(saltText, false);
   const dk = decodeUnpadded(dkText, false);
-  if (salt === undefined || dk === undefined || salt.length > MAX_SALT_BYTES || dk.length !== SCRYPT_DK_BYTES) return undefined;
+  if (salt === undefined || dk === undefined || salt.length > MAX_SALT_BYTES || dk.length !== SCRYPT_DK_BYTES)
+    return undefined;
   return { ln, r, p, salt, dk };
 }
 
@@ -552,7 +610,12 @@ export class ScryptHasher extends Redacting implements SyncPasswordHasher {
     this.r = checkInteger('r', options.r ?? 8, 1, MAX_SCRYPT_WORK);
     this.p = checkInteger('p', options.p ?? 1, 1, MAX_SCRYPT_WORK);
     this.saltLength = checkInteger('saltLength', options.saltLength ?? 16, 8, MAX_SALT_BYTES);
-    this.maxMemory = checkInteger('maxMemory', options.maxMemory ?? DEFAULT_MAX_SCRYPT_MEMORY, 1, Number.MAX_SAFE_INTEGER);
+    this.maxMemory = checkInteger(
+      'maxMemory',
+      options.maxMemory ?? DEFAULT_MAX_SCRYPT_MEMORY,
+      1,
+      Number.MAX_SAFE_INTEGER,
+    );
     const error = scryptCostError(this.ln, this.r, this.p, this.maxMemory);
     if (error !== undefined) throw new UsageError(error);
   }
@@ -592,7 +655,10 @@ export class ScryptHasher extends Redacting implements SyncPasswordHasher {
   async verifyAsync(secret: string, hashed: string): Promise<boolean> {
     const parts = parseScrypt(hashed, this.maxMemory);
     if (parts === undefined || !isText(secret)) return false;
-    return constantTimeEqual(await scryptAsync(utf8(secret), parts.salt, SCRYPT_DK_BYTES, scryptOptions(parts)), parts.dk);
+    return constantTimeEqual(
+      await scryptAsync(utf8(secret), parts.salt, SCRYPT_DK_BYTES, scryptOptions(parts)),
+      parts.dk,
+    );
   }
 
   identify(hashed: string): boolean {
@@ -601,14 +667,23 @@ export class ScryptHasher extends Redacting implements SyncPasswordHasher {
 
   /** N·r·p of `hashed`, above the caps too (one unit costs about one PBKDF2-HMAC-SHA256 iteration). */
   cost(hashed: string): number | undefined {
-    const match = typeof hashed === 'string' ? /^\$scrypt\$ln=([1-9][0-9]?),r=([1-9][0-9]{0,9}),p=([1-9][0-9]{0,9})\$/.exec(hashed) : null;
+    const match =
+      typeof hashed === 'string'
+        ? /^\$scrypt\$ln=([1-9][0-9]?),r=([1-9][0-9]{0,9}),p=([1-9][0-9]{0,9})\$/.exec(hashed)
+        : null;
     return match === null ? undefined : 2 ** Number(match[1]) * Number(match[2]) * Number(match[3]);
   }
 
   /** True when `hashed` is not what this hasher would write now (other parameters or salt size). */
   needsRehash(hashed: string): boolean {
     const parts = parseScrypt(hashed, this.maxMemory);
-    return parts === undefined || parts.ln !== this.ln || parts.r !== this.r || parts.p !== this.p || parts.salt.length !== this.saltLength;
+    return (
+      parts === undefined ||
+      parts.ln !== this.ln ||
+      parts.r !== this.r ||
+      parts.p !== this.p ||
+      parts.salt.length !== this.saltLength
+    );
   }
 
   toJSON(): Record<string, unknown> {
@@ -669,7 +744,8 @@ export class CleartextHasher extends Redacting implements SyncPasswordHasher {
 export function detectHasher(hashed: string, extra: readonly PasswordHasher[] = []): PasswordHasher | undefined {
   for (const hasher of extra) if (hasher.identify?.(hashed) === true) return hasher;
   const pbkdf2Parts = parsePbkdf2(hashed, DEFAULT_MAX_PBKDF2_ROUNDS);
-  if (pbkdf2Parts) return new Pbkdf2Hasher({ digest: pbkdf2Parts.digest, rounds: pbkdf2Parts.rounds, format: pbkdf2Parts.format });
+  if (pbkdf2Parts)
+    return new Pbkdf2Hasher({ digest: pbkdf2Parts.digest, rounds: pbkdf2Parts.rounds, format: pbkdf2Parts.format });
   const dovecotParts = parseDovecotPbkdf2(hashed, DEFAULT_MAX_PBKDF2_ROUNDS);
   if (dovecotParts) return new DovecotPbkdf2Hasher({ rounds: dovecotParts.rounds });
   const scryptParts = parseScrypt(hashed, DEFAULT_MAX_SCRYPT_MEMORY);

@@ -135,7 +135,8 @@ function checkHasher(hasher: unknown): PasswordHasher {
 
 function prepareNewSecret(prepare: Preparation | undefined, secret: string): string {
   const prepared = prepareStored(prepare, secret);
-  if (prepared === undefined) throw new UsageError('the secret cannot be stored: it is empty after preparation or refused by SASLprep');
+  if (prepared === undefined)
+    throw new UsageError('the secret cannot be stored: it is empty after preparation or refused by SASLprep');
   return prepared;
 }
 
@@ -143,7 +144,8 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as { then?: unknown } | null | undefined)?.then === 'function';
 }
 
-const ASYNC_ONLY = 'the password hasher of this identity is async-only; use an async driver (or compareSecretAsync / createAsync)';
+const ASYNC_ONLY =
+  'the password hasher of this identity is async-only; use an async driver (or compareSecretAsync / createAsync)';
 
 /**
  * An account whose password is stored hashed (pysasl's `HashedIdentity`): pysasl's and
@@ -180,14 +182,24 @@ export class HashedIdentity extends Redacting implements Identity {
    * {@link UsageError} for a secret that cannot be stored, or for an async-only hasher (use
    * {@link HashedIdentity.createAsync}).
    */
-  static create(authcid: string, secret: string, hasher: PasswordHasher, options: IdentityOptions = {}): HashedIdentity {
+  static create(
+    authcid: string,
+    secret: string,
+    hasher: PasswordHasher,
+    options: IdentityOptions = {},
+  ): HashedIdentity {
     const prepared = prepareNewSecret(options.prepare, secret);
     if (!hasher.hash) throw new UsageError(ASYNC_ONLY);
     return new HashedIdentity(authcid, hasher.hash(prepared), hasher, options);
   }
 
   /** {@link HashedIdentity.create} that hashes off the event loop when the hasher can. */
-  static async createAsync(authcid: string, secret: string, hasher: PasswordHasher, options: IdentityOptions = {}): Promise<HashedIdentity> {
+  static async createAsync(
+    authcid: string,
+    secret: string,
+    hasher: PasswordHasher,
+    options: IdentityOptions = {},
+  ): Promise<HashedIdentity> {
     const prepared = prepareNewSecret(options.prepare, secret);
     let digest: string;
     if (hasher.hashAsync) digest = await hasher.hashAsync(prepared);
@@ -219,7 +231,7 @@ export class HashedIdentity extends Redacting implements Identity {
     // An async function passed as `verify` returns a promise, which is truthy: never a match.
     if (isThenable(result)) {
       Promise.resolve(result).catch(() => undefined);
-      throw new UsageError('the password hasher\'s verify returned a promise; provide it as verifyAsync');
+      throw new UsageError("the password hasher's verify returned a promise; provide it as verifyAsync");
     }
     return result === true;
   }
@@ -230,7 +242,9 @@ export class HashedIdentity extends Redacting implements Identity {
     try {
       const hasher = this.hasher;
       const unprepared = this.#unprepared(secret);
-      const result: unknown = hasher.verifyAsync ? hasher.verifyAsync(presented, this.#digest, unprepared) : hasher.verify?.(presented, this.#digest, unprepared);
+      const result: unknown = hasher.verifyAsync
+        ? hasher.verifyAsync(presented, this.#digest, unprepared)
+        : hasher.verify?.(presented, this.#digest, unprepared);
       return (await result) === true;
     } catch (error) {
       // A full KDF pool is the server's overload, not a wrong password: report it as such.

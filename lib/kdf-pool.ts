@@ -119,7 +119,12 @@ class KdfPool {
   #tail: Job<unknown> | undefined;
 
   configure(options: KdfPoolOptions): void {
-    const concurrency = options.concurrency === 'auto' ? defaultKdfConcurrency() : options.concurrency === undefined ? this.concurrency : checkCount('concurrency', options.concurrency, 1);
+    const concurrency =
+      options.concurrency === 'auto'
+        ? defaultKdfConcurrency()
+        : options.concurrency === undefined
+          ? this.concurrency
+          : checkCount('concurrency', options.concurrency, 1);
     const maxQueued = options.maxQueued === undefined ? this.maxQueued : checkCount('maxQueued', options.maxQueued, 0);
     this.concurrency = concurrency;
     this.maxQueued = maxQueued;
@@ -149,7 +154,13 @@ class KdfPool {
         return;
       }
       if (this.queued >= this.maxQueued) {
-        reject(new LimitExceededError('kdfMaxQueued', `more than ${this.maxQueued} key derivations are waiting for the KDF pool`, errorContext));
+        reject(
+          new LimitExceededError(
+            'kdfMaxQueued',
+            `more than ${this.maxQueued} key derivations are waiting for the KDF pool`,
+            errorContext,
+          ),
+        );
         return;
       }
       this.#enqueue(job as Job<unknown>);
@@ -261,7 +272,8 @@ const pool: KdfPool = (shared[POOL_KEY] ??= new KdfPool());
  */
 export function configureKdfPool(options: KdfPoolOptions): KdfPoolStatus {
   // JavaScript callers can pass anything.
-  if (typeof (options as unknown) !== 'object' || (options as unknown) === null) throw new UsageError('configureKdfPool expects an options object');
+  if (typeof (options as unknown) !== 'object' || (options as unknown) === null)
+    throw new UsageError('configureKdfPool expects an options object');
   pool.configure(options);
   return pool.status();
 }
@@ -277,7 +289,10 @@ export function kdfPoolStatus(): KdfPoolStatus {
  * slot is held until `job`'s promise settles, so `job` must settle.
  */
 export function runKdf<T>(job: () => PromiseLike<T>, options: KdfJobOptions = {}): Promise<T> {
-  if (typeof job !== 'function') return Promise.reject(new UsageError('runKdf expects a function that returns a promise', { mechanism: options.mechanism }));
+  if (typeof job !== 'function')
+    return Promise.reject(
+      new UsageError('runKdf expects a function that returns a promise', { mechanism: options.mechanism }),
+    );
   return pool.submit<T>((done) => {
     // A synchronous throw is caught by the pool and rejects like a rejection.
     Promise.resolve(job()).then(
@@ -297,7 +312,15 @@ export function runKdf<T>(job: () => PromiseLike<T>, options: KdfJobOptions = {}
  * repeated; it is the `cause`). `ticket` lets the caller drop the job while it waits; a dropped
  * job resolves with an empty key. @internal
  */
-export function pooledPbkdf2(password: BinaryLike, salt: BinaryLike, iterations: number, keylen: number, digest: string, ticket?: KdfTicket, mechanism?: string): Promise<Buffer> {
+export function pooledPbkdf2(
+  password: BinaryLike,
+  salt: BinaryLike,
+  iterations: number,
+  keylen: number,
+  digest: string,
+  ticket?: KdfTicket,
+  mechanism?: string,
+): Promise<Buffer> {
   return pool.submit<Buffer>(
     (done) => {
       try {
@@ -315,7 +338,12 @@ export function pooledPbkdf2(password: BinaryLike, salt: BinaryLike, iterations:
 }
 
 /** `crypto.scrypt` through the pool; Node's errors become a {@link UsageError}. @internal */
-export function pooledScrypt(password: BinaryLike, salt: BinaryLike, keylen: number, options: { N: number; r: number; p: number; maxmem: number }): Promise<Buffer> {
+export function pooledScrypt(
+  password: BinaryLike,
+  salt: BinaryLike,
+  keylen: number,
+  options: { N: number; r: number; p: number; maxmem: number },
+): Promise<Buffer> {
   return pool.submit<Buffer>((done) => {
     try {
       scrypt(password, salt, keylen, options, (error, key) => {

@@ -9,10 +9,14 @@
 /** MD5's initial state (A, B, C, D). */
 export const MD5_INITIAL_STATE: readonly number[] = [0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476];
 
-const S = [7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21];
+const S = [
+  7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20, 4,
+  11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21,
+];
 // The sine table, computed on first use rather than at module load.
 let sines: Uint32Array | undefined;
-const sineTable = (): Uint32Array => (sines ??= Uint32Array.from({ length: 64 }, (_, i) => Math.floor(Math.abs(Math.sin(i + 1)) * 2 ** 32) >>> 0));
+const sineTable = (): Uint32Array =>
+  (sines ??= Uint32Array.from({ length: 64 }, (_, i) => Math.floor(Math.abs(Math.sin(i + 1)) * 2 ** 32) >>> 0));
 
 /** Absorbs one 64-byte block at `offset` into `state` (four 32-bit words, changed in place). */
 export function md5Block(state: Uint32Array, block: Uint8Array, offset = 0): void {
@@ -20,7 +24,8 @@ export function md5Block(state: Uint32Array, block: Uint8Array, offset = 0): voi
   const m = new Uint32Array(16);
   for (let i = 0; i < 16; i++) {
     const o = offset + i * 4;
-    m[i] = ((block[o] ?? 0) | ((block[o + 1] ?? 0) << 8) | ((block[o + 2] ?? 0) << 16) | ((block[o + 3] ?? 0) << 24)) >>> 0;
+    m[i] =
+      ((block[o] ?? 0) | ((block[o + 1] ?? 0) << 8) | ((block[o + 2] ?? 0) << 16) | ((block[o + 3] ?? 0) << 24)) >>> 0;
   }
   let a = state[0] ?? 0;
   let b = state[1] ?? 0;

@@ -6,7 +6,13 @@
  * @module
  */
 import { decodeUtf8, isWellFormed, splitBytes, utf8 } from './bytes.js';
-import { AuthenticationFailedError, MalformedMessageError, UnexpectedMessageError, UsageError, isSaslError } from './errors.js';
+import {
+  AuthenticationFailedError,
+  MalformedMessageError,
+  UnexpectedMessageError,
+  UsageError,
+  isSaslError,
+} from './errors.js';
 import {
   type Authenticated,
   type ClientOutcome,
@@ -91,7 +97,8 @@ export function parseKeyValues(message: Uint8Array, mechanism: string): Map<stri
   }
   const parts = splitBytes(message.subarray(0, message.length - 1), KVSEP);
   // The part after the last pair's terminator must be empty, or the final 0x01 was missing.
-  if ((parts.pop() as Uint8Array).length !== 0) throw new MalformedMessageError(`${mechanism} message must end with two 0x01 octets`, context);
+  if ((parts.pop() as Uint8Array).length !== 0)
+    throw new MalformedMessageError(`${mechanism} message must end with two 0x01 octets`, context);
   const pairs = new Map<string, string>();
   for (const part of parts) {
     const eq = part.indexOf(0x3d);
@@ -99,7 +106,8 @@ export function parseKeyValues(message: Uint8Array, mechanism: string): Map<stri
     const key = decodeUtf8(part.subarray(0, eq), `${mechanism} key`, context);
     if (!KEY.test(key)) throw new MalformedMessageError(`${mechanism} key must be letters only`, context);
     const value = decodeUtf8(part.subarray(eq + 1), `${mechanism} value`, context);
-    if (BAD_VALUE_CHAR.test(value)) throw new MalformedMessageError(`${mechanism} value contains a control character`, context);
+    if (BAD_VALUE_CHAR.test(value))
+      throw new MalformedMessageError(`${mechanism} value contains a control character`, context);
     if (pairs.has(key)) throw new MalformedMessageError(`${mechanism} message repeats a key`, context);
     pairs.set(key, value);
   }
@@ -116,7 +124,8 @@ export function parseBearerAuth(value: string, mechanism: string): string {
   if (!scheme) throw new MalformedMessageError(`${mechanism} auth value must use the Bearer scheme`, context);
   const token = value.slice(scheme[0].length);
   if (token === '') throw new MalformedMessageError(`${mechanism} bearer token is empty`, context);
-  if (!B64TOKEN.test(token)) throw new MalformedMessageError(`${mechanism} bearer token is not a valid b64token`, context);
+  if (!B64TOKEN.test(token))
+    throw new MalformedMessageError(`${mechanism} bearer token is not a valid b64token`, context);
   return token;
 }
 
@@ -125,12 +134,14 @@ export function parseBearerAuth(value: string, mechanism: string): string {
  * C0 control (HTAB, CR and LF included), DEL or a C1 control, with {@link MalformedMessageError}.
  */
 export function checkBearerUser(user: string, mechanism: string): void {
-  if (USER_CONTROL.test(user)) throw new MalformedMessageError(`${mechanism} user contains a control character`, { mechanism, party: 'client' });
+  if (USER_CONTROL.test(user))
+    throw new MalformedMessageError(`${mechanism} user contains a control character`, { mechanism, party: 'client' });
 }
 
 /** Client side: rejects a token or field that would break the framing. Never shows the value. */
 export function checkClientField(value: string, what: string, mechanism: string): void {
-  if (CONTROL.test(value) || !isWellFormed(value)) throw new UsageError(`${mechanism} ${what} must be well-formed text without control characters`, { mechanism });
+  if (CONTROL.test(value) || !isWellFormed(value))
+    throw new UsageError(`${mechanism} ${what} must be well-formed text without control characters`, { mechanism });
 }
 
 /** The 0x01-separated pairs, each terminated, plus the final terminator. */
@@ -184,7 +195,12 @@ export function parseTokenError(data: Uint8Array): ParsedTokenError {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return {};
   const record = body as Record<string, unknown>;
   const fields: Record<string, string> = {};
-  for (const [key, name] of [['status', 'status'], ['scope', 'scope'], ['schemes', 'schemes'], ['openid-configuration', 'openidConfiguration']] as const) {
+  for (const [key, name] of [
+    ['status', 'status'],
+    ['scope', 'scope'],
+    ['schemes', 'schemes'],
+    ['openid-configuration', 'openidConfiguration'],
+  ] as const) {
     const value = stringField(record, key);
     if (value !== undefined) fields[name] = value;
   }
@@ -192,7 +208,10 @@ export function parseTokenError(data: Uint8Array): ParsedTokenError {
 }
 
 /** Throws {@link UsageError} when the server has no token validator. */
-export function requireValidator(options: ServerOptions, mechanism: string): NonNullable<ServerOptions['validateToken']> {
+export function requireValidator(
+  options: ServerOptions,
+  mechanism: string,
+): NonNullable<ServerOptions['validateToken']> {
   const validate = options.validateToken;
   if (!validate) throw new UsageError(`${mechanism} needs a validateToken option`, { mechanism });
   return validate;
@@ -240,10 +259,17 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
  * Server side of a rejected token: sends the error challenge, requires the client's dummy
  * reply, then fails with the status in `serverError`.
  */
-export function* failWithTokenError(mechanism: string, error: TokenError, style: TokenFailureStyle): Generator<Uint8Array, never, unknown> {
+export function* failWithTokenError(
+  mechanism: string,
+  error: TokenError,
+  style: TokenFailureStyle,
+): Generator<Uint8Array, never, unknown> {
   const reply = yield* challenge(encodeTokenError(error, style.newline));
   if (!sameBytes(reply, style.dummyReply)) {
-    throw new MalformedMessageError(`${mechanism} expects ${style.dummyReply.length === 0 ? 'an empty reply' : 'a single 0x01'} after an error challenge`, { mechanism, party: 'client' });
+    throw new MalformedMessageError(
+      `${mechanism} expects ${style.dummyReply.length === 0 ? 'an empty reply' : 'a single 0x01'} after an error challenge`,
+      { mechanism, party: 'client' },
+    );
   }
   throw new AuthenticationFailedError(undefined, { mechanism, party: 'client', serverError: error.status });
 }
@@ -275,13 +301,22 @@ export function* authenticateBearer(
  * answers `dummyReply` and, when the server then reports failure, throws
  * {@link AuthenticationFailedError} with the server's status in `serverError`.
  */
-export function* bearerClient(mechanism: string, message: Uint8Array, dummyReply: Uint8Array): Generator<ClientYield, ClientOutcome, unknown> {
+export function* bearerClient(
+  mechanism: string,
+  message: Uint8Array,
+  dummyReply: Uint8Array,
+): Generator<ClientYield, ClientOutcome, unknown> {
   const reply = yield* respond(message);
   if (reply instanceof ServerSuccess) {
-    if (reply.data !== undefined && reply.data.length > 0) throw new UnexpectedMessageError(`${mechanism} expects no data with success`, { mechanism, party: 'server' });
+    if (reply.data !== undefined && reply.data.length > 0)
+      throw new UnexpectedMessageError(`${mechanism} expects no data with success`, { mechanism, party: 'server' });
     return { serverVerified: false };
   }
-  if (reply.length === 0) throw new UnexpectedMessageError(`${mechanism} expects an error challenge or the outcome, not an empty challenge`, { mechanism, party: 'server' });
+  if (reply.length === 0)
+    throw new UnexpectedMessageError(`${mechanism} expects an error challenge or the outcome, not an empty challenge`, {
+      mechanism,
+      party: 'server',
+    });
   const details = parseTokenError(reply);
   let after: ServerReply;
   try {
@@ -293,10 +328,18 @@ export function* bearerClient(mechanism: string, message: Uint8Array, dummyReply
     if (isSaslError(error) && error.code === 'AUTHENTICATION_FAILED') {
       const prior = (error as { serverError?: unknown }).serverError;
       const fallback = typeof prior === 'string' ? prior : undefined;
-      throw new AuthenticationFailedError(error.message, { mechanism, party: error.party, serverError: details.status ?? fallback, cause: error });
+      throw new AuthenticationFailedError(error.message, {
+        mechanism,
+        party: error.party,
+        serverError: details.status ?? fallback,
+        cause: error,
+      });
     }
     throw error;
   }
-  const what = after instanceof ServerSuccess ? 'reported success after an error challenge' : 'sent a second challenge after an error challenge';
+  const what =
+    after instanceof ServerSuccess
+      ? 'reported success after an error challenge'
+      : 'sent a second challenge after an error challenge';
   throw new UnexpectedMessageError(`the server ${what}`, { mechanism, party: 'server' });
 }

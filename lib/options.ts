@@ -18,7 +18,10 @@ export interface CallbackContext {
 }
 
 /** Finds the stored account for an authcid; `undefined` when there is none. May be async. */
-export type CredentialLookup = (authcid: string, context: CallbackContext) => Identity | undefined | Promise<Identity | undefined>;
+export type CredentialLookup = (
+  authcid: string,
+  context: CallbackContext,
+) => Identity | undefined | Promise<Identity | undefined>;
 
 /**
  * Checks a password with a backend that can only answer yes or no: an LDAP simple bind, PAM, an
@@ -26,7 +29,11 @@ export type CredentialLookup = (authcid: string, context: CallbackContext) => Id
  * SASLprep-ed (RFC 4616 section 2); only `true` lets the client in. May be async. It must cost
  * the same whether or not the user exists (see {@link ServerOptions.verifyPassword}).
  */
-export type PasswordVerifier = (authcid: string, password: string, context: CallbackContext) => boolean | Promise<boolean>;
+export type PasswordVerifier = (
+  authcid: string,
+  password: string,
+  context: CallbackContext,
+) => boolean | Promise<boolean>;
 
 /** Asked when an authenticated client wants to act as a different authorization identity. */
 export interface AuthorizeRequest extends CallbackContext {

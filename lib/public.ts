@@ -14,7 +14,13 @@ export * from './credentials.js';
 export * from './identity.js';
 export * from './hashing.js';
 export * from './saslprep.js';
-export { type SessionLimits, type SessionOptions, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_ROUNDS, type ServerStep } from './core.js';
+export {
+  type SessionLimits,
+  type SessionOptions,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  DEFAULT_MAX_ROUNDS,
+  type ServerStep,
+} from './core.js';
 export * from './registry.js';
 export * from './drivers/sync.js';
 export * from './drivers/promise.js';
@@ -23,67 +29,208 @@ export * from './drivers/iterator.js';
 export { authenticatePassword, authorize, lookupEffect, verifyEffect } from './server-auth.js';
 export { PLAIN, plainClient, parsePlainResponse, buildPlainResponse } from './mechanisms/plain.js';
 export { LOGIN, loginClient, parseLoginResponses } from './mechanisms/login.js';
-export { CRAM_MD5, cramMd5Client, CramMD5Credentials, buildCramMd5Response, cramMd5Challenge, cramMd5Digest, cramMd5Server, parseCramMd5Response } from './mechanisms/cram-md5.js';
+export {
+  CRAM_MD5,
+  cramMd5Client,
+  CramMD5Credentials,
+  buildCramMd5Response,
+  cramMd5Challenge,
+  cramMd5Digest,
+  cramMd5Server,
+  parseCramMd5Response,
+} from './mechanisms/cram-md5.js';
 export { EXTERNAL, externalClient, buildExternalResponse, parseExternalResponse } from './mechanisms/external.js';
 export { ANONYMOUS, anonymousClient, buildAnonymousMessage, parseAnonymousMessage } from './mechanisms/anonymous.js';
 export { XOAUTH2, xoauth2Client, buildXoauth2Response, parseXoauth2Response } from './mechanisms/xoauth2.js';
-export { OAUTHBEARER, oauthbearerClient, type OauthbearerFields, buildOauthbearerResponse, parseOauthbearerResponse } from './mechanisms/oauthbearer.js';
+export {
+  OAUTHBEARER,
+  oauthbearerClient,
+  type OauthbearerFields,
+  buildOauthbearerResponse,
+  parseOauthbearerResponse,
+} from './mechanisms/oauthbearer.js';
 export { escapeSaslname, unescapeSaslname } from './gs2.js';
-export { DIGEST_MD5, digestMd5ClientMechanism, type DigestMd5Digests, type DigestMd5Input, computeDigestMd5, parseDigestMd5Directives } from './mechanisms/digest-md5.js';
+export {
+  DIGEST_MD5,
+  digestMd5ClientMechanism,
+  type DigestMd5Digests,
+  type DigestMd5Input,
+  computeDigestMd5,
+  parseDigestMd5Directives,
+} from './mechanisms/digest-md5.js';
 export { BearerCredentials, type ParsedTokenError, encodeTokenError, parseTokenError } from './oauth.js';
 export { REDACTED, Redacting } from './redact.js';
 export * from './channel-binding-core.js';
 export * from './scram-secret.js';
 export {
-  DEFAULT_STORE_CACHE_ENTRIES, DEFAULT_STORE_CACHE_MAX_KEY_LENGTH, DEFAULT_STORE_CACHE_TTL_MS, StoreCache, type StoreCacheOptions, type StoreCacheStats,
+  DEFAULT_STORE_CACHE_ENTRIES,
+  DEFAULT_STORE_CACHE_MAX_KEY_LENGTH,
+  DEFAULT_STORE_CACHE_TTL_MS,
+  StoreCache,
+  type StoreCacheOptions,
+  type StoreCacheStats,
 } from './stores/cache.js';
 export { DEFAULT_SCRAM_CACHE, SCRAM_SERVER_CACHE_SIZE, ScramCache, type ScramCacheOptions } from './scram-cache.js';
 export {
-  SCRAM_SHA_1, SCRAM_SHA_1_PLUS, SCRAM_SHA_256, SCRAM_SHA_256_PLUS, SCRAM_SHA_512, SCRAM_SHA_512_PLUS, type ScramMechanism, scramMechanism,
-  type ScramMechanismName, type ScramClientMechanism, scramClient,
-  SCRAM_SERVER_ERRORS, type ScramServerError, SCRAM_MIN_ITERATIONS, SCRAM_DEFAULT_MAX_ITERATIONS, SCRAM_CLIENT_CACHE_SIZE, scramServerErrorOf,
-  scramGs2Header, scramChannelBindingAttribute, scramAuthMessage, scramClientSignature, scramServerSignature, scramXor,
-  parseScramClientFirst, parseScramClientFinal, parseScramServerFirst, verifyScramServerFinal, clearScramClientCache,
-  type ClientFirst as ScramClientFirst, type ClientFinal as ScramClientFinal, type ServerFirst as ScramServerFirst,
+  SCRAM_SHA_1,
+  SCRAM_SHA_1_PLUS,
+  SCRAM_SHA_256,
+  SCRAM_SHA_256_PLUS,
+  SCRAM_SHA_512,
+  SCRAM_SHA_512_PLUS,
+  type ScramMechanism,
+  scramMechanism,
+  type ScramMechanismName,
+  type ScramClientMechanism,
+  scramClient,
+  SCRAM_SERVER_ERRORS,
+  type ScramServerError,
+  SCRAM_MIN_ITERATIONS,
+  SCRAM_DEFAULT_MAX_ITERATIONS,
+  SCRAM_CLIENT_CACHE_SIZE,
+  scramServerErrorOf,
+  scramGs2Header,
+  scramChannelBindingAttribute,
+  scramAuthMessage,
+  scramClientSignature,
+  scramServerSignature,
+  scramXor,
+  parseScramClientFirst,
+  parseScramClientFinal,
+  parseScramServerFirst,
+  verifyScramServerFinal,
+  clearScramClientCache,
+  type ClientFirst as ScramClientFirst,
+  type ClientFinal as ScramClientFinal,
+  type ServerFirst as ScramServerFirst,
 } from './mechanisms/scram.js';
 export {
-  XMPP_SASL_NS, DEFAULT_XMPP_MAX_ELEMENT_BYTES, DEFAULT_XMPP_MAX_ATTRIBUTES, DEFAULT_XMPP_MAX_NAMESPACE_DECLARATIONS, DEFAULT_XMPP_MAX_ELEMENTS,
-  DEFAULT_XMPP_MAX_TOTAL_ATTRIBUTES, DEFAULT_XMPP_MAX_REFERENCES,
-  XMPP_FAILURE_CONDITIONS, type XmppFailureCondition, type XmppSaslElement, type XmppSaslElementKind,
-  type XmppParseOptions, type XmppElementsOptions, type XmppServerAuthOptions, type XmppClientAuthOptions, type XmppClientResult,
-  type MessageSource, type ElementWriter, parseXmppSaslElement, parseXmppMechanisms, buildXmppMechanisms, buildXmppAuth, buildXmppChallenge,
-  buildXmppResponse, buildXmppSuccess, buildXmppFailure, buildXmppAbort, xmppFailureCondition, xmppFailureError, xmppElements, xmppServerAuth,
+  XMPP_SASL_NS,
+  DEFAULT_XMPP_MAX_ELEMENT_BYTES,
+  DEFAULT_XMPP_MAX_ATTRIBUTES,
+  DEFAULT_XMPP_MAX_NAMESPACE_DECLARATIONS,
+  DEFAULT_XMPP_MAX_ELEMENTS,
+  DEFAULT_XMPP_MAX_TOTAL_ATTRIBUTES,
+  DEFAULT_XMPP_MAX_REFERENCES,
+  XMPP_FAILURE_CONDITIONS,
+  type XmppFailureCondition,
+  type XmppSaslElement,
+  type XmppSaslElementKind,
+  type XmppParseOptions,
+  type XmppElementsOptions,
+  type XmppServerAuthOptions,
+  type XmppClientAuthOptions,
+  type XmppClientResult,
+  type MessageSource,
+  type ElementWriter,
+  parseXmppSaslElement,
+  parseXmppMechanisms,
+  buildXmppMechanisms,
+  buildXmppAuth,
+  buildXmppChallenge,
+  buildXmppResponse,
+  buildXmppSuccess,
+  buildXmppFailure,
+  buildXmppAbort,
+  xmppFailureCondition,
+  xmppFailureError,
+  xmppElements,
+  xmppServerAuth,
   xmppClientAuth,
 } from './protocols/xmpp.js';
 export {
-  XMPP_FRAMING_NS, XMPP_WEBSOCKET_PROTOCOL, DEFAULT_XMPP_WEBSOCKET_MAX_QUEUED, type XmppWebSocket, type XmppWebSocketConstructor,
-  type XmppWebSocketEvent, type XmppWebSocketReaderOptions, type XmppWebSocketLoginOptions, type XmppWebSocketSession,
-  XmppWebSocketReader, buildXmppFramingOpen, buildXmppFramingClose, xmppWebSocketLogin,
+  XMPP_FRAMING_NS,
+  XMPP_WEBSOCKET_PROTOCOL,
+  DEFAULT_XMPP_WEBSOCKET_MAX_QUEUED,
+  type XmppWebSocket,
+  type XmppWebSocketConstructor,
+  type XmppWebSocketEvent,
+  type XmppWebSocketReaderOptions,
+  type XmppWebSocketLoginOptions,
+  type XmppWebSocketSession,
+  XmppWebSocketReader,
+  buildXmppFramingOpen,
+  buildXmppFramingClose,
+  xmppWebSocketLogin,
 } from './protocols/xmpp-websocket.js';
 export {
-  type LineSource, type LineWriter, type LineLimits, type ReplyKind, type ReplyTexts, type LineServerAuthOptions,
-  type LineClientAuthOptions, type LineClientResult, LineQueue, lineIterator, lineWriter, CANCEL_LINE,
-  MECHANISM_NAME, encodeInitialResponse, decodeInitialResponse, decodeLineData, advertisedMechanisms,
+  type LineSource,
+  type LineWriter,
+  type LineLimits,
+  type ReplyKind,
+  type ReplyTexts,
+  type LineServerAuthOptions,
+  type LineClientAuthOptions,
+  type LineClientResult,
+  LineQueue,
+  lineIterator,
+  lineWriter,
+  CANCEL_LINE,
+  MECHANISM_NAME,
+  encodeInitialResponse,
+  decodeInitialResponse,
+  decodeLineData,
+  advertisedMechanisms,
 } from './protocols/lines.js';
 export {
-  SMTP_MAX_AUTH_LINE, SMTP_MAX_COMMAND_LINE, SMTP_REPLY_CODES, type SmtpReply, type EhloInfo, type SmtpServerAuthOptions, type SmtpClientAuthOptions,
-  formatSmtpReply, readSmtpReply, parseEhlo, smtpAuthKeyword, smtpServerAuth, smtpClientAuth,
+  SMTP_MAX_AUTH_LINE,
+  SMTP_MAX_COMMAND_LINE,
+  SMTP_REPLY_CODES,
+  type SmtpReply,
+  type EhloInfo,
+  type SmtpServerAuthOptions,
+  type SmtpClientAuthOptions,
+  formatSmtpReply,
+  readSmtpReply,
+  parseEhlo,
+  smtpAuthKeyword,
+  smtpServerAuth,
+  smtpClientAuth,
 } from './protocols/smtp.js';
 export {
-  IMAP_MAX_AUTH_LINE, IMAP_MAX_COMMAND_LINE, IMAP_REPLY_STATUS, type ImapCapabilities, type ImapServerAuthOptions, type ImapClientAuthOptions,
-  type ImapClientResult, parseImapCapabilities, imapCapabilityAtoms, imapServerAuth, imapClientAuth,
+  IMAP_MAX_AUTH_LINE,
+  IMAP_MAX_COMMAND_LINE,
+  IMAP_REPLY_STATUS,
+  type ImapCapabilities,
+  type ImapServerAuthOptions,
+  type ImapClientAuthOptions,
+  type ImapClientResult,
+  parseImapCapabilities,
+  imapCapabilityAtoms,
+  imapServerAuth,
+  imapClientAuth,
 } from './protocols/imap.js';
 export {
-  POP3_MAX_AUTH_LINE, POP3_MAX_COMMAND_LINE, type Pop3Capabilities, type Pop3ServerAuthOptions, type Pop3ClientAuthOptions, parsePop3Capa,
-  pop3SaslCapability, pop3ServerAuth, pop3ClientAuth,
+  POP3_MAX_AUTH_LINE,
+  POP3_MAX_COMMAND_LINE,
+  type Pop3Capabilities,
+  type Pop3ServerAuthOptions,
+  type Pop3ClientAuthOptions,
+  parsePop3Capa,
+  pop3SaslCapability,
+  pop3ServerAuth,
+  pop3ClientAuth,
 } from './protocols/pop3.js';
 export {
-  MANAGESIEVE_MAX_AUTH_LINE, MANAGESIEVE_MAX_QUOTED, type ManageSieveCapabilities, type ManageSieveServerAuthOptions,
-  type ManageSieveClientAuthOptions, quoteSieveString, parseManageSieveCapabilities, manageSieveSaslCapability, manageSieveServerAuth,
+  MANAGESIEVE_MAX_AUTH_LINE,
+  MANAGESIEVE_MAX_QUOTED,
+  type ManageSieveCapabilities,
+  type ManageSieveServerAuthOptions,
+  type ManageSieveClientAuthOptions,
+  quoteSieveString,
+  parseManageSieveCapabilities,
+  manageSieveSaslCapability,
+  manageSieveServerAuth,
   manageSieveClientAuth,
 } from './protocols/managesieve.js';
 export {
-  type CryptoProvider, type SyncCrypto, type DigestName, type ScryptParams, type KdfJob, cryptoProvider, setCryptoProvider,
+  type CryptoProvider,
+  type SyncCrypto,
+  type DigestName,
+  type ScryptParams,
+  type KdfJob,
+  cryptoProvider,
+  setCryptoProvider,
 } from './crypto/provider.js';
 export { type WebCrypto, type WebSubtle, type WebCryptoKey, webCryptoProvider } from './crypto/web.js';
 export { type CryptoStep, type CryptoSteps } from './crypto/ops.js';

@@ -6,7 +6,13 @@
 import { type Gs2BindingFlag, clientChannelBinding } from './channel-binding-core.js';
 import type { ClientCredentials, SecretKind } from './credentials.js';
 import { MechanismUnavailableError, UsageError } from './errors.js';
-import { type ClientMechanism, type ClientOptions, MECHANISM_NAME, type MechanismInfo, type ServerMechanism } from './mechanism.js';
+import {
+  type ClientMechanism,
+  type ClientOptions,
+  MECHANISM_NAME,
+  type MechanismInfo,
+  type ServerMechanism,
+} from './mechanism.js';
 import { BUILTIN_MECHANISMS } from './mechanisms/builtin.js';
 import type { ServerOptions } from './options.js';
 
@@ -106,7 +112,11 @@ function isKindList(value: ClientCredentials | readonly SecretKind[]): value is 
   return Array.isArray(value);
 }
 
-const KIND_WORDS: Readonly<Record<SecretKind, string>> = { password: 'a password', token: 'a bearer token', none: 'no secret' };
+const KIND_WORDS: Readonly<Record<SecretKind, string>> = {
+  password: 'a password',
+  token: 'a bearer token',
+  none: 'no secret',
+};
 
 function isServer(mechanism: MechanismInfo): mechanism is ServerMechanism {
   return typeof (mechanism as Partial<ServerMechanism>).server === 'function';
@@ -192,7 +202,9 @@ export class SASLAuth {
   chooseClient(offered: Iterable<string>, options: ChooseOptions = {}): ClientMechanism | undefined {
     const offeredKeys = new Set([...offered].map(key));
     const candidates = options.preference
-      ? options.preference.map((name) => this.#clients.get(key(name))).filter((m): m is ClientMechanism => m !== undefined)
+      ? options.preference
+          .map((name) => this.#clients.get(key(name)))
+          .filter((m): m is ClientMechanism => m !== undefined)
       : [...this.#clients.values()].sort((a, b) => b.priority - a.priority);
     const kinds = kindsOf(options.credentials);
     const clearTextAllowed = options.encrypted !== false || options.allowPlaintext === true;
@@ -221,15 +233,24 @@ export class SASLAuth {
     let mechanism: ClientMechanism | undefined;
     if (wanted !== undefined) {
       mechanism = typeof wanted === 'string' ? this.getClient(wanted) : wanted;
-      if (mechanism === undefined) throw new MechanismUnavailableError(`no client mechanism named ${MECHANISM_NAME.test(wanted as string) ? (wanted as string).toUpperCase() : '(invalid name)'} is registered`, { party: 'local' });
+      if (mechanism === undefined)
+        throw new MechanismUnavailableError(
+          `no client mechanism named ${MECHANISM_NAME.test(wanted as string) ? (wanted as string).toUpperCase() : '(invalid name)'} is registered`,
+          { party: 'local' },
+        );
     } else {
       if (list === undefined) throw new UsageError('pass the mechanism to use, or what the server offers');
       const canBind = policy !== 'disable' && (client.channelBindingData?.types.length ?? 0) > 0;
-      const choose: ChooseOptions = { ...options.choose, channelBinding: options.choose?.channelBinding ?? canBind, credentials: options.choose?.credentials ?? options.credentials };
+      const choose: ChooseOptions = {
+        ...options.choose,
+        channelBinding: options.choose?.channelBinding ?? canBind,
+        credentials: options.choose?.credentials ?? options.credentials,
+      };
       // `require` binds or fails: only -PLUS names are candidates.
       const candidates = policy === 'require' ? list.filter((name) => key(name).endsWith('-PLUS')) : list;
       mechanism = this.chooseClient(candidates, choose);
-      if (mechanism === undefined) throw this.#noChoice(candidates, choose, options.peer ?? 'the server', policy === 'require');
+      if (mechanism === undefined)
+        throw this.#noChoice(candidates, choose, options.peer ?? 'the server', policy === 'require');
     }
     const binding = clientChannelBinding(mechanism.name, policy, client.channelBindingData, list);
     return {
@@ -240,10 +261,23 @@ export class SASLAuth {
   }
 
   /** Why nothing suits: the error {@link SASLAuth.negotiateClient} throws. Names only mechanisms, never a secret. */
-  #noChoice(candidates: readonly string[], choose: ChooseOptions, peer: string, required: boolean): MechanismUnavailableError {
+  #noChoice(
+    candidates: readonly string[],
+    choose: ChooseOptions,
+    peer: string,
+    required: boolean,
+  ): MechanismUnavailableError {
     const context = { party: 'server' as const };
-    if (required && candidates.length === 0) return new MechanismUnavailableError(`channel binding is required, but ${peer} offers no -PLUS mechanism`, context);
-    if (required && choose.channelBinding !== true) return new MechanismUnavailableError('channel binding is required, but this connection has no channel-binding data (channelBindingData)', { party: 'local' });
+    if (required && candidates.length === 0)
+      return new MechanismUnavailableError(
+        `channel binding is required, but ${peer} offers no -PLUS mechanism`,
+        context,
+      );
+    if (required && choose.channelBinding !== true)
+      return new MechanismUnavailableError(
+        'channel binding is required, but this connection has no channel-binding data (channelBindingData)',
+        { party: 'local' },
+      );
     if (choose.encrypted === false && choose.allowPlaintext !== true) {
       const inClear = this.chooseClient(candidates, { ...choose, allowPlaintext: true });
       if (inClear !== undefined) {
@@ -256,8 +290,16 @@ export class SASLAuth {
     const kinds = [...(kindsOf(choose.credentials) ?? [])];
     const what = kinds.length === 1 ? ` with ${KIND_WORDS[kinds[0] as SecretKind]}` : '';
     // A bearer token in credentials that did not say so is taken for a password.
-    const hint = kinds.length === 1 && kinds[0] !== 'token' && this.chooseClient(candidates, { ...choose, credentials: 'token' }) !== undefined ? " (for a bearer token, create the credentials with kind: 'token')" : '';
+    const hint =
+      kinds.length === 1 &&
+      kinds[0] !== 'token' &&
+      this.chooseClient(candidates, { ...choose, credentials: 'token' }) !== undefined
+        ? " (for a bearer token, create the credentials with kind: 'token')"
+        : '';
     // The offered names are the peer's bytes: they stay out of the message.
-    return new MechanismUnavailableError(`${peer} offers no mechanism this client can use${what}${required ? ' and channel binding' : ''}${hint}`, context);
+    return new MechanismUnavailableError(
+      `${peer} offers no mechanism this client can use${what}${required ? ' and channel binding' : ''}${hint}`,
+      context,
+    );
   }
 }

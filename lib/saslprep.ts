@@ -25,7 +25,15 @@
  * @module
  */
 import { LimitExceededError, MalformedMessageError, type SaslErrorOptions } from './errors.js';
-import { CORRIGENDUM_4, L_CAT, MAPPED_TO_NOTHING, MAPPED_TO_SPACE, PROHIBITED, RAND_AL_CAT, UNASSIGNED } from './saslprep-tables.js';
+import {
+  CORRIGENDUM_4,
+  L_CAT,
+  MAPPED_TO_NOTHING,
+  MAPPED_TO_SPACE,
+  PROHIBITED,
+  RAND_AL_CAT,
+  UNASSIGNED,
+} from './saslprep-tables.js';
 
 /** Options for {@link saslprep}. */
 export interface SaslprepOptions {
@@ -131,7 +139,7 @@ function mapAndNormalize(text: string, t: Tables): string {
   let prepared = '';
   let run = ''; // mapped text waiting for NFKC
   let copyFrom = 0; // text[copyFrom, i) goes into the run unchanged
-  for (let i = 0; i < text.length; ) {
+  for (let i = 0; i < text.length;) {
     const codePoint = codePointAt(text, i);
     const next = i + (codePoint > 0xffff ? 2 : 1);
     // Below U+00A0 no code point is mapped, corrected or unassigned.
@@ -139,10 +147,13 @@ function mapAndNormalize(text: string, t: Tables): string {
       const corrected = t.corrigendum.get(codePoint);
       // C.1.2 before B.1: U+200B is in both (see the module notes).
       const replacement =
-        corrected !== undefined ? String.fromCodePoint(corrected)
-        : inTable(t.mappedToSpace, codePoint) ? ' '
-        : inTable(t.mappedToNothing, codePoint) ? ''
-        : undefined;
+        corrected !== undefined
+          ? String.fromCodePoint(corrected)
+          : inTable(t.mappedToSpace, codePoint)
+            ? ' '
+            : inTable(t.mappedToNothing, codePoint)
+              ? ''
+              : undefined;
       if (replacement !== undefined) {
         run += text.slice(copyFrom, i) + replacement;
         copyFrom = next;
@@ -164,7 +175,7 @@ function brokenRule(prepared: string, allowUnassigned: boolean, t: Tables): Rule
   let unassigned = false;
   let randAlCat = false;
   let lCat = false;
-  for (let i = 0; i < prepared.length; ) {
+  for (let i = 0; i < prepared.length;) {
     const codePoint = codePointAt(prepared, i);
     i += codePoint > 0xffff ? 2 : 1;
     if (inTable(t.prohibited, codePoint)) return 'contains a prohibited character';
@@ -175,7 +186,12 @@ function brokenRule(prepared: string, allowUnassigned: boolean, t: Tables): Rule
   if (unassigned && !allowUnassigned) return 'contains an unassigned code point';
   // RFC 3454 section 6: no LCat next to RandALCat, which must then open and close the string.
   // No RandALCat is outside the BMP, so the last UTF-16 unit is enough for the last character.
-  if (randAlCat && (lCat || !inTable(t.randAlCat, prepared.charCodeAt(0)) || !inTable(t.randAlCat, prepared.charCodeAt(prepared.length - 1)))) {
+  if (
+    randAlCat &&
+    (lCat ||
+      !inTable(t.randAlCat, prepared.charCodeAt(0)) ||
+      !inTable(t.randAlCat, prepared.charCodeAt(prepared.length - 1)))
+  ) {
     return 'violates the bidi rule';
   }
   return undefined;
@@ -193,7 +209,11 @@ export function saslprep(input: string, options: SaslprepOptions & SaslErrorOpti
   if (PRINTABLE_ASCII.test(text)) return text;
   const errorOptions = { mechanism: options.mechanism, party: options.party };
   if (text.length > MAX_SASLPREP_LENGTH) {
-    throw new LimitExceededError('saslprepLength', `string to prepare is longer than ${MAX_SASLPREP_LENGTH} characters`, errorOptions);
+    throw new LimitExceededError(
+      'saslprepLength',
+      `string to prepare is longer than ${MAX_SASLPREP_LENGTH} characters`,
+      errorOptions,
+    );
   }
   const t = tables();
   const prepared = mapAndNormalize(text, t);

@@ -98,19 +98,40 @@ export class ScramCache extends Redacting {
    * {@link ScramCache.entryKeyStep} is the way.
    */
   entryKey(side: 'server' | 'client', hash: ScramHash, password: string, salt: Uint8Array, iterations: number): string {
-    return latin1Key(syncCrypto('the SCRAM cache key').hmac('SHA-256', this.#hmacKey(), this.#entryData(side, hash, password, salt, iterations)));
+    return latin1Key(
+      syncCrypto('the SCRAM cache key').hmac(
+        'SHA-256',
+        this.#hmacKey(),
+        this.#entryData(side, hash, password, salt, iterations),
+      ),
+    );
   }
 
   /** {@link ScramCache.entryKey} as a crypto step, for generators: a `crypto` effect where the provider is asynchronous. */
-  *entryKeyStep(side: 'server' | 'client', hash: ScramHash, password: string, salt: Uint8Array, iterations: number, mechanism?: string): CryptoSteps<string> {
-    return latin1Key(yield* hmac('SHA-256', this.#hmacKey(), this.#entryData(side, hash, password, salt, iterations), mechanism));
+  *entryKeyStep(
+    side: 'server' | 'client',
+    hash: ScramHash,
+    password: string,
+    salt: Uint8Array,
+    iterations: number,
+    mechanism?: string,
+  ): CryptoSteps<string> {
+    return latin1Key(
+      yield* hmac('SHA-256', this.#hmacKey(), this.#entryData(side, hash, password, salt, iterations), mechanism),
+    );
   }
 
   #hmacKey(): Uint8Array {
     return (this.#key ??= randomBytes(32));
   }
 
-  #entryData(side: 'server' | 'client', hash: ScramHash, password: string, salt: Uint8Array, iterations: number): Uint8Array {
+  #entryData(
+    side: 'server' | 'client',
+    hash: ScramHash,
+    password: string,
+    salt: Uint8Array,
+    iterations: number,
+  ): Uint8Array {
     return concat(utf8(`${side}\0${hash}\0${iterations}\0${salt.length}\0`), salt, utf8(password));
   }
 
@@ -156,12 +177,23 @@ export class ScramCache extends Redacting {
   }
 
   toJSON(): Record<string, unknown> {
-    return { type: 'ScramCache', serverEntries: this.serverEntries, clientEntries: this.clientEntries, size: this.size };
+    return {
+      type: 'ScramCache',
+      serverEntries: this.serverEntries,
+      clientEntries: this.clientEntries,
+      size: this.size,
+    };
   }
 
   protected describeRedacted(): string {
     const { server, client } = this.size;
-    return describe('ScramCache', { serverEntries: this.serverEntries, clientEntries: this.clientEntries, server, client, secrets: REDACTED });
+    return describe('ScramCache', {
+      serverEntries: this.serverEntries,
+      clientEntries: this.clientEntries,
+      server,
+      client,
+      secrets: REDACTED,
+    });
   }
 }
 

@@ -15,7 +15,14 @@
  * @module
  */
 import { constantTimeEqual, fromBase64, isWellFormed, toBase64, utf8 } from './bytes.js';
-import { type CryptoSteps, hash as hashStep, hmac as hmacStep, pbkdf2Effect, randomBytes, settle } from './crypto/ops.js';
+import {
+  type CryptoSteps,
+  hash as hashStep,
+  hmac as hmacStep,
+  pbkdf2Effect,
+  randomBytes,
+  settle,
+} from './crypto/ops.js';
 import { syncCrypto } from './crypto/provider.js';
 import { KdfTicket } from './crypto/ticket.js';
 import { UsageError, isSaslError } from './errors.js';
@@ -99,7 +106,12 @@ export function scramH(hash: ScramHash, data: Uint8Array): Uint8Array {
 }
 
 /** {@link scramHmac} as a crypto step: `yield*` it in a generator; a `crypto` effect where the provider is asynchronous. */
-export function scramHmacStep(hash: ScramHash, key: Uint8Array, data: Uint8Array | string, mechanism?: string): CryptoSteps<Uint8Array> {
+export function scramHmacStep(
+  hash: ScramHash,
+  key: Uint8Array,
+  data: Uint8Array | string,
+  mechanism?: string,
+): CryptoSteps<Uint8Array> {
   return hmacStep(info(hash).name, key, typeof data === 'string' ? utf8(data) : data, mechanism);
 }
 
@@ -109,7 +121,12 @@ export function scramHStep(hash: ScramHash, data: Uint8Array, mechanism?: string
 }
 
 /** SaltedPassword := Hi(Normalize(password), salt, i), synchronously. `password` is already normalized. */
-export function scramSaltedPassword(hash: ScramHash, normalizedPassword: string | Uint8Array, salt: Uint8Array, iterations: number): Uint8Array {
+export function scramSaltedPassword(
+  hash: ScramHash,
+  normalizedPassword: string | Uint8Array,
+  salt: Uint8Array,
+  iterations: number,
+): Uint8Array {
   checkIterations(iterations);
   const password = typeof normalizedPassword === 'string' ? utf8(normalizedPassword) : normalizedPassword;
   return syncCrypto('PBKDF2').pbkdf2(hash, password, salt, iterations, info(hash).length);
@@ -121,11 +138,23 @@ export function scramSaltedPassword(hash: ScramHash, normalizedPassword: string 
  * async drivers. Returns Hi() of RFC 5802 for a SCRAM hash. In a mechanism prefer
  * {@link performDerive}, which also drops the job when the exchange closes before it started.
  */
-export function deriveEffect(hash: ScramHash, normalizedPassword: string | Uint8Array, salt: Uint8Array, iterations: number): Effect<Uint8Array> {
+export function deriveEffect(
+  hash: ScramHash,
+  normalizedPassword: string | Uint8Array,
+  salt: Uint8Array,
+  iterations: number,
+): Effect<Uint8Array> {
   return deriveRequest(hash, normalizedPassword, salt, iterations, undefined, undefined);
 }
 
-function deriveRequest(hash: ScramHash, normalizedPassword: string | Uint8Array, salt: Uint8Array, iterations: number, ticket: KdfTicket | undefined, mechanism: string | undefined): Effect<Uint8Array> {
+function deriveRequest(
+  hash: ScramHash,
+  normalizedPassword: string | Uint8Array,
+  salt: Uint8Array,
+  iterations: number,
+  ticket: KdfTicket | undefined,
+  mechanism: string | undefined,
+): Effect<Uint8Array> {
   checkIterations(iterations);
   const { name, length } = info(hash);
   const password = typeof normalizedPassword === 'string' ? utf8(normalizedPassword) : normalizedPassword;
@@ -220,7 +249,8 @@ export class ScramSecret extends Redacting {
     const { length } = info(hash);
     checkIterations(iterations);
     if (salt.length === 0) throw new UsageError('SCRAM salt must not be empty');
-    if (storedKey.length !== length || serverKey.length !== length) throw new UsageError(`SCRAM-${hash} keys must be ${length} bytes`);
+    if (storedKey.length !== length || serverKey.length !== length)
+      throw new UsageError(`SCRAM-${hash} keys must be ${length} bytes`);
     this.hash = hash;
     this.salt = Uint8Array.from(salt);
     this.iterations = iterations;
@@ -229,12 +259,29 @@ export class ScramSecret extends Redacting {
   }
 
   /** The secret for a SaltedPassword (already derived). */
-  static fromSaltedPassword(hash: ScramHash, salt: Uint8Array, iterations: number, saltedPassword: Uint8Array): ScramSecret {
-    return new ScramSecret(hash, salt, iterations, scramStoredKey(hash, scramClientKey(hash, saltedPassword)), scramServerKey(hash, saltedPassword));
+  static fromSaltedPassword(
+    hash: ScramHash,
+    salt: Uint8Array,
+    iterations: number,
+    saltedPassword: Uint8Array,
+  ): ScramSecret {
+    return new ScramSecret(
+      hash,
+      salt,
+      iterations,
+      scramStoredKey(hash, scramClientKey(hash, saltedPassword)),
+      scramServerKey(hash, saltedPassword),
+    );
   }
 
   /** {@link ScramSecret.fromSaltedPassword} as crypto steps, for generators (see {@link scramHmacStep}). */
-  static *fromSaltedPasswordSteps(hash: ScramHash, salt: Uint8Array, iterations: number, saltedPassword: Uint8Array, mechanism?: string): CryptoSteps<ScramSecret> {
+  static *fromSaltedPasswordSteps(
+    hash: ScramHash,
+    salt: Uint8Array,
+    iterations: number,
+    saltedPassword: Uint8Array,
+    mechanism?: string,
+  ): CryptoSteps<ScramSecret> {
     const clientKey = yield* scramHmacStep(hash, saltedPassword, 'Client Key', mechanism);
     const storedKey = yield* scramHStep(hash, clientKey, mechanism);
     const serverKey = yield* scramHmacStep(hash, saltedPassword, 'Server Key', mechanism);
@@ -244,11 +291,20 @@ export class ScramSecret extends Redacting {
   /** Derives a new secret from a password (SASLprep'd here), synchronously. */
   static fromPassword(hash: ScramHash, password: string, options: ScramSecretOptions = {}): ScramSecret {
     const { salt, iterations } = newParameters(hash, options);
-    return ScramSecret.fromSaltedPassword(hash, salt, iterations, scramSaltedPassword(hash, scramNormalizePassword(password), salt, iterations));
+    return ScramSecret.fromSaltedPassword(
+      hash,
+      salt,
+      iterations,
+      scramSaltedPassword(hash, scramNormalizePassword(password), salt, iterations),
+    );
   }
 
   /** Derives a new secret from a password on libuv's thread pool. */
-  static async fromPasswordAsync(hash: ScramHash, password: string, options: ScramSecretOptions = {}): Promise<ScramSecret> {
+  static async fromPasswordAsync(
+    hash: ScramHash,
+    password: string,
+    options: ScramSecretOptions = {},
+  ): Promise<ScramSecret> {
     const { salt, iterations } = newParameters(hash, options);
     const salted = await deriveEffect(hash, scramNormalizePassword(password), salt, iterations).runAsync();
     return settle(ScramSecret.fromSaltedPasswordSteps(hash, salt, iterations, salted));
@@ -285,7 +341,14 @@ export class ScramSecret extends Redacting {
     const storedKey = tryBase64(storedText);
     const serverKey = tryBase64(serverText);
     const { length } = info(hash);
-    if (iterations === undefined || salt === undefined || salt.length === 0 || storedKey?.length !== length || serverKey?.length !== length) return undefined;
+    if (
+      iterations === undefined ||
+      salt === undefined ||
+      salt.length === 0 ||
+      storedKey?.length !== length ||
+      serverKey?.length !== length
+    )
+      return undefined;
     return new ScramSecret(hash, salt, iterations, storedKey, serverKey);
   }
 
@@ -355,7 +418,11 @@ export interface ScramKeySource {
 
 /** True when `identity` has a {@link ScramKeySource.getScramSecret} method. */
 export function isScramKeySource(identity: unknown): identity is ScramKeySource {
-  return typeof identity === 'object' && identity !== null && typeof (identity as Partial<ScramKeySource>).getScramSecret === 'function';
+  return (
+    typeof identity === 'object' &&
+    identity !== null &&
+    typeof (identity as Partial<ScramKeySource>).getScramSecret === 'function'
+  );
 }
 
 /** Options for {@link ScramIdentity.create}. */
@@ -390,9 +457,15 @@ export class ScramIdentity extends Redacting implements Identity, ScramKeySource
    * `secrets` are {@link ScramSecret}s or their text forms (RFC 5803, PostgreSQL, Dovecot).
    * Throws {@link UsageError} for text that does not parse or two secrets for the same hash.
    */
-  constructor(authcid: string, secrets: ScramSecret | string | readonly (ScramSecret | string)[], options: IdentityOptions = {}) {
+  constructor(
+    authcid: string,
+    secrets: ScramSecret | string | readonly (ScramSecret | string)[],
+    options: IdentityOptions = {},
+  ) {
     super();
-    const list = Array.isArray(secrets) ? (secrets as readonly (ScramSecret | string)[]) : [secrets as ScramSecret | string];
+    const list = Array.isArray(secrets)
+      ? (secrets as readonly (ScramSecret | string)[])
+      : [secrets as ScramSecret | string];
     const map = new Map<ScramHash, ScramSecret>();
     for (const item of list) {
       const secret = typeof item === 'string' ? ScramSecret.parse(item) : item;
@@ -409,13 +482,33 @@ export class ScramIdentity extends Redacting implements Identity, ScramKeySource
   /** Derives secrets for `password` (one PBKDF2 per hash), synchronously. */
   static create(authcid: string, password: string, options: ScramIdentityCreateOptions = {}): ScramIdentity {
     const hashes = options.hashes ?? ALL_HASHES;
-    return new ScramIdentity(authcid, hashes.map((hash) => ScramSecret.fromPassword(hash, password, { ...options, iterations: options.iterations ?? info(hash).defaultIterations })), options);
+    return new ScramIdentity(
+      authcid,
+      hashes.map((hash) =>
+        ScramSecret.fromPassword(hash, password, {
+          ...options,
+          iterations: options.iterations ?? info(hash).defaultIterations,
+        }),
+      ),
+      options,
+    );
   }
 
   /** {@link ScramIdentity.create} with PBKDF2 on libuv's thread pool. */
-  static async createAsync(authcid: string, password: string, options: ScramIdentityCreateOptions = {}): Promise<ScramIdentity> {
+  static async createAsync(
+    authcid: string,
+    password: string,
+    options: ScramIdentityCreateOptions = {},
+  ): Promise<ScramIdentity> {
     const hashes = options.hashes ?? ALL_HASHES;
-    const secrets = await Promise.all(hashes.map((hash) => ScramSecret.fromPasswordAsync(hash, password, { ...options, iterations: options.iterations ?? info(hash).defaultIterations })));
+    const secrets = await Promise.all(
+      hashes.map((hash) =>
+        ScramSecret.fromPasswordAsync(hash, password, {
+          ...options,
+          iterations: options.iterations ?? info(hash).defaultIterations,
+        }),
+      ),
+    );
     return new ScramIdentity(authcid, secrets, options);
   }
 
@@ -434,8 +527,14 @@ export class ScramIdentity extends Redacting implements Identity, ScramKeySource
   }
 
   compareAuthcid(authcid: string): boolean {
-    const presented = this.#prepare ? tryPrepare(this.#prepare, authcid) : trySaslprep(authcid, { allowUnassigned: true });
-    return this.#preparedAuthcid !== undefined && presented !== undefined && constantTimeEqual(this.#preparedAuthcid, presented);
+    const presented = this.#prepare
+      ? tryPrepare(this.#prepare, authcid)
+      : trySaslprep(authcid, { allowUnassigned: true });
+    return (
+      this.#preparedAuthcid !== undefined &&
+      presented !== undefined &&
+      constantTimeEqual(this.#preparedAuthcid, presented)
+    );
   }
 
   // Passwords go through SASLprep as SCRAM clients apply it (stored profile), whatever `prepare` says.

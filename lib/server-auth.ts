@@ -4,10 +4,22 @@
  * the hasher and the policy may all be asynchronous.
  * @module
  */
-import { AuthenticationFailedError, AuthorizationFailedError, LimitExceededError, MechanismUnavailableError, UsageError } from './errors.js';
+import {
+  AuthenticationFailedError,
+  AuthorizationFailedError,
+  LimitExceededError,
+  MechanismUnavailableError,
+  UsageError,
+} from './errors.js';
 import { type Authenticated, type Effect, effect, perform } from './exchange.js';
 import { ClearIdentity, HashedIdentity, type Identity } from './identity.js';
-import { type CredentialLookup, DEFAULT_MAX_FIELD_BYTES, DEFAULT_MAX_STORED_COST, type PasswordVerifier, type ServerOptions } from './options.js';
+import {
+  type CredentialLookup,
+  DEFAULT_MAX_FIELD_BYTES,
+  DEFAULT_MAX_STORED_COST,
+  type PasswordVerifier,
+  type ServerOptions,
+} from './options.js';
 import { trySaslprep } from './saslprep.js';
 import { SCRAM_HASHES, type ScramHash, ScramIdentity, ScramSecret, isScramKeySource } from './scram-secret.js';
 
@@ -16,7 +28,8 @@ const DECOY_AUTHCID = '\u0000nobody';
 // The decoy until the store has returned an identity: a clear-text comparison. Built on first
 // use: its constructor runs SASLprep, which is no work for module load.
 let nobodyIdentity: ClearIdentity | undefined;
-const nobody = (): ClearIdentity => (nobodyIdentity ??= new ClearIdentity(DECOY_AUTHCID, 'saslkit-unknown-user-placeholder'));
+const nobody = (): ClearIdentity =>
+  (nobodyIdentity ??= new ClearIdentity(DECOY_AUTHCID, 'saslkit-unknown-user-placeholder'));
 /**
  * What an unknown user's SCRAM answer copies from the store's accounts: per hash, the salt size
  * and count of a stored secret; else whether an account of this kind derives (it has a clear
@@ -37,7 +50,8 @@ interface Learned {
 
 const CLEAR_SHAPE: ScramShape = { secrets: new Map(), derives: true };
 let nobodyLearned: Learned | undefined;
-const learnedOfNobody = (): Learned => (nobodyLearned ??= { kind: ClearIdentity, decoy: nobody(), scram: CLEAR_SHAPE, cost: 0 });
+const learnedOfNobody = (): Learned =>
+  (nobodyLearned ??= { kind: ClearIdentity, decoy: nobody(), scram: CLEAR_SHAPE, cost: 0 });
 
 // Decoys learned per lookup function, and the latest one learned from any (a host that builds a
 // new lookup closure per connection still gets a decoy of its store's kind).
@@ -73,7 +87,15 @@ function asScramSecrets(secrets: readonly Partial<ScramSecret>[]): ScramSecret[]
     if (found instanceof ScramSecret) out.push(found);
     else {
       try {
-        out.push(new ScramSecret(found.hash as ScramHash, found.salt as Uint8Array, found.iterations as number, found.storedKey as Uint8Array, found.serverKey as Uint8Array));
+        out.push(
+          new ScramSecret(
+            found.hash as ScramHash,
+            found.salt as Uint8Array,
+            found.iterations as number,
+            found.storedKey as Uint8Array,
+            found.serverKey as Uint8Array,
+          ),
+        );
       } catch {
         // Not usable.
       }
@@ -116,14 +138,16 @@ export function storedCost(identity: Identity): number {
       // A hasher that cannot read the string refuses it at verification anyway.
     }
   }
-  for (const secret of scramSecretsOf(identity)) if ((secret.iterations as number) > cost) cost = secret.iterations as number;
+  for (const secret of scramSecretsOf(identity))
+    if ((secret.iterations as number) > cost) cost = secret.iterations as number;
   return cost;
 }
 
 /** The configured {@link ServerOptions.maxStoredCost}, checked. */
 function maxStoredCost(options: ServerOptions, mechanism: string): number {
   const max = options.maxStoredCost ?? DEFAULT_MAX_STORED_COST;
-  if (!Number.isSafeInteger(max) || max < 1) throw new UsageError('maxStoredCost must be a positive integer', { mechanism });
+  if (!Number.isSafeInteger(max) || max < 1)
+    throw new UsageError('maxStoredCost must be a positive integer', { mechanism });
   return max;
 }
 
@@ -133,16 +157,31 @@ function maxStoredCost(options: ServerOptions, mechanism: string): number {
  * party `local`) that names the account, never its secret; undefined when the cost is within the
  * cap. `decoy` names the unknown-user decoy instead of an account. @internal
  */
-export function storedCostError(options: ServerOptions, identity: Identity, mechanism: string, decoy = false): LimitExceededError | undefined {
+export function storedCostError(
+  options: ServerOptions,
+  identity: Identity,
+  mechanism: string,
+  decoy = false,
+): LimitExceededError | undefined {
   return costError(options, storedCost(identity), decoy ? undefined : identity.authcid, mechanism);
 }
 
 /** {@link storedCostError} for a known cost; `authcid` undefined names the decoy. */
-function costError(options: ServerOptions, cost: number, authcid: string | undefined, mechanism: string): LimitExceededError | undefined {
+function costError(
+  options: ServerOptions,
+  cost: number,
+  authcid: string | undefined,
+  mechanism: string,
+): LimitExceededError | undefined {
   const max = maxStoredCost(options, mechanism);
   if (cost <= max) return undefined;
-  const entry = authcid === undefined ? 'the unknown-user decoy (unknownUserIdentity)' : `account ${JSON.stringify(authcid)}`;
-  return new LimitExceededError('maxStoredCost', `the stored secret of ${entry} costs ${cost} iterations, above maxStoredCost (${max}); it is refused`, { mechanism, party: 'local' });
+  const entry =
+    authcid === undefined ? 'the unknown-user decoy (unknownUserIdentity)' : `account ${JSON.stringify(authcid)}`;
+  return new LimitExceededError(
+    'maxStoredCost',
+    `the stored secret of ${entry} costs ${cost} iterations, above maxStoredCost (${max}); it is refused`,
+    { mechanism, party: 'local' },
+  );
 }
 
 /**
@@ -151,7 +190,11 @@ function costError(options: ServerOptions, cost: number, authcid: string | undef
  * authentication failure, the real reason in `cause`. @internal
  */
 export function failedBecause(mechanism: string, cause: Error | undefined): AuthenticationFailedError {
-  return new AuthenticationFailedError(undefined, { mechanism, party: 'client', ...(cause === undefined ? {} : { cause }) });
+  return new AuthenticationFailedError(undefined, {
+    mechanism,
+    party: 'client',
+    ...(cause === undefined ? {} : { cause }),
+  });
 }
 
 /**
@@ -167,7 +210,12 @@ export function learnDecoy(options: ServerOptions, identity: Identity): void {
   if (DECOYS.get(lookup)?.kind === kind) return;
   const decoy = decoyOf(identity);
   if (decoy === undefined) return;
-  const learned: Learned = { kind, decoy, scram: identity instanceof ClearIdentity ? CLEAR_SHAPE : scramShapeOf(identity), cost: storedCost(decoy) };
+  const learned: Learned = {
+    kind,
+    decoy,
+    scram: identity instanceof ClearIdentity ? CLEAR_SHAPE : scramShapeOf(identity),
+    cost: storedCost(decoy),
+  };
   DECOYS.set(lookup, learned);
   latest = learned;
 }
@@ -175,7 +223,8 @@ export function learnDecoy(options: ServerOptions, identity: Identity): void {
 /** The {@link ScramShape} of an account, from what it hands out (as {@link decoyOf} reads it). */
 function scramShapeOf(identity: Identity): ScramShape {
   const secrets = new Map<ScramHash, { saltLength: number; iterations: number }>();
-  for (const secret of asScramSecrets(scramSecretsOf(identity))) secrets.set(secret.hash, { saltLength: secret.salt.length, iterations: secret.iterations });
+  for (const secret of asScramSecrets(scramSecretsOf(identity)))
+    secrets.set(secret.hash, { saltLength: secret.salt.length, iterations: secret.iterations });
   // A hash without a secret derives from the clear password when there is one, even if other
   // hashes have secrets (SCRAM-SHA-1 against an account with SHA-256 keys and a clear password).
   return { secrets, derives: clearSecretOf(identity) !== undefined };
@@ -237,10 +286,16 @@ export interface ScramCredential {
 }
 
 /** Looks up `authcid` for a SCRAM server and returns what the mechanism derives its keys from. */
-export function* scramCredential(options: ServerOptions, mechanism: string, authcid: string, hash: ScramHash): Generator<Effect<Identity | undefined>, ScramCredential, unknown> {
+export function* scramCredential(
+  options: ServerOptions,
+  mechanism: string,
+  authcid: string,
+  hash: ScramHash,
+): Generator<Effect<Identity | undefined>, ScramCredential, unknown> {
   // The store is asked for the prepared name, as for PLAIN.
   const prepared = trySaslprep(authcid, { allowUnassigned: true });
-  const found = prepared === undefined || prepared === '' ? undefined : yield* perform(lookupEffect(options, mechanism, prepared));
+  const found =
+    prepared === undefined || prepared === '' ? undefined : yield* perform(lookupEffect(options, mechanism, prepared));
   // An account above the cost cap is answered like an unknown user; the reason is the cause.
   const refused = found === undefined ? undefined : storedCostError(options, found, mechanism);
   const identity = refused === undefined ? found : undefined;
@@ -248,10 +303,12 @@ export function* scramCredential(options: ServerOptions, mechanism: string, auth
   if (identity !== undefined) {
     learnDecoy(options, identity);
     const stored: unknown = isScramKeySource(identity) ? identity.getScramSecret(hash) : undefined;
-    if (usableScramSecret(stored, hash)) return { name, identity, stored, password: undefined, decoy: NO_DECOY, refused };
+    if (usableScramSecret(stored, hash))
+      return { name, identity, stored, password: undefined, decoy: NO_DECOY, refused };
     const clear = clearSecretOf(identity);
     const password = clear === undefined ? undefined : trySaslprep(clear, { allowUnassigned: false });
-    if (password !== undefined && password !== '') return { name, identity, stored: undefined, password, decoy: NO_DECOY, refused };
+    if (password !== undefined && password !== '')
+      return { name, identity, stored: undefined, password, decoy: NO_DECOY, refused };
   }
   const { decoy, decoyRefused } = scramDecoy(options, hash, mechanism);
   return { name, identity, stored: undefined, password: undefined, decoy, refused: refused ?? decoyRefused };
@@ -260,20 +317,29 @@ export function* scramCredential(options: ServerOptions, mechanism: string, auth
 const NO_DECOY: ScramDecoy = { saltLength: undefined, iterations: undefined, derives: false };
 
 /** The decoy shape for `hash`: from `unknownUserIdentity` when set, else learned from the store; none above the cost cap. */
-function scramDecoy(options: ServerOptions, hash: ScramHash, mechanism: string): { decoy: ScramDecoy; decoyRefused: Error | undefined } {
+function scramDecoy(
+  options: ServerOptions,
+  hash: ScramHash,
+  mechanism: string,
+): { decoy: ScramDecoy; decoyRefused: Error | undefined } {
   const configured = options.unknownUserIdentity;
   if (configured !== undefined) {
     const decoyRefused = storedCostError(options, configured, mechanism, true);
     if (decoyRefused !== undefined) return { decoy: NO_DECOY, decoyRefused };
     const model: unknown = isScramKeySource(configured) ? configured.getScramSecret(hash) : undefined;
-    if (usableScramSecret(model, hash)) return { decoy: { saltLength: model.salt.length, iterations: model.iterations, derives: false }, decoyRefused };
-    return { decoy: { saltLength: undefined, iterations: undefined, derives: clearSecretOf(configured) !== undefined }, decoyRefused };
+    if (usableScramSecret(model, hash))
+      return { decoy: { saltLength: model.salt.length, iterations: model.iterations, derives: false }, decoyRefused };
+    return {
+      decoy: { saltLength: undefined, iterations: undefined, derives: clearSecretOf(configured) !== undefined },
+      decoyRefused,
+    };
   }
   const learned = learnedFor(options);
   const decoyRefused = costError(options, learned.cost, undefined, mechanism);
   if (decoyRefused !== undefined) return { decoy: NO_DECOY, decoyRefused };
   const secret = learned.scram.secrets.get(hash);
-  if (secret !== undefined) return { decoy: { saltLength: secret.saltLength, iterations: secret.iterations, derives: false }, decoyRefused };
+  if (secret !== undefined)
+    return { decoy: { saltLength: secret.saltLength, iterations: secret.iterations, derives: false }, decoyRefused };
   return { decoy: { saltLength: undefined, iterations: undefined, derives: learned.scram.derives }, decoyRefused };
 }
 
@@ -316,7 +382,10 @@ export function unusableAccountError(mechanism: string, reason: string): Authent
 export function lookupEffect(options: ServerOptions, mechanism: string, authcid: string): Effect<Identity | undefined> {
   const { lookup } = options;
   if (!lookup) {
-    const why = options.verifyPassword === undefined ? '' : ' (verifyPassword serves only PLAIN and LOGIN, which receive the password itself)';
+    const why =
+      options.verifyPassword === undefined
+        ? ''
+        : ' (verifyPassword serves only PLAIN and LOGIN, which receive the password itself)';
     throw new UsageError(`${mechanism} needs a lookup option to find stored identities${why}`, { mechanism });
   }
   return effect('lookup', () => lookup(authcid, { mechanism }));
@@ -327,18 +396,29 @@ export function verifyEffect(identity: Identity, secret: string): Effect<boolean
   return effect(
     'verify',
     () => identity.compareSecret(secret),
-    identity.compareSecretAsync ? () => (identity.compareSecretAsync as (s: string) => Promise<boolean>).call(identity, secret) : undefined,
+    identity.compareSecretAsync
+      ? () => (identity.compareSecretAsync as (s: string) => Promise<boolean>).call(identity, secret)
+      : undefined,
   );
 }
 
 /** Rejects a field longer than the configured limit. Lengths are counted in UTF-8 bytes. */
 export function checkFieldLength(options: ServerOptions, mechanism: string, field: string, byteLength: number): void {
   const max = options.maxFieldBytes ?? DEFAULT_MAX_FIELD_BYTES;
-  if (byteLength > max) throw new LimitExceededError('maxFieldBytes', `${field} is longer than ${max} bytes`, { mechanism, party: 'client' });
+  if (byteLength > max)
+    throw new LimitExceededError('maxFieldBytes', `${field} is longer than ${max} bytes`, {
+      mechanism,
+      party: 'client',
+    });
 }
 
 /** Applies the authorization policy and returns the effective authzid. */
-export function* authorize(options: ServerOptions, mechanism: string, authcid: string, authzid: string): Generator<Effect<boolean>, string, unknown> {
+export function* authorize(
+  options: ServerOptions,
+  mechanism: string,
+  authcid: string,
+  authzid: string,
+): Generator<Effect<boolean>, string, unknown> {
   if (authzid === '' || authzid === authcid) return authcid;
   const policy = options.authorize;
   const allowed = policy ? yield* perform(effect('hook', () => policy({ mechanism, authcid, authzid }))) : false;
@@ -364,7 +444,9 @@ function* verifyWithBackend(
   const password = trySaslprep(secret, { allowUnassigned: true });
   const usable = name !== undefined && name !== '' && password !== undefined && password !== '';
   // Typed boolean, but JavaScript backends return what they like.
-  const answer: unknown = usable ? yield* perform(effect('verify', () => verifyPassword(name, password, { mechanism }))) : false;
+  const answer: unknown = usable
+    ? yield* perform(effect('verify', () => verifyPassword(name, password, { mechanism })))
+    : false;
   // Only `true`: a backend that forgot to return, or returned a truthy object, lets no one in.
   if (!usable || answer !== true) throw new AuthenticationFailedError(undefined, { mechanism, party: 'client' });
   const effective = yield* authorize(options, mechanism, name, authzid);
@@ -385,10 +467,12 @@ export function* authenticatePassword(
   secret: string,
   authzid: string,
 ): Generator<Effect<unknown>, Authenticated, unknown> {
-  if (options.verifyPassword !== undefined) return yield* verifyWithBackend(options.verifyPassword, options, mechanism, authcid, secret, authzid);
+  if (options.verifyPassword !== undefined)
+    return yield* verifyWithBackend(options.verifyPassword, options, mechanism, authcid, secret, authzid);
   // The store is asked for the prepared name, so `al\u00ADice` finds alice (RFC 4616 section 2).
   const prepared = trySaslprep(authcid, { allowUnassigned: true });
-  const found = prepared === undefined || prepared === '' ? undefined : yield* perform(lookupEffect(options, mechanism, prepared));
+  const found =
+    prepared === undefined || prepared === '' ? undefined : yield* perform(lookupEffect(options, mechanism, prepared));
   // An account whose secret costs more than the cap is checked like an unknown user (the same
   // steps, the decoy's cost), and fails with the reason as the cause.
   let refused = found === undefined ? undefined : storedCostError(options, found, mechanism);

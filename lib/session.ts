@@ -50,5 +50,4 @@ export const DEFAULT_MAX_ROUNDS = 16;
 
 /** One step of a server exchange: a challenge to send, or the verified result. */
 export type ServerStep =
-  | { readonly done: false; readonly challenge: Uint8Array }
-  | { readonly done: true; readonly outcome: Authenticated };
+  { readonly done: false; readonly challenge: Uint8Array } | { readonly done: true; readonly outcome: Authenticated };

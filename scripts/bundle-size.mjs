@@ -67,7 +67,9 @@ const saslkit = {
   name: 'saslkit-browser-entry',
   setup(b) {
     b.onResolve({ filter: /^saslkit(\/client)?$/ }, (a) => ({ path: ENTRIES[a.path] }));
-    b.onResolve({ filter: /^node:|^(crypto|os|zlib|fs|path|stream|tls|net|util|buffer)$/ }, (a) => ({ errors: [{ text: `a browser bundle reached the Node built-in ${a.path} (from ${a.importer})` }] }));
+    b.onResolve({ filter: /^node:|^(crypto|os|zlib|fs|path|stream|tls|net|util|buffer)$/ }, (a) => ({
+      errors: [{ text: `a browser bundle reached the Node built-in ${a.path} (from ${a.importer})` }],
+    }));
     if (fromDist) return;
     b.onResolve({ filter: /^\.{1,2}\/.*\.js$/ }, (a) => {
       const base = resolve(a.resolveDir, a.path).replace(/\.js$/, '');
@@ -101,11 +103,16 @@ async function measure(budget) {
   const text = Buffer.from(min).toString('utf8');
   // What must stay out of a client-only bundle: server code, hashers, stored secrets, Node.
   const leaks = [
-    ['server side', /PLAIN message must have exactly three|client-first-message is incomplete|no password hasher recognises/],
+    [
+      'server side',
+      /PLAIN message must have exactly three|client-first-message is incomplete|no password hasher recognises/,
+    ],
     ['hashers', /pbkdf2-sha256|\$scrypt\$/],
     ['stored secrets', /not a SCRAM stored secret/],
     ['Node', /\bBuffer\.|require\(["']node:|from ?["']node:/],
-  ].filter(([, pattern]) => pattern.test(text)).map(([what]) => what);
+  ]
+    .filter(([, pattern]) => pattern.test(text))
+    .map(([what]) => what);
   return { name: budget.name, raw: raw.length, min: min.length, gzip, budget: budget.gzip, leaks };
 }
 
@@ -156,11 +163,17 @@ const failed = results.some((r) => over(r) || (r.budget !== undefined && r.leaks
 if (args.has('--json')) {
   console.log(JSON.stringify({ entry: fromDist ? 'dist' : 'lib', results, node, failed }));
 } else {
-  console.log(`saslkit bundle sizes: esbuild --platform=browser --minify, from ${fromDist ? 'dist/client.browser.mjs' : 'lib/client.ts (saslkit/client, .web.ts siblings)'}; gzip -9`);
+  console.log(
+    `saslkit bundle sizes: esbuild --platform=browser --minify, from ${fromDist ? 'dist/client.browser.mjs' : 'lib/client.ts (saslkit/client, .web.ts siblings)'}; gzip -9`,
+  );
   for (const r of results) {
     const verdict = r.budget === undefined ? '(no budget)' : over(r) ? 'OVER BUDGET' : 'ok';
-    console.log(`  ${r.name.padEnd(52)} raw ${String(r.raw).padStart(7)}  min ${String(r.min).padStart(7)}  gzip ${String(r.gzip).padStart(6)} / ${String(r.budget ?? '-').padStart(5)}  ${verdict}${r.leaks.length > 0 ? `  CARRIES: ${r.leaks.join(', ')}` : ''}`);
+    console.log(
+      `  ${r.name.padEnd(52)} raw ${String(r.raw).padStart(7)}  min ${String(r.min).padStart(7)}  gzip ${String(r.gzip).padStart(6)} / ${String(r.budget ?? '-').padStart(5)}  ${verdict}${r.leaks.length > 0 ? `  CARRIES: ${r.leaks.join(', ')}` : ''}`,
+    );
   }
-  console.log(`  esbuild --platform=node bundle of ${fromDist ? 'dist/index.mjs' : 'lib/index.ts'} runs a SCRAM login: ${node.ok ? 'ok' : `FAILED (${node.why})`}`);
+  console.log(
+    `  esbuild --platform=node bundle of ${fromDist ? 'dist/index.mjs' : 'lib/index.ts'} runs a SCRAM login: ${node.ok ? 'ok' : `FAILED (${node.why})`}`,
+  );
 }
 process.exitCode = failed ? 1 : 0;

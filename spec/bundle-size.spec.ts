@@ -31,7 +31,9 @@ describe('bundle sizes (scripts/bundle-size.mjs)', function () {
   before(async () => {
     const script = join(__dirname, '..', 'scripts', 'bundle-size.mjs');
     // Exit status 1 (over budget) still prints the report: read it either way.
-    const run = await promisify(execFile)(process.execPath, [script, '--json'], { encoding: 'utf8' }).catch((error: unknown) => ({ stdout: (error as { stdout?: string }).stdout ?? '' }));
+    const run = await promisify(execFile)(process.execPath, [script, '--json'], { encoding: 'utf8' }).catch(
+      (error: unknown) => ({ stdout: (error as { stdout?: string }).stdout ?? '' }),
+    );
     report = JSON.parse(run.stdout) as Report;
   });
 

@@ -63,7 +63,12 @@ class Loopback {
   ) {}
 
   static async start(version: Version, cert: CertName = 'rsa-sha256'): Promise<Loopback> {
-    const server = createServer({ key: pem(`${cert}.key`), cert: pem(`${cert}.crt`), minVersion: version, maxVersion: version });
+    const server = createServer({
+      key: pem(`${cert}.key`),
+      cert: pem(`${cert}.crt`),
+      minVersion: version,
+      maxVersion: version,
+    });
     const loopback = new Loopback(server, version, pem(`${cert}.crt`));
     // Every accepted socket is closed with the server, even when a test fails half-way.
     server.on('secureConnection', (socket: TLSSocket) => loopback.#sockets.push(socket));
@@ -75,7 +80,13 @@ class Loopback {
   /** A client socket that the server will close too; not yet connected. */
   open(): TLSSocket {
     const { port } = this.server.address() as AddressInfo;
-    const socket = connect({ host: '127.0.0.1', port, ca: this.cert, minVersion: this.version, maxVersion: this.version });
+    const socket = connect({
+      host: '127.0.0.1',
+      port,
+      ca: this.cert,
+      minVersion: this.version,
+      maxVersion: this.version,
+    });
     this.#sockets.push(socket);
     return socket;
   }
@@ -83,7 +94,14 @@ class Loopback {
   async connect(session?: Buffer): Promise<Connection> {
     const accepted = once(this.server, 'secureConnection') as Promise<[TLSSocket]>;
     const { port } = this.server.address() as AddressInfo;
-    const client = connect({ host: '127.0.0.1', port, ca: this.cert, minVersion: this.version, maxVersion: this.version, ...(session ? { session } : {}) });
+    const client = connect({
+      host: '127.0.0.1',
+      port,
+      ca: this.cert,
+      minVersion: this.version,
+      maxVersion: this.version,
+      ...(session ? { session } : {}),
+    });
     this.#sockets.push(client);
     await once(client, 'secureConnect');
     const [server] = await accepted;
@@ -108,8 +126,10 @@ function lineReader(socket: TLSSocket): () => Promise<string> {
   };
 }
 
-const encode = (data: Uint8Array | undefined): string => (data === undefined ? '-' : data.length === 0 ? '=' : toBase64(data));
-const decode = (text: string): Uint8Array | undefined => (text === '-' ? undefined : text === '=' ? new Uint8Array(0) : fromBase64(text));
+const encode = (data: Uint8Array | undefined): string =>
+  data === undefined ? '-' : data.length === 0 ? '=' : toBase64(data);
+const decode = (text: string): Uint8Array | undefined =>
+  text === '-' ? undefined : text === '=' ? new Uint8Array(0) : fromBase64(text);
 
 interface Outcomes {
   readonly server: Authenticated | SaslError;
@@ -122,7 +142,12 @@ interface Outcomes {
  * `AUTH <ir>`, `C <challenge>`, `R <response>`, `OK <data>`, `NO`, `*` (client abort).
  * With `successData`, server-final travels with OK (XMPP); otherwise as a last challenge (SMTP).
  */
-async function exchangeOverTls(connection: Connection, client: ClientExchange, makeServer: (initial: Uint8Array | undefined) => ServerExchange, successData: boolean): Promise<Outcomes> {
+async function exchangeOverTls(
+  connection: Connection,
+  client: ClientExchange,
+  makeServer: (initial: Uint8Array | undefined) => ServerExchange,
+  successData: boolean,
+): Promise<Outcomes> {
   const clientMessages: string[] = [];
   const serverSide = (async (): Promise<Authenticated | SaslError> => {
     const read = lineReader(connection.server);
@@ -218,7 +243,14 @@ describe('channel binding', () => {
     }
     it('returns undefined for bytes that are not a certificate', () => {
       const cert = der('rsa-sha256.crt');
-      for (const bad of [new Uint8Array(0), Uint8Array.of(0x30), cert.subarray(0, 100), cert.subarray(4), Uint8Array.of(0x30, 0x84, 0xff, 0xff, 0xff, 0xff), Uint8Array.of(0x30, 0x80)]) {
+      for (const bad of [
+        new Uint8Array(0),
+        Uint8Array.of(0x30),
+        cert.subarray(0, 100),
+        cert.subarray(4),
+        Uint8Array.of(0x30, 0x84, 0xff, 0xff, 0xff, 0xff),
+        Uint8Array.of(0x30, 0x80),
+      ]) {
         expect(serverEndPointHash(bad)).to.equal(undefined);
         expect(serverEndPointData(bad)).to.equal(undefined);
       }
@@ -233,7 +265,10 @@ describe('channel binding', () => {
       expect(channelBindingTypesFor('unknown')).to.deep.equal([]);
     });
     it('staticChannelBinding offers what it was given, in order', () => {
-      const source = staticChannelBinding({ 'tls-server-end-point': Uint8Array.of(1), 'tls-exporter': Uint8Array.of(2) });
+      const source = staticChannelBinding({
+        'tls-server-end-point': Uint8Array.of(1),
+        'tls-exporter': Uint8Array.of(2),
+      });
       expect(source.types).to.deep.equal(['tls-server-end-point', 'tls-exporter']);
       expect(hex(source.data('tls-exporter'))).to.equal('02');
       expect(source.data('tls-unique')).to.equal(undefined);
@@ -244,15 +279,33 @@ describe('channel binding', () => {
     const source = staticChannelBinding({ 'tls-exporter': new Uint8Array(32).fill(1) });
 
     it('clientChannelBinding: p for -PLUS, y when the -PLUS variant is not offered, n (and no data) when it is', () => {
-      expect(clientChannelBinding('SCRAM-SHA-256-PLUS', 'prefer', source, ['SCRAM-SHA-256-PLUS'])).to.deep.equal({ flag: 'p', source });
-      expect(clientChannelBinding('SCRAM-SHA-256', 'prefer', source, ['SCRAM-SHA-256', 'PLAIN'])).to.deep.equal({ flag: 'y', source });
+      expect(clientChannelBinding('SCRAM-SHA-256-PLUS', 'prefer', source, ['SCRAM-SHA-256-PLUS'])).to.deep.equal({
+        flag: 'p',
+        source,
+      });
+      expect(clientChannelBinding('SCRAM-SHA-256', 'prefer', source, ['SCRAM-SHA-256', 'PLAIN'])).to.deep.equal({
+        flag: 'y',
+        source,
+      });
       expect(clientChannelBinding('SCRAM-SHA-256', 'prefer', source)).to.deep.equal({ flag: 'y', source });
-      expect(clientChannelBinding('SCRAM-SHA-256', 'prefer', source, ['scram-sha-256-plus', 'SCRAM-SHA-256'])).to.deep.equal({ flag: 'n', source: undefined });
+      expect(
+        clientChannelBinding('SCRAM-SHA-256', 'prefer', source, ['scram-sha-256-plus', 'SCRAM-SHA-256']),
+      ).to.deep.equal({ flag: 'n', source: undefined });
       // Another hash's -PLUS does not count: the client's own mechanism's variant was stripped, so y lets the server see it.
-      expect(clientChannelBinding('SCRAM-SHA-256', 'prefer', source, ['SCRAM-SHA-1-PLUS', 'SCRAM-SHA-256'])).to.deep.equal({ flag: 'y', source });
-      expect(clientChannelBinding('SCRAM-SHA-256', 'disable', source, ['SCRAM-SHA-256'])).to.deep.equal({ flag: 'n', source });
-      expect(clientChannelBinding('SCRAM-SHA-256', 'prefer', undefined, ['SCRAM-SHA-256'])).to.deep.equal({ flag: 'n', source: undefined });
-      expect(clientChannelBinding('SCRAM-SHA-256', 'prefer', staticChannelBinding({}), ['SCRAM-SHA-256']).flag).to.equal('n');
+      expect(
+        clientChannelBinding('SCRAM-SHA-256', 'prefer', source, ['SCRAM-SHA-1-PLUS', 'SCRAM-SHA-256']),
+      ).to.deep.equal({ flag: 'y', source });
+      expect(clientChannelBinding('SCRAM-SHA-256', 'disable', source, ['SCRAM-SHA-256'])).to.deep.equal({
+        flag: 'n',
+        source,
+      });
+      expect(clientChannelBinding('SCRAM-SHA-256', 'prefer', undefined, ['SCRAM-SHA-256'])).to.deep.equal({
+        flag: 'n',
+        source: undefined,
+      });
+      expect(
+        clientChannelBinding('SCRAM-SHA-256', 'prefer', staticChannelBinding({}), ['SCRAM-SHA-256']).flag,
+      ).to.equal('n');
     });
 
     it('XMPP: a client that keeps to SCRAM-SHA-256 while the server offers -PLUS logs in to a server that can bind (it used to send y and be refused)', async () => {
@@ -260,7 +313,14 @@ describe('channel binding', () => {
       const toServer = new LineQueue();
       const toClient = new LineQueue();
       const sent: string[] = [];
-      const server = xmppServerAuth({ auth: serverAuth, options: { lookup: () => alice, channelBindingData: source }, elements: toServer, write: (e) => { toClient.push(e); } });
+      const server = xmppServerAuth({
+        auth: serverAuth,
+        options: { lookup: () => alice, channelBindingData: source },
+        elements: toServer,
+        write: (e) => {
+          toClient.push(e);
+        },
+      });
       const client = xmppClientAuth({
         auth: SASLAuth.all(),
         credentials: new ClientCredentials('alice', 'alice-pass'),
@@ -274,8 +334,14 @@ describe('channel binding', () => {
         },
       });
       const [c, s] = await Promise.allSettled([client, server]);
-      expect(c.status === 'fulfilled' ? c.value : c.reason).to.deep.equal({ mechanism: 'SCRAM-SHA-256', serverVerified: true });
-      expect(s.status === 'fulfilled' ? s.value : s.reason).to.include({ mechanism: 'SCRAM-SHA-256', authcid: 'alice' });
+      expect(c.status === 'fulfilled' ? c.value : c.reason).to.deep.equal({
+        mechanism: 'SCRAM-SHA-256',
+        serverVerified: true,
+      });
+      expect(s.status === 'fulfilled' ? s.value : s.reason).to.include({
+        mechanism: 'SCRAM-SHA-256',
+        authcid: 'alice',
+      });
       const auth = parseXmppSaslElement(sent[0] ?? '', 'client');
       expect(auth.kind === 'auth' && Buffer.from(auth.data ?? []).toString()).to.match(/^n,,n=alice,r=/);
     });
@@ -301,13 +367,17 @@ describe('channel binding', () => {
       expect(hex(s.data('tls-exporter'))).to.equal(hex(exporter));
       // An empty context and no context are the same on TLS 1.3 (RFC 8446 7.5).
       // (@types/node requires the context argument; Node itself does not.)
-      const noContext = (client as unknown as { exportKeyingMaterial(length: number, label: string): Buffer }).exportKeyingMaterial(32, TLS_EXPORTER_LABEL);
+      const noContext = (
+        client as unknown as { exportKeyingMaterial(length: number, label: string): Buffer }
+      ).exportKeyingMaterial(32, TLS_EXPORTER_LABEL);
       expect(hex(noContext)).to.equal(hex(exporter));
       const endPoint = createHash('sha256').update(der('rsa-sha256.crt')).digest('hex');
       expect(hex(c.data('tls-server-end-point'))).to.equal(endPoint);
       expect(hex(s.data('tls-server-end-point'))).to.equal(endPoint);
       expect(c.data('tls-unique')).to.equal(undefined);
-      expect(tlsChannelBinding(client, 'client', { types: ['tls-unique', 'tls-server-end-point'] }).types).to.deep.equal(['tls-server-end-point']);
+      expect(
+        tlsChannelBinding(client, 'client', { types: ['tls-unique', 'tls-server-end-point'] }).types,
+      ).to.deep.equal(['tls-server-end-point']);
     });
 
     it('keeps the server certificate when application code later calls getPeerX509Certificate()', async () => {
@@ -342,7 +412,10 @@ describe('channel binding', () => {
       const options: ServerOptions = { lookup: () => alice, channelBindingData: serverSource };
       const result = await exchangeOverTls(
         connection,
-        mechanism!.client(new ClientCredentials('alice', 'alice-pass'), { channelBindingData: clientSource, channelBinding: 'require' }),
+        mechanism!.client(new ClientCredentials('alice', 'alice-pass'), {
+          channelBindingData: clientSource,
+          channelBinding: 'require',
+        }),
         (ir) => SCRAM_SHA_256_PLUS.server(options, ir),
         false,
       );
@@ -350,17 +423,25 @@ describe('channel binding', () => {
       expect(result.client).to.deep.equal({ serverVerified: true });
       expect(result.clientMessages[0]).to.match(/^p=tls-exporter,,n=alice,r=/);
       const c = /^c=([^,]+)/.exec(result.clientMessages[1] ?? '')?.[1] ?? '';
-      expect(hex(fromBase64(c))).to.equal(hex(Buffer.concat([Buffer.from('p=tls-exporter,,'), clientSource.data('tls-exporter')!])));
+      expect(hex(fromBase64(c))).to.equal(
+        hex(Buffer.concat([Buffer.from('p=tls-exporter,,'), clientSource.data('tls-exporter')!])),
+      );
     });
 
     it('refuses a channel-binding mismatch (a man in the middle) with a typed error on both sides', async () => {
       const connection = await loopback.connect();
       const other = await loopback.connect();
       // The client's TLS session ends at someone else: its binding data is that connection's.
-      const options: ServerOptions = { lookup: () => alice, channelBindingData: tlsChannelBinding(connection.server, 'server'), scramSendErrors: true };
+      const options: ServerOptions = {
+        lookup: () => alice,
+        channelBindingData: tlsChannelBinding(connection.server, 'server'),
+        scramSendErrors: true,
+      };
       const result = await exchangeOverTls(
         connection,
-        SCRAM_SHA_256_PLUS.client(new ClientCredentials('alice', 'alice-pass'), { channelBindingData: tlsChannelBinding(other.client, 'client') }),
+        SCRAM_SHA_256_PLUS.client(new ClientCredentials('alice', 'alice-pass'), {
+          channelBindingData: tlsChannelBinding(other.client, 'client'),
+        }),
         (ir) => SCRAM_SHA_256_PLUS.server(options, ir),
         true,
       );
@@ -370,13 +451,19 @@ describe('channel binding', () => {
 
     it('refuses a downgrade (-PLUS stripped from the list) with a typed error on both sides', async () => {
       const connection = await loopback.connect();
-      const options: ServerOptions = { lookup: () => alice, channelBindingData: tlsChannelBinding(connection.server, 'server'), scramSendErrors: true };
+      const options: ServerOptions = {
+        lookup: () => alice,
+        channelBindingData: tlsChannelBinding(connection.server, 'server'),
+        scramSendErrors: true,
+      };
       const stripped = ['SCRAM-SHA-256', 'PLAIN'];
       const mechanism = SASLAuth.all().chooseClient(stripped, { channelBinding: true });
       expect(mechanism?.name).to.equal('SCRAM-SHA-256');
       const result = await exchangeOverTls(
         connection,
-        mechanism!.client(new ClientCredentials('alice', 'alice-pass'), { channelBindingData: tlsChannelBinding(connection.client, 'client') }),
+        mechanism!.client(new ClientCredentials('alice', 'alice-pass'), {
+          channelBindingData: tlsChannelBinding(connection.client, 'client'),
+        }),
         (ir) => SCRAM_SHA_256.server(options, ir),
         false,
       );
@@ -388,8 +475,15 @@ describe('channel binding', () => {
     it('a client that requires binding refuses to start plain SCRAM on a TLS connection', async () => {
       const connection = await loopback.connect();
       const source = tlsChannelBinding(connection.client, 'client');
-      expect(SASLAuth.all().chooseClient(['SCRAM-SHA-256', 'PLAIN'], { channelBinding: true })?.name).to.equal('SCRAM-SHA-256');
-      const session = new PromiseClientSession(SCRAM_SHA_256.client(new ClientCredentials('alice', 'alice-pass'), { channelBindingData: source, channelBinding: 'require' }));
+      expect(SASLAuth.all().chooseClient(['SCRAM-SHA-256', 'PLAIN'], { channelBinding: true })?.name).to.equal(
+        'SCRAM-SHA-256',
+      );
+      const session = new PromiseClientSession(
+        SCRAM_SHA_256.client(new ClientCredentials('alice', 'alice-pass'), {
+          channelBindingData: source,
+          channelBinding: 'require',
+        }),
+      );
       await expectSaslRejection(session.start(), 'MECHANISM_UNAVAILABLE');
     });
   });
@@ -430,10 +524,15 @@ describe('channel binding', () => {
 
     it('SCRAM-SHA-256-PLUS with tls-unique, server-final with success', async () => {
       const connection = await loopback.connect();
-      const options: ServerOptions = { lookup: () => alice, channelBindingData: tlsChannelBinding(connection.server, 'server') };
+      const options: ServerOptions = {
+        lookup: () => alice,
+        channelBindingData: tlsChannelBinding(connection.server, 'server'),
+      };
       const result = await exchangeOverTls(
         connection,
-        SCRAM_SHA_256_PLUS.client(new ClientCredentials('alice', 'alice-pass'), { channelBindingData: tlsChannelBinding(connection.client, 'client') }),
+        SCRAM_SHA_256_PLUS.client(new ClientCredentials('alice', 'alice-pass'), {
+          channelBindingData: tlsChannelBinding(connection.client, 'client'),
+        }),
         (ir) => SCRAM_SHA_256_PLUS.server(options, ir),
         true,
       );
@@ -443,12 +542,23 @@ describe('channel binding', () => {
     });
 
     it('SCRAM-SHA-256-PLUS and SCRAM-SHA-512-PLUS with tls-server-end-point (RSA-SHA256 and ECDSA-SHA384 certificates)', async () => {
-      for (const [server, mechanism, hash] of [[loopback, SCRAM_SHA_256_PLUS, 'sha256'], [ecdsa, SCRAM_SHA_512_PLUS, 'sha384']] as const) {
+      for (const [server, mechanism, hash] of [
+        [loopback, SCRAM_SHA_256_PLUS, 'sha256'],
+        [ecdsa, SCRAM_SHA_512_PLUS, 'sha384'],
+      ] as const) {
         const connection = await server.connect();
         const clientSource = tlsChannelBinding(connection.client, 'client', { types: ['tls-server-end-point'] });
         expect(clientSource.data('tls-server-end-point')).to.have.length(hash === 'sha256' ? 32 : 48);
-        const options: ServerOptions = { lookup: () => alice, channelBindingData: tlsChannelBinding(connection.server, 'server') };
-        const result = await exchangeOverTls(connection, mechanism.client(new ClientCredentials('alice', 'alice-pass'), { channelBindingData: clientSource }), (ir) => mechanism.server(options, ir), false);
+        const options: ServerOptions = {
+          lookup: () => alice,
+          channelBindingData: tlsChannelBinding(connection.server, 'server'),
+        };
+        const result = await exchangeOverTls(
+          connection,
+          mechanism.client(new ClientCredentials('alice', 'alice-pass'), { channelBindingData: clientSource }),
+          (ir) => mechanism.server(options, ir),
+          false,
+        );
         expect(result.clientMessages[0]).to.match(/^p=tls-server-end-point,,/);
         expect(result.server).to.include({ mechanism: mechanism.name, authcid: 'alice' });
         expect(result.client).to.deep.equal({ serverVerified: true });
@@ -457,9 +567,19 @@ describe('channel binding', () => {
 
     it('refuses tls-exporter on TLS 1.2 as an unsupported type', async () => {
       const connection = await loopback.connect();
-      const exporter = staticChannelBinding({ 'tls-exporter': connection.client.exportKeyingMaterial(32, TLS_EXPORTER_LABEL, Buffer.alloc(0)) });
-      const options: ServerOptions = { lookup: () => alice, channelBindingData: tlsChannelBinding(connection.server, 'server') };
-      const result = await exchangeOverTls(connection, SCRAM_SHA_256_PLUS.client(new ClientCredentials('alice', 'alice-pass'), { channelBindingData: exporter }), (ir) => SCRAM_SHA_256_PLUS.server(options, ir), false);
+      const exporter = staticChannelBinding({
+        'tls-exporter': connection.client.exportKeyingMaterial(32, TLS_EXPORTER_LABEL, Buffer.alloc(0)),
+      });
+      const options: ServerOptions = {
+        lookup: () => alice,
+        channelBindingData: tlsChannelBinding(connection.server, 'server'),
+      };
+      const result = await exchangeOverTls(
+        connection,
+        SCRAM_SHA_256_PLUS.client(new ClientCredentials('alice', 'alice-pass'), { channelBindingData: exporter }),
+        (ir) => SCRAM_SHA_256_PLUS.server(options, ir),
+        false,
+      );
       expectFailure(result.server, 'AUTHENTICATION_FAILED', 'unsupported-channel-binding-type');
       expectFailure(result.client, 'AUTHENTICATION_FAILED');
     });

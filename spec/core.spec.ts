@@ -64,7 +64,9 @@ describe('core', () => {
       blamed(() => client.challenge(b('x')), 'UNEXPECTED_MESSAGE', 'server');
     });
     it('refuses success before it was sent: the client never authenticated', () => {
-      const client = new SyncClientSession(PLAIN.client(new ClientCredentials('alice', 'alice-pass')), { mechanism: 'PLAIN' });
+      const client = new SyncClientSession(PLAIN.client(new ClientCredentials('alice', 'alice-pass')), {
+        mechanism: 'PLAIN',
+      });
       expect(client.start(false)).to.equal(undefined);
       blamed(() => client.success(), 'UNEXPECTED_MESSAGE', 'server', 'PLAIN');
       expect(client.finished).to.equal(true);
@@ -105,7 +107,9 @@ describe('core', () => {
       const client = new SyncClientSession(echoClient());
       client.start();
       client.challenge(new Uint8Array(DEFAULT_MAX_MESSAGE_BYTES));
-      expect(expectSaslError(() => client.challenge(new Uint8Array(DEFAULT_MAX_MESSAGE_BYTES + 1)), 'LIMIT_EXCEEDED').party).to.equal('server');
+      expect(
+        expectSaslError(() => client.challenge(new Uint8Array(DEFAULT_MAX_MESSAGE_BYTES + 1)), 'LIMIT_EXCEEDED').party,
+      ).to.equal('server');
       const rounds = new SyncClientSession(echoClient());
       rounds.start();
       for (let i = 0; i < DEFAULT_MAX_ROUNDS; i++) rounds.challenge(b('c'));
@@ -118,9 +122,21 @@ describe('core', () => {
       const server = new SyncServerSession(challenger(2), { mechanism: MECH, maxMessageBytes: 4 });
       server.start();
       expect(server.respond(new Uint8Array(4)).done).to.equal(false);
-      expect(limitOf(blamed(() => server.respond(new Uint8Array(5)), 'LIMIT_EXCEEDED', 'client'))).to.equal('maxMessageBytes');
-      expect(new SyncServerSession(challenger(1), { mechanism: MECH, maxMessageBytes: 4, initialResponse: new Uint8Array(4) }).start().done).to.equal(false);
-      const big = new SyncServerSession(challenger(1), { mechanism: MECH, maxMessageBytes: 4, initialResponse: new Uint8Array(5) });
+      expect(limitOf(blamed(() => server.respond(new Uint8Array(5)), 'LIMIT_EXCEEDED', 'client'))).to.equal(
+        'maxMessageBytes',
+      );
+      expect(
+        new SyncServerSession(challenger(1), {
+          mechanism: MECH,
+          maxMessageBytes: 4,
+          initialResponse: new Uint8Array(4),
+        }).start().done,
+      ).to.equal(false);
+      const big = new SyncServerSession(challenger(1), {
+        mechanism: MECH,
+        maxMessageBytes: 4,
+        initialResponse: new Uint8Array(5),
+      });
       expect(limitOf(blamed(() => big.start(), 'LIMIT_EXCEEDED', 'client'))).to.equal('maxMessageBytes');
     });
     it('maxRounds: exactly the limit passes, one more fails, the initial response counted', () => {
@@ -262,7 +278,11 @@ describe('core', () => {
 
     it('a thrown or rejected answer is thrown into the mechanism, which may handle it', async () => {
       const thrown: string[] = [];
-      new SyncServerSession(asking(() => { throw new Error('store down'); }, thrown)).start();
+      new SyncServerSession(
+        asking(() => {
+          throw new Error('store down');
+        }, thrown),
+      ).start();
       const rejected: string[] = [];
       await new PromiseServerSession(asking(() => Promise.reject(new Error('store down')), rejected)).start();
       expect([thrown, rejected]).to.deep.equal([['caught store down'], ['caught store down']]);
@@ -316,7 +336,10 @@ describe('core', () => {
     it('during a pending effect: the step rejects at once, blamed on local, and the exchange is closed', async () => {
       const state = { closed: false };
       const controller = new AbortController();
-      const server = new PromiseServerSession(watched(state, () => new Promise(() => undefined)), { mechanism: MECH, signal: controller.signal });
+      const server = new PromiseServerSession(
+        watched(state, () => new Promise(() => undefined)),
+        { mechanism: MECH, signal: controller.signal },
+      );
       const pending = server.start();
       expect(state.closed).to.equal(false);
       controller.abort(timeout());

@@ -11,8 +11,15 @@ describe('credentials checks (each pinned on its own)', () => {
   });
 
   it('ClientCredentials and PlainCredentials show names, never the secret, under their own names', () => {
-    expect(JSON.parse(JSON.stringify(new ClientCredentials('alice', 'pw-secret', 'bob')))).to.deep.equal({ authcid: 'alice', authzid: 'bob' });
+    expect(JSON.parse(JSON.stringify(new ClientCredentials('alice', 'pw-secret', 'bob')))).to.deep.equal({
+      authcid: 'alice',
+      authzid: 'bob',
+    });
     const claimed = new PlainCredentials('alice', 'pw-secret', 'bob');
-    expect(inspect(claimed)).to.match(/^PlainCredentials/).and.include('alice').and.include('bob').and.not.include('pw-secret');
+    expect(inspect(claimed))
+      .to.match(/^PlainCredentials/)
+      .and.include('alice')
+      .and.include('bob')
+      .and.not.include('pw-secret');
   });
 });

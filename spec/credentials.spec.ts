@@ -77,7 +77,9 @@ describe('credentials', () => {
 
     it('rejectAuthzid refuses an authzid a mechanism cannot carry', () => {
       rejectAuthzid(new ClientCredentials('alice', 'x'), 'LOGIN');
-      const error = expectSaslError(() => { rejectAuthzid(new ClientCredentials('alice', 'x', 'bob'), 'LOGIN'); }, 'USAGE');
+      const error = expectSaslError(() => {
+        rejectAuthzid(new ClientCredentials('alice', 'x', 'bob'), 'LOGIN');
+      }, 'USAGE');
       expect(error.mechanism).to.equal('LOGIN');
     });
   });
@@ -140,16 +142,31 @@ describe('credentials', () => {
     }
 
     it('the harness itself catches a leak (control)', () => {
-      expect(() => { expectHidden({ password: secret }, [secret]); }).to.throw();
-      expect(() => { expectHidden(new (class { toString = () => secret })(), [secret]); }).to.throw();
+      expect(() => {
+        expectHidden({ password: secret }, [secret]);
+      }).to.throw();
+      expect(() => {
+        expectHidden(
+          new (class {
+            toString = () => secret;
+          })(),
+          [secret],
+        );
+      }).to.throw();
     });
 
     it('renders the redaction marker and the public fields instead', () => {
       const text = inspect(new ClientCredentials('alice', secret, 'bob'));
       expect(text).to.equal(`ClientCredentials { authcid: "alice", authzid: "bob", secret: "${REDACTED}" }`);
       expect(inspect(pbkdf2)).to.equal(`HashedIdentity { authcid: "alice", digest: "${REDACTED}" }`);
-      expect(JSON.parse(JSON.stringify(new PlainCredentials('alice', secret)))).to.deep.equal({ authcid: 'alice', authzid: 'alice' });
-      expect(JSON.parse(JSON.stringify(new ClearIdentity('alice', secret)))).to.deep.equal({ type: 'ClearIdentity', authcid: 'alice' });
+      expect(JSON.parse(JSON.stringify(new PlainCredentials('alice', secret)))).to.deep.equal({
+        authcid: 'alice',
+        authzid: 'alice',
+      });
+      expect(JSON.parse(JSON.stringify(new ClearIdentity('alice', secret)))).to.deep.equal({
+        type: 'ClearIdentity',
+        authcid: 'alice',
+      });
       expect(JSON.parse(JSON.stringify(pbkdf2))).to.deep.equal({ type: 'HashedIdentity', authcid: 'alice' });
     });
 

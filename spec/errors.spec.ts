@@ -23,10 +23,34 @@ describe('errors', () => {
     [new MalformedMessageError('bad message'), 'MalformedMessageError', 'MALFORMED_MESSAGE', 'bad message', 'local'],
     [new UnexpectedMessageError('too many'), 'UnexpectedMessageError', 'UNEXPECTED_MESSAGE', 'too many', 'local'],
     [new LimitExceededError('maxRounds', 'too long'), 'LimitExceededError', 'LIMIT_EXCEEDED', 'too long', 'local'],
-    [new AuthenticationFailedError(), 'AuthenticationFailedError', 'AUTHENTICATION_FAILED', 'authentication failed', 'local'],
-    [new AuthorizationFailedError(), 'AuthorizationFailedError', 'AUTHORIZATION_FAILED', 'not authorized to use the requested authorization identity', 'local'],
-    [new MechanismUnavailableError('no such mechanism'), 'MechanismUnavailableError', 'MECHANISM_UNAVAILABLE', 'no such mechanism', 'local'],
-    [new ServerNotVerifiedError('bad signature'), 'ServerNotVerifiedError', 'SERVER_NOT_VERIFIED', 'bad signature', 'server'],
+    [
+      new AuthenticationFailedError(),
+      'AuthenticationFailedError',
+      'AUTHENTICATION_FAILED',
+      'authentication failed',
+      'local',
+    ],
+    [
+      new AuthorizationFailedError(),
+      'AuthorizationFailedError',
+      'AUTHORIZATION_FAILED',
+      'not authorized to use the requested authorization identity',
+      'local',
+    ],
+    [
+      new MechanismUnavailableError('no such mechanism'),
+      'MechanismUnavailableError',
+      'MECHANISM_UNAVAILABLE',
+      'no such mechanism',
+      'local',
+    ],
+    [
+      new ServerNotVerifiedError('bad signature'),
+      'ServerNotVerifiedError',
+      'SERVER_NOT_VERIFIED',
+      'bad signature',
+      'server',
+    ],
     [new ExchangeAbortedError(), 'ExchangeAbortedError', 'ABORTED', 'authentication exchange aborted', 'local'],
     [new TimeoutError(), 'TimeoutError', 'TIMEOUT', 'authentication exchange timed out', 'local'],
     [new UsageError('wrong call'), 'UsageError', 'USAGE', 'wrong call', 'local'],
@@ -51,7 +75,9 @@ describe('errors', () => {
 
   it('every exported error class is covered above', () => {
     const classes = Object.values(errors).filter((value) => typeof value === 'function' && value !== isSaslError);
-    expect(classes.map((value) => (value as { name: string }).name).sort()).to.deep.equal(cases.map(([error]) => error.constructor.name).sort());
+    expect(classes.map((value) => (value as { name: string }).name).sort()).to.deep.equal(
+      cases.map(([error]) => error.constructor.name).sort(),
+    );
   });
 
   it('carries mechanism, party and cause', () => {
@@ -67,14 +93,33 @@ describe('errors', () => {
 
   it('has the extra fields of LimitExceededError and AuthenticationFailedError', () => {
     expect(new LimitExceededError('maxMessageBytes', 'x').limit).to.equal('maxMessageBytes');
-    const failed = new AuthenticationFailedError('server said no', { serverError: 'invalid-proof', party: 'server', mechanism: 'SCRAM-SHA-256' });
-    expect(failed).to.include({ serverError: 'invalid-proof', party: 'server', mechanism: 'SCRAM-SHA-256', message: 'server said no' });
+    const failed = new AuthenticationFailedError('server said no', {
+      serverError: 'invalid-proof',
+      party: 'server',
+      mechanism: 'SCRAM-SHA-256',
+    });
+    expect(failed).to.include({
+      serverError: 'invalid-proof',
+      party: 'server',
+      mechanism: 'SCRAM-SHA-256',
+      message: 'server said no',
+    });
     expect(new AuthenticationFailedError().serverError).to.equal(undefined);
   });
 
   describe('isSaslError', () => {
     it('is false for everything that is not a saslkit error', () => {
-      for (const value of [undefined, null, 0, 'SaslError', {}, new Error('x'), new TypeError('x'), { code: 'USAGE', name: 'UsageError' }, () => undefined]) {
+      for (const value of [
+        undefined,
+        null,
+        0,
+        'SaslError',
+        {},
+        new Error('x'),
+        new TypeError('x'),
+        { code: 'USAGE', name: 'UsageError' },
+        () => undefined,
+      ]) {
         expect(isSaslError(value)).to.equal(false);
       }
     });
@@ -113,7 +158,9 @@ describe('errors', () => {
   });
 
   it('shows no more than name, message and the public fields in util.inspect', () => {
-    const text = inspect(new MalformedMessageError('PLAIN message has no NUL', { mechanism: 'PLAIN', party: 'client' }));
+    const text = inspect(
+      new MalformedMessageError('PLAIN message has no NUL', { mechanism: 'PLAIN', party: 'client' }),
+    );
     expect(text).to.include('MalformedMessageError: PLAIN message has no NUL');
     expect(text).to.include("code: 'MALFORMED_MESSAGE'");
   });

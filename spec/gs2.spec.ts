@@ -18,12 +18,16 @@ describe('GS2 (RFC 5801)', () => {
 
     it('unescapes the encoded names back', () => {
       expect(encoded.map((name) => unescapeSaslname(name))).to.deep.equal(names);
-      for (const name of ['plain', 'a,b', 'a=b', '=2C', ',=,=']) expect(unescapeSaslname(escapeSaslname(name))).to.equal(name);
+      for (const name of ['plain', 'a,b', 'a=b', '=2C', ',=,='])
+        expect(unescapeSaslname(escapeSaslname(name))).to.equal(name);
     });
 
     it('round-trips any name without NUL', () => {
       fc.assert(
-        fc.property(fc.string({ minLength: 1, unit: 'grapheme' }).filter((name) => !name.includes('\0')), (name) => unescapeSaslname(escapeSaslname(name)) === name),
+        fc.property(
+          fc.string({ minLength: 1, unit: 'grapheme' }).filter((name) => !name.includes('\0')),
+          (name) => unescapeSaslname(escapeSaslname(name)) === name,
+        ),
       );
     });
 
@@ -60,7 +64,12 @@ describe('GS2 (RFC 5801)', () => {
     it('reads the authzid of the RFC 7628 examples and leaves the key/value pairs', () => {
       for (const id of ['oauthbearer-rfc7628-imap-success', 'oauthbearer-rfc7628-smtp-success']) {
         const { header, rest } = parseGs2Header(textOf(vector(id).expected['message']));
-        expect(header).to.deep.equal({ flag: 'n', cbName: '', authzid: 'user@example.com', text: 'n,a=user@example.com,' });
+        expect(header).to.deep.equal({
+          flag: 'n',
+          cbName: '',
+          authzid: 'user@example.com',
+          text: 'n,a=user@example.com,',
+        });
         expect(rest.startsWith('\x01host=server.example.com\x01')).to.equal(true);
       }
     });
@@ -79,7 +88,10 @@ describe('GS2 (RFC 5801)', () => {
       ['p= without a type', 'p=,,'],
       ['a channel-binding type with a space', 'p=tls exporter,,'],
       ['an authzid attribute other than a=', 'n,b=x,'],
-      ['RFC 7628 section 4.4 erratum: n,user=...,', textOf(vector('oauthbearer-rfc7628-smtp-failure-ir').expected['message'])],
+      [
+        'RFC 7628 section 4.4 erratum: n,user=...,',
+        textOf(vector('oauthbearer-rfc7628-smtp-failure-ir').expected['message']),
+      ],
       ['an empty a=', 'n,a=,'],
       ['a bad saslname escape', 'n,a=a=2Db,'],
       ['a NUL in the authzid', 'n,a=x\0y,'],
@@ -95,7 +107,12 @@ describe('GS2 (RFC 5801)', () => {
 
   describe('one header grammar for both sides', () => {
     it('formats what it parses: n, y and p= with and without an escaped authzid', () => {
-      for (const [flag, cbName, authzid] of [['n', '', ''], ['y', '', 'a,b=c'], ['p', 'tls-exporter', ''], ['p', 'tls-server-end-point', 'admin']] as const) {
+      for (const [flag, cbName, authzid] of [
+        ['n', '', ''],
+        ['y', '', 'a,b=c'],
+        ['p', 'tls-exporter', ''],
+        ['p', 'tls-server-end-point', 'admin'],
+      ] as const) {
         const text = formatGs2Header(flag, cbName, authzid);
         expect(parseGs2Header(`${text}rest`).header).to.deep.equal({ flag, cbName, authzid, text });
       }

@@ -24,12 +24,27 @@ import { expectNoSecrets, expectSaslError, expectSaslRejection, runPair } from '
 
 interface PasslibFixture {
   readonly passlib: string;
-  readonly pbkdf2: readonly { scheme: string; digest: 'sha1' | 'sha256' | 'sha512'; secret: string; rounds: number; saltHex: string; hash: string }[];
+  readonly pbkdf2: readonly {
+    scheme: string;
+    digest: 'sha1' | 'sha256' | 'sha512';
+    secret: string;
+    rounds: number;
+    saltHex: string;
+    hash: string;
+  }[];
   readonly scrypt: readonly { secret: string; ln: number; r: number; p: number; saltHex: string; hash: string }[];
-  readonly pysaslReadByPasslib: readonly { scheme: string; secret: string; hash: string; passlibVerifies: boolean; passlibRejectsWrongSecret: boolean }[];
+  readonly pysaslReadByPasslib: readonly {
+    scheme: string;
+    secret: string;
+    hash: string;
+    passlibVerifies: boolean;
+    passlibRejectsWrongSecret: boolean;
+  }[];
 }
 
-const PASSLIB = JSON.parse(readFileSync(join(__dirname, 'fixtures', 'hashes', 'passlib.json'), 'utf8')) as PasslibFixture;
+const PASSLIB = JSON.parse(
+  readFileSync(join(__dirname, 'fixtures', 'hashes', 'passlib.json'), 'utf8'),
+) as PasslibFixture;
 const hex = (text: string): Uint8Array => Buffer.from(text, 'hex');
 const b64 = (text: string): Uint8Array => Buffer.from(text, 'base64');
 
@@ -39,8 +54,16 @@ const PYSASL_VECTOR = '$pbkdf2-sha256$1000$bzstsT0hfnnXDUPTJqbkhQ==$dWvL4bTpWfPo
 
 // Made with Dovecot 2.3.19 `doveadm pw -s PBKDF2 -p PASSWORD` (erin: `-r 20000`).
 const DOVEADM = {
-  carol: { secret: 'carol-pass', salt: '7YCyIYrURUIEdIc.', stored: '{PBKDF2}$1$7YCyIYrURUIEdIc.$5000$47edd2bab15734050989263a48c0b63bb0539f4d' },
-  erin: { secret: 'p\u00E4ssw\u00F6rd', salt: '/XUH.Kjx2VeDUex8', stored: '{PBKDF2}$1$/XUH.Kjx2VeDUex8$20000$6fe9ed3304bf13618e4d5108b2c5d02e03cdadf2' },
+  carol: {
+    secret: 'carol-pass',
+    salt: '7YCyIYrURUIEdIc.',
+    stored: '{PBKDF2}$1$7YCyIYrURUIEdIc.$5000$47edd2bab15734050989263a48c0b63bb0539f4d',
+  },
+  erin: {
+    secret: 'p\u00E4ssw\u00F6rd',
+    salt: '/XUH.Kjx2VeDUex8',
+    stored: '{PBKDF2}$1$/XUH.Kjx2VeDUex8$20000$6fe9ed3304bf13618e4d5108b2c5d02e03cdadf2',
+  },
 } as const;
 const unprefixed = (stored: string): string => stored.slice('{PBKDF2}'.length);
 
@@ -58,7 +81,13 @@ describe('hashing', () => {
     });
 
     it('has pysasl defaults: sha256, 500,000 rounds, 16-byte salt, pysasl format', () => {
-      expect(new Pbkdf2Hasher().options).to.deep.equal({ digest: 'sha256', rounds: 500_000, saltLength: 16, format: 'pysasl', maxRounds: DEFAULT_MAX_PBKDF2_ROUNDS });
+      expect(new Pbkdf2Hasher().options).to.deep.equal({
+        digest: 'sha256',
+        rounds: 500_000,
+        saltLength: 16,
+        format: 'pysasl',
+        maxRounds: DEFAULT_MAX_PBKDF2_ROUNDS,
+      });
     });
 
     for (const [digest, ident, saltChars, dkChars] of [
@@ -149,7 +178,11 @@ describe('hashing', () => {
         expect(writer.hash(entry.secret, hex(entry.saltHex))).to.equal(entry.hash);
         const detected = detectHasher(entry.hash);
         expect(detected).to.be.instanceOf(Pbkdf2Hasher);
-        expect((detected as Pbkdf2Hasher).options).to.include({ digest: entry.digest, rounds: entry.rounds, format: 'passlib' });
+        expect((detected as Pbkdf2Hasher).options).to.include({
+          digest: entry.digest,
+          rounds: entry.rounds,
+          format: 'passlib',
+        });
       });
     }
 
@@ -204,7 +237,16 @@ describe('hashing', () => {
     });
 
     it('refuses parameters over its memory and work caps', () => {
-      for (const options of [{ ln: 0 }, { ln: 32 }, { r: 0 }, { p: 0 }, { ln: 22 }, { ln: 22, r: 8, p: 1, maxMemory: 2 ** 40 }, { saltLength: 7 }, { maxMemory: 0 }]) {
+      for (const options of [
+        { ln: 0 },
+        { ln: 32 },
+        { r: 0 },
+        { p: 0 },
+        { ln: 22 },
+        { ln: 22, r: 8, p: 1, maxMemory: 2 ** 40 },
+        { saltLength: 7 },
+        { maxMemory: 0 },
+      ]) {
         expectSaslError(() => new ScryptHasher(options), 'USAGE');
       }
       expectSaslError(() => new ScryptHasher().hash('\uD800'), 'USAGE');
@@ -242,13 +284,21 @@ describe('hashing', () => {
   });
 
   it('every built-in hasher has copy(), which keeps its options', () => {
-    const hashers = [new Pbkdf2Hasher({ rounds: 1000 }), new DovecotPbkdf2Hasher({ rounds: 2000 }), new ScryptHasher({ ln: 4 }), new CleartextHasher()];
+    const hashers = [
+      new Pbkdf2Hasher({ rounds: 1000 }),
+      new DovecotPbkdf2Hasher({ rounds: 2000 }),
+      new ScryptHasher({ ln: 4 }),
+      new CleartextHasher(),
+    ];
     for (const hasher of hashers) {
       const copy = (hasher as { copy?: () => unknown }).copy?.();
       expect(copy, hasher.constructor.name).to.be.instanceOf(hasher.constructor);
       expect(JSON.stringify(copy)).to.equal(JSON.stringify(hasher));
     }
-    expect(new DovecotPbkdf2Hasher().copy({ rounds: 7 }).options).to.deep.equal({ rounds: 7, maxRounds: DEFAULT_MAX_PBKDF2_ROUNDS });
+    expect(new DovecotPbkdf2Hasher().copy({ rounds: 7 }).options).to.deep.equal({
+      rounds: 7,
+      maxRounds: DEFAULT_MAX_PBKDF2_ROUNDS,
+    });
   });
 
   describe('DovecotPbkdf2Hasher', () => {
@@ -268,7 +318,9 @@ describe('hashing', () => {
 
     it('hashes exactly as doveadm does for the same salt and rounds', async () => {
       expect(hasher.hash(DOVEADM.carol.secret, DOVEADM.carol.salt)).to.equal(unprefixed(DOVEADM.carol.stored));
-      expect(await new DovecotPbkdf2Hasher({ rounds: 20000 }).hashAsync(DOVEADM.erin.secret, DOVEADM.erin.salt)).to.equal(unprefixed(DOVEADM.erin.stored));
+      expect(
+        await new DovecotPbkdf2Hasher({ rounds: 20000 }).hashAsync(DOVEADM.erin.secret, DOVEADM.erin.salt),
+      ).to.equal(unprefixed(DOVEADM.erin.stored));
     });
 
     it('writes random 16-character crypt-alphabet salts and round-trips its own strings', async () => {
@@ -303,7 +355,8 @@ describe('hashing', () => {
       expectSaslError(() => new DovecotPbkdf2Hasher({ rounds: 0 }), 'USAGE');
       expectSaslError(() => new DovecotPbkdf2Hasher({ rounds: 1.5 }), 'USAGE');
       expectSaslError(() => new DovecotPbkdf2Hasher({ rounds: 20000, maxRounds: 10000 }), 'USAGE');
-      for (const salt of ['', 'a$b', 'x'.repeat(1025), '\uD800']) expectSaslError(() => hasher.hash('x', salt), 'USAGE');
+      for (const salt of ['', 'a$b', 'x'.repeat(1025), '\uD800'])
+        expectSaslError(() => hasher.hash('x', salt), 'USAGE');
       expectSaslError(() => hasher.hash('\uD800'), 'USAGE');
       await expectSaslRejection(hasher.hashAsync('x', 'a$b'), 'USAGE');
       expect(hasher.verify('\uD800', DOVEADM.carol.stored)).to.equal(false);
@@ -400,7 +453,11 @@ describe('hashing', () => {
 
     for (const [name, hasher, hashed] of cases) {
       it(name, async () => {
-        const sync = hasher as { verify(s: string, h: unknown): boolean; verifyAsync(s: string, h: unknown): Promise<boolean>; identify(h: unknown): boolean };
+        const sync = hasher as {
+          verify(s: string, h: unknown): boolean;
+          verifyAsync(s: string, h: unknown): Promise<boolean>;
+          identify(h: unknown): boolean;
+        };
         // The secret is the right one wherever the string has one, so only the string's form can fail it.
         const secret = hasher === dovecot ? DOVEADM.carol.secret : 'password';
         expect(sync.verify(secret, hashed)).to.equal(false);
@@ -414,7 +471,11 @@ describe('hashing', () => {
 
   describe('detectHasher', () => {
     it('recognises pysasl and passlib PBKDF2 and passlib scrypt, and nothing else', () => {
-      expect((detectHasher(PYSASL_VECTOR) as Pbkdf2Hasher).options).to.include({ digest: 'sha256', rounds: 1000, format: 'pysasl' });
+      expect((detectHasher(PYSASL_VECTOR) as Pbkdf2Hasher).options).to.include({
+        digest: 'sha256',
+        rounds: 1000,
+        format: 'pysasl',
+      });
       expect(detectHasher('plain-secret')).to.equal(undefined);
       expect(detectHasher('{PLAIN}secret')).to.equal(undefined);
       expect(detectHasher('$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaA')).to.equal(undefined);
@@ -439,7 +500,10 @@ describe('hashing', () => {
         hashAsync: () => Promise.resolve('$argon2id$x'),
         verifyAsync: () => Promise.resolve(false),
       };
-      const noIdentify: AsyncPasswordHasher = { hashAsync: () => Promise.resolve(''), verifyAsync: () => Promise.resolve(false) };
+      const noIdentify: AsyncPasswordHasher = {
+        hashAsync: () => Promise.resolve(''),
+        verifyAsync: () => Promise.resolve(false),
+      };
       expect(detectHasher('$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA', [noIdentify, argonish])).to.equal(argonish);
       expect(detectHasher(PYSASL_VECTOR, [argonish])).to.be.instanceOf(Pbkdf2Hasher);
     });
@@ -451,7 +515,14 @@ describe('hashing', () => {
   describe('U+200B: hashes pysasl and passlib made (their SASLprep maps it to nothing)', () => {
     const ZWSP = JSON.parse(readFileSync(join(__dirname, 'fixtures', 'hashes', 'zwsp.json'), 'utf8')) as {
       readonly passlib: string;
-      readonly cases: readonly { secret: string; passlibPrepared: string; digest: string; rounds: number; passlib: string; pysasl: string }[];
+      readonly cases: readonly {
+        secret: string;
+        passlibPrepared: string;
+        digest: string;
+        rounds: number;
+        passlib: string;
+        pysasl: string;
+      }[];
     };
     const counter = new KdfCounter();
     before(() => {
@@ -474,7 +545,9 @@ describe('hashing', () => {
         for (const c of ZWSP.cases) {
           const identity = new HashedIdentity('erin', c[format]);
           expect(identity.compareSecret(c.secret), `${c.digest} ${JSON.stringify(c.secret)}`).to.equal(true);
-          expect(await identity.compareSecretAsync(c.secret), `${c.digest} ${JSON.stringify(c.secret)} async`).to.equal(true);
+          expect(await identity.compareSecretAsync(c.secret), `${c.digest} ${JSON.stringify(c.secret)} async`).to.equal(
+            true,
+          );
           // The SPACE reading of the same keys is another password.
           expect(identity.compareSecret(c.secret.replace(/\u200B/g, ' '))).to.equal(false);
           expect(identity.compareSecret(`${c.secret}x`)).to.equal(false);
@@ -483,7 +556,9 @@ describe('hashing', () => {
     }
 
     it('the hasher tries the pysasl mapping only with the unprepared password, and only when it holds U+200B', () => {
-      const c = ZWSP.cases.find((x) => x.digest === 'sha256' && x.secret === 'pass\u200Bword') as (typeof ZWSP.cases)[number];
+      const c = ZWSP.cases.find(
+        (x) => x.digest === 'sha256' && x.secret === 'pass\u200Bword',
+      ) as (typeof ZWSP.cases)[number];
       const hasher = new Pbkdf2Hasher();
       expect(hasher.verify(saslprep(c.secret), c.pysasl)).to.equal(false);
       expect(hasher.verify(saslprep(c.secret), c.pysasl, c.secret)).to.equal(true);
@@ -491,9 +566,12 @@ describe('hashing', () => {
     });
 
     it('costs one PBKDF2 run, or two only when the presented password holds U+200B and the first did not match; an unknown user costs the same', () => {
-      const c = ZWSP.cases.find((x) => x.digest === 'sha256' && x.secret === 'two\u200B words') as (typeof ZWSP.cases)[number];
+      const c = ZWSP.cases.find(
+        (x) => x.digest === 'sha256' && x.secret === 'two\u200B words',
+      ) as (typeof ZWSP.cases)[number];
       const identity = new HashedIdentity('erin', c.pysasl);
-      const runs = (secret: string, id: HashedIdentity = identity): number => counter.during(() => id.compareSecret(secret)).runs.length;
+      const runs = (secret: string, id: HashedIdentity = identity): number =>
+        counter.during(() => id.compareSecret(secret)).runs.length;
       expect(runs('wrong password')).to.equal(1);
       expect(runs('two words')).to.equal(1);
       expect(runs(c.secret)).to.equal(2);
@@ -506,7 +584,9 @@ describe('hashing', () => {
       const login = (user: string): number =>
         counter.during(() => {
           try {
-            runPair(PLAIN.client(new ClientCredentials(user, 'wrong\u200Bpassword')), (ir) => PLAIN.server(options, ir));
+            runPair(PLAIN.client(new ClientCredentials(user, 'wrong\u200Bpassword')), (ir) =>
+              PLAIN.server(options, ir),
+            );
           } catch {
             // Both fail; only the work done is compared.
           }
@@ -516,7 +596,9 @@ describe('hashing', () => {
     });
 
     it('a custom preparation (noprep) gets no second try', () => {
-      const c = ZWSP.cases.find((x) => x.digest === 'sha256' && x.secret === 'pass\u200Bword') as (typeof ZWSP.cases)[number];
+      const c = ZWSP.cases.find(
+        (x) => x.digest === 'sha256' && x.secret === 'pass\u200Bword',
+      ) as (typeof ZWSP.cases)[number];
       const identity = new HashedIdentity('erin', c.pysasl, undefined, { prepare: noprep });
       expect(identity.compareSecret(c.secret)).to.equal(false);
       expect(identity.compareSecret('password')).to.equal(true);
@@ -524,7 +606,12 @@ describe('hashing', () => {
   });
 
   describe('secret hygiene', () => {
-    const hashers: SyncPasswordHasher[] = [new Pbkdf2Hasher({ rounds: 1000 }), new ScryptHasher({ ln: 4 }), new DovecotPbkdf2Hasher({ rounds: 1000 }), new CleartextHasher()];
+    const hashers: SyncPasswordHasher[] = [
+      new Pbkdf2Hasher({ rounds: 1000 }),
+      new ScryptHasher({ ln: 4 }),
+      new DovecotPbkdf2Hasher({ rounds: 1000 }),
+      new CleartextHasher(),
+    ];
     for (const hasher of hashers) {
       it(`${hasher.constructor.name} holds and shows no secret after hashing and verifying`, async () => {
         const secret = 'hasher-secret-\u00E4';

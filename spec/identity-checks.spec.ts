@@ -6,7 +6,10 @@ import { expectSaslError, expectSaslRejection } from './support/helpers.js';
 
 describe('identity checks (each pinned on its own)', () => {
   it('ClearIdentity is inspected under its own name with the authcid, never the secret', () => {
-    expect(inspect(new ClearIdentity('alice', 'pw-secret'))).to.match(/^ClearIdentity/).and.include('alice').and.not.include('pw-secret');
+    expect(inspect(new ClearIdentity('alice', 'pw-secret')))
+      .to.match(/^ClearIdentity/)
+      .and.include('alice')
+      .and.not.include('pw-secret');
   });
 
   it('a stored hash no hasher recognises, and a new secret that prepares to nothing, are USAGE errors', () => {
@@ -19,8 +22,14 @@ describe('identity checks (each pinned on its own)', () => {
     let calls = 0;
     const hasher = {
       hash: (secret: string): string => secret,
-      verify: (): boolean => { calls++; return true; },
-      verifyAsync: (): Promise<boolean> => { calls++; return Promise.resolve(true); },
+      verify: (): boolean => {
+        calls++;
+        return true;
+      },
+      verifyAsync: (): Promise<boolean> => {
+        calls++;
+        return Promise.resolve(true);
+      },
     };
     const identity = new HashedIdentity('alice', 'stored', hasher);
     expect(identity.compareSecret('\u00ad')).to.equal(false);
@@ -31,11 +40,17 @@ describe('identity checks (each pinned on its own)', () => {
 
   it('compareSecretAsync: a hasher failure is a mismatch, except LIMIT_EXCEEDED (a full KDF pool), which is rethrown', async () => {
     for (const failure of [new UsageError('broken hasher'), null, new Error('boom')]) {
-      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- a hostile hasher may reject with anything
-      const identity = new HashedIdentity('alice', 'stored', { hashAsync: (secret: string) => Promise.resolve(secret), verifyAsync: () => Promise.reject(failure) });
+      const identity = new HashedIdentity('alice', 'stored', {
+        hashAsync: (secret: string) => Promise.resolve(secret),
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- a hostile hasher may reject with anything
+        verifyAsync: () => Promise.reject(failure),
+      });
       expect(await identity.compareSecretAsync('pw')).to.equal(false);
     }
-    const full = new HashedIdentity('alice', 'stored', { hashAsync: (secret: string) => Promise.resolve(secret), verifyAsync: () => Promise.reject(new LimitExceededError('kdfQueue', 'the KDF pool is full')) });
+    const full = new HashedIdentity('alice', 'stored', {
+      hashAsync: (secret: string) => Promise.resolve(secret),
+      verifyAsync: () => Promise.reject(new LimitExceededError('kdfQueue', 'the KDF pool is full')),
+    });
     await expectSaslRejection(full.compareSecretAsync('pw'), 'LIMIT_EXCEEDED');
   });
 });
@@ -47,8 +62,14 @@ describe('identity checks: preparation (fourth mutation run)', () => {
     const seen: string[] = [];
     const hasher = {
       hash: (secret: string): string => secret,
-      verify: (secret: string): boolean => { seen.push(secret); return false; },
-      verifyAsync: (secret: string): Promise<boolean> => { seen.push(secret); return Promise.resolve(false); },
+      verify: (secret: string): boolean => {
+        seen.push(secret);
+        return false;
+      },
+      verifyAsync: (secret: string): Promise<boolean> => {
+        seen.push(secret);
+        return Promise.resolve(false);
+      },
     };
     const identity = new HashedIdentity('alice', 'stored', hasher);
     expect(identity.compareSecret('pw\u0221')).to.equal(false);
@@ -74,7 +95,10 @@ describe('identity checks: preparation (fourth mutation run)', () => {
 
   it('a hasher whose verify returns nothing (or null) is a mismatch, not a crash', () => {
     for (const result of [undefined, null]) {
-      const identity = new HashedIdentity('alice', 'stored', { hash: (secret: string) => secret, verify: () => result as unknown as boolean });
+      const identity = new HashedIdentity('alice', 'stored', {
+        hash: (secret: string) => secret,
+        verify: () => result as unknown as boolean,
+      });
       expect(identity.compareSecret('pw')).to.equal(false);
     }
   });

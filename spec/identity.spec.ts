@@ -41,7 +41,7 @@ describe('identity', () => {
   describe('ClearIdentity', () => {
     const alice = new ClearIdentity('alice', 'alice-pass');
 
-    it('has pysasl\'s surface: authcid, compareAuthcid, compareSecret, getClearSecret', () => {
+    it("has pysasl's surface: authcid, compareAuthcid, compareSecret, getClearSecret", () => {
       expect(alice.authcid).to.equal('alice');
       expect(alice.compareAuthcid('alice')).to.equal(true);
       expect(alice.compareAuthcid('Alice')).to.equal(false);
@@ -103,7 +103,12 @@ describe('identity', () => {
       const lower = new ClearIdentity('Alice', 'Pass', { prepare: (text) => text.toLowerCase() });
       expect(lower.compareAuthcid('ALICE')).to.equal(true);
       expect(lower.compareSecret('pASS')).to.equal(true);
-      const throwing = new ClearIdentity('alice', 'pass', { prepare: (text) => { if (text === 'boom') throw new Error('boom'); return text; } });
+      const throwing = new ClearIdentity('alice', 'pass', {
+        prepare: (text) => {
+          if (text === 'boom') throw new Error('boom');
+          return text;
+        },
+      });
       expect(throwing.compareSecret('boom')).to.equal(false);
       expect(throwing.compareSecret('pass')).to.equal(true);
       const broken = new ClearIdentity('alice', 'pass', { prepare: () => undefined as never });
@@ -159,7 +164,9 @@ describe('identity', () => {
         expectSaslError(() => HashedIdentity.create('frank', secret, fast), 'USAGE');
         await expectSaslRejection(HashedIdentity.createAsync('frank', secret, fast), 'USAGE');
       }
-      expect(HashedIdentity.create('frank', 'key\u{1F511}', fast, { prepare: noprep }).compareSecret('key\u{1F511}')).to.equal(true);
+      expect(
+        HashedIdentity.create('frank', 'key\u{1F511}', fast, { prepare: noprep }).compareSecret('key\u{1F511}'),
+      ).to.equal(true);
     });
 
     it('createAsync hashes on the thread pool, or falls back to hash', async () => {
@@ -182,7 +189,9 @@ describe('identity', () => {
     it('fails closed when the hasher throws, rejects, or answers something other than true', async () => {
       const throwing: PasswordHasher = {
         hash: () => 'x',
-        verify: () => { throw new Error('boom'); },
+        verify: () => {
+          throw new Error('boom');
+        },
         hashAsync: () => Promise.resolve('x'),
         verifyAsync: () => Promise.reject(new Error('boom')),
       };
@@ -195,10 +204,16 @@ describe('identity', () => {
     });
 
     it('refuses a verify that returns a promise (a misnamed async verifier) with a UsageError, never a match', async () => {
-      const misnamed = new HashedIdentity('judy', 'x', { hash: () => 'x', verify: (() => Promise.resolve(true)) as never });
+      const misnamed = new HashedIdentity('judy', 'x', {
+        hash: () => 'x',
+        verify: (() => Promise.resolve(true)) as never,
+      });
       const error = expectSaslError(() => misnamed.compareSecret('pass'), 'USAGE');
       expect(error.message).to.match(/verifyAsync/);
-      const rejecting = new HashedIdentity('judy', 'x', { hash: () => 'x', verify: (() => Promise.reject(new Error('no'))) as never });
+      const rejecting = new HashedIdentity('judy', 'x', {
+        hash: () => 'x',
+        verify: (() => Promise.reject(new Error('no'))) as never,
+      });
       expectSaslError(() => rejecting.compareSecret('pass'), 'USAGE');
       // On the async path the promise is simply awaited.
       expect(await misnamed.compareSecretAsync('pass')).to.equal(true);
@@ -231,7 +246,10 @@ describe('identity', () => {
         expectSaslError(() => new SyncServerSession(PLAIN.server(options, b('\0kim\0kim-pass'))).start(), 'USAGE');
         const step = await new PromiseServerSession(PLAIN.server(options, b('\0kim\0kim-pass'))).start();
         expect(step.done && step.outcome.authcid).to.equal('kim');
-        await expectSaslRejection(new PromiseServerSession(PLAIN.server(options, b('\0kim\0wrong'))).start(), 'AUTHENTICATION_FAILED');
+        await expectSaslRejection(
+          new PromiseServerSession(PLAIN.server(options, b('\0kim\0wrong'))).start(),
+          'AUTHENTICATION_FAILED',
+        );
       });
     });
 
@@ -242,13 +260,19 @@ describe('identity', () => {
       try {
         const first = mia.compareSecretAsync('mia-pass');
         const second = mia.compareSecretAsync('mia-pass');
-        const refused = await second.then(() => undefined, (error: unknown) => error);
+        const refused = await second.then(
+          () => undefined,
+          (error: unknown) => error,
+        );
         expect(refused).to.have.property('code', 'LIMIT_EXCEEDED');
         expect(String(refused)).not.to.include('mia-pass');
         expect(await first).to.equal(true);
         const options = { lookup: storeOf(mia) };
         const running = new PromiseServerSession(PLAIN.server(options, b('\0mia\0mia-pass'))).start();
-        await expectSaslRejection(new PromiseServerSession(PLAIN.server(options, b('\0mia\0mia-pass'))).start(), 'LIMIT_EXCEEDED');
+        await expectSaslRejection(
+          new PromiseServerSession(PLAIN.server(options, b('\0mia\0mia-pass'))).start(),
+          'LIMIT_EXCEEDED',
+        );
         const step = await running;
         expect(step.done && step.outcome.authcid).to.equal('mia');
       } finally {

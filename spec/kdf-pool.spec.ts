@@ -46,7 +46,12 @@ const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolv
  * Jobs whose completion the test controls. Each records, when the pool starts it, how many jobs
  * the pool reports running; `started` lists them in start order.
  */
-function controlledJobs(count: number): { started: number[]; seen: number[]; gates: Deferred<number>[]; results: Promise<number>[] } {
+function controlledJobs(count: number): {
+  started: number[];
+  seen: number[];
+  gates: Deferred<number>[];
+  results: Promise<number>[];
+} {
   const started: number[] = [];
   const seen: number[] = [];
   const gates = Array.from({ length: count }, () => deferred<number>());
@@ -93,8 +98,14 @@ describe('KDF pool', () => {
     it('changes only what is given and returns the new status', () => {
       expect(configureKdfPool({ concurrency: 3 })).to.include({ concurrency: 3, maxQueued: DEFAULT_KDF_MAX_QUEUED });
       expect(configureKdfPool({ maxQueued: 10 })).to.include({ concurrency: 3, maxQueued: 10 });
-      expect(configureKdfPool({ concurrency: Infinity, maxQueued: 0 })).to.include({ concurrency: Infinity, maxQueued: 0 });
-      expect(configureKdfPool({ concurrency: 'auto' })).to.include({ concurrency: defaultKdfConcurrency(), maxQueued: 0 });
+      expect(configureKdfPool({ concurrency: Infinity, maxQueued: 0 })).to.include({
+        concurrency: Infinity,
+        maxQueued: 0,
+      });
+      expect(configureKdfPool({ concurrency: 'auto' })).to.include({
+        concurrency: defaultKdfConcurrency(),
+        maxQueued: 0,
+      });
     });
 
     it('refuses invalid settings with a UsageError and keeps the old ones', () => {
@@ -105,10 +116,12 @@ describe('KDF pool', () => {
         expect(error).to.be.instanceOf(UsageError);
         expect(error.party).to.equal('local');
       }
-      for (const maxQueued of [-1, 0.5, NaN, 'x']) expectSaslError(() => configureKdfPool({ maxQueued } as never), 'USAGE');
+      for (const maxQueued of [-1, 0.5, NaN, 'x'])
+        expectSaslError(() => configureKdfPool({ maxQueued } as never), 'USAGE');
       // Nothing changes when one of two settings is wrong.
       expectSaslError(() => configureKdfPool({ concurrency: 4, maxQueued: -1 }), 'USAGE');
-      for (const options of [null, undefined, 3, 'auto']) expectSaslError(() => configureKdfPool(options as never), 'USAGE');
+      for (const options of [null, undefined, 3, 'auto'])
+        expectSaslError(() => configureKdfPool(options as never), 'USAGE');
       expect(status()).to.include({ concurrency: 2, maxQueued: 5 });
     });
   });
@@ -168,7 +181,10 @@ describe('KDF pool', () => {
     it('refuses jobs beyond maxQueued with a LimitExceededError', async () => {
       configureKdfPool({ concurrency: 1, maxQueued: 1 });
       const { started, gates, results } = controlledJobs(2);
-      const refused = await expectSaslRejection(runKdf(() => Promise.resolve(0), { mechanism: 'SCRAM-SHA-256' }), 'LIMIT_EXCEEDED');
+      const refused = await expectSaslRejection(
+        runKdf(() => Promise.resolve(0), { mechanism: 'SCRAM-SHA-256' }),
+        'LIMIT_EXCEEDED',
+      );
       expect(refused).to.be.instanceOf(LimitExceededError);
       expect(refused).to.include({ limit: 'kdfMaxQueued', party: 'local', mechanism: 'SCRAM-SHA-256' });
       expect(status()).to.include({ running: 1, queued: 1 });
@@ -224,7 +240,10 @@ describe('KDF pool', () => {
 
     it('turns Node crypto errors into a UsageError and frees the slot', async () => {
       configureKdfPool({ concurrency: 1 });
-      const error = await expectSaslRejection(pooledPbkdf2('pw', 'salt', 1, 32, 'no-such-digest', undefined, 'SCRAM-SHA-256'), 'USAGE');
+      const error = await expectSaslRejection(
+        pooledPbkdf2('pw', 'salt', 1, 32, 'no-such-digest', undefined, 'SCRAM-SHA-256'),
+        'USAGE',
+      );
       expect(error).to.include({ message: 'PBKDF2 failed', mechanism: 'SCRAM-SHA-256', party: 'local' });
       expect(error.cause).to.be.instanceOf(Error);
       await expectSaslRejection(pooledScrypt('pw', 'salt', 32, { N: 3, r: 1, p: 1, maxmem: 1e6 }), 'USAGE');
@@ -252,7 +271,10 @@ describe('KDF pool', () => {
       expect(await expectSaslRejection(aborted, 'ABORTED')).to.include({ party: 'local', mechanism: 'SCRAM-SHA-1' });
       await expectSaslRejection(timedOut, 'TIMEOUT');
       // An already-aborted signal never queues.
-      await expectSaslRejection(runKdf(() => Promise.resolve(++ran), { signal: AbortSignal.abort() }), 'ABORTED');
+      await expectSaslRejection(
+        runKdf(() => Promise.resolve(++ran), { signal: AbortSignal.abort() }),
+        'ABORTED',
+      );
       gates[0]!.resolve(0);
       expect(await results[0]).to.equal(0);
       expect(await after).to.equal(1);
@@ -329,7 +351,10 @@ describe('KDF pool', () => {
       const blocker = deferred<undefined>();
       const blocking = runKdf(() => blocker.promise);
       const limit = new AbortController();
-      const client = new PromiseClientSession(SCRAM_SHA_256.client(credentials, { scramCache: false }), { signal: limit.signal, mechanism: 'SCRAM-SHA-256' });
+      const client = new PromiseClientSession(SCRAM_SHA_256.client(credentials, { scramCache: false }), {
+        signal: limit.signal,
+        mechanism: 'SCRAM-SHA-256',
+      });
       const server = new PromiseServerSession(SCRAM_SHA_256.server(options, await client.start()));
       const first = await server.start();
       if (first.done) throw new Error('expected server-first');
@@ -349,7 +374,12 @@ describe('KDF pool', () => {
       const pbkdf2 = new Pbkdf2Hasher({ rounds: 1000 });
       const scrypt = new ScryptHasher({ ln: 4 });
       const secret = ScramSecret.fromPassword('SHA-256', PASSWORD, { iterations: 4096 });
-      const pending = Promise.all([pbkdf2.hashAsync('pw'), scrypt.hashAsync('pw'), secret.verifyNormalizedAsync(PASSWORD), ScramSecret.fromPasswordAsync('SHA-1', PASSWORD)] as const);
+      const pending = Promise.all([
+        pbkdf2.hashAsync('pw'),
+        scrypt.hashAsync('pw'),
+        secret.verifyNormalizedAsync(PASSWORD),
+        ScramSecret.fromPasswordAsync('SHA-1', PASSWORD),
+      ] as const);
       expect(status()).to.include({ running: 1, queued: 4 });
       // The sync driver derives on the calling thread, past the queue.
       const client = new SyncClientSession(SCRAM_SHA_256.client(credentials, { scramCache: false }));

@@ -6,11 +6,15 @@ describe('md5 (resumable, for Dovecot CRAM-MD5 states)', () => {
   it('equals node:crypto MD5 on random inputs of every length 0..200, and large ones', () => {
     for (let length = 0; length <= 200; length++) {
       const data = randomBytes(length);
-      expect(Buffer.from(md5(data)).toString('hex'), `length ${length}`).to.equal(createHash('md5').update(data).digest('hex'));
+      expect(Buffer.from(md5(data)).toString('hex'), `length ${length}`).to.equal(
+        createHash('md5').update(data).digest('hex'),
+      );
     }
     for (const length of [4095, 4096, 65536 + 7, 1 << 20]) {
       const data = randomBytes(length);
-      expect(Buffer.from(md5(data)).toString('hex'), `length ${length}`).to.equal(createHash('md5').update(data).digest('hex'));
+      expect(Buffer.from(md5(data)).toString('hex'), `length ${length}`).to.equal(
+        createHash('md5').update(data).digest('hex'),
+      );
     }
   });
 
@@ -19,7 +23,9 @@ describe('md5 (resumable, for Dovecot CRAM-MD5 states)', () => {
       const key = randomBytes(length);
       const message = randomBytes(length % 70);
       const expected = createHmac('md5', key).update(message).digest('hex');
-      expect(Buffer.from(hmacMd5FromStates(hmacMd5States(key), message)).toString('hex'), `key ${length}`).to.equal(expected);
+      expect(Buffer.from(hmacMd5FromStates(hmacMd5States(key), message)).toString('hex'), `key ${length}`).to.equal(
+        expected,
+      );
     }
   });
 

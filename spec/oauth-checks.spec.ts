@@ -2,7 +2,21 @@
 // or loosening it fails a spec (issue 11, found by mutation testing: see mutation/RESULTS.md).
 import { expect } from 'chai';
 import { inspect } from 'node:util';
-import { AuthenticationFailedError, AuthorizationFailedError, ClientCredentials, OAUTHBEARER, type SaslError, type ServerOptions, SyncClientSession, SyncServerSession, XOAUTH2, buildOauthbearerResponse, buildXoauth2Response, parseOauthbearerResponse, parseXoauth2Response } from '../lib/index.js';
+import {
+  AuthenticationFailedError,
+  AuthorizationFailedError,
+  ClientCredentials,
+  OAUTHBEARER,
+  type SaslError,
+  type ServerOptions,
+  SyncClientSession,
+  SyncServerSession,
+  XOAUTH2,
+  buildOauthbearerResponse,
+  buildXoauth2Response,
+  parseOauthbearerResponse,
+  parseXoauth2Response,
+} from '../lib/index.js';
 import { BearerCredentials, parseKeyValues, parseTokenError } from '../lib/oauth.js';
 import { b, expectSaslError } from './support/helpers.js';
 
@@ -39,7 +53,8 @@ describe('OAuth checks (each pinned on its own)', () => {
       blamed(() => bearer('n,,\x01hosts\x01auth=Bearer abc\x01\x01'), 'MALFORMED_MESSAGE', 'client', 'OAUTHBEARER');
     });
     it('keys are letters only, anchored at both ends', () => {
-      for (const key of ['1a', 'a1', 'a-b']) blamed(() => parseKeyValues(b(`${key}=1\x01\x01`), 'TEST'), 'MALFORMED_MESSAGE', 'client', 'TEST');
+      for (const key of ['1a', 'a1', 'a-b'])
+        blamed(() => parseKeyValues(b(`${key}=1\x01\x01`), 'TEST'), 'MALFORMED_MESSAGE', 'client', 'TEST');
     });
     it('values may hold HTAB, CR and LF but no other control character', () => {
       expect(parseKeyValues(b('a=x\ty\r\n\x01\x01'), 'TEST').get('a')).to.equal('x\ty\r\n');
@@ -51,16 +66,26 @@ describe('OAuth checks (each pinned on its own)', () => {
 
   describe('bearer token and port syntax', () => {
     it('the scheme is "Bearer" at the start of auth=', () => {
-      for (const auth of ['xBearer abc', 'Bearerabc', ' Bearer abc']) blamed(() => bearer(`n,,\x01auth=${auth}\x01\x01`), 'MALFORMED_MESSAGE', 'client', 'OAUTHBEARER');
+      for (const auth of ['xBearer abc', 'Bearerabc', ' Bearer abc'])
+        blamed(() => bearer(`n,,\x01auth=${auth}\x01\x01`), 'MALFORMED_MESSAGE', 'client', 'OAUTHBEARER');
     });
     it('the token is a b64token anchored at both ends', () => {
-      for (const token of ['!abc', 'abc!', 'a=b', 'abc def']) blamed(() => bearer(`n,,\x01auth=Bearer ${token}\x01\x01`), 'MALFORMED_MESSAGE', 'client', 'OAUTHBEARER');
+      for (const token of ['!abc', 'abc!', 'a=b', 'abc def'])
+        blamed(() => bearer(`n,,\x01auth=Bearer ${token}\x01\x01`), 'MALFORMED_MESSAGE', 'client', 'OAUTHBEARER');
       expect(bearer('n,,\x01auth=Bearer a-._~+/Z9==\x01\x01')).to.equal('alice');
     });
     it('the port is 1 to 5 digits, anchored at both ends', () => {
-      for (const port of ['x1', '1x', '123456', '+1', '1.0']) blamed(() => bearer(`n,,\x01port=${port}\x01auth=Bearer abc\x01\x01`), 'MALFORMED_MESSAGE', 'client', 'OAUTHBEARER');
+      for (const port of ['x1', '1x', '123456', '+1', '1.0'])
+        blamed(
+          () => bearer(`n,,\x01port=${port}\x01auth=Bearer abc\x01\x01`),
+          'MALFORMED_MESSAGE',
+          'client',
+          'OAUTHBEARER',
+        );
       let seen: number | undefined;
-      bearer('n,,\x01port=00143\x01auth=Bearer abc\x01\x01', { validateToken: (request) => ((seen = request.port), { authcid: 'alice' }) });
+      bearer('n,,\x01port=00143\x01auth=Bearer abc\x01\x01', {
+        validateToken: (request) => ((seen = request.port), { authcid: 'alice' }),
+      });
       expect(seen).to.equal(143);
     });
   });
@@ -73,7 +98,10 @@ describe('OAuth checks (each pinned on its own)', () => {
       ['an error with an empty status', { error: { status: '' } }],
       ['an error with a numeric status', { error: { status: 401 } }],
       ['an error with non-string schemes', { error: { status: 'invalid_token', schemes: 1 } }],
-      ['an error with a non-string openidConfiguration', { error: { status: 'invalid_token', openidConfiguration: {} } }],
+      [
+        'an error with a non-string openidConfiguration',
+        { error: { status: 'invalid_token', openidConfiguration: {} } },
+      ],
       ['a numeric authcid', { authcid: 7 }],
       ['null', null],
     ];
@@ -81,7 +109,12 @@ describe('OAuth checks (each pinned on its own)', () => {
       it(`refuses ${name} with USAGE, and no login (OAUTHBEARER and XOAUTH2)`, () => {
         const options: ServerOptions = { validateToken: () => verdict as never };
         blamed(() => bearer('n,,\x01auth=Bearer abc\x01\x01', options), 'USAGE', 'local', 'OAUTHBEARER');
-        blamed(() => new SyncServerSession(XOAUTH2.server(options, b('user=bob\x01auth=Bearer abc\x01\x01'))).start(), 'USAGE', 'local', 'XOAUTH2');
+        blamed(
+          () => new SyncServerSession(XOAUTH2.server(options, b('user=bob\x01auth=Bearer abc\x01\x01'))).start(),
+          'USAGE',
+          'local',
+          'XOAUTH2',
+        );
       });
     }
     it('an error with an authcid beside it is still an error: the exchange fails', () => {
@@ -97,7 +130,9 @@ describe('OAuth checks (each pinned on its own)', () => {
     it('BearerCredentials shows user, host and port in JSON and inspect, under its own name, never the token', () => {
       const claim = new BearerCredentials('bob', 'tok-secret', 'imap.example', 993);
       expect(JSON.parse(JSON.stringify(claim))).to.deep.equal({ user: 'bob', host: 'imap.example', port: 993 });
-      expect(inspect(claim)).to.match(/^BearerCredentials/).and.not.include('tok-secret');
+      expect(inspect(claim))
+        .to.match(/^BearerCredentials/)
+        .and.not.include('tok-secret');
     });
     it('after an error challenge OAUTHBEARER wants exactly 0x01: an empty reply is malformed (blamed on the client)', () => {
       const options: ServerOptions = { validateToken: () => ({ error: { status: 'invalid_token' } }) };
@@ -108,12 +143,20 @@ describe('OAuth checks (each pinned on its own)', () => {
       }
     });
     it('the OAUTHBEARER client: ports 0 and 65535 are fine, -1 and 65536 are USAGE; no user sends n,,', () => {
-      expect(new TextDecoder().decode(buildOauthbearerResponse('tok', { port: 0 }))).to.equal('n,,\x01port=0\x01auth=Bearer tok\x01\x01');
+      expect(new TextDecoder().decode(buildOauthbearerResponse('tok', { port: 0 }))).to.equal(
+        'n,,\x01port=0\x01auth=Bearer tok\x01\x01',
+      );
       expect(new TextDecoder().decode(buildOauthbearerResponse('tok', { port: 65535 }))).to.include('port=65535\x01');
-      for (const port of [-1, 65536, 1.5]) blamed(() => buildOauthbearerResponse('tok', { port }), 'USAGE', 'local', 'OAUTHBEARER');
+      for (const port of [-1, 65536, 1.5])
+        blamed(() => buildOauthbearerResponse('tok', { port }), 'USAGE', 'local', 'OAUTHBEARER');
     });
     it('local errors name the mechanism', () => {
-      blamed(() => new SyncServerSession(OAUTHBEARER.server({}, b('n,,\x01auth=Bearer abc\x01\x01'))).start(), 'USAGE', 'local', 'OAUTHBEARER');
+      blamed(
+        () => new SyncServerSession(OAUTHBEARER.server({}, b('n,,\x01auth=Bearer abc\x01\x01'))).start(),
+        'USAGE',
+        'local',
+        'OAUTHBEARER',
+      );
       blamed(() => buildOauthbearerResponse('tok\n'), 'USAGE', 'local', 'OAUTHBEARER');
     });
     it('the client takes success without data or with empty data, and blames the server for data, an empty challenge, or a second challenge', () => {
@@ -133,18 +176,39 @@ describe('OAuth checks (each pinned on its own)', () => {
   });
   describe('the client reading an error challenge (third mutation run)', () => {
     it('keeps all four fields, numbers as text, and drops a non-finite number', () => {
-      const all = '{"status":401,"scope":"mail","schemes":"bearer","openid-configuration":"https://id.example/.well-known"}';
-      expect(parseTokenError(b(all))).to.deep.equal({ status: '401', scope: 'mail', schemes: 'bearer', openidConfiguration: 'https://id.example/.well-known' });
+      const all =
+        '{"status":401,"scope":"mail","schemes":"bearer","openid-configuration":"https://id.example/.well-known"}';
+      expect(parseTokenError(b(all))).to.deep.equal({
+        status: '401',
+        scope: 'mail',
+        schemes: 'bearer',
+        openidConfiguration: 'https://id.example/.well-known',
+      });
       expect(parseTokenError(b('{"status":1e999,"scope":true}'))).to.deep.equal({});
       expect(parseTokenError(b('5'))).to.deep.equal({});
     });
-    it('a failure after an error challenge without a status keeps the adapter\'s serverError and party', () => {
-      for (const [challenge, expected] of [['{"scope":"mail"}', '535 5.7.8'], ['{"status":"invalid_token"}', 'invalid_token'], ['not json', '535 5.7.8']] as const) {
+    it("a failure after an error challenge without a status keeps the adapter's serverError and party", () => {
+      for (const [challenge, expected] of [
+        ['{"scope":"mail"}', '535 5.7.8'],
+        ['{"status":"invalid_token"}', 'invalid_token'],
+        ['not json', '535 5.7.8'],
+      ] as const) {
         const client = new SyncClientSession(OAUTHBEARER.client(new ClientCredentials('bob', 'tok')));
         client.start(true);
         expect(Array.from(client.challenge(b(challenge)))).to.deep.equal([1]);
-        const error = blamed(() => client.failure(new AuthenticationFailedError('535 rejected', { party: 'server', serverError: '535 5.7.8' })), 'AUTHENTICATION_FAILED', 'server', 'OAUTHBEARER');
-        expect({ message: error.message, serverError: (error as { serverError?: string }).serverError }).to.deep.equal({ message: '535 rejected', serverError: expected });
+        const error = blamed(
+          () =>
+            client.failure(
+              new AuthenticationFailedError('535 rejected', { party: 'server', serverError: '535 5.7.8' }),
+            ),
+          'AUTHENTICATION_FAILED',
+          'server',
+          'OAUTHBEARER',
+        );
+        expect({ message: error.message, serverError: (error as { serverError?: string }).serverError }).to.deep.equal({
+          message: '535 rejected',
+          serverError: expected,
+        });
       }
     });
     it('a failure of another kind after an error challenge is passed on as it is', () => {
@@ -165,7 +229,8 @@ describe('OAuth checks (each pinned on its own)', () => {
   });
   describe('XOAUTH2 blame (third mutation run)', () => {
     it('a message without user or without auth is MALFORMED_MESSAGE blamed on the client', () => {
-      for (const message of ['auth=Bearer abc\x01\x01', 'user=bob\x01\x01']) blamed(() => parseXoauth2Response(b(message)), 'MALFORMED_MESSAGE', 'client', 'XOAUTH2');
+      for (const message of ['auth=Bearer abc\x01\x01', 'user=bob\x01\x01'])
+        blamed(() => parseXoauth2Response(b(message)), 'MALFORMED_MESSAGE', 'client', 'XOAUTH2');
     });
     it('the client refuses an empty token as a USAGE error of XOAUTH2', () => {
       blamed(() => buildXoauth2Response('bob', ''), 'USAGE', 'local', 'XOAUTH2');
@@ -176,10 +241,20 @@ describe('OAuth checks (each pinned on its own)', () => {
     // or host was reported as LIMIT_EXCEEDED instead of the message being malformed.
     const small: ServerOptions = { maxFieldBytes: 4 };
     it('XOAUTH2: a message with a long user and no auth is MALFORMED_MESSAGE', () => {
-      blamed(() => parseXoauth2Response(b('user=bob-the-long\x01\x01'), small), 'MALFORMED_MESSAGE', 'client', 'XOAUTH2');
+      blamed(
+        () => parseXoauth2Response(b('user=bob-the-long\x01\x01'), small),
+        'MALFORMED_MESSAGE',
+        'client',
+        'XOAUTH2',
+      );
     });
     it('OAUTHBEARER: a message with a long host and no auth is MALFORMED_MESSAGE', () => {
-      blamed(() => parseOauthbearerResponse(b('n,,\x01host=mail.example.com\x01\x01'), small), 'MALFORMED_MESSAGE', 'client', 'OAUTHBEARER');
+      blamed(
+        () => parseOauthbearerResponse(b('n,,\x01host=mail.example.com\x01\x01'), small),
+        'MALFORMED_MESSAGE',
+        'client',
+        'OAUTHBEARER',
+      );
     });
   });
 });

@@ -1,6 +1,16 @@
 import { expect } from 'chai';
 import { inspect } from 'node:util';
-import { BearerCredentials, ClientCredentials, OAUTHBEARER, SyncClientSession, SyncServerSession, type TokenRequest, XOAUTH2, encodeTokenError, parseTokenError } from '../lib/index.js';
+import {
+  BearerCredentials,
+  ClientCredentials,
+  OAUTHBEARER,
+  SyncClientSession,
+  SyncServerSession,
+  type TokenRequest,
+  XOAUTH2,
+  encodeTokenError,
+  parseTokenError,
+} from '../lib/index.js';
 import { parseBearerAuth, parseKeyValues } from '../lib/oauth.js';
 import { b, expectNoSecrets, expectSaslError, s } from './support/helpers.js';
 import { bytesOf, vector } from './support/vectors.js';
@@ -9,7 +19,11 @@ describe('oauth (shared by XOAUTH2 and OAUTHBEARER)', () => {
   describe('parseKeyValues', () => {
     it('reads terminated pairs and the final terminator', () => {
       const pairs = parseKeyValues(b('a=1\x01bb=x=y\x01c=\x01\x01'), 'TEST');
-      expect([...pairs]).to.deep.equal([['a', '1'], ['bb', 'x=y'], ['c', '']]);
+      expect([...pairs]).to.deep.equal([
+        ['a', '1'],
+        ['bb', 'x=y'],
+        ['c', ''],
+      ]);
       expect(parseKeyValues(b('\x01'), 'TEST').size).to.equal(0);
     });
 
@@ -37,7 +51,16 @@ describe('oauth (shared by XOAUTH2 and OAUTHBEARER)', () => {
       expect(parseBearerAuth('Bearer abc.DEF-_~+/==', 'TEST')).to.equal('abc.DEF-_~+/==');
       expect(parseBearerAuth('bEARER   tok', 'TEST')).to.equal('tok');
     });
-    for (const value of ['Basic dXNlcjpwYXNz', 'Bearer', 'Bearer ', 'Bearertok', 'Bearer tok en', 'Bearer t=k', 'Bearer tök', '']) {
+    for (const value of [
+      'Basic dXNlcjpwYXNz',
+      'Bearer',
+      'Bearer ',
+      'Bearertok',
+      'Bearer tok en',
+      'Bearer t=k',
+      'Bearer tök',
+      '',
+    ]) {
       it(`rejects ${JSON.stringify(value)}`, () => {
         expectSaslError(() => parseBearerAuth(value, 'TEST'), 'MALFORMED_MESSAGE');
       });
@@ -46,16 +69,29 @@ describe('oauth (shared by XOAUTH2 and OAUTHBEARER)', () => {
 
   describe('error JSON', () => {
     it('encodes RFC 7628 and Google examples byte for byte', () => {
-      const rfc = encodeTokenError({ status: 'invalid_token', scope: 'example_scope', openidConfiguration: 'https://example.com/.well-known/openid-configuration' });
+      const rfc = encodeTokenError({
+        status: 'invalid_token',
+        scope: 'example_scope',
+        openidConfiguration: 'https://example.com/.well-known/openid-configuration',
+      });
       expect(s(rfc)).to.equal(s(bytesOf(vector('oauthbearer-rfc7628-imap-error-challenge').expected['message'])));
-      const smtp = encodeTokenError({ status: 'invalid_token', schemes: 'bearer mac', scope: 'https://mail.example.com/' });
+      const smtp = encodeTokenError({
+        status: 'invalid_token',
+        schemes: 'bearer mac',
+        scope: 'https://mail.example.com/',
+      });
       expect(s(smtp)).to.equal(s(bytesOf(vector('oauthbearer-rfc7628-smtp-error-challenge').expected['message'])));
-      const google = encodeTokenError({ status: '401', schemes: 'bearer mac', scope: 'https://mail.google.com/' }, true);
+      const google = encodeTokenError(
+        { status: '401', schemes: 'bearer mac', scope: 'https://mail.google.com/' },
+        true,
+      );
       expect(s(google)).to.equal(s(bytesOf(vector('xoauth2-google-error-challenge').expected['challenge'])));
     });
 
     it('parses the published challenges', () => {
-      expect(parseTokenError(bytesOf(vector('oauthbearer-rfc7628-imap-error-challenge').expected['message']))).to.deep.equal({
+      expect(
+        parseTokenError(bytesOf(vector('oauthbearer-rfc7628-imap-error-challenge').expected['message'])),
+      ).to.deep.equal({
         status: 'invalid_token',
         scope: 'example_scope',
         openidConfiguration: 'https://example.com/.well-known/openid-configuration',
@@ -93,7 +129,10 @@ describe('oauth (shared by XOAUTH2 and OAUTHBEARER)', () => {
           authorize: ({ authzid }: { authzid: string }) => (asked.push(authzid), true),
         };
         for (const control of ['\r', '\n', '\r\n', '\t', '\u0000', '\u001B', '\u007F', '\u0085', '\u009F']) {
-          const error = expectSaslError(() => new SyncServerSession(mechanism.server(options, build(`bob${control}admin`))).start(), 'MALFORMED_MESSAGE');
+          const error = expectSaslError(
+            () => new SyncServerSession(mechanism.server(options, build(`bob${control}admin`))).start(),
+            'MALFORMED_MESSAGE',
+          );
           expect(error.party).to.equal('client');
         }
         expect(seen).to.have.length(0);
@@ -113,7 +152,9 @@ describe('oauth (shared by XOAUTH2 and OAUTHBEARER)', () => {
 
   describe('validator verdicts', () => {
     const run = (verdict: unknown) => () =>
-      new SyncServerSession(XOAUTH2.server({ validateToken: () => verdict as never }, b('user=alice\x01auth=Bearer tok\x01\x01'))).start();
+      new SyncServerSession(
+        XOAUTH2.server({ validateToken: () => verdict as never }, b('user=alice\x01auth=Bearer tok\x01\x01')),
+      ).start();
     for (const [name, verdict] of [
       ['undefined', undefined],
       ['an empty authcid', { authcid: '' }],
@@ -128,7 +169,16 @@ describe('oauth (shared by XOAUTH2 and OAUTHBEARER)', () => {
   });
 
   it('a validator that throws fails the exchange with its own error', () => {
-    const session = new SyncServerSession(XOAUTH2.server({ validateToken: () => { throw new Error('db down'); } }, b('user=alice\x01auth=Bearer tok\x01\x01')));
+    const session = new SyncServerSession(
+      XOAUTH2.server(
+        {
+          validateToken: () => {
+            throw new Error('db down');
+          },
+        },
+        b('user=alice\x01auth=Bearer tok\x01\x01'),
+      ),
+    );
     expect(() => session.start()).to.throw('db down');
     expect(session.finished).to.equal(true);
   });

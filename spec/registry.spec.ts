@@ -32,8 +32,10 @@ import { expectSaslError } from './support/helpers.js';
 const PASSWORD = new ClientCredentials('alice', 'alice-pass');
 const TOKEN = new ClientCredentials('alice', 'tok-alice-0123456789', '', { kind: 'token' });
 const NOTHING = new ClientCredentials('', '');
-const binding = (): ClientOptions['channelBindingData'] => staticChannelBinding({ 'tls-server-end-point': new Uint8Array(32).fill(7) });
-const names = (offered: readonly string[], options: ChooseOptions): string | undefined => SASLAuth.all().chooseClient(offered, options)?.name;
+const binding = (): ClientOptions['channelBindingData'] =>
+  staticChannelBinding({ 'tls-server-end-point': new Uint8Array(32).fill(7) });
+const names = (offered: readonly string[], options: ChooseOptions): string | undefined =>
+  SASLAuth.all().chooseClient(offered, options)?.name;
 
 describe('registry: how a client picks its mechanism', () => {
   describe('chooseClient keeps the pysasl face', () => {
@@ -75,10 +77,20 @@ describe('registry: how a client picks its mechanism', () => {
 
     it('negotiateClient takes the kind from the credentials; a named mechanism is used as named', () => {
       const auth = SASLAuth.all();
-      expect(auth.negotiateClient(['SCRAM-SHA-256', 'OAUTHBEARER'], { credentials: TOKEN }).mechanism.name).to.equal('OAUTHBEARER');
-      expect(auth.negotiateClient(['SCRAM-SHA-256', 'OAUTHBEARER'], { credentials: PASSWORD }).mechanism.name).to.equal('SCRAM-SHA-256');
-      expect(auth.negotiateClient(['SCRAM-SHA-256', 'OAUTHBEARER'], { credentials: TOKEN, mechanism: 'scram-sha-256' }).mechanism.name).to.equal('SCRAM-SHA-256');
-      const error = expectSaslError(() => auth.negotiateClient(['SCRAM-SHA-256', 'PLAIN'], { credentials: TOKEN }), 'MECHANISM_UNAVAILABLE');
+      expect(auth.negotiateClient(['SCRAM-SHA-256', 'OAUTHBEARER'], { credentials: TOKEN }).mechanism.name).to.equal(
+        'OAUTHBEARER',
+      );
+      expect(auth.negotiateClient(['SCRAM-SHA-256', 'OAUTHBEARER'], { credentials: PASSWORD }).mechanism.name).to.equal(
+        'SCRAM-SHA-256',
+      );
+      expect(
+        auth.negotiateClient(['SCRAM-SHA-256', 'OAUTHBEARER'], { credentials: TOKEN, mechanism: 'scram-sha-256' })
+          .mechanism.name,
+      ).to.equal('SCRAM-SHA-256');
+      const error = expectSaslError(
+        () => auth.negotiateClient(['SCRAM-SHA-256', 'PLAIN'], { credentials: TOKEN }),
+        'MECHANISM_UNAVAILABLE',
+      );
       expect(error.party).to.equal('server');
       expect(error.message).to.match(/token/);
       expect(error.message).to.not.include('tok-alice');
@@ -95,20 +107,38 @@ describe('registry: how a client picks its mechanism', () => {
     });
 
     it('picks them with allowPlaintext, over an encrypted transport, or when the host does not say', () => {
-      expect(names(['PLAIN', 'LOGIN'], { credentials: PASSWORD, encrypted: false, allowPlaintext: true })).to.equal('PLAIN');
-      expect(names(['OAUTHBEARER'], { credentials: TOKEN, encrypted: false, allowPlaintext: true })).to.equal('OAUTHBEARER');
+      expect(names(['PLAIN', 'LOGIN'], { credentials: PASSWORD, encrypted: false, allowPlaintext: true })).to.equal(
+        'PLAIN',
+      );
+      expect(names(['OAUTHBEARER'], { credentials: TOKEN, encrypted: false, allowPlaintext: true })).to.equal(
+        'OAUTHBEARER',
+      );
       expect(names(['PLAIN', 'LOGIN'], { credentials: PASSWORD, encrypted: true })).to.equal('PLAIN');
       expect(names(['PLAIN', 'LOGIN'], { credentials: PASSWORD })).to.equal('PLAIN');
     });
 
     it('negotiateClient says why and how to opt in; naming the mechanism is consent', () => {
       const auth = SASLAuth.all();
-      const error = expectSaslError(() => auth.negotiateClient(['PLAIN', 'LOGIN'], { credentials: PASSWORD, choose: { encrypted: false } }), 'MECHANISM_UNAVAILABLE');
+      const error = expectSaslError(
+        () => auth.negotiateClient(['PLAIN', 'LOGIN'], { credentials: PASSWORD, choose: { encrypted: false } }),
+        'MECHANISM_UNAVAILABLE',
+      );
       expect(error.message).to.include('not encrypted');
       expect(error.message).to.include('allowPlaintext');
       expect(error.message).to.not.include('alice-pass');
-      expect(auth.negotiateClient(['PLAIN', 'LOGIN'], { credentials: PASSWORD, choose: { encrypted: false, allowPlaintext: true } }).mechanism.name).to.equal('PLAIN');
-      expect(auth.negotiateClient(['PLAIN', 'LOGIN'], { credentials: PASSWORD, mechanism: 'LOGIN', choose: { encrypted: false } }).mechanism.name).to.equal('LOGIN');
+      expect(
+        auth.negotiateClient(['PLAIN', 'LOGIN'], {
+          credentials: PASSWORD,
+          choose: { encrypted: false, allowPlaintext: true },
+        }).mechanism.name,
+      ).to.equal('PLAIN');
+      expect(
+        auth.negotiateClient(['PLAIN', 'LOGIN'], {
+          credentials: PASSWORD,
+          mechanism: 'LOGIN',
+          choose: { encrypted: false },
+        }).mechanism.name,
+      ).to.equal('LOGIN');
     });
   });
 
@@ -124,7 +154,10 @@ describe('registry: how a client picks its mechanism', () => {
 
     it('binds (p) with -PLUS when the client has binding data and the server offers it', async () => {
       const data = binding();
-      const choice = SASLAuth.all().negotiateClient(both, { credentials: PASSWORD, client: { channelBindingData: data } });
+      const choice = SASLAuth.all().negotiateClient(both, {
+        credentials: PASSWORD,
+        client: { channelBindingData: data },
+      });
       expect(choice.mechanism.name).to.equal('SCRAM-SHA-256-PLUS');
       expect(choice.channelBinding).to.equal('p');
       expect(choice.client.channelBindingData).to.equal(data);
@@ -147,31 +180,54 @@ describe('registry: how a client picks its mechanism', () => {
         expect(await firstMessage(choice)).to.match(/^n,,n=alice,r=/);
       }
       // The offered names are compared in any case.
-      expect(SASLAuth.all().negotiateClient(['scram-sha-256-plus', 'scram-sha-256'], { credentials: PASSWORD, client, mechanism: 'SCRAM-SHA-256' }).channelBinding).to.equal('n');
+      expect(
+        SASLAuth.all().negotiateClient(['scram-sha-256-plus', 'scram-sha-256'], {
+          credentials: PASSWORD,
+          client,
+          mechanism: 'SCRAM-SHA-256',
+        }).channelBinding,
+      ).to.equal('n');
     });
 
     it('sends y only when the client could bind and the server does not offer the -PLUS variant (or its list is unknown)', async () => {
       const data = binding();
-      const choice = SASLAuth.all().negotiateClient(['SCRAM-SHA-256', 'PLAIN'], { credentials: PASSWORD, client: { channelBindingData: data } });
+      const choice = SASLAuth.all().negotiateClient(['SCRAM-SHA-256', 'PLAIN'], {
+        credentials: PASSWORD,
+        client: { channelBindingData: data },
+      });
       expect(choice.mechanism.name).to.equal('SCRAM-SHA-256');
       expect(choice.channelBinding).to.equal('y');
       expect(choice.client.channelBindingData).to.equal(data);
       expect(await firstMessage(choice)).to.match(/^y,,n=alice,r=/);
-      expect(SASLAuth.all().negotiateClient(undefined, { credentials: PASSWORD, mechanism: 'SCRAM-SHA-256', client: { channelBindingData: data } }).channelBinding).to.equal('y');
+      expect(
+        SASLAuth.all().negotiateClient(undefined, {
+          credentials: PASSWORD,
+          mechanism: 'SCRAM-SHA-256',
+          client: { channelBindingData: data },
+        }).channelBinding,
+      ).to.equal('y');
     });
 
     it('sends n without binding data or with the policy disable, and never picks -PLUS then', async () => {
       const none = SASLAuth.all().negotiateClient(both, { credentials: PASSWORD });
       expect([none.mechanism.name, none.channelBinding]).to.deep.equal(['SCRAM-SHA-256', 'n']);
-      const disabled = SASLAuth.all().negotiateClient(both, { credentials: PASSWORD, client: { channelBinding: 'disable', channelBindingData: binding() } });
+      const disabled = SASLAuth.all().negotiateClient(both, {
+        credentials: PASSWORD,
+        client: { channelBinding: 'disable', channelBindingData: binding() },
+      });
       expect([disabled.mechanism.name, disabled.channelBinding]).to.deep.equal(['SCRAM-SHA-256', 'n']);
       expect(await firstMessage(disabled)).to.match(/^n,,/);
     });
 
     it('the policy require picks only -PLUS, and says so when there is none', () => {
       const required: ClientOptions = { channelBinding: 'require', channelBindingData: binding() };
-      expect(SASLAuth.all().negotiateClient(['PLAIN', ...both], { credentials: PASSWORD, client: required }).mechanism.name).to.equal('SCRAM-SHA-256-PLUS');
-      const error: SaslError = expectSaslError(() => SASLAuth.all().negotiateClient(['SCRAM-SHA-256', 'PLAIN'], { credentials: PASSWORD, client: required }), 'MECHANISM_UNAVAILABLE');
+      expect(
+        SASLAuth.all().negotiateClient(['PLAIN', ...both], { credentials: PASSWORD, client: required }).mechanism.name,
+      ).to.equal('SCRAM-SHA-256-PLUS');
+      const error: SaslError = expectSaslError(
+        () => SASLAuth.all().negotiateClient(['SCRAM-SHA-256', 'PLAIN'], { credentials: PASSWORD, client: required }),
+        'MECHANISM_UNAVAILABLE',
+      );
       expect(error.message).to.match(/channel binding is required/);
     });
   });
@@ -196,8 +252,12 @@ describe('every client profile negotiates through the registry', () => {
   // Each runs a client against a server that hangs up after the client's first message, and
   // returns that message (which mechanism, and its initial response), or the error when the
   // client sent nothing.
-  type Outcome = { readonly sent: Sent; readonly error?: undefined } | { readonly sent?: undefined; readonly error: unknown };
-  async function lineFirst(run: (lines: LineQueue, write: (line: string) => void) => Promise<unknown>, parse: (line: string) => Sent): Promise<Outcome> {
+  type Outcome =
+    { readonly sent: Sent; readonly error?: undefined } | { readonly sent?: undefined; readonly error: unknown };
+  async function lineFirst(
+    run: (lines: LineQueue, write: (line: string) => void) => Promise<unknown>,
+    parse: (line: string) => Sent,
+  ): Promise<Outcome> {
     const lines = new LineQueue();
     lines.end();
     const written: string[] = [];
@@ -214,20 +274,51 @@ describe('every client profile negotiates through the registry', () => {
     return { mechanism: mechanism ?? '', message: text(ir) };
   };
   function opts(r: Run): { choose?: ChooseOptions; client?: ClientOptions; auth?: SASLAuth } {
-    return { ...(r.choose ? { choose: r.choose } : {}), ...(r.client ? { client: r.client } : {}), ...(r.auth ? { auth: r.auth } : {}) };
+    return {
+      ...(r.choose ? { choose: r.choose } : {}),
+      ...(r.client ? { client: r.client } : {}),
+      ...(r.auth ? { auth: r.auth } : {}),
+    };
   }
 
   const PROFILES: Record<string, (run: Run) => Promise<Outcome>> = {
-    SMTP: (r) => lineFirst((lines, write) => smtpClientAuth({ credentials: r.credentials ?? PASSWORD, offered: r.offered, ...opts(r), lines, write }), authLine),
-    POP3: (r) => lineFirst((lines, write) => pop3ClientAuth({ credentials: r.credentials ?? PASSWORD, offered: r.offered, ...opts(r), lines, write }), authLine),
+    SMTP: (r) =>
+      lineFirst(
+        (lines, write) =>
+          smtpClientAuth({ credentials: r.credentials ?? PASSWORD, offered: r.offered, ...opts(r), lines, write }),
+        authLine,
+      ),
+    POP3: (r) =>
+      lineFirst(
+        (lines, write) =>
+          pop3ClientAuth({ credentials: r.credentials ?? PASSWORD, offered: r.offered, ...opts(r), lines, write }),
+        authLine,
+      ),
     IMAP: (r) =>
       lineFirst(
-        (lines, write) => imapClientAuth({ tag: 'A1', capabilities: parseImapCapabilities(`* CAPABILITY IMAP4rev1 SASL-IR ${r.offered.map((m) => `AUTH=${m}`).join(' ')}`), credentials: r.credentials ?? PASSWORD, ...opts(r), lines, write }),
+        (lines, write) =>
+          imapClientAuth({
+            tag: 'A1',
+            capabilities: parseImapCapabilities(
+              `* CAPABILITY IMAP4rev1 SASL-IR ${r.offered.map((m) => `AUTH=${m}`).join(' ')}`,
+            ),
+            credentials: r.credentials ?? PASSWORD,
+            ...opts(r),
+            lines,
+            write,
+          }),
         (line) => authLine(line.slice('A1 '.length).replace(/^AUTHENTICATE/, 'AUTH')),
       ),
     ManageSieve: (r) =>
       lineFirst(
-        (lines, write) => manageSieveClientAuth({ credentials: r.credentials ?? PASSWORD, offered: r.offered, ...opts(r), lines, write }),
+        (lines, write) =>
+          manageSieveClientAuth({
+            credentials: r.credentials ?? PASSWORD,
+            offered: r.offered,
+            ...opts(r),
+            lines,
+            write,
+          }),
         (line) => {
           const match = /^AUTHENTICATE "([^"]+)"(?: "([^"]*)")?$/.exec(line);
           return { mechanism: match?.[1] ?? '', message: text(match?.[2]) };
@@ -239,7 +330,16 @@ describe('every client profile negotiates through the registry', () => {
       const written: string[] = [];
       let error: unknown;
       const { auth, ...rest } = opts(r);
-      await xmppClientAuth({ auth: auth ?? SASLAuth.all(), credentials: r.credentials ?? PASSWORD, mechanisms: r.offered, ...rest, elements, write: (e) => { written.push(e); } }).catch((thrown: unknown) => {
+      await xmppClientAuth({
+        auth: auth ?? SASLAuth.all(),
+        credentials: r.credentials ?? PASSWORD,
+        mechanisms: r.offered,
+        ...rest,
+        elements,
+        write: (e) => {
+          written.push(e);
+        },
+      }).catch((thrown: unknown) => {
         error = thrown;
       });
       if (written.length === 0) return { error };
@@ -253,7 +353,16 @@ describe('every client profile negotiates through the registry', () => {
         yield await Promise.resolve(buildPgAuthenticationSASL(r.offered));
       })();
       let error: unknown;
-      await postgresClientAuth({ messages, write: (data) => { written.push(Uint8Array.from(data)); }, user: 'alice', password: 'alice-pass', ...(r.auth ? { auth: r.auth } : {}), ...(r.client ? { client: r.client } : {}) }).catch((thrown: unknown) => {
+      await postgresClientAuth({
+        messages,
+        write: (data) => {
+          written.push(Uint8Array.from(data));
+        },
+        user: 'alice',
+        password: 'alice-pass',
+        ...(r.auth ? { auth: r.auth } : {}),
+        ...(r.client ? { client: r.client } : {}),
+      }).catch((thrown: unknown) => {
         error = thrown;
       });
       const frame = written.find((data) => data[0] === 'p'.charCodeAt(0));
@@ -278,7 +387,12 @@ describe('every client profile negotiates through the registry', () => {
       });
 
       it('sends n (not y) when the host keeps to plain SCRAM-SHA-256 although the server offers -PLUS', async () => {
-        const sent = await first({ offered: both, client: { channelBindingData: binding() }, auth: SASLAuth.named(['SCRAM-SHA-256']), choose: { preference: ['SCRAM-SHA-256'] } });
+        const sent = await first({
+          offered: both,
+          client: { channelBindingData: binding() },
+          auth: SASLAuth.named(['SCRAM-SHA-256']),
+          choose: { preference: ['SCRAM-SHA-256'] },
+        });
         expect(sent.mechanism).to.equal('SCRAM-SHA-256');
         expect(sent.message).to.match(/^n,,n=/);
       });
@@ -291,8 +405,12 @@ describe('every client profile negotiates through the registry', () => {
 
       if (profile !== 'PostgreSQL') {
         it('a token picks OAUTHBEARER over SCRAM; a password picks SCRAM over OAUTHBEARER', async () => {
-          expect((await first({ offered: ['SCRAM-SHA-256', 'OAUTHBEARER', 'PLAIN'], credentials: TOKEN })).mechanism).to.equal('OAUTHBEARER');
-          expect((await first({ offered: ['OAUTHBEARER', 'SCRAM-SHA-256'], credentials: PASSWORD })).mechanism).to.equal('SCRAM-SHA-256');
+          expect(
+            (await first({ offered: ['SCRAM-SHA-256', 'OAUTHBEARER', 'PLAIN'], credentials: TOKEN })).mechanism,
+          ).to.equal('OAUTHBEARER');
+          expect(
+            (await first({ offered: ['OAUTHBEARER', 'SCRAM-SHA-256'], credentials: PASSWORD })).mechanism,
+          ).to.equal('SCRAM-SHA-256');
         });
 
         it('sends nothing and says why when told the transport is not encrypted and only PLAIN or LOGIN is offered; allowPlaintext opts in', async () => {
@@ -300,7 +418,10 @@ describe('every client profile negotiates through the registry', () => {
           expect(refused.sent).to.equal(undefined);
           expect(isSaslError(refused.error) && refused.error.code).to.equal('MECHANISM_UNAVAILABLE');
           expect((refused.error as Error).message).to.include('allowPlaintext');
-          expect((await first({ offered: ['PLAIN', 'LOGIN'], choose: { encrypted: false, allowPlaintext: true } })).mechanism).to.equal('PLAIN');
+          expect(
+            (await first({ offered: ['PLAIN', 'LOGIN'], choose: { encrypted: false, allowPlaintext: true } }))
+              .mechanism,
+          ).to.equal('PLAIN');
         });
       }
     });

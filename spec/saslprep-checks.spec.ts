@@ -88,4 +88,3 @@ describe('SASLprep checks: the tables decoded on first use', () => {
     }
   });
 });
-

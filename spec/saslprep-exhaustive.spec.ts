@@ -38,7 +38,8 @@ function ours(text: string, query: boolean): Outcome {
 
 // B.1 without U+200B, which the oracle maps to SPACE first. An input made only of these crashes
 // the oracle (it reads the first character of ''), so it is given the RFC's answer, ''.
-const ONLY_MAPPED_TO_NOTHING = /^(?:\u00AD|\u034F|\u1806|\u180B|\u180C|\u180D|\u200C|\u200D|\u2060|[\uFE00-\uFE0F]|\uFEFF)+$/;
+const ONLY_MAPPED_TO_NOTHING =
+  /^(?:\u00AD|\u034F|\u1806|\u180B|\u180C|\u180D|\u200C|\u200D|\u2060|[\uFE00-\uFE0F]|\uFEFF)+$/;
 
 function oracle(text: string, query: boolean): Outcome {
   if (ONLY_MAPPED_TO_NOTHING.test(text)) return 'ok ';
@@ -92,7 +93,9 @@ function documentedCause(text: string): string | undefined {
 
 /** An outcome as a short printable string, for failure messages. */
 function show(outcome: Outcome): string {
-  return outcome.startsWith('ok ') ? `ok [${Array.from(outcome.slice(3), (c) => c.codePointAt(0)!.toString(16)).join(' ')}]` : outcome;
+  return outcome.startsWith('ok ')
+    ? `ok [${Array.from(outcome.slice(3), (c) => c.codePointAt(0)!.toString(16)).join(' ')}]`
+    : outcome;
 }
 
 describe('saslprep against @mongodb-js/saslprep (exhaustive)', function () {
@@ -119,11 +122,15 @@ describe('saslprep against @mongodb-js/saslprep (exhaustive)', function () {
         if (mine === theirs) continue;
         const target = CORRIGENDUM_4.get(cp);
         const today = text.normalize('NFKC');
-        if (target !== undefined && mine === `ok ${String.fromCodePoint(target)}` && theirs === `ok ${today}`) counts.corrigendum++;
+        if (target !== undefined && mine === `ok ${String.fromCodePoint(target)}` && theirs === `ok ${today}`)
+          counts.corrigendum++;
         else if (C4_MISSED_BY_ORACLE.includes(cp) && mine === 'err prohibited' && theirs === `ok ${text}`) counts.c4++;
         else if (unassigned.has(cp) && today !== text && query && mine === `ok ${text}`) counts.unassignedQuery++;
         else if (unassigned.has(cp) && today !== text && !query && mine === 'err unassigned') counts.unassignedStored++;
-        else unexplained.push(`U+${cp.toString(16)} ${query ? 'query' : 'stored'}: saslkit ${show(mine)}, oracle ${show(theirs)}`);
+        else
+          unexplained.push(
+            `U+${cp.toString(16)} ${query ? 'query' : 'stored'}: saslkit ${show(mine)}, oracle ${show(theirs)}`,
+          );
       }
     }
     expect(unexplained.slice(0, 20), `${unexplained.length} unexplained differences`).to.deep.equal([]);
@@ -135,10 +142,11 @@ describe('saslprep against @mongodb-js/saslprep (exhaustive)', function () {
     expect(counts.unassignedQuery).to.be.greaterThan(500);
     expect(counts.unassignedStored).to.be.greaterThan(0).and.at.most(counts.unassignedQuery);
     // The list in the docs was made on Node 20.20 (ICU 78, Unicode 17): pin it there.
-    if (process.versions.unicode === '17.0') expect([counts.unassignedQuery, counts.unassignedStored]).to.deep.equal([727, 699]);
+    if (process.versions.unicode === '17.0')
+      expect([counts.unassignedQuery, counts.unassignedStored]).to.deep.equal([727, 699]);
   });
 
-  it('gives Unicode 3.2 results where the oracle uses today\'s Unicode (examples)', () => {
+  it("gives Unicode 3.2 results where the oracle uses today's Unicode (examples)", () => {
     // U+2F868 -> U+2136A in Unicode 3.2, U+36FC since Corrigendum #4.
     expect(ours('\u{2F868}', false)).to.equal('ok \u{2136A}');
     expect(oracle('\u{2F868}', false)).to.equal('ok \u36FC');
@@ -159,7 +167,10 @@ describe('saslprep against @mongodb-js/saslprep (exhaustive)', function () {
     expect(vectors.length).to.be.greaterThanOrEqual(19);
     for (const v of vectors) {
       const input = textOf(v.inputs['string']);
-      const expected = v.expected['error'] === true ? `err ${String(v.expected['reason']).split('-')[0]!}` : `ok ${textOf(v.expected['output'])}`;
+      const expected =
+        v.expected['error'] === true
+          ? `err ${String(v.expected['reason']).split('-')[0]!}`
+          : `ok ${textOf(v.expected['output'])}`;
       for (const query of [false, true]) {
         expect(ours(input, query), v.id).to.equal(expected);
         expect(oracle(input, query), v.id).to.equal(expected);
@@ -170,9 +181,10 @@ describe('saslprep against @mongodb-js/saslprep (exhaustive)', function () {
   // Code points drawn to meet each other: letters, digits, combining marks (3.2 and later),
   // Hangul jamo, Arabic and Hebrew, B.1 and C.1.2, prohibited, unassigned, Corrigendum #4.
   const interesting = [
-    0x41, 0x61, 0x31, 0x20, 0xc5, 0x300, 0x301, 0x327, 0x345, 0x5b0, 0x5d0, 0x627, 0x628, 0x660, 0x6dd, 0x1100, 0x1161, 0x11a8,
-    0xac00, 0x3099, 0x304b, 0x200b, 0xad, 0xa0, 0xfeff, 0x2f868, 0x2f9bf, 0x2c7c, 0x1dc0, 0x356, 0x221, 0x1f511, 0x344, 0xf73,
-    0xf81, 0x1d15e, 0x1d160, 0xfb1d, 0xfe70, 0xfdfa, 0x200e, 0x7, 0xe000, 0xffffe, 0x10ffff, 0x11347, 0x1133e,
+    0x41, 0x61, 0x31, 0x20, 0xc5, 0x300, 0x301, 0x327, 0x345, 0x5b0, 0x5d0, 0x627, 0x628, 0x660, 0x6dd, 0x1100, 0x1161,
+    0x11a8, 0xac00, 0x3099, 0x304b, 0x200b, 0xad, 0xa0, 0xfeff, 0x2f868, 0x2f9bf, 0x2c7c, 0x1dc0, 0x356, 0x221, 0x1f511,
+    0x344, 0xf73, 0xf81, 0x1d15e, 0x1d160, 0xfb1d, 0xfe70, 0xfdfa, 0x200e, 0x7, 0xe000, 0xffffe, 0x10ffff, 0x11347,
+    0x1133e,
   ];
   const anyCodePoint = fc.oneof(
     fc.constantFrom(...interesting),
@@ -198,7 +210,9 @@ describe('saslprep against @mongodb-js/saslprep (exhaustive)', function () {
   });
 
   it('agrees exactly on random strings of code points Unicode 3.2 assigned (fast-check, fixed seed)', () => {
-    const assigned = anyCodePoint.filter((cp) => !unassigned.has(cp) && !CORRIGENDUM_4.has(cp) && !C4_MISSED_BY_ORACLE.includes(cp));
+    const assigned = anyCodePoint.filter(
+      (cp) => !unassigned.has(cp) && !CORRIGENDUM_4.has(cp) && !C4_MISSED_BY_ORACLE.includes(cp),
+    );
     let compared = 0;
     fc.assert(
       fc.property(fc.array(assigned, { minLength: 1, maxLength: 10 }), fc.boolean(), (points, query) => {

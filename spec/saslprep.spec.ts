@@ -39,7 +39,8 @@ describe('saslprep', () => {
   });
 
   it('still checks ASCII control characters (C.2.1)', () => {
-    for (const text of ['a\u0000b', 'tab\there', 'line\n', '\u001f']) expectSaslError(() => saslprep(text), 'MALFORMED_MESSAGE');
+    for (const text of ['a\u0000b', 'tab\there', 'line\n', '\u001f'])
+      expectSaslError(() => saslprep(text), 'MALFORMED_MESSAGE');
   });
 
   it('prepares strings that map to nothing to the empty string instead of crashing', () => {
@@ -87,7 +88,16 @@ describe('saslprep', () => {
     // U+FA0E is a CJK ideograph NFKC keeps: a low surrogate after it is still alone.
     // Read as pairs, '\uD840A' would be U+12441 (unassigned in 3.2, so allowed in a query) and
     // '\uD840\uFA0E' U+21E0E, a CJK ideograph.
-    for (const text of ['\uD800', 'a\uDC00', '\uDBFFx', '\uD840A', '\uD840\uFA0E', '\uFA0E\uDC00', '\uDC00\uD800', '\uD835\uD835\uDFFF']) {
+    for (const text of [
+      '\uD800',
+      'a\uDC00',
+      '\uDBFFx',
+      '\uD840A',
+      '\uD840\uFA0E',
+      '\uFA0E\uDC00',
+      '\uDC00\uD800',
+      '\uD835\uD835\uDFFF',
+    ]) {
       const error = expectSaslError(() => saslprep(text, { allowUnassigned: true }), 'MALFORMED_MESSAGE');
       expect(error.message).to.match(/prohibited/);
     }
@@ -104,7 +114,10 @@ describe('saslprep', () => {
   });
 
   it('carries mechanism and party, and never the input, in its errors', () => {
-    const error = expectSaslError(() => saslprep('secret\u0007', { mechanism: 'PLAIN', party: 'client' }), 'MALFORMED_MESSAGE');
+    const error = expectSaslError(
+      () => saslprep('secret\u0007', { mechanism: 'PLAIN', party: 'client' }),
+      'MALFORMED_MESSAGE',
+    );
     expect(error).to.be.instanceOf(MalformedMessageError);
     expect(error.mechanism).to.equal('PLAIN');
     expect(error.party).to.equal('client');
@@ -139,7 +152,9 @@ describe('saslprep', () => {
     };
 
     it('B.1: every entry maps to nothing, its neighbours do not', () => {
-      expect(prepared('a\u00AD\u034F\u1806\u180B\u180C\u180D\u200C\u200D\u2060\uFE00\uFE07\uFE0F\uFEFFb')).to.equal('ab');
+      expect(prepared('a\u00AD\u034F\u1806\u180B\u180C\u180D\u200C\u200D\u2060\uFE00\uFE07\uFE0F\uFEFFb')).to.equal(
+        'ab',
+      );
       expect(prepared('\u00AC\u00AE\u1807')).to.equal('\u00AC\u00AE\u1807');
       refused('\u180E', /prohibited/);
       expect(prepared('\uFE10', true)).to.equal('\uFE10');
@@ -155,9 +170,35 @@ describe('saslprep', () => {
     it('each prohibited table (RFC 4013 section 2.3) refuses its first and last entries, in both modes', () => {
       const prohibited = {
         'C.2.1': ['\u0000', '\u001F', '\u007F'],
-        'C.2.2': ['\u0080', '\u009F', '\u06DD', '\u070F', '\u180E', '\u2028', '\u2029', '\u2061', '\u2063', '\uFFF9', '\uFFFC', '\u{1D173}', '\u{1D17A}'],
+        'C.2.2': [
+          '\u0080',
+          '\u009F',
+          '\u06DD',
+          '\u070F',
+          '\u180E',
+          '\u2028',
+          '\u2029',
+          '\u2061',
+          '\u2063',
+          '\uFFF9',
+          '\uFFFC',
+          '\u{1D173}',
+          '\u{1D17A}',
+        ],
         'C.3': ['\uE000', '\uF8FF', '\u{F0000}', '\u{FFFFD}', '\u{100000}', '\u{10FFFD}'],
-        'C.4': ['\uFDD0', '\uFDEF', '\uFFFE', '\uFFFF', '\u{1FFFE}', '\u{1FFFF}', '\u{EFFFE}', '\u{FFFFE}', '\u{FFFFF}', '\u{10FFFE}', '\u{10FFFF}'],
+        'C.4': [
+          '\uFDD0',
+          '\uFDEF',
+          '\uFFFE',
+          '\uFFFF',
+          '\u{1FFFE}',
+          '\u{1FFFF}',
+          '\u{EFFFE}',
+          '\u{FFFFE}',
+          '\u{FFFFF}',
+          '\u{10FFFE}',
+          '\u{10FFFF}',
+        ],
         'C.5': ['\uD800', '\uDBFF', '\uDC00', '\uDFFF'],
         'C.6': ['\uFFFA', '\uFFFB', '\uFFFD'],
         'C.7': ['\u2FF0', '\u2FFB'],
@@ -171,7 +212,18 @@ describe('saslprep', () => {
         }
       }
       // Just outside: assigned in 3.2, or unassigned (refused as such when stored).
-      for (const char of ['\u0020', '\u007E', '\u00A1', '\u06DC', '\u06DE', '\u070E', '\u2027', '\u2030', '\uF900', '\u{1D172}']) {
+      for (const char of [
+        '\u0020',
+        '\u007E',
+        '\u00A1',
+        '\u06DC',
+        '\u06DE',
+        '\u070E',
+        '\u2027',
+        '\u2030',
+        '\uF900',
+        '\u{1D172}',
+      ]) {
         expect(prepared(`a${char}`, true), char.codePointAt(0)!.toString(16)).to.have.length.greaterThan(0);
       }
       for (const char of ['\u2FFC', '\u{E0000}', '\u{E0002}', '\u{E0080}', '\u{EFFFD}', '\u{1D1DE}']) {
@@ -196,7 +248,7 @@ describe('saslprep', () => {
     });
   });
 
-  describe('Unicode 3.2, not the runtime\'s Unicode', () => {
+  describe("Unicode 3.2, not the runtime's Unicode", () => {
     it('maps the Corrigendum #4 ideographs as Unicode 3.2 did', () => {
       expect(saslprep('\u{2F868}\u{2F874}\u{2F91F}\u{2F95F}\u{2F9BF}')).to.equal('\u{2136A}\u5F33\u43AB\u7AAE\u4D57');
       // Their neighbours keep today's (unchanged since 3.2) decompositions.
@@ -216,14 +268,28 @@ describe('saslprep', () => {
 
     it('checks prohibited characters before unassigned code points, and those before the bidi rule', () => {
       expect(expectSaslError(() => saslprep('\u0221\u0007'), 'MALFORMED_MESSAGE').message).to.match(/prohibited/);
-      expect(expectSaslError(() => saslprep('\u0221\u0007', { allowUnassigned: true }), 'MALFORMED_MESSAGE').message).to.match(/prohibited/);
+      expect(
+        expectSaslError(() => saslprep('\u0221\u0007', { allowUnassigned: true }), 'MALFORMED_MESSAGE').message,
+      ).to.match(/prohibited/);
       expect(expectSaslError(() => saslprep('\u0627a\u0221'), 'MALFORMED_MESSAGE').message).to.match(/unassigned/);
-      expect(expectSaslError(() => saslprep('\u0627a\u0221', { allowUnassigned: true }), 'MALFORMED_MESSAGE').message).to.match(/bidi rule/);
+      expect(
+        expectSaslError(() => saslprep('\u0627a\u0221', { allowUnassigned: true }), 'MALFORMED_MESSAGE').message,
+      ).to.match(/bidi rule/);
     });
   });
 
   describe('bidi rule (RFC 3454 section 6)', () => {
-    const ok = ['\u0627', '\u0627\u0628', '\u05D0 1 \u05EA', '\u05BE', '\uFEFC\u0660\u05EA', '\u07B1\u0710', '1\u0020!', 'abc', '\u{1D400}x'];
+    const ok = [
+      '\u0627',
+      '\u0627\u0628',
+      '\u05D0 1 \u05EA',
+      '\u05BE',
+      '\uFEFC\u0660\u05EA',
+      '\u07B1\u0710',
+      '1\u0020!',
+      'abc',
+      '\u{1D400}x',
+    ];
     for (const text of ok) {
       it(`accepts ${JSON.stringify(text)}`, () => {
         expect(saslprep(text)).to.equal(text.normalize('NFKC'));
@@ -241,7 +307,9 @@ describe('saslprep', () => {
     for (const text of bad) {
       it(`refuses ${JSON.stringify(text)} in both modes`, () => {
         expect(expectSaslError(() => saslprep(text), 'MALFORMED_MESSAGE').message).to.match(/bidi rule/);
-        expect(expectSaslError(() => saslprep(text, { allowUnassigned: true }), 'MALFORMED_MESSAGE').message).to.match(/bidi rule/);
+        expect(expectSaslError(() => saslprep(text, { allowUnassigned: true }), 'MALFORMED_MESSAGE').message).to.match(
+          /bidi rule/,
+        );
       });
     }
   });

@@ -21,7 +21,12 @@ const alice = new ClearIdentity('alice', 'alice-pass');
 const bob = new ClearIdentity('bob', 'bob-pass');
 
 /** One SCRAM-SHA-256 login; the trace counts the server's derivations. */
-function login(options: ServerOptions, user = 'alice', password = `${user}-pass`, client: ClientOptions = { scram: { cache: false } }): ServerTrace & { serverFirst: string } {
+function login(
+  options: ServerOptions,
+  user = 'alice',
+  password = `${user}-pass`,
+  client: ClientOptions = { scram: { cache: false } },
+): ServerTrace & { serverFirst: string } {
   const session = new SyncClientSession(SCRAM_SHA_256.client(new ClientCredentials(user, password), client));
   let serverFirst = '';
   const trace = traceServer(SCRAM_SHA_256.server(options, session.start()), (challenge) => {
@@ -49,7 +54,9 @@ describe('ScramCache: SCRAM state in one bounded object', () => {
   it('keeps at most serverEntries keys, least recently used out first; 0 keeps none', () => {
     const one = new ScramCache({ serverEntries: 1 });
     const options: ServerOptions = { lookup: storeOf(alice, bob), scram: { cache: one } };
-    expect([login(options, 'alice'), login(options, 'bob'), login(options, 'alice')].map(derives)).to.deep.equal([1, 1, 1]);
+    expect([login(options, 'alice'), login(options, 'bob'), login(options, 'alice')].map(derives)).to.deep.equal([
+      1, 1, 1,
+    ]);
     expect(one.size.server).to.equal(1);
     const none: ServerOptions = { lookup: storeOf(alice), scram: { cache: new ScramCache({ serverEntries: 0 }) } };
     expect([login(none), login(none)].map(derives)).to.deep.equal([1, 1]);
@@ -58,9 +65,13 @@ describe('ScramCache: SCRAM state in one bounded object', () => {
   it('a cache of its own has its own default salt secret; an explicit saltSecret is the same everywhere', () => {
     const salt = (options: ServerOptions): string => /s=([^,]+)/.exec(login(options).serverFirst)?.[1] ?? '';
     const lookup = storeOf(alice);
-    expect(salt({ lookup, scram: { cache: new ScramCache() } })).to.not.equal(salt({ lookup, scram: { cache: new ScramCache() } }));
+    expect(salt({ lookup, scram: { cache: new ScramCache() } })).to.not.equal(
+      salt({ lookup, scram: { cache: new ScramCache() } }),
+    );
     expect(salt({ lookup })).to.equal(salt({ lookup }));
-    expect(salt({ lookup, scram: { cache: new ScramCache(), saltSecret: 'shared' } })).to.equal(salt({ lookup, scram: { saltSecret: 'shared' } }));
+    expect(salt({ lookup, scram: { cache: new ScramCache(), saltSecret: 'shared' } })).to.equal(
+      salt({ lookup, scram: { saltSecret: 'shared' } }),
+    );
   });
 
   it('the client keeps salted passwords in the cache it is given; false keeps none; clearScramClientCache empties the shared one', () => {
@@ -73,7 +84,7 @@ describe('ScramCache: SCRAM state in one bounded object', () => {
     clearScramClientCache();
     expect(DEFAULT_SCRAM_CACHE.size.client).to.equal(0);
     login(options, 'alice', 'alice-pass', { scram: { cache: false } });
-     
+
     login(options, 'alice', 'alice-pass', { scramCache: false });
     expect(DEFAULT_SCRAM_CACHE.size.client).to.equal(0);
   });
@@ -97,10 +108,11 @@ describe('ScramCache: SCRAM state in one bounded object', () => {
 });
 
 // The aliases are what these specs check.
- 
+
 describe('the scram option groups and their deprecated flat aliases', () => {
   const lookup = storeOf(alice);
-  const count = (options: ServerOptions): string => /i=([0-9]+)/.exec(login({ lookup, ...options }).serverFirst)?.[1] ?? '';
+  const count = (options: ServerOptions): string =>
+    /i=([0-9]+)/.exec(login({ lookup, ...options }).serverFirst)?.[1] ?? '';
 
   it('scram.iterations, else scramIterations, else the hash default', () => {
     expect(count({ scram: { iterations: 5000 } })).to.equal('5000');
@@ -122,8 +134,15 @@ describe('the scram option groups and their deprecated flat aliases', () => {
 
   it('client: scram.maxIterations, else scramMaxIterations', () => {
     const options: ServerOptions = { lookup, scram: { iterations: 5000 } };
-    expect(login(options, 'alice', 'alice-pass', { scram: { cache: false, maxIterations: 4999 } }).error?.code).to.equal('LIMIT_EXCEEDED');
-    expect(login(options, 'alice', 'alice-pass', { scramCache: false, scramMaxIterations: 4999 }).error?.code).to.equal('LIMIT_EXCEEDED');
-    expect(login(options, 'alice', 'alice-pass', { scram: { cache: false, maxIterations: 5000 }, scramMaxIterations: 4999 }).error).to.equal(undefined);
+    expect(
+      login(options, 'alice', 'alice-pass', { scram: { cache: false, maxIterations: 4999 } }).error?.code,
+    ).to.equal('LIMIT_EXCEEDED');
+    expect(login(options, 'alice', 'alice-pass', { scramCache: false, scramMaxIterations: 4999 }).error?.code).to.equal(
+      'LIMIT_EXCEEDED',
+    );
+    expect(
+      login(options, 'alice', 'alice-pass', { scram: { cache: false, maxIterations: 5000 }, scramMaxIterations: 4999 })
+        .error,
+    ).to.equal(undefined);
   });
 });

@@ -21,20 +21,28 @@ import { bytesOf, textOf, vector } from './support/vectors.js';
 // Written by real software, for the password "pencil" unless noted:
 // `doveadm pw -s SCRAM-SHA-256 -p pencil` and `-s SCRAM-SHA-1` (Dovecot 2.3), and PostgreSQL 15's
 // pg_authid.rolpassword after `ALTER ROLE ... PASSWORD 'pencil'` (password_encryption=scram-sha-256).
-const DOVECOT_SHA256 = '{SCRAM-SHA-256}4096,ePU+dn9lb5RI3jjMAHDEDA==,vyfxHRVXy3PZCMVBEj7jZ0aZXdWmTfZjs8b23qdt83k=,/y4oKkHB5wRM+ffFs3z1/hpgrfBQgZoT0jzUvjrYq8A=';
-const DOVECOT_SHA1 = '{SCRAM-SHA-1}4096,eyFHuy3YASUh6bDN/uGfiA==,eJeMBEbmTQ9dc/usOid2lpNgtSs=,TaYfGQoRLKuUpBWxXzeq+9dSrno=';
+const DOVECOT_SHA256 =
+  '{SCRAM-SHA-256}4096,ePU+dn9lb5RI3jjMAHDEDA==,vyfxHRVXy3PZCMVBEj7jZ0aZXdWmTfZjs8b23qdt83k=,/y4oKkHB5wRM+ffFs3z1/hpgrfBQgZoT0jzUvjrYq8A=';
+const DOVECOT_SHA1 =
+  '{SCRAM-SHA-1}4096,eyFHuy3YASUh6bDN/uGfiA==,eJeMBEbmTQ9dc/usOid2lpNgtSs=,TaYfGQoRLKuUpBWxXzeq+9dSrno=';
 /** `doveadm pw -s SCRAM-SHA-256 -p pässwörd`. */
-const DOVECOT_NON_ASCII = '{SCRAM-SHA-256}4096,Y13uFeyE+2CXgTrvqiPWyw==,B7jXnm2K1aI0w4CLv9a+BOYWGOcde8uu1Oh6Ab3q71g=,E3BxvSB90J12cohn8gcPZKhldjCI4XDIgLLEGuTVHno=';
-const POSTGRES_PENCIL = 'SCRAM-SHA-256$4096:Z8+2c+saufhTCrP3QprCMA==$iIQAI2q/MnOuXAzaO2BVobOzwQRuyRbTh/2FIeW1Dwc=:p1i1dVfhIF2dn3Eed+aPdIG4e889YcqUJwK+0xjBbHo=';
+const DOVECOT_NON_ASCII =
+  '{SCRAM-SHA-256}4096,Y13uFeyE+2CXgTrvqiPWyw==,B7jXnm2K1aI0w4CLv9a+BOYWGOcde8uu1Oh6Ab3q71g=,E3BxvSB90J12cohn8gcPZKhldjCI4XDIgLLEGuTVHno=';
+const POSTGRES_PENCIL =
+  'SCRAM-SHA-256$4096:Z8+2c+saufhTCrP3QprCMA==$iIQAI2q/MnOuXAzaO2BVobOzwQRuyRbTh/2FIeW1Dwc=:p1i1dVfhIF2dn3Eed+aPdIG4e889YcqUJwK+0xjBbHo=';
 /** PostgreSQL, password E'I\u00adX' (SASLprep maps the soft hyphen to nothing). */
-const POSTGRES_SOFT_HYPHEN = 'SCRAM-SHA-256$4096:2WSKHRDfp2VvchFY/uEgKg==$7sED5iP35UCJfZM3gqXWvlHgnjyM2tOiPv62BayuBXw=:lVhlQLgQa+K0qQEUWCY34xoKLyvZ8e7uRdEetW+j05Y=';
+const POSTGRES_SOFT_HYPHEN =
+  'SCRAM-SHA-256$4096:2WSKHRDfp2VvchFY/uEgKg==$7sED5iP35UCJfZM3gqXWvlHgnjyM2tOiPv62BayuBXw=:lVhlQLgQa+K0qQEUWCY34xoKLyvZ8e7uRdEetW+j05Y=';
 
 describe('SCRAM stored secrets', () => {
   describe('vectors', () => {
     it('scram-stored-rfc5803-sha1: writes, parses and verifies the RFC 5803 form', () => {
       const v = vector('scram-stored-rfc5803-sha1');
       const stored = textOf(v.expected['stored']);
-      const secret = ScramSecret.fromPassword('SHA-1', textOf(v.inputs['password']), { salt: bytesOf(v.inputs['salt']), iterations: v.inputs['iterations'] as number });
+      const secret = ScramSecret.fromPassword('SHA-1', textOf(v.inputs['password']), {
+        salt: bytesOf(v.inputs['salt']),
+        iterations: v.inputs['iterations'] as number,
+      });
       expect(secret.format('rfc5803')).to.equal(stored);
       expect(textOf(v.inputs['scheme'])).to.equal(`SCRAM-${secret.hash}`);
       const parsed = ScramSecret.parse(stored);
@@ -44,14 +52,21 @@ describe('SCRAM stored secrets', () => {
       expect(parsed.verifyNormalized('pencil')).to.equal(true);
       expect(parsed.verifyNormalized('pencil!')).to.equal(false);
       // StoredKey and ServerKey are the RFC 5802 example's.
-      expect(toBase64(parsed.storedKey)).to.equal((vector('scram-sha-1-rfc5802').expected['StoredKey'] as { base64: string }).base64);
-      expect(toBase64(parsed.serverKey)).to.equal((vector('scram-sha-1-rfc5802').expected['ServerKey'] as { base64: string }).base64);
+      expect(toBase64(parsed.storedKey)).to.equal(
+        (vector('scram-sha-1-rfc5802').expected['StoredKey'] as { base64: string }).base64,
+      );
+      expect(toBase64(parsed.serverKey)).to.equal(
+        (vector('scram-sha-1-rfc5802').expected['ServerKey'] as { base64: string }).base64,
+      );
     });
 
     it('scram-stored-postgresql-sha256: writes, parses and verifies the pg_authid form', () => {
       const v = vector('scram-stored-postgresql-sha256');
       const stored = textOf(v.expected['stored']);
-      const secret = ScramSecret.fromPassword('SHA-256', textOf(v.inputs['password']), { salt: bytesOf(v.inputs['salt']), iterations: v.inputs['iterations'] as number });
+      const secret = ScramSecret.fromPassword('SHA-256', textOf(v.inputs['password']), {
+        salt: bytesOf(v.inputs['salt']),
+        iterations: v.inputs['iterations'] as number,
+      });
       expect(secret.format('postgresql')).to.equal(stored);
       expect(ScramSecret.parse(stored).verifyNormalized('pencil')).to.equal(true);
     });
@@ -81,9 +96,13 @@ describe('SCRAM stored secrets', () => {
     it('a Dovecot secret serves SCRAM-SHA-1 and SCRAM-SHA-256 exchanges', () => {
       const options = { lookup: storeOf(new ScramIdentity('user', [DOVECOT_SHA256, DOVECOT_SHA1])) };
       for (const mechanism of [SCRAM_SHA_1, SCRAM_SHA_256]) {
-        const result = runPair(mechanism.client(new ClientCredentials('user', 'pencil')), (ir) => mechanism.server(options, ir));
+        const result = runPair(mechanism.client(new ClientCredentials('user', 'pencil')), (ir) =>
+          mechanism.server(options, ir),
+        );
         expect(result.server.authcid).to.equal('user');
-        expect(result.transcript[1]).to.include(mechanism === SCRAM_SHA_1 ? 's=eyFHuy3YASUh6bDN/uGfiA==,i=4096' : 's=ePU+dn9lb5RI3jjMAHDEDA==,i=4096');
+        expect(result.transcript[1]).to.include(
+          mechanism === SCRAM_SHA_1 ? 's=eyFHuy3YASUh6bDN/uGfiA==,i=4096' : 's=ePU+dn9lb5RI3jjMAHDEDA==,i=4096',
+        );
       }
     });
   });
@@ -145,7 +164,11 @@ describe('SCRAM stored secrets', () => {
     it('keeps its keys out of inspect and JSON', () => {
       const secret = ScramSecret.parse(POSTGRES_PENCIL);
       expectNoSecrets(secret, [toBase64(secret.storedKey), toBase64(secret.serverKey), POSTGRES_PENCIL]);
-      expect(JSON.parse(JSON.stringify(secret))).to.deep.equal({ type: 'ScramSecret', hash: 'SHA-256', iterations: 4096 });
+      expect(JSON.parse(JSON.stringify(secret))).to.deep.equal({
+        type: 'ScramSecret',
+        hash: 'SHA-256',
+        iterations: 4096,
+      });
     });
 
     it('copies its inputs, so later writes to them change nothing', () => {
@@ -185,9 +208,16 @@ describe('SCRAM stored secrets', () => {
 
     it('serves PLAIN under the sync and the promise driver', async () => {
       const identity = ScramIdentity.create('alice', 'alice-pass', { hashes: ['SHA-1'] });
-      expect(new SyncServerSession(PLAIN.server({ lookup: storeOf(identity) }, b('\0alice\0alice-pass'))).start().done).to.equal(true);
-      expectSaslError(() => new SyncServerSession(PLAIN.server({ lookup: storeOf(identity) }, b('\0alice\0wrong'))).start(), 'AUTHENTICATION_FAILED');
-      const step = await new PromiseServerSession(PLAIN.server({ lookup: asyncStoreOf(identity) }, b('\0alice\0alice-pass'))).start();
+      expect(
+        new SyncServerSession(PLAIN.server({ lookup: storeOf(identity) }, b('\0alice\0alice-pass'))).start().done,
+      ).to.equal(true);
+      expectSaslError(
+        () => new SyncServerSession(PLAIN.server({ lookup: storeOf(identity) }, b('\0alice\0wrong'))).start(),
+        'AUTHENTICATION_FAILED',
+      );
+      const step = await new PromiseServerSession(
+        PLAIN.server({ lookup: asyncStoreOf(identity) }, b('\0alice\0alice-pass')),
+      ).start();
       expect(step.done && step.outcome.identity).to.equal(identity);
     });
 
@@ -209,7 +239,11 @@ describe('SCRAM stored secrets', () => {
       const identity = ScramIdentity.create('alice', 'alice-pass', { hashes: ['SHA-256'] });
       const secret = identity.getScramSecret('SHA-256')!;
       expectNoSecrets(identity, ['alice-pass', toBase64(secret.storedKey), toBase64(secret.serverKey)]);
-      expect(JSON.parse(JSON.stringify(identity))).to.deep.equal({ type: 'ScramIdentity', authcid: 'alice', hashes: ['SHA-256'] });
+      expect(JSON.parse(JSON.stringify(identity))).to.deep.equal({
+        type: 'ScramIdentity',
+        authcid: 'alice',
+        hashes: ['SHA-256'],
+      });
     });
   });
 

@@ -42,9 +42,21 @@ function accounts(): { name: string; identity: Identity; stored: string }[] {
   const dovecot = new DovecotPbkdf2Hasher({ rounds: 4096 }).hash(PASSWORD);
   const scrypt = new ScryptHasher({ ln: 9, r: 8, p: 1 }).hash(PASSWORD);
   return [
-    { name: 'a SCRAM secret in RFC 5803 form', identity: new ScramIdentity('alice', scram.format('rfc5803')), stored: scram.format('rfc5803') },
-    { name: 'a SCRAM secret in pg_authid form', identity: new ScramIdentity('alice', scram.format('postgresql')), stored: scram.format('postgresql') },
-    { name: 'a SCRAM secret in Dovecot form', identity: new ScramIdentity('alice', scram.format('dovecot')), stored: scram.format('dovecot') },
+    {
+      name: 'a SCRAM secret in RFC 5803 form',
+      identity: new ScramIdentity('alice', scram.format('rfc5803')),
+      stored: scram.format('rfc5803'),
+    },
+    {
+      name: 'a SCRAM secret in pg_authid form',
+      identity: new ScramIdentity('alice', scram.format('postgresql')),
+      stored: scram.format('postgresql'),
+    },
+    {
+      name: 'a SCRAM secret in Dovecot form',
+      identity: new ScramIdentity('alice', scram.format('dovecot')),
+      stored: scram.format('dovecot'),
+    },
     { name: 'a PBKDF2 hash string', identity: new HashedIdentity('alice', pbkdf2), stored: pbkdf2 },
     { name: 'a Dovecot {PBKDF2} string', identity: new HashedIdentity('alice', `{PBKDF2}${dovecot}`), stored: dovecot },
     { name: 'a scrypt string', identity: new HashedIdentity('alice', scrypt), stored: scrypt },
@@ -89,7 +101,9 @@ function expectRefusal(error: SaslError | undefined, secrets: readonly string[])
 
 /** The parts of a stored string worth hiding: everything but the scheme and the count. */
 function secretParts(stored: string): string[] {
-  return stored.split(/[$:,{}]/).filter((part) => part.length >= 8 && !/^[0-9]+$/.test(part) && !/^SCRAM-|^pbkdf2|^ln=/.test(part));
+  return stored
+    .split(/[$:,{}]/)
+    .filter((part) => part.length >= 8 && !/^[0-9]+$/.test(part) && !/^SCRAM-|^pbkdf2|^ln=/.test(part));
 }
 
 describe('server-auth: the cap on stored secrets (maxStoredCost)', () => {
@@ -100,7 +114,7 @@ describe('server-auth: the cap on stored secrets (maxStoredCost)', () => {
     kdf.uninstall();
   });
 
-  it('defaults to 5,000,000 (the PBKDF2 strings\' former cap, above every legitimate default)', () => {
+  it("defaults to 5,000,000 (the PBKDF2 strings' former cap, above every legitimate default)", () => {
     expect(DEFAULT_MAX_STORED_COST).to.equal(5_000_000);
     expect(DEFAULT_MAX_STORED_COST).to.be.at.least(new Pbkdf2Hasher().rounds);
   });
@@ -132,7 +146,11 @@ describe('server-auth: the cap on stored secrets (maxStoredCost)', () => {
 
   it('SCRAM: a stored secret above the cap is never offered: the server answers like for an unknown user', () => {
     const secret = ScramSecret.fromPassword('SHA-256', PASSWORD, { iterations: 4500 });
-    const options: ServerOptions = { lookup: storeOf(new ScramIdentity('alice', secret)), maxStoredCost: 4096, scram: { saltSecret: 'cap-secret' } };
+    const options: ServerOptions = {
+      lookup: storeOf(new ScramIdentity('alice', secret)),
+      maxStoredCost: 4096,
+      scram: { saltSecret: 'cap-secret' },
+    };
     const refused = kdf.during(() => scram(options, 'alice', PASSWORD));
     const unknown = kdf.during(() => scram(options, 'mallory', PASSWORD));
     expectRefusal(refused.value.error, [secret.format()]);
@@ -143,7 +161,13 @@ describe('server-auth: the cap on stored secrets (maxStoredCost)', () => {
   });
 
   it('with the default cap, 2^31-1 SCRAM iterations and 9,999,999 PBKDF2 rounds are refused without deriving', () => {
-    const huge = new ScramSecret('SHA-256', new Uint8Array(16).fill(1), 0x7fffffff, new Uint8Array(32).fill(2), new Uint8Array(32).fill(3));
+    const huge = new ScramSecret(
+      'SHA-256',
+      new Uint8Array(16).fill(1),
+      0x7fffffff,
+      new Uint8Array(32).fill(2),
+      new Uint8Array(32).fill(3),
+    );
     const digest = `$pbkdf2-sha256$9999999$${Buffer.alloc(16, 4).toString('base64')}$${Buffer.alloc(32, 5).toString('base64')}`;
     const stores: [string, Identity][] = [
       ['SCRAM', new ScramIdentity('alice', huge)],
@@ -183,14 +207,19 @@ describe('server-auth: the cap on stored secrets (maxStoredCost)', () => {
 
   it('refuses a maxStoredCost that is not a positive integer', () => {
     for (const maxStoredCost of [0, -1, 1.5, Number.NaN]) {
-      expect(plain({ lookup: storeOf(new ClearIdentity('alice', PASSWORD)), maxStoredCost }, 'alice', PASSWORD).error?.code).to.equal('USAGE');
+      expect(
+        plain({ lookup: storeOf(new ClearIdentity('alice', PASSWORD)), maxStoredCost }, 'alice', PASSWORD).error?.code,
+      ).to.equal('USAGE');
     }
   });
 });
 
 describe('server-auth: the SCRAM credential path goes down once (issue 12)', () => {
   /** Runs scramCredential's effects synchronously. */
-  const credential = (options: ServerOptions, authcid: string): ReturnType<typeof scramCredential> extends Generator<unknown, infer R, unknown> ? R : never => {
+  const credential = (
+    options: ServerOptions,
+    authcid: string,
+  ): ReturnType<typeof scramCredential> extends Generator<unknown, infer R, unknown> ? R : never => {
     const run = scramCredential(options, 'SCRAM-SHA-256', authcid, 'SHA-256');
     let step = run.next();
     while (step.done !== true) step = run.next(step.value.runSync());
@@ -201,11 +230,20 @@ describe('server-auth: the SCRAM credential path goes down once (issue 12)', () 
     const secret = ScramIdentity.create('alice', PASSWORD, { hashes: ['SHA-256'], iterations: 4321 });
     const scramStore: ServerOptions = { lookup: storeOf(secret) };
     expect(credential(scramStore, 'alice').stored?.iterations).to.equal(4321);
-    expect(credential(scramStore, 'mallory')).to.deep.include({ identity: undefined, stored: undefined, password: undefined, name: 'mallory' });
+    expect(credential(scramStore, 'mallory')).to.deep.include({
+      identity: undefined,
+      stored: undefined,
+      password: undefined,
+      name: 'mallory',
+    });
     expect(credential(scramStore, 'mallory').decoy).to.deep.equal({ saltLength: 16, iterations: 4321, derives: false });
     const clearStore: ServerOptions = { lookup: storeOf(new ClearIdentity('bob', 'bob-pass')) };
     expect(credential(clearStore, 'b\u00ADob')).to.deep.include({ name: 'bob', password: 'bob-pass' });
-    expect(credential(clearStore, 'mallory').decoy).to.deep.equal({ saltLength: undefined, iterations: undefined, derives: true });
+    expect(credential(clearStore, 'mallory').decoy).to.deep.equal({
+      saltLength: undefined,
+      iterations: undefined,
+      derives: true,
+    });
   });
 
   it('an unknown user over a hashed store costs SCRAM no hasher call: its decoy is no HashedIdentity', () => {
@@ -221,7 +259,12 @@ describe('server-auth: the SCRAM credential path goes down once (issue 12)', () 
     const options: ServerOptions = { lookup: storeOf(new HashedIdentity('carol', digest, hasher)) };
     expect(credential(options, 'carol').identity?.authcid).to.equal('carol');
     calls.length = 0;
-    for (let i = 0; i < 3; i++) expect(credential(options, `mallory${i}`).decoy).to.deep.equal({ saltLength: undefined, iterations: undefined, derives: false });
+    for (let i = 0; i < 3; i++)
+      expect(credential(options, `mallory${i}`).decoy).to.deep.equal({
+        saltLength: undefined,
+        iterations: undefined,
+        derives: false,
+      });
     expect(calls).to.deep.equal([]);
   });
 
@@ -230,7 +273,10 @@ describe('server-auth: the SCRAM credential path goes down once (issue 12)', () 
       const source = readFileSync(join(__dirname, '..', 'lib', `${file}.ts`), 'utf8');
       const imports = [...source.matchAll(/from '\.\/([^']+)\.js'/g)].map((match) => match[1]);
       expect(imports, file).to.not.include.members(['server-auth', 'options', 'mechanism']);
-      expect(imports.some((name) => name?.startsWith('mechanisms/')), file).to.equal(false);
+      expect(
+        imports.some((name) => name?.startsWith('mechanisms/')),
+        file,
+      ).to.equal(false);
     }
   });
 });

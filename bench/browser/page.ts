@@ -53,12 +53,20 @@ function check(condition: boolean, what: string): asserts condition {
 
 async function pbkdf2(hash: 'SHA-256' | 'SHA-1', recorded: Recorded): Promise<void> {
   const key = await crypto.subtle.importKey('raw', enc.encode(PASSWORD), 'PBKDF2', false, ['deriveBits']);
-  const bits = await crypto.subtle.deriveBits({ name: 'PBKDF2', hash, salt: recorded.salt, iterations: 4096 }, key, hash === 'SHA-1' ? 160 : 256);
+  const bits = await crypto.subtle.deriveBits(
+    { name: 'PBKDF2', hash, salt: recorded.salt, iterations: 4096 },
+    key,
+    hash === 'SHA-1' ? 160 : 256,
+  );
   check(bits.byteLength === (hash === 'SHA-1' ? 20 : 32), 'PBKDF2 output length');
 }
 
 async function saslkit(mechanism: ScramMechanism, recorded: Recorded): Promise<void> {
-  const client = new PromiseClientSession(mechanism.client(new ClientCredentials('user', PASSWORD), { scram: { nonceForTesting: recorded.nonce, cache: false } }));
+  const client = new PromiseClientSession(
+    mechanism.client(new ClientCredentials('user', PASSWORD), {
+      scram: { nonceForTesting: recorded.nonce, cache: false },
+    }),
+  );
   await client.start(true);
   await client.challenge(enc.encode(recorded.serverFirst));
   const outcome = await client.success(enc.encode(recorded.serverFinal));
@@ -79,7 +87,12 @@ interface StropheMechanism {
 const strophe = Strophe as unknown as Record<'SASLSHA256' | 'SASLSHA1', new () => StropheMechanism>;
 
 async function stropheLogin(name: 'SASLSHA256' | 'SASLSHA1', recorded: Recorded): Promise<void> {
-  const connection: StropheConnection = { authcid: 'user', pass: PASSWORD, _sasl_data: {}, _sasl_failure_cb: () => false };
+  const connection: StropheConnection = {
+    authcid: 'user',
+    pass: PASSWORD,
+    _sasl_data: {},
+    _sasl_failure_cb: () => false,
+  };
   const mechanism = new strophe[name]();
   mechanism.clientChallenge(connection, recorded.nonce);
   const final = await mechanism.onChallenge(connection, recorded.serverFirst);
@@ -105,7 +118,10 @@ async function saslScramSha1(recorded: Recorded): Promise<void> {
   mechanism.challenge(recorded.serverFinal);
   check((await mechanism.response(cred)) === '', 'sasl-scram-sha-1 final stage');
   // The package computes the server signature but never compares it: the page does.
-  check(mechanism._serverSignature !== undefined && b64(mechanism._serverSignature) === recorded.serverFinal.slice(2), 'sasl-scram-sha-1 server signature (checked by the page)');
+  check(
+    mechanism._serverSignature !== undefined && b64(mechanism._serverSignature) === recorded.serverFinal.slice(2),
+    'sasl-scram-sha-1 server signature (checked by the page)',
+  );
 }
 
 /** The contestants, by the names the workload reports. */
@@ -138,7 +154,10 @@ async function measure(name: string, minMs: number): Promise<{ ops: number; seco
  * within a round: interleaving exposes every contestant to the same swings, so their ratios hold
  * still where back-to-back time slices do not.
  */
-async function measureInterleaved(names: readonly string[], minMs: number): Promise<Record<string, { ops: number; seconds: number }>> {
+async function measureInterleaved(
+  names: readonly string[],
+  minMs: number,
+): Promise<Record<string, { ops: number; seconds: number }>> {
   const ops = names.map((name) => {
     const op = CONTESTANTS[name];
     if (op === undefined) throw new Error(`no contestant ${name}`);
@@ -156,7 +175,14 @@ async function measureInterleaved(names: readonly string[], minMs: number): Prom
       count[i] = (count[i] as number) + 1;
     }
   }
-  return Object.fromEntries(names.map((name, i) => [name, { ops: count[i] as number, seconds: (spent[i] as number) / 1000 }]));
+  return Object.fromEntries(
+    names.map((name, i) => [name, { ops: count[i] as number, seconds: (spent[i] as number) / 1000 }]),
+  );
 }
 
-(globalThis as { saslkitBench?: unknown }).saslkitBench = { names: Object.keys(CONTESTANTS), measure, measureInterleaved, userAgent: (globalThis as { navigator?: { userAgent: string } }).navigator?.userAgent ?? '' };
+(globalThis as { saslkitBench?: unknown }).saslkitBench = {
+  names: Object.keys(CONTESTANTS),
+  measure,
+  measureInterleaved,
+  userAgent: (globalThis as { navigator?: { userAgent: string } }).navigator?.userAgent ?? '',
+};

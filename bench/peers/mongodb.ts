@@ -48,7 +48,13 @@ interface ScramProvider {
   prepare(handshakeDoc: object, context: object): Promise<object>;
   auth(context: object): Promise<void>;
 }
-type CredentialsClass = new (options: { username: string; password: string; source: string; mechanism: string; mechanismProperties: object }) => unknown;
+type CredentialsClass = new (options: {
+  username: string;
+  password: string;
+  source: string;
+  mechanism: string;
+  mechanismProperties: object;
+}) => unknown;
 
 const load = createRequire(__filename);
 const { Binary } = load('mongodb') as { Binary: BinaryClass };
@@ -59,7 +65,8 @@ const { MongoCredentials } = load('mongodb/lib/cmap/auth/mongo_credentials') as 
 /** The installed driver's version, for the report. */
 export const MONGODB_VERSION = (load('mongodb/package.json') as { version: string }).version;
 
-const bytesOf = (payload: BsonBinary | Uint8Array): Uint8Array => (payload instanceof Uint8Array ? payload : payload.buffer.subarray(0, payload.position));
+const bytesOf = (payload: BsonBinary | Uint8Array): Uint8Array =>
+  payload instanceof Uint8Array ? payload : payload.buffer.subarray(0, payload.position);
 
 /** A connection that answers saslStart / saslContinue from one fixed-server login. */
 class FixedServerConnection implements FakeConnection {
@@ -71,9 +78,17 @@ class FixedServerConnection implements FakeConnection {
   command(_ns: unknown, cmd: SaslCommand): Promise<SaslReply> {
     if (cmd.saslStart === 1) {
       check(cmd.mechanism === 'SCRAM-SHA-256', 'mongodb asks for SCRAM-SHA-256');
-      return Promise.resolve({ conversationId: 1, payload: new Binary(this.server.first(bytesOf(cmd.payload))), done: false, ok: 1 });
+      return Promise.resolve({
+        conversationId: 1,
+        payload: new Binary(this.server.first(bytesOf(cmd.payload))),
+        done: false,
+        ok: 1,
+      });
     }
-    check(cmd.saslContinue === 1 && cmd.conversationId === 1 && !this.accepted, 'mongodb continues the conversation once');
+    check(
+      cmd.saslContinue === 1 && cmd.conversationId === 1 && !this.accepted,
+      'mongodb continues the conversation once',
+    );
     // Throws when the proof is wrong, which rejects the driver's auth().
     const serverFinal = this.server.final(bytesOf(cmd.payload));
     this.accepted = true;
@@ -88,7 +103,13 @@ export class MongodbScramClient {
   readonly #credentials: unknown;
 
   constructor(user: string, password: string) {
-    this.#credentials = new MongoCredentials({ username: user, password, source: 'admin', mechanism: 'SCRAM-SHA-256', mechanismProperties: {} });
+    this.#credentials = new MongoCredentials({
+      username: user,
+      password,
+      source: 'admin',
+      mechanism: 'SCRAM-SHA-256',
+      mechanismProperties: {},
+    });
   }
 
   /**

@@ -46,5 +46,8 @@ export async function saslScramSha1Login(server: FixedScramServer, cred: Credent
   check((await mech.response(cred)) === '', 'sasl-scram-sha-1 final stage');
   const expected = mech._serverSignature;
   const received = Buffer.from(mech._verifier ?? '', 'base64');
-  check(expected !== undefined && received.length === expected.length && timingSafeEqual(received, expected), 'server signature matches (checked by the harness)');
+  check(
+    expected !== undefined && received.length === expected.length && timingSafeEqual(received, expected),
+    'server signature matches (checked by the harness)',
+  );
 }

@@ -19,7 +19,16 @@ import { type Server, type Socket, createServer } from 'node:net';
 import { PASSWORD, USER } from '../baselines.js';
 import { sk } from '../saslkit.js';
 
-const { ClearIdentity, LineReader, SASLAuth, advertisedMechanisms, isSaslError, lineWriter, smtpAuthKeyword, smtpServerAuth } = sk;
+const {
+  ClearIdentity,
+  LineReader,
+  SASLAuth,
+  advertisedMechanisms,
+  isSaslError,
+  lineWriter,
+  smtpAuthKeyword,
+  smtpServerAuth,
+} = sk;
 type Identity = import('../../lib/index.js').Identity;
 
 // Where the README prints; see the header.

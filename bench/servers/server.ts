@@ -140,7 +140,9 @@ function smtpServerPackage(ready: (port: number) => void): void {
       const stored = PASSWORDS.get(username);
       const ok =
         stored !== undefined &&
-        (auth.method === 'CRAM-MD5' ? auth.validatePassword(stored.toString('utf8')) : passwordOk(username, Buffer.from(auth.password ?? '')));
+        (auth.method === 'CRAM-MD5'
+          ? auth.validatePassword(stored.toString('utf8'))
+          : passwordOk(username, Buffer.from(auth.password ?? '')));
       if (ok) callback(null, { user: username });
       else callback(new Error('Invalid username or password'));
     },
@@ -181,7 +183,13 @@ function saslkitImap(): (socket: Socket) => void {
   };
 }
 
-async function imapSession(socket: Socket, lines: InstanceType<typeof sk.LineReader>, write: (line: string) => void, auth: Auth, options: Options): Promise<void> {
+async function imapSession(
+  socket: Socket,
+  lines: InstanceType<typeof sk.LineReader>,
+  write: (line: string) => void,
+  auth: Auth,
+  options: Options,
+): Promise<void> {
   write('* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=PLAIN AUTH=LOGIN] saslkit bench ready');
   for (;;) {
     const next = await lines.next();
@@ -229,7 +237,9 @@ function trivialImap(socket: Socket): void {
   socket.write('* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=PLAIN AUTH=LOGIN] trivial ready\r\n');
   onLines(socket, (line) => {
     if (pendingTag !== undefined) {
-      socket.write(plainOk(line) ? `${pendingTag} OK authenticated\r\n` : `${pendingTag} NO [AUTHENTICATIONFAILED] invalid\r\n`);
+      socket.write(
+        plainOk(line) ? `${pendingTag} OK authenticated\r\n` : `${pendingTag} NO [AUTHENTICATIONFAILED] invalid\r\n`,
+      );
       pendingTag = undefined;
       return;
     }
@@ -239,7 +249,8 @@ function trivialImap(socket: Socket): void {
       if (initial === undefined) {
         pendingTag = tag;
         socket.write('+ \r\n');
-      } else socket.write(plainOk(initial) ? `${tag} OK authenticated\r\n` : `${tag} NO [AUTHENTICATIONFAILED] invalid\r\n`);
+      } else
+        socket.write(plainOk(initial) ? `${tag} OK authenticated\r\n` : `${tag} NO [AUTHENTICATIONFAILED] invalid\r\n`);
     } else if (verb === 'LOGOUT') socket.end(`* BYE logging out\r\n${tag} OK LOGOUT completed\r\n`);
     else socket.write(`${tag} BAD unknown command\r\n`);
   });

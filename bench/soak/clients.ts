@@ -6,7 +6,16 @@
 import { once } from 'node:events';
 import { type Socket, createConnection } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { ClientCredentials, LineReader, imapClientAuth, isSaslError, lineWriter, parseEhlo, readSmtpReply, smtpClientAuth } from '../../lib/index.js';
+import {
+  ClientCredentials,
+  LineReader,
+  imapClientAuth,
+  isSaslError,
+  lineWriter,
+  parseEhlo,
+  readSmtpReply,
+  smtpClientAuth,
+} from '../../lib/index.js';
 import { passwordOf, userName } from './shared.js';
 
 /** Which protocol and mechanism a login uses. */
@@ -66,7 +75,9 @@ export class BadLoginAccepted extends Error {}
 export async function bounded<T>(ms: number, what: string, work: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => { reject(new Error(`${what} took longer than ${ms} ms`)); }, ms);
+    timer = setTimeout(() => {
+      reject(new Error(`${what} took longer than ${ms} ms`));
+    }, ms);
   });
   try {
     return await Promise.race([work, timeout]);
@@ -90,14 +101,29 @@ export async function login(ports: Ports, plan: LoginPlan, as?: ClientCredential
       await readSmtpReply(conn.reader);
       await conn.write('EHLO client.soak.test');
       const info = parseEhlo(await readSmtpReply(conn.reader));
-      await smtpClientAuth({ credentials, mechanism: plan.mechanism, offered: info.mechanisms, lines: conn.reader, write: conn.write, client });
+      await smtpClientAuth({
+        credentials,
+        mechanism: plan.mechanism,
+        offered: info.mechanisms,
+        lines: conn.reader,
+        write: conn.write,
+        client,
+      });
       const latency = performance.now() - started;
       await conn.write('QUIT');
       await readSmtpReply(conn.reader);
       return latency;
     }
     const greeting = await conn.line();
-    await imapClientAuth({ tag: 'a1', capabilities: greeting, credentials, mechanism: plan.mechanism, lines: conn.reader, write: conn.write, client });
+    await imapClientAuth({
+      tag: 'a1',
+      capabilities: greeting,
+      credentials,
+      mechanism: plan.mechanism,
+      lines: conn.reader,
+      write: conn.write,
+      client,
+    });
     const latency = performance.now() - started;
     await conn.write('a2 LOGOUT');
     while (!(await conn.line()).startsWith('a2 ')) {
@@ -128,15 +154,25 @@ async function greet(conn: Connection, protocol: 'smtp' | 'imap'): Promise<void>
  * One misbehaving client. Resolves with how long the server took to close a stalled
  * connection (ms), or undefined for the other kinds.
  */
-export async function misbehave(ports: Ports, protocol: 'smtp' | 'imap', kind: Misbehaviour, user: number, exchangeTimeoutMs: number): Promise<number | undefined> {
+export async function misbehave(
+  ports: Ports,
+  protocol: 'smtp' | 'imap',
+  kind: Misbehaviour,
+  user: number,
+  exchangeTimeoutMs: number,
+): Promise<number | undefined> {
   if (kind === 'wrong-password') {
     // Every other one names a user the store does not have; the mechanisms alternate in pairs.
     const turn = wrongPasswordTurn++;
     const credentials = new ClientCredentials(turn % 2 === 0 ? userName(user) : `nobody${user}`, 'not-the-password');
     const mechanism = turn % 4 < 2 ? 'SCRAM-SHA-256' : 'PLAIN';
-    const outcome = await login(ports, { protocol, mechanism, user }, credentials).then(() => 'accepted', (error: unknown) => (isSaslError(error) ? error.code : String(error)));
+    const outcome = await login(ports, { protocol, mechanism, user }, credentials).then(
+      () => 'accepted',
+      (error: unknown) => (isSaslError(error) ? error.code : String(error)),
+    );
     if (outcome === 'accepted') throw new BadLoginAccepted(`a ${mechanism} login with a wrong password was accepted`);
-    if (outcome !== 'AUTHENTICATION_FAILED') throw new Error(`a ${mechanism} login with a wrong password failed with ${outcome}, not AUTHENTICATION_FAILED`);
+    if (outcome !== 'AUTHENTICATION_FAILED')
+      throw new Error(`a ${mechanism} login with a wrong password failed with ${outcome}, not AUTHENTICATION_FAILED`);
     return undefined;
   }
   const conn = await Connection.open(protocol === 'smtp' ? ports.smtp : ports.imap);
@@ -148,7 +184,8 @@ export async function misbehave(ports: Ports, protocol: 'smtp' | 'imap', kind: M
       await conn.line();
       await conn.write('*');
       const reply = await conn.line();
-      if (!(protocol === 'smtp' ? reply.startsWith('501') : reply.startsWith('c1 BAD'))) throw new Error('the server did not answer a cancelled exchange as expected');
+      if (!(protocol === 'smtp' ? reply.startsWith('501') : reply.startsWith('c1 BAD')))
+        throw new Error('the server did not answer a cancelled exchange as expected');
       return undefined;
     }
     if (kind === 'disconnect') {

@@ -20,7 +20,15 @@ import {
   smtpAuthKeyword,
   smtpServerAuth,
 } from '../../lib/index.js';
-import { type ServerSettings, type ServerStats, type ToServer, passwordOf, setUsers, userCount, userName } from './shared.js';
+import {
+  type ServerSettings,
+  type ServerStats,
+  type ToServer,
+  passwordOf,
+  setUsers,
+  userCount,
+  userName,
+} from './shared.js';
 import { type OpenStore, openStore } from './store.js';
 
 const settings = JSON.parse(process.env['SOAK_SERVER_SETTINGS'] ?? '{}') as ServerSettings;
@@ -28,11 +36,15 @@ setUsers(settings.users);
 const auth = SASLAuth.named(['SCRAM-SHA-256', 'PLAIN']);
 // With --store postgres every server process reads the same table; otherwise each has its own map.
 const shared: OpenStore | undefined = settings.store === undefined ? undefined : openStore(settings.store);
-const options: ServerOptions = { lookup: shared?.lookup ?? memoryLookup(), scramSaltSecret: 'soak-test-salt-secret-of-32-bytes!!' };
+const options: ServerOptions = {
+  lookup: shared?.lookup ?? memoryLookup(),
+  scramSaltSecret: 'soak-test-salt-secret-of-32-bytes!!',
+};
 
 function memoryLookup(): NonNullable<ServerOptions['lookup']> {
   const store = new Map<string, Identity>();
-  for (let i = 0; i < userCount(); i++) store.set(userName(i), ScramIdentity.create(userName(i), passwordOf(i), { hashes: ['SHA-256'] }));
+  for (let i = 0; i < userCount(); i++)
+    store.set(userName(i), ScramIdentity.create(userName(i), passwordOf(i), { hashes: ['SHA-256'] }));
   return (authcid) => store.get(authcid);
 }
 
@@ -74,7 +86,16 @@ async function serve(socket: Socket, protocol: 'smtp' | 'imap'): Promise<void> {
   const write = (line: string): Promise<void> | undefined => (socket.destroyed ? undefined : send(line));
   const limits = { maxLineLength: 12288 };
   if (protocol === 'smtp') await write('220 soak.test ESMTP saslkit soak');
-  else await write(`* OK [CAPABILITY ${['IMAP4rev1', ...imapCapabilityAtoms(auth.serverMechanisms.map((m) => m.name), { saslIr: true })].join(' ')}] soak ready`);
+  else
+    await write(
+      `* OK [CAPABILITY ${[
+        'IMAP4rev1',
+        ...imapCapabilityAtoms(
+          auth.serverMechanisms.map((m) => m.name),
+          { saslIr: true },
+        ),
+      ].join(' ')}] soak ready`,
+    );
   for (;;) {
     const next = await reader.next();
     if (next.done === true) return;
@@ -82,10 +103,23 @@ async function serve(socket: Socket, protocol: 'smtp' | 'imap'): Promise<void> {
     if (protocol === 'smtp') {
       const verb = line.slice(0, 5).toUpperCase();
       if (verb.startsWith('EHLO')) {
-        for (const out of formatSmtpReply(250, `soak.test\n${smtpAuthKeyword(auth.serverMechanisms.map((m) => m.name))}`)) await write(out);
+        for (const out of formatSmtpReply(
+          250,
+          `soak.test\n${smtpAuthKeyword(auth.serverMechanisms.map((m) => m.name))}`,
+        ))
+          await write(out);
       } else if (verb === 'AUTH ') {
         try {
-          await withTimeLimit(socket, (signal) => smtpServerAuth({ command: line, auth, options, lines: reader, write: (l) => write(l), limits: { ...limits, signal } }));
+          await withTimeLimit(socket, (signal) =>
+            smtpServerAuth({
+              command: line,
+              auth,
+              options,
+              lines: reader,
+              write: (l) => write(l),
+              limits: { ...limits, signal },
+            }),
+          );
           counters.logins += 1;
         } catch (error) {
           countFailure(error);
@@ -100,11 +134,28 @@ async function serve(socket: Socket, protocol: 'smtp' | 'imap'): Promise<void> {
       const [tag = '*', command = ''] = line.split(' ', 3);
       const upper = command.toUpperCase();
       if (upper === 'CAPABILITY') {
-        await write(`* CAPABILITY ${['IMAP4rev1', ...imapCapabilityAtoms(auth.serverMechanisms.map((m) => m.name), { saslIr: true })].join(' ')}`);
+        await write(
+          `* CAPABILITY ${[
+            'IMAP4rev1',
+            ...imapCapabilityAtoms(
+              auth.serverMechanisms.map((m) => m.name),
+              { saslIr: true },
+            ),
+          ].join(' ')}`,
+        );
         await write(`${tag} OK done`);
       } else if (upper === 'AUTHENTICATE') {
         try {
-          await withTimeLimit(socket, (signal) => imapServerAuth({ command: line, auth, options, lines: reader, write: (l) => write(l), limits: { ...limits, signal } }));
+          await withTimeLimit(socket, (signal) =>
+            imapServerAuth({
+              command: line,
+              auth,
+              options,
+              lines: reader,
+              write: (l) => write(l),
+              limits: { ...limits, signal },
+            }),
+          );
           counters.logins += 1;
         } catch (error) {
           countFailure(error);
@@ -138,7 +189,11 @@ function listen(protocol: 'smtp' | 'imap'): Promise<Server> {
       counters.active -= 1;
     });
   });
-  return new Promise((resolve) => server.listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, () => { resolve(server); }));
+  return new Promise((resolve) =>
+    server.listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, () => {
+      resolve(server);
+    }),
+  );
 }
 
 function gc(): void {

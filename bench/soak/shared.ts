@@ -29,7 +29,13 @@ export function passwordOf(i: number): string {
 export interface StoreSettings {
   readonly kind: 'postgres';
   /** The CI PostgreSQL, as its superuser, on 127.0.0.1. */
-  readonly connection: { readonly host: string; readonly port: number; readonly user: string; readonly password: string; readonly database: string };
+  readonly connection: {
+    readonly host: string;
+    readonly port: number;
+    readonly user: string;
+    readonly password: string;
+    readonly database: string;
+  };
   /** The table the parent created for this run. */
   readonly table: string;
   /** Accounts in it. */
@@ -90,4 +96,6 @@ export interface ServerStats {
 }
 
 /** Messages from the server process. */
-export type FromServer = { readonly type: 'ready'; readonly smtpPort: number; readonly imapPort: number } | { readonly type: 'stats'; readonly stats: ServerStats };
+export type FromServer =
+  | { readonly type: 'ready'; readonly smtpPort: number; readonly imapPort: number }
+  | { readonly type: 'stats'; readonly stats: ServerStats };

@@ -23,7 +23,14 @@ export function postgresConnection(): StoreSettings['connection'] {
 
 /** Creates the soak's table with `users` accounts (SCRAM-SHA-256, 4096 iterations) and returns the settings for the servers. */
 export async function createSoakTable(users: number, cacheTtlMs: number, poolSize: number): Promise<StoreSettings> {
-  const settings: StoreSettings = { kind: 'postgres', connection: postgresConnection(), table: `saslkit_soak_${process.pid}`, users, cacheTtlMs, poolSize };
+  const settings: StoreSettings = {
+    kind: 'postgres',
+    connection: postgresConnection(),
+    table: `saslkit_soak_${process.pid}`,
+    users,
+    cacheTtlMs,
+    poolSize,
+  };
   const client = new pg.Client(settings.connection);
   await client.connect();
   try {
@@ -65,7 +72,13 @@ export function openStore(settings: StoreSettings): OpenStore {
   const pool = new pg.Pool({ ...settings.connection, max: settings.poolSize });
   // A dropped idle connection must not take the server down.
   pool.on('error', () => undefined);
-  const store = postgresStore({ pool, table: settings.table, userColumn: 'name', secretColumns: ['secret'], cache: { ttlMs: settings.cacheTtlMs } });
+  const store = postgresStore({
+    pool,
+    table: settings.table,
+    userColumn: 'name',
+    secretColumns: ['secret'],
+    cache: { ttlMs: settings.cacheTtlMs },
+  });
   return {
     lookup: store.lookup,
     figures: () => {

@@ -134,9 +134,25 @@ export function drivers(rounds: number, minMs: number): OpsWorkload {
       batchedAsync('async-iterator driver', 'saslkit', (n) => timesAsync(n, iteratorDriver)),
     ],
     targets: [
-      { label: 'promise driver cost <= 1.5x by hand', of: 'promise driver', versus: hand, kind: 'cost', op: '<=', value: 1.5 },
-      { label: 'async-iterator driver cost <= 1.5x by hand', of: 'async-iterator driver', versus: hand, kind: 'cost', op: '<=', value: 1.5 },
+      {
+        label: 'promise driver cost <= 1.5x by hand',
+        of: 'promise driver',
+        versus: hand,
+        kind: 'cost',
+        op: '<=',
+        value: 1.5,
+      },
+      {
+        label: 'async-iterator driver cost <= 1.5x by hand',
+        of: 'async-iterator driver',
+        versus: hand,
+        kind: 'cost',
+        op: '<=',
+        value: 1.5,
+      },
     ],
-    notes: ['"by hand" answers effects with runSync; the awaiting variant shows what any async host pays for awaiting at all.'],
+    notes: [
+      '"by hand" answers effects with runSync; the awaiting variant shows what any async host pays for awaiting at all.',
+    ],
   };
 }

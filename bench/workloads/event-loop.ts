@@ -7,7 +7,15 @@
 import { pbkdf2, randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { BaselineScramClient, BaselineScramServer, ITERATIONS, PASSWORD, USER, floorPbkdf2, scramRecord } from '../baselines.js';
+import {
+  BaselineScramClient,
+  BaselineScramServer,
+  ITERATIONS,
+  PASSWORD,
+  USER,
+  floorPbkdf2,
+  scramRecord,
+} from '../baselines.js';
 import { type Line, type Role, type Target, type WorkloadResult, check, checkTargets, median } from '../harness.js';
 import { sk } from '../saslkit.js';
 
@@ -169,11 +177,23 @@ export async function eventLoop(rounds: number, progress: (text: string) => void
       vsBaseline: median(mine.map((v, i) => v / (base[i] as number))),
       vsFloor: median(mine.map((v, i) => v / (pbkdf2Ms[i] as number))),
       samples: mine,
-      extra: { 'logins/s': CLIENTS / (median(total.get(c.name) as number[]) / 1000), 'ms to start all 100': median(burst.get(c.name) as number[]) },
+      extra: {
+        'logins/s': CLIENTS / (median(total.get(c.name) as number[]) / 1000),
+        'ms to start all 100': median(burst.get(c.name) as number[]),
+      },
     };
   });
   const perRound = new Map<string, number[]>([...worst, ['one PBKDF2', pbkdf2Ms]]);
-  const targets: Target[] = [{ label: 'worst event-loop stall <= one PBKDF2 (promise driver, 100 logins)', of: 'saslkit promise driver', versus: 'one PBKDF2', kind: 'figure', op: '<=', value: 1 }];
+  const targets: Target[] = [
+    {
+      label: 'worst event-loop stall <= one PBKDF2 (promise driver, 100 logins)',
+      of: 'saslkit promise driver',
+      versus: 'one PBKDF2',
+      kind: 'figure',
+      op: '<=',
+      value: 1,
+    },
+  ];
   return {
     name: 'event-loop',
     title: `Worst event-loop delay while ${CLIENTS} SCRAM-SHA-256 logins run at once (in-process client + server, PBKDF2 each login)`,

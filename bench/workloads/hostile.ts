@@ -55,7 +55,9 @@ function family(
       const bound = bounds[i];
       return bound === undefined ? [] : [costAtMost(c.name, normal.name, bound)];
     }),
-    notes: ['The baseline column is ops/s relative to the normal exchange; the cost of a hostile input is its inverse.'],
+    notes: [
+      'The baseline column is ops/s relative to the normal exchange; the cost of a hostile input is its inverse.',
+    ],
   };
 }
 
@@ -75,10 +77,13 @@ export function hostilePlain(rounds: number, minMs: number): OpsWorkload {
     throw new Error('PLAIN sends no challenge here');
   };
   // The message is also the session's initial response, so that the session's limits apply to it.
-  const run = (message: Uint8Array) => sk.authenticateSync(sk.PLAIN.server(options, message), none, { initialResponse: message });
+  const run = (message: Uint8Array) =>
+    sk.authenticateSync(sk.PLAIN.server(options, message), none, { initialResponse: message });
   const line = (name: string, code: string, message: Uint8Array): Contestant =>
     batched(name, 'info', (n) => {
-      times(n, () => { refused(code, () => run(message)); });
+      times(n, () => {
+        refused(code, () => run(message));
+      });
     });
   return family(
     'hostile-plain',
@@ -86,7 +91,9 @@ export function hostilePlain(rounds: number, minMs: number): OpsWorkload {
     rounds,
     minMs,
     batched('normal login', 'baseline', (n) => {
-      times(n, () => { check(run(normal).authcid === USER, 'PLAIN login'); });
+      times(n, () => {
+        check(run(normal).authcid === USER, 'PLAIN login');
+      });
     }),
     [
       line('wrong password', 'AUTHENTICATION_FAILED', wrong),
@@ -103,18 +110,34 @@ export function hostilePlain(rounds: number, minMs: number): OpsWorkload {
 export function hostileScramServer(rounds: number, minMs: number): OpsWorkload {
   const accounts = new Map([[USER, new sk.ClearIdentity(USER, PASSWORD)]]);
   const options = { lookup: (name: string) => accounts.get(name), scram: { saltSecret: new Uint8Array(32).fill(7) } };
-  const huge = sk.ScramSecret.parse(sk.ScramSecret.fromPassword('SHA-256', PASSWORD, { iterations: 4096 }).format().replace('SCRAM-SHA-256$4096:', 'SCRAM-SHA-256$2147483647:'));
+  const huge = sk.ScramSecret.parse(
+    sk.ScramSecret.fromPassword('SHA-256', PASSWORD, { iterations: 4096 })
+      .format()
+      .replace('SCRAM-SHA-256$4096:', 'SCRAM-SHA-256$2147483647:'),
+  );
   const hugeOptions = { lookup: (name: string) => (name === USER ? new sk.ScramIdentity(USER, [huge]) : undefined) };
   const login = (password: string, user: string, serverOptions: typeof options | typeof hugeOptions): void => {
-    const client = new sk.SyncClientSession(sk.SCRAM_SHA_256.client(new sk.ClientCredentials(user, password), { scram: { cache: false } }));
+    const client = new sk.SyncClientSession(
+      sk.SCRAM_SHA_256.client(new sk.ClientCredentials(user, password), { scram: { cache: false } }),
+    );
     const server = new sk.SyncServerSession(sk.SCRAM_SHA_256.server(serverOptions, client.start()));
     let step = server.start();
     while (!step.done) step = server.respond(client.challenge(step.challenge));
     client.success(step.outcome.additionalData);
   };
-  const failing = (name: string, user: string, password: string, serverOptions: typeof options | typeof hugeOptions, role: 'baseline' | 'info' = 'info'): Contestant =>
+  const failing = (
+    name: string,
+    user: string,
+    password: string,
+    serverOptions: typeof options | typeof hugeOptions,
+    role: 'baseline' | 'info' = 'info',
+  ): Contestant =>
     batched(name, role, (n) => {
-      times(n, () => { refused('AUTHENTICATION_FAILED', () => { login(password, user, serverOptions); }); });
+      times(n, () => {
+        refused('AUTHENTICATION_FAILED', () => {
+          login(password, user, serverOptions);
+        });
+      });
     });
   return family(
     'hostile-scram',
@@ -126,7 +149,9 @@ export function hostileScramServer(rounds: number, minMs: number): OpsWorkload {
       failing('unknown user', 'someone-else', PASSWORD, options),
       failing('stored secret with 2^31-1 iterations', USER, PASSWORD, hugeOptions),
       batched('successful login (server keys cached: 1 PBKDF2)', 'info', (n) => {
-        times(n, () => { login(PASSWORD, USER, options); });
+        times(n, () => {
+          login(PASSWORD, USER, options);
+        });
       }),
     ],
     [1.2, 1.2, undefined],
@@ -137,7 +162,9 @@ export function hostileScramServer(rounds: number, minMs: number): OpsWorkload {
 export function hostileScramClient(rounds: number, minMs: number): OpsWorkload {
   const credentials = new sk.ClientCredentials(USER, PASSWORD);
   const secret = sk.ScramSecret.fromPassword('SHA-256', PASSWORD, { iterations: 4096 });
-  const serverOptions = { lookup: (name: string) => (name === USER ? new sk.ScramIdentity(USER, [secret]) : undefined) };
+  const serverOptions = {
+    lookup: (name: string) => (name === USER ? new sk.ScramIdentity(USER, [secret]) : undefined),
+  };
   const normal = (): void => {
     const client = new sk.SyncClientSession(sk.SCRAM_SHA_256.client(credentials, { scram: { cache: false } }));
     const server = new sk.SyncServerSession(sk.SCRAM_SHA_256.server(serverOptions, client.start()));
@@ -165,7 +192,11 @@ export function hostileScramClient(rounds: number, minMs: number): OpsWorkload {
     }),
     [
       forged('i=1000000000', 'LIMIT_EXCEEDED', (nonce) => `r=${nonce}srv,s=${salt},i=1000000000`),
-      forged('nonce not extending the client nonce', 'MALFORMED_MESSAGE', () => `r=someone-elses-nonce,s=${salt},i=4096`),
+      forged(
+        'nonce not extending the client nonce',
+        'MALFORMED_MESSAGE',
+        () => `r=someone-elses-nonce,s=${salt},i=4096`,
+      ),
       forged('mandatory extension m=', 'MALFORMED_MESSAGE', (nonce) => `m=ext,r=${nonce}srv,s=${salt},i=4096`),
     ],
     [0.2, 0.2, 0.2],
@@ -175,9 +206,15 @@ export function hostileScramClient(rounds: number, minMs: number): OpsWorkload {
 /** DIGEST-MD5 server: a response computed for another server (a relayed login). */
 export function hostileDigest(rounds: number, minMs: number): OpsWorkload {
   const accounts = new Map([[USER, new sk.ClearIdentity(USER, PASSWORD)]]);
-  const serverOptions = { lookup: (name: string) => accounts.get(name), hostname: 'mail.target.example', service: 'imap' };
+  const serverOptions = {
+    lookup: (name: string) => accounts.get(name),
+    hostname: 'mail.target.example',
+    service: 'imap',
+  };
   const login = (host: string): void => {
-    const client = new sk.SyncClientSession(sk.DIGEST_MD5.client(new sk.ClientCredentials(USER, PASSWORD), { host, service: 'imap' }));
+    const client = new sk.SyncClientSession(
+      sk.DIGEST_MD5.client(new sk.ClientCredentials(USER, PASSWORD), { host, service: 'imap' }),
+    );
     const server = new sk.SyncServerSession(sk.DIGEST_MD5.server(serverOptions, client.start()));
     let step = server.start();
     while (!step.done) step = server.respond(client.challenge(step.challenge));
@@ -189,11 +226,17 @@ export function hostileDigest(rounds: number, minMs: number): OpsWorkload {
     rounds,
     minMs,
     batched('normal login', 'baseline', (n) => {
-      times(n, () => { login('mail.target.example'); });
+      times(n, () => {
+        login('mail.target.example');
+      });
     }),
     [
       batched('digest-uri imap/evil.example (relay)', 'info', (n) => {
-        times(n, () => { refused('AUTHENTICATION_FAILED', () => { login('evil.example'); }); });
+        times(n, () => {
+          refused('AUTHENTICATION_FAILED', () => {
+            login('evil.example');
+          });
+        });
       }),
     ],
     [1.2],
@@ -202,7 +245,10 @@ export function hostileDigest(rounds: number, minMs: number): OpsWorkload {
 
 /** XOAUTH2 server: a control character in user=. */
 export function hostileXoauth2(rounds: number, minMs: number): OpsWorkload {
-  const options = { validateToken: ({ token }: { token: string }) => (token === 'good-token' ? { authcid: USER } : { error: { status: 'invalid_token' } }) };
+  const options = {
+    validateToken: ({ token }: { token: string }) =>
+      token === 'good-token' ? { authcid: USER } : { error: { status: 'invalid_token' } },
+  };
   const message = (user: string): Uint8Array => utf8(`user=${user}\x01auth=Bearer good-token\x01\x01`);
   const none = (): Uint8Array => {
     throw new Error('no challenge expected');
@@ -215,11 +261,15 @@ export function hostileXoauth2(rounds: number, minMs: number): OpsWorkload {
     rounds,
     minMs,
     batched('normal login', 'baseline', (n) => {
-      times(n, () => { check(sk.authenticateSync(sk.XOAUTH2.server(options, normal), none).authcid === USER, 'XOAUTH2 login'); });
+      times(n, () => {
+        check(sk.authenticateSync(sk.XOAUTH2.server(options, normal), none).authcid === USER, 'XOAUTH2 login');
+      });
     }),
     [
       batched('CR LF inside user=', 'info', (n) => {
-        times(n, () => { refused('MALFORMED_MESSAGE', () => sk.authenticateSync(sk.XOAUTH2.server(options, crlf), none)); });
+        times(n, () => {
+          refused('MALFORMED_MESSAGE', () => sk.authenticateSync(sk.XOAUTH2.server(options, crlf), none));
+        });
       }),
     ],
     [undefined],
@@ -237,7 +287,8 @@ export function hostileXmpp(rounds: number, minMs: number): OpsWorkload {
   // The densest markup the default caps let through to the grammar (three levels of namespace
   // declarations, prefixed children, references), padded with base64 to 10 KB, next to a plain
   // <auth> of 10 KB: the parser's guarantee is at most 3x.
-  const decls = (n: number, from: number): string => Array.from({ length: n }, (_, i) => ` xmlns:p${i + from}='urn:p'`).join('');
+  const decls = (n: number, from: number): string =>
+    Array.from({ length: n }, (_, i) => ` xmlns:p${i + from}='urn:p'`).join('');
   const denseBody = `<q${decls(15, 1)}><q${decls(15, 16)}><q${decls(15, 31)}>${'<p0:c>&lt;&#x1F600;a&amp;&apos;</p0:c>'.repeat(60)}</q></q></q>`;
   const denseOpen = `<auth xmlns='${ns}' xmlns:p0='urn:p' mechanism='PLAIN'>`;
   const dense = `${denseOpen}${denseBody}${'QUFB'.repeat(Math.floor((10240 - denseOpen.length - denseBody.length - 7) / 4))}</auth>`;
@@ -257,7 +308,9 @@ export function hostileXmpp(rounds: number, minMs: number): OpsWorkload {
     rounds,
     minMs,
     batched('plain <auth> of the same size', 'baseline', (n) => {
-      times(n, () => { check(sk.parseXmppSaslElement(plain, 'client', options).kind === 'auth', 'plain auth'); });
+      times(n, () => {
+        check(sk.parseXmppSaslElement(plain, 'client', options).kind === 'auth', 'plain auth');
+      });
     }),
     [
       batched('namespace flood', 'info', (n) => {

@@ -284,7 +284,13 @@ export interface AuthRound {
  * and the server's CPU reading, one AUTH per client with `inFlight` at a time, the clock and the
  * CPU reading again, and the clients closed.
  */
-export async function authRound(server: RunningServer, mechanism: SmtpMechanism, connections: number, inFlight: number, profilePath?: string): Promise<AuthRound> {
+export async function authRound(
+  server: RunningServer,
+  mechanism: SmtpMechanism,
+  connections: number,
+  inFlight: number,
+  profilePath?: string,
+): Promise<AuthRound> {
   const clients = await openClients(server.port, connections, 200);
   try {
     if (profilePath !== undefined) await server.profileStart();
@@ -320,7 +326,12 @@ const SMTP_MECHANISMS: readonly SmtpMechanism[] = ['PLAIN', 'LOGIN', 'CRAM-MD5']
  * servers. Each round runs every mechanism on every server, the servers in an order that
  * rotates from round to round; ratios are taken inside a round.
  */
-export async function smtpAuth(rounds: number, connections: number, inFlight: number, progress: (text: string) => void): Promise<WorkloadResult[]> {
+export async function smtpAuth(
+  rounds: number,
+  connections: number,
+  inFlight: number,
+  progress: (text: string) => void,
+): Promise<WorkloadResult[]> {
   const servers = await Promise.all(SMTP_SERVERS.map((spec) => startServer(spec.kind)));
   const key = (mechanism: SmtpMechanism, spec: ServerSpec): string => `${mechanism} ${spec.name}`;
   const cpu = new Map<string, number[]>();
@@ -355,7 +366,10 @@ export async function smtpAuth(rounds: number, connections: number, inFlight: nu
       mkdirSync(PROFILE_DIR, { recursive: true });
       for (const mechanism of SMTP_MECHANISMS) {
         for (let i = 0; i < SMTP_SERVERS.length; i++) {
-          const path = resolve(PROFILE_DIR, `${(SMTP_SERVERS[i] as ServerSpec).kind}-${mechanism.toLowerCase()}.cpuprofile`);
+          const path = resolve(
+            PROFILE_DIR,
+            `${(SMTP_SERVERS[i] as ServerSpec).kind}-${mechanism.toLowerCase()}.cpuprofile`,
+          );
           progress(`smtp: profiling ${path}`);
           await authRound(servers[i] as RunningServer, mechanism, connections, inFlight, path);
         }
@@ -387,17 +401,50 @@ export async function smtpAuth(rounds: number, connections: number, inFlight: nu
       new Map(SMTP_SERVERS.map((spec) => [spec.name, figures.get(key(mechanism, spec)) as number[]]));
     const targets = [
       ...checkTargets(
-        [{ label: `server CPU per AUTH ${mechanism} <= 1.3x the trivial server (README loop)`, of: README_SMTP, versus: TRIVIAL_SMTP, kind: 'figure', op: '<=', value: 1.3 }],
+        [
+          {
+            label: `server CPU per AUTH ${mechanism} <= 1.3x the trivial server (README loop)`,
+            of: README_SMTP,
+            versus: TRIVIAL_SMTP,
+            kind: 'figure',
+            op: '<=',
+            value: 1.3,
+          },
+        ],
         byName(cpu),
         rounds,
       ),
       ...checkTargets(
-        [{ label: `server CPU per AUTH ${mechanism} <= smtp-server's`, of: README_SMTP, versus: SMTP_SERVER, kind: 'figure', op: '<=', value: 1, info: true }],
+        [
+          {
+            label: `server CPU per AUTH ${mechanism} <= smtp-server's`,
+            of: README_SMTP,
+            versus: SMTP_SERVER,
+            kind: 'figure',
+            op: '<=',
+            value: 1,
+            info: true,
+          },
+        ],
         byName(cpu),
         rounds,
       ),
       ...(mechanism === 'PLAIN'
-        ? checkTargets([{ label: 'AUTH PLAIN rate >= 1.3x smtp-server', of: README_SMTP, versus: SMTP_SERVER, kind: 'throughput', op: '>=', value: 1.3, info: true }], byName(rate), rounds)
+        ? checkTargets(
+            [
+              {
+                label: 'AUTH PLAIN rate >= 1.3x smtp-server',
+                of: README_SMTP,
+                versus: SMTP_SERVER,
+                kind: 'throughput',
+                op: '>=',
+                value: 1.3,
+                info: true,
+              },
+            ],
+            byName(rate),
+            rounds,
+          )
         : []),
     ];
     return {
@@ -413,7 +460,11 @@ export async function smtpAuth(rounds: number, connections: number, inFlight: nu
               'saslkit runs README.md\'s "Example: an SMTP server" loop (bench/servers/readme-smtp.ts) offering PLAIN, LOGIN and CRAM-MD5 instead of the README\'s SCRAM-SHA-256 (no TLS there), and without its console.log; smtp-server runs with logger: false; the trivial server is socket I/O, one closure per connection and a Map of passwords.',
             ]
           : []),
-        ...(mechanism === 'CRAM-MD5' ? ['Every CRAM-MD5 server draws its challenge from the CSPRNG (saslkit 8 bytes, smtp-server 16, trivial 8) and checks the HMAC-MD5 in constant time.'] : []),
+        ...(mechanism === 'CRAM-MD5'
+          ? [
+              'Every CRAM-MD5 server draws its challenge from the CSPRNG (saslkit 8 bytes, smtp-server 16, trivial 8) and checks the HMAC-MD5 in constant time.',
+            ]
+          : []),
       ],
     };
   });
@@ -565,7 +616,13 @@ interface LoadResult {
  * Keeps `concurrency` sessions going, and counts the sessions that end within a window that
  * opens after a short ramp-up (so that the first burst of connects is not what is measured).
  */
-async function load(port: number, makeStep: () => SessionStep, concurrency: number, windowMs: number, rampMs: number): Promise<LoadResult> {
+async function load(
+  port: number,
+  makeStep: () => SessionStep,
+  concurrency: number,
+  windowMs: number,
+  rampMs: number,
+): Promise<LoadResult> {
   const t0 = performance.now();
   const open = t0 + rampMs;
   const close = open + windowMs;
@@ -594,7 +651,12 @@ const IMAP_SERVERS: readonly ServerSpec[] = [
 ];
 
 /** IMAP logins per second over loopback at each concurrency, servers measured in rotating order per round. */
-export async function imapThroughput(levels: readonly number[], rounds: number, windowMs: number, progress: (text: string) => void): Promise<WorkloadResult[]> {
+export async function imapThroughput(
+  levels: readonly number[],
+  rounds: number,
+  windowMs: number,
+  progress: (text: string) => void,
+): Promise<WorkloadResult[]> {
   const specs = IMAP_SERVERS;
   const servers = await Promise.all(specs.map((spec) => startServer(spec.kind)));
   const results: WorkloadResult[] = [];
@@ -609,7 +671,13 @@ export async function imapThroughput(levels: readonly number[], rounds: number, 
         for (let i = 0; i < specs.length; i++) {
           const index = (i + r) % specs.length;
           const spec = specs[index] as ServerSpec;
-          const result = await load((servers[index] as RunningServer).port, imapLogin, concurrency, windowMs, concurrency >= 1000 ? 400 : 150);
+          const result = await load(
+            (servers[index] as RunningServer).port,
+            imapLogin,
+            concurrency,
+            windowMs,
+            concurrency >= 1000 ? 400 : 150,
+          );
           (rates.get(spec.name) as number[]).push(result.rate);
           errors.set(spec.name, (errors.get(spec.name) as number) + result.errors);
         }
@@ -626,7 +694,9 @@ export async function imapThroughput(levels: readonly number[], rounds: number, 
           unit: 'logins/s',
           vsBaseline: median(mine.map((v, i) => v / (base[i] as number))),
           samples: mine,
-          ...((errors.get(spec.name) as number) > 0 ? { extra: { 'failed sessions': errors.get(spec.name) as number } } : {}),
+          ...((errors.get(spec.name) as number) > 0
+            ? { extra: { 'failed sessions': errors.get(spec.name) as number } }
+            : {}),
         };
       });
       results.push({
@@ -635,7 +705,10 @@ export async function imapThroughput(levels: readonly number[], rounds: number, 
         rounds,
         lines,
         targets: [],
-        notes: concurrency === levels[0] ? ['Each server runs in its own process; the load generator (this process) shares the two cores with it.'] : [],
+        notes:
+          concurrency === levels[0]
+            ? ['Each server runs in its own process; the load generator (this process) shares the two cores with it.']
+            : [],
       });
     }
   } finally {
@@ -672,7 +745,12 @@ const MEMORY_FLAGS = process.env['BENCH_SERVER_FLAGS'] !== undefined ? SERVER_FL
  * per connection: the first step also pays one-time growth (V8 and malloc pages), which moves
  * RSS by as much as the trivial server's whole figure, so it is reported apart.
  */
-export async function parkedMemory(connections: number, first: number, rounds: number, progress: (text: string) => void): Promise<WorkloadResult> {
+export async function parkedMemory(
+  connections: number,
+  first: number,
+  rounds: number,
+  progress: (text: string) => void,
+): Promise<WorkloadResult> {
   const specs: readonly (ServerSpec & { protocol: 'smtp' | 'imap' })[] = [
     ...SMTP_SERVERS.map((spec) => ({ ...spec, name: `SMTP ${spec.name}`, protocol: 'smtp' as const })),
     ...IMAP_SERVERS.map((spec) => ({ ...spec, name: `IMAP ${spec.name}`, protocol: 'imap' as const })),
@@ -706,7 +784,9 @@ export async function parkedMemory(connections: number, first: number, rounds: n
         const more = connections - first;
         (rss.get(spec.name) as number[]).push((after.rss - middle.rss) / more / 1024);
         (rssFirst.get(spec.name) as number[]).push((middle.rss - before.rss) / first / 1024);
-        (heap.get(spec.name) as number[]).push((after.heapUsed + after.external - middle.heapUsed - middle.external) / more / 1024);
+        (heap.get(spec.name) as number[]).push(
+          (after.heapUsed + after.external - middle.heapUsed - middle.external) / more / 1024,
+        );
       } finally {
         for (const socket of sockets) socket.destroy();
         server.stop();
@@ -724,15 +804,73 @@ export async function parkedMemory(connections: number, first: number, rounds: n
       unit: 'KB RSS/conn',
       vsBaseline: median(mine.map((v, i) => v / (baseline[i] as number))),
       samples: mine,
-      extra: { 'KB heap+external/conn': median(heap.get(spec.name) as number[]), [`KB RSS/conn over the first ${first}`]: median(rssFirst.get(spec.name) as number[]) },
+      extra: {
+        'KB heap+external/conn': median(heap.get(spec.name) as number[]),
+        [`KB RSS/conn over the first ${first}`]: median(rssFirst.get(spec.name) as number[]),
+      },
     };
   });
   const readme = `SMTP ${README_SMTP}`;
   const targets = [
-    ...checkTargets([{ label: 'SMTP memory (RSS) per mid-AUTH connection <= 1.25x the trivial server (README loop)', of: readme, versus: `SMTP ${TRIVIAL_SMTP}`, kind: 'figure', op: '<=', value: 1.25 }], rss, rounds),
-    ...checkTargets([{ label: 'SMTP JS heap per mid-AUTH connection <= 1.25x the trivial server', of: readme, versus: `SMTP ${TRIVIAL_SMTP}`, kind: 'figure', op: '<=', value: 1.25, info: true }], heap, rounds),
-    ...checkTargets([{ label: 'SMTP memory (RSS) per mid-AUTH connection <= 0.6x smtp-server', of: readme, versus: `SMTP ${SMTP_SERVER}`, kind: 'figure', op: '<=', value: 0.6, info: true }], rss, rounds),
-    ...checkTargets([{ label: 'SMTP JS heap per mid-AUTH connection <= 0.6x smtp-server', of: readme, versus: `SMTP ${SMTP_SERVER}`, kind: 'figure', op: '<=', value: 0.6, info: true }], heap, rounds),
+    ...checkTargets(
+      [
+        {
+          label: 'SMTP memory (RSS) per mid-AUTH connection <= 1.25x the trivial server (README loop)',
+          of: readme,
+          versus: `SMTP ${TRIVIAL_SMTP}`,
+          kind: 'figure',
+          op: '<=',
+          value: 1.25,
+        },
+      ],
+      rss,
+      rounds,
+    ),
+    ...checkTargets(
+      [
+        {
+          label: 'SMTP JS heap per mid-AUTH connection <= 1.25x the trivial server',
+          of: readme,
+          versus: `SMTP ${TRIVIAL_SMTP}`,
+          kind: 'figure',
+          op: '<=',
+          value: 1.25,
+          info: true,
+        },
+      ],
+      heap,
+      rounds,
+    ),
+    ...checkTargets(
+      [
+        {
+          label: 'SMTP memory (RSS) per mid-AUTH connection <= 0.6x smtp-server',
+          of: readme,
+          versus: `SMTP ${SMTP_SERVER}`,
+          kind: 'figure',
+          op: '<=',
+          value: 0.6,
+          info: true,
+        },
+      ],
+      rss,
+      rounds,
+    ),
+    ...checkTargets(
+      [
+        {
+          label: 'SMTP JS heap per mid-AUTH connection <= 0.6x smtp-server',
+          of: readme,
+          versus: `SMTP ${SMTP_SERVER}`,
+          kind: 'figure',
+          op: '<=',
+          value: 0.6,
+          info: true,
+        },
+      ],
+      heap,
+      rounds,
+    ),
   ];
   return {
     name: 'memory',

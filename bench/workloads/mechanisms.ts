@@ -53,16 +53,31 @@ export function plainServer(rounds: number, minMs: number): OpsWorkload {
       }),
       batched('saslkit authenticateSync', 'saslkit', (n) => {
         times(n, () => {
-          check(sk.authenticateSync(sk.PLAIN.server(options, message), noMoreChallenges).authcid === USER, 'PLAIN login');
+          check(
+            sk.authenticateSync(sk.PLAIN.server(options, message), noMoreChallenges).authcid === USER,
+            'PLAIN login',
+          );
         });
       }),
       batched('saslkit, non-ASCII password', 'info', (n) => {
         times(n, () => {
-          check(sk.authenticateSync(sk.PLAIN.server(nbspOptions, nbspMessage), noMoreChallenges).authcid === USER, 'PLAIN login');
+          check(
+            sk.authenticateSync(sk.PLAIN.server(nbspOptions, nbspMessage), noMoreChallenges).authcid === USER,
+            'PLAIN login',
+          );
         });
       }),
     ],
-    targets: [{ label: 'PLAIN server incl. SASLprep >= 0.3x baseline', of: 'saslkit authenticateSync', versus: 'baseline: split + timingSafeEqual', kind: 'throughput', op: '>=', value: 0.3 }],
+    targets: [
+      {
+        label: 'PLAIN server incl. SASLprep >= 0.3x baseline',
+        of: 'saslkit authenticateSync',
+        versus: 'baseline: split + timingSafeEqual',
+        kind: 'throughput',
+        op: '>=',
+        value: 0.3,
+      },
+    ],
     notes: ['The baseline runs no SASLprep. The non-ASCII line shows the SASLprep slow path (library mapping, NFKC).'],
   };
 }
@@ -102,7 +117,9 @@ export function plainClient(rounds: number, minMs: number): OpsWorkload {
         });
       }),
     ],
-    notes: ['sasl-plain returns a string (and checks nothing, e.g. a NUL inside a field); the host still has to encode it, so its line includes Buffer.from. saslkit rejects NUL in any field and runs a whole client exchange under its sync driver.'],
+    notes: [
+      'sasl-plain returns a string (and checks nothing, e.g. a NUL inside a field); the host still has to encode it, so its line includes Buffer.from. saslkit rejects NUL in any field and runs a whole client exchange under its sync driver.',
+    ],
   };
 }
 
@@ -168,7 +185,16 @@ export function cramMd5(rounds: number, minMs: number): OpsWorkload {
         });
       }),
     ],
-    targets: [{ label: 'CRAM-MD5 exchange >= 0.5x baseline', of: 'saslkit sync driver', versus: 'baseline: hand-written node:crypto', kind: 'throughput', op: '>=', value: 0.5 }],
+    targets: [
+      {
+        label: 'CRAM-MD5 exchange >= 0.5x baseline',
+        of: 'saslkit sync driver',
+        versus: 'baseline: hand-written node:crypto',
+        kind: 'throughput',
+        op: '>=',
+        value: 0.5,
+      },
+    ],
   };
 }
 

@@ -40,12 +40,20 @@ const pgSasl = createRequire(__filename)('pg/lib/crypto/sasl') as PgSasl;
 
 const salt = randomBytes(16);
 // Built on first use: each costs a PBKDF2, and `npm run bench -- plain` needs neither.
-let fixture: { record: ReturnType<typeof scramRecord>; serverOptions: { lookup: (name: string) => InstanceType<typeof sk.ScramIdentity> | undefined } } | undefined;
+let fixture:
+  | {
+      record: ReturnType<typeof scramRecord>;
+      serverOptions: { lookup: (name: string) => InstanceType<typeof sk.ScramIdentity> | undefined };
+    }
+  | undefined;
 
 function setup(): NonNullable<typeof fixture> {
   if (fixture === undefined) {
     const identity = sk.ScramIdentity.create(USER, PASSWORD, { hashes: ['SHA-256'], iterations: ITERATIONS });
-    fixture = { record: scramRecord(PASSWORD, salt), serverOptions: { lookup: (name) => (name === USER ? identity : undefined) } };
+    fixture = {
+      record: scramRecord(PASSWORD, salt),
+      serverOptions: { lookup: (name) => (name === USER ? identity : undefined) },
+    };
   }
   return fixture;
 }
@@ -80,13 +88,21 @@ async function saslkitLoginAsync(scramCache: boolean): Promise<void> {
 }
 
 /** The saslkit client alone against a fixed server (SCRAM-SHA-256 unless told). */
-function saslkitClientSync(scramCache: boolean, server: FixedScramServer = fixedServer(), mechanism = sk.SCRAM_SHA_256): void {
+function saslkitClientSync(
+  scramCache: boolean,
+  server: FixedScramServer = fixedServer(),
+  mechanism = sk.SCRAM_SHA_256,
+): void {
   const client = new sk.SyncClientSession(mechanism.client(credentials, { scramCache }));
   const final = server.final(client.challenge(server.first(client.start() as Uint8Array)));
   check(client.success(final).serverVerified, 'SCRAM client verified the fixed server');
 }
 
-async function saslkitClientAsync(scramCache: boolean, server: FixedScramServer = fixedServer(), mechanism = sk.SCRAM_SHA_256): Promise<void> {
+async function saslkitClientAsync(
+  scramCache: boolean,
+  server: FixedScramServer = fixedServer(),
+  mechanism = sk.SCRAM_SHA_256,
+): Promise<void> {
   const client = new sk.PromiseClientSession(mechanism.client(credentials, { scramCache }));
   const final = server.final(await client.challenge(server.first((await client.start()) as Uint8Array)));
   check((await client.success(final)).serverVerified, 'SCRAM client verified the fixed server');
@@ -165,13 +181,35 @@ export function scramFull(rounds: number, minMs: number): OpsWorkload {
       batchedAsync('saslkit promise driver', 'saslkit', (n) => timesAsync(n, () => saslkitLoginAsync(false))),
     ],
     targets: [
-      { label: 'full exchange (sync) <= 1.10x one bare PBKDF2', of: 'saslkit sync driver', versus: 'floor: pbkdf2Sync 4096', kind: 'cost', op: '<=', value: 1.1 },
-      { label: 'full exchange (promise) <= 1.10x one bare PBKDF2', of: 'saslkit promise driver', versus: 'floor: pbkdf2Sync 4096', kind: 'cost', op: '<=', value: 1.1 },
-      { label: 'full exchange (promise) <= 1.10x one bare PBKDF2 on the pool', of: 'saslkit promise driver', versus: 'floor, async: crypto.pbkdf2 on the pool', kind: 'cost', op: '<=', value: 1.1, info: true },
+      {
+        label: 'full exchange (sync) <= 1.10x one bare PBKDF2',
+        of: 'saslkit sync driver',
+        versus: 'floor: pbkdf2Sync 4096',
+        kind: 'cost',
+        op: '<=',
+        value: 1.1,
+      },
+      {
+        label: 'full exchange (promise) <= 1.10x one bare PBKDF2',
+        of: 'saslkit promise driver',
+        versus: 'floor: pbkdf2Sync 4096',
+        kind: 'cost',
+        op: '<=',
+        value: 1.1,
+      },
+      {
+        label: 'full exchange (promise) <= 1.10x one bare PBKDF2 on the pool',
+        of: 'saslkit promise driver',
+        versus: 'floor, async: crypto.pbkdf2 on the pool',
+        kind: 'cost',
+        op: '<=',
+        value: 1.1,
+        info: true,
+      },
     ],
     notes: [
       'scramCache: false, so every login derives the salted password (the cached case is scram-cached).',
-      'The promise driver runs PBKDF2 on libuv\'s pool (so the event loop stays free): each login waits for a thread hand-off both ways, which the async floor line pays too.',
+      "The promise driver runs PBKDF2 on libuv's pool (so the event loop stays free): each login waits for a thread hand-off both ways, which the async floor line pays too.",
     ],
   };
 }
@@ -212,9 +250,13 @@ export function scramClient(rounds: number, minMs: number): OpsWorkload {
           saslkitClientSync(false, syncServers());
         });
       }),
-      batchedAsync('saslkit promise driver', 'saslkit', (n) => timesAsync(n, () => saslkitClientAsync(false, promiseServers()))),
+      batchedAsync('saslkit promise driver', 'saslkit', (n) =>
+        timesAsync(n, () => saslkitClientAsync(false, promiseServers())),
+      ),
       batchedAsync('pg (node-postgres sasl.js)', 'peer', (n) => timesAsync(n, () => pgClient(pgServers()))),
-      batchedAsync(`mongodb ${MONGODB_VERSION} ScramSHA256, fresh salt`, 'peer', (n) => timesAsync(n, () => mongodb.login(mongodbServers()))),
+      batchedAsync(`mongodb ${MONGODB_VERSION} ScramSHA256, fresh salt`, 'peer', (n) =>
+        timesAsync(n, () => mongodb.login(mongodbServers())),
+      ),
       repeat(
         batched('saslkit sync, default cache (repeat login)', 'info', (n) => {
           times(n, () => {
@@ -226,28 +268,100 @@ export function scramClient(rounds: number, minMs: number): OpsWorkload {
         },
       ),
       repeat(
-        batchedAsync('saslkit promise, default cache (repeat login)', 'info', (n) => timesAsync(n, () => saslkitClientAsync(true))),
+        batchedAsync('saslkit promise, default cache (repeat login)', 'info', (n) =>
+          timesAsync(n, () => saslkitClientAsync(true)),
+        ),
         () => saslkitClientAsync(true),
       ),
       repeat(
-        batchedAsync('mongodb, its cache (repeat login)', 'info', (n) => timesAsync(n, () => mongodb.login(fixedServer()))),
+        batchedAsync('mongodb, its cache (repeat login)', 'info', (n) =>
+          timesAsync(n, () => mongodb.login(fixedServer())),
+        ),
         () => mongodb.login(fixedServer()),
       ),
     ],
     targets: [
-      { label: 'client (sync) >= 1.5x pg', of: 'saslkit sync driver', versus: 'pg (node-postgres sasl.js)', kind: 'throughput', op: '>=', value: 1.5 },
-      { label: 'client (promise) >= 1.5x pg', of: 'saslkit promise driver', versus: 'pg (node-postgres sasl.js)', kind: 'throughput', op: '>=', value: 1.5 },
-      { label: 'client (sync) >= 1.5x mongodb (fresh salt)', of: 'saslkit sync driver', versus: `mongodb ${MONGODB_VERSION} ScramSHA256, fresh salt`, kind: 'throughput', op: '>=', value: 1.5 },
-      { label: 'client (promise) >= 1.5x mongodb (fresh salt)', of: 'saslkit promise driver', versus: `mongodb ${MONGODB_VERSION} ScramSHA256, fresh salt`, kind: 'throughput', op: '>=', value: 1.5 },
-      { label: 'pg costs >= 1.5 bare PBKDF2s (else no client without a cache can be 1.5x pg)', of: 'pg (node-postgres sasl.js)', versus: 'floor: pbkdf2Sync 4096', kind: 'cost', op: '>=', value: 1.5, info: true },
-      { label: 'mongodb (fresh salt) costs >= 1.5 bare PBKDF2s (same reason)', of: `mongodb ${MONGODB_VERSION} ScramSHA256, fresh salt`, versus: 'floor: pbkdf2Sync 4096', kind: 'cost', op: '>=', value: 1.5, info: true },
-      { label: 'client with its default cache (sync, repeat login) >= 1.5x pg', of: 'saslkit sync, default cache (repeat login)', versus: 'pg (node-postgres sasl.js)', kind: 'throughput', op: '>=', value: 1.5, info: true },
-      { label: 'default cache (sync, repeat login) >= 1.5x mongodb with its cache', of: 'saslkit sync, default cache (repeat login)', versus: 'mongodb, its cache (repeat login)', kind: 'throughput', op: '>=', value: 1.5, info: true },
-      { label: 'default cache (promise, repeat login) >= 1.5x mongodb with its cache', of: 'saslkit promise, default cache (repeat login)', versus: 'mongodb, its cache (repeat login)', kind: 'throughput', op: '>=', value: 1.5, info: true },
+      {
+        label: 'client (sync) >= 1.5x pg',
+        of: 'saslkit sync driver',
+        versus: 'pg (node-postgres sasl.js)',
+        kind: 'throughput',
+        op: '>=',
+        value: 1.5,
+      },
+      {
+        label: 'client (promise) >= 1.5x pg',
+        of: 'saslkit promise driver',
+        versus: 'pg (node-postgres sasl.js)',
+        kind: 'throughput',
+        op: '>=',
+        value: 1.5,
+      },
+      {
+        label: 'client (sync) >= 1.5x mongodb (fresh salt)',
+        of: 'saslkit sync driver',
+        versus: `mongodb ${MONGODB_VERSION} ScramSHA256, fresh salt`,
+        kind: 'throughput',
+        op: '>=',
+        value: 1.5,
+      },
+      {
+        label: 'client (promise) >= 1.5x mongodb (fresh salt)',
+        of: 'saslkit promise driver',
+        versus: `mongodb ${MONGODB_VERSION} ScramSHA256, fresh salt`,
+        kind: 'throughput',
+        op: '>=',
+        value: 1.5,
+      },
+      {
+        label: 'pg costs >= 1.5 bare PBKDF2s (else no client without a cache can be 1.5x pg)',
+        of: 'pg (node-postgres sasl.js)',
+        versus: 'floor: pbkdf2Sync 4096',
+        kind: 'cost',
+        op: '>=',
+        value: 1.5,
+        info: true,
+      },
+      {
+        label: 'mongodb (fresh salt) costs >= 1.5 bare PBKDF2s (same reason)',
+        of: `mongodb ${MONGODB_VERSION} ScramSHA256, fresh salt`,
+        versus: 'floor: pbkdf2Sync 4096',
+        kind: 'cost',
+        op: '>=',
+        value: 1.5,
+        info: true,
+      },
+      {
+        label: 'client with its default cache (sync, repeat login) >= 1.5x pg',
+        of: 'saslkit sync, default cache (repeat login)',
+        versus: 'pg (node-postgres sasl.js)',
+        kind: 'throughput',
+        op: '>=',
+        value: 1.5,
+        info: true,
+      },
+      {
+        label: 'default cache (sync, repeat login) >= 1.5x mongodb with its cache',
+        of: 'saslkit sync, default cache (repeat login)',
+        versus: 'mongodb, its cache (repeat login)',
+        kind: 'throughput',
+        op: '>=',
+        value: 1.5,
+        info: true,
+      },
+      {
+        label: 'default cache (promise, repeat login) >= 1.5x mongodb with its cache',
+        of: 'saslkit promise, default cache (repeat login)',
+        versus: 'mongodb, its cache (repeat login)',
+        kind: 'throughput',
+        op: '>=',
+        value: 1.5,
+        info: true,
+      },
     ],
     notes: [
       `Fresh-salt lines (baseline, saslkit sync/promise with scramCache: false, pg, mongodb): every login meets the next of ${SALT_POOL_SIZE} salts, so every client pays one PBKDF2 per login; mongodb's salted-password cache (200 entries) never hits.`,
-      'Repeat-login lines: the same salt every login, so saslkit\'s default cache (scramCache) and mongodb\'s module-level cache (keyed by password + salt + iterations) skip PBKDF2; pg has no cache.',
+      "Repeat-login lines: the same salt every login, so saslkit's default cache (scramCache) and mongodb's module-level cache (keyed by password + salt + iterations) skip PBKDF2; pg has no cache.",
       'mongodb runs its ScramSHA256 auth provider (prepare + auth) over a fake connection answering saslStart/saslContinue from the fixed server; it verifies the server signature itself. PBKDF2 and every HMAC go through async WebCrypto.',
     ],
   };
@@ -265,7 +379,10 @@ export function scramCached(rounds: number, minMs: number): OpsWorkload {
     contestants: [
       batched('baseline: hand-written node:crypto', 'baseline', (n) => {
         times(n, () => {
-          check(baselineScramLogin(new BaselineScramClient(USER, PASSWORD, cache), fixedServer()), 'baseline SCRAM login');
+          check(
+            baselineScramLogin(new BaselineScramClient(USER, PASSWORD, cache), fixedServer()),
+            'baseline SCRAM login',
+          );
         });
       }),
       batched('saslkit sync driver', 'saslkit', (n) => {
@@ -275,8 +392,19 @@ export function scramCached(rounds: number, minMs: number): OpsWorkload {
       }),
       batchedAsync('saslkit promise driver', 'saslkit', (n) => timesAsync(n, () => saslkitLoginAsync(true))),
     ],
-    targets: [{ label: 'cached-key exchange (sync) >= 0.5x baseline', of: 'saslkit sync driver', versus: 'baseline: hand-written node:crypto', kind: 'throughput', op: '>=', value: 0.5 }],
-    notes: ['saslkit uses its own client cache (scramCache, the default), keyed by an HMAC so that it holds no password.'],
+    targets: [
+      {
+        label: 'cached-key exchange (sync) >= 0.5x baseline',
+        of: 'saslkit sync driver',
+        versus: 'baseline: hand-written node:crypto',
+        kind: 'throughput',
+        op: '>=',
+        value: 0.5,
+      },
+    ],
+    notes: [
+      'saslkit uses its own client cache (scramCache, the default), keyed by an HMAC so that it holds no password.',
+    ],
   };
 }
 
@@ -318,13 +446,33 @@ export function scramSha1Client(rounds: number, minMs: number): OpsWorkload {
           saslkitClientSync(false, sha1Server(), sk.SCRAM_SHA_1);
         });
       }),
-      batchedAsync('saslkit promise driver', 'saslkit', (n) => timesAsync(n, () => saslkitClientAsync(false, sha1Server(), sk.SCRAM_SHA_1))),
+      batchedAsync('saslkit promise driver', 'saslkit', (n) =>
+        timesAsync(n, () => saslkitClientAsync(false, sha1Server(), sk.SCRAM_SHA_1)),
+      ),
       // About 0.7 s a login: a round's slot ends after the first one, so this line costs a few seconds.
-      batchedAsync(`sasl-scram-sha-1 ${SASL_SCRAM_SHA_1_VERSION}`, 'peer', (n) => timesAsync(n, () => saslScramSha1Login(sha1Server(), cred))),
+      batchedAsync(`sasl-scram-sha-1 ${SASL_SCRAM_SHA_1_VERSION}`, 'peer', (n) =>
+        timesAsync(n, () => saslScramSha1Login(sha1Server(), cred)),
+      ),
     ],
     targets: [
-      { label: 'client (sync) >= 1.5x sasl-scram-sha-1', of: 'saslkit sync driver', versus: `sasl-scram-sha-1 ${SASL_SCRAM_SHA_1_VERSION}`, kind: 'throughput', op: '>=', value: 1.5, info: true },
-      { label: 'client (promise) >= 1.5x sasl-scram-sha-1', of: 'saslkit promise driver', versus: `sasl-scram-sha-1 ${SASL_SCRAM_SHA_1_VERSION}`, kind: 'throughput', op: '>=', value: 1.5, info: true },
+      {
+        label: 'client (sync) >= 1.5x sasl-scram-sha-1',
+        of: 'saslkit sync driver',
+        versus: `sasl-scram-sha-1 ${SASL_SCRAM_SHA_1_VERSION}`,
+        kind: 'throughput',
+        op: '>=',
+        value: 1.5,
+        info: true,
+      },
+      {
+        label: 'client (promise) >= 1.5x sasl-scram-sha-1',
+        of: 'saslkit promise driver',
+        versus: `sasl-scram-sha-1 ${SASL_SCRAM_SHA_1_VERSION}`,
+        kind: 'throughput',
+        op: '>=',
+        value: 1.5,
+        info: true,
+      },
     ],
     notes: [
       'saslkit runs with scramCache: false; sasl-scram-sha-1 caches only when the caller passes its cache back as credentials (not done), so every line pays one PBKDF2-HMAC-SHA-1 per login.',

@@ -20,7 +20,9 @@ import { SOURCE, SOURCE_PATH } from '../saslkit.js';
 type XmppJsPlugin = typeof import('../../lib/integrations/xmppjs.js');
 
 /** saslkit/xmpp.js from the build under test: next to the bundle `sk` came from, or the sources. */
-const plugin = createRequire(__filename)(SOURCE === 'lib' ? join(__dirname, '../../lib/integrations/xmppjs.ts') : join(dirname(SOURCE_PATH), 'xmppjs.cjs')) as XmppJsPlugin;
+const plugin = createRequire(__filename)(
+  SOURCE === 'lib' ? join(__dirname, '../../lib/integrations/xmppjs.ts') : join(dirname(SOURCE_PATH), 'xmppjs.cjs'),
+) as XmppJsPlugin;
 
 const XMPPJS_VERSION = (createRequire(__filename)('@xmpp/client/package.json') as { version: string }).version;
 const SALT = Buffer.from('xmpp-bench-salt!');
@@ -29,7 +31,14 @@ const SALT = Buffer.from('xmpp-bench-salt!');
 async function login(port: number, withSaslkit: boolean): Promise<number> {
   const service = `xmpp://127.0.0.1:${port}`;
   const xmpp = withSaslkit
-    ? client({ service, domain: 'localhost', credentials: plugin.saslkitCredentials({ username: USER, password: PASSWORD }, { client: { scram: { cache: false } } }) })
+    ? client({
+        service,
+        domain: 'localhost',
+        credentials: plugin.saslkitCredentials(
+          { username: USER, password: PASSWORD },
+          { client: { scram: { cache: false } } },
+        ),
+      })
     : client({ service, domain: 'localhost', username: USER, password: PASSWORD });
   if (withSaslkit) plugin.useSaslkitMechanisms(xmpp);
   xmpp.reconnect.stop();
@@ -69,7 +78,10 @@ function xmppLogins(name: string, role: Role, mechanism: string, withSaslkit: bo
           seconds += await login(server.port, withSaslkit);
           ops += 1;
         } while (Date.now() - start < minMs);
-        check(server.logins.length === ops && server.logins.every((user) => user.mechanism === mechanism), `${ops} ${mechanism} logins on the server`);
+        check(
+          server.logins.length === ops && server.logins.every((user) => user.mechanism === mechanism),
+          `${ops} ${mechanism} logins on the server`,
+        );
         return { ops, seconds };
       } finally {
         await server.close();
@@ -98,10 +110,20 @@ export function xmppjsLogin(rounds: number, minMs: number): OpsWorkload {
       xmppLogins(saslkitLine, 'saslkit', 'SCRAM-SHA-256', true),
       xmppLogins(ownLine, 'peer', 'SCRAM-SHA-1', false),
     ],
-    targets: [{ label: 'xmpp.js login with saslkit SCRAM-SHA-256 >= 10x its own SCRAM-SHA-1', of: saslkitLine, versus: ownLine, kind: 'throughput', op: '>=', value: 10, info: true }],
+    targets: [
+      {
+        label: 'xmpp.js login with saslkit SCRAM-SHA-256 >= 10x its own SCRAM-SHA-1',
+        of: saslkitLine,
+        versus: ownLine,
+        kind: 'throughput',
+        op: '>=',
+        value: 10,
+        info: true,
+      },
+    ],
     notes: [
       'xmpp.js SCRAM-SHA-1 (sasl-scram-sha-1) runs PBKDF2 as 4096 awaited WebCrypto HMACs and never checks the server signature; saslkit checks it and fails the login when it is wrong.',
-      'The server is saslkit\'s XMPP profile with stored SCRAM keys (no PBKDF2 on the server); it drops the mechanism attribute xmpp.js puts on <response>, which saslkit\'s parser refuses.',
+      "The server is saslkit's XMPP profile with stored SCRAM keys (no PBKDF2 on the server); it drops the mechanism attribute xmpp.js puts on <response>, which saslkit's parser refuses.",
     ],
   };
 }

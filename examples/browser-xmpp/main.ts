@@ -34,7 +34,13 @@ interface Outcome {
 /** Logs in, restarts the stream, and closes it again: what a client does before binding a resource. */
 export async function login(url: string, domain: string, user: string, password: string): Promise<Outcome> {
   try {
-    const session = await xmppWebSocketLogin({ url, domain, auth, credentials: new ClientCredentials(user, password), session: { signal: AbortSignal.timeout(15_000) } });
+    const session = await xmppWebSocketLogin({
+      url,
+      domain,
+      auth,
+      credentials: new ClientCredentials(user, password),
+      session: { signal: AbortSignal.timeout(15_000) },
+    });
     await session.close();
     return {
       status: 'ok',
@@ -44,7 +50,13 @@ export async function login(url: string, domain: string, user: string, password:
       message: `logged in as ${user}@${domain} with ${session.mechanism}${session.serverVerified ? ', server verified' : ''}`,
     };
   } catch (error) {
-    if (isSaslError(error)) return { status: 'error', errorName: error.name, errorCode: error.code, message: `${error.name} (${error.code}): ${error.message}` };
+    if (isSaslError(error))
+      return {
+        status: 'error',
+        errorName: error.name,
+        errorCode: error.code,
+        message: `${error.name} (${error.code}): ${error.message}`,
+      };
     return { status: 'error', errorName: error instanceof Error ? error.name : 'Error', message: String(error) };
   }
 }
@@ -64,6 +76,8 @@ if (form !== null && result !== null) {
     delete result.dataset['errorName'];
     delete result.dataset['errorCode'];
     result.dataset['status'] = 'running';
-    void login(field('url'), field('domain'), field('user'), field('password')).then((outcome) => { show(result, outcome); });
+    void login(field('url'), field('domain'), field('user'), field('password')).then((outcome) => {
+      show(result, outcome);
+    });
   });
 }

@@ -36,7 +36,9 @@ export const ARGV_SECRET_REFUSED =
 export function parseArgs(argv: readonly string[], specs: OptionSpecs): ParsedArgs {
   const options = new Map<string, string | true>();
   const positionals: string[] = [];
-  const byShort = new Map(Object.entries(specs).flatMap(([name, spec]) => (spec.short === undefined ? [] : [[spec.short, name] as const])));
+  const byShort = new Map(
+    Object.entries(specs).flatMap(([name, spec]) => (spec.short === undefined ? [] : [[spec.short, name] as const])),
+  );
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     if (arg === '--') {
@@ -52,7 +54,8 @@ export function parseArgs(argv: readonly string[], specs: OptionSpecs): ParsedAr
     } else if (arg.startsWith('-') && arg.length > 1) {
       const short = arg.slice(1);
       const long = byShort.get(short);
-      if (long === undefined) throw new UsageError(short === 'p' || short === 'w' ? ARGV_SECRET_REFUSED : `unknown option -${safe(short)}`);
+      if (long === undefined)
+        throw new UsageError(short === 'p' || short === 'w' ? ARGV_SECRET_REFUSED : `unknown option -${safe(short)}`);
       name = long;
     } else {
       positionals.push(arg);
@@ -93,7 +96,12 @@ export function flag(args: ParsedArgs, name: string): boolean {
 /** One of `choices` (compared case-insensitively), `fallback` when absent. */
 export function choiceOption<T extends string>(args: ParsedArgs, name: string, choices: readonly T[], fallback: T): T;
 export function choiceOption<T extends string>(args: ParsedArgs, name: string, choices: readonly T[]): T | undefined;
-export function choiceOption<T extends string>(args: ParsedArgs, name: string, choices: readonly T[], fallback?: T): T | undefined {
+export function choiceOption<T extends string>(
+  args: ParsedArgs,
+  name: string,
+  choices: readonly T[],
+  fallback?: T,
+): T | undefined {
   const value = stringOption(args, name);
   if (value === undefined) return fallback;
   const found = choices.find((choice) => choice.toLowerCase() === value.toLowerCase());
@@ -102,10 +110,17 @@ export function choiceOption<T extends string>(args: ParsedArgs, name: string, c
 }
 
 /** A positive integer option within `[min, max]`, or `fallback`. */
-export function integerOption(args: ParsedArgs, name: string, min: number, max: number, fallback?: number): number | undefined {
+export function integerOption(
+  args: ParsedArgs,
+  name: string,
+  min: number,
+  max: number,
+  fallback?: number,
+): number | undefined {
   const value = stringOption(args, name);
   if (value === undefined) return fallback;
-  if (!/^[0-9]{1,10}$/.test(value) || Number(value) < min || Number(value) > max) throw new UsageError(`--${name} must be an integer from ${min} to ${max}`);
+  if (!/^[0-9]{1,10}$/.test(value) || Number(value) < min || Number(value) > max)
+    throw new UsageError(`--${name} must be an integer from ${min} to ${max}`);
   return Number(value);
 }
 
@@ -124,7 +139,14 @@ export interface CommandStart {
  * command is done already (a usage error, or `--help`). `secrets` is read at each failure, so a
  * secret the command reads later (pushed into the array) is still scrubbed from the reason.
  */
-export function startCommand(command: string, argv: readonly string[], specs: OptionSpecs, help: string, io: CliIo, secrets: readonly string[] = []): CommandStart | number {
+export function startCommand(
+  command: string,
+  argv: readonly string[],
+  specs: OptionSpecs,
+  help: string,
+  io: CliIo,
+  secrets: readonly string[] = [],
+): CommandStart | number {
   // Until the command line parsed, a failure cannot know about --json.
   let json = false;
   const fail = (error: unknown): number => {

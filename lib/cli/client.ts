@@ -158,17 +158,23 @@ export class MailClient implements ProtocolClient {
     switch (this.protocol) {
       case 'smtp': {
         const reply = await readSmtpReply(this.#lines);
-        if (reply.code !== 220) throw new UnexpectedMessageError(`the SMTP server refused the session: ${reply.code} ${peerText(reply.lines.join(' '))}`, { party: 'server' });
+        if (reply.code !== 220)
+          throw new UnexpectedMessageError(
+            `the SMTP server refused the session: ${reply.code} ${peerText(reply.lines.join(' '))}`,
+            { party: 'server' },
+          );
         return;
       }
       case 'imap': {
         const line = await this.#line();
-        if (!/^\* OK\b/i.test(line)) throw new UnexpectedMessageError(`the IMAP greeting is not OK: ${peerText(line)}`, { party: 'server' });
+        if (!/^\* OK\b/i.test(line))
+          throw new UnexpectedMessageError(`the IMAP greeting is not OK: ${peerText(line)}`, { party: 'server' });
         return;
       }
       case 'pop3': {
         const line = await this.#line();
-        if (!/^\+OK\b/i.test(line)) throw new UnexpectedMessageError(`the POP3 greeting is not +OK: ${peerText(line)}`, { party: 'server' });
+        if (!/^\+OK\b/i.test(line))
+          throw new UnexpectedMessageError(`the POP3 greeting is not +OK: ${peerText(line)}`, { party: 'server' });
         return;
       }
       case 'sieve':
@@ -187,11 +193,13 @@ export class MailClient implements ProtocolClient {
       const line = await this.#line();
       const status = /^(OK|NO|BYE)\b/i.exec(line);
       if (status) {
-        if ((status[1] ?? '').toUpperCase() !== 'OK') throw new UnexpectedMessageError(`the ManageSieve ${what} is not OK: ${peerText(line)}`, { party: 'server' });
+        if ((status[1] ?? '').toUpperCase() !== 'OK')
+          throw new UnexpectedMessageError(`the ManageSieve ${what} is not OK: ${peerText(line)}`, { party: 'server' });
         break;
       }
       lines.push(line);
-      if (lines.length > MAX_REPLY_LINES) throw new MalformedMessageError('the ManageSieve capability listing does not end', { party: 'server' });
+      if (lines.length > MAX_REPLY_LINES)
+        throw new MalformedMessageError('the ManageSieve capability listing does not end', { party: 'server' });
     }
     const capabilities = parseManageSieveCapabilities(lines);
     this.mechanisms = capabilities.mechanisms;
@@ -204,7 +212,11 @@ export class MailClient implements ProtocolClient {
       case 'smtp': {
         await this.#write('EHLO saslkit.invalid');
         const reply = await readSmtpReply(this.#lines);
-        if (reply.code !== 250) throw new UnexpectedMessageError(`the SMTP server refused EHLO: ${reply.code} ${peerText(reply.lines.join(' '))}`, { party: 'server' });
+        if (reply.code !== 250)
+          throw new UnexpectedMessageError(
+            `the SMTP server refused EHLO: ${reply.code} ${peerText(reply.lines.join(' '))}`,
+            { party: 'server' },
+          );
         const ehlo = parseEhlo(reply);
         this.mechanisms = ehlo.mechanisms;
         this.startTlsOffered = ehlo.keywords.has('STARTTLS');
@@ -213,7 +225,8 @@ export class MailClient implements ProtocolClient {
       case 'imap': {
         const { untagged } = await this.#imapCommand('CAPABILITY');
         const line = untagged.find((text) => /^\* CAPABILITY /i.test(text));
-        if (line === undefined) throw new MalformedMessageError('the IMAP server sent no CAPABILITY response', { party: 'server' });
+        if (line === undefined)
+          throw new MalformedMessageError('the IMAP server sent no CAPABILITY response', { party: 'server' });
         const capabilities = parseImapCapabilities(line);
         this.#imapCapabilities = capabilities.atoms;
         this.mechanisms = capabilities.mechanisms;
@@ -235,7 +248,8 @@ export class MailClient implements ProtocolClient {
           const line = await this.#line();
           if (line === '.') break;
           lines.push(line.startsWith('..') ? line.slice(1) : line);
-          if (lines.length > MAX_REPLY_LINES) throw new MalformedMessageError('the POP3 CAPA reply does not end', { party: 'server' });
+          if (lines.length > MAX_REPLY_LINES)
+            throw new MalformedMessageError('the POP3 CAPA reply does not end', { party: 'server' });
         }
         const capa = parsePop3Capa(lines);
         this.noCapa = false;
@@ -266,11 +280,15 @@ export class MailClient implements ProtocolClient {
       const line = await this.#line();
       if (line.startsWith(`${tag} `)) {
         const match = /^(OK|NO|BAD)\b ?(.*)$/i.exec(line.slice(tag.length + 1));
-        if (!match) throw new MalformedMessageError('the IMAP server sent a tagged reply without OK, NO or BAD', { party: 'server' });
+        if (!match)
+          throw new MalformedMessageError('the IMAP server sent a tagged reply without OK, NO or BAD', {
+            party: 'server',
+          });
         return { untagged, status: (match[1] ?? '').toUpperCase(), text: match[2] ?? '' };
       }
       untagged.push(line);
-      if (untagged.length > MAX_REPLY_LINES) throw new MalformedMessageError('the IMAP server sent too many untagged lines', { party: 'server' });
+      if (untagged.length > MAX_REPLY_LINES)
+        throw new MalformedMessageError('the IMAP server sent too many untagged lines', { party: 'server' });
     }
   }
 
@@ -282,24 +300,36 @@ export class MailClient implements ProtocolClient {
         case 'smtp': {
           await this.#write('STARTTLS');
           const reply = await readSmtpReply(this.#lines);
-          if (reply.code !== 220) throw new UnexpectedMessageError(`the SMTP server refused STARTTLS: ${reply.code} ${peerText(reply.lines.join(' '))}`, { party: 'server' });
+          if (reply.code !== 220)
+            throw new UnexpectedMessageError(
+              `the SMTP server refused STARTTLS: ${reply.code} ${peerText(reply.lines.join(' '))}`,
+              { party: 'server' },
+            );
           break;
         }
         case 'imap': {
           const reply = await this.#imapCommand('STARTTLS');
-          if (reply.status !== 'OK') throw new UnexpectedMessageError(`the IMAP server refused STARTTLS: ${reply.status} ${peerText(reply.text)}`, { party: 'server' });
+          if (reply.status !== 'OK')
+            throw new UnexpectedMessageError(
+              `the IMAP server refused STARTTLS: ${reply.status} ${peerText(reply.text)}`,
+              { party: 'server' },
+            );
           break;
         }
         case 'pop3': {
           await this.#write('STLS');
           const line = await this.#line();
-          if (!/^\+OK\b/i.test(line)) throw new UnexpectedMessageError(`the POP3 server refused STLS: ${peerText(line)}`, { party: 'server' });
+          if (!/^\+OK\b/i.test(line))
+            throw new UnexpectedMessageError(`the POP3 server refused STLS: ${peerText(line)}`, { party: 'server' });
           break;
         }
         case 'sieve': {
           await this.#write('STARTTLS');
           const line = await this.#line();
-          if (!/^OK\b/i.test(line)) throw new UnexpectedMessageError(`the ManageSieve server refused STARTTLS: ${peerText(line)}`, { party: 'server' });
+          if (!/^OK\b/i.test(line))
+            throw new UnexpectedMessageError(`the ManageSieve server refused STARTTLS: ${peerText(line)}`, {
+              party: 'server',
+            });
           break;
         }
         default:
@@ -307,7 +337,8 @@ export class MailClient implements ProtocolClient {
       }
       this.#reader.close();
       // Anything the server sent after its go-ahead was sent in the clear: an injection attempt.
-      if ((await this.#reader.next()).done !== true) throw new UnexpectedMessageError('the server sent data after accepting STARTTLS', { party: 'server' });
+      if ((await this.#reader.next()).done !== true)
+        throw new UnexpectedMessageError('the server sent data after accepting STARTTLS', { party: 'server' });
       await this.#conn.upgrade();
       this.#attach();
       await this.#capabilities();

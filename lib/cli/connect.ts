@@ -48,13 +48,15 @@ export interface ConnectPlan {
 export function planConnect(args: ParsedArgs, target: Target, user: string | undefined): ConnectPlan {
   const starttls = flag(args, 'starttls');
   if (starttls && target.implicitTls) throw new UsageError('--starttls is for plain URLs; this URL already starts TLS');
-  if (starttls && target.protocol === 'irc') throw new UsageError('IRC servers take TLS on their own port, not with STARTTLS: use an ircs:// URL');
+  if (starttls && target.protocol === 'irc')
+    throw new UsageError('IRC servers take TLS on their own port, not with STARTTLS: use an ircs:// URL');
   const certFile = stringOption(args, 'cert');
   const keyFile = stringOption(args, 'key');
   if ((certFile === undefined) !== (keyFile === undefined)) throw new UsageError('give --cert and --key together');
   const tlsMax = choiceOption(args, 'tls-max', ['1.2', '1.3'] as const);
   const named = stringOption(args, 'domain');
-  if (named !== undefined && target.protocol !== 'xmpp') throw new UsageError('--domain is for xmpp:// and xmpps:// URLs');
+  if (named !== undefined && target.protocol !== 'xmpp')
+    throw new UsageError('--domain is for xmpp:// and xmpps:// URLs');
   return {
     target,
     starttls,

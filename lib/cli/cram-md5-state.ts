@@ -91,7 +91,11 @@ export class CramMd5StateIdentity implements Identity {
 export const CRAM_MD5_WITH_STATES: Mechanism = {
   ...CRAM_MD5,
   *server(options, initial) {
-    if (initial !== undefined) throw new UnexpectedMessageError('CRAM-MD5 is server-first: an initial response is not allowed', { mechanism: NAME, party: 'client' });
+    if (initial !== undefined)
+      throw new UnexpectedMessageError('CRAM-MD5 is server-first: an initial response is not allowed', {
+        mechanism: NAME,
+        party: 'client',
+      });
     const bytes = cramMd5Challenge(options.hostname);
     const claimed = parseCramMd5Response(yield* challenge(bytes), bytes, options);
     const identity = yield* perform(lookupEffect(options, NAME, claimed.authcid));
@@ -101,9 +105,14 @@ export const CRAM_MD5_WITH_STATES: Mechanism = {
     } else {
       const unusable = identity !== undefined && identity.getClearSecret() === undefined;
       ok = claimed.verify(unusable ? undefined : identity);
-      if (unusable) throw new MechanismUnavailableError('CRAM-MD5 needs the clear-text secret or Dovecot CRAM-MD5 states of this account', { mechanism: NAME, party: 'local' });
+      if (unusable)
+        throw new MechanismUnavailableError(
+          'CRAM-MD5 needs the clear-text secret or Dovecot CRAM-MD5 states of this account',
+          { mechanism: NAME, party: 'local' },
+        );
     }
-    if (!ok || identity === undefined) throw new AuthenticationFailedError(undefined, { mechanism: NAME, party: 'client' });
+    if (!ok || identity === undefined)
+      throw new AuthenticationFailedError(undefined, { mechanism: NAME, party: 'client' });
     const authzid = yield* authorize(options, NAME, identity.authcid, '');
     return { mechanism: NAME, authcid: identity.authcid, authzid, identity };
   },

@@ -8,7 +8,15 @@
  * @module
  */
 import { performance } from 'node:perf_hooks';
-import { ClearIdentity, ClientCredentials, type Identity, SASLAuth, ScramIdentity, type ServerOptions, UsageError } from '../index.js';
+import {
+  ClearIdentity,
+  ClientCredentials,
+  type Identity,
+  SASLAuth,
+  ScramIdentity,
+  type ServerOptions,
+  UsageError,
+} from '../index.js';
 import { flag, parseArgs, stringOption } from './args.js';
 import { MailClient } from './client.js';
 import { type CliIo, EXIT, describeError, exitCodeFor, formatTable } from './io.js';
@@ -28,7 +36,10 @@ export const DEMO_EXTERNAL_IDENTITY = 'alice';
 
 /** The demo store: alice in clear text (every mechanism), bob as SCRAM secrets only (SCRAM, PLAIN, LOGIN). */
 export function demoStore(): (authcid: string) => Identity | undefined {
-  const accounts: Identity[] = [new ClearIdentity(DEMO_USER, DEMO_PASSWORD), ScramIdentity.create('bob', 'bob-pass', { iterations: 4096 })];
+  const accounts: Identity[] = [
+    new ClearIdentity(DEMO_USER, DEMO_PASSWORD),
+    ScramIdentity.create('bob', 'bob-pass', { iterations: 4096 }),
+  ];
   return (authcid) => accounts.find((account) => account.authcid === authcid);
 }
 
@@ -38,7 +49,10 @@ export function demoServerOptions(): ServerOptions {
     lookup: demoStore(),
     hostname: 'localhost',
     externalIdentity: DEMO_EXTERNAL_IDENTITY,
-    validateToken: ({ token }) => (token === DEMO_TOKEN ? { authcid: DEMO_USER } : { error: { status: 'invalid_token', schemes: 'bearer', scope: 'mail' } }),
+    validateToken: ({ token }) =>
+      token === DEMO_TOKEN
+        ? { authcid: DEMO_USER }
+        : { error: { status: 'invalid_token', schemes: 'bearer', scope: 'mail' } },
   };
 }
 
@@ -90,12 +104,26 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoRow[]> {
   const rows: DemoRow[] = [];
   const mechanisms = SASLAuth.all().clientMechanisms.map((m) => m.name);
   for (const protocol of options.protocols ?? ['smtp', 'imap']) {
-    const server = await startAuthServer({ protocol, auth: SASLAuth.all(), options: demoServerOptions(), tls: certificate, idleTimeoutMs: 10000 });
+    const server = await startAuthServer({
+      protocol,
+      auth: SASLAuth.all(),
+      options: demoServerOptions(),
+      tls: certificate,
+      idleTimeoutMs: 10000,
+    });
     try {
       options.onServer?.(protocol, server.port, server.mechanismsWithTls);
-      const attempts = mechanisms.map((mechanism) => ({ label: mechanism, mechanism, credentials: demoCredentials(mechanism) }));
+      const attempts = mechanisms.map((mechanism) => ({
+        label: mechanism,
+        mechanism,
+        credentials: demoCredentials(mechanism),
+      }));
       // bob is stored as SCRAM secrets only: the server never sees or keeps his password.
-      attempts.push({ label: 'SCRAM-SHA-256 (bob)', mechanism: 'SCRAM-SHA-256', credentials: new ClientCredentials('bob', 'bob-pass') });
+      attempts.push({
+        label: 'SCRAM-SHA-256 (bob)',
+        mechanism: 'SCRAM-SHA-256',
+        credentials: new ClientCredentials('bob', 'bob-pass'),
+      });
       for (const attempt of attempts) {
         const row = await login(protocol, server.port, certificate.cert, attempt, options.trace);
         rows.push(row);
@@ -115,11 +143,23 @@ async function login(
   attempt: { label: string; mechanism: string; credentials: ClientCredentials },
   trace: ((line: string) => void) | undefined,
 ): Promise<DemoRow> {
-  const tracer = trace === undefined ? undefined : new LineTracer(trace, { side: 'client', prefix: `[${protocol} ${attempt.label}] `, secrets: [attempt.credentials.secret] });
+  const tracer =
+    trace === undefined
+      ? undefined
+      : new LineTracer(trace, {
+          side: 'client',
+          prefix: `[${protocol} ${attempt.label}] `,
+          secrets: [attempt.credentials.secret],
+        });
   let client: MailClient | undefined;
   let started = performance.now();
   try {
-    client = await MailClient.connect({ target: { protocol, implicitTls: false, host: '127.0.0.1', port, user: undefined }, ca, timeoutMs: 10000, tracer });
+    client = await MailClient.connect({
+      target: { protocol, implicitTls: false, host: '127.0.0.1', port, user: undefined },
+      ca,
+      timeoutMs: 10000,
+      tracer,
+    });
     await client.startTls();
     started = performance.now();
     const result = await client.authenticate({ credentials: attempt.credentials, mechanism: attempt.mechanism });
@@ -127,10 +167,24 @@ async function login(
     const binding = result.mechanism.endsWith('-PLUS') ? client.tls?.bindingTypes[0] : undefined;
     await client.quit();
     const notes = [...(result.serverVerified ? ['server verified'] : []), ...(binding === undefined ? [] : [binding])];
-    return { protocol, label: attempt.label, ok: true, result: notes.length === 0 ? 'ok' : `ok (${notes.join(', ')})`, roundTrips: result.roundTrips, ms };
+    return {
+      protocol,
+      label: attempt.label,
+      ok: true,
+      result: notes.length === 0 ? 'ok' : `ok (${notes.join(', ')})`,
+      roundTrips: result.roundTrips,
+      ms,
+    };
   } catch (error) {
     client?.close();
-    return { protocol, label: attempt.label, ok: false, result: `FAILED ${describeError(error, [attempt.credentials.secret])}`, roundTrips: undefined, ms: performance.now() - started };
+    return {
+      protocol,
+      label: attempt.label,
+      ok: false,
+      result: `FAILED ${describeError(error, [attempt.credentials.secret])}`,
+      roundTrips: undefined,
+      ms: performance.now() - started,
+    };
   }
 }
 
@@ -162,29 +216,54 @@ Exit codes: 0 when every login succeeded, 1 when one failed, 2 for bad options.
 /** Runs `saslkit demo`. Resolves with the exit code. */
 export async function demoCommand(argv: readonly string[], io: CliIo): Promise<number> {
   try {
-    const args = parseArgs(argv, { protocol: { type: 'string' }, trace: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
+    const args = parseArgs(argv, {
+      protocol: { type: 'string' },
+      trace: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    });
     if (flag(args, 'help')) {
       io.stdout.write(DEMO_HELP);
       return EXIT.OK;
     }
     if (args.positionals.length > 0) throw new UsageError('demo takes no positional arguments');
     const list = stringOption(args, 'protocol');
-    const protocols = list === undefined ? undefined : list.split(/[\s,]+/).filter((p) => p !== '').map((p) => {
-      const found = CLI_PROTOCOLS.find((known) => known === p.toLowerCase());
-      if (found === undefined) throw new UsageError('--protocol lists smtp, imap or pop3');
-      return found;
-    });
+    const protocols =
+      list === undefined
+        ? undefined
+        : list
+            .split(/[\s,]+/)
+            .filter((p) => p !== '')
+            .map((p) => {
+              const found = CLI_PROTOCOLS.find((known) => known === p.toLowerCase());
+              if (found === undefined) throw new UsageError('--protocol lists smtp, imap or pop3');
+              return found;
+            });
     const trace = flag(args, 'trace') ? (line: string) => io.stderr.write(`${line}\n`) : undefined;
     io.stdout.write('saslkit demo: test servers on 127.0.0.1 with STARTTLS and a throwaway self-signed certificate\n');
     const rows = await runDemo({
       ...(protocols === undefined ? {} : { protocols }),
       ...(trace === undefined ? {} : { trace }),
-      onServer: (protocol, port, offered) => io.stdout.write(`  ${protocol} on 127.0.0.1:${port} offers after STARTTLS: ${offered.join(' ')}\n`),
+      onServer: (protocol, port, offered) =>
+        io.stdout.write(`  ${protocol} on 127.0.0.1:${port} offers after STARTTLS: ${offered.join(' ')}\n`),
     });
     io.stdout.write('\n');
-    io.stdout.write(`${formatTable(['protocol', 'mechanism', 'result', 'round trips', 'ms'], rows.map((row) => [row.protocol, row.label, row.result, row.roundTrips === undefined ? '-' : String(row.roundTrips), row.ms.toFixed(1)]), [3, 4])}\n`);
+    io.stdout.write(
+      `${formatTable(
+        ['protocol', 'mechanism', 'result', 'round trips', 'ms'],
+        rows.map((row) => [
+          row.protocol,
+          row.label,
+          row.result,
+          row.roundTrips === undefined ? '-' : String(row.roundTrips),
+          row.ms.toFixed(1),
+        ]),
+        [3, 4],
+      )}\n`,
+    );
     const failed = rows.filter((row) => !row.ok).length;
-    io.stdout.write(failed === 0 ? `\nall ${rows.length} logins succeeded\n` : `\n${failed} of ${rows.length} logins failed\n`);
+    io.stdout.write(
+      failed === 0 ? `\nall ${rows.length} logins succeeded\n` : `\n${failed} of ${rows.length} logins failed\n`,
+    );
     return failed === 0 ? EXIT.OK : EXIT.REFUSED;
   } catch (error) {
     io.stderr.write(`saslkit demo: ${describeError(error)}\n`);

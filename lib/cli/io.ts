@@ -120,7 +120,11 @@ export function scrub(text: string, secrets: readonly string[]): string {
 }
 
 /** Formats rows as a plain-text table; `right` names the columns aligned right. */
-export function formatTable(headers: readonly string[], rows: readonly (readonly string[])[], right: readonly number[] = []): string {
+export function formatTable(
+  headers: readonly string[],
+  rows: readonly (readonly string[])[],
+  right: readonly number[] = [],
+): string {
   const widths = headers.map((header, i) => Math.max(header.length, ...rows.map((row) => (row[i] ?? '').length)));
   const line = (cells: readonly string[]): string =>
     cells
@@ -177,7 +181,8 @@ export async function readSecret(io: CliIo, sources: SecretSources): Promise<str
       if (sources.file === '-') text = await readAll(io.stdin);
       else {
         text = await readFile(sources.file, 'utf8');
-        if (Buffer.byteLength(text) > MAX_SECRET_FILE) throw new UsageError(`the ${sources.what} file is longer than ${MAX_SECRET_FILE} bytes`);
+        if (Buffer.byteLength(text) > MAX_SECRET_FILE)
+          throw new UsageError(`the ${sources.what} file is longer than ${MAX_SECRET_FILE} bytes`);
       }
     } catch (error) {
       if (isSaslError(error)) throw error;
@@ -189,9 +194,12 @@ export async function readSecret(io: CliIo, sources: SecretSources): Promise<str
   } else if (io.stdin.isTTY === true && typeof io.stdin.setRawMode === 'function') {
     const label = sources.what.charAt(0).toUpperCase() + sources.what.slice(1);
     secret = await promptHidden(io, `${label}: `);
-    if (sources.confirm === true && (await promptHidden(io, `Retype ${sources.what}: `)) !== secret) throw new UsageError(`the ${sources.what}s do not match`);
+    if (sources.confirm === true && (await promptHidden(io, `Retype ${sources.what}: `)) !== secret)
+      throw new UsageError(`the ${sources.what}s do not match`);
   } else {
-    throw new UsageError(`no ${sources.what}: use ${sources.fileOption} <file> (or - for standard input), set ${sources.envName}, or run on a terminal to be prompted`);
+    throw new UsageError(
+      `no ${sources.what}: use ${sources.fileOption} <file> (or - for standard input), set ${sources.envName}, or run on a terminal to be prompted`,
+    );
   }
   if (secret === '') throw new UsageError(`the ${sources.what} is empty`);
   return secret;

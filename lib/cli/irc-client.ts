@@ -28,7 +28,10 @@ const NICK = /^[A-Za-z[\]\\`_^{|}][A-Za-z0-9[\]\\`_^{|}-]{0,29}$/;
 /** The nick to register: `--nick`, else the user name when it is a valid nick, else `saslkit`. */
 export function ircNick(nick: string | undefined, user: string): string {
   if (nick !== undefined) {
-    if (!NICK.test(nick)) throw new UsageError('--nick is not a valid IRC nick (a letter or [ ] \\ ` _ ^ { | } first, at most 30 characters)');
+    if (!NICK.test(nick))
+      throw new UsageError(
+        '--nick is not a valid IRC nick (a letter or [ ] \\ ` _ ^ { | } first, at most 30 characters)',
+      );
     return nick;
   }
   return NICK.test(user) ? user : 'saslkit';
@@ -86,12 +89,20 @@ export class IrcClient implements ProtocolClient {
     let sasl: string | undefined;
     for (let count = 0; count < MAX_LINES_BEFORE_CAP; count++) {
       const next = await this.#lines.next();
-      if (next.done === true) throw new UnexpectedMessageError('the IRC server closed the connection', { party: 'server' });
+      if (next.done === true)
+        throw new UnexpectedMessageError('the IRC server closed the connection', { party: 'server' });
       const message = parseIrcMessage(next.value, { party: 'server' });
       const params = message.params;
       if (message.command === 'PING') await this.#write(formatIrcMessage('PONG', [params[0] ?? '']));
-      else if (message.command === 'ERROR') throw new UnexpectedMessageError(`the IRC server refused the connection: ${peerText(params[0] ?? '')}`, { party: 'server' });
-      else if (message.command === '001') throw new UnexpectedMessageError('the IRC server registered the client without capability negotiation (no CAP)', { party: 'server' });
+      else if (message.command === 'ERROR')
+        throw new UnexpectedMessageError(`the IRC server refused the connection: ${peerText(params[0] ?? '')}`, {
+          party: 'server',
+        });
+      else if (message.command === '001')
+        throw new UnexpectedMessageError(
+          'the IRC server registered the client without capability negotiation (no CAP)',
+          { party: 'server' },
+        );
       else if (message.command === 'CAP' && params[1]?.toUpperCase() === 'LS') {
         for (const word of (params[params.length - 1] ?? '').split(' ')) {
           if (word === 'sasl' || word.startsWith('sasl=')) sasl = word.slice('sasl='.length);
@@ -124,7 +135,11 @@ export class IrcClient implements ProtocolClient {
         nick: ircNick(this.#options.nick, args.credentials.authcid),
         credentials: args.credentials,
         ...(args.mechanism === undefined ? {} : { mechanism: args.mechanism }),
-        choose: { encrypted: tls !== undefined, allowPlaintext: args.allowPlaintext === true, ...(args.preference === undefined ? {} : { preference: args.preference }) },
+        choose: {
+          encrypted: tls !== undefined,
+          allowPlaintext: args.allowPlaintext === true,
+          ...(args.preference === undefined ? {} : { preference: args.preference }),
+        },
         client: {
           host: this.target.host,
           service: 'irc',
@@ -135,7 +150,8 @@ export class IrcClient implements ProtocolClient {
         write: this.#write,
       });
       const sasl = result.sasl;
-      if (sasl === undefined) throw new UnexpectedMessageError('the IRC server registered the client without SASL', { party: 'server' });
+      if (sasl === undefined)
+        throw new UnexpectedMessageError('the IRC server registered the client without SASL', { party: 'server' });
       return { mechanism: sasl.mechanism, serverVerified: sasl.serverVerified, roundTrips: sasl.roundTrips };
     });
   }

@@ -65,7 +65,8 @@ export class LdapClient implements ProtocolClient {
       this.#options.tracer?.note('C: StartTLS');
       await this.#ldap.startTls(clientTlsOptions(this.#options));
       const secure = this.#ldap.socket;
-      if (!(secure instanceof TLSSocket)) throw new UnexpectedMessageError('StartTLS left the connection in clear', { party: 'local' });
+      if (!(secure instanceof TLSSocket))
+        throw new UnexpectedMessageError('StartTLS left the connection in clear', { party: 'local' });
       this.#tls = describeClientTls(secure, this.#options.tracer);
       await this.#readMechanisms();
     });
@@ -89,10 +90,20 @@ export class LdapClient implements ProtocolClient {
         encrypted: this.#tls !== undefined,
         client: { host: this.target.host, service: 'ldap', channelBinding: args.channelBinding ?? 'prefer' },
       });
-      tracer?.note(`S: bind success (${result.mechanism}, ${result.roundTrips} BindRequest${result.roundTrips === 1 ? '' : 's'})`);
-      if (tracer !== undefined) tracer.note(`S: Who am I? ${JSON.stringify(await ldapWhoAmI(result.requester, { signal: this.#ldap.signal() }))}`);
+      tracer?.note(
+        `S: bind success (${result.mechanism}, ${result.roundTrips} BindRequest${result.roundTrips === 1 ? '' : 's'})`,
+      );
+      if (tracer !== undefined)
+        tracer.note(
+          `S: Who am I? ${JSON.stringify(await ldapWhoAmI(result.requester, { signal: this.#ldap.signal() }))}`,
+        );
       // LDAP binds -PLUS with tls-server-end-point (OpenLDAP's sasl-cbinding tls-endpoint).
-      return { mechanism: result.mechanism, serverVerified: result.serverVerified, roundTrips: result.roundTrips, ...(result.mechanism.endsWith('-PLUS') ? { channelBinding: 'tls-server-end-point' as const } : {}) };
+      return {
+        mechanism: result.mechanism,
+        serverVerified: result.serverVerified,
+        roundTrips: result.roundTrips,
+        ...(result.mechanism.endsWith('-PLUS') ? { channelBinding: 'tls-server-end-point' as const } : {}),
+      };
     });
   }
 

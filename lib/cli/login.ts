@@ -117,21 +117,28 @@ export interface LoginPlan extends ConnectPlan {
 
 /** Reads and checks the command line of `login`. Throws {@link UsageError}. */
 export function planLogin(args: ParsedArgs): LoginPlan {
-  if (args.positionals.length !== 1) throw new UsageError('login needs exactly one server URL (see saslkit login --help)');
+  if (args.positionals.length !== 1)
+    throw new UsageError('login needs exactly one server URL (see saslkit login --help)');
   const target = parseTarget(args.positionals[0] as string);
   const named = stringOption(args, 'mech');
   let mechanism: string | undefined;
   if (named !== undefined) {
     const found = SASLAuth.all().getClient(named);
-    if (found === undefined) throw new MechanismUnavailableError(`saslkit has no mechanism named ${MECHANISM_NAME.test(named) ? named.toUpperCase() : '(invalid name)'}`, { party: 'local' });
+    if (found === undefined)
+      throw new MechanismUnavailableError(
+        `saslkit has no mechanism named ${MECHANISM_NAME.test(named) ? named.toUpperCase() : '(invalid name)'}`,
+        { party: 'local' },
+      );
     mechanism = found.name;
   }
   const tokenFile = stringOption(args, 'token-file');
   const passwordFile = stringOption(args, 'password-file');
-  if (tokenFile !== undefined && passwordFile !== undefined) throw new UsageError('give --password-file or --token-file, not both');
+  if (tokenFile !== undefined && passwordFile !== undefined)
+    throw new UsageError('give --password-file or --token-file, not both');
   let secretKind: LoginPlan['secretKind'] = tokenFile !== undefined ? 'token' : 'password';
   if (mechanism !== undefined) secretKind = mechanismSecretKind(mechanism);
-  if (tokenFile !== undefined && secretKind !== 'token') throw new UsageError(`--token-file is for OAUTHBEARER and XOAUTH2, not ${mechanism ?? ''}`);
+  if (tokenFile !== undefined && secretKind !== 'token')
+    throw new UsageError(`--token-file is for OAUTHBEARER and XOAUTH2, not ${mechanism ?? ''}`);
   const user = stringOption(args, 'user') ?? target.user ?? '';
   if (user === '' && secretKind !== 'none') throw new UsageError('login needs --user (or a user in the URL)');
   const connect = planConnect(args, target, user);
@@ -139,13 +146,27 @@ export function planLogin(args: ParsedArgs): LoginPlan {
   if (nick !== undefined && target.protocol !== 'irc') throw new UsageError('--nick is for irc:// and ircs:// URLs');
   const channelBinding = choiceOption(args, 'channel-binding', ['disable', 'prefer', 'require'] as const, 'prefer');
   const tls = connect.starttls || target.implicitTls;
-  if (mechanism?.endsWith('-PLUS') === true && !tls) throw new MechanismUnavailableError(`${mechanism} needs TLS: ${tlsFor(target)}`, { party: 'local' });
-  if (channelBinding === 'require' && !tls) throw new MechanismUnavailableError(`--channel-binding require needs TLS: ${tlsFor(target)}`, { party: 'local' });
-  if (mechanism === 'EXTERNAL' && connect.certFile === undefined) throw new UsageError('EXTERNAL takes the identity from a client certificate: give --cert and --key');
-  if (mechanism === 'EXTERNAL' && !tls) throw new MechanismUnavailableError(`EXTERNAL needs TLS with a client certificate: ${tlsFor(target)}`, { party: 'local' });
-  if (target.protocol === 'postgres' && user === '') throw new UsageError('PostgreSQL needs a role: --user or postgres://user@host');
-  if (channelBinding === 'require' && mechanism !== undefined && !mechanism.endsWith('-PLUS')) throw new MechanismUnavailableError(`--channel-binding require needs a -PLUS mechanism, not ${mechanism}`, { party: 'local' });
-  if (channelBinding === 'disable' && mechanism?.endsWith('-PLUS') === true) throw new MechanismUnavailableError(`${mechanism} binds the channel; it cannot run with --channel-binding disable`, { party: 'local' });
+  if (mechanism?.endsWith('-PLUS') === true && !tls)
+    throw new MechanismUnavailableError(`${mechanism} needs TLS: ${tlsFor(target)}`, { party: 'local' });
+  if (channelBinding === 'require' && !tls)
+    throw new MechanismUnavailableError(`--channel-binding require needs TLS: ${tlsFor(target)}`, { party: 'local' });
+  if (mechanism === 'EXTERNAL' && connect.certFile === undefined)
+    throw new UsageError('EXTERNAL takes the identity from a client certificate: give --cert and --key');
+  if (mechanism === 'EXTERNAL' && !tls)
+    throw new MechanismUnavailableError(`EXTERNAL needs TLS with a client certificate: ${tlsFor(target)}`, {
+      party: 'local',
+    });
+  if (target.protocol === 'postgres' && user === '')
+    throw new UsageError('PostgreSQL needs a role: --user or postgres://user@host');
+  if (channelBinding === 'require' && mechanism !== undefined && !mechanism.endsWith('-PLUS'))
+    throw new MechanismUnavailableError(`--channel-binding require needs a -PLUS mechanism, not ${mechanism}`, {
+      party: 'local',
+    });
+  if (channelBinding === 'disable' && mechanism?.endsWith('-PLUS') === true)
+    throw new MechanismUnavailableError(
+      `${mechanism} binds the channel; it cannot run with --channel-binding disable`,
+      { party: 'local' },
+    );
   return {
     ...connect,
     mechanism,
@@ -162,13 +183,26 @@ export function planLogin(args: ParsedArgs): LoginPlan {
  * Why the automatic choice found nothing, in the words of the command line: the same rules as
  * {@link MailClient.authenticate} (the registry's), with the options that would change them.
  */
-function noMechanism(plan: LoginPlan, offered: readonly string[], tls: TlsState | undefined, startTlsOffered: boolean): MechanismUnavailableError | undefined {
+function noMechanism(
+  plan: LoginPlan,
+  offered: readonly string[],
+  tls: TlsState | undefined,
+  startTlsOffered: boolean,
+): MechanismUnavailableError | undefined {
   const registry = SASLAuth.all();
   const canBind = tls !== undefined && plan.channelBinding !== 'disable' && tls.bindingTypes.length > 0;
   const candidates = plan.channelBinding === 'require' ? offered.filter((name) => name.endsWith('-PLUS')) : offered;
-  const choose: ChooseOptions = { credentials: plan.secretKind, channelBinding: canBind, encrypted: tls !== undefined, allowPlaintext: plan.allowPlaintext };
+  const choose: ChooseOptions = {
+    credentials: plan.secretKind,
+    channelBinding: canBind,
+    encrypted: tls !== undefined,
+    allowPlaintext: plan.allowPlaintext,
+  };
   if (registry.chooseClient(candidates, choose) !== undefined) return undefined;
-  const inClear = tls === undefined && !plan.allowPlaintext ? registry.chooseClient(candidates, { ...choose, allowPlaintext: true }) : undefined;
+  const inClear =
+    tls === undefined && !plan.allowPlaintext
+      ? registry.chooseClient(candidates, { ...choose, allowPlaintext: true })
+      : undefined;
   if (inClear !== undefined) {
     return new MechanismUnavailableError(
       `without TLS, the server offers only mechanisms that send the ${plan.secretKind} in clear (it offers: ${offered.join(' ')}): ${tlsFor(plan.target)}; or, to send it in clear anyway, pass --allow-plaintext or name the mechanism with --mech ${inClear.name}`,
@@ -178,7 +212,10 @@ function noMechanism(plan: LoginPlan, offered: readonly string[], tls: TlsState 
   if (offered.length === 0 && tls === undefined && startTlsOffered) {
     return new MechanismUnavailableError('the server offers nothing before TLS: add --starttls', { party: 'server' });
   }
-  return new MechanismUnavailableError(`the server offers no mechanism saslkit can use with a ${plan.secretKind}${plan.channelBinding === 'require' ? ' and channel binding' : ''} (it offers: ${offered.join(' ') || 'nothing'})`, { party: 'server' });
+  return new MechanismUnavailableError(
+    `the server offers no mechanism saslkit can use with a ${plan.secretKind}${plan.channelBinding === 'require' ? ' and channel binding' : ''} (it offers: ${offered.join(' ') || 'nothing'})`,
+    { party: 'server' },
+  );
 }
 
 /** Runs `saslkit login`. Resolves with the exit code. */
@@ -191,19 +228,44 @@ export async function loginCommand(argv: readonly string[], io: CliIo): Promise<
   try {
     const plan = planLogin(args);
     let secret = '';
-    if (plan.secretKind === 'password') secret = await readSecret(io, { what: 'password', file: stringOption(args, 'password-file'), envName: 'SASLKIT_PASSWORD', fileOption: '--password-file' });
-    if (plan.secretKind === 'token') secret = await readSecret(io, { what: 'token', file: stringOption(args, 'token-file'), envName: 'SASLKIT_TOKEN', fileOption: '--token-file' });
+    if (plan.secretKind === 'password')
+      secret = await readSecret(io, {
+        what: 'password',
+        file: stringOption(args, 'password-file'),
+        envName: 'SASLKIT_PASSWORD',
+        fileOption: '--password-file',
+      });
+    if (plan.secretKind === 'token')
+      secret = await readSecret(io, {
+        what: 'token',
+        file: stringOption(args, 'token-file'),
+        envName: 'SASLKIT_TOKEN',
+        fileOption: '--token-file',
+      });
     if (secret !== '') secrets.push(secret);
-    const tracer = flag(args, 'trace') ? new LineTracer((line) => io.stderr.write(`${line}\n`), { side: 'client', secrets, irc: plan.target.protocol === 'irc' }) : undefined;
+    const tracer = flag(args, 'trace')
+      ? new LineTracer((line) => io.stderr.write(`${line}\n`), {
+          side: 'client',
+          secrets,
+          irc: plan.target.protocol === 'irc',
+        })
+      : undefined;
     client = await connectClient({ ...(await connectOptions(plan, tracer)), nick: plan.nick });
     if (plan.starttls) {
-      if (!client.startTlsOffered) throw new UnexpectedMessageError(`the server does not offer ${plan.target.protocol === 'pop3' ? 'STLS' : 'STARTTLS'}`, { party: 'server' });
+      if (!client.startTlsOffered)
+        throw new UnexpectedMessageError(
+          `the server does not offer ${plan.target.protocol === 'pop3' ? 'STLS' : 'STARTTLS'}`,
+          { party: 'server' },
+        );
       await client.startTls();
     }
     await client.offer(plan.user);
     const tls = client.tls;
     if (plan.mechanism !== undefined && client.mechanisms.length > 0 && !client.mechanisms.includes(plan.mechanism)) {
-      throw new MechanismUnavailableError(`the server does not offer ${plan.mechanism} (it offers: ${client.mechanisms.join(' ') || 'nothing'})`, { party: 'server' });
+      throw new MechanismUnavailableError(
+        `the server does not offer ${plan.mechanism} (it offers: ${client.mechanisms.join(' ') || 'nothing'})`,
+        { party: 'server' },
+      );
     }
     if (plan.mechanism === undefined && client.noCapa) {
       // Nothing to choose from: only the user knows what the server takes.
@@ -245,10 +307,16 @@ export async function loginCommand(argv: readonly string[], io: CliIo): Promise<
         ms: Math.round(ms * 10) / 10,
       });
     } else {
-      const who = plan.user === '' ? '' : ` as ${plan.user}${plan.authzid === '' ? '' : ` (acting as ${plan.authzid})`}`;
-      const over = tls === undefined ? 'without TLS' : `over ${tls.version}${binding === null ? '' : ` with channel binding ${binding}`}${tls.authorized ? '' : ' (certificate not verified)'}`;
+      const who =
+        plan.user === '' ? '' : ` as ${plan.user}${plan.authzid === '' ? '' : ` (acting as ${plan.authzid})`}`;
+      const over =
+        tls === undefined
+          ? 'without TLS'
+          : `over ${tls.version}${binding === null ? '' : ` with channel binding ${binding}`}${tls.authorized ? '' : ' (certificate not verified)'}`;
       const proof = result.serverVerified ? '; the server proved it knows the credentials' : '';
-      io.stdout.write(`authenticated${who} with ${result.mechanism} ${over}${proof}; ${result.roundTrips} round trip${result.roundTrips === 1 ? '' : 's'}, ${ms.toFixed(1)} ms\n`);
+      io.stdout.write(
+        `authenticated${who} with ${result.mechanism} ${over}${proof}; ${result.roundTrips} round trip${result.roundTrips === 1 ? '' : 's'}, ${ms.toFixed(1)} ms\n`,
+      );
     }
     return EXIT.OK;
   } catch (error) {

@@ -79,7 +79,9 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   }
   const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (command === undefined) {
-    io.stderr.write(`saslkit: unknown command ${JSON.stringify(name.slice(0, 40))}; commands: ${Object.keys(COMMANDS).join(', ')} (saslkit --help)\n`);
+    io.stderr.write(
+      `saslkit: unknown command ${JSON.stringify(name.slice(0, 40))}; commands: ${Object.keys(COMMANDS).join(', ')} (saslkit --help)\n`,
+    );
     return EXIT.USAGE;
   }
   return command(rest, io);
@@ -96,7 +98,13 @@ export function runCli(argv: readonly string[] = process.argv.slice(2)): void {
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
-  const io: CliIo = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env, signal: controller.signal };
+  const io: CliIo = {
+    stdin: process.stdin,
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    signal: controller.signal,
+  };
   main(argv, io).then(
     (code) => {
       process.exitCode = code;

@@ -63,12 +63,18 @@ export async function mechsCommand(argv: readonly string[], io: CliIo): Promise<
   const { args, json, fail } = start;
   let client: ProtocolClient | undefined;
   try {
-    if (args.positionals.length !== 1) throw new UsageError('mechs needs exactly one server URL (see saslkit mechs --help)');
+    if (args.positionals.length !== 1)
+      throw new UsageError('mechs needs exactly one server URL (see saslkit mechs --help)');
     const target = parseTarget(args.positionals[0] as string);
     const user = stringOption(args, 'user') ?? target.user;
     const plan = planConnect(args, target, user);
     const { starttls } = plan;
-    const connect = await connectOptions(plan, flag(args, 'trace') ? new LineTracer((line) => io.stderr.write(`${line}\n`), { side: 'client', irc: target.protocol === 'irc' }) : undefined);
+    const connect = await connectOptions(
+      plan,
+      flag(args, 'trace')
+        ? new LineTracer((line) => io.stderr.write(`${line}\n`), { side: 'client', irc: target.protocol === 'irc' })
+        : undefined,
+    );
     const role = user ?? 'postgres';
     client = await connectClient(connect);
     const starttlsOffered = client.startTlsOffered;
@@ -76,7 +82,11 @@ export async function mechsCommand(argv: readonly string[], io: CliIo): Promise<
     const first = [...client.mechanisms];
     let after: string[] | undefined;
     if (starttls) {
-      if (!starttlsOffered) throw new UnexpectedMessageError(`the server does not offer ${target.protocol === 'pop3' ? 'STLS' : 'STARTTLS'} (before TLS it offers: ${first.join(' ') || 'nothing'})`, { party: 'server' });
+      if (!starttlsOffered)
+        throw new UnexpectedMessageError(
+          `the server does not offer ${target.protocol === 'pop3' ? 'STLS' : 'STARTTLS'} (before TLS it offers: ${first.join(' ') || 'nothing'})`,
+          { party: 'server' },
+        );
       if (target.protocol === 'postgres') {
         // The startup message used this connection up: SSLRequest goes on a new one.
         await client.quit();
@@ -101,14 +111,26 @@ export async function mechsCommand(argv: readonly string[], io: CliIo): Promise<
         ...(noCapa ? { capa: false } : {}),
         before: before ?? null,
         after: after ?? null,
-        tls: tls === undefined ? null : { version: tls.version, certificateVerified: tls.authorized, channelBinding: tls.bindingTypes },
+        tls:
+          tls === undefined
+            ? null
+            : { version: tls.version, certificateVerified: tls.authorized, channelBinding: tls.bindingTypes },
       });
       return EXIT.OK;
     }
-    const list = (names: readonly string[]): string => (names.length === 0 ? (noCapa ? '(none: the POP3 server does not answer CAPA; name a mechanism with login --mech)' : '(none)') : names.join(' '));
+    const list = (names: readonly string[]): string =>
+      names.length === 0
+        ? noCapa
+          ? '(none: the POP3 server does not answer CAPA; name a mechanism with login --mech)'
+          : '(none)'
+        : names.join(' ');
     const lines = [formatTarget(target)];
     if (before !== undefined) {
-      const hint = starttlsOffered ? (starttls ? '' : '  [STARTTLS offered: add --starttls to see what TLS adds]') : '  [no STARTTLS]';
+      const hint = starttlsOffered
+        ? starttls
+          ? ''
+          : '  [STARTTLS offered: add --starttls to see what TLS adds]'
+        : '  [no STARTTLS]';
       lines.push(`  before TLS: ${list(before)}${hint}`);
     }
     if (after !== undefined && tls !== undefined) {

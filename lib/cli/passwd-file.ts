@@ -43,7 +43,16 @@ export interface PasswdEntry {
 }
 
 /** The schemes {@link parsePasswdFile} reads. */
-export const PASSWD_SCHEMES: readonly string[] = ['PLAIN', 'CLEAR', 'CLEARTEXT', 'SCRAM-SHA-1', 'SCRAM-SHA-256', 'SCRAM-SHA-512', 'PBKDF2', 'CRAM-MD5'];
+export const PASSWD_SCHEMES: readonly string[] = [
+  'PLAIN',
+  'CLEAR',
+  'CLEARTEXT',
+  'SCRAM-SHA-1',
+  'SCRAM-SHA-256',
+  'SCRAM-SHA-512',
+  'PBKDF2',
+  'CRAM-MD5',
+];
 
 function entryLines(text: string, what: string): { number: number; user: string; secret: string }[] {
   const out: { number: number; user: string; secret: string }[] = [];
@@ -54,8 +63,10 @@ function entryLines(text: string, what: string): { number: number; user: string;
     const fields = raw.split(':');
     const user = fields[0] ?? '';
     const secret = fields[1] ?? '';
-    if (user === '' || !isWellFormed(user) || /\p{Cc}/u.test(user)) throw new UsageError(`${what} line ${number}: no valid user name`);
-    if (secret === '') throw new UsageError(`${what} line ${number}: no ${what === 'tokens file' ? 'token' : 'password'} for this user`);
+    if (user === '' || !isWellFormed(user) || /\p{Cc}/u.test(user))
+      throw new UsageError(`${what} line ${number}: no valid user name`);
+    if (secret === '')
+      throw new UsageError(`${what} line ${number}: no ${what === 'tokens file' ? 'token' : 'password'} for this user`);
     if (seen.has(user)) throw new UsageError(`${what} line ${number}: the user is listed twice`);
     seen.add(user);
     out.push({ number, user, secret });
@@ -84,7 +95,10 @@ function identityFor(user: string, secret: string, number: number): PasswdEntry 
   const scheme = /^\{([A-Za-z0-9._-]+)\}/.exec(secret);
   if (scheme === null) {
     const hasher = secret.startsWith('$pbkdf2') ? detectHasher(secret) : undefined;
-    if (hasher === undefined) throw new UsageError(`${where}: the password has no {SCHEME} prefix; use ${PASSWD_SCHEMES.map((s) => `{${s}}`).join(' ')} or pysasl's $pbkdf2-sha256$ form`);
+    if (hasher === undefined)
+      throw new UsageError(
+        `${where}: the password has no {SCHEME} prefix; use ${PASSWD_SCHEMES.map((s) => `{${s}}`).join(' ')} or pysasl's $pbkdf2-sha256$ form`,
+      );
     return { user, scheme: 'PYSASL', identity: new HashedIdentity(user, secret, hasher) };
   }
   const name = (scheme[1] ?? '').toUpperCase();
@@ -109,7 +123,10 @@ function identityFor(user: string, secret: string, number: number): PasswdEntry 
         return { user, scheme: name, identity: new HashedIdentity(user, rest, hasher, { prepare: noprep }) };
       }
       default:
-        throw new UnsupportedScheme(`${where}: unsupported scheme {${name}}; saslkit reads ${PASSWD_SCHEMES.map((s) => `{${s}}`).join(' ')}`, name);
+        throw new UnsupportedScheme(
+          `${where}: unsupported scheme {${name}}; saslkit reads ${PASSWD_SCHEMES.map((s) => `{${s}}`).join(' ')}`,
+          name,
+        );
     }
   } catch (error) {
     if (error instanceof UnsupportedScheme) throw error;
@@ -123,7 +140,10 @@ function identityFor(user: string, secret: string, number: number): PasswdEntry 
  * account is left out and reported, so that a Dovecot file with crypt or salted SHA hashes
  * still serves its other accounts.
  */
-export function parsePasswdFile(text: string, options: { readonly onUnsupported?: (entry: UnsupportedEntry) => void } = {}): PasswdEntry[] {
+export function parsePasswdFile(
+  text: string,
+  options: { readonly onUnsupported?: (entry: UnsupportedEntry) => void } = {},
+): PasswdEntry[] {
   const entries: PasswdEntry[] = [];
   for (const { number, user, secret } of entryLines(text, 'users file')) {
     try {

@@ -69,16 +69,24 @@ export class PostgresClient implements ProtocolClient {
 
   /** Sends SSLRequest; on `S`, starts TLS. */
   async startTls(): Promise<void> {
-    if (this.tls !== undefined || this.#reader !== undefined) throw new UnexpectedMessageError('SSLRequest comes first', { party: 'local' });
+    if (this.tls !== undefined || this.#reader !== undefined)
+      throw new UnexpectedMessageError('SSLRequest comes first', { party: 'local' });
     await this.#conn.guard(async () => {
       this.#tracer?.note('C: SSLRequest');
       this.#conn.write(buildPgSSLRequest());
       const first = await this.#conn.source.next();
-      if (first.done === true) throw new UnexpectedMessageError('the server closed the connection', { party: 'server' });
+      if (first.done === true)
+        throw new UnexpectedMessageError('the server closed the connection', { party: 'server' });
       const answer = first.value[0];
       if (first.value.length > 1) this.#conn.source.unshift(first.value.subarray(1));
-      if (answer === 0x4e) throw new UnexpectedMessageError('the PostgreSQL server does not take SSL (it answered N to SSLRequest)', { party: 'server' });
-      if (answer !== 0x53) throw new MalformedMessageError('the PostgreSQL server answered SSLRequest with neither S nor N', { party: 'server' });
+      if (answer === 0x4e)
+        throw new UnexpectedMessageError('the PostgreSQL server does not take SSL (it answered N to SSLRequest)', {
+          party: 'server',
+        });
+      if (answer !== 0x53)
+        throw new MalformedMessageError('the PostgreSQL server answered SSLRequest with neither S nor N', {
+          party: 'server',
+        });
       this.#tracer?.note('S: S (go ahead)');
       await this.#conn.upgrade();
     });
@@ -94,16 +102,23 @@ export class PostgresClient implements ProtocolClient {
       const reader = new PgMessageReader(source, { peer: 'server' });
       this.#reader = reader;
       const database = this.target.database;
-      this.#tracer?.note(`C: StartupMessage user=${JSON.stringify(user)}${database === undefined ? '' : ` database=${JSON.stringify(database)}`}`);
-      this.#conn.write(buildPgStartupMessage({ user, ...(database === undefined ? {} : { database }), application_name: 'saslkit' }));
+      this.#tracer?.note(
+        `C: StartupMessage user=${JSON.stringify(user)}${database === undefined ? '' : ` database=${JSON.stringify(database)}`}`,
+      );
+      this.#conn.write(
+        buildPgStartupMessage({ user, ...(database === undefined ? {} : { database }), application_name: 'saslkit' }),
+      );
       for (;;) {
         const message = await reader.read();
         if (message.type === 'N' || message.type === 'v') continue;
         if (message.type === 'E') throw postgresErrorFromResponse(parsePgErrorResponse(message.body));
-        if (message.type !== 'R') throw new UnexpectedMessageError('expected an Authentication message', { party: 'server' });
+        if (message.type !== 'R')
+          throw new UnexpectedMessageError('expected an Authentication message', { party: 'server' });
         const request = parsePgAuthentication(message.body);
         this.mechanisms = request.code === PG_AUTH.SASL && 'mechanisms' in request ? request.mechanisms : [];
-        this.#tracer?.note(`S: Authentication${request.code === PG_AUTH.SASL ? `SASL ${this.mechanisms.join(' ')}` : ` request ${request.code}`}`);
+        this.#tracer?.note(
+          `S: Authentication${request.code === PG_AUTH.SASL ? `SASL ${this.mechanisms.join(' ')}` : ` request ${request.code}`}`,
+        );
         // The exchange reads this message again: the profile starts from the server's request.
         source.unshift(buildPgMessage(message.type, message.body));
         return;
@@ -117,7 +132,8 @@ export class PostgresClient implements ProtocolClient {
     if (credentials.authzid !== '') throw new UsageError('PostgreSQL has no authorization identity (--authzid)');
     await this.offer(credentials.authcid);
     const reader = this.#reader;
-    if (reader === undefined || this.#user === undefined) throw new UnexpectedMessageError('no startup message was sent', { party: 'local' });
+    if (reader === undefined || this.#user === undefined)
+      throw new UnexpectedMessageError('no startup message was sent', { party: 'local' });
     const named = typeof args.mechanism === 'string' ? args.mechanism : args.mechanism?.name;
     const auth = SASLAuth.named(named === undefined ? (args.preference ?? PG_MECHANISMS) : [named]);
     let roundTrips = 0;
@@ -135,22 +151,37 @@ export class PostgresClient implements ProtocolClient {
         password: credentials.secret,
         sendStartup: false,
         auth,
-        client: { channelBinding: args.channelBinding ?? 'prefer', ...(this.tls === undefined ? {} : { channelBindingData: this.tls.binding }), host: this.target.host, service: 'postgres' },
+        client: {
+          channelBinding: args.channelBinding ?? 'prefer',
+          ...(this.tls === undefined ? {} : { channelBindingData: this.tls.binding }),
+          host: this.target.host,
+          service: 'postgres',
+        },
       });
       tracer?.note(`S: AuthenticationOk (${result.mechanism ?? 'no SASL'})`);
       const mechanism = result.mechanism;
-      if (mechanism === undefined) throw new UnexpectedMessageError('the server let the client in without SASL', { party: 'server' });
+      if (mechanism === undefined)
+        throw new UnexpectedMessageError('the server let the client in without SASL', { party: 'server' });
       try {
         await readPostgresReady(result.reader);
       } catch (error) {
         // The credentials were accepted; what failed is the session (a missing database, too many connections).
         const sqlstate = /\(([0-9A-Z]{5})\)/.exec(error instanceof Error ? error.message : '')?.[1] ?? 'unknown';
-        const hint = sqlstate === '3D000' ? ': the database does not exist; name one in the URL, postgres://host/DATABASE' : '';
-        throw new UnexpectedMessageError(`authenticated with ${mechanism}, but the PostgreSQL server did not start the session (SQLSTATE ${sqlstate})${hint}`, { party: 'server', cause: error });
+        const hint =
+          sqlstate === '3D000' ? ': the database does not exist; name one in the URL, postgres://host/DATABASE' : '';
+        throw new UnexpectedMessageError(
+          `authenticated with ${mechanism}, but the PostgreSQL server did not start the session (SQLSTATE ${sqlstate})${hint}`,
+          { party: 'server', cause: error },
+        );
       }
       tracer?.note('S: ReadyForQuery');
       // PostgreSQL binds only with tls-server-end-point.
-      return { mechanism, serverVerified: result.serverVerified, roundTrips, ...(mechanism.endsWith('-PLUS') ? { channelBinding: 'tls-server-end-point' as const } : {}) };
+      return {
+        mechanism,
+        serverVerified: result.serverVerified,
+        roundTrips,
+        ...(mechanism.endsWith('-PLUS') ? { channelBinding: 'tls-server-end-point' as const } : {}),
+      };
     });
   }
 

@@ -4,12 +4,30 @@
  * PBKDF2, or pysasl's PBKDF2 string.
  * @module
  */
-import { DEFAULT_MAX_STORED_COST, DOVECOT_PBKDF2_ROUNDS, DovecotPbkdf2Hasher, HashedIdentity, Pbkdf2Hasher, SCRAM_HASHES, type ScramHash, ScramSecret, UsageError } from '../index.js';
+import {
+  DEFAULT_MAX_STORED_COST,
+  DOVECOT_PBKDF2_ROUNDS,
+  DovecotPbkdf2Hasher,
+  HashedIdentity,
+  Pbkdf2Hasher,
+  SCRAM_HASHES,
+  type ScramHash,
+  ScramSecret,
+  UsageError,
+} from '../index.js';
 import { type ParsedArgs, choiceOption, flag, integerOption, parseArgs, stringOption } from './args.js';
 import { type CliIo, EXIT, EXIT_CODES_HELP, describeError, exitCodeFor, readSecret } from './io.js';
 
 /** The schemes `secret` makes. */
-export const SECRET_SCHEMES = ['SCRAM-SHA-1', 'SCRAM-SHA-256', 'SCRAM-SHA-512', 'PBKDF2', 'PBKDF2-SHA1', 'PBKDF2-SHA256', 'PBKDF2-SHA512'] as const;
+export const SECRET_SCHEMES = [
+  'SCRAM-SHA-1',
+  'SCRAM-SHA-256',
+  'SCRAM-SHA-512',
+  'PBKDF2',
+  'PBKDF2-SHA1',
+  'PBKDF2-SHA256',
+  'PBKDF2-SHA512',
+] as const;
 /** The output formats. */
 export const SECRET_FORMATS = ['rfc5803', 'postgres', 'dovecot', 'pysasl'] as const;
 
@@ -73,30 +91,48 @@ export interface SecretPlan {
 export function planSecret(args: ParsedArgs): SecretPlan {
   const user = stringOption(args, 'user');
   let format = choiceOption(args, 'format', SECRET_FORMATS);
-  const scheme = choiceOption(args, 'scheme', SECRET_SCHEMES) ?? (format === 'pysasl' ? 'PBKDF2-SHA256' : 'SCRAM-SHA-256');
+  const scheme =
+    choiceOption(args, 'scheme', SECRET_SCHEMES) ?? (format === 'pysasl' ? 'PBKDF2-SHA256' : 'SCRAM-SHA-256');
   const scram = scheme.startsWith('SCRAM-');
   const pysasl = scheme.startsWith('PBKDF2-');
   format ??= user !== undefined && scram ? 'dovecot' : scram ? 'rfc5803' : pysasl ? 'pysasl' : 'dovecot';
-  if (scram && format === 'pysasl') throw new UsageError('pysasl stores PBKDF2 hashes, not SCRAM secrets: use --scheme PBKDF2-SHA256 --format pysasl');
-  if (scram && format === 'postgres' && scheme !== 'SCRAM-SHA-256') throw new UsageError('PostgreSQL stores SCRAM-SHA-256 only');
-  if (scheme === 'PBKDF2' && format !== 'dovecot') throw new UsageError('the PBKDF2 scheme is Dovecot\'s: use --format dovecot (or --scheme PBKDF2-SHA256 for pysasl)');
+  if (scram && format === 'pysasl')
+    throw new UsageError('pysasl stores PBKDF2 hashes, not SCRAM secrets: use --scheme PBKDF2-SHA256 --format pysasl');
+  if (scram && format === 'postgres' && scheme !== 'SCRAM-SHA-256')
+    throw new UsageError('PostgreSQL stores SCRAM-SHA-256 only');
+  if (scheme === 'PBKDF2' && format !== 'dovecot')
+    throw new UsageError("the PBKDF2 scheme is Dovecot's: use --format dovecot (or --scheme PBKDF2-SHA256 for pysasl)");
   if (pysasl && format !== 'pysasl') throw new UsageError(`${scheme} strings are pysasl's: use --format pysasl`);
-  if (user !== undefined && (user === '' || /[:\p{Cc}]/u.test(user))) throw new UsageError('--user must be a non-empty name without ":" or control characters');
-  if (user !== undefined && format !== 'dovecot' && format !== 'pysasl') throw new UsageError('--user writes a passwd-file line: use --format dovecot or pysasl');
-  return { scheme, format, iterations: integerOption(args, 'iterations', scram ? 4096 : 1000, DEFAULT_MAX_STORED_COST), user };
+  if (user !== undefined && (user === '' || /[:\p{Cc}]/u.test(user)))
+    throw new UsageError('--user must be a non-empty name without ":" or control characters');
+  if (user !== undefined && format !== 'dovecot' && format !== 'pysasl')
+    throw new UsageError('--user writes a passwd-file line: use --format dovecot or pysasl');
+  return {
+    scheme,
+    format,
+    iterations: integerOption(args, 'iterations', scram ? 4096 : 1000, DEFAULT_MAX_STORED_COST),
+    user,
+  };
 }
 
 /** Makes the stored secret for `password`. */
 export function makeSecret(plan: SecretPlan, password: string): string {
   if (plan.scheme.startsWith('SCRAM-')) {
     const hash = plan.scheme.slice('SCRAM-'.length) as ScramHash;
-    const secret = ScramSecret.fromPassword(hash, password, { iterations: plan.iterations ?? SCRAM_HASHES[hash].defaultIterations });
+    const secret = ScramSecret.fromPassword(hash, password, {
+      iterations: plan.iterations ?? SCRAM_HASHES[hash].defaultIterations,
+    });
     return secret.format(plan.format === 'dovecot' ? 'dovecot' : plan.format === 'postgres' ? 'postgresql' : 'rfc5803');
   }
-  if (plan.scheme === 'PBKDF2') return `{PBKDF2}${new DovecotPbkdf2Hasher({ rounds: plan.iterations ?? DOVECOT_PBKDF2_ROUNDS }).hash(password)}`;
+  if (plan.scheme === 'PBKDF2')
+    return `{PBKDF2}${new DovecotPbkdf2Hasher({ rounds: plan.iterations ?? DOVECOT_PBKDF2_ROUNDS }).hash(password)}`;
   const digest = plan.scheme.slice('PBKDF2-'.length).toLowerCase() as 'sha1' | 'sha256' | 'sha512';
   // HashedIdentity.create prepares the password with SASLprep first, as pysasl does.
-  return HashedIdentity.create('user', password, new Pbkdf2Hasher({ digest, ...(plan.iterations === undefined ? {} : { rounds: plan.iterations }) })).digest;
+  return HashedIdentity.create(
+    'user',
+    password,
+    new Pbkdf2Hasher({ digest, ...(plan.iterations === undefined ? {} : { rounds: plan.iterations }) }),
+  ).digest;
 }
 
 /** Runs `saslkit secret`. Resolves with the exit code. */
@@ -107,10 +143,21 @@ export async function secretCommand(argv: readonly string[], io: CliIo): Promise
       io.stdout.write(SECRET_HELP);
       return EXIT.OK;
     }
-    if (args.positionals.length > 0) throw new UsageError('secret takes no positional arguments; the password is read from standard input or the prompt');
+    if (args.positionals.length > 0)
+      throw new UsageError(
+        'secret takes no positional arguments; the password is read from standard input or the prompt',
+      );
     const plan = planSecret(args);
-    const file = stringOption(args, 'password-file') ?? (io.stdin.isTTY === true || io.env['SASLKIT_PASSWORD'] !== undefined ? undefined : '-');
-    const password = await readSecret(io, { what: 'password', file, envName: 'SASLKIT_PASSWORD', fileOption: '--password-file', confirm: true });
+    const file =
+      stringOption(args, 'password-file') ??
+      (io.stdin.isTTY === true || io.env['SASLKIT_PASSWORD'] !== undefined ? undefined : '-');
+    const password = await readSecret(io, {
+      what: 'password',
+      file,
+      envName: 'SASLKIT_PASSWORD',
+      fileOption: '--password-file',
+      confirm: true,
+    });
     const secret = makeSecret(plan, password);
     io.stdout.write(`${plan.user === undefined ? '' : `${plan.user}:`}${secret}\n`);
     return EXIT.OK;

@@ -43,7 +43,10 @@ function time(date: Date): Buffer {
 const commonName = (cn: string): Buffer => sequence(der(0x31, sequence(oid('2.5.4.3'), der(0x0c, Buffer.from(cn)))));
 
 function pem(label: string, data: Uint8Array): string {
-  const lines = Buffer.from(data).toString('base64').match(/.{1,64}/g) ?? [];
+  const lines =
+    Buffer.from(data)
+      .toString('base64')
+      .match(/.{1,64}/g) ?? [];
   return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
 }
 

@@ -9,7 +9,14 @@ import { SASLAuth, type ServerOptions, UsageError } from '../index.js';
 import { type ParsedArgs, choiceOption, flag, parseArgs, stringOption } from './args.js';
 import { type CliIo, EXIT, EXIT_CODES_HELP, describeError, exitCodeFor } from './io.js';
 import { CRAM_MD5_WITH_STATES } from './cram-md5-state.js';
-import { PASSWD_SCHEMES, type PasswdEntry, parsePasswdFile, parseTokensFile, passwdLookup, readConfigFile } from './passwd-file.js';
+import {
+  PASSWD_SCHEMES,
+  type PasswdEntry,
+  parsePasswdFile,
+  parseTokensFile,
+  passwdLookup,
+  readConfigFile,
+} from './passwd-file.js';
 import { selfSignedCertificate } from './self-signed.js';
 import { type AuthAttempt, type RunningAuthServer, type ServerTls, startAuthServer } from './server.js';
 import { SERVE_PROTOCOLS } from './url.js';
@@ -126,20 +133,37 @@ export function defaultMechanisms(entries: readonly PasswdEntry[], tokens: boole
 }
 
 /** The mechanisms to offer: `--mechs`, or what every account and the token file can use. CRAM-MD5 also reads Dovecot's states. */
-function chooseMechanisms(list: string | undefined, entries: readonly PasswdEntry[], tokens: boolean, external: boolean): SASLAuth {
+function chooseMechanisms(
+  list: string | undefined,
+  entries: readonly PasswdEntry[],
+  tokens: boolean,
+  external: boolean,
+): SASLAuth {
   const named = namedMechanisms(list, entries, tokens, external);
-  return new SASLAuth(named.serverMechanisms.map((mechanism) => (mechanism.name === 'CRAM-MD5' ? CRAM_MD5_WITH_STATES : mechanism)));
+  return new SASLAuth(
+    named.serverMechanisms.map((mechanism) => (mechanism.name === 'CRAM-MD5' ? CRAM_MD5_WITH_STATES : mechanism)),
+  );
 }
 
-function namedMechanisms(list: string | undefined, entries: readonly PasswdEntry[], tokens: boolean, external: boolean): SASLAuth {
+function namedMechanisms(
+  list: string | undefined,
+  entries: readonly PasswdEntry[],
+  tokens: boolean,
+  external: boolean,
+): SASLAuth {
   const all = SASLAuth.all();
-  if (list === undefined) return SASLAuth.named([...defaultMechanisms(entries, tokens), ...(external ? ['EXTERNAL'] : [])]);
+  if (list === undefined)
+    return SASLAuth.named([...defaultMechanisms(entries, tokens), ...(external ? ['EXTERNAL'] : [])]);
   const names = list.split(/[\s,]+/).filter((name) => name !== '');
   if (names.length === 0) throw new UsageError('--mechs lists no mechanism');
   for (const name of names) {
     const mechanism = all.getServer(name);
-    if (mechanism === undefined) throw new UsageError(`--mechs: saslkit has no mechanism named ${name.replace(/[^\x20-\x7e]/g, '?').slice(0, 30)}`);
-    if (mechanism.name === 'EXTERNAL' && !external) throw new UsageError('--mechs: EXTERNAL needs TLS client certificates: add --tls-client-ca');
+    if (mechanism === undefined)
+      throw new UsageError(
+        `--mechs: saslkit has no mechanism named ${name.replace(/[^\x20-\x7e]/g, '?').slice(0, 30)}`,
+      );
+    if (mechanism.name === 'EXTERNAL' && !external)
+      throw new UsageError('--mechs: EXTERNAL needs TLS client certificates: add --tls-client-ca');
     if (OAUTH.includes(mechanism.name) && !tokens) throw new UsageError(`--mechs: ${mechanism.name} needs --tokens`);
   }
   return SASLAuth.named(names);
@@ -149,7 +173,8 @@ async function loadTls(args: ParsedArgs): Promise<ServerTls | undefined> {
   const certFile = stringOption(args, 'tls-cert');
   const keyFile = stringOption(args, 'tls-key');
   if (flag(args, 'tls-self-signed')) {
-    if (certFile !== undefined || keyFile !== undefined) throw new UsageError('--tls-self-signed replaces --tls-cert and --tls-key');
+    if (certFile !== undefined || keyFile !== undefined)
+      throw new UsageError('--tls-self-signed replaces --tls-cert and --tls-key');
     return selfSignedCertificate();
   }
   if (certFile === undefined && keyFile === undefined) return undefined;
@@ -168,7 +193,9 @@ async function loadTls(args: ParsedArgs): Promise<ServerTls | undefined> {
 /** One log line for an attempt: time, client, protocol, mechanism, user, outcome. */
 export function formatAttempt(attempt: AuthAttempt, now = new Date()): string {
   const user = attempt.user === undefined ? '-' : JSON.stringify(attempt.user);
-  const outcome = attempt.ok ? `ok${attempt.authzid !== undefined && attempt.authzid !== attempt.user ? ` authzid=${JSON.stringify(attempt.authzid)}` : ''}` : `failed ${attempt.code ?? ''}`;
+  const outcome = attempt.ok
+    ? `ok${attempt.authzid !== undefined && attempt.authzid !== attempt.user ? ` authzid=${JSON.stringify(attempt.authzid)}` : ''}`
+    : `failed ${attempt.code ?? ''}`;
   return `${now.toISOString()} ${attempt.remote} ${attempt.protocol}${attempt.tls ? '+tls' : ''} ${attempt.mechanism} user=${user} ${outcome}`;
 }
 
@@ -181,28 +208,49 @@ export async function serveCommand(argv: readonly string[], io: CliIo): Promise<
       io.stdout.write(SERVE_HELP);
       return EXIT.OK;
     }
-    if (args.positionals.length > 0) throw new UsageError('serve takes no positional arguments (see saslkit serve --help)');
+    if (args.positionals.length > 0)
+      throw new UsageError('serve takes no positional arguments (see saslkit serve --help)');
     const protocol = choiceOption(args, 'protocol', SERVE_PROTOCOLS);
     if (protocol === undefined) throw new UsageError(`serve needs --protocol ${SERVE_PROTOCOLS.join('|')}`);
     const usersFile = stringOption(args, 'users');
     if (usersFile === undefined) throw new UsageError('serve needs --users <passwd-file>');
     const entries = parsePasswdFile(await readConfigFile(usersFile, 'users file'), {
-      onUnsupported: ({ line, user, scheme }) => io.stderr.write(`saslkit serve: users file line ${line}: saslkit cannot serve {${scheme}}; ${JSON.stringify(user)} left out\n`),
+      onUnsupported: ({ line, user, scheme }) =>
+        io.stderr.write(
+          `saslkit serve: users file line ${line}: saslkit cannot serve {${scheme}}; ${JSON.stringify(user)} left out\n`,
+        ),
     });
     const tokensFile = stringOption(args, 'tokens');
-    const validateToken = tokensFile === undefined ? undefined : parseTokensFile(await readConfigFile(tokensFile, 'tokens file'));
+    const validateToken =
+      tokensFile === undefined ? undefined : parseTokensFile(await readConfigFile(tokensFile, 'tokens file'));
     const clientCaFile = stringOption(args, 'tls-client-ca');
-    const auth = chooseMechanisms(stringOption(args, 'mechs'), entries, validateToken !== undefined, clientCaFile !== undefined);
+    const auth = chooseMechanisms(
+      stringOption(args, 'mechs'),
+      entries,
+      validateToken !== undefined,
+      clientCaFile !== undefined,
+    );
     const serverTls = await loadTls(args);
-    if (clientCaFile !== undefined && serverTls === undefined) throw new UsageError('--tls-client-ca needs --tls-cert and --tls-key, or --tls-self-signed');
-    const tls = serverTls === undefined || clientCaFile === undefined ? serverTls : { ...serverTls, clientCa: await readConfigFile(clientCaFile, 'client CA file') };
+    if (clientCaFile !== undefined && serverTls === undefined)
+      throw new UsageError('--tls-client-ca needs --tls-cert and --tls-key, or --tls-self-signed');
+    const tls =
+      serverTls === undefined || clientCaFile === undefined
+        ? serverTls
+        : { ...serverTls, clientCa: await readConfigFile(clientCaFile, 'client CA file') };
     const implicitTls = flag(args, 'implicit-tls');
-    if (implicitTls && tls === undefined) throw new UsageError('--implicit-tls needs --tls-cert and --tls-key, or --tls-self-signed');
-    if (implicitTls && protocol === 'postgres') throw new UsageError('--implicit-tls is not for postgres: PostgreSQL clients ask with SSLRequest');
-    if (tls !== undefined && !implicitTls && protocol === 'irc') throw new UsageError('IRC has no STARTTLS: with a certificate, add --implicit-tls (ircs)');
+    if (implicitTls && tls === undefined)
+      throw new UsageError('--implicit-tls needs --tls-cert and --tls-key, or --tls-self-signed');
+    if (implicitTls && protocol === 'postgres')
+      throw new UsageError('--implicit-tls is not for postgres: PostgreSQL clients ask with SSLRequest');
+    if (tls !== undefined && !implicitTls && protocol === 'irc')
+      throw new UsageError('IRC has no STARTTLS: with a certificate, add --implicit-tls (ircs)');
     const { host, port } = parseListen(stringOption(args, 'listen'));
     const hostname = stringOption(args, 'hostname') ?? 'localhost';
-    const options: ServerOptions = { lookup: passwdLookup(entries), hostname, ...(validateToken === undefined ? {} : { validateToken }) };
+    const options: ServerOptions = {
+      lookup: passwdLookup(entries),
+      hostname,
+      ...(validateToken === undefined ? {} : { validateToken }),
+    };
     const trace = flag(args, 'trace') ? (line: string) => io.stdout.write(`${line}\n`) : undefined;
     server = await startAuthServer({
       protocol,
@@ -217,10 +265,24 @@ export async function serveCommand(argv: readonly string[], io: CliIo): Promise<
       onAuth: (attempt) => io.stdout.write(`${formatAttempt(attempt)}\n`),
       ...(trace === undefined ? {} : { trace }),
     });
-    const mode = tls === undefined ? 'no TLS' : implicitTls ? 'implicit TLS' : protocol === 'pop3' ? 'STLS' : protocol === 'postgres' ? 'SSLRequest' : 'STARTTLS';
-    io.stdout.write(`saslkit serve: ${protocol} on ${host.includes(':') ? `[${host}]` : host}:${server.port} (${mode}), ${entries.length} user${entries.length === 1 ? '' : 's'}\n`);
+    const mode =
+      tls === undefined
+        ? 'no TLS'
+        : implicitTls
+          ? 'implicit TLS'
+          : protocol === 'pop3'
+            ? 'STLS'
+            : protocol === 'postgres'
+              ? 'SSLRequest'
+              : 'STARTTLS';
+    io.stdout.write(
+      `saslkit serve: ${protocol} on ${host.includes(':') ? `[${host}]` : host}:${server.port} (${mode}), ${entries.length} user${entries.length === 1 ? '' : 's'}\n`,
+    );
     if (!implicitTls) io.stdout.write(`  mechanisms: ${server.mechanisms.join(' ') || '(none)'}\n`);
-    if (tls !== undefined) io.stdout.write(`  ${implicitTls ? 'mechanisms' : 'after TLS'}: ${server.mechanismsWithTls.join(' ') || '(none)'}${tls.clientCa === undefined ? '' : ' (and EXTERNAL with a trusted client certificate)'}\n`);
+    if (tls !== undefined)
+      io.stdout.write(
+        `  ${implicitTls ? 'mechanisms' : 'after TLS'}: ${server.mechanismsWithTls.join(' ') || '(none)'}${tls.clientCa === undefined ? '' : ' (and EXTERNAL with a trusted client certificate)'}\n`,
+      );
   } catch (error) {
     io.stderr.write(`saslkit serve: ${describeError(error)}\n`);
     return exitCodeFor(error);
@@ -229,7 +291,14 @@ export async function serveCommand(argv: readonly string[], io: CliIo): Promise<
     const signal = io.signal;
     if (signal === undefined) return;
     if (signal.aborted) resolve();
-    else signal.addEventListener('abort', () => { resolve(); }, { once: true });
+    else
+      signal.addEventListener(
+        'abort',
+        () => {
+          resolve();
+        },
+        { once: true },
+      );
   });
   await server.close();
   io.stdout.write('saslkit serve: stopped\n');

@@ -55,8 +55,16 @@ const PROTOCOLS: Readonly<Record<ServeProtocol, (session: Session) => Promise<vo
 export async function startAuthServer(settings: AuthServerOptions): Promise<RunningAuthServer> {
   const auth = settings.auth ?? SASLAuth.all();
   const clientCa = settings.tls?.clientCa;
-  const context = settings.tls === undefined ? undefined : createSecureContext({ cert: settings.tls.cert, key: settings.tls.key, ...(clientCa === undefined ? {} : { ca: clientCa }) });
-  if (settings.implicitTls === true && context === undefined) throw new Error('implicit TLS needs a certificate and key');
+  const context =
+    settings.tls === undefined
+      ? undefined
+      : createSecureContext({
+          cert: settings.tls.cert,
+          key: settings.tls.key,
+          ...(clientCa === undefined ? {} : { ca: clientCa }),
+        });
+  if (settings.implicitTls === true && context === undefined)
+    throw new Error('implicit TLS needs a certificate and key');
   const host = settings.host ?? '127.0.0.1';
   const sockets = new Set<Socket>();
   const track = (socket: Socket): void => {
@@ -78,9 +86,12 @@ export async function startAuthServer(settings: AuthServerOptions): Promise<Runn
   };
   const server: Server =
     settings.implicitTls === true && settings.tls !== undefined
-      ? createTlsServer({ cert: settings.tls.cert, key: settings.tls.key, ...clientCertificateOptions(clientCa) }, (socket) => {
-          accept(socket, socket);
-        })
+      ? createTlsServer(
+          { cert: settings.tls.cert, key: settings.tls.key, ...clientCertificateOptions(clientCa) },
+          (socket) => {
+            accept(socket, socket);
+          },
+        )
       : createServer((socket) => {
           accept(socket, undefined);
         });
@@ -98,7 +109,10 @@ export async function startAuthServer(settings: AuthServerOptions): Promise<Runn
   });
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('the server has no TCP address');
-  const offered = (tls: boolean): string[] => offeredMechanisms(auth, settings, tls, tls).filter((name) => settings.protocol !== 'postgres' || POSTGRES_MECHANISMS.has(name));
+  const offered = (tls: boolean): string[] =>
+    offeredMechanisms(auth, settings, tls, tls).filter(
+      (name) => settings.protocol !== 'postgres' || POSTGRES_MECHANISMS.has(name),
+    );
   const mechanisms = offered(settings.implicitTls === true);
   // LDAP's StartTLS adds only -PLUS and EXTERNAL to what the rootDSE listed before it (serve/ldap.ts).
   const ldapStartTls = settings.protocol === 'ldap' && settings.implicitTls !== true;
@@ -107,7 +121,12 @@ export async function startAuthServer(settings: AuthServerOptions): Promise<Runn
     host,
     port: address.port,
     mechanisms,
-    mechanismsWithTls: context === undefined ? [] : offered(true).filter((name) => !ldapStartTls || mechanisms.includes(name) || name.endsWith('-PLUS') || name === 'EXTERNAL'),
+    mechanismsWithTls:
+      context === undefined
+        ? []
+        : offered(true).filter(
+            (name) => !ldapStartTls || mechanisms.includes(name) || name.endsWith('-PLUS') || name === 'EXTERNAL',
+          ),
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();

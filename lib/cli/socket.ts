@@ -107,7 +107,9 @@ export class ClientSocket {
   /** Connects (with TLS at once when the target says so). */
   static async open(options: ConnectOptions): Promise<ClientSocket> {
     const { target } = options;
-    const secure = target.implicitTls ? tlsConnect({ host: target.host, port: target.port, ...clientTlsOptions(options) }) : undefined;
+    const secure = target.implicitTls
+      ? tlsConnect({ host: target.host, port: target.port, ...clientTlsOptions(options) })
+      : undefined;
     const socket: Socket = secure ?? netConnect({ host: target.host, port: target.port });
     socket.setNoDelay(true);
     const client = new ClientSocket(socket, options);
@@ -141,7 +143,11 @@ export class ClientSocket {
     try {
       return await work();
     } catch (error) {
-      if (this.#timedOut) throw new TimeoutError(`the server did not answer within ${Math.round((this.#options.timeoutMs ?? 30000) / 1000)} s`, { party: 'server', cause: error });
+      if (this.#timedOut)
+        throw new TimeoutError(
+          `the server did not answer within ${Math.round((this.#options.timeoutMs ?? 30000) / 1000)} s`,
+          { party: 'server', cause: error },
+        );
       throw error;
     }
   }
@@ -157,7 +163,8 @@ export class ClientSocket {
    */
   async upgrade(): Promise<TlsState> {
     this.#source?.detach();
-    if (this.#source?.pending === true) throw new UnexpectedMessageError('the server sent data after accepting STARTTLS', { party: 'server' });
+    if (this.#source?.pending === true)
+      throw new UnexpectedMessageError('the server sent data after accepting STARTTLS', { party: 'server' });
     this.#source = undefined;
     const plain = this.socket;
     plain.setTimeout(0);

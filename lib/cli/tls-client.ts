@@ -48,7 +48,9 @@ export function clientTlsOptions(options: ConnectOptions): {
   return {
     ...(isIP(host) === 0 ? { servername: host } : {}),
     // An XMPP certificate names the domain, not the address connected to.
-    ...(options.domain === undefined ? {} : { checkServerIdentity: (_name: string, cert: PeerCertificate) => checkServerIdentity(host, cert) }),
+    ...(options.domain === undefined
+      ? {}
+      : { checkServerIdentity: (_name: string, cert: PeerCertificate) => checkServerIdentity(host, cert) }),
     ...(options.maxVersion === undefined ? {} : { maxVersion: options.maxVersion }),
     rejectUnauthorized: options.insecure !== true,
     ...(ca === undefined ? {} : { ca }),
@@ -71,7 +73,12 @@ export interface TlsState {
 /** The TLS state of an established client connection, noted in the trace. */
 export function describeClientTls(socket: TLSSocket, tracer?: LineTracer): TlsState {
   const binding = tlsChannelBinding(socket, 'client');
-  const state = { version: socket.getProtocol() ?? 'unknown', authorized: socket.authorized, binding, bindingTypes: binding.types };
+  const state = {
+    version: socket.getProtocol() ?? 'unknown',
+    authorized: socket.authorized,
+    binding,
+    bindingTypes: binding.types,
+  };
   tracer?.note(`TLS established (${state.version}${state.authorized ? '' : ', certificate not verified'})`);
   return state;
 }

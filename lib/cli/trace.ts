@@ -138,7 +138,9 @@ function renderDigest(message: Uint8Array, party: 'client' | 'server'): string {
   const shown = parseDigestMd5Directives(message, party).map(({ name, value }) => {
     if (!DIGEST_SHOWN.has(name)) return `${name}=${REDACTED}`;
     const text = displayText(Buffer.from(value, 'latin1'));
-    return DIGEST_QUOTED.has(name) || !DIGEST_TOKEN.test(text) ? `${name}="${text.replace(/[\\"]/g, '\\$&')}"` : `${name}=${text}`;
+    return DIGEST_QUOTED.has(name) || !DIGEST_TOKEN.test(text)
+      ? `${name}="${text.replace(/[\\"]/g, '\\$&')}"`
+      : `${name}=${text}`;
   });
   return quote(shown.join(','));
 }
@@ -148,7 +150,12 @@ function scramExtensions(attributes: readonly string[]): string {
   return attributes.map((attribute) => `,${attribute.slice(0, 1)}=${REDACTED}`).join('');
 }
 
-function renderScramClient(mechanism: string, hash: 'SHA-1' | 'SHA-256' | 'SHA-512', message: Uint8Array, exchange: TraceExchange): string {
+function renderScramClient(
+  mechanism: string,
+  hash: 'SHA-1' | 'SHA-256' | 'SHA-512',
+  message: Uint8Array,
+  exchange: TraceExchange,
+): string {
   if (message[0] === 0x63 /* c */) {
     const final = parseScramClientFinal(message, hash, mechanism);
     const extensions = final.withoutProof.split(',').slice(2);
@@ -156,7 +163,9 @@ function renderScramClient(mechanism: string, hash: 'SHA-1' | 'SHA-256' | 'SHA-5
   }
   const first = parseScramClientFirst(message, mechanism);
   exchange.clientNonce = first.nonce;
-  return quote(`${first.gs2Header}n=${escapeSaslname(first.authcid)},r=${first.nonce}${scramExtensions(first.bare.split(',').slice(2))}`);
+  return quote(
+    `${first.gs2Header}n=${escapeSaslname(first.authcid)},r=${first.nonce}${scramExtensions(first.bare.split(',').slice(2))}`,
+  );
 }
 
 function renderScramServer(mechanism: string, message: Uint8Array, exchange: TraceExchange | undefined): string {
@@ -164,12 +173,15 @@ function renderScramServer(mechanism: string, message: Uint8Array, exchange: Tra
   const attributes = text.split(',');
   const first = attributes[0] ?? '';
   if (first.startsWith('v=') || first.startsWith('e=')) {
-    if (!attributes.every((attribute) => /^[A-Za-z]=[\x21-\x2b\x2d-\x7e]+$/.test(attribute))) return redactedWhole(message.length);
+    if (!attributes.every((attribute) => /^[A-Za-z]=[\x21-\x2b\x2d-\x7e]+$/.test(attribute)))
+      return redactedWhole(message.length);
     // e= is RFC 5802's server-error-value, a fixed word; v= is the server signature.
     return quote(`${first.startsWith('e=') ? first : `v=${REDACTED}`}${scramExtensions(attributes.slice(1))}`);
   }
   const serverFirst = parseScramServerFirst(message, exchange?.clientNonce ?? '', mechanism, Number.MAX_SAFE_INTEGER);
-  return quote(`r=${serverFirst.nonce},s=${toBase64(serverFirst.salt)},i=${serverFirst.iterations}${scramExtensions(attributes.slice(3))}`);
+  return quote(
+    `r=${serverFirst.nonce},s=${toBase64(serverFirst.salt)},i=${serverFirst.iterations}${scramExtensions(attributes.slice(3))}`,
+  );
 }
 
 /** The LOGIN client message that is the user name: the first one, unless the server asked for something else. */
@@ -247,7 +259,8 @@ export function renderServerMessage(mechanism: string, message: string | Uint8Ar
     if (SCRAM_NAME.test(mechanism)) return renderScramServer(mechanism, bytes, exchange);
     if (mechanism === 'DIGEST-MD5') return renderDigest(bytes, 'server');
     // Prompts, CRAM-MD5's challenge, OAuth error JSON: nothing secret in them.
-    if (['PLAIN', 'LOGIN', 'CRAM-MD5', 'XOAUTH2', 'OAUTHBEARER', 'EXTERNAL', 'ANONYMOUS'].includes(mechanism)) return quote(displayText(bytes));
+    if (['PLAIN', 'LOGIN', 'CRAM-MD5', 'XOAUTH2', 'OAUTHBEARER', 'EXTERNAL', 'ANONYMOUS'].includes(mechanism))
+      return quote(displayText(bytes));
     return `[${bytes.length} bytes, not shown]`;
   } catch (error) {
     return redactedWhole(bytes.length, error);
@@ -259,7 +272,10 @@ export function renderServerMessage(mechanism: string, message: string | Uint8Ar
 // single spaces, a valid mechanism name, at most one argument, trailing spaces tolerated.
 const NAME = MECHANISM_NAME.source.slice(1, -1);
 const AUTH = new RegExp(`^(AUTH) (${NAME})(?: ([\\x21-\\x7e]+))? *$`, 'i');
-const IMAP_AUTH = new RegExp(`^([!#$&'\\x2c-\\x5b\\x5d-\\x7a|}~]+ AUTHENTICATE) (${NAME})(?: ([\\x21-\\x7e]+))? *$`, 'i');
+const IMAP_AUTH = new RegExp(
+  `^([!#$&'\\x2c-\\x5b\\x5d-\\x7a|}~]+ AUTHENTICATE) (${NAME})(?: ([\\x21-\\x7e]+))? *$`,
+  'i',
+);
 // Commands that ask for nothing and carry nothing: POP3's mechanism list, an AUTHENTICATE without a mechanism.
 const HARMLESS_AUTH = /^(?:AUTH|[\x21-\x7e]+ AUTHENTICATE) *$/i;
 const IMAP_LOGIN = /^([!#$&'\x2c-\x5b\x5d-\x7a|}~]+ LOGIN) ("(?:[^"\\\r\n]|\\["\\])*"|[^\s"{}()%*\\]+) /i;
@@ -267,7 +283,21 @@ const APOP = /^(APOP) ([\x21-\x7e]+) /i;
 const LITERAL = /\{([0-9]{1,10})(\+?)\}$/;
 const BASE64_TOKEN = /^[A-Za-z0-9+/]+={0,2}$/;
 // Single-word commands of SMTP and POP3 that may look like base64.
-const PLAIN_COMMANDS = new Set(['QUIT', 'NOOP', 'RSET', 'DATA', 'HELP', 'STARTTLS', 'STLS', 'CAPA', 'STAT', 'LIST', 'UIDL', 'LAST', 'TURN']);
+const PLAIN_COMMANDS = new Set([
+  'QUIT',
+  'NOOP',
+  'RSET',
+  'DATA',
+  'HELP',
+  'STARTTLS',
+  'STLS',
+  'CAPA',
+  'STAT',
+  'LIST',
+  'UIDL',
+  'LAST',
+  'TURN',
+]);
 const SMTP_CHALLENGE = /^334(?: (.*))?$/;
 const CONTINUATION = /^\+(?: (.*))?$/;
 // An IRC message: optional tags and source (kept as they are), the command, the rest.
@@ -322,7 +352,8 @@ export class LineTracer {
   /** Traces one line sent by `from`. */
   line(from: TraceSide, line: string): void {
     const text = line.endsWith('\r') ? line.slice(0, -1) : line;
-    const shown = this.#options.irc === true ? this.#irc(from, text) : from === 'client' ? this.#client(text) : this.#server(text);
+    const shown =
+      this.#options.irc === true ? this.#irc(from, text) : from === 'client' ? this.#client(text) : this.#server(text);
     this.#emit(`${from === 'client' ? 'C' : 'S'}: ${shown}`);
   }
 
@@ -382,7 +413,9 @@ export class LineTracer {
     if (verb.startsWith('AUTH') || second.startsWith('AUTH')) return this.#authCommand(line);
     if (verb === 'LOGIN' || second === 'LOGIN') {
       const login = IMAP_LOGIN.exec(line);
-      return login ? `${login[1] ?? ''} ${escapeLine(login[2] ?? '')} ${REDACTED}` : redactedWhole(Buffer.byteLength(line));
+      return login
+        ? `${login[1] ?? ''} ${escapeLine(login[2] ?? '')} ${REDACTED}`
+        : redactedWhole(Buffer.byteLength(line));
     }
     if (verb === 'PASS') return `PASS ${REDACTED}`;
     if (verb === 'APOP') {
@@ -391,7 +424,8 @@ export class LineTracer {
     }
     // A lone base64 word is a response out of step with the exchange (a client that pipelined
     // after a refused AUTH), not a command.
-    if (words.length === 1 && BASE64_TOKEN.test(verb) && verb.length % 4 === 0 && !PLAIN_COMMANDS.has(verb)) return redactedWhole(Buffer.byteLength(line));
+    if (words.length === 1 && BASE64_TOKEN.test(verb) && verb.length % 4 === 0 && !PLAIN_COMMANDS.has(verb))
+      return redactedWhole(Buffer.byteLength(line));
     return escapeLine(line);
   }
 
@@ -445,7 +479,8 @@ export class LineTracer {
   #server(line: string): string {
     const literal = this.#literal;
     // A tagged refusal before any literal data cancels a synchronizing literal (RFC 9051 section 4.3).
-    if (literal !== undefined && literal.sync && !literal.started && !line.startsWith('+') && !line.startsWith('* ')) this.#literal = undefined;
+    if (literal !== undefined && literal.sync && !literal.started && !line.startsWith('+') && !line.startsWith('* '))
+      this.#literal = undefined;
     const exchange = this.#exchange;
     if (exchange === undefined) return escapeLine(line);
     const challenge = SMTP_CHALLENGE.exec(line) ?? CONTINUATION.exec(line);

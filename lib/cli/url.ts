@@ -17,7 +17,16 @@ export type CliProtocol = 'smtp' | 'imap' | 'pop3';
 export type ServeProtocol = CliProtocol | 'sieve' | 'xmpp' | 'postgres' | 'irc' | 'ldap';
 
 /** The protocols of `serve --protocol`, in the order help texts list them. */
-export const SERVE_PROTOCOLS: readonly ServeProtocol[] = ['smtp', 'imap', 'pop3', 'sieve', 'xmpp', 'postgres', 'irc', 'ldap'];
+export const SERVE_PROTOCOLS: readonly ServeProtocol[] = [
+  'smtp',
+  'imap',
+  'pop3',
+  'sieve',
+  'xmpp',
+  'postgres',
+  'irc',
+  'ldap',
+];
 
 /** Every protocol `login` and `mechs` speak: the ones `serve` speaks. */
 export type ClientProtocol = ServeProtocol;
@@ -75,13 +84,19 @@ export function parseTarget(text: string): Target {
     throw new UsageError('expected a URL such as smtp://host:587, imaps://host or pop3://host');
   }
   const scheme = SCHEMES[url.protocol.replace(/:$/, '').toLowerCase()];
-  if (scheme === undefined) throw new UsageError(`unsupported URL scheme; use one of ${Object.keys(SCHEMES).join(', ')}`);
+  if (scheme === undefined)
+    throw new UsageError(`unsupported URL scheme; use one of ${Object.keys(SCHEMES).join(', ')}`);
   if (url.password !== '') throw new UsageError(ARGV_SECRET_REFUSED);
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
   if (host === '') throw new UsageError('the URL has no host');
-  const database = scheme.protocol === 'postgres' && /^\/[^/]+$/.test(url.pathname) ? decodeUser(url.pathname.slice(1), 'database') : undefined;
+  const database =
+    scheme.protocol === 'postgres' && /^\/[^/]+$/.test(url.pathname)
+      ? decodeUser(url.pathname.slice(1), 'database')
+      : undefined;
   if ((url.pathname !== '' && url.pathname !== '/' && database === undefined) || url.search !== '' || url.hash !== '') {
-    throw new UsageError(`the URL must not have a ${scheme.protocol === 'postgres' ? 'path other than /database, a' : 'path,'} query or fragment`);
+    throw new UsageError(
+      `the URL must not have a ${scheme.protocol === 'postgres' ? 'path other than /database, a' : 'path,'} query or fragment`,
+    );
   }
   return {
     ...(database === undefined ? {} : { database }),

@@ -66,15 +66,18 @@ export async function readStreamHeader(text: TextSource, peer: 'client' | 'serve
   let seen = '';
   for (;;) {
     const next = await text.next();
-    if (next.done === true) throw new UnexpectedMessageError(`the ${peer} closed the stream before its header`, { party: peer });
+    if (next.done === true)
+      throw new UnexpectedMessageError(`the ${peer} closed the stream before its header`, { party: peer });
     seen += next.value;
     const found = /^\s*(?:<\?xml[^>]*\?>\s*)?(<stream:stream\b(?:[^>'"]|'[^']*'|"[^"]*")*>)/.exec(seen);
     if (found) {
       text.unshift(seen.slice(found[0].length));
       return found[1] ?? '';
     }
-    if (/<stream:error/.test(seen)) throw new UnexpectedMessageError(`the XMPP ${peer} sent a stream error: ${peerText(seen)}`, { party: peer });
-    if (seen.length > MAX_HEADER) throw new MalformedMessageError('the XMPP stream header does not end', { party: peer });
+    if (/<stream:error/.test(seen))
+      throw new UnexpectedMessageError(`the XMPP ${peer} sent a stream error: ${peerText(seen)}`, { party: peer });
+    if (seen.length > MAX_HEADER)
+      throw new MalformedMessageError('the XMPP stream header does not end', { party: peer });
   }
 }
 
@@ -131,11 +134,16 @@ export class XmppClient implements ProtocolClient {
 
   /** Sends the stream header, reads the server's, then its features. */
   async #open(): Promise<void> {
-    this.#send(`<?xml version='1.0'?><stream:stream to='${escapeAttribute(this.#domain)}' version='1.0' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>`);
+    this.#send(
+      `<?xml version='1.0'?><stream:stream to='${escapeAttribute(this.#domain)}' version='1.0' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>`,
+    );
     await this.#readHeader();
     this.#elements = xmppElements(this.#text);
     const features = await this.#element();
-    if (!/^<stream:features[\s>/]/.test(features)) throw new UnexpectedMessageError(`expected <stream:features>, got ${peerText(features.slice(0, 60))}`, { party: 'server' });
+    if (!/^<stream:features[\s>/]/.test(features))
+      throw new UnexpectedMessageError(`expected <stream:features>, got ${peerText(features.slice(0, 60))}`, {
+        party: 'server',
+      });
     this.#features = features;
     const mechanisms = /<mechanisms\b[\s\S]*?<\/mechanisms>/.exec(features)?.[0];
     this.mechanisms = mechanisms === undefined ? [] : parseXmppMechanisms(mechanisms);
@@ -153,7 +161,10 @@ export class XmppClient implements ProtocolClient {
     if (elements === undefined) throw new UnexpectedMessageError('the stream is not open', { party: 'local' });
     const next = await elements.next();
     if (next.done === true) throw new UnexpectedMessageError('the server closed the stream', { party: 'server' });
-    if (/^<stream:error[\s>]/.test(next.value)) throw new UnexpectedMessageError(`the XMPP server sent a stream error: ${peerText(next.value)}`, { party: 'server' });
+    if (/^<stream:error[\s>]/.test(next.value))
+      throw new UnexpectedMessageError(`the XMPP server sent a stream error: ${peerText(next.value)}`, {
+        party: 'server',
+      });
     return next.value;
   }
 
@@ -164,7 +175,8 @@ export class XmppClient implements ProtocolClient {
       this.#send(`<starttls xmlns='${TLS_NS}'/>`);
       const answer = await this.#element();
       this.#tracer?.note(`S: ${peerText(answer)}`);
-      if (!/^<proceed[\s/>]/.test(answer)) throw new UnexpectedMessageError(`the XMPP server refused STARTTLS: ${peerText(answer)}`, { party: 'server' });
+      if (!/^<proceed[\s/>]/.test(answer))
+        throw new UnexpectedMessageError(`the XMPP server refused STARTTLS: ${peerText(answer)}`, { party: 'server' });
       await this.#conn.upgrade();
       this.#text = new TextSource(this.#conn.source);
       await this.#open();
@@ -181,7 +193,10 @@ export class XmppClient implements ProtocolClient {
     const { credentials } = args;
     // XMPP's SASL authcid is the JID's local part (RFC 6120 section 6.3.8).
     const local = splitJid(credentials.authcid).local;
-    const own = local === credentials.authcid ? credentials : new ClientCredentials(local, credentials.secret, credentials.authzid, { kind: credentials.kind });
+    const own =
+      local === credentials.authcid
+        ? credentials
+        : new ClientCredentials(local, credentials.secret, credentials.authzid, { kind: credentials.kind });
     const named = typeof args.mechanism === 'string' ? SASLAuth.all().getClient(args.mechanism) : args.mechanism;
     let roundTrips = 0;
     return this.#conn.guard(async () => {
@@ -192,14 +207,19 @@ export class XmppClient implements ProtocolClient {
         elements: {
           next: async () => {
             const element = await this.#element();
-            this.#tracer?.note(`S: ${/^<(success|challenge)\b/.test(element) ? `<${/^<(\w+)/.exec(element)?.[1] ?? ''}> (${element.length} bytes, not shown)` : peerText(element)}`);
+            this.#tracer?.note(
+              `S: ${/^<(success|challenge)\b/.test(element) ? `<${/^<(\w+)/.exec(element)?.[1] ?? ''}> (${element.length} bytes, not shown)` : peerText(element)}`,
+            );
             return { done: false, value: element };
           },
         },
         write: (element) => {
           roundTrips += 1;
           // <auth> and <response> carry the password or the proof: only the element's name is shown.
-          this.#send(element, `<${/^<(\w+)/.exec(element)?.[1] ?? ''}${/mechanism='([A-Z0-9_-]+)'/.exec(element)?.[0] === undefined ? '' : ` ${/mechanism='([A-Z0-9_-]+)'/.exec(element)?.[0] ?? ''}`}> (${element.length} bytes, not shown)`);
+          this.#send(
+            element,
+            `<${/^<(\w+)/.exec(element)?.[1] ?? ''}${/mechanism='([A-Z0-9_-]+)'/.exec(element)?.[0] === undefined ? '' : ` ${/mechanism='([A-Z0-9_-]+)'/.exec(element)?.[0] ?? ''}`}> (${element.length} bytes, not shown)`,
+          );
         },
         client: {
           host: this.#domain,
@@ -207,7 +227,11 @@ export class XmppClient implements ProtocolClient {
           channelBinding: args.channelBinding ?? 'prefer',
           ...(this.tls === undefined ? {} : { channelBindingData: this.tls.binding }),
         },
-        choose: { encrypted: this.tls !== undefined, allowPlaintext: args.allowPlaintext === true, ...(args.preference === undefined ? {} : { preference: args.preference }) },
+        choose: {
+          encrypted: this.tls !== undefined,
+          allowPlaintext: args.allowPlaintext === true,
+          ...(args.preference === undefined ? {} : { preference: args.preference }),
+        },
       });
       // RFC 6120 section 6.4.6: after <success>, the client restarts the stream.
       await this.#open();

@@ -13,7 +13,8 @@ const NODE_DIGEST: Readonly<Record<DigestName, string>> = { 'SHA-1': 'sha1', 'SH
 const sync: SyncCrypto = {
   hash: (digest, data) => createHash(NODE_DIGEST[digest]).update(data).digest(),
   hmac: (digest, key, data) => createHmac(NODE_DIGEST[digest], key).update(data).digest(),
-  pbkdf2: (digest, password, salt, iterations, length) => pbkdf2Sync(password, salt, iterations, length, NODE_DIGEST[digest]),
+  pbkdf2: (digest, password, salt, iterations, length) =>
+    pbkdf2Sync(password, salt, iterations, length, NODE_DIGEST[digest]),
   scrypt: (password, salt, length, params) => scryptSync(password, salt, length, params),
 };
 
@@ -26,6 +27,7 @@ export const nodeCryptoProvider: CryptoProvider = {
   hmacMd5: (key, data) => createHmac('md5', key).update(data).digest(),
   hash: (digest, data) => Promise.resolve(sync.hash(digest, data)),
   hmac: (digest, key, data) => Promise.resolve(sync.hmac(digest, key, data)),
-  pbkdf2: (digest, password, salt, iterations, length, job) => pooledPbkdf2(password, salt, iterations, length, NODE_DIGEST[digest], job?.ticket, job?.mechanism),
+  pbkdf2: (digest, password, salt, iterations, length, job) =>
+    pooledPbkdf2(password, salt, iterations, length, NODE_DIGEST[digest], job?.ticket, job?.mechanism),
   scrypt: (password, salt, length, params) => pooledScrypt(password, salt, length, params),
 };

@@ -33,7 +33,12 @@ export function* hash(digest: DigestName, data: Uint8Array, mechanism?: string):
 }
 
 /** HMAC(key, data) with a SHA-family hash. */
-export function* hmac(digest: DigestName, key: Uint8Array, data: Uint8Array, mechanism?: string): CryptoStep<Uint8Array> {
+export function* hmac(
+  digest: DigestName,
+  key: Uint8Array,
+  data: Uint8Array,
+  mechanism?: string,
+): CryptoStep<Uint8Array> {
   const provider = cryptoProvider();
   if (provider.sync !== undefined) return provider.sync.hmac(digest, key, data);
   return yield* step(provider, `HMAC-${digest}`, () => provider.hmac(digest, key, data), mechanism);
@@ -45,7 +50,14 @@ export function* hmac(digest: DigestName, key: Uint8Array, data: Uint8Array, mec
  * under the async drivers. Always an effect, also on Node, as it has always been: the drivers
  * must be able to move a derivation off the event loop.
  */
-export function pbkdf2Effect(digest: DigestName, password: Uint8Array, salt: Uint8Array, iterations: number, length: number, job: KdfJob = {}): Effect<Uint8Array> {
+export function pbkdf2Effect(
+  digest: DigestName,
+  password: Uint8Array,
+  salt: Uint8Array,
+  iterations: number,
+  length: number,
+  job: KdfJob = {},
+): Effect<Uint8Array> {
   const provider = cryptoProvider();
   const { sync } = provider;
   return effect(

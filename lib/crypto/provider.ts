@@ -66,9 +66,17 @@ export interface CryptoProvider {
   /** HMAC(key, data). */
   hmac(digest: DigestName, key: Uint8Array, data: Uint8Array): Promise<Uint8Array>;
   /** PBKDF2-HMAC with `length` bytes of output; may leave the event loop (libuv's pool). */
-  pbkdf2(digest: DigestName, password: Uint8Array, salt: Uint8Array, iterations: number, length: number, job?: KdfJob): Promise<Uint8Array>;
+  pbkdf2(
+    digest: DigestName,
+    password: Uint8Array,
+    salt: Uint8Array,
+    iterations: number,
+    length: number,
+    job?: KdfJob,
+  ): Promise<Uint8Array>;
   /** scrypt, when the platform has it (WebCrypto has not). */
-  readonly scrypt?: ((password: Uint8Array, salt: Uint8Array, length: number, params: ScryptParams) => Promise<Uint8Array>) | undefined;
+  readonly scrypt?:
+    ((password: Uint8Array, salt: Uint8Array, length: number, params: ScryptParams) => Promise<Uint8Array>) | undefined;
 }
 
 let current: CryptoProvider | undefined;
@@ -103,5 +111,8 @@ export function syncCrypto(what: string): SyncCrypto {
 
 /** The error for a step the provider cannot take synchronously. @internal */
 export function asyncOnlyError(provider: CryptoProvider, what: string, mechanism?: string): UsageError {
-  return new UsageError(`${what} needs ${provider.name}, which is asynchronous: use an async driver (promise, callback or iterator) or the async form`, { mechanism });
+  return new UsageError(
+    `${what} needs ${provider.name}, which is asynchronous: use an async driver (promise, callback or iterator) or the async form`,
+    { mechanism },
+  );
 }

@@ -17,7 +17,9 @@ import type { ClientOutcome, ClientExchange, ServerExchange } from '../exchange.
 export type Callback<T> = (error: Error | null, result: T) => void;
 
 function asError(error: unknown): Error {
-  return error instanceof Error ? error : new UsageError('a host callback threw a value that is not an Error', { cause: error });
+  return error instanceof Error
+    ? error
+    : new UsageError('a host callback threw a value that is not an Error', { cause: error });
 }
 
 // Delivering outside the promise chain keeps an exception thrown by `callback` from turning
@@ -26,7 +28,8 @@ function asError(error: unknown): Error {
 // refused like under the promise driver. A step that needs no awaited answer is delivered in a
 // microtask (queueMicrotask: portable, where process.nextTick is Node's), never synchronously.
 function deliver<T>(core: ServerCore | ClientCore, step: () => T | Promise<T>, callback: Callback<T>): void {
-  if (typeof (callback as unknown) !== 'function') throw new UsageError('the last argument must be a callback', { mechanism: core.mechanism });
+  if (typeof (callback as unknown) !== 'function')
+    throw new UsageError('the last argument must be a callback', { mechanism: core.mechanism });
   let result: T | Promise<T>;
   try {
     result = step();
@@ -50,8 +53,8 @@ function deliver<T>(core: ServerCore | ClientCore, step: () => T | Promise<T>, c
     },
     (error: unknown) => {
       queueMicrotask(() => {
-      (callback as (error: Error) => void)(asError(error));
-    });
+        (callback as (error: Error) => void)(asError(error));
+      });
     },
   );
 }
@@ -125,7 +128,11 @@ export class CallbackClientSession {
   failure(error: SaslError | undefined, callback: Callback<never>): void;
   failure(...args: [Callback<never>] | [SaslError | undefined, Callback<never>]): void {
     const [error, callback] = args.length === 1 ? [undefined, args[0]] : args;
-    deliver(this.#core, () => this.#core.failure(error ?? new AuthenticationFailedError(undefined, { party: 'server' }), false), callback);
+    deliver(
+      this.#core,
+      () => this.#core.failure(error ?? new AuthenticationFailedError(undefined, { party: 'server' }), false),
+      callback,
+    );
   }
 
   /** Cancels the exchange; returns the error to report. */

@@ -17,7 +17,15 @@
  * as every other driver.
  * @module
  */
-import { ClientCore, NO_OPTIONS, type ServerStep, ServerCore, type SessionOptions, rejection, waitWithin } from '../core.js';
+import {
+  ClientCore,
+  NO_OPTIONS,
+  type ServerStep,
+  ServerCore,
+  type SessionOptions,
+  rejection,
+  waitWithin,
+} from '../core.js';
 import { AuthenticationFailedError, type SaslError, UsageError } from '../errors.js';
 import type { ClientExchange, ClientOutcome, ServerExchange } from '../exchange.js';
 
@@ -89,7 +97,10 @@ interface Side<T extends { readonly done: boolean }, M, C extends ServerCore | C
  * an error or `return()` (leaving a `for await`) ends the iteration and cancels the exchange,
  * so the mechanism's `finally` blocks run.
  */
-class Steps<T extends { readonly done: boolean }, M, C extends ServerCore | ClientCore> implements AsyncIterator<T, undefined> {
+class Steps<T extends { readonly done: boolean }, M, C extends ServerCore | ClientCore> implements AsyncIterator<
+  T,
+  undefined
+> {
   /** `new` until the first step, `last` once the outcome was handed out, `closed` at the end. */
   #state: 'new' | 'open' | 'last' | 'closed' | 'busy' = 'new';
   // Requests made while one was pending (`busy`).
@@ -252,7 +263,8 @@ class Once<T> implements AsyncIterable<T> {
 
   [Symbol.asyncIterator](): AsyncIterator<T, undefined> {
     const steps = this.#steps;
-    if (steps === undefined) throw new UsageError('an exchange can be iterated only once', { mechanism: this.mechanism });
+    if (steps === undefined)
+      throw new UsageError('an exchange can be iterated only once', { mechanism: this.mechanism });
     this.#steps = undefined;
     return steps;
   }
@@ -269,7 +281,11 @@ const SERVER: Side<ServerStep, Uint8Array, ServerCore> = {
  * responses; ending it early (the client sent `*`, the connection closed) ends the loop with an
  * {@link ExchangeAbortedError} from the client. The steps can be iterated once.
  */
-export function iterateServer(exchange: ServerExchange, responses: AsyncIterable<Uint8Array>, options: IteratorOptions = NO_OPTIONS): AsyncIterable<ServerStep> {
+export function iterateServer(
+  exchange: ServerExchange,
+  responses: AsyncIterable<Uint8Array>,
+  options: IteratorOptions = NO_OPTIONS,
+): AsyncIterable<ServerStep> {
   checkTimeout(options);
   const core = new ServerCore(exchange, options);
   return new Once(new Steps(core, options, responses, SERVER), core.mechanism);
@@ -307,7 +323,10 @@ const CLIENT: Side<ClientStep, ServerEvent, ClientCore> = {
     if (event.type === 'challenge') return then(core.challenge(event.data, false), answerStep);
     if (event.type === 'success') return then(core.success(event.data, false), outcomeStep);
     // Always fails (throws, or a pending step that rejects): the mechanism sees the error and may refine it.
-    return core.failure(event.error ?? new AuthenticationFailedError(undefined, { mechanism: core.mechanism, party: 'server' }), false);
+    return core.failure(
+      event.error ?? new AuthenticationFailedError(undefined, { mechanism: core.mechanism, party: 'server' }),
+      false,
+    );
   },
 };
 
@@ -317,7 +336,11 @@ const CLIENT: Side<ClientStep, ServerEvent, ClientCore> = {
  * server sent; ending it before success or failure ends the loop with an
  * {@link ExchangeAbortedError} from the server. The steps can be iterated once.
  */
-export function iterateClient(exchange: ClientExchange, events: AsyncIterable<ServerEvent>, options: ClientIteratorOptions = NO_OPTIONS): AsyncIterable<ClientStep> {
+export function iterateClient(
+  exchange: ClientExchange,
+  events: AsyncIterable<ServerEvent>,
+  options: ClientIteratorOptions = NO_OPTIONS,
+): AsyncIterable<ClientStep> {
   checkTimeout(options);
   const core = new ClientCore(exchange, options);
   return new Once(new Steps(core, options, events, CLIENT), core.mechanism);

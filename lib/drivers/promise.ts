@@ -56,7 +56,11 @@ export class PromiseServerSession {
  * Runs a whole server exchange: `send` delivers each challenge to the client and resolves with
  * its response. Resolves with the verified result; rejects with a typed error.
  */
-export async function authenticate(exchange: ServerExchange, send: (challenge: Uint8Array) => Promise<Uint8Array>, options?: SessionOptions): Promise<Authenticated> {
+export async function authenticate(
+  exchange: ServerExchange,
+  send: (challenge: Uint8Array) => Promise<Uint8Array>,
+  options?: SessionOptions,
+): Promise<Authenticated> {
   const session = new PromiseServerSession(exchange, options);
   let step = await session.start();
   while (!step.done) step = await session.respond(await send(step.challenge));

@@ -42,7 +42,11 @@ export class SyncServerSession {
 }
 
 /** Runs a whole server exchange synchronously with `respond` supplying each response. */
-export function authenticateSync(exchange: ServerExchange, respond: (challenge: Uint8Array) => Uint8Array, options?: SessionOptions): Authenticated {
+export function authenticateSync(
+  exchange: ServerExchange,
+  respond: (challenge: Uint8Array) => Uint8Array,
+  options?: SessionOptions,
+): Authenticated {
   const session = new SyncServerSession(exchange, options);
   let step = session.start();
   while (!step.done) step = session.respond(respond(step.challenge));

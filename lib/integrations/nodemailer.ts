@@ -24,7 +24,15 @@ import {
 } from '../index.js';
 
 /** The mechanisms {@link createCustomAuth} registers by default. */
-export const NODEMAILER_MECHANISMS: readonly string[] = ['SCRAM-SHA-256-PLUS', 'SCRAM-SHA-1-PLUS', 'SCRAM-SHA-512-PLUS', 'SCRAM-SHA-256', 'SCRAM-SHA-1', 'SCRAM-SHA-512', 'OAUTHBEARER'];
+export const NODEMAILER_MECHANISMS: readonly string[] = [
+  'SCRAM-SHA-256-PLUS',
+  'SCRAM-SHA-1-PLUS',
+  'SCRAM-SHA-512-PLUS',
+  'SCRAM-SHA-256',
+  'SCRAM-SHA-1',
+  'SCRAM-SHA-512',
+  'OAUTHBEARER',
+];
 
 /** The credentials as nodemailer hands them to a custom handler (`auth.credentials`). */
 export interface NodemailerCredentials {
@@ -39,7 +47,11 @@ export interface NodemailerCredentials {
 /** What nodemailer passes a `customAuth` handler, as far as saslkit reads it. */
 export interface NodemailerAuthContext {
   /** The transport's auth object, with `credentials` filled in from `user` and `pass`. */
-  readonly auth: { readonly user?: string | undefined; readonly pass?: string | undefined; readonly credentials?: NodemailerCredentials | undefined };
+  readonly auth: {
+    readonly user?: string | undefined;
+    readonly pass?: string | undefined;
+    readonly credentials?: NodemailerCredentials | undefined;
+  };
   /** The method nodemailer chose (the auth object's `method`, or the server's first it can run). */
   readonly method?: string | undefined;
   /** Sends one line to the server and resolves with its whole reply (lines joined by `\n`). */
@@ -93,7 +105,9 @@ function credentialsOf(context: NodemailerAuthContext, mechanism: string): Clien
   const secret = kind === 'token' && typeof token === 'string' ? token : held.pass;
   // ClientCredentials checks the types; the message names what is missing, never a value.
   if (typeof held.user !== 'string' || typeof secret !== 'string' || secret === '') {
-    throw new TypeError(`nodemailer's auth needs a user and ${kind === 'token' ? 'a token (pass or options.accessToken)' : 'a pass'} for ${mechanism}`);
+    throw new TypeError(
+      `nodemailer's auth needs a user and ${kind === 'token' ? 'a token (pass or options.accessToken)' : 'a pass'} for ${mechanism}`,
+    );
   }
   return new ClientCredentials(held.user, secret, '', { kind });
 }
@@ -105,11 +119,18 @@ function credentialsOf(context: NodemailerAuthContext, mechanism: string): Clien
  * anything else carries saslkit's own reason, such as a server signature that does not match.
  */
 function nodemailerError(error: unknown, mechanism: string): Error {
-  if (!isSaslError(error)) return error instanceof Error ? error : new Error(`${mechanism}: authentication failed`, { cause: error });
+  if (!isSaslError(error))
+    return error instanceof Error ? error : new Error(`${mechanism}: authentication failed`, { cause: error });
   const sasl: SaslError = error;
   // nodemailer appends the reply itself; saslkit's message already quotes it.
-  const refused = sasl.code === 'AUTHENTICATION_FAILED' && sasl.party === 'server' && /^[45][0-9][0-9]$/.test((sasl as SaslError & { serverError?: string }).serverError ?? '');
-  return new Error(`${mechanism}: ${refused ? 'the SMTP server refused authentication' : sasl.message} (saslkit ${sasl.code})`, { cause: sasl });
+  const refused =
+    sasl.code === 'AUTHENTICATION_FAILED' &&
+    sasl.party === 'server' &&
+    /^[45][0-9][0-9]$/.test((sasl as SaslError & { serverError?: string }).serverError ?? '');
+  return new Error(
+    `${mechanism}: ${refused ? 'the SMTP server refused authentication' : sasl.message} (saslkit ${sasl.code})`,
+    { cause: sasl },
+  );
 }
 
 /** One reply of nodemailer's `sendCommand` as lines (it joins a multi-line reply with `\n`). */
@@ -168,7 +189,8 @@ function handler(mechanism: string, options: CustomAuthOptions): NodemailerAuthH
  */
 export function createCustomAuth(options: CustomAuthOptions = {}): Record<string, NodemailerAuthHandler> {
   const handlers: Record<string, NodemailerAuthHandler> = {};
-  for (const name of options.mechanisms ?? NODEMAILER_MECHANISMS) handlers[name.toUpperCase()] = handler(name.toUpperCase(), options);
+  for (const name of options.mechanisms ?? NODEMAILER_MECHANISMS)
+    handlers[name.toUpperCase()] = handler(name.toUpperCase(), options);
   return handlers;
 }
 
@@ -193,7 +215,10 @@ export interface NodemailerSocketOptions {
 }
 
 /** A nodemailer transport's `getSocket` option. */
-export type NodemailerGetSocket = (options: NodemailerSocketRequest, callback: (error: Error | null, socketOptions?: NodemailerSocketOptions) => void) => void;
+export type NodemailerGetSocket = (
+  options: NodemailerSocketRequest,
+  callback: (error: Error | null, socketOptions?: NodemailerSocketOptions) => void,
+) => void;
 
 /**
  * A `getSocket` for nodemailer transports (`secure: true`, implicit TLS as on port 465) that
@@ -206,7 +231,12 @@ export type NodemailerGetSocket = (options: NodemailerSocketRequest, callback: (
 export function createTlsGetSocket(options: Omit<CustomAuthOptions, 'channelBinding'> = {}): NodemailerGetSocket {
   return (request, callback) => {
     const host = request.host ?? 'localhost';
-    const socket = tlsConnect({ servername: /^[\d.]+$|:/.test(host) ? undefined : host, ...request.tls, host, port: Number(request.port ?? 465) });
+    const socket = tlsConnect({
+      servername: /^[\d.]+$|:/.test(host) ? undefined : host,
+      ...request.tls,
+      host,
+      port: Number(request.port ?? 465),
+    });
     const failed = (error: Error): void => {
       socket.destroy();
       callback(error);
@@ -216,7 +246,11 @@ export function createTlsGetSocket(options: Omit<CustomAuthOptions, 'channelBind
       socket.removeListener('error', failed);
       // Made now, before other code can take the peer certificate (tls-server-end-point).
       const channelBinding = tlsChannelBinding(socket, 'client');
-      callback(null, { connection: socket, secured: true, customAuth: createCustomAuth({ ...options, channelBinding }) });
+      callback(null, {
+        connection: socket,
+        secured: true,
+        customAuth: createCustomAuth({ ...options, channelBinding }),
+      });
     });
   };
 }

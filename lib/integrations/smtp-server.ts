@@ -64,7 +64,11 @@ export interface SmtpServerAuthResponse {
 export type SmtpServerAuthCallback = (error: Error | null | undefined, response?: SmtpServerAuthResponse) => void;
 
 /** The `onAuth` handler {@link createOnAuth} returns; `session` is smtp-server's session object. */
-export type SmtpServerOnAuth<Session = unknown> = (auth: SmtpServerAuthentication, session: Session, callback: SmtpServerAuthCallback) => void;
+export type SmtpServerOnAuth<Session = unknown> = (
+  auth: SmtpServerAuthentication,
+  session: Session,
+  callback: SmtpServerAuthCallback,
+) => void;
 
 /** One attempt as {@link OnAuthSettings.onAttempt} reports it: the verified result, or saslkit's typed error. */
 export interface OnAuthAttempt<Session = unknown> {
@@ -147,7 +151,10 @@ class TemporaryFailure extends Error {
 }
 
 /** The exchange and the client messages that replay an smtp-server attempt, or undefined for a method saslkit does not check here. */
-function replay(auth: SmtpServerAuthentication, options: ServerOptions): { exchange: ServerExchange; responses: Uint8Array[] } | undefined {
+function replay(
+  auth: SmtpServerAuthentication,
+  options: ServerOptions,
+): { exchange: ServerExchange; responses: Uint8Array[] } | undefined {
   const method = typeof auth.method === 'string' ? auth.method.toUpperCase() : '';
   const username = auth.username ?? '';
   switch (method) {
@@ -155,7 +162,8 @@ function replay(auth: SmtpServerAuthentication, options: ServerOptions): { excha
       // smtp-server takes the authzid as the user name when the authcid is empty (clients that
       // put the name first); so does this handler: one name, no authorization identity.
       const authcid = auth.authcid === undefined || auth.authcid === '' ? username : auth.authcid;
-      const authzid = authcid === username && (auth.authcid === undefined || auth.authcid === '') ? '' : (auth.authzid ?? '');
+      const authzid =
+        authcid === username && (auth.authcid === undefined || auth.authcid === '') ? '' : (auth.authzid ?? '');
       return { exchange: PLAIN.server(options, utf8(`${authzid}\0${authcid}\0${auth.password ?? ''}`)), responses: [] };
     }
     case 'LOGIN':
@@ -163,10 +171,19 @@ function replay(auth: SmtpServerAuthentication, options: ServerOptions): { excha
     case 'CRAM-MD5':
       // smtp-server's challenge, checked by saslkit's CRAM-MD5 server: same key preparation and
       // decoy as saslkit's own SMTP server, and a clear secret is needed (ClearIdentity).
-      return { exchange: cramMd5Server(options, utf8(auth.challenge ?? '')), responses: [utf8(`${username} ${auth.challengeResponse ?? ''}`)] };
+      return {
+        exchange: cramMd5Server(options, utf8(auth.challenge ?? '')),
+        responses: [utf8(`${username} ${auth.challengeResponse ?? ''}`)],
+      };
     case 'XOAUTH2':
       // The client's message as it was sent; saslkit's parser judges the user name and token.
-      return { exchange: XOAUTH2.server(options, utf8(`user=${username}\u0001auth=Bearer ${auth.accessToken ?? ''}\u0001\u0001`)), responses: [] };
+      return {
+        exchange: XOAUTH2.server(
+          options,
+          utf8(`user=${username}\u0001auth=Bearer ${auth.accessToken ?? ''}\u0001\u0001`),
+        ),
+        responses: [],
+      };
     default:
       return undefined;
   }
@@ -201,10 +218,19 @@ function jsonChallenge(challenge: Uint8Array): object | undefined {
  * authorization (PLAIN's authzid) needs `options.authorize`. Requiring TLS before AUTH stays
  * smtp-server's job (do not set `allowInsecureAuth` in production).
  */
-export function createOnAuth<Session = unknown>(options: ServerOptions, settings: OnAuthSettings<Session> = {}): SmtpServerOnAuth<Session> {
+export function createOnAuth<Session = unknown>(
+  options: ServerOptions,
+  settings: OnAuthSettings<Session> = {},
+): SmtpServerOnAuth<Session> {
   const userOf = settings.user ?? ((result: Authenticated): unknown => result.authzid);
   const report = (method: string, session: Session, kind: ReplyKind, result?: Authenticated, error?: unknown): void => {
-    const attempt: OnAuthAttempt<Session> = { method, session, reply: REPLIES[kind], ...(result === undefined ? {} : { result }), ...(error === undefined ? {} : { error }) };
+    const attempt: OnAuthAttempt<Session> = {
+      method,
+      session,
+      reply: REPLIES[kind],
+      ...(result === undefined ? {} : { result }),
+      ...(error === undefined ? {} : { error }),
+    };
     settings.onAttempt?.(attempt);
   };
   return (auth, session, callback) => {
@@ -248,14 +274,21 @@ export function createOnAuth<Session = unknown>(options: ServerOptions, settings
   };
 }
 
-type Finished = Extract<ServerStep, { done: true }> | { readonly done: false; readonly challenge: Uint8Array; readonly error: unknown };
+type Finished =
+  | Extract<ServerStep, { done: true }>
+  | { readonly done: false; readonly challenge: Uint8Array; readonly error: unknown };
 
 /**
  * Runs the exchange with the client's messages. Only XOAUTH2 may ask for more than smtp-server
  * passed on: its JSON error challenge, which the client answers with a dummy response before the
  * failure; saslkit's session is given that dummy, so the failure it reports is the validator's.
  */
-async function run(exchange: ServerExchange, responses: readonly Uint8Array[], limits: SessionLimits | undefined, mechanism: string): Promise<Finished> {
+async function run(
+  exchange: ServerExchange,
+  responses: readonly Uint8Array[],
+  limits: SessionLimits | undefined,
+  mechanism: string,
+): Promise<Finished> {
   const session = new PromiseServerSession(exchange, { ...limits, mechanism });
   let step = await session.start();
   for (const response of responses) {
@@ -265,7 +298,10 @@ async function run(exchange: ServerExchange, responses: readonly Uint8Array[], l
   if (step.done) return step;
   if (mechanism !== 'XOAUTH2') {
     session.abort('local');
-    throw new UnexpectedMessageError(`${mechanism} asked for more than the client sent`, { mechanism, party: 'client' });
+    throw new UnexpectedMessageError(`${mechanism} asked for more than the client sent`, {
+      mechanism,
+      party: 'client',
+    });
   }
   const challenge = step.challenge;
   try {

@@ -116,10 +116,19 @@ export interface XmppJsEntity {
  * argument is XEP-0388's user-agent element, which saslkit does not send (typed `never`, so
  * that xmpp.js's own typings, which require an element there, fit).
  */
-export type XmppJsAuthenticate = (credentials: { username: string; password: string }, mechanism: string, userAgent: never) => Promise<void>;
+export type XmppJsAuthenticate = (
+  credentials: { username: string; password: string },
+  mechanism: string,
+  userAgent: never,
+) => Promise<void>;
 
 /** xmpp.js's credentials function (`client({ credentials })`): called for each login with the offered mechanisms it has. */
-export type XmppJsCredentialsFunction = (authenticate: XmppJsAuthenticate, mechanisms: string[], fast: unknown, entity: XmppJsEntity) => Promise<void>;
+export type XmppJsCredentialsFunction = (
+  authenticate: XmppJsAuthenticate,
+  mechanisms: string[],
+  fast: unknown,
+  entity: XmppJsEntity,
+) => Promise<void>;
 
 /** Credentials in xmpp.js's words: a password, or a bearer token (for OAUTHBEARER). */
 export interface XmppJsCredentials {
@@ -180,7 +189,11 @@ function fromBinary(text: string, mechanism: string): Uint8Array {
   const bytes = new Uint8Array(text.length);
   for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i);
-    if (code > 0xff) throw new MalformedMessageError('xmpp.js passed a challenge that is not a binary string', { mechanism, party: 'server' });
+    if (code > 0xff)
+      throw new MalformedMessageError('xmpp.js passed a challenge that is not a binary string', {
+        mechanism,
+        party: 'server',
+      });
     bytes[i] = code;
   }
   return bytes;
@@ -199,10 +212,19 @@ class Attempt {
   #namespace = XMPP_SASL_NS;
   #verified: boolean | undefined;
 
-  constructor(mechanism: ClientMechanism, credentials: ClientCredentials, client: ClientOptions, channelBinding: 'p' | 'y' | 'n', session: SessionOptions | undefined) {
+  constructor(
+    mechanism: ClientMechanism,
+    credentials: ClientCredentials,
+    client: ClientOptions,
+    channelBinding: 'p' | 'y' | 'n',
+    session: SessionOptions | undefined,
+  ) {
     this.mechanism = mechanism;
     this.channelBinding = channelBinding;
-    this.#session = new PromiseClientSession(mechanism.client(credentials, client), { ...session, mechanism: mechanism.name });
+    this.#session = new PromiseClientSession(mechanism.client(credentials, client), {
+      ...session,
+      mechanism: mechanism.name,
+    });
   }
 
   get namespace(): string {
@@ -244,7 +266,12 @@ class Attempt {
       const parsed = parseXmppSaslElement(element.toString(), 'server');
       if (parsed.kind === 'success') this.#successData = parsed.data;
     } catch (error) {
-      this.#successError = isSaslError(error) ? error : new MalformedMessageError('the <success> element cannot be read', { mechanism: this.mechanism.name, party: 'server' });
+      this.#successError = isSaslError(error)
+        ? error
+        : new MalformedMessageError('the <success> element cannot be read', {
+            mechanism: this.mechanism.name,
+            party: 'server',
+          });
     }
   }
 
@@ -252,7 +279,11 @@ class Attempt {
   async finish(): Promise<boolean> {
     if (this.#verified !== undefined) return this.#verified;
     if (this.#successError !== undefined) throw this.#successError;
-    if (!this.#started) throw new UsageError(`xmpp.js ran its own ${this.mechanism.name}, not saslkit's: call useSaslkitMechanisms(xmpp)`, { mechanism: this.mechanism.name });
+    if (!this.#started)
+      throw new UsageError(
+        `xmpp.js ran its own ${this.mechanism.name}, not saslkit's: call useSaslkitMechanisms(xmpp)`,
+        { mechanism: this.mechanism.name },
+      );
     // SASL2 without additional data, or <success/> without data: the mechanism decides (SCRAM refuses).
     const outcome = await this.#session.success(this.#successSeen ? this.#successData : undefined);
     this.#verified = outcome.serverVerified;
@@ -267,7 +298,9 @@ class Attempt {
     }
     const condition = (error as { condition?: unknown } | null)?.condition;
     if (typeof condition === 'string' && error instanceof Error && error.name === 'SASLError') {
-      const known = (XMPP_FAILURE_CONDITIONS as readonly string[]).includes(condition) ? (condition as XmppFailureCondition) : 'not-authorized';
+      const known = (XMPP_FAILURE_CONDITIONS as readonly string[]).includes(condition)
+        ? (condition as XmppFailureCondition)
+        : 'not-authorized';
       try {
         await this.#session.failure(xmppFailureError(known, this.mechanism.name));
       } catch (refined) {
@@ -281,8 +314,14 @@ class Attempt {
 
 function attemptOf(credentials: object, name: string): Attempt {
   const attempt = (credentials as { [ATTEMPT]?: unknown })[ATTEMPT];
-  if (!(attempt instanceof Attempt)) throw new UsageError(`saslkit's ${name} runs only with saslkitCredentials(...) as the client's credentials`, { mechanism: name });
-  if (attempt.mechanism.name !== name) throw new UsageError(`saslkitCredentials chose ${attempt.mechanism.name}, but xmpp.js ran ${name}`, { mechanism: name });
+  if (!(attempt instanceof Attempt))
+    throw new UsageError(`saslkit's ${name} runs only with saslkitCredentials(...) as the client's credentials`, {
+      mechanism: name,
+    });
+  if (attempt.mechanism.name !== name)
+    throw new UsageError(`saslkitCredentials chose ${attempt.mechanism.name}, but xmpp.js ran ${name}`, {
+      mechanism: name,
+    });
   return attempt;
 }
 
@@ -305,18 +344,21 @@ function mechanismClass(name: string): XmppJsMechanismClass {
       }
       const next = this.#next;
       this.#next = undefined;
-      if (next === undefined) throw new UsageError('xmpp.js asked for a second response without a challenge', { mechanism: name });
+      if (next === undefined)
+        throw new UsageError('xmpp.js asked for a second response without a challenge', { mechanism: name });
       return toBinary(next);
     }
 
     async challenge(challenge: string): Promise<this> {
-      if (this.#attempt === undefined) throw new UsageError('xmpp.js sent a challenge before the initial response', { mechanism: name });
+      if (this.#attempt === undefined)
+        throw new UsageError('xmpp.js sent a challenge before the initial response', { mechanism: name });
       this.#next = await this.#attempt.challenge(fromBinary(challenge, name));
       return this;
     }
 
     async final(data: string): Promise<void> {
-      if (this.#attempt === undefined) throw new UsageError('xmpp.js reported success before the initial response', { mechanism: name });
+      if (this.#attempt === undefined)
+        throw new UsageError('xmpp.js reported success before the initial response', { mechanism: name });
       await this.#attempt.final(fromBinary(data, name));
     }
   }
@@ -338,7 +380,8 @@ function mechanismClass(name: string): XmppJsMechanismClass {
 export function useSaslkitMechanisms(xmpp: object, names: readonly string[] = XMPPJS_DEFAULT_MECHANISMS): void {
   // xmpp.js's typings do not declare saslFactory, so any object is taken and checked here.
   const factory = (xmpp as { readonly saslFactory?: XmppJsSaslFactory | undefined }).saslFactory;
-  if (factory === undefined || !Array.isArray(factory._mechs)) throw new UsageError('this is not an xmpp.js client: it has no saslFactory');
+  if (factory === undefined || !Array.isArray(factory._mechs))
+    throw new UsageError('this is not an xmpp.js client: it has no saslFactory');
   const auth = SASLAuth.named(names);
   const mechanisms = auth.clientMechanisms.filter((mechanism) => mechanism.clientFirst);
   if (mechanisms.length === 0) throw new UsageError('none of these names is a client-first saslkit mechanism');
@@ -352,7 +395,9 @@ function clientCredentials(credentials: ClientCredentials | XmppJsCredentials): 
   if (credentials instanceof ClientCredentials) return credentials;
   const { username, password, token, authzid } = credentials;
   if (token !== undefined && password !== undefined) throw new UsageError('give a password or a token, not both');
-  return token !== undefined ? new ClientCredentials(username, token, authzid, { kind: 'token' }) : new ClientCredentials(username, password ?? '', authzid);
+  return token !== undefined
+    ? new ClientCredentials(username, token, authzid, { kind: 'token' })
+    : new ClientCredentials(username, password ?? '', authzid);
 }
 
 /** The channel-binding data of xmpp.js's socket in Node: its `TLSSocket`, once TLS is up (STARTTLS or `xmpps://`). */
@@ -389,16 +434,30 @@ function registered(entity: XmppJsEntity, offered: readonly string[]): SASLAuth 
  * emits as `error` and `start()` rejects with. After `SERVER_NOT_VERIFIED` the server let the
  * client in but did not prove itself: stop the client (`xmpp.stop()`), as after any failed login.
  */
-export function saslkitCredentials(credentials: ClientCredentials | XmppJsCredentials, options: SaslkitCredentialsOptions = {}): XmppJsCredentialsFunction {
+export function saslkitCredentials(
+  credentials: ClientCredentials | XmppJsCredentials,
+  options: SaslkitCredentialsOptions = {},
+): XmppJsCredentialsFunction {
   const creds = clientCredentials(credentials);
   return async (authenticate, mechanisms, _fast, entity) => {
-    if (!hasSaslkitMechanisms(entity)) throw new UsageError("this xmpp.js client has none of saslkit's mechanisms: call useSaslkitMechanisms(xmpp)");
+    if (!hasSaslkitMechanisms(entity))
+      throw new UsageError("this xmpp.js client has none of saslkit's mechanisms: call useSaslkitMechanisms(xmpp)");
     const auth = registered(entity, mechanisms);
     const binding = options.client?.channelBindingData ?? socketBinding(entity);
     const domain = entity.options?.domain;
-    const client: ClientOptions = { ...(domain === undefined ? {} : { host: domain }), ...options.client, channelBindingData: binding };
+    const client: ClientOptions = {
+      ...(domain === undefined ? {} : { host: domain }),
+      ...options.client,
+      channelBindingData: binding,
+    };
     // The registry decides the mechanism and the GS2 flag (RFC 5802 section 6), as for every saslkit client.
-    const choice = auth.negotiateClient(mechanisms, { mechanism: options.mechanism, credentials: creds, client, choose: { encrypted: entity.isSecure(), ...options.choose }, peer: 'the XMPP server' });
+    const choice = auth.negotiateClient(mechanisms, {
+      mechanism: options.mechanism,
+      credentials: creds,
+      client,
+      choose: { encrypted: entity.isSecure(), ...options.choose },
+      peer: 'the XMPP server',
+    });
     const attempt = new Attempt(choice.mechanism, creds, choice.client, choice.channelBinding, options.session);
     const observe = (element: XmppJsElement): void => {
       attempt.observe(element);
@@ -407,7 +466,11 @@ export function saslkitCredentials(credentials: ClientCredentials | XmppJsCreden
     let serverVerified: boolean;
     try {
       // The secret stays with the attempt: xmpp.js sees only the user name.
-      const forXmppJs: { username: string; password: string; [ATTEMPT]: Attempt } = { username: creds.authcid, password: '', [ATTEMPT]: attempt };
+      const forXmppJs: { username: string; password: string; [ATTEMPT]: Attempt } = {
+        username: creds.authcid,
+        password: '',
+        [ATTEMPT]: attempt,
+      };
       await authenticate(forXmppJs, choice.mechanism.name, undefined as never);
       serverVerified = await attempt.finish();
     } catch (error) {

@@ -21,9 +21,11 @@ const MAX_TRACE_CHARS = 255;
 // C.3, C.4, C.5, C.6, C.8 and C.9; overlapping ranges are merged. Noncharacters of planes 1-14
 // (the rest of C.4) are in NONCHARACTERS.
 // C.8's combining marks U+0340-1 lead because the linter misreads them after another character.
-// eslint-disable-next-line no-control-regex -- C.2.1 is the ASCII control range.
-const PROHIBITED = /[\u0340-\u0341\0-\x1f\x7f-\x9f\u06dd\u070f\u180e\u200c-\u200f\u2028-\u202e\u2060-\u2063\u206a-\u206f\ud800-\udfff\ue000-\uf8ff\ufdd0-\ufdef\ufeff\ufff9-\uffff\u{1d173}-\u{1d17a}\u{e0001}\u{e0020}-\u{e007f}\u{f0000}-\u{10ffff}]/u;
-const NONCHARACTERS = /[\u{1fffe}\u{1ffff}\u{2fffe}\u{2ffff}\u{3fffe}\u{3ffff}\u{4fffe}\u{4ffff}\u{5fffe}\u{5ffff}\u{6fffe}\u{6ffff}\u{7fffe}\u{7ffff}\u{8fffe}\u{8ffff}\u{9fffe}\u{9ffff}\u{afffe}\u{affff}\u{bfffe}\u{bffff}\u{cfffe}\u{cffff}\u{dfffe}\u{dffff}\u{efffe}\u{effff}]/u;
+const PROHIBITED =
+  // eslint-disable-next-line no-control-regex -- C.2.1 is the ASCII control range.
+  /[\u0340-\u0341\0-\x1f\x7f-\x9f\u06dd\u070f\u180e\u200c-\u200f\u2028-\u202e\u2060-\u2063\u206a-\u206f\ud800-\udfff\ue000-\uf8ff\ufdd0-\ufdef\ufeff\ufff9-\uffff\u{1d173}-\u{1d17a}\u{e0001}\u{e0020}-\u{e007f}\u{f0000}-\u{10ffff}]/u;
+const NONCHARACTERS =
+  /[\u{1fffe}\u{1ffff}\u{2fffe}\u{2ffff}\u{3fffe}\u{3ffff}\u{4fffe}\u{4ffff}\u{5fffe}\u{5ffff}\u{6fffe}\u{6ffff}\u{7fffe}\u{7ffff}\u{8fffe}\u{8ffff}\u{9fffe}\u{9ffff}\u{afffe}\u{affff}\u{bfffe}\u{bffff}\u{cfffe}\u{cffff}\u{dfffe}\u{dffff}\u{efffe}\u{effff}]/u;
 
 // RFC 3454 table D.1 (bidi R and AL in Unicode 3.2), exactly.
 const RAND_AL =
@@ -43,7 +45,8 @@ function traceProblem(trace: string): string | undefined {
     last = char;
   }
   if (count > MAX_TRACE_CHARS) return `ANONYMOUS trace is longer than ${MAX_TRACE_CHARS} characters`;
-  if (PROHIBITED.test(trace) || NONCHARACTERS.test(trace)) return 'ANONYMOUS trace contains a prohibited character (RFC 4505)';
+  if (PROHIBITED.test(trace) || NONCHARACTERS.test(trace))
+    return 'ANONYMOUS trace contains a prohibited character (RFC 4505)';
   // RFC 3454 section 6: with any RandALCat character, no LCat and RandALCat at both ends.
   const withoutRandAL = trace.replace(RAND_AL, '');
   if (withoutRandAL.length !== trace.length) {

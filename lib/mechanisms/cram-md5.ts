@@ -7,8 +7,21 @@
 import { concat, constantTimeEqual, decodeUtf8, latin1, toHex, utf8 } from '../bytes.js';
 import { hmacMd5, randomBytes } from '../crypto/ops.js';
 import { type ServerCredentials, rejectAuthzid } from '../credentials.js';
-import { AuthenticationFailedError, MalformedMessageError, MechanismUnavailableError, UnexpectedMessageError, UsageError } from '../errors.js';
-import { NO_INITIAL_RESPONSE, type ServerExchange, challenge, perform, respondFinal, respondForChallenge } from '../exchange.js';
+import {
+  AuthenticationFailedError,
+  MalformedMessageError,
+  MechanismUnavailableError,
+  UnexpectedMessageError,
+  UsageError,
+} from '../errors.js';
+import {
+  NO_INITIAL_RESPONSE,
+  type ServerExchange,
+  challenge,
+  perform,
+  respondFinal,
+  respondForChallenge,
+} from '../exchange.js';
 import type { Identity } from '../identity.js';
 import type { ClientMechanism, Mechanism } from '../mechanism.js';
 import type { ServerOptions } from '../options.js';
@@ -48,7 +61,8 @@ export function cramMd5Digest(secret: string, challengeBytes: Uint8Array): strin
  * Throws {@link UsageError} for a host name with spaces, `<`, `>` or non-ASCII characters.
  */
 export function cramMd5Challenge(hostname = 'localhost'): Uint8Array {
-  if (!HOSTNAME.test(hostname)) throw new UsageError('CRAM-MD5 hostname must be printable ASCII without spaces, < or >', { mechanism: NAME });
+  if (!HOSTNAME.test(hostname))
+    throw new UsageError('CRAM-MD5 hostname must be printable ASCII without spaces, < or >', { mechanism: NAME });
   const bytes = randomBytes(8);
   // The view must start at the bytes' own offset: a pooled array shares its buffer with others.
   const random = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(0).toString();
@@ -89,7 +103,10 @@ export class CramMD5Credentials extends Redacting implements ServerCredentials {
   verify(identity: Identity | undefined): boolean {
     const secret = identity?.getClearSecret();
     if (identity !== undefined && secret === undefined) {
-      throw new MechanismUnavailableError('CRAM-MD5 needs the clear-text secret of this account', { mechanism: NAME, party: 'local' });
+      throw new MechanismUnavailableError('CRAM-MD5 needs the clear-text secret of this account', {
+        mechanism: NAME,
+        party: 'local',
+      });
     }
     // An empty prepared password never matches, as for PLAIN (RFC 4013).
     const key = secret === undefined ? '' : prepareKey(secret);
@@ -114,17 +131,23 @@ export class CramMD5Credentials extends Redacting implements ServerCredentials {
  * UTF-8 and the digest is exactly 32 lower-case hex digits; {@link LimitExceededError} for a user
  * name over `maxFieldBytes`.
  */
-export function parseCramMd5Response(response: Uint8Array, challengeBytes: Uint8Array, options: ServerOptions = {}): CramMD5Credentials {
+export function parseCramMd5Response(
+  response: Uint8Array,
+  challengeBytes: Uint8Array,
+  options: ServerOptions = {},
+): CramMD5Credentials {
   const context = { mechanism: NAME, party: 'client' as const };
   const space = response.lastIndexOf(SPACE);
-  if (space < 0) throw new MalformedMessageError('CRAM-MD5 response has no space between user name and digest', context);
+  if (space < 0)
+    throw new MalformedMessageError('CRAM-MD5 response has no space between user name and digest', context);
   const user = response.subarray(0, space);
   const digest = response.subarray(space + 1);
   if (user.length === 0) throw new MalformedMessageError('CRAM-MD5 user name is empty', context);
   checkFieldLength(options, NAME, 'CRAM-MD5 user name', user.length);
   // Checked on the bytes: a non-ASCII digest must not reach the UTF-8 decoder's error text.
   const digestText = latin1(digest);
-  if (!DIGEST.test(digestText)) throw new MalformedMessageError('CRAM-MD5 digest must be 32 lower-case hex digits', context);
+  if (!DIGEST.test(digestText))
+    throw new MalformedMessageError('CRAM-MD5 digest must be 32 lower-case hex digits', context);
   return new CramMD5Credentials(decodeUtf8(user, 'CRAM-MD5 user name', context), challengeBytes, digestText);
 }
 
@@ -136,7 +159,8 @@ export function parseCramMd5Response(response: Uint8Array, challengeBytes: Uint8
  */
 export function buildCramMd5Response(authcid: string, secret: string, challengeBytes: Uint8Array): Uint8Array {
   const user = trySaslprep(authcid, { allowUnassigned: true });
-  if (user === undefined || user === '') throw new UsageError('CRAM-MD5 user name is empty or refused by SASLprep (RFC 4013)', { mechanism: NAME });
+  if (user === undefined || user === '')
+    throw new UsageError('CRAM-MD5 user name is empty or refused by SASLprep (RFC 4013)', { mechanism: NAME });
   return concat(utf8(user), Uint8Array.of(SPACE), utf8(cramMd5Digest(secret, challengeBytes)));
 }
 
@@ -145,18 +169,28 @@ export function buildCramMd5Response(authcid: string, secret: string, challengeB
  * {@link cramMd5Challenge}; this form exists to reproduce test vectors. A challenge that is
  * ever reused lets a recorded response be replayed, so do not use a fixed one in production.
  */
-export function* cramMd5Server(options: ServerOptions, challengeBytes: Uint8Array, initial?: Uint8Array): ServerExchange {
-  if (initial !== undefined) throw new UnexpectedMessageError('CRAM-MD5 is server-first: an initial response is not allowed', { mechanism: NAME, party: 'client' });
+export function* cramMd5Server(
+  options: ServerOptions,
+  challengeBytes: Uint8Array,
+  initial?: Uint8Array,
+): ServerExchange {
+  if (initial !== undefined)
+    throw new UnexpectedMessageError('CRAM-MD5 is server-first: an initial response is not allowed', {
+      mechanism: NAME,
+      party: 'client',
+    });
   const claimed = parseCramMd5Response(yield* challenge(challengeBytes), challengeBytes, options);
   // The store is asked for the prepared name, as in PLAIN.
   const prepared = trySaslprep(claimed.authcid, { allowUnassigned: true });
-  const identity = prepared === undefined || prepared === '' ? undefined : yield* perform(lookupEffect(options, NAME, prepared));
+  const identity =
+    prepared === undefined || prepared === '' ? undefined : yield* perform(lookupEffect(options, NAME, prepared));
   // An account without a clear-text secret runs the unknown user's HMAC and fails like it, so
   // the reply does not tell that the account exists; the real reason is the error's cause.
   const unusable = identity !== undefined && identity.getClearSecret() === undefined;
   const ok = claimed.verify(unusable ? undefined : identity);
   if (unusable) throw unusableAccountError(NAME, 'CRAM-MD5 needs the clear-text secret of this account');
-  if (!ok || identity === undefined) throw new AuthenticationFailedError(undefined, { mechanism: NAME, party: 'client' });
+  if (!ok || identity === undefined)
+    throw new AuthenticationFailedError(undefined, { mechanism: NAME, party: 'client' });
   const authzid = yield* authorize(options, NAME, identity.authcid, '');
   return { mechanism: NAME, authcid: identity.authcid, authzid, identity };
 }
@@ -173,7 +207,8 @@ export const cramMd5Client: ClientMechanism = {
   *client(credentials) {
     rejectAuthzid(credentials, NAME);
     const serverChallenge = yield* respondForChallenge(NO_INITIAL_RESPONSE, NAME);
-    if (serverChallenge.length === 0) throw new MalformedMessageError('CRAM-MD5 challenge is empty', { mechanism: NAME, party: 'server' });
+    if (serverChallenge.length === 0)
+      throw new MalformedMessageError('CRAM-MD5 challenge is empty', { mechanism: NAME, party: 'server' });
     yield* respondFinal(buildCramMd5Response(credentials.authcid, credentials.secret, serverChallenge), NAME);
     return { serverVerified: false };
   },

@@ -13,7 +13,17 @@
  * The client also accepts `rspauth` as additional data with success (ACAP, XMPP, ManageSieve).
  * @module
  */
-import { concat, constantTimeEqual, decodeUtf8, fromLatin1, isWellFormed, latin1, toBase64, toHex, utf8 } from '../bytes.js';
+import {
+  concat,
+  constantTimeEqual,
+  decodeUtf8,
+  fromLatin1,
+  isWellFormed,
+  latin1,
+  toBase64,
+  toHex,
+  utf8,
+} from '../bytes.js';
 import { md5, randomBytes } from '../crypto/ops.js';
 import type { ClientCredentials } from '../credentials.js';
 import {
@@ -25,7 +35,16 @@ import {
   UsageError,
   type Party,
 } from '../errors.js';
-import { type ClientExchange, NO_INITIAL_RESPONSE, type ServerExchange, ServerSuccess, challenge, perform, respond, respondForChallenge } from '../exchange.js';
+import {
+  type ClientExchange,
+  NO_INITIAL_RESPONSE,
+  type ServerExchange,
+  ServerSuccess,
+  challenge,
+  perform,
+  respond,
+  respondForChallenge,
+} from '../exchange.js';
 import type { ClientOptions, ClientMechanism, Mechanism } from '../mechanism.js';
 import type { ServerOptions } from '../options.js';
 import { trySaslprep } from '../saslprep.js';
@@ -130,12 +149,22 @@ function parseDirectives(data: Uint8Array, what: string, context: Context): Dire
  * character per octet. Throws {@link MalformedMessageError}. For tools that show messages, such
  * as the CLI's `--trace`, which must find `response=` and `rspauth=` exactly where the exchange does.
  */
-export function parseDigestMd5Directives(message: Uint8Array, party: Party = 'client'): { readonly name: string; readonly value: string }[] {
-  return party === 'client' ? parseDirectives(message, 'DIGEST-MD5 response', FROM_CLIENT) : parseDirectives(message, 'DIGEST-MD5 challenge', FROM_SERVER);
+export function parseDigestMd5Directives(
+  message: Uint8Array,
+  party: Party = 'client',
+): { readonly name: string; readonly value: string }[] {
+  return party === 'client'
+    ? parseDirectives(message, 'DIGEST-MD5 response', FROM_CLIENT)
+    : parseDirectives(message, 'DIGEST-MD5 challenge', FROM_SERVER);
 }
 
 /** Groups directives by name; names in `single` may appear at most once. */
-function group(directives: readonly Directive[], single: readonly string[], what: string, context: Context): Map<string, string[]> {
+function group(
+  directives: readonly Directive[],
+  single: readonly string[],
+  what: string,
+  context: Context,
+): Map<string, string[]> {
   const byName = new Map<string, string[]>();
   for (const { name, value } of directives) {
     const values = byName.get(name);
@@ -228,7 +257,20 @@ interface ParsedResponse {
   readonly utf8: boolean;
 }
 
-const RESPONSE_DIRECTIVES = ['username', 'realm', 'nonce', 'cnonce', 'nc', 'qop', 'digest-uri', 'response', 'maxbuf', 'charset', 'cipher', 'authzid'];
+const RESPONSE_DIRECTIVES = [
+  'username',
+  'realm',
+  'nonce',
+  'cnonce',
+  'nc',
+  'qop',
+  'digest-uri',
+  'response',
+  'maxbuf',
+  'charset',
+  'cipher',
+  'authzid',
+];
 
 function parseResponse(data: Uint8Array, options: ServerOptions): ParsedResponse {
   const what = 'DIGEST-MD5 response';
@@ -246,7 +288,8 @@ function parseResponse(data: Uint8Array, options: ServerOptions): ParsedResponse
   const username = textValue(required('username'), utf8Mode, 'DIGEST-MD5 username', FROM_CLIENT);
   const realm = textValue(required('realm'), utf8Mode, 'DIGEST-MD5 realm', FROM_CLIENT);
   const authzidValue = get('authzid');
-  const authzid = authzidValue === undefined ? '' : textValue(authzidValue, utf8Mode, 'DIGEST-MD5 authzid', FROM_CLIENT);
+  const authzid =
+    authzidValue === undefined ? '' : textValue(authzidValue, utf8Mode, 'DIGEST-MD5 authzid', FROM_CLIENT);
   const nonce = required('nonce');
   const cnonce = required('cnonce');
   const digestUri = required('digest-uri');
@@ -276,8 +319,13 @@ interface Expected {
 
 function expectedUri(options: ServerOptions, hostname: string): Expected {
   const { service, hostAliases } = options;
-  if (service !== undefined && (typeof service !== 'string' || !SERV_TYPE.test(service))) throw new UsageError('service must be letters only (imap, smtp, pop ...)', { mechanism: NAME });
-  if (hostAliases !== undefined && (!Array.isArray(hostAliases) || !hostAliases.every((alias) => typeof alias === 'string'))) throw new UsageError('hostAliases must be an array of host names', { mechanism: NAME });
+  if (service !== undefined && (typeof service !== 'string' || !SERV_TYPE.test(service)))
+    throw new UsageError('service must be letters only (imap, smtp, pop ...)', { mechanism: NAME });
+  if (
+    hostAliases !== undefined &&
+    (!Array.isArray(hostAliases) || !hostAliases.every((alias) => typeof alias === 'string'))
+  )
+    throw new UsageError('hostAliases must be an array of host names', { mechanism: NAME });
   return { service: service?.toLowerCase(), names: new Set([hostname, ...(hostAliases ?? [])].map(hostKey)) };
 }
 
@@ -290,11 +338,17 @@ function expectedUri(options: ServerOptions, hostname: string): Expected {
 function checkDigestUri(digestUri: string, expected: Expected): void {
   const [servType = '', host = '', servName] = digestUri.split('/');
   let problem: string | undefined;
-  if (expected.service !== undefined && servType.toLowerCase() !== expected.service) problem = 'DIGEST-MD5 digest-uri names another service';
-  else if (!expected.names.has(hostKey(host))) problem = 'DIGEST-MD5 digest-uri names a host that is not this server (hostname, hostAliases)';
-  else if (servName !== undefined && !expected.names.has(hostKey(servName))) problem = 'DIGEST-MD5 digest-uri names a serv-name that is not this server (hostname, hostAliases)';
+  if (expected.service !== undefined && servType.toLowerCase() !== expected.service)
+    problem = 'DIGEST-MD5 digest-uri names another service';
+  else if (!expected.names.has(hostKey(host)))
+    problem = 'DIGEST-MD5 digest-uri names a host that is not this server (hostname, hostAliases)';
+  else if (servName !== undefined && !expected.names.has(hostKey(servName)))
+    problem = 'DIGEST-MD5 digest-uri names a serv-name that is not this server (hostname, hostAliases)';
   if (problem !== undefined) {
-    throw new AuthenticationFailedError(undefined, { ...FROM_CLIENT, cause: new AuthenticationFailedError(`${problem} (RFC 2831 section 2.1.2)`, FROM_CLIENT) });
+    throw new AuthenticationFailedError(undefined, {
+      ...FROM_CLIENT,
+      cause: new AuthenticationFailedError(`${problem} (RFC 2831 section 2.1.2)`, FROM_CLIENT),
+    });
   }
 }
 
@@ -303,22 +357,34 @@ function checkDigestUri(digestUri: string, expected: Expected): void {
  * can reproduce the RFC examples; applications use {@link DIGEST_MD5}, whose nonces come from
  * the CSPRNG.
  */
-export function* digestMd5Server(options: ServerOptions, initial: Uint8Array | undefined, makeNonce: () => string = randomNonce): ServerExchange {
-  if (initial !== undefined) throw new UnexpectedMessageError('DIGEST-MD5 is server-first: the client must not send an initial response', FROM_CLIENT);
+export function* digestMd5Server(
+  options: ServerOptions,
+  initial: Uint8Array | undefined,
+  makeNonce: () => string = randomNonce,
+): ServerExchange {
+  if (initial !== undefined)
+    throw new UnexpectedMessageError(
+      'DIGEST-MD5 is server-first: the client must not send an initial response',
+      FROM_CLIENT,
+    );
   const realm = options.hostname ?? 'localhost';
   if (CONTROL.test(realm)) throw new UsageError('hostname must not contain control characters', { mechanism: NAME });
   const expected = expectedUri(options, realm);
   const nonce = makeNonce();
   if (!PRINTABLE.test(nonce)) throw new UsageError('DIGEST-MD5 nonces must be printable ASCII', { mechanism: NAME });
-  const message = yield* challenge(utf8(`realm=${quote(realm)},nonce=${quote(nonce)},qop="auth",algorithm=md5-sess,charset=utf-8`));
+  const message = yield* challenge(
+    utf8(`realm=${quote(realm)},nonce=${quote(nonce)},qop="auth",algorithm=md5-sess,charset=utf-8`),
+  );
   const claim = parseResponse(message, options);
-  if (claim.realm !== realm) throw new MalformedMessageError('DIGEST-MD5 response names a realm the server did not offer', FROM_CLIENT);
+  if (claim.realm !== realm)
+    throw new MalformedMessageError('DIGEST-MD5 response names a realm the server did not offer', FROM_CLIENT);
   checkDigestUri(claim.digestUri, expected);
   // A response to another nonce is a replay; it fails like a wrong password.
   if (!constantTimeEqual(claim.nonce, nonce)) throw new AuthenticationFailedError(undefined, FROM_CLIENT);
   // The store is asked for the prepared name, as PLAIN does; the hash uses the name as sent.
   const prepared = trySaslprep(claim.username, { allowUnassigned: true });
-  const identity = prepared === undefined || prepared === '' ? undefined : yield* perform(lookupEffect(options, NAME, prepared));
+  const identity =
+    prepared === undefined || prepared === '' ? undefined : yield* perform(lookupEffect(options, NAME, prepared));
   const clear = identity?.getClearSecret();
   // An account without a clear-text password computes the unknown user's digest and fails like
   // it (the reply must not tell that the account exists); the real reason is the error's cause.
@@ -329,7 +395,8 @@ export function* digestMd5Server(options: ServerOptions, initial: Uint8Array | u
   const responseOk = constantTimeEqual(digests.response, claim.response);
   const authcidOk = identity !== undefined && identity.compareAuthcid(claim.username);
   if (unusable) throw unusableAccountError(NAME, 'DIGEST-MD5 needs a clear-text password for this account');
-  if (identity === undefined || !usable || !responseOk || !authcidOk) throw new AuthenticationFailedError(undefined, FROM_CLIENT);
+  if (identity === undefined || !usable || !responseOk || !authcidOk)
+    throw new AuthenticationFailedError(undefined, FROM_CLIENT);
   const authzid = yield* authorize(options, NAME, identity.authcid, claim.authzid);
   const ack = yield* challenge(utf8(`rspauth=${digests.rspauth}`));
   if (ack.length !== 0) throw new MalformedMessageError('DIGEST-MD5 expects an empty response to rspauth', FROM_CLIENT);
@@ -361,7 +428,9 @@ function parseChallenge(data: Uint8Array): ParsedChallenge {
     throw new MechanismUnavailableError('the server does not offer DIGEST-MD5 with qop=auth', FROM_SERVER);
   }
   const utf8Mode = charset !== undefined;
-  const realms = (byName.get('realm') ?? []).map((realm) => textValue(realm, utf8Mode, 'DIGEST-MD5 realm', FROM_SERVER));
+  const realms = (byName.get('realm') ?? []).map((realm) =>
+    textValue(realm, utf8Mode, 'DIGEST-MD5 realm', FROM_SERVER),
+  );
   return { realms, nonce, utf8: utf8Mode };
 }
 
@@ -369,7 +438,8 @@ function parseRspauth(data: Uint8Array): string {
   const what = 'DIGEST-MD5 rspauth';
   const byName = group(parseDirectives(data, what, FROM_SERVER), ['rspauth'], what, FROM_SERVER);
   const rspauth = byName.get('rspauth')?.[0];
-  if (rspauth === undefined || !LHEX32.test(rspauth)) throw new MalformedMessageError(`${what} must be 32 lower-case hex digits`, FROM_SERVER);
+  if (rspauth === undefined || !LHEX32.test(rspauth))
+    throw new MalformedMessageError(`${what} must be 32 lower-case hex digits`, FROM_SERVER);
   return rspauth;
 }
 
@@ -378,38 +448,73 @@ function parseRspauth(data: Uint8Array): string {
  * tests can reproduce the RFC examples byte for byte; applications use {@link DIGEST_MD5},
  * whose cnonces come from the CSPRNG.
  */
-export function* digestMd5Client(credentials: ClientCredentials, options: ClientOptions = {}, makeCnonce: () => string = randomNonce): ClientExchange {
+export function* digestMd5Client(
+  credentials: ClientCredentials,
+  options: ClientOptions = {},
+  makeCnonce: () => string = randomNonce,
+): ClientExchange {
   const { host, service } = options;
-  if (host === undefined || service === undefined) throw new UsageError('DIGEST-MD5 needs the host and service client options for its digest-uri', { mechanism: NAME });
-  if (!SERV_TYPE.test(service) || !HOST.test(host)) throw new UsageError('DIGEST-MD5 digest-uri needs a service of letters and a host of letters, digits, dots and hyphens', { mechanism: NAME });
+  if (host === undefined || service === undefined)
+    throw new UsageError('DIGEST-MD5 needs the host and service client options for its digest-uri', {
+      mechanism: NAME,
+    });
+  if (!SERV_TYPE.test(service) || !HOST.test(host))
+    throw new UsageError(
+      'DIGEST-MD5 digest-uri needs a service of letters and a host of letters, digits, dots and hyphens',
+      { mechanism: NAME },
+    );
   const { authcid: username, authzid, secret: password } = credentials;
-  if (username === '' || CONTROL.test(username) || CONTROL.test(authzid)) throw new UsageError('DIGEST-MD5 user name must be non-empty and names must not contain control characters', { mechanism: NAME });
-  if (!isWellFormed(username) || !isWellFormed(authzid) || !isWellFormed(password)) throw new UsageError('DIGEST-MD5 credentials must be well-formed Unicode', { mechanism: NAME });
+  if (username === '' || CONTROL.test(username) || CONTROL.test(authzid))
+    throw new UsageError('DIGEST-MD5 user name must be non-empty and names must not contain control characters', {
+      mechanism: NAME,
+    });
+  if (!isWellFormed(username) || !isWellFormed(authzid) || !isWellFormed(password))
+    throw new UsageError('DIGEST-MD5 credentials must be well-formed Unicode', { mechanism: NAME });
   const offer = parseChallenge(yield* respondForChallenge(NO_INITIAL_RESPONSE, NAME));
   if (!offer.utf8 && !(LATIN1.test(username) && LATIN1.test(authzid) && LATIN1.test(password))) {
-    throw new UsageError('the server does not accept UTF-8, and the credentials do not fit ISO 8859-1', { mechanism: NAME });
+    throw new UsageError('the server does not accept UTF-8, and the credentials do not fit ISO 8859-1', {
+      mechanism: NAME,
+    });
   }
   const cnonce = makeCnonce();
   if (!PRINTABLE.test(cnonce)) throw new UsageError('DIGEST-MD5 cnonces must be printable ASCII', { mechanism: NAME });
   // With several realms the first is taken; with none the realm is empty and not sent (RFC 2831 2.1.2).
   const realm = offer.realms[0];
   const digestUri = `${service}/${host}`;
-  const digests = computeDigestMd5({ username, realm: realm ?? '', password, nonce: offer.nonce, cnonce, digestUri, authzid, utf8: offer.utf8 });
+  const digests = computeDigestMd5({
+    username,
+    realm: realm ?? '',
+    password,
+    nonce: offer.nonce,
+    cnonce,
+    digestUri,
+    authzid,
+    utf8: offer.utf8,
+  });
   const parts: string[] = [];
   if (offer.utf8) parts.push('charset=utf-8');
   parts.push(`username=${quote(username)}`);
   if (realm !== undefined) parts.push(`realm=${quote(realm)}`);
-  parts.push(`nonce=${quote(offer.nonce)}`, `nc=${NC}`, `cnonce=${quote(cnonce)}`, `digest-uri=${quote(digestUri)}`, `response=${digests.response}`, 'qop=auth');
+  parts.push(
+    `nonce=${quote(offer.nonce)}`,
+    `nc=${NC}`,
+    `cnonce=${quote(cnonce)}`,
+    `digest-uri=${quote(digestUri)}`,
+    `response=${digests.response}`,
+    'qop=auth',
+  );
   if (authzid !== '') parts.push(`authzid=${quote(authzid)}`);
   const reply = yield* respond(wireBytes(parts.join(','), offer.utf8));
   let final: Uint8Array;
   if (reply instanceof ServerSuccess) {
-    if (reply.data === undefined || reply.data.length === 0) throw new ServerNotVerifiedError('the server reported success without sending rspauth', { mechanism: NAME });
+    if (reply.data === undefined || reply.data.length === 0)
+      throw new ServerNotVerifiedError('the server reported success without sending rspauth', { mechanism: NAME });
     final = reply.data;
   } else {
     final = reply;
   }
-  if (!constantTimeEqual(parseRspauth(final), digests.rspauth)) throw new ServerNotVerifiedError('the server sent a wrong rspauth', { mechanism: NAME });
+  if (!constantTimeEqual(parseRspauth(final), digests.rspauth))
+    throw new ServerNotVerifiedError('the server sent a wrong rspauth', { mechanism: NAME });
   // Returning after a challenge makes the driver answer it with the empty response RFC 2831 asks for.
   return { serverVerified: true };
 }

@@ -27,7 +27,8 @@ export function parseExternalResponse(message: Uint8Array, options: ServerOption
 
 /** Builds the EXTERNAL client message. Throws {@link UsageError} for an authzid containing NUL. */
 export function buildExternalResponse(authzid = ''): Uint8Array {
-  if (authzid.includes('\0')) throw new UsageError('EXTERNAL authzid must not contain NUL characters', { mechanism: NAME });
+  if (authzid.includes('\0'))
+    throw new UsageError('EXTERNAL authzid must not contain NUL characters', { mechanism: NAME });
   return utf8(authzid);
 }
 
@@ -64,7 +65,8 @@ export const EXTERNAL: Mechanism = {
   *server(options, initial) {
     const authzid = parseExternalResponse(initial ?? (yield* challenge(EMPTY)), options);
     const external = options.externalIdentity;
-    if (external === undefined || external === '') throw new AuthenticationFailedError(undefined, { mechanism: NAME, party: 'client' });
+    if (external === undefined || external === '')
+      throw new AuthenticationFailedError(undefined, { mechanism: NAME, party: 'client' });
     const effective = yield* authorize(options, NAME, external, authzid);
     return { mechanism: NAME, authcid: external, authzid: effective };
   },

@@ -20,7 +20,8 @@ const PASSWORD_PROMPT = /* @__PURE__ */ utf8('Password:');
 
 /** Checks one LOGIN response: non-empty, within `maxFieldBytes`, valid UTF-8. */
 function parseField(message: Uint8Array, what: 'user name' | 'password', options: ServerOptions): string {
-  if (message.length === 0) throw new MalformedMessageError(`LOGIN ${what} is empty`, { mechanism: NAME, party: 'client' });
+  if (message.length === 0)
+    throw new MalformedMessageError(`LOGIN ${what} is empty`, { mechanism: NAME, party: 'client' });
   checkFieldLength(options, NAME, `LOGIN ${what}`, message.length);
   return decodeUtf8(message, `LOGIN ${what}`, { mechanism: NAME, party: 'client' });
 }
@@ -30,7 +31,11 @@ function parseField(message: Uint8Array, what: 'user name' | 'password', options
  * Throws {@link MalformedMessageError} for an empty field or invalid UTF-8, and
  * {@link LimitExceededError} for a field over `maxFieldBytes`.
  */
-export function parseLoginResponses(username: Uint8Array, password: Uint8Array, options: ServerOptions = {}): PlainCredentials {
+export function parseLoginResponses(
+  username: Uint8Array,
+  password: Uint8Array,
+  options: ServerOptions = {},
+): PlainCredentials {
   return new PlainCredentials(parseField(username, 'user name', options), parseField(password, 'password', options));
 }
 

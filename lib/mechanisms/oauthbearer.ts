@@ -9,7 +9,17 @@ import { MalformedMessageError, UsageError } from '../errors.js';
 import { challenge } from '../exchange.js';
 import { formatGs2Header, parseGs2Header } from '../gs2.js';
 import type { ClientMechanism, Mechanism } from '../mechanism.js';
-import { BearerCredentials, KVSEP, authenticateBearer, bearerClient, checkClientField, encodeKeyValues, parseBearerAuth, parseKeyValues, requireValidator } from '../oauth.js';
+import {
+  BearerCredentials,
+  KVSEP,
+  authenticateBearer,
+  bearerClient,
+  checkClientField,
+  encodeKeyValues,
+  parseBearerAuth,
+  parseKeyValues,
+  requireValidator,
+} from '../oauth.js';
 import type { ServerOptions } from '../options.js';
 import { checkFieldLength } from '../server-auth.js';
 
@@ -37,7 +47,8 @@ function parseHeader(text: string): string {
  * A lone 0x01 is only valid after an error challenge and is malformed here.
  */
 export function parseOauthbearerResponse(message: Uint8Array, options: ServerOptions = {}): BearerCredentials {
-  if (message.length === 1 && message[0] === KVSEP) throw new MalformedMessageError('OAUTHBEARER got a lone 0x01 without an error challenge', CONTEXT);
+  if (message.length === 1 && message[0] === KVSEP)
+    throw new MalformedMessageError('OAUTHBEARER got a lone 0x01 without an error challenge', CONTEXT);
   const split = message.indexOf(KVSEP);
   if (split < 0) throw new MalformedMessageError('OAUTHBEARER message has no 0x01 after the GS2 header', CONTEXT);
   const authzid = parseHeader(decodeUtf8(message.subarray(0, split), 'OAUTHBEARER GS2 header', CONTEXT));
@@ -49,7 +60,8 @@ export function parseOauthbearerResponse(message: Uint8Array, options: ServerOpt
   let port: number | undefined;
   if (portText !== undefined) {
     port = PORT.test(portText) ? Number(portText) : NaN;
-    if (!(port <= 65535)) throw new MalformedMessageError('OAUTHBEARER port must be a decimal number from 0 to 65535', CONTEXT);
+    if (!(port <= 65535))
+      throw new MalformedMessageError('OAUTHBEARER port must be a decimal number from 0 to 65535', CONTEXT);
   }
   checkFieldLength(options, NAME, 'OAUTHBEARER authzid', utf8(authzid).length);
   if (host !== undefined) checkFieldLength(options, NAME, 'OAUTHBEARER host', utf8(host).length);
@@ -81,7 +93,8 @@ export function buildOauthbearerResponse(token: string, fields: OauthbearerField
     pairs.push(['host', fields.host]);
   }
   if (fields.port !== undefined) {
-    if (!Number.isInteger(fields.port) || fields.port < 0 || fields.port > 65535) throw new UsageError('OAUTHBEARER port must be an integer from 0 to 65535', { mechanism: NAME });
+    if (!Number.isInteger(fields.port) || fields.port < 0 || fields.port > 65535)
+      throw new UsageError('OAUTHBEARER port must be an integer from 0 to 65535', { mechanism: NAME });
     pairs.push(['port', String(fields.port)]);
   }
   pairs.push(['auth', token === '' ? '' : `Bearer ${token}`]);

@@ -25,10 +25,16 @@ export function parsePlainResponse(message: Uint8Array, options: ServerOptions =
 /** The three decoded fields `[authzid, authcid, passwd]`; the server verifies them without building credentials. */
 function parseFields(message: Uint8Array, options: ServerOptions): [string, string, string] {
   const fields = splitBytes(message, NUL);
-  if (fields.length !== 3) throw new MalformedMessageError('PLAIN message must have exactly three NUL-separated fields', { mechanism: NAME, party: 'client' });
+  if (fields.length !== 3)
+    throw new MalformedMessageError('PLAIN message must have exactly three NUL-separated fields', {
+      mechanism: NAME,
+      party: 'client',
+    });
   const [authzid, authcid, passwd] = fields as [Uint8Array, Uint8Array, Uint8Array];
-  if (authcid.length === 0) throw new MalformedMessageError('PLAIN authcid is empty', { mechanism: NAME, party: 'client' });
-  if (passwd.length === 0) throw new MalformedMessageError('PLAIN password is empty', { mechanism: NAME, party: 'client' });
+  if (authcid.length === 0)
+    throw new MalformedMessageError('PLAIN authcid is empty', { mechanism: NAME, party: 'client' });
+  if (passwd.length === 0)
+    throw new MalformedMessageError('PLAIN password is empty', { mechanism: NAME, party: 'client' });
   checkFieldLength(options, NAME, 'PLAIN authzid', authzid.length);
   checkFieldLength(options, NAME, 'PLAIN authcid', authcid.length);
   checkFieldLength(options, NAME, 'PLAIN password', passwd.length);
@@ -60,7 +66,10 @@ export const plainClient: ClientMechanism = {
   *client(credentials) {
     const reply = yield* respond(buildPlainResponse(credentials.authcid, credentials.secret, credentials.authzid));
     if (!(reply instanceof ServerSuccess) || (reply.data !== undefined && reply.data.length > 0)) {
-      throw new UnexpectedMessageError('PLAIN expects no challenge after its response', { mechanism: NAME, party: 'server' });
+      throw new UnexpectedMessageError('PLAIN expects no challenge after its response', {
+        mechanism: NAME,
+        party: 'server',
+      });
     }
     return { serverVerified: false };
   },

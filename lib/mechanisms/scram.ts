@@ -19,7 +19,12 @@
  * `serverError` is the reported value, whatever the server says next.
  * @module
  */
-import { type ChannelBindingPolicy, type ChannelBindingSource, type ChannelBindingType, clientChannelBinding } from '../channel-binding-core.js';
+import {
+  type ChannelBindingPolicy,
+  type ChannelBindingSource,
+  type ChannelBindingType,
+  clientChannelBinding,
+} from '../channel-binding-core.js';
 import { EMPTY, concat, constantTimeEqual, decodeUtf8, fromBase64, toBase64, utf8, utf8Length } from '../bytes.js';
 import { type CryptoSteps, hmac, randomBytes } from '../crypto/ops.js';
 import {
@@ -31,9 +36,23 @@ import {
   UsageError,
   isSaslError,
 } from '../errors.js';
-import { type Authenticated, type ClientYield, type Effect, type ServerYield, ServerSuccess, challenge, respond } from '../exchange.js';
+import {
+  type Authenticated,
+  type ClientYield,
+  type Effect,
+  type ServerYield,
+  ServerSuccess,
+  challenge,
+  respond,
+} from '../exchange.js';
 import type { ClientMechanism, ClientOptions, Mechanism } from '../mechanism.js';
-import { DEFAULT_MAX_FIELD_BYTES, type ServerOptions, scramClientSettings, scramServerSettings, transportAuthcid } from '../options.js';
+import {
+  DEFAULT_MAX_FIELD_BYTES,
+  type ServerOptions,
+  scramClientSettings,
+  scramServerSettings,
+  transportAuthcid,
+} from '../options.js';
 import { DEFAULT_SCRAM_CACHE, SCRAM_CLIENT_CACHE_SIZE, ScramCache } from '../scram-cache.js';
 import { trySaslprep } from '../saslprep.js';
 import {
@@ -101,7 +120,11 @@ export function scramChannelBindingAttribute(gs2Header: string, bindingData: Uin
 }
 
 /** AuthMessage := client-first-message-bare + "," + server-first-message + "," + client-final-message-without-proof. */
-export function scramAuthMessage(clientFirstBare: string, serverFirst: string, clientFinalWithoutProof: string): Uint8Array {
+export function scramAuthMessage(
+  clientFirstBare: string,
+  serverFirst: string,
+  clientFinalWithoutProof: string,
+): Uint8Array {
   return utf8(`${clientFirstBare},${serverFirst},${clientFinalWithoutProof}`);
 }
 
@@ -166,7 +189,8 @@ function randomNonce(): string {
 }
 
 function testNonce(value: string | undefined, mechanism: string): string | undefined {
-  if (value !== undefined && !PRINTABLE.test(value)) throw new UsageError('scram.nonceForTesting must be printable ASCII without commas', { mechanism });
+  if (value !== undefined && !PRINTABLE.test(value))
+    throw new UsageError('scram.nonceForTesting must be printable ASCII without commas', { mechanism });
   return value;
 }
 
@@ -191,7 +215,11 @@ function decodeMessage(message: Uint8Array, what: string, mechanism: string, par
 }
 
 /** Parses client-first-message (RFC 5802 section 7). Exported for tests and custom servers. */
-export function parseScramClientFirst(message: Uint8Array, mechanism = 'SCRAM', options: ServerOptions = {}): ClientFirst {
+export function parseScramClientFirst(
+  message: Uint8Array,
+  mechanism = 'SCRAM',
+  options: ServerOptions = {},
+): ClientFirst {
   const text = decodeMessage(message, 'SCRAM client-first-message', mechanism, 'client');
   // gs2-header is "cbind,authzid," and the rest is client-first-message-bare.
   const { header, rest: bare } = parseGs2Header(text, mechanism, options.maxFieldBytes ?? DEFAULT_MAX_FIELD_BYTES);
@@ -200,7 +228,11 @@ export function parseScramClientFirst(message: Uint8Array, mechanism = 'SCRAM', 
   const user = parts[0] as string;
   const nonce = parts[1] as string;
   if (user.startsWith('m=')) {
-    throw new AuthenticationFailedError('SCRAM mandatory extensions are not supported', { mechanism, party: 'client', serverError: 'extensions-not-supported' });
+    throw new AuthenticationFailedError('SCRAM mandatory extensions are not supported', {
+      mechanism,
+      party: 'client',
+      serverError: 'extensions-not-supported',
+    });
   }
   if (!user.startsWith('n=')) throw badClientFirst('does not start with the user name', mechanism);
   checkFieldLength(options, mechanism, 'SCRAM user name', utf8Length(user) - 2);
@@ -212,11 +244,21 @@ export function parseScramClientFirst(message: Uint8Array, mechanism = 'SCRAM', 
     throw new UsernameEncodingError((error as Error).message, { mechanism, party: 'client' });
   }
   const nonceValue = nonce.slice(2);
-  if (!nonce.startsWith('r=') || !PRINTABLE.test(nonceValue)) throw badClientFirst('has a missing or invalid nonce', mechanism);
+  if (!nonce.startsWith('r=') || !PRINTABLE.test(nonceValue))
+    throw badClientFirst('has a missing or invalid nonce', mechanism);
   checkFieldLength(options, mechanism, 'SCRAM nonce', nonceValue.length);
   // Unknown extensions must be ignored (RFC 5802 section 7), but they must still be attr-vals.
-  for (let k = 2; k < parts.length; k++) if (!ATTR_VAL.test(parts[k] as string)) throw badClientFirst('has an invalid extension', mechanism);
-  return { gs2Header: header.text, flag: header.flag, cbName: header.cbName, authzid: header.authzid, authcid, nonce: nonceValue, bare };
+  for (let k = 2; k < parts.length; k++)
+    if (!ATTR_VAL.test(parts[k] as string)) throw badClientFirst('has an invalid extension', mechanism);
+  return {
+    gs2Header: header.text,
+    flag: header.flag,
+    cbName: header.cbName,
+    authzid: header.authzid,
+    authcid,
+    nonce: nonceValue,
+    bare,
+  };
 }
 
 function badClientFirst(why: string, mechanism: string): MalformedMessageError {
@@ -234,7 +276,8 @@ export interface ClientFinal {
 /** Parses client-final-message (RFC 5802 section 7). Exported for tests and custom servers. */
 export function parseScramClientFinal(message: Uint8Array, hash: ScramHash, mechanism = 'SCRAM'): ClientFinal {
   const context = { mechanism, party: 'client' as const };
-  const bad = (why: string): MalformedMessageError => new MalformedMessageError(`SCRAM client-final-message ${why}`, context);
+  const bad = (why: string): MalformedMessageError =>
+    new MalformedMessageError(`SCRAM client-final-message ${why}`, context);
   const text = decodeMessage(message, 'SCRAM client-final-message', mechanism, 'client');
   const parts = text.split(',');
   if (parts.length < 3) throw bad('is incomplete');
@@ -250,30 +293,67 @@ export function parseScramClientFinal(message: Uint8Array, hash: ScramHash, mech
   return { channelBinding, nonce: r.slice(2), proof, withoutProof: parts.slice(0, -1).join(',') };
 }
 
-function failed(message: string, mechanism: string, serverError: ScramServerError, cause?: Error): AuthenticationFailedError {
-  return new AuthenticationFailedError(message, { mechanism, party: 'client', serverError, ...(cause === undefined ? {} : { cause }) });
+function failed(
+  message: string,
+  mechanism: string,
+  serverError: ScramServerError,
+  cause?: Error,
+): AuthenticationFailedError {
+  return new AuthenticationFailedError(message, {
+    mechanism,
+    party: 'client',
+    serverError,
+    ...(cause === undefined ? {} : { cause }),
+  });
 }
 
 /**
  * Checks the GS2 flag against the mechanism and the connection; returns the binding data to
  * expect. `required` is {@link ServerOptions.requireChannelBinding}.
  */
-function expectedBinding(first: ClientFirst, plus: boolean, source: ChannelBindingSource | undefined, mechanism: string, required: boolean): Uint8Array {
+function expectedBinding(
+  first: ClientFirst,
+  plus: boolean,
+  source: ChannelBindingSource | undefined,
+  mechanism: string,
+  required: boolean,
+): Uint8Array {
   const available = source?.types ?? [];
   if (!plus) {
-    if (first.flag === 'p') throw new MalformedMessageError('SCRAM client sent channel binding with a mechanism without -PLUS', { mechanism, party: 'client' });
+    if (first.flag === 'p')
+      throw new MalformedMessageError('SCRAM client sent channel binding with a mechanism without -PLUS', {
+        mechanism,
+        party: 'client',
+      });
     // The client could bind but believes we cannot: someone removed -PLUS from our list.
-    if (first.flag === 'y' && available.length > 0) throw failed('SCRAM channel-binding downgrade detected', mechanism, 'server-does-support-channel-binding');
+    if (first.flag === 'y' && available.length > 0)
+      throw failed('SCRAM channel-binding downgrade detected', mechanism, 'server-does-support-channel-binding');
     // Policy: over a connection that can bind, only -PLUS. RFC 5802 section 7 has no value for
     // "required"; this one tells the client the server binds, so it should use -PLUS.
-    if (required && available.length > 0) throw failed('SCRAM channel binding is required on this connection', mechanism, 'server-does-support-channel-binding');
+    if (required && available.length > 0)
+      throw failed(
+        'SCRAM channel binding is required on this connection',
+        mechanism,
+        'server-does-support-channel-binding',
+      );
     return EMPTY;
   }
-  if (first.flag !== 'p') throw new MalformedMessageError('SCRAM -PLUS client sent no channel binding', { mechanism, party: 'client' });
-  if (source === undefined || available.length === 0) throw failed('SCRAM channel binding is not available on this connection', mechanism, 'channel-binding-not-supported');
+  if (first.flag !== 'p')
+    throw new MalformedMessageError('SCRAM -PLUS client sent no channel binding', { mechanism, party: 'client' });
+  if (source === undefined || available.length === 0)
+    throw failed(
+      'SCRAM channel binding is not available on this connection',
+      mechanism,
+      'channel-binding-not-supported',
+    );
   const type = first.cbName as ChannelBindingType;
   const data = available.includes(type) ? source.data(type) : undefined;
-  if (data === undefined) throw failed('SCRAM channel-binding type is not supported on this connection', mechanism, 'unsupported-channel-binding-type');
+  if (data === undefined)
+    throw failed(
+      'SCRAM channel-binding type is not supported on this connection',
+      mechanism,
+      'unsupported-channel-binding-type',
+    );
   return data;
 }
 
@@ -295,18 +375,31 @@ interface ServerContext {
 function serverContext(options: ServerOptions): ServerContext {
   const settings = scramServerSettings(options);
   const cache = settings.cache ?? DEFAULT_SCRAM_CACHE;
-  return { iterations: settings.iterations, saltSecret: settings.saltSecret ?? cache.saltSecret, nonceForTesting: settings.nonceForTesting, cache };
+  return {
+    iterations: settings.iterations,
+    saltSecret: settings.saltSecret ?? cache.saltSecret,
+    nonceForTesting: settings.nonceForTesting,
+    cache,
+  };
 }
 
 function serverIterations(context: ServerContext, hash: ScramHash, mechanism: string): number {
   const iterations = context.iterations ?? SCRAM_HASHES[hash].defaultIterations;
-  if (!Number.isSafeInteger(iterations) || iterations < 1 || iterations > 0x7fffffff) throw new UsageError('scram.iterations must be a positive integer', { mechanism });
+  if (!Number.isSafeInteger(iterations) || iterations < 1 || iterations > 0x7fffffff)
+    throw new UsageError('scram.iterations must be a positive integer', { mechanism });
   return iterations;
 }
 
 // Deterministic per (secret, hash, name): the same answer every time, so that a probe cannot tell
 // a derived salt (clear-text or unknown user) from a stored random one.
-function* derivedBytes(context: ServerContext, label: string, hash: ScramHash, name: string, length: number, mechanism: string): CryptoSteps<Uint8Array> {
+function* derivedBytes(
+  context: ServerContext,
+  label: string,
+  hash: ScramHash,
+  name: string,
+  length: number,
+  mechanism: string,
+): CryptoSteps<Uint8Array> {
   const out: Uint8Array[] = [];
   const { saltSecret } = context;
   const key = typeof saltSecret === 'string' ? utf8(saltSecret) : saltSecret;
@@ -341,15 +434,27 @@ interface KeyPlan {
  * salt size and derives nothing; a clear-text store (or one saslkit has not seen yet) derives once
  * from a password no one has; any other store derives nothing.
  */
-function* planKeys(credential: ScramCredential, context: ServerContext, hash: ScramHash, mechanism: string): CryptoSteps<KeyPlan> {
+function* planKeys(
+  credential: ScramCredential,
+  context: ServerContext,
+  hash: ScramHash,
+  mechanism: string,
+): CryptoSteps<KeyPlan> {
   const { name, stored, password, decoy, refused } = credential;
   if (stored !== undefined) return { salt: stored.salt, iterations: stored.iterations, real: true, keys: stored };
-  if (password !== undefined) return { salt: yield* derivedBytes(context, 'salt', hash, name, SCRAM_SALT_LENGTH, mechanism), iterations: serverIterations(context, hash, mechanism), real: true, password };
+  if (password !== undefined)
+    return {
+      salt: yield* derivedBytes(context, 'salt', hash, name, SCRAM_SALT_LENGTH, mechanism),
+      iterations: serverIterations(context, hash, mechanism),
+      real: true,
+      password,
+    };
   const { length } = SCRAM_HASHES[hash];
   const salt = yield* derivedBytes(context, 'salt', hash, name, decoy.saltLength ?? SCRAM_SALT_LENGTH, mechanism);
   const iterations = decoy.iterations ?? serverIterations(context, hash, mechanism);
   const base = { salt, iterations, real: false, ...(refused === undefined ? {} : { refused }) };
-  if (decoy.derives) return { ...base, password: yield* derivedBytes(context, 'password', hash, name, length, mechanism) };
+  if (decoy.derives)
+    return { ...base, password: yield* derivedBytes(context, 'password', hash, name, length, mechanism) };
   const storedKey = yield* derivedBytes(context, 'stored', hash, name, length, mechanism);
   const serverKey = yield* derivedBytes(context, 'server', hash, name, length, mechanism);
   return { ...base, keys: new ScramSecret(hash, salt, iterations, storedKey, serverKey) };
@@ -363,9 +468,21 @@ export function clearScramServerCache(): void {
   DEFAULT_SCRAM_CACHE.clearServer();
 }
 
-function* serverExchange(hash: ScramHash, plus: boolean, mechanism: string, options: ServerOptions, initial: Uint8Array | undefined): Generator<ServerYield, Authenticated, unknown> {
+function* serverExchange(
+  hash: ScramHash,
+  plus: boolean,
+  mechanism: string,
+  options: ServerOptions,
+  initial: Uint8Array | undefined,
+): Generator<ServerYield, Authenticated, unknown> {
   const first = parseScramClientFirst(initial ?? (yield* challenge(EMPTY)), mechanism, options);
-  const binding = expectedBinding(first, plus, options.channelBindingData, mechanism, options.requireChannelBinding === true);
+  const binding = expectedBinding(
+    first,
+    plus,
+    options.channelBindingData,
+    mechanism,
+    options.requireChannelBinding === true,
+  );
   const context = serverContext(options);
 
   // One call down to the store: lookup, cost cap, stored secret or clear password, decoy shape.
@@ -386,7 +503,10 @@ function* serverExchange(hash: ScramHash, plus: boolean, mechanism: string, opti
   let secret = plan.keys;
   let derived = false;
   const { cache } = context;
-  const cacheKey = plan.real && typeof plan.password === 'string' ? yield* cache.entryKeyStep('server', hash, plan.password, plan.salt, plan.iterations, mechanism) : undefined;
+  const cacheKey =
+    plan.real && typeof plan.password === 'string'
+      ? yield* cache.entryKeyStep('server', hash, plan.password, plan.salt, plan.iterations, mechanism)
+      : undefined;
   if (secret === undefined && cacheKey !== undefined) secret = cache.serverKeys(cacheKey);
   if (secret === undefined) {
     const salted = yield* performDerive(hash, plan.password ?? EMPTY, plan.salt, plan.iterations, mechanism);
@@ -403,7 +523,8 @@ function* serverExchange(hash: ScramHash, plus: boolean, mechanism: string, opti
   if (!proofOk || !plan.real || !nameOk) {
     // A failure costs one derivation whenever the store's kind derives, cached keys or not: only
     // the password's owner may profit from the cache, or a probe would learn who logged in lately.
-    if (plan.password !== undefined && !derived) yield* performDerive(hash, plan.password, plan.salt, plan.iterations, mechanism);
+    if (plan.password !== undefined && !derived)
+      yield* performDerive(hash, plan.password, plan.salt, plan.iterations, mechanism);
     throw failed('authentication failed', mechanism, 'invalid-proof', plan.refused);
   }
 
@@ -447,13 +568,23 @@ function* acknowledge(error: AuthenticationFailedError): Generator<ClientYield, 
 function reportedError(value: string, mechanism: string): AuthenticationFailedError {
   // Unknown values count as other-error (RFC 5802 section 7); the peer's text is never echoed.
   const serverError = (SCRAM_SERVER_ERRORS as readonly string[]).includes(value) ? value : 'other-error';
-  return new AuthenticationFailedError('the server reported a SCRAM error', { mechanism, party: 'server', serverError });
+  return new AuthenticationFailedError('the server reported a SCRAM error', {
+    mechanism,
+    party: 'server',
+    serverError,
+  });
 }
 
 /** Parses server-first-message on the client side and applies the client's checks. Exported for tests. */
-export function parseScramServerFirst(message: Uint8Array, clientNonce: string, mechanism = 'SCRAM', maxIterations = SCRAM_DEFAULT_MAX_ITERATIONS): ServerFirst {
+export function parseScramServerFirst(
+  message: Uint8Array,
+  clientNonce: string,
+  mechanism = 'SCRAM',
+  maxIterations = SCRAM_DEFAULT_MAX_ITERATIONS,
+): ServerFirst {
   const context = { mechanism, party: 'server' as const };
-  const bad = (why: string): MalformedMessageError => new MalformedMessageError(`SCRAM server-first-message ${why}`, context);
+  const bad = (why: string): MalformedMessageError =>
+    new MalformedMessageError(`SCRAM server-first-message ${why}`, context);
   const text = decodeMessage(message, 'SCRAM server-first-message', mechanism, 'server');
   if (text.startsWith('e=')) throw reportedError(text.slice(2), mechanism);
   const parts = text.split(',');
@@ -462,14 +593,21 @@ export function parseScramServerFirst(message: Uint8Array, clientNonce: string, 
   const [r, s, i, ...extensions] = parts as [string, string, string, ...string[]];
   if (!r.startsWith('r=') || !PRINTABLE.test(r.slice(2))) throw bad('has a missing or invalid nonce');
   const nonce = r.slice(2);
-  if (!nonce.startsWith(clientNonce) || nonce.length <= clientNonce.length) throw bad('has a nonce that does not extend the client nonce');
+  if (!nonce.startsWith(clientNonce) || nonce.length <= clientNonce.length)
+    throw bad('has a nonce that does not extend the client nonce');
   if (!s.startsWith('s=')) throw bad('has no salt');
   const salt = fromBase64(s.slice(2), 'SCRAM salt', context);
   if (salt.length === 0) throw bad('has an empty salt');
   if (!i.startsWith('i=') || !/^[1-9][0-9]{0,9}$/.test(i.slice(2))) throw bad('has an invalid iteration count');
   const iterations = Number(i.slice(2));
-  if (iterations < SCRAM_MIN_ITERATIONS) throw new LimitExceededError('scramMinIterations', `SCRAM iteration count is below ${SCRAM_MIN_ITERATIONS}`, context);
-  if (iterations > maxIterations) throw new LimitExceededError('scramMaxIterations', `SCRAM iteration count is above ${maxIterations}`, context);
+  if (iterations < SCRAM_MIN_ITERATIONS)
+    throw new LimitExceededError(
+      'scramMinIterations',
+      `SCRAM iteration count is below ${SCRAM_MIN_ITERATIONS}`,
+      context,
+    );
+  if (iterations > maxIterations)
+    throw new LimitExceededError('scramMaxIterations', `SCRAM iteration count is above ${maxIterations}`, context);
   if (!extensions.every((attribute) => ATTR_VAL.test(attribute))) throw bad('has an invalid extension');
   return { text, nonce, salt, iterations };
 }
@@ -491,8 +629,10 @@ export function verifyScramServerFinal(message: Uint8Array, expected: Uint8Array
       signature = undefined;
     }
   }
-  if (signature === undefined) throw new ServerNotVerifiedError('SCRAM server-final-message has no valid server signature', { mechanism });
-  if (!constantTimeEqual(signature, expected)) throw new ServerNotVerifiedError('SCRAM server signature is wrong', { mechanism });
+  if (signature === undefined)
+    throw new ServerNotVerifiedError('SCRAM server-final-message has no valid server signature', { mechanism });
+  if (!constantTimeEqual(signature, expected))
+    throw new ServerNotVerifiedError('SCRAM server signature is wrong', { mechanism });
 }
 
 /** Empties the shared client salted-password cache (e.g. after a password change): {@link DEFAULT_SCRAM_CACHE}'s `clearClient()`. */
@@ -501,8 +641,16 @@ export function clearScramClientCache(): void {
 }
 
 // The cache is keyed by an HMAC under the cache's random key, so it holds no password.
-function* saltedPassword(hash: ScramHash, password: string, salt: Uint8Array, iterations: number, cache: ScramCache | undefined, mechanism: string): Generator<Effect<unknown>, Uint8Array, unknown> {
-  const key = cache === undefined ? undefined : yield* cache.entryKeyStep('client', hash, password, salt, iterations, mechanism);
+function* saltedPassword(
+  hash: ScramHash,
+  password: string,
+  salt: Uint8Array,
+  iterations: number,
+  cache: ScramCache | undefined,
+  mechanism: string,
+): Generator<Effect<unknown>, Uint8Array, unknown> {
+  const key =
+    cache === undefined ? undefined : yield* cache.entryKeyStep('client', hash, password, salt, iterations, mechanism);
   const cached = key === undefined ? undefined : cache?.saltedPassword(key);
   if (cached !== undefined) return cached;
   const salted = yield* performDerive(hash, password, salt, iterations, mechanism);
@@ -511,24 +659,47 @@ function* saltedPassword(hash: ScramHash, password: string, salt: Uint8Array, it
 }
 
 /** Chooses the GS2 flag and binding data from the mechanism, the policy and the source. */
-function clientBinding(plus: boolean, policy: ChannelBindingPolicy, source: ChannelBindingSource | undefined, mechanism: string): { flag: 'n' | 'y' | ChannelBindingType; data: Uint8Array } {
+function clientBinding(
+  plus: boolean,
+  policy: ChannelBindingPolicy,
+  source: ChannelBindingSource | undefined,
+  mechanism: string,
+): { flag: 'n' | 'y' | ChannelBindingType; data: Uint8Array } {
   const type = source?.types[0];
   if (plus) {
-    if (policy === 'disable') throw new MechanismUnavailableError(`${mechanism} needs channel binding, which the policy disables`, { mechanism });
+    if (policy === 'disable')
+      throw new MechanismUnavailableError(`${mechanism} needs channel binding, which the policy disables`, {
+        mechanism,
+      });
     const data = type === undefined ? undefined : source?.data(type);
-    if (type === undefined || data === undefined) throw new MechanismUnavailableError(`${mechanism} needs channel-binding data (channelBindingData)`, { mechanism });
+    if (type === undefined || data === undefined)
+      throw new MechanismUnavailableError(`${mechanism} needs channel-binding data (channelBindingData)`, {
+        mechanism,
+      });
     return { flag: type, data };
   }
-  if (policy === 'require') throw new MechanismUnavailableError(`channel binding is required, but ${mechanism} is not a -PLUS mechanism`, { mechanism });
+  if (policy === 'require')
+    throw new MechanismUnavailableError(`channel binding is required, but ${mechanism} is not a -PLUS mechanism`, {
+      mechanism,
+    });
   // `y` or `n` by RFC 5802 section 6, decided where the client profiles decide it too; the
   // profiles also drop the data when the server offers the -PLUS variant (then `n`).
   return { flag: clientChannelBinding(mechanism, policy, source).flag === 'y' ? 'y' : 'n', data: EMPTY };
 }
 
-function* clientExchange(hash: ScramHash, plus: boolean, mechanism: string, authcid: string, secret: string, authzidIn: string, options: ClientOptions): Generator<ClientYield, { serverVerified: true }, unknown> {
+function* clientExchange(
+  hash: ScramHash,
+  plus: boolean,
+  mechanism: string,
+  authcid: string,
+  secret: string,
+  authzidIn: string,
+  options: ClientOptions,
+): Generator<ClientYield, { serverVerified: true }, unknown> {
   const settings = scramClientSettings(options);
   const maxIterations = settings.maxIterations ?? SCRAM_DEFAULT_MAX_ITERATIONS;
-  if (!Number.isSafeInteger(maxIterations) || maxIterations < SCRAM_MIN_ITERATIONS) throw new UsageError(`scram.maxIterations must be an integer of at least ${SCRAM_MIN_ITERATIONS}`, { mechanism });
+  if (!Number.isSafeInteger(maxIterations) || maxIterations < SCRAM_MIN_ITERATIONS)
+    throw new UsageError(`scram.maxIterations must be an integer of at least ${SCRAM_MIN_ITERATIONS}`, { mechanism });
   const { flag, data } = clientBinding(plus, options.channelBinding ?? 'prefer', options.channelBindingData, mechanism);
   const user = trySaslprep(authcid, { allowUnassigned: true });
   if (user === undefined) throw new UsageError('the user name is not valid under SASLprep (RFC 4013)', { mechanism });
@@ -538,24 +709,36 @@ function* clientExchange(hash: ScramHash, plus: boolean, mechanism: string, auth
   const gs2Header = scramGs2Header(flag, authzidIn);
   const bare = `n=${escapeSaslname(user)},r=${clientNonce}`;
   const reply = yield* respond(utf8(gs2Header + bare));
-  if (reply instanceof ServerSuccess) throw new ServerNotVerifiedError('the server reported success before the SCRAM exchange completed', { mechanism });
+  if (reply instanceof ServerSuccess)
+    throw new ServerNotVerifiedError('the server reported success before the SCRAM exchange completed', { mechanism });
   const earlyError = serverErrorIn(reply, mechanism);
   if (earlyError !== undefined) return yield* acknowledge(earlyError);
   const first = parseScramServerFirst(reply, clientNonce, mechanism, maxIterations);
 
-  const cache = settings.cache === false ? undefined : settings.cache === true || settings.cache === undefined ? DEFAULT_SCRAM_CACHE : settings.cache;
+  const cache =
+    settings.cache === false
+      ? undefined
+      : settings.cache === true || settings.cache === undefined
+        ? DEFAULT_SCRAM_CACHE
+        : settings.cache;
   const salted = yield* saltedPassword(hash, password, first.salt, first.iterations, cache, mechanism);
   const clientKey = yield* scramHmacStep(hash, salted, 'Client Key', mechanism);
   const withoutProof = `c=${scramChannelBindingAttribute(gs2Header, data)},r=${first.nonce}`;
   const authMessage = scramAuthMessage(bare, first.text, withoutProof);
   const storedKey = yield* scramHStep(hash, clientKey, mechanism);
   const proof = scramXor(clientKey, yield* scramHmacStep(hash, storedKey, authMessage, mechanism));
-  const expected = yield* scramHmacStep(hash, yield* scramHmacStep(hash, salted, 'Server Key', mechanism), authMessage, mechanism);
+  const expected = yield* scramHmacStep(
+    hash,
+    yield* scramHmacStep(hash, salted, 'Server Key', mechanism),
+    authMessage,
+    mechanism,
+  );
 
   // Server-final arrives as a challenge (SMTP, IMAP) or with success (XMPP); either way it is checked.
   const final = yield* respond(utf8(`${withoutProof},p=${toBase64(proof)}`));
   const finalData = final instanceof ServerSuccess ? final.data : final;
-  if (finalData === undefined || finalData.length === 0) throw new ServerNotVerifiedError('the server reported success without its SCRAM signature', { mechanism });
+  if (finalData === undefined || finalData.length === 0)
+    throw new ServerNotVerifiedError('the server reported success without its SCRAM signature', { mechanism });
   const finalError = serverErrorIn(finalData, mechanism);
   if (finalError !== undefined) {
     if (final instanceof ServerSuccess) throw finalError;
@@ -576,9 +759,18 @@ export interface ScramClientMechanism extends ClientMechanism {
   readonly plus: boolean;
 }
 
-function scramInfo(hash: ScramHash, plus: boolean): { name: string; hash: ScramHash; plus: boolean; clientFirst: true; priority: number } {
+function scramInfo(
+  hash: ScramHash,
+  plus: boolean,
+): { name: string; hash: ScramHash; plus: boolean; clientFirst: true; priority: number } {
   const rank = ['SHA-1', 'SHA-256', 'SHA-512'].indexOf(hash) + 1;
-  return { name: `SCRAM-${hash}${plus ? '-PLUS' : ''}`, hash, plus, clientFirst: true, priority: (plus ? 90 : 80) + rank };
+  return {
+    name: `SCRAM-${hash}${plus ? '-PLUS' : ''}`,
+    hash,
+    plus,
+    clientFirst: true,
+    priority: (plus ? 90 : 80) + rank,
+  };
 }
 
 function clientSide(hash: ScramHash, plus: boolean): ScramClientMechanism {
@@ -586,7 +778,15 @@ function clientSide(hash: ScramHash, plus: boolean): ScramClientMechanism {
   return {
     ...info,
     *client(credentials, options = {}) {
-      return yield* clientExchange(hash, plus, info.name, credentials.authcid, credentials.secret, credentials.authzid, options);
+      return yield* clientExchange(
+        hash,
+        plus,
+        info.name,
+        credentials.authcid,
+        credentials.secret,
+        credentials.authzid,
+        options,
+      );
     },
   };
 }
@@ -599,7 +799,8 @@ function clientSide(hash: ScramHash, plus: boolean): ScramClientMechanism {
  */
 export function scramClient(name: ScramMechanismName): ScramClientMechanism {
   const match = /^SCRAM-(SHA-1|SHA-256|SHA-512)(-PLUS)?$/.exec(name);
-  if (match === null) throw new UsageError('not a SCRAM mechanism saslkit has (SCRAM-SHA-1, -256, -512, with or without -PLUS)');
+  if (match === null)
+    throw new UsageError('not a SCRAM mechanism saslkit has (SCRAM-SHA-1, -256, -512, with or without -PLUS)');
   return clientSide(match[1] as ScramHash, match[2] !== undefined);
 }
 

@@ -10,7 +10,17 @@ import { rejectAuthzid } from '../credentials.js';
 import { MalformedMessageError, UsageError } from '../errors.js';
 import { challenge } from '../exchange.js';
 import type { ClientMechanism, Mechanism } from '../mechanism.js';
-import { BearerCredentials, authenticateBearer, bearerClient, checkBearerUser, checkClientField, encodeKeyValues, parseBearerAuth, parseKeyValues, requireValidator } from '../oauth.js';
+import {
+  BearerCredentials,
+  authenticateBearer,
+  bearerClient,
+  checkBearerUser,
+  checkClientField,
+  encodeKeyValues,
+  parseBearerAuth,
+  parseKeyValues,
+  requireValidator,
+} from '../oauth.js';
 import type { ServerOptions } from '../options.js';
 import { checkFieldLength } from '../server-auth.js';
 
@@ -29,8 +39,10 @@ export function parseXoauth2Response(message: Uint8Array, options: ServerOptions
   const pairs = parseKeyValues(message, NAME);
   const user = pairs.get('user');
   const auth = pairs.get('auth');
-  if (user === undefined) throw new MalformedMessageError('XOAUTH2 message has no user', { mechanism: NAME, party: 'client' });
-  if (auth === undefined) throw new MalformedMessageError('XOAUTH2 message has no auth', { mechanism: NAME, party: 'client' });
+  if (user === undefined)
+    throw new MalformedMessageError('XOAUTH2 message has no user', { mechanism: NAME, party: 'client' });
+  if (auth === undefined)
+    throw new MalformedMessageError('XOAUTH2 message has no auth', { mechanism: NAME, party: 'client' });
   checkBearerUser(user, NAME);
   checkFieldLength(options, NAME, 'XOAUTH2 user', utf8(user).length);
   return new BearerCredentials(user, parseBearerAuth(auth, NAME));
@@ -41,7 +53,12 @@ export function buildXoauth2Response(user: string, token: string): Uint8Array {
   checkClientField(user, 'user', NAME);
   checkClientField(token, 'token', NAME);
   if (token === '') throw new UsageError('XOAUTH2 needs a non-empty token', { mechanism: NAME });
-  return utf8(encodeKeyValues([['user', user], ['auth', `Bearer ${token}`]]));
+  return utf8(
+    encodeKeyValues([
+      ['user', user],
+      ['auth', `Bearer ${token}`],
+    ]),
+  );
 }
 
 /**

@@ -62,7 +62,10 @@ export function parseImapCapabilities(input: string | readonly string[]): ImapCa
     const code = /\[CAPABILITY ([^\]]*)\]/i.exec(input);
     const untagged = /^\* CAPABILITY (.*)$/i.exec(input);
     const list = code?.[1] ?? untagged?.[1] ?? input;
-    atoms = list.trim().split(/ +/).filter((atom) => atom !== '');
+    atoms = list
+      .trim()
+      .split(/ +/)
+      .filter((atom) => atom !== '');
   } else {
     atoms = [...input];
   }
@@ -76,7 +79,10 @@ export function parseImapCapabilities(input: string | readonly string[]): ImapCa
 }
 
 /** The capability atoms that advertise `mechanisms`: `SASL-IR` (unless `saslIr` is false) and one `AUTH=` each. */
-export function imapCapabilityAtoms(mechanisms: Iterable<string>, options: { readonly saslIr?: boolean } = {}): string[] {
+export function imapCapabilityAtoms(
+  mechanisms: Iterable<string>,
+  options: { readonly saslIr?: boolean } = {},
+): string[] {
   return [...(options.saslIr === false ? [] : ['SASL-IR']), ...[...mechanisms].map((name) => `AUTH=${name}`)];
 }
 
@@ -94,7 +100,9 @@ const REPLIES: Readonly<Record<ReplyKind, readonly ['OK' | 'NO' | 'BAD', string]
 };
 
 /** The status {@link imapServerAuth} replies with, by kind (OK, NO or BAD). */
-export const IMAP_REPLY_STATUS: Readonly<Record<ReplyKind, 'OK' | 'NO' | 'BAD'>> = Object.fromEntries(Object.entries(REPLIES).map(([kind, [status]]) => [kind, status])) as Record<ReplyKind, 'OK' | 'NO' | 'BAD'>;
+export const IMAP_REPLY_STATUS: Readonly<Record<ReplyKind, 'OK' | 'NO' | 'BAD'>> = Object.fromEntries(
+  Object.entries(REPLIES).map(([kind, [status]]) => [kind, status]),
+) as Record<ReplyKind, 'OK' | 'NO' | 'BAD'>;
 
 // tag = 1*<any ASTRING-CHAR except "+">: printable ASCII without SP ( ) { % * " \ and +.
 const TAG = /^[!#$&'\x2c-\x5b\x5d-\x7a|}~]+$/;
@@ -125,9 +133,11 @@ class ImapServerDialect extends Base64LineServerDialect {
     if (split === undefined) throw syntaxError('the command has no valid tag', context);
     this.#tag = split[0];
     const words = split[1].trimEnd().split(' ');
-    if (words.length < 2 || words.length > 3 || (words[0] ?? '').toUpperCase() !== 'AUTHENTICATE') throw syntaxError('expected tag AUTHENTICATE mechanism [initial-response]', context);
+    if (words.length < 2 || words.length > 3 || (words[0] ?? '').toUpperCase() !== 'AUTHENTICATE')
+      throw syntaxError('expected tag AUTHENTICATE mechanism [initial-response]', context);
     const mechanism = words[1] ?? '';
-    if (!MECHANISM_NAME.test(mechanism)) throw syntaxError('the AUTHENTICATE command names no valid mechanism', context);
+    if (!MECHANISM_NAME.test(mechanism))
+      throw syntaxError('the AUTHENTICATE command names no valid mechanism', context);
     const initial = words[2];
     if (initial === '') throw syntaxError('the AUTHENTICATE command has an empty initial-response argument', context);
     return { mechanism, initial };
@@ -135,7 +145,10 @@ class ImapServerDialect extends Base64LineServerDialect {
 
   reply(kind: ReplyKind): string[] {
     const [status, text] = REPLIES[kind];
-    const caps = kind === 'success' && this.args.capabilities !== undefined ? `[CAPABILITY ${this.args.capabilities.join(' ')}] ` : '';
+    const caps =
+      kind === 'success' && this.args.capabilities !== undefined
+        ? `[CAPABILITY ${this.args.capabilities.join(' ')}] `
+        : '';
     return [`${this.#tag} ${status} ${caps}${this.args.replies?.[kind] ?? text}`];
   }
 }
@@ -188,21 +201,45 @@ class ImapClientDialect extends Base64LineClientDialect {
       if (line.startsWith('* ')) {
         if (/^\* CAPABILITY /i.test(line)) this.announced = parseImapCapabilities(line);
         else if (/^\* BYE\b/i.test(line)) {
-          return { kind: 'failure', error: new ExchangeAbortedError(`the IMAP server is closing the connection: ${describePeerText(line)}`, context) };
+          return {
+            kind: 'failure',
+            error: new ExchangeAbortedError(
+              `the IMAP server is closing the connection: ${describePeerText(line)}`,
+              context,
+            ),
+          };
         }
         continue;
       }
       const split = splitTag(line);
-      if (split === undefined || split[0] !== this.tag) throw new UnexpectedMessageError('the IMAP server sent a line that does not belong to the AUTHENTICATE command', context);
+      if (split === undefined || split[0] !== this.tag)
+        throw new UnexpectedMessageError(
+          'the IMAP server sent a line that does not belong to the AUTHENTICATE command',
+          context,
+        );
       const status = /^(OK|NO|BAD)(?: (.*))?$/i.exec(split[1]);
-      if (!status) throw new MalformedMessageError('the IMAP server sent a tagged reply without OK, NO or BAD', context);
+      if (!status)
+        throw new MalformedMessageError('the IMAP server sent a tagged reply without OK, NO or BAD', context);
       const text = status[2] ?? '';
       if (/\[CAPABILITY /i.test(text)) this.announced = parseImapCapabilities(text);
       const word = (status[1] ?? '').toUpperCase();
       if (word === 'OK') return { kind: 'success', data: undefined, text };
       const summary = describePeerText(`${word} ${text}`);
-      if (/^\[AUTHORIZATIONFAILED\]/i.test(text)) return { kind: 'failure', error: new AuthorizationFailedError(`the IMAP server refused the authorization identity: ${summary}`, context) };
-      return { kind: 'failure', error: new AuthenticationFailedError(`the IMAP server refused authentication: ${summary}`, { ...context, serverError: word }) };
+      if (/^\[AUTHORIZATIONFAILED\]/i.test(text))
+        return {
+          kind: 'failure',
+          error: new AuthorizationFailedError(
+            `the IMAP server refused the authorization identity: ${summary}`,
+            context,
+          ),
+        };
+      return {
+        kind: 'failure',
+        error: new AuthenticationFailedError(`the IMAP server refused authentication: ${summary}`, {
+          ...context,
+          serverError: word,
+        }),
+      };
     }
   }
 }
@@ -234,9 +271,17 @@ export interface ImapClientResult extends LineClientResult {
  * or NO (as in RFC 7628's example).
  */
 export async function imapClientAuth(args: ImapClientAuthOptions): Promise<ImapClientResult> {
-  const capabilities = typeof args.capabilities === 'string' || Array.isArray(args.capabilities) ? parseImapCapabilities(args.capabilities as string | readonly string[]) : (args.capabilities as ImapCapabilities);
+  const capabilities =
+    typeof args.capabilities === 'string' || Array.isArray(args.capabilities)
+      ? parseImapCapabilities(args.capabilities as string | readonly string[])
+      : (args.capabilities as ImapCapabilities);
   if (!TAG.test(args.tag)) throw new MalformedMessageError('the IMAP tag is not valid', { party: 'local' });
   const dialect = new ImapClientDialect(args.tag, capabilities, args.maxCommandLength ?? IMAP_MAX_COMMAND_LINE);
-  const result = await runClientProfile(dialect, args, () => pickClientMechanism(args, capabilities.mechanisms, 'IMAP'), IMAP_MAX_AUTH_LINE);
+  const result = await runClientProfile(
+    dialect,
+    args,
+    () => pickClientMechanism(args, capabilities.mechanisms, 'IMAP'),
+    IMAP_MAX_AUTH_LINE,
+  );
   return { ...result, capabilities: dialect.announced };
 }

@@ -20,7 +20,17 @@ import {
   runClientProfile,
   writeLines,
 } from './lines.js';
-import { IRC_MAX_LINE, IRC_NUMERICS, IrcChunkJoiner, type IrcMessage, formatIrcMessage, ircAuthenticateChunks, ircNumericError, parseIrcMechanisms, parseIrcMessage } from './irc-framing.js';
+import {
+  IRC_MAX_LINE,
+  IRC_NUMERICS,
+  IrcChunkJoiner,
+  type IrcMessage,
+  formatIrcMessage,
+  ircAuthenticateChunks,
+  ircNumericError,
+  parseIrcMechanisms,
+  parseIrcMessage,
+} from './irc-framing.js';
 
 // Unrelated messages (notices, other numerics) a client skips while it waits for one reply.
 const MAX_SKIPPED = 512;
@@ -34,7 +44,12 @@ interface Heard {
 }
 
 /** Reads IRC messages, answering PING, until `want` takes one. */
-async function readMessage<T>(input: LineInput, context: ProfileContext, write: LineClientAuthOptions['write'], want: (message: IrcMessage) => T | undefined): Promise<T> {
+async function readMessage<T>(
+  input: LineInput,
+  context: ProfileContext,
+  write: LineClientAuthOptions['write'],
+  want: (message: IrcMessage) => T | undefined,
+): Promise<T> {
   for (let skipped = 0; skipped <= MAX_SKIPPED; skipped++) {
     const line = await input.read(context);
     if (line === '') continue;
@@ -48,7 +63,11 @@ async function readMessage<T>(input: LineInput, context: ProfileContext, write: 
     const taken = want(message);
     if (taken !== undefined) return taken;
   }
-  throw new LimitExceededError('maxSkippedMessages', `the IRC server sent more than ${MAX_SKIPPED} unrelated messages while the client waited`, context);
+  throw new LimitExceededError(
+    'maxSkippedMessages',
+    `the IRC server sent more than ${MAX_SKIPPED} unrelated messages while the client waited`,
+    context,
+  );
 }
 
 class IrcClientDialect implements ClientDialect {
@@ -131,7 +150,11 @@ export async function ircClientAuth(args: IrcClientAuthOptions): Promise<IrcClie
   return runIrcExchange(args, heard, args.offered);
 }
 
-async function runIrcExchange(args: LineClientAuthOptions, heard: Heard, offered: Iterable<string> | undefined): Promise<IrcClientResult> {
+async function runIrcExchange(
+  args: LineClientAuthOptions,
+  heard: Heard,
+  offered: Iterable<string> | undefined,
+): Promise<IrcClientResult> {
   const registry = args.auth ?? SASLAuth.all();
   // sasl-3.1 servers list nothing: any mechanism the client has is worth a try.
   const choices = offered ?? (args.mechanism === undefined ? registry.clientMechanisms.map((m) => m.name) : undefined);
@@ -175,7 +198,8 @@ const NICK = /^[A-Za-z[\]\\`_^{|}][A-Za-z0-9[\]\\`_^{|}-]*$/;
  * {@link ExchangeAbortedError} when the server refuses the nick or closes the link.
  */
 export async function ircLogin(args: IrcLoginOptions): Promise<IrcLoginResult> {
-  if (!NICK.test(args.nick) || /[\s:]/.test(args.user ?? '') || (args.user !== undefined && args.user === '')) throw new UsageError('IRC: the nick or user name is not valid');
+  if (!NICK.test(args.nick) || /[\s:]/.test(args.user ?? '') || (args.user !== undefined && args.user === ''))
+    throw new UsageError('IRC: the nick or user name is not valid');
   const context: ProfileContext = { party: 'server' };
   const input = new LineInput(args.lines, args.limits?.maxLineLength ?? IRC_MAX_LINE, args.limits?.signal);
   const send = async (...lines: string[]): Promise<void> => {
@@ -183,7 +207,11 @@ export async function ircLogin(args: IrcLoginOptions): Promise<IrcLoginResult> {
     if (written !== undefined) await written;
   };
   try {
-    await send('CAP LS 302', formatIrcMessage('NICK', [args.nick]), formatIrcMessage('USER', [args.user ?? args.nick, '0', '*', args.realname ?? args.nick]));
+    await send(
+      'CAP LS 302',
+      formatIrcMessage('NICK', [args.nick]),
+      formatIrcMessage('USER', [args.user ?? args.nick, '0', '*', args.realname ?? args.nick]),
+    );
     const capabilities = new Map<string, string>();
     let welcomed: string | undefined;
     // CAP LS, possibly in several lines (`CAP * LS * :...`); a server without CAP welcomes at once.
@@ -200,7 +228,8 @@ export async function ircLogin(args: IrcLoginOptions): Promise<IrcLoginResult> {
         const equals = word.indexOf('=');
         capabilities.set(equals === -1 ? word : word.slice(0, equals), equals === -1 ? '' : word.slice(equals + 1));
       }
-      if (capabilities.size > 1000) throw new LimitExceededError('maxCapabilities', 'the IRC server listed too many capabilities', context);
+      if (capabilities.size > 1000)
+        throw new LimitExceededError('maxCapabilities', 'the IRC server listed too many capabilities', context);
       return more ? undefined : true;
     });
     const saslValue = capabilities.get('sasl');
@@ -216,7 +245,8 @@ export async function ircLogin(args: IrcLoginOptions): Promise<IrcLoginResult> {
       });
       if (acked) sasl = await authenticate(args, saslValue);
     }
-    if (sasl === undefined && args.requireSasl !== false) throw new MechanismUnavailableError('the IRC server offers no SASL', context);
+    if (sasl === undefined && args.requireSasl !== false)
+      throw new MechanismUnavailableError('the IRC server offers no SASL', context);
     if (welcomed === undefined) {
       await send('CAP END');
       welcomed = await readMessage(input, context, args.write, (message) => {
@@ -238,7 +268,13 @@ async function authenticate(args: IrcLoginOptions, saslValue: string): Promise<I
     return await runIrcExchange(args, heard, listed);
   } catch (error) {
     const offered = heard.offered;
-    if (listed !== undefined || offered === undefined || args.mechanism !== undefined || !(error instanceof MechanismUnavailableError)) throw error;
+    if (
+      listed !== undefined ||
+      offered === undefined ||
+      args.mechanism !== undefined ||
+      !(error instanceof MechanismUnavailableError)
+    )
+      throw error;
     heard.offered = undefined;
     return runIrcExchange(args, heard, offered);
   }
@@ -246,5 +282,6 @@ async function authenticate(args: IrcLoginOptions, saslValue: string): Promise<I
 
 // 432/433/436/437: the server will not register this nick.
 function refusedNick(message: IrcMessage, context: ProfileContext): void {
-  if (['432', '433', '436', '437'].includes(message.command)) throw new ExchangeAbortedError(`the IRC server refused the nick (${message.command})`, context);
+  if (['432', '433', '436', '437'].includes(message.command))
+    throw new ExchangeAbortedError(`the IRC server refused the nick (${message.command})`, context);
 }

@@ -80,7 +80,8 @@ const TAG_ESCAPES: Readonly<Record<string, string>> = { ':': ';', s: ' ', '\\': 
  */
 export function parseIrcMessage(line: string, options: IrcParseOptions = {}): IrcMessage {
   const context = { party: options.party ?? 'server', mechanism: options.mechanism };
-  const malformed = (what: string): MalformedMessageError => new MalformedMessageError(`malformed IRC message: ${what}`, context);
+  const malformed = (what: string): MalformedMessageError =>
+    new MalformedMessageError(`malformed IRC message: ${what}`, context);
   if (/[\0\r\n]/.test(line)) throw malformed('it contains NUL, CR or LF');
   let at = 0;
   let tags = NO_TAGS;
@@ -88,13 +89,15 @@ export function parseIrcMessage(line: string, options: IrcParseOptions = {}): Ir
     const end = line.indexOf(' ');
     if (end === -1) throw malformed('tags without a command');
     const section = line.slice(1, end);
-    if (utf8Length(section) + 2 > (options.maxTagBytes ?? IRC_MAX_TAG_BYTES)) throw new LimitExceededError('maxLineLength', 'the tags of an IRC message are over the limit', context);
+    if (utf8Length(section) + 2 > (options.maxTagBytes ?? IRC_MAX_TAG_BYTES))
+      throw new LimitExceededError('maxLineLength', 'the tags of an IRC message are over the limit', context);
     tags = parseTags(section, malformed);
     at = end + 1;
   }
   while (line.charCodeAt(at) === 0x20) at++;
   const body = line.slice(at);
-  if (utf8Length(body) + 2 > (options.maxMessageBytes ?? IRC_MAX_MESSAGE_BYTES)) throw new LimitExceededError('maxLineLength', 'an IRC message is longer than its limit', context);
+  if (utf8Length(body) + 2 > (options.maxMessageBytes ?? IRC_MAX_MESSAGE_BYTES))
+    throw new LimitExceededError('maxLineLength', 'an IRC message is longer than its limit', context);
   let source: string | undefined;
   let rest = body;
   if (rest.startsWith(':')) {
@@ -132,7 +135,10 @@ function parseTags(section: string, malformed: (what: string) => MalformedMessag
     if (!TAG_KEY.test(key)) throw malformed('an invalid tag key');
     const raw = equals === -1 ? '' : item.slice(equals + 1);
     // IRCv3 message-tags: an unknown escape drops the backslash, a trailing one is dropped.
-    tags.set(key, raw.replace(/\\(.?)/g, (_all, next: string) => TAG_ESCAPES[next] ?? next));
+    tags.set(
+      key,
+      raw.replace(/\\(.?)/g, (_all, next: string) => TAG_ESCAPES[next] ?? next),
+    );
   }
   return tags;
 }
@@ -146,9 +152,13 @@ export function formatIrcMessage(command: string, params: readonly string[] = []
   const parts = source === undefined ? [command] : [`:${source}`, command];
   params.forEach((param, i) => {
     const last = i === params.length - 1;
-    if (/[\0\r\n]/.test(param)) throw new MalformedMessageError('an IRC parameter cannot hold NUL, CR or LF', { party: 'local' });
+    if (/[\0\r\n]/.test(param))
+      throw new MalformedMessageError('an IRC parameter cannot hold NUL, CR or LF', { party: 'local' });
     if (last && (param === '' || param.includes(' ') || param.startsWith(':'))) parts.push(`:${param}`);
-    else if (param === '' || param.includes(' ') || param.startsWith(':')) throw new MalformedMessageError('only the last IRC parameter may be empty, hold a space or start with a colon', { party: 'local' });
+    else if (param === '' || param.includes(' ') || param.startsWith(':'))
+      throw new MalformedMessageError('only the last IRC parameter may be empty, hold a space or start with a colon', {
+        party: 'local',
+      });
     else parts.push(param);
   });
   return parts.join(' ');
@@ -194,10 +204,17 @@ export class IrcChunkJoiner {
   /** Adds one `AUTHENTICATE` parameter; the message's base64 text once complete. */
   push(param: string): string | undefined {
     if (param === '+') return this.#finish();
-    if (param.length > IRC_AUTHENTICATE_CHUNK) throw new LimitExceededError('maxLineLength', `an AUTHENTICATE chunk is longer than ${IRC_AUTHENTICATE_CHUNK} bytes`, this.#context);
-    if (!/^[A-Za-z0-9+/=]+$/.test(param)) throw new MalformedMessageError('an AUTHENTICATE chunk is not base64', this.#context);
+    if (param.length > IRC_AUTHENTICATE_CHUNK)
+      throw new LimitExceededError(
+        'maxLineLength',
+        `an AUTHENTICATE chunk is longer than ${IRC_AUTHENTICATE_CHUNK} bytes`,
+        this.#context,
+      );
+    if (!/^[A-Za-z0-9+/=]+$/.test(param))
+      throw new MalformedMessageError('an AUTHENTICATE chunk is not base64', this.#context);
     this.#length += param.length;
-    if (this.#length > this.#maxBase64) throw new LimitExceededError('maxMessageBytes', 'a chunked SASL message is over the size limit', this.#context);
+    if (this.#length > this.#maxBase64)
+      throw new LimitExceededError('maxMessageBytes', 'a chunked SASL message is over the size limit', this.#context);
     this.#chunks.push(param);
     return param.length === IRC_AUTHENTICATE_CHUNK ? undefined : this.#finish();
   }
@@ -218,20 +235,37 @@ export class IrcChunkJoiner {
  * {@link LimitExceededError}, 906 ERR_SASLABORTED an {@link ExchangeAbortedError} and 907
  * ERR_SASLALREADY an {@link UnexpectedMessageError}. The server's text is included, cleaned.
  */
-export function ircNumericError(message: IrcMessage, options: { readonly mechanism?: string | undefined; readonly offered?: readonly string[] | undefined } = {}): SaslError | undefined {
+export function ircNumericError(
+  message: IrcMessage,
+  options: { readonly mechanism?: string | undefined; readonly offered?: readonly string[] | undefined } = {},
+): SaslError | undefined {
   const context = { party: 'server' as const, mechanism: options.mechanism };
   const text = describePeerText(message.params[message.params.length - 1] ?? '');
   const said = `${message.command} ${text}`;
   switch (message.command) {
     case IRC_NUMERICS.ERR_NICKLOCKED:
-      return new AuthenticationFailedError(`the IRC server refused the account (nick locked): ${said}`, { ...context, serverError: message.command });
+      return new AuthenticationFailedError(`the IRC server refused the account (nick locked): ${said}`, {
+        ...context,
+        serverError: message.command,
+      });
     case IRC_NUMERICS.ERR_SASLFAIL:
-      if (options.offered !== undefined && options.mechanism !== undefined && !options.offered.includes(options.mechanism.toUpperCase())) {
+      if (
+        options.offered !== undefined &&
+        options.mechanism !== undefined &&
+        !options.offered.includes(options.mechanism.toUpperCase())
+      ) {
         return new MechanismUnavailableError(`the IRC server does not offer ${options.mechanism}: ${said}`, context);
       }
-      return new AuthenticationFailedError(`the IRC server refused authentication: ${said}`, { ...context, serverError: message.command });
+      return new AuthenticationFailedError(`the IRC server refused authentication: ${said}`, {
+        ...context,
+        serverError: message.command,
+      });
     case IRC_NUMERICS.ERR_SASLTOOLONG:
-      return new LimitExceededError('maxLineLength', `the IRC server found an AUTHENTICATE message too long: ${said}`, context);
+      return new LimitExceededError(
+        'maxLineLength',
+        `the IRC server found an AUTHENTICATE message too long: ${said}`,
+        context,
+      );
     case IRC_NUMERICS.ERR_SASLABORTED:
       return new ExchangeAbortedError(`the IRC server aborted authentication: ${said}`, context);
     case IRC_NUMERICS.ERR_SASLALREADY:

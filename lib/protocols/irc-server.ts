@@ -29,7 +29,15 @@ import {
   runServerProfile,
   writeLines,
 } from './lines.js';
-import { IRC_MAX_LINE, IRC_NUMERICS, IrcChunkJoiner, type IrcMessage, formatIrcMessage, ircAuthenticateChunks, parseIrcMessage } from './irc-framing.js';
+import {
+  IRC_MAX_LINE,
+  IRC_NUMERICS,
+  IrcChunkJoiner,
+  type IrcMessage,
+  formatIrcMessage,
+  ircAuthenticateChunks,
+  parseIrcMessage,
+} from './irc-framing.js';
 
 /** The server name used as the source of replies when the host names none. */
 export const IRC_DEFAULT_SERVER_NAME = 'irc.saslkit.invalid';
@@ -65,7 +73,10 @@ const TEXTS: Readonly<Record<Exclude<ReplyKind, 'success'>, readonly [string, st
 };
 
 /** The numerics {@link ircServerAuth} replies with, by kind (903 for success, 904, 905, 906). */
-export const IRC_REPLY_NUMERICS: Readonly<Record<ReplyKind, string>> = { success: IRC_NUMERICS.RPL_SASLSUCCESS, ...Object.fromEntries(Object.entries(TEXTS).map(([kind, [numeric]]) => [kind, numeric])) } as Record<ReplyKind, string>;
+export const IRC_REPLY_NUMERICS: Readonly<Record<ReplyKind, string>> = {
+  success: IRC_NUMERICS.RPL_SASLSUCCESS,
+  ...Object.fromEntries(Object.entries(TEXTS).map(([kind, [numeric]]) => [kind, numeric])),
+} as Record<ReplyKind, string>;
 
 class IrcServerDialect implements ServerDialect {
   readonly successCarriesData = false;
@@ -85,7 +96,10 @@ class IrcServerDialect implements ServerDialect {
     const message = parseClientLine(command, { party: 'client' }, 'syntax');
     const mechanism = message.params[0] ?? '';
     if (message.command !== 'AUTHENTICATE' || message.params.length !== 1 || mechanism === '*' || mechanism === '+') {
-      throw new ProfileFailure('syntax', new MalformedMessageError('expected AUTHENTICATE <mechanism>', { party: 'client' }));
+      throw new ProfileFailure(
+        'syntax',
+        new MalformedMessageError('expected AUTHENTICATE <mechanism>', { party: 'client' }),
+      );
     }
     // An unknown or invalid name gets 908 and 904 from the loop's lookup.
     return { mechanism, initial: undefined };
@@ -106,7 +120,10 @@ class IrcServerDialect implements ServerDialect {
       if (message.command !== 'AUTHENTICATE') {
         // sasl-3.1: a client that goes on registering (CAP END, ...) mid-exchange aborts it; the host gets the line.
         this.#args.onOtherLine?.(next);
-        throw new ProfileFailure('cancelled', new ExchangeAbortedError('the client sent another command during authentication', context));
+        throw new ProfileFailure(
+          'cancelled',
+          new ExchangeAbortedError('the client sent another command during authentication', context),
+        );
       }
       const param = message.params[0] ?? '';
       if (param === '*') return CANCEL;
@@ -114,7 +131,9 @@ class IrcServerDialect implements ServerDialect {
       try {
         text = joiner.push(param);
       } catch (error) {
-        throw isSaslError(error) ? new ProfileFailure(error.code === 'LIMIT_EXCEEDED' ? 'tooLong' : 'malformed', error) : error;
+        throw isSaslError(error)
+          ? new ProfileFailure(error.code === 'LIMIT_EXCEEDED' ? 'tooLong' : 'malformed', error)
+          : error;
       }
       if (text !== undefined) return decodeOrFail(() => decodeLineData(text, 'client response', context));
     }
@@ -126,7 +145,11 @@ class IrcServerDialect implements ServerDialect {
     if (kind === 'success') {
       const account = outcome?.authzid ?? '';
       return [
-        formatIrcMessage(IRC_NUMERICS.RPL_LOGGEDIN, [nick, this.#args.mask ?? `${nick}!*@*`, account, `You are now logged in as ${account}`], server),
+        formatIrcMessage(
+          IRC_NUMERICS.RPL_LOGGEDIN,
+          [nick, this.#args.mask ?? `${nick}!*@*`, account, `You are now logged in as ${account}`],
+          server,
+        ),
         formatIrcMessage(IRC_NUMERICS.RPL_SASLSUCCESS, [nick, 'SASL authentication successful'], server),
       ];
     }
@@ -134,7 +157,9 @@ class IrcServerDialect implements ServerDialect {
     const lines = [formatIrcMessage(numeric, [nick, this.#args.replies?.[kind] ?? text], server)];
     if (kind === 'unknownMechanism') {
       const names = this.#args.mechanisms ?? advertisedMechanisms(this.#args.auth);
-      lines.unshift(formatIrcMessage(IRC_NUMERICS.RPL_SASLMECHS, [nick, names.join(','), 'are available SASL mechanisms'], server));
+      lines.unshift(
+        formatIrcMessage(IRC_NUMERICS.RPL_SASLMECHS, [nick, names.join(','), 'are available SASL mechanisms'], server),
+      );
     }
     return lines;
   }
@@ -185,7 +210,9 @@ export interface IrcServerRegisterOptions extends Omit<IrcServerAuthOptions, 'co
 }
 
 /** One exchange of {@link ircServerRegister}: the verified result, or the error it ended with. */
-export type IrcAttempt = { readonly outcome: Authenticated; readonly error?: undefined } | { readonly outcome?: undefined; readonly error: unknown };
+export type IrcAttempt =
+  | { readonly outcome: Authenticated; readonly error?: undefined }
+  | { readonly outcome?: undefined; readonly error: unknown };
 
 /** The result of {@link ircServerRegister}: who registered, and the SASL login if any. */
 export interface IrcRegistration {
@@ -229,7 +256,8 @@ export async function ircServerRegister(args: IrcServerRegisterOptions): Promise
     const written = writeLines(args.write, lines);
     if (written !== undefined) await written;
   };
-  const numeric = (code: string, ...params: string[]): string => formatIrcMessage(code, [nick ?? '*', ...params], server);
+  const numeric = (code: string, ...params: string[]): string =>
+    formatIrcMessage(code, [nick ?? '*', ...params], server);
   // Capability lists always go as the trailing parameter, as servers send them and clients expect.
   const cap = (sub: string, list: string): string => `${formatIrcMessage('CAP', [nick ?? '*', sub], server)} :${list}`;
   let nick: string | undefined;
@@ -246,7 +274,12 @@ export async function ircServerRegister(args: IrcServerRegisterOptions): Promise
   const maxCommands = args.maxCommands ?? 100;
   try {
     for (let count = 0; ; count++) {
-      if (count >= maxCommands) throw new LimitExceededError('maxCommands', `the IRC client sent more than ${maxCommands} lines before registering`, context);
+      if (count >= maxCommands)
+        throw new LimitExceededError(
+          'maxCommands',
+          `the IRC client sent more than ${maxCommands} lines before registering`,
+          context,
+        );
       const line = held ?? (await input.read(context));
       held = undefined;
       if (line === '') continue;
@@ -300,12 +333,23 @@ export async function ircServerRegister(args: IrcServerRegisterOptions): Promise
         case 'QUIT':
           throw new ExchangeAbortedError('the IRC client quit before registering', context);
         case 'AUTHENTICATE':
-          if (sasl !== undefined) await send(numeric(IRC_NUMERICS.ERR_SASLALREADY, 'You have already authenticated using SASL'));
+          if (sasl !== undefined)
+            await send(numeric(IRC_NUMERICS.ERR_SASLALREADY, 'You have already authenticated using SASL'));
           else if (p[0] === '*') await send(numeric(IRC_NUMERICS.ERR_SASLABORTED, 'SASL authentication aborted'));
-          else if (!saslEnabled) await send(numeric(IRC_NUMERICS.ERR_SASLFAIL, 'SASL authentication failed: request the sasl capability first'));
+          else if (!saslEnabled)
+            await send(
+              numeric(IRC_NUMERICS.ERR_SASLFAIL, 'SASL authentication failed: request the sasl capability first'),
+            );
           else {
             try {
-              sasl = await ircServerAuth({ ...args, command: line, nick: nick ?? '*', mask: `${nick ?? '*'}!${user?.user ?? '*'}@${args.host ?? '*'}`, mechanisms, onOtherLine: hold });
+              sasl = await ircServerAuth({
+                ...args,
+                command: line,
+                nick: nick ?? '*',
+                mask: `${nick ?? '*'}!${user?.user ?? '*'}@${args.host ?? '*'}`,
+                mechanisms,
+                onOtherLine: hold,
+              });
               args.onAttempt?.({ outcome: sasl });
             } catch (error) {
               args.onAttempt?.({ error });

@@ -96,9 +96,15 @@ export function ldapBindError(result: LdapResult, mechanism?: string): SaslError
     case LDAP_RESULT.INSUFFICIENT_ACCESS_RIGHTS:
       return new AuthorizationFailedError(undefined, context);
     case LDAP_RESULT.PROTOCOL_ERROR:
-      return new MalformedMessageError('the LDAP server could not parse the bind request (protocolError)', { ...context, party: 'local' });
+      return new MalformedMessageError('the LDAP server could not parse the bind request (protocolError)', {
+        ...context,
+        party: 'local',
+      });
     default:
-      return new AuthenticationFailedError(`the LDAP server refused the bind (${name})`, { ...context, serverError: name });
+      return new AuthenticationFailedError(`the LDAP server refused the bind (${name})`, {
+        ...context,
+        serverError: name,
+      });
   }
 }
 
@@ -111,7 +117,10 @@ export const OPENLDAP_CB_NAME = 'ldap';
  * the certificate hash; RFC 5056's prefixed form). slapd refuses RFC 5802's `p=tls-server-end-point`
  * ("Expected: ldap"), and ldapwhoami sends `p=ldap`. `type` picks the data from `source`.
  */
-export function openLdapChannelBinding(source: ChannelBindingSource, type: ChannelBindingType = 'tls-server-end-point'): ChannelBindingSource {
+export function openLdapChannelBinding(
+  source: ChannelBindingSource,
+  type: ChannelBindingType = 'tls-server-end-point',
+): ChannelBindingSource {
   // The cb-name travels where a ChannelBindingType goes: scram.ts sends the first type as the
   // cb-name and looks a client's cb-name up in `types`. 'ldap' is not one of RFC 5929's names.
   const name = OPENLDAP_CB_NAME as ChannelBindingType;
@@ -185,7 +194,8 @@ export interface LdapBindResult {
  * or with the mechanism's error (SERVER_NOT_VERIFIED when SCRAM's server signature is wrong).
  */
 export async function ldapClientAuth(args: LdapClientAuthOptions): Promise<LdapBindResult> {
-  const requester = args.messages instanceof LdapRequester ? args.messages : new LdapRequester(args.messages, args.write);
+  const requester =
+    args.messages instanceof LdapRequester ? args.messages : new LdapRequester(args.messages, args.write);
   return bindOver(requester, args);
 }
 
@@ -197,16 +207,27 @@ export async function ldapClientAuth(args: LdapClientAuthOptions): Promise<LdapB
 export function ldapBind(connection: LdapConnection, options: LdapBindOptions): Promise<LdapBindResult> {
   const raw = connection.channelBindingData;
   const binding = raw === undefined || options.channelBindingStyle === 'rfc5802' ? raw : openLdapChannelBinding(raw);
-  const client: ClientOptions = { ...options.client, ...(options.client?.channelBindingData === undefined && binding !== undefined ? { channelBindingData: binding } : {}) };
+  const client: ClientOptions = {
+    ...options.client,
+    ...(options.client?.channelBindingData === undefined && binding !== undefined
+      ? { channelBindingData: binding }
+      : {}),
+  };
   const session: SessionOptions = options.session ?? { signal: connection.signal() };
-  return bindOver(connection.requester, { ...options, client, session, encrypted: options.encrypted ?? connection.encrypted });
+  return bindOver(connection.requester, {
+    ...options,
+    client,
+    session,
+    encrypted: options.encrypted ?? connection.encrypted,
+  });
 }
 
 async function bindOver(requester: LdapRequester, args: LdapBindOptions): Promise<LdapBindResult> {
   const auth = args.auth ?? SASLAuth.all();
   const signal = args.session?.signal;
   let offered = args.offered;
-  if (offered === undefined && args.mechanism === undefined) offered = await ldapSupportedMechanisms(requester, { signal });
+  if (offered === undefined && args.mechanism === undefined)
+    offered = await ldapSupportedMechanisms(requester, { signal });
   const { mechanism, client } = auth.negotiateClient(offered, {
     mechanism: args.mechanism,
     credentials: args.credentials,
@@ -214,7 +235,10 @@ async function bindOver(requester: LdapRequester, args: LdapBindOptions): Promis
     peer: 'the LDAP server',
     choose: args.encrypted === undefined ? undefined : { encrypted: args.encrypted },
   });
-  const session = new PromiseClientSession(mechanism.client(args.credentials, client), { ...args.session, mechanism: mechanism.name });
+  const session = new PromiseClientSession(mechanism.client(args.credentials, client), {
+    ...args.session,
+    mechanism: mechanism.name,
+  });
   const context = { mechanism: mechanism.name, party: 'server' as const };
   let roundTrips = 0;
   try {
@@ -222,10 +246,16 @@ async function bindOver(requester: LdapRequester, args: LdapBindOptions): Promis
     for (;;) {
       roundTrips++;
       const answer = await requester.request(
-        { type: 'bindRequest', version: 3, name: args.name ?? '', authentication: { sasl: { mechanism: mechanism.name, credentials: data } } },
+        {
+          type: 'bindRequest',
+          version: 3,
+          name: args.name ?? '',
+          authentication: { sasl: { mechanism: mechanism.name, credentials: data } },
+        },
         { signal, ...(args.controls === undefined ? {} : { controls: args.controls }) },
       );
-      if (answer.op.type !== 'bindResponse') throw new UnexpectedMessageError('the LDAP server answered a bind with another operation', context);
+      if (answer.op.type !== 'bindResponse')
+        throw new UnexpectedMessageError('the LDAP server answered a bind with another operation', context);
       const { result, serverSaslCreds } = answer.op;
       if (result.resultCode === LDAP_RESULT.SASL_BIND_IN_PROGRESS) {
         // Absent serverSaslCreds is an empty challenge (RFC 4513 5.2.1.2 allows either).
@@ -247,9 +277,15 @@ async function bindOver(requester: LdapRequester, args: LdapBindOptions): Promis
  * The "Who am I?" extended operation (RFC 4532): the authorization identity the server holds
  * for this connection (`dn:...`, `u:...`, or empty when anonymous).
  */
-export async function ldapWhoAmI(requester: LdapRequester, options: { readonly signal?: AbortSignal } = {}): Promise<string> {
+export async function ldapWhoAmI(
+  requester: LdapRequester,
+  options: { readonly signal?: AbortSignal } = {},
+): Promise<string> {
   const answer = await requester.request({ type: 'extendedRequest', requestName: LDAP_OID.WHO_AM_I }, options);
-  if (answer.op.type !== 'extendedResponse') throw new UnexpectedMessageError('the LDAP server answered "Who am I?" with another operation', { party: 'server' });
+  if (answer.op.type !== 'extendedResponse')
+    throw new UnexpectedMessageError('the LDAP server answered "Who am I?" with another operation', {
+      party: 'server',
+    });
   if (answer.op.result.resultCode !== LDAP_RESULT.SUCCESS) throw ldapBindError(answer.op.result);
   const value = answer.op.responseValue ?? EMPTY;
   try {

@@ -14,7 +14,16 @@ import { LDAP_OID, LDAP_RESULT } from './ldap-messages.js';
 import { LdapRequester } from './ldap-requester.js';
 
 // The requester was first published from this module; its names stay importable from here.
-export { DEFAULT_LDAP_MAX_ENTRIES, LdapRequester, type LdapRequestOptions, type LdapSearchRequest, type LdapSearchResult, type LdapWriter, ldapAttributeValues, ldapSupportedMechanisms } from './ldap-requester.js';
+export {
+  DEFAULT_LDAP_MAX_ENTRIES,
+  LdapRequester,
+  type LdapRequestOptions,
+  type LdapSearchRequest,
+  type LdapSearchResult,
+  type LdapWriter,
+  ldapAttributeValues,
+  ldapSupportedMechanisms,
+} from './ldap-requester.js';
 
 // ---------------------------------------------------------------------------------------------
 // The Node edge
@@ -41,7 +50,11 @@ export interface LdapConnectOptions {
 }
 
 /** Host and port of an `ldap://` or `ldaps://` URL, and whether TLS starts at once. */
-export function ldapUrlTarget(url: string): { readonly host: string; readonly port: number; readonly implicitTls: boolean } {
+export function ldapUrlTarget(url: string): {
+  readonly host: string;
+  readonly port: number;
+  readonly implicitTls: boolean;
+} {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -89,14 +102,18 @@ export class LdapConnection {
     socket.on('error', () => undefined);
     this.#chunks = ldapSocketChunks(socket);
     this.requester = this.#requester();
-    this.#binding = isTls(socket) ? tlsChannelBinding(socket, 'client', { types: ['tls-server-end-point'] }) : undefined;
+    this.#binding = isTls(socket)
+      ? tlsChannelBinding(socket, 'client', { types: ['tls-server-end-point'] })
+      : undefined;
   }
 
   /** Connects to `options.url`, with TLS at once for `ldaps://` and StartTLS when asked. */
   static async connect(options: LdapConnectOptions): Promise<LdapConnection> {
     const { host, port, implicitTls } = ldapUrlTarget(options.url);
     const signal = AbortSignal.timeout(options.timeoutMs ?? 30000);
-    const socket: Socket = implicitTls ? tlsConnect({ host, port, servername: host, ...options.tls }) : netConnect({ host, port });
+    const socket: Socket = implicitTls
+      ? tlsConnect({ host, port, servername: host, ...options.tls })
+      : netConnect({ host, port });
     try {
       await connected(socket, implicitTls, signal);
     } catch (error) {
@@ -125,7 +142,10 @@ export class LdapConnection {
           else resolve();
         });
       });
-    const limits = { ...(this.#options.maxEntries === undefined ? {} : { maxEntries: this.#options.maxEntries }), ...(this.#options.maxMessageBytes === undefined ? {} : { maxMessageBytes: this.#options.maxMessageBytes }) };
+    const limits = {
+      ...(this.#options.maxEntries === undefined ? {} : { maxEntries: this.#options.maxEntries }),
+      ...(this.#options.maxMessageBytes === undefined ? {} : { maxMessageBytes: this.#options.maxMessageBytes }),
+    };
     return new LdapRequester(this.#chunks, write, limits);
   }
 
@@ -156,11 +176,20 @@ export class LdapConnection {
    */
   async startTls(tls: ConnectionOptions = {}): Promise<void> {
     if (this.encrypted) throw new UsageError('TLS is already active on this LDAP connection');
-    const answer = await this.requester.request({ type: 'extendedRequest', requestName: LDAP_OID.START_TLS }, { signal: this.signal() });
-    if (answer.op.type !== 'extendedResponse') throw new UnexpectedMessageError('the LDAP server answered StartTLS with another operation', { party: 'server' });
-    if (answer.op.result.resultCode !== LDAP_RESULT.SUCCESS) throw new UnexpectedMessageError(`the LDAP server refused StartTLS (result code ${answer.op.result.resultCode})`, { party: 'server' });
+    const answer = await this.requester.request(
+      { type: 'extendedRequest', requestName: LDAP_OID.START_TLS },
+      { signal: this.signal() },
+    );
+    if (answer.op.type !== 'extendedResponse')
+      throw new UnexpectedMessageError('the LDAP server answered StartTLS with another operation', { party: 'server' });
+    if (answer.op.result.resultCode !== LDAP_RESULT.SUCCESS)
+      throw new UnexpectedMessageError(
+        `the LDAP server refused StartTLS (result code ${answer.op.result.resultCode})`,
+        { party: 'server' },
+      );
     this.#chunks.detach();
-    if (this.#chunks.pending || this.requester.reader.buffered > 0) throw new MalformedMessageError('the LDAP server sent data in the clear after StartTLS', { party: 'server' });
+    if (this.#chunks.pending || this.requester.reader.buffered > 0)
+      throw new MalformedMessageError('the LDAP server sent data in the clear after StartTLS', { party: 'server' });
     const plain = this.#socket;
     const secure = tlsConnect({ socket: plain, ...tls });
     try {

@@ -121,7 +121,12 @@ export const LDAP_SCOPE = { BASE_OBJECT: 0, SINGLE_LEVEL: 1, WHOLE_SUBTREE: 2 } 
 
 /** The protocol operations saslkit reads and writes. */
 export type LdapProtocolOp =
-  | { readonly type: 'bindRequest'; readonly version: number; readonly name: string; readonly authentication: LdapAuthentication }
+  | {
+      readonly type: 'bindRequest';
+      readonly version: number;
+      readonly name: string;
+      readonly authentication: LdapAuthentication;
+    }
   | { readonly type: 'bindResponse'; readonly result: LdapResult; readonly serverSaslCreds?: Uint8Array | undefined }
   | { readonly type: 'unbindRequest' }
   | {
@@ -139,7 +144,12 @@ export type LdapProtocolOp =
   | { readonly type: 'searchResultDone'; readonly result: LdapResult }
   | { readonly type: 'searchResultReference'; readonly uris: readonly string[] }
   | { readonly type: 'extendedRequest'; readonly requestName: string; readonly requestValue?: Uint8Array | undefined }
-  | { readonly type: 'extendedResponse'; readonly result: LdapResult; readonly responseName?: string | undefined; readonly responseValue?: Uint8Array | undefined }
+  | {
+      readonly type: 'extendedResponse';
+      readonly result: LdapResult;
+      readonly responseName?: string | undefined;
+      readonly responseValue?: Uint8Array | undefined;
+    }
   | { readonly type: 'abandonRequest'; readonly messageId: number }
   /** A request or response saslkit does not read (modify, add, ...), by its identifier octet. */
   | { readonly type: 'other'; readonly tag: number };
@@ -318,7 +328,17 @@ function parseOp(element: BerElement, ctx: Context): LdapProtocolOp {
         return text(a, 'attribute selection', party);
       });
       f.end();
-      return { type: 'searchRequest', baseObject, scope, derefAliases, sizeLimit, timeLimit, typesOnly, filter, attributes };
+      return {
+        type: 'searchRequest',
+        baseObject,
+        scope,
+        derefAliases,
+        sizeLimit,
+        timeLimit,
+        typesOnly,
+        filter,
+        attributes,
+      };
     }
     case LDAP_OP_TAG.searchResultEntry: {
       const f = fields(element, 1, 'SearchResultEntry', ctx);
@@ -363,7 +383,12 @@ function parseOp(element: BerElement, ctx: Context): LdapProtocolOp {
       const name = f.optional(0x8a);
       const responseValue = f.optional(0x8b)?.contents;
       f.end();
-      return { type: 'extendedResponse', result, responseName: name === undefined ? undefined : text(name, 'responseName', party), responseValue };
+      return {
+        type: 'extendedResponse',
+        result,
+        responseName: name === undefined ? undefined : text(name, 'responseName', party),
+        responseValue,
+      };
     }
     case LDAP_OP_TAG.abandonRequest:
       return { type: 'abandonRequest', messageId: int(element, 'AbandonRequest messageID', party) };
@@ -391,7 +416,11 @@ function parseControls(element: BerElement, ctx: Context): LdapControl[] {
     const critical = f.optional(BER_TAG.BOOLEAN);
     const value = f.optional(BER_TAG.OCTET_STRING)?.contents;
     f.end();
-    return { type, criticality: critical === undefined ? false : berBoolean(critical, ctx.party), ...(value === undefined ? {} : { value }) };
+    return {
+      type,
+      criticality: critical === undefined ? false : berBoolean(critical, ctx.party),
+      ...(value === undefined ? {} : { value }),
+    };
   });
 }
 
@@ -402,7 +431,10 @@ function parseControls(element: BerElement, ctx: Context): LdapControl[] {
  */
 export function parseLdapMessage(bytes: Uint8Array, options: LdapParseOptions = {}): LdapMessage {
   const party = options.party ?? 'local';
-  const ctx: Context = { party, limits: { party, ...(options.maxDepth === undefined ? {} : { maxDepth: options.maxDepth }) } };
+  const ctx: Context = {
+    party,
+    limits: { party, ...(options.maxDepth === undefined ? {} : { maxDepth: options.maxDepth }) },
+  };
   const outer = decodeBer(bytes, ctx.limits);
   if (outer.tag !== BER_TAG.SEQUENCE) throw malformed('message is not a SEQUENCE', party);
   const f = fields(outer, 0, 'message', ctx);
@@ -410,7 +442,9 @@ export function parseLdapMessage(bytes: Uint8Array, options: LdapParseOptions = 
   const op = parseOp(f.any('protocol operation'), ctx);
   const controlsElement = f.optional(0xa0);
   f.end();
-  return controlsElement === undefined ? { messageId, op } : { messageId, op, controls: parseControls(controlsElement, ctx) };
+  return controlsElement === undefined
+    ? { messageId, op }
+    : { messageId, op, controls: parseControls(controlsElement, ctx) };
 }
 
 // The encoders live in ldap-encode.ts; re-exported so that the messages and their codec are one import.

@@ -9,7 +9,17 @@ import { ExchangeAbortedError, LimitExceededError, MalformedMessageError, Unexpe
 import { LdapMessageReader } from '../transport/ber.js';
 import { raceSignal } from '../transport/signal.js';
 import type { MessageSource } from '../transport/source.js';
-import { LDAP_OID, LDAP_RESULT, type LdapAttribute, type LdapControl, type LdapMessage, type LdapProtocolOp, type LdapResult, encodeLdapMessage, parseLdapMessage } from './ldap-messages.js';
+import {
+  LDAP_OID,
+  LDAP_RESULT,
+  type LdapAttribute,
+  type LdapControl,
+  type LdapMessage,
+  type LdapProtocolOp,
+  type LdapResult,
+  encodeLdapMessage,
+  parseLdapMessage,
+} from './ldap-messages.js';
 
 /** Writes bytes to the peer; may return a promise (backpressure). */
 export type LdapWriter = (data: Uint8Array) => void | Promise<void>;
@@ -55,8 +65,18 @@ export class LdapRequester {
   #nextId = 1;
   #queue: Promise<unknown> = Promise.resolve();
 
-  constructor(messages: LdapMessageReader | MessageSource<Uint8Array>, write: LdapWriter, options: { readonly maxEntries?: number; readonly maxMessageBytes?: number } = {}) {
-    this.reader = messages instanceof LdapMessageReader ? messages : new LdapMessageReader(messages, { peer: 'server', ...(options.maxMessageBytes === undefined ? {} : { maxMessageBytes: options.maxMessageBytes }) });
+  constructor(
+    messages: LdapMessageReader | MessageSource<Uint8Array>,
+    write: LdapWriter,
+    options: { readonly maxEntries?: number; readonly maxMessageBytes?: number } = {},
+  ) {
+    this.reader =
+      messages instanceof LdapMessageReader
+        ? messages
+        : new LdapMessageReader(messages, {
+            peer: 'server',
+            ...(options.maxMessageBytes === undefined ? {} : { maxMessageBytes: options.maxMessageBytes }),
+          });
     this.#write = write;
     this.#maxEntries = options.maxEntries ?? DEFAULT_LDAP_MAX_ENTRIES;
   }
@@ -80,10 +100,15 @@ export class LdapRequester {
     for (;;) {
       const bytes = await raceSignal(this.reader.readBytes(), signal, { party: 'server' });
       const message = parseLdapMessage(bytes, { party: 'server' });
-      if (message.messageId === 0 && message.op.type === 'extendedResponse' && message.op.responseName === NOTICE_OF_DISCONNECTION) {
+      if (
+        message.messageId === 0 &&
+        message.op.type === 'extendedResponse' &&
+        message.op.responseName === NOTICE_OF_DISCONNECTION
+      ) {
         throw new ExchangeAbortedError('the LDAP server sent a notice of disconnection', { party: 'server' });
       }
-      if (message.messageId !== messageId) throw new UnexpectedMessageError('the LDAP server answered a request that was not made', { party: 'server' });
+      if (message.messageId !== messageId)
+        throw new UnexpectedMessageError('the LDAP server answered a request that was not made', { party: 'server' });
       if (message.op.type === 'other') continue; // IntermediateResponse
       return message;
     }
@@ -114,13 +139,25 @@ export class LdapRequester {
         const { op } = await this.#receive(id, options.signal);
         if (op.type === 'searchResultDone') return { entries, references, result: op.result };
         if (op.type === 'searchResultEntry') {
-          if (entries.length >= this.#maxEntries) throw new LimitExceededError('maxEntries', `the LDAP search returned more than ${this.#maxEntries} entries`, { party: 'server' });
+          if (entries.length >= this.#maxEntries)
+            throw new LimitExceededError(
+              'maxEntries',
+              `the LDAP search returned more than ${this.#maxEntries} entries`,
+              { party: 'server' },
+            );
           entries.push({ objectName: op.objectName, attributes: op.attributes });
         } else if (op.type === 'searchResultReference') {
-          if (references.length >= this.#maxEntries) throw new LimitExceededError('maxEntries', `the LDAP search returned more than ${this.#maxEntries} references`, { party: 'server' });
+          if (references.length >= this.#maxEntries)
+            throw new LimitExceededError(
+              'maxEntries',
+              `the LDAP search returned more than ${this.#maxEntries} references`,
+              { party: 'server' },
+            );
           references.push(...op.uris);
         } else {
-          throw new UnexpectedMessageError('the LDAP server answered a search with another operation', { party: 'server' });
+          throw new UnexpectedMessageError('the LDAP server answered a search with another operation', {
+            party: 'server',
+          });
         }
       }
     });
@@ -138,7 +175,9 @@ export function ldapAttributeValues(attributes: readonly LdapAttribute[], name: 
       try {
         out.push(decoder.decode(value));
       } catch {
-        throw new MalformedMessageError(`LDAP attribute ${wanted.length <= 64 ? name : 'value'} is not valid UTF-8`, { party: 'server' });
+        throw new MalformedMessageError(`LDAP attribute ${wanted.length <= 64 ? name : 'value'} is not valid UTF-8`, {
+          party: 'server',
+        });
       }
     }
   }
@@ -150,12 +189,23 @@ export function ldapAttributeValues(attributes: readonly LdapAttribute[], name: 
  * DN. An empty list when the server shows none (slapd hides it from anonymous users when its
  * ACLs say so).
  */
-export async function ldapSupportedMechanisms(requester: LdapRequester, options: LdapRequestOptions = {}): Promise<string[]> {
+export async function ldapSupportedMechanisms(
+  requester: LdapRequester,
+  options: LdapRequestOptions = {},
+): Promise<string[]> {
   const found = await requester.search(
-    { baseObject: '', scope: 0, derefAliases: 0, sizeLimit: 1, timeLimit: 0, typesOnly: false, filter: { present: 'objectClass' }, attributes: ['supportedSASLMechanisms'] },
+    {
+      baseObject: '',
+      scope: 0,
+      derefAliases: 0,
+      sizeLimit: 1,
+      timeLimit: 0,
+      typesOnly: false,
+      filter: { present: 'objectClass' },
+      attributes: ['supportedSASLMechanisms'],
+    },
     options,
   );
   if (found.result.resultCode !== LDAP_RESULT.SUCCESS) return [];
   return found.entries.flatMap((entry) => ldapAttributeValues(entry.attributes, 'supportedSASLMechanisms'));
 }
-

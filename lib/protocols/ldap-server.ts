@@ -17,7 +17,14 @@ import { EMPTY, utf8 } from '../bytes.js';
 import type { ChannelBindingSource, ChannelBindingType } from '../channel-binding.js';
 import type { SessionOptions } from '../core.js';
 import { PromiseServerSession } from '../drivers/promise.js';
-import { ExchangeAbortedError, MalformedMessageError, MechanismUnavailableError, UnexpectedMessageError, UsageError, isSaslError } from '../errors.js';
+import {
+  ExchangeAbortedError,
+  MalformedMessageError,
+  MechanismUnavailableError,
+  UnexpectedMessageError,
+  UsageError,
+  isSaslError,
+} from '../errors.js';
 import type { Authenticated } from '../exchange.js';
 import type { ServerOptions } from '../options.js';
 import { type SASLAuth, sendsSecretInClear } from '../registry.js';
@@ -26,7 +33,17 @@ import { raceSignal } from '../transport/signal.js';
 import type { MessageSource } from '../transport/source.js';
 import { OPENLDAP_CB_NAME, openLdapChannelBinding } from './ldap-client.js';
 import type { LdapWriter } from './ldap-requester.js';
-import { LDAP_OID, LDAP_RESULT, type LdapAttribute, type LdapMessage, type LdapProtocolOp, encodeLdapMessage, encodeLdapResultResponse, ldapResponseTagFor, parseLdapMessage } from './ldap-messages.js';
+import {
+  LDAP_OID,
+  LDAP_RESULT,
+  type LdapAttribute,
+  type LdapMessage,
+  type LdapProtocolOp,
+  encodeLdapMessage,
+  encodeLdapResultResponse,
+  ldapResponseTagFor,
+  parseLdapMessage,
+} from './ldap-messages.js';
 import { advertisedMechanisms, serverOptionsFor } from './profile.js';
 
 /** What the host hands over after starting TLS for StartTLS. */
@@ -93,12 +110,16 @@ function prepared(options: ServerOptions | undefined): ServerOptions {
 
 /** The result code and fixed diagnostic text a server sends for a failed bind. */
 export function ldapResultFor(error: unknown): { readonly resultCode: number; readonly diagnosticMessage: string } {
-  if (!isSaslError(error)) return { resultCode: LDAP_RESULT.OTHER, diagnosticMessage: 'authentication could not be completed' };
+  if (!isSaslError(error))
+    return { resultCode: LDAP_RESULT.OTHER, diagnosticMessage: 'authentication could not be completed' };
   switch (error.code) {
     case 'AUTHENTICATION_FAILED':
       return { resultCode: LDAP_RESULT.INVALID_CREDENTIALS, diagnosticMessage: 'authentication failed' };
     case 'AUTHORIZATION_FAILED':
-      return { resultCode: LDAP_RESULT.INSUFFICIENT_ACCESS_RIGHTS, diagnosticMessage: 'not authorized to use the requested authorization identity' };
+      return {
+        resultCode: LDAP_RESULT.INSUFFICIENT_ACCESS_RIGHTS,
+        diagnosticMessage: 'not authorized to use the requested authorization identity',
+      };
     case 'MECHANISM_UNAVAILABLE':
       return { resultCode: LDAP_RESULT.AUTH_METHOD_NOT_SUPPORTED, diagnosticMessage: 'mechanism not supported' };
     case 'TIMEOUT':
@@ -124,7 +145,8 @@ const GS2_P = utf8('p=');
  */
 function cyrusPlusName(name: string, initial: Uint8Array | undefined, offered: readonly string[]): string {
   const plus = `${name}-PLUS`;
-  if (!name.startsWith('SCRAM-') || name.endsWith('-PLUS') || !offered.includes(plus) || initial === undefined) return name;
+  if (!name.startsWith('SCRAM-') || name.endsWith('-PLUS') || !offered.includes(plus) || initial === undefined)
+    return name;
   return initial.length > 2 && initial[0] === GS2_P[0] && initial[1] === GS2_P[1] ? plus : name;
 }
 
@@ -148,7 +170,13 @@ export class LdapServerConnection {
 
   constructor(args: LdapServerAuthOptions) {
     this.#args = args;
-    this.reader = args.messages instanceof LdapMessageReader ? args.messages : new LdapMessageReader(args.messages, { peer: 'client', ...(args.maxMessageBytes === undefined ? {} : { maxMessageBytes: args.maxMessageBytes }) });
+    this.reader =
+      args.messages instanceof LdapMessageReader
+        ? args.messages
+        : new LdapMessageReader(args.messages, {
+            peer: 'client',
+            ...(args.maxMessageBytes === undefined ? {} : { maxMessageBytes: args.maxMessageBytes }),
+          });
     this.#write = args.write;
     this.#options = prepared(args.options);
     this.#tls = args.tls === true;
@@ -167,9 +195,15 @@ export class LdapServerConnection {
   /** The mechanism names offered now (in the rootDSE) and accepted, given TLS, channel binding and `allowPlaintext`. */
   get mechanisms(): string[] {
     const options = this.#options;
-    const names = advertisedMechanisms(this.#args.auth, { channelBinding: (options.channelBindingData?.types.length ?? 0) > 0, requireChannelBinding: options.requireChannelBinding === true });
+    const names = advertisedMechanisms(this.#args.auth, {
+      channelBinding: (options.channelBindingData?.types.length ?? 0) > 0,
+      requireChannelBinding: options.requireChannelBinding === true,
+    });
     const holdBack = !this.#tls && this.#args.startTls !== undefined && this.#args.allowPlaintext !== true;
-    return names.filter((name) => (name !== 'EXTERNAL' || options.externalIdentity !== undefined) && !(holdBack && sendsSecretInClear(name)));
+    return names.filter(
+      (name) =>
+        (name !== 'EXTERNAL' || options.externalIdentity !== undefined) && !(holdBack && sendsSecretInClear(name)),
+    );
   }
 
   async #send(messageId: number, op: LdapProtocolOp): Promise<void> {
@@ -177,7 +211,13 @@ export class LdapServerConnection {
     await this.#write(encodeLdapMessage({ messageId, op }));
   }
 
-  async #result(messageId: number, type: 'bindResponse' | 'searchResultDone' | 'extendedResponse', resultCode: number, diagnosticMessage = '', extra: { serverSaslCreds?: Uint8Array; responseName?: string; responseValue?: Uint8Array } = {}): Promise<void> {
+  async #result(
+    messageId: number,
+    type: 'bindResponse' | 'searchResultDone' | 'extendedResponse',
+    resultCode: number,
+    diagnosticMessage = '',
+    extra: { serverSaslCreds?: Uint8Array; responseName?: string; responseValue?: Uint8Array } = {},
+  ): Promise<void> {
     const result = { resultCode, matchedDN: '', diagnosticMessage };
     const op: LdapProtocolOp =
       type === 'bindResponse'
@@ -209,7 +249,11 @@ export class LdapServerConnection {
   async #disconnect(): Promise<void> {
     this.#fatal = true;
     try {
-      await this.#send(0, { type: 'extendedResponse', result: { resultCode: LDAP_RESULT.PROTOCOL_ERROR, matchedDN: '', diagnosticMessage: 'malformed LDAP message' }, responseName: LDAP_OID.NOTICE_OF_DISCONNECTION });
+      await this.#send(0, {
+        type: 'extendedResponse',
+        result: { resultCode: LDAP_RESULT.PROTOCOL_ERROR, matchedDN: '', diagnosticMessage: 'malformed LDAP message' },
+        responseName: LDAP_OID.NOTICE_OF_DISCONNECTION,
+      });
     } catch {
       // The connection is gone; the error that brought us here is what we report.
     }
@@ -253,7 +297,14 @@ export class LdapServerConnection {
         case 'other': {
           const tag = ldapResponseTagFor(op.tag);
           if (tag !== undefined) {
-            if (!this.#closed) await this.#write(encodeLdapResultResponse(messageId, tag, { resultCode: LDAP_RESULT.UNWILLING_TO_PERFORM, matchedDN: '', diagnosticMessage: 'this server only authenticates' }));
+            if (!this.#closed)
+              await this.#write(
+                encodeLdapResultResponse(messageId, tag, {
+                  resultCode: LDAP_RESULT.UNWILLING_TO_PERFORM,
+                  matchedDN: '',
+                  diagnosticMessage: 'this server only authenticates',
+                }),
+              );
             continue;
           }
           break;
@@ -271,8 +322,12 @@ export class LdapServerConnection {
    * Runs one bind. Undefined: answered, go on (an anonymous bind, a refused simple bind);
    * `restart`: the client began another bind mid-exchange; else the verified identity.
    */
-  async #bind(messageId: number, op: Extract<LdapProtocolOp, { type: 'bindRequest' }>): Promise<{ authenticated: Authenticated } | { restart: LdapMessage } | undefined> {
-    const bindResponse = (code: number, text = '', creds?: Uint8Array): Promise<void> => this.#result(messageId, 'bindResponse', code, text, creds === undefined ? {} : { serverSaslCreds: creds });
+  async #bind(
+    messageId: number,
+    op: Extract<LdapProtocolOp, { type: 'bindRequest' }>,
+  ): Promise<{ authenticated: Authenticated } | { restart: LdapMessage } | undefined> {
+    const bindResponse = (code: number, text = '', creds?: Uint8Array): Promise<void> =>
+      this.#result(messageId, 'bindResponse', code, text, creds === undefined ? {} : { serverSaslCreds: creds });
     if (op.version !== 3) {
       await bindResponse(LDAP_RESULT.PROTOCOL_ERROR, 'only LDAPv3 is supported');
       return undefined;
@@ -281,24 +336,36 @@ export class LdapServerConnection {
     if ('simple' in a) {
       // An anonymous bind (no name, no password) is always fine; saslkit serves no other simple bind.
       if (op.name === '' && a.simple.length === 0) await bindResponse(LDAP_RESULT.SUCCESS);
-      else await bindResponse(a.simple.length === 0 ? LDAP_RESULT.UNWILLING_TO_PERFORM : LDAP_RESULT.AUTH_METHOD_NOT_SUPPORTED, 'use a SASL bind');
+      else
+        await bindResponse(
+          a.simple.length === 0 ? LDAP_RESULT.UNWILLING_TO_PERFORM : LDAP_RESULT.AUTH_METHOD_NOT_SUPPORTED,
+          'use a SASL bind',
+        );
       return undefined;
     }
     const name = a.sasl.mechanism;
     const offered = this.mechanisms;
-    const mechanism = offered.includes(name) ? this.#args.auth.getServer(cyrusPlusName(name, a.sasl.credentials, offered)) : undefined;
+    const mechanism = offered.includes(name)
+      ? this.#args.auth.getServer(cyrusPlusName(name, a.sasl.credentials, offered))
+      : undefined;
     if (mechanism === undefined) {
       // An empty name is how a client aborts a bind (RFC 4513 5.2.1.2): answered the same way.
       await bindResponse(LDAP_RESULT.AUTH_METHOD_NOT_SUPPORTED, 'mechanism not supported');
       throw new MechanismUnavailableError('the client chose a mechanism the server did not offer', { party: 'client' });
     }
     const initial = a.sasl.credentials;
-    const session = new PromiseServerSession(mechanism.server(this.#options, initial), { ...this.#args.session, mechanism: mechanism.name, initialResponse: initial });
+    const session = new PromiseServerSession(mechanism.server(this.#options, initial), {
+      ...this.#args.session,
+      mechanism: mechanism.name,
+      initialResponse: initial,
+    });
     let currentId = messageId;
     try {
       let step = await session.start();
       while (!step.done) {
-        await this.#result(currentId, 'bindResponse', LDAP_RESULT.SASL_BIND_IN_PROGRESS, '', { serverSaslCreds: step.challenge });
+        await this.#result(currentId, 'bindResponse', LDAP_RESULT.SASL_BIND_IN_PROGRESS, '', {
+          serverSaslCreds: step.challenge,
+        });
         const reply = await this.#read(mechanism.name);
         const r = reply.op;
         if (r.type !== 'bindRequest' || !('sasl' in r.authentication) || r.authentication.sasl.mechanism !== name) {
@@ -310,7 +377,13 @@ export class LdapServerConnection {
         step = await session.respond(r.authentication.sasl.credentials ?? EMPTY);
       }
       const outcome = step.outcome;
-      await this.#result(currentId, 'bindResponse', LDAP_RESULT.SUCCESS, '', outcome.additionalData === undefined ? {} : { serverSaslCreds: outcome.additionalData });
+      await this.#result(
+        currentId,
+        'bindResponse',
+        LDAP_RESULT.SUCCESS,
+        '',
+        outcome.additionalData === undefined ? {} : { serverSaslCreds: outcome.additionalData },
+      );
       this.#bound = outcome;
       return { authenticated: outcome };
     } catch (error) {
@@ -329,7 +402,12 @@ export class LdapServerConnection {
 
   async #search(messageId: number, op: Extract<LdapProtocolOp, { type: 'searchRequest' }>): Promise<void> {
     if (op.baseObject !== '' || op.scope !== 0) {
-      await this.#result(messageId, 'searchResultDone', LDAP_RESULT.UNWILLING_TO_PERFORM, 'this server only authenticates');
+      await this.#result(
+        messageId,
+        'searchResultDone',
+        LDAP_RESULT.UNWILLING_TO_PERFORM,
+        'this server only authenticates',
+      );
       return;
     }
     const wanted = op.attributes.map((a) => a.toLowerCase());
@@ -337,13 +415,17 @@ export class LdapServerConnection {
     const values: Record<string, string[]> = {
       supportedSASLMechanisms: this.mechanisms,
       supportedLDAPVersion: ['3'],
-      supportedExtension: [LDAP_OID.WHO_AM_I, ...(this.#args.startTls !== undefined && !this.#tls ? [LDAP_OID.START_TLS] : [])],
+      supportedExtension: [
+        LDAP_OID.WHO_AM_I,
+        ...(this.#args.startTls !== undefined && !this.#tls ? [LDAP_OID.START_TLS] : []),
+      ],
     };
     const attributes: LdapAttribute[] = [];
     if (wanted.length === 0 || wanted.includes('*')) attributes.push({ type: 'objectClass', values: [utf8('top')] });
     for (const type of ROOT_DSE_OPERATIONAL) {
       const list = values[type] ?? [];
-      if ((all || wanted.includes(type.toLowerCase())) && list.length > 0) attributes.push({ type, values: op.typesOnly ? [] : list.map(utf8) });
+      if ((all || wanted.includes(type.toLowerCase())) && list.length > 0)
+        attributes.push({ type, values: op.typesOnly ? [] : list.map(utf8) });
     }
     await this.#send(messageId, { type: 'searchResultEntry', objectName: '', attributes });
     await this.#result(messageId, 'searchResultDone', LDAP_RESULT.SUCCESS);
@@ -353,7 +435,9 @@ export class LdapServerConnection {
     if (requestName === LDAP_OID.WHO_AM_I) {
       const bound = this.#bound;
       // RFC 4532: the response value is the authzId, empty (but present) for an anonymous connection.
-      await this.#result(messageId, 'extendedResponse', LDAP_RESULT.SUCCESS, '', { responseValue: bound === undefined ? EMPTY : utf8(`u:${bound.authzid}`) });
+      await this.#result(messageId, 'extendedResponse', LDAP_RESULT.SUCCESS, '', {
+        responseValue: bound === undefined ? EMPTY : utf8(`u:${bound.authzid}`),
+      });
       return;
     }
     if (requestName !== LDAP_OID.START_TLS) {
@@ -362,14 +446,17 @@ export class LdapServerConnection {
       return;
     }
     const startTls = this.#args.startTls;
-    const refuse = (code: number, text: string): Promise<void> => this.#result(messageId, 'extendedResponse', code, text, { responseName: LDAP_OID.START_TLS });
+    const refuse = (code: number, text: string): Promise<void> =>
+      this.#result(messageId, 'extendedResponse', code, text, { responseName: LDAP_OID.START_TLS });
     if (this.#tls) return refuse(LDAP_RESULT.OPERATIONS_ERROR, 'TLS is already active');
     if (startTls === undefined) return refuse(LDAP_RESULT.PROTOCOL_ERROR, 'StartTLS is not available');
     // Once a client authenticated in the clear, TLS would not protect what it already sent.
     if (this.#bound !== undefined) return refuse(LDAP_RESULT.UNWILLING_TO_PERFORM, 'StartTLS after a bind');
     if (this.reader.buffered > 0) {
       await this.#disconnect();
-      throw new MalformedMessageError('the LDAP client sent data after StartTLS before its answer', { party: 'client' });
+      throw new MalformedMessageError('the LDAP client sent data after StartTLS before its answer', {
+        party: 'client',
+      });
     }
     await refuse(LDAP_RESULT.SUCCESS, '');
     const transport = await startTls();
@@ -386,7 +473,8 @@ export class LdapServerConnection {
    */
   async serve(onBind?: (authenticated: Authenticated) => void | Promise<void>): Promise<void> {
     const maxFailed = this.#args.maxFailedBinds ?? 10;
-    if (!Number.isInteger(maxFailed) || maxFailed < 1) throw new UsageError('maxFailedBinds must be a positive integer');
+    if (!Number.isInteger(maxFailed) || maxFailed < 1)
+      throw new UsageError('maxFailedBinds must be a positive integer');
     let failed = 0;
     for (;;) {
       try {
@@ -394,7 +482,7 @@ export class LdapServerConnection {
         await onBind?.(who);
       } catch (error) {
         if (this.#fatal) throw error;
-        if (isSaslError(error) && (error).code === 'ABORTED' && this.#closed) return;
+        if (isSaslError(error) && error.code === 'ABORTED' && this.#closed) return;
         if (++failed >= maxFailed) throw error;
       }
     }
@@ -406,7 +494,9 @@ export class LdapServerConnection {
  * resolves with the verified identity and the connection, to go on serving with
  * {@link LdapServerConnection.serve} or `authenticate`.
  */
-export async function ldapServerAuth(args: LdapServerAuthOptions): Promise<{ readonly authenticated: Authenticated; readonly connection: LdapServerConnection }> {
+export async function ldapServerAuth(
+  args: LdapServerAuthOptions,
+): Promise<{ readonly authenticated: Authenticated; readonly connection: LdapServerConnection }> {
   const connection = new LdapServerConnection(args);
   return { authenticated: await connection.authenticate(), connection };
 }

@@ -2,7 +2,7 @@
  * The Node edge of the LDAP profile on the server side: {@link serveLdapSocket} serves one
  * accepted socket (plain, or TLS for `ldaps://`) with {@link LdapServerConnection}, starting TLS
  * in place for StartTLS, with the connection's channel-binding data for SCRAM-*-PLUS and, when
- * the host says how, EXTERNAL from a verified client certificate. 
+ * the host says how, EXTERNAL from a verified client certificate.
  * @module
  */
 import type { Socket } from 'node:net';
@@ -40,9 +40,17 @@ function closeWhenIdle(socket: Socket, ms: number): void {
   }
 }
 
-function tlsOptions(base: ServerOptions | undefined, socket: TLSSocket, identity: LdapSocketOptions['certificateIdentity']): ServerOptions {
+function tlsOptions(
+  base: ServerOptions | undefined,
+  socket: TLSSocket,
+  identity: LdapSocketOptions['certificateIdentity'],
+): ServerOptions {
   const external = identity !== undefined && socket.authorized ? identity(socket) : undefined;
-  return { ...base, channelBindingData: tlsChannelBinding(socket, 'server'), ...(external === undefined ? {} : { externalIdentity: external }) };
+  return {
+    ...base,
+    channelBindingData: tlsChannelBinding(socket, 'server'),
+    ...(external === undefined ? {} : { externalIdentity: external }),
+  };
 }
 
 function write(socket: Socket): (data: Uint8Array) => Promise<void> {
@@ -60,7 +68,10 @@ function write(socket: Socket): (data: Uint8Array) => Promise<void> {
  * sets `authorized` for a client certificate (only tls.Server's connection handler checks it).
  */
 function upgrade(plain: Socket, tls: SecureContextOptions, requestCert: boolean): Promise<TLSSocket> {
-  const upgrader = createTlsServer({ ...tls, ...(requestCert ? { requestCert: true, rejectUnauthorized: false } : {}) });
+  const upgrader = createTlsServer({
+    ...tls,
+    ...(requestCert ? { requestCert: true, rejectUnauthorized: false } : {}),
+  });
   return new Promise<TLSSocket>((resolve, reject) => {
     const failed = (error?: unknown): void => {
       reject(new ExchangeAbortedError('the TLS handshake failed', { party: 'client', cause: error }));
@@ -89,7 +100,11 @@ function withLocalAddress(options: ServerOptions | undefined, socket: Socket): S
  * is served as `ldaps://`. Resolves when the connection ended normally; rejects with the typed
  * error that ended it otherwise (a malformed message, too many failed binds, a failed handshake).
  */
-export async function serveLdapSocket(socket: Socket, options: LdapSocketOptions, onBind?: (authenticated: Authenticated) => void | Promise<void>): Promise<void> {
+export async function serveLdapSocket(
+  socket: Socket,
+  options: LdapSocketOptions,
+  onBind?: (authenticated: Authenticated) => void | Promise<void>,
+): Promise<void> {
   // Errors end the reads (ABORTED); a socket without a listener would crash the process.
   socket.on('error', () => undefined);
   const idle = options.idleTimeoutMs ?? DEFAULT_LDAP_IDLE_TIMEOUT_MS;
@@ -104,7 +119,10 @@ export async function serveLdapSocket(socket: Socket, options: LdapSocketOptions
       : async (): Promise<LdapServerTransport> => {
           chunks.detach();
           // Bytes that reached us in the clear after StartTLS would be injected into the TLS session.
-          if (chunks.pending) throw new MalformedMessageError('the LDAP client sent data after StartTLS before its answer', { party: 'client' });
+          if (chunks.pending)
+            throw new MalformedMessageError('the LDAP client sent data after StartTLS before its answer', {
+              party: 'client',
+            });
           const tls = await upgrade(socket, context, options.requestCert === true);
           tls.on('error', () => undefined);
           closeWhenIdle(tls, idle);

@@ -5,15 +5,21 @@
  */
 import type { ClientCredentials } from '../credentials.js';
 import { PromiseClientSession } from '../drivers/promise.js';
-import {
-  type SaslError,
-  UnexpectedMessageError,
-  UsageError,
-} from '../errors.js';
+import { type SaslError, UnexpectedMessageError, UsageError } from '../errors.js';
 import { type ClientMechanism, type ClientOptions } from '../mechanism.js';
 import { type ChooseOptions, type ClientChoice, SASLAuth } from '../registry.js';
 import { type LineSource, type LineWriter } from '../transport/lines.js';
-import { CANCEL_LINE, LineInput, type LineLimits, type ProfileContext, ProfileFailure, decodeLineData, encodeInitialResponse, encodeLineData, writeLines } from './line-input.js';
+import {
+  CANCEL_LINE,
+  LineInput,
+  type LineLimits,
+  type ProfileContext,
+  ProfileFailure,
+  decodeLineData,
+  encodeInitialResponse,
+  encodeLineData,
+  writeLines,
+} from './line-input.js';
 
 export type ClientReply =
   | { readonly kind: 'challenge'; readonly data: string }
@@ -117,10 +123,21 @@ export interface LineClientResult {
  * credentials and the transport) and the options to run it with, through
  * {@link SASLAuth.negotiateClient}: the GS2 channel-binding flag follows RFC 5802 section 6. @internal
  */
-export function pickClientMechanism(args: LineClientAuthOptions, offered: Iterable<string> | undefined, protocol: string): ClientChoice {
+export function pickClientMechanism(
+  args: LineClientAuthOptions,
+  offered: Iterable<string> | undefined,
+  protocol: string,
+): ClientChoice {
   const registry = args.auth ?? SASLAuth.all();
-  if (args.mechanism === undefined && offered === undefined) throw new UsageError(`${protocol}: pass the mechanism to use, or what the server offers`);
-  return registry.negotiateClient(offered, { mechanism: args.mechanism, credentials: args.credentials, choose: args.choose, client: args.client, peer: `the ${protocol} server` });
+  if (args.mechanism === undefined && offered === undefined)
+    throw new UsageError(`${protocol}: pass the mechanism to use, or what the server offers`);
+  return registry.negotiateClient(offered, {
+    mechanism: args.mechanism,
+    credentials: args.credentials,
+    choose: args.choose,
+    client: args.client,
+    peer: `the ${protocol} server`,
+  });
 }
 
 /**
@@ -131,12 +148,20 @@ export function pickClientMechanism(args: LineClientAuthOptions, offered: Iterab
  * When the client mechanism cannot answer a challenge, the client cancels, consumes the
  * server's reply to that, and rejects with its own error. @internal
  */
-export async function runClientProfile(dialect: ClientDialect, args: LineClientAuthOptions, pick: () => ClientChoice, defaultMaxLineLength: number): Promise<LineClientResult> {
+export async function runClientProfile(
+  dialect: ClientDialect,
+  args: LineClientAuthOptions,
+  pick: () => ClientChoice,
+  defaultMaxLineLength: number,
+): Promise<LineClientResult> {
   const { mechanism, client } = pick();
   const limits = args.limits ?? {};
   const input = new LineInput(args.lines, limits.maxLineLength ?? defaultMaxLineLength, limits.signal);
   const context: ProfileContext = { mechanism: mechanism.name, party: 'server' };
-  const session = new PromiseClientSession(mechanism.client(args.credentials, client), { ...limits, mechanism: mechanism.name });
+  const session = new PromiseClientSession(mechanism.client(args.credentials, client), {
+    ...limits,
+    mechanism: mechanism.name,
+  });
   let roundTrips = 0;
   const send = async (lines: readonly string[]): Promise<void> => {
     roundTrips += 1;
@@ -168,7 +193,8 @@ export async function runClientProfile(dialect: ClientDialect, args: LineClientA
         try {
           const data = decodeLineData(reply.data, 'server challenge', context);
           if (pending !== undefined) {
-            if (data.length > 0) throw new UnexpectedMessageError('expected an empty challenge before the initial response', context);
+            if (data.length > 0)
+              throw new UnexpectedMessageError('expected an empty challenge before the initial response', context);
             response = pending;
             pending = undefined;
           } else {
@@ -181,7 +207,8 @@ export async function runClientProfile(dialect: ClientDialect, args: LineClientA
         }
         await send(dialect.response(response));
       } else if (reply.kind === 'success') {
-        if (pending !== undefined) throw new UnexpectedMessageError('the server reported success before the client authenticated', context);
+        if (pending !== undefined)
+          throw new UnexpectedMessageError('the server reported success before the client authenticated', context);
         const outcome = await session.success(reply.data);
         return { mechanism: mechanism.name, serverVerified: outcome.serverVerified, roundTrips, text: reply.text };
       } else {

@@ -17,7 +17,14 @@ import {
 } from '../errors.js';
 import { isPromiseLike } from '../exchange.js';
 import { MECHANISM_NAME } from '../mechanism.js';
-import { type LineSink, type LineSource, type LineWriter, cancelLines, lineIterator, pollLines } from '../transport/lines.js';
+import {
+  type LineSink,
+  type LineSource,
+  type LineWriter,
+  cancelLines,
+  lineIterator,
+  pollLines,
+} from '../transport/lines.js';
 import { type WaitContext, raceSignal, signalError } from '../transport/signal.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -35,13 +42,20 @@ export function encodeInitialResponse(data: Uint8Array): string {
 }
 
 /** Decodes an initial-response argument: `=` is an empty response; anything else must be strict base64. */
-export function decodeInitialResponse(token: string, options?: { mechanism?: string | undefined; party?: Party }): Uint8Array {
+export function decodeInitialResponse(
+  token: string,
+  options?: { mechanism?: string | undefined; party?: Party },
+): Uint8Array {
   if (token === '=') return EMPTY;
   return fromBase64(token, 'initial response', { party: 'client', ...options });
 }
 
 /** Decodes the base64 text of a challenge or response line; an empty line is an empty message. */
-export function decodeLineData(text: string, what: string, options?: { mechanism?: string | undefined; party?: Party }): Uint8Array {
+export function decodeLineData(
+  text: string,
+  what: string,
+  options?: { mechanism?: string | undefined; party?: Party },
+): Uint8Array {
   if (text === '') return EMPTY;
   return fromBase64(text, what, options);
 }
@@ -195,8 +209,14 @@ export class LineInput implements LineSink {
 
   /** Rejects a line over the limit. */
   check(line: string, context: ProfileContext): void {
-    if (line.length > this.maxLineLength || (line.length * 3 > this.maxLineLength && utf8Length(line) > this.maxLineLength)) {
-      throw new ProfileFailure('tooLong', new LimitExceededError('maxLineLength', `a line is longer than ${this.maxLineLength} octets`, context));
+    if (
+      line.length > this.maxLineLength ||
+      (line.length * 3 > this.maxLineLength && utf8Length(line) > this.maxLineLength)
+    ) {
+      throw new ProfileFailure(
+        'tooLong',
+        new LimitExceededError('maxLineLength', `a line is longer than ${this.maxLineLength} octets`, context),
+      );
     }
   }
 
@@ -244,11 +264,18 @@ export class LineInput implements LineSink {
 
   #failed(cause: unknown, context: ProfileContext): ProfileFailure {
     this.#closed = true;
-    return new ProfileFailure(undefined, new ExchangeAbortedError('the connection failed during authentication', { ...context, cause }));
+    return new ProfileFailure(
+      undefined,
+      new ExchangeAbortedError('the connection failed during authentication', { ...context, cause }),
+    );
   }
 
   #accept(value: unknown, context: ProfileContext): string {
-    if (typeof value !== 'string') throw new ProfileFailure(undefined, new UsageError('a line source produced something that is not a string', { mechanism: context.mechanism }));
+    if (typeof value !== 'string')
+      throw new ProfileFailure(
+        undefined,
+        new UsageError('a line source produced something that is not a string', { mechanism: context.mechanism }),
+      );
     const line = value.endsWith('\r') ? value.slice(0, -1) : value;
     this.check(line, context);
     return line;
@@ -264,7 +291,10 @@ export interface LineConsumer {
 }
 
 function closedFailure(context: ProfileContext): ProfileFailure {
-  return new ProfileFailure(undefined, new ExchangeAbortedError('the connection closed during authentication', context));
+  return new ProfileFailure(
+    undefined,
+    new ExchangeAbortedError('the connection closed during authentication', context),
+  );
 }
 
 /**
@@ -279,7 +309,12 @@ export function writeLines(write: LineWriter, lines: readonly string[]): Promise
   return undefined;
 }
 
-async function writeRest(pending: PromiseLike<unknown>, write: LineWriter, lines: readonly string[], from: number): Promise<void> {
+async function writeRest(
+  pending: PromiseLike<unknown>,
+  write: LineWriter,
+  lines: readonly string[],
+  from: number,
+): Promise<void> {
   await pending;
   for (let i = from; i < lines.length; i++) await write(lines[i] as string);
 }
@@ -315,9 +350,11 @@ export function decodeOrFail(decode: () => Uint8Array): Uint8Array {
  */
 export function parseAuthCommand(command: string, verb: string): AuthCommand {
   const context = { party: 'client' as const };
-  if (!isPrintableAscii(command)) throw syntaxError(`the ${verb} command has characters outside printable ASCII`, context);
+  if (!isPrintableAscii(command))
+    throw syntaxError(`the ${verb} command has characters outside printable ASCII`, context);
   const words = command.trimEnd().split(' ');
-  if (words.length < 2 || words.length > 3 || (words[0] ?? '').toUpperCase() !== verb) throw syntaxError(`expected ${verb} mechanism [initial-response]`, context);
+  if (words.length < 2 || words.length > 3 || (words[0] ?? '').toUpperCase() !== verb)
+    throw syntaxError(`expected ${verb} mechanism [initial-response]`, context);
   const mechanism = words[1] ?? '';
   if (!MECHANISM_NAME.test(mechanism)) throw syntaxError(`the ${verb} command names no valid mechanism`, context);
   const initial = words[2];

@@ -8,18 +8,29 @@
  */
 import type { ServerStep } from '../core.js';
 import { PromiseServerSession } from '../drivers/promise.js';
-import {
-  ExchangeAbortedError,
-  MechanismUnavailableError,
-  UnexpectedMessageError,
-  isSaslError,
-} from '../errors.js';
+import { ExchangeAbortedError, MechanismUnavailableError, UnexpectedMessageError, isSaslError } from '../errors.js';
 import { type Authenticated } from '../exchange.js';
 import type { ServerOptions } from '../options.js';
 import { SASLAuth } from '../registry.js';
 import { type LineSource, type LineWriter } from '../transport/lines.js';
 import { serverOptionsFor } from './profile.js';
-import { type AuthCommand, CANCEL, CANCEL_LINE, type LineConsumer, LineInput, type LineLimits, ProfileFailure, type ProfileContext, type ReplyKind, type ReplyTexts, decodeInitialResponse, decodeLineData, decodeOrFail, encodeLineData, writeLines } from './line-input.js';
+import {
+  type AuthCommand,
+  CANCEL,
+  CANCEL_LINE,
+  type LineConsumer,
+  LineInput,
+  type LineLimits,
+  ProfileFailure,
+  type ProfileContext,
+  type ReplyKind,
+  type ReplyTexts,
+  decodeInitialResponse,
+  decodeLineData,
+  decodeOrFail,
+  encodeLineData,
+  writeLines,
+} from './line-input.js';
 
 export interface ServerDialect {
   /** Whether success can carry additional data (ManageSieve); otherwise it goes out as a final challenge. */
@@ -31,7 +42,11 @@ export interface ServerDialect {
   /** The lines that carry a challenge. */
   challenge(data: Uint8Array): readonly string[];
   /** Parses one client response from its first line (reading more lines if its grammar has literals): its data, or {@link CANCEL}. */
-  parseResponse(line: string, input: LineInput, context: ProfileContext): Uint8Array | typeof CANCEL | Promise<Uint8Array | typeof CANCEL>;
+  parseResponse(
+    line: string,
+    input: LineInput,
+    context: ProfileContext,
+  ): Uint8Array | typeof CANCEL | Promise<Uint8Array | typeof CANCEL>;
   /** The reply lines for an outcome. */
   reply(kind: ReplyKind, outcome: Authenticated | undefined): readonly string[];
 }
@@ -123,7 +138,12 @@ function classify(thrown: unknown): { kind: ReplyKind | undefined; error: unknow
  * credential store threw. `service` is the protocol's service name for the mechanisms (see
  * {@link serverOptionsFor}). @internal
  */
-export function runServerProfile(dialect: ServerDialect, args: LineServerAuthOptions, defaultMaxLineLength: number, service?: string): Promise<Authenticated> {
+export function runServerProfile(
+  dialect: ServerDialect,
+  args: LineServerAuthOptions,
+  defaultMaxLineLength: number,
+  service?: string,
+): Promise<Authenticated> {
   return new Promise((resolve, reject) => {
     void new ServerRun(dialect, args, defaultMaxLineLength, resolve, reject, service).drive(undefined);
   });
@@ -162,7 +182,14 @@ class ServerRun implements LineConsumer {
   // Set once server-final data went out as a challenge: the next line acknowledges it.
   #final: Authenticated | undefined;
 
-  constructor(dialect: ServerDialect, args: LineServerAuthOptions, defaultMaxLineLength: number, resolve: (outcome: Authenticated) => void, reject: (error: unknown) => void, service: string | undefined) {
+  constructor(
+    dialect: ServerDialect,
+    args: LineServerAuthOptions,
+    defaultMaxLineLength: number,
+    resolve: (outcome: Authenticated) => void,
+    reject: (error: unknown) => void,
+    service: string | undefined,
+  ) {
     const limits = args.limits ?? NO_LIMITS;
     this.#dialect = dialect;
     this.#service = service;
@@ -223,19 +250,28 @@ class ServerRun implements LineConsumer {
     const parsed = dialect.parseCommand(args.command, this.#input);
     const command = parsed instanceof Promise ? await parsed : parsed;
     const mechanism = args.auth.getServer(command.mechanism);
-    if (!mechanism) throw new ProfileFailure('unknownMechanism', new MechanismUnavailableError('the client asked for a mechanism the server does not offer', this.#context));
+    if (!mechanism)
+      throw new ProfileFailure(
+        'unknownMechanism',
+        new MechanismUnavailableError('the client asked for a mechanism the server does not offer', this.#context),
+      );
     const context = clientContext(mechanism.name);
     this.#context = context;
     let initial: Uint8Array | undefined;
     if (command.initial !== undefined) initial = dialect.decodeInitial(command.initial, context);
-    const session = new PromiseServerSession(mechanism.server(serverOptionsFor(args.options, this.#service), initial), { ...(args.limits ?? NO_LIMITS), mechanism: mechanism.name, initialResponse: initial });
+    const session = new PromiseServerSession(mechanism.server(serverOptionsFor(args.options, this.#service), initial), {
+      ...(args.limits ?? NO_LIMITS),
+      mechanism: mechanism.name,
+      initialResponse: initial,
+    });
     this.#session = session;
     try {
       return await session.start();
     } catch (error) {
       // Whether a server-first mechanism takes an initial response is the mechanism's call
       // (LOGIN takes the user name; CRAM-MD5 refuses); a refusal gets the protocol's own reply.
-      if (initial !== undefined && !mechanism.clientFirst && isSaslError(error) && error.code === 'UNEXPECTED_MESSAGE') throw new ProfileFailure('initialNotAllowed', error);
+      if (initial !== undefined && !mechanism.clientFirst && isSaslError(error) && error.code === 'UNEXPECTED_MESSAGE')
+        throw new ProfileFailure('initialNotAllowed', error);
       throw error;
     }
   }
@@ -248,7 +284,11 @@ class ServerRun implements LineConsumer {
     const final = this.#final;
     if (final !== undefined) {
       if (response === CANCEL) throw new ProfileFailure('cancelled', new ExchangeAbortedError(undefined, context));
-      if (response.length > 0) throw new ProfileFailure('malformed', new UnexpectedMessageError('expected an empty response to the server-final data', context));
+      if (response.length > 0)
+        throw new ProfileFailure(
+          'malformed',
+          new UnexpectedMessageError('expected an empty response to the server-final data', context),
+        );
       return { done: true, outcome: final };
     }
     const session = this.#session as PromiseServerSession;

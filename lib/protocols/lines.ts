@@ -21,7 +21,16 @@ export { advertisedMechanisms, serverOptionsFor } from './profile.js';
 // The sources and writers moved to transport/lines.ts and the signal race to transport/signal.ts;
 // re-exported here for the package index and for hosts that imported them from this module.
 export {
-  type LineSink, type LineSource, type LineWriter, type LineReaderOptions, type Polled, DEFAULT_READER_MAX_LINE, LineQueue, LineReader,
-  lineIterator, lineWriter, readerWork,
+  type LineSink,
+  type LineSource,
+  type LineWriter,
+  type LineReaderOptions,
+  type Polled,
+  DEFAULT_READER_MAX_LINE,
+  LineQueue,
+  LineReader,
+  lineIterator,
+  lineWriter,
+  readerWork,
 } from '../transport/lines.js';
 export { raceSignal } from '../transport/signal.js';

@@ -117,7 +117,15 @@ class SieveTokens {
     const size = Number(literal[1]);
     const input = this.input;
     if (input === undefined) throw this.#error('a literal cannot be read here');
-    if (size > input.maxLineLength) throw new ProfileFailure('tooLong', new LimitExceededError('maxLineLength', `a ManageSieve literal is larger than ${input.maxLineLength} octets`, this.context));
+    if (size > input.maxLineLength)
+      throw new ProfileFailure(
+        'tooLong',
+        new LimitExceededError(
+          'maxLineLength',
+          `a ManageSieve literal is larger than ${input.maxLineLength} octets`,
+          this.context,
+        ),
+      );
     let remaining = size;
     let data = '';
     for (;;) {
@@ -223,7 +231,8 @@ class SieveServerDialect implements ServerDialect {
     tokens.atom();
     if (!tokens.space()) throw syntaxError('AUTHENTICATE needs a mechanism', context);
     const mechanism = await tokens.string();
-    if (!MECHANISM_NAME.test(mechanism)) throw syntaxError('the AUTHENTICATE command names no valid mechanism', context);
+    if (!MECHANISM_NAME.test(mechanism))
+      throw syntaxError('the AUTHENTICATE command names no valid mechanism', context);
     let initial: string | undefined;
     if (tokens.space()) initial = await tokens.string();
     tokens.end();
@@ -252,7 +261,8 @@ class SieveServerDialect implements ServerDialect {
     const custom = this.texts?.[kind] ?? text;
     const suffix = custom === '' ? '' : ` ${quoteSieveString(custom)}`;
     const extra = outcome?.additionalData;
-    if (kind === 'success' && extra !== undefined && extra.length > 0) return stringLines(encodeLineData(extra), `${status} (SASL `, `)${suffix}`, 'server');
+    if (kind === 'success' && extra !== undefined && extra.length > 0)
+      return stringLines(encodeLineData(extra), `${status} (SASL `, `)${suffix}`, 'server');
     return [`${status}${suffix}`];
   }
 }
@@ -317,13 +327,28 @@ class SieveClientDialect implements ClientDialect {
     tokens.end();
     const summary = describePeerText(`${status}${code === undefined ? '' : ` (${code})`} ${text}`);
     if (status === 'OK') {
-      const data = code === 'SASL' && codeData !== undefined ? decodeLineData(codeData, 'server-final data', context) : undefined;
+      const data =
+        code === 'SASL' && codeData !== undefined ? decodeLineData(codeData, 'server-final data', context) : undefined;
       return { kind: 'success', data, text };
     }
-    if (status === 'BYE') return { kind: 'failure', error: new ExchangeAbortedError(`the ManageSieve server is closing the connection: ${summary}`, context) };
+    if (status === 'BYE')
+      return {
+        kind: 'failure',
+        error: new ExchangeAbortedError(`the ManageSieve server is closing the connection: ${summary}`, context),
+      };
     if (status !== 'NO') throw new MalformedMessageError('the ManageSieve server sent an unknown response', context);
-    if (code === 'AUTH-TOO-WEAK' || code === 'ENCRYPT-NEEDED') return { kind: 'failure', error: new MechanismUnavailableError(`the ManageSieve server refused the mechanism: ${summary}`, context) };
-    return { kind: 'failure', error: new AuthenticationFailedError(`the ManageSieve server refused authentication: ${summary}`, { ...context, serverError: code ?? 'NO' }) };
+    if (code === 'AUTH-TOO-WEAK' || code === 'ENCRYPT-NEEDED')
+      return {
+        kind: 'failure',
+        error: new MechanismUnavailableError(`the ManageSieve server refused the mechanism: ${summary}`, context),
+      };
+    return {
+      kind: 'failure',
+      error: new AuthenticationFailedError(`the ManageSieve server refused authentication: ${summary}`, {
+        ...context,
+        serverError: code ?? 'NO',
+      }),
+    };
   }
 }
 
@@ -342,5 +367,10 @@ export interface ManageSieveClientAuthOptions extends LineClientAuthOptions {
  * in, so close the connection. Pass `client: { service: 'sieve', host }` for DIGEST-MD5.
  */
 export function manageSieveClientAuth(args: ManageSieveClientAuthOptions): Promise<LineClientResult> {
-  return runClientProfile(new SieveClientDialect(), args, () => pickClientMechanism(args, args.offered, 'ManageSieve'), MANAGESIEVE_MAX_AUTH_LINE);
+  return runClientProfile(
+    new SieveClientDialect(),
+    args,
+    () => pickClientMechanism(args, args.offered, 'ManageSieve'),
+    MANAGESIEVE_MAX_AUTH_LINE,
+  );
 }

@@ -100,7 +100,12 @@ export type Pop3ServerAuthOptions = LineServerAuthOptions;
  * empty line. Refusing AUTH outside the AUTHORIZATION state is the host's job.
  */
 export function pop3ServerAuth(args: Pop3ServerAuthOptions): Promise<Authenticated> {
-  return runServerProfile(args.replies === undefined ? DEFAULT_SERVER_DIALECT : new Pop3ServerDialect(args.replies), args, POP3_MAX_AUTH_LINE, 'pop');
+  return runServerProfile(
+    args.replies === undefined ? DEFAULT_SERVER_DIALECT : new Pop3ServerDialect(args.replies),
+    args,
+    POP3_MAX_AUTH_LINE,
+    'pop',
+  );
 }
 
 class Pop3ClientDialect extends Base64LineClientDialect {
@@ -118,7 +123,13 @@ class Pop3ClientDialect extends Base64LineClientDialect {
     if (!status) throw new MalformedMessageError('the POP3 server sent a line that is not a reply', context);
     const text = status[2] ?? '';
     if ((status[1] ?? '').toUpperCase() === '+OK') return { kind: 'success', data: undefined, text };
-    return { kind: 'failure', error: new AuthenticationFailedError(`the POP3 server refused authentication: ${describePeerText(`-ERR ${text}`)}`, { ...context, serverError: '-ERR' }) };
+    return {
+      kind: 'failure',
+      error: new AuthenticationFailedError(
+        `the POP3 server refused authentication: ${describePeerText(`-ERR ${text}`)}`,
+        { ...context, serverError: '-ERR' },
+      ),
+    };
   }
 }
 
@@ -136,5 +147,10 @@ export interface Pop3ClientAuthOptions extends LineClientAuthOptions {
  * `+OK`; rejects on `-ERR` with {@link AuthenticationFailedError} carrying the server's text.
  */
 export function pop3ClientAuth(args: Pop3ClientAuthOptions): Promise<LineClientResult> {
-  return runClientProfile(new Pop3ClientDialect(args.maxCommandLength ?? POP3_MAX_COMMAND_LINE), args, () => pickClientMechanism(args, args.offered, 'POP3'), POP3_MAX_AUTH_LINE);
+  return runClientProfile(
+    new Pop3ClientDialect(args.maxCommandLength ?? POP3_MAX_COMMAND_LINE),
+    args,
+    () => pickClientMechanism(args, args.offered, 'POP3'),
+    POP3_MAX_AUTH_LINE,
+  );
 }

@@ -41,7 +41,12 @@ import type { MessageSource } from '../transport/source.js';
 import { advertisedMechanisms } from './profile.js';
 
 // The message framing moved to lib/transport/pg.ts; re-exported for the package index.
-export { DEFAULT_PG_MAX_MESSAGE_BYTES, PG_MAX_STARTUP_BYTES, type PgMessage, type PgReaderOptions } from '../transport/pg.js';
+export {
+  DEFAULT_PG_MAX_MESSAGE_BYTES,
+  PG_MAX_STARTUP_BYTES,
+  type PgMessage,
+  type PgReaderOptions,
+} from '../transport/pg.js';
 
 /** Protocol version 3.0, as sent in the StartupMessage. */
 export const PG_PROTOCOL_VERSION = 196608;
@@ -54,7 +59,14 @@ export const PG_CANCEL_REQUEST_CODE = 80877102;
 /** The Authentication (`R`) codes of the SASL flow. */
 export const PG_AUTH = { OK: 0, SASL: 10, SASL_CONTINUE: 11, SASL_FINAL: 12 } as const;
 
-const NON_SASL_METHODS: Readonly<Record<number, string>> = { 2: 'Kerberos V5', 3: 'clear-text password', 5: 'MD5 password', 7: 'GSSAPI', 8: 'GSSAPI', 9: 'SSPI' };
+const NON_SASL_METHODS: Readonly<Record<number, string>> = {
+  2: 'Kerberos V5',
+  3: 'clear-text password',
+  5: 'MD5 password',
+  7: 'GSSAPI',
+  8: 'GSSAPI',
+  9: 'SSPI',
+};
 const SQLSTATE = /^[0-9A-Z]{5}$/;
 
 function malformed(what: string, party: Party): MalformedMessageError {
@@ -74,7 +86,8 @@ function cstring(text: string, what: string): Uint8Array {
 
 /** Frames a typed message: type byte, Int32 length (counting itself), body. */
 export function buildPgMessage(type: string, body: Uint8Array): Uint8Array {
-  if (type.length !== 1 || type.charCodeAt(0) > 0x7f) throw new UsageError('a PostgreSQL message type is one ASCII character');
+  if (type.length !== 1 || type.charCodeAt(0) > 0x7f)
+    throw new UsageError('a PostgreSQL message type is one ASCII character');
   return concat(utf8(type), int32(body.length + 4), body);
 }
 
@@ -126,7 +139,8 @@ class Cursor {
 
 /** Builds a StartupMessage (protocol 3.0). `user` is required; values must not contain NUL. */
 export function buildPgStartupMessage(parameters: Readonly<Record<string, string>>): Uint8Array {
-  if (typeof parameters['user'] !== 'string' || parameters['user'] === '') throw new UsageError('a PostgreSQL StartupMessage needs a user');
+  if (typeof parameters['user'] !== 'string' || parameters['user'] === '')
+    throw new UsageError('a PostgreSQL StartupMessage needs a user');
   const pairs = Object.entries(parameters).flatMap(([name, value]) => {
     if (name === '') throw new UsageError('a PostgreSQL startup parameter needs a name');
     return [cstring(name, 'a startup parameter name'), cstring(value, 'a startup parameter value')];
@@ -190,7 +204,8 @@ export function parsePgStartupPacket(body: Uint8Array): PgStartupPacket {
     parameters[name] = cursor.cstring();
   }
   cursor.end();
-  if (parameters['user'] === undefined || parameters['user'] === '') throw malformed('StartupMessage has no user', 'client');
+  if (parameters['user'] === undefined || parameters['user'] === '')
+    throw malformed('StartupMessage has no user', 'client');
   return { kind: 'startup', version: code, parameters };
 }
 
@@ -225,7 +240,10 @@ export function parsePgSASLInitialResponse(body: Uint8Array): PgSASLInitialRespo
 export function buildPgAuthenticationSASL(mechanisms: readonly string[]): Uint8Array {
   if (mechanisms.length === 0) throw new UsageError('AuthenticationSASL needs at least one mechanism');
   for (const name of mechanisms) if (!isUpperCaseMechanismName(name)) throw new UsageError('not a SASL mechanism name');
-  return buildPgMessage('R', concat(int32(PG_AUTH.SASL), ...mechanisms.map((name) => cstring(name, 'a mechanism name')), Uint8Array.of(0)));
+  return buildPgMessage(
+    'R',
+    concat(int32(PG_AUTH.SASL), ...mechanisms.map((name) => cstring(name, 'a mechanism name')), Uint8Array.of(0)),
+  );
 }
 
 /** Builds AuthenticationSASLContinue with a raw challenge. */
@@ -259,7 +277,16 @@ export interface PgErrorFields {
 export function buildPgErrorResponse(fields: PgErrorFields): Uint8Array {
   if (!SQLSTATE.test(fields.code)) throw new UsageError('a SQLSTATE is five digits or upper-case letters');
   const field = (code: string, value: string): Uint8Array => concat(utf8(code), cstring(value, 'an error field'));
-  return buildPgMessage('E', concat(field('S', fields.severity), field('V', fields.severity), field('C', fields.code), field('M', fields.message), Uint8Array.of(0)));
+  return buildPgMessage(
+    'E',
+    concat(
+      field('S', fields.severity),
+      field('V', fields.severity),
+      field('C', fields.code),
+      field('M', fields.message),
+      Uint8Array.of(0),
+    ),
+  );
 }
 
 /** Builds ParameterStatus, which a server sends after AuthenticationOk. */
@@ -298,7 +325,8 @@ export function parsePgAuthentication(body: Uint8Array): PgAuthentication {
       for (;;) {
         const name = cursor.cstring();
         if (name === '') break;
-        if (!isUpperCaseMechanismName(name)) throw malformed('AuthenticationSASL lists an invalid mechanism name', 'server');
+        if (!isUpperCaseMechanismName(name))
+          throw malformed('AuthenticationSASL lists an invalid mechanism name', 'server');
         mechanisms.push(name);
       }
       cursor.end();
@@ -334,7 +362,8 @@ export function parsePgErrorResponse(body: Uint8Array): PgErrorFields {
     pos = end + 1;
   }
   const sqlstate = fields['C'];
-  if (sqlstate === undefined || !SQLSTATE.test(sqlstate)) throw malformed('ErrorResponse has no valid SQLSTATE', 'server');
+  if (sqlstate === undefined || !SQLSTATE.test(sqlstate))
+    throw malformed('ErrorResponse has no valid SQLSTATE', 'server');
   return { severity: fields['V'] ?? fields['S'] ?? '', code: sqlstate, message: fields['M'] ?? '', fields };
 }
 
@@ -357,7 +386,11 @@ export class PgMessageReader extends PgFrameReader {
   }
 }
 
-function readerOf(source: PgMessageReader | MessageSource<Uint8Array>, peer: 'client' | 'server', maxMessageBytes: number | undefined): PgMessageReader {
+function readerOf(
+  source: PgMessageReader | MessageSource<Uint8Array>,
+  peer: 'client' | 'server',
+  maxMessageBytes: number | undefined,
+): PgMessageReader {
   if (source instanceof PgMessageReader) return source;
   return new PgMessageReader(source, maxMessageBytes === undefined ? { peer } : { peer, maxMessageBytes });
 }
@@ -395,8 +428,16 @@ export function postgresErrorFor(error: unknown): { readonly code: string; reado
  * The server's message text is not copied into the error.
  */
 export function postgresErrorFromResponse(fields: PgErrorFields, mechanism?: string): SaslError {
-  if (fields.code === '08P01') return new MalformedMessageError('the PostgreSQL server reported a protocol violation (08P01)', { mechanism, party: 'local' });
-  return new AuthenticationFailedError(`the PostgreSQL server refused the login (${fields.code})`, { mechanism, party: 'server', serverError: fields.code });
+  if (fields.code === '08P01')
+    return new MalformedMessageError('the PostgreSQL server reported a protocol violation (08P01)', {
+      mechanism,
+      party: 'local',
+    });
+  return new AuthenticationFailedError(`the PostgreSQL server refused the login (${fields.code})`, {
+    mechanism,
+    party: 'server',
+    serverError: fields.code,
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -449,16 +490,21 @@ function advertised(auth: SASLAuth, options: ServerOptions): string[] {
   return advertisedMechanisms(auth, { channelBinding, requireChannelBinding: options.requireChannelBinding === true });
 }
 
-async function readStartupParameters(readStartup: () => Promise<PgStartupPacket>, write: PgWriter): Promise<Readonly<Record<string, string>>> {
+async function readStartupParameters(
+  readStartup: () => Promise<PgStartupPacket>,
+  write: PgWriter,
+): Promise<Readonly<Record<string, string>>> {
   // One SSLRequest and one GSSENCRequest at most, as PostgreSQL allows.
   for (let negotiations = 0; ; negotiations++) {
     const packet = await readStartup();
     if (packet.kind === 'startup') {
       // Answer a newer minor version with the one we speak (NegotiateProtocolVersion).
-      if ((packet.version & 0xffff) !== 0) await write(buildPgMessage('v', concat(int32(PG_PROTOCOL_VERSION), int32(0))));
+      if ((packet.version & 0xffff) !== 0)
+        await write(buildPgMessage('v', concat(int32(PG_PROTOCOL_VERSION), int32(0))));
       return packet.parameters;
     }
-    if (packet.kind === 'cancel') throw new UnexpectedMessageError('a CancelRequest is not a login', { party: 'client' });
+    if (packet.kind === 'cancel')
+      throw new UnexpectedMessageError('a CancelRequest is not a login', { party: 'client' });
     if (negotiations >= 2) throw new UnexpectedMessageError('too many encryption requests', { party: 'client' });
     // This server does not do TLS itself; the client may go on in the clear or hang up.
     await write(utf8('N'));
@@ -504,14 +550,20 @@ export async function postgresServerAuth(args: PostgresServerAuthOptions): Promi
     if (first.type !== 'p') throw new UnexpectedMessageError('expected SASLInitialResponse', { party: 'client' });
     const initial = parsePgSASLInitialResponse(first.body);
     const mechanism = names.includes(initial.mechanism) ? auth.getServer(initial.mechanism) : undefined;
-    if (!mechanism) throw new MechanismUnavailableError('the client chose a mechanism the server did not offer', { party: 'client' });
+    if (!mechanism)
+      throw new MechanismUnavailableError('the client chose a mechanism the server did not offer', { party: 'client' });
     mechanismName = mechanism.name;
-    session = new PromiseServerSession(mechanism.server({ ...serverOptions, transportAuthcid: user }, initial.data), { ...args.session, mechanism: mechanism.name, initialResponse: initial.data });
+    session = new PromiseServerSession(mechanism.server({ ...serverOptions, transportAuthcid: user }, initial.data), {
+      ...args.session,
+      mechanism: mechanism.name,
+      initialResponse: initial.data,
+    });
     let step = await session.start();
     while (!step.done) {
       await args.write(buildPgAuthenticationSASLContinue(step.challenge));
       const response = await next();
-      if (response.type !== 'p') throw new UnexpectedMessageError('expected SASLResponse', { mechanism: mechanism.name, party: 'client' });
+      if (response.type !== 'p')
+        throw new UnexpectedMessageError('expected SASLResponse', { mechanism: mechanism.name, party: 'client' });
       step = await session.respond(response.body);
     }
     const outcome = step.outcome;
@@ -520,7 +572,15 @@ export async function postgresServerAuth(args: PostgresServerAuthOptions): Promi
     if (!sameUser) throw new AuthenticationFailedError(undefined, { mechanism: mechanism.name, party: 'client' });
     if (outcome.additionalData !== undefined) await args.write(buildPgAuthenticationSASLFinal(outcome.additionalData));
     await args.write(buildPgAuthenticationOk());
-    return { authenticated: { ...outcome, authcid: user, authzid: outcome.authzid === outcome.authcid ? user : outcome.authzid }, parameters, reader };
+    return {
+      authenticated: {
+        ...outcome,
+        authcid: user,
+        authzid: outcome.authzid === outcome.authcid ? user : outcome.authzid,
+      },
+      parameters,
+      reader,
+    };
   } catch (error) {
     if (session && !session.finished) session.abort('local');
     if (!state.closed) {
@@ -637,7 +697,13 @@ export async function postgresClientAuth(args: PostgresClientAuthOptions): Promi
   const binding = postgresBinding(args.client?.channelBindingData);
   const clientOptions: ClientOptions = { ...args.client, channelBindingData: binding };
   if (args.sendStartup !== false) {
-    await args.write(buildPgStartupMessage({ user: args.user, ...(args.database === undefined ? {} : { database: args.database }), ...args.parameters }));
+    await args.write(
+      buildPgStartupMessage({
+        user: args.user,
+        ...(args.database === undefined ? {} : { database: args.database }),
+        ...args.parameters,
+      }),
+    );
   }
   let session: PromiseClientSession | undefined;
   let mechanismName: string | undefined;
@@ -645,41 +711,70 @@ export async function postgresClientAuth(args: PostgresClientAuthOptions): Promi
   try {
     for (;;) {
       // The session's time limit also covers waiting for the server's next message.
-      const message = await raceSignal(reader.read(), args.session?.signal, { mechanism: mechanismName, party: 'server' });
+      const message = await raceSignal(reader.read(), args.session?.signal, {
+        mechanism: mechanismName,
+        party: 'server',
+      });
       if (message.type === 'N' || message.type === 'v') continue; // notices and NegotiateProtocolVersion
       if (message.type === 'E') {
         const error = postgresErrorFromResponse(parsePgErrorResponse(message.body), mechanismName);
         if (session && !session.finished) await session.failure(error);
         throw error;
       }
-      if (message.type !== 'R') throw new UnexpectedMessageError('expected an Authentication message', { mechanism: mechanismName, party: 'server' });
+      if (message.type !== 'R')
+        throw new UnexpectedMessageError('expected an Authentication message', {
+          mechanism: mechanismName,
+          party: 'server',
+        });
       const request = parsePgAuthentication(message.body);
       if (request.code === PG_AUTH.SASL && 'mechanisms' in request) {
-        if (session) throw new UnexpectedMessageError('the server restarted SASL authentication', { mechanism: mechanismName, party: 'server' });
+        if (session)
+          throw new UnexpectedMessageError('the server restarted SASL authentication', {
+            mechanism: mechanismName,
+            party: 'server',
+          });
         // The registry decides the mechanism (a password's, -PLUS when the connection can bind,
         // only -PLUS under `require`) and the GS2 flag (RFC 5802 section 6), as for every client profile.
-        const { mechanism, client } = auth.negotiateClient(request.mechanisms, { choose: { credentials: 'password' }, client: clientOptions, peer: 'the PostgreSQL server' });
+        const { mechanism, client } = auth.negotiateClient(request.mechanisms, {
+          choose: { credentials: 'password' },
+          client: clientOptions,
+          peer: 'the PostgreSQL server',
+        });
         mechanismName = mechanism.name;
         // PostgreSQL takes the user from the startup packet; libpq sends SCRAM's n= empty.
         const authcid = mechanism.name.startsWith('SCRAM-') ? '' : args.user;
-        session = new PromiseClientSession(mechanism.client(new ClientCredentials(authcid, args.password), client), { ...args.session, mechanism: mechanism.name });
+        session = new PromiseClientSession(mechanism.client(new ClientCredentials(authcid, args.password), client), {
+          ...args.session,
+          mechanism: mechanism.name,
+        });
         await args.write(buildPgSASLInitialResponse(mechanism.name, await session.start(true)));
       } else if (request.code === PG_AUTH.SASL_CONTINUE && 'data' in request) {
-        if (!session || finalData !== undefined) throw new UnexpectedMessageError('unexpected AuthenticationSASLContinue', { mechanism: mechanismName, party: 'server' });
+        if (!session || finalData !== undefined)
+          throw new UnexpectedMessageError('unexpected AuthenticationSASLContinue', {
+            mechanism: mechanismName,
+            party: 'server',
+          });
         await args.write(buildPgSASLResponse(await session.challenge(request.data)));
       } else if (request.code === PG_AUTH.SASL_FINAL && 'data' in request) {
-        if (!session || finalData !== undefined) throw new UnexpectedMessageError('unexpected AuthenticationSASLFinal', { mechanism: mechanismName, party: 'server' });
+        if (!session || finalData !== undefined)
+          throw new UnexpectedMessageError('unexpected AuthenticationSASLFinal', {
+            mechanism: mechanismName,
+            party: 'server',
+          });
         finalData = request.data;
       } else if (request.code === PG_AUTH.OK) {
         if (session) {
           const outcome = await session.success(finalData);
           return { mechanism: mechanismName, serverVerified: outcome.serverVerified, reader };
         }
-        if (args.allowNoSasl !== true || policy === 'require') throw new ServerNotVerifiedError('the PostgreSQL server let the client in without SASL authentication');
+        if (args.allowNoSasl !== true || policy === 'require')
+          throw new ServerNotVerifiedError('the PostgreSQL server let the client in without SASL authentication');
         return { mechanism: undefined, serverVerified: false, reader };
       } else {
         const method = NON_SASL_METHODS[request.code] ?? 'an unknown method';
-        throw new MechanismUnavailableError(`the PostgreSQL server asks for ${method}, which is not SASL`, { party: 'server' });
+        throw new MechanismUnavailableError(`the PostgreSQL server asks for ${method}, which is not SASL`, {
+          party: 'server',
+        });
       }
     }
   } finally {
@@ -721,7 +816,8 @@ export async function readPostgresReady(reader: PgMessageReader): Promise<Postgr
       case 'K':
         processId = cursor.int32();
         secretKey = cursor.rest();
-        if (secretKey.length < 4 || secretKey.length > 256) throw malformed('BackendKeyData has a bad key length', 'server');
+        if (secretKey.length < 4 || secretKey.length > 256)
+          throw malformed('BackendKeyData has a bad key length', 'server');
         break;
       case 'Z': {
         const status = cursor.rest();

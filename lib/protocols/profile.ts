@@ -13,11 +13,16 @@ import type { SASLAuth } from '../registry.js';
  * With `requireChannelBinding` (as {@link ServerOptions.requireChannelBinding}) and binding
  * possible, the non-PLUS SCRAM variants are left out instead.
  */
-export function advertisedMechanisms(auth: SASLAuth, options: { readonly channelBinding?: boolean; readonly requireChannelBinding?: boolean } = {}): string[] {
+export function advertisedMechanisms(
+  auth: SASLAuth,
+  options: { readonly channelBinding?: boolean; readonly requireChannelBinding?: boolean } = {},
+): string[] {
   const bind = options.channelBinding === true;
   // A server that requires binding refuses every non-PLUS SCRAM login where it can bind: do not offer them.
   const plusOnly = bind && options.requireChannelBinding === true;
-  return auth.serverMechanisms.map((m) => m.name).filter((name) => (name.endsWith('-PLUS') ? bind : !(plusOnly && name.startsWith('SCRAM-'))));
+  return auth.serverMechanisms
+    .map((m) => m.name)
+    .filter((name) => (name.endsWith('-PLUS') ? bind : !(plusOnly && name.startsWith('SCRAM-'))));
 }
 
 // Options with a profile's service filled in, one per options object and service, so a host

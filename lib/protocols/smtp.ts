@@ -47,7 +47,9 @@ const REPLIES: Readonly<Record<ReplyKind, readonly [number, string]>> = {
 };
 
 /** The codes {@link smtpServerAuth} replies with, by kind (235, 535, 501, 504, 500, 454). */
-export const SMTP_REPLY_CODES: Readonly<Record<ReplyKind, number>> = Object.fromEntries(Object.entries(REPLIES).map(([kind, [code]]) => [kind, code])) as Record<ReplyKind, number>;
+export const SMTP_REPLY_CODES: Readonly<Record<ReplyKind, number>> = Object.fromEntries(
+  Object.entries(REPLIES).map(([kind, [code]]) => [kind, code]),
+) as Record<ReplyKind, number>;
 
 /**
  * Formats an SMTP reply: one line per line of `text`, joined as a multi-line reply
@@ -75,11 +77,13 @@ async function readReply(input: LineInput, context: ProfileContext): Promise<Smt
     const line = await input.read(context);
     const match = REPLY_LINE.exec(line);
     if (!match) throw new MalformedMessageError('the SMTP server sent a line that is not a reply', context);
-    if (code !== undefined && match[1] !== code) throw new MalformedMessageError('the SMTP server changed the reply code inside a multi-line reply', context);
+    if (code !== undefined && match[1] !== code)
+      throw new MalformedMessageError('the SMTP server changed the reply code inside a multi-line reply', context);
     code = match[1];
     lines.push(match[3] ?? '');
     if (match[2] !== '-') return { code: Number(code), lines };
-    if (lines.length > 1000) throw new MalformedMessageError('the SMTP server sent an endless multi-line reply', context);
+    if (lines.length > 1000)
+      throw new MalformedMessageError('the SMTP server sent an endless multi-line reply', context);
   }
 }
 
@@ -89,7 +93,10 @@ async function readReply(input: LineInput, context: ProfileContext): Promise<Smt
  * {@link ExchangeAbortedError} when the source ends first. Pass the same iterator every time
  * (for `readline`, `rl[Symbol.asyncIterator]()`).
  */
-export async function readSmtpReply(lines: LineSource, options: { readonly maxLineLength?: number } = {}): Promise<SmtpReply> {
+export async function readSmtpReply(
+  lines: LineSource,
+  options: { readonly maxLineLength?: number } = {},
+): Promise<SmtpReply> {
   try {
     return await readReply(new LineInput(lines, options.maxLineLength ?? SMTP_MAX_AUTH_LINE), { party: 'server' });
   } catch (error) {
@@ -172,7 +179,12 @@ export type SmtpServerAuthOptions = LineServerAuthOptions;
  * (reply 503) is the host's job, as is refusing AUTH before TLS where that is the policy.
  */
 export function smtpServerAuth(args: SmtpServerAuthOptions): Promise<Authenticated> {
-  return runServerProfile(args.replies === undefined ? DEFAULT_SERVER_DIALECT : new SmtpServerDialect(args.replies), args, SMTP_MAX_AUTH_LINE, 'smtp');
+  return runServerProfile(
+    args.replies === undefined ? DEFAULT_SERVER_DIALECT : new SmtpServerDialect(args.replies),
+    args,
+    SMTP_MAX_AUTH_LINE,
+    'smtp',
+  );
 }
 
 class SmtpClientDialect extends Base64LineClientDialect {
@@ -187,9 +199,19 @@ class SmtpClientDialect extends Base64LineClientDialect {
     const summary = describePeerText(`${reply.code} ${reply.lines.join(' ')}`);
     if (reply.code === 334) return { kind: 'challenge', data: reply.lines[reply.lines.length - 1] ?? '' };
     if (reply.code === 235) return { kind: 'success', data: undefined, text: reply.lines.join('\n') };
-    if (reply.code === 504) return { kind: 'failure', error: new MechanismUnavailableError(`the SMTP server refused the mechanism: ${summary}`, context) };
+    if (reply.code === 504)
+      return {
+        kind: 'failure',
+        error: new MechanismUnavailableError(`the SMTP server refused the mechanism: ${summary}`, context),
+      };
     if (reply.code >= 400) {
-      return { kind: 'failure', error: new AuthenticationFailedError(`the SMTP server refused authentication: ${summary}`, { ...context, serverError: String(reply.code) }) };
+      return {
+        kind: 'failure',
+        error: new AuthenticationFailedError(`the SMTP server refused authentication: ${summary}`, {
+          ...context,
+          serverError: String(reply.code),
+        }),
+      };
     }
     throw new MalformedMessageError(`the SMTP server sent an unexpected reply to AUTH: ${summary}`, context);
   }
@@ -213,5 +235,10 @@ export interface SmtpClientAuthOptions extends LineClientAuthOptions {
  * never a credential.
  */
 export function smtpClientAuth(args: SmtpClientAuthOptions): Promise<LineClientResult> {
-  return runClientProfile(new SmtpClientDialect(args.maxCommandLength ?? SMTP_MAX_COMMAND_LINE), args, () => pickClientMechanism(args, args.offered, 'SMTP'), SMTP_MAX_AUTH_LINE);
+  return runClientProfile(
+    new SmtpClientDialect(args.maxCommandLength ?? SMTP_MAX_COMMAND_LINE),
+    args,
+    () => pickClientMechanism(args, args.offered, 'SMTP'),
+    SMTP_MAX_AUTH_LINE,
+  );
 }

@@ -9,12 +9,25 @@
  */
 import { utf8Length } from '../bytes.js';
 import type { ClientCredentials } from '../credentials.js';
-import { ExchangeAbortedError, LimitExceededError, MalformedMessageError, UnexpectedMessageError, UsageError, isSaslError } from '../errors.js';
+import {
+  ExchangeAbortedError,
+  LimitExceededError,
+  MalformedMessageError,
+  UnexpectedMessageError,
+  UsageError,
+  isSaslError,
+} from '../errors.js';
 import type { SessionOptions } from '../core.js';
 import type { ClientOptions } from '../mechanism.js';
 import type { ChooseOptions, SASLAuth } from '../registry.js';
 import { raceSignal } from '../transport/signal.js';
-import { DEFAULT_XMPP_MAX_ELEMENT_BYTES, type XmlElement, type XmppParseOptions, attribute, parseXml } from '../transport/xml.js';
+import {
+  DEFAULT_XMPP_MAX_ELEMENT_BYTES,
+  type XmlElement,
+  type XmppParseOptions,
+  attribute,
+  parseXml,
+} from '../transport/xml.js';
 import { XMPP_SASL_NS, type XmppClientResult, xmppClientAuth } from './xmpp.js';
 
 /** The RFC 7395 framing namespace of `<open/>` and `<close/>`. */
@@ -45,13 +58,17 @@ export interface XmppWebSocket {
   send(data: string): void;
   close(code?: number, reason?: string): void;
   addEventListener(type: 'open' | 'message' | 'close' | 'error', listener: (event: XmppWebSocketEvent) => void): void;
-  removeEventListener(type: 'open' | 'message' | 'close' | 'error', listener: (event: XmppWebSocketEvent) => void): void;
+  removeEventListener(
+    type: 'open' | 'message' | 'close' | 'error',
+    listener: (event: XmppWebSocketEvent) => void,
+  ): void;
 }
 
 /** A WebSocket constructor, such as `globalThis.WebSocket`. */
 export type XmppWebSocketConstructor = new (url: string, protocols: string | string[]) => XmppWebSocket;
 
-const escapeAttribute = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/"/g, '&quot;');
+const escapeAttribute = (text: string): string =>
+  text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/"/g, '&quot;');
 
 /** The client's `<open/>` for `domain` (RFC 7395 section 3.4). */
 export function buildXmppFramingOpen(domain: string, lang = 'en'): string {
@@ -91,16 +108,30 @@ export class XmppWebSocketReader implements AsyncIterator<string> {
     if (this.#error !== undefined || this.#closed) return;
     const data = event.data;
     if (typeof data !== 'string') {
-      this.#fail(new MalformedMessageError('XMPP over WebSocket uses text frames only (RFC 7395 section 3.2)', { party: 'server' }));
+      this.#fail(
+        new MalformedMessageError('XMPP over WebSocket uses text frames only (RFC 7395 section 3.2)', {
+          party: 'server',
+        }),
+      );
       return;
     }
     // A UTF-16 string of n units has at most 3n UTF-8 bytes; only long ones are measured.
     if (data.length * 3 > this.#maxBytes && utf8Length(data) > this.#maxBytes) {
-      this.#fail(new LimitExceededError('maxElementBytes', `XMPP element from the server is longer than ${this.#maxBytes} bytes`, { party: 'server' }));
+      this.#fail(
+        new LimitExceededError(
+          'maxElementBytes',
+          `XMPP element from the server is longer than ${this.#maxBytes} bytes`,
+          { party: 'server' },
+        ),
+      );
       return;
     }
     if (this.#queue.length - this.#head >= this.#maxQueued) {
-      this.#fail(new LimitExceededError('maxQueued', `more than ${this.#maxQueued} unread XMPP elements from the server`, { party: 'server' }));
+      this.#fail(
+        new LimitExceededError('maxQueued', `more than ${this.#maxQueued} unread XMPP elements from the server`, {
+          party: 'server',
+        }),
+      );
       return;
     }
     this.#queue.push(data);
@@ -140,7 +171,9 @@ export class XmppWebSocketReader implements AsyncIterator<string> {
       }
       if (this.#error !== undefined) throw this.#error;
       if (this.#closed) return { done: true, value: undefined };
-      await new Promise<void>((resolve) => { this.#wake = resolve; });
+      await new Promise<void>((resolve) => {
+        this.#wake = resolve;
+      });
     }
   }
 
@@ -217,27 +250,41 @@ function childElements(element: XmlElement): XmlElement[] {
 }
 
 function text(element: XmlElement): string {
-  return element.children.filter((child): child is string => typeof child === 'string').join('').trim();
+  return element.children
+    .filter((child): child is string => typeof child === 'string')
+    .join('')
+    .trim();
 }
 
 /**
  * Sends `<open/>`, then reads the server's `<open/>` and `<stream:features>`: the offered SASL
  * mechanisms and the names of all features. A `<close/>` or stream error instead is a typed error.
  */
-async function openStream(socket: XmppWebSocket, read: () => Promise<string>, domain: string, parse: XmppParseOptions): Promise<Opened> {
+async function openStream(
+  socket: XmppWebSocket,
+  read: () => Promise<string>,
+  domain: string,
+  parse: XmppParseOptions,
+): Promise<Opened> {
   socket.send(buildXmppFramingOpen(domain));
   const open = parseXml(await read(), 'server', parse);
   if (open.namespace !== XMPP_FRAMING_NS || open.local !== 'open') {
     throw new UnexpectedMessageError(`expected the server's <open/>, got <${open.local}>`, { party: 'server' });
   }
-  if (attribute(open, 'version') !== '1.0') throw new UnexpectedMessageError('the server did not open an XMPP 1.0 stream', { party: 'server' });
+  if (attribute(open, 'version') !== '1.0')
+    throw new UnexpectedMessageError('the server did not open an XMPP 1.0 stream', { party: 'server' });
   const features = parseXml(await read(), 'server', parse);
   if (features.namespace !== STREAMS_NS || features.local !== 'features') {
     throw new UnexpectedMessageError(`expected <stream:features>, got <${features.local}>`, { party: 'server' });
   }
   const offered = childElements(features);
   const sasl = offered.find((child) => child.namespace === XMPP_SASL_NS && child.local === 'mechanisms');
-  const mechanisms = sasl === undefined ? [] : childElements(sasl).filter((m) => m.namespace === XMPP_SASL_NS && m.local === 'mechanism').map(text);
+  const mechanisms =
+    sasl === undefined
+      ? []
+      : childElements(sasl)
+          .filter((m) => m.namespace === XMPP_SASL_NS && m.local === 'mechanism')
+          .map(text);
   return { mechanisms, features: offered.map((child) => child.local) };
 }
 
@@ -256,7 +303,9 @@ function connect(options: XmppWebSocketLoginOptions): Promise<XmppWebSocket> {
       // RFC 7395 section 3.1: a server that did not agree to "xmpp" is not speaking XMPP.
       if (socket.protocol !== XMPP_WEBSOCKET_PROTOCOL) {
         socket.close(1002, 'xmpp subprotocol required');
-        reject(new UnexpectedMessageError('the server did not accept the "xmpp" WebSocket subprotocol', { party: 'server' }));
+        reject(
+          new UnexpectedMessageError('the server did not accept the "xmpp" WebSocket subprotocol', { party: 'server' }),
+        );
       } else resolve(socket);
     };
     const onFail = (): void => {
@@ -282,7 +331,9 @@ async function closeStream(socket: XmppWebSocket, reader: XmppWebSocketReader, w
       socket.send(buildXmppFramingClose());
       if (!wait) throw new Error('not waiting');
       let timer: ReturnType<typeof setTimeout> | undefined;
-      const waited = new Promise<void>((resolve) => { timer = setTimeout(resolve, CLOSE_WAIT_MS); });
+      const waited = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, CLOSE_WAIT_MS);
+      });
       const answered = (async () => {
         for (;;) {
           const next = await reader.next();
@@ -318,13 +369,16 @@ export async function xmppWebSocketLogin(options: XmppWebSocketLoginOptions): Pr
   };
   try {
     const first = await openStream(socket, read, options.domain, parse);
-    if (first.mechanisms.length === 0) throw new UnexpectedMessageError('the server offered no SASL mechanism', { party: 'server' });
+    if (first.mechanisms.length === 0)
+      throw new UnexpectedMessageError('the server offered no SASL mechanism', { party: 'server' });
     const result = await xmppClientAuth({
       auth: options.auth,
       credentials: options.credentials,
       mechanisms: first.mechanisms,
       elements: { next: async () => ({ done: false, value: await read() }) },
-      write: (element) => { socket.send(element); },
+      write: (element) => {
+        socket.send(element);
+      },
       ...(options.client === undefined ? {} : { client: options.client }),
       choose: { encrypted: options.url.startsWith('wss:'), ...options.choose },
       ...(options.session === undefined ? {} : { session: options.session }),
@@ -335,7 +389,9 @@ export async function xmppWebSocketLogin(options: XmppWebSocketLoginOptions): Pr
       ...result,
       features: restarted.features,
       elements: reader,
-      send: (element) => { socket.send(element); },
+      send: (element) => {
+        socket.send(element);
+      },
       close: () => closeStream(socket, reader, true),
     };
   } catch (error) {

@@ -39,8 +39,14 @@ import { type XmlElement, type XmppParseOptions, attribute, parseXml } from '../
 // The XML reader, its limits and the element splitter moved to lib/transport/; re-exported here
 // so the package index and hosts that imported them from this module keep working.
 export {
-  DEFAULT_XMPP_MAX_ELEMENT_BYTES, DEFAULT_XMPP_MAX_ATTRIBUTES, DEFAULT_XMPP_MAX_NAMESPACE_DECLARATIONS, DEFAULT_XMPP_MAX_ELEMENTS,
-  DEFAULT_XMPP_MAX_TOTAL_ATTRIBUTES, DEFAULT_XMPP_MAX_REFERENCES, type XmppParseOptions, xmlWork,
+  DEFAULT_XMPP_MAX_ELEMENT_BYTES,
+  DEFAULT_XMPP_MAX_ATTRIBUTES,
+  DEFAULT_XMPP_MAX_NAMESPACE_DECLARATIONS,
+  DEFAULT_XMPP_MAX_ELEMENTS,
+  DEFAULT_XMPP_MAX_TOTAL_ATTRIBUTES,
+  DEFAULT_XMPP_MAX_REFERENCES,
+  type XmppParseOptions,
+  xmlWork,
 } from '../transport/xml.js';
 export { type XmppElementsOptions, xmppElements } from '../transport/elements.js';
 export { type MessageSource, messageIterator } from '../transport/source.js';
@@ -73,7 +79,12 @@ export type XmppSaslElement =
   | { readonly kind: 'challenge'; readonly data: Uint8Array }
   | { readonly kind: 'response'; readonly data: Uint8Array }
   | { readonly kind: 'success'; readonly data: Uint8Array | undefined }
-  | { readonly kind: 'failure'; readonly condition: XmppFailureCondition; readonly text?: string | undefined; readonly lang?: string | undefined }
+  | {
+      readonly kind: 'failure';
+      readonly condition: XmppFailureCondition;
+      readonly text?: string | undefined;
+      readonly lang?: string | undefined;
+    }
   | { readonly kind: 'abort' };
 
 /** The kinds of SASL element. */
@@ -86,7 +97,12 @@ type RawElement =
   | { readonly kind: 'mechanisms'; readonly mechanisms: readonly string[] }
   | { readonly kind: 'auth'; readonly mechanism: string; readonly text: string }
   | { readonly kind: 'challenge' | 'response' | 'success'; readonly text: string }
-  | { readonly kind: 'failure'; readonly condition: XmppFailureCondition; readonly text?: string | undefined; readonly lang?: string | undefined }
+  | {
+      readonly kind: 'failure';
+      readonly condition: XmppFailureCondition;
+      readonly text?: string | undefined;
+      readonly lang?: string | undefined;
+    }
   | { readonly kind: 'abort' };
 
 const FROM_CLIENT: ReadonlySet<string> = new Set(['auth', 'response', 'abort']);
@@ -107,7 +123,8 @@ function onlyAttributes(element: XmlElement, allowed: readonly string[], party: 
     const index = allowed.indexOf(name);
     if (index === -1) throw new MalformedMessageError(`unexpected attribute on <${element.local}>`, { party });
     // The parser leaves duplicates of other attributes to this check (declarations it refuses itself).
-    if ((seen & (1 << index)) !== 0) throw new MalformedMessageError(`duplicate attribute on <${element.local}>`, { party });
+    if ((seen & (1 << index)) !== 0)
+      throw new MalformedMessageError(`duplicate attribute on <${element.local}>`, { party });
     seen |= 1 << index;
   }
 }
@@ -116,7 +133,8 @@ function elementChildren(element: XmlElement, party: Party): XmlElement[] {
   const out: XmlElement[] = [];
   for (const child of element.children) {
     if (typeof child !== 'string') out.push(child);
-    else if (!/^[ \t\r\n]*$/.test(child)) throw new MalformedMessageError(`unexpected text in <${element.local}>`, { party });
+    else if (!/^[ \t\r\n]*$/.test(child))
+      throw new MalformedMessageError(`unexpected text in <${element.local}>`, { party });
   }
   return out;
 }
@@ -124,7 +142,8 @@ function elementChildren(element: XmlElement, party: Party): XmlElement[] {
 function textContent(element: XmlElement, party: Party): string {
   let text = '';
   for (const child of element.children) {
-    if (typeof child !== 'string') throw new MalformedMessageError(`unexpected child element in <${element.local}>`, { party });
+    if (typeof child !== 'string')
+      throw new MalformedMessageError(`unexpected child element in <${element.local}>`, { party });
     text += child;
   }
   return text;
@@ -133,7 +152,8 @@ function textContent(element: XmlElement, party: Party): string {
 function parseRaw(xml: string, from: 'client' | 'server', options: XmppParseOptions): RawElement {
   const party = from;
   const root = parseXml(xml, party, options);
-  if (root.namespace !== XMPP_SASL_NS) throw new UnexpectedMessageError('XMPP element is not in the SASL namespace', { party });
+  if (root.namespace !== XMPP_SASL_NS)
+    throw new UnexpectedMessageError('XMPP element is not in the SASL namespace', { party });
   if (!(from === 'client' ? FROM_CLIENT : FROM_SERVER).has(root.local)) {
     throw new UnexpectedMessageError(`XMPP SASL element is not one a ${from} sends`, { party });
   }
@@ -141,10 +161,12 @@ function parseRaw(xml: string, from: 'client' | 'server', options: XmppParseOpti
     case 'mechanisms': {
       onlyAttributes(root, [], party);
       const mechanisms = elementChildren(root, party).map((child) => {
-        if (child.local !== 'mechanism' || child.namespace !== XMPP_SASL_NS) throw new MalformedMessageError('unexpected child element in <mechanisms>', { party });
+        if (child.local !== 'mechanism' || child.namespace !== XMPP_SASL_NS)
+          throw new MalformedMessageError('unexpected child element in <mechanisms>', { party });
         onlyAttributes(child, [], party);
         const name = textContent(child, party);
-        if (!isUpperCaseMechanismName(name)) throw new MalformedMessageError('<mechanism> is not a SASL mechanism name', { party });
+        if (!isUpperCaseMechanismName(name))
+          throw new MalformedMessageError('<mechanism> is not a SASL mechanism name', { party });
         return name;
       });
       if (mechanisms.length === 0) throw new MalformedMessageError('<mechanisms> offers no mechanism', { party });
@@ -153,7 +175,8 @@ function parseRaw(xml: string, from: 'client' | 'server', options: XmppParseOpti
     case 'auth': {
       onlyAttributes(root, ['mechanism'], party);
       const mechanism = attribute(root, 'mechanism');
-      if (mechanism === undefined || !isUpperCaseMechanismName(mechanism)) throw new MalformedMessageError('<auth> lacks a valid mechanism attribute', { party });
+      if (mechanism === undefined || !isUpperCaseMechanismName(mechanism))
+        throw new MalformedMessageError('<auth> lacks a valid mechanism attribute', { party });
       return { kind: 'auth', mechanism, text: textContent(root, party) };
     }
     case 'response':
@@ -179,7 +202,8 @@ function parseFailure(root: XmlElement, party: Party): RawElement {
   let text: string | undefined;
   let lang: string | undefined;
   for (const child of elementChildren(root, party)) {
-    if (child.namespace !== XMPP_SASL_NS) throw new MalformedMessageError('unexpected child element in <failure>', { party });
+    if (child.namespace !== XMPP_SASL_NS)
+      throw new MalformedMessageError('unexpected child element in <failure>', { party });
     if (child.local === 'text') {
       if (text !== undefined) throw new MalformedMessageError('<failure> has more than one <text>', { party });
       onlyAttributes(child, ['xml:lang'], party);
@@ -187,7 +211,8 @@ function parseFailure(root: XmlElement, party: Party): RawElement {
       lang = attribute(child, 'xml:lang');
       continue;
     }
-    if (!(XMPP_FAILURE_CONDITIONS as readonly string[]).includes(child.local)) throw new MalformedMessageError('<failure> has an unknown condition', { party });
+    if (!(XMPP_FAILURE_CONDITIONS as readonly string[]).includes(child.local))
+      throw new MalformedMessageError('<failure> has an unknown condition', { party });
     if (condition !== undefined) throw new MalformedMessageError('<failure> has more than one condition', { party });
     onlyAttributes(child, [], party);
     if (child.children.length > 0) throw new MalformedMessageError('a <failure> condition must be empty', { party });
@@ -210,7 +235,11 @@ function decodeRaw(raw: RawElement, party: Party): XmppSaslElement {
   switch (raw.kind) {
     case 'auth':
       // No character data: no initial response. `=`: an empty one.
-      return { kind: 'auth', mechanism: raw.mechanism, data: raw.text === '' ? undefined : decodePayload(raw.text, party) };
+      return {
+        kind: 'auth',
+        mechanism: raw.mechanism,
+        data: raw.text === '' ? undefined : decodePayload(raw.text, party),
+      };
     case 'success':
       return { kind: 'success', data: raw.text === '' ? undefined : decodePayload(raw.text, party) };
     case 'challenge':
@@ -228,14 +257,19 @@ function decodeRaw(raw: RawElement, party: Party): XmppSaslElement {
  * {@link UnexpectedMessageError} for a well-formed element outside the SASL namespace or one
  * that `from` does not send, and {@link LimitExceededError} for an oversized element.
  */
-export function parseXmppSaslElement(xml: string, from: 'client' | 'server', options: XmppParseOptions = {}): XmppSaslElement {
+export function parseXmppSaslElement(
+  xml: string,
+  from: 'client' | 'server',
+  options: XmppParseOptions = {},
+): XmppSaslElement {
   return decodeRaw(parseRaw(xml, from, options), from);
 }
 
 /** Parses a `<mechanisms>` stream feature into its mechanism names, in the server's order. */
 export function parseXmppMechanisms(xml: string, options: XmppParseOptions = {}): string[] {
   const element = parseXmppSaslElement(xml, 'server', options);
-  if (element.kind !== 'mechanisms') throw new UnexpectedMessageError('expected a <mechanisms> element', { party: 'server' });
+  if (element.kind !== 'mechanisms')
+    throw new UnexpectedMessageError('expected a <mechanisms> element', { party: 'server' });
   return [...element.mechanisms];
 }
 
@@ -243,7 +277,10 @@ export function parseXmppMechanisms(xml: string, options: XmppParseOptions = {})
 // Builders
 
 function escapeXml(text: string): string {
-  return text.replace(/[&<>'"]/g, (c) => `&${c === '&' ? 'amp' : c === '<' ? 'lt' : c === '>' ? 'gt' : c === "'" ? 'apos' : 'quot'};`);
+  return text.replace(
+    /[&<>'"]/g,
+    (c) => `&${c === '&' ? 'amp' : c === '<' ? 'lt' : c === '>' ? 'gt' : c === "'" ? 'apos' : 'quot'};`,
+  );
 }
 
 function checkName(name: string): string {
@@ -290,7 +327,8 @@ export function buildXmppSuccess(additionalData?: Uint8Array): string {
 
 /** Builds `<failure>` with a defined condition and an optional human-readable text. */
 export function buildXmppFailure(condition: XmppFailureCondition, text?: string, lang = 'en'): string {
-  if (!(XMPP_FAILURE_CONDITIONS as readonly string[]).includes(condition)) throw new UsageError('not an XMPP SASL failure condition');
+  if (!(XMPP_FAILURE_CONDITIONS as readonly string[]).includes(condition))
+    throw new UsageError('not an XMPP SASL failure condition');
   const textElement = text === undefined ? '' : `<text xml:lang='${escapeXml(lang)}'>${escapeXml(text)}</text>`;
   return element('failure', `<${condition}/>${textElement}`);
 }
@@ -346,9 +384,15 @@ export function xmppFailureError(condition: XmppFailureCondition, mechanism?: st
     case 'incorrect-encoding':
     case 'malformed-request':
       // The server blames our message; our side produced it.
-      return new MalformedMessageError(`the XMPP server could not parse the client's message (${condition})`, { mechanism, party: 'local' });
+      return new MalformedMessageError(`the XMPP server could not parse the client's message (${condition})`, {
+        mechanism,
+        party: 'local',
+      });
     default:
-      return new AuthenticationFailedError(`authentication failed (${condition})`, { ...context, serverError: condition });
+      return new AuthenticationFailedError(`authentication failed (${condition})`, {
+        ...context,
+        serverError: condition,
+      });
   }
 }
 
@@ -394,7 +438,10 @@ export async function xmppServerAuth(args: XmppServerAuthOptions): Promise<Authe
   let mechanismName: string | undefined;
   // Set inside closures, so kept in an object that flow analysis does not narrow.
   const state = { reported: false, closed: false };
-  const fail = async (error: unknown, condition: XmppFailureCondition = xmppFailureCondition(error)): Promise<never> => {
+  const fail = async (
+    error: unknown,
+    condition: XmppFailureCondition = xmppFailureCondition(error),
+  ): Promise<never> => {
     state.reported = true;
     // Only saslkit's own fixed texts: a store's error message may say anything.
     const text = args.failureText === true && isSaslError(error) ? error.message : undefined;
@@ -410,7 +457,10 @@ export async function xmppServerAuth(args: XmppServerAuthOptions): Promise<Authe
     const next = await raceSignal(iterator.next(), args.session?.signal, { mechanism: mechanismName, party: 'client' });
     if (next.done === true) {
       state.closed = true;
-      throw new ExchangeAbortedError('the client closed the stream during authentication', { mechanism: mechanismName, party: 'client' });
+      throw new ExchangeAbortedError('the client closed the stream during authentication', {
+        mechanism: mechanismName,
+        party: 'client',
+      });
     }
     let raw: RawElement;
     try {
@@ -429,15 +479,27 @@ export async function xmppServerAuth(args: XmppServerAuthOptions): Promise<Authe
     if (first.kind === 'abort') return await fail(new ExchangeAbortedError(undefined, { party: 'client' }));
     if (first.kind !== 'auth') return await fail(new UnexpectedMessageError('expected <auth>', { party: 'client' }));
     const mechanism = args.auth.getServer(first.mechanism);
-    if (!mechanism) return await fail(new MechanismUnavailableError('the client asked for a mechanism the server does not offer', { party: 'client' }));
+    if (!mechanism)
+      return await fail(
+        new MechanismUnavailableError('the client asked for a mechanism the server does not offer', {
+          party: 'client',
+        }),
+      );
     mechanismName = mechanism.name;
-    session = new PromiseServerSession(mechanism.server(serverOptionsFor(args.options, 'xmpp'), first.data), { ...args.session, mechanism: mechanism.name, initialResponse: first.data });
+    session = new PromiseServerSession(mechanism.server(serverOptionsFor(args.options, 'xmpp'), first.data), {
+      ...args.session,
+      mechanism: mechanism.name,
+      initialResponse: first.data,
+    });
     let step = await session.start();
     while (!step.done) {
       await args.write(buildXmppChallenge(step.challenge));
       const reply = await read();
       if (reply.kind === 'abort') return await fail(session.abort('client'));
-      if (reply.kind !== 'response') return await fail(new UnexpectedMessageError('expected <response> or <abort>', { mechanism: mechanism.name, party: 'client' }));
+      if (reply.kind !== 'response')
+        return await fail(
+          new UnexpectedMessageError('expected <response> or <abort>', { mechanism: mechanism.name, party: 'client' }),
+        );
       step = await session.respond(reply.data);
     }
     await args.write(buildXmppSuccess(step.outcome.additionalData));
@@ -497,16 +559,32 @@ export interface XmppClientResult {
  * sends `<abort/>`, consumes the server's `<failure>`, and rejects with the local error.
  */
 export async function xmppClientAuth(args: XmppClientAuthOptions): Promise<XmppClientResult> {
-  const offered = typeof args.mechanisms === 'string' ? parseXmppMechanisms(args.mechanisms, args.parse) : args.mechanisms;
+  const offered =
+    typeof args.mechanisms === 'string' ? parseXmppMechanisms(args.mechanisms, args.parse) : args.mechanisms;
   // The registry decides the mechanism and the GS2 flag (RFC 5802 section 6), as for every client profile.
-  const { mechanism, client } = args.auth.negotiateClient(offered, { credentials: args.credentials, choose: args.choose, client: args.client, peer: 'the XMPP server' });
+  const { mechanism, client } = args.auth.negotiateClient(offered, {
+    credentials: args.credentials,
+    choose: args.choose,
+    client: args.client,
+    peer: 'the XMPP server',
+  });
   const iterator = messageIterator(args.elements);
   const read = async (): Promise<XmppSaslElement> => {
-    const next = await raceSignal(iterator.next(), args.session?.signal, { mechanism: mechanism.name, party: 'server' });
-    if (next.done === true) throw new ExchangeAbortedError('the server closed the stream during authentication', { mechanism: mechanism.name, party: 'server' });
+    const next = await raceSignal(iterator.next(), args.session?.signal, {
+      mechanism: mechanism.name,
+      party: 'server',
+    });
+    if (next.done === true)
+      throw new ExchangeAbortedError('the server closed the stream during authentication', {
+        mechanism: mechanism.name,
+        party: 'server',
+      });
     return parseXmppSaslElement(next.value, 'server', args.parse);
   };
-  const session = new PromiseClientSession(mechanism.client(args.credentials, client), { ...args.session, mechanism: mechanism.name });
+  const session = new PromiseClientSession(mechanism.client(args.credentials, client), {
+    ...args.session,
+    mechanism: mechanism.name,
+  });
   const initial = await session.start(true);
   await args.write(buildXmppAuth(mechanism.name, initial));
   try {
@@ -531,7 +609,10 @@ export async function xmppClientAuth(args: XmppClientAuthOptions): Promise<XmppC
         case 'failure':
           return await session.failure(xmppFailureError(element.condition, mechanism.name));
         default:
-          throw new UnexpectedMessageError('expected <challenge>, <success> or <failure>', { mechanism: mechanism.name, party: 'server' });
+          throw new UnexpectedMessageError('expected <challenge>, <success> or <failure>', {
+            mechanism: mechanism.name,
+            party: 'server',
+          });
       }
     }
   } finally {

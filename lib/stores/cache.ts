@@ -137,7 +137,10 @@ export class StoreCache<V> {
    * many callers ask for the name while it runs. The result is cached, found or not; a thrown
    * error or a rejection is passed to every waiting caller and not cached.
    */
-  load(key: string, loader: (key: string) => V | undefined | PromiseLike<V | undefined>): V | undefined | Promise<V | undefined> {
+  load(
+    key: string,
+    loader: (key: string) => V | undefined | PromiseLike<V | undefined>,
+  ): V | undefined | Promise<V | undefined> {
     const cached = this.peek(key);
     if (cached !== undefined) return cached.value;
     const pending = this.#loading.get(key);
@@ -186,7 +189,14 @@ export class StoreCache<V> {
 
   /** The counters since construction or the last {@link StoreCache.resetStats}. */
   stats(): StoreCacheStats {
-    return { hits: this.#hits, misses: this.#misses, joined: this.#joined, evictions: this.#evictions, expired: this.#expired, size: this.#entries.size };
+    return {
+      hits: this.#hits,
+      misses: this.#misses,
+      joined: this.#joined,
+      evictions: this.#evictions,
+      expired: this.#expired,
+      size: this.#entries.size,
+    };
   }
 
   /** Sets the counters back to zero (the entries stay). */

@@ -36,7 +36,13 @@ import {
 } from '../index.js';
 import { type StoredValueOptions, identityFromValues } from './stored.js';
 
-export { type StoredValue, type StoredValueOptions, DEFAULT_MAX_STORED_VALUE_LENGTH, DEFAULT_MAX_STORED_VALUES, identityFromValues } from './stored.js';
+export {
+  type StoredValue,
+  type StoredValueOptions,
+  DEFAULT_MAX_STORED_VALUE_LENGTH,
+  DEFAULT_MAX_STORED_VALUES,
+  identityFromValues,
+} from './stored.js';
 export { type ShaScheme, ShaPasswordHasher } from './ssha.js';
 
 /** What the store needs of a connection: {@link LdapConnection} has it; specs pass fakes. */
@@ -190,20 +196,35 @@ class ConnectionPool {
   close(): void {
     this.#closed = true;
     for (const slot of this.#slots) {
-      if (slot !== undefined) void slot.then((connection) => { connection.close(); }, () => undefined);
+      if (slot !== undefined)
+        void slot.then(
+          (connection) => {
+            connection.close();
+          },
+          () => undefined,
+        );
     }
     for (let i = 0; i < this.#slots.length; i++) this.#slots[i] = undefined;
   }
 }
 
 function count(name: string, value: number): number {
-  if (!Number.isSafeInteger(value) || value < 1 || value > 64) throw new UsageError(`${name} must be an integer from 1 to 64`);
+  if (!Number.isSafeInteger(value) || value < 1 || value > 64)
+    throw new UsageError(`${name} must be an integer from 1 to 64`);
   return value;
 }
 
 /** Simple-binds `connection` as `dn`; the result code. */
-async function simpleBind(connection: LdapStoreConnection, dn: string, password: string, signal: AbortSignal): Promise<number> {
-  const answer = await connection.requester.request({ type: 'bindRequest', version: 3, name: dn, authentication: { simple: password } }, { signal });
+async function simpleBind(
+  connection: LdapStoreConnection,
+  dn: string,
+  password: string,
+  signal: AbortSignal,
+): Promise<number> {
+  const answer = await connection.requester.request(
+    { type: 'bindRequest', version: 3, name: dn, authentication: { simple: password } },
+    { signal },
+  );
   if (answer.op.type !== 'bindResponse') throw new UsageError('the LDAP server answered a bind with another operation');
   return answer.op.result.resultCode;
 }
@@ -211,7 +232,9 @@ async function simpleBind(connection: LdapStoreConnection, dn: string, password:
 /** The values of one attribute (its options, such as `;binary`, ignored), as bytes. */
 function valuesOf(attributes: readonly LdapAttribute[], name: string): Uint8Array[] {
   const wanted = name.toLowerCase();
-  return attributes.filter((attribute) => (attribute.type.split(';')[0] ?? '').toLowerCase() === wanted).flatMap((attribute) => [...attribute.values]);
+  return attributes
+    .filter((attribute) => (attribute.type.split(';')[0] ?? '').toLowerCase() === wanted)
+    .flatMap((attribute) => [...attribute.values]);
 }
 
 /** True when `bytes` are the UTF-8 encoding of `text`. */
@@ -236,17 +259,26 @@ export function ldapStore(options: LdapStoreOptions): LdapStore {
   const secretAttributes = [...(options.secretAttributes ?? ['authPassword', 'userPassword'])];
   if (secretAttributes.length === 0) throw new UsageError('secretAttributes must name at least one attribute');
   const clearText = new Set((options.clearTextAttributes ?? ['userPassword']).map((name) => name.toLowerCase()));
-  const unknownUserDN = options.unknownUserDN ?? `cn=saslkit-unknown-user${options.base === '' ? '' : `,${options.base}`}`;
+  const unknownUserDN =
+    options.unknownUserDN ?? `cn=saslkit-unknown-user${options.base === '' ? '' : `,${options.base}`}`;
   const valueOptions: StoredValueOptions = options;
   const open = (): Promise<LdapStoreConnection> =>
-    LdapConnection.connect({ url: options.url, ...(options.tls === undefined ? {} : { tls: options.tls }), ...(options.startTls === undefined ? {} : { startTls: options.startTls }), timeoutMs, maxEntries: 2 });
+    LdapConnection.connect({
+      url: options.url,
+      ...(options.tls === undefined ? {} : { tls: options.tls }),
+      ...(options.startTls === undefined ? {} : { startTls: options.startTls }),
+      timeoutMs,
+      maxEntries: 2,
+    });
   const opener = options.connect ?? open;
   // A connection that will carry a password is refused before any is sent, unless TLS protects it.
   const connect = async (binds: boolean): Promise<LdapStoreConnection> => {
     const connection = await opener();
     if (binds && connection.encrypted !== true && options.plaintextBinds !== true) {
       connection.close();
-      throw new UsageError('the LDAP store would send a password without TLS: use ldaps:// or startTls (or plaintextBinds for a loopback directory)');
+      throw new UsageError(
+        'the LDAP store would send a password without TLS: use ldaps:// or startTls (or plaintextBinds for a loopback directory)',
+      );
     }
     return connection;
   };
@@ -254,8 +286,14 @@ export function ldapStore(options: LdapStoreOptions): LdapStore {
     const connection = await connect(options.bindDN !== undefined);
     if (options.bindDN !== undefined) {
       try {
-        const code = await simpleBind(connection, options.bindDN, options.bindPassword ?? '', AbortSignal.timeout(timeoutMs));
-        if (code !== LDAP_RESULT.SUCCESS) throw new UsageError(`the LDAP store could not bind as its reader account (result code ${code})`);
+        const code = await simpleBind(
+          connection,
+          options.bindDN,
+          options.bindPassword ?? '',
+          AbortSignal.timeout(timeoutMs),
+        );
+        if (code !== LDAP_RESULT.SUCCESS)
+          throw new UsageError(`the LDAP store could not bind as its reader account (result code ${code})`);
       } catch (error) {
         connection.close();
         throw error;
@@ -264,33 +302,56 @@ export function ldapStore(options: LdapStoreOptions): LdapStore {
     return connection;
   });
   const binders = new ConnectionPool(size, () => connect(true));
-  const cache = options.cache === false ? undefined : options.cache instanceof StoreCache ? options.cache : new StoreCache<LdapAccount>(options.cache ?? {});
+  const cache =
+    options.cache === false
+      ? undefined
+      : options.cache instanceof StoreCache
+        ? options.cache
+        : new StoreCache<LdapAccount>(options.cache ?? {});
   let searches = 0;
   let binds = 0;
   let lookups = 0;
 
   function filterFor(name: string): LdapFilter {
     const match: LdapFilter = { equality: { attribute: userAttribute, value: name } };
-    return options.objectClass === undefined ? match : { and: [match, { equality: { attribute: 'objectClass', value: options.objectClass } }] };
+    return options.objectClass === undefined
+      ? match
+      : { and: [match, { equality: { attribute: 'objectClass', value: options.objectClass } }] };
   }
 
   async function load(name: string): Promise<LdapAccount | undefined> {
     searches += 1;
     const request: LdapSearchRequest = {
-      baseObject: options.base, scope: 2, derefAliases: 0, sizeLimit: 2, timeLimit: Math.ceil(timeoutMs / 1000), typesOnly: false,
-      filter: filterFor(name), attributes: [userAttribute, ...secretAttributes],
+      baseObject: options.base,
+      scope: 2,
+      derefAliases: 0,
+      sizeLimit: 2,
+      timeLimit: Math.ceil(timeoutMs / 1000),
+      typesOnly: false,
+      filter: filterFor(name),
+      attributes: [userAttribute, ...secretAttributes],
     };
-    const found = await searchers.run((connection) => connection.requester.search(request, { signal: AbortSignal.timeout(timeoutMs) }));
+    const found = await searchers.run((connection) =>
+      connection.requester.search(request, { signal: AbortSignal.timeout(timeoutMs) }),
+    );
     const { resultCode } = found.result;
     if (found.entries.length > 1 || resultCode === SIZE_LIMIT_EXCEEDED) {
-      throw new UsageError(`more than one LDAP entry names account ${JSON.stringify(name)}; the user attribute must be unique under the base`);
+      throw new UsageError(
+        `more than one LDAP entry names account ${JSON.stringify(name)}; the user attribute must be unique under the base`,
+      );
     }
-    if (resultCode !== LDAP_RESULT.SUCCESS) throw new UsageError(`the LDAP store's search failed (result code ${resultCode})`);
+    if (resultCode !== LDAP_RESULT.SUCCESS)
+      throw new UsageError(`the LDAP store's search failed (result code ${resultCode})`);
     const entry = found.entries[0];
     // Directories match user names without case (uid is caseIgnoreMatch): only the stored
     // spelling is the account, so that one account is not logged in under many names.
-    if (entry === undefined || !valuesOf(entry.attributes, userAttribute).some((value) => sameText(value, name))) return undefined;
-    const values = secretAttributes.map((source) => ({ source, value: valuesOf(entry.attributes, source), clearText: clearText.has(source.toLowerCase()) }));
+    if (entry === undefined || !valuesOf(entry.attributes, userAttribute).some((value) => sameText(value, name)))
+      return undefined;
+    const values = secretAttributes.map((source) => ({
+      source,
+      value: valuesOf(entry.attributes, source),
+      clearText: clearText.has(source.toLowerCase()),
+    }));
     try {
       return { dn: entry.objectName, identity: identityFromValues(name, values, valueOptions) };
     } catch (error) {
@@ -316,14 +377,21 @@ export function ldapStore(options: LdapStoreOptions): LdapStore {
     const found = await account(authcid);
     binds += 1;
     // An unknown user binds too, as a DN that does not exist: the same steps as a wrong password.
-    const code = await binders.run((connection) => simpleBind(connection, found?.dn ?? unknownUserDN, password, AbortSignal.timeout(timeoutMs)));
+    const code = await binders.run((connection) =>
+      simpleBind(connection, found?.dn ?? unknownUserDN, password, AbortSignal.timeout(timeoutMs)),
+    );
     return found !== undefined && code === LDAP_RESULT.SUCCESS;
   };
 
   return {
     lookup,
     verifyPassword,
-    stats: () => ({ searches, binds, lookups, cache: cache?.stats() ?? { hits: 0, misses: 0, joined: 0, evictions: 0, expired: 0, size: 0 } }),
+    stats: () => ({
+      searches,
+      binds,
+      lookups,
+      cache: cache?.stats() ?? { hits: 0, misses: 0, joined: 0, evictions: 0, expired: 0, size: 0 },
+    }),
     invalidate(authcid?: string) {
       if (authcid === undefined) cache?.clear();
       else cache?.delete(authcid);

@@ -11,10 +11,24 @@
  * saslkit's main entry never load it.
  * @module
  */
-import { type CredentialLookup, type Identity, StoreCache, type StoreCacheOptions, type StoreCacheStats, UsageError, isWellFormed } from '../index.js';
+import {
+  type CredentialLookup,
+  type Identity,
+  StoreCache,
+  type StoreCacheOptions,
+  type StoreCacheStats,
+  UsageError,
+  isWellFormed,
+} from '../index.js';
 import { type StoredValueOptions, identityFromValues } from './stored.js';
 
-export { type StoredValue, type StoredValueOptions, DEFAULT_MAX_STORED_VALUE_LENGTH, DEFAULT_MAX_STORED_VALUES, identityFromValues } from './stored.js';
+export {
+  type StoredValue,
+  type StoredValueOptions,
+  DEFAULT_MAX_STORED_VALUE_LENGTH,
+  DEFAULT_MAX_STORED_VALUES,
+  identityFromValues,
+} from './stored.js';
 export { type ShaScheme, ShaPasswordHasher } from './ssha.js';
 
 /** A query as `pg` takes it: `pool.query({ text, values })`. */
@@ -65,19 +79,27 @@ export function quoteIdentifier(name: string): string {
   if (typeof name !== 'string' || name === '') throw new UsageError('an SQL identifier must be a non-empty string');
   if (name.includes('\u0000')) throw new UsageError('an SQL identifier must not contain NUL');
   if (!isWellFormed(name)) throw new UsageError('an SQL identifier must be well-formed Unicode');
-  if (new TextEncoder().encode(name).length > MAX_IDENTIFIER_BYTES) throw new UsageError(`an SQL identifier must be at most ${MAX_IDENTIFIER_BYTES} bytes`);
+  if (new TextEncoder().encode(name).length > MAX_IDENTIFIER_BYTES)
+    throw new UsageError(`an SQL identifier must be at most ${MAX_IDENTIFIER_BYTES} bytes`);
   return `"${name.replaceAll('"', '""')}"`;
 }
 
 /** The lookup query for `options`: the user column aliased `u`, the secret columns `s0`, `s1` ..., the user name `$1`. */
-export function postgresStoreQuery(options: Pick<PostgresStoreOptions, 'table' | 'userColumn' | 'secretColumns'>): string {
+export function postgresStoreQuery(
+  options: Pick<PostgresStoreOptions, 'table' | 'userColumn' | 'secretColumns'>,
+): string {
   // Checked at run time too: JavaScript callers and configuration files bypass the types.
   const given: unknown = options.table;
-  if (typeof given !== 'string' && (!Array.isArray(given) || given.length !== 2)) throw new UsageError('table must be a name or [schema, name]');
-  const table = typeof given === 'string' ? quoteIdentifier(given) : (given as readonly string[]).map(quoteIdentifier).join('.');
+  if (typeof given !== 'string' && (!Array.isArray(given) || given.length !== 2))
+    throw new UsageError('table must be a name or [schema, name]');
+  const table =
+    typeof given === 'string' ? quoteIdentifier(given) : (given as readonly string[]).map(quoteIdentifier).join('.');
   const secretColumns: unknown = options.secretColumns;
-  if (!Array.isArray(secretColumns) || secretColumns.length === 0) throw new UsageError('secretColumns must name at least one column');
-  const columns = (secretColumns as readonly string[]).map((column, i) => `${quoteIdentifier(column)} AS "s${i}"`).join(', ');
+  if (!Array.isArray(secretColumns) || secretColumns.length === 0)
+    throw new UsageError('secretColumns must name at least one column');
+  const columns = (secretColumns as readonly string[])
+    .map((column, i) => `${quoteIdentifier(column)} AS "s${i}"`)
+    .join(', ');
   const user = quoteIdentifier(options.userColumn);
   return `SELECT ${user} AS "u", ${columns} FROM ${table} WHERE ${user} = $1 LIMIT 2`;
 }
@@ -119,11 +141,17 @@ const NO_CACHE_STATS: StoreCacheStats = { hits: 0, misses: 0, joined: 0, evictio
  */
 export function postgresStore(options: PostgresStoreOptions): PostgresStore {
   const pool = options.pool as Partial<PgQueryable> | null | undefined;
-  if (typeof pool?.query !== 'function') throw new UsageError('pool must be a pg Pool or Client (an object with query())');
+  if (typeof pool?.query !== 'function')
+    throw new UsageError('pool must be a pg Pool or Client (an object with query())');
   const text = postgresStoreQuery(options);
   const columns = [...options.secretColumns];
   const valueOptions: StoredValueOptions = options;
-  const cache = options.cache === false ? undefined : options.cache instanceof StoreCache ? options.cache : new StoreCache<Identity>(options.cache ?? {});
+  const cache =
+    options.cache === false
+      ? undefined
+      : options.cache instanceof StoreCache
+        ? options.cache
+        : new StoreCache<Identity>(options.cache ?? {});
   let queries = 0;
   let lookups = 0;
 
@@ -132,12 +160,19 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
     const result = await (pool as PgQueryable).query({ text, values: [authcid] });
     const raw: unknown = (result as Partial<PgQueryResult> | undefined)?.rows;
     const rows = Array.isArray(raw) ? (raw as readonly Readonly<Record<string, unknown>>[]) : [];
-    if (rows.length > 1) throw new UsageError(`more than one row in the store names account ${JSON.stringify(authcid)}; the user column must be unique`);
+    if (rows.length > 1)
+      throw new UsageError(
+        `more than one row in the store names account ${JSON.stringify(authcid)}; the user column must be unique`,
+      );
     const row = rows[0];
     // A case-insensitive column (citext, a collation) matches other spellings of the name: only
     // the stored spelling is the account, so that one account is not logged in under many names.
     if (row === undefined || row['u'] !== authcid) return undefined;
-    return identityFromValues(authcid, columns.map((source, i) => ({ source, value: row[`s${i}`] })), valueOptions);
+    return identityFromValues(
+      authcid,
+      columns.map((source, i) => ({ source, value: row[`s${i}`] })),
+      valueOptions,
+    );
   }
 
   const lookup = (authcid: string): Identity | undefined | Promise<Identity | undefined> => {

@@ -14,7 +14,9 @@ import { type SyncPasswordHasher, UsageError, constantTimeEqual, fromBase64, toB
 /** The schemes {@link ShaPasswordHasher} reads and writes. */
 export type ShaScheme = 'SHA' | 'SSHA' | 'SHA256' | 'SSHA256' | 'SHA384' | 'SSHA384' | 'SHA512' | 'SSHA512';
 
-const SCHEMES: Readonly<Record<ShaScheme, { readonly digest: string; readonly length: number; readonly salted: boolean }>> = {
+const SCHEMES: Readonly<
+  Record<ShaScheme, { readonly digest: string; readonly length: number; readonly salted: boolean }>
+> = {
   SHA: { digest: 'sha1', length: 20, salted: false },
   SSHA: { digest: 'sha1', length: 20, salted: true },
   SHA256: { digest: 'sha256', length: 32, salted: false },

@@ -68,7 +68,9 @@ function positive(name: string, value: number): number {
 
 /** A typed error about a stored value: names the account and column, never the value. */
 function badValue(authcid: string, source: string, what: string): UsageError {
-  return new UsageError(`the stored value in ${JSON.stringify(source)} of account ${JSON.stringify(authcid)} ${what}; fix the store`);
+  return new UsageError(
+    `the stored value in ${JSON.stringify(source)} of account ${JSON.stringify(authcid)} ${what}; fix the store`,
+  );
 }
 
 /** The value as text: strings as they are, bytes as strict UTF-8. */
@@ -85,9 +87,18 @@ function asText(authcid: string, source: string, value: unknown): string {
 }
 
 /** What one value is. */
-type Parsed = { readonly kind: 'scram'; readonly secret: ScramSecret } | { readonly kind: 'hash'; readonly digest: string; readonly hasher: PasswordHasher } | { readonly kind: 'clear'; readonly password: string };
+type Parsed =
+  | { readonly kind: 'scram'; readonly secret: ScramSecret }
+  | { readonly kind: 'hash'; readonly digest: string; readonly hasher: PasswordHasher }
+  | { readonly kind: 'clear'; readonly password: string };
 
-function parseValue(authcid: string, source: string, text: string, hashers: readonly PasswordHasher[], clearText: boolean): Parsed {
+function parseValue(
+  authcid: string,
+  source: string,
+  text: string,
+  hashers: readonly PasswordHasher[],
+  clearText: boolean,
+): Parsed {
   const direct = ScramSecret.tryParse(text);
   if (direct !== undefined) return { kind: 'scram', secret: direct };
   // `{SCRAM-SHA-256}SCRAM-SHA-256$...`: the RFC 5803 form behind a userPassword-style scheme.
@@ -97,7 +108,8 @@ function parseValue(authcid: string, source: string, text: string, hashers: read
     if (inner !== undefined) return { kind: 'scram', secret: inner };
     throw badValue(authcid, source, `claims ${scheme} but is not a well-formed SCRAM secret`);
   }
-  if (/^SCRAM-[A-Za-z0-9-]+\$/.test(text)) throw badValue(authcid, source, 'looks like a SCRAM secret but is not a well-formed one');
+  if (/^SCRAM-[A-Za-z0-9-]+\$/.test(text))
+    throw badValue(authcid, source, 'looks like a SCRAM secret but is not a well-formed one');
   if (CLEAR_PREFIX.test(text)) {
     const password = text.slice(text.indexOf('}') + 1);
     if (password === '') throw badValue(authcid, source, 'is an empty clear-text password');
@@ -105,8 +117,10 @@ function parseValue(authcid: string, source: string, text: string, hashers: read
   }
   const hasher = detectHasher(text, [...hashers, SSHA]);
   if (hasher !== undefined) return { kind: 'hash', digest: text, hasher };
-  if (scheme !== undefined) throw badValue(authcid, source, `uses the scheme {${scheme}}, which saslkit cannot check (or it is malformed)`);
-  if (text.startsWith('$')) throw badValue(authcid, source, 'is a hash in a format saslkit does not recognise (pass a hasher for it)');
+  if (scheme !== undefined)
+    throw badValue(authcid, source, `uses the scheme {${scheme}}, which saslkit cannot check (or it is malformed)`);
+  if (text.startsWith('$'))
+    throw badValue(authcid, source, 'is a hash in a format saslkit does not recognise (pass a hasher for it)');
   if (clearText && text !== '') return { kind: 'clear', password: text };
   throw badValue(authcid, source, 'is in no recognised format');
 }
@@ -121,7 +135,12 @@ function textsOf(authcid: string, item: StoredValue, maxLength: number): string[
     if (entry === null || entry === undefined) continue;
     // Checked before decoding, so an oversized value costs no more than its length test.
     const length = typeof entry === 'string' || entry instanceof Uint8Array ? entry.length : 0;
-    if (length > maxLength) throw new LimitExceededError('maxValueLength', `the stored value in ${JSON.stringify(item.source)} of account ${JSON.stringify(authcid)} is longer than ${maxLength}`, { party: 'local' });
+    if (length > maxLength)
+      throw new LimitExceededError(
+        'maxValueLength',
+        `the stored value in ${JSON.stringify(item.source)} of account ${JSON.stringify(authcid)} is longer than ${maxLength}`,
+        { party: 'local' },
+      );
     out.push(asText(authcid, item.source, entry));
   }
   return out;
@@ -135,22 +154,35 @@ function textsOf(authcid: string, item: StoredValue, maxLength: number): string[
  * password a {@link ClearIdentity}. Throws a {@link UsageError} or {@link LimitExceededError}
  * (naming account and column, never the value) for a value it cannot read.
  */
-export function identityFromValues(authcid: string, values: readonly StoredValue[], options: StoredValueOptions = {}): Identity | undefined {
+export function identityFromValues(
+  authcid: string,
+  values: readonly StoredValue[],
+  options: StoredValueOptions = {},
+): Identity | undefined {
   const maxLength = positive('maxValueLength', options.maxValueLength ?? DEFAULT_MAX_STORED_VALUE_LENGTH);
   const maxValues = positive('maxValues', options.maxValues ?? DEFAULT_MAX_STORED_VALUES);
   const scram: ScramSecret[] = [];
   let hash: Extract<Parsed, { kind: 'hash' }> | undefined;
   let clear: string | undefined;
   // Counted and measured before any is parsed, so the limits do not depend on what the values hold.
-  const texts = values.map((item) => ({ source: item.source, clearText: item.clearText ?? options.clearText, texts: textsOf(authcid, item, maxLength) }));
+  const texts = values.map((item) => ({
+    source: item.source,
+    clearText: item.clearText ?? options.clearText,
+    texts: textsOf(authcid, item, maxLength),
+  }));
   if (texts.reduce((sum, item) => sum + item.texts.length, 0) > maxValues) {
-    throw new LimitExceededError('maxValues', `account ${JSON.stringify(authcid)} has more than ${maxValues} stored values`, { party: 'local' });
+    throw new LimitExceededError(
+      'maxValues',
+      `account ${JSON.stringify(authcid)} has more than ${maxValues} stored values`,
+      { party: 'local' },
+    );
   }
   for (const item of texts) {
     for (const text of item.texts) {
       const parsed = parseValue(authcid, item.source, text, options.hashers ?? [], item.clearText === true);
       if (parsed.kind === 'scram') {
-        if (scram.some((secret) => secret.hash === parsed.secret.hash)) throw badValue(authcid, item.source, `is a second SCRAM-${parsed.secret.hash} secret`);
+        if (scram.some((secret) => secret.hash === parsed.secret.hash))
+          throw badValue(authcid, item.source, `is a second SCRAM-${parsed.secret.hash} secret`);
         scram.push(parsed.secret);
       } else if (parsed.kind === 'hash') hash ??= parsed;
       else clear ??= parsed.password;

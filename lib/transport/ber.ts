@@ -18,7 +18,15 @@ export const BER_CLASS = { UNIVERSAL: 0x00, APPLICATION: 0x40, CONTEXT: 0x80, PR
 /** The constructed bit of a BER identifier octet. */
 export const BER_CONSTRUCTED = 0x20;
 /** Universal tags LDAP uses, as whole identifier octets. */
-export const BER_TAG = { BOOLEAN: 0x01, INTEGER: 0x02, OCTET_STRING: 0x04, NULL: 0x05, ENUMERATED: 0x0a, SEQUENCE: 0x30, SET: 0x31 } as const;
+export const BER_TAG = {
+  BOOLEAN: 0x01,
+  INTEGER: 0x02,
+  OCTET_STRING: 0x04,
+  NULL: 0x05,
+  ENUMERATED: 0x0a,
+  SEQUENCE: 0x30,
+  SET: 0x31,
+} as const;
 
 /** Default of {@link BerLimits.maxDepth}: LDAP messages nest about 8 deep; filters a little more. */
 export const DEFAULT_BER_MAX_DEPTH = 32;
@@ -59,7 +67,11 @@ export function berIsConstructed(element: BerElement): boolean {
  * Returns undefined when `bytes` ends before the header does. The length is not checked against
  * the bytes present; callers do that.
  */
-function header(bytes: Uint8Array, offset: number, party: Party): { tag: number; start: number; length: number } | undefined {
+function header(
+  bytes: Uint8Array,
+  offset: number,
+  party: Party,
+): { tag: number; start: number; length: number } | undefined {
   if (offset + 2 > bytes.length) return undefined;
   const tag = bytes[offset] as number;
   if ((tag & 0x1f) === 0x1f) throw malformed('element uses a high tag number, which LDAP never does', party);
@@ -95,7 +107,8 @@ export function berChildren(element: BerElement, depth: number, limits: BerLimit
   const party = limits.party ?? 'local';
   if (!berIsConstructed(element)) throw malformed('expected a constructed element', party);
   const maxDepth = limits.maxDepth ?? DEFAULT_BER_MAX_DEPTH;
-  if (depth >= maxDepth) throw new LimitExceededError('maxDepth', `BER elements nest deeper than ${maxDepth}`, { party });
+  if (depth >= maxDepth)
+    throw new LimitExceededError('maxDepth', `BER elements nest deeper than ${maxDepth}`, { party });
   const maxChildren = limits.maxChildren ?? DEFAULT_BER_MAX_CHILDREN;
   const bytes = element.contents;
   const out: BerElement[] = [];
@@ -103,7 +116,8 @@ export function berChildren(element: BerElement, depth: number, limits: BerLimit
   while (offset < bytes.length) {
     const head = header(bytes, offset, party);
     if (head === undefined || head.start + head.length > bytes.length) throw malformed('element is truncated', party);
-    if (out.length >= maxChildren) throw new LimitExceededError('maxChildren', `a BER element holds more than ${maxChildren} elements`, { party });
+    if (out.length >= maxChildren)
+      throw new LimitExceededError('maxChildren', `a BER element holds more than ${maxChildren} elements`, { party });
     out.push({ tag: head.tag, contents: bytes.subarray(head.start, head.start + head.length) });
     offset = head.start + head.length;
   }
@@ -121,7 +135,8 @@ export function berInteger(element: BerElement, party: Party = 'local'): number 
   if (bytes.length > 1) {
     const first = bytes[0] as number;
     const second = bytes[1] as number;
-    if ((first === 0x00 && second < 0x80) || (first === 0xff && second >= 0x80)) throw malformed('integer is not minimally encoded', party);
+    if ((first === 0x00 && second < 0x80) || (first === 0xff && second >= 0x80))
+      throw malformed('integer is not minimally encoded', party);
   }
   let value = 0;
   for (const byte of bytes) value = value * 256 + byte;
@@ -133,7 +148,8 @@ export function berInteger(element: BerElement, party: Party = 'local'): number 
 /** A BOOLEAN: one octet, 0x00 or 0xFF as RFC 4511 section 5.1 requires of senders. */
 export function berBoolean(element: BerElement, party: Party = 'local'): boolean {
   const bytes = element.contents;
-  if (bytes.length !== 1 || (bytes[0] !== 0x00 && bytes[0] !== 0xff)) throw malformed('boolean is not 0x00 or 0xFF', party);
+  if (bytes.length !== 1 || (bytes[0] !== 0x00 && bytes[0] !== 0xff))
+    throw malformed('boolean is not 0x00 or 0xFF', party);
   return bytes[0] === 0xff;
 }
 
@@ -155,7 +171,8 @@ function lengthOctets(length: number): number[] {
 
 /** Encodes one element: identifier octet, minimal definite length, contents. */
 export function encodeBer(tag: number, contents: Uint8Array): Uint8Array {
-  if (!Number.isInteger(tag) || tag < 0 || tag > 0xff || (tag & 0x1f) === 0x1f) throw new UsageError('a BER tag is one identifier octet with a low tag number');
+  if (!Number.isInteger(tag) || tag < 0 || tag > 0xff || (tag & 0x1f) === 0x1f)
+    throw new UsageError('a BER tag is one identifier octet with a low tag number');
   if (contents.length > 0xffffffff) throw new UsageError('BER contents over 4 GiB');
   const length = lengthOctets(contents.length);
   const out = new Uint8Array(1 + length.length + contents.length);
@@ -172,14 +189,18 @@ export function encodeBerConstructed(tag: number, children: readonly Uint8Array[
 
 /** Encodes an INTEGER (or, with `tag`, an ENUMERATED or implicitly tagged integer), minimally. */
 export function encodeBerInteger(value: number, tag: number = BER_TAG.INTEGER): Uint8Array {
-  if (!Number.isInteger(value) || value < -0x80000000 || value > 0x7fffffff) throw new UsageError('a BER integer here fits in 32 signed bits');
+  if (!Number.isInteger(value) || value < -0x80000000 || value > 0x7fffffff)
+    throw new UsageError('a BER integer here fits in 32 signed bits');
   const bytes: number[] = [];
   let rest = value;
   // Shortest two's complement: stop once the rest is only the sign of the top byte written.
   do {
     bytes.unshift(rest & 0xff);
     rest >>= 8;
-  } while (!((rest === 0 && ((bytes[0] as number) & 0x80) === 0) || (rest === -1 && ((bytes[0] as number) & 0x80) !== 0)));
+  } while (!(
+    (rest === 0 && ((bytes[0] as number) & 0x80) === 0) ||
+    (rest === -1 && ((bytes[0] as number) & 0x80) !== 0)
+  ));
   return encodeBer(tag, Uint8Array.from(bytes));
 }
 
@@ -235,7 +256,8 @@ export class LdapMessageReader {
    * any such byte is an {@link UnexpectedMessageError}-like refusal (a MalformedMessageError).
    */
   switchSource(source: MessageSource<Uint8Array>): void {
-    if (this.#bytes.length !== 0) throw new MalformedMessageError(`the ${this.peer} sent data in the clear after StartTLS`, { party: this.peer });
+    if (this.#bytes.length !== 0)
+      throw new MalformedMessageError(`the ${this.peer} sent data in the clear after StartTLS`, { party: this.peer });
     this.#bytes.switchSource(source);
   }
 
@@ -258,7 +280,12 @@ export class LdapMessageReader {
     }
     if (head.tag !== BER_TAG.SEQUENCE) throw new MalformedMessageError('LDAP message is not a SEQUENCE', { party });
     const total = head.start + head.length;
-    if (total > this.maxMessageBytes) throw new LimitExceededError('maxMessageBytes', `LDAP message from the ${party} is longer than ${this.maxMessageBytes} bytes`, { party });
+    if (total > this.maxMessageBytes)
+      throw new LimitExceededError(
+        'maxMessageBytes',
+        `LDAP message from the ${party} is longer than ${this.maxMessageBytes} bytes`,
+        { party },
+      );
     await bytes.fill(total);
     // A copy, so that a caller keeping the message does not pin the chunks it arrived in.
     return bytes.take(total).slice();

@@ -55,8 +55,10 @@ export class ChunkBuffer {
   async fill(count: number): Promise<void> {
     while (this.#length < count) {
       const next = await this.#source.next();
-      if (next.done === true) throw new ExchangeAbortedError(`the ${this.#peer} closed the connection`, { party: this.#peer });
-      if (!(next.value instanceof Uint8Array)) throw new UsageError(`a ${this.#protocol} byte source must yield Uint8Array chunks`);
+      if (next.done === true)
+        throw new ExchangeAbortedError(`the ${this.#peer} closed the connection`, { party: this.#peer });
+      if (!(next.value instanceof Uint8Array))
+        throw new UsageError(`a ${this.#protocol} byte source must yield Uint8Array chunks`);
       if (next.value.length === 0) continue;
       this.#chunks.push(next.value);
       this.#length += next.value.length;

@@ -24,14 +24,18 @@ export interface XmppElementsOptions {
  * source is read with `next()` and never closed, so the host can keep using it. The work is
  * linear in the bytes received, however they are chunked.
  */
-export async function* xmppElements(chunks: MessageSource<Uint8Array | string>, options: XmppElementsOptions = {}): AsyncGenerator<string, void, undefined> {
+export async function* xmppElements(
+  chunks: MessageSource<Uint8Array | string>,
+  options: XmppElementsOptions = {},
+): AsyncGenerator<string, void, undefined> {
   const splitter = new ElementSplitter(options.maxElementBytes ?? DEFAULT_XMPP_MAX_ELEMENT_BYTES);
   const decoder = new TextDecoder('utf-8', { fatal: true });
   const iterator = messageIterator(chunks);
   for (;;) {
     const next = await iterator.next();
     if (next.done === true) {
-      if (splitter.inElement) throw new ExchangeAbortedError('the XMPP stream ended inside an element', { party: 'local' });
+      if (splitter.inElement)
+        throw new ExchangeAbortedError('the XMPP stream ended inside an element', { party: 'local' });
       return;
     }
     let text: string;
@@ -114,12 +118,14 @@ class ElementSplitter {
       i = next;
       if (this.#kind === 'end') this.#depth -= 1;
       else if (this.#previous !== SLASH) this.#depth += 1;
-      if (this.#depth < 0) throw new MalformedMessageError('end tag without a start tag between XMPP elements', { party: 'local' });
+      if (this.#depth < 0)
+        throw new MalformedMessageError('end tag without a start tag between XMPP elements', { party: 'local' });
       if (this.#depth === 0) {
         yield this.#finish(text.slice(from, i));
         continue;
       }
-      if (this.#depth > MAX_DEPTH) throw new MalformedMessageError('XMPP elements nested too deeply', { party: 'local' });
+      if (this.#depth > MAX_DEPTH)
+        throw new MalformedMessageError('XMPP elements nested too deeply', { party: 'local' });
     }
     if (this.inElement && from < length) this.#parts.push(text.slice(from));
   }
@@ -171,7 +177,10 @@ class ElementSplitter {
   #grow(bytes: number, units: number): void {
     readerWork.units += units;
     this.#bytes += bytes;
-    if (this.#bytes > this.max) throw new LimitExceededError('maxElementBytes', `XMPP element is longer than ${this.max} bytes`, { party: 'local' });
+    if (this.#bytes > this.max)
+      throw new LimitExceededError('maxElementBytes', `XMPP element is longer than ${this.max} bytes`, {
+        party: 'local',
+      });
   }
 
   // After a `<`, which counts towards the element.

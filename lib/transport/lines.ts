@@ -26,7 +26,9 @@ export type LineWriter = (line: string) => unknown;
 
 /** The iterator of a source. Profiles read with `next()` only, so the host's stream stays open. */
 export function lineIterator(source: LineSource): AsyncIterator<string> {
-  return 'next' in source && typeof source.next === 'function' ? source : (source as AsyncIterable<string>)[Symbol.asyncIterator]();
+  return 'next' in source && typeof source.next === 'function'
+    ? source
+    : (source as AsyncIterable<string>)[Symbol.asyncIterator]();
 }
 
 type Waiter = { resolve: (result: IteratorResult<string>) => void; reject: (error: unknown) => void };
@@ -122,7 +124,10 @@ export class LineQueue implements AsyncIterableIterator<string> {
   next(): Promise<IteratorResult<string>> {
     const line = this.#shift();
     if (line !== undefined) return Promise.resolve({ done: false, value: line });
-    if (this.#ended) return this.#error === undefined ? Promise.resolve({ done: true, value: undefined }) : Promise.reject(this.#error);
+    if (this.#ended)
+      return this.#error === undefined
+        ? Promise.resolve({ done: true, value: undefined })
+        : Promise.reject(this.#error);
     return new Promise((resolve, reject) => {
       this.#wait(new PromiseSink({ resolve, reject }));
     });
@@ -373,7 +378,6 @@ export function lineWriter(stream: Writable): (line: string) => Promise<void> {
       });
     });
 }
-
 
 /**
  * The next line of a {@link LineQueue} or {@link LineReader} if one is at hand; otherwise the

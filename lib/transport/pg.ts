@@ -69,7 +69,12 @@ export class PgFrameReader {
 
   #checkLength(length: number, max: number): void {
     if (length < 4) throw malformed('message has an invalid length', this.peer);
-    if (length > max) throw new LimitExceededError('maxMessageBytes', `PostgreSQL message from the ${this.peer} is longer than ${max} bytes`, { party: this.peer });
+    if (length > max)
+      throw new LimitExceededError(
+        'maxMessageBytes',
+        `PostgreSQL message from the ${this.peer} is longer than ${max} bytes`,
+        { party: this.peer },
+      );
   }
 
   /** Reads one typed message (type byte, Int32 length, body). */

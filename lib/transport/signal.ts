@@ -36,5 +36,7 @@ export function raceSignal<T>(pending: Promise<T>, signal: AbortSignal | undefin
 /** The error of a wait that `signal` ended: a timeout when its reason is a `TimeoutError`, else an abort. @internal */
 export function signalError(signal: AbortSignal, context: WaitContext): SaslError {
   const timedOut = (signal.reason as { name?: unknown } | undefined)?.name === 'TimeoutError';
-  return timedOut ? new TimeoutError('the peer did not answer in time', context) : new ExchangeAbortedError(undefined, context);
+  return timedOut
+    ? new TimeoutError('the peer did not answer in time', context)
+    : new ExchangeAbortedError(undefined, context);
 }

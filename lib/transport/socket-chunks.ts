@@ -77,7 +77,11 @@ export class SocketChunks implements AsyncIterator<Uint8Array> {
       const chunk = this.#queue.shift();
       if (chunk !== undefined) return { done: false, value: chunk };
       if (this.#ended) {
-        if (this.#error !== undefined) throw new ExchangeAbortedError(`the ${this.#failure ?? 'socket'} connection failed`, { party: 'server', cause: this.#error });
+        if (this.#error !== undefined)
+          throw new ExchangeAbortedError(`the ${this.#failure ?? 'socket'} connection failed`, {
+            party: 'server',
+            cause: this.#error,
+          });
         return { done: true, value: undefined };
       }
       if (this.#backpressure) this.#socket.resume();

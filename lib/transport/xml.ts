@@ -60,7 +60,6 @@ export interface XmppParseOptions {
 // ---------------------------------------------------------------------------------------------
 // The reader
 
-
 /**
  * The namespace bindings in force at an element: those it declares (prefix and namespace,
  * alternating), over its parent's scope. A lookup walks the chain (one link per declaring
@@ -152,11 +151,19 @@ function nameEnd(text: string, from: number): number {
 }
 
 // XML 1.0 Char production, plus a check for unpaired surrogates (not characters at all).
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
-const FORBIDDEN = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const FORBIDDEN =
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
+  /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 function isXmlChar(code: number): boolean {
-  return code === 0x9 || code === 0xa || code === 0xd || (code >= 0x20 && code <= 0xd7ff) || (code >= 0xe000 && code <= 0xfffd) || (code >= 0x10000 && code <= 0x10ffff);
+  return (
+    code === 0x9 ||
+    code === 0xa ||
+    code === 0xd ||
+    (code >= 0x20 && code <= 0xd7ff) ||
+    (code >= 0xe000 && code <= 0xfffd) ||
+    (code >= 0x10000 && code <= 0x10ffff)
+  );
 }
 
 /** The value of a hexadecimal digit, or -1. */
@@ -198,7 +205,11 @@ class XmlReader {
   }
 
   tooMany(limit: keyof XmlLimits, what: string): LimitExceededError {
-    return new LimitExceededError(limit, `XMPP element from the ${this.party} has more than ${this.limits[limit]} ${what}`, { party: this.party });
+    return new LimitExceededError(
+      limit,
+      `XMPP element from the ${this.party} has more than ${this.limits[limit]} ${what}`,
+      { party: this.party },
+    );
   }
 
   /** The first `&` at or after `from`, or the text's length. */
@@ -223,7 +234,12 @@ class XmlReader {
     const text = this.text;
     const start = this.pos;
     let i = start;
-    for (let code = text.charCodeAt(i); code === 0x20 || code === 0x09 || code === 0x0d || code === 0x0a; code = text.charCodeAt(i)) i += 1;
+    for (
+      let code = text.charCodeAt(i);
+      code === 0x20 || code === 0x09 || code === 0x0d || code === 0x0a;
+      code = text.charCodeAt(i)
+    )
+      i += 1;
     this.pos = i;
     return i > start;
   }
@@ -253,7 +269,8 @@ class XmlReader {
     let from = start;
     while (amp < end) {
       this.references += 1;
-      if (this.references > this.limits.maxReferences) throw this.tooMany('maxReferences', 'entity and character references');
+      if (this.references > this.limits.maxReferences)
+        throw this.tooMany('maxReferences', 'entity and character references');
       let i = amp + 1;
       let value: string;
       if (text.charCodeAt(i) === 0x23) {
@@ -262,7 +279,11 @@ class XmlReader {
         let digits = 0;
         if (text.charCodeAt(i) === 0x78) {
           i += 1;
-          for (let digit = hexDigit(text.charCodeAt(i)); digit !== -1 && digits < 6; digit = hexDigit(text.charCodeAt(i))) {
+          for (
+            let digit = hexDigit(text.charCodeAt(i));
+            digit !== -1 && digits < 6;
+            digit = hexDigit(text.charCodeAt(i))
+          ) {
             code = code * 16 + digit;
             digits += 1;
             i += 1;
@@ -315,7 +336,9 @@ class XmlReader {
 
   badReference(amp: number): MalformedMessageError {
     const semi = this.text.indexOf(';', amp);
-    return this.fail(semi === -1 || semi - amp > MAX_REFERENCE ? 'unterminated entity reference' : 'unknown entity reference');
+    return this.fail(
+      semi === -1 || semi - amp > MAX_REFERENCE ? 'unterminated entity reference' : 'unknown entity reference',
+    );
   }
 
   /** The namespace of a (non-empty) prefix. */
@@ -384,7 +407,8 @@ class XmlReader {
         else if (Number.isNaN(c)) throw this.fail('unterminated attribute value');
       }
       attributes ??= [];
-      if (attributes.length >= 2 * this.limits.maxAttributes) throw this.tooMany('maxAttributes', 'attributes on one element');
+      if (attributes.length >= 2 * this.limits.maxAttributes)
+        throw this.tooMany('maxAttributes', 'attributes on one element');
       this.attributes += 1;
       if (this.attributes > this.limits.maxTotalAttributes) throw this.tooMany('maxTotalAttributes', 'attributes');
       const value = amp ? this.decode(valueStart, valueEnd) : text.slice(valueStart, valueEnd);
@@ -395,7 +419,8 @@ class XmlReader {
       if (name === 'xmlns' || name.startsWith('xmlns:')) {
         bindings ??= [];
         const declared = map !== undefined ? map.size : bindings.length / 2;
-        if (declared >= this.limits.maxNamespaceDeclarations) throw this.tooMany('maxNamespaceDeclarations', 'namespace declarations on one element');
+        if (declared >= this.limits.maxNamespaceDeclarations)
+          throw this.tooMany('maxNamespaceDeclarations', 'namespace declarations on one element');
         this.declarations += 1;
         const prefix = name === 'xmlns' ? '' : name.slice(6);
         if (map !== undefined) {
@@ -404,7 +429,8 @@ class XmlReader {
           map.set(prefix, value);
         } else {
           this.work += bindings.length / 2;
-          for (let i = 0; i < bindings.length; i += 2) if (bindings[i] === prefix) throw this.fail('duplicate attribute');
+          for (let i = 0; i < bindings.length; i += 2)
+            if (bindings[i] === prefix) throw this.fail('duplicate attribute');
           bindings.push(prefix, value);
           if (bindings.length > 2 * LINEAR_BINDINGS) {
             map = new Map();
@@ -417,7 +443,8 @@ class XmlReader {
     const empty = text.charCodeAt(this.pos) === 0x2f;
     this.empty = empty;
     this.pos += empty ? 2 : 1;
-    const scope = bindings === undefined ? parentScope : newScope(map === undefined ? bindings : NO_ATTRIBUTES, map, parentScope);
+    const scope =
+      bindings === undefined ? parentScope : newScope(map === undefined ? bindings : NO_ATTRIBUTES, map, parentScope);
     let namespace: string | undefined;
     let local = qname;
     if (colon === -1) {
@@ -428,7 +455,14 @@ class XmlReader {
       if (namespace === undefined) throw this.fail('undeclared namespace prefix');
       local = qname.slice(colon + 1);
     }
-    return { qname, local, namespace, attributes: attributes ?? NO_ATTRIBUTES, children: empty ? NO_CHILDREN : [], scope };
+    return {
+      qname,
+      local,
+      namespace,
+      attributes: attributes ?? NO_ATTRIBUTES,
+      children: empty ? NO_CHILDREN : [],
+      scope,
+    };
   }
 
   /** Parses the whole text as exactly one element, optionally surrounded by white space. */
@@ -450,13 +484,15 @@ class XmlReader {
         continue;
       }
       const marker = text.charCodeAt(this.pos + 1);
-      if (marker === 0x21 || marker === 0x3f) throw this.fail('comments, CDATA, DTDs and processing instructions are not allowed');
+      if (marker === 0x21 || marker === 0x3f)
+        throw this.fail('comments, CDATA, DTDs and processing instructions are not allowed');
       if (marker === 0x2f) {
         this.endTags += 1;
         const open = stack.pop();
         const start = this.pos + 2;
         const end = this.nameEnd(start);
-        if (open === undefined || end - start !== open.qname.length || !text.startsWith(open.qname, start)) throw this.fail('mismatched end tag');
+        if (open === undefined || end - start !== open.qname.length || !text.startsWith(open.qname, start))
+          throw this.fail('mismatched end tag');
         this.pos = end;
         this.skipSpace();
         if (text.charCodeAt(this.pos) !== 0x3e) throw this.fail('expected ">"');
@@ -485,7 +521,11 @@ function children(element: XmlElement): (XmlElement | string)[] {
   return element.children as (XmlElement | string)[];
 }
 
-function newScope(bindings: readonly string[], map: ReadonlyMap<string, string> | undefined, parent: Scope | undefined): Scope {
+function newScope(
+  bindings: readonly string[],
+  map: ReadonlyMap<string, string> | undefined,
+  parent: Scope | undefined,
+): Scope {
   let defaultNamespace = map === undefined ? parent?.defaultNamespace : (map.get('') ?? parent?.defaultNamespace);
   for (let i = 0; i < bindings.length; i += 2) if (bindings[i] === '') defaultNamespace = bindings[i + 1];
   return { bindings, map, parent, defaultNamespace };
@@ -497,9 +537,12 @@ export function parseXml(text: string, party: Party, options: XmppParseOptions):
   const max = options.maxElementBytes ?? DEFAULT_XMPP_MAX_ELEMENT_BYTES;
   // A string of n UTF-16 units has at most 3n UTF-8 bytes, so short ones skip the count.
   if (text.length * 3 > max && utf8Length(text) > max) {
-    throw new LimitExceededError('maxElementBytes', `XMPP element from the ${party} is longer than ${max} bytes`, { party });
+    throw new LimitExceededError('maxElementBytes', `XMPP element from the ${party} is longer than ${max} bytes`, {
+      party,
+    });
   }
-  if (FORBIDDEN.test(text)) throw new MalformedMessageError('XMPP SASL element contains a character XML does not allow', { party });
+  if (FORBIDDEN.test(text))
+    throw new MalformedMessageError('XMPP SASL element contains a character XML does not allow', { party });
   const limits: XmlLimits = {
     maxAttributes: options.maxAttributes ?? DEFAULT_XMPP_MAX_ATTRIBUTES,
     maxNamespaceDeclarations: options.maxNamespaceDeclarations ?? DEFAULT_XMPP_MAX_NAMESPACE_DECLARATIONS,
@@ -514,4 +557,3 @@ export function parseXml(text: string, party: Party, options: XmppParseOptions):
     reader.count();
   }
 }
-

@@ -1,11 +1,26 @@
 import { expect } from 'chai';
 import { isSaslError } from '../../lib/index.js';
-import { ARGV_SECRET_REFUSED, type CommandStart, choiceOption, flag, integerOption, parseArgs, startCommand, stringOption } from '../../lib/cli/args.js';
+import {
+  ARGV_SECRET_REFUSED,
+  type CommandStart,
+  choiceOption,
+  flag,
+  integerOption,
+  parseArgs,
+  startCommand,
+  stringOption,
+} from '../../lib/cli/args.js';
 import { EXIT } from '../../lib/cli/io.js';
 import { expectNoSecrets } from '../support/helpers.js';
 import { memoryIo } from './support.js';
 
-const SPECS = { user: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, mode: { type: 'string' }, n: { type: 'string' } } as const;
+const SPECS = {
+  user: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  mode: { type: 'string' },
+  n: { type: 'string' },
+} as const;
 
 function usage(run: () => unknown): string {
   try {
@@ -19,7 +34,10 @@ function usage(run: () => unknown): string {
 
 describe('cli/args', () => {
   it('reads --name value, --name=value, switches, short aliases, positionals and --', () => {
-    const args = parseArgs(['smtp://h', '--user', 'alice', '--mode=x=y', '--json', '-h', '--', '--not-an-option'], SPECS);
+    const args = parseArgs(
+      ['smtp://h', '--user', 'alice', '--mode=x=y', '--json', '-h', '--', '--not-an-option'],
+      SPECS,
+    );
     expect(stringOption(args, 'user')).to.equal('alice');
     expect(stringOption(args, 'mode')).to.equal('x=y');
     expect(flag(args, 'json')).to.equal(true);
@@ -37,7 +55,16 @@ describe('cli/args', () => {
   });
 
   it('refuses every secret-carrying option without repeating its value', () => {
-    for (const argv of [['--password', 'hunter2'], ['--password=hunter2'], ['--pass', 'hunter2'], ['--token=hunter2'], ['--secret', 'hunter2'], ['--PASSWORD=hunter2'], ['-p', 'hunter2'], ['--access-token', 'hunter2']]) {
+    for (const argv of [
+      ['--password', 'hunter2'],
+      ['--password=hunter2'],
+      ['--pass', 'hunter2'],
+      ['--token=hunter2'],
+      ['--secret', 'hunter2'],
+      ['--PASSWORD=hunter2'],
+      ['-p', 'hunter2'],
+      ['--access-token', 'hunter2'],
+    ]) {
       let thrown: unknown;
       try {
         parseArgs(argv, SPECS);
@@ -50,11 +77,18 @@ describe('cli/args', () => {
   });
 
   it('checks choices and integers', () => {
-    expect(choiceOption(parseArgs(['--mode', 'PREFER'], SPECS), 'mode', ['disable', 'prefer'] as const, 'disable')).to.equal('prefer');
+    expect(
+      choiceOption(parseArgs(['--mode', 'PREFER'], SPECS), 'mode', ['disable', 'prefer'] as const, 'disable'),
+    ).to.equal('prefer');
     expect(choiceOption(parseArgs([], SPECS), 'mode', ['disable', 'prefer'] as const, 'disable')).to.equal('disable');
-    expect(usage(() => choiceOption(parseArgs(['--mode', 'x'], SPECS), 'mode', ['disable', 'prefer'] as const))).to.equal('--mode must be one of: disable, prefer');
+    expect(
+      usage(() => choiceOption(parseArgs(['--mode', 'x'], SPECS), 'mode', ['disable', 'prefer'] as const)),
+    ).to.equal('--mode must be one of: disable, prefer');
     expect(integerOption(parseArgs(['--n', '42'], SPECS), 'n', 1, 100)).to.equal(42);
-    for (const bad of ['0', '101', '-1', '1e3', '4.5', '']) expect(usage(() => integerOption(parseArgs(['--n', bad], SPECS), 'n', 1, 100))).to.equal('--n must be an integer from 1 to 100');
+    for (const bad of ['0', '101', '-1', '1e3', '4.5', ''])
+      expect(usage(() => integerOption(parseArgs(['--n', bad], SPECS), 'n', 1, 100))).to.equal(
+        '--n must be an integer from 1 to 100',
+      );
   });
 
   describe('startCommand', () => {

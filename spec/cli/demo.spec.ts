@@ -18,7 +18,8 @@ describe('cli/demo', function () {
         expect(row.ok, `${protocol} ${row.label}: ${row.result}`).to.equal(true);
         expect(row.roundTrips).to.be.a('number');
       }
-      for (const row of mine.filter((r) => r.label.endsWith('-PLUS'))) expect(row.result).to.equal('ok (server verified, tls-exporter)');
+      for (const row of mine.filter((r) => r.label.endsWith('-PLUS')))
+        expect(row.result).to.equal('ok (server verified, tls-exporter)');
     }
     const trace = secrets.join('\n');
     expect(trace).to.include('[smtp PLAIN] C: AUTH PLAIN "\\0alice\\0[redacted]"');

@@ -21,7 +21,13 @@ function documentedCommands(heading: string): string[][] {
   const commands: string[][] = [];
   for (const block of section.matchAll(/```sh\n([\s\S]*?)```/g)) {
     for (const line of (block[1] ?? '').split('\n')) {
-      if (line.startsWith('saslkit ')) commands.push(line.split(/\s+/).slice(1).map((word) => word.replace('/tmp/saslkit-interop', INTEROP_RUN)));
+      if (line.startsWith('saslkit '))
+        commands.push(
+          line
+            .split(/\s+/)
+            .slice(1)
+            .map((word) => word.replace('/tmp/saslkit-interop', INTEROP_RUN)),
+        );
     }
   }
   return commands;
@@ -37,7 +43,14 @@ describe('docs/cli.md: the ManageSieve, XMPP and PostgreSQL examples run against
 
   it('every documented command exits 0', async () => {
     const commands = documentedCommands('## ManageSieve, XMPP and PostgreSQL');
-    expect(commands.map((argv) => `${argv[0] ?? ''} ${argv[1]?.replace(/:.*/, '') ?? ''}`)).to.include.members(['mechs sieve', 'login sieve', 'mechs xmpp', 'login xmpp', 'mechs postgres', 'login postgres']);
+    expect(commands.map((argv) => `${argv[0] ?? ''} ${argv[1]?.replace(/:.*/, '') ?? ''}`)).to.include.members([
+      'mechs sieve',
+      'login sieve',
+      'mechs xmpp',
+      'login xmpp',
+      'mechs postgres',
+      'login postgres',
+    ]);
     await runAll(commands);
   });
 });
@@ -48,7 +61,8 @@ async function runAll(commands: readonly string[][]): Promise<void> {
     const io = memoryIo({ env: { SASLKIT_PASSWORD: 'alice-pass' } });
     const code = await main(argv, io.io);
     expect(code, `saslkit ${argv.join(' ')}: ${io.err()}`).to.equal(0);
-    if (argv[0] === 'login') expect(io.out()).to.match(argv.includes('EXTERNAL') ? /^authenticated with EXTERNAL/ : /^authenticated as alice/);
+    if (argv[0] === 'login')
+      expect(io.out()).to.match(argv.includes('EXTERNAL') ? /^authenticated with EXTERNAL/ : /^authenticated as alice/);
   }
 }
 
@@ -60,7 +74,11 @@ describe('docs/cli.md: the LDAP examples run against slapd (interop)', function 
 
   it('every documented command exits 0', async () => {
     const commands = documentedCommands('## LDAP');
-    expect(commands.map((argv) => `${argv[0] ?? ''} ${argv[1]?.replace(/:.*/, '') ?? ''}`)).to.include.members(['mechs ldap', 'login ldap', 'login ldaps']);
+    expect(commands.map((argv) => `${argv[0] ?? ''} ${argv[1]?.replace(/:.*/, '') ?? ''}`)).to.include.members([
+      'mechs ldap',
+      'login ldap',
+      'login ldaps',
+    ]);
     await runAll(commands);
   });
 });
@@ -73,7 +91,11 @@ describe('docs/cli.md: the IRC examples run against InspIRCd + Atheme (interop)'
 
   it('every documented command exits 0', async () => {
     const commands = documentedCommands('## IRC');
-    expect(commands.map((argv) => `${argv[0] ?? ''} ${argv[1]?.replace(/:.*/, '') ?? ''}`)).to.include.members(['mechs irc', 'login irc', 'login ircs']);
+    expect(commands.map((argv) => `${argv[0] ?? ''} ${argv[1]?.replace(/:.*/, '') ?? ''}`)).to.include.members([
+      'mechs irc',
+      'login irc',
+      'login ircs',
+    ]);
     await runAll(commands);
   });
 });

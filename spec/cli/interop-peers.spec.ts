@@ -11,7 +11,11 @@ import { ACCOUNTS, HOST, PORTS, requirePeer } from '../interop/peers.js';
 import { requireTool, runTool } from '../interop/tools.js';
 import { memoryIo, startServe, tempDir } from './support.js';
 
-async function run(argv: string[], env: Record<string, string> = {}, stdin = ''): Promise<{ code: number; out: string; err: string }> {
+async function run(
+  argv: string[],
+  env: Record<string, string> = {},
+  stdin = '',
+): Promise<{ code: number; out: string; err: string }> {
   const io = memoryIo({ env, stdin });
   const code = await main(argv, io.io);
   return { code, out: io.out(), err: io.err() };
@@ -26,20 +30,28 @@ describe('cli against smtp-server (interop)', function () {
 
   it('login succeeds with PLAIN, LOGIN, CRAM-MD5 and XOAUTH2', async () => {
     for (const mech of ['PLAIN', 'LOGIN', 'CRAM-MD5']) {
-      const result = await run(['login', smtp, '--user', 'alice', '--mech', mech, '--timeout', '20'], { SASLKIT_PASSWORD: ACCOUNTS.alice.pass });
+      const result = await run(['login', smtp, '--user', 'alice', '--mech', mech, '--timeout', '20'], {
+        SASLKIT_PASSWORD: ACCOUNTS.alice.pass,
+      });
       expect(result.code, `${mech}: ${result.err}`).to.equal(0);
       expect(result.out).to.match(new RegExp(`^authenticated as alice with ${mech} without TLS;`));
     }
-    const oauth = await run(['login', smtp, '--user', 'alice', '--mech', 'XOAUTH2', '--timeout', '20'], { SASLKIT_TOKEN: ACCOUNTS.aliceToken });
+    const oauth = await run(['login', smtp, '--user', 'alice', '--mech', 'XOAUTH2', '--timeout', '20'], {
+      SASLKIT_TOKEN: ACCOUNTS.aliceToken,
+    });
     expect(oauth.code, oauth.err).to.equal(0);
     expect(oauth.out).to.match(/^authenticated as alice with XOAUTH2 without TLS;/);
   });
 
   it('a wrong password exits 1 with a one-line reason and no secret', async () => {
     for (const mech of ['PLAIN', 'LOGIN', 'CRAM-MD5']) {
-      const wrong = await run(['login', smtp, '--user', 'alice', '--mech', mech, '--timeout', '20'], { SASLKIT_PASSWORD: 'wrong-secret' });
+      const wrong = await run(['login', smtp, '--user', 'alice', '--mech', mech, '--timeout', '20'], {
+        SASLKIT_PASSWORD: 'wrong-secret',
+      });
       expect(wrong.code, mech).to.equal(1);
-      expect(wrong.err).to.match(/^saslkit login: AUTHENTICATION_FAILED: the SMTP server refused authentication: 535 [^\n]*\n$/);
+      expect(wrong.err).to.match(
+        /^saslkit login: AUTHENTICATION_FAILED: the SMTP server refused authentication: 535 [^\n]*\n$/,
+      );
       expect(wrong.err + wrong.out).to.not.include('wrong-secret');
       expect(wrong.err + wrong.out).to.not.include(Buffer.from('wrong-secret').toString('base64'));
     }
@@ -68,10 +80,33 @@ describe('cli serve accepting curl over STARTTLS (interop)', function () {
   for (const [protocol, target] of cases) {
     for (const mech of ['PLAIN', 'LOGIN']) {
       it(`${protocol}: curl logs in with AUTH=${mech}, and a wrong password is refused`, async () => {
-        const serve = await startServe(['--protocol', protocol, '--listen', '127.0.0.1:0', '--users', users, '--tls-self-signed']);
+        const serve = await startServe([
+          '--protocol',
+          protocol,
+          '--listen',
+          '127.0.0.1:0',
+          '--users',
+          users,
+          '--tls-self-signed',
+        ]);
         try {
           const curl = (config: string): ReturnType<typeof runTool> =>
-            runTool('curl', ['-sS', '--max-time', '20', '-K', config, '--ssl-reqd', '--insecure', '--login-options', `AUTH=${mech}`, ...target(serve.port)], { timeoutMs: 30000 });
+            runTool(
+              'curl',
+              [
+                '-sS',
+                '--max-time',
+                '20',
+                '-K',
+                config,
+                '--ssl-reqd',
+                '--insecure',
+                '--login-options',
+                `AUTH=${mech}`,
+                ...target(serve.port),
+              ],
+              { timeoutMs: 30000 },
+            );
           const ok = await curl(good);
           expect(ok.code, ok.stderr).to.equal(0);
           const refused = await curl(bad);
@@ -82,7 +117,11 @@ describe('cli serve accepting curl over STARTTLS (interop)', function () {
         }
         const log = serve.output.out();
         expect(log).to.match(new RegExp(`\\n\\S+Z 127\\.0\\.0\\.1:\\d+ ${protocol}\\+tls ${mech} user="alice" ok\\n`));
-        expect(log).to.match(new RegExp(`\\n\\S+Z 127\\.0\\.0\\.1:\\d+ ${protocol}\\+tls ${mech} user="alice" failed AUTHENTICATION_FAILED\\n`));
+        expect(log).to.match(
+          new RegExp(
+            `\\n\\S+Z 127\\.0\\.0\\.1:\\d+ ${protocol}\\+tls ${mech} user="alice" failed AUTHENTICATION_FAILED\\n`,
+          ),
+        );
         expect(log + serve.output.err()).to.not.include('wrong-secret');
         expect(log + serve.output.err()).to.not.include(ACCOUNTS.alice.pass);
       });
@@ -127,11 +166,16 @@ describe('cli secret accepted by PostgreSQL (interop)', function () {
     await admin!.query(`CREATE ROLE ${role} LOGIN`);
     // DDL takes no parameters; the text was just checked to hold no quote.
     await admin!.query(`ALTER ROLE ${role} PASSWORD '${text}'`);
-    const stored = await admin!.query<{ rolpassword: string }>('SELECT rolpassword FROM pg_authid WHERE rolname = $1', [role]);
+    const stored = await admin!.query<{ rolpassword: string }>('SELECT rolpassword FROM pg_authid WHERE rolname = $1', [
+      role,
+    ]);
     expect(stored.rows[0]!.rolpassword).to.equal(text);
     const conninfo = `host=${HOST} port=${PORTS.postgres} user=${role} dbname=postgres sslmode=disable`;
     const psql = (pass: string): ReturnType<typeof runTool> =>
-      runTool('psql', [conninfo, '-XAtc', 'select current_user'], { env: { PGPASSWORD: pass, PGCONNECT_TIMEOUT: '10' }, timeoutMs: 20000 });
+      runTool('psql', [conninfo, '-XAtc', 'select current_user'], {
+        env: { PGPASSWORD: pass, PGCONNECT_TIMEOUT: '10' },
+        timeoutMs: 20000,
+      });
     const ok = await psql(password);
     expect(ok.code, ok.stderr).to.equal(0);
     expect(ok.stdout.trim()).to.equal(role);

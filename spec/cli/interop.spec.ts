@@ -9,7 +9,11 @@ import { main } from '../../lib/cli/main.js';
 import { ACCOUNTS, HOST, INTEROP_RUN, PORTS, requirePeer } from '../interop/peers.js';
 import { memoryIo, runChild, startServe } from './support.js';
 
-async function run(argv: string[], env: Record<string, string> = {}, stdin = ''): Promise<{ code: number; out: string; err: string }> {
+async function run(
+  argv: string[],
+  env: Record<string, string> = {},
+  stdin = '',
+): Promise<{ code: number; out: string; err: string }> {
   const io = memoryIo({ env, stdin });
   const code = await main(argv, io.io);
   return { code, out: io.out(), err: io.err() };
@@ -35,12 +39,36 @@ describe('cli against Dovecot (interop)', function () {
 
   it('login: the strongest mechanism, named ones, proxy authorization and a token, on IMAP, POP3 and submission', async () => {
     const cases: [string[], Record<string, string>, RegExp][] = [
-      [[imap, ...tls, '--user', 'alice'], { SASLKIT_PASSWORD: ACCOUNTS.alice.pass }, /^authenticated as alice with SCRAM-SHA-256 over TLSv1\.[23] \(certificate not verified\); the server proved/],
-      [[`pop3://${HOST}:${PORTS.pop3}`, ...tls, '--user', 'bob'], { SASLKIT_PASSWORD: ACCOUNTS.bob.pass }, /with SCRAM-SHA-256 /],
-      [[`submission://${HOST}:${PORTS.submission}`, ...tls, '--user', 'dave', '--mech', 'SCRAM-SHA-1'], { SASLKIT_PASSWORD: ACCOUNTS.dave.pass }, /with SCRAM-SHA-1 /],
-      [[`imaps://${HOST}:${PORTS.imaps}`, '--insecure', '--user', 'alice', '--mech', 'DIGEST-MD5'], { SASLKIT_PASSWORD: ACCOUNTS.alice.pass }, /with DIGEST-MD5 over TLS/],
-      [[imap, ...tls, '--user', 'admin', '--authzid', 'alice', '--mech', 'PLAIN'], { SASLKIT_PASSWORD: ACCOUNTS.admin.pass }, /^authenticated as admin \(acting as alice\) with PLAIN/],
-      [[imap, ...tls, '--user', 'alice', '--mech', 'OAUTHBEARER'], { SASLKIT_TOKEN: ACCOUNTS.aliceToken }, /with OAUTHBEARER /],
+      [
+        [imap, ...tls, '--user', 'alice'],
+        { SASLKIT_PASSWORD: ACCOUNTS.alice.pass },
+        /^authenticated as alice with SCRAM-SHA-256 over TLSv1\.[23] \(certificate not verified\); the server proved/,
+      ],
+      [
+        [`pop3://${HOST}:${PORTS.pop3}`, ...tls, '--user', 'bob'],
+        { SASLKIT_PASSWORD: ACCOUNTS.bob.pass },
+        /with SCRAM-SHA-256 /,
+      ],
+      [
+        [`submission://${HOST}:${PORTS.submission}`, ...tls, '--user', 'dave', '--mech', 'SCRAM-SHA-1'],
+        { SASLKIT_PASSWORD: ACCOUNTS.dave.pass },
+        /with SCRAM-SHA-1 /,
+      ],
+      [
+        [`imaps://${HOST}:${PORTS.imaps}`, '--insecure', '--user', 'alice', '--mech', 'DIGEST-MD5'],
+        { SASLKIT_PASSWORD: ACCOUNTS.alice.pass },
+        /with DIGEST-MD5 over TLS/,
+      ],
+      [
+        [imap, ...tls, '--user', 'admin', '--authzid', 'alice', '--mech', 'PLAIN'],
+        { SASLKIT_PASSWORD: ACCOUNTS.admin.pass },
+        /^authenticated as admin \(acting as alice\) with PLAIN/,
+      ],
+      [
+        [imap, ...tls, '--user', 'alice', '--mech', 'OAUTHBEARER'],
+        { SASLKIT_TOKEN: ACCOUNTS.aliceToken },
+        /with OAUTHBEARER /,
+      ],
     ];
     for (const [argv, env, expected] of cases) {
       const result = await run(['login', ...argv], env);
@@ -48,19 +76,38 @@ describe('cli against Dovecot (interop)', function () {
       expect(result.out).to.match(expected);
     }
     // One failure, last: Dovecot delays the next attempt from this address after it.
-    const wrong = await run(['login', imap, ...tls, '--user', 'alice', '--mech', 'PLAIN'], { SASLKIT_PASSWORD: 'wrong-secret' });
+    const wrong = await run(['login', imap, ...tls, '--user', 'alice', '--mech', 'PLAIN'], {
+      SASLKIT_PASSWORD: 'wrong-secret',
+    });
     expect(wrong.code).to.equal(1);
-    expect(wrong.err).to.match(/^saslkit login: AUTHENTICATION_FAILED: the IMAP server refused authentication: NO \[AUTHENTICATIONFAILED\]/);
+    expect(wrong.err).to.match(
+      /^saslkit login: AUTHENTICATION_FAILED: the IMAP server refused authentication: NO \[AUTHENTICATIONFAILED\]/,
+    );
     expect(wrong.err).to.not.include('wrong-secret');
   });
 
   it('serve reads the passwd-file Dovecot uses; its accounts log in through saslkit login', async () => {
-    const serve = await startServe(['--protocol', 'imap', '--listen', '127.0.0.1:0', '--users', join(INTEROP_RUN, 'dovecot', 'users'), '--tls-self-signed', '--mechs', 'SCRAM-SHA-256-PLUS,SCRAM-SHA-256,SCRAM-SHA-1,PLAIN']);
+    const serve = await startServe([
+      '--protocol',
+      'imap',
+      '--listen',
+      '127.0.0.1:0',
+      '--users',
+      join(INTEROP_RUN, 'dovecot', 'users'),
+      '--tls-self-signed',
+      '--mechs',
+      'SCRAM-SHA-256-PLUS,SCRAM-SHA-256,SCRAM-SHA-1,PLAIN',
+    ]);
     try {
       // carol is stored as Dovecot's {CRAM-MD5} HMAC states: read too, she logs in with PLAIN (CRAM-MD5 is in spec/cli/protocols.spec.ts).
       expect(serve.output.err()).to.not.match(/"carol" left out/);
       const url = `imap://127.0.0.1:${serve.port}`;
-      for (const [user, mech, pass] of [['alice', 'PLAIN', ACCOUNTS.alice.pass], ['bob', 'SCRAM-SHA-256-PLUS', ACCOUNTS.bob.pass], ['dave', 'SCRAM-SHA-1', ACCOUNTS.dave.pass], ['carol', 'PLAIN', ACCOUNTS.carol.pass]] as const) {
+      for (const [user, mech, pass] of [
+        ['alice', 'PLAIN', ACCOUNTS.alice.pass],
+        ['bob', 'SCRAM-SHA-256-PLUS', ACCOUNTS.bob.pass],
+        ['dave', 'SCRAM-SHA-1', ACCOUNTS.dave.pass],
+        ['carol', 'PLAIN', ACCOUNTS.carol.pass],
+      ] as const) {
         const result = await run(['login', url, ...tls, '--user', user, '--mech', mech], { SASLKIT_PASSWORD: pass });
         expect(result.code, `${user}: ${result.err}`).to.equal(0);
       }
@@ -70,7 +117,12 @@ describe('cli against Dovecot (interop)', function () {
   });
 
   it('secret output is accepted by doveadm pw -t', async () => {
-    for (const argv of [['--format', 'dovecot'], ['--scheme', 'SCRAM-SHA-1', '--format', 'dovecot'], ['--scheme', 'PBKDF2'], ['--scheme', 'PBKDF2', '--iterations', '12345']]) {
+    for (const argv of [
+      ['--format', 'dovecot'],
+      ['--scheme', 'SCRAM-SHA-1', '--format', 'dovecot'],
+      ['--scheme', 'PBKDF2'],
+      ['--scheme', 'PBKDF2', '--iterations', '12345'],
+    ]) {
       const made = await run(['secret', ...argv], {}, 'bob-pass\n');
       expect(made.code, made.err).to.equal(0);
       const stored = made.out.trim();

@@ -8,7 +8,10 @@ import { serveCommand } from '../../lib/cli/serve.js';
 import { ACCOUNTS, PORTS, TLS_FILES, requirePeer } from '../interop/peers.js';
 import { CERT_FILE, KEY_FILE, type ServeRun, memoryIo, startServe, tempDir } from './support.js';
 
-async function run(argv: string[], options: { env?: Record<string, string> } = {}): Promise<{ code: number; out: string; err: string }> {
+async function run(
+  argv: string[],
+  options: { env?: Record<string, string> } = {},
+): Promise<{ code: number; out: string; err: string }> {
   const io = memoryIo(options);
   const code = await main(argv, io.io);
   return { code, out: io.out(), err: io.err() };
@@ -24,8 +27,30 @@ describe('cli: serve --protocol irc with saslkit mechs and login', function () {
   let secure: ServeRun | undefined;
 
   before(async () => {
-    plain = await startServe(['--protocol', 'irc', '--listen', '127.0.0.1:0', '--users', users, '--mechs', 'SCRAM-SHA-256,PLAIN', '--plaintext-auth']);
-    secure = await startServe(['--protocol', 'irc', '--listen', '127.0.0.1:0', '--users', users, '--tls-cert', CERT_FILE, '--tls-key', KEY_FILE, '--implicit-tls']);
+    plain = await startServe([
+      '--protocol',
+      'irc',
+      '--listen',
+      '127.0.0.1:0',
+      '--users',
+      users,
+      '--mechs',
+      'SCRAM-SHA-256,PLAIN',
+      '--plaintext-auth',
+    ]);
+    secure = await startServe([
+      '--protocol',
+      'irc',
+      '--listen',
+      '127.0.0.1:0',
+      '--users',
+      users,
+      '--tls-cert',
+      CERT_FILE,
+      '--tls-key',
+      KEY_FILE,
+      '--implicit-tls',
+    ]);
   });
   after(async () => {
     expect(await plain?.stop()).to.equal(0);
@@ -48,17 +73,23 @@ describe('cli: serve --protocol irc with saslkit mechs and login', function () {
     const url = `irc://127.0.0.1:${plain?.port ?? 0}`;
     const scram = await run(['login', url, '--user', 'alice', '--trace'], { env: ALICE });
     expect(scram.code, scram.err).to.equal(0);
-    expect(scram.out).to.match(/^authenticated as alice with SCRAM-SHA-256 without TLS; the server proved it knows the credentials; \d+ round trips/);
+    expect(scram.out).to.match(
+      /^authenticated as alice with SCRAM-SHA-256 without TLS; the server proved it knows the credentials; \d+ round trips/,
+    );
     expect(scram.err).to.match(/C: AUTHENTICATE SCRAM-SHA-256\n/);
     expect(scram.err).to.match(/C: AUTHENTICATE \[\d+ characters, not shown\]/);
     expect(scram.err).to.match(/S: :localhost 903 alice :/);
-    const named = await run(['login', url, '--user', 'alice', '--mech', 'PLAIN', '--nick', 'al1ce', '--trace'], { env: ALICE });
+    const named = await run(['login', url, '--user', 'alice', '--mech', 'PLAIN', '--nick', 'al1ce', '--trace'], {
+      env: ALICE,
+    });
     expect(named.code, named.err).to.equal(0);
     expect(named.err).to.match(/C: NICK al1ce/);
     // Neither the password nor its base64 (inside PLAIN's message) shows.
     expect(named.err).to.not.include('alice-pass');
     expect(named.err).to.not.include(Buffer.from('\0alice\0alice-pass').toString('base64'));
-    const wrong = await run(['login', url, '--user', 'alice', '--mech', 'PLAIN'], { env: { SASLKIT_PASSWORD: 'wrong-secret' } });
+    const wrong = await run(['login', url, '--user', 'alice', '--mech', 'PLAIN'], {
+      env: { SASLKIT_PASSWORD: 'wrong-secret' },
+    });
     expect(wrong.code).to.equal(1);
     expect(wrong.err).to.not.include('wrong-secret');
     const log = plain?.output.out() ?? '';
@@ -68,11 +99,22 @@ describe('cli: serve --protocol irc with saslkit mechs and login', function () {
   });
 
   it('without TLS, login does not choose PLAIN itself (exit 3), and --nick is only for IRC', async () => {
-    const noTls = await startServe(['--protocol', 'irc', '--listen', '127.0.0.1:0', '--users', users, '--mechs', 'PLAIN']);
+    const noTls = await startServe([
+      '--protocol',
+      'irc',
+      '--listen',
+      '127.0.0.1:0',
+      '--users',
+      users,
+      '--mechs',
+      'PLAIN',
+    ]);
     try {
       const refused = await run(['login', `irc://127.0.0.1:${noTls.port}`, '--user', 'alice'], { env: ALICE });
       expect(refused.code).to.equal(3);
-      expect(refused.err).to.match(/use an ircs URL; or, to send it in clear anyway, pass --allow-plaintext or name the mechanism with --mech PLAIN/);
+      expect(refused.err).to.match(
+        /use an ircs URL; or, to send it in clear anyway, pass --allow-plaintext or name the mechanism with --mech PLAIN/,
+      );
     } finally {
       expect(await noTls.stop()).to.equal(0);
     }
@@ -85,13 +127,22 @@ describe('cli: serve --protocol irc with saslkit mechs and login', function () {
     const mechs = await run(['mechs', url, '--ca', CERT_FILE, '--json']);
     expect(mechs.code, mechs.err).to.equal(0);
     expect((JSON.parse(mechs.out) as { after: string[] }).after).to.include.members(['SCRAM-SHA-256-PLUS', 'PLAIN']);
-    const bound = await run(['login', url, '--ca', CERT_FILE, '--user', 'alice', '--channel-binding', 'require'], { env: ALICE });
+    const bound = await run(['login', url, '--ca', CERT_FILE, '--user', 'alice', '--channel-binding', 'require'], {
+      env: ALICE,
+    });
     expect(bound.code, bound.err).to.equal(0);
-    expect(bound.out).to.match(/with SCRAM-SHA-\d+-PLUS over TLSv1\.3 with channel binding tls-exporter; the server proved/);
+    expect(bound.out).to.match(
+      /with SCRAM-SHA-\d+-PLUS over TLSv1\.3 with channel binding tls-exporter; the server proved/,
+    );
     const named = await run(['login', url, '--ca', CERT_FILE, '--user', 'alice', '--mech', 'PLAIN'], { env: ALICE });
     expect(named.code, named.err).to.equal(0);
     const io = memoryIo();
-    expect(await serveCommand(['--protocol', 'irc', '--users', users, '--tls-cert', CERT_FILE, '--tls-key', KEY_FILE], io.io)).to.equal(2);
+    expect(
+      await serveCommand(
+        ['--protocol', 'irc', '--users', users, '--tls-cert', CERT_FILE, '--tls-key', KEY_FILE],
+        io.io,
+      ),
+    ).to.equal(2);
     expect(io.err()).to.match(/IRC has no STARTTLS/);
   });
 });
@@ -107,19 +158,37 @@ describe('cli against InspIRCd + Atheme (interop)', function () {
     expect(mechs.code, mechs.err).to.equal(0);
     expect((JSON.parse(mechs.out) as { before: string[] }).before).to.include.members(['PLAIN', 'EXTERNAL']);
     const env = { SASLKIT_PASSWORD: ACCOUNTS.alice.pass };
-    const clear = await run(['login', `irc://127.0.0.1:${PORTS.irc}`, '--user', ACCOUNTS.alice.user, '--mech', 'PLAIN'], { env });
+    const clear = await run(
+      ['login', `irc://127.0.0.1:${PORTS.irc}`, '--user', ACCOUNTS.alice.user, '--mech', 'PLAIN'],
+      { env },
+    );
     expect(clear.code, clear.err).to.equal(0);
     expect(clear.out).to.match(/^authenticated as alice with PLAIN without TLS/);
-    const tls = await run(['login', `ircs://127.0.0.1:${PORTS.ircTls}`, '--user', ACCOUNTS.alice.user, '--insecure'], { env });
+    const tls = await run(['login', `ircs://127.0.0.1:${PORTS.ircTls}`, '--user', ACCOUNTS.alice.user, '--insecure'], {
+      env,
+    });
     expect(tls.code, tls.err).to.equal(0);
     expect(tls.out).to.match(/^authenticated as alice with PLAIN over TLSv1\.[23]/);
-    const wrong = await run(['login', `irc://127.0.0.1:${PORTS.irc}`, '--user', ACCOUNTS.alice.user, '--mech', 'PLAIN'], { env: { SASLKIT_PASSWORD: 'wrong-secret' } });
+    const wrong = await run(
+      ['login', `irc://127.0.0.1:${PORTS.irc}`, '--user', ACCOUNTS.alice.user, '--mech', 'PLAIN'],
+      { env: { SASLKIT_PASSWORD: 'wrong-secret' } },
+    );
     expect(wrong.code).to.equal(1);
     expect(wrong.err).to.not.include('wrong-secret');
   });
 
-  it('login with EXTERNAL and alice\'s client certificate over ircs', async () => {
-    const external = await run(['login', `ircs://127.0.0.1:${PORTS.ircTls}`, '--insecure', '--mech', 'EXTERNAL', '--cert', TLS_FILES.ircAliceCert, '--key', TLS_FILES.ircAliceKey]);
+  it("login with EXTERNAL and alice's client certificate over ircs", async () => {
+    const external = await run([
+      'login',
+      `ircs://127.0.0.1:${PORTS.ircTls}`,
+      '--insecure',
+      '--mech',
+      'EXTERNAL',
+      '--cert',
+      TLS_FILES.ircAliceCert,
+      '--key',
+      TLS_FILES.ircAliceKey,
+    ]);
     expect(external.code, external.err).to.equal(0);
     expect(external.out).to.match(/^authenticated with EXTERNAL over TLSv1\.[23]/);
   });

@@ -9,7 +9,10 @@ import { ACCOUNTS, PORTS, TLS_FILES, isCi, requirePeer } from '../interop/peers.
 import { runTool } from '../interop/tools.js';
 import { CERT_FILE, KEY_FILE, type ServeRun, memoryIo, startServe, tempDir } from './support.js';
 
-async function run(argv: string[], options: { env?: Record<string, string> } = {}): Promise<{ code: number; out: string; err: string }> {
+async function run(
+  argv: string[],
+  options: { env?: Record<string, string> } = {},
+): Promise<{ code: number; out: string; err: string }> {
   const io = memoryIo(options);
   const code = await main(argv, io.io);
   return { code, out: io.out(), err: io.err() };
@@ -26,8 +29,31 @@ describe('cli: serve --protocol ldap with saslkit mechs and login', function () 
   const url = (): string => `ldap://127.0.0.1:${serve?.port ?? 0}`;
 
   before(async () => {
-    serve = await startServe(['--protocol', 'ldap', '--listen', '127.0.0.1:0', '--users', users, '--tls-cert', CERT_FILE, '--tls-key', KEY_FILE]);
-    ldaps = await startServe(['--protocol', 'ldap', '--listen', '127.0.0.1:0', '--users', users, '--tls-cert', CERT_FILE, '--tls-key', KEY_FILE, '--implicit-tls']);
+    serve = await startServe([
+      '--protocol',
+      'ldap',
+      '--listen',
+      '127.0.0.1:0',
+      '--users',
+      users,
+      '--tls-cert',
+      CERT_FILE,
+      '--tls-key',
+      KEY_FILE,
+    ]);
+    ldaps = await startServe([
+      '--protocol',
+      'ldap',
+      '--listen',
+      '127.0.0.1:0',
+      '--users',
+      users,
+      '--tls-cert',
+      CERT_FILE,
+      '--tls-key',
+      KEY_FILE,
+      '--implicit-tls',
+    ]);
   });
   after(async () => {
     expect(await serve?.stop()).to.equal(0);
@@ -52,15 +78,27 @@ describe('cli: serve --protocol ldap with saslkit mechs and login', function () 
   it('login: SCRAM in clear, SCRAM-*-PLUS after StartTLS (tls-server-end-point), PLAIN over ldaps; a wrong password exits 1 and is logged', async () => {
     const scram = await run(['login', url(), '--user', 'alice'], { env: ALICE });
     expect(scram.code, scram.err).to.equal(0);
-    expect(scram.out).to.match(/^authenticated as alice with SCRAM-SHA-512 without TLS; the server proved it knows the credentials/);
-    const bound = await run(['login', url(), '--user', 'alice', '--starttls', '--ca', CERT_FILE, '--channel-binding', 'require', '--trace'], { env: ALICE });
+    expect(scram.out).to.match(
+      /^authenticated as alice with SCRAM-SHA-512 without TLS; the server proved it knows the credentials/,
+    );
+    const bound = await run(
+      ['login', url(), '--user', 'alice', '--starttls', '--ca', CERT_FILE, '--channel-binding', 'require', '--trace'],
+      { env: ALICE },
+    );
     expect(bound.code, bound.err).to.equal(0);
-    expect(bound.out).to.match(/with SCRAM-SHA-512-PLUS over TLSv1\.3 with channel binding tls-server-end-point; the server proved/);
+    expect(bound.out).to.match(
+      /with SCRAM-SHA-512-PLUS over TLSv1\.3 with channel binding tls-server-end-point; the server proved/,
+    );
     expect(bound.err).to.include('-- S: Who am I? "u:alice"');
     expect(bound.err).to.not.include('alice-pass');
-    const plain = await run(['login', `ldaps://127.0.0.1:${ldaps?.port ?? 0}`, '--user', 'alice', '--ca', CERT_FILE, '--mech', 'PLAIN'], { env: ALICE });
+    const plain = await run(
+      ['login', `ldaps://127.0.0.1:${ldaps?.port ?? 0}`, '--user', 'alice', '--ca', CERT_FILE, '--mech', 'PLAIN'],
+      { env: ALICE },
+    );
     expect(plain.code, plain.err).to.equal(0);
-    const wrong = await run(['login', url(), '--user', 'alice', '--mech', 'SCRAM-SHA-256'], { env: { SASLKIT_PASSWORD: 'wrong-secret' } });
+    const wrong = await run(['login', url(), '--user', 'alice', '--mech', 'SCRAM-SHA-256'], {
+      env: { SASLKIT_PASSWORD: 'wrong-secret' },
+    });
     expect(wrong.code).to.equal(1);
     expect(wrong.err).to.match(/invalidCredentials/);
     expect(wrong.err).to.not.include('wrong-secret');
@@ -74,16 +112,25 @@ describe('cli: serve --protocol ldap with saslkit mechs and login', function () 
   it('ldapwhoami (OpenLDAP, Cyrus SASL) logs in with SCRAM-SHA-256 after StartTLS and gets u:alice; a wrong password exits 49', async function () {
     const version = await runTool('ldapwhoami', ['-VV'], { timeoutMs: 10_000 });
     if (version.code !== 0) {
-      const message = 'interop tool "ldapwhoami" (ldap-utils) is not installed; install it with: bash spec/interop/setup.sh';
+      const message =
+        'interop tool "ldapwhoami" (ldap-utils) is not installed; install it with: bash spec/interop/setup.sh';
       if (isCi()) throw new Error(message);
       console.warn(`    [interop] skipping: ${message}`);
       this.skip();
     }
     const env = { LDAPTLS_CACERT: CERT_FILE };
-    const ok = await runTool('ldapwhoami', ['-H', url(), '-ZZ', '-Y', 'SCRAM-SHA-256', '-U', 'alice', '-w', 'alice-pass'], { env });
+    const ok = await runTool(
+      'ldapwhoami',
+      ['-H', url(), '-ZZ', '-Y', 'SCRAM-SHA-256', '-U', 'alice', '-w', 'alice-pass'],
+      { env },
+    );
     expect(ok.code, ok.stderr).to.equal(0);
     expect(ok.stdout.trim()).to.equal('u:alice');
-    const wrong = await runTool('ldapwhoami', ['-H', url(), '-Y', 'SCRAM-SHA-256', '-U', 'alice', '-w', 'wrong-secret'], { env });
+    const wrong = await runTool(
+      'ldapwhoami',
+      ['-H', url(), '-Y', 'SCRAM-SHA-256', '-U', 'alice', '-w', 'wrong-secret'],
+      { env },
+    );
     expect(wrong.code).to.equal(49);
     expect(serve?.output.out()).to.match(/ldap\+tls SCRAM-SHA-256 user="alice" ok/);
   });
@@ -109,17 +156,36 @@ describe('cli against slapd (interop)', function () {
     const scram = await run(['login', ldap, '--user', 'alice'], { env });
     expect(scram.code, scram.err).to.equal(0);
     expect(scram.out).to.match(/with SCRAM-SHA-\d+ without TLS; the server proved/);
-    const bound = await run(['login', ldap, '--user', 'alice', '--starttls', '--ca', TLS_FILES.ldapCa, '--channel-binding', 'require'], { env });
+    const bound = await run(
+      ['login', ldap, '--user', 'alice', '--starttls', '--ca', TLS_FILES.ldapCa, '--channel-binding', 'require'],
+      { env },
+    );
     expect(bound.code, bound.err).to.equal(0);
     expect(bound.out).to.match(/with SCRAM-SHA-\d+-PLUS over TLSv1\.3 with channel binding tls-server-end-point/);
     const digest = await run(['login', ldap, '--user', 'alice', '--mech', 'DIGEST-MD5'], { env });
     expect(digest.code, digest.err).to.equal(0);
-    const plain = await run(['login', `ldaps://127.0.0.1:${PORTS.ldaps}`, '--user', 'alice', '--ca', TLS_FILES.ldapCa, '--mech', 'PLAIN'], { env });
+    const plain = await run(
+      ['login', `ldaps://127.0.0.1:${PORTS.ldaps}`, '--user', 'alice', '--ca', TLS_FILES.ldapCa, '--mech', 'PLAIN'],
+      { env },
+    );
     expect(plain.code, plain.err).to.equal(0);
-    const external = await run(['login', `ldaps://127.0.0.1:${PORTS.ldaps}`, '--ca', TLS_FILES.ldapCa, '--mech', 'EXTERNAL', '--cert', TLS_FILES.ldapAliceCert, '--key', TLS_FILES.ldapAliceKey]);
+    const external = await run([
+      'login',
+      `ldaps://127.0.0.1:${PORTS.ldaps}`,
+      '--ca',
+      TLS_FILES.ldapCa,
+      '--mech',
+      'EXTERNAL',
+      '--cert',
+      TLS_FILES.ldapAliceCert,
+      '--key',
+      TLS_FILES.ldapAliceKey,
+    ]);
     expect(external.code, external.err).to.equal(0);
     expect(external.out).to.match(/^authenticated with EXTERNAL over TLSv1\.3/);
-    const wrong = await run(['login', ldap, '--user', 'alice', '--mech', 'SCRAM-SHA-256'], { env: { SASLKIT_PASSWORD: 'wrong-secret' } });
+    const wrong = await run(['login', ldap, '--user', 'alice', '--mech', 'SCRAM-SHA-256'], {
+      env: { SASLKIT_PASSWORD: 'wrong-secret' },
+    });
     expect(wrong.code).to.equal(1);
     expect(wrong.err).to.not.include('wrong-secret');
   });

@@ -7,11 +7,15 @@ import { CLI_PROTOCOLS } from '../../lib/cli/url.js';
 import { CERT_FILE, KEY_FILE, type ServeRun, memoryIo, startServe, tempDir } from './support.js';
 
 // bob as Dovecot stores him (doveadm pw -s SCRAM-SHA-256 -p bob-pass): the server never sees his password.
-const BOB = '{SCRAM-SHA-256}4096,j6dOQevYUNtIEKXSc6NJHQ==,xo7oQ7HAuvszxNw9nZcIG3ZFZ0sSSgZWI2LHikNcQRE=,+7mMU4qCJzo8YDga+OrXCoaFZzvBCCFYN5VjEWopVRg=';
+const BOB =
+  '{SCRAM-SHA-256}4096,j6dOQevYUNtIEKXSc6NJHQ==,xo7oQ7HAuvszxNw9nZcIG3ZFZ0sSSgZWI2LHikNcQRE=,+7mMU4qCJzo8YDga+OrXCoaFZzvBCCFYN5VjEWopVRg=';
 const TOKEN = 'tok-alice-0123456789';
 const SECRETS = ['alice-pass', 'bob-pass', 'wrong-secret', TOKEN, 'hunter2'];
 
-async function run(argv: string[], options: { env?: Record<string, string>; stdin?: string } = {}): Promise<{ code: number; out: string; err: string }> {
+async function run(
+  argv: string[],
+  options: { env?: Record<string, string>; stdin?: string } = {},
+): Promise<{ code: number; out: string; err: string }> {
   const io = memoryIo(options);
   const code = await main(argv, io.io);
   return { code, out: io.out(), err: io.err() };
@@ -33,7 +37,23 @@ describe('cli/login and cli/mechs', function () {
 
   before(async () => {
     for (const protocol of CLI_PROTOCOLS) {
-      serves.set(protocol, await startServe(['--protocol', protocol, '--listen', '127.0.0.1:0', '--users', users, '--tokens', tokens, '--tls-cert', CERT_FILE, '--tls-key', KEY_FILE]));
+      serves.set(
+        protocol,
+        await startServe([
+          '--protocol',
+          protocol,
+          '--listen',
+          '127.0.0.1:0',
+          '--users',
+          users,
+          '--tokens',
+          tokens,
+          '--tls-cert',
+          CERT_FILE,
+          '--tls-key',
+          KEY_FILE,
+        ]),
+      );
     }
   });
   after(async () => {
@@ -44,44 +64,103 @@ describe('cli/login and cli/mechs', function () {
   for (const protocol of CLI_PROTOCOLS) {
     it(`${protocol}: logs in after STARTTLS with the strongest mechanism, a named one, and a token; refuses a wrong password in one line`, async () => {
       const tls = ['--starttls', '--ca', CERT_FILE];
-      const bob = await run(['login', url(protocol), ...tls, '--user', 'bob'], { env: { SASLKIT_PASSWORD: 'bob-pass' } });
+      const bob = await run(['login', url(protocol), ...tls, '--user', 'bob'], {
+        env: { SASLKIT_PASSWORD: 'bob-pass' },
+      });
       expect(bob.code, bob.err).to.equal(0);
-      expect(bob.out).to.match(/^authenticated as bob with SCRAM-SHA-256-PLUS over TLSv1\.3 with channel binding tls-exporter; the server proved it knows the credentials; 3 round trips, [0-9.]+ ms\n$/);
-      const alice = await run(['login', url(protocol), ...tls, '--user', 'alice', '--mech', 'plain', '--password-file', password]);
+      expect(bob.out).to.match(
+        /^authenticated as bob with SCRAM-SHA-256-PLUS over TLSv1\.3 with channel binding tls-exporter; the server proved it knows the credentials; 3 round trips, [0-9.]+ ms\n$/,
+      );
+      const alice = await run([
+        'login',
+        url(protocol),
+        ...tls,
+        '--user',
+        'alice',
+        '--mech',
+        'plain',
+        '--password-file',
+        password,
+      ]);
       expect(alice.code, alice.err).to.equal(0);
       expect(alice.out).to.match(/^authenticated as alice with PLAIN over TLSv1\.3; 1 round trip, /);
       const oauth = await run(['login', url(protocol), ...tls, '--user', 'alice', '--token-file', token]);
       expect(oauth.code, oauth.err).to.equal(0);
       expect(oauth.out).to.match(/^authenticated as alice with OAUTHBEARER over TLSv1\.3;/);
-      const wrong = await run(['login', url(protocol), ...tls, '--user', 'alice', '--mech', 'LOGIN'], { env: { SASLKIT_PASSWORD: 'wrong-secret' } });
+      const wrong = await run(['login', url(protocol), ...tls, '--user', 'alice', '--mech', 'LOGIN'], {
+        env: { SASLKIT_PASSWORD: 'wrong-secret' },
+      });
       expect(wrong.code).to.equal(1);
       expect(wrong.out).to.equal('');
       expect(wrong.err.split('\n')).to.have.length(2);
-      expect(wrong.err).to.match(/^saslkit login: AUTHENTICATION_FAILED: the (SMTP|IMAP|POP3) server refused authentication: (535 5\.7\.8|NO \[AUTHENTICATIONFAILED\]|-ERR \[AUTH\])/);
+      expect(wrong.err).to.match(
+        /^saslkit login: AUTHENTICATION_FAILED: the (SMTP|IMAP|POP3) server refused authentication: (535 5\.7\.8|NO \[AUTHENTICATIONFAILED\]|-ERR \[AUTH\])/,
+      );
       expectClean(bob.out + bob.err + alice.out + alice.err + oauth.out + oauth.err + wrong.out + wrong.err);
     });
   }
 
   it('prints JSON for success and failure', async () => {
-    const ok = await run(['login', url('imap'), '--starttls', '--ca', CERT_FILE, '--user', 'bob', '--json'], { env: { SASLKIT_PASSWORD: 'bob-pass' } });
+    const ok = await run(['login', url('imap'), '--starttls', '--ca', CERT_FILE, '--user', 'bob', '--json'], {
+      env: { SASLKIT_PASSWORD: 'bob-pass' },
+    });
     expect(ok.code).to.equal(0);
     const result = JSON.parse(ok.out) as Record<string, unknown>;
-    expect(result).to.deep.include({ ok: true, protocol: 'imap', tls: 'TLSv1.3', certificateVerified: true, mechanism: 'SCRAM-SHA-256-PLUS', user: 'bob', authzid: null, serverVerified: true, channelBinding: 'tls-exporter', roundTrips: 3 });
-    const failed = await run(['login', url('imap'), '--starttls', '--ca', CERT_FILE, '--user', 'bob', '--json'], { env: { SASLKIT_PASSWORD: 'wrong-secret' } });
+    expect(result).to.deep.include({
+      ok: true,
+      protocol: 'imap',
+      tls: 'TLSv1.3',
+      certificateVerified: true,
+      mechanism: 'SCRAM-SHA-256-PLUS',
+      user: 'bob',
+      authzid: null,
+      serverVerified: true,
+      channelBinding: 'tls-exporter',
+      roundTrips: 3,
+    });
+    const failed = await run(['login', url('imap'), '--starttls', '--ca', CERT_FILE, '--user', 'bob', '--json'], {
+      env: { SASLKIT_PASSWORD: 'wrong-secret' },
+    });
     expect(failed.code).to.equal(1);
     expect(failed.err).to.equal('');
-    expect(JSON.parse(failed.out)).to.deep.equal({ ok: false, exitCode: 1, reason: 'AUTHENTICATION_FAILED: the IMAP server refused authentication: NO [AUTHENTICATIONFAILED] Authentication failed' });
+    expect(JSON.parse(failed.out)).to.deep.equal({
+      ok: false,
+      exitCode: 1,
+      reason:
+        'AUTHENTICATION_FAILED: the IMAP server refused authentication: NO [AUTHENTICATIONFAILED] Authentication failed',
+    });
   });
 
   it('--trace shows the exchange decoded with the password, proof and token redacted', async () => {
     const traces: string[] = [];
-    for (const [mech, env] of [['PLAIN', 'alice-pass'], ['LOGIN', 'alice-pass'], ['SCRAM-SHA-256', 'alice-pass'], ['SCRAM-SHA-256', 'wrong-secret']] as const) {
-      const result = await run(['login', url('smtp'), '--starttls', '--ca', CERT_FILE, '--user', 'alice', '--mech', mech, '--trace'], { env: { SASLKIT_PASSWORD: env } });
+    for (const [mech, env] of [
+      ['PLAIN', 'alice-pass'],
+      ['LOGIN', 'alice-pass'],
+      ['SCRAM-SHA-256', 'alice-pass'],
+      ['SCRAM-SHA-256', 'wrong-secret'],
+    ] as const) {
+      const result = await run(
+        ['login', url('smtp'), '--starttls', '--ca', CERT_FILE, '--user', 'alice', '--mech', mech, '--trace'],
+        { env: { SASLKIT_PASSWORD: env } },
+      );
       expect(result.err).to.include('C: AUTH ');
       traces.push(result.err);
     }
     for (const mech of ['XOAUTH2', 'OAUTHBEARER']) {
-      const result = await run(['login', url('pop3'), '--starttls', '--ca', CERT_FILE, '--user', 'alice', '--mech', mech, '--token-file', token, '--trace']);
+      const result = await run([
+        'login',
+        url('pop3'),
+        '--starttls',
+        '--ca',
+        CERT_FILE,
+        '--user',
+        'alice',
+        '--mech',
+        mech,
+        '--token-file',
+        token,
+        '--trace',
+      ]);
       expect(result.code).to.equal(0);
       traces.push(result.err);
     }
@@ -94,7 +173,8 @@ describe('cli/login and cli/mechs', function () {
     expect(all).to.include('auth=[redacted]');
     expectClean(all);
     // The base64 forms of the secrets never appear either.
-    for (const secret of ['\0alice\0alice-pass', 'alice-pass']) expect(all).to.not.include(Buffer.from(secret).toString('base64'));
+    for (const secret of ['\0alice\0alice-pass', 'alice-pass'])
+      expect(all).to.not.include(Buffer.from(secret).toString('base64'));
   });
 
   it('refuses a secret on the command line, in any form, without echoing it', async () => {
@@ -118,23 +198,35 @@ describe('cli/login and cli/mechs', function () {
     const plain = await run(['login', url('smtp'), '--user', 'bob'], { env: { SASLKIT_PASSWORD: 'bob-pass' } });
     expect(plain.code, plain.err).to.equal(0);
     expect(plain.out).to.match(/^authenticated as bob with SCRAM-SHA-256 without TLS; the server proved/);
-    const notOffered = await run(['login', url('smtp'), '--user', 'alice', '--mech', 'PLAIN'], { env: { SASLKIT_PASSWORD: 'alice-pass' } });
+    const notOffered = await run(['login', url('smtp'), '--user', 'alice', '--mech', 'PLAIN'], {
+      env: { SASLKIT_PASSWORD: 'alice-pass' },
+    });
     expect(notOffered.code).to.equal(3);
-    expect(notOffered.err).to.equal('saslkit login: MECHANISM_UNAVAILABLE: the server does not offer PLAIN (it offers: SCRAM-SHA-256)\n');
-    const cbWithoutTls = await run(['login', url('imap'), '--user', 'bob', '--channel-binding', 'require'], { env: { SASLKIT_PASSWORD: 'bob-pass' } });
+    expect(notOffered.err).to.equal(
+      'saslkit login: MECHANISM_UNAVAILABLE: the server does not offer PLAIN (it offers: SCRAM-SHA-256)\n',
+    );
+    const cbWithoutTls = await run(['login', url('imap'), '--user', 'bob', '--channel-binding', 'require'], {
+      env: { SASLKIT_PASSWORD: 'bob-pass' },
+    });
     expect(cbWithoutTls.code).to.equal(3);
     expect(cbWithoutTls.err).to.match(/--channel-binding require needs TLS/);
-    const unknown = await run(['login', url('imap'), '--user', 'bob', '--mech', 'GSSAPI'], { env: { SASLKIT_PASSWORD: 'bob-pass' } });
+    const unknown = await run(['login', url('imap'), '--user', 'bob', '--mech', 'GSSAPI'], {
+      env: { SASLKIT_PASSWORD: 'bob-pass' },
+    });
     expect(unknown.code).to.equal(3);
     const noSecret = await run(['login', url('imap'), '--user', 'bob']);
     expect(noSecret.code).to.equal(2);
     expect(noSecret.err).to.match(/^saslkit login: no password: use --password-file/);
     const noUser = await run(['login', url('imap')], { env: { SASLKIT_PASSWORD: 'bob-pass' } });
     expect(noUser.code).to.equal(2);
-    const untrusted = await run(['login', url('imap'), '--starttls', '--user', 'bob'], { env: { SASLKIT_PASSWORD: 'bob-pass' } });
+    const untrusted = await run(['login', url('imap'), '--starttls', '--user', 'bob'], {
+      env: { SASLKIT_PASSWORD: 'bob-pass' },
+    });
     expect(untrusted.code).to.equal(4);
     expect(untrusted.err).to.match(/self-signed certificate \(pass --ca <file> to trust it, or --insecure\)\n$/);
-    const insecure = await run(['login', url('imap'), '--starttls', '--insecure', '--user', 'bob'], { env: { SASLKIT_PASSWORD: 'bob-pass' } });
+    const insecure = await run(['login', url('imap'), '--starttls', '--insecure', '--user', 'bob'], {
+      env: { SASLKIT_PASSWORD: 'bob-pass' },
+    });
     expect(insecure.code).to.equal(0);
     expect(insecure.out).to.match(/with channel binding tls-exporter \(certificate not verified\)/);
     const closed = createServer();
@@ -146,14 +238,27 @@ describe('cli/login and cli/mechs', function () {
         resolve();
       });
     });
-    const refused = await run(['login', `pop3://127.0.0.1:${port}`, '--user', 'bob'], { env: { SASLKIT_PASSWORD: 'bob-pass' } });
+    const refused = await run(['login', `pop3://127.0.0.1:${port}`, '--user', 'bob'], {
+      env: { SASLKIT_PASSWORD: 'bob-pass' },
+    });
     expect(refused.code).to.equal(4);
     expect(refused.err).to.match(/ECONNREFUSED/);
   });
 
   it('without TLS, never picks PLAIN, LOGIN or a token mechanism on its own: exit 3 says why; --allow-plaintext or --mech opts in', async () => {
     // A server (or a man in the middle) that offers only clear-text mechanisms on a plain connection.
-    const clear = await startServe(['--protocol', 'smtp', '--listen', '127.0.0.1:0', '--users', users, '--tokens', tokens, '--mechs', 'PLAIN,LOGIN,OAUTHBEARER,XOAUTH2']);
+    const clear = await startServe([
+      '--protocol',
+      'smtp',
+      '--listen',
+      '127.0.0.1:0',
+      '--users',
+      users,
+      '--tokens',
+      tokens,
+      '--mechs',
+      'PLAIN,LOGIN,OAUTHBEARER,XOAUTH2',
+    ]);
     try {
       const at = `smtp://127.0.0.1:${clear.port}`;
       const refused = await run(['login', at, '--user', 'alice'], { env: { SASLKIT_PASSWORD: 'alice-pass' } });
@@ -166,26 +271,46 @@ describe('cli/login and cli/mechs', function () {
       const refusedToken = await run(['login', at, '--user', 'alice', '--token-file', token, '--json']);
       expect(refusedToken.code).to.equal(3);
       expect(JSON.parse(refusedToken.out)).to.deep.include({ ok: false, exitCode: 3 });
-      expect((JSON.parse(refusedToken.out) as { reason: string }).reason).to.match(/send the token in clear .*--mech OAUTHBEARER$/);
+      expect((JSON.parse(refusedToken.out) as { reason: string }).reason).to.match(
+        /send the token in clear .*--mech OAUTHBEARER$/,
+      );
       // Nothing was sent: the server saw no attempt.
       expect(clear.output.out()).to.not.match(/ (PLAIN|LOGIN|OAUTHBEARER|XOAUTH2) user=/);
-      const allowed = await run(['login', at, '--user', 'alice', '--allow-plaintext'], { env: { SASLKIT_PASSWORD: 'alice-pass' } });
+      const allowed = await run(['login', at, '--user', 'alice', '--allow-plaintext'], {
+        env: { SASLKIT_PASSWORD: 'alice-pass' },
+      });
       expect(allowed.code, allowed.err).to.equal(0);
       expect(allowed.out).to.match(/^authenticated as alice with PLAIN without TLS; 1 round trip/);
       const allowedToken = await run(['login', at, '--user', 'alice', '--token-file', token, '--allow-plaintext']);
       expect(allowedToken.code, allowedToken.err).to.equal(0);
       expect(allowedToken.out).to.match(/^authenticated as alice with OAUTHBEARER without TLS;/);
-      const named = await run(['login', at, '--user', 'alice', '--mech', 'LOGIN'], { env: { SASLKIT_PASSWORD: 'alice-pass' } });
+      const named = await run(['login', at, '--user', 'alice', '--mech', 'LOGIN'], {
+        env: { SASLKIT_PASSWORD: 'alice-pass' },
+      });
       expect(named.code, named.err).to.equal(0);
       expect(named.out).to.match(/^authenticated as alice with LOGIN without TLS;/);
-      expectClean(refused.out + refused.err + refusedToken.out + refusedToken.err + allowed.out + allowed.err + allowedToken.out + allowedToken.err + named.out + named.err);
+      expectClean(
+        refused.out +
+          refused.err +
+          refusedToken.out +
+          refusedToken.err +
+          allowed.out +
+          allowed.err +
+          allowedToken.out +
+          allowedToken.err +
+          named.out +
+          named.err,
+      );
     } finally {
       expect(await clear.stop()).to.equal(0);
     }
   });
 
   it('--allow-plaintext changes nothing over TLS, and the help text explains it', async () => {
-    const result = await run(['login', url('imap'), '--starttls', '--ca', CERT_FILE, '--user', 'bob', '--allow-plaintext'], { env: { SASLKIT_PASSWORD: 'bob-pass' } });
+    const result = await run(
+      ['login', url('imap'), '--starttls', '--ca', CERT_FILE, '--user', 'bob', '--allow-plaintext'],
+      { env: { SASLKIT_PASSWORD: 'bob-pass' } },
+    );
     expect(result.code, result.err).to.equal(0);
     expect(result.out).to.match(/with SCRAM-SHA-256-PLUS over TLSv1\.3/);
     const help = await run(['login', '--help']);
@@ -193,7 +318,10 @@ describe('cli/login and cli/mechs', function () {
   });
 
   it('a plain SCRAM named while the server offers its -PLUS variant goes without binding (GS2 flag n, not y) and logs in', async () => {
-    const result = await run(['login', url('smtp'), '--starttls', '--ca', CERT_FILE, '--user', 'bob', '--mech', 'SCRAM-SHA-256', '--trace'], { env: { SASLKIT_PASSWORD: 'bob-pass' } });
+    const result = await run(
+      ['login', url('smtp'), '--starttls', '--ca', CERT_FILE, '--user', 'bob', '--mech', 'SCRAM-SHA-256', '--trace'],
+      { env: { SASLKIT_PASSWORD: 'bob-pass' } },
+    );
     expect(result.code, result.err).to.equal(0);
     expect(result.err).to.match(/S: 250[- ]AUTH SCRAM-SHA-256-PLUS /);
     expect(result.err).to.match(/C: AUTH SCRAM-SHA-256 "n,,n=bob,r=/);
@@ -201,7 +329,22 @@ describe('cli/login and cli/mechs', function () {
   });
 
   it('reads the password from standard input with --password-file -', async () => {
-    const result = await run(['login', url('pop3'), '--starttls', '--ca', CERT_FILE, '--user', 'alice', '--password-file', '-', '--mech', 'SCRAM-SHA-256-PLUS'], { stdin: 'alice-pass\n' });
+    const result = await run(
+      [
+        'login',
+        url('pop3'),
+        '--starttls',
+        '--ca',
+        CERT_FILE,
+        '--user',
+        'alice',
+        '--password-file',
+        '-',
+        '--mech',
+        'SCRAM-SHA-256-PLUS',
+      ],
+      { stdin: 'alice-pass\n' },
+    );
     expect(result.code, result.err).to.equal(0);
     expect(result.out).to.match(/with SCRAM-SHA-256-PLUS over TLSv1\.3 with channel binding tls-exporter/);
   });
@@ -216,7 +359,16 @@ describe('cli/login and cli/mechs', function () {
         '  TLS: TLSv1.3, certificate verified, channel binding tls-exporter, tls-server-end-point\n',
     );
     const json = await run(['mechs', url('pop3'), '--json']);
-    expect(JSON.parse(json.out)).to.deep.equal({ ok: true, url: url('pop3'), protocol: 'pop3', implicitTls: false, starttlsOffered: true, before: ['SCRAM-SHA-256'], after: null, tls: null });
+    expect(JSON.parse(json.out)).to.deep.equal({
+      ok: true,
+      url: url('pop3'),
+      protocol: 'pop3',
+      implicitTls: false,
+      starttlsOffered: true,
+      before: ['SCRAM-SHA-256'],
+      after: null,
+      tls: null,
+    });
     const hint = await run(['mechs', url('imap')]);
     expect(hint.out).to.include('[STARTTLS offered: add --starttls to see what TLS adds]');
     const bad = await run(['mechs']);

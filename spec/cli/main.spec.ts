@@ -13,7 +13,11 @@ const COMMANDS = ['demo', 'mechs', 'login', 'serve', 'secret'];
 describe('cli/main', () => {
   it('has --help for every command, with examples and the exit codes', async () => {
     for (const command of COMMANDS) {
-      for (const argv of [[command, '--help'], [command, '-h'], ['help', command]]) {
+      for (const argv of [
+        [command, '--help'],
+        [command, '-h'],
+        ['help', command],
+      ]) {
         const { code, out, err } = await run(argv);
         expect(code, argv.join(' ')).to.equal(0);
         expect(err).to.equal('');
@@ -34,7 +38,9 @@ describe('cli/main', () => {
     expect(none.err).to.match(/^Usage: saslkit <command>/);
     const unknown = await run(['frobnicate']);
     expect(unknown.code).to.equal(2);
-    expect(unknown.err).to.equal('saslkit: unknown command "frobnicate"; commands: demo, mechs, login, serve, secret (saslkit --help)\n');
+    expect(unknown.err).to.equal(
+      'saslkit: unknown command "frobnicate"; commands: demo, mechs, login, serve, secret (saslkit --help)\n',
+    );
     expect((await run(['__proto__'])).code).to.equal(2);
     const version = await run(['--version']);
     expect(version.out).to.match(/^saslkit \d+\.\d+\.\d+\n$/);

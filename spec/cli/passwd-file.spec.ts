@@ -47,7 +47,13 @@ describe('cli/passwd-file', () => {
     expect(lookup('bob')).to.be.instanceOf(ScramIdentity);
     expect(lookup('carol')).to.be.instanceOf(HashedIdentity);
     expect(lookup('nobody')).to.equal(undefined);
-    for (const [user, password] of [['alice', 'alice-pass'], ['bob', 'bob-pass'], ['dave', 'dave-pass'], ['carol', 'carol-pass'], ['erin', 'pässwörd']] as const) {
+    for (const [user, password] of [
+      ['alice', 'alice-pass'],
+      ['bob', 'bob-pass'],
+      ['dave', 'dave-pass'],
+      ['carol', 'carol-pass'],
+      ['erin', 'pässwörd'],
+    ] as const) {
       const identity = lookup(user)!;
       expect(identity.compareSecret(password), user).to.equal(true);
       expect(identity.compareSecret(`${password}x`), user).to.equal(false);
@@ -70,7 +76,10 @@ describe('cli/passwd-file', () => {
       ['# c\nalice:topsecretvalue\n', /line 2: the password has no \{SCHEME\} prefix/],
       ['alice:{SCRAM-SHA-256}4096,topsecretvalue\n', /line 1: the \{SCRAM-SHA-256\} secret does not parse/],
       ['alice:{PBKDF2}topsecretvalue\n', /line 1: the \{PBKDF2\} secret does not parse/],
-      ['alice:{PBKDF2}{PBKDF2}$1$topsecretvalue$5000$' + '0'.repeat(40) + '\n', /line 1: the \{PBKDF2\} secret does not parse/],
+      [
+        'alice:{PBKDF2}{PBKDF2}$1$topsecretvalue$5000$' + '0'.repeat(40) + '\n',
+        /line 1: the \{PBKDF2\} secret does not parse/,
+      ],
       ['alice:{PLAIN}topsecretvalue\nalice:{PLAIN}topsecretvalue2\n', /line 2: the user is listed twice/],
       [':{PLAIN}topsecretvalue\n', /line 1: no valid user name/],
       ['alice\n', /line 1: no password/],
@@ -84,23 +93,40 @@ describe('cli/passwd-file', () => {
 
   it('leaves out and reports accounts with an unsupported scheme when asked to', () => {
     const skipped: unknown[] = [];
-    const entries = parsePasswdFile('alice:{PLAIN}a\ncarol:{CRYPT}c889a69e\nbob:{SSHA512}topsecretvalue\n', { onUnsupported: (entry) => skipped.push(entry) });
+    const entries = parsePasswdFile('alice:{PLAIN}a\ncarol:{CRYPT}c889a69e\nbob:{SSHA512}topsecretvalue\n', {
+      onUnsupported: (entry) => skipped.push(entry),
+    });
     expect(entries.map((e) => e.user)).to.deep.equal(['alice']);
-    expect(skipped).to.deep.equal([{ line: 2, user: 'carol', scheme: 'CRYPT' }, { line: 3, user: 'bob', scheme: 'SSHA512' }]);
+    expect(skipped).to.deep.equal([
+      { line: 2, user: 'carol', scheme: 'CRYPT' },
+      { line: 3, user: 'bob', scheme: 'SSHA512' },
+    ]);
     // Dovecot's {CRAM-MD5} states are read (64 hex digits); a short one does not parse.
-    expect(parsePasswdFile('carol:{CRAM-MD5}c889a69e954e5120cd16eee9af705e1e520ff19cf8b4d580468433af6f0ffce9\n').map((e) => e.scheme)).to.deep.equal(['CRAM-MD5']);
-    expect(usageError(() => parsePasswdFile('carol:{CRAM-MD5}c889a69e\n', { onUnsupported: () => undefined })).message).to.match(/does not parse/);
+    expect(
+      parsePasswdFile('carol:{CRAM-MD5}c889a69e954e5120cd16eee9af705e1e520ff19cf8b4d580468433af6f0ffce9\n').map(
+        (e) => e.scheme,
+      ),
+    ).to.deep.equal(['CRAM-MD5']);
+    expect(
+      usageError(() => parsePasswdFile('carol:{CRAM-MD5}c889a69e\n', { onUnsupported: () => undefined })).message,
+    ).to.match(/does not parse/);
     // A scheme it reads but cannot parse stays an error.
-    expect(usageError(() => parsePasswdFile('bob:{PBKDF2}topsecretvalue\n', { onUnsupported: () => undefined })).message).to.match(/does not parse/);
+    expect(
+      usageError(() => parsePasswdFile('bob:{PBKDF2}topsecretvalue\n', { onUnsupported: () => undefined })).message,
+    ).to.match(/does not parse/);
   });
 
   it('parses a tokens file into a validator that maps a token to its user', () => {
     const validate = parseTokensFile('alice:alice-oauth-token\nbob:bob-token\n');
     expect(validate({ mechanism: 'OAUTHBEARER', token: 'bob-token', user: '' })).to.deep.equal({ authcid: 'bob' });
-    expect(validate({ mechanism: 'XOAUTH2', token: 'alice-oauth-token', user: 'alice' })).to.deep.equal({ authcid: 'alice' });
+    expect(validate({ mechanism: 'XOAUTH2', token: 'alice-oauth-token', user: 'alice' })).to.deep.equal({
+      authcid: 'alice',
+    });
     // A token for alice presented as bob is refused.
     expect(validate({ mechanism: 'XOAUTH2', token: 'alice-oauth-token', user: 'bob' })).to.have.property('error');
-    expect(validate({ mechanism: 'XOAUTH2', token: 'nope', user: 'alice' })).to.deep.equal({ error: { status: 'invalid_token', schemes: 'bearer', scope: 'mail' } });
+    expect(validate({ mechanism: 'XOAUTH2', token: 'nope', user: 'alice' })).to.deep.equal({
+      error: { status: 'invalid_token', schemes: 'bearer', scope: 'mail' },
+    });
     expect(usageError(() => parseTokensFile('alice\n')).message).to.match(/tokens file line 1: no token/);
   });
 });

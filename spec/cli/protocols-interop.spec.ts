@@ -10,7 +10,10 @@ import { main } from '../../lib/cli/main.js';
 import { ACCOUNTS, HOST, INTEROP_RUN, PORTS, XMPP_DOMAIN, requirePeer } from '../interop/peers.js';
 import { memoryIo } from './support.js';
 
-async function run(argv: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
+async function run(
+  argv: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; out: string; err: string }> {
   const io = memoryIo({ env });
   const code = await main(argv, io.io);
   return { code, out: io.out(), err: io.err() };
@@ -37,11 +40,19 @@ describe('cli against Dovecot ManageSieve (interop)', function () {
   it('login after STARTTLS with SCRAM-SHA-256 (chosen) and PLAIN (named), bob with his SCRAM-only entry', async () => {
     const scram = await run(['login', url, '--starttls', '--insecure', '--user', 'alice', '--timeout', '20'], ALICE);
     expect(scram.code, scram.err).to.equal(0);
-    expect(scram.out).to.match(/^authenticated as alice with SCRAM-SHA-256 over TLSv1\.[23] \(certificate not verified\); the server proved it knows the credentials;/);
-    const plain = await run(['login', url, '--starttls', '--insecure', '--user', 'alice', '--mech', 'PLAIN', '--timeout', '20'], ALICE);
+    expect(scram.out).to.match(
+      /^authenticated as alice with SCRAM-SHA-256 over TLSv1\.[23] \(certificate not verified\); the server proved it knows the credentials;/,
+    );
+    const plain = await run(
+      ['login', url, '--starttls', '--insecure', '--user', 'alice', '--mech', 'PLAIN', '--timeout', '20'],
+      ALICE,
+    );
     expect(plain.code, plain.err).to.equal(0);
     expect(plain.out).to.match(/^authenticated as alice with PLAIN over TLS/);
-    const bob = await run(['login', url, '--starttls', '--insecure', '--user', 'bob', '--mech', 'SCRAM-SHA-256', '--timeout', '20'], { SASLKIT_PASSWORD: ACCOUNTS.bob.pass });
+    const bob = await run(
+      ['login', url, '--starttls', '--insecure', '--user', 'bob', '--mech', 'SCRAM-SHA-256', '--timeout', '20'],
+      { SASLKIT_PASSWORD: ACCOUNTS.bob.pass },
+    );
     expect(bob.code, bob.err).to.equal(0);
   });
 });
@@ -54,7 +65,13 @@ describe('cli against PostgreSQL (interop)', function () {
   const url = `postgres://${HOST}:${PORTS.postgres}/postgres`;
 
   it('mechs: SCRAM-SHA-256 in clear, SCRAM-SHA-256-PLUS added after SSLRequest', async () => {
-    const result = await run(['mechs', `postgres://alice@${HOST}:${PORTS.postgres}`, '--starttls', '--insecure', '--json']);
+    const result = await run([
+      'mechs',
+      `postgres://alice@${HOST}:${PORTS.postgres}`,
+      '--starttls',
+      '--insecure',
+      '--json',
+    ]);
     expect(result.code, result.err).to.equal(0);
     const parsed = JSON.parse(result.out) as { before: string[]; after: string[] };
     expect(parsed.before).to.deep.equal(['SCRAM-SHA-256']);
@@ -64,19 +81,36 @@ describe('cli against PostgreSQL (interop)', function () {
   it('login with SCRAM-SHA-256 in clear and SCRAM-SHA-256-PLUS (tls-server-end-point) after SSLRequest', async () => {
     const plain = await run(['login', url, '--user', 'alice', '--json'], ALICE);
     expect(plain.code, plain.err).to.equal(0);
-    expect(JSON.parse(plain.out)).to.include({ ok: true, protocol: 'postgres', tls: null, mechanism: 'SCRAM-SHA-256', serverVerified: true });
-    const plus = await run(['login', url, '--starttls', '--insecure', '--user', 'alice', '--channel-binding', 'require'], ALICE);
+    expect(JSON.parse(plain.out)).to.include({
+      ok: true,
+      protocol: 'postgres',
+      tls: null,
+      mechanism: 'SCRAM-SHA-256',
+      serverVerified: true,
+    });
+    const plus = await run(
+      ['login', url, '--starttls', '--insecure', '--user', 'alice', '--channel-binding', 'require'],
+      ALICE,
+    );
     expect(plus.code, plus.err).to.equal(0);
-    expect(plus.out).to.match(/^authenticated as alice with SCRAM-SHA-256-PLUS over TLSv1\.[23] with channel binding tls-server-end-point \(certificate not verified\); the server proved/);
+    expect(plus.out).to.match(
+      /^authenticated as alice with SCRAM-SHA-256-PLUS over TLSv1\.[23] with channel binding tls-server-end-point \(certificate not verified\); the server proved/,
+    );
   });
 
   it('a wrong password exits 1 without the secret; a missing database exits 4 saying so', async () => {
-    const wrong = await run(['login', url, '--starttls', '--insecure', '--user', 'alice'], { SASLKIT_PASSWORD: 'wrong-secret' });
+    const wrong = await run(['login', url, '--starttls', '--insecure', '--user', 'alice'], {
+      SASLKIT_PASSWORD: 'wrong-secret',
+    });
     expect(wrong.code).to.equal(1);
-    expect(wrong.err).to.equal('saslkit login: AUTHENTICATION_FAILED: the PostgreSQL server refused the login (28P01)\n');
+    expect(wrong.err).to.equal(
+      'saslkit login: AUTHENTICATION_FAILED: the PostgreSQL server refused the login (28P01)\n',
+    );
     const noDb = await run(['login', `postgres://${HOST}:${PORTS.postgres}/no_such_db`, '--user', 'alice'], ALICE);
     expect(noDb.code).to.equal(4);
-    expect(noDb.err).to.match(/authenticated with SCRAM-SHA-256, but the PostgreSQL server did not start the session \(SQLSTATE 3D000\)/);
+    expect(noDb.err).to.match(
+      /authenticated with SCRAM-SHA-256, but the PostgreSQL server did not start the session \(SQLSTATE 3D000\)/,
+    );
   });
 });
 
@@ -92,25 +126,56 @@ describe('cli against Prosody (interop)', function () {
   it('mechs: nothing before STARTTLS; SCRAM and PLAIN after it, and -PLUS with TLS 1.2', async () => {
     const tls13 = await run(['mechs', url, '--domain', XMPP_DOMAIN, '--starttls', '--ca', ca, '--json']);
     expect(tls13.code, tls13.err).to.equal(0);
-    const parsed = JSON.parse(tls13.out) as { before: string[]; after: string[]; tls: { certificateVerified: boolean } };
+    const parsed = JSON.parse(tls13.out) as {
+      before: string[];
+      after: string[];
+      tls: { certificateVerified: boolean };
+    };
     expect(parsed.before).to.deep.equal([]);
     expect(parsed.after).to.have.members(['SCRAM-SHA-256', 'SCRAM-SHA-1', 'PLAIN']);
     expect(parsed.tls.certificateVerified).to.equal(true);
-    const tls12 = await run(['mechs', url, '--domain', XMPP_DOMAIN, '--starttls', '--ca', ca, '--tls-max', '1.2', '--json']);
-    expect((JSON.parse(tls12.out) as { after: string[] }).after).to.include.members(['SCRAM-SHA-256-PLUS', 'SCRAM-SHA-1-PLUS']);
+    const tls12 = await run([
+      'mechs',
+      url,
+      '--domain',
+      XMPP_DOMAIN,
+      '--starttls',
+      '--ca',
+      ca,
+      '--tls-max',
+      '1.2',
+      '--json',
+    ]);
+    expect((JSON.parse(tls12.out) as { after: string[] }).after).to.include.members([
+      'SCRAM-SHA-256-PLUS',
+      'SCRAM-SHA-1-PLUS',
+    ]);
   });
 
   it('login: SCRAM-SHA-256 over TLS 1.3, SCRAM-SHA-256-PLUS with tls-unique over TLS 1.2', async () => {
     const scram = await run(['login', url, '--starttls', '--ca', ca, '--user', jid], ALICE);
     expect(scram.code, scram.err).to.equal(0);
-    expect(scram.out).to.match(/^authenticated as alice@localhost with SCRAM-SHA-256 over TLSv1\.3; the server proved it knows the credentials;/);
-    const plus = await run(['login', url, '--starttls', '--ca', ca, '--tls-max', '1.2', '--user', jid, '--json'], ALICE);
+    expect(scram.out).to.match(
+      /^authenticated as alice@localhost with SCRAM-SHA-256 over TLSv1\.3; the server proved it knows the credentials;/,
+    );
+    const plus = await run(
+      ['login', url, '--starttls', '--ca', ca, '--tls-max', '1.2', '--user', jid, '--json'],
+      ALICE,
+    );
     expect(plus.code, plus.err).to.equal(0);
-    expect(JSON.parse(plus.out)).to.include({ mechanism: 'SCRAM-SHA-256-PLUS', tls: 'TLSv1.2', channelBinding: 'tls-unique', serverVerified: true, certificateVerified: true });
+    expect(JSON.parse(plus.out)).to.include({
+      mechanism: 'SCRAM-SHA-256-PLUS',
+      tls: 'TLSv1.2',
+      channelBinding: 'tls-unique',
+      serverVerified: true,
+      certificateVerified: true,
+    });
   });
 
   it('a wrong password exits 1; without STARTTLS, exit 3 says to add --starttls', async () => {
-    const wrong = await run(['login', url, '--starttls', '--ca', ca, '--user', jid], { SASLKIT_PASSWORD: 'wrong-secret' });
+    const wrong = await run(['login', url, '--starttls', '--ca', ca, '--user', jid], {
+      SASLKIT_PASSWORD: 'wrong-secret',
+    });
     expect(wrong.code).to.equal(1);
     expect(wrong.err).to.match(/^saslkit login: AUTHENTICATION_FAILED: [^\n]*not-authorized[^\n]*\n$/);
     expect(wrong.err).to.not.include('wrong-secret');

@@ -10,7 +10,10 @@ import { main } from '../../lib/cli/main.js';
 import { serveCommand } from '../../lib/cli/serve.js';
 import { CERT_FILE, KEY_FILE, type ServeRun, memoryIo, startServe, tempDir } from './support.js';
 
-async function run(argv: string[], options: { env?: Record<string, string>; stdin?: string } = {}): Promise<{ code: number; out: string; err: string }> {
+async function run(
+  argv: string[],
+  options: { env?: Record<string, string>; stdin?: string } = {},
+): Promise<{ code: number; out: string; err: string }> {
   const io = memoryIo(options);
   const code = await main(argv, io.io);
   return { code, out: io.out(), err: io.err() };
@@ -48,13 +51,19 @@ describe('cli/login: a POP3 server without CAPA', function () {
   });
   after(async () => {
     for (const socket of sockets) socket.destroy();
-    await new Promise<void>((resolve) => server.close(() => { resolve(); }));
+    await new Promise<void>((resolve) =>
+      server.close(() => {
+        resolve();
+      }),
+    );
   });
 
   it('without --mech: exit 3 saying the server lists no mechanisms and to name one with --mech', async () => {
     const result = await run(['login', url, '--user', 'alice'], { env: { SASLKIT_PASSWORD: 'alice-pass' } });
     expect(result.code).to.equal(3);
-    expect(result.err).to.match(/^saslkit login: MECHANISM_UNAVAILABLE: the POP3 server does not answer CAPA, so it lists no mechanisms: name one with --mech \(/);
+    expect(result.err).to.match(
+      /^saslkit login: MECHANISM_UNAVAILABLE: the POP3 server does not answer CAPA, so it lists no mechanisms: name one with --mech \(/,
+    );
     expect(result.err.split('\n')).to.have.length(2);
     expect(result.err).to.not.include('alice-pass');
     const mechs = await run(['mechs', url]);
@@ -64,7 +73,9 @@ describe('cli/login: a POP3 server without CAPA', function () {
 
   it('with --mech PLAIN --allow-plaintext: logs in', async () => {
     seen.length = 0;
-    const result = await run(['login', url, '--user', 'alice', '--mech', 'PLAIN'], { env: { SASLKIT_PASSWORD: 'alice-pass' } });
+    const result = await run(['login', url, '--user', 'alice', '--mech', 'PLAIN'], {
+      env: { SASLKIT_PASSWORD: 'alice-pass' },
+    });
     expect(result.code, result.err).to.equal(0);
     expect(result.out).to.match(/^authenticated as alice with PLAIN without TLS/);
     expect(seen).to.deep.equal(['CAPA', 'AUTH PLAIN', 'QUIT']);
@@ -85,12 +96,65 @@ describe('cli: serve --tls-client-ca offers EXTERNAL; login --cert/--key uses it
   before(async () => {
     const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
     // A CA and alice's certificate signed by it; and a self-signed "alice" no CA vouches for.
-    openssl('req', '-x509', ...ec, '-keyout', file('ca.key'), '-out', file('ca.pem'), '-subj', '/CN=saslkit test CA', '-days', '2');
+    openssl(
+      'req',
+      '-x509',
+      ...ec,
+      '-keyout',
+      file('ca.key'),
+      '-out',
+      file('ca.pem'),
+      '-subj',
+      '/CN=saslkit test CA',
+      '-days',
+      '2',
+    );
     openssl('req', ...ec, '-keyout', file('alice.key'), '-out', file('alice.csr'), '-subj', '/CN=alice');
-    openssl('x509', '-req', '-in', file('alice.csr'), '-CA', file('ca.pem'), '-CAkey', file('ca.key'), '-CAcreateserial', '-out', file('alice.pem'), '-days', '2');
-    openssl('req', '-x509', ...ec, '-keyout', file('mallory.key'), '-out', file('mallory.pem'), '-subj', '/CN=alice', '-days', '2');
+    openssl(
+      'x509',
+      '-req',
+      '-in',
+      file('alice.csr'),
+      '-CA',
+      file('ca.pem'),
+      '-CAkey',
+      file('ca.key'),
+      '-CAcreateserial',
+      '-out',
+      file('alice.pem'),
+      '-days',
+      '2',
+    );
+    openssl(
+      'req',
+      '-x509',
+      ...ec,
+      '-keyout',
+      file('mallory.key'),
+      '-out',
+      file('mallory.pem'),
+      '-subj',
+      '/CN=alice',
+      '-days',
+      '2',
+    );
     for (const protocol of ['imap', 'smtp']) {
-      serves.push(await startServe(['--protocol', protocol, '--listen', '127.0.0.1:0', '--users', users, '--tls-cert', CERT_FILE, '--tls-key', KEY_FILE, '--tls-client-ca', file('ca.pem')]));
+      serves.push(
+        await startServe([
+          '--protocol',
+          protocol,
+          '--listen',
+          '127.0.0.1:0',
+          '--users',
+          users,
+          '--tls-cert',
+          CERT_FILE,
+          '--tls-key',
+          KEY_FILE,
+          '--tls-client-ca',
+          file('ca.pem'),
+        ]),
+      );
     }
   });
   after(async () => {
@@ -101,12 +165,35 @@ describe('cli: serve --tls-client-ca offers EXTERNAL; login --cert/--key uses it
   it('a trusted certificate: EXTERNAL is offered after STARTTLS and logs in as the subject CN', async () => {
     for (const [index, protocol] of ['imap', 'smtp'].entries()) {
       const serve = serves[index];
-      const mechs = await run(['mechs', url(serve, protocol), '--starttls', '--ca', CERT_FILE, '--cert', file('alice.pem'), '--key', file('alice.key'), '--json']);
+      const mechs = await run([
+        'mechs',
+        url(serve, protocol),
+        '--starttls',
+        '--ca',
+        CERT_FILE,
+        '--cert',
+        file('alice.pem'),
+        '--key',
+        file('alice.key'),
+        '--json',
+      ]);
       expect(mechs.code, mechs.err).to.equal(0);
       const offer = JSON.parse(mechs.out) as { before: string[]; after: string[] };
       expect(offer.before).to.not.include('EXTERNAL');
       expect(offer.after).to.include('EXTERNAL');
-      const login = await run(['login', url(serve, protocol), '--starttls', '--ca', CERT_FILE, '--cert', file('alice.pem'), '--key', file('alice.key'), '--mech', 'EXTERNAL']);
+      const login = await run([
+        'login',
+        url(serve, protocol),
+        '--starttls',
+        '--ca',
+        CERT_FILE,
+        '--cert',
+        file('alice.pem'),
+        '--key',
+        file('alice.key'),
+        '--mech',
+        'EXTERNAL',
+      ]);
       expect(login.code, login.err).to.equal(0);
       expect(login.out).to.match(/^authenticated with EXTERNAL over TLSv1\.3;/);
       expect(serve?.output.out()).to.match(new RegExp(`${protocol}\\+tls EXTERNAL user="alice" ok`));
@@ -118,11 +205,40 @@ describe('cli: serve --tls-client-ca offers EXTERNAL; login --cert/--key uses it
     const bare = await run(['mechs', url(serve), '--starttls', '--ca', CERT_FILE, '--json']);
     expect(bare.code, bare.err).to.equal(0);
     expect((JSON.parse(bare.out) as { after: string[] }).after).to.not.include('EXTERNAL');
-    const untrusted = await run(['login', url(serve), '--starttls', '--ca', CERT_FILE, '--cert', file('mallory.pem'), '--key', file('mallory.key'), '--mech', 'EXTERNAL']);
+    const untrusted = await run([
+      'login',
+      url(serve),
+      '--starttls',
+      '--ca',
+      CERT_FILE,
+      '--cert',
+      file('mallory.pem'),
+      '--key',
+      file('mallory.key'),
+      '--mech',
+      'EXTERNAL',
+    ]);
     expect(untrusted.code).to.equal(3);
-    expect(untrusted.err).to.match(/^saslkit login: MECHANISM_UNAVAILABLE: the server does not offer EXTERNAL \(it offers: [^\n]*\)\n$/);
+    expect(untrusted.err).to.match(
+      /^saslkit login: MECHANISM_UNAVAILABLE: the server does not offer EXTERNAL \(it offers: [^\n]*\)\n$/,
+    );
     expect(untrusted.err.replace('does not offer EXTERNAL', '')).to.not.include('EXTERNAL');
-    const password = await run(['login', url(serve), '--starttls', '--ca', CERT_FILE, '--cert', file('mallory.pem'), '--key', file('mallory.key'), '--user', 'alice'], { env: { SASLKIT_PASSWORD: 'alice-pass' } });
+    const password = await run(
+      [
+        'login',
+        url(serve),
+        '--starttls',
+        '--ca',
+        CERT_FILE,
+        '--cert',
+        file('mallory.pem'),
+        '--key',
+        file('mallory.key'),
+        '--user',
+        'alice',
+      ],
+      { env: { SASLKIT_PASSWORD: 'alice-pass' } },
+    );
     expect(password.code, password.err).to.equal(0);
   });
 
@@ -131,7 +247,9 @@ describe('cli: serve --tls-client-ca offers EXTERNAL; login --cert/--key uses it
     expect(noCert.code).to.equal(2);
     expect(noCert.err).to.match(/give --cert and --key/);
     const io = memoryIo();
-    expect(await serveCommand(['--protocol', 'imap', '--users', users, '--tls-client-ca', file('ca.pem')], io.io)).to.equal(2);
+    expect(
+      await serveCommand(['--protocol', 'imap', '--users', users, '--tls-client-ca', file('ca.pem')], io.io),
+    ).to.equal(2);
     expect(io.err()).to.match(/--tls-client-ca needs --tls-cert/);
   });
 });
@@ -151,7 +269,10 @@ describe('cli: serve reads Dovecot {CRAM-MD5} lines (HMAC-MD5 states)', function
     let lines = `${CAROL}\nalice:{PLAIN}alice-pass\n`;
     // A fresh line from doveadm too, where Dovecot is installed.
     try {
-      const made = execFileSync('doveadm', ['pw', '-s', 'CRAM-MD5', '-p', 'erin-pass'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+      const made = execFileSync('doveadm', ['pw', '-s', 'CRAM-MD5', '-p', 'erin-pass'], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }).trim();
       if (/^\{CRAM-MD5\}[0-9a-f]{64}$/.test(made)) {
         lines += `erin:${made}\n`;
         doveadmLine = true;
@@ -159,7 +280,17 @@ describe('cli: serve reads Dovecot {CRAM-MD5} lines (HMAC-MD5 states)', function
     } catch {
       // No doveadm: carol's line stands for it.
     }
-    serve = await startServe(['--protocol', 'smtp', '--listen', '127.0.0.1:0', '--users', files.write('users', lines), '--mechs', 'CRAM-MD5,PLAIN,LOGIN', '--plaintext-auth']);
+    serve = await startServe([
+      '--protocol',
+      'smtp',
+      '--listen',
+      '127.0.0.1:0',
+      '--users',
+      files.write('users', lines),
+      '--mechs',
+      'CRAM-MD5,PLAIN,LOGIN',
+      '--plaintext-auth',
+    ]);
   });
   after(async () => {
     expect(await serve?.stop()).to.equal(0);
@@ -197,8 +328,31 @@ describe('cli: serve --protocol sieve (ManageSieve) with saslkit mechs and login
   const url = (run?: ServeRun): string => `sieve://127.0.0.1:${run?.port ?? 0}`;
 
   before(async () => {
-    serve = await startServe(['--protocol', 'sieve', '--listen', '127.0.0.1:0', '--users', users, '--tls-cert', CERT_FILE, '--tls-key', KEY_FILE]);
-    open = await startServe(['--protocol', 'sieve', '--listen', '127.0.0.1:0', '--users', users, '--tls-cert', CERT_FILE, '--tls-key', KEY_FILE, '--plaintext-auth']);
+    serve = await startServe([
+      '--protocol',
+      'sieve',
+      '--listen',
+      '127.0.0.1:0',
+      '--users',
+      users,
+      '--tls-cert',
+      CERT_FILE,
+      '--tls-key',
+      KEY_FILE,
+    ]);
+    open = await startServe([
+      '--protocol',
+      'sieve',
+      '--listen',
+      '127.0.0.1:0',
+      '--users',
+      users,
+      '--tls-cert',
+      CERT_FILE,
+      '--tls-key',
+      KEY_FILE,
+      '--plaintext-auth',
+    ]);
   });
   after(async () => {
     expect(await serve?.stop()).to.equal(0);
@@ -212,14 +366,26 @@ describe('cli: serve --protocol sieve (ManageSieve) with saslkit mechs and login
     const offer = JSON.parse(mechs.out) as { before: string[]; after: string[] };
     expect(offer.before).to.not.include('PLAIN');
     expect(offer.after).to.include.members(['PLAIN', 'SCRAM-SHA-256-PLUS']);
-    const scram = await run(['login', url(serve), '--starttls', '--ca', CERT_FILE, '--user', 'alice'], { env: { SASLKIT_PASSWORD: 'alice-pass' } });
+    const scram = await run(['login', url(serve), '--starttls', '--ca', CERT_FILE, '--user', 'alice'], {
+      env: { SASLKIT_PASSWORD: 'alice-pass' },
+    });
     expect(scram.code, scram.err).to.equal(0);
-    expect(scram.out).to.match(/^authenticated as alice with SCRAM-SHA-\d+-PLUS over TLSv1\.3 with channel binding tls-exporter; the server proved/);
-    const plain = await run(['login', url(serve), '--starttls', '--ca', CERT_FILE, '--user', 'alice', '--mech', 'PLAIN'], { env: { SASLKIT_PASSWORD: 'alice-pass' } });
+    expect(scram.out).to.match(
+      /^authenticated as alice with SCRAM-SHA-\d+-PLUS over TLSv1\.3 with channel binding tls-exporter; the server proved/,
+    );
+    const plain = await run(
+      ['login', url(serve), '--starttls', '--ca', CERT_FILE, '--user', 'alice', '--mech', 'PLAIN'],
+      { env: { SASLKIT_PASSWORD: 'alice-pass' } },
+    );
     expect(plain.code, plain.err).to.equal(0);
-    const wrong = await run(['login', url(serve), '--starttls', '--ca', CERT_FILE, '--user', 'alice', '--mech', 'PLAIN'], { env: { SASLKIT_PASSWORD: 'wrong-secret' } });
+    const wrong = await run(
+      ['login', url(serve), '--starttls', '--ca', CERT_FILE, '--user', 'alice', '--mech', 'PLAIN'],
+      { env: { SASLKIT_PASSWORD: 'wrong-secret' } },
+    );
     expect(wrong.code).to.equal(1);
-    expect(wrong.err).to.match(/^saslkit login: AUTHENTICATION_FAILED: the ManageSieve server refused authentication: NO/);
+    expect(wrong.err).to.match(
+      /^saslkit login: AUTHENTICATION_FAILED: the ManageSieve server refused authentication: NO/,
+    );
     expect(serve?.output.out()).to.match(/sieve\+tls PLAIN user="alice" ok/);
   });
 
@@ -249,7 +415,18 @@ describe('cli: serve --protocol postgres with saslkit mechs and login', function
   const url = (path = '/app'): string => `postgres://127.0.0.1:${serve?.port ?? 0}${path}`;
 
   before(async () => {
-    serve = await startServe(['--protocol', 'postgres', '--listen', '127.0.0.1:0', '--users', users, '--tls-cert', CERT_FILE, '--tls-key', KEY_FILE]);
+    serve = await startServe([
+      '--protocol',
+      'postgres',
+      '--listen',
+      '127.0.0.1:0',
+      '--users',
+      users,
+      '--tls-cert',
+      CERT_FILE,
+      '--tls-key',
+      KEY_FILE,
+    ]);
   });
   after(async () => {
     expect(await serve?.stop()).to.equal(0);
@@ -257,18 +434,37 @@ describe('cli: serve --protocol postgres with saslkit mechs and login', function
   });
 
   it('offers SCRAM-SHA-256, and -PLUS after SSLRequest; logs in with both; refuses a wrong password with 28P01', async () => {
-    expect(serve?.output.out()).to.match(/\(SSLRequest\), 1 user\n {2}mechanisms: SCRAM-SHA-256\n {2}after TLS: SCRAM-SHA-256-PLUS SCRAM-SHA-256\n/);
-    const mechs = await run(['mechs', `postgres://alice@127.0.0.1:${serve?.port ?? 0}`, '--starttls', '--ca', CERT_FILE, '--json']);
+    expect(serve?.output.out()).to.match(
+      /\(SSLRequest\), 1 user\n {2}mechanisms: SCRAM-SHA-256\n {2}after TLS: SCRAM-SHA-256-PLUS SCRAM-SHA-256\n/,
+    );
+    const mechs = await run([
+      'mechs',
+      `postgres://alice@127.0.0.1:${serve?.port ?? 0}`,
+      '--starttls',
+      '--ca',
+      CERT_FILE,
+      '--json',
+    ]);
     expect(mechs.code, mechs.err).to.equal(0);
-    expect(JSON.parse(mechs.out)).to.deep.include({ before: ['SCRAM-SHA-256'], after: ['SCRAM-SHA-256-PLUS', 'SCRAM-SHA-256'] });
-    const plus = await run(['login', url(), '--starttls', '--ca', CERT_FILE, '--user', 'alice', '--channel-binding', 'require'], { env: { SASLKIT_PASSWORD: 'alice-pass' } });
+    expect(JSON.parse(mechs.out)).to.deep.include({
+      before: ['SCRAM-SHA-256'],
+      after: ['SCRAM-SHA-256-PLUS', 'SCRAM-SHA-256'],
+    });
+    const plus = await run(
+      ['login', url(), '--starttls', '--ca', CERT_FILE, '--user', 'alice', '--channel-binding', 'require'],
+      { env: { SASLKIT_PASSWORD: 'alice-pass' } },
+    );
     expect(plus.code, plus.err).to.equal(0);
-    expect(plus.out).to.match(/^authenticated as alice with SCRAM-SHA-256-PLUS over TLSv1\.3 with channel binding tls-server-end-point; the server proved/);
+    expect(plus.out).to.match(
+      /^authenticated as alice with SCRAM-SHA-256-PLUS over TLSv1\.3 with channel binding tls-server-end-point; the server proved/,
+    );
     const clear = await run(['login', url(), '--user', 'alice'], { env: { SASLKIT_PASSWORD: 'alice-pass' } });
     expect(clear.code, clear.err).to.equal(0);
     const wrong = await run(['login', url(), '--user', 'alice'], { env: { SASLKIT_PASSWORD: 'wrong-secret' } });
     expect(wrong.code).to.equal(1);
-    expect(wrong.err).to.equal('saslkit login: AUTHENTICATION_FAILED: the PostgreSQL server refused the login (28P01)\n');
+    expect(wrong.err).to.equal(
+      'saslkit login: AUTHENTICATION_FAILED: the PostgreSQL server refused the login (28P01)\n',
+    );
     expect(serve?.output.out()).to.match(/postgres\+tls SCRAM-SHA-256-PLUS user="alice" ok/);
   });
 });
@@ -280,11 +476,35 @@ describe('cli: serve --protocol xmpp with saslkit mechs and login', function () 
   let serve: ServeRun | undefined;
   let open: ServeRun | undefined;
   const url = (run?: ServeRun): string => `xmpp://127.0.0.1:${run?.port ?? 0}`;
-  const HEADER = "<?xml version='1.0'?><stream:stream to='localhost' version='1.0' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>";
+  const HEADER =
+    "<?xml version='1.0'?><stream:stream to='localhost' version='1.0' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>";
 
   before(async () => {
-    serve = await startServe(['--protocol', 'xmpp', '--listen', '127.0.0.1:0', '--users', users, '--tls-cert', CERT_FILE, '--tls-key', KEY_FILE]);
-    open = await startServe(['--protocol', 'xmpp', '--listen', '127.0.0.1:0', '--users', users, '--tls-cert', CERT_FILE, '--tls-key', KEY_FILE, '--plaintext-auth']);
+    serve = await startServe([
+      '--protocol',
+      'xmpp',
+      '--listen',
+      '127.0.0.1:0',
+      '--users',
+      users,
+      '--tls-cert',
+      CERT_FILE,
+      '--tls-key',
+      KEY_FILE,
+    ]);
+    open = await startServe([
+      '--protocol',
+      'xmpp',
+      '--listen',
+      '127.0.0.1:0',
+      '--users',
+      users,
+      '--tls-cert',
+      CERT_FILE,
+      '--tls-key',
+      KEY_FILE,
+      '--plaintext-auth',
+    ]);
   });
   after(async () => {
     expect(await serve?.stop()).to.equal(0);
@@ -299,12 +519,33 @@ describe('cli: serve --protocol xmpp with saslkit mechs and login', function () 
     expect(offer.starttlsOffered).to.equal(true);
     expect(offer.before).to.not.include('PLAIN');
     expect(offer.after).to.include.members(['PLAIN', 'SCRAM-SHA-256-PLUS']);
-    const scram = await run(['login', url(serve), '--starttls', '--ca', CERT_FILE, '--user', 'alice@localhost', '--channel-binding', 'require'], { env: { SASLKIT_PASSWORD: 'alice-pass' } });
+    const scram = await run(
+      [
+        'login',
+        url(serve),
+        '--starttls',
+        '--ca',
+        CERT_FILE,
+        '--user',
+        'alice@localhost',
+        '--channel-binding',
+        'require',
+      ],
+      { env: { SASLKIT_PASSWORD: 'alice-pass' } },
+    );
     expect(scram.code, scram.err).to.equal(0);
-    expect(scram.out).to.match(/^authenticated as alice@localhost with SCRAM-SHA-\d+-PLUS over TLSv1\.3 with channel binding tls-exporter; the server proved/);
-    const plain = await run(['login', url(serve), '--starttls', '--ca', CERT_FILE, '--user', 'alice@localhost', '--mech', 'PLAIN'], { env: { SASLKIT_PASSWORD: 'alice-pass' } });
+    expect(scram.out).to.match(
+      /^authenticated as alice@localhost with SCRAM-SHA-\d+-PLUS over TLSv1\.3 with channel binding tls-exporter; the server proved/,
+    );
+    const plain = await run(
+      ['login', url(serve), '--starttls', '--ca', CERT_FILE, '--user', 'alice@localhost', '--mech', 'PLAIN'],
+      { env: { SASLKIT_PASSWORD: 'alice-pass' } },
+    );
     expect(plain.code, plain.err).to.equal(0);
-    const wrong = await run(['login', url(serve), '--starttls', '--ca', CERT_FILE, '--user', 'alice@localhost', '--mech', 'PLAIN'], { env: { SASLKIT_PASSWORD: 'wrong-secret' } });
+    const wrong = await run(
+      ['login', url(serve), '--starttls', '--ca', CERT_FILE, '--user', 'alice@localhost', '--mech', 'PLAIN'],
+      { env: { SASLKIT_PASSWORD: 'wrong-secret' } },
+    );
     expect(wrong.code).to.equal(1);
     expect(wrong.err).to.match(/not-authorized/);
     expect(serve?.output.out()).to.match(/xmpp\+tls PLAIN user="alice" ok/);
@@ -323,7 +564,9 @@ describe('cli: serve --protocol xmpp with saslkit mechs and login', function () 
     socket.write(HEADER);
     await until(/<\/stream:features>/);
     expect(text).to.include("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
-    socket.write(`<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>${Buffer.from('\0alice\0alice-pass').toString('base64')}</auth>`);
+    socket.write(
+      `<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>${Buffer.from('\0alice\0alice-pass').toString('base64')}</auth>`,
+    );
     await until(/<success /);
     text = '';
     socket.write(HEADER);

@@ -5,7 +5,11 @@ import { ARGV_SECRET_REFUSED } from '../../lib/cli/args.js';
 import { parsePasswdFile } from '../../lib/cli/passwd-file.js';
 import { childEnv, cliCommand, memoryIo, runChild, tempDir } from './support.js';
 
-async function secret(argv: string[], stdin = 'bob-pass\n', env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
+async function secret(
+  argv: string[],
+  stdin = 'bob-pass\n',
+  env: Record<string, string> = {},
+): Promise<{ code: number; out: string; err: string }> {
   const io = memoryIo({ stdin, env });
   const code = await main(['secret', ...argv], io.io);
   return { code, out: io.out(), err: io.err() };
@@ -29,7 +33,9 @@ describe('cli/secret', function () {
   });
 
   it('writes every scheme and format, each verified by the reader that consumes it', async () => {
-    const scram1 = (await secret(['--scheme', 'scram-sha-1', '--format', 'dovecot', '--iterations', '10000'])).out.trim();
+    const scram1 = (
+      await secret(['--scheme', 'scram-sha-1', '--format', 'dovecot', '--iterations', '10000'])
+    ).out.trim();
     expect(scram1).to.match(/^\{SCRAM-SHA-1\}10000,/);
     expect(new ScramIdentity('bob', scram1).compareSecret('bob-pass')).to.equal(true);
     const scram512 = (await secret(['--scheme', 'SCRAM-SHA-512'])).out.trim();
@@ -68,7 +74,15 @@ describe('cli/secret', function () {
     expect(positional.err).to.not.include('hunter2');
     expect((await secret([], '')).err).to.equal('saslkit secret: the password is empty\n');
     expect((await secret([], '\n')).code).to.equal(2);
-    for (const bad of [['--format', 'pysasl', '--scheme', 'SCRAM-SHA-256'], ['--format', 'postgres', '--scheme', 'SCRAM-SHA-1'], ['--scheme', 'PBKDF2', '--format', 'rfc5803'], ['--iterations', '100'], ['--iterations', '5000001'], ['--user', 'a:b'], ['--scheme', 'MD5']]) {
+    for (const bad of [
+      ['--format', 'pysasl', '--scheme', 'SCRAM-SHA-256'],
+      ['--format', 'postgres', '--scheme', 'SCRAM-SHA-1'],
+      ['--scheme', 'PBKDF2', '--format', 'rfc5803'],
+      ['--iterations', '100'],
+      ['--iterations', '5000001'],
+      ['--user', 'a:b'],
+      ['--scheme', 'MD5'],
+    ]) {
       expect((await secret(bad)).code, bad.join(' ')).to.equal(2);
     }
   });

@@ -3,7 +3,8 @@ import { main } from '../../lib/cli/main.js';
 import { formatAttempt, parseListen } from '../../lib/cli/serve.js';
 import { CERT_FILE, KEY_FILE, childEnv, cliCommand, memoryIo, runChild, startServe, tempDir } from './support.js';
 
-const BOB = '{SCRAM-SHA-256}4096,j6dOQevYUNtIEKXSc6NJHQ==,xo7oQ7HAuvszxNw9nZcIG3ZFZ0sSSgZWI2LHikNcQRE=,+7mMU4qCJzo8YDga+OrXCoaFZzvBCCFYN5VjEWopVRg=';
+const BOB =
+  '{SCRAM-SHA-256}4096,j6dOQevYUNtIEKXSc6NJHQ==,xo7oQ7HAuvszxNw9nZcIG3ZFZ0sSSgZWI2LHikNcQRE=,+7mMU4qCJzo8YDga+OrXCoaFZzvBCCFYN5VjEWopVRg=';
 const CAROL = '{PBKDF2}$1$7YCyIYrURUIEdIc.$5000$47edd2bab15734050989263a48c0b63bb0539f4d';
 
 async function login(argv: string[], password: string): Promise<{ code: number; out: string; err: string }> {
@@ -21,43 +22,94 @@ describe('cli/serve', function () {
   });
 
   it('logs every attempt with user and outcome, never the secret, and traces with secrets redacted', async () => {
-    const serve = await startServe(['--protocol', 'smtp', '--listen', '127.0.0.1:0', '--users', users, '--tls-cert', CERT_FILE, '--tls-key', KEY_FILE, '--trace']);
+    const serve = await startServe([
+      '--protocol',
+      'smtp',
+      '--listen',
+      '127.0.0.1:0',
+      '--users',
+      users,
+      '--tls-cert',
+      CERT_FILE,
+      '--tls-key',
+      KEY_FILE,
+      '--trace',
+    ]);
     try {
       const url = `smtp://127.0.0.1:${serve.port}`;
       expect((await login([url, '--starttls', '--ca', CERT_FILE, '--user', 'carol'], 'carol-pass')).code).to.equal(0);
-      expect((await login([url, '--starttls', '--ca', CERT_FILE, '--user', 'alice', '--mech', 'LOGIN'], 'wrong-secret')).code).to.equal(1);
-      expect((await login([url, '--starttls', '--ca', CERT_FILE, '--user', 'bob', '--mech', 'PLAIN', '--authzid', 'alice'], 'bob-pass')).code).to.equal(1);
+      expect(
+        (await login([url, '--starttls', '--ca', CERT_FILE, '--user', 'alice', '--mech', 'LOGIN'], 'wrong-secret'))
+          .code,
+      ).to.equal(1);
+      expect(
+        (
+          await login(
+            [url, '--starttls', '--ca', CERT_FILE, '--user', 'bob', '--mech', 'PLAIN', '--authzid', 'alice'],
+            'bob-pass',
+          )
+        ).code,
+      ).to.equal(1);
     } finally {
       expect(await serve.stop()).to.equal(0);
     }
     const out = serve.output.out();
-    expect(out).to.match(/^saslkit serve: smtp on 127\.0\.0\.1:\d+ \(STARTTLS\), 3 users\n {2}mechanisms: \(none\)\n {2}after TLS: PLAIN LOGIN\n/);
+    expect(out).to.match(
+      /^saslkit serve: smtp on 127\.0\.0\.1:\d+ \(STARTTLS\), 3 users\n {2}mechanisms: \(none\)\n {2}after TLS: PLAIN LOGIN\n/,
+    );
     expect(out).to.match(/\n\S+Z 127\.0\.0\.1:\d+ smtp\+tls PLAIN user="carol" ok\n/);
     expect(out).to.match(/\n\S+Z 127\.0\.0\.1:\d+ smtp\+tls LOGIN user="alice" failed AUTHENTICATION_FAILED\n/);
     expect(out).to.match(/\n\S+Z 127\.0\.0\.1:\d+ smtp\+tls PLAIN user="bob" failed AUTHORIZATION_FAILED\n/);
     expect(out).to.match(/\] C: AUTH PLAIN "alice\\0bob\\0\[redacted\]"\n/);
     expect(out).to.match(/\] S: 334 "Password:"\n\[[^\]]+\] C: \[redacted\]\n/);
     expect(out).to.match(/saslkit serve: stopped\n$/);
-    for (const secret of ['carol-pass', 'wrong-secret', 'bob-pass', Buffer.from('wrong-secret').toString('base64')]) expect(out + serve.output.err()).to.not.include(secret);
+    for (const secret of ['carol-pass', 'wrong-secret', 'bob-pass', Buffer.from('wrong-secret').toString('base64')])
+      expect(out + serve.output.err()).to.not.include(secret);
   });
 
   it('leaves out accounts whose scheme it cannot serve, as in a Dovecot file with {SSHA512}', async () => {
-    const mixed = files.write('dovecot-users', 'alice:{PLAIN}alice-pass\ncarol:{SSHA512}c889a69e954e5120cd16eee9af705e1e520ff19cf8b4d580468433af6f0ffce9\n');
+    const mixed = files.write(
+      'dovecot-users',
+      'alice:{PLAIN}alice-pass\ncarol:{SSHA512}c889a69e954e5120cd16eee9af705e1e520ff19cf8b4d580468433af6f0ffce9\n',
+    );
     const serve = await startServe(['--protocol', 'smtp', '--listen', '127.0.0.1:0', '--users', mixed]);
     await serve.stop();
-    expect(serve.output.err()).to.equal('saslkit serve: users file line 2: saslkit cannot serve {SSHA512}; "carol" left out\n');
+    expect(serve.output.err()).to.equal(
+      'saslkit serve: users file line 2: saslkit cannot serve {SSHA512}; "carol" left out\n',
+    );
     expect(serve.output.out()).to.match(/\), 1 user\n/);
     expect(serve.output.out()).to.not.include('c889a69e');
   });
 
   it('offers what every account can use, or what --mechs says', async () => {
     const scramOnly = files.write('scram-users', `bob:${BOB}\nalice:{PLAIN}alice-pass\n`);
-    const serve = await startServe(['--protocol', 'imap', '--listen', '127.0.0.1:0', '--users', scramOnly, '--plaintext-auth']);
+    const serve = await startServe([
+      '--protocol',
+      'imap',
+      '--listen',
+      '127.0.0.1:0',
+      '--users',
+      scramOnly,
+      '--plaintext-auth',
+    ]);
     await serve.stop();
     expect(serve.output.out()).to.include('  mechanisms: SCRAM-SHA-256 PLAIN LOGIN\n');
-    const chosen = await startServe(['--protocol', 'pop3', '--listen', '127.0.0.1:0', '--users', users, '--mechs', 'cram-md5, plain', '--tls-self-signed', '--implicit-tls']);
+    const chosen = await startServe([
+      '--protocol',
+      'pop3',
+      '--listen',
+      '127.0.0.1:0',
+      '--users',
+      users,
+      '--mechs',
+      'cram-md5, plain',
+      '--tls-self-signed',
+      '--implicit-tls',
+    ]);
     await chosen.stop();
-    expect(chosen.output.out()).to.match(/pop3 on 127\.0\.0\.1:\d+ \(implicit TLS\), 3 users\n {2}mechanisms: CRAM-MD5 PLAIN\n/);
+    expect(chosen.output.out()).to.match(
+      /pop3 on 127\.0\.0\.1:\d+ \(implicit TLS\), 3 users\n {2}mechanisms: CRAM-MD5 PLAIN\n/,
+    );
   });
 
   it('reports usage errors with exit 2 and never echoes a secret from the users file', async () => {
@@ -81,9 +133,20 @@ describe('cli/serve', function () {
       expect(io.err()).to.not.include('topsecretvalue');
     }
     expect(parseListen('[::1]:2525')).to.deep.equal({ host: '::1', port: 2525 });
-    expect(formatAttempt({ remote: '127.0.0.1:1', protocol: 'imap', mechanism: 'PLAIN', tls: false, user: 'a"b', ok: true, authzid: 'c' }, new Date(0))).to.equal(
-      '1970-01-01T00:00:00.000Z 127.0.0.1:1 imap PLAIN user="a\\"b" ok authzid="c"',
-    );
+    expect(
+      formatAttempt(
+        {
+          remote: '127.0.0.1:1',
+          protocol: 'imap',
+          mechanism: 'PLAIN',
+          tls: false,
+          user: 'a"b',
+          ok: true,
+          authzid: 'c',
+        },
+        new Date(0),
+      ),
+    ).to.equal('1970-01-01T00:00:00.000Z 127.0.0.1:1 imap PLAIN user="a\\"b" ok authzid="c"');
   });
 
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
@@ -97,10 +160,12 @@ describe('cli/serve', function () {
           const match = /imap on 127\.0\.0\.1:(\d+)/.exec(text);
           if (match && port === 0) {
             port = Number(match[1]);
-            loggedIn = login([`imap://127.0.0.1:${port}`, '--user', 'alice', '--mech', 'PLAIN'], 'alice-pass').then((r) => {
-              child.kill(signal);
-              return r;
-            });
+            loggedIn = login([`imap://127.0.0.1:${port}`, '--user', 'alice', '--mech', 'PLAIN'], 'alice-pass').then(
+              (r) => {
+                child.kill(signal);
+                return r;
+              },
+            );
           }
         },
       });
@@ -113,7 +178,22 @@ describe('cli/serve', function () {
 
   it('accepts Python smtplib, imaplib and poplib, over STARTTLS with a verified certificate', async () => {
     const servers = await Promise.all(
-      (['smtp', 'imap', 'pop3'] as const).map((protocol) => startServe(['--protocol', protocol, '--listen', '127.0.0.1:0', '--users', users, '--tls-cert', CERT_FILE, '--tls-key', KEY_FILE, '--mechs', 'PLAIN,LOGIN,SCRAM-SHA-256'])),
+      (['smtp', 'imap', 'pop3'] as const).map((protocol) =>
+        startServe([
+          '--protocol',
+          protocol,
+          '--listen',
+          '127.0.0.1:0',
+          '--users',
+          users,
+          '--tls-cert',
+          CERT_FILE,
+          '--tls-key',
+          KEY_FILE,
+          '--mechs',
+          'PLAIN,LOGIN,SCRAM-SHA-256',
+        ]),
+      ),
     );
     const [smtp, imap, pop3] = servers.map((s) => s.port);
     const script = `
@@ -137,7 +217,9 @@ print('pop3', p.user('bob').decode(), p.pass_('bob-pass').decode()); p.quit()
     try {
       const result = await runChild('python3', ['-c', script, CERT_FILE], { env: childEnv(), timeoutMs: 60000 });
       expect(result.code, result.stderr).to.equal(0);
-      expect(result.stdout).to.equal('smtp 235\nsmtp refused 535\nimap OK\nimap authenticate OK\npop3 +OK +OK Logged in\n');
+      expect(result.stdout).to.equal(
+        'smtp 235\nsmtp refused 535\nimap OK\nimap authenticate OK\npop3 +OK +OK Logged in\n',
+      );
     } finally {
       for (const serve of servers) await serve.stop();
     }

@@ -4,7 +4,12 @@ import { type Socket, connect } from 'node:net';
 import { type TLSSocket, connect as tlsConnect } from 'node:tls';
 import { LineReader } from '../../lib/index.js';
 import { demoServerOptions } from '../../lib/cli/demo.js';
-import { type AuthAttempt, type AuthServerOptions, type RunningAuthServer, startAuthServer } from '../../lib/cli/server.js';
+import {
+  type AuthAttempt,
+  type AuthServerOptions,
+  type RunningAuthServer,
+  startAuthServer,
+} from '../../lib/cli/server.js';
 import { CERT, KEY } from './support.js';
 
 const PLAIN_ALICE = Buffer.from('\0alice\0alice-pass').toString('base64');
@@ -90,7 +95,13 @@ describe('cli/server: STARTTLS discards the state from before TLS (RFC 3207 4.2,
   const clients: RawClient[] = [];
   const start = async (protocol: AuthServerOptions['protocol'], attempts: AuthAttempt[] = []): Promise<number> => {
     // plaintextAuth: the man in the middle can log in before TLS, which is what these specs need.
-    const server = await startAuthServer({ protocol, options: demoServerOptions(), tls: { cert: CERT, key: KEY }, plaintextAuth: true, onAuth: (a) => attempts.push(a) });
+    const server = await startAuthServer({
+      protocol,
+      options: demoServerOptions(),
+      tls: { cert: CERT, key: KEY },
+      plaintextAuth: true,
+      onAuth: (a) => attempts.push(a),
+    });
     servers.push(server);
     return server.port;
   };
@@ -109,7 +120,9 @@ describe('cli/server: STARTTLS discards the state from before TLS (RFC 3207 4.2,
       const client = await open(await start('smtp'));
       await client.until(/^220 /);
       await client.ask('EHLO mitm.invalid', /^250 /);
-      expect(await client.ask(`AUTH PLAIN ${PLAIN_ALICE}`, /^\d{3} /)).to.deep.equal(['235 2.7.0 Authentication successful']);
+      expect(await client.ask(`AUTH PLAIN ${PLAIN_ALICE}`, /^\d{3} /)).to.deep.equal([
+        '235 2.7.0 Authentication successful',
+      ]);
       const reply = await client.ask('STARTTLS', /^\d{3} /);
       expect(reply).to.have.length(1);
       expect(reply[0]).to.match(/^503 5\.5\.1 /);
@@ -131,7 +144,9 @@ describe('cli/server: STARTTLS discards the state from before TLS (RFC 3207 4.2,
       const after = await client.ask('EHLO client.invalid', /^250 /);
       expect(after).to.not.include('250-STARTTLS');
       expect(after.join('\n')).to.match(/AUTH [^\n]*SCRAM-SHA-256-PLUS/);
-      expect(await client.ask(`AUTH PLAIN ${PLAIN_ALICE}`, /^\d{3} /)).to.deep.equal(['235 2.7.0 Authentication successful']);
+      expect(await client.ask(`AUTH PLAIN ${PLAIN_ALICE}`, /^\d{3} /)).to.deep.equal([
+        '235 2.7.0 Authentication successful',
+      ]);
       expect(attempts.map((a) => [a.mechanism, a.tls, a.ok])).to.deep.equal([['PLAIN', true, true]]);
     });
 
@@ -140,7 +155,9 @@ describe('cli/server: STARTTLS discards the state from before TLS (RFC 3207 4.2,
       await client.until(/^220 /);
       expect((await client.ask(`AUTH PLAIN ${PLAIN_ALICE}`, /^\d{3} /))[0]).to.match(/^503 5\.5\.1 /);
       await client.ask('HELO client.invalid', /^250 /);
-      expect(await client.ask(`AUTH PLAIN ${PLAIN_ALICE}`, /^\d{3} /)).to.deep.equal(['235 2.7.0 Authentication successful']);
+      expect(await client.ask(`AUTH PLAIN ${PLAIN_ALICE}`, /^\d{3} /)).to.deep.equal([
+        '235 2.7.0 Authentication successful',
+      ]);
     });
   });
 
@@ -158,7 +175,9 @@ describe('cli/server: STARTTLS discards the state from before TLS (RFC 3207 4.2,
     it('refuses STARTTLS after AUTHENTICATE too', async () => {
       const client = await open(await start('imap'));
       await client.until(/^\* OK /);
-      expect(await client.ask(`a AUTHENTICATE PLAIN ${PLAIN_ALICE}`, /^a /)).to.deep.equal(['a OK AUTHENTICATE completed']);
+      expect(await client.ask(`a AUTHENTICATE PLAIN ${PLAIN_ALICE}`, /^a /)).to.deep.equal([
+        'a OK AUTHENTICATE completed',
+      ]);
       expect((await client.ask('b STARTTLS', /^b /))[0]).to.match(/^b BAD /);
     });
 

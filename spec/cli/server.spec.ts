@@ -9,7 +9,13 @@ import { CLI_PROTOCOLS, type CliProtocol, type Target } from '../../lib/cli/url.
 import { expectNoSecrets } from '../support/helpers.js';
 import { CERT, KEY } from './support.js';
 
-const target = (protocol: CliProtocol, port: number, implicitTls = false): Target => ({ protocol, implicitTls, host: '127.0.0.1', port, user: undefined });
+const target = (protocol: CliProtocol, port: number, implicitTls = false): Target => ({
+  protocol,
+  implicitTls,
+  host: '127.0.0.1',
+  port,
+  user: undefined,
+});
 
 /** Talks to a server over a raw socket: sends `text`, collects everything until the server closes or `ms` pass. */
 async function raw(port: number, steps: readonly string[], ms = 1500): Promise<{ text: string; closed: boolean }> {
@@ -44,7 +50,12 @@ describe('cli/server and cli/client', function () {
   for (const protocol of CLI_PROTOCOLS) {
     it(`${protocol}: holds cleartext mechanisms back until STARTTLS, then logs in with every mechanism`, async () => {
       const attempts: AuthAttempt[] = [];
-      const server = await start({ protocol, options: demoServerOptions(), tls: { cert: CERT, key: KEY }, onAuth: (a) => attempts.push(a) });
+      const server = await start({
+        protocol,
+        options: demoServerOptions(),
+        tls: { cert: CERT, key: KEY },
+        onAuth: (a) => attempts.push(a),
+      });
       expect(server.mechanisms).to.not.include.members(['PLAIN']);
       expect(server.mechanisms.some((name) => name.endsWith('-PLUS'))).to.equal(false);
       expect(server.mechanismsWithTls).to.include.members(['PLAIN', 'LOGIN', 'SCRAM-SHA-256-PLUS', 'XOAUTH2']);
@@ -71,7 +82,12 @@ describe('cli/server and cli/client', function () {
 
   it('picks the strongest mechanism, with channel binding over TLS, and reports failures without secrets', async () => {
     const attempts: AuthAttempt[] = [];
-    const server = await start({ protocol: 'smtp', options: demoServerOptions(), tls: { cert: CERT, key: KEY }, onAuth: (a) => attempts.push(a) });
+    const server = await start({
+      protocol: 'smtp',
+      options: demoServerOptions(),
+      tls: { cert: CERT, key: KEY },
+      onAuth: (a) => attempts.push(a),
+    });
     const client = await MailClient.connect({ target: target('smtp', server.port), ca: CERT });
     await client.startTls();
     const result = await client.authenticate({ credentials: new ClientCredentials('alice', DEMO_PASSWORD) });
@@ -88,7 +104,13 @@ describe('cli/server and cli/client', function () {
     await second.quit();
     expect(isSaslError(error) && error.code).to.equal('AUTHENTICATION_FAILED');
     expectNoSecrets(error, ['wrong-secret']);
-    expect(attempts[1]).to.deep.include({ mechanism: 'PLAIN', user: 'alice', ok: false, code: 'AUTHENTICATION_FAILED', tls: true });
+    expect(attempts[1]).to.deep.include({
+      mechanism: 'PLAIN',
+      user: 'alice',
+      ok: false,
+      code: 'AUTHENTICATION_FAILED',
+      tls: true,
+    });
     expectNoSecrets(attempts, ['wrong-secret', DEMO_PASSWORD]);
   });
 
@@ -109,9 +131,13 @@ describe('cli/server and cli/client', function () {
     const options = { options: demoServerOptions(), tls: { cert: CERT, key: KEY } };
     const plain = Buffer.from('\0alice\0alice-pass').toString('base64');
     const smtp = await start({ protocol: 'smtp', ...options });
-    expect((await raw(smtp.port, ['EHLO x\r\n', `AUTH PLAIN ${plain}\r\n`, 'QUIT\r\n'])).text).to.match(/250 AUTH [^\r]*\r\n504 5\.5\.4 Unrecognized authentication type\r\n221 /);
+    expect((await raw(smtp.port, ['EHLO x\r\n', `AUTH PLAIN ${plain}\r\n`, 'QUIT\r\n'])).text).to.match(
+      /250 AUTH [^\r]*\r\n504 5\.5\.4 Unrecognized authentication type\r\n221 /,
+    );
     const imap = await start({ protocol: 'imap', ...options });
-    const imapText = (await raw(imap.port, ['a LOGIN alice alice-pass\r\n', `b AUTHENTICATE PLAIN ${plain}\r\n`, 'c LOGOUT\r\n'])).text;
+    const imapText = (
+      await raw(imap.port, ['a LOGIN alice alice-pass\r\n', `b AUTHENTICATE PLAIN ${plain}\r\n`, 'c LOGOUT\r\n'])
+    ).text;
     expect(imapText).to.include('LOGINDISABLED');
     expect(imapText).to.include('a NO [PRIVACYREQUIRED]');
     expect(imapText).to.include('b NO Unsupported authentication mechanism');
@@ -127,7 +153,12 @@ describe('cli/server and cli/client', function () {
   it('drops a connection that pipelines commands after STARTTLS (command injection)', async () => {
     for (const protocol of CLI_PROTOCOLS) {
       const server = await start({ protocol, options: demoServerOptions(), tls: { cert: CERT, key: KEY } });
-      const command = protocol === 'smtp' ? 'STARTTLS\r\nAUTH PLAIN AGFsaWNlAGFsaWNlLXBhc3M=\r\n' : protocol === 'imap' ? 'a STARTTLS\r\nb CAPABILITY\r\n' : 'STLS\r\nCAPA\r\n';
+      const command =
+        protocol === 'smtp'
+          ? 'STARTTLS\r\nAUTH PLAIN AGFsaWNlAGFsaWNlLXBhc3M=\r\n'
+          : protocol === 'imap'
+            ? 'a STARTTLS\r\nb CAPABILITY\r\n'
+            : 'STLS\r\nCAPA\r\n';
       const result = await raw(server.port, [command], 3000);
       expect(result.closed, protocol).to.equal(true);
       expect(result.text, protocol).to.not.match(/Ready to start TLS|Begin TLS|235 /);
@@ -136,19 +167,32 @@ describe('cli/server and cli/client', function () {
 
   it('serves implicit TLS (smtps, imaps, pop3s) with -PLUS and cleartext mechanisms from the first line', async () => {
     for (const protocol of CLI_PROTOCOLS) {
-      const server = await start({ protocol, options: demoServerOptions(), tls: { cert: CERT, key: KEY }, implicitTls: true });
+      const server = await start({
+        protocol,
+        options: demoServerOptions(),
+        tls: { cert: CERT, key: KEY },
+        implicitTls: true,
+      });
       const client = await MailClient.connect({ target: target(protocol, server.port, true), ca: CERT });
       expect(client.tls?.version).to.match(/^TLSv1\.[23]$/);
       expect(client.startTlsOffered).to.equal(false);
       expect(client.mechanisms).to.include.members(['PLAIN', 'SCRAM-SHA-256-PLUS']);
-      const result = await client.authenticate({ credentials: new ClientCredentials('bob', 'bob-pass'), channelBinding: 'require' });
+      const result = await client.authenticate({
+        credentials: new ClientCredentials('bob', 'bob-pass'),
+        channelBinding: 'require',
+      });
       expect(result.mechanism).to.equal('SCRAM-SHA-512-PLUS');
       await client.quit();
     }
   });
 
   it('the client refuses an untrusted certificate unless told, and a server that injects data after STARTTLS', async () => {
-    const server = await start({ protocol: 'imap', options: demoServerOptions(), tls: { cert: CERT, key: KEY }, implicitTls: true });
+    const server = await start({
+      protocol: 'imap',
+      options: demoServerOptions(),
+      tls: { cert: CERT, key: KEY },
+      implicitTls: true,
+    });
     let error: unknown;
     try {
       await MailClient.connect({ target: target('imap', server.port, true) });
@@ -171,7 +215,10 @@ describe('cli/server and cli/client', function () {
     fake.listen(0, '127.0.0.1');
     await once(fake, 'listening');
     try {
-      const client = await MailClient.connect({ target: target('smtp', (fake.address() as { port: number }).port), insecure: true });
+      const client = await MailClient.connect({
+        target: target('smtp', (fake.address() as { port: number }).port),
+        insecure: true,
+      });
       let injected: unknown;
       try {
         await client.startTls();
@@ -193,7 +240,10 @@ describe('cli/server and cli/client', function () {
     try {
       let error: unknown;
       try {
-        await MailClient.connect({ target: target('pop3', (silent.address() as { port: number }).port), timeoutMs: 300 });
+        await MailClient.connect({
+          target: target('pop3', (silent.address() as { port: number }).port),
+          timeoutMs: 300,
+        });
       } catch (caught) {
         error = caught;
       }

@@ -28,7 +28,9 @@ export function pipedInput(text = ''): CliInput {
 }
 
 /** Builds an in-memory io. */
-export function memoryIo(options: { stdin?: string; env?: Record<string, string>; signal?: AbortSignal } = {}): MemoryIo {
+export function memoryIo(
+  options: { stdin?: string; env?: Record<string, string>; signal?: AbortSignal } = {},
+): MemoryIo {
   let out = '';
   let err = '';
   const io: CliIo = {
@@ -42,7 +44,11 @@ export function memoryIo(options: { stdin?: string; env?: Record<string, string>
 }
 
 /** A temporary directory, removed by `cleanup`. */
-export function tempDir(): { path: (name: string) => string; write: (name: string, text: string) => string; cleanup: () => void } {
+export function tempDir(): {
+  path: (name: string) => string;
+  write: (name: string, text: string) => string;
+  cleanup: () => void;
+} {
   const dir = mkdtempSync(join(tmpdir(), 'saslkit-cli-'));
   return {
     path: (name) => join(dir, name),
@@ -85,7 +91,12 @@ export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
 export function runChild(
   command: string,
   args: readonly string[],
-  options: { env?: NodeJS.ProcessEnv; stdin?: string; timeoutMs?: number; onStdout?: (text: string, child: ChildProcess) => void } = {},
+  options: {
+    env?: NodeJS.ProcessEnv;
+    stdin?: string;
+    timeoutMs?: number;
+    onStdout?: (text: string, child: ChildProcess) => void;
+  } = {},
 ): Promise<ChildResult> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(command, args, { cwd: ROOT, env: options.env ?? childEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
@@ -93,7 +104,9 @@ export function runChild(
     let stderr = '';
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`child timed out after ${options.timeoutMs ?? 120000} ms; stdout: ${stdout}; stderr: ${stderr}`));
+      reject(
+        new Error(`child timed out after ${options.timeoutMs ?? 120000} ms; stdout: ${stdout}; stderr: ${stderr}`),
+      );
     }, options.timeoutMs ?? 120000);
     child.stdout.on('data', (chunk: Buffer) => {
       stdout += chunk.toString();
@@ -137,7 +150,14 @@ export async function startServe(args: readonly string[]): Promise<ServeRun> {
         },
       };
     }
-    const early = await Promise.race([done, new Promise<undefined>((r) => setTimeout(() => { r(undefined); }, 20))]);
+    const early = await Promise.race([
+      done,
+      new Promise<undefined>((r) =>
+        setTimeout(() => {
+          r(undefined);
+        }, 20),
+      ),
+    ]);
     if (early !== undefined) throw new Error(`serve exited with ${early}: ${output.err()}`);
     if (Date.now() > deadline) throw new Error('serve did not start');
   }

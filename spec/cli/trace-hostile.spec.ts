@@ -31,8 +31,17 @@ function trace(lines: readonly (readonly ['C' | 'S', string])[], side: 'client' 
 }
 
 const digestResponse = (shape: (name: string, value: string) => string, separator: string): string =>
-  [shape('username', '"alice"'), shape('realm', '"localhost"'), shape('nonce', '"OA6MG9tEQGm2hh"'), shape('cnonce', '"OA6MHXh6VqTrRk"'), shape('nc', '00000001'),
-    shape('qop', 'auth'), shape('digest-uri', '"imap/localhost"'), shape('response', DIGEST_RESPONSE), shape('charset', 'utf-8')].join(separator);
+  [
+    shape('username', '"alice"'),
+    shape('realm', '"localhost"'),
+    shape('nonce', '"OA6MG9tEQGm2hh"'),
+    shape('cnonce', '"OA6MHXh6VqTrRk"'),
+    shape('nc', '00000001'),
+    shape('qop', 'auth'),
+    shape('digest-uri', '"imap/localhost"'),
+    shape('response', DIGEST_RESPONSE),
+    shape('charset', 'utf-8'),
+  ].join(separator);
 
 describe('cli/trace against hostile and unusual input (issue 11 item 6)', () => {
   describe('DIGEST-MD5', () => {
@@ -240,7 +249,7 @@ describe('cli/trace against hostile and unusual input (issue 11 item 6)', () => 
       expect(out[3]).to.equal('S: + "v=[redacted]"');
     });
 
-    it('redacts LOGIN\'s password however the server prompts, and CRAM-MD5\'s digest', () => {
+    it("redacts LOGIN's password however the server prompts, and CRAM-MD5's digest", () => {
       const out = trace([
         ['C', 'AUTH LOGIN'],
         ['S', `334 ${b64('Password:')}`],
@@ -280,9 +289,27 @@ describe('cli/trace against hostile and unusual input (issue 11 item 6)', () => 
 
   it('property: random spacing, case, separators and line shapes never reveal the password or its base64', () => {
     const spaces = fc.constantFrom(' ', '  ', '\t', ' \t', '');
-    const caseOf = (word: string): fc.Arbitrary<string> => fc.array(fc.boolean(), { minLength: word.length, maxLength: word.length }).map((flags) => word.split('').map((c, i) => (flags[i] === true ? c.toUpperCase() : c.toLowerCase())).join(''));
-    const mechanism = fc.constantFrom('PLAIN', 'LOGIN', 'DIGEST-MD5', 'SCRAM-SHA-256', 'XOAUTH2', 'OAUTHBEARER', 'CRAM-MD5', 'X-OTHER');
-    const password = fc.string({ minLength: 8, maxLength: 24, unit: 'grapheme-ascii' }).filter((p) => !/[\s"\\,=]/.test(p)).map((p) => `${p}Zq9`);
+    const caseOf = (word: string): fc.Arbitrary<string> =>
+      fc.array(fc.boolean(), { minLength: word.length, maxLength: word.length }).map((flags) =>
+        word
+          .split('')
+          .map((c, i) => (flags[i] === true ? c.toUpperCase() : c.toLowerCase()))
+          .join(''),
+      );
+    const mechanism = fc.constantFrom(
+      'PLAIN',
+      'LOGIN',
+      'DIGEST-MD5',
+      'SCRAM-SHA-256',
+      'XOAUTH2',
+      'OAUTHBEARER',
+      'CRAM-MD5',
+      'X-OTHER',
+    );
+    const password = fc
+      .string({ minLength: 8, maxLength: 24, unit: 'grapheme-ascii' })
+      .filter((p) => !/[\s"\\,=]/.test(p))
+      .map((p) => `${p}Zq9`);
     const payload = (mech: string, pw: string, sp: string): string => {
       switch (mech) {
         case 'PLAIN':
@@ -306,16 +333,38 @@ describe('cli/trace against hostile and unusual input (issue 11 item 6)', () => 
     };
     fc.assert(
       fc.property(
-        mechanism, password, spaces, spaces, caseOf('auth'), caseOf('authenticate'), fc.boolean(), fc.constantFrom('smtp', 'imap', 'pop3'), fc.boolean(),
+        mechanism,
+        password,
+        spaces,
+        spaces,
+        caseOf('auth'),
+        caseOf('authenticate'),
+        fc.boolean(),
+        fc.constantFrom('smtp', 'imap', 'pop3'),
+        fc.boolean(),
         (mech, pw, sp1, sp2, authWord, authenticateWord, initial, protocol, clientSide) => {
           const data = b64(payload(mech, pw, sp2));
-          const command = protocol === 'imap' ? `a1${sp1 || ' '}${authenticateWord}${sp1 || ' '}${mech}` : `${authWord}${sp1 || ' '}${mech}`;
+          const command =
+            protocol === 'imap'
+              ? `a1${sp1 || ' '}${authenticateWord}${sp1 || ' '}${mech}`
+              : `${authWord}${sp1 || ' '}${mech}`;
           const challenge = protocol === 'smtp' ? '334 ' : '+ ';
           const lines: ['C' | 'S', string][] = initial
             ? [['C', `${command}${sp1 || ' '}${data}`]]
-            : [['C', command], ['S', challenge], ['C', data]];
-          lines.push(['S', `${challenge}${b64('Password:')}`], ['C', b64(pw)], ['S', protocol === 'imap' ? 'a1 NO failed' : protocol === 'smtp' ? '535 failed' : '-ERR failed']);
-          lines.push(['C', protocol === 'imap' ? `a2${sp1 || ' '}LOGIN alice${sp1 || ' '}${pw}` : `PASS${sp1 || ' '}${pw}`]);
+            : [
+                ['C', command],
+                ['S', challenge],
+                ['C', data],
+              ];
+          lines.push(
+            ['S', `${challenge}${b64('Password:')}`],
+            ['C', b64(pw)],
+            ['S', protocol === 'imap' ? 'a1 NO failed' : protocol === 'smtp' ? '535 failed' : '-ERR failed'],
+          );
+          lines.push([
+            'C',
+            protocol === 'imap' ? `a2${sp1 || ' '}LOGIN alice${sp1 || ' '}${pw}` : `PASS${sp1 || ' '}${pw}`,
+          ]);
           const out = trace(lines, clientSide ? 'client' : 'server');
           return leaked(out, [pw, b64(pw), data]).length === 0;
         },

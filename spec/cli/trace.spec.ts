@@ -7,7 +7,11 @@ const b64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64
 const PROOF = Buffer.alloc(32, 7).toString('base64');
 
 /** Feeds lines through a tracer as `side` sees them and returns the trace. */
-function trace(side: 'client' | 'server', lines: readonly (readonly ['C' | 'S', string])[], secrets: string[] = []): string[] {
+function trace(
+  side: 'client' | 'server',
+  lines: readonly (readonly ['C' | 'S', string])[],
+  secrets: string[] = [],
+): string[] {
   const out: string[] = [];
   const tracer = new LineTracer((line) => out.push(line), { side, secrets });
   for (const [from, line] of lines) tracer.line(from === 'C' ? 'client' : 'server', line);
@@ -19,24 +23,44 @@ describe('cli/trace', () => {
     expect(escapeText('a\0b\x01c"d\\e\r\n\x7f\u0085é')).to.equal('a\\0b\\x01c\\"d\\\\e\\r\\n\\x7f\\x85é');
   });
 
-  it('redacts each mechanism\'s secrets and keeps the rest readable', () => {
+  it("redacts each mechanism's secrets and keeps the rest readable", () => {
     const fresh = { clientMessages: 0, lastChallenge: undefined };
     expect(renderClientMessage('PLAIN', 'admin\0alice\0hunter2', fresh)).to.equal('"admin\\0alice\\0[redacted]"');
     // A message PLAIN's parser refuses is redacted whole, with the parser's fixed reason.
-    expect(renderClientMessage('PLAIN', 'garbage-hunter2', fresh)).to.equal('[redacted 15 bytes: PLAIN message must have exactly three NUL-separated fields]');
+    expect(renderClientMessage('PLAIN', 'garbage-hunter2', fresh)).to.equal(
+      '[redacted 15 bytes: PLAIN message must have exactly three NUL-separated fields]',
+    );
     expect(renderClientMessage('LOGIN', 'alice', fresh)).to.equal('"alice"');
-    expect(renderClientMessage('LOGIN', 'alice', { clientMessages: 0, lastChallenge: 'Username:' })).to.equal('"alice"');
-    expect(renderClientMessage('LOGIN', 'hunter2', { clientMessages: 1, lastChallenge: 'Password:' })).to.equal('[redacted]');
-    expect(renderClientMessage('LOGIN', 'hunter2', { clientMessages: 1, lastChallenge: 'anything else' })).to.equal('[redacted]');
-    expect(renderClientMessage('CRAM-MD5', 'alice 0123456789abcdef0123456789abcdef', fresh)).to.equal('"alice [redacted]"');
-    expect(renderClientMessage('DIGEST-MD5', 'username="alice",response=0123abcd,qop=auth', fresh)).to.equal('"username=\\"alice\\",response=[redacted],qop=auth"');
-    expect(renderClientMessage('SCRAM-SHA-256-PLUS', 'p=tls-exporter,,n=alice,r=abc', fresh)).to.equal('"p=tls-exporter,,n=alice,r=abc"');
-    expect(renderClientMessage('SCRAM-SHA-256', `c=biws,r=abcdef,p=${PROOF}`, fresh)).to.equal('"c=biws,r=abcdef,p=[redacted]"');
+    expect(renderClientMessage('LOGIN', 'alice', { clientMessages: 0, lastChallenge: 'Username:' })).to.equal(
+      '"alice"',
+    );
+    expect(renderClientMessage('LOGIN', 'hunter2', { clientMessages: 1, lastChallenge: 'Password:' })).to.equal(
+      '[redacted]',
+    );
+    expect(renderClientMessage('LOGIN', 'hunter2', { clientMessages: 1, lastChallenge: 'anything else' })).to.equal(
+      '[redacted]',
+    );
+    expect(renderClientMessage('CRAM-MD5', 'alice 0123456789abcdef0123456789abcdef', fresh)).to.equal(
+      '"alice [redacted]"',
+    );
+    expect(renderClientMessage('DIGEST-MD5', 'username="alice",response=0123abcd,qop=auth', fresh)).to.equal(
+      '"username=\\"alice\\",response=[redacted],qop=auth"',
+    );
+    expect(renderClientMessage('SCRAM-SHA-256-PLUS', 'p=tls-exporter,,n=alice,r=abc', fresh)).to.equal(
+      '"p=tls-exporter,,n=alice,r=abc"',
+    );
+    expect(renderClientMessage('SCRAM-SHA-256', `c=biws,r=abcdef,p=${PROOF}`, fresh)).to.equal(
+      '"c=biws,r=abcdef,p=[redacted]"',
+    );
     expect(renderServerMessage('SCRAM-SHA-256', 'v=U2lnbmF0dXJl')).to.equal('"v=[redacted]"');
     expect(renderServerMessage('SCRAM-SHA-256', 'r=abcdef,s=c2FsdA==,i=4096')).to.equal('"r=abcdef,s=c2FsdA==,i=4096"');
     expect(renderServerMessage('DIGEST-MD5', 'rspauth=0123abcd')).to.equal('"rspauth=[redacted]"');
-    expect(renderClientMessage('XOAUTH2', 'user=alice\x01auth=Bearer hunter2\x01\x01', fresh)).to.equal('"user=alice\\x01auth=[redacted]\\x01\\x01"');
-    expect(renderClientMessage('OAUTHBEARER', 'n,a=alice,\x01host=h\x01port=1\x01auth=Bearer hunter2\x01\x01', fresh)).to.equal('"n,a=alice,\\x01host=h\\x01port=1\\x01auth=[redacted]\\x01\\x01"');
+    expect(renderClientMessage('XOAUTH2', 'user=alice\x01auth=Bearer hunter2\x01\x01', fresh)).to.equal(
+      '"user=alice\\x01auth=[redacted]\\x01\\x01"',
+    );
+    expect(
+      renderClientMessage('OAUTHBEARER', 'n,a=alice,\x01host=h\x01port=1\x01auth=Bearer hunter2\x01\x01', fresh),
+    ).to.equal('"n,a=alice,\\x01host=h\\x01port=1\\x01auth=[redacted]\\x01\\x01"');
     expect(renderClientMessage('ANONYMOUS', 'trace@example.com', fresh)).to.equal('"trace@example.com"');
     expect(renderClientMessage('X-UNKNOWN', 'hunter2', fresh)).to.equal('[7 bytes, not shown]');
   });
@@ -102,14 +126,18 @@ describe('cli/trace', () => {
   });
 
   it('hides POP3 PASS and an OAuth token, and scrubs known secrets from any line', () => {
-    const out = trace('client', [
-      ['C', 'USER alice'],
-      ['C', 'PASS hunter2'],
-      ['C', `AUTH XOAUTH2 ${b64('user=alice\x01auth=Bearer tok-123456\x01\x01')}`],
-      ['S', '-ERR [AUTH] Authentication failed'],
-      ['S', '-ERR your password hunter2 is wrong'],
-      ['C', 'AUTH PLAIN ###'],
-    ], ['hunter2']);
+    const out = trace(
+      'client',
+      [
+        ['C', 'USER alice'],
+        ['C', 'PASS hunter2'],
+        ['C', `AUTH XOAUTH2 ${b64('user=alice\x01auth=Bearer tok-123456\x01\x01')}`],
+        ['S', '-ERR [AUTH] Authentication failed'],
+        ['S', '-ERR your password hunter2 is wrong'],
+        ['C', 'AUTH PLAIN ###'],
+      ],
+      ['hunter2'],
+    );
     expect(out).to.deep.equal([
       'C: USER alice',
       'C: PASS [redacted]',
@@ -134,6 +162,10 @@ describe('cli/trace', () => {
     await tracer.writer((line) => written.push(line))(`AUTH PLAIN ${b64('\0alice\0hunter2')}`);
     tracer.note('TLS established (TLSv1.3)');
     expect(written).to.deep.equal([`AUTH PLAIN ${b64('\0alice\0hunter2')}`]);
-    expect(out).to.deep.equal(['[x] S: 220 hi', '[x] C: AUTH PLAIN "\\0alice\\0[redacted]"', '[x] -- TLS established (TLSv1.3)']);
+    expect(out).to.deep.equal([
+      '[x] S: 220 hi',
+      '[x] C: AUTH PLAIN "\\0alice\\0[redacted]"',
+      '[x] -- TLS established (TLSv1.3)',
+    ]);
   });
 });

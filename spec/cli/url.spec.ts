@@ -25,12 +25,24 @@ describe('cli/url', () => {
       ['pop3s://mail.example.com', 'pop3', true, 995],
     ];
     for (const [url, protocol, implicitTls, port] of cases) {
-      expect(parseTarget(url), url).to.deep.include({ protocol, implicitTls, port, host: 'mail.example.com', user: undefined });
+      expect(parseTarget(url), url).to.deep.include({
+        protocol,
+        implicitTls,
+        port,
+        host: 'mail.example.com',
+        user: undefined,
+      });
     }
   });
 
   it('reads ports, IPv6 hosts and a user name', () => {
-    expect(parseTarget('imap://al%40ice@127.0.0.1:1143/')).to.deep.equal({ protocol: 'imap', implicitTls: false, host: '127.0.0.1', port: 1143, user: 'al@ice' });
+    expect(parseTarget('imap://al%40ice@127.0.0.1:1143/')).to.deep.equal({
+      protocol: 'imap',
+      implicitTls: false,
+      host: '127.0.0.1',
+      port: 1143,
+      user: 'al@ice',
+    });
     const v6 = parseTarget('smtps://[::1]:4650');
     expect(v6.host).to.equal('::1');
     expect(formatTarget(v6)).to.equal('smtps://[::1]:4650');

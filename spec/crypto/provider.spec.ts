@@ -52,8 +52,12 @@ describe('crypto provider', () => {
           const data = random(300);
           const key = i === 0 ? new Uint8Array(0) : random(i % 2 === 0 ? 200 : 40);
           expect(hex(await web.hash(digest, data))).to.equal(createHash(NODE_NAME[digest]).update(data).digest('hex'));
-          expect(hex(await web.hmac(digest, key, data))).to.equal(createHmac(NODE_NAME[digest], key).update(data).digest('hex'));
-          expect(hex(await web.hmac(digest, key, data))).to.equal(hex(await nodeCryptoProvider.hmac(digest, key, data)));
+          expect(hex(await web.hmac(digest, key, data))).to.equal(
+            createHmac(NODE_NAME[digest], key).update(data).digest('hex'),
+          );
+          expect(hex(await web.hmac(digest, key, data))).to.equal(
+            hex(await nodeCryptoProvider.hmac(digest, key, data)),
+          );
         }
       }
     });
@@ -67,19 +71,21 @@ describe('crypto provider', () => {
           const length = [20, 32, 64, 100][i % 4] as number;
           const expected = pbkdf2Sync(password, salt, iterations, length, NODE_NAME[digest]).toString('hex');
           expect(hex(await web.pbkdf2(digest, password, salt, iterations, length))).to.equal(expected);
-          expect(hex(nodeCryptoProvider.sync?.pbkdf2(digest, password, salt, iterations, length) ?? new Uint8Array(0))).to.equal(expected);
+          expect(
+            hex(nodeCryptoProvider.sync?.pbkdf2(digest, password, salt, iterations, length) ?? new Uint8Array(0)),
+          ).to.equal(expected);
         }
       }
     });
 
-    it('random bytes of any length, above getRandomValues\'s 65536 per call too', () => {
+    it("random bytes of any length, above getRandomValues's 65536 per call too", () => {
       for (const length of [0, 1, 24, 65536, 65537, 200000]) expect(web.randomBytes(length).length).to.equal(length);
       const big = web.randomBytes(200000);
       expect(big.subarray(150000).some((byte) => byte !== 0)).to.equal(true);
       expect(hex(web.randomBytes(32))).to.not.equal(hex(web.randomBytes(32)));
     });
 
-    it('MD5 and HMAC-MD5 from saslkit\'s MD5 (WebCrypto has none) equal node:crypto\'s', () => {
+    it("MD5 and HMAC-MD5 from saslkit's MD5 (WebCrypto has none) equal node:crypto's", () => {
       setCryptoProvider(web);
       expect(cryptoProvider().md5).to.equal(undefined);
       for (let i = 0; i < 100; i++) {
@@ -98,15 +104,26 @@ describe('crypto provider', () => {
 
   describe('mechanisms, one code path', () => {
     const clientOptions = (nonce: string): ClientOptions => ({ scram: { nonceForTesting: nonce, cache: false } });
-    const serverOptions = (identity: ClearIdentity | ScramIdentity): ServerOptions => ({ lookup: storeOf(identity), scram: { nonceForTesting: 'server-nonce', saltSecret: 'fixed' } });
+    const serverOptions = (identity: ClearIdentity | ScramIdentity): ServerOptions => ({
+      lookup: storeOf(identity),
+      scram: { nonceForTesting: 'server-nonce', saltSecret: 'fixed' },
+    });
 
-    for (const [mechanism, hash] of [[SCRAM_SHA_1, 'SHA-1'], [SCRAM_SHA_256, 'SHA-256'], [SCRAM_SHA_512, 'SHA-512']] as const) {
+    for (const [mechanism, hash] of [
+      [SCRAM_SHA_1, 'SHA-1'],
+      [SCRAM_SHA_256, 'SHA-256'],
+      [SCRAM_SHA_512, 'SHA-512'],
+    ] as const) {
       it(`${mechanism.name}: WebCrypto under the promise driver sends exactly what node:crypto sends under the sync driver`, async () => {
         const alice = new ClearIdentity('alice', 'pässword');
         const credentials = new ClientCredentials('alice', 'pässword');
-        const sync = runPair(mechanism.client(credentials, clientOptions('client-nonce')), (initial) => mechanism.server(serverOptions(alice), initial));
+        const sync = runPair(mechanism.client(credentials, clientOptions('client-nonce')), (initial) =>
+          mechanism.server(serverOptions(alice), initial),
+        );
         setCryptoProvider(web);
-        const async = await runPairAsync(mechanism.client(credentials, clientOptions('client-nonce')), (initial) => mechanism.server(serverOptions(alice), initial));
+        const async = await runPairAsync(mechanism.client(credentials, clientOptions('client-nonce')), (initial) =>
+          mechanism.server(serverOptions(alice), initial),
+        );
         expect(async.transcript).to.deep.equal(sync.transcript);
         expect(async.client.serverVerified).to.equal(true);
         expect(async.server.authcid).to.equal('alice');
@@ -117,10 +134,22 @@ describe('crypto provider', () => {
     it('SCRAM with stored secrets, an unknown user and a wrong password under WebCrypto', async () => {
       const bob = ScramIdentity.create('bob', 'bob-pass', { hashes: ['SHA-256'] });
       setCryptoProvider(web);
-      const ok = await runPairAsync(SCRAM_SHA_256.client(new ClientCredentials('bob', 'bob-pass')), (initial) => SCRAM_SHA_256.server({ lookup: storeOf(bob) }, initial));
+      const ok = await runPairAsync(SCRAM_SHA_256.client(new ClientCredentials('bob', 'bob-pass')), (initial) =>
+        SCRAM_SHA_256.server({ lookup: storeOf(bob) }, initial),
+      );
       expect(ok.server.authcid).to.equal('bob');
-      await expectSaslRejection(runPairAsync(SCRAM_SHA_256.client(new ClientCredentials('bob', 'wrong')), (initial) => SCRAM_SHA_256.server({ lookup: storeOf(bob) }, initial)), 'AUTHENTICATION_FAILED');
-      await expectSaslRejection(runPairAsync(SCRAM_SHA_256.client(new ClientCredentials('carol', 'x')), (initial) => SCRAM_SHA_256.server({ lookup: storeOf(bob) }, initial)), 'AUTHENTICATION_FAILED');
+      await expectSaslRejection(
+        runPairAsync(SCRAM_SHA_256.client(new ClientCredentials('bob', 'wrong')), (initial) =>
+          SCRAM_SHA_256.server({ lookup: storeOf(bob) }, initial),
+        ),
+        'AUTHENTICATION_FAILED',
+      );
+      await expectSaslRejection(
+        runPairAsync(SCRAM_SHA_256.client(new ClientCredentials('carol', 'x')), (initial) =>
+          SCRAM_SHA_256.server({ lookup: storeOf(bob) }, initial),
+        ),
+        'AUTHENTICATION_FAILED',
+      );
     });
 
     it('yields crypto effects only with a provider that has no synchronous forms', () => {
@@ -143,7 +172,9 @@ describe('crypto provider', () => {
 
     it('the sync driver refuses a WebCrypto step with a UsageError that names it and the async drivers', () => {
       setCryptoProvider(web);
-      const client = new SyncClientSession(SCRAM_SHA_256.client(new ClientCredentials('alice', 'pw'), clientOptions('n')));
+      const client = new SyncClientSession(
+        SCRAM_SHA_256.client(new ClientCredentials('alice', 'pw'), clientOptions('n')),
+      );
       client.start(true);
       const error = expectSaslError(() => client.challenge(Buffer.from('r=nserver,s=c2FsdA==,i=4096')), 'USAGE');
       expect(error.message).to.match(/PBKDF2|async driver/);
@@ -155,9 +186,17 @@ describe('crypto provider', () => {
       setCryptoProvider(web);
       const alice = new ClearIdentity('alice', 'alice-pass');
       const credentials = new ClientCredentials('alice', 'alice-pass');
-      expect(runPair(PLAIN.client(credentials), (initial) => PLAIN.server({ lookup: storeOf(alice) }, initial)).server.authcid).to.equal('alice');
-      expect(runPair(CRAM_MD5.client(credentials), (initial) => CRAM_MD5.server({ lookup: storeOf(alice) }, initial)).server.authcid).to.equal('alice');
-      const digest = runPair(DIGEST_MD5.client(credentials, { host: 'localhost', service: 'imap' }), (initial) => DIGEST_MD5.server({ lookup: storeOf(alice) }, initial));
+      expect(
+        runPair(PLAIN.client(credentials), (initial) => PLAIN.server({ lookup: storeOf(alice) }, initial)).server
+          .authcid,
+      ).to.equal('alice');
+      expect(
+        runPair(CRAM_MD5.client(credentials), (initial) => CRAM_MD5.server({ lookup: storeOf(alice) }, initial)).server
+          .authcid,
+      ).to.equal('alice');
+      const digest = runPair(DIGEST_MD5.client(credentials, { host: 'localhost', service: 'imap' }), (initial) =>
+        DIGEST_MD5.server({ lookup: storeOf(alice) }, initial),
+      );
       expect(digest.server.authcid).to.equal('alice');
     });
 
@@ -190,7 +229,10 @@ describe('random parts drawn from the provider', () => {
   it('CRAM-MD5 challenges: 64 fresh random bits each time, with either provider (a pooled array is read at its own offset)', () => {
     for (const provider of [nodeCryptoProvider, webCryptoProvider()]) {
       setCryptoProvider(provider);
-      const randoms = Array.from({ length: 200 }, () => /^<(\d+)\./.exec(Buffer.from(cramMd5Challenge()).toString())?.[1]);
+      const randoms = Array.from(
+        { length: 200 },
+        () => /^<(\d+)\./.exec(Buffer.from(cramMd5Challenge()).toString())?.[1],
+      );
       expect(new Set(randoms).size).to.equal(200);
       // 64 random bits print as 20 digits or fewer, and most of them as 18 or more.
       expect(randoms.filter((r) => r !== undefined && r.length >= 18).length).to.be.greaterThan(190);

@@ -93,7 +93,12 @@ function login(t: LineTransport, mechanism: string, o: Login = {}): Promise<Clie
 socketSuite('callback', { serve, login, asyncEffects: true });
 
 /** Records every call of a callback, and whether the method that took it had returned. */
-function recorder<T>(): { callback: (error: Error | null, result: T) => void; calls: { error: Error | null; result: T; afterReturn: boolean }[]; returned: () => void; settled: Promise<void> } {
+function recorder<T>(): {
+  callback: (error: Error | null, result: T) => void;
+  calls: { error: Error | null; result: T; afterReturn: boolean }[];
+  returned: () => void;
+  settled: Promise<void>;
+} {
   const calls: { error: Error | null; result: T; afterReturn: boolean }[] = [];
   let hasReturned = false;
   let settle = (): void => undefined;

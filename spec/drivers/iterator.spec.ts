@@ -40,7 +40,10 @@ async function serve(t: LineTransport, o: Serve = {}): Promise<Authenticated> {
 
 /** The client end of the line protocol: a `for await` loop over the driver's steps. */
 async function login(t: LineTransport, mechanism: string, o: Login = {}): Promise<ClientOutcome> {
-  for await (const step of iterateClient(startLogin(mechanism, o), t.events(), { mechanism, canSendInitial: o.canSendInitial ?? true })) {
+  for await (const step of iterateClient(startLogin(mechanism, o), t.events(), {
+    mechanism,
+    canSendInitial: o.canSendInitial ?? true,
+  })) {
     if (step.done) return step.outcome;
     if (step.initial) {
       t.send({ kind: 'AUTH', mechanism, data: step.response });
@@ -92,9 +95,15 @@ describe('iterator driver', () => {
     it('pulls a response only after the loop asked for the next step', async () => {
       const responses = new Source([b('alice'), b('alice-pass')]);
       const pullsAtStep: number[] = [];
-      const steps = await collect(iterateServer(LOGIN.server(options), responses), () => pullsAtStep.push(responses.pulls));
+      const steps = await collect(iterateServer(LOGIN.server(options), responses), () =>
+        pullsAtStep.push(responses.pulls),
+      );
       expect(pullsAtStep).to.deep.equal([0, 1, 2]);
-      expect(steps.map((step) => (step.done ? `done ${step.outcome.authcid}` : s(step.challenge)))).to.deep.equal(['Username:', 'Password:', 'done alice']);
+      expect(steps.map((step) => (step.done ? `done ${step.outcome.authcid}` : s(step.challenge)))).to.deep.equal([
+        'Username:',
+        'Password:',
+        'done alice',
+      ]);
     });
 
     it('yields the outcome at once when the initial response suffices, without pulling', async () => {
@@ -107,7 +116,10 @@ describe('iterator driver', () => {
 
     it('ends with ABORTED from the client when the responses end early, and runs finally', async () => {
       const probe = new FinallyProbe();
-      const error = await expectSaslRejection(collect(iterateServer(probe.wrap(LOGIN.server(options)), new Source([b('alice')]))), 'ABORTED');
+      const error = await expectSaslRejection(
+        collect(iterateServer(probe.wrap(LOGIN.server(options)), new Source([b('alice')]))),
+        'ABORTED',
+      );
       expect(error.party).to.equal('client');
       expect(probe.ran).to.equal(true);
     });
@@ -129,12 +141,18 @@ describe('iterator driver', () => {
         yield await Promise.resolve(b('alice'));
         throw new MalformedMessageError('bad base64', { party: 'client' });
       }
-      await expectSaslRejection(collect(iterateServer(probe.wrap(LOGIN.server(options)), failing())), 'MALFORMED_MESSAGE');
+      await expectSaslRejection(
+        collect(iterateServer(probe.wrap(LOGIN.server(options)), failing())),
+        'MALFORMED_MESSAGE',
+      );
       expect(probe.ran).to.equal(true);
     });
 
     it('passes on a mechanism error as it is', async () => {
-      await expectSaslRejection(collect(iterateServer(LOGIN.server(options), new Source([b('alice'), b('wrong')]))), 'AUTHENTICATION_FAILED');
+      await expectSaslRejection(
+        collect(iterateServer(LOGIN.server(options), new Source([b('alice'), b('wrong')]))),
+        'AUTHENTICATION_FAILED',
+      );
     });
 
     it('can be iterated only once', async () => {
@@ -152,9 +170,14 @@ describe('iterator driver', () => {
         { type: 'success' },
       ]);
       const pullsAtStep: number[] = [];
-      const steps = await collect(iterateClient(LOGIN.client(ALICE_LOGIN), events), () => pullsAtStep.push(events.pulls));
+      const steps = await collect(iterateClient(LOGIN.client(ALICE_LOGIN), events), () =>
+        pullsAtStep.push(events.pulls),
+      );
       expect(pullsAtStep).to.deep.equal([0, 1, 2, 3]);
-      const show = (step: ClientStep): string => (step.done ? `done ${step.outcome.serverVerified}` : `${step.initial ? 'initial' : 'answer'} ${step.response === undefined ? '-' : s(step.response)}`);
+      const show = (step: ClientStep): string =>
+        step.done
+          ? `done ${step.outcome.serverVerified}`
+          : `${step.initial ? 'initial' : 'answer'} ${step.response === undefined ? '-' : s(step.response)}`;
       expect(steps.map(show)).to.deep.equal(['initial -', 'answer alice', 'answer alice-pass', 'done false']);
     });
 
@@ -170,13 +193,19 @@ describe('iterator driver', () => {
     it('ends with the failure the server reported, and runs finally', async () => {
       const probe = new FinallyProbe();
       const events = new Source<ServerEvent>([{ type: 'challenge', data: b('Username:') }, { type: 'failure' }]);
-      const error = await expectSaslRejection(collect(iterateClient(probe.wrap(LOGIN.client(ALICE_LOGIN)), events)), 'AUTHENTICATION_FAILED');
+      const error = await expectSaslRejection(
+        collect(iterateClient(probe.wrap(LOGIN.client(ALICE_LOGIN)), events)),
+        'AUTHENTICATION_FAILED',
+      );
       expect(error.party).to.equal('server');
       expect(probe.ran).to.equal(true);
     });
 
     it('ends with ABORTED from the server when the events end early', async () => {
-      const error = await expectSaslRejection(collect(iterateClient(LOGIN.client(ALICE_LOGIN), new Source<ServerEvent>([]))), 'ABORTED');
+      const error = await expectSaslRejection(
+        collect(iterateClient(LOGIN.client(ALICE_LOGIN), new Source<ServerEvent>([]))),
+        'ABORTED',
+      );
       expect(error.party).to.equal('server');
     });
 
@@ -198,18 +227,26 @@ describe('iterator driver', () => {
   it('refuses a timeoutMs that is not a positive number with USAGE', () => {
     for (const timeoutMs of [0, -1, Number.NaN]) {
       expectSaslError(() => iterateServer(LOGIN.server(options), new Source<Uint8Array>([]), { timeoutMs }), 'USAGE');
-      expectSaslError(() => iterateClient(LOGIN.client(ALICE_LOGIN), new Source<ServerEvent>([]), { timeoutMs }), 'USAGE');
+      expectSaslError(
+        () => iterateClient(LOGIN.client(ALICE_LOGIN), new Source<ServerEvent>([]), { timeoutMs }),
+        'USAGE',
+      );
     }
   });
 
   describe('the signal while the loop waits for the peer', () => {
     // A peer that never sends its next message.
-    const silent = <T>(): AsyncIterable<T> => ({ [Symbol.asyncIterator]: () => ({ next: () => new Promise<IteratorResult<T>>(() => undefined) }) });
+    const silent = <T>(): AsyncIterable<T> => ({
+      [Symbol.asyncIterator]: () => ({ next: () => new Promise<IteratorResult<T>>(() => undefined) }),
+    });
 
-    it('ends the server loop at once with the signal\'s error blamed on the client, and cancels the exchange', async () => {
+    it("ends the server loop at once with the signal's error blamed on the client, and cancels the exchange", async () => {
       const probe = new FinallyProbe();
       const controller = new AbortController();
-      const steps = iterateServer(probe.wrap(LOGIN.server(options)), silent<Uint8Array>(), { mechanism: 'LOGIN', signal: controller.signal })[Symbol.asyncIterator]();
+      const steps = iterateServer(probe.wrap(LOGIN.server(options)), silent<Uint8Array>(), {
+        mechanism: 'LOGIN',
+        signal: controller.signal,
+      })[Symbol.asyncIterator]();
       expect((await steps.next()).done).to.equal(false);
       const waiting = steps.next();
       controller.abort(new DOMException('too slow', 'TimeoutError'));
@@ -220,7 +257,10 @@ describe('iterator driver', () => {
 
     it('ends the client loop at once with ABORTED blamed on the server for any other reason', async () => {
       const controller = new AbortController();
-      const steps = iterateClient(LOGIN.client(ALICE_LOGIN), silent<ServerEvent>(), { mechanism: 'LOGIN', signal: controller.signal })[Symbol.asyncIterator]();
+      const steps = iterateClient(LOGIN.client(ALICE_LOGIN), silent<ServerEvent>(), {
+        mechanism: 'LOGIN',
+        signal: controller.signal,
+      })[Symbol.asyncIterator]();
       await steps.next();
       const waiting = steps.next();
       controller.abort();
@@ -239,7 +279,10 @@ describe('iterator driver', () => {
       const { exchange } = await acceptAuth(server, { wrap: probe.wrap });
       const challenges: string[] = [];
       const steps = iterateServer(exchange, server.responses(), { mechanism: 'LOGIN', timeoutMs: 50 });
-      const error = await expectSaslRejection(collect(steps, (step: ServerStep) => step.done || challenges.push(s(step.challenge))), 'TIMEOUT');
+      const error = await expectSaslRejection(
+        collect(steps, (step: ServerStep) => step.done || challenges.push(s(step.challenge))),
+        'TIMEOUT',
+      );
       expect(error.party).to.equal('client');
       expect(challenges).to.deep.equal(['Username:']);
       expect(probe.ran).to.equal(true);
@@ -248,7 +291,10 @@ describe('iterator driver', () => {
     it('ends the client loop with TIMEOUT when the server goes quiet, and cancels the exchange', async () => {
       const { client } = await connect();
       const probe = new FinallyProbe();
-      const steps = iterateClient(probe.wrap(PLAIN.client(ALICE_LOGIN)), client.events(), { mechanism: 'PLAIN', timeoutMs: 50 });
+      const steps = iterateClient(probe.wrap(PLAIN.client(ALICE_LOGIN)), client.events(), {
+        mechanism: 'PLAIN',
+        timeoutMs: 50,
+      });
       const error = await expectSaslRejection(
         collect(steps, (step: ClientStep) => {
           if (!step.done && step.initial) client.send({ kind: 'AUTH', mechanism: 'PLAIN', data: step.response });
@@ -271,7 +317,9 @@ describe('iterator driver steps as an async iterator', () => {
   };
 
   it('is its own async iterable, so a loop can take over after the first step', async () => {
-    const steps = iterateServer(LOGIN.server(options), new Source([b('alice'), b('alice-pass')]))[Symbol.asyncIterator]();
+    const steps = iterateServer(LOGIN.server(options), new Source([b('alice'), b('alice-pass')]))[
+      Symbol.asyncIterator
+    ]();
     expect(show(await steps.next())).to.equal('Username:');
     const rest: string[] = [];
     const iterable = steps as unknown as AsyncIterable<ServerStep>;
@@ -281,14 +329,21 @@ describe('iterator driver steps as an async iterator', () => {
   });
 
   it('answers requests made before the previous one settled, in order', async () => {
-    const events = new Source<ServerEvent>([{ type: 'challenge', data: b('Username:') }, { type: 'challenge', data: b('Password:') }, { type: 'success' }]);
+    const events = new Source<ServerEvent>([
+      { type: 'challenge', data: b('Username:') },
+      { type: 'challenge', data: b('Password:') },
+      { type: 'success' },
+    ]);
     const steps = iterateClient(LOGIN.client(ALICE_LOGIN), events)[Symbol.asyncIterator]();
     const results = await Promise.all([steps.next(), steps.next(), steps.next(), steps.next(), steps.next()]);
     expect(results.map(show)).to.deep.equal(['', 'alice', 'alice-pass', 'outcome', 'end']);
   });
 
   it('queues a request behind a first step that awaits the store', async () => {
-    const steps = iterateServer(PLAIN.server({ lookup: asyncStoreOf(ALICE) }, b('\0alice\0alice-pass')), new Source<Uint8Array>([]))[Symbol.asyncIterator]();
+    const steps = iterateServer(
+      PLAIN.server({ lookup: asyncStoreOf(ALICE) }, b('\0alice\0alice-pass')),
+      new Source<Uint8Array>([]),
+    )[Symbol.asyncIterator]();
     const [first, second] = await Promise.all([steps.next(), steps.next()]);
     expect(first.done !== true && first.value.done && first.value.outcome.authcid).to.equal('alice');
     expect(second).to.deep.equal({ done: true, value: undefined });
@@ -310,7 +365,10 @@ describe('iterator driver steps as an async iterator', () => {
 
   it('ends with the error given to throw(), cancelling the exchange', async () => {
     const probe = new FinallyProbe();
-    const steps = iterateClient(probe.wrap(LOGIN.client(ALICE_LOGIN)), new Source<ServerEvent>([{ type: 'challenge', data: b('Username:') }]))[Symbol.asyncIterator]();
+    const steps = iterateClient(
+      probe.wrap(LOGIN.client(ALICE_LOGIN)),
+      new Source<ServerEvent>([{ type: 'challenge', data: b('Username:') }]),
+    )[Symbol.asyncIterator]();
     await steps.next();
     const error = new ExchangeAbortedError(undefined, { party: 'local' });
     let thrown: unknown;
@@ -322,7 +380,10 @@ describe('iterator driver steps as an async iterator', () => {
 
   it('rejects, never throws, when the initial response breaks a limit', async () => {
     const initial = b('\0alice\0alice-pass');
-    const steps = iterateServer(PLAIN.server(options, initial), new Source<Uint8Array>([]), { initialResponse: initial, maxMessageBytes: 4 })[Symbol.asyncIterator]();
+    const steps = iterateServer(PLAIN.server(options, initial), new Source<Uint8Array>([]), {
+      initialResponse: initial,
+      maxMessageBytes: 4,
+    })[Symbol.asyncIterator]();
     const first = steps.next();
     expect(first).to.be.instanceOf(Promise);
     await expectSaslRejection(first, 'LIMIT_EXCEEDED');

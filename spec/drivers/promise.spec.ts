@@ -76,7 +76,10 @@ describe('promise driver sessions', () => {
 
   it('rejects, never throws, when a message breaks a limit or is not bytes', async () => {
     const initial = b('\0alice\0alice-pass');
-    const limited = new PromiseServerSession(PLAIN.server(options, initial), { initialResponse: initial, maxMessageBytes: 4 });
+    const limited = new PromiseServerSession(PLAIN.server(options, initial), {
+      initialResponse: initial,
+      maxMessageBytes: 4,
+    });
     const start = limited.start();
     expect(start).to.be.instanceOf(Promise);
     await expectSaslRejection(start, 'LIMIT_EXCEEDED');
@@ -110,7 +113,9 @@ describe('promise driver sessions', () => {
 
   it('never reports an outcome when aborted while an effect is pending', async () => {
     const probe = new FinallyProbe();
-    const session = new PromiseServerSession(probe.wrap(PLAIN.server({ lookup: asyncStoreOf(ALICE) }, b('\0alice\0alice-pass'))));
+    const session = new PromiseServerSession(
+      probe.wrap(PLAIN.server({ lookup: asyncStoreOf(ALICE) }, b('\0alice\0alice-pass'))),
+    );
     const pending = session.start();
     const abortError = session.abort('local');
     expect(await expectSaslRejection(pending, 'ABORTED')).to.equal(abortError);

@@ -51,7 +51,10 @@ export interface Ends {
 }
 
 /** Reads the `AUTH` line and starts the named server exchange. */
-export async function acceptAuth(t: LineTransport, o: Serve): Promise<{ exchange: ServerExchange; mechanism: ServerMechanism }> {
+export async function acceptAuth(
+  t: LineTransport,
+  o: Serve,
+): Promise<{ exchange: ServerExchange; mechanism: ServerMechanism }> {
   const command = await t.receive();
   if (command?.kind !== 'AUTH') throw new Error('expected AUTH');
   const mechanism = auth.getServer(command.mechanism);
@@ -92,7 +95,14 @@ export function socketSuite(driver: string, { serve, login, asyncEffects }: Ends
       const { server, client } = await connect();
       const [outcome] = await Promise.all([serve(server), login(client, 'LOGIN')]);
       expect(outcome).to.include({ mechanism: 'LOGIN', authcid: 'alice' });
-      expect(client.log).to.deep.equal(['> AUTH LOGIN', '< S VXNlcm5hbWU6', '> C YWxpY2U=', '< S UGFzc3dvcmQ6', '> C YWxpY2UtcGFzcw==', '< OK']);
+      expect(client.log).to.deep.equal([
+        '> AUTH LOGIN',
+        '< S VXNlcm5hbWU6',
+        '> C YWxpY2U=',
+        '< S UGFzc3dvcmQ6',
+        '> C YWxpY2UtcGFzcw==',
+        '< OK',
+      ]);
     });
 
     it('completes CRAM-MD5', async () => {
@@ -106,14 +116,20 @@ export function socketSuite(driver: string, { serve, login, asyncEffects }: Ends
       const { server, client } = await connect();
       const served = serve(server);
       const logged = login(client, 'LOGIN', { credentials: new ClientCredentials('alice', 'wrong') });
-      const [serverError, clientError] = await Promise.all([expectSaslRejection(served, 'AUTHENTICATION_FAILED'), expectSaslRejection(logged, 'AUTHENTICATION_FAILED')]);
+      const [serverError, clientError] = await Promise.all([
+        expectSaslRejection(served, 'AUTHENTICATION_FAILED'),
+        expectSaslRejection(logged, 'AUTHENTICATION_FAILED'),
+      ]);
       expect([serverError.party, clientError.party]).to.deep.equal(['client', 'server']);
     });
 
     if (asyncEffects) {
       it('works with an async credential store', async () => {
         const { server, client } = await connect();
-        const [outcome] = await Promise.all([serve(server, { options: { lookup: asyncStoreOf(ALICE) } }), login(client, 'CRAM-MD5')]);
+        const [outcome] = await Promise.all([
+          serve(server, { options: { lookup: asyncStoreOf(ALICE) } }),
+          login(client, 'CRAM-MD5'),
+        ]);
         expect(outcome.authcid).to.equal('alice');
       });
     } else {
@@ -130,7 +146,10 @@ export function socketSuite(driver: string, { serve, login, asyncEffects }: Ends
       const [serverProbe, clientProbe] = [new FinallyProbe(), new FinallyProbe()];
       const served = serve(server, { wrap: serverProbe.wrap });
       const logged = login(client, 'LOGIN', { abort: true, wrap: clientProbe.wrap });
-      const [serverError, clientError] = await Promise.all([expectSaslRejection(served, 'ABORTED'), expectSaslRejection(logged, 'ABORTED')]);
+      const [serverError, clientError] = await Promise.all([
+        expectSaslRejection(served, 'ABORTED'),
+        expectSaslRejection(logged, 'ABORTED'),
+      ]);
       expect([serverError.party, clientError.party]).to.deep.equal(['client', 'local']);
       expect([serverProbe.ran, clientProbe.ran]).to.deep.equal([true, true]);
     });
@@ -140,7 +159,10 @@ export function socketSuite(driver: string, { serve, login, asyncEffects }: Ends
       const [serverProbe, clientProbe] = [new FinallyProbe(), new FinallyProbe()];
       const served = serve(server, { abort: true, wrap: serverProbe.wrap });
       const logged = login(client, 'CRAM-MD5', { wrap: clientProbe.wrap });
-      const [serverError, clientError] = await Promise.all([expectSaslRejection(served, 'ABORTED'), expectSaslRejection(logged, 'ABORTED')]);
+      const [serverError, clientError] = await Promise.all([
+        expectSaslRejection(served, 'ABORTED'),
+        expectSaslRejection(logged, 'ABORTED'),
+      ]);
       expect([serverError.party, clientError.party]).to.deep.equal(['local', 'server']);
       expect([serverProbe.ran, clientProbe.ran]).to.deep.equal([true, true]);
     });
@@ -148,14 +170,20 @@ export function socketSuite(driver: string, { serve, login, asyncEffects }: Ends
     it('enforces maxMessageBytes with LIMIT_EXCEEDED', async () => {
       const { server, client } = await connect();
       const served = serve(server, { limits: { maxMessageBytes: 8 } });
-      const [error] = await Promise.all([expectSaslRejection(served, 'LIMIT_EXCEEDED'), expectSaslRejection(login(client, 'LOGIN'), 'AUTHENTICATION_FAILED')]);
+      const [error] = await Promise.all([
+        expectSaslRejection(served, 'LIMIT_EXCEEDED'),
+        expectSaslRejection(login(client, 'LOGIN'), 'AUTHENTICATION_FAILED'),
+      ]);
       expect(error).to.include({ party: 'client', limit: 'maxMessageBytes' });
     });
 
     it('enforces maxRounds with LIMIT_EXCEEDED', async () => {
       const { server, client } = await connect();
       const served = serve(server, { limits: { maxRounds: 1 } });
-      const [error] = await Promise.all([expectSaslRejection(served, 'LIMIT_EXCEEDED'), expectSaslRejection(login(client, 'LOGIN'), 'AUTHENTICATION_FAILED')]);
+      const [error] = await Promise.all([
+        expectSaslRejection(served, 'LIMIT_EXCEEDED'),
+        expectSaslRejection(login(client, 'LOGIN'), 'AUTHENTICATION_FAILED'),
+      ]);
       expect(error).to.include({ party: 'client', limit: 'maxRounds' });
     });
 
@@ -165,7 +193,10 @@ export function socketSuite(driver: string, { serve, login, asyncEffects }: Ends
       const lookup = (): never => {
         throw down;
       };
-      const [served, logged] = await Promise.allSettled([serve(server, { options: { lookup } }), login(client, 'PLAIN')]);
+      const [served, logged] = await Promise.allSettled([
+        serve(server, { options: { lookup } }),
+        login(client, 'PLAIN'),
+      ]);
       expect(served.status === 'rejected' && served.reason).to.equal(down);
       expect(logged.status).to.equal('rejected');
     });

@@ -1,5 +1,12 @@
 import { expect } from 'chai';
-import { type Authenticated, type ClientOutcome, ExchangeAbortedError, PLAIN, SyncClientSession, SyncServerSession } from '../../lib/index.js';
+import {
+  type Authenticated,
+  type ClientOutcome,
+  ExchangeAbortedError,
+  PLAIN,
+  SyncClientSession,
+  SyncServerSession,
+} from '../../lib/index.js';
 import { ALICE, b, expectSaslError, storeOf } from '../support/helpers.js';
 import type { LineTransport } from '../support/line-transport.js';
 import { ALICE_LOGIN, type Login, type Serve, acceptAuth, socketSuite, startLogin } from './socket-suite.js';

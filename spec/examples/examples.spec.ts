@@ -11,12 +11,16 @@ import { expect } from 'chai';
 
 const REPO = join(__dirname, '..', '..');
 const read = (path: string): string => readFileSync(join(REPO, path), 'utf8');
-const examples = readdirSync(join(REPO, 'examples')).filter((name) => name.endsWith('.ts')).sort();
+const examples = readdirSync(join(REPO, 'examples'))
+  .filter((name) => name.endsWith('.ts'))
+  .sort();
 
 /** Every module specifier in `import ... from '...'`, `export ... from '...'`, `import('...')` and `require('...')`. */
 function specifiers(source: string): string[] {
   const found: string[] = [];
-  for (const match of source.matchAll(/\bfrom\s+'([^']+)'|\bimport\s*\(\s*'([^']+)'\s*\)|\brequire\s*\(\s*'([^']+)'\s*\)|^import\s+'([^']+)'/gm)) {
+  for (const match of source.matchAll(
+    /\bfrom\s+'([^']+)'|\bimport\s*\(\s*'([^']+)'\s*\)|\brequire\s*\(\s*'([^']+)'\s*\)|^import\s+'([^']+)'/gm,
+  )) {
     found.push(match[1] ?? match[2] ?? match[3] ?? match[4] ?? '');
   }
   return found;
@@ -29,9 +33,16 @@ function sources(dir: string): string[] {
     .map((name) => join(dir, name));
 }
 
-const PACKAGE = JSON.parse(read('package.json')) as { exports: Record<string, unknown>; peerDependenciesMeta?: Record<string, { optional?: boolean }> };
+const PACKAGE = JSON.parse(read('package.json')) as {
+  exports: Record<string, unknown>;
+  peerDependenciesMeta?: Record<string, { optional?: boolean }>;
+};
 const SUBPATHS = new Set(Object.keys(PACKAGE.exports).map((key) => key.replace(/^\./, 'saslkit')));
-const OPTIONAL_PEERS = new Set(Object.entries(PACKAGE.peerDependenciesMeta ?? {}).filter(([, meta]) => meta.optional === true).map(([name]) => name));
+const OPTIONAL_PEERS = new Set(
+  Object.entries(PACKAGE.peerDependenciesMeta ?? {})
+    .filter(([, meta]) => meta.optional === true)
+    .map(([name]) => name),
+);
 
 /** True for `saslkit` and the subpaths its package.json exports (`saslkit/stores/postgres`). */
 function isPackage(spec: string): boolean {
@@ -47,9 +58,15 @@ describe('examples', () => {
     describe(name, () => {
       const source = read(join('examples', name));
 
-      it("imports saslkit by its name, node: built-ins and sibling examples only", () => {
+      it('imports saslkit by its name, node: built-ins and sibling examples only', () => {
         // Subpath exports of the package, and its optional peer dependencies (pg for the stores), are what a user imports too.
-        const outside = specifiers(source).filter((spec) => !isPackage(spec) && !spec.startsWith('node:') && !/^\.\/[\w-]+\.js$/.test(spec) && !OPTIONAL_PEERS.has(spec));
+        const outside = specifiers(source).filter(
+          (spec) =>
+            !isPackage(spec) &&
+            !spec.startsWith('node:') &&
+            !/^\.\/[\w-]+\.js$/.test(spec) &&
+            !OPTIONAL_PEERS.has(spec),
+        );
         expect(outside).to.deep.equal([]);
         expect(specifiers(source).some(isPackage)).to.equal(true);
       });
@@ -66,7 +83,9 @@ describe('examples', () => {
   }
 
   it('are not imported by any spec (they load the built package)', () => {
-    const importers = [...sources('spec'), ...sources('lib')].filter((file) => specifiers(read(file)).some((spec) => spec.includes('examples/')));
+    const importers = [...sources('spec'), ...sources('lib')].filter((file) =>
+      specifiers(read(file)).some((spec) => spec.includes('examples/')),
+    );
     expect(importers).to.deep.equal([]);
   });
 });

@@ -68,7 +68,11 @@ function moduleFile(from: string, specifier: string): string {
 }
 
 function params(list: ts.NodeArray<ts.ParameterDeclaration>): Param[] {
-  return list.map((p) => ({ name: p.name.getText(), optional: p.questionToken !== undefined || p.initializer !== undefined || p.dotDotDotToken !== undefined, type: p.type }));
+  return list.map((p) => ({
+    name: p.name.getText(),
+    optional: p.questionToken !== undefined || p.initializer !== undefined || p.dotDotDotToken !== undefined,
+    type: p.type,
+  }));
 }
 
 function localDeclaration(file: string, name: string): Declaration | undefined {
@@ -80,7 +84,10 @@ function localDeclaration(file: string, name: string): Declaration | undefined {
       const ctor = statement.members.find(ts.isConstructorDeclaration);
       const statics = new Map<string, Param[]>();
       for (const member of statement.members) {
-        if (ts.isMethodDeclaration(member) && (ts.getModifiers(member) ?? []).some((m) => m.kind === ts.SyntaxKind.StaticKeyword)) {
+        if (
+          ts.isMethodDeclaration(member) &&
+          (ts.getModifiers(member) ?? []).some((m) => m.kind === ts.SyntaxKind.StaticKeyword)
+        ) {
           statics.set(member.name.getText(), params(member.parameters));
         }
       }
@@ -88,7 +95,11 @@ function localDeclaration(file: string, name: string): Declaration | undefined {
     }
     if (ts.isVariableStatement(statement)) {
       for (const d of statement.declarationList.declarations) {
-        if (d.name.getText() === name && d.initializer !== undefined && (ts.isArrowFunction(d.initializer) || ts.isFunctionExpression(d.initializer))) {
+        if (
+          d.name.getText() === name &&
+          d.initializer !== undefined &&
+          (ts.isArrowFunction(d.initializer) || ts.isFunctionExpression(d.initializer))
+        ) {
           return { name, file, kind: 'function', params: params(d.initializer.parameters), statics: new Map() };
         }
       }
@@ -103,7 +114,10 @@ function findExport(file: string, name: string, seen = new Set<string>()): Decla
   seen.add(file);
   for (const statement of source(file).statements) {
     if (!ts.isExportDeclaration(statement)) continue;
-    const from = statement.moduleSpecifier && ts.isStringLiteral(statement.moduleSpecifier) ? moduleFile(file, statement.moduleSpecifier.text) : file;
+    const from =
+      statement.moduleSpecifier && ts.isStringLiteral(statement.moduleSpecifier)
+        ? moduleFile(file, statement.moduleSpecifier.text)
+        : file;
     const clause = statement.exportClause;
     if (clause === undefined) {
       const found = findExport(from, name, seen);
@@ -134,7 +148,11 @@ const typeDecls: Map<string, TypeDecl> = (() => {
       if (statSync(path).isDirectory()) walk(path);
       else if (path.endsWith('.ts')) {
         for (const statement of source(path).statements) {
-          if ((ts.isInterfaceDeclaration(statement) || ts.isTypeAliasDeclaration(statement)) && !found.has(statement.name.text)) found.set(statement.name.text, statement);
+          if (
+            (ts.isInterfaceDeclaration(statement) || ts.isTypeAliasDeclaration(statement)) &&
+            !found.has(statement.name.text)
+          )
+            found.set(statement.name.text, statement);
         }
       }
     }
@@ -191,7 +209,14 @@ function asyncSource<T>(items: readonly T[]): Fresh<AsyncIterable<T>> {
 }
 
 function readableOf(chunks: readonly Uint8Array[]): Fresh<Readable> {
-  return new Fresh(() => Readable.from(chunks.map((c) => Buffer.from(c)), { objectMode: false }), () => `Readable.from(${fc.stringify(chunks)})`);
+  return new Fresh(
+    () =>
+      Readable.from(
+        chunks.map((c) => Buffer.from(c)),
+        { objectMode: false },
+      ),
+    () => `Readable.from(${fc.stringify(chunks)})`,
+  );
 }
 
 type SocketListener = (event: { readonly data?: unknown; readonly code?: number }) => void;
@@ -245,7 +270,10 @@ class FuzzWebSocket {
 }
 
 function webSocketOf(messages: readonly string[], binary: boolean): Fresh<FuzzWebSocket> {
-  return new Fresh(() => new FuzzWebSocket(messages, binary), () => `webSocket(${fc.stringify(messages)}, ${binary})`);
+  return new Fresh(
+    () => new FuzzWebSocket(messages, binary),
+    () => `webSocket(${fc.stringify(messages)}, ${binary})`,
+  );
 }
 
 /** Why a type could not be turned into an arbitrary. */
@@ -257,7 +285,11 @@ interface Context {
   readonly depth: number;
 }
 
-function members(decl: ts.InterfaceDeclaration | ts.TypeLiteralNode, ctx: Context, out: Map<string, fc.Arbitrary<unknown>>): void {
+function members(
+  decl: ts.InterfaceDeclaration | ts.TypeLiteralNode,
+  ctx: Context,
+  out: Map<string, fc.Arbitrary<unknown>>,
+): void {
   if (ts.isInterfaceDeclaration(decl)) {
     for (const clause of decl.heritageClauses ?? []) {
       for (const base of clause.types) {
@@ -271,7 +303,8 @@ function members(decl: ts.InterfaceDeclaration | ts.TypeLiteralNode, ctx: Contex
   }
   for (const member of decl.members) {
     if (member.questionToken !== undefined) continue;
-    if (!ts.isPropertySignature(member)) throw new Unbuildable(`required member ${member.name?.getText() ?? '?'} is not a property`);
+    if (!ts.isPropertySignature(member))
+      throw new Unbuildable(`required member ${member.name?.getText() ?? '?'} is not a property`);
     out.set(member.name.getText(), arbitraryFor(member.type, { ...ctx, depth: ctx.depth + 1 }));
   }
 }
@@ -290,7 +323,10 @@ export function arbitraryFor(node: ts.TypeNode | undefined, ctx: Context): fc.Ar
     case ts.SyntaxKind.StringKeyword:
       return ctx.sources.text;
     case ts.SyntaxKind.NumberKeyword:
-      return fc.oneof(fc.integer({ min: -1, max: 70000 }), fc.constantFrom(0, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 53));
+      return fc.oneof(
+        fc.integer({ min: -1, max: 70000 }),
+        fc.constantFrom(0, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 53),
+      );
     case ts.SyntaxKind.BooleanKeyword:
       return fc.boolean();
     case ts.SyntaxKind.UndefinedKeyword:
@@ -324,14 +360,16 @@ export function arbitraryFor(node: ts.TypeNode | undefined, ctx: Context): fc.Ar
         reasons.push(error.message);
       }
     }
-    if (options.length === 0) throw new Unbuildable(`no member of ${node.getText()} can be built (${reasons.join('; ')})`);
+    if (options.length === 0)
+      throw new Unbuildable(`no member of ${node.getText()} can be built (${reasons.join('; ')})`);
     return fc.oneof(...options);
   }
   if (ts.isArrayTypeNode(node)) {
     if (node.elementType.kind === ts.SyntaxKind.StringKeyword) return ctx.sources.lines;
     return fc.array(arbitraryFor(node.elementType, ctx), { maxLength: 12 });
   }
-  if (ts.isTupleTypeNode(node)) return fc.tuple(...node.elements.map((e) => arbitraryFor(ts.isNamedTupleMember(e) ? e.type : e, ctx)));
+  if (ts.isTupleTypeNode(node))
+    return fc.tuple(...node.elements.map((e) => arbitraryFor(ts.isNamedTupleMember(e) ? e.type : e, ctx)));
   if (ts.isTypeLiteralNode(node)) return objectArbitrary(node, ctx);
   if (ts.isTypeReferenceNode(node)) return referenceArbitrary(node, ctx);
   throw new Unbuildable(`type ${node.getText()}`);
@@ -355,7 +393,10 @@ function referenceArbitrary(node: ts.TypeReferenceNode, ctx: Context): fc.Arbitr
     case 'AsyncIterable':
     case 'AsyncIterator':
     case 'AsyncIterableIterator': {
-      const items = first?.kind === ts.SyntaxKind.StringKeyword ? ctx.sources.lines : fc.array(arbitraryFor(first, ctx), { maxLength: 12 });
+      const items =
+        first?.kind === ts.SyntaxKind.StringKeyword
+          ? ctx.sources.lines
+          : fc.array(arbitraryFor(first, ctx), { maxLength: 12 });
       return items.map((list) => asyncSource(list));
     }
     case 'Readable':
@@ -368,8 +409,18 @@ function referenceArbitrary(node: ts.TypeReferenceNode, ctx: Context): fc.Arbitr
   const ctor = constructible.get(name);
   const classDecl = ctor === undefined ? undefined : declarationOf(name);
   if (ctor !== undefined && classDecl?.kind === 'class') {
-    const args = classDecl.params.filter((p) => !p.optional).map((p, i) => arbitraryFor(p.type, { ...ctx, sources: i === 0 ? ctx.sources : LOCAL, env: new Map(), depth: ctx.depth + 1 }));
-    return fc.tuple(...args).map((values) => new Fresh(() => new ctor(...(materialize(values) as unknown[])), () => `new ${name}(${fc.stringify(values)})`));
+    const args = classDecl.params
+      .filter((p) => !p.optional)
+      .map((p, i) =>
+        arbitraryFor(p.type, { ...ctx, sources: i === 0 ? ctx.sources : LOCAL, env: new Map(), depth: ctx.depth + 1 }),
+      );
+    return fc.tuple(...args).map(
+      (values) =>
+        new Fresh(
+          () => new ctor(...(materialize(values) as unknown[])),
+          () => `new ${name}(${fc.stringify(values)})`,
+        ),
+    );
   }
   const decl = typeDecls.get(name);
   if (decl === undefined) throw new Unbuildable(`type ${name} is not declared in lib/ and has no generator`);
@@ -403,9 +454,11 @@ export function requiredProperties(node: ts.TypeNode | undefined): { required: s
   const out = { required: [] as string[], optional: [] as string[] };
   const visit = (decl: ts.InterfaceDeclaration | ts.TypeLiteralNode): void => {
     if (ts.isInterfaceDeclaration(decl)) {
-      for (const clause of decl.heritageClauses ?? []) for (const base of clause.types) visitType(typeDecls.get(base.expression.getText()));
+      for (const clause of decl.heritageClauses ?? [])
+        for (const base of clause.types) visitType(typeDecls.get(base.expression.getText()));
     }
-    for (const member of decl.members) (member.questionToken === undefined ? out.required : out.optional).push(member.name?.getText() ?? '?');
+    for (const member of decl.members)
+      (member.questionToken === undefined ? out.required : out.optional).push(member.name?.getText() ?? '?');
   };
   const visitType = (decl: TypeDecl | undefined): void => {
     if (decl === undefined) return;

@@ -24,7 +24,15 @@ describe('fuzz', () => {
 
   it('covers every registered mechanism and the known parsers', () => {
     const names = targets.map((t) => t.name);
-    for (const expected of ['server PLAIN', 'client SCRAM-SHA-256', 'in-flight DIGEST-MD5', 'parser fromBase64', 'parser decodeUtf8', 'parser saslprep', 'parser parseXmppSaslElement']) {
+    for (const expected of [
+      'server PLAIN',
+      'client SCRAM-SHA-256',
+      'in-flight DIGEST-MD5',
+      'parser fromBase64',
+      'parser decodeUtf8',
+      'parser saslprep',
+      'parser parseXmppSaslElement',
+    ]) {
       expect(names).to.include(expected);
     }
   });
@@ -37,7 +45,9 @@ describe('fuzz', () => {
         await fc.assert(target.property(), { seed, numRuns });
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
-        throw new Error(`${target.name} failed (base seed FUZZ_SEED=${base}, target seed ${seed}):\n${message}`, { cause: error });
+        throw new Error(`${target.name} failed (base seed FUZZ_SEED=${base}, target seed ${seed}):\n${message}`, {
+          cause: error,
+        });
       }
     });
   }
@@ -46,54 +56,71 @@ describe('fuzz', () => {
 describe('fuzz properties catch planted bugs', () => {
   const base = { clientFirst: true, priority: 0 } as const;
   const failsWith = (mechanism: ServerMechanism, pattern: RegExp): void => {
-    const details = fc.check(serverTarget(mechanism).property(), { seed: DEFAULT_SEED, numRuns: 300 }) as fc.RunDetails<unknown>;
+    const details = fc.check(serverTarget(mechanism).property(), {
+      seed: DEFAULT_SEED,
+      numRuns: 300,
+    }) as fc.RunDetails<unknown>;
     expect(details.failed, `the property missed the planted bug in ${mechanism.name}`).to.equal(true);
     expect((details.errorInstance as Error).message).to.match(pattern);
   };
 
   it('an untyped crash on some input', () => {
-    failsWith({
-      ...base,
-      name: 'X-CRASHY',
-      *server(_options, initial) {
-        const message = initial ?? (yield* challenge(EMPTY));
-        if (message.includes(0x2c)) throw new TypeError('planted crash');
-        throw new MalformedMessageError('refused', { party: 'client' });
+    failsWith(
+      {
+        ...base,
+        name: 'X-CRASHY',
+        *server(_options, initial) {
+          const message = initial ?? (yield* challenge(EMPTY));
+          if (message.includes(0x2c)) throw new TypeError('planted crash');
+          throw new MalformedMessageError('refused', { party: 'client' });
+        },
       },
-    }, /untyped error TypeError: planted crash/);
+      /untyped error TypeError: planted crash/,
+    );
   });
 
   it('a success without the credential', () => {
-    failsWith({
-      ...base,
-      name: 'X-LAX',
-      *server(_options, initial) {
-        const message = initial ?? (yield* challenge(EMPTY));
-        if (message.length < 3) throw new MalformedMessageError('too short', { party: 'client' });
-        return { mechanism: 'X-LAX', authcid: 'user', authzid: 'user' };
+    failsWith(
+      {
+        ...base,
+        name: 'X-LAX',
+        *server(_options, initial) {
+          const message = initial ?? (yield* challenge(EMPTY));
+          if (message.length < 3) throw new MalformedMessageError('too short', { party: 'client' });
+          return { mechanism: 'X-LAX', authcid: 'user', authzid: 'user' };
+        },
       },
-    }, /authenticated "user" without its credential/);
+      /authenticated "user" without its credential/,
+    );
   });
 
   it('an error message that echoes the peer', () => {
-    failsWith({
-      ...base,
-      name: 'X-ECHO',
-      *server(_options, initial) {
-        const message = initial ?? (yield* challenge(EMPTY));
-        throw new MalformedMessageError(`bad message ${Buffer.from(message).toString('latin1')}`, { party: 'client' });
+    failsWith(
+      {
+        ...base,
+        name: 'X-ECHO',
+        *server(_options, initial) {
+          const message = initial ?? (yield* challenge(EMPTY));
+          throw new MalformedMessageError(`bad message ${Buffer.from(message).toString('latin1')}`, {
+            party: 'client',
+          });
+        },
       },
-    }, /echoes the peer's bytes/);
+      /echoes the peer's bytes/,
+    );
   });
 
   it('a UsageError for peer input', () => {
-    failsWith({
-      ...base,
-      name: 'X-BLAME',
-      *server(_options, initial) {
-        yield* challenge(initial ?? EMPTY);
-        throw new UsageError('blames the host');
+    failsWith(
+      {
+        ...base,
+        name: 'X-BLAME',
+        *server(_options, initial) {
+          yield* challenge(initial ?? EMPTY);
+          throw new UsageError('blames the host');
+        },
       },
-    }, /UsageError/);
+      /UsageError/,
+    );
   });
 });

@@ -79,7 +79,10 @@ function lookup(authcid: string): Identity | undefined {
 }
 
 /** Channel-binding data both ends of a -PLUS exchange agree on. */
-const BINDING = staticChannelBinding({ 'tls-exporter': new Uint8Array(32).fill(7), 'tls-server-end-point': new Uint8Array(32).fill(9) });
+const BINDING = staticChannelBinding({
+  'tls-exporter': new Uint8Array(32).fill(7),
+  'tls-server-end-point': new Uint8Array(32).fill(9),
+});
 
 /** Server settings the fuzzers vary: they change which paths a mechanism takes. */
 export interface ServerVariant {
@@ -100,7 +103,8 @@ export function serverOptions(variant: ServerVariant): ServerOptions {
     lookup,
     // Proxy authorization is always refused: a success must be for the authenticated user itself.
     authorize: () => false,
-    validateToken: ({ token }) => (token === SECRET ? { authcid: ALICE } : { error: { status: 'invalid_token', scope: 'mail' } }),
+    validateToken: ({ token }) =>
+      token === SECRET ? { authcid: ALICE } : { error: { status: 'invalid_token', scope: 'mail' } },
     // The realm of the RFC 2831 and RFC 5034 DIGEST-MD5 examples, so their responses get past the realm check.
     hostname: 'elwood.innosoft.com',
     // In-flight clients connect to 'localhost' (clientOptions): DIGEST-MD5's digest-uri must name this server.
@@ -133,7 +137,8 @@ function sessionOptions(mechanism: string): SessionOptions {
 }
 
 function describeError(error: unknown): string {
-  if (error instanceof Error) return `${error.name}: ${error.message}\n${(error.stack ?? '').split('\n').slice(1, 6).join('\n')}`;
+  if (error instanceof Error)
+    return `${error.name}: ${error.message}\n${(error.stack ?? '').split('\n').slice(1, 6).join('\n')}`;
   return inspect(error);
 }
 
@@ -142,10 +147,17 @@ function describeError(error: unknown): string {
  * (USAGE: the configuration is complete, so only the peer's bytes changed), and must not echo
  * the peer's bytes ({@link CANARY}).
  */
-export function checkThrown(error: unknown, where: string, options: { readonly canary?: boolean; readonly usage?: boolean; readonly note?: boolean } = {}): void {
+export function checkThrown(
+  error: unknown,
+  where: string,
+  options: { readonly canary?: boolean; readonly usage?: boolean; readonly note?: boolean } = {},
+): void {
   if (error instanceof FuzzViolation) throw error;
   if (!isSaslError(error)) throw new FuzzViolation(`${where}: untyped error ${describeError(error)}`, { cause: error });
-  if (options.usage !== true && error.code === 'USAGE') throw new FuzzViolation(`${where}: peer input produced a UsageError (blames the host): ${error.message}`, { cause: error });
+  if (options.usage !== true && error.code === 'USAGE')
+    throw new FuzzViolation(`${where}: peer input produced a UsageError (blames the host): ${error.message}`, {
+      cause: error,
+    });
   // The message only: the rest of a stack is code locations, and formatting it (source maps) costs more than the case.
   if (options.canary !== false && error.message.includes(CANARY)) {
     throw new FuzzViolation(`${where}: the error message echoes the peer's bytes: ${error.message}`, { cause: error });
@@ -163,7 +175,10 @@ export function checkSuccess(outcome: Authenticated, where: string, knewCredenti
   if (!credentialFree(outcome) && !(knewCredential && ACCOUNTS.includes(outcome.authcid))) {
     throw new FuzzViolation(`${where}: authenticated ${JSON.stringify(outcome.authcid)} without its credential`);
   }
-  if (outcome.authzid !== outcome.authcid) throw new FuzzViolation(`${where}: authorized ${JSON.stringify(outcome.authzid)} although the policy refuses every proxy authorization`);
+  if (outcome.authzid !== outcome.authcid)
+    throw new FuzzViolation(
+      `${where}: authorized ${JSON.stringify(outcome.authzid)} although the policy refuses every proxy authorization`,
+    );
 }
 
 /** Most responses a server gets before it must have finished: the round limit, plus slack. */
@@ -184,11 +199,18 @@ export interface ServerScript {
 export function runServerScript(mechanism: ServerMechanism, script: ServerScript): void {
   const where = `${mechanism.name} server`;
   try {
-    const session = new SyncServerSession(mechanism.server(serverOptions(script.variant), script.initial), sessionOptions(mechanism.name));
+    const session = new SyncServerSession(
+      mechanism.server(serverOptions(script.variant), script.initial),
+      sessionOptions(mechanism.name),
+    );
     let step = session.start();
     for (let i = 0; !step.done; i++) {
-      if (i >= MAX_STEPS) throw new FuzzViolation(`${where}: still running after ${MAX_STEPS} responses (no round bound)`);
-      const response = script.responses.length === 0 ? new Uint8Array(0) : (script.responses[i % script.responses.length] as Uint8Array);
+      if (i >= MAX_STEPS)
+        throw new FuzzViolation(`${where}: still running after ${MAX_STEPS} responses (no round bound)`);
+      const response =
+        script.responses.length === 0
+          ? new Uint8Array(0)
+          : (script.responses[i % script.responses.length] as Uint8Array);
       step = session.respond(response);
     }
     checkSuccess(step.outcome, where, false);
@@ -211,7 +233,10 @@ export interface ClientScript {
 }
 
 function clientSession(mechanism: ClientMechanism, authcid: string): SyncClientSession {
-  return new SyncClientSession(mechanism.client(new ClientCredentials(authcid, SECRET), clientOptions(mechanism.name)), sessionOptions(mechanism.name));
+  return new SyncClientSession(
+    mechanism.client(new ClientCredentials(authcid, SECRET), clientOptions(mechanism.name)),
+    sessionOptions(mechanism.name),
+  );
 }
 
 /**
@@ -225,7 +250,10 @@ export function runClientScript(mechanism: ClientMechanism, script: ClientScript
     session = clientSession(mechanism, ALICE);
     session.start(script.canSendInitial);
   } catch (error) {
-    throw new FuzzViolation(`${where}: failed before any server input (fuzz configuration incomplete?): ${describeError(error)}`, { cause: error });
+    throw new FuzzViolation(
+      `${where}: failed before any server input (fuzz configuration incomplete?): ${describeError(error)}`,
+      { cause: error },
+    );
   }
   try {
     for (const event of script.events) {
@@ -234,7 +262,8 @@ export function runClientScript(mechanism: ClientMechanism, script: ClientScript
       else if (event.kind === 'failure') session.failure();
       else {
         const outcome = session.success(event.data);
-        if (outcome.serverVerified) throw new FuzzViolation(`${where}: reported a verified server from forged server messages`);
+        if (outcome.serverVerified)
+          throw new FuzzViolation(`${where}: reported a verified server from forged server messages`);
         noteOutcome('success');
         return;
       }
@@ -276,21 +305,30 @@ export function runInFlight(mechanism: Mechanism, plan: InFlightPlan, pool: read
     try {
       return clientSession(mechanism, plan.account);
     } catch (error) {
-      throw new FuzzViolation(`${mechanism.name} client: failed to start (fuzz configuration incomplete?): ${describeError(error)}`, { cause: error });
+      throw new FuzzViolation(
+        `${mechanism.name} client: failed to start (fuzz configuration incomplete?): ${describeError(error)}`,
+        { cause: error },
+      );
     }
   })();
   let initial: Uint8Array | undefined;
   try {
     initial = client.start(true);
   } catch (error) {
-    throw new FuzzViolation(`${mechanism.name} client: failed before any server input: ${describeError(error)}`, { cause: error });
+    throw new FuzzViolation(`${mechanism.name} client: failed before any server input: ${describeError(error)}`, {
+      cause: error,
+    });
   }
   let where = `${mechanism.name} server`;
   try {
-    const server = new SyncServerSession(mechanism.server(serverOptions(plan.variant), initial === undefined ? undefined : wire(initial)), sessionOptions(mechanism.name));
+    const server = new SyncServerSession(
+      mechanism.server(serverOptions(plan.variant), initial === undefined ? undefined : wire(initial)),
+      sessionOptions(mechanism.name),
+    );
     let step = server.start();
     for (let i = 0; !step.done; i++) {
-      if (i >= MAX_STEPS) throw new FuzzViolation(`${where}: still running after ${MAX_STEPS} responses (no round bound)`);
+      if (i >= MAX_STEPS)
+        throw new FuzzViolation(`${where}: still running after ${MAX_STEPS} responses (no round bound)`);
       where = `${mechanism.name} client`;
       const response = client.challenge(wire(step.challenge));
       where = `${mechanism.name} server`;

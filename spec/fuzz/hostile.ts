@@ -96,7 +96,14 @@ export function buildFlood(f: Flood): string {
 }
 
 /** Caps raised far past the flood, so that the namespace work itself is measured; or the defaults. */
-const RAISED = { maxElementBytes: 1 << 22, maxAttributes: 1 << 16, maxNamespaceDeclarations: 1 << 16, maxElements: 1 << 16, maxTotalAttributes: 1 << 16, maxReferences: 1 << 16 };
+const RAISED = {
+  maxElementBytes: 1 << 22,
+  maxAttributes: 1 << 16,
+  maxNamespaceDeclarations: 1 << 16,
+  maxElements: 1 << 16,
+  maxTotalAttributes: 1 << 16,
+  maxReferences: 1 << 16,
+};
 
 /**
  * Most parser work a character may cost with the caps raised: a prefixed empty element
@@ -107,7 +114,12 @@ const RAISED = { maxElementBytes: 1 << 22, maxAttributes: 1 << 16, maxNamespaceD
 const MAX_RAISED_WORK_PER_CHAR = 16;
 
 /** The parser work for one element, whatever its outcome (a typed error is checked). */
-function parseWork(xml: string, from: 'client' | 'server', options: Parameters<typeof parseXmppSaslElement>[2], where = 'parseXmppSaslElement'): number {
+function parseWork(
+  xml: string,
+  from: 'client' | 'server',
+  options: Parameters<typeof parseXmppSaslElement>[2],
+  where = 'parseXmppSaslElement',
+): number {
   const before = xmlWork.units;
   try {
     parseXmppSaslElement(xml, from, options);
@@ -123,7 +135,10 @@ function plainWork(length: number): number {
   const open = `<auth xmlns='${XMPP_SASL_NS}' mechanism='PLAIN'>`;
   const before = xmlWork.units;
   const size = Math.min(length, DEFAULT_XMPP_MAX_ELEMENT_BYTES);
-  parseXmppSaslElement(`${open}${'QUFB'.repeat(Math.max(1, Math.floor((size - open.length - 7) / 4)))}</auth>`, 'client');
+  parseXmppSaslElement(
+    `${open}${'QUFB'.repeat(Math.max(1, Math.floor((size - open.length - 7) / 4)))}</auth>`,
+    'client',
+  );
   return xmlWork.units - before;
 }
 
@@ -134,20 +149,36 @@ async function expectServerRefuses(xml: string, parse: Parameters<typeof parseXm
     yield await Promise.resolve(xml);
   })();
   try {
-    await xmppServerAuth({ auth: FLOOD_AUTH, options: FLOOD_OPTIONS, elements, write: (element) => { written.push(element); }, ...(parse === undefined ? {} : { parse }) });
+    await xmppServerAuth({
+      auth: FLOOD_AUTH,
+      options: FLOOD_OPTIONS,
+      elements,
+      write: (element) => {
+        written.push(element);
+      },
+      ...(parse === undefined ? {} : { parse }),
+    });
     throw new FuzzViolation('xmppServerAuth authenticated a hostile element');
   } catch (error) {
     checkThrown(error, 'xmppServerAuth', { canary: false, note: false });
   }
   const reply = written[0];
-  if (reply === undefined || parseXmppSaslElement(reply, 'server').kind !== 'failure') throw new FuzzViolation(`xmppServerAuth answered a hostile element with ${String(reply)}`);
+  if (reply === undefined || parseXmppSaslElement(reply, 'server').kind !== 'failure')
+    throw new FuzzViolation(`xmppServerAuth answered a hostile element with ${String(reply)}`);
 }
 
 const FLOOD_AUTH = SASLAuth.defaults();
-const FLOOD_OPTIONS = { lookup: (name: string) => (name === 'alice' ? new ClearIdentity('alice', 'alice-pass') : undefined) };
+const FLOOD_OPTIONS = {
+  lookup: (name: string) => (name === 'alice' ? new ClearIdentity('alice', 'alice-pass') : undefined),
+};
 
 function floodTarget(): FuzzTarget {
-  const plan = fc.record({ flood: floodArb(1200), raised: fc.boolean(), from: fc.constantFrom<'client' | 'server'>('client', 'server'), server: fc.nat({ max: 3 }) });
+  const plan = fc.record({
+    flood: floodArb(1200),
+    raised: fc.boolean(),
+    from: fc.constantFrom<'client' | 'server'>('client', 'server'),
+    server: fc.nat({ max: 3 }),
+  });
   return {
     name: 'hostile XMPP namespace flood',
     group: 'reader',
@@ -157,10 +188,14 @@ function floodTarget(): FuzzTarget {
         const xml = buildFlood(flood);
         const work = parseWork(xml, from, raised ? RAISED : {});
         if (raised) {
-          if (work > MAX_RAISED_WORK_PER_CHAR * xml.length + 200) throw new FuzzViolation(`with the caps raised, parsing cost ${work} units for ${xml.length} characters`);
+          if (work > MAX_RAISED_WORK_PER_CHAR * xml.length + 200)
+            throw new FuzzViolation(`with the caps raised, parsing cost ${work} units for ${xml.length} characters`);
         } else {
           const bound = 3 * plainWork(Math.max(xml.length, 10000));
-          if (work > bound) throw new FuzzViolation(`at the default caps, parsing cost ${work} units for ${xml.length} characters, over 3x a plain <auth> (${bound / 3})`);
+          if (work > bound)
+            throw new FuzzViolation(
+              `at the default caps, parsing cost ${work} units for ${xml.length} characters, over 3x a plain <auth> (${bound / 3})`,
+            );
         }
         // The server answers any flood with a <failure> and a typed error, never a success.
         if (server === 0) await expectServerRefuses(xml, raised ? RAISED : undefined);
@@ -221,7 +256,8 @@ export function buildDense(d: Dense): string {
   const name = d.prefixed ? 'r:c' : 'c';
   let attributes = '';
   for (let i = 0; i < d.childDeclarations; i++) attributes += ` xmlns:c${i}=''`;
-  for (let i = 0; i < d.childAttributes; i++) attributes += ` a${i}='${d.reference.repeat(d.valueReferences).replace(/'/g, '&apos;')}'`;
+  for (let i = 0; i < d.childAttributes; i++)
+    attributes += ` a${i}='${d.reference.repeat(d.valueReferences).replace(/'/g, '&apos;')}'`;
   const text = d.reference.repeat(d.textReferences);
   const child = d.endTags || text !== '' ? `<${name}${attributes}>${text}</${name}>` : `<${name}${attributes}/>`;
   for (let i = 0; i < d.children; i++) parts.push(d.between, child);
@@ -243,7 +279,10 @@ function denseTarget(): FuzzTarget {
         const work = parseWork(xml, 'client', {});
         // A plain <auth> costs one unit a character; below 10 KB, what the caps let through is compared with 10 KB of it.
         const bound = 3 * plainWork(Math.max(xml.length, 10000));
-        if (work > bound) throw new FuzzViolation(`at the default caps, parsing cost ${work} units for ${xml.length} characters, over 3x a plain <auth> (${bound / 3})`);
+        if (work > bound)
+          throw new FuzzViolation(
+            `at the default caps, parsing cost ${work} units for ${xml.length} characters, over 3x a plain <auth> (${bound / 3})`,
+          );
         // With markup the server refuses it; an <auth> of base64 alone may be a real attempt.
         if (server === 0 && dense.children + dense.levels > 0) await expectServerRefuses(xml, undefined);
       }),
@@ -258,7 +297,10 @@ type Delivery = 'whole' | 'bytes' | readonly number[];
 
 function deliver(bytes: Uint8Array, how: Delivery): Uint8Array[] {
   if (how === 'whole') return [bytes];
-  const points = how === 'bytes' ? Array.from({ length: bytes.length }, (_, i) => i + 1) : [...new Set(how.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+  const points =
+    how === 'bytes'
+      ? Array.from({ length: bytes.length }, (_, i) => i + 1)
+      : [...new Set(how.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
   const out: Uint8Array[] = [];
   let start = 0;
   for (const point of [...points, bytes.length]) {
@@ -294,12 +336,22 @@ const MAX_WORK_PER_BYTE = 8;
  * the stream's length, whichever is more) plus `slack`, and no delivery's work more than
  * {@link MAX_WORK_PER_BYTE} units a byte (one chunk of many short lines must be linear too).
  */
-async function checkChunking(where: string, bytes: Uint8Array, cuts: readonly number[], read: (chunks: Uint8Array[]) => Promise<Outcome>, factor = 3, slack = 64): Promise<void> {
+async function checkChunking(
+  where: string,
+  bytes: Uint8Array,
+  cuts: readonly number[],
+  read: (chunks: Uint8Array[]) => Promise<Outcome>,
+  factor = 3,
+  slack = 64,
+): Promise<void> {
   const run = async (how: Delivery): Promise<{ outcome: Outcome; work: number }> => {
     const before = readerWork.units;
     const outcome = await read(deliver(bytes, how));
     const work = readerWork.units - before;
-    if (work > MAX_WORK_PER_BYTE * bytes.length + slack) throw new FuzzViolation(`${where}: ${work} units of work for ${bytes.length} bytes in ${how === 'whole' ? 'one chunk' : 'cut chunks'}`);
+    if (work > MAX_WORK_PER_BYTE * bytes.length + slack)
+      throw new FuzzViolation(
+        `${where}: ${work} units of work for ${bytes.length} bytes in ${how === 'whole' ? 'one chunk' : 'cut chunks'}`,
+      );
     return { outcome, work };
   };
   const whole = await run('whole');
@@ -308,9 +360,15 @@ async function checkChunking(where: string, bytes: Uint8Array, cuts: readonly nu
   for (const how of ['bytes', cuts] as const) {
     const cut = await run(how);
     const label = how === 'bytes' ? 'a byte at a time' : `cut at ${fc.stringify(how)}`;
-    if (JSON.stringify(cut.outcome) !== expected) throw new FuzzViolation(`${where}: delivered ${label}, the outcome ${JSON.stringify(cut.outcome).slice(0, 400)} differs from one chunk's ${expected.slice(0, 400)}`);
+    if (JSON.stringify(cut.outcome) !== expected)
+      throw new FuzzViolation(
+        `${where}: delivered ${label}, the outcome ${JSON.stringify(cut.outcome).slice(0, 400)} differs from one chunk's ${expected.slice(0, 400)}`,
+      );
     const bound = factor * Math.max(whole.work, bytes.length) + slack;
-    if (cut.work > bound) throw new FuzzViolation(`${where}: delivered ${label}, ${cut.work} units of work for ${bytes.length} bytes (one chunk: ${whole.work})`);
+    if (cut.work > bound)
+      throw new FuzzViolation(
+        `${where}: delivered ${label}, ${cut.work} units of work for ${bytes.length} bytes (one chunk: ${whole.work})`,
+      );
   }
 }
 
@@ -325,7 +383,9 @@ function xmppStreamArb(): fc.Arbitrary<string> {
     { weight: 3, arbitrary: textArb(XMPP_ELEMENTS) },
     { weight: 2, arbitrary: floodArb(150).map(buildFlood) },
   );
-  return fc.array(fc.tuple(element, fc.constantFrom('', ' ', '\n', '\r\n\t ')), { maxLength: 4 }).map((list) => list.map(([e, space]) => e + space).join(''));
+  return fc
+    .array(fc.tuple(element, fc.constantFrom('', ' ', '\n', '\r\n\t ')), { maxLength: 4 })
+    .map((list) => list.map(([e, space]) => e + space).join(''));
 }
 
 function xmppChunkTarget(): FuzzTarget {
@@ -340,7 +400,8 @@ function xmppChunkTarget(): FuzzTarget {
         await checkChunking('xmppElements', Buffer.from(text, 'utf8'), cuts, async (chunks) => {
           const read: string[] = [];
           try {
-            for await (const element of xmppElements(items(chunks), max === undefined ? {} : { maxElementBytes: max })) read.push(element);
+            for await (const element of xmppElements(items(chunks), max === undefined ? {} : { maxElementBytes: max }))
+              read.push(element);
             return { read, end: 'end' };
           } catch (error) {
             return { read, end: endOf(error, 'xmppElements') };
@@ -354,8 +415,15 @@ function xmppChunkTarget(): FuzzTarget {
 function pgStreamArb(): fc.Arbitrary<Uint8Array> {
   const streams = byteStreams('postgresql');
   const seeds = [...streams.client, ...streams.server];
-  const built = fc.tuple(fc.constantFrom('p', 'R', 'E', 'S', 'Z'), fc.oneof({ weight: 4, arbitrary: fc.nat({ max: 64 }) }, { weight: 1, arbitrary: fc.nat({ max: 20000 }) })).map(([type, length]) => buildPgMessage(type, new Uint8Array(length).fill(0x41)));
-  const startup = fc.nat({ max: 12000 }).map((length) => buildPgStartupMessage({ user: 'alice', application_name: 'x'.repeat(length) }));
+  const built = fc
+    .tuple(
+      fc.constantFrom('p', 'R', 'E', 'S', 'Z'),
+      fc.oneof({ weight: 4, arbitrary: fc.nat({ max: 64 }) }, { weight: 1, arbitrary: fc.nat({ max: 20000 }) }),
+    )
+    .map(([type, length]) => buildPgMessage(type, new Uint8Array(length).fill(0x41)));
+  const startup = fc
+    .nat({ max: 12000 })
+    .map((length) => buildPgStartupMessage({ user: 'alice', application_name: 'x'.repeat(length) }));
   const piece = fc.oneof(
     { weight: 3, arbitrary: seeds.length > 0 ? messageArb(seeds) : messageArb(BYTE_POOL) },
     { weight: 3, arbitrary: built },
@@ -379,7 +447,10 @@ function pgChunkTarget(): FuzzTarget {
     property: () =>
       fc.asyncProperty(plan, async ({ bytes, reads, max, cuts }) => {
         await checkChunking('PgMessageReader', bytes, cuts, async (chunks) => {
-          const reader = new PgMessageReader(items(chunks), max === undefined ? { peer: 'client' } : { peer: 'client', maxMessageBytes: max });
+          const reader = new PgMessageReader(
+            items(chunks),
+            max === undefined ? { peer: 'client' } : { peer: 'client', maxMessageBytes: max },
+          );
           const read: unknown[] = [];
           try {
             for (const method of reads) {
@@ -405,9 +476,24 @@ function pgChunkTarget(): FuzzTarget {
 function lineStreamArb(): fc.Arbitrary<Uint8Array> {
   const lines = [...TEXT_POOL.slice(0, 200), ...LINE_GROUPS.flat()];
   const line = fc.oneof(
-    { weight: 4, arbitrary: fc.tuple(textArb(lines), fc.constantFrom('\r\n', '\n')).map(([text, end]) => Buffer.from(text + end, 'utf8')) },
-    { weight: 1, arbitrary: fc.tuple(fc.nat({ max: 20000 }), fc.boolean()).map(([length, ended]) => Buffer.from(`${'A'.repeat(length)}${ended ? '\r\n' : ''}`)) },
-    { weight: 1, arbitrary: fc.tuple(fc.nat({ max: 3000 }), fc.constantFrom('\r\n', '\n')).map(([length, end]) => Buffer.from(end.repeat(length))) },
+    {
+      weight: 4,
+      arbitrary: fc
+        .tuple(textArb(lines), fc.constantFrom('\r\n', '\n'))
+        .map(([text, end]) => Buffer.from(text + end, 'utf8')),
+    },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(fc.nat({ max: 20000 }), fc.boolean())
+        .map(([length, ended]) => Buffer.from(`${'A'.repeat(length)}${ended ? '\r\n' : ''}`)),
+    },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(fc.nat({ max: 3000 }), fc.constantFrom('\r\n', '\n'))
+        .map(([length, end]) => Buffer.from(end.repeat(length))),
+    },
     { weight: 1, arbitrary: messageArb(BYTE_POOL).map((bytes) => Buffer.from(bytes)) },
   );
   return fc.array(line, { minLength: 1, maxLength: 5 }).map((list) => new Uint8Array(Buffer.concat(list)));
@@ -427,19 +513,33 @@ function lineChunkTarget(): FuzzTarget {
     cost: 40,
     property: () =>
       fc.asyncProperty(plan, async ({ bytes, maxLineLength, encoding, highWaterMark, cuts }) => {
-        await checkChunking('LineReader', bytes, cuts, async (chunks) => {
-          const stream = Readable.from(chunks.map((chunk) => Buffer.from(chunk)), { objectMode: false });
-          const reader = new LineReader(stream, { encoding, highWaterMark, ...(maxLineLength === undefined ? {} : { maxLineLength }) });
-          const read: string[] = [];
-          try {
-            for (let next = await reader.next(); next.done !== true; next = await reader.next()) read.push(next.value);
-            return { read, end: 'end' };
-          } catch (error) {
-            return { read, end: endOf(error, 'LineReader') };
-          } finally {
-            reader.close();
-          }
-        }, 4);
+        await checkChunking(
+          'LineReader',
+          bytes,
+          cuts,
+          async (chunks) => {
+            const stream = Readable.from(
+              chunks.map((chunk) => Buffer.from(chunk)),
+              { objectMode: false },
+            );
+            const reader = new LineReader(stream, {
+              encoding,
+              highWaterMark,
+              ...(maxLineLength === undefined ? {} : { maxLineLength }),
+            });
+            const read: string[] = [];
+            try {
+              for (let next = await reader.next(); next.done !== true; next = await reader.next())
+                read.push(next.value);
+              return { read, end: 'end' };
+            } catch (error) {
+              return { read, end: endOf(error, 'LineReader') };
+            } finally {
+              reader.close();
+            }
+          },
+          4,
+        );
       }),
   };
 }

@@ -16,7 +16,10 @@ const CANARY_BYTES = Buffer.from(CANARY, 'latin1');
 
 // Bytes that sit on grammar boundaries in SASL messages: NUL (PLAIN), 0x01 (OAuth kvsep), ',',
 // '=', '"', '\\', ' ', CR, LF, '<', '>', '&', '*', '+', '/', high and overlong UTF-8 lead bytes.
-const INTERESTING = [0x00, 0x01, 0x09, 0x0a, 0x0d, 0x20, 0x22, 0x26, 0x2a, 0x2b, 0x2c, 0x2f, 0x3a, 0x3c, 0x3d, 0x3e, 0x5c, 0x7f, 0x80, 0xbf, 0xc0, 0xc3, 0xe2, 0xed, 0xf0, 0xf4, 0xf8, 0xff];
+const INTERESTING = [
+  0x00, 0x01, 0x09, 0x0a, 0x0d, 0x20, 0x22, 0x26, 0x2a, 0x2b, 0x2c, 0x2f, 0x3a, 0x3c, 0x3d, 0x3e, 0x5c, 0x7f, 0x80,
+  0xbf, 0xc0, 0xc3, 0xe2, 0xed, 0xf0, 0xf4, 0xf8, 0xff,
+];
 
 /** One mutation step; positions are taken modulo the current length. */
 export type Mutation =
@@ -33,22 +36,37 @@ const position = fc.nat({ max: 4096 });
 
 /** One mutation step; `tokens` are inserted as whole grammar pieces. */
 export function mutationArb(tokens: readonly Uint8Array[]): fc.Arbitrary<Mutation> {
-  const insertData = tokens.length > 0 ? fc.oneof(fc.uint8Array({ maxLength: 8 }), fc.constantFrom(...tokens)) : fc.uint8Array({ maxLength: 8 });
+  const insertData =
+    tokens.length > 0
+      ? fc.oneof(fc.uint8Array({ maxLength: 8 }), fc.constantFrom(...tokens))
+      : fc.uint8Array({ maxLength: 8 });
   return fc.oneof(
     fc.record({ kind: fc.constant('flip' as const), at: position, bit: fc.nat({ max: 7 }) }),
-    fc.record({ kind: fc.constant('set' as const), at: position, byte: fc.oneof(fc.constantFrom(...INTERESTING), fc.nat({ max: 255 })) }),
+    fc.record({
+      kind: fc.constant('set' as const),
+      at: position,
+      byte: fc.oneof(fc.constantFrom(...INTERESTING), fc.nat({ max: 255 })),
+    }),
     fc.record({ kind: fc.constant('insert' as const), at: position, data: insertData }),
     fc.record({ kind: fc.constant('delete' as const), at: position, length: fc.integer({ min: 1, max: 16 }) }),
     fc.record({ kind: fc.constant('duplicate' as const), at: position, length: fc.integer({ min: 1, max: 32 }) }),
     fc.record({ kind: fc.constant('truncate' as const), at: position }),
     // Long runs of one byte reach field-length and message-size limits.
-    fc.record({ kind: fc.constant('repeat' as const), at: position, count: fc.oneof(fc.integer({ min: 2, max: 64 }), fc.constantFrom(1025, 4097, 17000)) }),
+    fc.record({
+      kind: fc.constant('repeat' as const),
+      at: position,
+      count: fc.oneof(fc.integer({ min: 2, max: 64 }), fc.constantFrom(1025, 4097, 17000)),
+    }),
     fc.record({ kind: fc.constant('splice' as const), at: position, other: fc.nat({ max: 1 << 16 }) }),
   );
 }
 
 /** Applies mutations to a copy of `seed`; `pool` supplies the other message for splices. */
-export function applyMutations(seed: Uint8Array, mutations: readonly Mutation[], pool: readonly Uint8Array[]): Uint8Array {
+export function applyMutations(
+  seed: Uint8Array,
+  mutations: readonly Mutation[],
+  pool: readonly Uint8Array[],
+): Uint8Array {
   let data = Buffer.from(seed);
   for (const m of mutations) {
     const at = data.length === 0 ? 0 : m.at % (data.length + 1);
@@ -78,7 +96,8 @@ export function applyMutations(seed: Uint8Array, mutations: readonly Mutation[],
       }
       case 'splice': {
         const other = pool.length === 0 ? undefined : pool[m.other % pool.length];
-        if (other !== undefined) data = Buffer.concat([data.subarray(0, at), other.subarray(m.other % (other.length + 1))]);
+        if (other !== undefined)
+          data = Buffer.concat([data.subarray(0, at), other.subarray(m.other % (other.length + 1))]);
         break;
       }
     }
@@ -117,15 +136,24 @@ export function tokenize(seeds: readonly Uint8Array[]): Uint8Array[] {
 export function messageArb(seeds: readonly Uint8Array[], maxRandom = 96): fc.Arbitrary<Uint8Array> {
   const tokens = tokenize(seeds);
   // Long inputs repeat a short random pattern: generating every byte of 20 kB would dominate the run time.
-  const long = fc.tuple(fc.uint8Array({ minLength: 1, maxLength: 16 }), fc.integer({ min: maxRandom, max: 20000 })).map(([pattern, length]) => {
-    const out = new Uint8Array(length);
-    for (let i = 0; i < length; i++) out[i] = pattern[i % pattern.length] as number;
-    return out;
-  });
-  const random = fc.oneof({ weight: 4, arbitrary: fc.uint8Array({ maxLength: maxRandom }) }, { weight: 1, arbitrary: long });
-  const soup = fc.array(fc.oneof(fc.constantFrom(...tokens), fc.uint8Array({ maxLength: 4 })), { maxLength: 24 }).map((parts) => new Uint8Array(Buffer.concat(parts)));
+  const long = fc
+    .tuple(fc.uint8Array({ minLength: 1, maxLength: 16 }), fc.integer({ min: maxRandom, max: 20000 }))
+    .map(([pattern, length]) => {
+      const out = new Uint8Array(length);
+      for (let i = 0; i < length; i++) out[i] = pattern[i % pattern.length] as number;
+      return out;
+    });
+  const random = fc.oneof(
+    { weight: 4, arbitrary: fc.uint8Array({ maxLength: maxRandom }) },
+    { weight: 1, arbitrary: long },
+  );
+  const soup = fc
+    .array(fc.oneof(fc.constantFrom(...tokens), fc.uint8Array({ maxLength: 4 })), { maxLength: 24 })
+    .map((parts) => new Uint8Array(Buffer.concat(parts)));
   if (seeds.length === 0) return fc.oneof({ weight: 2, arbitrary: random }, { weight: 1, arbitrary: soup });
-  const mutated = fc.tuple(fc.nat({ max: seeds.length - 1 }), fc.array(mutationArb(tokens), { minLength: 1, maxLength: 4 })).map(([i, ops]) => applyMutations(seeds[i] as Uint8Array, ops, seeds));
+  const mutated = fc
+    .tuple(fc.nat({ max: seeds.length - 1 }), fc.array(mutationArb(tokens), { minLength: 1, maxLength: 4 }))
+    .map(([i, ops]) => applyMutations(seeds[i] as Uint8Array, ops, seeds));
   return fc.oneof(
     { weight: 2, arbitrary: random },
     { weight: 5, arbitrary: mutated },
@@ -149,17 +177,25 @@ export function textArb(seeds: readonly string[], maxRandom = 96): fc.Arbitrary<
 }
 
 /** A plain random string for non-peer parameters (never contains {@link CANARY}). */
-export const localText: fc.Arbitrary<string> = fc.string({ maxLength: 24, unit: 'grapheme-ascii' }).filter((text) => !text.includes(CANARY));
+export const localText: fc.Arbitrary<string> = fc
+  .string({ maxLength: 24, unit: 'grapheme-ascii' })
+  .filter((text) => !text.includes(CANARY));
 
 /**
  * A vector's messages in order with some of them mutated: keeps an exchange coherent long
  * enough to reach its later steps (SCRAM's proof, OAuth's error round).
  */
-export function sequenceArb(sequences: readonly (readonly Uint8Array[])[], pool: readonly Uint8Array[]): fc.Arbitrary<Uint8Array[]> {
+export function sequenceArb(
+  sequences: readonly (readonly Uint8Array[])[],
+  pool: readonly Uint8Array[],
+): fc.Arbitrary<Uint8Array[]> {
   if (sequences.length === 0) return fc.constant([]);
   const longest = Math.max(...sequences.map((seq) => seq.length));
   const tokens = tokenize(pool);
-  const edit = fc.oneof({ weight: 3, arbitrary: fc.constant(undefined) }, { weight: 2, arbitrary: fc.array(mutationArb(tokens), { minLength: 1, maxLength: 3 }) });
+  const edit = fc.oneof(
+    { weight: 3, arbitrary: fc.constant(undefined) },
+    { weight: 2, arbitrary: fc.array(mutationArb(tokens), { minLength: 1, maxLength: 3 }) },
+  );
   const edits = fc.array(edit, { minLength: longest, maxLength: longest });
   return fc.tuple(fc.nat({ max: sequences.length - 1 }), edits).map(([i, perMessage]) =>
     (sequences[i] as readonly Uint8Array[]).map((message, k) => {

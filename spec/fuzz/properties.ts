@@ -25,7 +25,18 @@ import {
   type ServerMechanism,
 } from '../../lib/index.js';
 import * as lib from '../../lib/index.js';
-import { type Declaration, Fresh, LOCAL, type Sources, Unbuildable, allowConstruction, argumentArbitraries, declarationOf, materialize, requiredProperties } from './discover.js';
+import {
+  type Declaration,
+  Fresh,
+  LOCAL,
+  type Sources,
+  Unbuildable,
+  allowConstruction,
+  argumentArbitraries,
+  declarationOf,
+  materialize,
+  requiredProperties,
+} from './discover.js';
 import {
   ACCOUNTS,
   ALICE,
@@ -49,7 +60,18 @@ import { hostileTargets } from './hostile.js';
 import { ircTargets } from './irc.js';
 import { ldapTargets } from './ldap.js';
 import { messageArb, mutationArb, sequenceArb, textArb, tokenize } from './mutate.js';
-import { ALL_PROTOCOLS, BYTE_POOL, LINE_GROUPS, SCRAM_NONCE_SUFFIXES, STORED_SECRETS, TEXT_POOL, byteStreams, mechanismSeeds, scramExchange, transcripts } from './seeds.js';
+import {
+  ALL_PROTOCOLS,
+  BYTE_POOL,
+  LINE_GROUPS,
+  SCRAM_NONCE_SUFFIXES,
+  STORED_SECRETS,
+  TEXT_POOL,
+  byteStreams,
+  mechanismSeeds,
+  scramExchange,
+  transcripts,
+} from './seeds.js';
 
 /** One fuzz target: a named property over generated inputs. */
 export interface FuzzTarget {
@@ -64,12 +86,20 @@ export interface FuzzTarget {
 
 const variantArb: fc.Arbitrary<ServerVariant> = fc.record({
   scramSendErrors: fc.boolean(),
-  maxFieldBytes: fc.oneof({ weight: 5, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.constantFrom(4, 16, 64) }),
-  scramNonce: fc.oneof({ weight: 1, arbitrary: fc.constant(undefined) }, { weight: 2, arbitrary: fc.constantFrom(...SCRAM_NONCE_SUFFIXES) }),
+  maxFieldBytes: fc.oneof(
+    { weight: 5, arbitrary: fc.constant(undefined) },
+    { weight: 1, arbitrary: fc.constantFrom(4, 16, 64) },
+  ),
+  scramNonce: fc.oneof(
+    { weight: 1, arbitrary: fc.constant(undefined) },
+    { weight: 2, arbitrary: fc.constantFrom(...SCRAM_NONCE_SUFFIXES) },
+  ),
 });
 
 function isBoth(m: ServerMechanism | ClientMechanism): m is Mechanism {
-  return typeof (m as Partial<Mechanism>).server === 'function' && typeof (m as Partial<Mechanism>).client === 'function';
+  return (
+    typeof (m as Partial<Mechanism>).server === 'function' && typeof (m as Partial<Mechanism>).client === 'function'
+  );
 }
 
 // Measured CPU per case relative to a parser call (about 70 us): SCRAM runs HMACs and, when a
@@ -99,9 +129,13 @@ export function serverTarget(mechanism: ServerMechanism): FuzzTarget {
   });
   // A vector's client messages in order, some mutated: the initial response first when the
   // mechanism is client-first.
-  const coherent: fc.Arbitrary<ServerScript> = fc.tuple(sequenceArb(seeds.clientSequences, seeds.client), variantArb).map(([messages, variant]) =>
-    mechanism.clientFirst ? { initial: messages[0], responses: messages.slice(1), variant } : { initial: undefined, responses: messages, variant },
-  );
+  const coherent: fc.Arbitrary<ServerScript> = fc
+    .tuple(sequenceArb(seeds.clientSequences, seeds.client), variantArb)
+    .map(([messages, variant]) =>
+      mechanism.clientFirst
+        ? { initial: messages[0], responses: messages.slice(1), variant }
+        : { initial: undefined, responses: messages, variant },
+    );
   const script = seeds.clientSequences.length === 0 ? random : fc.oneof(random, coherent);
   return {
     name: `server ${mechanism.name}`,
@@ -123,17 +157,35 @@ function mechanismTargets(): FuzzTarget[] {
     const message = messageArb(seeds.server);
     const event: fc.Arbitrary<ServerEvent> = fc.oneof(
       { weight: 6, arbitrary: message.map((data) => ({ kind: 'challenge' as const, data })) },
-      { weight: 2, arbitrary: fc.option(message, { nil: undefined }).map((data) => ({ kind: 'success' as const, data })) },
+      {
+        weight: 2,
+        arbitrary: fc.option(message, { nil: undefined }).map((data) => ({ kind: 'success' as const, data })),
+      },
       { weight: 1, arbitrary: fc.constant({ kind: 'failure' as const }) },
     );
-    const random: fc.Arbitrary<ClientScript> = fc.record({ canSendInitial: fc.boolean(), events: fc.array(event, { maxLength: 6 }) });
+    const random: fc.Arbitrary<ClientScript> = fc.record({
+      canSendInitial: fc.boolean(),
+      events: fc.array(event, { maxLength: 6 }),
+    });
     // A vector's server messages in order, some mutated; the last may come with success.
-    const coherent: fc.Arbitrary<ClientScript> = fc.tuple(fc.boolean(), sequenceArb(seeds.serverSequences, seeds.server), fc.boolean()).map(([canSendInitial, messages, lastWithSuccess]) => ({
-      canSendInitial,
-      events: messages.map((data, i): ServerEvent => (lastWithSuccess && i === messages.length - 1 ? { kind: 'success', data } : { kind: 'challenge', data })),
-    }));
+    const coherent: fc.Arbitrary<ClientScript> = fc
+      .tuple(fc.boolean(), sequenceArb(seeds.serverSequences, seeds.server), fc.boolean())
+      .map(([canSendInitial, messages, lastWithSuccess]) => ({
+        canSendInitial,
+        events: messages.map((data, i): ServerEvent =>
+          lastWithSuccess && i === messages.length - 1 ? { kind: 'success', data } : { kind: 'challenge', data },
+        ),
+      }));
     const script = seeds.serverSequences.length === 0 ? random : fc.oneof(random, coherent);
-    targets.push({ name: `client ${mechanism.name}`, group: 'mechanism', cost: mechanismCost(mechanism.name, 'client'), property: () => fc.property(script, (s) => { runClientScript(mechanism, s); }) });
+    targets.push({
+      name: `client ${mechanism.name}`,
+      group: 'mechanism',
+      cost: mechanismCost(mechanism.name, 'client'),
+      property: () =>
+        fc.property(script, (s) => {
+          runClientScript(mechanism, s);
+        }),
+    });
   }
   for (const mechanism of auth.serverMechanisms) {
     if (!isBoth(mechanism)) continue;
@@ -142,12 +194,26 @@ function mechanismTargets(): FuzzTarget[] {
     const tokens = tokenize(pool);
     const plan: fc.Arbitrary<InFlightPlan> = fc.record({
       // Mostly the clear-text account; the hashed and SCRAM-stored ones cost a PBKDF2 per PLAIN login.
-      account: fc.oneof({ weight: 6, arbitrary: fc.constant(ACCOUNTS[0] as string) }, { weight: 2, arbitrary: fc.constantFrom(...ACCOUNTS.slice(1)) }),
+      account: fc.oneof(
+        { weight: 6, arbitrary: fc.constant(ACCOUNTS[0] as string) },
+        { weight: 2, arbitrary: fc.constantFrom(...ACCOUNTS.slice(1)) },
+      ),
       successData: fc.boolean(),
-      tampers: fc.array(fc.record({ at: fc.nat({ max: 6 }), mutations: fc.array(mutationArb(tokens), { minLength: 1, maxLength: 3 }) }), { maxLength: 2 }),
+      tampers: fc.array(
+        fc.record({ at: fc.nat({ max: 6 }), mutations: fc.array(mutationArb(tokens), { minLength: 1, maxLength: 3 }) }),
+        { maxLength: 2 },
+      ),
       variant: variantArb,
     });
-    targets.push({ name: `in-flight ${mechanism.name}`, group: 'mechanism', cost: mechanismCost(mechanism.name, 'in-flight'), property: () => fc.property(plan, (p) => { runInFlight(mechanism, p, pool); }) });
+    targets.push({
+      name: `in-flight ${mechanism.name}`,
+      group: 'mechanism',
+      cost: mechanismCost(mechanism.name, 'in-flight'),
+      property: () =>
+        fc.property(plan, (p) => {
+          runInFlight(mechanism, p, pool);
+        }),
+    });
   }
   return targets;
 }
@@ -156,7 +222,8 @@ function mechanismTargets(): FuzzTarget[] {
 // Parsers
 
 /** Export names that parse or decode outside input. */
-export const PARSER_NAME = /^(?:parse|decode|unescape|read|detect)[A-Z0-9]|^(?:fromBase64|saslprep|trySaslprep|verifyScramServerFinal)$|Elements$/;
+export const PARSER_NAME =
+  /^(?:parse|decode|unescape|read|detect)[A-Z0-9]|^(?:fromBase64|saslprep|trySaslprep|verifyScramServerFinal)$|Elements$/;
 /** Exported classes that parse a stream. */
 export const PARSER_CLASS = /(?:Reader|Parser)$/;
 /** Static methods of exported classes that parse text. */
@@ -186,7 +253,9 @@ const GENERIC_PEER: Sources = peerSources(BYTE_POOL, TEXT_POOL, LINE_GROUPS);
  */
 function peerFor(parser: string): Sources {
   const lower = parser.toLowerCase();
-  const mechanism = SASLAuth.all().serverMechanisms.find((m) => lower.includes((m.name.split('-')[0] ?? '').toLowerCase()));
+  const mechanism = SASLAuth.all().serverMechanisms.find((m) =>
+    lower.includes((m.name.split('-')[0] ?? '').toLowerCase()),
+  );
   if (mechanism === undefined) return GENERIC_PEER;
   const seeds = mechanismSeeds(mechanism.name);
   const own = /server|challenge|error/.test(lower) ? seeds.server : seeds.client;
@@ -230,18 +299,25 @@ function seededArguments(name: string, generic: fc.Arbitrary<unknown[]>): fc.Arb
   if (make === undefined) return generic;
   const tuples = make();
   const first = tuples.map((t) => t[0]);
-  const peer =
-    first[0] instanceof Uint8Array ? messageArb(first as Uint8Array[]) : textArb(first as string[]);
-  const seeded = fc.tuple(peer, fc.constantFrom(...tuples.map((t) => t.slice(1)))).map(([head, rest]) => [head, ...rest]);
+  const peer = first[0] instanceof Uint8Array ? messageArb(first as Uint8Array[]) : textArb(first as string[]);
+  const seeded = fc
+    .tuple(peer, fc.constantFrom(...tuples.map((t) => t.slice(1))))
+    .map(([head, rest]) => [head, ...rest]);
   return fc.oneof({ weight: 1, arbitrary: generic }, { weight: 2, arbitrary: seeded });
 }
 
 /** Consumes what a parser returns: awaits promises, drains iterators (bounded). */
 async function consume(result: unknown): Promise<void> {
   let value = result;
-  if (typeof (value as PromiseLike<unknown> | null)?.then === 'function') value = await (value);
+  if (typeof (value as PromiseLike<unknown> | null)?.then === 'function') value = await value;
   const iterator = value as Partial<AsyncIterator<unknown> & Iterator<unknown>> | null | undefined;
-  const isIterable = typeof value === 'object' && value !== null && (Symbol.asyncIterator in value || Symbol.iterator in value) && !Array.isArray(value) && !(value instanceof Uint8Array) && !(value instanceof Map);
+  const isIterable =
+    typeof value === 'object' &&
+    value !== null &&
+    (Symbol.asyncIterator in value || Symbol.iterator in value) &&
+    !Array.isArray(value) &&
+    !(value instanceof Uint8Array) &&
+    !(value instanceof Map);
   if (isIterable && typeof iterator?.next === 'function') {
     for (let i = 0; i < 100000; i++) {
       const step = await (iterator.next as () => unknown)();
@@ -265,7 +341,11 @@ export interface ParserEntry {
 /** `read*` methods of a parser class instance, in a stable order. */
 function readMethods(instance: object): string[] {
   const names = new Set<string>();
-  for (let proto = Object.getPrototypeOf(instance) as object | null; proto !== null && proto !== Object.prototype; proto = Object.getPrototypeOf(proto) as object | null) {
+  for (
+    let proto = Object.getPrototypeOf(instance) as object | null;
+    proto !== null && proto !== Object.prototype;
+    proto = Object.getPrototypeOf(proto) as object | null
+  ) {
     for (const key of Object.getOwnPropertyNames(proto)) {
       if (/^read/.test(key) && typeof (instance as Record<string, unknown>)[key] === 'function') names.add(key);
     }
@@ -297,13 +377,16 @@ export function discoverParsers(): ParserEntry[] {
   const entries: ParserEntry[] = [];
   // Parser classes can be handed to other parsers (readPostgresReady takes a PgMessageReader).
   for (const [name, value] of Object.entries(lib)) {
-    if (typeof value === 'function' && PARSER_CLASS.test(name)) allowConstruction(name, value as new (...args: unknown[]) => unknown);
+    if (typeof value === 'function' && PARSER_CLASS.test(name))
+      allowConstruction(name, value as new (...args: unknown[]) => unknown);
   }
   for (const [name, value] of Object.entries(lib)) {
     if (typeof value !== 'function') continue;
     const isParserFunction = PARSER_NAME.test(name);
     const isParserClass = PARSER_CLASS.test(name);
-    const staticNames = Object.getOwnPropertyNames(value).filter((key) => PARSER_STATIC.test(key) && typeof (value as unknown as Record<string, unknown>)[key] === 'function');
+    const staticNames = Object.getOwnPropertyNames(value).filter(
+      (key) => PARSER_STATIC.test(key) && typeof (value as unknown as Record<string, unknown>)[key] === 'function',
+    );
     if (!isParserFunction && !isParserClass && staticNames.length === 0) continue;
     const decl = declarationOf(name);
     if (decl === undefined) {
@@ -316,13 +399,18 @@ export function discoverParsers(): ParserEntry[] {
     }
     if (decl.kind === 'class' && isParserClass) {
       const ctor = value as new (...args: unknown[]) => unknown;
-      entries.push({ name: `new ${name}`, params: decl.params, call: (args, reads) => exercise(new ctor(...args), reads) });
+      entries.push({
+        name: `new ${name}`,
+        params: decl.params,
+        call: (args, reads) => exercise(new ctor(...args), reads),
+      });
     }
     if (decl.kind === 'class') {
       for (const key of staticNames) {
         const method = (value as unknown as Record<string, Call>)[key] as Call;
         const params = decl.statics.get(key);
-        if (params === undefined) entries.push({ name: `${name}.${key}`, problem: 'no declaration of the static method' });
+        if (params === undefined)
+          entries.push({ name: `${name}.${key}`, problem: 'no declaration of the static method' });
         else entries.push({ name: `${name}.${key}`, params, call: (args) => method.apply(value, args) });
       }
     }
@@ -341,7 +429,10 @@ function parserTargets(entries: readonly ParserEntry[]): FuzzTarget[] {
       if (error instanceof Unbuildable) continue;
       throw error;
     }
-    const args = fc.tuple(seededArguments(entry.name, generic), fc.array(fc.nat({ max: 15 }), { minLength: 1, maxLength: 6 }));
+    const args = fc.tuple(
+      seededArguments(entry.name, generic),
+      fc.array(fc.nat({ max: 15 }), { minLength: 1, maxLength: 6 }),
+    );
     const call = entry.call;
     targets.push({
       name: `parser ${entry.name}`,
@@ -376,7 +467,8 @@ export function discoveryProblems(): string[] {
       }
     }
   }
-  for (const profile of discoverProfiles()) if (profile.problem !== undefined) problems.push(`${profile.name}: ${profile.problem}`);
+  for (const profile of discoverProfiles())
+    if (profile.problem !== undefined) problems.push(`${profile.name}: ${profile.problem}`);
   return problems;
 }
 
@@ -400,7 +492,22 @@ const AUTH_COMMAND = /^(?:\S+ )?AUTH(?:ENTICATE)? |^(?:\S+ )?AUTH(?:ENTICATE)?$|
 
 // What the fuzzers know how to supply, by argument property name.
 const SERVER_KNOWN = new Set(['command', 'lines', 'elements', 'messages', 'write', 'auth', 'options', 'startup']);
-const CLIENT_KNOWN = new Set(['credentials', 'user', 'password', 'lines', 'elements', 'messages', 'write', 'auth', 'mechanism', 'mechanisms', 'capabilities', 'offered', 'tag', 'client']);
+const CLIENT_KNOWN = new Set([
+  'credentials',
+  'user',
+  'password',
+  'lines',
+  'elements',
+  'messages',
+  'write',
+  'auth',
+  'mechanism',
+  'mechanisms',
+  'capabilities',
+  'offered',
+  'tag',
+  'client',
+]);
 
 /** The protocol a profile speaks, from its name's first word: `smtp`ServerAuth, `manageSieve`..., `postgres`... */
 function protocolOf(name: string): string | undefined {
@@ -420,9 +527,14 @@ function discoverProfiles(): ProfileEntry[] {
     const known = side === 'server' ? SERVER_KNOWN : CLIENT_KNOWN;
     const missing = required.filter((prop) => !known.has(prop));
     const base = { name, side, protocol, required, optional } as const;
-    if (decl === undefined || argType === undefined) entries.push({ ...base, problem: 'no declaration with a typed argument object' });
+    if (decl === undefined || argType === undefined)
+      entries.push({ ...base, problem: 'no declaration with a typed argument object' });
     else if (required.length === 0) entries.push({ ...base, problem: 'its argument type could not be read' });
-    else if (missing.length > 0) entries.push({ ...base, problem: `no generator for the required argument properties ${missing.join(', ')} (add one in spec/fuzz/properties.ts)` });
+    else if (missing.length > 0)
+      entries.push({
+        ...base,
+        problem: `no generator for the required argument properties ${missing.join(', ')} (add one in spec/fuzz/properties.ts)`,
+      });
     else entries.push({ ...base, run: value as (args: Record<string, unknown>) => unknown });
   }
   return entries;
@@ -431,22 +543,43 @@ function discoverProfiles(): ProfileEntry[] {
 function linesArb(groups: readonly (readonly string[])[], pool: readonly string[]): fc.Arbitrary<string[]> {
   const text = textArb(pool.length > 0 ? pool : TEXT_POOL);
   if (groups.length === 0) return fc.array(text, { maxLength: 8 });
-  const mutated = fc.tuple(fc.constantFrom(...groups), fc.array(fc.tuple(fc.nat(), text, fc.constantFrom('replace', 'insert', 'delete')), { maxLength: 3 })).map(([group, edits]) => {
-    const copy = [...group];
-    for (const [i, line, how] of edits) {
-      const at = i % (copy.length + 1);
-      if (how === 'insert' || at === copy.length) copy.splice(at, 0, line);
-      else if (how === 'delete') copy.splice(at, 1);
-      else copy[at] = line;
-    }
-    return copy;
-  });
-  return fc.oneof({ weight: 1, arbitrary: fc.array(text, { maxLength: 8 }) }, { weight: 3, arbitrary: mutated }, { weight: 1, arbitrary: fc.constantFrom(...groups.map((g) => [...g])) });
+  const mutated = fc
+    .tuple(
+      fc.constantFrom(...groups),
+      fc.array(fc.tuple(fc.nat(), text, fc.constantFrom('replace', 'insert', 'delete')), { maxLength: 3 }),
+    )
+    .map(([group, edits]) => {
+      const copy = [...group];
+      for (const [i, line, how] of edits) {
+        const at = i % (copy.length + 1);
+        if (how === 'insert' || at === copy.length) copy.splice(at, 0, line);
+        else if (how === 'delete') copy.splice(at, 1);
+        else copy[at] = line;
+      }
+      return copy;
+    });
+  return fc.oneof(
+    { weight: 1, arbitrary: fc.array(text, { maxLength: 8 }) },
+    { weight: 3, arbitrary: mutated },
+    { weight: 1, arbitrary: fc.constantFrom(...groups.map((g) => [...g])) },
+  );
 }
 
 /** The command, what follows it from the client, and the server's lines after it, per transcript. */
-function profileSeeds(protocol: string | undefined): { commands: string[]; clientAfter: string[][]; serverAfter: string[][]; serverLines: string[]; clientLines: string[] } {
-  const out = { commands: [] as string[], clientAfter: [] as string[][], serverAfter: [] as string[][], serverLines: [] as string[], clientLines: [] as string[] };
+function profileSeeds(protocol: string | undefined): {
+  commands: string[];
+  clientAfter: string[][];
+  serverAfter: string[][];
+  serverLines: string[];
+  clientLines: string[];
+} {
+  const out = {
+    commands: [] as string[],
+    clientAfter: [] as string[][],
+    serverAfter: [] as string[][],
+    serverLines: [] as string[],
+    clientLines: [] as string[],
+  };
   for (const t of protocol === undefined ? [] : transcripts(protocol)) {
     out.serverLines.push(...t.lines.filter((l) => l.from === 'server').map((l) => l.text));
     out.clientLines.push(...t.lines.filter((l) => l.from === 'client').map((l) => l.text));
@@ -508,7 +641,10 @@ function profileTargets(): FuzzTarget[] {
         fields['input'] = linesArb(seeds.clientAfter, seeds.clientLines);
       } else {
         // Element protocols (XMPP): the command is the first element.
-        fields['input'] = linesArb(seeds.clientAfter.map((after, i) => [seeds.commands[i] ?? '', ...after]), seeds.clientLines);
+        fields['input'] = linesArb(
+          seeds.clientAfter.map((after, i) => [seeds.commands[i] ?? '', ...after]),
+          seeds.clientLines,
+        );
       }
       fields['variant'] = variantArb;
     } else {
@@ -516,7 +652,11 @@ function profileTargets(): FuzzTarget[] {
       fields['mechanism'] = fc.constantFrom(...names);
       fields['offered'] = fc.oneof(fc.subarray(names), linesArb([], seeds.serverLines));
       // What a server advertises: its own feature lines or elements, mutated, or a list of names.
-      fields['advertised'] = fc.oneof(textArb(seeds.serverLines.length > 0 ? seeds.serverLines : TEXT_POOL), fc.subarray(names), fc.subarray(names).map((list) => list.map((n) => `AUTH=${n}`)));
+      fields['advertised'] = fc.oneof(
+        textArb(seeds.serverLines.length > 0 ? seeds.serverLines : TEXT_POOL),
+        fc.subarray(names),
+        fc.subarray(names).map((list) => list.map((n) => `AUTH=${n}`)),
+      );
       fields['useOffer'] = fc.boolean();
     }
     targets.push({
@@ -526,7 +666,12 @@ function profileTargets(): FuzzTarget[] {
       property: () =>
         fc.asyncProperty(fc.record(fields), async (generated) => {
           const written: unknown[] = [];
-          const args: Record<string, unknown> = { write: (line: unknown) => { written.push(line); }, auth };
+          const args: Record<string, unknown> = {
+            write: (line: unknown) => {
+              written.push(line);
+            },
+            auth,
+          };
           const input = asyncItems(generated['input'] as string[]).make();
           if (has('lines')) args['lines'] = input;
           if (has('elements')) args['elements'] = input;
@@ -556,15 +701,20 @@ function profileTargets(): FuzzTarget[] {
             const result = (await run(args)) as Authenticated | { readonly authenticated: Authenticated };
             // A server profile resolves with the verified result (PostgreSQL wraps it): as for the
             // scripted servers, no generated input carries a credential.
-            if (entry.side === 'server') checkSuccess('authenticated' in result ? result.authenticated : result, entry.name, false);
+            if (entry.side === 'server')
+              checkSuccess('authenticated' in result ? result.authenticated : result, entry.name, false);
             noteOutcome('success');
           } catch (error) {
             // Client profiles quote the server's reply text (sanitized) in their errors by design.
             checkThrown(error, entry.name, { canary: entry.side === 'server' });
           }
           for (const item of written) {
-            if (typeof item !== 'string' && !(item instanceof Uint8Array)) throw new FuzzViolation(`${entry.name} wrote ${fc.stringify(item)}, neither text nor bytes`);
-            if (lineBased && (typeof item !== 'string' || /[\r\n]/.test(item))) throw new FuzzViolation(`${entry.name} wrote a line that is not a string without CR and LF: ${fc.stringify(item)}`);
+            if (typeof item !== 'string' && !(item instanceof Uint8Array))
+              throw new FuzzViolation(`${entry.name} wrote ${fc.stringify(item)}, neither text nor bytes`);
+            if (lineBased && (typeof item !== 'string' || /[\r\n]/.test(item)))
+              throw new FuzzViolation(
+                `${entry.name} wrote a line that is not a string without CR and LF: ${fc.stringify(item)}`,
+              );
           }
         }),
     });
@@ -574,7 +724,14 @@ function profileTargets(): FuzzTarget[] {
 
 /** Every fuzz target, in a stable order: mechanisms, parsers, profiles, then the readers' hostile shapes (hostile.ts). */
 export function fuzzTargets(): FuzzTarget[] {
-  return [...mechanismTargets(), ...parserTargets(discoverParsers()), ...profileTargets(), ...hostileTargets(), ...ircTargets(), ...ldapTargets()];
+  return [
+    ...mechanismTargets(),
+    ...parserTargets(discoverParsers()),
+    ...profileTargets(),
+    ...hostileTargets(),
+    ...ircTargets(),
+    ...ldapTargets(),
+  ];
 }
 
 /** The seed of one target: the run's base seed mixed with the target's name, so targets do not shift each other. */

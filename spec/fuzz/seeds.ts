@@ -33,7 +33,8 @@ function at(vector: Vector, path: string): unknown {
 function valueBytes(value: unknown): Uint8Array | undefined {
   if (isValueObject(value)) return bytesOf(value);
   // A few vectors give a bare base64 string (`client_response_base64`).
-  if (typeof value === 'string' && /^[A-Za-z0-9+/]+=*$/.test(value)) return new Uint8Array(Buffer.from(value, 'base64'));
+  if (typeof value === 'string' && /^[A-Za-z0-9+/]+=*$/.test(value))
+    return new Uint8Array(Buffer.from(value, 'base64'));
   return undefined;
 }
 
@@ -56,7 +57,9 @@ const TABLE: readonly (readonly [RegExp, () => SeedRef[]])[] = [
   [
     /^LOGIN$/,
     () => [
-      ...['challenge1_spec', 'challenge2_spec', 'challenge1_example', 'challenge1_common', 'challenge2_common'].map((key) => ref('login-draft-murchison-challenges', `expected.${key}`, 'server')),
+      ...['challenge1_spec', 'challenge2_spec', 'challenge1_example', 'challenge1_common', 'challenge2_common'].map(
+        (key) => ref('login-draft-murchison-challenges', `expected.${key}`, 'server'),
+      ),
       ref('login-draft-murchison-challenges', 'expected.response1', 'client'),
       ref('login-draft-murchison-challenges', 'expected.response2', 'client'),
     ],
@@ -84,7 +87,9 @@ const TABLE: readonly (readonly [RegExp, () => SeedRef[]])[] = [
   [
     /^OAUTHBEARER$/,
     () => [
-      ...['imap-success', 'smtp-success'].map((name) => ref(`oauthbearer-rfc7628-${name}`, 'expected.message', 'client')),
+      ...['imap-success', 'smtp-success'].map((name) =>
+        ref(`oauthbearer-rfc7628-${name}`, 'expected.message', 'client'),
+      ),
       // A failed exchange: the initial response, the server's error, the client's dummy 0x01.
       ...['imap', 'smtp'].flatMap((p) => [
         ref(`oauthbearer-rfc7628-${p}-failure-ir`, 'expected.message', 'client', `oauthbearer-${p}-failure`),
@@ -102,7 +107,13 @@ const TABLE: readonly (readonly [RegExp, () => SeedRef[]])[] = [
     ],
   ],
   [/^ANONYMOUS$/, () => [ref('anonymous-rfc4505', 'expected.message', 'client')]],
-  [/^EXTERNAL$/, () => [ref('external-rfc4422-empty', 'expected.message', 'client'), ref('external-rfc4422-authzid', 'expected.message', 'client')]],
+  [
+    /^EXTERNAL$/,
+    () => [
+      ref('external-rfc4422-empty', 'expected.message', 'client'),
+      ref('external-rfc4422-authzid', 'expected.message', 'client'),
+    ],
+  ],
 ];
 
 /** A mechanism's seeds: every message by sender, and each vector's messages in exchange order. */
@@ -138,7 +149,8 @@ function resolve(refs: readonly SeedRef[]): MechanismSeeds {
 function collectValues(value: unknown, out: Uint8Array[]): void {
   if (isValueObject(value)) out.push(bytesOf(value));
   else if (Array.isArray(value)) for (const item of value) collectValues(item, out);
-  else if (typeof value === 'object' && value !== null) for (const item of Object.values(value)) collectValues(item, out);
+  else if (typeof value === 'object' && value !== null)
+    for (const item of Object.values(value)) collectValues(item, out);
 }
 
 /** The messages a mechanism's client and server send, from the table or, failing that, its vectors. */
@@ -159,16 +171,23 @@ export interface Transcript {
 
 /** Every framing transcript of a protocol (compared case-insensitively: `imap`, `ManageSieve`). */
 export function transcripts(protocol: string): Transcript[] {
-  return VECTORS.filter((v) => v.kind === 'framing-transcript' && v.protocol?.toLowerCase() === protocol.toLowerCase()).map((v) => ({
+  return VECTORS.filter(
+    (v) => v.kind === 'framing-transcript' && v.protocol?.toLowerCase() === protocol.toLowerCase(),
+  ).map((v) => ({
     id: v.id,
     lines: (v.expected['lines'] as string[])
       .filter((line) => line.startsWith('C:') || line.startsWith('S:'))
-      .map((line) => ({ from: line.startsWith('C:') ? ('client' as const) : ('server' as const), text: line.slice(3) })),
+      .map((line) => ({
+        from: line.startsWith('C:') ? ('client' as const) : ('server' as const),
+        text: line.slice(3),
+      })),
   }));
 }
 
 /** The protocols that have transcripts, lower case. */
-export const PROTOCOLS: readonly string[] = [...new Set(VECTORS.filter((v) => v.kind === 'framing-transcript').map((v) => (v.protocol as string).toLowerCase()))];
+export const PROTOCOLS: readonly string[] = [
+  ...new Set(VECTORS.filter((v) => v.kind === 'framing-transcript').map((v) => (v.protocol as string).toLowerCase())),
+];
 
 /** Every octet string in the vectors: messages, keys, framing bytes. */
 export const BYTE_POOL: readonly Uint8Array[] = (() => {
@@ -184,7 +203,8 @@ export const BYTE_POOL: readonly Uint8Array[] = (() => {
 export const TEXT_POOL: readonly string[] = (() => {
   const out = new Set<string>();
   for (const v of VECTORS) {
-    if (v.kind === 'framing-transcript') for (const line of v.expected['lines'] as string[]) if (!line.startsWith('# ')) out.add(line.slice(3));
+    if (v.kind === 'framing-transcript')
+      for (const line of v.expected['lines'] as string[]) if (!line.startsWith('# ')) out.add(line.slice(3));
     if (typeof v.inputs['string'] === 'string') out.add(v.inputs['string']);
   }
   for (const bytes of BYTE_POOL) {
@@ -216,13 +236,22 @@ export const LINE_GROUPS: readonly string[][] = (() => {
 })();
 
 /** The server nonce suffixes of the SCRAM vectors: with one fixed, the vectors' client-final messages carry the right nonce. */
-export const SCRAM_NONCE_SUFFIXES: readonly string[] = VECTORS.filter((v) => v.kind === 'mechanism-exchange' && v.inputs['server_nonce_suffix'] !== undefined).map((v) => textOf(v.inputs['server_nonce_suffix']));
+export const SCRAM_NONCE_SUFFIXES: readonly string[] = VECTORS.filter(
+  (v) => v.kind === 'mechanism-exchange' && v.inputs['server_nonce_suffix'] !== undefined,
+).map((v) => textOf(v.inputs['server_nonce_suffix']));
 
 /** The stored-secret texts of the vectors (RFC 5803, PostgreSQL). */
-export const STORED_SECRETS: readonly string[] = VECTORS.filter((v) => v.kind === 'stored-secret').map((v) => textOf(v.expected['stored']));
+export const STORED_SECRETS: readonly string[] = VECTORS.filter((v) => v.kind === 'stored-secret').map((v) =>
+  textOf(v.expected['stored']),
+);
 
 /** The SCRAM exchange vectors, for parsers that need a matching nonce or signature. */
-export function scramExchange(id: 'scram-sha-1-rfc5802' | 'scram-sha-256-rfc7677'): { messages: Uint8Array[]; clientNonce: string; serverSignature: Uint8Array; hash: string } {
+export function scramExchange(id: 'scram-sha-1-rfc5802' | 'scram-sha-256-rfc7677'): {
+  messages: Uint8Array[];
+  clientNonce: string;
+  serverSignature: Uint8Array;
+  hash: string;
+} {
   const vector = VECTORS.find((v) => v.id === id) as Vector;
   const messages = (vector.expected['messages'] as { value: unknown }[]).map((m) => bytesOf(m.value));
   return {
@@ -239,7 +268,9 @@ export function scramExchange(id: 'scram-sha-1-rfc5802' | 'scram-sha-256-rfc7677
  */
 export function byteStreams(protocol: string): { client: Uint8Array[]; server: Uint8Array[] } {
   const out = { client: [] as Uint8Array[], server: [] as Uint8Array[] };
-  for (const v of VECTORS.filter((x) => x.kind === 'framing-bytes' && x.protocol?.toLowerCase() === protocol.toLowerCase())) {
+  for (const v of VECTORS.filter(
+    (x) => x.kind === 'framing-bytes' && x.protocol?.toLowerCase() === protocol.toLowerCase(),
+  )) {
     const client: Buffer[] = [];
     const server: Buffer[] = [];
     for (const [key, value] of Object.entries(v.expected)) {
@@ -253,4 +284,6 @@ export function byteStreams(protocol: string): { client: Uint8Array[]; server: U
 }
 
 /** Every protocol named in the framing vectors (transcripts and byte layouts), lower case. */
-export const ALL_PROTOCOLS: readonly string[] = [...new Set(VECTORS.filter((v) => v.kind.startsWith('framing-')).map((v) => (v.protocol as string).toLowerCase()))];
+export const ALL_PROTOCOLS: readonly string[] = [
+  ...new Set(VECTORS.filter((v) => v.kind.startsWith('framing-')).map((v) => (v.protocol as string).toLowerCase())),
+];

@@ -58,11 +58,17 @@ function serverOptions(lookup: NonNullable<ServerOptions['lookup']> = storeOf(AL
 }
 
 function clientOptions(mechanism: string): ClientOptions {
-  return { host: 'localhost', service: 'imap', ...(mechanism.endsWith('-PLUS') ? { channelBindingData: BINDING } : {}) };
+  return {
+    host: 'localhost',
+    service: 'imap',
+    ...(mechanism.endsWith('-PLUS') ? { channelBindingData: BINDING } : {}),
+  };
 }
 
 function credentials(mechanism: string): ClientCredentials {
-  return mechanism === 'EXTERNAL' || mechanism === 'ANONYMOUS' ? new ClientCredentials('', '') : new ClientCredentials('alice', PASSWORD);
+  return mechanism === 'EXTERNAL' || mechanism === 'ANONYMOUS'
+    ? new ClientCredentials('', '')
+    : new ClientCredentials('alice', PASSWORD);
 }
 
 /** A client/server pair stepped one action at a time, as a protocol would relay it. */
@@ -133,19 +139,31 @@ describe('hostile: named cases not covered elsewhere', () => {
     const CNONCE = 'fyko+d2lbbFgONRv9qkxdawL';
     const salt = 'QSXCR+Q6sek8bf92';
     const started = (): SyncClientSession => {
-      const client = new SyncClientSession(SCRAM_SHA_256.client(new ClientCredentials('user', 'pencil'), { scramNonceForTesting: CNONCE }));
+      const client = new SyncClientSession(
+        SCRAM_SHA_256.client(new ClientCredentials('user', 'pencil'), { scramNonceForTesting: CNONCE }),
+      );
       client.start();
       return client;
     };
 
     it('refuses a server nonce that truncates the client nonce', () => {
-      const error = expectSaslError(() => started().challenge(b(`r=${CNONCE.slice(0, 10)},s=${salt},i=4096`)), 'MALFORMED_MESSAGE');
+      const error = expectSaslError(
+        () => started().challenge(b(`r=${CNONCE.slice(0, 10)},s=${salt},i=4096`)),
+        'MALFORMED_MESSAGE',
+      );
       expect(error.party).to.equal('server');
-      expectSaslError(() => started().challenge(b(`r=${CNONCE.slice(0, -1)}XYZ,s=${salt},i=4096`)), 'MALFORMED_MESSAGE');
+      expectSaslError(
+        () => started().challenge(b(`r=${CNONCE.slice(0, -1)}XYZ,s=${salt},i=4096`)),
+        'MALFORMED_MESSAGE',
+      );
     });
 
     it('refuses an unknown attribute in place of a mandatory one, and never echoes it', () => {
-      for (const message of [`q=1,r=${CNONCE}x,s=${salt},i=4096`, `r=${CNONCE}x,q=1,s=${salt},i=4096`, `r=${CNONCE}x,s=${salt},q=4096`]) {
+      for (const message of [
+        `q=1,r=${CNONCE}x,s=${salt},i=4096`,
+        `r=${CNONCE}x,q=1,s=${salt},i=4096`,
+        `r=${CNONCE}x,s=${salt},q=4096`,
+      ]) {
         const error = expectSaslError(() => started().challenge(b(message)), 'MALFORMED_MESSAGE');
         expectNoSecrets(error, ['q=', 'pencil']);
       }
@@ -164,13 +182,20 @@ describe('hostile: named cases not covered elsewhere', () => {
     for (const [name, build] of fields) {
       it(`${name}: LIMIT_EXCEEDED (maxFieldBytes) as an initial response, maxMessageBytes through the session`, () => {
         const message = build();
-        const field = expectSaslError(() => new SyncServerSession(PLAIN.server(options, message)).start(), 'LIMIT_EXCEEDED');
+        const field = expectSaslError(
+          () => new SyncServerSession(PLAIN.server(options, message)).start(),
+          'LIMIT_EXCEEDED',
+        );
         expect((field as { limit?: string }).limit).to.equal('maxFieldBytes');
         const checked = new SyncServerSession(PLAIN.server(options, message), { initialResponse: message });
-        expect((expectSaslError(() => checked.start(), 'LIMIT_EXCEEDED') as { limit?: string }).limit).to.equal('maxMessageBytes');
+        expect((expectSaslError(() => checked.start(), 'LIMIT_EXCEEDED') as { limit?: string }).limit).to.equal(
+          'maxMessageBytes',
+        );
         const session = new SyncServerSession(PLAIN.server(options));
         session.start();
-        expect((expectSaslError(() => session.respond(message), 'LIMIT_EXCEEDED') as { limit?: string }).limit).to.equal('maxMessageBytes');
+        expect(
+          (expectSaslError(() => session.respond(message), 'LIMIT_EXCEEDED') as { limit?: string }).limit,
+        ).to.equal('maxMessageBytes');
       });
     }
 
@@ -186,15 +211,24 @@ describe('hostile: named cases not covered elsewhere', () => {
     for (const [name, char] of prohibited) {
       it(`fails a password with ${name} like a wrong password, without echoing it`, () => {
         const password = `${PASSWORD}${char}`;
-        const error = expectSaslError(() => new SyncServerSession(PLAIN.server(options, b(`\0alice\0${password}`))).start(), 'AUTHENTICATION_FAILED');
+        const error = expectSaslError(
+          () => new SyncServerSession(PLAIN.server(options, b(`\0alice\0${password}`))).start(),
+          'AUTHENTICATION_FAILED',
+        );
         expectNoSecrets(error, [password, PASSWORD]);
       });
 
       it(`fails a user name with ${name}, and never matches a stored password with it`, () => {
-        expectSaslError(() => new SyncServerSession(PLAIN.server(options, b(`\0alice${char}\0${PASSWORD}`))).start(), 'AUTHENTICATION_FAILED');
+        expectSaslError(
+          () => new SyncServerSession(PLAIN.server(options, b(`\0alice${char}\0${PASSWORD}`))).start(),
+          'AUTHENTICATION_FAILED',
+        );
         const stored = `stored${char}`;
         const odd = new ClearIdentity('odd', stored);
-        const error = expectSaslError(() => new SyncServerSession(PLAIN.server(serverOptions(storeOf(odd)), b(`\0odd\0${stored}`))).start(), 'AUTHENTICATION_FAILED');
+        const error = expectSaslError(
+          () => new SyncServerSession(PLAIN.server(serverOptions(storeOf(odd)), b(`\0odd\0${stored}`))).start(),
+          'AUTHENTICATION_FAILED',
+        );
         expectNoSecrets(error, [stored]);
       });
     }
@@ -208,7 +242,10 @@ describe('hostile: named cases not covered elsewhere', () => {
       ['a key without a value separator', 'n,,\x01auth\x01\x01'],
     ] as const) {
       it(`refuses ${name} with MALFORMED_MESSAGE`, () => {
-        expectSaslError(() => new SyncServerSession(OAUTHBEARER.server(options, b(message))).start(), 'MALFORMED_MESSAGE');
+        expectSaslError(
+          () => new SyncServerSession(OAUTHBEARER.server(options, b(message))).start(),
+          'MALFORMED_MESSAGE',
+        );
       });
     }
   });
@@ -252,12 +289,14 @@ describe('hostile: every registered mechanism', () => {
           for (let i = 0; i < k; i++) pair.step();
           const serverError = pair.server?.abort('client');
           const clientError = pair.client.abort();
-          for (const error of [clientError, serverError]) if (error !== undefined) expect(error.code).to.equal('ABORTED');
+          for (const error of [clientError, serverError])
+            if (error !== undefined) expect(error.code).to.equal('ABORTED');
           if (serverError !== undefined) expect(serverError.party).to.equal('client');
           expect(pair.client.finished).to.equal(true);
           // The generators were returned: their finally blocks ran and nothing stays suspended.
           expect(pair.clientGen.next(b('late')).done, `${mechanism.name} client after ${k}`).to.equal(true);
-          if (pair.serverGen) expect(pair.serverGen.next(b('late')).done, `${mechanism.name} server after ${k}`).to.equal(true);
+          if (pair.serverGen)
+            expect(pair.serverGen.next(b('late')).done, `${mechanism.name} server after ${k}`).to.equal(true);
           expect(() => pair.client.challenge(b('late'))).to.throw();
           if (pair.server) expect(() => pair.server!.respond(b('late'))).to.throw();
         }
@@ -281,8 +320,16 @@ describe('hostile: every registered mechanism', () => {
           },
         };
         const isPending = (promise: Promise<unknown>): Promise<boolean> =>
-          Promise.race([promise.then(() => false, () => false), new Promise<boolean>((resolve) => setImmediate(resolve, true))]);
-        const client = new PromiseClientSession(mechanism.client(credentials(mechanism.name), clientOptions(mechanism.name)));
+          Promise.race([
+            promise.then(
+              () => false,
+              () => false,
+            ),
+            new Promise<boolean>((resolve) => setImmediate(resolve, true)),
+          ]);
+        const client = new PromiseClientSession(
+          mechanism.client(credentials(mechanism.name), clientOptions(mechanism.name)),
+        );
         const server = new PromiseServerSession(mechanism.server(options, await client.start(true)));
         let next = server.start();
         for (let i = 0; i < 6; i++) {
@@ -306,5 +353,4 @@ describe('hostile: every registered mechanism', () => {
       });
     });
   }
-
 });

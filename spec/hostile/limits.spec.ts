@@ -34,7 +34,10 @@ describe('hostile: session limits', () => {
   describe('the initial response goes through the same limits as every message', () => {
     it('an initial response over maxMessageBytes is LIMIT_EXCEEDED before the mechanism parses it', () => {
       const initial = buildPlainResponse('alice', 'x'.repeat(200));
-      const session = new SyncServerSession(PLAIN.server(options, initial), { initialResponse: initial, maxMessageBytes: 100 });
+      const session = new SyncServerSession(PLAIN.server(options, initial), {
+        initialResponse: initial,
+        maxMessageBytes: 100,
+      });
       const error = expectSaslError(() => session.start(), 'LIMIT_EXCEEDED');
       expect((error as { limit?: string }).limit).to.equal('maxMessageBytes');
       expect(error.party).to.equal('client');
@@ -58,7 +61,10 @@ describe('hostile: session limits', () => {
 
     it('an initial response within the limits changes nothing', () => {
       const initial = buildPlainResponse('alice', 'alice-pass');
-      const step = new SyncServerSession(PLAIN.server(options, initial), { initialResponse: initial, maxRounds: 1 }).start();
+      const step = new SyncServerSession(PLAIN.server(options, initial), {
+        initialResponse: initial,
+        maxRounds: 1,
+      }).start();
       expect(step.done && step.outcome.authcid).to.equal('alice');
     });
   });
@@ -67,7 +73,9 @@ describe('hostile: session limits', () => {
     it('a store that never answers: the pending step rejects with TIMEOUT blamed on local, later calls too', async () => {
       const never = (): Promise<Identity | undefined> => new Promise(() => undefined);
       const initial = buildPlainResponse('alice', 'alice-pass');
-      const session = new PromiseServerSession(PLAIN.server({ lookup: never }, initial), { signal: AbortSignal.timeout(30) });
+      const session = new PromiseServerSession(PLAIN.server({ lookup: never }, initial), {
+        signal: AbortSignal.timeout(30),
+      });
       const error = await expectSaslRejection(session.start(), 'TIMEOUT');
       expect(error.party).to.equal('local');
       expect(session.finished).to.equal(true);
@@ -96,7 +104,10 @@ describe('hostile: session limits', () => {
       const controller = new AbortController();
       for (let i = 0; i < 50; i++) {
         const initial = buildPlainResponse('alice', i % 2 === 0 ? 'alice-pass' : 'wrong');
-        const session = new PromiseServerSession(PLAIN.server(options, initial), { signal: controller.signal, initialResponse: initial });
+        const session = new PromiseServerSession(PLAIN.server(options, initial), {
+          signal: controller.signal,
+          initialResponse: initial,
+        });
         await session.start().catch(() => undefined);
       }
       const half = new PromiseServerSession(LOGIN.server(options), { signal: controller.signal });
@@ -130,9 +141,17 @@ describe('hostile: session limits', () => {
       const client: Socket = createConnection((server.address() as AddressInfo).port, '127.0.0.1');
       client.on('error', () => undefined);
       try {
-        const closed = new Promise<void>((resolve) => client.on('close', () => { resolve(); }));
+        const closed = new Promise<void>((resolve) =>
+          client.on('close', () => {
+            resolve();
+          }),
+        );
         // The client reads the challenge and then says nothing.
-        await new Promise<void>((resolve) => client.once('data', () => { resolve(); }));
+        await new Promise<void>((resolve) =>
+          client.once('data', () => {
+            resolve();
+          }),
+        );
         await closed;
         await settled;
         const error = await expectSaslRejection(serverResult, 'TIMEOUT');
@@ -140,7 +159,11 @@ describe('hostile: session limits', () => {
         expect(client.destroyed || client.readyState === 'closed').to.equal(true);
       } finally {
         client.destroy();
-        await new Promise<void>((resolve) => server.close(() => { resolve(); }));
+        await new Promise<void>((resolve) =>
+          server.close(() => {
+            resolve();
+          }),
+        );
       }
     });
   });
@@ -172,11 +195,18 @@ describe('hostile: session limits', () => {
     }
 
     /** Byte by byte vs one chunk: same result, and at most `factor` times the work (and never more than `perByte` units a byte). */
-    async function expectLinear(bytes: Uint8Array, read: (chunks: readonly Uint8Array[]) => Promise<unknown>, factor = 3, perByte = 8): Promise<void> {
+    async function expectLinear(
+      bytes: Uint8Array,
+      read: (chunks: readonly Uint8Array[]) => Promise<unknown>,
+      factor = 3,
+      perByte = 8,
+    ): Promise<void> {
       const whole = await workOf(() => read([bytes]));
       const split = await workOf(() => read(pieces(bytes, 1)));
       expect(split.result).to.deep.equal(whole.result);
-      expect(split.work, `${split.work} units byte by byte, ${whole.work} in one chunk`).to.be.at.most(factor * Math.max(whole.work, bytes.length));
+      expect(split.work, `${split.work} units byte by byte, ${whole.work} in one chunk`).to.be.at.most(
+        factor * Math.max(whole.work, bytes.length),
+      );
       expect(split.work).to.be.at.most(perByte * bytes.length);
     }
 

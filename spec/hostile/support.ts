@@ -1,5 +1,13 @@
 /** Helpers for the hostile-peer specs: a server stepper that records effects, counting identities. */
-import { type Authenticated, type Identity, type SaslError, type ServerExchange, type ServerYield, isEffect, isSaslError } from '../../lib/index.js';
+import {
+  type Authenticated,
+  type Identity,
+  type SaslError,
+  type ServerExchange,
+  type ServerYield,
+  isEffect,
+  isSaslError,
+} from '../../lib/index.js';
 
 /** What a server exchange did: the effects it asked for, in order, and how it ended. */
 export interface ServerTrace {
@@ -22,7 +30,8 @@ export function traceServer(exchange: ServerExchange, responses: Responder): Ser
   let input: { mode: 'next'; value: unknown } | { mode: 'throw'; error: unknown } = { mode: 'next', value: undefined };
   try {
     for (;;) {
-      const result: IteratorResult<ServerYield, Authenticated> = input.mode === 'next' ? exchange.next(input.value) : exchange.throw(input.error);
+      const result: IteratorResult<ServerYield, Authenticated> =
+        input.mode === 'next' ? exchange.next(input.value) : exchange.throw(input.error);
       if (result.done) return { steps, error: undefined };
       if (isEffect(result.value)) {
         steps.push(result.value.kind);
@@ -34,7 +43,8 @@ export function traceServer(exchange: ServerExchange, responses: Responder): Ser
         continue;
       }
       steps.push('|');
-      const next: Uint8Array | undefined = queue === undefined ? (responses as (challenge: Uint8Array) => Uint8Array)(result.value) : queue.shift();
+      const next: Uint8Array | undefined =
+        queue === undefined ? (responses as (challenge: Uint8Array) => Uint8Array)(result.value) : queue.shift();
       if (next === undefined) throw new Error('the exchange asked for more responses than the spec gave');
       input = { mode: 'next', value: next };
     }

@@ -39,7 +39,10 @@ import { KdfCounter } from '../support/kdf-counter.js';
 import { type ServerTrace, countingIdentity, traceServer } from './support.js';
 
 /** A hasher that records the cost part of every stored string it verifies against. */
-function countingHasher(inner: PasswordHasher & { verify(secret: string, hashed: string): boolean; hash(secret: string): string }, costs: string[]): PasswordHasher {
+function countingHasher(
+  inner: PasswordHasher & { verify(secret: string, hashed: string): boolean; hash(secret: string): string },
+  costs: string[],
+): PasswordHasher {
   return {
     hash: (secret) => inner.hash(secret),
     verify: (secret, hashed) => {
@@ -63,7 +66,10 @@ function expectSameFailure(wrong: ServerTrace, unknown: ServerTrace): void {
 }
 
 describe('hostile: unknown users cost what wrong passwords cost', () => {
-  const hashers: [string, () => PasswordHasher & { verify(secret: string, hashed: string): boolean; hash(secret: string): string }][] = [
+  const hashers: [
+    string,
+    () => PasswordHasher & { verify(secret: string, hashed: string): boolean; hash(secret: string): string },
+  ][] = [
     ['PBKDF2', () => new Pbkdf2Hasher({ rounds: 2000 })],
     ['scrypt', () => new ScryptHasher({ ln: 4, r: 8, p: 1 })],
   ];
@@ -86,7 +92,11 @@ describe('hostile: unknown users cost what wrong passwords cost', () => {
 
   it('LOGIN over a PBKDF2 store: same effects and the same hash work', () => {
     const costs: string[] = [];
-    const alice = HashedIdentity.create('alice', 'alice-pass', countingHasher(new Pbkdf2Hasher({ rounds: 1500 }), costs));
+    const alice = HashedIdentity.create(
+      'alice',
+      'alice-pass',
+      countingHasher(new Pbkdf2Hasher({ rounds: 1500 }), costs),
+    );
     const options: ServerOptions = { lookup: storeOf(alice) };
     const login = (user: string): ServerTrace => traceServer(LOGIN.server(options), [b(user), b('wrong-pass')]);
     const wrong = login('alice');
@@ -118,13 +128,18 @@ describe('hostile: unknown users cost what wrong passwords cost', () => {
         serverFirst = s(challenge);
         return client.challenge(challenge);
       });
-      return { trace, fields: new Map(serverFirst.split(',').map((kv) => [kv.slice(0, 1), kv.slice(2)] as [string, string])) };
+      return {
+        trace,
+        fields: new Map(serverFirst.split(',').map((kv) => [kv.slice(0, 1), kv.slice(2)] as [string, string])),
+      };
     };
     const known = serverFirstOf('alice');
     const unknown = serverFirstOf('mallory');
     expect(known.fields.get('i')).to.equal('5005');
     expect(unknown.fields.get('i')).to.equal('5005');
-    expect(Buffer.from(unknown.fields.get('s')!, 'base64').length).to.equal(Buffer.from(known.fields.get('s')!, 'base64').length);
+    expect(Buffer.from(unknown.fields.get('s')!, 'base64').length).to.equal(
+      Buffer.from(known.fields.get('s')!, 'base64').length,
+    );
     expect(unknown.trace.steps).to.deep.equal(known.trace.steps);
     expect(unknown.trace.error?.code).to.equal(known.trace.error?.code);
   });
@@ -142,7 +157,7 @@ describe('hostile: unknown users cost what wrong passwords cost', () => {
     expect(decoyCalls).to.deep.equal(realCalls);
   });
 
-  it('the decoy never lets anyone in: an unknown user with the decoy\'s own password and name fails', () => {
+  it("the decoy never lets anyone in: an unknown user with the decoy's own password and name fails", () => {
     const decoy: Identity = new ClearIdentity('nobody', 'decoy-pass');
     const options: ServerOptions = { lookup: storeOf(), unknownUserIdentity: decoy };
     expect(plainTrace(options, 'nobody', 'decoy-pass').error?.code).to.equal('AUTHENTICATION_FAILED');
@@ -151,7 +166,8 @@ describe('hostile: unknown users cost what wrong passwords cost', () => {
   it('CRAM-MD5: an account without a clear secret fails exactly like an unknown user; only the cause tells', () => {
     const hashed = HashedIdentity.create('carol', 'carol-pass', new Pbkdf2Hasher({ rounds: 1000 }));
     const options: ServerOptions = { lookup: storeOf(hashed) };
-    const traceFor = (user: string): ServerTrace => traceServer(CRAM_MD5.server(options), (challenge) => buildCramMd5Response(user, 'carol-pass', challenge));
+    const traceFor = (user: string): ServerTrace =>
+      traceServer(CRAM_MD5.server(options), (challenge) => buildCramMd5Response(user, 'carol-pass', challenge));
     const account = traceFor('carol');
     const unknown = traceFor('mallory');
     expectSameFailure(account, unknown);
@@ -164,7 +180,9 @@ describe('hostile: unknown users cost what wrong passwords cost', () => {
     const hashed = HashedIdentity.create('carol', 'carol-pass', new Pbkdf2Hasher({ rounds: 1000 }));
     const options: ServerOptions = { lookup: storeOf(hashed), hostname: 'example.org' };
     const traceFor = (user: string): ServerTrace => {
-      const client = new SyncClientSession(DIGEST_MD5.client(new ClientCredentials(user, 'carol-pass'), { host: 'example.org', service: 'imap' }));
+      const client = new SyncClientSession(
+        DIGEST_MD5.client(new ClientCredentials(user, 'carol-pass'), { host: 'example.org', service: 'imap' }),
+      );
       client.start();
       return traceServer(DIGEST_MD5.server(options), (challenge) => client.challenge(challenge));
     };
@@ -228,7 +246,15 @@ class KeyRowIdentity implements Identity {
   }
   getScramSecret(hash: string): ScramSecret | undefined {
     const s = this.#secret;
-    return hash === s.hash ? ({ hash: s.hash, salt: s.salt, iterations: s.iterations, storedKey: s.storedKey, serverKey: s.serverKey } as unknown as ScramSecret) : undefined;
+    return hash === s.hash
+      ? ({
+          hash: s.hash,
+          salt: s.salt,
+          iterations: s.iterations,
+          storedKey: s.storedKey,
+          serverKey: s.serverKey,
+        } as unknown as ScramSecret)
+      : undefined;
   }
 }
 
@@ -259,14 +285,19 @@ class KeyAndClearRowIdentity implements Identity {
 type HasherCounter = { calls: number };
 
 /** Wraps a hasher so that every verify counts; the wrapped hasher is shared by all accounts of a store. */
-function callCounting(inner: PasswordHasher & { verify(secret: string, hashed: string): boolean; hash(secret: string): string }, counter: HasherCounter): PasswordHasher {
+function callCounting(
+  inner: PasswordHasher & { verify(secret: string, hashed: string): boolean; hash(secret: string): string },
+  counter: HasherCounter,
+): PasswordHasher {
   return {
     hash: (secret) => inner.hash(secret),
     verify: (secret, hashed) => {
       counter.calls++;
       return inner.verify(secret, hashed);
     },
-    ...(inner.clearSecret ? { clearSecret: (hashed: string) => (inner.clearSecret as (h: string) => string)(hashed) } : {}),
+    ...(inner.clearSecret
+      ? { clearSecret: (hashed: string) => (inner.clearSecret as (h: string) => string)(hashed) }
+      : {}),
   };
 }
 
@@ -337,33 +368,48 @@ type Prober = (options: ServerOptions, user: string, password: string) => Server
 function scramProber(mechanism: Mechanism): Prober {
   return (options, user, password) => {
     const plus = mechanism.name.endsWith('-PLUS');
-    const client = new SyncClientSession(mechanism.client(new ClientCredentials(user, password), plus ? { channelBindingData: BINDING } : {}));
+    const client = new SyncClientSession(
+      mechanism.client(new ClientCredentials(user, password), plus ? { channelBindingData: BINDING } : {}),
+    );
     const first = client.start() as Uint8Array;
     // The client's own PBKDF2 is not the server's work: counting pauses while the client runs.
-    return traceServer(mechanism.server({ ...options, ...(plus ? { channelBindingData: BINDING } : {}) }, first), (challenge) => {
-      kdf.active = false;
-      try {
-        return client.challenge(challenge);
-      } finally {
-        kdf.active = true;
-      }
-    });
+    return traceServer(
+      mechanism.server({ ...options, ...(plus ? { channelBindingData: BINDING } : {}) }, first),
+      (challenge) => {
+        kdf.active = false;
+        try {
+          return client.challenge(challenge);
+        } finally {
+          kdf.active = true;
+        }
+      },
+    );
   };
 }
 
 const MECHANISMS: readonly [string, Prober][] = [
   ['PLAIN', (options, user, password) => traceServer(PLAIN.server(options, buildPlainResponse(user, password)), [])],
   ['LOGIN', (options, user, password) => traceServer(LOGIN.server(options), [b(user), b(password)])],
-  ['CRAM-MD5', (options, user, password) => traceServer(CRAM_MD5.server(options), (challenge) => buildCramMd5Response(user, password, challenge))],
+  [
+    'CRAM-MD5',
+    (options, user, password) =>
+      traceServer(CRAM_MD5.server(options), (challenge) => buildCramMd5Response(user, password, challenge)),
+  ],
   [
     'DIGEST-MD5',
     (options, user, password) => {
-      const client = new SyncClientSession(DIGEST_MD5.client(new ClientCredentials(user, password), { host: 'example.org', service: 'imap' }));
+      const client = new SyncClientSession(
+        DIGEST_MD5.client(new ClientCredentials(user, password), { host: 'example.org', service: 'imap' }),
+      );
       client.start();
-      return traceServer(DIGEST_MD5.server({ ...options, hostname: 'example.org' }), (challenge) => client.challenge(challenge));
+      return traceServer(DIGEST_MD5.server({ ...options, hostname: 'example.org' }), (challenge) =>
+        client.challenge(challenge),
+      );
     },
   ],
-  ...[SCRAM_SHA_1, SCRAM_SHA_256, SCRAM_SHA_512, SCRAM_SHA_1_PLUS, SCRAM_SHA_256_PLUS, SCRAM_SHA_512_PLUS].map((m): [string, Prober] => [m.name, scramProber(m)]),
+  ...[SCRAM_SHA_1, SCRAM_SHA_256, SCRAM_SHA_512, SCRAM_SHA_1_PLUS, SCRAM_SHA_256_PLUS, SCRAM_SHA_512_PLUS].map(
+    (m): [string, Prober] => [m.name, scramProber(m)],
+  ),
 ];
 
 describe('hostile: unknown users cost what wrong passwords cost, for every mechanism and identity kind', () => {
@@ -382,7 +428,8 @@ describe('hostile: unknown users cost what wrong passwords cost, for every mecha
           const counter: HasherCounter = { calls: 0 };
           const make = kind.account(counter);
           const one = make();
-          const lookup = (name: string): Identity | undefined => (name === 'alice' ? (fresh ? make() : one) : undefined);
+          const lookup = (name: string): Identity | undefined =>
+            name === 'alice' ? (fresh ? make() : one) : undefined;
           const options: ServerOptions = { lookup, scramSaltSecret: 'matrix-secret', ...kind.options };
           const cost = (user: string, password: string): ProbeCost => {
             counter.calls = 0;
@@ -408,8 +455,10 @@ describe('hostile: unknown users cost what wrong passwords cost, for every mecha
           const keysOnly = kind.name === 'ScramIdentity' || kind.name.endsWith('SCRAM keys');
           const hashed = kind.name.startsWith('HashedIdentity') && !kind.name.includes('clear text');
           const needsClear = /^(CRAM|DIGEST)-/.test(mechanism);
-          const onlySha256 = kind.name.endsWith('SCRAM keys') && mechanism.startsWith('SCRAM') && !mechanism.startsWith('SCRAM-SHA-256');
-          const usable = !((hashed || keysOnly) && needsClear) && !(hashed && mechanism.startsWith('SCRAM')) && !onlySha256;
+          const onlySha256 =
+            kind.name.endsWith('SCRAM keys') && mechanism.startsWith('SCRAM') && !mechanism.startsWith('SCRAM-SHA-256');
+          const usable =
+            !((hashed || keysOnly) && needsClear) && !(hashed && mechanism.startsWith('SCRAM')) && !onlySha256;
           expect(login.error).to.equal(usable ? undefined : 'AUTHENTICATION_FAILED');
         });
       }
@@ -422,8 +471,15 @@ describe('hostile: unknown users with a password-check backend (verifyPassword)'
   // saslkit must add no difference of its own. Both failures make the same effects, ask the
   // backend once with the same kind of arguments, and fail with the same error.
   for (const [mechanism, run] of [
-    ['PLAIN', (options: ServerOptions, user: string, password: string): ServerTrace => plainTrace(options, user, password)],
-    ['LOGIN', (options: ServerOptions, user: string, password: string): ServerTrace => traceServer(LOGIN.server(options), [b(user), b(password)])],
+    [
+      'PLAIN',
+      (options: ServerOptions, user: string, password: string): ServerTrace => plainTrace(options, user, password),
+    ],
+    [
+      'LOGIN',
+      (options: ServerOptions, user: string, password: string): ServerTrace =>
+        traceServer(LOGIN.server(options), [b(user), b(password)]),
+    ],
   ] as const) {
     it(`${mechanism}: the same effects, one backend call each, the same error`, () => {
       const calls: string[][] = [];
@@ -442,7 +498,10 @@ describe('hostile: unknown users with a password-check backend (verifyPassword)'
       const unknown = run(options, 'mallory', 'wrong-pass');
       expectSameFailure(wrong, unknown);
       expect(wrong.steps.filter((step) => step !== '|')).to.deep.equal(['verify']);
-      expect(calls).to.deep.equal([['alice', 'wrong-pass', mechanism], ['mallory', 'wrong-pass', mechanism]]);
+      expect(calls).to.deep.equal([
+        ['alice', 'wrong-pass', mechanism],
+        ['mallory', 'wrong-pass', mechanism],
+      ]);
       expect(lookups, 'the store is not asked when the backend is set').to.equal(0);
       expect(run(options, 'alice', 'alice-pass').error).to.equal(undefined);
     });

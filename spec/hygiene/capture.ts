@@ -67,7 +67,8 @@ export function captureOutput<T>(fn: () => T): { output: string; result?: T; err
   } catch (error) {
     return { output: chunks.join('\n'), error };
   } finally {
-    for (const [name, descriptor] of saved) if (descriptor !== undefined) Object.defineProperty(console, name, descriptor);
+    for (const [name, descriptor] of saved)
+      if (descriptor !== undefined) Object.defineProperty(console, name, descriptor);
     process.stdout.write = stdout;
     process.stderr.write = stderr;
   }
@@ -98,7 +99,11 @@ export function scramSecrets(hash: ScramHash, password: string, messages: readon
   }
   const key = `${hash}\0${normalized}\0${match[1] as string}\0${match[2] as string}`;
   let salted = SALTED.get(key);
-  if (salted === undefined) SALTED.set(key, (salted = scramSaltedPassword(hash, normalized, Buffer.from(match[1] as string, 'base64'), Number(match[2]))));
+  if (salted === undefined)
+    SALTED.set(
+      key,
+      (salted = scramSaltedPassword(hash, normalized, Buffer.from(match[1] as string, 'base64'), Number(match[2]))),
+    );
   const clientKey = scramClientKey(hash, salted);
   const storedKey = scramStoredKey(hash, clientKey);
   const keys = [salted, clientKey, storedKey, scramServerKey(hash, salted)];
@@ -106,7 +111,12 @@ export function scramSecrets(hash: ScramHash, password: string, messages: readon
     // The proof this password gives for this exchange (the wire carries the client's own).
     const bare = clientFirst.replace(/^[^,]*,[^,]*,/, '');
     const withoutProof = clientFinal.replace(/,p=[^,]*$/, '');
-    keys.push(scramXor(clientKey, scramClientSignature(hash, storedKey, scramAuthMessage(bare, serverFirst as string, withoutProof))));
+    keys.push(
+      scramXor(
+        clientKey,
+        scramClientSignature(hash, storedKey, scramAuthMessage(bare, serverFirst as string, withoutProof)),
+      ),
+    );
   }
   return keys.flatMap(renderings);
 }

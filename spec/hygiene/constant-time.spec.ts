@@ -39,7 +39,24 @@ import { expectSaslError, runPair } from '../support/helpers.js';
 const LIB = join(__dirname, '..', '..', 'lib');
 
 /** Words that make an identifier a secret: `storedKey`, `client_proof`, `rspauth`, `digests`. */
-export const SECRET_WORDS = ['secret', 'secrets', 'digest', 'digests', 'proof', 'signature', 'key', 'keys', 'password', 'passwd', 'token', 'response', 'rspauth', 'hmac', 'mac', 'salted'];
+export const SECRET_WORDS = [
+  'secret',
+  'secrets',
+  'digest',
+  'digests',
+  'proof',
+  'signature',
+  'key',
+  'keys',
+  'password',
+  'passwd',
+  'token',
+  'response',
+  'rspauth',
+  'hmac',
+  'mac',
+  'salted',
+];
 
 function words(name: string): string[] {
   return name
@@ -54,7 +71,8 @@ function nameOf(node: ts.Expression): string | undefined {
   if (ts.isIdentifier(node)) return node.text;
   if (ts.isPropertyAccessExpression(node)) return node.name.text;
   if (ts.isElementAccessExpression(node)) return nameOf(node.expression);
-  if (ts.isParenthesizedExpression(node) || ts.isAsExpression(node) || ts.isNonNullExpression(node)) return nameOf(node.expression);
+  if (ts.isParenthesizedExpression(node) || ts.isAsExpression(node) || ts.isNonNullExpression(node))
+    return nameOf(node.expression);
   if (ts.isCallExpression(node)) return nameOf(node.expression);
   return undefined;
 }
@@ -72,14 +90,20 @@ function constant(node: ts.Expression): boolean {
   if (ts.isLiteralExpression(node) || ts.isNoSubstitutionTemplateLiteral(node)) return true;
   if (ts.isPrefixUnaryExpression(node) && ts.isNumericLiteral(node.operand)) return true;
   const kind = node.kind;
-  if (kind === ts.SyntaxKind.TrueKeyword || kind === ts.SyntaxKind.FalseKeyword || kind === ts.SyntaxKind.NullKeyword) return true;
+  if (kind === ts.SyntaxKind.TrueKeyword || kind === ts.SyntaxKind.FalseKeyword || kind === ts.SyntaxKind.NullKeyword)
+    return true;
   if (ts.isIdentifier(node) && (node.text === 'undefined' || /^[A-Z][A-Z0-9_]*$/.test(node.text))) return true;
   if (ts.isTypeOfExpression(node)) return true;
   if (ts.isPropertyAccessExpression(node) && SIZE.has(node.name.text)) return true;
   return false;
 }
 
-const EQUALITY = new Set([ts.SyntaxKind.EqualsEqualsEqualsToken, ts.SyntaxKind.ExclamationEqualsEqualsToken, ts.SyntaxKind.EqualsEqualsToken, ts.SyntaxKind.ExclamationEqualsToken]);
+const EQUALITY = new Set([
+  ts.SyntaxKind.EqualsEqualsEqualsToken,
+  ts.SyntaxKind.ExclamationEqualsEqualsToken,
+  ts.SyntaxKind.EqualsEqualsToken,
+  ts.SyntaxKind.ExclamationEqualsToken,
+]);
 
 /** One suspicious comparison: file:line and the code. */
 export interface Finding {
@@ -107,7 +131,10 @@ export function scan(fileName: string, text: string): Finding[] {
       const name = nameOf(callee) ?? '';
       const comparing =
         name === 'equals' ||
-        (ts.isPropertyAccessExpression(callee) && callee.name.text === 'compare' && ts.isIdentifier(callee.expression) && callee.expression.text === 'Buffer') ||
+        (ts.isPropertyAccessExpression(callee) &&
+          callee.name.text === 'compare' &&
+          ts.isIdentifier(callee.expression) &&
+          callee.expression.text === 'Buffer') ||
         (/^same|equal/i.test(name) && name !== 'constantTimeEqual');
       if (comparing && operands.some((operand) => secretLike(operand))) report(node);
     }
@@ -126,8 +153,16 @@ export function scan(fileName: string, text: string): Finding[] {
  * finding is allowed when its file matches and its code contains `code`.
  */
 const ALLOWED: readonly { readonly file: string; readonly code: string; readonly why: string }[] = [
-  { file: 'lib/hashing.ts', code: 'parts.digest !== this.digest', why: "`digest` is the name of the PBKDF2 hash algorithm ('sha256'), not a digest value" },
-  { file: 'lib/registry.ts', code: 'm.name === key(name)', why: '`key()` upper-cases a mechanism name for the registry map' },
+  {
+    file: 'lib/hashing.ts',
+    code: 'parts.digest !== this.digest',
+    why: "`digest` is the name of the PBKDF2 hash algorithm ('sha256'), not a digest value",
+  },
+  {
+    file: 'lib/registry.ts',
+    code: 'm.name === key(name)',
+    why: '`key()` upper-cases a mechanism name for the registry map',
+  },
   {
     file: 'lib/cli/io.ts',
     code: '!== secret',
@@ -196,9 +231,16 @@ describe('constant-time comparisons', () => {
     });
 
     const alice = new ClearIdentity('alice', 'alice-pass');
-    const options: ServerOptions = { lookup: (authcid) => (authcid === 'alice' ? alice : undefined), scramIterations: 4096, hostname: 'example.org' };
+    const options: ServerOptions = {
+      lookup: (authcid) => (authcid === 'alice' ? alice : undefined),
+      scramIterations: 4096,
+      hostname: 'example.org',
+    };
     const login = (mechanism: Mechanism, password: string): ReturnType<typeof runPair> =>
-      runPair(mechanism.client(new ClientCredentials('alice', password), { host: 'example.org', service: 'imap' }), (initial) => mechanism.server(options, initial));
+      runPair(
+        mechanism.client(new ClientCredentials('alice', password), { host: 'example.org', service: 'imap' }),
+        (initial) => mechanism.server(options, initial),
+      );
     const called = (predicate: (pair: [string, string]) => boolean): boolean => calls.some(predicate);
 
     it('the spy is installed on the module object that the mechanisms read', () => {
@@ -223,17 +265,29 @@ describe('constant-time comparisons', () => {
       const signature = (result.transcript.find((line) => line.startsWith('S: v=')) ?? '').slice('S: v='.length);
       expect(signature).to.not.equal('');
       const signatureHex = toHex(Buffer.from(signature, 'base64'));
-      expect(called(([a, b]) => a === signatureHex || b === signatureHex), 'client: server signature').to.equal(true);
+      expect(
+        called(([a, b]) => a === signatureHex || b === signatureHex),
+        'client: server signature',
+      ).to.equal(true);
       // StoredKey is 32 bytes for SHA-256: the server's proof check compares two such values.
-      expect(called(([a, b]) => a.length === 64 && b.length === 64 && a === b && a !== signatureHex), 'server: H(ClientKey) vs StoredKey').to.equal(true);
+      expect(
+        called(([a, b]) => a.length === 64 && b.length === 64 && a === b && a !== signatureHex),
+        'server: H(ClientKey) vs StoredKey',
+      ).to.equal(true);
     });
 
     it('DIGEST-MD5 compares the response on the server and rspauth on the client through it', () => {
       const result = login(DIGEST_MD5, 'alice-pass');
       const response = /response=([0-9a-f]{32})/.exec(result.transcript.join('\n'))?.[1];
       const rspauth = /rspauth=([0-9a-f]{32})/.exec(result.transcript.join('\n'))?.[1];
-      expect(called(([a, b]) => a === response || b === response), 'server: response').to.equal(true);
-      expect(called(([a, b]) => a === rspauth || b === rspauth), 'client: rspauth').to.equal(true);
+      expect(
+        called(([a, b]) => a === response || b === response),
+        'server: response',
+      ).to.equal(true);
+      expect(
+        called(([a, b]) => a === rspauth || b === rspauth),
+        'client: rspauth',
+      ).to.equal(true);
     });
 
     for (const mechanism of [PLAIN, CRAM_MD5, SCRAM_SHA_256, DIGEST_MD5]) {
@@ -247,12 +301,13 @@ describe('constant-time comparisons', () => {
             return login(mechanism, 'wrong-pass').server;
           } catch (error) {
             // The client side may still refuse (its own check is forced too, so it should not).
-            throw new Error(`${mechanism.name} refused although every comparison was forced equal: ${String(error)}`, { cause: error });
+            throw new Error(`${mechanism.name} refused although every comparison was forced equal: ${String(error)}`, {
+              cause: error,
+            });
           }
         })();
         expect(server.authcid).to.equal('alice');
       });
     }
-
   });
 });

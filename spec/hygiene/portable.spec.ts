@@ -22,7 +22,11 @@ const PORTABLE_DIRS = ['crypto', 'mechanisms', 'drivers'];
 
 function portableFiles(): string[] {
   const top = readdirSync(LIB).filter((name) => name.endsWith('.ts'));
-  const nested = PORTABLE_DIRS.flatMap((dir) => readdirSync(join(LIB, dir)).filter((name) => name.endsWith('.ts')).map((name) => `${dir}/${name}`));
+  const nested = PORTABLE_DIRS.flatMap((dir) =>
+    readdirSync(join(LIB, dir))
+      .filter((name) => name.endsWith('.ts'))
+      .map((name) => `${dir}/${name}`),
+  );
   return [...top, ...nested].filter((file) => !EDGES.has(file)).sort();
 }
 
@@ -31,19 +35,39 @@ function parse(file: string): ts.SourceFile {
 }
 
 const NODE_BUILTINS = new Set(builtinModules);
-const isNodeModule = (specifier: string): boolean => specifier.startsWith('node:') || NODE_BUILTINS.has(specifier.split('/')[0] ?? '');
+const isNodeModule = (specifier: string): boolean =>
+  specifier.startsWith('node:') || NODE_BUILTINS.has(specifier.split('/')[0] ?? '');
 
 /** Module specifiers imported at run time (type-only imports and exports are erased). */
 function runtimeImports(source: ts.SourceFile): string[] {
   const found: string[] = [];
   const visit = (node: ts.Node): void => {
-    if (ts.isImportDeclaration(node) && ts.isStringLiteral(node.moduleSpecifier) && node.importClause?.isTypeOnly !== true) {
+    if (
+      ts.isImportDeclaration(node) &&
+      ts.isStringLiteral(node.moduleSpecifier) &&
+      node.importClause?.isTypeOnly !== true
+    ) {
       const named = node.importClause?.namedBindings;
-      const onlyTypes = node.importClause !== undefined && node.importClause.name === undefined && named !== undefined && ts.isNamedImports(named) && named.elements.length > 0 && named.elements.every((e) => e.isTypeOnly);
+      const onlyTypes =
+        node.importClause !== undefined &&
+        node.importClause.name === undefined &&
+        named !== undefined &&
+        ts.isNamedImports(named) &&
+        named.elements.length > 0 &&
+        named.elements.every((e) => e.isTypeOnly);
       if (!onlyTypes) found.push(node.moduleSpecifier.text);
-    } else if (ts.isExportDeclaration(node) && node.moduleSpecifier !== undefined && ts.isStringLiteral(node.moduleSpecifier) && !node.isTypeOnly) {
+    } else if (
+      ts.isExportDeclaration(node) &&
+      node.moduleSpecifier !== undefined &&
+      ts.isStringLiteral(node.moduleSpecifier) &&
+      !node.isTypeOnly
+    ) {
       found.push(node.moduleSpecifier.text);
-    } else if (ts.isCallExpression(node) && (node.expression.kind === ts.SyntaxKind.ImportKeyword || (ts.isIdentifier(node.expression) && node.expression.text === 'require'))) {
+    } else if (
+      ts.isCallExpression(node) &&
+      (node.expression.kind === ts.SyntaxKind.ImportKeyword ||
+        (ts.isIdentifier(node.expression) && node.expression.text === 'require'))
+    ) {
       const [first] = node.arguments;
       found.push(first !== undefined && ts.isStringLiteral(first) ? first.text : '<dynamic>');
     }
@@ -57,7 +81,10 @@ function runtimeImports(source: ts.SourceFile): string[] {
 function nodeGlobals(source: ts.SourceFile): string[] {
   const found: string[] = [];
   const visit = (node: ts.Node): void => {
-    if (ts.isIdentifier(node) && (node.text === 'Buffer' || node.text === 'process' || node.text === '__dirname' || node.text === 'require')) {
+    if (
+      ts.isIdentifier(node) &&
+      (node.text === 'Buffer' || node.text === 'process' || node.text === '__dirname' || node.text === 'require')
+    ) {
       const { line } = source.getLineAndCharacterOfPosition(node.getStart());
       found.push(`${relative(ROOT, source.fileName)}:${line + 1}: ${node.text}`);
     }
@@ -68,7 +95,8 @@ function nodeGlobals(source: ts.SourceFile): string[] {
 }
 
 // Calls allowed at module load: they build constants and touch nothing outside.
-const PURE_CALLS = /^(Symbol|Symbol\.for|Object\.freeze|Array\.from|Uint8Array\.of|new Map|new Set|new WeakMap|new WeakSet|new RegExp|new Uint8Array|Object\.keys|Object\.fromEntries)$/;
+const PURE_CALLS =
+  /^(Symbol|Symbol\.for|Object\.freeze|Array\.from|Uint8Array\.of|new Map|new Set|new WeakMap|new WeakSet|new RegExp|new Uint8Array|Object\.keys|Object\.fromEntries)$/;
 
 /** Top-level statements that run code at load: calls other than {@link PURE_CALLS} and not marked pure. */
 function workAtLoad(source: ts.SourceFile): string[] {
@@ -91,7 +119,8 @@ function workAtLoad(source: ts.SourceFile): string[] {
     visit(expression);
   };
   for (const statement of source.statements) {
-    if (ts.isVariableStatement(statement)) for (const declaration of statement.declarationList.declarations) check(declaration.initializer);
+    if (ts.isVariableStatement(statement))
+      for (const declaration of statement.declarationList.declarations) check(declaration.initializer);
     else if (ts.isExpressionStatement(statement)) check(statement.expression);
   }
   return found;
@@ -101,7 +130,8 @@ function workAtLoad(source: ts.SourceFile): string[] {
 function resolveWeb(from: string, specifier: string): string | undefined {
   if (!specifier.startsWith('.')) return undefined;
   const base = resolve(dirname(from), specifier).replace(/\.js$/, '');
-  for (const candidate of [`${base}.web.ts`, `${base}.ts`, join(base, 'index.ts')]) if (existsSync(candidate)) return candidate;
+  for (const candidate of [`${base}.web.ts`, `${base}.ts`, join(base, 'index.ts')])
+    if (existsSync(candidate)) return candidate;
   return undefined;
 }
 
@@ -109,13 +139,29 @@ describe('portable lib/ (no Node built-ins below the edges)', () => {
   const files = portableFiles();
 
   it('covers the core, drivers, mechanisms, stores of secrets and the crypto provider', () => {
-    for (const file of ['core.ts', 'exchange.ts', 'bytes.ts', 'scram-secret.ts', 'scram-cache.ts', 'hashing.ts', 'identity.ts', 'credentials.ts', 'mechanisms/scram.ts', 'drivers/sync.ts', 'crypto/web.ts']) {
+    for (const file of [
+      'core.ts',
+      'exchange.ts',
+      'bytes.ts',
+      'scram-secret.ts',
+      'scram-cache.ts',
+      'hashing.ts',
+      'identity.ts',
+      'credentials.ts',
+      'mechanisms/scram.ts',
+      'drivers/sync.ts',
+      'crypto/web.ts',
+    ]) {
       expect(files).to.include(file);
     }
   });
 
   it('imports no Node built-in in a portable file', () => {
-    const offending = files.flatMap((file) => runtimeImports(parse(join(LIB, file))).filter(isNodeModule).map((specifier) => `${file}: ${specifier}`));
+    const offending = files.flatMap((file) =>
+      runtimeImports(parse(join(LIB, file)))
+        .filter(isNodeModule)
+        .map((specifier) => `${file}: ${specifier}`),
+    );
     expect(offending).to.deep.equal([]);
   });
 

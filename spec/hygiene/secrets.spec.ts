@@ -47,7 +47,8 @@ function serverOptions(): ServerOptions {
   return {
     lookup: (authcid) => IDENTITIES.find((identity) => identity.authcid === authcid),
     // The token is the account's password here, so one secret list covers both kinds of mechanism.
-    validateToken: ({ token, user }) => (token === PASSWORD ? { authcid: user === '' ? 'alice' : user } : { error: { status: 'invalid_token' } }),
+    validateToken: ({ token, user }) =>
+      token === PASSWORD ? { authcid: user === '' ? 'alice' : user } : { error: { status: 'invalid_token' } },
     hostname: REALM,
     // The clients below connect to 'localhost': DIGEST-MD5's digest-uri must name this server.
     hostAliases: ['localhost'],
@@ -58,7 +59,12 @@ function serverOptions(): ServerOptions {
 }
 
 function clientOptions(mechanism: string): ClientOptions {
-  return { host: 'localhost', service: 'imap', port: 143, ...(mechanism.endsWith('-PLUS') ? { channelBindingData: BINDING } : {}) };
+  return {
+    host: 'localhost',
+    service: 'imap',
+    port: 143,
+    ...(mechanism.endsWith('-PLUS') ? { channelBindingData: BINDING } : {}),
+  };
 }
 
 /** What one exchange showed besides its wire bytes. */
@@ -80,7 +86,10 @@ interface Observed {
 function forgeMessage(data: Uint8Array): Uint8Array {
   const text = s(data);
   const scram = /^v=([A-Za-z0-9+/]+=*)$/.exec(text);
-  if (scram) return Buffer.from(`v=${Buffer.from(Buffer.from(scram[1] as string, 'base64').map((byte, i) => (i === 0 ? byte ^ 0x80 : byte))).toString('base64')}`);
+  if (scram)
+    return Buffer.from(
+      `v=${Buffer.from(Buffer.from(scram[1] as string, 'base64').map((byte, i) => (i === 0 ? byte ^ 0x80 : byte))).toString('base64')}`,
+    );
   const digest = /^rspauth=([0-9a-f])([0-9a-f]{31})$/.exec(text);
   if (digest) return Buffer.from(`rspauth=${digest[1] === '0' ? '1' : '0'}${digest[2] as string}`);
   return Uint8Array.from(data, (byte, i) => (i === data.length - 1 ? byte ^ 0x01 : byte));
@@ -121,12 +130,17 @@ function observe(mechanism: Mechanism, account: string, secret: string, forge?: 
     return data;
   };
   const { output } = captureOutput(() => {
-    const client = new SyncClientSession(tap(mechanism.client(credentials, clientOptions(mechanism.name)), keep), { mechanism: mechanism.name });
+    const client = new SyncClientSession(tap(mechanism.client(credentials, clientOptions(mechanism.name)), keep), {
+      mechanism: mechanism.name,
+    });
     // An object, because flow analysis does not see the assignment in the nested catch.
     const state = { serverFailed: false };
     try {
       const initial = client.start(true);
-      const server = new SyncServerSession(tap(mechanism.server(serverOptions(), initial === undefined ? undefined : toServer(initial)), keep), { mechanism: mechanism.name });
+      const server = new SyncServerSession(
+        tap(mechanism.server(serverOptions(), initial === undefined ? undefined : toServer(initial)), keep),
+        { mechanism: mechanism.name },
+      );
       let step;
       try {
         step = server.start();
@@ -168,7 +182,14 @@ function observe(mechanism: Mechanism, account: string, secret: string, forge?: 
       }
     }
   }
-  return { objects: [...objects, ...errors, ...parsed], output, transcript, serverOutcome, errors, serverMessages: serverIndex };
+  return {
+    objects: [...objects, ...errors, ...parsed],
+    output,
+    transcript,
+    serverOutcome,
+    errors,
+    serverMessages: serverIndex,
+  };
 }
 
 /** The secrets an exchange with these passwords may have derived or seen. */
@@ -191,10 +212,13 @@ function expectClean(observed: Observed, secrets: readonly string[]): void {
 }
 
 // A success that needs no credential (EXTERNAL: the transport vouches; ANONYMOUS).
-const credentialFree = (outcome: Authenticated | undefined): boolean => outcome !== undefined && (outcome.mechanism === 'EXTERNAL' || outcome.mechanism === 'ANONYMOUS');
+const credentialFree = (outcome: Authenticated | undefined): boolean =>
+  outcome !== undefined && (outcome.mechanism === 'EXTERNAL' || outcome.mechanism === 'ANONYMOUS');
 
 describe('secret hygiene', () => {
-  const mechanisms = SASLAuth.all().serverMechanisms.filter((m): m is Mechanism => typeof (m as Partial<Mechanism>).client === 'function');
+  const mechanisms = SASLAuth.all().serverMechanisms.filter(
+    (m): m is Mechanism => typeof (m as Partial<Mechanism>).client === 'function',
+  );
 
   it('captures console and standard output while an exchange runs', () => {
     const { output } = captureOutput(() => {
@@ -205,7 +229,16 @@ describe('secret hygiene', () => {
   });
 
   it('covers every registered mechanism', () => {
-    expect(mechanisms.map((m) => m.name)).to.include.members(['PLAIN', 'LOGIN', 'CRAM-MD5', 'SCRAM-SHA-256', 'SCRAM-SHA-256-PLUS', 'DIGEST-MD5', 'OAUTHBEARER', 'XOAUTH2']);
+    expect(mechanisms.map((m) => m.name)).to.include.members([
+      'PLAIN',
+      'LOGIN',
+      'CRAM-MD5',
+      'SCRAM-SHA-256',
+      'SCRAM-SHA-256-PLUS',
+      'DIGEST-MD5',
+      'OAUTHBEARER',
+      'XOAUTH2',
+    ]);
   });
 
   for (const mechanism of mechanisms) {
@@ -220,7 +253,8 @@ describe('secret hygiene', () => {
       it('leaks nothing when the password or token is wrong', () => {
         for (const account of IDENTITIES.map((identity) => identity.authcid)) {
           const observed = observe(mechanism, account, WRONG);
-          if (!credentialFree(observed.serverOutcome)) expect(observed.errors.length, `${account}: a wrong secret was accepted`).to.be.greaterThan(0);
+          if (!credentialFree(observed.serverOutcome))
+            expect(observed.errors.length, `${account}: a wrong secret was accepted`).to.be.greaterThan(0);
           expectClean(observed, secretsOf(mechanism, account, [PASSWORD, WRONG], observed));
         }
       });

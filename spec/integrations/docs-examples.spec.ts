@@ -25,7 +25,8 @@ const ENTRY_POINTS: Readonly<Record<string, string>> = {
 function runnableBlocks(): Map<string, string> {
   const blocks = new Map<string, string>();
   const text = readFileSync(join(REPO, 'docs', 'integrations.md'), 'utf8');
-  for (const match of text.matchAll(/^```ts runnable: ([\w-]+)\n([\s\S]*?)^```$/gm)) blocks.set(match[1] ?? '', match[2] ?? '');
+  for (const match of text.matchAll(/^```ts runnable: ([\w-]+)\n([\s\S]*?)^```$/gm))
+    blocks.set(match[1] ?? '', match[2] ?? '');
   return blocks;
 }
 
@@ -39,12 +40,26 @@ interface Run {
 function runBlock(code: string, env: Readonly<Record<string, string>>): Promise<Run> {
   const dir = mkdtempSync(join(tmpdir(), 'saslkit-docs-example-'));
   const file = join(dir, 'example.ts');
-  writeFileSync(file, code.replace(/from '(saslkit(?:\/[\w.-]+)?)'/g, (whole, name: string) => (ENTRY_POINTS[name] === undefined ? whole : `from ${JSON.stringify(ENTRY_POINTS[name])}`)));
+  writeFileSync(
+    file,
+    code.replace(/from '(saslkit(?:\/[\w.-]+)?)'/g, (whole, name: string) =>
+      ENTRY_POINTS[name] === undefined ? whole : `from ${JSON.stringify(ENTRY_POINTS[name])}`,
+    ),
+  );
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       ['-r', 'ts-node/register/transpile-only', file],
-      { cwd: REPO, timeout: 60_000, env: { ...process.env, TS_NODE_PROJECT: join(REPO, 'tsconfig.json'), NODE_PATH: join(REPO, 'node_modules'), ...env } },
+      {
+        cwd: REPO,
+        timeout: 60_000,
+        env: {
+          ...process.env,
+          TS_NODE_PROJECT: join(REPO, 'tsconfig.json'),
+          NODE_PATH: join(REPO, 'node_modules'),
+          ...env,
+        },
+      },
       (error, stdout, stderr) => {
         rmSync(dir, { recursive: true, force: true });
         resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, stdout, stderr });
@@ -93,7 +108,12 @@ describe('docs/integrations.md: the complete examples run', function () {
   it('xmppjs-prosody: @xmpp/client with saslkit logs in to Prosody with SCRAM-SHA-256 and checks the signature; a wrong password exits 1', async function () {
     await requirePeer(this, 'prosody');
     // xmpp.js trusts only the system CAs: Prosody's self-signed certificate comes in as an extra CA, as the docs say.
-    const env = { XMPP_SERVICE: `xmpp://${XMPP_DOMAIN}:${String(PORTS.xmpp)}`, XMPP_DOMAIN, XMPP_USER: ACCOUNTS.alice.user, NODE_EXTRA_CA_CERTS: `${INTEROP_RUN}/prosody/cert.pem` };
+    const env = {
+      XMPP_SERVICE: `xmpp://${XMPP_DOMAIN}:${String(PORTS.xmpp)}`,
+      XMPP_DOMAIN,
+      XMPP_USER: ACCOUNTS.alice.user,
+      NODE_EXTRA_CA_CERTS: `${INTEROP_RUN}/prosody/cert.pem`,
+    };
     const run = await runBlock(blocks.get('xmppjs-prosody') ?? '', { ...env, XMPP_PASSWORD: ACCOUNTS.alice.pass });
     expect(run.stderr).to.equal('');
     expect(run.code).to.equal(0);

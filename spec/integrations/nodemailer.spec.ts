@@ -27,7 +27,12 @@ import {
   smtpServerAuth,
   tlsChannelBinding,
 } from '../../lib/index.js';
-import { type NodemailerAuthContext, type NodemailerAuthHandler, createCustomAuth, createTlsGetSocket } from '../../lib/integrations/nodemailer.js';
+import {
+  type NodemailerAuthContext,
+  type NodemailerAuthHandler,
+  createCustomAuth,
+  createTlsGetSocket,
+} from '../../lib/integrations/nodemailer.js';
 import { expectNoSecrets } from '../support/helpers.js';
 import { ACCOUNTS, HOST, PORTS, requirePeer } from '../interop/peers.js';
 
@@ -35,7 +40,10 @@ const TLS_DIR = join(__dirname, '..', 'fixtures', 'tls');
 const TIMEOUTS = { connectionTimeout: 20_000, greetingTimeout: 20_000, socketTimeout: 20_000 } as const;
 
 /** The handlers, each recording the method it ran and how it ended. */
-function recordingAuth(handlers: Record<string, NodemailerAuthHandler>, ran: string[]): Record<string, NodemailerAuthHandler> {
+function recordingAuth(
+  handlers: Record<string, NodemailerAuthHandler>,
+  ran: string[],
+): Record<string, NodemailerAuthHandler> {
   return Object.fromEntries(
     Object.entries(handlers).map(([name, handler]) => [
       name,
@@ -48,7 +56,9 @@ function recordingAuth(handlers: Record<string, NodemailerAuthHandler>, ran: str
 }
 
 /** The error of a promise that must reject. */
-async function rejection(promise: Promise<unknown>): Promise<Error & { code?: string; responseCode?: number; cause?: unknown }> {
+async function rejection(
+  promise: Promise<unknown>,
+): Promise<Error & { code?: string; responseCode?: number; cause?: unknown }> {
   try {
     await promise;
   } catch (error) {
@@ -77,7 +87,12 @@ describe('saslkit/nodemailer: customAuth handlers', function () {
         ...TIMEOUTS,
       });
       try {
-        return await transport.sendMail({ from: 'bob@example.org', to: 'alice@example.org', subject: 'saslkit/nodemailer', text: 'sent with SCRAM' });
+        return await transport.sendMail({
+          from: 'bob@example.org',
+          to: 'alice@example.org',
+          subject: 'saslkit/nodemailer',
+          text: 'sent with SCRAM',
+        });
       } finally {
         transport.close();
       }
@@ -90,11 +105,15 @@ describe('saslkit/nodemailer: customAuth handlers', function () {
       expect(ran).to.deep.equal(['SCRAM-SHA-256']);
     });
 
-    it('a wrong password: nodemailer rejects with EAUTH 535, saslkit\'s AUTHENTICATION_FAILED as the cause, no secret', async () => {
+    it("a wrong password: nodemailer rejects with EAUTH 535, saslkit's AUTHENTICATION_FAILED as the cause, no secret", async () => {
       const ran: string[] = [];
-      const error = await rejection(send({ user: ACCOUNTS.bob.user, pass: 'not-bob-pass', method: 'SCRAM-SHA-256' }, ran));
+      const error = await rejection(
+        send({ user: ACCOUNTS.bob.user, pass: 'not-bob-pass', method: 'SCRAM-SHA-256' }, ran),
+      );
       expect(error).to.include({ code: 'EAUTH', responseCode: 535 });
-      expect(error.message).to.match(/^SCRAM-SHA-256: the SMTP server refused authentication \(saslkit AUTHENTICATION_FAILED\): 535 /);
+      expect(error.message).to.match(
+        /^SCRAM-SHA-256: the SMTP server refused authentication \(saslkit AUTHENTICATION_FAILED\): 535 /,
+      );
       expect(isSaslError(error.cause) && error.cause.code).to.equal('AUTHENTICATION_FAILED');
       expectNoSecrets(error, ['not-bob-pass', ACCOUNTS.bob.pass]);
     });
@@ -131,52 +150,75 @@ describe('saslkit/nodemailer: customAuth handlers', function () {
     function forgedSigner(): Identity {
       const real = ScramSecret.fromPassword('SHA-256', 'carol-pass', { iterations: 4096 });
       const forged = ScramSecret.fromPassword('SHA-256', 'other-pass', { iterations: 4096, salt: real.salt });
-      return new ScramIdentity('carol', new ScramSecret('SHA-256', real.salt, real.iterations, real.storedKey, forged.serverKey));
+      return new ScramIdentity(
+        'carol',
+        new ScramSecret('SHA-256', real.salt, real.iterations, real.storedKey, forged.serverKey),
+      );
     }
 
     before(async () => {
-      const accounts: Identity[] = [new ClearIdentity('alice', 'alice-pass'), ScramIdentity.create('bob', 'bob-pass', { hashes: ['SHA-256'], iterations: 4096 }), forgedSigner()];
+      const accounts: Identity[] = [
+        new ClearIdentity('alice', 'alice-pass'),
+        ScramIdentity.create('bob', 'bob-pass', { hashes: ['SHA-256'], iterations: 4096 }),
+        forgedSigner(),
+      ];
       options = {
         lookup: (authcid) => accounts.find((account) => account.authcid === authcid),
-        validateToken: ({ token }) => (token === ACCOUNTS.aliceToken ? { authcid: 'alice' } : { error: { status: 'invalid_token' } }),
+        validateToken: ({ token }) =>
+          token === ACCOUNTS.aliceToken ? { authcid: 'alice' } : { error: { status: 'invalid_token' } },
       };
-      server = createServer({ cert: readFileSync(join(TLS_DIR, 'rsa-sha256.crt')), key: readFileSync(join(TLS_DIR, 'rsa-sha256.key')) }, (socket) => {
-        sockets.add(socket);
-        socket.on('close', () => sockets.delete(socket));
-        socket.on('error', () => undefined);
-        const lines = new LineReader(socket);
-        const write = lineWriter(socket);
-        const binding = tlsChannelBinding(socket, 'server');
-        const session = async (): Promise<void> => {
-          await write('220 localhost ESMTP saslkit over TLS');
-          for (;;) {
-            const next = await lines.next();
-            if (next.done === true) return;
-            const line = next.value;
-            const verb = (line.split(' ')[0] ?? '').toUpperCase();
-            if (verb === 'EHLO') {
-              for (const reply of formatSmtpReply(250, ['localhost', smtpAuthKeyword(advertisedMechanisms(auth, { channelBinding: true }))].join('\n'))) await write(reply);
-            } else if (verb === 'AUTH') {
-              try {
-                attempts.push({ outcome: await smtpServerAuth({ command: line, auth, options: { ...options, channelBindingData: binding }, lines, write }) });
-              } catch (error) {
-                attempts.push({ error });
+      server = createServer(
+        { cert: readFileSync(join(TLS_DIR, 'rsa-sha256.crt')), key: readFileSync(join(TLS_DIR, 'rsa-sha256.key')) },
+        (socket) => {
+          sockets.add(socket);
+          socket.on('close', () => sockets.delete(socket));
+          socket.on('error', () => undefined);
+          const lines = new LineReader(socket);
+          const write = lineWriter(socket);
+          const binding = tlsChannelBinding(socket, 'server');
+          const session = async (): Promise<void> => {
+            await write('220 localhost ESMTP saslkit over TLS');
+            for (;;) {
+              const next = await lines.next();
+              if (next.done === true) return;
+              const line = next.value;
+              const verb = (line.split(' ')[0] ?? '').toUpperCase();
+              if (verb === 'EHLO') {
+                for (const reply of formatSmtpReply(
+                  250,
+                  ['localhost', smtpAuthKeyword(advertisedMechanisms(auth, { channelBinding: true }))].join('\n'),
+                ))
+                  await write(reply);
+              } else if (verb === 'AUTH') {
+                try {
+                  attempts.push({
+                    outcome: await smtpServerAuth({
+                      command: line,
+                      auth,
+                      options: { ...options, channelBindingData: binding },
+                      lines,
+                      write,
+                    }),
+                  });
+                } catch (error) {
+                  attempts.push({ error });
+                }
+              } else if (verb === 'QUIT') {
+                await write('221 2.0.0 Bye');
+                socket.end();
+                return;
+              } else {
+                await write('502 5.5.1 Not implemented');
               }
-            } else if (verb === 'QUIT') {
-              await write('221 2.0.0 Bye');
-              socket.end();
-              return;
-            } else {
-              await write('502 5.5.1 Not implemented');
             }
-          }
-        };
-        session()
-          .catch(() => undefined)
-          .finally(() => {
-            lines.close();
-          });
-      });
+          };
+          session()
+            .catch(() => undefined)
+            .finally(() => {
+              lines.close();
+            });
+        },
+      );
       await new Promise<void>((resolve) => {
         server.listen(0, HOST, resolve);
       });
@@ -192,9 +234,19 @@ describe('saslkit/nodemailer: customAuth handlers', function () {
     });
 
     /** nodemailer's verify() (connect, EHLO, AUTH, QUIT) through a transport whose sockets come from createTlsGetSocket. */
-    const verify = async (authData: Record<string, unknown>): Promise<{ result: unknown; attempt: Attempt | undefined }> => {
+    const verify = async (
+      authData: Record<string, unknown>,
+    ): Promise<{ result: unknown; attempt: Attempt | undefined }> => {
       const before = attempts.length;
-      const transport = nodemailer.createTransport({ host: HOST, port, secure: true, tls: { rejectUnauthorized: false }, auth: authData, getSocket: createTlsGetSocket(), ...TIMEOUTS });
+      const transport = nodemailer.createTransport({
+        host: HOST,
+        port,
+        secure: true,
+        tls: { rejectUnauthorized: false },
+        auth: authData,
+        getSocket: createTlsGetSocket(),
+        ...TIMEOUTS,
+      });
       let result: unknown;
       try {
         result = await transport.verify();
@@ -203,11 +255,12 @@ describe('saslkit/nodemailer: customAuth handlers', function () {
       } finally {
         transport.close();
       }
-      for (let i = 0; i < 100 && attempts.length === before; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      for (let i = 0; i < 100 && attempts.length === before; i++)
+        await new Promise((resolve) => setTimeout(resolve, 10));
       return { result, attempt: attempts[before] };
     };
 
-    it('SCRAM-SHA-256-PLUS binds the login to this connection\'s TLS channel', async () => {
+    it("SCRAM-SHA-256-PLUS binds the login to this connection's TLS channel", async () => {
       const { result, attempt } = await verify({ user: 'bob', pass: 'bob-pass', method: 'SCRAM-SHA-256-PLUS' });
       expect(result).to.equal(true);
       expect(attempt?.error).to.equal(undefined);
@@ -220,7 +273,7 @@ describe('saslkit/nodemailer: customAuth handlers', function () {
       expect(attempt?.outcome).to.include({ mechanism: 'SCRAM-SHA-256', authcid: 'alice' });
     });
 
-    it('a server whose signature is wrong: EAUTH with saslkit\'s SERVER_NOT_VERIFIED, though the server accepted the proof', async () => {
+    it("a server whose signature is wrong: EAUTH with saslkit's SERVER_NOT_VERIFIED, though the server accepted the proof", async () => {
       const { result, attempt } = await verify({ user: 'carol', pass: 'carol-pass', method: 'SCRAM-SHA-256-PLUS' });
       const error = result as Error & { code?: string; cause?: unknown };
       expect(error).to.be.instanceOf(Error);
@@ -233,10 +286,12 @@ describe('saslkit/nodemailer: customAuth handlers', function () {
       expectNoSecrets(error, ['carol-pass']);
     });
 
-    it('a wrong password: EAUTH 535 with saslkit\'s reason; an unknown token: EAUTH too', async () => {
+    it("a wrong password: EAUTH 535 with saslkit's reason; an unknown token: EAUTH too", async () => {
       const wrong = await verify({ user: 'bob', pass: 'not-bob-pass', method: 'SCRAM-SHA-256-PLUS' });
       expect(wrong.result).to.include({ code: 'EAUTH', responseCode: 535 });
-      expect(isSaslError((wrong.result as Error).cause) && ((wrong.result as Error).cause as { code: string }).code).to.equal('AUTHENTICATION_FAILED');
+      expect(
+        isSaslError((wrong.result as Error).cause) && ((wrong.result as Error).cause as { code: string }).code,
+      ).to.equal('AUTHENTICATION_FAILED');
       expectNoSecrets(wrong.result, ['not-bob-pass', 'bob-pass']);
       const token = await verify({ user: 'alice', pass: 'stolen-token', method: 'OAUTHBEARER' });
       expect(token.result).to.include({ code: 'EAUTH' });
@@ -246,10 +301,20 @@ describe('saslkit/nodemailer: customAuth handlers', function () {
 
     it('-PLUS without channel-binding data fails before anything is sent', async () => {
       const before = attempts.length;
-      const transport = nodemailer.createTransport({ host: HOST, port, secure: true, tls: { rejectUnauthorized: false }, auth: { user: 'bob', pass: 'bob-pass', method: 'SCRAM-SHA-256-PLUS' }, customAuth: createCustomAuth(), ...TIMEOUTS });
-      const error = await rejection(transport.verify().finally(() => {
-        transport.close();
-      }));
+      const transport = nodemailer.createTransport({
+        host: HOST,
+        port,
+        secure: true,
+        tls: { rejectUnauthorized: false },
+        auth: { user: 'bob', pass: 'bob-pass', method: 'SCRAM-SHA-256-PLUS' },
+        customAuth: createCustomAuth(),
+        ...TIMEOUTS,
+      });
+      const error = await rejection(
+        transport.verify().finally(() => {
+          transport.close();
+        }),
+      );
       expect(error.code).to.equal('EAUTH');
       expect(isSaslError(error.cause)).to.equal(true);
       expect(attempts.length).to.equal(before);

@@ -48,7 +48,8 @@ const ACCOUNTS: Identity[] = [
 
 const storeOptions: ServerOptions = {
   lookup: (authcid) => ACCOUNTS.find((account) => account.authcid === authcid),
-  validateToken: ({ token }) => (token === TOKEN ? { authcid: 'alice' } : { error: { status: '401', schemes: 'bearer', scope: 'mail' } }),
+  validateToken: ({ token }) =>
+    token === TOKEN ? { authcid: 'alice' } : { error: { status: '401', schemes: 'bearer', scope: 'mail' } },
 };
 
 interface Running {
@@ -103,7 +104,16 @@ async function startServer(options: ServerOptions): Promise<Running> {
 
 /** nodemailer logs in (transport.verify) with `method`; resolves true or with its error. */
 async function nodemailerLogin(port: number, auth: Record<string, string>, authMethod?: string): Promise<unknown> {
-  const transport = nodemailer.createTransport({ host: '127.0.0.1', port, secure: false, ignoreTLS: true, auth, ...(authMethod === undefined ? {} : { authMethod }), connectionTimeout: 10_000, socketTimeout: 10_000 });
+  const transport = nodemailer.createTransport({
+    host: '127.0.0.1',
+    port,
+    secure: false,
+    ignoreTLS: true,
+    auth,
+    ...(authMethod === undefined ? {} : { authMethod }),
+    connectionTimeout: 10_000,
+    socketTimeout: 10_000,
+  });
   try {
     return await transport.verify();
   } catch (error) {
@@ -115,7 +125,8 @@ async function nodemailerLogin(port: number, auth: Record<string, string>, authM
 
 /** The last attempt the server saw, once it has been recorded (a client may return first). */
 async function lastAttempt(server: Running, count: number): Promise<OnAuthAttempt<SMTPServerSession>> {
-  for (let i = 0; i < 100 && server.attempts.length < count; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  for (let i = 0; i < 100 && server.attempts.length < count; i++)
+    await new Promise((resolve) => setTimeout(resolve, 10));
   expect(server.attempts).to.have.length(count);
   return server.attempts[count - 1] as OnAuthAttempt<SMTPServerSession>;
 }
@@ -156,7 +167,11 @@ describe('saslkit/smtp-server: createOnAuth behind smtp-server', function () {
       const before = server.attempts.length;
       expect(await nodemailerLogin(server.port, { type: 'OAuth2', user: 'alice', accessToken: TOKEN })).to.equal(true);
       expect((await lastAttempt(server, before + 1)).result).to.include({ mechanism: 'XOAUTH2', authcid: 'alice' });
-      const refusal = await nodemailerLogin(server.port, { type: 'OAuth2', user: 'alice', accessToken: 'stolen-token' });
+      const refusal = await nodemailerLogin(server.port, {
+        type: 'OAuth2',
+        user: 'alice',
+        accessToken: 'stolen-token',
+      });
       expect(refusal).to.include({ code: 'EAUTH', responseCode: 535 });
       // nodemailer tries a refused token once more (it would renew it if it could): two refusals.
       const attempts = server.attempts.slice(before + 1);
@@ -201,9 +216,21 @@ describe('saslkit/smtp-server: createOnAuth behind smtp-server', function () {
     });
 
     it('a message was accepted from a logged-in user, whose session.user is the authorization identity', async () => {
-      const transport = nodemailer.createTransport({ host: '127.0.0.1', port: server.port, secure: false, ignoreTLS: true, auth: { user: 'bob', pass: 'bob-pass' }, authMethod: 'PLAIN' });
+      const transport = nodemailer.createTransport({
+        host: '127.0.0.1',
+        port: server.port,
+        secure: false,
+        ignoreTLS: true,
+        auth: { user: 'bob', pass: 'bob-pass' },
+        authMethod: 'PLAIN',
+      });
       try {
-        const info = await transport.sendMail({ from: 'bob@example.org', to: 'alice@example.org', subject: 'hi', text: 'hello' });
+        const info = await transport.sendMail({
+          from: 'bob@example.org',
+          to: 'alice@example.org',
+          subject: 'hi',
+          text: 'hello',
+        });
         expect(info.accepted).to.deep.equal(['alice@example.org']);
       } finally {
         transport.close();
@@ -259,25 +286,46 @@ describe('saslkit/smtp-server: createOnAuth behind smtp-server', function () {
 
     it('PLAIN with an authzid: refused without a policy, allowed by one', async () => {
       const auth = { method: 'PLAIN', username: 'alice', authcid: 'alice', authzid: 'bob', password: 'alice-pass' };
-      expect((await call(storeOptions, auth)).response).to.deep.equal({ message: '5.7.8 Not authorized to use the requested identity', responseCode: 535 });
+      expect((await call(storeOptions, auth)).response).to.deep.equal({
+        message: '5.7.8 Not authorized to use the requested identity',
+        responseCode: 535,
+      });
       expect((await call({ ...storeOptions, authorize: () => true }, auth)).response).to.deep.equal({ user: 'bob' });
     });
 
-    it("PLAIN with the name in the authzid field and an empty authcid, as smtp-server takes it: that name, no proxy", async () => {
-      expect((await call(storeOptions, { method: 'PLAIN', username: 'alice', authcid: '', authzid: 'alice', password: 'alice-pass' })).response).to.deep.equal({ user: 'alice' });
+    it('PLAIN with the name in the authzid field and an empty authcid, as smtp-server takes it: that name, no proxy', async () => {
+      expect(
+        (
+          await call(storeOptions, {
+            method: 'PLAIN',
+            username: 'alice',
+            authcid: '',
+            authzid: 'alice',
+            password: 'alice-pass',
+          })
+        ).response,
+      ).to.deep.equal({ user: 'alice' });
     });
 
-    it('a store that throws: 454 with a fixed text; the store\'s error is the cause', async () => {
+    it("a store that throws: 454 with a fixed text; the store's error is the cause", async () => {
       const down = new Error('database down');
-      const answer = await call({ lookup: () => Promise.reject(down) }, { method: 'LOGIN', username: 'alice', password: 'alice-pass' });
+      const answer = await call(
+        { lookup: () => Promise.reject(down) },
+        { method: 'LOGIN', username: 'alice', password: 'alice-pass' },
+      );
       expect(answer.error?.message).to.equal('4.7.0 Temporary authentication failure');
       expect(answer.error).to.include({ responseCode: 454 });
       expect(answer.error?.cause).to.equal(down);
     });
 
     it('an empty password is a malformed message (501), an unknown method 504, XCLIENT is left to smtp-server', async () => {
-      expect((await call(storeOptions, { method: 'PLAIN', username: 'alice', authcid: 'alice', authzid: '', password: '' })).response).to.include({ responseCode: 501 });
-      expect((await call(storeOptions, { method: 'NTLM', username: 'alice' })).response).to.include({ responseCode: 504 });
+      expect(
+        (await call(storeOptions, { method: 'PLAIN', username: 'alice', authcid: 'alice', authzid: '', password: '' }))
+          .response,
+      ).to.include({ responseCode: 501 });
+      expect((await call(storeOptions, { method: 'NTLM', username: 'alice' })).response).to.include({
+        responseCode: 504,
+      });
       const xclient = await call(storeOptions, { method: 'XCLIENT', username: 'alice', password: null });
       expect(xclient).to.deep.equal({ error: null, response: undefined });
     });
@@ -296,7 +344,7 @@ describe('saslkit/smtp-server: createOnAuth behind smtp-server', function () {
     // smtplib's own AUTH: auth_plain / auth_login / auth_cram_md5, or login() choosing; then a message.
     const SCRIPT = [
       'import os, smtplib, sys',
-      "port, mech = int(sys.argv[1]), sys.argv[2]",
+      'port, mech = int(sys.argv[1]), sys.argv[2]',
       "s = smtplib.SMTP('127.0.0.1', port, timeout=10)",
       's.ehlo()',
       "user, password = os.environ['SASL_USER'], os.environ['SASL_PASS']",
@@ -313,9 +361,16 @@ describe('saslkit/smtp-server: createOnAuth behind smtp-server', function () {
       's.quit()',
     ].join('\n');
     const smtplib = (mechanism: string, user: string, password: string): ReturnType<typeof runTool> =>
-      runTool('python3', ['-c', SCRIPT, String(server.port), mechanism], { env: { SASL_USER: user, SASL_PASS: password } });
+      runTool('python3', ['-c', SCRIPT, String(server.port), mechanism], {
+        env: { SASL_USER: user, SASL_PASS: password },
+      });
 
-    for (const [mechanism, user, pass] of [['PLAIN', 'bob', 'bob-pass'], ['LOGIN', 'carol', 'carol-pass'], ['CRAM-MD5', 'alice', 'alice-pass'], ['auto', 'alice', 'alice-pass']] as const) {
+    for (const [mechanism, user, pass] of [
+      ['PLAIN', 'bob', 'bob-pass'],
+      ['LOGIN', 'carol', 'carol-pass'],
+      ['CRAM-MD5', 'alice', 'alice-pass'],
+      ['auto', 'alice', 'alice-pass'],
+    ] as const) {
       it(`${mechanism} as ${user}, then a message`, async () => {
         const run = await smtplib(mechanism, user, pass);
         expect(run.stderr).to.equal('');

@@ -29,7 +29,12 @@ import {
 } from '../../lib/integrations/xmppjs.js';
 import { expectNoSecrets } from '../support/helpers.js';
 import { ACCOUNTS, HOST, INTEROP_RUN, PORTS, XMPP_DOMAIN, requirePeer } from '../interop/peers.js';
-import { type RunningXmppServer, type XmppServerOptions, extendXmppJsTls, startXmppServer } from '../interop/xmpp-server.js';
+import {
+  type RunningXmppServer,
+  type XmppServerOptions,
+  extendXmppJsTls,
+  startXmppServer,
+} from '../interop/xmpp-server.js';
 
 interface LoginResult {
   readonly jid?: string;
@@ -55,7 +60,10 @@ async function login(settings: LoginSettings): Promise<LoginResult> {
   const xmpp = client({
     service: settings.service,
     domain: settings.domain ?? XMPP_DOMAIN,
-    credentials: saslkitCredentials(settings.credentials, { ...settings.saslkit, onAuthenticated: (result) => logins.push(result) }),
+    credentials: saslkitCredentials(settings.credentials, {
+      ...settings.saslkit,
+      onAuthenticated: (result) => logins.push(result),
+    }),
   });
   if (settings.register !== false) useSaslkitMechanisms(xmpp);
   xmpp.reconnect.stop();
@@ -106,9 +114,13 @@ describe('saslkit/xmpp.js (xmpp.js @xmpp/client)', function () {
     });
 
     it('refuses a value that is not an xmpp.js client, and names that are no client-first mechanism', function () {
-      expect(() => { useSaslkitMechanisms({}); }).to.throw(/no saslFactory/);
+      expect(() => {
+        useSaslkitMechanisms({});
+      }).to.throw(/no saslFactory/);
       const xmpp = client({ service: 'xmpp://127.0.0.1:1', domain: 'localhost' });
-      expect(() => { useSaslkitMechanisms(xmpp, ['CRAM-MD5', 'NOPE']); }).to.throw(/client-first/);
+      expect(() => {
+        useSaslkitMechanisms(xmpp, ['CRAM-MD5', 'NOPE']);
+      }).to.throw(/client-first/);
     });
   });
 
@@ -119,7 +131,15 @@ describe('saslkit/xmpp.js (xmpp.js @xmpp/client)', function () {
 
     async function serve(settings: Partial<XmppServerOptions> = {}): Promise<string> {
       server = await startXmppServer({
-        auth: SASLAuth.named(['SCRAM-SHA-512-PLUS', 'SCRAM-SHA-256-PLUS', 'SCRAM-SHA-512', 'SCRAM-SHA-256', 'SCRAM-SHA-1', 'OAUTHBEARER', 'PLAIN']),
+        auth: SASLAuth.named([
+          'SCRAM-SHA-512-PLUS',
+          'SCRAM-SHA-256-PLUS',
+          'SCRAM-SHA-512',
+          'SCRAM-SHA-256',
+          'SCRAM-SHA-1',
+          'OAUTHBEARER',
+          'PLAIN',
+        ]),
         options: STORE,
         ...settings,
       });
@@ -152,7 +172,11 @@ describe('saslkit/xmpp.js (xmpp.js @xmpp/client)', function () {
       const forge = (element: string): string => {
         const match = /^<success xmlns='[^']+'>([^<]+)<\/success>$/.exec(element);
         if (match === null) return element;
-        const forged = Buffer.from(Buffer.from(match[1] ?? '', 'base64').toString().replace(/^v=./, (v) => (v.endsWith('A') ? 'v=B' : 'v=A'))).toString('base64');
+        const forged = Buffer.from(
+          Buffer.from(match[1] ?? '', 'base64')
+            .toString()
+            .replace(/^v=./, (v) => (v.endsWith('A') ? 'v=B' : 'v=A')),
+        ).toString('base64');
         return element.replace(match[1] ?? '', forged);
       };
       const service = await serve({ tamper: forge });
@@ -177,7 +201,10 @@ describe('saslkit/xmpp.js (xmpp.js @xmpp/client)', function () {
     });
 
     it('refuses <success> without the server signature', async function () {
-      const service = await serve({ tamper: (element) => (element.startsWith('<success') ? `<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>` : element) });
+      const service = await serve({
+        tamper: (element) =>
+          element.startsWith('<success') ? `<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>` : element,
+      });
       const result = await login({ service, credentials: { username: 'juliet', password: PASSWORD } });
       expectCode(result, 'SERVER_NOT_VERIFIED');
     });
@@ -187,18 +214,30 @@ describe('saslkit/xmpp.js (xmpp.js @xmpp/client)', function () {
       const weaken = (element: string): string => {
         const match = /^<challenge xmlns='[^']+'>([^<]+)<\/challenge>$/.exec(element);
         if (match === null) return element;
-        const weak = Buffer.from(Buffer.from(match[1] ?? '', 'base64').toString().replace(/,i=\d+/, ',i=1')).toString('base64');
+        const weak = Buffer.from(
+          Buffer.from(match[1] ?? '', 'base64')
+            .toString()
+            .replace(/,i=\d+/, ',i=1'),
+        ).toString('base64');
         return element.replace(match[1] ?? '', weak);
       };
-      const result = await login({ service: await serve({ tamper: weaken }), credentials: { username: 'juliet', password: PASSWORD } });
+      const result = await login({
+        service: await serve({ tamper: weaken }),
+        credentials: { username: 'juliet', password: PASSWORD },
+      });
       const error = expectCode(result, 'LIMIT_EXCEEDED');
       expect(error.party).to.equal('server');
       expect(server?.logins).to.deep.equal([]);
-      expect(server?.refusals.map((refusal) => (isSaslError(refusal) ? refusal.code : String(refusal)))).to.deep.equal(['ABORTED']);
+      expect(server?.refusals.map((refusal) => (isSaslError(refusal) ? refusal.code : String(refusal)))).to.deep.equal([
+        'ABORTED',
+      ]);
     });
 
     it('refuses a wrong password with AuthenticationFailedError, and says nothing secret', async function () {
-      const result = await login({ service: await serve(), credentials: { username: 'juliet', password: 'wrong-password' } });
+      const result = await login({
+        service: await serve(),
+        credentials: { username: 'juliet', password: 'wrong-password' },
+      });
       const error = expectCode(result, 'AUTHENTICATION_FAILED');
       expect(error.mechanism).to.equal('SCRAM-SHA-512');
       expectNoSecrets(error, ['wrong-password', PASSWORD]);
@@ -210,7 +249,11 @@ describe('saslkit/xmpp.js (xmpp.js @xmpp/client)', function () {
       const error = expectCode(refused, 'MECHANISM_UNAVAILABLE');
       expect(error.message).to.match(/in clear/);
       expect(refused.sent).to.deep.equal([]);
-      const allowed = await login({ service, credentials: { username: 'romeo', password: 'romeo-pass' }, saslkit: { choose: { allowPlaintext: true } } });
+      const allowed = await login({
+        service,
+        credentials: { username: 'romeo', password: 'romeo-pass' },
+        saslkit: { choose: { allowPlaintext: true } },
+      });
       expect(allowed.logins).to.deep.equal([{ mechanism: 'PLAIN', serverVerified: false, channelBinding: 'n' }]);
     });
 
@@ -218,7 +261,9 @@ describe('saslkit/xmpp.js (xmpp.js @xmpp/client)', function () {
       const service = await serve({ tls: pem, requireTls: true });
       const result = await login({ service, credentials: new ClientCredentials('juliet', PASSWORD) });
       expect(result.error).to.equal(undefined);
-      expect(result.logins).to.deep.equal([{ mechanism: 'SCRAM-SHA-512-PLUS', serverVerified: true, channelBinding: 'p' }]);
+      expect(result.logins).to.deep.equal([
+        { mechanism: 'SCRAM-SHA-512-PLUS', serverVerified: true, channelBinding: 'p' },
+      ]);
       expect(server?.tlsVersions).to.deep.equal(['TLSv1.3']);
       const gs2 = Buffer.from(/>([^<]+)</.exec(result.sent[0] ?? '')?.[1] ?? '', 'base64').toString();
       expect(gs2.startsWith('p=tls-exporter,,')).to.equal(true);
@@ -226,7 +271,11 @@ describe('saslkit/xmpp.js (xmpp.js @xmpp/client)', function () {
 
     it("with channelBinding 'require' refuses a server that offers no -PLUS", async function () {
       const service = await serve({ auth: SASLAuth.named(['SCRAM-SHA-256']) });
-      const result = await login({ service, credentials: { username: 'juliet', password: PASSWORD }, saslkit: { client: { channelBinding: 'require' } } });
+      const result = await login({
+        service,
+        credentials: { username: 'juliet', password: PASSWORD },
+        saslkit: { client: { channelBinding: 'require' } },
+      });
       expectCode(result, 'MECHANISM_UNAVAILABLE');
       expect(result.sent).to.deep.equal([]);
     });
@@ -240,15 +289,32 @@ describe('saslkit/xmpp.js (xmpp.js @xmpp/client)', function () {
 
     describe('over XEP-0388 (SASL2), where xmpp.js hands <additional-data> to the mechanism', function () {
       it('logs in with SCRAM-SHA-512 and checks the signature', async function () {
-        const result = await login({ service: await serve({ sasl2: true }), credentials: { username: 'juliet', password: PASSWORD } });
+        const result = await login({
+          service: await serve({ sasl2: true }),
+          credentials: { username: 'juliet', password: PASSWORD },
+        });
         expect(result.error).to.equal(undefined);
         expect(result.jid).to.equal('juliet@localhost/saslkit');
-        expect(result.logins).to.deep.equal([{ mechanism: 'SCRAM-SHA-512', serverVerified: true, channelBinding: 'n' }]);
+        expect(result.logins).to.deep.equal([
+          { mechanism: 'SCRAM-SHA-512', serverVerified: true, channelBinding: 'n' },
+        ]);
       });
 
       it('refuses a forged signature in <additional-data>', async function () {
-        const forge = (element: string): string => element.replace(/<additional-data>([^<]+)</, (_, data: string) => `<additional-data>${Buffer.from(Buffer.from(data, 'base64').toString().replace(/^v=./, (v) => (v.endsWith('A') ? 'v=B' : 'v=A'))).toString('base64')}<`);
-        const result = await login({ service: await serve({ sasl2: true, tamper: forge }), credentials: { username: 'juliet', password: PASSWORD } });
+        const forge = (element: string): string =>
+          element.replace(
+            /<additional-data>([^<]+)</,
+            (_, data: string) =>
+              `<additional-data>${Buffer.from(
+                Buffer.from(data, 'base64')
+                  .toString()
+                  .replace(/^v=./, (v) => (v.endsWith('A') ? 'v=B' : 'v=A')),
+              ).toString('base64')}<`,
+          );
+        const result = await login({
+          service: await serve({ sasl2: true, tamper: forge }),
+          credentials: { username: 'juliet', password: PASSWORD },
+        });
         const error = expectCode(result, 'SERVER_NOT_VERIFIED');
         expect(error.message).to.equal('SCRAM server signature is wrong');
         expect(server?.logins.map((user) => user.mechanism)).to.deep.equal(['SCRAM-SHA-512']);
@@ -256,13 +322,20 @@ describe('saslkit/xmpp.js (xmpp.js @xmpp/client)', function () {
 
       it('refuses <success> without <additional-data>', async function () {
         const strip = (element: string): string => element.replace(/<additional-data>[^<]*<\/additional-data>/, '');
-        const result = await login({ service: await serve({ sasl2: true, tamper: strip }), credentials: { username: 'juliet', password: PASSWORD } });
+        const result = await login({
+          service: await serve({ sasl2: true, tamper: strip }),
+          credentials: { username: 'juliet', password: PASSWORD },
+        });
         expectCode(result, 'SERVER_NOT_VERIFIED');
       });
     });
 
     it("fails with a UsageError when the client's factory has none of saslkit's mechanisms", async function () {
-      const result = await login({ service: await serve(), credentials: { username: 'juliet', password: PASSWORD }, register: false });
+      const result = await login({
+        service: await serve(),
+        credentials: { username: 'juliet', password: PASSWORD },
+        register: false,
+      });
       expectCode(result, 'USAGE');
       expect(result.sent).to.deep.equal([]);
     });
@@ -301,7 +374,9 @@ describe('saslkit/xmpp.js (xmpp.js @xmpp/client)', function () {
       restoreTls = tlsMax('TLSv1.2');
       const result = await login({ service, credentials: alice });
       expect(result.error).to.equal(undefined);
-      expect(result.logins).to.deep.equal([{ mechanism: 'SCRAM-SHA-256-PLUS', serverVerified: true, channelBinding: 'p' }]);
+      expect(result.logins).to.deep.equal([
+        { mechanism: 'SCRAM-SHA-256-PLUS', serverVerified: true, channelBinding: 'p' },
+      ]);
       const gs2 = Buffer.from(/>([^<]+)</.exec(result.sent[0] ?? '')?.[1] ?? '', 'base64').toString();
       expect(gs2.startsWith('p=tls-unique,,n=alice,')).to.equal(true);
     });

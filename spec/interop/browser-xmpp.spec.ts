@@ -55,7 +55,11 @@ describe('interop: browser XMPP login (Chromium -> Prosody over WebSocket)', fun
     await page.click('button[type=submit]');
     await page.waitForSelector('#result[data-status=ok], #result[data-status=error]', { timeout: 30_000 });
     return page.evaluate(() => {
-      const element = (globalThis as unknown as { document: { querySelector(s: string): { dataset: Record<string, string | undefined>; textContent: string } } }).document.querySelector('#result');
+      const element = (
+        globalThis as unknown as {
+          document: { querySelector(s: string): { dataset: Record<string, string | undefined>; textContent: string } };
+        }
+      ).document.querySelector('#result');
       return { ...element.dataset, text: element.textContent };
     });
   }
@@ -69,7 +73,11 @@ describe('interop: browser XMPP login (Chromium -> Prosody over WebSocket)', fun
 
   it('a wrong password is refused with a typed error shown in the page, without the password', async () => {
     const result = await login(ACCOUNTS.alice.user, 'not-alices-password');
-    expect(result, result['text']).to.include({ status: 'error', errorName: 'AuthenticationFailedError', errorCode: 'AUTHENTICATION_FAILED' });
+    expect(result, result['text']).to.include({
+      status: 'error',
+      errorName: 'AuthenticationFailedError',
+      errorCode: 'AUTHENTICATION_FAILED',
+    });
     expect(result['text']).to.not.include('not-alices-password');
   });
 });

@@ -54,7 +54,9 @@ export function closeAll(): void {
 /** Connects to 127.0.0.1:`port`. A silent peer ends the socket after READ_TIMEOUT_MS, so no read hangs. */
 async function connectTcp(port: number): Promise<Socket> {
   const socket = createConnection({ host: HOST, port, noDelay: true });
-  socket.setTimeout(READ_TIMEOUT_MS, () => socket.destroy(new Error(`127.0.0.1:${port} was silent for ${READ_TIMEOUT_MS} ms`)));
+  socket.setTimeout(READ_TIMEOUT_MS, () =>
+    socket.destroy(new Error(`127.0.0.1:${port} was silent for ${READ_TIMEOUT_MS} ms`)),
+  );
   socket.on('error', () => undefined);
   await once(socket, 'connect');
   return socket;
@@ -138,12 +140,15 @@ async function imapCommand(lines: Lines, tag: string, command: string): Promise<
 async function imapCapabilities(lines: Lines): Promise<ImapCapabilities> {
   const reply = await imapCommand(lines, 'c1', 'CAPABILITY');
   const line = reply.find((text) => /^\* CAPABILITY /i.test(text));
-  if (line === undefined || !/^c1 OK/i.test(reply.at(-1) ?? '')) throw new Error('the IMAP server did not answer CAPABILITY');
+  if (line === undefined || !/^c1 OK/i.test(reply.at(-1) ?? ''))
+    throw new Error('the IMAP server did not answer CAPABILITY');
   return parseImapCapabilities(line);
 }
 
 /** Connects to an IMAP server (Dovecot by default), optionally upgrading with STARTTLS first. */
-export async function openImap(options: { readonly port?: number; readonly starttls?: boolean } = {}): Promise<ImapConnection> {
+export async function openImap(
+  options: { readonly port?: number; readonly starttls?: boolean } = {},
+): Promise<ImapConnection> {
   let lines = await connectLines(options.port ?? PORTS.imap);
   const greeting = await lines.readLine();
   if (!greeting.startsWith('* OK')) throw new Error('the IMAP server did not greet with * OK');
@@ -209,7 +214,9 @@ export interface PgConnection {
 }
 
 /** Connects to PostgreSQL; with `tls`, sends SSLRequest and upgrades after the server's `S`. */
-export async function openPostgres(options: { readonly tls?: boolean; readonly port?: number } = {}): Promise<PgConnection> {
+export async function openPostgres(
+  options: { readonly tls?: boolean; readonly port?: number } = {},
+): Promise<PgConnection> {
   const raw = await connectTcp(options.port ?? PORTS.postgres);
   let socket: Socket = raw;
   let tls: TLSSocket | undefined;

@@ -51,10 +51,14 @@ const LOGINS: readonly Login[] = [
   { mechanism: 'SCRAM-SHA-1', user: dave.user, secret: dave.pass, verified: true },
 ];
 
-const nameOf = (mechanism: string | ClientMechanism): string => (typeof mechanism === 'string' ? mechanism : mechanism.name);
+const nameOf = (mechanism: string | ClientMechanism): string =>
+  typeof mechanism === 'string' ? mechanism : mechanism.name;
 
 /** Opens a connection, runs one AUTHENTICATE, checks the session is logged in, logs out. */
-async function imapLogin(login: Login, options: { readonly initialResponse?: boolean; readonly starttls?: boolean } = {}): Promise<ImapClientResult> {
+async function imapLogin(
+  login: Login,
+  options: { readonly initialResponse?: boolean; readonly starttls?: boolean } = {},
+): Promise<ImapClientResult> {
   const imap = await openImap({ starttls: options.starttls === true });
   expect(imap.capabilities.mechanisms).to.include(nameOf(login.mechanism));
   const result = await imapClientAuth({
@@ -108,13 +112,23 @@ describe('interop: saslkit IMAP and POP3 clients against Dovecot', function () {
       const imap = await openImap({ starttls: true });
       expect(imap.tls?.encrypted).to.equal(true);
       imap.close();
-      const result = await imapLogin({ mechanism: 'SCRAM-SHA-256', user: alice.user, secret: alice.pass, verified: true }, { starttls: true });
+      const result = await imapLogin(
+        { mechanism: 'SCRAM-SHA-256', user: alice.user, secret: alice.pass, verified: true },
+        { starttls: true },
+      );
       expect(result.serverVerified).to.equal(true);
     });
 
     it('the strongest offered mechanism when none is named: SCRAM-SHA-256', async () => {
       const imap = await openImap();
-      const result = await imapClientAuth({ tag: 'a1', capabilities: imap.capabilities, credentials: new ClientCredentials(alice.user, alice.pass), client: CLIENT, lines: imap.lines, write: imap.write });
+      const result = await imapClientAuth({
+        tag: 'a1',
+        capabilities: imap.capabilities,
+        credentials: new ClientCredentials(alice.user, alice.pass),
+        client: CLIENT,
+        lines: imap.lines,
+        write: imap.write,
+      });
       expect(result).to.include({ mechanism: 'SCRAM-SHA-256', serverVerified: true });
     });
   });
@@ -124,7 +138,14 @@ describe('interop: saslkit IMAP and POP3 clients against Dovecot', function () {
       const imap = await openImap();
       const wrong = 'not-bob-pass';
       const error = await expectSaslRejection(
-        imapClientAuth({ tag: 'a1', capabilities: imap.capabilities, mechanism: 'SCRAM-SHA-256', credentials: new ClientCredentials(bob.user, wrong), lines: imap.lines, write: imap.write }),
+        imapClientAuth({
+          tag: 'a1',
+          capabilities: imap.capabilities,
+          mechanism: 'SCRAM-SHA-256',
+          credentials: new ClientCredentials(bob.user, wrong),
+          lines: imap.lines,
+          write: imap.write,
+        }),
         'AUTHENTICATION_FAILED',
       );
       expect(error).to.include({ party: 'server', mechanism: 'SCRAM-SHA-256' });
@@ -139,7 +160,15 @@ describe('interop: saslkit IMAP and POP3 clients against Dovecot', function () {
       const imap = await openImap();
       const badToken = 'not-a-valid-token';
       const error = await expectSaslRejection(
-        imapClientAuth({ tag: 'a1', capabilities: imap.capabilities, mechanism: 'OAUTHBEARER', credentials: new ClientCredentials(alice.user, badToken), client: CLIENT, lines: imap.lines, write: imap.write }),
+        imapClientAuth({
+          tag: 'a1',
+          capabilities: imap.capabilities,
+          mechanism: 'OAUTHBEARER',
+          credentials: new ClientCredentials(alice.user, badToken),
+          client: CLIENT,
+          lines: imap.lines,
+          write: imap.write,
+        }),
         'AUTHENTICATION_FAILED',
       );
       // serverError comes from the RFC 7628 JSON challenge the client answered with \x01; the cause holds the tagged NO.

@@ -15,7 +15,12 @@ import { requireTool, runTool } from './tools.js';
 const { alice, bob } = ACCOUNTS;
 
 /** The one attempt a client made: asserts it succeeded as `authcid` with `mechanism` (and, if given, whether SASL-IR was used). */
-function expectLogin(attempts: readonly AuthAttempt[], mechanism: string, authcid: string, initialResponse?: boolean): void {
+function expectLogin(
+  attempts: readonly AuthAttempt[],
+  mechanism: string,
+  authcid: string,
+  initialResponse?: boolean,
+): void {
   expect(attempts).to.have.length(1);
   const [attempt] = attempts;
   expect(attempt?.error, String(attempt?.error)).to.equal(undefined);
@@ -84,7 +89,8 @@ describe('interop: real IMAP clients against saslkit’s IMAP server', function 
       { how: 'LOGIN', mechanism: 'LOGIN', user: bob.user, pass: bob.pass },
     ] as const;
     for (const { how, mechanism, user, pass } of logins) {
-      const call = how === 'login' ? 'login()' : how === 'cram' ? 'login_cram_md5()' : `authenticate('${how}', callback)`;
+      const call =
+        how === 'login' ? 'login()' : how === 'cram' ? 'login_cram_md5()' : `authenticate('${how}', callback)`;
       it(`${call} as ${user}`, async () => {
         const attempts = await server.attemptsDuring(async () => {
           const run = await imaplib(how, user, pass);
@@ -124,7 +130,17 @@ describe('interop: real IMAP clients against saslkit’s IMAP server', function 
 
     // `-X CAPABILITY` on the server root: curl logs in, runs CAPABILITY and prints the untagged reply.
     const curl = (port: number, mechanism: string, credentials: readonly string[]): ReturnType<typeof runTool> =>
-      runTool('curl', ['-sS', '--max-time', '20', ...credentials, '--login-options', `AUTH=${mechanism}`, '-X', 'CAPABILITY', `imap://127.0.0.1:${port}/`]);
+      runTool('curl', [
+        '-sS',
+        '--max-time',
+        '20',
+        ...credentials,
+        '--login-options',
+        `AUTH=${mechanism}`,
+        '-X',
+        'CAPABILITY',
+        `imap://127.0.0.1:${port}/`,
+      ]);
 
     for (const mechanism of ['PLAIN', 'LOGIN', 'CRAM-MD5', 'DIGEST-MD5']) {
       it(`${mechanism} as alice`, async () => {
@@ -163,8 +179,22 @@ describe('interop: real IMAP clients against saslkit’s IMAP server', function 
   });
 
   describe('imapflow', function () {
-    const connect = async (port: number, auth: { user: string; pass?: string; accessToken?: string; loginMethod?: string }): Promise<unknown> => {
-      const client = new ImapFlow({ host: '127.0.0.1', port, secure: false, doSTARTTLS: false, logger: false, verifyOnly: true, auth, connectionTimeout: 20_000, greetingTimeout: 20_000, socketTimeout: 20_000 });
+    const connect = async (
+      port: number,
+      auth: { user: string; pass?: string; accessToken?: string; loginMethod?: string },
+    ): Promise<unknown> => {
+      const client = new ImapFlow({
+        host: '127.0.0.1',
+        port,
+        secure: false,
+        doSTARTTLS: false,
+        logger: false,
+        verifyOnly: true,
+        auth,
+        connectionTimeout: 20_000,
+        greetingTimeout: 20_000,
+        socketTimeout: 20_000,
+      });
       try {
         await client.connect();
         return client.authenticated;
@@ -195,7 +225,9 @@ describe('interop: real IMAP clients against saslkit’s IMAP server', function 
       });
       expectLogin(bearer, 'OAUTHBEARER', alice.user, true);
       const xoauth2 = await xoauth2Server.attemptsDuring(async () => {
-        expect(await connect(xoauth2Server.port, { user: alice.user, accessToken: ACCOUNTS.aliceToken })).to.equal(true);
+        expect(await connect(xoauth2Server.port, { user: alice.user, accessToken: ACCOUNTS.aliceToken })).to.equal(
+          true,
+        );
       });
       expectLogin(xoauth2, 'XOAUTH2', alice.user);
     });

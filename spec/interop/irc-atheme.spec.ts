@@ -9,7 +9,14 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { type Socket, connect as netConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { ClientCredentials, type IrcLoginOptions, type IrcLoginResult, LineReader, ircLogin, lineWriter } from '../../lib/index.js';
+import {
+  ClientCredentials,
+  type IrcLoginOptions,
+  type IrcLoginResult,
+  LineReader,
+  ircLogin,
+  lineWriter,
+} from '../../lib/index.js';
 import { expectNoSecrets, expectSaslRejection } from '../support/helpers.js';
 import { ACCOUNTS, HOST, INTEROP_RUN, PORTS, TLS_FILES, requirePeer } from './peers.js';
 
@@ -36,7 +43,9 @@ async function connectIrc(options: { tls?: boolean; clientCert?: boolean } = {})
       servername: 'localhost',
       // start.sh's self-signed certificate is its own CA.
       ca: readFileSync(`${INTEROP_RUN}/irc/server.pem`),
-      ...(options.clientCert === true ? { cert: readFileSync(TLS_FILES.ircAliceCert), key: readFileSync(TLS_FILES.ircAliceKey) } : {}),
+      ...(options.clientCert === true
+        ? { cert: readFileSync(TLS_FILES.ircAliceCert), key: readFileSync(TLS_FILES.ircAliceKey) }
+        : {}),
     });
     await new Promise<void>((resolve, reject) => {
       socket.once('secureConnect', resolve);
@@ -54,10 +63,19 @@ async function connectIrc(options: { tls?: boolean; clientCert?: boolean } = {})
 }
 
 /** ircLogin over a new connection; the connection is closed afterwards whatever the outcome. */
-async function login(args: Omit<IrcLoginOptions, 'lines' | 'write' | 'nick'>, options: { tls?: boolean; clientCert?: boolean } = {}): Promise<IrcLoginResult> {
+async function login(
+  args: Omit<IrcLoginOptions, 'lines' | 'write' | 'nick'>,
+  options: { tls?: boolean; clientCert?: boolean } = {},
+): Promise<IrcLoginResult> {
   const connection = await connectIrc(options);
   try {
-    return await ircLogin({ ...args, nick: nick(), lines: connection.reader, write: connection.write, limits: { signal: AbortSignal.timeout(15_000) } });
+    return await ircLogin({
+      ...args,
+      nick: nick(),
+      lines: connection.reader,
+      write: connection.write,
+      limits: { signal: AbortSignal.timeout(15_000) },
+    });
   } finally {
     connection.socket.end('QUIT :done\r\n');
     connection.socket.destroy();
@@ -76,7 +94,10 @@ describe('interop: saslkit IRC client against InspIRCd + Atheme', function () {
   });
 
   it('PLAIN in clear (allowPlaintext): 900 names the account, 903, then 001', async () => {
-    const result = await login({ credentials: new ClientCredentials(alice.user, alice.pass), choose: { encrypted: false, allowPlaintext: true } });
+    const result = await login({
+      credentials: new ClientCredentials(alice.user, alice.pass),
+      choose: { encrypted: false, allowPlaintext: true },
+    });
     expect(result.capabilities.get('sasl')).to.equal('PLAIN,EXTERNAL');
     expect(result.sasl).to.include({ mechanism: 'PLAIN', account: alice.user, serverVerified: false });
   });
@@ -86,18 +107,27 @@ describe('interop: saslkit IRC client against InspIRCd + Atheme', function () {
     expect(result.sasl).to.include({ mechanism: 'PLAIN', account: bob.user });
   });
 
-  it('EXTERNAL with alice\'s client certificate over TLS (NickServ CERT ADD)', async () => {
-    const result = await login({ credentials: new ClientCredentials('', ''), mechanism: 'EXTERNAL' }, { tls: true, clientCert: true });
+  it("EXTERNAL with alice's client certificate over TLS (NickServ CERT ADD)", async () => {
+    const result = await login(
+      { credentials: new ClientCredentials('', ''), mechanism: 'EXTERNAL' },
+      { tls: true, clientCert: true },
+    );
     expect(result.sasl).to.include({ mechanism: 'EXTERNAL', account: alice.user });
   });
 
   it('EXTERNAL without a client certificate: AUTHENTICATION_FAILED (904)', async () => {
-    const error = await expectSaslRejection(login({ credentials: new ClientCredentials('', ''), mechanism: 'EXTERNAL' }, { tls: true }), 'AUTHENTICATION_FAILED');
+    const error = await expectSaslRejection(
+      login({ credentials: new ClientCredentials('', ''), mechanism: 'EXTERNAL' }, { tls: true }),
+      'AUTHENTICATION_FAILED',
+    );
     expect(error).to.include({ serverError: '904', party: 'server' });
   });
 
   it('a wrong password: AUTHENTICATION_FAILED with serverError 904, the password in no error', async () => {
-    const error = await expectSaslRejection(login({ credentials: new ClientCredentials(alice.user, 'not-alice-pass'), mechanism: 'PLAIN' }, { tls: true }), 'AUTHENTICATION_FAILED');
+    const error = await expectSaslRejection(
+      login({ credentials: new ClientCredentials(alice.user, 'not-alice-pass'), mechanism: 'PLAIN' }, { tls: true }),
+      'AUTHENTICATION_FAILED',
+    );
     expect(error).to.include({ serverError: '904', mechanism: 'PLAIN' });
     expectNoSecrets(error, ['not-alice-pass']);
   });
@@ -108,16 +138,25 @@ describe('interop: saslkit IRC client against InspIRCd + Atheme', function () {
   for (const length of [396, 400, 404, 1200]) {
     it(`a ${length}-character PLAIN response in 400-byte chunks reaches Atheme whole`, async () => {
       const password = 'x'.repeat((length / 4) * 3 - `\0${alice.user}\0`.length);
-      const error = await expectSaslRejection(login({ credentials: new ClientCredentials(alice.user, password), mechanism: 'PLAIN' }, { tls: true }), 'AUTHENTICATION_FAILED');
+      const error = await expectSaslRejection(
+        login({ credentials: new ClientCredentials(alice.user, password), mechanism: 'PLAIN' }, { tls: true }),
+        'AUTHENTICATION_FAILED',
+      );
       expect(error).to.include({ serverError: '904' });
     });
   }
 
-  it('SCRAM-SHA-256: not in sasl=PLAIN,EXTERNAL (Debian\'s Atheme 7.2 has no SCRAM module), so MECHANISM_UNAVAILABLE before AUTHENTICATE', async () => {
-    await expectSaslRejection(login({ credentials: new ClientCredentials(alice.user, alice.pass), mechanism: 'SCRAM-SHA-256' }, { tls: true }), 'MECHANISM_UNAVAILABLE');
+  it("SCRAM-SHA-256: not in sasl=PLAIN,EXTERNAL (Debian's Atheme 7.2 has no SCRAM module), so MECHANISM_UNAVAILABLE before AUTHENTICATE", async () => {
+    await expectSaslRejection(
+      login({ credentials: new ClientCredentials(alice.user, alice.pass), mechanism: 'SCRAM-SHA-256' }, { tls: true }),
+      'MECHANISM_UNAVAILABLE',
+    );
   });
 
   it('a password credential on a server offering only PLAIN and EXTERNAL in clear: nothing suitable (MECHANISM_UNAVAILABLE) unless plaintext is allowed', async () => {
-    await expectSaslRejection(login({ credentials: new ClientCredentials(alice.user, alice.pass), choose: { encrypted: false } }), 'MECHANISM_UNAVAILABLE');
+    await expectSaslRejection(
+      login({ credentials: new ClientCredentials(alice.user, alice.pass), choose: { encrypted: false } }),
+      'MECHANISM_UNAVAILABLE',
+    );
   });
 });

@@ -17,7 +17,19 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ClearIdentity, ClientCredentials, type IrcAttempt, type IrcRegistration, LineReader, SASLAuth, type ServerOptions, ircLogin, ircServerRegister, isSaslError, lineWriter } from '../../lib/index.js';
+import {
+  ClearIdentity,
+  ClientCredentials,
+  type IrcAttempt,
+  type IrcRegistration,
+  LineReader,
+  SASLAuth,
+  type ServerOptions,
+  ircLogin,
+  ircServerRegister,
+  isSaslError,
+  lineWriter,
+} from '../../lib/index.js';
 import { expectNoSecrets } from '../support/helpers.js';
 import { ACCOUNTS, HOST, isCi } from './peers.js';
 import { runTool } from './tools.js';
@@ -53,13 +65,16 @@ interface Host {
 }
 
 // An empty object when the client sent no certificate: its fingerprint is then undefined at run time.
-const certFingerprint = (socket: TLSSocket): string | undefined => (socket.getPeerCertificate() as { fingerprint256?: string }).fingerprint256;
+const certFingerprint = (socket: TLSSocket): string | undefined =>
+  (socket.getPeerCertificate() as { fingerprint256?: string }).fingerprint256;
 
 /** A small IRC host: ircServerRegister per connection, then QUIT ends the connection. */
 async function startHost(tls: boolean): Promise<Host> {
   const seen: Seen[] = [];
   const sockets = new Set<Socket>();
-  const aliceFingerprint = tls ? new (await import('node:crypto')).X509Certificate(CLIENT_CERT).fingerprint256 : undefined;
+  const aliceFingerprint = tls
+    ? new (await import('node:crypto')).X509Certificate(CLIENT_CERT).fingerprint256
+    : undefined;
   const serve = (socket: Socket, external: string | undefined): void => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
@@ -69,10 +84,21 @@ async function startHost(tls: boolean): Promise<Host> {
     const lines = new LineReader(socket);
     const write = lineWriter(socket);
     const options: ServerOptions = {
-      lookup: (name: string) => [new ClearIdentity(alice.user, alice.pass), new ClearIdentity(bob.user, bob.pass)].find((identity) => identity.authcid === name),
+      lookup: (name: string) =>
+        [new ClearIdentity(alice.user, alice.pass), new ClearIdentity(bob.user, bob.pass)].find(
+          (identity) => identity.authcid === name,
+        ),
       ...(external === undefined ? {} : { externalIdentity: external }),
     };
-    ircServerRegister({ auth: SASLAuth.named(['SCRAM-SHA-512', 'SCRAM-SHA-256', 'SCRAM-SHA-1', 'PLAIN', 'EXTERNAL']), options, lines, write, serverName: 'irc.saslkit.test', host: HOST, onAttempt: (attempt) => record.attempts.push(attempt) })
+    ircServerRegister({
+      auth: SASLAuth.named(['SCRAM-SHA-512', 'SCRAM-SHA-256', 'SCRAM-SHA-1', 'PLAIN', 'EXTERNAL']),
+      options,
+      lines,
+      write,
+      serverName: 'irc.saslkit.test',
+      host: HOST,
+      onAttempt: (attempt) => record.attempts.push(attempt),
+    })
       .then(async (registration) => {
         record.registration = registration;
         // After registration: wait for QUIT (irc-framework may send other commands first).
@@ -88,9 +114,12 @@ async function startHost(tls: boolean): Promise<Host> {
       });
   };
   const server: Server = tls
-    ? createTlsServer({ cert: SERVER_CERT, key: SERVER_KEY, requestCert: true, rejectUnauthorized: false }, (socket) => {
-        serve(socket, certFingerprint(socket) === aliceFingerprint ? alice.user : undefined);
-      })
+    ? createTlsServer(
+        { cert: SERVER_CERT, key: SERVER_KEY, requestCert: true, rejectUnauthorized: false },
+        (socket) => {
+          serve(socket, certFingerprint(socket) === aliceFingerprint ? alice.user : undefined);
+        },
+      )
     : createServer((socket) => {
         serve(socket, undefined);
       });
@@ -140,11 +169,19 @@ function runClient(port: number, options: Record<string, unknown>): Promise<Clie
       clearTimeout(timer);
       resolve(report);
     });
-    client.connect({ host: HOST, port, nick: 'sktest', username: 'sktest', gecos: 'saslkit test', auto_reconnect: false, ...options });
+    client.connect({
+      host: HOST,
+      port,
+      nick: 'sktest',
+      username: 'sktest',
+      gecos: 'saslkit test',
+      auto_reconnect: false,
+      ...options,
+    });
   });
 }
 
-describe('interop: irc-framework against saslkit\'s IRC server', function () {
+describe("interop: irc-framework against saslkit's IRC server", function () {
   this.timeout(30_000);
   let plain: Host;
   let tls: Host;
@@ -176,13 +213,22 @@ describe('interop: irc-framework against saslkit\'s IRC server', function () {
   });
 
   it('PLAIN over TLS as bob', async () => {
-    const report = await runClient(tls.port, { tls: true, rejectUnauthorized: false, account: { account: bob.user, password: bob.pass } });
+    const report = await runClient(tls.port, {
+      tls: true,
+      rejectUnauthorized: false,
+      account: { account: bob.user, password: bob.pass },
+    });
     expect(report).to.deep.equal({ registered: true, loggedIn: bob.user });
     expect(last(tls).registration?.sasl).to.include({ mechanism: 'PLAIN', authcid: bob.user });
   });
 
   it('EXTERNAL with a client certificate over TLS: the host maps its fingerprint to alice', async () => {
-    const report = await runClient(tls.port, { tls: true, rejectUnauthorized: false, sasl_mechanism: 'EXTERNAL', client_certificate: { private_key: CLIENT_KEY.toString(), certificate: CLIENT_CERT.toString() } });
+    const report = await runClient(tls.port, {
+      tls: true,
+      rejectUnauthorized: false,
+      sasl_mechanism: 'EXTERNAL',
+      client_certificate: { private_key: CLIENT_KEY.toString(), certificate: CLIENT_CERT.toString() },
+    });
     expect(report).to.deep.equal({ registered: true, loggedIn: alice.user });
     expect(last(tls).registration?.sasl).to.include({ mechanism: 'EXTERNAL', authcid: alice.user });
   });
@@ -195,7 +241,10 @@ describe('interop: irc-framework against saslkit\'s IRC server', function () {
     expect(isSaslError(record.attempts[0]?.error)).to.equal(true);
   });
 
-  for (const [what, account, password] of [['a wrong password', alice.user, 'not-alice-pass'], ['an unknown account', 'mallory', 'mallory-pass']] as const) {
+  for (const [what, account, password] of [
+    ['a wrong password', alice.user, 'not-alice-pass'],
+    ['an unknown account', 'mallory', 'mallory-pass'],
+  ] as const) {
     it(`${what}: 904, irc-framework's sasl failed, saslkit's error blames the client and holds no password`, async () => {
       const report = await runClient(plain.port, { account: { account, password } });
       expect(report).to.deep.equal({ registered: true, saslFailed: 'fail' });
@@ -218,7 +267,7 @@ async function waitUntil(ready: () => boolean, ms: number, what: string): Promis
   }
 }
 
-describe('interop: WeeChat against saslkit\'s IRC server', function () {
+describe("interop: WeeChat against saslkit's IRC server", function () {
   this.timeout(40_000);
   // Unset when the suite is skipped (no WeeChat outside CI).
   let plain: Host | undefined;
@@ -232,7 +281,8 @@ describe('interop: WeeChat against saslkit\'s IRC server', function () {
   before(async function () {
     const version = await runTool('weechat-headless', ['--version'], { timeoutMs: 10_000 });
     if (version.code !== 0) {
-      const message = 'interop tool "weechat-headless" is not installed; install it with: apt-get install weechat-headless (spec/interop/setup.sh)';
+      const message =
+        'interop tool "weechat-headless" is not installed; install it with: apt-get install weechat-headless (spec/interop/setup.sh)';
       if (isCi()) throw new Error(message);
       console.warn(`    [interop] skipping: ${message}`);
       this.skip();
@@ -251,7 +301,10 @@ describe('interop: WeeChat against saslkit\'s IRC server', function () {
    * and its registration, then stops it (SIGTERM: WeeChat QUITs). The password goes through the
    * environment (`\${env:...}`, evaluated by WeeChat), not the command line.
    */
-  async function runWeechat(host: Host, options: { mechanism: string; user: string; password: string; tls?: boolean }): Promise<Seen> {
+  async function runWeechat(
+    host: Host,
+    options: { mechanism: string; user: string; password: string; tls?: boolean },
+  ): Promise<Seen> {
     const home = mkdtempSync(join(tmpdir(), 'saslkit-weechat-'));
     const before = host.seen.length;
     const server = `sk 127.0.0.1/${host.port} ${options.tls === true ? '-ssl' : '-nossl'}`;
@@ -267,11 +320,24 @@ describe('interop: WeeChat against saslkit\'s IRC server', function () {
       ...(options.tls === true ? ['/set irc.server.sk.ssl_verify off'] : []),
       '/connect sk',
     ];
-    const child = spawn('weechat-headless', ['--dir', home, '--stdout', '-r', commands.join(';')], { env: { ...process.env, SASLKIT_IRC_PASSWORD: options.password }, stdio: 'ignore' });
+    const child = spawn('weechat-headless', ['--dir', home, '--stdout', '-r', commands.join(';')], {
+      env: { ...process.env, SASLKIT_IRC_PASSWORD: options.password },
+      stdio: 'ignore',
+    });
     children.add(child);
-    const exited = new Promise<void>((resolve) => child.once('exit', () => { resolve(); }));
+    const exited = new Promise<void>((resolve) =>
+      child.once('exit', () => {
+        resolve();
+      }),
+    );
     try {
-      await waitUntil(() => host.seen.length > before && (host.seen[before]?.registration !== undefined || host.seen[before]?.error !== undefined), 25_000, 'WeeChat to register');
+      await waitUntil(
+        () =>
+          host.seen.length > before &&
+          (host.seen[before]?.registration !== undefined || host.seen[before]?.error !== undefined),
+        25_000,
+        'WeeChat to register',
+      );
       return host.seen[before] as Seen;
     } finally {
       child.kill('SIGTERM');
@@ -282,9 +348,19 @@ describe('interop: WeeChat against saslkit\'s IRC server', function () {
     }
   }
 
-  for (const [mechanism, secure] of [['SCRAM-SHA-256', false], ['SCRAM-SHA-256', true], ['SCRAM-SHA-512', false], ['PLAIN', true]] as const) {
+  for (const [mechanism, secure] of [
+    ['SCRAM-SHA-256', false],
+    ['SCRAM-SHA-256', true],
+    ['SCRAM-SHA-512', false],
+    ['PLAIN', true],
+  ] as const) {
     it(`${mechanism}${secure ? ' over TLS' : ' in clear'} as alice`, async () => {
-      const record = await runWeechat(started(secure ? tls : plain), { mechanism: mechanism.toLowerCase(), user: alice.user, password: alice.pass, tls: secure });
+      const record = await runWeechat(started(secure ? tls : plain), {
+        mechanism: mechanism.toLowerCase(),
+        user: alice.user,
+        password: alice.pass,
+        tls: secure,
+      });
       expect(record.error, String(record.error)).to.equal(undefined);
       expect(record.attempts).to.have.length(1);
       expect(record.registration?.sasl).to.include({ mechanism, authcid: alice.user });
@@ -292,7 +368,11 @@ describe('interop: WeeChat against saslkit\'s IRC server', function () {
   }
 
   it('a wrong SCRAM-SHA-256 password: 904, WeeChat registers without an account, saslkit blames the client', async () => {
-    const record = await runWeechat(started(plain), { mechanism: 'scram-sha-256', user: alice.user, password: 'not-alice-pass' });
+    const record = await runWeechat(started(plain), {
+      mechanism: 'scram-sha-256',
+      user: alice.user,
+      password: 'not-alice-pass',
+    });
     expect(record.registration?.sasl).to.equal(undefined);
     const error = record.attempts[0]?.error;
     if (!isSaslError(error)) throw new Error(`expected a saslkit error, got ${String(error)}`);
@@ -301,7 +381,7 @@ describe('interop: WeeChat against saslkit\'s IRC server', function () {
   });
 });
 
-describe('interop: saslkit\'s IRC client against saslkit\'s IRC server over TLS', function () {
+describe("interop: saslkit's IRC client against saslkit's IRC server over TLS", function () {
   this.timeout(20_000);
   let tls: Host;
 
@@ -321,7 +401,14 @@ describe('interop: saslkit\'s IRC client against saslkit\'s IRC server over TLS'
           socket.once('secureConnect', resolve);
           socket.once('error', reject);
         });
-        const result = await ircLogin({ nick: 'sktls', credentials: new ClientCredentials(alice.user, alice.pass), mechanism, lines: new LineReader(socket), write: lineWriter(socket), limits: { signal: AbortSignal.timeout(10_000) } });
+        const result = await ircLogin({
+          nick: 'sktls',
+          credentials: new ClientCredentials(alice.user, alice.pass),
+          mechanism,
+          lines: new LineReader(socket),
+          write: lineWriter(socket),
+          limits: { signal: AbortSignal.timeout(10_000) },
+        });
         expect(result.sasl).to.include({ mechanism, account: alice.user, serverVerified: true });
         expect(result.nick).to.equal('sktls');
       } finally {

@@ -30,14 +30,19 @@ describe('interop: ldapwhoami against the saslkit LDAP server', function () {
     await requirePeer(this, 'slapd');
     const version = await runTool('ldapwhoami', ['-VV'], { timeoutMs: 10_000 });
     if (version.code !== 0) {
-      const message = 'interop tool "ldapwhoami" (ldap-utils) is not installed; install it with: bash spec/interop/setup.sh';
+      const message =
+        'interop tool "ldapwhoami" (ldap-utils) is not installed; install it with: bash spec/interop/setup.sh';
       if (isCi()) throw new Error(message);
       console.warn(`    [interop] skipping: ${message}`);
       this.skip();
     }
     const auth = SASLAuth.named(['SCRAM-SHA-256-PLUS', 'SCRAM-SHA-256', 'DIGEST-MD5', 'CRAM-MD5', 'PLAIN', 'EXTERNAL']);
     const accounts = new Map<string, ClearIdentity>([[alice.user, new ClearIdentity(alice.user, alice.pass)]]);
-    const tls = { key: readFileSync(join(TLS_DIR, 'rsa-sha256.key')), cert: readFileSync(join(TLS_DIR, 'rsa-sha256.crt')), ca: readFileSync(TLS_FILES.ldapCa) };
+    const tls = {
+      key: readFileSync(join(TLS_DIR, 'rsa-sha256.key')),
+      cert: readFileSync(join(TLS_DIR, 'rsa-sha256.crt')),
+      ca: readFileSync(TLS_FILES.ldapCa),
+    };
     server = createServer((socket) => {
       sockets.add(socket);
       socket.on('close', () => sockets.delete(socket));
@@ -47,10 +52,25 @@ describe('interop: ldapwhoami against the saslkit LDAP server', function () {
         return typeof subject?.['CN'] === 'string' ? subject['CN'] : undefined;
       };
       // Cyrus names the server by its reverse-DNS name (this machine's) in DIGEST-MD5's digest-uri.
-      const options = { lookup: (authcid: string) => accounts.get(authcid), hostname: 'localhost', hostAliases: [hostname()] };
-      serveLdapSocket(socket, { auth, options, tls, requestCert: true, certificateIdentity, session: { signal: AbortSignal.timeout(20_000) } }, (who) => {
-        binds.push(who);
-      }).catch(() => undefined);
+      const options = {
+        lookup: (authcid: string) => accounts.get(authcid),
+        hostname: 'localhost',
+        hostAliases: [hostname()],
+      };
+      serveLdapSocket(
+        socket,
+        {
+          auth,
+          options,
+          tls,
+          requestCert: true,
+          certificateIdentity,
+          session: { signal: AbortSignal.timeout(20_000) },
+        },
+        (who) => {
+          binds.push(who);
+        },
+      ).catch(() => undefined);
     });
     await new Promise<void>((resolve) => server?.listen(0, HOST, resolve));
     const address = server.address();
@@ -61,7 +81,10 @@ describe('interop: ldapwhoami against the saslkit LDAP server', function () {
     for (const socket of sockets) socket.destroy();
     await new Promise<void>((resolve) => {
       if (server === undefined) resolve();
-      else server.close(() => { resolve(); });
+      else
+        server.close(() => {
+          resolve();
+        });
     });
   });
 
@@ -71,7 +94,10 @@ describe('interop: ldapwhoami against the saslkit LDAP server', function () {
 
   // The password is on the command line (-w) because ldapwhoami has no other non-interactive
   // way for SASL; it is a public test fixture. -Q (quiet SASL) does not go with -x.
-  const whoami = (args: string[], env: Record<string, string> = {}) => runTool('ldapwhoami', [...(args.includes('-x') ? [] : ['-Q']), ...args, '-H', url], { env: { LDAPTLS_REQCERT: 'never', ...env } });
+  const whoami = (args: string[], env: Record<string, string> = {}) =>
+    runTool('ldapwhoami', [...(args.includes('-x') ? [] : ['-Q']), ...args, '-H', url], {
+      env: { LDAPTLS_REQCERT: 'never', ...env },
+    });
 
   const passwordMechanisms: [string, string[]][] = [
     // PLAIN sends the password itself: the server offers it only after StartTLS.
@@ -98,13 +124,18 @@ describe('interop: ldapwhoami against the saslkit LDAP server', function () {
   }
 
   it('ldapwhoami -ZZ -Y SCRAM-SHA-256-PLUS (StartTLS, tls-server-end-point as OpenLDAP sends it)', async () => {
-    const run = await whoami(['-ZZ', '-Y', 'SCRAM-SHA-256-PLUS', '-U', alice.user, '-w', alice.pass], { LDAPSASL_CBINDING: 'tls-endpoint' });
+    const run = await whoami(['-ZZ', '-Y', 'SCRAM-SHA-256-PLUS', '-U', alice.user, '-w', alice.pass], {
+      LDAPSASL_CBINDING: 'tls-endpoint',
+    });
     expect(run.stdout.trim()).to.equal('u:alice');
     expect(binds.map((who) => who.mechanism)).to.deep.equal(['SCRAM-SHA-256-PLUS']);
   });
 
   it("ldapwhoami -ZZ -Y EXTERNAL with alice's client certificate", async () => {
-    const run = await whoami(['-ZZ', '-Y', 'EXTERNAL'], { LDAPTLS_CERT: TLS_FILES.ldapAliceCert, LDAPTLS_KEY: TLS_FILES.ldapAliceKey });
+    const run = await whoami(['-ZZ', '-Y', 'EXTERNAL'], {
+      LDAPTLS_CERT: TLS_FILES.ldapAliceCert,
+      LDAPTLS_KEY: TLS_FILES.ldapAliceKey,
+    });
     expect(run.stdout.trim()).to.equal('u:alice');
     expect(binds.map((who) => [who.mechanism, who.authcid])).to.deep.equal([['EXTERNAL', 'alice']]);
   });

@@ -8,7 +8,14 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
-import { ClientCredentials, type LdapBindOptions, LdapConnection, ldapBind, ldapSupportedMechanisms, ldapWhoAmI } from '../../lib/index.js';
+import {
+  ClientCredentials,
+  type LdapBindOptions,
+  LdapConnection,
+  ldapBind,
+  ldapSupportedMechanisms,
+  ldapWhoAmI,
+} from '../../lib/index.js';
 import { expectNoSecrets, expectSaslRejection } from '../support/helpers.js';
 import { ACCOUNTS, HOST, LDAP_BASE, PORTS, TLS_FILES, requirePeer } from './peers.js';
 
@@ -53,7 +60,10 @@ describe('interop: saslkit LDAP client against OpenLDAP slapd', function () {
 
   it('SCRAM-SHA-256 in the clear: server verified, Who am I? names alice', async () => {
     const connection = await connect(PLAIN_URL);
-    const bound = await ldapBind(connection, { credentials: new ClientCredentials(alice.user, alice.pass), mechanism: 'SCRAM-SHA-256' });
+    const bound = await ldapBind(connection, {
+      credentials: new ClientCredentials(alice.user, alice.pass),
+      mechanism: 'SCRAM-SHA-256',
+    });
     expect(bound).to.include({ mechanism: 'SCRAM-SHA-256', serverVerified: true, roundTrips: 2 });
     expect(await ldapWhoAmI(connection.requester)).to.equal(dn(alice.user));
   });
@@ -67,44 +77,82 @@ describe('interop: saslkit LDAP client against OpenLDAP slapd', function () {
 
   it('SCRAM-SHA-256-PLUS over ldaps:// (tls-server-end-point)', async () => {
     const connection = await connect(TLS_URL);
-    expect(await bindAs(connection, { credentials: new ClientCredentials(bob.user, bob.pass), mechanism: 'SCRAM-SHA-256-PLUS', client: { channelBinding: 'require' } })).to.equal(dn(bob.user));
+    expect(
+      await bindAs(connection, {
+        credentials: new ClientCredentials(bob.user, bob.pass),
+        mechanism: 'SCRAM-SHA-256-PLUS',
+        client: { channelBinding: 'require' },
+      }),
+    ).to.equal(dn(bob.user));
   });
 
   it('SCRAM-SHA-256-PLUS after StartTLS, chosen from the list with the binding required', async () => {
     const connection = await connect(PLAIN_URL, true);
-    const bound = await ldapBind(connection, { credentials: new ClientCredentials(bob.user, bob.pass), client: { channelBinding: 'require' }, offered: ['SCRAM-SHA-256-PLUS', 'SCRAM-SHA-256'] });
+    const bound = await ldapBind(connection, {
+      credentials: new ClientCredentials(bob.user, bob.pass),
+      client: { channelBinding: 'require' },
+      offered: ['SCRAM-SHA-256-PLUS', 'SCRAM-SHA-256'],
+    });
     expect(bound).to.include({ mechanism: 'SCRAM-SHA-256-PLUS', serverVerified: true });
     expect(await ldapWhoAmI(connection.requester)).to.equal(dn(bob.user));
   });
 
   it("-PLUS with RFC 5802's cb-name is refused by slapd (it takes only OpenLDAP's 'ldap'): a typed error", async () => {
     const connection = await connect(TLS_URL);
-    const error = await expectSaslRejection(ldapBind(connection, { credentials: new ClientCredentials(bob.user, bob.pass), mechanism: 'SCRAM-SHA-256-PLUS', channelBindingStyle: 'rfc5802' }), 'AUTHENTICATION_FAILED');
+    const error = await expectSaslRejection(
+      ldapBind(connection, {
+        credentials: new ClientCredentials(bob.user, bob.pass),
+        mechanism: 'SCRAM-SHA-256-PLUS',
+        channelBindingStyle: 'rfc5802',
+      }),
+      'AUTHENTICATION_FAILED',
+    );
     expect(error.party).to.equal('server');
   });
 
   it('DIGEST-MD5: rspauth checked', async () => {
     const connection = await connect(PLAIN_URL);
-    const bound = await ldapBind(connection, { credentials: new ClientCredentials(alice.user, alice.pass), mechanism: 'DIGEST-MD5', client: { host: 'localhost' } });
+    const bound = await ldapBind(connection, {
+      credentials: new ClientCredentials(alice.user, alice.pass),
+      mechanism: 'DIGEST-MD5',
+      client: { host: 'localhost' },
+    });
     expect(bound.serverVerified).to.equal(true);
     expect(await ldapWhoAmI(connection.requester)).to.equal(dn(alice.user));
   });
 
   it('PLAIN over ldaps://', async () => {
-    expect(await bindAs(await connect(TLS_URL), { credentials: new ClientCredentials(alice.user, alice.pass), mechanism: 'PLAIN' })).to.equal(dn(alice.user));
+    expect(
+      await bindAs(await connect(TLS_URL), {
+        credentials: new ClientCredentials(alice.user, alice.pass),
+        mechanism: 'PLAIN',
+      }),
+    ).to.equal(dn(alice.user));
   });
 
   it("EXTERNAL over ldaps:// with alice's client certificate", async () => {
-    const connection = await connect(TLS_URL, false, { cert: readFileSync(TLS_FILES.ldapAliceCert), key: readFileSync(TLS_FILES.ldapAliceKey) });
+    const connection = await connect(TLS_URL, false, {
+      cert: readFileSync(TLS_FILES.ldapAliceCert),
+      key: readFileSync(TLS_FILES.ldapAliceKey),
+    });
     expect(await ldapSupportedMechanisms(connection.requester)).to.include('EXTERNAL');
-    expect(await bindAs(connection, { credentials: new ClientCredentials('', ''), mechanism: 'EXTERNAL' })).to.equal(dn(alice.user));
+    expect(await bindAs(connection, { credentials: new ClientCredentials('', ''), mechanism: 'EXTERNAL' })).to.equal(
+      dn(alice.user),
+    );
   });
 
   for (const mechanism of ['SCRAM-SHA-256', 'SCRAM-SHA-512', 'DIGEST-MD5', 'PLAIN']) {
     it(`a wrong password with ${mechanism}: AUTHENTICATION_FAILED (invalidCredentials), without the password`, async () => {
       const wrong = 'not-alice-pass';
       const connection = await connect(TLS_URL);
-      const error = await expectSaslRejection(ldapBind(connection, { credentials: new ClientCredentials(alice.user, wrong), mechanism, client: { host: 'localhost' } }), 'AUTHENTICATION_FAILED');
+      const error = await expectSaslRejection(
+        ldapBind(connection, {
+          credentials: new ClientCredentials(alice.user, wrong),
+          mechanism,
+          client: { host: 'localhost' },
+        }),
+        'AUTHENTICATION_FAILED',
+      );
       expect((error as { serverError?: string }).serverError).to.equal('invalidCredentials');
       expectNoSecrets(error, [wrong]);
       // The connection is anonymous again and still usable.

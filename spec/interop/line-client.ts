@@ -24,9 +24,15 @@ export class LineClient {
   private constructor(socket: Socket) {
     this.#socket = socket;
     socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => { this.#receive(chunk); });
-    socket.on('error', (error) => { this.#end(error); });
-    socket.on('close', () => { this.#end(new Error('connection closed by peer')); });
+    socket.on('data', (chunk: string) => {
+      this.#receive(chunk);
+    });
+    socket.on('error', (error) => {
+      this.#end(error);
+    });
+    socket.on('close', () => {
+      this.#end(new Error('connection closed by peer'));
+    });
   }
 
   /** Connects to 127.0.0.1:`port`. */
@@ -58,8 +64,14 @@ export class LineClient {
         reject(new Error(`no line from 127.0.0.1:${this.#socket.remotePort ?? '?'} within ${READ_TIMEOUT_MS} ms`));
       }, READ_TIMEOUT_MS);
       const waiter: Waiter = {
-        resolve: (value) => { clearTimeout(timer); resolve(value); },
-        reject: (error) => { clearTimeout(timer); reject(error); },
+        resolve: (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
       };
       this.#waiters.push(waiter);
     });

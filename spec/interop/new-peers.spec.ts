@@ -31,14 +31,19 @@ function receiveUntil(socket: Socket, done: RegExp): Promise<string> {
       clearTimeout(timer);
       socket.off('data', onData);
       socket.off('close', onClose);
-      if (error) reject(error); else resolve(text);
+      if (error) reject(error);
+      else resolve(text);
     };
     const onData = (chunk: Buffer): void => {
       text += chunk.toString('utf8');
       if (done.test(text)) finish(undefined);
     };
-    const onClose = (): void => { finish(new Error(`connection closed before ${String(done)}; got: ${text}`)); };
-    const timer = setTimeout(() => { finish(new Error(`no ${String(done)} within ${DEADLINE_MS} ms; got: ${text}`)); }, DEADLINE_MS);
+    const onClose = (): void => {
+      finish(new Error(`connection closed before ${String(done)}; got: ${text}`));
+    };
+    const timer = setTimeout(() => {
+      finish(new Error(`no ${String(done)} within ${DEADLINE_MS} ms; got: ${text}`));
+    }, DEADLINE_MS);
     socket.on('data', onData);
     socket.once('close', onClose);
   });
@@ -50,7 +55,9 @@ const xmppMechanisms = (features: string): string[] =>
 const streamOpen = `<?xml version='1.0'?><stream:stream to='${XMPP_DOMAIN}' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>`;
 
 /** Opens a c2s stream, STARTTLS, and resolves with the stream features offered over TLS. */
-async function xmppFeaturesAfterStarttls(maxVersion: 'TLSv1.2' | 'TLSv1.3'): Promise<{ before: string; after: string; protocol: string | null }> {
+async function xmppFeaturesAfterStarttls(
+  maxVersion: 'TLSv1.2' | 'TLSv1.3',
+): Promise<{ before: string; after: string; protocol: string | null }> {
   const socket = track(createConnection({ host: HOST, port: PORTS.xmpp }));
   const beforeFeatures = receiveUntil(socket, /<\/stream:features>/);
   socket.write(streamOpen);
@@ -60,7 +67,10 @@ async function xmppFeaturesAfterStarttls(maxVersion: 'TLSv1.2' | 'TLSv1.3'): Pro
   expect(await proceed).to.match(/<proceed /);
   // The certificate is self-signed: these checks are about the mechanism lists, not trust.
   const tls = track(tlsConnect({ socket, servername: XMPP_DOMAIN, rejectUnauthorized: false, maxVersion }));
-  await new Promise<void>((resolve, reject) => { tls.once('secureConnect', resolve); tls.once('error', reject); });
+  await new Promise<void>((resolve, reject) => {
+    tls.once('secureConnect', resolve);
+    tls.once('error', reject);
+  });
   const afterFeatures = receiveUntil(tls, /<\/stream:features>/);
   tls.write(streamOpen);
   return { before, after: await afterFeatures, protocol: tls.getProtocol() };
@@ -95,13 +105,20 @@ function wsTexts(data: Buffer): { texts: string[]; rest: Buffer } {
 }
 
 /** ldapsearch's values of `attribute` in the RootDSE. */
-async function rootDseValues(args: readonly string[], attribute: string, env: Record<string, string> = {}): Promise<string[]> {
+async function rootDseValues(
+  args: readonly string[],
+  attribute: string,
+  env: Record<string, string> = {},
+): Promise<string[]> {
   const run = await runTool('ldapsearch', ['-x', '-LLL', ...args, '-s', 'base', '-b', '', attribute], {
     env: { LDAPTLS_CACERT: TLS_FILES.ldapCa, ...env },
   });
   expect(run.code, run.stderr).to.equal(0);
   const prefix = `${attribute}: `;
-  return run.stdout.split('\n').filter((line) => line.startsWith(prefix)).map((line) => line.slice(prefix.length));
+  return run.stdout
+    .split('\n')
+    .filter((line) => line.startsWith(prefix))
+    .map((line) => line.slice(prefix.length));
 }
 
 describe('interop peers (issues 13-15)', function () {
@@ -126,35 +143,56 @@ describe('interop peers (issues 13-15)', function () {
     it('over TLS 1.2 also offers SCRAM-SHA-256-PLUS and SCRAM-SHA-1-PLUS (tls-unique)', async () => {
       const { after, protocol } = await xmppFeaturesAfterStarttls('TLSv1.2');
       expect(protocol).to.equal('TLSv1.2');
-      expect(xmppMechanisms(after)).to.have.members(['SCRAM-SHA-256', 'SCRAM-SHA-1', 'PLAIN', 'SCRAM-SHA-256-PLUS', 'SCRAM-SHA-1-PLUS']);
+      expect(xmppMechanisms(after)).to.have.members([
+        'SCRAM-SHA-256',
+        'SCRAM-SHA-1',
+        'PLAIN',
+        'SCRAM-SHA-256-PLUS',
+        'SCRAM-SHA-1-PLUS',
+      ]);
     });
 
     it('XMPP over WebSocket (RFC 7395) offers SASL without TLS on loopback', async () => {
       const key = randomBytes(16).toString('base64');
       const socket = await new Promise<Socket>((resolve, reject) => {
         const req = request({
-          host: HOST, port: PORTS.xmppWebSocket, path: '/xmpp-websocket',
-          headers: { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Key': key, 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Protocol': 'xmpp' },
+          host: HOST,
+          port: PORTS.xmppWebSocket,
+          path: '/xmpp-websocket',
+          headers: {
+            Connection: 'Upgrade',
+            Upgrade: 'websocket',
+            'Sec-WebSocket-Key': key,
+            'Sec-WebSocket-Version': '13',
+            'Sec-WebSocket-Protocol': 'xmpp',
+          },
         });
         req.setTimeout(DEADLINE_MS, () => req.destroy(new Error('no WebSocket upgrade')));
         req.once('upgrade', (response, upgraded) => {
           expect(response.headers['sec-websocket-protocol']).to.equal('xmpp');
           resolve(track(upgraded));
         });
-        req.once('response', (response) => { reject(new Error(`HTTP ${String(response.statusCode)} instead of an upgrade`)); });
+        req.once('response', (response) => {
+          reject(new Error(`HTTP ${String(response.statusCode)} instead of an upgrade`));
+        });
         req.once('error', reject);
         req.end();
       });
       const received: string[] = [];
       let pending: Buffer = Buffer.alloc(0);
       const features = new Promise<string>((resolve, reject) => {
-        const timer = setTimeout(() => { reject(new Error(`no stream features; got ${received.join(' | ')}`)); }, DEADLINE_MS);
+        const timer = setTimeout(() => {
+          reject(new Error(`no stream features; got ${received.join(' | ')}`));
+        }, DEADLINE_MS);
         socket.on('data', (chunk: Buffer) => {
           const { texts, rest } = wsTexts(Buffer.concat([pending, chunk]));
           pending = rest;
           received.push(...texts);
           const found = texts.find((text) => text.includes('<stream:features'));
-          if (found !== undefined) { clearTimeout(timer); resolve(found); }
+          if (found !== undefined) {
+            clearTimeout(timer);
+            resolve(found);
+          }
         });
       });
       socket.write(wsFrame(`<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' to='${XMPP_DOMAIN}' version='1.0'/>`));
@@ -167,21 +205,47 @@ describe('interop peers (issues 13-15)', function () {
       await requirePeer(this, 'slapd');
     });
 
-    const plain = ['SCRAM-SHA-512', 'SCRAM-SHA-384', 'SCRAM-SHA-256', 'SCRAM-SHA-224', 'SCRAM-SHA-1', 'DIGEST-MD5', 'CRAM-MD5', 'NTLM', 'PLAIN', 'LOGIN'];
-    const plus = ['SCRAM-SHA-512-PLUS', 'SCRAM-SHA-384-PLUS', 'SCRAM-SHA-256-PLUS', 'SCRAM-SHA-224-PLUS', 'SCRAM-SHA-1-PLUS'];
+    const plain = [
+      'SCRAM-SHA-512',
+      'SCRAM-SHA-384',
+      'SCRAM-SHA-256',
+      'SCRAM-SHA-224',
+      'SCRAM-SHA-1',
+      'DIGEST-MD5',
+      'CRAM-MD5',
+      'NTLM',
+      'PLAIN',
+      'LOGIN',
+    ];
+    const plus = [
+      'SCRAM-SHA-512-PLUS',
+      'SCRAM-SHA-384-PLUS',
+      'SCRAM-SHA-256-PLUS',
+      'SCRAM-SHA-224-PLUS',
+      'SCRAM-SHA-1-PLUS',
+    ];
 
     it('lists supportedSASLMechanisms in the RootDSE, without -PLUS before TLS', async () => {
-      expect(await rootDseValues(['-H', `ldap://${HOST}:${PORTS.ldap}`], 'supportedSASLMechanisms')).to.have.members(plain);
+      expect(await rootDseValues(['-H', `ldap://${HOST}:${PORTS.ldap}`], 'supportedSASLMechanisms')).to.have.members(
+        plain,
+      );
     });
 
     it('adds the -PLUS mechanisms after StartTLS and on ldaps://', async () => {
-      expect(await rootDseValues(['-ZZ', '-H', `ldap://${HOST}:${PORTS.ldap}`], 'supportedSASLMechanisms')).to.have.members([...plain, ...plus]);
-      expect(await rootDseValues(['-H', `ldaps://${HOST}:${PORTS.ldaps}`], 'supportedSASLMechanisms')).to.have.members([...plain, ...plus]);
+      expect(
+        await rootDseValues(['-ZZ', '-H', `ldap://${HOST}:${PORTS.ldap}`], 'supportedSASLMechanisms'),
+      ).to.have.members([...plain, ...plus]);
+      expect(await rootDseValues(['-H', `ldaps://${HOST}:${PORTS.ldaps}`], 'supportedSASLMechanisms')).to.have.members([
+        ...plain,
+        ...plus,
+      ]);
     });
 
-    it('adds EXTERNAL when the client presents alice\'s certificate, and maps it to her entry', async () => {
+    it("adds EXTERNAL when the client presents alice's certificate, and maps it to her entry", async () => {
       const env = { LDAPTLS_CERT: TLS_FILES.ldapAliceCert, LDAPTLS_KEY: TLS_FILES.ldapAliceKey };
-      expect(await rootDseValues(['-H', `ldaps://${HOST}:${PORTS.ldaps}`], 'supportedSASLMechanisms', env)).to.include('EXTERNAL');
+      expect(await rootDseValues(['-H', `ldaps://${HOST}:${PORTS.ldaps}`], 'supportedSASLMechanisms', env)).to.include(
+        'EXTERNAL',
+      );
       const whoami = await runTool('ldapwhoami', ['-Q', '-Y', 'EXTERNAL', '-H', `ldaps://${HOST}:${PORTS.ldaps}`], {
         env: { LDAPTLS_CACERT: TLS_FILES.ldapCa, ...env },
       });
@@ -202,7 +266,10 @@ describe('interop peers (issues 13-15)', function () {
         const reply = receiveUntil(socket, / CAP \* LS :[^\r\n]*\r\n/);
         socket.write('CAP LS 302\r\nNICK capcheck\r\nUSER capcheck 0 * :capcheck\r\n');
         const line = (await reply).split('\r\n').find((text) => text.includes(' CAP * LS :'));
-        const sasl = line?.split(' :')[1]?.split(' ').find((cap) => cap.startsWith('sasl='));
+        const sasl = line
+          ?.split(' :')[1]
+          ?.split(' ')
+          .find((cap) => cap.startsWith('sasl='));
         expect(sasl, `${tls ? 'TLS' : 'plain'}: ${line ?? ''}`).to.equal('sasl=PLAIN,EXTERNAL');
         socket.write('QUIT\r\n');
       }
@@ -222,8 +289,16 @@ describe('interop peers (issues 13-15)', function () {
         expect(greeting).to.include('"STARTTLS"');
         const sasl = greeting.find((line) => line.startsWith('"SASL" '));
         expect(sasl, 'SASL capability').to.be.a('string');
-        expect(sasl!.slice('"SASL" '.length).replace(/"/g, '').split(' ')).to.have.members(
-          ['PLAIN', 'LOGIN', 'CRAM-MD5', 'DIGEST-MD5', 'SCRAM-SHA-1', 'SCRAM-SHA-256', 'OAUTHBEARER', 'XOAUTH2']);
+        expect(sasl!.slice('"SASL" '.length).replace(/"/g, '').split(' ')).to.have.members([
+          'PLAIN',
+          'LOGIN',
+          'CRAM-MD5',
+          'DIGEST-MD5',
+          'SCRAM-SHA-1',
+          'SCRAM-SHA-256',
+          'OAUTHBEARER',
+          'XOAUTH2',
+        ]);
         sieve.send('LOGOUT');
         await sieve.readUntil((line) => /^(OK|NO|BYE)\b/.test(line));
       } finally {

@@ -8,7 +8,12 @@ import { LineClient } from './line-client.js';
 import { ACCOUNTS, HOST, PORTS, requirePeer } from './peers.js';
 
 /** Runs psql against the interop PostgreSQL; resolves with its exit code and output. */
-function psql(user: string, password: string, extra: string, sql: string): Promise<{ code: number; stdout: string; stderr: string }> {
+function psql(
+  user: string,
+  password: string,
+  extra: string,
+  sql: string,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const conninfo = `host=${HOST} port=${PORTS.postgres} user=${user} dbname=postgres ${extra}`;
   return new Promise((resolve) => {
     execFile(
@@ -28,9 +33,22 @@ const smtpMechanisms = (line: string): string[] => line.replace(/^250[- ]AUTH /,
 
 /** Mechanism names from an `AUTH=X` capability list (IMAP). */
 const imapMechanisms = (capabilities: string): string[] =>
-  capabilities.split(' ').filter((word) => word.startsWith('AUTH=')).map((word) => word.slice(5));
+  capabilities
+    .split(' ')
+    .filter((word) => word.startsWith('AUTH='))
+    .map((word) => word.slice(5));
 
-const DOVECOT_MECHANISMS = ['PLAIN', 'LOGIN', 'CRAM-MD5', 'DIGEST-MD5', 'SCRAM-SHA-1', 'SCRAM-SHA-256', 'ANONYMOUS', 'OAUTHBEARER', 'XOAUTH2'];
+const DOVECOT_MECHANISMS = [
+  'PLAIN',
+  'LOGIN',
+  'CRAM-MD5',
+  'DIGEST-MD5',
+  'SCRAM-SHA-1',
+  'SCRAM-SHA-256',
+  'ANONYMOUS',
+  'OAUTHBEARER',
+  'XOAUTH2',
+];
 
 describe('interop peers', function () {
   describe('Dovecot', function () {
@@ -100,7 +118,12 @@ describe('interop peers', function () {
     });
 
     it('logs alice in with SCRAM-SHA-256-PLUS (channel binding over TLS) through psql', async () => {
-      const result = await psql(ACCOUNTS.alice.user, ACCOUNTS.alice.pass, 'sslmode=require channel_binding=require', 'select ssl from pg_stat_ssl where pid = pg_backend_pid()');
+      const result = await psql(
+        ACCOUNTS.alice.user,
+        ACCOUNTS.alice.pass,
+        'sslmode=require channel_binding=require',
+        'select ssl from pg_stat_ssl where pid = pg_backend_pid()',
+      );
       expect(result.stderr).to.equal('');
       expect(result).to.include({ code: 0, stdout: 't' });
     });

@@ -87,9 +87,15 @@ function probe(portNumber: number): Promise<string | undefined> {
       socket.destroy();
       resolve(reason);
     };
-    socket.setTimeout(2000, () => { done(`${HOST}:${portNumber} timed out`); });
-    socket.once('connect', () => { done(undefined); });
-    socket.once('error', (error: NodeJS.ErrnoException) => { done(`${HOST}:${portNumber} ${error.code ?? error.message}`); });
+    socket.setTimeout(2000, () => {
+      done(`${HOST}:${portNumber} timed out`);
+    });
+    socket.once('connect', () => {
+      done(undefined);
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => {
+      done(`${HOST}:${portNumber} ${error.code ?? error.message}`);
+    });
   });
 }
 

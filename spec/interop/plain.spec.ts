@@ -6,12 +6,23 @@
  * smtp-server only.
  */
 import { expect } from 'chai';
-import { ClientCredentials, type ClientOutcome, PLAIN, SyncClientSession, fromBase64, toBase64 } from '../../lib/index.js';
+import {
+  ClientCredentials,
+  type ClientOutcome,
+  PLAIN,
+  SyncClientSession,
+  fromBase64,
+  toBase64,
+} from '../../lib/index.js';
 import { expectSaslError } from '../support/helpers.js';
 import { LineClient } from './line-client.js';
 import { ACCOUNTS, PORTS, requirePeer } from './peers.js';
 
-type Reply = { readonly kind: 'challenge'; readonly data: Uint8Array } | { readonly kind: 'success' } | { readonly kind: 'failure' } | undefined;
+type Reply =
+  | { readonly kind: 'challenge'; readonly data: Uint8Array }
+  | { readonly kind: 'success' }
+  | { readonly kind: 'failure' }
+  | undefined;
 
 /** How one protocol carries SASL: its command, and how it marks challenges and outcomes. */
 interface Framing {
@@ -22,7 +33,8 @@ interface Framing {
 }
 
 /** Base64 as these protocols send it: `=` stands for an empty initial response. */
-const initialArg = (initial: Uint8Array | undefined): string => (initial === undefined ? '' : ` ${initial.length === 0 ? '=' : toBase64(initial)}`);
+const initialArg = (initial: Uint8Array | undefined): string =>
+  initial === undefined ? '' : ` ${initial.length === 0 ? '=' : toBase64(initial)}`;
 const challengeOf = (text: string): Reply => ({ kind: 'challenge', data: fromBase64(text.trim()) });
 
 const IMAP: Framing = {
@@ -56,7 +68,12 @@ const SMTP: Framing = {
 };
 
 /** Runs a saslkit client exchange over a connected, greeted protocol session. */
-async function authenticate(connection: LineClient, framing: Framing, session: SyncClientSession, canSendInitial = true): Promise<ClientOutcome> {
+async function authenticate(
+  connection: LineClient,
+  framing: Framing,
+  session: SyncClientSession,
+  canSendInitial = true,
+): Promise<ClientOutcome> {
   connection.send(framing.command('PLAIN', session.start(canSendInitial)));
   for (;;) {
     const reply = framing.parse(await connection.readLine());
@@ -113,7 +130,11 @@ describe('interop: saslkit PLAIN client', function () {
 
     it('lets the master user admin act as alice through the authzid', async () => {
       const imap = await connect(PORTS.imap);
-      const outcome = await authenticate(imap, IMAP, plainClient(ACCOUNTS.admin.user, ACCOUNTS.admin.pass, ACCOUNTS.alice.user));
+      const outcome = await authenticate(
+        imap,
+        IMAP,
+        plainClient(ACCOUNTS.admin.user, ACCOUNTS.admin.pass, ACCOUNTS.alice.user),
+      );
       expect(outcome.serverVerified).to.equal(false);
     });
 
@@ -140,8 +161,12 @@ describe('interop: saslkit PLAIN client', function () {
     it('reports a refused password as AUTHENTICATION_FAILED from the server, without the password', async () => {
       const smtp = await connect(PORTS.smtp, true);
       let failure: unknown;
-      await authenticate(smtp, SMTP, plainClient(ACCOUNTS.alice.user, 'not-alice-pass')).catch((error: unknown) => { failure = error; });
-      const error = expectSaslError(() => { throw failure; }, 'AUTHENTICATION_FAILED');
+      await authenticate(smtp, SMTP, plainClient(ACCOUNTS.alice.user, 'not-alice-pass')).catch((error: unknown) => {
+        failure = error;
+      });
+      const error = expectSaslError(() => {
+        throw failure;
+      }, 'AUTHENTICATION_FAILED');
       expect(error.party).to.equal('server');
       expect(error.message).to.not.include('not-alice-pass');
     });

@@ -5,7 +5,14 @@
  * binding data that does not match the server's certificate.
  */
 import { expect } from 'chai';
-import { type ChannelBindingSource, type ClientOptions, type PostgresClientResult, postgresClientAuth, readPostgresReady, tlsChannelBinding } from '../../lib/index.js';
+import {
+  type ChannelBindingSource,
+  type ClientOptions,
+  type PostgresClientResult,
+  postgresClientAuth,
+  readPostgresReady,
+  tlsChannelBinding,
+} from '../../lib/index.js';
 import { expectNoSecrets, expectSaslRejection } from '../support/helpers.js';
 import { type PgConnection, closeAll, openPostgres, pgQueryValue } from './connect.js';
 import { ACCOUNTS, requirePeer } from './peers.js';
@@ -13,9 +20,22 @@ import { ACCOUNTS, requirePeer } from './peers.js';
 const { alice, bob } = ACCOUNTS;
 
 /** Authenticates on `pg` as `user`; with TLS, hands the client the connection's channel-binding data. */
-function authenticate(pg: PgConnection, user: string, password: string, client: ClientOptions = {}): Promise<PostgresClientResult> {
+function authenticate(
+  pg: PgConnection,
+  user: string,
+  password: string,
+  client: ClientOptions = {},
+): Promise<PostgresClientResult> {
   const binding = pg.tls === undefined ? {} : { channelBindingData: tlsChannelBinding(pg.tls, 'client') };
-  return postgresClientAuth({ messages: pg.reader, write: pg.write, user, password, database: 'postgres', parameters: { application_name: 'saslkit-interop' }, client: { ...binding, ...client } });
+  return postgresClientAuth({
+    messages: pg.reader,
+    write: pg.write,
+    user,
+    password,
+    database: 'postgres',
+    parameters: { application_name: 'saslkit-interop' },
+    client: { ...binding, ...client },
+  });
 }
 
 describe('interop: saslkit PostgreSQL client against PostgreSQL', function () {
@@ -57,7 +77,10 @@ describe('interop: saslkit PostgreSQL client against PostgreSQL', function () {
   it('a wrong password: AUTHENTICATION_FAILED from the server with SQLSTATE 28P01, without the password', async () => {
     const wrong = 'not-alice-pass';
     const pg = await openPostgres({ tls: true });
-    const error = await expectSaslRejection(authenticate(pg, alice.user, wrong, { channelBinding: 'require' }), 'AUTHENTICATION_FAILED');
+    const error = await expectSaslRejection(
+      authenticate(pg, alice.user, wrong, { channelBinding: 'require' }),
+      'AUTHENTICATION_FAILED',
+    );
     expect(error).to.include({ party: 'server', mechanism: 'SCRAM-SHA-256-PLUS', serverError: '28P01' });
     expect(error.message).to.include('28P01');
     expectNoSecrets(error, [wrong, alice.pass]);
@@ -65,7 +88,10 @@ describe('interop: saslkit PostgreSQL client against PostgreSQL', function () {
 
   it("channelBinding 'require' without TLS: MECHANISM_UNAVAILABLE, since the server offers no -PLUS there", async () => {
     const pg = await openPostgres();
-    const error = await expectSaslRejection(authenticate(pg, alice.user, alice.pass, { channelBinding: 'require' }), 'MECHANISM_UNAVAILABLE');
+    const error = await expectSaslRejection(
+      authenticate(pg, alice.user, alice.pass, { channelBinding: 'require' }),
+      'MECHANISM_UNAVAILABLE',
+    );
     expect(error.party).to.equal('server');
     expectNoSecrets(error, [alice.pass]);
   });
@@ -73,7 +99,10 @@ describe('interop: saslkit PostgreSQL client against PostgreSQL', function () {
   it('binding data that is not the certificate the server holds: PostgreSQL refuses the proof with 28000 (a man in the middle would look like this)', async () => {
     const pg = await openPostgres({ tls: true });
     const forged: ChannelBindingSource = { types: ['tls-server-end-point'], data: () => Buffer.alloc(32, 0x42) };
-    const error = await expectSaslRejection(authenticate(pg, alice.user, alice.pass, { channelBinding: 'require', channelBindingData: forged }), 'AUTHENTICATION_FAILED');
+    const error = await expectSaslRejection(
+      authenticate(pg, alice.user, alice.pass, { channelBinding: 'require', channelBindingData: forged }),
+      'AUTHENTICATION_FAILED',
+    );
     expect(error).to.include({ party: 'server', mechanism: 'SCRAM-SHA-256-PLUS' });
     expect((error as { serverError?: string }).serverError).to.equal('28000');
     expectNoSecrets(error, [alice.pass]);

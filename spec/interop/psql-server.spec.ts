@@ -67,9 +67,15 @@ function until(emitter: EventEmitter, event: string): Promise<void> {
       if (error) reject(error);
       else resolve();
     };
-    const onEvent = (): void => { done(); };
-    const onError = (error: Error): void => { done(error); };
-    const onClose = (): void => { done(new Error(`the connection closed before '${event}'`)); };
+    const onEvent = (): void => {
+      done();
+    };
+    const onError = (error: Error): void => {
+      done(error);
+    };
+    const onClose = (): void => {
+      done(new Error(`the connection closed before '${event}'`));
+    };
     emitter.once(event, onEvent);
     emitter.once('error', onError);
     emitter.once('close', onClose);
@@ -92,7 +98,10 @@ async function readBytes(socket: Socket, count: number): Promise<Buffer> {
  * postgresServerAuth to read.
  */
 async function negotiate(raw: Socket, connection: PgConnection): Promise<Socket> {
-  const secureContext = createSecureContext({ key: readFileSync(join(TLS_DIR, 'rsa-sha256.key')), cert: readFileSync(join(TLS_DIR, 'rsa-sha256.crt')) });
+  const secureContext = createSecureContext({
+    key: readFileSync(join(TLS_DIR, 'rsa-sha256.key')),
+    cert: readFileSync(join(TLS_DIR, 'rsa-sha256.crt')),
+  });
   for (let requests = 0; requests < 2; requests++) {
     const head = await readBytes(raw, 8);
     const isRequest = head.readInt32BE(0) === 8;
@@ -133,13 +142,18 @@ async function afterReady(reader: PgMessageReader, socket: Socket, connection: P
 
 /** alice's password in clear text; bob as SCRAM-SHA-256 keys only, as PostgreSQL stores them. */
 function lookup(): (authcid: string) => Identity | undefined {
-  const accounts: Identity[] = [new ClearIdentity(alice.user, alice.pass), ScramIdentity.create(bob.user, bob.pass, { hashes: ['SHA-256'], iterations: 4096 })];
+  const accounts: Identity[] = [
+    new ClearIdentity(alice.user, alice.pass),
+    ScramIdentity.create(bob.user, bob.pass, { hashes: ['SHA-256'], iterations: 4096 }),
+  ];
   return (authcid) => accounts.find((account) => account.authcid === authcid);
 }
 
 async function serve(raw: Socket, connection: PgConnection): Promise<void> {
   raw.on('error', () => undefined);
-  raw.setTimeout(CONNECTION_TIMEOUT_MS, () => { raw.destroy(); });
+  raw.setTimeout(CONNECTION_TIMEOUT_MS, () => {
+    raw.destroy();
+  });
   raw.pause();
   let socket: Socket = raw;
   try {
@@ -147,8 +161,13 @@ async function serve(raw: Socket, connection: PgConnection): Promise<void> {
     const reader = new PgMessageReader(socket, { peer: 'client' });
     const result = await postgresServerAuth({
       messages: reader,
-      write: (data) => { socket.write(data); },
-      options: { lookup: lookup(), ...(socket instanceof TLSSocket ? { channelBindingData: tlsChannelBinding(socket, 'server') } : {}) },
+      write: (data) => {
+        socket.write(data);
+      },
+      options: {
+        lookup: lookup(),
+        ...(socket instanceof TLSSocket ? { channelBindingData: tlsChannelBinding(socket, 'server') } : {}),
+      },
     });
     connection.outcome = result.authenticated;
     connection.parameters = result.parameters;
@@ -159,7 +178,9 @@ async function serve(raw: Socket, connection: PgConnection): Promise<void> {
   } finally {
     socket.end();
     raw.end();
-    setImmediate(() => { raw.destroy(); });
+    setImmediate(() => {
+      raw.destroy();
+    });
   }
 }
 
@@ -183,10 +204,13 @@ async function startPsqlServer(): Promise<PsqlServer> {
       await client();
       return Promise.all(connections.slice(before));
     },
-    close: () => new Promise<void>((resolve) => {
-      for (const socket of sockets) socket.destroy();
-      server.close(() => { resolve(); });
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => {
+          resolve();
+        });
+      }),
   };
 }
 
@@ -203,18 +227,31 @@ describe('interop: psql logs in to saslkit’s PostgreSQL server', function () {
   });
 
   /** `psql -c ''` with the password in the environment (never on the command line). */
-  async function psql(user: string, password: string, conninfo: string): Promise<{ run: ToolRun; connections: PgConnection[] }> {
+  async function psql(
+    user: string,
+    password: string,
+    conninfo: string,
+  ): Promise<{ run: ToolRun; connections: PgConnection[] }> {
     if (!server) throw new Error('no server');
     const port = server.port;
     let run: ToolRun | undefined;
     const connections = await server.connectionsDuring(async () => {
-      run = await runTool('psql', ['-X', '-w', '-c', '', `host=${HOST} port=${port} user=${user} dbname=postgres connect_timeout=10 ${conninfo}`], { env: { PGPASSWORD: password }, timeoutMs: 20_000 });
+      run = await runTool(
+        'psql',
+        ['-X', '-w', '-c', '', `host=${HOST} port=${port} user=${user} dbname=postgres connect_timeout=10 ${conninfo}`],
+        { env: { PGPASSWORD: password }, timeoutMs: 20_000 },
+      );
     });
     if (!run) throw new Error('psql did not run');
     return { run, connections };
   }
 
-  function expectLogin(run: ToolRun, connections: readonly PgConnection[], mechanism: string, user: string): PgConnection {
+  function expectLogin(
+    run: ToolRun,
+    connections: readonly PgConnection[],
+    mechanism: string,
+    user: string,
+  ): PgConnection {
     expect(run.code, run.stderr).to.equal(0);
     expect(connections).to.have.length(1);
     const [connection] = connections as [PgConnection];
@@ -244,7 +281,11 @@ describe('interop: psql logs in to saslkit’s PostgreSQL server', function () {
   });
 
   it('SCRAM-SHA-256-PLUS over TLS 1.2 (ssl_max_protocol_version=TLSv1.2)', async () => {
-    const { run, connections } = await psql(bob.user, bob.pass, 'sslmode=require channel_binding=require ssl_max_protocol_version=TLSv1.2');
+    const { run, connections } = await psql(
+      bob.user,
+      bob.pass,
+      'sslmode=require channel_binding=require ssl_max_protocol_version=TLSv1.2',
+    );
     const connection = expectLogin(run, connections, 'SCRAM-SHA-256-PLUS', bob.user);
     expect(connection.tls).to.equal('TLSv1.2');
   });
@@ -255,7 +296,10 @@ describe('interop: psql logs in to saslkit’s PostgreSQL server', function () {
     expect(connection.tls).to.equal('TLSv1.3');
   });
 
-  for (const [label, conninfo] of [['in the clear', 'sslmode=disable'], ['over TLS with channel binding', 'sslmode=require channel_binding=require']] as const) {
+  for (const [label, conninfo] of [
+    ['in the clear', 'sslmode=disable'],
+    ['over TLS with channel binding', 'sslmode=require channel_binding=require'],
+  ] as const) {
     it(`refuses a wrong password ${label}: psql fails with 28P01's message, saslkit blames the client without secrets`, async () => {
       const wrong = 'not-alice-pass';
       const { run, connections } = await psql(alice.user, wrong, conninfo);

@@ -30,7 +30,16 @@ import { READ_TIMEOUT_MS } from './line-client.js';
 import { ACCOUNTS, HOST } from './peers.js';
 
 /** The mechanisms the test servers offer, in advertising order. No -PLUS: there is no TLS. */
-export const SERVER_MECHANISMS = ['SCRAM-SHA-256', 'SCRAM-SHA-1', 'DIGEST-MD5', 'CRAM-MD5', 'OAUTHBEARER', 'XOAUTH2', 'PLAIN', 'LOGIN'] as const;
+export const SERVER_MECHANISMS = [
+  'SCRAM-SHA-256',
+  'SCRAM-SHA-1',
+  'DIGEST-MD5',
+  'CRAM-MD5',
+  'OAUTHBEARER',
+  'XOAUTH2',
+  'PLAIN',
+  'LOGIN',
+] as const;
 
 /** The server's name: DIGEST-MD5's realm (curl needs a non-empty one) and the greeting's host. */
 export const SERVER_HOSTNAME = 'localhost';
@@ -66,11 +75,17 @@ export interface SaslkitServer {
  * PLAIN, LOGIN), and alice's bearer token.
  */
 function serverOptions(): ServerOptions {
-  const accounts: Identity[] = [new ClearIdentity(ACCOUNTS.alice.user, ACCOUNTS.alice.pass), ScramIdentity.create(ACCOUNTS.bob.user, ACCOUNTS.bob.pass, { hashes: ['SHA-256'], iterations: 4096 })];
+  const accounts: Identity[] = [
+    new ClearIdentity(ACCOUNTS.alice.user, ACCOUNTS.alice.pass),
+    ScramIdentity.create(ACCOUNTS.bob.user, ACCOUNTS.bob.pass, { hashes: ['SHA-256'], iterations: 4096 }),
+  ];
   return {
     lookup: (authcid) => accounts.find((account) => account.authcid === authcid),
     hostname: SERVER_HOSTNAME,
-    validateToken: ({ token }) => (token === ACCOUNTS.aliceToken ? { authcid: ACCOUNTS.alice.user } : { error: { status: 'invalid_token', schemes: 'bearer', scope: 'mail' } }),
+    validateToken: ({ token }) =>
+      token === ACCOUNTS.aliceToken
+        ? { authcid: ACCOUNTS.alice.user }
+        : { error: { status: 'invalid_token', schemes: 'bearer', scope: 'mail' } },
   };
 }
 
@@ -99,12 +114,21 @@ async function smtpSession(c: Connection): Promise<void> {
     if (line === undefined) return;
     const verb = (line.split(' ')[0] ?? '').toUpperCase();
     if (verb === 'EHLO') {
-      for (const reply of formatSmtpReply(250, [`${SERVER_HOSTNAME} Hello`, 'ENHANCEDSTATUSCODES', smtpAuthKeyword(c.mechanisms)].join('\n'))) await c.write(reply);
+      for (const reply of formatSmtpReply(
+        250,
+        [`${SERVER_HOSTNAME} Hello`, 'ENHANCEDSTATUSCODES', smtpAuthKeyword(c.mechanisms)].join('\n'),
+      ))
+        await c.write(reply);
     } else if (verb === 'HELO') {
       await c.write(`250 ${SERVER_HOSTNAME}`);
     } else if (verb === 'AUTH') {
       if (authenticated) await c.write('503 5.5.1 Already authenticated');
-      else authenticated = await c.attempt((line.split(' ')[1] ?? '').toUpperCase(), line.trimEnd().split(' ').length > 2, () => smtpServerAuth({ command: line, auth: c.auth, options: c.options, lines: c.lines, write: c.write }));
+      else
+        authenticated = await c.attempt(
+          (line.split(' ')[1] ?? '').toUpperCase(),
+          line.trimEnd().split(' ').length > 2,
+          () => smtpServerAuth({ command: line, auth: c.auth, options: c.options, lines: c.lines, write: c.write }),
+        );
     } else if (verb === 'NOOP' || verb === 'RSET') {
       await c.write('250 2.0.0 OK');
     } else if (verb === 'MAIL') {
@@ -134,7 +158,8 @@ function imapStrings(text: string): string[] | undefined {
 
 async function imapSession(c: Connection): Promise<void> {
   let authenticated = false;
-  const capabilities = (): string => ['IMAP4rev1', ...(authenticated ? [] : imapCapabilityAtoms(c.mechanisms))].join(' ');
+  const capabilities = (): string =>
+    ['IMAP4rev1', ...(authenticated ? [] : imapCapabilityAtoms(c.mechanisms))].join(' ');
   await c.write(`* OK [CAPABILITY ${capabilities()}] saslkit interop server ready`);
   for (;;) {
     const line = await nextLine(c.lines);
@@ -155,7 +180,20 @@ async function imapSession(c: Connection): Promise<void> {
         break;
       case 'AUTHENTICATE':
         if (authenticated) await c.write(`${tag} BAD Already authenticated`);
-        else authenticated = await c.attempt((args.split(' ')[0] ?? '').toUpperCase(), args.trimEnd().split(' ').length > 1, () => imapServerAuth({ command: line, auth: c.auth, options: c.options, lines: c.lines, write: c.write, capabilities: ['IMAP4rev1'] }));
+        else
+          authenticated = await c.attempt(
+            (args.split(' ')[0] ?? '').toUpperCase(),
+            args.trimEnd().split(' ').length > 1,
+            () =>
+              imapServerAuth({
+                command: line,
+                auth: c.auth,
+                options: c.options,
+                lines: c.lines,
+                write: c.write,
+                capabilities: ['IMAP4rev1'],
+              }),
+          );
         break;
       case 'LOGIN': {
         const strings = imapStrings(args);
@@ -165,9 +203,13 @@ async function imapSession(c: Connection): Promise<void> {
           // The LOGIN command checks the password with the same store and rules as PLAIN.
           const [user = '', password = ''] = strings;
           authenticated = await c.attempt('LOGIN command', false, () =>
-            authenticate(authenticatePassword(c.options, 'PLAIN', user, password, ''), () => Promise.reject(new Error('authenticatePassword sent a challenge'))),
+            authenticate(authenticatePassword(c.options, 'PLAIN', user, password, ''), () =>
+              Promise.reject(new Error('authenticatePassword sent a challenge')),
+            ),
           );
-          await c.write(authenticated ? `${tag} OK LOGIN completed` : `${tag} NO [AUTHENTICATIONFAILED] Authentication failed`);
+          await c.write(
+            authenticated ? `${tag} OK LOGIN completed` : `${tag} NO [AUTHENTICATIONFAILED] Authentication failed`,
+          );
         }
         break;
       }
@@ -183,7 +225,10 @@ async function imapSession(c: Connection): Promise<void> {
 }
 
 /** Starts a saslkit SMTP or IMAP server on 127.0.0.1 and a free port, offering `mechanisms` (default {@link SERVER_MECHANISMS}). */
-export async function startSaslkitServer(protocol: 'smtp' | 'imap', settings: { readonly mechanisms?: readonly string[] } = {}): Promise<SaslkitServer> {
+export async function startSaslkitServer(
+  protocol: 'smtp' | 'imap',
+  settings: { readonly mechanisms?: readonly string[] } = {},
+): Promise<SaslkitServer> {
   const auth = SASLAuth.named(settings.mechanisms ?? SERVER_MECHANISMS);
   const mechanisms = advertisedMechanisms(auth, { channelBinding: false });
   const options = serverOptions();
@@ -200,7 +245,9 @@ export async function startSaslkitServer(protocol: 'smtp' | 'imap', settings: { 
     socket.on('error', () => undefined);
     socket.setNoDelay(true);
     socket.setTimeout(READ_TIMEOUT_MS, () => socket.destroy());
-    const lines = new LineReader(socket, { maxLineLength: (protocol === 'smtp' ? SMTP_MAX_AUTH_LINE : IMAP_MAX_AUTH_LINE) + 1 });
+    const lines = new LineReader(socket, {
+      maxLineLength: (protocol === 'smtp' ? SMTP_MAX_AUTH_LINE : IMAP_MAX_AUTH_LINE) + 1,
+    });
     const connection: Connection = {
       lines,
       write: lineWriter(socket),

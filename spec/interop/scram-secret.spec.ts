@@ -27,7 +27,9 @@ function run(file: string, args: readonly string[], env: NodeJS.ProcessEnv = pro
 function exchange(hash: ScramHash, user: string, password: string, secret: ScramSecret): void {
   const mechanism = hash === 'SHA-1' ? SCRAM_SHA_1 : SCRAM_SHA_256;
   const lookup = storeOf(new ScramIdentity(user, secret));
-  const result = runPair(mechanism.client(new ClientCredentials(user, password)), (initial) => mechanism.server({ lookup }, initial));
+  const result = runPair(mechanism.client(new ClientCredentials(user, password)), (initial) =>
+    mechanism.server({ lookup }, initial),
+  );
   expect(result.server.authcid).to.equal(user);
   expect(result.client.serverVerified).to.equal(true);
 }
@@ -38,7 +40,10 @@ describe('interop: SCRAM stored secrets', function () {
       await requirePeer(this, 'dovecot');
     });
 
-    for (const [hash, scheme] of [['SHA-256', 'SCRAM-SHA-256'], ['SHA-1', 'SCRAM-SHA-1']] as const) {
+    for (const [hash, scheme] of [
+      ['SHA-256', 'SCRAM-SHA-256'],
+      ['SHA-1', 'SCRAM-SHA-1'],
+    ] as const) {
       it(`parses and verifies {${scheme}}, and serves a saslkit ${scheme} exchange with it`, async () => {
         const text = await run('doveadm', ['pw', '-s', scheme, '-p', ACCOUNTS.bob.pass]);
         expect(text.startsWith(`{${scheme}}`)).to.equal(true);
@@ -77,7 +82,9 @@ describe('interop: SCRAM stored secrets', function () {
     });
 
     it("parses and verifies bob's rolpassword, and serves a saslkit SCRAM-SHA-256 exchange with it", async () => {
-      const rows = await admin!.query<{ rolpassword: string }>('SELECT rolpassword FROM pg_authid WHERE rolname = $1', [ACCOUNTS.bob.user]);
+      const rows = await admin!.query<{ rolpassword: string }>('SELECT rolpassword FROM pg_authid WHERE rolname = $1', [
+        ACCOUNTS.bob.user,
+      ]);
       const text = rows.rows[0]!.rolpassword;
       expect(text.startsWith('SCRAM-SHA-256$4096:')).to.equal(true);
       const secret = ScramSecret.parse(text);
@@ -93,10 +100,17 @@ describe('interop: SCRAM stored secrets', function () {
       // PostgreSQL stores an already-hashed SCRAM secret verbatim; a literal, as DDL takes no parameters.
       await admin!.query(`DROP ROLE IF EXISTS ${role}`);
       await admin!.query(`CREATE ROLE ${role} LOGIN PASSWORD '${text}'`);
-      const stored = await admin!.query<{ rolpassword: string }>('SELECT rolpassword FROM pg_authid WHERE rolname = $1', [role]);
+      const stored = await admin!.query<{ rolpassword: string }>(
+        'SELECT rolpassword FROM pg_authid WHERE rolname = $1',
+        [role],
+      );
       expect(stored.rows[0]!.rolpassword).to.equal(text);
       const conninfo = `host=${HOST} port=${PORTS.postgres} user=${role} dbname=postgres sslmode=disable`;
-      const who = await run('psql', [conninfo, '-XAtc', 'select current_user'], { ...process.env, PGPASSWORD: password, PGCONNECT_TIMEOUT: '10' });
+      const who = await run('psql', [conninfo, '-XAtc', 'select current_user'], {
+        ...process.env,
+        PGPASSWORD: password,
+        PGCONNECT_TIMEOUT: '10',
+      });
       expect(who).to.equal(role);
     });
   });

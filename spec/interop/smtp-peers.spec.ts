@@ -13,7 +13,13 @@ import { ACCOUNTS, PORTS, requirePeer } from './peers.js';
 const { alice, bob } = ACCOUNTS;
 
 /** Runs AUTH on a fresh connection with the given mechanism. */
-async function login(port: number, mechanism: string, user: string, secret: string, initialResponse = true): Promise<{ smtp: SmtpConnection; result: LineClientResult }> {
+async function login(
+  port: number,
+  mechanism: string,
+  user: string,
+  secret: string,
+  initialResponse = true,
+): Promise<{ smtp: SmtpConnection; result: LineClientResult }> {
   const smtp = await openSmtp({ port });
   expect(smtp.ehlo.mechanisms).to.include(mechanism);
   const result = await smtpClientAuth({
@@ -65,7 +71,13 @@ describe('interop: saslkit SMTP client', function () {
     it('without a named mechanism it picks the strongest offered password mechanism: CRAM-MD5', async () => {
       const smtp = await openSmtp();
       const auth = SASLAuth.named(['PLAIN', 'LOGIN', 'CRAM-MD5', 'SCRAM-SHA-256']);
-      const result = await smtpClientAuth({ offered: smtp.ehlo.mechanisms, auth, credentials: new ClientCredentials(alice.user, alice.pass), lines: smtp.lines, write: smtp.write });
+      const result = await smtpClientAuth({
+        offered: smtp.ehlo.mechanisms,
+        auth,
+        credentials: new ClientCredentials(alice.user, alice.pass),
+        lines: smtp.lines,
+        write: smtp.write,
+      });
       expect(result.mechanism).to.equal('CRAM-MD5');
       expect(await mailFrom(smtp)).to.equal(250);
     });
@@ -74,7 +86,15 @@ describe('interop: saslkit SMTP client', function () {
       it(`${mechanism} with a wrong password: AUTHENTICATION_FAILED from the server with its 535, without the password`, async () => {
         const wrong = 'not-alice-pass';
         const smtp = await openSmtp();
-        const error = await expectSaslRejection(smtpClientAuth({ mechanism, credentials: new ClientCredentials(alice.user, wrong), lines: smtp.lines, write: smtp.write }), 'AUTHENTICATION_FAILED');
+        const error = await expectSaslRejection(
+          smtpClientAuth({
+            mechanism,
+            credentials: new ClientCredentials(alice.user, wrong),
+            lines: smtp.lines,
+            write: smtp.write,
+          }),
+          'AUTHENTICATION_FAILED',
+        );
         expect(error).to.include({ party: 'server', mechanism, serverError: '535' });
         expect(error.message).to.include('535');
         expectNoSecrets(error, [wrong, alice.pass]);
@@ -86,7 +106,15 @@ describe('interop: saslkit SMTP client', function () {
     it('XOAUTH2 with a bad token: the client answers the 334 JSON error challenge with an empty line, then reports the 535', async () => {
       const badToken = 'not-a-valid-token';
       const smtp = await openSmtp();
-      const error = await expectSaslRejection(smtpClientAuth({ mechanism: 'XOAUTH2', credentials: new ClientCredentials(alice.user, badToken), lines: smtp.lines, write: smtp.write }), 'AUTHENTICATION_FAILED');
+      const error = await expectSaslRejection(
+        smtpClientAuth({
+          mechanism: 'XOAUTH2',
+          credentials: new ClientCredentials(alice.user, badToken),
+          lines: smtp.lines,
+          write: smtp.write,
+        }),
+        'AUTHENTICATION_FAILED',
+      );
       // smtp-server's JSON says status 401; the 535 that followed is the cause.
       expect(error).to.include({ party: 'server', mechanism: 'XOAUTH2', serverError: '401' });
       expect((error.cause as { serverError?: string } | undefined)?.serverError).to.equal('535');

@@ -15,7 +15,12 @@ import { requireTool, runTool } from './tools.js';
 const { alice, bob } = ACCOUNTS;
 
 /** The one attempt a client made: asserts it succeeded as `authcid` with `mechanism` (and, if given, whether an initial response came with AUTH). */
-function expectLogin(attempts: readonly AuthAttempt[], mechanism: string, authcid: string, initialResponse?: boolean): void {
+function expectLogin(
+  attempts: readonly AuthAttempt[],
+  mechanism: string,
+  authcid: string,
+  initialResponse?: boolean,
+): void {
   expect(attempts).to.have.length(1);
   const [attempt] = attempts;
   expect(attempt?.error, String(attempt?.error)).to.equal(undefined);
@@ -46,7 +51,17 @@ describe('interop: real SMTP clients against saslkit’s SMTP server', function 
 
   describe('nodemailer', function () {
     const verify = async (auth: Record<string, string>, authMethod?: string): Promise<unknown> => {
-      const transport = nodemailer.createTransport({ host: '127.0.0.1', port: server.port, secure: false, ignoreTLS: true, auth, ...(authMethod === undefined ? {} : { authMethod }), connectionTimeout: 20_000, greetingTimeout: 20_000, socketTimeout: 20_000 });
+      const transport = nodemailer.createTransport({
+        host: '127.0.0.1',
+        port: server.port,
+        secure: false,
+        ignoreTLS: true,
+        auth,
+        ...(authMethod === undefined ? {} : { authMethod }),
+        connectionTimeout: 20_000,
+        greetingTimeout: 20_000,
+        socketTimeout: 20_000,
+      });
       try {
         return await transport.verify();
       } catch (error) {
@@ -112,8 +127,15 @@ describe('interop: real SMTP clients against saslkit’s SMTP server', function 
       await requireTool(this, 'python3');
     });
 
-    const smtplib = (mechanism: string, user: string, password: string, initialResponse = true): ReturnType<typeof runTool> =>
-      runTool('python3', ['-c', SCRIPT, String(server.port), mechanism, initialResponse ? '1' : '0'], { env: { SASL_USER: user, SASL_PASS: password } });
+    const smtplib = (
+      mechanism: string,
+      user: string,
+      password: string,
+      initialResponse = true,
+    ): ReturnType<typeof runTool> =>
+      runTool('python3', ['-c', SCRIPT, String(server.port), mechanism, initialResponse ? '1' : '0'], {
+        env: { SASL_USER: user, SASL_PASS: password },
+      });
 
     for (const mechanism of ['PLAIN', 'LOGIN']) {
       for (const initialResponse of [true, false]) {
@@ -160,8 +182,25 @@ describe('interop: real SMTP clients against saslkit’s SMTP server', function 
     });
 
     // `-X NOOP` without a recipient: curl connects, authenticates, sends NOOP and prints the reply.
-    const curl = (mechanism: string, user: string, password: string, extra: readonly string[] = []): ReturnType<typeof runTool> =>
-      runTool('curl', ['-sS', '--max-time', '20', '--user', `${user}:${password}`, '--login-options', `AUTH=${mechanism}`, ...extra, '-X', 'NOOP', `smtp://127.0.0.1:${server.port}`]);
+    const curl = (
+      mechanism: string,
+      user: string,
+      password: string,
+      extra: readonly string[] = [],
+    ): ReturnType<typeof runTool> =>
+      runTool('curl', [
+        '-sS',
+        '--max-time',
+        '20',
+        '--user',
+        `${user}:${password}`,
+        '--login-options',
+        `AUTH=${mechanism}`,
+        ...extra,
+        '-X',
+        'NOOP',
+        `smtp://127.0.0.1:${server.port}`,
+      ]);
 
     for (const mechanism of ['PLAIN', 'LOGIN', 'CRAM-MD5', 'DIGEST-MD5']) {
       it(`${mechanism} as alice`, async () => {
@@ -186,7 +225,20 @@ describe('interop: real SMTP clients against saslkit’s SMTP server', function 
 
     it('OAUTHBEARER with --oauth2-bearer', async () => {
       const attempts = await server.attemptsDuring(async () => {
-        const run = await runTool('curl', ['-sS', '--max-time', '20', '--user', `${alice.user}:`, '--oauth2-bearer', ACCOUNTS.aliceToken, '--login-options', 'AUTH=OAUTHBEARER', '-X', 'NOOP', `smtp://127.0.0.1:${server.port}`]);
+        const run = await runTool('curl', [
+          '-sS',
+          '--max-time',
+          '20',
+          '--user',
+          `${alice.user}:`,
+          '--oauth2-bearer',
+          ACCOUNTS.aliceToken,
+          '--login-options',
+          'AUTH=OAUTHBEARER',
+          '-X',
+          'NOOP',
+          `smtp://127.0.0.1:${server.port}`,
+        ]);
         expect(run, run.stderr).to.include({ code: 0, stdout: '250 2.0.0 OK\r\n' });
       });
       expectLogin(attempts, 'OAUTHBEARER', alice.user);

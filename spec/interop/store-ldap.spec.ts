@@ -6,15 +6,31 @@
  * wrong passwords fail; an unknown user costs the same searches, binds and PBKDF2 runs.
  */
 import { expect } from 'chai';
-import { ClearIdentity, ClientCredentials, type Mechanism, PLAIN, SCRAM_SHA_1, SCRAM_SHA_256, ScramIdentity, type ServerOptions } from '../../lib/index.js';
+import {
+  ClearIdentity,
+  ClientCredentials,
+  type Mechanism,
+  PLAIN,
+  SCRAM_SHA_1,
+  SCRAM_SHA_256,
+  ScramIdentity,
+  type ServerOptions,
+} from '../../lib/index.js';
 import { type LdapStore, ldapStore } from '../../lib/stores/ldap.js';
 import { expectSaslRejection, runPairAsync } from '../support/helpers.js';
 import { KdfCounter } from '../support/kdf-counter.js';
 import { ACCOUNTS, HOST, LDAP_BASE, PORTS, TLS_FILES, requirePeer } from './peers.js';
 import { readFileSync } from 'node:fs';
 
-function login(mechanism: Mechanism, options: ServerOptions, user: string, password: string): ReturnType<typeof runPairAsync> {
-  return runPairAsync(mechanism.client(new ClientCredentials(user, password), { scram: { cache: false } }), (initial) => mechanism.server(options, initial));
+function login(
+  mechanism: Mechanism,
+  options: ServerOptions,
+  user: string,
+  password: string,
+): ReturnType<typeof runPairAsync> {
+  return runPairAsync(mechanism.client(new ClientCredentials(user, password), { scram: { cache: false } }), (initial) =>
+    mechanism.server(options, initial),
+  );
 }
 
 const READER = { bindDN: `cn=admin,${LDAP_BASE}`, bindPassword: ACCOUNTS.admin.pass };
@@ -25,7 +41,13 @@ describe('interop: the LDAP store (saslkit/stores/ldap)', function () {
   const kdf = new KdfCounter();
   const open = (extra: Partial<Parameters<typeof ldapStore>[0]> = {}): LdapStore => {
     // ldap:// on loopback: the passwords may cross it in clear (plaintextBinds); one suite runs over StartTLS.
-    const store = ldapStore({ url: `ldap://${HOST}:${PORTS.ldap}`, base: `ou=people,${LDAP_BASE}`, plaintextBinds: true, ...READER, ...extra });
+    const store = ldapStore({
+      url: `ldap://${HOST}:${PORTS.ldap}`,
+      base: `ou=people,${LDAP_BASE}`,
+      plaintextBinds: true,
+      ...READER,
+      ...extra,
+    });
     stores.push(store);
     return store;
   };
@@ -53,7 +75,10 @@ describe('interop: the LDAP store (saslkit/stores/ldap)', function () {
 
   it('logs dave in with SCRAM-SHA-256, SCRAM-SHA-1 and PLAIN from his authPassword, and refuses a wrong password', async () => {
     const store = open();
-    const options: ServerOptions = { lookup: store.lookup, scram: { saltSecret: 'interop-salt-secret-of-32-bytes-at-least' } };
+    const options: ServerOptions = {
+      lookup: store.lookup,
+      scram: { saltSecret: 'interop-salt-secret-of-32-bytes-at-least' },
+    };
     const scram = await login(SCRAM_SHA_256, options, ACCOUNTS.dave.user, ACCOUNTS.dave.pass);
     expect(scram.server.authcid).to.equal('dave');
     expect(scram.client.serverVerified).to.equal(true);
@@ -66,9 +91,18 @@ describe('interop: the LDAP store (saslkit/stores/ldap)', function () {
   });
 
   it('logs alice and bob in with SCRAM-SHA-256 and PLAIN from their clear userPassword, over StartTLS too', async () => {
-    const store = open({ startTls: true, tls: { ca: readFileSync(TLS_FILES.ldapCa), servername: 'localhost' }, plaintextBinds: false });
-    const options: ServerOptions = { lookup: store.lookup, scram: { saltSecret: 'interop-salt-secret-of-32-bytes-at-least' } };
-    expect((await login(SCRAM_SHA_256, options, ACCOUNTS.alice.user, ACCOUNTS.alice.pass)).server.authcid).to.equal('alice');
+    const store = open({
+      startTls: true,
+      tls: { ca: readFileSync(TLS_FILES.ldapCa), servername: 'localhost' },
+      plaintextBinds: false,
+    });
+    const options: ServerOptions = {
+      lookup: store.lookup,
+      scram: { saltSecret: 'interop-salt-secret-of-32-bytes-at-least' },
+    };
+    expect((await login(SCRAM_SHA_256, options, ACCOUNTS.alice.user, ACCOUNTS.alice.pass)).server.authcid).to.equal(
+      'alice',
+    );
     expect((await login(PLAIN, options, ACCOUNTS.bob.user, ACCOUNTS.bob.pass)).server.authcid).to.equal('bob');
     await expectSaslRejection(login(PLAIN, options, ACCOUNTS.bob.user, 'not-bobs'), 'AUTHENTICATION_FAILED');
   });
@@ -92,7 +126,7 @@ describe('interop: the LDAP store (saslkit/stores/ldap)', function () {
     expect(await counted('mallory')).to.deep.equal(wrong);
   });
 
-  it('an unknown user costs what a wrong password costs with the directory\'s SCRAM secrets: one search, one PBKDF2 of the same count', async () => {
+  it("an unknown user costs what a wrong password costs with the directory's SCRAM secrets: one search, one PBKDF2 of the same count", async () => {
     const store = open();
     const options: ServerOptions = { lookup: store.lookup };
     expect((await login(PLAIN, options, ACCOUNTS.dave.user, ACCOUNTS.dave.pass)).server.authcid).to.equal('dave');
@@ -127,7 +161,10 @@ describe('interop: the LDAP store (saslkit/stores/ldap)', function () {
 
   it('fails with a typed error when the reader account cannot bind', async () => {
     const store = open({ bindPassword: 'not-the-admin-password' });
-    const error = await expectSaslRejection(Promise.resolve(store.lookup(ACCOUNTS.alice.user, { mechanism: 'PLAIN' })), 'USAGE');
+    const error = await expectSaslRejection(
+      Promise.resolve(store.lookup(ACCOUNTS.alice.user, { mechanism: 'PLAIN' })),
+      'USAGE',
+    );
     expect(error.message).to.include('result code 49').and.not.include('not-the-admin-password');
   });
 });

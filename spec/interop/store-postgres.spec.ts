@@ -8,7 +8,16 @@
  */
 import { expect } from 'chai';
 import pg from 'pg';
-import { ClientCredentials, type Mechanism, PLAIN, Pbkdf2Hasher, SCRAM_SHA_256, ScramIdentity, ScramSecret, type ServerOptions } from '../../lib/index.js';
+import {
+  ClientCredentials,
+  type Mechanism,
+  PLAIN,
+  Pbkdf2Hasher,
+  SCRAM_SHA_256,
+  ScramIdentity,
+  ScramSecret,
+  type ServerOptions,
+} from '../../lib/index.js';
 import { type PostgresStore, postgresStore } from '../../lib/stores/postgres.js';
 import { expectSaslRejection, runPairAsync } from '../support/helpers.js';
 import { KdfCounter } from '../support/kdf-counter.js';
@@ -16,8 +25,15 @@ import { ACCOUNTS, HOST, PORTS, requirePeer } from './peers.js';
 
 const TABLE = `saslkit_store_spec_${process.pid}`;
 
-function login(mechanism: Mechanism, options: ServerOptions, user: string, password: string): ReturnType<typeof runPairAsync> {
-  return runPairAsync(mechanism.client(new ClientCredentials(user, password), { scram: { cache: false } }), (initial) => mechanism.server(options, initial));
+function login(
+  mechanism: Mechanism,
+  options: ServerOptions,
+  user: string,
+  password: string,
+): ReturnType<typeof runPairAsync> {
+  return runPairAsync(mechanism.client(new ClientCredentials(user, password), { scram: { cache: false } }), (initial) =>
+    mechanism.server(options, initial),
+  );
 }
 
 describe('interop: the PostgreSQL store (saslkit/stores/postgres)', function () {
@@ -27,14 +43,27 @@ describe('interop: the PostgreSQL store (saslkit/stores/postgres)', function () 
 
   before(async function () {
     await requirePeer(this, 'postgres');
-    pool = new pg.Pool({ host: HOST, port: PORTS.postgres, user: ACCOUNTS.postgresSuperuser.user, password: ACCOUNTS.postgresSuperuser.pass, database: 'postgres', max: 4 });
+    pool = new pg.Pool({
+      host: HOST,
+      port: PORTS.postgres,
+      user: ACCOUNTS.postgresSuperuser.user,
+      password: ACCOUNTS.postgresSuperuser.pass,
+      database: 'postgres',
+      max: 4,
+    });
     await pool.query(`CREATE TABLE ${TABLE} (name text PRIMARY KEY, scram text[], hash text)`);
     const carol = ScramSecret.fromPassword('SHA-256', ACCOUNTS.carol.pass, { iterations: 4096 });
-    const dave = ScramIdentity.create(ACCOUNTS.dave.user, ACCOUNTS.dave.pass, { hashes: ['SHA-256', 'SHA-1'], iterations: 4096 });
+    const dave = ScramIdentity.create(ACCOUNTS.dave.user, ACCOUNTS.dave.pass, {
+      hashes: ['SHA-256', 'SHA-1'],
+      iterations: 4096,
+    });
     await pool.query(`INSERT INTO ${TABLE} VALUES ($1, $2, NULL), ($3, $4, NULL), ($5, NULL, $6), ($7, NULL, NULL)`, [
-      ACCOUNTS.carol.user, [carol.format()],
-      ACCOUNTS.dave.user, dave.format('dovecot'),
-      'erin', new Pbkdf2Hasher({ rounds: 4096 }).hash('erin-pass'),
+      ACCOUNTS.carol.user,
+      [carol.format()],
+      ACCOUNTS.dave.user,
+      dave.format('dovecot'),
+      'erin',
+      new Pbkdf2Hasher({ rounds: 4096 }).hash('erin-pass'),
       'nopass',
     ]);
     kdf.install();
@@ -50,7 +79,12 @@ describe('interop: the PostgreSQL store (saslkit/stores/postgres)', function () 
     let store: PostgresStore;
     let options: ServerOptions;
     before(() => {
-      store = postgresStore({ pool: pool!, table: ['pg_catalog', 'pg_authid'], userColumn: 'rolname', secretColumns: ['rolpassword'] });
+      store = postgresStore({
+        pool: pool!,
+        table: ['pg_catalog', 'pg_authid'],
+        userColumn: 'rolname',
+        secretColumns: ['rolpassword'],
+      });
       options = { lookup: store.lookup, scram: { saltSecret: 'interop-salt-secret-of-32-bytes-at-least' } };
     });
 
@@ -63,7 +97,10 @@ describe('interop: the PostgreSQL store (saslkit/stores/postgres)', function () 
     it('PLAIN logs bob in against his pg_authid secret; a wrong password fails', async () => {
       expect((await login(PLAIN, options, ACCOUNTS.bob.user, ACCOUNTS.bob.pass)).server.authcid).to.equal('bob');
       await expectSaslRejection(login(PLAIN, options, ACCOUNTS.bob.user, 'not-bobs'), 'AUTHENTICATION_FAILED');
-      await expectSaslRejection(login(SCRAM_SHA_256, options, ACCOUNTS.alice.user, 'not-alices'), 'AUTHENTICATION_FAILED');
+      await expectSaslRejection(
+        login(SCRAM_SHA_256, options, ACCOUNTS.alice.user, 'not-alices'),
+        'AUTHENTICATION_FAILED',
+      );
     });
   });
 
@@ -76,8 +113,12 @@ describe('interop: the PostgreSQL store (saslkit/stores/postgres)', function () 
     });
 
     it('logs in with SCRAM-SHA-256 and PLAIN from SCRAM secrets and with PLAIN from a PBKDF2 hash, one query per account', async () => {
-      expect((await login(SCRAM_SHA_256, options, ACCOUNTS.carol.user, ACCOUNTS.carol.pass)).server.authcid).to.equal('carol');
-      expect((await login(SCRAM_SHA_256, options, ACCOUNTS.dave.user, ACCOUNTS.dave.pass)).server.authcid).to.equal('dave');
+      expect((await login(SCRAM_SHA_256, options, ACCOUNTS.carol.user, ACCOUNTS.carol.pass)).server.authcid).to.equal(
+        'carol',
+      );
+      expect((await login(SCRAM_SHA_256, options, ACCOUNTS.dave.user, ACCOUNTS.dave.pass)).server.authcid).to.equal(
+        'dave',
+      );
       expect((await login(PLAIN, options, ACCOUNTS.dave.user, ACCOUNTS.dave.pass)).server.authcid).to.equal('dave');
       expect((await login(PLAIN, options, 'erin', 'erin-pass')).server.authcid).to.equal('erin');
       expect(store.queries).to.equal(3);
@@ -93,7 +134,10 @@ describe('interop: the PostgreSQL store (saslkit/stores/postgres)', function () 
         kdf.runs.length = 0;
         kdf.active = true;
         try {
-          const error = await expectSaslRejection(login(PLAIN, options, user, 'wrong-password'), 'AUTHENTICATION_FAILED');
+          const error = await expectSaslRejection(
+            login(PLAIN, options, user, 'wrong-password'),
+            'AUTHENTICATION_FAILED',
+          );
           return { queries: store.queries - before, runs: [...kdf.runs], code: error.code };
         } finally {
           kdf.active = false;
@@ -118,7 +162,9 @@ describe('interop: the PostgreSQL store (saslkit/stores/postgres)', function () 
     it('takes only the stored spelling when a case-insensitive collation matches another (ALICE for alice)', async () => {
       const collation = `saslkit_spec_ci_${process.pid}`;
       const table = `${TABLE}_ci`;
-      await pool!.query(`CREATE COLLATION ${collation} (provider = icu, locale = 'und-u-ks-level2', deterministic = false)`);
+      await pool!.query(
+        `CREATE COLLATION ${collation} (provider = icu, locale = 'und-u-ks-level2', deterministic = false)`,
+      );
       try {
         await pool!.query(`CREATE TABLE ${table} (name text COLLATE ${collation}, secret text)`);
         await pool!.query(`INSERT INTO ${table} VALUES ('carol', '{PLAIN}carol-pass')`);
@@ -139,7 +185,10 @@ describe('interop: the PostgreSQL store (saslkit/stores/postgres)', function () 
       const bad = 'SCRAM-SHA-256$4096:c2FsdA==$notakey:notakey';
       await pool!.query(`INSERT INTO ${TABLE} VALUES ($1, $2, NULL)`, ['broken', [bad]]);
       try {
-        const error = await expectSaslRejection(Promise.resolve(store.lookup('broken', { mechanism: 'PLAIN' })), 'USAGE');
+        const error = await expectSaslRejection(
+          Promise.resolve(store.lookup('broken', { mechanism: 'PLAIN' })),
+          'USAGE',
+        );
         expect(error.message).to.include('"broken"').and.not.include('notakey');
       } finally {
         await pool!.query(`DELETE FROM ${TABLE} WHERE name = $1`, ['broken']);

@@ -28,10 +28,15 @@ export interface RunOptions {
 /** Runs a command and resolves with its exit code and output; never rejects. */
 export function runTool(file: string, args: readonly string[], options: RunOptions = {}): Promise<ToolRun> {
   return new Promise((resolve) => {
-    execFile(file, args, { env: { ...process.env, ...options.env }, timeout: options.timeoutMs ?? 20_000 }, (error, stdout, stderr) => {
-      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      file,
+      args,
+      { env: { ...process.env, ...options.env }, timeout: options.timeoutMs ?? 20_000 },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 

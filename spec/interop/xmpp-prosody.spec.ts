@@ -52,12 +52,19 @@ async function openStream(maxVersion: 'TLSv1.2' | 'TLSv1.3'): Promise<Stream> {
   await once(socket, 'connect');
   const plain = new TokenReader(socket);
   socket.write(STREAM_OPEN);
-  expect(await expectHeaderAndFeatures(plain)).to.match(/<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'><required\/><\/starttls>/);
+  expect(await expectHeaderAndFeatures(plain)).to.match(
+    /<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'><required\/><\/starttls>/,
+  );
   socket.write("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
   const proceed = await plain.next();
   expect(proceed?.kind === 'element' ? proceed.xml : '').to.match(/^<proceed /);
   plain.detach();
-  const tls = tlsConnect({ socket, servername: XMPP_DOMAIN, ca: readFileSync(`${INTEROP_RUN}/prosody/cert.pem`), maxVersion });
+  const tls = tlsConnect({
+    socket,
+    servername: XMPP_DOMAIN,
+    ca: readFileSync(`${INTEROP_RUN}/prosody/cert.pem`),
+    maxVersion,
+  });
   await once(tls, 'secureConnect');
   const reader = new TokenReader(tls);
   tls.write(STREAM_OPEN);
@@ -67,7 +74,8 @@ async function openStream(maxVersion: 'TLSv1.2' | 'TLSv1.3'): Promise<Stream> {
   const written: string[] = [];
   const next = async (): Promise<string> => {
     const token = await reader.next();
-    if (token?.kind !== 'element') throw new Error(`expected an element, got ${token?.kind ?? 'the end of the stream'}`);
+    if (token?.kind !== 'element')
+      throw new Error(`expected an element, got ${token?.kind ?? 'the end of the stream'}`);
     return token.xml;
   };
   const stream: Stream = {
@@ -99,12 +107,18 @@ async function openStream(maxVersion: 'TLSv1.2' | 'TLSv1.3'): Promise<Stream> {
 async function bind(stream: Stream): Promise<string> {
   stream.tls.write(STREAM_OPEN);
   expect(await expectHeaderAndFeatures(stream.reader)).to.match(/<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>/);
-  stream.tls.write("<iq type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>saslkit</resource></bind></iq>");
+  stream.tls.write(
+    "<iq type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>saslkit</resource></bind></iq>",
+  );
   const result = await stream.next();
   return /<jid>([^<]+)<\/jid>/.exec(result)?.[1] ?? '';
 }
 
-function login(stream: Stream, credentials: ClientCredentials, extra: Partial<XmppClientAuthOptions> = {}): ReturnType<typeof xmppClientAuth> {
+function login(
+  stream: Stream,
+  credentials: ClientCredentials,
+  extra: Partial<XmppClientAuthOptions> = {},
+): ReturnType<typeof xmppClientAuth> {
   return xmppClientAuth({
     auth: SASLAuth.all(),
     credentials,
@@ -184,7 +198,9 @@ describe('interop: saslkit xmppClientAuth against Prosody', function () {
     const stream = await openStream('TLSv1.3');
     let error: unknown;
     try {
-      await login(stream, alice, { client: { channelBinding: 'require', channelBindingData: tlsChannelBinding(stream.tls, 'client') } });
+      await login(stream, alice, {
+        client: { channelBinding: 'require', channelBindingData: tlsChannelBinding(stream.tls, 'client') },
+      });
     } catch (thrown) {
       error = thrown;
     }

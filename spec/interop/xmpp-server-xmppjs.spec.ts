@@ -34,7 +34,11 @@ async function xmppJsLogin(port: number, username: string, password: string, sas
   const logins: XmppJsLogin[] = [];
   const service = `xmpp://127.0.0.1:${port}`;
   const xmpp = saslkit
-    ? client({ service, domain: 'localhost', credentials: saslkitCredentials({ username, password }, { onAuthenticated: (login) => logins.push(login) }) })
+    ? client({
+        service,
+        domain: 'localhost',
+        credentials: saslkitCredentials({ username, password }, { onAuthenticated: (login) => logins.push(login) }),
+      })
     : client({ service, domain: 'localhost', username, password });
   if (saslkit) useSaslkitMechanisms(xmpp);
   xmpp.reconnect.stop();
@@ -54,7 +58,11 @@ describe('interop: saslkit xmppServerAuth with xmpp.js (@xmpp/client) logging in
   let restoreTls: (() => void) | undefined;
 
   async function serve(settings: Partial<XmppServerOptions>): Promise<number> {
-    server = await startXmppServer({ auth: SASLAuth.named(['SCRAM-SHA-256-PLUS', 'SCRAM-SHA-256', 'SCRAM-SHA-1', 'PLAIN']), options: STORE, ...settings });
+    server = await startXmppServer({
+      auth: SASLAuth.named(['SCRAM-SHA-256-PLUS', 'SCRAM-SHA-256', 'SCRAM-SHA-1', 'PLAIN']),
+      options: STORE,
+      ...settings,
+    });
     return server.port;
   }
 
@@ -93,7 +101,9 @@ describe('interop: saslkit xmppServerAuth with xmpp.js (@xmpp/client) logging in
     expect(outcome.jid).to.equal(undefined);
     expect((outcome.error as { condition?: string }).condition).to.equal('not-authorized');
     expect(server?.logins).to.deep.equal([]);
-    expect(server?.refusals.map((error) => (isSaslError(error) ? error.code : String(error)))).to.deep.equal(['AUTHENTICATION_FAILED']);
+    expect(server?.refusals.map((error) => (isSaslError(error) ? error.code : String(error)))).to.deep.equal([
+      'AUTHENTICATION_FAILED',
+    ]);
   });
 
   it('SCRAM-SHA-256 through the saslkit plug-in, without TLS', async function () {
@@ -104,13 +114,18 @@ describe('interop: saslkit xmppServerAuth with xmpp.js (@xmpp/client) logging in
     expect(server?.logins.map((user) => user.mechanism)).to.deep.equal(['SCRAM-SHA-256']);
   });
 
-  for (const [version, type] of [['TLSv1.3', 'tls-exporter'], ['TLSv1.2', 'tls-unique']] as const) {
+  for (const [version, type] of [
+    ['TLSv1.3', 'tls-exporter'],
+    ['TLSv1.2', 'tls-unique'],
+  ] as const) {
     it(`SCRAM-SHA-256-PLUS through the saslkit plug-in over STARTTLS with ${version} (${type})`, async function () {
       capTls(version);
       const port = await serve({ tls: pem, requireTls: true });
       const outcome = await xmppJsLogin(port, 'bob', 'bob-pass', true);
       expect(outcome.error).to.equal(undefined);
-      expect(outcome.logins).to.deep.equal([{ mechanism: 'SCRAM-SHA-256-PLUS', serverVerified: true, channelBinding: 'p' }]);
+      expect(outcome.logins).to.deep.equal([
+        { mechanism: 'SCRAM-SHA-256-PLUS', serverVerified: true, channelBinding: 'p' },
+      ]);
       expect(server?.logins.map((user) => user.mechanism)).to.deep.equal(['SCRAM-SHA-256-PLUS']);
       expect(server?.tlsVersions).to.deep.equal([version]);
     });
@@ -119,7 +134,9 @@ describe('interop: saslkit xmppServerAuth with xmpp.js (@xmpp/client) logging in
   it('a wrong password through the plug-in: AuthenticationFailedError on both sides', async function () {
     const port = await serve({});
     const outcome = await xmppJsLogin(port, 'bob', 'wrong-pass', true);
-    expect(isSaslError(outcome.error) && (outcome.error).code).to.equal('AUTHENTICATION_FAILED');
-    expect(server?.refusals.map((error) => (isSaslError(error) ? error.code : String(error)))).to.deep.equal(['AUTHENTICATION_FAILED']);
+    expect(isSaslError(outcome.error) && outcome.error.code).to.equal('AUTHENTICATION_FAILED');
+    expect(server?.refusals.map((error) => (isSaslError(error) ? error.code : String(error)))).to.deep.equal([
+      'AUTHENTICATION_FAILED',
+    ]);
   });
 });

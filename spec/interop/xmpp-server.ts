@@ -30,7 +30,8 @@ const SASL2_NS = 'urn:xmpp:sasl:2';
 const MAX_BUFFER = 65536;
 
 /** What the framing found: a stream header, one complete top-level element, or the stream's end. */
-export type Token = { readonly kind: 'header' } | { readonly kind: 'element'; readonly xml: string } | { readonly kind: 'end' };
+export type Token =
+  { readonly kind: 'header' } | { readonly kind: 'element'; readonly xml: string } | { readonly kind: 'end' };
 
 /** Splits the text of one XML stream into tokens; enough for what xmpp.js writes. */
 class StreamFraming {
@@ -238,17 +239,25 @@ async function serve(raw: Socket, settings: XmppServerOptions, records: Records,
     socket.write(text);
   };
   const header = (): void => {
-    write(`<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='${STREAM_NS}' id='${Math.random().toString(36).slice(2)}' from='${domain}' version='1.0' xml:lang='en'>`);
+    write(
+      `<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='${STREAM_NS}' id='${Math.random().toString(36).slice(2)}' from='${domain}' version='1.0' xml:lang='en'>`,
+    );
   };
   const features = (): void => {
     if (user !== undefined) {
       write(`<stream:features><bind xmlns='${BIND_NS}'/></stream:features>`);
       return;
     }
-    const starttls = settings.tls !== undefined && tls === undefined ? `<starttls xmlns='${TLS_NS}'>${settings.requireTls === true ? '<required/>' : ''}</starttls>` : '';
+    const starttls =
+      settings.tls !== undefined && tls === undefined
+        ? `<starttls xmlns='${TLS_NS}'>${settings.requireTls === true ? '<required/>' : ''}</starttls>`
+        : '';
     const binding = tls === undefined ? undefined : tlsChannelBinding(tls, 'server');
     const names = advertisedMechanisms(settings.auth, { channelBinding: (binding?.types.length ?? 0) > 0 });
-    const offer = settings.sasl2 === true ? `<authentication xmlns='${SASL2_NS}'>${names.map((name) => `<mechanism>${name}</mechanism>`).join('')}</authentication>` : buildXmppMechanisms(names);
+    const offer =
+      settings.sasl2 === true
+        ? `<authentication xmlns='${SASL2_NS}'>${names.map((name) => `<mechanism>${name}</mechanism>`).join('')}</authentication>`
+        : buildXmppMechanisms(names);
     const sasl = settings.requireTls === true && tls === undefined ? '' : offer;
     write(`<stream:features>${starttls}${sasl}</stream:features>`);
   };
@@ -325,7 +334,9 @@ async function serve(raw: Socket, settings: XmppServerOptions, records: Records,
     }
     const bind = /^<iq\b[^>]*\bid=(['"])([^'"]*)\1/.exec(xml);
     if (bind !== null && user !== undefined && xml.includes(BIND_NS)) {
-      write(`<iq type='result' id='${bind[2] ?? ''}'><bind xmlns='${BIND_NS}'><jid>${user.authzid}@${domain}/saslkit</jid></bind></iq>`);
+      write(
+        `<iq type='result' id='${bind[2] ?? ''}'><bind xmlns='${BIND_NS}'><jid>${user.authzid}@${domain}/saslkit</jid></bind></iq>`,
+      );
     }
     // Anything else (presence, other stanzas) is ignored: no routing here.
   }
@@ -359,12 +370,20 @@ function payload(xml: string, name: string): Uint8Array | undefined {
 }
 
 /** One XEP-0388 exchange over saslkit's server session; resolves with the verified result. */
-async function sasl2Exchange(first: string, settings: XmppServerOptions, elements: AsyncIterator<string>, write: (element: string) => void): Promise<Authenticated> {
+async function sasl2Exchange(
+  first: string,
+  settings: XmppServerOptions,
+  elements: AsyncIterator<string>,
+  write: (element: string) => void,
+): Promise<Authenticated> {
   const name = /\bmechanism=(["'])([^"']+)\1/.exec(first)?.[2] ?? '';
   const mechanism = settings.auth.getServer(name);
   if (mechanism === undefined) throw new Error(`SASL2 mechanism ${name} not offered`);
   const initial = payload(first, 'initial-response');
-  const session = new PromiseServerSession(mechanism.server(settings.options, initial), { mechanism: mechanism.name, initialResponse: initial });
+  const session = new PromiseServerSession(mechanism.server(settings.options, initial), {
+    mechanism: mechanism.name,
+    initialResponse: initial,
+  });
   let step = await session.start();
   while (!step.done) {
     write(`<challenge xmlns='${SASL2_NS}'>${toBase64(step.challenge)}</challenge>`);
@@ -373,6 +392,8 @@ async function sasl2Exchange(first: string, settings: XmppServerOptions, element
     step = await session.respond(payload(next.value, 'response') ?? new Uint8Array(0));
   }
   const data = step.outcome.additionalData;
-  write(`<success xmlns='${SASL2_NS}'>${data === undefined ? '' : `<additional-data>${toBase64(data)}</additional-data>`}<authorization-identifier>${step.outcome.authzid}@${settings.domain ?? 'localhost'}</authorization-identifier></success>`);
+  write(
+    `<success xmlns='${SASL2_NS}'>${data === undefined ? '' : `<additional-data>${toBase64(data)}</additional-data>`}<authorization-identifier>${step.outcome.authzid}@${settings.domain ?? 'localhost'}</authorization-identifier></success>`,
+  );
   return step.outcome;
 }

@@ -24,12 +24,19 @@ describe('ANONYMOUS', () => {
     const message = client.start()!;
     expect(Buffer.from(message).equals(Buffer.from(bytesOf(v.expected['message'])))).to.equal(true);
     const step = serverStart(message);
-    expect(step.done && step.outcome).to.deep.equal({ mechanism: 'ANONYMOUS', authcid: 'anonymous', authzid: 'anonymous', trace: 'sirhc' });
+    expect(step.done && step.outcome).to.deep.equal({
+      mechanism: 'ANONYMOUS',
+      authcid: 'anonymous',
+      authzid: 'anonymous',
+      trace: 'sirhc',
+    });
     expect(client.success().serverVerified).to.equal(false);
   });
 
   it('runs client against server, after the empty challenge when there is no initial response', () => {
-    const result = runPair(ANONYMOUS.client(new ClientCredentials('fred@example.com', '')), (ir) => ANONYMOUS.server({}, ir));
+    const result = runPair(ANONYMOUS.client(new ClientCredentials('fred@example.com', '')), (ir) =>
+      ANONYMOUS.server({}, ir),
+    );
     expect(result.transcript).to.deep.equal(['C: fred@example.com']);
     expect(result.server.trace).to.equal('fred@example.com');
 
@@ -96,7 +103,10 @@ describe('ANONYMOUS', () => {
       it(`rejects ${name}: MALFORMED_MESSAGE on the server, USAGE on the client`, () => {
         const error = expectSaslError(() => serverStart(b(trace)), 'MALFORMED_MESSAGE');
         expect(error).to.include({ mechanism: 'ANONYMOUS', party: 'client' });
-        expectSaslError(() => new SyncClientSession(ANONYMOUS.client(new ClientCredentials(trace, ''))).start(), 'USAGE');
+        expectSaslError(
+          () => new SyncClientSession(ANONYMOUS.client(new ClientCredentials(trace, ''))).start(),
+          'USAGE',
+        );
       });
     }
 
@@ -117,8 +127,13 @@ describe('ANONYMOUS', () => {
 
   describe('client', () => {
     it('takes the trace from authcid, ignores the secret and refuses an authzid', () => {
-      expect(s(new SyncClientSession(ANONYMOUS.client(new ClientCredentials('trace', 'ignored'))).start())).to.equal('trace');
-      expectSaslError(() => new SyncClientSession(ANONYMOUS.client(new ClientCredentials('trace', '', 'bob'))).start(), 'USAGE');
+      expect(s(new SyncClientSession(ANONYMOUS.client(new ClientCredentials('trace', 'ignored'))).start())).to.equal(
+        'trace',
+      );
+      expectSaslError(
+        () => new SyncClientSession(ANONYMOUS.client(new ClientCredentials('trace', '', 'bob'))).start(),
+        'USAGE',
+      );
     });
 
     it('refuses a challenge after its message, and additional data with success', () => {

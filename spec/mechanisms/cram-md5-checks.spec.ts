@@ -20,8 +20,17 @@ import { ALICE, b, expectSaslError, runPair, s, storeOf } from '../support/helpe
 describe('CRAM-MD5 checks (each pinned on its own)', () => {
   it('an unknown user cannot log in with the (public) placeholder secret unknown users are checked against', () => {
     const options = { lookup: storeOf(new ClearIdentity('alice', 'alice-pass')) };
-    const error = expectSaslError(() => runPair(CRAM_MD5.client(new ClientCredentials('nobody', 'saslkit-unknown-user-placeholder')), (ir) => CRAM_MD5.server(options, ir)), 'AUTHENTICATION_FAILED');
-    expect({ mechanism: error.mechanism, party: error.party }).to.deep.equal({ mechanism: 'CRAM-MD5', party: 'client' });
+    const error = expectSaslError(
+      () =>
+        runPair(CRAM_MD5.client(new ClientCredentials('nobody', 'saslkit-unknown-user-placeholder')), (ir) =>
+          CRAM_MD5.server(options, ir),
+        ),
+      'AUTHENTICATION_FAILED',
+    );
+    expect({ mechanism: error.mechanism, party: error.party }).to.deep.equal({
+      mechanism: 'CRAM-MD5',
+      party: 'client',
+    });
   });
 });
 
@@ -36,12 +45,20 @@ describe('CRAM-MD5 checks: blame and lookups (pinned after the second StrykerJS 
   };
 
   it('a host name with a space is a USAGE error of CRAM-MD5', () => {
-    expect(blame(expectSaslError(() => cramMd5Challenge('bad host'), 'USAGE'))).to.deep.equal({ code: 'USAGE', mechanism: 'CRAM-MD5', party: 'local' });
+    expect(blame(expectSaslError(() => cramMd5Challenge('bad host'), 'USAGE'))).to.deep.equal({
+      code: 'USAGE',
+      mechanism: 'CRAM-MD5',
+      party: 'local',
+    });
   });
 
   it('verify() of an account without a clear secret is MECHANISM_UNAVAILABLE, blamed on the local side', () => {
     const claimed = parseCramMd5Response(b(`carol ${'0'.repeat(32)}`), challengeBytes);
-    expect(blame(expectSaslError(() => claimed.verify(noClearSecret), 'MECHANISM_UNAVAILABLE'))).to.deep.equal({ code: 'MECHANISM_UNAVAILABLE', mechanism: 'CRAM-MD5', party: 'local' });
+    expect(blame(expectSaslError(() => claimed.verify(noClearSecret), 'MECHANISM_UNAVAILABLE'))).to.deep.equal({
+      code: 'MECHANISM_UNAVAILABLE',
+      mechanism: 'CRAM-MD5',
+      party: 'local',
+    });
   });
 
   it('an unknown user is refused by verify() even with the digest of the empty key', () => {
@@ -50,7 +67,11 @@ describe('CRAM-MD5 checks: blame and lookups (pinned after the second StrykerJS 
   });
 
   it('the client refuses a user name that prepares to nothing with a USAGE error of CRAM-MD5', () => {
-    expect(blame(expectSaslError(() => buildCramMd5Response('\u00ad', 'pw', challengeBytes), 'USAGE'))).to.deep.equal({ code: 'USAGE', mechanism: 'CRAM-MD5', party: 'local' });
+    expect(blame(expectSaslError(() => buildCramMd5Response('\u00ad', 'pw', challengeBytes), 'USAGE'))).to.deep.equal({
+      code: 'USAGE',
+      mechanism: 'CRAM-MD5',
+      party: 'local',
+    });
   });
 
   it('the client sends a user name with an unassigned code point (query profile)', () => {
@@ -59,7 +80,11 @@ describe('CRAM-MD5 checks: blame and lookups (pinned after the second StrykerJS 
 
   it('an initial response is UNEXPECTED_MESSAGE blamed on the client', () => {
     const server = new SyncServerSession(cramMd5Server({ lookup: storeOf(ALICE) }, challengeBytes, b('alice x')));
-    expect(blame(expectSaslError(() => server.start(), 'UNEXPECTED_MESSAGE'))).to.deep.equal({ code: 'UNEXPECTED_MESSAGE', mechanism: 'CRAM-MD5', party: 'client' });
+    expect(blame(expectSaslError(() => server.start(), 'UNEXPECTED_MESSAGE'))).to.deep.equal({
+      code: 'UNEXPECTED_MESSAGE',
+      mechanism: 'CRAM-MD5',
+      party: 'client',
+    });
   });
 
   it('a name that prepares to nothing is not looked up; one with an unassigned code point is', () => {
@@ -71,7 +96,10 @@ describe('CRAM-MD5 checks: blame and lookups (pinned after the second StrykerJS 
     for (const user of ['\u00ad', '\ue000', 'd\u0221']) {
       const server = new SyncServerSession(cramMd5Server({ lookup }, challengeBytes));
       server.start();
-      const error = expectSaslError(() => server.respond(b(`${user} ${cramMd5Digest('pw', challengeBytes)}`)), 'AUTHENTICATION_FAILED');
+      const error = expectSaslError(
+        () => server.respond(b(`${user} ${cramMd5Digest('pw', challengeBytes)}`)),
+        'AUTHENTICATION_FAILED',
+      );
       expect(blame(error)).to.deep.equal({ code: 'AUTHENTICATION_FAILED', mechanism: 'CRAM-MD5', party: 'client' });
     }
     expect(asked).to.deep.equal(['d\u0221']);
@@ -82,7 +110,11 @@ describe('CRAM-MD5 checks: blame and lookups (pinned after the second StrykerJS 
     server.start();
     const error = expectSaslError(() => server.respond(b(`carol ${'0'.repeat(32)}`)), 'AUTHENTICATION_FAILED');
     expect(blame(error)).to.deep.equal({ code: 'AUTHENTICATION_FAILED', mechanism: 'CRAM-MD5', party: 'client' });
-    expect(blame(error.cause as SaslError)).to.deep.equal({ code: 'MECHANISM_UNAVAILABLE', mechanism: 'CRAM-MD5', party: 'local' });
+    expect(blame(error.cause as SaslError)).to.deep.equal({
+      code: 'MECHANISM_UNAVAILABLE',
+      mechanism: 'CRAM-MD5',
+      party: 'local',
+    });
   });
 
   it('the key is SASLprep-ed with unassigned code points allowed: a mapped space next to one is still mapped', () => {

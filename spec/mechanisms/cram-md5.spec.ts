@@ -19,7 +19,17 @@ import {
   cramMd5Server,
   parseCramMd5Response,
 } from '../../lib/index.js';
-import { ALICE, asyncStoreOf, b, expectNoSecrets, expectSaslError, expectSaslRejection, runPair, s, storeOf } from '../support/helpers.js';
+import {
+  ALICE,
+  asyncStoreOf,
+  b,
+  expectNoSecrets,
+  expectSaslError,
+  expectSaslRejection,
+  runPair,
+  s,
+  storeOf,
+} from '../support/helpers.js';
 import { bytesOf, textOf, vector } from '../support/vectors.js';
 
 const rfc2195 = vector('cram-md5-rfc2195');
@@ -44,7 +54,9 @@ describe('CRAM-MD5', () => {
     const response = bytesOf(rfc2195.expected['response']);
 
     it('computes the digest', () => {
-      expect(cramMd5Digest(textOf(rfc2195.inputs['secret']), challenge)).to.equal((rfc2195.expected['digest'] as { hex: string }).hex);
+      expect(cramMd5Digest(textOf(rfc2195.inputs['secret']), challenge)).to.equal(
+        (rfc2195.expected['digest'] as { hex: string }).hex,
+      );
     });
 
     it('client answers the challenge byte for byte', () => {
@@ -84,7 +96,9 @@ describe('CRAM-MD5', () => {
   });
 
   it('matches pysasl test vector (testuser/testpass)', () => {
-    expect(s(buildCramMd5Response('testuser', 'testpass', b('<abc123.1234@testhost>')))).to.equal('testuser 3a569c3950e95c490fd42f5d89e1ef67');
+    expect(s(buildCramMd5Response('testuser', 'testpass', b('<abc123.1234@testhost>')))).to.equal(
+      'testuser 3a569c3950e95c490fd42f5d89e1ef67',
+    );
   });
 
   describe('challenge', () => {
@@ -110,7 +124,9 @@ describe('CRAM-MD5', () => {
   });
 
   it('runs client against server', () => {
-    const result = runPair(CRAM_MD5.client(new ClientCredentials('alice', 'alice-pass')), (ir) => CRAM_MD5.server(options, ir));
+    const result = runPair(CRAM_MD5.client(new ClientCredentials('alice', 'alice-pass')), (ir) =>
+      CRAM_MD5.server(options, ir),
+    );
     expect(result.transcript).to.have.length(2);
     expect(result.transcript[0]).to.match(/^S: <\d+\.\d+@localhost>$/);
     expect(result.transcript[1]).to.match(/^C: alice [0-9a-f]{32}$/);
@@ -118,7 +134,9 @@ describe('CRAM-MD5', () => {
   });
 
   it('works with a HashedIdentity that keeps the clear secret (CleartextHasher)', () => {
-    const result = runPair(CRAM_MD5.client(new ClientCredentials('dave', 'dave-pass')), (ir) => CRAM_MD5.server(options, ir));
+    const result = runPair(CRAM_MD5.client(new ClientCredentials('dave', 'dave-pass')), (ir) =>
+      CRAM_MD5.server(options, ir),
+    );
     expect(result.server.authcid).to.equal('dave');
   });
 
@@ -149,7 +167,7 @@ describe('CRAM-MD5', () => {
       expectNoSecrets(error, ['carol-pass']);
     });
 
-    it('keys the HMAC with the SASLprep\'d stored secret (the client preps too)', () => {
+    it("keys the HMAC with the SASLprep'd stored secret (the client preps too)", () => {
       const opts = { lookup: storeOf(new ClearIdentity('erin', 'pass\u00ADword')) };
       expect(serverWith(respond('erin', 'password'), opts).done).to.equal(true);
       expect(serverWith(respond('erin', 'pass\u00ADword'), opts).done).to.equal(true);
@@ -163,7 +181,7 @@ describe('CRAM-MD5', () => {
       expect(serverWith(respond('erin', 'bad\u0007secret'), opts).done).to.equal(true);
     });
 
-    it('looks up the SASLprep\'d user name', () => {
+    it("looks up the SASLprep'd user name", () => {
       expect(serverWith(buildCramMd5Response('al\u00ADice', 'alice-pass', CHALLENGE)).done).to.equal(true);
       const raw = `al\u00ADice ${cramMd5Digest('alice-pass', CHALLENGE)}`;
       expect(serverWith(b(raw)).done).to.equal(true);
@@ -216,8 +234,14 @@ describe('CRAM-MD5', () => {
     });
 
     it('rejects an initial response, empty or not, with UNEXPECTED_MESSAGE', () => {
-      expectSaslError(() => new SyncServerSession(CRAM_MD5.server(options, new Uint8Array(0))).start(), 'UNEXPECTED_MESSAGE');
-      expectSaslError(() => new SyncServerSession(CRAM_MD5.server(options, b(`alice ${digest}`))).start(), 'UNEXPECTED_MESSAGE');
+      expectSaslError(
+        () => new SyncServerSession(CRAM_MD5.server(options, new Uint8Array(0))).start(),
+        'UNEXPECTED_MESSAGE',
+      );
+      expectSaslError(
+        () => new SyncServerSession(CRAM_MD5.server(options, b(`alice ${digest}`))).start(),
+        'UNEXPECTED_MESSAGE',
+      );
       expect(new SyncServerSession(CRAM_MD5.server(options, undefined)).start().done).to.equal(false);
     });
 
@@ -277,7 +301,10 @@ describe('CRAM-MD5', () => {
     });
 
     it('refuses an authzid it cannot carry', () => {
-      const error = expectSaslError(() => new SyncClientSession(CRAM_MD5.client(new ClientCredentials('alice', 'alice-pass', 'bob'))).start(), 'USAGE');
+      const error = expectSaslError(
+        () => new SyncClientSession(CRAM_MD5.client(new ClientCredentials('alice', 'alice-pass', 'bob'))).start(),
+        'USAGE',
+      );
       expectNoSecrets(error, ['alice-pass']);
     });
 
@@ -325,7 +352,10 @@ describe('CRAM-MD5', () => {
     it('fails an unknown user against an async store', async () => {
       const session = new PromiseServerSession(cramMd5Server({ lookup: asyncStoreOf(ALICE) }, CHALLENGE));
       await session.start();
-      await expectSaslRejection(session.respond(buildCramMd5Response('mallory', 'x', CHALLENGE)), 'AUTHENTICATION_FAILED');
+      await expectSaslRejection(
+        session.respond(buildCramMd5Response('mallory', 'x', CHALLENGE)),
+        'AUTHENTICATION_FAILED',
+      );
     });
   });
 });

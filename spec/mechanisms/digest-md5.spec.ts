@@ -26,7 +26,18 @@ import {
   xmppServerAuth,
 } from '../../lib/index.js';
 import { digestMd5Client, digestMd5Server } from '../../lib/mechanisms/digest-md5.js';
-import { ALICE, asyncStoreOf, b, expectNoSecrets, expectSaslError, expectSaslRejection, runPair, runPairAsync, s, storeOf } from '../support/helpers.js';
+import {
+  ALICE,
+  asyncStoreOf,
+  b,
+  expectNoSecrets,
+  expectSaslError,
+  expectSaslRejection,
+  runPair,
+  runPairAsync,
+  s,
+  storeOf,
+} from '../support/helpers.js';
 import { type Vector, bytesOf, textOf, vector } from '../support/vectors.js';
 
 const CHRIS = new ClearIdentity('chris', 'secret');
@@ -54,8 +65,12 @@ function sievePayloads(): string[] {
 function reproduce(id: string, service: string): void {
   const v = vector(id);
   const input = inputsOf(v);
-  const server = new SyncServerSession(digestMd5Server({ lookup: storeOf(CHRIS), hostname: input.realm }, undefined, () => input.nonce));
-  const client = new SyncClientSession(digestMd5Client(new ClientCredentials('chris', 'secret'), { host: input.realm, service }, () => input.cnonce));
+  const server = new SyncServerSession(
+    digestMd5Server({ lookup: storeOf(CHRIS), hostname: input.realm }, undefined, () => input.nonce),
+  );
+  const client = new SyncClientSession(
+    digestMd5Client(new ClientCredentials('chris', 'secret'), { host: input.realm, service }, () => input.cnonce),
+  );
   expect(client.start()).to.equal(undefined);
   const first = server.start();
   if (first.done) throw new Error('expected a challenge');
@@ -89,16 +104,31 @@ function responseFor(overrides: Record<string, string | undefined> = {}, passwor
     nc: '00000001',
     cnonce: '"C"',
     'digest-uri': '"imap/example.com"',
-    response: computeDigestMd5({ username: 'chris', realm: 'example.com', password, nonce: 'N', cnonce: 'C', digestUri: 'imap/example.com' }).response,
+    response: computeDigestMd5({
+      username: 'chris',
+      realm: 'example.com',
+      password,
+      nonce: 'N',
+      cnonce: 'C',
+      digestUri: 'imap/example.com',
+    }).response,
     qop: 'auth',
     ...overrides,
   };
-  return Object.entries(base).filter(([, value]) => value !== undefined).map(([name, value]) => `${name}=${value as string}`).join(',');
+  return Object.entries(base)
+    .filter(([, value]) => value !== undefined)
+    .map(([name, value]) => `${name}=${value as string}`)
+    .join(',');
 }
 
 describe('DIGEST-MD5', () => {
   describe('RFC vectors', () => {
-    for (const id of ['digest-md5-rfc2831-imap', 'digest-md5-rfc2831-acap', 'digest-md5-rfc5034-pop3', 'digest-md5-rfc5804-sieve']) {
+    for (const id of [
+      'digest-md5-rfc2831-imap',
+      'digest-md5-rfc2831-acap',
+      'digest-md5-rfc5034-pop3',
+      'digest-md5-rfc5804-sieve',
+    ]) {
       it(`${id}: computes response and rspauth`, () => {
         const v = vector(id);
         const digests = computeDigestMd5(inputsOf(v));
@@ -118,9 +148,19 @@ describe('DIGEST-MD5', () => {
     it('digest-md5-rfc2831-acap: the client accepts rspauth as additional data with success', () => {
       const v = vector('digest-md5-rfc2831-acap');
       const input = inputsOf(v);
-      const client = new SyncClientSession(digestMd5Client(new ClientCredentials('chris', 'secret'), { host: input.realm, service: 'acap' }, () => input.cnonce));
+      const client = new SyncClientSession(
+        digestMd5Client(
+          new ClientCredentials('chris', 'secret'),
+          { host: input.realm, service: 'acap' },
+          () => input.cnonce,
+        ),
+      );
       client.start();
-      const response = s(client.challenge(b(`realm="${input.realm}",nonce="${input.nonce}",qop="auth",algorithm=md5-sess,charset=utf-8`)));
+      const response = s(
+        client.challenge(
+          b(`realm="${input.realm}",nonce="${input.nonce}",qop="auth",algorithm=md5-sess,charset=utf-8`),
+        ),
+      );
       expect(response).to.include(`response=${hex(v.expected['published_response'])}`);
       expect(response).to.include('digest-uri="acap/elwood.innosoft.com"');
       expect(client.success(b(`rspauth=${hex(v.expected['published_rspauth'])}`)).serverVerified).to.equal(true);
@@ -130,16 +170,28 @@ describe('DIGEST-MD5', () => {
       const v = vector('digest-md5-rfc5804-sieve');
       const input = inputsOf(v);
       const [challenge, published] = sievePayloads() as [string, string];
-      const server = new SyncServerSession(digestMd5Server({ lookup: storeOf(CHRIS), hostname: input.realm }, undefined, () => input.nonce));
+      const server = new SyncServerSession(
+        digestMd5Server({ lookup: storeOf(CHRIS), hostname: input.realm }, undefined, () => input.nonce),
+      );
       const first = server.start();
       expect(!first.done && s(first.challenge)).to.equal(challenge);
       expect(published).to.include(`response=${hex(v.expected['published_response'])}`);
       expectSaslError(() => server.respond(b(published)), 'AUTHENTICATION_FAILED');
-      const client = new SyncClientSession(digestMd5Client(new ClientCredentials('chris', 'secret'), { host: input.realm, service: 'sieve' }, () => input.cnonce));
+      const client = new SyncClientSession(
+        digestMd5Client(
+          new ClientCredentials('chris', 'secret'),
+          { host: input.realm, service: 'sieve' },
+          () => input.cnonce,
+        ),
+      );
       client.start();
       const ours = s(client.challenge(b(challenge)));
-      expect(ours).to.equal(published.replace(hex(v.expected['published_response']), hex(v.expected['computed_response'])));
-      const fresh = new SyncServerSession(digestMd5Server({ lookup: storeOf(CHRIS), hostname: input.realm }, undefined, () => input.nonce));
+      expect(ours).to.equal(
+        published.replace(hex(v.expected['published_response']), hex(v.expected['computed_response'])),
+      );
+      const fresh = new SyncServerSession(
+        digestMd5Server({ lookup: storeOf(CHRIS), hostname: input.realm }, undefined, () => input.nonce),
+      );
       fresh.start();
       const rspauth = fresh.respond(b(ours));
       expect(!rspauth.done && s(rspauth.challenge)).to.equal(`rspauth=${hex(v.expected['computed_rspauth'])}`);
@@ -150,84 +202,143 @@ describe('DIGEST-MD5', () => {
       const input = inputsOf(v);
       const inner = createHash('md5').update(`${input.username}:${input.realm}:${input.password}`).digest();
       expect(inner.toString('hex')).to.equal(hex(v.expected['H_user_realm_pass']));
-      expect(createHash('md5').update(Buffer.concat([inner, Buffer.from(`:${input.nonce}:${input.cnonce}`)])).digest('hex')).to.equal(hex(v.expected['HEX_H_A1']));
-      expect(createHash('md5').update(`AUTHENTICATE:${input.digestUri}`).digest('hex')).to.equal(hex(v.expected['HEX_H_A2_response']));
+      expect(
+        createHash('md5')
+          .update(Buffer.concat([inner, Buffer.from(`:${input.nonce}:${input.cnonce}`)]))
+          .digest('hex'),
+      ).to.equal(hex(v.expected['HEX_H_A1']));
+      expect(createHash('md5').update(`AUTHENTICATE:${input.digestUri}`).digest('hex')).to.equal(
+        hex(v.expected['HEX_H_A2_response']),
+      );
     });
   });
 
   it('authenticates with CSPRNG nonces, with rspauth as a challenge or as success data', () => {
-    const mk = () => DIGEST_MD5.client(new ClientCredentials('alice', 'alice-pass'), { host: 'mail.example.com', service: 'smtp' });
-    const server = (ir: Uint8Array | undefined) => DIGEST_MD5.server({ lookup: storeOf(ALICE), hostname: 'mail.example.com' }, ir);
+    const mk = () =>
+      DIGEST_MD5.client(new ClientCredentials('alice', 'alice-pass'), { host: 'mail.example.com', service: 'smtp' });
+    const server = (ir: Uint8Array | undefined) =>
+      DIGEST_MD5.server({ lookup: storeOf(ALICE), hostname: 'mail.example.com' }, ir);
     const result = runPair(mk(), server);
     expect(result.server).to.include({ authcid: 'alice', authzid: 'alice' });
     expect(result.client.serverVerified).to.equal(true);
     expect(result.transcript).to.have.length(4);
-    expect(result.transcript[1]).to.match(/^C: charset=utf-8,username="alice",realm="mail.example.com",nonce="[A-Za-z0-9+/]{32}",nc=00000001,cnonce="[A-Za-z0-9+/]{32}",digest-uri="smtp\/mail.example.com",response=[0-9a-f]{32},qop=auth$/);
+    expect(result.transcript[1]).to.match(
+      /^C: charset=utf-8,username="alice",realm="mail.example.com",nonce="[A-Za-z0-9+/]{32}",nc=00000001,cnonce="[A-Za-z0-9+/]{32}",digest-uri="smtp\/mail.example.com",response=[0-9a-f]{32},qop=auth$/,
+    );
     expect(result.transcript[3]).to.equal('C: ');
     // Two runs never share a nonce.
     expect(runPair(mk(), server).transcript[0]).to.not.equal(result.transcript[0]);
   });
 
   it('runs under the promise drivers against an async store', async () => {
-    const result = await runPairAsync(DIGEST_MD5.client(new ClientCredentials('alice', 'alice-pass'), { host: 'localhost', service: 'imap' }), (ir) => DIGEST_MD5.server({ lookup: asyncStoreOf(ALICE) }, ir));
+    const result = await runPairAsync(
+      DIGEST_MD5.client(new ClientCredentials('alice', 'alice-pass'), { host: 'localhost', service: 'imap' }),
+      (ir) => DIGEST_MD5.server({ lookup: asyncStoreOf(ALICE) }, ir),
+    );
     expect(result.server.authcid).to.equal('alice');
     expect(result.client.serverVerified).to.equal(true);
-    const session = new PromiseServerSession(digestMd5Server({ lookup: asyncStoreOf(CHRIS), hostname: 'example.com' }, undefined, () => 'N'));
+    const session = new PromiseServerSession(
+      digestMd5Server({ lookup: asyncStoreOf(CHRIS), hostname: 'example.com' }, undefined, () => 'N'),
+    );
     await session.start();
     await expectSaslRejection(session.respond(b(responseFor({}, 'wrong'))), 'AUTHENTICATION_FAILED');
   });
 
   it('carries an authzid, subject to the authorization policy', () => {
-    const client = () => DIGEST_MD5.client(new ClientCredentials('alice', 'alice-pass', 'bob'), { host: 'localhost', service: 'imap' });
-    expect(() => runPair(client(), (ir) => DIGEST_MD5.server({ lookup: storeOf(ALICE) }, ir))).to.throw().with.property('code', 'AUTHORIZATION_FAILED');
-    const result = runPair(client(), (ir) => DIGEST_MD5.server({ lookup: storeOf(ALICE), authorize: ({ authzid }) => authzid === 'bob' }, ir));
+    const client = () =>
+      DIGEST_MD5.client(new ClientCredentials('alice', 'alice-pass', 'bob'), { host: 'localhost', service: 'imap' });
+    expect(() => runPair(client(), (ir) => DIGEST_MD5.server({ lookup: storeOf(ALICE) }, ir)))
+      .to.throw()
+      .with.property('code', 'AUTHORIZATION_FAILED');
+    const result = runPair(client(), (ir) =>
+      DIGEST_MD5.server({ lookup: storeOf(ALICE), authorize: ({ authzid }) => authzid === 'bob' }, ir),
+    );
     expect(result.server).to.include({ authcid: 'alice', authzid: 'bob' });
     expect(result.transcript[1]).to.match(/,qop=auth,authzid="bob"$/);
   });
 
   it('quotes and unquotes names with quotes and backslashes', () => {
     const odd = new ClearIdentity('a"b\\c', 'p"w\\d');
-    const result = runPair(DIGEST_MD5.client(new ClientCredentials('a"b\\c', 'p"w\\d'), { host: 'localhost', service: 'imap' }), (ir) => DIGEST_MD5.server({ lookup: storeOf(odd) }, ir));
+    const result = runPair(
+      DIGEST_MD5.client(new ClientCredentials('a"b\\c', 'p"w\\d'), { host: 'localhost', service: 'imap' }),
+      (ir) => DIGEST_MD5.server({ lookup: storeOf(odd) }, ir),
+    );
     expect(result.server.authcid).to.equal('a"b\\c');
     expect(result.transcript[1]).to.include('username="a\\"b\\\\c"');
   });
 
   it('hashes ISO 8859-1-representable strings as ISO 8859-1 under charset=utf-8, others as UTF-8', () => {
-    const latin = computeDigestMd5({ username: 'bjørn', realm: 'r', password: 'pässwörd', nonce: 'n', cnonce: 'c', digestUri: 'imap/h' });
+    const latin = computeDigestMd5({
+      username: 'bjørn',
+      realm: 'r',
+      password: 'pässwörd',
+      nonce: 'n',
+      cnonce: 'c',
+      digestUri: 'imap/h',
+    });
     const inner = createHash('md5').update(Buffer.from('bjørn:r:pässwörd', 'latin1')).digest();
-    const ha1 = createHash('md5').update(Buffer.concat([inner, Buffer.from(':n:c')])).digest('hex');
+    const ha1 = createHash('md5')
+      .update(Buffer.concat([inner, Buffer.from(':n:c')]))
+      .digest('hex');
     const ha2 = createHash('md5').update('AUTHENTICATE:imap/h').digest('hex');
     expect(latin.response).to.equal(createHash('md5').update(`${ha1}:n:00000001:c:auth:${ha2}`).digest('hex'));
-    for (const [user, password] of [['bjørn', 'pässwörd'], ['用户', '密码'], ['bjørn', '密码']] as const) {
+    for (const [user, password] of [
+      ['bjørn', 'pässwörd'],
+      ['用户', '密码'],
+      ['bjørn', '密码'],
+    ] as const) {
       const identity = new ClearIdentity(user, password);
-      const result = runPair(DIGEST_MD5.client(new ClientCredentials(user, password), { host: 'localhost', service: 'imap' }), (ir) => DIGEST_MD5.server({ lookup: storeOf(identity) }, ir));
+      const result = runPair(
+        DIGEST_MD5.client(new ClientCredentials(user, password), { host: 'localhost', service: 'imap' }),
+        (ir) => DIGEST_MD5.server({ lookup: storeOf(identity) }, ir),
+      );
       expect(result.server.authcid).to.equal(user);
     }
   });
 
   it('speaks ISO 8859-1 to a server that does not offer charset=utf-8', () => {
-    const client = new SyncClientSession(digestMd5Client(new ClientCredentials('bjørn', 'pässwörd'), { host: 'h', service: 'imap' }, () => 'c'));
+    const client = new SyncClientSession(
+      digestMd5Client(new ClientCredentials('bjørn', 'pässwörd'), { host: 'h', service: 'imap' }, () => 'c'),
+    );
     client.start();
     const response = client.challenge(b('realm="r",nonce="n",qop="auth",algorithm=md5-sess'));
     const text = Buffer.from(response).toString('latin1');
     expect(text.startsWith('username="bjørn",realm="r"')).to.equal(true);
     expect(Array.from(response)).to.include(0xf8);
-    const expected = computeDigestMd5({ username: 'bjørn', realm: 'r', password: 'pässwörd', nonce: 'n', cnonce: 'c', digestUri: 'imap/h', utf8: false });
+    const expected = computeDigestMd5({
+      username: 'bjørn',
+      realm: 'r',
+      password: 'pässwörd',
+      nonce: 'n',
+      cnonce: 'c',
+      digestUri: 'imap/h',
+      utf8: false,
+    });
     expect(text).to.include(`response=${expected.response}`);
-    const wide = new SyncClientSession(digestMd5Client(new ClientCredentials('chris', '密码'), { host: 'h', service: 'imap' }));
+    const wide = new SyncClientSession(
+      digestMd5Client(new ClientCredentials('chris', '密码'), { host: 'h', service: 'imap' }),
+    );
     wide.start();
     expectSaslError(() => wide.challenge(b('nonce="n",algorithm=md5-sess')), 'USAGE');
   });
 
   it('chooses the first of several realms, and sends none when none is offered', () => {
-    const several = new SyncClientSession(digestMd5Client(new ClientCredentials('chris', 'secret'), { host: 'h', service: 'imap' }, () => 'c'));
+    const several = new SyncClientSession(
+      digestMd5Client(new ClientCredentials('chris', 'secret'), { host: 'h', service: 'imap' }, () => 'c'),
+    );
     several.start();
-    expect(s(several.challenge(b('realm="one",realm="two",nonce="n",algorithm=md5-sess,charset=utf-8')))).to.include(',realm="one",');
-    const none = new SyncClientSession(digestMd5Client(new ClientCredentials('chris', 'secret'), { host: 'h', service: 'imap' }, () => 'c'));
+    expect(s(several.challenge(b('realm="one",realm="two",nonce="n",algorithm=md5-sess,charset=utf-8')))).to.include(
+      ',realm="one",',
+    );
+    const none = new SyncClientSession(
+      digestMd5Client(new ClientCredentials('chris', 'secret'), { host: 'h', service: 'imap' }, () => 'c'),
+    );
     none.start();
     const response = s(none.challenge(b('nonce="n",algorithm=md5-sess')));
     expect(response).to.not.include('realm=');
-    expect(response).to.include(`response=${computeDigestMd5({ username: 'chris', realm: '', password: 'secret', nonce: 'n', cnonce: 'c', digestUri: 'imap/h' }).response}`);
+    expect(response).to.include(
+      `response=${computeDigestMd5({ username: 'chris', realm: '', password: 'secret', nonce: 'n', cnonce: 'c', digestUri: 'imap/h' }).response}`,
+    );
   });
 
   describe('failures', () => {
@@ -247,7 +358,10 @@ describe('DIGEST-MD5', () => {
     it('needs a clear-text password on the server', () => {
       const hashed = HashedIdentity.create('chris', 'secret', new Pbkdf2Hasher({ rounds: 1000 }));
       // It fails like an unknown user, so the reply does not reveal the account; the cause says why.
-      const error = expectSaslError(() => serverAt({ lookup: storeOf(hashed) }).respond(b(responseFor())), 'AUTHENTICATION_FAILED');
+      const error = expectSaslError(
+        () => serverAt({ lookup: storeOf(hashed) }).respond(b(responseFor())),
+        'AUTHENTICATION_FAILED',
+      );
       expect((error.cause as { code?: unknown }).code).to.equal('MECHANISM_UNAVAILABLE');
     });
 
@@ -256,7 +370,10 @@ describe('DIGEST-MD5', () => {
     });
 
     it('refuses an initial response: DIGEST-MD5 is server-first', () => {
-      expectSaslError(() => new SyncServerSession(DIGEST_MD5.server({ lookup: storeOf(CHRIS) }, new Uint8Array())).start(), 'UNEXPECTED_MESSAGE');
+      expectSaslError(
+        () => new SyncServerSession(DIGEST_MD5.server({ lookup: storeOf(CHRIS) }, new Uint8Array())).start(),
+        'UNEXPECTED_MESSAGE',
+      );
     });
 
     it('requires an empty response to rspauth', () => {
@@ -268,7 +385,9 @@ describe('DIGEST-MD5', () => {
 
     it('the client refuses a wrong rspauth and a success without one', () => {
       const run = () => {
-        const client = new SyncClientSession(digestMd5Client(new ClientCredentials('chris', 'secret'), { host: 'h', service: 'imap' }));
+        const client = new SyncClientSession(
+          digestMd5Client(new ClientCredentials('chris', 'secret'), { host: 'h', service: 'imap' }),
+        );
         client.start();
         client.challenge(b('realm="r",nonce="n",qop="auth",algorithm=md5-sess,charset=utf-8'));
         return client;
@@ -281,11 +400,32 @@ describe('DIGEST-MD5', () => {
     });
 
     it('the client needs host and service, and refuses control characters', () => {
-      for (const options of [{}, { host: 'h' }, { service: 'imap' }, { host: 'h h', service: 'imap' }, { host: 'h', service: 'im4p' }]) {
-        expectSaslError(() => new SyncClientSession(DIGEST_MD5.client(new ClientCredentials('chris', 'secret'), options)).start(), 'USAGE');
+      for (const options of [
+        {},
+        { host: 'h' },
+        { service: 'imap' },
+        { host: 'h h', service: 'imap' },
+        { host: 'h', service: 'im4p' },
+      ]) {
+        expectSaslError(
+          () => new SyncClientSession(DIGEST_MD5.client(new ClientCredentials('chris', 'secret'), options)).start(),
+          'USAGE',
+        );
       }
-      expectSaslError(() => new SyncClientSession(DIGEST_MD5.client(new ClientCredentials('ch\nris', 'secret'), { host: 'h', service: 'imap' })).start(), 'USAGE');
-      expectSaslError(() => new SyncClientSession(DIGEST_MD5.client(new ClientCredentials('chris', 'bad\uD800'), { host: 'h', service: 'imap' })).start(), 'USAGE');
+      expectSaslError(
+        () =>
+          new SyncClientSession(
+            DIGEST_MD5.client(new ClientCredentials('ch\nris', 'secret'), { host: 'h', service: 'imap' }),
+          ).start(),
+        'USAGE',
+      );
+      expectSaslError(
+        () =>
+          new SyncClientSession(
+            DIGEST_MD5.client(new ClientCredentials('chris', 'bad\uD800'), { host: 'h', service: 'imap' }),
+          ).start(),
+        'USAGE',
+      );
     });
 
     it('is registered with priority 30 but is not in the defaults', () => {
@@ -299,10 +439,18 @@ describe('DIGEST-MD5', () => {
   // 2.1.2). A server that checked it for form only accepted a login relayed by another server.
   describe('digest-uri: the service and host the client meant', () => {
     const TARGET = 'mail.target.example';
-    const target = (options: Partial<ServerOptions> = {}) => (initial: Uint8Array | undefined) => DIGEST_MD5.server({ lookup: storeOf(ALICE), hostname: TARGET, service: 'imap', ...options }, initial);
-    const clientFor = (host: string, service = 'imap') => DIGEST_MD5.client(new ClientCredentials('alice', 'alice-pass'), { host, service });
+    const target =
+      (options: Partial<ServerOptions> = {}) =>
+      (initial: Uint8Array | undefined) =>
+        DIGEST_MD5.server({ lookup: storeOf(ALICE), hostname: TARGET, service: 'imap', ...options }, initial);
+    const clientFor = (host: string, service = 'imap') =>
+      DIGEST_MD5.client(new ClientCredentials('alice', 'alice-pass'), { host, service });
     /** A login whose client computed its digest-uri for `host`: the outcome, or the server's error. */
-    const loginFor = (host: string, service = 'imap', options: Partial<ServerOptions> = {}): { ok: boolean; error?: SaslError } => {
+    const loginFor = (
+      host: string,
+      service = 'imap',
+      options: Partial<ServerOptions> = {},
+    ): { ok: boolean; error?: SaslError } => {
       try {
         runPair(clientFor(host, service), target(options));
         return { ok: true };
@@ -323,7 +471,9 @@ describe('DIGEST-MD5', () => {
       const victim = new SyncClientSession(clientFor('evil.example'));
       victim.start();
       let lookups = 0;
-      const server = new SyncServerSession(DIGEST_MD5.server({ lookup: (name) => (lookups++, storeOf(ALICE)(name)), hostname: TARGET, service: 'imap' }));
+      const server = new SyncServerSession(
+        DIGEST_MD5.server({ lookup: (name) => (lookups++, storeOf(ALICE)(name)), hostname: TARGET, service: 'imap' }),
+      );
       const first = server.start();
       if (first.done) throw new Error('expected a challenge');
       const response = victim.challenge(first.challenge);
@@ -348,7 +498,10 @@ describe('DIGEST-MD5', () => {
       const known = refusal(loginFor('evil.example'));
       let unknown: SaslError | undefined;
       try {
-        runPair(DIGEST_MD5.client(new ClientCredentials('mallory', 'x'), { host: 'evil.example', service: 'imap' }), target());
+        runPair(
+          DIGEST_MD5.client(new ClientCredentials('mallory', 'x'), { host: 'evil.example', service: 'imap' }),
+          target(),
+        );
       } catch (error) {
         unknown = error as SaslError;
       }
@@ -369,7 +522,14 @@ describe('DIGEST-MD5', () => {
       const withServName = (servName: string, options: Partial<ServerOptions> = {}) => {
         const response = responseFor({
           'digest-uri': `"imap/example.com/${servName}"`,
-          response: computeDigestMd5({ username: 'chris', realm: 'example.com', password: 'secret', nonce: 'N', cnonce: 'C', digestUri: `imap/example.com/${servName}` }).response,
+          response: computeDigestMd5({
+            username: 'chris',
+            realm: 'example.com',
+            password: 'secret',
+            nonce: 'N',
+            cnonce: 'C',
+            digestUri: `imap/example.com/${servName}`,
+          }).response,
         });
         return serverAt({ lookup: storeOf(CHRIS), service: 'imap', ...options }).respond(b(response));
       };
@@ -382,7 +542,9 @@ describe('DIGEST-MD5', () => {
     it('with the host unset, only the default hostname (localhost) is accepted; without service, any serv-type', () => {
       const bare = (host: string, service: string) => {
         try {
-          return runPair(DIGEST_MD5.client(new ClientCredentials('alice', 'alice-pass'), { host, service }), (ir) => DIGEST_MD5.server({ lookup: storeOf(ALICE) }, ir)).server.authcid;
+          return runPair(DIGEST_MD5.client(new ClientCredentials('alice', 'alice-pass'), { host, service }), (ir) =>
+            DIGEST_MD5.server({ lookup: storeOf(ALICE) }, ir),
+          ).server.authcid;
         } catch (error) {
           return (error as SaslError).code;
         }
@@ -393,27 +555,53 @@ describe('DIGEST-MD5', () => {
     });
 
     it('refuses a malformed service or alias option with USAGE', () => {
-      for (const options of [{ service: 'im ap' }, { service: '' }, { hostAliases: 'h' as never }, { hostAliases: [42] as never }]) {
-        expectSaslError(() => new SyncServerSession(DIGEST_MD5.server({ lookup: storeOf(ALICE), ...options })).start(), 'USAGE');
+      for (const options of [
+        { service: 'im ap' },
+        { service: '' },
+        { hostAliases: 'h' as never },
+        { hostAliases: [42] as never },
+      ]) {
+        expectSaslError(
+          () => new SyncServerSession(DIGEST_MD5.server({ lookup: storeOf(ALICE), ...options })).start(),
+          'USAGE',
+        );
       }
     });
 
     describe('the line protocol profiles fill in their service', () => {
       /** Runs one DIGEST-MD5 login through a profile, the client computing for `service`/mail.example.com. */
-      async function viaProfile(serve: (args: LineServerAuthOptions) => Promise<unknown>, command: string, prefix: string, service: string, options: ServerOptions = {}): Promise<{ value?: unknown; error?: unknown }> {
-        const client = new SyncClientSession(DIGEST_MD5.client(new ClientCredentials('alice', 'alice-pass'), { host: 'mail.example.com', service }));
+      async function viaProfile(
+        serve: (args: LineServerAuthOptions) => Promise<unknown>,
+        command: string,
+        prefix: string,
+        service: string,
+        options: ServerOptions = {},
+      ): Promise<{ value?: unknown; error?: unknown }> {
+        const client = new SyncClientSession(
+          DIGEST_MD5.client(new ClientCredentials('alice', 'alice-pass'), { host: 'mail.example.com', service }),
+        );
         client.start();
         const lines = new LineQueue();
         const write = (line: string): void => {
           if (!line.startsWith(`${prefix} `)) return;
           try {
-            lines.push(Buffer.from(client.challenge(Buffer.from(line.slice(prefix.length + 1), 'base64'))).toString('base64'));
+            lines.push(
+              Buffer.from(client.challenge(Buffer.from(line.slice(prefix.length + 1), 'base64'))).toString('base64'),
+            );
           } catch {
             lines.push('*');
           }
         };
         try {
-          return { value: await serve({ command, auth: SASLAuth.named(['DIGEST-MD5']), options: { lookup: storeOf(ALICE), hostname: 'mail.example.com', ...options }, lines, write }) };
+          return {
+            value: await serve({
+              command,
+              auth: SASLAuth.named(['DIGEST-MD5']),
+              options: { lookup: storeOf(ALICE), hostname: 'mail.example.com', ...options },
+              lines,
+              write,
+            }),
+          };
         } catch (error) {
           return { error };
         } finally {
@@ -427,7 +615,9 @@ describe('DIGEST-MD5', () => {
       ];
       it('XMPP: accepts xmpp/, refuses another service', async () => {
         const viaXmpp = async (service: string): Promise<{ value?: unknown; error?: unknown }> => {
-          const client = new SyncClientSession(DIGEST_MD5.client(new ClientCredentials('alice', 'alice-pass'), { host: 'mail.example.com', service }));
+          const client = new SyncClientSession(
+            DIGEST_MD5.client(new ClientCredentials('alice', 'alice-pass'), { host: 'mail.example.com', service }),
+          );
           client.start();
           const queue = [buildXmppAuth('DIGEST-MD5')];
           let wake: (() => void) | undefined;
@@ -448,7 +638,14 @@ describe('DIGEST-MD5', () => {
             wake?.();
           };
           try {
-            return { value: await xmppServerAuth({ auth: SASLAuth.named(['DIGEST-MD5']), options: { lookup: storeOf(ALICE), hostname: 'mail.example.com' }, elements, write }) };
+            return {
+              value: await xmppServerAuth({
+                auth: SASLAuth.named(['DIGEST-MD5']),
+                options: { lookup: storeOf(ALICE), hostname: 'mail.example.com' },
+                elements,
+                write,
+              }),
+            };
           } catch (error) {
             return { error };
           }
@@ -462,7 +659,9 @@ describe('DIGEST-MD5', () => {
           expect((await viaProfile(serve, command, prefix, service)).value).to.include({ authcid: 'alice' });
           const other = service === 'smtp' ? 'imap' : 'smtp';
           expect((await viaProfile(serve, command, prefix, other)).error).to.include({ code: 'AUTHENTICATION_FAILED' });
-          expect((await viaProfile(serve, command, prefix, other, { service: other })).value).to.include({ authcid: 'alice' });
+          expect((await viaProfile(serve, command, prefix, other, { service: other })).value).to.include({
+            authcid: 'alice',
+          });
         });
       }
     });
@@ -504,16 +703,28 @@ describe('DIGEST-MD5', () => {
       });
     }
     it('rejects invalid UTF-8 under charset=utf-8 with MALFORMED_MESSAGE', () => {
-      const bytes = Buffer.concat([Buffer.from('charset=utf-8,username="'), Buffer.from([0xc3, 0x28]), Buffer.from(`",${responseFor({ charset: undefined, username: undefined })}`)]);
+      const bytes = Buffer.concat([
+        Buffer.from('charset=utf-8,username="'),
+        Buffer.from([0xc3, 0x28]),
+        Buffer.from(`",${responseFor({ charset: undefined, username: undefined })}`),
+      ]);
       expectSaslError(() => serverAt().respond(bytes), 'MALFORMED_MESSAGE');
     });
     it('accepts spaces around separators, empty list elements, unknown directives and quoted tokens', () => {
-      const spaced = responseFor({ qop: '"auth"', maxbuf: '65536', future: '"x"' }).replace(/,/g, ' ,, ').replace('nc=', 'nc = ');
+      const spaced = responseFor({ qop: '"auth"', maxbuf: '65536', future: '"x"' })
+        .replace(/,/g, ' ,, ')
+        .replace('nc=', 'nc = ');
       const step = serverAt().respond(b(spaced));
       expect(step.done).to.equal(false);
     });
     it('rejects an oversized username with LIMIT_EXCEEDED', () => {
-      expectSaslError(() => serverAt({ lookup: storeOf(CHRIS), maxFieldBytes: 16 }).respond(b(responseFor({ username: `"${'c'.repeat(17)}"` }))), 'LIMIT_EXCEEDED');
+      expectSaslError(
+        () =>
+          serverAt({ lookup: storeOf(CHRIS), maxFieldBytes: 16 }).respond(
+            b(responseFor({ username: `"${'c'.repeat(17)}"` })),
+          ),
+        'LIMIT_EXCEEDED',
+      );
     });
   });
 
@@ -531,16 +742,22 @@ describe('DIGEST-MD5', () => {
     ];
     for (const [name, challenge, code] of cases) {
       it(`the client rejects ${name} with ${code}`, () => {
-        const client = new SyncClientSession(digestMd5Client(new ClientCredentials('chris', 'secret'), { host: 'h', service: 'imap' }));
+        const client = new SyncClientSession(
+          digestMd5Client(new ClientCredentials('chris', 'secret'), { host: 'h', service: 'imap' }),
+        );
         client.start();
         if (challenge === '') expectSaslError(() => client.success(), code as 'UNEXPECTED_MESSAGE');
         else expectSaslError(() => client.challenge(b(challenge)), code as 'MALFORMED_MESSAGE');
       });
     }
     it('accepts qop lists that include auth', () => {
-      const client = new SyncClientSession(digestMd5Client(new ClientCredentials('chris', 'secret'), { host: 'h', service: 'imap' }));
+      const client = new SyncClientSession(
+        digestMd5Client(new ClientCredentials('chris', 'secret'), { host: 'h', service: 'imap' }),
+      );
       client.start();
-      expect(s(client.challenge(b('nonce="n",qop="auth-int, auth",algorithm=MD5-SESS,stale=true,maxbuf=1024')))).to.include('qop=auth');
+      expect(
+        s(client.challenge(b('nonce="n",qop="auth-int, auth",algorithm=MD5-SESS,stale=true,maxbuf=1024'))),
+      ).to.include('qop=auth');
     });
   });
 });

@@ -39,7 +39,10 @@ describe('EXTERNAL', () => {
       expect(Buffer.from(message).equals(Buffer.from(bytesOf(v.expected['message'])))).to.equal(true);
       expect(message.length).to.equal(v.expected['octets']);
       expectSaslError(() => serverStart(options, message), 'AUTHORIZATION_FAILED');
-      const allowed = serverStart({ ...options, authorize: (r) => r.authcid === SUBJECT && r.authzid === authzid }, message);
+      const allowed = serverStart(
+        { ...options, authorize: (r) => r.authcid === SUBJECT && r.authzid === authzid },
+        message,
+      );
       expect(allowed.done && allowed.outcome).to.include({ authcid: SUBJECT, authzid });
     });
   });
@@ -118,7 +121,10 @@ describe('EXTERNAL', () => {
     });
 
     it('refuses an authzid with NUL', () => {
-      expectSaslError(() => new SyncClientSession(EXTERNAL.client(new ClientCredentials('', '', 'a\0b'))).start(), 'USAGE');
+      expectSaslError(
+        () => new SyncClientSession(EXTERNAL.client(new ClientCredentials('', '', 'a\0b'))).start(),
+        'USAGE',
+      );
     });
 
     it('refuses a challenge after its message', () => {
@@ -136,10 +142,21 @@ describe('EXTERNAL', () => {
 
   describe('under the promise driver', () => {
     it('awaits an async authorization policy', async () => {
-      const opts: ServerOptions = { ...options, authorize: (r) => new Promise((resolve) => setImmediate(() => { resolve(r.authzid === 'bob'); })) };
+      const opts: ServerOptions = {
+        ...options,
+        authorize: (r) =>
+          new Promise((resolve) =>
+            setImmediate(() => {
+              resolve(r.authzid === 'bob');
+            }),
+          ),
+      };
       const ok = await new PromiseServerSession(EXTERNAL.server(opts, b('bob'))).start();
       expect(ok.done && ok.outcome).to.include({ authcid: SUBJECT, authzid: 'bob' });
-      await expectSaslRejection(new PromiseServerSession(EXTERNAL.server(opts, b('carol'))).start(), 'AUTHORIZATION_FAILED');
+      await expectSaslRejection(
+        new PromiseServerSession(EXTERNAL.server(opts, b('carol'))).start(),
+        'AUTHORIZATION_FAILED',
+      );
     });
   });
 });

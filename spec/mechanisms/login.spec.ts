@@ -10,7 +10,17 @@ import {
   SyncServerSession,
   parseLoginResponses,
 } from '../../lib/index.js';
-import { ALICE, asyncStoreOf, b, expectNoSecrets, expectSaslError, expectSaslRejection, runPair, s, storeOf } from '../support/helpers.js';
+import {
+  ALICE,
+  asyncStoreOf,
+  b,
+  expectNoSecrets,
+  expectSaslError,
+  expectSaslRejection,
+  runPair,
+  s,
+  storeOf,
+} from '../support/helpers.js';
 import { bytesOf, textOf, vector } from '../support/vectors.js';
 
 const TIM = new ClearIdentity('tim', 'tanstaaftanstaaf');
@@ -29,10 +39,16 @@ describe('LOGIN', () => {
 
     for (const flavour of ['spec', 'example', 'common']) {
       it(`client answers the ${flavour} challenges with the user name, then the password`, () => {
-        const client = new SyncClientSession(LOGIN.client(new ClientCredentials(textOf(v.expected['response1']), textOf(v.expected['response2']))));
+        const client = new SyncClientSession(
+          LOGIN.client(new ClientCredentials(textOf(v.expected['response1']), textOf(v.expected['response2']))),
+        );
         expect(client.start()).to.equal(undefined);
-        expect(Buffer.from(client.challenge(bytesOf(v.expected[`challenge1_${flavour}`]))).equals(Buffer.from(user))).to.equal(true);
-        expect(Buffer.from(client.challenge(bytesOf(v.expected[`challenge2_${flavour}`]))).equals(Buffer.from(pass))).to.equal(true);
+        expect(
+          Buffer.from(client.challenge(bytesOf(v.expected[`challenge1_${flavour}`]))).equals(Buffer.from(user)),
+        ).to.equal(true);
+        expect(
+          Buffer.from(client.challenge(bytesOf(v.expected[`challenge2_${flavour}`]))).equals(Buffer.from(pass)),
+        ).to.equal(true);
         expect(client.success().serverVerified).to.equal(false);
       });
     }
@@ -47,7 +63,9 @@ describe('LOGIN', () => {
   });
 
   it('runs client against server', () => {
-    const result = runPair(LOGIN.client(new ClientCredentials('alice', 'alice-pass')), (ir) => LOGIN.server(options, ir));
+    const result = runPair(LOGIN.client(new ClientCredentials('alice', 'alice-pass')), (ir) =>
+      LOGIN.server(options, ir),
+    );
     expect(result.transcript).to.deep.equal(['S: Username:', 'C: alice', 'S: Password:', 'C: alice-pass']);
     expect(result.server).to.include({ mechanism: 'LOGIN', authcid: 'alice', authzid: 'alice' });
     expect(result.server.identity).to.equal(ALICE);
@@ -122,7 +140,10 @@ describe('LOGIN', () => {
     });
 
     it('rejects oversized fields with LIMIT_EXCEEDED', () => {
-      expectSaslError(() => new SyncServerSession(LOGIN.server(options, b('a'.repeat(1025)))).start(), 'LIMIT_EXCEEDED');
+      expectSaslError(
+        () => new SyncServerSession(LOGIN.server(options, b('a'.repeat(1025)))).start(),
+        'LIMIT_EXCEEDED',
+      );
       const session = new SyncServerSession(LOGIN.server({ ...options, maxFieldBytes: 16 }, b('alice')));
       session.start();
       const error = expectSaslError(() => session.respond(b('p'.repeat(17))), 'LIMIT_EXCEEDED');
@@ -228,7 +249,8 @@ describe('LOGIN with a password-check backend (verifyPassword)', () => {
   });
 
   it('refuses a wrong password and an unknown user alike', () => {
-    const verifyPassword = (authcid: string, password: string): boolean => authcid === 'alice' && password === 'alice-pass';
+    const verifyPassword = (authcid: string, password: string): boolean =>
+      authcid === 'alice' && password === 'alice-pass';
     const attempt = (user: string): ReturnType<typeof expectSaslError> => {
       const session = new SyncServerSession(LOGIN.server({ verifyPassword }, b(user)));
       session.start();

@@ -13,11 +13,23 @@ import {
   buildOauthbearerResponse,
   parseOauthbearerResponse,
 } from '../../lib/index.js';
-import { b, expectNoSecrets, expectSaslError, expectSaslRejection, runPair, runPairAsync, s } from '../support/helpers.js';
+import {
+  b,
+  expectNoSecrets,
+  expectSaslError,
+  expectSaslRejection,
+  runPair,
+  runPairAsync,
+  s,
+} from '../support/helpers.js';
 import { bytesOf, vector } from '../support/vectors.js';
 
 const RFC_TOKEN = 'vF9dft4qmTc2Nvb3RlckBhbHRhdmlzdGEuY29tCg==';
-const RFC_ERROR: TokenError = { status: 'invalid_token', scope: 'example_scope', openidConfiguration: 'https://example.com/.well-known/openid-configuration' };
+const RFC_ERROR: TokenError = {
+  status: 'invalid_token',
+  scope: 'example_scope',
+  openidConfiguration: 'https://example.com/.well-known/openid-configuration',
+};
 
 /** A validator that accepts RFC_TOKEN for user@example.com and records the requests. */
 function validator(seen: TokenRequest[] = [], error: TokenError = RFC_ERROR): (request: TokenRequest) => TokenResult {
@@ -35,25 +47,49 @@ describe('OAUTHBEARER', () => {
   const options = { validateToken: validator() };
 
   describe('RFC 7628 vectors', () => {
-    for (const [id, port] of [['oauthbearer-rfc7628-imap-success', 143], ['oauthbearer-rfc7628-smtp-success', 587]] as const) {
+    for (const [id, port] of [
+      ['oauthbearer-rfc7628-imap-success', 143],
+      ['oauthbearer-rfc7628-smtp-success', 587],
+    ] as const) {
       it(`${id}: the client builds it byte for byte; the server parses and accepts it`, () => {
         const message = msg(id);
-        const client = new SyncClientSession(OAUTHBEARER.client(new ClientCredentials('user@example.com', RFC_TOKEN), { host: 'server.example.com', port }));
+        const client = new SyncClientSession(
+          OAUTHBEARER.client(new ClientCredentials('user@example.com', RFC_TOKEN), {
+            host: 'server.example.com',
+            port,
+          }),
+        );
         expect(s(client.start())).to.equal(s(message));
-        expect(Buffer.from(buildOauthbearerResponse(RFC_TOKEN, { user: 'user@example.com', host: 'server.example.com', port })).equals(Buffer.from(message))).to.equal(true);
+        expect(
+          Buffer.from(
+            buildOauthbearerResponse(RFC_TOKEN, { user: 'user@example.com', host: 'server.example.com', port }),
+          ).equals(Buffer.from(message)),
+        ).to.equal(true);
         const claim = parseOauthbearerResponse(message);
         expect(claim).to.include({ user: 'user@example.com', host: 'server.example.com', port, token: RFC_TOKEN });
         const seen: TokenRequest[] = [];
         const step = new SyncServerSession(OAUTHBEARER.server({ validateToken: validator(seen) }, message)).start();
-        expect(step.done && step.outcome).to.include({ mechanism: 'OAUTHBEARER', authcid: 'user@example.com', authzid: 'user@example.com' });
-        expect(seen[0]).to.deep.equal({ mechanism: 'OAUTHBEARER', token: RFC_TOKEN, user: 'user@example.com', host: 'server.example.com', port });
+        expect(step.done && step.outcome).to.include({
+          mechanism: 'OAUTHBEARER',
+          authcid: 'user@example.com',
+          authzid: 'user@example.com',
+        });
+        expect(seen[0]).to.deep.equal({
+          mechanism: 'OAUTHBEARER',
+          token: RFC_TOKEN,
+          user: 'user@example.com',
+          host: 'server.example.com',
+          port,
+        });
         expect(client.success().serverVerified).to.equal(false);
       });
     }
 
     it('oauthbearer-rfc7628-imap-failure-ir, -imap-error-challenge and -dummy-response: the discovery round trip, byte for byte on both sides', () => {
       const seen: TokenRequest[] = [];
-      const client = new SyncClientSession(OAUTHBEARER.client(new ClientCredentials('user@example.com', ''), { host: 'server.example.com', port: 143 }));
+      const client = new SyncClientSession(
+        OAUTHBEARER.client(new ClientCredentials('user@example.com', ''), { host: 'server.example.com', port: 143 }),
+      );
       const initial = client.start()!;
       expect(s(initial)).to.equal(s(msg('oauthbearer-rfc7628-imap-failure-ir')));
       const server = new SyncServerSession(OAUTHBEARER.server({ validateToken: validator(seen) }, initial));
@@ -72,7 +108,10 @@ describe('OAUTHBEARER', () => {
     });
 
     it('oauthbearer-rfc7628-smtp-failure-ir: the invalid GS2 header n,user=... is rejected by the strict server', () => {
-      const error = expectSaslError(() => new SyncServerSession(OAUTHBEARER.server(options, msg('oauthbearer-rfc7628-smtp-failure-ir'))).start(), 'MALFORMED_MESSAGE');
+      const error = expectSaslError(
+        () => new SyncServerSession(OAUTHBEARER.server(options, msg('oauthbearer-rfc7628-smtp-failure-ir'))).start(),
+        'MALFORMED_MESSAGE',
+      );
       expectNoSecrets(error, ['vF9dft4qmTc2Nvb3RlckBhdHRhdmlzdGEuY29tCg==']);
     });
 
@@ -98,11 +137,18 @@ describe('OAUTHBEARER', () => {
   });
 
   it('authenticates a client against the server, with and without host and port', () => {
-    const bare = runPair(OAUTHBEARER.client(new ClientCredentials('', 'alice-token')), (ir) => OAUTHBEARER.server(options, ir));
+    const bare = runPair(OAUTHBEARER.client(new ClientCredentials('', 'alice-token')), (ir) =>
+      OAUTHBEARER.server(options, ir),
+    );
     expect(bare.transcript).to.deep.equal(['C: n,,\x01auth=Bearer alice-token\x01\x01']);
     expect(bare.server).to.include({ authcid: 'alice', authzid: 'alice' });
-    const full = runPair(OAUTHBEARER.client(new ClientCredentials('alice', 'alice-token'), { host: 'imap.example.com', port: 993 }), (ir) => OAUTHBEARER.server(options, ir));
-    expect(full.transcript).to.deep.equal(['C: n,a=alice,\x01host=imap.example.com\x01port=993\x01auth=Bearer alice-token\x01\x01']);
+    const full = runPair(
+      OAUTHBEARER.client(new ClientCredentials('alice', 'alice-token'), { host: 'imap.example.com', port: 993 }),
+      (ir) => OAUTHBEARER.server(options, ir),
+    );
+    expect(full.transcript).to.deep.equal([
+      'C: n,a=alice,\x01host=imap.example.com\x01port=993\x01auth=Bearer alice-token\x01\x01',
+    ]);
   });
 
   it('sends the authzid (when set) as the GS2 user, escaped', () => {
@@ -112,19 +158,30 @@ describe('OAUTHBEARER', () => {
   });
 
   it('treats the GS2 authzid as the authorization identity', () => {
-    expectSaslError(() => new SyncServerSession(OAUTHBEARER.server(options, b('n,a=bob,\x01auth=Bearer alice-token\x01\x01'))).start(), 'AUTHORIZATION_FAILED');
-    const allowed = new SyncServerSession(OAUTHBEARER.server({ ...options, authorize: () => true }, b('n,a=bob,\x01auth=Bearer alice-token\x01\x01'))).start();
+    expectSaslError(
+      () =>
+        new SyncServerSession(OAUTHBEARER.server(options, b('n,a=bob,\x01auth=Bearer alice-token\x01\x01'))).start(),
+      'AUTHORIZATION_FAILED',
+    );
+    const allowed = new SyncServerSession(
+      OAUTHBEARER.server({ ...options, authorize: () => true }, b('n,a=bob,\x01auth=Bearer alice-token\x01\x01')),
+    ).start();
     expect(allowed.done && allowed.outcome).to.include({ authcid: 'alice', authzid: 'bob' });
   });
 
   it('ignores unknown and reserved keys', () => {
-    const step = new SyncServerSession(OAUTHBEARER.server(options, b('n,,\x01mthd=POST\x01path=/x\x01auth=Bearer alice-token\x01vendor=1\x01\x01'))).start();
+    const step = new SyncServerSession(
+      OAUTHBEARER.server(options, b('n,,\x01mthd=POST\x01path=/x\x01auth=Bearer alice-token\x01vendor=1\x01\x01')),
+    ).start();
     expect(step.done && step.outcome.authcid).to.equal('alice');
   });
 
   it('never lets an empty token (discovery) succeed, whatever the validator says', () => {
     const seen: TokenRequest[] = [];
-    const lax = (request: TokenRequest): TokenResult => { seen.push(request); return { authcid: 'alice' }; };
+    const lax = (request: TokenRequest): TokenResult => {
+      seen.push(request);
+      return { authcid: 'alice' };
+    };
     const session = new SyncServerSession(OAUTHBEARER.server({ validateToken: lax }, b('n,,\x01auth=\x01\x01')));
     const step = session.start();
     expect(!step.done && s(step.challenge)).to.equal('{"status":"invalid_token"}');
@@ -134,8 +191,16 @@ describe('OAUTHBEARER', () => {
   });
 
   it('runs under the promise drivers with an async validator, including the error round trip', async () => {
-    const validateToken = (request: TokenRequest): Promise<TokenResult> => new Promise((resolve) => setImmediate(() => { resolve(validator()(request)); }));
-    const ok = await runPairAsync(OAUTHBEARER.client(new ClientCredentials('alice', 'alice-token'), { host: 'h', port: 1 }), (ir) => OAUTHBEARER.server({ validateToken }, ir));
+    const validateToken = (request: TokenRequest): Promise<TokenResult> =>
+      new Promise((resolve) =>
+        setImmediate(() => {
+          resolve(validator()(request));
+        }),
+      );
+    const ok = await runPairAsync(
+      OAUTHBEARER.client(new ClientCredentials('alice', 'alice-token'), { host: 'h', port: 1 }),
+      (ir) => OAUTHBEARER.server({ validateToken }, ir),
+    );
     expect(ok.server.authcid).to.equal('alice');
     const client = new PromiseClientSession(OAUTHBEARER.client(new ClientCredentials('alice', 'expired-token')));
     const server = new PromiseServerSession(OAUTHBEARER.server({ validateToken }, await client.start()));
@@ -159,12 +224,17 @@ describe('OAUTHBEARER', () => {
   });
 
   it('needs validateToken', () => {
-    expectSaslError(() => new SyncServerSession(OAUTHBEARER.server({}, b('n,,\x01auth=Bearer t\x01\x01'))).start(), 'USAGE');
+    expectSaslError(
+      () => new SyncServerSession(OAUTHBEARER.server({}, b('n,,\x01auth=Bearer t\x01\x01'))).start(),
+      'USAGE',
+    );
   });
 
   it('is registered with priority 60, above XOAUTH2', () => {
     expect(OAUTHBEARER).to.include({ name: 'OAUTHBEARER', clientFirst: true, priority: 60 });
-    expect(SASLAuth.named(['XOAUTH2', 'OAUTHBEARER']).chooseClient(['XOAUTH2', 'OAUTHBEARER'])?.name).to.equal('OAUTHBEARER');
+    expect(SASLAuth.named(['XOAUTH2', 'OAUTHBEARER']).chooseClient(['XOAUTH2', 'OAUTHBEARER'])?.name).to.equal(
+      'OAUTHBEARER',
+    );
   });
 
   describe('malformed input', () => {
@@ -202,8 +272,14 @@ describe('OAUTHBEARER', () => {
       expect(parseOauthbearerResponse(b('n,,\x01port=65535\x01auth=Bearer t\x01\x01')).port).to.equal(65535);
     });
     it('rejects an oversized authzid or host with LIMIT_EXCEEDED', () => {
-      expectSaslError(() => parseOauthbearerResponse(b(`n,a=${'u'.repeat(2000)},\x01auth=Bearer t\x01\x01`)), 'LIMIT_EXCEEDED');
-      expectSaslError(() => parseOauthbearerResponse(b(`n,,\x01host=${'h'.repeat(2000)}\x01auth=Bearer t\x01\x01`)), 'LIMIT_EXCEEDED');
+      expectSaslError(
+        () => parseOauthbearerResponse(b(`n,a=${'u'.repeat(2000)},\x01auth=Bearer t\x01\x01`)),
+        'LIMIT_EXCEEDED',
+      );
+      expectSaslError(
+        () => parseOauthbearerResponse(b(`n,,\x01host=${'h'.repeat(2000)}\x01auth=Bearer t\x01\x01`)),
+        'LIMIT_EXCEEDED',
+      );
     });
   });
 

@@ -1,12 +1,25 @@
 // PLAIN's checks, each pinned with its blame so that loosening it fails a spec (issue 11, found
 // by mutation testing: see mutation/RESULTS.md).
 import { expect } from 'chai';
-import { ClearIdentity, ClientCredentials, PLAIN, SASLAuth, type SaslError, SyncClientSession, SyncServerSession, buildPlainResponse, parsePlainResponse } from '../../lib/index.js';
+import {
+  ClearIdentity,
+  ClientCredentials,
+  PLAIN,
+  SASLAuth,
+  type SaslError,
+  SyncClientSession,
+  SyncServerSession,
+  buildPlainResponse,
+  parsePlainResponse,
+} from '../../lib/index.js';
 import { b, expectSaslError, storeOf } from '../support/helpers.js';
 
 function blamed(fn: () => unknown, code: SaslError['code'], party: SaslError['party']): SaslError {
   const error = expectSaslError(fn, code);
-  expect({ mechanism: error.mechanism, party: error.party }, error.message).to.deep.equal({ mechanism: 'PLAIN', party });
+  expect({ mechanism: error.mechanism, party: error.party }, error.message).to.deep.equal({
+    mechanism: 'PLAIN',
+    party,
+  });
   return error;
 }
 
@@ -29,11 +42,16 @@ describe('PLAIN checks (each pinned on its own)', () => {
   it('each field may be exactly maxFieldBytes long', () => {
     const parsed = parsePlainResponse(b('abc\0def\0ghi'), { maxFieldBytes: 3 });
     expect([parsed.authzid, parsed.authcid]).to.deep.equal(['abc', 'def']);
-    for (const message of ['abcd\0def\0ghi', 'abc\0defg\0ghi', 'abc\0def\0ghij']) blamed(() => parsePlainResponse(b(message), { maxFieldBytes: 3 }), 'LIMIT_EXCEEDED', 'client');
+    for (const message of ['abcd\0def\0ghi', 'abc\0defg\0ghi', 'abc\0def\0ghij'])
+      blamed(() => parsePlainResponse(b(message), { maxFieldBytes: 3 }), 'LIMIT_EXCEEDED', 'client');
   });
 
   it('the client refuses a NUL in any field locally', () => {
-    for (const [authcid, secret, authzid] of [['a\0', 'p', ''], ['a', 'p\0', ''], ['a', 'p', 'z\0']]) {
+    for (const [authcid, secret, authzid] of [
+      ['a\0', 'p', ''],
+      ['a', 'p\0', ''],
+      ['a', 'p', 'z\0'],
+    ]) {
       blamed(() => buildPlainResponse(authcid as string, secret as string, authzid), 'USAGE', 'local');
     }
   });

@@ -9,7 +9,17 @@ import {
   buildPlainResponse,
   parsePlainResponse,
 } from '../../lib/index.js';
-import { ALICE, asyncStoreOf, b, expectNoSecrets, expectSaslError, expectSaslRejection, runPair, s, storeOf } from '../support/helpers.js';
+import {
+  ALICE,
+  asyncStoreOf,
+  b,
+  expectNoSecrets,
+  expectSaslError,
+  expectSaslRejection,
+  runPair,
+  s,
+  storeOf,
+} from '../support/helpers.js';
 import { bytesOf, textOf, vectorsOf } from '../support/vectors.js';
 
 describe('PLAIN', () => {
@@ -32,7 +42,9 @@ describe('PLAIN', () => {
   });
 
   it('authenticates with an initial response', () => {
-    const result = runPair(PLAIN.client(new ClientCredentials('alice', 'alice-pass')), (ir) => PLAIN.server(options, ir));
+    const result = runPair(PLAIN.client(new ClientCredentials('alice', 'alice-pass')), (ir) =>
+      PLAIN.server(options, ir),
+    );
     expect(result.server).to.include({ mechanism: 'PLAIN', authcid: 'alice', authzid: 'alice' });
     expect(result.client.serverVerified).to.equal(false);
     expect(result.transcript).to.deep.equal(['C: \0alice\0alice-pass']);
@@ -50,15 +62,29 @@ describe('PLAIN', () => {
   });
 
   it('refuses a wrong password and an unknown user with the same error', () => {
-    const wrong = expectSaslError(() => new SyncServerSession(PLAIN.server(options, b('\0alice\0nope'))).start(), 'AUTHENTICATION_FAILED');
-    const unknown = expectSaslError(() => new SyncServerSession(PLAIN.server(options, b('\0mallory\0nope'))).start(), 'AUTHENTICATION_FAILED');
+    const wrong = expectSaslError(
+      () => new SyncServerSession(PLAIN.server(options, b('\0alice\0nope'))).start(),
+      'AUTHENTICATION_FAILED',
+    );
+    const unknown = expectSaslError(
+      () => new SyncServerSession(PLAIN.server(options, b('\0mallory\0nope'))).start(),
+      'AUTHENTICATION_FAILED',
+    );
     expect(wrong.message).to.equal(unknown.message);
     expectNoSecrets(wrong, ['nope', 'alice-pass']);
   });
 
   it('refuses a foreign authzid unless the policy allows it', () => {
-    expectSaslError(() => new SyncServerSession(PLAIN.server(options, b('bob\0alice\0alice-pass'))).start(), 'AUTHORIZATION_FAILED');
-    const allowed = new SyncServerSession(PLAIN.server({ ...options, authorize: ({ authcid, authzid }) => authcid === 'alice' && authzid === 'bob' }, b('bob\0alice\0alice-pass'))).start();
+    expectSaslError(
+      () => new SyncServerSession(PLAIN.server(options, b('bob\0alice\0alice-pass'))).start(),
+      'AUTHORIZATION_FAILED',
+    );
+    const allowed = new SyncServerSession(
+      PLAIN.server(
+        { ...options, authorize: ({ authcid, authzid }) => authcid === 'alice' && authzid === 'bob' },
+        b('bob\0alice\0alice-pass'),
+      ),
+    ).start();
     expect(allowed.done && allowed.outcome.authzid).to.equal('bob');
   });
 
@@ -68,7 +94,10 @@ describe('PLAIN', () => {
   });
 
   it('works with an async store under an async driver, and refuses it under the sync driver', () => {
-    expectSaslError(() => new SyncServerSession(PLAIN.server({ lookup: asyncStoreOf(ALICE) }, b('\0alice\0alice-pass'))).start(), 'USAGE');
+    expectSaslError(
+      () => new SyncServerSession(PLAIN.server({ lookup: asyncStoreOf(ALICE) }, b('\0alice\0alice-pass'))).start(),
+      'USAGE',
+    );
   });
 
   describe('malformed input', () => {
@@ -116,7 +145,9 @@ describe('PLAIN under the promise driver', () => {
 
 describe('PLAIN with a password-check backend (verifyPassword)', () => {
   /** A backend that knows alice's password and records what it was asked. */
-  function backend(calls: [string, string, string][] = []): (authcid: string, password: string, context: { mechanism: string }) => boolean {
+  function backend(
+    calls: [string, string, string][] = [],
+  ): (authcid: string, password: string, context: { mechanism: string }) => boolean {
     return (authcid, password, context) => {
       calls.push([authcid, password, context.mechanism]);
       return authcid === 'alice' && password === 'alice-pass';
@@ -125,7 +156,9 @@ describe('PLAIN with a password-check backend (verifyPassword)', () => {
 
   it('authenticates through the backend alone: no lookup, no identity', () => {
     const calls: [string, string, string][] = [];
-    const step = new SyncServerSession(PLAIN.server({ verifyPassword: backend(calls) }, b('\0alice\0alice-pass'))).start();
+    const step = new SyncServerSession(
+      PLAIN.server({ verifyPassword: backend(calls) }, b('\0alice\0alice-pass')),
+    ).start();
     expect(step.done).to.equal(true);
     if (!step.done) return;
     expect(step.outcome).to.include({ mechanism: 'PLAIN', authcid: 'alice', authzid: 'alice' });
@@ -134,8 +167,14 @@ describe('PLAIN with a password-check backend (verifyPassword)', () => {
   });
 
   it('refuses a wrong password and an unknown user with the same error, without the secrets', () => {
-    const wrong = expectSaslError(() => new SyncServerSession(PLAIN.server({ verifyPassword: backend() }, b('\0alice\0nope'))).start(), 'AUTHENTICATION_FAILED');
-    const unknown = expectSaslError(() => new SyncServerSession(PLAIN.server({ verifyPassword: backend() }, b('\0mallory\0nope'))).start(), 'AUTHENTICATION_FAILED');
+    const wrong = expectSaslError(
+      () => new SyncServerSession(PLAIN.server({ verifyPassword: backend() }, b('\0alice\0nope'))).start(),
+      'AUTHENTICATION_FAILED',
+    );
+    const unknown = expectSaslError(
+      () => new SyncServerSession(PLAIN.server({ verifyPassword: backend() }, b('\0mallory\0nope'))).start(),
+      'AUTHENTICATION_FAILED',
+    );
     expect(unknown.message).to.equal(wrong.message);
     expect(unknown.party).to.equal('client');
     expectNoSecrets(wrong, ['nope', 'alice-pass']);
@@ -144,28 +183,49 @@ describe('PLAIN with a password-check backend (verifyPassword)', () => {
   it('accepts only true: a truthy non-boolean answer is a refusal', () => {
     for (const answer of [1, 'yes', {}, undefined]) {
       const verifyPassword = (() => answer) as unknown as () => boolean;
-      expectSaslError(() => new SyncServerSession(PLAIN.server({ verifyPassword }, b('\0alice\0alice-pass'))).start(), 'AUTHENTICATION_FAILED');
+      expectSaslError(
+        () => new SyncServerSession(PLAIN.server({ verifyPassword }, b('\0alice\0alice-pass'))).start(),
+        'AUTHENTICATION_FAILED',
+      );
     }
   });
 
   it('hands the backend the SASLprep-ed name and password (RFC 4616 section 2, RFC 4013 example)', () => {
     const calls: [string, string, string][] = [];
-    const step = new SyncServerSession(PLAIN.server({ verifyPassword: backend(calls) }, b('\0al\u00ADice\0alice-\u00ADpass'))).start();
+    const step = new SyncServerSession(
+      PLAIN.server({ verifyPassword: backend(calls) }, b('\0al\u00ADice\0alice-\u00ADpass')),
+    ).start();
     expect(step.done).to.equal(true);
     expect(calls).to.deep.equal([['alice', 'alice-pass', 'PLAIN']]);
   });
 
   it('never asks the backend about a name or password SASLprep refuses, and fails like a wrong password', () => {
     const calls: [string, string, string][] = [];
-    const badName = expectSaslError(() => new SyncServerSession(PLAIN.server({ verifyPassword: backend(calls) }, b('\0al\u0007ice\0alice-pass'))).start(), 'AUTHENTICATION_FAILED');
-    const badPassword = expectSaslError(() => new SyncServerSession(PLAIN.server({ verifyPassword: backend(calls) }, b('\0alice\0alice\u0007pass'))).start(), 'AUTHENTICATION_FAILED');
+    const badName = expectSaslError(
+      () =>
+        new SyncServerSession(PLAIN.server({ verifyPassword: backend(calls) }, b('\0al\u0007ice\0alice-pass'))).start(),
+      'AUTHENTICATION_FAILED',
+    );
+    const badPassword = expectSaslError(
+      () =>
+        new SyncServerSession(PLAIN.server({ verifyPassword: backend(calls) }, b('\0alice\0alice\u0007pass'))).start(),
+      'AUTHENTICATION_FAILED',
+    );
     expect(calls).to.deep.equal([]);
     expect(badName.message).to.equal(badPassword.message);
   });
 
   it('applies the authorization policy to a foreign authzid', () => {
-    expectSaslError(() => new SyncServerSession(PLAIN.server({ verifyPassword: backend() }, b('bob\0alice\0alice-pass'))).start(), 'AUTHORIZATION_FAILED');
-    const allowed = new SyncServerSession(PLAIN.server({ verifyPassword: backend(), authorize: ({ authzid }) => authzid === 'bob' }, b('bob\0alice\0alice-pass'))).start();
+    expectSaslError(
+      () => new SyncServerSession(PLAIN.server({ verifyPassword: backend() }, b('bob\0alice\0alice-pass'))).start(),
+      'AUTHORIZATION_FAILED',
+    );
+    const allowed = new SyncServerSession(
+      PLAIN.server(
+        { verifyPassword: backend(), authorize: ({ authzid }) => authzid === 'bob' },
+        b('bob\0alice\0alice-pass'),
+      ),
+    ).start();
     expect(allowed.done && allowed.outcome.authzid).to.equal('bob');
   });
 
@@ -175,17 +235,26 @@ describe('PLAIN with a password-check backend (verifyPassword)', () => {
       lookups += 1;
       return undefined;
     };
-    const step = new SyncServerSession(PLAIN.server({ lookup, verifyPassword: backend() }, b('\0alice\0alice-pass'))).start();
+    const step = new SyncServerSession(
+      PLAIN.server({ lookup, verifyPassword: backend() }, b('\0alice\0alice-pass')),
+    ).start();
     expect(step.done).to.equal(true);
     expect(lookups).to.equal(0);
   });
 
   it('an async backend works under the promise driver and is a USAGE error under the sync driver', async () => {
-    const verifyPassword = (authcid: string, password: string): Promise<boolean> => Promise.resolve(authcid === 'alice' && password === 'alice-pass');
+    const verifyPassword = (authcid: string, password: string): Promise<boolean> =>
+      Promise.resolve(authcid === 'alice' && password === 'alice-pass');
     const step = await new PromiseServerSession(PLAIN.server({ verifyPassword }, b('\0alice\0alice-pass'))).start();
     expect(step.done && step.outcome.authcid).to.equal('alice');
-    await expectSaslRejection(new PromiseServerSession(PLAIN.server({ verifyPassword }, b('\0alice\0wrong'))).start(), 'AUTHENTICATION_FAILED');
-    expectSaslError(() => new SyncServerSession(PLAIN.server({ verifyPassword }, b('\0alice\0alice-pass'))).start(), 'USAGE');
+    await expectSaslRejection(
+      new PromiseServerSession(PLAIN.server({ verifyPassword }, b('\0alice\0wrong'))).start(),
+      'AUTHENTICATION_FAILED',
+    );
+    expectSaslError(
+      () => new SyncServerSession(PLAIN.server({ verifyPassword }, b('\0alice\0alice-pass'))).start(),
+      'USAGE',
+    );
   });
 
   it('a backend that throws fails the exchange with its own error (the protocol profiles answer 454)', async () => {
@@ -201,7 +270,12 @@ describe('PLAIN with a password-check backend (verifyPassword)', () => {
 
   it('a mechanism that needs stored secrets says that verifyPassword cannot serve it', () => {
     const client = new SyncClientSession(SCRAM_SHA_256.client(new ClientCredentials('alice', 'alice-pass')));
-    const error = expectSaslError(() => new SyncServerSession(SCRAM_SHA_256.server({ verifyPassword: backend() }, client.start())).start(), 'USAGE');
-    expect(error.message).to.match(/lookup/).and.to.match(/verifyPassword.*PLAIN and LOGIN/);
+    const error = expectSaslError(
+      () => new SyncServerSession(SCRAM_SHA_256.server({ verifyPassword: backend() }, client.start())).start(),
+      'USAGE',
+    );
+    expect(error.message)
+      .to.match(/lookup/)
+      .and.to.match(/verifyPassword.*PLAIN and LOGIN/);
   });
 });

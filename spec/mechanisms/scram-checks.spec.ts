@@ -43,7 +43,15 @@ import {
 } from '../../lib/index.js';
 import { parseGs2Header } from '../../lib/gs2.js';
 import { createHmac } from 'node:crypto';
-import { SCRAM_SHA_1, SCRAM_SHA_1_PLUS, SCRAM_SHA_512, SCRAM_SHA_512_PLUS, ScramSecret, scramGs2Header, type ChannelBindingSource } from '../../lib/index.js';
+import {
+  SCRAM_SHA_1,
+  SCRAM_SHA_1_PLUS,
+  SCRAM_SHA_512,
+  SCRAM_SHA_512_PLUS,
+  ScramSecret,
+  scramGs2Header,
+  type ChannelBindingSource,
+} from '../../lib/index.js';
 import { b, expectSaslError, runPair, s, storeOf } from '../support/helpers.js';
 
 const MECH = 'SCRAM-SHA-256';
@@ -53,7 +61,12 @@ const alice = ScramIdentity.create('alice', PASS, { hashes: [HASH] });
 const OPTIONS: ServerOptions = { lookup: storeOf(alice) };
 
 /** Asserts the error's code and its `{mechanism, party}` blame. */
-function blamed(fn: () => unknown, code: SaslError['code'], party: SaslError['party'], mechanism: string | undefined = MECH): SaslError {
+function blamed(
+  fn: () => unknown,
+  code: SaslError['code'],
+  party: SaslError['party'],
+  mechanism: string | undefined = MECH,
+): SaslError {
   const error = expectSaslError(fn, code);
   expect({ mechanism: error.mechanism, party: error.party }, error.message).to.deep.equal({ mechanism, party });
   return error;
@@ -72,7 +85,12 @@ const attr = (text: string, key: string): string => new RegExp(`(?:^|,)${key}=([
 
 /** The salted password a real client would derive for this server-first. */
 function saltedFor(password: string, serverFirst: string): Uint8Array {
-  return scramSaltedPassword(HASH, password, Buffer.from(attr(serverFirst, 's'), 'base64'), Number(attr(serverFirst, 'i')));
+  return scramSaltedPassword(
+    HASH,
+    password,
+    Buffer.from(attr(serverFirst, 's'), 'base64'),
+    Number(attr(serverFirst, 'i')),
+  );
 }
 
 /** A correct ClientProof for `withoutProof`, whatever it contains. */
@@ -100,9 +118,16 @@ function started(clientFirst: string, options: ServerOptions = OPTIONS, mechanis
 }
 
 /** Sends client-final `build(nonce)` plus `<proofKey>=<correct proof>` (a proof made for exactly that text). */
-function finish(at: Started, build: (nonce: string) => string, password = PASS, proofKey = 'p'): ReturnType<SyncServerSession['respond']> {
+function finish(
+  at: Started,
+  build: (nonce: string) => string,
+  password = PASS,
+  proofKey = 'p',
+): ReturnType<SyncServerSession['respond']> {
   const withoutProof = build(at.nonce);
-  return at.session.respond(b(`${withoutProof},${proofKey}=${proofOf(password, at.bare, at.serverFirst, withoutProof)}`));
+  return at.session.respond(
+    b(`${withoutProof},${proofKey}=${proofOf(password, at.bare, at.serverFirst, withoutProof)}`),
+  );
 }
 
 describe('SCRAM checks (each pinned on its own)', () => {
@@ -130,7 +155,14 @@ describe('SCRAM checks (each pinned on its own)', () => {
       it(`a store that maps "alice" to bob's identity (${kind}) does not let bob's password in as "alice"`, () => {
         const identity = bob();
         const options: ServerOptions = { lookup: (name) => (name === 'alice' ? identity : undefined) };
-        const error = blamed(() => runPair(SCRAM_SHA_256.client(new ClientCredentials('alice', 'bob-pass')), (ir) => SCRAM_SHA_256.server(options, ir)), 'AUTHENTICATION_FAILED', 'client');
+        const error = blamed(
+          () =>
+            runPair(SCRAM_SHA_256.client(new ClientCredentials('alice', 'bob-pass')), (ir) =>
+              SCRAM_SHA_256.server(options, ir),
+            ),
+          'AUTHENTICATION_FAILED',
+          'client',
+        );
         expect(serverErrorOf(error)).to.equal('invalid-proof');
       });
     }
@@ -144,7 +176,11 @@ describe('SCRAM checks (each pinned on its own)', () => {
     });
 
     it('client-final with a wrong nonce fails even when its proof is right for the message sent (e=other-error)', () => {
-      for (const wrong of [(n: string) => `${n}x`, (n: string) => n.slice(0, -1), (n: string) => `abc${'A'.repeat(n.length - 3)}`]) {
+      for (const wrong of [
+        (n: string) => `${n}x`,
+        (n: string) => n.slice(0, -1),
+        (n: string) => `abc${'A'.repeat(n.length - 3)}`,
+      ]) {
         const at = started('n,,n=alice,r=abc');
         const error = blamed(() => finish(at, (n) => `c=biws,r=${wrong(n)}`), 'AUTHENTICATION_FAILED', 'client');
         expect(serverErrorOf(error)).to.equal('other-error');
@@ -153,7 +189,11 @@ describe('SCRAM checks (each pinned on its own)', () => {
 
     it('a channel-binding value other than the GS2 header fails with e=channel-bindings-dont-match', () => {
       const at = started('n,,n=alice,r=abc');
-      const error = blamed(() => finish(at, (n) => `c=${toBase64(b('y,,'))},r=${n}`), 'AUTHENTICATION_FAILED', 'client');
+      const error = blamed(
+        () => finish(at, (n) => `c=${toBase64(b('y,,'))},r=${n}`),
+        'AUTHENTICATION_FAILED',
+        'client',
+      );
       expect(serverErrorOf(error)).to.equal('channel-bindings-dont-match');
     });
   });
@@ -181,10 +221,17 @@ describe('SCRAM checks (each pinned on its own)', () => {
     });
     it('server-first: r=, s= and i= are required by name', () => {
       const cn = 'client-nonce';
-      for (const message of [`q=${cn}x,s=QSXCR+Q6sek8bf92,i=4096`, `r=${cn}x,t=QSXCR+Q6sek8bf92,i=4096`, `r=${cn}x,s=QSXCR+Q6sek8bf92,j=4096`]) {
+      for (const message of [
+        `q=${cn}x,s=QSXCR+Q6sek8bf92,i=4096`,
+        `r=${cn}x,t=QSXCR+Q6sek8bf92,i=4096`,
+        `r=${cn}x,s=QSXCR+Q6sek8bf92,j=4096`,
+      ]) {
         blamed(() => parseScramServerFirst(b(message), cn, MECH), 'MALFORMED_MESSAGE', 'server');
       }
-      expect(parseScramServerFirst(b(`r=${cn}x,s=QSXCR+Q6sek8bf92,i=4096`), cn, MECH)).to.include({ nonce: `${cn}x`, iterations: 4096 });
+      expect(parseScramServerFirst(b(`r=${cn}x,s=QSXCR+Q6sek8bf92,i=4096`), cn, MECH)).to.include({
+        nonce: `${cn}x`,
+        iterations: 4096,
+      });
     });
     it('server-final: the signature must be under v=, not under another key', () => {
       const signature = Buffer.alloc(32, 7);
@@ -192,9 +239,13 @@ describe('SCRAM checks (each pinned on its own)', () => {
         verifyScramServerFinal(b(`v=${toBase64(signature)}`), signature, MECH);
       }).to.not.throw();
       for (const final of [`w=${toBase64(signature)}`, `v=${toBase64(Buffer.alloc(32, 8))}`, 'v=not base64!']) {
-        blamed(() => {
-          verifyScramServerFinal(b(final), signature, MECH);
-        }, 'SERVER_NOT_VERIFIED', 'server');
+        blamed(
+          () => {
+            verifyScramServerFinal(b(final), signature, MECH);
+          },
+          'SERVER_NOT_VERIFIED',
+          'server',
+        );
       }
     });
     it('a real client refuses server-final whose v= key was renamed, as a challenge and as success data', () => {
@@ -206,7 +257,11 @@ describe('SCRAM checks (each pinned on its own)', () => {
         const done = server.respond(client.challenge(first.challenge));
         if (!done.done) throw new Error('expected the outcome');
         const renamed = b(`w${s(done.outcome.additionalData).slice(1)}`);
-        blamed(() => (asSuccess ? client.success(renamed) : client.challenge(renamed)), 'SERVER_NOT_VERIFIED', 'server');
+        blamed(
+          () => (asSuccess ? client.success(renamed) : client.challenge(renamed)),
+          'SERVER_NOT_VERIFIED',
+          'server',
+        );
       }
     });
   });
@@ -216,11 +271,20 @@ describe('SCRAM checks (each pinned on its own)', () => {
       blamed(() => parseGs2Header('q=tls-exporter,,', 'OAUTHBEARER'), 'MALFORMED_MESSAGE', 'client', 'OAUTHBEARER');
       blamed(() => parseScramClientFirst(b('q=tls-exporter,,n=alice,r=abc'), MECH), 'MALFORMED_MESSAGE', 'client');
       const binding = staticChannelBinding({ 'tls-exporter': Buffer.alloc(32, 3) });
-      blamed(() => started('q=tls-exporter,,n=alice,r=abc', { ...OPTIONS, channelBindingData: binding }, SCRAM_SHA_256_PLUS), 'MALFORMED_MESSAGE', 'client', 'SCRAM-SHA-256-PLUS');
+      blamed(
+        () => started('q=tls-exporter,,n=alice,r=abc', { ...OPTIONS, channelBindingData: binding }, SCRAM_SHA_256_PLUS),
+        'MALFORMED_MESSAGE',
+        'client',
+        'SCRAM-SHA-256-PLUS',
+      );
       expect(parseGs2Header('p=tls-exporter,,').header).to.include({ flag: 'p', cbName: 'tls-exporter' });
       // The second comma is searched for after the first, wherever the first is.
       const parsed = parseGs2Header('p=tls-exporter,a=bob,n=bob,r=abc');
-      expect([parsed.header.text, parsed.header.authzid, parsed.rest]).to.deep.equal(['p=tls-exporter,a=bob,', 'bob', 'n=bob,r=abc']);
+      expect([parsed.header.text, parsed.header.authzid, parsed.rest]).to.deep.equal([
+        'p=tls-exporter,a=bob,',
+        'bob',
+        'n=bob,r=abc',
+      ]);
       blamed(() => parseGs2Header('n', MECH), 'MALFORMED_MESSAGE', 'client');
     });
     it('cb-name is anchored at both ends', () => {
@@ -232,22 +296,46 @@ describe('SCRAM checks (each pinned on its own)', () => {
     it('the nonce alphabet is anchored at both ends (client-first, server-first)', () => {
       for (const nonce of ['a bc', ' abc', 'abc ']) {
         blamed(() => parseScramClientFirst(b(`n,,n=alice,r=${nonce}`), MECH), 'MALFORMED_MESSAGE', 'client');
-        blamed(() => parseScramServerFirst(b(`r=cn${nonce},s=QSXCR+Q6sek8bf92,i=4096`), 'cn', MECH), 'MALFORMED_MESSAGE', 'server');
+        blamed(
+          () => parseScramServerFirst(b(`r=cn${nonce},s=QSXCR+Q6sek8bf92,i=4096`), 'cn', MECH),
+          'MALFORMED_MESSAGE',
+          'server',
+        );
       }
     });
     it('the client-final nonce alphabet is checked before the nonce comparison', () => {
-      blamed(() => parseScramClientFinal(b(`c=biws,r=a bc,p=${toBase64(Buffer.alloc(32))}`), HASH, MECH), 'MALFORMED_MESSAGE', 'client');
-      blamed(() => parseScramClientFinal(b(`c=biws,r=abc ,p=${toBase64(Buffer.alloc(32))}`), HASH, MECH), 'MALFORMED_MESSAGE', 'client');
+      blamed(
+        () => parseScramClientFinal(b(`c=biws,r=a bc,p=${toBase64(Buffer.alloc(32))}`), HASH, MECH),
+        'MALFORMED_MESSAGE',
+        'client',
+      );
+      blamed(
+        () => parseScramClientFinal(b(`c=biws,r=abc ,p=${toBase64(Buffer.alloc(32))}`), HASH, MECH),
+        'MALFORMED_MESSAGE',
+        'client',
+      );
     });
     it('an extension name is exactly one letter (the attr-val pattern is anchored)', () => {
       blamed(() => parseScramClientFirst(b('n,,n=alice,r=abc,xy=1'), MECH), 'MALFORMED_MESSAGE', 'client');
-      blamed(() => parseScramClientFinal(b(`c=biws,r=abc,xy=1,p=${toBase64(Buffer.alloc(32))}`), HASH, MECH), 'MALFORMED_MESSAGE', 'client');
-      blamed(() => parseScramServerFirst(b('r=cnx,s=QSXCR+Q6sek8bf92,i=4096,xy=1'), 'cn', MECH), 'MALFORMED_MESSAGE', 'server');
+      blamed(
+        () => parseScramClientFinal(b(`c=biws,r=abc,xy=1,p=${toBase64(Buffer.alloc(32))}`), HASH, MECH),
+        'MALFORMED_MESSAGE',
+        'client',
+      );
+      blamed(
+        () => parseScramServerFirst(b('r=cnx,s=QSXCR+Q6sek8bf92,i=4096,xy=1'), 'cn', MECH),
+        'MALFORMED_MESSAGE',
+        'server',
+      );
       expect(parseScramClientFirst(b('n,,n=alice,r=abc,x=1'), MECH).bare).to.equal('n=alice,r=abc,x=1');
     });
     it('the iteration count is digits only, anchored at both ends', () => {
       for (const count of ['04096', 'x4096', '4096x', '4096 ']) {
-        blamed(() => parseScramServerFirst(b(`r=cnx,s=QSXCR+Q6sek8bf92,i=${count}`), 'cn', MECH), 'MALFORMED_MESSAGE', 'server');
+        blamed(
+          () => parseScramServerFirst(b(`r=cnx,s=QSXCR+Q6sek8bf92,i=${count}`), 'cn', MECH),
+          'MALFORMED_MESSAGE',
+          'server',
+        );
       }
     });
   });
@@ -255,16 +343,27 @@ describe('SCRAM checks (each pinned on its own)', () => {
   describe('limits at their edges', () => {
     it('an iteration count of exactly scramMaxIterations is accepted; one more is not', () => {
       const message = (i: number): Uint8Array => b(`r=cnx,s=QSXCR+Q6sek8bf92,i=${i}`);
-      expect(parseScramServerFirst(message(SCRAM_DEFAULT_MAX_ITERATIONS), 'cn', MECH).iterations).to.equal(SCRAM_DEFAULT_MAX_ITERATIONS);
-      const over = blamed(() => parseScramServerFirst(message(SCRAM_DEFAULT_MAX_ITERATIONS + 1), 'cn', MECH), 'LIMIT_EXCEEDED', 'server');
+      expect(parseScramServerFirst(message(SCRAM_DEFAULT_MAX_ITERATIONS), 'cn', MECH).iterations).to.equal(
+        SCRAM_DEFAULT_MAX_ITERATIONS,
+      );
+      const over = blamed(
+        () => parseScramServerFirst(message(SCRAM_DEFAULT_MAX_ITERATIONS + 1), 'cn', MECH),
+        'LIMIT_EXCEEDED',
+        'server',
+      );
       expect(limitOf(over)).to.equal('scramMaxIterations');
       expect(parseScramServerFirst(message(4096), 'cn', MECH).iterations).to.equal(4096);
-      expect(limitOf(blamed(() => parseScramServerFirst(message(4095), 'cn', MECH), 'LIMIT_EXCEEDED', 'server'))).to.equal('scramMinIterations');
+      expect(
+        limitOf(blamed(() => parseScramServerFirst(message(4095), 'cn', MECH), 'LIMIT_EXCEEDED', 'server')),
+      ).to.equal('scramMinIterations');
       expect(parseScramServerFirst(message(5000), 'cn', MECH, 5000).iterations).to.equal(5000);
       blamed(() => parseScramServerFirst(message(5001), 'cn', MECH, 5000), 'LIMIT_EXCEEDED', 'server');
     });
     it('scramMaxIterations itself must be an integer of at least 4096', () => {
-      const client = (max: number): unknown => new SyncClientSession(SCRAM_SHA_256.client(new ClientCredentials('alice', PASS), { scramMaxIterations: max })).start();
+      const client = (max: number): unknown =>
+        new SyncClientSession(
+          SCRAM_SHA_256.client(new ClientCredentials('alice', PASS), { scramMaxIterations: max }),
+        ).start();
       expect(client(4096)).to.be.instanceOf(Uint8Array);
       for (const bad of [4095, 4096.5, Number.NaN]) blamed(() => client(bad), 'USAGE', 'local');
     });
@@ -274,7 +373,11 @@ describe('SCRAM checks (each pinned on its own)', () => {
       const name = 'u'.repeat(max);
       const parsed = parseScramClientFirst(b(`n,a=${name},n=${name},r=${'r'.repeat(max)}`), MECH, options);
       expect(parsed).to.include({ authzid: name, authcid: name, nonce: 'r'.repeat(max) });
-      for (const message of [`n,a=${name}u,n=alice,r=abc`, `n,,n=${name}u,r=abc`, `n,,n=alice,r=${'r'.repeat(max + 1)}`]) {
+      for (const message of [
+        `n,a=${name}u,n=alice,r=abc`,
+        `n,,n=${name}u,r=abc`,
+        `n,,n=alice,r=${'r'.repeat(max + 1)}`,
+      ]) {
         const error = blamed(() => parseScramClientFirst(b(message), MECH, options), 'LIMIT_EXCEEDED', 'client');
         expect(limitOf(error)).to.equal('maxFieldBytes');
       }
@@ -299,19 +402,41 @@ describe('SCRAM checks (each pinned on its own)', () => {
       return sent;
     };
     const send = { ...OPTIONS, scramSendErrors: true };
-    const server = (first: string, options: ServerOptions = send, mechanism = SCRAM_SHA_256): SyncServerSession => new SyncServerSession(mechanism.server(options, b(first)));
+    const server = (first: string, options: ServerOptions = send, mechanism = SCRAM_SHA_256): SyncServerSession =>
+      new SyncServerSession(mechanism.server(options, b(first)));
     const binding = staticChannelBinding({ 'tls-exporter': Buffer.alloc(32, 3) });
 
     it('sends the RFC 5802 value for each failure', () => {
       expect(wire(() => server('n,,n=al=ice,r=abc'))).to.equal('e=invalid-username-encoding');
       expect(wire(() => server('n,,m=x,n=alice,r=abc'))).to.equal('e=extensions-not-supported');
       expect(wire(() => server('n,,n=alice'))).to.equal('e=invalid-encoding');
-      expect(wire(() => server('y,,n=alice,r=abc', { ...send, channelBindingData: binding }))).to.equal('e=server-does-support-channel-binding');
-      expect(wire(() => server('p=tls-exporter,,n=alice,r=abc', send, SCRAM_SHA_256_PLUS))).to.equal('e=channel-binding-not-supported');
-      expect(wire(() => server('p=tls-unique,,n=alice,r=abc', { ...send, channelBindingData: binding }, SCRAM_SHA_256_PLUS))).to.equal('e=unsupported-channel-binding-type');
-      expect(wire(() => started('n,,n=alice,r=abc', send), (at) => finish(at, (n) => `c=biws,r=${n}x`))).to.equal('e=other-error');
-      expect(wire(() => started('n,,n=alice,r=abc', send), (at) => finish(at, (n) => `c=biws,r=${n}`, 'wrong'))).to.equal('e=invalid-proof');
-      expect(wire(() => started('n,,n=alice,r=abc', send), (at) => finish(at, (n) => `c=${toBase64(b('y,,'))},r=${n}`))).to.equal('e=channel-bindings-dont-match');
+      expect(wire(() => server('y,,n=alice,r=abc', { ...send, channelBindingData: binding }))).to.equal(
+        'e=server-does-support-channel-binding',
+      );
+      expect(wire(() => server('p=tls-exporter,,n=alice,r=abc', send, SCRAM_SHA_256_PLUS))).to.equal(
+        'e=channel-binding-not-supported',
+      );
+      expect(
+        wire(() => server('p=tls-unique,,n=alice,r=abc', { ...send, channelBindingData: binding }, SCRAM_SHA_256_PLUS)),
+      ).to.equal('e=unsupported-channel-binding-type');
+      expect(
+        wire(
+          () => started('n,,n=alice,r=abc', send),
+          (at) => finish(at, (n) => `c=biws,r=${n}x`),
+        ),
+      ).to.equal('e=other-error');
+      expect(
+        wire(
+          () => started('n,,n=alice,r=abc', send),
+          (at) => finish(at, (n) => `c=biws,r=${n}`, 'wrong'),
+        ),
+      ).to.equal('e=invalid-proof');
+      expect(
+        wire(
+          () => started('n,,n=alice,r=abc', send),
+          (at) => finish(at, (n) => `c=${toBase64(b('y,,'))},r=${n}`),
+        ),
+      ).to.equal('e=channel-bindings-dont-match');
     });
     it('the server fails with the same reason after the client acknowledges e=', () => {
       const session = server('n,,n=al=ice,r=abc');
@@ -323,10 +448,16 @@ describe('SCRAM checks (each pinned on its own)', () => {
       expect(scramServerErrorOf(new MalformedMessageError('x', { party: 'client' }))).to.equal('invalid-encoding');
       expect(scramServerErrorOf(new MalformedMessageError('x', { party: 'server' }))).to.equal(undefined);
       expect(scramServerErrorOf(new UsageError('x'))).to.equal(undefined);
-      expect(scramServerErrorOf(new LimitExceededError('maxFieldBytes', 'x', { party: 'client' }))).to.equal('other-error');
+      expect(scramServerErrorOf(new LimitExceededError('maxFieldBytes', 'x', { party: 'client' }))).to.equal(
+        'other-error',
+      );
       expect(scramServerErrorOf(new AuthenticationFailedError(undefined, { party: 'client' }))).to.equal('other-error');
-      expect(scramServerErrorOf(new AuthenticationFailedError(undefined, { party: 'client', serverError: 'unknown-user' }))).to.equal('unknown-user');
-      expect(scramServerErrorOf(new AuthenticationFailedError(undefined, { party: 'client', serverError: 'made-up' }))).to.equal('other-error');
+      expect(
+        scramServerErrorOf(new AuthenticationFailedError(undefined, { party: 'client', serverError: 'unknown-user' })),
+      ).to.equal('unknown-user');
+      expect(
+        scramServerErrorOf(new AuthenticationFailedError(undefined, { party: 'client', serverError: 'made-up' })),
+      ).to.equal('other-error');
       expect(scramServerErrorOf(new Error('x'))).to.equal(undefined);
     });
   });
@@ -336,7 +467,9 @@ describe('SCRAM checks (each pinned on its own)', () => {
     /** Runs a client up to client-final against a fixed server-first; returns how many PBKDF2 it asked for. */
     const derives = (password: string, options: { scramCache?: boolean } = {}): number => {
       let count = 0;
-      function* counted(inner: Generator<ClientYield, ClientOutcome, unknown>): Generator<ClientYield, ClientOutcome, unknown> {
+      function* counted(
+        inner: Generator<ClientYield, ClientOutcome, unknown>,
+      ): Generator<ClientYield, ClientOutcome, unknown> {
         let step = inner.next();
         for (;;) {
           if (step.done) return step.value;
@@ -344,7 +477,11 @@ describe('SCRAM checks (each pinned on its own)', () => {
           step = inner.next(yield step.value);
         }
       }
-      const client = new SyncClientSession(counted(SCRAM_SHA_256.client(new ClientCredentials('alice', password), { scramNonceForTesting: 'cn', ...options })));
+      const client = new SyncClientSession(
+        counted(
+          SCRAM_SHA_256.client(new ClientCredentials('alice', password), { scramNonceForTesting: 'cn', ...options }),
+        ),
+      );
       client.start();
       client.challenge(b(`r=cnx,s=${toBase64(SALT)},i=4096`));
       return count;
@@ -354,7 +491,8 @@ describe('SCRAM checks (each pinned on its own)', () => {
       const passwords = Array.from({ length: SCRAM_CLIENT_CACHE_SIZE + 1 }, (_, i) => `pass-${i}`);
       for (const password of passwords.slice(0, SCRAM_CLIENT_CACHE_SIZE)) expect(derives(password)).to.equal(1);
       // All of them fit; using pass-1 .. pass-31 again leaves pass-0 the least recently used.
-      for (const password of passwords.slice(1, SCRAM_CLIENT_CACHE_SIZE)) expect(derives(password), password).to.equal(0);
+      for (const password of passwords.slice(1, SCRAM_CLIENT_CACHE_SIZE))
+        expect(derives(password), password).to.equal(0);
       expect(derives(passwords[SCRAM_CLIENT_CACHE_SIZE] as string)).to.equal(1);
       expect(derives('pass-1'), 'a recently used entry stays').to.equal(0);
       expect(derives('pass-0'), 'the least recently used entry went').to.equal(1);
@@ -377,17 +515,29 @@ describe('SCRAM checks (each pinned on its own)', () => {
   });
   describe('more checks (second mutation run)', () => {
     it('PLUS server: a connection with a binding source but no types is channel-binding-not-supported', () => {
-      const session = new SyncServerSession(SCRAM_SHA_256_PLUS.server({ ...OPTIONS, scramSendErrors: true, channelBindingData: staticChannelBinding({}) }, b('p=tls-exporter,,n=alice,r=abc')));
+      const session = new SyncServerSession(
+        SCRAM_SHA_256_PLUS.server(
+          { ...OPTIONS, scramSendErrors: true, channelBindingData: staticChannelBinding({}) },
+          b('p=tls-exporter,,n=alice,r=abc'),
+        ),
+      );
       const step = session.start();
       expect(!step.done && s(step.challenge)).to.equal('e=channel-binding-not-supported');
     });
     it('blames channel-binding flag mismatches on the client', () => {
       blamed(() => started('p=tls-exporter,,n=alice,r=abc'), 'MALFORMED_MESSAGE', 'client');
-      blamed(() => started('n,,n=alice,r=abc', OPTIONS, SCRAM_SHA_256_PLUS), 'MALFORMED_MESSAGE', 'client', 'SCRAM-SHA-256-PLUS');
+      blamed(
+        () => started('n,,n=alice,r=abc', OPTIONS, SCRAM_SHA_256_PLUS),
+        'MALFORMED_MESSAGE',
+        'client',
+        'SCRAM-SHA-256-PLUS',
+      );
     });
     it('scramIterations must lie in [1, 2^31-1] (USAGE), both ends included', () => {
       const firstOf = (scramIterations: number): string => {
-        const step = new SyncServerSession(SCRAM_SHA_256.server({ lookup: storeOf(), scramIterations }, b('n,,n=nobody,r=abc'))).start();
+        const step = new SyncServerSession(
+          SCRAM_SHA_256.server({ lookup: storeOf(), scramIterations }, b('n,,n=nobody,r=abc')),
+        ).start();
         return step.done ? '' : attr(s(step.challenge), 'i');
       };
       expect(firstOf(1)).to.equal('1');
@@ -396,18 +546,31 @@ describe('SCRAM checks (each pinned on its own)', () => {
     });
     it('a stored SCRAM secret of the wrong shape is not used: no login, and no empty salt or zero count sent', () => {
       const good = alice.getScramSecret(HASH) as ScramSecret;
-      const shaped = (patch: Partial<Record<keyof ScramSecret, unknown>>): Identity & { getScramSecret(): unknown } => ({
+      const shaped = (
+        patch: Partial<Record<keyof ScramSecret, unknown>>,
+      ): Identity & { getScramSecret(): unknown } => ({
         authcid: 'alice',
         compareAuthcid: (name: string) => name === 'alice',
         compareSecret: () => false,
         getClearSecret: () => undefined,
-        getScramSecret: () => ({ hash: good.hash, salt: good.salt, iterations: good.iterations, storedKey: good.storedKey, serverKey: good.serverKey, ...patch }),
+        getScramSecret: () => ({
+          hash: good.hash,
+          salt: good.salt,
+          iterations: good.iterations,
+          storedKey: good.storedKey,
+          serverKey: good.serverKey,
+          ...patch,
+        }),
       });
       // Right stored key, server key of the wrong length: the proof would pass with it.
       const shortServerKey = shaped({ serverKey: good.serverKey.subarray(0, 16) });
       const at = started('n,,n=alice,r=abc', { lookup: storeOf(shortServerKey) });
       blamed(() => finish(at, (n) => `c=biws,r=${n}`), 'AUTHENTICATION_FAILED', 'client');
-      for (const patch of [{ salt: new Uint8Array(0) }, { iterations: 0 }, { storedKey: good.storedKey.subarray(0, 16) }]) {
+      for (const patch of [
+        { salt: new Uint8Array(0) },
+        { iterations: 0 },
+        { storedKey: good.storedKey.subarray(0, 16) },
+      ]) {
         const first = started('n,,n=alice,r=abc', { lookup: storeOf(shaped(patch)) }).serverFirst;
         expect(attr(first, 's')).to.not.equal('');
         expect(Number(attr(first, 'i'))).to.be.greaterThan(0);
@@ -415,15 +578,31 @@ describe('SCRAM checks (each pinned on its own)', () => {
     });
     it('a stored clear-text password that SASLprep refuses (unassigned code point) cannot log in', () => {
       const options: ServerOptions = { lookup: storeOf(new ClearIdentity('alice', 'p\u0221ss')) };
-      blamed(() => finish(started('n,,n=alice,r=abc', options), (n) => `c=biws,r=${n}`, 'p\u0221ss'), 'AUTHENTICATION_FAILED', 'client');
+      blamed(
+        () => finish(started('n,,n=alice,r=abc', options), (n) => `c=biws,r=${n}`, 'p\u0221ss'),
+        'AUTHENTICATION_FAILED',
+        'client',
+      );
     });
     it('an identity with neither SCRAM keys nor a clear password fails like a wrong password', () => {
-      const opaque: Identity = { authcid: 'alice', compareAuthcid: (n) => n === 'alice', compareSecret: () => true, getClearSecret: () => undefined };
-      blamed(() => finish(started('n,,n=alice,r=abc', { lookup: storeOf(opaque) }), (n) => `c=biws,r=${n}`), 'AUTHENTICATION_FAILED', 'client');
+      const opaque: Identity = {
+        authcid: 'alice',
+        compareAuthcid: (n) => n === 'alice',
+        compareSecret: () => true,
+        getClearSecret: () => undefined,
+      };
+      blamed(
+        () => finish(started('n,,n=alice,r=abc', { lookup: storeOf(opaque) }), (n) => `c=biws,r=${n}`),
+        'AUTHENTICATION_FAILED',
+        'client',
+      );
     });
     it('the store is not asked for a name that prepares to nothing, and is asked for unassigned code points', () => {
       const asked: string[] = [];
-      const lookup = (name: string): Identity | undefined => (asked.push(name), name === 'a\u0221' ? new ClearIdentity('a\u0221', PASS) : undefined);
+      const lookup = (name: string): Identity | undefined => (
+        asked.push(name),
+        name === 'a\u0221' ? new ClearIdentity('a\u0221', PASS) : undefined
+      );
       started('n,,n=\u00AD,r=abc', { lookup });
       expect(asked).to.deep.equal([]);
       started('n,,n=a\u0221,r=abc', { lookup });
@@ -431,7 +610,11 @@ describe('SCRAM checks (each pinned on its own)', () => {
     });
     it('unknown users get a salt derived as documented: HMAC-SHA-512(scramSaltSecret, label, block, hash, name)', () => {
       const first = started('n,,n=nobody,r=abc', { lookup: storeOf(), scramSaltSecret: 'k' }).serverFirst;
-      const expected = createHmac('sha512', 'k').update('saslkit-scram-salt\u00000\u0000SHA-256\u0000').update('nobody').digest().subarray(0, 16);
+      const expected = createHmac('sha512', 'k')
+        .update('saslkit-scram-salt\u00000\u0000SHA-256\u0000')
+        .update('nobody')
+        .digest()
+        .subarray(0, 16);
       expect(attr(first, 's')).to.equal(toBase64(expected));
     });
     it('client: the nonce is 32 characters and fresh, across many exchanges', () => {
@@ -445,26 +628,71 @@ describe('SCRAM checks (each pinned on its own)', () => {
       expect(nonces.size).to.equal(150);
     });
     it('client: scramNonceForTesting must be printable (USAGE), and the GS2 header defaults to no authzid', () => {
-      blamed(() => new SyncClientSession(SCRAM_SHA_256.client(new ClientCredentials('alice', PASS), { scramNonceForTesting: 'a b' })).start(), 'USAGE', 'local');
-      blamed(() => new SyncServerSession(SCRAM_SHA_256.server({ ...OPTIONS, scramNonceForTesting: 'a,b' }, b('n,,n=alice,r=abc'))).start(), 'USAGE', 'local');
+      blamed(
+        () =>
+          new SyncClientSession(
+            SCRAM_SHA_256.client(new ClientCredentials('alice', PASS), { scramNonceForTesting: 'a b' }),
+          ).start(),
+        'USAGE',
+        'local',
+      );
+      blamed(
+        () =>
+          new SyncServerSession(
+            SCRAM_SHA_256.server({ ...OPTIONS, scramNonceForTesting: 'a,b' }, b('n,,n=alice,r=abc')),
+          ).start(),
+        'USAGE',
+        'local',
+      );
       expect(scramGs2Header('n')).to.equal('n,,');
       expect(parseScramClientFirst(b('n,,n=alice,r=abc'))).to.include({ flag: 'n', cbName: '', authzid: '' });
     });
     it('client: a user name SASLprep refuses is a local USAGE error; unassigned code points are allowed (query profile)', () => {
-      blamed(() => new SyncClientSession(SCRAM_SHA_256.client(new ClientCredentials('a\u0007b', PASS))).start(), 'USAGE', 'local');
-      expect(attr(s(new SyncClientSession(SCRAM_SHA_256.client(new ClientCredentials('a\u0221', PASS))).start()), 'n')).to.equal('a\u0221');
+      blamed(
+        () => new SyncClientSession(SCRAM_SHA_256.client(new ClientCredentials('a\u0007b', PASS))).start(),
+        'USAGE',
+        'local',
+      );
+      expect(
+        attr(s(new SyncClientSession(SCRAM_SHA_256.client(new ClientCredentials('a\u0221', PASS))).start()), 'n'),
+      ).to.equal('a\u0221');
     });
     it('client: channel-binding policy errors name the mechanism', () => {
       const noData: ChannelBindingSource = { types: ['tls-exporter'], data: () => undefined };
-      blamed(() => new SyncClientSession(SCRAM_SHA_256_PLUS.client(new ClientCredentials('alice', PASS), { channelBindingData: noData })).start(), 'MECHANISM_UNAVAILABLE', 'local', 'SCRAM-SHA-256-PLUS');
-      blamed(() => new SyncClientSession(SCRAM_SHA_256_PLUS.client(new ClientCredentials('alice', PASS), { channelBinding: 'disable' })).start(), 'MECHANISM_UNAVAILABLE', 'local', 'SCRAM-SHA-256-PLUS');
-      blamed(() => new SyncClientSession(SCRAM_SHA_256.client(new ClientCredentials('alice', PASS), { channelBinding: 'require' })).start(), 'MECHANISM_UNAVAILABLE', 'local');
+      blamed(
+        () =>
+          new SyncClientSession(
+            SCRAM_SHA_256_PLUS.client(new ClientCredentials('alice', PASS), { channelBindingData: noData }),
+          ).start(),
+        'MECHANISM_UNAVAILABLE',
+        'local',
+        'SCRAM-SHA-256-PLUS',
+      );
+      blamed(
+        () =>
+          new SyncClientSession(
+            SCRAM_SHA_256_PLUS.client(new ClientCredentials('alice', PASS), { channelBinding: 'disable' }),
+          ).start(),
+        'MECHANISM_UNAVAILABLE',
+        'local',
+        'SCRAM-SHA-256-PLUS',
+      );
+      blamed(
+        () =>
+          new SyncClientSession(
+            SCRAM_SHA_256.client(new ClientCredentials('alice', PASS), { channelBinding: 'require' }),
+          ).start(),
+        'MECHANISM_UNAVAILABLE',
+        'local',
+      );
     });
     it('client: success instead of server-first, or success without data, is SERVER_NOT_VERIFIED naming the mechanism', () => {
       const early = new SyncClientSession(SCRAM_SHA_256.client(new ClientCredentials('alice', PASS)));
       early.start();
       blamed(() => early.success(), 'SERVER_NOT_VERIFIED', 'server');
-      const client = new SyncClientSession(SCRAM_SHA_256.client(new ClientCredentials('alice', PASS), { scramNonceForTesting: 'cn' }));
+      const client = new SyncClientSession(
+        SCRAM_SHA_256.client(new ClientCredentials('alice', PASS), { scramNonceForTesting: 'cn' }),
+      );
       client.start();
       client.challenge(b(`r=cnx,s=${toBase64(Buffer.alloc(16))},i=4096`));
       blamed(() => client.success(new Uint8Array(0)), 'SERVER_NOT_VERIFIED', 'server');
@@ -475,12 +703,33 @@ describe('SCRAM checks (each pinned on its own)', () => {
       blamed(() => client.challenge(b('ex')), 'MALFORMED_MESSAGE', 'server');
     });
     it('parse and verify helpers read e= themselves, and name the mechanism SCRAM by default', () => {
-      expect(serverErrorOf(blamed(() => parseScramServerFirst(b('e=unknown-user'), 'cn', MECH), 'AUTHENTICATION_FAILED', 'server'))).to.equal('unknown-user');
-      expect(serverErrorOf(blamed(() => { verifyScramServerFinal(b('e=invalid-proof'), new Uint8Array(32), MECH); }, 'AUTHENTICATION_FAILED', 'server'))).to.equal('invalid-proof');
+      expect(
+        serverErrorOf(
+          blamed(() => parseScramServerFirst(b('e=unknown-user'), 'cn', MECH), 'AUTHENTICATION_FAILED', 'server'),
+        ),
+      ).to.equal('unknown-user');
+      expect(
+        serverErrorOf(
+          blamed(
+            () => {
+              verifyScramServerFinal(b('e=invalid-proof'), new Uint8Array(32), MECH);
+            },
+            'AUTHENTICATION_FAILED',
+            'server',
+          ),
+        ),
+      ).to.equal('invalid-proof');
       blamed(() => parseScramClientFirst(b('x')), 'MALFORMED_MESSAGE', 'client', 'SCRAM');
       blamed(() => parseScramClientFinal(b('x'), HASH), 'MALFORMED_MESSAGE', 'client', 'SCRAM');
       blamed(() => parseScramServerFirst(b('x'), 'cn'), 'MALFORMED_MESSAGE', 'server', 'SCRAM');
-      blamed(() => { verifyScramServerFinal(b('x'), new Uint8Array(32)); }, 'SERVER_NOT_VERIFIED', 'server', 'SCRAM');
+      blamed(
+        () => {
+          verifyScramServerFinal(b('x'), new Uint8Array(32));
+        },
+        'SERVER_NOT_VERIFIED',
+        'server',
+        'SCRAM',
+      );
     });
     it('invalid UTF-8 is blamed on whoever sent it', () => {
       const bad = Uint8Array.of(0x6e, 0x2c, 0x2c, 0x6e, 0x3d, 0xc3, 0x28);
@@ -495,7 +744,14 @@ describe('SCRAM checks (each pinned on its own)', () => {
       expect(expectSaslError(() => scramXor(new Uint8Array(2), new Uint8Array(3)), 'USAGE').party).to.equal('local');
     });
     it('every variant is client-first, and ranked PLUS above plain, longer hashes first', () => {
-      const ranks = [SCRAM_SHA_1, SCRAM_SHA_256, SCRAM_SHA_512, SCRAM_SHA_1_PLUS, SCRAM_SHA_256_PLUS, SCRAM_SHA_512_PLUS].map((m) => [m.name, m.priority, m.clientFirst]);
+      const ranks = [
+        SCRAM_SHA_1,
+        SCRAM_SHA_256,
+        SCRAM_SHA_512,
+        SCRAM_SHA_1_PLUS,
+        SCRAM_SHA_256_PLUS,
+        SCRAM_SHA_512_PLUS,
+      ].map((m) => [m.name, m.priority, m.clientFirst]);
       expect(ranks).to.deep.equal([
         ['SCRAM-SHA-1', 81, true],
         ['SCRAM-SHA-256', 82, true],

@@ -33,7 +33,12 @@ const alice = new ClientCredentials('alice', 'alice-pass');
 function counted(extra: Partial<ServerOptions> = {}): { options: ServerOptions; lookups: () => number } {
   let n = 0;
   const account = new ClearIdentity('alice', 'alice-pass');
-  const options: ServerOptions = { lookup: (name) => (n++, name === 'alice' ? account : undefined), channelBindingData: cb, requireChannelBinding: true, ...extra };
+  const options: ServerOptions = {
+    lookup: (name) => (n++, name === 'alice' ? account : undefined),
+    channelBindingData: cb,
+    requireChannelBinding: true,
+    ...extra,
+  };
   return { options, lookups: () => n };
 }
 
@@ -46,7 +51,10 @@ describe('SCRAM server option requireChannelBinding', () => {
   for (const mechanism of [SCRAM_SHA_1, SCRAM_SHA_256, SCRAM_SHA_512] as ScramMechanism[]) {
     it(`${mechanism.name}: refuses flag n (a client that cannot bind) over a connection with binding data`, () => {
       const { options, lookups } = counted();
-      const error = expectSaslError(() => runPair(mechanism.client(alice), (ir) => mechanism.server(options, ir)), 'AUTHENTICATION_FAILED');
+      const error = expectSaslError(
+        () => runPair(mechanism.client(alice), (ir) => mechanism.server(options, ir)),
+        'AUTHENTICATION_FAILED',
+      );
       expect(serverError(error)).to.equal('server-does-support-channel-binding');
       expect(error.party).to.equal('client');
       expect(lookups()).to.equal(0);
@@ -55,7 +63,10 @@ describe('SCRAM server option requireChannelBinding', () => {
 
   it('refuses flag y (a client that could bind but was offered no -PLUS), as without the option', () => {
     const { options, lookups } = counted();
-    const error = expectSaslError(() => runPair(SCRAM_SHA_256.client(alice, { channelBindingData: cb }), (ir) => SCRAM_SHA_256.server(options, ir)), 'AUTHENTICATION_FAILED');
+    const error = expectSaslError(
+      () => runPair(SCRAM_SHA_256.client(alice, { channelBindingData: cb }), (ir) => SCRAM_SHA_256.server(options, ir)),
+      'AUTHENTICATION_FAILED',
+    );
     expect(serverError(error)).to.equal('server-does-support-channel-binding');
     expect(lookups()).to.equal(0);
   });
@@ -63,8 +74,14 @@ describe('SCRAM server option requireChannelBinding', () => {
   it('refuses n and y the same for a known and an unknown user (no oracle)', () => {
     const { options } = counted();
     for (const flag of ['n', 'y']) {
-      const known = expectSaslError(() => new SyncServerSession(SCRAM_SHA_256.server(options, b(`${flag},,n=alice,r=abcdefgh`))).start(), 'AUTHENTICATION_FAILED');
-      const unknown = expectSaslError(() => new SyncServerSession(SCRAM_SHA_256.server(options, b(`${flag},,n=mallory,r=abcdefgh`))).start(), 'AUTHENTICATION_FAILED');
+      const known = expectSaslError(
+        () => new SyncServerSession(SCRAM_SHA_256.server(options, b(`${flag},,n=alice,r=abcdefgh`))).start(),
+        'AUTHENTICATION_FAILED',
+      );
+      const unknown = expectSaslError(
+        () => new SyncServerSession(SCRAM_SHA_256.server(options, b(`${flag},,n=mallory,r=abcdefgh`))).start(),
+        'AUTHENTICATION_FAILED',
+      );
       expect(unknown.message).to.equal(known.message);
       expect(serverError(unknown)).to.equal(serverError(known));
     }
@@ -79,7 +96,9 @@ describe('SCRAM server option requireChannelBinding', () => {
 
   it('accepts flag p: -PLUS logs in', () => {
     const { options, lookups } = counted();
-    const result = runPair(SCRAM_SHA_256_PLUS.client(alice, { channelBindingData: cb }), (ir) => SCRAM_SHA_256_PLUS.server(options, ir));
+    const result = runPair(SCRAM_SHA_256_PLUS.client(alice, { channelBindingData: cb }), (ir) =>
+      SCRAM_SHA_256_PLUS.server(options, ir),
+    );
     expect(result.server.authcid).to.equal('alice');
     expect(result.client.serverVerified).to.equal(true);
     expect(result.transcript[0]).to.match(/^C: p=tls-exporter,,n=alice,/);
@@ -88,34 +107,61 @@ describe('SCRAM server option requireChannelBinding', () => {
 
   it('without binding data (no TLS) it changes nothing: n and y are accepted', () => {
     const { options } = counted({ channelBindingData: undefined });
-    expect(runPair(SCRAM_SHA_256.client(alice), (ir) => SCRAM_SHA_256.server(options, ir)).server.authcid).to.equal('alice');
-    expect(runPair(SCRAM_SHA_256.client(alice, { channelBindingData: cb }), (ir) => SCRAM_SHA_256.server(options, ir)).server.authcid).to.equal('alice');
+    expect(runPair(SCRAM_SHA_256.client(alice), (ir) => SCRAM_SHA_256.server(options, ir)).server.authcid).to.equal(
+      'alice',
+    );
+    expect(
+      runPair(SCRAM_SHA_256.client(alice, { channelBindingData: cb }), (ir) => SCRAM_SHA_256.server(options, ir)).server
+        .authcid,
+    ).to.equal('alice');
     const empty = counted({ channelBindingData: staticChannelBinding({}) }).options;
-    expect(runPair(SCRAM_SHA_256.client(alice), (ir) => SCRAM_SHA_256.server(empty, ir)).server.authcid).to.equal('alice');
+    expect(runPair(SCRAM_SHA_256.client(alice), (ir) => SCRAM_SHA_256.server(empty, ir)).server.authcid).to.equal(
+      'alice',
+    );
   });
 
   it('off (the default), flag n is still accepted over a connection with binding data', () => {
     const { options } = counted({ requireChannelBinding: false });
-    expect(runPair(SCRAM_SHA_256.client(alice), (ir) => SCRAM_SHA_256.server(options, ir)).server.authcid).to.equal('alice');
+    expect(runPair(SCRAM_SHA_256.client(alice), (ir) => SCRAM_SHA_256.server(options, ir)).server.authcid).to.equal(
+      'alice',
+    );
   });
 
   it('advertisedMechanisms offers only the -PLUS variants of SCRAM when binding is possible and required', () => {
     const auth = SASLAuth.named(['SCRAM-SHA-256-PLUS', 'SCRAM-SHA-256', 'SCRAM-SHA-1', 'PLAIN']);
     // SCRAM-SHA-1 goes too, though it has no -PLUS here: the server would refuse every login with it.
-    expect(advertisedMechanisms(auth, { channelBinding: true, requireChannelBinding: true })).to.deep.equal(['SCRAM-SHA-256-PLUS', 'PLAIN']);
-    expect(advertisedMechanisms(auth, { channelBinding: true })).to.deep.equal(['SCRAM-SHA-256-PLUS', 'SCRAM-SHA-256', 'SCRAM-SHA-1', 'PLAIN']);
+    expect(advertisedMechanisms(auth, { channelBinding: true, requireChannelBinding: true })).to.deep.equal([
+      'SCRAM-SHA-256-PLUS',
+      'PLAIN',
+    ]);
+    expect(advertisedMechanisms(auth, { channelBinding: true })).to.deep.equal([
+      'SCRAM-SHA-256-PLUS',
+      'SCRAM-SHA-256',
+      'SCRAM-SHA-1',
+      'PLAIN',
+    ]);
     // No TLS: nothing to require, the non-PLUS variants stay on offer.
-    expect(advertisedMechanisms(auth, { channelBinding: false, requireChannelBinding: true })).to.deep.equal(['SCRAM-SHA-256', 'SCRAM-SHA-1', 'PLAIN']);
+    expect(advertisedMechanisms(auth, { channelBinding: false, requireChannelBinding: true })).to.deep.equal([
+      'SCRAM-SHA-256',
+      'SCRAM-SHA-1',
+      'PLAIN',
+    ]);
   });
 });
 
-describe('saslkit serve\'s server with requireChannelBinding', () => {
+describe("saslkit serve's server with requireChannelBinding", () => {
   it('offers SCRAM without -PLUS before TLS and only -PLUS once TLS is up', async () => {
-    const server = await startAuthServer({ protocol: 'smtp', options: { ...demoServerOptions(), requireChannelBinding: true }, tls: { cert: CERT, key: KEY } });
+    const server = await startAuthServer({
+      protocol: 'smtp',
+      options: { ...demoServerOptions(), requireChannelBinding: true },
+      tls: { cert: CERT, key: KEY },
+    });
     try {
       expect(server.mechanisms).to.include('SCRAM-SHA-256');
       expect(server.mechanismsWithTls).to.include('SCRAM-SHA-256-PLUS');
-      expect(server.mechanismsWithTls.filter((name) => name.startsWith('SCRAM-') && !name.endsWith('-PLUS'))).to.deep.equal([]);
+      expect(
+        server.mechanismsWithTls.filter((name) => name.startsWith('SCRAM-') && !name.endsWith('-PLUS')),
+      ).to.deep.equal([]);
     } finally {
       await server.close();
     }

@@ -47,7 +47,17 @@ import {
   toBase64,
 } from '../../lib/index.js';
 import { clearScramServerCache } from '../../lib/mechanisms/scram.js';
-import { asyncStoreOf, b, expectNoSecrets, expectSaslError, expectSaslRejection, runPair, runPairAsync, s, storeOf } from '../support/helpers.js';
+import {
+  asyncStoreOf,
+  b,
+  expectNoSecrets,
+  expectSaslError,
+  expectSaslRejection,
+  runPair,
+  runPairAsync,
+  s,
+  storeOf,
+} from '../support/helpers.js';
 import { bytesOf, textOf, vector } from '../support/vectors.js';
 
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
@@ -100,7 +110,10 @@ function exchangeVector(id: string, mechanism: ScramMechanism): ExchangeVector {
   };
 }
 
-const RFC_VECTORS = [exchangeVector('scram-sha-1-rfc5802', SCRAM_SHA_1), exchangeVector('scram-sha-256-rfc7677', SCRAM_SHA_256)];
+const RFC_VECTORS = [
+  exchangeVector('scram-sha-1-rfc5802', SCRAM_SHA_1),
+  exchangeVector('scram-sha-256-rfc7677', SCRAM_SHA_256),
+];
 
 describe('SCRAM', () => {
   beforeEach(() => {
@@ -109,7 +122,11 @@ describe('SCRAM', () => {
 
   for (const v of RFC_VECTORS) {
     describe(`${v.mechanism.name} RFC example`, () => {
-      const identity = ScramIdentity.create('user', 'pencil', { salt: v.salt, iterations: v.iterations, hashes: [v.hash] });
+      const identity = ScramIdentity.create('user', 'pencil', {
+        salt: v.salt,
+        iterations: v.iterations,
+        hashes: [v.hash],
+      });
       const serverOptions: ServerOptions = { lookup: storeOf(identity), scramNonceForTesting: v.serverNonce };
       const clientOptions: ClientOptions = { scramNonceForTesting: v.clientNonce };
       const [clientFirst, serverFirst, clientFinal, serverFinal] = v.messages as [string, string, string, string];
@@ -124,7 +141,11 @@ describe('SCRAM', () => {
         expect(hex(storedKey)).to.equal(value('StoredKey'));
         const serverKey = scramServerKey(v.hash, salted);
         expect(hex(serverKey)).to.equal(value('ServerKey'));
-        const authMessage = scramAuthMessage(textOf(v.expected['client_first_message_bare']), serverFirst, textOf(v.expected['client_final_message_without_proof']));
+        const authMessage = scramAuthMessage(
+          textOf(v.expected['client_first_message_bare']),
+          serverFirst,
+          textOf(v.expected['client_final_message_without_proof']),
+        );
         expect(s(authMessage)).to.equal(textOf(v.expected['auth_message']));
         const signature = scramClientSignature(v.hash, storedKey, authMessage);
         expect(hex(signature)).to.equal(value('ClientSignature'));
@@ -142,7 +163,9 @@ describe('SCRAM', () => {
       });
 
       it('client side: sends the RFC messages byte for byte and verifies the server', () => {
-        const client = new SyncClientSession(v.mechanism.client(new ClientCredentials('user', 'pencil'), clientOptions));
+        const client = new SyncClientSession(
+          v.mechanism.client(new ClientCredentials('user', 'pencil'), clientOptions),
+        );
         expect(s(client.start())).to.equal(clientFirst);
         expect(s(client.challenge(b(serverFirst)))).to.equal(clientFinal);
         expect(client.challenge(b(serverFinal)).length).to.equal(0);
@@ -162,10 +185,21 @@ describe('SCRAM', () => {
       });
 
       it('pairs with server-final as a challenge (SMTP, IMAP) and as success data (XMPP)', () => {
-        const asChallenge = runPair(v.mechanism.client(new ClientCredentials('user', 'pencil'), clientOptions), (ir) => v.mechanism.server(serverOptions, ir));
-        expect(asChallenge.transcript).to.deep.equal([`C: ${clientFirst}`, `S: ${serverFirst}`, `C: ${clientFinal}`, `S: ${serverFinal}`]);
+        const asChallenge = runPair(v.mechanism.client(new ClientCredentials('user', 'pencil'), clientOptions), (ir) =>
+          v.mechanism.server(serverOptions, ir),
+        );
+        expect(asChallenge.transcript).to.deep.equal([
+          `C: ${clientFirst}`,
+          `S: ${serverFirst}`,
+          `C: ${clientFinal}`,
+          `S: ${serverFinal}`,
+        ]);
         expect(asChallenge.client).to.deep.equal({ serverVerified: true });
-        const asSuccess = runPair(v.mechanism.client(new ClientCredentials('user', 'pencil'), clientOptions), (ir) => v.mechanism.server(serverOptions, ir), true);
+        const asSuccess = runPair(
+          v.mechanism.client(new ClientCredentials('user', 'pencil'), clientOptions),
+          (ir) => v.mechanism.server(serverOptions, ir),
+          true,
+        );
         expect(asSuccess.transcript).to.deep.equal([`C: ${clientFirst}`, `S: ${serverFirst}`, `C: ${clientFinal}`]);
         expect(asSuccess.client).to.deep.equal({ serverVerified: true });
         expect(asSuccess.server.authcid).to.equal('user');
@@ -173,7 +207,9 @@ describe('SCRAM', () => {
 
       it('client refuses a server-final with a forged signature, as a challenge and as success data', () => {
         const forged = `v=${toBase64(Buffer.alloc(v.hash === 'SHA-1' ? 20 : 32, 1))}`;
-        const client = new SyncClientSession(v.mechanism.client(new ClientCredentials('user', 'pencil'), clientOptions));
+        const client = new SyncClientSession(
+          v.mechanism.client(new ClientCredentials('user', 'pencil'), clientOptions),
+        );
         client.start();
         client.challenge(b(serverFirst));
         expectSaslError(() => client.challenge(b(forged)), 'SERVER_NOT_VERIFIED');
@@ -189,18 +225,42 @@ describe('SCRAM', () => {
 
   describe('every variant', () => {
     const cb = staticChannelBinding({ 'tls-exporter': Buffer.alloc(32, 9) });
-    for (const mechanism of [SCRAM_SHA_1, SCRAM_SHA_256, SCRAM_SHA_512, SCRAM_SHA_1_PLUS, SCRAM_SHA_256_PLUS, SCRAM_SHA_512_PLUS]) {
+    for (const mechanism of [
+      SCRAM_SHA_1,
+      SCRAM_SHA_256,
+      SCRAM_SHA_512,
+      SCRAM_SHA_1_PLUS,
+      SCRAM_SHA_256_PLUS,
+      SCRAM_SHA_512_PLUS,
+    ]) {
       it(`${mechanism.name} authenticates against a ScramIdentity and a ClearIdentity`, () => {
-        const options: ServerOptions = { lookup: storeOf(ScramIdentity.create('alice', 'alice-pass', { hashes: [mechanism.hash] }), new ClearIdentity('bob', 'bob-pass')), channelBindingData: cb };
-        for (const [user, pass] of [['alice', 'alice-pass'], ['bob', 'bob-pass']] as const) {
+        const options: ServerOptions = {
+          lookup: storeOf(
+            ScramIdentity.create('alice', 'alice-pass', { hashes: [mechanism.hash] }),
+            new ClearIdentity('bob', 'bob-pass'),
+          ),
+          channelBindingData: cb,
+        };
+        for (const [user, pass] of [
+          ['alice', 'alice-pass'],
+          ['bob', 'bob-pass'],
+        ] as const) {
           // Plain SCRAM runs where the connection cannot bind: the client says n.
           const clientOptions: ClientOptions = mechanism.plus ? { channelBindingData: cb } : {};
-          const result = runPair(mechanism.client(new ClientCredentials(user, pass), clientOptions), (ir) => mechanism.server(mechanism.plus ? options : { lookup: options.lookup! }, ir));
+          const result = runPair(mechanism.client(new ClientCredentials(user, pass), clientOptions), (ir) =>
+            mechanism.server(mechanism.plus ? options : { lookup: options.lookup! }, ir),
+          );
           expect(result.server).to.include({ mechanism: mechanism.name, authcid: user, authzid: user });
           expect(result.client.serverVerified).to.equal(true);
           expect(result.transcript[0]).to.match(mechanism.plus ? /^C: p=tls-exporter,,n=/ : /^C: n,,n=/);
         }
-        expectSaslError(() => runPair(mechanism.client(new ClientCredentials('alice', 'wrong'), { channelBindingData: cb }), (ir) => mechanism.server(options, ir)), 'AUTHENTICATION_FAILED');
+        expectSaslError(
+          () =>
+            runPair(mechanism.client(new ClientCredentials('alice', 'wrong'), { channelBindingData: cb }), (ir) =>
+              mechanism.server(options, ir),
+            ),
+          'AUTHENTICATION_FAILED',
+        );
       });
     }
 
@@ -237,18 +297,35 @@ describe('SCRAM', () => {
       const data = bytesOf(v.inputs['cbind_data_for_p_case']);
       expect(`c=${scramChannelBindingAttribute(p.gs2_header, data)}`).to.equal(p.c_attr);
       const cb = staticChannelBinding({ 'tls-exporter': data });
-      const result = runPair(SCRAM_SHA_256_PLUS.client(new ClientCredentials('alice', 'alice-pass'), { channelBindingData: cb }), (ir) =>
-        SCRAM_SHA_256_PLUS.server({ lookup: storeOf(new ClearIdentity('alice', 'alice-pass')), channelBindingData: cb }, ir),
+      const result = runPair(
+        SCRAM_SHA_256_PLUS.client(new ClientCredentials('alice', 'alice-pass'), { channelBindingData: cb }),
+        (ir) =>
+          SCRAM_SHA_256_PLUS.server(
+            { lookup: storeOf(new ClearIdentity('alice', 'alice-pass')), channelBindingData: cb },
+            ir,
+          ),
       );
       expect(result.transcript[2]?.startsWith(`C: ${p.c_attr},r=`)).to.equal(true);
     });
     it('an authzid goes into the GS2 header, escaped, and into c=', () => {
-      const options: ServerOptions = { lookup: storeOf(new ClearIdentity('alice', 'alice-pass')), authorize: ({ authzid }) => authzid === 'ad,m=in' };
-      const result = runPair(SCRAM_SHA_256.client(new ClientCredentials('alice', 'alice-pass', 'ad,m=in'), { channelBinding: 'disable' }), (ir) => SCRAM_SHA_256.server(options, ir));
+      const options: ServerOptions = {
+        lookup: storeOf(new ClearIdentity('alice', 'alice-pass')),
+        authorize: ({ authzid }) => authzid === 'ad,m=in',
+      };
+      const result = runPair(
+        SCRAM_SHA_256.client(new ClientCredentials('alice', 'alice-pass', 'ad,m=in'), { channelBinding: 'disable' }),
+        (ir) => SCRAM_SHA_256.server(options, ir),
+      );
       expect(result.transcript[0]).to.match(/^C: n,a=ad=2Cm=3Din,n=alice,r=/);
       expect(result.transcript[2]).to.match(new RegExp(`^C: c=${scramChannelBindingAttribute('n,a=ad=2Cm=3Din,')},`));
       expect(result.server.authzid).to.equal('ad,m=in');
-      expectSaslError(() => runPair(SCRAM_SHA_256.client(new ClientCredentials('alice', 'alice-pass', 'root')), (ir) => SCRAM_SHA_256.server(options, ir)), 'AUTHORIZATION_FAILED');
+      expectSaslError(
+        () =>
+          runPair(SCRAM_SHA_256.client(new ClientCredentials('alice', 'alice-pass', 'root')), (ir) =>
+            SCRAM_SHA_256.server(options, ir),
+          ),
+        'AUTHORIZATION_FAILED',
+      );
     });
   });
 
@@ -261,16 +338,27 @@ describe('SCRAM', () => {
     });
     it('authenticates users whose names need escaping', () => {
       for (const name of names) {
-        const result = runPair(SCRAM_SHA_256.client(new ClientCredentials(name, 'pw-1234')), (ir) => SCRAM_SHA_256.server({ lookup: storeOf(new ClearIdentity(name, 'pw-1234')) }, ir));
+        const result = runPair(SCRAM_SHA_256.client(new ClientCredentials(name, 'pw-1234')), (ir) =>
+          SCRAM_SHA_256.server({ lookup: storeOf(new ClearIdentity(name, 'pw-1234')) }, ir),
+        );
         expect(result.server.authcid).to.equal(name);
-        expect(result.transcript[0]).to.equal(`C: n,,n=${escapeSaslname(name)},${/r=[^,]+/.exec(result.transcript[0] ?? '')?.[0] ?? ''}`);
+        expect(result.transcript[0]).to.equal(
+          `C: n,,n=${escapeSaslname(name)},${/r=[^,]+/.exec(result.transcript[0] ?? '')?.[0] ?? ''}`,
+        );
       }
     });
     for (const bad of v.expected['invalid_on_receipt'] as string[]) {
       it(`server refuses n=${bad} with invalid-username-encoding, and a=${bad}`, () => {
-        const error = expectSaslError(() => new SyncServerSession(SCRAM_SHA_256.server({ lookup: storeOf() }, b(`n,,n=${bad},r=abc`))).start(), 'MALFORMED_MESSAGE');
+        const error = expectSaslError(
+          () => new SyncServerSession(SCRAM_SHA_256.server({ lookup: storeOf() }, b(`n,,n=${bad},r=abc`))).start(),
+          'MALFORMED_MESSAGE',
+        );
         expect(scramServerErrorOf(error)).to.equal('invalid-username-encoding');
-        const authzid = expectSaslError(() => new SyncServerSession(SCRAM_SHA_256.server({ lookup: storeOf() }, b(`n,a=${bad},n=user,r=abc`))).start(), 'MALFORMED_MESSAGE');
+        const authzid = expectSaslError(
+          () =>
+            new SyncServerSession(SCRAM_SHA_256.server({ lookup: storeOf() }, b(`n,a=${bad},n=user,r=abc`))).start(),
+          'MALFORMED_MESSAGE',
+        );
         expect(scramServerErrorOf(authzid)).to.equal('invalid-encoding');
       });
     }
@@ -278,12 +366,24 @@ describe('SCRAM', () => {
 
   describe('SASLprep', () => {
     it('prepares the user name (query) and the password (stored) on both sides', () => {
-      const options: ServerOptions = { lookup: storeOf(ScramIdentity.create('alice', 'I\u00ADX', { hashes: ['SHA-256'] })) };
-      expect(runPair(SCRAM_SHA_256.client(new ClientCredentials('al\u00ADice', '\u2168')), (ir) => SCRAM_SHA_256.server(options, ir)).server.authcid).to.equal('alice');
-      expect(runPair(SCRAM_SHA_256.client(new ClientCredentials('alice', 'IX')), (ir) => SCRAM_SHA_256.server(options, ir)).server.authcid).to.equal('alice');
+      const options: ServerOptions = {
+        lookup: storeOf(ScramIdentity.create('alice', 'I\u00ADX', { hashes: ['SHA-256'] })),
+      };
+      expect(
+        runPair(SCRAM_SHA_256.client(new ClientCredentials('al\u00ADice', '\u2168')), (ir) =>
+          SCRAM_SHA_256.server(options, ir),
+        ).server.authcid,
+      ).to.equal('alice');
+      expect(
+        runPair(SCRAM_SHA_256.client(new ClientCredentials('alice', 'IX')), (ir) => SCRAM_SHA_256.server(options, ir))
+          .server.authcid,
+      ).to.equal('alice');
     });
     it('client refuses a password SASLprep prohibits, without echoing it', () => {
-      const error = expectSaslError(() => new SyncClientSession(SCRAM_SHA_256.client(new ClientCredentials('alice', 'bad\u0007pass'))).start(), 'USAGE');
+      const error = expectSaslError(
+        () => new SyncClientSession(SCRAM_SHA_256.client(new ClientCredentials('alice', 'bad\u0007pass'))).start(),
+        'USAGE',
+      );
       expectNoSecrets(error, ['bad\u0007pass']);
     });
   });
@@ -297,7 +397,9 @@ describe('SCRAM', () => {
         asked.push(name);
         return name === 'alice' ? identity : undefined;
       };
-      runPair(SCRAM_SHA_256.client(new ClientCredentials('al\u00ADice', 'alice-pass')), (ir) => spy<ServerYield, Authenticated>(SCRAM_SHA_256.server({ lookup }, ir), effects));
+      runPair(SCRAM_SHA_256.client(new ClientCredentials('al\u00ADice', 'alice-pass')), (ir) =>
+        spy<ServerYield, Authenticated>(SCRAM_SHA_256.server({ lookup }, ir), effects),
+      );
       expect(asked).to.deep.equal(['alice']);
       expect(effects).to.deep.equal(['lookup']);
     });
@@ -308,7 +410,10 @@ describe('SCRAM', () => {
       const options: ServerOptions = { lookup: storeOf(alice), scramSaltSecret: 'server-secret' };
       const run = (): { effects: string[]; salt: string } => {
         const effects: string[] = [];
-        const result = runPair(SCRAM_SHA_256.client(new ClientCredentials('alice', 'alice-pass'), { scramCache: false }), (ir) => spy<ServerYield, Authenticated>(SCRAM_SHA_256.server(options, ir), effects));
+        const result = runPair(
+          SCRAM_SHA_256.client(new ClientCredentials('alice', 'alice-pass'), { scramCache: false }),
+          (ir) => spy<ServerYield, Authenticated>(SCRAM_SHA_256.server(options, ir), effects),
+        );
         return { effects, salt: /s=([^,]+)/.exec(result.transcript[1] ?? '')?.[1] ?? '' };
       };
       const first = run();
@@ -320,11 +425,16 @@ describe('SCRAM', () => {
 
     it('caches derived keys by content: a store that builds a new identity per lookup hits the cache too', () => {
       clearScramServerCache();
-      const options: ServerOptions = { lookup: (name) => (name === 'alice' ? new ClearIdentity('alice', 'fresh-pass') : undefined), scramSaltSecret: 'server-secret' };
+      const options: ServerOptions = {
+        lookup: (name) => (name === 'alice' ? new ClearIdentity('alice', 'fresh-pass') : undefined),
+        scramSaltSecret: 'server-secret',
+      };
       const run = (password: string): string[] => {
         const effects: string[] = [];
         try {
-          runPair(SCRAM_SHA_256.client(new ClientCredentials('alice', password), { scramCache: false }), (ir) => spy<ServerYield, Authenticated>(SCRAM_SHA_256.server(options, ir), effects));
+          runPair(SCRAM_SHA_256.client(new ClientCredentials('alice', password), { scramCache: false }), (ir) =>
+            spy<ServerYield, Authenticated>(SCRAM_SHA_256.server(options, ir), effects),
+          );
         } catch {
           // A wrong password: only the effects matter here.
         }
@@ -340,14 +450,19 @@ describe('SCRAM', () => {
       const options: ServerOptions = { lookup: storeOf(new ClearIdentity('alice', 'alice-pass')) };
       for (const name of ['alice', 'mallory']) {
         const effects: string[] = [];
-        const session = new SyncServerSession(spy<ServerYield, Authenticated>(SCRAM_SHA_256.server(options, b(`n,,n=${name},r=abcdef`)), effects));
+        const session = new SyncServerSession(
+          spy<ServerYield, Authenticated>(SCRAM_SHA_256.server(options, b(`n,,n=${name},r=abcdef`)), effects),
+        );
         expect(session.start().done).to.equal(false);
         expect(effects, name).to.deep.equal(['lookup']);
       }
     });
 
     it('answers unknown users with a deterministic fake salt and count, and fails them like a wrong password', () => {
-      const options: ServerOptions = { lookup: storeOf(ScramIdentity.create('alice', 'alice-pass', { hashes: ['SHA-256'] })), scramSaltSecret: 'server-secret' };
+      const options: ServerOptions = {
+        lookup: storeOf(ScramIdentity.create('alice', 'alice-pass', { hashes: ['SHA-256'] })),
+        scramSaltSecret: 'server-secret',
+      };
       const serverFirst = (name: string, opts: ServerOptions): string => {
         const session = new SyncServerSession(SCRAM_SHA_256.server(opts, b(`n,,n=${name},r=abcdef`)));
         const step = session.start();
@@ -360,8 +475,20 @@ describe('SCRAM', () => {
       expect(serverFirst('eve', options)).to.not.equal(mallory);
       expect(serverFirst('mallory', { ...options, scramSaltSecret: 'other' })).to.not.equal(mallory);
 
-      const unknown = expectSaslError(() => runPair(SCRAM_SHA_256.client(new ClientCredentials('mallory', 'alice-pass')), (ir) => SCRAM_SHA_256.server(options, ir)), 'AUTHENTICATION_FAILED');
-      const wrong = expectSaslError(() => runPair(SCRAM_SHA_256.client(new ClientCredentials('alice', 'wrong-pass')), (ir) => SCRAM_SHA_256.server(options, ir)), 'AUTHENTICATION_FAILED');
+      const unknown = expectSaslError(
+        () =>
+          runPair(SCRAM_SHA_256.client(new ClientCredentials('mallory', 'alice-pass')), (ir) =>
+            SCRAM_SHA_256.server(options, ir),
+          ),
+        'AUTHENTICATION_FAILED',
+      );
+      const wrong = expectSaslError(
+        () =>
+          runPair(SCRAM_SHA_256.client(new ClientCredentials('alice', 'wrong-pass')), (ir) =>
+            SCRAM_SHA_256.server(options, ir),
+          ),
+        'AUTHENTICATION_FAILED',
+      );
       expect(unknown.message).to.equal(wrong.message);
       expect(scramServerErrorOf(unknown)).to.equal('invalid-proof');
       expect(scramServerErrorOf(wrong)).to.equal('invalid-proof');
@@ -370,27 +497,65 @@ describe('SCRAM', () => {
 
     it('treats an identity without keys for the hash like an unknown user (no early error)', () => {
       const sha1Only = ScramIdentity.create('alice', 'alice-pass', { hashes: ['SHA-1'] });
-      const session = new SyncServerSession(SCRAM_SHA_256.server({ lookup: storeOf(sha1Only) }, b('n,,n=alice,r=abcdef')));
+      const session = new SyncServerSession(
+        SCRAM_SHA_256.server({ lookup: storeOf(sha1Only) }, b('n,,n=alice,r=abcdef')),
+      );
       expect(session.start().done).to.equal(false);
-      expectSaslError(() => runPair(SCRAM_SHA_256.client(new ClientCredentials('alice', 'alice-pass')), (ir) => SCRAM_SHA_256.server({ lookup: storeOf(sha1Only) }, ir)), 'AUTHENTICATION_FAILED');
+      expectSaslError(
+        () =>
+          runPair(SCRAM_SHA_256.client(new ClientCredentials('alice', 'alice-pass')), (ir) =>
+            SCRAM_SHA_256.server({ lookup: storeOf(sha1Only) }, ir),
+          ),
+        'AUTHENTICATION_FAILED',
+      );
     });
 
     it('takes keys from any identity with getScramSecret, checked by shape (another copy of saslkit)', () => {
       const real = ScramSecret.fromPassword('SHA-256', 'carol-pass', { iterations: 4096 });
-      const row = { hash: 'SHA-256', salt: real.salt, iterations: real.iterations, storedKey: real.storedKey, serverKey: real.serverKey };
-      const custom = { authcid: 'carol', compareAuthcid: (name: string) => name === 'carol', compareSecret: () => false, getClearSecret: () => undefined, getScramSecret: () => row as unknown as ScramSecret };
-      const result = runPair(SCRAM_SHA_256.client(new ClientCredentials('carol', 'carol-pass')), (ir) => SCRAM_SHA_256.server({ lookup: () => custom }, ir));
+      const row = {
+        hash: 'SHA-256',
+        salt: real.salt,
+        iterations: real.iterations,
+        storedKey: real.storedKey,
+        serverKey: real.serverKey,
+      };
+      const custom = {
+        authcid: 'carol',
+        compareAuthcid: (name: string) => name === 'carol',
+        compareSecret: () => false,
+        getClearSecret: () => undefined,
+        getScramSecret: () => row as unknown as ScramSecret,
+      };
+      const result = runPair(SCRAM_SHA_256.client(new ClientCredentials('carol', 'carol-pass')), (ir) =>
+        SCRAM_SHA_256.server({ lookup: () => custom }, ir),
+      );
       expect(result.server.authcid).to.equal('carol');
       // A malformed secret is treated like no secret: refused at the proof step.
-      const broken = { ...custom, getScramSecret: () => ({ ...row, storedKey: new Uint8Array(3) }) as unknown as ScramSecret };
-      expectSaslError(() => runPair(SCRAM_SHA_256.client(new ClientCredentials('carol', 'carol-pass')), (ir) => SCRAM_SHA_256.server({ lookup: () => broken }, ir)), 'AUTHENTICATION_FAILED');
+      const broken = {
+        ...custom,
+        getScramSecret: () => ({ ...row, storedKey: new Uint8Array(3) }) as unknown as ScramSecret,
+      };
+      expectSaslError(
+        () =>
+          runPair(SCRAM_SHA_256.client(new ClientCredentials('carol', 'carol-pass')), (ir) =>
+            SCRAM_SHA_256.server({ lookup: () => broken }, ir),
+          ),
+        'AUTHENTICATION_FAILED',
+      );
     });
 
     it('uses the configured iteration count for derived keys', () => {
-      const session = new SyncServerSession(SCRAM_SHA_512.server({ lookup: storeOf(new ClearIdentity('bob', 'bob-pass')), scramIterations: 5000 }, b('n,,n=bob,r=abcdef')));
+      const session = new SyncServerSession(
+        SCRAM_SHA_512.server(
+          { lookup: storeOf(new ClearIdentity('bob', 'bob-pass')), scramIterations: 5000 },
+          b('n,,n=bob,r=abcdef'),
+        ),
+      );
       const step = session.start();
       expect(!step.done && s(step.challenge)).to.match(/,i=5000$/);
-      const defaults = new SyncServerSession(SCRAM_SHA_512.server({ lookup: storeOf() }, b('n,,n=bob,r=abcdef'))).start();
+      const defaults = new SyncServerSession(
+        SCRAM_SHA_512.server({ lookup: storeOf() }, b('n,,n=bob,r=abcdef')),
+      ).start();
       expect(!defaults.done && s(defaults.challenge)).to.match(/,i=10000$/);
     });
 
@@ -400,10 +565,18 @@ describe('SCRAM', () => {
   });
 
   describe('client salted-password cache', () => {
-    const options: ServerOptions = { lookup: storeOf(ScramIdentity.create('alice', 'alice-pass', { hashes: ['SHA-256'] })) };
+    const options: ServerOptions = {
+      lookup: storeOf(ScramIdentity.create('alice', 'alice-pass', { hashes: ['SHA-256'] })),
+    };
     const run = (clientOptions: ClientOptions = {}, password = 'alice-pass'): string[] => {
       const effects: string[] = [];
-      runPair(spy<ClientYield, ClientOutcome>(SCRAM_SHA_256.client(new ClientCredentials('alice', password), clientOptions), effects), (ir) => SCRAM_SHA_256.server(options, ir));
+      runPair(
+        spy<ClientYield, ClientOutcome>(
+          SCRAM_SHA_256.client(new ClientCredentials('alice', password), clientOptions),
+          effects,
+        ),
+        (ir) => SCRAM_SHA_256.server(options, ir),
+      );
       return effects;
     };
     it('costs no second PBKDF2 on reconnect', () => {
@@ -422,53 +595,120 @@ describe('SCRAM', () => {
   describe('channel binding', () => {
     const data = Buffer.alloc(32, 5);
     const cb = staticChannelBinding({ 'tls-exporter': data });
-    const options: ServerOptions = { lookup: storeOf(new ClearIdentity('alice', 'alice-pass')), channelBindingData: cb };
+    const options: ServerOptions = {
+      lookup: storeOf(new ClearIdentity('alice', 'alice-pass')),
+      channelBindingData: cb,
+    };
     const alice = new ClientCredentials('alice', 'alice-pass');
 
     it('client policy prefer sends y when it could bind, n when it cannot; disable always sends n', () => {
-      expect(s(new SyncClientSession(SCRAM_SHA_256.client(alice, { channelBindingData: cb })).start())).to.match(/^y,,/);
+      expect(s(new SyncClientSession(SCRAM_SHA_256.client(alice, { channelBindingData: cb })).start())).to.match(
+        /^y,,/,
+      );
       expect(s(new SyncClientSession(SCRAM_SHA_256.client(alice)).start())).to.match(/^n,,/);
-      expect(s(new SyncClientSession(SCRAM_SHA_256.client(alice, { channelBindingData: staticChannelBinding({}) })).start())).to.match(/^n,,/);
-      expect(s(new SyncClientSession(SCRAM_SHA_256.client(alice, { channelBindingData: cb, channelBinding: 'disable' })).start())).to.match(/^n,,/);
+      expect(
+        s(new SyncClientSession(SCRAM_SHA_256.client(alice, { channelBindingData: staticChannelBinding({}) })).start()),
+      ).to.match(/^n,,/);
+      expect(
+        s(
+          new SyncClientSession(
+            SCRAM_SHA_256.client(alice, { channelBindingData: cb, channelBinding: 'disable' }),
+          ).start(),
+        ),
+      ).to.match(/^n,,/);
     });
 
     it('client policy require refuses plain SCRAM; -PLUS refuses disable or missing data', () => {
-      expectSaslError(() => new SyncClientSession(SCRAM_SHA_256.client(alice, { channelBindingData: cb, channelBinding: 'require' })).start(), 'MECHANISM_UNAVAILABLE');
-      expectSaslError(() => new SyncClientSession(SCRAM_SHA_256_PLUS.client(alice, { channelBindingData: cb, channelBinding: 'disable' })).start(), 'MECHANISM_UNAVAILABLE');
+      expectSaslError(
+        () =>
+          new SyncClientSession(
+            SCRAM_SHA_256.client(alice, { channelBindingData: cb, channelBinding: 'require' }),
+          ).start(),
+        'MECHANISM_UNAVAILABLE',
+      );
+      expectSaslError(
+        () =>
+          new SyncClientSession(
+            SCRAM_SHA_256_PLUS.client(alice, { channelBindingData: cb, channelBinding: 'disable' }),
+          ).start(),
+        'MECHANISM_UNAVAILABLE',
+      );
       expectSaslError(() => new SyncClientSession(SCRAM_SHA_256_PLUS.client(alice)).start(), 'MECHANISM_UNAVAILABLE');
-      expect(runPair(SCRAM_SHA_256_PLUS.client(alice, { channelBindingData: cb, channelBinding: 'require' }), (ir) => SCRAM_SHA_256_PLUS.server(options, ir)).client.serverVerified).to.equal(true);
+      expect(
+        runPair(SCRAM_SHA_256_PLUS.client(alice, { channelBindingData: cb, channelBinding: 'require' }), (ir) =>
+          SCRAM_SHA_256_PLUS.server(options, ir),
+        ).client.serverVerified,
+      ).to.equal(true);
     });
 
     it('detects a downgrade: y to a server that can bind fails with server-does-support-channel-binding', () => {
-      const error = expectSaslError(() => runPair(SCRAM_SHA_256.client(alice, { channelBindingData: cb }), (ir) => SCRAM_SHA_256.server(options, ir)), 'AUTHENTICATION_FAILED');
+      const error = expectSaslError(
+        () =>
+          runPair(SCRAM_SHA_256.client(alice, { channelBindingData: cb }), (ir) => SCRAM_SHA_256.server(options, ir)),
+        'AUTHENTICATION_FAILED',
+      );
       expect(reason(error)).to.equal('server-does-support-channel-binding');
       // A server without binding data accepts y.
-      expect(runPair(SCRAM_SHA_256.client(alice, { channelBindingData: cb }), (ir) => SCRAM_SHA_256.server({ ...options, channelBindingData: undefined }, ir)).server.authcid).to.equal('alice');
+      expect(
+        runPair(SCRAM_SHA_256.client(alice, { channelBindingData: cb }), (ir) =>
+          SCRAM_SHA_256.server({ ...options, channelBindingData: undefined }, ir),
+        ).server.authcid,
+      ).to.equal('alice');
     });
 
     it('refuses a binding mismatch with channel-bindings-dont-match', () => {
       const other = staticChannelBinding({ 'tls-exporter': Buffer.alloc(32, 6) });
-      const error = expectSaslError(() => runPair(SCRAM_SHA_256_PLUS.client(alice, { channelBindingData: other }), (ir) => SCRAM_SHA_256_PLUS.server(options, ir)), 'AUTHENTICATION_FAILED');
+      const error = expectSaslError(
+        () =>
+          runPair(SCRAM_SHA_256_PLUS.client(alice, { channelBindingData: other }), (ir) =>
+            SCRAM_SHA_256_PLUS.server(options, ir),
+          ),
+        'AUTHENTICATION_FAILED',
+      );
       expect(reason(error)).to.equal('channel-bindings-dont-match');
       expectNoSecrets(error, [toBase64(data), toBase64(Buffer.alloc(32, 6))]);
     });
 
     it('refuses a type the server does not offer, and -PLUS on a connection without binding', () => {
       const unique = staticChannelBinding({ 'tls-unique': Buffer.alloc(12, 1) });
-      const unsupported = expectSaslError(() => runPair(SCRAM_SHA_256_PLUS.client(alice, { channelBindingData: unique }), (ir) => SCRAM_SHA_256_PLUS.server(options, ir)), 'AUTHENTICATION_FAILED');
+      const unsupported = expectSaslError(
+        () =>
+          runPair(SCRAM_SHA_256_PLUS.client(alice, { channelBindingData: unique }), (ir) =>
+            SCRAM_SHA_256_PLUS.server(options, ir),
+          ),
+        'AUTHENTICATION_FAILED',
+      );
       expect(reason(unsupported)).to.equal('unsupported-channel-binding-type');
-      const none = expectSaslError(() => runPair(SCRAM_SHA_256_PLUS.client(alice, { channelBindingData: unique }), (ir) => SCRAM_SHA_256_PLUS.server({ ...options, channelBindingData: undefined }, ir)), 'AUTHENTICATION_FAILED');
+      const none = expectSaslError(
+        () =>
+          runPair(SCRAM_SHA_256_PLUS.client(alice, { channelBindingData: unique }), (ir) =>
+            SCRAM_SHA_256_PLUS.server({ ...options, channelBindingData: undefined }, ir),
+          ),
+        'AUTHENTICATION_FAILED',
+      );
       expect(reason(none)).to.equal('channel-binding-not-supported');
     });
 
     it('refuses a flag that contradicts the mechanism, and a c= that does not repeat the GS2 header', () => {
-      expectSaslError(() => new SyncServerSession(SCRAM_SHA_256.server(options, b('p=tls-exporter,,n=alice,r=abcdef'))).start(), 'MALFORMED_MESSAGE');
-      expectSaslError(() => new SyncServerSession(SCRAM_SHA_256_PLUS.server(options, b('n,,n=alice,r=abcdef'))).start(), 'MALFORMED_MESSAGE');
-      expectSaslError(() => new SyncServerSession(SCRAM_SHA_256_PLUS.server(options, b('y,,n=alice,r=abcdef'))).start(), 'MALFORMED_MESSAGE');
+      expectSaslError(
+        () => new SyncServerSession(SCRAM_SHA_256.server(options, b('p=tls-exporter,,n=alice,r=abcdef'))).start(),
+        'MALFORMED_MESSAGE',
+      );
+      expectSaslError(
+        () => new SyncServerSession(SCRAM_SHA_256_PLUS.server(options, b('n,,n=alice,r=abcdef'))).start(),
+        'MALFORMED_MESSAGE',
+      );
+      expectSaslError(
+        () => new SyncServerSession(SCRAM_SHA_256_PLUS.server(options, b('y,,n=alice,r=abcdef'))).start(),
+        'MALFORMED_MESSAGE',
+      );
       const session = new SyncServerSession(SCRAM_SHA_256.server({ lookup: storeOf() }, b('n,,n=alice,r=abcdef')));
       const step = session.start();
-      const nonce = step.done ? '' : /r=([^,]+)/.exec(s(step.challenge))?.[1] ?? '';
-      const error = expectSaslError(() => session.respond(b(`c=${scramChannelBindingAttribute('y,,')},r=${nonce},p=${toBase64(Buffer.alloc(32))}`)), 'AUTHENTICATION_FAILED');
+      const nonce = step.done ? '' : (/r=([^,]+)/.exec(s(step.challenge))?.[1] ?? '');
+      const error = expectSaslError(
+        () => session.respond(b(`c=${scramChannelBindingAttribute('y,,')},r=${nonce},p=${toBase64(Buffer.alloc(32))}`)),
+        'AUTHENTICATION_FAILED',
+      );
       expect(reason(error)).to.equal('channel-bindings-dont-match');
     });
   });
@@ -480,7 +720,11 @@ describe('SCRAM', () => {
     });
 
     const started = (): SyncClientSession => {
-      const client = new SyncClientSession(SCRAM_SHA_1.client(new ClientCredentials('user', 'pencil'), { scramNonceForTesting: 'fyko+d2lbbFgONRv9qkxdawL' }));
+      const client = new SyncClientSession(
+        SCRAM_SHA_1.client(new ClientCredentials('user', 'pencil'), {
+          scramNonceForTesting: 'fyko+d2lbbFgONRv9qkxdawL',
+        }),
+      );
       client.start();
       client.challenge(b('r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,s=QSXCR+Q6sek8bf92,i=4096'));
       return client;
@@ -502,7 +746,9 @@ describe('SCRAM', () => {
       expect(reason(expectSaslError(() => liar.success(), 'AUTHENTICATION_FAILED'))).to.equal('invalid-proof');
       const chatty = started();
       chatty.challenge(b('e=invalid-proof'));
-      expect(reason(expectSaslError(() => chatty.challenge(b('v=rmF9pqV8S7suAoZWja4dJRkFsKQ=')), 'AUTHENTICATION_FAILED'))).to.equal('invalid-proof');
+      expect(
+        reason(expectSaslError(() => chatty.challenge(b('v=rmF9pqV8S7suAoZWja4dJRkFsKQ=')), 'AUTHENTICATION_FAILED')),
+      ).to.equal('invalid-proof');
     });
     it('client treats an unknown value as other-error and never echoes it', () => {
       const error = expectSaslError(() => started().success(b('e=secret-detail-from-server')), 'AUTHENTICATION_FAILED');
@@ -510,7 +756,10 @@ describe('SCRAM', () => {
       expectNoSecrets(error, ['secret-detail-from-server']);
       const client = started();
       client.challenge(b('e=secret-detail-from-server,x=1'));
-      expectNoSecrets(expectSaslError(() => client.failure(), 'AUTHENTICATION_FAILED'), ['secret-detail-from-server']);
+      expectNoSecrets(
+        expectSaslError(() => client.failure(), 'AUTHENTICATION_FAILED'),
+        ['secret-detail-from-server'],
+      );
     });
     it('client understands e= instead of server-first', () => {
       const client = new SyncClientSession(SCRAM_SHA_256.client(new ClientCredentials('user', 'pencil')));
@@ -520,7 +769,10 @@ describe('SCRAM', () => {
     });
 
     it('server sends e=<reason> as a last challenge with scramSendErrors, and the client reports it', () => {
-      const options: ServerOptions = { lookup: storeOf(new ClearIdentity('alice', 'alice-pass')), scramSendErrors: true };
+      const options: ServerOptions = {
+        lookup: storeOf(new ClearIdentity('alice', 'alice-pass')),
+        scramSendErrors: true,
+      };
       const client = new SyncClientSession(SCRAM_SHA_256.client(new ClientCredentials('alice', 'wrong-pass')));
       const server = new SyncServerSession(SCRAM_SHA_256.server(options, client.start()));
       const first = server.start();
@@ -539,18 +791,28 @@ describe('SCRAM', () => {
     });
 
     it('server sends e=invalid-encoding for a malformed message, e=extensions-not-supported for m=', () => {
-      const malformed = new SyncServerSession(SCRAM_SHA_256.server({ lookup: storeOf(), scramSendErrors: true }, b('x,,n=user,r=abc')));
+      const malformed = new SyncServerSession(
+        SCRAM_SHA_256.server({ lookup: storeOf(), scramSendErrors: true }, b('x,,n=user,r=abc')),
+      );
       const step = malformed.start();
       expect(!step.done && s(step.challenge)).to.equal('e=invalid-encoding');
       expectSaslError(() => malformed.respond(b('')), 'MALFORMED_MESSAGE');
-      const mext = new SyncServerSession(SCRAM_SHA_256.server({ lookup: storeOf(), scramSendErrors: true }, b('n,,m=ext,n=user,r=abc')));
+      const mext = new SyncServerSession(
+        SCRAM_SHA_256.server({ lookup: storeOf(), scramSendErrors: true }, b('n,,m=ext,n=user,r=abc')),
+      );
       const mstep = mext.start();
       expect(!mstep.done && s(mstep.challenge)).to.equal('e=extensions-not-supported');
     });
 
     it('server fails at once without scramSendErrors, and never sends e= for local errors', () => {
-      expectSaslError(() => new SyncServerSession(SCRAM_SHA_256.server({ lookup: storeOf() }, b('x,,n=user,r=abc'))).start(), 'MALFORMED_MESSAGE');
-      expectSaslError(() => new SyncServerSession(SCRAM_SHA_256.server({ scramSendErrors: true }, b('n,,n=user,r=abc'))).start(), 'USAGE');
+      expectSaslError(
+        () => new SyncServerSession(SCRAM_SHA_256.server({ lookup: storeOf() }, b('x,,n=user,r=abc'))).start(),
+        'MALFORMED_MESSAGE',
+      );
+      expectSaslError(
+        () => new SyncServerSession(SCRAM_SHA_256.server({ scramSendErrors: true }, b('n,,n=user,r=abc'))).start(),
+        'USAGE',
+      );
     });
   });
 
@@ -558,11 +820,17 @@ describe('SCRAM', () => {
     const CNONCE = 'fyko+d2lbbFgONRv9qkxdawL';
     const salt = 'QSXCR+Q6sek8bf92';
     const client = (options: ClientOptions = {}): SyncClientSession => {
-      const session = new SyncClientSession(SCRAM_SHA_1.client(new ClientCredentials('user', 'pencil'), { scramNonceForTesting: CNONCE, ...options }));
+      const session = new SyncClientSession(
+        SCRAM_SHA_1.client(new ClientCredentials('user', 'pencil'), { scramNonceForTesting: CNONCE, ...options }),
+      );
       session.start();
       return session;
     };
-    const refuses = (serverFirst: string, code: Parameters<typeof expectSaslError>[1], options: ClientOptions = {}): void => {
+    const refuses = (
+      serverFirst: string,
+      code: Parameters<typeof expectSaslError>[1],
+      options: ClientOptions = {},
+    ): void => {
       const error = expectSaslError(() => client(options).challenge(b(serverFirst)), code);
       expect(error.party).to.equal('server');
       expectNoSecrets(error, ['pencil', serverFirst]);
@@ -579,11 +847,13 @@ describe('SCRAM', () => {
       refuses(`r=${CNONCE}x,s=${salt},i=1000000000`, 'LIMIT_EXCEEDED');
       refuses(`r=${CNONCE}x,s=${salt},i=600001`, 'LIMIT_EXCEEDED');
       refuses(`r=${CNONCE}x,s=${salt},i=20000`, 'LIMIT_EXCEEDED', { scramMaxIterations: 10000 });
-      for (const bad of ['0', '-1', '04096', '4096.0', 'abc', '', '99999999999']) refuses(`r=${CNONCE}x,s=${salt},i=${bad}`, 'MALFORMED_MESSAGE');
+      for (const bad of ['0', '-1', '04096', '4096.0', 'abc', '', '99999999999'])
+        refuses(`r=${CNONCE}x,s=${salt},i=${bad}`, 'MALFORMED_MESSAGE');
       expectSaslError(() => client({ scramMaxIterations: 1000 }), 'USAGE');
     });
     it('refuses a salt that is not strict base64, or empty', () => {
-      for (const bad of ['QSXCR+Q6sek8bf9', 'QSXCR+Q6sek8bf92=', 'QSXC R+Q6sek8bf92', '!!!!', '']) refuses(`r=${CNONCE}x,s=${bad},i=4096`, 'MALFORMED_MESSAGE');
+      for (const bad of ['QSXCR+Q6sek8bf9', 'QSXCR+Q6sek8bf92=', 'QSXC R+Q6sek8bf92', '!!!!', ''])
+        refuses(`r=${CNONCE}x,s=${bad},i=4096`, 'MALFORMED_MESSAGE');
     });
     it('refuses m=, wrong attribute order, missing attributes, bad extensions and bad UTF-8', () => {
       refuses(`m=ext,r=${CNONCE}x,s=${salt},i=4096`, 'MALFORMED_MESSAGE');
@@ -599,13 +869,19 @@ describe('SCRAM', () => {
       const session = client();
       const final = s(session.challenge(b(serverFirst)));
       const withoutProof = final.slice(0, final.lastIndexOf(','));
-      const secret = ScramSecret.fromPassword('SHA-1', 'pencil', { salt: Buffer.from(salt, 'base64'), iterations: 4096 });
+      const secret = ScramSecret.fromPassword('SHA-1', 'pencil', {
+        salt: Buffer.from(salt, 'base64'),
+        iterations: 4096,
+      });
       const authMessage = scramAuthMessage(`n=user,r=${CNONCE}`, serverFirst, withoutProof);
       // The proof is right for the message as received, extension included.
       const proof = Buffer.from(final.slice(final.lastIndexOf(',p=') + 3), 'base64');
       const clientKey = scramXor(proof, scramClientSignature('SHA-1', secret.storedKey, authMessage));
       expect(hex(scramStoredKey('SHA-1', clientKey))).to.equal(hex(secret.storedKey));
-      expect(session.challenge(b(`v=${toBase64(scramServerSignature('SHA-1', secret.serverKey, authMessage))},x=more`)).length).to.equal(0);
+      expect(
+        session.challenge(b(`v=${toBase64(scramServerSignature('SHA-1', secret.serverKey, authMessage))},x=more`))
+          .length,
+      ).to.equal(0);
       expect(session.success().serverVerified).to.equal(true);
     });
 
@@ -615,7 +891,13 @@ describe('SCRAM', () => {
       return session;
     };
     it('refuses a missing, empty or undecodable signature, and success without server-final', () => {
-      for (const bad of ['x=foo', 'v=', 'v=not base64!', 'v=rmF9pqV8S7suAoZWja4dJRkFsKQ', 'rmF9pqV8S7suAoZWja4dJRkFsKQ=']) {
+      for (const bad of [
+        'x=foo',
+        'v=',
+        'v=not base64!',
+        'v=rmF9pqV8S7suAoZWja4dJRkFsKQ',
+        'rmF9pqV8S7suAoZWja4dJRkFsKQ=',
+      ]) {
         expectSaslError(() => atFinal().challenge(b(bad)), 'SERVER_NOT_VERIFIED');
         expectSaslError(() => atFinal().success(b(bad)), 'SERVER_NOT_VERIFIED');
       }
@@ -637,7 +919,9 @@ describe('SCRAM', () => {
     const alice = ScramIdentity.create('alice', 'alice-pass', { hashes: ['SHA-256'] });
     const options: ServerOptions = { lookup: storeOf(alice) };
     const first = (message: string | Uint8Array, opts: ServerOptions = options): SyncServerSession => {
-      const session = new SyncServerSession(SCRAM_SHA_256.server(opts, typeof message === 'string' ? b(message) : message));
+      const session = new SyncServerSession(
+        SCRAM_SHA_256.server(opts, typeof message === 'string' ? b(message) : message),
+      );
       session.start();
       return session;
     };
@@ -661,7 +945,10 @@ describe('SCRAM', () => {
     for (const [name, message] of malformedFirst) {
       it(`client-first with ${name}: MALFORMED_MESSAGE`, () => {
         expectSaslError(() => first(message), 'MALFORMED_MESSAGE');
-        expectSaslError(() => parseScramClientFirst(typeof message === 'string' ? b(message) : message), 'MALFORMED_MESSAGE');
+        expectSaslError(
+          () => parseScramClientFirst(typeof message === 'string' ? b(message) : message),
+          'MALFORMED_MESSAGE',
+        );
       });
     }
     it('client-first with m=: extensions-not-supported', () => {
@@ -678,7 +965,7 @@ describe('SCRAM', () => {
 
     const serverNonce = (session: SyncServerSession): string => {
       const step = session.start();
-      return step.done ? '' : /^r=([^,]+)/.exec(s(step.challenge))?.[1] ?? '';
+      return step.done ? '' : (/^r=([^,]+)/.exec(s(step.challenge))?.[1] ?? '');
     };
     const proof = toBase64(Buffer.alloc(32, 1));
     const malformedFinal: [string, (nonce: string) => string][] = [
@@ -703,7 +990,10 @@ describe('SCRAM', () => {
       const nonce = serverNonce(session);
       expectSaslError(() => session.respond(b(`c=biws,r=${nonce}x,p=${proof}`)), 'AUTHENTICATION_FAILED');
       const forged = new SyncServerSession(SCRAM_SHA_256.server(options, b('n,,n=alice,r=abc')));
-      const error = expectSaslError(() => forged.respond(b(`c=biws,r=${serverNonce(forged)},p=${proof}`)), 'AUTHENTICATION_FAILED');
+      const error = expectSaslError(
+        () => forged.respond(b(`c=biws,r=${serverNonce(forged)},p=${proof}`)),
+        'AUTHENTICATION_FAILED',
+      );
       expect(reason(error)).to.equal('invalid-proof');
     });
     it('accepts extensions between r= and p= (they are signed)', () => {
@@ -721,7 +1011,9 @@ describe('SCRAM', () => {
     });
     it('refuses a replayed client-final in a new exchange', () => {
       const creds = new ClientCredentials('alice', 'alice-pass');
-      const recorded = runPair(SCRAM_SHA_256.client(creds, { scramNonceForTesting: 'replayed-nonce' }), (ir) => SCRAM_SHA_256.server(options, ir));
+      const recorded = runPair(SCRAM_SHA_256.client(creds, { scramNonceForTesting: 'replayed-nonce' }), (ir) =>
+        SCRAM_SHA_256.server(options, ir),
+      );
       const [clientFirst, , clientFinal] = recorded.transcript.map((line) => line.slice(3)) as [string, string, string];
       const replay = new SyncServerSession(SCRAM_SHA_256.server(options, b(clientFirst)));
       replay.start();
@@ -748,19 +1040,46 @@ describe('SCRAM', () => {
     it('verifies against an async store of ScramIdentity and ClearIdentity', async () => {
       // bob's keys may be cached by an earlier spec (the cache is keyed by content, not object).
       clearScramServerCache();
-      const store = asyncStoreOf(await ScramIdentity.createAsync('alice', 'alice-pass', { hashes: ['SHA-512'] }), new ClearIdentity('bob', 'bob-pass'));
-      for (const [user, pass] of [['alice', 'alice-pass'], ['bob', 'bob-pass']] as const) {
+      const store = asyncStoreOf(
+        await ScramIdentity.createAsync('alice', 'alice-pass', { hashes: ['SHA-512'] }),
+        new ClearIdentity('bob', 'bob-pass'),
+      );
+      for (const [user, pass] of [
+        ['alice', 'alice-pass'],
+        ['bob', 'bob-pass'],
+      ] as const) {
         const effects: string[] = [];
-        const result = await runPairAsync(SCRAM_SHA_512.client(new ClientCredentials(user, pass), { scramCache: false }), (ir) => spy<ServerYield, Authenticated>(SCRAM_SHA_512.server({ lookup: store }, ir), effects), true);
+        const result = await runPairAsync(
+          SCRAM_SHA_512.client(new ClientCredentials(user, pass), { scramCache: false }),
+          (ir) => spy<ServerYield, Authenticated>(SCRAM_SHA_512.server({ lookup: store }, ir), effects),
+          true,
+        );
         expect(result.server.authcid).to.equal(user);
         expect(result.client.serverVerified).to.equal(true);
         expect(effects).to.deep.equal(user === 'bob' ? ['lookup', 'derive'] : ['lookup']);
       }
-      await expectSaslRejection(runPairAsync(SCRAM_SHA_512.client(new ClientCredentials('alice', 'nope')), (ir) => SCRAM_SHA_512.server({ lookup: store }, ir)), 'AUTHENTICATION_FAILED');
+      await expectSaslRejection(
+        runPairAsync(SCRAM_SHA_512.client(new ClientCredentials('alice', 'nope')), (ir) =>
+          SCRAM_SHA_512.server({ lookup: store }, ir),
+        ),
+        'AUTHENTICATION_FAILED',
+      );
     });
     it('drives PromiseServerSession and PromiseClientSession step by step', async () => {
-      const client = new PromiseClientSession(SCRAM_SHA_256_PLUS.client(new ClientCredentials('alice', 'alice-pass'), { channelBindingData: staticChannelBinding({ 'tls-server-end-point': Buffer.alloc(32, 3) }) }));
-      const server = new PromiseServerSession(SCRAM_SHA_256_PLUS.server({ lookup: asyncStoreOf(new ClearIdentity('alice', 'alice-pass')), channelBindingData: staticChannelBinding({ 'tls-server-end-point': Buffer.alloc(32, 3) }) }, await client.start()));
+      const client = new PromiseClientSession(
+        SCRAM_SHA_256_PLUS.client(new ClientCredentials('alice', 'alice-pass'), {
+          channelBindingData: staticChannelBinding({ 'tls-server-end-point': Buffer.alloc(32, 3) }),
+        }),
+      );
+      const server = new PromiseServerSession(
+        SCRAM_SHA_256_PLUS.server(
+          {
+            lookup: asyncStoreOf(new ClearIdentity('alice', 'alice-pass')),
+            channelBindingData: staticChannelBinding({ 'tls-server-end-point': Buffer.alloc(32, 3) }),
+          },
+          await client.start(),
+        ),
+      );
       const first = await server.start();
       if (first.done) throw new Error('expected server-first');
       const done = await server.respond(await client.challenge(first.challenge));
@@ -768,7 +1087,10 @@ describe('SCRAM', () => {
       expect(await client.success(done.outcome.additionalData)).to.deep.equal({ serverVerified: true });
     });
     it('refuses an async store under the sync driver', () => {
-      expectSaslError(() => new SyncServerSession(SCRAM_SHA_256.server({ lookup: asyncStoreOf() }, b('n,,n=alice,r=abc'))).start(), 'USAGE');
+      expectSaslError(
+        () => new SyncServerSession(SCRAM_SHA_256.server({ lookup: asyncStoreOf() }, b('n,,n=alice,r=abc'))).start(),
+        'USAGE',
+      );
     });
   });
 
@@ -788,7 +1110,9 @@ describe('SCRAM', () => {
       expectNoSecrets(identity, secrets);
       expectNoSecrets(secret, secrets);
       expect(inspect(SCRAM_SHA_256)).to.not.include('alice');
-      const pair = runPair(SCRAM_SHA_256.client(new ClientCredentials('alice', 'alice-pass')), (ir) => SCRAM_SHA_256.server({ lookup: storeOf(identity) }, ir));
+      const pair = runPair(SCRAM_SHA_256.client(new ClientCredentials('alice', 'alice-pass')), (ir) =>
+        SCRAM_SHA_256.server({ lookup: storeOf(identity) }, ir),
+      );
       expectNoSecrets(pair.server, secrets);
     });
   });

@@ -12,7 +12,15 @@ import {
   buildXoauth2Response,
   parseXoauth2Response,
 } from '../../lib/index.js';
-import { b, expectNoSecrets, expectSaslError, expectSaslRejection, runPair, runPairAsync, s } from '../support/helpers.js';
+import {
+  b,
+  expectNoSecrets,
+  expectSaslError,
+  expectSaslRejection,
+  runPair,
+  runPairAsync,
+  s,
+} from '../support/helpers.js';
 import { bytesOf, textOf, vector } from '../support/vectors.js';
 
 const TOKEN = 'ya29.vF9dft4qmTc2Nvb3RlckBhdHRhdmlzdGEuY29tCg';
@@ -75,7 +83,9 @@ describe('XOAUTH2', () => {
   });
 
   it('authenticates a client against the server', () => {
-    const result = runPair(XOAUTH2.client(new ClientCredentials('alice', 'alice-token')), (ir) => XOAUTH2.server(options, ir));
+    const result = runPair(XOAUTH2.client(new ClientCredentials('alice', 'alice-token')), (ir) =>
+      XOAUTH2.server(options, ir),
+    );
     expect(result.server).to.include({ mechanism: 'XOAUTH2', authcid: 'alice', authzid: 'alice' });
     expect(result.client.serverVerified).to.equal(false);
     expect(result.transcript).to.deep.equal(['C: user=alice\x01auth=Bearer alice-token\x01\x01']);
@@ -92,23 +102,41 @@ describe('XOAUTH2', () => {
   it('treats user= as the authorization identity: empty or equal means the token owner', () => {
     const empty = new SyncServerSession(XOAUTH2.server(options, b('user=\x01auth=Bearer alice-token\x01\x01'))).start();
     expect(empty.done && empty.outcome.authzid).to.equal('alice');
-    expectSaslError(() => new SyncServerSession(XOAUTH2.server(options, b('user=bob\x01auth=Bearer alice-token\x01\x01'))).start(), 'AUTHORIZATION_FAILED');
-    const allowed = new SyncServerSession(XOAUTH2.server({ ...options, authorize: ({ authcid, authzid }) => authcid === 'alice' && authzid === 'bob' }, b('user=bob\x01auth=Bearer alice-token\x01\x01'))).start();
+    expectSaslError(
+      () => new SyncServerSession(XOAUTH2.server(options, b('user=bob\x01auth=Bearer alice-token\x01\x01'))).start(),
+      'AUTHORIZATION_FAILED',
+    );
+    const allowed = new SyncServerSession(
+      XOAUTH2.server(
+        { ...options, authorize: ({ authcid, authzid }) => authcid === 'alice' && authzid === 'bob' },
+        b('user=bob\x01auth=Bearer alice-token\x01\x01'),
+      ),
+    ).start();
     expect(allowed.done && allowed.outcome).to.include({ authcid: 'alice', authzid: 'bob' });
   });
 
   it('ignores unknown keys, in any order', () => {
-    const step = new SyncServerSession(XOAUTH2.server(options, b('auth=Bearer alice-token\x01vendor=x\x01user=alice\x01\x01'))).start();
+    const step = new SyncServerSession(
+      XOAUTH2.server(options, b('auth=Bearer alice-token\x01vendor=x\x01user=alice\x01\x01')),
+    ).start();
     expect(step.done && step.outcome.authcid).to.equal('alice');
   });
 
   it('works with an async validator and an async authorization policy under the promise drivers', async () => {
     const validateToken = (request: TokenRequest): Promise<TokenResult> =>
-      new Promise((resolve) => setImmediate(() => { resolve(request.token === 'alice-token' ? { authcid: 'alice' } : { error: GOOGLE_ERROR }); }));
+      new Promise((resolve) =>
+        setImmediate(() => {
+          resolve(request.token === 'alice-token' ? { authcid: 'alice' } : { error: GOOGLE_ERROR });
+        }),
+      );
     const authorize = (): Promise<boolean> => Promise.resolve(true);
-    const result = await runPairAsync(XOAUTH2.client(new ClientCredentials('admin', 'alice-token')), (ir) => XOAUTH2.server({ validateToken, authorize }, ir));
+    const result = await runPairAsync(XOAUTH2.client(new ClientCredentials('admin', 'alice-token')), (ir) =>
+      XOAUTH2.server({ validateToken, authorize }, ir),
+    );
     expect(result.server).to.include({ authcid: 'alice', authzid: 'admin' });
-    const rejected = new PromiseServerSession(XOAUTH2.server({ validateToken }, b('user=alice\x01auth=Bearer nope\x01\x01')));
+    const rejected = new PromiseServerSession(
+      XOAUTH2.server({ validateToken }, b('user=alice\x01auth=Bearer nope\x01\x01')),
+    );
     const step = await rejected.start();
     expect(!step.done && s(step.challenge)).to.equal(`${JSON.stringify(GOOGLE_ERROR)}\n`);
     const error = await expectSaslRejection(rejected.respond(new Uint8Array()), 'AUTHENTICATION_FAILED');
@@ -117,11 +145,17 @@ describe('XOAUTH2', () => {
 
   it('refuses an async validator under the sync driver', () => {
     const validateToken = (): Promise<TokenResult> => Promise.resolve({ authcid: 'alice' });
-    expectSaslError(() => new SyncServerSession(XOAUTH2.server({ validateToken }, b('user=alice\x01auth=Bearer t\x01\x01'))).start(), 'USAGE');
+    expectSaslError(
+      () => new SyncServerSession(XOAUTH2.server({ validateToken }, b('user=alice\x01auth=Bearer t\x01\x01'))).start(),
+      'USAGE',
+    );
   });
 
   it('needs validateToken', () => {
-    expectSaslError(() => new SyncServerSession(XOAUTH2.server({}, b('user=alice\x01auth=Bearer t\x01\x01'))).start(), 'USAGE');
+    expectSaslError(
+      () => new SyncServerSession(XOAUTH2.server({}, b('user=alice\x01auth=Bearer t\x01\x01'))).start(),
+      'USAGE',
+    );
     expectSaslError(() => new SyncServerSession(XOAUTH2.server({})).start(), 'USAGE');
   });
 
@@ -175,10 +209,16 @@ describe('XOAUTH2', () => {
       it(`rejects ${name} inside user= with MALFORMED_MESSAGE, before validateToken and authorize`, () => {
         const seen: TokenRequest[] = [];
         const asked: string[] = [];
-        const opts = { validateToken: validator({ alice: 'alice-token' }, seen), authorize: ({ authzid }: { authzid: string }) => (asked.push(authzid), true) };
+        const opts = {
+          validateToken: validator({ alice: 'alice-token' }, seen),
+          authorize: ({ authzid }: { authzid: string }) => (asked.push(authzid), true),
+        };
         for (const user of [`alice${control}`, `${control}alice`, `ali${control}ce`]) {
           const message = b(`user=${user}\x01auth=Bearer alice-token\x01\x01`);
-          const error = expectSaslError(() => new SyncServerSession(XOAUTH2.server(opts, message)).start(), 'MALFORMED_MESSAGE');
+          const error = expectSaslError(
+            () => new SyncServerSession(XOAUTH2.server(opts, message)).start(),
+            'MALFORMED_MESSAGE',
+          );
           expect(error.party).to.equal('client');
           expectNoSecrets(error, ['alice-token', user]);
           expectSaslError(() => parseXoauth2Response(message), 'MALFORMED_MESSAGE');
@@ -189,16 +229,27 @@ describe('XOAUTH2', () => {
     }
 
     it('still accepts a user= with spaces and non-ASCII letters', () => {
-      expect(parseXoauth2Response(b('user=J\u00F6rg M\u00FCller@example.com\x01auth=Bearer t\x01\x01')).user).to.equal('J\u00F6rg M\u00FCller@example.com');
+      expect(parseXoauth2Response(b('user=J\u00F6rg M\u00FCller@example.com\x01auth=Bearer t\x01\x01')).user).to.equal(
+        'J\u00F6rg M\u00FCller@example.com',
+      );
     });
 
     it('rejects an oversized user with LIMIT_EXCEEDED', () => {
-      expectSaslError(() => new SyncServerSession(XOAUTH2.server(options, b(`user=${'a'.repeat(2000)}\x01auth=Bearer t\x01\x01`))).start(), 'LIMIT_EXCEEDED');
+      expectSaslError(
+        () =>
+          new SyncServerSession(
+            XOAUTH2.server(options, b(`user=${'a'.repeat(2000)}\x01auth=Bearer t\x01\x01`)),
+          ).start(),
+        'LIMIT_EXCEEDED',
+      );
     });
     it('rejects an oversized message with LIMIT_EXCEEDED before parsing it', () => {
       const session = new SyncServerSession(XOAUTH2.server(options), { maxMessageBytes: 64 });
       session.start();
-      expectSaslError(() => session.respond(b(`user=alice\x01auth=Bearer ${'t'.repeat(100)}\x01\x01`)), 'LIMIT_EXCEEDED');
+      expectSaslError(
+        () => session.respond(b(`user=alice\x01auth=Bearer ${'t'.repeat(100)}\x01\x01`)),
+        'LIMIT_EXCEEDED',
+      );
     });
   });
 
@@ -208,7 +259,10 @@ describe('XOAUTH2', () => {
       const error = expectSaslError(() => buildXoauth2Response('alice', 'sekrit\x01x'), 'USAGE');
       expectNoSecrets(error, ['sekrit']);
       expectSaslError(() => buildXoauth2Response('al\nice', 't'), 'USAGE');
-      expectSaslError(() => new SyncClientSession(XOAUTH2.client(new ClientCredentials('alice', 't', 'bob'))).start(), 'USAGE');
+      expectSaslError(
+        () => new SyncClientSession(XOAUTH2.client(new ClientCredentials('alice', 't', 'bob'))).start(),
+        'USAGE',
+      );
     });
 
     it('refuses success data and an empty challenge', () => {
@@ -243,7 +297,16 @@ describe('XOAUTH2', () => {
       const client = new SyncClientSession(XOAUTH2.client(new ClientCredentials('alice', 't')));
       client.start();
       client.challenge(b('not json'));
-      const error = expectSaslError(() => client.failure(new AuthenticationFailedError('the SMTP server refused authentication: 535', { party: 'server', serverError: '535' })), 'AUTHENTICATION_FAILED');
+      const error = expectSaslError(
+        () =>
+          client.failure(
+            new AuthenticationFailedError('the SMTP server refused authentication: 535', {
+              party: 'server',
+              serverError: '535',
+            }),
+          ),
+        'AUTHENTICATION_FAILED',
+      );
       expect(error.message).to.match(/535/);
       expect(error).to.have.property('serverError', '535');
     });

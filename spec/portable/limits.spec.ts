@@ -18,19 +18,29 @@ const options = { lookup: asyncStoreOf(new ClearIdentity('alice', 'alice-pass'))
 describe(`portable limits (${RUNTIME})`, () => {
   it('the server driver refuses a message over maxMessageBytes', async () => {
     const huge = b(`\0alice\0${'x'.repeat(5000)}`);
-    const error = await rejection(new PromiseServerSession(PLAIN.server(options, huge), { maxMessageBytes: 1024 }).start(), 'LIMIT_EXCEEDED');
+    const error = await rejection(
+      new PromiseServerSession(PLAIN.server(options, huge), { maxMessageBytes: 1024 }).start(),
+      'LIMIT_EXCEEDED',
+    );
     expect(error).to.be.instanceOf(LimitExceededError);
   });
 
   it('the client driver refuses a challenge over maxMessageBytes', async () => {
-    const client = new PromiseClientSession(SCRAM_SHA_256.client(new ClientCredentials('alice', 'alice-pass')), { maxMessageBytes: 64 });
+    const client = new PromiseClientSession(SCRAM_SHA_256.client(new ClientCredentials('alice', 'alice-pass')), {
+      maxMessageBytes: 64,
+    });
     await client.start(true);
-    const error = await rejection(client.challenge(b(`r=${'x'.repeat(100)},s=QSXCR+Q6sek8bf92,i=4096`)), 'LIMIT_EXCEEDED');
+    const error = await rejection(
+      client.challenge(b(`r=${'x'.repeat(100)},s=QSXCR+Q6sek8bf92,i=4096`)),
+      'LIMIT_EXCEEDED',
+    );
     expect(error).to.be.instanceOf(LimitExceededError);
   });
 
   it('the SCRAM client refuses an iteration count above its maximum before deriving anything', async () => {
-    const client = new PromiseClientSession(SCRAM_SHA_256.client(new ClientCredentials('alice', 'alice-pass'), { scram: { maxIterations: 10000 } }));
+    const client = new PromiseClientSession(
+      SCRAM_SHA_256.client(new ClientCredentials('alice', 'alice-pass'), { scram: { maxIterations: 10000 } }),
+    );
     const first = new TextDecoder().decode(await client.start(true));
     const nonce = /r=([^,]+)/.exec(first)?.[1] ?? '';
     await rejection(client.challenge(b(`r=${nonce}srv,s=QSXCR+Q6sek8bf92,i=2000000000`)), 'LIMIT_EXCEEDED');

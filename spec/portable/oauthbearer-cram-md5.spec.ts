@@ -14,7 +14,19 @@ import {
   cramMd5Server,
   parseOauthbearerResponse,
 } from '../../lib/index.js';
-import { RUNTIME, asyncStoreOf, b, bytesOf, expectNoSecrets, hex, rejection, runPair, s, textOf, vector } from './support.js';
+import {
+  RUNTIME,
+  asyncStoreOf,
+  b,
+  bytesOf,
+  expectNoSecrets,
+  hex,
+  rejection,
+  runPair,
+  s,
+  textOf,
+  vector,
+} from './support.js';
 
 const RFC_TOKEN = 'vF9dft4qmTc2Nvb3RlckBhbHRhdmlzdGEuY29tCg==';
 
@@ -26,13 +38,25 @@ async function validateToken(request: TokenRequest): Promise<TokenResult> {
 }
 
 describe(`portable OAUTHBEARER (${RUNTIME})`, () => {
-  for (const [id, port] of [['oauthbearer-rfc7628-imap-success', 143], ['oauthbearer-rfc7628-smtp-success', 587]] as const) {
+  for (const [id, port] of [
+    ['oauthbearer-rfc7628-imap-success', 143],
+    ['oauthbearer-rfc7628-smtp-success', 587],
+  ] as const) {
     it(`${id}: the client builds it byte for byte; the server accepts it`, async () => {
       const message = bytesOf(vector(id).expected['message']);
-      const client = new PromiseClientSession(OAUTHBEARER.client(new ClientCredentials('user@example.com', RFC_TOKEN), { host: 'server.example.com', port }));
+      const client = new PromiseClientSession(
+        OAUTHBEARER.client(new ClientCredentials('user@example.com', RFC_TOKEN), { host: 'server.example.com', port }),
+      );
       expect(hex((await client.start(true)) ?? new Uint8Array(0))).to.equal(hex(message));
-      expect(hex(buildOauthbearerResponse(RFC_TOKEN, { user: 'user@example.com', host: 'server.example.com', port }))).to.equal(hex(message));
-      expect(parseOauthbearerResponse(message)).to.include({ user: 'user@example.com', host: 'server.example.com', port, token: RFC_TOKEN });
+      expect(
+        hex(buildOauthbearerResponse(RFC_TOKEN, { user: 'user@example.com', host: 'server.example.com', port })),
+      ).to.equal(hex(message));
+      expect(parseOauthbearerResponse(message)).to.include({
+        user: 'user@example.com',
+        host: 'server.example.com',
+        port,
+        token: RFC_TOKEN,
+      });
       const step = await new PromiseServerSession(OAUTHBEARER.server({ validateToken }, message)).start();
       expect(step.done && step.outcome).to.include({ mechanism: 'OAUTHBEARER', authcid: 'user@example.com' });
     });
@@ -53,7 +77,10 @@ describe(`portable OAUTHBEARER (${RUNTIME})`, () => {
 
   it('refuses malformed messages with a typed error', async () => {
     for (const message of ['', 'n,,', 'x,,\u0001auth=Bearer t\u0001\u0001', 'n,,\u0001auth=Bearer t\u0001']) {
-      await rejection(new PromiseServerSession(OAUTHBEARER.server({ validateToken }, b(message))).start(), 'MALFORMED_MESSAGE');
+      await rejection(
+        new PromiseServerSession(OAUTHBEARER.server({ validateToken }, b(message))).start(),
+        'MALFORMED_MESSAGE',
+      );
     }
   });
 });
@@ -65,7 +92,9 @@ describe(`portable CRAM-MD5 (${RUNTIME})`, () => {
   const options = { lookup: asyncStoreOf(TIM, new ClearIdentity('alice', 'alice-pass')) };
 
   it('computes the RFC 2195 digest', () => {
-    expect(cramMd5Digest(textOf(rfc2195.inputs['secret']), challenge)).to.equal((rfc2195.expected['digest'] as { hex: string }).hex);
+    expect(cramMd5Digest(textOf(rfc2195.inputs['secret']), challenge)).to.equal(
+      (rfc2195.expected['digest'] as { hex: string }).hex,
+    );
   });
 
   it('client answers the RFC 2195 challenge byte for byte; the server verifies it', async () => {
@@ -81,9 +110,14 @@ describe(`portable CRAM-MD5 (${RUNTIME})`, () => {
   });
 
   it('client and server agree with a fresh challenge; a wrong password is refused typed', async () => {
-    const result = await runPair(CRAM_MD5.client(new ClientCredentials('alice', 'alice-pass')), (ir) => CRAM_MD5.server(options, ir));
+    const result = await runPair(CRAM_MD5.client(new ClientCredentials('alice', 'alice-pass')), (ir) =>
+      CRAM_MD5.server(options, ir),
+    );
     expect(result.server.authcid).to.equal('alice');
-    const error = await rejection(runPair(CRAM_MD5.client(new ClientCredentials('alice', 'wrong-pass')), (ir) => CRAM_MD5.server(options, ir)), 'AUTHENTICATION_FAILED');
+    const error = await rejection(
+      runPair(CRAM_MD5.client(new ClientCredentials('alice', 'wrong-pass')), (ir) => CRAM_MD5.server(options, ir)),
+      'AUTHENTICATION_FAILED',
+    );
     expectNoSecrets(error, ['wrong-pass', 'alice-pass']);
   });
 

@@ -27,7 +27,7 @@ describe(`portable SASLprep (${RUNTIME})`, () => {
   }
 
   it('unassigned code points: refused in stored mode, allowed in query mode', () => {
-    const unassigned = '\u0221';   // unassigned in Unicode 3.2 (assigned later)
+    const unassigned = '\u0221'; // unassigned in Unicode 3.2 (assigned later)
     thrown(() => saslprep(`a${unassigned}`), 'MALFORMED_MESSAGE');
     expect(saslprep(`a${unassigned}`, { allowUnassigned: true })).to.equal(`a${unassigned}`);
   });

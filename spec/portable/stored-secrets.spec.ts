@@ -5,22 +5,33 @@ import { RUNTIME, bytesOf, textOf, thrown, vector } from './support.js';
 
 // Written by real software for the password "pencil" (as in spec/scram-secret.spec.ts):
 // `doveadm pw -s SCRAM-SHA-256 -p pencil` (Dovecot 2.3) and PostgreSQL 15's pg_authid.rolpassword.
-const DOVECOT_SHA256 = '{SCRAM-SHA-256}4096,ePU+dn9lb5RI3jjMAHDEDA==,vyfxHRVXy3PZCMVBEj7jZ0aZXdWmTfZjs8b23qdt83k=,/y4oKkHB5wRM+ffFs3z1/hpgrfBQgZoT0jzUvjrYq8A=';
-const DOVECOT_SHA1 = '{SCRAM-SHA-1}4096,eyFHuy3YASUh6bDN/uGfiA==,eJeMBEbmTQ9dc/usOid2lpNgtSs=,TaYfGQoRLKuUpBWxXzeq+9dSrno=';
-const POSTGRES_PENCIL = 'SCRAM-SHA-256$4096:Z8+2c+saufhTCrP3QprCMA==$iIQAI2q/MnOuXAzaO2BVobOzwQRuyRbTh/2FIeW1Dwc=:p1i1dVfhIF2dn3Eed+aPdIG4e889YcqUJwK+0xjBbHo=';
+const DOVECOT_SHA256 =
+  '{SCRAM-SHA-256}4096,ePU+dn9lb5RI3jjMAHDEDA==,vyfxHRVXy3PZCMVBEj7jZ0aZXdWmTfZjs8b23qdt83k=,/y4oKkHB5wRM+ffFs3z1/hpgrfBQgZoT0jzUvjrYq8A=';
+const DOVECOT_SHA1 =
+  '{SCRAM-SHA-1}4096,eyFHuy3YASUh6bDN/uGfiA==,eJeMBEbmTQ9dc/usOid2lpNgtSs=,TaYfGQoRLKuUpBWxXzeq+9dSrno=';
+const POSTGRES_PENCIL =
+  'SCRAM-SHA-256$4096:Z8+2c+saufhTCrP3QprCMA==$iIQAI2q/MnOuXAzaO2BVobOzwQRuyRbTh/2FIeW1Dwc=:p1i1dVfhIF2dn3Eed+aPdIG4e889YcqUJwK+0xjBbHo=';
 /** PostgreSQL, password E'I\u00adX' (SASLprep maps the soft hyphen to nothing). */
-const POSTGRES_SOFT_HYPHEN = 'SCRAM-SHA-256$4096:2WSKHRDfp2VvchFY/uEgKg==$7sED5iP35UCJfZM3gqXWvlHgnjyM2tOiPv62BayuBXw=:lVhlQLgQa+K0qQEUWCY34xoKLyvZ8e7uRdEetW+j05Y=';
+const POSTGRES_SOFT_HYPHEN =
+  'SCRAM-SHA-256$4096:2WSKHRDfp2VvchFY/uEgKg==$7sED5iP35UCJfZM3gqXWvlHgnjyM2tOiPv62BayuBXw=:lVhlQLgQa+K0qQEUWCY34xoKLyvZ8e7uRdEetW+j05Y=';
 
 describe(`portable SCRAM stored secrets (${RUNTIME})`, () => {
   it('scram-stored-rfc5803-sha1: writes, parses and verifies the RFC 5803 form', async () => {
     const v = vector('scram-stored-rfc5803-sha1');
     const stored = textOf(v.expected['stored']);
-    const secret = await ScramSecret.fromPasswordAsync('SHA-1', textOf(v.inputs['password']), { salt: bytesOf(v.inputs['salt']), iterations: v.inputs['iterations'] as number });
+    const secret = await ScramSecret.fromPasswordAsync('SHA-1', textOf(v.inputs['password']), {
+      salt: bytesOf(v.inputs['salt']),
+      iterations: v.inputs['iterations'] as number,
+    });
     expect(secret.format('rfc5803')).to.equal(stored);
     const parsed = ScramSecret.parse(stored);
     expect(parsed).to.include({ hash: 'SHA-1', iterations: 4096 });
-    expect(toBase64(parsed.storedKey)).to.equal((vector('scram-sha-1-rfc5802').expected['StoredKey'] as { base64: string }).base64);
-    expect(toBase64(parsed.serverKey)).to.equal((vector('scram-sha-1-rfc5802').expected['ServerKey'] as { base64: string }).base64);
+    expect(toBase64(parsed.storedKey)).to.equal(
+      (vector('scram-sha-1-rfc5802').expected['StoredKey'] as { base64: string }).base64,
+    );
+    expect(toBase64(parsed.serverKey)).to.equal(
+      (vector('scram-sha-1-rfc5802').expected['ServerKey'] as { base64: string }).base64,
+    );
     expect(await parsed.verifyNormalizedAsync('pencil')).to.equal(true);
     expect(await parsed.verifyNormalizedAsync('pencil!')).to.equal(false);
   });
@@ -28,7 +39,10 @@ describe(`portable SCRAM stored secrets (${RUNTIME})`, () => {
   it('scram-stored-postgresql-sha256: writes, parses and verifies the pg_authid form', async () => {
     const v = vector('scram-stored-postgresql-sha256');
     const stored = textOf(v.expected['stored']);
-    const secret = await ScramSecret.fromPasswordAsync('SHA-256', textOf(v.inputs['password']), { salt: bytesOf(v.inputs['salt']), iterations: v.inputs['iterations'] as number });
+    const secret = await ScramSecret.fromPasswordAsync('SHA-256', textOf(v.inputs['password']), {
+      salt: bytesOf(v.inputs['salt']),
+      iterations: v.inputs['iterations'] as number,
+    });
     expect(secret.format('postgresql')).to.equal(stored);
     expect(await ScramSecret.parse(stored).verifyNormalizedAsync('pencil')).to.equal(true);
   });
@@ -46,7 +60,14 @@ describe(`portable SCRAM stored secrets (${RUNTIME})`, () => {
   });
 
   it('refuses malformed stored secrets with a typed error that does not echo them', () => {
-    for (const text of ['', 'SCRAM-SHA-256$', 'SCRAM-SHA-256$0:AAAA$AAAA:AAAA', 'SCRAM-MD5$4096:AAAA$AAAA:AAAA', '{SCRAM-SHA-1}4096,,,', POSTGRES_PENCIL.slice(0, -8)]) {
+    for (const text of [
+      '',
+      'SCRAM-SHA-256$',
+      'SCRAM-SHA-256$0:AAAA$AAAA:AAAA',
+      'SCRAM-MD5$4096:AAAA$AAAA:AAAA',
+      '{SCRAM-SHA-1}4096,,,',
+      POSTGRES_PENCIL.slice(0, -8),
+    ]) {
       const error = thrown(() => ScramSecret.parse(text), 'USAGE');
       if (text.length > 20) expect(error.message).to.not.include(text);
     }

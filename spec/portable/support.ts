@@ -23,7 +23,7 @@ import data from '../fixtures/sasl-vectors.json';
 export type Runtime = 'node' | 'bun' | 'deno' | 'workerd' | 'chromium';
 
 /** Which runtime runs the suite (see spec/runtimes/shim.ts). */
-export const RUNTIME: Runtime = ((globalThis as { SASLKIT_RUNTIME?: Runtime }).SASLKIT_RUNTIME) ?? 'node';
+export const RUNTIME: Runtime = (globalThis as { SASLKIT_RUNTIME?: Runtime }).SASLKIT_RUNTIME ?? 'node';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
@@ -107,7 +107,11 @@ const show = (bytes: Uint8Array): string => {
  * work with every crypto provider). With `successData` the server's final data travels with
  * success, as in XMPP; otherwise as a last challenge, as in SMTP.
  */
-export async function runPair(client: ClientExchange, makeServer: (initial: Uint8Array | undefined) => ServerExchange, successData = false): Promise<PairResult> {
+export async function runPair(
+  client: ClientExchange,
+  makeServer: (initial: Uint8Array | undefined) => ServerExchange,
+  successData = false,
+): Promise<PairResult> {
   const transcript: string[] = [];
   const c = new PromiseClientSession(client);
   const initial = await c.start(true);

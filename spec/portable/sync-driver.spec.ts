@@ -7,12 +7,21 @@
  * everywhere).
  */
 import { expect } from 'chai';
-import { CRAM_MD5, ClearIdentity, ClientCredentials, PLAIN, SCRAM_SHA_256, SyncClientSession, SyncServerSession } from '../../lib/index.js';
+import {
+  CRAM_MD5,
+  ClearIdentity,
+  ClientCredentials,
+  PLAIN,
+  SCRAM_SHA_256,
+  SyncClientSession,
+  SyncServerSession,
+} from '../../lib/index.js';
 import { RUNTIME, b, thrown } from './support.js';
 
 /** Runtimes whose saslkit build has node:crypto's synchronous forms. */
 const SYNC_CRYPTO = RUNTIME === 'node' || RUNTIME === 'bun';
-const lookup = (authcid: string): ClearIdentity | undefined => (authcid === 'alice' ? new ClearIdentity('alice', 'alice-pass') : undefined);
+const lookup = (authcid: string): ClearIdentity | undefined =>
+  authcid === 'alice' ? new ClearIdentity('alice', 'alice-pass') : undefined;
 
 describe(`portable sync driver (${RUNTIME})`, () => {
   it('runs PLAIN synchronously', () => {
@@ -32,13 +41,19 @@ describe(`portable sync driver (${RUNTIME})`, () => {
 
   if (SYNC_CRYPTO) {
     it('runs a SCRAM-SHA-256 client synchronously (node:crypto)', () => {
-      const client = new SyncClientSession(SCRAM_SHA_256.client(new ClientCredentials('alice', 'alice-pass'), { scram: { nonceForTesting: 'abc' } }));
+      const client = new SyncClientSession(
+        SCRAM_SHA_256.client(new ClientCredentials('alice', 'alice-pass'), { scram: { nonceForTesting: 'abc' } }),
+      );
       client.start();
-      expect(new TextDecoder().decode(client.challenge(b('r=abcdef,s=QSXCR+Q6sek8bf92,i=4096')))).to.match(/^c=biws,r=abcdef,p=/);
+      expect(new TextDecoder().decode(client.challenge(b('r=abcdef,s=QSXCR+Q6sek8bf92,i=4096')))).to.match(
+        /^c=biws,r=abcdef,p=/,
+      );
     });
   } else {
     it('refuses a SCRAM-SHA-256 step with a UsageError naming the async drivers (WebCrypto is async)', () => {
-      const client = new SyncClientSession(SCRAM_SHA_256.client(new ClientCredentials('alice', 'alice-pass'), { scram: { nonceForTesting: 'abc' } }));
+      const client = new SyncClientSession(
+        SCRAM_SHA_256.client(new ClientCredentials('alice', 'alice-pass'), { scram: { nonceForTesting: 'abc' } }),
+      );
       client.start();
       const error = thrown(() => client.challenge(b('r=abcdef,s=QSXCR+Q6sek8bf92,i=4096')), 'USAGE');
       expect(error.message).to.match(/async|promise|await/i);

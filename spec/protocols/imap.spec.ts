@@ -27,7 +27,17 @@ import { digestMd5Client, digestMd5Server } from '../../lib/mechanisms/digest-md
 import { DEMO_PASSWORD, DEMO_USER, demoCredentials, demoServerOptions, imapLogin } from '../support/demo-mail.js';
 import { lineConversations } from '../support/conversation.js';
 import { ALICE, expectNoSecrets, storeOf } from '../support/helpers.js';
-import { type Script, body, fromLine, replayClient, replayServer, scriptedMechanism, settle, transcriptOf, unb64 } from './transcript.js';
+import {
+  type Script,
+  body,
+  fromLine,
+  replayClient,
+  replayServer,
+  scriptedMechanism,
+  settle,
+  transcriptOf,
+  unb64,
+} from './transcript.js';
 
 const EMPTY = new Uint8Array(0);
 
@@ -39,7 +49,10 @@ function imapScript(exchange: readonly string[]): Script {
   let i = 1;
   for (; exchange[i]?.startsWith('S: +') === true; i += 2) {
     const response = body(exchange[i + 1] ?? '');
-    rounds.push({ challenge: unb64(body(exchange[i] ?? '').slice(2)), ...(response === '*' ? {} : { response: unb64(response) }) });
+    rounds.push({
+      challenge: unb64(body(exchange[i] ?? '').slice(2)),
+      ...(response === '*' ? {} : { response: unb64(response) }),
+    });
   }
   return {
     name: name ?? '',
@@ -54,7 +67,11 @@ function capabilityLine(lines: readonly string[]): string {
   return body(lines.find((line) => line.startsWith('S: * CAPABILITY ')) ?? 'S: * CAPABILITY IMAP4rev1');
 }
 
-const { converse, serve } = lineConversations({ client: imapClientAuth, server: imapServerAuth, serveDefaults: { auth: SASLAuth.all(), options: { lookup: storeOf(ALICE) } } });
+const { converse, serve } = lineConversations({
+  client: imapClientAuth,
+  server: imapServerAuth,
+  serveDefaults: { auth: SASLAuth.all(), options: { lookup: storeOf(ALICE) } },
+});
 
 /** A minimal IMAP server for real clients: CAPABILITY, AUTHENTICATE, LIST "" "", NOOP, LOGOUT. */
 async function startImapServer(): Promise<{ port: number; events: string[]; close: () => Promise<void> }> {
@@ -89,7 +106,14 @@ async function startImapServer(): Promise<{ port: number; events: string[]; clos
               break;
             }
             try {
-              const result = await imapServerAuth({ command: line, auth, options, lines, write, capabilities: ['IMAP4rev1'] });
+              const result = await imapServerAuth({
+                command: line,
+                auth,
+                options,
+                lines,
+                write,
+                capabilities: ['IMAP4rev1'],
+              });
               authenticated = true;
               events.push(`${result.mechanism} ${result.authcid}`);
             } catch (error) {
@@ -113,7 +137,11 @@ async function startImapServer(): Promise<{ port: number; events: string[]; clos
         }
       }
     };
-    session().catch(() => socket.destroy()).finally(() => { lines.close(); });
+    session()
+      .catch(() => socket.destroy())
+      .finally(() => {
+        lines.close();
+      });
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -122,10 +150,13 @@ async function startImapServer(): Promise<{ port: number; events: string[]; clos
   return {
     port: address.port,
     events,
-    close: () => new Promise<void>((resolve) => {
-      for (const socket of sockets) socket.destroy();
-      server.close(() => { resolve(); });
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => {
+          resolve();
+        });
+      }),
   };
 }
 
@@ -137,13 +168,17 @@ describe('IMAP AUTHENTICATE profile', function () {
       const rev2 = parseImapCapabilities('* CAPABILITY IMAP4rev2 AUTH=GSSAPI AUTH=PLAIN');
       expect(rev2.mechanisms).to.deep.equal(['GSSAPI', 'PLAIN']);
       expect(rev2.initialResponse).to.equal(true);
-      const greeting = parseImapCapabilities('* OK [CAPABILITY IMAP4rev2 STARTTLS AUTH=GSSAPI LOGINDISABLED] Server ready');
+      const greeting = parseImapCapabilities(
+        '* OK [CAPABILITY IMAP4rev2 STARTTLS AUTH=GSSAPI LOGINDISABLED] Server ready',
+      );
       expect(greeting.loginDisabled).to.equal(true);
       expect(greeting.atoms).to.deep.equal(['IMAP4rev2', 'STARTTLS', 'AUTH=GSSAPI', 'LOGINDISABLED']);
       const rev1 = parseImapCapabilities(['IMAP4rev1', 'auth=plain', 'AUTH=CRAM-MD5']);
       expect(rev1.mechanisms).to.deep.equal(['PLAIN', 'CRAM-MD5']);
       expect(rev1.initialResponse).to.equal(false);
-      expect(parseImapCapabilities('a1 OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=PLAIN] Logged in').initialResponse).to.equal(true);
+      expect(
+        parseImapCapabilities('a1 OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=PLAIN] Logged in').initialResponse,
+      ).to.equal(true);
     });
 
     it('builds the capability atoms of the RFC 4959 example', () => {
@@ -167,7 +202,13 @@ describe('IMAP AUTHENTICATE profile', function () {
       server: (options, initial) => digestMd5Server(options, initial, () => 'OA6MG9tEQGm2hh'),
       client: (credentials, options) => digestMd5Client(credentials, options, () => 'OA6MHXh6VqTrRk'),
     };
-    const tokenError = { error: { status: 'invalid_token', scope: 'example_scope', openidConfiguration: 'https://example.com/.well-known/openid-configuration' } };
+    const tokenError = {
+      error: {
+        status: 'invalid_token',
+        scope: 'example_scope',
+        openidConfiguration: 'https://example.com/.well-known/openid-configuration',
+      },
+    };
     const cases: {
       id: string;
       note: string;
@@ -178,50 +219,110 @@ describe('IMAP AUTHENTICATE profile', function () {
       {
         id: 'imap-rfc9051-plain-ir',
         note: 'PLAIN with an initial response (IMAP4rev2)',
-        server: () => ({ auth: SASLAuth.named(['PLAIN']), options: { lookup: storeOf(test) }, replies: { success: 'Success (tls protection)' } }),
+        server: () => ({
+          auth: SASLAuth.named(['PLAIN']),
+          options: { lookup: storeOf(test) },
+          replies: { success: 'Success (tls protection)' },
+        }),
         client: (capabilities) => ({ capabilities, credentials: new ClientCredentials('test', 'test', 'test') }),
       },
       {
         id: 'imap-rfc4959-plain-no-ir',
         note: 'PLAIN after an empty continuation',
-        server: () => ({ auth: SASLAuth.named(['PLAIN']), options: { lookup: storeOf(test) }, replies: { success: 'Success (tls protection)' } }),
-        client: (capabilities) => ({ capabilities, credentials: new ClientCredentials('test', 'test', 'test'), initialResponse: false }),
+        server: () => ({
+          auth: SASLAuth.named(['PLAIN']),
+          options: { lookup: storeOf(test) },
+          replies: { success: 'Success (tls protection)' },
+        }),
+        client: (capabilities) => ({
+          capabilities,
+          credentials: new ClientCredentials('test', 'test', 'test'),
+          initialResponse: false,
+        }),
       },
       {
         id: 'imap-rfc4959-external-empty-ir',
         note: 'EXTERNAL with an empty initial response (=)',
-        server: () => ({ auth: SASLAuth.named(['EXTERNAL']), options: { externalIdentity: 'test' }, replies: { success: 'Success (tls protection)' } }),
+        server: () => ({
+          auth: SASLAuth.named(['EXTERNAL']),
+          options: { externalIdentity: 'test' },
+          replies: { success: 'Success (tls protection)' },
+        }),
         client: (capabilities) => ({ capabilities, mechanism: 'EXTERNAL', credentials: new ClientCredentials('', '') }),
       },
       {
         id: 'imap-rfc4959-external-no-ir',
         note: 'EXTERNAL answering the empty continuation with an empty line',
-        server: () => ({ auth: SASLAuth.named(['EXTERNAL']), options: { externalIdentity: 'test' }, replies: { success: 'Success (tls protection)' } }),
-        client: (capabilities) => ({ capabilities, mechanism: 'EXTERNAL', credentials: new ClientCredentials('', ''), initialResponse: false }),
+        server: () => ({
+          auth: SASLAuth.named(['EXTERNAL']),
+          options: { externalIdentity: 'test' },
+          replies: { success: 'Success (tls protection)' },
+        }),
+        client: (capabilities) => ({
+          capabilities,
+          mechanism: 'EXTERNAL',
+          credentials: new ClientCredentials('', ''),
+          initialResponse: false,
+        }),
       },
       {
         id: 'imap-rfc2195-cram-md5',
         note: 'CRAM-MD5 with the RFC challenge',
-        server: () => ({ auth: new SASLAuth([fixedCram('imap-rfc2195-cram-md5')]), options: { lookup: storeOf(tim) }, replies: { success: 'CRAM authentication successful' } }),
-        client: (capabilities) => ({ capabilities, mechanism: 'CRAM-MD5', credentials: new ClientCredentials('tim', 'tanstaaftanstaaf') }),
+        server: () => ({
+          auth: new SASLAuth([fixedCram('imap-rfc2195-cram-md5')]),
+          options: { lookup: storeOf(tim) },
+          replies: { success: 'CRAM authentication successful' },
+        }),
+        client: (capabilities) => ({
+          capabilities,
+          mechanism: 'CRAM-MD5',
+          credentials: new ClientCredentials('tim', 'tanstaaftanstaaf'),
+        }),
       },
       {
         id: 'imap-rfc2831-digest-md5',
         note: 'DIGEST-MD5 with the RFC nonce and cnonce',
-        server: () => ({ auth: new SASLAuth([fixedDigest]), options: { lookup: storeOf(chris), hostname: 'elwood.innosoft.com' }, replies: { success: 'User logged in' } }),
-        client: (capabilities) => ({ capabilities, mechanism: fixedDigest, credentials: new ClientCredentials('chris', 'secret'), client: { host: 'elwood.innosoft.com', service: 'imap' } }),
+        server: () => ({
+          auth: new SASLAuth([fixedDigest]),
+          options: { lookup: storeOf(chris), hostname: 'elwood.innosoft.com' },
+          replies: { success: 'User logged in' },
+        }),
+        client: (capabilities) => ({
+          capabilities,
+          mechanism: fixedDigest,
+          credentials: new ClientCredentials('chris', 'secret'),
+          client: { host: 'elwood.innosoft.com', service: 'imap' },
+        }),
       },
       {
         id: 'imap-rfc7628-oauthbearer-success',
         note: 'OAUTHBEARER with host and port',
-        server: () => ({ auth: SASLAuth.named(['OAUTHBEARER']), options: { validateToken: (request) => (request.token === token ? { authcid: 'user@example.com' } : tokenError) }, replies: { success: 'SASL authentication succeeded' } }),
-        client: (capabilities) => ({ capabilities, credentials: new ClientCredentials('user@example.com', token, '', { kind: 'token' }), client: { host: 'server.example.com', port: 143 } }),
+        server: () => ({
+          auth: SASLAuth.named(['OAUTHBEARER']),
+          options: {
+            validateToken: (request) => (request.token === token ? { authcid: 'user@example.com' } : tokenError),
+          },
+          replies: { success: 'SASL authentication succeeded' },
+        }),
+        client: (capabilities) => ({
+          capabilities,
+          credentials: new ClientCredentials('user@example.com', token, '', { kind: 'token' }),
+          client: { host: 'server.example.com', port: 143 },
+        }),
       },
       {
         id: 'imap-rfc7628-oauthbearer-failure',
         note: 'OAUTHBEARER error challenge answered with 0x01',
-        server: () => ({ auth: SASLAuth.named(['OAUTHBEARER']), options: { validateToken: () => tokenError }, replies: { failed: 'SASL authentication failed' } }),
-        client: (capabilities) => ({ capabilities, credentials: new ClientCredentials('user@example.com', '', '', { kind: 'token' }), client: { host: 'server.example.com', port: 143 } }),
+        server: () => ({
+          auth: SASLAuth.named(['OAUTHBEARER']),
+          options: { validateToken: () => tokenError },
+          replies: { failed: 'SASL authentication failed' },
+        }),
+        client: (capabilities) => ({
+          capabilities,
+          credentials: new ClientCredentials('user@example.com', '', '', { kind: 'token' }),
+          client: { host: 'server.example.com', port: 143 },
+        }),
         outcome: 'AUTHENTICATION_FAILED',
       },
     ];
@@ -230,18 +331,31 @@ describe('IMAP AUTHENTICATE profile', function () {
       const exchange = fromLine(lines, (line) => / AUTHENTICATE /.test(line));
       const tag = body(exchange[0] ?? '').split(' ')[0] ?? '';
       it(`${c.id} (${c.note}): server, real mechanism`, async () => {
-        const { log, error } = await replayServer(exchange, (command, source, write) => imapServerAuth({ ...c.server(), command, lines: source, write }));
+        const { log, error } = await replayServer(exchange, (command, source, write) =>
+          imapServerAuth({ ...c.server(), command, lines: source, write }),
+        );
         expect(log).to.deep.equal(exchange);
         expect(error === undefined ? undefined : isSaslError(error) && error.code, String(error)).to.equal(c.outcome);
       });
       it(`${c.id} (${c.note}): client, real mechanism`, async () => {
-        const { log, error } = await replayClient(exchange, (source, write) => imapClientAuth({ ...c.client(capabilityLine(lines)), tag, lines: source, write }));
+        const { log, error } = await replayClient(exchange, (source, write) =>
+          imapClientAuth({ ...c.client(capabilityLine(lines)), tag, lines: source, write }),
+        );
         expect(log).to.deep.equal(exchange);
         expect(error === undefined ? undefined : isSaslError(error) && error.code, String(error)).to.equal(c.outcome);
       });
     }
 
-    for (const id of ['imap-rfc9051-plain-ir', 'imap-rfc4959-plain-no-ir', 'imap-rfc4959-external-empty-ir', 'imap-rfc4959-external-no-ir', 'imap-rfc2195-cram-md5', 'imap-rfc2831-digest-md5', 'imap-rfc7628-oauthbearer-success', 'imap-rfc7628-oauthbearer-failure']) {
+    for (const id of [
+      'imap-rfc9051-plain-ir',
+      'imap-rfc4959-plain-no-ir',
+      'imap-rfc4959-external-empty-ir',
+      'imap-rfc4959-external-no-ir',
+      'imap-rfc2195-cram-md5',
+      'imap-rfc2831-digest-md5',
+      'imap-rfc7628-oauthbearer-success',
+      'imap-rfc7628-oauthbearer-failure',
+    ]) {
       const lines = transcriptOf(id);
       const exchange = fromLine(lines, (line) => / AUTHENTICATE /.test(line));
       const script = imapScript(exchange);
@@ -249,11 +363,22 @@ describe('IMAP AUTHENTICATE profile', function () {
       const [tag = '', status = '', ...text] = final.split(' ');
       const replies = status === 'OK' ? { success: text.join(' ') } : { failed: text.join(' ') };
       it(`${id}: server framing (scripted mechanism)`, async () => {
-        const { log } = await replayServer(exchange, (command, source, write) => imapServerAuth({ auth: new SASLAuth([scriptedMechanism(script)]), command, lines: source, write, replies }));
+        const { log } = await replayServer(exchange, (command, source, write) =>
+          imapServerAuth({ auth: new SASLAuth([scriptedMechanism(script)]), command, lines: source, write, replies }),
+        );
         expect(log).to.deep.equal(exchange);
       });
       it(`${id}: client framing (scripted mechanism)`, async () => {
-        const { log, error } = await replayClient(exchange, (source, write) => imapClientAuth({ tag, capabilities: capabilityLine(lines), mechanism: scriptedMechanism(script), credentials: new ClientCredentials('x', 'y'), lines: source, write }));
+        const { log, error } = await replayClient(exchange, (source, write) =>
+          imapClientAuth({
+            tag,
+            capabilities: capabilityLine(lines),
+            mechanism: scriptedMechanism(script),
+            credentials: new ClientCredentials('x', 'y'),
+            lines: source,
+            write,
+          }),
+        );
         expect(log).to.deep.equal(exchange);
         expect(error === undefined).to.equal(script.outcome === 'success');
       });
@@ -268,7 +393,13 @@ describe('IMAP AUTHENTICATE profile', function () {
         it(`${name} ${saslIr ? 'with' : 'without'} SASL-IR`, async () => {
           const caps = saslIr ? capabilities : capabilities.filter((atom) => atom !== 'SASL-IR');
           const { client, server, log } = await converse(
-            { tag: 'a1', capabilities: caps, mechanism: name, credentials: demoCredentials(name), client: { host: 'localhost', service: 'imap' } },
+            {
+              tag: 'a1',
+              capabilities: caps,
+              mechanism: name,
+              credentials: demoCredentials(name),
+              client: { host: 'localhost', service: 'imap' },
+            },
             { auth, options: demoServerOptions(), capabilities: ['IMAP4rev1', 'IDLE'] },
           );
           expect(client.error, String(client.error)).to.equal(undefined);
@@ -281,7 +412,10 @@ describe('IMAP AUTHENTICATE profile', function () {
     }
 
     it('refuses a wrong password with a tagged NO and an error that carries the text but not the secret', async () => {
-      const { client, log } = await converse({ tag: 'x', capabilities, mechanism: 'PLAIN', credentials: new ClientCredentials(DEMO_USER, 'wrong-secret') }, { auth, options: demoServerOptions() });
+      const { client, log } = await converse(
+        { tag: 'x', capabilities, mechanism: 'PLAIN', credentials: new ClientCredentials(DEMO_USER, 'wrong-secret') },
+        { auth, options: demoServerOptions() },
+      );
       expect(log[log.length - 1]).to.equal('S: x NO [AUTHENTICATIONFAILED] Authentication failed');
       const error = client.error;
       expect(isSaslError(error) && error.code).to.equal('AUTHENTICATION_FAILED');
@@ -290,26 +424,102 @@ describe('IMAP AUTHENTICATE profile', function () {
     });
 
     it('maps [AUTHORIZATIONFAILED] to AUTHORIZATION_FAILED', async () => {
-      const { client } = await converse({ tag: 'x', capabilities, mechanism: 'PLAIN', credentials: new ClientCredentials(DEMO_USER, DEMO_PASSWORD, 'bob') }, { auth, options: demoServerOptions() });
+      const { client } = await converse(
+        {
+          tag: 'x',
+          capabilities,
+          mechanism: 'PLAIN',
+          credentials: new ClientCredentials(DEMO_USER, DEMO_PASSWORD, 'bob'),
+        },
+        { auth, options: demoServerOptions() },
+      );
       expect(isSaslError(client.error) && client.error.code).to.equal('AUTHORIZATION_FAILED');
     });
   });
 
   describe('server: malformed and hostile input', () => {
     const cases: { name: string; command: string; lines?: string[]; reply: string; code: string }[] = [
-      { name: 'missing tag', command: 'AUTHENTICATE', reply: '* BAD Syntax: tag AUTHENTICATE mechanism [initial-response]', code: 'MALFORMED_MESSAGE' },
-      { name: 'empty command', command: '', reply: '* BAD Syntax: tag AUTHENTICATE mechanism [initial-response]', code: 'MALFORMED_MESSAGE' },
-      { name: 'tag with a forbidden character', command: 'a+1 AUTHENTICATE PLAIN', reply: '* BAD Syntax: tag AUTHENTICATE mechanism [initial-response]', code: 'MALFORMED_MESSAGE' },
-      { name: 'another command', command: 'a1 LOGIN alice pass', reply: 'a1 BAD Syntax: tag AUTHENTICATE mechanism [initial-response]', code: 'MALFORMED_MESSAGE' },
-      { name: 'no mechanism', command: 'a1 AUTHENTICATE', reply: 'a1 BAD Syntax: tag AUTHENTICATE mechanism [initial-response]', code: 'MALFORMED_MESSAGE' },
-      { name: 'non-ASCII', command: 'a1 AUTHENTICATE PL\u00c4IN', reply: 'a1 BAD Syntax: tag AUTHENTICATE mechanism [initial-response]', code: 'MALFORMED_MESSAGE' },
-      { name: 'unknown mechanism', command: 'a1 AUTHENTICATE GSSAPI', reply: 'a1 NO Unsupported authentication mechanism', code: 'MECHANISM_UNAVAILABLE' },
-      { name: 'bad base64 initial response', command: 'a1 AUTHENTICATE PLAIN ===', reply: 'a1 BAD Invalid SASL response', code: 'MALFORMED_MESSAGE' },
-      { name: 'bad base64 response', command: 'a1 AUTHENTICATE PLAIN', lines: ['not-base64'], reply: 'a1 BAD Invalid SASL response', code: 'MALFORMED_MESSAGE' },
-      { name: 'initial response with CRAM-MD5', command: 'a1 AUTHENTICATE CRAM-MD5 dGVzdA==', reply: 'a1 BAD Initial response not allowed with this mechanism', code: 'UNEXPECTED_MESSAGE' },
-      { name: 'cancel', command: 'a1 AUTHENTICATE PLAIN', lines: ['*'], reply: 'a1 BAD AUTHENTICATE cancelled', code: 'ABORTED' },
-      { name: 'over-long line', command: 'a1 AUTHENTICATE PLAIN', lines: ['A'.repeat(12300)], reply: 'a1 BAD Line too long', code: 'LIMIT_EXCEEDED' },
-      { name: 'wrong password', command: 'a1 AUTHENTICATE PLAIN AGFsaWNlAHdyb25n', reply: 'a1 NO [AUTHENTICATIONFAILED] Authentication failed', code: 'AUTHENTICATION_FAILED' },
+      {
+        name: 'missing tag',
+        command: 'AUTHENTICATE',
+        reply: '* BAD Syntax: tag AUTHENTICATE mechanism [initial-response]',
+        code: 'MALFORMED_MESSAGE',
+      },
+      {
+        name: 'empty command',
+        command: '',
+        reply: '* BAD Syntax: tag AUTHENTICATE mechanism [initial-response]',
+        code: 'MALFORMED_MESSAGE',
+      },
+      {
+        name: 'tag with a forbidden character',
+        command: 'a+1 AUTHENTICATE PLAIN',
+        reply: '* BAD Syntax: tag AUTHENTICATE mechanism [initial-response]',
+        code: 'MALFORMED_MESSAGE',
+      },
+      {
+        name: 'another command',
+        command: 'a1 LOGIN alice pass',
+        reply: 'a1 BAD Syntax: tag AUTHENTICATE mechanism [initial-response]',
+        code: 'MALFORMED_MESSAGE',
+      },
+      {
+        name: 'no mechanism',
+        command: 'a1 AUTHENTICATE',
+        reply: 'a1 BAD Syntax: tag AUTHENTICATE mechanism [initial-response]',
+        code: 'MALFORMED_MESSAGE',
+      },
+      {
+        name: 'non-ASCII',
+        command: 'a1 AUTHENTICATE PL\u00c4IN',
+        reply: 'a1 BAD Syntax: tag AUTHENTICATE mechanism [initial-response]',
+        code: 'MALFORMED_MESSAGE',
+      },
+      {
+        name: 'unknown mechanism',
+        command: 'a1 AUTHENTICATE GSSAPI',
+        reply: 'a1 NO Unsupported authentication mechanism',
+        code: 'MECHANISM_UNAVAILABLE',
+      },
+      {
+        name: 'bad base64 initial response',
+        command: 'a1 AUTHENTICATE PLAIN ===',
+        reply: 'a1 BAD Invalid SASL response',
+        code: 'MALFORMED_MESSAGE',
+      },
+      {
+        name: 'bad base64 response',
+        command: 'a1 AUTHENTICATE PLAIN',
+        lines: ['not-base64'],
+        reply: 'a1 BAD Invalid SASL response',
+        code: 'MALFORMED_MESSAGE',
+      },
+      {
+        name: 'initial response with CRAM-MD5',
+        command: 'a1 AUTHENTICATE CRAM-MD5 dGVzdA==',
+        reply: 'a1 BAD Initial response not allowed with this mechanism',
+        code: 'UNEXPECTED_MESSAGE',
+      },
+      {
+        name: 'cancel',
+        command: 'a1 AUTHENTICATE PLAIN',
+        lines: ['*'],
+        reply: 'a1 BAD AUTHENTICATE cancelled',
+        code: 'ABORTED',
+      },
+      {
+        name: 'over-long line',
+        command: 'a1 AUTHENTICATE PLAIN',
+        lines: ['A'.repeat(12300)],
+        reply: 'a1 BAD Line too long',
+        code: 'LIMIT_EXCEEDED',
+      },
+      {
+        name: 'wrong password',
+        command: 'a1 AUTHENTICATE PLAIN AGFsaWNlAHdyb25n',
+        reply: 'a1 NO [AUTHENTICATIONFAILED] Authentication failed',
+        code: 'AUTHENTICATION_FAILED',
+      },
     ];
     for (const c of cases) {
       it(`${c.name}: ${c.reply.split(' ').slice(0, 2).join(' ')} and ${c.code}`, async () => {
@@ -320,7 +530,13 @@ describe('IMAP AUTHENTICATE profile', function () {
     }
 
     it('replies NO [UNAVAILABLE] and rejects with the store error when the store throws', async () => {
-      const { written, error } = await serve('a1 AUTHENTICATE PLAIN AGFsaWNlAGFsaWNlLXBhc3M=', [], { options: { lookup: () => { throw new Error('ldap down'); } } });
+      const { written, error } = await serve('a1 AUTHENTICATE PLAIN AGFsaWNlAGFsaWNlLXBhc3M=', [], {
+        options: {
+          lookup: () => {
+            throw new Error('ldap down');
+          },
+        },
+      });
       expect(written).to.deep.equal(['a1 NO [UNAVAILABLE] Temporary authentication failure']);
       expect((error as Error).message).to.equal('ldap down');
     });
@@ -333,17 +549,37 @@ describe('IMAP AUTHENTICATE profile', function () {
   });
 
   describe('client: server behaviour', () => {
-    async function againstLines(serverLines: string[], args: Partial<ImapClientAuthOptions> = {}): Promise<{ written: string[]; left: number; error?: unknown; value?: ImapClientResult }> {
+    async function againstLines(
+      serverLines: string[],
+      args: Partial<ImapClientAuthOptions> = {},
+    ): Promise<{ written: string[]; left: number; error?: unknown; value?: ImapClientResult }> {
       const queue = new LineQueue();
       for (const line of serverLines) queue.push(line);
       queue.end();
       const written: string[] = [];
-      const outcome = await settle(imapClientAuth({ tag: 'a1', capabilities: 'IMAP4rev1 AUTH=PLAIN', mechanism: 'PLAIN', credentials: new ClientCredentials('alice', 'alice-pass'), ...args, lines: queue, write: (line) => { written.push(line); } }));
+      const outcome = await settle(
+        imapClientAuth({
+          tag: 'a1',
+          capabilities: 'IMAP4rev1 AUTH=PLAIN',
+          mechanism: 'PLAIN',
+          credentials: new ClientCredentials('alice', 'alice-pass'),
+          ...args,
+          lines: queue,
+          write: (line) => {
+            written.push(line);
+          },
+        }),
+      );
       return { written, left: queue.pending, ...outcome };
     }
 
     it('sends no initial response without SASL-IR, and skips untagged lines, keeping capabilities', async () => {
-      const { written, value } = await againstLines(['* OK still here', '+', '* CAPABILITY IMAP4rev1 IDLE', 'a1 OK done']);
+      const { written, value } = await againstLines([
+        '* OK still here',
+        '+',
+        '* CAPABILITY IMAP4rev1 IDLE',
+        'a1 OK done',
+      ]);
       expect(written).to.deep.equal(['a1 AUTHENTICATE PLAIN', 'AGFsaWNlAGFsaWNlLXBhc3M=']);
       expect(value?.capabilities?.atoms).to.deep.equal(['IMAP4rev1', 'IDLE']);
       expect(value?.text).to.equal('done');
@@ -351,7 +587,10 @@ describe('IMAP AUTHENTICATE profile', function () {
 
     it('accepts NO or BAD after its own cancellation (RFC 7628 shows NO, RFC 9051 asks for BAD)', async () => {
       for (const reply of ['a1 NO cancelled', 'a1 BAD cancelled']) {
-        const cancelled = await againstLines(['+ ###', reply], { mechanism: 'CRAM-MD5', capabilities: 'AUTH=CRAM-MD5' });
+        const cancelled = await againstLines(['+ ###', reply], {
+          mechanism: 'CRAM-MD5',
+          capabilities: 'AUTH=CRAM-MD5',
+        });
         expect(cancelled.written).to.deep.equal(['a1 AUTHENTICATE CRAM-MD5', '*']);
         expect(cancelled.left).to.equal(0);
         expect(isSaslError(cancelled.error) && cancelled.error.code).to.equal('MALFORMED_MESSAGE');
@@ -381,15 +620,42 @@ describe('IMAP AUTHENTICATE profile', function () {
       const server = await startImapServer();
       try {
         for (const loginMethod of ['AUTH=PLAIN', 'AUTH=LOGIN']) {
-          const client = new ImapFlow({ host: '127.0.0.1', port: server.port, secure: false, doSTARTTLS: false, logger: false, verifyOnly: true, auth: { user: DEMO_USER, pass: DEMO_PASSWORD, loginMethod }, connectionTimeout: 5000, greetingTimeout: 5000, socketTimeout: 5000 });
+          const client = new ImapFlow({
+            host: '127.0.0.1',
+            port: server.port,
+            secure: false,
+            doSTARTTLS: false,
+            logger: false,
+            verifyOnly: true,
+            auth: { user: DEMO_USER, pass: DEMO_PASSWORD, loginMethod },
+            connectionTimeout: 5000,
+            greetingTimeout: 5000,
+            socketTimeout: 5000,
+          });
           await client.connect();
           expect(client.authenticated).to.equal(true);
-          const wrong = new ImapFlow({ host: '127.0.0.1', port: server.port, secure: false, doSTARTTLS: false, logger: false, verifyOnly: true, auth: { user: DEMO_USER, pass: 'wrong-pass', loginMethod }, connectionTimeout: 5000, greetingTimeout: 5000, socketTimeout: 5000 });
+          const wrong = new ImapFlow({
+            host: '127.0.0.1',
+            port: server.port,
+            secure: false,
+            doSTARTTLS: false,
+            logger: false,
+            verifyOnly: true,
+            auth: { user: DEMO_USER, pass: 'wrong-pass', loginMethod },
+            connectionTimeout: 5000,
+            greetingTimeout: 5000,
+            socketTimeout: 5000,
+          });
           const refused = await settle(wrong.connect());
           expect((refused.error as { authenticationFailed?: boolean }).authenticationFailed).to.equal(true);
           wrong.close();
         }
-        expect(server.events).to.deep.equal(['PLAIN alice', 'refused AUTHENTICATION_FAILED', 'LOGIN alice', 'refused AUTHENTICATION_FAILED']);
+        expect(server.events).to.deep.equal([
+          'PLAIN alice',
+          'refused AUTHENTICATION_FAILED',
+          'LOGIN alice',
+          'refused AUTHENTICATION_FAILED',
+        ]);
       } finally {
         await server.close();
       }
@@ -398,12 +664,21 @@ describe('IMAP AUTHENTICATE profile', function () {
     it('the demo IMAP client logs in to the test server and reports the capabilities', async () => {
       const server = await startImapServer();
       try {
-        const strongest = await imapLogin({ port: server.port, credentials: new ClientCredentials(DEMO_USER, DEMO_PASSWORD) });
+        const strongest = await imapLogin({
+          port: server.port,
+          credentials: new ClientCredentials(DEMO_USER, DEMO_PASSWORD),
+        });
         expect(strongest.mechanism).to.equal('SCRAM-SHA-512');
         expect(strongest.serverVerified).to.equal(true);
         expect(strongest.before.mechanisms).to.include('PLAIN');
         expect(strongest.capabilities?.atoms).to.deep.equal(['IMAP4rev1']);
-        const refused = await settle(imapLogin({ port: server.port, mechanism: 'CRAM-MD5', credentials: new ClientCredentials(DEMO_USER, 'wrong-secret') }));
+        const refused = await settle(
+          imapLogin({
+            port: server.port,
+            mechanism: 'CRAM-MD5',
+            credentials: new ClientCredentials(DEMO_USER, 'wrong-secret'),
+          }),
+        );
         expect(isSaslError(refused.error) && refused.error.code).to.equal('AUTHENTICATION_FAILED');
         expect(server.events).to.deep.equal(['SCRAM-SHA-512 alice', 'refused AUTHENTICATION_FAILED']);
       } finally {
@@ -421,7 +696,15 @@ describe('IMAP AUTHENTICATE profile', function () {
           try {
             await once(socket, 'connect');
             const greeting = await lines.next();
-            const result = await imapClientAuth({ tag: 'a1', capabilities: greeting.value as string, mechanism: name, credentials: demoCredentials(name), client: { host: 'localhost', service: 'imap' }, lines, write });
+            const result = await imapClientAuth({
+              tag: 'a1',
+              capabilities: greeting.value as string,
+              mechanism: name,
+              credentials: demoCredentials(name),
+              client: { host: 'localhost', service: 'imap' },
+              lines,
+              write,
+            });
             expect(result.mechanism).to.equal(name);
             await write('a2 LOGOUT');
             expect((await lines.next()).value).to.equal('* BYE logging out');

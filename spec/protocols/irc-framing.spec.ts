@@ -33,8 +33,14 @@ function join(params: readonly string[], maxMessageBytes = 16384): (string | und
 describe('IRC framing', () => {
   describe('parseIrcMessage', () => {
     it('reads tags, source, command and parameters, the trailing one with spaces', () => {
-      const message = parseIrcMessage('@time=2026-12-07T19:00:00Z;+example.com/x=a\\sb\\:c;flag :irc.example 904 alice :SASL authentication failed');
-      expect(Object.fromEntries(message.tags)).to.deep.equal({ time: '2026-12-07T19:00:00Z', '+example.com/x': 'a b;c', flag: '' });
+      const message = parseIrcMessage(
+        '@time=2026-12-07T19:00:00Z;+example.com/x=a\\sb\\:c;flag :irc.example 904 alice :SASL authentication failed',
+      );
+      expect(Object.fromEntries(message.tags)).to.deep.equal({
+        time: '2026-12-07T19:00:00Z',
+        '+example.com/x': 'a b;c',
+        flag: '',
+      });
       expect(message.source).to.equal('irc.example');
       expect(message.command).to.equal('904');
       expect(message.params).to.deep.equal(['alice', 'SASL authentication failed']);
@@ -89,7 +95,7 @@ describe('IRC framing', () => {
       });
     }
 
-    it('never puts the peer\'s bytes in its errors', () => {
+    it("never puts the peer's bytes in its errors", () => {
       try {
         parseIrcMessage('@bad_key=zQ9canary PING x');
         expect.fail('parsed');
@@ -102,7 +108,9 @@ describe('IRC framing', () => {
   describe('formatIrcMessage', () => {
     it('puts a colon before a last parameter that is empty, has a space or starts with a colon', () => {
       expect(formatIrcMessage('CAP', ['*', 'LS', 'sasl=PLAIN'])).to.equal('CAP * LS sasl=PLAIN');
-      expect(formatIrcMessage('904', ['*', 'SASL authentication failed'], 'irc.example')).to.equal(':irc.example 904 * :SASL authentication failed');
+      expect(formatIrcMessage('904', ['*', 'SASL authentication failed'], 'irc.example')).to.equal(
+        ':irc.example 904 * :SASL authentication failed',
+      );
       expect(formatIrcMessage('CAP', ['*', 'LIST', ''])).to.equal('CAP * LIST :');
       expect(formatIrcMessage('PONG', [':x'])).to.equal('PONG ::x');
     });
@@ -174,7 +182,8 @@ describe('IRC framing', () => {
   });
 
   describe('numerics', () => {
-    const error = (line: string, options?: Parameters<typeof ircNumericError>[1]): string | undefined => ircNumericError(parseIrcMessage(line), options)?.code;
+    const error = (line: string, options?: Parameters<typeof ircNumericError>[1]): string | undefined =>
+      ircNumericError(parseIrcMessage(line), options)?.code;
 
     it('maps 902, 904, 905, 906 and 907 to typed errors, and nothing else', () => {
       expect(error(':s 902 * :You must use a nick assigned to you')).to.equal('AUTHENTICATION_FAILED');
@@ -182,15 +191,20 @@ describe('IRC framing', () => {
       expect(error(':s 905 * :SASL message too long')).to.equal('LIMIT_EXCEEDED');
       expect(error(':s 906 * :SASL authentication aborted')).to.equal('ABORTED');
       expect(error(':s 907 * :You have already authenticated using SASL')).to.equal('UNEXPECTED_MESSAGE');
-      for (const numeric of ['900', '901', '903', '908', '001', '433']) expect(error(`:s ${numeric} * x`), numeric).to.equal(undefined);
+      for (const numeric of ['900', '901', '903', '908', '001', '433'])
+        expect(error(`:s ${numeric} * x`), numeric).to.equal(undefined);
     });
 
     it('904 after a 908 list without the mechanism is MECHANISM_UNAVAILABLE; with it, a failed login', () => {
-      expect(error(':s 904 * :failed', { mechanism: 'SCRAM-SHA-256', offered: ['PLAIN', 'EXTERNAL'] })).to.equal('MECHANISM_UNAVAILABLE');
-      expect(error(':s 904 * :failed', { mechanism: 'plain', offered: ['PLAIN', 'EXTERNAL'] })).to.equal('AUTHENTICATION_FAILED');
+      expect(error(':s 904 * :failed', { mechanism: 'SCRAM-SHA-256', offered: ['PLAIN', 'EXTERNAL'] })).to.equal(
+        'MECHANISM_UNAVAILABLE',
+      );
+      expect(error(':s 904 * :failed', { mechanism: 'plain', offered: ['PLAIN', 'EXTERNAL'] })).to.equal(
+        'AUTHENTICATION_FAILED',
+      );
     });
 
-    it('keeps the numeric as serverError and cleans the server\'s text', () => {
+    it("keeps the numeric as serverError and cleans the server's text", () => {
       const failure = ircNumericError(parseIrcMessage(':s 904 * :bad\x01text'));
       expect(failure && 'serverError' in failure ? failure.serverError : undefined).to.equal('904');
       expect(failure?.message).to.include('bad?text');
@@ -198,11 +212,20 @@ describe('IRC framing', () => {
     });
 
     it('names the numerics of sasl-3.1', () => {
-      expect(IRC_NUMERICS).to.include({ RPL_LOGGEDIN: '900', RPL_SASLSUCCESS: '903', ERR_SASLFAIL: '904', RPL_SASLMECHS: '908' });
+      expect(IRC_NUMERICS).to.include({
+        RPL_LOGGEDIN: '900',
+        RPL_SASLSUCCESS: '903',
+        ERR_SASLFAIL: '904',
+        RPL_SASLMECHS: '908',
+      });
     });
 
     it('parses sasl= and 908 lists: upper case, de-duplicated, invalid names dropped', () => {
-      expect(parseIrcMechanisms('plain,EXTERNAL,,SCRAM-SHA-256,PLAIN,bad name')).to.deep.equal(['PLAIN', 'EXTERNAL', 'SCRAM-SHA-256']);
+      expect(parseIrcMechanisms('plain,EXTERNAL,,SCRAM-SHA-256,PLAIN,bad name')).to.deep.equal([
+        'PLAIN',
+        'EXTERNAL',
+        'SCRAM-SHA-256',
+      ]);
       expect(parseIrcMechanisms('')).to.deep.equal([]);
     });
   });

@@ -1,6 +1,12 @@
 import { expect } from 'chai';
 import { ClientCredentials, SASLAuth, isSaslError, staticChannelBinding } from '../../lib/index.js';
-import { LdapResultInfo, ldapBindError, ldapClientAuth, ldapWhoAmI, openLdapChannelBinding } from '../../lib/protocols/ldap-client.js';
+import {
+  LdapResultInfo,
+  ldapBindError,
+  ldapClientAuth,
+  ldapWhoAmI,
+  openLdapChannelBinding,
+} from '../../lib/protocols/ldap-client.js';
 import { type LdapProtocolOp, encodeLdapMessage, parseLdapMessage } from '../../lib/protocols/ldap-messages.js';
 import { LdapRequester, ldapSupportedMechanisms } from '../../lib/protocols/ldap-requester.js';
 
@@ -16,7 +22,9 @@ function scripted(messages: { id: number; op: LdapProtocolOp }[]) {
   return { messages: source(), write: (data: Uint8Array) => void written.push(parseLdapMessage(data).op), written };
 }
 
-async function failure(pending: Promise<unknown>): Promise<{ code: string; message: string; serverError?: string; party: string; cause?: unknown }> {
+async function failure(
+  pending: Promise<unknown>,
+): Promise<{ code: string; message: string; serverError?: string; party: string; cause?: unknown }> {
   try {
     await pending;
   } catch (error) {
@@ -33,30 +41,62 @@ describe('protocols/ldap-client', () => {
     const server = scripted([{ id: 1, op: { type: 'bindResponse', result: result(0) } }]);
     const bound = await ldapClientAuth({ ...server, credentials, mechanism: 'PLAIN' });
     expect(bound).to.include({ mechanism: 'PLAIN', serverVerified: false, roundTrips: 1 });
-    expect(server.written).to.deep.equal([{ type: 'bindRequest', version: 3, name: '', authentication: { sasl: { mechanism: 'PLAIN', credentials: bytes('\0alice\0alice-pass') } } }]);
+    expect(server.written).to.deep.equal([
+      {
+        type: 'bindRequest',
+        version: 3,
+        name: '',
+        authentication: { sasl: { mechanism: 'PLAIN', credentials: bytes('\0alice\0alice-pass') } },
+      },
+    ]);
   });
 
   it('runs a server-first mechanism (CRAM-MD5): no credentials, then the challenge from saslBindInProgress', async () => {
     const server = scripted([
-      { id: 1, op: { type: 'bindResponse', result: result(14), serverSaslCreds: bytes('<1896.697170952@postoffice.reston.mci.net>') } },
+      {
+        id: 1,
+        op: {
+          type: 'bindResponse',
+          result: result(14),
+          serverSaslCreds: bytes('<1896.697170952@postoffice.reston.mci.net>'),
+        },
+      },
       { id: 2, op: { type: 'bindResponse', result: result(0) } },
     ]);
-    const bound = await ldapClientAuth({ ...server, credentials: new ClientCredentials('tim', 'tanstaaftanstaaf'), mechanism: 'CRAM-MD5' });
+    const bound = await ldapClientAuth({
+      ...server,
+      credentials: new ClientCredentials('tim', 'tanstaaftanstaaf'),
+      mechanism: 'CRAM-MD5',
+    });
     expect(bound.roundTrips).to.equal(2);
     const [first, second] = server.written as Extract<LdapProtocolOp, { type: 'bindRequest' }>[];
     expect(first?.authentication).to.deep.equal({ sasl: { mechanism: 'CRAM-MD5', credentials: undefined } });
     // RFC 2195's example response.
-    expect(second?.authentication).to.deep.equal({ sasl: { mechanism: 'CRAM-MD5', credentials: bytes('tim b913a602c7eda7a495b4e6e7334d3890') } });
+    expect(second?.authentication).to.deep.equal({
+      sasl: { mechanism: 'CRAM-MD5', credentials: bytes('tim b913a602c7eda7a495b4e6e7334d3890') },
+    });
   });
 
   it('reads supportedSASLMechanisms from the rootDSE when no mechanism is named, and leaves PLAIN out without TLS', async () => {
     const server = scripted([
-      { id: 1, op: { type: 'searchResultEntry', objectName: '', attributes: [{ type: 'supportedSASLMechanisms', values: [bytes('PLAIN'), bytes('CRAM-MD5')] }] } },
+      {
+        id: 1,
+        op: {
+          type: 'searchResultEntry',
+          objectName: '',
+          attributes: [{ type: 'supportedSASLMechanisms', values: [bytes('PLAIN'), bytes('CRAM-MD5')] }],
+        },
+      },
       { id: 1, op: { type: 'searchResultDone', result: result(0) } },
       { id: 2, op: { type: 'bindResponse', result: result(14), serverSaslCreds: bytes('<1.2@x>') } },
       { id: 3, op: { type: 'bindResponse', result: result(0) } },
     ]);
-    const bound = await ldapClientAuth({ ...server, credentials, auth: SASLAuth.named(['PLAIN', 'CRAM-MD5']), encrypted: false });
+    const bound = await ldapClientAuth({
+      ...server,
+      credentials,
+      auth: SASLAuth.named(['PLAIN', 'CRAM-MD5']),
+      encrypted: false,
+    });
     expect(bound.mechanism).to.equal('CRAM-MD5');
     const search = server.written[0] as Extract<LdapProtocolOp, { type: 'searchRequest' }>;
     expect(search).to.include({ type: 'searchRequest', baseObject: '', scope: 0 });
@@ -76,7 +116,9 @@ describe('protocols/ldap-client', () => {
   ];
   for (const [resultCode, code, serverError, party] of mapping) {
     it(`result code ${resultCode} rejects with ${code}, the diagnostic in the cause only`, async () => {
-      const server = scripted([{ id: 1, op: { type: 'bindResponse', result: result(resultCode, 'SASL(-13): user alice: secret-ish text') } }]);
+      const server = scripted([
+        { id: 1, op: { type: 'bindResponse', result: result(resultCode, 'SASL(-13): user alice: secret-ish text') } },
+      ]);
       const error = await failure(ldapClientAuth({ ...server, credentials, mechanism: 'PLAIN' }));
       expect(error.code).to.equal(code);
       expect(error.party).to.equal(party);
@@ -93,11 +135,27 @@ describe('protocols/ldap-client', () => {
   });
 
   const peerFaults: [string, { id: number; op: LdapProtocolOp }[], string][] = [
-    ['a response to another messageID', [{ id: 7, op: { type: 'bindResponse', result: result(0) } }], 'UNEXPECTED_MESSAGE'],
-    ['another operation than BindResponse', [{ id: 1, op: { type: 'searchResultDone', result: result(0) } }], 'UNEXPECTED_MESSAGE'],
-    ['a Notice of Disconnection', [{ id: 0, op: { type: 'extendedResponse', result: result(2), responseName: '1.3.6.1.4.1.1466.20036' } }], 'ABORTED'],
+    [
+      'a response to another messageID',
+      [{ id: 7, op: { type: 'bindResponse', result: result(0) } }],
+      'UNEXPECTED_MESSAGE',
+    ],
+    [
+      'another operation than BindResponse',
+      [{ id: 1, op: { type: 'searchResultDone', result: result(0) } }],
+      'UNEXPECTED_MESSAGE',
+    ],
+    [
+      'a Notice of Disconnection',
+      [{ id: 0, op: { type: 'extendedResponse', result: result(2), responseName: '1.3.6.1.4.1.1466.20036' } }],
+      'ABORTED',
+    ],
     ['a hang-up', [], 'ABORTED'],
-    ['success before the SCRAM exchange finished', [{ id: 1, op: { type: 'bindResponse', result: result(0) } }], 'SERVER_NOT_VERIFIED'],
+    [
+      'success before the SCRAM exchange finished',
+      [{ id: 1, op: { type: 'bindResponse', result: result(0) } }],
+      'SERVER_NOT_VERIFIED',
+    ],
   ];
   for (const [name, messages, code] of peerFaults) {
     it(`${name}: ${code}`, async () => {
@@ -108,15 +166,27 @@ describe('protocols/ldap-client', () => {
   }
 
   it('ldapWhoAmI reads the authorization identity', async () => {
-    const server = scripted([{ id: 1, op: { type: 'extendedResponse', result: result(0), responseValue: bytes('dn:uid=alice,dc=example') } }]);
+    const server = scripted([
+      { id: 1, op: { type: 'extendedResponse', result: result(0), responseValue: bytes('dn:uid=alice,dc=example') } },
+    ]);
     expect(await ldapWhoAmI(new LdapRequester(server.messages, server.write))).to.equal('dn:uid=alice,dc=example');
-    expect(server.written[0]).to.deep.equal({ type: 'extendedRequest', requestName: '1.3.6.1.4.1.4203.1.11.3', requestValue: undefined });
+    expect(server.written[0]).to.deep.equal({
+      type: 'extendedRequest',
+      requestName: '1.3.6.1.4.1.4203.1.11.3',
+      requestValue: undefined,
+    });
   });
 
   it('a search over maxEntries is LIMIT_EXCEEDED', async () => {
     const entry = { type: 'searchResultEntry' as const, objectName: '', attributes: [] };
-    const server = scripted([{ id: 1, op: entry }, { id: 1, op: entry }, { id: 1, op: { type: 'searchResultDone', result: result(0) } }]);
-    const error = await failure(ldapSupportedMechanisms(new LdapRequester(server.messages, server.write, { maxEntries: 1 })));
+    const server = scripted([
+      { id: 1, op: entry },
+      { id: 1, op: entry },
+      { id: 1, op: { type: 'searchResultDone', result: result(0) } },
+    ]);
+    const error = await failure(
+      ldapSupportedMechanisms(new LdapRequester(server.messages, server.write, { maxEntries: 1 })),
+    );
     expect(error.code).to.equal('LIMIT_EXCEEDED');
   });
 
@@ -124,7 +194,9 @@ describe('protocols/ldap-client', () => {
     const hash = Uint8Array.of(1, 2, 3);
     const binding = openLdapChannelBinding(staticChannelBinding({ 'tls-server-end-point': hash }));
     expect(binding.types).to.deep.equal(['ldap']);
-    expect(Buffer.from(binding.data(binding.types[0] as never) ?? []).toString('latin1')).to.equal('tls-server-end-point:\x01\x02\x03');
+    expect(Buffer.from(binding.data(binding.types[0] as never) ?? []).toString('latin1')).to.equal(
+      'tls-server-end-point:\x01\x02\x03',
+    );
     expect(openLdapChannelBinding(staticChannelBinding({})).types).to.deep.equal([]);
   });
 });

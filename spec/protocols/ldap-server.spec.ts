@@ -1,7 +1,19 @@
 import { expect } from 'chai';
-import { ClearIdentity, ClientCredentials, SASLAuth, type ServerOptions, isSaslError, staticChannelBinding } from '../../lib/index.js';
+import {
+  ClearIdentity,
+  ClientCredentials,
+  SASLAuth,
+  type ServerOptions,
+  isSaslError,
+  staticChannelBinding,
+} from '../../lib/index.js';
 import { ldapClientAuth, ldapWhoAmI, openLdapChannelBinding } from '../../lib/protocols/ldap-client.js';
-import { type LdapMessage, type LdapProtocolOp, encodeLdapMessage, parseLdapMessage } from '../../lib/protocols/ldap-messages.js';
+import {
+  type LdapMessage,
+  type LdapProtocolOp,
+  encodeLdapMessage,
+  parseLdapMessage,
+} from '../../lib/protocols/ldap-messages.js';
 import { LdapServerConnection, ldapResultFor, ldapServerAuth } from '../../lib/protocols/ldap-server.js';
 import { encodeBer, encodeBerConstructed, encodeBerInteger } from '../../lib/transport/ber.js';
 
@@ -41,12 +53,21 @@ const lookup = (authcid: string) => accounts.get(authcid);
 const auth = SASLAuth.named(['SCRAM-SHA-256-PLUS', 'SCRAM-SHA-256', 'DIGEST-MD5', 'PLAIN', 'EXTERNAL']);
 
 /** A server connection fed scripted client messages; `responses()` parses what it wrote. */
-function scriptedServer(requests: (LdapMessage | Uint8Array)[], extra: Partial<ConstructorParameters<typeof LdapServerConnection>[0]> = {}) {
+function scriptedServer(
+  requests: (LdapMessage | Uint8Array)[],
+  extra: Partial<ConstructorParameters<typeof LdapServerConnection>[0]> = {},
+) {
   const written: Uint8Array[] = [];
   async function* source(): AsyncGenerator<Uint8Array> {
     for (const r of requests) yield await Promise.resolve(r instanceof Uint8Array ? r : encodeLdapMessage(r));
   }
-  const connection = new LdapServerConnection({ auth, options: { lookup }, messages: source(), write: (d) => void written.push(d), ...extra });
+  const connection = new LdapServerConnection({
+    auth,
+    options: { lookup },
+    messages: source(),
+    write: (d) => void written.push(d),
+    ...extra,
+  });
   return { connection, responses: (): LdapMessage[] => written.map((d) => parseLdapMessage(d)) };
 }
 
@@ -62,13 +83,31 @@ async function codeOf(pending: Promise<unknown>): Promise<string> {
 
 const bind = (messageId: number, mechanism: string, credentials?: string): LdapMessage => ({
   messageId,
-  op: { type: 'bindRequest', version: 3, name: '', authentication: { sasl: { mechanism, credentials: credentials === undefined ? undefined : bytes(credentials) } } },
+  op: {
+    type: 'bindRequest',
+    version: 3,
+    name: '',
+    authentication: { sasl: { mechanism, credentials: credentials === undefined ? undefined : bytes(credentials) } },
+  },
 });
 const rootDse = (messageId: number, attributes: string[]): LdapMessage => ({
   messageId,
-  op: { type: 'searchRequest', baseObject: '', scope: 0, derefAliases: 0, sizeLimit: 0, timeLimit: 0, typesOnly: false, filter: { present: 'objectClass' }, attributes },
+  op: {
+    type: 'searchRequest',
+    baseObject: '',
+    scope: 0,
+    derefAliases: 0,
+    sizeLimit: 0,
+    timeLimit: 0,
+    typesOnly: false,
+    filter: { present: 'objectClass' },
+    attributes,
+  },
 });
-const extended = (messageId: number, requestName: string): LdapMessage => ({ messageId, op: { type: 'extendedRequest', requestName } });
+const extended = (messageId: number, requestName: string): LdapMessage => ({
+  messageId,
+  op: { type: 'extendedRequest', requestName },
+});
 const codes = (messages: LdapMessage[]): [number, string, number | undefined][] =>
   messages.map(({ messageId, op }) => [messageId, op.type, 'result' in op ? op.result.resultCode : undefined]);
 
@@ -98,7 +137,11 @@ describe('protocols/ldap-server', () => {
     it('SCRAM-SHA-256: saslBindInProgress, then success carrying server-final, verified by the client; Who am I? after', async () => {
       const { connection, client, close } = pair();
       const serving = connection.serve();
-      const bound = await ldapClientAuth({ ...client, credentials: new ClientCredentials('alice', 'alice-pass'), mechanism: 'SCRAM-SHA-256' });
+      const bound = await ldapClientAuth({
+        ...client,
+        credentials: new ClientCredentials('alice', 'alice-pass'),
+        mechanism: 'SCRAM-SHA-256',
+      });
       expect(bound).to.include({ mechanism: 'SCRAM-SHA-256', serverVerified: true, roundTrips: 2 });
       expect(await ldapWhoAmI(bound.requester)).to.equal('u:alice');
       expect(connection.bound?.authcid).to.equal('alice');
@@ -112,7 +155,12 @@ describe('protocols/ldap-server', () => {
         const { connection, client, close } = pair({ lookup, channelBindingData: source });
         const serving = connection.serve();
         const channelBindingData = style === 'openldap' ? openLdapChannelBinding(source) : source;
-        const bound = await ldapClientAuth({ ...client, credentials: new ClientCredentials('alice', 'alice-pass'), mechanism: 'SCRAM-SHA-256-PLUS', client: { channelBindingData } });
+        const bound = await ldapClientAuth({
+          ...client,
+          credentials: new ClientCredentials('alice', 'alice-pass'),
+          mechanism: 'SCRAM-SHA-256-PLUS',
+          client: { channelBindingData },
+        });
         expect(bound.serverVerified).to.equal(true);
         close();
         await serving;
@@ -120,9 +168,17 @@ describe('protocols/ldap-server', () => {
     }
 
     it('-PLUS with other binding data fails on both sides', async () => {
-      const { connection, client, close } = pair({ lookup, channelBindingData: staticChannelBinding({ 'tls-server-end-point': Uint8Array.of(1) }) });
+      const { connection, client, close } = pair({
+        lookup,
+        channelBindingData: staticChannelBinding({ 'tls-server-end-point': Uint8Array.of(1) }),
+      });
       const serving = connection.authenticate();
-      const clientSide = ldapClientAuth({ ...client, credentials: new ClientCredentials('alice', 'alice-pass'), mechanism: 'SCRAM-SHA-256-PLUS', client: { channelBindingData: staticChannelBinding({ 'tls-server-end-point': Uint8Array.of(2) }) } });
+      const clientSide = ldapClientAuth({
+        ...client,
+        credentials: new ClientCredentials('alice', 'alice-pass'),
+        mechanism: 'SCRAM-SHA-256-PLUS',
+        client: { channelBindingData: staticChannelBinding({ 'tls-server-end-point': Uint8Array.of(2) }) },
+      });
       expect(await codeOf(clientSide)).to.equal('AUTHENTICATION_FAILED');
       expect(await codeOf(serving)).to.equal('AUTHENTICATION_FAILED');
       close();
@@ -133,7 +189,12 @@ describe('protocols/ldap-server', () => {
       const failures: string[] = [];
       const serving = connection.serve();
       for (const mechanism of ['SCRAM-SHA-256', 'PLAIN', 'DIGEST-MD5']) {
-        const attempt = ldapClientAuth({ ...client, credentials: new ClientCredentials('alice', 'wrong'), mechanism, client: { host: 'localhost' } });
+        const attempt = ldapClientAuth({
+          ...client,
+          credentials: new ClientCredentials('alice', 'wrong'),
+          mechanism,
+          client: { host: 'localhost' },
+        });
         failures.push(await codeOf(attempt));
       }
       expect(failures).to.deep.equal(['AUTHENTICATION_FAILED', 'AUTHENTICATION_FAILED', 'AUTHENTICATION_FAILED']);
@@ -148,7 +209,10 @@ describe('protocols/ldap-server', () => {
       expect(await codeOf(connection.authenticate())).to.equal('ABORTED');
       const [entry, done] = responses();
       expect(entry?.op.type).to.equal('searchResultEntry');
-      const attributes = (entry?.op as Extract<LdapProtocolOp, { type: 'searchResultEntry' }>).attributes.map((a) => [a.type, a.values.map((v) => Buffer.from(v).toString())]);
+      const attributes = (entry?.op as Extract<LdapProtocolOp, { type: 'searchResultEntry' }>).attributes.map((a) => [
+        a.type,
+        a.values.map((v) => Buffer.from(v).toString()),
+      ]);
       expect(attributes).to.deep.equal([
         ['supportedSASLMechanisms', ['SCRAM-SHA-256', 'DIGEST-MD5', 'PLAIN']],
         ['supportedExtension', ['1.3.6.1.4.1.4203.1.11.3']],
@@ -157,8 +221,20 @@ describe('protocols/ldap-server', () => {
     });
 
     it('offers -PLUS with binding data and EXTERNAL with an external identity, StartTLS when the host can start it', () => {
-      const { connection } = scriptedServer([], { options: { lookup, channelBindingData: staticChannelBinding({ 'tls-server-end-point': Uint8Array.of(1) }), externalIdentity: 'alice' } });
-      expect(connection.mechanisms).to.deep.equal(['SCRAM-SHA-256-PLUS', 'SCRAM-SHA-256', 'DIGEST-MD5', 'PLAIN', 'EXTERNAL']);
+      const { connection } = scriptedServer([], {
+        options: {
+          lookup,
+          channelBindingData: staticChannelBinding({ 'tls-server-end-point': Uint8Array.of(1) }),
+          externalIdentity: 'alice',
+        },
+      });
+      expect(connection.mechanisms).to.deep.equal([
+        'SCRAM-SHA-256-PLUS',
+        'SCRAM-SHA-256',
+        'DIGEST-MD5',
+        'PLAIN',
+        'EXTERNAL',
+      ]);
     });
 
     it('holds PLAIN back while StartTLS is available and not started, unless allowPlaintext', () => {
@@ -169,7 +245,10 @@ describe('protocols/ldap-server', () => {
     });
 
     it('restarts when the client binds with another mechanism mid-exchange (RFC 4513 5.2.1.2)', async () => {
-      const { connection, responses } = scriptedServer([bind(1, 'SCRAM-SHA-256', 'n,,n=alice,r=abcdefghijkl'), bind(2, 'PLAIN', '\0alice\0alice-pass')]);
+      const { connection, responses } = scriptedServer([
+        bind(1, 'SCRAM-SHA-256', 'n,,n=alice,r=abcdefghijkl'),
+        bind(2, 'PLAIN', '\0alice\0alice-pass'),
+      ]);
       const who = await connection.authenticate();
       expect(who).to.include({ mechanism: 'PLAIN', authcid: 'alice' });
       expect(codes(responses())).to.deep.equal([
@@ -179,7 +258,10 @@ describe('protocols/ldap-server', () => {
     });
 
     it('an empty mechanism aborts the bind: authMethodNotSupported', async () => {
-      const { connection, responses } = scriptedServer([bind(1, 'SCRAM-SHA-256', 'n,,n=alice,r=abcdefghijkl'), bind(2, '')]);
+      const { connection, responses } = scriptedServer([
+        bind(1, 'SCRAM-SHA-256', 'n,,n=alice,r=abcdefghijkl'),
+        bind(2, ''),
+      ]);
       expect(await codeOf(connection.authenticate())).to.equal('MECHANISM_UNAVAILABLE');
       expect(codes(responses())).to.deep.equal([
         [1, 'bindResponse', 14],
@@ -188,8 +270,17 @@ describe('protocols/ldap-server', () => {
     });
 
     it('simple binds: anonymous succeeds, a password is refused, version 2 is a protocolError', async () => {
-      const simple = (messageId: number, name: string, password: string, version = 3): LdapMessage => ({ messageId, op: { type: 'bindRequest', version, name, authentication: { simple: bytes(password) } } });
-      const { connection, responses } = scriptedServer([simple(1, '', ''), simple(2, 'uid=alice', 'alice-pass'), simple(3, 'uid=alice', ''), simple(4, '', '', 2), extended(5, '1.3.6.1.4.1.4203.1.11.3')]);
+      const simple = (messageId: number, name: string, password: string, version = 3): LdapMessage => ({
+        messageId,
+        op: { type: 'bindRequest', version, name, authentication: { simple: bytes(password) } },
+      });
+      const { connection, responses } = scriptedServer([
+        simple(1, '', ''),
+        simple(2, 'uid=alice', 'alice-pass'),
+        simple(3, 'uid=alice', ''),
+        simple(4, '', '', 2),
+        extended(5, '1.3.6.1.4.1.4203.1.11.3'),
+      ]);
       expect(await codeOf(connection.authenticate())).to.equal('ABORTED');
       const answers = responses();
       expect(codes(answers)).to.deep.equal([
@@ -203,9 +294,25 @@ describe('protocols/ldap-server', () => {
     });
 
     it('refuses what it does not serve: searches, modify, unknown extended operations', async () => {
-      const modify = encodeBerConstructed(0x10, [encodeBerInteger(3), encodeBerConstructed(0x46, [encodeBer(0x04, bytes('uid=x')), encodeBerConstructed(0x10, [])])]);
+      const modify = encodeBerConstructed(0x10, [
+        encodeBerInteger(3),
+        encodeBerConstructed(0x46, [encodeBer(0x04, bytes('uid=x')), encodeBerConstructed(0x10, [])]),
+      ]);
       const { connection, responses } = scriptedServer([
-        { messageId: 1, op: { type: 'searchRequest', baseObject: 'dc=example', scope: 2, derefAliases: 0, sizeLimit: 0, timeLimit: 0, typesOnly: false, filter: { present: 'uid' }, attributes: [] } },
+        {
+          messageId: 1,
+          op: {
+            type: 'searchRequest',
+            baseObject: 'dc=example',
+            scope: 2,
+            derefAliases: 0,
+            sizeLimit: 0,
+            timeLimit: 0,
+            typesOnly: false,
+            filter: { present: 'uid' },
+            attributes: [],
+          },
+        },
         extended(2, '1.2.3.4'),
         modify,
         { messageId: 4, op: { type: 'abandonRequest', messageId: 1 } },
@@ -222,12 +329,22 @@ describe('protocols/ldap-server', () => {
     it('StartTLS: refused without a host callback, after a bind, and under TLS', async () => {
       const none = scriptedServer([extended(1, '1.3.6.1.4.1.1466.20037')]);
       await codeOf(none.connection.authenticate());
-      const afterBind = scriptedServer([bind(1, 'PLAIN', '\0alice\0alice-pass'), extended(2, '1.3.6.1.4.1.1466.20037')], { startTls: () => Promise.reject(new Error('not called')), allowPlaintext: true });
+      const afterBind = scriptedServer(
+        [bind(1, 'PLAIN', '\0alice\0alice-pass'), extended(2, '1.3.6.1.4.1.1466.20037')],
+        { startTls: () => Promise.reject(new Error('not called')), allowPlaintext: true },
+      );
       await afterBind.connection.authenticate();
       await codeOf(afterBind.connection.authenticate());
-      const underTls = scriptedServer([extended(1, '1.3.6.1.4.1.1466.20037')], { tls: true, startTls: () => Promise.reject(new Error('not called')) });
+      const underTls = scriptedServer([extended(1, '1.3.6.1.4.1.1466.20037')], {
+        tls: true,
+        startTls: () => Promise.reject(new Error('not called')),
+      });
       await codeOf(underTls.connection.authenticate());
-      expect([...codes(none.responses()), ...codes(afterBind.responses()).slice(1), ...codes(underTls.responses())]).to.deep.equal([
+      expect([
+        ...codes(none.responses()),
+        ...codes(afterBind.responses()).slice(1),
+        ...codes(underTls.responses()),
+      ]).to.deep.equal([
         [1, 'extendedResponse', 2],
         [2, 'extendedResponse', 53],
         [1, 'extendedResponse', 1],
@@ -243,7 +360,11 @@ describe('protocols/ldap-server', () => {
       const { connection, responses } = scriptedServer([extended(1, '1.3.6.1.4.1.1466.20037')], {
         startTls: () => {
           switched = true;
-          return Promise.resolve({ messages: tlsSource(), write: (d: Uint8Array) => void written.push(Buffer.from(d).toString('hex')), options: { lookup, channelBindingData: staticChannelBinding({ 'tls-server-end-point': Uint8Array.of(1) }) } });
+          return Promise.resolve({
+            messages: tlsSource(),
+            write: (d: Uint8Array) => void written.push(Buffer.from(d).toString('hex')),
+            options: { lookup, channelBindingData: staticChannelBinding({ 'tls-server-end-point': Uint8Array.of(1) }) },
+          });
         },
       });
       expect(await codeOf(connection.authenticate())).to.equal('ABORTED');
@@ -251,13 +372,20 @@ describe('protocols/ldap-server', () => {
       expect(connection.tls).to.equal(true);
       expect(codes(responses())).to.deep.equal([[1, 'extendedResponse', 0]]);
       const afterTls = written.map((h) => parseLdapMessage(Buffer.from(h, 'hex')));
-      const values = (afterTls[0]?.op as Extract<LdapProtocolOp, { type: 'searchResultEntry' }>).attributes[0]?.values.map((v) => Buffer.from(v).toString());
+      const values = (
+        afterTls[0]?.op as Extract<LdapProtocolOp, { type: 'searchResultEntry' }>
+      ).attributes[0]?.values.map((v) => Buffer.from(v).toString());
       expect(values).to.include('SCRAM-SHA-256-PLUS');
     });
 
     it('StartTLS with bytes pipelined behind it in the clear: refused with a Notice of Disconnection', async () => {
-      const both = Uint8Array.from([...encodeLdapMessage(extended(1, '1.3.6.1.4.1.1466.20037')), ...encodeLdapMessage(bind(2, 'PLAIN', '\0alice\0alice-pass'))]);
-      const { connection, responses } = scriptedServer([both], { startTls: () => Promise.reject(new Error('not called')) });
+      const both = Uint8Array.from([
+        ...encodeLdapMessage(extended(1, '1.3.6.1.4.1.1466.20037')),
+        ...encodeLdapMessage(bind(2, 'PLAIN', '\0alice\0alice-pass')),
+      ]);
+      const { connection, responses } = scriptedServer([both], {
+        startTls: () => Promise.reject(new Error('not called')),
+      });
       expect(await codeOf(connection.authenticate())).to.equal('MALFORMED_MESSAGE');
       expect(codes(responses())).to.deep.equal([[0, 'extendedResponse', 2]]);
     });
@@ -265,7 +393,11 @@ describe('protocols/ldap-server', () => {
     const fatal: [string, Uint8Array | LdapMessage, string][] = [
       ['a malformed message', Uint8Array.of(0x30, 0x03, 0x02, 0x01, 0x01), 'MALFORMED_MESSAGE'],
       ['a message over the size limit', Uint8Array.of(0x30, 0x84, 0x10, 0, 0, 0), 'LIMIT_EXCEEDED'],
-      ['a response where a request belongs', { messageId: 1, op: { type: 'bindResponse', result: { resultCode: 0, matchedDN: '', diagnosticMessage: '' } } }, 'UNEXPECTED_MESSAGE'],
+      [
+        'a response where a request belongs',
+        { messageId: 1, op: { type: 'bindResponse', result: { resultCode: 0, matchedDN: '', diagnosticMessage: '' } } },
+        'UNEXPECTED_MESSAGE',
+      ],
     ];
     for (const [name, input, code] of fatal) {
       it(`${name}: ${code} after a Notice of Disconnection, and serve rejects`, async () => {
@@ -278,11 +410,17 @@ describe('protocols/ldap-server', () => {
     }
 
     it('serve ends quietly on unbind, and gives up after maxFailedBinds', async () => {
-      const unbind = scriptedServer([bind(1, 'PLAIN', '\0alice\0alice-pass'), { messageId: 2, op: { type: 'unbindRequest' } }]);
+      const unbind = scriptedServer([
+        bind(1, 'PLAIN', '\0alice\0alice-pass'),
+        { messageId: 2, op: { type: 'unbindRequest' } },
+      ]);
       const binds: string[] = [];
       await unbind.connection.serve((who) => void binds.push(who.authcid));
       expect(binds).to.deep.equal(['alice']);
-      const wrong = scriptedServer([bind(1, 'PLAIN', '\0alice\0x'), bind(2, 'PLAIN', '\0alice\0y'), bind(3, 'PLAIN', '\0alice\0alice-pass')], { maxFailedBinds: 2 });
+      const wrong = scriptedServer(
+        [bind(1, 'PLAIN', '\0alice\0x'), bind(2, 'PLAIN', '\0alice\0y'), bind(3, 'PLAIN', '\0alice\0alice-pass')],
+        { maxFailedBinds: 2 },
+      );
       expect(await codeOf(wrong.connection.serve())).to.equal('AUTHENTICATION_FAILED');
       expect(codes(wrong.responses())).to.deep.equal([
         [1, 'bindResponse', 49],
@@ -294,13 +432,21 @@ describe('protocols/ldap-server', () => {
       async function* source(): AsyncGenerator<Uint8Array> {
         yield await Promise.resolve(encodeLdapMessage(bind(1, 'PLAIN', '\0alice\0alice-pass')));
       }
-      const { authenticated, connection } = await ldapServerAuth({ auth, options: { lookup }, messages: source(), write: () => undefined });
+      const { authenticated, connection } = await ldapServerAuth({
+        auth,
+        options: { lookup },
+        messages: source(),
+        write: () => undefined,
+      });
       expect(authenticated.authcid).to.equal('alice');
       expect(connection.bound).to.equal(authenticated);
     });
 
     it('ldapResultFor maps errors to result codes with fixed texts', () => {
-      expect(ldapResultFor(new Error('db down: password=x'))).to.deep.equal({ resultCode: 80, diagnosticMessage: 'authentication could not be completed' });
+      expect(ldapResultFor(new Error('db down: password=x'))).to.deep.equal({
+        resultCode: 80,
+        diagnosticMessage: 'authentication could not be completed',
+      });
     });
   });
 });

@@ -3,7 +3,17 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { type AddressInfo, type Server, type Socket, createConnection, createServer } from 'node:net';
 import { join } from 'node:path';
-import { type Authenticated, ClearIdentity, ClientCredentials, LdapConnection, SASLAuth, ldapBind, ldapSupportedMechanisms, ldapWhoAmI, serveLdapSocket } from '../../lib/index.js';
+import {
+  type Authenticated,
+  ClearIdentity,
+  ClientCredentials,
+  LdapConnection,
+  SASLAuth,
+  ldapBind,
+  ldapSupportedMechanisms,
+  ldapWhoAmI,
+  serveLdapSocket,
+} from '../../lib/index.js';
 import { expectSaslRejection } from '../support/helpers.js';
 
 const TLS_DIR = join(__dirname, '..', 'fixtures', 'tls');
@@ -25,9 +35,11 @@ describe('protocols/ldap-socket: LdapConnection against serveLdapSocket over TCP
       sockets.add(socket);
       socket.on('close', () => sockets.delete(socket));
       const options = { lookup: (authcid: string) => accounts.get(authcid) };
-      ends.push(serveLdapSocket(socket, { auth, options, tls: { cert, key }, idleTimeoutMs: 300 }, (who) => {
-        binds.push(who);
-      }).catch((error: unknown) => error));
+      ends.push(
+        serveLdapSocket(socket, { auth, options, tls: { cert, key }, idleTimeoutMs: 300 }, (who) => {
+          binds.push(who);
+        }).catch((error: unknown) => error),
+      );
     });
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
@@ -61,8 +73,15 @@ describe('protocols/ldap-socket: LdapConnection against serveLdapSocket over TCP
 
   it('RFC 5802 channel binding works against saslkit too; a wrong password is refused and the connection stays usable', async () => {
     const connection = await LdapConnection.connect({ url, startTls: true, tls });
-    await expectSaslRejection(ldapBind(connection, { credentials: new ClientCredentials('alice', 'wrong'), mechanism: 'SCRAM-SHA-256-PLUS' }), 'AUTHENTICATION_FAILED');
-    const bound = await ldapBind(connection, { credentials: new ClientCredentials('alice', 'alice-pass'), mechanism: 'SCRAM-SHA-256-PLUS', channelBindingStyle: 'rfc5802' });
+    await expectSaslRejection(
+      ldapBind(connection, { credentials: new ClientCredentials('alice', 'wrong'), mechanism: 'SCRAM-SHA-256-PLUS' }),
+      'AUTHENTICATION_FAILED',
+    );
+    const bound = await ldapBind(connection, {
+      credentials: new ClientCredentials('alice', 'alice-pass'),
+      mechanism: 'SCRAM-SHA-256-PLUS',
+      channelBindingStyle: 'rfc5802',
+    });
     expect(bound.serverVerified).to.equal(true);
     await connection.unbind();
   });
@@ -70,7 +89,9 @@ describe('protocols/ldap-socket: LdapConnection against serveLdapSocket over TCP
   it('StartTLS a second time on the client: a UsageError before anything is sent', async () => {
     const connection = await LdapConnection.connect({ url, startTls: true, tls });
     try {
-      expect(await connection.startTls(tls).catch((error: unknown) => (error as { code: string }).code)).to.equal('USAGE');
+      expect(await connection.startTls(tls).catch((error: unknown) => (error as { code: string }).code)).to.equal(
+        'USAGE',
+      );
     } finally {
       connection.close();
     }

@@ -55,7 +55,10 @@ describe('line plumbing', function () {
       const a = other.next();
       const b = other.next();
       other.end();
-      expect(await Promise.all([a, b])).to.deep.equal([{ done: true, value: undefined }, { done: true, value: undefined }]);
+      expect(await Promise.all([a, b])).to.deep.equal([
+        { done: true, value: undefined },
+        { done: true, value: undefined },
+      ]);
     });
 
     it('fails waiting and later readers with the transport error', async () => {
@@ -63,10 +66,14 @@ describe('line plumbing', function () {
       const waiting = queue.next();
       queue.fail(new Error('ECONNRESET'));
       let caught: unknown;
-      await waiting.catch((error: unknown) => { caught = error; });
+      await waiting.catch((error: unknown) => {
+        caught = error;
+      });
       expect((caught as Error).message).to.equal('ECONNRESET');
       caught = undefined;
-      await queue.next().catch((error: unknown) => { caught = error; });
+      await queue.next().catch((error: unknown) => {
+        caught = error;
+      });
       expect((caught as Error).message).to.equal('ECONNRESET');
     });
 
@@ -145,7 +152,10 @@ describe('line plumbing', function () {
     });
 
     it('decodes UTF-8 by default and latin1 on request', async () => {
-      for (const [encoding, expected] of [['utf8', 'caf\u00e9'], ['latin1', 'caf\u00c3\u00a9']] as const) {
+      for (const [encoding, expected] of [
+        ['utf8', 'caf\u00e9'],
+        ['latin1', 'caf\u00c3\u00a9'],
+      ] as const) {
         const stream = new PassThrough();
         const reader = new LineReader(stream, { encoding });
         stream.end(Buffer.from('caf\u00e9\n', 'utf8'));
@@ -187,7 +197,9 @@ describe('line plumbing', function () {
       const failing = new LineReader(broken);
       broken.destroy(new Error('boom'));
       let caught: unknown;
-      await failing.next().catch((error: unknown) => { caught = error; });
+      await failing.next().catch((error: unknown) => {
+        caught = error;
+      });
       expect((caught as Error).message).to.equal('boom');
     });
   });
@@ -205,7 +217,9 @@ describe('line plumbing', function () {
       stream.on('error', () => undefined);
       stream.destroy();
       let caught: unknown;
-      await lineWriter(stream)('x').catch((error: unknown) => { caught = error; });
+      await lineWriter(stream)('x').catch((error: unknown) => {
+        caught = error;
+      });
       expect(caught).to.be.instanceOf(Error);
     });
   });
@@ -228,14 +242,18 @@ describe('line plumbing', function () {
     });
 
     it('knows what a mechanism name is', () => {
-      for (const good of ['PLAIN', 'SCRAM-SHA-256-PLUS', 'X_1', 'a'.repeat(20)]) expect(MECHANISM_NAME.test(good), good).to.equal(true);
-      for (const bad of ['', 'A'.repeat(21), 'PL AIN', 'PL@IN', 'PLAIN\n']) expect(MECHANISM_NAME.test(bad), bad).to.equal(false);
+      for (const good of ['PLAIN', 'SCRAM-SHA-256-PLUS', 'X_1', 'a'.repeat(20)])
+        expect(MECHANISM_NAME.test(good), good).to.equal(true);
+      for (const bad of ['', 'A'.repeat(21), 'PL AIN', 'PL@IN', 'PLAIN\n'])
+        expect(MECHANISM_NAME.test(bad), bad).to.equal(false);
     });
 
     it('advertises no -PLUS mechanism unless the connection can bind channels', () => {
       const all = SASLAuth.all();
       expect(advertisedMechanisms(all).some((name) => name.endsWith('-PLUS'))).to.equal(false);
-      expect(advertisedMechanisms(all, { channelBinding: true })).to.deep.equal(all.serverMechanisms.map((m) => m.name));
+      expect(advertisedMechanisms(all, { channelBinding: true })).to.deep.equal(
+        all.serverMechanisms.map((m) => m.name),
+      );
       expect(advertisedMechanisms(SASLAuth.defaults())).to.deep.equal(['PLAIN', 'LOGIN']);
     });
   });
@@ -247,13 +265,21 @@ describe('line plumbing', function () {
       const server = createServer((socket) => {
         sockets.push(socket);
         const rl = createInterface({ input: socket, crlfDelay: Infinity });
-        const write = (line: string): void => { socket.write(`${line}\r\n`); };
+        const write = (line: string): void => {
+          socket.write(`${line}\r\n`);
+        };
         void (async () => {
           write('220 ready');
           for await (const line of rl) {
             if (line.startsWith('AUTH ')) {
               try {
-                const result = await smtpServerAuth({ command: line, auth: SASLAuth.defaults(), options: { lookup: storeOf(ALICE) }, lines: rl, write });
+                const result = await smtpServerAuth({
+                  command: line,
+                  auth: SASLAuth.defaults(),
+                  options: { lookup: storeOf(ALICE) },
+                  lines: rl,
+                  write,
+                });
                 events.push(`auth ${result.authcid}`);
               } catch {
                 events.push('auth failed');
@@ -277,11 +303,18 @@ describe('line plumbing', function () {
       const socket = connect({ host: '127.0.0.1', port: address.port });
       try {
         const lines = createInterface({ input: socket, crlfDelay: Infinity })[Symbol.asyncIterator]();
-        const write = (line: string): void => { socket.write(`${line}\r\n`); };
+        const write = (line: string): void => {
+          socket.write(`${line}\r\n`);
+        };
         expect((await lines.next()).value).to.equal('220 ready');
         write('NOOP');
         expect((await lines.next()).value).to.equal('250 ok');
-        const result = await smtpClientAuth({ mechanism: 'LOGIN', credentials: new ClientCredentials('alice', 'alice-pass'), lines, write });
+        const result = await smtpClientAuth({
+          mechanism: 'LOGIN',
+          credentials: new ClientCredentials('alice', 'alice-pass'),
+          lines,
+          write,
+        });
         expect(result.roundTrips).to.equal(3);
         write('NOOP');
         expect((await lines.next()).value).to.equal('250 ok');
@@ -291,7 +324,11 @@ describe('line plumbing', function () {
       } finally {
         socket.destroy();
         for (const s of sockets) s.destroy();
-        await new Promise<void>((resolve) => { server.close(() => { resolve(); }); });
+        await new Promise<void>((resolve) => {
+          server.close(() => {
+            resolve();
+          });
+        });
       }
     });
   });
@@ -307,7 +344,15 @@ describe('line plumbing', function () {
       const written: string[] = [];
       stream.write(`AUTH LOGIN\r\n${b64('alice')}\r\n${b64('alice-pass')}\r\nNOOP\r\n`);
       const command = await reader.next();
-      const result = await smtpServerAuth({ command: command.value as string, auth, options, lines: reader, write: (line) => { written.push(line); } });
+      const result = await smtpServerAuth({
+        command: command.value as string,
+        auth,
+        options,
+        lines: reader,
+        write: (line) => {
+          written.push(line);
+        },
+      });
       expect(result).to.include({ authcid: 'alice', mechanism: 'LOGIN' });
       expect(written).to.deep.equal(['334 VXNlcm5hbWU6', '334 UGFzc3dvcmQ6', '235 2.7.0 Authentication successful']);
       expect(await take(reader, 1)).to.deep.equal(['NOOP']);
@@ -318,11 +363,23 @@ describe('line plumbing', function () {
       const stream = new PassThrough();
       const reader = new LineReader(stream);
       const written: string[] = [];
-      const run = smtpServerAuth({ command: 'AUTH LOGIN', auth, options, lines: reader, write: (line) => { written.push(line); } });
-      await new Promise<void>((resolve) => { setImmediate(resolve); });
+      const run = smtpServerAuth({
+        command: 'AUTH LOGIN',
+        auth,
+        options,
+        lines: reader,
+        write: (line) => {
+          written.push(line);
+        },
+      });
+      await new Promise<void>((resolve) => {
+        setImmediate(resolve);
+      });
       expect(written).to.deep.equal(['334 VXNlcm5hbWU6']);
       stream.write(`${b64('alice')}\r\n`);
-      await new Promise<void>((resolve) => { setImmediate(resolve); });
+      await new Promise<void>((resolve) => {
+        setImmediate(resolve);
+      });
       expect(written).to.have.length(2);
       const password = `${b64('alice-pass')}\r\n`;
       stream.write(password.slice(0, 5));
@@ -339,10 +396,24 @@ describe('line plumbing', function () {
         const reader = new LineReader(stream);
         const written: string[] = [];
         const controller = new AbortController();
-        const run = smtpServerAuth({ command: 'AUTH LOGIN', auth, options, lines: kind === 'reader' ? reader : queue, write: (line) => { written.push(line); }, limits: { signal: controller.signal } });
-        await new Promise<void>((resolve) => { setImmediate(resolve); });
+        const run = smtpServerAuth({
+          command: 'AUTH LOGIN',
+          auth,
+          options,
+          lines: kind === 'reader' ? reader : queue,
+          write: (line) => {
+            written.push(line);
+          },
+          limits: { signal: controller.signal },
+        });
+        await new Promise<void>((resolve) => {
+          setImmediate(resolve);
+        });
         controller.abort(new DOMException('too slow', 'TimeoutError'));
-        const error = await run.then(() => undefined, (e: unknown) => e);
+        const error = await run.then(
+          () => undefined,
+          (e: unknown) => e,
+        );
         expect(error, kind).to.include({ code: 'TIMEOUT', party: 'client', mechanism: 'LOGIN' });
         expect(written, kind).to.deep.equal(['334 VXNlcm5hbWU6', '454 4.7.0 Temporary authentication failure']);
         if (kind === 'reader') stream.write('QUIT\r\n');
@@ -354,20 +425,49 @@ describe('line plumbing', function () {
 
     it('ends a wait on any other async iterator with TIMEOUT too, and with ABORTED (no reply) when it ends', async () => {
       let release: () => void = () => undefined;
-      const stalled = new Promise<void>((resolve) => { release = resolve; });
+      const stalled = new Promise<void>((resolve) => {
+        release = resolve;
+      });
       async function* silent(): AsyncGenerator<string> {
         await stalled;
       }
       const written: string[] = [];
       const controller = new AbortController();
-      const run = smtpServerAuth({ command: 'AUTH LOGIN', auth, options, lines: silent(), write: (line) => { written.push(line); }, limits: { signal: controller.signal } });
-      await new Promise<void>((resolve) => { setImmediate(resolve); });
+      const run = smtpServerAuth({
+        command: 'AUTH LOGIN',
+        auth,
+        options,
+        lines: silent(),
+        write: (line) => {
+          written.push(line);
+        },
+        limits: { signal: controller.signal },
+      });
+      await new Promise<void>((resolve) => {
+        setImmediate(resolve);
+      });
       controller.abort(new DOMException('too slow', 'TimeoutError'));
-      expect(await run.then(() => undefined, (e: unknown) => e)).to.include({ code: 'TIMEOUT', party: 'client' });
+      expect(
+        await run.then(
+          () => undefined,
+          (e: unknown) => e,
+        ),
+      ).to.include({ code: 'TIMEOUT', party: 'client' });
       expect(written).to.deep.equal(['334 VXNlcm5hbWU6', '454 4.7.0 Temporary authentication failure']);
       release();
       const ended: string[] = [];
-      const error = await smtpServerAuth({ command: 'AUTH LOGIN', auth, options, lines: silent(), write: (line) => { ended.push(line); } }).then(() => undefined, (e: unknown) => e);
+      const error = await smtpServerAuth({
+        command: 'AUTH LOGIN',
+        auth,
+        options,
+        lines: silent(),
+        write: (line) => {
+          ended.push(line);
+        },
+      }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(error).to.include({ code: 'ABORTED', party: 'client' });
       expect(ended).to.deep.equal(['334 VXNlcm5hbWU6']);
     });
@@ -377,7 +477,18 @@ describe('line plumbing', function () {
         yield await Promise.resolve(42);
       }
       const written: string[] = [];
-      const error = await smtpServerAuth({ command: 'AUTH LOGIN', auth, options, lines: numbers() as AsyncIterator<string>, write: (line) => { written.push(line); } }).then(() => undefined, (e: unknown) => e);
+      const error = await smtpServerAuth({
+        command: 'AUTH LOGIN',
+        auth,
+        options,
+        lines: numbers() as AsyncIterator<string>,
+        write: (line) => {
+          written.push(line);
+        },
+      }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(error).to.include({ code: 'USAGE' });
       expect(written).to.deep.equal(['334 VXNlcm5hbWU6']);
     });
@@ -391,11 +502,25 @@ describe('line plumbing', function () {
       const written: string[] = [];
       const lines = new LineQueue();
       const controller = new AbortController();
-      const pending = smtpServerAuth({ command: 'AUTH PLAIN', auth, options, lines, write: (line) => { written.push(line); }, limits: { signal: controller.signal } });
-      await new Promise<void>((resolve) => { setImmediate(resolve); });
+      const pending = smtpServerAuth({
+        command: 'AUTH PLAIN',
+        auth,
+        options,
+        lines,
+        write: (line) => {
+          written.push(line);
+        },
+        limits: { signal: controller.signal },
+      });
+      await new Promise<void>((resolve) => {
+        setImmediate(resolve);
+      });
       expect(written).to.deep.equal(['334 ']);
       controller.abort(new DOMException('too slow', 'TimeoutError'));
-      const error = await pending.then(() => undefined, (e: unknown) => e);
+      const error = await pending.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(error).to.include({ code: 'TIMEOUT', party: 'client' });
       expect(written[1]).to.match(/^454 /);
     });
@@ -403,8 +528,19 @@ describe('line plumbing', function () {
     it('counts the initial response against maxMessageBytes', async () => {
       const written: string[] = [];
       const initial = Buffer.from(`\0alice\0${'x'.repeat(200)}`).toString('base64');
-      const error = await smtpServerAuth({ command: `AUTH PLAIN ${initial}`, auth, options, lines: new LineQueue(), write: (line) => { written.push(line); }, limits: { maxMessageBytes: 100 } })
-        .then(() => undefined, (e: unknown) => e);
+      const error = await smtpServerAuth({
+        command: `AUTH PLAIN ${initial}`,
+        auth,
+        options,
+        lines: new LineQueue(),
+        write: (line) => {
+          written.push(line);
+        },
+        limits: { maxMessageBytes: 100 },
+      }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(error).to.include({ code: 'LIMIT_EXCEEDED', limit: 'maxMessageBytes' });
       expect(written).to.have.length(1);
     });

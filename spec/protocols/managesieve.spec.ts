@@ -19,7 +19,19 @@ import { digestMd5Client, digestMd5Server } from '../../lib/mechanisms/digest-md
 import { DEMO_PASSWORD, DEMO_USER, demoCredentials, demoServerOptions } from '../support/demo-mail.js';
 import { lineConversations } from '../support/conversation.js';
 import { ALICE, expectNoSecrets, storeOf } from '../support/helpers.js';
-import { type Script, body, fromLine, replayClient, replayServer, scriptedMechanism, settle, startLineServer, transcriptOf, unb64, withLineClient } from './transcript.js';
+import {
+  type Script,
+  body,
+  fromLine,
+  replayClient,
+  replayServer,
+  scriptedMechanism,
+  settle,
+  startLineServer,
+  transcriptOf,
+  unb64,
+  withLineClient,
+} from './transcript.js';
 
 const b64 = (text: string): string => Buffer.from(text).toString('base64');
 const unquote = (line: string): string => {
@@ -27,7 +39,11 @@ const unquote = (line: string): string => {
   return line.slice(1, -1);
 };
 
-const { converse, serve } = lineConversations({ client: manageSieveClientAuth, server: manageSieveServerAuth, serveDefaults: { auth: SASLAuth.all(), options: { lookup: storeOf(ALICE), externalIdentity: 'alice' } } });
+const { converse, serve } = lineConversations({
+  client: manageSieveClientAuth,
+  server: manageSieveServerAuth,
+  serveDefaults: { auth: SASLAuth.all(), options: { lookup: storeOf(ALICE), externalIdentity: 'alice' } },
+});
 
 describe('ManageSieve AUTHENTICATE profile', function () {
   this.timeout(10000);
@@ -46,7 +62,12 @@ describe('ManageSieve AUTHENTICATE profile', function () {
     });
 
     it('compares capability names in any case (the draft example writes "SASl") and unescapes strings', () => {
-      const parsed = parseManageSieveCapabilities(['"SASl" "PLAIN"', '"IMPLEMENTATION" "say \\"hi\\" \\\\o/"', 'not a capability', 'OK']);
+      const parsed = parseManageSieveCapabilities([
+        '"SASl" "PLAIN"',
+        '"IMPLEMENTATION" "say \\"hi\\" \\\\o/"',
+        'not a capability',
+        'OK',
+      ]);
       expect(parsed.mechanisms).to.deep.equal(['PLAIN']);
       expect(parsed.capabilities.get('IMPLEMENTATION')).to.equal('say "hi" \\o/');
       expect(quoteSieveString('say "hi" \\o/')).to.equal('"say \\"hi\\" \\\\o/"');
@@ -56,19 +77,36 @@ describe('ManageSieve AUTHENTICATE profile', function () {
   describe('the RFC 5804 transcript', () => {
     const script: Script = {
       name: 'DIGEST-MD5',
-      rounds: [{ challenge: unb64(unquote(body(exchange[1] ?? ''))), response: unb64(unquote(body(exchange[2] ?? ''))) }],
+      rounds: [
+        { challenge: unb64(unquote(body(exchange[1] ?? ''))), response: unb64(unquote(body(exchange[2] ?? ''))) },
+      ],
       final: unb64(/SASL "([^"]*)"/.exec(exchange[3] ?? '')?.[1] ?? ''),
       outcome: 'success',
     };
 
     it('server framing, byte for byte (scripted mechanism: the example digest does not verify, see discrepancy 1)', async () => {
-      const { log, error } = await replayServer(exchange, (command, lines, write) => manageSieveServerAuth({ auth: new SASLAuth([scriptedMechanism(script)]), command, lines, write, replies: { success: '' } }));
+      const { log, error } = await replayServer(exchange, (command, lines, write) =>
+        manageSieveServerAuth({
+          auth: new SASLAuth([scriptedMechanism(script)]),
+          command,
+          lines,
+          write,
+          replies: { success: '' },
+        }),
+      );
       expect(error).to.equal(undefined);
       expect(log).to.deep.equal(exchange);
     });
 
     it('client framing, byte for byte but for the verb, which ManageSieve compares in any case', async () => {
-      const { log, error } = await replayClient(exchange, (lines, write) => manageSieveClientAuth({ mechanism: scriptedMechanism(script), credentials: new ClientCredentials('x', 'y'), lines, write }));
+      const { log, error } = await replayClient(exchange, (lines, write) =>
+        manageSieveClientAuth({
+          mechanism: scriptedMechanism(script),
+          credentials: new ClientCredentials('x', 'y'),
+          lines,
+          write,
+        }),
+      );
       expect(error).to.equal(undefined);
       expect(log[0]).to.equal('C: AUTHENTICATE "DIGEST-MD5"');
       expect([exchange[0]?.replace(/^C: Authenticate/, 'C: AUTHENTICATE'), ...exchange.slice(1)]).to.deep.equal(log);
@@ -79,7 +117,10 @@ describe('ManageSieve AUTHENTICATE profile', function () {
     const corrected = exchange.map((line) => {
       const quoted = /"([A-Za-z0-9+/=]+)"/.exec(line);
       if (quoted?.[1] === undefined) return line;
-      const text = Buffer.from(quoted[1], 'base64').toString().replace('d388dad90d4bbd760a152321f2143af7', 'c6257d129db9de38e119c4062b4889a3').replace('ea40f60335c427b5527b84dbabcdfffd', 'e54a89e0814285dcad61ff1932fccf79');
+      const text = Buffer.from(quoted[1], 'base64')
+        .toString()
+        .replace('d388dad90d4bbd760a152321f2143af7', 'c6257d129db9de38e119c4062b4889a3')
+        .replace('ea40f60335c427b5527b84dbabcdfffd', 'e54a89e0814285dcad61ff1932fccf79');
       return line.replace(quoted[1], b64(text));
     });
     const fixed: Mechanism = {
@@ -90,23 +131,52 @@ describe('ManageSieve AUTHENTICATE profile', function () {
 
     it('client, real DIGEST-MD5, corrected digests: verifies the rspauth sent in OK (SASL ...)', async () => {
       const { log, error, value } = await replayClient(corrected, (lines, write) =>
-        manageSieveClientAuth({ mechanism: fixed, credentials: new ClientCredentials('chris', 'secret'), client: { host: 'elwood.innosoft.example.com', service: 'sieve' }, lines, write }));
+        manageSieveClientAuth({
+          mechanism: fixed,
+          credentials: new ClientCredentials('chris', 'secret'),
+          client: { host: 'elwood.innosoft.example.com', service: 'sieve' },
+          lines,
+          write,
+        }),
+      );
       expect(error).to.equal(undefined);
       expect(value?.serverVerified).to.equal(true);
       expect(log.slice(1)).to.deep.equal(corrected.slice(1));
     });
 
     it('server, real DIGEST-MD5, corrected digests: sends rspauth as a last challenge, then OK', async () => {
-      const asChallenge = [corrected[0] ?? '', corrected[1] ?? '', corrected[2] ?? '', `S: ${/\(SASL ("[^"]*")\)/.exec(corrected[3] ?? '')?.[1] ?? ''}`, 'C: ""', 'S: OK'];
+      const asChallenge = [
+        corrected[0] ?? '',
+        corrected[1] ?? '',
+        corrected[2] ?? '',
+        `S: ${/\(SASL ("[^"]*")\)/.exec(corrected[3] ?? '')?.[1] ?? ''}`,
+        'C: ""',
+        'S: OK',
+      ];
       const { log, error } = await replayServer(asChallenge, (command, lines, write) =>
-        manageSieveServerAuth({ auth: new SASLAuth([fixed]), options: { lookup: storeOf(new ClearIdentity('chris', 'secret')), hostname: 'elwood.innosoft.example.com' }, command, lines, write, replies: { success: '' } }));
+        manageSieveServerAuth({
+          auth: new SASLAuth([fixed]),
+          options: { lookup: storeOf(new ClearIdentity('chris', 'secret')), hostname: 'elwood.innosoft.example.com' },
+          command,
+          lines,
+          write,
+          replies: { success: '' },
+        }),
+      );
       expect(error).to.equal(undefined);
       expect(log).to.deep.equal(asChallenge);
     });
 
     it('a wrong client response cannot pass: the published digest is refused', async () => {
       const { log, error } = await replayServer(exchange, (command, lines, write) =>
-        manageSieveServerAuth({ auth: new SASLAuth([fixed]), options: { lookup: storeOf(new ClearIdentity('chris', 'secret')), hostname: 'elwood.innosoft.example.com' }, command, lines, write }));
+        manageSieveServerAuth({
+          auth: new SASLAuth([fixed]),
+          options: { lookup: storeOf(new ClearIdentity('chris', 'secret')), hostname: 'elwood.innosoft.example.com' },
+          command,
+          lines,
+          write,
+        }),
+      );
       expect(log.slice(0, 3)).to.deep.equal(exchange.slice(0, 3));
       expect(log[3]).to.equal('S: NO "Authentication failed"');
       expect(isSaslError(error) && error.code).to.equal('AUTHENTICATION_FAILED');
@@ -117,7 +187,10 @@ describe('ManageSieve AUTHENTICATE profile', function () {
     const auth = SASLAuth.all();
     for (const name of advertisedMechanisms(auth)) {
       it(`${name} succeeds`, async () => {
-        const { client, server, log } = await converse({ mechanism: name, credentials: demoCredentials(name), client: { host: 'localhost', service: 'sieve' } }, { auth, options: demoServerOptions() });
+        const { client, server, log } = await converse(
+          { mechanism: name, credentials: demoCredentials(name), client: { host: 'localhost', service: 'sieve' } },
+          { auth, options: demoServerOptions() },
+        );
         expect(client.error, String(client.error)).to.equal(undefined);
         expect(server.error, String(server.error)).to.equal(undefined);
         expect(log[log.length - 1]).to.match(/^S: OK (\(SASL "[A-Za-z0-9+/=]+"\) )?"Authentication successful"$/);
@@ -125,7 +198,10 @@ describe('ManageSieve AUTHENTICATE profile', function () {
     }
 
     it('returns SCRAM server-final data in OK (SASL ...) and the client verifies it', async () => {
-      const { client, log } = await converse({ mechanism: 'SCRAM-SHA-256', credentials: new ClientCredentials(DEMO_USER, DEMO_PASSWORD) }, { auth, options: demoServerOptions() });
+      const { client, log } = await converse(
+        { mechanism: 'SCRAM-SHA-256', credentials: new ClientCredentials(DEMO_USER, DEMO_PASSWORD) },
+        { auth, options: demoServerOptions() },
+      );
       expect(client.value?.serverVerified).to.equal(true);
       const data = /^S: OK \(SASL "([^"]+)"\)/.exec(log[log.length - 1] ?? '')?.[1];
       expect(Buffer.from(data ?? '', 'base64').toString()).to.match(/^v=/);
@@ -134,15 +210,24 @@ describe('ManageSieve AUTHENTICATE profile', function () {
 
     it('sends strings over 1024 characters as {n+} literals, which the server reads', async () => {
       const token = 't'.repeat(1200);
-      const options = { validateToken: (request: { token: string }) => (request.token === token ? { authcid: 'alice' } : { error: { status: 'invalid_token' } }) };
-      const { client, log } = await converse({ mechanism: 'OAUTHBEARER', credentials: new ClientCredentials('alice', token) }, { auth, options });
+      const options = {
+        validateToken: (request: { token: string }) =>
+          request.token === token ? { authcid: 'alice' } : { error: { status: 'invalid_token' } },
+      };
+      const { client, log } = await converse(
+        { mechanism: 'OAUTHBEARER', credentials: new ClientCredentials('alice', token) },
+        { auth, options },
+      );
       expect(client.error).to.equal(undefined);
       expect(log[0]).to.match(/^C: AUTHENTICATE "OAUTHBEARER" \{\d+\+\}$/);
       expect(log[1]).to.match(/^C: [A-Za-z0-9+/=]{1025,}$/);
     });
 
     it('refuses a wrong password with NO and an error that carries the text but not the secret', async () => {
-      const { client, log } = await converse({ mechanism: 'PLAIN', credentials: new ClientCredentials(DEMO_USER, 'wrong-secret') }, { auth, options: demoServerOptions() });
+      const { client, log } = await converse(
+        { mechanism: 'PLAIN', credentials: new ClientCredentials(DEMO_USER, 'wrong-secret') },
+        { auth, options: demoServerOptions() },
+      );
       expect(log[log.length - 1]).to.equal('S: NO "Authentication failed"');
       expect(isSaslError(client.error) && client.error.code).to.equal('AUTHENTICATION_FAILED');
       expect((client.error as Error).message).to.include('NO Authentication failed');
@@ -177,23 +262,113 @@ describe('ManageSieve AUTHENTICATE profile', function () {
 
   describe('server: malformed and hostile input', () => {
     const cases: { name: string; command: string; lines?: string[]; reply: string; code: string }[] = [
-      { name: 'unknown mechanism', command: 'AUTHENTICATE "GSSAPI"', reply: 'NO "Unsupported authentication mechanism"', code: 'MECHANISM_UNAVAILABLE' },
-      { name: 'empty command', command: '', reply: 'NO "Syntax: AUTHENTICATE \\"mechanism\\" [\\"initial-response\\"]"', code: 'MALFORMED_MESSAGE' },
-      { name: 'another command', command: 'LISTSCRIPTS', reply: 'NO "Syntax: AUTHENTICATE \\"mechanism\\" [\\"initial-response\\"]"', code: 'MALFORMED_MESSAGE' },
-      { name: 'no mechanism', command: 'AUTHENTICATE', reply: 'NO "Syntax: AUTHENTICATE \\"mechanism\\" [\\"initial-response\\"]"', code: 'MALFORMED_MESSAGE' },
-      { name: 'mechanism as an atom', command: 'AUTHENTICATE PLAIN', reply: 'NO "Syntax: AUTHENTICATE \\"mechanism\\" [\\"initial-response\\"]"', code: 'MALFORMED_MESSAGE' },
-      { name: 'unterminated string', command: 'AUTHENTICATE "PLAIN', reply: 'NO "Syntax: AUTHENTICATE \\"mechanism\\" [\\"initial-response\\"]"', code: 'MALFORMED_MESSAGE' },
-      { name: 'invalid escape', command: 'AUTHENTICATE "PL\\AIN"', reply: 'NO "Syntax: AUTHENTICATE \\"mechanism\\" [\\"initial-response\\"]"', code: 'MALFORMED_MESSAGE' },
-      { name: 'data after the last string', command: 'AUTHENTICATE "PLAIN" "" x', reply: 'NO "Syntax: AUTHENTICATE \\"mechanism\\" [\\"initial-response\\"]"', code: 'MALFORMED_MESSAGE' },
-      { name: 'non-ASCII', command: 'AUTHENTICATE "PLAIN" "\u00e9"', reply: 'NO "Syntax: AUTHENTICATE \\"mechanism\\" [\\"initial-response\\"]"', code: 'MALFORMED_MESSAGE' },
-      { name: 'literal over the line limit', command: 'AUTHENTICATE {99999+}', reply: 'NO "Line too long"', code: 'LIMIT_EXCEEDED' },
-      { name: 'literal ending inside a line break', command: 'AUTHENTICATE "PLAIN"', lines: ['{4+}', 'abc'], reply: 'NO "Syntax: AUTHENTICATE \\"mechanism\\" [\\"initial-response\\"]"', code: 'MALFORMED_MESSAGE' },
-      { name: 'bad base64 response', command: 'AUTHENTICATE "PLAIN"', lines: ['"%%%%"'], reply: 'NO "Invalid SASL response"', code: 'MALFORMED_MESSAGE' },
-      { name: 'response that is not a string', command: 'AUTHENTICATE "PLAIN"', lines: ['AGFsaWNl'], reply: 'NO "Syntax: AUTHENTICATE \\"mechanism\\" [\\"initial-response\\"]"', code: 'MALFORMED_MESSAGE' },
-      { name: 'initial response with CRAM-MD5', command: 'AUTHENTICATE "CRAM-MD5" "dGVzdA=="', reply: 'NO "Initial response not allowed with this mechanism"', code: 'UNEXPECTED_MESSAGE' },
-      { name: 'cancel', command: 'AUTHENTICATE "LOGIN"', lines: ['"*"'], reply: 'NO "Authentication cancelled"', code: 'ABORTED' },
-      { name: 'over-long line', command: 'AUTHENTICATE "PLAIN"', lines: [`"${'A'.repeat(12300)}"`], reply: 'NO "Line too long"', code: 'LIMIT_EXCEEDED' },
-      { name: 'wrong password', command: `AUTHENTICATE "PLAIN" "${b64('\0alice\0nope')}"`, reply: 'NO "Authentication failed"', code: 'AUTHENTICATION_FAILED' },
+      {
+        name: 'unknown mechanism',
+        command: 'AUTHENTICATE "GSSAPI"',
+        reply: 'NO "Unsupported authentication mechanism"',
+        code: 'MECHANISM_UNAVAILABLE',
+      },
+      {
+        name: 'empty command',
+        command: '',
+        reply: 'NO "Syntax: AUTHENTICATE \\"mechanism\\" [\\"initial-response\\"]"',
+        code: 'MALFORMED_MESSAGE',
+      },
+      {
+        name: 'another command',
+        command: 'LISTSCRIPTS',
+        reply: 'NO "Syntax: AUTHENTICATE \\"mechanism\\" [\\"initial-response\\"]"',
+        code: 'MALFORMED_MESSAGE',
+      },
+      {
+        name: 'no mechanism',
+        command: 'AUTHENTICATE',
+        reply: 'NO "Syntax: AUTHENTICATE \\"mechanism\\" [\\"initial-response\\"]"',
+        code: 'MALFORMED_MESSAGE',
+      },
+      {
+        name: 'mechanism as an atom',
+        command: 'AUTHENTICATE PLAIN',
+        reply: 'NO "Syntax: AUTHENTICATE \\"mechanism\\" [\\"initial-response\\"]"',
+        code: 'MALFORMED_MESSAGE',
+      },
+      {
+        name: 'unterminated string',
+        command: 'AUTHENTICATE "PLAIN',
+        reply: 'NO "Syntax: AUTHENTICATE \\"mechanism\\" [\\"initial-response\\"]"',
+        code: 'MALFORMED_MESSAGE',
+      },
+      {
+        name: 'invalid escape',
+        command: 'AUTHENTICATE "PL\\AIN"',
+        reply: 'NO "Syntax: AUTHENTICATE \\"mechanism\\" [\\"initial-response\\"]"',
+        code: 'MALFORMED_MESSAGE',
+      },
+      {
+        name: 'data after the last string',
+        command: 'AUTHENTICATE "PLAIN" "" x',
+        reply: 'NO "Syntax: AUTHENTICATE \\"mechanism\\" [\\"initial-response\\"]"',
+        code: 'MALFORMED_MESSAGE',
+      },
+      {
+        name: 'non-ASCII',
+        command: 'AUTHENTICATE "PLAIN" "\u00e9"',
+        reply: 'NO "Syntax: AUTHENTICATE \\"mechanism\\" [\\"initial-response\\"]"',
+        code: 'MALFORMED_MESSAGE',
+      },
+      {
+        name: 'literal over the line limit',
+        command: 'AUTHENTICATE {99999+}',
+        reply: 'NO "Line too long"',
+        code: 'LIMIT_EXCEEDED',
+      },
+      {
+        name: 'literal ending inside a line break',
+        command: 'AUTHENTICATE "PLAIN"',
+        lines: ['{4+}', 'abc'],
+        reply: 'NO "Syntax: AUTHENTICATE \\"mechanism\\" [\\"initial-response\\"]"',
+        code: 'MALFORMED_MESSAGE',
+      },
+      {
+        name: 'bad base64 response',
+        command: 'AUTHENTICATE "PLAIN"',
+        lines: ['"%%%%"'],
+        reply: 'NO "Invalid SASL response"',
+        code: 'MALFORMED_MESSAGE',
+      },
+      {
+        name: 'response that is not a string',
+        command: 'AUTHENTICATE "PLAIN"',
+        lines: ['AGFsaWNl'],
+        reply: 'NO "Syntax: AUTHENTICATE \\"mechanism\\" [\\"initial-response\\"]"',
+        code: 'MALFORMED_MESSAGE',
+      },
+      {
+        name: 'initial response with CRAM-MD5',
+        command: 'AUTHENTICATE "CRAM-MD5" "dGVzdA=="',
+        reply: 'NO "Initial response not allowed with this mechanism"',
+        code: 'UNEXPECTED_MESSAGE',
+      },
+      {
+        name: 'cancel',
+        command: 'AUTHENTICATE "LOGIN"',
+        lines: ['"*"'],
+        reply: 'NO "Authentication cancelled"',
+        code: 'ABORTED',
+      },
+      {
+        name: 'over-long line',
+        command: 'AUTHENTICATE "PLAIN"',
+        lines: [`"${'A'.repeat(12300)}"`],
+        reply: 'NO "Line too long"',
+        code: 'LIMIT_EXCEEDED',
+      },
+      {
+        name: 'wrong password',
+        command: `AUTHENTICATE "PLAIN" "${b64('\0alice\0nope')}"`,
+        reply: 'NO "Authentication failed"',
+        code: 'AUTHENTICATION_FAILED',
+      },
     ];
     for (const c of cases) {
       it(`${c.name}: NO and ${c.code}`, async () => {
@@ -204,7 +379,13 @@ describe('ManageSieve AUTHENTICATE profile', function () {
     }
 
     it('replies NO (TRYLATER) when the store throws', async () => {
-      const { written, error } = await serve(`AUTHENTICATE "PLAIN" "${b64('\0alice\0alice-pass')}"`, [], { options: { lookup: () => { throw new Error('store down'); } } });
+      const { written, error } = await serve(`AUTHENTICATE "PLAIN" "${b64('\0alice\0alice-pass')}"`, [], {
+        options: {
+          lookup: () => {
+            throw new Error('store down');
+          },
+        },
+      });
       expect(written).to.deep.equal(['NO (TRYLATER) "Temporary authentication failure"']);
       expect((error as Error).message).to.equal('store down');
     });
@@ -217,18 +398,37 @@ describe('ManageSieve AUTHENTICATE profile', function () {
   });
 
   describe('client: server responses', () => {
-    async function againstLines(serverLines: string[], mechanism = 'LOGIN'): Promise<{ written: string[]; error?: unknown; value?: LineClientResult }> {
+    async function againstLines(
+      serverLines: string[],
+      mechanism = 'LOGIN',
+    ): Promise<{ written: string[]; error?: unknown; value?: LineClientResult }> {
       const queue = new LineQueue();
       for (const line of serverLines) queue.push(line);
       queue.end();
       const written: string[] = [];
-      const outcome = await settle(manageSieveClientAuth({ mechanism, credentials: new ClientCredentials('alice', 'alice-pass'), lines: queue, write: (line) => { written.push(line); } }));
+      const outcome = await settle(
+        manageSieveClientAuth({
+          mechanism,
+          credentials: new ClientCredentials('alice', 'alice-pass'),
+          lines: queue,
+          write: (line) => {
+            written.push(line);
+          },
+        }),
+      );
       return { written, ...outcome };
     }
 
     it('reads literal challenges ({n} and {n+}) and a literal OK text', async () => {
       const user = b64('Username:');
-      const { written, value, error } = await againstLines([`{${user.length}}`, user, `{${user.length}+}`, user, 'OK {5}', 'hello']);
+      const { written, value, error } = await againstLines([
+        `{${user.length}}`,
+        user,
+        `{${user.length}+}`,
+        user,
+        'OK {5}',
+        'hello',
+      ]);
       expect(error).to.equal(undefined);
       expect(written).to.deep.equal(['AUTHENTICATE "LOGIN"', `"${b64('alice')}"`, `"${b64('alice-pass')}"`]);
       expect(value?.text).to.equal('hello');
@@ -299,7 +499,14 @@ describe('ManageSieve AUTHENTICATE profile', function () {
               if (next.value === 'OK') break;
             }
             const offered = parseManageSieveCapabilities(greeting).mechanisms;
-            const outcome = await manageSieveClientAuth({ offered, mechanism: name, credentials: demoCredentials(name), client: { host: 'localhost', service: 'sieve' }, lines, write });
+            const outcome = await manageSieveClientAuth({
+              offered,
+              mechanism: name,
+              credentials: demoCredentials(name),
+              client: { host: 'localhost', service: 'sieve' },
+              lines,
+              write,
+            });
             await write('LOGOUT');
             expect((await lines.next()).value).to.equal('OK "bye"');
             return outcome;

@@ -21,7 +21,21 @@ import { digestMd5Client, digestMd5Server } from '../../lib/mechanisms/digest-md
 import { DEMO_PASSWORD, DEMO_USER, demoCredentials, demoServerOptions } from '../support/demo-mail.js';
 import { lineConversations } from '../support/conversation.js';
 import { ALICE, expectNoSecrets, storeOf } from '../support/helpers.js';
-import { type Script, body, fromLine, recordingSource, recordingWriter, replayClient, replayServer, scriptedMechanism, settle, startLineServer, transcriptOf, unb64, withLineClient } from './transcript.js';
+import {
+  type Script,
+  body,
+  fromLine,
+  recordingSource,
+  recordingWriter,
+  replayClient,
+  replayServer,
+  scriptedMechanism,
+  settle,
+  startLineServer,
+  transcriptOf,
+  unb64,
+  withLineClient,
+} from './transcript.js';
 
 const EMPTY = new Uint8Array(0);
 
@@ -33,7 +47,10 @@ function pop3Script(exchange: readonly string[]): Script {
   let i = 1;
   for (; exchange[i]?.startsWith('S: + ') === true; i += 2) {
     const response = body(exchange[i + 1] ?? '');
-    rounds.push({ challenge: unb64(body(exchange[i] ?? '').slice(2)), ...(response === '*' ? {} : { response: unb64(response) }) });
+    rounds.push({
+      challenge: unb64(body(exchange[i] ?? '').slice(2)),
+      ...(response === '*' ? {} : { response: unb64(response) }),
+    });
   }
   return {
     name: name ?? '',
@@ -54,7 +71,11 @@ function exchangesOf(id: string): string[][] {
   return exchanges;
 }
 
-const { converse, serve } = lineConversations({ client: pop3ClientAuth, server: pop3ServerAuth, serveDefaults: { auth: SASLAuth.all(), options: { lookup: storeOf(ALICE) } } });
+const { converse, serve } = lineConversations({
+  client: pop3ClientAuth,
+  server: pop3ServerAuth,
+  serveDefaults: { auth: SASLAuth.all(), options: { lookup: storeOf(ALICE) } },
+});
 
 describe('POP3 AUTH profile', function () {
   this.timeout(10000);
@@ -79,7 +100,12 @@ describe('POP3 AUTH profile', function () {
       client: (credentials, options) => digestMd5Client(credentials, options, () => 'OA6MHXh6VqTrRk'),
     };
     const maildrop = { success: 'Maildrop locked and ready' };
-    const cases: { id: string; note: string; server: () => Omit<Pop3ServerAuthOptions, 'command' | 'lines' | 'write'>; client: () => Omit<Pop3ClientAuthOptions, 'lines' | 'write'> }[] = [
+    const cases: {
+      id: string;
+      note: string;
+      server: () => Omit<Pop3ServerAuthOptions, 'command' | 'lines' | 'write'>;
+      client: () => Omit<Pop3ClientAuthOptions, 'lines' | 'write'>;
+    }[] = [
       {
         id: 'pop3-rfc5034-plain-ir',
         note: 'PLAIN with an initial response',
@@ -90,24 +116,40 @@ describe('POP3 AUTH profile', function () {
         id: 'pop3-rfc5034-plain-no-ir',
         note: 'PLAIN after an empty continuation',
         server: () => ({ auth: SASLAuth.named(['PLAIN']), options: { lookup: storeOf(test) }, replies: maildrop }),
-        client: () => ({ mechanism: 'PLAIN', credentials: new ClientCredentials('test', 'test', 'test'), initialResponse: false }),
+        client: () => ({
+          mechanism: 'PLAIN',
+          credentials: new ClientCredentials('test', 'test', 'test'),
+          initialResponse: false,
+        }),
       },
       {
         id: 'pop3-rfc5034-digest-md5',
         note: 'DIGEST-MD5 with the RFC nonce and cnonce',
-        server: () => ({ auth: new SASLAuth([fixedDigest]), options: { lookup: storeOf(new ClearIdentity('chris', 'secret')), hostname: 'elwood.innosoft.com' }, replies: maildrop }),
-        client: () => ({ mechanism: fixedDigest, credentials: new ClientCredentials('chris', 'secret'), client: { host: 'elwood.innosoft.com', service: 'pop' } }),
+        server: () => ({
+          auth: new SASLAuth([fixedDigest]),
+          options: { lookup: storeOf(new ClearIdentity('chris', 'secret')), hostname: 'elwood.innosoft.com' },
+          replies: maildrop,
+        }),
+        client: () => ({
+          mechanism: fixedDigest,
+          credentials: new ClientCredentials('chris', 'secret'),
+          client: { host: 'elwood.innosoft.com', service: 'pop' },
+        }),
       },
     ];
     for (const c of cases) {
       const [exchange = []] = exchangesOf(c.id);
       it(`${c.id} (${c.note}): server, real mechanism`, async () => {
-        const { log, error } = await replayServer(exchange, (command, lines, write) => pop3ServerAuth({ ...c.server(), command, lines, write }));
+        const { log, error } = await replayServer(exchange, (command, lines, write) =>
+          pop3ServerAuth({ ...c.server(), command, lines, write }),
+        );
         expect(error).to.equal(undefined);
         expect(log).to.deep.equal(exchange);
       });
       it(`${c.id} (${c.note}): client, real mechanism`, async () => {
-        const { log, error, value } = await replayClient(exchange, (lines, write) => pop3ClientAuth({ ...c.client(), lines, write }));
+        const { log, error, value } = await replayClient(exchange, (lines, write) =>
+          pop3ClientAuth({ ...c.client(), lines, write }),
+        );
         expect(error).to.equal(undefined);
         expect(log).to.deep.equal(exchange);
         expect(value?.text).to.equal('Maildrop locked and ready');
@@ -117,13 +159,29 @@ describe('POP3 AUTH profile', function () {
     const derived = 'pop3-rfc4505-style-anonymous-derived';
     const [anonymous = [], cancelled = []] = exchangesOf(derived);
     const cramChallenge = unb64(body(cancelled[1] ?? '').slice(2));
-    const fixedCram: Mechanism = { ...CRAM_MD5, server: (options, initial) => cramMd5Server(options, cramChallenge, initial) };
+    const fixedCram: Mechanism = {
+      ...CRAM_MD5,
+      server: (options, initial) => cramMd5Server(options, cramChallenge, initial),
+    };
 
     it(`${derived}: server, real ANONYMOUS then real CRAM-MD5 cancelled, on one line source`, async () => {
       const all = [...anonymous, ...cancelled];
       const log = [all[0] ?? ''];
-      const source = recordingSource(all.slice(1).filter((line) => line.startsWith('C: ')).map(body), log, 'C');
-      const args = { auth: new SASLAuth([SASLAuth.named(['ANONYMOUS']).serverMechanisms[0]!, fixedCram]), options: { lookup: storeOf(ALICE) }, lines: source, write: recordingWriter(log, 'S'), replies: { success: 'Welcome' } };
+      const source = recordingSource(
+        all
+          .slice(1)
+          .filter((line) => line.startsWith('C: '))
+          .map(body),
+        log,
+        'C',
+      );
+      const args = {
+        auth: new SASLAuth([SASLAuth.named(['ANONYMOUS']).serverMechanisms[0]!, fixedCram]),
+        options: { lookup: storeOf(ALICE) },
+        lines: source,
+        write: recordingWriter(log, 'S'),
+        replies: { success: 'Welcome' },
+      };
       const first = await pop3ServerAuth({ ...args, command: body(all[0] ?? '') });
       expect(first).to.include({ mechanism: 'ANONYMOUS', trace: 'sirhc' });
       // The host's command loop reads the next command from the same source.
@@ -138,9 +196,21 @@ describe('POP3 AUTH profile', function () {
       const log: string[] = [];
       const source = recordingSource(all.filter((line) => line.startsWith('S: ')).map(body), log, 'S');
       const write = recordingWriter(log, 'C');
-      const first = await pop3ClientAuth({ mechanism: 'ANONYMOUS', credentials: new ClientCredentials('sirhc', ''), lines: source, write });
+      const first = await pop3ClientAuth({
+        mechanism: 'ANONYMOUS',
+        credentials: new ClientCredentials('sirhc', ''),
+        lines: source,
+        write,
+      });
       expect(first.text).to.equal('Welcome');
-      const second = await settle(pop3ClientAuth({ mechanism: scriptedMechanism(pop3Script(cancelled)), credentials: new ClientCredentials('x', 'y'), lines: source, write }));
+      const second = await settle(
+        pop3ClientAuth({
+          mechanism: scriptedMechanism(pop3Script(cancelled)),
+          credentials: new ClientCredentials('x', 'y'),
+          lines: source,
+          write,
+        }),
+      );
       expect(isSaslError(second.error) && second.error.code).to.equal('ABORTED');
       expect(log).to.deep.equal(all);
     });
@@ -152,11 +222,20 @@ describe('POP3 AUTH profile', function () {
         const text = final.slice(final.indexOf(' ') + 1);
         const replies = final.startsWith('+OK') ? { success: text } : { cancelled: text };
         it(`${id} #${n + 1}: server framing (scripted mechanism)`, async () => {
-          const { log } = await replayServer(exchange, (command, lines, write) => pop3ServerAuth({ auth: new SASLAuth([scriptedMechanism(script)]), command, lines, write, replies }));
+          const { log } = await replayServer(exchange, (command, lines, write) =>
+            pop3ServerAuth({ auth: new SASLAuth([scriptedMechanism(script)]), command, lines, write, replies }),
+          );
           expect(log).to.deep.equal(exchange);
         });
         it(`${id} #${n + 1}: client framing (scripted mechanism)`, async () => {
-          const { log, error } = await replayClient(exchange, (lines, write) => pop3ClientAuth({ mechanism: scriptedMechanism(script), credentials: new ClientCredentials('x', 'y'), lines, write }));
+          const { log, error } = await replayClient(exchange, (lines, write) =>
+            pop3ClientAuth({
+              mechanism: scriptedMechanism(script),
+              credentials: new ClientCredentials('x', 'y'),
+              lines,
+              write,
+            }),
+          );
           expect(log).to.deep.equal(exchange);
           expect(error === undefined).to.equal(script.outcome === 'success');
         });
@@ -168,7 +247,10 @@ describe('POP3 AUTH profile', function () {
     const auth = SASLAuth.all();
     for (const name of advertisedMechanisms(auth)) {
       it(`${name} succeeds`, async () => {
-        const { client, server, log } = await converse({ mechanism: name, credentials: demoCredentials(name), client: { host: 'localhost', service: 'pop' } }, { auth, options: demoServerOptions() });
+        const { client, server, log } = await converse(
+          { mechanism: name, credentials: demoCredentials(name), client: { host: 'localhost', service: 'pop' } },
+          { auth, options: demoServerOptions() },
+        );
         expect(client.error, String(client.error)).to.equal(undefined);
         expect(server.error, String(server.error)).to.equal(undefined);
         expect(log[log.length - 1]).to.equal('S: +OK Authenticated');
@@ -178,15 +260,24 @@ describe('POP3 AUTH profile', function () {
     it('keeps the AUTH command within 255 octets, sending a long initial response after the empty +', async () => {
       const long = 'p'.repeat(200);
       const store = storeOf(new ClearIdentity('alice', long));
-      const { client, log } = await converse({ mechanism: 'PLAIN', credentials: new ClientCredentials('alice', long) }, { auth, options: { lookup: store } });
+      const { client, log } = await converse(
+        { mechanism: 'PLAIN', credentials: new ClientCredentials('alice', long) },
+        { auth, options: { lookup: store } },
+      );
       expect(client.error).to.equal(undefined);
       expect(log.slice(0, 2)).to.deep.equal(['C: AUTH PLAIN', 'S: + ']);
-      const fits = await converse({ mechanism: 'PLAIN', credentials: new ClientCredentials(DEMO_USER, DEMO_PASSWORD) }, { auth, options: demoServerOptions() });
+      const fits = await converse(
+        { mechanism: 'PLAIN', credentials: new ClientCredentials(DEMO_USER, DEMO_PASSWORD) },
+        { auth, options: demoServerOptions() },
+      );
       expect(fits.log).to.have.length(2);
     });
 
     it('refuses a wrong password with -ERR [AUTH] and an error without the secret', async () => {
-      const { client, log } = await converse({ mechanism: 'LOGIN', credentials: new ClientCredentials(DEMO_USER, 'wrong-secret') }, { auth, options: demoServerOptions() });
+      const { client, log } = await converse(
+        { mechanism: 'LOGIN', credentials: new ClientCredentials(DEMO_USER, 'wrong-secret') },
+        { auth, options: demoServerOptions() },
+      );
       expect(log[log.length - 1]).to.equal('S: -ERR [AUTH] Authentication failed');
       expect(isSaslError(client.error) && client.error.code).to.equal('AUTHENTICATION_FAILED');
       expect((client.error as Error).message).to.include('-ERR [AUTH] Authentication failed');
@@ -196,16 +287,63 @@ describe('POP3 AUTH profile', function () {
 
   describe('server: malformed and hostile input', () => {
     const cases: { name: string; command: string; lines?: string[]; reply: string; code: string }[] = [
-      { name: 'unknown mechanism', command: 'AUTH KERBEROS_V4', reply: '-ERR Unsupported authentication mechanism', code: 'MECHANISM_UNAVAILABLE' },
-      { name: 'empty command', command: '', reply: '-ERR Syntax: AUTH mechanism [initial-response]', code: 'MALFORMED_MESSAGE' },
-      { name: 'bare AUTH (the RFC 1734 listing form)', command: 'AUTH', reply: '-ERR Syntax: AUTH mechanism [initial-response]', code: 'MALFORMED_MESSAGE' },
-      { name: 'non-ASCII', command: 'AUTH PLAIN \u00ff', reply: '-ERR Syntax: AUTH mechanism [initial-response]', code: 'MALFORMED_MESSAGE' },
-      { name: 'bad base64 initial response', command: 'AUTH PLAIN @@@@', reply: '-ERR Invalid SASL response', code: 'MALFORMED_MESSAGE' },
-      { name: 'bad base64 response', command: 'AUTH LOGIN', lines: ['YWxp Y2U='], reply: '-ERR Invalid SASL response', code: 'MALFORMED_MESSAGE' },
-      { name: 'initial response with CRAM-MD5', command: 'AUTH CRAM-MD5 dGVzdA==', reply: '-ERR Initial response not allowed with this mechanism', code: 'UNEXPECTED_MESSAGE' },
+      {
+        name: 'unknown mechanism',
+        command: 'AUTH KERBEROS_V4',
+        reply: '-ERR Unsupported authentication mechanism',
+        code: 'MECHANISM_UNAVAILABLE',
+      },
+      {
+        name: 'empty command',
+        command: '',
+        reply: '-ERR Syntax: AUTH mechanism [initial-response]',
+        code: 'MALFORMED_MESSAGE',
+      },
+      {
+        name: 'bare AUTH (the RFC 1734 listing form)',
+        command: 'AUTH',
+        reply: '-ERR Syntax: AUTH mechanism [initial-response]',
+        code: 'MALFORMED_MESSAGE',
+      },
+      {
+        name: 'non-ASCII',
+        command: 'AUTH PLAIN \u00ff',
+        reply: '-ERR Syntax: AUTH mechanism [initial-response]',
+        code: 'MALFORMED_MESSAGE',
+      },
+      {
+        name: 'bad base64 initial response',
+        command: 'AUTH PLAIN @@@@',
+        reply: '-ERR Invalid SASL response',
+        code: 'MALFORMED_MESSAGE',
+      },
+      {
+        name: 'bad base64 response',
+        command: 'AUTH LOGIN',
+        lines: ['YWxp Y2U='],
+        reply: '-ERR Invalid SASL response',
+        code: 'MALFORMED_MESSAGE',
+      },
+      {
+        name: 'initial response with CRAM-MD5',
+        command: 'AUTH CRAM-MD5 dGVzdA==',
+        reply: '-ERR Initial response not allowed with this mechanism',
+        code: 'UNEXPECTED_MESSAGE',
+      },
       { name: 'cancel', command: 'AUTH LOGIN', lines: ['*'], reply: '-ERR Authentication cancelled', code: 'ABORTED' },
-      { name: 'over-long line', command: 'AUTH LOGIN', lines: ['Q'.repeat(12289)], reply: '-ERR Line too long', code: 'LIMIT_EXCEEDED' },
-      { name: 'wrong password', command: 'AUTH PLAIN AGFsaWNlAHdyb25n', reply: '-ERR [AUTH] Authentication failed', code: 'AUTHENTICATION_FAILED' },
+      {
+        name: 'over-long line',
+        command: 'AUTH LOGIN',
+        lines: ['Q'.repeat(12289)],
+        reply: '-ERR Line too long',
+        code: 'LIMIT_EXCEEDED',
+      },
+      {
+        name: 'wrong password',
+        command: 'AUTH PLAIN AGFsaWNlAHdyb25n',
+        reply: '-ERR [AUTH] Authentication failed',
+        code: 'AUTHENTICATION_FAILED',
+      },
     ];
     for (const c of cases) {
       it(`${c.name}: -ERR and ${c.code}`, async () => {
@@ -216,7 +354,13 @@ describe('POP3 AUTH profile', function () {
     }
 
     it('replies -ERR [SYS/TEMP] when the store throws', async () => {
-      const { written, error } = await serve('AUTH PLAIN AGFsaWNlAGFsaWNlLXBhc3M=', [], { options: { lookup: () => { throw new Error('disk full'); } } });
+      const { written, error } = await serve('AUTH PLAIN AGFsaWNlAGFsaWNlLXBhc3M=', [], {
+        options: {
+          lookup: () => {
+            throw new Error('disk full');
+          },
+        },
+      });
       expect(written).to.deep.equal(['-ERR [SYS/TEMP] Temporary authentication failure']);
       expect((error as Error).message).to.equal('disk full');
     });
@@ -234,7 +378,16 @@ describe('POP3 AUTH profile', function () {
       for (const line of serverLines) queue.push(line);
       queue.end();
       const written: string[] = [];
-      const outcome = await settle(pop3ClientAuth({ mechanism: 'LOGIN', credentials: new ClientCredentials('alice', 'alice-pass'), lines: queue, write: (line) => { written.push(line); } }));
+      const outcome = await settle(
+        pop3ClientAuth({
+          mechanism: 'LOGIN',
+          credentials: new ClientCredentials('alice', 'alice-pass'),
+          lines: queue,
+          write: (line) => {
+            written.push(line);
+          },
+        }),
+      );
       return { written, ...outcome };
     }
 
@@ -300,10 +453,20 @@ describe('POP3 AUTH profile', function () {
             expect((await lines.next()).value).to.match(/^\+OK /);
             await write('CAPA');
             const capa: string[] = [];
-            for (let next = await lines.next(); next.done !== true && next.value !== '.'; next = await lines.next()) capa.push(next.value);
+            for (let next = await lines.next(); next.done !== true && next.value !== '.'; next = await lines.next())
+              capa.push(next.value);
             const offered = parsePop3Capa(capa).mechanisms;
             const credentials = wrong ? new ClientCredentials(DEMO_USER, 'wrong-secret') : demoCredentials(name);
-            const result = await settle(pop3ClientAuth({ offered, mechanism: name, credentials, client: { host: 'localhost', service: 'pop' }, lines, write }));
+            const result = await settle(
+              pop3ClientAuth({
+                offered,
+                mechanism: name,
+                credentials,
+                client: { host: 'localhost', service: 'pop' },
+                lines,
+                write,
+              }),
+            );
             await write('QUIT');
             expect((await lines.next()).value).to.equal('+OK bye');
             return result;
@@ -311,7 +474,10 @@ describe('POP3 AUTH profile', function () {
           if (wrong) expect(isSaslError(outcome.error) && outcome.error.code).to.equal('AUTHENTICATION_FAILED');
           else expect(outcome.value?.mechanism, String(outcome.error)).to.equal(name);
         }
-        expect(events).to.deep.equal([...names.map((name) => `${name} ${name === 'ANONYMOUS' ? 'anonymous' : DEMO_USER}`), 'refused AUTHENTICATION_FAILED']);
+        expect(events).to.deep.equal([
+          ...names.map((name) => `${name} ${name === 'ANONYMOUS' ? 'anonymous' : DEMO_USER}`),
+          'refused AUTHENTICATION_FAILED',
+        ]);
       } finally {
         await server.close();
       }

@@ -44,7 +44,15 @@ import {
   staticChannelBinding,
   tlsChannelBinding,
 } from '../../lib/index.js';
-import { ALICE, asyncStoreOf, b, expectNoSecrets, expectSaslError, expectSaslRejection, s } from '../support/helpers.js';
+import {
+  ALICE,
+  asyncStoreOf,
+  b,
+  expectNoSecrets,
+  expectSaslError,
+  expectSaslRejection,
+  s,
+} from '../support/helpers.js';
 import { recorder, silentAfter, timeoutReason } from '../support/silent-peer.js';
 import { bytesOf, textOf, vector } from '../support/vectors.js';
 
@@ -55,7 +63,8 @@ const int32 = (value: number): Buffer => {
   out.writeInt32BE(value);
   return out;
 };
-const cat = (...parts: (Uint8Array | string)[]): Uint8Array => Buffer.concat(parts.map((part) => (typeof part === 'string' ? Buffer.from(part, 'utf8') : part)));
+const cat = (...parts: (Uint8Array | string)[]): Uint8Array =>
+  Buffer.concat(parts.map((part) => (typeof part === 'string' ? Buffer.from(part, 'utf8') : part)));
 
 /** A byte source fed by the test. */
 function feed(...chunks: Uint8Array[]): AsyncGenerator<Uint8Array, void, undefined> {
@@ -66,7 +75,9 @@ function feed(...chunks: Uint8Array[]): AsyncGenerator<Uint8Array, void, undefin
 
 /** Splits what a side wrote into frames, for readable assertions. */
 function types(written: Uint8Array[]): string[] {
-  return written.map((frame) => (frame.length === 1 ? `byte ${String.fromCharCode(frame[0]!)}` : String.fromCharCode(frame[0]!)));
+  return written.map((frame) =>
+    frame.length === 1 ? `byte ${String.fromCharCode(frame[0]!)}` : String.fromCharCode(frame[0]!),
+  );
 }
 
 function sqlstate(frame: Uint8Array | undefined): string | undefined {
@@ -80,7 +91,10 @@ const CLIENT_NONCE = 'rOprNGfwEbeRWgbNEkqO';
 const SERVER_NONCE = '%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0';
 
 const TLS_DIR = join(__dirname, '..', 'fixtures', 'tls');
-const secureContext = createSecureContext({ key: readFileSync(join(TLS_DIR, 'rsa-sha256.key')), cert: readFileSync(join(TLS_DIR, 'rsa-sha256.crt')) });
+const secureContext = createSecureContext({
+  key: readFileSync(join(TLS_DIR, 'rsa-sha256.key')),
+  cert: readFileSync(join(TLS_DIR, 'rsa-sha256.crt')),
+});
 
 describe('PostgreSQL SASL profile', () => {
   const open: (Socket | Server)[] = [];
@@ -88,11 +102,19 @@ describe('PostgreSQL SASL profile', () => {
     const items = open.splice(0);
     // Sockets first: a listener's close waits for its connections.
     for (const item of items) if ('destroy' in item) item.destroy();
-    for (const item of items) if (!('destroy' in item)) await new Promise<void>((resolve) => item.close(() => { resolve(); }));
+    for (const item of items)
+      if (!('destroy' in item))
+        await new Promise<void>((resolve) =>
+          item.close(() => {
+            resolve();
+          }),
+        );
   });
 
   /** A listener on 127.0.0.1 whose accepted sockets are handed to `serve`. */
-  async function listen(serve: (socket: Socket) => Promise<unknown>): Promise<{ port: number; served: Promise<unknown>[] }> {
+  async function listen(
+    serve: (socket: Socket) => Promise<unknown>,
+  ): Promise<{ port: number; served: Promise<unknown>[] }> {
     const served: Promise<unknown>[] = [];
     const listener = createServer((socket) => {
       open.push(socket);
@@ -156,12 +178,20 @@ describe('PostgreSQL SASL profile', () => {
   }
 
   /** saslkit's client against saslkit's server over 127.0.0.1, recording what each side wrote. */
-  async function pair(options: PairOptions): Promise<{ server: PromiseSettledResult<PostgresServerResult>; client: PromiseSettledResult<PostgresClientResult>; serverWrote: Uint8Array[]; clientWrote: Uint8Array[] }> {
+  async function pair(
+    options: PairOptions,
+  ): Promise<{
+    server: PromiseSettledResult<PostgresServerResult>;
+    client: PromiseSettledResult<PostgresClientResult>;
+    serverWrote: Uint8Array[];
+    clientWrote: Uint8Array[];
+  }> {
     const serverWrote: Uint8Array[] = [];
     const clientWrote: Uint8Array[] = [];
     const { port, served } = await listen(async (raw) => {
       const socket = options.tls === true ? await acceptTls(raw) : raw;
-      const binding = options.tls === true ? { channelBindingData: tlsChannelBinding(socket as TLSSocket, 'server') } : {};
+      const binding =
+        options.tls === true ? { channelBindingData: tlsChannelBinding(socket as TLSSocket, 'server') } : {};
       return postgresServerAuth({
         messages: socket,
         write: recording(socket, serverWrote),
@@ -171,7 +201,8 @@ describe('PostgreSQL SASL profile', () => {
     });
     const raw = await connect(port);
     const socket = options.tls === true ? await startTls(raw) : raw;
-    const binding = options.tls === true ? { channelBindingData: tlsChannelBinding(socket as TLSSocket, 'client') } : {};
+    const binding =
+      options.tls === true ? { channelBindingData: tlsChannelBinding(socket as TLSSocket, 'client') } : {};
     const client = await Promise.allSettled([
       postgresClientAuth({
         messages: socket,
@@ -201,14 +232,21 @@ describe('PostgreSQL SASL profile', () => {
     const expected = (name: string): string => hex(bytesOf(v.expected[name]));
 
     it('builders produce the documented bytes, and parsers read them back', () => {
-      expect(hex(buildPgAuthenticationSASL(['SCRAM-SHA-256-PLUS', 'SCRAM-SHA-256']))).to.equal(expected('AuthenticationSASL'));
-      expect(hex(buildPgSASLInitialResponse('SCRAM-SHA-256', b(`n,,n=,r=${CLIENT_NONCE}`)))).to.equal(expected('SASLInitialResponse'));
+      expect(hex(buildPgAuthenticationSASL(['SCRAM-SHA-256-PLUS', 'SCRAM-SHA-256']))).to.equal(
+        expected('AuthenticationSASL'),
+      );
+      expect(hex(buildPgSASLInitialResponse('SCRAM-SHA-256', b(`n,,n=,r=${CLIENT_NONCE}`)))).to.equal(
+        expected('SASLInitialResponse'),
+      );
       const serverFirst = b(`r=${CLIENT_NONCE}${SERVER_NONCE},s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096`);
       expect(hex(buildPgAuthenticationSASLContinue(serverFirst))).to.equal(expected('AuthenticationSASLContinue'));
       expect(hex(buildPgAuthenticationSASLFinal(b('v=...')))).to.equal(expected('AuthenticationSASLFinal_placeholder'));
       expect(hex(buildPgAuthenticationOk())).to.equal(expected('AuthenticationOk'));
 
-      expect(parsePgAuthentication(body(bytesOf(v.expected['AuthenticationSASL'])))).to.deep.equal({ code: 10, mechanisms: ['SCRAM-SHA-256-PLUS', 'SCRAM-SHA-256'] });
+      expect(parsePgAuthentication(body(bytesOf(v.expected['AuthenticationSASL'])))).to.deep.equal({
+        code: 10,
+        mechanisms: ['SCRAM-SHA-256-PLUS', 'SCRAM-SHA-256'],
+      });
       const initial = parsePgSASLInitialResponse(body(bytesOf(v.expected['SASLInitialResponse'])));
       expect(initial.mechanism).to.equal('SCRAM-SHA-256');
       expect(s(initial.data)).to.equal(`n,,n=,r=${CLIENT_NONCE}`);
@@ -221,10 +259,18 @@ describe('PostgreSQL SASL profile', () => {
       const result = await pair({
         user: 'user',
         password: 'pencil',
-        server: { lookup: asyncStoreOf(USER_7677), channelBindingData: staticChannelBinding({ 'tls-server-end-point': Buffer.alloc(32) }), scram: { nonceForTesting: SERVER_NONCE } },
+        server: {
+          lookup: asyncStoreOf(USER_7677),
+          channelBindingData: staticChannelBinding({ 'tls-server-end-point': Buffer.alloc(32) }),
+          scram: { nonceForTesting: SERVER_NONCE },
+        },
         client: { scram: { nonceForTesting: CLIENT_NONCE } },
       });
-      expect(fulfilled(result.server).authenticated).to.include({ mechanism: 'SCRAM-SHA-256', authcid: 'user', authzid: 'user' });
+      expect(fulfilled(result.server).authenticated).to.include({
+        mechanism: 'SCRAM-SHA-256',
+        authcid: 'user',
+        authzid: 'user',
+      });
       expect(fulfilled(result.client)).to.include({ mechanism: 'SCRAM-SHA-256', serverVerified: true });
       expect(hex(result.serverWrote[0]!)).to.equal(expected('AuthenticationSASL'));
       expect(hex(result.clientWrote[1]!)).to.equal(expected('SASLInitialResponse'));
@@ -267,7 +313,9 @@ describe('PostgreSQL SASL profile', () => {
     ];
     for (const [name, message] of initial) {
       it(`SASLInitialResponse: ${name}`, () => {
-        expect(expectSaslError(() => parsePgSASLInitialResponse(message), 'MALFORMED_MESSAGE').party).to.equal('client');
+        expect(expectSaslError(() => parsePgSASLInitialResponse(message), 'MALFORMED_MESSAGE').party).to.equal(
+          'client',
+        );
       });
     }
 
@@ -305,7 +353,11 @@ describe('PostgreSQL SASL profile', () => {
     }
 
     it('startup packets: StartupMessage, SSLRequest, GSSENCRequest and CancelRequest', () => {
-      expect(parsePgStartupPacket(buildPgStartupMessage({ user: 'alice', database: 'db' }).subarray(4))).to.deep.equal({ kind: 'startup', version: 196608, parameters: Object.assign(Object.create(null) as object, { user: 'alice', database: 'db' }) });
+      expect(parsePgStartupPacket(buildPgStartupMessage({ user: 'alice', database: 'db' }).subarray(4))).to.deep.equal({
+        kind: 'startup',
+        version: 196608,
+        parameters: Object.assign(Object.create(null) as object, { user: 'alice', database: 'db' }),
+      });
       expect(parsePgStartupPacket(buildPgSSLRequest().subarray(4))).to.deep.equal({ kind: 'ssl' });
       expect(parsePgStartupPacket(int32(80877104))).to.deep.equal({ kind: 'gssenc' });
       const cancel = parsePgStartupPacket(cat(int32(80877102), int32(7), int32(9)));
@@ -325,15 +377,28 @@ describe('PostgreSQL SASL profile', () => {
     });
 
     it('the error response round-trips with every field', () => {
-      const parsed = parsePgErrorResponse(body(buildPgErrorResponse({ severity: 'FATAL', code: '28P01', message: 'password authentication failed' })));
+      const parsed = parsePgErrorResponse(
+        body(buildPgErrorResponse({ severity: 'FATAL', code: '28P01', message: 'password authentication failed' })),
+      );
       expect(parsed).to.include({ severity: 'FATAL', code: '28P01', message: 'password authentication failed' });
-      expect(parsed.fields).to.deep.equal(Object.assign(Object.create(null) as object, { S: 'FATAL', V: 'FATAL', C: '28P01', M: 'password authentication failed' }));
+      expect(parsed.fields).to.deep.equal(
+        Object.assign(Object.create(null) as object, {
+          S: 'FATAL',
+          V: 'FATAL',
+          C: '28P01',
+          M: 'password authentication failed',
+        }),
+      );
     });
   });
 
   describe('message reader', () => {
     it('reassembles messages split anywhere and keeps what follows', async () => {
-      const bytes = Buffer.concat([buildPgAuthenticationOk(), buildPgParameterStatus('a', 'b'), buildPgReadyForQuery()]);
+      const bytes = Buffer.concat([
+        buildPgAuthenticationOk(),
+        buildPgParameterStatus('a', 'b'),
+        buildPgReadyForQuery(),
+      ]);
       const chunks: Uint8Array[] = [];
       for (let i = 0; i < bytes.length; i += 3) chunks.push(bytes.subarray(i, i + 3));
       const reader = new PgMessageReader(feed(...chunks), { peer: 'server' });
@@ -345,13 +410,31 @@ describe('PostgreSQL SASL profile', () => {
     });
 
     it('refuses bad lengths, oversized messages, a truncated stream and non-byte chunks', async () => {
-      await expectSaslRejection(new PgMessageReader(feed(cat('R', int32(3))), { peer: 'server' }).read(), 'MALFORMED_MESSAGE');
-      await expectSaslRejection(new PgMessageReader(feed(cat('R', int32(-1))), { peer: 'server' }).read(), 'MALFORMED_MESSAGE');
-      await expectSaslRejection(new PgMessageReader(feed(cat('R', int32(100))), { peer: 'server', maxMessageBytes: 64 }).read(), 'LIMIT_EXCEEDED');
-      const truncated = await expectSaslRejection(new PgMessageReader(feed(cat('R', int32(8), Uint8Array.of(0))), { peer: 'server' }).read(), 'ABORTED');
+      await expectSaslRejection(
+        new PgMessageReader(feed(cat('R', int32(3))), { peer: 'server' }).read(),
+        'MALFORMED_MESSAGE',
+      );
+      await expectSaslRejection(
+        new PgMessageReader(feed(cat('R', int32(-1))), { peer: 'server' }).read(),
+        'MALFORMED_MESSAGE',
+      );
+      await expectSaslRejection(
+        new PgMessageReader(feed(cat('R', int32(100))), { peer: 'server', maxMessageBytes: 64 }).read(),
+        'LIMIT_EXCEEDED',
+      );
+      const truncated = await expectSaslRejection(
+        new PgMessageReader(feed(cat('R', int32(8), Uint8Array.of(0))), { peer: 'server' }).read(),
+        'ABORTED',
+      );
       expect(truncated.party).to.equal('server');
-      await expectSaslRejection(new PgMessageReader(feed(int32(10001)), { peer: 'client' }).readStartup(), 'LIMIT_EXCEEDED');
-      await expectSaslRejection(new PgMessageReader(feed(int32(6), Uint8Array.of(0, 0)), { peer: 'client' }).readStartup(), 'MALFORMED_MESSAGE');
+      await expectSaslRejection(
+        new PgMessageReader(feed(int32(10001)), { peer: 'client' }).readStartup(),
+        'LIMIT_EXCEEDED',
+      );
+      await expectSaslRejection(
+        new PgMessageReader(feed(int32(6), Uint8Array.of(0, 0)), { peer: 'client' }).readStartup(),
+        'MALFORMED_MESSAGE',
+      );
       const strings = (async function* () {
         yield await Promise.resolve('R' as unknown as Uint8Array);
       })();
@@ -359,27 +442,68 @@ describe('PostgreSQL SASL profile', () => {
     });
 
     it('readPostgresReady: BackendKeyData, notices, and refusals', async () => {
-      const ready = await readPostgresReady(new PgMessageReader(feed(buildPostgresReady({ processId: 42, secretKey: Uint8Array.of(1, 2, 3, 4) })), { peer: 'server' }));
+      const ready = await readPostgresReady(
+        new PgMessageReader(feed(buildPostgresReady({ processId: 42, secretKey: Uint8Array.of(1, 2, 3, 4) })), {
+          peer: 'server',
+        }),
+      );
       expect(ready.processId).to.equal(42);
       expect(ready.parameters['server_version']).to.equal('15.0');
-      const notice = buildPgMessage('N', body(buildPgErrorResponse({ severity: 'NOTICE', code: '00000', message: 'hi' })));
-      expect((await readPostgresReady(new PgMessageReader(feed(notice, buildPgReadyForQuery('T')), { peer: 'server' }))).transactionStatus).to.equal('T');
-      const noDb = await expectSaslRejection(readPostgresReady(new PgMessageReader(feed(buildPgErrorResponse({ severity: 'FATAL', code: '3D000', message: 'no such database' })), { peer: 'server' })), 'AUTHENTICATION_FAILED');
+      const notice = buildPgMessage(
+        'N',
+        body(buildPgErrorResponse({ severity: 'NOTICE', code: '00000', message: 'hi' })),
+      );
+      expect(
+        (await readPostgresReady(new PgMessageReader(feed(notice, buildPgReadyForQuery('T')), { peer: 'server' })))
+          .transactionStatus,
+      ).to.equal('T');
+      const noDb = await expectSaslRejection(
+        readPostgresReady(
+          new PgMessageReader(
+            feed(buildPgErrorResponse({ severity: 'FATAL', code: '3D000', message: 'no such database' })),
+            { peer: 'server' },
+          ),
+        ),
+        'AUTHENTICATION_FAILED',
+      );
       expect(noDb).to.include({ serverError: '3D000' });
       expectNoSecrets(noDb, ['no such database']);
-      await expectSaslRejection(readPostgresReady(new PgMessageReader(feed(buildPgMessage('D', new Uint8Array(0))), { peer: 'server' })), 'UNEXPECTED_MESSAGE');
-      await expectSaslRejection(readPostgresReady(new PgMessageReader(feed(buildPgMessage('Z', b('II'))), { peer: 'server' })), 'MALFORMED_MESSAGE');
-      await expectSaslRejection(readPostgresReady(new PgMessageReader(feed(buildPgMessage('K', int32(1))), { peer: 'server' })), 'MALFORMED_MESSAGE');
-      await expectSaslRejection(readPostgresReady(new PgMessageReader(feed(buildPgMessage('S', b('a\0b'))), { peer: 'server' })), 'MALFORMED_MESSAGE');
+      await expectSaslRejection(
+        readPostgresReady(new PgMessageReader(feed(buildPgMessage('D', new Uint8Array(0))), { peer: 'server' })),
+        'UNEXPECTED_MESSAGE',
+      );
+      await expectSaslRejection(
+        readPostgresReady(new PgMessageReader(feed(buildPgMessage('Z', b('II'))), { peer: 'server' })),
+        'MALFORMED_MESSAGE',
+      );
+      await expectSaslRejection(
+        readPostgresReady(new PgMessageReader(feed(buildPgMessage('K', int32(1))), { peer: 'server' })),
+        'MALFORMED_MESSAGE',
+      );
+      await expectSaslRejection(
+        readPostgresReady(new PgMessageReader(feed(buildPgMessage('S', b('a\0b'))), { peer: 'server' })),
+        'MALFORMED_MESSAGE',
+      );
     });
   });
 
   describe('server', () => {
     const startup = buildPgStartupMessage({ user: 'alice', database: 'postgres' });
 
-    async function serve(chunks: Uint8Array[], options: ServerOptions = { lookup: asyncStoreOf(ALICE) }, auth?: SASLAuth): Promise<{ run: Promise<PostgresServerResult>; written: Uint8Array[] }> {
+    async function serve(
+      chunks: Uint8Array[],
+      options: ServerOptions = { lookup: asyncStoreOf(ALICE) },
+      auth?: SASLAuth,
+    ): Promise<{ run: Promise<PostgresServerResult>; written: Uint8Array[] }> {
       const written: Uint8Array[] = [];
-      const run = postgresServerAuth({ messages: feed(...chunks), write: (data) => { written.push(Buffer.from(data)); }, options, ...(auth === undefined ? {} : { auth }) });
+      const run = postgresServerAuth({
+        messages: feed(...chunks),
+        write: (data) => {
+          written.push(Buffer.from(data));
+        },
+        options,
+        ...(auth === undefined ? {} : { auth }),
+      });
       run.catch(() => undefined);
       await Promise.allSettled([run]);
       return { run, written };
@@ -394,10 +518,17 @@ describe('PostgreSQL SASL profile', () => {
 
     it('with requireChannelBinding and binding data, advertises only -PLUS (as advertisedMechanisms does)', async () => {
       const binding = { types: ['tls-server-end-point' as const], data: () => b('end-point-hash-for-tests-0123456') };
-      const { written } = await serve([startup], { lookup: asyncStoreOf(ALICE), channelBindingData: binding, requireChannelBinding: true });
+      const { written } = await serve([startup], {
+        lookup: asyncStoreOf(ALICE),
+        channelBindingData: binding,
+        requireChannelBinding: true,
+      });
       expect(parsePgAuthentication(body(written[0]!))).to.deep.equal({ code: 10, mechanisms: ['SCRAM-SHA-256-PLUS'] });
       const { written: relaxed } = await serve([startup], { lookup: asyncStoreOf(ALICE), channelBindingData: binding });
-      expect(parsePgAuthentication(body(relaxed[0]!))).to.deep.equal({ code: 10, mechanisms: ['SCRAM-SHA-256-PLUS', 'SCRAM-SHA-256'] });
+      expect(parsePgAuthentication(body(relaxed[0]!))).to.deep.equal({
+        code: 10,
+        mechanisms: ['SCRAM-SHA-256-PLUS', 'SCRAM-SHA-256'],
+      });
     });
 
     it('answers a newer minor protocol version with NegotiateProtocolVersion', async () => {
@@ -407,21 +538,70 @@ describe('PostgreSQL SASL profile', () => {
     });
 
     const failures: [string, Uint8Array[], string, string][] = [
-      ['a wrong PLAIN password', [startup, buildPgSASLInitialResponse('PLAIN', b('\0alice\0nope'))], '28P01', 'AUTHENTICATION_FAILED'],
-      ['a PLAIN user other than the startup user', [buildPgStartupMessage({ user: 'bob' }), buildPgSASLInitialResponse('PLAIN', b('\0alice\0alice-pass'))], '28P01', 'AUTHENTICATION_FAILED'],
-      ['a mechanism it did not offer', [startup, buildPgSASLInitialResponse('LOGIN', b('alice'))], '28000', 'MECHANISM_UNAVAILABLE'],
-      ['a message other than SASLInitialResponse', [startup, buildPgMessage('Q', b('select 1\0'))], '08P01', 'UNEXPECTED_MESSAGE'],
-      ['a malformed SASLInitialResponse', [startup, buildPgMessage('p', cat('PLAIN\0', int32(9), 'abc'))], '08P01', 'MALFORMED_MESSAGE'],
-      ['a malformed PLAIN message', [startup, buildPgSASLInitialResponse('PLAIN', b('alice'))], '08P01', 'MALFORMED_MESSAGE'],
-      ['a message other than SASLResponse', [startup, buildPgSASLInitialResponse('PLAIN'), buildPgTerminate()], '08P01', 'UNEXPECTED_MESSAGE'],
+      [
+        'a wrong PLAIN password',
+        [startup, buildPgSASLInitialResponse('PLAIN', b('\0alice\0nope'))],
+        '28P01',
+        'AUTHENTICATION_FAILED',
+      ],
+      [
+        'a PLAIN user other than the startup user',
+        [buildPgStartupMessage({ user: 'bob' }), buildPgSASLInitialResponse('PLAIN', b('\0alice\0alice-pass'))],
+        '28P01',
+        'AUTHENTICATION_FAILED',
+      ],
+      [
+        'a mechanism it did not offer',
+        [startup, buildPgSASLInitialResponse('LOGIN', b('alice'))],
+        '28000',
+        'MECHANISM_UNAVAILABLE',
+      ],
+      [
+        'a message other than SASLInitialResponse',
+        [startup, buildPgMessage('Q', b('select 1\0'))],
+        '08P01',
+        'UNEXPECTED_MESSAGE',
+      ],
+      [
+        'a malformed SASLInitialResponse',
+        [startup, buildPgMessage('p', cat('PLAIN\0', int32(9), 'abc'))],
+        '08P01',
+        'MALFORMED_MESSAGE',
+      ],
+      [
+        'a malformed PLAIN message',
+        [startup, buildPgSASLInitialResponse('PLAIN', b('alice'))],
+        '08P01',
+        'MALFORMED_MESSAGE',
+      ],
+      [
+        'a message other than SASLResponse',
+        [startup, buildPgSASLInitialResponse('PLAIN'), buildPgTerminate()],
+        '08P01',
+        'UNEXPECTED_MESSAGE',
+      ],
       ['an oversized message', [startup, cat('p', int32(70000))], '08P01', 'LIMIT_EXCEEDED'],
-      ['a CancelRequest instead of a login', [cat(int32(16), int32(80877102), int32(1), int32(2))], '08P01', 'UNEXPECTED_MESSAGE'],
+      [
+        'a CancelRequest instead of a login',
+        [cat(int32(16), int32(80877102), int32(1), int32(2))],
+        '08P01',
+        'UNEXPECTED_MESSAGE',
+      ],
       ['a malformed startup packet', [cat(int32(8), int32(0x20000))], '08P01', 'MALFORMED_MESSAGE'],
-      ['a third encryption request', [buildPgSSLRequest(), buildPgSSLRequest(), buildPgSSLRequest()], '08P01', 'UNEXPECTED_MESSAGE'],
+      [
+        'a third encryption request',
+        [buildPgSSLRequest(), buildPgSSLRequest(), buildPgSSLRequest()],
+        '08P01',
+        'UNEXPECTED_MESSAGE',
+      ],
     ];
     for (const [name, chunks, code, errorCode] of failures) {
       it(`answers ${name} with a FATAL ${code} and rejects with ${errorCode}`, async () => {
-        const { run, written } = await serve(chunks, { lookup: asyncStoreOf(ALICE, new ClearIdentity('bob', 'bob-pass')) }, SASLAuth.named(['PLAIN', 'SCRAM-SHA-256']));
+        const { run, written } = await serve(
+          chunks,
+          { lookup: asyncStoreOf(ALICE, new ClearIdentity('bob', 'bob-pass')) },
+          SASLAuth.named(['PLAIN', 'SCRAM-SHA-256']),
+        );
         const error = await expectSaslRejection(run, errorCode as 'USAGE');
         expect(sqlstate(written[written.length - 1])).to.equal(code);
         expect(parsePgErrorResponse(body(written[written.length - 1]!)).severity).to.equal('FATAL');
@@ -432,14 +612,25 @@ describe('PostgreSQL SASL profile', () => {
 
     it('answers a throwing credential store with XX000 and rethrows its error', async () => {
       const boom = new Error('database down');
-      const { run, written } = await serve([startup, buildPgSASLInitialResponse('PLAIN', b('\0alice\0alice-pass'))], { lookup: () => Promise.reject(boom) }, new SASLAuth([PLAIN]));
-      const reason = await run.then(() => undefined, (error: unknown) => error);
+      const { run, written } = await serve(
+        [startup, buildPgSASLInitialResponse('PLAIN', b('\0alice\0alice-pass'))],
+        { lookup: () => Promise.reject(boom) },
+        new SASLAuth([PLAIN]),
+      );
+      const reason = await run.then(
+        () => undefined,
+        (error: unknown) => error,
+      );
       expect(reason).to.equal(boom);
       expect(sqlstate(written[written.length - 1])).to.equal('XX000');
     });
 
     it('writes nothing more when the client hangs up', async () => {
-      const { run, written } = await serve([startup, buildPgSASLInitialResponse('PLAIN')], { lookup: asyncStoreOf(ALICE) }, new SASLAuth([PLAIN]));
+      const { run, written } = await serve(
+        [startup, buildPgSASLInitialResponse('PLAIN')],
+        { lookup: asyncStoreOf(ALICE) },
+        new SASLAuth([PLAIN]),
+      );
       expect((await expectSaslRejection(run, 'ABORTED')).party).to.equal('client');
       expect(types(written)).to.deep.equal(['R', 'R']);
     });
@@ -448,13 +639,19 @@ describe('PostgreSQL SASL profile', () => {
       const written: Uint8Array[] = [];
       const result = await postgresServerAuth({
         messages: feed(buildPgSASLInitialResponse('PLAIN'), buildPgSASLResponse(b('\0alice\0alice-pass'))),
-        write: (data) => { written.push(Buffer.from(data)); },
+        write: (data) => {
+          written.push(Buffer.from(data));
+        },
         startup: { user: 'alice' },
         auth: new SASLAuth([PLAIN]),
         options: { lookup: asyncStoreOf(ALICE) },
       });
       expect(result.authenticated).to.include({ mechanism: 'PLAIN', authcid: 'alice' });
-      expect(written.map((frame) => parsePgAuthentication(body(frame)).code)).to.deep.equal([PG_AUTH.SASL, PG_AUTH.SASL_CONTINUE, PG_AUTH.OK]);
+      expect(written.map((frame) => parsePgAuthentication(body(frame)).code)).to.deep.equal([
+        PG_AUTH.SASL,
+        PG_AUTH.SASL_CONTINUE,
+        PG_AUTH.OK,
+      ]);
     });
 
     it('maps errors to SQLSTATEs', () => {
@@ -463,9 +660,22 @@ describe('PostgreSQL SASL profile', () => {
   });
 
   describe('client', () => {
-    async function login(serverMessages: Uint8Array[], client: ClientOptions = {}, allowNoSasl = false): Promise<{ run: Promise<PostgresClientResult>; written: Uint8Array[] }> {
+    async function login(
+      serverMessages: Uint8Array[],
+      client: ClientOptions = {},
+      allowNoSasl = false,
+    ): Promise<{ run: Promise<PostgresClientResult>; written: Uint8Array[] }> {
       const written: Uint8Array[] = [];
-      const run = postgresClientAuth({ messages: feed(...serverMessages), write: (data) => { written.push(Buffer.from(data)); }, user: 'alice', password: 'alice-pass', client, allowNoSasl });
+      const run = postgresClientAuth({
+        messages: feed(...serverMessages),
+        write: (data) => {
+          written.push(Buffer.from(data));
+        },
+        user: 'alice',
+        password: 'alice-pass',
+        client,
+        allowNoSasl,
+      });
       run.catch(() => undefined);
       await Promise.allSettled([run]);
       return { run, written };
@@ -483,9 +693,28 @@ describe('PostgreSQL SASL profile', () => {
       ['a clear-text password request', [cat('R', int32(8), int32(3))], 'MECHANISM_UNAVAILABLE'],
       ['no common mechanism', [buildPgAuthenticationSASL(['GSSAPI'])], 'MECHANISM_UNAVAILABLE'],
       ['AuthenticationOk without SASL', [buildPgAuthenticationOk()], 'SERVER_NOT_VERIFIED'],
-      ['an ErrorResponse 28P01', [sasl, buildPgErrorResponse({ severity: 'FATAL', code: '28P01', message: 'password authentication failed for user "alice"' })], 'AUTHENTICATION_FAILED'],
-      ['an ErrorResponse before SASL', [buildPgErrorResponse({ severity: 'FATAL', code: '28000', message: 'no pg_hba.conf entry' })], 'AUTHENTICATION_FAILED'],
-      ['an ErrorResponse 08P01', [sasl, buildPgErrorResponse({ severity: 'FATAL', code: '08P01', message: 'invalid message' })], 'MALFORMED_MESSAGE'],
+      [
+        'an ErrorResponse 28P01',
+        [
+          sasl,
+          buildPgErrorResponse({
+            severity: 'FATAL',
+            code: '28P01',
+            message: 'password authentication failed for user "alice"',
+          }),
+        ],
+        'AUTHENTICATION_FAILED',
+      ],
+      [
+        'an ErrorResponse before SASL',
+        [buildPgErrorResponse({ severity: 'FATAL', code: '28000', message: 'no pg_hba.conf entry' })],
+        'AUTHENTICATION_FAILED',
+      ],
+      [
+        'an ErrorResponse 08P01',
+        [sasl, buildPgErrorResponse({ severity: 'FATAL', code: '08P01', message: 'invalid message' })],
+        'MALFORMED_MESSAGE',
+      ],
       ['SASLContinue before SASL', [buildPgAuthenticationSASLContinue(b('r=x'))], 'UNEXPECTED_MESSAGE'],
       ['SASLFinal before SASL', [buildPgAuthenticationSASLFinal(b('v=x'))], 'UNEXPECTED_MESSAGE'],
       ['a second AuthenticationSASL', [sasl, sasl], 'UNEXPECTED_MESSAGE'],
@@ -504,29 +733,63 @@ describe('PostgreSQL SASL profile', () => {
 
     it('cancels its mechanism when the server hangs up mid-exchange', async () => {
       let cancelled = false;
-      const tracked: Mechanism = { ...PLAIN, *client(c, o) { try { return yield* PLAIN.client(c, o); } finally { cancelled = true; } } };
-      const run = postgresClientAuth({ messages: feed(buildPgAuthenticationSASL(['PLAIN'])), write: () => undefined, user: 'alice', password: 'alice-pass', auth: new SASLAuth([tracked]) });
+      const tracked: Mechanism = {
+        ...PLAIN,
+        *client(c, o) {
+          try {
+            return yield* PLAIN.client(c, o);
+          } finally {
+            cancelled = true;
+          }
+        },
+      };
+      const run = postgresClientAuth({
+        messages: feed(buildPgAuthenticationSASL(['PLAIN'])),
+        write: () => undefined,
+        user: 'alice',
+        password: 'alice-pass',
+        auth: new SASLAuth([tracked]),
+      });
       await expectSaslRejection(run, 'ABORTED');
       expect(cancelled).to.equal(true);
     });
 
     it('reports the SQLSTATE as serverError, and ignores notices', async () => {
-      const notice = buildPgMessage('N', body(buildPgErrorResponse({ severity: 'NOTICE', code: '00000', message: 'hello' })));
-      const { run } = await login([notice, sasl, buildPgErrorResponse({ severity: 'FATAL', code: '28P01', message: 'x' })]);
-      expect(await expectSaslRejection(run, 'AUTHENTICATION_FAILED')).to.include({ serverError: '28P01', party: 'server' });
+      const notice = buildPgMessage(
+        'N',
+        body(buildPgErrorResponse({ severity: 'NOTICE', code: '00000', message: 'hello' })),
+      );
+      const { run } = await login([
+        notice,
+        sasl,
+        buildPgErrorResponse({ severity: 'FATAL', code: '28P01', message: 'x' }),
+      ]);
+      expect(await expectSaslRejection(run, 'AUTHENTICATION_FAILED')).to.include({
+        serverError: '28P01',
+        party: 'server',
+      });
     });
 
     it('accepts a server without SASL only when allowed, and never when channel binding is required', async () => {
       const allowed = await login([buildPgAuthenticationOk()], {}, true);
       expect(await allowed.run).to.include({ mechanism: undefined, serverVerified: false });
-      await expectSaslRejection((await login([buildPgAuthenticationOk()], { channelBinding: 'require' }, true)).run, 'SERVER_NOT_VERIFIED');
+      await expectSaslRejection(
+        (await login([buildPgAuthenticationOk()], { channelBinding: 'require' }, true)).run,
+        'SERVER_NOT_VERIFIED',
+      );
     });
 
     it('requires a -PLUS mechanism when the policy says so', async () => {
       const binding = staticChannelBinding({ 'tls-server-end-point': Buffer.alloc(32, 1) });
-      await expectSaslRejection((await login([sasl], { channelBinding: 'require', channelBindingData: binding })).run, 'MECHANISM_UNAVAILABLE');
+      await expectSaslRejection(
+        (await login([sasl], { channelBinding: 'require', channelBindingData: binding })).run,
+        'MECHANISM_UNAVAILABLE',
+      );
       // With data but only tls-exporter, PostgreSQL's -PLUS cannot be used: plain SCRAM with `y`.
-      const exporterOnly = await login([buildPgAuthenticationSASL(['SCRAM-SHA-256-PLUS', 'SCRAM-SHA-256'])], { channelBindingData: staticChannelBinding({ 'tls-exporter': Buffer.alloc(32, 1) }), scram: { nonceForTesting: 'abc' } });
+      const exporterOnly = await login([buildPgAuthenticationSASL(['SCRAM-SHA-256-PLUS', 'SCRAM-SHA-256'])], {
+        channelBindingData: staticChannelBinding({ 'tls-exporter': Buffer.alloc(32, 1) }),
+        scram: { nonceForTesting: 'abc' },
+      });
       const initial = parsePgSASLInitialResponse(body(exporterOnly.written[1]!));
       expect(initial.mechanism).to.equal('SCRAM-SHA-256');
       expect(s(initial.data)).to.equal('n,,n=,r=abc');
@@ -536,7 +799,11 @@ describe('PostgreSQL SASL profile', () => {
   describe('client against server over 127.0.0.1', () => {
     it('SCRAM-SHA-256 with a clear-text store', async () => {
       const result = await pair({});
-      expect(fulfilled(result.server).authenticated).to.include({ mechanism: 'SCRAM-SHA-256', authcid: 'alice', authzid: 'alice' });
+      expect(fulfilled(result.server).authenticated).to.include({
+        mechanism: 'SCRAM-SHA-256',
+        authcid: 'alice',
+        authzid: 'alice',
+      });
       expect(fulfilled(result.server).parameters['database']).to.equal('postgres');
       expect(fulfilled(result.client)).to.include({ mechanism: 'SCRAM-SHA-256', serverVerified: true });
     });
@@ -566,8 +833,13 @@ describe('PostgreSQL SASL profile', () => {
       const result = await pair({ tls: true, client: { channelBinding: 'require' } });
       expect(fulfilled(result.server).authenticated.mechanism).to.equal('SCRAM-SHA-256-PLUS');
       expect(fulfilled(result.client)).to.include({ mechanism: 'SCRAM-SHA-256-PLUS', serverVerified: true });
-      expect(parsePgAuthentication(body(result.serverWrote[0]!))).to.deep.equal({ code: 10, mechanisms: ['SCRAM-SHA-256-PLUS', 'SCRAM-SHA-256'] });
-      expect(s(parsePgSASLInitialResponse(body(result.clientWrote[1]!)).data)).to.match(/^p=tls-server-end-point,,n=,r=/);
+      expect(parsePgAuthentication(body(result.serverWrote[0]!))).to.deep.equal({
+        code: 10,
+        mechanisms: ['SCRAM-SHA-256-PLUS', 'SCRAM-SHA-256'],
+      });
+      expect(s(parsePgSASLInitialResponse(body(result.clientWrote[1]!)).data)).to.match(
+        /^p=tls-server-end-point,,n=,r=/,
+      );
     });
 
     it('a client that can bind but is offered no -PLUS is caught as a downgrade', async () => {
@@ -584,8 +856,13 @@ describe('PostgreSQL SASL profile', () => {
         const reader = new PgMessageReader(socket, { peer: 'client' });
         const result = await postgresServerAuth({
           messages: reader,
-          write: (data) => { socket.write(data); },
-          options: { lookup: asyncStoreOf(ALICE), ...(tls ? { channelBindingData: tlsChannelBinding(socket as TLSSocket, 'server') } : {}) },
+          write: (data) => {
+            socket.write(data);
+          },
+          options: {
+            lookup: asyncStoreOf(ALICE),
+            ...(tls ? { channelBindingData: tlsChannelBinding(socket as TLSSocket, 'server') } : {}),
+          },
         });
         socket.write(buildPostgresReady());
         // pg sends Terminate when the client ends.
@@ -597,7 +874,13 @@ describe('PostgreSQL SASL profile', () => {
 
     it('pg logs in with SCRAM-SHA-256', async () => {
       const { port, served } = await serveForPg(false);
-      const client = new pg.Client({ host: '127.0.0.1', port, user: 'alice', password: 'alice-pass', database: 'postgres' });
+      const client = new pg.Client({
+        host: '127.0.0.1',
+        port,
+        user: 'alice',
+        password: 'alice-pass',
+        database: 'postgres',
+      });
       await client.connect();
       await client.end();
       const outcome = (await served[0]) as { result: PostgresServerResult; terminate: string };
@@ -608,7 +891,15 @@ describe('PostgreSQL SASL profile', () => {
 
     it('pg logs in with SCRAM-SHA-256-PLUS over TLS', async () => {
       const { port, served } = await serveForPg(true);
-      const client = new pg.Client({ host: '127.0.0.1', port, user: 'alice', password: 'alice-pass', database: 'postgres', ssl: { rejectUnauthorized: false }, enableChannelBinding: true });
+      const client = new pg.Client({
+        host: '127.0.0.1',
+        port,
+        user: 'alice',
+        password: 'alice-pass',
+        database: 'postgres',
+        ssl: { rejectUnauthorized: false },
+        enableChannelBinding: true,
+      });
       await client.connect();
       await client.end();
       const outcome = (await served[0]) as { result: PostgresServerResult };
@@ -618,7 +909,10 @@ describe('PostgreSQL SASL profile', () => {
     it('pg is refused with a wrong password and sees 28P01', async () => {
       const { port, served } = await serveForPg(false);
       const client = new pg.Client({ host: '127.0.0.1', port, user: 'alice', password: 'wrong', database: 'postgres' });
-      const error = await client.connect().then(() => undefined, (e: unknown) => e as { code?: string });
+      const error = await client.connect().then(
+        () => undefined,
+        (e: unknown) => e as { code?: string },
+      );
       expect(error?.code).to.equal('28P01');
       await Promise.allSettled(served);
       expect(rejectedCode((await Promise.allSettled(served))[0]!)).to.equal('AUTHENTICATION_FAILED');
@@ -631,7 +925,13 @@ describe('PostgreSQL SASL profile', () => {
     it('server: a client silent after SASLContinue ends with TIMEOUT blamed on it, and a FATAL ErrorResponse', async () => {
       const controller = new AbortController();
       const out = recorder<Uint8Array>((data) => Buffer.from(data));
-      const run = postgresServerAuth({ messages: silentAfter(startup, buildPgSASLInitialResponse('PLAIN')), write: out.write, auth: new SASLAuth([PLAIN]), options: { lookup: asyncStoreOf(ALICE) }, session: { signal: controller.signal } });
+      const run = postgresServerAuth({
+        messages: silentAfter(startup, buildPgSASLInitialResponse('PLAIN')),
+        write: out.write,
+        auth: new SASLAuth([PLAIN]),
+        options: { lookup: asyncStoreOf(ALICE) },
+        session: { signal: controller.signal },
+      });
       await out.wrote(2);
       controller.abort(timeoutReason());
       const error = await expectSaslRejection(run, 'TIMEOUT');
@@ -643,7 +943,12 @@ describe('PostgreSQL SASL profile', () => {
     it('server: an abort for another reason ends with ABORTED, and the connection is still answered', async () => {
       const controller = new AbortController();
       const out = recorder<Uint8Array>((data) => Buffer.from(data));
-      const run = postgresServerAuth({ messages: silentAfter(startup), write: out.write, options: { lookup: asyncStoreOf(ALICE) }, session: { signal: controller.signal } });
+      const run = postgresServerAuth({
+        messages: silentAfter(startup),
+        write: out.write,
+        options: { lookup: asyncStoreOf(ALICE) },
+        session: { signal: controller.signal },
+      });
       await out.wrote(1);
       controller.abort();
       expect(await expectSaslRejection(run, 'ABORTED')).to.include({ party: 'client' });
@@ -651,7 +956,16 @@ describe('PostgreSQL SASL profile', () => {
     });
 
     it('server over 127.0.0.1: a client that never sends its startup packet ends with TIMEOUT under AbortSignal.timeout', async () => {
-      const { port, served } = await listen((socket) => postgresServerAuth({ messages: socket, write: (data) => { socket.write(data); }, options: { lookup: asyncStoreOf(ALICE) }, session: { signal: AbortSignal.timeout(50) } }));
+      const { port, served } = await listen((socket) =>
+        postgresServerAuth({
+          messages: socket,
+          write: (data) => {
+            socket.write(data);
+          },
+          options: { lookup: asyncStoreOf(ALICE) },
+          session: { signal: AbortSignal.timeout(50) },
+        }),
+      );
       const socket = await connect(port);
       const answer = once(socket, 'data') as Promise<[Buffer]>;
       while (served.length === 0) await new Promise((resolve) => setImmediate(resolve));
@@ -663,10 +977,26 @@ describe('PostgreSQL SASL profile', () => {
 
     it('client: a server silent after AuthenticationSASL ends with TIMEOUT blamed on it, and the mechanism is cancelled', async () => {
       let cancelled = false;
-      const tracked: Mechanism = { ...PLAIN, *client(c, o) { try { return yield* PLAIN.client(c, o); } finally { cancelled = true; } } };
+      const tracked: Mechanism = {
+        ...PLAIN,
+        *client(c, o) {
+          try {
+            return yield* PLAIN.client(c, o);
+          } finally {
+            cancelled = true;
+          }
+        },
+      };
       const controller = new AbortController();
       const out = recorder<Uint8Array>((data) => Buffer.from(data));
-      const run = postgresClientAuth({ messages: silentAfter(buildPgAuthenticationSASL(['PLAIN'])), write: out.write, user: 'alice', password: 'alice-pass', auth: new SASLAuth([tracked]), session: { signal: controller.signal } });
+      const run = postgresClientAuth({
+        messages: silentAfter(buildPgAuthenticationSASL(['PLAIN'])),
+        write: out.write,
+        user: 'alice',
+        password: 'alice-pass',
+        auth: new SASLAuth([tracked]),
+        session: { signal: controller.signal },
+      });
       await out.wrote(2);
       controller.abort(timeoutReason());
       const error = await expectSaslRejection(run, 'TIMEOUT');
@@ -678,7 +1008,15 @@ describe('PostgreSQL SASL profile', () => {
     it('client over 127.0.0.1: a server that never answers the startup packet ends with TIMEOUT under AbortSignal.timeout', async () => {
       const { port } = await listen((socket) => once(socket, 'close'));
       const socket = await connect(port);
-      const run = postgresClientAuth({ messages: socket, write: (data) => { socket.write(data); }, user: 'alice', password: 'alice-pass', session: { signal: AbortSignal.timeout(50) } });
+      const run = postgresClientAuth({
+        messages: socket,
+        write: (data) => {
+          socket.write(data);
+        },
+        user: 'alice',
+        password: 'alice-pass',
+        session: { signal: AbortSignal.timeout(50) },
+      });
       const error = await expectSaslRejection(run, 'TIMEOUT');
       expect(error.party).to.equal('server');
     });

@@ -23,10 +23,28 @@ import {
   type SmtpClientAuthOptions,
   type SmtpServerAuthOptions,
 } from '../../lib/index.js';
-import { DEMO_PASSWORD, DEMO_TOKEN, DEMO_USER, demoCredentials, demoServerOptions, smtpLogin, startSmtpServer } from '../support/demo-mail.js';
+import {
+  DEMO_PASSWORD,
+  DEMO_TOKEN,
+  DEMO_USER,
+  demoCredentials,
+  demoServerOptions,
+  smtpLogin,
+  startSmtpServer,
+} from '../support/demo-mail.js';
 import { lineConversations } from '../support/conversation.js';
 import { ALICE, asyncStoreOf, expectNoSecrets, expectSaslRejection, storeOf } from '../support/helpers.js';
-import { type Script, body, fromLine, replayClient, replayServer, scriptedMechanism, settle, transcriptOf, unb64 } from './transcript.js';
+import {
+  type Script,
+  body,
+  fromLine,
+  replayClient,
+  replayServer,
+  scriptedMechanism,
+  settle,
+  transcriptOf,
+  unb64,
+} from './transcript.js';
 
 const EMPTY = new Uint8Array(0);
 
@@ -39,7 +57,10 @@ function smtpScript(exchange: readonly string[]): Script {
   for (; exchange[i]?.startsWith('S: 334 ') === true; i += 2) {
     const reply = exchange[i + 1] ?? '';
     const response = body(reply);
-    rounds.push({ challenge: unb64(body(exchange[i] ?? '').slice(4)), ...(response === '*' ? {} : { response: unb64(response) }) });
+    rounds.push({
+      challenge: unb64(body(exchange[i] ?? '').slice(4)),
+      ...(response === '*' ? {} : { response: unb64(response) }),
+    });
   }
   return {
     name: name ?? '',
@@ -49,7 +70,11 @@ function smtpScript(exchange: readonly string[]): Script {
   };
 }
 
-const { converse, serve } = lineConversations({ client: smtpClientAuth, server: smtpServerAuth, serveDefaults: { auth: SASLAuth.all(), options: { lookup: storeOf(ALICE) } } });
+const { converse, serve } = lineConversations({
+  client: smtpClientAuth,
+  server: smtpServerAuth,
+  serveDefaults: { auth: SASLAuth.all(), options: { lookup: storeOf(ALICE) } },
+});
 
 describe('SMTP AUTH profile', function () {
   this.timeout(10000);
@@ -57,7 +82,12 @@ describe('SMTP AUTH profile', function () {
   describe('capabilities', () => {
     it('parses the EHLO reply of RFC 4954 and builds the same AUTH keyword', () => {
       const lines = transcriptOf('smtp-rfc4954-plain-ir');
-      const ehlo = lines.slice(lines.lastIndexOf('C: EHLO client.example.com') + 1, lines.findIndex((line) => line.startsWith('C: AUTH'))).map(body);
+      const ehlo = lines
+        .slice(
+          lines.lastIndexOf('C: EHLO client.example.com') + 1,
+          lines.findIndex((line) => line.startsWith('C: AUTH')),
+        )
+        .map(body);
       const info = parseEhlo(ehlo);
       expect(info.domain).to.equal('smtp.example.com');
       expect(info.mechanisms).to.deep.equal(['GSSAPI', 'DIGEST-MD5', 'PLAIN']);
@@ -65,7 +95,13 @@ describe('SMTP AUTH profile', function () {
     });
 
     it('reads the old AUTH= form, merges repeated AUTH lines and drops invalid names', () => {
-      const info = parseEhlo(['250-mx.example.com', '250-AUTH=LOGIN PLAIN', '250-AUTH login CRAM-MD5 b@d', '250-SIZE 35651584', '250 8BITMIME']);
+      const info = parseEhlo([
+        '250-mx.example.com',
+        '250-AUTH=LOGIN PLAIN',
+        '250-AUTH login CRAM-MD5 b@d',
+        '250-SIZE 35651584',
+        '250 8BITMIME',
+      ]);
       expect(info.mechanisms).to.deep.equal(['LOGIN', 'PLAIN', 'CRAM-MD5']);
       expect(info.keywords.get('SIZE')).to.deep.equal(['35651584']);
       expect(info.keywords.has('8BITMIME')).to.equal(true);
@@ -107,7 +143,11 @@ describe('SMTP AUTH profile', function () {
         id: 'smtp-rfc4954-plain-no-ir',
         note: 'PLAIN after an empty 334',
         server: () => ({ auth: SASLAuth.named(['PLAIN']), options: { lookup: storeOf(test) } }),
-        client: () => ({ mechanism: 'PLAIN', credentials: new ClientCredentials('test', '1234', 'test'), initialResponse: false }),
+        client: () => ({
+          mechanism: 'PLAIN',
+          credentials: new ClientCredentials('test', '1234', 'test'),
+          initialResponse: false,
+        }),
       },
       {
         id: 'smtp-rfc4954-external-empty-ir',
@@ -119,12 +159,16 @@ describe('SMTP AUTH profile', function () {
     for (const c of cases) {
       const exchange = fromLine(transcriptOf(c.id), (line) => line.startsWith('C: AUTH'));
       it(`${c.id} (${c.note}): server, real mechanism`, async () => {
-        const { log, error } = await replayServer(exchange, (command, lines, write) => smtpServerAuth({ ...c.server(), command, lines, write }));
+        const { log, error } = await replayServer(exchange, (command, lines, write) =>
+          smtpServerAuth({ ...c.server(), command, lines, write }),
+        );
         expect(error).to.equal(undefined);
         expect(log).to.deep.equal(exchange);
       });
       it(`${c.id} (${c.note}): client, real mechanism`, async () => {
-        const { log, error } = await replayClient(exchange, (lines, write) => smtpClientAuth({ ...c.client(), lines, write }));
+        const { log, error } = await replayClient(exchange, (lines, write) =>
+          smtpClientAuth({ ...c.client(), lines, write }),
+        );
         expect(error).to.equal(undefined);
         expect(log).to.deep.equal(exchange);
       });
@@ -132,7 +176,14 @@ describe('SMTP AUTH profile', function () {
 
     it('smtp-login-draft-murchison: client, real LOGIN (it ignores the prompt texts)', async () => {
       const exchange = fromLine(transcriptOf('smtp-login-draft-murchison'), (line) => line.startsWith('C: AUTH'));
-      const { log, error } = await replayClient(exchange, (lines, write) => smtpClientAuth({ mechanism: 'LOGIN', credentials: new ClientCredentials('tim', 'tanstaaftanstaaf'), lines, write }));
+      const { log, error } = await replayClient(exchange, (lines, write) =>
+        smtpClientAuth({
+          mechanism: 'LOGIN',
+          credentials: new ClientCredentials('tim', 'tanstaaftanstaaf'),
+          lines,
+          write,
+        }),
+      );
       expect(error).to.equal(undefined);
       expect(log).to.deep.equal(exchange);
     });
@@ -140,8 +191,13 @@ describe('SMTP AUTH profile', function () {
     it('smtp-derived-cancel: server, real CRAM-MD5 with the transcript challenge; the client cancels', async () => {
       const exchange = fromLine(transcriptOf('smtp-derived-cancel'), (line) => line.startsWith('C: AUTH'));
       const challengeBytes = unb64(body(exchange[1] ?? '').slice(4));
-      const fixed: Mechanism = { ...CRAM_MD5, server: (options, initial) => cramMd5Server(options, challengeBytes, initial) };
-      const { log, error } = await replayServer(exchange, (command, lines, write) => smtpServerAuth({ auth: new SASLAuth([fixed]), options: { lookup: storeOf(ALICE) }, command, lines, write }));
+      const fixed: Mechanism = {
+        ...CRAM_MD5,
+        server: (options, initial) => cramMd5Server(options, challengeBytes, initial),
+      };
+      const { log, error } = await replayServer(exchange, (command, lines, write) =>
+        smtpServerAuth({ auth: new SASLAuth([fixed]), options: { lookup: storeOf(ALICE) }, command, lines, write }),
+      );
       expect(log).to.deep.equal(exchange);
       expect(isSaslError(error) && error.code).to.equal('ABORTED');
     });
@@ -149,24 +205,54 @@ describe('SMTP AUTH profile', function () {
     // Every SMTP transcript, through a mechanism that replays its messages: the framing alone.
     const replies: Record<string, SmtpServerAuthOptions['replies']> = {
       'smtp-login-draft-murchison': { success: 'Authentication successful.' },
-      'smtp-rfc7628-oauthbearer-failure': { failed: '5.7.1 Username and Password not accepted. Learn more at\n5.7.1 http://support.example.com/mail/oauth' },
+      'smtp-rfc7628-oauthbearer-failure': {
+        failed: '5.7.1 Username and Password not accepted. Learn more at\n5.7.1 http://support.example.com/mail/oauth',
+      },
     };
-    for (const id of ['smtp-rfc4954-plain-ir', 'smtp-rfc4954-plain-no-ir', 'smtp-rfc4954-cram-md5', 'smtp-rfc4954-external-empty-ir', 'smtp-login-draft-murchison', 'smtp-rfc7628-oauthbearer-failure', 'smtp-derived-cancel']) {
+    for (const id of [
+      'smtp-rfc4954-plain-ir',
+      'smtp-rfc4954-plain-no-ir',
+      'smtp-rfc4954-cram-md5',
+      'smtp-rfc4954-external-empty-ir',
+      'smtp-login-draft-murchison',
+      'smtp-rfc7628-oauthbearer-failure',
+      'smtp-derived-cancel',
+    ]) {
       const exchange = fromLine(transcriptOf(id), (line) => line.startsWith('C: AUTH'));
       const script = smtpScript(exchange);
-      const expected = script.outcome === 'success' ? undefined : script.rounds.some((r) => r.response === undefined) ? 'ABORTED' : 'AUTHENTICATION_FAILED';
+      const expected =
+        script.outcome === 'success'
+          ? undefined
+          : script.rounds.some((r) => r.response === undefined)
+            ? 'ABORTED'
+            : 'AUTHENTICATION_FAILED';
       it(`${id}: server framing (scripted mechanism)`, async () => {
         const extra = replies[id];
         const { log, error } = await replayServer(exchange, (command, lines, write) =>
-          smtpServerAuth({ auth: new SASLAuth([scriptedMechanism(script)]), command, lines, write, ...(extra === undefined ? {} : { replies: extra }) }));
+          smtpServerAuth({
+            auth: new SASLAuth([scriptedMechanism(script)]),
+            command,
+            lines,
+            write,
+            ...(extra === undefined ? {} : { replies: extra }),
+          }),
+        );
         expect(log).to.deep.equal(exchange);
         expect(error === undefined ? undefined : isSaslError(error) && error.code).to.equal(expected);
       });
       it(`${id}: client framing (scripted mechanism)`, async () => {
-        const { log, error } = await replayClient(exchange, (lines, write) => smtpClientAuth({ mechanism: scriptedMechanism(script), credentials: new ClientCredentials('x', 'y'), lines, write }));
+        const { log, error } = await replayClient(exchange, (lines, write) =>
+          smtpClientAuth({
+            mechanism: scriptedMechanism(script),
+            credentials: new ClientCredentials('x', 'y'),
+            lines,
+            write,
+          }),
+        );
         expect(log).to.deep.equal(exchange);
         expect(error === undefined ? undefined : isSaslError(error) && error.code).to.equal(expected);
-        if (id === 'smtp-rfc7628-oauthbearer-failure') expect((error as Error).message).to.include('535 5.7.1 Username and Password not accepted');
+        if (id === 'smtp-rfc7628-oauthbearer-failure')
+          expect((error as Error).message).to.include('535 5.7.1 Username and Password not accepted');
       });
     }
   });
@@ -190,7 +276,10 @@ describe('SMTP AUTH profile', function () {
     }
 
     it('sends SCRAM server-final data as a last 334 and waits for the empty line before 235', async () => {
-      const { client, log } = await converse({ mechanism: 'SCRAM-SHA-256', credentials: new ClientCredentials(DEMO_USER, DEMO_PASSWORD) }, { auth, options: demoServerOptions() });
+      const { client, log } = await converse(
+        { mechanism: 'SCRAM-SHA-256', credentials: new ClientCredentials(DEMO_USER, DEMO_PASSWORD) },
+        { auth, options: demoServerOptions() },
+      );
       expect(client.value?.serverVerified).to.equal(true);
       expect(log.slice(-3, -1)[0]).to.match(/^S: 334 /);
       expect(Buffer.from(log.slice(-3)[0]!.slice(7), 'base64').toString()).to.match(/^v=/);
@@ -198,12 +287,18 @@ describe('SMTP AUTH profile', function () {
     });
 
     it('chooses the strongest offered mechanism the client has', async () => {
-      const { client } = await converse({ offered: ['PLAIN', 'CRAM-MD5', 'LOGIN'], credentials: new ClientCredentials(DEMO_USER, DEMO_PASSWORD) }, { auth, options: demoServerOptions() });
+      const { client } = await converse(
+        { offered: ['PLAIN', 'CRAM-MD5', 'LOGIN'], credentials: new ClientCredentials(DEMO_USER, DEMO_PASSWORD) },
+        { auth, options: demoServerOptions() },
+      );
       expect(client.value?.mechanism).to.equal('CRAM-MD5');
     });
 
     it('refuses a wrong password with 535 and an error that names the reply but not the secret', async () => {
-      const { client, server, log } = await converse({ mechanism: 'PLAIN', credentials: new ClientCredentials(DEMO_USER, 'wrong-secret') }, { auth, options: demoServerOptions() });
+      const { client, server, log } = await converse(
+        { mechanism: 'PLAIN', credentials: new ClientCredentials(DEMO_USER, 'wrong-secret') },
+        { auth, options: demoServerOptions() },
+      );
       expect(log[log.length - 1]).to.equal('S: 535 5.7.8 Authentication credentials invalid');
       expect(isSaslError(server.error) && server.error.code).to.equal('AUTHENTICATION_FAILED');
       const error = client.error as Error;
@@ -216,23 +311,45 @@ describe('SMTP AUTH profile', function () {
 
     it('sends a long initial response after an empty 334 instead of on the AUTH line', async () => {
       const token = 'x'.repeat(600);
-      const options: ServerOptions = { validateToken: (request) => (request.token === token ? { authcid: 'alice' } : { error: { status: 'invalid_token' } }) };
-      const { client, log } = await converse({ mechanism: 'XOAUTH2', credentials: new ClientCredentials('alice', token) }, { auth, options });
+      const options: ServerOptions = {
+        validateToken: (request) =>
+          request.token === token ? { authcid: 'alice' } : { error: { status: 'invalid_token' } },
+      };
+      const { client, log } = await converse(
+        { mechanism: 'XOAUTH2', credentials: new ClientCredentials('alice', token) },
+        { auth, options },
+      );
       expect(client.error).to.equal(undefined);
       expect(log[0]).to.equal('C: AUTH XOAUTH2');
       expect(log[1]).to.equal('S: 334 ');
       expect(log[2]!.length).to.be.greaterThan(512);
       // A short one rides on the command line.
-      const short = await converse({ mechanism: 'XOAUTH2', credentials: new ClientCredentials('alice', DEMO_TOKEN) }, { auth, options: demoServerOptions() });
+      const short = await converse(
+        { mechanism: 'XOAUTH2', credentials: new ClientCredentials('alice', DEMO_TOKEN) },
+        { auth, options: demoServerOptions() },
+      );
       expect(short.log[0]).to.match(/^C: AUTH XOAUTH2 [A-Za-z0-9+/=]+$/);
       expect(short.log.length).to.equal(2);
     });
 
     it('maps 504 to MECHANISM_UNAVAILABLE and 454 to AUTHENTICATION_FAILED with the reply code', async () => {
-      const unknown = await converse({ mechanism: 'CRAM-MD5', credentials: new ClientCredentials(DEMO_USER, DEMO_PASSWORD) }, { auth: SASLAuth.named(['PLAIN']), options: demoServerOptions() });
+      const unknown = await converse(
+        { mechanism: 'CRAM-MD5', credentials: new ClientCredentials(DEMO_USER, DEMO_PASSWORD) },
+        { auth: SASLAuth.named(['PLAIN']), options: demoServerOptions() },
+      );
       expect(unknown.log[1]).to.equal('S: 504 5.5.4 Unrecognized authentication type');
       expect(isSaslError(unknown.client.error) && unknown.client.error.code).to.equal('MECHANISM_UNAVAILABLE');
-      const storeDown = await converse({ mechanism: 'PLAIN', credentials: new ClientCredentials(DEMO_USER, DEMO_PASSWORD) }, { auth, options: { lookup: () => { throw new Error('database down'); } } });
+      const storeDown = await converse(
+        { mechanism: 'PLAIN', credentials: new ClientCredentials(DEMO_USER, DEMO_PASSWORD) },
+        {
+          auth,
+          options: {
+            lookup: () => {
+              throw new Error('database down');
+            },
+          },
+        },
+      );
       expect(storeDown.log[1]).to.equal('S: 454 4.7.0 Temporary authentication failure');
       const error = storeDown.client.error;
       expect(isSaslError(error) && error.code).to.equal('AUTHENTICATION_FAILED');
@@ -242,34 +359,167 @@ describe('SMTP AUTH profile', function () {
 
     it('rejects locally, writing nothing, when no offered mechanism fits', async () => {
       const written: string[] = [];
-      await expectSaslRejection(smtpClientAuth({ offered: ['GSSAPI', 'NTLM'], credentials: new ClientCredentials('a', 'b'), lines: new LineQueue(), write: (line) => { written.push(line); } }), 'MECHANISM_UNAVAILABLE');
-      await expectSaslRejection(smtpClientAuth({ mechanism: 'NOPE', credentials: new ClientCredentials('a', 'b'), lines: new LineQueue(), write: (line) => { written.push(line); } }), 'MECHANISM_UNAVAILABLE');
+      await expectSaslRejection(
+        smtpClientAuth({
+          offered: ['GSSAPI', 'NTLM'],
+          credentials: new ClientCredentials('a', 'b'),
+          lines: new LineQueue(),
+          write: (line) => {
+            written.push(line);
+          },
+        }),
+        'MECHANISM_UNAVAILABLE',
+      );
+      await expectSaslRejection(
+        smtpClientAuth({
+          mechanism: 'NOPE',
+          credentials: new ClientCredentials('a', 'b'),
+          lines: new LineQueue(),
+          write: (line) => {
+            written.push(line);
+          },
+        }),
+        'MECHANISM_UNAVAILABLE',
+      );
       expect(written).to.deep.equal([]);
     });
   });
 
   describe('server: malformed and hostile input', () => {
-    const cases: { name: string; command: string; lines?: string[]; reply: string; code: string; options?: Partial<SmtpServerAuthOptions> }[] = [
-      { name: 'unknown mechanism', command: 'AUTH GSSAPI', reply: '504 5.5.4 Unrecognized authentication type', code: 'MECHANISM_UNAVAILABLE' },
-      { name: 'empty command', command: '', reply: '501 5.5.4 Syntax: AUTH mechanism [initial-response]', code: 'MALFORMED_MESSAGE' },
-      { name: 'AUTH without a mechanism', command: 'AUTH', reply: '501 5.5.4 Syntax: AUTH mechanism [initial-response]', code: 'MALFORMED_MESSAGE' },
-      { name: 'another command', command: 'MAIL FROM:<a@b>', reply: '501 5.5.4 Syntax: AUTH mechanism [initial-response]', code: 'MALFORMED_MESSAGE' },
-      { name: 'too many arguments', command: 'AUTH PLAIN AGFsaWNlAGFsaWNlLXBhc3M= extra', reply: '501 5.5.4 Syntax: AUTH mechanism [initial-response]', code: 'MALFORMED_MESSAGE' },
-      { name: 'invalid mechanism name', command: 'AUTH PL@IN', reply: '501 5.5.4 Syntax: AUTH mechanism [initial-response]', code: 'MALFORMED_MESSAGE' },
-      { name: 'mechanism name over 20 characters', command: `AUTH ${'A'.repeat(21)}`, reply: '501 5.5.4 Syntax: AUTH mechanism [initial-response]', code: 'MALFORMED_MESSAGE' },
-      { name: 'non-ASCII command', command: 'AUTH PLAIN \u00e9', reply: '501 5.5.4 Syntax: AUTH mechanism [initial-response]', code: 'MALFORMED_MESSAGE' },
-      { name: 'bad base64 initial response', command: 'AUTH PLAIN AGFsaWNl!', reply: '501 5.5.2 Cannot decode the client response', code: 'MALFORMED_MESSAGE' },
-      { name: 'unpadded base64 initial response', command: 'AUTH PLAIN AGFsaWNlAGFsaWNlLXBhc3M', reply: '501 5.5.2 Cannot decode the client response', code: 'MALFORMED_MESSAGE' },
-      { name: 'bad base64 response', command: 'AUTH PLAIN', lines: ['AGFs aWNl'], reply: '501 5.5.2 Cannot decode the client response', code: 'MALFORMED_MESSAGE' },
-      { name: 'non-ASCII response', command: 'AUTH PLAIN', lines: ['\u00e9\u00e9\u00e9\u00e9'], reply: '501 5.5.2 Cannot decode the client response', code: 'MALFORMED_MESSAGE' },
-      { name: 'malformed SASL message', command: 'AUTH PLAIN YWxpY2U=', reply: '501 5.5.2 Cannot decode the client response', code: 'MALFORMED_MESSAGE' },
-      { name: 'initial response with server-first CRAM-MD5', command: 'AUTH CRAM-MD5 dGVzdA==', reply: '501 5.7.0 Client initiation is not allowed with this mechanism', code: 'UNEXPECTED_MESSAGE' },
-      { name: 'cancel', command: 'AUTH LOGIN', lines: ['*'], reply: '501 5.7.0 Authentication cancelled', code: 'ABORTED' },
-      { name: 'response line over 12288 octets', command: 'AUTH PLAIN', lines: ['A'.repeat(12292)], reply: '500 5.5.6 Authentication Exchange line is too long', code: 'LIMIT_EXCEEDED' },
-      { name: 'command line over 12288 octets', command: `AUTH PLAIN ${'A'.repeat(12288)}`, reply: '500 5.5.6 Authentication Exchange line is too long', code: 'LIMIT_EXCEEDED' },
-      { name: 'line over a configured limit', command: 'AUTH PLAIN', lines: ['A'.repeat(104)], reply: '500 5.5.6 Authentication Exchange line is too long', code: 'LIMIT_EXCEEDED', options: { limits: { maxLineLength: 100 } } },
-      { name: 'wrong password', command: 'AUTH PLAIN AGFsaWNlAHdyb25n', reply: '535 5.7.8 Authentication credentials invalid', code: 'AUTHENTICATION_FAILED' },
-      { name: 'foreign authzid', command: `AUTH PLAIN ${Buffer.from('bob\0alice\0alice-pass').toString('base64')}`, reply: '535 5.7.8 Not authorized to use the requested identity', code: 'AUTHORIZATION_FAILED' },
+    const cases: {
+      name: string;
+      command: string;
+      lines?: string[];
+      reply: string;
+      code: string;
+      options?: Partial<SmtpServerAuthOptions>;
+    }[] = [
+      {
+        name: 'unknown mechanism',
+        command: 'AUTH GSSAPI',
+        reply: '504 5.5.4 Unrecognized authentication type',
+        code: 'MECHANISM_UNAVAILABLE',
+      },
+      {
+        name: 'empty command',
+        command: '',
+        reply: '501 5.5.4 Syntax: AUTH mechanism [initial-response]',
+        code: 'MALFORMED_MESSAGE',
+      },
+      {
+        name: 'AUTH without a mechanism',
+        command: 'AUTH',
+        reply: '501 5.5.4 Syntax: AUTH mechanism [initial-response]',
+        code: 'MALFORMED_MESSAGE',
+      },
+      {
+        name: 'another command',
+        command: 'MAIL FROM:<a@b>',
+        reply: '501 5.5.4 Syntax: AUTH mechanism [initial-response]',
+        code: 'MALFORMED_MESSAGE',
+      },
+      {
+        name: 'too many arguments',
+        command: 'AUTH PLAIN AGFsaWNlAGFsaWNlLXBhc3M= extra',
+        reply: '501 5.5.4 Syntax: AUTH mechanism [initial-response]',
+        code: 'MALFORMED_MESSAGE',
+      },
+      {
+        name: 'invalid mechanism name',
+        command: 'AUTH PL@IN',
+        reply: '501 5.5.4 Syntax: AUTH mechanism [initial-response]',
+        code: 'MALFORMED_MESSAGE',
+      },
+      {
+        name: 'mechanism name over 20 characters',
+        command: `AUTH ${'A'.repeat(21)}`,
+        reply: '501 5.5.4 Syntax: AUTH mechanism [initial-response]',
+        code: 'MALFORMED_MESSAGE',
+      },
+      {
+        name: 'non-ASCII command',
+        command: 'AUTH PLAIN \u00e9',
+        reply: '501 5.5.4 Syntax: AUTH mechanism [initial-response]',
+        code: 'MALFORMED_MESSAGE',
+      },
+      {
+        name: 'bad base64 initial response',
+        command: 'AUTH PLAIN AGFsaWNl!',
+        reply: '501 5.5.2 Cannot decode the client response',
+        code: 'MALFORMED_MESSAGE',
+      },
+      {
+        name: 'unpadded base64 initial response',
+        command: 'AUTH PLAIN AGFsaWNlAGFsaWNlLXBhc3M',
+        reply: '501 5.5.2 Cannot decode the client response',
+        code: 'MALFORMED_MESSAGE',
+      },
+      {
+        name: 'bad base64 response',
+        command: 'AUTH PLAIN',
+        lines: ['AGFs aWNl'],
+        reply: '501 5.5.2 Cannot decode the client response',
+        code: 'MALFORMED_MESSAGE',
+      },
+      {
+        name: 'non-ASCII response',
+        command: 'AUTH PLAIN',
+        lines: ['\u00e9\u00e9\u00e9\u00e9'],
+        reply: '501 5.5.2 Cannot decode the client response',
+        code: 'MALFORMED_MESSAGE',
+      },
+      {
+        name: 'malformed SASL message',
+        command: 'AUTH PLAIN YWxpY2U=',
+        reply: '501 5.5.2 Cannot decode the client response',
+        code: 'MALFORMED_MESSAGE',
+      },
+      {
+        name: 'initial response with server-first CRAM-MD5',
+        command: 'AUTH CRAM-MD5 dGVzdA==',
+        reply: '501 5.7.0 Client initiation is not allowed with this mechanism',
+        code: 'UNEXPECTED_MESSAGE',
+      },
+      {
+        name: 'cancel',
+        command: 'AUTH LOGIN',
+        lines: ['*'],
+        reply: '501 5.7.0 Authentication cancelled',
+        code: 'ABORTED',
+      },
+      {
+        name: 'response line over 12288 octets',
+        command: 'AUTH PLAIN',
+        lines: ['A'.repeat(12292)],
+        reply: '500 5.5.6 Authentication Exchange line is too long',
+        code: 'LIMIT_EXCEEDED',
+      },
+      {
+        name: 'command line over 12288 octets',
+        command: `AUTH PLAIN ${'A'.repeat(12288)}`,
+        reply: '500 5.5.6 Authentication Exchange line is too long',
+        code: 'LIMIT_EXCEEDED',
+      },
+      {
+        name: 'line over a configured limit',
+        command: 'AUTH PLAIN',
+        lines: ['A'.repeat(104)],
+        reply: '500 5.5.6 Authentication Exchange line is too long',
+        code: 'LIMIT_EXCEEDED',
+        options: { limits: { maxLineLength: 100 } },
+      },
+      {
+        name: 'wrong password',
+        command: 'AUTH PLAIN AGFsaWNlAHdyb25n',
+        reply: '535 5.7.8 Authentication credentials invalid',
+        code: 'AUTHENTICATION_FAILED',
+      },
+      {
+        name: 'foreign authzid',
+        command: `AUTH PLAIN ${Buffer.from('bob\0alice\0alice-pass').toString('base64')}`,
+        reply: '535 5.7.8 Not authorized to use the requested identity',
+        code: 'AUTHORIZATION_FAILED',
+      },
     ];
     for (const c of cases) {
       it(`${c.name}: ${c.reply.slice(0, 3)} and ${c.code}`, async () => {
@@ -281,13 +531,17 @@ describe('SMTP AUTH profile', function () {
     }
 
     it('replies 454 and rejects with the store error when the store throws', async () => {
-      const { written, error } = await serve('AUTH PLAIN AGFsaWNlAGFsaWNlLXBhc3M=', [], { options: { lookup: () => Promise.reject(new Error('database down')) } });
+      const { written, error } = await serve('AUTH PLAIN AGFsaWNlAGFsaWNlLXBhc3M=', [], {
+        options: { lookup: () => Promise.reject(new Error('database down')) },
+      });
       expect(written).to.deep.equal(['454 4.7.0 Temporary authentication failure']);
       expect((error as Error).message).to.equal('database down');
     });
 
     it('works with an async store', async () => {
-      const { written, value } = await serve('AUTH PLAIN AGFsaWNlAGFsaWNlLXBhc3M=', [], { options: { lookup: asyncStoreOf(ALICE) } });
+      const { written, value } = await serve('AUTH PLAIN AGFsaWNlAGFsaWNlLXBhc3M=', [], {
+        options: { lookup: asyncStoreOf(ALICE) },
+      });
       expect(written).to.deep.equal(['235 2.7.0 Authentication successful']);
       expect(value).to.include({ authcid: 'alice' });
     });
@@ -301,38 +555,65 @@ describe('SMTP AUTH profile', function () {
 
     it('rejects with ABORTED when the line source fails', async () => {
       const queue = new LineQueue();
-      const run = settle(smtpServerAuth({ command: 'AUTH LOGIN', auth: SASLAuth.all(), options: { lookup: storeOf(ALICE) }, lines: queue, write: () => undefined }));
+      const run = settle(
+        smtpServerAuth({
+          command: 'AUTH LOGIN',
+          auth: SASLAuth.all(),
+          options: { lookup: storeOf(ALICE) },
+          lines: queue,
+          write: () => undefined,
+        }),
+      );
       queue.fail(new Error('ECONNRESET'));
       const { error } = await run;
       expect(isSaslError(error) && error.code).to.equal('ABORTED');
     });
 
     it('uses custom reply texts', async () => {
-      const { written } = await serve('AUTH PLAIN AGFsaWNlAGFsaWNlLXBhc3M=', [], { replies: { success: '2.7.0 Welcome, alice' } });
+      const { written } = await serve('AUTH PLAIN AGFsaWNlAGFsaWNlLXBhc3M=', [], {
+        replies: { success: '2.7.0 Welcome, alice' },
+      });
       expect(written).to.deep.equal(['235 2.7.0 Welcome, alice']);
     });
 
     it('refuses a non-empty answer to the server-final data and a cancel there', async () => {
       const scram = new ClientCredentials(DEMO_USER, DEMO_PASSWORD);
-      for (const [answer, code] of [['eA==', 'UNEXPECTED_MESSAGE'], ['*', 'ABORTED']] as const) {
+      for (const [answer, code] of [
+        ['eA==', 'UNEXPECTED_MESSAGE'],
+        ['*', 'ABORTED'],
+      ] as const) {
         const toServer = new LineQueue();
         const toClient = new LineQueue();
         const written: string[] = [];
         // The real client answers challenges; the final answer is replaced to play a broken client.
-        const clientRun = settle(smtpClientAuth({ mechanism: 'SCRAM-SHA-1', credentials: scram, lines: toClient, write: (line) => { toServer.push(line); } }));
-        const first = await toServer.next();
-        const server = settle(smtpServerAuth({
-          command: first.value as string,
-          auth: SASLAuth.all(),
-          options: demoServerOptions(),
-          lines: {
-            next: async () => {
-              const next = await toServer.next();
-              return written.length === 2 && next.done !== true ? { done: false, value: answer } : next;
+        const clientRun = settle(
+          smtpClientAuth({
+            mechanism: 'SCRAM-SHA-1',
+            credentials: scram,
+            lines: toClient,
+            write: (line) => {
+              toServer.push(line);
             },
-          },
-          write: (line) => { written.push(line); toClient.push(line); },
-        }));
+          }),
+        );
+        const first = await toServer.next();
+        const server = settle(
+          smtpServerAuth({
+            command: first.value as string,
+            auth: SASLAuth.all(),
+            options: demoServerOptions(),
+            lines: {
+              next: async () => {
+                const next = await toServer.next();
+                return written.length === 2 && next.done !== true ? { done: false, value: answer } : next;
+              },
+            },
+            write: (line) => {
+              written.push(line);
+              toClient.push(line);
+            },
+          }),
+        );
         const { error } = await server;
         expect(isSaslError(error) && error.code).to.equal(code);
         expect(written[written.length - 1]).to.match(/^501 /);
@@ -343,12 +624,25 @@ describe('SMTP AUTH profile', function () {
   });
 
   describe('client: misbehaving servers', () => {
-    async function againstLines(serverLines: string[], args: Partial<SmtpClientAuthOptions> = {}): Promise<{ written: string[]; error?: unknown; value?: LineClientResult }> {
+    async function againstLines(
+      serverLines: string[],
+      args: Partial<SmtpClientAuthOptions> = {},
+    ): Promise<{ written: string[]; error?: unknown; value?: LineClientResult }> {
       const queue = new LineQueue();
       for (const line of serverLines) queue.push(line);
       queue.end();
       const written: string[] = [];
-      const outcome = await settle(smtpClientAuth({ mechanism: 'LOGIN', credentials: new ClientCredentials('alice', 'alice-pass'), ...args, lines: queue, write: (line) => { written.push(line); } }));
+      const outcome = await settle(
+        smtpClientAuth({
+          mechanism: 'LOGIN',
+          credentials: new ClientCredentials('alice', 'alice-pass'),
+          ...args,
+          lines: queue,
+          write: (line) => {
+            written.push(line);
+          },
+        }),
+      );
       return { written, ...outcome };
     }
 
@@ -397,19 +691,42 @@ describe('SMTP AUTH profile', function () {
       const server = await startSmtpServer({ port: 0, log: (text) => events.push(text) });
       try {
         for (const authMethod of ['PLAIN', 'LOGIN', 'CRAM-MD5']) {
-          const transport = nodemailer.createTransport({ host: '127.0.0.1', port: server.port, secure: false, ignoreTLS: true, auth: { user: DEMO_USER, pass: DEMO_PASSWORD }, authMethod, connectionTimeout: 5000, greetingTimeout: 5000, socketTimeout: 5000 });
+          const transport = nodemailer.createTransport({
+            host: '127.0.0.1',
+            port: server.port,
+            secure: false,
+            ignoreTLS: true,
+            auth: { user: DEMO_USER, pass: DEMO_PASSWORD },
+            authMethod,
+            connectionTimeout: 5000,
+            greetingTimeout: 5000,
+            socketTimeout: 5000,
+          });
           expect(await transport.verify()).to.equal(true);
           transport.close();
-          const wrong = nodemailer.createTransport({ host: '127.0.0.1', port: server.port, secure: false, ignoreTLS: true, auth: { user: DEMO_USER, pass: 'wrong-pass' }, authMethod, connectionTimeout: 5000, greetingTimeout: 5000, socketTimeout: 5000 });
+          const wrong = nodemailer.createTransport({
+            host: '127.0.0.1',
+            port: server.port,
+            secure: false,
+            ignoreTLS: true,
+            auth: { user: DEMO_USER, pass: 'wrong-pass' },
+            authMethod,
+            connectionTimeout: 5000,
+            greetingTimeout: 5000,
+            socketTimeout: 5000,
+          });
           const refused = await settle(wrong.verify());
           wrong.close();
           expect((refused.error as { code?: string }).code).to.equal('EAUTH');
           expect((refused.error as { response?: string }).response).to.match(/^535 5\.7\.8/);
         }
         expect(events).to.deep.equal([
-          'AUTH PLAIN: authenticated alice', 'AUTH refused: AUTHENTICATION_FAILED',
-          'AUTH LOGIN: authenticated alice', 'AUTH refused: AUTHENTICATION_FAILED',
-          'AUTH CRAM-MD5: authenticated alice', 'AUTH refused: AUTHENTICATION_FAILED',
+          'AUTH PLAIN: authenticated alice',
+          'AUTH refused: AUTHENTICATION_FAILED',
+          'AUTH LOGIN: authenticated alice',
+          'AUTH refused: AUTHENTICATION_FAILED',
+          'AUTH CRAM-MD5: authenticated alice',
+          'AUTH refused: AUTHENTICATION_FAILED',
         ]);
       } finally {
         await server.close();
@@ -427,10 +744,19 @@ describe('SMTP AUTH profile', function () {
         onAuth(request, _session, callback) {
           let ok: boolean;
           if (request.method === 'XOAUTH2') ok = request.accessToken === DEMO_TOKEN && request.username === 'alice';
-          else if (request.method === 'CRAM-MD5') ok = users[request.username ?? ''] !== undefined && request.validatePassword(users[request.username ?? ''] ?? '');
+          else if (request.method === 'CRAM-MD5')
+            ok =
+              users[request.username ?? ''] !== undefined &&
+              request.validatePassword(users[request.username ?? ''] ?? '');
           else ok = users[request.username ?? ''] === request.password;
-          if (ok) { callback(null, { user: request.username }); return; }
-          if (request.method === 'XOAUTH2') { callback(null, { data: { status: '401', schemes: 'bearer', scope: 'mail' } }); return; }
+          if (ok) {
+            callback(null, { user: request.username });
+            return;
+          }
+          if (request.method === 'XOAUTH2') {
+            callback(null, { data: { status: '401', schemes: 'bearer', scope: 'mail' } });
+            return;
+          }
           callback(new Error('Invalid username or password'));
         },
       });
@@ -441,17 +767,27 @@ describe('SMTP AUTH profile', function () {
       try {
         for (const mechanism of ['PLAIN', 'LOGIN', 'CRAM-MD5', 'XOAUTH2']) {
           const secret = mechanism === 'XOAUTH2' ? DEMO_TOKEN : 'alice-pass';
-          const result = await smtpLogin({ port: address.port, mechanism, credentials: new ClientCredentials('alice', secret) });
+          const result = await smtpLogin({
+            port: address.port,
+            mechanism,
+            credentials: new ClientCredentials('alice', secret),
+          });
           expect(result.mechanism).to.equal(mechanism);
           expect(result.offered).to.include.members(['PLAIN', 'LOGIN', 'CRAM-MD5', 'XOAUTH2']);
-          const refused = await settle(smtpLogin({ port: address.port, mechanism, credentials: new ClientCredentials('alice', 'wrong-secret') }));
+          const refused = await settle(
+            smtpLogin({ port: address.port, mechanism, credentials: new ClientCredentials('alice', 'wrong-secret') }),
+          );
           const error = refused.error;
           expect(isSaslError(error) && error.code, String(error)).to.equal('AUTHENTICATION_FAILED');
           expect((error as Error).message).to.match(/535/);
           expectNoSecrets(error, ['wrong-secret', 'alice-pass']);
         }
       } finally {
-        await new Promise<void>((resolve) => { peer.close(() => { resolve(); }); });
+        await new Promise<void>((resolve) => {
+          peer.close(() => {
+            resolve();
+          });
+        });
       }
     });
 
@@ -459,7 +795,12 @@ describe('SMTP AUTH profile', function () {
       const server = await startSmtpServer({ port: 0 });
       try {
         for (const mechanism of server.mechanisms) {
-          const result = await smtpLogin({ port: server.port, mechanism, credentials: demoCredentials(mechanism), client: { host: 'localhost', service: 'smtp', port: server.port } });
+          const result = await smtpLogin({
+            port: server.port,
+            mechanism,
+            credentials: demoCredentials(mechanism),
+            client: { host: 'localhost', service: 'smtp', port: server.port },
+          });
           expect(result.mechanism).to.equal(mechanism);
         }
       } finally {
@@ -494,7 +835,11 @@ describe('SMTP AUTH profile', function () {
       const probe = createServer();
       probe.listen(port, '127.0.0.1');
       await once(probe, 'listening');
-      await new Promise<void>((resolve) => { probe.close(() => { resolve(); }); });
+      await new Promise<void>((resolve) => {
+        probe.close(() => {
+          resolve();
+        });
+      });
     });
   });
 });

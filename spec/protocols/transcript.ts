@@ -72,7 +72,10 @@ export async function settle<T>(promise: Promise<T>): Promise<{ value?: T; error
  * Replays a server side: the first line is the client's command, the other `C:` lines are fed
  * to the server as it reads them. Returns the recorded transcript, to compare with the vector.
  */
-export async function replayServer<T>(exchange: readonly string[], run: (command: string, lines: AsyncIterator<string>, write: LineWriter) => Promise<T>): Promise<{ log: string[]; value?: T; error?: unknown }> {
+export async function replayServer<T>(
+  exchange: readonly string[],
+  run: (command: string, lines: AsyncIterator<string>, write: LineWriter) => Promise<T>,
+): Promise<{ log: string[]; value?: T; error?: unknown }> {
   const [first, ...rest] = exchange;
   if (first?.startsWith('C: ') !== true) throw new Error('a server replay starts with the client command');
   const log = [first];
@@ -82,7 +85,10 @@ export async function replayServer<T>(exchange: readonly string[], run: (command
 }
 
 /** Replays a client side: the `S:` lines are fed to the client as it reads them. */
-export async function replayClient<T>(exchange: readonly string[], run: (lines: AsyncIterator<string>, write: LineWriter) => Promise<T>): Promise<{ log: string[]; value?: T; error?: unknown }> {
+export async function replayClient<T>(
+  exchange: readonly string[],
+  run: (lines: AsyncIterator<string>, write: LineWriter) => Promise<T>,
+): Promise<{ log: string[]; value?: T; error?: unknown }> {
   const log: string[] = [];
   const serverLines = exchange.filter((line) => line.startsWith('S: ')).map(body);
   const outcome = await settle(run(recordingSource(serverLines, log, 'S'), recordingWriter(log, 'C')));
@@ -118,23 +124,43 @@ export function scriptedMechanism(script: Script): Mechanism {
     clientFirst: !['CRAM-MD5', 'DIGEST-MD5'].includes(script.name),
     priority: 100,
     *server(_options, initial) {
-      if (!same(initial, script.initial)) throw new AuthenticationFailedError('scripted: unexpected initial response', { mechanism: script.name, party: 'client' });
+      if (!same(initial, script.initial))
+        throw new AuthenticationFailedError('scripted: unexpected initial response', {
+          mechanism: script.name,
+          party: 'client',
+        });
       for (const round of script.rounds) {
         const response = yield* challenge(round.challenge);
-        if (round.response === undefined || !same(response, round.response)) throw new AuthenticationFailedError('scripted: unexpected response', { mechanism: script.name, party: 'client' });
+        if (round.response === undefined || !same(response, round.response))
+          throw new AuthenticationFailedError('scripted: unexpected response', {
+            mechanism: script.name,
+            party: 'client',
+          });
       }
-      if (script.outcome === 'failure') throw new AuthenticationFailedError(undefined, { mechanism: script.name, party: 'client' });
-      const outcome: Authenticated = { mechanism: script.name, authcid: 'scripted', authzid: 'scripted', additionalData: script.final };
+      if (script.outcome === 'failure')
+        throw new AuthenticationFailedError(undefined, { mechanism: script.name, party: 'client' });
+      const outcome: Authenticated = {
+        mechanism: script.name,
+        authcid: 'scripted',
+        authzid: 'scripted',
+        additionalData: script.final,
+      };
       return outcome;
     },
     *client() {
       let reply = yield* respond(script.initial ?? NO_INITIAL_RESPONSE);
       for (const round of script.rounds) {
-        if (!(reply instanceof Uint8Array) || !same(reply, round.challenge)) throw new UnexpectedMessageError('scripted: unexpected challenge', { mechanism: script.name, party: 'server' });
-        if (round.response === undefined) throw new ExchangeAbortedError('scripted: the client cancels here', { mechanism: script.name });
+        if (!(reply instanceof Uint8Array) || !same(reply, round.challenge))
+          throw new UnexpectedMessageError('scripted: unexpected challenge', {
+            mechanism: script.name,
+            party: 'server',
+          });
+        if (round.response === undefined)
+          throw new ExchangeAbortedError('scripted: the client cancels here', { mechanism: script.name });
         reply = yield* respond(round.response);
       }
-      if (!(reply instanceof ServerSuccess) || !same(reply.data ?? undefined, script.final)) throw new UnexpectedMessageError('scripted: unexpected outcome', { mechanism: script.name, party: 'server' });
+      if (!(reply instanceof ServerSuccess) || !same(reply.data ?? undefined, script.final))
+        throw new UnexpectedMessageError('scripted: unexpected outcome', { mechanism: script.name, party: 'server' });
       return { serverVerified: false };
     },
   };
@@ -151,7 +177,9 @@ export interface LineServer {
 }
 
 /** Starts a line server on a free 127.0.0.1 port. */
-export async function startLineServer(session: (lines: LineReader, write: (line: string) => Promise<void>, socket: Socket) => Promise<void>): Promise<LineServer> {
+export async function startLineServer(
+  session: (lines: LineReader, write: (line: string) => Promise<void>, socket: Socket) => Promise<void>,
+): Promise<LineServer> {
   const sockets = new Set<Socket>();
   const server = createServer((socket) => {
     sockets.add(socket);
@@ -161,7 +189,10 @@ export async function startLineServer(session: (lines: LineReader, write: (line:
     const lines = new LineReader(socket);
     session(lines, lineWriter(socket), socket)
       .catch(() => socket.destroy())
-      .finally(() => { lines.close(); socket.end(); });
+      .finally(() => {
+        lines.close();
+        socket.end();
+      });
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -169,15 +200,21 @@ export async function startLineServer(session: (lines: LineReader, write: (line:
   if (address === null || typeof address === 'string') throw new Error('no address');
   return {
     port: address.port,
-    close: () => new Promise<void>((resolve) => {
-      for (const socket of sockets) socket.destroy();
-      server.close(() => { resolve(); });
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => {
+          resolve();
+        });
+      }),
   };
 }
 
 /** Connects to 127.0.0.1:`port`, runs `run` with the connection's lines, then closes it. */
-export async function withLineClient<T>(port: number, run: (lines: LineReader, write: (line: string) => Promise<void>) => Promise<T>): Promise<T> {
+export async function withLineClient<T>(
+  port: number,
+  run: (lines: LineReader, write: (line: string) => Promise<void>) => Promise<T>,
+): Promise<T> {
   const socket = connect({ host: '127.0.0.1', port, noDelay: true });
   socket.setTimeout(5000, () => socket.destroy(new Error('test client timed out')));
   const lines = new LineReader(socket);

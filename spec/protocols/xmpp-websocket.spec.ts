@@ -31,7 +31,11 @@ class FakeSocket implements XmppWebSocket {
   readonly #listeners = new Map<Kind, Set<Listener>>();
   onSend: (data: string) => void = () => undefined;
 
-  constructor(readonly url: string, readonly protocols: string | string[], acceptProtocol = 'xmpp') {
+  constructor(
+    readonly url: string,
+    readonly protocols: string | string[],
+    acceptProtocol = 'xmpp',
+  ) {
     queueMicrotask(() => {
       this.readyState = 1;
       this.protocol = acceptProtocol;
@@ -49,7 +53,9 @@ class FakeSocket implements XmppWebSocket {
     this.closes.push(code);
     if (this.readyState >= 2) return;
     this.readyState = 3;
-    queueMicrotask(() => { this.emit('close', { code: code ?? 1005 }); });
+    queueMicrotask(() => {
+      this.emit('close', { code: code ?? 1005 });
+    });
   }
 
   addEventListener(type: Kind, listener: Listener): void {
@@ -67,7 +73,9 @@ class FakeSocket implements XmppWebSocket {
   }
 
   deliver(data: unknown): void {
-    queueMicrotask(() => { this.emit('message', { data }); });
+    queueMicrotask(() => {
+      this.emit('message', { data });
+    });
   }
 
   get listenerCount(): number {
@@ -87,7 +95,9 @@ const features = (inner: string): string => `<stream:features xmlns:stream="${ST
  */
 function serverSocket(offer: string[], sockets: FakeSocket[]): XmppWebSocketConstructor {
   const auth = SASLAuth.named(offer);
-  const options = { lookup: (authcid: string) => (authcid === 'alice' ? new ClearIdentity('alice', 'alice-pass') : undefined) };
+  const options = {
+    lookup: (authcid: string) => (authcid === 'alice' ? new ClearIdentity('alice', 'alice-pass') : undefined),
+  };
   return class extends FakeSocket {
     constructor(url: string, protocols: string | string[]) {
       super(url, protocols);
@@ -99,15 +109,31 @@ function serverSocket(offer: string[], sockets: FakeSocket[]): XmppWebSocketCons
         if (data.startsWith('<open')) {
           opens++;
           this.deliver(serverOpen);
-          this.deliver(features(opens === 1 ? buildXmppMechanisms(auth.serverMechanisms.map((m) => m.name)) : '<bind xmlns="urn:ietf:params:xml:ns:xmpp-bind"/>'));
+          this.deliver(
+            features(
+              opens === 1
+                ? buildXmppMechanisms(auth.serverMechanisms.map((m) => m.name))
+                : '<bind xmlns="urn:ietf:params:xml:ns:xmpp-bind"/>',
+            ),
+          );
           if (opens === 1) {
             const elements: AsyncIterator<string> = {
               next: async () => {
-                while (inbox.length === 0) await new Promise<void>((r) => { wake = r; });
+                while (inbox.length === 0)
+                  await new Promise<void>((r) => {
+                    wake = r;
+                  });
                 return { done: false, value: inbox.shift()! };
               },
             };
-            void xmppServerAuth({ auth, options, elements, write: (element) => { this.deliver(element); } }).catch(() => undefined);
+            void xmppServerAuth({
+              auth,
+              options,
+              elements,
+              write: (element) => {
+                this.deliver(element);
+              },
+            }).catch(() => undefined);
           }
         } else if (data.startsWith('<close')) {
           this.deliver(buildXmppFramingClose());
@@ -123,33 +149,49 @@ function serverSocket(offer: string[], sockets: FakeSocket[]): XmppWebSocketCons
 
 describe('XMPP over WebSocket (RFC 7395)', () => {
   it('builds the framing <open/> and <close/>', () => {
-    expect(buildXmppFramingOpen('example.org')).to.equal(`<open xmlns="${XMPP_FRAMING_NS}" to="example.org" version="1.0" xml:lang="en"/>`);
+    expect(buildXmppFramingOpen('example.org')).to.equal(
+      `<open xmlns="${XMPP_FRAMING_NS}" to="example.org" version="1.0" xml:lang="en"/>`,
+    );
     expect(buildXmppFramingOpen('a"<&b')).to.include('to="a&quot;&lt;&amp;b"');
     expect(buildXmppFramingClose()).to.equal(`<close xmlns="${XMPP_FRAMING_NS}"/>`);
     expect(() => buildXmppFramingOpen('')).to.throw('domain');
   });
 
   it('the element size limit counts UTF-8 bytes without Buffer (2-, 3- and 4-byte characters, lone surrogates)', () => {
-    for (const [char, bytes] of [['\u00e9', 2], ['\u20ac', 3], ['\u{1F600}', 4], ['\ud800', 3]] as const) {
+    for (const [char, bytes] of [
+      ['\u00e9', 2],
+      ['\u20ac', 3],
+      ['\u{1F600}', 4],
+      ['\ud800', 3],
+    ] as const) {
       const element = `<failure xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><not-authorized/><text>${char.repeat(20)}</text></failure>`;
       const size = element.length - char.length * 20 + bytes * 20;
-      expect(parseXmppSaslElement(element.replaceAll('\ud800', 'x'), 'server', { maxElementBytes: size }).kind).to.equal('failure');
-      expect(() => parseXmppSaslElement(element, 'server', { maxElementBytes: size - 1 })).to.throw().with.property('code', 'LIMIT_EXCEEDED');
+      expect(
+        parseXmppSaslElement(element.replaceAll('\ud800', 'x'), 'server', { maxElementBytes: size }).kind,
+      ).to.equal('failure');
+      expect(() => parseXmppSaslElement(element, 'server', { maxElementBytes: size - 1 }))
+        .to.throw()
+        .with.property('code', 'LIMIT_EXCEEDED');
     }
   });
 
   it('logs in with the strongest SCRAM offered, verifies the server, restarts the stream and closes it', async () => {
     const sockets: FakeSocket[] = [];
     const session = await xmppWebSocketLogin({
-      url: 'ws://127.0.0.1/xmpp-websocket', domain: 'localhost', auth: SASLAuth.all(),
-      credentials: new ClientCredentials('alice', 'alice-pass'), WebSocket: serverSocket(['SCRAM-SHA-1', 'SCRAM-SHA-256', 'PLAIN'], sockets),
+      url: 'ws://127.0.0.1/xmpp-websocket',
+      domain: 'localhost',
+      auth: SASLAuth.all(),
+      credentials: new ClientCredentials('alice', 'alice-pass'),
+      WebSocket: serverSocket(['SCRAM-SHA-1', 'SCRAM-SHA-256', 'PLAIN'], sockets),
     });
     expect(session).to.include({ mechanism: 'SCRAM-SHA-256', serverVerified: true });
     expect(session.features).to.deep.equal(['bind']);
     const socket = sockets[0]!;
     expect(socket.protocols).to.equal('xmpp');
     expect(socket.sent[0]).to.equal(buildXmppFramingOpen('localhost'));
-    expect(socket.sent[1]).to.match(/^<auth xmlns=["']urn:ietf:params:xml:ns:xmpp-sasl["'] mechanism=["']SCRAM-SHA-256["']>/);
+    expect(socket.sent[1]).to.match(
+      /^<auth xmlns=["']urn:ietf:params:xml:ns:xmpp-sasl["'] mechanism=["']SCRAM-SHA-256["']>/,
+    );
     expect(socket.sent.filter((e) => e.startsWith('<open'))).to.have.length(2);
     await session.close();
     expect(socket.sent.at(-1)).to.equal(buildXmppFramingClose());
@@ -159,10 +201,16 @@ describe('XMPP over WebSocket (RFC 7395)', () => {
 
   it('a wrong password rejects with AUTHENTICATION_FAILED, the stream closed, no secret in the error', async () => {
     const sockets: FakeSocket[] = [];
-    const error = await expectSaslRejection(xmppWebSocketLogin({
-      url: 'ws://127.0.0.1/xmpp-websocket', domain: 'localhost', auth: SASLAuth.all(),
-      credentials: new ClientCredentials('alice', 'wrong-pass'), WebSocket: serverSocket(['SCRAM-SHA-256'], sockets),
-    }), 'AUTHENTICATION_FAILED');
+    const error = await expectSaslRejection(
+      xmppWebSocketLogin({
+        url: 'ws://127.0.0.1/xmpp-websocket',
+        domain: 'localhost',
+        auth: SASLAuth.all(),
+        credentials: new ClientCredentials('alice', 'wrong-pass'),
+        WebSocket: serverSocket(['SCRAM-SHA-256'], sockets),
+      }),
+      'AUTHENTICATION_FAILED',
+    );
     expect(error.name).to.equal('AuthenticationFailedError');
     expectNoSecrets(error, ['wrong-pass', 'alice-pass']);
     expect(sockets[0]!.sent.at(-1)).to.equal(buildXmppFramingClose());
@@ -170,13 +218,23 @@ describe('XMPP over WebSocket (RFC 7395)', () => {
   });
 
   it('does not choose PLAIN over ws: (not encrypted) unless allowed', async () => {
-    await expectSaslRejection(xmppWebSocketLogin({
-      url: 'ws://127.0.0.1/x', domain: 'localhost', auth: SASLAuth.all(),
-      credentials: new ClientCredentials('alice', 'alice-pass'), WebSocket: serverSocket(['PLAIN'], []),
-    }), 'MECHANISM_UNAVAILABLE');
+    await expectSaslRejection(
+      xmppWebSocketLogin({
+        url: 'ws://127.0.0.1/x',
+        domain: 'localhost',
+        auth: SASLAuth.all(),
+        credentials: new ClientCredentials('alice', 'alice-pass'),
+        WebSocket: serverSocket(['PLAIN'], []),
+      }),
+      'MECHANISM_UNAVAILABLE',
+    );
     const session = await xmppWebSocketLogin({
-      url: 'ws://127.0.0.1/x', domain: 'localhost', auth: SASLAuth.all(), choose: { allowPlaintext: true },
-      credentials: new ClientCredentials('alice', 'alice-pass'), WebSocket: serverSocket(['PLAIN'], []),
+      url: 'ws://127.0.0.1/x',
+      domain: 'localhost',
+      auth: SASLAuth.all(),
+      choose: { allowPlaintext: true },
+      credentials: new ClientCredentials('alice', 'alice-pass'),
+      WebSocket: serverSocket(['PLAIN'], []),
     });
     expect(session.mechanism).to.equal('PLAIN');
     await session.close();
@@ -188,20 +246,88 @@ describe('XMPP over WebSocket (RFC 7395)', () => {
         super(url, protocols, '');
       }
     };
-    await expectSaslRejection(xmppWebSocketLogin({ url: 'ws://127.0.0.1/x', domain: 'localhost', auth: SASLAuth.all(), credentials: new ClientCredentials('alice', 'alice-pass'), WebSocket: Ctor }), 'UNEXPECTED_MESSAGE');
+    await expectSaslRejection(
+      xmppWebSocketLogin({
+        url: 'ws://127.0.0.1/x',
+        domain: 'localhost',
+        auth: SASLAuth.all(),
+        credentials: new ClientCredentials('alice', 'alice-pass'),
+        WebSocket: Ctor,
+      }),
+      'UNEXPECTED_MESSAGE',
+    );
   });
 
   describe('malformed or hostile servers -> typed errors', () => {
     const cases: [string, (socket: FakeSocket) => void, string][] = [
-      ['a <close/> instead of <open/>', (s) => { s.deliver(buildXmppFramingClose()); }, 'UNEXPECTED_MESSAGE'],
-      ['an <open/> of another version', (s) => { s.deliver(serverOpen.replace('1.0', '0.9')); }, 'UNEXPECTED_MESSAGE'],
-      ['a binary frame', (s) => { s.deliver(new Uint8Array(3)); }, 'MALFORMED_MESSAGE'],
-      ['malformed XML', (s) => { s.deliver('<open xmlns="x"'); }, 'MALFORMED_MESSAGE'],
-      ['an oversized element', (s) => { s.deliver(`<open xmlns="${XMPP_FRAMING_NS}" x="${'a'.repeat(40000)}"/>`); }, 'LIMIT_EXCEEDED'],
-      ['no mechanisms', (s) => { s.deliver(serverOpen); s.deliver(features('')); }, 'UNEXPECTED_MESSAGE'],
-      ['features of another namespace', (s) => { s.deliver(serverOpen); s.deliver('<features xmlns="jabber:client"/>'); }, 'UNEXPECTED_MESSAGE'],
-      ['the socket closing mid-stream', (s) => { s.deliver(serverOpen); s.close(1006); }, 'ABORTED'],
-      ['a socket error', (s) => { queueMicrotask(() => { s.emit('error', {}); }); }, 'ABORTED'],
+      [
+        'a <close/> instead of <open/>',
+        (s) => {
+          s.deliver(buildXmppFramingClose());
+        },
+        'UNEXPECTED_MESSAGE',
+      ],
+      [
+        'an <open/> of another version',
+        (s) => {
+          s.deliver(serverOpen.replace('1.0', '0.9'));
+        },
+        'UNEXPECTED_MESSAGE',
+      ],
+      [
+        'a binary frame',
+        (s) => {
+          s.deliver(new Uint8Array(3));
+        },
+        'MALFORMED_MESSAGE',
+      ],
+      [
+        'malformed XML',
+        (s) => {
+          s.deliver('<open xmlns="x"');
+        },
+        'MALFORMED_MESSAGE',
+      ],
+      [
+        'an oversized element',
+        (s) => {
+          s.deliver(`<open xmlns="${XMPP_FRAMING_NS}" x="${'a'.repeat(40000)}"/>`);
+        },
+        'LIMIT_EXCEEDED',
+      ],
+      [
+        'no mechanisms',
+        (s) => {
+          s.deliver(serverOpen);
+          s.deliver(features(''));
+        },
+        'UNEXPECTED_MESSAGE',
+      ],
+      [
+        'features of another namespace',
+        (s) => {
+          s.deliver(serverOpen);
+          s.deliver('<features xmlns="jabber:client"/>');
+        },
+        'UNEXPECTED_MESSAGE',
+      ],
+      [
+        'the socket closing mid-stream',
+        (s) => {
+          s.deliver(serverOpen);
+          s.close(1006);
+        },
+        'ABORTED',
+      ],
+      [
+        'a socket error',
+        (s) => {
+          queueMicrotask(() => {
+            s.emit('error', {});
+          });
+        },
+        'ABORTED',
+      ],
     ];
     for (const [name, misbehave, code] of cases) {
       it(name, async () => {
@@ -210,10 +336,21 @@ describe('XMPP over WebSocket (RFC 7395)', () => {
           constructor(url: string, protocols: string | string[]) {
             super(url, protocols);
             sockets.push(this);
-            this.onSend = (data) => { if (data.startsWith('<open')) misbehave(this); };
+            this.onSend = (data) => {
+              if (data.startsWith('<open')) misbehave(this);
+            };
           }
         };
-        await expectSaslRejection(xmppWebSocketLogin({ url: 'ws://127.0.0.1/x', domain: 'localhost', auth: SASLAuth.all(), credentials: new ClientCredentials('alice', 'alice-pass'), WebSocket: Ctor }), code as 'ABORTED');
+        await expectSaslRejection(
+          xmppWebSocketLogin({
+            url: 'ws://127.0.0.1/x',
+            domain: 'localhost',
+            auth: SASLAuth.all(),
+            credentials: new ClientCredentials('alice', 'alice-pass'),
+            WebSocket: Ctor,
+          }),
+          code as 'ABORTED',
+        );
         expect(sockets[0]!.readyState).to.equal(3);
         expect(sockets[0]!.listenerCount).to.equal(0);
       });
@@ -221,7 +358,11 @@ describe('XMPP over WebSocket (RFC 7395)', () => {
 
     it('a flood of unread elements is a LIMIT_EXCEEDED and closes the socket', async () => {
       const socket = new FakeSocket('ws://x', 'xmpp');
-      await new Promise((r) => { queueMicrotask(() => { r(undefined); }); });
+      await new Promise((r) => {
+        queueMicrotask(() => {
+          r(undefined);
+        });
+      });
       const reader = new XmppWebSocketReader(socket, { maxQueued: 4 });
       for (let i = 0; i < 5; i++) socket.emit('message', { data: `<a${i}/>` });
       await expectSaslRejection(reader.next(), 'LIMIT_EXCEEDED');
@@ -231,7 +372,11 @@ describe('XMPP over WebSocket (RFC 7395)', () => {
 
     it('hands over every element in order while it drops read ones in bulk, and ends when the socket closes', async () => {
       const socket = new FakeSocket('ws://x', 'xmpp');
-      await new Promise((r) => { queueMicrotask(() => { r(undefined); }); });
+      await new Promise((r) => {
+        queueMicrotask(() => {
+          r(undefined);
+        });
+      });
       const reader = new XmppWebSocketReader(socket, { maxQueued: 1000 });
       const got: string[] = [];
       for (let round = 0; round < 10; round++) {

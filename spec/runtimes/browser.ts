@@ -17,12 +17,23 @@ export const CHROMIUM_PATH = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium'
  * empty), nothing phoning home. Close the context to end the browser.
  */
 export async function launchChromium(profileDir: string): Promise<BrowserContext> {
-  if (!existsSync(CHROMIUM_PATH)) throw new Error(`no Chromium at ${CHROMIUM_PATH}: install Debian's chromium (spec/interop/setup.sh) or set CHROMIUM_PATH`);
+  if (!existsSync(CHROMIUM_PATH))
+    throw new Error(
+      `no Chromium at ${CHROMIUM_PATH}: install Debian's chromium (spec/interop/setup.sh) or set CHROMIUM_PATH`,
+    );
   return chromium.launchPersistentContext(profileDir, {
     executablePath: CHROMIUM_PATH,
     headless: true,
     chromiumSandbox: false,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 }
 
@@ -33,7 +44,12 @@ export interface FileServer {
   close(): Promise<void>;
 }
 
-const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.mjs': 'text/javascript', '.js': 'text/javascript', '.map': 'application/json' };
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.mjs': 'text/javascript',
+  '.js': 'text/javascript',
+  '.map': 'application/json',
+};
 
 /** Serves the files under `root` (GET only, no directory listing, nothing outside `root`). */
 export function serveFiles(root: string): Promise<FileServer> {
@@ -43,7 +59,10 @@ export function serveFiles(root: string): Promise<FileServer> {
       response.writeHead(404).end();
       return;
     }
-    response.writeHead(200, { 'content-type': TYPES[extname(path)] ?? 'application/octet-stream', 'cache-control': 'no-store' });
+    response.writeHead(200, {
+      'content-type': TYPES[extname(path)] ?? 'application/octet-stream',
+      'cache-control': 'no-store',
+    });
     createReadStream(path).pipe(response);
   });
   return new Promise((resolvePromise, reject) => {
@@ -52,10 +71,13 @@ export function serveFiles(root: string): Promise<FileServer> {
       const { port } = server.address() as AddressInfo;
       resolvePromise({
         url: `http://127.0.0.1:${port}/`,
-        close: () => new Promise((done) => {
-          server.closeAllConnections();
-          server.close(() => { done(); });
-        }),
+        close: () =>
+          new Promise((done) => {
+            server.closeAllConnections();
+            server.close(() => {
+              done();
+            });
+          }),
       });
     });
   });

@@ -15,7 +15,10 @@ export type RuntimeName = 'bun' | 'deno' | 'workerd' | 'chromium';
 export const REPO = resolve(__dirname, '..', '..');
 
 /** How each runtime's bundle is made: esbuild's platform and the package.json conditions it uses. */
-const TARGETS: Record<RuntimeName, { platform: 'node' | 'browser' | 'neutral'; conditions: string[]; portable: boolean }> = {
+const TARGETS: Record<
+  RuntimeName,
+  { platform: 'node' | 'browser' | 'neutral'; conditions: string[]; portable: boolean }
+> = {
   bun: { platform: 'node', conditions: ['bun', 'node'], portable: false },
   deno: { platform: 'neutral', conditions: ['deno', 'worker', 'browser'], portable: true },
   workerd: { platform: 'neutral', conditions: ['workerd', 'worker', 'browser'], portable: true },
@@ -29,11 +32,14 @@ const TARGETS: Record<RuntimeName, { platform: 'node' | 'browser' | 'neutral'; c
  */
 function webSiblings(): Plugin {
   const lib = join(REPO, 'lib') + sep;
-  const web = (target: string): string | undefined => (target.startsWith(lib) && existsSync(`${target}.web.ts`) ? `${target}.web.ts` : undefined);
+  const web = (target: string): string | undefined =>
+    target.startsWith(lib) && existsSync(`${target}.web.ts`) ? `${target}.web.ts` : undefined;
   return {
     name: 'saslkit-web-siblings',
     setup(b) {
-      b.onResolve({ filter: /^saslkit$/ }, () => ({ path: web(join(REPO, 'lib', 'index')) ?? join(REPO, 'lib', 'index.ts') }));
+      b.onResolve({ filter: /^saslkit$/ }, () => ({
+        path: web(join(REPO, 'lib', 'index')) ?? join(REPO, 'lib', 'index.ts'),
+      }));
       b.onResolve({ filter: /^\.{1,2}\/.*\.js$/ }, (args) => {
         const path = web(resolve(dirname(args.importer), args.path).replace(/\.js$/, ''));
         return path === undefined ? undefined : { path };
@@ -51,7 +57,9 @@ function specsHaveEffects(): Plugin {
   return {
     name: 'saslkit-specs-have-effects',
     setup(b) {
-      b.onResolve({ filter: /\.spec\.ts$/ }, (args) => (args.path.startsWith(portable) ? { path: args.path, sideEffects: true } : undefined));
+      b.onResolve({ filter: /\.spec\.ts$/ }, (args) =>
+        args.path.startsWith(portable) ? { path: args.path, sideEffects: true } : undefined,
+      );
     },
   };
 }
@@ -59,7 +67,10 @@ function specsHaveEffects(): Plugin {
 /** The spec files of the portable suite, in a stable order. */
 export function portableSpecs(): string[] {
   const dir = join(REPO, 'spec', 'portable');
-  return readdirSync(dir).filter((f) => f.endsWith('.spec.ts')).sort().map((f) => join(dir, f));
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.spec.ts'))
+    .sort()
+    .map((f) => join(dir, f));
 }
 
 /** The code that runs the suite and reports, per runtime. */
@@ -79,7 +90,9 @@ function tail(runtime: RuntimeName): string {
 /** Bundles the suite for `runtime` into `outfile` (an ES module). */
 export async function bundleSuite(runtime: RuntimeName, outfile: string): Promise<void> {
   const target = TARGETS[runtime];
-  const imports = portableSpecs().map((file) => `import ${JSON.stringify(file)};`).join('\n');
+  const imports = portableSpecs()
+    .map((file) => `import ${JSON.stringify(file)};`)
+    .join('\n');
   const contents = `import { runAll } from ${JSON.stringify(join(__dirname, 'shim.ts'))};\n${imports}\n${tail(runtime)}\n`;
   await build({
     stdin: { contents, resolveDir: __dirname, loader: 'ts', sourcefile: `portable-${runtime}.ts` },

@@ -28,14 +28,26 @@ const SUMMARY = /^(\d+) passed, (\d+) failed, (\d+) skipped$/m;
 const RUN_LIMIT_MS = 120_000;
 
 /** Runs a command to completion (killed after RUN_LIMIT_MS); resolves with its exit code and output. */
-function runCommand(file: string, args: readonly string[], env: Record<string, string> = {}): Promise<{ code: number; output: string }> {
+function runCommand(
+  file: string,
+  args: readonly string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; output: string }> {
   return new Promise((resolvePromise) => {
     const child = spawn(file, args, { cwd: REPO, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
-    child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString('utf8'); });
-    child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString('utf8'); });
-    const timer = setTimeout(() => { child.kill('SIGKILL'); }, RUN_LIMIT_MS);
-    child.on('error', (error) => { output += `\n${error.message}`; });
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+    });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+    }, RUN_LIMIT_MS);
+    child.on('error', (error) => {
+      output += `\n${error.message}`;
+    });
     child.on('close', (code) => {
       clearTimeout(timer);
       resolvePromise({ code: code ?? -1, output });
@@ -47,7 +59,8 @@ function runCommand(file: string, args: readonly string[], env: Record<string, s
 function reportOf(output: string): Report {
   const lines = output.split('\n').filter((line) => line.trim() !== '');
   const match = SUMMARY.exec(output);
-  if (!match) return { lines: [...lines, 'no summary line: the runtime did not run the suite to its end'], passed: 0, failed: 1 };
+  if (!match)
+    return { lines: [...lines, 'no summary line: the runtime did not run the suite to its end'], passed: 0, failed: 1 };
   return { lines: lines.filter((line) => !SUMMARY.test(line)), passed: Number(match[1]), failed: Number(match[2]) };
 }
 
@@ -58,7 +71,9 @@ function freePort(): Promise<number> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const { port } = server.address() as AddressInfo;
-      server.close(() => { resolvePromise(port); });
+      server.close(() => {
+        resolvePromise(port);
+      });
     });
   });
 }
@@ -75,7 +90,15 @@ async function runDeno(dir: string): Promise<Report> {
   const file = join(dir, 'deno.mjs');
   await bundleSuite('deno', file);
   // No --allow-* flag: the suite needs no permission; --no-prompt makes a request fail instead of asking.
-  return reportOf((await runCommand(bin('deno'), ['run', '--no-prompt', '--no-config', '--no-npm', '--no-remote', file], { DENO_DIR: join(dir, 'deno-dir'), DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' })).output);
+  return reportOf(
+    (
+      await runCommand(bin('deno'), ['run', '--no-prompt', '--no-config', '--no-npm', '--no-remote', file], {
+        DENO_DIR: join(dir, 'deno-dir'),
+        DENO_NO_UPDATE_CHECK: '1',
+        NO_COLOR: '1',
+      })
+    ).output,
+  );
 }
 
 /** The workerd configuration: one ES-module worker, no compatibility flags (so no nodejs_compat). */
@@ -97,11 +120,22 @@ async function runWorkerd(dir: string): Promise<Report> {
   await bundleSuite('workerd', join(dir, 'workerd.mjs'));
   const port = await freePort();
   writeFileSync(join(dir, 'workerd.capnp'), workerdConfig(port));
-  const child = spawn(bin('workerd'), ['serve', join(dir, 'workerd.capnp'), '--verbose'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(bin('workerd'), ['serve', join(dir, 'workerd.capnp'), '--verbose'], {
+    cwd: dir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let log = '';
-  child.stdout.on('data', (chunk: Buffer) => { log += chunk.toString('utf8'); });
-  child.stderr.on('data', (chunk: Buffer) => { log += chunk.toString('utf8'); });
-  const exited = new Promise<void>((resolvePromise) => { child.once('close', () => { resolvePromise(); }); });
+  child.stdout.on('data', (chunk: Buffer) => {
+    log += chunk.toString('utf8');
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    log += chunk.toString('utf8');
+  });
+  const exited = new Promise<void>((resolvePromise) => {
+    child.once('close', () => {
+      resolvePromise();
+    });
+  });
   try {
     const deadline = Date.now() + RUN_LIMIT_MS;
     for (;;) {
@@ -113,7 +147,8 @@ async function runWorkerd(dir: string): Promise<Report> {
         return reportOf([...result.lines, result.summary].join('\n'));
       } catch (error) {
         // Not listening yet: workerd compiles the bundle first.
-        if (Date.now() > deadline || child.exitCode !== null) return reportOf(`workerd did not answer: ${String(error)}\n${log}`);
+        if (Date.now() > deadline || child.exitCode !== null)
+          return reportOf(`workerd did not answer: ${String(error)}\n${log}`);
         await new Promise((r) => setTimeout(r, 100));
       }
     }
@@ -125,17 +160,28 @@ async function runWorkerd(dir: string): Promise<Report> {
 
 async function runChromium(dir: string): Promise<Report> {
   await bundleSuite('chromium', join(dir, 'chromium.mjs'));
-  writeFileSync(join(dir, 'index.html'), '<!doctype html><meta charset="utf-8"><title>saslkit portable suite</title><script type="module" src="chromium.mjs"></script>\n');
+  writeFileSync(
+    join(dir, 'index.html'),
+    '<!doctype html><meta charset="utf-8"><title>saslkit portable suite</title><script type="module" src="chromium.mjs"></script>\n',
+  );
   const server = await serveFiles(dir);
   let browser: BrowserContext | undefined;
   try {
     browser = await launchChromium(join(dir, 'chromium-profile'));
     const page = await browser.newPage();
     const errors: string[] = [];
-    page.on('pageerror', (error) => { errors.push(`page error: ${error.message}`); });
+    page.on('pageerror', (error) => {
+      errors.push(`page error: ${error.message}`);
+    });
     await page.goto(`${server.url}index.html`);
-    await page.waitForFunction(() => (globalThis as { SASLKIT_RESULT?: unknown }).SASLKIT_RESULT !== undefined, undefined, { timeout: RUN_LIMIT_MS });
-    const result = await page.evaluate(() => (globalThis as { SASLKIT_RESULT?: { lines?: string[]; summary?: string; error?: string } }).SASLKIT_RESULT);
+    await page.waitForFunction(
+      () => (globalThis as { SASLKIT_RESULT?: unknown }).SASLKIT_RESULT !== undefined,
+      undefined,
+      { timeout: RUN_LIMIT_MS },
+    );
+    const result = await page.evaluate(
+      () => (globalThis as { SASLKIT_RESULT?: { lines?: string[]; summary?: string; error?: string } }).SASLKIT_RESULT,
+    );
     if (result?.summary === undefined) return reportOf([...errors, result?.error ?? 'no result'].join('\n'));
     return reportOf([...errors, ...(result.lines ?? []), result.summary].join('\n'));
   } catch (error) {
@@ -146,7 +192,12 @@ async function runChromium(dir: string): Promise<Report> {
   }
 }
 
-const RUNNERS: Record<RuntimeName, (dir: string) => Promise<Report>> = { bun: runBun, deno: runDeno, workerd: runWorkerd, chromium: runChromium };
+const RUNNERS: Record<RuntimeName, (dir: string) => Promise<Report>> = {
+  bun: runBun,
+  deno: runDeno,
+  workerd: runWorkerd,
+  chromium: runChromium,
+};
 
 async function main(): Promise<void> {
   const asked = process.argv.slice(2);
@@ -163,7 +214,7 @@ async function main(): Promise<void> {
       try {
         report = await RUNNERS[runtime](dir);
       } catch (error) {
-        report = reportOf(`${runtime}: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+        report = reportOf(`${runtime}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
       }
       for (const line of report.lines) console.log(line);
       console.log(`(${runtime}, ${((Date.now() - started) / 1000).toFixed(1)} s)`);

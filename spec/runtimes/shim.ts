@@ -44,7 +44,15 @@ export interface SuiteResult {
 /** How long one test or hook may take before it fails (PBKDF2 at 4096 iterations takes milliseconds). */
 const TIMEOUT_MS = 20_000;
 
-const root: Suite = { title: '', parent: undefined, children: [], before: [], after: [], beforeEach: [], afterEach: [] };
+const root: Suite = {
+  title: '',
+  parent: undefined,
+  children: [],
+  before: [],
+  after: [],
+  beforeEach: [],
+  afterEach: [],
+};
 let current: Suite = root;
 
 function describe(title: string, body: () => void): void {
@@ -66,16 +74,26 @@ function it(title: string, fn: Fn): void {
 const globals = globalThis as unknown as Record<string, unknown>;
 globals['describe'] = describe;
 globals['it'] = it;
-globals['before'] = (fn: Fn): void => { current.before.push(fn); };
-globals['after'] = (fn: Fn): void => { current.after.push(fn); };
-globals['beforeEach'] = (fn: Fn): void => { current.beforeEach.push(fn); };
-globals['afterEach'] = (fn: Fn): void => { current.afterEach.push(fn); };
+globals['before'] = (fn: Fn): void => {
+  current.before.push(fn);
+};
+globals['after'] = (fn: Fn): void => {
+  current.after.push(fn);
+};
+globals['beforeEach'] = (fn: Fn): void => {
+  current.beforeEach.push(fn);
+};
+globals['afterEach'] = (fn: Fn): void => {
+  current.afterEach.push(fn);
+};
 
 /** Runs `fn` (sync or async) with a time limit; the timer is cleared either way. */
 async function timed(fn: Fn): Promise<void> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const limit = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => { reject(new Error(`timed out after ${TIMEOUT_MS} ms`)); }, TIMEOUT_MS);
+    timer = setTimeout(() => {
+      reject(new Error(`timed out after ${TIMEOUT_MS} ms`));
+    }, TIMEOUT_MS);
   });
   try {
     await Promise.race([Promise.resolve().then(fn), limit]);
@@ -107,13 +125,19 @@ function countTests(suite: Suite): number {
   return suite.children.reduce((n, child) => n + (isSuite(child) ? countTests(child) : 1), 0);
 }
 
-async function runSuite(suite: Suite, path: string[], results: TestResult[], log: (line: string) => void): Promise<void> {
+async function runSuite(
+  suite: Suite,
+  path: string[],
+  results: TestResult[],
+  log: (line: string) => void,
+): Promise<void> {
   const here = suite.title === '' ? path : [...path, suite.title];
   try {
     for (const hook of suite.before) await timed(hook);
   } catch (error) {
     const message = `before hook: ${describeError(error)}`;
-    for (let i = 0; i < countTests(suite); i++) results.push({ title: `${here.join(' > ')} (test ${i + 1})`, ok: false, error: message });
+    for (let i = 0; i < countTests(suite); i++)
+      results.push({ title: `${here.join(' > ')} (test ${i + 1})`, ok: false, error: message });
     log(`  FAIL ${here.join(' > ')}: ${message}`);
     return;
   }

@@ -5,7 +5,12 @@ import { expectSaslError } from '../support/helpers.js';
 /** A clock the spec moves by hand. */
 function clock(): { now: () => number; advance: (ms: number) => void } {
   let t = 1000;
-  return { now: () => t, advance: (ms) => { t += ms; } };
+  return {
+    now: () => t,
+    advance: (ms) => {
+      t += ms;
+    },
+  };
 }
 
 describe('stores/cache: StoreCache', () => {
@@ -68,7 +73,9 @@ describe('stores/cache: StoreCache', () => {
     let release: (value: string) => void = () => undefined;
     const loader = (): Promise<string> => {
       calls += 1;
-      return new Promise((resolve) => { release = resolve; });
+      return new Promise((resolve) => {
+        release = resolve;
+      });
     };
     const waiting = [cache.load('a', loader), cache.load('a', loader), cache.load('a', loader)];
     release('A');
@@ -90,19 +97,35 @@ describe('stores/cache: StoreCache', () => {
     expect(calls).to.equal(1);
     expect(cache.size).to.equal(0);
     expect(await cache.load('a', () => Promise.resolve('A'))).to.equal('A');
-    expect(() => cache.load('b', () => { throw new Error('sync failure'); })).to.throw('sync failure');
+    expect(() =>
+      cache.load('b', () => {
+        throw new Error('sync failure');
+      }),
+    ).to.throw('sync failure');
     expect(cache.size).to.equal(1);
   });
 
   it('does not keep the result of a load that was running when the name was deleted or the cache cleared', async () => {
     const cache = new StoreCache<string>();
     let release: (value: string) => void = () => undefined;
-    const pending = cache.load('a', () => new Promise<string>((resolve) => { release = resolve; }));
+    const pending = cache.load(
+      'a',
+      () =>
+        new Promise<string>((resolve) => {
+          release = resolve;
+        }),
+    );
     cache.delete('a');
     release('old');
     expect(await pending).to.equal('old');
     expect(cache.peek('a')).to.equal(undefined);
-    const again = cache.load('b', () => new Promise<string>((resolve) => { release = resolve; }));
+    const again = cache.load(
+      'b',
+      () =>
+        new Promise<string>((resolve) => {
+          release = resolve;
+        }),
+    );
     cache.clear();
     release('old');
     await again;

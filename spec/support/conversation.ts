@@ -47,7 +47,10 @@ export interface LineProfile<CA extends ClientIo, R, SA extends ServerIo> {
 /** The `converse` and `serve` of one line profile. */
 export function lineConversations<CA extends ClientIo, R, SA extends ServerIo>(profile: LineProfile<CA, R, SA>) {
   /** A client and a server joined by two queues, with the conversation recorded; the client's first line is the server's command. */
-  async function converse(client: Omit<CA, keyof ClientIo>, server: Omit<SA, keyof ServerIo>): Promise<Conversation<R>> {
+  async function converse(
+    client: Omit<CA, keyof ClientIo>,
+    server: Omit<SA, keyof ServerIo>,
+  ): Promise<Conversation<R>> {
     const toServer = new LineQueue();
     const toClient = new LineQueue();
     const log: string[] = [];
@@ -59,7 +62,13 @@ export function lineConversations<CA extends ClientIo, R, SA extends ServerIo>(p
         toServer.push(line);
       },
     } as unknown as CA);
-    const first = await Promise.race([toServer.next(), clientRun.then(() => undefined, () => undefined)]);
+    const first = await Promise.race([
+      toServer.next(),
+      clientRun.then(
+        () => undefined,
+        () => undefined,
+      ),
+    ]);
     if (first === undefined || first.done === true) return { client: await settle(clientRun), server: {}, log };
     const serverRun = profile.server({
       ...server,
@@ -75,7 +84,11 @@ export function lineConversations<CA extends ClientIo, R, SA extends ServerIo>(p
   }
 
   /** Runs only the server on `command`, with the client's lines given up front and then the end of input. */
-  async function serve(command: string, clientLines: string[], args: Partial<Omit<SA, keyof ServerIo>> = {}): Promise<{ written: string[] } & Settled<unknown>> {
+  async function serve(
+    command: string,
+    clientLines: string[],
+    args: Partial<Omit<SA, keyof ServerIo>> = {},
+  ): Promise<{ written: string[] } & Settled<unknown>> {
     const queue = new LineQueue();
     for (const line of clientLines) queue.push(line);
     queue.end();

@@ -6,7 +6,15 @@
  */
 import { type Socket, connect, isIP } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { DEMO_EXTERNAL_IDENTITY, DEMO_PASSWORD, DEMO_TOKEN, DEMO_USER, demoCredentials, demoServerOptions, demoStore } from '../../lib/cli/demo.js';
+import {
+  DEMO_EXTERNAL_IDENTITY,
+  DEMO_PASSWORD,
+  DEMO_TOKEN,
+  DEMO_USER,
+  demoCredentials,
+  demoServerOptions,
+  demoStore,
+} from '../../lib/cli/demo.js';
 import { startAuthServer } from '../../lib/cli/server.js';
 import {
   type ChannelBindingSource,
@@ -113,9 +121,16 @@ export async function imapLogin(options: ImapLoginOptions): Promise<ImapLoginRes
   let binding: ChannelBindingSource | undefined;
   let socket: Socket;
   if (options.tls === true) {
-    const secure = tlsConnect({ host, port: options.port, ...(isIP(host) === 0 ? { servername: host } : {}), rejectUnauthorized: options.insecure !== true });
+    const secure = tlsConnect({
+      host,
+      port: options.port,
+      ...(isIP(host) === 0 ? { servername: host } : {}),
+      rejectUnauthorized: options.insecure !== true,
+    });
     // Taken at the handshake, before anything else reads the peer certificate.
-    secure.once('secureConnect', () => { binding = tlsChannelBinding(secure, 'client'); });
+    secure.once('secureConnect', () => {
+      binding = tlsChannelBinding(secure, 'client');
+    });
     socket = secure;
   } else {
     socket = connect({ host, port: options.port });
@@ -145,7 +160,12 @@ export async function imapLogin(options: ImapLoginOptions): Promise<ImapLoginRes
       credentials: options.credentials,
       ...(options.mechanism === undefined ? {} : { mechanism: options.mechanism }),
       choose: { channelBinding: binding !== undefined },
-      client: { host, port: options.port, service: 'imap', ...(binding === undefined ? {} : { channelBindingData: binding }) },
+      client: {
+        host,
+        port: options.port,
+        service: 'imap',
+        ...(binding === undefined ? {} : { channelBindingData: binding }),
+      },
       lines,
       write,
     });
@@ -194,7 +214,10 @@ export async function startSmtpServer(settings: SmtpServerOptions = {}): Promise
       ? {}
       : {
           onAuth: (attempt) => {
-            if (attempt.ok) log(`AUTH ${attempt.mechanism}: authenticated ${attempt.user ?? ''}${attempt.authzid === attempt.user ? '' : ` as ${attempt.authzid ?? ''}`}`);
+            if (attempt.ok)
+              log(
+                `AUTH ${attempt.mechanism}: authenticated ${attempt.user ?? ''}${attempt.authzid === attempt.user ? '' : ` as ${attempt.authzid ?? ''}`}`,
+              );
             else log(`AUTH refused: ${attempt.code === 'STORE_ERROR' ? 'store error' : (attempt.code ?? '')}`);
           },
         }),

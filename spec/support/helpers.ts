@@ -29,7 +29,12 @@ export function storeOf(...identities: Identity[]): (authcid: string) => Identit
 /** An async store, as a database would be. */
 export function asyncStoreOf(...identities: Identity[]): (authcid: string) => Promise<Identity | undefined> {
   const find = storeOf(...identities);
-  return (authcid) => new Promise((resolve) => setImmediate(() => { resolve(find(authcid)); }));
+  return (authcid) =>
+    new Promise((resolve) =>
+      setImmediate(() => {
+        resolve(find(authcid));
+      }),
+    );
 }
 
 /** The demo accounts. */
@@ -48,7 +53,11 @@ export interface PairResult {
  * Runs a client exchange against a server exchange synchronously, as a protocol without
  * success data (SMTP) would: server additional data travels as a final challenge.
  */
-export function runPair(client: ClientExchange, makeServer: (initial: Uint8Array | undefined) => ServerExchange, successData = false): PairResult {
+export function runPair(
+  client: ClientExchange,
+  makeServer: (initial: Uint8Array | undefined) => ServerExchange,
+  successData = false,
+): PairResult {
   const transcript: string[] = [];
   const c = new SyncClientSession(client);
   const initial = c.start(true);
@@ -74,7 +83,11 @@ export function runPair(client: ClientExchange, makeServer: (initial: Uint8Array
 }
 
 /** {@link runPair} under the promise drivers, so stores and validators may be asynchronous. */
-export async function runPairAsync(client: ClientExchange, makeServer: (initial: Uint8Array | undefined) => ServerExchange, successData = false): Promise<PairResult> {
+export async function runPairAsync(
+  client: ClientExchange,
+  makeServer: (initial: Uint8Array | undefined) => ServerExchange,
+  successData = false,
+): Promise<PairResult> {
   const transcript: string[] = [];
   const c = new PromiseClientSession(client);
   const initial = await c.start(true);

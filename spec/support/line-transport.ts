@@ -18,16 +18,22 @@ export type Frame =
   | { readonly kind: 'OK'; readonly data: Uint8Array | undefined }
   | { readonly kind: 'NO' };
 
-const encode = (data: Uint8Array | '*' | undefined): string[] => (data === undefined ? [] : [data === '*' ? '*' : data.length === 0 ? '=' : toBase64(data)]);
+const encode = (data: Uint8Array | '*' | undefined): string[] =>
+  data === undefined ? [] : [data === '*' ? '*' : data.length === 0 ? '=' : toBase64(data)];
 const decode = (arg: string): Uint8Array => (arg === '=' ? new Uint8Array(0) : fromBase64(arg));
 
 /** The line for a frame, without its newline. */
 export function formatFrame(frame: Frame): string {
   switch (frame.kind) {
-    case 'AUTH': return ['AUTH', frame.mechanism, ...encode(frame.data)].join(' ');
-    case 'C': case 'S': return [frame.kind, ...encode(frame.data)].join(' ');
-    case 'OK': return ['OK', ...encode(frame.data)].join(' ');
-    case 'NO': return 'NO';
+    case 'AUTH':
+      return ['AUTH', frame.mechanism, ...encode(frame.data)].join(' ');
+    case 'C':
+    case 'S':
+      return [frame.kind, ...encode(frame.data)].join(' ');
+    case 'OK':
+      return ['OK', ...encode(frame.data)].join(' ');
+    case 'NO':
+      return 'NO';
   }
 }
 
@@ -80,7 +86,10 @@ export class LineTransport {
     for (;;) {
       const frame = await this.receive();
       if (frame === undefined) return;
-      if (frame.kind === 'S') yield frame.data === '*' ? { type: 'failure', error: new ExchangeAbortedError(undefined, { party: 'server' }) } : { type: 'challenge', data: frame.data };
+      if (frame.kind === 'S')
+        yield frame.data === '*'
+          ? { type: 'failure', error: new ExchangeAbortedError(undefined, { party: 'server' }) }
+          : { type: 'challenge', data: frame.data };
       else if (frame.kind === 'OK') yield { type: 'success', data: frame.data };
       else if (frame.kind === 'NO') yield { type: 'failure' };
       else throw new Error(`unexpected ${frame.kind} from the server`);
@@ -111,9 +120,18 @@ async function openLoopback(): Promise<Loopback> {
     async close() {
       clientSocket.destroy();
       serverSocket.destroy();
-      const closed = new Promise<void>((resolve) => listener.close(() => { resolve(); }));
+      const closed = new Promise<void>((resolve) =>
+        listener.close(() => {
+          resolve();
+        }),
+      );
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([closed, new Promise<void>((resolve) => { timer = setTimeout(resolve, 1000); })]);
+      await Promise.race([
+        closed,
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, 1000);
+        }),
+      ]);
       clearTimeout(timer);
     },
   };

@@ -7,7 +7,11 @@ export async function* silentAfter<T>(...items: T[]): AsyncGenerator<T, void, un
 }
 
 /** A `write` that records what it is given; `wrote(n)` resolves once `n` writes happened. */
-export function recorder<T>(copy: (item: T) => T = (item) => item): { written: T[]; write: (item: T) => void; wrote: (count: number) => Promise<void> } {
+export function recorder<T>(copy: (item: T) => T = (item) => item): {
+  written: T[];
+  write: (item: T) => void;
+  wrote: (count: number) => Promise<void>;
+} {
   const written: T[] = [];
   const waiting: { count: number; resolve: () => void }[] = [];
   return {
@@ -16,7 +20,8 @@ export function recorder<T>(copy: (item: T) => T = (item) => item): { written: T
       written.push(copy(item));
       for (const entry of waiting) if (written.length >= entry.count) entry.resolve();
     },
-    wrote: (count) => (written.length >= count ? Promise.resolve() : new Promise((resolve) => waiting.push({ count, resolve }))),
+    wrote: (count) =>
+      written.length >= count ? Promise.resolve() : new Promise((resolve) => waiting.push({ count, resolve })),
   };
 }
 

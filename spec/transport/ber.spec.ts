@@ -34,7 +34,10 @@ async function* items(chunks: readonly Uint8Array[]): AsyncGenerator<Uint8Array>
 }
 
 async function readAll(chunks: readonly Uint8Array[], max?: number): Promise<{ read: string[]; end: string }> {
-  const reader = new LdapMessageReader(items(chunks), max === undefined ? { peer: 'client' } : { peer: 'client', maxMessageBytes: max });
+  const reader = new LdapMessageReader(
+    items(chunks),
+    max === undefined ? { peer: 'client' } : { peer: 'client', maxMessageBytes: max },
+  );
   const read: string[] = [];
   try {
     for (;;) read.push(toHex(await reader.readBytes()));
@@ -127,9 +130,15 @@ describe('transport/ber', () => {
     });
 
     it('more than maxChildren elements is LIMIT_EXCEEDED', () => {
-      const element = decodeBer(encodeBerConstructed(0x10, [encodeBerBoolean(true), encodeBerBoolean(false), encodeBerBoolean(true)]));
+      const element = decodeBer(
+        encodeBerConstructed(0x10, [encodeBerBoolean(true), encodeBerBoolean(false), encodeBerBoolean(true)]),
+      );
       expect(codeOf(() => berChildren(element, 0, { maxChildren: 2 }))).to.equal('LIMIT_EXCEEDED');
-      expect(berChildren(element, 0, { maxChildren: 3 }).map((child) => berBoolean(child))).to.deep.equal([true, false, true]);
+      expect(berChildren(element, 0, { maxChildren: 3 }).map((child) => berBoolean(child))).to.deep.equal([
+        true,
+        false,
+        true,
+      ]);
     });
 
     it('an error names no byte of the input', () => {
@@ -166,7 +175,8 @@ describe('transport/ber', () => {
       const whole = await readAll([stream]);
       expect(whole).to.deep.equal({ read: [toHex(first), toHex(big)], end: 'ABORTED' });
       expect(await readAll(Array.from(stream, (byte) => Uint8Array.of(byte)))).to.deep.equal(whole);
-      for (let cut = 1; cut < stream.length; cut += 7) expect(await readAll([stream.subarray(0, cut), stream.subarray(cut)])).to.deep.equal(whole);
+      for (let cut = 1; cut < stream.length; cut += 7)
+        expect(await readAll([stream.subarray(0, cut), stream.subarray(cut)])).to.deep.equal(whole);
     });
 
     it('does work linear in the bytes however they are chunked', async () => {
@@ -214,9 +224,11 @@ describe('transport/ber', () => {
       const reader = new LdapMessageReader(items([Uint8Array.from([...first, 0x30])]), { peer: 'client' });
       await reader.readBytes();
       expect(reader.buffered).to.equal(1);
-      expect(codeOf(() => {
-        reader.switchSource(items([]));
-      })).to.equal('MALFORMED_MESSAGE');
+      expect(
+        codeOf(() => {
+          reader.switchSource(items([]));
+        }),
+      ).to.equal('MALFORMED_MESSAGE');
       const clean = new LdapMessageReader(items([first]), { peer: 'client' });
       await clean.readBytes();
       clean.switchSource(items([big]));

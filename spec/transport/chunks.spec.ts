@@ -12,7 +12,11 @@ const bytes = (length: number): Uint8Array => Uint8Array.from({ length }, (_, i)
 describe('transport/chunks', () => {
   describe('ChunkBuffer', () => {
     it('waits for enough bytes, hands out prefixes in order and keeps the rest', async () => {
-      const buffer = new ChunkBuffer(chunks([Uint8Array.of(1, 2), new Uint8Array(0), Uint8Array.of(3), Uint8Array.of(4, 5, 6)]), 'test', 'server');
+      const buffer = new ChunkBuffer(
+        chunks([Uint8Array.of(1, 2), new Uint8Array(0), Uint8Array.of(3), Uint8Array.of(4, 5, 6)]),
+        'test',
+        'server',
+      );
       await buffer.fill(4);
       expect(buffer.length).to.equal(6);
       expect([...buffer.take(3)]).to.deep.equal([1, 2, 3]);
@@ -42,11 +46,17 @@ describe('transport/chunks', () => {
 
     it('reports a source that ends early, blaming the peer, and a source of non-bytes as a usage error', async () => {
       const early = new ChunkBuffer(chunks([Uint8Array.of(1)]), 'test', 'client');
-      const error = await early.fill(2).then(() => undefined, (caught: unknown) => caught);
+      const error = await early.fill(2).then(
+        () => undefined,
+        (caught: unknown) => caught,
+      );
       expect(error).to.be.instanceOf(ExchangeAbortedError);
       expect((error as ExchangeAbortedError).party).to.equal('client');
       const wrong = new ChunkBuffer(chunks(['text']), 'test', 'server');
-      const usage = await wrong.fill(1).then(() => undefined, (caught: unknown) => caught);
+      const usage = await wrong.fill(1).then(
+        () => undefined,
+        (caught: unknown) => caught,
+      );
       expect(usage).to.be.instanceOf(UsageError);
       expect((usage as Error).message).to.contain('a test byte source');
     });

@@ -12,9 +12,10 @@ async function pair(): Promise<{ local: Socket; remote: Socket; close: () => Pro
   const remote = await accepted;
   await new Promise<void>((resolve) => {
     if (local.readyState === 'open') resolve();
-    else local.once('connect', () => {
-      resolve();
-    });
+    else
+      local.once('connect', () => {
+        resolve();
+      });
   });
   return {
     local,
@@ -61,7 +62,10 @@ describe('transport/socket-chunks', () => {
       const { local, close } = await pair();
       try {
         const chunks = new SocketChunks(local, { failure: 'LDAP' });
-        const reading = chunks.next().then(() => undefined, (caught: unknown) => caught);
+        const reading = chunks.next().then(
+          () => undefined,
+          (caught: unknown) => caught,
+        );
         local.destroy(new Error('reset'));
         const error = await reading;
         expect(error).to.be.instanceOf(ExchangeAbortedError);

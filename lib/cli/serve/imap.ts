@@ -27,7 +27,12 @@ export function imapCommands(connection: LineConnection): LineProtocol {
   const { session, send: write } = connection;
   const capabilities = (): string => {
     const loginDisabled = !session.plaintextAllowed;
-    return ['IMAP4rev1', ...(session.canStartTls ? ['STARTTLS'] : []), ...(loginDisabled ? ['LOGINDISABLED'] : []), ...imapCapabilityAtoms(session.offered())].join(' ');
+    return [
+      'IMAP4rev1',
+      ...(session.canStartTls ? ['STARTTLS'] : []),
+      ...(loginDisabled ? ['LOGINDISABLED'] : []),
+      ...imapCapabilityAtoms(session.offered()),
+    ].join(' ');
   };
   /** LOGIN's reply to `tag`. */
   const login = async (tag: string, args: string): Promise<string> => {

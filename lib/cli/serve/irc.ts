@@ -26,7 +26,10 @@ export async function serveIrc(session: Session): Promise<void> {
       host: session.socket.remoteAddress ?? '*',
       onAttempt: (attempt) => {
         if (attempt.outcome !== undefined) session.report(attempt.outcome.mechanism, { outcome: attempt.outcome });
-        else session.report((isSaslError(attempt.error) ? attempt.error.mechanism : undefined) ?? 'AUTHENTICATE', { error: attempt.error });
+        else
+          session.report((isSaslError(attempt.error) ? attempt.error.mechanism : undefined) ?? 'AUTHENTICATE', {
+            error: attempt.error,
+          });
       },
     });
     session.authenticated = registered.sasl !== undefined;
@@ -34,12 +37,20 @@ export async function serveIrc(session: Session): Promise<void> {
       const line = await connection.next();
       if (line === undefined) return;
       const message = parseIrcMessage(line, { party: 'client' });
-      if (message.command === 'PING') await connection.send(formatIrcMessage('PONG', [server, message.params[0] ?? server], server));
+      if (message.command === 'PING')
+        await connection.send(formatIrcMessage('PONG', [server, message.params[0] ?? server], server));
       else if (message.command === 'QUIT') {
         await connection.send(formatIrcMessage('ERROR', ['Closing link']));
         connection.end();
         return;
-      } else await connection.send(formatIrcMessage('421', [registered.nick, message.command.slice(0, 32), 'Unknown command (this test server stops at the welcome)'], server));
+      } else
+        await connection.send(
+          formatIrcMessage(
+            '421',
+            [registered.nick, message.command.slice(0, 32), 'Unknown command (this test server stops at the welcome)'],
+            server,
+          ),
+        );
     }
   } finally {
     connection.close();

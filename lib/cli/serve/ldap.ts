@@ -39,9 +39,18 @@ export async function serveLdap(session: Session): Promise<void> {
           startTls: async () => {
             chunks.detach();
             // Bytes that reached us in the clear after StartTLS would be injected into the TLS session.
-            if (chunks.pending) throw new MalformedMessageError('the LDAP client sent data after StartTLS before its answer', { party: 'client' });
+            if (chunks.pending)
+              throw new MalformedMessageError('the LDAP client sent data after StartTLS before its answer', {
+                party: 'client',
+              });
             // The connection wrote the go-ahead (success) already.
-            if (!(await session.startTls(() => true, () => undefined))) throw new ExchangeAbortedError('the TLS handshake failed', { party: 'client' });
+            if (
+              !(await session.startTls(
+                () => true,
+                () => undefined,
+              ))
+            )
+              throw new ExchangeAbortedError('the TLS handshake failed', { party: 'client' });
             chunks = new ChunkSource(session.socket);
             return { messages: chunks, write: writer(session.socket), options: session.serverOptions() };
           },
@@ -49,7 +58,7 @@ export async function serveLdap(session: Session): Promise<void> {
       : {}),
   });
   try {
-    for (let failed = 0; failed < MAX_FAILED_BINDS; ) {
+    for (let failed = 0; failed < MAX_FAILED_BINDS;) {
       try {
         const outcome = await connection.authenticate();
         session.authenticated = true;
@@ -57,7 +66,13 @@ export async function serveLdap(session: Session): Promise<void> {
       } catch (error) {
         // An unbind or a hang-up ends the connection; anything else was a refused bind, answered already.
         if (isSaslError(error) && error.code === 'ABORTED') return;
-        if (isSaslError(error) && error.code === 'MALFORMED_MESSAGE' && error.party === 'client' && error.mechanism === undefined) throw error;
+        if (
+          isSaslError(error) &&
+          error.code === 'MALFORMED_MESSAGE' &&
+          error.party === 'client' &&
+          error.mechanism === undefined
+        )
+          throw error;
         session.report((isSaslError(error) ? error.mechanism : undefined) ?? 'SASL', { error });
         failed += 1;
       }

@@ -5,7 +5,13 @@
  * @module
  */
 import type { Socket } from 'node:net';
-import { type Authenticated, type LineServerAuthOptions, LineReader, type LineWriter, lineWriter } from '../../index.js';
+import {
+  type Authenticated,
+  type LineServerAuthOptions,
+  LineReader,
+  type LineWriter,
+  lineWriter,
+} from '../../index.js';
 import type { Session } from './session.js';
 
 /** A line protocol's commands, for one connection. */
@@ -61,8 +67,14 @@ export class LineConnection {
   }
 
   /** Runs one SASL exchange for `command` through a line profile (`smtpServerAuth`, ...). */
-  sasl(mechanism: string, command: string, profile: (args: LineServerAuthOptions) => Promise<Authenticated>): Promise<Authenticated | undefined> {
-    return this.session.sasl(mechanism, (auth, options) => profile({ command, auth, options, lines: this.lines, write: this.write }));
+  sasl(
+    mechanism: string,
+    command: string,
+    profile: (args: LineServerAuthOptions) => Promise<Authenticated>,
+  ): Promise<Authenticated | undefined> {
+    return this.session.sasl(mechanism, (auth, options) =>
+      profile({ command, auth, options, lines: this.lines, write: this.write }),
+    );
   }
 
   /**
@@ -95,7 +107,10 @@ export class LineConnection {
 }
 
 /** Runs a line protocol's session to its end, then closes the connection. */
-export async function runLines(session: Session, protocol: (connection: LineConnection) => LineProtocol): Promise<void> {
+export async function runLines(
+  session: Session,
+  protocol: (connection: LineConnection) => LineProtocol,
+): Promise<void> {
   const connection = new LineConnection(session);
   const commands = protocol(connection);
   connection.start(commands.maxLine, commands.reset?.bind(commands));

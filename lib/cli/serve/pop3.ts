@@ -60,7 +60,8 @@ export function pop3Commands(connection: LineConnection): LineProtocol {
           return true;
         case 'USER':
           if (session.authenticated) await write('-ERR Already authenticated');
-          else if (!session.plaintextAllowed) await write('-ERR [AUTH] Plaintext authentication is disabled before STLS');
+          else if (!session.plaintextAllowed)
+            await write('-ERR [AUTH] Plaintext authentication is disabled before STLS');
           else if (arg === '') await write('-ERR Syntax: USER name');
           else {
             user = arg;

@@ -28,7 +28,13 @@ export async function servePostgres(session: Session): Promise<void> {
     if (source.pending) throw new UnexpectedMessageError('data after SSLRequest', { party: 'client' });
     tracer?.note('SSLRequest: S');
     const plain = session.socket;
-    if (!(await session.startTls(() => true, () => plain.write('S')))) return;
+    if (
+      !(await session.startTls(
+        () => true,
+        () => plain.write('S'),
+      ))
+    )
+      return;
     source = new ChunkSource(session.socket);
     reader = new PgMessageReader(source, { peer: 'client' });
     packet = await reader.readStartup();

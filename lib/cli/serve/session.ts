@@ -39,13 +39,21 @@ export interface ServerHost {
 const CLEARTEXT_MECHANISMS = new Set(['PLAIN', 'LOGIN', 'OAUTHBEARER', 'XOAUTH2']);
 
 /** The mechanisms to advertise in a TLS state; EXTERNAL only to a verified client certificate when client certificates are checked. */
-export function offeredMechanisms(auth: SASLAuth, settings: AuthServerOptions, tls: boolean, binding: boolean, external = false): string[] {
+export function offeredMechanisms(
+  auth: SASLAuth,
+  settings: AuthServerOptions,
+  tls: boolean,
+  binding: boolean,
+  external = false,
+): string[] {
   const holdBack = !tls && settings.tls !== undefined && settings.plaintextAuth !== true;
   const requireChannelBinding = settings.options.requireChannelBinding === true;
   return advertisedMechanisms(auth, { channelBinding: binding, requireChannelBinding }).filter(
     // With client certificates checked, EXTERNAL goes only to a client whose certificate verified;
     // otherwise it is offered as configured (with `options.externalIdentity`, as `demo` does).
-    (name) => !(holdBack && CLEARTEXT_MECHANISMS.has(name)) && (name !== 'EXTERNAL' || external || settings.tls?.clientCa === undefined),
+    (name) =>
+      !(holdBack && CLEARTEXT_MECHANISMS.has(name)) &&
+      (name !== 'EXTERNAL' || external || settings.tls?.clientCa === undefined),
   );
 }
 
@@ -53,7 +61,10 @@ export function offeredMechanisms(auth: SASLAuth, settings: AuthServerOptions, t
  * Asks for a client certificate when there are trust anchors for one, without refusing the
  * handshake when it is missing or does not verify: EXTERNAL is then just not offered.
  */
-export function clientCertificateOptions(clientCa: string | Buffer | undefined): { requestCert?: boolean; rejectUnauthorized?: boolean } {
+export function clientCertificateOptions(clientCa: string | Buffer | undefined): {
+  requestCert?: boolean;
+  rejectUnauthorized?: boolean;
+} {
   return clientCa === undefined ? {} : { requestCert: true, rejectUnauthorized: false };
 }
 
@@ -61,7 +72,8 @@ export function clientCertificateOptions(clientCa: string | Buffer | undefined):
 function certificateIdentity(socket: TLSSocket): string | undefined {
   if (!socket.authorized) return undefined;
   const subject: unknown = socket.getPeerCertificate().subject;
-  const cn: unknown = typeof subject === 'object' && subject !== null ? (subject as Record<string, unknown>)['CN'] : undefined;
+  const cn: unknown =
+    typeof subject === 'object' && subject !== null ? (subject as Record<string, unknown>)['CN'] : undefined;
   return typeof cn === 'string' && cn !== '' ? cn : undefined;
 }
 
@@ -87,7 +99,9 @@ function upgradeSocket(plain: Socket, context: SecureContext, tls: ServerTls): P
     const secure = new TLSSocket(plain, { isServer: true, secureContext: context });
     secure.on('error', () => undefined);
     // `once` rejects when 'error' comes first: a failed handshake.
-    return Promise.race([once(secure, 'secure').then(() => secure), once(secure, 'close').then(() => undefined)]).catch(() => undefined);
+    return Promise.race([once(secure, 'secure').then(() => secure), once(secure, 'close').then(() => undefined)]).catch(
+      () => undefined,
+    );
   }
   const upgrader = createTlsServer({ cert, key, ca: clientCa, ...clientCertificateOptions(clientCa) });
   return new Promise<TLSSocket | undefined>((resolve) => {
@@ -124,7 +138,10 @@ export class Session {
     this.tls = tls;
     this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
     const trace = this.settings.trace;
-    this.tracer = trace === undefined ? undefined : new LineTracer(trace, { side: 'server', prefix: `[${this.remote}] `, irc: this.settings.protocol === 'irc' });
+    this.tracer =
+      trace === undefined
+        ? undefined
+        : new LineTracer(trace, { side: 'server', prefix: `[${this.remote}] `, irc: this.settings.protocol === 'irc' });
     socket.setTimeout(this.settings.idleTimeoutMs ?? 60000, () => socket.destroy());
     if (tls !== undefined) this.tracer?.note(`TLS established (${tls.getProtocol() ?? 'unknown version'})`);
   }
@@ -152,14 +169,22 @@ export class Session {
 
   /** The client certificate's identity, when client certificates are checked and this one verified. */
   get externalIdentity(): string | undefined {
-    return this.tls === undefined || this.settings.tls?.clientCa === undefined ? undefined : certificateIdentity(this.tls);
+    return this.tls === undefined || this.settings.tls?.clientCa === undefined
+      ? undefined
+      : certificateIdentity(this.tls);
   }
 
   /** The mechanisms offered now. */
   offered(): string[] {
     const types = this.tls === undefined ? [] : tlsChannelBinding(this.tls, 'server').types;
     const binding = this.#bindingType === undefined ? types.length > 0 : types.includes(this.#bindingType);
-    const names = offeredMechanisms(this.#host.auth, this.settings, this.tls !== undefined, binding, this.externalIdentity !== undefined);
+    const names = offeredMechanisms(
+      this.#host.auth,
+      this.settings,
+      this.tls !== undefined,
+      binding,
+      this.externalIdentity !== undefined,
+    );
     const only = this.#only;
     return only === undefined ? names : names.filter((name) => only.has(name));
   }
@@ -175,7 +200,9 @@ export class Session {
    */
   offeredEver(): string[] {
     const now = this.offered();
-    const withTls = offeredMechanisms(this.#host.auth, this.settings, true, true, true).filter((name) => name.endsWith('-PLUS') || name === 'EXTERNAL');
+    const withTls = offeredMechanisms(this.#host.auth, this.settings, true, true, true).filter(
+      (name) => name.endsWith('-PLUS') || name === 'EXTERNAL',
+    );
     return [...now, ...withTls.filter((name) => !now.includes(name))];
   }
 
@@ -190,7 +217,10 @@ export class Session {
     const { lookup, validateToken } = base;
     const tls = this.tls;
     const binding =
-      tls !== undefined && (mechanism === undefined ? offered.some((name) => name.endsWith('-PLUS')) : mechanism.endsWith('-PLUS') || offered.includes(`${mechanism}-PLUS`));
+      tls !== undefined &&
+      (mechanism === undefined
+        ? offered.some((name) => name.endsWith('-PLUS'))
+        : mechanism.endsWith('-PLUS') || offered.includes(`${mechanism}-PLUS`));
     const external = this.externalIdentity;
     return {
       ...base,
@@ -223,7 +253,12 @@ export class Session {
     const attempt: AuthAttempt =
       'outcome' in result
         ? { ...base, user: result.outcome.authcid, ok: true, authzid: result.outcome.authzid }
-        : { ...base, user: this.#attemptUser, ok: false, code: isSaslError(result.error) ? result.error.code : 'STORE_ERROR' };
+        : {
+            ...base,
+            user: this.#attemptUser,
+            ok: false,
+            code: isSaslError(result.error) ? result.error.code : 'STORE_ERROR',
+          };
     this.settings.onAuth?.(attempt);
   }
 
@@ -236,7 +271,10 @@ export class Session {
    * Runs one SASL exchange through a protocol profile, with the mechanisms offered now, and
    * reports it. Resolves with the outcome, or undefined after a failure (already reported).
    */
-  async sasl(mechanism: string, run: (auth: SASLAuth, options: ServerOptions) => Promise<Authenticated>): Promise<Authenticated | undefined> {
+  async sasl(
+    mechanism: string,
+    run: (auth: SASLAuth, options: ServerOptions) => Promise<Authenticated>,
+  ): Promise<Authenticated | undefined> {
     this.#attemptUser = undefined;
     // The offer is worked out once per exchange (it reads the TLS state's channel-binding types).
     const offered = this.offered();
@@ -256,7 +294,10 @@ export class Session {
     this.#attemptUser = user;
     try {
       // The check sends the client nothing, so no challenge is ever asked for.
-      const outcome = await authenticate(authenticatePassword(this.serverOptions('PLAIN'), 'PLAIN', user, password, ''), () => Promise.reject(new Error('unexpected challenge')));
+      const outcome = await authenticate(
+        authenticatePassword(this.serverOptions('PLAIN'), 'PLAIN', user, password, ''),
+        () => Promise.reject(new Error('unexpected challenge')),
+      );
       this.authenticated = true;
       this.report(label, { outcome });
       return true;

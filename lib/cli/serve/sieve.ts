@@ -40,7 +40,12 @@ export function sieveCommands(connection: LineConnection): LineProtocol {
           return true;
         case 'AUTHENTICATE':
           if (session.authenticated) await write('NO "Already authenticated"');
-          else await connection.sasl((/^AUTHENTICATE\s+"([^"]*)"/i.exec(line)?.[1] ?? '').toUpperCase(), line, manageSieveServerAuth);
+          else
+            await connection.sasl(
+              (/^AUTHENTICATE\s+"([^"]*)"/i.exec(line)?.[1] ?? '').toUpperCase(),
+              line,
+              manageSieveServerAuth,
+            );
           return true;
         case 'LOGOUT':
           await write('OK "Logout completed"');

@@ -25,7 +25,12 @@ export function smtpCommands(connection: LineConnection): LineProtocol {
         case 'EHLO': {
           greeted = true;
           const mechanisms = session.offered();
-          const keywords = [`${name} Hello`, 'ENHANCEDSTATUSCODES', ...(session.canStartTls ? ['STARTTLS'] : []), ...(mechanisms.length > 0 ? [smtpAuthKeyword(mechanisms)] : [])];
+          const keywords = [
+            `${name} Hello`,
+            'ENHANCEDSTATUSCODES',
+            ...(session.canStartTls ? ['STARTTLS'] : []),
+            ...(mechanisms.length > 0 ? [smtpAuthKeyword(mechanisms)] : []),
+          ];
           for (const reply of formatSmtpReply(250, keywords.join('\n'))) await write(reply);
           return true;
         }
@@ -34,7 +39,8 @@ export function smtpCommands(connection: LineConnection): LineProtocol {
           await write(`250 ${name}`);
           return true;
         case 'STARTTLS':
-          if (!session.canStartTls) await write(session.tls ? '503 5.5.1 TLS already active' : '502 5.5.1 STARTTLS not available');
+          if (!session.canStartTls)
+            await write(session.tls ? '503 5.5.1 TLS already active' : '502 5.5.1 STARTTLS not available');
           // RFC 3207 lets a server refuse STARTTLS; after AUTH the login would outlive TLS's start.
           else if (session.authenticated) await write('503 5.5.1 STARTTLS not permitted after AUTH');
           else return connection.startTls('220 2.0.0 Ready to start TLS');
@@ -55,7 +61,11 @@ export function smtpCommands(connection: LineConnection): LineProtocol {
         case 'MAIL':
         case 'RCPT':
         case 'DATA':
-          await write(session.authenticated ? '502 5.5.1 This test server does not take mail' : '530 5.7.0 Authentication required');
+          await write(
+            session.authenticated
+              ? '502 5.5.1 This test server does not take mail'
+              : '530 5.7.0 Authentication required',
+          );
           return true;
         default:
           await write('500 5.5.2 Command not recognized');

@@ -32,7 +32,9 @@ export async function serveXmpp(session: Session): Promise<void> {
     const to = /\sto=(?:'([^']*)'|"([^"]*)")/.exec(header);
     const head = `<?xml version='1.0'?><stream:stream from='${domain}' id='saslkit-${streams}' version='1.0' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>`;
     if (to !== null && (to[1] ?? to[2]) !== domain) {
-      send(`${head}<stream:error><host-unknown xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error></stream:stream>`);
+      send(
+        `${head}<stream:error><host-unknown xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error></stream:stream>`,
+      );
       throw new UnexpectedMessageError('the client named another domain', { party: 'client' });
     }
     const mechanisms = session.authenticated ? [] : session.offered();
@@ -61,7 +63,15 @@ export async function serveXmpp(session: Session): Promise<void> {
       }
       source.detach();
       if (source.pending) break; // bytes pipelined after <starttls/>: an injection attempt
-      if (!(await session.startTls(() => true, () => { send(`<proceed xmlns='${TLS_NS}'/>`); }))) return;
+      if (
+        !(await session.startTls(
+          () => true,
+          () => {
+            send(`<proceed xmlns='${TLS_NS}'/>`);
+          },
+        ))
+      )
+        return;
       source = new ChunkSource(session.socket);
       text = new TextSource(source);
       elements = await open();
@@ -92,7 +102,9 @@ export async function serveXmpp(session: Session): Promise<void> {
         elements = await open();
       } else if (session.socket.destroyed) return;
     } else {
-      send("<stream:error><unsupported-stanza-type xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error></stream:stream>");
+      send(
+        "<stream:error><unsupported-stanza-type xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error></stream:stream>",
+      );
       break;
     }
   }
