@@ -344,14 +344,19 @@ async function main(): Promise<void> {
   console.log(
     `  EHLO before TLS: ${server.offered.beforeTls}${server.offered.insideTls === undefined ? '' : `; inside TLS: ${server.offered.insideTls}`}`,
   );
+  // A signal may come twice (a supervisor such as timeout(1) signals its whole process group):
+  // the first one stops the server, later ones must not kill the process mid-close.
+  let stopping = false;
   const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
     void server.close().then(() => {
       console.log('stopped');
       process.exit(0);
     });
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
 }
 
 if (require.main === module) {

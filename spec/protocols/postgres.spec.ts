@@ -178,9 +178,7 @@ describe('PostgreSQL SASL profile', () => {
   }
 
   /** saslkit's client against saslkit's server over 127.0.0.1, recording what each side wrote. */
-  async function pair(
-    options: PairOptions,
-  ): Promise<{
+  async function pair(options: PairOptions): Promise<{
     server: PromiseSettledResult<PostgresServerResult>;
     client: PromiseSettledResult<PostgresClientResult>;
     serverWrote: Uint8Array[];
