@@ -1,6 +1,6 @@
 /**
- * Cost of one saslprep() call, saslkit's own (lib/saslprep.ts) against @mongodb-js/saslprep
- * (what lib/saslprep.ts wrapped before issue 13), on typical names and passwords:
+ * Cost of one saslprep() call, saslkit's own (lib/passwords/saslprep.ts) against @mongodb-js/saslprep
+ * (what lib/passwords/saslprep.ts wrapped before issue 13), on typical names and passwords:
  *
  *     node -r ts-node/register/transpile-only bench/saslprep-bench.ts
  *
@@ -11,7 +11,7 @@
 import { performance } from 'node:perf_hooks';
 import oracleSaslprep from '@mongodb-js/saslprep';
 
-import { saslprep } from '../lib/saslprep.js';
+import { saslprep } from '../lib/passwords/saslprep.js';
 
 const beforeFirstCall = performance.now();
 saslprep('p\u00E4ss');

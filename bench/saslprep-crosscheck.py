@@ -5,7 +5,7 @@ Python ships the RFC 3454 tables (module `stringprep`) and Unicode 3.2 normaliza
 files, not from the RFC's text or from @mongodb-js/saslprep. Two jobs:
 
   python3 bench/saslprep-crosscheck.py tables
-      decodes every table in lib/saslprep-tables.ts and compares it with `stringprep` on every
+      decodes every table in lib/passwords/saslprep-tables.ts and compares it with `stringprep` on every
       code point 0..0x10FFFF.
   python3 bench/saslprep-crosscheck.py prepare < cases
       reads one case per line, "q|s" + space-separated hex code points, and writes the
@@ -104,7 +104,7 @@ def prepare_cases():
 
 if __name__ == '__main__':
     if sys.argv[1:] == ['tables']:
-        sys.exit(1 if check_tables('lib/saslprep-tables.ts') else 0)
+        sys.exit(1 if check_tables('lib/passwords/saslprep-tables.ts') else 0)
     elif sys.argv[1:] == ['prepare']:
         prepare_cases()
     else:

@@ -1,5 +1,5 @@
 /**
- * Compares lib/saslprep.ts with an independent Unicode 3.2 SASLprep (bench/saslprep-crosscheck.py,
+ * Compares lib/passwords/saslprep.ts with an independent Unicode 3.2 SASLprep (bench/saslprep-crosscheck.py,
  * over Python's `stringprep` and `unicodedata.ucd_3_2_0`) on every code point 0..0x10FFFF in both
  * modes and on random strings, and prints the differences (expected: none).
  *
@@ -10,12 +10,12 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { saslprep } from '../lib/saslprep.js';
+import { saslprep } from '../lib/passwords/saslprep.js';
 
 const ROOT = join(__dirname, '..');
 const randomCount = Number(process.argv[2] ?? 200_000);
 
-// Pools that exercise normalization and the bidi rule in combination (see spec/saslprep-exhaustive.spec.ts).
+// Pools that exercise normalization and the bidi rule in combination (see spec/passwords/saslprep-exhaustive.spec.ts).
 const interesting = [
   0x41, 0x61, 0x31, 0x20, 0x7e, 0xc5, 0xe9, 0x300, 0x301, 0x327, 0x345, 0x5b0, 0x5d0, 0x627, 0x628, 0x660, 0x6dd,
   0x1100, 0x1161, 0x11a8, 0xac00, 0x3099, 0x304b, 0x200b, 0xad, 0xa0, 0x2000, 0xfeff, 0x2f868, 0x2f874, 0x2f91f,

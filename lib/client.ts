@@ -6,8 +6,8 @@
  * main entry (`saslkit`).
  * @module
  */
-export * from './errors.js';
-export { EMPTY, utf8, decodeUtf8, toBase64, fromBase64, toHex, constantTimeEqual } from './bytes.js';
+export * from './core/errors.js';
+export { EMPTY, utf8, decodeUtf8, toBase64, fromBase64, toHex, constantTimeEqual } from './core/bytes.js';
 export {
   type Effect,
   type EffectKind,
@@ -19,11 +19,11 @@ export {
   ServerSuccess,
   isEffect,
   answerEffect,
-} from './exchange.js';
-export { type MechanismInfo, type ClientMechanism, MECHANISM_NAME } from './mechanism.js';
-export type { ClientOptions, ScramClientOptions } from './options.js';
-export { ClientCredentials, type SecretKind } from './credentials.js';
-export { type SessionLimits, type SessionOptions, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_ROUNDS } from './core.js';
+} from './core/exchange.js';
+export { type MechanismInfo, type ClientMechanism, MECHANISM_NAME } from './core/mechanism.js';
+export type { ClientOptions, ScramClientOptions } from './core/options.js';
+export { ClientCredentials, type SecretKind } from './passwords/credentials.js';
+export { type SessionLimits, type SessionOptions, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_ROUNDS } from './core/core.js';
 export { SyncClientSession } from './drivers/sync.js';
 export { PromiseClientSession } from './drivers/promise.js';
 export { CallbackClientSession } from './drivers/callback.js';
@@ -54,8 +54,8 @@ export {
   type ChannelBindingPolicy,
   type ChannelBindingSource,
   staticChannelBinding,
-} from './channel-binding-core.js';
-export { saslprep, trySaslprep } from './saslprep.js';
+} from './channel-binding/binding.js';
+export { saslprep, trySaslprep } from './passwords/saslprep.js';
 export {
   type CryptoProvider,
   type SyncCrypto,

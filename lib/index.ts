@@ -5,7 +5,7 @@
 export * from './public.js';
 // Node-only: the KDF pool (libuv), TLS channel-binding extraction, Node stream line readers,
 // PostgreSQL over Node sockets, and the node:crypto provider. lib/index.web.ts leaves them out.
-export * from './channel-binding.js';
+export * from './channel-binding/tls-socket.js';
 export {
   type KdfPoolOptions,
   type KdfPoolStatus,
@@ -15,7 +15,7 @@ export {
   defaultKdfConcurrency,
   kdfPoolStatus,
   runKdf,
-} from './kdf-pool.js';
+} from './passwords/kdf-pool.js';
 export { type LineReaderOptions, LineReader, DEFAULT_READER_MAX_LINE } from './protocols/lines.js';
 export { nodeCryptoProvider } from './crypto/node.js';
 export {

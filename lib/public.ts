@@ -5,28 +5,28 @@
  * ./crypto/default.web.ts. @internal
  * @module
  */
-export * from './errors.js';
-export * from './bytes.js';
-export * from './exchange.js';
-export * from './mechanism.js';
-export * from './options.js';
-export * from './credentials.js';
-export * from './identity.js';
-export * from './hashing.js';
-export * from './saslprep.js';
+export * from './core/errors.js';
+export * from './core/bytes.js';
+export * from './core/exchange.js';
+export * from './core/mechanism.js';
+export * from './core/options.js';
+export * from './passwords/credentials.js';
+export * from './passwords/identity.js';
+export * from './passwords/hashing.js';
+export * from './passwords/saslprep.js';
 export {
   type SessionLimits,
   type SessionOptions,
   DEFAULT_MAX_MESSAGE_BYTES,
   DEFAULT_MAX_ROUNDS,
   type ServerStep,
-} from './core.js';
-export * from './registry.js';
+} from './core/core.js';
+export * from './core/registry.js';
 export * from './drivers/sync.js';
 export * from './drivers/promise.js';
 export * from './drivers/callback.js';
 export * from './drivers/iterator.js';
-export { authenticatePassword, authorize, lookupEffect, verifyEffect } from './server-auth.js';
+export { authenticatePassword, authorize, lookupEffect, verifyEffect } from './passwords/server-auth.js';
 export { PLAIN, plainClient, parsePlainResponse, buildPlainResponse } from './mechanisms/plain.js';
 export { LOGIN, loginClient, parseLoginResponses } from './mechanisms/login.js';
 export {
@@ -49,7 +49,7 @@ export {
   buildOauthbearerResponse,
   parseOauthbearerResponse,
 } from './mechanisms/oauthbearer.js';
-export { escapeSaslname, unescapeSaslname } from './gs2.js';
+export { escapeSaslname, unescapeSaslname } from './mechanisms/gs2.js';
 export {
   DIGEST_MD5,
   digestMd5ClientMechanism,
@@ -58,10 +58,10 @@ export {
   computeDigestMd5,
   parseDigestMd5Directives,
 } from './mechanisms/digest-md5.js';
-export { BearerCredentials, type ParsedTokenError, encodeTokenError, parseTokenError } from './oauth.js';
-export { REDACTED, Redacting } from './redact.js';
-export * from './channel-binding-core.js';
-export * from './scram-secret.js';
+export { BearerCredentials, type ParsedTokenError, encodeTokenError, parseTokenError } from './mechanisms/oauth.js';
+export { REDACTED, Redacting } from './core/redact.js';
+export * from './channel-binding/binding.js';
+export * from './passwords/scram-secret.js';
 export {
   DEFAULT_STORE_CACHE_ENTRIES,
   DEFAULT_STORE_CACHE_MAX_KEY_LENGTH,
@@ -70,7 +70,12 @@ export {
   type StoreCacheOptions,
   type StoreCacheStats,
 } from './stores/cache.js';
-export { DEFAULT_SCRAM_CACHE, SCRAM_SERVER_CACHE_SIZE, ScramCache, type ScramCacheOptions } from './scram-cache.js';
+export {
+  DEFAULT_SCRAM_CACHE,
+  SCRAM_SERVER_CACHE_SIZE,
+  ScramCache,
+  type ScramCacheOptions,
+} from './mechanisms/scram-cache.js';
 export {
   SCRAM_SHA_1,
   SCRAM_SHA_1_PLUS,

@@ -2,7 +2,7 @@
  * Dovecot's `{CRAM-MD5}` passwd-file scheme for `saslkit serve`: 64 hex digits holding the
  * HMAC-MD5 outer and inner states of the password (MD5 state words, little-endian, after
  * absorbing key XOR opad and key XOR ipad), as `doveadm pw -s CRAM-MD5` writes them. The server
- * answers CRAM-MD5 from those states with the resumable MD5 of lib/md5.ts (node:crypto cannot
+ * answers CRAM-MD5 from those states with the resumable MD5 of lib/crypto/md5.ts (node:crypto cannot
  * resume MD5), and PLAIN and LOGIN by deriving the states from the password sent.
  * @module
  */
@@ -22,7 +22,7 @@ import {
   parseCramMd5Response,
   perform,
 } from '../index.js';
-import { type HmacMd5States, hmacMd5FromStates, hmacMd5States } from '../md5.js';
+import { type HmacMd5States, hmacMd5FromStates, hmacMd5States } from '../crypto/md5.js';
 
 const NAME = 'CRAM-MD5';
 

@@ -4,7 +4,7 @@
  * @module
  */
 import { createHash, createHmac, pbkdf2Sync, randomBytes, scryptSync } from 'node:crypto';
-import { pooledPbkdf2, pooledScrypt } from '../kdf-pool.js';
+import { pooledPbkdf2, pooledScrypt } from '../passwords/kdf-pool.js';
 import type { CryptoProvider, DigestName, SyncCrypto } from './provider.js';
 
 /** node:crypto's names for the digests. */

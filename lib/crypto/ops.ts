@@ -6,8 +6,8 @@
  * it with a UsageError naming the step. Either way the mechanism's code is the same.
  * @module
  */
-import { type Effect, effect, perform } from '../exchange.js';
-import { md5 as portableMd5 } from '../md5.js';
+import { type Effect, effect, perform } from '../core/exchange.js';
+import { md5 as portableMd5 } from './md5.js';
 import { type CryptoProvider, type DigestName, type KdfJob, asyncOnlyError, cryptoProvider } from './provider.js';
 
 /** A crypto step: returns its value, after yielding at most one `crypto` effect. */
@@ -75,7 +75,7 @@ export function randomBytes(length: number): Uint8Array {
   return cryptoProvider().randomBytes(length);
 }
 
-/** MD5(data): the platform's when it has one, else saslkit's own (lib/md5.ts). Synchronous everywhere. */
+/** MD5(data): the platform's when it has one, else saslkit's own (lib/crypto/md5.ts). Synchronous everywhere. */
 export function md5(data: Uint8Array): Uint8Array {
   const native = cryptoProvider().md5;
   return native === undefined ? portableMd5(data) : native(data);

@@ -6,7 +6,7 @@
  * Mechanisms never ask which one runs: they call the helpers in ./ops.ts, one code path.
  * @module
  */
-import { UsageError } from '../errors.js';
+import { UsageError } from '../core/errors.js';
 import { defaultCryptoProvider } from './default.js';
 import type { KdfTicket } from './ticket.js';
 
@@ -57,7 +57,7 @@ export interface CryptoProvider {
   randomBytes(length: number): Uint8Array;
   /** Synchronous SHA-family forms, or undefined where the platform has none (WebCrypto). */
   readonly sync: SyncCrypto | undefined;
-  /** MD5(data), when the platform has it; saslkit's own MD5 (lib/md5.ts) otherwise. */
+  /** MD5(data), when the platform has it; saslkit's own MD5 (lib/crypto/md5.ts) otherwise. */
   readonly md5?: ((data: Uint8Array) => Uint8Array) | undefined;
   /** HMAC-MD5(key, data), when the platform has it; built on {@link CryptoProvider.md5} otherwise. */
   readonly hmacMd5?: ((key: Uint8Array, data: Uint8Array) => Uint8Array) | undefined;

@@ -5,7 +5,7 @@
  * No scrypt (WebCrypto has none); MD5 comes from saslkit's own implementation.
  * @module
  */
-import { UsageError } from '../errors.js';
+import { UsageError } from '../core/errors.js';
 import type { CryptoProvider, DigestName } from './provider.js';
 
 /** A WebCrypto key, as far as saslkit handles one (typed here so that no DOM library is needed). */

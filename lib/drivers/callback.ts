@@ -4,9 +4,9 @@
  * same core as the promise driver; only the way a result is delivered differs.
  * @module
  */
-import { ClientCore, NO_OPTIONS, type ServerStep, ServerCore, type SessionOptions } from '../core.js';
-import { AuthenticationFailedError, type SaslError, UsageError } from '../errors.js';
-import type { ClientOutcome, ClientExchange, ServerExchange } from '../exchange.js';
+import { ClientCore, NO_OPTIONS, type ServerStep, ServerCore, type SessionOptions } from '../core/core.js';
+import { AuthenticationFailedError, type SaslError, UsageError } from '../core/errors.js';
+import type { ClientOutcome, ClientExchange, ServerExchange } from '../core/exchange.js';
 
 /**
  * An error-first callback, typed as Node's own callback APIs are: `result` is `undefined`

@@ -25,9 +25,9 @@ import {
   type SessionOptions,
   rejection,
   waitWithin,
-} from '../core.js';
-import { AuthenticationFailedError, type SaslError, UsageError } from '../errors.js';
-import type { ClientExchange, ClientOutcome, ServerExchange } from '../exchange.js';
+} from '../core/core.js';
+import { AuthenticationFailedError, type SaslError, UsageError } from '../core/errors.js';
+import type { ClientExchange, ClientOutcome, ServerExchange } from '../core/exchange.js';
 
 /** Options for {@link iterateServer} and {@link iterateClient}. */
 export interface IteratorOptions extends SessionOptions {

@@ -6,9 +6,9 @@
  * already-settled promise, which saves the two microtask turns per step an `async` wrapper costs.
  * @module
  */
-import { ClientCore, NO_OPTIONS, type ServerStep, ServerCore, type SessionOptions, rejection } from '../core.js';
-import { AuthenticationFailedError, type SaslError } from '../errors.js';
-import type { Authenticated, ClientExchange, ClientOutcome, ServerExchange } from '../exchange.js';
+import { ClientCore, NO_OPTIONS, type ServerStep, ServerCore, type SessionOptions, rejection } from '../core/core.js';
+import { AuthenticationFailedError, type SaslError } from '../core/errors.js';
+import type { Authenticated, ClientExchange, ClientOutcome, ServerExchange } from '../core/exchange.js';
 
 // A step as a promise: one that fails before it starts (a usage error, a message over the limits) rejects too.
 function promised<T>(step: () => T | Promise<T>): Promise<T> {

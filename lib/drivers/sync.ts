@@ -3,9 +3,9 @@
  * their sync form. For tests, custom loops and stores that answer immediately.
  * @module
  */
-import { ClientCore, NO_OPTIONS, type ServerStep, ServerCore, type SessionOptions } from '../core.js';
-import { AuthenticationFailedError, type SaslError } from '../errors.js';
-import type { Authenticated, ClientExchange, ClientOutcome, ServerExchange } from '../exchange.js';
+import { ClientCore, NO_OPTIONS, type ServerStep, ServerCore, type SessionOptions } from '../core/core.js';
+import { AuthenticationFailedError, type SaslError } from '../core/errors.js';
+import type { Authenticated, ClientExchange, ClientOutcome, ServerExchange } from '../core/exchange.js';
 
 // A sync step answers every effect on the calling thread, so it never returns a promise.
 function now<T>(step: T | Promise<T>): T {

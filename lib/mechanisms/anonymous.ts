@@ -3,13 +3,13 @@
  * address or an opaque token) that the server may log.
  * @module
  */
-import { EMPTY, decodeUtf8, utf8 } from '../bytes.js';
-import { rejectAuthzid } from '../credentials.js';
-import { MalformedMessageError, UsageError } from '../errors.js';
-import { challenge, respondFinal } from '../exchange.js';
-import type { ClientMechanism, Mechanism } from '../mechanism.js';
-import type { ServerOptions } from '../options.js';
-import { checkFieldLength } from '../server-auth.js';
+import { EMPTY, decodeUtf8, utf8 } from '../core/bytes.js';
+import { rejectAuthzid } from '../passwords/credentials.js';
+import { MalformedMessageError, UsageError } from '../core/errors.js';
+import { challenge, respondFinal } from '../core/exchange.js';
+import type { ClientMechanism, Mechanism } from '../core/mechanism.js';
+import type { ServerOptions } from '../core/options.js';
+import { checkFieldLength } from '../passwords/server-auth.js';
 
 const NAME = 'ANONYMOUS';
 /** The identity every ANONYMOUS login gets. */

@@ -2,7 +2,7 @@
  * The list of built-in mechanisms. Adding a mechanism means adding its file and one entry here.
  * @module
  */
-import type { Mechanism } from '../mechanism.js';
+import type { Mechanism } from '../core/mechanism.js';
 import { ANONYMOUS } from './anonymous.js';
 import { CRAM_MD5 } from './cram-md5.js';
 import { EXTERNAL } from './external.js';

@@ -4,16 +4,16 @@
  * the server.
  * @module
  */
-import { concat, constantTimeEqual, decodeUtf8, latin1, toHex, utf8 } from '../bytes.js';
+import { concat, constantTimeEqual, decodeUtf8, latin1, toHex, utf8 } from '../core/bytes.js';
 import { hmacMd5, randomBytes } from '../crypto/ops.js';
-import { type ServerCredentials, rejectAuthzid } from '../credentials.js';
+import { type ServerCredentials, rejectAuthzid } from '../passwords/credentials.js';
 import {
   AuthenticationFailedError,
   MalformedMessageError,
   MechanismUnavailableError,
   UnexpectedMessageError,
   UsageError,
-} from '../errors.js';
+} from '../core/errors.js';
 import {
   NO_INITIAL_RESPONSE,
   type ServerExchange,
@@ -21,13 +21,13 @@ import {
   perform,
   respondFinal,
   respondForChallenge,
-} from '../exchange.js';
-import type { Identity } from '../identity.js';
-import type { ClientMechanism, Mechanism } from '../mechanism.js';
-import type { ServerOptions } from '../options.js';
-import { REDACTED, Redacting, describe } from '../redact.js';
-import { trySaslprep } from '../saslprep.js';
-import { authorize, checkFieldLength, lookupEffect, unusableAccountError } from '../server-auth.js';
+} from '../core/exchange.js';
+import type { Identity } from '../passwords/identity.js';
+import type { ClientMechanism, Mechanism } from '../core/mechanism.js';
+import type { ServerOptions } from '../core/options.js';
+import { REDACTED, Redacting, describe } from '../core/redact.js';
+import { trySaslprep } from '../passwords/saslprep.js';
+import { authorize, checkFieldLength, lookupEffect, unusableAccountError } from '../passwords/server-auth.js';
 
 const NAME = 'CRAM-MD5';
 const SPACE = 0x20;

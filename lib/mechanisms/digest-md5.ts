@@ -23,9 +23,9 @@ import {
   toBase64,
   toHex,
   utf8,
-} from '../bytes.js';
+} from '../core/bytes.js';
 import { md5, randomBytes } from '../crypto/ops.js';
-import type { ClientCredentials } from '../credentials.js';
+import type { ClientCredentials } from '../passwords/credentials.js';
 import {
   AuthenticationFailedError,
   MalformedMessageError,
@@ -34,7 +34,7 @@ import {
   UnexpectedMessageError,
   UsageError,
   type Party,
-} from '../errors.js';
+} from '../core/errors.js';
 import {
   type ClientExchange,
   NO_INITIAL_RESPONSE,
@@ -44,11 +44,11 @@ import {
   perform,
   respond,
   respondForChallenge,
-} from '../exchange.js';
-import type { ClientOptions, ClientMechanism, Mechanism } from '../mechanism.js';
-import type { ServerOptions } from '../options.js';
-import { trySaslprep } from '../saslprep.js';
-import { authorize, checkFieldLength, lookupEffect, unusableAccountError } from '../server-auth.js';
+} from '../core/exchange.js';
+import type { ClientOptions, ClientMechanism, Mechanism } from '../core/mechanism.js';
+import type { ServerOptions } from '../core/options.js';
+import { trySaslprep } from '../passwords/saslprep.js';
+import { authorize, checkFieldLength, lookupEffect, unusableAccountError } from '../passwords/server-auth.js';
 
 const NAME = 'DIGEST-MD5';
 const NC = '00000001';

@@ -3,12 +3,12 @@
  * client certificate, a Unix socket's peer credentials); its one message is the authzid.
  * @module
  */
-import { EMPTY, decodeUtf8, utf8 } from '../bytes.js';
-import { AuthenticationFailedError, MalformedMessageError, UsageError } from '../errors.js';
-import { challenge, respondFinal } from '../exchange.js';
-import type { ClientMechanism, Mechanism } from '../mechanism.js';
-import type { ServerOptions } from '../options.js';
-import { authorize, checkFieldLength } from '../server-auth.js';
+import { EMPTY, decodeUtf8, utf8 } from '../core/bytes.js';
+import { AuthenticationFailedError, MalformedMessageError, UsageError } from '../core/errors.js';
+import { challenge, respondFinal } from '../core/exchange.js';
+import type { ClientMechanism, Mechanism } from '../core/mechanism.js';
+import type { ServerOptions } from '../core/options.js';
+import { authorize, checkFieldLength } from '../passwords/server-auth.js';
 
 const NAME = 'EXTERNAL';
 const NUL = 0;

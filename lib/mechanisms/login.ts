@@ -3,13 +3,13 @@
  * client answers each prompt with one field. Obsolete but still what many SMTP clients speak.
  * @module
  */
-import { decodeUtf8, utf8 } from '../bytes.js';
-import { PlainCredentials, rejectAuthzid } from '../credentials.js';
-import { MalformedMessageError } from '../errors.js';
-import { NO_INITIAL_RESPONSE, challenge, respondFinal, respondForChallenge } from '../exchange.js';
-import type { ClientMechanism, Mechanism } from '../mechanism.js';
-import type { ServerOptions } from '../options.js';
-import { authenticatePassword, checkFieldLength } from '../server-auth.js';
+import { decodeUtf8, utf8 } from '../core/bytes.js';
+import { PlainCredentials, rejectAuthzid } from '../passwords/credentials.js';
+import { MalformedMessageError } from '../core/errors.js';
+import { NO_INITIAL_RESPONSE, challenge, respondFinal, respondForChallenge } from '../core/exchange.js';
+import type { ClientMechanism, Mechanism } from '../core/mechanism.js';
+import type { ServerOptions } from '../core/options.js';
+import { authenticatePassword, checkFieldLength } from '../passwords/server-auth.js';
 
 const NAME = 'LOGIN';
 

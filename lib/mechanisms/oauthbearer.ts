@@ -4,11 +4,11 @@
  * challenge, the client answers with a single 0x01 and the server fails the exchange.
  * @module
  */
-import { EMPTY, decodeUtf8, utf8 } from '../bytes.js';
-import { MalformedMessageError, UsageError } from '../errors.js';
-import { challenge } from '../exchange.js';
-import { formatGs2Header, parseGs2Header } from '../gs2.js';
-import type { ClientMechanism, Mechanism } from '../mechanism.js';
+import { EMPTY, decodeUtf8, utf8 } from '../core/bytes.js';
+import { MalformedMessageError, UsageError } from '../core/errors.js';
+import { challenge } from '../core/exchange.js';
+import { formatGs2Header, parseGs2Header } from './gs2.js';
+import type { ClientMechanism, Mechanism } from '../core/mechanism.js';
 import {
   BearerCredentials,
   KVSEP,
@@ -19,9 +19,9 @@ import {
   parseBearerAuth,
   parseKeyValues,
   requireValidator,
-} from '../oauth.js';
-import type { ServerOptions } from '../options.js';
-import { checkFieldLength } from '../server-auth.js';
+} from './oauth.js';
+import type { ServerOptions } from '../core/options.js';
+import { checkFieldLength } from '../passwords/server-auth.js';
 
 const NAME = 'OAUTHBEARER';
 const DUMMY = /* @__PURE__ */ Uint8Array.of(KVSEP);

@@ -2,13 +2,13 @@
  * PLAIN (RFC 4616): `[authzid] NUL authcid NUL passwd` in one client message.
  * @module
  */
-import { EMPTY, decodeUtf8, splitBytes, utf8 } from '../bytes.js';
-import { PlainCredentials } from '../credentials.js';
-import { MalformedMessageError, UnexpectedMessageError, UsageError } from '../errors.js';
-import { ServerSuccess, challenge, respond } from '../exchange.js';
-import type { ClientMechanism, Mechanism } from '../mechanism.js';
-import { type ServerOptions } from '../options.js';
-import { authenticatePassword, checkFieldLength } from '../server-auth.js';
+import { EMPTY, decodeUtf8, splitBytes, utf8 } from '../core/bytes.js';
+import { PlainCredentials } from '../passwords/credentials.js';
+import { MalformedMessageError, UnexpectedMessageError, UsageError } from '../core/errors.js';
+import { ServerSuccess, challenge, respond } from '../core/exchange.js';
+import type { ClientMechanism, Mechanism } from '../core/mechanism.js';
+import { type ServerOptions } from '../core/options.js';
+import { authenticatePassword, checkFieldLength } from '../passwords/server-auth.js';
 
 const NAME = 'PLAIN';
 const NUL = 0;

@@ -24,8 +24,8 @@ import {
   type ChannelBindingSource,
   type ChannelBindingType,
   clientChannelBinding,
-} from '../channel-binding-core.js';
-import { EMPTY, concat, constantTimeEqual, decodeUtf8, fromBase64, toBase64, utf8, utf8Length } from '../bytes.js';
+} from '../channel-binding/binding.js';
+import { EMPTY, concat, constantTimeEqual, decodeUtf8, fromBase64, toBase64, utf8, utf8Length } from '../core/bytes.js';
 import { type CryptoSteps, hmac, randomBytes } from '../crypto/ops.js';
 import {
   AuthenticationFailedError,
@@ -35,7 +35,7 @@ import {
   ServerNotVerifiedError,
   UsageError,
   isSaslError,
-} from '../errors.js';
+} from '../core/errors.js';
 import {
   type Authenticated,
   type ClientYield,
@@ -44,17 +44,17 @@ import {
   ServerSuccess,
   challenge,
   respond,
-} from '../exchange.js';
-import type { ClientMechanism, ClientOptions, Mechanism } from '../mechanism.js';
+} from '../core/exchange.js';
+import type { ClientMechanism, ClientOptions, Mechanism } from '../core/mechanism.js';
 import {
   DEFAULT_MAX_FIELD_BYTES,
   type ServerOptions,
   scramClientSettings,
   scramServerSettings,
   transportAuthcid,
-} from '../options.js';
-import { DEFAULT_SCRAM_CACHE, SCRAM_CLIENT_CACHE_SIZE, ScramCache } from '../scram-cache.js';
-import { trySaslprep } from '../saslprep.js';
+} from '../core/options.js';
+import { DEFAULT_SCRAM_CACHE, SCRAM_CLIENT_CACHE_SIZE, ScramCache } from './scram-cache.js';
+import { trySaslprep } from '../passwords/saslprep.js';
 import {
   SCRAM_HASHES,
   SCRAM_SALT_LENGTH,
@@ -65,9 +65,9 @@ import {
   scramHmac,
   scramHmacStep,
   scramNormalizePassword,
-} from '../scram-secret.js';
-import { type ScramCredential, authorize, checkFieldLength, scramCredential } from '../server-auth.js';
-import { escapeSaslname, formatGs2Header, parseGs2Header, unescapeSaslname } from '../gs2.js';
+} from '../passwords/scram-secret.js';
+import { type ScramCredential, authorize, checkFieldLength, scramCredential } from '../passwords/server-auth.js';
+import { escapeSaslname, formatGs2Header, parseGs2Header, unescapeSaslname } from './gs2.js';
 
 /** The `e=` values of RFC 5802 section 7. */
 export const SCRAM_SERVER_ERRORS = [

@@ -5,11 +5,11 @@
  * server fails the exchange.
  * @module
  */
-import { EMPTY, utf8 } from '../bytes.js';
-import { rejectAuthzid } from '../credentials.js';
-import { MalformedMessageError, UsageError } from '../errors.js';
-import { challenge } from '../exchange.js';
-import type { ClientMechanism, Mechanism } from '../mechanism.js';
+import { EMPTY, utf8 } from '../core/bytes.js';
+import { rejectAuthzid } from '../passwords/credentials.js';
+import { MalformedMessageError, UsageError } from '../core/errors.js';
+import { challenge } from '../core/exchange.js';
+import type { ClientMechanism, Mechanism } from '../core/mechanism.js';
 import {
   BearerCredentials,
   authenticateBearer,
@@ -20,9 +20,9 @@ import {
   parseBearerAuth,
   parseKeyValues,
   requireValidator,
-} from '../oauth.js';
-import type { ServerOptions } from '../options.js';
-import { checkFieldLength } from '../server-auth.js';
+} from './oauth.js';
+import type { ServerOptions } from '../core/options.js';
+import { checkFieldLength } from '../passwords/server-auth.js';
 
 const NAME = 'XOAUTH2';
 // Google's servers end the JSON with an LF; the client must answer with an empty response.

@@ -11,8 +11,8 @@ import {
   ExchangeAbortedError,
   MalformedMessageError,
   UnexpectedMessageError,
-} from '../errors.js';
-import type { Authenticated } from '../exchange.js';
+} from '../core/errors.js';
+import type { Authenticated } from '../core/exchange.js';
 import {
   type AuthCommand,
   Base64LineClientDialect,

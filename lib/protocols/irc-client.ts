@@ -5,9 +5,9 @@
  * USER, CAP REQ :sasl, the exchange, CAP END, the welcome). Neither owns the socket.
  * @module
  */
-import { DEFAULT_MAX_MESSAGE_BYTES } from '../core.js';
-import { ExchangeAbortedError, LimitExceededError, MechanismUnavailableError, UsageError } from '../errors.js';
-import { SASLAuth } from '../registry.js';
+import { DEFAULT_MAX_MESSAGE_BYTES } from '../core/core.js';
+import { ExchangeAbortedError, LimitExceededError, MechanismUnavailableError, UsageError } from '../core/errors.js';
+import { SASLAuth } from '../core/registry.js';
 import {
   type ClientDialect,
   type ClientReply,

@@ -6,7 +6,7 @@
  * and the server (irc-server.ts) share it.
  * @module
  */
-import { toBase64, utf8Length } from '../bytes.js';
+import { toBase64, utf8Length } from '../core/bytes.js';
 import {
   AuthenticationFailedError,
   ExchangeAbortedError,
@@ -16,7 +16,7 @@ import {
   type Party,
   type SaslError,
   UnexpectedMessageError,
-} from '../errors.js';
+} from '../core/errors.js';
 import { describePeerText, mechanismList } from './line-input.js';
 
 /** Longest base64 chunk of one `AUTHENTICATE` message (IRCv3 sasl-3.1). */

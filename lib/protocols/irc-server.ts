@@ -5,15 +5,15 @@
  * PING, AUTHENTICATE with 907 after a login) and hands the connection back at 001.
  * @module
  */
-import { DEFAULT_MAX_MESSAGE_BYTES } from '../core.js';
+import { DEFAULT_MAX_MESSAGE_BYTES } from '../core/core.js';
 import {
   AuthenticationFailedError,
   ExchangeAbortedError,
   LimitExceededError,
   MalformedMessageError,
   isSaslError,
-} from '../errors.js';
-import type { Authenticated } from '../exchange.js';
+} from '../core/errors.js';
+import type { Authenticated } from '../core/exchange.js';
 import {
   type AuthCommand,
   CANCEL,

@@ -8,10 +8,10 @@
  * connection's TLS state and `tls-server-end-point` channel binding.
  * @module
  */
-import { EMPTY, concat, utf8 } from '../bytes.js';
-import type { ChannelBindingSource, ChannelBindingType } from '../channel-binding.js';
-import type { SessionOptions } from '../core.js';
-import type { ClientCredentials } from '../credentials.js';
+import { EMPTY, concat, utf8 } from '../core/bytes.js';
+import type { ChannelBindingSource, ChannelBindingType } from '../channel-binding/tls-socket.js';
+import type { SessionOptions } from '../core/core.js';
+import type { ClientCredentials } from '../passwords/credentials.js';
 import { PromiseClientSession } from '../drivers/promise.js';
 import {
   AuthenticationFailedError,
@@ -20,9 +20,9 @@ import {
   MechanismUnavailableError,
   type SaslError,
   UnexpectedMessageError,
-} from '../errors.js';
-import type { ClientOptions } from '../mechanism.js';
-import { SASLAuth } from '../registry.js';
+} from '../core/errors.js';
+import type { ClientOptions } from '../core/mechanism.js';
+import { SASLAuth } from '../core/registry.js';
 import type { LdapMessageReader } from '../transport/ber.js';
 import type { MessageSource } from '../transport/source.js';
 import type { LdapConnection } from './ldap-connection.js';

@@ -6,8 +6,8 @@
  */
 import { type Socket, connect as netConnect } from 'node:net';
 import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from 'node:tls';
-import { type ChannelBindingSource, tlsChannelBinding } from '../channel-binding.js';
-import { ExchangeAbortedError, MalformedMessageError, UnexpectedMessageError, UsageError } from '../errors.js';
+import { type ChannelBindingSource, tlsChannelBinding } from '../channel-binding/tls-socket.js';
+import { ExchangeAbortedError, MalformedMessageError, UnexpectedMessageError, UsageError } from '../core/errors.js';
 import { raceSignal } from '../transport/signal.js';
 import { SocketChunks } from '../transport/socket-chunks.js';
 import { LDAP_OID, LDAP_RESULT } from './ldap-messages.js';

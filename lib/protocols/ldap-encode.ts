@@ -3,8 +3,8 @@
  * and only the forms RFC 4511 section 5.1 allows (BOOLEAN true as 0xFF, defaults left out).
  * @module
  */
-import { concat } from '../bytes.js';
-import { UsageError } from '../errors.js';
+import { concat } from '../core/bytes.js';
+import { UsageError } from '../core/errors.js';
 import {
   BER_CLASS,
   BER_CONSTRUCTED,

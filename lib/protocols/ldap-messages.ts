@@ -7,7 +7,7 @@
  * codec of lib/transport/ber.ts; every parser ends in a value or a typed error.
  * @module
  */
-import { MalformedMessageError, type Party } from '../errors.js';
+import { MalformedMessageError, type Party } from '../core/errors.js';
 import {
   BER_CLASS,
   BER_CONSTRUCTED,

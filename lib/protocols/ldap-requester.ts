@@ -5,7 +5,12 @@
  * LDAP operations. lib/protocols/ldap-connection.ts puts it on a Node socket.
  * @module
  */
-import { ExchangeAbortedError, LimitExceededError, MalformedMessageError, UnexpectedMessageError } from '../errors.js';
+import {
+  ExchangeAbortedError,
+  LimitExceededError,
+  MalformedMessageError,
+  UnexpectedMessageError,
+} from '../core/errors.js';
 import { LdapMessageReader } from '../transport/ber.js';
 import { raceSignal } from '../transport/signal.js';
 import type { MessageSource } from '../transport/source.js';

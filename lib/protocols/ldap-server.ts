@@ -13,9 +13,9 @@
  * first resets the connection to anonymous.
  * @module
  */
-import { EMPTY, utf8 } from '../bytes.js';
-import type { ChannelBindingSource, ChannelBindingType } from '../channel-binding.js';
-import type { SessionOptions } from '../core.js';
+import { EMPTY, utf8 } from '../core/bytes.js';
+import type { ChannelBindingSource, ChannelBindingType } from '../channel-binding/tls-socket.js';
+import type { SessionOptions } from '../core/core.js';
 import { PromiseServerSession } from '../drivers/promise.js';
 import {
   ExchangeAbortedError,
@@ -24,10 +24,10 @@ import {
   UnexpectedMessageError,
   UsageError,
   isSaslError,
-} from '../errors.js';
-import type { Authenticated } from '../exchange.js';
-import type { ServerOptions } from '../options.js';
-import { type SASLAuth, sendsSecretInClear } from '../registry.js';
+} from '../core/errors.js';
+import type { Authenticated } from '../core/exchange.js';
+import type { ServerOptions } from '../core/options.js';
+import { type SASLAuth, sendsSecretInClear } from '../core/registry.js';
 import { LdapMessageReader } from '../transport/ber.js';
 import { raceSignal } from '../transport/signal.js';
 import type { MessageSource } from '../transport/source.js';

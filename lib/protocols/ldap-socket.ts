@@ -7,10 +7,10 @@
  */
 import type { Socket } from 'node:net';
 import { type SecureContextOptions, TLSSocket, createServer as createTlsServer } from 'node:tls';
-import { tlsChannelBinding } from '../channel-binding.js';
-import { ExchangeAbortedError, MalformedMessageError } from '../errors.js';
-import type { Authenticated } from '../exchange.js';
-import type { ServerOptions } from '../options.js';
+import { tlsChannelBinding } from '../channel-binding/tls-socket.js';
+import { ExchangeAbortedError, MalformedMessageError } from '../core/errors.js';
+import type { Authenticated } from '../core/exchange.js';
+import type { ServerOptions } from '../core/options.js';
 import { ldapSocketChunks } from './ldap-connection.js';
 import { type LdapServerAuthOptions, LdapServerConnection, type LdapServerTransport } from './ldap-server.js';
 

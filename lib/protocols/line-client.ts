@@ -3,11 +3,11 @@
  * how a challenge and the final reply look) and {@link runClientProfile} runs the exchange.
  * @module
  */
-import type { ClientCredentials } from '../credentials.js';
+import type { ClientCredentials } from '../passwords/credentials.js';
 import { PromiseClientSession } from '../drivers/promise.js';
-import { type SaslError, UnexpectedMessageError, UsageError } from '../errors.js';
-import { type ClientMechanism, type ClientOptions } from '../mechanism.js';
-import { type ChooseOptions, type ClientChoice, SASLAuth } from '../registry.js';
+import { type SaslError, UnexpectedMessageError, UsageError } from '../core/errors.js';
+import { type ClientMechanism, type ClientOptions } from '../core/mechanism.js';
+import { type ChooseOptions, type ClientChoice, SASLAuth } from '../core/registry.js';
 import { type LineSource, type LineWriter } from '../transport/lines.js';
 import {
   CANCEL_LINE,

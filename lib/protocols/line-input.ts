@@ -4,8 +4,8 @@
  * with the line limit and the exchange's signal, by promise or by a promise-free poll.
  * @module
  */
-import { EMPTY, fromBase64, toBase64, utf8Length } from '../bytes.js';
-import type { SessionLimits } from '../core.js';
+import { EMPTY, fromBase64, toBase64, utf8Length } from '../core/bytes.js';
+import type { SessionLimits } from '../core/core.js';
 import {
   ExchangeAbortedError,
   LimitExceededError,
@@ -14,9 +14,9 @@ import {
   type SaslError,
   UsageError,
   isSaslError,
-} from '../errors.js';
-import { isPromiseLike } from '../exchange.js';
-import { MECHANISM_NAME } from '../mechanism.js';
+} from '../core/errors.js';
+import { isPromiseLike } from '../core/exchange.js';
+import { MECHANISM_NAME } from '../core/mechanism.js';
 import {
   type LineSink,
   type LineSource,

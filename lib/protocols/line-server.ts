@@ -6,12 +6,17 @@
  * or promise (the bench's memory per parked connection measures it).
  * @module
  */
-import type { ServerStep } from '../core.js';
+import type { ServerStep } from '../core/core.js';
 import { PromiseServerSession } from '../drivers/promise.js';
-import { ExchangeAbortedError, MechanismUnavailableError, UnexpectedMessageError, isSaslError } from '../errors.js';
-import { type Authenticated } from '../exchange.js';
-import type { ServerOptions } from '../options.js';
-import { SASLAuth } from '../registry.js';
+import {
+  ExchangeAbortedError,
+  MechanismUnavailableError,
+  UnexpectedMessageError,
+  isSaslError,
+} from '../core/errors.js';
+import { type Authenticated } from '../core/exchange.js';
+import type { ServerOptions } from '../core/options.js';
+import { SASLAuth } from '../core/registry.js';
 import { type LineSource, type LineWriter } from '../transport/lines.js';
 import { serverOptionsFor } from './profile.js';
 import {

@@ -4,8 +4,8 @@
  * `+OK`/`-ERR`. Mechanisms are advertised by the CAPA `SASL` line (RFC 2449).
  * @module
  */
-import { AuthenticationFailedError, MalformedMessageError } from '../errors.js';
-import type { Authenticated } from '../exchange.js';
+import { AuthenticationFailedError, MalformedMessageError } from '../core/errors.js';
+import type { Authenticated } from '../core/exchange.js';
 import {
   type AuthCommand,
   Base64LineClientDialect,

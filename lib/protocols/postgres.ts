@@ -15,10 +15,10 @@
  * startup packet's `user`; libpq sends `n=`, and so does {@link postgresClientAuth}.
  * @module
  */
-import { concat, decodeUtf8, utf8 } from '../bytes.js';
-import type { ChannelBindingSource } from '../channel-binding.js';
-import type { SessionOptions } from '../core.js';
-import { ClientCredentials } from '../credentials.js';
+import { concat, decodeUtf8, utf8 } from '../core/bytes.js';
+import type { ChannelBindingSource } from '../channel-binding/tls-socket.js';
+import type { SessionOptions } from '../core/core.js';
+import { ClientCredentials } from '../passwords/credentials.js';
 import { PromiseClientSession, PromiseServerSession } from '../drivers/promise.js';
 import {
   AuthenticationFailedError,
@@ -30,11 +30,11 @@ import {
   UnexpectedMessageError,
   UsageError,
   isSaslError,
-} from '../errors.js';
-import type { Authenticated } from '../exchange.js';
-import { type ClientOptions, isUpperCaseMechanismName } from '../mechanism.js';
-import type { ServerOptions } from '../options.js';
-import { SASLAuth } from '../registry.js';
+} from '../core/errors.js';
+import type { Authenticated } from '../core/exchange.js';
+import { type ClientOptions, isUpperCaseMechanismName } from '../core/mechanism.js';
+import type { ServerOptions } from '../core/options.js';
+import { SASLAuth } from '../core/registry.js';
 import { PgFrameReader, type PgMessage, type PgReaderOptions } from '../transport/pg.js';
 import { raceSignal } from '../transport/signal.js';
 import type { MessageSource } from '../transport/source.js';

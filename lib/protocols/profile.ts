@@ -4,8 +4,8 @@
  * module, not another profile.
  * @module
  */
-import type { ServerOptions } from '../options.js';
-import type { SASLAuth } from '../registry.js';
+import type { ServerOptions } from '../core/options.js';
+import type { SASLAuth } from '../core/registry.js';
 
 /**
  * The names a server should advertise: its server mechanisms in order, without the `-PLUS`

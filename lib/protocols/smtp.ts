@@ -5,8 +5,8 @@
  * {@link smtpClientAuth} after EHLO. Neither owns the socket.
  * @module
  */
-import { AuthenticationFailedError, MalformedMessageError, MechanismUnavailableError } from '../errors.js';
-import type { Authenticated } from '../exchange.js';
+import { AuthenticationFailedError, MalformedMessageError, MechanismUnavailableError } from '../core/errors.js';
+import type { Authenticated } from '../core/exchange.js';
 import {
   type AuthCommand,
   Base64LineClientDialect,

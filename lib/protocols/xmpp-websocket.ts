@@ -7,8 +7,8 @@
  * section 3.3.3), so no stream splitter is needed; each is size-checked before it is parsed.
  * @module
  */
-import { utf8Length } from '../bytes.js';
-import type { ClientCredentials } from '../credentials.js';
+import { utf8Length } from '../core/bytes.js';
+import type { ClientCredentials } from '../passwords/credentials.js';
 import {
   ExchangeAbortedError,
   LimitExceededError,
@@ -16,10 +16,10 @@ import {
   UnexpectedMessageError,
   UsageError,
   isSaslError,
-} from '../errors.js';
-import type { SessionOptions } from '../core.js';
-import type { ClientOptions } from '../mechanism.js';
-import type { ChooseOptions, SASLAuth } from '../registry.js';
+} from '../core/errors.js';
+import type { SessionOptions } from '../core/core.js';
+import type { ClientOptions } from '../core/mechanism.js';
+import type { ChooseOptions, SASLAuth } from '../core/registry.js';
 import { raceSignal } from '../transport/signal.js';
 import {
   DEFAULT_XMPP_MAX_ELEMENT_BYTES,

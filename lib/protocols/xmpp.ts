@@ -11,8 +11,8 @@
  * their SASL grammar and runs the exchanges.
  * @module
  */
-import { EMPTY, fromBase64, toBase64 } from '../bytes.js';
-import type { ClientCredentials } from '../credentials.js';
+import { EMPTY, fromBase64, toBase64 } from '../core/bytes.js';
+import type { ClientCredentials } from '../passwords/credentials.js';
 import {
   AuthenticationFailedError,
   AuthorizationFailedError,
@@ -24,13 +24,13 @@ import {
   UnexpectedMessageError,
   UsageError,
   isSaslError,
-} from '../errors.js';
-import type { Authenticated } from '../exchange.js';
-import type { SessionOptions } from '../core.js';
+} from '../core/errors.js';
+import type { Authenticated } from '../core/exchange.js';
+import type { SessionOptions } from '../core/core.js';
 import { PromiseClientSession, PromiseServerSession } from '../drivers/promise.js';
-import { type ClientOptions, isUpperCaseMechanismName } from '../mechanism.js';
-import type { ServerOptions } from '../options.js';
-import type { ChooseOptions, SASLAuth } from '../registry.js';
+import { type ClientOptions, isUpperCaseMechanismName } from '../core/mechanism.js';
+import type { ServerOptions } from '../core/options.js';
+import type { ChooseOptions, SASLAuth } from '../core/registry.js';
 import { serverOptionsFor } from './profile.js';
 import { raceSignal } from '../transport/signal.js';
 import { type MessageSource, messageIterator } from '../transport/source.js';

@@ -13,7 +13,7 @@
  * No Node built-in is used: the clock is `performance.now()` (or one you inject).
  * @module
  */
-import { UsageError } from '../errors.js';
+import { UsageError } from '../core/errors.js';
 
 /** Default of {@link StoreCacheOptions.maxEntries}. */
 export const DEFAULT_STORE_CACHE_ENTRIES = 1000;

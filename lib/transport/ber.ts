@@ -8,8 +8,8 @@
  * run in a browser. Nothing LDAP- or SASL-specific beyond the framing lives here.
  * @module
  */
-import { concat } from '../bytes.js';
-import { LimitExceededError, MalformedMessageError, type Party, UsageError } from '../errors.js';
+import { concat } from '../core/bytes.js';
+import { LimitExceededError, MalformedMessageError, type Party, UsageError } from '../core/errors.js';
 import { ChunkBuffer } from './chunks.js';
 import type { MessageSource } from './source.js';
 

@@ -5,8 +5,8 @@
  * ({@link readerWork} counts the bytes joined). Nothing SASL and nothing protocol-specific here.
  * @module
  */
-import { concat } from '../bytes.js';
-import { ExchangeAbortedError, UsageError } from '../errors.js';
+import { concat } from '../core/bytes.js';
+import { ExchangeAbortedError, UsageError } from '../core/errors.js';
 import { readerWork } from './lines.js';
 import { type MessageSource, messageIterator } from './source.js';
 

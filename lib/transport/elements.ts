@@ -4,7 +4,7 @@
  * finds boundaries; lib/transport/xml.ts reads each element.
  * @module
  */
-import { ExchangeAbortedError, LimitExceededError, MalformedMessageError } from '../errors.js';
+import { ExchangeAbortedError, LimitExceededError, MalformedMessageError } from '../core/errors.js';
 import { readerWork } from './lines.js';
 import { type MessageSource, messageIterator } from './source.js';
 import { DEFAULT_XMPP_MAX_ELEMENT_BYTES, MAX_DEPTH } from './xml.js';

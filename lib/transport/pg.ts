@@ -4,7 +4,7 @@
  * received however they are chunked ({@link readerWork} counts). Nothing SASL here.
  * @module
  */
-import { LimitExceededError, MalformedMessageError, type Party } from '../errors.js';
+import { LimitExceededError, MalformedMessageError, type Party } from '../core/errors.js';
 import { ChunkBuffer } from './chunks.js';
 import type { MessageSource } from './source.js';
 

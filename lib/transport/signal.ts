@@ -5,7 +5,7 @@
  * signal; this covers the waits between them.
  * @module
  */
-import { ExchangeAbortedError, type Party, type SaslError, TimeoutError } from '../errors.js';
+import { ExchangeAbortedError, type Party, type SaslError, TimeoutError } from '../core/errors.js';
 
 /** Error context of a wait: the mechanism once known, and who is blamed. @internal */
 export interface WaitContext {

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Socket } from 'node:net';
-import { ExchangeAbortedError } from '../errors.js';
+import { ExchangeAbortedError } from '../core/errors.js';
 
 /** Options of {@link SocketChunks}. */
 export interface SocketChunksOptions {

@@ -10,8 +10,8 @@
  * the caps and work counts ({@link xmlWork}) that make its cost linear in the element's size.
  * @module
  */
-import { utf8Length } from '../bytes.js';
-import { LimitExceededError, MalformedMessageError, type Party, UsageError } from '../errors.js';
+import { utf8Length } from '../core/bytes.js';
+import { LimitExceededError, MalformedMessageError, type Party, UsageError } from '../core/errors.js';
 
 /** Default of {@link XmppParseOptions.maxElementBytes}: room for a 16 KiB message in base64, plus markup. */
 export const DEFAULT_XMPP_MAX_ELEMENT_BYTES = 32768;

@@ -33,7 +33,7 @@ import {
   buildPlainResponse,
   staticChannelBinding,
 } from '../../lib/index.js';
-import { unknownUserIdentity } from '../../lib/server-auth.js';
+import { unknownUserIdentity } from '../../lib/passwords/server-auth.js';
 import { b, s, storeOf } from '../support/helpers.js';
 import { KdfCounter } from '../support/kdf-counter.js';
 import { type ServerTrace, countingIdentity, traceServer } from './support.js';

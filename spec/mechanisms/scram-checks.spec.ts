@@ -41,7 +41,7 @@ import {
   UsageError,
   LimitExceededError,
 } from '../../lib/index.js';
-import { parseGs2Header } from '../../lib/gs2.js';
+import { parseGs2Header } from '../../lib/mechanisms/gs2.js';
 import { createHmac } from 'node:crypto';
 import {
   SCRAM_SHA_1,

@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { ScramIdentity, ScramSecret, toBase64 } from '../../lib/index.js';
 import { RUNTIME, bytesOf, textOf, thrown, vector } from './support.js';
 
-// Written by real software for the password "pencil" (as in spec/scram-secret.spec.ts):
+// Written by real software for the password "pencil" (as in spec/passwords/scram-secret.spec.ts):
 // `doveadm pw -s SCRAM-SHA-256 -p pencil` (Dovecot 2.3) and PostgreSQL 15's pg_authid.rolpassword.
 const DOVECOT_SHA256 =
   '{SCRAM-SHA-256}4096,ePU+dn9lb5RI3jjMAHDEDA==,vyfxHRVXy3PZCMVBEj7jZ0aZXdWmTfZjs8b23qdt83k=,/y4oKkHB5wRM+ffFs3z1/hpgrfBQgZoT0jzUvjrYq8A=';

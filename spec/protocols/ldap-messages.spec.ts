@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { isSaslError } from '../../lib/errors.js';
+import { isSaslError } from '../../lib/core/errors.js';
 import {
   type LdapMessage,
   type LdapProtocolOp,

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { ExchangeAbortedError, UsageError } from '../../lib/errors.js';
+import { ExchangeAbortedError, UsageError } from '../../lib/core/errors.js';
 import { ChunkBuffer } from '../../lib/transport/chunks.js';
 import { readerWork } from '../../lib/transport/lines.js';
 

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { type AddressInfo, type Server, type Socket, connect, createServer } from 'node:net';
-import { ExchangeAbortedError } from '../../lib/errors.js';
+import { ExchangeAbortedError } from '../../lib/core/errors.js';
 import { SocketChunks } from '../../lib/transport/socket-chunks.js';
 
 /** A connected pair on 127.0.0.1: `local` is read, `remote` writes. */
