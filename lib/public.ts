@@ -62,6 +62,7 @@ export { BearerCredentials, type ParsedTokenError, encodeTokenError, parseTokenE
 export { REDACTED, Redacting } from './core/redact.js';
 export * from './channel-binding/binding.js';
 export * from './passwords/scram-secret.js';
+export { CramMd5StateIdentity, dovecotCramMd5 } from './passwords/cram-md5-state.js';
 export {
   DEFAULT_STORE_CACHE_ENTRIES,
   DEFAULT_STORE_CACHE_MAX_KEY_LENGTH,

@@ -6,8 +6,8 @@
  *
  * Schemes read: `{PLAIN}` (also `{CLEAR}`, `{CLEARTEXT}`), `{SCRAM-SHA-1}`, `{SCRAM-SHA-256}`,
  * `{SCRAM-SHA-512}` (Dovecot's `<iter>,<salt>,<StoredKey>,<ServerKey>`), `{PBKDF2}` (Dovecot's
- * `$1$<salt>$<rounds>$<hex PBKDF2-HMAC-SHA1>`), `{CRAM-MD5}` (Dovecot's HMAC-MD5 states, see
- * cram-md5-state.ts), and, as a saslkit extension that Dovecot does not
+ * `$1$<salt>$<rounds>$<hex PBKDF2-HMAC-SHA1>`), `{CRAM-MD5}` (Dovecot's HMAC-MD5 states, the library's
+ * CramMd5StateIdentity), and, as a saslkit extension that Dovecot does not
  * read, pysasl's `$pbkdf2-sha256$...` strings without a scheme prefix. Blank lines and lines
  * starting with `#` are skipped. Errors name the line, never its secret.
  *
@@ -17,6 +17,7 @@
 import { readFile } from 'node:fs/promises';
 import {
   ClearIdentity,
+  CramMd5StateIdentity,
   DovecotPbkdf2Hasher,
   HashedIdentity,
   type Identity,
@@ -29,7 +30,6 @@ import {
   isWellFormed,
   noprep,
 } from '../index.js';
-import { CramMd5StateIdentity } from './cram-md5-state.js';
 
 /** Largest users or tokens file read. */
 const MAX_FILE_BYTES = 16 * 1024 * 1024;
