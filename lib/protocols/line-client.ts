@@ -220,5 +220,3 @@ export async function runClientProfile(
     throw thrown instanceof ProfileFailure ? thrown.error : thrown;
   }
 }
-
-/** Encodes a response line: base64, empty for an empty response. @internal */

@@ -11,7 +11,6 @@ import {
   LimitExceededError,
   MalformedMessageError,
   type Party,
-  type SaslError,
   UsageError,
   isSaslError,
 } from '../core/errors.js';
@@ -25,7 +24,18 @@ import {
   lineIterator,
   pollLines,
 } from '../transport/lines.js';
-import { type WaitContext, raceSignal, signalError } from '../transport/signal.js';
+import { raceSignal, signalError } from '../transport/signal.js';
+import {
+  CANCEL,
+  type MessageConsumer,
+  type MessageInput,
+  type ProfileContext,
+  ProfileFailure,
+  type ReplyKind,
+} from './profile.js';
+
+// The vocabulary every profile shares lives in profile.ts; re-exported for the line profiles and the package index.
+export { CANCEL, type ProfileContext, ProfileFailure, type ReplyKind };
 
 // ---------------------------------------------------------------------------------------------
 // Base64 framing
@@ -90,37 +100,11 @@ export interface LineLimits extends SessionLimits {
   readonly maxLineLength?: number;
 }
 
-/** What a server reply reports. Each profile maps a kind to its status line (235, NO, -ERR ...). */
-export type ReplyKind =
-  | 'success'
-  | 'failed'
-  | 'unauthorized'
-  | 'cancelled'
-  | 'malformed'
-  | 'syntax'
-  | 'unknownMechanism'
-  | 'initialNotAllowed'
-  | 'tooLong'
-  | 'temporary';
-
 /** Human-readable texts of a server profile's replies, by kind; the profile adds the status code. */
 export type ReplyTexts = Partial<Readonly<Record<ReplyKind, string>>>;
 
-/** An error together with the reply it calls for; `kind` undefined means no reply (the connection is gone). @internal */
-export class ProfileFailure extends Error {
-  constructor(
-    readonly kind: ReplyKind | undefined,
-    readonly error: SaslError,
-  ) {
-    super(error.message);
-  }
-}
-
-/** Error context of a profile: the mechanism once known, and who is blamed. @internal */
-export type ProfileContext = WaitContext;
-
 /** Reads lines from a source for one exchange, enforcing the line limit. @internal */
-export class LineInput implements LineSink {
+export class LineInput implements LineSink, MessageInput<string> {
   readonly #iterator: AsyncIterator<string>;
   readonly maxLineLength: number;
   #closed = false;
@@ -236,7 +220,7 @@ export class LineInput implements LineSink {
       consumer.failed(failure);
       return;
     }
-    consumer.line(line);
+    consumer.message(line);
   }
 
   #aborted(): void {
@@ -283,12 +267,7 @@ export class LineInput implements LineSink {
 }
 
 /** Who gets the line of a {@link LineInput.poll} that had to wait. @internal */
-export interface LineConsumer {
-  /** The line, checked. */
-  line(line: string): void;
-  /** What ended the wait instead: a {@link ProfileFailure}, or the signal's {@link TimeoutError} or {@link ExchangeAbortedError}. */
-  failed(error: unknown): void;
-}
+export type LineConsumer = MessageConsumer<string>;
 
 function closedFailure(context: ProfileContext): ProfileFailure {
   return new ProfileFailure(
@@ -325,11 +304,7 @@ export interface AuthCommand {
   readonly initial: string | undefined;
 }
 
-/** Marks a cancelled exchange in {@link ServerDialect.parseResponse}. @internal */
-export const CANCEL: unique symbol = Symbol('saslkit.cancel');
-
-/** What a server profile decides; {@link runServerProfile} does the rest. @internal */
-
+/** Encodes a response or challenge line: base64, empty for an empty message. @internal */
 export function encodeLineData(data: Uint8Array): string {
   return toBase64(data);
 }
