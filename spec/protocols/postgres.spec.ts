@@ -1,14 +1,13 @@
 import { expect } from 'chai';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { type Server, type Socket, createConnection, createServer } from 'node:net';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { TLSSocket, connect as tlsConnect, createSecureContext } from 'node:tls';
 import pg from 'pg';
 import {
   ClearIdentity,
   type ClientOptions,
-  type Mechanism,
   PG_AUTH,
   PLAIN,
   PgMessageReader,
@@ -53,7 +52,8 @@ import {
   expectSaslRejection,
   s,
 } from '../support/helpers.js';
-import { recorder, silentAfter, timeoutReason } from '../support/silent-peer.js';
+import { probedClient, recorder, silentAfter, timeoutReason } from '../support/silent-peer.js';
+import { useSockets } from '../support/sockets.js';
 import { bytesOf, textOf, vector } from '../support/vectors.js';
 
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
@@ -97,54 +97,14 @@ const secureContext = createSecureContext({
 });
 
 describe('PostgreSQL SASL profile', () => {
-  const open: (Socket | Server)[] = [];
-  afterEach(async () => {
-    const items = open.splice(0);
-    // Sockets first: a listener's close waits for its connections.
-    for (const item of items) if ('destroy' in item) item.destroy();
-    for (const item of items)
-      if (!('destroy' in item))
-        await new Promise<void>((resolve) =>
-          item.close(() => {
-            resolve();
-          }),
-        );
-  });
-
-  /** A listener on 127.0.0.1 whose accepted sockets are handed to `serve`. */
-  async function listen(
-    serve: (socket: Socket) => Promise<unknown>,
-  ): Promise<{ port: number; served: Promise<unknown>[] }> {
-    const served: Promise<unknown>[] = [];
-    const listener = createServer((socket) => {
-      open.push(socket);
-      socket.on('error', () => undefined);
-      const run = serve(socket);
-      run.catch(() => undefined);
-      served.push(run);
-    });
-    open.push(listener);
-    listener.listen(0, '127.0.0.1');
-    await once(listener, 'listening');
-    const address = listener.address();
-    if (address === null || typeof address === 'string') throw new Error('no address');
-    return { port: address.port, served };
-  }
-
-  async function connect(port: number): Promise<Socket> {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    open.push(socket);
-    await once(socket, 'connect');
-    return socket;
-  }
+  const { listen, connect, track } = useSockets();
 
   /** Server side of SSLRequest: answer `S` and start TLS on the same socket. */
   async function acceptTls(socket: Socket): Promise<TLSSocket> {
     const [request] = (await once(socket, 'data')) as [Buffer];
     expect(hex(request)).to.equal(hex(buildPgSSLRequest()));
     socket.write('S');
-    const tls = new TLSSocket(socket, { isServer: true, secureContext });
-    open.push(tls);
+    const tls = track(new TLSSocket(socket, { isServer: true, secureContext }));
     await once(tls, 'secure');
     return tls;
   }
@@ -154,8 +114,7 @@ describe('PostgreSQL SASL profile', () => {
     socket.write(buildPgSSLRequest());
     const [answer] = (await once(socket, 'data')) as [Buffer];
     expect(s(answer)).to.equal('S');
-    const tls = tlsConnect({ socket, rejectUnauthorized: false });
-    open.push(tls);
+    const tls = track(tlsConnect({ socket, rejectUnauthorized: false }));
     await once(tls, 'secureConnect');
     return tls;
   }
@@ -730,26 +689,16 @@ describe('PostgreSQL SASL profile', () => {
     }
 
     it('cancels its mechanism when the server hangs up mid-exchange', async () => {
-      let cancelled = false;
-      const tracked: Mechanism = {
-        ...PLAIN,
-        *client(c, o) {
-          try {
-            return yield* PLAIN.client(c, o);
-          } finally {
-            cancelled = true;
-          }
-        },
-      };
+      const tracked = probedClient(PLAIN);
       const run = postgresClientAuth({
         messages: feed(buildPgAuthenticationSASL(['PLAIN'])),
         write: () => undefined,
         user: 'alice',
         password: 'alice-pass',
-        auth: new SASLAuth([tracked]),
+        auth: new SASLAuth([tracked.mechanism]),
       });
       await expectSaslRejection(run, 'ABORTED');
-      expect(cancelled).to.equal(true);
+      expect(tracked.probe.ran).to.equal(true);
     });
 
     it('reports the SQLSTATE as serverError, and ignores notices', async () => {
@@ -974,17 +923,7 @@ describe('PostgreSQL SASL profile', () => {
     });
 
     it('client: a server silent after AuthenticationSASL ends with TIMEOUT blamed on it, and the mechanism is cancelled', async () => {
-      let cancelled = false;
-      const tracked: Mechanism = {
-        ...PLAIN,
-        *client(c, o) {
-          try {
-            return yield* PLAIN.client(c, o);
-          } finally {
-            cancelled = true;
-          }
-        },
-      };
+      const tracked = probedClient(PLAIN);
       const controller = new AbortController();
       const out = recorder<Uint8Array>((data) => Buffer.from(data));
       const run = postgresClientAuth({
@@ -992,14 +931,14 @@ describe('PostgreSQL SASL profile', () => {
         write: out.write,
         user: 'alice',
         password: 'alice-pass',
-        auth: new SASLAuth([tracked]),
+        auth: new SASLAuth([tracked.mechanism]),
         session: { signal: controller.signal },
       });
       await out.wrote(2);
       controller.abort(timeoutReason());
       const error = await expectSaslRejection(run, 'TIMEOUT');
       expect(error).to.include({ party: 'server', mechanism: 'PLAIN' });
-      expect(cancelled).to.equal(true);
+      expect(tracked.probe.ran).to.equal(true);
       expectNoSecrets(error, ['alice-pass']);
     });
 

@@ -1,12 +1,10 @@
 import { expect } from 'chai';
 import { once } from 'node:events';
-import { type Server, type Socket, createConnection, createServer } from 'node:net';
 import {
   type Authenticated,
   ClearIdentity,
   ClientCredentials,
   type ClientOptions,
-  type Mechanism,
   PLAIN,
   SASLAuth,
   ScramIdentity,
@@ -40,7 +38,8 @@ import {
   expectSaslRejection,
   s,
 } from '../support/helpers.js';
-import { recorder, silentAfter, timeoutReason } from '../support/silent-peer.js';
+import { probedClient, recorder, silentAfter, timeoutReason } from '../support/silent-peer.js';
+import { useSockets } from '../support/sockets.js';
 import { vector } from '../support/vectors.js';
 import { xmlWork } from '../../lib/transport/xml.js';
 
@@ -78,6 +77,8 @@ function parsedCondition(xml: string | undefined): XmppFailureCondition | undefi
 }
 
 describe('XMPP SASL profile', () => {
+  const sockets = useSockets();
+
   describe('transcript vectors', () => {
     for (const id of ['xmpp-derived-scram-sha-1', 'xmpp-derived-plain-and-empty']) {
       it(`${id}: every element parses and rebuilds to the same text`, () => {
@@ -829,20 +830,10 @@ describe('XMPP SASL profile', () => {
     });
 
     it('cancels its mechanism when the stream ends mid-exchange', async () => {
-      let cancelled = false;
-      const tracked: Mechanism = {
-        ...PLAIN,
-        *client(c, o) {
-          try {
-            return yield* PLAIN.client(c, o);
-          } finally {
-            cancelled = true;
-          }
-        },
-      };
+      const tracked = probedClient(PLAIN);
       await expectSaslRejection(
         xmppClientAuth({
-          auth: new SASLAuth([tracked]),
+          auth: new SASLAuth([tracked.mechanism]),
           credentials,
           mechanisms: ['PLAIN'],
           elements: feed(),
@@ -850,7 +841,7 @@ describe('XMPP SASL profile', () => {
         }),
         'ABORTED',
       );
-      expect(cancelled).to.equal(true);
+      expect(tracked.probe.ran).to.equal(true);
     });
 
     it('resolves on <success/> after its initial response', async () => {
@@ -914,20 +905,6 @@ describe('XMPP SASL profile', () => {
   });
 
   describe('client against server over 127.0.0.1', () => {
-    const open: (Socket | Server)[] = [];
-    afterEach(async () => {
-      const items = open.splice(0);
-      // Sockets first: a listener's close waits for its connections.
-      for (const item of items) if ('destroy' in item) item.destroy();
-      for (const item of items)
-        if (!('destroy' in item))
-          await new Promise<void>((resolve) =>
-            item.close(() => {
-              resolve();
-            }),
-          );
-    });
-
     async function exchange(
       serverAuth: SASLAuth,
       clientAuth: SASLAuth,
@@ -940,17 +917,7 @@ describe('XMPP SASL profile', () => {
       log: string[];
     }> {
       const log: string[] = [];
-      const listener = createServer();
-      open.push(listener);
-      listener.listen(0, '127.0.0.1');
-      await once(listener, 'listening');
-      const address = listener.address();
-      if (address === null || typeof address === 'string') throw new Error('no address');
-      const accepted = once(listener, 'connection') as Promise<[Socket]>;
-      const clientSocket = createConnection({ host: '127.0.0.1', port: address.port });
-      open.push(clientSocket);
-      const [[serverSocket]] = await Promise.all([accepted, once(clientSocket, 'connect')]);
-      open.push(serverSocket);
+      const { client: clientSocket, server: serverSocket } = await sockets.pair();
 
       const serverSide = (async () => {
         serverSocket.write(buildXmppMechanisms(serverAuth.serverMechanisms.map((m) => m.name)));
@@ -1137,21 +1104,11 @@ describe('XMPP SASL profile', () => {
     });
 
     it('client: a server silent after <auth> ends with TIMEOUT blamed on it, and the mechanism is cancelled', async () => {
-      let cancelled = false;
-      const tracked: Mechanism = {
-        ...PLAIN,
-        *client(c, o) {
-          try {
-            return yield* PLAIN.client(c, o);
-          } finally {
-            cancelled = true;
-          }
-        },
-      };
+      const tracked = probedClient(PLAIN);
       const controller = new AbortController();
       const out = recorder<string>();
       const run = xmppClientAuth({
-        auth: new SASLAuth([tracked]),
+        auth: new SASLAuth([tracked.mechanism]),
         credentials: new ClientCredentials('alice', 'alice-pass'),
         mechanisms: ['PLAIN'],
         elements: silentAfter(),
@@ -1162,43 +1119,24 @@ describe('XMPP SASL profile', () => {
       controller.abort(timeoutReason());
       const error = await expectSaslRejection(run, 'TIMEOUT');
       expect(error).to.include({ party: 'server', mechanism: 'PLAIN' });
-      expect(cancelled).to.equal(true);
+      expect(tracked.probe.ran).to.equal(true);
       expectNoSecrets(error, ['alice-pass']);
     });
 
     it('client over 127.0.0.1: a server that never answers ends with TIMEOUT under AbortSignal.timeout', async () => {
-      const open: Socket[] = [];
-      const listener = createServer((socket) => {
-        open.push(socket);
-        socket.on('error', () => undefined);
+      const { port } = await sockets.listen((socket) => once(socket, 'close'));
+      const socket = await sockets.connect(port);
+      const run = xmppClientAuth({
+        auth: SASLAuth.named(['SCRAM-SHA-256']),
+        credentials: new ClientCredentials('alice', 'alice-pass'),
+        mechanisms: ['SCRAM-SHA-256'],
+        elements: xmppElements(socket),
+        write: (element) => {
+          socket.write(element);
+        },
+        session: { signal: AbortSignal.timeout(50) },
       });
-      try {
-        listener.listen(0, '127.0.0.1');
-        await once(listener, 'listening');
-        const address = listener.address();
-        if (address === null || typeof address === 'string') throw new Error('no address');
-        const socket = createConnection({ host: '127.0.0.1', port: address.port });
-        open.push(socket);
-        await once(socket, 'connect');
-        const run = xmppClientAuth({
-          auth: SASLAuth.named(['SCRAM-SHA-256']),
-          credentials: new ClientCredentials('alice', 'alice-pass'),
-          mechanisms: ['SCRAM-SHA-256'],
-          elements: xmppElements(socket),
-          write: (element) => {
-            socket.write(element);
-          },
-          session: { signal: AbortSignal.timeout(50) },
-        });
-        expect(await expectSaslRejection(run, 'TIMEOUT')).to.include({ party: 'server', mechanism: 'SCRAM-SHA-256' });
-      } finally {
-        for (const socket of open) socket.destroy();
-        await new Promise<void>((resolve) =>
-          listener.close(() => {
-            resolve();
-          }),
-        );
-      }
+      expect(await expectSaslRejection(run, 'TIMEOUT')).to.include({ party: 'server', mechanism: 'SCRAM-SHA-256' });
     });
   });
 });

@@ -1,7 +1,7 @@
 /**
  * One harness for protocol conversations in specs, instead of a copy per profile: a client and
- * a server profile joined by two line queues with every line recorded (`converse`), and a
- * server alone fed the client's lines up front (`serve`).
+ * a server profile joined by two line queues with every line recorded (`converse`), a server
+ * alone fed the client's lines up front (`serve`), and a client alone fed the server's (`against`).
  */
 import { type LineSource, type LineWriter, LineQueue } from '../../lib/index.js';
 
@@ -44,7 +44,7 @@ export interface LineProfile<CA extends ClientIo, R, SA extends ServerIo> {
   readonly serveDefaults: Omit<SA, keyof ServerIo>;
 }
 
-/** The `converse` and `serve` of one line profile. */
+/** The `converse`, `serve` and `against` of one line profile. */
 export function lineConversations<CA extends ClientIo, R, SA extends ServerIo>(profile: LineProfile<CA, R, SA>) {
   /** A client and a server joined by two queues, with the conversation recorded; the client's first line is the server's command. */
   async function converse(
@@ -107,5 +107,26 @@ export function lineConversations<CA extends ClientIo, R, SA extends ServerIo>(p
     return { written, ...outcome };
   }
 
-  return { converse, serve };
+  /** Runs only the client, with the server's lines given up front and then the end of input; `left` counts lines it did not read. */
+  async function against(
+    serverLines: string[],
+    client: Omit<CA, keyof ClientIo>,
+  ): Promise<{ written: string[]; left: number } & Settled<R>> {
+    const queue = new LineQueue();
+    for (const line of serverLines) queue.push(line);
+    queue.end();
+    const written: string[] = [];
+    const outcome = await settle(
+      profile.client({
+        ...client,
+        lines: queue,
+        write: (line: string) => {
+          written.push(line);
+        },
+      } as unknown as CA),
+    );
+    return { written, left: queue.pending, ...outcome };
+  }
+
+  return { converse, serve, against };
 }

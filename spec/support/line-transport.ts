@@ -150,21 +150,5 @@ export function useLoopback(): () => Promise<Loopback> {
   };
 }
 
-/** Wraps exchanges so a test can see that their `finally` blocks ran (cancellation reached them). */
-export class FinallyProbe {
-  /** True once the wrapped exchange finished, by returning, throwing or being cancelled. */
-  ran = false;
-
-  readonly wrap = <Y, R>(exchange: Generator<Y, R, unknown>): Generator<Y, R, unknown> => {
-    const mark = (): void => {
-      this.ran = true;
-    };
-    return (function* () {
-      try {
-        return yield* exchange;
-      } finally {
-        mark();
-      }
-    })();
-  };
-}
+// FinallyProbe lives with the other peer probes (portable, no socket); re-exported for the driver specs.
+export { FinallyProbe } from './silent-peer.js';

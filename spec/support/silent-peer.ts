@@ -1,4 +1,8 @@
-/** A peer that stops answering, and a writer that says when the side under test wrote: for time-limit specs without timing assertions. */
+/**
+ * A peer that stops answering, a writer that says when the side under test wrote, and probes that
+ * say a mechanism was cancelled: for time-limit and give-up specs without timing assertions.
+ */
+import type { Mechanism } from '../../lib/index.js';
 
 /** A source that yields `items` and then never yields again (nor ends): a stalled peer. */
 export async function* silentAfter<T>(...items: T[]): AsyncGenerator<T, void, undefined> {
@@ -27,3 +31,31 @@ export function recorder<T>(copy: (item: T) => T = (item) => item): {
 
 /** The reason `AbortSignal.timeout` gives, for a manual controller that stands for a timer. */
 export const timeoutReason = (): DOMException => new DOMException('too slow', 'TimeoutError');
+
+/** Wraps exchanges so a test can see that their `finally` blocks ran (cancellation reached them). */
+export class FinallyProbe {
+  /** True once the wrapped exchange finished, by returning, throwing or being cancelled. */
+  ran = false;
+
+  readonly wrap = <Y, R>(exchange: Generator<Y, R, unknown>): Generator<Y, R, unknown> => {
+    const mark = (): void => {
+      this.ran = true;
+    };
+    return (function* () {
+      try {
+        return yield* exchange;
+      } finally {
+        mark();
+      }
+    })();
+  };
+}
+
+/** `mechanism` with its client exchanges wrapped by one probe: `probe.ran` says a client exchange ended. */
+export function probedClient(mechanism: Mechanism): { mechanism: Mechanism; probe: FinallyProbe } {
+  const probe = new FinallyProbe();
+  return {
+    mechanism: { ...mechanism, client: (credentials, options) => probe.wrap(mechanism.client(credentials, options)) },
+    probe,
+  };
+}
