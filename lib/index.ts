@@ -19,6 +19,12 @@ export {
 export { type LineReaderOptions, LineReader, DEFAULT_READER_MAX_LINE } from './protocols/lines.js';
 export { nodeCryptoProvider } from './crypto/node.js';
 export {
+  type SocketChunksOptions,
+  type SocketWriterOptions,
+  SocketChunks,
+  socketWriter,
+} from './transport/socket-chunks.js';
+export {
   PG_PROTOCOL_VERSION,
   PG_SSL_REQUEST_CODE,
   PG_GSSENC_REQUEST_CODE,

@@ -6,7 +6,8 @@
  */
 import { UsageError } from '../index.js';
 import { type ParsedArgs, choiceOption, flag, integerOption, stringOption } from './args.js';
-import { MailClient, type ProtocolClient } from './client.js';
+import type { ProtocolClient } from './client.js';
+import { MailClient } from './mail-client.js';
 import { IrcClient } from './irc-client.js';
 import { LdapClient } from './ldap-client.js';
 import { PostgresClient } from './postgres-client.js';

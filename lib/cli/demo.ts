@@ -18,7 +18,7 @@ import {
   UsageError,
 } from '../index.js';
 import { flag, parseArgs, stringOption } from './args.js';
-import { MailClient } from './client.js';
+import { MailClient } from './mail-client.js';
 import { type CliIo, EXIT, describeError, exitCodeFor, formatTable } from './io.js';
 import { selfSignedCertificate } from './self-signed.js';
 import { startAuthServer } from './server.js';

@@ -17,10 +17,9 @@ import {
   parseIrcMechanisms,
   parseIrcMessage,
 } from '../index.js';
-import { type AuthResult, type AuthenticateArgs, type ProtocolClient, peerText } from './client.js';
+import { type AuthResult, type AuthenticateArgs, type ProtocolClient, SocketClient, peerText } from './client.js';
 import { ClientSocket } from './socket.js';
-import type { ConnectOptions, TlsState } from './tls-client.js';
-import type { Target } from './url.js';
+import type { ConnectOptions } from './tls-client.js';
 
 const MAX_LINES_BEFORE_CAP = 1000;
 const NICK = /^[A-Za-z[\]\\`_^{|}][A-Za-z0-9[\]\\`_^{|}-]{0,29}$/;
@@ -38,24 +37,15 @@ export function ircNick(nick: string | undefined, user: string): string {
 }
 
 /** A connection to an IRC server, up to the end of its registration. */
-export class IrcClient implements ProtocolClient {
-  readonly target: Target;
-  readonly #options: ConnectOptions;
-  readonly #conn: ClientSocket;
+export class IrcClient extends SocketClient implements ProtocolClient {
   readonly #reader: LineReader;
   readonly #lines: AsyncIterator<string>;
   readonly #write: (line: string) => unknown;
-  /** The mechanisms of `sasl=` in CAP LS. */
-  mechanisms: readonly string[] = [];
-  /** IRC's STARTTLS is obsolete; servers that have TLS listen for ircs://. */
-  readonly startTlsOffered = false;
-  /** IRC lists its mechanisms in CAP LS (a sasl-3.1 server lists none: name one with --mech). */
-  readonly noCapa = false;
+  // IRC's STARTTLS is obsolete (servers that have TLS listen for ircs://), and a sasl-3.1 server
+  // lists no mechanisms in CAP LS: name one with --mech. The base's defaults say both.
 
   private constructor(options: ConnectOptions, conn: ClientSocket) {
-    this.target = options.target;
-    this.#options = options;
-    this.#conn = conn;
+    super(options, conn);
     this.#reader = new LineReader(conn.socket, { maxLineLength: IRC_MAX_LINE });
     const tracer = options.tracer;
     this.#lines = tracer ? tracer.source(this.#reader) : this.#reader;
@@ -63,24 +53,14 @@ export class IrcClient implements ProtocolClient {
     this.#write = tracer ? tracer.writer(write) : write;
   }
 
-  /** Connects and asks for the capabilities (`CAP LS 302`). */
+  /** Connects and asks for the capabilities (`CAP LS 302`); the mechanisms are those of `sasl=`. */
   static async connect(options: ConnectOptions): Promise<IrcClient> {
     const client = new IrcClient(options, await ClientSocket.open(options));
-    try {
-      await client.#conn.guard(() => client.#capabilities());
-    } catch (error) {
-      client.close();
-      throw error;
-    }
-    return client;
+    return client.start(() => client.#capabilities());
   }
 
   get protocol(): 'irc' {
     return 'irc';
-  }
-
-  get tls(): TlsState | undefined {
-    return this.#conn.tls;
   }
 
   /** Reads CAP LS (several lines with `*` before the last), answering PING on the way. */
@@ -122,17 +102,12 @@ export class IrcClient implements ProtocolClient {
     return Promise.reject(new UsageError('IRC servers take TLS on their own port: use an ircs:// URL'));
   }
 
-  /** The offer came with CAP LS. */
-  async offer(): Promise<void> {
-    // Nothing to learn.
-  }
-
   /** Registers the connection with SASL (the nick from the connect options). */
   async authenticate(args: AuthenticateArgs): Promise<AuthResult> {
     const tls = this.tls;
-    return this.#conn.guard(async () => {
+    return this.conn.guard(async () => {
       const result = await ircLogin({
-        nick: ircNick(this.#options.nick, args.credentials.authcid),
+        nick: ircNick(this.options.nick, args.credentials.authcid),
         credentials: args.credentials,
         ...(args.mechanism === undefined ? {} : { mechanism: args.mechanism }),
         choose: {
@@ -164,12 +139,12 @@ export class IrcClient implements ProtocolClient {
       // The server hung up first.
     }
     this.#reader.close();
-    await this.#conn.end('');
+    await this.conn.end('');
   }
 
   /** Closes at once. */
-  close(): void {
+  override close(): void {
     this.#reader.close();
-    this.#conn.close();
+    super.close();
   }
 }

@@ -7,81 +7,61 @@
  */
 import { TLSSocket } from 'node:tls';
 import { LdapConnection, UnexpectedMessageError, ldapBind, ldapSupportedMechanisms, ldapWhoAmI } from '../index.js';
-import type { AuthResult, AuthenticateArgs, ProtocolClient } from './client.js';
+import { type AuthResult, type AuthenticateArgs, type ProtocolClient, SocketClient } from './client.js';
 import { ClientSocket } from './socket.js';
 import { type ConnectOptions, type TlsState, clientTlsOptions, describeClientTls } from './tls-client.js';
-import type { Target } from './url.js';
 
 /** A connection to an LDAP server, up to a SASL bind. */
-export class LdapClient implements ProtocolClient {
-  readonly target: Target;
-  readonly #options: ConnectOptions;
-  readonly #conn: ClientSocket;
+export class LdapClient extends SocketClient implements ProtocolClient {
   readonly #ldap: LdapConnection;
   #tls: TlsState | undefined;
-  /** The rootDSE's supportedSASLMechanisms. */
-  mechanisms: readonly string[] = [];
   /** StartTLS is asked blind: the server's answer says whether it takes it. */
-  readonly startTlsOffered = true;
-  readonly noCapa = false;
+  override readonly startTlsOffered = true;
 
   private constructor(options: ConnectOptions, conn: ClientSocket) {
-    this.target = options.target;
-    this.#options = options;
-    this.#conn = conn;
+    super(options, conn);
     this.#ldap = new LdapConnection(conn.socket, { timeoutMs: options.timeoutMs ?? 30000 });
     this.#tls = conn.tls;
   }
 
-  /** Connects (ldaps: with TLS at once) and reads the rootDSE's mechanisms. */
+  /** Connects (ldaps: with TLS at once) and reads the rootDSE's supportedSASLMechanisms. */
   static async connect(options: ConnectOptions): Promise<LdapClient> {
     const client = new LdapClient(options, await ClientSocket.open(options));
-    try {
-      await client.#conn.guard(() => client.#readMechanisms());
-    } catch (error) {
-      client.close();
-      throw error;
-    }
-    return client;
+    return client.start(() => client.#readMechanisms());
   }
 
   get protocol(): 'ldap' {
     return 'ldap';
   }
 
-  get tls(): TlsState | undefined {
+  override get tls(): TlsState | undefined {
     return this.#tls;
   }
 
   async #readMechanisms(): Promise<void> {
-    this.#options.tracer?.note('C: search rootDSE (supportedSASLMechanisms)');
+    this.tracer?.note('C: search rootDSE (supportedSASLMechanisms)');
     this.mechanisms = await ldapSupportedMechanisms(this.#ldap.requester, { signal: this.#ldap.signal() });
-    this.#options.tracer?.note(`S: supportedSASLMechanisms: ${this.mechanisms.join(' ') || '(none)'}`);
+    this.tracer?.note(`S: supportedSASLMechanisms: ${this.mechanisms.join(' ') || '(none)'}`);
   }
 
   /** The StartTLS extended operation, then TLS in place, then the rootDSE again. */
   async startTls(): Promise<void> {
-    await this.#conn.guard(async () => {
-      this.#options.tracer?.note('C: StartTLS');
-      await this.#ldap.startTls(clientTlsOptions(this.#options));
+    await this.conn.guard(async () => {
+      this.tracer?.note('C: StartTLS');
+      await this.#ldap.startTls(clientTlsOptions(this.options));
       const secure = this.#ldap.socket;
       if (!(secure instanceof TLSSocket))
         throw new UnexpectedMessageError('StartTLS left the connection in clear', { party: 'local' });
-      this.#tls = describeClientTls(secure, this.#options.tracer);
+      this.#tls = describeClientTls(secure, this.tracer);
       await this.#readMechanisms();
     });
   }
 
-  /** The offer is in the rootDSE already. */
-  async offer(): Promise<void> {
-    // Nothing to learn.
-  }
-
   /** Runs a SASL bind, then asks "Who am I?" (noted in the trace). */
   async authenticate(args: AuthenticateArgs): Promise<AuthResult> {
-    const tracer = this.#options.tracer;
+    const tracer = this.tracer;
     const named = typeof args.mechanism === 'string' ? args.mechanism : args.mechanism?.name;
-    return this.#conn.guard(async () => {
+    return this.conn.guard(async () => {
       tracer?.note(`C: bind SASL${named === undefined ? '' : ` ${named}`} (credentials not shown)`);
       const result = await ldapBind(this.#ldap, {
         credentials: args.credentials,
@@ -109,18 +89,18 @@ export class LdapClient implements ProtocolClient {
 
   /** Sends UnbindRequest and closes; never throws. */
   async quit(): Promise<void> {
-    this.#options.tracer?.note('C: unbind');
+    this.tracer?.note('C: unbind');
     try {
       await this.#ldap.unbind();
     } catch {
       // The server hung up first.
     }
-    this.#conn.close();
+    this.conn.close();
   }
 
   /** Closes at once. */
-  close(): void {
+  override close(): void {
     this.#ldap.close();
-    this.#conn.close();
+    super.close();
   }
 }

@@ -259,7 +259,7 @@ export async function loginCommand(argv: readonly string[], io: CliIo): Promise<
         );
       await client.startTls();
     }
-    await client.offer(plan.user);
+    await client.offer?.(plan.user);
     const tls = client.tls;
     if (plan.mechanism !== undefined && client.mechanisms.length > 0 && !client.mechanisms.includes(plan.mechanism)) {
       throw new MechanismUnavailableError(

@@ -78,7 +78,7 @@ export async function mechsCommand(argv: readonly string[], io: CliIo): Promise<
     const role = user ?? 'postgres';
     client = await connectClient(connect);
     const starttlsOffered = client.startTlsOffered;
-    await client.offer(role);
+    await client.offer?.(role);
     const first = [...client.mechanisms];
     let after: string[] | undefined;
     if (starttls) {
@@ -93,7 +93,7 @@ export async function mechsCommand(argv: readonly string[], io: CliIo): Promise<
         client = await connectClient(connect);
       }
       await client.startTls();
-      await client.offer(role);
+      await client.offer?.(role);
       after = [...client.mechanisms];
     }
     const tls = client.tls;

@@ -5,7 +5,6 @@
  * Terminate.
  * @module
  */
-import type { LineTracer } from './trace.js';
 import {
   ClientCredentials,
   MalformedMessageError,
@@ -24,31 +23,18 @@ import {
   postgresErrorFromResponse,
   readPostgresReady,
 } from '../index.js';
-import type { AuthResult, AuthenticateArgs, ProtocolClient } from './client.js';
+import { type AuthResult, type AuthenticateArgs, type ProtocolClient, SocketClient } from './client.js';
 import { ClientSocket } from './socket.js';
-import type { ConnectOptions, TlsState } from './tls-client.js';
-import type { Target } from './url.js';
+import type { ConnectOptions } from './tls-client.js';
 
 const PG_MECHANISMS = ['SCRAM-SHA-256-PLUS', 'SCRAM-SHA-256'];
 
 /** A connection to a PostgreSQL server, up to the end of authentication. */
-export class PostgresClient implements ProtocolClient {
-  readonly target: Target;
-  readonly #options: ConnectOptions;
-  readonly #conn: ClientSocket;
+export class PostgresClient extends SocketClient implements ProtocolClient {
   #reader: PgMessageReader | undefined;
   #user: string | undefined;
-  /** The mechanisms of AuthenticationSASL, once {@link PostgresClient.offer} ran. */
-  mechanisms: readonly string[] = [];
   /** SSLRequest can always be asked; the server's answer says whether it takes it. */
-  readonly startTlsOffered = true;
-  readonly noCapa = false;
-
-  private constructor(options: ConnectOptions, conn: ClientSocket) {
-    this.target = options.target;
-    this.#options = options;
-    this.#conn = conn;
-  }
+  override readonly startTlsOffered = true;
 
   /** Connects (no greeting: the client speaks first). */
   static async connect(options: ConnectOptions): Promise<PostgresClient> {
@@ -59,26 +45,18 @@ export class PostgresClient implements ProtocolClient {
     return 'postgres';
   }
 
-  get tls(): TlsState | undefined {
-    return this.#conn.tls;
-  }
-
-  get #tracer(): LineTracer | undefined {
-    return this.#options.tracer;
-  }
-
   /** Sends SSLRequest; on `S`, starts TLS. */
   async startTls(): Promise<void> {
     if (this.tls !== undefined || this.#reader !== undefined)
       throw new UnexpectedMessageError('SSLRequest comes first', { party: 'local' });
-    await this.#conn.guard(async () => {
-      this.#tracer?.note('C: SSLRequest');
-      this.#conn.write(buildPgSSLRequest());
-      const first = await this.#conn.source.next();
+    await this.conn.guard(async () => {
+      this.tracer?.note('C: SSLRequest');
+      this.conn.write(buildPgSSLRequest());
+      const first = await this.conn.source.next();
       if (first.done === true)
         throw new UnexpectedMessageError('the server closed the connection', { party: 'server' });
       const answer = first.value[0];
-      if (first.value.length > 1) this.#conn.source.unshift(first.value.subarray(1));
+      if (first.value.length > 1) this.conn.source.unshift(first.value.subarray(1));
       if (answer === 0x4e)
         throw new UnexpectedMessageError('the PostgreSQL server does not take SSL (it answered N to SSLRequest)', {
           party: 'server',
@@ -87,25 +65,25 @@ export class PostgresClient implements ProtocolClient {
         throw new MalformedMessageError('the PostgreSQL server answered SSLRequest with neither S nor N', {
           party: 'server',
         });
-      this.#tracer?.note('S: S (go ahead)');
-      await this.#conn.upgrade();
+      this.tracer?.note('S: S (go ahead)');
+      await this.conn.upgrade();
     });
   }
 
-  /** Sends the startup message for `user` and reads which mechanisms the server asks for. */
+  /** Sends the startup message for `user` and reads which mechanisms the server asks for (AuthenticationSASL). */
   async offer(user: string): Promise<void> {
     if (this.#reader !== undefined) return;
     if (user === '') throw new UsageError('PostgreSQL needs a role: --user or postgres://user@host');
-    await this.#conn.guard(async () => {
+    await this.conn.guard(async () => {
       this.#user = user;
-      const source = this.#conn.source;
+      const source = this.conn.source;
       const reader = new PgMessageReader(source, { peer: 'server' });
       this.#reader = reader;
       const database = this.target.database;
-      this.#tracer?.note(
+      this.tracer?.note(
         `C: StartupMessage user=${JSON.stringify(user)}${database === undefined ? '' : ` database=${JSON.stringify(database)}`}`,
       );
-      this.#conn.write(
+      this.conn.write(
         buildPgStartupMessage({ user, ...(database === undefined ? {} : { database }), application_name: 'saslkit' }),
       );
       for (;;) {
@@ -116,7 +94,7 @@ export class PostgresClient implements ProtocolClient {
           throw new UnexpectedMessageError('expected an Authentication message', { party: 'server' });
         const request = parsePgAuthentication(message.body);
         this.mechanisms = request.code === PG_AUTH.SASL && 'mechanisms' in request ? request.mechanisms : [];
-        this.#tracer?.note(
+        this.tracer?.note(
           `S: Authentication${request.code === PG_AUTH.SASL ? `SASL ${this.mechanisms.join(' ')}` : ` request ${request.code}`}`,
         );
         // The exchange reads this message again: the profile starts from the server's request.
@@ -137,15 +115,15 @@ export class PostgresClient implements ProtocolClient {
     const named = typeof args.mechanism === 'string' ? args.mechanism : args.mechanism?.name;
     const auth = SASLAuth.named(named === undefined ? (args.preference ?? PG_MECHANISMS) : [named]);
     let roundTrips = 0;
-    const tracer = this.#tracer;
-    return this.#conn.guard(async () => {
+    const tracer = this.tracer;
+    return this.conn.guard(async () => {
       const result = await postgresClientAuth({
         messages: reader,
         write: (data) => {
           roundTrips += 1;
           // The SASL messages carry the proof: only their type is traced.
           tracer?.note(`C: ${data[0] === 0x70 ? 'SASL message' : 'message'} (${data.length} bytes, not shown)`);
-          this.#conn.write(data);
+          this.conn.write(data);
         },
         user: this.#user ?? '',
         password: credentials.secret,
@@ -187,13 +165,8 @@ export class PostgresClient implements ProtocolClient {
 
   /** Sends Terminate and closes; never throws. */
   async quit(): Promise<void> {
-    this.#tracer?.note('C: Terminate');
+    this.tracer?.note('C: Terminate');
     // The server closes once it read Terminate.
-    await this.#conn.end(buildPgTerminate());
-  }
-
-  /** Closes at once. */
-  close(): void {
-    this.#conn.close();
+    await this.conn.end(buildPgTerminate());
   }
 }

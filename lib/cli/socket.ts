@@ -1,12 +1,12 @@
 /**
  * The socket plumbing of every client of `login` and `mechs`: connecting with or without TLS,
  * upgrading in place, a silence timeout that becomes a typed error, the goodbye, and (for the
- * clients that are not line-based) reading chunks with a push-back.
+ * clients that are not line-based) the library's {@link SocketChunks} to read with.
  * @module
  */
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { TimeoutError, UnexpectedMessageError } from '../index.js';
+import { SocketChunks, TimeoutError, UnexpectedMessageError } from '../index.js';
 import { type ConnectOptions, type TlsState, clientTlsOptions, describeClientTls } from './tls-client.js';
 
 /** Waits for a socket to connect (`secureConnect` for TLS); rejects on an error or a close first. */
@@ -25,66 +25,6 @@ export function whenConnected(socket: Socket, secure: boolean): Promise<void> {
   });
 }
 
-/** Reads a socket's chunks one `next()` at a time, with bytes pushed back in front. */
-export class ChunkSource implements AsyncIterator<Uint8Array> {
-  readonly #socket: Socket;
-  readonly #queue: Uint8Array[] = [];
-  #ended = false;
-  #waiting: (() => void) | undefined;
-  readonly #onData = (chunk: Buffer): void => {
-    this.#queue.push(chunk);
-    this.#wake();
-  };
-  readonly #onEnd = (): void => {
-    this.#ended = true;
-    this.#wake();
-  };
-
-  constructor(socket: Socket) {
-    this.#socket = socket;
-    // A socket that closed before anyone read from it has nothing more to say.
-    this.#ended = socket.destroyed || socket.readableEnded;
-    socket.on('data', this.#onData);
-    socket.on('end', this.#onEnd);
-    socket.on('close', this.#onEnd);
-  }
-
-  #wake(): void {
-    const waiting = this.#waiting;
-    this.#waiting = undefined;
-    waiting?.();
-  }
-
-  /** The next chunk; done once the socket ended. */
-  async next(): Promise<IteratorResult<Uint8Array, undefined>> {
-    for (;;) {
-      const chunk = this.#queue.shift();
-      if (chunk !== undefined) return { done: false, value: chunk };
-      if (this.#ended) return { done: true, value: undefined };
-      await new Promise<void>((resolve) => {
-        this.#waiting = resolve;
-      });
-    }
-  }
-
-  /** Puts bytes back in front, to be read again. */
-  unshift(bytes: Uint8Array): void {
-    this.#queue.unshift(bytes);
-  }
-
-  /** True when bytes were received and not read yet. */
-  get pending(): boolean {
-    return this.#queue.length > 0;
-  }
-
-  /** Stops reading, so that a TLS socket can take the socket over. */
-  detach(): void {
-    this.#socket.off('data', this.#onData);
-    this.#socket.off('end', this.#onEnd);
-    this.#socket.off('close', this.#onEnd);
-  }
-}
-
 /**
  * A client connection with a silence timeout whose firing turns the next error into
  * {@link TimeoutError}. Its chunk source is made on first use, so that a line-based client can
@@ -95,7 +35,7 @@ export class ClientSocket {
   /** The TLS state, or undefined on a plain connection. */
   tls: TlsState | undefined;
   readonly #options: ConnectOptions;
-  #source: ChunkSource | undefined;
+  #source: SocketChunks | undefined;
   #timedOut = false;
 
   private constructor(socket: Socket, options: ConnectOptions) {
@@ -126,8 +66,8 @@ export class ClientSocket {
   }
 
   /** The socket's chunks (made on first use; a new one after {@link ClientSocket.upgrade}). */
-  get source(): ChunkSource {
-    this.#source ??= new ChunkSource(this.socket);
+  get source(): SocketChunks {
+    this.#source ??= new SocketChunks(this.socket);
     return this.#source;
   }
 

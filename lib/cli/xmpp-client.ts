@@ -9,16 +9,15 @@ import {
   ClientCredentials,
   MalformedMessageError,
   SASLAuth,
+  type SocketChunks,
   UnexpectedMessageError,
   parseXmppMechanisms,
   xmppClientAuth,
   xmppElements,
 } from '../index.js';
-import { type AuthResult, type AuthenticateArgs, type ProtocolClient, peerText } from './client.js';
-import { type ChunkSource, ClientSocket } from './socket.js';
-import type { ConnectOptions, TlsState } from './tls-client.js';
-import type { LineTracer } from './trace.js';
-import type { Target } from './url.js';
+import { type AuthResult, type AuthenticateArgs, type ProtocolClient, SocketClient, peerText } from './client.js';
+import { ClientSocket } from './socket.js';
+import type { ConnectOptions } from './tls-client.js';
 
 const TLS_NS = 'urn:ietf:params:xml:ns:xmpp-tls';
 const MAX_HEADER = 4096;
@@ -39,7 +38,7 @@ export class TextSource implements AsyncIterator<string> {
   readonly #decoder = new TextDecoder('utf-8', { fatal: true });
   readonly #back: string[] = [];
 
-  constructor(readonly chunks: ChunkSource) {}
+  constructor(readonly chunks: SocketChunks) {}
 
   async next(): Promise<IteratorResult<string, undefined>> {
     const back = this.#back.shift();
@@ -82,54 +81,31 @@ export async function readStreamHeader(text: TextSource, peer: 'client' | 'serve
 }
 
 /** A c2s stream to an XMPP server, up to the end of authentication. */
-export class XmppClient implements ProtocolClient {
-  readonly target: Target;
-  readonly #options: ConnectOptions;
-  readonly #conn: ClientSocket;
+export class XmppClient extends SocketClient implements ProtocolClient {
   readonly #domain: string;
   #text: TextSource;
   #elements: AsyncIterator<string> | undefined;
   #features = '';
-  mechanisms: readonly string[] = [];
-  startTlsOffered = false;
-  readonly noCapa = false;
 
   private constructor(options: ConnectOptions, conn: ClientSocket) {
-    this.target = options.target;
-    this.#options = options;
-    this.#conn = conn;
+    super(options, conn);
     this.#domain = options.domain ?? options.target.host;
     this.#text = new TextSource(conn.source);
   }
 
   /** Connects, opens the stream and reads its features. */
   static async connect(options: ConnectOptions): Promise<XmppClient> {
-    const conn = await ClientSocket.open(options);
-    const client = new XmppClient(options, conn);
-    try {
-      await conn.guard(() => client.#open());
-    } catch (error) {
-      client.close();
-      throw error;
-    }
-    return client;
+    const client = new XmppClient(options, await ClientSocket.open(options));
+    return client.start(() => client.#open());
   }
 
   get protocol(): 'xmpp' {
     return 'xmpp';
   }
 
-  get tls(): TlsState | undefined {
-    return this.#conn.tls;
-  }
-
-  get #tracer(): LineTracer | undefined {
-    return this.#options.tracer;
-  }
-
   #send(xml: string, shown = xml): void {
-    this.#tracer?.note(`C: ${shown}`);
-    this.#conn.write(xml);
+    this.tracer?.note(`C: ${shown}`);
+    this.conn.write(xml);
   }
 
   /** Sends the stream header, reads the server's, then its features. */
@@ -153,7 +129,7 @@ export class XmppClient implements ProtocolClient {
   /** Reads the server's `<?xml?>` and `<stream:stream ...>` start tag; the rest goes back. */
   async #readHeader(): Promise<void> {
     const header = await readStreamHeader(this.#text, 'server');
-    this.#tracer?.note(`S: ${peerText(header)}`);
+    this.tracer?.note(`S: ${peerText(header)}`);
   }
 
   async #element(): Promise<string> {
@@ -171,21 +147,16 @@ export class XmppClient implements ProtocolClient {
   /** STARTTLS, then the stream restarts over TLS (RFC 6120 section 5.4.3.3). */
   async startTls(): Promise<void> {
     if (this.tls !== undefined) throw new UnexpectedMessageError('TLS is already active', { party: 'local' });
-    await this.#conn.guard(async () => {
+    await this.conn.guard(async () => {
       this.#send(`<starttls xmlns='${TLS_NS}'/>`);
       const answer = await this.#element();
-      this.#tracer?.note(`S: ${peerText(answer)}`);
+      this.tracer?.note(`S: ${peerText(answer)}`);
       if (!/^<proceed[\s/>]/.test(answer))
         throw new UnexpectedMessageError(`the XMPP server refused STARTTLS: ${peerText(answer)}`, { party: 'server' });
-      await this.#conn.upgrade();
-      this.#text = new TextSource(this.#conn.source);
+      await this.conn.upgrade();
+      this.#text = new TextSource(this.conn.source);
       await this.#open();
     });
-  }
-
-  /** The offer is in the stream features already. */
-  async offer(): Promise<void> {
-    // Nothing to learn.
   }
 
   /** Runs SASL, then restarts the stream as an authenticated client must. */
@@ -199,7 +170,7 @@ export class XmppClient implements ProtocolClient {
         : new ClientCredentials(local, credentials.secret, credentials.authzid, { kind: credentials.kind });
     const named = typeof args.mechanism === 'string' ? SASLAuth.all().getClient(args.mechanism) : args.mechanism;
     let roundTrips = 0;
-    return this.#conn.guard(async () => {
+    return this.conn.guard(async () => {
       const result = await xmppClientAuth({
         auth: named === undefined ? SASLAuth.all() : SASLAuth.named([named.name]),
         credentials: own,
@@ -207,7 +178,7 @@ export class XmppClient implements ProtocolClient {
         elements: {
           next: async () => {
             const element = await this.#element();
-            this.#tracer?.note(
+            this.tracer?.note(
               `S: ${/^<(success|challenge)\b/.test(element) ? `<${/^<(\w+)/.exec(element)?.[1] ?? ''}> (${element.length} bytes, not shown)` : peerText(element)}`,
             );
             return { done: false, value: element };
@@ -241,13 +212,8 @@ export class XmppClient implements ProtocolClient {
 
   /** Closes the stream (`</stream:stream>`) and the connection; never throws. */
   async quit(): Promise<void> {
-    this.#tracer?.note('C: </stream:stream>');
-    await this.#conn.end('</stream:stream>');
-  }
-
-  /** Closes at once. */
-  close(): void {
-    this.#conn.close();
+    this.tracer?.note('C: </stream:stream>');
+    await this.conn.end('</stream:stream>');
   }
 
   /** The last stream features (for tests and traces). */

@@ -1,7 +1,8 @@
 /**
- * A Node socket read as a chunk source, one `next()` at a time, for the readers that take a
- * {@link MessageSource} of bytes (PostgreSQL, LDAP, XMPP). Nothing SASL and nothing
- * protocol-specific here.
+ * A Node socket as the byte source and sink of the message readers that take a
+ * {@link MessageSource} of bytes (PostgreSQL, LDAP, XMPP): {@link SocketChunks} reads it one
+ * chunk per `next()`, with push-back and a hand-over to TLS, and {@link socketWriter} writes to
+ * it with a promise and a typed error. Nothing SASL and nothing protocol-specific here.
  * @module
  */
 import type { Socket } from 'node:net';
@@ -23,8 +24,21 @@ export interface SocketChunksOptions {
 }
 
 /**
- * Reads a socket's chunks one `next()` at a time, with bytes pushed back in front; lets go of
- * the socket for TLS ({@link SocketChunks.detach}). @internal
+ * Reads a socket's chunks one `next()` at a time, for a reader that takes a
+ * {@link MessageSource} of bytes ({@link PgMessageReader}, {@link LdapMessageReader},
+ * {@link xmppElements}) in a loop of your own. Unlike the socket's own async iterator, it takes
+ * bytes pushed back in front ({@link SocketChunks.unshift}: a byte answer such as PostgreSQL's
+ * `S` to SSLRequest, read ahead of the messages), tells whether received bytes wait unread
+ * ({@link SocketChunks.pending}: bytes sent in clear after a STARTTLS go-ahead are an injection
+ * attempt), and lets go of the socket so that TLS can take it over ({@link SocketChunks.detach};
+ * read the TLS socket with a new one). It pauses the socket while a chunk waits unread, so a
+ * peer cannot fill memory faster than the reader reads.
+ *
+ * ```ts fragment: needs a socket and a server
+ * const chunks = new SocketChunks(socket);
+ * const reader = new PgMessageReader(chunks, { peer: 'client' });
+ * const startup = await reader.readStartup();
+ * ```
  */
 export class SocketChunks implements AsyncIterator<Uint8Array> {
   readonly #socket: Socket;
@@ -103,4 +117,29 @@ export class SocketChunks implements AsyncIterator<Uint8Array> {
     this.#socket.off('close', this.#onEnd);
     this.#socket.off('error', this.#onError);
   }
+}
+
+/** Options of {@link socketWriter}. */
+export interface SocketWriterOptions {
+  /** Names the connection in the {@link ExchangeAbortedError} a failed write becomes ("the LDAP connection failed"). */
+  readonly failure?: string;
+  /** Who that error blames: the peer at the other end. Default `'server'`. */
+  readonly peer?: 'client' | 'server';
+}
+
+/**
+ * A writer for the message-based profiles (LDAP, PostgreSQL): resolves once the socket took
+ * `data`, rejects with an {@link ExchangeAbortedError} naming the connection when it failed, so
+ * that a StartTLS or SSLRequest answer is out before TLS takes the socket over.
+ */
+export function socketWriter(socket: Socket, options: SocketWriterOptions = {}): (data: Uint8Array) => Promise<void> {
+  const failure = `the ${options.failure ?? 'socket'} connection failed`;
+  const party = options.peer ?? 'server';
+  return (data) =>
+    new Promise((resolve, reject) => {
+      socket.write(data, (error) => {
+        if (error) reject(new ExchangeAbortedError(failure, { party, cause: error }));
+        else resolve();
+      });
+    });
 }

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { once } from 'node:events';
 import { type Server, type Socket, connect, createServer } from 'node:net';
 import { ClientCredentials, SASLAuth, isSaslError } from '../../lib/index.js';
-import { MailClient } from '../../lib/cli/client.js';
+import { MailClient } from '../../lib/cli/mail-client.js';
 import { DEMO_PASSWORD, demoCredentials, demoServerOptions } from '../../lib/cli/demo.js';
 import { type AuthAttempt, type RunningAuthServer, parseImapStrings, startAuthServer } from '../../lib/cli/server.js';
 import { CLI_PROTOCOLS, type CliProtocol, type Target } from '../../lib/cli/url.js';

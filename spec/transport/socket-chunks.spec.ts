@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { type AddressInfo, type Server, type Socket, connect, createServer } from 'node:net';
 import { ExchangeAbortedError } from '../../lib/core/errors.js';
-import { SocketChunks } from '../../lib/transport/socket-chunks.js';
+import { SocketChunks, socketWriter } from '../../lib/transport/socket-chunks.js';
 
 /** A connected pair on 127.0.0.1: `local` is read, `remote` writes. */
 async function pair(): Promise<{ local: Socket; remote: Socket; close: () => Promise<void> }> {
@@ -89,6 +89,47 @@ describe('transport/socket-chunks', () => {
         live.detach();
         local.destroy();
         expect((await new SocketChunks(local).next()).done).to.equal(true);
+      } finally {
+        await close();
+      }
+    });
+  });
+  describe('socketWriter', () => {
+    it('resolves once the socket took the bytes, which reach the peer in order', async () => {
+      const { local, remote, close } = await pair();
+      try {
+        const write = socketWriter(local);
+        const received: Buffer[] = [];
+        remote.on('data', (chunk: Buffer) => received.push(chunk));
+        await write(Buffer.from('one '));
+        await write(Buffer.from('two'));
+        local.end();
+        await new Promise<void>((resolve) => remote.once('end', resolve));
+        expect(Buffer.concat(received).toString()).to.equal('one two');
+      } finally {
+        await close();
+      }
+    });
+
+    it('rejects a write on a failed socket with a typed error naming the connection and blaming the peer', async () => {
+      const { local, close } = await pair();
+      try {
+        local.destroy();
+        const failed = (options?: Parameters<typeof socketWriter>[1]): Promise<unknown> =>
+          socketWriter(
+            local,
+            options,
+          )(Buffer.from('x')).then(
+            () => undefined,
+            (caught: unknown) => caught,
+          );
+        const ldap = await failed({ failure: 'LDAP', peer: 'client' });
+        expect(ldap).to.be.instanceOf(ExchangeAbortedError);
+        expect((ldap as ExchangeAbortedError).message).to.equal('the LDAP connection failed');
+        expect((ldap as ExchangeAbortedError).party).to.equal('client');
+        const plain = await failed();
+        expect((plain as ExchangeAbortedError).message).to.equal('the socket connection failed');
+        expect((plain as ExchangeAbortedError).party).to.equal('server');
       } finally {
         await close();
       }

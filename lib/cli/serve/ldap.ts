@@ -7,32 +7,30 @@
  * (`--implicit-tls`) or with `--plaintext-auth`.
  * @module
  */
-import type { Socket } from 'node:net';
-import { ExchangeAbortedError, LdapServerConnection, MalformedMessageError, isSaslError } from '../../index.js';
-import { ChunkSource } from '../socket.js';
+import {
+  ExchangeAbortedError,
+  LdapServerConnection,
+  MalformedMessageError,
+  SocketChunks,
+  isSaslError,
+  socketWriter,
+} from '../../index.js';
 import type { Session } from './session.js';
 
 /** Failed binds allowed on one connection. */
 const MAX_FAILED_BINDS = 10;
 
-function writer(socket: Socket): (data: Uint8Array) => Promise<void> {
-  return (data) =>
-    new Promise((resolve, reject) => {
-      socket.write(data, (error) => {
-        if (error) reject(new ExchangeAbortedError('the LDAP connection failed', { party: 'client', cause: error }));
-        else resolve();
-      });
-    });
-}
+/** A failed write is "the LDAP connection failed", blaming the client (the peer). */
+const WRITER = { failure: 'LDAP', peer: 'client' } as const;
 
 /** Serves one LDAP connection (ldaps when the session starts with TLS). */
 export async function serveLdap(session: Session): Promise<void> {
-  let chunks = new ChunkSource(session.socket);
+  let chunks = new SocketChunks(session.socket);
   const connection = new LdapServerConnection({
     auth: session.offeredAuth(session.offeredEver()),
     options: session.serverOptions(),
     messages: chunks,
-    write: writer(session.socket),
+    write: socketWriter(session.socket, WRITER),
     tls: session.tls !== undefined,
     ...(session.canStartTls
       ? {
@@ -51,8 +49,8 @@ export async function serveLdap(session: Session): Promise<void> {
               ))
             )
               throw new ExchangeAbortedError('the TLS handshake failed', { party: 'client' });
-            chunks = new ChunkSource(session.socket);
-            return { messages: chunks, write: writer(session.socket), options: session.serverOptions() };
+            chunks = new SocketChunks(session.socket);
+            return { messages: chunks, write: socketWriter(session.socket, WRITER), options: session.serverOptions() };
           },
         }
       : {}),

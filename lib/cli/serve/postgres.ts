@@ -7,8 +7,13 @@
  * out-of-place packet.
  * @module
  */
-import { PgMessageReader, UnexpectedMessageError, buildPostgresReady, postgresServerAuth } from '../../index.js';
-import { ChunkSource } from '../socket.js';
+import {
+  PgMessageReader,
+  SocketChunks,
+  UnexpectedMessageError,
+  buildPostgresReady,
+  postgresServerAuth,
+} from '../../index.js';
 import type { Session } from './session.js';
 
 /** What PostgreSQL clients (libpq, saslkit's) speak. */
@@ -19,7 +24,7 @@ export async function servePostgres(session: Session): Promise<void> {
   // Only what PostgreSQL clients speak, and -PLUS only with the one binding type PostgreSQL has.
   session.restrict(POSTGRES_MECHANISMS, 'tls-server-end-point');
   const tracer = session.tracer;
-  let source = new ChunkSource(session.socket);
+  let source = new SocketChunks(session.socket);
   let reader = new PgMessageReader(source, { peer: 'client' });
   let packet = await reader.readStartup();
   if (packet.kind === 'ssl' && session.canStartTls) {
@@ -35,7 +40,7 @@ export async function servePostgres(session: Session): Promise<void> {
       ))
     )
       return;
-    source = new ChunkSource(session.socket);
+    source = new SocketChunks(session.socket);
     reader = new PgMessageReader(source, { peer: 'client' });
     packet = await reader.readStartup();
   } else if (packet.kind === 'ssl') {

@@ -7,8 +7,13 @@
  * domain is `--hostname`; a `to` naming another domain gets a host-unknown stream error.
  * @module
  */
-import { UnexpectedMessageError, buildXmppMechanisms, xmppElements, xmppServerAuth } from '../../index.js';
-import { ChunkSource } from '../socket.js';
+import {
+  SocketChunks,
+  UnexpectedMessageError,
+  buildXmppMechanisms,
+  xmppElements,
+  xmppServerAuth,
+} from '../../index.js';
 import { TextSource, readStreamHeader } from '../xmpp-client.js';
 import type { Session } from './session.js';
 
@@ -17,7 +22,7 @@ const TLS_NS = 'urn:ietf:params:xml:ns:xmpp-tls';
 /** Serves one XMPP stream on the session's socket (already TLS with xmpps, XEP-0368). */
 export async function serveXmpp(session: Session): Promise<void> {
   const domain = session.settings.hostname ?? 'localhost';
-  let source = new ChunkSource(session.socket);
+  let source = new SocketChunks(session.socket);
   let text = new TextSource(source);
   let streams = 0;
   const send = (xml: string, shown = xml): void => {
@@ -72,7 +77,7 @@ export async function serveXmpp(session: Session): Promise<void> {
         ))
       )
         return;
-      source = new ChunkSource(session.socket);
+      source = new SocketChunks(session.socket);
       text = new TextSource(source);
       elements = await open();
     } else if (/^<auth[\s/>]/.test(element) && !session.authenticated) {
