@@ -15,14 +15,19 @@ const POSTGRES_PENCIL =
 const POSTGRES_SOFT_HYPHEN =
   'SCRAM-SHA-256$4096:2WSKHRDfp2VvchFY/uEgKg==$7sED5iP35UCJfZM3gqXWvlHgnjyM2tOiPv62BayuBXw=:lVhlQLgQa+K0qQEUWCY34xoKLyvZ8e7uRdEetW+j05Y=';
 
+/** A stored-secret vector's expected text, and the secret derived from its password, salt and iterations. */
+async function fromVector(id: string, hash: 'SHA-1' | 'SHA-256'): Promise<{ stored: string; secret: ScramSecret }> {
+  const v = vector(id);
+  const secret = await ScramSecret.fromPasswordAsync(hash, textOf(v.inputs['password']), {
+    salt: bytesOf(v.inputs['salt']),
+    iterations: v.inputs['iterations'] as number,
+  });
+  return { stored: textOf(v.expected['stored']), secret };
+}
+
 describe(`portable SCRAM stored secrets (${RUNTIME})`, () => {
   it('scram-stored-rfc5803-sha1: writes, parses and verifies the RFC 5803 form', async () => {
-    const v = vector('scram-stored-rfc5803-sha1');
-    const stored = textOf(v.expected['stored']);
-    const secret = await ScramSecret.fromPasswordAsync('SHA-1', textOf(v.inputs['password']), {
-      salt: bytesOf(v.inputs['salt']),
-      iterations: v.inputs['iterations'] as number,
-    });
+    const { stored, secret } = await fromVector('scram-stored-rfc5803-sha1', 'SHA-1');
     expect(secret.format('rfc5803')).to.equal(stored);
     const parsed = ScramSecret.parse(stored);
     expect(parsed).to.include({ hash: 'SHA-1', iterations: 4096 });
@@ -37,12 +42,7 @@ describe(`portable SCRAM stored secrets (${RUNTIME})`, () => {
   });
 
   it('scram-stored-postgresql-sha256: writes, parses and verifies the pg_authid form', async () => {
-    const v = vector('scram-stored-postgresql-sha256');
-    const stored = textOf(v.expected['stored']);
-    const secret = await ScramSecret.fromPasswordAsync('SHA-256', textOf(v.inputs['password']), {
-      salt: bytesOf(v.inputs['salt']),
-      iterations: v.inputs['iterations'] as number,
-    });
+    const { stored, secret } = await fromVector('scram-stored-postgresql-sha256', 'SHA-256');
     expect(secret.format('postgresql')).to.equal(stored);
     expect(await ScramSecret.parse(stored).verifyNormalizedAsync('pencil')).to.equal(true);
   });

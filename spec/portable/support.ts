@@ -1,22 +1,17 @@
 /**
  * Helpers for the portable spec suite (spec/portable): only what every runtime has (Uint8Array,
- * TextEncoder/TextDecoder, Promise, chai and saslkit's public API). No `node:` import, no
- * `Buffer`, no timers, so that spec/runtimes can bundle these specs for Bun, Deno, workerd and
- * Chromium and they still run under mocha in Node with the rest of `npm test`.
+ * TextEncoder/TextDecoder, Promise, chai, saslkit's public API and spec/support/pair.ts). No
+ * `node:` import, no `Buffer`, no timers, so that spec/runtimes can bundle these specs for Bun,
+ * Deno, workerd and Chromium and they still run under mocha in Node with the rest of `npm test`.
  */
-import { expect } from 'chai';
+import { type ClientExchange, type Identity, type SaslError, type ServerExchange, toHex } from '../../lib/index.js';
 import {
-  type Authenticated,
-  type ClientExchange,
-  type ClientOutcome,
-  type Identity,
-  PromiseClientSession,
-  PromiseServerSession,
-  type SaslError,
-  type ServerExchange,
-  isSaslError,
-  toHex,
-} from '../../lib/index.js';
+  type PairResult,
+  expectNoSecretsIn,
+  rejectedSaslError,
+  runPromisePair,
+  thrownSaslError,
+} from '../support/pair.js';
 import data from '../fixtures/sasl-vectors.json';
 
 /** The runtime this suite runs in: the runners set `globalThis.SASLKIT_RUNTIME`; mocha in Node does not. */
@@ -86,14 +81,6 @@ export function asyncStoreOf(...identities: Identity[]): (authcid: string) => Pr
   };
 }
 
-/** The result of running a client against a server in memory. */
-export interface PairResult {
-  readonly server: Authenticated;
-  readonly client: ClientOutcome;
-  /** Messages in order: `C: text` / `S: text`. */
-  readonly transcript: string[];
-}
-
 const show = (bytes: Uint8Array): string => {
   try {
     return s(bytes);
@@ -102,67 +89,23 @@ const show = (bytes: Uint8Array): string => {
   }
 };
 
-/**
- * Runs a client exchange against a server exchange under the promise drivers (the drivers that
- * work with every crypto provider). With `successData` the server's final data travels with
- * success, as in XMPP; otherwise as a last challenge, as in SMTP.
- */
-export async function runPair(
+/** Runs a client against a server under the promise drivers (see {@link runPromisePair}); bytes that are not UTF-8 show as hex. */
+export function runPair(
   client: ClientExchange,
   makeServer: (initial: Uint8Array | undefined) => ServerExchange,
   successData = false,
 ): Promise<PairResult> {
-  const transcript: string[] = [];
-  const c = new PromiseClientSession(client);
-  const initial = await c.start(true);
-  if (initial !== undefined) transcript.push(`C: ${show(initial)}`);
-  const server = new PromiseServerSession(makeServer(initial));
-  let step = await server.start();
-  for (;;) {
-    if (step.done) {
-      const extra = step.outcome.additionalData;
-      if (extra !== undefined && !successData) {
-        transcript.push(`S: ${show(extra)}`);
-        expect((await c.challenge(extra)).length).to.equal(0);
-        return { server: step.outcome, client: await c.success(), transcript };
-      }
-      return { server: step.outcome, client: await c.success(extra), transcript };
-    }
-    transcript.push(`S: ${show(step.challenge)}`);
-    const response = await c.challenge(step.challenge);
-    transcript.push(`C: ${show(response)}`);
-    step = await server.respond(response);
-  }
+  return runPromisePair(client, makeServer, successData, show);
 }
 
 /** Asserts that a promise rejects with a saslkit error with this code, and returns it. */
-export async function rejection(promise: Promise<unknown>, code: SaslError['code']): Promise<SaslError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (!isSaslError(error)) throw new Error(`expected a SaslError ${code}, got ${String(error)}`, { cause: error });
-    expect(error.code, error.message).to.equal(code);
-    return error;
-  }
-  throw new Error(`expected a SaslError ${code}, but the promise resolved`);
-}
+export const rejection = (promise: Promise<unknown>, code: SaslError['code']): Promise<SaslError> =>
+  rejectedSaslError(promise, code);
 
 /** Asserts that `fn` throws a saslkit error with this code, and returns it. */
-export function thrown(fn: () => unknown, code: SaslError['code']): SaslError {
-  try {
-    fn();
-  } catch (error) {
-    if (!isSaslError(error)) throw new Error(`expected a SaslError ${code}, got ${String(error)}`, { cause: error });
-    expect(error.code, error.message).to.equal(code);
-    return error;
-  }
-  throw new Error(`expected a SaslError ${code}, but nothing was thrown`);
-}
+export const thrown = (fn: () => unknown, code: SaslError['code']): SaslError => thrownSaslError(fn, code);
 
 /** Asserts that no secret appears in an error's message, string form, stack or JSON. */
 export function expectNoSecrets(value: unknown, secrets: readonly string[]): void {
-  const json = (JSON.stringify as (v: unknown) => string | undefined)(value);
-  const renderings = [String(value), json ?? ''];
-  if (value instanceof Error) renderings.push(value.message, String(value.stack));
-  for (const rendering of renderings) for (const secret of secrets) expect(rendering).to.not.include(secret);
+  expectNoSecretsIn(value, secrets);
 }

@@ -2,19 +2,17 @@
 import { expect } from 'chai';
 import { inspect } from 'node:util';
 import {
-  type Authenticated,
   ClearIdentity,
   type ClientExchange,
-  type ClientOutcome,
   type Identity,
-  PromiseClientSession,
-  PromiseServerSession,
   type SaslError,
   type ServerExchange,
   SyncClientSession,
   SyncServerSession,
-  isSaslError,
 } from '../../lib/index.js';
+import { type PairResult, expectNoSecretsIn, rejectedSaslError, runPromisePair, thrownSaslError } from './pair.js';
+
+export type { PairResult };
 
 /** UTF-8 bytes of a string. */
 export const b = (text: string): Uint8Array => Buffer.from(text, 'utf8');
@@ -40,14 +38,6 @@ export function asyncStoreOf(...identities: Identity[]): (authcid: string) => Pr
 /** The demo accounts. */
 export const ALICE = new ClearIdentity('alice', 'alice-pass');
 export const BOB = new ClearIdentity('bob', 'bob-pass');
-
-/** The result of running a client against a server in memory. */
-export interface PairResult {
-  readonly server: Authenticated;
-  readonly client: ClientOutcome;
-  /** Messages in order: `C: hex` / `S: hex`. */
-  readonly transcript: string[];
-}
 
 /**
  * Runs a client exchange against a server exchange synchronously, as a protocol without
@@ -82,63 +72,26 @@ export function runPair(
   }
 }
 
-/** {@link runPair} under the promise drivers, so stores and validators may be asynchronous. */
-export async function runPairAsync(
+/** {@link runPair} under the promise drivers, so stores and validators may be asynchronous; bytes show as UTF-8 (U+FFFD for what is not). */
+export function runPairAsync(
   client: ClientExchange,
   makeServer: (initial: Uint8Array | undefined) => ServerExchange,
   successData = false,
 ): Promise<PairResult> {
-  const transcript: string[] = [];
-  const c = new PromiseClientSession(client);
-  const initial = await c.start(true);
-  if (initial !== undefined) transcript.push(`C: ${s(initial)}`);
-  const server = new PromiseServerSession(makeServer(initial));
-  let step = await server.start();
-  for (;;) {
-    if (step.done) {
-      const extra = step.outcome.additionalData;
-      if (extra !== undefined && !successData) {
-        transcript.push(`S: ${s(extra)}`);
-        expect((await c.challenge(extra)).length).to.equal(0);
-        return { server: step.outcome, client: await c.success(), transcript };
-      }
-      return { server: step.outcome, client: await c.success(extra), transcript };
-    }
-    transcript.push(`S: ${s(step.challenge)}`);
-    const response = await c.challenge(step.challenge);
-    transcript.push(`C: ${s(response)}`);
-    step = await server.respond(response);
-  }
+  return runPromisePair(client, makeServer, successData, s);
 }
 
 /** Asserts that `fn` throws a saslkit error with this code, and returns it. */
 export function expectSaslError(fn: () => unknown, code: SaslError['code']): SaslError {
-  try {
-    fn();
-  } catch (error) {
-    if (!isSaslError(error)) throw new Error(`expected a SaslError ${code}, got ${inspect(error)}`, { cause: error });
-    expect(error.code, error.message).to.equal(code);
-    return error;
-  }
-  throw new Error(`expected a SaslError ${code}, but nothing was thrown`);
+  return thrownSaslError(fn, code, (value) => inspect(value));
 }
 
 /** Asserts that a promise rejects with a saslkit error with this code, and returns it. */
-export async function expectSaslRejection(promise: Promise<unknown>, code: SaslError['code']): Promise<SaslError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (!isSaslError(error)) throw new Error(`expected a SaslError ${code}, got ${inspect(error)}`, { cause: error });
-    expect(error.code, error.message).to.equal(code);
-    return error;
-  }
-  throw new Error(`expected a SaslError ${code}, but the promise resolved`);
+export function expectSaslRejection(promise: Promise<unknown>, code: SaslError['code']): Promise<SaslError> {
+  return rejectedSaslError(promise, code, (value) => inspect(value));
 }
 
-/** Asserts that none of `secrets` appears in any rendering of `value`. */
+/** Asserts that none of `secrets` appears in any rendering of `value`, `util.inspect`'s included. */
 export function expectNoSecrets(value: unknown, secrets: readonly string[]): void {
-  const json = (JSON.stringify as (v: unknown) => string | undefined)(value);
-  const renderings = [inspect(value, { depth: 10, showHidden: true }), String(value), json ?? ''];
-  if (value instanceof Error) renderings.push(value.message, String(value.stack));
-  for (const rendering of renderings) for (const secret of secrets) expect(rendering).to.not.include(secret);
+  expectNoSecretsIn(value, secrets, [inspect(value, { depth: 10, showHidden: true })]);
 }
