@@ -5,10 +5,10 @@
  * buffered costs no promise). Each profile imports this module, not another profile.
  * @module
  */
-import type { SaslError } from '../core/errors.js';
+import { ExchangeAbortedError, type SaslError, isSaslError } from '../core/errors.js';
 import type { ServerOptions } from '../core/options.js';
 import type { SASLAuth } from '../core/registry.js';
-import type { WaitContext } from '../transport/signal.js';
+import { type WaitContext, signalError } from '../transport/signal.js';
 
 /**
  * The names a server should advertise: its server mechanisms in order, without the `-PLUS`
@@ -101,4 +101,55 @@ export interface MessageInput<M> {
    * the signal has fired.
    */
   poll(consumer: MessageConsumer<M>, context: ProfileContext): M | undefined;
+}
+
+/**
+ * A {@link MessageInput} over a source that hands out messages by promise (an async iterator,
+ * a PostgreSQL or LDAP reader): every poll waits, and the exchange's signal ends the wait with
+ * the same errors as a line input's. A read that rejects with ABORTED is the stream's end: the
+ * input is closed from then on, so no reply is written to a peer that is gone. @internal
+ */
+export class PromisedInput<M> implements MessageInput<M> {
+  readonly #read: (context: ProfileContext) => Promise<M>;
+  readonly #signal: AbortSignal | undefined;
+  #closed = false;
+
+  constructor(read: (context: ProfileContext) => Promise<M>, signal: AbortSignal | undefined) {
+    this.#read = read;
+    this.#signal = signal;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  poll(consumer: MessageConsumer<M>, context: ProfileContext): undefined {
+    if (this.#closed) throw new ExchangeAbortedError('the connection closed during authentication', context);
+    const signal = this.#signal;
+    if (signal?.aborted === true) throw signalError(signal, context);
+    let waiting = true;
+    const onAbort = (): void => {
+      if (!waiting || signal === undefined) return;
+      waiting = false;
+      // The message, when it comes, is dropped: the stream is out of step and the host closes it.
+      consumer.failed(signalError(signal, context));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    this.#read(context).then(
+      (message) => {
+        if (!waiting) return;
+        waiting = false;
+        signal?.removeEventListener('abort', onAbort);
+        consumer.message(message);
+      },
+      (error: unknown) => {
+        if (isSaslError(error) && error.code === 'ABORTED') this.#closed = true;
+        if (!waiting) return;
+        waiting = false;
+        signal?.removeEventListener('abort', onAbort);
+        consumer.failed(error);
+      },
+    );
+    return undefined;
+  }
 }

@@ -28,7 +28,8 @@ import {
   attribute,
   parseXml,
 } from '../transport/xml.js';
-import { XMPP_SASL_NS, type XmppClientResult, xmppClientAuth } from './xmpp.js';
+import { xmppClientAuth, type XmppClientResult } from './xmpp-client.js';
+import { XMPP_SASL_NS } from './xmpp-messages.js';
 
 /** The RFC 7395 framing namespace of `<open/>` and `<close/>`. */
 export const XMPP_FRAMING_NS = 'urn:ietf:params:xml:ns:xmpp-framing';
