@@ -71,6 +71,9 @@ export abstract class ServerLoop<M, O extends ServerOpening> implements MessageC
   #resolve: ((outcome: Authenticated) => void) | undefined;
   #reject: ((error: unknown) => void) | undefined;
 
+  /** The message of the error for a mechanism the server does not offer. */
+  protected readonly unknownMechanismText: string = 'the client asked for a mechanism the server does not offer';
+
   /** Where the client's messages come from. */
   protected abstract readonly input: MessageInput<M>;
 
@@ -162,7 +165,7 @@ export abstract class ServerLoop<M, O extends ServerOpening> implements MessageC
     if (mechanism === undefined)
       throw new ProfileFailure(
         'unknownMechanism',
-        new MechanismUnavailableError('the client asked for a mechanism the server does not offer', this.context),
+        new MechanismUnavailableError(this.unknownMechanismText, this.context),
       );
     this.context = clientContext(mechanism.name);
     const initial = this.initial(opening);
