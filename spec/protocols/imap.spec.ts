@@ -22,7 +22,8 @@ import {
   parseImapCapabilities,
 } from '../../lib/index.js';
 import { digestMd5Client, digestMd5Server } from '../../lib/mechanisms/digest-md5.js';
-import { DEMO_PASSWORD, DEMO_USER, demoCredentials, demoServerOptions, imapLogin } from '../support/demo-mail.js';
+import { DEMO_PASSWORD, DEMO_USER, demoCredentials, demoServerOptions } from '../support/demo-mail.js';
+import { runExample } from '../support/run-example.js';
 import { lineConversations } from '../support/conversation.js';
 import { type LineWire, ownPairCases, serverInputCases } from '../support/line-cases.js';
 import { ALICE, storeOf } from '../support/helpers.js';
@@ -557,25 +558,26 @@ describe('IMAP AUTHENTICATE profile', function () {
       }
     });
 
-    it('the demo IMAP client logs in to the test server and reports the capabilities', async () => {
+    it('examples/imap-client.ts logs in to the test server with the strongest mechanism, and exits 1 when refused', async function () {
+      this.timeout(90000);
       const server = await startImapServer();
       try {
-        const strongest = await imapLogin({
-          port: server.port,
-          credentials: new ClientCredentials(DEMO_USER, DEMO_PASSWORD),
+        const port = String(server.port);
+        const strongest = await runExample('imap-client.ts', ['127.0.0.1', port, DEMO_USER], {
+          SASLKIT_PASSWORD: DEMO_PASSWORD,
         });
-        expect(strongest.mechanism).to.equal('SCRAM-SHA-512');
-        expect(strongest.serverVerified).to.equal(true);
-        expect(strongest.before.mechanisms).to.include('PLAIN');
-        expect(strongest.capabilities?.atoms).to.deep.equal(['IMAP4rev1']);
-        const refused = await settle(
-          imapLogin({
-            port: server.port,
-            mechanism: 'CRAM-MD5',
-            credentials: new ClientCredentials(DEMO_USER, 'wrong-secret'),
-          }),
+        expect(strongest.code, strongest.stderr).to.equal(0);
+        expect(strongest.stdout).to.match(/^capabilities: IMAP4rev1 .*\bAUTH=PLAIN\b/m);
+        expect(strongest.stdout).to.match(
+          /^logged in as alice with SCRAM-SHA-512 in \d+ round trip\(s\), server verified: /m,
         );
-        expect(isSaslError(refused.error) && refused.error.code).to.equal('AUTHENTICATION_FAILED');
+        expect(strongest.stdout).to.match(/^capabilities after login: IMAP4rev1$/m);
+        const refused = await runExample('imap-client.ts', ['127.0.0.1', port, DEMO_USER, 'CRAM-MD5'], {
+          SASLKIT_PASSWORD: 'wrong-secret',
+        });
+        expect(refused.code).to.equal(1);
+        expect(refused.stderr).to.match(/^login failed: AUTHENTICATION_FAILED: /m);
+        expect(refused.stderr + refused.stdout).to.not.include('wrong-secret');
         expect(server.events).to.deep.equal(['SCRAM-SHA-512 alice', 'refused AUTHENTICATION_FAILED']);
       } finally {
         await server.close();

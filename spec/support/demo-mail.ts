@@ -1,11 +1,10 @@
 /**
- * Small mail clients and the demo SMTP server for the protocol specs, over lib/ (the examples
- * in examples/ load the built package instead, so specs do not import them): `smtpLogin` and
- * `imapLogin` connect, authenticate with the profile's client and log out; `startSmtpServer`
- * is `saslkit serve`'s SMTP server with the demo accounts and no TLS.
+ * A small SMTP client and the demo SMTP server for the protocol specs, over lib/: `smtpLogin`
+ * connects, authenticates with the profile's client and quits; `startSmtpServer` is `saslkit
+ * serve`'s SMTP server with the demo accounts and no TLS. The IMAP client is
+ * examples/imap-client.ts itself, which the IMAP spec runs (spec/support/run-example.ts).
  */
-import { type Socket, connect, isIP } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
+import { type Socket, connect } from 'node:net';
 import {
   DEMO_EXTERNAL_IDENTITY,
   DEMO_PASSWORD,
@@ -17,22 +16,16 @@ import {
 } from '../../lib/cli/demo.js';
 import { startAuthServer } from '../../lib/cli/server.js';
 import {
-  type ChannelBindingSource,
   type ClientCredentials,
   type ClientOptions,
-  type ImapCapabilities,
-  type ImapClientResult,
   type LineClientResult,
   LineReader,
   SASLAuth,
   type ServerOptions,
-  imapClientAuth,
   lineWriter,
   parseEhlo,
-  parseImapCapabilities,
   readSmtpReply,
   smtpClientAuth,
-  tlsChannelBinding,
 } from '../../lib/index.js';
 
 export { DEMO_EXTERNAL_IDENTITY, DEMO_PASSWORD, DEMO_TOKEN, DEMO_USER, demoCredentials, demoServerOptions, demoStore };
@@ -88,92 +81,6 @@ export async function smtpLogin(options: SmtpLoginOptions): Promise<SmtpLoginRes
     await write('QUIT');
     await readSmtpReply(lines).catch(() => undefined);
     return { ...result, offered: ehlo.mechanisms };
-  } finally {
-    lines.close();
-    socket.destroy();
-  }
-}
-
-/** Options of {@link imapLogin}. */
-export interface ImapLoginOptions {
-  readonly host?: string;
-  readonly port: number;
-  readonly credentials: ClientCredentials;
-  /** The mechanism; default the strongest one the server offers. */
-  readonly mechanism?: string;
-  /** Implicit TLS (IMAPS). */
-  readonly tls?: boolean;
-  /** With `tls`: accept a certificate that does not verify (a test server's self-signed one). */
-  readonly insecure?: boolean;
-  /** Gives up after this many milliseconds. Default 20000 (Dovecot delays after failures). */
-  readonly timeoutMs?: number;
-}
-
-/** What {@link imapLogin} did. */
-export interface ImapLoginResult extends ImapClientResult {
-  /** The capabilities the server announced before authentication. */
-  readonly before: ImapCapabilities;
-}
-
-/** Connects, authenticates, logs out. Rejects with the typed error of the exchange. */
-export async function imapLogin(options: ImapLoginOptions): Promise<ImapLoginResult> {
-  const host = options.host ?? '127.0.0.1';
-  let binding: ChannelBindingSource | undefined;
-  let socket: Socket;
-  if (options.tls === true) {
-    const secure = tlsConnect({
-      host,
-      port: options.port,
-      ...(isIP(host) === 0 ? { servername: host } : {}),
-      rejectUnauthorized: options.insecure !== true,
-    });
-    // Taken at the handshake, before anything else reads the peer certificate.
-    secure.once('secureConnect', () => {
-      binding = tlsChannelBinding(secure, 'client');
-    });
-    socket = secure;
-  } else {
-    socket = connect({ host, port: options.port });
-  }
-  socket.setNoDelay(true);
-  socket.setTimeout(options.timeoutMs ?? 20000, () => socket.destroy(new Error('IMAP login timed out')));
-  const lines = new LineReader(socket);
-  const write = lineWriter(socket);
-  const read = async (): Promise<string> => {
-    const next = await lines.next();
-    if (next.done === true) throw new Error('the server closed the connection');
-    return next.value;
-  };
-  try {
-    const greeting = await read();
-    if (!greeting.startsWith('* OK')) throw new Error('the server did not greet with OK');
-    let before = parseImapCapabilities(greeting);
-    if (!/\[CAPABILITY /i.test(greeting)) {
-      await write('c1 CAPABILITY');
-      for (let line = await read(); !line.startsWith('c1 '); line = await read()) {
-        if (/^\* CAPABILITY /i.test(line)) before = parseImapCapabilities(line);
-      }
-    }
-    const result = await imapClientAuth({
-      tag: 'a1',
-      capabilities: before,
-      credentials: options.credentials,
-      ...(options.mechanism === undefined ? {} : { mechanism: options.mechanism }),
-      choose: { channelBinding: binding !== undefined },
-      client: {
-        host,
-        port: options.port,
-        service: 'imap',
-        ...(binding === undefined ? {} : { channelBindingData: binding }),
-      },
-      lines,
-      write,
-    });
-    await write('z1 LOGOUT');
-    for (let line = await read().catch(() => 'z1 '); !line.startsWith('z1 '); line = await read().catch(() => 'z1 ')) {
-      // Skip the untagged BYE.
-    }
-    return { ...result, before };
   } finally {
     lines.close();
     socket.destroy();
