@@ -63,10 +63,28 @@ export function cramMd5Digest(secret: string, challengeBytes: Uint8Array): strin
 export function cramMd5Challenge(hostname = 'localhost'): Uint8Array {
   if (!HOSTNAME.test(hostname))
     throw new UsageError('CRAM-MD5 hostname must be printable ASCII without spaces, < or >', { mechanism: NAME });
-  const bytes = randomBytes(8);
-  // The view must start at the bytes' own offset: a pooled array shares its buffer with others.
-  const random = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(0).toString();
-  return utf8(`<${random}.${Date.now()}@${hostname}>`);
+  return utf8(`<${randomPart()}.${Date.now()}@${hostname}>`);
+}
+
+// The random parts are cut from a block of CSPRNG output, refilled every 64 challenges, as
+// SCRAM's nonces are: one randomBytes call per challenge was 44 % of a CRAM-MD5 server's start.
+// Each 8 bytes are used once; the challenge is public, so holding the next few reveals nothing.
+const RANDOM_BYTES = 8;
+const RANDOM_BLOCK = RANDOM_BYTES * 64;
+let randomBlock: DataView | undefined;
+let randomOffset = RANDOM_BLOCK;
+
+/** 64 fresh random bits as a decimal number. */
+function randomPart(): string {
+  if (randomBlock === undefined || randomOffset === RANDOM_BLOCK) {
+    const bytes = randomBytes(RANDOM_BLOCK);
+    // The view must start at the bytes' own offset: a pooled array shares its buffer with others.
+    randomBlock = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    randomOffset = 0;
+  }
+  const random = randomBlock.getBigUint64(randomOffset).toString();
+  randomOffset += RANDOM_BYTES;
+  return random;
 }
 
 /**

@@ -2,7 +2,7 @@
  * PLAIN (RFC 4616): `[authzid] NUL authcid NUL passwd` in one client message.
  * @module
  */
-import { EMPTY, decodeUtf8, splitBytes, utf8 } from '../core/bytes.js';
+import { EMPTY, decodeUtf8, utf8 } from '../core/bytes.js';
 import { PlainCredentials } from '../passwords/credentials.js';
 import { MalformedMessageError, UnexpectedMessageError, UsageError } from '../core/errors.js';
 import { ServerSuccess, challenge, respond } from '../core/exchange.js';
@@ -12,6 +12,8 @@ import { authenticatePassword, checkFieldLength } from '../passwords/server-auth
 
 const NAME = 'PLAIN';
 const NUL = 0;
+// Shared by every error of a parse: the client sent the message.
+const CONTEXT = Object.freeze({ mechanism: NAME, party: 'client' as const });
 
 /**
  * Parses a PLAIN message into claimed credentials. Throws {@link MalformedMessageError} unless
@@ -22,26 +24,37 @@ export function parsePlainResponse(message: Uint8Array, options: ServerOptions =
   return new PlainCredentials(authcid, passwd, authzid);
 }
 
-/** The three decoded fields `[authzid, authcid, passwd]`; the server verifies them without building credentials. */
+/**
+ * The three decoded fields `[authzid, authcid, passwd]`; the server verifies them without
+ * building credentials. Index arithmetic on the message and one decoding of all of it: a NUL
+ * cannot sit inside a UTF-8 sequence, so the message is valid UTF-8 exactly when each field is,
+ * and its text splits at the same NULs (the fields are decoded one by one only to name the
+ * invalid one).
+ */
 function parseFields(message: Uint8Array, options: ServerOptions): [string, string, string] {
-  const fields = splitBytes(message, NUL);
-  if (fields.length !== 3)
-    throw new MalformedMessageError('PLAIN message must have exactly three NUL-separated fields', {
-      mechanism: NAME,
-      party: 'client',
-    });
-  const [authzid, authcid, passwd] = fields as [Uint8Array, Uint8Array, Uint8Array];
-  if (authcid.length === 0)
-    throw new MalformedMessageError('PLAIN authcid is empty', { mechanism: NAME, party: 'client' });
-  if (passwd.length === 0)
-    throw new MalformedMessageError('PLAIN password is empty', { mechanism: NAME, party: 'client' });
-  checkFieldLength(options, NAME, 'PLAIN authzid', authzid.length);
-  checkFieldLength(options, NAME, 'PLAIN authcid', authcid.length);
-  checkFieldLength(options, NAME, 'PLAIN password', passwd.length);
-  const context = { mechanism: NAME, party: 'client' as const };
-  const user = decodeUtf8(authcid, 'PLAIN authcid', context);
-  const secret = decodeUtf8(passwd, 'PLAIN password', context);
-  return [decodeUtf8(authzid, 'PLAIN authzid', context), user, secret];
+  const first = message.indexOf(NUL);
+  const second = first < 0 ? -1 : message.indexOf(NUL, first + 1);
+  if (second < 0 || message.indexOf(NUL, second + 1) >= 0)
+    throw new MalformedMessageError('PLAIN message must have exactly three NUL-separated fields', CONTEXT);
+  if (second === first + 1) throw new MalformedMessageError('PLAIN authcid is empty', CONTEXT);
+  if (second === message.length - 1) throw new MalformedMessageError('PLAIN password is empty', CONTEXT);
+  checkFieldLength(options, NAME, 'PLAIN authzid', first);
+  checkFieldLength(options, NAME, 'PLAIN authcid', second - first - 1);
+  checkFieldLength(options, NAME, 'PLAIN password', message.length - second - 1);
+  let text: string;
+  try {
+    text = decodeUtf8(message, 'PLAIN message', CONTEXT);
+  } catch (error) {
+    // Name the field, in the order the checks have always run: authcid, password, authzid.
+    decodeUtf8(message.subarray(first + 1, second), 'PLAIN authcid', CONTEXT);
+    decodeUtf8(message.subarray(second + 1), 'PLAIN password', CONTEXT);
+    decodeUtf8(message.subarray(0, first), 'PLAIN authzid', CONTEXT);
+    throw error;
+  }
+  // The same NULs, now counted in UTF-16 code units.
+  const a = text.indexOf('\0');
+  const b = text.indexOf('\0', a + 1);
+  return [text.slice(0, a), text.slice(a + 1, b), text.slice(b + 1)];
 }
 
 /** Builds the PLAIN client message. Throws {@link UsageError} for a field containing NUL. */
