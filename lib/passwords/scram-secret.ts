@@ -77,9 +77,13 @@ function checkIterations(iterations: number): void {
 
 /**
  * Normalize(password) of RFC 5802 section 2.2: SASLprep with the stored-string profile. Throws
- * {@link UsageError} for a password SASLprep rejects (a prohibited character, a bidi error).
+ * {@link UsageError} for a password SASLprep rejects (a prohibited character, a bidi error) and
+ * for one that is not a string.
  */
 export function scramNormalizePassword(password: string): string {
+  // JavaScript callers (a number read from a config file) would otherwise get node:crypto's
+  // TypeError, or SASLprep's printable-ASCII shortcut would hand the number back as it is.
+  if (typeof password !== 'string') throw new UsageError('the password must be a string');
   let normalized: string;
   try {
     normalized = saslprep(password, { allowUnassigned: false });

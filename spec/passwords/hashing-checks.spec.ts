@@ -175,6 +175,16 @@ describe('hashing checks (each pinned on its own)', () => {
       expect(hasher.verify('a b', word, 'a b')).to.equal(false);
       expect(await hasher.verifyAsync('a b', word)).to.equal(false);
     });
+
+    it('the pysasl reading is a query: it keeps code points unassigned in Unicode 3.2 (U+0221)', async () => {
+      const hasher = new Pbkdf2Hasher({ rounds: 10 });
+      const pysasl = hasher.hash('a\u0221');
+      expect(hasher.verify('a \u0221', pysasl, 'a\u200B\u0221')).to.equal(true);
+      expect(await hasher.verifyAsync('a \u0221', pysasl, 'a\u200B\u0221')).to.equal(true);
+      // ... but not prohibited ones.
+      const control = hasher.hash('a\u0007');
+      expect(hasher.verify('a \u0007', control, 'a\u200B\u0007')).to.equal(false);
+    });
   });
 
   describe('a crypto provider without scrypt', () => {
@@ -225,6 +235,10 @@ describe('hashing checks (each pinned on its own)', () => {
       expect(hasher.cost(hashed)).to.equal(16 * 8 * 1);
       expect(hasher.cost(hashed.replace('ln=4,r=8,p=1', 'ln=31,r=1000,p=3'))).to.equal(2 ** 31 * 1000 * 3);
       expect(hasher.cost(hashed.replace('ln=4,r=8,p=1', 'ln=10,r=2,p=5'))).to.equal(1024 * 2 * 5);
+      expect(hasher.cost(hashed.replace('ln=4,r=8,p=1', 'ln=12,r=16,p=10'))).to.equal(4096 * 16 * 10);
+      expect(hasher.cost(hashed.replace('ln=4,r=8,p=1', 'ln=1,r=1234567890,p=1234567890'))).to.equal(
+        2 * 1234567890 * 1234567890,
+      );
       for (const other of [
         PYSASL_VECTOR,
         hashed.replace('ln=4,r=8,p=1', 'ln=0,r=8,p=1'),
@@ -238,6 +252,9 @@ describe('hashing checks (each pinned on its own)', () => {
         hashed.replace('$scrypt$', '$scrypt2$'),
         hashed.replace('ln=4,r=8,p=1$', 'ln=4,r=8,p=1,x=2$'),
         42 as never,
+        // Not a string, though its text form is one: cost() reads strings only, as verify() does.
+        [hashed] as never,
+        { toString: () => hashed } as never,
       ])
         expect(hasher.cost(other), other).to.equal(undefined);
     });

@@ -12,9 +12,10 @@ import {
   isScramKeySource,
   scramH,
   scramHmac,
+  scramNormalizePassword,
   toBase64,
 } from '../../lib/index.js';
-import { b, expectSaslError, storeOf } from '../support/helpers.js';
+import { b, expectSaslError, expectSaslRejection, storeOf } from '../support/helpers.js';
 
 const SALT = new Uint8Array(16).fill(3);
 const key = (length: number, fill = 1): Uint8Array => new Uint8Array(length).fill(fill);
@@ -185,6 +186,21 @@ describe('scram-secret checks (each pinned on its own)', () => {
         authcid: 'u',
         hashes: ['SHA-256'],
       });
+    });
+  });
+
+  describe('passwords from JavaScript callers', () => {
+    it('a password that is not a string is a USAGE error, never a TypeError from node:crypto', async () => {
+      for (const password of [1234, undefined, null, { toString: () => 'pencil' }, new Uint8Array(4)]) {
+        expectSaslError(() => scramNormalizePassword(password as never), 'USAGE');
+        expectSaslError(() => ScramSecret.fromPassword('SHA-256', password as never, { iterations: 1 }), 'USAGE');
+        expectSaslError(() => ScramIdentity.create('u', password as never, { iterations: 1 }), 'USAGE');
+        await expectSaslRejection(
+          ScramSecret.fromPasswordAsync('SHA-1', password as never, { iterations: 1 }),
+          'USAGE',
+        );
+      }
+      expect(scramNormalizePassword('1234')).to.equal('1234');
     });
   });
 
