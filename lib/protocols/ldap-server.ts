@@ -16,11 +16,9 @@
 import { EMPTY, utf8 } from '../core/bytes.js';
 import type { ChannelBindingSource, ChannelBindingType } from '../channel-binding/tls-socket.js';
 import type { SessionOptions } from '../core/core.js';
-import { PromiseServerSession } from '../drivers/promise.js';
 import {
   ExchangeAbortedError,
   MalformedMessageError,
-  MechanismUnavailableError,
   UnexpectedMessageError,
   UsageError,
   isSaslError,
@@ -44,6 +42,7 @@ import {
   ldapResponseTagFor,
   parseLdapMessage,
 } from './ldap-messages.js';
+import { type LdapBindHost, LdapBindRestart, LdapBindRun, ldapResultFor } from './ldap-bind.js';
 import { advertisedMechanisms, serverOptionsFor } from './profile.js';
 
 /** What the host hands over after starting TLS for StartTLS. */
@@ -108,47 +107,8 @@ function prepared(options: ServerOptions | undefined): ServerOptions {
   return { ...withService, channelBindingData: withOpenLdapBinding(withService.channelBindingData) };
 }
 
-/** The result code and fixed diagnostic text a server sends for a failed bind. */
-export function ldapResultFor(error: unknown): { readonly resultCode: number; readonly diagnosticMessage: string } {
-  if (!isSaslError(error))
-    return { resultCode: LDAP_RESULT.OTHER, diagnosticMessage: 'authentication could not be completed' };
-  switch (error.code) {
-    case 'AUTHENTICATION_FAILED':
-      return { resultCode: LDAP_RESULT.INVALID_CREDENTIALS, diagnosticMessage: 'authentication failed' };
-    case 'AUTHORIZATION_FAILED':
-      return {
-        resultCode: LDAP_RESULT.INSUFFICIENT_ACCESS_RIGHTS,
-        diagnosticMessage: 'not authorized to use the requested authorization identity',
-      };
-    case 'MECHANISM_UNAVAILABLE':
-      return { resultCode: LDAP_RESULT.AUTH_METHOD_NOT_SUPPORTED, diagnosticMessage: 'mechanism not supported' };
-    case 'TIMEOUT':
-      return { resultCode: LDAP_RESULT.BUSY, diagnosticMessage: 'the bind took too long' };
-    case 'MALFORMED_MESSAGE':
-    case 'UNEXPECTED_MESSAGE':
-    case 'LIMIT_EXCEEDED':
-      // As slapd does for Cyrus SASL's "bad protocol": the SASL message, not the LDAP PDU, was wrong.
-      return { resultCode: LDAP_RESULT.OTHER, diagnosticMessage: 'invalid SASL message' };
-    default:
-      return { resultCode: LDAP_RESULT.OTHER, diagnosticMessage: 'authentication could not be completed' };
-  }
-}
-
-const GS2_P = utf8('p=');
-
-/**
- * The mechanism to run for a bind naming `name`. Cyrus SASL 2.1.28 clients (ldapwhoami with
- * `-Y SCRAM-SHA-256-PLUS`) name the mechanism without `-PLUS` in the BindRequest while their
- * GS2 header asks for binding (`p=ldap`). The -PLUS variant is run then, when it is offered: the
- * client asked for binding itself and its proof covers the header and the binding data, so this
- * is the stronger check, never a downgrade.
- */
-function cyrusPlusName(name: string, initial: Uint8Array | undefined, offered: readonly string[]): string {
-  const plus = `${name}-PLUS`;
-  if (!name.startsWith('SCRAM-') || name.endsWith('-PLUS') || !offered.includes(plus) || initial === undefined)
-    return name;
-  return initial.length > 2 && initial[0] === GS2_P[0] && initial[1] === GS2_P[1] ? plus : name;
-}
+// The BindResponse of a failed bind: ldap-bind.ts, re-exported for the package index.
+export { ldapResultFor };
 
 const ROOT_DSE_OPERATIONAL = ['supportedSASLMechanisms', 'supportedLDAPVersion', 'supportedExtension'];
 
@@ -167,9 +127,21 @@ export class LdapServerConnection {
   #bound: Authenticated | undefined;
   #closed = false;
   #fatal = false;
+  // What a bind needs from this connection, made once.
+  readonly #host: LdapBindHost;
 
   constructor(args: LdapServerAuthOptions) {
     this.#args = args;
+    this.#host = {
+      auth: args.auth,
+      session: args.session,
+      options: () => this.#options,
+      mechanisms: () => this.mechanisms,
+      canReply: () => !this.#closed && !this.#fatal,
+      read: (mechanism) => this.#read(mechanism),
+      respond: (id, code, text, creds) =>
+        this.#result(id, 'bindResponse', code, text, creds === undefined ? {} : { serverSaslCreds: creds }),
+    };
     this.reader =
       args.messages instanceof LdapMessageReader
         ? args.messages
@@ -343,59 +315,12 @@ export class LdapServerConnection {
         );
       return undefined;
     }
-    const name = a.sasl.mechanism;
-    const offered = this.mechanisms;
-    const mechanism = offered.includes(name)
-      ? this.#args.auth.getServer(cyrusPlusName(name, a.sasl.credentials, offered))
-      : undefined;
-    if (mechanism === undefined) {
-      // An empty name is how a client aborts a bind (RFC 4513 5.2.1.2): answered the same way.
-      await bindResponse(LDAP_RESULT.AUTH_METHOD_NOT_SUPPORTED, 'mechanism not supported');
-      throw new MechanismUnavailableError('the client chose a mechanism the server did not offer', { party: 'client' });
-    }
-    const initial = a.sasl.credentials;
-    const session = new PromiseServerSession(mechanism.server(this.#options, initial), {
-      ...this.#args.session,
-      mechanism: mechanism.name,
-      initialResponse: initial,
-    });
-    let currentId = messageId;
     try {
-      let step = await session.start();
-      while (!step.done) {
-        await this.#result(currentId, 'bindResponse', LDAP_RESULT.SASL_BIND_IN_PROGRESS, '', {
-          serverSaslCreds: step.challenge,
-        });
-        const reply = await this.#read(mechanism.name);
-        const r = reply.op;
-        if (r.type !== 'bindRequest' || !('sasl' in r.authentication) || r.authentication.sasl.mechanism !== name) {
-          // Another bind (or any other request) ends this one: serve it afresh.
-          session.abort('client');
-          return { restart: reply };
-        }
-        currentId = reply.messageId;
-        step = await session.respond(r.authentication.sasl.credentials ?? EMPTY);
-      }
-      const outcome = step.outcome;
-      await this.#result(
-        currentId,
-        'bindResponse',
-        LDAP_RESULT.SUCCESS,
-        '',
-        outcome.additionalData === undefined ? {} : { serverSaslCreds: outcome.additionalData },
-      );
-      this.#bound = outcome;
-      return { authenticated: outcome };
+      const authenticated = await new LdapBindRun(this.#host, messageId).start({ messageId, op });
+      this.#bound = authenticated;
+      return { authenticated };
     } catch (error) {
-      if (!session.finished) session.abort('local');
-      if (!this.#closed && !this.#fatal) {
-        const { resultCode, diagnosticMessage } = ldapResultFor(error);
-        try {
-          await this.#result(currentId, 'bindResponse', resultCode, diagnosticMessage);
-        } catch {
-          // The connection is gone; the SASL outcome is what we report.
-        }
-      }
+      if (error instanceof LdapBindRestart) return { restart: error.request };
       throw error;
     }
   }
