@@ -24,7 +24,7 @@ export default {
     'lib/mechanisms/**/*.ts',
     'lib/core/core.ts',
     'lib/passwords/identity.ts',
-    'lib/passwords/hashing.ts',
+    'lib/passwords/hashers/*.ts',
     'lib/passwords/scram-secret.ts',
     'lib/passwords/saslprep.ts',
     'lib/passwords/credentials.ts',

@@ -12,7 +12,27 @@ export * from './core/mechanism.js';
 export * from './core/options.js';
 export * from './passwords/credentials.js';
 export * from './passwords/identity.js';
-export * from './passwords/hashing.js';
+export type {
+  AsyncPasswordHasher,
+  PasswordHasher,
+  PasswordHasherBase,
+  SyncPasswordHasher,
+} from './passwords/hashers/hasher.js';
+export {
+  DEFAULT_MAX_PBKDF2_ROUNDS,
+  Pbkdf2Hasher,
+  type Pbkdf2Digest,
+  type Pbkdf2Format,
+  type Pbkdf2Options,
+} from './passwords/hashers/pbkdf2.js';
+export {
+  DOVECOT_PBKDF2_ROUNDS,
+  DovecotPbkdf2Hasher,
+  type DovecotPbkdf2Options,
+} from './passwords/hashers/dovecot-pbkdf2.js';
+export { DEFAULT_MAX_SCRYPT_MEMORY, ScryptHasher, type ScryptOptions } from './passwords/hashers/scrypt.js';
+export { CleartextHasher } from './passwords/hashers/cleartext.js';
+export { detectHasher } from './passwords/hashers/detect.js';
 export * from './passwords/saslprep.js';
 export {
   type SessionLimits,

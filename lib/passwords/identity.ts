@@ -10,7 +10,8 @@
  */
 import { constantTimeEqual, isWellFormed, utf8 } from '../core/bytes.js';
 import { UsageError, isSaslError } from '../core/errors.js';
-import { type PasswordHasher, type PasswordHasherBase, detectHasher } from './hashing.js';
+import { detectHasher } from './hashers/detect.js';
+import type { PasswordHasher, PasswordHasherBase } from './hashers/hasher.js';
 import { REDACTED, Redacting, describe } from '../core/redact.js';
 import { saslprep } from './saslprep.js';
 
