@@ -25,6 +25,7 @@ export default {
     'lib/core/core.ts',
     'lib/passwords/identity.ts',
     'lib/passwords/hashers/*.ts',
+    'lib/passwords/scram-keys.ts',
     'lib/passwords/scram-secret.ts',
     'lib/passwords/saslprep.ts',
     'lib/passwords/credentials.ts',

@@ -84,6 +84,24 @@ export * from './channel-binding/binding.js';
 export * from './passwords/scram-secret.js';
 export { CramMd5StateIdentity, dovecotCramMd5 } from './passwords/cram-md5-state.js';
 export {
+  SCRAM_HASHES,
+  SCRAM_MAX_STORED_ITERATIONS,
+  SCRAM_SALT_LENGTH,
+  type ScramHash,
+  type ScramHashInfo,
+  deriveEffect,
+  performDerive,
+  scramClientKey,
+  scramH,
+  scramHStep,
+  scramHmac,
+  scramHmacStep,
+  scramNormalizePassword,
+  scramSaltedPassword,
+  scramServerKey,
+  scramStoredKey,
+} from './passwords/scram-keys.js';
+export {
   DEFAULT_STORE_CACHE_ENTRIES,
   DEFAULT_STORE_CACHE_MAX_KEY_LENGTH,
   DEFAULT_STORE_CACHE_TTL_MS,

@@ -12,7 +12,8 @@ import { type CryptoSteps, hmac, randomBytes } from '../crypto/ops.js';
 import { syncCrypto } from '../crypto/provider.js';
 import { UsageError } from '../core/errors.js';
 import { REDACTED, Redacting, describe } from '../core/redact.js';
-import type { ScramHash, ScramSecret } from '../passwords/scram-secret.js';
+import type { ScramSecret } from '../passwords/scram-secret.js';
+import type { ScramHash } from '../passwords/scram-keys.js';
 
 /** Default of {@link ScramCacheOptions.serverEntries}. */
 export const SCRAM_SERVER_CACHE_SIZE = 1024;

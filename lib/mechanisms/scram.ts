@@ -55,17 +55,17 @@ import {
 } from '../core/options.js';
 import { DEFAULT_SCRAM_CACHE, SCRAM_CLIENT_CACHE_SIZE, ScramCache } from './scram-cache.js';
 import { trySaslprep } from '../passwords/saslprep.js';
+import { ScramSecret } from '../passwords/scram-secret.js';
 import {
   SCRAM_HASHES,
   SCRAM_SALT_LENGTH,
   type ScramHash,
-  ScramSecret,
   performDerive,
   scramHStep,
   scramHmac,
   scramHmacStep,
   scramNormalizePassword,
-} from '../passwords/scram-secret.js';
+} from '../passwords/scram-keys.js';
 import { type ScramCredential, authorize, checkFieldLength, scramCredential } from '../passwords/server-auth.js';
 import { escapeSaslname, formatGs2Header, parseGs2Header, unescapeSaslname } from './gs2.js';
 

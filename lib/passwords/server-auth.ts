@@ -21,7 +21,8 @@ import {
   type ServerOptions,
 } from '../core/options.js';
 import { type SaslprepOptions, trySaslprep } from './saslprep.js';
-import { SCRAM_HASHES, type ScramHash, ScramIdentity, ScramSecret, isScramKeySource } from './scram-secret.js';
+import { ScramIdentity, ScramSecret, isScramKeySource } from './scram-secret.js';
+import { SCRAM_HASHES, type ScramHash } from './scram-keys.js';
 
 // SASLprep's query profile (presented names and passwords), one object for every call.
 const QUERY: SaslprepOptions = Object.freeze({ allowUnassigned: true });

@@ -9,7 +9,8 @@ import { execFile } from 'node:child_process';
 import { Client } from 'pg';
 import { ClientCredentials } from '../../lib/index.js';
 import { SCRAM_SHA_1, SCRAM_SHA_256 } from '../../lib/mechanisms/scram.js';
-import { type ScramHash, ScramIdentity, ScramSecret } from '../../lib/passwords/scram-secret.js';
+import { ScramIdentity, ScramSecret } from '../../lib/passwords/scram-secret.js';
+import { type ScramHash } from '../../lib/passwords/scram-keys.js';
 import { runPair, storeOf } from '../support/helpers.js';
 import { ACCOUNTS, HOST, PORTS, requirePeer } from './peers.js';
 

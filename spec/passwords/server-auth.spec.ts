@@ -278,6 +278,7 @@ describe('server-auth: the SCRAM credential path goes down once (issue 12)', () 
       'passwords/hashers/scrypt',
       'passwords/hashers/cleartext',
       'passwords/hashers/detect',
+      'passwords/scram-keys',
       'passwords/scram-secret',
       'mechanisms/scram-cache',
     ]) {
