@@ -6,20 +6,9 @@
  */
 import { expect } from 'chai';
 import { Client } from 'pg';
-import { main } from '../../lib/cli/main.js';
 import { ACCOUNTS, HOST, PORTS, requirePeer } from '../interop/peers.js';
 import { requireTool, runTool } from '../interop/tools.js';
-import { memoryIo, startServe, tempDir } from './support.js';
-
-async function run(
-  argv: string[],
-  env: Record<string, string> = {},
-  stdin = '',
-): Promise<{ code: number; out: string; err: string }> {
-  const io = memoryIo({ env, stdin });
-  const code = await main(argv, io.io);
-  return { code, out: io.out(), err: io.err() };
-}
+import { loginWith, runCli, startServe, tempDir } from './support.js';
 
 describe('cli against smtp-server (interop)', function () {
   this.timeout(60000);
@@ -30,14 +19,14 @@ describe('cli against smtp-server (interop)', function () {
 
   it('login succeeds with PLAIN, LOGIN, CRAM-MD5 and XOAUTH2', async () => {
     for (const mech of ['PLAIN', 'LOGIN', 'CRAM-MD5']) {
-      const result = await run(['login', smtp, '--user', 'alice', '--mech', mech, '--timeout', '20'], {
-        SASLKIT_PASSWORD: ACCOUNTS.alice.pass,
-      });
+      const result = await loginWith(ACCOUNTS.alice.pass, [smtp, '--user', 'alice', '--mech', mech, '--timeout', '20']);
       expect(result.code, `${mech}: ${result.err}`).to.equal(0);
       expect(result.out).to.match(new RegExp(`^authenticated as alice with ${mech} without TLS;`));
     }
-    const oauth = await run(['login', smtp, '--user', 'alice', '--mech', 'XOAUTH2', '--timeout', '20'], {
-      SASLKIT_TOKEN: ACCOUNTS.aliceToken,
+    const oauth = await runCli(['login', smtp, '--user', 'alice', '--mech', 'XOAUTH2', '--timeout', '20'], {
+      env: {
+        SASLKIT_TOKEN: ACCOUNTS.aliceToken,
+      },
     });
     expect(oauth.code, oauth.err).to.equal(0);
     expect(oauth.out).to.match(/^authenticated as alice with XOAUTH2 without TLS;/);
@@ -45,9 +34,7 @@ describe('cli against smtp-server (interop)', function () {
 
   it('a wrong password exits 1 with a one-line reason and no secret', async () => {
     for (const mech of ['PLAIN', 'LOGIN', 'CRAM-MD5']) {
-      const wrong = await run(['login', smtp, '--user', 'alice', '--mech', mech, '--timeout', '20'], {
-        SASLKIT_PASSWORD: 'wrong-secret',
-      });
+      const wrong = await loginWith('wrong-secret', [smtp, '--user', 'alice', '--mech', mech, '--timeout', '20']);
       expect(wrong.code, mech).to.equal(1);
       expect(wrong.err).to.match(
         /^saslkit login: AUTHENTICATION_FAILED: the SMTP server refused authentication: 535 [^\n]*\n$/,
@@ -80,15 +67,7 @@ describe('cli serve accepting curl over STARTTLS (interop)', function () {
   for (const [protocol, target] of cases) {
     for (const mech of ['PLAIN', 'LOGIN']) {
       it(`${protocol}: curl logs in with AUTH=${mech}, and a wrong password is refused`, async () => {
-        const serve = await startServe([
-          '--protocol',
-          protocol,
-          '--listen',
-          '127.0.0.1:0',
-          '--users',
-          users,
-          '--tls-self-signed',
-        ]);
+        const serve = await startServe(protocol, users, '--tls-self-signed');
         try {
           const curl = (config: string): ReturnType<typeof runTool> =>
             runTool(
@@ -157,7 +136,9 @@ describe('cli secret accepted by PostgreSQL (interop)', function () {
 
   it('ALTER ROLE with `secret --scheme SCRAM-SHA-256 --format postgres`, then psql logs in with the password', async () => {
     const password = 'cli-made-pass';
-    const made = await run(['secret', '--scheme', 'SCRAM-SHA-256', '--format', 'postgres'], {}, `${password}\n`);
+    const made = await runCli(['secret', '--scheme', 'SCRAM-SHA-256', '--format', 'postgres'], {
+      stdin: `${password}\n`,
+    });
     expect(made.code, made.err).to.equal(0);
     const text = made.out.trim();
     expect(text).to.match(/^SCRAM-SHA-256\$4096:[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]+$/);

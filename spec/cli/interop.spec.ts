@@ -5,19 +5,8 @@
  */
 import { expect } from 'chai';
 import { join } from 'node:path';
-import { main } from '../../lib/cli/main.js';
 import { ACCOUNTS, HOST, INTEROP_RUN, PORTS, requirePeer } from '../interop/peers.js';
-import { memoryIo, runChild, startServe } from './support.js';
-
-async function run(
-  argv: string[],
-  env: Record<string, string> = {},
-  stdin = '',
-): Promise<{ code: number; out: string; err: string }> {
-  const io = memoryIo({ env, stdin });
-  const code = await main(argv, io.io);
-  return { code, out: io.out(), err: io.err() };
-}
+import { loginWith, runChild, runCli, startServe } from './support.js';
 
 describe('cli against Dovecot (interop)', function () {
   this.timeout(120000);
@@ -29,7 +18,7 @@ describe('cli against Dovecot (interop)', function () {
   const tls = ['--starttls', '--insecure', '--timeout', '30'];
 
   it('mechs lists what Dovecot advertises before and after STARTTLS', async () => {
-    const result = await run(['mechs', imap, ...tls, '--json']);
+    const result = await runCli(['mechs', imap, ...tls, '--json']);
     expect(result.code, result.err).to.equal(0);
     const report = JSON.parse(result.out) as { before: string[]; after: string[]; tls: { channelBinding: string[] } };
     expect(report.after).to.include.members(['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-1', 'OAUTHBEARER']);
@@ -71,14 +60,12 @@ describe('cli against Dovecot (interop)', function () {
       ],
     ];
     for (const [argv, env, expected] of cases) {
-      const result = await run(['login', ...argv], env);
+      const result = await runCli(['login', ...argv], { env });
       expect(result.code, `${argv.join(' ')}: ${result.err}`).to.equal(0);
       expect(result.out).to.match(expected);
     }
     // One failure, last: Dovecot delays the next attempt from this address after it.
-    const wrong = await run(['login', imap, ...tls, '--user', 'alice', '--mech', 'PLAIN'], {
-      SASLKIT_PASSWORD: 'wrong-secret',
-    });
+    const wrong = await loginWith('wrong-secret', [imap, ...tls, '--user', 'alice', '--mech', 'PLAIN']);
     expect(wrong.code).to.equal(1);
     expect(wrong.err).to.match(
       /^saslkit login: AUTHENTICATION_FAILED: the IMAP server refused authentication: NO \[AUTHENTICATIONFAILED\]/,
@@ -87,17 +74,13 @@ describe('cli against Dovecot (interop)', function () {
   });
 
   it('serve reads the passwd-file Dovecot uses; its accounts log in through saslkit login', async () => {
-    const serve = await startServe([
-      '--protocol',
+    const serve = await startServe(
       'imap',
-      '--listen',
-      '127.0.0.1:0',
-      '--users',
       join(INTEROP_RUN, 'dovecot', 'users'),
       '--tls-self-signed',
       '--mechs',
       'SCRAM-SHA-256-PLUS,SCRAM-SHA-256,SCRAM-SHA-1,PLAIN',
-    ]);
+    );
     try {
       // carol is stored as Dovecot's {CRAM-MD5} HMAC states: read too, she logs in with PLAIN (CRAM-MD5 is in spec/cli/protocols.spec.ts).
       expect(serve.output.err()).to.not.match(/"carol" left out/);
@@ -108,7 +91,7 @@ describe('cli against Dovecot (interop)', function () {
         ['dave', 'SCRAM-SHA-1', ACCOUNTS.dave.pass],
         ['carol', 'PLAIN', ACCOUNTS.carol.pass],
       ] as const) {
-        const result = await run(['login', url, ...tls, '--user', user, '--mech', mech], { SASLKIT_PASSWORD: pass });
+        const result = await loginWith(pass, [url, ...tls, '--user', user, '--mech', mech]);
         expect(result.code, `${user}: ${result.err}`).to.equal(0);
       }
     } finally {
@@ -123,7 +106,7 @@ describe('cli against Dovecot (interop)', function () {
       ['--scheme', 'PBKDF2'],
       ['--scheme', 'PBKDF2', '--iterations', '12345'],
     ]) {
-      const made = await run(['secret', ...argv], {}, 'bob-pass\n');
+      const made = await runCli(['secret', ...argv], { stdin: 'bob-pass\n' });
       expect(made.code, made.err).to.equal(0);
       const stored = made.out.trim();
       const ok = await runChild('doveadm', ['pw', '-t', stored, '-p', 'bob-pass'], { timeoutMs: 30000 });

@@ -1,25 +1,15 @@
 import { expect } from 'chai';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
-import { main } from '../../lib/cli/main.js';
 import { ARGV_SECRET_REFUSED } from '../../lib/cli/args.js';
 import { CLI_PROTOCOLS } from '../../lib/cli/url.js';
-import { CERT_FILE, KEY_FILE, type ServeRun, memoryIo, startServe, tempDir } from './support.js';
+import { CERT_FILE, SERVE_TLS, loginWith, runCli, type ServeRun, startServe, tempDir } from './support.js';
 
 // bob as Dovecot stores him (doveadm pw -s SCRAM-SHA-256 -p bob-pass): the server never sees his password.
 const BOB =
   '{SCRAM-SHA-256}4096,j6dOQevYUNtIEKXSc6NJHQ==,xo7oQ7HAuvszxNw9nZcIG3ZFZ0sSSgZWI2LHikNcQRE=,+7mMU4qCJzo8YDga+OrXCoaFZzvBCCFYN5VjEWopVRg=';
 const TOKEN = 'tok-alice-0123456789';
 const SECRETS = ['alice-pass', 'bob-pass', 'wrong-secret', TOKEN, 'hunter2'];
-
-async function run(
-  argv: string[],
-  options: { env?: Record<string, string>; stdin?: string } = {},
-): Promise<{ code: number; out: string; err: string }> {
-  const io = memoryIo(options);
-  const code = await main(argv, io.io);
-  return { code, out: io.out(), err: io.err() };
-}
 
 function expectClean(text: string): void {
   for (const secret of SECRETS) expect(text).to.not.include(secret);
@@ -37,23 +27,7 @@ describe('cli/login and cli/mechs', function () {
 
   before(async () => {
     for (const protocol of CLI_PROTOCOLS) {
-      serves.set(
-        protocol,
-        await startServe([
-          '--protocol',
-          protocol,
-          '--listen',
-          '127.0.0.1:0',
-          '--users',
-          users,
-          '--tokens',
-          tokens,
-          '--tls-cert',
-          CERT_FILE,
-          '--tls-key',
-          KEY_FILE,
-        ]),
-      );
+      serves.set(protocol, await startServe(protocol, users, '--tokens', tokens, ...SERVE_TLS));
     }
   });
   after(async () => {
@@ -64,14 +38,12 @@ describe('cli/login and cli/mechs', function () {
   for (const protocol of CLI_PROTOCOLS) {
     it(`${protocol}: logs in after STARTTLS with the strongest mechanism, a named one, and a token; refuses a wrong password in one line`, async () => {
       const tls = ['--starttls', '--ca', CERT_FILE];
-      const bob = await run(['login', url(protocol), ...tls, '--user', 'bob'], {
-        env: { SASLKIT_PASSWORD: 'bob-pass' },
-      });
+      const bob = await loginWith('bob-pass', [url(protocol), ...tls, '--user', 'bob']);
       expect(bob.code, bob.err).to.equal(0);
       expect(bob.out).to.match(
         /^authenticated as bob with SCRAM-SHA-256-PLUS over TLSv1\.3 with channel binding tls-exporter; the server proved it knows the credentials; 3 round trips, [0-9.]+ ms\n$/,
       );
-      const alice = await run([
+      const alice = await runCli([
         'login',
         url(protocol),
         ...tls,
@@ -84,12 +56,10 @@ describe('cli/login and cli/mechs', function () {
       ]);
       expect(alice.code, alice.err).to.equal(0);
       expect(alice.out).to.match(/^authenticated as alice with PLAIN over TLSv1\.3; 1 round trip, /);
-      const oauth = await run(['login', url(protocol), ...tls, '--user', 'alice', '--token-file', token]);
+      const oauth = await runCli(['login', url(protocol), ...tls, '--user', 'alice', '--token-file', token]);
       expect(oauth.code, oauth.err).to.equal(0);
       expect(oauth.out).to.match(/^authenticated as alice with OAUTHBEARER over TLSv1\.3;/);
-      const wrong = await run(['login', url(protocol), ...tls, '--user', 'alice', '--mech', 'LOGIN'], {
-        env: { SASLKIT_PASSWORD: 'wrong-secret' },
-      });
+      const wrong = await loginWith('wrong-secret', [url(protocol), ...tls, '--user', 'alice', '--mech', 'LOGIN']);
       expect(wrong.code).to.equal(1);
       expect(wrong.out).to.equal('');
       expect(wrong.err.split('\n')).to.have.length(2);
@@ -101,9 +71,7 @@ describe('cli/login and cli/mechs', function () {
   }
 
   it('prints JSON for success and failure', async () => {
-    const ok = await run(['login', url('imap'), '--starttls', '--ca', CERT_FILE, '--user', 'bob', '--json'], {
-      env: { SASLKIT_PASSWORD: 'bob-pass' },
-    });
+    const ok = await loginWith('bob-pass', [url('imap'), '--starttls', '--ca', CERT_FILE, '--user', 'bob', '--json']);
     expect(ok.code).to.equal(0);
     const result = JSON.parse(ok.out) as Record<string, unknown>;
     expect(result).to.deep.include({
@@ -118,9 +86,15 @@ describe('cli/login and cli/mechs', function () {
       channelBinding: 'tls-exporter',
       roundTrips: 3,
     });
-    const failed = await run(['login', url('imap'), '--starttls', '--ca', CERT_FILE, '--user', 'bob', '--json'], {
-      env: { SASLKIT_PASSWORD: 'wrong-secret' },
-    });
+    const failed = await loginWith('wrong-secret', [
+      url('imap'),
+      '--starttls',
+      '--ca',
+      CERT_FILE,
+      '--user',
+      'bob',
+      '--json',
+    ]);
     expect(failed.code).to.equal(1);
     expect(failed.err).to.equal('');
     expect(JSON.parse(failed.out)).to.deep.equal({
@@ -139,15 +113,22 @@ describe('cli/login and cli/mechs', function () {
       ['SCRAM-SHA-256', 'alice-pass'],
       ['SCRAM-SHA-256', 'wrong-secret'],
     ] as const) {
-      const result = await run(
-        ['login', url('smtp'), '--starttls', '--ca', CERT_FILE, '--user', 'alice', '--mech', mech, '--trace'],
-        { env: { SASLKIT_PASSWORD: env } },
-      );
+      const result = await loginWith(env, [
+        url('smtp'),
+        '--starttls',
+        '--ca',
+        CERT_FILE,
+        '--user',
+        'alice',
+        '--mech',
+        mech,
+        '--trace',
+      ]);
       expect(result.err).to.include('C: AUTH ');
       traces.push(result.err);
     }
     for (const mech of ['XOAUTH2', 'OAUTHBEARER']) {
-      const result = await run([
+      const result = await runCli([
         'login',
         url('pop3'),
         '--starttls',
@@ -186,7 +167,7 @@ describe('cli/login and cli/mechs', function () {
       ['login', `smtp://alice:hunter2@127.0.0.1:${serves.get('smtp')?.port ?? 0}`],
       ['login', url('smtp'), '--user', 'alice', '--password', 'hunter2', '--json'],
     ]) {
-      const result = await run(argv);
+      const result = await runCli(argv);
       expect(result.code, argv.join(' ')).to.equal(2);
       expect(result.err + result.out).to.include(ARGV_SECRET_REFUSED);
       expectClean(result.out + result.err);
@@ -195,38 +176,28 @@ describe('cli/login and cli/mechs', function () {
 
   it('exit 3 for no usable mechanism, 2 for a missing secret, 4 for connection and certificate trouble', async () => {
     // Without TLS the server offers only SCRAM: bob gets it, unbound.
-    const plain = await run(['login', url('smtp'), '--user', 'bob'], { env: { SASLKIT_PASSWORD: 'bob-pass' } });
+    const plain = await loginWith('bob-pass', [url('smtp'), '--user', 'bob']);
     expect(plain.code, plain.err).to.equal(0);
     expect(plain.out).to.match(/^authenticated as bob with SCRAM-SHA-256 without TLS; the server proved/);
-    const notOffered = await run(['login', url('smtp'), '--user', 'alice', '--mech', 'PLAIN'], {
-      env: { SASLKIT_PASSWORD: 'alice-pass' },
-    });
+    const notOffered = await loginWith('alice-pass', [url('smtp'), '--user', 'alice', '--mech', 'PLAIN']);
     expect(notOffered.code).to.equal(3);
     expect(notOffered.err).to.equal(
       'saslkit login: MECHANISM_UNAVAILABLE: the server does not offer PLAIN (it offers: SCRAM-SHA-256)\n',
     );
-    const cbWithoutTls = await run(['login', url('imap'), '--user', 'bob', '--channel-binding', 'require'], {
-      env: { SASLKIT_PASSWORD: 'bob-pass' },
-    });
+    const cbWithoutTls = await loginWith('bob-pass', [url('imap'), '--user', 'bob', '--channel-binding', 'require']);
     expect(cbWithoutTls.code).to.equal(3);
     expect(cbWithoutTls.err).to.match(/--channel-binding require needs TLS/);
-    const unknown = await run(['login', url('imap'), '--user', 'bob', '--mech', 'GSSAPI'], {
-      env: { SASLKIT_PASSWORD: 'bob-pass' },
-    });
+    const unknown = await loginWith('bob-pass', [url('imap'), '--user', 'bob', '--mech', 'GSSAPI']);
     expect(unknown.code).to.equal(3);
-    const noSecret = await run(['login', url('imap'), '--user', 'bob']);
+    const noSecret = await runCli(['login', url('imap'), '--user', 'bob']);
     expect(noSecret.code).to.equal(2);
     expect(noSecret.err).to.match(/^saslkit login: no password: use --password-file/);
-    const noUser = await run(['login', url('imap')], { env: { SASLKIT_PASSWORD: 'bob-pass' } });
+    const noUser = await loginWith('bob-pass', [url('imap')]);
     expect(noUser.code).to.equal(2);
-    const untrusted = await run(['login', url('imap'), '--starttls', '--user', 'bob'], {
-      env: { SASLKIT_PASSWORD: 'bob-pass' },
-    });
+    const untrusted = await loginWith('bob-pass', [url('imap'), '--starttls', '--user', 'bob']);
     expect(untrusted.code).to.equal(4);
     expect(untrusted.err).to.match(/self-signed certificate \(pass --ca <file> to trust it, or --insecure\)\n$/);
-    const insecure = await run(['login', url('imap'), '--starttls', '--insecure', '--user', 'bob'], {
-      env: { SASLKIT_PASSWORD: 'bob-pass' },
-    });
+    const insecure = await loginWith('bob-pass', [url('imap'), '--starttls', '--insecure', '--user', 'bob']);
     expect(insecure.code).to.equal(0);
     expect(insecure.out).to.match(/with channel binding tls-exporter \(certificate not verified\)/);
     const closed = createServer();
@@ -238,37 +209,24 @@ describe('cli/login and cli/mechs', function () {
         resolve();
       });
     });
-    const refused = await run(['login', `pop3://127.0.0.1:${port}`, '--user', 'bob'], {
-      env: { SASLKIT_PASSWORD: 'bob-pass' },
-    });
+    const refused = await loginWith('bob-pass', [`pop3://127.0.0.1:${port}`, '--user', 'bob']);
     expect(refused.code).to.equal(4);
     expect(refused.err).to.match(/ECONNREFUSED/);
   });
 
   it('without TLS, never picks PLAIN, LOGIN or a token mechanism on its own: exit 3 says why; --allow-plaintext or --mech opts in', async () => {
     // A server (or a man in the middle) that offers only clear-text mechanisms on a plain connection.
-    const clear = await startServe([
-      '--protocol',
-      'smtp',
-      '--listen',
-      '127.0.0.1:0',
-      '--users',
-      users,
-      '--tokens',
-      tokens,
-      '--mechs',
-      'PLAIN,LOGIN,OAUTHBEARER,XOAUTH2',
-    ]);
+    const clear = await startServe('smtp', users, '--tokens', tokens, '--mechs', 'PLAIN,LOGIN,OAUTHBEARER,XOAUTH2');
     try {
       const at = `smtp://127.0.0.1:${clear.port}`;
-      const refused = await run(['login', at, '--user', 'alice'], { env: { SASLKIT_PASSWORD: 'alice-pass' } });
+      const refused = await loginWith('alice-pass', [at, '--user', 'alice']);
       expect(refused.code, refused.err).to.equal(3);
       expect(refused.out).to.equal('');
       expect(refused.err).to.equal(
         'saslkit login: MECHANISM_UNAVAILABLE: without TLS, the server offers only mechanisms that send the password in clear (it offers: PLAIN LOGIN OAUTHBEARER XOAUTH2): ' +
           'add --starttls or use an smtps/imaps/pop3s URL; or, to send it in clear anyway, pass --allow-plaintext or name the mechanism with --mech PLAIN\n',
       );
-      const refusedToken = await run(['login', at, '--user', 'alice', '--token-file', token, '--json']);
+      const refusedToken = await runCli(['login', at, '--user', 'alice', '--token-file', token, '--json']);
       expect(refusedToken.code).to.equal(3);
       expect(JSON.parse(refusedToken.out)).to.deep.include({ ok: false, exitCode: 3 });
       expect((JSON.parse(refusedToken.out) as { reason: string }).reason).to.match(
@@ -276,17 +234,13 @@ describe('cli/login and cli/mechs', function () {
       );
       // Nothing was sent: the server saw no attempt.
       expect(clear.output.out()).to.not.match(/ (PLAIN|LOGIN|OAUTHBEARER|XOAUTH2) user=/);
-      const allowed = await run(['login', at, '--user', 'alice', '--allow-plaintext'], {
-        env: { SASLKIT_PASSWORD: 'alice-pass' },
-      });
+      const allowed = await loginWith('alice-pass', [at, '--user', 'alice', '--allow-plaintext']);
       expect(allowed.code, allowed.err).to.equal(0);
       expect(allowed.out).to.match(/^authenticated as alice with PLAIN without TLS; 1 round trip/);
-      const allowedToken = await run(['login', at, '--user', 'alice', '--token-file', token, '--allow-plaintext']);
+      const allowedToken = await runCli(['login', at, '--user', 'alice', '--token-file', token, '--allow-plaintext']);
       expect(allowedToken.code, allowedToken.err).to.equal(0);
       expect(allowedToken.out).to.match(/^authenticated as alice with OAUTHBEARER without TLS;/);
-      const named = await run(['login', at, '--user', 'alice', '--mech', 'LOGIN'], {
-        env: { SASLKIT_PASSWORD: 'alice-pass' },
-      });
+      const named = await loginWith('alice-pass', [at, '--user', 'alice', '--mech', 'LOGIN']);
       expect(named.code, named.err).to.equal(0);
       expect(named.out).to.match(/^authenticated as alice with LOGIN without TLS;/);
       expectClean(
@@ -307,21 +261,33 @@ describe('cli/login and cli/mechs', function () {
   });
 
   it('--allow-plaintext changes nothing over TLS, and the help text explains it', async () => {
-    const result = await run(
-      ['login', url('imap'), '--starttls', '--ca', CERT_FILE, '--user', 'bob', '--allow-plaintext'],
-      { env: { SASLKIT_PASSWORD: 'bob-pass' } },
-    );
+    const result = await loginWith('bob-pass', [
+      url('imap'),
+      '--starttls',
+      '--ca',
+      CERT_FILE,
+      '--user',
+      'bob',
+      '--allow-plaintext',
+    ]);
     expect(result.code, result.err).to.equal(0);
     expect(result.out).to.match(/with SCRAM-SHA-256-PLUS over TLSv1\.3/);
-    const help = await run(['login', '--help']);
+    const help = await runCli(['login', '--help']);
     expect(help.out).to.match(/--allow-plaintext +without TLS, let the automatic choice send the password or\n/);
   });
 
   it('a plain SCRAM named while the server offers its -PLUS variant goes without binding (GS2 flag n, not y) and logs in', async () => {
-    const result = await run(
-      ['login', url('smtp'), '--starttls', '--ca', CERT_FILE, '--user', 'bob', '--mech', 'SCRAM-SHA-256', '--trace'],
-      { env: { SASLKIT_PASSWORD: 'bob-pass' } },
-    );
+    const result = await loginWith('bob-pass', [
+      url('smtp'),
+      '--starttls',
+      '--ca',
+      CERT_FILE,
+      '--user',
+      'bob',
+      '--mech',
+      'SCRAM-SHA-256',
+      '--trace',
+    ]);
     expect(result.code, result.err).to.equal(0);
     expect(result.err).to.match(/S: 250[- ]AUTH SCRAM-SHA-256-PLUS /);
     expect(result.err).to.match(/C: AUTH SCRAM-SHA-256 "n,,n=bob,r=/);
@@ -329,7 +295,7 @@ describe('cli/login and cli/mechs', function () {
   });
 
   it('reads the password from standard input with --password-file -', async () => {
-    const result = await run(
+    const result = await runCli(
       [
         'login',
         url('pop3'),
@@ -350,7 +316,7 @@ describe('cli/login and cli/mechs', function () {
   });
 
   it('mechs lists the mechanisms before and after STARTTLS, as text and JSON', async () => {
-    const text = await run(['mechs', url('smtp'), '--starttls', '--ca', CERT_FILE]);
+    const text = await runCli(['mechs', url('smtp'), '--starttls', '--ca', CERT_FILE]);
     expect(text.code, text.err).to.equal(0);
     expect(text.out).to.equal(
       `${url('smtp')}\n` +
@@ -358,7 +324,7 @@ describe('cli/login and cli/mechs', function () {
         '  after STARTTLS: SCRAM-SHA-256-PLUS SCRAM-SHA-256 OAUTHBEARER XOAUTH2 PLAIN LOGIN\n' +
         '  TLS: TLSv1.3, certificate verified, channel binding tls-exporter, tls-server-end-point\n',
     );
-    const json = await run(['mechs', url('pop3'), '--json']);
+    const json = await runCli(['mechs', url('pop3'), '--json']);
     expect(JSON.parse(json.out)).to.deep.equal({
       ok: true,
       url: url('pop3'),
@@ -369,9 +335,9 @@ describe('cli/login and cli/mechs', function () {
       after: null,
       tls: null,
     });
-    const hint = await run(['mechs', url('imap')]);
+    const hint = await runCli(['mechs', url('imap')]);
     expect(hint.out).to.include('[STARTTLS offered: add --starttls to see what TLS adds]');
-    const bad = await run(['mechs']);
+    const bad = await runCli(['mechs']);
     expect(bad.code).to.equal(2);
   });
 });

@@ -1,12 +1,5 @@
 import { expect } from 'chai';
-import { main } from '../../lib/cli/main.js';
-import { memoryIo } from './support.js';
-
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const io = memoryIo();
-  const code = await main(argv, io.io);
-  return { code, out: io.out(), err: io.err() };
-}
+import { runCli } from './support.js';
 
 const COMMANDS = ['demo', 'mechs', 'login', 'serve', 'secret'];
 
@@ -18,7 +11,7 @@ describe('cli/main', () => {
         [command, '-h'],
         ['help', command],
       ]) {
-        const { code, out, err } = await run(argv);
+        const { code, out, err } = await runCli(argv);
         expect(code, argv.join(' ')).to.equal(0);
         expect(err).to.equal('');
         expect(out).to.match(new RegExp(`^Usage: saslkit ${command}`));
@@ -26,23 +19,23 @@ describe('cli/main', () => {
         expect(out).to.match(/Exit codes/);
       }
     }
-    const top = await run(['--help']);
+    const top = await runCli(['--help']);
     expect(top.code).to.equal(0);
     for (const command of COMMANDS) expect(top.out).to.match(new RegExp(`\\n  ${command} `));
     expect(top.out).to.include('  5    the server failed to prove it knows the credentials');
   });
 
   it('exits 2 with usage for no command or an unknown one, and prints the version', async () => {
-    const none = await run([]);
+    const none = await runCli([]);
     expect(none.code).to.equal(2);
     expect(none.err).to.match(/^Usage: saslkit <command>/);
-    const unknown = await run(['frobnicate']);
+    const unknown = await runCli(['frobnicate']);
     expect(unknown.code).to.equal(2);
     expect(unknown.err).to.equal(
       'saslkit: unknown command "frobnicate"; commands: demo, mechs, login, serve, secret (saslkit --help)\n',
     );
-    expect((await run(['__proto__'])).code).to.equal(2);
-    const version = await run(['--version']);
+    expect((await runCli(['__proto__'])).code).to.equal(2);
+    const version = await runCli(['--version']);
     expect(version.out).to.match(/^saslkit \d+\.\d+\.\d+\n$/);
   });
 });

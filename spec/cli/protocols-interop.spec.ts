@@ -6,18 +6,8 @@
  * channel); Prosody's is checked against its certificate with --domain localhost.
  */
 import { expect } from 'chai';
-import { main } from '../../lib/cli/main.js';
 import { ACCOUNTS, HOST, INTEROP_RUN, PORTS, XMPP_DOMAIN, requirePeer } from '../interop/peers.js';
-import { memoryIo } from './support.js';
-
-async function run(
-  argv: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number; out: string; err: string }> {
-  const io = memoryIo({ env });
-  const code = await main(argv, io.io);
-  return { code, out: io.out(), err: io.err() };
-}
+import { loginWith, runCli } from './support.js';
 
 const ALICE = { SASLKIT_PASSWORD: ACCOUNTS.alice.pass };
 
@@ -29,7 +19,7 @@ describe('cli against Dovecot ManageSieve (interop)', function () {
   const url = `sieve://${HOST}:${PORTS.sieve}`;
 
   it('mechs lists the SASL capability before and after STARTTLS', async () => {
-    const result = await run(['mechs', url, '--starttls', '--insecure', '--json']);
+    const result = await runCli(['mechs', url, '--starttls', '--insecure', '--json']);
     expect(result.code, result.err).to.equal(0);
     const parsed = JSON.parse(result.out) as { before: string[]; after: string[]; starttlsOffered: boolean };
     expect(parsed.starttlsOffered).to.equal(true);
@@ -38,21 +28,30 @@ describe('cli against Dovecot ManageSieve (interop)', function () {
   });
 
   it('login after STARTTLS with SCRAM-SHA-256 (chosen) and PLAIN (named), bob with his SCRAM-only entry', async () => {
-    const scram = await run(['login', url, '--starttls', '--insecure', '--user', 'alice', '--timeout', '20'], ALICE);
+    const scram = await runCli(['login', url, '--starttls', '--insecure', '--user', 'alice', '--timeout', '20'], {
+      env: ALICE,
+    });
     expect(scram.code, scram.err).to.equal(0);
     expect(scram.out).to.match(
       /^authenticated as alice with SCRAM-SHA-256 over TLSv1\.[23] \(certificate not verified\); the server proved it knows the credentials;/,
     );
-    const plain = await run(
+    const plain = await runCli(
       ['login', url, '--starttls', '--insecure', '--user', 'alice', '--mech', 'PLAIN', '--timeout', '20'],
-      ALICE,
+      { env: ALICE },
     );
     expect(plain.code, plain.err).to.equal(0);
     expect(plain.out).to.match(/^authenticated as alice with PLAIN over TLS/);
-    const bob = await run(
-      ['login', url, '--starttls', '--insecure', '--user', 'bob', '--mech', 'SCRAM-SHA-256', '--timeout', '20'],
-      { SASLKIT_PASSWORD: ACCOUNTS.bob.pass },
-    );
+    const bob = await loginWith(ACCOUNTS.bob.pass, [
+      url,
+      '--starttls',
+      '--insecure',
+      '--user',
+      'bob',
+      '--mech',
+      'SCRAM-SHA-256',
+      '--timeout',
+      '20',
+    ]);
     expect(bob.code, bob.err).to.equal(0);
   });
 });
@@ -65,7 +64,7 @@ describe('cli against PostgreSQL (interop)', function () {
   const url = `postgres://${HOST}:${PORTS.postgres}/postgres`;
 
   it('mechs: SCRAM-SHA-256 in clear, SCRAM-SHA-256-PLUS added after SSLRequest', async () => {
-    const result = await run([
+    const result = await runCli([
       'mechs',
       `postgres://alice@${HOST}:${PORTS.postgres}`,
       '--starttls',
@@ -79,7 +78,7 @@ describe('cli against PostgreSQL (interop)', function () {
   });
 
   it('login with SCRAM-SHA-256 in clear and SCRAM-SHA-256-PLUS (tls-server-end-point) after SSLRequest', async () => {
-    const plain = await run(['login', url, '--user', 'alice', '--json'], ALICE);
+    const plain = await runCli(['login', url, '--user', 'alice', '--json'], { env: ALICE });
     expect(plain.code, plain.err).to.equal(0);
     expect(JSON.parse(plain.out)).to.include({
       ok: true,
@@ -88,9 +87,9 @@ describe('cli against PostgreSQL (interop)', function () {
       mechanism: 'SCRAM-SHA-256',
       serverVerified: true,
     });
-    const plus = await run(
+    const plus = await runCli(
       ['login', url, '--starttls', '--insecure', '--user', 'alice', '--channel-binding', 'require'],
-      ALICE,
+      { env: ALICE },
     );
     expect(plus.code, plus.err).to.equal(0);
     expect(plus.out).to.match(
@@ -99,14 +98,14 @@ describe('cli against PostgreSQL (interop)', function () {
   });
 
   it('a wrong password exits 1 without the secret; a missing database exits 4 saying so', async () => {
-    const wrong = await run(['login', url, '--starttls', '--insecure', '--user', 'alice'], {
-      SASLKIT_PASSWORD: 'wrong-secret',
-    });
+    const wrong = await loginWith('wrong-secret', [url, '--starttls', '--insecure', '--user', 'alice']);
     expect(wrong.code).to.equal(1);
     expect(wrong.err).to.equal(
       'saslkit login: AUTHENTICATION_FAILED: the PostgreSQL server refused the login (28P01)\n',
     );
-    const noDb = await run(['login', `postgres://${HOST}:${PORTS.postgres}/no_such_db`, '--user', 'alice'], ALICE);
+    const noDb = await runCli(['login', `postgres://${HOST}:${PORTS.postgres}/no_such_db`, '--user', 'alice'], {
+      env: ALICE,
+    });
     expect(noDb.code).to.equal(4);
     expect(noDb.err).to.match(
       /authenticated with SCRAM-SHA-256, but the PostgreSQL server did not start the session \(SQLSTATE 3D000\)/,
@@ -124,7 +123,7 @@ describe('cli against Prosody (interop)', function () {
   const jid = `alice@${XMPP_DOMAIN}`;
 
   it('mechs: nothing before STARTTLS; SCRAM and PLAIN after it, and -PLUS with TLS 1.2', async () => {
-    const tls13 = await run(['mechs', url, '--domain', XMPP_DOMAIN, '--starttls', '--ca', ca, '--json']);
+    const tls13 = await runCli(['mechs', url, '--domain', XMPP_DOMAIN, '--starttls', '--ca', ca, '--json']);
     expect(tls13.code, tls13.err).to.equal(0);
     const parsed = JSON.parse(tls13.out) as {
       before: string[];
@@ -134,7 +133,7 @@ describe('cli against Prosody (interop)', function () {
     expect(parsed.before).to.deep.equal([]);
     expect(parsed.after).to.have.members(['SCRAM-SHA-256', 'SCRAM-SHA-1', 'PLAIN']);
     expect(parsed.tls.certificateVerified).to.equal(true);
-    const tls12 = await run([
+    const tls12 = await runCli([
       'mechs',
       url,
       '--domain',
@@ -153,15 +152,14 @@ describe('cli against Prosody (interop)', function () {
   });
 
   it('login: SCRAM-SHA-256 over TLS 1.3, SCRAM-SHA-256-PLUS with tls-unique over TLS 1.2', async () => {
-    const scram = await run(['login', url, '--starttls', '--ca', ca, '--user', jid], ALICE);
+    const scram = await runCli(['login', url, '--starttls', '--ca', ca, '--user', jid], { env: ALICE });
     expect(scram.code, scram.err).to.equal(0);
     expect(scram.out).to.match(
       /^authenticated as alice@localhost with SCRAM-SHA-256 over TLSv1\.3; the server proved it knows the credentials;/,
     );
-    const plus = await run(
-      ['login', url, '--starttls', '--ca', ca, '--tls-max', '1.2', '--user', jid, '--json'],
-      ALICE,
-    );
+    const plus = await runCli(['login', url, '--starttls', '--ca', ca, '--tls-max', '1.2', '--user', jid, '--json'], {
+      env: ALICE,
+    });
     expect(plus.code, plus.err).to.equal(0);
     expect(JSON.parse(plus.out)).to.include({
       mechanism: 'SCRAM-SHA-256-PLUS',
@@ -173,13 +171,11 @@ describe('cli against Prosody (interop)', function () {
   });
 
   it('a wrong password exits 1; without STARTTLS, exit 3 says to add --starttls', async () => {
-    const wrong = await run(['login', url, '--starttls', '--ca', ca, '--user', jid], {
-      SASLKIT_PASSWORD: 'wrong-secret',
-    });
+    const wrong = await loginWith('wrong-secret', [url, '--starttls', '--ca', ca, '--user', jid]);
     expect(wrong.code).to.equal(1);
     expect(wrong.err).to.match(/^saslkit login: AUTHENTICATION_FAILED: [^\n]*not-authorized[^\n]*\n$/);
     expect(wrong.err).to.not.include('wrong-secret');
-    const clear = await run(['login', url, '--user', jid], ALICE);
+    const clear = await runCli(['login', url, '--user', jid], { env: ALICE });
     expect(clear.code).to.equal(3);
     expect(clear.err).to.match(/offers nothing before TLS: add --starttls/);
   });

@@ -6,17 +6,43 @@ import { expect } from 'chai';
 import { once } from 'node:events';
 import { type Socket, createConnection, createServer } from 'node:net';
 import { execFileSync } from 'node:child_process';
-import { main } from '../../lib/cli/main.js';
 import { serveCommand } from '../../lib/cli/serve.js';
-import { CERT_FILE, KEY_FILE, type ServeRun, memoryIo, startServe, tempDir } from './support.js';
+import {
+  ALICE_USERS,
+  CERT_FILE,
+  SERVE_TLS,
+  loginWith,
+  memoryIo,
+  runCli,
+  serveDuring,
+  type ServeRun,
+  startServe,
+  tempDir,
+} from './support.js';
 
-async function run(
-  argv: string[],
-  options: { env?: Record<string, string>; stdin?: string } = {},
-): Promise<{ code: number; out: string; err: string }> {
-  const io = memoryIo(options);
-  const code = await main(argv, io.io);
-  return { code, out: io.out(), err: io.err() };
+/**
+ * Over STARTTLS with the test CA: alice logs in with SCRAM-*-PLUS bound by tls-exporter (with
+ * `scramExtra`) and with PLAIN; a wrong password exits 1 with `refused` on stderr.
+ */
+async function expectStartTlsLogins(
+  url: string,
+  user: string,
+  refused: RegExp,
+  scramExtra: readonly string[] = [],
+): Promise<void> {
+  const tls = [url, '--starttls', '--ca', CERT_FILE, '--user', user];
+  const scram = await loginWith('alice-pass', [...tls, ...scramExtra]);
+  expect(scram.code, scram.err).to.equal(0);
+  expect(scram.out).to.match(
+    new RegExp(
+      `^authenticated as ${user} with SCRAM-SHA-\\d+-PLUS over TLSv1\\.3 with channel binding tls-exporter; the server proved`,
+    ),
+  );
+  const plain = await loginWith('alice-pass', [...tls, '--mech', 'PLAIN']);
+  expect(plain.code, plain.err).to.equal(0);
+  const wrong = await loginWith('wrong-secret', [...tls, '--mech', 'PLAIN']);
+  expect(wrong.code).to.equal(1);
+  expect(wrong.err).to.match(refused);
 }
 
 describe('cli/login: a POP3 server without CAPA', function () {
@@ -59,23 +85,21 @@ describe('cli/login: a POP3 server without CAPA', function () {
   });
 
   it('without --mech: exit 3 saying the server lists no mechanisms and to name one with --mech', async () => {
-    const result = await run(['login', url, '--user', 'alice'], { env: { SASLKIT_PASSWORD: 'alice-pass' } });
+    const result = await loginWith('alice-pass', [url, '--user', 'alice']);
     expect(result.code).to.equal(3);
     expect(result.err).to.match(
       /^saslkit login: MECHANISM_UNAVAILABLE: the POP3 server does not answer CAPA, so it lists no mechanisms: name one with --mech \(/,
     );
     expect(result.err.split('\n')).to.have.length(2);
     expect(result.err).to.not.include('alice-pass');
-    const mechs = await run(['mechs', url]);
+    const mechs = await runCli(['mechs', url]);
     expect(mechs.code).to.equal(0);
     expect(mechs.out + mechs.err).to.match(/does not answer CAPA/);
   });
 
   it('with --mech PLAIN --allow-plaintext: logs in', async () => {
     seen.length = 0;
-    const result = await run(['login', url, '--user', 'alice', '--mech', 'PLAIN'], {
-      env: { SASLKIT_PASSWORD: 'alice-pass' },
-    });
+    const result = await loginWith('alice-pass', [url, '--user', 'alice', '--mech', 'PLAIN']);
     expect(result.code, result.err).to.equal(0);
     expect(result.out).to.match(/^authenticated as alice with PLAIN without TLS/);
     expect(seen).to.deep.equal(['CAPA', 'AUTH PLAIN', 'QUIT']);
@@ -139,22 +163,7 @@ describe('cli: serve --tls-client-ca offers EXTERNAL; login --cert/--key uses it
       '2',
     );
     for (const protocol of ['imap', 'smtp']) {
-      serves.push(
-        await startServe([
-          '--protocol',
-          protocol,
-          '--listen',
-          '127.0.0.1:0',
-          '--users',
-          users,
-          '--tls-cert',
-          CERT_FILE,
-          '--tls-key',
-          KEY_FILE,
-          '--tls-client-ca',
-          file('ca.pem'),
-        ]),
-      );
+      serves.push(await startServe(protocol, users, ...SERVE_TLS, '--tls-client-ca', file('ca.pem')));
     }
   });
   after(async () => {
@@ -165,7 +174,7 @@ describe('cli: serve --tls-client-ca offers EXTERNAL; login --cert/--key uses it
   it('a trusted certificate: EXTERNAL is offered after STARTTLS and logs in as the subject CN', async () => {
     for (const [index, protocol] of ['imap', 'smtp'].entries()) {
       const serve = serves[index];
-      const mechs = await run([
+      const mechs = await runCli([
         'mechs',
         url(serve, protocol),
         '--starttls',
@@ -181,7 +190,7 @@ describe('cli: serve --tls-client-ca offers EXTERNAL; login --cert/--key uses it
       const offer = JSON.parse(mechs.out) as { before: string[]; after: string[] };
       expect(offer.before).to.not.include('EXTERNAL');
       expect(offer.after).to.include('EXTERNAL');
-      const login = await run([
+      const login = await runCli([
         'login',
         url(serve, protocol),
         '--starttls',
@@ -202,10 +211,10 @@ describe('cli: serve --tls-client-ca offers EXTERNAL; login --cert/--key uses it
 
   it('no certificate, or an untrusted one: EXTERNAL is not offered and login --mech EXTERNAL exits 3; passwords still work', async () => {
     const serve = serves[0];
-    const bare = await run(['mechs', url(serve), '--starttls', '--ca', CERT_FILE, '--json']);
+    const bare = await runCli(['mechs', url(serve), '--starttls', '--ca', CERT_FILE, '--json']);
     expect(bare.code, bare.err).to.equal(0);
     expect((JSON.parse(bare.out) as { after: string[] }).after).to.not.include('EXTERNAL');
-    const untrusted = await run([
+    const untrusted = await runCli([
       'login',
       url(serve),
       '--starttls',
@@ -223,27 +232,23 @@ describe('cli: serve --tls-client-ca offers EXTERNAL; login --cert/--key uses it
       /^saslkit login: MECHANISM_UNAVAILABLE: the server does not offer EXTERNAL \(it offers: [^\n]*\)\n$/,
     );
     expect(untrusted.err.replace('does not offer EXTERNAL', '')).to.not.include('EXTERNAL');
-    const password = await run(
-      [
-        'login',
-        url(serve),
-        '--starttls',
-        '--ca',
-        CERT_FILE,
-        '--cert',
-        file('mallory.pem'),
-        '--key',
-        file('mallory.key'),
-        '--user',
-        'alice',
-      ],
-      { env: { SASLKIT_PASSWORD: 'alice-pass' } },
-    );
+    const password = await loginWith('alice-pass', [
+      url(serve),
+      '--starttls',
+      '--ca',
+      CERT_FILE,
+      '--cert',
+      file('mallory.pem'),
+      '--key',
+      file('mallory.key'),
+      '--user',
+      'alice',
+    ]);
     expect(password.code, password.err).to.equal(0);
   });
 
   it('usage: EXTERNAL without --cert exits 2; --tls-client-ca without a server certificate exits 2', async () => {
-    const noCert = await run(['login', url(serves[0]), '--starttls', '--mech', 'EXTERNAL']);
+    const noCert = await runCli(['login', url(serves[0]), '--starttls', '--mech', 'EXTERNAL']);
     expect(noCert.code).to.equal(2);
     expect(noCert.err).to.match(/give --cert and --key/);
     const io = memoryIo();
@@ -263,7 +268,7 @@ describe('cli: serve reads Dovecot {CRAM-MD5} lines (HMAC-MD5 states)', function
   let doveadmLine = false;
   const url = (): string => `smtp://127.0.0.1:${serve?.port ?? 0}`;
   const login = (user: string, mech: string, password: string): Promise<{ code: number; out: string; err: string }> =>
-    run(['login', url(), '--user', user, '--mech', mech], { env: { SASLKIT_PASSWORD: password } });
+    loginWith(password, [url(), '--user', user, '--mech', mech]);
 
   before(async () => {
     let lines = `${CAROL}\nalice:{PLAIN}alice-pass\n`;
@@ -280,17 +285,13 @@ describe('cli: serve reads Dovecot {CRAM-MD5} lines (HMAC-MD5 states)', function
     } catch {
       // No doveadm: carol's line stands for it.
     }
-    serve = await startServe([
-      '--protocol',
+    serve = await startServe(
       'smtp',
-      '--listen',
-      '127.0.0.1:0',
-      '--users',
       files.write('users', lines),
       '--mechs',
       'CRAM-MD5,PLAIN,LOGIN',
       '--plaintext-auth',
-    ]);
+    );
   });
   after(async () => {
     expect(await serve?.stop()).to.equal(0);
@@ -321,77 +322,29 @@ describe('cli: serve reads Dovecot {CRAM-MD5} lines (HMAC-MD5 states)', function
 
 describe('cli: serve --protocol sieve (ManageSieve) with saslkit mechs and login', function () {
   this.timeout(60000);
-  const files = tempDir();
-  const users = files.write('users', 'alice:{PLAIN}alice-pass\n');
-  let serve: ServeRun | undefined;
-  let open: ServeRun | undefined;
-  const url = (run?: ServeRun): string => `sieve://127.0.0.1:${run?.port ?? 0}`;
-
-  before(async () => {
-    serve = await startServe([
-      '--protocol',
-      'sieve',
-      '--listen',
-      '127.0.0.1:0',
-      '--users',
-      users,
-      '--tls-cert',
-      CERT_FILE,
-      '--tls-key',
-      KEY_FILE,
-    ]);
-    open = await startServe([
-      '--protocol',
-      'sieve',
-      '--listen',
-      '127.0.0.1:0',
-      '--users',
-      users,
-      '--tls-cert',
-      CERT_FILE,
-      '--tls-key',
-      KEY_FILE,
-      '--plaintext-auth',
-    ]);
+  const servers = serveDuring(ALICE_USERS, {
+    serve: ['sieve', ...SERVE_TLS],
+    open: ['sieve', ...SERVE_TLS, '--plaintext-auth'],
   });
-  after(async () => {
-    expect(await serve?.stop()).to.equal(0);
-    expect(await open?.stop()).to.equal(0);
-    files.cleanup();
-  });
+  const url = (run: ServeRun): string => `sieve://127.0.0.1:${run.port}`;
 
   it('lists PLAIN only after STARTTLS, re-issues the capabilities then, and logs in with SCRAM-SHA-256-PLUS and PLAIN', async () => {
-    const mechs = await run(['mechs', url(serve), '--starttls', '--ca', CERT_FILE, '--json']);
+    const mechs = await runCli(['mechs', url(servers.serve), '--starttls', '--ca', CERT_FILE, '--json']);
     expect(mechs.code, mechs.err).to.equal(0);
     const offer = JSON.parse(mechs.out) as { before: string[]; after: string[] };
     expect(offer.before).to.not.include('PLAIN');
     expect(offer.after).to.include.members(['PLAIN', 'SCRAM-SHA-256-PLUS']);
-    const scram = await run(['login', url(serve), '--starttls', '--ca', CERT_FILE, '--user', 'alice'], {
-      env: { SASLKIT_PASSWORD: 'alice-pass' },
-    });
-    expect(scram.code, scram.err).to.equal(0);
-    expect(scram.out).to.match(
-      /^authenticated as alice with SCRAM-SHA-\d+-PLUS over TLSv1\.3 with channel binding tls-exporter; the server proved/,
-    );
-    const plain = await run(
-      ['login', url(serve), '--starttls', '--ca', CERT_FILE, '--user', 'alice', '--mech', 'PLAIN'],
-      { env: { SASLKIT_PASSWORD: 'alice-pass' } },
-    );
-    expect(plain.code, plain.err).to.equal(0);
-    const wrong = await run(
-      ['login', url(serve), '--starttls', '--ca', CERT_FILE, '--user', 'alice', '--mech', 'PLAIN'],
-      { env: { SASLKIT_PASSWORD: 'wrong-secret' } },
-    );
-    expect(wrong.code).to.equal(1);
-    expect(wrong.err).to.match(
+    await expectStartTlsLogins(
+      url(servers.serve),
+      'alice',
       /^saslkit login: AUTHENTICATION_FAILED: the ManageSieve server refused authentication: NO/,
     );
-    expect(serve?.output.out()).to.match(/sieve\+tls PLAIN user="alice" ok/);
+    expect(servers.serve.output.out()).to.match(/sieve\+tls PLAIN user="alice" ok/);
   });
 
   it('refuses STARTTLS after a login', async () => {
     // Closed by the test, or by the server's stop() if it fails half way.
-    const socket = createConnection({ host: '127.0.0.1', port: open?.port ?? 0 });
+    const socket = createConnection({ host: '127.0.0.1', port: servers.open.port });
     let text = '';
     socket.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
     const until = async (pattern: RegExp): Promise<void> => {
@@ -409,37 +362,16 @@ describe('cli: serve --protocol sieve (ManageSieve) with saslkit mechs and login
 
 describe('cli: serve --protocol postgres with saslkit mechs and login', function () {
   this.timeout(60000);
-  const files = tempDir();
-  const users = files.write('users', `alice:{PLAIN}alice-pass\n`);
-  let serve: ServeRun | undefined;
-  const url = (path = '/app'): string => `postgres://127.0.0.1:${serve?.port ?? 0}${path}`;
-
-  before(async () => {
-    serve = await startServe([
-      '--protocol',
-      'postgres',
-      '--listen',
-      '127.0.0.1:0',
-      '--users',
-      users,
-      '--tls-cert',
-      CERT_FILE,
-      '--tls-key',
-      KEY_FILE,
-    ]);
-  });
-  after(async () => {
-    expect(await serve?.stop()).to.equal(0);
-    files.cleanup();
-  });
+  const servers = serveDuring(ALICE_USERS, { serve: ['postgres', ...SERVE_TLS] });
+  const url = (path = '/app'): string => `postgres://127.0.0.1:${servers.serve.port}${path}`;
 
   it('offers SCRAM-SHA-256, and -PLUS after SSLRequest; logs in with both; refuses a wrong password with 28P01', async () => {
-    expect(serve?.output.out()).to.match(
+    expect(servers.serve.output.out()).to.match(
       /\(SSLRequest\), 1 user\n {2}mechanisms: SCRAM-SHA-256\n {2}after TLS: SCRAM-SHA-256-PLUS SCRAM-SHA-256\n/,
     );
-    const mechs = await run([
+    const mechs = await runCli([
       'mechs',
-      `postgres://alice@127.0.0.1:${serve?.port ?? 0}`,
+      `postgres://alice@127.0.0.1:${servers.serve.port}`,
       '--starttls',
       '--ca',
       CERT_FILE,
@@ -450,111 +382,68 @@ describe('cli: serve --protocol postgres with saslkit mechs and login', function
       before: ['SCRAM-SHA-256'],
       after: ['SCRAM-SHA-256-PLUS', 'SCRAM-SHA-256'],
     });
-    const plus = await run(
-      ['login', url(), '--starttls', '--ca', CERT_FILE, '--user', 'alice', '--channel-binding', 'require'],
-      { env: { SASLKIT_PASSWORD: 'alice-pass' } },
-    );
+    const plus = await loginWith('alice-pass', [
+      url(),
+      '--starttls',
+      '--ca',
+      CERT_FILE,
+      '--user',
+      'alice',
+      '--channel-binding',
+      'require',
+    ]);
     expect(plus.code, plus.err).to.equal(0);
     expect(plus.out).to.match(
       /^authenticated as alice with SCRAM-SHA-256-PLUS over TLSv1\.3 with channel binding tls-server-end-point; the server proved/,
     );
-    const clear = await run(['login', url(), '--user', 'alice'], { env: { SASLKIT_PASSWORD: 'alice-pass' } });
+    const clear = await loginWith('alice-pass', [url(), '--user', 'alice']);
     expect(clear.code, clear.err).to.equal(0);
-    const wrong = await run(['login', url(), '--user', 'alice'], { env: { SASLKIT_PASSWORD: 'wrong-secret' } });
+    const wrong = await loginWith('wrong-secret', [url(), '--user', 'alice']);
     expect(wrong.code).to.equal(1);
     expect(wrong.err).to.equal(
       'saslkit login: AUTHENTICATION_FAILED: the PostgreSQL server refused the login (28P01)\n',
     );
-    expect(serve?.output.out()).to.match(/postgres\+tls SCRAM-SHA-256-PLUS user="alice" ok/);
+    expect(servers.serve.output.out()).to.match(/postgres\+tls SCRAM-SHA-256-PLUS user="alice" ok/);
   });
 });
 
 describe('cli: serve --protocol xmpp with saslkit mechs and login', function () {
   this.timeout(60000);
-  const files = tempDir();
-  const users = files.write('users', 'alice:{PLAIN}alice-pass\n');
-  let serve: ServeRun | undefined;
-  let open: ServeRun | undefined;
-  const url = (run?: ServeRun): string => `xmpp://127.0.0.1:${run?.port ?? 0}`;
+  const servers = serveDuring(ALICE_USERS, {
+    serve: ['xmpp', ...SERVE_TLS],
+    open: ['xmpp', ...SERVE_TLS, '--plaintext-auth'],
+  });
+  const url = (run: ServeRun): string => `xmpp://127.0.0.1:${run.port}`;
   const HEADER =
     "<?xml version='1.0'?><stream:stream to='localhost' version='1.0' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>";
 
-  before(async () => {
-    serve = await startServe([
-      '--protocol',
-      'xmpp',
-      '--listen',
-      '127.0.0.1:0',
-      '--users',
-      users,
-      '--tls-cert',
-      CERT_FILE,
-      '--tls-key',
-      KEY_FILE,
-    ]);
-    open = await startServe([
-      '--protocol',
-      'xmpp',
-      '--listen',
-      '127.0.0.1:0',
-      '--users',
-      users,
-      '--tls-cert',
-      CERT_FILE,
-      '--tls-key',
-      KEY_FILE,
-      '--plaintext-auth',
-    ]);
-  });
-  after(async () => {
-    expect(await serve?.stop()).to.equal(0);
-    expect(await open?.stop()).to.equal(0);
-    files.cleanup();
-  });
-
   it('offers STARTTLS, PLAIN and -PLUS only after it; logs in with SCRAM-*-PLUS and PLAIN; refuses a wrong password', async () => {
-    const mechs = await run(['mechs', url(serve), '--domain', 'localhost', '--starttls', '--ca', CERT_FILE, '--json']);
+    const mechs = await runCli([
+      'mechs',
+      url(servers.serve),
+      '--domain',
+      'localhost',
+      '--starttls',
+      '--ca',
+      CERT_FILE,
+      '--json',
+    ]);
     expect(mechs.code, mechs.err).to.equal(0);
     const offer = JSON.parse(mechs.out) as { before: string[]; after: string[]; starttlsOffered: boolean };
     expect(offer.starttlsOffered).to.equal(true);
     expect(offer.before).to.not.include('PLAIN');
     expect(offer.after).to.include.members(['PLAIN', 'SCRAM-SHA-256-PLUS']);
-    const scram = await run(
-      [
-        'login',
-        url(serve),
-        '--starttls',
-        '--ca',
-        CERT_FILE,
-        '--user',
-        'alice@localhost',
-        '--channel-binding',
-        'require',
-      ],
-      { env: { SASLKIT_PASSWORD: 'alice-pass' } },
-    );
-    expect(scram.code, scram.err).to.equal(0);
-    expect(scram.out).to.match(
-      /^authenticated as alice@localhost with SCRAM-SHA-\d+-PLUS over TLSv1\.3 with channel binding tls-exporter; the server proved/,
-    );
-    const plain = await run(
-      ['login', url(serve), '--starttls', '--ca', CERT_FILE, '--user', 'alice@localhost', '--mech', 'PLAIN'],
-      { env: { SASLKIT_PASSWORD: 'alice-pass' } },
-    );
-    expect(plain.code, plain.err).to.equal(0);
-    const wrong = await run(
-      ['login', url(serve), '--starttls', '--ca', CERT_FILE, '--user', 'alice@localhost', '--mech', 'PLAIN'],
-      { env: { SASLKIT_PASSWORD: 'wrong-secret' } },
-    );
-    expect(wrong.code).to.equal(1);
-    expect(wrong.err).to.match(/not-authorized/);
-    expect(serve?.output.out()).to.match(/xmpp\+tls PLAIN user="alice" ok/);
+    await expectStartTlsLogins(url(servers.serve), 'alice@localhost', /not-authorized/, [
+      '--channel-binding',
+      'require',
+    ]);
+    expect(servers.serve.output.out()).to.match(/xmpp\+tls PLAIN user="alice" ok/);
     // A failed attempt names the user the client gave, as in the line protocols.
-    expect(serve?.output.out()).to.match(/xmpp\+tls PLAIN user="alice" failed AUTHENTICATION_FAILED/);
+    expect(servers.serve.output.out()).to.match(/xmpp\+tls PLAIN user="alice" failed AUTHENTICATION_FAILED/);
   });
 
   it('after SASL success the restarted stream offers only <bind>, and STARTTLS is refused', async () => {
-    const socket = createConnection({ host: '127.0.0.1', port: open?.port ?? 0 });
+    const socket = createConnection({ host: '127.0.0.1', port: servers.open.port });
     let text = '';
     socket.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
     const until = async (pattern: RegExp): Promise<void> => {

@@ -1,17 +1,21 @@
 import { expect } from 'chai';
 import { main } from '../../lib/cli/main.js';
 import { formatAttempt, parseListen } from '../../lib/cli/serve.js';
-import { CERT_FILE, KEY_FILE, childEnv, cliCommand, memoryIo, runChild, startServe, tempDir } from './support.js';
+import {
+  CERT_FILE,
+  SERVE_TLS,
+  childEnv,
+  cliCommand,
+  loginWith,
+  memoryIo,
+  runChild,
+  startServe,
+  tempDir,
+} from './support.js';
 
 const BOB =
   '{SCRAM-SHA-256}4096,j6dOQevYUNtIEKXSc6NJHQ==,xo7oQ7HAuvszxNw9nZcIG3ZFZ0sSSgZWI2LHikNcQRE=,+7mMU4qCJzo8YDga+OrXCoaFZzvBCCFYN5VjEWopVRg=';
 const CAROL = '{PBKDF2}$1$7YCyIYrURUIEdIc.$5000$47edd2bab15734050989263a48c0b63bb0539f4d';
-
-async function login(argv: string[], password: string): Promise<{ code: number; out: string; err: string }> {
-  const io = memoryIo({ env: { SASLKIT_PASSWORD: password } });
-  const code = await main(['login', ...argv], io.io);
-  return { code, out: io.out(), err: io.err() };
-}
 
 describe('cli/serve', function () {
   this.timeout(180000);
@@ -22,32 +26,30 @@ describe('cli/serve', function () {
   });
 
   it('logs every attempt with user and outcome, never the secret, and traces with secrets redacted', async () => {
-    const serve = await startServe([
-      '--protocol',
-      'smtp',
-      '--listen',
-      '127.0.0.1:0',
-      '--users',
-      users,
-      '--tls-cert',
-      CERT_FILE,
-      '--tls-key',
-      KEY_FILE,
-      '--trace',
-    ]);
+    const serve = await startServe('smtp', users, ...SERVE_TLS, '--trace');
     try {
       const url = `smtp://127.0.0.1:${serve.port}`;
-      expect((await login([url, '--starttls', '--ca', CERT_FILE, '--user', 'carol'], 'carol-pass')).code).to.equal(0);
+      expect((await loginWith('carol-pass', [url, '--starttls', '--ca', CERT_FILE, '--user', 'carol'])).code).to.equal(
+        0,
+      );
       expect(
-        (await login([url, '--starttls', '--ca', CERT_FILE, '--user', 'alice', '--mech', 'LOGIN'], 'wrong-secret'))
+        (await loginWith('wrong-secret', [url, '--starttls', '--ca', CERT_FILE, '--user', 'alice', '--mech', 'LOGIN']))
           .code,
       ).to.equal(1);
       expect(
         (
-          await login(
-            [url, '--starttls', '--ca', CERT_FILE, '--user', 'bob', '--mech', 'PLAIN', '--authzid', 'alice'],
-            'bob-pass',
-          )
+          await loginWith('bob-pass', [
+            url,
+            '--starttls',
+            '--ca',
+            CERT_FILE,
+            '--user',
+            'bob',
+            '--mech',
+            'PLAIN',
+            '--authzid',
+            'alice',
+          ])
         ).code,
       ).to.equal(1);
     } finally {
@@ -72,7 +74,7 @@ describe('cli/serve', function () {
       'dovecot-users',
       'alice:{PLAIN}alice-pass\ncarol:{SSHA512}c889a69e954e5120cd16eee9af705e1e520ff19cf8b4d580468433af6f0ffce9\n',
     );
-    const serve = await startServe(['--protocol', 'smtp', '--listen', '127.0.0.1:0', '--users', mixed]);
+    const serve = await startServe('smtp', mixed);
     await serve.stop();
     expect(serve.output.err()).to.equal(
       'saslkit serve: users file line 2: saslkit cannot serve {SSHA512}; "carol" left out\n',
@@ -83,29 +85,10 @@ describe('cli/serve', function () {
 
   it('offers what every account can use, or what --mechs says', async () => {
     const scramOnly = files.write('scram-users', `bob:${BOB}\nalice:{PLAIN}alice-pass\n`);
-    const serve = await startServe([
-      '--protocol',
-      'imap',
-      '--listen',
-      '127.0.0.1:0',
-      '--users',
-      scramOnly,
-      '--plaintext-auth',
-    ]);
+    const serve = await startServe('imap', scramOnly, '--plaintext-auth');
     await serve.stop();
     expect(serve.output.out()).to.include('  mechanisms: SCRAM-SHA-256 PLAIN LOGIN\n');
-    const chosen = await startServe([
-      '--protocol',
-      'pop3',
-      '--listen',
-      '127.0.0.1:0',
-      '--users',
-      users,
-      '--mechs',
-      'cram-md5, plain',
-      '--tls-self-signed',
-      '--implicit-tls',
-    ]);
+    const chosen = await startServe('pop3', users, '--mechs', 'cram-md5, plain', '--tls-self-signed', '--implicit-tls');
     await chosen.stop();
     expect(chosen.output.out()).to.match(
       /pop3 on 127\.0\.0\.1:\d+ \(implicit TLS\), 3 users\n {2}mechanisms: CRAM-MD5 PLAIN\n/,
@@ -160,7 +143,7 @@ describe('cli/serve', function () {
           const match = /imap on 127\.0\.0\.1:(\d+)/.exec(text);
           if (match && port === 0) {
             port = Number(match[1]);
-            loggedIn = login([`imap://127.0.0.1:${port}`, '--user', 'alice', '--mech', 'PLAIN'], 'alice-pass').then(
+            loggedIn = loginWith('alice-pass', [`imap://127.0.0.1:${port}`, '--user', 'alice', '--mech', 'PLAIN']).then(
               (r) => {
                 child.kill(signal);
                 return r;
@@ -179,20 +162,7 @@ describe('cli/serve', function () {
   it('accepts Python smtplib, imaplib and poplib, over STARTTLS with a verified certificate', async () => {
     const servers = await Promise.all(
       (['smtp', 'imap', 'pop3'] as const).map((protocol) =>
-        startServe([
-          '--protocol',
-          protocol,
-          '--listen',
-          '127.0.0.1:0',
-          '--users',
-          users,
-          '--tls-cert',
-          CERT_FILE,
-          '--tls-key',
-          KEY_FILE,
-          '--mechs',
-          'PLAIN,LOGIN,SCRAM-SHA-256',
-        ]),
+        startServe(protocol, users, ...SERVE_TLS, '--mechs', 'PLAIN,LOGIN,SCRAM-SHA-256'),
       ),
     );
     const [smtp, imap, pop3] = servers.map((s) => s.port);

@@ -4,7 +4,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
+import { expect } from 'chai';
 import type { CliInput, CliIo } from '../../lib/cli/io.js';
+import { main } from '../../lib/cli/main.js';
 import { serveCommand } from '../../lib/cli/serve.js';
 
 /** The repository root. */
@@ -132,8 +134,15 @@ export interface ServeRun {
   stop(): Promise<number>;
 }
 
-/** Runs `serve` in-process with `args` (add `--listen 127.0.0.1:0`), and waits until it listens. */
-export async function startServe(args: readonly string[]): Promise<ServeRun> {
+/** The test certificate as `serve` options (STARTTLS; add `--implicit-tls` for TLS at once). */
+export const SERVE_TLS: readonly string[] = ['--tls-cert', CERT_FILE, '--tls-key', KEY_FILE];
+
+/**
+ * Runs `saslkit serve --protocol <protocol> --listen 127.0.0.1:0 --users <users> ...extra`
+ * in-process, and waits until it listens.
+ */
+export async function startServe(protocol: string, users: string, ...extra: readonly string[]): Promise<ServeRun> {
+  const args = ['--protocol', protocol, '--listen', '127.0.0.1:0', '--users', users, ...extra];
   const controller = new AbortController();
   const output = memoryIo({ signal: controller.signal });
   const done = serveCommand(args, output.io);
@@ -161,4 +170,71 @@ export async function startServe(args: readonly string[]): Promise<ServeRun> {
     if (early !== undefined) throw new Error(`serve exited with ${early}: ${output.err()}`);
     if (Date.now() > deadline) throw new Error('serve did not start');
   }
+}
+
+/** The users file of most suites: alice with a clear password. */
+export const ALICE_USERS = 'alice:{PLAIN}alice-pass\n';
+
+/** The `serve`s of one suite (see {@link serveDuring}), by name, and the users file they share. */
+export type SuiteServers<K extends string> = { readonly users: string } & { readonly [name in K]: ServeRun };
+
+/**
+ * Runs `serve`s for the suite it is called in: writes the users file, starts each server
+ * (`[protocol, ...extra options]`, see {@link startServe}) in a `before` hook, and in an `after`
+ * hook stops them all, expects each to exit 0, and removes the file.
+ */
+export function serveDuring<K extends string>(
+  usersText: string,
+  setups: Readonly<Record<K, readonly [protocol: string, ...extra: string[]]>>,
+): SuiteServers<K> {
+  const files = tempDir();
+  const users = files.write('users', usersText);
+  const running = new Map<string, ServeRun>();
+  const entries = Object.entries<readonly [string, ...string[]]>(setups);
+  before(async () => {
+    for (const [name, [protocol, ...extra]] of entries) running.set(name, await startServe(protocol, users, ...extra));
+  });
+  after(async () => {
+    const codes: [string, number][] = [];
+    try {
+      for (const [name, run] of running) codes.push([name, await run.stop()]);
+    } finally {
+      running.clear();
+      files.cleanup();
+    }
+    expect(codes).to.deep.equal(entries.map(([name]) => [name, 0]));
+  });
+  const servers = { users };
+  for (const [name] of entries)
+    Object.defineProperty(servers, name, {
+      enumerable: true,
+      get: () => {
+        const run = running.get(name);
+        if (run === undefined) throw new Error(`serve "${name}" is not running`);
+        return run;
+      },
+    });
+  return servers as SuiteServers<K>;
+}
+
+/** What a command run in-process printed, and its exit code. */
+export interface CliRun {
+  readonly code: number;
+  readonly out: string;
+  readonly err: string;
+}
+
+/** Runs `saslkit <argv>` in this process with an in-memory io (`env` stands for the environment). */
+export async function runCli(
+  argv: readonly string[],
+  options: { env?: Record<string, string>; stdin?: string } = {},
+): Promise<CliRun> {
+  const io = memoryIo(options);
+  const code = await main(argv, io.io);
+  return { code, out: io.out(), err: io.err() };
+}
+
+/** `saslkit login <argv>` in this process, with `password` in SASLKIT_PASSWORD. */
+export function loginWith(password: string, argv: readonly string[]): Promise<CliRun> {
+  return runCli(['login', ...argv], { env: { SASLKIT_PASSWORD: password } });
 }
