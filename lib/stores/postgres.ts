@@ -22,14 +22,8 @@ import {
 } from '../index.js';
 import { type StoredValueOptions, identityFromValues } from './stored.js';
 
-export {
-  type StoredValue,
-  type StoredValueOptions,
-  DEFAULT_MAX_STORED_VALUE_LENGTH,
-  DEFAULT_MAX_STORED_VALUES,
-  identityFromValues,
-} from './stored.js';
-export { type ShaScheme, ShaPasswordHasher } from './ssha.js';
+// What every store entry exports besides its store: reading stored values, the SHA hasher.
+export * from './common.js';
 
 /** A query as `pg` takes it: `pool.query({ text, values })`. */
 export interface PgQuery {

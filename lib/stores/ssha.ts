@@ -71,6 +71,7 @@ export class ShaPasswordHasher implements SyncPasswordHasher {
     this.scheme = scheme;
   }
 
+  /** True when `hashed` is one of the `{SHA}`-family schemes above. */
   identify(hashed: string): boolean {
     return typeof hashed === 'string' && parse(hashed) !== undefined;
   }
@@ -85,6 +86,7 @@ export class ShaPasswordHasher implements SyncPasswordHasher {
     return `{${this.scheme}}${toBase64(value)}`;
   }
 
+  /** True when `secret` hashes to `hashed` under its scheme and salt, compared in constant time; false for any other value. */
   verify(secret: string, hashed: string): boolean {
     if (typeof secret !== 'string' || typeof hashed !== 'string') return false;
     const parsed = parse(hashed);
