@@ -24,6 +24,8 @@ describe('cli/login and cli/mechs', function () {
   const token = files.write('alice.token', `${TOKEN}\n`);
   const serves = new Map<string, ServeRun>();
   const url = (protocol: string): string => `${protocol}://127.0.0.1:${serves.get(protocol)?.port ?? 0}`;
+  // The server's URL with STARTTLS and the test CA.
+  const overTls = (protocol: string): string[] => [url(protocol), '--starttls', '--ca', CERT_FILE];
 
   before(async () => {
     for (const protocol of CLI_PROTOCOLS) {
@@ -37,16 +39,14 @@ describe('cli/login and cli/mechs', function () {
 
   for (const protocol of CLI_PROTOCOLS) {
     it(`${protocol}: logs in after STARTTLS with the strongest mechanism, a named one, and a token; refuses a wrong password in one line`, async () => {
-      const tls = ['--starttls', '--ca', CERT_FILE];
-      const bob = await loginWith('bob-pass', [url(protocol), ...tls, '--user', 'bob']);
+      const bob = await loginWith('bob-pass', [...overTls(protocol), '--user', 'bob']);
       expect(bob.code, bob.err).to.equal(0);
       expect(bob.out).to.match(
         /^authenticated as bob with SCRAM-SHA-256-PLUS over TLSv1\.3 with channel binding tls-exporter; the server proved it knows the credentials; 3 round trips, [0-9.]+ ms\n$/,
       );
       const alice = await runCli([
         'login',
-        url(protocol),
-        ...tls,
+        ...overTls(protocol),
         '--user',
         'alice',
         '--mech',
@@ -56,10 +56,10 @@ describe('cli/login and cli/mechs', function () {
       ]);
       expect(alice.code, alice.err).to.equal(0);
       expect(alice.out).to.match(/^authenticated as alice with PLAIN over TLSv1\.3; 1 round trip, /);
-      const oauth = await runCli(['login', url(protocol), ...tls, '--user', 'alice', '--token-file', token]);
+      const oauth = await runCli(['login', ...overTls(protocol), '--user', 'alice', '--token-file', token]);
       expect(oauth.code, oauth.err).to.equal(0);
       expect(oauth.out).to.match(/^authenticated as alice with OAUTHBEARER over TLSv1\.3;/);
-      const wrong = await loginWith('wrong-secret', [url(protocol), ...tls, '--user', 'alice', '--mech', 'LOGIN']);
+      const wrong = await loginWith('wrong-secret', [...overTls(protocol), '--user', 'alice', '--mech', 'LOGIN']);
       expect(wrong.code).to.equal(1);
       expect(wrong.out).to.equal('');
       expect(wrong.err.split('\n')).to.have.length(2);
@@ -71,7 +71,7 @@ describe('cli/login and cli/mechs', function () {
   }
 
   it('prints JSON for success and failure', async () => {
-    const ok = await loginWith('bob-pass', [url('imap'), '--starttls', '--ca', CERT_FILE, '--user', 'bob', '--json']);
+    const ok = await loginWith('bob-pass', [...overTls('imap'), '--user', 'bob', '--json']);
     expect(ok.code).to.equal(0);
     const result = JSON.parse(ok.out) as Record<string, unknown>;
     expect(result).to.deep.include({
@@ -86,15 +86,7 @@ describe('cli/login and cli/mechs', function () {
       channelBinding: 'tls-exporter',
       roundTrips: 3,
     });
-    const failed = await loginWith('wrong-secret', [
-      url('imap'),
-      '--starttls',
-      '--ca',
-      CERT_FILE,
-      '--user',
-      'bob',
-      '--json',
-    ]);
+    const failed = await loginWith('wrong-secret', [...overTls('imap'), '--user', 'bob', '--json']);
     expect(failed.code).to.equal(1);
     expect(failed.err).to.equal('');
     expect(JSON.parse(failed.out)).to.deep.equal({
@@ -113,27 +105,14 @@ describe('cli/login and cli/mechs', function () {
       ['SCRAM-SHA-256', 'alice-pass'],
       ['SCRAM-SHA-256', 'wrong-secret'],
     ] as const) {
-      const result = await loginWith(env, [
-        url('smtp'),
-        '--starttls',
-        '--ca',
-        CERT_FILE,
-        '--user',
-        'alice',
-        '--mech',
-        mech,
-        '--trace',
-      ]);
+      const result = await loginWith(env, [...overTls('smtp'), '--user', 'alice', '--mech', mech, '--trace']);
       expect(result.err).to.include('C: AUTH ');
       traces.push(result.err);
     }
     for (const mech of ['XOAUTH2', 'OAUTHBEARER']) {
       const result = await runCli([
         'login',
-        url('pop3'),
-        '--starttls',
-        '--ca',
-        CERT_FILE,
+        ...overTls('pop3'),
         '--user',
         'alice',
         '--mech',
@@ -261,15 +240,7 @@ describe('cli/login and cli/mechs', function () {
   });
 
   it('--allow-plaintext changes nothing over TLS, and the help text explains it', async () => {
-    const result = await loginWith('bob-pass', [
-      url('imap'),
-      '--starttls',
-      '--ca',
-      CERT_FILE,
-      '--user',
-      'bob',
-      '--allow-plaintext',
-    ]);
+    const result = await loginWith('bob-pass', [...overTls('imap'), '--user', 'bob', '--allow-plaintext']);
     expect(result.code, result.err).to.equal(0);
     expect(result.out).to.match(/with SCRAM-SHA-256-PLUS over TLSv1\.3/);
     const help = await runCli(['login', '--help']);
@@ -278,10 +249,7 @@ describe('cli/login and cli/mechs', function () {
 
   it('a plain SCRAM named while the server offers its -PLUS variant goes without binding (GS2 flag n, not y) and logs in', async () => {
     const result = await loginWith('bob-pass', [
-      url('smtp'),
-      '--starttls',
-      '--ca',
-      CERT_FILE,
+      ...overTls('smtp'),
       '--user',
       'bob',
       '--mech',
@@ -296,19 +264,7 @@ describe('cli/login and cli/mechs', function () {
 
   it('reads the password from standard input with --password-file -', async () => {
     const result = await runCli(
-      [
-        'login',
-        url('pop3'),
-        '--starttls',
-        '--ca',
-        CERT_FILE,
-        '--user',
-        'alice',
-        '--password-file',
-        '-',
-        '--mech',
-        'SCRAM-SHA-256-PLUS',
-      ],
+      ['login', ...overTls('pop3'), '--user', 'alice', '--password-file', '-', '--mech', 'SCRAM-SHA-256-PLUS'],
       { stdin: 'alice-pass\n' },
     );
     expect(result.code, result.err).to.equal(0);

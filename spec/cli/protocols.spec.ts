@@ -116,6 +116,17 @@ describe('cli: serve --tls-client-ca offers EXTERNAL; login --cert/--key uses it
   };
   const serves: ServeRun[] = [];
   const url = (serve: ServeRun | undefined, protocol = 'imap'): string => `${protocol}://127.0.0.1:${serve?.port ?? 0}`;
+  // Over STARTTLS with the test CA, showing the client certificate `name`.pem.
+  const withCert = (serve: ServeRun | undefined, name: string, protocol?: string): string[] => [
+    url(serve, protocol),
+    '--starttls',
+    '--ca',
+    CERT_FILE,
+    '--cert',
+    file(`${name}.pem`),
+    '--key',
+    file(`${name}.key`),
+  ];
 
   before(async () => {
     const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
@@ -174,35 +185,12 @@ describe('cli: serve --tls-client-ca offers EXTERNAL; login --cert/--key uses it
   it('a trusted certificate: EXTERNAL is offered after STARTTLS and logs in as the subject CN', async () => {
     for (const [index, protocol] of ['imap', 'smtp'].entries()) {
       const serve = serves[index];
-      const mechs = await runCli([
-        'mechs',
-        url(serve, protocol),
-        '--starttls',
-        '--ca',
-        CERT_FILE,
-        '--cert',
-        file('alice.pem'),
-        '--key',
-        file('alice.key'),
-        '--json',
-      ]);
+      const mechs = await runCli(['mechs', ...withCert(serve, 'alice', protocol), '--json']);
       expect(mechs.code, mechs.err).to.equal(0);
       const offer = JSON.parse(mechs.out) as { before: string[]; after: string[] };
       expect(offer.before).to.not.include('EXTERNAL');
       expect(offer.after).to.include('EXTERNAL');
-      const login = await runCli([
-        'login',
-        url(serve, protocol),
-        '--starttls',
-        '--ca',
-        CERT_FILE,
-        '--cert',
-        file('alice.pem'),
-        '--key',
-        file('alice.key'),
-        '--mech',
-        'EXTERNAL',
-      ]);
+      const login = await runCli(['login', ...withCert(serve, 'alice', protocol), '--mech', 'EXTERNAL']);
       expect(login.code, login.err).to.equal(0);
       expect(login.out).to.match(/^authenticated with EXTERNAL over TLSv1\.3;/);
       expect(serve?.output.out()).to.match(new RegExp(`${protocol}\\+tls EXTERNAL user="alice" ok`));
@@ -214,36 +202,13 @@ describe('cli: serve --tls-client-ca offers EXTERNAL; login --cert/--key uses it
     const bare = await runCli(['mechs', url(serve), '--starttls', '--ca', CERT_FILE, '--json']);
     expect(bare.code, bare.err).to.equal(0);
     expect((JSON.parse(bare.out) as { after: string[] }).after).to.not.include('EXTERNAL');
-    const untrusted = await runCli([
-      'login',
-      url(serve),
-      '--starttls',
-      '--ca',
-      CERT_FILE,
-      '--cert',
-      file('mallory.pem'),
-      '--key',
-      file('mallory.key'),
-      '--mech',
-      'EXTERNAL',
-    ]);
+    const untrusted = await runCli(['login', ...withCert(serve, 'mallory'), '--mech', 'EXTERNAL']);
     expect(untrusted.code).to.equal(3);
     expect(untrusted.err).to.match(
       /^saslkit login: MECHANISM_UNAVAILABLE: the server does not offer EXTERNAL \(it offers: [^\n]*\)\n$/,
     );
     expect(untrusted.err.replace('does not offer EXTERNAL', '')).to.not.include('EXTERNAL');
-    const password = await loginWith('alice-pass', [
-      url(serve),
-      '--starttls',
-      '--ca',
-      CERT_FILE,
-      '--cert',
-      file('mallory.pem'),
-      '--key',
-      file('mallory.key'),
-      '--user',
-      'alice',
-    ]);
+    const password = await loginWith('alice-pass', [...withCert(serve, 'mallory'), '--user', 'alice']);
     expect(password.code, password.err).to.equal(0);
   });
 
