@@ -1,20 +1,20 @@
 /**
- * The client loop of the line profiles: a profile gives a {@link ClientDialect} (its command,
- * how a challenge and the final reply look) and {@link runClientProfile} runs the exchange.
+ * The line profiles' client framing (SMTP, IMAP, POP3, ManageSieve, IRC): a profile gives a
+ * {@link ClientDialect} (its command, how a challenge and the final reply look) and
+ * {@link runClientProfile} runs the exchange on the one client loop (client-loop.ts).
  * @module
  */
 import type { ClientCredentials } from '../passwords/credentials.js';
-import { PromiseClientSession } from '../drivers/promise.js';
-import { type SaslError, UnexpectedMessageError, UsageError } from '../core/errors.js';
+import { type SaslError, UsageError } from '../core/errors.js';
 import { type ClientMechanism, type ClientOptions } from '../core/mechanism.js';
 import { type ChooseOptions, type ClientChoice, SASLAuth } from '../core/registry.js';
 import { type LineSource, type LineWriter } from '../transport/lines.js';
+import { type ClientFraming, runClientLoop } from './client-loop.js';
 import {
   CANCEL_LINE,
   LineInput,
   type LineLimits,
   type ProfileContext,
-  ProfileFailure,
   decodeLineData,
   encodeInitialResponse,
   encodeLineData,
@@ -141,12 +141,13 @@ export function pickClientMechanism(
 }
 
 /**
- * Runs the client side of one exchange: sends the command (with the initial response when it
- * fits and the server allows it, otherwise after the server's empty challenge), answers
- * challenges, and resolves once the server reported success and the mechanism accepted it. A
- * failure reply rejects with the error the dialect built from it (the mechanism may refine it).
- * When the client mechanism cannot answer a challenge, the client cancels, consumes the
- * server's reply to that, and rejects with its own error. @internal
+ * Runs the client side of one exchange on the one client loop (client-loop.ts) with the line
+ * framing: the command carries the initial response when it fits and the server allows it
+ * (otherwise it follows the server's empty challenge), responses and the cancel are the
+ * dialect's lines, and the server's replies read through the dialect. A failure reply rejects
+ * with the error the dialect built from it (the mechanism may refine it). When the client
+ * mechanism cannot answer a challenge, the client cancels, consumes the server's reply to that,
+ * and rejects with its own error. @internal
  */
 export async function runClientProfile(
   dialect: ClientDialect,
@@ -158,65 +159,36 @@ export async function runClientProfile(
   const limits = args.limits ?? {};
   const input = new LineInput(args.lines, limits.maxLineLength ?? defaultMaxLineLength, limits.signal);
   const context: ProfileContext = { mechanism: mechanism.name, party: 'server' };
-  const session = new PromiseClientSession(mechanism.client(args.credentials, client), {
-    ...limits,
-    mechanism: mechanism.name,
-  });
-  let roundTrips = 0;
-  const send = async (lines: readonly string[]): Promise<void> => {
-    roundTrips += 1;
+  const write = async (lines: readonly string[]): Promise<void> => {
     await writeLines(args.write, lines);
   };
-  const cancel = async (): Promise<void> => {
-    try {
-      await send(dialect.cancel());
-      // Servers answer a cancellation with BAD, NO, 501 or -ERR; any answer puts the connection back in step.
-      await dialect.readReply(input, context);
-    } catch {
-      // The exchange already failed; how the server takes the cancellation does not change that.
-    }
-  };
-  try {
-    const initial = await session.start(dialect.initialResponseAllowed && args.initialResponse !== false);
-    let pending: Uint8Array | undefined;
-    let command = dialect.command(mechanism.name, initial);
-    if (command === undefined) {
+  const framing: ClientFraming<string> = {
+    initialResponseAllowed: dialect.initialResponseAllowed,
+    async open(name, initial) {
+      const command = dialect.command(name, initial);
       // RFC 4954 section 4: an initial response that does not fit waits for the empty challenge.
-      pending = initial;
-      command = dialect.command(mechanism.name, undefined) ?? [];
-    }
-    await send(command);
-    for (;;) {
-      const reply = await dialect.readReply(input, context);
-      if (reply.kind === 'challenge') {
-        let response: Uint8Array;
-        try {
-          const data = decodeLineData(reply.data, 'server challenge', context);
-          if (pending !== undefined) {
-            if (data.length > 0)
-              throw new UnexpectedMessageError('expected an empty challenge before the initial response', context);
-            response = pending;
-            pending = undefined;
-          } else {
-            response = await session.challenge(data);
-          }
-        } catch (error) {
-          if (!session.finished) session.abort();
-          await cancel();
-          throw error;
-        }
-        await send(dialect.response(response));
-      } else if (reply.kind === 'success') {
-        if (pending !== undefined)
-          throw new UnexpectedMessageError('the server reported success before the client authenticated', context);
-        const outcome = await session.success(reply.data);
-        return { mechanism: mechanism.name, serverVerified: outcome.serverVerified, roundTrips, text: reply.text };
-      } else {
-        return await session.failure(reply.error);
+      await write(command ?? dialect.command(name, undefined) ?? []);
+      return command !== undefined;
+    },
+    respond: (data) => write(dialect.response(data)),
+    next: () => dialect.readReply(input, context),
+    decode: (text) => decodeLineData(text, 'server challenge', context),
+    async cancel() {
+      try {
+        await write(dialect.cancel());
+        // Servers answer a cancellation with BAD, NO, 501 or -ERR; any answer puts the connection back in step.
+        await dialect.readReply(input, context);
+      } catch {
+        // The exchange already failed; how the server takes the cancellation does not change that.
       }
-    }
-  } catch (thrown) {
-    if (!session.finished) session.abort();
-    throw thrown instanceof ProfileFailure ? thrown.error : thrown;
-  }
+    },
+  };
+  const { outcome, roundTrips, text } = await runClientLoop(
+    framing,
+    mechanism.name,
+    mechanism.client(args.credentials, client),
+    limits,
+    args.initialResponse !== false,
+  );
+  return { mechanism: mechanism.name, serverVerified: outcome.serverVerified, roundTrips, text };
 }

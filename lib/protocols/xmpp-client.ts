@@ -6,7 +6,6 @@
 import type { ClientCredentials } from '../passwords/credentials.js';
 import { ExchangeAbortedError, UnexpectedMessageError } from '../core/errors.js';
 import type { SessionOptions } from '../core/core.js';
-import { PromiseClientSession } from '../drivers/promise.js';
 import type { ClientOptions } from '../core/mechanism.js';
 import type { ChooseOptions, SASLAuth } from '../core/registry.js';
 import { raceSignal } from '../transport/signal.js';
@@ -22,6 +21,7 @@ import {
   parseXmppSaslElement,
   xmppFailureError,
 } from './xmpp-messages.js';
+import { type ClientFraming, runClientLoop } from './client-loop.js';
 
 /** Arguments of {@link xmppClientAuth}. */
 export interface XmppClientAuthOptions {
@@ -81,64 +81,48 @@ export async function xmppClientAuth(args: XmppClientAuthOptions): Promise<XmppC
     peer: 'the XMPP server',
   });
   const iterator = messageIterator(args.elements);
+  const context = { mechanism: mechanism.name, party: 'server' as const };
   const read = async (): Promise<XmppSaslElement> => {
-    const next = await raceSignal(iterator.next(), args.session?.signal, {
-      mechanism: mechanism.name,
-      party: 'server',
-    });
+    const next = await raceSignal(iterator.next(), args.session?.signal, context);
     if (next.done === true)
-      throw new ExchangeAbortedError('the server closed the stream during authentication', {
-        mechanism: mechanism.name,
-        party: 'server',
-      });
+      throw new ExchangeAbortedError('the server closed the stream during authentication', context);
     return parseXmppSaslElement(next.value, 'server', args.parse);
   };
-  const session = new PromiseClientSession(mechanism.client(args.credentials, client), {
-    ...args.session,
-    mechanism: mechanism.name,
-  });
-  const initial = await session.start(true);
-  await args.write(buildXmppAuth(mechanism.name, initial));
-  try {
-    for (;;) {
+  const framing: ClientFraming<Uint8Array> = {
+    initialResponseAllowed: true,
+    async open(name, initial) {
+      await args.write(buildXmppAuth(name, initial));
+      return true;
+    },
+    respond: (data) => args.write(buildXmppResponse(data)),
+    async next() {
       const element = await read();
       switch (element.kind) {
-        case 'challenge': {
-          let response: Uint8Array;
-          try {
-            response = await session.challenge(element.data);
-          } catch (error) {
-            await abortExchange(args.write, read);
-            throw error;
-          }
-          await args.write(buildXmppResponse(response));
-          break;
-        }
-        case 'success': {
-          const outcome = await session.success(element.data);
-          return { mechanism: mechanism.name, serverVerified: outcome.serverVerified };
-        }
+        case 'challenge':
+        case 'success':
+          return element;
         case 'failure':
-          return await session.failure(xmppFailureError(element.condition, mechanism.name));
+          return { kind: 'failure', error: xmppFailureError(element.condition, mechanism.name) };
         default:
-          throw new UnexpectedMessageError('expected <challenge>, <success> or <failure>', {
-            mechanism: mechanism.name,
-            party: 'server',
-          });
+          throw new UnexpectedMessageError('expected <challenge>, <success> or <failure>', context);
       }
-    }
-  } finally {
-    // A closed stream or a bad element leaves the mechanism mid-exchange: cancel it so its `finally` blocks run.
-    if (!session.finished) session.abort();
-  }
-}
-
-/** Sends `<abort/>` and consumes the server's answer, so the stream is in step for a retry. */
-async function abortExchange(write: ElementWriter, read: () => Promise<XmppSaslElement>): Promise<void> {
-  try {
-    await write(buildXmppAbort());
-    await read();
-  } catch {
-    // Whatever the server answers (or if it hangs up), the local error is what matters.
-  }
+    },
+    decode: (data) => data,
+    async cancel() {
+      // Sends <abort/> and consumes the server's answer, so the stream is in step for a retry.
+      try {
+        await args.write(buildXmppAbort());
+        await read();
+      } catch {
+        // Whatever the server answers (or if it hangs up), the local error is what matters.
+      }
+    },
+  };
+  const { outcome } = await runClientLoop(
+    framing,
+    mechanism.name,
+    mechanism.client(args.credentials, client),
+    args.session,
+  );
+  return { mechanism: mechanism.name, serverVerified: outcome.serverVerified };
 }
