@@ -1,5 +1,4 @@
 import { expect } from 'chai';
-import { isSaslError } from '../../lib/index.js';
 import {
   ARGV_SECRET_REFUSED,
   type CommandStart,
@@ -11,7 +10,7 @@ import {
   stringOption,
 } from '../../lib/cli/args.js';
 import { EXIT } from '../../lib/cli/io.js';
-import { expectNoSecrets } from '../support/helpers.js';
+import { expectNoSecrets, expectSaslError } from '../support/helpers.js';
 import { memoryIo } from './support.js';
 
 const SPECS = {
@@ -22,15 +21,8 @@ const SPECS = {
   n: { type: 'string' },
 } as const;
 
-function usage(run: () => unknown): string {
-  try {
-    run();
-  } catch (error) {
-    expect(isSaslError(error) && error.code, String(error)).to.equal('USAGE');
-    return (error as Error).message;
-  }
-  throw new Error('expected a usage error');
-}
+/** The message of the usage error `run` throws. */
+const usage = (run: () => unknown): string => expectSaslError(run, 'USAGE').message;
 
 describe('cli/args', () => {
   it('reads --name value, --name=value, switches, short aliases, positionals and --', () => {

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
-import { ClearIdentity, HashedIdentity, Pbkdf2Hasher, ScramIdentity, isSaslError } from '../../lib/index.js';
+import { ClearIdentity, HashedIdentity, Pbkdf2Hasher, ScramIdentity } from '../../lib/index.js';
 import { parsePasswdFile, parseTokensFile, passwdLookup } from '../../lib/cli/passwd-file.js';
-import { expectNoSecrets } from '../support/helpers.js';
+import { expectNoSecrets, expectSaslError } from '../support/helpers.js';
 
 // Made with Dovecot 2.3.19 `doveadm pw -s SCHEME -p PASSWORD` (erin: `-r 20000`).
 const DOVEADM = {
@@ -21,16 +21,6 @@ dave:${DOVEADM.dave}:1000:1000::/home/dave::userdb_quota_rule=*:storage=1G
 carol:${DOVEADM.carol}
 erin:${DOVEADM.erin}
 `;
-
-function usageError(run: () => unknown): Error {
-  try {
-    run();
-  } catch (error) {
-    expect(isSaslError(error) && error.code, String(error)).to.equal('USAGE');
-    return error as Error;
-  }
-  throw new Error('expected a usage error');
-}
 
 describe('cli/passwd-file', () => {
   it('reads Dovecot schemes written by doveadm, skipping comments, blank lines and extra fields', () => {
@@ -85,7 +75,7 @@ describe('cli/passwd-file', () => {
       ['alice\n', /line 1: no password/],
     ];
     for (const [text, message] of cases) {
-      const error = usageError(() => parsePasswdFile(text));
+      const error = expectSaslError(() => parsePasswdFile(text), 'USAGE');
       expect(error.message).to.match(message);
       expectNoSecrets(error, ['topsecretvalue']);
     }
@@ -108,11 +98,15 @@ describe('cli/passwd-file', () => {
       ),
     ).to.deep.equal(['CRAM-MD5']);
     expect(
-      usageError(() => parsePasswdFile('carol:{CRAM-MD5}c889a69e\n', { onUnsupported: () => undefined })).message,
+      expectSaslError(() => parsePasswdFile('carol:{CRAM-MD5}c889a69e\n', { onUnsupported: () => undefined }), 'USAGE')
+        .message,
     ).to.match(/does not parse/);
     // A scheme it reads but cannot parse stays an error.
     expect(
-      usageError(() => parsePasswdFile('bob:{PBKDF2}topsecretvalue\n', { onUnsupported: () => undefined })).message,
+      expectSaslError(
+        () => parsePasswdFile('bob:{PBKDF2}topsecretvalue\n', { onUnsupported: () => undefined }),
+        'USAGE',
+      ).message,
     ).to.match(/does not parse/);
   });
 
@@ -127,6 +121,6 @@ describe('cli/passwd-file', () => {
     expect(validate({ mechanism: 'XOAUTH2', token: 'nope', user: 'alice' })).to.deep.equal({
       error: { status: 'invalid_token', schemes: 'bearer', scope: 'mail' },
     });
-    expect(usageError(() => parseTokensFile('alice\n')).message).to.match(/tokens file line 1: no token/);
+    expect(expectSaslError(() => parseTokensFile('alice\n'), 'USAGE').message).to.match(/tokens file line 1: no token/);
   });
 });

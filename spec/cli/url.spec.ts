@@ -1,17 +1,10 @@
 import { expect } from 'chai';
-import { isSaslError } from '../../lib/index.js';
 import { ARGV_SECRET_REFUSED } from '../../lib/cli/args.js';
 import { formatTarget, parseTarget, serviceName } from '../../lib/cli/url.js';
+import { expectSaslError } from '../support/helpers.js';
 
-function usage(run: () => unknown): string {
-  try {
-    run();
-  } catch (error) {
-    expect(isSaslError(error) && error.code, String(error)).to.equal('USAGE');
-    return (error as Error).message;
-  }
-  throw new Error('expected a usage error');
-}
+/** The message of the usage error `run` throws. */
+const usage = (run: () => unknown): string => expectSaslError(run, 'USAGE').message;
 
 describe('cli/url', () => {
   it('maps each scheme to its protocol, TLS mode and default port', () => {
