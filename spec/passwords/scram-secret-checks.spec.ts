@@ -13,6 +13,7 @@ import {
   scramH,
   scramHmac,
   scramNormalizePassword,
+  scramSaltedPassword,
   toBase64,
 } from '../../lib/index.js';
 import { b, expectSaslError, expectSaslRejection, storeOf } from '../support/helpers.js';
@@ -121,6 +122,16 @@ describe('scram-secret checks (each pinned on its own)', () => {
         () => new SyncServerSession(PLAIN.server({ lookup: storeOf(empty) }, b('\0u\0\u00AD'))).start(),
         'AUTHENTICATION_FAILED',
       );
+    });
+
+    it('prepares a presented password as a stored string (RFC 5802 2.2): an unassigned code point never matches', async () => {
+      // Keys another implementation derived from the unprepared text: saslkit's SASLprep would refuse it.
+      const raw = 'a\u0221';
+      const secret = ScramSecret.fromSaltedPassword('SHA-256', SALT, 1, scramSaltedPassword('SHA-256', raw, SALT, 1));
+      expect(secret.verifyNormalized(raw)).to.equal(true);
+      const identity = new ScramIdentity('u', secret);
+      expect(identity.compareSecret(raw)).to.equal(false);
+      expect(await identity.compareSecretAsync(raw)).to.equal(false);
     });
 
     it('compareSecretAsync refuses what SASLprep refuses without deriving, and matches like the sync form', async () => {
