@@ -5,8 +5,8 @@
  */
 import { decodeUtf8, utf8 } from '../core/bytes.js';
 import { PlainCredentials, rejectAuthzid } from '../passwords/credentials.js';
-import { MalformedMessageError } from '../core/errors.js';
-import { NO_INITIAL_RESPONSE, challenge, respondFinal, respondForChallenge } from '../core/exchange.js';
+import { MalformedMessageError, UsageError } from '../core/errors.js';
+import { NO_INITIAL_RESPONSE, respondFinal, respondForChallenge } from '../core/exchange.js';
 import type { ClientMechanism, Mechanism } from '../core/mechanism.js';
 import type { ServerOptions } from '../core/options.js';
 import { authenticatePassword, checkFieldLength } from '../passwords/server-auth.js';
@@ -18,8 +18,10 @@ const NAME = 'LOGIN';
 const USERNAME_PROMPT = /* @__PURE__ */ utf8('Username:');
 const PASSWORD_PROMPT = /* @__PURE__ */ utf8('Password:');
 
-/** Checks one LOGIN response: non-empty, within `maxFieldBytes`, valid UTF-8. */
-function parseField(message: Uint8Array, what: 'user name' | 'password', options: ServerOptions): string {
+/** Checks one LOGIN response: bytes (as `challenge()` checks them), non-empty, within `maxFieldBytes`, valid UTF-8. */
+function parseField(message: unknown, what: 'user name' | 'password', options: ServerOptions): string {
+  if (!(message instanceof Uint8Array))
+    throw new UsageError('a driver resumed the exchange with a value that is not a Uint8Array');
   if (message.length === 0)
     throw new MalformedMessageError(`LOGIN ${what} is empty`, { mechanism: NAME, party: 'client' });
   checkFieldLength(options, NAME, `LOGIN ${what}`, message.length);
@@ -71,9 +73,11 @@ export const LOGIN: Mechanism = {
   priority: 10,
 
   *server(options, initial) {
-    // The user name is checked before the password is asked for, so a bad one fails early.
-    const authcid = parseField(initial ?? (yield* challenge(USERNAME_PROMPT)), 'user name', options);
-    const secret = parseField(yield* challenge(PASSWORD_PROMPT), 'password', options);
+    // The user name is checked before the password is asked for, so a bad one fails early. The
+    // prompts are yielded directly, not through `challenge()`: a connection parked at a prompt
+    // then holds one generator instead of two (`npm run bench -- memory`).
+    const authcid = parseField(initial ?? (yield USERNAME_PROMPT), 'user name', options);
+    const secret = parseField(yield PASSWORD_PROMPT, 'password', options);
     return yield* authenticatePassword(options, NAME, authcid, secret, '');
   },
 
