@@ -6,37 +6,12 @@
  */
 import { expect } from 'chai';
 import nodemailer from 'nodemailer';
-import { type SaslError, isSaslError } from '../../lib/index.js';
-import { expectNoSecrets } from '../support/helpers.js';
+import { expectLogin, expectRefusal } from '../support/attempts.js';
 import { ACCOUNTS } from './peers.js';
-import { type AuthAttempt, type SaslkitServer, startSaslkitServer } from './saslkit-server.js';
+import { type SaslkitServer, startSaslkitServer } from './saslkit-server.js';
 import { requireTool, runTool } from './tools.js';
 
 const { alice, bob } = ACCOUNTS;
-
-/** The one attempt a client made: asserts it succeeded as `authcid` with `mechanism` (and, if given, whether an initial response came with AUTH). */
-function expectLogin(
-  attempts: readonly AuthAttempt[],
-  mechanism: string,
-  authcid: string,
-  initialResponse?: boolean,
-): void {
-  expect(attempts).to.have.length(1);
-  const [attempt] = attempts;
-  expect(attempt?.error, String(attempt?.error)).to.equal(undefined);
-  expect(attempt?.outcome).to.include({ mechanism, authcid });
-  if (initialResponse !== undefined) expect(attempt?.initialResponse).to.equal(initialResponse);
-}
-
-/** The one attempt a client made: asserts saslkit refused it, blaming the client, without the secrets. */
-function expectRefusal(attempts: readonly AuthAttempt[], mechanism: string, secrets: readonly string[]): SaslError {
-  expect(attempts).to.have.length(1);
-  const error = attempts[0]?.error;
-  if (!isSaslError(error)) throw new Error(`expected a saslkit error, got ${String(error)}`);
-  expect(error).to.include({ code: 'AUTHENTICATION_FAILED', party: 'client', mechanism });
-  expectNoSecrets(error, secrets);
-  return error;
-}
 
 describe('interop: real SMTP clients against saslkit’s SMTP server', function () {
   this.timeout(30_000);

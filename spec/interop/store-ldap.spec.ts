@@ -8,8 +8,6 @@
 import { expect } from 'chai';
 import {
   ClearIdentity,
-  ClientCredentials,
-  type Mechanism,
   PLAIN,
   SCRAM_SHA_1,
   SCRAM_SHA_256,
@@ -17,21 +15,10 @@ import {
   type ServerOptions,
 } from '../../lib/index.js';
 import { type LdapStore, ldapStore } from '../../lib/stores/ldap.js';
-import { expectSaslRejection, runPairAsync } from '../support/helpers.js';
+import { expectSaslRejection, loginWith } from '../support/helpers.js';
 import { KdfCounter } from '../support/kdf-counter.js';
 import { ACCOUNTS, HOST, LDAP_BASE, PORTS, TLS_FILES, requirePeer } from './peers.js';
 import { readFileSync } from 'node:fs';
-
-function login(
-  mechanism: Mechanism,
-  options: ServerOptions,
-  user: string,
-  password: string,
-): ReturnType<typeof runPairAsync> {
-  return runPairAsync(mechanism.client(new ClientCredentials(user, password), { scram: { cache: false } }), (initial) =>
-    mechanism.server(options, initial),
-  );
-}
 
 const READER = { bindDN: `cn=admin,${LDAP_BASE}`, bindPassword: ACCOUNTS.admin.pass };
 
@@ -79,13 +66,18 @@ describe('interop: the LDAP store (saslkit/stores/ldap)', function () {
       lookup: store.lookup,
       scram: { saltSecret: 'interop-salt-secret-of-32-bytes-at-least' },
     };
-    const scram = await login(SCRAM_SHA_256, options, ACCOUNTS.dave.user, ACCOUNTS.dave.pass);
+    const scram = await loginWith(SCRAM_SHA_256, options, ACCOUNTS.dave.user, ACCOUNTS.dave.pass);
     expect(scram.server.authcid).to.equal('dave');
     expect(scram.client.serverVerified).to.equal(true);
-    expect((await login(SCRAM_SHA_1, options, ACCOUNTS.dave.user, ACCOUNTS.dave.pass)).server.authcid).to.equal('dave');
-    expect((await login(PLAIN, options, ACCOUNTS.dave.user, ACCOUNTS.dave.pass)).server.authcid).to.equal('dave');
-    await expectSaslRejection(login(SCRAM_SHA_256, options, ACCOUNTS.dave.user, 'not-daves'), 'AUTHENTICATION_FAILED');
-    await expectSaslRejection(login(PLAIN, options, ACCOUNTS.dave.user, 'not-daves'), 'AUTHENTICATION_FAILED');
+    expect((await loginWith(SCRAM_SHA_1, options, ACCOUNTS.dave.user, ACCOUNTS.dave.pass)).server.authcid).to.equal(
+      'dave',
+    );
+    expect((await loginWith(PLAIN, options, ACCOUNTS.dave.user, ACCOUNTS.dave.pass)).server.authcid).to.equal('dave');
+    await expectSaslRejection(
+      loginWith(SCRAM_SHA_256, options, ACCOUNTS.dave.user, 'not-daves'),
+      'AUTHENTICATION_FAILED',
+    );
+    await expectSaslRejection(loginWith(PLAIN, options, ACCOUNTS.dave.user, 'not-daves'), 'AUTHENTICATION_FAILED');
     // One search for dave, the rest from the cache.
     expect(store.stats().searches).to.equal(1);
   });
@@ -100,23 +92,28 @@ describe('interop: the LDAP store (saslkit/stores/ldap)', function () {
       lookup: store.lookup,
       scram: { saltSecret: 'interop-salt-secret-of-32-bytes-at-least' },
     };
-    expect((await login(SCRAM_SHA_256, options, ACCOUNTS.alice.user, ACCOUNTS.alice.pass)).server.authcid).to.equal(
+    expect((await loginWith(SCRAM_SHA_256, options, ACCOUNTS.alice.user, ACCOUNTS.alice.pass)).server.authcid).to.equal(
       'alice',
     );
-    expect((await login(PLAIN, options, ACCOUNTS.bob.user, ACCOUNTS.bob.pass)).server.authcid).to.equal('bob');
-    await expectSaslRejection(login(PLAIN, options, ACCOUNTS.bob.user, 'not-bobs'), 'AUTHENTICATION_FAILED');
+    expect((await loginWith(PLAIN, options, ACCOUNTS.bob.user, ACCOUNTS.bob.pass)).server.authcid).to.equal('bob');
+    await expectSaslRejection(loginWith(PLAIN, options, ACCOUNTS.bob.user, 'not-bobs'), 'AUTHENTICATION_FAILED');
   });
 
   it('checks PLAIN passwords with a simple bind as the user (verifyPassword): right, wrong, unknown', async () => {
     const store = open();
     const options: ServerOptions = { verifyPassword: store.verifyPassword };
-    expect((await login(PLAIN, options, ACCOUNTS.alice.user, ACCOUNTS.alice.pass)).server.authcid).to.equal('alice');
+    expect((await loginWith(PLAIN, options, ACCOUNTS.alice.user, ACCOUNTS.alice.pass)).server.authcid).to.equal(
+      'alice',
+    );
     // slapd's simple bind checks userPassword only: dave, who has only authPassword, cannot bind.
-    await expectSaslRejection(login(PLAIN, options, ACCOUNTS.dave.user, ACCOUNTS.dave.pass), 'AUTHENTICATION_FAILED');
+    await expectSaslRejection(
+      loginWith(PLAIN, options, ACCOUNTS.dave.user, ACCOUNTS.dave.pass),
+      'AUTHENTICATION_FAILED',
+    );
     const counted = async (user: string): Promise<{ searches: number; binds: number }> => {
       store.invalidate();
       const before = store.stats();
-      await expectSaslRejection(login(PLAIN, options, user, 'not-the-password'), 'AUTHENTICATION_FAILED');
+      await expectSaslRejection(loginWith(PLAIN, options, user, 'not-the-password'), 'AUTHENTICATION_FAILED');
       const after = store.stats();
       return { searches: after.searches - before.searches, binds: after.binds - before.binds };
     };
@@ -129,14 +126,14 @@ describe('interop: the LDAP store (saslkit/stores/ldap)', function () {
   it("an unknown user costs what a wrong password costs with the directory's SCRAM secrets: one search, one PBKDF2 of the same count", async () => {
     const store = open();
     const options: ServerOptions = { lookup: store.lookup };
-    expect((await login(PLAIN, options, ACCOUNTS.dave.user, ACCOUNTS.dave.pass)).server.authcid).to.equal('dave');
+    expect((await loginWith(PLAIN, options, ACCOUNTS.dave.user, ACCOUNTS.dave.pass)).server.authcid).to.equal('dave');
     const counted = async (user: string): Promise<{ searches: number; runs: string[] }> => {
       store.invalidate();
       const before = store.stats().searches;
       kdf.runs.length = 0;
       kdf.active = true;
       try {
-        await expectSaslRejection(login(PLAIN, options, user, 'wrong-password'), 'AUTHENTICATION_FAILED');
+        await expectSaslRejection(loginWith(PLAIN, options, user, 'wrong-password'), 'AUTHENTICATION_FAILED');
         return { searches: store.stats().searches - before, runs: [...kdf.runs] };
       } finally {
         kdf.active = false;

@@ -8,33 +8,13 @@
  */
 import { expect } from 'chai';
 import pg from 'pg';
-import {
-  ClientCredentials,
-  type Mechanism,
-  PLAIN,
-  Pbkdf2Hasher,
-  SCRAM_SHA_256,
-  ScramIdentity,
-  ScramSecret,
-  type ServerOptions,
-} from '../../lib/index.js';
+import { PLAIN, Pbkdf2Hasher, SCRAM_SHA_256, ScramIdentity, ScramSecret, type ServerOptions } from '../../lib/index.js';
 import { type PostgresStore, postgresStore } from '../../lib/stores/postgres.js';
-import { expectSaslRejection, runPairAsync } from '../support/helpers.js';
+import { expectSaslRejection, loginWith } from '../support/helpers.js';
 import { KdfCounter } from '../support/kdf-counter.js';
 import { ACCOUNTS, HOST, PORTS, requirePeer } from './peers.js';
 
 const TABLE = `saslkit_store_spec_${process.pid}`;
-
-function login(
-  mechanism: Mechanism,
-  options: ServerOptions,
-  user: string,
-  password: string,
-): ReturnType<typeof runPairAsync> {
-  return runPairAsync(mechanism.client(new ClientCredentials(user, password), { scram: { cache: false } }), (initial) =>
-    mechanism.server(options, initial),
-  );
-}
 
 describe('interop: the PostgreSQL store (saslkit/stores/postgres)', function () {
   this.timeout(30_000);
@@ -89,16 +69,16 @@ describe('interop: the PostgreSQL store (saslkit/stores/postgres)', function () 
     });
 
     it('SCRAM-SHA-256 logs alice in with the secret PostgreSQL stored, and the client verifies the server', async () => {
-      const result = await login(SCRAM_SHA_256, options, ACCOUNTS.alice.user, ACCOUNTS.alice.pass);
+      const result = await loginWith(SCRAM_SHA_256, options, ACCOUNTS.alice.user, ACCOUNTS.alice.pass);
       expect(result.server.authcid).to.equal('alice');
       expect(result.client.serverVerified).to.equal(true);
     });
 
     it('PLAIN logs bob in against his pg_authid secret; a wrong password fails', async () => {
-      expect((await login(PLAIN, options, ACCOUNTS.bob.user, ACCOUNTS.bob.pass)).server.authcid).to.equal('bob');
-      await expectSaslRejection(login(PLAIN, options, ACCOUNTS.bob.user, 'not-bobs'), 'AUTHENTICATION_FAILED');
+      expect((await loginWith(PLAIN, options, ACCOUNTS.bob.user, ACCOUNTS.bob.pass)).server.authcid).to.equal('bob');
+      await expectSaslRejection(loginWith(PLAIN, options, ACCOUNTS.bob.user, 'not-bobs'), 'AUTHENTICATION_FAILED');
       await expectSaslRejection(
-        login(SCRAM_SHA_256, options, ACCOUNTS.alice.user, 'not-alices'),
+        loginWith(SCRAM_SHA_256, options, ACCOUNTS.alice.user, 'not-alices'),
         'AUTHENTICATION_FAILED',
       );
     });
@@ -113,21 +93,23 @@ describe('interop: the PostgreSQL store (saslkit/stores/postgres)', function () 
     });
 
     it('logs in with SCRAM-SHA-256 and PLAIN from SCRAM secrets and with PLAIN from a PBKDF2 hash, one query per account', async () => {
-      expect((await login(SCRAM_SHA_256, options, ACCOUNTS.carol.user, ACCOUNTS.carol.pass)).server.authcid).to.equal(
-        'carol',
-      );
-      expect((await login(SCRAM_SHA_256, options, ACCOUNTS.dave.user, ACCOUNTS.dave.pass)).server.authcid).to.equal(
+      expect(
+        (await loginWith(SCRAM_SHA_256, options, ACCOUNTS.carol.user, ACCOUNTS.carol.pass)).server.authcid,
+      ).to.equal('carol');
+      expect((await loginWith(SCRAM_SHA_256, options, ACCOUNTS.dave.user, ACCOUNTS.dave.pass)).server.authcid).to.equal(
         'dave',
       );
-      expect((await login(PLAIN, options, ACCOUNTS.dave.user, ACCOUNTS.dave.pass)).server.authcid).to.equal('dave');
-      expect((await login(PLAIN, options, 'erin', 'erin-pass')).server.authcid).to.equal('erin');
+      expect((await loginWith(PLAIN, options, ACCOUNTS.dave.user, ACCOUNTS.dave.pass)).server.authcid).to.equal('dave');
+      expect((await loginWith(PLAIN, options, 'erin', 'erin-pass')).server.authcid).to.equal('erin');
       expect(store.queries).to.equal(3);
       expect(store.stats().cache.hits).to.equal(1);
     });
 
     it('an unknown user costs what a wrong password costs: one query, one PBKDF2 of the same count, the same error', async () => {
       // The decoy is learned from the first account the store returns.
-      expect((await login(PLAIN, options, ACCOUNTS.carol.user, ACCOUNTS.carol.pass)).server.authcid).to.equal('carol');
+      expect((await loginWith(PLAIN, options, ACCOUNTS.carol.user, ACCOUNTS.carol.pass)).server.authcid).to.equal(
+        'carol',
+      );
       const counted = async (user: string): Promise<{ queries: number; runs: string[]; code: string }> => {
         store.invalidate();
         const before = store.queries;
@@ -135,7 +117,7 @@ describe('interop: the PostgreSQL store (saslkit/stores/postgres)', function () 
         kdf.active = true;
         try {
           const error = await expectSaslRejection(
-            login(PLAIN, options, user, 'wrong-password'),
+            loginWith(PLAIN, options, user, 'wrong-password'),
             'AUTHENTICATION_FAILED',
           );
           return { queries: store.queries - before, runs: [...kdf.runs], code: error.code };
@@ -174,7 +156,10 @@ describe('interop: the PostgreSQL store (saslkit/stores/postgres)', function () 
         expect(rows[0]?.n).to.equal('1');
         expect(await ci.lookup('CAROL', { mechanism: 'PLAIN' })).to.equal(undefined);
         expect(await ci.lookup('carol', { mechanism: 'PLAIN' })).to.not.equal(undefined);
-        await expectSaslRejection(login(PLAIN, { lookup: ci.lookup }, 'CAROL', 'carol-pass'), 'AUTHENTICATION_FAILED');
+        await expectSaslRejection(
+          loginWith(PLAIN, { lookup: ci.lookup }, 'CAROL', 'carol-pass'),
+          'AUTHENTICATION_FAILED',
+        );
       } finally {
         await pool!.query(`DROP TABLE IF EXISTS ${table}`);
         await pool!.query(`DROP COLLATION IF EXISTS ${collation}`);

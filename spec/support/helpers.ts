@@ -3,10 +3,13 @@ import { expect } from 'chai';
 import { inspect } from 'node:util';
 import {
   ClearIdentity,
+  ClientCredentials,
   type ClientExchange,
   type Identity,
+  type Mechanism,
   type SaslError,
   type ServerExchange,
+  type ServerOptions,
   SyncClientSession,
   SyncServerSession,
 } from '../../lib/index.js';
@@ -79,6 +82,21 @@ export function runPairAsync(
   successData = false,
 ): Promise<PairResult> {
   return runPromisePair(client, makeServer, successData, s);
+}
+
+/**
+ * `mechanism`'s client as `user` with `password` against its server with `options`, under the
+ * promise drivers; the SCRAM client cache is off, so every login derives its keys.
+ */
+export function loginWith(
+  mechanism: Mechanism,
+  options: ServerOptions,
+  user: string,
+  password: string,
+): Promise<PairResult> {
+  return runPairAsync(mechanism.client(new ClientCredentials(user, password), { scram: { cache: false } }), (initial) =>
+    mechanism.server(options, initial),
+  );
 }
 
 /** Asserts that `fn` throws a saslkit error with this code, and returns it. */
