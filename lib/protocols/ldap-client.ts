@@ -12,7 +12,6 @@ import { EMPTY, concat, utf8 } from '../core/bytes.js';
 import type { ChannelBindingSource, ChannelBindingType } from '../channel-binding/tls-socket.js';
 import type { SessionOptions } from '../core/core.js';
 import type { ClientCredentials } from '../passwords/credentials.js';
-import { PromiseClientSession } from '../drivers/promise.js';
 import {
   AuthenticationFailedError,
   AuthorizationFailedError,
@@ -27,7 +26,8 @@ import type { LdapMessageReader } from '../transport/ber.js';
 import type { MessageSource } from '../transport/source.js';
 import type { LdapConnection } from './ldap-connection.js';
 import { LdapRequester, type LdapWriter, ldapSupportedMechanisms } from './ldap-requester.js';
-import { LDAP_OID, LDAP_RESULT, type LdapControl, type LdapResult } from './ldap-messages.js';
+import { LDAP_OID, LDAP_RESULT, type LdapControl, type LdapMessage, type LdapResult } from './ldap-messages.js';
+import { type ClientFraming, runClientLoop } from './client-loop.js';
 
 /** Names of the result codes saslkit maps, for messages and `serverError`. */
 const RESULT_NAMES: Readonly<Record<number, string>> = {
@@ -235,42 +235,47 @@ async function bindOver(requester: LdapRequester, args: LdapBindOptions): Promis
     peer: 'the LDAP server',
     choose: args.encrypted === undefined ? undefined : { encrypted: args.encrypted },
   });
-  const session = new PromiseClientSession(mechanism.client(args.credentials, client), {
-    ...args.session,
-    mechanism: mechanism.name,
-  });
   const context = { mechanism: mechanism.name, party: 'server' as const };
-  let roundTrips = 0;
-  try {
-    let data = await session.start(true);
-    for (;;) {
-      roundTrips++;
-      const answer = await requester.request(
-        {
-          type: 'bindRequest',
-          version: 3,
-          name: args.name ?? '',
-          authentication: { sasl: { mechanism: mechanism.name, credentials: data } },
-        },
-        { signal, ...(args.controls === undefined ? {} : { controls: args.controls }) },
-      );
-      if (answer.op.type !== 'bindResponse')
+  // Each step of a bind is a request of its own; the framing hands its answer to the loop.
+  let answer: Promise<LdapMessage> | undefined;
+  const bind = (credentials: Uint8Array | undefined): void => {
+    answer = requester.request(
+      {
+        type: 'bindRequest',
+        version: 3,
+        name: args.name ?? '',
+        authentication: { sasl: { mechanism: mechanism.name, credentials } },
+      },
+      { signal, ...(args.controls === undefined ? {} : { controls: args.controls }) },
+    );
+  };
+  const framing: ClientFraming<Uint8Array> = {
+    initialResponseAllowed: true,
+    open(_name, initial) {
+      bind(initial);
+      return true;
+    },
+    respond: bind,
+    async next() {
+      const message = await (answer as Promise<LdapMessage>);
+      if (message.op.type !== 'bindResponse')
         throw new UnexpectedMessageError('the LDAP server answered a bind with another operation', context);
-      const { result, serverSaslCreds } = answer.op;
-      if (result.resultCode === LDAP_RESULT.SASL_BIND_IN_PROGRESS) {
-        // Absent serverSaslCreds is an empty challenge (RFC 4513 5.2.1.2 allows either).
-        data = await session.challenge(serverSaslCreds ?? EMPTY);
-      } else if (result.resultCode === LDAP_RESULT.SUCCESS) {
-        const outcome = await session.success(serverSaslCreds);
-        return { mechanism: mechanism.name, serverVerified: outcome.serverVerified, roundTrips, requester };
-      } else {
-        return await session.failure(ldapBindError(result, mechanism.name));
-      }
-    }
-  } finally {
-    // A refusal, a hang-up or a bad message leaves the mechanism mid-exchange: cancel it so its `finally` blocks run.
-    if (!session.finished) session.abort();
-  }
+      const { result, serverSaslCreds } = message.op;
+      // Absent serverSaslCreds is an empty challenge (RFC 4513 5.2.1.2 allows either).
+      if (result.resultCode === LDAP_RESULT.SASL_BIND_IN_PROGRESS)
+        return { kind: 'challenge', data: serverSaslCreds ?? EMPTY };
+      if (result.resultCode === LDAP_RESULT.SUCCESS) return { kind: 'success', data: serverSaslCreds };
+      return { kind: 'failure', error: ldapBindError(result, mechanism.name) };
+    },
+    decode: (data) => data,
+  };
+  const { outcome, roundTrips } = await runClientLoop(
+    framing,
+    mechanism.name,
+    mechanism.client(args.credentials, client),
+    args.session,
+  );
+  return { mechanism: mechanism.name, serverVerified: outcome.serverVerified, roundTrips, requester };
 }
 
 /**
