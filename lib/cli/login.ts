@@ -227,21 +227,16 @@ export async function loginCommand(argv: readonly string[], io: CliIo): Promise<
   let client: ProtocolClient | undefined;
   try {
     const plan = planLogin(args);
-    let secret = '';
-    if (plan.secretKind === 'password')
-      secret = await readSecret(io, {
-        what: 'password',
-        file: stringOption(args, 'password-file'),
-        envName: 'SASLKIT_PASSWORD',
-        fileOption: '--password-file',
-      });
-    if (plan.secretKind === 'token')
-      secret = await readSecret(io, {
-        what: 'token',
-        file: stringOption(args, 'token-file'),
-        envName: 'SASLKIT_TOKEN',
-        fileOption: '--token-file',
-      });
+    const kind = plan.secretKind;
+    const secret =
+      kind === 'none'
+        ? ''
+        : await readSecret(io, {
+            what: kind,
+            file: stringOption(args, `${kind}-file`),
+            envName: kind === 'token' ? 'SASLKIT_TOKEN' : 'SASLKIT_PASSWORD',
+            fileOption: `--${kind}-file`,
+          });
     if (secret !== '') secrets.push(secret);
     const tracer = flag(args, 'trace')
       ? new LineTracer((line) => io.stderr.write(`${line}\n`), {
