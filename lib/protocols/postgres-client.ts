@@ -7,7 +7,6 @@
 import type { ChannelBindingSource } from '../channel-binding/tls-socket.js';
 import type { SessionOptions } from '../core/core.js';
 import { ClientCredentials } from '../passwords/credentials.js';
-import { PromiseClientSession } from '../drivers/promise.js';
 import {
   AuthenticationFailedError,
   MalformedMessageError,
@@ -25,6 +24,7 @@ import {
   NON_SASL_METHODS,
   PG_AUTH,
   type PgErrorFields,
+  type PgAuthentication,
   PgMessageReader,
   type PgWriter,
   buildPgSASLInitialResponse,
@@ -36,6 +36,7 @@ import {
   readerOf,
   view,
 } from './postgres-messages.js';
+import { type ClientFraming, runClientLoop } from './client-loop.js';
 
 /**
  * The saslkit error a client raises for a server's ErrorResponse: a protocol violation (`08P01`)
@@ -136,81 +137,104 @@ export async function postgresClientAuth(args: PostgresClientAuthOptions): Promi
       }),
     );
   }
-  let session: PromiseClientSession | undefined;
-  let mechanismName: string | undefined;
+  // Before SASL: the server asks for it (with its mechanisms), lets the client in, or refuses.
+  const request = await readAuthentication(reader, args.session?.signal, undefined);
+  if (request.code === PG_AUTH.OK) {
+    if (args.allowNoSasl !== true || policy === 'require')
+      throw new ServerNotVerifiedError('the PostgreSQL server let the client in without SASL authentication');
+    return { mechanism: undefined, serverVerified: false, reader };
+  }
+  if (request.code !== PG_AUTH.SASL || !('mechanisms' in request))
+    throw new UnexpectedMessageError(
+      `unexpected AuthenticationSASL${request.code === PG_AUTH.SASL_FINAL ? 'Final' : 'Continue'}`,
+      { party: 'server' },
+    );
+  // The registry decides the mechanism (a password's, -PLUS when the connection can bind,
+  // only -PLUS under `require`) and the GS2 flag (RFC 5802 section 6), as for every client profile.
+  const { mechanism, client } = auth.negotiateClient(request.mechanisms, {
+    choose: { credentials: 'password' },
+    client: clientOptions,
+    peer: 'the PostgreSQL server',
+  });
+  const name = mechanism.name;
+  const context = { mechanism: name, party: 'server' as const };
+  // PostgreSQL takes the user from the startup packet; libpq sends SCRAM's n= empty.
+  const authcid = name.startsWith('SCRAM-') ? '' : args.user;
   let finalData: Uint8Array | undefined;
-  try {
-    for (;;) {
-      // The session's time limit also covers waiting for the server's next message.
-      const message = await raceSignal(reader.read(), args.session?.signal, {
-        mechanism: mechanismName,
-        party: 'server',
-      });
-      if (message.type === 'N' || message.type === 'v') continue; // notices and NegotiateProtocolVersion
-      if (message.type === 'E') {
-        const error = postgresErrorFromResponse(parsePgErrorResponse(message.body), mechanismName);
-        if (session && !session.finished) await session.failure(error);
-        throw error;
-      }
-      if (message.type !== 'R')
-        throw new UnexpectedMessageError('expected an Authentication message', {
-          mechanism: mechanismName,
-          party: 'server',
-        });
-      const request = parsePgAuthentication(message.body);
-      if (request.code === PG_AUTH.SASL && 'mechanisms' in request) {
-        if (session)
-          throw new UnexpectedMessageError('the server restarted SASL authentication', {
-            mechanism: mechanismName,
-            party: 'server',
-          });
-        // The registry decides the mechanism (a password's, -PLUS when the connection can bind,
-        // only -PLUS under `require`) and the GS2 flag (RFC 5802 section 6), as for every client profile.
-        const { mechanism, client } = auth.negotiateClient(request.mechanisms, {
-          choose: { credentials: 'password' },
-          client: clientOptions,
-          peer: 'the PostgreSQL server',
-        });
-        mechanismName = mechanism.name;
-        // PostgreSQL takes the user from the startup packet; libpq sends SCRAM's n= empty.
-        const authcid = mechanism.name.startsWith('SCRAM-') ? '' : args.user;
-        session = new PromiseClientSession(mechanism.client(new ClientCredentials(authcid, args.password), client), {
-          ...args.session,
-          mechanism: mechanism.name,
-        });
-        await args.write(buildPgSASLInitialResponse(mechanism.name, await session.start(true)));
-      } else if (request.code === PG_AUTH.SASL_CONTINUE && 'data' in request) {
-        if (!session || finalData !== undefined)
-          throw new UnexpectedMessageError('unexpected AuthenticationSASLContinue', {
-            mechanism: mechanismName,
-            party: 'server',
-          });
-        await args.write(buildPgSASLResponse(await session.challenge(request.data)));
-      } else if (request.code === PG_AUTH.SASL_FINAL && 'data' in request) {
-        if (!session || finalData !== undefined)
-          throw new UnexpectedMessageError('unexpected AuthenticationSASLFinal', {
-            mechanism: mechanismName,
-            party: 'server',
-          });
-        finalData = request.data;
-      } else if (request.code === PG_AUTH.OK) {
-        if (session) {
-          const outcome = await session.success(finalData);
-          return { mechanism: mechanismName, serverVerified: outcome.serverVerified, reader };
+  const framing: ClientFraming<Uint8Array> = {
+    initialResponseAllowed: true,
+    async open(_name, initial) {
+      await args.write(buildPgSASLInitialResponse(name, initial));
+      return true;
+    },
+    respond: (data) => args.write(buildPgSASLResponse(data)),
+    async next() {
+      for (;;) {
+        let step: PgAuthentication;
+        try {
+          step = await readAuthentication(reader, args.session?.signal, name);
+        } catch (error) {
+          if (error instanceof PgRefusal) return { kind: 'failure', error: error.error };
+          throw error;
         }
-        if (args.allowNoSasl !== true || policy === 'require')
-          throw new ServerNotVerifiedError('the PostgreSQL server let the client in without SASL authentication');
-        return { mechanism: undefined, serverVerified: false, reader };
-      } else {
-        const method = NON_SASL_METHODS[request.code] ?? 'an unknown method';
-        throw new MechanismUnavailableError(`the PostgreSQL server asks for ${method}, which is not SASL`, {
-          party: 'server',
-        });
+        if (step.code === PG_AUTH.OK) return { kind: 'success', data: finalData };
+        if (step.code === PG_AUTH.SASL)
+          throw new UnexpectedMessageError('the server restarted SASL authentication', context);
+        if (finalData !== undefined || !('data' in step))
+          throw new UnexpectedMessageError(
+            `unexpected AuthenticationSASL${step.code === PG_AUTH.SASL_FINAL ? 'Final' : 'Continue'}`,
+            context,
+          );
+        if (step.code === PG_AUTH.SASL_CONTINUE) return { kind: 'challenge', data: step.data };
+        finalData = step.data;
       }
+    },
+    decode: (data) => data,
+  };
+  const { outcome } = await runClientLoop(
+    framing,
+    name,
+    mechanism.client(new ClientCredentials(authcid, args.password), client),
+    args.session,
+  );
+  return { mechanism: name, serverVerified: outcome.serverVerified, reader };
+}
+
+/** An ErrorResponse in the middle of an exchange: the loop hands it to the mechanism as the server's failure. */
+class PgRefusal extends Error {
+  constructor(readonly error: SaslError) {
+    super(error.message);
+  }
+}
+
+/**
+ * The server's next Authentication request (notices and NegotiateProtocolVersion skipped). An
+ * ErrorResponse rejects with a {@link PgRefusal} during an exchange (`mechanism` given), with
+ * the error itself before one; a non-SASL method with MECHANISM_UNAVAILABLE.
+ */
+async function readAuthentication(
+  reader: PgMessageReader,
+  signal: AbortSignal | undefined,
+  mechanism: string | undefined,
+): Promise<PgAuthentication> {
+  for (;;) {
+    // The session's time limit also covers waiting for the server's next message.
+    const message = await raceSignal(reader.read(), signal, { mechanism, party: 'server' });
+    if (message.type === 'N' || message.type === 'v') continue; // notices and NegotiateProtocolVersion
+    if (message.type === 'E') {
+      const error = postgresErrorFromResponse(parsePgErrorResponse(message.body), mechanism);
+      throw mechanism === undefined ? error : new PgRefusal(error);
     }
-  } finally {
-    // An error, a hang-up or a bad message leaves the mechanism mid-exchange: cancel it so its `finally` blocks run.
-    if (session && !session.finished) session.abort();
+    if (message.type !== 'R')
+      throw new UnexpectedMessageError('expected an Authentication message', { mechanism, party: 'server' });
+    const request = parsePgAuthentication(message.body);
+    const code = request.code;
+    if (code === PG_AUTH.OK || code === PG_AUTH.SASL || code === PG_AUTH.SASL_CONTINUE || code === PG_AUTH.SASL_FINAL)
+      return request;
+    const method = NON_SASL_METHODS[code] ?? 'an unknown method';
+    throw new MechanismUnavailableError(`the PostgreSQL server asks for ${method}, which is not SASL`, {
+      party: 'server',
+    });
   }
 }
 
