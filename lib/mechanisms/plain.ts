@@ -32,9 +32,17 @@ export function parsePlainResponse(message: Uint8Array, options: ServerOptions =
  * invalid one).
  */
 function parseFields(message: Uint8Array, options: ServerOptions): [string, string, string] {
-  const first = message.indexOf(NUL);
-  const second = first < 0 ? -1 : message.indexOf(NUL, first + 1);
-  if (second < 0 || message.indexOf(NUL, second + 1) >= 0)
+  // One scan for the NULs (a Buffer's own indexOf costs a call into C++ each time).
+  let first = -1;
+  let second = -1;
+  let nuls = 0;
+  for (let i = 0; i < message.length; i++) {
+    if (message[i] !== NUL) continue;
+    if (nuls === 0) first = i;
+    else if (nuls === 1) second = i;
+    nuls++;
+  }
+  if (nuls !== 2)
     throw new MalformedMessageError('PLAIN message must have exactly three NUL-separated fields', CONTEXT);
   if (second === first + 1) throw new MalformedMessageError('PLAIN authcid is empty', CONTEXT);
   if (second === message.length - 1) throw new MalformedMessageError('PLAIN password is empty', CONTEXT);
