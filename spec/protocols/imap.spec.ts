@@ -25,10 +25,9 @@ import { digestMd5Client, digestMd5Server } from '../../lib/mechanisms/digest-md
 import { DEMO_PASSWORD, DEMO_USER, demoCredentials, demoServerOptions } from '../support/demo-mail.js';
 import { runExample } from '../support/run-example.js';
 import { lineConversations } from '../support/conversation.js';
-import { type LineWire, ownPairCases, serverInputCases } from '../support/line-cases.js';
+import { type LineWire, type ScriptFraming, ownPairCases, scriptOf, serverInputCases } from '../support/line-cases.js';
 import { ALICE, storeOf } from '../support/helpers.js';
 import {
-  type Script,
   body,
   fromLine,
   replayClient,
@@ -38,29 +37,6 @@ import {
   transcriptOf,
   unb64,
 } from './transcript.js';
-
-const EMPTY = new Uint8Array(0);
-
-/** The messages of an IMAP exchange (from the AUTHENTICATE command on), for a scripted mechanism. */
-function imapScript(exchange: readonly string[]): Script {
-  const [, verb, name, ir] = body(exchange[0] ?? '').split(' ');
-  expect(verb).to.equal('AUTHENTICATE');
-  const rounds: { challenge: Uint8Array; response?: Uint8Array }[] = [];
-  let i = 1;
-  for (; exchange[i]?.startsWith('S: +') === true; i += 2) {
-    const response = body(exchange[i + 1] ?? '');
-    rounds.push({
-      challenge: unb64(body(exchange[i] ?? '').slice(2)),
-      ...(response === '*' ? {} : { response: unb64(response) }),
-    });
-  }
-  return {
-    name: name ?? '',
-    ...(ir === undefined ? {} : { initial: ir === '=' ? EMPTY : unb64(ir) }),
-    rounds,
-    outcome: / OK /.test(exchange[i] ?? '') ? 'success' : 'failure',
-  };
-}
 
 /** The capability line the client saw before the exchange. */
 function capabilityLine(lines: readonly string[]): string {
@@ -74,6 +50,14 @@ const { converse, serve, against } = lineConversations({
 });
 
 const SYNTAX = 'BAD Syntax: tag AUTHENTICATE mechanism [initial-response]';
+
+/** How an IMAP exchange reads as a scripted mechanism's messages: after the tag, `+` perhaps alone. */
+const IMAP_SCRIPT: ScriptFraming = {
+  verb: 'AUTHENTICATE',
+  before: 1,
+  challenge: '+',
+  success: (reply) => / OK /.test(reply),
+};
 
 /** IMAP's framing of the cases all line profiles share (tag a1). */
 const wire: LineWire = {
@@ -378,7 +362,7 @@ describe('IMAP AUTHENTICATE profile', function () {
     ]) {
       const lines = transcriptOf(id);
       const exchange = fromLine(lines, (line) => / AUTHENTICATE /.test(line));
-      const script = imapScript(exchange);
+      const script = scriptOf(exchange, IMAP_SCRIPT);
       const final = body(exchange[exchange.length - 1] ?? '');
       const [tag = '', status = '', ...text] = final.split(' ');
       const replies = status === 'OK' ? { success: text.join(' ') } : { failed: text.join(' ') };

@@ -19,10 +19,9 @@ import {
 import { digestMd5Client, digestMd5Server } from '../../lib/mechanisms/digest-md5.js';
 import { DEMO_PASSWORD, DEMO_USER, demoCredentials, demoServerOptions } from '../support/demo-mail.js';
 import { lineConversations } from '../support/conversation.js';
-import { type LineWire, ownPairCases, serverInputCases } from '../support/line-cases.js';
+import { type LineWire, type ScriptFraming, ownPairCases, scriptOf, serverInputCases } from '../support/line-cases.js';
 import { ALICE, storeOf } from '../support/helpers.js';
 import {
-  type Script,
   body,
   fromLine,
   recordingSource,
@@ -36,29 +35,6 @@ import {
   unb64,
   withLineClient,
 } from './transcript.js';
-
-const EMPTY = new Uint8Array(0);
-
-/** The messages of one POP3 exchange (from `C: AUTH` to the +OK/-ERR), for a scripted mechanism. */
-function pop3Script(exchange: readonly string[]): Script {
-  const [verb, name, ir] = body(exchange[0] ?? '').split(' ');
-  expect(verb).to.equal('AUTH');
-  const rounds: { challenge: Uint8Array; response?: Uint8Array }[] = [];
-  let i = 1;
-  for (; exchange[i]?.startsWith('S: + ') === true; i += 2) {
-    const response = body(exchange[i + 1] ?? '');
-    rounds.push({
-      challenge: unb64(body(exchange[i] ?? '').slice(2)),
-      ...(response === '*' ? {} : { response: unb64(response) }),
-    });
-  }
-  return {
-    name: name ?? '',
-    ...(ir === undefined ? {} : { initial: ir === '=' ? EMPTY : unb64(ir) }),
-    rounds,
-    outcome: exchange[i]?.startsWith('S: +OK') === true ? 'success' : 'failure',
-  };
-}
 
 /** Splits a transcript into its AUTH exchanges. */
 function exchangesOf(id: string): string[][] {
@@ -78,6 +54,9 @@ const { converse, serve, against } = lineConversations({
 });
 
 const SYNTAX = '-ERR Syntax: AUTH mechanism [initial-response]';
+
+/** How a POP3 exchange reads as a scripted mechanism's messages. */
+const POP3_SCRIPT: ScriptFraming = { verb: 'AUTH', challenge: '+ ', success: (reply) => reply.startsWith('+OK') };
 
 /** POP3's framing of the cases all line profiles share. */
 const wire: LineWire = {
@@ -224,7 +203,7 @@ describe('POP3 AUTH profile', function () {
       expect(first.text).to.equal('Welcome');
       const second = await settle(
         pop3ClientAuth({
-          mechanism: scriptedMechanism(pop3Script(cancelled)),
+          mechanism: scriptedMechanism(scriptOf(cancelled, POP3_SCRIPT)),
           credentials: new ClientCredentials('x', 'y'),
           lines: source,
           write,
@@ -236,7 +215,7 @@ describe('POP3 AUTH profile', function () {
 
     for (const id of ['pop3-rfc5034-plain-ir', 'pop3-rfc5034-plain-no-ir', 'pop3-rfc5034-digest-md5', derived]) {
       exchangesOf(id).forEach((exchange, n) => {
-        const script = pop3Script(exchange);
+        const script = scriptOf(exchange, POP3_SCRIPT);
         const final = body(exchange[exchange.length - 1] ?? '');
         const text = final.slice(final.indexOf(' ') + 1);
         const replies = final.startsWith('+OK') ? { success: text } : { cancelled: text };

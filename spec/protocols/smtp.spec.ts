@@ -32,10 +32,9 @@ import {
   startSmtpServer,
 } from '../support/demo-mail.js';
 import { lineConversations } from '../support/conversation.js';
-import { type LineWire, ownPairCases, serverInputCases } from '../support/line-cases.js';
+import { type LineWire, type ScriptFraming, ownPairCases, scriptOf, serverInputCases } from '../support/line-cases.js';
 import { ALICE, asyncStoreOf, expectNoSecrets, expectSaslRejection, storeOf } from '../support/helpers.js';
 import {
-  type Script,
   body,
   fromLine,
   replayClient,
@@ -46,30 +45,6 @@ import {
   unb64,
 } from './transcript.js';
 
-const EMPTY = new Uint8Array(0);
-
-/** The messages of an SMTP exchange (from `C: AUTH` on), for a scripted mechanism. */
-function smtpScript(exchange: readonly string[]): Script {
-  const [verb, name, ir] = body(exchange[0] ?? '').split(' ');
-  expect(verb).to.equal('AUTH');
-  const rounds: { challenge: Uint8Array; response?: Uint8Array }[] = [];
-  let i = 1;
-  for (; exchange[i]?.startsWith('S: 334 ') === true; i += 2) {
-    const reply = exchange[i + 1] ?? '';
-    const response = body(reply);
-    rounds.push({
-      challenge: unb64(body(exchange[i] ?? '').slice(4)),
-      ...(response === '*' ? {} : { response: unb64(response) }),
-    });
-  }
-  return {
-    name: name ?? '',
-    ...(ir === undefined ? {} : { initial: ir === '=' ? EMPTY : unb64(ir) }),
-    rounds,
-    outcome: exchange[i]?.startsWith('S: 235') === true ? 'success' : 'failure',
-  };
-}
-
 const { converse, serve, against } = lineConversations({
   client: smtpClientAuth,
   server: smtpServerAuth,
@@ -79,6 +54,9 @@ const { converse, serve, against } = lineConversations({
 const SYNTAX = '501 5.5.4 Syntax: AUTH mechanism [initial-response]';
 const CANNOT_DECODE = '501 5.5.2 Cannot decode the client response';
 const TOO_LONG = '500 5.5.6 Authentication Exchange line is too long';
+
+/** How an SMTP exchange reads as a scripted mechanism's messages. */
+const SMTP_SCRIPT: ScriptFraming = { verb: 'AUTH', challenge: '334 ', success: (reply) => reply.startsWith('235') };
 
 /** SMTP's framing of the cases all line profiles share. */
 const wire: LineWire = {
@@ -240,7 +218,7 @@ describe('SMTP AUTH profile', function () {
       'smtp-derived-cancel',
     ]) {
       const exchange = fromLine(transcriptOf(id), (line) => line.startsWith('C: AUTH'));
-      const script = smtpScript(exchange);
+      const script = scriptOf(exchange, SMTP_SCRIPT);
       const expected =
         script.outcome === 'success'
           ? undefined

@@ -44,6 +44,26 @@ export interface LineProfile<CA extends ClientIo, R, SA extends ServerIo> {
   readonly serveDefaults: Omit<SA, keyof ServerIo>;
 }
 
+/** Runs one side alone on the peer's `lines` (then the end of input), recording what it writes. */
+async function alone<T>(
+  lines: readonly string[],
+  run: (io: ClientIo) => Promise<T>,
+): Promise<{ written: string[]; left: number; outcome: Settled<T> }> {
+  const queue = new LineQueue();
+  for (const line of lines) queue.push(line);
+  queue.end();
+  const written: string[] = [];
+  const outcome = await settle(
+    run({
+      lines: queue,
+      write: (line: string) => {
+        written.push(line);
+      },
+    }),
+  );
+  return { written, left: queue.pending, outcome };
+}
+
 /** The `converse`, `serve` and `against` of one line profile. */
 export function lineConversations<CA extends ClientIo, R, SA extends ServerIo>(profile: LineProfile<CA, R, SA>) {
   /** A client and a server joined by two queues, with the conversation recorded; the client's first line is the server's command. */
@@ -89,20 +109,8 @@ export function lineConversations<CA extends ClientIo, R, SA extends ServerIo>(p
     clientLines: string[],
     args: Partial<Omit<SA, keyof ServerIo>> = {},
   ): Promise<{ written: string[] } & Settled<unknown>> {
-    const queue = new LineQueue();
-    for (const line of clientLines) queue.push(line);
-    queue.end();
-    const written: string[] = [];
-    const outcome = await settle(
-      profile.server({
-        ...profile.serveDefaults,
-        ...args,
-        command,
-        lines: queue,
-        write: (line: string) => {
-          written.push(line);
-        },
-      } as unknown as SA),
+    const { written, outcome } = await alone(clientLines, (io) =>
+      profile.server({ ...profile.serveDefaults, ...args, command, ...io } as unknown as SA),
     );
     return { written, ...outcome };
   }
@@ -112,20 +120,10 @@ export function lineConversations<CA extends ClientIo, R, SA extends ServerIo>(p
     serverLines: string[],
     client: Omit<CA, keyof ClientIo>,
   ): Promise<{ written: string[]; left: number } & Settled<R>> {
-    const queue = new LineQueue();
-    for (const line of serverLines) queue.push(line);
-    queue.end();
-    const written: string[] = [];
-    const outcome = await settle(
-      profile.client({
-        ...client,
-        lines: queue,
-        write: (line: string) => {
-          written.push(line);
-        },
-      } as unknown as CA),
+    const { written, left, outcome } = await alone(serverLines, (io) =>
+      profile.client({ ...client, ...io } as unknown as CA),
     );
-    return { written, left: queue.pending, ...outcome };
+    return { written, left, ...outcome };
   }
 
   return { converse, serve, against };

@@ -13,6 +13,7 @@ import {
   advertisedMechanisms,
   isSaslError,
 } from '../../lib/index.js';
+import { type Script, body, unb64 } from '../protocols/transcript.js';
 import type { Conversation, Settled } from './conversation.js';
 import { DEMO_PASSWORD, DEMO_USER, demoCredentials, demoServerOptions } from './demo-mail.js';
 import { expectNoSecrets } from './helpers.js';
@@ -227,4 +228,38 @@ export function ownPairCases<C, S, R extends { mechanism: string; roundTrips: nu
       expectNoSecrets(error, ['wrong-secret', DEMO_PASSWORD]);
       expectNoSecrets(s.error, ['wrong-secret', DEMO_PASSWORD]);
     });
+}
+
+/** How one line profile's exchange reads as a {@link Script}. */
+export interface ScriptFraming {
+  /** The command's verb and the words before it (IMAP's tag). */
+  readonly verb: string;
+  readonly before?: number;
+  /** What starts a server challenge line (`334 `, `+ `, IMAP's `+` which may stand alone). */
+  readonly challenge: string;
+  /** True for the server's success reply. */
+  readonly success: (reply: string) => boolean;
+}
+
+/** The messages of one exchange (from the command to the final reply), for a scripted mechanism. */
+export function scriptOf(exchange: readonly string[], framing: ScriptFraming): Script {
+  const words = body(exchange[0] ?? '').split(' ');
+  const [verb, name, ir] = words.slice(framing.before ?? 0);
+  expect(verb).to.equal(framing.verb);
+  const rounds: { challenge: Uint8Array; response?: Uint8Array }[] = [];
+  let i = 1;
+  for (; exchange[i]?.startsWith(`S: ${framing.challenge}`) === true; i += 2) {
+    const response = body(exchange[i + 1] ?? '');
+    rounds.push({
+      // The data after the prefix and its space (none after a bare `+`).
+      challenge: unb64(body(exchange[i] ?? '').slice(framing.challenge.trimEnd().length + 1)),
+      ...(response === '*' ? {} : { response: unb64(response) }),
+    });
+  }
+  return {
+    name: name ?? '',
+    ...(ir === undefined ? {} : { initial: ir === '=' ? new Uint8Array(0) : unb64(ir) }),
+    rounds,
+    outcome: framing.success(body(exchange[i] ?? '')) ? 'success' : 'failure',
+  };
 }
