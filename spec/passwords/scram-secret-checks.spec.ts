@@ -3,20 +3,25 @@
 import { expect } from 'chai';
 import { inspect } from 'node:util';
 import {
+  ClearIdentity,
+  ClientCredentials,
   PLAIN,
+  SCRAM_SHA_256,
   SCRAM_MAX_STORED_ITERATIONS,
   ScramIdentity,
   ScramSecret,
   SyncServerSession,
   deriveEffect,
   isScramKeySource,
+  nodeCryptoProvider,
   scramH,
   scramHmac,
   scramNormalizePassword,
   scramSaltedPassword,
+  setCryptoProvider,
   toBase64,
 } from '../../lib/index.js';
-import { b, expectSaslError, expectSaslRejection, storeOf } from '../support/helpers.js';
+import { b, expectSaslError, expectSaslRejection, runPair, storeOf } from '../support/helpers.js';
 
 const SALT = new Uint8Array(16).fill(3);
 const key = (length: number, fill = 1): Uint8Array => new Uint8Array(length).fill(fill);
@@ -212,6 +217,57 @@ describe('scram-secret checks (each pinned on its own)', () => {
         );
       }
       expect(scramNormalizePassword('1234')).to.equal('1234');
+    });
+  });
+
+  describe('what the crypto provider is given', () => {
+    afterEach(() => {
+      setCryptoProvider(undefined);
+    });
+
+    it('passwords and labels reach the provider as UTF-8 bytes (its interface takes Uint8Array), sync and async', async () => {
+      const node = nodeCryptoProvider;
+      const sync = node.sync;
+      if (sync === undefined) throw new Error('node:crypto has sync forms');
+      const notBytes: string[] = [];
+      const check = (what: string, value: unknown): void => {
+        if (!(value instanceof Uint8Array)) notBytes.push(what);
+      };
+      setCryptoProvider({
+        ...node,
+        name: 'bytes-only',
+        sync: {
+          hash: (digest, data) => (check('hash', data), sync.hash(digest, data)),
+          hmac: (digest, k, data) => (check('hmac', data), sync.hmac(digest, k, data)),
+          pbkdf2: (digest, password, salt, iterations, length) => (
+            check('pbkdf2', password),
+            sync.pbkdf2(digest, password, salt, iterations, length)
+          ),
+        },
+        pbkdf2: (digest, password, salt, iterations, length, job) => (
+          check('pbkdf2 async', password),
+          node.pbkdf2(digest, password, salt, iterations, length, job)
+        ),
+      });
+      const k = key(8);
+      expect(toBase64(scramHmac('SHA-256', k, '\u00E4'))).to.equal(toBase64(sync.hmac('SHA-256', k, b('\u00E4'))));
+      expect(toBase64(scramSaltedPassword('SHA-1', '\u00E4', SALT, 2))).to.equal(
+        toBase64(sync.pbkdf2('SHA-1', b('\u00E4'), SALT, 2, 20)),
+      );
+      const made = ScramSecret.fromPassword('SHA-256', 'p\u00E4ss', { iterations: 2, salt: SALT });
+      const madeAsync = await ScramSecret.fromPasswordAsync('SHA-256', 'p\u00E4ss', { iterations: 2, salt: SALT });
+      expect(madeAsync.format()).to.equal(made.format());
+      expect(await madeAsync.verifyNormalizedAsync('p\u00E4ss')).to.equal(true);
+      expect(toBase64(await deriveEffect('SHA-512', '\u00E4', SALT, 2).runAsync())).to.equal(
+        toBase64(sync.pbkdf2('SHA-512', b('\u00E4'), SALT, 2, 64)),
+      );
+      // The server side of an exchange derives from a clear password through performDerive.
+      const alice = new ClearIdentity('alice', 'p\u00E4ss');
+      const result = runPair(SCRAM_SHA_256.client(new ClientCredentials('alice', 'p\u00E4ss')), (ir) =>
+        SCRAM_SHA_256.server({ lookup: storeOf(alice) }, ir),
+      );
+      expect(result.server.authcid).to.equal('alice');
+      expect(notBytes).to.deep.equal([]);
     });
   });
 
