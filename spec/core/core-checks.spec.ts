@@ -157,6 +157,29 @@ describe('core checks (fifth mutation pass)', () => {
       blamed(() => server.respond(b('r')), 'ABORTED', 'local');
       expect(closed).to.equal(true);
     });
+    it('a session failed by a signal during an async step does not wait for the next answer', async () => {
+      // Code running inside the exchange (a callback it calls directly) fires the signal, and the
+      // exchange then asks for an answer that never comes: the step must reject at once.
+      const controller = new AbortController();
+      function* stuck(): ServerExchange {
+        yield* perform(effect('lookup', () => Promise.resolve(undefined)));
+        controller.abort();
+        yield* perform(effect('lookup', () => new Promise<undefined>(() => undefined)));
+        yield b('c');
+        return OUTCOME;
+      }
+      const server = new PromiseServerSession(stuck(), { mechanism: MECH, signal: controller.signal });
+      const error = await expectSaslRejection(server.start(), 'ABORTED');
+      expect([error.mechanism, error.party]).to.deep.equal([MECH, 'local']);
+    });
+    it('a signal aborted with a null reason is ABORTED (only a TimeoutError reason is TIMEOUT)', () => {
+      const controller = new AbortController();
+      const server = new SyncServerSession(challenger(2), { mechanism: MECH, signal: controller.signal });
+      server.start();
+      controller.abort(null);
+      expect(server.finished).to.equal(true);
+      blamed(() => server.respond(b('r')), 'ABORTED', 'client');
+    });
     it("the iterator driver's message timer is cleared once the message arrives", async () => {
       const timers = (): number => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
       async function* messages(): AsyncGenerator<Uint8Array> {
