@@ -11,6 +11,7 @@ import {
   LineReader,
   MalformedMessageError,
   SASLAuth,
+  type SmtpReply,
   UnexpectedMessageError,
   UsageError,
   imapClientAuth,
@@ -77,17 +78,22 @@ export class MailClient extends SocketClient implements ProtocolClient {
     return next.value.endsWith('\r') ? next.value.slice(0, -1) : next.value;
   }
 
+  /** Reads an SMTP reply; a code other than `code` is the server refusing `what`. */
+  async #smtpReply(code: number, what: string): Promise<SmtpReply> {
+    const reply = await readSmtpReply(this.#lines);
+    if (reply.code !== code)
+      throw new UnexpectedMessageError(
+        `the SMTP server refused ${what}: ${reply.code} ${peerText(reply.lines.join(' '))}`,
+        { party: 'server' },
+      );
+    return reply;
+  }
+
   async #greeting(): Promise<void> {
     switch (this.protocol) {
-      case 'smtp': {
-        const reply = await readSmtpReply(this.#lines);
-        if (reply.code !== 220)
-          throw new UnexpectedMessageError(
-            `the SMTP server refused the session: ${reply.code} ${peerText(reply.lines.join(' '))}`,
-            { party: 'server' },
-          );
+      case 'smtp':
+        await this.#smtpReply(220, 'the session');
         return;
-      }
       case 'imap': {
         const line = await this.#line();
         if (!/^\* OK\b/i.test(line))
@@ -134,13 +140,7 @@ export class MailClient extends SocketClient implements ProtocolClient {
     switch (this.protocol) {
       case 'smtp': {
         await this.#write('EHLO saslkit.invalid');
-        const reply = await readSmtpReply(this.#lines);
-        if (reply.code !== 250)
-          throw new UnexpectedMessageError(
-            `the SMTP server refused EHLO: ${reply.code} ${peerText(reply.lines.join(' '))}`,
-            { party: 'server' },
-          );
-        const ehlo = parseEhlo(reply);
+        const ehlo = parseEhlo(await this.#smtpReply(250, 'EHLO'));
         this.mechanisms = ehlo.mechanisms;
         this.startTlsOffered = ehlo.keywords.has('STARTTLS');
         return;
@@ -222,12 +222,7 @@ export class MailClient extends SocketClient implements ProtocolClient {
       switch (this.protocol) {
         case 'smtp': {
           await this.#write('STARTTLS');
-          const reply = await readSmtpReply(this.#lines);
-          if (reply.code !== 220)
-            throw new UnexpectedMessageError(
-              `the SMTP server refused STARTTLS: ${reply.code} ${peerText(reply.lines.join(' '))}`,
-              { party: 'server' },
-            );
+          await this.#smtpReply(220, 'STARTTLS');
           break;
         }
         case 'imap': {
