@@ -52,7 +52,7 @@ import {
   expectSaslRejection,
   s,
 } from '../support/helpers.js';
-import { probedClient, recorder, silentAfter, timeoutReason } from '../support/silent-peer.js';
+import { abortWhenWaiting, probedClient, recorder, silentAfter, timeoutReason } from '../support/silent-peer.js';
 import { useSockets } from '../support/sockets.js';
 import { bytesOf, textOf, vector } from '../support/vectors.js';
 
@@ -870,35 +870,42 @@ describe('PostgreSQL SASL profile', () => {
     const startup = buildPgStartupMessage({ user: 'alice', database: 'postgres' });
 
     it('server: a client silent after SASLContinue ends with TIMEOUT blamed on it, and a FATAL ErrorResponse', async () => {
-      const controller = new AbortController();
       const out = recorder<Uint8Array>((data) => Buffer.from(data));
-      const run = postgresServerAuth({
-        messages: silentAfter(startup, buildPgSASLInitialResponse('PLAIN')),
-        write: out.write,
-        auth: new SASLAuth([PLAIN]),
-        options: { lookup: asyncStoreOf(ALICE) },
-        session: { signal: controller.signal },
-      });
-      await out.wrote(2);
-      controller.abort(timeoutReason());
-      const error = await expectSaslRejection(run, 'TIMEOUT');
+      const error = await abortWhenWaiting(
+        out,
+        2,
+        (signal) =>
+          postgresServerAuth({
+            messages: silentAfter(startup, buildPgSASLInitialResponse('PLAIN')),
+            write: out.write,
+            auth: new SASLAuth([PLAIN]),
+            options: { lookup: asyncStoreOf(ALICE) },
+            session: { signal },
+          }),
+        timeoutReason(),
+        'TIMEOUT',
+      );
       expect(error).to.include({ party: 'client', mechanism: 'PLAIN' });
       expect(types(out.written)).to.deep.equal(['R', 'R', 'E']);
       expect(sqlstate(out.written[2])).to.equal('XX000');
     });
 
     it('server: an abort for another reason ends with ABORTED, and the connection is still answered', async () => {
-      const controller = new AbortController();
       const out = recorder<Uint8Array>((data) => Buffer.from(data));
-      const run = postgresServerAuth({
-        messages: silentAfter(startup),
-        write: out.write,
-        options: { lookup: asyncStoreOf(ALICE) },
-        session: { signal: controller.signal },
-      });
-      await out.wrote(1);
-      controller.abort();
-      expect(await expectSaslRejection(run, 'ABORTED')).to.include({ party: 'client' });
+      const error = await abortWhenWaiting(
+        out,
+        1,
+        (signal) =>
+          postgresServerAuth({
+            messages: silentAfter(startup),
+            write: out.write,
+            options: { lookup: asyncStoreOf(ALICE) },
+            session: { signal },
+          }),
+        undefined,
+        'ABORTED',
+      );
+      expect(error).to.include({ party: 'client' });
       expect(types(out.written)).to.deep.equal(['R', 'E']);
     });
 
@@ -924,19 +931,22 @@ describe('PostgreSQL SASL profile', () => {
 
     it('client: a server silent after AuthenticationSASL ends with TIMEOUT blamed on it, and the mechanism is cancelled', async () => {
       const tracked = probedClient(PLAIN);
-      const controller = new AbortController();
       const out = recorder<Uint8Array>((data) => Buffer.from(data));
-      const run = postgresClientAuth({
-        messages: silentAfter(buildPgAuthenticationSASL(['PLAIN'])),
-        write: out.write,
-        user: 'alice',
-        password: 'alice-pass',
-        auth: new SASLAuth([tracked.mechanism]),
-        session: { signal: controller.signal },
-      });
-      await out.wrote(2);
-      controller.abort(timeoutReason());
-      const error = await expectSaslRejection(run, 'TIMEOUT');
+      const error = await abortWhenWaiting(
+        out,
+        2,
+        (signal) =>
+          postgresClientAuth({
+            messages: silentAfter(buildPgAuthenticationSASL(['PLAIN'])),
+            write: out.write,
+            user: 'alice',
+            password: 'alice-pass',
+            auth: new SASLAuth([tracked.mechanism]),
+            session: { signal },
+          }),
+        timeoutReason(),
+        'TIMEOUT',
+      );
       expect(error).to.include({ party: 'server', mechanism: 'PLAIN' });
       expect(tracked.probe.ran).to.equal(true);
       expectNoSecrets(error, ['alice-pass']);

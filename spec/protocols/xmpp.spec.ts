@@ -38,7 +38,7 @@ import {
   expectSaslRejection,
   s,
 } from '../support/helpers.js';
-import { probedClient, recorder, silentAfter, timeoutReason } from '../support/silent-peer.js';
+import { abortWhenWaiting, probedClient, recorder, silentAfter, timeoutReason } from '../support/silent-peer.js';
 import { useSockets } from '../support/sockets.js';
 import { vector } from '../support/vectors.js';
 import { xmlWork } from '../../lib/transport/xml.js';
@@ -1054,19 +1054,21 @@ describe('XMPP SASL profile', () => {
   });
 
   describe('the limits signal ends a wait for the peer', () => {
+    /** The server under `signal`, its client silent after `<auth>` for PLAIN. */
+    const silentClient =
+      (out: { write: (element: string) => void }) =>
+      (signal: AbortSignal): Promise<Authenticated> =>
+        xmppServerAuth({
+          auth: SASLAuth.defaults(),
+          options: { lookup: asyncStoreOf(ALICE) },
+          elements: silentAfter(buildXmppAuth('PLAIN')),
+          write: out.write,
+          session: { signal },
+        });
+
     it('server: a client silent after the challenge gets <temporary-auth-failure/> and TIMEOUT, blamed on it', async () => {
-      const controller = new AbortController();
       const out = recorder<string>();
-      const run = xmppServerAuth({
-        auth: SASLAuth.defaults(),
-        options: { lookup: asyncStoreOf(ALICE) },
-        elements: silentAfter(buildXmppAuth('PLAIN')),
-        write: out.write,
-        session: { signal: controller.signal },
-      });
-      await out.wrote(1);
-      controller.abort(timeoutReason());
-      const error = await expectSaslRejection(run, 'TIMEOUT');
+      const error = await abortWhenWaiting(out, 1, silentClient(out), timeoutReason(), 'TIMEOUT');
       expect(error).to.include({ party: 'client', mechanism: 'PLAIN' });
       expect(out.written.map(parsedCondition)).to.deep.equal([undefined, 'temporary-auth-failure']);
     });
@@ -1088,36 +1090,29 @@ describe('XMPP SASL profile', () => {
     });
 
     it('server: an abort for another reason ends with ABORTED and <aborted/>', async () => {
-      const controller = new AbortController();
       const out = recorder<string>();
-      const run = xmppServerAuth({
-        auth: SASLAuth.defaults(),
-        options: { lookup: asyncStoreOf(ALICE) },
-        elements: silentAfter(buildXmppAuth('PLAIN')),
-        write: out.write,
-        session: { signal: controller.signal },
-      });
-      await out.wrote(1);
-      controller.abort();
-      expect((await expectSaslRejection(run, 'ABORTED')).party).to.equal('client');
+      expect((await abortWhenWaiting(out, 1, silentClient(out), undefined, 'ABORTED')).party).to.equal('client');
       expect(parsedCondition(out.written[1])).to.equal('aborted');
     });
 
     it('client: a server silent after <auth> ends with TIMEOUT blamed on it, and the mechanism is cancelled', async () => {
       const tracked = probedClient(PLAIN);
-      const controller = new AbortController();
       const out = recorder<string>();
-      const run = xmppClientAuth({
-        auth: new SASLAuth([tracked.mechanism]),
-        credentials: new ClientCredentials('alice', 'alice-pass'),
-        mechanisms: ['PLAIN'],
-        elements: silentAfter(),
-        write: out.write,
-        session: { signal: controller.signal },
-      });
-      await out.wrote(1);
-      controller.abort(timeoutReason());
-      const error = await expectSaslRejection(run, 'TIMEOUT');
+      const error = await abortWhenWaiting(
+        out,
+        1,
+        (signal) =>
+          xmppClientAuth({
+            auth: new SASLAuth([tracked.mechanism]),
+            credentials: new ClientCredentials('alice', 'alice-pass'),
+            mechanisms: ['PLAIN'],
+            elements: silentAfter(),
+            write: out.write,
+            session: { signal },
+          }),
+        timeoutReason(),
+        'TIMEOUT',
+      );
       expect(error).to.include({ party: 'server', mechanism: 'PLAIN' });
       expect(tracked.probe.ran).to.equal(true);
       expectNoSecrets(error, ['alice-pass']);

@@ -2,7 +2,8 @@
  * A peer that stops answering, a writer that says when the side under test wrote, and probes that
  * say a mechanism was cancelled: for time-limit and give-up specs without timing assertions.
  */
-import type { Mechanism } from '../../lib/index.js';
+import type { Mechanism, SaslError } from '../../lib/index.js';
+import { rejectedSaslError } from './pair.js';
 
 /** A source that yields `items` and then never yields again (nor ends): a stalled peer. */
 export async function* silentAfter<T>(...items: T[]): AsyncGenerator<T, void, undefined> {
@@ -31,6 +32,25 @@ export function recorder<T>(copy: (item: T) => T = (item) => item): {
 
 /** The reason `AbortSignal.timeout` gives, for a manual controller that stands for a timer. */
 export const timeoutReason = (): DOMException => new DOMException('too slow', 'TimeoutError');
+
+/**
+ * Starts `run` under an abort signal and, once `out` recorded `writes` writes (the side under test
+ * now waits for its silent peer), aborts with `reason` (`timeoutReason()` for a timer that ran
+ * out); returns the typed error with `code` that `run` rejects with.
+ */
+export async function abortWhenWaiting(
+  out: { wrote: (count: number) => Promise<void> },
+  writes: number,
+  run: (signal: AbortSignal) => Promise<unknown>,
+  reason: unknown,
+  code: SaslError['code'],
+): Promise<SaslError> {
+  const controller = new AbortController();
+  const running = run(controller.signal);
+  await out.wrote(writes);
+  controller.abort(reason);
+  return rejectedSaslError(running, code);
+}
 
 /** Wraps exchanges so a test can see that their `finally` blocks ran (cancellation reached them). */
 export class FinallyProbe {
