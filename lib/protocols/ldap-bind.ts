@@ -8,6 +8,7 @@
  * @module
  */
 import { EMPTY, utf8 } from '../core/bytes.js';
+import type { ChannelBindingSource, ChannelBindingType } from '../channel-binding/tls-socket.js';
 import { NO_OPTIONS, type SessionOptions } from '../core/core.js';
 import { isSaslError } from '../core/errors.js';
 import type { Authenticated } from '../core/exchange.js';
@@ -15,8 +16,29 @@ import type { ServerMechanism } from '../core/mechanism.js';
 import type { ServerOptions } from '../core/options.js';
 import type { SASLAuth } from '../core/registry.js';
 import { LDAP_RESULT, type LdapMessage, type LdapProtocolOp } from './ldap-messages.js';
-import { PromisedInput, unwrapFailure } from './profile.js';
+import { OPENLDAP_CB_NAME, openLdapChannelBinding } from './ldap-client.js';
+import { PromisedInput, serverOptionsFor, unwrapFailure } from './profile.js';
 import { ServerLoop, type ServerOpening, type Written } from './server-loop.js';
+
+/** The OpenLDAP-style binding ({@link openLdapChannelBinding}) beside the standard types, so that both ldapwhoami (`p=ldap`) and RFC 5802 clients bind. */
+function withOpenLdapBinding(source: ChannelBindingSource | undefined): ChannelBindingSource | undefined {
+  if (source === undefined) return undefined;
+  const openldap = openLdapChannelBinding(source);
+  const name = OPENLDAP_CB_NAME as ChannelBindingType;
+  return {
+    get types() {
+      return [...source.types, ...openldap.types];
+    },
+    data: (type) => (type === name ? openldap.data(type) : source.data(type)),
+  };
+}
+
+/** The options binds run with: service `ldap`, and both kinds of channel binding. @internal */
+export function prepared(options: ServerOptions | undefined): ServerOptions {
+  const withService = serverOptionsFor(options, 'ldap');
+  if (withService.channelBindingData === undefined) return withService;
+  return { ...withService, channelBindingData: withOpenLdapBinding(withService.channelBindingData) };
+}
 
 /** The result code and fixed diagnostic text a server sends for a failed bind. */
 export function ldapResultFor(error: unknown): { readonly resultCode: number; readonly diagnosticMessage: string } {

@@ -6,15 +6,11 @@
  * and writes through a function; StartTLS calls back into the host, which starts TLS and hands
  * over the protected source and writer.
  *
- * A bind sequence runs one mechanism exchange: each challenge goes out as saslBindInProgress
- * (14) with `serverSaslCreds`, and success (0) carries the mechanism's final data (SCRAM's
- * server-final). A BindRequest naming another mechanism, an empty one, or a simple bind ends the
- * exchange in progress and is served as a new bind, as RFC 4513 section 5.2.1.2 says. Every bind
- * first resets the connection to anonymous.
+ * A SASL bind runs on the one server loop (ldap-bind.ts has its framing); every bind first
+ * resets the connection to anonymous.
  * @module
  */
 import { EMPTY, utf8 } from '../core/bytes.js';
-import type { ChannelBindingSource, ChannelBindingType } from '../channel-binding/tls-socket.js';
 import type { SessionOptions } from '../core/core.js';
 import {
   ExchangeAbortedError,
@@ -29,7 +25,6 @@ import { type SASLAuth, sendsSecretInClear } from '../core/registry.js';
 import { LdapMessageReader } from '../transport/ber.js';
 import { raceSignal } from '../transport/signal.js';
 import type { MessageSource } from '../transport/source.js';
-import { OPENLDAP_CB_NAME, openLdapChannelBinding } from './ldap-client.js';
 import type { LdapWriter } from './ldap-requester.js';
 import {
   LDAP_OID,
@@ -42,8 +37,8 @@ import {
   ldapResponseTagFor,
   parseLdapMessage,
 } from './ldap-messages.js';
-import { type LdapBindHost, LdapBindRestart, LdapBindRun, ldapResultFor } from './ldap-bind.js';
-import { advertisedMechanisms, serverOptionsFor } from './profile.js';
+import { type LdapBindHost, LdapBindRestart, LdapBindRun, ldapResultFor, prepared } from './ldap-bind.js';
+import { advertisedMechanisms } from './profile.js';
 
 /** What the host hands over after starting TLS for StartTLS. */
 export interface LdapServerTransport {
@@ -86,25 +81,6 @@ export interface LdapServerAuthOptions {
   readonly allowPlaintext?: boolean;
   /** Failed binds {@link LdapServerConnection.serve} allows before it gives up. Default 10. */
   readonly maxFailedBinds?: number;
-}
-
-/** The OpenLDAP-style binding ({@link openLdapChannelBinding}) beside the standard types, so that both ldapwhoami (`p=ldap`) and RFC 5802 clients bind. */
-function withOpenLdapBinding(source: ChannelBindingSource | undefined): ChannelBindingSource | undefined {
-  if (source === undefined) return undefined;
-  const openldap = openLdapChannelBinding(source);
-  const name = OPENLDAP_CB_NAME as ChannelBindingType;
-  return {
-    get types() {
-      return [...source.types, ...openldap.types];
-    },
-    data: (type) => (type === name ? openldap.data(type) : source.data(type)),
-  };
-}
-
-function prepared(options: ServerOptions | undefined): ServerOptions {
-  const withService = serverOptionsFor(options, 'ldap');
-  if (withService.channelBindingData === undefined) return withService;
-  return { ...withService, channelBindingData: withOpenLdapBinding(withService.channelBindingData) };
 }
 
 // The BindResponse of a failed bind: ldap-bind.ts, re-exported for the package index.
