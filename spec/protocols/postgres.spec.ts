@@ -819,15 +819,13 @@ describe('PostgreSQL SASL profile', () => {
       });
     }
 
+    /** A pg client for alice on 127.0.0.1:`port`. */
+    const pgClient = (port: number, extra: pg.ClientConfig = {}): pg.Client =>
+      new pg.Client({ host: '127.0.0.1', port, user: 'alice', password: 'alice-pass', database: 'postgres', ...extra });
+
     it('pg logs in with SCRAM-SHA-256', async () => {
       const { port, served } = await serveForPg(false);
-      const client = new pg.Client({
-        host: '127.0.0.1',
-        port,
-        user: 'alice',
-        password: 'alice-pass',
-        database: 'postgres',
-      });
+      const client = pgClient(port);
       await client.connect();
       await client.end();
       const outcome = (await served[0]) as { result: PostgresServerResult; terminate: string };
@@ -838,15 +836,7 @@ describe('PostgreSQL SASL profile', () => {
 
     it('pg logs in with SCRAM-SHA-256-PLUS over TLS', async () => {
       const { port, served } = await serveForPg(true);
-      const client = new pg.Client({
-        host: '127.0.0.1',
-        port,
-        user: 'alice',
-        password: 'alice-pass',
-        database: 'postgres',
-        ssl: { rejectUnauthorized: false },
-        enableChannelBinding: true,
-      });
+      const client = pgClient(port, { ssl: { rejectUnauthorized: false }, enableChannelBinding: true });
       await client.connect();
       await client.end();
       const outcome = (await served[0]) as { result: PostgresServerResult };
@@ -855,7 +845,7 @@ describe('PostgreSQL SASL profile', () => {
 
     it('pg is refused with a wrong password and sees 28P01', async () => {
       const { port, served } = await serveForPg(false);
-      const client = new pg.Client({ host: '127.0.0.1', port, user: 'alice', password: 'wrong', database: 'postgres' });
+      const client = pgClient(port, { password: 'wrong' });
       const error = await client.connect().then(
         () => undefined,
         (e: unknown) => e as { code?: string },
