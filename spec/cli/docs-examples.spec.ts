@@ -7,9 +7,8 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { main } from '../../lib/cli/main.js';
-import { INTEROP_RUN, requirePeer } from '../interop/peers.js';
-import { ROOT, memoryIo } from './support.js';
+import { INTEROP_RUN, type PeerName, requirePeer } from '../interop/peers.js';
+import { ROOT, runCli } from './support.js';
 
 /** The `saslkit ...` lines of a section's sh blocks, as argument lists. */
 function documentedCommands(heading: string): string[][] {
@@ -33,69 +32,44 @@ function documentedCommands(heading: string): string[][] {
   return commands;
 }
 
-describe('docs/cli.md: the ManageSieve, XMPP and PostgreSQL examples run against the peers (interop)', function () {
-  this.timeout(120000);
-  before(async function () {
-    await requirePeer(this, 'dovecot-managesieve');
-    await requirePeer(this, 'prosody');
-    await requirePeer(this, 'postgres');
-  });
+/** Each section of docs/cli.md whose commands run against peers: the peers, and the commands it must show. */
+const SECTIONS: readonly {
+  readonly heading: string;
+  readonly peers: readonly PeerName[];
+  readonly shows: readonly string[];
+}[] = [
+  {
+    heading: '## ManageSieve, XMPP and PostgreSQL',
+    peers: ['dovecot-managesieve', 'prosody', 'postgres'],
+    shows: ['mechs sieve', 'login sieve', 'mechs xmpp', 'login xmpp', 'mechs postgres', 'login postgres'],
+  },
+  { heading: '## LDAP', peers: ['slapd'], shows: ['mechs ldap', 'login ldap', 'login ldaps'] },
+  { heading: '## IRC', peers: ['irc'], shows: ['mechs irc', 'login irc', 'login ircs'] },
+];
 
-  it('every documented command exits 0', async () => {
-    const commands = documentedCommands('## ManageSieve, XMPP and PostgreSQL');
-    expect(commands.map((argv) => `${argv[0] ?? ''} ${argv[1]?.replace(/:.*/, '') ?? ''}`)).to.include.members([
-      'mechs sieve',
-      'login sieve',
-      'mechs xmpp',
-      'login xmpp',
-      'mechs postgres',
-      'login postgres',
-    ]);
-    await runAll(commands);
+for (const { heading, peers, shows } of SECTIONS) {
+  describe(`docs/cli.md: the examples of "${heading.slice(3)}" run against ${peers.join(', ')} (interop)`, function () {
+    this.timeout(120000);
+    before(async function () {
+      for (const peer of peers) await requirePeer(this, peer);
+    });
+
+    it('every documented command exits 0', async () => {
+      const commands = documentedCommands(heading);
+      expect(commands.map((argv) => `${argv[0] ?? ''} ${argv[1]?.replace(/:.*/, '') ?? ''}`)).to.include.members([
+        ...shows,
+      ]);
+      await runAll(commands);
+    });
   });
-});
+}
 
 /** Runs each command with alice's password at hand; each exits 0, and a login says it logged in as alice. */
 async function runAll(commands: readonly string[][]): Promise<void> {
   for (const argv of commands) {
-    const io = memoryIo({ env: { SASLKIT_PASSWORD: 'alice-pass' } });
-    const code = await main(argv, io.io);
-    expect(code, `saslkit ${argv.join(' ')}: ${io.err()}`).to.equal(0);
+    const { code, out, err } = await runCli(argv, { env: { SASLKIT_PASSWORD: 'alice-pass' } });
+    expect(code, `saslkit ${argv.join(' ')}: ${err}`).to.equal(0);
     if (argv[0] === 'login')
-      expect(io.out()).to.match(argv.includes('EXTERNAL') ? /^authenticated with EXTERNAL/ : /^authenticated as alice/);
+      expect(out).to.match(argv.includes('EXTERNAL') ? /^authenticated with EXTERNAL/ : /^authenticated as alice/);
   }
 }
-
-describe('docs/cli.md: the LDAP examples run against slapd (interop)', function () {
-  this.timeout(60000);
-  before(async function () {
-    await requirePeer(this, 'slapd');
-  });
-
-  it('every documented command exits 0', async () => {
-    const commands = documentedCommands('## LDAP');
-    expect(commands.map((argv) => `${argv[0] ?? ''} ${argv[1]?.replace(/:.*/, '') ?? ''}`)).to.include.members([
-      'mechs ldap',
-      'login ldap',
-      'login ldaps',
-    ]);
-    await runAll(commands);
-  });
-});
-
-describe('docs/cli.md: the IRC examples run against InspIRCd + Atheme (interop)', function () {
-  this.timeout(60000);
-  before(async function () {
-    await requirePeer(this, 'irc');
-  });
-
-  it('every documented command exits 0', async () => {
-    const commands = documentedCommands('## IRC');
-    expect(commands.map((argv) => `${argv[0] ?? ''} ${argv[1]?.replace(/:.*/, '') ?? ''}`)).to.include.members([
-      'mechs irc',
-      'login irc',
-      'login ircs',
-    ]);
-    await runAll(commands);
-  });
-});
