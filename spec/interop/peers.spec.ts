@@ -50,6 +50,29 @@ const DOVECOT_MECHANISMS = [
   'XOAUTH2',
 ];
 
+/** Connects to a peer's `port`, runs `talk` on the connection and closes it however `talk` ends. */
+async function talkTo<T>(port: number, talk: (client: LineClient) => Promise<T>): Promise<T> {
+  const client = await LineClient.connect(port);
+  try {
+    return await talk(client);
+  } finally {
+    client.close();
+  }
+}
+
+/** The mechanisms an SMTP server at `port` lists in the AUTH line of its EHLO reply. */
+function ehloMechanisms(port: number): Promise<string[]> {
+  return talkTo(port, async (smtp) => {
+    expect(await smtp.readLine()).to.match(/^220 /);
+    smtp.send('EHLO localhost');
+    const lines = await smtp.readUntil((line) => line.startsWith('250 '));
+    const auth = lines.find((line) => /^250[- ]AUTH /.test(line));
+    expect(auth, 'AUTH line').to.be.a('string');
+    smtp.send('QUIT');
+    return smtpMechanisms(auth!);
+  });
+}
+
 describe('interop peers', function () {
   describe('Dovecot', function () {
     before(async function () {
@@ -57,8 +80,7 @@ describe('interop peers', function () {
     });
 
     it('IMAP greets and lists its SASL mechanisms with SASL-IR in CAPABILITY', async () => {
-      const imap = await LineClient.connect(PORTS.imap);
-      try {
+      await talkTo(PORTS.imap, async (imap) => {
         expect(await imap.readLine()).to.match(/^\* OK /);
         imap.send('a1 CAPABILITY');
         const lines = await imap.readUntil((line) => line.startsWith('a1 '));
@@ -69,14 +91,11 @@ describe('interop peers', function () {
         expect(imapMechanisms(capability!)).to.have.members(DOVECOT_MECHANISMS);
         imap.send('a2 LOGOUT');
         await imap.readUntil((line) => line.startsWith('a2 '));
-      } finally {
-        imap.close();
-      }
+      });
     });
 
     it('POP3 greets and lists the same mechanisms in CAPA', async () => {
-      const pop3 = await LineClient.connect(PORTS.pop3);
-      try {
+      await talkTo(PORTS.pop3, async (pop3) => {
         expect(await pop3.readLine()).to.match(/^\+OK/);
         pop3.send('CAPA');
         const lines = await pop3.readUntil((line) => line === '.');
@@ -84,25 +103,14 @@ describe('interop peers', function () {
         expect(sasl, 'SASL line').to.be.a('string');
         expect(sasl!.split(' ').slice(1)).to.have.members(DOVECOT_MECHANISMS);
         pop3.send('QUIT');
-      } finally {
-        pop3.close();
-      }
+      });
     });
 
     it('submission greets and lists the same mechanisms after EHLO', async () => {
-      const smtp = await LineClient.connect(PORTS.submission);
-      try {
-        expect(await smtp.readLine()).to.match(/^220 /);
-        smtp.send('EHLO localhost');
-        const lines = await smtp.readUntil((line) => line.startsWith('250 '));
-        const auth = lines.find((line) => /^250[- ]AUTH /.test(line));
-        expect(auth, 'AUTH line').to.be.a('string');
-        // Dovecot offers ANONYMOUS to IMAP and POP3 only: anonymous mail submission is refused.
-        expect(smtpMechanisms(auth!)).to.have.members(DOVECOT_MECHANISMS.filter((name) => name !== 'ANONYMOUS'));
-        smtp.send('QUIT');
-      } finally {
-        smtp.close();
-      }
+      // Dovecot offers ANONYMOUS to IMAP and POP3 only: anonymous mail submission is refused.
+      expect(await ehloMechanisms(PORTS.submission)).to.have.members(
+        DOVECOT_MECHANISMS.filter((name) => name !== 'ANONYMOUS'),
+      );
     });
   });
 
@@ -141,18 +149,7 @@ describe('interop peers', function () {
     });
 
     it('greets and offers AUTH PLAIN LOGIN CRAM-MD5 XOAUTH2 after EHLO', async () => {
-      const smtp = await LineClient.connect(PORTS.smtp);
-      try {
-        expect(await smtp.readLine()).to.match(/^220 /);
-        smtp.send('EHLO localhost');
-        const lines = await smtp.readUntil((line) => line.startsWith('250 '));
-        const auth = lines.find((line) => /^250[- ]AUTH /.test(line));
-        expect(auth, 'AUTH line').to.be.a('string');
-        expect(smtpMechanisms(auth!)).to.have.members(['PLAIN', 'LOGIN', 'CRAM-MD5', 'XOAUTH2']);
-        smtp.send('QUIT');
-      } finally {
-        smtp.close();
-      }
+      expect(await ehloMechanisms(PORTS.smtp)).to.have.members(['PLAIN', 'LOGIN', 'CRAM-MD5', 'XOAUTH2']);
     });
   });
 });
