@@ -66,16 +66,9 @@ export type XmppSaslElementKind = XmppSaslElement['kind'];
 
 /** A SASL element before its base64 is decoded. @internal */
 export type XmppRawElement =
-  | { readonly kind: 'mechanisms'; readonly mechanisms: readonly string[] }
+  | Extract<XmppSaslElement, { readonly kind: 'mechanisms' | 'failure' | 'abort' }>
   | { readonly kind: 'auth'; readonly mechanism: string; readonly text: string }
-  | { readonly kind: 'challenge' | 'response' | 'success'; readonly text: string }
-  | {
-      readonly kind: 'failure';
-      readonly condition: XmppFailureCondition;
-      readonly text?: string | undefined;
-      readonly lang?: string | undefined;
-    }
-  | { readonly kind: 'abort' };
+  | { readonly kind: 'challenge' | 'response' | 'success'; readonly text: string };
 
 const FROM_CLIENT: ReadonlySet<string> = new Set(['auth', 'response', 'abort']);
 const FROM_SERVER: ReadonlySet<string> = new Set(['mechanisms', 'challenge', 'success', 'failure']);
