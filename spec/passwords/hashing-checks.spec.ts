@@ -187,6 +187,42 @@ describe('hashing checks (each pinned on its own)', () => {
     });
   });
 
+  describe('stored strings must start with their marker', () => {
+    it('text before the leading $ of a PBKDF2 or scrypt string is refused', async () => {
+      const pbkdf2 = new Pbkdf2Hasher({ rounds: 10 });
+      const scrypt = new ScryptHasher({ ln: 4 });
+      for (const [hasher, hashed] of [
+        [pbkdf2, pbkdf2.hash('pw')],
+        [scrypt, scrypt.hash('pw')],
+      ] as const) {
+        expect(hasher.verify('pw', hashed)).to.equal(true);
+        for (const prefix of ['x', ' ', '{PBKDF2}']) {
+          expect(hasher.verify('pw', prefix + hashed), prefix).to.equal(false);
+          expect(await hasher.verifyAsync('pw', prefix + hashed), prefix).to.equal(false);
+          expect(hasher.identify(prefix + hashed), prefix).to.equal(false);
+        }
+      }
+    });
+  });
+
+  describe('a lone surrogate in the presented secret never matches the hash of U+FFFD', () => {
+    const hashers = [
+      new Pbkdf2Hasher({ rounds: 10 }),
+      new DovecotPbkdf2Hasher({ rounds: 10 }),
+      new ScryptHasher({ ln: 4 }),
+    ];
+    for (const hasher of hashers) {
+      it(`${hasher.constructor.name}, sync and async`, async () => {
+        const replacement = hasher.hash('a\uFFFD');
+        expect(hasher.verify('a\uFFFD', replacement)).to.equal(true);
+        for (const lone of ['a\uD800', 'a\uDFFF']) {
+          expect(hasher.verify(lone, replacement)).to.equal(false);
+          expect(await hasher.verifyAsync(lone, replacement)).to.equal(false);
+        }
+      });
+    }
+  });
+
   describe('a crypto provider without scrypt', () => {
     afterEach(() => {
       setCryptoProvider(undefined);
