@@ -107,6 +107,58 @@ describe('ScramCache: SCRAM state in one bounded object', () => {
   });
 });
 
+describe('ScramCache checks (fifth mutation pass, issue 11)', () => {
+  const salt = new Uint8Array(16).fill(5);
+  const run = <T>(steps: Generator<unknown, T, unknown>): T => {
+    const step = steps.next();
+    if (step.done !== true) throw new Error('node:crypto takes the step synchronously');
+    return step.value;
+  };
+
+  it('a lookup that misses adds nothing, so a cache of 0 entries stays empty', () => {
+    const cache = new ScramCache();
+    expect([cache.serverKeys('missing'), cache.saltedPassword('missing')]).to.deep.equal([undefined, undefined]);
+    expect(cache.size).to.deep.equal({ server: 0, client: 0 });
+    const none = new ScramCache({ serverEntries: 0, clientEntries: 0 });
+    login({ lookup: storeOf(alice), scram: { cache: none } }, 'alice', 'alice-pass', { scram: { cache: none } });
+    expect(none.size).to.deep.equal({ server: 0, client: 0 });
+  });
+
+  it('entryKey is the synchronous form of entryKeyStep: one name per (side, hash, count, salt, password)', () => {
+    const cache = new ScramCache();
+    const key = cache.entryKey('server', 'SHA-256', 'pw', salt, 4096);
+    expect(key).to.have.length(32);
+    expect(run(cache.entryKeyStep('server', 'SHA-256', 'pw', salt, 4096))).to.equal(key);
+    const others = [
+      cache.entryKey('client', 'SHA-256', 'pw', salt, 4096),
+      cache.entryKey('server', 'SHA-1', 'pw', salt, 4096),
+      cache.entryKey('server', 'SHA-256', 'pw', salt, 4097),
+      cache.entryKey('server', 'SHA-256', 'pw', new Uint8Array(16), 4096),
+      cache.entryKey('server', 'SHA-256', 'px', salt, 4096),
+      new ScramCache().entryKey('server', 'SHA-256', 'pw', salt, 4096),
+    ];
+    expect(new Set([key, ...others]).size).to.equal(7);
+  });
+
+  it('clear() empties both sides and keeps the salt secret, so answers stay the same', () => {
+    const cache = new ScramCache();
+    const secret = Buffer.from(cache.saltSecret).toString('hex');
+    login({ lookup: storeOf(alice), scram: { cache } }, 'alice', 'alice-pass', { scram: { cache } });
+    expect(cache.size).to.deep.equal({ server: 1, client: 1 });
+    cache.clear();
+    expect(cache.size).to.deep.equal({ server: 0, client: 0 });
+    expect(Buffer.from(cache.saltSecret).toString('hex')).to.equal(secret);
+  });
+
+  it('inspect shows the bounds and sizes, and the secrets only as redacted', () => {
+    const cache = new ScramCache({ serverEntries: 3, clientEntries: 2 });
+    cache.keepSaltedPassword('k', new Uint8Array(4));
+    expect(inspect(cache)).to.equal(
+      'ScramCache { serverEntries: 3, clientEntries: 2, server: 0, client: 1, secrets: "[redacted]" }',
+    );
+  });
+});
+
 // The aliases are what these specs check.
 
 describe('the scram option groups and their deprecated flat aliases', () => {
