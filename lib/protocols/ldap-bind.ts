@@ -116,8 +116,13 @@ interface LdapOpening extends ServerOpening {
 /** One SASL bind: resolves with the verified identity, rejects with the typed error or an {@link LdapBindRestart}. @internal */
 export class LdapBindRun extends ServerLoop<LdapMessage, LdapOpening> {
   protected readonly input: PromisedInput<LdapMessage>;
-  protected readonly successCarriesData = true;
-  protected override readonly unknownMechanismText = 'the client chose a mechanism the server did not offer';
+  protected get successCarriesData(): boolean {
+    return true;
+  }
+
+  protected override get unknownMechanismText(): string {
+    return 'the client chose a mechanism the server did not offer';
+  }
   readonly #host: LdapBindHost;
   // The message the next BindResponse answers: each step of a bind is its own request.
   #messageId: number;

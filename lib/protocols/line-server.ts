@@ -154,7 +154,6 @@ const NO_LIMITS: LineLimits = Object.freeze({});
  */
 class LineServerRun extends ServerLoop<string, AuthCommand> {
   protected readonly input: LineInput;
-  protected readonly successCarriesData: boolean;
   readonly #dialect: ServerDialect;
   readonly #args: LineServerAuthOptions;
   // The protocol's service name (DIGEST-MD5 digest-uri), used when the options name none.
@@ -166,12 +165,15 @@ class LineServerRun extends ServerLoop<string, AuthCommand> {
     this.#dialect = dialect;
     this.#args = args;
     this.#service = service;
-    this.successCarriesData = dialect.successCarriesData;
     this.input = new LineInput(args.lines, limits.maxLineLength ?? defaultMaxLineLength, limits.signal);
   }
 
   start(): Promise<Authenticated> {
     return this.run(this.#args.command);
+  }
+
+  protected get successCarriesData(): boolean {
+    return this.#dialect.successCarriesData;
   }
 
   protected open(command: string): AuthCommand | Promise<AuthCommand> {

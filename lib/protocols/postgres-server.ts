@@ -170,8 +170,13 @@ interface PgOpening extends ServerOpening {
 /** One PostgreSQL server exchange: the {@link ServerLoop} over PostgreSQL messages. */
 class PgServerRun extends ServerLoop<PgMessage, PgOpening> {
   protected readonly input: PromisedInput<PgMessage>;
-  protected readonly successCarriesData = true;
-  protected override readonly unknownMechanismText = 'the client chose a mechanism the server did not offer';
+  protected get successCarriesData(): boolean {
+    return true;
+  }
+
+  protected override get unknownMechanismText(): string {
+    return 'the client chose a mechanism the server did not offer';
+  }
   readonly #args: PostgresServerAuthOptions;
   #auth: SASLAuth | undefined;
   #names: readonly string[] = [];

@@ -64,21 +64,21 @@ export abstract class ServerLoop<M, O extends ServerOpening> implements MessageC
   /** The error context: the client, with the mechanism once it is known. */
   protected context: ProfileContext = CLIENT_CONTEXT;
   #core: ServerCore | undefined;
-  #mechanism: ServerMechanism | undefined;
-  #initial: Uint8Array | undefined;
   // Set once server-final data went out as a challenge: the next message acknowledges it.
   #final: Authenticated | undefined;
   #resolve: ((outcome: Authenticated) => void) | undefined;
   #reject: ((error: unknown) => void) | undefined;
 
-  /** The message of the error for a mechanism the server does not offer. */
-  protected readonly unknownMechanismText: string = 'the client asked for a mechanism the server does not offer';
+  /** The message of the error for a mechanism the server does not offer. (Getters, not fields: a parked exchange carries no slot for them.) */
+  protected get unknownMechanismText(): string {
+    return 'the client asked for a mechanism the server does not offer';
+  }
 
   /** Where the client's messages come from. */
   protected abstract readonly input: MessageInput<M>;
 
   /** Whether the success message can carry additional data; otherwise it goes out as a last challenge first. */
-  protected abstract readonly successCarriesData: boolean;
+  protected abstract get successCarriesData(): boolean;
 
   /** Parses the opening message (it may read more, e.g. an IMAP literal); throws a {@link ProfileFailure} or a typed error. */
   protected abstract open(message: M): O | Promise<O>;
@@ -169,8 +169,6 @@ export abstract class ServerLoop<M, O extends ServerOpening> implements MessageC
       );
     this.context = clientContext(mechanism.name);
     const initial = this.initial(opening);
-    this.#mechanism = mechanism;
-    this.#initial = initial;
     const core = new ServerCore(mechanism.server(this.serverOptions(mechanism), initial), {
       ...this.limits(),
       mechanism: mechanism.name,
@@ -181,7 +179,7 @@ export abstract class ServerLoop<M, O extends ServerOpening> implements MessageC
     try {
       step = core.start(false);
     } catch (error) {
-      throw this.#refused(error);
+      throw refused(error, mechanism, initial);
     }
     if (step instanceof Promise)
       step.then(
@@ -189,23 +187,10 @@ export abstract class ServerLoop<M, O extends ServerOpening> implements MessageC
           this.#advance(first);
         },
         (error: unknown) => {
-          this.#fail(this.#refused(error));
+          this.#fail(refused(error, mechanism, initial));
         },
       );
     else this.#advance(step);
-  }
-
-  // Whether a server-first mechanism takes an initial response is the mechanism's call (LOGIN
-  // takes the user name; CRAM-MD5 refuses); a refusal gets the protocol's own reply where it has one.
-  #refused(error: unknown): unknown {
-    if (
-      this.#initial !== undefined &&
-      this.#mechanism?.clientFirst === false &&
-      isSaslError(error) &&
-      error.code === 'UNEXPECTED_MESSAGE'
-    )
-      return new ProfileFailure('initialNotAllowed', error);
-    return error;
   }
 
   // Sends steps and reads answers until the exchange needs a message that is not there yet, or ends.
@@ -350,4 +335,12 @@ export abstract class ServerLoop<M, O extends ServerOpening> implements MessageC
     if (outcome !== undefined) resolve?.(outcome);
     else reject?.(error);
   }
+}
+
+// Whether a server-first mechanism takes an initial response is the mechanism's call (LOGIN
+// takes the user name; CRAM-MD5 refuses); a refusal gets the protocol's own reply where it has one.
+function refused(error: unknown, mechanism: ServerMechanism, initial: Uint8Array | undefined): unknown {
+  if (initial !== undefined && !mechanism.clientFirst && isSaslError(error) && error.code === 'UNEXPECTED_MESSAGE')
+    return new ProfileFailure('initialNotAllowed', error);
+  return error;
 }

@@ -68,7 +68,9 @@ interface XmppOpening extends ServerOpening {
 /** One XMPP server negotiation: the {@link ServerLoop} over SASL elements. */
 class XmppServerRun extends ServerLoop<string, XmppOpening> {
   protected readonly input: PromisedInput<string>;
-  protected readonly successCarriesData = true;
+  protected get successCarriesData(): boolean {
+    return true;
+  }
   readonly #args: XmppServerAuthOptions;
   // The condition of an element that parsed but whose base64 did not: `incorrect-encoding`.
   #condition: XmppFailureCondition | undefined;
