@@ -7,9 +7,7 @@
  */
 import {
   ClientCredentials,
-  MalformedMessageError,
   SASLAuth,
-  type SocketChunks,
   UnexpectedMessageError,
   parseXmppMechanisms,
   xmppClientAuth,
@@ -18,9 +16,7 @@ import {
 import { type AuthResult, type AuthenticateArgs, type ProtocolClient, SocketClient, peerText } from './client.js';
 import { ClientSocket } from './socket.js';
 import type { ConnectOptions } from './tls-client.js';
-
-const TLS_NS = 'urn:ietf:params:xml:ns:xmpp-tls';
-const MAX_HEADER = 4096;
+import { TLS_NS, TextSource, readStreamHeader } from './xmpp-stream.js';
 
 /** Splits `user@domain` into its local part and domain; a name without `@` has no domain. */
 export function splitJid(user: string): { local: string; domain: string | undefined } {
@@ -31,53 +27,6 @@ export function splitJid(user: string): { local: string; domain: string | undefi
 
 function escapeAttribute(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/'/g, '&apos;').replace(/</g, '&lt;');
-}
-
-/** The text of a stream, decoded, with text pushed back in front. */
-export class TextSource implements AsyncIterator<string> {
-  readonly #decoder = new TextDecoder('utf-8', { fatal: true });
-  readonly #back: string[] = [];
-
-  constructor(readonly chunks: SocketChunks) {}
-
-  async next(): Promise<IteratorResult<string, undefined>> {
-    const back = this.#back.shift();
-    if (back !== undefined) return { done: false, value: back };
-    const chunk = await this.chunks.next();
-    if (chunk.done === true) return { done: true, value: undefined };
-    try {
-      return { done: false, value: this.#decoder.decode(chunk.value, { stream: true }) };
-    } catch {
-      throw new MalformedMessageError('the XMPP stream is not valid UTF-8', { party: 'local' });
-    }
-  }
-
-  unshift(text: string): void {
-    if (text !== '') this.#back.unshift(text);
-  }
-}
-
-/**
- * Reads a stream's optional `<?xml?>` declaration and its `<stream:stream ...>` start tag,
- * resolving with the tag; what follows it goes back to `text`.
- */
-export async function readStreamHeader(text: TextSource, peer: 'client' | 'server'): Promise<string> {
-  let seen = '';
-  for (;;) {
-    const next = await text.next();
-    if (next.done === true)
-      throw new UnexpectedMessageError(`the ${peer} closed the stream before its header`, { party: peer });
-    seen += next.value;
-    const found = /^\s*(?:<\?xml[^>]*\?>\s*)?(<stream:stream\b(?:[^>'"]|'[^']*'|"[^"]*")*>)/.exec(seen);
-    if (found) {
-      text.unshift(seen.slice(found[0].length));
-      return found[1] ?? '';
-    }
-    if (/<stream:error/.test(seen))
-      throw new UnexpectedMessageError(`the XMPP ${peer} sent a stream error: ${peerText(seen)}`, { party: peer });
-    if (seen.length > MAX_HEADER)
-      throw new MalformedMessageError('the XMPP stream header does not end', { party: peer });
-  }
 }
 
 /** A c2s stream to an XMPP server, up to the end of authentication. */

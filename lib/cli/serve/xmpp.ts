@@ -14,10 +14,8 @@ import {
   xmppElements,
   xmppServerAuth,
 } from '../../index.js';
-import { TextSource, readStreamHeader } from '../xmpp-client.js';
+import { TLS_NS, TextSource, readStreamHeader } from '../xmpp-stream.js';
 import type { Session } from './session.js';
-
-const TLS_NS = 'urn:ietf:params:xml:ns:xmpp-tls';
 
 /** Serves one XMPP stream on the session's socket (already TLS with xmpps, XEP-0368). */
 export async function serveXmpp(session: Session): Promise<void> {
