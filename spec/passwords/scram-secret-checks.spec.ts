@@ -21,6 +21,7 @@ import {
   setCryptoProvider,
   toBase64,
 } from '../../lib/index.js';
+import { KdfCounter } from '../support/kdf-counter.js';
 import { b, expectSaslError, expectSaslRejection, runPair, storeOf } from '../support/helpers.js';
 
 const SALT = new Uint8Array(16).fill(3);
@@ -55,6 +56,37 @@ describe('scram-secret checks (each pinned on its own)', () => {
         expect(ScramSecret.tryParse(form('+4096'))).to.equal(undefined);
         expect(ScramSecret.tryParse(form('4096 '))).to.equal(undefined);
         expect(ScramSecret.tryParse(form(' 4096'))).to.equal(undefined);
+      }
+    });
+  });
+
+  describe('parts', () => {
+    it('both keys must have the hash length', () => {
+      expect(new ScramSecret('SHA-1', SALT, 1, key(20), key(20)).hash).to.equal('SHA-1');
+      expectSaslError(() => new ScramSecret('SHA-256', SALT, 1, key(20), key(32)), 'USAGE');
+      expectSaslError(() => new ScramSecret('SHA-256', SALT, 1, key(32), key(20)), 'USAGE');
+      expectSaslError(() => new ScramSecret('SHA-512', SALT, 1, key(64), key(65)), 'USAGE');
+    });
+
+    it('an empty salt is refused before any derivation (fromPassword, fromPasswordAsync)', async () => {
+      const counter = new KdfCounter();
+      counter.install();
+      try {
+        const sync = counter.during(() => {
+          expectSaslError(() => ScramSecret.fromPassword('SHA-256', 'pw', { salt: new Uint8Array(0) }), 'USAGE');
+        });
+        expect(sync.runs).to.deep.equal([]);
+        counter.active = true;
+        await expectSaslRejection(ScramSecret.fromPasswordAsync('SHA-256', 'pw', { salt: new Uint8Array(0) }), 'USAGE');
+        counter.active = false;
+        expect(counter.runs).to.deep.equal([]);
+        // The counter sees a derivation when there is one.
+        expect(
+          counter.during(() => ScramSecret.fromPassword('SHA-1', 'pw', { salt: SALT, iterations: 3 })).runs,
+        ).to.deep.equal(['pbkdf2:3:sha1']);
+      } finally {
+        counter.active = false;
+        counter.uninstall();
       }
     });
   });
@@ -168,6 +200,9 @@ describe('scram-secret checks (each pinned on its own)', () => {
       expect(unpreparable.compareAuthcid('bad!')).to.equal(false);
       const prohibited = new ScramIdentity('al\u0007ice', rfc5803('4096'));
       expect(prohibited.compareAuthcid('al\u0007ice')).to.equal(false);
+      expect(prohibited.compareAuthcid('alice')).to.equal(false);
+      expect(prohibited.compareAuthcid('')).to.equal(false);
+      expect(unpreparable.compareAuthcid('BAD')).to.equal(false);
     });
 
     it('createAsync passes iterations and salt through, as create does', async () => {
