@@ -385,10 +385,21 @@ const WRITTEN: Promise<void> = Promise.resolve();
  * the path every reply takes (`npm run bench -- smtp`).
  */
 export function lineWriter(stream: Writable): (line: string) => Promise<void> {
+  // One wait for 'drain' serves every line written before it comes (drained means all of them
+  // went out), so a host that writes without awaiting adds no listener per line.
+  let waiting: Promise<void> | undefined;
+  const done = (): void => {
+    waiting = undefined;
+  };
   return (line) => {
     const data = `${line}\r\n`;
     if (stream.destroyed || stream.writableEnded) return writeReporting(stream, data);
-    return stream.write(data) ? WRITTEN : drained(stream);
+    if (stream.write(data)) return waiting ?? WRITTEN;
+    if (waiting === undefined) {
+      waiting = drained(stream);
+      waiting.then(done, done);
+    }
+    return waiting;
   };
 }
 

@@ -53,6 +53,19 @@ describe('transport/lines', () => {
       expect(stream.listenerCount('close')).to.equal(0);
     });
 
+    it('shares one wait for drain among the lines written before it comes, and keeps order', async () => {
+      const { stream, written, flush } = slowStream();
+      const write = lineWriter(stream);
+      const pending = Array.from({ length: 20 }, (_, i) => write(`250-line ${i}`));
+      expect(stream.listenerCount('drain')).to.equal(1);
+      expect(await settled(pending[19] as Promise<void>)).to.equal('pending');
+      for (let i = 0; i < 20; i++) flush();
+      await Promise.all(pending);
+      expect(written.join('')).to.equal(Array.from({ length: 20 }, (_, i) => `250-line ${i}\r\n`).join(''));
+      expect(stream.listenerCount('drain')).to.equal(0);
+      expect(await settled(write('ok'))).to.equal('resolved');
+    });
+
     it('rejects a wait for drain when the stream fails or closes first, and lets go of the stream', async () => {
       const failing = slowStream();
       failing.stream.on('error', () => undefined);
