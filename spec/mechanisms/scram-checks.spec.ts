@@ -465,7 +465,7 @@ describe('SCRAM checks (each pinned on its own)', () => {
   describe('the client salted-password cache', () => {
     const SALT = Buffer.alloc(16, 9);
     /** Runs a client up to client-final against a fixed server-first; returns how many PBKDF2 it asked for. */
-    const derives = (password: string, options: { scramCache?: boolean } = {}): number => {
+    const derives = (password: string, options: { scramCache?: boolean; scram?: { cache: boolean } } = {}): number => {
       let count = 0;
       function* counted(
         inner: Generator<ClientYield, ClientOutcome, unknown>,
@@ -503,6 +503,11 @@ describe('SCRAM checks (each pinned on its own)', () => {
       derives('pass-new');
       expect(derives('pass-0'), 'read just before, so kept').to.equal(0);
       expect(derives('pass-1'), 'the oldest unread entry went').to.equal(1);
+    });
+    it('scram.cache: true is the process-wide cache, as the default', () => {
+      expect(derives('cache-true', { scram: { cache: true } })).to.equal(1);
+      expect(derives('cache-true', { scram: { cache: true } }), 'a hit').to.equal(0);
+      expect(derives('cache-true'), 'the same cache as the default').to.equal(0);
     });
     it('scramCache: false neither reads nor fills the process-wide cache', () => {
       for (let i = 0; i < SCRAM_CLIENT_CACHE_SIZE - 1; i++) derives(`pass-${i}`);

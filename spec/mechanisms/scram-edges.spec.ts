@@ -10,8 +10,6 @@ import {
   type ChannelBindingSource,
   ClearIdentity,
   ClientCredentials,
-  type ClientOutcome,
-  type ClientYield,
   type CryptoProvider,
   type DigestName,
   type SaslError,
@@ -273,33 +271,6 @@ describe('SCRAM edges (fifth mutation pass)', () => {
       expect(run(), 'cached').to.deep.equal(['lookup']);
       clearScramServerCache();
       expect(run(), 'emptied').to.deep.equal(['lookup', 'derive']);
-    });
-    it('client scram.cache: true is the process-wide cache, as the default', () => {
-      const derives = (password: string): number => {
-        let count = 0;
-        function* counted(
-          inner: Generator<ClientYield, ClientOutcome, unknown>,
-        ): Generator<ClientYield, ClientOutcome, unknown> {
-          let step = inner.next();
-          for (;;) {
-            if (step.done) return step.value;
-            if (isEffect(step.value) && step.value.kind === 'derive') count++;
-            step = inner.next(yield step.value);
-          }
-        }
-        const client = new SyncClientSession(
-          counted(
-            SCRAM_SHA_256.client(new ClientCredentials('alice', password), {
-              scram: { cache: true, nonceForTesting: 'cn' },
-            }),
-          ),
-        );
-        client.start();
-        client.challenge(b(`r=cnx,s=${toBase64(new Uint8Array(16).fill(3))},i=4096`));
-        return count;
-      };
-      expect(derives('edges-cache-true')).to.equal(1);
-      expect(derives('edges-cache-true'), 'a hit').to.equal(0);
     });
   });
 
