@@ -7,9 +7,9 @@
 import { type Socket, connect as netConnect } from 'node:net';
 import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from 'node:tls';
 import { type ChannelBindingSource, tlsChannelBinding } from '../channel-binding/tls-socket.js';
-import { ExchangeAbortedError, MalformedMessageError, UnexpectedMessageError, UsageError } from '../core/errors.js';
+import { MalformedMessageError, UnexpectedMessageError, UsageError } from '../core/errors.js';
 import { raceSignal } from '../transport/signal.js';
-import { SocketChunks } from '../transport/socket-chunks.js';
+import { SocketChunks, socketWriter } from '../transport/socket-chunks.js';
 import { LDAP_OID, LDAP_RESULT } from './ldap-messages.js';
 import { LdapRequester } from './ldap-requester.js';
 
@@ -134,14 +134,7 @@ export class LdapConnection {
   }
 
   #requester(): LdapRequester {
-    const socket = this.#socket;
-    const write = (data: Uint8Array): Promise<void> =>
-      new Promise((resolve, reject) => {
-        socket.write(data, (error) => {
-          if (error) reject(new ExchangeAbortedError('the LDAP connection failed', { party: 'server', cause: error }));
-          else resolve();
-        });
-      });
+    const write = socketWriter(this.#socket, { failure: 'LDAP', peer: 'server' });
     const limits = {
       ...(this.#options.maxEntries === undefined ? {} : { maxEntries: this.#options.maxEntries }),
       ...(this.#options.maxMessageBytes === undefined ? {} : { maxMessageBytes: this.#options.maxMessageBytes }),

@@ -11,6 +11,7 @@ import { tlsChannelBinding } from '../channel-binding/tls-socket.js';
 import { ExchangeAbortedError, MalformedMessageError } from '../core/errors.js';
 import type { Authenticated } from '../core/exchange.js';
 import type { ServerOptions } from '../core/options.js';
+import { socketWriter } from '../transport/socket-chunks.js';
 import { ldapSocketChunks } from './ldap-connection.js';
 import { type LdapServerAuthOptions, LdapServerConnection, type LdapServerTransport } from './ldap-server.js';
 
@@ -53,15 +54,8 @@ function tlsOptions(
   };
 }
 
-function write(socket: Socket): (data: Uint8Array) => Promise<void> {
-  return (data) =>
-    new Promise((resolve, reject) => {
-      socket.write(data, (error) => {
-        if (error) reject(new ExchangeAbortedError('the LDAP connection failed', { party: 'client', cause: error }));
-        else resolve();
-      });
-    });
-}
+// A failed write is the client's connection failing.
+const LDAP_CLIENT_WRITES = { failure: 'LDAP', peer: 'client' } as const;
 
 /**
  * Starts TLS on an accepted plain socket through a tls.Server of its own: a bare TLSSocket never
@@ -128,13 +122,17 @@ export async function serveLdapSocket(
           closeWhenIdle(tls, idle);
           current = tls;
           chunks = ldapSocketChunks(tls);
-          return { messages: chunks, write: write(tls), options: tlsOptions(base, tls, options.certificateIdentity) };
+          return {
+            messages: chunks,
+            write: socketWriter(tls, LDAP_CLIENT_WRITES),
+            options: tlsOptions(base, tls, options.certificateIdentity),
+          };
         };
   const base = withLocalAddress(options.options, socket);
   const connection = new LdapServerConnection({
     ...options,
     messages: chunks,
-    write: write(socket),
+    write: socketWriter(socket, LDAP_CLIENT_WRITES),
     options: secure ? tlsOptions(base, socket, options.certificateIdentity) : base,
     tls: secure,
     ...(startTls === undefined ? {} : { startTls }),
