@@ -30,6 +30,9 @@ export default {
     'lib/passwords/saslprep.ts',
     'lib/passwords/credentials.ts',
     'lib/passwords/server-auth.ts',
+    'lib/passwords/decoy.ts',
+    'lib/passwords/scram-credential.ts',
+    'lib/passwords/store-effects.ts',
   ],
   mochaOptions: {
     // Left out: the interop specs (they need the live Dovecot/PostgreSQL peers) and the socket

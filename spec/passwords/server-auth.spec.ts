@@ -268,8 +268,16 @@ describe('server-auth: the SCRAM credential path goes down once (issue 12)', () 
     expect(calls).to.deep.equal([]);
   });
 
-  it('identities, hashers and stored SCRAM secrets never import the layers above them', () => {
+  /** The lib/ modules `file` (a path under lib/ without `.ts`) imports, as paths under lib/. */
+  const importsOf = (file: string): string[] => {
     const lib = join(__dirname, '..', '..', 'lib');
+    const source = readFileSync(join(lib, `${file}.ts`), 'utf8');
+    return [...source.matchAll(/from '(\.{1,2}\/[^']+)\.js'/g)].map((match) =>
+      relative(lib, join(lib, dirname(file), match[1] ?? '')).replace(/\\/g, '/'),
+    );
+  };
+
+  it('identities, hashers and stored SCRAM secrets never import the layers above them', () => {
     for (const file of [
       'passwords/identity',
       'passwords/hashers/hasher',
@@ -282,15 +290,30 @@ describe('server-auth: the SCRAM credential path goes down once (issue 12)', () 
       'passwords/scram-secret',
       'mechanisms/scram-cache',
     ]) {
-      const source = readFileSync(join(lib, `${file}.ts`), 'utf8');
-      const imports = [...source.matchAll(/from '(\.{1,2}\/[^']+)\.js'/g)].map((match) =>
-        relative(lib, join(lib, dirname(file), match[1] ?? '')).replace(/\\/g, '/'),
-      );
-      expect(imports, file).to.not.include.members(['passwords/server-auth', 'core/options', 'core/mechanism']);
+      const imports = importsOf(file);
+      // One by one: chai's not.include.members passes when any one of them is missing.
+      const above = ['passwords/server-auth', 'core/options', 'core/mechanism'];
       expect(
-        imports.filter((name) => name.startsWith('mechanisms/')),
+        imports.filter((name) => above.includes(name) || name.startsWith('mechanisms/')),
         file,
       ).to.deep.equal([]);
     }
+  });
+
+  it('server-auth.ts and the files split from it go down: server-auth, scram-credential, decoy and store-effects', () => {
+    // Each file may import only the ones after it in this order, and no mechanism.
+    const order = ['passwords/server-auth', 'passwords/scram-credential', 'passwords/decoy', 'passwords/store-effects'];
+    order.forEach((file, at) => {
+      const imports = importsOf(file);
+      const above = [...order.slice(0, at + 1), 'core/mechanism'];
+      expect(
+        imports.filter((name) => above.includes(name) || name.startsWith('mechanisms/')),
+        file,
+      ).to.deep.equal([]);
+    });
+    expect(importsOf('passwords/scram-credential'), 'scram-credential').to.include.members([
+      'passwords/decoy',
+      'passwords/store-effects',
+    ]);
   });
 });
