@@ -23,6 +23,7 @@ export default {
   mutate: [
     'lib/mechanisms/**/*.ts',
     'lib/core/core.ts',
+    'lib/core/wait-within.ts',
     'lib/passwords/identity.ts',
     'lib/passwords/hashers/*.ts',
     'lib/passwords/scram-keys.ts',

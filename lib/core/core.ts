@@ -50,6 +50,8 @@ export {
   DEFAULT_MAX_ROUNDS,
   type ServerStep,
 } from './session.js';
+// Only the iterator driver's: in its own file so that the core reads on one screen (issue 12).
+export { waitWithin } from './wait-within.js';
 
 /** A rejected promise, whatever `reason` is (a store may throw anything; it is passed on as it is). @internal */
 export function rejection(reason: unknown): Promise<never> {
@@ -301,33 +303,6 @@ abstract class Core<Y, R> {
     if (this.finished) throw this.#error;
     return read(this, result);
   }
-}
-
-/**
- * The core's {@link Core.wait} for the peer's next message, failed with a {@link TimeoutError}
- * blamed on the peer when `timeoutMs` passes first. Only the iterator driver waits for messages;
- * a function rather than a method so that a bundle without that driver leaves it out. @internal
- */
-export function waitWithin<T>(
-  core: ClientCore | ServerCore,
-  pending: PromiseLike<T>,
-  timeoutMs: number | undefined,
-): Promise<T> {
-  if (timeoutMs === undefined) return core.wait(pending);
-  const timer = setTimeout(() => {
-    core.stop(
-      new TimeoutError(`no message from the ${core.peer} within ${timeoutMs} ms`, {
-        mechanism: core.mechanism,
-        party: core.peer,
-      }),
-    );
-  }, timeoutMs);
-  const waiting = core.wait(pending, true);
-  const clear = (): void => {
-    clearTimeout(timer);
-  };
-  waiting.then(clear, clear);
-  return waiting;
 }
 
 /** Server-side session state; the drivers call `start` and `respond`. */
