@@ -17,6 +17,15 @@
  * receives `e=` as a challenge answers it with an empty response (so the server fails with its
  * own reason rather than an abort) and then fails with an `AuthenticationFailedError` whose
  * `serverError` is the reported value, whatever the server says next.
+ *
+ * Why one long file (about 850 lines; issue 12): the house rule is one mechanism per file, and
+ * the client and server of SCRAM share its message grammar, the nonce source and the error
+ * values, so a split would export those internals across files. A reader's map, top to bottom:
+ * the shared part (the `e=` values, the iteration bounds, the GS2 header, AuthMessage and the
+ * signatures, the nonce source); "Server side" (the client-first and client-final parsers,
+ * channel-binding checks, the key plan from `scramCredential` and the derived salts, then the
+ * server generator); "Client side" (the server-first and server-final parsers, the salted
+ * password cache, the client generator); and last the mechanism objects built per hash.
  * @module
  */
 import {

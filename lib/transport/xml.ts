@@ -5,7 +5,7 @@
  * or prefixed) and nothing else: no comments, processing instructions, CDATA or DTDs. It knows
  * no SASL element; lib/protocols/xmpp.ts gives the tree its grammar.
  *
- * Longer than most modules (about 480 lines) because the reader is one class whose hot loops
+ * Longer than most modules (about 560 lines) because the reader is one class whose hot loops
  * keep their state in locals: splitting it would put a call between the character scans and
  * the caps and work counts ({@link xmlWork}) that make its cost linear in the element's size.
  * @module
