@@ -20,6 +20,7 @@ import {
   type LineSink,
   type LineSource,
   type LineWriter,
+  WRITTEN,
   cancelLines,
   lineIterator,
   pollLines,
@@ -57,7 +58,12 @@ export function decodeInitialResponse(
   options?: { mechanism?: string | undefined; party?: Party },
 ): Uint8Array {
   if (token === '=') return EMPTY;
-  return fromBase64(token, 'initial response', { party: 'client', ...options });
+  // A context that names its party (the profiles' own) is used as it is: no copy per command.
+  return fromBase64(
+    token,
+    'initial response',
+    options?.party !== undefined ? options : { party: 'client', ...options },
+  );
 }
 
 /** Decodes the base64 text of a challenge or response line; an empty line is an empty message. */
@@ -277,13 +283,15 @@ function closedFailure(context: ProfileContext): ProfileFailure {
 }
 
 /**
- * Sends lines in order. Returns a promise only when the writer returned one (then awaited
- * before the next line), so a writer that does not wait costs no extra turn. @internal
+ * Sends lines in order. Returns a promise only when the writer returned one that may still be
+ * pending (then awaited before the next line), so a writer that does not wait costs no extra
+ * turn. {@link lineWriter}'s `WRITTEN` (the stream took the line) counts as done: with it a
+ * success or a challenge that the socket takes at once costs no promise job. @internal
  */
 export function writeLines(write: LineWriter, lines: readonly string[]): Promise<void> | undefined {
   for (let i = 0; i < lines.length; i++) {
     const written = write(lines[i] as string);
-    if (isPromiseLike(written)) return writeRest(written, write, lines, i + 1);
+    if (written !== WRITTEN && isPromiseLike(written)) return writeRest(written, write, lines, i + 1);
   }
   return undefined;
 }
@@ -314,9 +322,13 @@ export function decodeOrFail(decode: () => Uint8Array): Uint8Array {
   try {
     return decode();
   } catch (error) {
-    if (isSaslError(error)) throw new ProfileFailure('malformed', error);
-    throw error;
+    throw malformedFailure(error);
   }
+}
+
+/** What a decoding error becomes: a saslkit error a `malformed` reply; anything else as it is. (For a caller's own try/catch, where a closure per message would cost.) @internal */
+export function malformedFailure(error: unknown): unknown {
+  return isSaslError(error) ? new ProfileFailure('malformed', error) : error;
 }
 
 /**
@@ -324,18 +336,23 @@ export function decodeOrFail(decode: () => Uint8Array): Uint8Array {
  * are tolerated; anything else off the grammar is a syntax failure. @internal
  */
 export function parseAuthCommand(command: string, verb: string): AuthCommand {
-  const context = { party: 'client' as const };
   if (!isPrintableAscii(command))
-    throw syntaxError(`the ${verb} command has characters outside printable ASCII`, context);
-  const words = command.trimEnd().split(' ');
-  if (words.length < 2 || words.length > 3 || (words[0] ?? '').toUpperCase() !== verb)
-    throw syntaxError(`expected ${verb} mechanism [initial-response]`, context);
-  const mechanism = words[1] ?? '';
-  if (!MECHANISM_NAME.test(mechanism)) throw syntaxError(`the ${verb} command names no valid mechanism`, context);
-  const initial = words[2];
-  if (initial === '') throw syntaxError(`the ${verb} command has an empty initial-response argument`, context);
+    throw syntaxError(`the ${verb} command has characters outside printable ASCII`, CLIENT_PARTY);
+  // The words found by position (no array per command): verb SP mechanism [SP initial-response].
+  const text = command.trimEnd();
+  const first = text.indexOf(' ');
+  const second = first === -1 ? -1 : text.indexOf(' ', first + 1);
+  if (first === -1 || (second !== -1 && text.includes(' ', second + 1)) || text.slice(0, first).toUpperCase() !== verb)
+    throw syntaxError(`expected ${verb} mechanism [initial-response]`, CLIENT_PARTY);
+  const mechanism = second === -1 ? text.slice(first + 1) : text.slice(first + 1, second);
+  if (!MECHANISM_NAME.test(mechanism)) throw syntaxError(`the ${verb} command names no valid mechanism`, CLIENT_PARTY);
+  const initial = second === -1 ? undefined : text.slice(second + 1);
+  if (initial === '') throw syntaxError(`the ${verb} command has an empty initial-response argument`, CLIENT_PARTY);
   return { mechanism, initial };
 }
+
+// The error context of a command whose mechanism is not known yet (frozen: errors keep it).
+const CLIENT_PARTY: ProfileContext = Object.freeze({ party: 'client' });
 
 /** Throws a syntax failure. @internal */
 export function syntaxError(message: string, context: ProfileContext): ProfileFailure {
