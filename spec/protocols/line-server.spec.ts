@@ -4,12 +4,12 @@
  * a challenge over a real stream costs no promise job; a write that must wait is still waited
  * for, in order. Promises are counted with async_hooks, not timed.
  */
-import { createHook } from 'node:async_hooks';
 import { Writable } from 'node:stream';
 import { expect } from 'chai';
 import { ClearIdentity, LineQueue, SASLAuth, smtpServerAuth } from '../../lib/index.js';
 import { writeLines } from '../../lib/protocols/line-input.js';
 import { type LineWriter, WRITTEN, lineWriter } from '../../lib/transport/lines.js';
+import { countPromises } from '../support/promise-count.js';
 
 const b64 = (text: string): string => Buffer.from(text).toString('base64');
 const accounts = new Map([['alice', new ClearIdentity('alice', 'alice-pass')]]);
@@ -26,22 +26,6 @@ function sink(): { stream: Writable; written: string[] } {
     },
   });
   return { stream, written };
-}
-
-/** Promises created while `run` goes, and what it resolved with. */
-async function countPromises<T>(run: () => Promise<T>): Promise<{ promises: number; value: T }> {
-  let promises = 0;
-  const hook = createHook({
-    init(_id, type) {
-      if (type === 'PROMISE') promises += 1;
-    },
-  }).enable();
-  try {
-    const value = await run();
-    return { promises, value };
-  } finally {
-    hook.disable();
-  }
 }
 
 async function smtp(write: LineWriter, command: string, responses: string[]): Promise<number> {
