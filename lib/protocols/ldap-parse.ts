@@ -1,5 +1,5 @@
 /**
- * Parsing of the LDAP messages lib/protocols/ldap-messages.ts declares, built on the strict BER
+ * Parsing of the LDAP messages lib/protocols/ldap-types.ts declares, built on the strict BER
  * codec of lib/transport/ber.ts: every parser ends in a value or a typed error.
  * @module
  */
@@ -24,7 +24,7 @@ import {
   type LdapMessage,
   type LdapProtocolOp,
   type LdapResult,
-} from './ldap-messages.js';
+} from './ldap-types.js';
 
 /** Options of {@link parseLdapMessage}. */
 export interface LdapParseOptions {
