@@ -120,6 +120,10 @@ describe('scram-secret checks (each pinned on its own)', () => {
         `SCRAM-SHA-256$4096:${PG.salt}:${PG.stored}:${PG.server}`,
         `SCRAM-SHA-256$4096$${PG.salt}$${PG.stored}:${PG.server}`,
         `SCRAM-SHA-256$4096:${PG.salt}$${PG.stored}$${PG.server}`,
+        // Each key on its own: a short or undecodable StoredKey beside a good ServerKey.
+        `SCRAM-SHA-256$4096:${PG.salt}$${PG.stored.slice(0, 28)}=:${PG.server}`,
+        `SCRAM-SHA-256$4096:${PG.salt}$${PG.stored.slice(1)}:${PG.server}`,
+        `SCRAM-SHA-256$4096:${PG.salt}$${PG.stored}:${PG.server.slice(1)}`,
       ])
         expect(ScramSecret.tryParse(text), JSON.stringify(text)).to.equal(undefined);
     });
