@@ -123,6 +123,9 @@ export function runChild(
       clearTimeout(timer);
       resolvePromise({ code, signal, stdout, stderr });
     });
+    // A child that exits without reading its input (doveadm pw -t) closes the pipe first: EPIPE
+    // is not the child's result, which 'close' reports.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(options.stdin ?? '');
   });
 }
