@@ -6,7 +6,7 @@
  * failure reply (none to a peer that is gone). A message that is already buffered costs no
  * promise: counted with async_hooks, not timed.
  */
-import { countPromises } from '../support/promise-count.js';
+import { createHook } from 'node:async_hooks';
 import { expect } from 'chai';
 import { ClearIdentity, LineQueue, SASLAuth, isSaslError, smtpServerAuth } from '../../lib/index.js';
 import type { Authenticated } from '../../lib/core/exchange.js';
@@ -321,10 +321,18 @@ describe('protocols/server-loop', () => {
     const count = async (command: string, responses: string[]): Promise<number> => {
       const lines = new LineQueue();
       for (const line of responses) lines.push(line);
-      const { promises, value } = await countPromises(() =>
-        smtpServerAuth({ command, auth, options, lines, write: () => undefined }),
-      );
-      expect(value.authcid).to.equal('alice');
+      let promises = 0;
+      const hook = createHook({
+        init(_id, type) {
+          if (type === 'PROMISE') promises += 1;
+        },
+      }).enable();
+      try {
+        const done = smtpServerAuth({ command, auth, options, lines, write: () => undefined });
+        expect((await done).authcid).to.equal('alice');
+      } finally {
+        hook.disable();
+      }
       return promises;
     };
     const plain = await count(`AUTH PLAIN ${b64(PLAIN_OK)}`, []);
