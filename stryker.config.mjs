@@ -24,6 +24,8 @@ export default {
     'lib/mechanisms/**/*.ts',
     'lib/core/core.ts',
     'lib/core/wait-within.ts',
+    'lib/core/server-core.ts',
+    'lib/core/client-core.ts',
     'lib/passwords/identity.ts',
     'lib/passwords/hashers/*.ts',
     'lib/passwords/scram-keys.ts',

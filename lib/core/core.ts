@@ -10,37 +10,14 @@
  * pool, an async store), so a store in memory costs no microtask turn per effect; and an adopted
  * exchange is marked with a private field stamped on it (`Stamp`), because a WeakSet entry per
  * session cost 17 % of a whole PLAIN exchange in an A/B run of the two.
+ *
+ * The two sides are in server-core.ts and client-core.ts, and the iterator driver's time limit in
+ * wait-within.ts (issue 12), so that this file is the shared rules and the one resume loop.
  * @module
  */
-import { EMPTY } from './bytes.js';
-import {
-  ExchangeAbortedError,
-  LimitExceededError,
-  type SaslError,
-  TimeoutError,
-  UnexpectedMessageError,
-  UsageError,
-} from './errors.js';
-import {
-  type Authenticated,
-  type ClientExchange,
-  type ClientOutcome,
-  type ClientYield,
-  type ServerExchange,
-  type ServerYield,
-  NO_INITIAL_RESPONSE,
-  ServerSuccess,
-  answerEffect,
-  isEffect,
-  isPromiseLike,
-} from './exchange.js';
-import {
-  DEFAULT_MAX_MESSAGE_BYTES,
-  DEFAULT_MAX_ROUNDS,
-  NO_OPTIONS,
-  type ServerStep,
-  type SessionOptions,
-} from './session.js';
+import { ExchangeAbortedError, LimitExceededError, TimeoutError, UsageError } from './errors.js';
+import { answerEffect, isEffect, isPromiseLike } from './exchange.js';
+import { DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_ROUNDS, type SessionOptions } from './session.js';
 
 export {
   type SessionLimits,
@@ -59,8 +36,8 @@ export function rejection(reason: unknown): Promise<never> {
   return Promise.reject(reason);
 }
 
-/** What the generator gave for a step; effects never get this far. */
-type Result<Y, R> = IteratorResult<Exclude<Y, { kind: unknown }>, R>;
+/** What the generator gave for a step; effects never get this far. @internal */
+export type Result<Y, R> = IteratorResult<Exclude<Y, { kind: unknown }>, R>;
 
 // Passes its argument through as `this`, so that `Adopted` can stamp its private field on it.
 // eslint-disable-next-line @typescript-eslint/no-extraneous-class -- the constructor is the point
@@ -85,8 +62,8 @@ class Adopted extends Stamp {
 // What `advance` returns when the generator waits for an answer that is a promise (kept in `#awaiting`).
 const WAIT = Symbol('wait');
 
-/** What both sides share: the generator, the limits, the signal, and failing for good. */
-abstract class Core<Y, R> {
+/** What both sides share: the generator, the limits, the signal, and failing for good. @internal */
+export abstract class Core<Y, R> {
   protected state: 'new' | 'running' | 'done' | 'failed' = 'new';
   readonly mechanism: string | undefined;
   #rounds = 0;
@@ -302,140 +279,5 @@ abstract class Core<Y, R> {
     // Ended by the signal during the step: the closed generator's `done` is not an outcome.
     if (this.finished) throw this.#error;
     return read(this, result);
-  }
-}
-
-/** Server-side session state; the drivers call `start` and `respond`. */
-export class ServerCore extends Core<ServerYield, Authenticated> {
-  readonly #initial: Uint8Array | undefined;
-
-  constructor(exchange: ServerExchange, options: SessionOptions = NO_OPTIONS) {
-    super(exchange, options, 'client');
-    this.#initial = options.initialResponse;
-  }
-
-  /** The first challenge, or the outcome when the initial response sufficed. */
-  start(sync: boolean): ServerStep | Promise<ServerStep> {
-    this.expect('new', 'start');
-    this.state = 'running';
-    if (this.#initial !== undefined) this.checkIncoming(this.#initial);
-    return this.run(undefined, false, sync, ServerCore.#step);
-  }
-
-  /** The next challenge after the client's response, or the outcome. */
-  respond(data: Uint8Array, sync: boolean): ServerStep | Promise<ServerStep> {
-    this.expect('running', 'respond');
-    this.checkIncoming(data);
-    return this.run(data, false, sync, ServerCore.#step);
-  }
-
-  static #step(core: ServerCore, result: Result<ServerYield, Authenticated>): ServerStep {
-    if (!result.done) return { done: false, challenge: result.value };
-    core.complete();
-    return { done: true, outcome: result.value };
-  }
-}
-
-/**
- * Client-side session state. Besides stepping the generator it keeps RFC 4422's rules that
- * belong to no one mechanism: an initial response the protocol could not carry answers the
- * server's first, empty challenge, and server-final data that arrives as a challenge (SMTP,
- * POP3) is answered with an empty response.
- */
-export class ClientCore extends Core<ClientYield, ClientOutcome> {
-  #canSendInitial = true;
-  #heldBack: Uint8Array | undefined;
-  #outcome: ClientOutcome | undefined;
-
-  constructor(exchange: ClientExchange, options: SessionOptions = NO_OPTIONS) {
-    super(exchange, options, 'server');
-  }
-
-  /** The initial response, or `undefined` for none (or when `canSendInitial` is false: it waits for the empty challenge). */
-  start(canSendInitial: boolean, sync: boolean): Uint8Array | undefined | Promise<Uint8Array | undefined> {
-    this.expect('new', 'start');
-    this.state = 'running';
-    this.#canSendInitial = canSendInitial;
-    return this.run(undefined, false, sync, ClientCore.#first);
-  }
-
-  /** The response to a server challenge. */
-  challenge(data: Uint8Array, sync: boolean): Uint8Array | Promise<Uint8Array> {
-    if (this.state === 'done') throw this.#unexpected('the server sent a challenge after the exchange completed');
-    this.expect('running', 'answer a challenge');
-    this.checkIncoming(data);
-    const held = this.#heldBack;
-    if (held === undefined) return this.run(data, false, sync, ClientCore.#response);
-    this.#heldBack = undefined;
-    if (data.length !== 0) throw this.#unexpected('expected an empty challenge before the initial response');
-    return held;
-  }
-
-  /** The outcome, once the server reported success (with its additional data, if any) and proved itself when the mechanism can tell. */
-  success(data: Uint8Array | undefined, sync: boolean): ClientOutcome | Promise<ClientOutcome> {
-    if (this.state === 'done') {
-      if (data !== undefined && data.length > 0)
-        throw this.#unexpected('the server sent additional data after the exchange completed');
-      return this.#outcome as ClientOutcome;
-    }
-    this.expect('running', 'accept success');
-    if (data !== undefined) this.checkIncoming(data);
-    if (this.#heldBack !== undefined)
-      throw this.#unexpected('the server reported success before the client authenticated');
-    return this.run(new ServerSuccess(data), false, sync, ClientCore.#succeeded);
-  }
-
-  /** Throws `error` into the mechanism at its current step (it may refine it); always fails. */
-  failure(error: SaslError, sync: boolean): Promise<never> {
-    if (this.finished) throw this.fail(error);
-    this.expect('running', 'accept failure');
-    return this.run(error, true, sync, ClientCore.#ignoredFailure);
-  }
-
-  /** Fails the session for a message the server should not have sent; returns the error to throw. */
-  #unexpected(message: string): unknown {
-    return this.fail(new UnexpectedMessageError(message, { mechanism: this.mechanism, party: 'server' }));
-  }
-
-  static #first(core: ClientCore, result: Result<ClientYield, ClientOutcome>): Uint8Array | undefined {
-    if (result.done)
-      throw core.fail(
-        new UsageError('a client exchange must yield its initial response first', { mechanism: core.mechanism }),
-      );
-    const first = result.value;
-    if (first === NO_INITIAL_RESPONSE) return undefined;
-    if (core.#canSendInitial) return first;
-    core.#heldBack = first;
-    return undefined;
-  }
-
-  static #response(core: ClientCore, result: Result<ClientYield, ClientOutcome>): Uint8Array {
-    if (result.done) {
-      // The mechanism took server-final data sent as a challenge: answer it empty.
-      core.complete();
-      core.#outcome = result.value;
-      return EMPTY;
-    }
-    if (result.value === NO_INITIAL_RESPONSE)
-      throw core.fail(
-        new UsageError('NO_INITIAL_RESPONSE is only valid as the first yield', { mechanism: core.mechanism }),
-      );
-    return result.value;
-  }
-
-  static #succeeded(core: ClientCore, result: Result<ClientYield, ClientOutcome>): ClientOutcome {
-    if (!result.done) throw core.#unexpected('the server reported success before the exchange completed');
-    core.complete();
-    core.#outcome = result.value;
-    return result.value;
-  }
-
-  static #ignoredFailure(core: ClientCore): never {
-    throw core.fail(
-      new UnexpectedMessageError('the client mechanism ignored the server failure', {
-        mechanism: core.mechanism,
-        party: 'local',
-      }),
-    );
   }
 }

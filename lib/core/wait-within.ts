@@ -5,7 +5,8 @@
  * @module
  */
 import { TimeoutError } from './errors.js';
-import type { ClientCore, ServerCore } from './core.js';
+import type { ClientCore } from './client-core.js';
+import type { ServerCore } from './server-core.js';
 
 /**
  * The core's `wait` for the peer's next message, failed with a {@link TimeoutError}

@@ -4,7 +4,9 @@
  * same core as the promise driver; only the way a result is delivered differs.
  * @module
  */
-import { ClientCore, NO_OPTIONS, type ServerStep, ServerCore, type SessionOptions } from '../core/core.js';
+import { ClientCore } from '../core/client-core.js';
+import { NO_OPTIONS, type ServerStep, type SessionOptions } from '../core/core.js';
+import { ServerCore } from '../core/server-core.js';
 import { AuthenticationFailedError, type SaslError, UsageError } from '../core/errors.js';
 import type { ClientOutcome, ClientExchange, ServerExchange } from '../core/exchange.js';
 

@@ -17,15 +17,9 @@
  * as every other driver.
  * @module
  */
-import {
-  ClientCore,
-  NO_OPTIONS,
-  type ServerStep,
-  ServerCore,
-  type SessionOptions,
-  rejection,
-  waitWithin,
-} from '../core/core.js';
+import { ClientCore } from '../core/client-core.js';
+import { NO_OPTIONS, type ServerStep, type SessionOptions, rejection, waitWithin } from '../core/core.js';
+import { ServerCore } from '../core/server-core.js';
 import { AuthenticationFailedError, type SaslError, UsageError } from '../core/errors.js';
 import type { ClientExchange, ClientOutcome, ServerExchange } from '../core/exchange.js';
 

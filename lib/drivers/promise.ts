@@ -6,7 +6,9 @@
  * already-settled promise, which saves the two microtask turns per step an `async` wrapper costs.
  * @module
  */
-import { ClientCore, NO_OPTIONS, type ServerStep, ServerCore, type SessionOptions, rejection } from '../core/core.js';
+import { ClientCore } from '../core/client-core.js';
+import { NO_OPTIONS, type ServerStep, type SessionOptions, rejection } from '../core/core.js';
+import { ServerCore } from '../core/server-core.js';
 import { AuthenticationFailedError, type SaslError } from '../core/errors.js';
 import type { Authenticated, ClientExchange, ClientOutcome, ServerExchange } from '../core/exchange.js';
 

@@ -3,7 +3,9 @@
  * their sync form. For tests, custom loops and stores that answer immediately.
  * @module
  */
-import { ClientCore, NO_OPTIONS, type ServerStep, ServerCore, type SessionOptions } from '../core/core.js';
+import { ClientCore } from '../core/client-core.js';
+import { NO_OPTIONS, type ServerStep, type SessionOptions } from '../core/core.js';
+import { ServerCore } from '../core/server-core.js';
 import { AuthenticationFailedError, type SaslError } from '../core/errors.js';
 import type { Authenticated, ClientExchange, ClientOutcome, ServerExchange } from '../core/exchange.js';
 

@@ -13,7 +13,8 @@
  * store in memory) costs no promise either; `npm run bench -- smtp memory` measures both.
  * @module
  */
-import { ServerCore, type ServerStep, type SessionOptions } from '../core/core.js';
+import { type ServerStep, type SessionOptions } from '../core/core.js';
+import { ServerCore } from '../core/server-core.js';
 import {
   ExchangeAbortedError,
   MechanismUnavailableError,
