@@ -21,7 +21,7 @@ import {
   type LdapMessage,
   type LdapProtocolOp,
   type LdapResult,
-} from './ldap-messages.js';
+} from './ldap-types.js';
 
 const MAX_INT = 0x7fffffff;
 
