@@ -15,13 +15,7 @@ import {
   encodeBerInteger,
   encodeBerOctetString,
 } from '../transport/ber.js';
-import {
-  LDAP_OP_TAG,
-  type LdapFilter,
-  type LdapMessage,
-  type LdapProtocolOp,
-  type LdapResult,
-} from './ldap-types.js';
+import { LDAP_OP_TAG, type LdapFilter, type LdapMessage, type LdapProtocolOp, type LdapResult } from './ldap-types.js';
 
 const MAX_INT = 0x7fffffff;
 
