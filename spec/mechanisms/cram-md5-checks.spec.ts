@@ -18,6 +18,17 @@ import {
 import { ALICE, b, expectSaslError, runPair, s, storeOf } from '../support/helpers.js';
 
 describe('CRAM-MD5 checks (each pinned on its own)', () => {
+  it('draws every challenge from fresh random bits across block refills (three blocks of 64)', () => {
+    const randomParts = new Set<string>();
+    for (let i = 0; i < 3 * 64 + 1; i++) {
+      const challenge = s(cramMd5Challenge('mail.example'));
+      const match = /^<([0-9]+)\.[0-9]+@mail\.example>$/.exec(challenge);
+      expect(match, challenge).to.not.equal(null);
+      randomParts.add(match?.[1] ?? '');
+    }
+    expect(randomParts.size).to.equal(3 * 64 + 1);
+  });
+
   it('an unknown user cannot log in with the (public) placeholder secret unknown users are checked against', () => {
     const options = { lookup: storeOf(new ClearIdentity('alice', 'alice-pass')) };
     const error = expectSaslError(
