@@ -1,7 +1,7 @@
 // lib/passwords/hashers/*.ts checks pinned after the StrykerJS run on the split hashers (issue 11;
 // see mutation/RESULTS.md, fifth pass): each case kills one survivor of that run on its own.
 import { expect } from 'chai';
-import { DovecotPbkdf2Hasher, UsageError } from '../../lib/index.js';
+import { DovecotPbkdf2Hasher, Pbkdf2Hasher, UsageError, scramSaltedPassword } from '../../lib/index.js';
 
 describe('hashers checks (each pinned on its own)', () => {
   describe('a refused option is named in the UsageError, so the caller knows which one to fix', () => {
@@ -13,6 +13,20 @@ describe('hashers checks (each pinned on its own)', () => {
         UsageError,
         /^rounds must be an integer from 1 to 5$/,
       );
+    });
+    it('Pbkdf2Hasher: maxRounds and saltLength', () => {
+      expect(() => new Pbkdf2Hasher({ maxRounds: 0 })).to.throw(UsageError, /^maxRounds must be an integer/);
+      expect(() => new Pbkdf2Hasher({ saltLength: 7 })).to.throw(UsageError, /^saltLength must be an integer/);
+    });
+  });
+
+  describe('scram-keys.ts', () => {
+    it('scramSaltedPassword takes the normalized password as bytes as well as text, with the same key', () => {
+      // Bytes must reach PBKDF2 as they are, not go through the UTF-8 encoder meant for text.
+      const salt = new Uint8Array([1, 2, 3, 4]);
+      const fromText = scramSaltedPassword('SHA-256', '\u00E4', salt, 2);
+      const fromBytes = scramSaltedPassword('SHA-256', new Uint8Array([0xc3, 0xa4]), salt, 2);
+      expect(Buffer.from(fromBytes).toString('hex')).to.equal(Buffer.from(fromText).toString('hex'));
     });
   });
 });
