@@ -1,7 +1,7 @@
 // lib/passwords/hashers/*.ts checks pinned after the StrykerJS run on the split hashers (issue 11;
 // see mutation/RESULTS.md, fifth pass): each case kills one survivor of that run on its own.
 import { expect } from 'chai';
-import { DovecotPbkdf2Hasher, Pbkdf2Hasher, UsageError, scramSaltedPassword } from '../../lib/index.js';
+import { DovecotPbkdf2Hasher, Pbkdf2Hasher, ScryptHasher, UsageError, scramSaltedPassword } from '../../lib/index.js';
 
 describe('hashers checks (each pinned on its own)', () => {
   describe('a refused option is named in the UsageError, so the caller knows which one to fix', () => {
@@ -17,6 +17,21 @@ describe('hashers checks (each pinned on its own)', () => {
     it('Pbkdf2Hasher: maxRounds and saltLength', () => {
       expect(() => new Pbkdf2Hasher({ maxRounds: 0 })).to.throw(UsageError, /^maxRounds must be an integer/);
       expect(() => new Pbkdf2Hasher({ saltLength: 7 })).to.throw(UsageError, /^saltLength must be an integer/);
+    });
+  });
+
+  describe('scrypt strings', () => {
+    it('verify reads r and p of two digits (small N keeps the work low)', () => {
+      for (const options of [
+        { ln: 4, r: 10, p: 1 },
+        { ln: 4, r: 1, p: 12 },
+      ]) {
+        const hasher = new ScryptHasher(options);
+        const hashed = hasher.hash('pencil', new Uint8Array(16));
+        expect(hashed).to.match(new RegExp(`^\\$scrypt\\$ln=4,r=${options.r},p=${options.p}\\$`));
+        expect(hasher.verify('pencil', hashed)).to.equal(true);
+        expect(hasher.verify('pencil!', hashed)).to.equal(false);
+      }
     });
   });
 
