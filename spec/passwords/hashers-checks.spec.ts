@@ -35,6 +35,20 @@ describe('hashers checks (each pinned on its own)', () => {
     });
   });
 
+  it('ScryptHasher: ln, r, p, saltLength and maxMemory are named when refused', () => {
+    expect(() => new ScryptHasher({ ln: 0 })).to.throw(UsageError, /^ln must be an integer/);
+    expect(() => new ScryptHasher({ r: 0 })).to.throw(UsageError, /^r must be an integer/);
+    expect(() => new ScryptHasher({ p: 0 })).to.throw(UsageError, /^p must be an integer/);
+    expect(() => new ScryptHasher({ saltLength: 7 })).to.throw(UsageError, /^saltLength must be an integer/);
+    expect(() => new ScryptHasher({ maxMemory: 0 })).to.throw(UsageError, /^maxMemory must be an integer/);
+  });
+
+  it('ScryptHasher.verify answers false, not a throw, for a good salt beside an undecodable hash', () => {
+    const hasher = new ScryptHasher({ ln: 4, r: 1, p: 1 });
+    const [head = '', salt = ''] = hasher.hash('pencil', new Uint8Array(16)).split('$').slice(2, 4);
+    expect(hasher.verify('pencil', `$scrypt$${head}$${salt}$!!!!`)).to.equal(false);
+  });
+
   describe('scram-keys.ts', () => {
     it('scramSaltedPassword takes the normalized password as bytes as well as text, with the same key', () => {
       // Bytes must reach PBKDF2 as they are, not go through the UTF-8 encoder meant for text.
