@@ -13,13 +13,15 @@
  * Kinds:
  * - `readme-smtp`: README.md's "Example: an SMTP server" loop as a user copies it
  *   (bench/servers/readme-smtp.ts), with PLAIN, LOGIN and CRAM-MD5;
+ * - `await-floor-smtp`: the README loop's shape (`async function`, `for await`, awaited writes)
+ *   with no saslkit: the floor of any `for await` loop (bench/servers/await-floor-smtp.ts);
  * - `smtp-server`: nodemailer's smtp-server package (PLAIN, LOGIN, CRAM-MD5; no TLS, no reverse DNS);
  * - `trivial-smtp`: the floor, hand-written: socket I/O and one closure per connection, a Map of
  *   passwords, PLAIN, LOGIN and CRAM-MD5;
  * - `saslkit-imap`: a small IMAP command loop with LineReader and imapServerAuth;
  * - `trivial-imap`: a hand-written IMAP line server doing AUTHENTICATE PLAIN.
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { type Socket, createServer } from 'node:net';
@@ -27,18 +29,13 @@ import { writeHeapSnapshot } from 'node:v8';
 import { SMTPServer } from 'smtp-server';
 import { PASSWORD, USER } from '../baselines.js';
 import { sk } from '../saslkit.js';
+import { listenAwaitFloorSmtp } from './await-floor-smtp.js';
 import { listenReadmeSmtp } from './readme-smtp.js';
+import { PASSWORDS, cramOk, passwordOk, plainOk } from './trivial-auth.js';
 
 /** The server kinds this file starts. */
-export type Kind = 'readme-smtp' | 'smtp-server' | 'trivial-smtp' | 'saslkit-imap' | 'trivial-imap';
-
-/** The hand-written servers' password store. */
-const PASSWORDS = new Map<string, Buffer>([[USER, Buffer.from(PASSWORD)]]);
-
-function passwordOk(user: string, given: Buffer): boolean {
-  const stored = PASSWORDS.get(user);
-  return stored !== undefined && given.length === stored.length && timingSafeEqual(given, stored);
-}
+export type Kind =
+  'readme-smtp' | 'await-floor-smtp' | 'smtp-server' | 'trivial-smtp' | 'saslkit-imap' | 'trivial-imap';
 
 const ignore = (): void => undefined;
 
@@ -48,25 +45,6 @@ const ignore = (): void => undefined;
 const SMTP_OK = '235 2.7.0 Authentication successful\r\n';
 const SMTP_NO = '535 5.7.8 Authentication credentials invalid\r\n';
 const SMTP_EHLO = '250-localhost\r\n250 AUTH PLAIN LOGIN CRAM-MD5\r\n';
-
-/** PLAIN's `\0user\0password` in base64: verified or not. */
-function plainOk(base64: string): boolean {
-  const bytes = Buffer.from(base64, 'base64');
-  const a = bytes.indexOf(0);
-  const b = a < 0 ? -1 : bytes.indexOf(0, a + 1);
-  return b > 0 && passwordOk(bytes.toString('utf8', a + 1, b), bytes.subarray(b + 1));
-}
-
-/** CRAM-MD5's `user SP hex-digest` in base64 against the challenge sent. */
-function cramOk(base64: string, challenge: string): boolean {
-  const text = Buffer.from(base64, 'base64').toString('utf8');
-  const space = text.lastIndexOf(' ');
-  const stored = PASSWORDS.get(text.slice(0, space));
-  if (space < 0 || stored === undefined) return false;
-  const expected = Buffer.from(createHmac('md5', stored).update(challenge).digest('hex'));
-  const given = Buffer.from(text.slice(space + 1));
-  return given.length === expected.length && timingSafeEqual(given, expected);
-}
 
 function trivialSmtp(socket: Socket): void {
   socket.on('error', ignore);
@@ -326,6 +304,7 @@ function start(kind: Kind): void {
     process.send?.({ port });
   };
   if (kind === 'readme-smtp') listenReadmeSmtp(ready);
+  else if (kind === 'await-floor-smtp') listenAwaitFloorSmtp(ready);
   else if (kind === 'smtp-server') smtpServerPackage(ready);
   else netServer(kind === 'trivial-smtp' ? trivialSmtp : kind === 'saslkit-imap' ? saslkitImap() : trivialImap, ready);
   process.on('message', answer);

@@ -31,7 +31,8 @@ const USER_B64 = Buffer.from(USER).toString('base64');
 const PASSWORD_B64 = Buffer.from(PASSWORD).toString('base64');
 
 /** A server kind of bench/servers/server.ts. */
-export type ServerKind = 'readme-smtp' | 'smtp-server' | 'trivial-smtp' | 'saslkit-imap' | 'trivial-imap';
+export type ServerKind =
+  'readme-smtp' | 'await-floor-smtp' | 'smtp-server' | 'trivial-smtp' | 'saslkit-imap' | 'trivial-imap';
 
 interface ServerSpec {
   readonly kind: ServerKind;
@@ -312,11 +313,13 @@ export async function authRound(
 const README_SMTP = 'saslkit, README server loop';
 const SMTP_SERVER = 'smtp-server (nodemailer)';
 const TRIVIAL_SMTP = 'trivial line server';
+const AWAIT_FLOOR_SMTP = 'for await floor (no saslkit)';
 
 const SMTP_SERVERS: readonly ServerSpec[] = [
   { kind: 'trivial-smtp', name: TRIVIAL_SMTP, role: 'baseline' },
   { kind: 'readme-smtp', name: README_SMTP, role: 'saslkit' },
   { kind: 'smtp-server', name: SMTP_SERVER, role: 'peer' },
+  { kind: 'await-floor-smtp', name: AWAIT_FLOOR_SMTP, role: 'info' },
 ];
 
 const SMTP_MECHANISMS: readonly SmtpMechanism[] = ['PLAIN', 'LOGIN', 'CRAM-MD5'];
@@ -458,6 +461,7 @@ export async function smtpAuth(
           ? [
               'us CPU/AUTH: the server process\'s process.cpuUsage() (user + system, all its threads) over the timed phase, divided by the AUTHs; "x baseline" is the ratio to the trivial server in the same round. AUTH/s depends on the load generator too (this process, on the same cores).',
               'saslkit runs README.md\'s "Example: an SMTP server" loop (bench/servers/readme-smtp.ts) offering PLAIN, LOGIN and CRAM-MD5 instead of the README\'s SCRAM-SHA-256 (no TLS there), and without its console.log; smtp-server runs with logger: false; the trivial server is socket I/O, one closure per connection and a Map of passwords.',
+              `"${AWAIT_FLOOR_SMTP}" (info) is the README loop's shape (async function, for await over lines, every reply awaited) with a ten-line line iterator and the trivial server's checks instead of saslkit: what the loop's style costs before any library runs.`,
             ]
           : []),
         ...(mechanism === 'CRAM-MD5'
@@ -880,6 +884,7 @@ export async function parkedMemory(
     targets,
     notes: [
       `Growth of the server process's RSS (and V8 heap + external) from ${first} to ${connections} parked connections, each read after two full GCs, per connection; a fresh server process per measurement, run with ${MEMORY_FLAGS.length === 0 ? 'no extra flags' : MEMORY_FLAGS.join(' ')} (see bench/README.md, "Memory").`,
+      `"SMTP ${AWAIT_FLOOR_SMTP}" (info): the README loop's shape without saslkit, parked at the same prompt; its distance to the trivial server is what any \`for await\` loop costs, its distance to the README loop is saslkit's own share.`,
     ],
   };
 }
