@@ -12,6 +12,8 @@ import {
   type XmppWebSocket,
   type XmppWebSocketConstructor,
   type XmppWebSocketEvent,
+  type XmppWebSocketLoginOptions,
+  type XmppWebSocketSession,
   XmppWebSocketReader,
   buildXmppFramingClose,
   buildXmppFramingOpen,
@@ -175,15 +177,23 @@ describe('XMPP over WebSocket (RFC 7395)', () => {
     }
   });
 
-  it('logs in with the strongest SCRAM offered, verifies the server, restarts the stream and closes it', async () => {
-    const sockets: FakeSocket[] = [];
-    const session = await xmppWebSocketLogin({
+  // alice's login over the fake `WebSocket`; each case overrides what it is about.
+  const webSocketLogin = (
+    WebSocket: XmppWebSocketConstructor,
+    overrides: Partial<XmppWebSocketLoginOptions> = {},
+  ): Promise<XmppWebSocketSession> =>
+    xmppWebSocketLogin({
       url: 'ws://127.0.0.1/xmpp-websocket',
       domain: 'localhost',
       auth: SASLAuth.all(),
       credentials: new ClientCredentials('alice', 'alice-pass'),
-      WebSocket: serverSocket(['SCRAM-SHA-1', 'SCRAM-SHA-256', 'PLAIN'], sockets),
+      WebSocket,
+      ...overrides,
     });
+
+  it('logs in with the strongest SCRAM offered, verifies the server, restarts the stream and closes it', async () => {
+    const sockets: FakeSocket[] = [];
+    const session = await webSocketLogin(serverSocket(['SCRAM-SHA-1', 'SCRAM-SHA-256', 'PLAIN'], sockets));
     expect(session).to.include({ mechanism: 'SCRAM-SHA-256', serverVerified: true });
     expect(session.features).to.deep.equal(['bind']);
     const socket = sockets[0]!;
@@ -202,12 +212,8 @@ describe('XMPP over WebSocket (RFC 7395)', () => {
   it('a wrong password rejects with AUTHENTICATION_FAILED, the stream closed, no secret in the error', async () => {
     const sockets: FakeSocket[] = [];
     const error = await expectSaslRejection(
-      xmppWebSocketLogin({
-        url: 'ws://127.0.0.1/xmpp-websocket',
-        domain: 'localhost',
-        auth: SASLAuth.all(),
+      webSocketLogin(serverSocket(['SCRAM-SHA-256'], sockets), {
         credentials: new ClientCredentials('alice', 'wrong-pass'),
-        WebSocket: serverSocket(['SCRAM-SHA-256'], sockets),
       }),
       'AUTHENTICATION_FAILED',
     );
@@ -218,24 +224,8 @@ describe('XMPP over WebSocket (RFC 7395)', () => {
   });
 
   it('does not choose PLAIN over ws: (not encrypted) unless allowed', async () => {
-    await expectSaslRejection(
-      xmppWebSocketLogin({
-        url: 'ws://127.0.0.1/x',
-        domain: 'localhost',
-        auth: SASLAuth.all(),
-        credentials: new ClientCredentials('alice', 'alice-pass'),
-        WebSocket: serverSocket(['PLAIN'], []),
-      }),
-      'MECHANISM_UNAVAILABLE',
-    );
-    const session = await xmppWebSocketLogin({
-      url: 'ws://127.0.0.1/x',
-      domain: 'localhost',
-      auth: SASLAuth.all(),
-      choose: { allowPlaintext: true },
-      credentials: new ClientCredentials('alice', 'alice-pass'),
-      WebSocket: serverSocket(['PLAIN'], []),
-    });
+    await expectSaslRejection(webSocketLogin(serverSocket(['PLAIN'], [])), 'MECHANISM_UNAVAILABLE');
+    const session = await webSocketLogin(serverSocket(['PLAIN'], []), { choose: { allowPlaintext: true } });
     expect(session.mechanism).to.equal('PLAIN');
     await session.close();
   });
@@ -246,16 +236,7 @@ describe('XMPP over WebSocket (RFC 7395)', () => {
         super(url, protocols, '');
       }
     };
-    await expectSaslRejection(
-      xmppWebSocketLogin({
-        url: 'ws://127.0.0.1/x',
-        domain: 'localhost',
-        auth: SASLAuth.all(),
-        credentials: new ClientCredentials('alice', 'alice-pass'),
-        WebSocket: Ctor,
-      }),
-      'UNEXPECTED_MESSAGE',
-    );
+    await expectSaslRejection(webSocketLogin(Ctor), 'UNEXPECTED_MESSAGE');
   });
 
   describe('malformed or hostile servers -> typed errors', () => {
@@ -341,16 +322,7 @@ describe('XMPP over WebSocket (RFC 7395)', () => {
             };
           }
         };
-        await expectSaslRejection(
-          xmppWebSocketLogin({
-            url: 'ws://127.0.0.1/x',
-            domain: 'localhost',
-            auth: SASLAuth.all(),
-            credentials: new ClientCredentials('alice', 'alice-pass'),
-            WebSocket: Ctor,
-          }),
-          code as 'ABORTED',
-        );
+        await expectSaslRejection(webSocketLogin(Ctor), code as 'ABORTED');
         expect(sockets[0]!.readyState).to.equal(3);
         expect(sockets[0]!.listenerCount).to.equal(0);
       });
