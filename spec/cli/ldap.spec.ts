@@ -4,8 +4,8 @@
  * OpenLDAP's ldapwhoami) and against the CI's slapd.
  */
 import { expect } from 'chai';
-import { ACCOUNTS, PORTS, TLS_FILES, isCi, requirePeer } from '../interop/peers.js';
-import { runTool } from '../interop/tools.js';
+import { ACCOUNTS, PORTS, TLS_FILES, requirePeer } from '../interop/peers.js';
+import { requireTool, runTool } from '../interop/tools.js';
 import { ALICE_USERS, CERT_FILE, SERVE_TLS, loginWith, runCli, serveDuring } from './support.js';
 
 const ALICE = { SASLKIT_PASSWORD: 'alice-pass' };
@@ -65,14 +65,7 @@ describe('cli: serve --protocol ldap with saslkit mechs and login', function () 
   });
 
   it('ldapwhoami (OpenLDAP, Cyrus SASL) logs in with SCRAM-SHA-256 after StartTLS and gets u:alice; a wrong password exits 49', async function () {
-    const version = await runTool('ldapwhoami', ['-VV'], { timeoutMs: 10_000 });
-    if (version.code !== 0) {
-      const message =
-        'interop tool "ldapwhoami" (ldap-utils) is not installed; install it with: bash spec/interop/setup.sh';
-      if (isCi()) throw new Error(message);
-      console.warn(`    [interop] skipping: ${message}`);
-      this.skip();
-    }
+    await requireTool(this, 'ldapwhoami');
     const env = { LDAPTLS_CACERT: CERT_FILE };
     const ok = await runTool(
       'ldapwhoami',

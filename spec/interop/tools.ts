@@ -1,5 +1,6 @@
 /**
- * Command-line clients the interop specs drive (Python's smtplib and imaplib, curl, psql): whether
+ * Command-line clients the interop specs drive (Python's smtplib and imaplib, curl, psql, OpenLDAP's
+ * ldapwhoami): whether
  * they are installed, and a runner that never hangs. Like {@link requirePeer}, a missing tool
  * fails the suite under CI and skips it with a visible reason on a developer's machine.
  */
@@ -7,7 +8,15 @@ import { execFile } from 'node:child_process';
 import { isCi } from './peers.js';
 
 /** The tools spec/interop/setup.sh installs. */
-export type ToolName = 'python3' | 'curl' | 'psql';
+export type ToolName = 'python3' | 'curl' | 'psql' | 'ldapwhoami';
+
+// How each tool is asked for its version (ldapwhoami has no --version).
+const VERSION_ARGS: Readonly<Record<ToolName, readonly string[]>> = {
+  python3: ['--version'],
+  curl: ['--version'],
+  psql: ['--version'],
+  ldapwhoami: ['-VV'],
+};
 
 /** What a finished command left behind. */
 export interface ToolRun {
@@ -42,13 +51,13 @@ export function runTool(file: string, args: readonly string[], options: RunOptio
 
 const versions = new Map<ToolName, Promise<string | undefined>>();
 
-/** The first line of `tool --version`, or undefined when the tool does not run. Asked once per run. */
+/** The first line of the tool's version output, or undefined when the tool does not run. Asked once per run. */
 export function toolVersion(name: ToolName): Promise<string | undefined> {
   let version = versions.get(name);
   if (version === undefined) {
-    version = runTool(name, ['--version'], { timeoutMs: 10_000 }).then((run) => {
+    version = runTool(name, VERSION_ARGS[name], { timeoutMs: 10_000 }).then((run) => {
       if (run.code !== 0) return undefined;
-      // python3 printed its version on stderr before 3.4.
+      // python3 printed its version on stderr before 3.4; ldapwhoami prints it there.
       return (run.stdout || run.stderr).split('\n')[0]?.trim();
     });
     versions.set(name, version);
