@@ -6,7 +6,24 @@
  */
 import { expect } from 'chai';
 import { createRequire } from 'node:module';
+import {
+  ClearIdentity,
+  ClientCredentials,
+  HashedIdentity,
+  type Identity,
+  PLAIN,
+  type PasswordHasher,
+  SCRAM_SHA_256,
+  ScramIdentity,
+  ScramSecret,
+  type ServerOptions,
+  SyncClientSession,
+  saslprep,
+} from '../../lib/index.js';
 import * as decoys from '../../lib/passwords/decoy.js';
+import { traceServer } from '../hostile/support.js';
+import { b } from '../support/helpers.js';
+import { KdfCounter } from '../support/kdf-counter.js';
 
 // A copy of the module that has learned nothing yet (the rest of the suite teaches this one).
 function freshDecoyModule(): typeof decoys {
@@ -39,5 +56,170 @@ describe('passwords/decoy', () => {
     expect(learned.scram.derives).to.equal(true);
     expect(learned.scram.secrets.size).to.equal(0);
     expect(fresh.learnedFor({ lookup: () => undefined })).to.equal(learned);
+    // Its password survives SASLprep, so checking one against it runs the same comparison as a
+    // wrong password against a clear-text account (an unusable stored secret returns early).
+    expect(saslprep(fresh.nobody().getClearSecret())).to.not.equal('');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Which decoy an unknown user meets, and what counts towards maxStoredCost, for identities that
+// do not keep to the common shapes (the sixth mutation pass, issue 11). Each case is seen from
+// outside: the hasher calls and key derivations a login costs, or whether it logs in at all.
+
+/** A hasher whose verify calls are counted; its stored strings are the passwords themselves. */
+function countingHasher(counter: { calls: number }, cost?: () => unknown): PasswordHasher {
+  const hasher: PasswordHasher = {
+    hash: (secret) => secret,
+    verify: (secret, hashed) => {
+      counter.calls++;
+      return secret === hashed;
+    },
+  };
+  // A JavaScript hasher may report anything: the types say number | undefined.
+  if (cost !== undefined) hasher.cost = cost as (hashed: string) => number;
+  return hasher;
+}
+
+/** A PLAIN login: the error code (undefined: logged in) and the hasher calls and KDF runs it cost. */
+function plainProbe(
+  options: ServerOptions,
+  user: string,
+  password: string,
+  counter: { calls: number } = { calls: 0 },
+): { code: string | undefined; hasherCalls: number; kdfRuns: string[] } {
+  counter.calls = 0;
+  const { value, runs } = kdf.during(() => traceServer(PLAIN.server(options, b(`\0${user}\0${password}`)), []));
+  return { code: value.error?.code, hasherCalls: counter.calls, kdfRuns: runs };
+}
+
+/** A whole SCRAM-SHA-256 login: the server's error code and the derivations the server ran. */
+function scramProbe(
+  options: ServerOptions,
+  user: string,
+  password: string,
+): { code: string | undefined; kdfRuns: string[] } {
+  const client = new SyncClientSession(SCRAM_SHA_256.client(new ClientCredentials(user, password)));
+  const first = client.start() as Uint8Array;
+  const { value, runs } = kdf.during(() =>
+    traceServer(SCRAM_SHA_256.server(options, first), (challenge) => {
+      // The client's own PBKDF2 is not the server's work.
+      kdf.active = false;
+      try {
+        return client.challenge(challenge);
+      } finally {
+        kdf.active = true;
+      }
+    }),
+  );
+  return { code: value.error?.code, kdfRuns: runs };
+}
+
+const kdf = new KdfCounter();
+
+/** ClearIdentity for a store that hands no clear text to CRAM-MD5 or DIGEST-MD5 (its own policy). */
+class WithheldClearIdentity extends ClearIdentity {
+  override getClearSecret(): string {
+    throw new Error('this store hands out no clear text');
+  }
+}
+
+describe('passwords/decoy: the decoy of unusual identities, and what a hasher reports as cost', () => {
+  before(() => {
+    kdf.install();
+  });
+  after(() => {
+    kdf.uninstall();
+  });
+
+  it('a ClearIdentity that withholds its clear secret is still compared in clear text: its unknown users meet nobody', () => {
+    // Another store teaches a hashed decoy first: the latest learned, which a store of a kind
+    // saslkit cannot copy would get.
+    const hashed = { calls: 0 };
+    const carol = new HashedIdentity('carol', 'carol-pass', countingHasher(hashed));
+    expect(
+      plainProbe({ lookup: (name) => (name === 'carol' ? carol : undefined) }, 'carol', 'wrong', hashed),
+    ).to.include({ code: 'AUTHENTICATION_FAILED', hasherCalls: 1 });
+    const alice = new WithheldClearIdentity('alice', 'alice-pass');
+    const store: ServerOptions = { lookup: (name) => (name === 'alice' ? alice : undefined) };
+    expect(plainProbe(store, 'alice', 'alice-pass').code).to.equal(undefined);
+    expect(plainProbe(store, 'alice', 'wrong', hashed)).to.deep.equal({
+      code: 'AUTHENTICATION_FAILED',
+      hasherCalls: 0,
+      kdfRuns: [],
+    });
+    expect(plainProbe(store, 'mallory', 'wrong', hashed)).to.deep.equal({
+      code: 'AUTHENTICATION_FAILED',
+      hasherCalls: 0,
+      kdfRuns: [],
+    });
+  });
+
+  it('SCRAM against an account whose getClearSecret throws: no crash, it fails like an unknown user, at the same cost', () => {
+    const alice = new WithheldClearIdentity('alice', 'alice-pass');
+    const store: ServerOptions = {
+      lookup: (name) => (name === 'alice' ? alice : undefined),
+      scram: { saltSecret: 'k' },
+    };
+    const known = scramProbe(store, 'alice', 'alice-pass');
+    const unknown = scramProbe(store, 'mallory', 'alice-pass');
+    expect(known.code).to.equal('AUTHENTICATION_FAILED');
+    expect(unknown).to.deep.equal(known);
+    // Accounts of the class compare clear text, so an unknown user derives once as for one that can.
+    expect(known.kdfRuns).to.have.length(1);
+  });
+
+  it('an identity whose getClearSecret answers null (a NULL column) has none: its SCRAM keys make the decoy', () => {
+    const secret = ScramSecret.fromPassword('SHA-256', 'alice-pass', { iterations: 4321 });
+    const row = {
+      authcid: 'alice',
+      compareAuthcid: (name: string) => name === 'alice',
+      compareSecret: (password: string) => secret.verifyNormalized(password),
+      getClearSecret: () => null,
+      getScramSecret: (hash: string) => (hash === 'SHA-256' ? secret : undefined),
+    } as unknown as Identity;
+    const store: ServerOptions = { lookup: (name) => (name === 'alice' ? row : undefined) };
+    expect(plainProbe(store, 'alice', 'alice-pass').code).to.equal(undefined);
+    const known = plainProbe(store, 'alice', 'wrong');
+    expect(known).to.deep.equal({ code: 'AUTHENTICATION_FAILED', hasherCalls: 0, kdfRuns: ['pbkdf2:4321:sha256'] });
+    expect(plainProbe(store, 'mallory', 'wrong')).to.deep.equal(known);
+  });
+
+  it("a hasher's cost that is not a positive number tells nothing: a numeric string, NaN, a negative, none, a throw", () => {
+    const reports: [string, (() => unknown) | undefined][] = [
+      ['a numeric string', () => '9999999999'],
+      ['NaN', () => Number.NaN],
+      ['a negative number', () => -5],
+      ['undefined', () => undefined],
+      [
+        'a throw',
+        () => {
+          throw new Error('unreadable');
+        },
+      ],
+      ['no cost method', undefined],
+    ];
+    for (const [what, cost] of reports) {
+      const alice = new HashedIdentity('alice', 'alice-pass', countingHasher({ calls: 0 }, cost));
+      expect(decoys.storedCost(alice), what).to.equal(0);
+      expect(plainProbe({ lookup: () => alice }, 'alice', 'alice-pass').code, what).to.equal(undefined);
+    }
+    // The same account whose hasher reports a number above the cap is refused: the cases above change only the report.
+    const costly = new HashedIdentity(
+      'alice',
+      'alice-pass',
+      countingHasher({ calls: 0 }, () => 5_000_001),
+    );
+    expect(decoys.storedCost(costly)).to.equal(5_000_001);
+    expect(plainProbe({ lookup: () => costly }, 'alice', 'alice-pass').code).to.equal('AUTHENTICATION_FAILED');
+  });
+
+  it('learnDecoy without a lookup learns nothing and does not throw (decoys are kept per lookup function)', () => {
+    const fresh = freshDecoyModule();
+    for (const identity of [new ClearIdentity('alice', 'pw'), ScramIdentity.create('bob', 'pw', { iterations: 4096 })])
+      expect(() => {
+        fresh.learnDecoy({}, identity);
+      }).to.not.throw();
+    expect(fresh.learnedFor({}).decoy).to.equal(fresh.nobody());
   });
 });
