@@ -208,12 +208,14 @@ function scramShapeOf(identity: Identity): ScramShape {
 
 /** The identity's clear secret, or undefined when it has none or cannot tell. */
 export function clearSecretOf(identity: Identity): string | undefined {
+  // Only the identity's own method is inside the try: one that throws has no clear secret.
+  let clear: unknown;
   try {
-    const clear = identity.getClearSecret();
-    return typeof clear === 'string' ? clear : undefined;
+    clear = identity.getClearSecret();
   } catch {
-    return undefined;
+    // Nothing to read: `clear` stays undefined.
   }
+  return typeof clear === 'string' ? clear : undefined;
 }
 
 /** The decoy learned for the store of `options`, else the latest learned, else nobody. @internal */
