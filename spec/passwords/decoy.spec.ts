@@ -59,6 +59,25 @@ describe('passwords/decoy', () => {
     // Its password survives SASLprep, so checking one against it runs the same comparison as a
     // wrong password against a clear-text account (an unusable stored secret returns early).
     expect(saslprep(fresh.nobody().getClearSecret())).to.not.equal('');
+    // And its name is one no presented name can be (a NUL never comes out of SASLprep).
+    expect(fresh.nobody().authcid).to.equal('\u0000nobody');
+  });
+
+  it('a store of SCRAM accounts teaches the salt size and count of each of the three hashes (a fresh module)', () => {
+    const fresh = freshDecoyModule();
+    const salt = new Uint8Array(20).fill(1);
+    const secrets = (['SHA-1', 'SHA-256', 'SHA-512'] as const).map((hash, i) =>
+      ScramSecret.fromPassword(hash, 'pw', { iterations: 4096 + i, salt: salt.subarray(i) }),
+    );
+    const lookup = (): undefined => undefined;
+    fresh.learnDecoy({ lookup }, new ScramIdentity('alice', secrets));
+    expect([...fresh.learnedFor({ lookup }).scram.secrets]).to.deep.equal([
+      ['SHA-1', { saltLength: 20, iterations: 4096 }],
+      ['SHA-256', { saltLength: 19, iterations: 4097 }],
+      ['SHA-512', { saltLength: 18, iterations: 4098 }],
+    ]);
+    // Each hash counts towards the cost on its own: the costliest is the last one read.
+    expect(fresh.storedCost(new ScramIdentity('bob', secrets))).to.equal(4098);
   });
 });
 
