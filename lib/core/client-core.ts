@@ -4,7 +4,7 @@
  * @module
  */
 import { EMPTY } from './bytes.js';
-import { type SaslError, UnexpectedMessageError, UsageError } from './errors.js';
+import { type ExchangeAbortedError, type SaslError, UnexpectedMessageError, UsageError } from './errors.js';
 import {
   type ClientExchange,
   type ClientOutcome,
@@ -21,30 +21,49 @@ import { Core, type Result } from './core.js';
  * server's first, empty challenge, and server-final data that arrives as a challenge (SMTP,
  * POP3) is answered with an empty response.
  */
-export class ClientCore extends Core<ClientYield, ClientOutcome> {
+export class ClientCore {
+  /** The shared stepping state (held, not extended: see `Core`). @internal */
+  readonly base: Core<ClientYield, ClientOutcome>;
   #canSendInitial = true;
   #heldBack: Uint8Array | undefined;
   #outcome: ClientOutcome | undefined;
 
   constructor(exchange: ClientExchange, options: SessionOptions = NO_OPTIONS) {
-    super(exchange, options, 'server');
+    this.base = new Core(exchange, options, 'server');
+  }
+
+  /** The mechanism's name given in the options, for errors. */
+  get mechanism(): string | undefined {
+    return this.base.mechanism;
+  }
+
+  /** True once the exchange has finished, successfully or not. */
+  get finished(): boolean {
+    return this.base.finished;
+  }
+
+  /** Cancels the exchange and returns the error to report. */
+  abort(party: 'client' | 'server' | 'local' = 'local'): ExchangeAbortedError {
+    return this.base.abort(party);
   }
 
   /** The initial response, or `undefined` for none (or when `canSendInitial` is false: it waits for the empty challenge). */
   start(canSendInitial: boolean, sync: boolean): Uint8Array | undefined | Promise<Uint8Array | undefined> {
-    this.expect('new', 'start');
-    this.state = 'running';
+    const { base } = this;
+    base.expect('new', 'start');
+    base.state = 'running';
     this.#canSendInitial = canSendInitial;
-    return this.run(undefined, false, sync, ClientCore.#first);
+    return base.run(undefined, false, sync, ClientCore.#first, this);
   }
 
   /** The response to a server challenge. */
   challenge(data: Uint8Array, sync: boolean): Uint8Array | Promise<Uint8Array> {
-    if (this.state === 'done') throw this.#unexpected('the server sent a challenge after the exchange completed');
-    this.expect('running', 'answer a challenge');
-    this.checkIncoming(data);
+    const { base } = this;
+    if (base.state === 'done') throw this.#unexpected('the server sent a challenge after the exchange completed');
+    base.expect('running', 'answer a challenge');
+    base.checkIncoming(data);
     const held = this.#heldBack;
-    if (held === undefined) return this.run(data, false, sync, ClientCore.#response);
+    if (held === undefined) return base.run(data, false, sync, ClientCore.#response, this);
     this.#heldBack = undefined;
     if (data.length !== 0) throw this.#unexpected('expected an empty challenge before the initial response');
     return held;
@@ -52,33 +71,35 @@ export class ClientCore extends Core<ClientYield, ClientOutcome> {
 
   /** The outcome, once the server reported success (with its additional data, if any) and proved itself when the mechanism can tell. */
   success(data: Uint8Array | undefined, sync: boolean): ClientOutcome | Promise<ClientOutcome> {
-    if (this.state === 'done') {
+    const { base } = this;
+    if (base.state === 'done') {
       if (data !== undefined && data.length > 0)
         throw this.#unexpected('the server sent additional data after the exchange completed');
       return this.#outcome as ClientOutcome;
     }
-    this.expect('running', 'accept success');
-    if (data !== undefined) this.checkIncoming(data);
+    base.expect('running', 'accept success');
+    if (data !== undefined) base.checkIncoming(data);
     if (this.#heldBack !== undefined)
       throw this.#unexpected('the server reported success before the client authenticated');
-    return this.run(new ServerSuccess(data), false, sync, ClientCore.#succeeded);
+    return base.run(new ServerSuccess(data), false, sync, ClientCore.#succeeded, this);
   }
 
   /** Throws `error` into the mechanism at its current step (it may refine it); always fails. */
   failure(error: SaslError, sync: boolean): Promise<never> {
-    if (this.finished) throw this.fail(error);
-    this.expect('running', 'accept failure');
-    return this.run(error, true, sync, ClientCore.#ignoredFailure);
+    const { base } = this;
+    if (base.finished) throw base.fail(error);
+    base.expect('running', 'accept failure');
+    return base.run(error, true, sync, ClientCore.#ignoredFailure, this);
   }
 
   /** Fails the session for a message the server should not have sent; returns the error to throw. */
   #unexpected(message: string): unknown {
-    return this.fail(new UnexpectedMessageError(message, { mechanism: this.mechanism, party: 'server' }));
+    return this.base.fail(new UnexpectedMessageError(message, { mechanism: this.mechanism, party: 'server' }));
   }
 
   static #first(core: ClientCore, result: Result<ClientYield, ClientOutcome>): Uint8Array | undefined {
     if (result.done)
-      throw core.fail(
+      throw core.base.fail(
         new UsageError('a client exchange must yield its initial response first', { mechanism: core.mechanism }),
       );
     const first = result.value;
@@ -91,12 +112,12 @@ export class ClientCore extends Core<ClientYield, ClientOutcome> {
   static #response(core: ClientCore, result: Result<ClientYield, ClientOutcome>): Uint8Array {
     if (result.done) {
       // The mechanism took server-final data sent as a challenge: answer it empty.
-      core.complete();
+      core.base.complete();
       core.#outcome = result.value;
       return EMPTY;
     }
     if (result.value === NO_INITIAL_RESPONSE)
-      throw core.fail(
+      throw core.base.fail(
         new UsageError('NO_INITIAL_RESPONSE is only valid as the first yield', { mechanism: core.mechanism }),
       );
     return result.value;
@@ -104,13 +125,13 @@ export class ClientCore extends Core<ClientYield, ClientOutcome> {
 
   static #succeeded(core: ClientCore, result: Result<ClientYield, ClientOutcome>): ClientOutcome {
     if (!result.done) throw core.#unexpected('the server reported success before the exchange completed');
-    core.complete();
+    core.base.complete();
     core.#outcome = result.value;
     return result.value;
   }
 
   static #ignoredFailure(core: ClientCore): never {
-    throw core.fail(
+    throw core.base.fail(
       new UnexpectedMessageError('the client mechanism ignored the server failure', {
         mechanism: core.mechanism,
         party: 'local',

@@ -8,8 +8,8 @@
  * Two things are there for speed, each measured (`npm run bench -- drivers plain`): an async
  * step runs on the calling tick and leaves it only for an answer that is a promise (PBKDF2 on the
  * pool, an async store), so a store in memory costs no microtask turn per effect; and an adopted
- * exchange is marked with a private field stamped on it (`Stamp`), because a WeakSet entry per
- * session cost 17 % of a whole PLAIN exchange in an A/B run of the two.
+ * exchange is marked with a symbol-keyed property (`adopt`), because a WeakSet entry per session
+ * cost 17 % of a whole PLAIN exchange in an A/B run of the two.
  *
  * The two sides are in server-core.ts and client-core.ts, and the iterator driver's time limit in
  * wait-within.ts (issue 12), so that this file is the shared rules and the one resume loop.
@@ -39,32 +39,43 @@ export function rejection(reason: unknown): Promise<never> {
 /** What the generator gave for a step; effects never get this far. @internal */
 export type Result<Y, R> = IteratorResult<Exclude<Y, { kind: unknown }>, R>;
 
-// Passes its argument through as `this`, so that `Adopted` can stamp its private field on it.
-// eslint-disable-next-line @typescript-eslint/no-extraneous-class -- the constructor is the point
-class Stamp {
-  constructor(target: object) {
-    return target;
-  }
-}
-
 // Marks an exchange driven by a session: a second session would read a finished one's state as
-// an outcome of `undefined`. (Why not a WeakSet: see the module comment.)
-class Adopted extends Stamp {
-  #adopted = true;
+// an outcome of `undefined`. A symbol-keyed property, not a WeakSet (an entry per session cost
+// 17 % of a whole PLAIN exchange in an A/B run) nor a private field stamped through a returning
+// base constructor (rollup's tree-shaking dropped that stamp as free of side effects, so the
+// bundle refused no second session; and it cost a generic construct per session).
+const ADOPTED = Symbol('saslkit.adopted');
 
-  static adopt(exchange: object): boolean {
-    if (#adopted in exchange) return false;
-    new Adopted(exchange);
+// Exchanges their author froze (or a proxy that refuses the mark) are remembered here instead.
+let frozenAdopted: WeakSet<object> | undefined;
+
+function adopt(exchange: object): boolean {
+  const marked = exchange as { [ADOPTED]?: true };
+  if (marked[ADOPTED] === true) return false;
+  try {
+    marked[ADOPTED] = true;
     return true;
+  } catch {
+    // Not extensible: the assignment throws (modules are strict code).
   }
+  frozenAdopted ??= new WeakSet();
+  if (frozenAdopted.has(exchange)) return false;
+  frozenAdopted.add(exchange);
+  return true;
 }
 
 // What `advance` returns when the generator waits for an answer that is a promise (kept in `#awaiting`).
 const WAIT = Symbol('wait');
 
-/** What both sides share: the generator, the limits, the signal, and failing for good. @internal */
-export abstract class Core<Y, R> {
-  protected state: 'new' | 'running' | 'done' | 'failed' = 'new';
+/**
+ * What both sides share: the generator, the limits, the signal, and failing for good. Each side
+ * (server-core.ts, client-core.ts) holds one rather than extending it: on Node 20 a `super()`
+ * call constructs the base through V8's generic construct stub, which cost about 20 ns per
+ * session more than two plain objects (a third of the sync driver's whole overhead). @internal
+ */
+export class Core<Y, R> {
+  /** Where the session is; the sides move it from `new` to `running`. */
+  state: 'new' | 'running' | 'done' | 'failed' = 'new';
   readonly mechanism: string | undefined;
   #rounds = 0;
   #busy = false;
@@ -83,7 +94,7 @@ export abstract class Core<Y, R> {
     /** Who sends this side its messages: blamed when they break a limit or run out of time. */
     readonly peer: 'client' | 'server',
   ) {
-    if (!Adopted.adopt(exchange))
+    if (!adopt(exchange))
       throw new UsageError('this exchange is already driven by another session', { mechanism: options.mechanism });
     this.mechanism = options.mechanism;
     this.#maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
@@ -148,7 +159,7 @@ export abstract class Core<Y, R> {
   }
 
   /** Marks the exchange completed. */
-  protected complete(): void {
+  complete(): void {
     this.#end('done');
   }
 
@@ -176,7 +187,7 @@ export abstract class Core<Y, R> {
   }
 
   /** Refuses a step while another is pending, after the signal fired, or in the wrong state. */
-  protected expect(state: 'new' | 'running', action: string): void {
+  expect(state: 'new' | 'running', action: string): void {
     if (this.#busy)
       throw new UsageError(`cannot ${action}: the previous step has not finished`, { mechanism: this.mechanism });
     if (this.#interrupted) throw this.#error;
@@ -185,7 +196,7 @@ export abstract class Core<Y, R> {
   }
 
   /** Counts a message from the peer against the limits. */
-  protected checkIncoming(data: Uint8Array): void {
+  checkIncoming(data: Uint8Array): void {
     if (!(data instanceof Uint8Array))
       throw this.fail(new UsageError('messages must be Uint8Array', { mechanism: this.mechanism }));
     const { peer } = this;
@@ -209,14 +220,16 @@ export abstract class Core<Y, R> {
 
   /**
    * One step: resumes the generator with `input` (thrown into it when `thrown`) and gives what
-   * `read` makes of the result, or a promise of it once an effect had to be awaited. Sync steps
-   * answer effects with their sync form and never return a promise. Any error fails the session.
+   * `read` makes of the result for `side`, or a promise of it once an effect had to be awaited.
+   * Sync steps answer effects with their sync form and never return a promise. Any error fails
+   * the session.
    */
-  protected run<T>(
+  run<S, T>(
     input: unknown,
     thrown: boolean,
     sync: boolean,
-    read: (core: this, result: Result<Y, R>) => T,
+    read: (side: S, result: Result<Y, R>) => T,
+    side: S,
   ): T | Promise<T> {
     this.#busy = true;
     let result: Result<Y, R> | typeof WAIT;
@@ -226,9 +239,9 @@ export abstract class Core<Y, R> {
       this.#busy = false;
       throw this.fail(error);
     }
-    if (result === WAIT) return this.#continue(read);
+    if (result === WAIT) return this.#continue(read, side);
     this.#busy = false;
-    return this.#read(read, result);
+    return this.#read(read, side, result);
   }
 
   // The one resume loop: runs the generator until it yields a message or returns, answering
@@ -253,7 +266,7 @@ export abstract class Core<Y, R> {
   }
 
   // The rest of an async step: awaits each answer `#advance` stopped for; busy until it ends.
-  async #continue<T>(read: (core: this, result: Result<Y, R>) => T): Promise<T> {
+  async #continue<S, T>(read: (side: S, result: Result<Y, R>) => T, side: S): Promise<T> {
     try {
       for (;;) {
         let input: unknown;
@@ -266,7 +279,7 @@ export abstract class Core<Y, R> {
         }
         this.#awaiting = undefined;
         const result = this.#advance(input, thrown, false);
-        if (result !== WAIT) return this.#read(read, result);
+        if (result !== WAIT) return this.#read(read, side, result);
       }
     } catch (error) {
       throw this.fail(error);
@@ -275,9 +288,9 @@ export abstract class Core<Y, R> {
     }
   }
 
-  #read<T>(read: (core: this, result: Result<Y, R>) => T, result: Result<Y, R>): T {
+  #read<S, T>(read: (side: S, result: Result<Y, R>) => T, side: S, result: Result<Y, R>): T {
     // Ended by the signal during the step: the closed generator's `done` is not an outcome.
     if (this.finished) throw this.#error;
-    return read(this, result);
+    return read(side, result);
   }
 }

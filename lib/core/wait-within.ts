@@ -1,12 +1,11 @@
 /**
  * A time limit on the wait for the peer's next message, for the iterator driver (the only one
- * that waits for messages). Split from core.ts (issue 12); it imports the cores as types only,
+ * that waits for messages). Split from core.ts (issue 12); it imports the core as a type only,
  * so core.ts can re-export it without an import cycle at run time.
  * @module
  */
 import { TimeoutError } from './errors.js';
-import type { ClientCore } from './client-core.js';
-import type { ServerCore } from './server-core.js';
+import type { Core } from './core.js';
 
 /**
  * The core's `wait` for the peer's next message, failed with a {@link TimeoutError}
@@ -14,7 +13,7 @@ import type { ServerCore } from './server-core.js';
  * a function rather than a method so that a bundle without that driver leaves it out. @internal
  */
 export function waitWithin<T>(
-  core: ClientCore | ServerCore,
+  core: Pick<Core<unknown, unknown>, 'wait' | 'stop' | 'peer' | 'mechanism'>,
   pending: PromiseLike<T>,
   timeoutMs: number | undefined,
 ): Promise<T> {

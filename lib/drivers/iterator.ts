@@ -63,8 +63,12 @@ export type ClientStep =
 
 type Step<T> = IteratorResult<T, undefined>;
 
-function finished<T>(): Promise<Step<T>> {
-  return Promise.resolve({ done: true, value: undefined });
+// The end of the steps, one settled promise shared by every exchange (made at first use, so that
+// a bundle without this driver does not make it): a finished iterator answers each call with it.
+let finishedSteps: Promise<IteratorReturnResult<undefined>> | undefined;
+
+function finished(): Promise<IteratorReturnResult<undefined>> {
+  return (finishedSteps ??= Promise.resolve(Object.freeze({ done: true as const, value: undefined })));
 }
 
 function checkTimeout(options: IteratorOptions): void {
@@ -115,7 +119,11 @@ class Steps<T extends { readonly done: boolean }, M, C extends ServerCore | Clie
     this.#side = side;
   }
 
+  // The steps are their own iterable, so a loop can take over after the first step; a loop over
+  // steps that have ended would see no outcome, so it is refused.
   [Symbol.asyncIterator](): this {
+    if (this.#state === 'closed')
+      throw new UsageError('an exchange can be iterated only once', { mechanism: this.#core.mechanism });
     return this;
   }
 
@@ -160,7 +168,7 @@ class Steps<T extends { readonly done: boolean }, M, C extends ServerCore | Clie
     let message: Promise<IteratorResult<M>>;
     try {
       // The core ends the wait when the signal fires or timeoutMs passes, as it does for effects.
-      message = waitWithin(this.#core, this.#source.next(), this.#options.timeoutMs);
+      message = waitWithin(this.#core.base, this.#source.next(), this.#options.timeoutMs);
     } catch (error) {
       return rejection(this.#end(error));
     }
@@ -175,7 +183,7 @@ class Steps<T extends { readonly done: boolean }, M, C extends ServerCore | Clie
   #heard(next: IteratorResult<M>): Step<T> | Promise<Step<T>> {
     let step: T | Promise<T>;
     try {
-      if (next.done === true) throw this.#core.abort(this.#core.peer);
+      if (next.done === true) throw this.#core.abort(this.#core.base.peer);
       step = this.#side.heard(this.#core, next.value);
     } catch (error) {
       throw this.#end(error);
@@ -217,7 +225,7 @@ class Steps<T extends { readonly done: boolean }, M, C extends ServerCore | Clie
 
   #fail(error: unknown): unknown {
     this.#state = 'closed';
-    return this.#core.fail(error);
+    return this.#core.base.fail(error);
   }
 
   #close(): void {
@@ -244,26 +252,6 @@ class Steps<T extends { readonly done: boolean }, M, C extends ServerCore | Clie
   }
 }
 
-// A second `for await` over the same steps would see them finished and no outcome.
-class Once<T> implements AsyncIterable<T> {
-  #steps: AsyncIterator<T, undefined> | undefined;
-
-  constructor(
-    steps: AsyncIterator<T, undefined>,
-    private readonly mechanism: string | undefined,
-  ) {
-    this.#steps = steps;
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<T, undefined> {
-    const steps = this.#steps;
-    if (steps === undefined)
-      throw new UsageError('an exchange can be iterated only once', { mechanism: this.mechanism });
-    this.#steps = undefined;
-    return steps;
-  }
-}
-
 const SERVER: Side<ServerStep, Uint8Array, ServerCore> = {
   start: (core) => core.start(false),
   heard: (core, response) => core.respond(response, false),
@@ -281,8 +269,7 @@ export function iterateServer(
   options: IteratorOptions = NO_OPTIONS,
 ): AsyncIterable<ServerStep> {
   checkTimeout(options);
-  const core = new ServerCore(exchange, options);
-  return new Once(new Steps(core, options, responses, SERVER), core.mechanism);
+  return new Steps(new ServerCore(exchange, options), options, responses, SERVER);
 }
 
 function checkEvent(value: unknown, core: ClientCore): ServerEvent {
@@ -336,6 +323,5 @@ export function iterateClient(
   options: ClientIteratorOptions = NO_OPTIONS,
 ): AsyncIterable<ClientStep> {
   checkTimeout(options);
-  const core = new ClientCore(exchange, options);
-  return new Once(new Steps(core, options, events, CLIENT), core.mechanism);
+  return new Steps(new ClientCore(exchange, options), options, events, CLIENT);
 }

@@ -13,6 +13,7 @@ import {
   iterateServer,
 } from '../../lib/index.js';
 import { ALICE, asyncStoreOf, b, expectSaslError, expectSaslRejection, s, storeOf } from '../support/helpers.js';
+import { countPromises } from '../support/promise-count.js';
 import { FinallyProbe, type LineTransport, useLoopback } from '../support/line-transport.js';
 import { ALICE_LOGIN, type Login, type Serve, acceptAuth, socketSuite, startLogin } from './socket-suite.js';
 
@@ -74,6 +75,21 @@ class Source<T> implements AsyncIterable<T> {
         this.closed = true;
         return Promise.resolve({ done: true, value: undefined });
       },
+    };
+  }
+}
+
+/** `Source`, but each item arrives on a later turn of the event loop, as from a socket. */
+class LateSource<T> extends Source<T> {
+  override [Symbol.asyncIterator](): AsyncIterator<T> {
+    const inner = super[Symbol.asyncIterator]();
+    return {
+      next: () =>
+        new Promise((resolve) => {
+          setImmediate(() => {
+            resolve(inner.next());
+          });
+        }),
     };
   }
 }
@@ -376,6 +392,60 @@ describe('iterator driver steps as an async iterator', () => {
     expect(thrown).to.equal(error);
     expect(probe.ran).to.equal(true);
     expect(await steps.next()).to.deep.equal({ done: true, value: undefined });
+  });
+
+  it('refuses a loop over steps that ended (USAGE), after a break as after the outcome; next() stays done', async () => {
+    const broken = iterateServer(LOGIN.server(options), new Source([b('alice')]));
+    for await (const step of broken) {
+      expect(step.done).to.equal(false);
+      break;
+    }
+    await expectSaslRejection(collect(broken), 'USAGE');
+    const steps = iterateServer(PLAIN.server(options, b('\0alice\0alice-pass')), new Source<Uint8Array>([]))[
+      Symbol.asyncIterator
+    ]();
+    expect(show(await steps.next())).to.equal('outcome');
+    expect(await steps.next()).to.deep.equal({ done: true, value: undefined });
+    expectSaslError(() => (steps as unknown as AsyncIterable<ServerStep>)[Symbol.asyncIterator](), 'USAGE');
+    expect(await steps.next()).to.deep.equal({ done: true, value: undefined });
+    expect(await steps.return!()).to.deep.equal({ done: true, value: undefined });
+  });
+
+  it('gives the same steps for a source that answers at once and one that answers on a later turn', async () => {
+    const run = async (late: boolean): Promise<string[]> => {
+      const make = <T>(items: T[]): Source<T> => (late ? new LateSource(items) : new Source(items));
+      const server = await collect(iterateServer(LOGIN.server(options), make([b('alice'), b('alice-pass')])));
+      const events = make<ServerEvent>([
+        { type: 'challenge', data: b('Username:') },
+        { type: 'challenge', data: b('Password:') },
+        { type: 'success' },
+      ]);
+      const client = await collect(iterateClient(LOGIN.client(ALICE_LOGIN), events));
+      return [...server, ...client].map((step) => show({ done: false, value: step }));
+    };
+    const atOnce = await run(false);
+    expect(atOnce).to.deep.equal(['Username:', 'Password:', 'outcome', '', 'alice', 'alice-pass', 'outcome']);
+    expect(await run(true)).to.deep.equal(atOnce);
+  });
+
+  it('costs a bounded number of promises for a PLAIN login whose initial response suffices', async () => {
+    const { promises, value } = await countPromises(async () => {
+      const client = iterateClient(PLAIN.client(ALICE_LOGIN), new Source<ServerEvent>([{ type: 'success' }]))[
+        Symbol.asyncIterator
+      ]();
+      const first = await client.next();
+      if (first.done === true || first.value.done || first.value.response === undefined) throw new Error('no initial');
+      let authcid = '';
+      for await (const step of iterateServer(PLAIN.server(options, first.value.response), new Source<Uint8Array>([])))
+        if (step.done) authcid = step.outcome.authcid;
+      const last = await client.next();
+      await client.return!();
+      return `${authcid} ${show(last)}`;
+    });
+    expect(value).to.equal('alice outcome');
+    // 13 with Node 20's async_hooks on (15 before the finished steps shared one settled promise):
+    // the loop's own awaits and async function, the sources' answers, one per step handed out.
+    expect(promises).to.be.at.most(13);
   });
 
   it('rejects, never throws, when the initial response breaks a limit', async () => {
