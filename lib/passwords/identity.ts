@@ -52,7 +52,9 @@ export interface IdentityOptions {
 }
 
 const storedPrep: Preparation = (text) => saslprep(text);
-const queryPrep: Preparation = (text) => saslprep(text, { allowUnassigned: true });
+// One options object for every presented string, not one per call.
+const QUERY_PROFILE = Object.freeze({ allowUnassigned: true });
+const queryPrep: Preparation = (text) => saslprep(text, QUERY_PROFILE);
 
 function tryPrepare(prepare: Preparation, text: unknown): string | undefined {
   if (typeof text !== 'string') return undefined;
@@ -91,6 +93,8 @@ export class ClearIdentity extends Redacting implements Identity {
   readonly #prepare: Preparation | undefined;
   readonly #preparedAuthcid: string | undefined;
   readonly #preparedSecret: string | undefined;
+  // The prepared secret in UTF-8, encoded at the first check rather than at every one.
+  #secretBytes: Uint8Array | undefined;
 
   constructor(authcid: string, secret: string, options: IdentityOptions = {}) {
     super();
@@ -107,8 +111,9 @@ export class ClearIdentity extends Redacting implements Identity {
 
   compareSecret(secret: string): boolean {
     const presented = preparePresented(this.#prepare, secret);
-    if (presented === undefined || this.#preparedSecret === undefined) return false;
-    return constantTimeEqual(utf8(this.#preparedSecret), utf8(presented));
+    const stored = this.#preparedSecret;
+    if (presented === undefined || stored === undefined) return false;
+    return constantTimeEqual((this.#secretBytes ??= utf8(stored)), utf8(presented));
   }
 
   /** The stored secret as given, not prepared (as pysasl does); mechanisms prepare it themselves. */

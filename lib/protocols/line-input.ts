@@ -85,7 +85,13 @@ export function mechanismList(words: Iterable<string>): string[] {
 
 /** True when every character is printable ASCII or space. */
 export function isPrintableAscii(text: string): boolean {
-  return /^[\x20-\x7e]*$/.test(text);
+  // A loop, not /^[\x20-\x7e]*$/: every command line comes through here, and for lines this
+  // short the regular expression's call cost more than the scan (`npm run bench -- smtp`).
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x20 || code > 0x7e) return false;
+  }
+  return true;
 }
 
 /**
@@ -342,13 +348,25 @@ export function parseAuthCommand(command: string, verb: string): AuthCommand {
   const text = command.trimEnd();
   const first = text.indexOf(' ');
   const second = first === -1 ? -1 : text.indexOf(' ', first + 1);
-  if (first === -1 || (second !== -1 && text.includes(' ', second + 1)) || text.slice(0, first).toUpperCase() !== verb)
+  if (first === -1 || (second !== -1 && text.includes(' ', second + 1)) || !isWord(text, first, verb))
     throw syntaxError(`expected ${verb} mechanism [initial-response]`, CLIENT_PARTY);
   const mechanism = second === -1 ? text.slice(first + 1) : text.slice(first + 1, second);
   if (!MECHANISM_NAME.test(mechanism)) throw syntaxError(`the ${verb} command names no valid mechanism`, CLIENT_PARTY);
   const initial = second === -1 ? undefined : text.slice(second + 1);
   if (initial === '') throw syntaxError(`the ${verb} command has an empty initial-response argument`, CLIENT_PARTY);
   return { mechanism, initial };
+}
+
+// Whether text's first `length` characters are `verb` (upper case) in any case; the text is
+// printable ASCII. (No slice and toUpperCase: two strings per command.)
+function isWord(text: string, length: number, verb: string): boolean {
+  if (length !== verb.length) return false;
+  for (let i = 0; i < length; i++) {
+    const code = text.charCodeAt(i);
+    const upper = code >= 0x61 && code <= 0x7a ? code - 0x20 : code;
+    if (upper !== verb.charCodeAt(i)) return false;
+  }
+  return true;
 }
 
 // The error context of a command whose mechanism is not known yet (frozen: errors keep it).

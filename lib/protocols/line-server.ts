@@ -6,6 +6,7 @@
  * @module
  */
 import type { SessionOptions } from '../core/core.js';
+import { constantTimeEqual } from '../core/bytes.js';
 import { isSaslError } from '../core/errors.js';
 import { type Authenticated } from '../core/exchange.js';
 import type { ServerMechanism } from '../core/mechanism.js';
@@ -74,8 +75,8 @@ export abstract class Base64LineServerDialect implements ServerDialect {
     }
   }
 
-  challenge(data: Uint8Array): string[] {
-    return [`${this.challengePrefix} ${encodeLineData(data)}`];
+  challenge(data: Uint8Array): readonly string[] {
+    return challengeLines(this.challengePrefix, data);
   }
 
   parseResponse(line: string, _input: LineInput, context: ProfileContext): Uint8Array | typeof CANCEL {
@@ -86,6 +87,26 @@ export abstract class Base64LineServerDialect implements ServerDialect {
       throw malformedFailure(error);
     }
   }
+}
+
+// Challenges seen before, by prefix and bytes: LOGIN's two prompts (and PLAIN's empty
+// challenge) come out as the same lines every time, so encoding them per login only made garbage
+// (`npm run bench -- smtp`: about 400 bytes a prompt). Only short challenges, and only the first
+// few distinct ones, so that random challenges (CRAM-MD5, SCRAM: longer anyway) neither fill
+// memory nor cost more than a length check. Challenges go out in clear, so nothing here is secret.
+const CACHED_CHALLENGE_BYTES = 32;
+const CACHED_CHALLENGES = 8;
+const challengeCache: { prefix: string; data: Uint8Array; lines: readonly string[] }[] = [];
+
+function challengeLines(prefix: string, data: Uint8Array): readonly string[] {
+  const short = data.length <= CACHED_CHALLENGE_BYTES;
+  if (short) {
+    for (const entry of challengeCache)
+      if (entry.prefix === prefix && constantTimeEqual(entry.data, data)) return entry.lines;
+  }
+  const lines = Object.freeze([`${prefix} ${encodeLineData(data)}`]);
+  if (short && challengeCache.length < CACHED_CHALLENGES) challengeCache.push({ prefix, data: data.slice(), lines });
+  return lines;
 }
 
 /** Arguments every server profile takes. */
@@ -164,7 +185,10 @@ const NO_LIMITS: LineLimits = Object.freeze({});
 class LineServerRun extends ServerLoop<string, AuthCommand> {
   protected readonly input: LineInput;
   readonly #dialect: ServerDialect;
-  readonly #args: LineServerAuthOptions;
+  readonly #write: LineWriter;
+  // The host's arguments until the core runs; after that only `write` is needed, and a parked
+  // exchange does not keep the rest alive (`npm run bench -- memory`).
+  #args: LineServerAuthOptions | undefined;
   // The protocol's service name (DIGEST-MD5 digest-uri), used when the options name none.
   readonly #service: string | undefined;
 
@@ -172,13 +196,24 @@ class LineServerRun extends ServerLoop<string, AuthCommand> {
     super();
     const limits = args.limits ?? NO_LIMITS;
     this.#dialect = dialect;
+    this.#write = args.write;
     this.#args = args;
     this.#service = service;
     this.input = new LineInput(args.lines, limits.maxLineLength ?? defaultMaxLineLength, limits.signal);
   }
 
   start(): Promise<Authenticated> {
-    return this.run(this.#args.command);
+    return this.run(this.#opening.command);
+  }
+
+  // The arguments, read only while the exchange starts (the loop calls select, serverOptions and
+  // limits before `started`).
+  get #opening(): LineServerAuthOptions {
+    return this.#args as LineServerAuthOptions;
+  }
+
+  protected override started(): void {
+    this.#args = undefined;
   }
 
   protected get successCarriesData(): boolean {
@@ -191,7 +226,7 @@ class LineServerRun extends ServerLoop<string, AuthCommand> {
   }
 
   protected select(command: AuthCommand): ServerMechanism | undefined {
-    return this.#args.auth.getServer(command.mechanism);
+    return this.#opening.auth.getServer(command.mechanism);
   }
 
   protected initial(command: AuthCommand): Uint8Array | undefined {
@@ -199,15 +234,15 @@ class LineServerRun extends ServerLoop<string, AuthCommand> {
   }
 
   protected serverOptions(): ServerOptions {
-    return serverOptionsFor(this.#args.options, this.#service);
+    return serverOptionsFor(this.#opening.options, this.#service);
   }
 
   protected limits(): SessionOptions {
-    return this.#args.limits ?? NO_LIMITS;
+    return this.#opening.limits ?? NO_LIMITS;
   }
 
   protected challenge(data: Uint8Array): Written {
-    return writeLines(this.#args.write, this.#dialect.challenge(data));
+    return writeLines(this.#write, this.#dialect.challenge(data));
   }
 
   protected response(line: string): Uint8Array | typeof CANCEL | Promise<Uint8Array | typeof CANCEL> {
@@ -215,13 +250,13 @@ class LineServerRun extends ServerLoop<string, AuthCommand> {
   }
 
   protected success(outcome: Authenticated): Authenticated | Promise<Authenticated> {
-    const written = writeLines(this.#args.write, this.#dialect.reply('success', outcome));
+    const written = writeLines(this.#write, this.#dialect.reply('success', outcome));
     return written === undefined ? outcome : written.then(() => outcome);
   }
 
   protected failure(thrown: unknown): Written {
     const kind = classify(thrown);
     if (kind === undefined || this.input.closed) return undefined;
-    return writeLines(this.#args.write, this.#dialect.reply(kind, undefined));
+    return writeLines(this.#write, this.#dialect.reply(kind, undefined));
   }
 }

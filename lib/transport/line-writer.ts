@@ -25,14 +25,16 @@ export function lineWriter(stream: Writable): (line: string) => Promise<void> {
   // One wait for 'drain' serves every line written before it comes (drained means all of them
   // went out), so a host that writes without awaiting adds no listener per line.
   let waiting: Promise<void> | undefined;
-  const done = (): void => {
-    waiting = undefined;
-  };
   return (line) => {
     const data = `${line}\r\n`;
     if (stream.destroyed || stream.writableEnded) return writeReporting(stream, data);
     if (stream.write(data)) return waiting ?? WRITTEN;
     if (waiting === undefined) {
+      // Made here, not once per writer: a connection that never meets backpressure holds no
+      // closure for it (`npm run bench -- memory`).
+      const done = (): void => {
+        waiting = undefined;
+      };
       waiting = drained(stream);
       waiting.then(done, done);
     }

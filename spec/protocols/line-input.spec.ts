@@ -1,16 +1,19 @@
 /**
  * parseAuthCommand (lib/protocols/line-input.ts) finds its words by position instead of
- * splitting the line; it must accept and refuse exactly what the split grammar did, with the
- * same typed error and message: checked against that grammar, kept here as the reference, on
- * every sequence of up to four probing tokens.
+ * splitting the line, and compares the verb without upper-casing a copy; it must accept and
+ * refuse exactly what the split grammar did, with the same typed error and message: checked
+ * against that grammar, kept here as the reference, on every sequence of up to four probing
+ * tokens. isPrintableAscii scans instead of running a regular expression: checked against it.
  */
 import { expect } from 'chai';
 import { MalformedMessageError } from '../../lib/core/errors.js';
 import { MECHANISM_NAME, ProfileFailure, isPrintableAscii, parseAuthCommand } from '../../lib/protocols/line-input.js';
 
 /** The grammar as it was written before (split on spaces): the result, or the failure's message. */
+const PRINTABLE = /^[\x20-\x7e]*$/;
+
 function reference(command: string, verb: string): { mechanism: string; initial: string | undefined } | string {
-  if (!isPrintableAscii(command)) return `the ${verb} command has characters outside printable ASCII`;
+  if (!PRINTABLE.test(command)) return `the ${verb} command has characters outside printable ASCII`;
   const words = command.trimEnd().split(' ');
   if (words.length < 2 || words.length > 3 || (words[0] ?? '').toUpperCase() !== verb)
     return `expected ${verb} mechanism [initial-response]`;
@@ -36,7 +39,7 @@ function actual(command: string, verb: string): { mechanism: string; initial: st
   }
 }
 
-const TOKENS = ['AUTH', 'auth', 'PLAIN', 'X-1_Y', 'dGVzdA==', '=', ' ', '  ', 'x y', '\t', 'é'];
+const TOKENS = ['AUTH', 'auth', 'AuT', 'h', 'PLAIN', 'X-1_Y', 'dGVzdA==', '=', ' ', '  ', 'x y', '\t', 'é', '\x7f'];
 
 describe('protocols/line-input', () => {
   it('parseAuthCommand accepts and refuses what the split grammar did, with the same message', () => {
@@ -56,7 +59,20 @@ describe('protocols/line-input', () => {
     for (const command of ['AUTH PLAIN', 'AUTH PLAIN =', 'AUTH PLAIN dGVzdA== ', ' AUTH PLAIN', 'AUTH  PLAIN x'])
       probe(command, 4);
     expect(wrong.slice(0, 10)).to.deep.equal([]);
-    expect(checked).to.be.greaterThan(30000);
+    expect(checked).to.be.greaterThan(80000);
+  });
+
+  it('isPrintableAscii agrees with /^[\\x20-\\x7e]*$/ on every UTF-16 code unit, alone and inside text', () => {
+    const wrong: number[] = [];
+    for (let code = 0; code <= 0xffff; code++) {
+      const unit = String.fromCharCode(code);
+      for (const text of [unit, `AUTH ${unit}`, `${unit}PLAIN`, `AUTH PLAIN${unit}=`])
+        if (isPrintableAscii(text) !== PRINTABLE.test(text)) wrong.push(code);
+    }
+    expect(wrong.slice(0, 10)).to.deep.equal([]);
+    expect(isPrintableAscii('')).to.equal(true);
+    expect(isPrintableAscii('AUTH PLAIN ~ !')).to.equal(true);
+    expect(isPrintableAscii('AUTH \u{1F600}')).to.equal(false);
   });
 
   it('parseAuthCommand returns the mechanism as sent and the raw initial-response token', () => {

@@ -2,11 +2,12 @@
  * The line server's writes (lib/protocols/line-server.ts, writeLines in line-input.ts): a line the
  * stream takes at once (lineWriter's shared settled promise) is a finished write, so a success or
  * a challenge over a real stream costs no promise job; a write that must wait is still waited
- * for, in order. Promises are counted with async_hooks, not timed.
+ * for, in order. Promises are counted with async_hooks, not timed. Short challenges seen before
+ * (LOGIN's prompts) are written from a cache: it must never answer for bytes that changed.
  */
 import { Writable } from 'node:stream';
 import { expect } from 'chai';
-import { ClearIdentity, LineQueue, SASLAuth, smtpServerAuth } from '../../lib/index.js';
+import { ClearIdentity, LineQueue, SASLAuth, type ServerMechanism, smtpServerAuth } from '../../lib/index.js';
 import { writeLines } from '../../lib/protocols/line-input.js';
 import { type LineWriter, WRITTEN, lineWriter } from '../../lib/transport/lines.js';
 import { countPromises } from '../support/promise-count.js';
@@ -73,5 +74,38 @@ describe('protocols/line-server', () => {
     expect(out).to.deep.equal(['a', 'b']);
     const other = Promise.resolve();
     expect(writeLines(() => other, ['c'])).to.be.instanceOf(Promise);
+  });
+
+  it('writes each challenge from its bytes as they are now, even when a mechanism reuses and changes one array', async () => {
+    const reused = new Uint8Array([0x61, 0x62, 0x63]);
+    // Yields the same array three times, changed in between, then many distinct short challenges.
+    const changing: ServerMechanism = {
+      name: 'X-CHANGING',
+      clientFirst: false,
+      priority: 0,
+      *server() {
+        yield reused;
+        reused[0] = 0x7a;
+        yield reused;
+        reused[0] = 0x61;
+        yield reused;
+        for (let i = 0; i < 20; i++) yield new Uint8Array([i, i + 1]);
+        return { mechanism: 'X-CHANGING', authcid: 'alice', authzid: 'alice' };
+      },
+    };
+    const lines = new LineQueue();
+    for (let i = 0; i < 23; i++) lines.push('');
+    const written: string[] = [];
+    const done = await smtpServerAuth({
+      command: 'AUTH X-CHANGING',
+      auth: new SASLAuth([changing]),
+      lines,
+      write: (line) => void written.push(line),
+      limits: { maxRounds: 30 },
+    });
+    expect(done.authcid).to.equal('alice');
+    const expected = [b64('abc'), b64('zbc'), b64('abc')];
+    for (let i = 0; i < 20; i++) expected.push(Buffer.from([i, i + 1]).toString('base64'));
+    expect(written).to.deep.equal([...expected.map((data) => `334 ${data}`), '235 2.7.0 Authentication successful']);
   });
 });
