@@ -85,8 +85,8 @@ export class Core<Y, R> {
   #endWait: ((error: unknown) => void) | undefined; // rejects the wait in progress
   readonly #maxMessageBytes: number;
   readonly #maxRounds: number;
-  readonly #signal: AbortSignal | undefined;
-  readonly #onAbort: (() => void) | undefined;
+  #signal: AbortSignal | undefined;
+  #onAbort: (() => void) | undefined;
 
   constructor(
     readonly exchange: Generator<Y, R, unknown>,
@@ -99,8 +99,11 @@ export class Core<Y, R> {
     this.mechanism = options.mechanism;
     this.#maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.#maxRounds = options.maxRounds ?? DEFAULT_MAX_ROUNDS;
-    const { signal } = options;
-    if (signal === undefined) return;
+    // Apart, so that the constructor stays small enough for V8 to inline into each driver's.
+    if (options.signal !== undefined) this.#watch(options.signal);
+  }
+
+  #watch(signal: AbortSignal): void {
     this.#signal = signal;
     this.#onAbort = () => {
       this.#interrupt();
