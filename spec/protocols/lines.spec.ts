@@ -202,6 +202,41 @@ describe('line plumbing', function () {
       });
       expect((caught as Error).message).to.equal('boom');
     });
+
+    it('shares its listener functions among readers of different streams, and keeps them per reader when one stream feeds two', async () => {
+      // One pair of functions serves every stream that feeds one reader (no closures per connection).
+      const streams = [new PassThrough(), new PassThrough()];
+      const readers = streams.map((stream) => new LineReader(stream));
+      const [a, b] = streams.map((stream) => stream.listeners('data')[0]);
+      expect(a).to.be.a('function');
+      expect(a).to.equal(b);
+      streams.forEach((stream, i) => stream.end(`line ${i}\n`));
+      expect(await take(readers[0] as LineReader, 5)).to.deep.equal(['line 0']);
+      expect(await take(readers[1] as LineReader, 5)).to.deep.equal(['line 1']);
+      // Two readers on one stream (odd, but it worked before): each still gets every line.
+      const stream = new PassThrough();
+      const first = new LineReader(stream);
+      const second = new LineReader(stream);
+      const [one, two] = stream.listeners('data');
+      expect(one).to.not.equal(two);
+      stream.end('x\ny\n');
+      expect(await take(first, 5)).to.deep.equal(['x', 'y']);
+      expect(await take(second, 5)).to.deep.equal(['x', 'y']);
+    });
+
+    it('after close(), lets a new reader of the same stream take over its lines and its end', async () => {
+      const stream = new PassThrough();
+      const old = new LineReader(stream);
+      stream.write('for the old one\n');
+      expect(await take(old, 1)).to.deep.equal(['for the old one']);
+      old.close();
+      expect(stream.listenerCount('data')).to.equal(0);
+      expect(stream.listenerCount('end')).to.equal(0);
+      const next = new LineReader(stream);
+      stream.end('for the new one\n');
+      expect(await take(next, 5)).to.deep.equal(['for the new one']);
+      expect(await old.next()).to.deep.equal({ done: true, value: undefined });
+    });
   });
 
   describe('lineWriter', () => {
