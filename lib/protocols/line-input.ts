@@ -83,15 +83,13 @@ export function mechanismList(words: Iterable<string>): string[] {
   return [...seen];
 }
 
+// A regular expression: on a command line, irregexp's compiled scan took half the time of a
+// charCodeAt loop (node 20, a 52-character AUTH PLAIN line). One object, not a new one per call.
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
 /** True when every character is printable ASCII or space. */
 export function isPrintableAscii(text: string): boolean {
-  // A loop, not /^[\x20-\x7e]*$/: every command line comes through here, and for lines this
-  // short the regular expression's call cost more than the scan (`npm run bench -- smtp`).
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code < 0x20 || code > 0x7e) return false;
-  }
-  return true;
+  return PRINTABLE_ASCII.test(text);
 }
 
 /**
