@@ -11,6 +11,9 @@
 //   textValue(value, utf8, <what>, ...) / parseDirectives(bytes, <what>, ...) (DIGEST-MD5)
 //   checkClientField(value, <what>, mechanism) (OAUTHBEARER, XOAUTH2)
 //                                            labels that only go into an error's message
+//   <core>.expect(state, <action>) / this.#unexpected(<message>) (lib/core: the action named in
+//                                            the USAGE message of a step in the wrong state, and the
+//                                            UnexpectedMessageError a client side builds)
 // Written as a plain plugin object ({ kind, name, value }) so that it needs no import.
 
 const MESSAGE_HELPERS = new Map([
@@ -28,7 +31,21 @@ const MESSAGE_HELPERS = new Map([
   ['parseDirectives', 1], // DIGEST-MD5: 'DIGEST-MD5 response' | 'DIGEST-MD5 challenge', message prefix only
 ]);
 
+// Methods called on an object (`base.expect(...)`, `this.#unexpected(...)`), by property name.
+const MESSAGE_METHODS = new Map([
+  ['expect', 1],
+  ['#unexpected', 0],
+]);
+
+function methodName(property) {
+  if (property?.type === 'Identifier') return property.name;
+  if (property?.type === 'PrivateName') return `#${property.id.name}`;
+  return undefined;
+}
+
 function messageIndex(callee, isNew) {
+  if (!isNew && callee?.type === 'MemberExpression' && !callee.computed)
+    return MESSAGE_METHODS.get(methodName(callee.property)) ?? -1;
   if (callee?.type !== 'Identifier') return -1;
   if (isNew && callee.name === 'LimitExceededError') return 1;
   if (isNew && callee.name.endsWith('Error')) return 0;
