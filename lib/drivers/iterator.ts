@@ -261,7 +261,8 @@ const SERVER: Side<ServerStep, Uint8Array, ServerCore> = {
  * Runs a server exchange as an async iterable of steps. Each step but the last carries a
  * challenge to send; the last is `{ done: true, outcome }`. `responses` yields the client's
  * responses; ending it early (the client sent `*`, the connection closed) ends the loop with an
- * {@link ExchangeAbortedError} from the client. The steps can be iterated once.
+ * {@link ExchangeAbortedError} from the client. The steps can be iterated once: a loop over
+ * steps that have ended (after a `break`, an error or the outcome) is a {@link UsageError}.
  */
 export function iterateServer(
   exchange: ServerExchange,
@@ -315,7 +316,8 @@ const CLIENT: Side<ClientStep, ServerEvent, ClientCore> = {
  * Runs a client exchange as an async iterable of steps: the initial step, one step per
  * challenge, and `{ done: true, outcome }` after the server's success. `events` yields what the
  * server sent; ending it before success or failure ends the loop with an
- * {@link ExchangeAbortedError} from the server. The steps can be iterated once.
+ * {@link ExchangeAbortedError} from the server. The steps can be iterated once: a loop over
+ * steps that have ended (after a `break`, an error or the outcome) is a {@link UsageError}.
  */
 export function iterateClient(
   exchange: ClientExchange,
