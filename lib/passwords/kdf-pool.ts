@@ -87,9 +87,10 @@ class Job<T> {
 
 const MAX_THREADPOOL = 1024;
 
-function threadpoolSize(): number {
-  // libuv reads UV_THREADPOOL_SIZE once, at the pool's first use; 4 when unset, 1024 at most.
-  const size = Number(process.env['UV_THREADPOOL_SIZE']);
+/** libuv's thread count as `UV_THREADPOOL_SIZE` sets it: 4 when unset or invalid, 1024 at most. @internal */
+export function threadpoolSize(env: NodeJS.ProcessEnv = process.env): number {
+  // libuv reads UV_THREADPOOL_SIZE once, at the pool's first use.
+  const size = Number(env['UV_THREADPOOL_SIZE']);
   return Number.isSafeInteger(size) && size >= 1 ? Math.min(size, MAX_THREADPOOL) : 4;
 }
 

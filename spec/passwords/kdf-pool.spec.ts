@@ -20,7 +20,7 @@ import {
   kdfPoolStatus,
   runKdf,
 } from '../../lib/index.js';
-import { pooledPbkdf2, pooledScrypt } from '../../lib/passwords/kdf-pool.js';
+import { pooledPbkdf2, pooledScrypt, threadpoolSize } from '../../lib/passwords/kdf-pool.js';
 import { expectSaslError, expectSaslRejection, storeOf } from '../support/helpers.js';
 
 interface Deferred<T> {
@@ -86,6 +86,32 @@ describe('KDF pool', () => {
       expect(auto).to.be.at.most(Math.max(1, availableParallelism() - 1));
       expect(auto).to.be.at.most(3); // libuv's default 4 threads, less one for fs and dns
       expect(status()).to.deep.equal({ concurrency: auto, maxQueued: DEFAULT_KDF_MAX_QUEUED, running: 0, queued: 0 });
+    });
+
+    it("reads libuv's thread count as libuv does: UV_THREADPOOL_SIZE from 1 to 1024, else 4", () => {
+      const cases: [string | undefined, number][] = [
+        [undefined, 4],
+        ['', 4],
+        ['1', 1],
+        ['2', 2],
+        ['8', 8],
+        ['1024', 1024],
+        ['1025', 1024],
+        ['0', 4],
+        ['-3', 4],
+        ['1.5', 4],
+        ['many', 4],
+      ];
+      for (const [value, size] of cases) {
+        const env = value === undefined ? {} : { UV_THREADPOOL_SIZE: value };
+        expect(threadpoolSize(env), `UV_THREADPOOL_SIZE=${String(value)}`).to.equal(size);
+      }
+      expect(threadpoolSize()).to.equal(threadpoolSize(process.env));
+    });
+
+    it('names the setting it refuses', () => {
+      expect(expectSaslError(() => configureKdfPool({ concurrency: 0 }), 'USAGE').message).to.match(/^concurrency /);
+      expect(expectSaslError(() => configureKdfPool({ maxQueued: -1 }), 'USAGE').message).to.match(/^maxQueued /);
     });
 
     it('bounds the waiting jobs by default (a flood of logins fails fast instead of queueing forever)', () => {
@@ -246,13 +272,32 @@ describe('KDF pool', () => {
       );
       expect(error).to.include({ message: 'PBKDF2 failed', mechanism: 'SCRAM-SHA-256', party: 'local' });
       expect(error.cause).to.be.instanceOf(Error);
-      await expectSaslRejection(pooledScrypt('pw', 'salt', 32, { N: 3, r: 1, p: 1, maxmem: 1e6 }), 'USAGE');
+      const scryptError = await expectSaslRejection(
+        pooledScrypt('pw', 'salt', 32, { N: 3, r: 1, p: 1, maxmem: 1e6 }),
+        'USAGE',
+      );
+      expect(scryptError.message).to.equal('scrypt failed');
       expect(status()).to.include({ running: 0, queued: 0 });
       expect((await pooledPbkdf2('pw', 'salt', 1, 32, 'sha256')).length).to.equal(32);
     });
 
+    it("blames a refused PBKDF2 on the caller's mechanism", async () => {
+      configureKdfPool({ concurrency: 1, maxQueued: 0 });
+      const gate = deferred<number>();
+      const holder = runKdf(() => gate.promise);
+      const error = await expectSaslRejection(
+        pooledPbkdf2('pw', 'salt', 1, 32, 'sha256', undefined, 'SCRAM-SHA-256'),
+        'LIMIT_EXCEEDED',
+      );
+      expect(error).to.include({ mechanism: 'SCRAM-SHA-256', party: 'local' });
+      gate.resolve(1);
+      expect(await holder).to.equal(1);
+    });
+
     it('refuses a job that is not a function with a UsageError', async () => {
       await expectSaslRejection(runKdf(42 as never), 'USAGE');
+      const blamed = await expectSaslRejection(runKdf(42 as never, { mechanism: 'SCRAM-SHA-256' }), 'USAGE');
+      expect(blamed.mechanism).to.equal('SCRAM-SHA-256');
     });
 
     it('drops a waiting job whose signal fires, typed by the reason, and never runs it', async () => {
