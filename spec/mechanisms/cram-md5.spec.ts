@@ -200,6 +200,19 @@ describe('CRAM-MD5', () => {
     it('needs a lookup option', () => {
       expectSaslError(() => serverWith(respond('alice', 'alice-pass'), {}), 'USAGE');
     });
+
+    it('stepped by hand: yields its challenge and the lookup itself, refuses a response that is not bytes, and reports the authcid as authzid', () => {
+      const refused = cramMd5Server(options, CHALLENGE);
+      expect(refused.next().value).to.equal(CHALLENGE);
+      expectSaslError(() => refused.next('alice 0123'), 'USAGE');
+      const stepped = cramMd5Server(options, CHALLENGE);
+      expect(stepped.next().value).to.equal(CHALLENGE);
+      const lookup = stepped.next(respond('alice', 'alice-pass'));
+      expect((lookup.value as { kind?: unknown }).kind).to.equal('lookup');
+      const verify = stepped.next(ALICE);
+      expect(verify.done).to.equal(true);
+      expect(verify.value).to.deep.include({ mechanism: 'CRAM-MD5', authcid: 'alice', authzid: 'alice' });
+    });
   });
 
   describe('malformed input', () => {
