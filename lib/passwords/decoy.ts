@@ -6,7 +6,7 @@
  * @module
  */
 import { LimitExceededError, UsageError } from '../core/errors.js';
-import { ClearIdentity, HashedIdentity, type Identity } from './identity.js';
+import { ClearIdentity, HashedIdentity, type Identity, isHashedIdentity } from './identity.js';
 import { type CredentialLookup, DEFAULT_MAX_STORED_COST, type ServerOptions } from '../core/options.js';
 import { ScramIdentity, ScramSecret, isScramKeySource } from './scram-secret.js';
 import type { ScramHash } from './scram-keys.js';
@@ -102,7 +102,7 @@ function asScramSecrets(secrets: readonly Partial<ScramSecret>[]): ScramSecret[]
  * lockout counter. Its authcid matches no presented name.
  */
 function decoyOf(identity: Identity): Identity | undefined {
-  if (identity instanceof HashedIdentity) return new HashedIdentity(DECOY_AUTHCID, identity.digest, identity.hasher);
+  if (isHashedIdentity(identity)) return new HashedIdentity(DECOY_AUTHCID, identity.digest, identity.hasher);
   if (identity instanceof ClearIdentity) return nobody();
   // A class that hands out its clear secret is checked as clear text (as ClearIdentity is), even
   // when it also hands out SCRAM keys for some hashes: those serve SCRAM only (see scramShapeOf).
@@ -119,7 +119,7 @@ function decoyOf(identity: Identity): Identity | undefined {
  */
 export function storedCost(identity: Identity): number {
   let cost = 0;
-  if (identity instanceof HashedIdentity) {
+  if (isHashedIdentity(identity)) {
     try {
       const reported = identity.hasher.cost?.(identity.digest);
       if (typeof reported === 'number' && reported > cost) cost = reported;

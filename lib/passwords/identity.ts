@@ -153,6 +153,18 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 const ASYNC_ONLY =
   'the password hasher of this identity is async-only; use an async driver (or compareSecretAsync / createAsync)';
 
+// Marks a HashedIdentity of any copy of saslkit in the process (the CommonJS and the ESM build
+// each define the class): the cost cap and the decoys must see one from the other copy as hashed.
+const HASHED = Symbol.for('saslkit.HashedIdentity');
+
+/** True for a {@link HashedIdentity} of this or another copy of saslkit (CommonJS or ESM). @internal */
+export function isHashedIdentity(value: unknown): value is HashedIdentity {
+  return (
+    value instanceof HashedIdentity ||
+    (typeof value === 'object' && value !== null && (value as { [HASHED]?: unknown })[HASHED] === true)
+  );
+}
+
 /**
  * An account whose password is stored hashed (pysasl's `HashedIdentity`): pysasl's and
  * passlib's PBKDF2 strings, passlib's scrypt, or any {@link PasswordHasher} plugged in (argon2,
@@ -174,6 +186,8 @@ export class HashedIdentity extends Redacting implements Identity {
    */
   constructor(authcid: string, digest: string, hasher?: PasswordHasher, options: IdentityOptions = {}) {
     super();
+    // The brand isHashedIdentity reads (as errors.ts brands SaslError): not enumerable, not in JSON.
+    Object.defineProperty(this, HASHED, { value: true });
     const chosen = hasher ?? detectHasher(digest);
     if (chosen === undefined) throw new UsageError('no password hasher recognises the stored hash of this identity');
     this.authcid = authcid;

@@ -242,3 +242,54 @@ describe('passwords/decoy: the decoy of unusual identities, and what a hasher re
     expect(fresh.learnedFor({}).decoy).to.equal(fresh.nobody());
   });
 });
+
+// ---------------------------------------------------------------------------------------------
+// A HashedIdentity from the other copy of saslkit in the process (the package ships CommonJS and
+// ESM builds; a store module may require one while the host imports the other).
+
+/** HashedIdentity as another copy of saslkit defines it: identity.ts loaded again. */
+function otherCopysHashedIdentity(): typeof HashedIdentity {
+  const load = createRequire(__filename);
+  const path = load.resolve('../../lib/passwords/identity.js');
+  const cached = load.cache[path];
+  Reflect.deleteProperty(load.cache, path);
+  try {
+    return (load('../../lib/passwords/identity.js') as { HashedIdentity: typeof HashedIdentity }).HashedIdentity;
+  } finally {
+    if (cached) load.cache[path] = cached;
+  }
+}
+
+describe('passwords/decoy: a HashedIdentity of the other copy of saslkit', () => {
+  const Other = otherCopysHashedIdentity();
+  before(() => {
+    kdf.install();
+  });
+  after(() => {
+    kdf.uninstall();
+  });
+
+  it('is another class, and its cost counts towards maxStoredCost as this copy’s does', () => {
+    const alice = new Other(
+      'alice',
+      'alice-pass',
+      countingHasher({ calls: 0 }, () => 5_000_001),
+    );
+    expect(alice).to.not.be.instanceOf(HashedIdentity);
+    expect(decoys.storedCost(alice)).to.equal(5_000_001);
+    expect(plainProbe({ lookup: () => alice }, 'alice', 'alice-pass').code).to.equal('AUTHENTICATION_FAILED');
+  });
+
+  it('its store teaches a hashed decoy: an unknown user costs the hasher call a wrong password costs', () => {
+    const counter = { calls: 0 };
+    const alice = new Other(
+      'alice',
+      'alice-pass',
+      countingHasher(counter, () => 1000),
+    );
+    const store: ServerOptions = { lookup: (name) => (name === 'alice' ? alice : undefined) };
+    const wrong = plainProbe(store, 'alice', 'wrong', counter);
+    expect(wrong).to.deep.equal({ code: 'AUTHENTICATION_FAILED', hasherCalls: 1, kdfRuns: [] });
+    expect(plainProbe(store, 'mallory', 'wrong', counter)).to.deep.equal(wrong);
+  });
+});
