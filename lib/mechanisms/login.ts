@@ -18,14 +18,18 @@ const NAME = 'LOGIN';
 const USERNAME_PROMPT = /* @__PURE__ */ utf8('Username:');
 const PASSWORD_PROMPT = /* @__PURE__ */ utf8('Password:');
 
+// The field names as errors name them, and their context: built once, not per field of every login.
+const FIELDS = { 'user name': 'LOGIN user name', password: 'LOGIN password' } as const;
+const CLIENT_CONTEXT = Object.freeze({ mechanism: NAME, party: 'client' as const });
+
 /** Checks one LOGIN response: bytes (as `challenge()` checks them), non-empty, within `maxFieldBytes`, valid UTF-8. */
 function parseField(message: unknown, what: 'user name' | 'password', options: ServerOptions): string {
   if (!(message instanceof Uint8Array))
     throw new UsageError('a driver resumed the exchange with a value that is not a Uint8Array');
-  if (message.length === 0)
-    throw new MalformedMessageError(`LOGIN ${what} is empty`, { mechanism: NAME, party: 'client' });
-  checkFieldLength(options, NAME, `LOGIN ${what}`, message.length);
-  return decodeUtf8(message, `LOGIN ${what}`, { mechanism: NAME, party: 'client' });
+  const field = FIELDS[what];
+  if (message.length === 0) throw new MalformedMessageError(`${field} is empty`, CLIENT_CONTEXT);
+  checkFieldLength(options, NAME, field, message.length);
+  return decodeUtf8(message, field, CLIENT_CONTEXT);
 }
 
 /**
