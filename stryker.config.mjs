@@ -36,6 +36,8 @@ export default {
     'lib/passwords/decoy.ts',
     'lib/passwords/scram-credential.ts',
     'lib/passwords/store-effects.ts',
+    'lib/passwords/cram-md5-state.ts',
+    'lib/passwords/kdf-pool.ts',
   ],
   mochaOptions: {
     // Left out: the interop specs (they need the live Dovecot/PostgreSQL peers) and the socket
