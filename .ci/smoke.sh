@@ -54,6 +54,10 @@ assert.throws(
   () => new SyncServerSession(PLAIN.server({ lookup: store }, new TextEncoder().encode('\0alice\0wrong'))).start(),
   (error) => isSaslError(error) && error.code === 'AUTHENTICATION_FAILED',
 );
+// One session per exchange, in the shipped bundle too (rollup once tree-shook the mark).
+const exchange = PLAIN.server({ lookup: store }, new TextEncoder().encode('\0alice\0alice-pass'));
+new SyncServerSession(exchange);
+assert.throws(() => new SyncServerSession(exchange), (error) => isSaslError(error) && error.code === 'USAGE');
 console.log('smoke: ESM import OK');
 EOF
 cat > cjs/use.cjs <<'EOF'
@@ -68,6 +72,10 @@ assert.equal(step.done, true);
 assert.equal(step.outcome.authcid, 'alice');
 client.success();
 assert.equal(require.resolve('saslkit').endsWith('index.cjs'), true);
+// One session per exchange, in the shipped bundle too (rollup once tree-shook the mark).
+const exchange = PLAIN.server({ lookup: store }, new TextEncoder().encode('\0alice\0alice-pass'));
+new SyncServerSession(exchange);
+assert.throws(() => new SyncServerSession(exchange), (error) => error.code === 'USAGE');
 console.log('smoke: CJS require OK');
 EOF
 node esm/use.mjs
