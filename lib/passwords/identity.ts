@@ -8,7 +8,7 @@
  * be prepared, or that prepares to nothing, never matches.
  * @module
  */
-import { constantTimeEqual, isWellFormed, utf8 } from '../core/bytes.js';
+import { constantTimeEqual, isWellFormed } from '../core/bytes.js';
 import { UsageError, isSaslError } from '../core/errors.js';
 import { detectHasher } from './hashers/detect.js';
 import type { PasswordHasher, PasswordHasherBase } from './hashers/hasher.js';
@@ -93,8 +93,6 @@ export class ClearIdentity extends Redacting implements Identity {
   readonly #prepare: Preparation | undefined;
   readonly #preparedAuthcid: string | undefined;
   readonly #preparedSecret: string | undefined;
-  // The prepared secret in UTF-8, encoded at the first check rather than at every one.
-  #secretBytes: Uint8Array | undefined;
 
   constructor(authcid: string, secret: string, options: IdentityOptions = {}) {
     super();
@@ -113,7 +111,10 @@ export class ClearIdentity extends Redacting implements Identity {
     const presented = preparePresented(this.#prepare, secret);
     const stored = this.#preparedSecret;
     if (presented === undefined || stored === undefined) return false;
-    return constantTimeEqual((this.#secretBytes ??= utf8(stored)), utf8(presented));
+    // Code unit by code unit, the stored secret first (the loop runs over its length): no
+    // encoding per login, and two different lone surrogates (a custom `prepare` may keep them),
+    // which UTF-8 would both turn into U+FFFD, do not match.
+    return constantTimeEqual(stored, presented);
   }
 
   /** The stored secret as given, not prepared (as pysasl does); mechanisms prepare it themselves. */

@@ -5,7 +5,7 @@
  * @module
  */
 import { UsageError } from '../core/errors.js';
-import { type Effect, effect } from '../core/exchange.js';
+import { type Effect, callEffect } from '../core/exchange.js';
 import type { Identity } from './identity.js';
 import type { ServerOptions } from '../core/options.js';
 import type { SaslprepOptions } from './saslprep.js';
@@ -23,16 +23,12 @@ export function lookupEffect(options: ServerOptions, mechanism: string, authcid:
         : ' (verifyPassword serves only PLAIN and LOGIN, which receive the password itself)';
     throw new UsageError(`${mechanism} needs a lookup option to find stored identities${why}`, { mechanism });
   }
-  return effect('lookup', () => lookup(authcid, { mechanism }));
+  return callEffect('lookup', undefined, lookup, undefined, authcid, { mechanism });
 }
 
 /** The effect that checks a password against an identity, off the event loop where possible. */
 export function verifyEffect(identity: Identity, secret: string): Effect<boolean> {
-  return effect(
-    'verify',
-    () => identity.compareSecret(secret),
-    identity.compareSecretAsync
-      ? () => (identity.compareSecretAsync as (s: string) => Promise<boolean>).call(identity, secret)
-      : undefined,
-  );
+  // The methods are called with `identity` as their receiver (callEffect), not unbound.
+  // eslint-disable-next-line @typescript-eslint/unbound-method
+  return callEffect('verify', identity, identity.compareSecret, identity.compareSecretAsync, secret, undefined);
 }
