@@ -23,6 +23,7 @@ export default {
   mutate: [
     'lib/mechanisms/**/*.ts',
     'lib/core/core.ts',
+    'lib/core/exchange.ts',
     'lib/core/wait-within.ts',
     'lib/core/server-core.ts',
     'lib/core/client-core.ts',

@@ -2,8 +2,15 @@
 // arguments); `callEffect` (the store and verify effects) calls them as methods of a receiver with
 // two arguments, without a closure per request. Both refuse a promise under the sync form.
 import { expect } from 'chai';
-import { ClearIdentity, effect } from '../../lib/index.js';
-import { answerEffect, callEffect } from '../../lib/core/exchange.js';
+import { ClearIdentity, ServerSuccess, effect, isEffect } from '../../lib/index.js';
+import {
+  answerEffect,
+  callEffect,
+  challenge,
+  respond,
+  respondFinal,
+  respondForChallenge,
+} from '../../lib/core/exchange.js';
 import { lookupEffect, verifyEffect } from '../../lib/passwords/store-effects.js';
 import { expectSaslError } from '../support/helpers.js';
 
@@ -142,6 +149,57 @@ describe('effect requests', () => {
         getClearSecret: (): undefined => undefined,
       };
       expectSaslError(() => verifyEffect(identity, 'x').runSync(), 'USAGE');
+    });
+  });
+
+  describe('the contract helpers', () => {
+    const bytes = new Uint8Array([1, 2]);
+
+    it('isEffect: an effect is one; null, bytes, a plain object and a function are not', () => {
+      expect(isEffect(effect('hook', () => 1))).to.equal(true);
+      for (const value of [null, undefined, bytes, {}, () => 1, 'effect']) expect(isEffect(value)).to.equal(false);
+    });
+
+    it('a thenable function from a sync form is refused like a promise', () => {
+      const thenable = Object.assign(() => undefined, { then: () => undefined });
+      expectSaslError(() => effect('hook', () => thenable).runSync(), 'USAGE');
+    });
+
+    it('challenge and respond give back the bytes they are resumed with, and refuse anything else', () => {
+      const server = challenge(bytes);
+      expect(server.next().value).to.equal(bytes);
+      expectSaslError(() => server.next('not bytes'), 'USAGE');
+      const client = respond(bytes);
+      client.next();
+      expectSaslError(() => client.next('not bytes'), 'USAGE');
+      const answered = respond(bytes);
+      answered.next();
+      expect(answered.next(bytes)).to.deep.equal({ done: true, value: bytes });
+      const succeeded = respond(bytes);
+      succeeded.next();
+      const success = new ServerSuccess();
+      expect(succeeded.next(success).value).to.equal(success);
+    });
+
+    it('respondForChallenge: success is an UNEXPECTED_MESSAGE blamed on the server, for the mechanism', () => {
+      const steps = respondForChallenge(bytes, 'TEST');
+      steps.next();
+      const error = expectSaslError(() => steps.next(new ServerSuccess()), 'UNEXPECTED_MESSAGE');
+      expect({ mechanism: error.mechanism, party: error.party }).to.deep.equal({ mechanism: 'TEST', party: 'server' });
+    });
+
+    it('respondFinal: success with no data or empty data ends it; data or a challenge is UNEXPECTED_MESSAGE', () => {
+      for (const data of [undefined, new Uint8Array(0)]) {
+        const steps = respondFinal(bytes, 'TEST');
+        steps.next();
+        expect(steps.next(new ServerSuccess(data)).done).to.equal(true);
+      }
+      for (const reply of [new ServerSuccess(new Uint8Array([0])), bytes]) {
+        const steps = respondFinal(bytes, 'TEST');
+        steps.next();
+        const error = expectSaslError(() => steps.next(reply), 'UNEXPECTED_MESSAGE');
+        expect(error.party).to.equal('server');
+      }
     });
   });
 });
