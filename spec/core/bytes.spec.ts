@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { fromBase64 } from '../../lib/core/bytes.js';
+import { decodeUtf8, fromBase64 } from '../../lib/core/bytes.js';
 import { isSaslError } from '../../lib/core/errors.js';
 
 // The grammar fromBase64 accepts (RFC 4648 section 4, padded), as the regular expression it was
@@ -81,6 +81,38 @@ describe('bytes', () => {
       expect([...fromBase64('AA==')]).to.deep.equal([0]);
       expect([...fromBase64('AAA=')]).to.deep.equal([0, 0]);
       expect([...fromBase64('////')]).to.deep.equal([255, 255, 255]);
+    });
+  });
+
+  describe('decodeUtf8', () => {
+    // Short ASCII is built in JavaScript and the rest by the native decoder: every length from 0
+    // to 80 crosses that threshold, in fresh arrays and in views into a larger buffer.
+    it('ASCII of every length decodes the same way, fresh or a view at an offset', () => {
+      const text = Array.from({ length: 80 }, (_, i) => String.fromCharCode(32 + ((i * 7) % 95))).join('');
+      const pool = Buffer.from(`xx${text}`);
+      for (let n = 0; n <= 80; n++) {
+        const fresh = new Uint8Array(n);
+        fresh.set(pool.subarray(2, 2 + n));
+        expect(decodeUtf8(fresh, 'field'), `length ${n}`).to.equal(text.slice(0, n));
+        expect(decodeUtf8(pool.subarray(2, 2 + n), 'field'), `view, length ${n}`).to.equal(text.slice(0, n));
+      }
+    });
+
+    it('refuses invalid UTF-8 at every length with MALFORMED_MESSAGE naming the field, and keeps valid UTF-8', () => {
+      for (let n = 1; n <= 80; n++) {
+        const bad = Buffer.alloc(n, 0x61);
+        bad[n - 1] = 0xff;
+        let error: unknown;
+        try {
+          decodeUtf8(bad, 'PLAIN password');
+        } catch (thrown) {
+          error = thrown;
+        }
+        expect(isSaslError(error) && error.code, `length ${n}`).to.equal('MALFORMED_MESSAGE');
+        expect((error as Error).message).to.equal('PLAIN password is not valid UTF-8');
+        const good = Buffer.from(`${'a'.repeat(n - 1)}\u00e9`);
+        expect(decodeUtf8(good, 'field')).to.equal(`${'a'.repeat(n - 1)}\u00e9`);
+      }
     });
   });
 });
