@@ -50,13 +50,16 @@ let latest: Learned | undefined;
 // The keys of SCRAM_HASHES, written out: an Object.keys call at load would keep that table in every bundle.
 const HASHES: readonly ScramHash[] = ['SHA-1', 'SHA-256', 'SHA-512'];
 
+const NO_SECRETS: readonly Partial<ScramSecret>[] = Object.freeze([]);
+
 /**
  * The SCRAM secrets an identity hands out, as it hands them out (they may come from another copy
  * of saslkit or straight from a database row): only those with the hash they are asked for and a
  * numeric iteration count; empty for identities without `getScramSecret`.
  */
-function scramSecretsOf(identity: Identity): Partial<ScramSecret>[] {
-  if (!isScramKeySource(identity)) return [];
+function scramSecretsOf(identity: Identity): readonly Partial<ScramSecret>[] {
+  // Shared, not a new array: every PLAIN and LOGIN login asks this of a ClearIdentity.
+  if (!isScramKeySource(identity)) return NO_SECRETS;
   const out: Partial<ScramSecret>[] = [];
   for (const hash of HASHES) {
     try {
