@@ -1,5 +1,4 @@
 import { expect } from 'chai';
-import { createRequire } from 'node:module';
 import { inspect } from 'node:util';
 import * as errors from '../../lib/core/errors.js';
 import {
@@ -17,6 +16,7 @@ import {
   UsageError,
   isSaslError,
 } from '../../lib/index.js';
+import { freshModule } from '../support/fresh-module.js';
 
 describe('errors', () => {
   const cases: [SaslError, string, SaslErrorCode, string, SaslError['party']][] = [
@@ -138,16 +138,7 @@ describe('errors', () => {
     });
 
     it('works across a second, separately loaded copy of the module (dual-package hazard)', () => {
-      const load = createRequire(__filename);
-      const path = load.resolve('../../lib/core/errors.js');
-      const cached = load.cache[path];
-      Reflect.deleteProperty(load.cache, path);
-      let copy: typeof errors;
-      try {
-        copy = load('../../lib/core/errors.js') as typeof errors;
-      } finally {
-        if (cached) load.cache[path] = cached;
-      }
+      const copy = freshModule(__filename, '../../lib/core/errors.js') as typeof errors;
       expect(copy.UsageError).to.not.equal(UsageError);
       const theirs = new copy.MalformedMessageError('bad', { party: 'client' });
       expect(theirs instanceof SaslError).to.equal(false);

@@ -5,7 +5,6 @@
  * pin the decoy objects that work runs on.
  */
 import { expect } from 'chai';
-import { createRequire } from 'node:module';
 import {
   ClearIdentity,
   ClientCredentials,
@@ -23,19 +22,12 @@ import {
 import * as decoys from '../../lib/passwords/decoy.js';
 import { traceServer } from '../hostile/support.js';
 import { b } from '../support/helpers.js';
+import { freshModule } from '../support/fresh-module.js';
 import { KdfCounter } from '../support/kdf-counter.js';
 
 // A copy of the module that has learned nothing yet (the rest of the suite teaches this one).
 function freshDecoyModule(): typeof decoys {
-  const load = createRequire(__filename);
-  const path = load.resolve('../../lib/passwords/decoy.js');
-  const cached = load.cache[path];
-  Reflect.deleteProperty(load.cache, path);
-  try {
-    return load('../../lib/passwords/decoy.js') as typeof decoys;
-  } finally {
-    if (cached) load.cache[path] = cached;
-  }
+  return freshModule(__filename, '../../lib/passwords/decoy.js') as typeof decoys;
 }
 
 describe('passwords/decoy', () => {
@@ -249,15 +241,8 @@ describe('passwords/decoy: the decoy of unusual identities, and what a hasher re
 
 /** HashedIdentity as another copy of saslkit defines it: identity.ts loaded again. */
 function otherCopysHashedIdentity(): typeof HashedIdentity {
-  const load = createRequire(__filename);
-  const path = load.resolve('../../lib/passwords/identity.js');
-  const cached = load.cache[path];
-  Reflect.deleteProperty(load.cache, path);
-  try {
-    return (load('../../lib/passwords/identity.js') as { HashedIdentity: typeof HashedIdentity }).HashedIdentity;
-  } finally {
-    if (cached) load.cache[path] = cached;
-  }
+  return (freshModule(__filename, '../../lib/passwords/identity.js') as { HashedIdentity: typeof HashedIdentity })
+    .HashedIdentity;
 }
 
 describe('passwords/decoy: a HashedIdentity of the other copy of saslkit', () => {
