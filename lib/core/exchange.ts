@@ -109,7 +109,7 @@ class EffectRequest<T> implements Effect<T> {
   }
 
   runSync(): T {
-    const value = this.#callSync();
+    const value = this.#call(this.#sync);
     if (isThenable(value)) {
       // Keep an unhandled rejection from surfacing later as a crash.
       Promise.resolve(value).catch(() => undefined);
@@ -121,24 +121,19 @@ class EffectRequest<T> implements Effect<T> {
   }
 
   runAsync(): Promise<T> {
-    return this.#async ? this.#callAsync(this.#async) : Promise.resolve().then(() => this.#callSync());
+    const run = this.#async;
+    return run ? this.#call(run) : Promise.resolve().then(() => this.#call(this.#sync));
   }
 
   /** The async form when there is one, else the sync form's answer as it is (a value or a promise). */
   answer(): T | PromiseLike<T> {
-    return this.#async ? this.#callAsync(this.#async) : this.#callSync();
+    const run = this.#async;
+    return run ? this.#call(run) : this.#call(this.#sync);
   }
 
-  #callSync(): T | PromiseLike<T> {
-    const sync = this.#sync;
-    // An `effect` callback is called as it was given: no receiver, no arguments.
-    if (this.#receiver === NO_RECEIVER) return (sync as () => T | PromiseLike<T>)();
-    return sync.call(this.#receiver, this.#first, this.#second);
-  }
-
-  #callAsync(asyncRun: (this: unknown, first: unknown, second: unknown) => Promise<T>): Promise<T> {
-    if (this.#receiver === NO_RECEIVER) return (asyncRun as () => Promise<T>)();
-    return asyncRun.call(this.#receiver, this.#first, this.#second);
+  // An `effect` callback is called as it was given: no receiver, no arguments.
+  #call<V>(run: (this: unknown, first: unknown, second: unknown) => V): V {
+    return this.#receiver === NO_RECEIVER ? (run as () => V)() : run.call(this.#receiver, this.#first, this.#second);
   }
 }
 
